@@ -21,7 +21,8 @@ replied, or at the deadline, the coordination ends with read repair
 (:mod:`impl.read_repair`). Between its answer and its end it *lingers*
 (:mod:`impl.lingering`): no longer a request in flight for admission
 (:attr:`impl.node.Node.pending`), and ended early, the same way, when more than
-``max_pending_requests`` coordinations of the node linger (session 33).
+``max_pending_requests`` coordinations of the node linger, or they hold more than
+``max_pending_bytes`` (session 33).
 """
 
 from __future__ import annotations
@@ -276,7 +277,8 @@ class GetCoordinator:
             out.extend(self._finish(coordination, now))
             out.append(CancelTimer(GetTimeout(coordination.op_id)))
         elif answers:  # answered, waits for the other nodes asked: it lingers
-            out.extend(self.lingering.add(now, coordination.op_id, self.end_early))
+            out.extend(self.lingering.add(now, coordination.op_id, coordination.record_bytes,
+                                          self.end_early))
         return out
 
     def end_early(self, now: float, op_id: int) -> list[Effect]:

@@ -8,11 +8,15 @@ answers once W targets acknowledged, then keeps sending to the silent targets un
 every one acknowledged (:mod:`impl.put_coordinator`). Either ends at the latest at
 its request deadline (``request_timeout``). Such a *lingering* coordination has no
 client waiting on it, so admission (``max_pending_requests``,
-:attr:`impl.node.Node.pending`) no longer counts it; :class:`Lingering` bounds
-them on their own: at most ``limit`` (the node's ``max_pending_requests``) linger,
-and one more ends the oldest *early*, as its deadline would have ended it (read
-repair of the stale nodes among the replies it has; a put's later acks ignored as
-late acks), counted in the node's ``stats["lingering-ended-early"]``.
+:attr:`impl.node.Node.pending`; ``max_pending_bytes``,
+:attr:`impl.node.Node.pending_bytes`) no longer counts it; :class:`Lingering`
+bounds them on their own: at most ``limit`` of them (the node's
+``max_pending_requests``) holding at most ``byte_limit`` bytes (its
+``max_pending_bytes``: a put's encoded record, a get's largest record gathered,
+when it answered), and one more ends the oldest *early*, as its deadline would
+have ended it (read repair of the stale nodes among the replies it has; a put's
+later acks ignored as late acks), counted in the node's
+``stats["lingering-ended-early"]``. A node thus holds at most twice each limit.
 
 Before, with one node of three down and no fallback left, every answered get
 waited its whole request timeout for the down node and counted as a request in
@@ -39,12 +43,17 @@ __all__ = ["Lingering"]
 class Lingering:
     """The coordinations (gets and puts, by op id: a node's op ids are one sequence)
     that answered their client and wait for late replies, oldest answer first, at
-    most ``limit`` of them (see the module docstring). ``stats``: the node's
-    counters (``lingering-ended-early``)."""
+    most ``limit`` of them and ``byte_limit`` bytes (see the module docstring).
+    ``stats``: the node's counters (``lingering-ended-early``)."""
 
-    def __init__(self, limit: int, stats: collections.Counter[str]) -> None:
+    def __init__(self, limit: int, byte_limit: int, stats: collections.Counter[str]) -> None:
         self.limit = limit
+        self.byte_limit = byte_limit
         self.stats = stats
+        #: op id -> the bytes it holds (counted when it answered)
+        self._sizes: dict[int, int] = {}
+        #: the sum of ``_sizes``
+        self.bytes = 0
         #: op id -> what ends it early ((now, op id) -> effects: its coordinator's
         #: ``end_early``), in the order they answered
         self._ends: dict[int, Callable[[float, int], list[Effect]]] = {}
@@ -55,20 +64,25 @@ class Lingering:
     def __contains__(self, op_id: object) -> bool:
         return op_id in self._ends
 
-    def add(self, now: float, op_id: int,
+    def add(self, now: float, op_id: int, size: int,
             end: Callable[[float, int], list[Effect]]) -> list[Effect]:
-        """Op ``op_id`` answered its client and lingers, ``end(now, op_id)`` ending it
-        early; the effects of ending the oldest ones early while more than ``limit``
-        linger."""
+        """Op ``op_id`` answered its client and lingers holding ``size`` bytes,
+        ``end(now, op_id)`` ending it early; the effects of ending the oldest ones
+        early while more than ``limit`` linger or they hold more than ``byte_limit``
+        bytes (a coordination larger than ``byte_limit`` alone ends at once)."""
         self._ends[op_id] = end
+        self._sizes[op_id] = size
+        self.bytes += size
         out: list[Effect] = []
-        while len(self._ends) > self.limit:
+        while len(self._ends) > self.limit or self.bytes > self.byte_limit:
             oldest = next(iter(self._ends))
-            end_oldest = self._ends.pop(oldest)
+            end_oldest = self._ends[oldest]
+            self.discard(oldest)
             self.stats["lingering-ended-early"] += 1
             out.extend(end_oldest(now, oldest))
         return out
 
     def discard(self, op_id: int) -> None:
         """Op ``op_id`` ended (or never lingered): forget it."""
-        self._ends.pop(op_id, None)
+        if self._ends.pop(op_id, None) is not None:
+            self.bytes -= self._sizes.pop(op_id)

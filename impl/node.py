@@ -353,8 +353,10 @@ class Node:
         self.replica.merge_listener = self._note_merge  # kv679; reap checks
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         #: the answered gets and puts waiting for late replies, at most
-        #: ``max_pending_requests`` of them (:mod:`impl.lingering`; session 33)
-        self.lingering = Lingering(config.max_pending_requests, self.stats)
+        #: ``max_pending_requests`` of them and ``max_pending_bytes`` bytes
+        #: (:mod:`impl.lingering`; session 33)
+        self.lingering = Lingering(config.max_pending_requests, config.max_pending_bytes,
+                                   self.stats)
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats, self.lingering)
         self.puts.ended = self.gossiper.hand_outsider_copy  # an outsider's copy goes

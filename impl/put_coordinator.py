@@ -24,7 +24,8 @@ or the request's deadline (``request_timeout``), when a put short of W fails
 with a :class:`~impl.errors.QuorumError`. An answered put waiting for its other
 targets' acks *lingers* (:mod:`impl.lingering`): not a request in flight for
 admission, and ended early, as its deadline would end it, when more than
-``max_pending_requests`` coordinations of the node linger (session 33).
+``max_pending_requests`` coordinations of the node linger, or they hold more than
+``max_pending_bytes`` (session 33).
 
 A put is minted again, before it is answered, when a replica's ack says its
 version cannot stand: in client-vclock a replica holding a higher counter of
@@ -393,7 +394,8 @@ class PutCoordinator:
                                 min(now + self.config.replica_timeout * patience,
                                     coordination.deadline)))
             if replied:  # a round of an answered put: no client waits on it
-                out.extend(self.lingering.add(now, coordination.op_id, self.end_early))
+                out.extend(self.lingering.add(now, coordination.op_id,
+                                              len(coordination.record), self.end_early))
         return out
 
     def _record_too_large(self, key: bytes, stored: Record, size: int, siblings: int,
@@ -695,7 +697,8 @@ class PutCoordinator:
                     coordination.targets))
         elif answers and coordination.op_id in self.coordinations:
             # answered, waits for the other targets' acks: it lingers
-            out.extend(self.lingering.add(now, coordination.op_id, self.end_early))
+            out.extend(self.lingering.add(now, coordination.op_id, len(coordination.record),
+                                          self.end_early))
         return out
 
     def _end(self, key: bytes) -> None:

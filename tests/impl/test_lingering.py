@@ -113,3 +113,18 @@ def test_gets_still_waiting_for_their_quorum_count_and_are_refused_past_the_limi
     assert node.pending == LIMIT and len(node.lingering) == 0
     assert not _admitted(node)
     assert not any(1000 + i in driver.replies for i in range(LIMIT))
+
+
+def test_the_lingering_puts_hold_at_most_max_pending_bytes() -> None:
+    """The bytes of the lingering coordinations are bounded too (``max_pending_bytes``:
+    a put's record), the oldest ended early past it, whatever their count."""
+    driver, coordinator, _, _ = _three_nodes_one_down(max_value_bytes=1024,
+                                                      max_pending_bytes=4096)
+    node = driver.nodes[coordinator]
+    for i in range(LIMIT):
+        ok_put(driver.put(coordinator, b"big%d" % i, b"x" * 1000, w=2))
+        assert 0 < node.lingering.bytes <= 4096
+        assert node.lingering.bytes == sum(
+            len(c.record) for c in node.puts.coordinations.values() if c.replied)
+    assert 3 <= len(node.lingering) < LIMIT  # ended by bytes, not by count
+    assert node.stats["lingering-ended-early"] == LIMIT - len(node.lingering)
