@@ -13,8 +13,18 @@ still counts.
 
 from __future__ import annotations
 
-from impl.messages import GetRequest, ReadRepair
+import random
+
+import pytest
+
+from impl.messages import GetRequest, PutRequest, ReadRepair, ReplicaPutAck
 from impl.node import Node
+from impl.staging import persist
+from tests.impl.test_client_counter_remint_review import KEY as KEY_K
+from tests.impl.test_client_counter_remint_review import _alice_record as alice_record
+from tests.impl.test_client_counter_remint_review import _answered_put as answered_put
+from tests.impl.test_client_counter_remint_review import _node as remint_node
+from tests.impl.test_client_counter_remint_review import _replica_puts as replica_puts
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 
 LIMIT = 8
@@ -128,3 +138,61 @@ def test_the_lingering_puts_hold_at_most_max_pending_bytes() -> None:
             len(c.record) for c in node.puts.coordinations.values() if c.replied)
     assert 3 <= len(node.lingering) < LIMIT  # ended by bytes, not by count
     assert node.stats["lingering-ended-early"] == LIMIT - len(node.lingering)
+
+
+def _agrees(node: Node) -> None:
+    """Every answered coordination of ``node`` is lingering, and only those."""
+    replied = {op_id for op_id, c in node.snapshot().coordinations.items() if c.replied}
+    assert {op_id for op_id in replied if op_id in node.lingering} == replied
+    assert len(node.lingering) == len(replied), (len(node.lingering), replied)
+    # a put's record as sent; a get's largest record when it answered (a late reply
+    # may be larger: not counted, impl.lingering)
+    puts = sum(len(c.record) for c in node.puts.coordinations.values() if c.replied)
+    gets = sum(c.record_bytes for c in node.gets.coordinations.values() if c.replied)
+    assert puts <= node.lingering.bytes <= puts + gets
+
+
+@pytest.mark.parametrize("clock", ["dvv", "client-vclock", "lww"])
+def test_the_lingering_set_is_exactly_the_answered_coordinations_under_faults(
+        clock: str) -> None:
+    """Lost messages, a crash and a restart, re-mints (client-vclock), deadlines and
+    early ends: after every step the lingering set is the answered coordinations."""
+    rng = random.Random(33)
+    driver = Driver.start(make_config(4, n=3, clock=clock, max_pending_requests=3,
+                                      request_timeout=2.0, replica_timeout=0.5))
+    driver.drop_filter = lambda src, dest, message: rng.random() < 0.3
+    names = sorted(driver.nodes)
+    for step in range(120):
+        at = rng.choice([n for n in names if n not in driver.down])
+        key = b"k%d" % rng.randrange(4)
+        if rng.random() < 0.5:
+            driver.request(at, PutRequest(10_000 + step, key, b"v%d" % step, b"",
+                                          rng.choice([1, 2]), f"c{step % 3}"))
+        else:
+            driver.request(at, GetRequest(10_000 + step, key, rng.choice([1, 2]), "c1"))
+        if step == 40:
+            driver.crash(names[1])
+        if step == 70:
+            driver.restart(names[1])
+        driver.advance(rng.choice([0.0, 0.1, 0.6]))
+        for name in names:
+            if name not in driver.down:
+                _agrees(driver.nodes[name])
+    assert sum(node.stats["lingering-ended-early"] for node in driver.nodes.values()) > 0
+
+
+def test_a_late_round_of_an_answered_put_lingers_in_place_of_the_first() -> None:
+    """client-vclock: a replica's ack after the answer says the version cannot stand,
+    and the answered put is minted again under a new op id (``PutCoordinator._remint``):
+    the first round no longer lingers, the new one does from its start (no client
+    waits on it)."""
+    node, storage = remint_node()
+    put, _ = answered_put(node, storage)
+    assert put.op_id in node.lingering and node.pending == 0
+    out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
+        put.op_id, KEY_K, record=alice_record(node, 2, b"v2"))))
+    assert node.stats["put-remints"] == 1
+    (again, *_) = replica_puts(out)
+    assert put.op_id not in node.lingering and again.op_id in node.lingering
+    assert len(node.lingering) == 1 and node.pending == 0
+    _agrees(node)
