@@ -196,3 +196,37 @@ def test_a_late_round_of_an_answered_put_lingers_in_place_of_the_first() -> None
     assert put.op_id not in node.lingering and again.op_id in node.lingering
     assert len(node.lingering) == 1 and node.pending == 0
     _agrees(node)
+
+
+def _hinted(driver: Driver, key: bytes, intended: str) -> list[str]:
+    """The nodes holding a hint of ``key`` for ``intended``."""
+    return sorted(name for name, node in driver.nodes.items()
+                  if any(h.intended == intended and h.key == key for h in node.hints.all()))
+
+
+@pytest.mark.parametrize("ended_early", [False, True])
+def test_a_put_ended_early_leaves_the_hint_its_deadline_would_have(ended_early: bool) -> None:
+    """Session 33's review: four nodes at N = 3 (a fallback), a target down that
+    the failure detector does not suspect yet, so the put's first send goes to it.
+    Lingering to its timeout, the answered put sends that target's write to the
+    fallback with a hint (``on_timeout``); ended early, it must too, or the write
+    is on two nodes only until anti-entropy, and hinted handoff never brings it
+    (before the fix: no node held a hint)."""
+    driver = Driver.start(make_config(4, n=3, max_pending_requests=1,
+                                      request_timeout=30.0, replica_timeout=10.0))
+    top = list(driver.nodes["n1"].preference_list(KEY))
+    coordinator, down, fallback = top[0], top[2], top[3]
+    driver.down.add(down)
+    node = driver.nodes[coordinator]
+    ok_put(driver.put(coordinator, KEY, b"v", w=2))
+    assert node.puts.coordinations and _hinted(driver, KEY, down) == []
+    if ended_early:
+        ok_put(driver.put(coordinator, b"other", b"x", w=1))  # lingers: the first ends
+        assert node.stats["lingering-ended-early"] >= 1
+        driver.deliver_all()
+    else:
+        driver.advance(node.config.replica_timeout + 0.1)
+    assert _hinted(driver, KEY, down) == [fallback]
+    driver.down.discard(down)  # back: hinted handoff brings it the write
+    driver.advance(2 * node.config.request_timeout)
+    assert driver.records(KEY)[down] == [b"v"]
