@@ -17,9 +17,11 @@ import random
 
 import pytest
 
-from impl.messages import GetRequest, PutRequest, ReadRepair, ReplicaPutAck
+from impl.effects import GetResult
+from impl.messages import GetRequest, PutRequest, ReadRepair, ReplicaPutAck, delete_request
 from impl.node import Node
 from impl.staging import persist
+from impl.timers import ReapCheck
 from tests.impl.test_client_counter_remint_review import KEY as KEY_K
 from tests.impl.test_client_counter_remint_review import _alice_record as alice_record
 from tests.impl.test_client_counter_remint_review import _answered_put as answered_put
@@ -230,3 +232,108 @@ def test_a_put_ended_early_leaves_the_hint_its_deadline_would_have(ended_early: 
     driver.down.discard(down)  # back: hinted handoff brings it the write
     driver.advance(2 * node.config.request_timeout)
     assert driver.records(KEY)[down] == [b"v"]
+
+
+@pytest.mark.parametrize(("seed", "clock"), [(1, "dvv"), (2, "client-vclock"), (3, "lww")])
+def test_nothing_lingers_once_every_node_is_back_after_a_long_random_run(
+        seed: int, clock: str) -> None:
+    """Session 33's review: 600 random steps on five nodes at N = 3 (fallbacks, so
+    hints), a limit of 2: puts, gets (r up to 3), deletes with a read's context
+    (reap checks, internal gets), lost messages, cuts, crashes and restarts, a
+    request at any node (forwards). After every step the lingering set is the
+    answered coordinations; once every node is back and the deadlines passed,
+    nothing lingers and no byte is held (a leak would re-create the saturation)."""
+    rng = random.Random(seed)
+    driver = Driver.start(make_config(5, n=3, clock=clock, max_pending_requests=2,
+                                      request_timeout=2.0, replica_timeout=0.5))
+    loss = [0.2]
+    driver.drop_filter = lambda src, dest, message: rng.random() < loss[0]
+    names = sorted(driver.nodes)
+    contexts: dict[bytes, bytes] = {}
+    for step in range(600):
+        at = rng.choice([n for n in names if n not in driver.down])
+        key = b"k%d" % rng.randrange(6)
+        roll = rng.random()
+        rid = 100_000 + step
+        if roll < 0.4:
+            driver.request(at, PutRequest(rid, key, b"v%d" % step, contexts.get(key, b""),
+                                          rng.choice([1, 2, 3]), f"c{step % 3}"))
+        elif roll < 0.55:
+            driver.request(at, delete_request(rid, key, contexts.get(key, b""),
+                                              rng.choice([1, 2]), "c1"))
+        else:
+            driver.request(at, GetRequest(rid, key, rng.choice([1, 2, 3]), "c1"))
+        event = rng.random()
+        live = [n for n in names if n not in driver.down]
+        if event < 0.02 and len(live) > 3:
+            driver.crash(rng.choice(live))
+        elif event < 0.05 and driver.down:
+            driver.restart(rng.choice(sorted(driver.down)), seed=step)
+        elif event < 0.07:
+            driver.cut = {frozenset(rng.sample(names, 2))}
+        elif event < 0.09:
+            driver.cut = set()
+        driver.advance(rng.choice([0.0, 0.0, 0.1, 0.6]))
+        reply = driver.replies.get(rid)
+        if reply is not None and isinstance(reply.result, GetResult):
+            contexts[key] = reply.result.context
+        for name in names:
+            if name not in driver.down:
+                _agrees(driver.nodes[name])
+    for name in sorted(driver.down):
+        driver.restart(name, seed=1000)
+    driver.cut = set()
+    loss[0] = 0.0
+    driver.advance(20.0)
+    for name in names:
+        node = driver.nodes[name]
+        assert len(node.lingering) == 0 and node.lingering.bytes == 0, name
+        assert node.pending == 0 and not node.snapshot().coordinations, name
+    ended = sum(node.stats["lingering-ended-early"] for node in driver.nodes.values())
+    assert ended > 0
+
+
+@pytest.mark.parametrize("ended_early", [False, True])
+def test_a_delete_ended_early_schedules_the_reap_check_its_deadline_would(
+        ended_early: bool) -> None:
+    """Session 33's review: a delete answered short of a target (down) lingers; ended
+    early it must set its reap check as its deadline does (``PutCoordinator._expire``:
+    the key read from all N again once the tombstone may have reached the silent
+    target), or nothing of the coordinator's reaps the tombstone."""
+    driver, coordinator, _, _ = _three_nodes_one_down(max_pending_requests=1)
+    node = driver.nodes[coordinator]
+    context = ok_get(driver.get(coordinator, KEY, r=2)).context
+    rid = 90_000
+    driver.request(coordinator, delete_request(rid, KEY, context, 2, "c1"))
+    driver.deliver_all()
+    assert driver.replies[rid].error is None and len(node.lingering) == 1
+
+    def checks() -> list[ReapCheck]:
+        return [t for t in driver.timers[coordinator]
+                if isinstance(t, ReapCheck) and t.key == KEY]
+
+    assert checks() == []
+    if ended_early:
+        ok_get(driver.get(coordinator, b"other", r=1))  # lingers: the delete ends
+        assert not node.puts.coordinations
+    else:
+        driver.advance(node.config.request_timeout + 0.1)
+    assert len(checks()) == 1
+
+
+def test_a_get_ended_early_schedules_no_reap_on_partial_replies() -> None:
+    """Session 33's review: a key deleted while one of its three replicas was down,
+    read at ``r=2`` (two tombstones), lingers for the down replica; ended early, its
+    reap's test sees two of three targets only: no reap is scheduled (the safe rule
+    needs every target's tombstone), and the down replica's copy is not lost."""
+    driver, coordinator, _, _ = _three_nodes_one_down(max_pending_requests=1)
+    node = driver.nodes[coordinator]
+    context = ok_get(driver.get(coordinator, KEY, r=2)).context
+    driver.request(coordinator, delete_request(90_000, KEY, context, 2, "c1"))
+    driver.deliver_all()
+    assert ok_get(driver.get(coordinator, KEY, r=2)).values == []  # lingers
+    assert KEY not in node.reaper.due
+    ok_get(driver.get(coordinator, b"other", r=1))  # the get of KEY ends early
+    assert not any(c.key == KEY for c in node.gets.coordinations.values())
+    assert node.stats["lingering-ended-early"] >= 2
+    assert all(KEY not in n.reaper.due for n in driver.nodes.values())
