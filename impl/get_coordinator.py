@@ -207,7 +207,11 @@ class GetCoordinator:
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
         if record is not None:
             coordination.record_bytes = max(coordination.record_bytes, record_bytes(record))
-        return self._check(coordination, now)
+        out = self._check(coordination, now)
+        # a lingering get's late reply may be its largest record: counted (session
+        # 33's review)
+        out.extend(self.lingering.resize(now, coordination.op_id, coordination.record_bytes))
+        return out
 
     def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:
         """Ask fallbacks for the silent targets; at the deadline fail (short of R) or

@@ -13,9 +13,10 @@ client waiting on it, so admission (``max_pending_requests``,
 bounds them on their own: at most ``limit`` of them (the node's
 ``max_pending_requests``) holding at most ``byte_limit`` bytes (its
 ``max_pending_bytes``: a put's encoded record, a get's largest record gathered,
-when it answered), and one more ends the oldest *early*, as its deadline would
-have ended it (read repair of the stale nodes among the replies it has; a put's
-later acks ignored as late acks), counted in the node's
+late replies included since session 33's review), and one more ends the oldest
+*early*, as its timeouts and deadline would have ended it (read repair of the
+stale nodes among the replies it has; a put's silent targets' writes sent to
+fallbacks with hints, its later acks ignored as late acks), counted in the node's
 ``stats["lingering-ended-early"]``. A node thus holds at most twice each limit.
 
 Before, with one node of three down and no fallback left, every answered get
@@ -50,7 +51,7 @@ class Lingering:
         self.limit = limit
         self.byte_limit = byte_limit
         self.stats = stats
-        #: op id -> the bytes it holds (counted when it answered)
+        #: op id -> the bytes it holds (from its answer on: :meth:`resize`)
         self._sizes: dict[int, int] = {}
         #: the sum of ``_sizes``
         self.bytes = 0
@@ -70,9 +71,29 @@ class Lingering:
         ``end(now, op_id)`` ending it early; the effects of ending the oldest ones
         early while more than ``limit`` linger or they hold more than ``byte_limit``
         bytes (a coordination larger than ``byte_limit`` alone ends at once)."""
+        self.discard(op_id)  # (never twice: its bytes would count twice)
         self._ends[op_id] = end
         self._sizes[op_id] = size
         self.bytes += size
+        return self._trim(now)
+
+    def resize(self, now: float, op_id: int, size: int) -> list[Effect]:
+        """Op ``op_id``, if it lingers, holds ``size`` bytes now (a get's late reply
+        larger than the records it had when it answered); the effects of ending the
+        oldest ones early while they hold more than ``byte_limit`` bytes, as
+        :meth:`add`. Session 33's review: counted only when it answered, a get at
+        ``r=1`` answered from its coordinator's own small or missing copy held its
+        replicas' late records uncounted (4 such gets of 3,000-byte records: 12,000
+        bytes held, 0 counted, with a ``byte_limit`` of 4,096)."""
+        if op_id not in self._sizes:
+            return []
+        self.bytes += size - self._sizes[op_id]
+        self._sizes[op_id] = size
+        return self._trim(now)
+
+    def _trim(self, now: float) -> list[Effect]:
+        """End the oldest early while more than ``limit`` linger or they hold more
+        than ``byte_limit`` bytes: the effects."""
         out: list[Effect] = []
         while len(self._ends) > self.limit or self.bytes > self.byte_limit:
             oldest = next(iter(self._ends))

@@ -147,11 +147,11 @@ def _agrees(node: Node) -> None:
     replied = {op_id for op_id, c in node.snapshot().coordinations.items() if c.replied}
     assert {op_id for op_id in replied if op_id in node.lingering} == replied
     assert len(node.lingering) == len(replied), (len(node.lingering), replied)
-    # a put's record as sent; a get's largest record when it answered (a late reply
-    # may be larger: not counted, impl.lingering)
+    # a put's record as sent; a get's largest record gathered, late replies
+    # included (Lingering.resize, session 33's review)
     puts = sum(len(c.record) for c in node.puts.coordinations.values() if c.replied)
     gets = sum(c.record_bytes for c in node.gets.coordinations.values() if c.replied)
-    assert puts <= node.lingering.bytes <= puts + gets
+    assert node.lingering.bytes == puts + gets
 
 
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "lww"])
@@ -337,3 +337,26 @@ def test_a_get_ended_early_schedules_no_reap_on_partial_replies() -> None:
     assert not any(c.key == KEY for c in node.gets.coordinations.values())
     assert node.stats["lingering-ended-early"] >= 2
     assert all(KEY not in n.reaper.due for n in driver.nodes.values())
+
+
+def test_a_lingering_gets_late_replies_count_towards_its_bytes() -> None:
+    """Session 33's review: a get at ``r=1`` answers from its coordinator's own copy
+    (here none: the coordinator was cut off from the puts) and lingers for the down
+    replica; the live replica's late 3,000-byte record is held by it too, so it
+    counts (``Lingering.resize``), and the lingering gets stay within
+    ``max_pending_bytes`` (4,096). Before: counted when they answered, 0 bytes of
+    the 12,000 held."""
+    driver, coordinator, live, _ = _three_nodes_one_down(max_value_bytes=4096,
+                                                         max_pending_bytes=4096)
+    node = driver.nodes[coordinator]
+    driver.cut = {frozenset((coordinator, live))}
+    keys = [b"big%d" % i for i in range(4)]
+    for key in keys:
+        ok_put(driver.put(live, key, b"x" * 3000, w=1))
+    driver.cut = set()
+    for key in keys:
+        assert ok_get(driver.get(coordinator, key, r=1)).values == []  # its own: none
+        held = sum(c.record_bytes for c in node.gets.coordinations.values() if c.replied)
+        assert held <= node.lingering.bytes <= 4096, (held, node.lingering.bytes)
+    assert node.stats["lingering-ended-early"] >= 3
+    _agrees(node)
