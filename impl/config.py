@@ -456,9 +456,12 @@ class ClusterConfig:
     it: :data:`DEFAULT_RECORD_BYTES`, less if the timeout allows less, at least one
     value's record (:meth:`_derived_record_limit`). ``max_pending_requests``:
     client requests a node has in flight before it answers more with 503 and
-    Retry-After, before writing anything; ``max_pending_bytes``: bytes of puts
-    (their records) a node has in flight before it answers a put that would pass
-    it the same way (a node with none in flight admits any put; at least
+    Retry-After, before writing anything (requests whose clients wait; with
+    ``max_pending_bytes`` also the bounds of the answered gets and puts that linger
+    for late replies, apart: :mod:`impl.lingering`, session 33);
+    ``max_pending_bytes``: bytes of puts (their records) a node has in flight
+    before it answers a put that would pass it the same way (a node with none in
+    flight admits any put; at least
     ``max_value_bytes``; 0, the default: derived, :meth:`_derived_pending_bytes`).
     ``max_http_connections``, ``max_peer_connections``: connections per port
     (at the cap the oldest idle one is closed, else the new one refused).

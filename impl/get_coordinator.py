@@ -18,7 +18,11 @@ suspects each silent target's node and asks the next fallback, until the get is
 answered, or the request's deadline (``request_timeout``), when a get short of R
 fails with a :class:`~impl.errors.QuorumError`. When every node asked has
 replied, or at the deadline, the coordination ends with read repair
-(:mod:`impl.read_repair`).
+(:mod:`impl.read_repair`). Between its answer and its end it *lingers*
+(:mod:`impl.lingering`): no longer a request in flight for admission
+(:attr:`impl.node.Node.pending`), and ended early, the same way, when more than
+``max_pending_requests`` coordinations of the node linger, or they hold more than
+``max_pending_bytes`` (session 33).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from impl.context import encode_context_pairs
 from impl.effects import CancelTimer, Effect, GetResult, Send, SetTimer
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo, answer
+from impl.lingering import Lingering
 from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
 from impl.read_repair import ReadRepairer, reconciled
 from impl.reaping import Reaper, all_targets_hold
@@ -125,7 +130,7 @@ class GetCoordinator:
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
                  quorum: SloppyQuorum, repairer: ReadRepairer,
-                 ids: itertools.count[int], reaper: Reaper) -> None:
+                 ids: itertools.count[int], reaper: Reaper, lingering: Lingering) -> None:
         self.name = name
         self.config = config
         self.mode = ClockMode(config.clock)
@@ -135,6 +140,9 @@ class GetCoordinator:
         self.ids = ids
         self.coordinations: dict[int, GetCoordination] = {}
         self.reaper = reaper
+        #: the answered coordinations (this node's gets and puts) that wait for late
+        #: replies, bounded (:mod:`impl.lingering`)
+        self.lingering = lingering
         #: whether this node's own read (key, its record) must not count towards R:
         #: while its store is being rebuilt, an empty one or one of a range not
         #: rebuilt yet (:mod:`impl.rebuild`)
@@ -199,7 +207,11 @@ class GetCoordinator:
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
         if record is not None:
             coordination.record_bytes = max(coordination.record_bytes, record_bytes(record))
-        return self._check(coordination, now)
+        out = self._check(coordination, now)
+        # a lingering get's late reply may be its largest record: counted (session
+        # 33's review)
+        out.extend(self.lingering.resize(now, coordination.op_id, coordination.record_bytes))
+        return out
 
     def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:
         """Ask fallbacks for the silent targets; at the deadline fail (short of R) or
@@ -255,7 +267,8 @@ class GetCoordinator:
 
     def _check(self, coordination: GetCoordination, now: float) -> list[Effect]:
         out: list[Effect] = []
-        if not coordination.replied and read_quorum_reached(coordination):
+        answers = not coordination.replied and read_quorum_reached(coordination)
+        if answers:
             coordination.replied = True
             merged = reconciled(coordination.replies)
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
@@ -267,10 +280,23 @@ class GetCoordinator:
         if coordination.replied and coordination.used <= set(coordination.replies):
             out.extend(self._finish(coordination, now))
             out.append(CancelTimer(GetTimeout(coordination.op_id)))
+        elif answers:  # answered, waits for the other nodes asked: it lingers
+            out.extend(self.lingering.add(now, coordination.op_id, coordination.record_bytes,
+                                          self.end_early))
         return out
+
+    def end_early(self, now: float, op_id: int) -> list[Effect]:
+        """End the answered get ``op_id`` before its deadline (more coordinations
+        linger than :class:`~impl.lingering.Lingering` keeps): what its deadline
+        would do, read repair with the replies it has and the reap's test."""
+        coordination = self.coordinations.get(op_id)
+        if coordination is None:
+            return []
+        return [*self._finish(coordination, now), CancelTimer(GetTimeout(op_id))]
 
     def _finish(self, coordination: GetCoordination, now: float) -> list[Effect]:
         self.coordinations.pop(coordination.op_id, None)
+        self.lingering.discard(coordination.op_id)
         out: list[Effect] = []
         if coordination.replies and self.config.read_repair:
             replicas = frozenset(coordination.targets).union(*coordination.groups)

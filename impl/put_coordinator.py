@@ -21,7 +21,11 @@ seconds) suspects each silent target's node and sends that target's write to the
 next fallback (or again to the target, when none is left), until every target
 is acknowledged -- so a write lands on N nodes whenever N nodes are reachable --
 or the request's deadline (``request_timeout``), when a put short of W fails
-with a :class:`~impl.errors.QuorumError`.
+with a :class:`~impl.errors.QuorumError`. An answered put waiting for its other
+targets' acks *lingers* (:mod:`impl.lingering`): not a request in flight for
+admission, and ended early, as its deadline would end it, when more than
+``max_pending_requests`` coordinations of the node linger, or they hold more than
+``max_pending_bytes`` (session 33).
 
 A put is minted again, before it is answered, when a replica's ack says its
 version cannot stand: in client-vclock a replica holding a higher counter of
@@ -55,6 +59,7 @@ from impl.errors import (
 from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
+from impl.lingering import Lingering
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.reaping import Reaper
 from impl.replica import Replica
@@ -207,7 +212,7 @@ class PutCoordinator:
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
                  quorum: SloppyQuorum, ids: itertools.count[int],
                  actor: Callable[[bytes, Record], str], reaper: Reaper,
-                 stats: collections.Counter[str]) -> None:
+                 stats: collections.Counter[str], lingering: Lingering) -> None:
         self.name = name
         #: key -> the actor id this node mints the key's dots under (kv679)
         self.actor = actor
@@ -221,6 +226,9 @@ class PutCoordinator:
         self.reaper = reaper
         #: the node's counters: ``late-acks`` (acks of puts that ended, ignored)
         self.stats = stats
+        #: the answered coordinations (this node's gets and puts) that wait for late
+        #: acks, bounded (:mod:`impl.lingering`)
+        self.lingering = lingering
         #: called with a key once no put of it is coordinated here any more (its
         #: coordinations all ended): the node hands its own copy of a key it
         #: coordinated from outside the top N to the owners
@@ -385,6 +393,9 @@ class PutCoordinator:
             out.append(SetTimer(PutTimeout(coordination.op_id),
                                 min(now + self.config.replica_timeout * patience,
                                     coordination.deadline)))
+            if replied:  # a round of an answered put: no client waits on it
+                out.extend(self.lingering.add(now, coordination.op_id,
+                                              len(coordination.record), self.end_early))
         return out
 
     def _record_too_large(self, key: bytes, stored: Record, size: int, siblings: int,
@@ -528,6 +539,7 @@ class PutCoordinator:
                 self.replica.local_record(coordination.key), entry) > coordination.minted:
             return None
         del self.coordinations[coordination.op_id]
+        self.lingering.discard(coordination.op_id)
         self.stats["put-remints"] += 1
         self.replica.merge_into_local(coordination.key, theirs, raw)
         late = None
@@ -590,18 +602,7 @@ class PutCoordinator:
             self.quorum.give_up(coordination.sent_to, timer.target, now)
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
-            del self.coordinations[timer.op_id]
-            self._end(coordination.key)
-            # A delete some target did not acknowledge: its write may still reach it
-            # (held by the target's shadow round, a slow link), and nothing would
-            # then schedule the reap: read the key again once those have landed.
-            config = self.config
-            later = now + config.request_timeout + max(config.tombstone_grace_s,
-                                                       config.shadow_round_s)
-            check: list[Effect] = (
-                [SetTimer(ReapCheck(coordination.key), later)]
-                if coordination.tombstone and config.delete_mode == "safe"
-                and config.reap_checks else [])
+            check = self._expire(coordination, now)
             if coordination.replied:
                 return check
             got = len(coordination.acks)
@@ -617,6 +618,52 @@ class PutCoordinator:
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout
                                        * coordination.patience, coordination.deadline)))
+        return out
+
+    def _expire(self, coordination: PutCoordination, now: float) -> list[Effect]:
+        """End ``coordination`` short of every target's ack (its deadline, or
+        :meth:`end_early`): later acks are late acks. A delete some target did not
+        acknowledge gets a reap check: its write may still reach that target (held
+        by the target's shadow round, a slow link), and nothing would then schedule
+        the reap: the key is read again once those have landed."""
+        del self.coordinations[coordination.op_id]
+        self.lingering.discard(coordination.op_id)
+        self._end(coordination.key)
+        config = self.config
+        later = now + config.request_timeout + max(config.tombstone_grace_s,
+                                                   config.shadow_round_s)
+        return ([SetTimer(ReapCheck(coordination.key), later)]
+                if coordination.tombstone and config.delete_mode == "safe"
+                and config.reap_checks else [])
+
+    def end_early(self, now: float, op_id: int) -> list[Effect]:
+        """End the answered put ``op_id`` before its deadline (more coordinations
+        linger than :class:`~impl.lingering.Lingering` keeps), as its timeouts and
+        deadline would: each silent target whose write went to the target itself is
+        sent to the next fallback with a hint, once and without waiting for its ack
+        (:meth:`_hint_silent`), then the put ends, every later ack a late ack (a
+        target with no fallback left gets the write from anti-entropy)."""
+        coordination = self.coordinations.get(op_id)
+        if coordination is None:
+            return []
+        hinted = self._hint_silent(coordination, now)
+        return [*hinted, *self._expire(coordination, now), CancelTimer(PutTimeout(op_id))]
+
+    def _hint_silent(self, coordination: PutCoordination, now: float) -> list[Effect]:
+        """The writes to the next fallbacks, with hints, of ``coordination``'s targets
+        that have not acknowledged and were sent the write themselves, while
+        fallbacks are left (sloppy quorum): what :meth:`on_timeout` sends them at
+        ``replica_timeout``, so a put ended early leaves the hint its timeout would
+        have (session 33's review: none did, and a target down but not suspected
+        yet never got the write by hinted handoff). The target is not suspected
+        (the put did not wait for it)."""
+        out: list[Effect] = []
+        for target in coordination.targets:
+            if target in coordination.acks or coordination.sent_to.get(target) != target:
+                continue
+            if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is None:
+                break
+            out.append(self._send(coordination, target, now, initial=False))
         return out
 
     def abandon(self, error: DynamoError) -> list[Effect]:
@@ -649,7 +696,8 @@ class PutCoordinator:
 
     def _check(self, coordination: PutCoordination, now: float) -> list[Effect]:
         out: list[Effect] = []
-        if not coordination.replied and put_quorum_reached(coordination):
+        answers = not coordination.replied and put_quorum_reached(coordination)
+        if answers:
             coordination.replied = True
             out.append(answer(coordination.reply_to, PutResult(coordination.result_context),
                               None))
@@ -658,6 +706,7 @@ class PutCoordinator:
                     now, coordination.key, coordination.tombstone, coordination.targets))
         if (len(coordination.acks) >= len(coordination.targets)
                 and self.coordinations.pop(coordination.op_id, None) is not None):
+            self.lingering.discard(coordination.op_id)
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
             self._end(coordination.key)
             if coordination.tombstone and all(
@@ -667,6 +716,10 @@ class PutCoordinator:
                 out.extend(self.reaper.schedule(
                     now, coordination.key, self.replica.parse(coordination.tombstone),
                     coordination.targets))
+        elif answers and coordination.op_id in self.coordinations:
+            # answered, waits for the other targets' acks: it lingers
+            out.extend(self.lingering.add(now, coordination.op_id, len(coordination.record),
+                                          self.end_early))
         return out
 
     def _end(self, key: bytes) -> None:

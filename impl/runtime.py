@@ -1751,7 +1751,9 @@ class NodeServer:
 
     def overloaded(self, put_bytes: int | None = None) -> errors.OverloadedError | None:
         """An OverloadedError if this node has ``max_pending_requests`` requests in
-        flight (the client requests it waits on, the operations its core runs), or,
+        flight (the client requests it waits on, the operations its core runs that
+        have not answered: :attr:`impl.node.Node.pending`; since session 33 not an
+        answered get or put waiting for late replies, :mod:`impl.lingering`), or,
         for a put of ``put_bytes`` (its value's bytes; 0: a get, whose bytes are not
         known before its record is read; None: no request of a key), if the bytes of
         the requests in flight (:attr:`impl.node.Node.pending_bytes`) and
@@ -1912,6 +1914,7 @@ class NodeServer:
                  else dict(collections.Counter(h.intended for h in storage.hints())))
         shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
+                "lingering": len(self.node.lingering),
                 "pending_bytes": self.node.pending_bytes,
                 "admission": {"waiting": len(self.admission.queue),
                               "waited": self.admission.waited,

@@ -155,3 +155,28 @@ def test_a_saturated_coordinator_refuses_a_forwarded_request_before_writing(
             assert node.node.record(b"forwarded") is None
             await first
     run(scenario())
+
+
+def test_answered_requests_lingering_for_a_down_replica_do_not_saturate_the_node(
+        tmp_path: Path) -> None:
+    """Session 33's user probe, in process: with n3 stopped (N = 3: no fallback) every
+    answered get waits for n3 until its request timeout, and counted as in flight it
+    filled ``max_pending_requests``: one client's sequential gets at ``r=1`` were
+    refused 503 "saturated" (6,801 of 21,932 in 15 s at the default 1024). Now an
+    answered request lingers outside admission, the lingering ones bounded apart."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_pending_requests=4, request_timeout=30.0,
+                           replica_timeout=10.0) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k?w=3"), b"v")
+            assert status == 200
+            await servers[2].stop()
+            codes = []
+            for i in range(12):
+                codes.append((await call("GET", url(node, "/kv/k?r=1")))[0])
+                codes.append((await call("PUT", url(node, f"/kv/p{i}?w=1"), b"x"))[0])
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert codes == [200] * 24 and node.overloaded_requests == 0, (codes, shown)
+            assert shown["pending"] == 0 and shown["lingering"] == 4
+            assert shown["stats"]["lingering-ended-early"] == 24 - 4
+    run(scenario())
