@@ -693,6 +693,9 @@ def spec_reduction(config: Config, properties: Iterable[object],
     if config.deletes_per_client:
         return None, ("deletes: the reaps' footprints and the deleted-set's visibility "
                       "are not stated in model_check/por.py")
+    if config.prune_retired >= 0:
+        return None, ("prune_retired: every write of a record reads every node's storage "
+                      "lifetime (spec.retired), a footprint not stated in model_check/por.py")
     for prop in properties:
         name = getattr(prop, "name", None)
         if not isinstance(name, str) or name not in KNOWN or PROPERTIES.get(name) is not prop:
