@@ -24,9 +24,9 @@ from functools import lru_cache
 
 from spec import clocks
 from spec.clocks import Payload
+from spec.config import Config
 from spec.dvv import DVVSet
 from spec.retired import prune_at
-from spec.config import Config
 from spec.state import (
     ClientState,
     Coordination,
