@@ -821,6 +821,21 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
+        "dvv-prune-retired-own",
+        "dvv-prune-retired with the least knowledge (prune_knowledge = \"own\": a node "
+        "knows only its own earlier lifetimes' retirements), so other nodes' value-less "
+        "entries spread and a node meets its own without values, where the live-actor "
+        "guard is what keeps a write (the mutant flipping or dropping it loses the "
+        "acknowledged v3, 11 steps): acked_writes_durable holds. Convergence is "
+        "violated: a node that pruned its own retired entry and one that keeps it differ "
+        "for good, an artefact of knowledge that never grows (no gossip of retirements "
+        "is modelled); false siblings as in dvv-prune-retired",
+        {"siblings_are_antichain": 8, "sibling_bound": 8, "convergence": 6},
+        distinct_states=6_762,
+        transitions=12_940, depth=13,
+        found={**_PRUNE, "siblings_collapsed": 5},
+    ),
+    _entry(
         "dvv-prune-naive",
         "the broken twin of dvv-prune-retired (prune_knowledge = \"naive\": a node counts "
         "its own live lifetime as retired): n1 mints v1 under (n1, 1), the client reads it "

@@ -136,7 +136,8 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
         for key in (e.config.keys if len(e.config.keys) > 1 else ("",))]
     # session 33: the pruning entries, whose pruning the encoding does not state
     assert {e.name for e in DEFAULT_SUITE if unencoded(e.config)} == {
-        "dvv-prune-retired", "dvv-prune-naive", "dvv-prune-retired-delete"}
+        "dvv-prune-retired", "dvv-prune-retired-own", "dvv-prune-naive",
+        "dvv-prune-retired-delete"}
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {
         "force-remove-w2", "force-remove-w1"}
