@@ -139,3 +139,18 @@ def test_keeping_one_retired_lifetime_prunes_nothing_with_one_crash() -> None:
     off = check(base.replace(prune_retired=-1), properties=["no_resurrection"])
     assert str(kept.verdicts["no_resurrection"]) == "holds"
     assert kept.distinct_states == off.distinct_states == 4_869
+
+
+def test_the_witness_sees_pruning_happen_and_only_pruning() -> None:
+    """Session 33's review: ``retired_entry_pruned`` (a step drops a retired lifetime's
+    entry from a record it leaves non-empty) is found where pruning runs, at the
+    write of v2 through n2 after n1's crash (6 steps), and not found without it
+    (nor with K = 1, where one crash leaves nothing to prune): an entry's "holds"
+    cannot come from a spec that prunes nothing."""
+    config = load_config(CONFIG_DIR / "dvv-prune-retired.toml")
+    found = check(config, properties=["retired_entry_pruned"])
+    assert str(found.verdicts["retired_entry_pruned"]) == "found"
+    assert found.result("retired_entry_pruned").witness_length == 6
+    for keep in (-1, 1):
+        none = check(config.replace(prune_retired=keep), properties=["retired_entry_pruned"])
+        assert str(none.verdicts["retired_entry_pruned"]) == "not found", keep
