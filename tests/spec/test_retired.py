@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from model_check.check import check
+from model_check.replay import replay_on_spec
 from model_check.suite import CONFIG_DIR
 from spec.config import Config, ConfigError, load_config
 from spec.dvv import DVVSet, Entry
@@ -154,3 +155,19 @@ def test_the_witness_sees_pruning_happen_and_only_pruning() -> None:
     for keep in (-1, 1):
         none = check(config.replace(prune_retired=keep), properties=["retired_entry_pruned"])
         assert str(none.verdicts["retired_entry_pruned"]) == "not found", keep
+
+
+def test_a_replay_of_the_naive_twin_says_what_pruning_did() -> None:
+    """Session 33's review: the twin's replay said "n1 stores k={v2}" and "c1 put v3 of
+    k to n1", never that n1 dropped its own entry, that v3 took v1's dot again, nor
+    that n2 dropped v3. With pruning on, the narration names the put's dot, the
+    entries a write pruned, and a replica put that changed nothing."""
+    config = load_config(CONFIG_DIR / "dvv-prune-naive.toml")
+    outcome = check(config, properties=["acked_writes_durable"]).result("acked_writes_durable")
+    assert outcome.trace is not None
+    text = replay_on_spec(outcome.trace).render()
+    assert "c1 put v1 of k to n1 (dot n1:1)" in text
+    assert "c1 put v3 of k to n1 (dot n1:1)" in text
+    assert "n1 stores k={v2} (pruned: n1)" in text
+    assert "n2's record unchanged (its clock covers every version the put carries)" in text
+    assert "both hold {v2} (n1 pruned: n1)" in text
