@@ -33,11 +33,16 @@ threshold. :func:`prune_at` applies it wherever a node writes a dvv record
 put, whose pruned record is what it replicates).
 
 Knowledge (``[features] prune_knowledge``) is modelled without state, as an
-over-approximation of the implementation's gossip (each node knows a subset of
-the retirements that happened, never one that did not): ``"all"`` (the
-default): every node knows every retirement at once, the most pruning, so the
-strongest safety test; ``"own"``: a node knows only the retirements of its own
-earlier lifetimes (the least: what it knows at start, before any gossip).
+over-approximation of what each node knows at a write (in the implementation, by
+gossip, a subset of the retirements that happened, never one that did not):
+``"all"`` (the default): every node knows every retirement at once, the most
+pruning at every write; ``"own"``: a node knows only the retirements of its own
+earlier lifetimes (the least: what it knows at start, before any gossip). Neither
+is a behavioural over-approximation: no run of either graph has a node learn a
+retirement mid-run, or two nodes know differently; the safety argument does not
+depend on knowledge (only retired actors' entries go, never a live actor's
+counter), and session 33's review checked the two mixed static assignments by hand
+(docs/model-checking.md, "Review (session 33)").
 ``"naive"`` is the broken twin: every lifetime counts as retired, a node's
 current one too (the guard of (a) fed a wrong view of what is live), so every
 value-less entry may go.
