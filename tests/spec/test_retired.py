@@ -171,3 +171,15 @@ def test_a_replay_of_the_naive_twin_says_what_pruning_did() -> None:
     assert "n1 stores k={v2} (pruned: n1)" in text
     assert "n2's record unchanged (its clock covers every version the put carries)" in text
     assert "both hold {v2} (n1 pruned: n1)" in text
+
+
+def test_without_pruning_the_narration_is_as_before() -> None:
+    """The dot and the pruned entries are told only with pruning on: the replays of
+    every other configuration read as they did before session 33."""
+    config = load_config(CONFIG_DIR / "dvv-prune-naive.toml").replace(
+        prune_retired=-1, prune_knowledge="all")
+    outcome = check(config, properties=["siblings_stored"]).result("siblings_stored")
+    assert outcome.trace is not None
+    text = replay_on_spec(outcome.trace).render()
+    assert "c1 put v1 of k to n2; n2 stores k={v1}" in text
+    assert "(dot" not in text and "pruned" not in text
