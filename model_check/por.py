@@ -211,6 +211,7 @@ KNOWN: dict[str, Reads] = {
     "restored_behind": "a step's own footprint",  # never found without a restore budget
     "tombstone_reaped": "a step's own footprint",
     "outside_copy_dropped": "a step's own footprint",
+    "retired_entry_pruned": "a step's own footprint",  # never found without prune_retired
     # membership change (with a [membership] budget the reduction is off; without one
     # these are never found: no key step changes the membership part)
     "range_transferred": "a step's own footprint",
@@ -693,6 +694,9 @@ def spec_reduction(config: Config, properties: Iterable[object],
     if config.deletes_per_client:
         return None, ("deletes: the reaps' footprints and the deleted-set's visibility "
                       "are not stated in model_check/por.py")
+    if config.prune_retired >= 0:
+        return None, ("prune_retired: every write of a record reads every node's storage "
+                      "lifetime (spec.retired), a footprint not stated in model_check/por.py")
     for prop in properties:
         name = getattr(prop, "name", None)
         if not isinstance(name, str) or name not in KNOWN or PROPERTIES.get(name) is not prop:

@@ -79,8 +79,10 @@ from spec.actions import (
     Timeout,
 )
 from spec.clocks import Payload, PutRecord, dominates, values
+from spec.dvv import DVVSet
 from spec.membership import view_of
 from spec.model import converged, stored_values
+from spec.retired import lifetime_of
 from spec.state import Kind, State
 from spec.step import plan_of
 
@@ -482,6 +484,31 @@ def tombstone_reaped(before: State, action: Action, after: State) -> bool:
     return isinstance(action, Reap) and before.nodes != after.nodes
 
 
+def retired_entry_pruned(before: State, action: Action, after: State) -> bool:
+    """A node's dvv record of a key lost the entry of a retired storage lifetime and
+    still holds entries: ``[features] prune_retired`` dropped it (spec/retired.py;
+    session 33's review). Nothing else drops an entry from a record it leaves
+    non-empty (a merge takes the union; a reap, a disk loss or a key let go empties
+    the record), but a restore replaces it: not counted."""
+    if before.config.prune_retired < 0 or isinstance(action, Restore):
+        return False
+    live = dict(zip(before.config.all_nodes, after.epochs, strict=True))
+    for b, a in zip(before.nodes, after.nodes, strict=True):
+        if b is a:
+            continue
+        for old, new in zip(b.store, a.store, strict=True):
+            if (old is new or not isinstance(old, DVVSet) or not isinstance(new, DVVSet)
+                    or not new.entries):
+                continue
+            held = {entry.id for entry in new.entries}
+            for entry in old.entries:
+                if entry.id not in held:
+                    node, lifetime = lifetime_of(entry.id)
+                    if lifetime < live.get(node, 0):
+                        return True
+    return False
+
+
 def outside_copy_dropped(before: State, action: Action, after: State) -> bool:
     """A reap drops a copy holding a live version (not only tombstones): a copy
     outside the key's replicas that a replica's tombstones dominate
@@ -750,6 +777,12 @@ SOMETIMES = (
         "a reap drops a copy outside the key's replicas that holds a live version the "
         "reaping replica's tombstones dominate (else it would refuse every reap)",
         step=outside_copy_dropped,
+    ),
+    Property.sometimes(
+        "retired_entry_pruned",
+        "a node's record of a key drops the value-less entry of a retired storage "
+        "lifetime ([features] prune_retired is not vacuous)",
+        step=retired_entry_pruned,
     ),
     Property.sometimes(
         "put_survives_delete",

@@ -197,6 +197,12 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.client_vclock_entry = "client" (the implementation mints '
                         "under the (coordinator actor, client) entry since session 23: "
                         "the old rule is the spec's, to state its fault)")
+    if config.prune_retired >= 0:
+        unmapped.append("features.prune_retired (session 33: the spec prunes the "
+                        "value-less entries of retired lifetimes past a count per node, "
+                        "each node knowing retirements by its prune_knowledge; the "
+                        "implementation past a byte budget, RETIRED_BYTES_KEPT, with "
+                        "retirements learnt by gossip, which the lockstep does not drive)")
     return tuple(unmapped)
 
 

@@ -333,12 +333,15 @@ class MemoSuccessors:
     # -- a mechanism whose whole list of steps is cached -------------------------------
     def anti_entropy(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
         """:func:`spec.anti_entropy.anti_entropy`, its steps cached per (nodes,
-        partition, put table, membership): it reads nothing else and changes the
-        nodes alone."""
+        partition, put table, membership; with ``prune_retired`` the storage
+        lifetimes too, which its writes prune by): it reads nothing else and changes
+        the nodes alone."""
         if not plan.config.anti_entropy:
             return ()
         p = state._parts
-        key = (p[0], p[3], state.side, state.membership)
+        key: tuple[Any, ...] = (p[0], p[3], state.side, state.membership)
+        if plan.config.prune_retired >= 0:  # a write prunes by the lifetimes (spec.retired)
+            key = (*key, state.epochs)
         return self._node_steps(self.exchanges, key, anti_entropy, state, plan)
 
     def _node_steps(self, cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]],

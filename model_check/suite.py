@@ -168,6 +168,15 @@ _DELETE_JOIN = {"put_acknowledged": 3, "converged_after_a_write": 3,
                 "write_after_read": 5, "delete_acknowledged": 7, "read_after_delete": 8,
                 "tombstone_reaped": 8}
 
+# The pruning entries' common witnesses (session 33: N=2, R=1, W=2, one crash).
+_PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
+          "read_after_acknowledged_write": 4, "siblings_stored": 3, "get_returns_siblings": 4,
+          "write_after_read": 4, "new_actor_writes": 3, "coordinator_times_out": 3,
+          "anti_entropy_repairs": 2,
+          # pruning really happens in each (session 33's review: before, only the
+          # violations it causes showed it)
+          "retired_entry_pruned": 6}
+
 
 DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
@@ -797,6 +806,68 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "anti_entropy_repairs": 2, "range_transferred": 7, "change_completed": 8,
                "removed_holding_data": 3, "anti_entropy_with_new_owner": 12},
         not_found=("joined_node_coordinates",),
+    ),
+    _entry(
+        "dvv-prune-retired",
+        "session 33 (spec/retired.py): dvv, a new actor at every start, and every write of "
+        "a record drops the value-less entries of retired lifetimes (prune_retired = 0, "
+        "every node knowing every retirement: prune_knowledge = \"all\"); a forgetful "
+        "client writes three times through either node, one crash. Only a retired actor's "
+        "entry goes, so no dot is minted twice: acked_writes_durable holds. The cost, "
+        "honestly: n1's first lifetime, retired by the crash, wrote v1; n2 writes v2 over "
+        "it and drops n1's entry, and v1's copy still in flight comes back as a false "
+        "sibling (siblings_are_antichain and sibling_bound violated; both hold with "
+        "prune_retired = -1 or 1 here, one crash retiring at most one lifetime per node)",
+        {"siblings_are_antichain": 7, "sibling_bound": 7},
+        distinct_states=7_142,
+        transitions=13_226, depth=13,
+        found={**_PRUNE, "siblings_collapsed": 5},
+    ),
+    _entry(
+        "dvv-prune-retired-own",
+        "dvv-prune-retired with the least knowledge (prune_knowledge = \"own\": a node "
+        "knows only its own earlier lifetimes' retirements), so other nodes' value-less "
+        "entries spread and a node meets its own without values, where the live-actor "
+        "guard is what keeps a write (the mutant flipping or dropping it loses the "
+        "acknowledged v3, 11 steps): acked_writes_durable holds. Convergence is "
+        "violated: a node that pruned its own retired entry and one that keeps it differ "
+        "for good, an artefact of knowledge that never grows (no gossip of retirements "
+        "is modelled); false siblings as in dvv-prune-retired",
+        {"siblings_are_antichain": 8, "sibling_bound": 8, "convergence": 6},
+        distinct_states=6_762,
+        transitions=12_940, depth=13,
+        found={**_PRUNE, "siblings_collapsed": 5},
+    ),
+    _entry(
+        "dvv-prune-naive",
+        "the broken twin of dvv-prune-retired (prune_knowledge = \"naive\": a node counts "
+        "its own live lifetime as retired): n1 mints v1 under (n1, 1), the client reads it "
+        "and writes v2 through n2, n1 merges v2's record and drops its own value-less "
+        "entry, then mints the blind v3 under (n1, 1) again; n2's clock covers that dot, "
+        "drops v3 yet acknowledges it, and anti-entropy drops it from n1: the "
+        "acknowledged v3 is lost (kv679 once more)",
+        {"acked_writes_durable": 11, "siblings_are_antichain": 8, "sibling_bound": 8,
+         "convergence": 5},
+        distinct_states=6_830,
+        transitions=13_546, depth=14,
+        found={**_PRUNE, "siblings_collapsed": 5},
+    ),
+    _entry(
+        "dvv-prune-retired-delete",
+        "the cost of pruning with a delete (session 33): n1 writes v1, crashes (its first "
+        "lifetime retired) and recovers; the client reads v1 and deletes it through n2, "
+        "which drops n1's value-less entry from the tombstone's record; n1 still holds "
+        "v1, which nothing in that record covers any more, and the client's next get "
+        "returns v1 beside the tombstone: no_resurrection violated (with false siblings); "
+        "monotonic_reads is violated without pruning too (r = 1 reads a copy the delete "
+        "has not reached); with prune_retired = 1 here nothing is pruned and "
+        "no_resurrection holds",
+        {"siblings_are_antichain": 7, "monotonic_reads": 5, "no_false_concurrency": 8,
+         "sibling_bound": 7, "no_resurrection": 9},
+        distinct_states=5_043,
+        transitions=10_306, depth=14,
+        found={**_PRUNE, "read_after_read": 4, "delete_acknowledged": 6,
+               "read_after_delete": 7, "tombstone_reaped": 5, "put_survives_delete": 4},
     ),
 )
 

@@ -34,6 +34,9 @@ The TOML layout (every key optional; the defaults are those of
                 restore_actor = "new"    # "kept": a node restored from a backup keeps its actor
                 actor_per_start = false  # true: every crash begins a new lifetime (actor)
                 client_vclock_entry = "pair"  # "client": the client's own entry (before s23)
+                prune_retired = -1       # dvv, >= 0: drop value-less entries of retired
+                                         # lifetimes past the newest K per node (s33)
+                prune_knowledge = "all"  # "own" | "naive": which retirements a node knows
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
@@ -118,6 +121,7 @@ DELETE_MODES = ("keep", "safe", "immediate")
 JOIN_HANDOVERS = ("pending", "immediate")
 RESTORE_ACTORS = ("new", "kept")
 CLIENT_VCLOCK_ENTRIES = ("pair", "client")
+PRUNE_KNOWLEDGE = ("all", "own", "naive")  # spec.retired.KNOWLEDGE
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -125,7 +129,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "features": ("hinted_handoff", "read_repair", "read_repair_fallbacks", "anti_entropy",
                  "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
-                 "restore_actor", "actor_per_start", "client_vclock_entry"),
+                 "restore_actor", "actor_per_start", "client_vclock_entry",
+                 "prune_retired", "prune_knowledge"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client", "forgetful_clients"),
@@ -239,6 +244,31 @@ def _check_membership(config: Config) -> None:
                           "of the key's top N ([workload] coordinator \"top-n\" or \"first\")")
 
 
+def _check_pruning(config: Config) -> None:
+    """``prune_retired`` and ``prune_knowledge`` against the rest (session 33)."""
+    if config.prune_retired < 0:
+        if config.prune_knowledge != "all":
+            raise ConfigError(f"[features] prune_knowledge = {config.prune_knowledge!r} "
+                              f"needs [features] prune_retired >= 0 (pruning on)")
+        return
+    if config.clock != "dvv":
+        raise ConfigError(f"[features] prune_retired = {config.prune_retired} needs [cluster] "
+                          f"clock = \"dvv\" (it prunes DVVSet entries), got {config.clock!r}")
+    if not config.actor_epochs:
+        raise ConfigError("[features] prune_retired needs [features] actor_epochs = true "
+                          "(without epochs no lifetime is ever retired)")
+    if config.restores and config.restore_actor == "kept":
+        raise ConfigError('[features] prune_retired contradicts [features] restore_actor = '
+                          '"kept" with restores: a restore with the actor kept takes a node '
+                          'back to a lifetime it had retired (the implementation retires an '
+                          'actor only when a start takes a new one)')
+    for name in config.all_nodes:
+        if "~" in name or " " in name:
+            raise ConfigError(f"[cluster] nodes: {name!r} holds '~' or a space, which "
+                              f"[features] prune_retired cannot tell from an actor's epoch "
+                              f"or a pair's client")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """One configuration of the spec (see the module docstring for each key)."""
@@ -334,6 +364,16 @@ class Config:
     #: carries the context of a get made since, or none): a process restarted
     #: under the same client id (session 23)
     forgetful_clients: bool = False
+    # [features], continued (session 33; spec.retired)
+    #: dvv: after each write of a record at a node (a put, a merge), drop the
+    #: value-less entries of retired storage lifetimes (a lifetime is retired once
+    #: its node began a later one) past the newest ``prune_retired`` of each node
+    #: (0: every one); -1: never (the implementation before session 33)
+    prune_retired: int = -1
+    #: which retirements a pruning node knows: "all" (every one at once: the most
+    #: pruning), "own" (its own earlier lifetimes'), "naive" (the broken twin:
+    #: every lifetime counts as retired, the current ones too)
+    prune_knowledge: str = "all"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -352,6 +392,8 @@ class Config:
                     "deletes_per_client", "joins", "leaves", "restores", "removes"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
+        _int("prune_retired", self.prune_retired, -1)
+        _choice("prune_knowledge", self.prune_knowledge, PRUNE_KNOWLEDGE)
         _choice("clock", self.clock, CLOCK_MODES)
         _choice("coordinator", self.coordinator, COORDINATOR_CHOICES)
         _choice("storage", self.storage, STORAGE_MODES)
@@ -383,6 +425,7 @@ class Config:
                 '(without epochs every actor is the bare name): set actor_epochs = true '
                 'or restore_actor = "kept"'
             )
+        _check_pruning(self)
         object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
         if self.n > len(self.nodes):
             raise ConfigError(
@@ -471,6 +514,9 @@ class Config:
             del out["features"]["client_vclock_entry"]
         if not self.forgetful_clients:
             del out["workload"]["forgetful_clients"]
+        if self.prune_retired < 0 and self.prune_knowledge == "all":  # session 33's keys
+            del out["features"]["prune_retired"]
+            del out["features"]["prune_knowledge"]
         return out
 
     def to_json(self) -> dict[str, Any]:

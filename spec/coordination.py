@@ -131,6 +131,8 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             threshold=config.vclock_threshold, client_entries=config.client_vclock_entry,
             tombstones=plan.tombstones,
         )
+        if config.prune_retired >= 0:  # session 33: the record written, and replicated
+            new_local = payload = edit.pruned(node, new_local)
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()
         record = PutRecord(request, client, key, node, clock, stamp, history, siblings, dot)

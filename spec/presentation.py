@@ -47,6 +47,7 @@ from spec.actions import (
     message_json,
 )
 from spec.clocks import Payload
+from spec.dvv import DVVSet
 from spec.membership import announcer, knows
 from spec.state import Kind, Message, State
 from spec.step import plan_of, put_id_of
@@ -196,6 +197,10 @@ def narrate(before: State, action: Action, after: State) -> str:
                 k = config.keys.index(action.key)
                 coordinator = after.node(record.coordinator).store[k]
                 stored = f"; {record.coordinator} stores {action.key}={_payload_text(coordinator)}"
+                if config.prune_retired >= 0:  # pruning: the dot, and the entries dropped
+                    before_store = before.node(record.coordinator).store[k]
+                    stored = (f" (dot {record.dot[0]}:{record.dot[1]}){stored}"
+                              f"{_pruned_text(before, before_store, coordinator)}")
             verb = "put" if isinstance(action, ClientPut) else "delete (tombstone)"
             return (f"{action.client} {verb} v{put_id} of {action.key} to {action.node}"
                     f"{via}{clock}{acked}{stored}")
@@ -216,7 +221,13 @@ def narrate(before: State, action: Action, after: State) -> str:
             if ("remove", m.src) in ms.log[: ms.views[index[m.dst]]]:  # session 23's review
                 return f"{message_text(m)} refused: {m.dst} knows {m.src} was force-removed"
             return f"{message_text(m)} refused: {m.dst} knows no member {m.src}"
-        effects = _effects(before, after)
+        effects = _effects(before, after, m.payload)
+        if (config.prune_retired >= 0 and m.kind is Kind.REPLICA_PUT
+                and m.payload is not None and clocks.values(m.payload)):
+            k = config.keys.index(m.key)
+            if before.node(m.dst).store[k] == after.node(m.dst).store[k]:
+                effects = (f"{m.dst}'s record unchanged (its clock covers every version "
+                           f"the put carries)" + (f"; {effects}" if effects else ""))
         return f"{message_text(m)} delivered" + (f"; {effects}" if effects else "")
     if isinstance(action, Drop):
         return f"{message_text(action.message)} dropped (fault)"
@@ -234,8 +245,12 @@ def narrate(before: State, action: Action, after: State) -> str:
     if isinstance(action, AntiEntropy):
         k = config.keys.index(action.key)
         merged = after.node(action.a).store[k]
+        pruned = "".join(
+            _pruned_text(before, before.node(n).store[k], after.node(n).store[k],
+                         before.node(other).store[k], who=n)
+            for n, other in ((action.a, action.b), (action.b, action.a)))
         return (f"anti-entropy {action.a} <-> {action.b} on {action.key}: both hold "
-                f"{_payload_text(merged)}")
+                f"{_payload_text(merged)}{pruned}")
     if isinstance(action, Crash):
         return f"{action.node} crashes (fault)"
     if isinstance(action, DiskLoss):
@@ -297,13 +312,31 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
     return repr(action)
 
 
-def _effects(before: State, after: State) -> str:
+def _pruned_text(before: State, old: Payload, new: Payload,
+                 incoming: Payload | None = None, who: str = "") -> str:
+    """With ``[features] prune_retired`` on: `` (pruned: n1, n1~1 c1)`` (``who``
+    given: `` (n2 pruned: ...)``), the entry ids
+    that ``old`` (a node's record before a step) or ``incoming`` (what the step
+    merged into it) held and ``new`` (its record after) does not, ``new`` holding
+    entries (a reap empties a record); else "" (session 33's review: a replay of
+    dvv-prune-naive never said that n1 dropped its own entry)."""
+    if (before.config.prune_retired < 0 or not isinstance(old, DVVSet)
+            or not isinstance(new, DVVSet) or not new.entries):
+        return ""
+    held = {entry.id for entry in new.entries}
+    seen = [*old.entries, *(incoming.entries if isinstance(incoming, DVVSet) else ())]
+    gone = sorted({entry.id for entry in seen} - held)
+    return f" ({who + ' ' if who else ''}pruned: {', '.join(gone)})" if gone else ""
+
+
+def _effects(before: State, after: State, incoming: Payload | None = None) -> str:
     config = before.config
     out: list[str] = []
     for name, b, a in zip(config.all_nodes, before.nodes, after.nodes, strict=True):
         for key, pb, pa in zip(config.keys, b.store, a.store, strict=True):
             if pb != pa:
-                out.append(f"{name} stores {key}={_payload_text(pa)}")
+                out.append(f"{name} stores {key}={_payload_text(pa)}"
+                           f"{_pruned_text(before, pb, pa, incoming)}")
         if b.hints != a.hints:
             gone = [h for h in b.hints if h not in a.hints]
             new = [h for h in a.hints if h not in b.hints]

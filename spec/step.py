@@ -25,6 +25,8 @@ from functools import lru_cache
 from spec import clocks
 from spec.clocks import Payload
 from spec.config import Config
+from spec.dvv import DVVSet
+from spec.retired import prune_at
 from spec.state import (
     ClientState,
     Coordination,
@@ -262,11 +264,26 @@ class Edit:
         node = self.node(name)
         k = self.plan.key_index[key]
         old = node.store[k]
-        merged = clocks.merge(self.plan.config.clock, old, payload, self.puts)
+        config = self.plan.config
+        merged = clocks.merge(config.clock, old, payload, self.puts)
+        if config.prune_retired >= 0:  # session 33: spec.retired
+            merged = self.pruned(name, merged)
+            if clocks.payload_equal(merged, old):
+                merged = old
         # merge returns ``old`` itself for a dvv result equal to it (see clocks.merge)
         if merged is not old and (merged.__class__ is not tuple or merged != old):
             store = (*node.store[:k], merged, *node.store[k + 1 :])
             self.set_node(name, new_node(node.up, store, node.hints, node.coord))
+
+    def pruned(self, name: str, payload: Payload) -> Payload:
+        """``payload`` as node ``name`` writes it with ``[features] prune_retired`` on:
+        less the value-less entries of retired lifetimes past the newest kept
+        (:func:`spec.retired.prune_at`, by the current lifetimes ``epochs``)."""
+        if not isinstance(payload, DVVSet):
+            return payload
+        config = self.plan.config
+        return prune_at(name, payload, self.plan.nodes, self.epochs, config.prune_retired,
+                        config.prune_knowledge)
 
     def set_coord(self, name: str, coord: Coordination | None, request: int) -> None:
         """Replace (``coord``) or end (None) node ``name``'s coordination of ``request``;

@@ -54,10 +54,15 @@ def faithful(config: Any) -> bool:
     clock or timestamp ignores what the client read), dvv's naive actor after a
     disk loss or a buffered crash, or the actor a restored disk kept (re-issued
     dots), or client clocks when a client may write twice without reading (a blind
-    rewrite)."""
+    rewrite), or dvv with pruning (``prune_retired``, session 33: a pruned clock no
+    longer covers every version its history holds, so a merge keeps a superseded
+    one -- a false sibling, a deleted value back; the ``"naive"`` twin's node
+    re-issues a live entry's dots besides)."""
     if config.clock in ("lww", "server-vclock"):
         return False
     if config.clock == "dvv":
+        if getattr(config, "prune_retired", -1) >= 0:
+            return False  # pruned entries: superseded versions survive a merge
         amnesia = config.disk_losses > 0 or config.storage == "buffered"
         if getattr(config, "restores", 0) and getattr(config, "restore_actor", "new") == "kept":
             return False  # a restored disk's kept actor re-issues dots

@@ -29,7 +29,10 @@ MORE_WALKS = {"sloppy-crash": 300, "join-immediate": 300,
               # the put acknowledged by its coordinator alone, its crash and
               # force-remove before its replica puts land, then both refused (6 exact
               # steps): 250 walks miss it, 300 find it (7 steps, 0.3 CPU-s; session 23)
-              "force-remove-w1": 300}
+              "force-remove-w1": 300,
+              # monotonic_reads: a get at the copy the delete has not reached (5
+              # steps): 300 walks miss it, 1,000 find it (session 33)
+              "dvv-prune-retired-delete": 1000}
 #: violations random walks do not find within 3,000 walks from SEED (measured): the
 #: monotonic-reads counterexample needs a crash between a put's replica writes and
 #: two gets that meet different replicas, in 10 exact steps; exhaustive search finds it

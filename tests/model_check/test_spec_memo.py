@@ -60,6 +60,15 @@ def test_memo_gives_the_spec_graph(entry: SuiteEntry) -> None:
     assert graph_digest(entry.config, memo) == plain
 
 
+def test_memo_gives_the_spec_graph_with_pruning() -> None:
+    """Session 33: with ``prune_retired`` a write prunes by the storage lifetimes, so
+    the memoised anti-entropy steps are keyed by them too (without, a crash's new
+    lifetime got the steps cached before it: the graph differed); in CI, the smallest
+    pruning entry (the others under soak, above)."""
+    entry = _entry("dvv-prune-retired-delete")
+    assert graph_digest(entry.config, spec_model(entry.config)) == _plain_digest(entry.config)
+
+
 def test_memo_replaces_five_mechanisms_of_the_spec() -> None:
     """The memo's mechanisms are the spec's chain with deliveries, timeouts,
     anti-entropy, the reaps and the membership steps replaced (a renamed or reordered spec
