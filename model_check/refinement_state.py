@@ -69,6 +69,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,10 @@ from spec import clocks, dvv
 from spec import model as spec_model
 from spec.actions import (
     Action,
+    Backup,
+    ClientDelete,
+    ClientGet,
+    ClientPut,
     ClientTimeout,
     ForceRemove,
     Gossip,
@@ -145,6 +150,16 @@ __all__ = [
 ]
 
 INFINITY = float("inf")
+
+#: the spec's steps a run takes only when someone asks: a client's request, a
+#: membership change an operator begins, a backup. Quiescence
+#: (:meth:`model_check.refinement.Lockstep.quiesce`) takes none of them, and
+#: :meth:`LockstepState.spec_can_converge` leaves them out
+NEW_INPUTS: tuple[type[Action], ...] = (ClientPut, ClientGet, ClientDelete, Join, Leave,
+                                        ForceRemove, Backup)
+
+#: the spec states :meth:`LockstepState.spec_can_converge` explores at most
+CONVERGENCE_SEARCH_LIMIT = 20_000
 
 
 def _decoder() -> Callable[[bytes, ClockMode], Record]:
@@ -1261,6 +1276,40 @@ class LockstepState:
         x, y = self._stores(a, b, self.config.keys.index(key))
         assert isinstance(x, dvv.DVVSet) and isinstance(y, dvv.DVVSet)
         return dvv.sync(x, y) != dvv.sync(y, x)
+
+    def spec_can_converge(self, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
+        """Whether the spec reaches a converged state (:func:`spec.model.converged`)
+        from the state the lockstep reached (``frontier[0]``) by steps that are
+        neither faults nor new inputs (:data:`NEW_INPUTS`): the steps quiescence
+        takes, and the anti-entropy exchanges the lockstep does not map
+        (:meth:`dot_reused`). Breadth-first over at most ``limit`` states; True
+        when the limit is reached first (the strict answer: the implementation is
+        then expected to converge).
+
+        With anti-entropy on, this is what the spec promises once faults and
+        requests stop (its ``convergence`` property allows the remaining
+        requests too). It is false where no exchange can reconcile the replicas: a
+        dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
+        value on two replicas; the spec's exchange merges the union into each
+        replica's store (``spec.step.Edit.store``), which keeps its own value for
+        a dot it holds, as the implementation's one-way merges do; only a later
+        write of that actor past the dot ends it (docs/refinement.md, "Progress
+        after a re-issued dot (session 33)")."""
+        start = self.frontier[0]
+        if spec_model.converged(start):
+            return True
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            for action, after in spec_model.successors(queue.popleft()):
+                if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
+                        or after in seen):
+                    continue
+                if spec_model.converged(after) or len(seen) >= limit:
+                    return True
+                seen.add(after)
+                queue.append(after)
+        return False
 
     def replicas_agree(self) -> bool:
         """Every replica of each key (its top N) stores the same versions on the

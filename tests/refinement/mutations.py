@@ -56,7 +56,7 @@ check, ``Lockstep._no_internal_errors``, is what kills it):
     either way and nothing changes (a stutter in the spec), so every state matches.
 
 A mutant only the end-of-run progress check catches (``Lockstep.quiesce`` in the
-machine's teardown, ``_progress``):
+machine's teardown, ``check_progress``):
 
 ``gossip-answers-forever``
     a node answers every gossip message, an answer too, with a push of its view:
