@@ -42,6 +42,7 @@ from impl.versions import (
     encode_retired,
     prune_retired,
     read_retired,
+    retired_among,
 )
 
 __all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "RetiredActors"]
@@ -54,7 +55,7 @@ RETIRED_KNOWN_META = "retired-known"
 KNOWN_PER_NODE = RETIRED_KEPT
 #: The retired actors of each node a gossip names, the newest (a node down while
 #: another restarted more often than this learns fewer of them: it prunes less)
-GOSSIPED_PER_NODE = 32
+GOSSIPED_PER_NODE = 4
 
 
 def _newest(retired: dict[str, int], per_node: int) -> dict[str, int]:
@@ -98,7 +99,11 @@ class RetiredActors:
         return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs)
 
     def _add(self, retired: dict[str, int]) -> bool:
-        merged = dict(self.known)
+        known = self.known
+        if all(known.get(actor, -1) >= rank or actor == self.actor
+               for actor, rank in retired.items()):
+            return False  # (the common case of a carried field: nothing new)
+        merged = dict(known)
         for actor, rank in retired.items():
             if actor != self.actor:
                 merged[actor] = max(rank, merged.get(actor, 0))
@@ -150,6 +155,25 @@ class RetiredActors:
                                    reverse=True)[:RETIRED_WIRE_LIMIT])
             self._gossiped = encode_retired(told)
         return self._gossiped
+
+    def carried(self, *records: Record) -> bytes:
+        """What a message sending ``records`` (the records it holds, and those it
+        pruned them from) tells of retired actors: the ones this node knows that
+        minted an entry of them (:func:`impl.versions.retired_among`), at most
+        :data:`impl.versions.RETIRED_WIRE_LIMIT` (the highest ranks), encoded; b"":
+        none (most records: no entry of a retired lifetime). Knowledge travels with
+        the data (session 33, later): a receiver that merges a record pruned here
+        learns the retirements of what was pruned and prunes the same entries,
+        gossip or not."""
+        if not self.known:
+            return b""
+        told = retired_among(records, self.known)
+        if not told:
+            return b""
+        if len(told) > RETIRED_WIRE_LIMIT:
+            told = dict(sorted(told.items(), key=lambda item: (item[1], item[0]),
+                               reverse=True)[:RETIRED_WIRE_LIMIT])
+        return encode_retired(told)
 
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes
