@@ -16,7 +16,13 @@ for good (:func:`impl.versions.lifetime_actor` keeps it in the store's
 and those it heard of: :attr:`impl.messages.Gossip.retired`); the receiver keeps
 the union (a retirement is never undone, so a stale or reordered gossip only
 tells less) in its ``RETIRED_KNOWN_META`` entry, the newest :data:`KNOWN_PER_NODE`
-of each node (forgetting one only prunes less). A node never treats as retired an
+of each node (forgetting one only prunes less). The retirements also travel with
+the data (session 33, later): every message that sends a record to be merged
+(ReplicaPut, ReadRepair, HintDelivery, KeyRecords) carries those its sender knows
+among the entries of the record and of what it pruned it from (:meth:`carried`),
+and the receiver takes them before it merges, so it prunes the same entries without
+waiting for gossip (which tells only the newest :data:`GOSSIPED_PER_NODE` of each
+node). A node never treats as retired an
 actor nobody declared, nor its own current actor.
 
 Every write of a dvv record at this node is pruned by what it knows
@@ -53,8 +59,9 @@ __all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "Retired
 RETIRED_KNOWN_META = "retired-known"
 #: The retired actors of each node (an actor's prefix) this node keeps, the newest
 KNOWN_PER_NODE = RETIRED_KEPT
-#: The retired actors of each node a gossip names, the newest (a node down while
-#: another restarted more often than this learns fewer of them: it prunes less)
+#: The retired actors of each node a gossip names, the newest (32 until session 33's
+#: later change: the older ones reach a node with the records that hold their
+#: entries, :meth:`RetiredActors.carried`)
 GOSSIPED_PER_NODE = 4
 
 
