@@ -176,3 +176,28 @@ def test_gossip_tells_the_newest_four_retirements_of_each_node() -> None:
     assert len(told) <= 8_000, len(told)
     frame = wire.encode(Gossip(b"view", retired=told))
     assert len(frame) <= 8_100, len(frame)
+
+
+def test_a_hint_delivered_to_a_node_back_carries_the_retirements() -> None:
+    """4 nodes (a fallback for the key), anti-entropy and read repair off: the key's
+    third replica down while its coordinator restarts and writes the key 30 times;
+    back, the hint its fallback kept is delivered with the retirements of the hint
+    record's entries. It learns at least the 22 whose entries the record keeps
+    (gossip alone tells the newest ``GOSSIPED_PER_NODE``, 4), and its copy is the
+    others'."""
+    options = {**_LIFETIMES, "nodes": 4, "anti_entropy": False, "read_repair": False}
+    with SimulatedCluster(**options) as cluster:
+        coordinator, _, down = cluster.node("n1").preference_list(b"k")[:3]
+        cluster.crash(down)
+        for round_ in range(30):
+            cluster.crash(coordinator)
+            cluster.restart(coordinator)
+            client = cluster.client(coordinator, client_id="c")
+            client.put(b"k", b"%d" % round_ * 100, client.get(b"k").context)
+        cluster.restart(down)
+        cluster.run_for(2 * cluster.config.hint_scan_interval)
+        told = set(cluster.node(coordinator).retired.known)
+        heard = told & set(cluster.node(down).retired.known)
+        assert len(heard) >= 22, (len(told), len(heard))
+        records = cluster.replicas(b"k")
+        assert records[down] == records[coordinator]
