@@ -209,3 +209,45 @@ def test_a_hint_delivered_to_a_node_back_carries_the_retirements() -> None:
         assert len(heard) >= 22, (len(told), len(heard))
         records = cluster.replicas(b"k")
         assert records[down] == records[coordinator]
+
+
+def test_a_carried_lie_naming_a_peers_live_actor_loses_no_acknowledged_write() -> None:
+    """Session 33's review: a ``retired`` field naming n1's *live* actor (forged, or
+    a copy of n1's store started elsewhere) sent to n2 and n3 is taken there (they
+    cannot tell), and they prune n1's value-less entries. That must cost at most a
+    false sibling: n1 mints its dots over its own copy
+    (:meth:`impl.put_coordinator.PutCoordinator._coordinate` reads only
+    ``replica.local_record``; the client's context only covers), which keeps its
+    live entry (a merge is a union, and n1 never prunes its own actor), so no dot
+    is minted again. Alice writes v1 through n1 and v2 through n2; bob reads
+    through n2 (a context pruned of n1's entry); carol writes v3 blind through n1;
+    bob writes v4 and v5 with his stale context through n2 and n3: v3 stays (v1
+    comes back as a false sibling: the lie's cost, figures in docs/runtime.md)."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        _restart_and_write(cluster, 30, ["n1"])
+        n1 = cluster.node("n1")
+        live = n1.actor
+        for name in ("n2", "n3"):
+            record = cluster.replicas(b"k")[name]
+            assert record is not None
+            cluster.node(name).receive(cluster.now, "n1", ReadRepair(
+                b"k", encode_record(record), retired=encode_retired({live: 0})))
+            assert live in cluster.node(name).retired.known  # (the lie is taken)
+        alice = cluster.client("n1", client_id="alice")
+        alice.put(b"k", b"v1", alice.get(b"k").context, coordinator="n1")
+        alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
+        record = cluster.replicas(b"k")["n2"]  # n1's value-less live entry pruned there
+        assert record is not None and not any(e.id == live for e in record.dvvset.entries)
+        bob = cluster.client("n2", client_id="bob")
+        seen = bob.get(b"k", coordinator="n2")
+        cluster.client("n1", client_id="carol").put(b"k", b"v3", coordinator="n1")
+        bob.put(b"k", b"v4", seen.context, coordinator="n2")
+        bob.put(b"k", b"v5", seen.context, coordinator="n3")
+        cluster.run_for(5 * cluster.config.request_timeout)
+        final = sorted(cluster.client("n2").get(b"k", r=3).values)
+        # v3 kept (no dot minted again); v1 back beside v2 in bob's read is the lie's
+        # cost, a false sibling (n2's pruned record no longer covers v1's dot)
+        assert b"v2" in seen.values and b"v2" not in final, (seen.values, final)
+        assert {b"v3", b"v4", b"v5"} <= set(final), final
+        mine = cluster.replicas(b"k")["n1"]
+        assert mine is not None and any(e.id == live for e in mine.dvvset.entries)
