@@ -251,3 +251,69 @@ def test_a_carried_lie_naming_a_peers_live_actor_loses_no_acknowledged_write() -
         assert {b"v3", b"v4", b"v5"} <= set(final), final
         mine = cluster.replicas(b"k")["n1"]
         assert mine is not None and any(e.id == live for e in mine.dvvset.entries)
+
+
+def _told(data: bytes) -> set[str]:
+    return set(decode_retired(data))
+
+
+def _lifetimes(record: Any) -> set[str]:
+    from impl.versions import _entry_lifetime
+    return {_entry_lifetime(entry.id) for entry in record.dvvset.entries}
+
+
+def test_a_put_tells_the_retirements_of_the_entries_it_pruned() -> None:
+    """Session 33's review (a mutant that told only the sent record's survived): the
+    coordinator's ReplicaPut names the retired actors of the entries its put pruned
+    from the stored record, which the sent record no longer holds, so a replica
+    whose copy still holds them prunes them too. After 30 restarts of n1 without a
+    gossip round and one more restart, n1's next put prunes the oldest retired
+    entry left."""
+    from impl.messages import PutRequest
+    with SimulatedCluster(**_LIFETIMES, restore_guard=False) as cluster:
+        _restart_and_write(cluster, 30, ["n1"])
+        cluster.crash("n1")
+        cluster.restart("n1")  # (retires the actor of the last write)
+        n1 = cluster.node("n1")
+        stored = cluster.replicas(b"k")["n1"]
+        assert stored is not None
+        context = cluster.client("n1", client_id="c").get(b"k").context
+        effects = n1.client_request(cluster.now, PutRequest(10**6, b"k", b"Z" * 3008,
+                                                            context, None, "c"))
+        puts = [e.message for e in effects if isinstance(getattr(e, "message", None), ReplicaPut)]
+        assert puts
+        for put in puts:
+            sent = n1.replica.parse(put.record)
+            pruned = (_lifetimes(stored) - _lifetimes(sent)) & set(n1.retired.known)
+            assert pruned, "the put pruned nothing: the test shows nothing"
+            assert pruned <= _told(put.retired), (pruned, _told(put.retired))
+            assert _told(put.retired) == (_lifetimes(stored) | _lifetimes(sent)) & set(
+                n1.retired.known)
+
+
+def test_a_read_repair_tells_the_retirements_of_the_records_entries() -> None:
+    """Session 33's review (a mutant that sent ReadRepair without the field
+    survived): the repair of a stale replica names the retired actors of the
+    entries of the records the get reconciled."""
+    with SimulatedCluster(**_LIFETIMES, restore_guard=False) as cluster:
+        _restart_and_write(cluster, 30, ["n1"])
+        n1 = cluster.node("n1")
+        mine = cluster.replicas(b"k")["n1"]
+        assert mine is not None
+        stale = n1.replica.parse(encode_record(mine))  # as if n3 held nothing
+        from impl.records import Record
+        effects = n1.read_repair.repair(b"k", {"n1": mine, "n3": Record.empty(mine.mode)})
+        (repair,) = [e.message for e in effects
+                     if isinstance(getattr(e, "message", None), ReadRepair)]
+        expected = _lifetimes(stale) & set(n1.retired.known)
+        assert expected and _told(repair.retired) == expected
+
+
+def test_a_retirement_of_the_own_live_actor_told_with_others_is_not_taken() -> None:
+    """A field naming this node's own live actor beside an actor it did not know
+    (a mutant that took every actor the field named, the own one too, survived:
+    the tests told the own actor alone, which the no-news shortcut skips)."""
+    own = "me~0123456789ab"
+    retired = RetiredActors(MemoryStorage(), own, enabled=True)
+    assert retired.take(encode_retired({own: 5, "n9~0123456789ab": 1}))
+    assert set(retired.known) == {"n9~0123456789ab"}
