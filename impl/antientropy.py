@@ -63,6 +63,7 @@ from impl.merkle import (
 from impl.merkle import answer as compare
 from impl.messages import KeyRecords, MerkleExchange
 from impl.positions import position_of
+from impl.records import Record
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.base import Storage
@@ -333,7 +334,8 @@ class AntiEntropy:
                 batches[(src, message.session)] = (message.lo, message.hi)
                 while len(batches) > SYNC_SESSIONS_LIMIT:
                     batches.popitem(last=False)
-            return [Send(src, KeyRecords(keys, records, message.session, reply=True))]
+            return [Send(src, KeyRecords(keys, records, message.session, reply=True,
+                                         retired=self.replica.carried_raw(*records)))]
         if isinstance(answer, Level | Buckets):
             return [Send(src, to_exchange(message.session, answer))]
         if isinstance(answer, InSync):
@@ -361,6 +363,7 @@ class AntiEntropy:
                   for key, raw in zip(message.keys, message.records, strict=True)]
         back_keys: list[bytes] = []
         back_records: list[bytes] = []
+        seen: list[Record] = []  # what the records sent back were pruned from
         for key, record in theirs:
             mine = replica.local_record(key)
             merged = mine if record is None else replica.prune(merge(mine, record))
@@ -369,11 +372,16 @@ class AntiEntropy:
             if message.reply and not merged.is_empty and merged != record:
                 back_keys.append(key)
                 back_records.append(encode_record(merged))
+                seen.extend((mine,) if record is None else (mine, record))
         self._completed(src, message)
         if not back_keys:
             return []
+        # dvv: the retirements of what the merges pruned and kept, so that the peer
+        # prunes alike (a peer down through many restarts of another learns here the
+        # retirements older than gossip tells; session 33)
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
-                                     message.session, reply=False))]
+                                     message.session, reply=False,
+                                     retired=replica.carried(*seen)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it

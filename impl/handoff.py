@@ -172,7 +172,8 @@ class HintedHandoff:
                 held = self.hints.get(hint_id)
                 if held is not None:
                     self.in_flight[hint_id] = now
-                    out.append(Send(intended, HintDelivery(hint_id, key, held.record)))
+                    out.append(Send(intended, HintDelivery(
+                        hint_id, key, held.record, retired=self.replica.carried_raw(held.record))))
                 after = hint_id
         if given is None:
             self._cursor = after

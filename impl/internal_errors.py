@@ -83,7 +83,8 @@ PEER_DATA: dict[str, str] = {
     "beats": "a Gossip's heartbeats that do not parse (impl.membership.beats_from_bytes: "
              "not JSON, another format, over 4096 entries, a heartbeat not [generation, "
              "version] of ints in [0, 2**63)): impl.node.Node._take_beats",
-    "retired": "a Gossip's retired lifetime actors that do not parse "
+    "retired": "a Gossip's retired lifetime actors, or those a ReplicaPut, ReadRepair, "
+               "HintDelivery or KeyRecords carries with its records, that do not parse "
                "(impl.versions.decode_retired: not UTF-8, over 4096 lines, a line not "
                "'<rank> <actor>' with a decimal rank in [0, 2**63) and an actor "
                "'<prefix>~<12 hex digits>' of at most 255 bytes): impl.node.Node._take_retired",

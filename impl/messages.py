@@ -359,18 +359,24 @@ class ReplicaPut:
     key: bytes
     record: bytes
     hint: str = ""
+    #: dvv: the retired lifetime actors the sender knows among the entries of the
+    #: record(s) it sends, and of those it pruned from them
+    #: (:func:`impl.versions.encode_retired`; b"": none), taken by the receiver before
+    #: it merges so that it prunes the same entries (:mod:`impl.retired`; session 33)
+    retired: bytes = b""
 
     def __post_init__(self) -> None:
         if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
                 (type(self.record) is bytes and self.record) and
-                _name_ok(self.hint)):
+                _name_ok(self.hint) and type(self.retired) is bytes):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)
         check.text("hint", self.hint)
+        check.data("retired", self.retired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,9 +452,16 @@ class ReadRepair:
 
     key: bytes
     record: bytes
+    #: dvv: the retired lifetime actors the sender knows among the entries of the
+    #: record(s) it sends, and of those it pruned from them
+    #: (:func:`impl.versions.encode_retired`; b"": none), taken by the receiver before
+    #: it merges so that it prunes the same entries (:mod:`impl.retired`; session 33)
+    retired: bytes = b""
 
     def __post_init__(self) -> None:
         _check_key_record(self, self.key, self.record)
+        if type(self.retired) is not bytes:
+            _Checker(self, BadMessageError).data("retired", self.retired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,17 +567,24 @@ class HintDelivery:
     #: the sender's store generation ("" without the restore guard: Gossip): a
     #: restored fallback's hints predate its restore (session 15's review)
     generation: str = ""
+    #: dvv: the retired lifetime actors the sender knows among the entries of the
+    #: record(s) it sends, and of those it pruned from them
+    #: (:func:`impl.versions.encode_retired`; b"": none), taken by the receiver before
+    #: it merges so that it prunes the same entries (:mod:`impl.retired`; session 33)
+    retired: bytes = b""
 
     def __post_init__(self) -> None:
         if ((type(self.hint_id) is int and 0 <= self.hint_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
-                (type(self.record) is bytes and self.record) and self.generation == ""):
+                (type(self.record) is bytes and self.record) and self.generation == ""
+                and type(self.retired) is bytes):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         _check_generation(check, "generation", self.generation)
         check.ident("hint_id", self.hint_id)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)
+        check.data("retired", self.retired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -789,10 +809,16 @@ class KeyRecords:
     reply: bool = False
     #: the sender's store generation ("" without the restore guard: Gossip)
     generation: str = ""
+    #: dvv: the retired lifetime actors the sender knows among the entries of the
+    #: record(s) it sends, and of those it pruned from them
+    #: (:func:`impl.versions.encode_retired`; b"": none), taken by the receiver before
+    #: it merges so that it prunes the same entries (:mod:`impl.retired`; session 33)
+    retired: bytes = b""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         _check_generation(check, "generation", self.generation)
+        check.data("retired", self.retired)
         check.tuple_of("keys", self.keys, bytes)
         check.tuple_of("records", self.records, bytes)
         if len(self.keys) != len(self.records):

@@ -82,6 +82,7 @@ from impl.messages import (
     ReapQueryReply,
     ReplicaGet,
     ReplicaGetReply,
+    ReplicaPut,
     parse_generation,
     with_generations,
 )
@@ -157,6 +158,9 @@ _REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords
 #: (a union written in the call was built again for every message, session 31).
 _GENERATION_STAMPED = (MerkleExchange, KeyRecords, HintDelivery)
 _GENERATION_CHECKED = (MerkleExchange, KeyRecords, HintDelivery, ReapQuery, ReapQueryReply)
+#: the messages that carry records and the retired actors of their entries (dvv:
+#: taken before the records are merged; session 33)
+_CARRY_RETIRED = (ReplicaPut, ReadRepair, HintDelivery, KeyRecords)
 #: the messages :meth:`Node._stamp` changes (:meth:`Node._finish` calls it for these only)
 _STAMPED = (Gossip, *_GENERATION_STAMPED)
 #: The meta entry of :func:`_op_id_base`.
@@ -335,6 +339,8 @@ class Node:
         self.retired = RetiredActors.for_mode(storage, self.actor, self.mode,
                                               config.actor_epochs)
         self.replica.prune = self.retired.prune
+        if self.retired.enabled:  # (dvv with actor epochs: the carried retirements)
+            self.replica.carried = self.retired.carried
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)
@@ -654,6 +660,10 @@ class Node:
             if isinstance(message, Gossip):
                 # the beats first: malformed, they drop the frame before any is taken
                 self._take_beats(now, src, message.beats)
+                self._take_retired(now, message.retired)
+            elif isinstance(message, _CARRY_RETIRED) and message.retired:
+                # the retirements of the records' entries, before they are merged:
+                # this node prunes what the sender pruned (session 33)
                 self._take_retired(now, message.retired)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)

@@ -143,6 +143,9 @@ class PutCoordination:
     #: version was minted with, and how many times it was minted again already
     request: PutRequest | None = None
     minted: int = 0
+    #: dvv: the retired actors told with the record (:attr:`ReplicaPut.retired`:
+    #: those that minted an entry of the stored record or the put's; session 33)
+    retired: bytes = b""
     remints: int = 0
     #: client-vclock: the entry the version was minted under (its counter: ``minted``)
     entry: str = ""
@@ -351,6 +354,8 @@ class PutCoordinator:
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True), replied=replied,
             patience=patience)
+        # the retirements of the entries this put pruned and kept (session 33)
+        coordination.retired = self.replica.carried(stored, record)
         if self.mode is ClockMode.LWW and hybrid:
             coordination.request = request
             coordination.remints = remints
@@ -687,12 +692,14 @@ class PutCoordinator:
             coordination.sent_to[target] = target
             coordination.used.add(target)
             return Send(target, ReplicaPut(coordination.op_id, coordination.key,
-                                           coordination.record))
+                                           coordination.record,
+                                           retired=coordination.retired))
         coordination.sent_to[target] = fallback
         coordination.used.add(fallback)
         coordination.hints_sent[fallback] = target
         return Send(fallback, ReplicaPut(coordination.op_id, coordination.key,
-                                         coordination.record, hint=target))
+                                         coordination.record, hint=target,
+                                         retired=coordination.retired))
 
     def _check(self, coordination: PutCoordination, now: float) -> list[Effect]:
         out: list[Effect] = []

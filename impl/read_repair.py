@@ -88,12 +88,14 @@ class ReadRepairer:
             stale = [node for node in stale if node in replicas]
             self.stats["read-repairs-skipped"] += len(skipped)
         encoded = encode_record(merged) if stale else b""
+        # dvv: the retirements of its entries, so the stale replica prunes alike
+        carried = self.replica.carried(merged, *replies.values()) if stale else b""
         out: list[Effect] = []
         for node in stale:
             if node == self.name:
                 self.replica.merge_into_local(key, merged)
             else:
-                out.append(Send(node, ReadRepair(key, encoded)))
+                out.append(Send(node, ReadRepair(key, encoded, retired=carried)))
         self.stats["read-repairs"] += len(stale)
         return out
 

@@ -62,6 +62,11 @@ _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 Ki
 _DECODE_CACHE_RECORD = 4096
 
 
+def _nothing_carried(*records: Record) -> bytes:
+    """No retired actors told (lww, vector clocks, no actor epochs)."""
+    return b""
+
+
 def _unchanged(record: Record) -> Record:
     return record
 
@@ -101,6 +106,10 @@ class Replica:
         #: value-less entries of retired lifetime actors go
         #: (:meth:`impl.retired.RetiredActors.prune`, set by the node; session 33)
         self.prune: Callable[[Record], Record] = _unchanged
+        #: what a message sending records tells of the retired actors that minted
+        #: their entries (:meth:`impl.retired.RetiredActors.carried`, set by the
+        #: node; b"": nothing; session 33)
+        self.carried: Callable[..., bytes] = _nothing_carried
         #: client-vclock: the highest counter of a record this node removed (a reap,
         #: a let-go), which every put it coordinates counts above (the
         #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)
@@ -369,6 +378,21 @@ class Replica:
         return None if raw is None else decode_record(raw, self.mode)
 
     # ------------------------------------------------------------------ writing
+
+    def carried_raw(self, *raws: bytes) -> bytes:
+        """:attr:`carried` of the encoded records ``raws`` (a hint's, anti-entropy's
+        stored ones): b"" when this node knows no retired actor (nothing decoded);
+        one that does not parse tells nothing (its receiver refuses it anyway)."""
+        if self.carried is _nothing_carried:
+            return b""
+        records = []
+        for raw in raws:
+            if raw:
+                try:
+                    records.append(self.parse(raw))
+                except BadMessageError:
+                    continue
+        return self.carried(*records)
 
     def merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> Record:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's

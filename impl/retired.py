@@ -16,7 +16,13 @@ for good (:func:`impl.versions.lifetime_actor` keeps it in the store's
 and those it heard of: :attr:`impl.messages.Gossip.retired`); the receiver keeps
 the union (a retirement is never undone, so a stale or reordered gossip only
 tells less) in its ``RETIRED_KNOWN_META`` entry, the newest :data:`KNOWN_PER_NODE`
-of each node (forgetting one only prunes less). A node never treats as retired an
+of each node (forgetting one only prunes less). The retirements also travel with
+the data (session 33, later): every message that sends a record to be merged
+(ReplicaPut, ReadRepair, HintDelivery, KeyRecords) carries those its sender knows
+among the entries of the record and of what it pruned it from (:meth:`carried`),
+and the receiver takes them before it merges, so it prunes the same entries without
+waiting for gossip (which tells only the newest :data:`GOSSIPED_PER_NODE` of each
+node). A node never treats as retired an
 actor nobody declared, nor its own current actor.
 
 Every write of a dvv record at this node is pruned by what it knows
@@ -42,6 +48,7 @@ from impl.versions import (
     encode_retired,
     prune_retired,
     read_retired,
+    retired_among,
 )
 
 __all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "RetiredActors"]
@@ -52,9 +59,10 @@ __all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "Retired
 RETIRED_KNOWN_META = "retired-known"
 #: The retired actors of each node (an actor's prefix) this node keeps, the newest
 KNOWN_PER_NODE = RETIRED_KEPT
-#: The retired actors of each node a gossip names, the newest (a node down while
-#: another restarted more often than this learns fewer of them: it prunes less)
-GOSSIPED_PER_NODE = 32
+#: The retired actors of each node a gossip names, the newest (32 until session 33's
+#: later change: the older ones reach a node with the records that hold their
+#: entries, :meth:`RetiredActors.carried`)
+GOSSIPED_PER_NODE = 4
 
 
 def _newest(retired: dict[str, int], per_node: int) -> dict[str, int]:
@@ -98,7 +106,11 @@ class RetiredActors:
         return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs)
 
     def _add(self, retired: dict[str, int]) -> bool:
-        merged = dict(self.known)
+        known = self.known
+        if all(known.get(actor, -1) >= rank or actor == self.actor
+               for actor, rank in retired.items()):
+            return False  # (the common case of a carried field: nothing new)
+        merged = dict(known)
         for actor, rank in retired.items():
             if actor != self.actor:
                 merged[actor] = max(rank, merged.get(actor, 0))
@@ -150,6 +162,25 @@ class RetiredActors:
                                    reverse=True)[:RETIRED_WIRE_LIMIT])
             self._gossiped = encode_retired(told)
         return self._gossiped
+
+    def carried(self, *records: Record) -> bytes:
+        """What a message sending ``records`` (the records it holds, and those it
+        pruned them from) tells of retired actors: the ones this node knows that
+        minted an entry of them (:func:`impl.versions.retired_among`), at most
+        :data:`impl.versions.RETIRED_WIRE_LIMIT` (the highest ranks), encoded; b"":
+        none (most records: no entry of a retired lifetime). Knowledge travels with
+        the data (session 33, later): a receiver that merges a record pruned here
+        learns the retirements of what was pruned and prunes the same entries,
+        gossip or not."""
+        if not self.known:
+            return b""
+        told = retired_among(records, self.known)
+        if not told:
+            return b""
+        if len(told) > RETIRED_WIRE_LIMIT:
+            told = dict(sorted(told.items(), key=lambda item: (item[1], item[0]),
+                               reverse=True)[:RETIRED_WIRE_LIMIT])
+        return encode_retired(told)
 
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes

@@ -143,6 +143,7 @@ __all__ = [
     "read_retired",
     "reaped_counter",
     "renew_key_actor",
+    "retired_among",
     "truncate",
     "truncate_new_clock",
     "values",
@@ -1053,6 +1054,27 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
     kept = tuple(entry for entry, lifetime in zip(entries, lifetimes, strict=True)
                  if entry.values or lifetime not in gone)
     return Record(record.mode, dvvset=dvv.DVVSet(kept, record.dvvset.anonymous))
+
+
+def retired_among(records: Iterable[Record], retired: Mapping[str, int]) -> dict[str, int]:
+    """The retired lifetime actors of ``retired`` (actor -> rank) that minted an entry
+    of one of the dvv ``records``: what a node sending those records tells the
+    receiver (the ``retired`` field of :class:`impl.messages.ReplicaPut`,
+    :class:`~impl.messages.ReadRepair`, :class:`~impl.messages.HintDelivery`,
+    :class:`~impl.messages.KeyRecords`), so that the receiver's merge prunes the
+    same entries (session 33). Empty in the other modes."""
+    if not retired:
+        return {}
+    told: dict[str, int] = {}
+    for record in records:
+        if record.mode is not ClockMode.DVV:
+            continue
+        for entry in record.dvvset.entries:
+            lifetime = _entry_lifetime(entry.id)
+            rank = retired.get(lifetime)
+            if rank is not None:
+                told[lifetime] = rank
+    return told
 
 
 def read_key_epochs(storage: Storage, lifetime: str) -> tuple[int, dict[bytes, int]]:

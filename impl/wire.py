@@ -14,7 +14,7 @@ position, 17 bytes), ``tail`` and ``tailblob`` (a u64 and a blob only a message'
 last fields may be, each left out when empty and no later one is written, so that a
 frame without them, of a node of an earlier version, is read as empty and one whose
 such fields are empty is read by such a node: ``Gossip.floor``, ``Gossip.beats``,
-``Gossip.retired``), lists of those
+``Gossip.retired``, the ``retired`` of the messages that carry records), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
@@ -78,14 +78,15 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     10: (Forward, (("op_id", "u64"), ("request", "request"))),
     11: (ForwardReply, (("op_id", "u64"), ("kind", "str"), ("values", "blobs"),
                         ("context", "blob"), ("error", "str"), ("message", "text"))),
-    12: (ReplicaPut, (("op_id", "u64"), ("key", "blob"), ("record", "blob"), ("hint", "str"))),
+    12: (ReplicaPut, (("op_id", "u64"), ("key", "blob"), ("record", "blob"), ("hint", "str"),
+                      ("retired", "tailblob"))),
     13: (ReplicaPutAck, (("op_id", "u64"), ("key", "blob"), ("hint", "str"),
                          ("record", "blob"))),
     14: (ReplicaGet, (("op_id", "u64"), ("key", "blob"))),
     15: (ReplicaGetReply, (("op_id", "u64"), ("key", "blob"), ("record", "blob"))),
-    16: (ReadRepair, (("key", "blob"), ("record", "blob"))),
+    16: (ReadRepair, (("key", "blob"), ("record", "blob"), ("retired", "tailblob"))),
     17: (HintDelivery, (("hint_id", "u64"), ("key", "blob"), ("record", "blob"),
-                       ("generation", "str"))),
+                       ("generation", "str"), ("retired", "tailblob"))),
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
                   ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"),
@@ -95,7 +96,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                           ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),
                           ("keys", "blobs"), ("digests", "blobs"), ("generation", "str"))),
     24: (KeyRecords, (("keys", "blobs"), ("records", "blobs"), ("session", "u64"),
-                      ("reply", "bool"), ("generation", "str"))),
+                      ("reply", "bool"), ("generation", "str"), ("retired", "tailblob"))),
     25: (Reap, (("key", "blob"), ("record", "blob"))),
     26: (HandoffDone, (("joining", "str"),)),
     27: (Settled, (("node", "str"),)),

@@ -330,20 +330,39 @@ _LIFETIMES: dict[str, Any] = {"nodes": 3, "n": 3, "r": 2, "w": 2, "seed": 1, "cl
                               "max_record_bytes": 4096, "max_value_bytes": 3008}
 
 
-def test_the_refusal_of_a_one_value_record_names_the_clock_not_siblings() -> None:
-    """A record of one value can still outgrow ``max_record_bytes`` by its clock where
-    the retirements do not reach the replicas before the next restart: without the
-    restore guard a start sends no shadow-round gossip, and with no gossip round
-    between the restarts (about 10 ms of virtual time each) each node knows only its
-    own retired actors, so the entries of the others' come back through every merge
-    (measured: the 38th put, round 37, refused at 4124 B, as before the pruning;
-    with two gossip rounds
-    between the restarts the record stays bounded,
-    tests/impl/test_dvv_retired_pruning.py). The refusal says what fills the record:
-    the one value and the bytes of clock and metadata, with the dvv lifetime entries
-    as their cause; before session 32, "read the key and reconcile its siblings" of
-    a key holding one value. A record of siblings keeps that advice
+def test_without_the_restore_guard_or_a_gossip_round_the_records_carry_the_retirements(
+        ) -> None:
+    """Without the restore guard a start sends no shadow-round gossip, and with no
+    gossip round between the restarts (about 10 ms of virtual time each) each node
+    learns the others' retirements only from the records it is sent: each
+    ReplicaPut, read repair, hint and anti-entropy KeyRecords carries the retired
+    actors its sender knows among the record's entries and those it pruned
+    (session 33, later). Before, each node knew only its own retired actors, the
+    others' entries came back through every merge, and the 38th put (round 37) was
+    refused at 4124 B as before the pruning. Now all 60 rounds are written and
+    every replica stays within the limit."""
+    done: list[int] = []
+    with SimulatedCluster(**_LIFETIMES, restore_guard=False) as cluster:
+        _write_through_restarted_nodes(cluster, done)
+        sizes = [len(versions.encode_record(r)) for r in cluster.replicas(b"k").values()
+                 if r is not None]
+    assert len(done) == 60 and len(sizes) == 3 and max(sizes) <= 3800, sizes
+
+
+def test_the_refusal_of_a_one_value_record_names_the_clock_not_siblings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record of one value can still outgrow ``max_record_bytes`` by its clock
+    where its entries are not pruned; here pruning is turned off
+    (``RetiredActors.prune`` returns the record: the path of a cluster whose
+    retirements never reach a node, or of lifetimes not retired), restarts
+    rotating without the restore guard as above: the 38th put (round 37) is refused
+    at 4124 B. The refusal says what fills the record: the one value and the bytes
+    of clock and metadata, with the dvv lifetime entries as their cause; before
+    session 32, "read the key and reconcile its siblings" of a key holding one
+    value. A record of siblings keeps that advice
     (tests/impl/test_record_limit_review.py)."""
+    from impl.retired import RetiredActors
+    monkeypatch.setattr(RetiredActors, "prune", lambda self, record: record)
     done: list[int] = []
     with (SimulatedCluster(**_LIFETIMES, restore_guard=False) as cluster,
           pytest.raises(TooLargeError) as refused):

@@ -382,19 +382,20 @@ def test_a_start_through_the_runtimes_group_commit_retires_the_actor_before(
 
 
 def test_what_a_node_gossips_of_retirements_stays_within_what_a_peer_decodes() -> None:
-    """The newest 32 retired actors of each node, at most ``RETIRED_WIRE_LIMIT`` (4096)
-    in all: 200 nodes of 40 retired actors each would be 6400 lines, which a peer
-    refuses (the whole gossip dropped as malformed)."""
-    from impl.retired import RetiredActors
+    """The newest ``GOSSIPED_PER_NODE`` (4 since session 33's carried retirements;
+    32 before) retired actors of each node, at most ``RETIRED_WIRE_LIMIT`` (4096) in
+    all: 1200 nodes of 8 retired actors each would be 4800 lines at 4 a node, which
+    a peer refuses (the whole gossip dropped as malformed)."""
+    from impl.retired import GOSSIPED_PER_NODE, RetiredActors
     storage = MemoryStorage()
     retired = RetiredActors(storage, "me~0123456789ab", enabled=True)
-    for prefix in ("n", "m"):  # (two gossips of 4000 each: a peer takes at most 4096)
+    for prefix in ("n", "m", "p"):  # (three gossips of 3200: a peer takes at most 4096)
         retired.take(encode_retired({f"{prefix}{n}~{n:06x}{i:06x}": i + 1
-                                     for n in range(100) for i in range(40)}))
-    assert len(retired.known) == 8000
+                                     for n in range(400) for i in range(8)}))
+    assert len(retired.known) == 9600
     told = decode_retired(retired.to_gossip())
     assert len(told) == versions.RETIRED_WIRE_LIMIT
-    assert min(told.values()) > 40 - 32  # each node's newest only
+    assert min(told.values()) > 8 - GOSSIPED_PER_NODE  # each node's newest only
 
 
 def test_a_gossip_naming_an_actor_longer_than_a_context_id_is_dropped() -> None:
