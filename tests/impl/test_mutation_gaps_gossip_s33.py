@@ -1,0 +1,210 @@
+"""Tests for behaviours of :mod:`impl.gossip` that no other test held, found by
+session 33's mutation run over :meth:`impl.gossip.Gossiper.on_gossip` (its last 57
+mutants) and the functions after it (docs/refinement.md, "Session 33: more of
+impl/gossip.py"): each one kills mutants the gaps files let through (named in its
+docstring). Deterministic (seeded generators, injected time) and fast."""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import random
+
+import pytest
+
+from impl.effects import Send, SetTimer
+from impl.gossip import HEADROOM_LOG, SETTLING_META, Gossiper
+from impl.hints import HintStore
+from impl.membership import (
+    PEER_VERSION_LIMIT,
+    Member,
+    Membership,
+    MemberStatus,
+    force_remove,
+    initial_membership,
+)
+from impl.messages import Gossip
+from impl.storage.memory import MemoryStorage
+from impl.timers import GossipRound
+from tests.impl.test_mutation_gaps_gossip import _at_the_bound, _joiner, _refused_once, gossiper
+from tests.impl.test_mutation_gaps_gossip_s32 import _rejoiner
+from tests.impl.test_node_driver import make_config
+
+
+def test_a_settlement_again_refused_at_the_bound_merges_the_view_without_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``on_gossip__mutmut_65`` (the change named upper case), ``_76`` (the view
+    dropped when the announcement is refused): n1 announced its change settled; a
+    peer's view holds a newer entry of n1's, up and not settled, at 2**62 - 1 (a
+    forged view, valid). Announcing the settlement again would reach the bound: it
+    is refused, counted, logged once by its name, word for word; the peer's view is
+    merged without it (n1's entry as it came) and a push is answered with it."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    assert g.announced_settled
+    held = g.view.get("n1")
+    assert held is not None
+    forged = Member("n1", PEER_VERSION_LIMIT - 1, MemberStatus.UP, held.tokens)
+    other = Membership.of((*(m for m in g.view.members if m.node != "n1"), forged))
+    out = g.on_gossip("n2", Gossip(other.to_bytes(), reply=True))
+    assert g.view.get("n1") == forged
+    line = ("membership change not announced (settlement again): membership: 'n1' "
+            f"cannot announce a change: version {PEER_VERSION_LIMIT} would not be below "
+            "2**62 (PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert g.stats["version-headroom"] == 1 and list(g.log) == [line]
+    assert [r.getMessage() for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [f"n1: {line}"]
+    assert out == []
+
+
+def test_a_fresh_gossiper_holds_its_arguments_and_starts_with_nothing_under_way() -> None:
+    """``__init__``'s plain state (mutants setting an attribute to None, ``""``, True
+    for False and the like): a gossiper of a configured member on a new store holds
+    the objects it was given, has its configuration's strategy and handover, knows
+    its view's members, has seen its own view, and has nothing under way: no change
+    settling, no transfer, nothing to let go, no stray or outsider copy, no leave,
+    no join, no reap due, no removal handed or marked."""
+    config = make_config(4)
+    storage = MemoryStorage()
+    stats: collections.Counter[str] = collections.Counter()
+    log: collections.deque[str] = collections.deque(maxlen=10)
+    hints = HintStore(storage, stats)
+    rng = random.Random(1)
+    g = Gossiper("n1", config, storage, hints, rng, stats, log)
+    assert (g.name, g.config, g.storage, g.hints, g.rng, g.stats, g.log) == (
+        "n1", config, storage, hints, rng, stats, log)
+    assert g.storage is storage and g.hints is hints and g.rng is rng
+    assert g.stats is stats and g.log is log
+    assert g.claims is False and g.pending is True
+    assert g.known_nodes == frozenset({"n1", "n2", "n3", "n4"})
+    assert g.seen == {"n1": g.view.vector()}
+    assert g.future is g.partitioning
+    assert g.handed_from == set() and g.transferred == set() and g.let_go_keys == set()
+    assert g.previous is None and g.settle_after is None and g.settling == frozenset()
+    assert g.transfer_after is None and g.transfer_from is None and g.moved_from is None
+    assert g.releasable is False and g.release_due is False
+    assert g.strays == {} and g.stray_scan_due is False and g.outsider_keys == set()
+    assert g.coordinating(b"k") is False
+    assert g.heard_since_loss is None
+    assert g.announced_settled is False and g.leave_requested is False
+    assert g.join_pending is False and g.rejoin_if_left is False
+    assert g.rejoin_rounds == 0 and g.ring_listeners == [] and g.reap_due is False
+    assert g.after_change is None
+    assert g.removal_handed == {} and g.removal_marks == {}
+    assert g.departures_waiting() == {}
+    naive = gossiper("n1", config=make_config(4, join_handover="immediate"))
+    assert naive.pending is False and naive.releasable is True
+    assert gossiper("n1", config=make_config(4, partitioning="strategy3")).claims is True
+
+
+def test_a_restarted_claimant_waits_again_to_settle_a_removal_others_do_not() -> None:
+    """``_restore_settling``'s branch of a removal (``_31``, ``_33``, ``_35`` to
+    ``_37``: ``and``/``or`` swapped, the claimant test inverted, the removed test
+    dropped): n4 was force-removed and handed over (``removed``); the change
+    persisted as settling, with a mark. After a restart the claimant n1 (not in
+    the settling set itself) waits again for every member to have seen that mark,
+    to settle the removal for n4; n2 keeps the change settling but no mark; and
+    the claimant keeps none for a change that is no removal (n5's join)."""
+    config = make_config(4)
+    view = force_remove(initial_membership(config.initial_partitioning().ring), "n4",
+                        config.n).announce("n4", status=MemberStatus.REMOVED, tokens=())
+    mark = {"n1": 3, "n4": 3}
+    for name, after in (("n1", mark), ("n2", None)):
+        storage = MemoryStorage()
+        storage.set_meta("membership", view.to_bytes())
+        storage.set_meta(SETTLING_META, json.dumps(
+            {"settling": ["n4"], "after": mark, "previous": None}).encode())
+        g = gossiper(name, config=config, storage=storage)
+        assert g.settling == frozenset({"n4"}) and g.settle_after == after
+    joined = initial_membership(config.initial_partitioning().ring).announce(
+        "n5", status=MemberStatus.UP, tokens=(12345,))
+    storage = MemoryStorage()
+    storage.set_meta("membership", joined.to_bytes())
+    storage.set_meta(SETTLING_META, json.dumps(
+        {"settling": ["n5"], "after": mark, "previous": None}).encode())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.settling == frozenset({"n5"}) and g.settle_after is None
+
+
+def test_only_a_rejoining_node_told_it_left_and_settled_joins_again() -> None:
+    """``on_gossip__mutmut_81`` to ``_83`` (the rejoin test's ``and``s turned ``or``):
+    n1, up with its change settled, merges a peer's view: it does not join again
+    nor log anything; n4 on a new store with ``--rejoin`` hearing it is up waits
+    on (still ``rejoin_if_left``), silent; n4 that left (settled) and runs without
+    ``--rejoin`` does not join again on a peer's gossip."""
+    config = make_config(4, partitioning="strategy1")
+    g = gossiper("n1", config=config)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    me = g.view.get("n1")
+    assert me is not None and me.settled
+    g.on_gossip("n2", Gossip(g.view.announce("n2").to_bytes(), reply=False))
+    assert not g.join_pending and not g.log
+    rejoiner = _rejoiner(config, MemoryStorage())
+    up = rejoiner.view.announce("n4")
+    rejoiner.on_gossip("n1", Gossip(up.to_bytes(), reply=False))
+    assert rejoiner.rejoin_if_left and not rejoiner.join_pending and not rejoiner.log
+    held = g.view.get("n4")
+    assert held is not None
+    left = g.view.with_member(Member("n4", held.version + 2, MemberStatus.LEFT,
+                                     settled=True))
+    gone = gossiper("n4", config=config)
+    gone.on_gossip("n1", Gossip(left.to_bytes(), reply=False))
+    n4 = gone.view.get("n4")
+    assert n4 is not None and n4.status is MemberStatus.LEFT
+    assert not gone.join_pending and not gone.log
+
+
+def test_a_leave_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``_leave_if_requested__mutmut_26``, ``_30``, ``_31`` (the change's name None or
+    reworded) and ``_32`` (the test of the refusal inverted): n1, up at 2**62 - 1 (a
+    forged view, valid), is asked to leave (strategy 1): announcing it would reach the
+    bound: refused, counted, logged by its name; n1 stays up, the leave requested
+    (tried again every round), and sends nothing."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4, partitioning="strategy1"))
+    _at_the_bound(g, "n1", MemberStatus.UP)
+    assert g.leave() == []
+    assert g.status is MemberStatus.UP and g.leave_requested
+    _refused_once(g, caplog, "n1", "leave")
+
+
+def test_an_up_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``on_round__mutmut_7``, ``_11``, ``_12`` (the change's name None or reworded):
+    n5, joining with its tokens under the naive handover (it announces itself up at
+    its next round), holds an entry at 2**62 - 1: announcing ``up`` is refused,
+    counted, logged by its name; n5 stays joining and the round still sets the next
+    one and gossips."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = _joiner(make_config(4, join_handover="immediate"))
+    _at_the_bound(g, "n5", MemberStatus.JOINING)
+    out = g.on_round(0.0, GossipRound())
+    assert g.status is MemberStatus.JOINING
+    assert out[0] == SetTimer(GossipRound(), g.config.gossip_interval)
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in out), out
+    _refused_once(g, caplog, "n5", "up")
+
+
+def test_a_join_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``on_gossip__mutmut_100``, ``_104``, ``_105`` (the change's name None or
+    reworded): strategy 3, n5 starts on an empty store and waits for a seed's view;
+    n1's view holds n5 ``left`` at 2**62 - 1 (forged, valid). Announcing the join
+    would reach the bound: refused, counted, logged by its name; n5 still waits to
+    join (asks a seed again next round) and answers nothing."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    config = make_config(4, partitioning="strategy3")
+    seed = initial_membership(config.initial_partitioning().ring)
+    seed = Membership.of((*seed.members,
+                          Member("n5", PEER_VERSION_LIMIT - 1, MemberStatus.LEFT)))
+    g = gossiper("n5", config=config)
+    assert g.join_pending
+    assert g.on_gossip("n1", Gossip(seed.to_bytes(), reply=False)) == []
+    assert g.join_pending
+    _refused_once(g, caplog, "n5", "join")
