@@ -23,8 +23,9 @@ from impl.membership import (
     MemberStatus,
     force_remove,
     initial_membership,
+    seen_to_bytes,
 )
-from impl.messages import Gossip
+from impl.messages import Gossip, HandoffDone, SeenDigest
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
 from tests.impl.test_mutation_gaps_gossip import _at_the_bound, _joiner, _refused_once, gossiper
@@ -208,3 +209,87 @@ def test_a_join_refused_at_the_version_bound_is_logged_by_its_name(
     assert g.on_gossip("n1", Gossip(seed.to_bytes(), reply=False)) == []
     assert g.join_pending
     _refused_once(g, caplog, "n5", "join")
+
+
+def test_a_new_store_of_a_member_that_joined_does_not_join_again() -> None:
+    """``on_gossip__mutmut_94``, ``_95`` (the branch for a member's replaced disk
+    taken under strategy 3 only; only when the view lacks the node): strategy 1,
+    n5 joined earlier (up, with a token); its disk replaced, it starts on a new
+    store (not configured: it waits for a seed's view). n1's view holds it: n5
+    does not join again (a second join raised on every gossip, session 28), says
+    so once, word for word, and takes the view."""
+    config = make_config(4, partitioning="strategy1")
+    seed = initial_membership(config.initial_partitioning().ring).announce(
+        "n5", status=MemberStatus.UP, tokens=(12345,))
+    g = gossiper("n5", config=config)
+    assert g.join_pending
+    g.on_gossip("n1", Gossip(seed.to_bytes(), reply=False))
+    assert not g.join_pending
+    assert list(g.log) == ["n5: the cluster's view holds this node (up): not joining again"]
+    assert g.view == seed
+
+
+def test_a_settlement_refused_at_the_version_bound_is_logged_and_kept_waiting(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``settle__mutmut_4``, ``_8``, ``_9`` (the change's name None or reworded) and
+    ``_17`` (the test of the refusal inverted): n1's own change waits to settle, its
+    entry at 2**62 - 1 (forged, valid): announcing the settlement is refused,
+    counted, logged by its name; n1 keeps its mark (tried again at the next hint
+    scan), has announced nothing settled and tells nobody."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    _at_the_bound(g, "n1", MemberStatus.UP)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    assert g.settle() == []
+    assert g.settle_after == {"n1": 1} and not g.announced_settled
+    _refused_once(g, caplog, "n1", "settlement")
+
+
+def _survivor_of(name: str, removed: tuple[str, ...], nodes: int = 4) -> Gossiper:
+    """``name``'s gossiper (pending ownership, strategy 1) once it merged the
+    force-removal of ``removed`` from n1's view and every member saw it: the transfer
+    done, nothing kept."""
+    config = make_config(nodes, partitioning="strategy1")
+    g = gossiper(name, config=config)
+    view = g.view
+    for node in removed:
+        view = force_remove(view, node, config.n)
+    g.on_gossip("n3" if name != "n3" else "n1", Gossip(view.to_bytes(), reply=False))
+    for peer in g.view.nodes_with((MemberStatus.UP,)):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    assert g.transfer_after is None and g.removing() == tuple(sorted(removed))
+    return g
+
+
+def test_a_survivor_tells_the_claimant_each_removal_it_handed_over() -> None:
+    """``_removals_handed`` (no gaps test called it: ``_1`` to ``_10``, ``_15`` to
+    ``_24``, ``_29`` to ``_34``): strategy 1, n4 force-removed of 4; n2, its transfer
+    done and no hint kept, tells the claimant n1 once per scan that it handed n4's
+    ranges over, and counts n4's new owners transferred; with a hint kept for n4 it
+    tells nothing. Of two removals (n4, n5 of 6), a hint kept for n4 holds back n4's
+    only: n5's is told."""
+    g = _survivor_of("n2", ("n4",))
+    owners = g._removal_new_owners("n4")
+    assert owners == {"n1", "n2", "n3"} and g.transferred == set()
+    g.transferred = {"n9"}
+    assert g.handoffs_done(set()) == [Send("n1", HandoffDone("n4"))]
+    assert g.transferred == owners | {"n9"}
+    held = _survivor_of("n2", ("n4",))
+    held.hints.add("n4", b"k", b"r")
+    assert held.handoffs_done({"n4"}) == []
+    two = _survivor_of("n2", ("n4", "n5"), nodes=6)
+    two.hints.add("n4", b"k", b"r")
+    assert two.handoffs_done({"n4"}) == [Send("n1", HandoffDone("n5"))]
+
+
+def test_the_claimant_counts_its_own_removal_handover_and_others_nothing() -> None:
+    """``_removals_handed__mutmut_24`` to ``_28`` (the claimant sending to itself; its
+    own handover counted for None or under another name): n1, the claimant, counts
+    itself among the members that handed n4's ranges over, and sends nothing; a
+    node that is not serving (n5 joining) tells nothing."""
+    g = _survivor_of("n1", ("n4",))
+    assert g.handoffs_done(set()) == []
+    assert g.removal_handed == {"n4": {"n1"}}
+    joiner = _joiner(make_config(4, partitioning="strategy1"))
+    joiner.view = force_remove(joiner.view, "n4", 3)
+    assert joiner._removals_handed(set()) == []
