@@ -14,7 +14,15 @@ import random
 import pytest
 
 from impl.effects import Send, SetTimer
-from impl.gossip import HEADROOM_LOG, SETTLING_META, Gossiper
+from impl.gossip import (
+    HANDED_META,
+    HEADROOM_LOG,
+    OUTSIDERS_META,
+    SETTLING_META,
+    STRAYS_META,
+    Gossiper,
+    _encode_keys,
+)
 from impl.hints import HintStore
 from impl.membership import (
     PEER_VERSION_LIMIT,
@@ -28,7 +36,15 @@ from impl.membership import (
 from impl.messages import Gossip, HandoffDone, SeenDigest
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
-from tests.impl.test_mutation_gaps_gossip import _at_the_bound, _joiner, _refused_once, gossiper
+from tests.impl.test_mutation_gaps_gossip import (
+    R2,
+    _at_the_bound,
+    _joiner,
+    _joining_view,
+    _old_owner,
+    _refused_once,
+    gossiper,
+)
 from tests.impl.test_mutation_gaps_gossip_s32 import _rejoiner
 from tests.impl.test_node_driver import make_config
 
@@ -293,3 +309,126 @@ def test_the_claimant_counts_its_own_removal_handover_and_others_nothing() -> No
     joiner = _joiner(make_config(4, partitioning="strategy1"))
     joiner.view = force_remove(joiner.view, "n4", 3)
     assert joiner._removals_handed(set()) == []
+
+
+def test_a_member_removed_mid_change_waits_behind_a_removal_ranked_before_it() -> None:
+    """``claim__mutmut_21`` (``or`` for ``and``) and ``_25`` (``_defers(None)``),
+    session 32's two open ones: the branch that claims a member removed mid-change
+    defers it when the departures ranked before it would leave fewer than N members.
+    Strategy 3, N = 3, n1 to n3 up: the claimant n1 gives the joining n5 its
+    partitions; n5 is handed over (up, its change not settled). Then two operators
+    force-remove at once, each from a view that allows it: n2 (at n3), and n5 (at
+    n2, which had not heard of n2's removal). n1 merges both: n5's change never
+    ends, but n2's removal goes first (removals by name) and the two would leave
+    n1 and n3: n1 claims nothing, n5 keeps its tokens, and its departure waits,
+    saying why."""
+    config = make_config(3, partitioning="strategy3")
+    g = gossiper("n1", config=config)
+    g.on_gossip("n2", Gossip(g.view.announce("n5", MemberStatus.JOINING).to_bytes(),
+                             reply=False))
+    g.claim()
+    for peer in ("n2", "n3", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    g.on_gossip("n5", Gossip(g.view.announce("n5", status=MemberStatus.UP).to_bytes(),
+                             reply=False))
+    assert g.settling == frozenset({"n5"}) and g.stats["claims"] == 1
+    before = g.view
+    g.on_gossip("n3", Gossip(force_remove(before, "n2", config.n).to_bytes(), reply=False))
+    g.on_gossip("n2", Gossip(force_remove(before, "n5", config.n).to_bytes(), reply=False))
+    n5 = g.view.get("n5")
+    assert n5 is not None and n5.status is MemberStatus.REMOVING and n5.tokens
+    assert g.removing() == ("n2", "n5")
+    g.claim()
+    assert g.stats["claims"] == 1
+    assert g.view.get("n5") == n5
+    why = ("with n2 going too, it would leave 2 members (n1, n3), fewer than N = 3 "
+           "replicas per key; it completes once a node joins")
+    assert g.departures_waiting() == {"n5": why}
+
+
+def test_a_restart_keeps_the_outsider_copies_not_handed_yet() -> None:
+    """``__init____mutmut_50``, ``_51`` (the persisted outsider keys not read): a
+    node that noted copies it coordinated from outside their top N and restarted
+    before handing them still holds them, as persisted."""
+    storage = MemoryStorage()
+    storage.set_meta(OUTSIDERS_META, _encode_keys({b"a", b"b"}))
+    assert gossiper("n1", storage=storage).outsider_keys == {b"a", b"b"}
+
+
+def test_a_restart_looks_for_stray_copies_if_it_was_due_or_its_change_settled() -> None:
+    """``__init____mutmut_82`` to ``_86`` (the persisted stray-look flag replacing,
+    or and-ed with, the one the restored transfer set; not read; read inverted or
+    as ``XX1XX``): a node restarted with the flag persisted looks for stray copies
+    at its next quiet scan; so does one restarted after its transfer for a change
+    that settled before the crash, flag or not; a fresh one does not."""
+    config = make_config(4)
+    storage = MemoryStorage()
+    storage.set_meta(STRAYS_META, b"1")
+    assert gossiper("n1", config=config, storage=storage).stray_scan_due is True
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.moved_from is not None and g.releasable and g.stray_scan_due is True
+
+
+def test_a_scan_keeps_a_copy_still_served_and_stays_due_to_let_it_go_later() -> None:
+    """``scanned__mutmut_42``, ``_43`` (the scan no longer due once a served copy was
+    kept) and ``_14`` (a scan done leaving the flag None, which a later write then
+    or-ed with a bool: a TypeError): n2, an old owner of the keys n5's join moved
+    (the naive handover, every new owner handed), still serves them while the
+    serving ring is the one before the join: the scan lets none go and stays due;
+    once the new ring serves, the next scan lets them all go and is done; a later
+    write of one of them makes it due again."""
+    g, moved, _ = _old_owner()
+    assert g.moved_from is not None
+    future = g.partitioning
+    g.partitioning = g.moved_from
+    assert g.scanned(set()) == [] and g.release_due is True
+    g.partitioning = future
+    assert sorted(g.scanned(set())) == sorted(moved) and g.release_due is False
+    g.on_write(moved[0], R2)
+    assert g.release_due is True
+
+
+def test_a_joiner_under_the_naive_handover_announces_itself_up_at_its_round() -> None:
+    """``on_round__mutmut_3`` to ``_20`` (no gaps test ran a joiner's round: the up
+    announcement dropped, made for None, or with no status; its guard's ``and``/``or``
+    swapped or inverted): n5, joining with its token under the naive handover,
+    announces itself up at its next round, one version above, its tokens kept; an
+    up member's round announces nothing; under pending ownership a joiner not handed
+    over yet stays joining."""
+    g = _joiner(make_config(4, join_handover="immediate"))
+    held = g.view.get("n5")
+    assert held is not None and held.status is MemberStatus.JOINING and held.tokens
+    g.on_round(0.0, GossipRound())
+    up = g.view.get("n5")
+    assert up is not None and up.status is MemberStatus.UP
+    assert up.version == held.version + 1 and up.tokens == held.tokens
+    member = gossiper("n1", config=make_config(4, join_handover="immediate"))
+    before = member.view
+    member.on_round(0.0, GossipRound())
+    assert member.view == before
+    pending = _joiner(make_config(4))
+    pending.on_round(0.0, GossipRound())
+    assert pending.status is MemberStatus.JOINING
+
+
+def test_the_claimant_settles_a_removed_members_change_for_it() -> None:
+    """``settle__mutmut_18`` (the mark left ``""``) and ``_20`` (the settled view not
+    taken): n4 was force-removed and handed over; the claimant n1 settles the change
+    for it (n4 is down for good): n4's entry is settled, the mark cleared, nothing
+    of n1's own announced settled, and no message sent."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    v1 = force_remove(g.view, "n4", config.n)
+    g.on_gossip("n3", Gossip(v1.to_bytes(), reply=False))
+    v2 = v1.announce("n4", status=MemberStatus.REMOVED, tokens=())
+    g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+    assert g.settle_after == v2.vector()
+    assert g.settle() == []
+    n4 = g.view.get("n4")
+    assert n4 is not None and n4.settled and n4.status is MemberStatus.REMOVED
+    assert g.settle_after is None and not g.announced_settled
+    assert "n4" not in g.settling
