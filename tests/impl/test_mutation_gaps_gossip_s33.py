@@ -432,3 +432,44 @@ def test_the_claimant_settles_a_removed_members_change_for_it() -> None:
     assert n4 is not None and n4.settled and n4.status is MemberStatus.REMOVED
     assert g.settle_after is None and not g.announced_settled
     assert "n4" not in g.settling
+
+
+def test_a_leave_announced_is_pushed_to_a_peer_at_once() -> None:
+    """``_leave_if_requested__mutmut_36`` (the leave's gossip sent to no peer): n1
+    (strategy 1) asked to leave announces it and pushes the new view, wanting a
+    reply, to one of its peers."""
+    g = gossiper("n1", config=make_config(4, partitioning="strategy1"))
+    out = g.leave()
+    assert g.status is MemberStatus.LEAVING
+    gossips = [e for e in out if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert len(gossips) == 1 and gossips[0].dest in {"n2", "n3", "n4"}
+    assert gossips[0].message == Gossip(g.view.to_bytes(), reply=True)
+
+
+def test_a_strategy3_survivor_tells_nothing_of_a_removal_not_claimed_yet() -> None:
+    """``_removals_handed__mutmut_9``, ``_10``, ``_13`` (the removed member's entry
+    not read, or its test inverted) and ``_14`` (``break`` for ``continue``):
+    strategy 3, n4 force-removed of 4 but not claimed yet (``removing`` with its
+    tokens: its partitions are not handed out): n2 has handed nothing over and tells
+    the claimant nothing. Of 5, n5 removed and claimed (no tokens), then n3 removed
+    (not claimed yet): n2 tells the claimant of n5's handover only."""
+    config = make_config(4, partitioning="strategy3")
+    g = gossiper("n2", config=config)
+    g.on_gossip("n3", Gossip(force_remove(g.view, "n4", config.n).to_bytes(), reply=False))
+    n4 = g.view.get("n4")
+    assert n4 is not None and n4.status is MemberStatus.REMOVING and n4.tokens
+    assert g.transfer_after is None and g.removing() == ("n4",)
+    assert g.handoffs_done(set()) == []
+    config = make_config(5, partitioning="strategy3")
+    claimant = gossiper("n1", config=config)
+    claimant.force_remove("n5")
+    claimant.claim()
+    n5 = claimant.view.get("n5")
+    assert n5 is not None and n5.status is MemberStatus.REMOVING and n5.tokens == ()
+    g = gossiper("n2", config=config)
+    g.on_gossip("n1", Gossip(force_remove(claimant.view, "n3", config.n).to_bytes(),
+                             reply=False))
+    for peer in g.view.nodes_with((MemberStatus.UP,)):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    assert g.transfer_after is None and g.removing() == ("n3", "n5")
+    assert g.handoffs_done(set()) == [Send("n1", HandoffDone("n5"))]
