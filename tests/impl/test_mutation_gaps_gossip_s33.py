@@ -14,6 +14,7 @@ import random
 import pytest
 
 from impl.effects import Send, SetTimer
+from impl.errors import BadMessageError, PeerDataError
 from impl.gossip import (
     HANDED_META,
     HEADROOM_LOG,
@@ -34,9 +35,11 @@ from impl.membership import (
     seen_to_bytes,
 )
 from impl.messages import Gossip, HandoffDone, SeenDigest
+from impl.records import ClockMode, Record, encode_record
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
 from tests.impl.test_mutation_gaps_gossip import (
+    R1,
     R2,
     _at_the_bound,
     _joiner,
@@ -473,3 +476,48 @@ def test_a_strategy3_survivor_tells_nothing_of_a_removal_not_claimed_yet() -> No
         g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
     assert g.transfer_after is None and g.removing() == ("n3", "n5")
     assert g.handoffs_done(set()) == [Send("n1", HandoffDone("n5"))]
+
+
+def test_a_transfer_hint_refuses_a_record_of_another_clock_mode() -> None:
+    """``_hand__mutmut_1``, ``_12``, ``_14``, ``_20``, ``_22`` (the records decoded
+    with no mode: any mode taken): a dvv cluster's transfer of a key to n5 reads the
+    record handed and each hint it may replace in the cluster's mode only: an ``lww``
+    record (a store kept across a change of ``clock``) raises
+    :class:`~impl.errors.BadMessageError` naming both modes, whichever side holds
+    it, and keeps nothing new."""
+    lww = encode_record(Record.empty(ClockMode.LWW))
+    for held, handed in ((lww, R1), (R1, lww)):
+        g = gossiper("n1")
+        g.hints.add("n5", b"k", held)
+        with pytest.raises(BadMessageError,
+                           match="record is in clock mode lww, the cluster uses dvv"):
+            g._hand("n5", b"k", handed)
+        assert [(h.intended, h.record) for h in g.hints.all()] == [("n5", held)]
+
+
+def test_a_seen_digest_that_does_not_parse_is_the_peers_fault_with_the_parse_error() -> None:
+    """``on_seen__mutmut_3`` to ``_8`` (the case named None or reworded; the parse
+    error dropped): a seen digest that does not parse raises
+    :class:`~impl.errors.PeerDataError` of case ``seen`` carrying the parse error's
+    own message; nothing is merged."""
+    g = gossiper("n1")
+    before = dict(g.seen)
+    with pytest.raises(PeerDataError) as raised:
+        g.on_seen("n2", SeenDigest(b"[]"))
+    assert raised.value.what == "seen"
+    assert str(raised.value) == ("membership: seen digest: expected "
+                                 "{format: 'vdynamo.seen.v1', seen}")
+    assert g.seen == before
+
+
+def test_a_round_during_a_change_pushes_the_view_and_this_nodes_seen_digest_to_one_peer() -> None:
+    """``_gossip_to__mutmut_20`` (the digest sent to None) and ``_25`` (the digest of
+    None): n1 (pending ownership), its transfer waiting, pushes at its round its view
+    and its own seen digest, wanting replies, to the same peer."""
+    g = gossiper("n1", config=make_config(4))
+    g.seen = {"n1": g.view.vector(), "n2": {"n2": 1}}
+    g.transfer_after = {"n1": 1}
+    out = [e for e in g.on_round(0.0, GossipRound()) if isinstance(e, Send)]
+    assert len(out) == 2 and out[0].dest == out[1].dest
+    assert out == [Send(out[0].dest, Gossip(g.view.to_bytes(), reply=True)),
+                   Send(out[0].dest, SeenDigest(seen_to_bytes(g.seen)))]
