@@ -521,3 +521,72 @@ def test_a_round_during_a_change_pushes_the_view_and_this_nodes_seen_digest_to_o
     assert len(out) == 2 and out[0].dest == out[1].dest
     assert out == [Send(out[0].dest, Gossip(g.view.to_bytes(), reply=True)),
                    Send(out[0].dest, SeenDigest(seen_to_bytes(g.seen)))]
+
+
+def test_the_handler_map_passes_the_sender_of_a_digest_and_a_handover_on() -> None:
+    """``handlers__mutmut_7``, ``_17`` (the sender dropped from the handlers of
+    ``HandoffDone`` and ``SeenDigest``): a pushed digest that differs is answered to
+    its sender, wanting no reply; a joiner counts the member that handed it over by
+    its name."""
+    g = gossiper("n1", config=make_config(4))
+    theirs = {"n2": {"n2": 3}}
+    out = g.handlers()[SeenDigest](0.0, "n2", SeenDigest(seen_to_bytes(theirs)))
+    assert out == [Send("n2", SeenDigest(seen_to_bytes(g.seen), reply=False))]
+    joiner = _joiner(make_config(4))
+    assert joiner.handlers()[HandoffDone](0.0, "n3", HandoffDone("n5")) == []
+    assert joiner.handed_from == {"n3"}
+
+
+def test_a_leaving_node_hands_each_key_to_the_member_entering_its_top_n() -> None:
+    """``_new_owners__mutmut_4`` to ``_6`` (the old preference list taken whole, not
+    its top N: a member already on the ring never counted new): n4 leaves (the naive
+    handover: its transfer at once) and hands each key it held of its top N to the
+    member that enters that top N, itself a member on the ring before; nothing else."""
+    config = make_config(5, join_handover="immediate")
+    g = gossiper("n4", config=config)
+    keys = [b"k%d" % i for i in range(20)]
+    for key in keys:
+        g.storage.write(key, R1)
+    old = g.future
+    g.leave()
+    assert g.status is MemberStatus.LEAVING and "n4" not in g.future.nodes
+    expected = {(target, key) for key in keys if "n4" in old.preference_list(key, 3)
+                for target in g.future.preference_list(key, 3)
+                if target not in old.preference_list(key, 3)}
+    assert expected and {target for target, _ in expected} <= set(old.nodes)
+    assert {(h.intended, h.key) for h in g.hints.all()} == expected
+
+
+def test_every_change_settled_makes_a_look_for_stray_copies_due() -> None:
+    """``_settled__mutmut_14``, ``_15`` (the look not made due, or None): once the
+    last change this node saw settles, its next quiet hint scan looks for stray
+    copies; not while another change has not settled."""
+    g = gossiper("n1")
+    g.settling, g.previous = frozenset({"n1", "n5"}), g.partitioning
+    view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,), settled=True)
+    g._settled(view)
+    assert g.stray_scan_due is False
+    g._settled(view.announce("n1", settled=True))
+    assert g.settling == frozenset() and g.stray_scan_due is True
+
+
+def test_a_survivor_of_a_removed_replica_hands_the_key_on_though_it_stays() -> None:
+    """``_new_owners__mutmut_17``, ``_18`` (the removed replica not recognised: the
+    survivor, still in the key's top N, hands nothing): n4 is force-removed (the naive
+    handover: the transfer at once); n2, which stays in the top N of keys n4 held,
+    hands each of them to the member entering that top N (the removed node, down
+    for good, cannot)."""
+    config = make_config(5, join_handover="immediate")
+    g = gossiper("n2", config=config)
+    keys = [b"k%d" % i for i in range(20)]
+    for key in keys:
+        g.storage.write(key, R1)
+    old = g.future
+    g.on_gossip("n1", Gossip(force_remove(g.view, "n4", config.n).to_bytes(), reply=False))
+    assert "n4" not in g.future.nodes
+    expected = {(target, key) for key in keys
+                if {"n2", "n4"} <= set(old.preference_list(key, 3))
+                for target in g.future.preference_list(key, 3)
+                if target not in old.preference_list(key, 3)}
+    assert expected
+    assert {(h.intended, h.key) for h in g.hints.all()} == expected
