@@ -590,3 +590,73 @@ def test_a_survivor_of_a_removed_replica_hands_the_key_on_though_it_stays() -> N
                 if target not in old.preference_list(key, 3)}
     assert expected
     assert {(h.intended, h.key) for h in g.hints.all()} == expected
+
+
+def test_each_refusal_at_the_bound_is_counted_and_logged_once() -> None:
+    """``announced__mutmut_1`` (the count set to 1, not added to): n1's leave, refused
+    at the version bound, is tried again at each round: three refusals counted, one
+    line logged."""
+    g = gossiper("n1", config=make_config(4, partitioning="strategy1"))
+    _at_the_bound(g, "n1", MemberStatus.UP)
+    g.leave()
+    g.on_round(0.0, GossipRound())
+    g.on_round(1.0, GossipRound())
+    assert g.stats["version-headroom"] == 3 and len(g.log) == 1
+
+
+def test_a_change_is_on_while_a_member_joins_with_tokens_or_departs_without() -> None:
+    """``changing__mutmut_2``, ``_3``, ``_11`` (the view's clauses and-ed, or a
+    removal with its tokens counted): with the rings and marks quiet, a change is on
+    while a member joins with tokens, leaves without, or is being removed without
+    (its partitions handed out); not for a leave or a removal not claimed yet
+    (tokens kept)."""
+    g = gossiper("n1", config=make_config(4, partitioning="strategy3"))
+    quiet = g.view
+    assert not g.changing()
+    for node, status, tokens, on in (("n5", MemberStatus.JOINING, (12345,), True),
+                                     ("n4", MemberStatus.LEAVING, (), True),
+                                     ("n4", MemberStatus.REMOVING, (), True),
+                                     ("n4", MemberStatus.LEAVING, None, False),
+                                     ("n4", MemberStatus.REMOVING, None, False)):
+        g.view = (quiet.announce(node, status=status) if tokens is None
+                  else quiet.announce(node, status=status, tokens=tokens))
+        assert g.changing() is on, (node, status, tokens)
+
+
+def test_a_restarted_transfer_counts_handed_every_new_owner_with_no_hint_kept() -> None:
+    """``_restore_transfer__mutmut_7`` (the new owners handed to forgotten: None, which
+    a later scan or-ed with a set): n1 restarted after its transfer for n5's join,
+    a hint still kept for n5: it counts every node of the future ring but n5
+    handed everything, and a scan adds n5 once its hints are out."""
+    config = make_config(4)
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    gossiper("n1", config=config, storage=storage).hints.add("n5", b"k", R1)
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.moved_from is not None
+    assert g.transferred == set(g.future.nodes) - {"n5"}
+    g.scanned(set())
+    assert g.transferred == set(g.future.nodes)
+
+
+def test_a_member_tells_each_joiner_it_holds_no_hint_for_that_it_handed_it_over() -> None:
+    """``handoffs_done__mutmut_4`` to ``_7`` (pending ownership's test inverted; the
+    message sent to None, or None sent): n1 (pending ownership), n5 and n6 joining
+    with tokens: nothing while its transfer waits; once done, a scan with hints
+    kept for n6 only tells n5 it handed it everything. Under the naive handover
+    nothing is told (the joiner serves at once)."""
+    joins = initial_membership(make_config(4).initial_partitioning().ring).announce(
+        "n5", status=MemberStatus.JOINING, tokens=(12345,)).announce(
+        "n6", status=MemberStatus.JOINING, tokens=(99999,))
+    g = gossiper("n1", config=make_config(4))
+    g.on_gossip("n2", Gossip(joins.to_bytes(), reply=False))
+    assert g.handoffs_done(set()) == []
+    for peer in ("n2", "n3", "n4", "n5", "n6"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    assert g.transfer_after is None
+    assert g.handoffs_done({"n6"}) == [Send("n5", HandoffDone("n5"))]
+    naive = gossiper("n1", config=make_config(4, join_handover="immediate"))
+    naive.on_gossip("n2", Gossip(joins.to_bytes(), reply=False))
+    assert naive.handoffs_done(set()) == []
