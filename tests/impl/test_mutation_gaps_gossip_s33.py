@@ -660,3 +660,43 @@ def test_a_member_tells_each_joiner_it_holds_no_hint_for_that_it_handed_it_over(
     naive = gossiper("n1", config=make_config(4, join_handover="immediate"))
     naive.on_gossip("n2", Gossip(joins.to_bytes(), reply=False))
     assert naive.handoffs_done(set()) == []
+
+
+def test_a_pending_transfer_hands_the_moved_keys_once_every_member_saw_the_change() -> None:
+    """``_transfer_if_seen__mutmut_12`` (the transfer made to no ring): n2 (pending
+    ownership) holding keys when n5 joins makes no hint while its transfer waits;
+    once every member saw the change, it hands each key it left the top N of to n5."""
+    g, moved, _ = _old_owner("pending")
+    assert g.transfer_after is not None and not g.hints.all()
+    for peer in ("n1", "n3", "n4", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    assert g.transfer_after is None
+    assert {(h.intended, h.key) for h in g.hints.all()} == {("n5", key) for key in moved}
+
+
+def test_a_node_that_left_and_restarts_joins_again_after_one_unanswered_round() -> None:
+    """``_rejoin_unanswered__mutmut_1`` to ``_12`` (no gaps test ran it: the node's
+    entry not read, the test of its wait inverted, the rounds miscounted): n4 left
+    (strategy 1) and was started again (``rejoin``): its first round may still be
+    answered, so it waits; at its second round, unanswered, it announces its join
+    from its own view (joining, with tokens); a member that never left does not."""
+    config = make_config(4, partitioning="strategy1")
+    left = initial_membership(config.initial_partitioning().ring).announce(
+        "n4", status=MemberStatus.LEAVING).announce("n4", status=MemberStatus.LEFT,
+                                                   tokens=())
+    storage = MemoryStorage()
+    storage.set_meta("membership", left.to_bytes())
+    stats: collections.Counter[str] = collections.Counter()
+    g = Gossiper("n4", config, storage, HintStore(storage, stats), random.Random(1),
+                 stats, collections.deque(maxlen=10), rejoin=True)
+    assert g.join_pending and g.status is MemberStatus.LEFT
+    g.on_round(0.0, GossipRound())
+    assert g.join_pending and g.status is MemberStatus.LEFT and g.rejoin_rounds == 1
+    g.on_round(1.0, GossipRound())
+    me = g.view.get("n4")
+    assert not g.join_pending and me is not None
+    assert me.status is MemberStatus.JOINING and me.tokens
+    member = gossiper("n1", config=config)
+    member.on_round(0.0, GossipRound())
+    member.on_round(1.0, GossipRound())
+    assert member.rejoin_rounds == 0 and member.status is MemberStatus.UP
