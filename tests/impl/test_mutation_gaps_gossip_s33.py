@@ -700,3 +700,26 @@ def test_a_node_that_left_and_restarts_joins_again_after_one_unanswered_round() 
     member.on_round(0.0, GossipRound())
     member.on_round(1.0, GossipRound())
     assert member.rejoin_rounds == 0 and member.status is MemberStatus.UP
+
+
+def test_a_claimant_that_lost_its_writes_claims_once_every_live_member_gossiped() -> None:
+    """``_unheard_since_loss__mutmut_1`` to ``_10`` (no gaps test ran it: the set not
+    read, the test of a member unheard inverted or or-ed, the end of the tracking
+    dropped): strategy 3, the claimant n1's store lost its writes; n5 asks to join.
+    n1 claims nothing while n3 or n4 has not gossiped since; once every live member
+    has, it claims n5's join and stops tracking."""
+    config = make_config(4, partitioning="strategy3")
+    g = gossiper("n1", config=config)
+    g.must_hear_all()
+    joins = g.view.announce("n5", MemberStatus.JOINING)
+    g.on_gossip("n2", Gossip(joins.to_bytes(), reply=False))
+    g.claim()
+    g.on_gossip("n3", Gossip(joins.to_bytes(), reply=False))
+    g.claim()
+    assert g.stats["claims"] == 0 and g.heard_since_loss == {"n2", "n3"}
+    for peer in ("n4", "n5"):
+        g.on_gossip(peer, Gossip(joins.to_bytes(), reply=False))
+    g.claim()
+    assert g.stats["claims"] == 1 and g.heard_since_loss is None
+    g.claim()
+    assert g.heard_since_loss is None
