@@ -723,3 +723,34 @@ def test_a_claimant_that_lost_its_writes_claims_once_every_live_member_gossiped(
     assert g.stats["claims"] == 1 and g.heard_since_loss is None
     g.claim()
     assert g.heard_since_loss is None
+
+
+def test_a_settlement_owed_with_no_mark_waits_for_the_current_view() -> None:
+    """``settle_if_seen__mutmut_3`` (no mark taken): the claimant n1 owes removed
+    n4's settlement with no mark (cleared, as by another change settling): it takes
+    its current view's vector as the mark and waits until every member has seen
+    it; then it settles n4's change."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    v1 = force_remove(g.view, "n4", config.n)
+    g.on_gossip("n3", Gossip(v1.to_bytes(), reply=False))
+    v2 = v1.announce("n4", status=MemberStatus.REMOVED, tokens=())
+    g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+    g.settle_after = None
+    assert g.settle_if_seen() == [] and g.settle_after == g.view.vector()
+    n4 = g.view.get("n4")
+    assert n4 is not None and not n4.settled
+    for peer in ("n2", "n3"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: g.view.vector()})))
+    assert g.settle_if_seen() == []
+    n4 = g.view.get("n4")
+    assert n4 is not None and n4.settled
+
+
+def test_a_removal_goes_before_a_leave_whatever_their_names() -> None:
+    """``_departure_rank__mutmut_2`` to ``_4`` (removals not ranked first): n2 leaving
+    and n3 being removed: n3's removal goes before n2's leave, not the reverse."""
+    g = gossiper("n1")
+    g.view = (g.view.announce("n2", status=MemberStatus.LEAVING)
+              .announce("n3", status=MemberStatus.REMOVING))
+    assert g._before("n2") == {"n3"} and g._before("n3") == set()
