@@ -13,6 +13,7 @@ import random
 
 import pytest
 
+from impl.config import ClusterConfig
 from impl.effects import Send, SetTimer
 from impl.errors import BadMessageError, PeerDataError
 from impl.gossip import (
@@ -418,17 +419,24 @@ def test_a_joiner_under_the_naive_handover_announces_itself_up_at_its_round() ->
     assert pending.status is MemberStatus.JOINING
 
 
-def test_the_claimant_settles_a_removed_members_change_for_it() -> None:
-    """``settle__mutmut_18`` (the mark left ``""``) and ``_20`` (the settled view not
-    taken): n4 was force-removed and handed over; the claimant n1 settles the change
-    for it (n4 is down for good): n4's entry is settled, the mark cleared, nothing
-    of n1's own announced settled, and no message sent."""
+def _claimant_of_a_removal_handed_over() -> tuple[Gossiper, Membership]:
+    """The claimant n1 once n4 (of 4) was force-removed and handed over
+    (``removed``, no tokens), its settlement owed; and that view."""
     config = make_config(4)
     g = gossiper("n1", config=config)
     v1 = force_remove(g.view, "n4", config.n)
     g.on_gossip("n3", Gossip(v1.to_bytes(), reply=False))
     v2 = v1.announce("n4", status=MemberStatus.REMOVED, tokens=())
     g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+    return g, v2
+
+
+def test_the_claimant_settles_a_removed_members_change_for_it() -> None:
+    """``settle__mutmut_18`` (the mark left ``""``) and ``_20`` (the settled view not
+    taken): n4 was force-removed and handed over; the claimant n1 settles the change
+    for it (n4 is down for good): n4's entry is settled, the mark cleared, nothing
+    of n1's own announced settled, and no message sent."""
+    g, v2 = _claimant_of_a_removal_handed_over()
     assert g.settle_after == v2.vector()
     assert g.settle() == []
     n4 = g.view.get("n4")
@@ -537,16 +545,22 @@ def test_the_handler_map_passes_the_sender_of_a_digest_and_a_handover_on() -> No
     assert joiner.handed_from == {"n3"}
 
 
+def _holding_keys(name: str, config: ClusterConfig) -> tuple[Gossiper, list[bytes]]:
+    """``name``'s gossiper holding 20 keys (record ``R1`` each), and the keys."""
+    g = gossiper(name, config=config)
+    keys = [b"k%d" % i for i in range(20)]
+    for key in keys:
+        g.storage.write(key, R1)
+    return g, keys
+
+
 def test_a_leaving_node_hands_each_key_to_the_member_entering_its_top_n() -> None:
     """``_new_owners__mutmut_4`` to ``_6`` (the old preference list taken whole, not
     its top N: a member already on the ring never counted new): n4 leaves (the naive
     handover: its transfer at once) and hands each key it held of its top N to the
     member that enters that top N, itself a member on the ring before; nothing else."""
     config = make_config(5, join_handover="immediate")
-    g = gossiper("n4", config=config)
-    keys = [b"k%d" % i for i in range(20)]
-    for key in keys:
-        g.storage.write(key, R1)
+    g, keys = _holding_keys("n4", config)
     old = g.future
     g.leave()
     assert g.status is MemberStatus.LEAVING and "n4" not in g.future.nodes
@@ -577,10 +591,7 @@ def test_a_survivor_of_a_removed_replica_hands_the_key_on_though_it_stays() -> N
     hands each of them to the member entering that top N (the removed node, down
     for good, cannot)."""
     config = make_config(5, join_handover="immediate")
-    g = gossiper("n2", config=config)
-    keys = [b"k%d" % i for i in range(20)]
-    for key in keys:
-        g.storage.write(key, R1)
+    g, keys = _holding_keys("n2", config)
     old = g.future
     g.on_gossip("n1", Gossip(force_remove(g.view, "n4", config.n).to_bytes(), reply=False))
     assert "n4" not in g.future.nodes
@@ -730,12 +741,7 @@ def test_a_settlement_owed_with_no_mark_waits_for_the_current_view() -> None:
     n4's settlement with no mark (cleared, as by another change settling): it takes
     its current view's vector as the mark and waits until every member has seen
     it; then it settles n4's change."""
-    config = make_config(4)
-    g = gossiper("n1", config=config)
-    v1 = force_remove(g.view, "n4", config.n)
-    g.on_gossip("n3", Gossip(v1.to_bytes(), reply=False))
-    v2 = v1.announce("n4", status=MemberStatus.REMOVED, tokens=())
-    g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+    g, _ = _claimant_of_a_removal_handed_over()
     g.settle_after = None
     assert g.settle_if_seen() == [] and g.settle_after == g.view.vector()
     n4 = g.view.get("n4")
