@@ -54,6 +54,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from spec.dvv import DVVSet
+from spec.errors import InvalidValueError
 from spec.vclock import entry_actor
 
 __all__ = ["KNOWLEDGE", "lifetime_of", "prune_at", "prune_retired"]
@@ -90,9 +91,10 @@ def prune_retired(clock: DVVSet[V], live: Mapping[str, int], keep: int,
     holds an entry of (with values or not) are ranked newest first; the entries
     of those ranked ``keep`` or later that hold no value go, every other entry
     stays (rule (b)), and so do the anonymous values. Deterministic; pruning a
-    pruned set changes nothing. Raises ValueError if ``keep`` is negative."""
+    pruned set changes nothing. Raises InvalidValueError (a ValueError) if ``keep``
+    is negative."""
     if keep < 0:
-        raise ValueError(f"keep must be >= 0, got {keep}")
+        raise InvalidValueError(f"keep must be >= 0, got {keep}")
     lifetimes = [lifetime_of(entry.id) for entry in clock.entries]
     retired: dict[str, set[int]] = {}
     for node, epoch in lifetimes:
@@ -116,7 +118,8 @@ def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[
     ``[features] prune_retired`` and ``knowledge`` ``[features] prune_knowledge``
     (:data:`KNOWLEDGE`): ``"all"`` knows every retirement, ``"own"`` those of
     ``node``'s own lifetimes, ``"naive"`` counts every lifetime as retired, the
-    current ones too. Raises ValueError for another ``knowledge``."""
+    current ones too. Raises InvalidValueError (a ValueError) for another
+    ``knowledge``."""
     if knowledge == "all":
         return prune_retired(clock, dict(zip(nodes, epochs, strict=True)), keep)
     if knowledge == "own":
@@ -126,5 +129,6 @@ def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[
         live = dict(zip(nodes, epochs, strict=True))
         live[node] += 1  # its own current lifetime counted as retired too
         return prune_retired(clock, live, keep, lambda owner, _: owner == node)
-    raise ValueError(f"unknown prune knowledge {knowledge!r} (known: {', '.join(KNOWLEDGE)})")
+    raise InvalidValueError(
+        f"unknown prune knowledge {knowledge!r} (known: {', '.join(KNOWLEDGE)})")
 
