@@ -13,11 +13,13 @@ still counts.
 
 from __future__ import annotations
 
+import collections
 import random
 
 import pytest
 
-from impl.effects import GetResult
+from impl.effects import Effect, GetResult
+from impl.lingering import Lingering
 from impl.messages import GetRequest, PutRequest, ReadRepair, ReplicaPutAck, delete_request
 from impl.node import Node
 from impl.staging import persist
@@ -360,3 +362,83 @@ def test_a_lingering_gets_late_replies_count_towards_its_bytes() -> None:
         assert held <= node.lingering.bytes <= 4096, (held, node.lingering.bytes)
     assert node.stats["lingering-ended-early"] >= 3
     _agrees(node)
+
+
+class _Ends:
+    """The ``end`` callbacks of a bare :class:`impl.lingering.Lingering` (session 33's
+    mutation run): each call recorded as ``(now, op id, still lingering)``; unlike a
+    coordinator's ``end_early``, it does not discard the op itself, and a second call
+    for one op raises (an op ended early is ended once)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, int, bool]] = []
+        self.lingering: Lingering | None = None
+
+    def __call__(self, now: float, op_id: int) -> list[Effect]:
+        assert op_id not in {op for _, op, _ in self.calls}, f"op {op_id} ended twice"
+        assert self.lingering is not None
+        self.calls.append((now, op_id, op_id in self.lingering))
+        return []
+
+
+def _bare(limit: int, byte_limit: int) -> tuple[Lingering, _Ends, collections.Counter[str]]:
+    stats: collections.Counter[str] = collections.Counter()
+    lingering = Lingering(limit, byte_limit, stats)
+    ends = _Ends()
+    ends.lingering = lingering
+    return lingering, ends, stats
+
+
+def test_lingering_at_exactly_its_byte_limit_ends_none() -> None:
+    """``byte_limit`` bytes held is within the bound; one byte more ends the oldest.
+    Kills ``_trim__mutmut_4`` (``bytes >= byte_limit``: ended at the limit)."""
+    lingering, ends, stats = _bare(limit=8, byte_limit=100)
+    assert lingering.add(1.0, 1, 60, ends) == []
+    assert lingering.add(2.0, 2, 40, ends) == []
+    assert (len(lingering), lingering.bytes, ends.calls) == (2, 100, [])
+    lingering.add(3.0, 3, 1, ends)
+    assert ends.calls == [(3.0, 1, False)]
+    assert (sorted(op for op in (1, 2, 3) if op in lingering), lingering.bytes) == ([2, 3], 41)
+    assert stats["lingering-ended-early"] == 1
+
+
+def test_the_oldest_is_forgotten_before_its_end_runs_even_if_end_keeps_it() -> None:
+    """``_trim`` discards the oldest itself before calling its ``end`` (which need not
+    discard it): ended once, not lingering when it ends, its bytes no longer counted.
+    Kills ``_trim__mutmut_9`` (``discard(None)``: the oldest stays, ended again and
+    again; a coordinator's ``end_early`` discards it too, so the node's tests miss it)."""
+    lingering, ends, stats = _bare(limit=1, byte_limit=1000)
+    lingering.add(1.0, 7, 10, ends)
+    lingering.add(2.0, 8, 20, ends)
+    assert ends.calls == [(2.0, 7, False)]
+    assert (7 in lingering, 8 in lingering, len(lingering), lingering.bytes) == (
+        False, True, 1, 20)
+    assert stats["lingering-ended-early"] == 1
+
+
+def test_adding_a_lingering_op_again_counts_its_bytes_once() -> None:
+    """An op added again (a put's late round) replaces its entry: its bytes counted
+    once, at its new size, and it is the newest now. Kills ``add__mutmut_1``
+    (``discard(None)``: 30 + 50 bytes counted for 50 held)."""
+    lingering, ends, _ = _bare(limit=8, byte_limit=1000)
+    lingering.add(1.0, 1, 30, ends)
+    lingering.add(2.0, 2, 10, ends)
+    lingering.add(3.0, 1, 50, ends)
+    assert (len(lingering), lingering.bytes) == (2, 60)
+    lingering.discard(1)
+    lingering.discard(2)
+    assert (len(lingering), lingering.bytes, ends.calls) == (0, 0, [])
+
+
+def test_a_resize_past_the_byte_limit_ends_the_oldest_at_that_time() -> None:
+    """A late reply that grows a lingering op past ``byte_limit`` ends the oldest with
+    the resize's ``now``; a resize of an op that does not linger does nothing. Kills
+    ``resize__mutmut_6`` (``_trim(None)``: ended at time None)."""
+    lingering, ends, stats = _bare(limit=8, byte_limit=100)
+    lingering.add(1.0, 1, 40, ends)
+    lingering.add(2.0, 2, 40, ends)
+    assert lingering.resize(4.5, 3, 500) == []
+    assert lingering.resize(5.0, 2, 70) == []
+    assert ends.calls == [(5.0, 1, False)]
+    assert (1 in lingering, 2 in lingering, lingering.bytes) == (False, True, 70)
+    assert stats["lingering-ended-early"] == 1
