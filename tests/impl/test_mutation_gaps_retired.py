@@ -130,3 +130,15 @@ def test_a_gossip_over_the_wire_limit_keeps_the_highest_ranks() -> None:
     dropped = set(known) - set(told)
     assert dropped == {_actor(f"n{RETIRED_WIRE_LIMIT - 1:05d}", RETIRED_WIRE_LIMIT - 1)}
     assert len(told) == RETIRED_WIRE_LIMIT
+
+
+def test_a_heard_entry_over_its_bound_counts_as_none() -> None:
+    """``RETIRED_KNOWN_META`` is read with a bound of 1 Mi lines (a corrupt or
+    hostile entry is not decoded whole at every start): one line more counts as
+    none (forgetting a retirement only prunes less). Kills ``__init____mutmut_15``
+    (``2 << 20``) and ``_16`` (``1 << 21``); the original refuses it before
+    decoding a line."""
+    storage = MemoryStorage()
+    lines = "\n".join(f"0 n~{i:012x}" for i in range((1 << 20) + 1))
+    storage.set_meta(RETIRED_KNOWN_META, lines.encode())
+    assert RetiredActors(storage, ME, enabled=True).known == {}
