@@ -369,6 +369,28 @@ def refusing(server: NodeServer, dest: str, dials: list[int]) -> None:
     server._dial_hello = flaky  # type: ignore[method-assign]
 
 
+async def bindable(address: Address, wait_s: float = 10.0) -> None:
+    """Wait (at most ``wait_s`` seconds) until a listening socket can bind
+    ``address`` again: a node restarted on its old ports in a test races every
+    other test's outgoing connections, which may take a port freed by the stop as
+    their ephemeral source port (session 33's clean clone: test_reach_majority's
+    restarted n1 refused its old peer port, "address already in use", once in a
+    suite). Returns at once when the port is free."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((address.host, address.port))
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                return  # the start names the port in use
+        finally:
+            probe.close()
+        await asyncio.sleep(0.05)
+
+
 async def restarted_refused(servers: list[NodeServer], data: Path,
                             refuses: dict[str, list[int]],
                             own: dict[str, list[int]] | None = None) -> NodeServer:
@@ -395,5 +417,7 @@ async def restarted_refused(servers: list[NodeServer], data: Path,
                       if address is not None}, seed=7)
     for peer, dials in (own or {}).items():
         refusing(new, peer, dials)
+    await bindable(old.peer_address)
+    await bindable(old.http_address)
     await new.start(old.peer_address, old.http_address)
     return new
