@@ -30,7 +30,7 @@ from impl.retired import GOSSIPED_PER_NODE, RetiredActors
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
 from impl.versions import decode_retired, encode_record, encode_retired
-from tests.impl.test_dvv_retired_pruning import _LIFETIMES, _restart_and_write
+from tests.impl.test_dvv_retired_pruning import _LIFETIMES, _restart_and_write, kv679_sequence
 
 #: anti-entropy the only way back for a replica that was down: no hints, no read
 #: repair (so the test shows what KeyRecords carry)
@@ -121,14 +121,7 @@ def test_a_carried_retirement_of_the_receivers_own_live_actor_is_never_taken() -
         lie = ReplicaPut(10**9, b"k", encode_record(record),
                          retired=encode_retired({live: 0}))
         n1.receive(cluster.now, "n2", lie)
-        alice = cluster.client("n1", client_id="alice")
-        alice.put(b"k", b"v1", alice.get(b"k").context)
-        alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
-        bob = cluster.client("n2", client_id="bob")
-        seen = bob.get(b"k")
-        cluster.client("n1", client_id="carol").put(b"k", b"v3", coordinator="n1")
-        bob.put(b"k", b"v4", seen.context)
-        final = sorted(bob.get(b"k", r=3).values)
+        seen, final = kv679_sequence(cluster)
         assert seen.values == [b"v2"] and final == [b"v3", b"v4"], final  # v3 kept
         mine = cluster.replicas(b"k")["n1"]
         assert mine is not None and any(e.id == live for e in mine.dvvset.entries)

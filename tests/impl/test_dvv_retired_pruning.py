@@ -51,6 +51,22 @@ _MOST_ENTRIES = 22 + 3 + 3
 _KEPT_LIFETIMES = 22
 
 
+def kv679_sequence(cluster: SimulatedCluster) -> tuple[Any, list[bytes]]:
+    """Riak kv679's shape on key ``k``: alice writes v1 through n1 and v2 through
+    n2, bob reads (``seen``), carol writes v3 blind through n1 (n1 mints its next
+    dot), bob writes v4 with his stale context through n2; returns bob's read and
+    the final sorted values at R = 3. v3 survives only if n1 kept its live entry's
+    counter (a pruned live entry re-mints a dot n2 already covers)."""
+    alice = cluster.client("n1", client_id="alice")
+    alice.put(b"k", b"v1", alice.get(b"k").context)
+    alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
+    bob = cluster.client("n2", client_id="bob")
+    seen = bob.get(b"k")
+    cluster.client("n1", client_id="carol").put(b"k", b"v3", coordinator="n1")
+    bob.put(b"k", b"v4", seen.context)
+    return seen, sorted(bob.get(b"k", r=3).values)
+
+
 def _entries(record: Record | None) -> int:
     return 0 if record is None else len(record.dvvset.entries)
 
@@ -148,14 +164,7 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again(
                 cluster.node(name).receive(cluster.now, "n1", lie)
         assert len(cluster.node("n1").retired.known) >= lifetimes  # (the first start too)
         assert _entries(cluster.replicas(b"k")["n1"]) <= _KEPT_LIFETIMES + 1  # (pruned)
-        alice = cluster.client("n1", client_id="alice")
-        alice.put(b"k", b"v1", alice.get(b"k").context)
-        alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
-        bob = cluster.client("n2", client_id="bob")
-        seen = bob.get(b"k")
-        cluster.client("n1", client_id="carol").put(b"k", b"v3", coordinator="n1")
-        bob.put(b"k", b"v4", seen.context)
-        final = sorted(bob.get(b"k", r=3).values)
+        seen, final = kv679_sequence(cluster)
         assert b"v3" in final, final  # carol's acknowledged write
         if told:  # (v1 may come back: n2 pruned n1's value-less entry covering it)
             assert {b"v3", b"v4"} <= set(final) <= {b"v1", b"v3", b"v4"}, final
