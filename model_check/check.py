@@ -45,7 +45,7 @@ from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
 from model_check.spec_memo import memo_predicates
-from model_check.spec_model import SpecModel, spec_model
+from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
 from spec.config import Config, load_config
@@ -350,12 +350,14 @@ def simulate_check(
     seed: int,
     max_steps: int = 60,
     model: Model[State, Action] | None = None,
+    swarm: bool = True,
 ) -> CheckResult:
     """Swarm-simulate ``config`` (:func:`model_check.simulate.simulate`): ``walks`` seeded
     random walks of at most ``max_steps`` steps, checking every always-property asked for
     on every state. A violated property gets the shortest violating walk as its trace;
     every other is ``bounded`` (a simulation proves nothing holds). Eventually- and
-    sometimes-properties are not simulated and are left out of the result.
+    sometimes-properties are not simulated and are left out of the result. ``swarm=False``:
+    walks without the swarm draw (a fault probability, then uniform choice; for measuring).
 
     Raises :class:`CheckError` when no always-property is asked for or an argument is bad
     (before any walk), :class:`spec.errors.ConfigError` for an invalid configuration.
@@ -369,7 +371,7 @@ def simulate_check(
         raise CheckError("--simulate checks always-properties: none was asked for")
     system = model if model is not None else spec_model(resolved)
     outcome = simulate(system, {p.name: p.holds for p in props if p.holds is not None},
-                       walks, seed, max_steps=max_steps)
+                       walks, seed, max_steps=max_steps, kind_of=action_kind, swarm=swarm)
     results = []
     for prop in props:
         walk = outcome.violations.get(prop.name)
@@ -385,7 +387,7 @@ def simulate_check(
             description=prop.description,
             violated_at=len(walk),
             extra={"simulation_seed": seed, "walk": walk.walk, "walks": walks,
-                   "fault_probability": walk.fault_probability},
+                   "fault_probability": walk.fault_probability, "swarm": walk.draw.to_json()},
         )
         results.append(PropertyResult(prop.name, Verdict.VIOLATED, trace, prop.kind))
     return CheckResult(

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from model_check.model import JSON, Model
 from model_check.spec_memo import MemoSuccessors, memo_available
 from spec import model as _spec
-from spec.actions import Action, action_from_json
+from spec.actions import Action, Deliver, Drop, Duplicate, action_from_json
 from spec.config import Config
 from spec.state import State
 
-__all__ = ["SpecModel", "spec_model"]
+__all__ = ["SpecModel", "action_kind", "spec_model"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,15 @@ def spec_model(config: Config, memo: bool = True) -> SpecModel:
     """The spec's model for ``config`` (the one binding of the spec in ``model_check``);
     ``memo``: memoised successors (:mod:`model_check.spec_memo`)."""
     return SpecModel(config, memo)
+
+
+def action_kind(action: Action) -> str:
+    """The kind of a spec action for the swarm simulation (:mod:`model_check.simulate`):
+    its name (``"client-put"``, ``"crash"`` ...), and for a message's delivery, drop or
+    duplication the message's kind too (``"deliver/replica-put"``)."""
+    if isinstance(action, Deliver | Drop | Duplicate):
+        return f"{action.kind}/{action.message.kind.value}"
+    return action.kind
 
 
 def _summary(value: JSON) -> str:
