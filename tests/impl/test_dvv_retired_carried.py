@@ -313,7 +313,8 @@ def test_a_retirement_of_the_own_live_actor_told_with_others_is_not_taken() -> N
     assert set(retired.known) == {"n9~0123456789ab"}
 
 
-def _stale_n3_back(cluster: SimulatedCluster, *, heard_last: bool) -> tuple[Any, Any]:
+def _stale_n3_back(cluster: SimulatedCluster, *,
+                   heard_last: bool) -> tuple[Any, Any, bytes]:
     """n3 up while n1 restarts and writes ``k`` 10 times (then a put through n2),
     down while n1 writes and restarts 40 times more, then back: by gossip it knows
     only the newest 4 of those 40 retirements. ``heard_last``: n1 restarts once
@@ -321,7 +322,8 @@ def _stale_n3_back(cluster: SimulatedCluster, *, heard_last: bool) -> tuple[Any,
     its copy holds; else n3's copy holds a value-less entry of n1's lifetime live
     when it went down, which n1 and n2 pruned before it came back, whose
     retirement it never heard. Returns n3's copy and n1's then (not equal: no
-    anti-entropy round ran)."""
+    anti-entropy round ran), and the context of a read through n1 while n3 was
+    down."""
     pause = 2 * cluster.config.gossip_interval
     _restart_and_write(cluster, 10, ["n1"], pause_s=pause)
     client = cluster.client("n2", client_id="c")
@@ -337,13 +339,14 @@ def _stale_n3_back(cluster: SimulatedCluster, *, heard_last: bool) -> tuple[Any,
         cluster.crash("n1")
         cluster.restart("n1")
     cluster.run_for(5 * cluster.config.request_timeout)
+    context = cluster.client("n1", client_id="c").get(b"k").context
     cluster.restart("n3")
     cluster.run_for(5 * pause)  # (gossip: the newest 4 of each node)
     copies = cluster.replicas(b"k")
     stale, fresh = copies["n3"], copies["n1"]
     assert stale is not None and fresh is not None
     assert encode_record(stale) != encode_record(fresh)  # (no round ran)
-    return stale, fresh
+    return stale, fresh, context
 
 
 def _n3_opens_exchanges(cluster: SimulatedCluster) -> None:
@@ -410,7 +413,7 @@ def test_a_stale_opener_learns_the_retirements_of_entries_only_its_copy_holds() 
     prunes alike, and after one exchange with each peer the three copies and the
     three Merkle roots of the range are equal."""
     with SimulatedCluster(**_NO_ROUND) as cluster:
-        stale, fresh = _stale_n3_back(cluster, heard_last=False)
+        stale, fresh, _ = _stale_n3_back(cluster, heard_last=False)
         n3 = cluster.node("n3")
         known = set(cluster.node("n1").retired.known)
         unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (known - set(n3.retired.known))
@@ -421,3 +424,42 @@ def test_a_stale_opener_learns_the_retirements_of_entries_only_its_copy_holds() 
         followups = sum(cluster.node(name).stats["anti-entropy-followups"]
                         for name in ("n1", "n2", "n3"))
         assert followups >= 1, followups
+
+
+def _unheard(cluster: SimulatedCluster, stale: Any, fresh: Any) -> set[str]:
+    """The retired lifetimes of entries of n3's copy ``stale`` that n1's ``fresh``
+    lacks, retirements n1 knows and n3 never heard (asserted not empty)."""
+    known = set(cluster.node("n1").retired.known)
+    unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
+        known - set(cluster.node("n3").retired.known))
+    assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
+    return unheard
+
+
+def test_a_read_repair_tells_a_replica_whose_copy_holds_more_than_the_pruned_merge() -> None:
+    """Session 34 (helper aeprune), read repair's side of session 33's residual.
+    n3 is back as above (an entry of a lifetime of n1 whose retirement it never
+    heard, pruned by n1 and n2), anti-entropy and hints off; a put through n1
+    reaches it as a ReplicaPut, whose record lacks that entry (n1 pruned it
+    before), so n3's merge keeps it and n3's copy holds the put's record and more.
+    A get through n1 at R = 3 reconciles the three copies: the merge is n3's copy,
+    which before was no replica's repair (``read_repair_targets``: none answered
+    with less than the merge but n1 and n2, whose merge of the repair pruned the
+    entry again), and n3 kept it, ``(3747, 25)`` against ``(3718, 24)``. Now the
+    coordinator also repairs a replica whose copy holds entries its own pruning of
+    the merge drops, with the retirements of the replies' entries: n3 takes them
+    and prunes alike, the three copies are equal."""
+    options = {**_LIFETIMES, "hinted_handoff": False, "anti_entropy": False}
+    with SimulatedCluster(**options) as cluster:
+        stale, fresh, context = _stale_n3_back(cluster, heard_last=False)
+        unheard = _unheard(cluster, stale, fresh)
+        cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, context,
+                                                coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        copies = cluster.replicas(b"k")
+        assert unheard <= _lifetimes(copies["n3"]) - _lifetimes(copies["n1"])
+        assert not unheard & set(cluster.node("n3").retired.known)
+        assert cluster.client("n1").get(b"k", r=3, coordinator="n1").values == [b"d" * 3008]
+        cluster.run_for(cluster.config.request_timeout)
+        _assert_converged(cluster)
+        assert unheard <= set(cluster.node("n3").retired.known)
