@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from impl import wire
 from impl.cluster import SimulatedCluster
 from impl.messages import Gossip, HintDelivery, KeyRecords, ReadRepair, ReplicaPut
@@ -371,6 +373,16 @@ def _assert_converged(cluster: SimulatedCluster) -> None:
     assert shared and all(roots[0][r] == roots[1][r] == roots[2][r] for r in shared)
 
 
+def _unheard(cluster: SimulatedCluster, stale: Any, fresh: Any) -> set[str]:
+    """The retired lifetimes of entries of n3's copy ``stale`` that n1's ``fresh``
+    lacks, retirements n1 knows and n3 never heard (asserted not empty)."""
+    known = set(cluster.node("n1").retired.known)
+    unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
+        known - set(cluster.node("n3").retired.known))
+    assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
+    return unheard
+
+
 _NO_ROUND: dict[str, Any] = {**_ONLY_ANTI_ENTROPY, "anti_entropy_interval": 10**6}
 
 
@@ -415,41 +427,42 @@ def test_a_stale_opener_learns_the_retirements_of_entries_only_its_copy_holds() 
     with SimulatedCluster(**_NO_ROUND) as cluster:
         stale, fresh, _ = _stale_n3_back(cluster, heard_last=False)
         n3 = cluster.node("n3")
-        known = set(cluster.node("n1").retired.known)
-        unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (known - set(n3.retired.known))
-        assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
+        unheard = _unheard(cluster, stale, fresh)
         _n3_opens_exchanges(cluster)
-        assert unheard <= set(n3.retired.known)
         _assert_converged(cluster)
+        assert unheard <= set(n3.retired.known)
         followups = sum(cluster.node(name).stats["anti-entropy-followups"]
                         for name in ("n1", "n2", "n3"))
         assert followups >= 1, followups
 
 
-def _unheard(cluster: SimulatedCluster, stale: Any, fresh: Any) -> set[str]:
-    """The retired lifetimes of entries of n3's copy ``stale`` that n1's ``fresh``
-    lacks, retirements n1 knows and n3 never heard (asserted not empty)."""
-    known = set(cluster.node("n1").retired.known)
-    unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
-        known - set(cluster.node("n3").retired.known))
-    assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
-    return unheard
+@pytest.mark.parametrize("heal", ["get", "exchange"])
+def test_a_replica_a_put_left_holding_more_than_the_pruned_merge_learns_the_retirements(
+        heal: str) -> None:
+    """Session 34 (helper aeprune), the one-way side of session 33's residual. n3
+    is back as above (an entry of a lifetime of n1 whose retirement it never
+    heard, pruned by n1 and n2), hints off; a put through n1 reaches it as a
+    ReplicaPut, whose record lacks that entry (n1 pruned it before) and so cannot
+    name its retirement: n3's merge keeps it, and n3's copy holds the put's record
+    and more (a HintDelivery or a handoff would leave it so too: a one-way message
+    cannot know what the receiver holds). Then:
 
+    ``get`` (anti-entropy off): a get through n1 at R = 3 reconciles the three
+    copies; the merge is n3's copy, which before was no replica's repair
+    (``read_repair_targets``: only n1 and n2 answered with less than the merge,
+    and their merges of the repair pruned the entry again), and n3 kept it,
+    ``(3747, 25)`` against ``(3718, 24)`` (bytes, entries). Now the coordinator
+    also repairs a replica whose copy holds entries its own pruning of the merge
+    drops, with the retirements of the replies' entries.
 
-def test_a_read_repair_tells_a_replica_whose_copy_holds_more_than_the_pruned_merge() -> None:
-    """Session 34 (helper aeprune), read repair's side of session 33's residual.
-    n3 is back as above (an entry of a lifetime of n1 whose retirement it never
-    heard, pruned by n1 and n2), anti-entropy and hints off; a put through n1
-    reaches it as a ReplicaPut, whose record lacks that entry (n1 pruned it
-    before), so n3's merge keeps it and n3's copy holds the put's record and more.
-    A get through n1 at R = 3 reconciles the three copies: the merge is n3's copy,
-    which before was no replica's repair (``read_repair_targets``: none answered
-    with less than the merge but n1 and n2, whose merge of the repair pruned the
-    entry again), and n3 kept it, ``(3747, 25)`` against ``(3718, 24)``. Now the
-    coordinator also repairs a replica whose copy holds entries its own pruning of
-    the merge drops, with the retirements of the replies' entries: n3 takes them
-    and prunes alike, the three copies are equal."""
-    options = {**_LIFETIMES, "hinted_handoff": False, "anti_entropy": False}
+    ``exchange`` (read repair off, no round by itself): n3 opens an exchange with
+    n1, then n2 (the follow-up of the test above).
+
+    Either way n3 takes the retirements and prunes alike: the three copies (and
+    Merkle roots) are equal."""
+    options = {**_LIFETIMES, "hinted_handoff": False}
+    options.update({"anti_entropy": False} if heal == "get" else
+                   {"read_repair": False, "anti_entropy_interval": 10**6})
     with SimulatedCluster(**options) as cluster:
         stale, fresh, context = _stale_n3_back(cluster, heard_last=False)
         unheard = _unheard(cluster, stale, fresh)
@@ -459,7 +472,11 @@ def test_a_read_repair_tells_a_replica_whose_copy_holds_more_than_the_pruned_mer
         copies = cluster.replicas(b"k")
         assert unheard <= _lifetimes(copies["n3"]) - _lifetimes(copies["n1"])
         assert not unheard & set(cluster.node("n3").retired.known)
-        assert cluster.client("n1").get(b"k", r=3, coordinator="n1").values == [b"d" * 3008]
-        cluster.run_for(cluster.config.request_timeout)
+        if heal == "get":
+            read = cluster.client("n1").get(b"k", r=3, coordinator="n1")
+            assert read.values == [b"d" * 3008]
+            cluster.run_for(cluster.config.request_timeout)
+        else:
+            _n3_opens_exchanges(cluster)
         _assert_converged(cluster)
         assert unheard <= set(cluster.node("n3").retired.known)
