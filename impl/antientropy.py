@@ -22,7 +22,14 @@ descend level by level into the differing subtrees only; at the leaves they
 compare the ``(key, digest)`` entries of the differing buckets, and the side
 that finds the out-of-sync keys sends its records of exactly those keys in a
 :class:`KeyRecords`; the other merges them and answers with its merged records
-where they differ, so both replicas end with the merge. A step that finds
+where they differ, so both replicas end with the merge. In dvv a merge prunes
+the value-less entries of retired lifetimes the merging node knows
+(:mod:`impl.retired`), and each KeyRecords names the retirements of its records'
+entries: where the first sender's merge of the answer prunes entries the answer
+holds (the answerer holds an entry the sender pruned before, whose retirement
+the answerer never heard and the batch's records could no longer name), the
+sender follows the answer up once, its merged records with the retirements of
+the answer's entries, not answered (session 34). A step that finds
 nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
