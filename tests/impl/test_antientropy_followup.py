@@ -178,3 +178,41 @@ def test_an_answer_whose_merge_prunes_nothing_is_not_followed_up() -> None:
         flow = [(node, src, m.reply, bool(m.retired)) for node, src, m, _ in seen]
         assert flow == [("n3", "n1", True, True), ("n1", "n3", False, True)], flow
         assert cluster.node("n1").stats["anti-entropy-followups"] == 0
+
+
+def test_a_read_repair_of_a_copy_holding_more_is_sent_once_to_it_alone() -> None:
+    """Session 34's one-way residual healed by a get at R = 3 (anti-entropy off):
+    n3's copy holds an entry of a retired lifetime n1 pruned, whose retirement n3
+    never heard. The get through n1 repairs n3 (``read-repairs-pruned`` 1: its copy
+    held more than the pruned merge) and n2 (whose copy lacks that entry), and no
+    more; once the copies agree, gets through each node repair nothing (a repair of
+    every replica at every get, or none of n3, survived the tests of the counter)."""
+    options = {**_NO_ROUND, "read_repair": True, "anti_entropy": False}
+    with SimulatedCluster(**options) as cluster:
+        _, _, context = _stale_n3_back(cluster, heard_last=False)
+        cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, context,
+                                                coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        n1 = cluster.node("n1")
+        sent: list[tuple[str, Any]] = []
+        repair = n1.read_repair.repair
+
+        def recorded(key: bytes, replies: Any, replicas: Any = None) -> list[Effect]:
+            out = repair(key, replies, replicas)
+            sent.extend((e.dest, e.message) for e in out if isinstance(e, Send))
+            return out
+
+        n1.read_repair.repair = recorded  # type: ignore[method-assign]
+        cluster.client("n1").get(b"k", r=3, coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        _assert_converged(cluster)
+        assert sorted(dest for dest, _ in sent) == ["n2", "n3"], sent
+        assert all(message.retired for _, message in sent)
+        assert n1.stats["read-repairs-pruned"] == 1
+        before = sum(cluster.node(name).stats["read-repairs"] for name in ("n1", "n2", "n3"))
+        for name in ("n1", "n2", "n3"):
+            cluster.client(name).get(b"k", r=3, coordinator=name)
+            cluster.run_for(cluster.config.request_timeout)
+        after = sum(cluster.node(name).stats["read-repairs"] for name in ("n1", "n2", "n3"))
+        assert after == before, (before, after)
+        assert n1.stats["read-repairs-pruned"] == 1
