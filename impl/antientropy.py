@@ -22,7 +22,14 @@ descend level by level into the differing subtrees only; at the leaves they
 compare the ``(key, digest)`` entries of the differing buckets, and the side
 that finds the out-of-sync keys sends its records of exactly those keys in a
 :class:`KeyRecords`; the other merges them and answers with its merged records
-where they differ, so both replicas end with the merge. A step that finds
+where they differ, so both replicas end with the merge. In dvv a merge prunes
+the value-less entries of retired lifetimes the merging node knows
+(:mod:`impl.retired`), and each KeyRecords names the retirements of its records'
+entries: where the first sender's merge of the answer prunes entries the answer
+holds (the answerer holds an entry the sender pruned before, whose retirement
+the answerer never heard and the batch's records could no longer name), the
+sender follows the answer up once, its merged records with the retirements of
+the answer's entries, not answered (session 34). A step that finds
 nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
@@ -231,6 +238,11 @@ class AntiEntropy:
         #: the peer; its answer completes the exchange (oldest dropped past the limit)
         self._full_batches: collections.OrderedDict[tuple[str, int], Range] = (
             collections.OrderedDict())
+        #: (peer, session): a batch of ours (whole or cut short) went to the peer;
+        #: its answer may be followed up once (:meth:`on_key_records`; oldest dropped
+        #: past the limit)
+        self._sent_batches: collections.OrderedDict[tuple[str, int], None] = (
+            collections.OrderedDict())
         #: the routing partitioning of the last round and the top N of each range
         #: asked of it (a Partitioning is immutable: the same object, the same
         #: owners; session 19: ``range_owners`` per range per round was a tenth of a
@@ -329,6 +341,10 @@ class AntiEntropy:
             storage = self.replica.storage
             records = tuple(storage.read(key) or b"" for key in keys)
             self.stats["anti-entropy-keys"] += len(keys)
+            sent = self._sent_batches
+            sent[(src, message.session)] = None
+            while len(sent) > SYNC_SESSIONS_LIMIT:
+                sent.popitem(last=False)
             if len(keys) == len(answer.keys):
                 batches = self._full_batches
                 batches[(src, message.session)] = (message.lo, message.hi)
@@ -357,10 +373,17 @@ class AntiEntropy:
 
     def on_key_records(self, src: str, message: KeyRecords) -> list[Effect]:
         """Reconcile the records of out-of-sync keys (all decoded before any is
-        written), and send back the merged records where they differ."""
+        written), and send back the merged records where they differ: always to a
+        batch (``reply`` True); to the answer to a batch of ours (``reply`` False,
+        the session's) only where the merge holds less than the answer (dvv: it
+        pruned entries the answer holds), once, unanswered (session 34)."""
         replica = self.replica
         theirs = [(key, replica.decode(key, raw) if raw else None)
                   for key, raw in zip(message.keys, message.records, strict=True)]
+        # an answer to a batch of ours: followed up where our merge pruned part of it
+        answering = not message.reply and (src, message.session) in self._sent_batches
+        if answering:
+            del self._sent_batches[(src, message.session)]
         back_keys: list[bytes] = []
         back_records: list[bytes] = []
         seen: list[Record] = []  # what the records sent back were pruned from
@@ -369,19 +392,31 @@ class AntiEntropy:
             merged = mine if record is None else replica.prune(merge(mine, record))
             if merged != mine:
                 replica.write_local(key, merged)
-            if message.reply and not merged.is_empty and merged != record:
+            if message.reply:
+                back = not merged.is_empty and merged != record
+            else:
+                back = (answering and record is not None
+                        and merge(merged, record) != merged)
+            if back:
                 back_keys.append(key)
                 back_records.append(encode_record(merged))
                 seen.extend((mine,) if record is None else (mine, record))
         self._completed(src, message)
         if not back_keys:
             return []
+        retired = replica.carried(*seen)
+        if not message.reply:
+            if not retired:  # (nothing to teach: the peer's copy holds ours)
+                return []
+            self.stats["anti-entropy-followups"] += 1
         # dvv: the retirements of what the merges pruned and kept, so that the peer
-        # prunes alike (a peer down through many restarts of another learns here the
-        # retirements older than gossip tells; session 33)
+        # prunes alike: a peer down through many restarts of another learns here the
+        # retirements older than gossip tells (session 33), and the opener of an
+        # exchange whose copy holds an entry this node pruned before, which the
+        # records of our batch could not name, learns them from the follow-up of
+        # its answer (session 34)
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
-                                     message.session, reply=False,
-                                     retired=replica.carried(*seen)))]
+                                     message.session, reply=False, retired=retired))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it

@@ -800,7 +800,10 @@ class KeyRecords:
     ``reply`` True: the receiver merges them and answers with a KeyRecords
     (``reply`` False) holding its merged records of the keys where they differ
     from what it was sent; so both replicas end with the merge, and only the
-    out-of-sync keys move.
+    out-of-sync keys move. In dvv the first sender may follow that answer up
+    once (``reply`` False, the same session) where its merge pruned entries the
+    answer holds, with their retirements (:meth:`impl.antientropy.AntiEntropy.on_key_records`;
+    session 34).
     """
 
     keys: tuple[bytes, ...]

@@ -78,11 +78,22 @@ class ReadRepairer:
     def repair(self, key: bytes, replies: Mapping[str, Record],
                replicas: frozenset[str] | None = None) -> list[Effect]:
         """Send the reconciled record of ``replies`` (node -> record) to every node
-        that answered without it (this node's own record is repaired in place);
-        with ``replicas`` (the key's top N, and during a change the old and new top
-        N) and ``read_repair_fallbacks`` off, only to those of them (riak_kv's
-        ``read_repair_primaryonly``)."""
+        that answered without it (this node's own record is repaired in place), and
+        in dvv to every node that answered with entries of retired lifetimes this
+        node's pruning of it drops (session 34); with ``replicas`` (the key's top
+        N, and during a change the old and new top N) and ``read_repair_fallbacks``
+        off, only to those of them (riak_kv's ``read_repair_primaryonly``)."""
         merged, stale = read_repair_targets(replies)
+        pruned = self.replica.prune(merged)
+        if pruned != merged:
+            # dvv: a copy holding entries that this node's pruning of the merge drops
+            # (of retirements its node may never have heard: the records of the
+            # others no longer name them) is repaired too, so that it learns them
+            # from the field below and prunes alike (session 34)
+            holding = [node for node, record in sorted(replies.items())
+                       if node not in stale and merge(record, pruned) != pruned]
+            self.stats["read-repairs-pruned"] += len(holding)
+            stale = sorted((*stale, *holding))
         if replicas is not None and not self.replica.config.read_repair_fallbacks:
             skipped = [node for node in stale if node not in replicas]
             stale = [node for node in stale if node in replicas]

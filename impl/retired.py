@@ -22,7 +22,14 @@ the data (session 33, later): every message that sends a record to be merged
 among the entries of the record and of what it pruned it from (:meth:`carried`),
 and the receiver takes them before it merges, so it prunes the same entries without
 waiting for gossip (which tells only the newest :data:`GOSSIPED_PER_NODE` of each
-node). A node never treats as retired an
+node). A record that no longer holds an entry cannot name its retirement to a
+receiver whose copy still holds it; where an answer shows the sender such a copy,
+it is told (session 34): anti-entropy's first sender follows up the answer its
+merge pruned (:meth:`impl.antientropy.AntiEntropy.on_key_records`), and a get's
+coordinator repairs a replica whose reply holds entries its pruning of the merge
+drops (:meth:`impl.read_repair.ReadRepairer.repair`). A one-way message (a put, a
+hint, a handoff) cannot: its receiver keeps such an entry until one of those.
+A node never treats as retired an
 actor nobody declared, nor its own current actor.
 
 Every write of a dvv record at this node is pruned by what it knows

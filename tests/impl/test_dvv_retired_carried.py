@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from impl import wire
 from impl.cluster import SimulatedCluster
 from impl.messages import Gossip, HintDelivery, KeyRecords, ReadRepair, ReplicaPut
@@ -313,6 +315,77 @@ def test_a_retirement_of_the_own_live_actor_told_with_others_is_not_taken() -> N
     assert set(retired.known) == {"n9~0123456789ab"}
 
 
+def _stale_n3_back(cluster: SimulatedCluster, *,
+                   heard_last: bool) -> tuple[Any, Any, bytes]:
+    """n3 up while n1 restarts and writes ``k`` 10 times (then a put through n2),
+    down while n1 writes and restarts 40 times more, then back: by gossip it knows
+    only the newest 4 of those 40 retirements. ``heard_last``: n1 restarts once
+    more before n3 goes down, so n3 hears the retirement of every lifetime of n1
+    its copy holds; else n3's copy holds a value-less entry of n1's lifetime live
+    when it went down, which n1 and n2 pruned before it came back, whose
+    retirement it never heard. Returns n3's copy and n1's then (not equal: no
+    anti-entropy round ran), and the context of a read through n1 while n3 was
+    down."""
+    pause = 2 * cluster.config.gossip_interval
+    _restart_and_write(cluster, 10, ["n1"], pause_s=pause)
+    client = cluster.client("n2", client_id="c")
+    client.put(b"k", b"n2" * 1504, client.get(b"k").context)
+    if heard_last:
+        cluster.crash("n1")
+        cluster.restart("n1")
+        cluster.run_for(pause)
+    cluster.crash("n3")
+    for round_ in range(40):
+        client = cluster.client("n1", client_id="c")
+        client.put(b"k", bytes([65 + round_ % 26]) * 3008, client.get(b"k").context)
+        cluster.crash("n1")
+        cluster.restart("n1")
+    cluster.run_for(5 * cluster.config.request_timeout)
+    context = cluster.client("n1", client_id="c").get(b"k").context
+    cluster.restart("n3")
+    cluster.run_for(5 * pause)  # (gossip: the newest 4 of each node)
+    copies = cluster.replicas(b"k")
+    stale, fresh = copies["n3"], copies["n1"]
+    assert stale is not None and fresh is not None
+    assert encode_record(stale) != encode_record(fresh)  # (no round ran)
+    return stale, fresh, context
+
+
+def _n3_opens_exchanges(cluster: SimulatedCluster) -> None:
+    """n3 opens an exchange with n1, then with n2, each let run to its end."""
+    n3 = cluster.node("n3")
+    for peer in ("n1", "n2"):
+        cluster.sim.perform("n3", n3.fire(cluster.sim.node_now("n3"),
+                                          AntiEntropyRound(peer=peer)))
+        cluster.run_for(cluster.config.request_timeout)
+
+
+def _assert_converged(cluster: SimulatedCluster) -> None:
+    """The three copies of ``k`` are equal, and so are the three Merkle roots of
+    every range the three hold (the message: each copy's bytes and entries)."""
+    copies = {name: (len(encode_record(record)), len(record.dvvset.entries))
+              if record else 0 for name, record in cluster.replicas(b"k").items()}
+    records = {name: encode_record(record) if record is not None else None
+               for name, record in cluster.replicas(b"k").items()}
+    assert records["n3"] == records["n1"] == records["n2"], copies
+    roots = [_roots(cluster, name) for name in ("n1", "n2", "n3")]
+    shared = set(roots[0]) & set(roots[1]) & set(roots[2])
+    assert shared and all(roots[0][r] == roots[1][r] == roots[2][r] for r in shared)
+
+
+def _unheard(cluster: SimulatedCluster, stale: Any, fresh: Any) -> set[str]:
+    """The retired lifetimes of entries of n3's copy ``stale`` that n1's ``fresh``
+    lacks, retirements n1 knows and n3 never heard (asserted not empty)."""
+    known = set(cluster.node("n1").retired.known)
+    unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
+        known - set(cluster.node("n3").retired.known))
+    assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
+    return unheard
+
+
+_NO_ROUND: dict[str, Any] = {**_ONLY_ANTI_ENTROPY, "anti_entropy_interval": 10**6}
+
+
 def test_a_stale_node_that_opens_the_exchange_learns_the_retirements_from_the_reply() -> None:
     """Session 33's review (a mutant that sent the KeyRecords answering a Merkle
     step without the ``retired`` field survived: the down-node test above heals
@@ -323,48 +396,87 @@ def test_a_stale_node_that_opens_the_exchange_learns_the_retirements_from_the_re
     out-of-sync key and sends its records to n3 with the retirements of their
     entries: n3 learns them there only, prunes as the peer did, and its copy is
     theirs, the three Merkle roots of the range agree. (n3 first hears, by gossip,
-    the retirement of every lifetime its copy holds: that reply names only the
-    retirements among the entries of the peer's records, so an entry the peer
-    pruned before and only n3's copy holds, of a retirement n3 never heard, stays
-    until the peer opens an exchange: a residual, docs/runtime.md.)"""
-    options = {**_ONLY_ANTI_ENTROPY, "anti_entropy_interval": 10**6}
-    with SimulatedCluster(**options) as cluster:
-        pause = 2 * cluster.config.gossip_interval
-        _restart_and_write(cluster, 10, ["n1"], pause_s=pause)
-        client = cluster.client("n2", client_id="c")
-        client.put(b"k", b"n2" * 1504, client.get(b"k").context)
-        # (n3 hears the retirement of the last lifetime of n1 in its copy: the
-        # peer's records cannot name an entry it pruned that only n3's copy holds)
-        cluster.crash("n1")
-        cluster.restart("n1")
-        cluster.run_for(pause)
-        cluster.crash("n3")
-        for round_ in range(40):
-            client = cluster.client("n1", client_id="c")
-            client.put(b"k", bytes([65 + round_ % 26]) * 3008, client.get(b"k").context)
-            cluster.crash("n1")
-            cluster.restart("n1")
-        cluster.run_for(5 * cluster.config.request_timeout)
-        cluster.restart("n3")
-        cluster.run_for(5 * pause)  # (gossip: the newest 4 of each node)
+    the retirement of every lifetime its copy holds; the case where it did not,
+    session 33's residual, is the next test's.)"""
+    with SimulatedCluster(**_NO_ROUND) as cluster:
+        _stale_n3_back(cluster, heard_last=True)
         n3 = cluster.node("n3")
-        before = cluster.replicas(b"k")
-        stale, fresh = before["n3"], before["n1"]
-        assert stale is not None and fresh is not None
-        assert encode_record(stale) != encode_record(fresh)  # (no round ran)
         missing = set(cluster.node("n1").retired.known) - set(n3.retired.known)
         assert len(missing) >= 10, len(missing)
-        for peer in ("n1", "n2"):
-            cluster.sim.perform("n3", n3.fire(cluster.sim.node_now("n3"),
-                                              AntiEntropyRound(peer=peer)))
-            cluster.run_for(cluster.config.request_timeout)
+        _n3_opens_exchanges(cluster)
         left = set(cluster.node("n1").retired.known) - set(n3.retired.known)
         assert len(left) < len(missing), (len(left), len(missing))  # (taken)
-        after = {name: (len(encode_record(record)), len(record.dvvset.entries))
-                 if record else 0 for name, record in cluster.replicas(b"k").items()}
-        records = {name: encode_record(record) if record is not None else None
-                   for name, record in cluster.replicas(b"k").items()}
-        assert records["n3"] == records["n1"] == records["n2"], after
-        roots = [_roots(cluster, name) for name in ("n1", "n2", "n3")]
-        shared = set(roots[0]) & set(roots[1]) & set(roots[2])
-        assert shared and all(roots[0][r] == roots[1][r] == roots[2][r] for r in shared)
+        _assert_converged(cluster)
+
+
+def test_a_stale_opener_learns_the_retirements_of_entries_only_its_copy_holds() -> None:
+    """Session 34 (helper aeprune), session 33's residual: n3 holds a value-less
+    entry of a lifetime of n1 whose retirement it never heard, which n1 and n2
+    pruned before it came back, and n3 alone opens an exchange with n1, then with
+    n2 (no round runs by itself). The peer finds the out-of-sync key and sends its
+    records first; they no longer hold that entry, so their ``retired`` field
+    cannot name it, and n3's answer (its merge, which keeps the entry) goes back
+    naming what n3 knows only. Before, the peer pruned the answer's entry again and
+    the exchange ended there: n3's copy kept it, ``(3747, 25)`` against the
+    others' ``(3718, 24)`` (bytes, entries), and the Merkle roots differed until a
+    peer opened an exchange. Now the peer, whose merge of the answer pruned entries
+    the answer holds, follows it up once (its records again, ``reply`` False:
+    never answered) with the retirements of the answer's entries: n3 takes them,
+    prunes alike, and after one exchange with each peer the three copies and the
+    three Merkle roots of the range are equal."""
+    with SimulatedCluster(**_NO_ROUND) as cluster:
+        stale, fresh, _ = _stale_n3_back(cluster, heard_last=False)
+        n3 = cluster.node("n3")
+        unheard = _unheard(cluster, stale, fresh)
+        _n3_opens_exchanges(cluster)
+        _assert_converged(cluster)
+        assert unheard <= set(n3.retired.known)
+        followups = sum(cluster.node(name).stats["anti-entropy-followups"]
+                        for name in ("n1", "n2", "n3"))
+        assert followups >= 1, followups
+
+
+@pytest.mark.parametrize("heal", ["get", "exchange"])
+def test_a_replica_a_put_left_holding_more_than_the_pruned_merge_learns_the_retirements(
+        heal: str) -> None:
+    """Session 34 (helper aeprune), the one-way side of session 33's residual. n3
+    is back as above (an entry of a lifetime of n1 whose retirement it never
+    heard, pruned by n1 and n2), hints off; a put through n1 reaches it as a
+    ReplicaPut, whose record lacks that entry (n1 pruned it before) and so cannot
+    name its retirement: n3's merge keeps it, and n3's copy holds the put's record
+    and more (a HintDelivery or a handoff would leave it so too: a one-way message
+    cannot know what the receiver holds). Then:
+
+    ``get`` (anti-entropy off): a get through n1 at R = 3 reconciles the three
+    copies; the merge is n3's copy, which before was no replica's repair
+    (``read_repair_targets``: only n1 and n2 answered with less than the merge,
+    and their merges of the repair pruned the entry again), and n3 kept it,
+    ``(3747, 25)`` against ``(3718, 24)`` (bytes, entries). Now the coordinator
+    also repairs a replica whose copy holds entries its own pruning of the merge
+    drops, with the retirements of the replies' entries.
+
+    ``exchange`` (read repair off, no round by itself): n3 opens an exchange with
+    n1, then n2 (the follow-up of the test above).
+
+    Either way n3 takes the retirements and prunes alike: the three copies (and
+    Merkle roots) are equal."""
+    options = {**_LIFETIMES, "hinted_handoff": False}
+    options.update({"anti_entropy": False} if heal == "get" else
+                   {"read_repair": False, "anti_entropy_interval": 10**6})
+    with SimulatedCluster(**options) as cluster:
+        stale, fresh, context = _stale_n3_back(cluster, heard_last=False)
+        unheard = _unheard(cluster, stale, fresh)
+        cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, context,
+                                                coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        copies = cluster.replicas(b"k")
+        assert unheard <= _lifetimes(copies["n3"]) - _lifetimes(copies["n1"])
+        assert not unheard & set(cluster.node("n3").retired.known)
+        if heal == "get":
+            read = cluster.client("n1").get(b"k", r=3, coordinator="n1")
+            assert read.values == [b"d" * 3008]
+            cluster.run_for(cluster.config.request_timeout)
+        else:
+            _n3_opens_exchanges(cluster)
+        _assert_converged(cluster)
+        assert unheard <= set(cluster.node("n3").retired.known)
