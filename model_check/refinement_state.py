@@ -145,6 +145,7 @@ __all__ = [
     "is_empty_transfer",
     "project",
     "put_id_of_value",
+    "spec_converges_from",
     "value_of",
     "with_idle_clients",
 ]
@@ -1278,38 +1279,10 @@ class LockstepState:
         return dvv.sync(x, y) != dvv.sync(y, x)
 
     def spec_can_converge(self, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
-        """Whether the spec reaches a converged state (:func:`spec.model.converged`)
-        from the state the lockstep reached (``frontier[0]``) by steps that are
-        neither faults nor new inputs (:data:`NEW_INPUTS`): the steps quiescence
-        takes, and the anti-entropy exchanges the lockstep does not map
-        (:meth:`dot_reused`). Breadth-first over at most ``limit`` states; True
-        when the limit is reached first (the strict answer: the implementation is
-        then expected to converge).
-
-        With anti-entropy on, this is what the spec promises once faults and
-        requests stop (its ``convergence`` property allows the remaining
-        requests too). It is false where no exchange can reconcile the replicas: a
-        dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
-        value on two replicas; the spec's exchange merges the union into each
-        replica's store (``spec.step.Edit.store``), which keeps its own value for
-        a dot it holds, as the implementation's one-way merges do; only a later
-        write of that actor past the dot ends it (docs/refinement.md, "Progress
-        after a re-issued dot (session 33)")."""
-        start = self.frontier[0]
-        if spec_model.converged(start):
-            return True
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            for action, after in spec_model.successors(queue.popleft()):
-                if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
-                        or after in seen):
-                    continue
-                if spec_model.converged(after) or len(seen) >= limit:
-                    return True
-                seen.add(after)
-                queue.append(after)
-        return False
+        """Whether the spec reaches a converged state from the state the lockstep
+        reached (``frontier[0]``) without faults or new inputs:
+        :func:`spec_converges_from` (whose docstring says what is searched and why)."""
+        return spec_converges_from(self.frontier[0], limit)
 
     def replicas_agree(self) -> bool:
         """Every replica of each key (its top N) stores the same versions on the
@@ -1342,6 +1315,43 @@ class LockstepState:
         histories, partition, clocks) is the projection of a spec state of the frontier."""
         impl = self.abstract()
         return any(project(s) == impl and self._clocks_agree(s) for s in self.frontier)
+
+
+def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
+    """Whether the spec reaches a converged state (:func:`spec.model.converged`)
+    from ``start`` by steps that are neither faults nor new inputs
+    (:data:`NEW_INPUTS`): the steps quiescence takes, and the anti-entropy
+    exchanges the lockstep does not map
+    (:meth:`LockstepState.dot_reused`). Breadth-first over at most ``limit``
+    states; True when the limit is reached first (the strict answer: the
+    implementation is then expected to converge).
+
+    With anti-entropy on, this is what the spec promises once faults and
+    requests stop (its ``convergence`` property allows the remaining
+    requests too). It is false where no exchange can reconcile the replicas: a
+    dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
+    value on two replicas; the spec's exchange merges the union into each
+    replica's store (``spec.step.Edit.store``), which keeps its own value for
+    a dot it holds, as the implementation's one-way merges do; only a later
+    write of that actor past the dot ends it (docs/refinement.md, "Progress
+    after a re-issued dot (session 33)"). The lockstep's progress check
+    (:meth:`LockstepState.spec_can_converge`) and trace validation's end of run
+    (:func:`model_check.trace_validation.convergence_failure`, session 34) both
+    ask it."""
+    if spec_model.converged(start):
+        return True
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for action, after in spec_model.successors(queue.popleft()):
+            if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
+                    or after in seen):
+                continue
+            if spec_model.converged(after) or len(seen) >= limit:
+                return True
+            seen.add(after)
+            queue.append(after)
+    return False
 
 
 def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:

@@ -921,3 +921,27 @@ TEST_KILLED["stale-check-after-late-transfers"] = (
             _LATE_TRANSFERS + _STALE_CHECK),
     "tests/refinement/test_handover_order.py::"
     "test_a_stale_hint_beside_a_refused_late_transfer_diverges")
+
+
+# ---- session 34: trace validation's progress rule (issue 12, section 1) ----
+
+
+@contextlib.contextmanager
+def anti_entropy_never_sends() -> Iterator[None]:
+    """Anti-entropy rounds still run (and set the next round) but open no Merkle
+    exchange: a replica that missed a write keeps missing it once hints and read
+    repair are done. Every event is a stutter; only the end-of-run progress rule
+    (:func:`model_check.trace_validation.convergence_failure`) sees it."""
+    original = AntiEntropy.on_round
+
+    def on_round(self: AntiEntropy, now: float, timer: Any) -> list[Effect]:
+        return [e for e in original(self, now, timer) if not isinstance(e, Send)]
+
+    with _patch(AntiEntropy, "on_round", on_round):
+        yield
+
+
+TEST_KILLED["anti-entropy-never-sends"] = (
+    anti_entropy_never_sends,
+    "tests/refinement/test_trace_validation_progress.py::"
+    "test_an_implementation_that_stops_converging_is_still_caught")
