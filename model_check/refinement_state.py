@@ -130,6 +130,7 @@ from spec.membership import (
     exchanges,
     serving_top,
 )
+from spec.retired import lifetime_of
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -213,12 +214,20 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.client_vclock_entry = "client" (the implementation mints '
                         "under the (coordinator actor, client) entry since session 23: "
                         "the old rule is the spec's, to state its fault)")
-    if config.prune_retired >= 0:
-        unmapped.append("features.prune_retired (session 33: the spec prunes the "
-                        "value-less entries of retired lifetimes past a count per node, "
-                        "each node knowing retirements by its prune_knowledge; the "
-                        "implementation past a byte budget, RETIRED_BYTES_KEPT, with "
-                        "retirements learnt by gossip, which the lockstep does not drive)")
+    if config.prune_retired >= 0 and config.prune_knowledge == "naive":
+        unmapped.append('features.prune_knowledge = "naive" (the broken twin: a node counts '
+                        "its own live lifetime as retired; the implementation never does "
+                        "(RetiredActors.prune passes its live actor as live, and a "
+                        "retirement naming it is never taken), so the twin has no "
+                        "implementation to compare; session 34, docs/refinement.md)")
+    elif config.prune_retired >= 0 and config.deletes_per_client:
+        unmapped.append("features.prune_retired with deletes (the implementation's reap "
+                        "removes a replica's copy only if it is exactly the deciding "
+                        "node's tombstone record; pruning makes two copies of one "
+                        "tombstone differ, one with a retired entry and one without, so "
+                        "the implementation refuses reaps the spec allows: 10 of "
+                        "dvv-prune-retired-delete's 10,306 edges, every one a Reap; "
+                        "session 34, docs/refinement.md)")
     return tuple(unmapped)
 
 
@@ -254,6 +263,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         vclock_threshold=config.vclock_threshold or 10,
         delete_mode=config.delete_mode, tombstone_grace_s=1e5,  # the harness fires reaps
         reap_checks=False,  # the spec's reap is decided by a delete or a get (docs/runtime.md)
+        # session 34: the spec's count of retired lifetimes kept, not the byte budget
+        # (the harness tells each node the retirements it knows: LockstepState._oracle)
+        retired_keep=max(config.prune_retired, -1),
         **_membership_options(config),
     )
     for key in config.keys:
@@ -859,13 +871,47 @@ class LockstepState:
         return self._node(name).coordinations().get(op_id)
 
     def _oracle(self) -> None:
-        """The failure detector as the spec's: suspect exactly the unreachable nodes."""
+        """The failure detector as the spec's: suspect exactly the unreachable nodes;
+        with ``[features] prune_retired`` on, each node told the retirements it knows
+        (:meth:`_tell_retirements`)."""
         for name in self.present:
             if not self.up(name):
                 continue
             self._node(name).set_suspected({other: INFINITY for other in self.present
                                             if other != name
                                             and not self.reachable(name, other)})
+        if self.config.prune_retired >= 0:
+            self._tell_retirements()
+
+    def retired_actors(self) -> dict[str, dict[str, int]]:
+        """Per node, the implementation actors of its retired lifetimes by the spec
+        (``frontier[0].epochs``: lifetime ``e`` of node ``n`` is retired iff ``e <
+        epochs[n]``, :func:`spec.retired.prune_retired`), each with its spec
+        lifetime as rank. A node's current actor is retired from its crash on (the
+        spec begins the next lifetime at the crash; the implementation's next start
+        takes a new actor: ``actor_per_start``)."""
+        epochs = dict(zip(self.config.all_nodes, self.frontier[0].epochs, strict=True))
+        out: dict[str, dict[str, int]] = {}
+        for name, actors in self.lifetimes.items():
+            for actor in actors:
+                _, lifetime = lifetime_of(self.actor_names[actor])
+                if lifetime < epochs[name]:
+                    out.setdefault(name, {})[actor] = lifetime
+        return out
+
+    def _tell_retirements(self) -> None:
+        """Each up node knows the retirements the spec's ``[features]
+        prune_knowledge`` gives it (session 34): ``"all"`` every node's, ``"own"``
+        its own; set as the failure detector's suspicions are (the
+        implementation's gossip and carried retirements are not driven:
+        :meth:`impl.retired.RetiredActors.tell`)."""
+        retired = self.retired_actors()
+        everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
+        for name in self.present:
+            if self.up(name):
+                self._node(name).retired.tell(
+                    everyone if self.config.prune_knowledge == "all"
+                    else retired.get(name, {}))
 
     def _fire(self, name: str, timer: Timer, at: float | None = None) -> None:
         """Fire ``timer`` at node ``name`` (at its time now, or ``at``) and perform
