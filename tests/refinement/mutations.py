@@ -974,4 +974,9 @@ PRUNE_MUTANTS: dict[str, Mutant] = {
         AntiEntropy, "on_key_records",
         "back_records.append(encode_record(union))",
         "back_records.append(encode_record(merged))"),
+    # no back-send where the peer's record is the union already (a peer ahead keeps
+    # the entries of retired lifetimes the spec's exchange prunes at both replicas)
+    "anti-entropy-no-back-send-to-a-peer-ahead": _mutant(
+        AntiEntropy, "on_key_records", "union != record or replica.prunes_retired",
+        "union != record"),
 }
