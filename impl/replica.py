@@ -379,6 +379,12 @@ class Replica:
 
     # ------------------------------------------------------------------ writing
 
+    @property
+    def prunes_retired(self) -> bool:
+        """Whether this node prunes the entries of retired lifetimes (dvv with actor
+        epochs: the node set :attr:`carried`)."""
+        return self.carried is not _nothing_carried
+
     def carried_raw(self, *raws: bytes) -> bytes:
         """:attr:`carried` of the encoded records ``raws`` (a hint's, anti-entropy's
         stored ones): b"" when this node knows no retired actor (nothing decoded);
