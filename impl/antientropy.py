@@ -398,11 +398,16 @@ class AntiEntropy:
             if merged != mine:
                 replica.write_local(key, merged)
             if message.reply:
-                # (with pruning on, also where the peer's record is the union already: it
-                # writes the union pruned by what it knows, as the spec's two-sided
+                # (also where the peer's record is the union already, if the peer's
+                # pruning of it drops entries, by what its batch's retirements and
+                # this node tell: it writes the union pruned, as the spec's two-sided
                 # exchange stores it at both replicas; else a replica ahead kept the
-                # entries of retired lifetimes until its next write)
-                back = not union.is_empty and (union != record or replica.prunes_retired)
+                # entries of retired lifetimes until its next write. Not otherwise:
+                # the peer's write would change nothing, and every key a peer ahead
+                # sends would come back, doubling the records' bytes of an exchange;
+                # session 34's review)
+                back = not union.is_empty and (
+                    union != record or replica.prunes_copy(union, message.retired))
             else:
                 back = (answering and record is not None
                         and merge(merged, record) != merged)

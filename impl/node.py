@@ -341,6 +341,7 @@ class Node:
         self.replica.prune = self.retired.prune
         if self.retired.enabled:  # (dvv with actor epochs: the carried retirements)
             self.replica.carried = self.retired.carried
+            self.replica.prunes_copy = self.retired.prunes_copy
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

@@ -209,6 +209,27 @@ class RetiredActors:
                                reverse=True)[:RETIRED_WIRE_LIMIT])
         return encode_retired(told)
 
+    def prunes_copy(self, record: Record, told: bytes) -> bool:
+        """Whether a node knowing what this node knows and ``told`` (the retirements a
+        peer's message carried, :meth:`carried`'s encoding, already checked by the
+        node) prunes an entry of ``record``: whether a peer whose copy is
+        ``record`` prunes anything of it when it writes it again, as far as its
+        message and this node's knowledge tell (pruning more where more is known,
+        this may say yes where the peer knows less; the peer then learns it from
+        what it is sent). Anti-entropy sends a peer's own copy back only then
+        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review)."""
+        if not self.enabled:
+            return False
+        known = self.known
+        if told:
+            known = dict(known)
+            for actor, rank in decode_retired(told).items():
+                if actor != self.actor:
+                    known[actor] = max(rank, known.get(actor, 0))
+        if not known:
+            return False
+        return prune_retired(record, known, live=(self.actor,), keep=self.keep) != record
+
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes
         (:func:`impl.versions.prune_retired`) this node knows of, this node's own

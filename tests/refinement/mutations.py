@@ -977,6 +977,6 @@ PRUNE_MUTANTS: dict[str, Mutant] = {
     # no back-send where the peer's record is the union already (a peer ahead keeps
     # the entries of retired lifetimes the spec's exchange prunes at both replicas)
     "anti-entropy-no-back-send-to-a-peer-ahead": _mutant(
-        AntiEntropy, "on_key_records", "union != record or replica.prunes_retired",
-        "union != record"),
+        AntiEntropy, "on_key_records",
+        "union != record or replica.prunes_copy(union, message.retired)", "union != record"),
 }
