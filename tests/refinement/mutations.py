@@ -979,4 +979,13 @@ PRUNE_MUTANTS: dict[str, Mutant] = {
     "anti-entropy-no-back-send-to-a-peer-ahead": _mutant(
         AntiEntropy, "on_key_records",
         "union != record or replica.prunes_copy(union, message.retired)", "union != record"),
+    # (session 34's review) anti-entropy's merge stored unpruned (the write path of an
+    # exchange does less: the replica keeps retired entries the spec's exchange prunes)
+    "anti-entropy-merge-unpruned": _mutant(
+        AntiEntropy, "on_key_records", "merged = replica.prune(union)", "merged = union"),
+    # (session 34's review) the harness's told knowledge ignored: each node knows what
+    # gossip and the records' carried retirements taught it, not the spec's
+    # prune_knowledge
+    "told-knowledge-ignored": _mutant(
+        retired_module.RetiredActors, "tell", "self.learns = False", "return"),
 }
