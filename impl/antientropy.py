@@ -389,17 +389,31 @@ class AntiEntropy:
         seen: list[Record] = []  # what the records sent back were pruned from
         for key, record in theirs:
             mine = replica.local_record(key)
-            merged = mine if record is None else replica.prune(merge(mine, record))
+            # the union is sent back, not the pruned record this node stores (session
+            # 34): the entries pruning drops may still cover the peer's stale values,
+            # which the pruned record would bring back as false siblings; the peer
+            # prunes the union by what it knows when it writes it
+            union = mine if record is None else merge(mine, record)
+            merged = replica.prune(union)
             if merged != mine:
                 replica.write_local(key, merged)
             if message.reply:
-                back = not merged.is_empty and merged != record
+                # (also where the peer's record is the union already, if the peer's
+                # pruning of it drops entries, by what its batch's retirements and
+                # this node tell: it writes the union pruned, as the spec's two-sided
+                # exchange stores it at both replicas; else a replica ahead kept the
+                # entries of retired lifetimes until its next write. Not otherwise:
+                # the peer's write would change nothing, and every key a peer ahead
+                # sends would come back, doubling the records' bytes of an exchange;
+                # session 34's review)
+                back = not union.is_empty and (
+                    union != record or replica.prunes_copy(union, message.retired))
             else:
                 back = (answering and record is not None
                         and merge(merged, record) != merged)
             if back:
                 back_keys.append(key)
-                back_records.append(encode_record(merged))
+                back_records.append(encode_record(union))
                 seen.extend((mine,) if record is None else (mine, record))
         self._completed(src, message)
         if not back_keys:

@@ -544,6 +544,13 @@ class ClusterConfig:
     #: stamp floor is kept (impl.replica.Replica.reap; session 26)
     lww_floor_margin_s: float = 60.0
     reap_checks: bool = True
+    #: dvv with actor epochs: how many retired lifetimes of each node a record keeps
+    #: the value-less entries of (:func:`impl.versions.prune_retired`'s ``keep``):
+    #: -1 (the default, production) keeps them up to a byte budget,
+    #: ``RETIRED_BYTES_KEPT``; ``k >= 0`` keeps the newest ``k`` of each node, the
+    #: spec's ``[features] prune_retired`` count (the refinement harness's setting,
+    #: session 34; docs/refinement.md)
+    retired_keep: int = -1
     #: membership change: "pending" (a joining node serves a range once it holds it)
     #: or "immediate" (the naive rule: at once)
     join_handover: str = "pending"
@@ -610,6 +617,7 @@ class ClusterConfig:
         _flag("actor_per_start", self.actor_per_start)
         _flag("restore_guard", self.restore_guard)
         _flag("reap_checks", self.reap_checks)
+        _int("retired_keep", self.retired_keep, -1, 1 << 20)
         slots: Any = self.ring_slots
         if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
             raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")

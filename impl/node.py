@@ -337,10 +337,11 @@ class Node:
         #: the retired lifetime actors this node knows of, gossiped, and the pruning
         #: of their value-less entries from every dvv record it writes (session 33)
         self.retired = RetiredActors.for_mode(storage, self.actor, self.mode,
-                                              config.actor_epochs)
+                                              config.actor_epochs, config.retired_keep)
         self.replica.prune = self.retired.prune
         if self.retired.enabled:  # (dvv with actor epochs: the carried retirements)
             self.replica.carried = self.retired.carried
+            self.replica.prunes_copy = self.retired.prunes_copy
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

@@ -67,6 +67,11 @@ def _nothing_carried(*records: Record) -> bytes:
     return b""
 
 
+def _prunes_nothing(record: Record, told: bytes) -> bool:
+    """No pruning (lww, vector clocks, no actor epochs)."""
+    return False
+
+
 def _unchanged(record: Record) -> Record:
     return record
 
@@ -110,6 +115,11 @@ class Replica:
         #: their entries (:meth:`impl.retired.RetiredActors.carried`, set by the
         #: node; b"": nothing; session 33)
         self.carried: Callable[..., bytes] = _nothing_carried
+        #: whether a peer's copy ``record``, whose message carried the retirements
+        #: ``told``, loses an entry when the peer prunes it by what it knows
+        #: (:meth:`impl.retired.RetiredActors.prunes_copy`, set by the node; False:
+        #: nothing is pruned; session 34's review)
+        self.prunes_copy: Callable[[Record, bytes], bool] = _prunes_nothing
         #: client-vclock: the highest counter of a record this node removed (a reap,
         #: a let-go), which every put it coordinates counts above (the
         #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)

@@ -87,12 +87,19 @@ class RetiredActors:
     ``RETIRED_META``, what it heard ``RETIRED_KNOWN_META``), and the pruning of the
     dvv records it writes. ``actor`` is the node's current lifetime actor (never
     pruned); ``enabled`` false (lww, vector-clock modes, no actor epochs) knows
-    nothing and prunes nothing."""
+    nothing and prunes nothing. ``keep`` (``ClusterConfig.retired_keep``): -1
+    prunes past the byte budget (production), ``k >= 0`` keeps the newest ``k``
+    retired lifetimes of each node (the spec's count: the refinement harness)."""
 
-    def __init__(self, storage: Storage, actor: str, *, enabled: bool) -> None:
+    def __init__(self, storage: Storage, actor: str, *, enabled: bool,
+                 keep: int = -1) -> None:
         self.storage = storage
         self.actor = actor
         self.enabled = enabled
+        self.keep = None if keep < 0 else keep
+        #: whether gossip and the records' carried retirements teach this node
+        #: (false once the refinement harness told it what it knows: :meth:`tell`)
+        self.learns = True
         #: actor -> rank: every retired actor this node knows of
         self.known: dict[str, int] = {}
         self._gossiped: bytes | None = None
@@ -107,10 +114,23 @@ class RetiredActors:
 
     @classmethod
     def for_mode(cls, storage: Storage, actor: str, mode: ClockMode,
-                 epochs: bool) -> RetiredActors:
+                 epochs: bool, keep: int = -1) -> RetiredActors:
         """The knowledge of a node in clock ``mode`` (pruning is dvv's, with actor
-        epochs)."""
-        return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs)
+        epochs), pruning by ``keep`` (see the class)."""
+        return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs, keep=keep)
+
+    def tell(self, retired: dict[str, int]) -> None:
+        """The refinement harness's oracle (as :meth:`impl.node.Node.set_suspected`
+        is the failure detector's): this node knows exactly ``retired`` (actor ->
+        rank; its own live actor left out) from now on, and learns nothing from
+        gossip or carried retirements (the spec's ``[features] prune_knowledge``
+        is a fixed assignment: session 34, docs/refinement.md). Nothing is
+        stored."""
+        if not self.enabled:
+            return
+        self.learns = False
+        self.known = {actor: rank for actor, rank in retired.items() if actor != self.actor}
+        self._gossiped = None
 
     def _add(self, retired: dict[str, int]) -> bool:
         known = self.known
@@ -153,7 +173,7 @@ class RetiredActors:
         if not self.enabled or not data:
             return False
         told = decode_retired(data)
-        if self._add(told):
+        if self.learns and self._add(told):
             self.storage.set_meta(RETIRED_KNOWN_META, encode_retired(self.known))
         return self.actor in told
 
@@ -189,10 +209,31 @@ class RetiredActors:
                                reverse=True)[:RETIRED_WIRE_LIMIT])
         return encode_retired(told)
 
+    def prunes_copy(self, record: Record, told: bytes) -> bool:
+        """Whether a node knowing what this node knows and ``told`` (the retirements a
+        peer's message carried, :meth:`carried`'s encoding, already checked by the
+        node) prunes an entry of ``record``: whether a peer whose copy is
+        ``record`` prunes anything of it when it writes it again, as far as its
+        message and this node's knowledge tell (pruning more where more is known,
+        this may say yes where the peer knows less; the peer then learns it from
+        what it is sent). Anti-entropy sends a peer's own copy back only then
+        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review)."""
+        if not self.enabled:
+            return False
+        known = self.known
+        if told:
+            known = dict(known)
+            for actor, rank in decode_retired(told).items():
+                if actor != self.actor:
+                    known[actor] = max(rank, known.get(actor, 0))
+        if not known:
+            return False
+        return prune_retired(record, known, live=(self.actor,), keep=self.keep) != record
+
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes
         (:func:`impl.versions.prune_retired`) this node knows of, this node's own
         actor never among them."""
         if not self.known:
             return record
-        return prune_retired(record, self.known, live=(self.actor,))
+        return prune_retired(record, self.known, live=(self.actor,), keep=self.keep)

@@ -992,7 +992,8 @@ def _retired_bytes(entry: dvv.Entry[bytes]) -> int:
 
 
 def prune_retired(record: Record, retired: Mapping[str, int], *,
-                  live: Iterable[str] = (), budget: int = RETIRED_BYTES_KEPT) -> Record:
+                  live: Iterable[str] = (), budget: int = RETIRED_BYTES_KEPT,
+                  keep: int | None = None) -> Record:
     """``record`` less the dvv entries that hold no value and were minted under a
     lifetime actor its owner declared retired (``retired``: actor -> rank,
     :func:`encode_retired`), the oldest first, until such entries take at most
@@ -1024,6 +1025,12 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
     a copy that missed the puts of that many later lifetimes can come back.
     Deterministic: the result depends on ``record``, ``retired``, ``live`` and
     ``budget`` only, and pruning a pruned record changes nothing.
+
+    ``keep`` (an int >= 0; ``ClusterConfig.retired_keep``, session 34) replaces the
+    byte budget by a count, the spec's (:func:`spec.retired.prune_retired`): the
+    value-less entries of every lifetime whose age (as above) is ``keep`` or more
+    go, whatever they take; ``budget`` is then not read. The refinement harness's
+    setting, so that the lockstep compares the two rules on small graphs.
     """
     if record.mode is not ClockMode.DVV or not retired:
         return record
@@ -1038,14 +1045,18 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
             if not entry.values:
                 costs[lifetime] = costs.get(lifetime, 0) + _retired_bytes(entry)
     spent = sum(costs.values())
-    if spent <= budget:
+    if keep is None and spent <= budget:
         return record
     ages: list[tuple[int, str, str]] = []
     for node, of in held.items():
         ranked = sorted(of, key=lambda lifetime: (retired[lifetime], lifetime), reverse=True)
         ages.extend((age, node, lifetime) for age, lifetime in enumerate(ranked))
     gone: set[str] = set()
-    for _, _, lifetime in sorted(ages, reverse=True):
+    if keep is not None:  # the spec's count (session 34)
+        gone = {lifetime for age, _, lifetime in ages if age >= keep and lifetime in costs}
+        if not gone:
+            return record
+    for _, _, lifetime in sorted(ages, reverse=True) if keep is None else ():
         if spent <= budget:
             break
         if lifetime in costs:

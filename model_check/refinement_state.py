@@ -130,6 +130,7 @@ from spec.membership import (
     exchanges,
     serving_top,
 )
+from spec.retired import lifetime_of
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -145,6 +146,7 @@ __all__ = [
     "is_empty_transfer",
     "project",
     "put_id_of_value",
+    "spec_converges_from",
     "value_of",
     "with_idle_clients",
 ]
@@ -212,12 +214,20 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.client_vclock_entry = "client" (the implementation mints '
                         "under the (coordinator actor, client) entry since session 23: "
                         "the old rule is the spec's, to state its fault)")
-    if config.prune_retired >= 0:
-        unmapped.append("features.prune_retired (session 33: the spec prunes the "
-                        "value-less entries of retired lifetimes past a count per node, "
-                        "each node knowing retirements by its prune_knowledge; the "
-                        "implementation past a byte budget, RETIRED_BYTES_KEPT, with "
-                        "retirements learnt by gossip, which the lockstep does not drive)")
+    if config.prune_retired >= 0 and config.prune_knowledge == "naive":
+        unmapped.append('features.prune_knowledge = "naive" (the broken twin: a node counts '
+                        "its own live lifetime as retired; the implementation never does "
+                        "(RetiredActors.prune passes its live actor as live, and a "
+                        "retirement naming it is never taken), so the twin has no "
+                        "implementation to compare; session 34, docs/refinement.md)")
+    elif config.prune_retired >= 0 and config.deletes_per_client:
+        unmapped.append("features.prune_retired with deletes (the implementation's reap "
+                        "removes a replica's copy only if it is exactly the deciding "
+                        "node's tombstone record; pruning makes two copies of one "
+                        "tombstone differ, one with a retired entry and one without, so "
+                        "the implementation refuses reaps the spec allows: 10 of "
+                        "dvv-prune-retired-delete's 10,306 edges, every one a Reap; "
+                        "session 34, docs/refinement.md)")
     return tuple(unmapped)
 
 
@@ -253,6 +263,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         vclock_threshold=config.vclock_threshold or 10,
         delete_mode=config.delete_mode, tombstone_grace_s=1e5,  # the harness fires reaps
         reap_checks=False,  # the spec's reap is decided by a delete or a get (docs/runtime.md)
+        # session 34: the spec's count of retired lifetimes kept, not the byte budget
+        # (the harness tells each node the retirements it knows: LockstepState._oracle)
+        retired_keep=max(config.prune_retired, -1),
         **_membership_options(config),
     )
     for key in config.keys:
@@ -858,13 +871,47 @@ class LockstepState:
         return self._node(name).coordinations().get(op_id)
 
     def _oracle(self) -> None:
-        """The failure detector as the spec's: suspect exactly the unreachable nodes."""
+        """The failure detector as the spec's: suspect exactly the unreachable nodes;
+        with ``[features] prune_retired`` on, each node told the retirements it knows
+        (:meth:`_tell_retirements`)."""
         for name in self.present:
             if not self.up(name):
                 continue
             self._node(name).set_suspected({other: INFINITY for other in self.present
                                             if other != name
                                             and not self.reachable(name, other)})
+        if self.config.prune_retired >= 0:
+            self._tell_retirements()
+
+    def retired_actors(self) -> dict[str, dict[str, int]]:
+        """Per node, the implementation actors of its retired lifetimes by the spec
+        (``frontier[0].epochs``: lifetime ``e`` of node ``n`` is retired iff ``e <
+        epochs[n]``, :func:`spec.retired.prune_retired`), each with its spec
+        lifetime as rank. A node's current actor is retired from its crash on (the
+        spec begins the next lifetime at the crash; the implementation's next start
+        takes a new actor: ``actor_per_start``)."""
+        epochs = dict(zip(self.config.all_nodes, self.frontier[0].epochs, strict=True))
+        out: dict[str, dict[str, int]] = {}
+        for name, actors in self.lifetimes.items():
+            for actor in actors:
+                _, lifetime = lifetime_of(self.actor_names[actor])
+                if lifetime < epochs[name]:
+                    out.setdefault(name, {})[actor] = lifetime
+        return out
+
+    def _tell_retirements(self) -> None:
+        """Each up node knows the retirements the spec's ``[features]
+        prune_knowledge`` gives it (session 34): ``"all"`` every node's, ``"own"``
+        its own; set as the failure detector's suspicions are (the
+        implementation's gossip and carried retirements are not driven:
+        :meth:`impl.retired.RetiredActors.tell`)."""
+        retired = self.retired_actors()
+        everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
+        for name in self.present:
+            if self.up(name):
+                self._node(name).retired.tell(
+                    everyone if self.config.prune_knowledge == "all"
+                    else retired.get(name, {}))
 
     def _fire(self, name: str, timer: Timer, at: float | None = None) -> None:
         """Fire ``timer`` at node ``name`` (at its time now, or ``at``) and perform
@@ -1278,38 +1325,10 @@ class LockstepState:
         return dvv.sync(x, y) != dvv.sync(y, x)
 
     def spec_can_converge(self, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
-        """Whether the spec reaches a converged state (:func:`spec.model.converged`)
-        from the state the lockstep reached (``frontier[0]``) by steps that are
-        neither faults nor new inputs (:data:`NEW_INPUTS`): the steps quiescence
-        takes, and the anti-entropy exchanges the lockstep does not map
-        (:meth:`dot_reused`). Breadth-first over at most ``limit`` states; True
-        when the limit is reached first (the strict answer: the implementation is
-        then expected to converge).
-
-        With anti-entropy on, this is what the spec promises once faults and
-        requests stop (its ``convergence`` property allows the remaining
-        requests too). It is false where no exchange can reconcile the replicas: a
-        dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
-        value on two replicas; the spec's exchange merges the union into each
-        replica's store (``spec.step.Edit.store``), which keeps its own value for
-        a dot it holds, as the implementation's one-way merges do; only a later
-        write of that actor past the dot ends it (docs/refinement.md, "Progress
-        after a re-issued dot (session 33)")."""
-        start = self.frontier[0]
-        if spec_model.converged(start):
-            return True
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            for action, after in spec_model.successors(queue.popleft()):
-                if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
-                        or after in seen):
-                    continue
-                if spec_model.converged(after) or len(seen) >= limit:
-                    return True
-                seen.add(after)
-                queue.append(after)
-        return False
+        """Whether the spec reaches a converged state from the state the lockstep
+        reached (``frontier[0]``) without faults or new inputs:
+        :func:`spec_converges_from` (whose docstring says what is searched and why)."""
+        return spec_converges_from(self.frontier[0], limit)
 
     def replicas_agree(self) -> bool:
         """Every replica of each key (its top N) stores the same versions on the
@@ -1342,6 +1361,43 @@ class LockstepState:
         histories, partition, clocks) is the projection of a spec state of the frontier."""
         impl = self.abstract()
         return any(project(s) == impl and self._clocks_agree(s) for s in self.frontier)
+
+
+def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
+    """Whether the spec reaches a converged state (:func:`spec.model.converged`)
+    from ``start`` by steps that are neither faults nor new inputs
+    (:data:`NEW_INPUTS`): the steps quiescence takes, and the anti-entropy
+    exchanges the lockstep does not map
+    (:meth:`LockstepState.dot_reused`). Breadth-first over at most ``limit``
+    states; True when the limit is reached first (the strict answer: the
+    implementation is then expected to converge).
+
+    With anti-entropy on, this is what the spec promises once faults and
+    requests stop (its ``convergence`` property allows the remaining
+    requests too). It is false where no exchange can reconcile the replicas: a
+    dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
+    value on two replicas; the spec's exchange merges the union into each
+    replica's store (``spec.step.Edit.store``), which keeps its own value for
+    a dot it holds, as the implementation's one-way merges do; only a later
+    write of that actor past the dot ends it (docs/refinement.md, "Progress
+    after a re-issued dot (session 33)"). The lockstep's progress check
+    (:meth:`LockstepState.spec_can_converge`) and trace validation's end of run
+    (:func:`model_check.trace_validation.convergence_failure`, session 34) both
+    ask it."""
+    if spec_model.converged(start):
+        return True
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for action, after in spec_model.successors(queue.popleft()):
+            if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
+                    or after in seen):
+                continue
+            if spec_model.converged(after) or len(seen) >= limit:
+                return True
+            seen.add(after)
+            queue.append(after)
+    return False
 
 
 def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:

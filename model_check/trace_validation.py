@@ -26,7 +26,9 @@ implementation's abstract state is the projection of a spec state reached by
 those steps from a state of the *frontier* (every spec state consistent with
 what was seen). At the end the faults stop, every node comes back, the run goes
 on until quiet, and the implementation must be converged exactly when the spec
-says (with anti-entropy on the spec promises convergence of every fair run).
+says, and with anti-entropy on wherever the spec can still converge without
+faults or new requests (:func:`convergence_failure`: the lockstep's rule,
+session 34).
 
 What maps to what (:meth:`TraceValidator.step`):
 
@@ -117,6 +119,7 @@ from model_check.refinement import Divergence
 from model_check.refinement_state import (
     Abstract,
     project,
+    spec_converges_from,
 )
 from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
@@ -157,6 +160,7 @@ __all__ = [
     "SpecGap",
     "Swarm",
     "TraceValidator",
+    "convergence_failure",
     "trace_config",
     "validate_seed",
 ]
@@ -259,16 +263,11 @@ class TraceValidator(TraceEvents):
             self._run_until(self.sim.now + self.quiet_s)
             report.impl_converged = self._impl_converged()
             report.spec_converged = spec_model.converged(self.frontier[0])
-            promised = self.config.anti_entropy
-            if report.impl_converged != report.spec_converged or (
-                    promised and not report.impl_converged):
+            failure = convergence_failure(self.config, self.frontier, report.impl_converged)
+            if failure:
                 report.verdict = "no-convergence"
                 report.reason = (f"after the faults stopped and {self.quiet_s:g}s of quiet, "
-                                 f"the impl is {'' if report.impl_converged else 'not '}"
-                                 f"converged; the spec's state is "
-                                 f"{'' if report.spec_converged else 'not '}converged "
-                                 f"(anti-entropy on: every fair run converges): "
-                                 f"{self._stores_text()}")
+                                 f"{failure}: {self._stores_text()}")
             unfinished = (change_unfinished(self.frontier, self.abstract())
                           if self.config.membership else "")
             if unfinished and report.verdict == "ok":
@@ -715,6 +714,32 @@ class TraceValidator(TraceEvents):
                 lines.append("a candidate is not enabled in the spec")
         lines.append("events before: " + "; ".join(self.history[-15:]))
         return "\n".join(lines)
+
+
+def convergence_failure(config: Config, frontier: Sequence[State],
+                        impl_converged: bool) -> str:
+    """Why a run that ended quiet, with the faults stopped, fails the progress rule
+    ("" if it passes): the lockstep's rule (``tests/refinement/machine.py``,
+    ``check_progress``). The implementation must be converged exactly when the
+    spec's state (``frontier[0]``) is, and with anti-entropy on it must be
+    converged wherever the spec can still converge from a state of the
+    ``frontier`` (every state consistent with what the run showed; any one
+    suffices, the strict answer) without faults or new requests
+    (:func:`model_check.refinement_state.spec_converges_from`). Before session 34
+    trace validation required convergence whenever anti-entropy was on; a naive
+    actor's re-issued dot (kv679) is a state from which the spec cannot converge
+    either (docs/refinement.md, "Trace validation's progress rule and the
+    retired-pruning lockstep (session 34)")."""
+    spec_converged = spec_model.converged(frontier[0])
+    text = (f"the impl is {'' if impl_converged else 'not '}converged; the spec's state "
+            f"is {'' if spec_converged else 'not '}converged")
+    if impl_converged != spec_converged:
+        return text
+    if config.anti_entropy and not impl_converged and any(
+            spec_converges_from(state) for state in frontier):
+        return (f"{text}, and the spec converges from it without faults or new requests "
+                f"(anti-entropy on)")
+    return ""
 
 
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,

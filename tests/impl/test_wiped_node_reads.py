@@ -284,8 +284,10 @@ def test_a_copy_of_a_range_not_rebuilt_does_not_count(seed: int) -> None:
 def test_answering_a_held_copy_before_the_range_is_rebuilt_reads_deleted_values_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant of session 16's rule (silent only to a key it holds nothing of):
-    seed 19 reads 5 deleted values back (3, k3, k7 and k16, before session 21's reap
-    checks, ``Node._reap_checks``, moved the schedule)."""
+    seed 19 reads 5 deleted values back, k3, k7, k9, k12 and k14 (3, k8, k9 and k19,
+    while session 34's anti-entropy sent every key of a batch back, before its
+    review narrowed that; 3, k3, k7 and k16, before session 21's reap checks,
+    ``Node._reap_checks``)."""
     monkeypatch.setattr(Node, "_unrebuilt_copy",
                         lambda self, key, record: self.rebuild.active and record.is_empty)
     assert len(_deleted_read_back("dvv", 19)[0]) == 5

@@ -921,3 +921,71 @@ TEST_KILLED["stale-check-after-late-transfers"] = (
             _LATE_TRANSFERS + _STALE_CHECK),
     "tests/refinement/test_handover_order.py::"
     "test_a_stale_hint_beside_a_refused_late_transfer_diverges")
+
+
+# ---- session 34: trace validation's progress rule (issue 12, section 1) ----
+
+
+@contextlib.contextmanager
+def anti_entropy_never_sends() -> Iterator[None]:
+    """Anti-entropy rounds still run (and set the next round) but open no Merkle
+    exchange: a replica that missed a write keeps missing it once hints and read
+    repair are done. Every event is a stutter; only the end-of-run progress rule
+    (:func:`model_check.trace_validation.convergence_failure`) sees it."""
+    original = AntiEntropy.on_round
+
+    def on_round(self: AntiEntropy, now: float, timer: Any) -> list[Effect]:
+        return [e for e in original(self, now, timer) if not isinstance(e, Send)]
+
+    with _patch(AntiEntropy, "on_round", on_round):
+        yield
+
+
+TEST_KILLED["anti-entropy-never-sends"] = (
+    anti_entropy_never_sends,
+    "tests/refinement/test_trace_validation_progress.py::"
+    "test_an_implementation_that_stops_converging_is_still_caught")
+
+
+# ---- session 34: the retired-pruning lockstep (dvv-prune-retired, -own) ----
+
+import impl.retired as retired_module  # noqa: E402  (the module its pruning is looked up in)
+
+#: name -> mutant of the pruning of retired lifetimes' entries (impl/versions.py,
+#: impl/replica.py, impl/antientropy.py), each killed by the conformance of
+#: dvv-prune-retired (tests/refinement/test_prune_retired_lockstep.py)
+PRUNE_MUTANTS: dict[str, Mutant] = {
+    # an entry of a retired lifetime goes although it holds a value (a sibling)
+    "prune-drops-a-sibling": _mutant(
+        retired_module, "prune_retired",  # type: ignore[arg-type]
+        "if entry.values or lifetime not in gone", "if lifetime not in gone"),
+    # a replica's merge (of a put, a read repair, a hint) is stored unpruned
+    "replica-merge-unpruned": _mutant(
+        Replica, "merge_into_local", "merged = self.prune(merge(mine, record))",
+        "merged = merge(mine, record)"),
+    # the count keeps one retired lifetime more than the spec's prune_retired
+    "prune-keeps-one-more": _mutant(
+        retired_module, "prune_retired",  # type: ignore[arg-type]
+        "if age >= keep and lifetime in costs", "if age > keep and lifetime in costs"),
+    # anti-entropy's back-send as before session 34: the pruned record, only where it
+    # differs from the peer's (a stale copy the pruned entries covered comes back as a
+    # false sibling; a peer ahead keeps its retired entries)
+    "anti-entropy-sends-back-pruned": _mutant(
+        AntiEntropy, "on_key_records",
+        "back_records.append(encode_record(union))",
+        "back_records.append(encode_record(merged))"),
+    # no back-send where the peer's record is the union already (a peer ahead keeps
+    # the entries of retired lifetimes the spec's exchange prunes at both replicas)
+    "anti-entropy-no-back-send-to-a-peer-ahead": _mutant(
+        AntiEntropy, "on_key_records",
+        "union != record or replica.prunes_copy(union, message.retired)", "union != record"),
+    # (session 34's review) anti-entropy's merge stored unpruned (the write path of an
+    # exchange does less: the replica keeps retired entries the spec's exchange prunes)
+    "anti-entropy-merge-unpruned": _mutant(
+        AntiEntropy, "on_key_records", "merged = replica.prune(union)", "merged = union"),
+    # (session 34's review) the harness's told knowledge ignored: each node knows what
+    # gossip and the records' carried retirements taught it, not the spec's
+    # prune_knowledge
+    "told-knowledge-ignored": _mutant(
+        retired_module.RetiredActors, "tell", "self.learns = False", "return"),
+}

@@ -81,7 +81,7 @@ WALK_SEEDS = 300
 KILLED_WITH = {
     "late-ack-raises": "internal error",  # Lockstep._no_internal_errors
     "merkle-back-send-malformed": "left the replicas of",  # the union check, first
-    "trees-kept-at-ring-change": "the exchange n2 -> n3 left the replicas of k different",
+    "trees-kept-at-ring-change": "the exchange n2 -> n3 left the replicas of k other than",
     "gossip-answers-forever": "no quiescence after",  # the teardown's Lockstep.quiesce
     # the scenario killers of session 19: the divergence each was written to reach
     "reconcile-keeps-dominated": 'nodes.n2.store.k: spec "{v2}" vs impl "{v1, v2}"',
