@@ -270,8 +270,8 @@ def unencoded(config: Any) -> str:
     spec's anti-entropy between them is an edge the encoding refuses
     (dvv-prune-retired-delete: 5 forward failures in its whole graph, under either
     store rule; the two entries without a delete agreed on every edge)."""
-    if getattr(config, "prune_retired", -1) >= 0:
-        return "prune_retired: the encoding states no pruning of dvv entries"
+    if getattr(config, "prune_retired", -1) > 0:
+        return "prune_retired > 0: the encoding states pruning with keep = 0 only"
     return ""
 
 
