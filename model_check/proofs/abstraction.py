@@ -411,7 +411,8 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
         for what, table in (("stored at", x.store), ("in flight to", x.wmsg),
                             ("in a reply to", x.rmsg), ("held by coordinator", x.held),
                             ("its own version stored at", x.live),
-                            ("its dot covered by the clock at", x.seen)):
+                            *([("its dot covered by the clock at", x.seen)]
+                              if x.seen else [])):
             where = [nm[n] for n in k if bool_of(m, table[n][p])]
             if where:
                 facts.append(f"{what} {{{', '.join(where)}}}")

@@ -435,7 +435,8 @@ def transition(
             store_names |= {name for n in nodes for name in row("seen", n)}
 
         def emptied(n: int) -> list[Term]:
-            return [z3.Not(f) for f in (*y.store[n], *y.live[n], *y.seen[n])]
+            seen = y.seen[n] if shape.prune else ()
+            return [z3.Not(f) for f in (*y.store[n], *y.live[n], *seen)]
 
         def kept(n: int) -> list[Term]:
             return [y.store[n][q] == x.store[n][q] for q in puts] + [
@@ -694,7 +695,8 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     """What a step writing node ``n``'s store does to its clock, with pruning: a disk
     loss or buffered crash empties it; a merge keeps every entry but those the write
     prunes (:func:`pruned_away`, by the values written), gains only performed puts'
-    dots, and the copy covers what its values (and seen tombstones) do."""
+    dots, covers the dot of every value it holds, and the copy covers what its values
+    (and seen tombstones) do."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
@@ -705,6 +707,7 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
                 z3.Implies(z3.And(x.seen[n][q], z3.Not(gone)), y.seen[n][q]),
                 z3.Implies(y.seen[n][q], z3.Or(x.seen[n][q], y.performed[q])),
                 z3.Implies(y.live[n][q], y.store[n][q]),
+                z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
     return out
 
@@ -761,6 +764,7 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
             seen = z3.And(merged[q], z3.Not(pruned_away(x, params, n, q, kept)))
             exact += [y.live[n][q] == kept[q], y.seen[n][q] == seen]
             loose += [z3.Implies(y.live[n][q], z3.Or(x.live[a][q], x.live[b][q])),
+                      z3.Implies(y.live[n][q], y.seen[n][q]),
                       z3.Implies(y.seen[n][q], merged[q])]
         exact += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
         loose += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
