@@ -33,6 +33,14 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   With deletes, live versions are never created except by their own put, and a
   node's change only where its store may (those steps are then not exact).
 
+With dvv's pruning of retired lifetimes (``Shape.prune``, session 34;
+spec/retired.py), every write of a store prunes (:func:`pruned_away`: the entries
+without values of the lifetimes the writer knows retired, :func:`retirement_known`),
+a put mints its dot under its coordinator's current lifetime (re-issuing one only
+where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, and
+anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
+"Retired pruning in the Z3 encoding").
+
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
 over-approximated families that touch nothing of this key but what the keys share
