@@ -26,6 +26,10 @@ properties talk about:
   own version (not only a version whose history contains it), and ``alive[p]``: a
   message, hint or coordination record does;
 - the fault budgets spent on drops, duplicates, crashes and disk losses;
+- with dvv's pruning of retired lifetimes (``Shape.prune``, session 34:
+  spec/retired.py), ``epoch[n]`` (node ``n``'s current storage lifetime,
+  ``State.epochs``), ``seen[n][p]`` (``n``'s stored clock covers put ``p``'s dot),
+  and ``live[n][p]`` (the values, whose entries a prune keeps), as with deletes;
 - with other keys (``Shape.other_keys``: the state is the *projection* onto one
   key of a configuration with several, :func:`model_check.proofs.mapping.abstract_state`),
   ``elsewhere[p]``: put ``p`` was performed on another key (its put id is spent;
@@ -33,7 +37,10 @@ properties talk about:
 
 The parameters (fixed unknowns) are each hint payload's coverage, each put's true
 history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
-(``tomb[p]``), the write quorum ``W`` and the fault budgets.
+(``tomb[p]``), the write quorum ``W`` and the fault budgets; with pruning, each
+put's dot: the lifetime that minted it (``minter[p]``, a node index, and
+``mepoch[p]``) which puts share a dot (``same[p][q]``: a re-issued dot) and which share an
+actor, so a dvv entry (``entry[p][q]``).
 
 With a membership change (``Shape.change``), the ring's state (the log, the
 views, the range transfers, which nodes coordinate) comes from
@@ -107,6 +114,18 @@ class Shape:
     #: the projection onto one key of a configuration with several (session 32): the
     #: ``elsewhere`` variables and the steps of another key's actions are kept
     other_keys: bool = False
+    #: dvv's pruning of retired lifetimes (session 34; spec/retired.py, keep = 0): what
+    #: a pruning node knows (``prune_knowledge``: "all", "own", "naive"); "": no pruning
+    prune: str = ""
+    #: with pruning: every crash begins a new lifetime (``actor_per_start``); a disk
+    #: loss or a buffered crash always does
+    per_start: bool = True
+
+    @property
+    def tracks_live(self) -> bool:
+        """Are the values of each store (``live``) kept: with deletes (no
+        resurrection) or with pruning (a prune keeps the entries holding values)."""
+        return self.deletes or bool(self.prune)
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -146,6 +165,10 @@ class AbstractState:
     restores: Term | None = None
     #: [put]: the put was performed on another key (empty: a shape of one key)
     elsewhere: tuple[Term, ...] = ()
+    #: with pruning (``Shape.prune``): [node] its current storage lifetime
+    epoch: tuple[Term, ...] = ()
+    #: with pruning: [node][put] the node's stored clock covers the put's dot
+    seen: tuple[tuple[Term, ...], ...] = ()
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -202,6 +225,8 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         names,
         i("restores") if shape.restores else None,
         tuple(b(f"elsewhere[{p + 1}]") for p in puts) if shape.other_keys else (),
+        tuple(i(f"epoch[{n}]") for n in nodes) if shape.prune else (),
+        table("seen") if shape.prune else (),
     )
 
 
@@ -219,6 +244,15 @@ class Params:
     w: Term  # the write quorum
     tomb: tuple[Term, ...]  # [put]: the put is a delete (its value a tombstone)
     max_restores: Term | None = None  # the restore budget (None: a shape without)
+    #: with pruning: [put] the node (index) whose lifetime minted the put's dot
+    minter: tuple[Term, ...] = ()
+    #: with pruning: [put] that lifetime's epoch
+    mepoch: tuple[Term, ...] = ()
+    #: with pruning: [put][put] the two puts have the same dot (a re-issued one)
+    same: tuple[tuple[Term, ...], ...] = ()
+    #: with pruning: [put][put] the two puts' dots are of one actor (one dvv entry:
+    #: a lifetime may have several, a pair with a client, a key epoch)
+    entry: tuple[tuple[Term, ...], ...] = ()
 
     def wellformed(self) -> Term:
         """A put's history holds the put itself; budgets are not negative."""
@@ -247,6 +281,13 @@ def _params(shape: Shape) -> Params:
         z3.Int("W"),
         tuple(z3.Bool(f"tomb[{p + 1}]") for p in range(shape.puts)),
         z3.Int("max_restores") if shape.restores else None,
+        tuple(z3.Int(f"minter[{p + 1}]") for p in range(shape.puts)) if shape.prune else (),
+        tuple(z3.Int(f"mepoch[{p + 1}]") for p in range(shape.puts)) if shape.prune else (),
+        tuple(tuple(z3.Bool(f"same[{p + 1}][{q + 1}]") for q in range(shape.puts))
+              for p in range(shape.puts)) if shape.prune else (),
+        tuple(tuple(z3.BoolVal(True) if p == q else z3.Bool(f"entry[{p + 1}][{q + 1}]")
+                    for q in range(shape.puts))
+              for p in range(shape.puts)) if shape.prune else (),
     )
 
 
@@ -327,7 +368,7 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.side,
         *x.performed,
         *x.acked,
-        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live) for row in table
+        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live, x.seen) for row in table
           for f in row],
         *x.alive,
         *x.elsewhere,
@@ -335,7 +376,8 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
     ]
-    zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses]
+    zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses,
+             *x.epoch]
     zeros += [] if x.restores is None else [x.restores]
     ring = [] if x.ring is None else ring_initial(x.ring)
     return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
@@ -354,6 +396,10 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
     down = [nm[n] for n in k if not bool_of(m, x.up[n])]
     if down:
         parts.append(f"down {{{', '.join(down)}}}")
+    later = [f"{nm[n]}~{int_of(m, x.epoch[n])}" for n in k if x.epoch
+             and int_of(m, x.epoch[n]) > 0]
+    if later:
+        parts.append(f"lifetimes {{{', '.join(later)}}}")
     if (losses := int_of(m, x.losses)) > 0:
         parts.append(f"{losses} disk loss(es)")
     for p in range(shape.puts):
@@ -364,7 +410,9 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
             facts.append("acked")
         for what, table in (("stored at", x.store), ("in flight to", x.wmsg),
                             ("in a reply to", x.rmsg), ("held by coordinator", x.held),
-                            ("its own version stored at", x.live)):
+                            ("its own version stored at", x.live),
+                            *([("its dot covered by the clock at", x.seen)]
+                              if x.seen else [])):
             where = [nm[n] for n in k if bool_of(m, table[n][p])]
             if where:
                 facts.append(f"{what} {{{', '.join(where)}}}")
@@ -372,6 +420,13 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
             facts.append("its own version in a message, hint or record")
         if x.elsewhere and bool_of(m, x.elsewhere[p]):
             facts.append("performed on another key")
+        if shape.prune and bool_of(m, x.performed[p]):
+            life = f"{nm[int_of(m, params.minter[p])]}~{int_of(m, params.mepoch[p])}" \
+                if 0 <= int_of(m, params.minter[p]) < len(nm) else "?"
+            again = [str(q + 1) for q in range(shape.puts)
+                     if q != p and bool_of(m, params.same[p][q])]
+            facts.append(f"minted by {life}" + (f" (the dot of {{{', '.join(again)}}})"
+                                                 if again else ""))
         if shape.deletes and bool_of(m, params.tomb[p]):
             deleted = [str(q + 1) for q in range(shape.puts)
                        if q != p and bool_of(m, params.hist[p][q])]

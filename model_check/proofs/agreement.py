@@ -264,14 +264,12 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
 
 def unencoded(config: Any) -> str:
     """Why the encoding cannot be checked against ``config``'s graph ("": it can):
-    dvv's pruning of retired lifetimes (``prune_retired``, session 33) is not stated
-    in model_check/proofs/transition.py: two copies that cover the same histories
-    may differ in their pruned entries, which the abstraction cannot see, so the
-    spec's anti-entropy between them is an edge the encoding refuses
-    (dvv-prune-retired-delete: 5 forward failures in its whole graph, under either
-    store rule; the two entries without a delete agreed on every edge)."""
-    if getattr(config, "prune_retired", -1) >= 0:
-        return "prune_retired: the encoding states no pruning of dvv entries"
+    dvv's pruning of retired lifetimes keeping the newest ``prune_retired`` > 0 of each
+    node (the encoding states ``prune_retired = 0`` only, session 34: it keeps no
+    order of a node's lifetimes beyond the current one's; no suite entry uses more;
+    docs/proofs.md, "Retired pruning in the Z3 encoding")."""
+    if getattr(config, "prune_retired", -1) > 0:
+        return "prune_retired > 0: the encoding states pruning with keep = 0 only"
     return ""
 
 

@@ -47,6 +47,7 @@ from model_check.proofs.mapping import (
     hint_payloads,
     payload_coverage,
     projected_families,
+    put_dots,
     put_histories,
     shape_of,
 )
@@ -267,6 +268,7 @@ class EdgeCheck:
     def _parameters(self, states: Sequence[Any], payloads: list[Any]) -> dict[str, Any]:
         values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape, self.key)
         values.update(put_histories(states, self.shape, self.key))
+        values.update(put_dots(states, self.shape))
         values.update(self.budgets)
         values.update(self.tombstones)
         return values
@@ -392,9 +394,12 @@ class EdgeCheck:
         those are substituted constrains a few variables only."""
         if self._exact is None:
             # under the lossy rule a merge is not determined: merging steps are then
-            # checked forward only
+            # checked forward only; with pruning (session 34) anti-entropy's merge is
+            # stated by the dvv rule itself, not by the store rule
+            pruned = {"anti-entropy"} if self.shape.prune else set()
             self._exact = [k for k, step in enumerate(self.steps)
-                           if step.exact and not (self.lossy and step.family in MERGING)]
+                           if step.exact and not (self.lossy and step.family in MERGING
+                                                  and step.family not in pruned)]
         found: list[dict[str, Any]] = []
         values = dict(params)
         values.update(before)

@@ -38,6 +38,7 @@ __all__ = [
     "lossy_configurations",
     "payload_coverage",
     "projected_families",
+    "put_dots",
     "put_histories",
     "shape_of",
 ]
@@ -54,15 +55,18 @@ def faithful(config: Any) -> bool:
     clock or timestamp ignores what the client read), dvv's naive actor after a
     disk loss or a buffered crash, or the actor a restored disk kept (re-issued
     dots), or client clocks when a client may write twice without reading (a blind
-    rewrite), or dvv with pruning (``prune_retired``, session 33: a pruned clock no
-    longer covers every version its history holds, so a merge keeps a superseded
-    one -- a false sibling, a deleted value back; the ``"naive"`` twin's node
-    re-issues a live entry's dots besides)."""
+    rewrite), or dvv with the ``"naive"`` pruning twin (``prune_knowledge``, session
+    33: its node prunes its own live entry and re-issues its dots; session 34: with
+    ``"all"`` or ``"own"`` a pruned clock no longer covers every version its history
+    holds, so a merge keeps a superseded one -- a false sibling, a deleted value back
+    -- but never drops one: the coverage of a merge is the union, checked on every
+    edge of the pruning entries; docs/proofs.md, "Retired pruning in the Z3
+    encoding")."""
     if config.clock in ("lww", "server-vclock"):
         return False
     if config.clock == "dvv":
         if getattr(config, "prune_retired", -1) >= 0:
-            return False  # pruned entries: superseded versions survive a merge
+            return str(getattr(config, "prune_knowledge", "all")) != "naive"
         amnesia = config.disk_losses > 0 or config.storage == "buffered"
         if getattr(config, "restores", 0) and getattr(config, "restore_actor", "new") == "kept":
             return False  # a restored disk's kept actor re-issues dots
@@ -112,7 +116,27 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         reap_mode=config.delete_mode,
         restores=bool(getattr(config, "restores", 0)),
         other_keys=several,
+        prune=_prune_of(config),
+        per_start=bool(getattr(config, "actor_per_start", False)),
     )
+
+
+def _prune_of(config: Any) -> str:
+    """``Shape.prune`` of a configuration: its ``prune_knowledge`` with pruning on
+    (``prune_retired`` 0), "" without. Raises ProofInputError for what the encoding
+    of pruning does not state: ``prune_retired`` above 0 (the newest lifetimes kept:
+    the encoding keeps no order of a node's lifetimes beyond the current one's),
+    with several keys, a membership change or restores."""
+    keep = getattr(config, "prune_retired", -1)
+    if keep < 0:
+        return ""
+    if keep > 0:
+        raise ProofInputError(f"the encoding states pruning with prune_retired = 0 only, "
+                              f"not {keep}")
+    if len(config.keys) > 1 or config.membership or getattr(config, "restores", 0):
+        raise ProofInputError("the encoding states pruning for one key on a fixed ring, "
+                              "without restores")
+    return str(config.prune_knowledge)
 
 
 # -- the abstraction function: spec state -> abstract state ----------------------------------
@@ -231,7 +255,7 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
     out: dict[str, Any] = {}
     from spec import clocks
 
-    deletes = shape.deletes
+    deletes = shape.deletes  # ``alive`` kept (``live`` with pruning too: tracks_live)
     live: list[set[int]] = [set() for _ in nodes]
     alive: set[int] = set()
     wmsg: list[set[int]] = [set() for _ in nodes]
@@ -255,8 +279,9 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
                 held[index[n]] |= _coverage(state, payload, only)
                 if deletes:
                     alive.update(clocks.values(payload))
-        if deletes:
+        if shape.tracks_live:
             live[index[n]].update(clocks.values(node.store[slot]))
+        if deletes:
             for hint in node.hints:
                 if only is None or _belongs(hint.key, only):
                     alive.update(clocks.values(hint.payload))
@@ -313,6 +338,57 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
         out["restores"] = state.backups.restored if state.backups is not None else 0
     if shape.change is not None:
         out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
+    if shape.prune:
+        _abstract_pruning(state, shape, slot, out)
+    return out
+
+
+def _abstract_pruning(state: Any, shape: Shape, slot: int, out: dict[str, Any]) -> None:
+    """``epoch[n]`` (``State.epochs``) and ``seen[n][p]`` (node ``n``'s stored clock
+    covers put ``p``'s dot: the counter of its entry of the dot's actor is at least
+    the dot's) of a configuration with pruning (session 34)."""
+    from spec import dvv
+
+    dots = [(p, record.dot) for p, record in enumerate(state.puts, start=1)
+            if record is not None and record.dot[1] > 0]
+    for n, node, epoch in zip(shape.nodes, state.nodes, state.epochs, strict=True):
+        out[f"epoch[{n}]"] = epoch
+        copy = node.store[slot]
+        counters = dict(dvv.join(copy)) if isinstance(copy, dvv.DVVSet) else {}
+        for p in range(1, shape.puts + 1):
+            out[f"seen[{n}][{p}]"] = False
+        for p, (actor, counter) in dots:
+            out[f"seen[{n}][{p}]"] = counters.get(actor, 0) >= counter
+
+
+def put_dots(states: Sequence[Any], shape: Shape) -> dict[str, Any]:
+    """With pruning (session 34): ``minter[p]`` and ``mepoch[p]``, the lifetime that
+    minted put ``p``'s dot (:func:`spec.retired.lifetime_of`; -1 for a put none of
+    ``states`` performed), and ``same[p][q]``: the two puts' dots are equal (the
+    ``"naive"`` twin re-issues dots) and ``entry[p][q]``: they are of one actor (one dvv
+entry), from the last state that performed each."""
+    from spec.retired import lifetime_of
+
+    if not shape.prune:
+        return {}
+    index = {n: j for j, n in enumerate(shape.nodes)}
+    dots: dict[int, tuple[str, int]] = {}
+    for state in states:
+        for p, record in enumerate(state.puts, start=1):
+            if record is not None and record.dot[1] > 0:
+                dots[p] = record.dot
+    out: dict[str, Any] = {}
+    for p in range(1, shape.puts + 1):
+        dot = dots.get(p)
+        node, epoch = lifetime_of(dot[0]) if dot is not None else ("", -1)
+        out[f"minter[{p}]"] = index.get(node, -1)
+        out[f"mepoch[{p}]"] = epoch
+        for q in range(1, shape.puts + 1):
+            other = dots.get(q)
+            out[f"same[{p}][{q}]"] = q != p and dot is not None and other == dot
+            if q != p:
+                out[f"entry[{p}][{q}]"] = (dot is not None and other is not None
+                                           and other[0] == dot[0])
     return out
 
 

@@ -20,6 +20,7 @@ MODULES = (
     "model_check.proofs.merge",
     "model_check.proofs.invariants",
     "model_check.proofs.get_answer",
+    "model_check.proofs.pruning",
 )
 
 

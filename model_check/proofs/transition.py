@@ -33,6 +33,14 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   With deletes, live versions are never created except by their own put, and a
   node's change only where its store may (those steps are then not exact).
 
+With dvv's pruning of retired lifetimes (``Shape.prune``, session 34;
+spec/retired.py), every write of a store prunes (:func:`pruned_away`: the entries
+without values of the lifetimes the writer knows retired, :func:`retirement_known`),
+a put mints its dot under its coordinator's current lifetime (re-issuing one only
+where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, and
+anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
+"Retired pruning in the Z3 encoding").
+
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
 over-approximated families that touch nothing of this key but what the keys share
@@ -69,6 +77,7 @@ from dataclasses import dataclass
 
 import z3
 
+from model_check.errors import ProofInputError
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import count_true
 from model_check.proofs.membership import (
@@ -257,8 +266,17 @@ def transition(
 
     def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
             about: str = "", creates: tuple[int, int] | None = None,
-            acknowledges: bool = True) -> None:
-        if shape.deletes and family not in _LIVE_STATIC:
+            acknowledges: bool = True, states_prune: bool = False,
+            states_live: bool = False) -> None:
+        if shape.prune and not states_prune and family not in _LIVE_STATIC:
+            # session 34: every write of a store merges and prunes (spec.step.Edit.store)
+            touched = [n for n in nodes if row("store", n) & skip]
+            parts = (*parts, *[f for n in touched
+                               for f in _pruned_write(x, y, params, n, family)])
+            skip = skip | {name for n in touched for name in row("seen", n) | row("live", n)}
+            if not shape.deletes and touched and family not in _EMPTYING:
+                exact = False  # the values a merge keeps are not determined
+        if shape.deletes and family not in _LIVE_STATIC and not states_live:
             # live versions move about but are never created, except by their put
             # (``creates``: put, coordinator), which changes only the coordinator's
             # store and what is in flight
@@ -312,7 +330,10 @@ def transition(
                 *merge_into(c, params.hist[p]),
                 *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
                 *sends,
-                skip={f"performed[{p + 1}]"} | row("store", c) | records(c) | sent,
+                *_minted(x, y, params, c, p),
+                skip={f"performed[{p + 1}]"} | row("store", c) | records(c) | sent
+                | ({f"seen[{nm[m]}][{p + 1}]" for m in nodes if m != c} if shape.prune
+                   else set()),
                 creates=(p, c),
             )
     for c in nodes:
@@ -418,12 +439,17 @@ def transition(
     if shape.reaping:
         store_names = {name for n in nodes for name in row("store", n)}
 
+        if shape.prune:
+            store_names |= {name for n in nodes for name in row("seen", n)}
+
         def emptied(n: int) -> list[Term]:
-            return [z3.Not(f) for f in (*y.store[n], *y.live[n])]
+            seen = y.seen[n] if shape.prune else ()
+            return [z3.Not(f) for f in (*y.store[n], *y.live[n], *seen)]
 
         def kept(n: int) -> list[Term]:
             return [y.store[n][q] == x.store[n][q] for q in puts] + [
-                y.live[n][q] == x.live[n][q] for q in puts]
+                y.live[n][q] == x.live[n][q] for q in puts] + [
+                y.seen[n][q] == x.seen[n][q] for q in puts if shape.prune]
 
         def only_tombstones(n: int) -> Term:
             return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
@@ -446,7 +472,7 @@ def transition(
                 x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
                 *emptied(n),
                 *[f for m in nodes if m != n for f in kept(m)],
-                skip=store_names | live_names,
+                skip=store_names | live_names, states_prune=True,
             )
         if shape.reap_mode == "safe":
             # a copy outside the key's replicas dropped at a reap (spec/deletes.py,
@@ -472,7 +498,7 @@ def transition(
                     x.up[m], z3.Or([x.live[m][q] for q in puts]), z3.Or(dominating), *quiet,
                     *emptied(m),
                     *[f for n in nodes if n != m for f in kept(n)],
-                    skip=store_names | live_names,
+                    skip=store_names | live_names, states_prune=True,
                 )
     if shape.partitions:
         add("partition", "partition", False, *[z3.Not(s) for s in x.side],
@@ -490,6 +516,9 @@ def transition(
             for b in replicas[j + 1 :]:
                 current = ([] if x.ring is None
                            else [in_exchange_candidates(x.ring, n) for n in (a, b)])
+                if shape.prune:
+                    _pruned_anti_entropy(x, y, params, a, b, add)
+                    continue
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
                     *current, x.up[a], x.up[b], x.side[a] == x.side[b],
@@ -549,9 +578,15 @@ def transition(
         gone = [z3.Not(y.held[n][q]) for q in puts] + [z3.Not(y.rmsg[n][q]) for q in puts]
         gone += [] if y.ring is None else [z3.Not(y.ring.coord[n])]
         volatile = records(n) | row("rmsg", n)
+        # with pruning (session 34) a new storage lifetime begins: at every crash with
+        # actor_per_start, at every disk loss and buffered crash
+        later = [y.epoch[n] == x.epoch[n] + 1] if shape.prune else []
+        lifetime = {f"epoch[{name}]"} if shape.prune else set()
+        per_start = later if shape.per_start else []
         add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
-            x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
-            skip={f"up[{name}]", "crashes"} | volatile)
+            x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
+            skip={f"up[{name}]", "crashes"} | volatile
+            | (lifetime if shape.per_start else set()))
         # ... and with a disk loss or a buffered crash, its store and hint store
         empty = [z3.Not(y.store[n][q]) for q in puts]
         empty += [z3.Not(y.hint[t]) for t in x.hint if t[0] == n]
@@ -559,10 +594,10 @@ def transition(
         if shape.buffered:
             add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], z3.Not(y.up[n]),
                 x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
-                skip={f"up[{name}]", "crashes"} | volatile | durable)
+                *later, skip={f"up[{name}]", "crashes"} | volatile | durable | lifetime)
         add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
-            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty,
-            skip={f"up[{name}]", "losses"} | volatile | durable)
+            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *later,
+            skip={f"up[{name}]", "losses"} | volatile | durable | lifetime)
         if shape.restores and x.restores is not None and y.restores is not None \
                 and params.max_restores is not None:
             # a restore from a backup (faults.restores): as a disk loss, with the
@@ -604,6 +639,153 @@ def _other_key_steps(x: AbstractState, y: AbstractState, params: Params,
         x.duplicates < params.max_duplicates, y.duplicates == x.duplicates + 1,
         skip={"duplicates"}, acknowledges=False)
 
+
+# -- pruning the entries of retired lifetimes (session 34; spec/retired.py) --------------------
+
+
+def retirement_known(z: AbstractState, params: Params, n: int, q: int) -> Term:
+    """Node ``n``, writing in state ``z``, counts the lifetime that minted put ``q``'s
+    dot as retired (spec.retired.prune_at, by ``Shape.prune``): ``"all"``, any
+    lifetime older than its node's current one (``epoch``); ``"own"``, only such a
+    lifetime of ``n``'s own; ``"naive"`` (the broken twin), any lifetime of ``n``'s
+    own, its current one too. The *knowledge guard*: one function, so that a test can
+    break it (tests/model_check/test_proof_pruning.py)."""
+    minter, mepoch = params.minter[q], params.mepoch[q]
+    knowledge = z.shape.prune
+    if knowledge == "all":
+        return z3.Or([z3.And(minter == m, mepoch < z.epoch[m])
+                      for m in range(len(z.shape.nodes))])
+    if knowledge == "own":
+        return z3.And(minter == n, mepoch < z.epoch[n])
+    if knowledge == "naive":
+        return z3.And(minter == n, mepoch <= z.epoch[n])
+    raise ProofInputError(f"unknown prune knowledge {knowledge!r}")
+
+
+def same_entry(params: Params, q: int, r: int) -> Term:
+    """Puts ``q`` and ``r`` were minted by one actor: their values sit in one dvv entry
+    (a lifetime may have several: its pairs with clients, its key epochs; each
+    value-less one goes on its own, spec.retired.prune_retired)."""
+    return params.entry[q][r]
+
+
+def pruned_away(z: AbstractState, params: Params, n: int, q: int,
+                values: Sequence[Term] | None = None) -> Term:
+    """Node ``n``'s write drops the entry of put ``q``'s dot (prune_retired with keep
+    = 0): ``n`` knows the lifetime that minted it retired (:func:`retirement_known`)
+    and the written copy (``values``, default ``z.live[n]``) holds no value of that
+    entry."""
+    held = z.live[n] if values is None else values
+    return z3.And(retirement_known(z, params, n, q),
+                  z3.Not(z3.Or([z3.And(held[r], same_entry(params, q, r))
+                                for r in range(z.shape.puts)])))
+
+
+def covered_by(z: AbstractState, params: Params, n: int, q: int,
+               values: Sequence[Term] | None = None, seen: Sequence[Term] | None = None
+               ) -> Term:
+    """Node ``n``'s copy covers put ``q`` (``store[n][q]``, as the abstraction
+    function defines it: mapping._coverage): some value's history holds ``q``, or,
+    with deletes, the history of a tombstone whose dot the clock covers although the
+    copy no longer holds it."""
+    held = z.live[n] if values is None else values
+    dots = z.seen[n] if seen is None else seen
+    puts = range(z.shape.puts)
+    out = [z3.And(held[r], params.hist[r][q]) for r in puts]
+    if z.shape.deletes:
+        out += [z3.And(params.tomb[t], z3.Not(held[t]), dots[t], params.hist[t][q])
+                for t in puts]
+    return z3.Or(out)
+
+
+def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
+                  family: str) -> list[Term]:
+    """What a step writing node ``n``'s store does to its clock, with pruning: a disk
+    loss or buffered crash empties it; a merge keeps every entry but those the write
+    prunes (:func:`pruned_away`, by the values written), gains only performed puts'
+    dots, covers the dot of every value it holds, and the copy covers what its values
+    (and seen tombstones) do."""
+    puts = range(x.shape.puts)
+    if family in _EMPTYING:
+        return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
+    out = []
+    for q in puts:
+        gone = pruned_away(y, params, n, q)
+        out += [z3.Implies(y.seen[n][q], z3.Not(gone)),
+                z3.Implies(z3.And(x.seen[n][q], z3.Not(gone)), y.seen[n][q]),
+                z3.Implies(y.seen[n][q], z3.Or(x.seen[n][q], y.performed[q])),
+                z3.Implies(y.live[n][q], y.store[n][q]),
+                z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
+                y.store[n][q] == covered_by(y, params, n, q)]
+    return out
+
+
+def _minted(x: AbstractState, y: AbstractState, params: Params, c: int, p: int) -> list[Term]:
+    """With pruning, coordinator ``c`` mints put ``p``'s dot under its current lifetime;
+    it re-issues the dot of an earlier put ``q`` of that lifetime (``same[p][q]``) only
+    if its copy no longer covers ``q``'s dot (its entry pruned: the ``"naive"`` twin),
+    and every other copy covers the new dot exactly when it covers ``q``'s."""
+    if not x.shape.prune:
+        return []
+    puts = range(x.shape.puts)
+    out = [params.minter[p] == c, params.mepoch[p] == x.epoch[c], y.seen[c][p]]
+    out += [z3.Not(params.same[p][p])]
+    out += [z3.Implies(params.same[p][q],
+                       z3.And(x.performed[q], params.entry[p][q], params.minter[q] == c,
+                              params.mepoch[q] == x.epoch[c], z3.Not(x.seen[c][q])))
+            for q in puts if q != p]
+    out += [y.seen[m][p] == z3.Or([z3.And(params.same[p][q], x.seen[m][q])
+                                   for q in puts if q != p])
+            for m in range(len(x.shape.nodes)) if m != c]
+    return out
+
+
+def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: int, b: int,
+                         add: Callable[..., None]) -> None:
+    """Anti-entropy between ``a`` and ``b`` with pruning (spec/anti_entropy.py): the
+    copies differ (a value or a covered dot); both store the merge, each pruned by
+    its own knowledge. dvv's sync keeps a value unless the other clock covers its dot
+    and the other copy holds no value at that dot; the clock covers the union of the
+    dots. Exact while no dot is held by two different values (a re-issued dot of
+    the ``"naive"`` twin: which one sync keeps depends on counters the abstraction
+    does not keep), inexact then."""
+    nm, puts = x.shape.nodes, range(x.shape.puts)
+
+    def at_dot(n: int, q: int) -> Term:  # n holds a value at q's dot
+        return z3.Or([x.live[n][r] for r in puts if r == q] +
+                     [z3.And(x.live[n][r], params.same[q][r]) for r in puts if r != q])
+
+    merged = [z3.Or(x.seen[a][q], x.seen[b][q]) for q in puts]
+    kept = [z3.Or(z3.And(x.live[a][q], z3.Or(z3.Not(x.seen[b][q]), at_dot(b, q))),
+                  z3.And(x.live[b][q], z3.Or(z3.Not(x.seen[a][q]), at_dot(a, q))))
+            for q in puts]
+    twice = z3.Or([z3.And(params.same[q][r], z3.Or(x.live[a][q], x.live[b][q]),
+                          z3.Or(x.live[a][r], x.live[b][r]))
+                   for q in puts for r in puts if q != r])
+    guard = [x.up[a], x.up[b], x.side[a] == x.side[b],
+             z3.Or([z3.Or(x.seen[a][q] != x.seen[b][q], x.live[a][q] != x.live[b][q])
+                    for q in puts])]
+    exact: list[Term] = []
+    loose: list[Term] = []
+    for n in (a, b):
+        for q in puts:
+            seen = z3.And(merged[q], z3.Not(pruned_away(x, params, n, q, kept)))
+            exact += [y.live[n][q] == kept[q], y.seen[n][q] == seen]
+            loose += [z3.Implies(y.live[n][q], z3.Or(x.live[a][q], x.live[b][q])),
+                      z3.Implies(y.live[n][q], y.seen[n][q]),
+                      z3.Implies(y.seen[n][q], merged[q])]
+        exact += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
+        loose += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
+    changes = {f"{what}[{nm[n]}][{q + 1}]" for what in ("store", "live", "seen")
+               for n in (a, b) for q in puts}
+    add(f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True, *guard, z3.Not(twice),
+        *exact, skip=changes, states_prune=True, states_live=True)
+    add(f"anti-entropy {nm[a]} {nm[b]} (a dot held twice)", "anti-entropy", False, *guard,
+        twice, *loose, skip=changes, states_prune=True, states_live=True)
+
+
+#: Step families that empty a store (with pruning: its clock too).
+_EMPTYING = frozenset({"disk-loss", "buffered-crash"})
 
 #: Step families that move no live version (their steps keep ``live`` and ``alive``).
 _LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
