@@ -269,7 +269,13 @@ def unencoded(config: Any) -> str:
     may differ in their pruned entries, which the abstraction cannot see, so the
     spec's anti-entropy between them is an edge the encoding refuses
     (dvv-prune-retired-delete: 5 forward failures in its whole graph, under either
-    store rule; the two entries without a delete agreed on every edge)."""
+    store rule; the two entries without a delete agreed on every edge). With
+    ``prune_knowledge = "learnt"`` (session 34) the knowledge each node learnt is
+    part of the state and its learning a step, neither of which the encoding
+    states: excluded with that reason, whatever becomes of the other modes."""
+    if getattr(config, "prune_knowledge", "all") == "learnt":
+        return ('prune_knowledge = "learnt": knowledge as state (State.known, the '
+                "LearnRetirement step, session 34) is not encoded")
     if getattr(config, "prune_retired", -1) >= 0:
         return "prune_retired: the encoding states no pruning of dvv entries"
     return ""

@@ -134,10 +134,13 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     assert [(r.name, r.key) for r in results] == [
         (e.name, key) for e in DEFAULT_SUITE if not unencoded(e.config)
         for key in (e.config.keys if len(e.config.keys) > 1 else ("",))]
-    # session 33: the pruning entries, whose pruning the encoding does not state
+    # session 33: the pruning entries, whose pruning the encoding does not state;
+    # session 34: and the learnt mode's, whose knowledge as state is not encoded
     assert {e.name for e in DEFAULT_SUITE if unencoded(e.config)} == {
         "dvv-prune-retired", "dvv-prune-retired-own", "dvv-prune-naive",
-        "dvv-prune-retired-delete"}
+        "dvv-prune-retired-delete", "dvv-prune-learnt"}
+    assert [e.name for e in DEFAULT_SUITE if "knowledge as state is not encoded"
+            in unencoded(e.config)] == ["dvv-prune-learnt"]
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {
         "force-remove-w2", "force-remove-w1"}
