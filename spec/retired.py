@@ -154,7 +154,11 @@ def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[
     (:data:`KNOWLEDGE`): ``"all"`` knows every retirement, ``"own"`` those of
     ``node``'s own lifetimes, ``"naive"`` counts every lifetime as retired, the
     current ones too, ``"learnt"`` its own and those ``learnt`` lists for it
-    (``(knower, owner, lifetime)``: the state's ``known``). Raises
+    (``(knower, owner, lifetime)``: the state's ``known``), another node's lifetime
+    retired by that knowledge alone, as in the implementation
+    (``RetiredActors.prune`` guards only the node's own live actor): a lifetime
+    learnt wrongly would be pruned, so the checker sees a step that teaches one
+    (``tests/spec/test_learnt.py``'s mutant). Raises
     InvalidValueError (a ValueError) for another ``knowledge``."""
     if knowledge == "all":
         return prune_retired(clock, dict(zip(nodes, epochs, strict=True)), keep)
@@ -165,8 +169,10 @@ def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[
         live = dict(zip(nodes, epochs, strict=True))
         live[node] += 1  # its own current lifetime counted as retired too
         return prune_retired(clock, live, keep, lambda owner, _: owner == node)
-    if knowledge == "learnt":
-        return prune_retired(clock, dict(zip(nodes, epochs, strict=True)), keep,
+    if knowledge == "learnt":  # as the implementation: by knowledge, the own actor guarded
+        live = {owner: epoch if owner == node else epoch + 1
+                for owner, epoch in zip(nodes, epochs, strict=True)}
+        return prune_retired(clock, live, keep,
                              lambda owner, e: owner == node or (node, owner, e) in learnt)
     raise InvalidValueError(
         f"unknown prune knowledge {knowledge!r} (known: {', '.join(KNOWLEDGE)})")
