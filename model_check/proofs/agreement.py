@@ -274,8 +274,8 @@ def unencoded(config: Any) -> str:
     part of the state and its learning a step, neither of which the encoding
     states: excluded with that reason, whatever becomes of the other modes."""
     if getattr(config, "prune_knowledge", "all") == "learnt":
-        return ('prune_knowledge = "learnt": knowledge as state (State.known, the '
-                "LearnRetirement step, session 34) is not encoded")
+        return ('prune_knowledge = "learnt": knowledge as state is not encoded '
+                "(State.known and the LearnRetirement step, session 34)")
     if getattr(config, "prune_retired", -1) >= 0:
         return "prune_retired: the encoding states no pruning of dvv entries"
     return ""
