@@ -244,6 +244,11 @@ MEMBERSHIP_KINDS: frozenset[str] = frozenset({"range-transfer"})
 #: a node's whole disk rolled back and its actor, is not stated).
 RESTORE_ACTIONS: frozenset[str] = frozenset({"Backup", "Restore"})
 
+#: The action of learning a retirement (``prune_knowledge = "learnt"``, session 34:
+#: :mod:`spec.learning`): never enabled in another configuration, so it does not
+#: matter there; with it pruning is on, and the reduction is off anyway.
+RETIREMENT_ACTIONS: frozenset[str] = frozenset({"LearnRetirement"})
+
 #: The message kinds whose handlers this module knows (:mod:`spec.delivery`).
 KNOWN_KINDS: frozenset[str] = frozenset({
     "forward", "replica-put", "replica-put-ack", "replica-get", "replica-get-reply",
@@ -590,7 +595,7 @@ def _is_key(state: State, action: Action, successor: State) -> bool:
             or successor.hints_acked != state.hints_acked \
             or successor.hints_deleted != state.hints_deleted \
             or successor.epochs != state.epochs or successor.key_epochs != state.key_epochs \
-            or successor.membership != state.membership:
+            or successor.membership != state.membership or successor.known != state.known:
         return False
     assert isinstance(action, Deliver)
     m = action.message
@@ -666,6 +671,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
         known, kinds = known | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
     if config is not None and not config.restores:
         known = known | RESTORE_ACTIONS
+    if config is not None and config.prune_knowledge != "learnt":
+        known = known | RETIREMENT_ACTIONS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
         if issubclass(value, Action) and value is not Action and name not in known

@@ -20,7 +20,8 @@ equal hashes) but computes each distinct step effect once:
   the messages directly fails loudly), and its effect, the changed parts plus the
   message operations, is cached under the key (the message or action, the hashes
   of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
-  the hint records, ``membership``; not the backups, which no delivery or
+  the hint records, ``membership``, the retirements learnt ``known`` (a write prunes
+  by them; session 34); not the backups, which no delivery or
   timeout reads or changes: the successor takes the state's own). The large
   parts are keyed by their 64-bit hashes, not compared (comparing them cost
   more than the memo saved): a hash collision would merge two parts, the same
@@ -31,7 +32,9 @@ equal hashes) but computes each distinct step effect once:
   position, operations).
 * **Anti-entropy** (:func:`spec.anti_entropy.anti_entropy`) reads the nodes, the
   partition, the put table and the membership, and changes the nodes alone: its
-  whole list of steps is cached per those parts.
+  whole list of steps is cached per those parts. Not with ``prune_knowledge =
+  "learnt"`` (session 34): an exchange then teaches retirements too (it changes
+  ``known``), and its steps run as the spec computes them.
 
 * **Membership steps** (issue 13, session 21): gossip, joins and leaves are
   :func:`spec.membership.view_steps`, a pure function of the membership (log,
@@ -252,7 +255,8 @@ class MemoSuccessors:
         part a delivery or a timeout may read but the messages and the fault budget."""
         parts = state._parts
         return (tag, parts[0], parts[2], parts[3], state.side, state.epochs,
-                state.hints_acked, state.hints_deleted, state.membership, state.key_epochs)
+                state.hints_acked, state.hints_deleted, state.membership, state.key_epochs,
+                state.known)
 
     def _step(self, state: State, plan: Plan, tag: Any, position: int,
               run: Callable[..., None], *args: Any) -> State:
@@ -289,7 +293,7 @@ class MemoSuccessors:
         return new_state(changed.nodes, messages, changed.clients, changed.puts, changed.side,
                          state.used, changed.hints_acked, changed.hints_deleted,
                          changed.epochs, state.config, (parts[0], hm, parts[2], parts[3]),
-                         changed.membership, changed.key_epochs, state.backups)
+                         changed.membership, changed.key_epochs, state.backups, changed.known)
 
     def _remember(self, hm: int, position: int, ops: tuple[Op, ...],
                   successor: State) -> tuple[Any, ...]:
@@ -338,6 +342,8 @@ class MemoSuccessors:
         the nodes alone."""
         if not plan.config.anti_entropy:
             return ()
+        if plan.config.prune_knowledge == "learnt":  # it changes ``known`` too (session 34)
+            return anti_entropy(state, plan)
         p = state._parts
         key: tuple[Any, ...] = (p[0], p[3], state.side, state.membership)
         if plan.config.prune_retired >= 0:  # a write prunes by the lifetimes (spec.retired)
@@ -459,11 +465,11 @@ class MemoSuccessors:
             nodes, messages, clients, puts = state.nodes, state.messages, state.clients, state.puts
             used, acked, deleted = state.used, state.hints_acked, state.hints_deleted
             epochs, config, parts = state.epochs, state.config, state._parts
-            key_epochs, backups = state.key_epochs, state.backups
+            key_epochs, backups, known = state.key_epochs, state.backups, state.known
             for action, membership in steps:
                 yield action, new_state(nodes, messages, clients, puts, side, used, acked,
                                         deleted, epochs, config, parts, membership,
-                                        key_epochs, backups)
+                                        key_epochs, backups, known)
         yield from removals(state, plan, ms)
         yield from range_steps(state, plan, ms)
 
@@ -476,7 +482,7 @@ def _changes_nodes_alone(state: State, successor: State) -> bool:
             and successor.used is state.used and successor.hints_acked is state.hints_acked
             and successor.hints_deleted is state.hints_deleted
             and successor.epochs is state.epochs and successor.membership is state.membership
-            and successor.backups is state.backups)
+            and successor.backups is state.backups and successor.known is state.known)
 
 
 def _with_nodes(state: State, nodes: tuple[NodeState, ...], hn: int,
@@ -485,7 +491,8 @@ def _with_nodes(state: State, nodes: tuple[NodeState, ...], hn: int,
     p = state._parts
     return new_state(nodes, state.messages, state.clients, state.puts, state.side, state.used,
                      state.hints_acked, state.hints_deleted, state.epochs, state.config,
-                     (hn, p[1], p[2], p[3]), state.membership, key_epochs, state.backups)
+                     (hn, p[1], p[2], p[3]), state.membership, key_epochs, state.backups,
+                     state.known)
 
 
 # -- predicates on a part of the state --------------------------------------------------
@@ -504,7 +511,7 @@ than answering from too small a key."""
 
 _HASHED = ("nodes", "messages", "clients", "puts")  # the parts whose hash State._parts keeps
 _SMALL = ("side", "used", "hints_acked", "hints_deleted", "epochs", "membership",
-          "key_epochs", "backups")
+          "key_epochs", "backups", "known")
 
 
 class _Hidden:
@@ -535,7 +542,8 @@ _HIDDEN_SET = _HiddenSet()
 _FIELDS = (*_HASHED, *_SMALL)
 _HIDDEN = dict(zip(_FIELDS, (_HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE,
                              _HIDDEN_SET, _HIDDEN_TUPLE, _HIDDEN_SET, _HIDDEN_SET,
-                             _HIDDEN_TUPLE, _Hidden(), _HIDDEN_SET, _Hidden()), strict=True))
+                             _HIDDEN_TUPLE, _Hidden(), _HIDDEN_SET, _Hidden(), _HIDDEN_SET),
+                   strict=True))
 
 
 def _view(state: State, parts: tuple[str, ...]) -> State:

@@ -839,6 +839,23 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
+        "dvv-prune-learnt",
+        "session 34 (spec/learning.py): dvv-prune-retired-own with knowledge that grows "
+        "(prune_knowledge = \"learnt\": what each node knows of retirements is state, "
+        "State.known; a node starts knowing its own earlier lifetimes, as in -own, learns "
+        "another's retirement by the fault-free gossip step LearnRetirement or from an "
+        "anti-entropy exchange, and every write prunes by what the writer knows then, as "
+        "the implementation's RetiredActors do). acked_writes_durable holds, and so does "
+        "convergence, violated in -own: there no knowledge moves, here the node that "
+        "kept a retired entry learns the retirement and drops it at its next write "
+        "(either way of learning alone suffices: gossip only 13,260 states, anti-entropy "
+        "only 8,602, convergence holding in both); false siblings as in -own",
+        {"siblings_are_antichain": 8, "sibling_bound": 8},
+        distinct_states=12_090,
+        transitions=26_598, depth=14,
+        found={**_PRUNE, "siblings_collapsed": 5},
+    ),
+    _entry(
         "dvv-prune-naive",
         "the broken twin of dvv-prune-retired (prune_knowledge = \"naive\": a node counts "
         "its own live lifetime as retired): n1 mints v1 under (n1, 1), the client reads it "

@@ -15,7 +15,9 @@ The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
 that loses its durable state, or its unflushed writes: Riak's kv679); and
 membership change (4.8, 4.9): ``join``, ``leave``, ``force-remove``, ``gossip``,
-``transfer``, ``handover``, ``settle`` (:mod:`spec.membership`).
+``transfer``, ``handover``, ``settle`` (:mod:`spec.membership`); and
+``learn-retirement`` (session 34: a node learns another's retirement by gossip,
+``prune_knowledge = "learnt"``: :mod:`spec.learning`).
 
 Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
 malformed (not an object, an unknown kind, a missing or mistyped field) with a
@@ -51,6 +53,7 @@ __all__ = [
     "Handover",
     "Heal",
     "Join",
+    "LearnRetirement",
     "Leave",
     "Partition",
     "Reap",
@@ -448,6 +451,23 @@ class Settle(Action):
         return {"action": self.kind, "node": self.node}
 
 
+@dataclass(frozen=True, slots=True)
+class LearnRetirement(Action):
+    """``node`` learns from ``src``, by gossip, that ``owner``'s storage lifetime
+    ``lifetime`` is retired (``prune_knowledge = "learnt"``, session 34:
+    :mod:`spec.learning`; the implementation's ``Gossip.retired``)."""
+
+    node: str
+    src: str
+    owner: str
+    lifetime: int
+    kind: ClassVar[str] = "learn-retirement"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "src": self.src,
+                "owner": self.owner, "lifetime": self.lifetime}
+
+
 _NODE_ACTIONS: dict[str, type[Join | Leave | Handover | Settle]] = {
     "join": Join, "leave": Leave, "handover": Handover, "settle": Settle}
 
@@ -506,6 +526,9 @@ def action_from_json(data: object) -> Action:
         return ForceRemove(_str(data, "node"), _str(data, "by"))
     if kind == "transfer":
         return Transfer(_str(data, "src"), _str(data, "dst"), _str(data, "key"))
+    if kind == "learn-retirement":
+        return LearnRetirement(_str(data, "node"), _str(data, "src"), _str(data, "owner"),
+                               _int(data, "lifetime"))
     raise InvalidValueError(f"unknown action {kind!r}")
 
 

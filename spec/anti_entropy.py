@@ -11,7 +11,9 @@ what they know (:func:`spec.membership.exchanges`, session 24): a node new in th
 top N takes part once it and its peer know the handover. It is enabled only
 between replicas whose copies differ (a reduction: an exchange between equal
 copies changes nothing). The implementation's Merkle exchange refines this step
-(docs/refinement.md).
+(docs/refinement.md). With ``prune_knowledge = "learnt"`` (session 34) the
+exchange also teaches each side the retirements the other knows of the lifetimes
+of the two copies' entries (:func:`spec.learning.exchanged`) before both merge.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import lru_cache
 
 from spec import clocks
 from spec.actions import Action, AntiEntropy
+from spec.learning import exchanged
 from spec.membership import exchange_candidates, exchanges
 from spec.state import State
 from spec.step import Edit, Plan
@@ -39,6 +42,7 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     index = plan.index
     side = state.side
     membership = state.membership
+    learnt = config.prune_knowledge == "learnt"
     for key in plan.keys:
         k = plan.key_index[key]
         top = plan.top[key] if state.membership is None else exchange_candidates(state, key)
@@ -55,6 +59,9 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 if membership is not None and not exchanges(plan, membership, a, b, key):
                     continue
                 edit = Edit(state, plan)
+                if learnt:
+                    edit.known = exchanged(state.known, a, b, (na.store[k], nb.store[k]),
+                                           plan.nodes, state.epochs)
                 merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
                 edit.store(a, key, merged)
                 edit.store(b, key, merged)

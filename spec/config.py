@@ -36,7 +36,8 @@ The TOML layout (every key optional; the defaults are those of
                 client_vclock_entry = "pair"  # "client": the client's own entry (before s23)
                 prune_retired = -1       # dvv, >= 0: drop value-less entries of retired
                                          # lifetimes past the newest K per node (s33)
-                prune_knowledge = "all"  # "own" | "naive": which retirements a node knows
+                prune_knowledge = "all"  # "own" | "naive": which retirements a node knows;
+                                         # "learnt": knowledge is state, grows (s34)
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
@@ -121,7 +122,7 @@ DELETE_MODES = ("keep", "safe", "immediate")
 JOIN_HANDOVERS = ("pending", "immediate")
 RESTORE_ACTORS = ("new", "kept")
 CLIENT_VCLOCK_ENTRIES = ("pair", "client")
-PRUNE_KNOWLEDGE = ("all", "own", "naive")  # spec.retired.KNOWLEDGE
+PRUNE_KNOWLEDGE = ("all", "own", "naive", "learnt")  # spec.retired.KNOWLEDGE
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -372,7 +373,8 @@ class Config:
     prune_retired: int = -1
     #: which retirements a pruning node knows: "all" (every one at once: the most
     #: pruning), "own" (its own earlier lifetimes'), "naive" (the broken twin:
-    #: every lifetime counts as retired, the current ones too)
+    #: every lifetime counts as retired, the current ones too), "learnt" (session
+    #: 34: its own and those it learnt, by gossip and anti-entropy: ``State.known``)
     prune_knowledge: str = "all"
 
     def __post_init__(self) -> None:

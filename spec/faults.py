@@ -64,6 +64,7 @@ from spec.actions import (
     new_duplicate,
 )
 from spec.membership import is_removed
+from spec.retired import forget
 from spec.state import Backup as DiskCopy
 from spec.state import Backups, NodeState, State, new_node
 from spec.step import Edit, Plan
@@ -166,6 +167,8 @@ def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCo
     for coord in node.coord:
         edit.purge(name, coord.request)
     edit.set_node(name, new_node(False, copy.store, copy.hints, ()))
+    if edit.known:  # what it learnt of retirements was on the disk replaced (session 34)
+        edit.known = forget(edit.known, name)
     i = plan.index[name]
     epochs = edit.epochs
     others = frozenset(e for e in edit.key_epochs if e[0] != name)
@@ -195,6 +198,8 @@ def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
     if lose:
         empty = clocks.empty(plan.config.clock)
         edit.set_node(name, new_node(False, tuple(empty for _ in node.store), (), ()))
+        if edit.known:  # what it learnt of retirements was on the lost disk (session 34)
+            edit.known = forget(edit.known, name)
     else:
         edit.set_node(name, new_node(False, node.store, node.hints, ()))
     if new_lifetime and plan.config.actor_epochs:

@@ -33,7 +33,9 @@ paper, each in its own module, in this (deterministic) order:
    ``features.delete_mode`` allows it.
 7. :func:`spec.membership.membership_changes` (4.8, 4.9): joins, leaves, gossip
    of the ring's changes, key-range transfers (with ``[membership]`` budgets).
-8. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
+8. :func:`spec.learning.retirement_gossip` (session 34; ``prune_knowledge =
+   "learnt"`` only): a node learns a retirement another reachable node knows.
+9. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
    its budget; and the non-faults recover and heal.
 
 The replica's side of a put or a get is :mod:`spec.replica`; building a step is
@@ -81,6 +83,7 @@ from spec.delivery import deliveries
 from spec.errors import LocalError
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.learning import retirement_gossip
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
 from spec.requests import client_requests
@@ -119,6 +122,7 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     anti_entropy,
     reaps,
     membership_changes,
+    retirement_gossip,
     faults,
 )
 

@@ -36,6 +36,7 @@ from spec.actions import (
     Handover,
     Heal,
     Join,
+    LearnRetirement,
     Leave,
     Partition,
     Reap,
@@ -49,7 +50,7 @@ from spec.actions import (
 from spec.clocks import Payload
 from spec.dvv import DVVSet
 from spec.membership import announcer, knows
-from spec.state import Kind, Message, State
+from spec.state import Kind, Message, State, actor_id
 from spec.step import plan_of, put_id_of
 
 #: a log entry as a gossip step tells it ("remove n1" read as an order: session 23's review)
@@ -148,6 +149,10 @@ def describe(state: State) -> dict[str, Any]:
                         for name, slot in zip(config.all_nodes, state.backups.slots,
                                               strict=True) if slot is not None}}
            if state.backups is not None and state.backups.taken else {}),
+        **({"retirements_learnt": {
+            knower: [actor_id(owner, e) for k, owner, e in sorted(state.known) if k == knower]
+            for knower in sorted({k for k, _, _ in state.known})}}
+           if state.known else {}),
     }
 
 
@@ -275,6 +280,9 @@ def narrate(before: State, action: Action, after: State) -> str:
         return "the partition heals"
     if isinstance(action, Reap):
         return f"the tombstones of {action.key} are reaped on {', '.join(action.nodes)}"
+    if isinstance(action, LearnRetirement):
+        return (f"gossip {action.src} -> {action.node}: {action.node} learns that "
+                f"{actor_id(action.owner, action.lifetime)} is retired")
     return _narrate_membership(before, action, after)
 
 

@@ -46,6 +46,18 @@ counter), and session 33's review checked the two mixed static assignments by ha
 ``"naive"`` is the broken twin: every lifetime counts as retired, a node's
 current one too (the guard of (a) fed a wrong view of what is live), so every
 value-less entry may go.
+
+``"learnt"`` (session 34) makes knowledge state, as the implementation's is:
+``State.known`` holds the retirements ``(knower, owner, lifetime)`` each node has
+learnt of other nodes' lifetimes (its own retired lifetimes it knows from its
+start, as in ``"own"``, without listing them), and a node prunes by what it knows
+*now*. Knowledge grows by the fault-free step :class:`spec.actions.LearnRetirement`
+(:mod:`spec.learning`: a node learns, by gossip, a retirement a reachable node
+knows; the implementation's ``Gossip.retired``) and travels with the records of an
+anti-entropy exchange (each side learns what the other knows of the lifetimes of
+the two records' entries; the implementation's ``KeyRecords.retired``); it is lost
+with the disk (a disk loss, a restore: the implementation keeps it in a storage
+meta entry). It only grows otherwise, and only ever holds real retirements.
 """
 
 from __future__ import annotations
@@ -57,12 +69,16 @@ from spec.dvv import DVVSet
 from spec.errors import InvalidValueError
 from spec.vclock import entry_actor
 
-__all__ = ["KNOWLEDGE", "lifetime_of", "prune_at", "prune_retired"]
+__all__ = ["KNOWLEDGE", "Known", "forget", "known_by", "lifetime_of", "prune_at",
+           "prune_retired"]
 
 V = TypeVar("V")
 
-KNOWLEDGE = ("all", "own", "naive")
+KNOWLEDGE = ("all", "own", "naive", "learnt")
 """``[features] prune_knowledge``: what a pruning node knows (module docstring)."""
+
+#: ``State.known``: the retirements learnt, ``(knower, owner, lifetime)``
+Known = frozenset[tuple[str, str, int]]
 
 
 def lifetime_of(entry: str) -> tuple[str, int]:
@@ -111,15 +127,39 @@ def prune_retired(clock: DVVSet[V], live: Mapping[str, int], keep: int,
     return DVVSet(kept, clock.anonymous)
 
 
+def known_by(node: str, nodes: tuple[str, ...], epochs: tuple[int, ...],
+             learnt: Known) -> frozenset[tuple[str, int]]:
+    """The retirements ``(owner, lifetime)`` node ``node`` knows with
+    ``prune_knowledge = "learnt"``: its own earlier lifetimes (``epochs`` holds the
+    current lifetime of each of ``nodes``) and what it learnt (``learnt``, the
+    state's ``known``: :mod:`spec.learning`)."""
+    own = epochs[nodes.index(node)]
+    return frozenset([*((node, e) for e in range(own)),
+                      *((owner, e) for knower, owner, e in learnt if knower == node)])
+
+
+def forget(learnt: Known, node: str) -> Known:
+    """``learnt`` (the state's ``known``) less what node ``node`` learnt: its disk is
+    lost or replaced (a disk loss, a restore), and the implementation keeps what it
+    learnt on that disk. ``learnt`` itself when ``node`` learnt nothing."""
+    kept = frozenset([t for t in learnt if t[0] != node])
+    return learnt if len(kept) == len(learnt) else kept
+
+
 def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[int, ...],
-             keep: int, knowledge: str) -> DVVSet[V]:
+             keep: int, knowledge: str, learnt: Known = frozenset()) -> DVVSet[V]:
     """:func:`prune_retired` as node ``node`` applies it to a record it writes, with
     ``nodes`` and ``epochs`` the state's nodes and their current lifetimes, ``keep``
     ``[features] prune_retired`` and ``knowledge`` ``[features] prune_knowledge``
     (:data:`KNOWLEDGE`): ``"all"`` knows every retirement, ``"own"`` those of
     ``node``'s own lifetimes, ``"naive"`` counts every lifetime as retired, the
-    current ones too. Raises InvalidValueError (a ValueError) for another
-    ``knowledge``."""
+    current ones too, ``"learnt"`` its own and those ``learnt`` lists for it
+    (``(knower, owner, lifetime)``: the state's ``known``), another node's lifetime
+    retired by that knowledge alone, as in the implementation
+    (``RetiredActors.prune`` guards only the node's own live actor): a lifetime
+    learnt wrongly would be pruned, so the checker sees a step that teaches one
+    (``tests/spec/test_learnt.py``'s mutant). Raises
+    InvalidValueError (a ValueError) for another ``knowledge``."""
     if knowledge == "all":
         return prune_retired(clock, dict(zip(nodes, epochs, strict=True)), keep)
     if knowledge == "own":
@@ -129,6 +169,11 @@ def prune_at(node: str, clock: DVVSet[V], nodes: tuple[str, ...], epochs: tuple[
         live = dict(zip(nodes, epochs, strict=True))
         live[node] += 1  # its own current lifetime counted as retired too
         return prune_retired(clock, live, keep, lambda owner, _: owner == node)
+    if knowledge == "learnt":  # as the implementation: by knowledge, the own actor guarded
+        live = {owner: epoch if owner == node else epoch + 1
+                for owner, epoch in zip(nodes, epochs, strict=True)}
+        return prune_retired(clock, live, keep,
+                             lambda owner, e: owner == node or (node, owner, e) in learnt)
     raise InvalidValueError(
         f"unknown prune knowledge {knowledge!r} (known: {', '.join(KNOWLEDGE)})")
 

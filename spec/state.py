@@ -36,7 +36,12 @@ with its parent, so a cached hash is computed once per new part):
   its disk (its store, hint store, storage lifetime and key epochs: everything
   it mints dots from), and the restore budget spent (:mod:`spec.faults`);
 * ``hints_acked`` / ``hints_deleted``: ghost records of hint deliveries that the
-  intended node acknowledged, and of hints their fallback deleted.
+  intended node acknowledged, and of hints their fallback deleted;
+* ``known`` (only with ``[features] prune_knowledge = "learnt"``; empty otherwise,
+  and then no state of an earlier configuration changes): the retirements each
+  node has learnt of other nodes' storage lifetimes, ``(knower, owner, lifetime)``
+  (a node's own retired lifetimes are known without being listed;
+  :mod:`spec.retired`, :mod:`spec.learning`; session 34).
 
 The configuration rides along in ``config``, excluded from equality and hash.
 Canonical form: whatever has no order is sorted (messages, hints, coordinator
@@ -363,6 +368,8 @@ def _state_hash(s: State) -> int:
         h = hash((h, s.key_epochs))
     if s.backups is not None:
         h = hash((h, s.backups._hash))
+    if s.known:
+        h = hash((h, 1, s.known))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -391,6 +398,9 @@ class State:
     key_epochs: frozenset[tuple[str, str, int]] = frozenset()
     #: the backups of node disks and the restore budget spent (None: no restores)
     backups: Backups | None = None
+    #: the retirements learnt, ``(knower, owner, lifetime)`` (module docstring;
+    #: ``prune_knowledge = "learnt"`` only)
+    known: frozenset[tuple[str, str, int]] = frozenset()
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -509,10 +519,10 @@ def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     NodeState, "up", "store", "hints", "coord", "_hash")
 (_s_nodes, _s_messages, _s_clients, _s_puts, _s_side, _s_used, _s_hints_acked,
  _s_hints_deleted, _s_epochs, _s_config, _s_parts, _s_membership, _s_key_epochs,
- _s_backups, _s_hash) = _setters(
+ _s_backups, _s_known, _s_hash) = _setters(
     State, "nodes", "messages", "clients", "puts", "side", "used", "hints_acked",
     "hints_deleted", "epochs", "config", "_parts", "membership", "key_epochs", "backups",
-    "_hash")
+    "known", "_hash")
 
 
 def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
@@ -606,7 +616,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               parts: tuple[int, int, int, int] | None = None,
               membership: MembershipState | None = None,
               key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
-              backups: Backups | None = None) -> State:
+              backups: Backups | None = None,
+              known: frozenset[tuple[str, str, int]] = frozenset()) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
     if parts is None:
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
@@ -626,10 +637,13 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     _s_membership(s, membership)
     _s_key_epochs(s, key_epochs)
     _s_backups(s, backups)
+    _s_known(s, known)
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
     if backups is not None:
         h = hash((h, backups._hash))
+    if known:
+        h = hash((h, 1, known))
     _s_hash(s, h if membership is None else hash((h, membership._hash)))
     return s

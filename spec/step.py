@@ -210,7 +210,7 @@ class Edit:
     and shares the rest with the source."""
 
     __slots__ = ("backups", "clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
-                 "key_epochs", "membership", "messages", "messages_dirty", "nodes",
+                 "key_epochs", "known", "membership", "messages", "messages_dirty", "nodes",
                  "nodes_dirty", "plan", "puts", "sent", "side", "source", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
@@ -231,6 +231,7 @@ class Edit:
         self.key_epochs = state.key_epochs
         self.membership = state.membership
         self.backups = state.backups
+        self.known = state.known
         self.sent = False
 
     # nodes
@@ -278,12 +279,13 @@ class Edit:
     def pruned(self, name: str, payload: Payload) -> Payload:
         """``payload`` as node ``name`` writes it with ``[features] prune_retired`` on:
         less the value-less entries of retired lifetimes past the newest kept
-        (:func:`spec.retired.prune_at`, by the current lifetimes ``epochs``)."""
+        (:func:`spec.retired.prune_at`, by the current lifetimes ``epochs`` and, with
+        ``prune_knowledge = "learnt"``, what the node has learnt now: ``known``)."""
         if not isinstance(payload, DVVSet):
             return payload
         config = self.plan.config
         return prune_at(name, payload, self.plan.nodes, self.epochs, config.prune_retired,
-                        config.prune_knowledge)
+                        config.prune_knowledge, self.known)
 
     def set_coord(self, name: str, coord: Coordination | None, request: int) -> None:
         """Replace (``coord``) or end (None) node ``name``'s coordination of ``request``;
@@ -387,6 +389,7 @@ class Edit:
             self.membership,
             self.key_epochs,
             self.backups,
+            self.known,
         )
 
 

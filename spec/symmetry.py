@@ -243,6 +243,7 @@ class _Renaming:
             membership=state.membership,
             key_epochs=state.key_epochs,
             backups=self._backups(state.backups),
+            known=state.known,
         )
 
     def _state_memoised(self, state: State) -> State:
@@ -260,7 +261,7 @@ class _Renaming:
                          self._records_memoised(state.hints_acked),
                          self._records_memoised(state.hints_deleted), state.epochs,
                          state.config, (hn, hm, hc, hp), state.membership, state.key_epochs,
-                         self._backups(state.backups))
+                         self._backups(state.backups), state.known)
 
     def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
                rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:

@@ -98,7 +98,7 @@ def test_a_wrong_knowledge_guard_is_refused(monkeypatch: pytest.MonkeyPatch,
 
 
 def _one_more(node: str, clock: Any, nodes: tuple[str, ...], epochs: tuple[int, ...],
-              keep: int, knowledge: str) -> Any:
+              keep: int, knowledge: str, learnt: Any = frozenset()) -> Any:
     """spec.retired.prune_at pruning one more lifetime (a mutant of the spec): each
     node's current lifetime counts as retired too."""
     from spec.retired import prune_retired
@@ -107,7 +107,8 @@ def _one_more(node: str, clock: Any, nodes: tuple[str, ...], epochs: tuple[int, 
 
 
 def _ignoring_knowledge(node: str, clock: Any, nodes: tuple[str, ...],
-                        epochs: tuple[int, ...], keep: int, knowledge: str) -> Any:
+                        epochs: tuple[int, ...], keep: int, knowledge: str,
+                        learnt: Any = frozenset()) -> Any:
     """spec.retired.prune_at ignoring ``prune_knowledge`` (a mutant of the spec):
     ``"own"`` prunes as ``"all"``."""
     from spec.retired import prune_at

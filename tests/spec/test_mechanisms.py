@@ -26,6 +26,7 @@ from spec.actions import (
     Handover,
     Heal,
     Join,
+    LearnRetirement,
     Leave,
     Partition,
     Reap,
@@ -40,6 +41,7 @@ from spec.deletes import reaps
 from spec.delivery import HANDLERS, deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.model import MECHANISMS, initial_state, successors
 from spec.requests import client_requests
@@ -58,13 +60,14 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
     anti_entropy: (AntiEntropy,),
     reaps: (Reap,),
     membership_changes: (Join, Leave, Gossip, Transfer, Handover, Settle),
+    retirement_gossip: (LearnRetirement,),  # session 34 (prune_knowledge = "learnt")
     faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash),
 }
 
 
 def test_the_chain_is_the_documented_order_of_mechanisms() -> None:
     order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, reaps,
-             membership_changes, faults)
+             membership_changes, retirement_gossip, faults)
     assert order == MECHANISMS
 
 
