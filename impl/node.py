@@ -46,7 +46,7 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from impl import membership
 from impl.antientropy import AntiEntropy
@@ -658,15 +658,17 @@ class Node:
                 return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                       reply=True))])
         try:
-            if isinstance(message, Gossip):
+            # (``gossip`` is ``isinstance(message, Gossip)``, asked once: session 34)
+            if gossip:
                 # the beats first: malformed, they drop the frame before any is taken
-                self._take_beats(now, src, message.beats)
-                self._take_retired(now, message.retired)
+                self._take_beats(now, src, cast(Gossip, message).beats)
+                self._take_retired(now, cast(Gossip, message).retired)
             elif isinstance(message, _CARRY_RETIRED) and message.retired:
                 # the retirements of the records' entries, before they are merged:
                 # this node prunes what the sender pruned (session 33)
                 self._take_retired(now, message.retired)
-            if guard is not None and isinstance(message, Gossip):
+            if guard is not None and gossip:
+                message = cast(Gossip, message)
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
                                                                   guard.yours(src))
@@ -683,12 +685,12 @@ class Node:
                 guard.confirmed_by(src)
                 return self._finish([*effects, *self._shadow_heard(now, src)])
             effects = handler(now, src, message)
-            if isinstance(message, Gossip):
+            if gossip:
                 # the highest floor of a reap any node heard of (session 19's review),
                 # once the frame is handled: raised before, a malformed view or beats
                 # raised it in memory while the drop discarded its write, so the node
                 # gossiped a floor it never persisted (session 27's review)
-                self.replica.raise_floor(message.floor)
+                self.replica.raise_floor(cast(Gossip, message).floor)
             if self._tombstoned:
                 effects = [*effects, *self._reap_checks(now, message)]
             return self._finish(effects)
@@ -1089,12 +1091,24 @@ class Node:
     def _finish(self, effects: list[Effect]) -> list[Effect]:
         """Persist, then send: the staged writes first. With the restore guard every
         gossip carries this store's generation and the receiver's last one."""
+        # (an effect's type is exact: the dataclasses of impl.effects are not subclassed)
+        for effect in effects:  # one pass: most inputs send nothing _stamp changes
+            if type(effect) is Send and isinstance(effect.message, _STAMPED):
+                effects = self._stamped(effects)
+                break
+        writes = self.storage.take()
+        self._unadvanced = None  # staged: a failure of these writes is persist_failed's
+        return [*writes, *effects] if writes else effects
+
+    def _stamped(self, effects: list[Effect]) -> list[Effect]:
+        """``effects`` with the restore guard's stamps and every gossip's beats,
+        retirements and floor (:meth:`_finish`, for effects that send a message of
+        :data:`_STAMPED`; a gossip is one)."""
         guard = self.guard
         if guard is not None:
             stamp = self._stamp
             effects = [stamp(e, guard) if type(e) is Send and isinstance(e.message, _STAMPED)
                        else e for e in effects]
-        # (an effect's type is exact: the dataclasses of impl.effects are not subclassed)
         if any(type(e) is Send and isinstance(e.message, Gossip) for e in effects):
             floor = self.replica.client_floor
             # every gossip carries this node's heartbeats, its own counted up once per
@@ -1105,9 +1119,7 @@ class Node:
                                                         retired=retired))
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
-        writes = self.storage.take()
-        self._unadvanced = None  # staged: a failure of these writes is persist_failed's
-        return [*writes, *effects] if writes else effects
+        return effects
 
     @staticmethod
     def _stamp(send: Send, guard: RestoreGuard) -> Send:
