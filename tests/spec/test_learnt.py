@@ -17,11 +17,13 @@ from spec import learning, step
 from spec.actions import (
     Action,
     AntiEntropy,
+    Backup,
     Crash,
     DiskLoss,
     LearnRetirement,
     Partition,
     Recover,
+    Restore,
     action_from_json,
 )
 from spec.config import Config, load_config
@@ -247,3 +249,39 @@ def test_the_mutants_are_caught(mutant: Mutant, monkeypatch: pytest.MonkeyPatch)
     mutant(monkeypatch)
     faults, _ = _knowledge_faults(CONFIG)
     assert faults
+
+
+# -- session 34's review: the faults around the step, in a reachable order -------------------
+
+TWO_CRASHES = dataclasses.replace(CONFIG, crashes=2)
+
+
+def test_a_down_node_learns_nothing_and_a_crash_keeps_what_it_learnt() -> None:
+    """A node learns only while up (the receiver's side of the enabling: with one crash
+    the down node never has anything to learn, so the whole graph cannot tell), and a
+    crash that keeps the disk keeps what it learnt (the knowledge is on the disk)."""
+    state = _retired_n1(TWO_CRASHES)  # n1 knows its first lifetime retired, n2 does not
+    down = _after(state, Crash("n2"))
+    assert _learning(down) == []  # n2 is down: n1 has something to teach, nobody to hear
+    up = _after(down, Recover("n2"))
+    assert _learning(up) == [LearnRetirement("n1", "n2", "n2", 0),
+                             LearnRetirement("n2", "n1", "n1", 0)]
+    learnt = _after(_after(state, LearnRetirement("n2", "n1", "n1", 0)), Crash("n2"))
+    assert learnt.known == {("n2", "n1", 0)}  # kept through the crash
+    assert _after(learnt, Recover("n2")).known == {("n2", "n1", 0)}
+
+
+def test_a_restore_forgets_what_was_learnt() -> None:
+    """A restore replaces the disk the knowledge was on (spec.faults._restored), as a
+    disk loss loses it."""
+    config = dataclasses.replace(CONFIG, restores=1)
+    state = _after(initial_state(config), Backup("n2"))
+    state = _after(_after(state, Crash("n1")), Recover("n1"))
+    state = _after(state, LearnRetirement("n2", "n1", "n1", 0))
+    assert state.known == {("n2", "n1", 0)}
+    restored = _after(state, Restore("n2"))
+    assert restored.known == frozenset()
+    # the restored node's new lifetime: it knows its own old one, learns n1's again
+    recovered = _after(restored, Recover("n2"))
+    assert known_by("n2", NODES, recovered.epochs, recovered.known) == {("n2", 0)}
+    assert LearnRetirement("n2", "n1", "n1", 0) in _learning(recovered)
