@@ -285,3 +285,71 @@ def test_a_restore_forgets_what_was_learnt() -> None:
     recovered = _after(restored, Recover("n2"))
     assert known_by("n2", NODES, recovered.epochs, recovered.known) == {("n2", 0)}
     assert LearnRetirement("n2", "n1", "n1", 0) in _learning(recovered)
+
+
+# -- session 34's review: a trace with a learning step, through JSON and ITF, replayed -------
+
+def _pruned_by_learning(config: Config) -> tuple[list[State], list[Action]]:
+    """The first path found breadth first (the spec's order; 8 steps) to a write that
+    drops another node's retired entry with a LearnRetirement on the way (n2 learns
+    n1's first lifetime retired, then coordinates a put): the states and the actions."""
+    start = initial_state(config)
+    parent: dict[State, tuple[State, Action] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for action, successor in successors(state):
+            if successor in parent:
+                continue
+            parent[successor] = (state, action)
+            queue.append(successor)
+            for name, b, a in zip(NODES, state.nodes, successor.nodes, strict=True):
+                dropped = {e.id for old in b.store if isinstance(old, DVVSet)
+                           for e in old.entries} - {e.id for new in a.store
+                                                    if isinstance(new, DVVSet)
+                                                    for e in new.entries}
+                if not any(a.store) or not any(lifetime_of(d)[0] != name for d in dropped):
+                    continue
+                states, actions = [successor], []
+                back = parent[successor]
+                while back is not None:
+                    states.append(back[0])
+                    actions.append(back[1])
+                    back = parent[back[0]]
+                if any(isinstance(x, LearnRetirement) for x in actions):
+                    return states[::-1], actions[::-1]
+    raise AssertionError("no write pruned by a learnt retirement")
+
+
+def test_a_trace_with_a_learning_step_round_trips_and_replays() -> None:
+    """No trace of the entry's check holds a LearnRetirement (its counterexamples and
+    witnesses are shorter than any learning); this one does: the witness of
+    retired_entry_pruned by knowledge learnt, written as native JSON and as ITF, read
+    back and replayed on the spec to its last step; a recorded state whose learnt
+    knowledge differs, or a step naming a retirement not known, is refused."""
+    import json
+
+    from model_check.replay import replay_on_spec
+    from model_check.spec_model import spec_model
+    from model_check.trace import Trace
+
+    model = spec_model(CONFIG)
+    states, actions = _pruned_by_learning(CONFIG)
+    trace = Trace(config=CONFIG.to_json(), property="retired_entry_pruned", kind="sometimes",
+                  actions=tuple(model.action_to_json(a) for a in actions),
+                  states=tuple(model.describe(s) for s in states), violated_at=len(actions))
+    assert any(a["action"] == "learn-retirement" for a in trace.actions)
+    assert "retirements_learnt" in trace.states[-1]  # type: ignore[operator]
+    for read in (Trace.from_json(json.loads(json.dumps(trace.to_json()))),
+                 Trace.from_itf(json.loads(json.dumps(trace.to_itf())))):
+        report = replay_on_spec(read)
+        assert report.ok and report.broke_at == len(trace), report.render()
+    at = next(i for i, a in enumerate(trace.actions) if a["action"] == "learn-retirement")
+    forgotten = list(trace.states)
+    forgotten[at + 1] = {k: v for k, v in forgotten[at + 1].items()  # type: ignore[union-attr]
+                         if k != "retirements_learnt"}
+    assert not replay_on_spec(dataclasses.replace(trace, states=tuple(forgotten))).ok
+    wrong = list(trace.actions)
+    wrong[at] = {**wrong[at], "lifetime": 1}
+    refused = replay_on_spec(dataclasses.replace(trace, actions=tuple(wrong)))
+    assert not refused.ok and "not enabled" in refused.render()
