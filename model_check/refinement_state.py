@@ -906,7 +906,8 @@ class LockstepState:
     def _tell_retirements(self) -> None:
         """Each up node knows the retirements the spec's ``[features]
         prune_knowledge`` gives it (session 34): ``"all"`` every node's, ``"own"``
-        its own; set as the failure detector's suspicions are (the
+        its own, ``"learnt"`` what the spec's ``State.known`` gives it (:meth:`_learnt`;
+        session 34's review); set as the failure detector's suspicions are (the
         implementation's gossip and carried retirements are not driven:
         :meth:`impl.retired.RetiredActors.tell`)."""
         retired = self.retired_actors()
