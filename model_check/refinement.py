@@ -180,6 +180,7 @@ from spec.actions import (
     Handover,
     Heal,
     Join,
+    LearnRetirement,
     Leave,
     Partition,
     Reap,
@@ -191,6 +192,7 @@ from spec.actions import (
 )
 from spec.actions import Backup as BackupAction
 from spec.errors import DynamoError, InvalidValueError
+from spec.learning import exchanged
 from spec.state import Message, State
 from spec.vclock import VClock
 
@@ -901,22 +903,40 @@ class Lockstep(LockstepState):
         union = {(s.node(a).store[k], s.node(b).store[k]) for state in self.frontier
                  for action, s in spec_model.successors(state)
                  if action == AntiEntropy(first, second, key)}
-        for x, y in self.openers(a, b, key):
-            self._exchange(x, y, key)
-            after = self._stores(a, b, k)
-            if enabled and (after not in union if union else after[0] != after[1]):
-                self.failed = True
-                self.steps += 1
-                self.history.append(label)
-                raise Divergence(
-                    f"step {self.steps}: {label}",
-                    f"the exchange {x} -> {y} left the replicas of {key} other than the "
-                    f"spec's anti-entropy leaves them (both with the union, each pruned "
-                    f"by what its node knows): {a}: {after[0]}, {b}: {after[1]}; the "
-                    f"spec: {' or '.join(f'{p}, {q}' for p, q in union)}"
-                    f"\nsteps so far: " + "; ".join(self.history))
+        if self.config.prune_knowledge == "learnt":  # the spec teaches, then merges
+            self.teaching = exchanged(self.frontier[0].known, a, b, spec_before,
+                                      self.config.all_nodes, self.frontier[0].epochs)
+        try:
+            for x, y in self.openers(a, b, key):
+                self._exchange(x, y, key)
+                after = self._stores(a, b, k)
+                if enabled and (after not in union if union else after[0] != after[1]):
+                    self.failed = True
+                    self.steps += 1
+                    self.history.append(label)
+                    raise Divergence(
+                        f"step {self.steps}: {label}",
+                        f"the exchange {x} -> {y} left the replicas of {key} other than "
+                        f"the spec's anti-entropy leaves them (both with the union, each "
+                        f"pruned by what its node knows): {a}: {after[0]}, {b}: "
+                        f"{after[1]}; the spec: "
+                        f"{' or '.join(f'{p}, {q}' for p, q in union)}"
+                        f"\nsteps so far: " + "; ".join(self.history))
+        finally:
+            self.teaching = None
         actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []
         self._settle(label, actions, before)
+
+    def learn_retirement(self, action: LearnRetirement) -> None:
+        """The spec's ``LearnRetirement`` (``prune_knowledge = "learnt"``): node
+        ``action.node`` is told it knows the retirement from the next step on (the
+        harness's oracle, :meth:`_tell_retirements`; the implementation's gossip is not
+        driven). No replica changes: the step checks that nothing else did."""
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self._settle(f"{action.node} learns {action.owner}~{action.lifetime} retired "
+                     f"from {action.src}", [action], before)
+        self._oracle()
 
     def anti_entropy_refused(self, a: str, b: str, key: str) -> None:
         """An exchange of replicas ``a`` and ``b`` of ``key`` that the spec does not

@@ -60,6 +60,7 @@ from spec.actions import (
     Handover,
     Heal,
     Join,
+    LearnRetirement,
     Leave,
     Partition,
     Reap,
@@ -197,6 +198,8 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         ls.handover(action.node)
     elif isinstance(action, Settle):
         ls.settle(action.node)
+    elif isinstance(action, LearnRetirement):
+        ls.learn_retirement(action)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
     return None

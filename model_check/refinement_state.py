@@ -130,7 +130,7 @@ from spec.membership import (
     exchanges,
     serving_top,
 )
-from spec.retired import lifetime_of
+from spec.retired import known_by, lifetime_of
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -228,14 +228,6 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "the implementation refuses reaps the spec allows: 10 of "
                         "dvv-prune-retired-delete's 10,306 edges, every one a Reap; "
                         "session 34, docs/refinement.md)")
-    if config.prune_knowledge == "learnt":
-        unmapped.append('features.prune_knowledge = "learnt" (session 34: the spec\'s '
-                        "State.known, the retirements each node learnt, has no image in "
-                        "the abstraction function yet: it would read each node's "
-                        "RetiredActors.known, and the spec's LearnRetirement would be the "
-                        "delivery of a Gossip naming a retired actor the receiver lacked; "
-                        "the spec's count per node against the implementation's byte "
-                        "budget and newest-4 gossip are not mapped either)")
     return tuple(unmapped)
 
 
@@ -432,6 +424,10 @@ class LockstepState:
         self.cut_side: frozenset[str] = frozenset()
         #: per node, the copy of its storage engine a ``Backup`` took
         self.disk_backups: dict[str, Any] = {}
+        #: with ``prune_knowledge = "learnt"``, the spec's ``State.known`` the harness
+        #: tells while a step that teaches is under way (an anti-entropy exchange: the
+        #: spec's exchange teaches before it merges), else None: the frontier's
+        self.teaching: frozenset[tuple[str, str, int]] | None = None
         self._note_actors()
 
     @property
@@ -910,16 +906,32 @@ class LockstepState:
     def _tell_retirements(self) -> None:
         """Each up node knows the retirements the spec's ``[features]
         prune_knowledge`` gives it (session 34): ``"all"`` every node's, ``"own"``
-        its own; set as the failure detector's suspicions are (the
+        its own, ``"learnt"`` what the spec's ``State.known`` gives it (:meth:`_learnt`;
+        session 34's review); set as the failure detector's suspicions are (the
         implementation's gossip and carried retirements are not driven:
         :meth:`impl.retired.RetiredActors.tell`)."""
         retired = self.retired_actors()
         everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
+        learnt = self.config.prune_knowledge == "learnt"
         for name in self.present:
             if self.up(name):
                 self._node(name).retired.tell(
                     everyone if self.config.prune_knowledge == "all"
+                    else self._learnt(name, everyone) if learnt
                     else retired.get(name, {}))
+
+    def _learnt(self, name: str, everyone: dict[str, int]) -> dict[str, int]:
+        """The implementation actors (each with its spec lifetime as rank) of the
+        retirements node ``name`` knows with ``prune_knowledge = "learnt"``
+        (:func:`spec.retired.known_by` of the frontier's ``State.known``, or of
+        :attr:`teaching` during an exchange): its own earlier lifetimes and what it
+        learnt (session 34's review: the spec's ``LearnRetirement`` is the harness
+        telling it, as the failure detector's suspicions are told)."""
+        state = self.frontier[0]
+        knows = known_by(name, self.config.all_nodes, state.epochs,
+                         state.known if self.teaching is None else self.teaching)
+        return {actor: rank for actor, rank in everyone.items()
+                if lifetime_of(self.actor_names[actor]) in knows}
 
     def _fire(self, name: str, timer: Timer, at: float | None = None) -> None:
         """Fire ``timer`` at node ``name`` (at its time now, or ``at``) and perform

@@ -69,6 +69,33 @@ def test_memo_gives_the_spec_graph_with_pruning() -> None:
     assert graph_digest(entry.config, spec_model(entry.config)) == _plain_digest(entry.config)
 
 
+#: the learnt knowledge mode (session 34) small enough for CI: dvv-prune-learnt with two
+#: puts and no get (671 states; the entry's 12,090 compare above under soak only)
+LEARNT = _entry("dvv-prune-learnt").config.replace(name="learnt-small", puts_per_client=2,
+                                                  gets_per_client=0)
+
+
+class _KeyedWithoutKnown(MemoSuccessors):
+    """Mutant: a step's cache key leaves out the retirements learnt (``State.known``,
+    its last part), so a delivery's write pruned by one state's knowledge is reused
+    for a state that knows more or less."""
+
+    def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
+        return super().step_key(state, tag)[:-1]
+
+
+def test_memo_gives_the_spec_graph_with_learnt_knowledge() -> None:
+    """Session 34's review: with ``prune_knowledge = "learnt"`` a write prunes by what
+    its node learnt, so the memoised deliveries are keyed by ``known`` (and anti-entropy,
+    which teaches, runs unmemoised); the graph agrees, and a key without ``known`` is
+    caught."""
+    plain = _plain_digest(LEARNT)
+    assert graph_digest(LEARNT, spec_model(LEARNT)) == plain
+    mutant = spec_model(LEARNT)
+    object.__setattr__(mutant, "memoised_successors", _KeyedWithoutKnown())
+    assert graph_digest(LEARNT, mutant) != plain
+
+
 def test_memo_replaces_five_mechanisms_of_the_spec() -> None:
     """The memo's mechanisms are the spec's chain with deliveries, timeouts,
     anti-entropy, the reaps and the membership steps replaced (a renamed or reordered spec

@@ -137,10 +137,10 @@ UNMAPPED: set[str] = {
     # live actor) and the delete entry (the implementation's reap wants the exact
     # tombstone record, which pruning makes differ between copies: 10 reap edges)
     # (model_check.refinement_state.unmapped_features; docs/refinement.md)
-    "dvv-prune-naive", "dvv-prune-retired-delete",
-    # session 34: knowledge as state (prune_knowledge = "learnt"), unmapped for that
-    # reason (model_check.refinement_state.unmapped_features)
-    "dvv-prune-learnt"}
+    "dvv-prune-naive", "dvv-prune-retired-delete"}
+#: (dvv-prune-learnt, unmapped when session 34 added it, is mapped since that session's
+#: review: the harness tells each node what the spec's State.known gives it, the spec's
+#: LearnRetirement a step of its own; tests/refinement/test_learnt_lockstep.py)
 #: (force-remove-w2 and force-remove-w1, unmapped in session 23, are mapped since
 #: session 24: the spec's anti-entropy pairs replicas by what they know)
 #: the suite's delete entries: their delete and reap edges are checked apart (a
@@ -160,10 +160,8 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
     for name in sorted(UNMAPPED):
         with pytest.raises(ConfigError, match="does not map"):
             cluster_for(entry(name).config)
-    # session 34: the learnt mode is unmapped for its knowledge as state, by name
-    learnt = [e.name for e in DEFAULT_SUITE
-              if any("prune_knowledge = \"learnt\"" in u for u in unmapped_features(e.config))]
-    assert learnt == ["dvv-prune-learnt"]
+    # session 34's review: the learnt mode is mapped
+    assert unmapped_features(entry("dvv-prune-learnt").config) == ()
 
 
 #: suite entries whose seeded sample meets a known divergence, each with its cause

@@ -17,11 +17,13 @@ from spec import learning, step
 from spec.actions import (
     Action,
     AntiEntropy,
+    Backup,
     Crash,
     DiskLoss,
     LearnRetirement,
     Partition,
     Recover,
+    Restore,
     action_from_json,
 )
 from spec.config import Config, load_config
@@ -247,3 +249,141 @@ def test_the_mutants_are_caught(mutant: Mutant, monkeypatch: pytest.MonkeyPatch)
     mutant(monkeypatch)
     faults, _ = _knowledge_faults(CONFIG)
     assert faults
+
+
+# -- session 34's review: the faults around the step, in a reachable order -------------------
+
+TWO_CRASHES = dataclasses.replace(CONFIG, crashes=2)
+
+
+def test_a_down_node_learns_nothing_and_a_crash_keeps_what_it_learnt() -> None:
+    """A node learns only while up (the receiver's side of the enabling: with one crash
+    the down node never has anything to learn, so the whole graph cannot tell), and a
+    crash that keeps the disk keeps what it learnt (the knowledge is on the disk)."""
+    state = _retired_n1(TWO_CRASHES)  # n1 knows its first lifetime retired, n2 does not
+    down = _after(state, Crash("n2"))
+    assert _learning(down) == []  # n2 is down: n1 has something to teach, nobody to hear
+    up = _after(down, Recover("n2"))
+    assert _learning(up) == [LearnRetirement("n1", "n2", "n2", 0),
+                             LearnRetirement("n2", "n1", "n1", 0)]
+    learnt = _after(_after(state, LearnRetirement("n2", "n1", "n1", 0)), Crash("n2"))
+    assert learnt.known == {("n2", "n1", 0)}  # kept through the crash
+    assert _after(learnt, Recover("n2")).known == {("n2", "n1", 0)}
+
+
+def test_a_restore_forgets_what_was_learnt() -> None:
+    """A restore replaces the disk the knowledge was on (spec.faults._restored), as a
+    disk loss loses it."""
+    config = dataclasses.replace(CONFIG, restores=1)
+    state = _after(initial_state(config), Backup("n2"))
+    state = _after(_after(state, Crash("n1")), Recover("n1"))
+    state = _after(state, LearnRetirement("n2", "n1", "n1", 0))
+    assert state.known == {("n2", "n1", 0)}
+    restored = _after(state, Restore("n2"))
+    assert restored.known == frozenset()
+    # the restored node's new lifetime: it knows its own old one, learns n1's again
+    recovered = _after(restored, Recover("n2"))
+    assert known_by("n2", NODES, recovered.epochs, recovered.known) == {("n2", 0)}
+    assert LearnRetirement("n2", "n1", "n1", 0) in _learning(recovered)
+
+
+# -- session 34's review: a trace with a learning step, through JSON and ITF, replayed -------
+
+def _pruned_by_learning(config: Config) -> tuple[list[State], list[Action]]:
+    """The first path found breadth first (the spec's order; 8 steps) to a write that
+    drops another node's retired entry with a LearnRetirement on the way (n2 learns
+    n1's first lifetime retired, then coordinates a put): the states and the actions."""
+    start = initial_state(config)
+    parent: dict[State, tuple[State, Action] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for action, successor in successors(state):
+            if successor in parent:
+                continue
+            parent[successor] = (state, action)
+            queue.append(successor)
+            for name, b, a in zip(NODES, state.nodes, successor.nodes, strict=True):
+                dropped = {e.id for old in b.store if isinstance(old, DVVSet)
+                           for e in old.entries} - {e.id for new in a.store
+                                                    if isinstance(new, DVVSet)
+                                                    for e in new.entries}
+                if not any(a.store) or not any(lifetime_of(d)[0] != name for d in dropped):
+                    continue
+                states, actions = [successor], []
+                back = parent[successor]
+                while back is not None:
+                    states.append(back[0])
+                    actions.append(back[1])
+                    back = parent[back[0]]
+                if any(isinstance(x, LearnRetirement) for x in actions):
+                    return states[::-1], actions[::-1]
+    raise AssertionError("no write pruned by a learnt retirement")
+
+
+def test_a_trace_with_a_learning_step_round_trips_and_replays() -> None:
+    """No trace of the entry's check holds a LearnRetirement (its counterexamples and
+    witnesses are shorter than any learning); this one does: the witness of
+    retired_entry_pruned by knowledge learnt, written as native JSON and as ITF, read
+    back and replayed on the spec to its last step; a recorded state whose learnt
+    knowledge differs, or a step naming a retirement not known, is refused."""
+    import json
+
+    from model_check.replay import replay_on_spec
+    from model_check.spec_model import spec_model
+    from model_check.trace import Trace
+
+    model = spec_model(CONFIG)
+    states, actions = _pruned_by_learning(CONFIG)
+    trace = Trace(config=CONFIG.to_json(), property="retired_entry_pruned", kind="sometimes",
+                  actions=tuple(model.action_to_json(a) for a in actions),
+                  states=tuple(model.describe(s) for s in states), violated_at=len(actions))
+    assert any(a["action"] == "learn-retirement" for a in trace.actions)
+    assert "retirements_learnt" in trace.states[-1]  # type: ignore[operator]
+    for read in (Trace.from_json(json.loads(json.dumps(trace.to_json()))),
+                 Trace.from_itf(json.loads(json.dumps(trace.to_itf())))):
+        report = replay_on_spec(read)
+        assert report.ok and report.broke_at == len(trace), report.render()
+    at = next(i for i, a in enumerate(trace.actions) if a["action"] == "learn-retirement")
+    forgotten = list(trace.states)
+    forgotten[at + 1] = {k: v for k, v in forgotten[at + 1].items()  # type: ignore[union-attr]
+                         if k != "retirements_learnt"}
+    assert not replay_on_spec(dataclasses.replace(trace, states=tuple(forgotten))).ok
+    wrong = list(trace.actions)
+    wrong[at] = {**wrong[at], "lifetime": 1}
+    refused = replay_on_spec(dataclasses.replace(trace, actions=tuple(wrong)))
+    assert not refused.ok and "not enabled" in refused.render()
+
+
+# -- session 34's review: the symmetry reduction keeps the knowledge ---------------------------
+
+#: two clients (the entry's one makes the reduction the identity): 3,898 states, 1,953
+#: with the reduction, 1,394 of them with something learnt
+TWO_CLIENTS = dataclasses.replace(CONFIG, name="learnt-two-clients", clients=2,
+                                  puts_per_client=1, gets_per_client=0)
+
+
+def test_renaming_clients_keeps_what_was_learnt() -> None:
+    """``State.known`` names nodes, not clients: a renaming of the clients (cached and
+    uncached) leaves it as it is, and commutes with the successors, learning steps
+    included; the first 400 states with knowledge, breadth first."""
+    from spec.symmetry import canonicalize, rename_clients
+
+    start = initial_state(TWO_CLIENTS)
+    seen, queue, checked = {start}, deque([start]), 0
+    while queue and checked < 400:
+        state = queue.popleft()
+        for _, successor in successors(state):
+            if successor not in seen:
+                seen.add(successor)
+                queue.append(successor)
+        if not state.known:
+            continue
+        checked += 1
+        swapped = rename_clients(state, (1, 0))
+        assert swapped.known == state.known
+        assert canonicalize(state).known == canonicalize(state, cached=False).known \
+            == state.known
+        assert {canonicalize(a) for _, a in successors(swapped)} == {
+            canonicalize(a) for _, a in successors(state)}
+    assert checked == 400
