@@ -164,13 +164,20 @@ COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max
 #: :func:`members_text`), since session 30's user probe: a node restarted with a file
 #: whose ``nodes`` named one more (``n4``, never started) connected and said nothing,
 #: listed ``n4`` as an up member of a four-node ring while its peers kept three.
+#: ``retired_keep`` since session 34's user probe: dvv nodes pruning retired
+#: lifetimes by different counts never agree on a record (one node of three with
+#: ``retired_keep = 1``, the others the byte budget: in an idle cluster each key
+#: exchanged by anti-entropy at every round, 137 follow-ups in 20 s for two keys,
+#: a read repair at every R = 3 get; docs/runtime.md, "User probe of retired
+#: pruning (session 34)").
 SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions",
-                   "ring_seed", "vclock_truncation", "nodes")
+                   "ring_seed", "vclock_truncation", "nodes", "retired_keep")
 #: the settings of :data:`SHARED_SETTINGS` a node's configuration does not read,
 #: by partitioning strategy (``ClusterConfig.initial_partitioning`` and
 #: ``partitioning_of``: strategy 3 places ``partitions`` equal partitions, not
 #: ``tokens_per_node`` tokens; strategy 1 has no partitions; evenly-spaced draws
-#: neither, nor from ``ring_seed``), and by clock mode (lww truncates no clock): not
+#: neither, nor from ``ring_seed``), and by clock mode (lww truncates no clock; only
+#: dvv prunes retired lifetimes, ``retired_keep``): not
 #: sent, so a rolling restart that changes one is not refused. Session 26's
 #: review: ``tokens_per_node = 16`` on one node of three under the default
 #: strategy 3 was refused by both peers (26 and 41 refusal lines in a rolling
@@ -179,7 +186,9 @@ SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions"
 _SETTING_TEXT = 255
 _UNREAD_SETTINGS = {"evenly-spaced": ("tokens_per_node", "partitions", "ring_seed"),
                     "strategy1": ("partitions",), "strategy2": (),
-                    "strategy3": ("tokens_per_node",), "lww": ("vclock_truncation",)}
+                    "strategy3": ("tokens_per_node",),
+                    "lww": ("vclock_truncation", "retired_keep"),
+                    "server-vclock": ("retired_keep",), "client-vclock": ("retired_keep",)}
 #: the names, in a hello's limits, of the sender's kept record bounds (bytes,
 #: siblings: :func:`impl.replica.kept_record_bounds`), which the receiver adopts
 #: when larger (``NodeServer._adopt_record_bounds``)

@@ -254,7 +254,9 @@ def _shown(value: float) -> str:
 def check_file_bounds(cluster: ClusterConfig) -> None:
     """ConfigError naming the key, the value (in full where ``:g`` would round it)
     and the bound when a setting of a cluster file is outside :data:`FILE_BOUNDS`
-    (floor and ceiling included)."""
+    (floor and ceiling included); and, under dvv, for ``retired_keep = 0``
+    (:func:`_check_retired_keep`)."""
+    _check_retired_keep(cluster)
     for key, bound in FILE_BOUNDS.items():
         value = float(getattr(cluster, key))
         if bound.low <= value <= bound.high:
@@ -265,6 +267,25 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
             f"[cluster] {key}: {_shown(value)} is {side} (a cluster file takes "
             f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
             f"\"Settings refused (session 21)\"")
+
+
+def _check_retired_keep(cluster: ClusterConfig) -> None:
+    """ConfigError for ``retired_keep = 0`` in a dvv cluster file (session 34's user
+    probe): a count of 0 keeps no retired lifetime, so the coordinator of a put
+    through a restarted node drops the entry of the lifetime that wrote the value the
+    put replaces, and the other replicas, merging the put (a union), keep that value
+    beside the new one: one client's read-modify-writes through a node restarted
+    before each put (three ``vdynamo serve`` processes, 30 rounds) read back with
+    every value that node had written, 13 to 15 siblings a key. ``ClusterConfig``
+    keeps 0 for the refinement harness (the spec's ``prune_retired = 0``, whose
+    suite entry shows the same false siblings)."""
+    if cluster.clock == "dvv" and cluster.retired_keep == 0:
+        raise errors.ConfigError(
+            "[cluster] retired_keep: 0 keeps no retired lifetime's entry, so the value a "
+            "put through a restarted node replaces comes back beside it at the other "
+            "replicas (a false sibling at every such put): give -1 (the byte budget, the "
+            "default) or a count of 1 or more; see docs/runtime.md, \"User probe of "
+            "retired pruning (session 34)\"")
 
 
 def check_fixed_ports(nodes: Mapping[str, NodeAddresses], served: Sequence[str]) -> None:

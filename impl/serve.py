@@ -182,8 +182,9 @@ def check_store_settings(storage: Storage, path: object, config: ClusterConfig, 
             f"{path}: this data file's node last ran with other [cluster] settings "
             f"that every node must share ({'; '.join(differ.values())}): its peers would "
             "refuse it, and its keys were placed by them; give this node the file it "
-            "ran with, or, to change them on purpose (n, vclock_truncation; not the "
-            "ring's), stop every node, change every node's file alike and start each "
+            "ran with, or, to change them on purpose (n, vclock_truncation, "
+            "retired_keep; not the ring's), stop every node, change every node's file "
+            "alike and start each "
             "once with --adopt-store")
     _record(storage, STORE_SETTINGS_META, mine, kept)
     return kept == mine

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.errors import ConfigError
 
@@ -29,3 +30,26 @@ def test_an_invalid_count_is_refused(keep: object, says: str) -> None:
     with pytest.raises(ConfigError) as caught:
         ClusterConfig(nodes=NODES, retired_keep=keep)  # type: ignore[arg-type]
     assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(("keep", "read"), [
+    (0, [b"v0", b"v1", b"v2", b"v3", b"v4", b"v5"]), (1, [b"v5"]), (-1, [b"v5"])])
+def test_a_count_of_zero_brings_back_each_value_a_put_through_a_restarted_node_replaced(
+        keep: int, read: list[bytes]) -> None:
+    """Why a cluster file refuses ``retired_keep = 0`` under dvv (session 34's user
+    probe; tests/runtime/test_retired_keep_shared.py): one client read-modify-writes
+    ``k`` six times through n1, restarted before each put. With 0 the coordinator
+    drops the entry of n1's previous lifetime, which wrote the value the put
+    replaces, and n2 and n3 merge the put beside that value: every value comes
+    back (three ``vdynamo serve`` processes, 30 rounds: 13 to 15 siblings a key).
+    With 1 or the byte budget, the last value alone."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv",
+                          retired_keep=keep) as cluster:
+        for round_ in range(6):
+            cluster.crash("n1")
+            cluster.restart("n1")
+            client = cluster.client("n1", client_id="c")
+            got = client.get(b"k")
+            client.put(b"k", b"v%d" % round_, got.context)
+        cluster.run_until_quiet()
+        assert sorted(cluster.client("n2").get(b"k", r=3).values) == read
