@@ -304,7 +304,7 @@ class GetCoordinator:
         if coordination.replies and self.config.delete_mode == "safe":
             merged = reconciled(coordination.replies)
             if all_targets_hold(coordination.targets, coordination.sent_to,
-                                coordination.replies, merged):
+                                coordination.replies, merged, self.replica.prune):
                 out.extend(self.reaper.schedule(now, coordination.key, merged,
                                                 coordination.targets))
         return out

@@ -16,7 +16,9 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   answered a get with exactly the tombstone record) sets a
   :class:`~impl.timers.ReapTombstone` timer for ``tombstone_grace_s`` seconds;
   when it fires it sends :class:`~impl.messages.Reap` to the targets, and each
-  removes its record only if it is still exactly that tombstone record. Riak:
+  removes its record only if it is still that tombstone record (exactly, or, in
+  dvv with pruning of retired lifetimes, once both are pruned by what the
+  reaping node knows: :func:`same_tombstone`, session 34). Riak:
   ``riak_kv_get_core:final_action/1`` (basho/riak_kv) decides ``delete`` only
   when the merged object is a tombstone, no read repair is pending and all N
   vnodes answered; Riak's deletion guide (basho/basho_docs,
@@ -104,7 +106,7 @@ from impl.versions import (
     merge,
 )
 
-__all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold"]
+__all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold", "same_tombstone"]
 
 #: Query rounds a reap timer makes before it gives the reap up (each after
 #: ``max(tombstone_grace_s, request_timeout)`` seconds; a later get that sees all N
@@ -112,14 +114,47 @@ __all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold"]
 REAP_ATTEMPTS = 8
 
 
+def _unpruned(record: Record) -> Record:
+    return record
+
+
+def same_tombstone(mine: Record, decided: Record,
+                   prune: Callable[[Record], Record] = _unpruned) -> bool:
+    """Whether a node's copy ``mine`` is the tombstone record ``decided`` that a reap
+    was decided on, as far as the node can tell: equal, or equal once both are
+    pruned by ``prune`` (what the node knows of retired lifetimes:
+    :meth:`impl.retired.RetiredActors.prune`; the identity outside dvv).
+
+    Session 34: pruning makes two copies of one tombstone differ -- one still holds
+    a value-less entry of a retired lifetime, one (written by a node that knew the
+    retirement) no longer does -- and the exact comparison refused every such reap
+    (the tombstones stayed until a later write or exchange made the copies equal;
+    dvv-prune-retired-delete's lockstep: docs/refinement.md). Safe: pruning drops
+    only entries that hold no value and whose actor no node mints again
+    (:func:`impl.versions.prune_retired`), never an entry holding a value nor one of
+    a live actor, so two records equal after it hold the same versions (the same
+    tombstones, the same dots) and the same live entries: a copy holding a newer
+    write (a value ``decided`` lacks, or a later dot of a live actor) is never the
+    same. Pruned by the node's own knowledge, not the decider's (which may know
+    retirements it does not) nor every retirement there is."""
+    return mine == decided or prune(mine) == prune(decided)
+
+
 def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
-                     replies: Mapping[str, Record], merged: Record) -> bool:
+                     replies: Mapping[str, Record], merged: Record,
+                     prune: Callable[[Record], Record] = _unpruned) -> bool:
     """Whether every target answered a get itself (not through a fallback) with
-    exactly ``merged``, and ``merged`` is tombstones only: the safe rule's test."""
+    ``merged`` (exactly, or equal to it once both are pruned by ``prune``, the
+    coordinator's knowledge: :func:`same_tombstone`), and ``merged`` is tombstones
+    only: the safe rule's test."""
     if not is_tombstone_only(merged):
         return False
-    return all(sent_to.get(target) == target and replies.get(target) == merged
-               for target in targets)
+    for target in targets:
+        reply = replies.get(target)
+        if (sent_to.get(target) != target or reply is None
+                or not same_tombstone(reply, merged, prune)):
+            return False
+    return True
 
 
 @dataclass(slots=True)
@@ -424,21 +459,22 @@ class Reaper:
 
     def on_reap(self, message: Reap) -> list[Effect]:
         """A coordinator decided to reap: remove the local record if it still is the
-        tombstone record decided on (safe), or any tombstone-only record (immediate)."""
+        tombstone record decided on (safe: :meth:`holds_decided`), or any
+        tombstone-only record (immediate)."""
         self.replica.decode(message.key, message.record)  # refuse a malformed record
         self.reap_local(message.key, message.record)
         return []
 
     def reap_local(self, key: bytes, record: bytes) -> None:
         """Remove this node's copy of ``key`` if it holds only tombstones (``safe``:
-        exactly ``record``). ``immediate``: a node that is no replica of the key lets
-        go a copy ``record`` dominates too (:meth:`_reap_dominated_elsewhere`), even
-        while it coordinates or forwards a request of the key (the delete itself,
-        forwarded to a target: its reply and this reap cross): every version of such
-        a copy is one the delete superseded, and a put coordinated here writes its
-        own record, which the tombstone does not dominate. A copy it does not
-        dominate (a sibling concurrent with the delete) is kept, with the tombstone
-        merged in: the versions the delete covers are superseded there too."""
+        ``record``, exactly or modulo pruning: :meth:`holds_decided`). ``immediate``: a node
+        that is no replica of the key lets go a copy ``record`` dominates too
+        (:meth:`_reap_dominated_elsewhere`), even while it coordinates or forwards a request
+        of the key (the delete itself, forwarded to a target: its reply and this reap
+        cross): every version of such a copy is one the delete superseded, and a put
+        coordinated here writes its own record, which the tombstone does not dominate. A
+        copy it does not dominate (a sibling concurrent with the delete) is kept, with the
+        tombstone merged in: the versions the delete covers are superseded there too."""
         if self.config.delete_mode == "keep":
             return
         stored = self.replica.storage.read(key)
@@ -456,9 +492,16 @@ class Reaper:
                         # look, they came back beside it: session 23's second review)
                         self.replica.merge_into_local(key, tombstone, record)
             return  # something newer than the delete arrived: keep it
-        if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
+        if self.config.delete_mode == "safe" and not self.holds_decided(mine, record):
             return
         self._forget(key, mine)
+
+    def holds_decided(self, mine: Record, record: bytes) -> bool:
+        """Whether this node's copy ``mine`` is the tombstone record ``record``
+        (encoded) a reap was decided on: equal, or equal once both are pruned by what
+        this node knows of retired lifetimes (:func:`same_tombstone`). ``safe``'s test
+        before a reap removes the copy."""
+        return same_tombstone(mine, self.replica.parse(record), self.replica.prune)
 
     def let_go(self, key: bytes) -> None:
         """Remove this node's copy of ``key`` after a membership change handed it over

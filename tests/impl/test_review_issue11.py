@@ -54,8 +54,10 @@ def test_reaping_other_keys_does_not_grow_a_hot_keys_clock() -> None:
 
 
 def _fallback_reply_counts(targets: tuple[str, ...], sent_to: Mapping[str, str],
-                           replies: Mapping[str, Record], merged: Record) -> bool:
-    """The mutant: a fallback's reply counts for the target it stands in for."""
+                           replies: Mapping[str, Record], merged: Record,
+                           prune: object = None) -> bool:
+    """The mutant: a fallback's reply counts for the target it stands in for (``prune``,
+    the coordinator's pruning since session 34, ignored: exact comparison)."""
     return is_tombstone_only(merged) and all(
         replies.get(sent_to.get(target, target)) == merged for target in targets)
 
