@@ -44,7 +44,12 @@ What maps to what (:meth:`TraceValidator.step`):
   that loss or copy (so a message the implementation failed to send is never
   explained away as lost);
 - crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
-  ``Heal`` (one-way partitions have no spec counterpart and are not drawn);
+  ``Heal`` (one-way partitions have no spec counterpart and are not drawn); the
+  nemesis' disk loss (``validate_seed(disk_losses=True)``, session 34) =
+  ``DiskLoss``; the restore guard's refusal of a replaced disk's message and a
+  rebuilding replica's silence = the trace-spec steps ``guard-dropped`` and
+  ``rebuild-silent`` (:func:`model_check.trace_spec.dropped`, ``silent_get``); a
+  rebuilding coordinator's uncounted read is a spec gap;
 - a coordinator's timer round = a ``Timeout`` of each target it hands to a
   fallback; its deadline = the spec's timeouts of every node still awaited (and
   the loss of whatever they send), which fail the request;
