@@ -405,6 +405,7 @@ class SimulatedCluster:
         #: announce nothing (:meth:`_make_node`)
         self._brand_new: set[str] = set(names)
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
+                             on_disk_loss=self._replace_disk,
                              storage=self.storages.__getitem__, wire=wire, log=log,
                              client_timeout=self.client_timeout)
         for name in names:
@@ -516,8 +517,11 @@ class SimulatedCluster:
         unknown node."""
         if name not in self.storages or name not in self.sim.members:
             raise SimulationError(f"unknown node {name!r} (nodes: {', '.join(self.sim.members)})")
-        if not self.sim.is_down(name):
-            self.sim.crash(name)
+        self.sim.lose_disk(name)
+
+    def _replace_disk(self, name: str) -> None:
+        """Down node ``name``'s disk replaced by an empty one (the simulator's
+        ``on_disk_loss`` hook: :meth:`lose_disk`, and the nemesis' disk losses)."""
         watched = self.storages[name]
         with contextlib.suppress(Exception):  # a crashed engine may be closed already
             watched.inner.close()

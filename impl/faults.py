@@ -110,7 +110,10 @@ class Faults:
     down at once and ``max_crashes`` in all. With ``partition_interval`` set, the
     nodes are split in two random groups for a duration drawn from
     ``partition_duration`` (one-way with probability ``one_way_partitions``), at
-    most ``max_partitions`` times.
+    most ``max_partitions`` times. ``disk_loss`` (a probability, session 34): a
+    crash of the nemesis replaces the victim's disk (it restarts on an empty
+    storage engine: :meth:`impl.simulator.Simulator.lose_disk`), at most
+    ``max_disk_losses`` times (None: unbounded).
     """
 
     loss: float = 0.0
@@ -130,12 +133,14 @@ class Faults:
     max_partitions: int | None = None
     partition_duration: tuple[float, float] = (1.0, 5.0)
     one_way_partitions: float = 0.0
+    disk_loss: float = 0.0
+    max_disk_losses: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("loss", "duplication", "reorder", "one_way_partitions"):
+        for name in ("loss", "duplication", "reorder", "one_way_partitions", "disk_loss"):
             _check_probability(name, getattr(self, name))
         for name in ("max_losses", "max_duplicates", "max_reorders", "max_crashes",
-                     "max_partitions"):
+                     "max_partitions", "max_disk_losses"):
             _check_bound(name, getattr(self, name))
         _check_range("downtime", self.downtime)
         _check_range("partition_duration", self.partition_duration)

@@ -1,4 +1,4 @@
-"""The nemesis: random crashes and partitions of a simulated run (Jepsen's term).
+"""The nemesis: random crashes, disk losses and partitions of a simulated run (Jepsen's term).
 
 Theory of operation
 -------------------
@@ -10,14 +10,23 @@ than ``max_crashes`` crashed so far) with its restart ``downtime`` later, and a
 partition every ``partition_interval`` seconds on average (a random split of
 the members, one-way with probability ``one_way_partitions``; only when no link
 is cut and fewer than ``max_partitions`` happened) healed ``partition_duration``
-later. Every choice is drawn from the simulator's seeded generator, in the
-order the events happen, so a seed gives one run. Stopping it stops new crashes
-and partitions; scheduled restarts and heals still happen.
+later. With ``Faults.disk_loss`` (session 34) a crash is, with that
+probability and while fewer than ``max_disk_losses`` happened, a disk loss: the
+victim's disk is replaced (:meth:`~impl.simulator.Simulator.lose_disk`) and it
+restarts on an empty storage engine. Every choice is drawn from the simulator's
+seeded generator, in the order the events happen, so a seed gives one run; the
+disk-loss coin from a generator of its own (derived from the seed), so that
+a run with ``disk_loss`` differs from the same seed's run without it only
+from its first disk loss on. Stopping it stops new crashes and partitions;
+scheduled restarts and heals still happen.
 """
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
+
+from impl.faults import derive_seed
 
 if TYPE_CHECKING:
     from impl.simulator import Simulator
@@ -26,11 +35,14 @@ __all__ = ["Nemesis"]
 
 
 class Nemesis:
-    """The random crashes and partitions of ``sim`` (see the module docstring)."""
+    """The random crashes, disk losses and partitions of ``sim`` (see the module
+    docstring)."""
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.started = False
+        #: the disk-loss coin's own generator (the module docstring)
+        self.disk_rng = random.Random(derive_seed(sim.seed, "nemesis", "disk-loss"))
 
     def start(self) -> None:
         """Schedule the first crash and the first partition ``sim.faults`` asks for."""
@@ -60,7 +72,11 @@ class Nemesis:
         down = sum(1 for name in sim.members if name not in sim.nodes)
         if down < faults.max_down and up and self._allow("crashes", faults.max_crashes):
             victim = sim.rng.choice(up)
-            sim.crash(victim)
+            if (faults.disk_loss and self._allow("disk_losses", faults.max_disk_losses)
+                    and self.disk_rng.random() < faults.disk_loss):
+                sim.lose_disk(victim)
+            else:
+                sim.crash(victim)
             sim.schedule(sim.now + sim.rng.uniform(*faults.downtime),
                          lambda: self._restart(victim))
         assert faults.crash_interval is not None

@@ -229,7 +229,8 @@ class Simulator:
 
     ``make_node(name, seed, now)`` builds a node (at start, on :meth:`add_node`
     and on :meth:`restart`); ``on_crash(name)`` is called when a node crashes
-    (make its storage lose what was not durable). ``storage(name)`` is node
+    (make its storage lose what was not durable); ``on_disk_loss(name)`` replaces a
+    crashed node's storage engine by an empty one (:meth:`lose_disk`). ``storage(name)`` is node
     ``name``'s engine: the simulator performs a node's Write effects on it at once,
     before the node's other effects (persist, then send; :mod:`impl.staging`).
     ``log=True`` records every event in :attr:`log` (for determinism checks and
@@ -243,6 +244,7 @@ class Simulator:
         seed: int = 0,
         faults: Faults | None = None,
         on_crash: Callable[[str], None] | None = None,
+        on_disk_loss: Callable[[str], None] | None = None,
         storage: Callable[[str], Storage] | None = None,
         wire: bool = False,
         log: bool = False,
@@ -257,6 +259,7 @@ class Simulator:
         self._logging = log
         self._make_node = make_node
         self._on_crash = on_crash
+        self._on_disk_loss = on_disk_loss
         self._storage = storage
         self._client_timeout = client_timeout
         self._wire: Any = None
@@ -281,7 +284,8 @@ class Simulator:
         self.stats: dict[str, int] = dict.fromkeys(
             ("sent", "delivered", "lost", "duplicated", "reordered", "blocked",
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
-             "bad_messages", "requests", "replies", "timeouts", "failovers"), 0)
+             "bad_messages", "requests", "replies", "timeouts", "failovers",
+             "disk_losses"), 0)
         self.nemesis = Nemesis(self)
         self.faults = self._faults  # computes the fast-path flag
         self._last_tick_at = -1.0
@@ -360,6 +364,22 @@ class Simulator:
                 self._finish(handle, None, RequestTimeoutError(
                     f"node {name!r} crashed while coordinating request {request_id}: "
                     "no reply will come"))
+
+    def lose_disk(self, name: str) -> None:
+        """Crash ``name`` (if up) and replace its disk: ``on_disk_loss(name)`` gives it an
+        empty storage engine, and it stays down until :meth:`restart` (the spec's
+        ``DiskLoss``). Recorded as ``crash`` then ``disk_loss`` (counted in
+        ``stats["disk_losses"]``). SimulationError for an unknown node, or without an
+        ``on_disk_loss`` hook."""
+        if self._on_disk_loss is None:
+            raise SimulationError("no disk to lose: the simulator has no on_disk_loss hook")
+        if name in self.nodes:
+            self.crash(name)
+        elif name not in self._down_since:
+            raise SimulationError(self._why_not_up(name))
+        self._on_disk_loss(name)
+        self.stats["disk_losses"] += 1
+        self._record("disk_loss", name)
 
     def restart(self, name: str) -> NodeLike:
         """Restart a crashed node: a new node object on its surviving storage."""

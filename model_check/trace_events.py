@@ -60,6 +60,7 @@ from spec.actions import (
     ClientPut,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Heal,
     Partition,
@@ -71,6 +72,10 @@ from spec.state import Kind, State
 from spec.step import Plan
 
 __all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
+
+#: the restore guard's counts whose change in an event changes its mapping (a peer
+#: message refused, a rebuilding replica's silence; :meth:`TraceEvents.guard_acted`)
+GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get")
 
 #: the spec kinds of the impl message types (for the simulator's loss records)
 _KINDS: dict[str, Kind] = {
@@ -122,11 +127,38 @@ class TraceEvents(Lockstep):
     turns: dict[str, str]
     #: whether clients still start requests (the workload's duration)
     workload_open: bool
+    #: node -> its node object and its :data:`GUARD_STATS` counts before the event
+    #: (:meth:`guard_counts`; set by the validator before every event)
+    guard_before: dict[str, tuple[object, tuple[int, ...]]]
+
+    def guard_counts(self) -> dict[str, tuple[object, tuple[int, ...]]]:
+        """Every up node's object and its restore guard's :data:`GUARD_STATS` counts."""
+        return {name: (node, tuple(getattr(node, "stats", {}).get(s, 0) for s in GUARD_STATS))
+                for name, node in self.sim.nodes.items()}
+
+    def guard_acted(self, name: str, stat: str) -> bool:
+        """Whether node ``name``'s restore guard counted ``stat`` (of
+        :data:`GUARD_STATS`) in this event (the same node object before and after)."""
+        node = self.sim.nodes.get(name)
+        before = self.guard_before.get(name)
+        if node is None or before is None or before[0] is not node:
+            return False
+        count: int = getattr(node, "stats", {}).get(stat, 0)
+        return count > before[1][GUARD_STATS.index(stat)]
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
         round that asks again a target the spec's coordinator gave up on (no
         fallback left: the spec gives up, the impl retries it until the deadline)."""
+        uncounted = sorted(name for name, node in self.sim.nodes.items() if any(
+            c.uncounted for c in getattr(getattr(node, "gets", None), "coordinations",
+                                         {}).values()))
+        if uncounted:
+            return ("spec gap rebuild-uncounted-read (session 34, unmapped): the restore "
+                    f"guard's rebuilding coordinator {', '.join(uncounted)} does not count "
+                    "its own read towards R until every target answered (impl/rebuild.py); "
+                    "the spec's coordinator counts it (docs/refinement.md, \"Trace "
+                    "validation under disk loss (session 34)\")")
         first = entries[0] if entries else None
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
@@ -180,6 +212,10 @@ class TraceEvents(Lockstep):
             return self._tick(first[2], first[3], evidence)
         if kind == "crash":
             self._purge(first[2])
+            if any(e[1] == "disk_loss" and e[2] == first[2] for e in entries):
+                # the nemesis' disk loss (session 34): the lockstep's mapping of
+                # SimulatedCluster.lose_disk (model_check.refinement.Lockstep.disk_loss)
+                return f"disk loss {first[2]}", [[DiskLoss(first[2])]], evidence
             return f"crash {first[2]}", [[Crash(first[2])]], evidence
         if kind == "start":
             if first[3] == 0 and first[2] in self.config.joining:  # a new node starts
@@ -219,6 +255,22 @@ class TraceEvents(Lockstep):
         (``blocked``) or at a down node (``to_down_node``)."""
         name = type(m.message).__name__
         label = f"{kind} {name} {m.src}->{m.dest}"
+        if kind == "deliver" and self.guard_acted(m.dest, "rolled-back-peer-dropped"):
+            # the restore guard refused a message of a store it heard a later start
+            # of (a replaced disk before it is told: session 34): the spec's Drop
+            refused = self.abstract_message(m)
+            if refused is None or isinstance(m.message, KeyRecords):
+                return f"{label} (refused: rolled back)", [[]], evidence
+            return f"{label} (refused: rolled back)", [
+                [("guard-dropped", trace_spec.dropped(refused))],
+                *([[]] if refused.kind in EXCHANGE else [])], evidence
+        if (kind == "deliver" and isinstance(m.message, ReplicaGet)
+                and self.guard_acted(m.dest, "rebuild-silent-get")):
+            # a rebuilding replica's silence (impl/rebuild.py, session 34)
+            silent = self.abstract_message(m)
+            if silent is not None:
+                return f"{label} (silent: rebuilding)", [
+                    [("rebuild-silent", trace_spec.silent_get(silent))], []], evidence
         if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
             seen = self.replies_seen.get((m.dest, m.message.op_id))
             if seen is not None:  # the op may have ended in this very event

@@ -24,6 +24,7 @@ from spec.actions import (
     ClientTimeout,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     ForceRemove,
@@ -59,6 +60,7 @@ __all__ = [
     "apply_actions",
     "change_tops",
     "deadline",
+    "dropped",
     "forget",
     "handoff",
     "handoff_again",
@@ -66,6 +68,7 @@ __all__ = [
     "replicas",
     "resend",
     "retry",
+    "silent_get",
     "with_idle_clients",
 ]
 
@@ -77,7 +80,7 @@ _Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
 _MECHANISM: dict[type, _Mechanism] = {
     ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
     Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
-    Crash: faults, Recover: faults, Partition: faults, Heal: faults,
+    Crash: faults, DiskLoss: faults, Recover: faults, Partition: faults, Heal: faults,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
@@ -193,6 +196,35 @@ def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State
                 if not dropped:
                     return None
                 state = dropped[0]
+        return None
+    return run
+
+
+def dropped(message: Message) -> Callable[[State], State | None]:
+    """``guard-dropped`` (session 34): the restore guard refused ``message`` at its
+    destination, its sender's store older than one the destination heard of (a
+    replaced disk not told of its later start yet): the spec's ``Drop`` of it."""
+    def run(state: State) -> State | None:
+        after = apply_actions(state, [Drop(message)])
+        return after[0] if after else None
+    return run
+
+
+def silent_get(message: Message) -> Callable[[State], State | None]:
+    """``rebuild-silent`` (session 34): a rebuilding replica does not answer
+    ``message``, a replica get of a key it holds nothing of or has not rebuilt
+    (:mod:`impl.rebuild`): the spec's ``Deliver`` of it, then the ``Drop`` of the
+    answer it sent."""
+    def run(state: State) -> State | None:
+        for after in apply_actions(state, [Deliver(message)]):
+            sent = Counter(after.messages) - Counter(state.messages)
+            replies = [m for m in sent.elements() if m.kind is Kind.REPLICA_GET_REPLY
+                       and m.src == message.dst and m.dst == message.src]
+            if len(replies) != 1:
+                continue
+            lost = apply_actions(after, [Drop(replies[0])])
+            if lost:
+                return lost[0]
         return None
     return run
 

@@ -17,7 +17,7 @@ from impl.faults import Delay, Faults
 from spec.config import Config
 from spec.errors import ConfigError
 
-__all__ = ["TWO_KEYS", "SeedReport", "Swarm", "trace_config"]
+__all__ = ["MAX_DISK_LOSSES", "TWO_KEYS", "SeedReport", "Swarm", "trace_config"]
 
 #: an unbounded fault budget (the impl's faults are drawn by the simulator)
 _UNBOUNDED = 10**6
@@ -25,6 +25,8 @@ _UNBOUNDED = 10**6
 #: nodes k is replicated on n4, n1, n2 and j on n2, n3, n4, so the keys' replica
 #: sets differ (n1 holds k alone, n3 j alone), as in the suite's dvv-two-keys-drop
 TWO_KEYS = ("k", "j")
+#: the most disk losses of one run (:attr:`Swarm.disk_loss`, session 34)
+MAX_DISK_LOSSES = 2
 
 
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
@@ -42,13 +44,18 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     (:mod:`model_check.trace_membership`), as the suite's join and leave entries
     (the spec models them with a strict quorum and without anti-entropy): n4 joins
     n1..n3, or one of n1..n4 leaves, with ``join_handover = handover``. Raises
-    ConfigError for another value."""
+    ConfigError for another value.
+
+    The spec allows disk losses (``[faults] disk_losses`` unbounded, session 34):
+    the nemesis' disk losses (:attr:`Swarm.disk_loss`) are its ``DiskLoss``; with
+    ``actor_epochs = false`` (the implementation's too) a replaced disk mints under
+    the node's bare name again, in both."""
     name = f"trace-{clock}" if keys == ("k",) else f"trace-{len(keys)}-keys-{clock}"
     base = Config(name=name, nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
                   anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
-                  keys=keys, clients=clients, puts_per_client=rounds,
+                  disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n")
     if membership is None:
         return base
@@ -66,7 +73,9 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
 class Swarm:
     """The fault mix of one seed (swarm testing: each seed turns each fault kind on
     or off and draws its rate). Probabilities per message; intervals and clock
-    skew in seconds; None: that nemesis fault is off."""
+    skew in seconds; None: that nemesis fault is off. ``disk_loss``: the
+    probability that a crash of the nemesis is a disk loss (session 34; drawn only
+    by ``draw(seed, disk_losses=True)``)."""
 
     loss: float = 0.0
     duplication: float = 0.0
@@ -74,10 +83,13 @@ class Swarm:
     max_clock_skew: float = 0.0
     crash_interval: float | None = None
     partition_interval: float | None = None
+    disk_loss: float = 0.0
 
     @classmethod
-    def draw(cls, seed: int) -> Swarm:
-        """The mix of seed ``seed`` (its own generator, apart from the run's)."""
+    def draw(cls, seed: int, *, disk_losses: bool = False) -> Swarm:
+        """The mix of seed ``seed`` (its own generator, apart from the run's). With
+        ``disk_losses`` the disk-loss fault is drawn too (on or off, and its rate),
+        after the others: every other fault of the seed's mix is the same."""
         rng = random.Random(f"swarm-{seed}")
 
         def on() -> bool:
@@ -90,22 +102,26 @@ class Swarm:
             max_clock_skew=round(rng.uniform(0.001, 0.05), 3) if on() else 0.0,
             crash_interval=round(rng.uniform(1.5, 6.0), 2) if on() else None,
             partition_interval=round(rng.uniform(2.0, 8.0), 2) if on() else None,
+            disk_loss=(round(rng.uniform(0.25, 1.0), 2) if on() else 0.0) if disk_losses
+            else 0.0,
         )
 
     def faults(self) -> Faults:
         """The simulator's fault settings for this mix (one node down at a time,
-        symmetric partitions only: the spec has no one-way partition)."""
+        symmetric partitions only: the spec has no one-way partition; at most
+        :data:`MAX_DISK_LOSSES` disk losses a run)."""
         return Faults(loss=self.loss, duplication=self.duplication, reorder=self.reorder,
                       delay=Delay.uniform(0.001, 0.01), max_clock_skew=self.max_clock_skew,
                       crash_interval=self.crash_interval, downtime=(0.5, 3.0), max_down=1,
                       partition_interval=self.partition_interval,
-                      partition_duration=(0.5, 3.0), one_way_partitions=0.0)
+                      partition_duration=(0.5, 3.0), one_way_partitions=0.0,
+                      disk_loss=self.disk_loss, max_disk_losses=MAX_DISK_LOSSES)
 
     def text(self) -> str:
         parts = [f"{name}={value}" for name, value in (
             ("loss", self.loss), ("dup", self.duplication), ("reorder", self.reorder),
             ("skew", self.max_clock_skew), ("crash", self.crash_interval),
-            ("partition", self.partition_interval)) if value]
+            ("partition", self.partition_interval), ("disk", self.disk_loss)) if value]
         return " ".join(parts) or "no faults"
 
 
@@ -143,11 +159,17 @@ class SeedReport:
     #: half delivered), ``"anti-entropy several keys"`` (a half that delivered the
     #: records of several keys at once: keys of one range)
     by_key: Counter[str] = field(default_factory=Counter)
+    #: the swarm drew the disk-loss fault (``validate_seed(disk_losses=True)``,
+    #: ``vdynamo validate --disk-loss``; session 34), and the disk losses the run had
+    disk_losses: bool = False
+    disks_lost: int = 0
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
         if self.held or self.replayed:
             extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
+        if self.disks_lost:
+            extra += f"{', ' if extra else ''}disks lost {self.disks_lost}"
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"
@@ -164,6 +186,8 @@ class SeedReport:
         if self.setting:  # a membership run: not a setting of the command
             return ("python -c 'from model_check.trace_validation import validate_seed, "
                     f"trace_config; r = validate_seed({self.seed}, config=trace_config("
-                    f"{self.setting})); print(r.line(), r.reason)'")
+                    f"{self.setting}){', disk_losses=True' if self.disk_losses else ''}); "
+                    "print(r.line(), r.reason)'")
         keys = f" --keys {len(self.keys)}" if len(self.keys) > 1 else ""
-        return f"vdynamo validate --seed {self.seed}{keys} -v"
+        disk = " --disk-loss" if self.disk_losses else ""
+        return f"vdynamo validate --seed {self.seed}{keys}{disk} -v"

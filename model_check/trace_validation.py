@@ -44,7 +44,12 @@ What maps to what (:meth:`TraceValidator.step`):
   that loss or copy (so a message the implementation failed to send is never
   explained away as lost);
 - crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
-  ``Heal`` (one-way partitions have no spec counterpart and are not drawn);
+  ``Heal`` (one-way partitions have no spec counterpart and are not drawn); the
+  nemesis' disk loss (``validate_seed(disk_losses=True)``, session 34) =
+  ``DiskLoss``; the restore guard's refusal of a replaced disk's message and a
+  rebuilding replica's silence = the trace-spec steps ``guard-dropped`` and
+  ``rebuild-silent`` (:func:`model_check.trace_spec.dropped`, ``silent_get``); a
+  rebuilding coordinator's uncounted read is a spec gap;
 - a coordinator's timer round = a ``Timeout`` of each target it hands to a
   fallback; its deadline = the spec's timeouts of every node still awaited (and
   the loss of whatever they send), which fail the request;
@@ -240,6 +245,7 @@ class TraceValidator(TraceEvents):
         #: node -> the inputs its shadow round holds, in order (its
         #: ``shadow.deferred``, as the validator saw them arrive; :meth:`_map`)
         self.held: dict[str, list[Held]] = {}
+        self.guard_before = {}
 
     # ------------------------------------------------------------------ running
 
@@ -281,6 +287,7 @@ class TraceValidator(TraceEvents):
         except Divergence as divergence:
             report.verdict = "divergence"
             report.reason = str(divergence)
+        report.disks_lost = self.sim.stats["disk_losses"]
         report.wall_s = time.perf_counter() - started
         report.virtual_s = self.sim.now
         return report
@@ -288,6 +295,7 @@ class TraceValidator(TraceEvents):
     def _run_until(self, until: float) -> None:
         while True:
             self.cache = {m.id: m for m in self.sim.in_flight()}
+            self.guard_before = self.guard_counts()
             mark = len(self.sim.log)
             if not self.sim.step():
                 return
@@ -743,10 +751,13 @@ def convergence_failure(config: Config, frontier: Sequence[State],
 
 
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
-                  duration_s: float = 12.0, quiet_s: float = 25.0) -> SeedReport:
-    """Validate one seed's run (the swarm drawn from the seed unless given)."""
+                  duration_s: float = 12.0, quiet_s: float = 25.0,
+                  disk_losses: bool = False) -> SeedReport:
+    """Validate one seed's run (the swarm drawn from the seed unless given; with
+    ``disk_losses`` the swarm draws the nemesis' disk losses too, session 34)."""
     validator = TraceValidator(config or trace_config(), seed=seed,
-                               swarm=swarm or Swarm.draw(seed), duration_s=duration_s,
-                               quiet_s=quiet_s)
+                               swarm=swarm or Swarm.draw(seed, disk_losses=disk_losses),
+                               duration_s=duration_s, quiet_s=quiet_s)
+    validator.report.disk_losses = disk_losses
     return validator.run()
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    vdynamo validate [--seeds N] [--first F] [--seed S] [--keys {1,2}] [-v]
+    vdynamo validate [--seeds N] [--first F] [--seed S] [--keys {1,2}] [--disk-loss] [-v]
 
 Runs :func:`model_check.trace_validation.validate_seed` for seeds ``F .. F+N-1``
 (default 0..19), or the one seed ``S``: the simulated implementation runs with
@@ -46,6 +46,8 @@ def main(argv: Sequence[str]) -> int:
                         help="validate this one seed (no --seeds or --first)")
     parser.add_argument("--keys", type=int, choices=(1, 2), default=1,
                         help="1: key k (default); 2: keys k and j, a key per request")
+    parser.add_argument("--disk-loss", action="store_true",
+                        help="the swarm draws the nemesis' disk losses too (session 34)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the reason of every seed that is not ok")
     args = parser.parse_args(list(argv))
@@ -63,7 +65,7 @@ def main(argv: Sequence[str]) -> int:
     started = time.perf_counter()
     bad = []
     for seed in seeds:
-        report = validate_seed(seed, config=config)
+        report = validate_seed(seed, config=config, disk_losses=args.disk_loss)
         verdicts[report.verdict] += 1
         events += report.events
         print(report.line(), flush=True)
