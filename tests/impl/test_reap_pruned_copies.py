@@ -23,10 +23,11 @@ from collections.abc import Callable
 import pytest
 
 from impl import SimulatedCluster
+from impl.effects import Send
 from impl.messages import ReplicaPut
 from impl.reaping import all_targets_hold, same_tombstone
 from impl.records import ClockMode, Record
-from impl.versions import TOMBSTONE, prune_retired
+from impl.versions import TOMBSTONE, encode_record, merge, prune_retired
 from spec import dvv
 
 
@@ -163,3 +164,71 @@ def test_a_get_schedules_the_reap_when_its_replies_differ_only_in_pruned_entries
     newer = _record((_A1, 1, []), (_B1, 2, [TOMBSTONE, TOMBSTONE]))
     assert not all_targets_hold(targets, sent_to, {"n1": newer, "n2": merged}, merged,
                                 _knowing({_A1: 1}))
+
+
+# ----------------------------------------- a copy holding more than the decided record
+
+def _held_put_against_a_copy_ahead(seed: int, *, deliver_to: str, held_for: float
+                                   ) -> tuple[dict[str, bool], list[bytes]]:
+    """Session 34's review: n1 (lifetime a1) writes v1 then v2 (a1:2), whose replica put
+    to n3 is held; n2 writes v3 over v2 (n3: a1:2 value-less), n1 restarts (a1
+    retired), n2 deletes at W = 3 (its tombstone record pruned: no a1 entry), and n3's
+    copy is written as a node that did not know the retirement at the merge writes it
+    (the a1:2 entry kept: more history than the decided record). The held put is then
+    delivered to ``deliver_to`` ``held_for`` seconds after the delete (the grace period
+    is 5 s). Returns which nodes still hold a copy, and a get's values at R = 3."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="dvv",
+                               tombstone_grace_s=5.0, retired_keep=0, anti_entropy=False)
+    with cluster:
+        sim = cluster.sim
+        writer = cluster.client("n1", client_id="c")
+        writer.put(b"k", b"v1", b"", w=3)
+        cluster.run_until_quiet()
+        handle = writer.submit_put(b"k", b"v2", writer.get(b"k", r=3).context, w=2,
+                                   coordinator="n1")
+        sim.run_until(lambda: any(isinstance(m.message, ReplicaPut) and m.dest == "n3"
+                                  for m in sim.in_flight()), max_time=5.0)
+        held = next(m for m in sim.in_flight()
+                    if isinstance(m.message, ReplicaPut) and m.dest == "n3")
+        sim.drop(held.id)
+        cluster.wait([handle])
+        cluster.run_until_quiet()
+        other = cluster.client("n2", client_id="d")
+        other.put(b"k", b"v3", other.get(b"k", r=2).context, w=3, coordinator="n2")
+        cluster.run_until_quiet()
+        ahead = cluster.replicas(b"k")["n3"]
+        cluster.crash("n1")
+        cluster.restart("n1")
+        cluster.run_for(10.0)
+        cluster.wait([other.submit_delete(b"k", other.get(b"k", r=3).context, w=3,
+                                          coordinator="n2")])
+        decided = cluster.replicas(b"k")["n2"]
+        assert ahead is not None and decided is not None
+        assert len(decided.dvvset.entries) == 1  # the a1 entry pruned
+        cluster.storages["n3"].write(b"k", encode_record(merge(ahead, decided)))
+        cluster.run_for(held_for)
+        sim.perform("n1", [Send(deliver_to, held.message)])
+        cluster.run_for(60.0 - held_for)
+        holding = {name: record is not None
+                   for name, record in sorted(cluster.replicas(b"k").items())}
+        return holding, cluster.client("n2", client_id="e").get(b"k", r=3).values
+
+
+@pytest.mark.parametrize("deliver_to", ["n2", "n3"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_put_held_within_the_grace_period_does_not_come_back_over_a_copy_ahead(
+        seed: int, deliver_to: str) -> None:
+    """Within the grace period the held v2 reaches n3 (whose copy covers it: dropped,
+    and the three copies are reaped, n3's with more history than the decided record)
+    or n2 (whose pruned copy does not cover it: v2 beside the tombstone, pruning's own
+    cost, so the query round finds a live version and no copy is reaped; a get merging
+    n3's copy still answers no value). Either way v2 never comes back: the reap's
+    safety is the query round's and the grace period's, whatever the comparison
+    (the same figures with the exact comparison of before session 34)."""
+    holding, values = _held_put_against_a_copy_ahead(seed, deliver_to=deliver_to,
+                                                     held_for=1.0)
+    assert values == []
+    if deliver_to == "n3":
+        assert holding == {"n1": False, "n2": False, "n3": False}
+    else:
+        assert holding == {"n1": True, "n2": True, "n3": True}
