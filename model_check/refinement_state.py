@@ -220,19 +220,6 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
-    elif config.prune_retired >= 0 and config.deletes_per_client:
-        unmapped.append("features.prune_retired with deletes (the implementation's read "
-                        "repair also repairs a replica whose copy holds entries the "
-                        "coordinator's pruning of the merge drops, its own copy included "
-                        "(session 34, impl.read_repair, read-repairs-pruned); the spec's "
-                        "read repair writes only replicas that answered without the "
-                        "merge, so a get after a crash leaves the spec's copies holding a "
-                        "retired value-less entry the implementation's no longer hold. "
-                        "The reap's own difference (copies of one tombstone differing in "
-                        "pruned entries) is fixed (impl.reaping.same_tombstone): with "
-                        "that repair set aside the entry agrees everywhere, "
-                        "tests/refinement/test_prune_retired_lockstep.py; session 34, "
-                        "docs/refinement.md)")
     return tuple(unmapped)
 
 

@@ -14,6 +14,15 @@ fallbacks of a sloppy quorum included; with ``read_repair_fallbacks = false``
 (riak_kv's ``read_repair_primaryonly``) only those of the key's replicas
 (:func:`repaired_nodes`): a fallback's store then never holds a copy of a key
 through read repair, a copy no hand-off or let-go removes (session 27).
+
+With ``[features] prune_retired`` on (session 34), as the implementation's read
+repair (``impl.read_repair``, ``read-repairs-pruned``; docs/runtime.md), a replier
+whose payload holds more than the coordinator's pruning of the reconciled payload
+(by what the coordinator knows then: :meth:`spec.step.Edit.pruned`) is repaired
+too, even one that answered with the reconciled payload itself, the coordinator's
+own copy included (reconciled in place, so pruned by the coordinator; a receiver
+prunes by what it knows as it stores): a copy still holding a value-less entry
+of a retired lifetime drops it at the next get that reads it.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from spec.membership import serving_top
 from spec.state import Kind, Message, NodeState, new_message
 from spec.step import Edit
 
-__all__ = ["on_read_repair", "repair", "repaired_nodes"]
+__all__ = ["holds_pruned", "on_read_repair", "repair", "repaired_nodes"]
 
 
 def repaired_nodes(edit: Edit, coordinator: str, key: str,
@@ -46,15 +55,38 @@ def repair(edit: Edit, coordinator: str, key: str, replies: tuple[tuple[str, Pay
     """Send ``result`` (the reconciled payload of ``key``) to every node of
     ``replies`` that answered with a different payload (only those in ``replicas``
     unless it is None, :func:`repaired_nodes`); the coordinator's own stale copy
-    is reconciled in place."""
+    is reconciled in place. With ``[features] prune_retired`` on, also to every
+    node that answered with a payload holding more than the coordinator's pruning
+    of ``result`` (:func:`holds_pruned`; session 34)."""
+    pruned = _coordinator_pruned(edit, coordinator, result)
     for node, payload in replies:
-        if clocks.payload_equal(payload, result) or (
-                replicas is not None and node not in replicas):
+        if (replicas is not None and node not in replicas) or (
+                clocks.payload_equal(payload, result)
+                and (pruned is None or not holds_pruned(edit, payload, pruned))):
             continue
         if node == coordinator:
             edit.store(coordinator, key, result)
         else:
             edit.send(new_message(Kind.READ_REPAIR, coordinator, node, 0, key, result))
+
+
+def _coordinator_pruned(edit: Edit, coordinator: str, result: Payload) -> Payload | None:
+    """``result`` as ``coordinator`` prunes it (by what it knows now,
+    :meth:`spec.step.Edit.pruned`) when that drops an entry; None when pruning is
+    off (``[features] prune_retired < 0``) or drops nothing."""
+    if edit.plan.config.prune_retired < 0:
+        return None
+    pruned = edit.pruned(coordinator, result)
+    return None if clocks.payload_equal(pruned, result) else pruned
+
+
+def holds_pruned(edit: Edit, payload: Payload, pruned: Payload) -> bool:
+    """Whether ``payload`` (a reply) holds more than ``pruned`` (the coordinator's
+    pruning of the merge): merging it into ``pruned`` changes it, the
+    implementation's test (``impl.read_repair.ReadRepairer.repair``,
+    ``read-repairs-pruned``)."""
+    return not clocks.payload_equal(
+        clocks.merge(edit.plan.config.clock, payload, pruned, edit.puts), pruned)
 
 
 def on_read_repair(edit: Edit, m: Message, dst: NodeState) -> None:

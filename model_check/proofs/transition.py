@@ -340,12 +340,18 @@ def transition(
         # a coordinator begins a get: it reads its own copy (and may answer at once,
         # with read repair)
         sends, sent = sends_from([z3.Or(x.held[c][q], x.store[c][q]) for q in puts])
+        # with pruning, answering at once it may repair its own copy in place when it
+        # holds an entry its pruning of the merge drops (spec.read_repair, session 34):
+        # its own copy merged into itself, then pruned (:func:`_pruned_write`)
+        own = [store_rule(x.store[c][q], y.store[c][q], z3.And(x.store[c][q], y.store[c][q]))
+               for q in puts] if shape.prune else []
         add(
             f"get at {nm[c]}", "get", False,
             x.up[c],
             *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], x.store[c][q])) for q in puts],
             *sends,
-            skip=records(c) | sent,
+            *own,
+            skip=records(c) | sent | (row("store", c) if shape.prune else set()),
         )
     for n in nodes:
         # a replica stores a delivered replica-put or read-repair

@@ -60,8 +60,9 @@ FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same
               "dvv-same-coordinator", "server-vclock-same-coordinator",
               "client-vclock-blind-rewrite", "disk-loss-w1", "strict-weak-quorum",
               "dvv-context-collapses", "lww-blind-rewrite",
-              # session 34: mapped since (tests/refinement/test_prune_retired_lockstep.py)
-              "dvv-prune-retired", "dvv-prune-retired-own")
+              # session 34: mapped since (tests/refinement/test_prune_retired_lockstep.py,
+              # test_reap_pruned_lockstep.py)
+              "dvv-prune-retired", "dvv-prune-retired-own", "dvv-prune-retired-delete")
 SAMPLE_IN_CI = 40
 #: the shard of each FULL_IN_CI entry CI checks: every edge of the sources at
 #: breadth-first positions 0 mod 3 (``conformance(shard=...)``: a source's edges
@@ -134,10 +135,12 @@ UNMAPPED: set[str] = {
     # 34 (the implementation's count knob, ClusterConfig.retired_keep, and the
     # harness telling each node the retirements its prune_knowledge gives it), but
     # for the broken twin (prune_knowledge "naive": no implementation prunes its own
-    # live actor) and the delete entry (the implementation's reap wants the exact
-    # tombstone record, which pruning makes differ between copies: 10 reap edges)
-    # (model_check.refinement_state.unmapped_features; docs/refinement.md)
-    "dvv-prune-naive", "dvv-prune-retired-delete"}
+    # live actor) (model_check.refinement_state.unmapped_features; docs/refinement.md)
+    "dvv-prune-naive"}
+#: (dvv-prune-retired-delete, unmapped in session 34 for the reap of copies differing
+#: in pruned entries, then for the implementation's pruned read repair, is mapped since
+#: the reap's comparison and the spec's read repair prune: tests/refinement/
+#: test_reap_pruned_lockstep.py)
 #: (dvv-prune-learnt, unmapped when session 34 added it, is mapped since that session's
 #: review: the harness tells each node what the spec's State.known gives it, the spec's
 #: LearnRetirement a step of its own; tests/refinement/test_learnt_lockstep.py)

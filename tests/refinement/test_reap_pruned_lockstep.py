@@ -1,4 +1,5 @@
-"""The lockstep checks the reap of copies that differ in pruned entries (session 34).
+"""The lockstep checks the reap of copies that differ in pruned entries, and the read
+repair of copies holding pruned entries (session 34).
 
 ``dvv-prune-retired-delete`` (dvv, ``prune_retired = 0``, a delete and safe reaps)
 was unmapped: 10 of its 10,306 edges diverged, every one a ``Reap``. The
@@ -8,13 +9,16 @@ still holds a value-less entry of a retired lifetime); the spec's reap compares
 nothing. Fixed: a copy is the decided record when the two are equal once both are
 pruned by what the reaping node knows (``impl.reaping.same_tombstone``).
 
-The entry stays unmapped for another difference, named in ``unmapped_features``: the
-implementation's read repair also repairs a replica whose copy holds entries the
-coordinator's pruning of the merge drops (``read-repairs-pruned``), which the spec's
-read repair does not. So these tests run its conformance with that repair set aside
+It then stayed unmapped for another difference: the implementation's read repair
+also repairs a replica whose copy holds entries the coordinator's pruning of the
+merge drops (``read-repairs-pruned``), its own copy included, which the spec's read
+repair did not. The spec's does too since (spec/read_repair.py, session 34), and the
+entry is mapped: every edge of a sixth of its sources agrees (the whole graph: 5,608
+agreed, 0 diverged), and three mutants of the implementation diverge there: the
+reap's exact comparison, the pruned read repair set aside
 (:func:`_pruned_read_repair_set_aside`: the coordinator's repair computed without
-pruning, as before session 34's change) and the entry's reason lifted: every edge of
-a sixth of its sources agrees, and the old exact comparison diverges there.
+pruning, as before session 34's change), and the coordinator's own holding copy left
+unrepaired (:func:`_own_copy_left`).
 """
 
 from __future__ import annotations
@@ -28,15 +32,19 @@ import pytest
 import impl.reaping
 from impl.read_repair import ReadRepairer
 from impl.records import Record
+from impl.versions import merge
 from model_check import refinement_state
 from model_check.refinement_conformance import conformance
 from model_check.suite import entry
-from spec.config import Config
 
 #: the shard of dvv-prune-retired-delete's sources checked (as CI's FULL_SHARD_IN_CI:
 #: every edge of the sources at breadth-first positions 0 mod 6; about 3 CPU-s)
 SHARD = (0, 6)
 ENTRY = "dvv-prune-retired-delete"
+#: the shard the exact comparison's mutant is checked on: since the spec's read repair
+#: prunes holding copies (session 34) its 10 diverged reaps of the whole graph lie at
+#: sources 1-5 mod 6 (2, 2, 2, 3 and 1 of them), none at 0 mod 6
+EXACT_SHARD = (1, 6)
 
 
 @contextlib.contextmanager
@@ -66,39 +74,66 @@ def _unchanged(record: Record) -> Record:
     return record
 
 
-@pytest.fixture
-def lifted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Config]:
-    """The entry's configuration, its unmapped reason lifted and the pruned read
-    repair set aside."""
-    original = refinement_state.unmapped_features
+@contextlib.contextmanager
+def _own_copy_left() -> Iterator[None]:
+    """A mutant of the pruned read repair: the coordinator's own copy is repaired only
+    if it answered without the merge (a copy holding the merge, whose repair would
+    only prune it, is left as it is); the other replicas are repaired as the fix
+    says."""
+    original = ReadRepairer.repair
 
-    def without_the_read_repair(config: Config, *, traces: bool = False) -> tuple[str, ...]:
-        return tuple(reason for reason in original(config, traces=traces)
-                     if "prune_retired with deletes" not in reason)
+    def repair(self: ReadRepairer, key: bytes, replies: Any,
+               replicas: frozenset[str] | None = None) -> Any:
+        replica = self.replica
+        merge_into_local = replica.merge_into_local
 
-    monkeypatch.setattr(refinement_state, "unmapped_features", without_the_read_repair)
-    with _pruned_read_repair_set_aside():
-        yield entry(ENTRY).config
+        def unless_holding(key: bytes, record: Record, raw: bytes | None = None) -> Record:
+            mine = replica.local_record(key)
+            if merge(mine, record) == mine:
+                return mine
+            return merge_into_local(key, record, raw)
+
+        replica.merge_into_local = unless_holding  # type: ignore[method-assign]
+        try:
+            return original(self, key, replies, replicas)
+        finally:
+            del replica.merge_into_local
+
+    ReadRepairer.repair = repair  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ReadRepairer.repair = original  # type: ignore[method-assign]
 
 
-def test_the_delete_entry_is_unmapped_for_the_pruned_read_repair_only() -> None:
-    (reason,) = refinement_state.unmapped_features(entry(ENTRY).config)
-    assert "read-repairs-pruned" in reason and "same_tombstone" in reason
+def test_the_delete_entry_is_mapped() -> None:
+    assert refinement_state.unmapped_features(entry(ENTRY).config) == ()
 
 
-def test_reaps_of_copies_differing_in_pruned_entries_agree(lifted: Config) -> None:
-    """Every edge of the shard agrees (0 diverged; the whole graph: 0 of 10,306)."""
-    report = conformance(lifted, shard=SHARD)
+def test_every_edge_of_the_shard_agrees() -> None:
+    """Every edge of the shard agrees (0 diverged; the whole graph: 5,608 agreed, 0 of
+    10,356 diverged), reaps and gets among them."""
+    report = conformance(entry(ENTRY).config, shard=SHARD)
     assert report.outcomes["diverged"] == 0, report.divergences
-    assert report.by_action["reap agreed"] > 0
+    assert report.by_action["reap agreed"] > 0 and report.by_action["client-get agreed"] > 0
 
 
-def test_the_exact_comparison_diverges(lifted: Config, monkeypatch: pytest.MonkeyPatch
-                                       ) -> None:
+def test_the_exact_comparison_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant: the reap's comparison as before the fix (exact): a spec reap the
     implementation refuses (the whole graph: 10 diverged edges, all reaps)."""
     monkeypatch.setattr(impl.reaping, "same_tombstone",
                         lambda mine, decided, prune=None: mine == decided)
-    report = conformance(lifted, shard=SHARD)
+    report = conformance(entry(ENTRY).config, shard=EXACT_SHARD)
     assert report.outcomes["diverged"] >= 1
     assert any(line.startswith("reap") for line in report.divergences), report.divergences
+
+
+@pytest.mark.parametrize("mutant", [_pruned_read_repair_set_aside, _own_copy_left])
+def test_a_read_repair_leaving_a_holding_copy_diverges(mutant: Any) -> None:
+    """The mutants: the implementation's read repair without its pruned targets, or
+    leaving the coordinator's own holding copy: a get after which the spec's copy no
+    longer holds the retired value-less entry and the implementation's still does."""
+    with mutant():
+        report = conformance(entry(ENTRY).config, shard=SHARD)
+    assert report.outcomes["diverged"] >= 1
+    assert any("get c1" in line for line in report.divergences), report.divergences
