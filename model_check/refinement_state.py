@@ -395,7 +395,14 @@ class LockstepState:
         self.clients: dict[str, HarnessClient] = {c: HarnessClient() for c in config.client_names}
         self.requests: dict[int, HarnessRequest] = {}  # impl request id -> request
         self.ops: dict[tuple[str, int], int] = {}  # (coordinator, op id) -> spec request
+        #: (node, hint id) -> the key and payload of the hint it holds (or last held)
+        #: under that id, and the hint's raw record: a replaced disk numbers its hints
+        #: from the start again, so an id held with another record is another hint
         self.hint_payloads: dict[tuple[str, int], tuple[str, Payload]] = {}
+        self.hint_records: dict[tuple[str, int], bytes] = {}
+        #: impl message id of a ``HintAck`` -> the key and payload of the hint it
+        #: acknowledged when first seen in flight (disk seed 276, session 34)
+        self.ack_payloads: dict[int, tuple[str, Payload]] = {}
         self.clocks: dict[int, VClock | tuple[float, str]] = {}
         self.dead: set[int] = set()  # impl message ids the spec purged
         #: a tombstone's identity (dot, clock, or stamp and writer) -> the delete's put id
@@ -794,19 +801,29 @@ class LockstepState:
             return Message(Kind.HINT_DELIVERY, m.src, m.dest, 0, msg.key.decode(),
                            self.abstract_record(msg.record), m.dest)
         if isinstance(msg, HintAck):
-            known = self.hint_payloads.get((m.dest, msg.hint_id))
+            known = self.ack_payloads.get(m.id)
             if known is None:
-                return None
+                known = self.hint_payloads.get((m.dest, msg.hint_id))
+                if known is None:
+                    return None
+                self.ack_payloads[m.id] = known
             key, payload = known
             return Message(Kind.HINT_ACK, m.src, m.dest, 0, key, payload, m.src)
         return None
 
     def _note_hints(self) -> None:
+        """Note the key and payload of every hint held, by (node, hint id). A hint's
+        record never changes under its id within one store, but a replaced disk
+        (``DiskLoss``) numbers its hints from the first id again: an id held with
+        another record is a new hint, noted anew (disk seed 276, session 34: n3's
+        second hint 1 was abstracted as its wiped first one)."""
         for name in self.present:
             for hint in self.cluster.storages[name].hints():
-                if (name, hint.hint_id) not in self.hint_payloads:
-                    self.hint_payloads[(name, hint.hint_id)] = (
-                        hint.key.decode(), self.abstract_record(hint.record))
+                at = (name, hint.hint_id)
+                if self.hint_records.get(at) != hint.record:
+                    self.hint_records[at] = hint.record
+                    self.hint_payloads[at] = (hint.key.decode(),
+                                              self.abstract_record(hint.record))
 
     def abstract(self, exclude: Iterable[int] = ()) -> Abstract:
         """The abstraction of the implementation's current state."""

@@ -21,8 +21,9 @@ from impl.errors import ConfigError
 from impl.faults import Faults
 from impl.messages import ReplicaPut
 from impl.node import Node
+from model_check.refinement_state import LockstepState
 from model_check.trace_swarm import MAX_DISK_LOSSES, Swarm
-from model_check.trace_validation import validate_seed
+from model_check.trace_validation import TraceValidator, trace_config, validate_seed
 
 #: disk-loss seeds of 0-199 (each loses one or two disks and validates): 7, 12, 20
 #: (CI seeds whose runs lose two disks), 39 (the guard refuses a replaced disk's
@@ -32,6 +33,10 @@ DISK_SEEDS = (7, 12, 20, 39, 69)
 #: the one disk-loss seed of 0-199 that stops at a spec gap: a rebuilding
 #: coordinator's own read not counted towards R
 UNCOUNTED_SEED = 110
+#: a fallback's replaced disk numbers its hints from 1 again: n3's hint 1 for n4
+#: after its disk loss is not its wiped hint 1 (a mapping gap until session 34's
+#: s276: the HintAck abstracted to the wiped hint's {v5, v2})
+REUSED_HINT_ID_SEED = 276
 
 
 def test_the_swarm_draws_disk_losses_only_when_asked() -> None:
@@ -110,3 +115,45 @@ def test_a_mutant_only_disk_loss_reaches_is_caught() -> None:
         report = validate_seed(20, disk_losses=True)
     assert report.verdict == "divergence", report.line()
     assert "deliver ReplicaPut n2->n1" in report.reason
+
+
+@contextlib.contextmanager
+def hint_ids_noted_once() -> Iterator[None]:
+    """The mapping's mutant (main before s276): a (node, hint id) is noted the first
+    time it is seen and never again, so a replaced disk's new hint under a reused id
+    is abstracted as the wiped one."""
+    original = LockstepState._note_hints
+
+    def note(self: LockstepState) -> None:
+        for name in self.present:
+            for hint in self.cluster.storages[name].hints():
+                if (name, hint.hint_id) not in self.hint_payloads:
+                    self.hint_payloads[(name, hint.hint_id)] = (
+                        hint.key.decode(), self.abstract_record(hint.record))
+
+    LockstepState._note_hints = note  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LockstepState._note_hints = original  # type: ignore[method-assign]
+
+
+def test_a_replaced_disks_reused_hint_id_is_a_new_hint() -> None:
+    seed = REUSED_HINT_ID_SEED
+    validator = TraceValidator(trace_config(), seed=seed,
+                               swarm=Swarm.draw(seed, disk_losses=True))
+    report = validator.run()
+    assert report.verdict == "ok", f"{report.line()}\n{report.rerun()}\n{report.reason}"
+    assert report.disks_lost == 2 and report.impl_converged and report.spec_converged
+    # the run's point: n3 delivers a hint 1 to n4 before and after its disk loss,
+    # and they are different hints
+    log = validator.sim.log
+    lost = next(at for at, e in enumerate(log) if e[1:3] == ("disk_loss", "n3"))
+    sends = [at for at, e in enumerate(log)
+             if e[1] == "send" and e[3:6] == ("n3", "n4", "HintDelivery")]
+    assert any(at < lost for at in sends) and any(at > lost for at in sends)
+    with hint_ids_noted_once():
+        mutant = validate_seed(seed, disk_losses=True)
+    assert mutant.verdict == "divergence", mutant.line()
+    assert "deliver HintDelivery n3->n4" in mutant.reason
+    assert "hint-ack n4->n3 #0 k {v5, v2} intended=n4" in mutant.reason
