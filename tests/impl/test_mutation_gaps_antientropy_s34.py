@@ -13,11 +13,12 @@ import dataclasses
 
 import pytest
 
-from impl.antientropy import SYNC_SESSIONS_LIMIT
+from impl.antientropy import SYNC_SESSIONS_LIMIT, RangeTrees
 from impl.effects import Send
 from impl.errors import PeerDataError
 from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
+from impl.positions import position_of
 from impl.records import ClockMode, Record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -150,3 +151,32 @@ def test_trees_found_in_sync_complete_the_exchange_of_their_range() -> None:
     for step in opened:
         nodes["n2"].receive(1.0, "n1", step)
     assert told == [((step.lo, step.hi), "n1") for step in opened]
+
+
+def test_the_range_of_a_position_is_the_held_one_that_holds_it() -> None:
+    """:meth:`RangeTrees.range_of`: ranges are [lo, hi), a gap between two held ranges
+    and past the last is no range (``range_of__mutmut_2``: ``+ 1``, a range two on;
+    ``_8``: ``or``, the one before a gap; ``_11``: ``<=``, a range's end its own)."""
+    trees = RangeTrees(4, 2)
+    trees.reset([(0, 10), (10, 20), (20, 30), (40, 50), (50, 60)], MemoryStorage("always"))
+    expected = {0: (0, 10), 9: (0, 10), 10: (10, 20), 25: (20, 30), 30: None, 39: None,
+                40: (40, 50), 50: (50, 60), 59: (50, 60), 60: None, 1 << 20: None}
+    assert {position: trees.range_of(position) for position in expected} == expected
+
+
+def test_a_round_given_a_key_of_any_range_opens_that_range() -> None:
+    """``AntiEntropyRound(peer, key)`` for a key of each of the three ranges, the last
+    too: one exchange, on that range (``on_round__mutmut_21``: ``break`` at the first
+    range not the key's, nothing opened past the first)."""
+    node = _node()
+    ranges = node.anti_entropy.trees.ranges
+    keys = {}
+    for i in range(1000):
+        held = node.anti_entropy.trees.range_of(position_of(b"k%d" % i))
+        keys.setdefault(held, b"k%d" % i)
+    assert set(keys) == set(ranges) and len(ranges) == 3
+    for held, key in keys.items():
+        effects = node.fire(1.0, AntiEntropyRound("n2", key))
+        opened = [(e.message.lo, e.message.hi) for e in effects
+                  if isinstance(e, Send) and isinstance(e.message, MerkleExchange)]
+        assert opened == [held]
