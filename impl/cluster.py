@@ -397,6 +397,8 @@ class SimulatedCluster:
         self.client_timeout = (client_timeout if client_timeout is not None
                                else 5.0 * float(self.config.request_timeout))
         self.storages: dict[str, WatchedStorage] = {}
+        #: node -> how many engines were opened for it (:meth:`_open_storage`)
+        self._opened: dict[str, int] = {}
         self.left: set[str] = set()
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
@@ -418,11 +420,25 @@ class SimulatedCluster:
     # ------------------------------------------------------------- plumbing
 
     def _open_storage(self, name: str) -> Storage:
+        """Node ``name``'s engine: a new one (its first, or one replacing a lost disk),
+        or its SQLite file opened again. A store after the node's first numbers its
+        hints apart from every earlier one's (session 34: a late ``HintAck`` of a
+        lost disk's hint removed the new disk's hint of the same id): the memory
+        engine from a first id drawn in ``[2**32, 2**62)`` (the first store counts
+        from 1, below 2**32 for its first 4 billion hints), a new SQLite file from the
+        epoch its own ``storage-id`` gives (:func:`impl.storage.sqlite.first_epoch`),
+        seeded from the cluster's seed and the store's count (the first store's as
+        before)."""
+        opened = self._opened[name] = self._opened.get(name, 0) + 1
+        parts: tuple[object, ...] = () if opened == 1 else (opened,)
         if self.storage_kind == "memory":
-            return MemoryStorage(fsync=self.fsync)
+            first = 1 if opened == 1 else (
+                (1 << 32) + derive_seed(self.seed, "hints", name, *parts) % ((1 << 62) - (1 << 32)))
+            return MemoryStorage(fsync=self.fsync, first_hint_id=first)
         assert self.storage_dir is not None
         return SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"), fsync=self.fsync,
-                             storage_id=derive_seed(self.seed, "storage", name).to_bytes(8, "big"))
+                             storage_id=derive_seed(self.seed, "storage", name,
+                                                    *parts).to_bytes(8, "big"))
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
         """The node ``name`` on its storage. An initial node's first start does not

@@ -34,7 +34,12 @@ entries go in one by one; many make the index sorted again in one pass (two
 sorted runs, which Python's sort merges in linear time).
 
 Hint ids grow monotonically and are never reused, not even after a crash (a
-stale acknowledgement for a lost hint can never remove a newer one).
+stale acknowledgement for a lost hint can never remove a newer one). They count
+from ``first_hint_id`` (1 by default): a store that replaces a lost one (a new
+disk of the same node) is given a first id drawn above every id an earlier disk
+used (:class:`impl.cluster.SimulatedCluster` draws it from ``[2**32, 2**62)``),
+so a late acknowledgement of the old disk's hint cannot remove the new disk's
+hint of the same number (session 34, ``tests/impl/test_hint_ack_after_disk_loss.py``).
 """
 
 from __future__ import annotations
@@ -79,11 +84,18 @@ class MemoryStorage:
     ``fsync``: ``"always"`` (every change survives :meth:`crash`) or
     ``"buffered"`` (changes survive once flushed; a flush happens at
     :meth:`flush` and after every ``batch`` buffered changes).
+    ``first_hint_id``: the id of the first hint (an int from 1 to 2**62; 1 by
+    default), the others counting up from it: a store replacing a lost disk of the
+    same node must start above every id the lost one used (see the module
+    docstring). Raises InvalidValueError for a bad argument.
     """
 
-    def __init__(self, fsync: FsyncPolicy = "always", *, batch: int = 1000) -> None:
+    def __init__(self, fsync: FsyncPolicy = "always", *, batch: int = 1000,
+                 first_hint_id: int = 1) -> None:
         self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
         self.batch = check_batch(batch)
+        if not 1 <= check_hint_id(first_hint_id) <= 1 << 62:
+            raise InvalidValueError(f"first_hint_id must be from 1 to 2**62, got {first_hint_id}")
         self._records: dict[bytes, bytes] = {}
         self._chunks: list[list[bytes]] = []  # sorted entries: position (16 bytes) + key
         self._maxes: list[bytes] = []  # the last entry of each chunk
@@ -92,7 +104,7 @@ class MemoryStorage:
         self._waiting: list[bytes] = []
         self._hints: dict[int, Hint] = {}
         self._meta: dict[str, bytes] = {}
-        self._next_hint_id = 1
+        self._next_hint_id = first_hint_id
         self._closed = False
         # buffered mode: what the disk still holds for everything changed since the flush
         self._undo_records: dict[bytes, bytes | None] = {}

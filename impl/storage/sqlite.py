@@ -38,7 +38,14 @@ Durability (the fsync trade)
 
 Hint ids are ``epoch << 32 | sequence``: every open durably bumps the epoch, so an
 id is never reused, not even for a hint that a crash lost before it was
-committed (a stale acknowledgement can never remove a newer hint).
+committed (a stale acknowledgement can never remove a newer hint). A new file's
+first epoch is drawn from its ``storage-id`` (from 1 to 2**30, :func:`first_epoch`;
+session 34): a file replacing a lost one of the same node (a new disk) numbers its
+hints apart from the lost file's, so a late acknowledgement of the lost file's hint
+cannot remove the new file's hint of the same number
+(``tests/impl/test_hint_ack_after_disk_loss.py``; before, every file began at epoch
+1). Two files of a node share an epoch only if their first epochs lie closer than
+the opens of the earlier one: with probability about ``opens / 2**30``.
 
 Group commit (:mod:`impl.storage.group_commit`): :meth:`SqliteStorage.transaction`
 makes every change inside it one transaction, committed (and, with
@@ -55,6 +62,7 @@ the writes run in another.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import shutil
@@ -78,7 +86,7 @@ from impl.storage._common import (
 from impl.storage.base import FsyncPolicy, Hint, HintHead
 from spec.ring import RING_SIZE, key_position
 
-__all__ = ["SCHEMA_VERSION", "SqliteStorage"]
+__all__ = ["SCHEMA_VERSION", "SqliteStorage", "first_epoch"]
 
 #: Bumped whenever the tables change; an unknown version is refused at open.
 SCHEMA_VERSION = 1
@@ -111,6 +119,15 @@ _SCAN_PAGE = 256
 _SEQUENCE_BITS = 32
 #: the files of a database in WAL mode, by the suffix SQLite gives each
 _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def first_epoch(storage_id: bytes) -> int:
+    """The first hint epoch of a new file whose ``storage-id`` is ``storage_id``:
+    from 1 to 2**30 (a digest; the epochs above leave 2**30 opens before an id
+    reaches 2**63). Session 34: a replaced disk's file numbered its hints from
+    ``1 << 32 | 1`` again, as its lost file had."""
+    digest = hashlib.sha256(b"vdynamo hint epoch:" + storage_id).digest()
+    return int.from_bytes(digest[:4], "big") % (1 << 30) + 1
 
 
 def _failed(what: str, path: Path, exc: sqlite3.Error) -> StorageError:
@@ -224,7 +241,12 @@ class SqliteStorage:
             conn.execute("CREATE INDEX IF NOT EXISTS hints_by_intended ON hints (intended)")
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT value FROM engine WHERE name = 'epoch'").fetchone()
-            epoch = (row[0] if row else 0) + 1
+            if row is None:  # a new file: its first epoch drawn from its storage-id
+                found = conn.execute(
+                    "SELECT value FROM meta WHERE name = 'storage-id'").fetchone()
+                epoch = first_epoch(bytes(found[0]) if found else b"")
+            else:
+                epoch = row[0] + 1
             conn.execute(
                 "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
