@@ -117,6 +117,8 @@ CREATE TABLE IF NOT EXISTS engine (
 
 _SCAN_PAGE = 256
 _SEQUENCE_BITS = 32
+#: the last epoch whose ids stay within 2**63 - 1 (SQLite's INTEGER, the wire's MAX_ID)
+_MAX_EPOCH = (1 << (63 - _SEQUENCE_BITS)) - 1
 #: the files of a database in WAL mode, by the suffix SQLite gives each
 _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
@@ -128,6 +130,18 @@ def first_epoch(storage_id: bytes) -> int:
     ``1 << 32 | 1`` again, as its lost file had."""
     digest = hashlib.sha256(b"vdynamo hint epoch:" + storage_id).digest()
     return int.from_bytes(digest[:4], "big") % (1 << 30) + 1
+
+
+def _check_epoch(epoch: int, path: Path) -> None:
+    """StorageError if hint epoch ``epoch`` of the file ``path`` would give hint ids
+    above 2**63 - 1 (SQLite's INTEGER and the wire's ``impl.messages.MAX_ID``):
+    epochs count up from at most 2**30, so 2**30 opens or more (session 34's
+    revhint review: the open passed and the first hint raised OverflowError)."""
+    if epoch > _MAX_EPOCH:
+        raise StorageError(
+            f"SQLite database {str(path)!r}: hint epoch {epoch} is above {_MAX_EPOCH}, "
+            f"its hint ids would exceed 2**63 - 1 (every open and every 2**32 hints "
+            "take an epoch): hint ids are exhausted; move the node to a new data file")
 
 
 def _failed(what: str, path: Path, exc: sqlite3.Error) -> StorageError:
@@ -244,9 +258,14 @@ class SqliteStorage:
             if row is None:  # a new file: its first epoch drawn from its storage-id
                 found = conn.execute(
                     "SELECT value FROM meta WHERE name = 'storage-id'").fetchone()
-                epoch = first_epoch(bytes(found[0]) if found else b"")
+                if found is not None and not isinstance(found[0], bytes):
+                    raise StorageError(
+                        f"SQLite database {str(self.path)!r} has a malformed storage-id "
+                        f"meta entry (a {type(found[0]).__name__}, not a blob)")
+                epoch = first_epoch(found[0] if found else b"")
             else:
                 epoch = row[0] + 1
+            _check_epoch(epoch, self.path)
             conn.execute(
                 "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
@@ -586,6 +605,7 @@ class SqliteStorage:
         return True
 
     def _bump_epoch(self) -> None:
+        _check_epoch(self._epoch + 1, self.path)
         conn = self._connection()
         self._commit(conn)
         self._epoch += 1

@@ -29,6 +29,7 @@ the fix n4 deleted its new hint). After 120 s healed n2 holds ``v2``.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,8 @@ import pytest
 from impl import SimulatedCluster
 from impl.cluster import StorageKind
 from impl.effects import Send
-from impl.errors import InvalidValueError
-from impl.messages import HintAck
+from impl.errors import InvalidValueError, StorageError
+from impl.messages import MAX_ID, HintAck
 from impl.storage.memory import MemoryStorage
 from impl.storage.sqlite import SqliteStorage, first_epoch
 from impl.versions import values
@@ -120,4 +121,54 @@ def test_a_store_numbers_its_hints_from_where_it_is_told(tmp_path: Path) -> None
     engine.close()
     engine = SqliteStorage(path, storage_id=b"ignored: the file has one")
     assert engine.add_hint("n2", b"k", b"r") == (epoch + 1) << 32 | 1
+    engine.close()
+
+
+def _edit(path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        for statement, params in statements:
+            conn.execute(statement, params)
+    conn.close()
+
+
+def test_hint_ids_stay_within_the_wire_bound_or_the_open_says_why(tmp_path: Path) -> None:
+    """Session 34's revhint review: epochs count up from at most 2**30 by one per open
+    (and per 2**32 hints), so after 2**30 or more opens ``epoch << 32`` passes 2**63 - 1:
+    the open passed and the first hint raised a bare OverflowError from sqlite3. Now the
+    last epoch (2**31 - 1) still gives ids up to MAX_ID, and the epoch past it is refused
+    by a StorageError naming the cause, at the open and within an open."""
+    path = tmp_path / "n1.sqlite3"
+    SqliteStorage(path, storage_id=b"disk-a").close()
+    _edit(path, ("UPDATE engine SET value = ? WHERE name = 'epoch'", ((1 << 31) - 2,)))
+    engine = SqliteStorage(path)  # epoch 2**31 - 1: the last
+    assert engine.add_hint("n2", b"k", b"r") == ((1 << 31) - 1) << 32 | 1
+    engine._sequence = (1 << 32) - 2  # 2**32 - 2 hints later: the last id of the epoch
+    assert engine.add_hint("n2", b"k", b"r") == MAX_ID
+    with pytest.raises(StorageError, match="hint ids are exhausted"):
+        engine.add_hint("n2", b"k", b"r")  # the next epoch's first id is above MAX_ID
+    assert engine.get_hint(MAX_ID) is not None and len(engine.hints()) == 2
+    engine.close()
+    with pytest.raises(StorageError, match=r"hint epoch 2147483648 is above 2147483647"):
+        SqliteStorage(path)
+    with pytest.raises(StorageError, match="hint ids are exhausted"):
+        SqliteStorage(path)  # refused again: the refused open took no epoch
+
+
+@pytest.mark.parametrize("value", ["text", 1.5, -1, 5])
+def test_a_malformed_storage_id_is_refused_at_the_open(tmp_path: Path, value: object) -> None:
+    """A file whose ``storage-id`` meta entry is not a blob (a hand-edited or foreign
+    file) and that has no epoch yet: a StorageError naming the entry, not a TypeError
+    or a ValueError (``bytes(-1)``) from inside the open, nor 5 zero bytes taken
+    for the id of an integer 5 (session 34's revhint review). A missing entry (a crash
+    between the schema's commit and the entry's insert) counts from ``first_epoch(b"")``."""
+    path = tmp_path / "n1.sqlite3"
+    SqliteStorage(path, storage_id=b"disk-a").close()
+    _edit(path, ("DELETE FROM engine", ()),
+          ("UPDATE meta SET value = ? WHERE name = 'storage-id'", (value,)))
+    with pytest.raises(StorageError, match="malformed storage-id meta entry"):
+        SqliteStorage(path)
+    _edit(path, ("DELETE FROM meta WHERE name = 'storage-id'", ()))
+    engine = SqliteStorage(path)
+    assert engine.add_hint("n2", b"k", b"r") == first_epoch(b"") << 32 | 1
     engine.close()
