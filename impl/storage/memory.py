@@ -36,10 +36,12 @@ sorted runs, which Python's sort merges in linear time).
 Hint ids grow monotonically and are never reused, not even after a crash (a
 stale acknowledgement for a lost hint can never remove a newer one). They count
 from ``first_hint_id`` (1 by default): a store that replaces a lost one (a new
-disk of the same node) is given a first id drawn above every id an earlier disk
-used (:class:`impl.cluster.SimulatedCluster` draws it from ``[2**32, 2**62)``),
-so a late acknowledgement of the old disk's hint cannot remove the new disk's
-hint of the same number (session 34, ``tests/impl/test_hint_ack_after_disk_loss.py``).
+disk of the same node) is given a first id of its own (:class:`impl.cluster.SimulatedCluster`
+draws it, seeded, from ``[2**32, 2**62)``: above every id the node's first store
+used, and apart from the other replacements' by probability, not by order, about
+``hints / 2**62`` for a collision), so a late acknowledgement of the old disk's
+hint cannot remove the new disk's hint of the same number (session 34,
+``tests/impl/test_hint_ack_after_disk_loss.py``).
 """
 
 from __future__ import annotations
