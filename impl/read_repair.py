@@ -85,6 +85,7 @@ class ReadRepairer:
         off, only to those of them (riak_kv's ``read_repair_primaryonly``)."""
         merged, stale = read_repair_targets(replies)
         pruned = self.replica.prune(merged)
+        holding: list[str] = []
         if pruned != merged:
             # dvv: a copy holding entries that this node's pruning of the merge drops
             # (of retirements its node may never have heard: the records of the
@@ -92,12 +93,15 @@ class ReadRepairer:
             # from the field below and prunes alike (session 34)
             holding = [node for node, record in sorted(replies.items())
                        if node not in stale and merge(record, pruned) != pruned]
-            self.stats["read-repairs-pruned"] += len(holding)
             stale = sorted((*stale, *holding))
         if replicas is not None and not self.replica.config.read_repair_fallbacks:
             skipped = [node for node in stale if node not in replicas]
             stale = [node for node in stale if node in replicas]
             self.stats["read-repairs-skipped"] += len(skipped)
+        if holding:
+            # counted once repaired: a holding fallback skipped above is counted in
+            # read-repairs-skipped only (session 34's review of the counters)
+            self.stats["read-repairs-pruned"] += sum(node in stale for node in holding)
         encoded = encode_record(merged) if stale else b""
         # dvv: the retirements of its entries, so the stale replica prunes alike
         carried = self.replica.carried(merged, *replies.values()) if stale else b""

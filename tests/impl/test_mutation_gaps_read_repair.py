@@ -49,3 +49,20 @@ def test_a_copy_holding_more_and_a_stale_one_are_each_repaired_once() -> None:
             assert decode_retired(message.retired) == {OLD: 1}
         assert (node.stats["read-repairs"], node.stats["read-repairs-pruned"]) == (
             2 * gets, gets)
+
+
+def test_a_holding_fallback_left_unrepaired_is_counted_as_skipped_only() -> None:
+    """With ``read_repair_fallbacks`` off (the default) a copy holding more than the
+    pruned merge at a node outside ``replicas`` (a fallback) is not repaired: it is
+    counted in ``read-repairs-skipped`` alone, not in ``read-repairs-pruned`` too
+    (session 34's review of the counters: it was counted in both); the holding
+    replica n2 is repaired and counted."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2, retired_keep=0), MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    node.retired.take(encode_retired({OLD: 1}))
+    out = node.read_repair.repair(KEY, {"n2": HOLDING, "n4": HOLDING},
+                                  replicas=frozenset({"n1", "n2", "n3"}))
+    assert [e.dest for e in out if isinstance(e, Send)] == ["n2"]
+    assert (node.stats["read-repairs"], node.stats["read-repairs-pruned"],
+            node.stats["read-repairs-skipped"]) == (1, 1, 1)
