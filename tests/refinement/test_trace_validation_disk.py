@@ -169,9 +169,10 @@ def _hint_deliveries(validator: TraceValidator, src: str, dst: str) -> tuple[lis
             if e[1] == "send" and e[3:6] == (src, dst, "HintDelivery")], lost
 
 
-def test_a_replaced_disk_numbers_its_hints_apart() -> None:
-    # seed 276 with the engines of session 34's hintid: n3 delivers hints to n4
-    # before and after its disk loss, under different ids
+def _seed_276_validates() -> None:
+    """Seed 276 (REUSED_HINT_ID_SEED) validates ``ok`` with both its disks lost and
+    both sides converged, and n3 delivers hints to n4 before and after its disk
+    loss (the run's point)."""
     seed = REUSED_HINT_ID_SEED
     validator = TraceValidator(trace_config(), seed=seed,
                                swarm=Swarm.draw(seed, disk_losses=True))
@@ -180,26 +181,25 @@ def test_a_replaced_disk_numbers_its_hints_apart() -> None:
     assert report.disks_lost == 2 and report.impl_converged and report.spec_converged
     sends, lost = _hint_deliveries(validator, "n3", "n4")
     assert any(at < lost for at in sends) and any(at > lost for at in sends)
+
+
+def test_a_replaced_disk_numbers_its_hints_apart() -> None:
+    # seed 276 with the engines of session 34's hintid: n3 delivers hints to n4
+    # before and after its disk loss, under different ids
+    _seed_276_validates()
     # no id repeats, so the mapping's first-sight noting, which diverges when the
     # new disk reuses hint 1 (below), validates too
     with hint_ids_noted_once():
-        assert validate_seed(seed, disk_losses=True).verdict == "ok"
+        assert validate_seed(REUSED_HINT_ID_SEED, disk_losses=True).verdict == "ok"
 
 
 @replaced_disks_reuse_hint_ids()
 def test_a_replaced_disks_reused_hint_id_is_a_new_hint() -> None:
-    seed = REUSED_HINT_ID_SEED
-    validator = TraceValidator(trace_config(), seed=seed,
-                               swarm=Swarm.draw(seed, disk_losses=True))
-    report = validator.run()
-    assert report.verdict == "ok", f"{report.line()}\n{report.rerun()}\n{report.reason}"
-    assert report.disks_lost == 2 and report.impl_converged and report.spec_converged
     # the run's point: n3 delivers a hint 1 to n4 before and after its disk loss,
     # and they are different hints
-    sends, lost = _hint_deliveries(validator, "n3", "n4")
-    assert any(at < lost for at in sends) and any(at > lost for at in sends)
+    _seed_276_validates()
     with hint_ids_noted_once():
-        mutant = validate_seed(seed, disk_losses=True)
+        mutant = validate_seed(REUSED_HINT_ID_SEED, disk_losses=True)
     assert mutant.verdict == "divergence", mutant.line()
     assert "deliver HintDelivery n3->n4" in mutant.reason
     assert "hint-ack n4->n3 #0 k {v5, v2} intended=n4" in mutant.reason
