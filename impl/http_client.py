@@ -65,9 +65,9 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "NODE_IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME", "AsyncClient",
-           "Client", "Fetched", "NoNodeError", "OutcomeUnknownError", "RequestRefusedError",
-           "Resolver", "Router",
+__all__ = ["IN_FLIGHT", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME",
+           "AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
+           "RequestRefusedError", "Resolver", "Router",
            "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
 
@@ -307,15 +307,35 @@ def _check_header_value(name: str, text: object) -> None:
             "end (an HTTP header value); nothing was sent")
 
 
+#: the longest ``/kv/<key>`` path (characters, percent-encoded) this client sends:
+#: httpx refuses a URL of over 65,536 characters (``httpx._urlparse.MAX_URL_LENGTH``,
+#: 0.28), and 1,024 are left for the node's address (``http://host:port``). Every key
+#: of up to 21,500 bytes fits (3 characters per byte at most); a node may take keys up
+#: to ``max_key_bytes`` (at most 1 MiB), sent by another HTTP client.
+MAX_KEY_PATH = 65_536 - 1_024
+
+
 def key_path(key: bytes | str) -> str:
     """``/kv/<key>``, every byte but unreserved ones percent-encoded, and the keys
     ``.`` and ``..`` as ``%2E`` and ``%2E%2E``: httpx (as browsers and curl do,
     RFC 3986 5.2.4) removes those dot segments from a path, so ``/kv/..`` went
     out as ``/`` and the key could be neither written nor read (404 "no resource
-    '/'"; found by probing, session 12). The node decodes ``%2E`` to ``.``."""
-    quoted = urllib.parse.quote(key_bytes(key), safe="")
+    '/'"; found by probing, session 12). The node decodes ``%2E`` to ``.``.
+
+    Raises InvalidValueError (a LocalError) naming the key's length when the path
+    is over :data:`MAX_KEY_PATH` characters: until session 35's service probe such a
+    key raised httpx's bare ``InvalidURL: URL too long`` (a traceback of ``vdynamo
+    put``), a 24,000-byte UTF-8 key within a node's ``max_key_bytes = 100000`` too."""
+    data = key_bytes(key)
+    quoted = urllib.parse.quote(data, safe="")
     if quoted in (".", ".."):
         quoted = quoted.replace(".", "%2E")
+    if len(quoted) + 4 > MAX_KEY_PATH:
+        raise InvalidValueError(
+            f"key of {len(data)} bytes: {len(quoted)} characters percent-encoded, over "
+            f"the {MAX_KEY_PATH} of a key's path this client sends (httpx takes URLs of "
+            "at most 65,536 characters; a byte outside A-Z a-z 0-9 - . _ ~ takes 3, so "
+            "every key of up to 21,500 bytes fits); nothing was sent")
     return "/kv/" + quoted
 
 
@@ -565,10 +585,11 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
              resolve: Resolver | None) -> Plan:
     """A get (see the module docstring): a :class:`Fetched`."""
     _check_quorum("r", r)
+    path = key_path(key)  # InvalidValueError before anything is sent (session 35)
     yield from _route_plan(router)
     why: list[str] = []
     for base in router.candidates(key):
-        answer = yield "GET", base + key_path(key), {
+        answer = yield "GET", base + path, {
             "headers": {**_JSON, **router.cluster_header()},
             "params": {"r": r} if r is not None else None}
         if isinstance(answer, httpx.TransportError):
@@ -633,7 +654,8 @@ def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None, *, missing_ok: bool = True) -> Plan:
-    key_bytes(key)  # InvalidValueError before anything is sent (session 15's probe B)
+    path = key_path(key)  # InvalidValueError before anything is sent (session 15's
+    # probe B: a key of no UTF-8 form; session 35: one whose path is over MAX_KEY_PATH)
     _check_quorum("w", w)
     _check_quorum("r", r)
     if value is not None:
@@ -664,7 +686,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):
-        answer = yield method, base + key_path(key), {
+        answer = yield method, base + path, {
             "content": value, "headers": headers,
             "params": {name: value for name, value in (("w", w), ("r", r))
                        if value is not None} or None}
