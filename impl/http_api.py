@@ -24,11 +24,12 @@ answer to give instead -- after which the connection closes with a lingering
 close (:func:`_linger`). The limits are checked as the bytes arrive: 431 once a
 request line and headers pass ``MAX_HEADER_BYTES``, 413 for a PUT from the
 Content-Length before any of the body is read (or as a chunked body grows past
-the limit); another method's body is read and dropped, whatever its size. An
-HTTP/1.1 request with ``Expect: 100-continue`` and a body gets ``100 Continue``
-once its head is read and the earlier requests are answered (or that 413
-instead, and the client never sends the body); another expectation, 417 (RFC
-9110 10.1.1). A PUT of a value is admitted by the node's bytes in flight
+the limit); another method's body is read and dropped, up to
+``max(max_value_bytes, DISCARDED_BODY_BYTES)`` (over it 413,
+:attr:`_Parse.discard_limit`). An HTTP/1.1 request with ``Expect: 100-continue``
+and a body gets ``100 Continue`` once its head is read and the earlier requests
+are answered (or that 413 instead, and the client never sends the body); another
+expectation, 417 (RFC 9110 10.1.1). A PUT of a value is admitted by the node's bytes in flight
 (:mod:`impl.admission`) before its body is read, once its head is read and the
 earlier requests are answered (:meth:`HttpApi._admit_body`, session 24): it
 waits its turn with its connection not read, its bytes then reserved until it
@@ -69,7 +70,7 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
          none: the node reads the key first, with R, and deletes what it read, as
          Riak does; nothing there: 404 with the read's context, nothing written);
          a later GET answers 404 with a context, and a PUT with that context
-         supersedes it. A body is read and dropped (any size)
+         supersedes it. A body is read and dropped (over the discard bound: 413)
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -394,9 +395,9 @@ class _Parse:
 
     __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
                  "chunk_begun", "chunk_data", "context_b64", "continue_due", "counted", "dead",
-                 "gone", "head_bytes", "head_read", "headers", "hold", "in_body", "in_head",
-                 "keeps", "limit", "moved", "parser", "ready", "received", "reserved", "size",
-                 "stalled", "url", "url_allowance")
+                 "gone", "head_bytes", "head_read", "headers", "hold", "in_body", "in_chunk",
+                 "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
+                 "reserved", "size", "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
                  *, admits: bool = False) -> None:
@@ -463,6 +464,9 @@ class _Parse:
         #: before the slice's end (:meth:`_chunk_over`)
         self.chunk_begun = False
         self.chunk_data = 0
+        #: between a chunk's size line and its end: in its data, or, for the last
+        #: chunk (size 0), in the trailer section (llhttp ends that chunk after it)
+        self.in_chunk = False
         #: the slice fed before (a chunk-size line may begin in it)
         self._previous = b""
 
@@ -551,8 +555,7 @@ class _Parse:
                     # busy and the connection held (its bytes met the body rate);
                     # Node.js CVE-2024-22019, Go's CVE-2023-39326
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
-                        f"body: a chunk-size line (its chunk extensions) over "
-                        f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
+                        self._stalled_line())))
                     return None
             if self.in_head and self._http09_line(data):
                 self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version("0.9")))
@@ -563,6 +566,18 @@ class _Parse:
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
         return None
+
+    def _stalled_line(self) -> str:
+        """What a body's line over :data:`MAX_CHUNK_LINE_BYTES` is: a chunk-size line
+        (its extensions), or, once the last chunk's size line is in (a chunk under
+        way that no data moves), a field of the trailer section. Before session 35's
+        service probe a trailer field of 64 KiB was named a chunk-size line too."""
+        if self.in_chunk:
+            return (f"body: a trailer field (after the last chunk) over "
+                    f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.2; trailer fields "
+                    "are discarded here)")
+        return (f"body: a chunk-size line (its chunk extensions) over "
+                f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")
 
     def _unknown_method(self, data: bytes, parsed: int) -> _Answer | None:
         """The answer to a request line whose method llhttp does not know, naming
@@ -857,12 +872,12 @@ class _Parse:
             []), (self.parser.get_method(), self.url))
 
     def on_chunk_header(self) -> None:
-        self.moved = self.chunk_begun = True
+        self.moved = self.chunk_begun = self.in_chunk = True
         self.chunk_data = 0
 
     def on_chunk_complete(self) -> None:
         self.moved = True
-        self.chunk_begun = False
+        self.chunk_begun = self.in_chunk = False
 
     def on_body(self, body: bytes) -> None:
         self.moved = True
