@@ -86,6 +86,20 @@ from spec.vclock import VClock
 __all__ = ["MAX_REMINTS", "PutCoordination", "PutCoordinator", "ack_counts",
            "put_quorum_reached", "sends_error"]
 
+
+def _hidden_tombstones(record: Record, siblings: int) -> str:
+    """What the refusal of a put over ``max_siblings`` adds when some of the
+    ``siblings`` its ``record`` would hold are tombstones, which a get does not show
+    (empty when none are). Before session 35's service probe a key read as four values
+    refused a fifth blind put as having "more than 5 siblings", the fifth being the
+    tombstone of a delete the blind puts were concurrent with."""
+    tombstones = sum(1 for value in values(record) if value == TOMBSTONE)
+    if not tombstones:
+        return ""
+    return (f" ({tombstones} of the {siblings} this put would make "
+            f"{'is a tombstone' if tombstones == 1 else 'are tombstones'} of a delete, "
+            "which a get does not show: a put with a get's context supersedes them)")
+
 #: How many times a client-vclock put is minted again at most
 #: (:meth:`PutCoordinator._remint`): each time a replica holds a counter of the
 #: client above the one minted; more than once only if the client's earlier
@@ -322,7 +336,7 @@ class PutCoordinator:
             # sides, each within the limit) is accepted, as the 413 of bytes is
             return [answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "
-                "reconcile them first"))]
+                f"reconcile them first{_hidden_tombstones(record, siblings)}"))]
         encoded = encode_record(record)
         if len(encoded) > self.config.max_record_bytes and not (request.delete or replied):
             refused = self._record_too_large(key, stored, len(encoded), siblings, len(value))
