@@ -1762,8 +1762,13 @@ class HttpApi:
         read = await server.request(GetRequest(
             server.next_request_id(), message.key, r=_quorum(query, "r", self.config.n),
             client_id=message.client_id))
-        if read.error is not None:  # the read failed: nothing was written
-            return self._failed(read.error, unknown=False)
+        if read.error is not None:  # the read failed: nothing was written. Said so:
+            # until session 35's service probe a DELETE at r=3 with a replica down got
+            # 503 "get reached 2 of R=3 replicas before the timeout", naming a get
+            status, body, extra = self._failed(read.error, unknown=False)
+            assert isinstance(body, dict)
+            return status, {**body, "message": "delete: its read of the key first (with "
+                            f"R) failed, nothing was deleted: {body['message']}"}, extra
         assert isinstance(read.result, GetResult)
         if not read.result.values:
             return self._absent_long_key(message.key) or _get_answer(read.result, None)

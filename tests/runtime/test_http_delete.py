@@ -2,7 +2,7 @@
 context reads the key first and deletes what it read (Riak's riak_kv_delete:delete/8
 when no vclock is given), so the value is gone; a put concurrent with it is kept as
 a sibling; nothing there: 404, nothing written. Its messages say "delete", and its
-body is read and dropped whatever its size."""
+body is read and dropped up to the discard bound (1 MiB)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,27 @@ def test_a_delete_that_misses_w_says_delete(tmp_path: Path) -> None:
             status, body = await _missing_w(servers)
             assert status == 504 and body["outcome"] == "unknown"
             assert body["message"].startswith("delete reached 2 of W=3 replicas"), body
+    run(scenario())
+
+
+def test_a_delete_whose_read_misses_r_says_delete_and_deletes_nothing(
+        tmp_path: Path) -> None:
+    """Session 35's service probe: a DELETE without a context at ``r=3`` with a replica
+    down answered 503 "get reached 2 of R=3 replicas before the timeout", naming a get
+    the client never sent. The message now says it is the delete's read, and that
+    nothing was deleted (it never was: the read comes first)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k?w=3"), b"v"))[0] == 200
+            await servers[2].stop()
+            status, headers, body = await call("DELETE", url(servers[0], "/kv/k?r=3"))
+            assert status == 503 and body["outcome"] == "not-written", body
+            assert headers.get("retry-after") == "1", headers
+            assert body["message"] == (
+                "delete: its read of the key first (with R) failed, nothing was deleted: "
+                "get reached 2 of R=3 replicas before the timeout"), body
+            status, _, got = await call("GET", url(servers[0], "/kv/k?r=2"))
+            assert status == 200 and _values(got) == [b"v"], got
     run(scenario())
 
 
