@@ -100,6 +100,7 @@ def _hidden_tombstones(record: Record, siblings: int) -> str:
             f"{'is a tombstone' if tombstones == 1 else 'are tombstones'} of a delete, "
             "which a get does not show: a put with a get's context supersedes them)")
 
+
 #: How many times a client-vclock put is minted again at most
 #: (:meth:`PutCoordinator._remint`): each time a replica holds a counter of the
 #: client above the one minted; more than once only if the client's earlier
