@@ -341,6 +341,13 @@ class Client:
         return result
 
 
+def _hint_range(seed: int) -> int:
+    """A first hint id drawn from ``seed`` in ``[2**32, 2**62)``: above the ids a
+    node's first store counts from 1, apart from other draws by probability (two
+    ranges of ``h`` hints meet with probability about ``h / 2**62``)."""
+    return (1 << 32) + seed % ((1 << 62) - (1 << 32))
+
+
 class SimulatedCluster:
     """A Dynamo cluster of ``nodes`` node cores on a deterministic simulator.
 
@@ -399,6 +406,9 @@ class SimulatedCluster:
         self.storages: dict[str, WatchedStorage] = {}
         #: node -> how many engines were opened for it (:meth:`_open_storage`)
         self._opened: dict[str, int] = {}
+        #: node -> the memory engine :meth:`_open_storage` made for it, until the node
+        #: starts on it (that start keeps the engine's first hint id; :meth:`_make_node`)
+        self._unstarted: dict[str, Storage] = {}
         self.left: set[str] = set()
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
@@ -428,23 +438,38 @@ class SimulatedCluster:
         from 1, below 2**32 for its first 4 billion hints), a new SQLite file from the
         epoch its own ``storage-id`` gives (:func:`impl.storage.sqlite.first_epoch`),
         seeded from the cluster's seed and the store's count (the first store's as
-        before)."""
+        before). Every later open of a SQLite file draws its epoch from a source
+        seeded the same way (session 35: a restored file repeated the epochs its
+        count gave since the backup); the memory engine's later starts,
+        :meth:`_make_node`."""
         opened = self._opened[name] = self._opened.get(name, 0) + 1
         parts: tuple[object, ...] = () if opened == 1 else (opened,)
         if self.storage_kind == "memory":
-            first = 1 if opened == 1 else (
-                (1 << 32) + derive_seed(self.seed, "hints", name, *parts) % ((1 << 62) - (1 << 32)))
-            return MemoryStorage(fsync=self.fsync, first_hint_id=first)
+            first = 1 if opened == 1 else _hint_range(derive_seed(self.seed, "hints", name, *parts))
+            store = self._unstarted[name] = MemoryStorage(fsync=self.fsync, first_hint_id=first)
+            return store
         assert self.storage_dir is not None
         return SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"), fsync=self.fsync,
                              storage_id=derive_seed(self.seed, "storage", name,
-                                                    *parts).to_bytes(8, "big"))
+                                                    *parts).to_bytes(8, "big"),
+                             hint_epochs=random.Random(
+                                 derive_seed(self.seed, "hint-epochs", name, *parts)))
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
         """The node ``name`` on its storage. An initial node's first start does not
         announce its fresh store (``Node(announce=False)``): the cluster is brand
         new, no peer heard of an earlier start. Every later start (a restart, a
-        wiped disk, a node that joined) is a real node's."""
+        wiped disk, a node that joined) is a real node's.
+
+        A start on a memory engine other than the new one :meth:`_open_storage` made
+        (a restart, or a store put back from a backup) numbers its hints from a first
+        id drawn from the start's ``seed`` in ``[2**32, 2**62)``
+        (:meth:`MemoryStorage.start_hints_at`): a restored store's counter repeats the
+        ids of the starts since its backup (session 35), and the start's seed, drawn
+        from the simulator's own start count, is never rolled back."""
+        store = self.storages[name].inner
+        if self._unstarted.pop(name, None) is not store and isinstance(store, MemoryStorage):
+            store.start_hints_at(_hint_range(derive_seed(seed, "hints")))
         rejoin = name in self._rejoining  # join() of a node that left: it joins again
         self._rejoining.discard(name)
         announce = name not in self._brand_new

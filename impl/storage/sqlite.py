@@ -36,16 +36,25 @@ Durability (the fsync trade)
     that :meth:`~SqliteStorage.flush` also checkpoints the log (an fsync), so
     what was flushed survives a power loss too. Many writes share one fsync.
 
-Hint ids are ``epoch << 32 | sequence``: every open durably bumps the epoch, so an
-id is never reused, not even for a hint that a crash lost before it was
-committed (a stale acknowledgement can never remove a newer hint). A new file's
-first epoch is drawn from its ``storage-id`` (from 1 to 2**30, :func:`first_epoch`;
-session 34): a file replacing a lost one of the same node (a new disk) numbers its
-hints apart from the lost file's, so a late acknowledgement of the lost file's hint
-cannot remove the new file's hint of the same number
-(``tests/impl/test_hint_ack_after_disk_loss.py``; before, every file began at epoch
-1). Two files of a node share an epoch only if their first epochs lie closer than
-the opens of the earlier one: with probability about ``opens / 2**30``.
+Hint ids are ``epoch << 32 | sequence``, and every open takes an epoch of its own,
+recorded durably (the ``epoch`` row) before the first hint: an id is not reused, not
+even for a hint that a crash lost before it was committed, so a stale
+acknowledgement does not remove a newer hint. A new file's first epoch is drawn from
+its ``storage-id`` (from 1 to 2**30, :func:`first_epoch`; session 34): a file
+replacing a lost one of the same node (a new disk) numbers its hints apart from the
+lost file's (``tests/impl/test_hint_ack_after_disk_loss.py``; before, every file
+began at epoch 1). Every later open, and the 2**32nd hint of an open, draws its
+epoch at random from 1 to 2**31 - 1 (``hint_epochs``, the system's randomness by
+default), neither the epoch before it nor one of a hint the file keeps (session 35).
+Until then an open took the epoch above the recorded one, a counter that a file
+*restored from an older backup* repeats: its opens took again the epochs of the
+opens since the backup, and a late acknowledgement of a hint issued by one of those
+removed the restored file's new hint of the same id
+(``tests/impl/test_hint_ids_after_restore.py``). Nothing in a restored file tells
+it from the live one, so the open's epoch is a fresh draw, not a count: two opens
+share an epoch with probability 2**-31 (a draw, as op ids and actors are), and
+epochs never run out (files of earlier sessions, whose epochs counted up, are
+opened as they are).
 
 Group commit (:mod:`impl.storage.group_commit`): :meth:`SqliteStorage.transaction`
 makes every change inside it one transaction, committed (and, with
@@ -64,6 +73,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import resource
 import shutil
 import sqlite3
@@ -125,23 +135,10 @@ _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 def first_epoch(storage_id: bytes) -> int:
     """The first hint epoch of a new file whose ``storage-id`` is ``storage_id``:
-    from 1 to 2**30 (a digest; the epochs above leave 2**30 opens before an id
-    reaches 2**63). Session 34: a replaced disk's file numbered its hints from
-    ``1 << 32 | 1`` again, as its lost file had."""
+    from 1 to 2**30 (a digest; the later opens draw theirs). Session 34: a replaced
+    disk's file numbered its hints from ``1 << 32 | 1`` again, as its lost file had."""
     digest = hashlib.sha256(b"vdynamo hint epoch:" + storage_id).digest()
     return int.from_bytes(digest[:4], "big") % (1 << 30) + 1
-
-
-def _check_epoch(epoch: int, path: Path) -> None:
-    """StorageError if hint epoch ``epoch`` of the file ``path`` would give hint ids
-    above 2**63 - 1 (SQLite's INTEGER and the wire's ``impl.messages.MAX_ID``):
-    epochs count up from at most 2**30, so 2**30 opens or more (session 34's
-    revhint review: the open passed and the first hint raised OverflowError)."""
-    if epoch > _MAX_EPOCH:
-        raise StorageError(
-            f"SQLite database {str(path)!r}: hint epoch {epoch} is above {_MAX_EPOCH}, "
-            f"its hint ids would exceed 2**63 - 1 (every open and every 2**32 hints "
-            "take an epoch): hint ids are exhausted; move the node to a new data file")
 
 
 def _failed(what: str, path: Path, exc: sqlite3.Error) -> StorageError:
@@ -195,13 +192,16 @@ class SqliteStorage:
     (default: 16 random bytes from ``os.urandom``); the node mixes them into its
     actor id (:func:`impl.versions.lifetime_actor`), so a replaced disk gives a
     new actor even when everything else about the node's start repeats.
+    ``hint_epochs``: the source the hint epoch of every open but a new file's first
+    is drawn from (default: ``random.SystemRandom()``; the simulator passes a
+    seeded one), see the module docstring.
     Raises :class:`~impl.errors.StorageError` if the file cannot be opened as a
     vdynamo database.
     """
 
     def __init__(
         self, path: str | os.PathLike[str], fsync: FsyncPolicy = "always", *, batch: int = 1000,
-        storage_id: bytes | None = None,
+        storage_id: bytes | None = None, hint_epochs: random.Random | None = None,
     ) -> None:
         self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
         self.batch = check_batch(batch)
@@ -220,6 +220,10 @@ class SqliteStorage:
         if storage_id is not None and not isinstance(storage_id, bytes):
             raise InvalidValueError(f"storage_id must be bytes, got {type(storage_id).__name__}")
         self._storage_id = storage_id
+        if hint_epochs is not None and not isinstance(hint_epochs, random.Random):
+            raise InvalidValueError(
+                f"hint_epochs must be a random.Random, got {type(hint_epochs).__name__}")
+        self._hint_epochs = hint_epochs if hint_epochs is not None else random.SystemRandom()
         self._open()
 
     # ------------------------------------------------------------------ opening
@@ -263,9 +267,8 @@ class SqliteStorage:
                         f"SQLite database {str(self.path)!r} has a malformed storage-id "
                         f"meta entry (a {type(found[0]).__name__}, not a blob)")
                 epoch = first_epoch(found[0] if found else b"")
-            else:
-                epoch = row[0] + 1
-            _check_epoch(epoch, self.path)
+            else:  # drawn, not counted: a restored file repeats its count
+                epoch = self._draw_epoch(conn, row[0])
             conn.execute(
                 "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
@@ -604,11 +607,23 @@ class SqliteStorage:
         self._pending = 0
         return True
 
+    def _draw_epoch(self, conn: sqlite3.Connection, previous: int) -> int:
+        """A hint epoch drawn from ``hint_epochs``, from 1 to 2**31 - 1 (its ids
+        within 2**63 - 1, SQLite's INTEGER and the wire's ``impl.messages.MAX_ID``):
+        neither ``previous`` (the epoch before it) nor the epoch of a hint the file
+        keeps (its ids would meet a kept one's)."""
+        while True:
+            epoch = self._hint_epochs.randint(1, _MAX_EPOCH)
+            if epoch != previous and conn.execute(
+                    "SELECT 1 FROM hints WHERE hint_id BETWEEN ? AND ? LIMIT 1",
+                    (epoch << _SEQUENCE_BITS,
+                     ((epoch + 1) << _SEQUENCE_BITS) - 1)).fetchone() is None:
+                return epoch
+
     def _bump_epoch(self) -> None:
-        _check_epoch(self._epoch + 1, self.path)
         conn = self._connection()
         self._commit(conn)
-        self._epoch += 1
+        self._epoch = self._draw_epoch(conn, self._epoch)
         self._sequence = 0
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("UPDATE engine SET value = ? WHERE name = 'epoch'", (self._epoch,))
