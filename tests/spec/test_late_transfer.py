@@ -10,13 +10,15 @@ reachable graph (the shortest path, so the scenario is the simplest the spec has
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from spec import clocks
+from spec import clocks, delivery, membership
 from spec.actions import Action, ClientDelete, ClientPut, Deliver, Handover, Transfer
 from spec.config import Config
 from spec.membership import late_transfers
@@ -158,3 +160,63 @@ def test_a_transfer_counts_as_carried_exactly_when_it_held_versions(empty: bool)
     done = (m.key, m.src, m.dst)
     assert done in after.membership.handed
     assert (done in after.membership.carried) == (not empty)
+
+
+# -- mutants of the spec step: each caught by a test above -----------------------------------
+
+
+def _source_mutant(function: Callable[..., object], old: str, new: str
+                   ) -> Callable[..., object]:
+    """``function`` (of :mod:`spec.membership`) recompiled from its source with every
+    ``old`` (there at least once) replaced by ``new``."""
+    import __future__
+
+    source = textwrap.dedent(inspect.getsource(function))
+    assert old in source, f"{function.__name__}: {old!r} moved: update the mutant"
+    namespace: dict[str, object] = {}
+    exec(compile(source.replace(old, new), "<mutant>", "exec",
+                 flags=__future__.annotations.compiler_flag, dont_inherit=True),
+         vars(membership), namespace)
+    mutant = namespace[function.__name__]
+    assert callable(mutant)
+    return mutant
+
+
+#: name -> (the function of spec.membership, old text, new text, the test that catches it)
+SPEC_MUTANTS = {
+    # session 9's first attempt: every transfer that arrived is forwarded, an empty one too
+    "late-transfer-after-an-empty-one": (
+        "late_transfers", "ms.carried", "ms.handed",
+        lambda: test_after_an_empty_transfer_a_late_write_stays()),
+    # no forwarding at all (the spec before session 35)
+    "no-late-transfer": (
+        "late_transfers", "if change.complete or change.event not in _STARTS or not ms.carried:",
+        "if True:", lambda: test_a_late_write_is_transferred_again("delete-join-pending")),
+    # the handover does not wait for a re-transfer in flight
+    "handover-during-a-re-transfer": (
+        "range_steps", "and not _transfer_in_flight(state.messages, change) and (",
+        "and (", lambda: test_a_late_write_is_transferred_again("delete-join-pending")),
+    # a copy that adds nothing is sent again (for ever)
+    "re-transfer-of-a-covered-copy": (
+        "late_transfers", "continue  # it adds no version at dst", "pass",
+        lambda: test_a_late_write_is_transferred_again("delete-join-pending")),
+    # a first transfer that arrived empty counts as carried
+    "empty-transfer-carried": (
+        "on_range_transfer", "if clocks.values(m.payload) else ms.carried",
+        "if True else ms.carried",
+        lambda: test_a_transfer_counts_as_carried_exactly_when_it_held_versions(True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_MUTANTS))
+def test_each_mutant_of_the_spec_step_is_caught(name: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each mutant of :func:`spec.membership.late_transfers` (and of its guards in
+    ``range_steps`` and ``on_range_transfer``) fails the test named beside it."""
+    function, old, new, catching = SPEC_MUTANTS[name]
+    mutant = _source_mutant(getattr(membership, function), old, new)
+    monkeypatch.setattr(membership, function, mutant)
+    if function == "on_range_transfer":  # (spec.delivery's table holds the function)
+        monkeypatch.setitem(delivery._HANDLERS, Kind.RANGE_TRANSFER, mutant)
+    with pytest.raises(AssertionError):
+        catching()
