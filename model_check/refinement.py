@@ -659,9 +659,27 @@ class Lockstep(LockstepState):
         the transfer's hint (the old owner's hint of the key for ``dst``, riak_core's
         ownership handoff). Without a hint ``src`` held nothing of the key: nothing to
         send on the implementation, and the spec's empty transfer arrives at once
-        (``Transfer`` then ``Deliver``)."""
+        (``Transfer`` then ``Deliver``). The same step sends a *late re-transfer*
+        (session 35: the spec's ``Transfer`` of a transfer that arrived,
+        :func:`spec.membership.late_transfers`): the hint the old owner keeps for the
+        new owner holds the late write (``impl.gossip.Gossiper.on_write`` -> ``_hand``
+        replaced the transfer's hint with the whole record), and the scan due for it
+        sends it again; the step's check compares its delivery with the spec's."""
         self._learn_seen((src,))
         hint = self.transfer_hint(src, dst, key)
+        ms = self.frontier[0].membership
+        if ms is not None and (key, src, dst) in ms.handed:
+            # the spec's late re-transfer (session 35): src forwards a late write, which
+            # the implementation keeps in the transfer's hint (Gossiper.on_write): a
+            # kept hint whose acknowledgement is not in flight (:meth:`late_transfers`)
+            hint = next((h for name, h, _ in self.late_transfers() if name == src
+                         and h.intended == dst and h.key == key.encode()), None)
+            if hint is None:
+                raise self._failed_step(
+                    f"transfer {key} {src}->{dst} again", f"{src} keeps no late hint of "
+                    f"{key} for {dst} (every hint of it acknowledged or none): it did not "
+                    "forward the late write its spec counterpart sends again (the late "
+                    "re-transfer, spec.membership.late_transfers)")
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
         self._fire(src, HintScan(frozenset() if hint is None else frozenset({hint.hint_id})))
@@ -691,8 +709,9 @@ class Lockstep(LockstepState):
         joint write group brought the write there) is sent and delivered first, a
         stutter the step's check confirms (an environment choice: the hint's retry
         timer fires before the handover); one that would add a version makes the
-        spec's handover not the implementation's, which forwards the write first (a
-        step the spec lacks, docs/refinement.md): InvalidValueError (unmapped). First,
+        spec's handover not the implementation's, which forwards the write first
+        (the spec's late re-transfer, a ``Transfer`` of a transfer that arrived, must
+        come first: :meth:`transfer`, session 35): InvalidValueError (unmapped). First,
         a kept transfer hint of a transfer that arrived must cover its old owner's copy
         (:meth:`stale_transfers`, session 10): one that lacks a late write the old owner
         holds is a divergence, whether its acknowledgement is in flight or not; checked

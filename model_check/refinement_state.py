@@ -1207,8 +1207,10 @@ class LockstepState:
         ``why not`` is "" when the hint's record adds nothing to its receiver's
         store (the re-transfer is a stutter the handover completes: the joint write
         groups brought the write there already), else why the spec's ``Handover``
-        before it is not the implementation's (it forwards the late write first, a
-        step the spec does not have: docs/refinement.md)."""
+        before it is not the implementation's (it forwards the late write first: the
+        spec's late re-transfer, ``Transfer`` once more, comes before its handover,
+        :func:`spec.membership.late_transfers`, session 35; before, the spec had no
+        such step and these handovers stayed unmapped: docs/refinement.md)."""
         acked = {(m.dest, m.message.hint_id) for m in self.sim.in_flight()
                  if isinstance(m.message, HintAck)}
         state = self.frontier[0]
@@ -1226,7 +1228,9 @@ class LockstepState:
                     clocks.merge(self.config.clock, kept, held, state.puts), kept)
                 why = "" if covered else (
                     f"{src} forwards the late write of {hint.key.decode()} to "
-                    f"{hint.intended} first ({hint.intended}'s copy lacks a version of it)")
+                    f"{hint.intended} first ({hint.intended}'s copy lacks a version of it: "
+                    f"the spec's late re-transfer Transfer({src}, {hint.intended}, "
+                    f"{hint.key.decode()}) comes first)")
                 if covered and not (self.up(src) and self.up(hint.intended)
                                     and self.reachable(src, hint.intended)):
                     why = (f"{src}'s late re-transfer of {hint.key.decode()} to "

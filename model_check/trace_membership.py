@@ -206,7 +206,7 @@ def _learn(state: State, node: str, count: int) -> State | None:
         return None
     views = (*ms.views[:plan_index], count, *ms.views[plan_index + 1:])
     edit = Edit(state, _plan(state))
-    edit.membership = MembershipState(ms.log, views, ms.handed)
+    edit.membership = MembershipState(ms.log, views, ms.handed, ms.carried)
     return edit.build()
 
 

@@ -13,7 +13,8 @@ serves reads from the old ones until the transfer completed.
 **State** (:class:`~spec.state.MembershipState`, ``State.membership``; None
 without a ``[membership]`` budget): the *log* of announced changes, a tuple of
 ``(event, node)``; per node its *view*, how many log entries it has heard of;
-and ``handed``, the range transfers of the current change that arrived. A node
+and ``handed``, the range transfers of the current change that arrived, and ``carried``, those
+that arrived carrying versions (step 2b). A node
 acts on the ring of the log prefix it knows, so it may act on a stale view. The
 log is linear: one change at a time (a join or a leave starts only once the
 previous one is complete, as Riak's claimant moves one ring transition at a
@@ -37,8 +38,27 @@ node tells another what it knows):
    to its sender is in flight, so the versions it carries include every write the
    sender acknowledged (the forwarding of late writes in Riak's handoff,
    abstracted as that guard).
+2b. The *late re-transfer* (session 35; :func:`late_transfers`): a write that
+   reaches an old owner after its transfer arrived (a replica put or a read
+   repair, a delete, a write by a node that has not heard of the change) is
+   forwarded to the new owner: the sender sends its copy again, a
+   ``range-transfer`` as in step 2 (:class:`~spec.actions.Transfer` once more),
+   while the copy adds a version to the receiver's. Riak's vnode forwards the
+   writes it takes during and after its ownership handoff to the new owner
+   (``riak_kv_vnode:handle_handoff_command``, ``{forward, ...}``); the
+   implementation keeps the late write in the transfer's hint, whose delivery
+   it retries until acknowledged (``impl.gossip.Gossiper.on_write`` ->
+   ``_hand``). Only a transfer that *carried* versions (``carried``: the
+   sender held a copy of the key) is forwarded: after an empty transfer the
+   implementation counts the range handed over at once (riak_core: an empty
+   partition's handoff finishes at once) and a later write stays at the old
+   owner (the naive rule's stranded write). It is a possibility, not a duty:
+   the handover may come first (the implementation's transfer acknowledged
+   before the write arrived ends the forwarding), but not while a re-transfer is
+   in flight (its sender lets its copy go once the receiver acknowledged it).
 3. ``("handed", X)`` (:class:`~spec.actions.Handover`, by X once every transfer
-   of the change arrived; the acknowledgement of a transfer is not a message):
+   of the change arrived and none is in flight, a late re-transfer included; the
+   acknowledgement of a transfer is not a message):
    nodes knowing it coordinate by the new ring and use joint quorums for reads
    and writes (a node still on step 1 reads from the old top N).
 4. ``("settled", X)`` (:class:`~spec.actions.Settle`, once every member knows
@@ -135,6 +155,7 @@ __all__ = [
     "initial_membership",
     "is_removed",
     "knows",
+    "late_transfers",
     "membership_changes",
     "on_range_transfer",
     "range_steps",
@@ -487,7 +508,8 @@ def view_steps(plan: Plan, ms: MembershipState, ups: tuple[bool, ...], side: fro
             if (dst != src and views[index[src]] > views[index[dst]] and ups[index[src]]
                     and ups[index[dst]] and (src in side) == (dst in side)):
                 steps.append((_gossip(src, dst), MembershipState(
-                    log, _learn(views, index[dst], views[index[src]]), ms.handed)))
+                    log, _learn(views, index[dst], views[index[src]]), ms.handed,
+                    ms.carried)))
     if change.complete:
         members = view_of(config, log).members
         if change.joins < config.joins:
@@ -505,7 +527,8 @@ def view_steps(plan: Plan, ms: MembershipState, ups: tuple[bool, ...], side: fro
 def range_steps(state: State, plan: Plan, ms: MembershipState
                 ) -> Iterator[tuple[Action, State]]:
     """The membership steps of a change in progress (none once it is complete): its
-    range transfers, its handover, its settlement (they read the stores, the
+    range transfers, its late re-transfers (:func:`late_transfers`), its handover,
+    its settlement (they read the stores, the
     messages in flight and the coordinations, and may empty copies)."""
     config = plan.config
     log, views = ms.log, ms.views
@@ -531,18 +554,67 @@ def range_steps(state: State, plan: Plan, ms: MembershipState
             payload = nodes[index[src]].store[plan.key_index[key]]
             edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
             yield _transfer(src, dst, key), edit.build()
+        yield from late_transfers(state, plan, ms)
         # a removal's claimant announces it once every survivor told it that it handed
         # its ranges on, which each does once every member knows the removal
         # (impl.gossip.Gossiper._removal_done): the claimant then knows it too
         heard = everyone or change.kind != REMOVE
-        if not pending and heard and nodes[index[change.announcer]].up and (
-                config.join_handover == "pending" or _drained(state, change)):
+        if (not pending and heard and nodes[index[change.announcer]].up
+                and not _transfer_in_flight(state.messages, change) and (
+                    config.join_handover == "pending" or _drained(state, change))):
             yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node),
                                                     change.announcer)
     elif (change.event == HANDED and everyone and nodes[index[change.announcer]].up
           and _drained(state, change)):
         yield _settle(change.node), _announce(state, plan, ms, (SETTLED, change.node),
                                               change.announcer)
+
+
+def late_transfers(state: State, plan: Plan, ms: MembershipState
+                   ) -> Iterator[tuple[Action, State]]:
+    """The late re-transfers enabled in ``state`` (step 2b of the module docstring,
+    session 35): before the handover, the sender ``src`` of a transfer of ``key`` to
+    ``dst`` that arrived carrying versions (``ms.carried``) sends its copy again
+    (``Transfer(src, dst, key)``, a ``range-transfer`` of ``src``'s store) when that
+    copy adds a version to ``dst``'s: a write reached ``src`` after its transfer,
+    and riak_core's vnode forwards it to the new owner (the implementation's
+    ``impl.gossip.Gossiper.on_write`` keeps it in the transfer's hint, which is
+    sent again). The guards of a first transfer hold too: ``src`` knows the
+    change (with pending ownership every member does), reaches ``dst``, and no
+    transfer of the key from ``src`` to ``dst`` nor write of the key to ``src`` is
+    in flight (the copy sent then holds every write ``src`` acknowledged). A copy
+    that adds nothing (the joint write groups brought the write to ``dst``
+    already) is not sent: it would change nothing but the messages in flight."""
+    config = plan.config
+    change = _latest(config, ms.log)
+    if change.complete or change.event not in _STARTS or not ms.carried:
+        return
+    index, nodes, views = plan.index, state.nodes, ms.views
+    known = len(ms.log)
+    if config.join_handover == "pending" and not all(
+            views[index[n]] == known for n in change.involved):
+        return
+    probe = Edit(state, plan)
+    for key, src, dst in sorted(ms.carried):
+        if views[index[src]] < change.start + 1 or not probe.reachable(src, dst):
+            continue
+        if _blocked(state.messages, key, src, dst):
+            continue
+        k = plan.key_index[key]
+        payload, kept = nodes[index[src]].store[k], nodes[index[dst]].store[k]
+        if clocks.payload_equal(clocks.merge(config.clock, kept, payload, state.puts), kept):
+            continue  # it adds no version at dst
+        edit = Edit(state, plan)
+        edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
+        yield _transfer(src, dst, key), edit.build()
+
+
+def _transfer_in_flight(messages: tuple[Message, ...], change: _Change) -> bool:
+    """A range transfer of ``change`` is in flight (a late re-transfer: the handover
+    waits until it arrived or was lost)."""
+    moves = set(change.transfers)
+    return any(m.kind is Kind.RANGE_TRANSFER and (m.key, m.src, m.dst) in moves
+               for m in messages)
 
 
 def _drained(state: State, change: _Change) -> bool:
@@ -663,11 +735,14 @@ def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change, by: 
 
 def on_range_transfer(edit: Edit, m: Message, dst: NodeState) -> None:
     """A ``range-transfer`` reaches the node gaining the range: it reconciles the
-    versions into its store, and the transfer counts for the current change."""
+    versions into its store, and the transfer counts for the current change (as
+    carried, if it held versions: its sender then forwards a late write,
+    :func:`late_transfers`)."""
     assert m.payload is not None and edit.membership is not None
     edit.store(m.dst, m.key, m.payload)
     ms = edit.membership
     change = _latest(edit.plan.config, ms.log)
     done = (m.key, m.src, m.dst)
     if change.event in _STARTS and done in change.transfers and done not in ms.handed:
-        edit.membership = MembershipState(ms.log, ms.views, ms.handed | {done})
+        carried = ms.carried | {done} if clocks.values(m.payload) else ms.carried
+        edit.membership = MembershipState(ms.log, ms.views, ms.handed | {done}, carried)

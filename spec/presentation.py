@@ -144,6 +144,9 @@ def describe(state: State) -> dict[str, Any]:
             "views": dict(zip(config.all_nodes, state.membership.views, strict=True)),
             "handed": [f"{key}: {src} -> {dst}" for key, src, dst in
                        sorted(state.membership.handed)],
+            **({"carried": [f"{key}: {src} -> {dst}" for key, src, dst in
+                            sorted(state.membership.carried)]}
+               if state.membership.carried else {}),
         }} if state.membership is not None else {}),
         **({"backups": {name: [_payload_text(p) for p in slot.store]
                         for name, slot in zip(config.all_nodes, state.backups.slots,
@@ -304,8 +307,12 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
     if isinstance(action, Transfer):
         k = before.config.keys.index(action.key)
         payload = before.node(action.src).store[k]
+        again = (before.membership is not None and
+                 (action.key, action.src, action.dst) in before.membership.handed)
         return (f"{action.src} transfers {action.key}={_payload_text(payload)} to "
-                f"{action.dst} (range transfer)")
+                f"{action.dst} " + ("again (late re-transfer: a write that reached it "
+                                    "after its range transfer)" if again
+                                    else "(range transfer)"))
     if isinstance(action, Handover | Settle) and before.membership is not None and (
             "remove", action.node) in before.membership.log:
         claimant = announcer(before.config, before.membership.log)

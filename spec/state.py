@@ -303,18 +303,22 @@ Change = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
-@cached_hash(lambda m: hash((m.log, m.views, m.handed)))
+@cached_hash(lambda m: hash((m.log, m.views, m.handed, m.carried)))
 class MembershipState:
     """The ring's membership changes (:mod:`spec.membership`): ``log``, every change
     announced so far, in order; ``views``: per node (in the order of
     ``Config.all_nodes``), how many entries of the log it has heard of (its view:
     a node acts on the ring of the prefix it knows); ``handed``: the range
     transfers ``(key, src, dst)`` of the current change that reached their
-    destination."""
+    destination; ``carried``: those of them that arrived carrying versions (the
+    sender held a copy of the key when it sent it): their senders forward a late
+    write to the receiver until the handover (the late re-transfer,
+    :func:`spec.membership.late_transfers`, session 35), a subset of ``handed``."""
 
     log: tuple[Change, ...]
     views: tuple[int, ...]
     handed: frozenset[tuple[str, str, str]] = frozenset()
+    carried: frozenset[tuple[str, str, str]] = frozenset()
     _hash: int = _hash_field()
 
 

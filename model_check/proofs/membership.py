@@ -18,7 +18,8 @@ force-removes) and one key, and keeps:
   arrived; ``tmsg[s->d]`` (Int): range transfers from ``s`` to ``d`` in flight
   and ``tcov[s->d][p]``: their versions cover put ``p`` (all in-flight copies of
   one transfer carry the same versions: a second is not sent while one is in
-  flight);
+  flight); ``carried[s->d]``: that transfer arrived carrying versions (session 35:
+  its sender then forwards a late write, the late re-transfer);
 - ``coord[n]``: node ``n`` coordinates a request (the guard of a handover that
   empties copies, and of the settlement: no request of a moved key in progress).
 
@@ -34,7 +35,10 @@ Every membership step is **exact** (its effect is determined by the abstract
 pre-state): ``gossip``, ``join``, ``leave``, ``transfer`` (guards: pending
 ownership waits until every member knows the change, the immediate rule only
 until the sender does; the sender has no write of the key in flight to it),
-``handover`` (every transfer arrived; with the immediate rule it also empties
+the late re-transfer (``transfer again``, session 35: a transfer that arrived
+carrying versions is sent again while its sender's copy covers a put the
+receiver's does not, under the first transfer's other guards), ``handover``
+(every transfer arrived and none is in flight; with the immediate rule it also empties
 the senders' copies, once no request is coordinated), ``settle`` (pending only:
 every member knows the handover, no request coordinated; empties the senders'
 copies), the delivery of a ``range-transfer`` (the receiver merges its versions;
@@ -198,6 +202,7 @@ class RingState:
     tmsg: dict[Pair, Term]
     tcov: dict[Pair, tuple[Term, ...]]
     coord: tuple[Term, ...]
+    carried: dict[Pair, Term]
 
 
 def _label(nodes: Sequence[str], pair: Pair) -> str:
@@ -218,6 +223,7 @@ def ring_state(change: Change, nodes: Sequence[str], puts: int,
         {t: tuple(boolean(f"tcov[{_label(nodes, t)}][{p + 1}]") for p in range(puts))
          for t in pairs},
         tuple(boolean(f"coord[{n}]") for n in nodes),
+        {t: boolean(f"carried[{_label(nodes, t)}]") for t in pairs},
     )
 
 
@@ -226,7 +232,7 @@ def ring_initial(r: RingState) -> list[Term]:
     return [
         r.log == 0, r.subject == -1,
         *[v == 0 for v in r.view], *[c == 0 for c in r.tmsg.values()],
-        *[z3.Not(f) for f in (*r.handed.values(), *r.coord)],
+        *[z3.Not(f) for f in (*r.handed.values(), *r.coord, *r.carried.values())],
         *[z3.Not(f) for cov in r.tcov.values() for f in cov],
     ]
 
@@ -444,14 +450,27 @@ def _transfer_steps(ctx: _Context) -> None:
                 s.tmsg[pair] == 1,
                 *[s.tcov[pair][q] == ctx.x.store[pair[0]][q] for q in ctx.puts],
                 skip=ctx.pair_names(pair))
+        # the late re-transfer (spec.membership.late_transfers, session 35): a transfer
+        # that arrived carrying versions is sent again while its sender's copy covers a
+        # put the receiver's does not (a write that reached the sender after it)
+        src, dst = pair
+        adds = z3.Or([z3.And(ctx.x.store[src][q], z3.Not(ctx.x.store[dst][q]))
+                      for q in ctx.puts])
+        ctx.add(f"transfer again {key}", "transfer", True,
+                r.log == 1, z3.Or(cases), r.carried[pair], r.view[src] >= 1,
+                ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)), adds,
+                s.tmsg[pair] == 1,
+                *[s.tcov[pair][q] == ctx.x.store[src][q] for q in ctx.puts],
+                skip=ctx.pair_names(pair))
 
 
 def _handover_steps(ctx: _Context) -> None:
     """The change's node announces the handover (every transfer arrived), then, with
     pending ownership, the settlement; the last of them empties the senders'."""
     r, s, change = ctx.r, ctx.s, ctx.r.change
-    clear = [z3.Not(f) for f in s.handed.values()]
-    cleared = {f"handed[{ctx.label(t)}]" for t in r.handed}
+    clear = [z3.Not(f) for f in (*s.handed.values(), *s.carried.values())]
+    cleared = ({f"handed[{ctx.label(t)}]" for t in r.handed}
+               | {f"carried[{ctx.label(t)}]" for t in r.carried})
     removal = change.kind == "remove"
     for j in change.candidates:
         moves = transfers(change, j)
@@ -468,6 +487,7 @@ def _handover_steps(ctx: _Context) -> None:
         heard = [ctx.everyone(j, 1)] if removal else []
         ctx.add(f"handover {name}", "handover", True,
                 r.log == 1, r.subject == j, *[r.handed[t] for t in moves], ctx.x.up[by],
+                *[r.tmsg[t] == 0 for t in moves],  # no (late re-)transfer in flight
                 *heard, *last, s.log == 2, s.view[by] == 2, *clear,
                 skip={"log", view} | cleared | (set() if change.pending else emptied))
         if change.pending:
@@ -492,7 +512,10 @@ def _range_transfer_steps(ctx: _Context) -> None:
                 count > 0, x.up[dst], *ctx.in_flight_done(pair, count - 1),
                 *ctx.merge(dst, r.tcov[pair]),
                 s.handed[pair] == z3.Or(r.handed[pair], counts),
-                skip=names | ctx.store_names(dst) | {f"handed[{key}]"})
+                # it counts as carried if it is the first to arrive and holds versions
+                s.carried[pair] == z3.Or(r.carried[pair], z3.And(
+                    counts, z3.Not(r.handed[pair]), z3.Or(list(r.tcov[pair])))),
+                skip=names | ctx.store_names(dst) | {f"handed[{key}]", f"carried[{key}]"})
         ctx.add(f"range-transfer lost at down {ctx.nm[dst]} {key}", "range-transfer lost", True,
                 count > 0, z3.Not(x.up[dst]), *ctx.in_flight_done(pair, count - 1),
                 skip=names)
@@ -525,11 +548,14 @@ def abstract_ring(state: Any, nodes: Sequence[str], puts: int,
         for b in nodes:
             if a != b:
                 out[f"handed[{a}->{b}]"] = False
+                out[f"carried[{a}->{b}]"] = False
                 out[f"tmsg[{a}->{b}]"] = 0
                 for p in range(puts):
                     out[f"tcov[{a}->{b}][{p + 1}]"] = False
     for _, src, dst in ms.handed:
         out[f"handed[{src}->{dst}]"] = True
+    for _, src, dst in ms.carried:
+        out[f"carried[{src}->{dst}]"] = True
     for m in state.messages:
         if m.kind is Kind.RANGE_TRANSFER:
             out[f"tmsg[{m.src}->{m.dst}]"] += 1
@@ -548,6 +574,9 @@ def describe_ring(value: Callable[[Term], Any], r: RingState, nodes: Sequence[st
     handed = [_label(nodes, t) for t, f in r.handed.items() if value(f)]
     if handed:
         parts.append(f"transfers arrived {{{', '.join(handed)}}}")
+    carried = [_label(nodes, t) for t, f in r.carried.items() if value(f)]
+    if carried:
+        parts.append(f"carrying versions {{{', '.join(carried)}}}")
     for t, count in r.tmsg.items():
         if (c := value(count)) > 0:
             covered = [str(p + 1) for p, f in enumerate(r.tcov[t]) if value(f)]

@@ -39,9 +39,10 @@ from model_check.refinement_conformance import (
 )
 from model_check.refinement_state import LockstepState, cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, SOAK_SUITE, entry
-from spec.actions import Action, AntiEntropy, ClientDelete, Reap
+from spec.actions import Action, AntiEntropy, ClientDelete, Handover, Reap
 from spec.config import Config
 from spec.errors import ConfigError
+from spec.model import successors
 from spec.state import State
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
@@ -53,6 +54,7 @@ from tests.run_cache import (
     search,
     suite_search,
 )
+from tests.spec.test_late_transfer import _again, _search
 
 #: checked edge by edge (clone mode) on the sources of FULL_SHARD_IN_CI in CI, every
 #: edge under soak: the suite configurations of up to about 3,400 edges
@@ -557,19 +559,34 @@ def _every_late_transfer_a_stutter() -> contextlib.AbstractContextManager[None]:
                    'why = "" if True else (')()
 
 
+def _handover_before_a_late_transfer(name: str) -> tuple[list[Action], Action, State]:
+    """The shortest path to a state where the spec may hand over while a late
+    re-transfer that adds a version is enabled too, and that handover edge."""
+    def both(state: State) -> bool:
+        return (any(True for _ in _again(state))
+                and any(isinstance(a, Handover) for a, _ in successors(state)))
+
+    state, path = _search(entry(name).config, both)
+    handover, target = next((a, s) for a, s in successors(state) if isinstance(a, Handover))
+    return path, handover, target
+
+
 @pytest.mark.parametrize("name", ["delete-join-pending", "delete-join-immediate"])
 def test_conformance_catches_a_late_transfer_taken_for_a_stutter(name: str) -> None:
     """At the spec's ``Handover`` the lockstep completes an old owner's late
     re-transfer (``Gossiper.on_write``) only when the receiver's copy already covers
     it (``LockstepState.late_transfers``; otherwise the spec's handover is unmapped:
-    the spec has no step forwarding the write). A mapping that completes every one
-    as a stutter diverges on the entry's CI sample: the check after the handover
-    sees the version it added."""
+    the spec's late re-transfer, ``spec.membership.late_transfers``, comes first). A
+    mapping that completes every one as a stutter diverges: the check after the
+    handover sees the version it added. Until session 35 this took the entry's CI
+    sample (40 edges, seed 12); the spec's re-transfer changed the graph and that
+    sample, so the edge is now the first such handover (``_search``)."""
+    path, handover, target = _handover_before_a_late_transfer(name)
+    config = entry(name).config
+    assert check_edge(config, path, handover, target) == "unmapped"
     with _every_late_transfer_a_stutter():
-        report = conformance(entry(name).config, limit=SAMPLE_IN_CI, seed=12,
-                             shortest_only=True)
-    assert report.outcomes["diverged"] > 0
-    assert all("handover n3" in line for line in report.divergences)
+        outcome = check_edge(config, path, handover, target)
+    assert outcome.startswith("diverged") and "handover n3" in outcome, outcome
 
 
 #: the mutants that leave a late write out of the transfer hint an old owner keeps
@@ -589,23 +606,31 @@ def test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint(mutant: 
     first that every kept hint of a transfer that arrived covers its old owner's copy
     (``LockstepState.stale_transfers``): the entry's CI sample diverges at the
     handover. So does review 3's Go6 (``late-write-not-handed-on``: the late write is
-    not handed on at all), which until session 10 only its unit test killed."""
+    not handed on at all), which until session 10 only its unit test killed. Since
+    session 35 the spec's late re-transfer catches both earlier where the sample has
+    one (delete-join-immediate: "transfer k n2->n3 again", the old owner keeps no late
+    hint to send)."""
     with LATE_WRITE_MUTANTS[mutant]():
         report = conformance(entry(name).config, limit=SAMPLE_IN_CI, seed=12,
                              shortest_only=True)
     assert report.outcomes["diverged"] > 0
-    assert all("handover n3" in line for line in report.divergences)
+    assert all("handover n3" in line or "transfer k n2->n3 again" in line
+               for line in report.divergences)
 
 
-def test_only_the_stale_hint_check_kills_late_write_keeps_stale_hint(
+def test_without_the_stale_hint_check_the_re_transfer_kills_late_write_keeps_stale_hint(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without ``LockstepState.stale_transfers`` (session 9's rule) the same sample of
-    delete-join-immediate agrees under F1: the check is what kills it."""
+    delete-join-immediate agreed under F1 until session 35 (the check was what killed
+    it). With the spec's late re-transfer it diverges there without the check too: the
+    spec sends the late write again, and F1's old owner keeps no late hint to send
+    (``Lockstep.transfer``)."""
     monkeypatch.setattr(LockstepState, "stale_transfers", lambda self: [])
     with TEST_KILLED["late-write-keeps-stale-hint"][0]():
         report = conformance(entry("delete-join-immediate").config, limit=SAMPLE_IN_CI,
                              seed=12, shortest_only=True)
-    assert report.outcomes["diverged"] == 0
+    assert report.outcomes["diverged"] > 0
+    assert all("transfer k n2->n3 again" in line for line in report.divergences)
 
 
 def test_the_command_line_names_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None:

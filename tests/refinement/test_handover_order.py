@@ -119,11 +119,13 @@ def test_a_stale_hint_beside_a_refused_late_transfer_diverges() -> None:
 
 def test_the_real_code_is_unmapped_there() -> None:
     """The same steps on the real code: n2's late write went into its hint (no stale
-    hint), whose re-transfer would add the tombstone at n3, a step the spec does not
-    have: the handover is unmapped, not a divergence (the scenario is fair)."""
+    hint), whose re-transfer would add the tombstone at n3 (the spec's late re-transfer
+    comes first, session 35; before, a step the spec did not have): the handover is
+    unmapped, not a divergence (the scenario is fair)."""
     outcome, stale, late = _handover(stale_hint=False, order_mutant=False)
     assert stale == [] and late == [
-        "n2 forwards the late write of k to n3 first (n3's copy lacks a version of it)"]
+        "n2 forwards the late write of k to n3 first (n3's copy lacks a version of it: "
+        "the spec's late re-transfer Transfer(n2, n3, k) comes first)"]
     assert outcome.startswith("unmapped: no handover by n3 on the implementation"), outcome
 
 
