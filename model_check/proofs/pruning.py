@@ -19,6 +19,14 @@ invariant holds initially, is preserved by every step and implies the property.
 The twin is the ``"naive"`` knowledge: a write prunes the writer's own live entry
 and the strengthening fails, with Z3's model printed as a readable step.
 
+``inductive_pruning_keeps_acked_writes`` (session 35) is the durability this buys:
+with ``"all"`` or ``"own"`` and ``prune_retired`` 0 or 1, ``acked_writes_durable``
+holds, strengthened by unique dots and *faithful clocks* (a node's clock covers a
+put's dot only if its copy covers the put; the writes the abstraction cannot see
+the clock of state it, checked on every edge; anti-entropy's dvv merge preserves
+it, by ``hist`` being a partial order). Without faithful clocks the induction fails
+at an anti-entropy that drops the only copy of an acknowledged put.
+
 This is the hypothesis the durability of dvv merges rests on (a clock covers a dot
 only of a version its history holds: ``merge_keeps_every_history``'s faithful
 clocks, in the direction a merge drops versions by); the agreement check shows the
@@ -245,8 +253,9 @@ PROOFS: tuple[Proof, ...] = (
         DURABLE_BOUNDS,
         _durable_all_and_own,
         "prune_knowledge 'naive' (the suite's dvv-prune-naive): a write prunes its node's "
-        "own live entry, the node mints a dot again, and another node's clock then covers "
-        "the dot of a put its copy does not hold",
+        "own live entry, so its copy no longer covers a dot its current lifetime minted "
+        "(the node mints it again, and a replica whose clock covers it drops the new "
+        "write: the lemma the proof rests on is gone)",
         lambda: _durable(replace(DURABLE_SHAPE, prune="naive"), parts=("step",)),
         group="invariants",
     ),
