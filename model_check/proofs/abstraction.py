@@ -114,9 +114,12 @@ class Shape:
     #: the projection onto one key of a configuration with several (session 32): the
     #: ``elsewhere`` variables and the steps of another key's actions are kept
     other_keys: bool = False
-    #: dvv's pruning of retired lifetimes (session 34; spec/retired.py, keep = 0): what
-    #: a pruning node knows (``prune_knowledge``: "all", "own", "naive"); "": no pruning
+    #: dvv's pruning of retired lifetimes (session 34; spec/retired.py): what a
+    #: pruning node knows (``prune_knowledge``: "all", "own", "naive"); "": no pruning
     prune: str = ""
+    #: with pruning: ``prune_retired``, the newest retired lifetimes of each node whose
+    #: entries a prune keeps (session 35: 0 before; :func:`transition.outranked`)
+    keep: int = 0
     #: with pruning: every crash begins a new lifetime (``actor_per_start``); a disk
     #: loss or a buffered crash always does
     per_start: bool = True

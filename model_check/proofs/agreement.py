@@ -263,19 +263,14 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
 
 
 def unencoded(config: Any) -> str:
-    """Why the encoding cannot be checked against ``config``'s graph ("": it can):
-    dvv's pruning of retired lifetimes keeping the newest ``prune_retired`` > 0 of each
-    node (the encoding states ``prune_retired = 0`` only, session 34: it keeps no
-    order of a node's lifetimes beyond the current one's; no suite entry uses more;
-    docs/proofs.md, "Retired pruning in the Z3 encoding"). With
-    ``prune_knowledge = "learnt"`` (session 34) the knowledge each node learnt is
+    """Why the encoding cannot be checked against ``config``'s graph ("": it can).
+    With ``prune_knowledge = "learnt"`` (session 34) the knowledge each node learnt is
     part of the state and its learning a step, neither of which the encoding
-    states: excluded with that reason."""
+    states: excluded with that reason. (``prune_retired`` above 0 is encoded since
+    session 35: docs/proofs.md, "Pruning with prune_retired > 0".)"""
     if getattr(config, "prune_knowledge", "all") == "learnt":
         return ('prune_knowledge = "learnt": knowledge as state is not encoded '
                 "(State.known and the LearnRetirement step, session 34)")
-    if getattr(config, "prune_retired", -1) > 0:
-        return "prune_retired > 0: the encoding states pruning with keep = 0 only"
     return ""
 
 

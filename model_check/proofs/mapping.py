@@ -117,22 +117,19 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         restores=bool(getattr(config, "restores", 0)),
         other_keys=several,
         prune=_prune_of(config),
+        keep=max(0, getattr(config, "prune_retired", -1)),
         per_start=bool(getattr(config, "actor_per_start", False)),
     )
 
 
 def _prune_of(config: Any) -> str:
     """``Shape.prune`` of a configuration: its ``prune_knowledge`` with pruning on
-    (``prune_retired`` 0), "" without. Raises ProofInputError for what the encoding
-    of pruning does not state: ``prune_retired`` above 0 (the newest lifetimes kept:
-    the encoding keeps no order of a node's lifetimes beyond the current one's),
-    with several keys, a membership change or restores."""
+    (``prune_retired`` >= 0; any keep since session 35, ``Shape.keep``), "" without.
+    Raises ProofInputError for what the encoding of pruning does not state: with
+    several keys, a membership change or restores."""
     keep = getattr(config, "prune_retired", -1)
     if keep < 0:
         return ""
-    if keep > 0:
-        raise ProofInputError(f"the encoding states pruning with prune_retired = 0 only, "
-                              f"not {keep}")
     if len(config.keys) > 1 or config.membership or getattr(config, "restores", 0):
         raise ProofInputError("the encoding states pruning for one key on a fixed ring, "
                               "without restores")

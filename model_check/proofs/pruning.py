@@ -19,6 +19,14 @@ invariant holds initially, is preserved by every step and implies the property.
 The twin is the ``"naive"`` knowledge: a write prunes the writer's own live entry
 and the strengthening fails, with Z3's model printed as a readable step.
 
+``inductive_pruning_keeps_acked_writes`` (session 35) is the durability this buys:
+with ``"all"`` or ``"own"`` and ``prune_retired`` 0 or 1, ``acked_writes_durable``
+holds, strengthened by unique dots and *faithful clocks* (a node's clock covers a
+put's dot only if its copy covers the put; the writes the abstraction cannot see
+the clock of state it, checked on every edge; anti-entropy's dvv merge preserves
+it, by ``hist`` being a partial order). Without faithful clocks the induction fails
+at an anti-entropy that drops the only copy of an acknowledged put.
+
 This is the hypothesis the durability of dvv merges rests on (a clock covers a dot
 only of a version its history holds: ``merge_keeps_every_history``'s faithful
 clocks, in the direction a merge drops versions by); the agreement check shows the
@@ -29,7 +37,7 @@ are acknowledgements of a write a re-issued dot dropped).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -37,17 +45,22 @@ import z3
 
 from model_check.proofs.abstraction import (
     AbstractState,
+    Invariant,
     Params,
     Shape,
     Term,
+    acked_writes_durable,
     describe,
     initial,
     new_states,
+    strong_durable,
 )
 from model_check.proofs.framework import Proof, Query, int_of
-from model_check.proofs.transition import causal_store, relation, transition
+from model_check.proofs.transition import causal_store, covered_by, relation, transition
 
-__all__ = ["PROOFS", "PRUNE_BOUNDS", "PRUNE_SHAPE", "dots_unique", "strong_dots_unique"]
+__all__ = ["DURABLE_BOUNDS", "DURABLE_SHAPE", "PROOFS", "PRUNE_BOUNDS", "PRUNE_SHAPE",
+           "dots_unique", "faithful_clocks", "histories", "strong_dots_unique",
+           "strong_pruned_durable"]
 
 #: The suite's pruning entries: 2 nodes (both replicas), three puts, no hint; wider
 #: than the entries in the faults (buffered crashes, disk losses, partitions: session
@@ -93,14 +106,38 @@ def strong_dots_unique(x: AbstractState, params: Params) -> Term:
     )
 
 
-def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies")
+def _preferences(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ...]:
+    """Preferences for a readable counterexample: no fault budget but one crash, W = 1,
+    nodes up, nothing else going on."""
+    prefer: list[tuple[Term, Any]] = [(params.max_drops, 0), (params.max_duplicates, 0),
+                                      (params.max_crashes, 1), (params.w, 1)]
+    for name, term in x.variables().items():
+        if name.startswith("up["):
+            prefer.append((term, True))
+        elif z3.is_bool(term):
+            prefer.append((term, False))
+        elif not name.startswith("epoch["):
+            prefer.append((term, 0))
+    return tuple(prefer)
+
+
+def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"),
+               invariant: Invariant | None = None, prop: Invariant | None = None,
+               hypotheses: Callable[[Params], list[Term]] = lambda params: []
                ) -> Iterator[Query]:
+    """The three questions of induction for ``invariant`` (default
+    :func:`strong_dots_unique`) and ``prop`` (default :func:`dots_unique`) over
+    ``shape``'s relation under the causal rule, with ``hypotheses`` on the parameters
+    besides their well-formedness; each query labelled with the shape's knowledge
+    (and its keep, when above 0)."""
+    inv = strong_dots_unique if invariant is None else invariant
+    goal = dots_unique if prop is None else prop
     x, y, params = new_states(shape)
-    bounds = [params.wellformed()]
-    label = f" ({shape.prune})"
+    bounds = [params.wellformed(), *hypotheses(params)]
+    label = f" ({shape.prune}" + (f", keep {shape.keep})" if shape.keep else ")")
     if "init" in parts:
         yield Query("Init => Inv" + label,
-                    (*bounds, initial(x, params), z3.Not(strong_dots_unique(x, params))),
+                    (*bounds, initial(x, params), z3.Not(inv(x, params))),
                     lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
     if "step" in parts:
         steps = transition(x, y, params, causal_store)
@@ -111,28 +148,81 @@ def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"
                     f"step: {steps[int_of(m, selector)].name}; "
                     f"post-state: {describe(m, y, params)}")
 
-        prefer: list[tuple[Term, Any]] = [(params.max_drops, 0), (params.max_duplicates, 0),
-                                          (params.max_crashes, 1), (params.w, 1)]
-        for name, term in x.variables().items():
-            if name.startswith("up["):
-                prefer.append((term, True))
-            elif z3.is_bool(term):
-                prefer.append((term, False))
-            elif not name.startswith("epoch["):
-                prefer.append((term, 0))
         yield Query("Inv and Trans => Inv'" + label,
-                    (*bounds, strong_dots_unique(x, params), relation(x, y, steps, selector),
-                     z3.Not(strong_dots_unique(y, params))),
-                    explain, prefer=tuple(prefer))
+                    (*bounds, inv(x, params), relation(x, y, steps, selector),
+                     z3.Not(inv(y, params))),
+                    explain, prefer=_preferences(x, params))
     if "implies" in parts:
         yield Query("Inv => property" + label,
-                    (strong_dots_unique(x, params), z3.Not(dots_unique(x, params))),
+                    (inv(x, params), z3.Not(goal(x, params))),
                     lambda m: f"invariant holds but the property fails: {describe(m, x, params)}")
 
 
 def _all_and_own() -> Iterator[Query]:
     yield from _induction(PRUNE_SHAPE)
     yield from _induction(replace(PRUNE_SHAPE, prune="own"))
+    yield from _induction(replace(PRUNE_SHAPE, keep=1))
+    yield from _induction(replace(PRUNE_SHAPE, prune="own", keep=1))
+
+
+# -- acked_writes_durable under pruning (session 35) -------------------------------------------
+
+#: The durability proof's bounds: :data:`PRUNE_SHAPE` without buffered crashes (a
+#: buffered crash loses an acknowledging node's unflushed copy, as a disk loss does:
+#: ``strong_durable_with_losses``'s subject, not pruning's), the keep symbolic per shape.
+DURABLE_SHAPE = replace(PRUNE_SHAPE, buffered=False)
+DURABLE_BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts, no deletes, "
+                  "prune_retired = 0 and 1, knowledge all and own, a new lifetime at every "
+                  "crash, any W, drop, duplicate and crash budgets, partitions; no disk "
+                  "loss and no buffered crash (their loss of an acknowledged write is "
+                  "inductive_acked_writes_durable_with_disk_loss's subject)")
+
+
+def faithful_clocks(x: AbstractState, params: Params) -> Term:
+    """A node's clock covers a put's dot only if its copy covers the put (some value's
+    history holds it): the lemma a dvv merge's durability rests on (it drops a value
+    only where the other clock covers its dot)."""
+    nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
+    return z3.And([z3.Implies(x.seen[n][q], x.store[n][q]) for n in nodes for q in puts])
+
+
+def histories(params: Params) -> Term:
+    """The true histories are a partial order: transitive (a put's history holds the
+    histories of the versions its client read) and antisymmetric (a put's history
+    holds only puts performed before it); checked on every state of the pruning
+    entries' graphs (tests/model_check/test_proof_pruning_keep.py)."""
+    hist = params.hist
+    puts = range(len(hist))
+    return z3.And(*[z3.Implies(z3.And(hist[p][q], hist[q][r]), hist[p][r])
+                    for p in puts for q in puts for r in puts],
+                  *[z3.Not(z3.And(hist[p][q], hist[q][p])) for p in puts for q in puts
+                    if p != q])
+
+
+def strong_pruned_durable(x: AbstractState, params: Params) -> Term:
+    """``acked_writes_durable`` under pruning, strengthened until inductive: the
+    strengthening of the proofs without pruning (``strong_durable``: an acknowledged
+    put was performed, a performed one is in a store), :func:`strong_dots_unique`
+    (no dot minted twice, session 34), :func:`faithful_clocks`, and a copy's
+    coverage is its values' histories' (as the abstraction function defines it),
+    each value's dot covered by its clock."""
+    nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
+    return z3.And(strong_durable(x, params), acked_writes_durable(x, params),
+                  strong_dots_unique(x, params), faithful_clocks(x, params),
+                  *[x.store[n][q] == covered_by(x, params, n, q) for n in nodes for q in puts],
+                  *[z3.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts])
+
+
+def _durable(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies")
+             ) -> Iterator[Query]:
+    yield from _induction(shape, parts, strong_pruned_durable, acked_writes_durable,
+                          lambda params: [params.max_losses == 0, histories(params)])
+
+
+def _durable_all_and_own() -> Iterator[Query]:
+    for prune in ("all", "own"):
+        for keep in (0, 1):
+            yield from _durable(replace(DURABLE_SHAPE, prune=prune, keep=keep))
 
 
 PROOFS: tuple[Proof, ...] = (
@@ -149,6 +239,24 @@ PROOFS: tuple[Proof, ...] = (
         "prune_knowledge 'naive' (the suite's dvv-prune-naive): a write prunes its node's "
         "own live entry, whose dot the node then mints again",
         lambda: _induction(replace(PRUNE_SHAPE, prune="naive"), parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_pruning_keeps_acked_writes",
+        "With prune_retired = 0 or 1 and prune_knowledge 'all' or 'own', "
+        "acked_writes_durable holds: strengthened by 'no dot is minted twice' (the "
+        "proof above) and 'a node's clock covers a put's dot only if its copy covers the "
+        "put' (faithful clocks), the invariant holds initially, is preserved by every step "
+        "of the encoding (pruning at every write and in anti-entropy, whose dvv merge "
+        "drops a value only where the other clock covers its dot; a new lifetime at every "
+        "crash) and implies the property, so pruning never drops an acknowledged write.",
+        DURABLE_BOUNDS,
+        _durable_all_and_own,
+        "prune_knowledge 'naive' (the suite's dvv-prune-naive): a write prunes its node's "
+        "own live entry, so its copy no longer covers a dot its current lifetime minted "
+        "(the node mints it again, and a replica whose clock covers it drops the new "
+        "write: the lemma the proof rests on is gone)",
+        lambda: _durable(replace(DURABLE_SHAPE, prune="naive"), parts=("step",)),
         group="invariants",
     ),
 )

@@ -74,6 +74,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import z3
 
@@ -224,6 +225,9 @@ def transition(
     puts = range(shape.puts)
     steps: list[Step] = []
     nm = shape.nodes
+    # with pruning, a write's clock covers the dot of a put only if its copy covers
+    # the put where the clocks are faithful (the causal rule; session 35)
+    faithful = store_rule is causal_store
 
     acked_names = {f"acked[{p + 1}]" for p in puts}
 
@@ -272,7 +276,7 @@ def transition(
             # session 34: every write of a store merges and prunes (spec.step.Edit.store)
             touched = [n for n in nodes if row("store", n) & skip]
             parts = (*parts, *[f for n in touched
-                               for f in _pruned_write(x, y, params, n, family)])
+                               for f in _pruned_write(x, y, params, n, family, faithful)])
             skip = skip | {name for n in touched for name in row("seen", n) | row("live", n)}
             if not shape.deletes and touched and family not in _EMPTYING:
                 exact = False  # the values a merge keeps are not determined
@@ -675,16 +679,50 @@ def same_entry(params: Params, q: int, r: int) -> Term:
     return params.entry[q][r]
 
 
+def outranked(z: AbstractState, params: Params, n: int, q: int,
+              clock: Sequence[Term] | None = None) -> Term:
+    """With ``prune_retired = K`` > 0 (``Shape.keep``, session 35): the clock node ``n``
+    prunes (``clock``, the dots it covers; default ``z.seen[n]``) holds entries of at
+    least ``K`` lifetimes of the node that minted put ``q``'s dot, each newer than
+    that lifetime and known retired by ``n`` (:func:`retirement_known`): ``q``'s
+    lifetime is then ranked ``K`` or later among them, newest first, and its
+    value-less entries may go (spec.retired.prune_retired). A lifetime has an entry
+    in a clock iff the clock covers the dot of a put it minted (an entry covers the
+    dot of its counter). True with ``K = 0``.
+
+    ``K`` such lifetimes are ``K`` puts of pairwise distinct lifetimes (a choice
+    among the puts: the encoding's bounds are small). The clock may be the one
+    written, after the prune (a step that states only the pruned clock,
+    :func:`_pruned_write`): the ``K`` newest known retired lifetimes of a node are
+    ranked below ``K`` and keep all their entries, so the pruned clock holds ``K``
+    newer ones iff the clock before the prune did."""
+    keep = z.shape.keep
+    if keep == 0:
+        return z3.BoolVal(True)
+    dots = z.seen[n] if clock is None else clock
+    minter, mepoch = params.minter, params.mepoch
+    newer = {r: z3.And(dots[r], minter[r] == minter[q], mepoch[r] > mepoch[q],
+                       retirement_known(z, params, n, r))
+             for r in range(z.shape.puts) if r != q}
+    choices = [z3.And(*[newer[r] for r in chosen],
+                      *[mepoch[r] != mepoch[s] for r, s in combinations(chosen, 2)])
+               for chosen in combinations(sorted(newer), keep)]
+    return z3.Or(choices) if choices else z3.BoolVal(False)
+
+
 def pruned_away(z: AbstractState, params: Params, n: int, q: int,
-                values: Sequence[Term] | None = None) -> Term:
-    """Node ``n``'s write drops the entry of put ``q``'s dot (prune_retired with keep
-    = 0): ``n`` knows the lifetime that minted it retired (:func:`retirement_known`)
-    and the written copy (``values``, default ``z.live[n]``) holds no value of that
-    entry."""
+                values: Sequence[Term] | None = None, clock: Sequence[Term] | None = None
+                ) -> Term:
+    """Node ``n``'s write drops the entry of put ``q``'s dot: ``n`` knows the lifetime
+    that minted it retired (:func:`retirement_known`), the written copy (``values``,
+    default ``z.live[n]``) holds no value of that entry, and, with ``prune_retired``
+    above 0, the lifetime is not among the newest kept (:func:`outranked`, by the
+    dots ``clock`` covers, default ``z.seen[n]``)."""
     held = z.live[n] if values is None else values
     return z3.And(retirement_known(z, params, n, q),
                   z3.Not(z3.Or([z3.And(held[r], same_entry(params, q, r))
-                                for r in range(z.shape.puts)])))
+                                for r in range(z.shape.puts)])),
+                  outranked(z, params, n, q, clock))
 
 
 def covered_by(z: AbstractState, params: Params, n: int, q: int,
@@ -705,12 +743,17 @@ def covered_by(z: AbstractState, params: Params, n: int, q: int,
 
 
 def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
-                  family: str) -> list[Term]:
+                  family: str, faithful: bool = False) -> list[Term]:
     """What a step writing node ``n``'s store does to its clock, with pruning: a disk
     loss or buffered crash empties it; a merge keeps every entry but those the write
     prunes (:func:`pruned_away`, by the values written), gains only performed puts'
     dots, covers the dot of every value it holds, and the copy covers what its values
-    (and seen tombstones) do."""
+    (and seen tombstones) do. With ``faithful`` (the causal store rule: knowledge
+    "all" and "own"; session 35), the written clock covers a put's dot only if the
+    written copy covers the put (*faithful clocks*: the version merged in, whose clock
+    the abstraction does not keep, is faithful too; checked on every edge of the
+    pruning entries, and refused by the naive twin's, whose re-issued dots break it:
+    docs/proofs.md, "Pruning with prune_retired > 0 (session 35)")."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
@@ -723,6 +766,8 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
                 z3.Implies(y.live[n][q], y.store[n][q]),
                 z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
+        if faithful:
+            out.append(z3.Implies(y.seen[n][q], y.store[n][q]))
     return out
 
 
@@ -775,7 +820,7 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
     loose: list[Term] = []
     for n in (a, b):
         for q in puts:
-            seen = z3.And(merged[q], z3.Not(pruned_away(x, params, n, q, kept)))
+            seen = z3.And(merged[q], z3.Not(pruned_away(x, params, n, q, kept, merged)))
             exact += [y.live[n][q] == kept[q], y.seen[n][q] == seen]
             loose += [z3.Implies(y.live[n][q], z3.Or(x.live[a][q], x.live[b][q])),
                       z3.Implies(y.live[n][q], y.seen[n][q]),

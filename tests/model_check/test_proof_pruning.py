@@ -40,7 +40,7 @@ WHOLE_IN_CI = "dvv-prune-retired-delete"
 FIGURES = {
     "dvv-prune-retired": ("causal", 13_226, 1_524, 4_116, 0),
     "dvv-prune-retired-own": ("causal", 12_940, 1_848, 4_154, 0),
-    "dvv-prune-naive": ("lossy", 13_546, 2_296, 4_724, 28),
+    "dvv-prune-naive": ("lossy", 13_546, 2_296, 4_724, 80),  # s34: 28 (s35: faithful clocks)
     "dvv-prune-retired-delete": ("causal", 10_356, 2_044, 2_908, 0),  # s34: 10,306 2,094 2,884
 }
 
