@@ -69,6 +69,9 @@ class GetCoordination:
     deadline: float  # seconds, the node's time
     used: set[str] = field(default_factory=set)  # nodes asked (targets or fallbacks)
     sent_to: dict[str, str] = field(default_factory=dict)  # target -> node asked
+    #: fallback -> the target it was asked for (``sent_to`` keeps only the last node
+    #: asked per target; this names every fallback in a failed get's message)
+    asked_for: dict[str, str] = field(default_factory=dict)
     replies: dict[str, Record] = field(default_factory=dict)  # node -> its record
     replied: bool = False
     #: after a membership change's handover, until it settles (pending ownership):
@@ -123,6 +126,53 @@ def read_quorum_reached(coordination: GetCoordination) -> bool:
         return all(len(counted & set(group)) >= coordination.r
                    for group in coordination.groups)
     return len(counted) >= coordination.r
+
+
+def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
+    """The clauses of a failed get's message that name its nodes, in the order of
+    the preference list (each fallback after the target it was asked for, ``n4 for
+    n2``): the nodes asked that did not answer (``no answer from n3, n4 for n3``),
+    the targets suspected when the get began and never asked themselves (their
+    share went to a fallback: ``suspected, not asked: n2``), the nodes whose replies
+    counted towards R (``answered: n1, n5 for n2``), those whose replies did not
+    (``not counted: n1 (the coordinator's own read, not rebuilt), n4``), and why not. Before
+    session 35 the 503 said only "get reached 2 of R=3 replicas before the
+    timeout", naming no node, where a put's 504 named its silent nodes since
+    session 32 (:func:`impl.put_coordinator._silent`)."""
+    silent: list[str] = []
+    skipped: list[str] = []
+    answered: list[str] = []
+    uncounted: list[str] = []
+    asked = [(target, target) for target in coordination.targets]
+    asked += [(node, intended) for node, intended in coordination.asked_for.items()]
+    ordered = sorted(asked, key=lambda pair: coordination.targets.index(pair[1]))
+    # the rest: a coordinator outside the top N (its own read), in list order
+    rank = {node: place for place, node in enumerate(coordination.fallbacks)}
+    others = sorted((coordination.used | coordination.replies.keys())
+                    - {node for node, _ in ordered},
+                    key=lambda node: (rank.get(node, len(rank)), node))
+    for node, target in [*ordered, *((node, node) for node in others)]:
+        label = node if node == target else f"{node} for {target}"
+        if node in counted:
+            answered.append(label)
+        elif node in coordination.replies:
+            uncounted.append(f"{label} (the coordinator's own read, not rebuilt)"
+                             if node in coordination.uncounted else label)
+        elif node in coordination.used:
+            silent.append(label)
+        else:  # a target never asked: suspected when the get began
+            skipped.append(label)
+    # the outsiders are the replies of nodes outside the top N (an uncounted
+    # target's own read is none: it was named "outside" until session 21)
+    outsiders = 0 if counted else sum(node not in coordination.targets
+                                      for node in coordination.replies)
+    clauses = [f"{what}{', '.join(nodes)}" for what, nodes in (
+        ("no answer from ", silent), ("suspected, not asked: ", skipped),
+        ("answered: ", answered), ("not counted: ", uncounted)) if nodes]
+    if outsiders:
+        clauses.append(f"{outsiders} empty answer(s) of nodes outside the key's top N "
+                       "do not make a not found")
+    return clauses
 
 
 class GetCoordinator:
@@ -229,18 +279,12 @@ class GetCoordinator:
             if coordination.reply_to.internal:  # a reap check short of its targets
                 return self.internal_failed(now, coordination.key,
                                             coordination.reply_to.attempt)
-            got = len(counted_replies(coordination))
-            # the outsiders are the replies of nodes outside the top N (an uncounted
-            # target's own read is none: it was named "outside" until session 21)
-            outsiders = 0 if got else sum(node not in coordination.targets
-                                          for node in coordination.replies)
-            own = (", and the coordinator's own read, not rebuilt,"
-                   if not got and coordination.uncounted & set(coordination.targets) else "")
-            why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N{own} "
-                   "do not make a not found)" if outsiders else "")
+            counted = counted_replies(coordination)
+            got = len(counted)
             return [answer(coordination.reply_to, None, QuorumError(
-                f"get reached {got} of R={coordination.r} replicas before the "
-                f"timeout{why}", needed=coordination.r, got=got))]
+                f"get reached {got} of R={coordination.r} replicas before the timeout"
+                f" ({'; '.join(_named(coordination, counted))})",
+                needed=coordination.r, got=got))]
         out: list[Effect] = []
         for target in coordination.targets:
             sent = coordination.sent_to.get(target)
@@ -262,6 +306,8 @@ class GetCoordinator:
             node = self.quorum.fallback(coordination.fallbacks, coordination.used,
                                         now) or target
         coordination.sent_to[target] = node
+        if node != target:
+            coordination.asked_for[node] = target
         coordination.used.add(node)
         return Send(node, ReplicaGet(coordination.op_id, coordination.key))
 

@@ -68,7 +68,8 @@ def test_a_get_short_of_r_at_its_deadline_fails_with_the_figures() -> None:
     effects = node.fire(1.0, GetTimeout(op_id))
     (reply,) = [e for e in effects if isinstance(e, Reply)]
     assert isinstance(reply.error, QuorumError)
-    assert str(reply.error) == "get reached 2 of R=3 replicas before the timeout"
+    assert str(reply.error) == ("get reached 2 of R=3 replicas before the timeout "
+                                "(no answer from n2; answered: n1, n3)")
     assert (reply.error.needed, reply.error.got) == (3, 2)
     assert op_id not in node.gets.coordinations
 
@@ -164,26 +165,32 @@ def test_a_get_answered_at_once_schedules_the_reap_of_its_tombstone_at_the_nodes
     assert reaps == [5.0 + config.tombstone_grace_s]
 
 
-_OWN = ", and the coordinator's own read, not rebuilt,"
+_OWN = " (the coordinator's own read, not rebuilt)"
 
 
 @pytest.mark.parametrize(("replies", "uncounted", "message"), [
     # n1's own read uncounted (a range it has not rebuilt), two fallbacks' empty stores
     (("n1", "n4", "n5"), ("n1",), "get reached 0 of R=3 replicas before the timeout "
-     f"(2 empty answer(s) of nodes outside the key's top N{_OWN} do not make a not found)"),
-    # the fallbacks' empty stores alone
-    (("n4", "n5"), (), "get reached 0 of R=3 replicas before the timeout (2 empty "
-     "answer(s) of nodes outside the key's top N do not make a not found)"),
+     f"(no answer from n2, n3; not counted: n1{_OWN}, n4, n5; 2 empty answer(s) of nodes "
+     "outside the key's top N do not make a not found)"),
+    # the fallbacks' empty stores alone (n1's own read taken away by the test)
+    (("n4", "n5"), (), "get reached 0 of R=3 replicas before the timeout (no answer "
+     "from n1, n2, n3; not counted: n4, n5; 2 empty answer(s) of nodes outside the "
+     "key's top N do not make a not found)"),
     # a replica's word (n3's version): the fallback's empty store counts beside it
-    (("n3", "n4"), (), "get reached 2 of R=3 replicas before the timeout"),
+    (("n3", "n4"), (), "get reached 2 of R=3 replicas before the timeout "
+     "(no answer from n1, n2; answered: n3, n4)"),
+    # n3's word counts; n1's own read, not rebuilt, does not (not every target replied)
+    (("n1", "n3"), ("n1",), "get reached 1 of R=3 replicas before the timeout "
+     f"(no answer from n2; answered: n3; not counted: n1{_OWN})"),
 ])
 def test_a_get_short_of_r_at_its_deadline_names_the_outsiders_empty_answers(
         replies: tuple[str, ...], uncounted: tuple[str, ...], message: str) -> None:
     """The deadline's QuorumError word for word: the outsiders' empty answers are
-    named only when no reply counted, and the coordinator's own uncounted read only
-    when it is a target's (session 30's mutants of ``on_timeout``: the outsiders
-    counted among the targets or beside counted replies, the own read named
-    whenever, the text's words)."""
+    explained only when no reply counted (session 30's mutants of ``on_timeout``:
+    the outsiders counted among the targets or beside counted replies, the text's
+    words); since session 35 every node is named, the coordinator's own read not
+    rebuilt among those not counted (``impl.get_coordinator._named``)."""
     node, op_id = _get(5, r=3)
     coordination = node.gets.coordinations[op_id]
     empty = Record.empty(ClockMode.DVV)
