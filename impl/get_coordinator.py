@@ -16,8 +16,10 @@ own read included) it answers the client with the merge of their records
 Its timer (:class:`~impl.timers.GetTimeout`, every ``replica_timeout`` seconds)
 suspects each silent target's node and asks the next fallback, until the get is
 answered, or the request's deadline (``request_timeout``), when a get short of R
-fails with a :class:`~impl.errors.QuorumError`. When every node asked has
-replied, or at the deadline, the coordination ends with read repair
+fails with a :class:`~impl.errors.QuorumError` that names the nodes asked that
+were silent, the targets never asked, and those that answered (:func:`_named`,
+session 35). When every node asked has replied, or at the deadline, the
+coordination ends with read repair
 (:mod:`impl.read_repair`). Between its answer and its end it *lingers*
 (:mod:`impl.lingering`): no longer a request in flight for admission
 (:attr:`impl.node.Node.pending`), and ended early, the same way, when more than
@@ -135,9 +137,9 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
     the targets suspected when the get began and never asked themselves (their
     share went to a fallback: ``suspected, not asked: n2``), the nodes whose replies
     counted towards R (``answered: n1, n5 for n2``), those whose replies did not
-    (``not counted: n1 (the coordinator's own read, not rebuilt), n4``), and why not. Before
-    session 35 the 503 said only "get reached 2 of R=3 replicas before the
-    timeout", naming no node, where a put's 504 named its silent nodes since
+    (``not counted: n1 (the coordinator's own read, not rebuilt), n4``), and why
+    not. Before session 35 the 503 said only "get reached 2 of R=3 replicas before
+    the timeout", naming no node, where a put's 504 named its silent nodes since
     session 32 (:func:`impl.put_coordinator._silent`)."""
     silent: list[str] = []
     skipped: list[str] = []
@@ -145,7 +147,8 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
     uncounted: list[str] = []
     asked = [(target, target) for target in coordination.targets]
     asked += [(node, intended) for node, intended in coordination.asked_for.items()]
-    ordered = sorted(asked, key=lambda pair: coordination.targets.index(pair[1]))
+    place = {target: at for at, target in enumerate(coordination.targets)}
+    ordered = sorted(asked, key=lambda pair: place.get(pair[1], len(place)))
     # the rest: a coordinator outside the top N (its own read), in list order
     rank = {node: place for place, node in enumerate(coordination.fallbacks)}
     others = sorted((coordination.used | coordination.replies.keys())
