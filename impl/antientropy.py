@@ -432,6 +432,39 @@ class AntiEntropy:
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
                                      message.session, reply=False, retired=retired))]
 
+    def ask_pruned(self, now: float, src: str, key: bytes, theirs: Record, merged: Record,
+                   holder: bool) -> list[Effect]:
+        """What this node sends once it merged ``theirs``, a peer's one-way record of
+        ``key`` (a ReplicaPut's, a HintDelivery's: no answer shows the sender this
+        node's copy), into its copy, now ``merged``: nothing, unless ``merged``
+        keeps value-less entries that a pruning upstream of ``theirs`` dropped, of
+        retirements this node has not taken
+        (:meth:`impl.retired.RetiredActors.kept_pruned`). Then its merged copy goes
+        as a batch of one key (a KeyRecords, ``reply`` True, a fresh session not
+        kept: its answer is not followed up) to ``src`` if ``holder`` (a
+        coordinator: it stores the copy it pruned), else to the first of the key's
+        top N (``src`` first if among them) other than this node that it does not
+        suspect; the peer's pruning of the union drops those entries, so it answers
+        with the retirements of their lifetimes (:meth:`on_key_records`,
+        ``prunes_copy``), which this node takes and prunes by (session 35: before,
+        the copy kept them until the next exchange, or a get through a node that
+        knows, and each get through this node read-repaired the others with them).
+        Counted as ``one-way-pruned-asks``."""
+        if not self.replica.kept_pruned(merged, theirs):
+            return []
+        peer = src
+        if not holder:
+            top_n = self._ring().preference_list(key, self.config.n)
+            asked = [src] if src in top_n else []
+            asked += [node for node in top_n if node not in (src, self.name)
+                      and self.quorum.reachable(node, now)]
+            if not asked:
+                return []
+            peer = asked[0]
+        self.stats["one-way-pruned-asks"] += 1
+        return [Send(peer, KeyRecords((key,), (encode_record(merged),), next(self.ids),
+                                      reply=True, retired=self.replica.carried(merged)))]
+
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it
         answers a whole batch of ours (every out-of-sync key of its range; the

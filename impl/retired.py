@@ -51,8 +51,10 @@ from impl.storage.base import Storage
 from impl.versions import (
     RETIRED_KEPT,
     RETIRED_WIRE_LIMIT,
+    _entry_lifetime,
     decode_retired,
     encode_retired,
+    is_lifetime_actor,
     prune_retired,
     read_retired,
     retired_among,
@@ -229,6 +231,40 @@ class RetiredActors:
         if not known:
             return False
         return prune_retired(record, known, live=(self.actor,), keep=self.keep) != record
+
+    def kept_pruned(self, merged: Record, theirs: Record) -> bool:
+        """Whether ``merged``, this node's copy once it merged a peer's one-way
+        record ``theirs`` (a ReplicaPut's, a HintDelivery's), holds a value-less
+        entry of a lifetime actor (not this node's live one) that ``theirs`` lacks,
+        while ``theirs`` holds every value ``merged`` holds (each entry with values
+        the same, the anonymous values among its own). That is the trace of a
+        pruning upstream of ``theirs`` whose retirement this node has not taken
+        (it prunes what it knows when it merges): without pruning, a record that
+        covers a value holds every entry of that value's causal past. The sender
+        could not name it (its records no longer hold the entry), so the copy keeps
+        it until a node that knows sees it (session 35:
+        :meth:`impl.antientropy.AntiEntropy.ask_pruned` shows it one). False when
+        this node does not learn (disabled, or told by the refinement harness:
+        :meth:`tell`), and outside dvv."""
+        if not self.learns or not self.enabled or merged == theirs:
+            return False
+        if merged.mode is not ClockMode.DVV or theirs.mode is not ClockMode.DVV:
+            return False
+        held = theirs.dvvset
+        if not set(merged.dvvset.anonymous) <= set(held.anonymous):
+            return False
+        their_entries = {entry.id: entry for entry in held.entries}
+        extra = False
+        for entry in merged.dvvset.entries:
+            other = their_entries.get(entry.id)
+            if entry.values:
+                if other is None or other.counter != entry.counter or (
+                        other.values != entry.values):
+                    return False  # a value the sender's record lacks: no evidence
+            elif other is None and not extra:
+                lifetime = _entry_lifetime(entry.id)
+                extra = is_lifetime_actor(lifetime) and lifetime != self.actor
+        return extra
 
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes
