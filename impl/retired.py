@@ -105,6 +105,9 @@ class RetiredActors:
         #: actor -> rank: every retired actor this node knows of
         self.known: dict[str, int] = {}
         self._gossiped: bytes | None = None
+        #: :meth:`prunes_copy`'s last knowledge with a field: (:attr:`known` then,
+        #: the field, the two merged); every key of a batch carries the same field
+        self._told: tuple[dict[str, int], bytes, dict[str, int]] | None = None
         if enabled:
             try:
                 heard = decode_retired(storage.get_meta(RETIRED_KNOWN_META) or b"",
@@ -159,6 +162,7 @@ class RetiredActors:
         gossiped at once (session 33's review: before, the guard named the replaced
         actor and the peers heard the retirement only at the next restart)."""
         self.actor = actor
+        self._told = None  # (known is changed in place: the cache's key)
         if self.enabled:
             self.known.pop(actor, None)
             self._add(read_retired(self.storage))
@@ -219,15 +223,23 @@ class RetiredActors:
         message and this node's knowledge tell (pruning more where more is known,
         this may say yes where the peer knows less; the peer then learns it from
         what it is sent). Anti-entropy sends a peer's own copy back only then
-        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review)."""
+        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review).
+        ``told`` is decoded once for the keys of one message (the last field and
+        the knowledge it was merged with are kept while :attr:`known` stays the
+        same dict; session 35: before, once per key)."""
         if not self.enabled:
             return False
         known = self.known
         if told:
-            known = dict(known)
-            for actor, rank in decode_retired(told).items():
-                if actor != self.actor:
-                    known[actor] = max(rank, known.get(actor, 0))
+            cached = self._told
+            if cached is not None and cached[0] is known and cached[1] == told:
+                known = cached[2]  # (a batch's field, decoded once: session 35)
+            else:
+                known = dict(known)
+                for actor, rank in decode_retired(told).items():
+                    if actor != self.actor:
+                        known[actor] = max(rank, known.get(actor, 0))
+                self._told = (self.known, told, known)
         if not known:
             return False
         return prune_retired(record, known, live=(self.actor,), keep=self.keep) != record

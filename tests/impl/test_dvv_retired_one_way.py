@@ -39,7 +39,7 @@ from impl.messages import KeyRecords, ReadRepair
 from impl.records import ClockMode, Record
 from impl.retired import RetiredActors
 from impl.storage.memory import MemoryStorage
-from impl.versions import encode_record
+from impl.versions import encode_record, encode_retired
 from spec.dvv import DVVSet, Entry
 from tests.impl.test_dvv_retired_carried import (
     _assert_converged,
@@ -253,3 +253,36 @@ def test_ordinary_writes_through_restarted_nodes_ask_nothing(order: list[str]) -
                 for name in ("n1", "n2", "n3")}
         assert asks == {"n1": 0, "n2": 0, "n3": 0}
         assert cluster.converged(b"k")
+
+
+def test_a_batchs_carried_field_is_decoded_once_for_all_its_keys(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """:meth:`impl.retired.RetiredActors.prunes_copy` (anti-entropy asks it for each
+    key of a batch, every key with the message's one field) decodes the field once
+    while what the node knows is unchanged (session 34's open point: 100 keys, 100
+    decodes), again for another field or once the node learnt something, and
+    answers as a fresh decode would."""
+    import impl.retired as retired_module
+
+    calls: list[bytes] = []
+    decode = retired_module.decode_retired
+
+    def counted(raw: bytes, *args: Any) -> dict[str, int]:
+        calls.append(raw)
+        return decode(raw, *args)
+
+    monkeypatch.setattr(retired_module, "decode_retired", counted)
+    node = RetiredActors(MemoryStorage(), _LIVE, enabled=True, keep=0)
+    calls.clear()  # (its start read the store's)
+    told = encode_retired({_A: 1})
+    copy = _dvv((_A, 3, ()), (_B, 2, (b"v",)))
+    assert all(node.prunes_copy(copy, told) for _ in range(100))
+    assert len(calls) == 1
+    assert not node.prunes_copy(copy, encode_retired({"n2~0123456789ab": 1}))
+    assert len(calls) == 2
+    other = _dvv(("n2~0123456789ac", 3, ()), (_B, 2, (b"v",)))
+    assert not node.prunes_copy(other, told) and len(calls) == 3
+    node._add({"n2~0123456789ac": 1})  # (learnt: another dict, the same field)
+    assert node.prunes_copy(other, told) and len(calls) == 4
+    node.renew("n3~0123456789ff")  # (known changed in place)
+    assert node.prunes_copy(copy, told) and len(calls) == 5
