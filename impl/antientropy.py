@@ -29,7 +29,10 @@ entries: where the first sender's merge of the answer prunes entries the answer
 holds (the answerer holds an entry the sender pruned before, whose retirement
 the answerer never heard and the batch's records could no longer name), the
 sender follows the answer up once, its merged records with the retirements of
-the answer's entries, not answered (session 34). A step that finds
+the answer's entries, not answered (session 34). The receiver of a one-way
+record (a ReplicaPut, a HintDelivery) whose merge keeps entries that a pruning
+upstream dropped opens such an exchange of that one key itself, its batch first
+(:meth:`AntiEntropy.ask_pruned`; session 35). A step that finds
 nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the

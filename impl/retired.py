@@ -28,7 +28,12 @@ it is told (session 34): anti-entropy's first sender follows up the answer its
 merge pruned (:meth:`impl.antientropy.AntiEntropy.on_key_records`), and a get's
 coordinator repairs a replica whose reply holds entries its pruning of the merge
 drops (:meth:`impl.read_repair.ReadRepairer.repair`). A one-way message (a put, a
-hint, a handoff) cannot: its receiver keeps such an entry until one of those.
+hint, a handoff) shows its sender nothing; its receiver does the showing (session
+35): a merge that keeps value-less entries the message's record lacks while that
+record holds every value of the merge (:meth:`RetiredActors.kept_pruned`: the trace
+of a pruning upstream) sends the merged copy to a replica that pruned it (the
+coordinator of a put; for a hint, a replica of the key) as a batch of one key, and
+the answer names the retirements (:meth:`impl.antientropy.AntiEntropy.ask_pruned`).
 A node never treats as retired an
 actor nobody declared, nor its own current actor.
 
