@@ -260,7 +260,13 @@ class RetiredActors:
         covers a value holds every entry of that value's causal past. The sender
         could not name it (its records no longer hold the entry), so the copy keeps
         it until a node that knows sees it (session 35:
-        :meth:`impl.antientropy.AntiEntropy.ask_pruned` shows it one). False when
+        :meth:`impl.antientropy.AntiEntropy.ask_pruned` shows it one). An entry
+        of a lifetime this node knows retired is no such trace: its own pruning
+        kept it (the byte budget drops whole lifetimes, the oldest first, so the
+        sender's pruning of a larger record may drop it where the merge, holding
+        fewer, fits), and a peer asked would learn nothing and keep it too (session
+        35's review: the ask's peer wrote it back, and where a read repair then
+        pruned the asker's copy, the copies were left differing). False when
         this node does not learn (disabled, or told by the refinement harness:
         :meth:`tell`), and outside dvv."""
         if not self.learns or not self.enabled or merged == theirs:
@@ -280,7 +286,8 @@ class RetiredActors:
                     return False  # a value the sender's record lacks: no evidence
             elif other is None and not extra:
                 lifetime = _entry_lifetime(entry.id)
-                extra = is_lifetime_actor(lifetime) and lifetime != self.actor
+                extra = (is_lifetime_actor(lifetime) and lifetime != self.actor
+                         and lifetime not in self.known)
         return extra
 
     def prune(self, record: Record) -> Record:

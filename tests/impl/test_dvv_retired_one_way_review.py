@@ -1,0 +1,92 @@
+"""Review of session 35's one-way ask (docs/runtime.md, "Review of the one-way ask
+(session 35)").
+
+:meth:`impl.retired.RetiredActors.kept_pruned` took any value-less entry of a
+lifetime actor that a one-way record lacks as the trace of a pruning upstream
+whose retirement the receiver has not taken. With the byte budget
+(:func:`impl.versions.prune_retired`, production's rule) that is not so: pruning
+drops whole lifetimes, the oldest first, until the retired entries fit, so the
+coordinator's pruning of a larger record may drop an entry (and then another
+lifetime, which brings it well under the budget) that the receiver's merge,
+holding fewer entries, keeps by the same rule and the same knowledge. The
+receiver asked; the coordinator, knowing the same, learnt nothing, answered
+nothing and wrote the entry back into its own copy; and where the get's read
+repair that fed the put then reached the receiver, the receiver pruned it and the
+coordinator alone kept it: copies equal on main left differing.
+"""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+from impl.messages import KeyRecords
+from impl.records import ClockMode, Record
+from impl.retired import RetiredActors
+from impl.storage.memory import MemoryStorage
+from impl.versions import encode_record, encode_retired
+from spec.dvv import DVVSet, Entry
+from tests.impl.test_dvv_retired_one_way import _NO_HEALING, _sent, _shape
+
+#: twelve retired lifetimes of a node n8 (ranks 0-11: the first the oldest) and
+#: eleven of a node n9 (ranks 1-11), the oldest of n9's with a pair with a client
+_N8 = [f"n8~{rank:012x}" for rank in range(12)]
+_N9 = [f"n9~{rank:012x}" for rank in range(1, 12)]
+_RANKS = {**{actor: rank for rank, actor in enumerate(_N8)},
+          **{actor: rank for rank, actor in enumerate(_N9, 1)}}
+_ALL = [*_N8, *_N9, _N9[0] + " c1"]
+
+
+def _copy(value_less: list[str]) -> Record:
+    """A one-value dvv record (written by a lifetime nobody retired) holding the
+    value-less entries ``value_less``."""
+    entries = [Entry(id_, 1, ()) for id_ in value_less]
+    entries.append(Entry("n7~000000000001", 1, (b"v0",)))
+    return Record(ClockMode.DVV, dvvset=DVVSet(
+        tuple(sorted(entries, key=lambda entry: entry.id)), ()))
+
+
+def test_a_merge_keeping_an_entry_whose_retirement_it_knows_asks_nothing() -> None:
+    """Every node knows the 23 retirements. n1 and n2 hold their entries (written
+    before they learnt them: 555 bytes of retired entries, over the 512 budget);
+    n3 lacks n9's oldest lifetime (pruned before: 506, within it). A get and a put
+    through n1: n1's pruning drops n8's oldest lifetime (age 11: 532, still over),
+    then n9's oldest with its pair (483), and the ReplicaPut lacks n8's oldest;
+    n3's merge holds it and 506 bytes, and keeps it. Before: n3 asked n1 (one
+    KeyRecords of 3718 bytes, unanswered: n1 knows the same), n1 wrote the entry
+    back into its copy, the get's read repair then made n3 prune it: n1
+    ``(3718, 24)`` against ``(3689, 23)`` at n2 and n3, where main's copies
+    agreed. Now n3 asks nothing (it knows that retirement: its own rule kept the
+    entry) and the three copies are equal."""
+    with SimulatedCluster(**_NO_HEALING) as cluster:
+        for name in ("n1", "n2", "n3"):
+            node = cluster.node(name)
+            node.retired.take(encode_retired(_RANKS))
+            held = _ALL if name != "n3" else [id_ for id_ in _ALL
+                                              if not id_.startswith(_N9[0])]
+            node.replica.store(b"k", encode_record(_copy(held)))
+        exchanged = _sent(cluster, KeyRecords)
+        client = cluster.client("n1", client_id="d")
+        read = client.get(b"k", coordinator="n1")
+        assert read.values == [b"v0"]
+        client.put(b"k", b"d" * 3008, read.context, coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        shapes = {name: _shape(record) for name, record in cluster.replicas(b"k").items()}
+        assert not exchanged, ([(src, dest, m.reply, len(m.records[0]))
+                                for src, dest, m in exchanged], shapes)
+        assert cluster.node("n3").stats["one-way-pruned-asks"] == 0
+        assert len(set(shapes.values())) == 1 and cluster.converged(b"k"), shapes
+
+
+def test_an_entry_of_a_lifetime_the_receiver_knows_retired_is_no_trace() -> None:
+    """:meth:`impl.retired.RetiredActors.kept_pruned`, the rule's row: the same
+    merge, the same record, asks where the receiver never heard the retirement and
+    not where it knows it (its pruning kept the entry)."""
+    merged = _copy([_N8[0]])
+    theirs = _copy([])
+    unheard = RetiredActors(MemoryStorage(), "n3~0123456789ab", enabled=True)
+    assert unheard.kept_pruned(merged, theirs)
+    knowing = RetiredActors(MemoryStorage(), "n3~0123456789ab", enabled=True)
+    knowing.take(encode_retired({_N8[0]: 0}))
+    assert not knowing.kept_pruned(merged, theirs)
+    knowing.take(encode_retired({_N8[1]: 1}))  # (another of n8's: still known)
+    assert not knowing.kept_pruned(merged, theirs)
+    assert knowing.kept_pruned(_copy([_N8[0], _N9[0]]), theirs)  # (n9's: unheard)
