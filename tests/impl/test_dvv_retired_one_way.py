@@ -232,7 +232,9 @@ def test_a_node_that_does_not_learn_or_does_not_prune_asks_nothing() -> None:
     merged, theirs = _dvv((_A, 3, ()), (_B, 2, (b"v",))), _dvv((_B, 2, (b"v",)))
     assert not RetiredActors(MemoryStorage(), _LIVE, enabled=False).kept_pruned(merged, theirs)
     told = RetiredActors(MemoryStorage(), _LIVE, enabled=True)
-    told.tell({_A: 1})
+    # (told another retirement: told _A's, it would not ask anyway, as a node that
+    # learnt it does not; session 35's review: the mutant ignoring ``learns`` lived)
+    told.tell({"n2~0123456789ab": 1})
     assert not told.kept_pruned(merged, theirs)
 
 
