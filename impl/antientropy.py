@@ -252,6 +252,11 @@ class AntiEntropy:
         #: simulated nemesis run's CPU)
         self._owners_ring: Partitioning | None = None
         self._owners: dict[int, tuple[str, ...]] = {}
+        #: key -> when :meth:`ask_pruned` last asked of it: not again within
+        #: ``request_timeout`` (the answer is on its way; oldest dropped past the
+        #: limit; session 35's review: a hint delivered again while its target
+        #: started, or a duplicated put, was asked of twice, each ask answered)
+        self._asked: collections.OrderedDict[bytes, float] = collections.OrderedDict()
 
     def _synced(self, pair_range: Range, peer: str) -> None:
         for listener in self.synced:
@@ -452,8 +457,15 @@ class AntiEntropy:
         ``prunes_copy``), which this node takes and prunes by (session 35: before,
         the copy kept them until the next exchange, or a get through a node that
         knows, and each get through this node read-repaired the others with them).
-        Counted as ``one-way-pruned-asks``."""
+        Counted as ``one-way-pruned-asks``; not asked again of ``key`` within
+        ``request_timeout`` of the last ask (the answer is on its way: a hint
+        delivered again, a duplicated put), counted as ``one-way-pruned-asks-held``
+        (session 35's review)."""
         if not self.replica.kept_pruned(merged, theirs):
+            return []
+        last = self._asked.get(key)
+        if last is not None and now - last < self.config.request_timeout:
+            self.stats["one-way-pruned-asks-held"] += 1
             return []
         peer = src
         if not holder:
@@ -465,6 +477,10 @@ class AntiEntropy:
                 return []
             peer = asked[0]
         self.stats["one-way-pruned-asks"] += 1
+        self._asked.pop(key, None)
+        self._asked[key] = now
+        while len(self._asked) > SYNC_SESSIONS_LIMIT:
+            self._asked.popitem(last=False)
         return [Send(peer, KeyRecords((key,), (encode_record(merged),), next(self.ids),
                                       reply=True, retired=self.replica.carried(merged)))]
 

@@ -30,6 +30,7 @@ entries (``prunes_copy``, session 34), and R prunes alike.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -120,55 +121,62 @@ def _key_of(cluster: SimulatedCluster, top: list[str]) -> bytes:
     raise AssertionError(f"no key of top N {top}")
 
 
-def test_a_hint_lacking_a_pruned_entry_leaves_no_copy_holding_it() -> None:
-    """The same kind through a HintDelivery. 4 nodes, a key whose top 3 is n1, n2,
-    n3 (n4 its fallback), anti-entropy and read repair off. n3 up while n1
+def _hint_for_stale_n3(cluster: SimulatedCluster) -> tuple[bytes, set[str]]:
+    """4 nodes, a key whose top 3 is n1, n2, n3 (n4 its fallback). n3 up while n1
     restarts and writes the key 10 times (then a put through n2), then n3 and n4
-    down while n1 restarts
-    and writes it 40 times more (no fallback up: no hint teaches n3 later); both
-    back, gossip: n3 holds a value-less entry of a lifetime of n1 pruned since,
-    whose retirement it never heard. n3 down again, a put through n1 leaves a
-    hint for it at n4 (the put's record, lacking the entry); n3 back, the hint
-    delivered. Before: n3's copy kept the entry (``(3747, 25)`` against ``(3718,
-    24)``). Now n3 asks a replica of the key (n4, the hint's holder, is none: it
-    is asked nothing and stores no copy), and the three copies are equal."""
+    down while n1 restarts and writes it 40 times more (no fallback up: no hint
+    teaches n3 later); both back, gossip: n3 holds a value-less entry of a
+    lifetime of n1 pruned since, whose retirement it never heard. n3 down again,
+    a put through n1 leaves a hint for it at n4 (the put's record, lacking the
+    entry). Returns the key and the retirements n3's copy needs and never heard
+    (not empty); n3 is down, n4 holds the hint."""
+    key = _key_of(cluster, ["n1", "n2", "n3"])
+    pause = 2 * cluster.config.gossip_interval
+
+    def put(through: str = "n1") -> None:
+        client = cluster.client(through, client_id="c")
+        client.put(key, b"x" * 3008, client.get(key).context, coordinator=through)
+
+    for _ in range(10):
+        cluster.crash("n1")
+        cluster.restart("n1")
+        put()
+        cluster.run_for(pause)
+    put("n2")  # (n3's value is n2's: no false sibling back, as _stale_n3_back)
+    cluster.run_for(pause)
+    cluster.crash("n3")
+    cluster.crash("n4")
+    for _ in range(40):
+        put()
+        cluster.crash("n1")
+        cluster.restart("n1")
+    cluster.run_for(5 * cluster.config.request_timeout)
+    cluster.restart("n4")
+    cluster.restart("n3")
+    cluster.run_for(5 * pause)
+    copies = cluster.replicas(key)
+    stale, fresh = copies["n3"], copies["n1"]
+    assert stale is not None and fresh is not None
+    known = set(cluster.node("n1").retired.known)
+    unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
+        known - set(cluster.node("n3").retired.known))
+    assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
+    cluster.crash("n3")
+    put()
+    cluster.run_for(cluster.config.request_timeout)
+    assert cluster.node("n4").hints.holds(key)
+    return key, unheard
+
+
+def test_a_hint_lacking_a_pruned_entry_leaves_no_copy_holding_it() -> None:
+    """The same kind through a HintDelivery (:func:`_hint_for_stale_n3`: anti-entropy
+    and read repair off); n3 back, the hint delivered. Before: n3's copy kept the
+    entry (``(3747, 25)`` against ``(3718, 24)``). Now n3 asks a replica of the
+    key (n4, the hint's holder, is none: it is asked nothing and stores no copy),
+    and the three copies are equal."""
     options = {**_LIFETIMES, "nodes": 4, "anti_entropy": False, "read_repair": False}
     with SimulatedCluster(**options) as cluster:
-        key = _key_of(cluster, ["n1", "n2", "n3"])
-        pause = 2 * cluster.config.gossip_interval
-
-        def put(through: str = "n1") -> None:
-            client = cluster.client(through, client_id="c")
-            client.put(key, b"x" * 3008, client.get(key).context, coordinator=through)
-
-        for _ in range(10):
-            cluster.crash("n1")
-            cluster.restart("n1")
-            put()
-            cluster.run_for(pause)
-        put("n2")  # (n3's value is n2's: no false sibling back, as _stale_n3_back)
-        cluster.run_for(pause)
-        cluster.crash("n3")
-        cluster.crash("n4")
-        for _ in range(40):
-            put()
-            cluster.crash("n1")
-            cluster.restart("n1")
-        cluster.run_for(5 * cluster.config.request_timeout)
-        cluster.restart("n4")
-        cluster.restart("n3")
-        cluster.run_for(5 * pause)
-        copies = cluster.replicas(key)
-        stale, fresh = copies["n3"], copies["n1"]
-        assert stale is not None and fresh is not None
-        known = set(cluster.node("n1").retired.known)
-        unheard = (_lifetimes(stale) - _lifetimes(fresh)) & (
-            known - set(cluster.node("n3").retired.known))
-        assert unheard, "n3 heard every retirement its copy needs: the test shows nothing"
-        cluster.crash("n3")
-        put()
-        cluster.run_for(cluster.config.request_timeout)
-        assert cluster.node("n4").hints.holds(key)
+        key, unheard = _hint_for_stale_n3(cluster)
         exchanged = _sent(cluster, KeyRecords)
         cluster.restart("n3")
         cluster.run_for(10 * cluster.config.hint_scan_interval)
@@ -181,6 +189,32 @@ def test_a_hint_lacking_a_pruned_entry_leaves_no_copy_holding_it() -> None:
         assert [(src, dest, m.reply) for src, dest, m in exchanged] == [
             ("n3", "n1", True), ("n1", "n3", False)]
         assert cluster.node("n4").record(key) is None
+
+
+def test_a_hint_receiver_asks_a_replica_it_does_not_suspect() -> None:
+    """As above, n1 (the first of the key's top N) down and suspected by n3 when the
+    hint arrives: n3 asks n2, the next replica, which knows the retirement too, and
+    n2's and n3's copies are equal. (Session 35's review: the mutant asking
+    suspected nodes too lived; it sends the ask to the down n1, where it is lost,
+    and n3 keeps the entry.) n4 delivers the hint twice (n3, starting, acked
+    neither within the retry interval): one ask, the second held (before the
+    review: two asks and two answers, 4 KeyRecords of about 3.7 KB)."""
+    options = {**_LIFETIMES, "nodes": 4, "anti_entropy": False, "read_repair": False}
+    with SimulatedCluster(**options) as cluster:
+        key, unheard = _hint_for_stale_n3(cluster)
+        cluster.crash("n1")
+        exchanged = _sent(cluster, KeyRecords)
+        cluster.restart("n3")
+        cluster.node("n3").set_suspected({"n1": math.inf})
+        cluster.run_for(10 * cluster.config.hint_scan_interval)
+        assert not cluster.node("n4").hints.holds(key)  # (delivered)
+        assert [(src, dest, m.reply) for src, dest, m in exchanged] == [
+            ("n3", "n2", True), ("n2", "n3", False)]
+        assert cluster.node("n3").stats["one-way-pruned-asks-held"] == 1
+        assert unheard <= set(cluster.node("n3").retired.known)
+        copies = cluster.replicas(key)
+        assert copies["n2"] == copies["n3"], {
+            name: _shape(record) for name, record in copies.items()}
 
 
 _A = "n1~0123456789ab"  # a lifetime of n1 (retired or not: the rule does not ask)
