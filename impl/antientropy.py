@@ -454,7 +454,10 @@ class AntiEntropy:
         top N (``src`` first if among them) other than this node that it does not
         suspect; the peer's pruning of the union drops those entries, so it answers
         with the retirements of their lifetimes (:meth:`on_key_records`,
-        ``prunes_copy``), which this node takes and prunes by (session 35: before,
+        ``prunes_copy``), which this node takes and prunes by; the ask names the
+        retirements this node knows of the entries of ``merged`` and of ``theirs``
+        (what it pruned the copy from, as every record sent to be merged does: the
+        peer prunes alike; session 35's review) (session 35: before,
         the copy kept them until the next exchange, or a get through a node that
         knows, and each get through this node read-repaired the others with them).
         Counted as ``one-way-pruned-asks``; not asked again of ``key`` within
@@ -482,7 +485,7 @@ class AntiEntropy:
         while len(self._asked) > SYNC_SESSIONS_LIMIT:
             self._asked.popitem(last=False)
         return [Send(peer, KeyRecords((key,), (encode_record(merged),), next(self.ids),
-                                      reply=True, retired=self.replica.carried(merged)))]
+                                      reply=True, retired=self.replica.carried(merged, theirs)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it

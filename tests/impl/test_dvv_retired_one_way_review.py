@@ -90,3 +90,34 @@ def test_an_entry_of_a_lifetime_the_receiver_knows_retired_is_no_trace() -> None
     knowing.take(encode_retired({_N8[1]: 1}))  # (another of n8's: still known)
     assert not knowing.kept_pruned(merged, theirs)
     assert knowing.kept_pruned(_copy([_N8[0], _N9[0]]), theirs)  # (n9's: unheard)
+
+
+def test_the_ask_names_the_retirements_of_what_its_merge_pruned() -> None:
+    """The ask is a record sent to be merged: it names the retirements its sender
+    knows of the entries of its record and of what it pruned it from (the put's
+    record), as every such message does (:mod:`impl.retired`). ``retired_keep``
+    0 (every known retired lifetime pruned), no healing but the ask. n1 and n2
+    know X's retirement, and their copies hold Y's entry (they never heard Y's);
+    n3 knows Y's only, and its copy holds X's entry and Y's. A blind put through
+    n1: its record holds Y's entry, lacks X's; n3's merge prunes Y's, keeps X's,
+    and asks n1. Before: the ask named nothing (its record no longer held Y's
+    entry, and n3 does not know X's), n1 kept Y's entry and n3 pruned it after
+    the answer: n1 and n3 differing. Now n1 learns Y's retirement from the ask
+    and prunes it too: n1's copy is n3's."""
+    x, y = "n8~000000000001", "n9~000000000001"
+    options = {**_NO_HEALING, "read_repair": False, "retired_keep": 0}
+    with SimulatedCluster(**options) as cluster:
+        for name, knows, held in (("n1", x, [y]), ("n2", x, [y]), ("n3", y, [x, y])):
+            node = cluster.node(name)
+            node.retired.take(encode_retired({knows: 1}))
+            node.replica.store(b"k", encode_record(_copy(held)))
+        exchanged = _sent(cluster, KeyRecords)
+        cluster.client("n1", client_id="d").put(b"k", b"d", coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        assert [(src, dest, m.reply) for src, dest, m in exchanged] == [
+            ("n3", "n1", True), ("n1", "n3", False)]
+        assert y in cluster.node("n1").retired.known
+        copies = cluster.replicas(b"k")
+        assert copies["n1"] == copies["n3"], {
+            name: sorted(entry.id for entry in record.dvvset.entries)
+            for name, record in copies.items() if record is not None}
