@@ -121,3 +121,23 @@ def test_the_ask_names_the_retirements_of_what_its_merge_pruned() -> None:
         assert copies["n1"] == copies["n3"], {
             name: sorted(entry.id for entry in record.dvvset.entries)
             for name, record in copies.items() if record is not None}
+
+
+def test_a_key_is_asked_of_again_once_request_timeout_passed() -> None:
+    """:meth:`impl.antientropy.AntiEntropy.ask_pruned` holds a second ask of a key
+    within ``request_timeout`` of the last (its answer is on its way), not later:
+    the ask or its answer may be lost, and the next one-way message showing the
+    trace asks again. Other keys are not held."""
+    merged, theirs = _copy([_N8[0]]), _copy([])
+    with SimulatedCluster(**_NO_HEALING) as cluster:
+        n3 = cluster.node("n3")
+        timeout = cluster.config.request_timeout
+
+        def asks(now: float, key: bytes = b"k") -> int:
+            return len(n3.anti_entropy.ask_pruned(now, "n1", key, theirs, merged, True))
+
+        assert [asks(10.0), asks(10.0), asks(10.0 + timeout / 2), asks(10.0, b"j")] == [
+            1, 0, 0, 1]
+        assert asks(10.0 + timeout) == 1 and asks(10.0 + timeout) == 0
+        assert n3.stats["one-way-pruned-asks"] == 3
+        assert n3.stats["one-way-pruned-asks-held"] == 3
