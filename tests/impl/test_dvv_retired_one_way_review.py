@@ -18,12 +18,13 @@ coordinator alone kept it: copies equal on main left differing.
 from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
-from impl.messages import KeyRecords
+from impl.messages import KeyRecords, ReplicaPut
 from impl.records import ClockMode, Record
 from impl.retired import RetiredActors
 from impl.storage.memory import MemoryStorage
 from impl.versions import encode_record, encode_retired
 from spec.dvv import DVVSet, Entry
+from tests.impl.test_dvv_retired_carried import _stale_n3_back, _told, _unheard
 from tests.impl.test_dvv_retired_one_way import _NO_HEALING, _sent, _shape
 
 #: twelve retired lifetimes of a node n8 (ranks 0-11: the first the oldest) and
@@ -141,3 +142,30 @@ def test_a_key_is_asked_of_again_once_request_timeout_passed() -> None:
         assert asks(10.0 + timeout) == 1 and asks(10.0 + timeout) == 0
         assert n3.stats["one-way-pruned-asks"] == 3
         assert n3.stats["one-way-pruned-asks-held"] == 3
+
+
+def test_a_put_names_the_retirements_of_what_it_pruned_from_its_context() -> None:
+    """n3 back holding an entry of a lifetime of n1 that n1 and n2 pruned while it
+    was down, its retirement unheard (:func:`_stale_n3_back`); read repair off. A
+    client reads through n3 (the context names the entry: a get's reconciled
+    record is not pruned) and writes through n1, whose stored copy lacks the
+    entry: the put brings it back from the context and prunes it. Before, the
+    ReplicaPut named the retirements of the stored copy's entries and the sent
+    record's only, not that one: n3 kept the entry and made up for it by an ask
+    and its answer (2 KeyRecords of 3747 bytes; 6 of the 9 asks of
+    bench/one_way_asks.py). Now the put names it, n3 prunes it at the merge, and
+    nobody asks."""
+    with SimulatedCluster(**{**_NO_HEALING, "read_repair": False}) as cluster:
+        stale, fresh, _ = _stale_n3_back(cluster, heard_last=False)
+        unheard = _unheard(cluster, stale, fresh)
+        read = cluster.client("n3", client_id="d").get(b"k", coordinator="n3")
+        puts = _sent(cluster, ReplicaPut)
+        exchanged = _sent(cluster, KeyRecords)
+        cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, read.context,
+                                                coordinator="n1")
+        cluster.run_for(cluster.config.request_timeout)
+        told = [unheard <= _told(put.retired) for _, _, put in puts]
+        assert told and all(told), told
+        assert not exchanged, [(src, dest, m.reply) for src, dest, m in exchanged]
+        assert cluster.converged(b"k"), {
+            name: _shape(record) for name, record in cluster.replicas(b"k").items()}
