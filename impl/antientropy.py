@@ -29,7 +29,10 @@ entries: where the first sender's merge of the answer prunes entries the answer
 holds (the answerer holds an entry the sender pruned before, whose retirement
 the answerer never heard and the batch's records could no longer name), the
 sender follows the answer up once, its merged records with the retirements of
-the answer's entries, not answered (session 34). A step that finds
+the answer's entries, not answered (session 34). The receiver of a one-way
+record (a ReplicaPut, a HintDelivery) whose merge keeps entries that a pruning
+upstream dropped opens such an exchange of that one key itself, its batch first
+(:meth:`AntiEntropy.ask_pruned`; session 35). A step that finds
 nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
@@ -249,6 +252,11 @@ class AntiEntropy:
         #: simulated nemesis run's CPU)
         self._owners_ring: Partitioning | None = None
         self._owners: dict[int, tuple[str, ...]] = {}
+        #: key -> when :meth:`ask_pruned` last asked of it: not again within
+        #: ``request_timeout`` (the answer is on its way; oldest dropped past the
+        #: limit; session 35's review: a hint delivered again while its target
+        #: started, or a duplicated put, was asked of twice, each ask answered)
+        self._asked: collections.OrderedDict[bytes, float] = collections.OrderedDict()
 
     def _synced(self, pair_range: Range, peer: str) -> None:
         for listener in self.synced:
@@ -431,6 +439,53 @@ class AntiEntropy:
         # its answer (session 34)
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
                                      message.session, reply=False, retired=retired))]
+
+    def ask_pruned(self, now: float, src: str, key: bytes, theirs: Record, merged: Record,
+                   holder: bool) -> list[Effect]:
+        """What this node sends once it merged ``theirs``, a peer's one-way record of
+        ``key`` (a ReplicaPut's, a HintDelivery's: no answer shows the sender this
+        node's copy), into its copy, now ``merged``: nothing, unless ``merged``
+        keeps value-less entries that a pruning upstream of ``theirs`` dropped, of
+        retirements this node has not taken
+        (:meth:`impl.retired.RetiredActors.kept_pruned`). Then its merged copy goes
+        as a batch of one key (a KeyRecords, ``reply`` True, a fresh session not
+        kept: its answer is not followed up) to ``src`` if ``holder`` (a
+        coordinator: it stores the copy it pruned), else to the first of the key's
+        top N (``src`` first if among them) other than this node that it does not
+        suspect; the peer's pruning of the union drops those entries, so it answers
+        with the retirements of their lifetimes (:meth:`on_key_records`,
+        ``prunes_copy``), which this node takes and prunes by; the ask names the
+        retirements this node knows of the entries of ``merged`` and of ``theirs``
+        (what it pruned the copy from, as every record sent to be merged does: the
+        peer prunes alike; session 35's review) (session 35: before,
+        the copy kept them until the next exchange, or a get through a node that
+        knows, and each get through this node read-repaired the others with them).
+        Counted as ``one-way-pruned-asks``; not asked again of ``key`` within
+        ``request_timeout`` of the last ask (the answer is on its way: a hint
+        delivered again, a duplicated put), counted as ``one-way-pruned-asks-held``
+        (session 35's review)."""
+        if not self.replica.kept_pruned(merged, theirs):
+            return []
+        last = self._asked.get(key)
+        if last is not None and now - last < self.config.request_timeout:
+            self.stats["one-way-pruned-asks-held"] += 1
+            return []
+        peer = src
+        if not holder:
+            top_n = self._ring().preference_list(key, self.config.n)
+            asked = [src] if src in top_n else []
+            asked += [node for node in top_n if node not in (src, self.name)
+                      and self.quorum.reachable(node, now)]
+            if not asked:
+                return []
+            peer = asked[0]
+        self.stats["one-way-pruned-asks"] += 1
+        self._asked.pop(key, None)
+        self._asked[key] = now
+        while len(self._asked) > SYNC_SESSIONS_LIMIT:
+            self._asked.popitem(last=False)
+        return [Send(peer, KeyRecords((key,), (encode_record(merged),), next(self.ids),
+                                      reply=True, retired=self.replica.carried(merged, theirs)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it

@@ -66,7 +66,7 @@ class HintedHandoff:
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {HintDelivery: lambda now, src, message: self.on_delivery(src, message),
+        return {HintDelivery: lambda now, src, message: self.on_delivery(src, message, now),
                 HintAck: lambda now, src, message: self.on_ack(src, message)}
 
     def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
@@ -193,12 +193,16 @@ class HintedHandoff:
                 self.hints.add(target, key, record)
         self.remove(hint_id)
 
-    def on_delivery(self, src: str, message: HintDelivery) -> list[Effect]:
-        """The intended node merges a delivered hint into its versions and acks it."""
+    def on_delivery(self, src: str, message: HintDelivery, now: float = 0.0) -> list[Effect]:
+        """The intended node merges a delivered hint into its versions and acks it (in
+        dvv, a merge that keeps entries a pruning upstream dropped sends the merged
+        copy to a replica of the key too: :attr:`impl.replica.Replica.one_way`;
+        session 35)."""
         record = self.replica.decode(message.key, message.record)
-        self.replica.merge_into_local(message.key, record, message.record)
+        mine = self.replica.merge_into_local(message.key, record, message.record)
         self.gossiper.hand_on(message.key)  # an old owner: on to the key's new owners
-        return [Send(src, HintAck(message.hint_id))]
+        return [Send(src, HintAck(message.hint_id)),
+                *self.replica.one_way(now, src, message.key, record, mine, False)]
 
     def on_ack(self, src: str, message: HintAck) -> list[Effect]:
         """Hint deletion: only the intended node's ack of a hint we hold deletes it."""

@@ -345,6 +345,9 @@ class Node:
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)
+        if self.retired.enabled:  # (a one-way merge shows a node that knows: session 35)
+            self.replica.kept_pruned = self.retired.kept_pruned
+            self.replica.one_way = self.anti_entropy.ask_pruned
         self.replica.write_listeners.append(self.gossiper.on_write)
         if self.guard is not None:
             self.replica.write_listeners.append(self._guard_write)

@@ -293,14 +293,18 @@ class PutCoordinator:
         # ahead of this clock (session 24; :meth:`impl.replica.Replica.lww_now`)
         stamp_now = (self.replica.lww_now(key, now)
                      if self.mode is ClockMode.LWW and hybrid else now)
+        unpruned: list[Record] = []  # the put before its pruning (the last one made)
+
         def put_over(seen: VClock) -> Record:
             # dvv: less the value-less entries of retired lifetimes (session 33)
-            return self.replica.prune(apply_put(
+            whole = apply_put(
                 stored, seen, value, coordinator=self.name, client_id=client_id,
                 now=stamp_now, client_counter=client_counter, actor=actor,
                 truncation=self.config.truncation, hybrid=hybrid,
                 per_put=self.config.vclock_truncation == "put",
-                counter_floor=self.replica.client_floor))
+                counter_floor=self.replica.client_floor)
+            unpruned[:] = [whole]
+            return self.replica.prune(whole)
 
         try:
             record = put_over(context)
@@ -369,8 +373,11 @@ class PutCoordinator:
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True), replied=replied,
             patience=patience)
-        # the retirements of the entries this put pruned and kept (session 33)
-        coordination.retired = self.replica.carried(stored, record)
+        # the retirements of the entries this put pruned and kept (session 33), the
+        # entries its context brought among them: a context read through a replica
+        # whose copy holds an entry pruned here names it, and that replica, not told,
+        # kept it (session 35's review: its one-way ask made up for it)
+        coordination.retired = self.replica.carried(stored, record, *unpruned)
         if self.mode is ClockMode.LWW and hybrid:
             coordination.request = request
             coordination.remints = remints

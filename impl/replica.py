@@ -76,6 +76,17 @@ def _unchanged(record: Record) -> Record:
     return record
 
 
+def _kept_nothing(merged: Record, theirs: Record) -> bool:
+    """No pruning upstream to see (lww, vector clocks, no actor epochs)."""
+    return False
+
+
+def _asks_nothing(now: float, src: str, key: bytes, theirs: Record, merged: Record,
+                  holder: bool) -> list[Effect]:
+    """No one asked (lww, vector clocks, no actor epochs)."""
+    return []
+
+
 class Replica:
     """The versions node ``name`` stores, in ``storage``; ``hints`` keeps what it
     stores as a fallback; ``known(node)`` says whether a node name is a member;
@@ -120,6 +131,17 @@ class Replica:
         #: (:meth:`impl.retired.RetiredActors.prunes_copy`, set by the node; False:
         #: nothing is pruned; session 34's review)
         self.prunes_copy: Callable[[Record, bytes], bool] = _prunes_nothing
+        #: whether this node's copy ``merged``, once it merged a peer's one-way record
+        #: ``theirs``, keeps entries a pruning upstream dropped
+        #: (:meth:`impl.retired.RetiredActors.kept_pruned`, set by the node; session 35)
+        self.kept_pruned: Callable[[Record, Record], bool] = _kept_nothing
+        #: what a one-way merge (a ReplicaPut's, :meth:`on_replica_put`; a
+        #: HintDelivery's, :meth:`impl.handoff.HintedHandoff.on_delivery`) sends on:
+        #: ``(now, src, key, theirs, merged, holder)`` -> effects; ``holder``: the
+        #: sender stores the key's copy (a coordinator) (:meth:`impl.antientropy.
+        #: AntiEntropy.ask_pruned`, set by the node; nothing: session 35)
+        self.one_way: Callable[[float, str, bytes, Record, Record, bool],
+                               list[Effect]] = _asks_nothing
         #: client-vclock: the highest counter of a record this node removed (a reap,
         #: a let-go), which every put it coordinates counts above (the
         #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)
@@ -147,11 +169,13 @@ class Replica:
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {ReplicaPut: lambda now, src, message: self.on_replica_put(src, message),
+        return {ReplicaPut: lambda now, src, message: self.on_replica_put(src, message, now),
                 ReplicaGet: lambda now, src, message: self.on_replica_get(src, message)}
 
-    def on_replica_put(self, src: str, message: ReplicaPut) -> list[Effect]:
+    def on_replica_put(self, src: str, message: ReplicaPut, now: float = 0.0) -> list[Effect]:
         """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it.
+        In dvv, a merge that keeps entries a pruning upstream dropped sends the
+        merged copy to the coordinator too (:attr:`one_way`; session 35).
         In client-vclock, an ack of a write whose version the merge dropped (a
         stored clock dominates it) carries this node's record
         (:class:`~impl.messages.ReplicaPutAck` ``record``); so does one whose
@@ -170,7 +194,8 @@ class Replica:
         if self.mode is ClockMode.LWW:
             return [Send(src, self._lww_ack(message, record))]
         if self.mode is not ClockMode.CLIENT_VCLOCK:
-            return [Send(src, ReplicaPutAck(message.op_id, message.key))]
+            return [Send(src, ReplicaPutAck(message.op_id, message.key)),
+                    *self.one_way(now, src, message.key, record, mine, True)]
         if self.client_floor > max(mine.floor, record.floor) and mine.truncation is not None:
             # This node reaped copies holding counters above the put's floor: its
             # coordinator may never have held them (a node that joined since the

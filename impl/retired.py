@@ -28,7 +28,12 @@ it is told (session 34): anti-entropy's first sender follows up the answer its
 merge pruned (:meth:`impl.antientropy.AntiEntropy.on_key_records`), and a get's
 coordinator repairs a replica whose reply holds entries its pruning of the merge
 drops (:meth:`impl.read_repair.ReadRepairer.repair`). A one-way message (a put, a
-hint, a handoff) cannot: its receiver keeps such an entry until one of those.
+hint, a handoff) shows its sender nothing; its receiver does the showing (session
+35): a merge that keeps value-less entries the message's record lacks while that
+record holds every value of the merge (:meth:`RetiredActors.kept_pruned`: the trace
+of a pruning upstream) sends the merged copy to a replica that pruned it (the
+coordinator of a put; for a hint, a replica of the key) as a batch of one key, and
+the answer names the retirements (:meth:`impl.antientropy.AntiEntropy.ask_pruned`).
 A node never treats as retired an
 actor nobody declared, nor its own current actor.
 
@@ -51,8 +56,10 @@ from impl.storage.base import Storage
 from impl.versions import (
     RETIRED_KEPT,
     RETIRED_WIRE_LIMIT,
+    _entry_lifetime,
     decode_retired,
     encode_retired,
+    is_lifetime_actor,
     prune_retired,
     read_retired,
     retired_among,
@@ -103,6 +110,9 @@ class RetiredActors:
         #: actor -> rank: every retired actor this node knows of
         self.known: dict[str, int] = {}
         self._gossiped: bytes | None = None
+        #: :meth:`prunes_copy`'s last knowledge with a field: (:attr:`known` then,
+        #: the field, the two merged); every key of a batch carries the same field
+        self._told: tuple[dict[str, int], bytes, dict[str, int]] | None = None
         if enabled:
             try:
                 heard = decode_retired(storage.get_meta(RETIRED_KNOWN_META) or b"",
@@ -157,6 +167,7 @@ class RetiredActors:
         gossiped at once (session 33's review: before, the guard named the replaced
         actor and the peers heard the retirement only at the next restart)."""
         self.actor = actor
+        self._told = None  # (known is changed in place: the cache's key)
         if self.enabled:
             self.known.pop(actor, None)
             self._add(read_retired(self.storage))
@@ -217,18 +228,67 @@ class RetiredActors:
         message and this node's knowledge tell (pruning more where more is known,
         this may say yes where the peer knows less; the peer then learns it from
         what it is sent). Anti-entropy sends a peer's own copy back only then
-        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review)."""
+        (:meth:`impl.antientropy.AntiEntropy.on_key_records`; session 34's review).
+        ``told`` is decoded once for the keys of one message (the last field and
+        the knowledge it was merged with are kept while :attr:`known` stays the
+        same dict; session 35: before, once per key)."""
         if not self.enabled:
             return False
         known = self.known
         if told:
-            known = dict(known)
-            for actor, rank in decode_retired(told).items():
-                if actor != self.actor:
-                    known[actor] = max(rank, known.get(actor, 0))
+            cached = self._told
+            if cached is not None and cached[0] is known and cached[1] == told:
+                known = cached[2]  # (a batch's field, decoded once: session 35)
+            else:
+                known = dict(known)
+                for actor, rank in decode_retired(told).items():
+                    if actor != self.actor:
+                        known[actor] = max(rank, known.get(actor, 0))
+                self._told = (self.known, told, known)
         if not known:
             return False
         return prune_retired(record, known, live=(self.actor,), keep=self.keep) != record
+
+    def kept_pruned(self, merged: Record, theirs: Record) -> bool:
+        """Whether ``merged``, this node's copy once it merged a peer's one-way
+        record ``theirs`` (a ReplicaPut's, a HintDelivery's), holds a value-less
+        entry of a lifetime actor (not this node's live one) that ``theirs`` lacks,
+        while ``theirs`` holds every value ``merged`` holds (each entry with values
+        the same, the anonymous values among its own). That is the trace of a
+        pruning upstream of ``theirs`` whose retirement this node has not taken
+        (it prunes what it knows when it merges): without pruning, a record that
+        covers a value holds every entry of that value's causal past. The sender
+        could not name it (its records no longer hold the entry), so the copy keeps
+        it until a node that knows sees it (session 35:
+        :meth:`impl.antientropy.AntiEntropy.ask_pruned` shows it one). An entry
+        of a lifetime this node knows retired is no such trace: its own pruning
+        kept it (the byte budget drops whole lifetimes, the oldest first, so the
+        sender's pruning of a larger record may drop it where the merge, holding
+        fewer, fits), and a peer asked would learn nothing and keep it too (session
+        35's review: the ask's peer wrote it back, and where a read repair then
+        pruned the asker's copy, the copies were left differing). False when
+        this node does not learn (disabled, or told by the refinement harness:
+        :meth:`tell`), and outside dvv."""
+        if not self.learns or not self.enabled or merged == theirs:
+            return False
+        if merged.mode is not ClockMode.DVV or theirs.mode is not ClockMode.DVV:
+            return False
+        held = theirs.dvvset
+        if not set(merged.dvvset.anonymous) <= set(held.anonymous):
+            return False
+        their_entries = {entry.id: entry for entry in held.entries}
+        extra = False
+        for entry in merged.dvvset.entries:
+            other = their_entries.get(entry.id)
+            if entry.values:
+                if other is None or other.counter != entry.counter or (
+                        other.values != entry.values):
+                    return False  # a value the sender's record lacks: no evidence
+            elif other is None and not extra:
+                lifetime = _entry_lifetime(entry.id)
+                extra = (is_lifetime_actor(lifetime) and lifetime != self.actor
+                         and lifetime not in self.known)
+        return extra
 
     def prune(self, record: Record) -> Record:
         """``record`` less the value-less entries of retired lifetimes

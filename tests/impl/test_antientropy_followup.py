@@ -33,6 +33,7 @@ from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.impl.test_dvv_retired_carried import (
     _NO_ROUND,
+    _asks_lost,
     _assert_converged,
     _n3_opens_exchanges,
     _stale_n3_back,
@@ -190,9 +191,11 @@ def test_a_read_repair_of_a_copy_holding_more_is_sent_once_to_it_alone() -> None
     options = {**_NO_ROUND, "read_repair": True, "anti_entropy": False}
     with SimulatedCluster(**options) as cluster:
         _, _, context = _stale_n3_back(cluster, heard_last=False)
-        cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, context,
-                                                coordinator="n1")
-        cluster.run_for(cluster.config.request_timeout)
+        with _asks_lost(cluster) as lost:  # (session 35's ask heals it at once)
+            cluster.client("n1", client_id="d").put(b"k", b"d" * 3008, context,
+                                                    coordinator="n1")
+            cluster.run_for(cluster.config.request_timeout)
+        assert len(lost) == 1
         n1 = cluster.node("n1")
         sent: list[tuple[str, Any]] = []
         repair = n1.read_repair.repair
