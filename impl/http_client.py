@@ -65,7 +65,8 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME",
+__all__ = ["IN_FLIGHT", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "REASON_CHARS", "SUSPECT_S",
+           "UNKNOWN_OUTCOME",
            "AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "Router",
            "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
@@ -109,7 +110,7 @@ class RequestRefusedError(LocalError):
     """The node refused the request as malformed or too large (a 4xx answer)."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"HTTP {status} {body.get('error')}: {body.get('message')}")
+        super().__init__(f"HTTP {status} {_kept_error(body)}")
         self.status = status
         self.body = body
 
@@ -495,8 +496,7 @@ def read_put(response: httpx.Response) -> str | None:
     if 400 <= status < 500:
         raise RequestRefusedError(status, body)
     if status >= 500:
-        raise OutcomeUnknownError(f"HTTP {status} {body.get('error')}: "
-                                  f"{body.get('message')}")
+        raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
                               f"{response.text[:100]!r})")
 
@@ -510,21 +510,65 @@ def _json(response: httpx.Response) -> dict[str, Any]:
                                                  "message": response.text[:200]}
 
 
+#: characters of what one node said (its API error's ``error: message``) that the
+#: client keeps in an error it raises (:func:`_kept`), cut in the middle beyond it.
+#: A node's message is bounded by the node (a get's 503 names each node of the get,
+#: at most 2 x 255 characters a label, ``n4 for n2``; session 35), but not by a
+#: constant, and what answers may be a broken or hostile server: a reason is kept in
+#: the NoNodeError, one per node tried, printed by ``vdynamo get`` on one line and
+#: held by whoever catches it, so a 1 MB body must not be. Realistic messages fit
+#: whole: a DELETE's 503 naming five nodes of 55-character names with two fallbacks
+#: is about 500 characters; one naming eight labels of 255-character names, about
+#: 4,200 (its middle cut, its silent and answered ends kept).
+REASON_CHARS = 4_096
+
+
+def _kept(said: str) -> str:
+    """What a node said (``said``), as the client keeps it in an error's message: at
+    most :data:`REASON_CHARS` characters of it, its middle cut beyond that and
+    replaced by ``[... 1,043,712 characters cut ...]`` (the head names a failed
+    get's silent replicas, the tail those that answered: ``_named`` in
+    :mod:`impl.get_coordinator`), and every character that is not printable
+    escaped (a newline as ``\\n``, ESC as ``\\x1b``) so that the error stays one
+    line (``vdynamo get`` prints it so) and a server cannot send terminal escapes.
+    Before session 35 a reason was cut at its 200th character: a DELETE's 503
+    naming five nodes of long names lost its tail, the replicas that answered."""
+    if len(said) <= REASON_CHARS:
+        return _escaped(said)
+    half = REASON_CHARS // 2
+    cut = len(said) - 2 * half
+    return f"{_escaped(said[:half])} [... {cut:,} characters cut ...] {_escaped(said[-half:])}"
+
+
+def _kept_error(body: dict[str, Any]) -> str:
+    """``error: message`` of a node's error ``body``, as :func:`_kept` keeps it."""
+    return _kept(f"{body.get('error')}: {body.get('message')}")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each character that is not printable as its escape in a Python
+    literal (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def _said(response: httpx.Response) -> str:
     """``HTTP STATUS`` and, when the body is the API's error (``error``,
-    ``message``), what it said, at most 200 characters of it: a node that could not
-    serve a request says why (``QuorumError: get reached 2 of R=3 replicas ...``,
-    ``OverloadedError: ...``). Before session 30's user probe a get at ``r=3`` with
-    a node down raised ``no node could serve it (...): ...: HTTP 503; ...: HTTP
-    503``, the quorum it missed not named."""
+    ``message``), what it said, as :func:`_kept` keeps it (whole up to
+    :data:`REASON_CHARS` characters; 200, its tail cut, before session 35): a node
+    that could not serve a request says why (``QuorumError: get reached 2 of R=3
+    replicas ... (no answer from n3; answered: n1, n2)``, ``OverloadedError: ...``).
+    Before session 30's user probe a get at ``r=3`` with a node down raised ``no
+    node could serve it (...): ...: HTTP 503; ...: HTTP 503``, the quorum it missed
+    not named."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if (isinstance(body, dict) and isinstance(body.get("error"), str)
             and isinstance(body.get("message"), str)):
-        said = f"{body['error']}: {body['message']}"
-        return f"HTTP {response.status_code} {said if len(said) <= 200 else said[:197] + '...'}"
+        return f"HTTP {response.status_code} {_kept_error(body)}"
     return f"HTTP {response.status_code}"
 
 

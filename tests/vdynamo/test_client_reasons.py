@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from impl.http_client import Client, NoNodeError, delete_plan, get_plan, put_plan
+from impl.http_client import (
+    REASON_CHARS,
+    Client,
+    NoNodeError,
+    delete_plan,
+    get_plan,
+    put_plan,
+)
 from tests.runtime.procs import ServedNodes
 from tests.vdynamo.test_client_plans import _drive, _router
 
@@ -32,7 +39,7 @@ _QUORUM = {"error": "QuorumError", "outcome": "not-written",
 def test_each_nodes_reason_is_named(plan: object) -> None:
     answers: list[httpx.Response | httpx.TransportError] = [
         httpx.Response(503, json=_QUORUM),
-        httpx.Response(503, json={**_QUORUM, "message": "x" * 500}),
+        httpx.Response(503, json={**_QUORUM, "message": "x" * (REASON_CHARS + 500)}),
         httpx.ConnectError("refused")]
     with pytest.raises(NoNodeError) as failed:
         _drive(plan(_router()), answers)  # type: ignore[operator]
@@ -40,7 +47,9 @@ def test_each_nodes_reason_is_named(plan: object) -> None:
     # before: ": HTTP 503 (not written); " (a get: ": HTTP 503; "), no reason
     assert (": HTTP 503 QuorumError: get reached 2 of R=3 replicas before the timeout "
             "(no answer from n3; answered: n1, n2)") in said
-    assert "QuorumError: " + "x" * 100 in said and "x" * 200 not in said
+    # whole up to REASON_CHARS (200, its tail cut, before session 35), its middle cut
+    assert "QuorumError: " + "x" * 2_000 in said and "x" * REASON_CHARS not in said
+    assert f"[... {len('QuorumError: ') + 500:,} characters cut ...]" in said
     assert ": ConnectError" in said
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from impl.http_client import (
+    REASON_CHARS,
     SUSPECT_S,
     NoNodeError,
     OutcomeUnknownError,
@@ -107,17 +108,20 @@ def test_a_marked_node_that_answers_a_write_is_first_again() -> None:
     assert router.candidates("k")[0] == first
 
 
-@pytest.mark.parametrize("length", [199, 200, 201])
-def test_a_reason_is_cut_past_200_characters(length: int) -> None:
-    """What a node said is kept whole up to 200 characters (``_said``), cut to 197
-    and ``...`` beyond."""
-    said = "QuorumError: " + "x" * (length - len("QuorumError: "))
+@pytest.mark.parametrize("length", [REASON_CHARS - 1, REASON_CHARS, REASON_CHARS + 1])
+def test_a_reason_is_cut_past_reason_chars(length: int) -> None:
+    """What a node said is kept whole up to :data:`REASON_CHARS` characters
+    (``_said``), its middle cut beyond and the characters cut counted (200, its tail
+    cut to 197 and ``...``, before session 35)."""
+    said = "QuorumError: " + "x" * (length - len("QuorumError: ") - 1) + "y"
     answer = httpx.Response(503, json={"error": "QuorumError", "outcome": "not-written",
                                        "message": said.removeprefix("QuorumError: ")})
     router = _router(_Clock())
     with pytest.raises(NoNodeError) as failed:
         _asked(get_plan(router, "k", 3, None), [answer] * 3)
-    shown = said if length <= 200 else said[:197] + "..."
+    half = REASON_CHARS // 2
+    shown = said if length <= REASON_CHARS else (
+        f"{said[:half]} [... {length - 2 * half:,} characters cut ...] {said[-half:]}")
     text = str(failed.value)
-    assert f"HTTP 503 {shown}" in text
-    assert (said in text) == (length <= 200)
+    assert f"HTTP 503 {shown}; " in text or text.endswith(f"HTTP 503 {shown}")
+    assert (said in text) == (length <= REASON_CHARS)
