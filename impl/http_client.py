@@ -513,13 +513,16 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 #: characters of what one node said (its API error's ``error: message``) that the
 #: client keeps in an error it raises (:func:`_kept`), cut in the middle beyond it.
 #: A node's message is bounded by the node (a get's 503 names each node of the get,
-#: at most 2 x 255 characters a label, ``n4 for n2``; session 35), but not by a
-#: constant, and what answers may be a broken or hostile server: a reason is kept in
-#: the NoNodeError, one per node tried, printed by ``vdynamo get`` on one line and
-#: held by whoever catches it, so a 1 MB body must not be. Realistic messages fit
-#: whole: a DELETE's 503 naming five nodes of 55-character names with two fallbacks
-#: is about 500 characters; one naming eight labels of 255-character names, about
-#: 4,200 (its middle cut, its silent and answered ends kept).
+#: a label ``n4 for n2`` of at most 515 characters: node names have at most 255,
+#: :data:`impl.config.MAX_NODE_NAME`; session 35), but not by a constant (by the
+#: nodes named), and what answers may be a broken or hostile server: a reason is
+#: kept in the NoNodeError, one per node tried, printed by ``vdynamo get`` on one
+#: line and held by whoever catches it, so a 1 MB body must not be. Realistic
+#: messages fit whole: a DELETE's 503 naming five nodes of 55-character names, one
+#: silent with its two fallbacks, is 551 characters
+#: (``tests/vdynamo/test_client_reasons_whole.py``), 1,951 with names of 255; one
+#: naming more than about seven labels of 515 characters has its middle cut, its
+#: ends (the silent replicas, those that answered) kept.
 REASON_CHARS = 4_096
 
 
@@ -530,7 +533,9 @@ def _kept(said: str) -> str:
     get's silent replicas, the tail those that answered: ``_named`` in
     :mod:`impl.get_coordinator`), and every character that is not printable
     escaped (a newline as ``\\n``, ESC as ``\\x1b``) so that the error stays one
-    line (``vdynamo get`` prints it so) and a server cannot send terminal escapes.
+    line (``vdynamo get`` prints it so) and a server cannot send terminal escapes
+    (ten characters at most each: still bounded). Bounded so that a broken or
+    hostile server's 1 MB message is not kept whole (:data:`REASON_CHARS`).
     Before session 35 a reason was cut at its 200th character: a DELETE's 503
     naming five nodes of long names lost its tail, the replicas that answered."""
     if len(said) <= REASON_CHARS:

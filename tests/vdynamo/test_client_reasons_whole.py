@@ -114,6 +114,13 @@ def test_what_is_not_printable_is_escaped() -> None:
     said = str(failed.value)
     assert said.isprintable()  # one line, no escape sequence
     assert r"get reached 0 of R=1\n\x1b[2Jall good\u2028" in said
+    huge = {**QUORUM, "message": f"\x1b[2J{HUGE}\n\x1b[2J"}  # both ends of a cut one
+    with pytest.raises(NoNodeError) as failed:
+        _drive(get_plan(_router(), "k", None, None),
+               [httpx.Response(503, json=huge)] * 3)
+    said = str(failed.value)
+    assert said.isprintable() and r"QuorumError: \x1b[2JHEAD" in said
+    assert r"TAIL\n\x1b[2J; " in said
 
 
 class _Cluster:
