@@ -329,9 +329,11 @@ class Gossiper:
         #: the claimant, per member force-removed with tokens: the members that told it
         #: they handed the removed member's ranges to their new owners (:meth:`on_handoff_done`)
         self.removal_handed: dict[str, set[str]] = {}
-        #: a survivor, per member being force-removed: the hint-id marks of the hints
-        #: it waits to deliver before it tells the claimant (:meth:`_removal_hints_out`)
-        self.removal_marks: dict[str, list[int]] = {}
+        #: a survivor, per member being force-removed: which look it is at (1: the
+        #: hints kept for the removed member, 2: those kept for its new owners) and the
+        #: ids of the hints noted then that it waits to deliver before it tells the
+        #: claimant (:meth:`_removal_hints_out`)
+        self.removal_marks: dict[str, tuple[int, frozenset[int]]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -999,37 +1001,50 @@ class Gossiper:
 
     def _removal_hints_out(self, node: str, pending_for: set[str]) -> bool:
         """Whether every hint this survivor kept for ``node`` (force-removed) or a new
-        owner of its ranges when the transfer was done was delivered, in two marks
-        (hint ids only grow): the highest id at the first look, until no hint up to it
-        is for the removed node (each re-addressed as new hints), then the highest id
-        at that moment, until no hint up to it is for a new owner (the re-addressed
-        copies among them). Kept in :attr:`removal_marks` (a restart looks again)."""
+        owner of its ranges when the transfer was done was delivered, in two looks:
+        the ids of the hints kept for the removed node at the first look, until none
+        of them is kept (each re-addressed as new hints), then the ids of the hints
+        kept for a new owner at that moment, until none of them is kept (the
+        re-addressed copies among them). Kept in :attr:`removal_marks` (a restart
+        looks again). A look notes the ids themselves: a start numbers its hints from
+        a first id of its own, which may lie below the ids the store keeps (session
+        35: ``MemoryStorage.start_hints_at``, a SQLite open's drawn epoch), so a hint
+        made after a look may have a lower id than every hint noted. Before session
+        35's review a look noted the highest id kept ("hint ids only grow"), and a
+        steady load's hints made after it, numbered below it, held the removal back
+        for good (tests/impl/test_removal_after_restart.py)."""
         owners = self._removal_new_owners(node)
         if not pending_for & ({node} | owners):
             self.removal_marks.pop(node, None)
             return True
-        marks = self.removal_marks.setdefault(node, [self._last_hint_id(), -1])
-        if marks[1] < 0:
-            if self._hint_up_to(marks[0], {node}):
-                return False
-            marks[1] = self._last_hint_id()
-        return not self._hint_up_to(marks[1], owners)
+        marks = self.removal_marks.get(node)
+        look, waiting = marks if marks is not None else (1, self._hint_ids_for({node}))
+        if look == 1 and not self._any_kept(waiting):
+            look, waiting = 2, self._hint_ids_for(owners)
+        self.removal_marks[node] = (look, waiting)
+        return look == 2 and not self._any_kept(waiting)
 
-    def _last_hint_id(self) -> int:
-        """The highest id of a kept hint (0: none)."""
-        last, after = 0, None
-        while page := self.hints.heads(after, 4096):
-            last = after = page[-1][0]
-        return last
-
-    def _hint_up_to(self, mark: int, nodes: set[str]) -> bool:
-        """Whether a kept hint with an id up to ``mark`` is for one of ``nodes``."""
+    def _hint_ids_for(self, nodes: set[str]) -> frozenset[int]:
+        """The ids of the kept hints meant for one of ``nodes`` (every head read, in
+        pages)."""
+        ids: set[int] = set()
         after = None
         while page := self.hints.heads(after, 4096):
-            for hint_id, intended, _ in page:
-                if hint_id > mark:
+            ids.update(hint_id for hint_id, intended, _ in page if intended in nodes)
+            after = page[-1][0]
+        return frozenset(ids)
+
+    def _any_kept(self, ids: frozenset[int]) -> bool:
+        """Whether one of the hints ``ids`` is still kept (the heads read in id order,
+        up to the highest of ``ids``)."""
+        if not ids:
+            return False
+        highest, after = max(ids), None
+        while page := self.hints.heads(after, 4096):
+            for hint_id, _, _ in page:
+                if hint_id > highest:
                     return False
-                if intended in nodes:
+                if hint_id in ids:
                     return True
             after = page[-1][0]
         return False

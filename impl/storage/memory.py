@@ -33,9 +33,10 @@ replaced disk), so most writes of a new key append (session 32). Few waiting
 entries go in one by one; many make the index sorted again in one pass (two
 sorted runs, which Python's sort merges in linear time).
 
-Hint ids grow monotonically and are never reused, not even after a crash (a
-stale acknowledgement for a lost hint can never remove a newer one). They count
-from ``first_hint_id`` (1 by default): a store that replaces a lost one (a new
+Hint ids are never reused, not even after a crash (a stale acknowledgement for a
+lost hint can never remove a newer one), and grow until a start moves the count
+(:meth:`MemoryStorage.start_hints_at`, below: possibly under the kept ids). They
+count from ``first_hint_id`` (1 by default): a store that replaces a lost one (a new
 disk of the same node) is given a first id of its own (:class:`impl.cluster.SimulatedCluster`
 draws it, seeded, from ``[2**32, 2**62)``: above every id the node's first store
 used, and apart from the other replacements' by probability, not by order, about

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import shutil
 from pathlib import Path
 
@@ -145,7 +146,9 @@ def _back_up_sqlite(cluster: SimulatedCluster, name: str, to: Path) -> None:
     to.mkdir()
     for file in cluster.storage_dir.glob(f"{name}.sqlite3*"):
         shutil.copy2(file, to / file.name)
-    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3")
+    # (seeded: an open draws its hint epoch, session 35; the run stays reproducible)
+    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3",
+                                                 hint_epochs=random.Random(1))
 
 
 def _restore_sqlite(cluster: SimulatedCluster, name: str, backup: Path) -> None:
@@ -157,7 +160,8 @@ def _restore_sqlite(cluster: SimulatedCluster, name: str, backup: Path) -> None:
         file.unlink()
     for file in backup.iterdir():
         shutil.copy2(file, cluster.storage_dir / file.name)
-    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3")
+    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3",
+                                                 hint_epochs=random.Random(2))
     cluster.storages[name].changes += 1  # the replica changed: quiet starts again
 
 

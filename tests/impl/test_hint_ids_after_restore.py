@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from impl import SimulatedCluster
-from impl.cluster import StorageKind
+from impl.cluster import StorageKind, _hint_range
 from impl.errors import InvalidValueError
 from impl.messages import MAX_ID, HintAck
 from impl.storage.base import Storage
@@ -248,3 +248,62 @@ def test_the_simulator_moves_a_memory_stores_count_at_every_start_but_a_new_stor
     after_restore = restored.add_hint("n2", b"k", b"r")
     assert min(after_backup, after_restore) >= 1 << 32
     assert after_restore != after_backup, "the restored store repeated the lost start's ids"
+
+
+# ------------------------------------------------------------------ session 35's review
+
+
+def test_a_count_steps_over_a_run_of_kept_ids() -> None:
+    """A count moved onto a run of kept ids steps over all of them, not the first only
+    (the mutant ``if`` for ``while`` put the new hint in the place of kept hint 2)."""
+    memory = MemoryStorage()
+    ids = [memory.add_hint("n2", b"k", b"r%d" % i) for i in range(3)]
+    assert ids == [1, 2, 3]
+    memory.remove_hint(3)
+    memory.start_hints_at(1)
+    assert memory.add_hint("n2", b"k", b"new") == 3
+    assert [hint.record for hint in memory.hints()] == [b"r0", b"r1", b"new"]
+
+
+def test_a_start_draws_its_first_id_above_the_first_stores_ids() -> None:
+    """The simulator's first ids of a later store or start lie in ``[2**32, 2**62)``,
+    above the ids a node's first store counts from 1 (the mutant without the 2**32
+    offset drew from 1)."""
+    assert _hint_range(0) == 1 << 32
+    assert _hint_range((1 << 62) - (1 << 32) - 1) == (1 << 62) - 1
+    assert _hint_range((1 << 62) - (1 << 32)) == 1 << 32
+
+
+def test_an_open_after_an_epoch_bump_does_not_draw_the_bumped_epoch(tmp_path: Path) -> None:
+    """The 2**32nd hint of an open draws a new epoch and records it: the next open
+    must not take it again even when none of its hints is kept (removed, or lost in
+    a crash: a late acknowledgement may still come for one). The mutant that does
+    not record the bumped epoch drew it again."""
+    path = tmp_path / "n1.sqlite3"
+    engine = SqliteStorage(path, storage_id=b"disk-a", hint_epochs=_Scripted(7))
+    engine._sequence = (1 << 32) - 1
+    bumped = engine.add_hint("n2", b"k", b"r")
+    assert bumped == 7 << 32 | 1
+    engine.remove_hint(bumped)  # acknowledged: no hint of epoch 7 kept
+    engine.close()
+    engine = SqliteStorage(path, hint_epochs=_Scripted(7, 9))
+    assert engine.add_hint("n2", b"k", b"r") == 9 << 32 | 1
+    engine.close()
+
+
+def test_a_simulated_sqlite_restart_draws_the_same_epoch_for_the_same_seed(
+        tmp_path: Path) -> None:
+    """The simulator seeds every file's epoch source (a run is a function of its
+    seed): two runs of one seed number a restarted node's hints alike, from an epoch
+    other than its first open's (the mutant that left the source to the system's
+    randomness numbered them apart)."""
+    ids = []
+    for run in range(2):
+        with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, storage="sqlite",
+                              storage_dir=tmp_path / f"run{run}") as cluster:
+            first = cluster.storages["n1"].add_hint("n2", b"k", b"r")
+            cluster.crash("n1")
+            cluster.restart("n1")
+            ids.append(cluster.storages["n1"].add_hint("n2", b"k", b"r"))
+            assert ids[-1] >> 32 != first >> 32
+    assert ids[0] == ids[1]

@@ -1219,27 +1219,35 @@ def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() 
     assert g._only_change_of("n3", claimant=True)  # not claimed yet: no change
 
 
-def test_the_last_hint_id_is_0_with_no_hint_kept() -> None:
-    """``_last_hint_id__mutmut_2`` (starting at 1): the highest id of a kept hint is 0
-    with none kept, as its docstring says, and the highest one otherwise."""
+def test_the_hint_ids_for_nodes_are_those_of_their_kept_hints_only() -> None:
+    """``_hint_ids_for`` (session 35's review, in place of ``_last_hint_id``): no id
+    with no hint kept; with hints kept, the ids of those meant for the nodes asked,
+    on every page of heads."""
     g = gossiper("n1")
-    assert g._last_hint_id() == 0
+    assert g._hint_ids_for({"n3"}) == frozenset()
     g.hints.add("n3", b"k", R1)
     g.hints.add("n4", b"j", R2)
-    assert g._last_hint_id() == max(h[0] for h in g.hints.heads(None, 10))
+    first, second = (h[0] for h in g.hints.heads(None, 10))
+    assert g._hint_ids_for({"n3"}) == {first}
+    assert g._hint_ids_for({"n3", "n4"}) == {first, second}
+    assert g._hint_ids_for({"n9"}) == frozenset()
 
 
-def test_a_hint_up_to_a_mark_is_found_only_for_the_nodes_asked() -> None:
-    """``_hint_up_to__mutmut_7`` (``>=``: the hint at the mark itself not looked at),
-    ``_9`` (a hint for another node found), ``_10`` (a hint found answers False)."""
+def test_a_noted_hint_is_found_kept_only_while_it_is() -> None:
+    """``_any_kept`` (session 35's review, in place of ``_hint_up_to``): none of no
+    ids; a noted id kept is found, the highest noted itself too; a kept hint not
+    noted is not; a removed one no longer is."""
     g = gossiper("n1")
     g.hints.add("n3", b"k", R1)
     g.hints.add("n4", b"j", R2)
     first, second = (h[0] for h in g.hints.heads(None, 10))
-    assert g._hint_up_to(first, {"n3"})
-    assert not g._hint_up_to(second, {"n9"})
-    assert not g._hint_up_to(first, {"n4"})  # n4's hint is past the mark
-    assert g._hint_up_to(second, {"n4"})
+    assert not g._any_kept(frozenset())
+    assert g._any_kept(frozenset({first}))
+    assert g._any_kept(frozenset({second}))
+    assert not g._any_kept(frozenset({first + second}))  # never kept
+    g.hints.remove(second)
+    assert not g._any_kept(frozenset({second}))
+    assert g._any_kept(frozenset({first, second}))
 
 
 def test_the_members_that_handed_a_removal_over_are_counted_per_removed_node() -> None:
@@ -1349,7 +1357,7 @@ def test_a_removals_hint_marks_are_its_own_and_forgotten_once_its_hints_are_out(
     g.hints.add("n5", b"k", R1)
     assert not g._removal_hints_out("n5", g.hints.pending_for())
     (hint_id, _, _), = g.hints.heads(None, 10)
-    assert set(g.removal_marks) == {"n5"} and g.removal_marks["n5"][0] == hint_id
+    assert g.removal_marks == {"n5": (1, frozenset({hint_id}))}
     g.hints.remove(hint_id)
     assert g._removal_hints_out("n5", g.hints.pending_for())
     assert g.removal_marks == {}
@@ -1358,13 +1366,13 @@ def test_a_removals_hint_marks_are_its_own_and_forgotten_once_its_hints_are_out(
 def test_a_hint_made_after_the_second_mark_is_not_waited_for_even_at_0() -> None:
     """``_removal_hints_out__mutmut_18`` (``<= 0``: a second mark of 0, no hint kept
     when it was taken, taken for none and taken again): a scan whose pending set
-    still named n5 found no hint kept at all (marks 0 and 0: the hints are out); a
-    hint for n6, a new owner, made after is not waited for (a write since went to
-    the new owners too)."""
+    still named n5 found no hint kept at all (marks 0 and 0: the hints are out;
+    since session 35's review, the second look noting no id); a hint for n6, a new
+    owner, made after is not waited for (a write since went to the new owners too)."""
     g = gossiper("n1", config=make_config(6))
     g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
     assert g._removal_hints_out("n5", {"n5"})
-    assert g.removal_marks == {"n5": [0, 0]}
+    assert g.removal_marks == {"n5": (2, frozenset())}
     g.hints.add("n6", b"k", R1)
     assert g._removal_hints_out("n5", {"n6"})
 

@@ -7,6 +7,7 @@ also run against deliberately broken engines (mutants) and shown to fail.
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +61,10 @@ def _sqlite_factory(directory: Path) -> Factory:
 
     def make(fsync: str = "always", batch: int = 1000) -> SqliteStorage:
         path = directory / f"engine-{next(counter)}.db"
-        return SqliteStorage(path, fsync, batch=batch)  # type: ignore[arg-type]
+        # seeded: a crash's reopen draws its hint epoch (session 35), and Hypothesis
+        # replays an example only if the engine does the same again
+        return SqliteStorage(path, fsync, batch=batch,  # type: ignore[arg-type]
+                             hint_epochs=random.Random(0))
 
     return make
 
@@ -559,7 +563,8 @@ class StorageMachine(RuleBasedStateMachine):
         path = self.s.path
         self.s.close()
         self._durable_now()  # a clean close commits
-        self.s = SqliteStorage(path, self.fsync, batch=self.batch)  # type: ignore[arg-type]
+        self.s = SqliteStorage(path, self.fsync, batch=self.batch,  # type: ignore[arg-type]
+                               hint_epochs=random.Random(len(self.issued)))
 
     @invariant()
     def same_contents(self) -> None:
@@ -628,12 +633,17 @@ def test_sqlite_reopen_keeps_everything_and_hint_ids(tmp_path: Path, fsync: str)
     s.set_meta("membership", b"history")
     before = (list(s.scan()), s.hints())
     s.close()
-    again = SqliteStorage(path, fsync)  # type: ignore[arg-type]
+    # (a seeded source: the reopen's epoch is drawn, session 35)
+    again = SqliteStorage(path, fsync, hint_epochs=random.Random(1))  # type: ignore[arg-type]
     assert (list(again.scan()), again.hints()) == before
     assert [h.hint_id for h in again.hints()] == [ids[1]]
     assert len(again) == 19
     assert again.get_meta("membership") == b"history"
-    assert again.add_hint("n2", b"k", b"r") > max(ids)  # a new epoch: later and never reused
+    # a new epoch, never reused; not "later": since session 35 a reopen draws its
+    # epoch, below the first one's with probability about 1/4, and this line, which
+    # asked for a higher id, failed that often (session 35's review)
+    new = again.add_hint("n2", b"k", b"r")
+    assert new not in ids and new >> 32 != ids[0] >> 32
     again.close()
 
 
