@@ -621,14 +621,28 @@ class SqliteStorage:
                 return epoch
 
     def _bump_epoch(self) -> None:
+        """Take a new hint epoch (an open's 2**32nd hint): drawn, and recorded durably
+        before a hint uses it. Raises :class:`~impl.errors.StorageError` naming the
+        file if it cannot be recorded (a full disk); the epoch and sequence in use stay
+        as they were, so no hint takes an unrecorded epoch and the next hint tries
+        again. Until session 35's review the epoch was taken before its ``UPDATE``,
+        which raised a bare ``sqlite3.Error``, and later hints used the unrecorded
+        epoch (which a later open could draw again)."""
         conn = self._connection()
         self._commit(conn)
-        self._epoch = self._draw_epoch(conn, self._epoch)
+        try:
+            epoch = self._draw_epoch(conn, self._epoch)
+            conn.execute("PRAGMA synchronous=FULL")
+            try:
+                conn.execute("UPDATE engine SET value = ? WHERE name = 'epoch'", (epoch,))
+            finally:
+                if self.fsync == "buffered":
+                    conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise _failed("SQLite could not record a new hint epoch in", self.path,
+                          exc) from exc
+        self._epoch = epoch
         self._sequence = 0
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("UPDATE engine SET value = ? WHERE name = 'epoch'", (self._epoch,))
-        if self.fsync == "buffered":
-            conn.execute("PRAGMA synchronous=NORMAL")
 
     def __repr__(self) -> str:
         return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "

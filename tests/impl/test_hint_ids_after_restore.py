@@ -41,7 +41,7 @@ import pytest
 
 from impl import SimulatedCluster
 from impl.cluster import StorageKind, _hint_range
-from impl.errors import InvalidValueError
+from impl.errors import InvalidValueError, StorageError
 from impl.messages import MAX_ID, HintAck
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
@@ -307,3 +307,47 @@ def test_a_simulated_sqlite_restart_draws_the_same_epoch_for_the_same_seed(
             ids.append(cluster.storages["n1"].add_hint("n2", b"k", b"r"))
             assert ids[-1] >> 32 != first >> 32
     assert ids[0] == ids[1]
+
+
+class _FailingEpochRecord:
+    """A connection whose ``UPDATE engine`` fails as a full disk does (the rest
+    passed through): the record of a bumped epoch cannot be written."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.startswith("UPDATE engine"):
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorname = "SQLITE_FULL"
+            raise error
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_an_epoch_bump_that_cannot_be_recorded_raises_storage_error_and_takes_no_epoch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 35's review of the drawn epochs: the 2**32nd hint's epoch was taken
+    before its record was written, so a failed write raised a bare ``sqlite3.Error``
+    and the next hint used the unrecorded epoch (which a later open may draw again).
+    Now a StorageError names the file and the cause, and the epoch in use stays;
+    once the disk has room the next hint bumps and records it."""
+    path = tmp_path / "n1.sqlite3"
+    engine = SqliteStorage(path, storage_id=b"disk-a", hint_epochs=_Scripted(7, 8))
+    first = engine._epoch
+    engine._sequence = (1 << 32) - 1
+    real = engine._connection
+    monkeypatch.setattr(engine, "_connection", lambda: _FailingEpochRecord(real()))
+    with pytest.raises(StorageError, match=r"could not record a new hint epoch in .*"
+                       r"n1\.sqlite3.*database or disk is full"):
+        engine.add_hint("n2", b"k", b"r")
+    assert (engine._epoch, engine._sequence) == (first, (1 << 32) - 1)
+    assert engine.hints() == []
+    monkeypatch.setattr(engine, "_connection", real)
+    assert engine.add_hint("n2", b"k", b"r") == 8 << 32 | 1
+    engine.close()
+    engine = SqliteStorage(path, hint_epochs=_Scripted(8, 9))
+    assert engine._epoch == 9  # 8 was recorded: the open draws past it
+    engine.close()
