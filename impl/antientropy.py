@@ -39,6 +39,17 @@ waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
 answer to its whole batch of out-of-sync records (a peer's batch, which the
 per-message bounds may have cut short unseen, does not count).
 
+One step that finds nothing differing is answered all the same, the opener's
+root: every exchange must be able to complete at its opener. A rebuilding node whose
+peers suspect it (it is silent to their reads) is opened by none of them
+(:meth:`AntiEntropy.on_round` picks reachable replicas only). A replica that
+finds an opener's root in sync therefore answers its hashes of the root's
+children (:func:`impl.merkle.root_children`), which the opener finds in sync
+too; an exchange whose trees differ ends at the replica (it compares the buckets
+and sends the batch), and the opener's next exchange of the range, in sync, ends
+at the opener (session 35: before, a wiped node read through at R = N every
+second stayed rebuilding for good, docs/runtime.md "A rebuild under reads").
+
 :class:`AntiEntropy` is that mechanism of the node: it owns the trees (re-cut
 when the ring changes), runs the rounds (the :class:`~impl.timers.AntiEntropyRound`
 timer) and answers the exchange messages. The conversions between
@@ -68,6 +79,7 @@ from impl.merkle import (
     OutOfSync,
     TreeShape,
     check,
+    root_children,
     start,
 )
 from impl.merkle import answer as compare
@@ -325,7 +337,10 @@ class AntiEntropy:
         return out
 
     def on_merkle_exchange(self, src: str, message: MerkleExchange) -> list[Effect]:
-        """Answer one step of an exchange: descend, or send the out-of-sync records.
+        """Answer one step of an exchange: descend, or send the out-of-sync records;
+        the opener's root found in sync is answered with the root's children
+        (:func:`impl.merkle.root_children`: the exchange completes at the opener
+        too), any other step found in sync with nothing.
 
         A step about a range this node does not hold (the ring changed under the
         exchange: an honest race) is ignored, counted as
@@ -364,6 +379,8 @@ class AntiEntropy:
             return [Send(src, to_exchange(message.session, answer))]
         if isinstance(answer, InSync):
             self._synced((message.lo, message.hi), src)
+            if message.step == "level" and message.level == 0:  # the opener's root
+                return [Send(src, to_exchange(message.session, root_children(tree)))]
         return []
 
     def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:

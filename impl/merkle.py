@@ -39,6 +39,8 @@ one range; each side answers the other's last message with :func:`respond`:
 4. The other side compares those entries with its own and answers
    :class:`OutOfSync` with exactly the keys whose records differ (including keys
    only one side has) -- or :class:`InSync` at any step where nothing differs.
+   (A node that finds an opener's root in sync answers :func:`root_children`, so
+   that the opener finds them in sync too: :mod:`impl.antientropy`.)
 
 Then the replicas exchange the records of just those keys and reconcile them.
 :func:`diff` runs the whole conversation locally (tests, simulation) and counts
@@ -81,6 +83,7 @@ __all__ = [
     "hashes_in",
     "record_digest",
     "respond",
+    "root_children",
     "start",
 ]
 
@@ -381,6 +384,18 @@ def start(tree: MerkleTree) -> Level:
     """The first message of an exchange: my root hash."""
     root = tree.root()
     return Level(tree.shape, 0, (), ((0, root),) if root else ())
+
+
+def root_children(tree: MerkleTree) -> Level:
+    """My hashes of the root's children (a :class:`Level` at level 1 under the
+    root): the answer to an opener's root found in sync, so that the opener compares
+    a step too, finds the trees in sync and ends the exchange itself (a replica
+    that finds an opener's root in sync holds the same children hashes; if the
+    opener's tree changed since its root went, the opener descends as usual). A
+    node of an earlier version that receives it does the same (session 35)."""
+    f = tree.shape.fanout
+    return Level(tree.shape, 1, (0,), tuple((c, h) for c in range(f)
+                                            if (h := tree.node_hash(1, c))))
 
 
 def check(shape: TreeShape, message: MerkleMessage) -> None:

@@ -30,6 +30,7 @@ from impl.merkle import (
     hashes_in,
     record_digest,
     respond,
+    root_children,
     start,
 )
 from impl.storage.base import Storage
@@ -296,6 +297,26 @@ def test_protocol_conversation_shape() -> None:
     m4 = respond(a, m3)
     assert m4 == OutOfSync(shape, (b"y",))
     assert respond(b, m4) is None
+
+
+def test_root_children_answer_a_root_found_in_sync() -> None:
+    """A replica that finds the opener's root in sync answers its hashes of the
+    root's children (session 35): a valid level-1 step that the opener finds in sync
+    too (the exchange completes at the opener), and descends from if its tree
+    changed since its root went; two empty trees answer an empty level-1 step."""
+    shape = TreeShape(0, RING_SIZE, 4, 2)
+    a = tree_of(shape, {b"x": b"1", b"y": b"2"})
+    b = tree_of(shape, {b"x": b"1", b"y": b"2"})
+    root = start(a)
+    assert respond(b, root) == InSync(shape)
+    children = root_children(b)
+    assert (children.level, children.parents, hashes_in(children)) == (1, (0,), 2)
+    assert respond(a, children) == InSync(shape)
+    a.update(b"y", b"3")  # the opener wrote since its root went
+    assert isinstance(respond(a, children), Level)
+    empty = root_children(tree_of(shape, {}))
+    assert empty == Level(shape, 1, (0,), ())
+    assert respond(tree_of(shape, {}), empty) == InSync(shape)
 
 
 # ---------------------------------------------------------------- mutants

@@ -491,7 +491,12 @@ def test_a_restart_after_reaps_sets_nothing_aside(fsync: str) -> None:
     cluster.run_until_quiet()
     n3 = cluster.node("n3")
     client.submit_delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1, max_time=30)
+    # until a peer heard the advance (the reply to its query arrived: since session
+    # 35's schedule it was still in flight when n3 had advanced, reached n1 after
+    # the restart's shadow round, and the mutant below survived)
+    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1 and any(
+        cluster.node(n).guard.heard.get("n3") == n3.guard.generation
+        for n in ("n1", "n2")), max_time=30)
     cluster.crash("n3")
     cluster.restart("n3")
     cluster.run_until_quiet()

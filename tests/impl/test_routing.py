@@ -122,7 +122,10 @@ def test_a_coordinator_crash_fails_the_attempt_at_once() -> None:
     assert putting.done and isinstance(putting.error, RequestTimeoutError)
     assert cluster.now == started
     cluster.wait([getting])
-    assert getting.result().values == [b"v1"]
+    # (v2's outcome is unknown: the crashed coordinator's writes of it may have
+    # reached a replica first, as they do since session 35's schedule moved)
+    values = getting.result().values
+    assert b"v1" in values and set(values) <= {b"v1", b"v2"}
     cluster.close()
 
 

@@ -84,7 +84,10 @@ def test_a_sibling_on_a_key_of_more_than_max_pairs_writers_is_resolved_and_the_k
         cluster.run_until_quiet()
         reader = cluster.client("n1", client_id="reader")
         read = reader.get(KEY, r=3)
-        assert sorted(read.values) == [b"X", b"v54"]
+        # (since session 35's schedule also v4: n1's resend of v4's ReplicaPut to n3
+        # lands after the heal, and v54's clock, truncated to 50 pairs, lacks c4's
+        # pair, so v4 is a sibling again: the truncation's false sibling, Dynamo 4.4)
+        assert {b"X", b"v54"} <= set(read.values) <= {b"X", b"v4", b"v54"}
         reader.put(KEY, b"merged", context=read.context)
         cluster.run_until_quiet()
         assert cluster.client("n2").get(KEY, r=3).values == [b"merged"]

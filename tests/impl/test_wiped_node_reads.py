@@ -115,9 +115,10 @@ def test_a_get_after_a_disk_replacement_reads_every_acknowledged_write(
 
 def test_without_the_restore_guard_nothing_changes() -> None:
     """``restore_guard = false``: no store is told it was replaced, none is ever
-    rebuilding, and the stale reads are those of before (11 of 20 with seed 1)."""
+    rebuilding, and the stale reads are those of before (7 of 20 with seed 1; 11
+    before session 35's in-sync answer moved the schedule)."""
     stale, missing = _stale_reads("dvv", 1, restore_guard=False)
-    assert len(stale) == 11 and missing == []
+    assert len(stale) == 7 and missing == []
 
 
 def test_without_the_rebuild_the_reads_are_stale(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,11 +170,16 @@ def _wiped(seed: int, clock: str = "dvv") -> SimulatedCluster:
     return cluster
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 4])
 def test_a_get_through_the_rebuilding_node_does_not_count_its_own_empty_read(
         seed: int) -> None:
     """Through the wiped n1 itself, before it is rebuilt: its own empty copy does
-    not count towards R, so n3's empty answer and n2's value make the quorum."""
+    not count towards R, so n3's empty answer and n2's value make the quorum.
+    (Seed 3 was one until session 35's in-sync answer moved the schedule: now
+    n2 drops n1's ReplicaGets of the first get, ``rolled-back-peer-dropped``, for
+    it has not heard n1's new generation yet, and the get answers 503: the
+    window of a gossip round after the wipe, seeds 15, 25 and 28 of 1-30 before
+    the change, seed 3 of 1-30 after; unavailable, never a wrong value.)"""
     with _wiped(seed) as cluster:
         n1 = cluster.node("n1")
         assert n1.rebuilding and n1.stats["rebuilding"] == 1
@@ -284,13 +290,14 @@ def test_a_copy_of_a_range_not_rebuilt_does_not_count(seed: int) -> None:
 def test_answering_a_held_copy_before_the_range_is_rebuilt_reads_deleted_values_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant of session 16's rule (silent only to a key it holds nothing of):
-    seed 19 reads 5 deleted values back, k3, k7, k9, k12 and k14 (3, k8, k9 and k19,
+    seed 19 reads 3 deleted values back, k3, k8 and k19 (5, k3, k7, k9, k12 and k14,
+    before session 35's in-sync answer moved the schedule; 3, k8, k9 and k19,
     while session 34's anti-entropy sent every key of a batch back, before its
     review narrowed that; 3, k3, k7 and k16, before session 21's reap checks,
     ``Node._reap_checks``)."""
     monkeypatch.setattr(Node, "_unrebuilt_copy",
                         lambda self, key, record: self.rebuild.active and record.is_empty)
-    assert len(_deleted_read_back("dvv", 19)[0]) == 5
+    assert len(_deleted_read_back("dvv", 19)[0]) == 3
 
 
 def _restored_reads(seed: int) -> tuple[list[bytes], int]:
@@ -327,11 +334,11 @@ def test_a_restored_store_set_aside_is_rebuilt_too(seed: int) -> None:
 
 def test_without_the_rebuild_a_restored_store_set_aside_reads_stale(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mutant: no rebuild begun (``Node._begin_rebuild`` a no-op): 7 of 20 stale
-    (seed 1; 12 with seed 3)."""
+    """The mutant: no rebuild begun (``Node._begin_rebuild`` a no-op): 14 of 20 stale
+    (seed 1; 7 before session 35's in-sync answer moved the schedule)."""
     monkeypatch.setattr(Node, "_begin_rebuild", lambda self, now: None)
     stale, set_aside = _restored_reads(1)
-    assert len(stale) == 7 and set_aside == 1
+    assert len(stale) == 14 and set_aside == 1
 
 
 def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], SimulatedCluster]:
@@ -401,8 +408,11 @@ def test_a_ring_change_recomputes_the_pairs_still_to_do() -> None:
     current ring's less those done (:meth:`impl.rebuild.Rebuild.on_ring_change`),
     and the rebuild ends. Mutants (session 17's review): the ring change ignored
     (pairs of ranges the node no longer holds never complete), the done pairs
-    not taken off, the old pending kept."""
-    with _running(SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)) as cluster:
+    not taken off, the old pending kept. Anti-entropy every 8 s (session 35): since
+    an exchange completes at its opener too (:func:`impl.merkle.root_children`) n1
+    was rebuilt at the default 2 s before the join reached its ring."""
+    with _running(SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1,
+                                   anti_entropy_interval=8.0)) as cluster:
         writer = cluster.client("n2")
         for key in KEYS:
             writer.put(key, b"v-" + key)
