@@ -652,6 +652,12 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
+            if (isinstance(message, _GENERATION_CHECKED) and message.generation
+                    and guard.superseded(src, message.generation)):
+                # a message of an earlier start, delivered after its restart's
+                # generation: stale, not a rollback (session 35's review)
+                self.stats["superseded-start-dropped"] += 1
+                return []
             if (isinstance(message, _GENERATION_CHECKED)
                     and message.generation
                     and guard.on_generation(src, message.generation)):

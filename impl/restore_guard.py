@@ -78,6 +78,9 @@ PEER_GENERATIONS_META = "peer-generations"
 #: ``shadow-round-dropped``. Timers are always kept (one per timer value).
 SHADOW_DEFERRED_LIMIT = 4096
 
+#: Superseded starts of a peer a guard remembers (:meth:`RestoreGuard.superseded`).
+SUPERSEDED_STARTS_LIMIT = 16
+
 #: Keys a guard tracks after a shadow round that timed out (:meth:`RestoreGuard.on_write`);
 #: a key beyond it is not kept by a set-aside (counted as ``restore-untracked-write``).
 TRACKED_KEYS_LIMIT = 100_000
@@ -145,6 +148,9 @@ class RestoreGuard:
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
+        #: peer -> the tokens of its starts heard of and superseded by a later one
+        #: since this start (in memory; at most :data:`SUPERSEDED_STARTS_LIMIT`)
+        self._superseded: dict[str, collections.OrderedDict[str, None]] = {}
         #: after a shadow round that timed out: the peers asked that have not
         #: gossiped since (while any is left, the keys written are tracked)
         self.unconfirmed: set[str] = set()
@@ -158,18 +164,40 @@ class RestoreGuard:
         """The last generation heard of ``peer`` ("" none)."""
         return self.heard.get(peer, "")
 
+    def superseded(self, src: str, generation: str) -> bool:
+        """Whether ``generation`` is of a start of ``src`` heard of and superseded by
+        a later start since (its token: a count advanced within it too): a message
+        of it is stale, delivered after the restart's generation (session 35's
+        review: a restart's in-flight roots made peers drop the restarted node's
+        messages until its next gossip). Never a restore: a restored store starts
+        with a token no peer heard (:func:`start_generation`)."""
+        parsed = parse_generation(generation)
+        starts = self._superseded.get(src)
+        return parsed is not None and starts is not None and parsed[1] in starts
+
     def on_generation(self, src: str, generation: str) -> bool:
         """``src`` says its store's generation is ``generation`` (a gossip, an
         anti-entropy message): whether that store is older than one heard of before
-        (then ``src`` is rolled back until a later one); a later one is recorded."""
+        (then ``src`` is rolled back until a later one); a later one is recorded.
+        One of a start superseded since it was heard (:meth:`superseded`) is neither:
+        stale, it changes nothing. A lower count of a start never heard is a
+        rollback still: a store restored from a backup two starts back looks the
+        same as a start a peer missed."""
         known = self.heard.get(src, "")
         if known and is_rollback(generation, known):
+            if self.superseded(src, generation):
+                return False
             self.rolled_back.add(src)
             return True
         self.rolled_back.discard(src)
         if same_start(generation, known) and not is_later(generation, known):
             return False  # an earlier message of the same start, overtaken: kept
         if generation != known:
+            if known and not same_start(generation, known):
+                starts = self._superseded.setdefault(src, collections.OrderedDict())
+                starts[known.partition(".")[2]] = None
+                while len(starts) > SUPERSEDED_STARTS_LIMIT:
+                    starts.popitem(last=False)
             self.heard[src] = generation
             self.storage.set_meta(PEER_GENERATIONS_META,
                                   json.dumps(self.heard, sort_keys=True).encode())

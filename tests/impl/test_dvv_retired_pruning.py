@@ -108,14 +108,12 @@ def test_a_one_value_record_stays_bounded_through_sixty_restarted_coordinators(
     same node: 3689 B, 23 entries. The
     retirements reach the peers by the restarted node's shadow-round gossip
     (:meth:`impl.node.Node.start`): no gossip round runs between these restarts
-    (about 10 ms of virtual time each). Mixed: seed 2 since session 35's in-sync
-    anti-entropy answer moved the schedule (with seed 1 a get through the restarted
-    n2 failed, R = 2 not reached: n1 and n3 dropped n2's messages as from a
-    rolled-back store, its previous start's anti-entropy roots arriving after its
-    shadow round told them the new start; docs/runtime.md "A rebuild under reads
-    (session 35)")."""
-    with SimulatedCluster(**{**_LIFETIMES, "seed": 2 if order == ["n2", "n2", "n3"] else 1},
-                          ) as cluster:
+    (about 10 ms of virtual time each). Mixed, seed 1: a regression test of session
+    35's review too (before its fix a get through the restarted n2 failed, R = 2 not
+    reached: n1 and n3 dropped n2's messages as from a rolled-back store, its
+    previous start's anti-entropy roots arriving after its shadow round told them
+    the new start; :meth:`impl.restore_guard.RestoreGuard.superseded`)."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
         largest = _restart_and_write(cluster, 60, order)
         assert max(largest) <= 4096, largest
         stored = cluster.replicas(b"k")
