@@ -206,11 +206,12 @@ def test_a_hand_on_never_acknowledged_diverges(monkeypatch: pytest.MonkeyPatch) 
     hand-on step of leave-immediate seed 67 reports it."""
     original = HintedHandoff.on_delivery
 
-    def refuses_the_departed(self: HintedHandoff, src: str, message: HintDelivery) -> list[Effect]:
+    def refuses_the_departed(self: HintedHandoff, src: str, message: HintDelivery,
+                             now: float = 0.0) -> list[Effect]:
         member = self.gossiper.view.get(src)
         if member is not None and member.status is MemberStatus.LEFT:
             return []
-        return original(self, src, message)
+        return original(self, src, message, now)
 
     monkeypatch.setattr(HintedHandoff, "on_delivery", refuses_the_departed)
     with pytest.raises(Divergence, match="still keeps the hand-on"):

@@ -24,14 +24,18 @@ from tests.refinement import mutations
 from tests.refinement.clean_runs import clean_report
 
 #: CI's seeds (all 20 of 0-19 until session 15; soak: 0-999): the seeds of the
-#: mutants' tests below (0, 4, 9, and 31 outside; those tests only require them
-#: clean, here they must validate to the end), 3, 8 and 13 (theirs until session
-#: 16), 12 (the most hidden steps of 0-19, 40), 14
-#: (148 spec steps), 18 (13 inputs held by a shadow round, the most of 0-19) and
-#: 20 (a ``retry`` trace-spec step: with the restore guard on, session 16, no seed
-#: of 0-19 has one; 20 and 32 of 0-39 do). Session 16's run of 0-39 with the guard
-#: on: every seed ok, 855-951 events, 0.5-2.9 s each, 9 seeds holding inputs
-CI_SEEDS = (0, 3, 4, 8, 9, 12, 13, 14, 18, 20)
+#: mutants' tests below (0, 4, 8, 9 and 18; those tests only require them clean,
+#: here they must validate to the end), 3 and 13 (theirs until session 16), 12 (the
+#: most hidden steps of 0-19, 40), 14 (148 spec steps) and 58 (a ``retry`` trace-spec
+#: step, and 3 inputs held by a shadow round, all replayed). Session 16's run of 0-39
+#: with the restore guard on: every seed ok, 855-951 events, 0.5-2.9 s each, 9 seeds
+#: holding inputs. Session 35's in-sync answer (docs/refinement.md "Seeds re-pinned
+#: after the in-sync answer (session 35)") moved the schedules: 20 (the ``retry``
+#: seed until then) now crashes n1 in its round (18 inputs held, 8 lost at the
+#: crash, 10 replayed) and has no ``retry``, and 18 (13 held before, the most of
+#: 0-19) holds none; 20 -> 58 (4, 31, 32 and 58 of 0-59 have a ``retry``). Seeds
+#: 0-59 then: all ok, and 5, 20 and 59 crash a node in its round
+CI_SEEDS = (0, 3, 4, 8, 9, 12, 13, 14, 18, 58)
 SEEDS = range(1000) if PROFILE == "soak" else CI_SEEDS
 #: every seed must validate to the end: a seed that stops at a spec gap (an
 #: implementation step the trace spec has no step for) fails too. Measured before
@@ -90,13 +94,16 @@ def test_the_trace_spec_does_read_repair_itself() -> None:
 # run's schedule) moved five seeds: read-repair-first-stale-only 8 -> 4 (4, 18 of
 # the CI set), merkle-one-way 13 -> 4, merkle-trees-stale 4 -> 31 (the first of
 # 4-35 with an anti-entropy half), merkle-back-send-malformed 13 -> 9,
-# reconcile-drops-concurrent 3 -> 4.
+# reconcile-drops-concurrent 3 -> 4. Session 35 (the in-sync answer) moved three:
+# read-repair-first-stale-only 4 -> 18 (seeds 0-99 killed: 10, 12 on the parent
+# 63cae961), merkle-trees-stale 31 -> 4 (4 of 0-99, 3 before), merkle-back-send-
+# malformed 9 -> 8 (10 of 0-99, 9 before).
 KILLS: list[tuple[str, Callable[[], AbstractContextManager[None]], int]] = [
-    ("read-repair-first-stale-only", mutations.read_repair_first_stale_only, 4),
+    ("read-repair-first-stale-only", mutations.read_repair_first_stale_only, 18),
     ("merkle-one-way", mutations.merkle_one_way, 4),
     ("hint-deleted-before-ack", mutations.hint_deleted_before_ack, 9),
-    ("merkle-trees-stale", mutations.merkle_trees_stale, 31),
-    ("merkle-back-send-malformed", mutations.merkle_back_send_malformed, 9),
+    ("merkle-trees-stale", mutations.merkle_trees_stale, 4),
+    ("merkle-back-send-malformed", mutations.merkle_back_send_malformed, 8),
     ("hint-scan-sends-nothing", mutations.hint_scan_sends_nothing, 9),
     ("ack-before-w", mutations.ack_before_w, 0),
     ("fallback-ack-without-hint", mutations.fallback_ack_without_hint, 9),
@@ -159,8 +166,11 @@ def test_without_the_retry_step_a_get_retry_is_a_spec_gap(
 # session 31's fixes of the validator: 83 (a put resent to a node whose shadow
 # round holds its first copy: the trace spec's resend did not count the held copy)
 # and 110 (a hint handed off again while its acknowledgement is in flight: the
-# trace-spec step handoff-again). Soak: 0-199 (all ok after the fixes).
-TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9, 83, 110)
+# trace-spec step handoff-again). Soak: 0-199 (all ok after the fixes). Session 35's
+# in-sync answer moved the schedules: 110 hands off again no more (no seed of 0-199
+# does, 110 alone before); 620 does (the one of 200-699; 679 diverges there, on
+# the parent 63cae961 too: docs/refinement.md, session 35).
+TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9, 83, 110, 620)
 
 
 def _two_keys() -> Config:
@@ -184,7 +194,7 @@ def test_two_key_seeds_validate() -> None:
         assert report.impl_converged and report.spec_converged
         assert report.keys == TWO_KEYS and report.trace_steps["late-read-repair"] > 0
     _assert_both_keys_used(reports)
-    # a resend with a held copy (83), a hint handed off again (110)
+    # a resend with a held copy (83), a hint handed off again (620; 110 until session 35)
     steps = sum((r.trace_steps for r in reports), Counter[str]())
     assert steps["handoff-again"] > 0 and sum(r.held for r in reports) > 0
     # anti-entropy exchanged each key (its own range) somewhere
@@ -235,14 +245,15 @@ def test_cli_validates_two_keys(capsys: pytest.CaptureFixture[str]) -> None:
 
 #: two keys of one range (the same preference list, n4 n1 n2 n3): the Merkle
 #: exchange of that range carries both in one ``KeyRecords`` (``k`` and ``j`` never
-#: share one). Seed 18: two such halves (of 0-19, seeds 9, 12, 14 and 18 have them).
+#: share one). Seed 9: two such halves (of 0-59, seeds 9, 12, 43, 49 and 53 have
+#: them; 18 until session 35's in-sync answer, when 9, 12, 14, 18, 31, 35 and 45 did).
 ONE_RANGE_KEYS = ("k", "ae")
 
 
 def test_two_keys_of_one_range_in_one_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
     config = trace_config(keys=ONE_RANGE_KEYS)
     assert config.preference_list("k") == config.preference_list("ae")
-    report = validate_seed(18, config=config)
+    report = validate_seed(9, config=config)
     assert report.verdict == "ok", report.line()
     assert report.by_key["anti-entropy several keys"] > 0, report.line()
     # the mapping mutant: an anti-entropy half maps the records of its first key only
@@ -251,5 +262,5 @@ def test_two_keys_of_one_range_in_one_exchange(monkeypatch: pytest.MonkeyPatch) 
     original = TraceEvents._anti_entropy_half
     monkeypatch.setattr(TraceEvents, "_anti_entropy_half",
                         lambda self, m: original(self, m)[:1])
-    mutant = validate_seed(18, config=config)
+    mutant = validate_seed(9, config=config)
     assert mutant.verdict == "divergence" and "KeyRecords" in mutant.reason, mutant.line()
