@@ -21,6 +21,7 @@ import pytest
 from model_check.refinement import Lockstep
 from model_check.refinement_conformance import check_edge
 from model_check.refinement_replay import step_action
+from model_check.trace_membership import diagnose
 from spec.actions import Action, Deliver, Handover, Transfer
 from spec.errors import InvalidValueError
 from spec.model import successors
@@ -109,3 +110,13 @@ def test_a_lockstep_that_sends_nothing_for_the_re_transfer_fails(
                  "if False:")():
         outcome = check_edge(_config(name), path, action, after)
     assert outcome.startswith("diverged"), outcome
+
+
+def test_trace_validation_names_the_re_transfer_the_handover_waits_for() -> None:
+    """Trace validation's reason for a handover the spec refuses while a late
+    re-transfer that adds a version is in flight names it (before session 35's
+    review it said a transfer "has not arrived", which every transfer had)."""
+    *_, after = _first_re_transfer("delete-join-pending")
+    text = diagnose(after, [[Handover("n3")]])
+    assert "a late re-transfer is in flight" in text, text
+    assert "has not arrived" not in text, text
