@@ -219,6 +219,7 @@ KNOWN: dict[str, Reads] = {
     "joined_node_coordinates": "a step's own footprint",
     "anti_entropy_with_new_owner": "a step's own footprint",  # never found without membership
     "removed_holding_data": "a step's own footprint",  # a ForceRemove: membership only
+    "late_write_forwarded": "a step's own footprint",  # a range transfer: membership only
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in

@@ -557,6 +557,17 @@ def range_transferred(before: State, action: Action, after: State) -> bool:
     return payload is not None and bool(values(payload))
 
 
+def late_write_forwarded(before: State, action: Action, after: State) -> bool:
+    """A late re-transfer (:func:`spec.membership.late_transfers`, session 35: a range
+    transfer of a transfer that arrived already, sent again once a write reached its
+    old owner) reaches the new owner and adds a version to its copy."""
+    if not isinstance(action, Deliver) or action.message.kind is not Kind.RANGE_TRANSFER:
+        return False
+    m, membership = action.message, before.membership
+    return (membership is not None and (m.key, m.src, m.dst) in membership.handed
+            and before.node(m.dst).store != after.node(m.dst).store)
+
+
 def change_completed(state: State) -> bool:
     """A membership change is complete: its last log entry ("settled" with pending
     ownership, "handed" with the immediate rule) was announced."""
@@ -816,6 +827,13 @@ SOMETIMES = (
         "joined_node_coordinates",
         "a client's get is coordinated by a node that joined the ring",
         step=joined_node_coordinates,
+    ),
+    Property.sometimes(
+        "late_write_forwarded",
+        "a late re-transfer (a write that reached an old owner after its range transfer "
+        "arrived, forwarded to the new owner) adds a version to the new owner's copy "
+        "(the late re-transfer is not vacuous)",
+        step=late_write_forwarded,
     ),
     Property.sometimes(
         "removed_holding_data",

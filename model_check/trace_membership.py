@@ -96,7 +96,7 @@ from spec.clocks import Payload
 from spec.clocks import values as clock_values
 from spec.config import Config
 from spec.membership import _WRITES  # the spec's transfer guard waits for these
-from spec.state import Change, Kind, MembershipState, State, new_message, new_node
+from spec.state import Change, Kind, MembershipState, Message, State, new_message, new_node
 from spec.step import Edit, Plan, plan_of
 
 if TYPE_CHECKING:
@@ -501,6 +501,15 @@ def pending_transfers(state: State) -> list[tuple[str, str, str]]:
     return out
 
 
+def _adds_at_receiver(state: State, m: Message) -> bool:
+    """The range transfer ``m`` in flight adds a version to its receiver's copy."""
+    if m.payload is None:
+        return False
+    kept = state.node(m.dst).store[state.config.keys.index(m.key)]
+    merged = clocks.merge(state.config.clock, kept, m.payload, state.puts)
+    return not clocks.payload_equal(merged, kept)
+
+
 def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
     """Why the spec does not take the membership steps of an event's candidates from
     ``state`` (the spec's guards, :mod:`spec.membership`), one line each; "" when
@@ -531,6 +540,12 @@ def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
                 why = "a write of the key to its sender is in flight, or it is in flight"
         elif isinstance(action, Handover) and ms.log[-1][0] in ("handed", "settled"):
             why = f"the log has its handover already (last entry {ms.log[-1]})"
+        elif isinstance(action, Handover) and not pending_transfers(state) and any(
+                _adds_at_receiver(state, m) for m in state.messages
+                if m.kind is Kind.RANGE_TRANSFER):
+            why = ("a late re-transfer is in flight that adds a version to its receiver's "
+                   "copy (the handover waits until it arrived: its old owner keeps the hint "
+                   "until the new owner acknowledges it, spec.membership.late_transfers)")
         elif isinstance(action, Handover) and not pending_transfers(state) and busy:
             why = (f"a request of a moved key is being coordinated (at {', '.join(busy)}): "
                    f"{RELEASE_IN_REQUEST}")

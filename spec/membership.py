@@ -131,6 +131,7 @@ from functools import lru_cache
 
 from spec import clocks
 from spec.actions import Action, ForceRemove, Gossip, Handover, Join, Leave, Settle, Transfer
+from spec.clocks import Payload
 from spec.config import Config
 from spec.deletes import forget_copy
 from spec.ring import Ring, key_position
@@ -560,7 +561,7 @@ def range_steps(state: State, plan: Plan, ms: MembershipState
         # (impl.gossip.Gossiper._removal_done): the claimant then knows it too
         heard = everyone or change.kind != REMOVE
         if (not pending and heard and nodes[index[change.announcer]].up
-                and not _transfer_in_flight(state.messages, change) and (
+                and not _transfer_in_flight(state, plan, change) and (
                     config.join_handover == "pending" or _drained(state, change))):
             yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node),
                                                     change.announcer)
@@ -600,21 +601,34 @@ def late_transfers(state: State, plan: Plan, ms: MembershipState
             continue
         if _blocked(state.messages, key, src, dst):
             continue
-        k = plan.key_index[key]
-        payload, kept = nodes[index[src]].store[k], nodes[index[dst]].store[k]
-        if clocks.payload_equal(clocks.merge(config.clock, kept, payload, state.puts), kept):
+        payload = nodes[index[src]].store[plan.key_index[key]]
+        if not _adds(state, plan, key, dst, payload):
             continue  # it adds no version at dst
         edit = Edit(state, plan)
         edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
         yield _transfer(src, dst, key), edit.build()
 
 
-def _transfer_in_flight(messages: tuple[Message, ...], change: _Change) -> bool:
-    """A range transfer of ``change`` is in flight (a late re-transfer: the handover
-    waits until it arrived or was lost)."""
+def _transfer_in_flight(state: State, plan: Plan, change: _Change) -> bool:
+    """A range transfer of ``change`` is in flight that adds a version to its
+    receiver's copy (a late re-transfer: the handover waits until it arrived or was
+    lost, as its old owner keeps the hint until the new owner acknowledges it). A
+    copy that adds nothing does not hold the handover: a duplicate of a transfer
+    that arrived (a network fault, or a hint retried while the first delivery was
+    slow), which the implementation's handover does not wait for (session 35's
+    review: the naive join of trace validation's seed 41 handed over with such a
+    copy in flight, a handover any copy in flight refused)."""
     moves = set(change.transfers)
     return any(m.kind is Kind.RANGE_TRANSFER and (m.key, m.src, m.dst) in moves
-               for m in messages)
+               and m.payload is not None and _adds(state, plan, m.key, m.dst, m.payload)
+               for m in state.messages)
+
+
+def _adds(state: State, plan: Plan, key: str, dst: str, payload: Payload) -> bool:
+    """Merging ``payload`` into ``dst``'s copy of ``key`` changes it (adds a version)."""
+    kept = state.nodes[plan.index[dst]].store[plan.key_index[key]]
+    merged = clocks.merge(plan.config.clock, kept, payload, state.puts)
+    return not clocks.payload_equal(merged, kept)
 
 
 def _drained(state: State, change: _Change) -> bool:

@@ -38,8 +38,9 @@ until the sender does; the sender has no write of the key in flight to it),
 the late re-transfer (``transfer again``, session 35: a transfer that arrived
 carrying versions is sent again while its sender's copy covers a put the
 receiver's does not, under the first transfer's other guards), ``handover``
-(every transfer arrived and none is in flight; with the immediate rule it also empties
-the senders' copies, once no request is coordinated), ``settle`` (pending only:
+(every transfer arrived and none in flight adds a version to its receiver's copy: a
+stale duplicate does not hold it, session 35's review; with the immediate rule it
+also empties the senders' copies, once no request is coordinated), ``settle`` (pending only:
 every member knows the handover, no request coordinated; empties the senders'
 copies), the delivery of a ``range-transfer`` (the receiver merges its versions;
 the transfer counts for the change), and its loss at a down node, drop and
@@ -436,6 +437,12 @@ def _blocked(ctx: _Context, pair: Pair) -> Term:
     return z3.Or(r.tmsg[pair] > 0, *writes)
 
 
+def _adds(ctx: _Context, versions: Sequence[Term], dst: int) -> Term:
+    """``versions`` (per put: they cover it) add a version to ``dst``'s copy: they
+    cover a put ``dst``'s store does not."""
+    return z3.Or([z3.And(versions[q], z3.Not(ctx.x.store[dst][q])) for q in ctx.puts])
+
+
 def _transfer_steps(ctx: _Context) -> None:
     """A sender of the change sends its copy of the key to a receiver."""
     r, s, change = ctx.r, ctx.s, ctx.r.change
@@ -454,8 +461,7 @@ def _transfer_steps(ctx: _Context) -> None:
         # that arrived carrying versions is sent again while its sender's copy covers a
         # put the receiver's does not (a write that reached the sender after it)
         src, dst = pair
-        adds = z3.Or([z3.And(ctx.x.store[src][q], z3.Not(ctx.x.store[dst][q]))
-                      for q in ctx.puts])
+        adds = _adds(ctx, ctx.x.store[src], dst)
         ctx.add(f"transfer again {key}", "transfer", True,
                 r.log == 1, z3.Or(cases), r.carried[pair], r.view[src] >= 1,
                 ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)), adds,
@@ -487,7 +493,9 @@ def _handover_steps(ctx: _Context) -> None:
         heard = [ctx.everyone(j, 1)] if removal else []
         ctx.add(f"handover {name}", "handover", True,
                 r.log == 1, r.subject == j, *[r.handed[t] for t in moves], ctx.x.up[by],
-                *[r.tmsg[t] == 0 for t in moves],  # no (late re-)transfer in flight
+                # no (late re-)transfer in flight that adds a version to its receiver's
+                # copy (a stale duplicate does not hold it: session 35's review)
+                *[z3.Or(r.tmsg[t] == 0, z3.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],
                 *heard, *last, s.log == 2, s.view[by] == 2, *clear,
                 skip={"log", view} | cleared | (set() if change.pending else emptied))
         if change.pending:

@@ -167,7 +167,7 @@ REMOVE_CRASH = Config(name="remove-crash", nodes=("n1", "n2", "n3"), n=2, r=1, w
 MEMBERSHIP = [pytest.param(c, id=c.name)
               for c in (JOIN_CRASH, JOIN_PARTITION, LEAVE_CRASH, REMOVE_CRASH)]
 MEMBERSHIP += [pytest.param(_entry(name).config, id=name, marks=pytest.mark.skipif(
-    not SOAK, reason="7,867, 9,161 and 3,009 states (about 3 CPU-s each): soak only"))
+    not SOAK, reason="8,251, 9,161 and 3,009 states (about 3 CPU-s each): soak only"))
     for name in ("delete-join-pending", "delete-join-immediate", "force-remove-w1")]
 
 
@@ -306,7 +306,7 @@ def _reaps_disagree(config: Config, memo: MemoSuccessors) -> list[spec.State]:
 def test_the_reap_memo_agrees_with_the_spec_on_every_reachable_state(config: Config) -> None:
     """:meth:`MemoSuccessors.reaps` answered from its cache gives what
     :func:`spec.deletes.reaps` gives on every reachable state: a safe reap with actor
-    epochs and a restore (2,833 states), with a join in progress (7,867), an immediate
+    epochs and a restore (2,833 states), with a join in progress (8,251), an immediate
     reap (2,783); under soak five larger delete entries."""
     memo = MemoSuccessors()
     assert _reaps_disagree(config, memo) == []

@@ -21,12 +21,14 @@ import pytest
 from model_check.refinement import Lockstep
 from model_check.refinement_conformance import check_edge
 from model_check.refinement_replay import step_action
+from model_check.refinement_state import LockstepState
+from model_check.trace_membership import diagnose
 from spec.actions import Action, Deliver, Handover, Transfer
 from spec.errors import InvalidValueError
 from spec.model import successors
 from spec.state import Kind, State
 from tests.refinement.mutations import REVIEW3_MUTANTS, _mutant
-from tests.spec.test_late_transfer import _again, _config, _search
+from tests.spec.test_late_transfer import _adds_copy, _again, _config, _search
 
 ENTRIES = ("delete-join-pending", "delete-join-immediate", "delete-leave-pending")
 
@@ -109,3 +111,52 @@ def test_a_lockstep_that_sends_nothing_for_the_re_transfer_fails(
                  "if False:")():
         outcome = check_edge(_config(name), path, action, after)
     assert outcome.startswith("diverged"), outcome
+
+
+def test_trace_validation_names_the_re_transfer_the_handover_waits_for() -> None:
+    """Trace validation's reason for a handover the spec refuses while a late
+    re-transfer that adds a version is in flight names it (before session 35's
+    review it said a transfer "has not arrived", which every transfer had)."""
+    *_, after = _first_re_transfer("delete-join-pending")
+    text = diagnose(after, [[Handover("n3")]])
+    assert "a late re-transfer is in flight" in text, text
+    assert "has not arrived" not in text, text
+
+
+def _covered_handover(name: str) -> tuple[list[Action], Handover, State]:
+    """The shortest path to a state where the spec may hand over while a re-transfer
+    that adds nothing to its receiver's copy any more is in flight, and that edge."""
+    def covered_in_flight(state: State) -> bool:
+        ms = state.membership
+        return ms is not None and any(
+            m.kind is Kind.RANGE_TRANSFER and (m.key, m.src, m.dst) in ms.handed
+            and not _adds_copy(state, m) for m in state.messages) and any(
+            isinstance(a, Handover) for a, _ in successors(state))
+
+    state, path = _search(_config(name), covered_in_flight)
+    handover, target = next((a, s) for a, s in successors(state) if isinstance(a, Handover))
+    assert isinstance(handover, Handover)
+    return path, handover, target
+
+
+@pytest.mark.parametrize("name", ["delete-join-pending", "delete-leave-pending"])
+def test_a_handover_with_a_covered_re_transfer_in_flight_agrees(name: str) -> None:
+    """Session 35's review: a range transfer in flight holds the handover only while it
+    adds a version to its receiver's copy, so the pending handover may go while a
+    re-transfer the joint write group already brought to the new owner is in flight
+    (the implementation's old owner keeps that late hint until it is acknowledged;
+    the lockstep's handover completes it as a stutter,
+    ``LockstepState.late_transfers``). The first such handover agrees."""
+    path, handover, target = _covered_handover(name)
+    assert check_edge(_config(name), path, handover, target) == "agreed"
+
+
+def test_covered_late_hints_left_to_the_handover_are_needed() -> None:
+    """Mutant: ``LockstepState.late_transfers`` never counts a late hint as covered,
+    so the handover does not complete it as a stutter: the handover above is then
+    unmapped (it went unnoticed by test_conformance.py's samples)."""
+    path, handover, target = _covered_handover("delete-join-pending")
+    with _mutant(LockstepState, "late_transfers", 'why = "" if covered else (',
+                 'why = "not completed" if covered else (')():
+        outcome = check_edge(_config("delete-join-pending"), path, handover, target)
+    assert outcome.startswith("unmapped"), outcome

@@ -60,10 +60,12 @@ SEEDS = range(1000 if PROFILE == "soak" else 20)
 #: mutants of its setting; session 16, the restore guard on, which changes every
 #: run's schedule: write-acked-in-old-group-only moved 1 -> 22 of 0-22, the first,
 #: late-write-let-go-unhanded 15 -> 10 of 0-19, the only one), and seeds that
-#: caught nothing. The soak profile runs
+#: caught nothing; and seed 41 of the naive join (session 35's review): its transfer hint
+#: duplicated, the handover came with the stale copy in flight, which session 35's guard
+#: (any range transfer in flight holds the handover) refused. The soak profile runs
 #: :data:`SEEDS` (0-999) on every setting.
 CI_SEEDS: dict[tuple[str, str], tuple[int, ...]] = {
-    ("join", "immediate"): (0, 1, 4, 5, 7, 11, 14, 18),
+    ("join", "immediate"): (0, 1, 4, 5, 7, 11, 14, 18, 41),
     ("join", "pending"): (0, 1, 4, 5, 7, 11, 12, 14, 18, 22),
     ("leave", "immediate"): (1, 2, 3, 8, 10, 12, 13, 15, 17),
     ("leave", "pending"): (1, 2, 3, 8, 12, 13, 15, 17),
