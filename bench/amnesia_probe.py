@@ -11,10 +11,13 @@ and amnesia probe (session 35)". It never fails: it reports.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, ".")
 sys.path[:0] = ["../shared/cases", "../../shared/cases"]  # from main, or a worktree
@@ -113,6 +116,32 @@ def stopped(c: LocalNodes) -> None:
         print("kept", c.dir, flush=True)
 
 
+def blind_v3(c: LocalNodes, clock: str) -> tuple[int, list[bytes] | str, list[bytes]]:
+    """A blind put of v3 through n1 (client c2 under client-vclock), then k read at
+    r=3 until v3 is in: (the put's status, what was read, what is right: v3 beside
+    v2 but under lww, where v3 alone)."""
+    status = put(c, "k", b"v3", client="c2" if clock == "client-vclock" else None)
+    got = eventually(lambda: get(c, "k"), lambda v: isinstance(v, list) and b"v3" in v)
+    return status, got, [b"v3"] if clock == "lww" else [b"v2", b"v3"]
+
+
+def node_status(c: LocalNodes, name: str) -> dict[str, Any]:
+    """Node ``name``'s ``/status`` document."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{c.http[name]}/status", timeout=5) as r:
+        status: dict[str, Any] = json.loads(r.read())
+    return status
+
+
+def show_rebuild(c: LocalNodes) -> None:
+    """Print each node's rebuild, generation and restore counters (a failed scenario's
+    evidence)."""
+    for n in c.names:
+        st = node_status(c, n)
+        print(n, json.dumps({k: st.get(k) for k in ("rebuild", "generation")}),
+              {k: v for k, v in st.get("stats", {}).items()
+               if any(word in k for word in ("rebuil", "shadow", "set-aside", "restore"))})
+
+
 def wiped_then_blind(clock: str) -> None:
     """Case 01 on processes: v1, v2 through n1; n1's disk wiped while down; a blind v3."""
     c = cluster(extra=f'clock = "{clock}"')
@@ -125,9 +154,7 @@ def wiped_then_blind(clock: str) -> None:
         c.kill("n1")
         wipe(c, "n1")
         restart(c, "n1")
-        status = put(c, "k", b"v3", client="c2" if cl else None)
-        got = eventually(lambda: get(c, "k"), lambda v: isinstance(v, list) and b"v3" in v)
-        want = [b"v3"] if clock == "lww" else [b"v2", b"v3"]
+        status, got, want = blind_v3(c, clock)
         record(f"wiped-then-blind[{clock}]", status == 200 and got == want,
                f"put v3 {status}, get r=3 {got}, want {want}")
     finally:
@@ -151,19 +178,10 @@ def restored_copy(clock: str) -> None:
         c.kill("n1")
         copy_back(c, "n1", c.dir / "backup")
         restart(c, "n1")
-        s3 = put(c, "k", b"v3", client="c2" if cl else None)
-        got = eventually(lambda: get(c, "k"), lambda v: isinstance(v, list) and b"v3" in v)
-        want = [b"v3"] if clock == "lww" else [b"v2", b"v3"]
+        s3, got, want = blind_v3(c, clock)
         ok = (s2, s3) == (200, 200) and got == want
         if not ok:
-            import json
-            import urllib.request
-            for n in c.names:
-                with urllib.request.urlopen(f"http://127.0.0.1:{c.http[n]}/status", timeout=5) as r:
-                    st = json.loads(r.read())
-                print(n, json.dumps({k: st.get(k) for k in ("rebuild", "generation")}),
-                      {k: v for k, v in st.get("stats", {}).items()
-                       if any(word in k for word in ("rebuil", "shadow", "set-aside", "restore"))})
+            show_rebuild(c)
         record(f"restored-copy[{clock}]", ok,
                f"put v2 {s2}, v3 {s3}, get r=3 {got}, want {want}")
     finally:
@@ -182,9 +200,7 @@ def buffered_crash(clock: str) -> None:
         time.sleep(0.5)
         c.kill("n1")
         restart(c, "n1")
-        s3 = put(c, "k", b"v3", client="c2" if cl else None)
-        got = eventually(lambda: get(c, "k"), lambda v: isinstance(v, list) and b"v3" in v)
-        want = [b"v3"] if clock == "lww" else [b"v2", b"v3"]
+        s3, got, want = blind_v3(c, clock)
         record(f"buffered-crash[{clock}]", s3 == 200 and got == want,
                f"put v3 {s3}, get r=3 {got}, want {want}")
     finally:
@@ -277,8 +293,6 @@ def rebuild_under_reads(clock: str, wiped: bool = False) -> None:
     within 60 s, and how long does it take? (Before session 35's fix, "A rebuild
     under reads": often not, n2 suspecting the silent n1 and starting no exchange
     with it, and n1's own exchanges never completing at n1.)"""
-    import json
-    import urllib.request
     c = cluster(extra=f'clock = "{clock}"')
     try:
         assert put(c, "k", b"v1") == 200
@@ -299,9 +313,7 @@ def rebuild_under_reads(clock: str, wiped: bool = False) -> None:
 
         def rebuild() -> object:
             gets.append(get(c, "k"))
-            with urllib.request.urlopen(f"http://127.0.0.1:{c.http['n1']}/status",
-                                        timeout=5) as answer:
-                return json.loads(answer.read()).get("rebuild")
+            return node_status(c, "n1").get("rebuild")
         left = eventually(rebuild, lambda r: r is None, timeout=60)
         took = time.time() - started
         final = get(c, "k")
