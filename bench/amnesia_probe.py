@@ -16,6 +16,7 @@ import shutil
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,23 +143,31 @@ def show_rebuild(c: LocalNodes) -> None:
                if any(word in k for word in ("rebuil", "shadow", "set-aside", "restore"))})
 
 
-def wiped_then_blind(clock: str) -> None:
-    """Case 01 on processes: v1, v2 through n1; n1's disk wiped while down; a blind v3."""
-    c = cluster(extra=f'clock = "{clock}"')
+def two_puts_then_blind(name: str, clock: str, extra: str, settle: float,
+                        lose: Callable[[LocalNodes], None]) -> None:
+    """v1, then v2 with v1's context, through n1; after ``settle`` s n1 killed, ``lose``
+    done to its disk while it is down, n1 restarted; a blind v3 through n1, whose get
+    with R = 3 must show what ``blind_v3`` wants (``record`` as ``name[clock]``)."""
+    c = cluster(extra=f'clock = "{clock}"{extra}')
     try:
         cl = "c1" if clock == "client-vclock" else None
         assert put(c, "k", b"v1", client=cl) == 200
         ctx = c.read("k", "n1")[1]
         assert put(c, "k", b"v2", context=ctx, client=cl) == 200
-        time.sleep(2.0)
+        time.sleep(settle)
         c.kill("n1")
-        wipe(c, "n1")
+        lose(c)
         restart(c, "n1")
         status, got, want = blind_v3(c, clock)
-        record(f"wiped-then-blind[{clock}]", status == 200 and got == want,
+        record(f"{name}[{clock}]", status == 200 and got == want,
                f"put v3 {status}, get r=3 {got}, want {want}")
     finally:
         stopped(c)
+
+
+def wiped_then_blind(clock: str) -> None:
+    """Case 01 on processes: v1, v2 through n1; n1's disk wiped while down; a blind v3."""
+    two_puts_then_blind("wiped-then-blind", clock, "", 2.0, lambda c: wipe(c, "n1"))
 
 
 def restored_copy(clock: str) -> None:
@@ -191,20 +200,9 @@ def restored_copy(clock: str) -> None:
 def buffered_crash(clock: str) -> None:
     """fsync buffered, flush_interval 60 s: v1, v2 through n1, n1 killed before it
     flushed; restarted, a blind v3 through n1."""
-    c = cluster(extra=f'clock = "{clock}"\nflush_interval = 60.0\n[storage]\nfsync = "buffered"')
-    try:
-        cl = "c1" if clock == "client-vclock" else None
-        assert put(c, "k", b"v1", client=cl) == 200
-        ctx = c.read("k", "n1")[1]
-        assert put(c, "k", b"v2", context=ctx, client=cl) == 200
-        time.sleep(0.5)
-        c.kill("n1")
-        restart(c, "n1")
-        s3, got, want = blind_v3(c, clock)
-        record(f"buffered-crash[{clock}]", s3 == 200 and got == want,
-               f"put v3 {s3}, get r=3 {got}, want {want}")
-    finally:
-        stopped(c)
+    two_puts_then_blind("buffered-crash", clock,
+                        '\nflush_interval = 60.0\n[storage]\nfsync = "buffered"', 0.5,
+                        lambda c: None)
 
 
 def two_disks_lost() -> None:

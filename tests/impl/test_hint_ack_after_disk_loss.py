@@ -76,19 +76,26 @@ def _stale_ack_after_disk_loss(cluster: SimulatedCluster) -> None:
     assert new_id != old_id  # the new disk numbers its hints apart from the lost one's
 
 
+def hinted_for_cut_off_replica(cluster: SimulatedCluster, key: bytes) -> tuple[str, list[str]]:
+    """``key``'s third replica cut off from the rest for 6 s (suspected), then ``v1``
+    written with W = 3 through its first replica: (the third replica, the nodes that
+    hold a hint for it). The partition stays."""
+    first, _, third = cluster.node("n1").preference_list(key)[:3]
+    cluster.partition({third}, set(cluster.node_names) - {third})
+    cluster.run_for(6.0)
+    cluster.client(first).put(key, b"v1", w=3)
+    cluster.run_for(0.5)
+    return third, [name for name in cluster.node_names
+                   if third in cluster.node(name).hints.pending_for()]
+
+
 def hint_delivered_with_its_ack_held(cluster: SimulatedCluster, key: bytes, holder: str) -> int:
     """The first half of the scenario (shared with ``test_hint_ids_after_restore``):
     ``key``'s third replica (n2) cut off, ``v1`` written with W = 3 through its first
     (``holder`` keeps the one hint, for n2), healed with n2's acks to ``holder`` cut:
     n2 holds ``v1``; the id of the hint, whose ack is still to come. The links are
     healed at the end."""
-    first, _, third = cluster.node("n1").preference_list(key)[:3]
-    cluster.partition({third}, set(cluster.node_names) - {third})
-    cluster.run_for(6.0)
-    cluster.client(first).put(key, b"v1", w=3)
-    cluster.run_for(0.5)
-    holders = [name for name in cluster.node_names
-               if third in cluster.node(name).hints.pending_for()]
+    third, holders = hinted_for_cut_off_replica(cluster, key)
     assert holders == [holder] and third == "n2"
     ((old_id, intended),) = _hints(cluster, holder)  # 1 (memory), 1 << 32 | 1 before the fix
     assert intended == third

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
+from tests.impl.test_hint_ack_after_disk_loss import hinted_for_cut_off_replica
 
 
 @pytest.mark.parametrize("step", [-3600.0, -5.0])
@@ -26,13 +27,7 @@ def test_a_hint_in_flight_when_its_holders_clock_steps_back_is_sent_again(
         step: float) -> None:
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)
     key = b"k"
-    first, _, third = cluster.node("n1").preference_list(key)[:3]
-    cluster.partition({third}, set(cluster.node_names) - {third})
-    cluster.run_for(6.0)
-    cluster.client(first).put(key, b"v1", w=3)
-    cluster.run_for(0.5)
-    holders = [name for name in cluster.node_names
-               if third in cluster.node(name).hints.pending_for()]
+    third, holders = hinted_for_cut_off_replica(cluster, key)
     assert holders  # a fallback stood in for the cut-off replica
     cluster.heal()
     cluster.partition_one_way([third], holders)  # the deliveries arrive, their acks do not

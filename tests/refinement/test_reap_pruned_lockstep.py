@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -63,11 +64,8 @@ def _pruned_read_repair_set_aside() -> Iterator[None]:
         finally:
             self.replica.prune = prune
 
-    ReadRepairer.repair = repair  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(ReadRepairer, "repair", repair):
         yield
-    finally:
-        ReadRepairer.repair = original  # type: ignore[method-assign]
 
 
 def _unchanged(record: Record) -> Record:
@@ -99,11 +97,8 @@ def _own_copy_left() -> Iterator[None]:
         finally:
             del replica.merge_into_local
 
-    ReadRepairer.repair = repair  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(ReadRepairer, "repair", repair):
         yield
-    finally:
-        ReadRepairer.repair = original  # type: ignore[method-assign]
 
 
 def test_the_delete_entry_is_mapped() -> None:

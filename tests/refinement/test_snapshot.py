@@ -8,6 +8,7 @@ import contextlib
 import types
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -81,11 +82,8 @@ def _closures_by_reference() -> Iterator[None]:
             return _shared, (len(self.shared) - 1,)
         return plain(self, obj)
 
-    _Pickler.reducer_override = override  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(_Pickler, "reducer_override", override):
         yield
-    finally:
-        _Pickler.reducer_override = plain  # type: ignore[method-assign]
 
 
 def test_independence_is_checked_a_copy_sharing_closures_fails() -> None:

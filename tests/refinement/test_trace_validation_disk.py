@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -106,11 +107,8 @@ def rebuild_refuses_writes() -> Iterator[None]:
 
         self._messages[ReplicaPut] = on_put
 
-    Node.__init__ = init  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(Node, "__init__", init):
         yield
-    finally:
-        Node.__init__ = original  # type: ignore[method-assign]
 
 
 def test_a_mutant_only_disk_loss_reaches_is_caught() -> None:
