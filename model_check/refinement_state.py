@@ -761,9 +761,9 @@ class LockstepState:
 
     def _purge(self, coordinator: str, op_id: int | None = None) -> None:
         """The exchange of ``coordinator``'s operation ``op_id`` (None: all of them)
-        ended: the reads it sent and the answers coming back to it, in flight now,
-        are dead (the spec purges them)."""
-        for m in self.sim.in_flight():
+        ended: the reads it sent and the answers coming back to it, in flight now
+        (:meth:`_undelivered`), are dead (the spec purges them)."""
+        for m in self._undelivered():
             msg = m.message
             if op_id is not None and getattr(msg, "op_id", None) != op_id:
                 continue
@@ -771,6 +771,11 @@ class LockstepState:
                     or (isinstance(msg, ReplicaGetReply | ReplicaPutAck)
                         and m.dest == coordinator)):
                 self.dead.add(m.id)
+
+    def _undelivered(self) -> list[InFlight]:
+        """The impl's messages sent and not delivered yet: the simulator's in flight
+        (trace validation adds those a restarted node's shadow round holds)."""
+        return self.sim.in_flight()
 
     def abstract_message(self, m: InFlight) -> Message | None:
         """The spec message an impl message maps to (None: it maps to nothing)."""

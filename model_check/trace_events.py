@@ -318,7 +318,16 @@ class TraceEvents(Lockstep):
             awaited = [t for t, _ in coord.awaiting] if coord is not None else []
             ended = self._coordination(name, timer.op_id) is None
             if ended:  # the deadline: the spec's timeouts of every node still awaited
-                options.append([("deadline", trace_spec.deadline(self, name, request))])
+                # a target whose shadow round holds the op's replica get or put is
+                # timed out inside a hidden cut; a held get is dead from now on (its
+                # answer finds no coordination: trace_spec.deadline, session 36)
+                held = [a for x in self._held_messages()
+                        if isinstance(x.message, ReplicaGet | ReplicaPut) and x.src == name
+                        and x.message.op_id == timer.op_id
+                        and (a := self.abstract_message(x)) is not None]
+                self._purge(name, timer.op_id)
+                step = "held-deadline" if held else "deadline"  # counted when held
+                options.append([(step, trace_spec.deadline(self, name, request, held))])
                 return label, options, evidence
             lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
                        if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
@@ -335,6 +344,16 @@ class TraceEvents(Lockstep):
                 options.append([])
             return label, options, evidence
         return label, [[]], evidence
+
+    def _held_messages(self) -> list[InFlight]:
+        """The peer messages the restarted nodes' shadow rounds hold, in order."""
+        return [m for inputs in self.held.values() for kind, m in inputs
+                if kind == "receive"]
+
+    def _undelivered(self) -> list[InFlight]:
+        """The simulator's messages in flight and those the shadow rounds hold (still
+        in flight in the abstraction: a purge marks them dead too, session 36)."""
+        return [*self.sim.in_flight(), *self._held_messages()]
 
     def _spec_coord(self, name: str, request: int) -> Any:
         state = self.frontier[0]

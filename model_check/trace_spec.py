@@ -59,6 +59,7 @@ __all__ = [
     "ae_merge",
     "apply_actions",
     "change_tops",
+    "cut_between",
     "deadline",
     "dropped",
     "forget",
@@ -176,9 +177,23 @@ def handoff_again(v: TraceEvents, fallback: str, intended: str, key: str,
     return run
 
 
-def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State | None]:
+def deadline(v: TraceEvents, name: str, request: int,
+             held: Sequence[Message] = ()) -> Callable[[State], State | None]:
     """The impl's request deadline: the spec's timeouts of every node the request
-    still awaits, each followed by the loss of what it sent, until it ends."""
+    still awaits, each followed by the loss of what it sent, until it ends.
+
+    A target whose shadow round holds a replica get or put of the request
+    (``held``, still in flight in the abstraction) is timed out inside a hidden cut
+    (:func:`cut_between` before the ``Timeout``, the partition as it was after
+    it): the spec's ``Timeout`` waits while its exchange is in flight (the spec's
+    accurate failure detector), the impl's deadline does not, and to the
+    coordinator a target whose round holds its message is one it cannot reach.
+    The held get is dead from then on (its answer finds no coordination: the
+    spec's ``Timeout`` purges it, the validator marks it dead); a held put stays in
+    flight on both sides and writes when the round replays it (session 36, soak
+    seeds 679 and 774)."""
+    delayed = {m.dst for m in held if m.src == name and m.request == request}
+
     def run(state: State) -> State | None:
         for _ in range(2 * len(v.config.nodes) + 2):
             coord = next((c for c in state.node(name).coord if c.request == request), None)
@@ -186,7 +201,11 @@ def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State
                 return state
             target = coord.awaiting[0][0]
             before = Counter(state.messages)
-            after = apply_actions(state, [Timeout(name, request, target)])
+            timeout: list[Action] = [Timeout(name, request, target)]
+            after = apply_actions(state, timeout)
+            if not after and target in delayed:
+                cut, restored = cut_between(state, name, target)
+                after = apply_actions(state, [*cut, *timeout, *restored])
             if not after:
                 return None
             state = after[0]
@@ -198,6 +217,20 @@ def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State
                 state = dropped[0]
         return None
     return run
+
+
+def cut_between(state: State, a: str, b: str) -> tuple[list[Action], list[Action]]:
+    """The spec's faults that cut ``a`` off from ``b`` (a ``Partition``, after a
+    ``Heal`` of the partition of ``state`` if any), and those that bring the
+    partition of ``state`` back (a ``Heal``, then its ``Partition``)."""
+    nodes = state.config.all_nodes
+    first = nodes[0]
+    side = {first} if first in (a, b) else {first, a}
+    cut = Partition(tuple(n for n in nodes if n in side))
+    if not state.side:
+        return [cut], [Heal()]
+    current = Partition(tuple(n for n in nodes if n in state.side))
+    return [Heal(), cut], [Heal(), current]
 
 
 def dropped(message: Message) -> Callable[[State], State | None]:

@@ -96,7 +96,12 @@ documented as a spec gap in docs/refinement.md:
   divergence: the exchange was one-way);
 - ``handoff-again`` (session 31): a hint scan hands a hint off again while its
   acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
-  spec's ``Handoff`` waits for it): the delivery is sent again.
+  spec's ``Handoff`` waits for it): the delivery is sent again;
+- ``held-deadline`` (session 36): a request's deadline while a target's shadow
+  round holds its replica get or put (the spec's ``Timeout`` waits while the
+  exchange is in flight, the impl's deadline does not): that target times out
+  inside a hidden cut (:func:`model_check.trace_spec.deadline`); the held get is
+  dead from then on, the held put writes when the round replays it.
 
 A step no spec step, hidden step or trace-spec step explains is a
 :class:`~model_check.refinement.Divergence`; the seed's report names the event,
@@ -563,7 +568,7 @@ class TraceValidator(TraceEvents):
                     after = step[1](s)
                     if after is not None:
                         extra = 0
-                        if step[0] == "deadline":
+                        if step[0] in ("deadline", "held-deadline"):
                             extra = 1
                         nxt.append((after, hidden + extra,
                                     names if step[0] in ("handoff", "deadline")
