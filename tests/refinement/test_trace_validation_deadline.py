@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from impl.messages import ReplicaGet
+from impl.node import Node
 from model_check import trace_spec
 from model_check.refinement_state import LockstepState
 from model_check.trace_events import TraceEvents
@@ -27,6 +28,7 @@ from model_check.trace_swarm import TWO_KEYS, Swarm, trace_config
 from model_check.trace_validation import TraceValidator
 from spec.actions import Action
 from spec.state import Kind, State
+from tests.refinement.test_trace_validation_shadow import _drops_held_messages
 
 #: (seed, keys, held-deadline steps) of the runs the fix turned from a divergence
 #: into ``ok``
@@ -117,3 +119,19 @@ def test_the_old_purge_keeps_a_held_get_alive(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(TraceEvents, "_undelivered", LockstepState._undelivered)
     with pytest.raises(AssertionError, match="held n1->n2 replica get of an ended get"):
         _run(679, 1)
+
+
+@pytest.mark.parametrize(("seed", "event"), [
+    (679, "deliver ReplicaGet n1->n2"), (774, "deliver ReplicaPut n4->n2")])
+def test_a_round_that_drops_held_replica_messages_is_caught(
+        monkeypatch: pytest.MonkeyPatch, seed: int, event: str) -> None:
+    """The shadow round's mutant ``drops-held-messages``
+    (``test_trace_validation_shadow.py``: a message received in the round is lost)
+    on these seeds, which hold a replica get (679) and replica puts (774) rather
+    than seed 77's ``HintDelivery``: a divergence at a delivery to the restarted n2
+    (before this session's fix both seeds diverged unmutated, so neither could
+    witness a kill)."""
+    monkeypatch.setattr(Node, "_defer", _drops_held_messages(Node._defer))
+    report = _run(seed, 1).report
+    assert report.verdict == "divergence", report.line()
+    assert event in report.reason.splitlines()[0]
