@@ -174,3 +174,43 @@ def test_a_wrong_spec_of_knowledge_is_refused(monkeypatch: pytest.MonkeyPatch, m
     result = check_graph("spec-mutant", config, max_states=states, relations=RELATIONS,
                          backward=False)
     assert result.forward_failures > 0
+
+
+# -- the pruning proofs with the learnt knowledge ------------------------------------------------
+
+
+def test_the_pruning_proofs_cover_the_learnt_knowledge() -> None:
+    """``inductive_pruning_mints_no_dot_twice`` and ``inductive_pruning_keeps_acked_writes``
+    ask their three questions of induction of the learnt encoding too (keep 0 and 1),
+    over its learning steps, and each is unsat."""
+    from model_check.proofs.pruning import PROOFS
+
+    for proof in PROOFS:
+        learnt = [query for query in proof.check() if "(learnt" in query.label]
+        assert len(learnt) == 6, proof.name
+        for query in learnt:
+            solver = z3.Solver()
+            solver.add(*query.assertions)
+            assert solver.check() == z3.unsat, (proof.name, query.label)
+
+
+def _learnt_guarding_nothing(z: AbstractState, params: Params, n: int, q: int) -> Any:
+    """``transition.retirement_known`` with the learnt knowledge counting the writer's
+    own current lifetime as retired too (a mutant: ``<=`` for ``<``)."""
+    return z3.Or(z3.And(params.minter[q] == n, params.mepoch[q] <= z.epoch[n]),
+                 z3.And(params.minter[q] != n, z.knows[n][q]))
+
+
+def test_the_learnt_proof_fails_on_a_guard_that_prunes_a_live_entry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learnt queries have teeth: with the own live lifetime unguarded, the induction
+    step of the learnt encoding is refuted (a write prunes the writer's live entry)."""
+    from dataclasses import replace
+
+    from model_check.proofs.pruning import PRUNE_SHAPE, _induction
+
+    monkeypatch.setattr(transition, "retirement_known", _learnt_guarding_nothing)
+    (query,) = _induction(replace(PRUNE_SHAPE, prune="learnt"), parts=("step",))
+    solver = z3.Solver()
+    solver.add(*query.assertions)
+    assert solver.check() == z3.sat
