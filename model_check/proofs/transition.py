@@ -39,7 +39,9 @@ without values of the lifetimes the writer knows retired, :func:`retirement_know
 a put mints its dot under its coordinator's current lifetime (re-issuing one only
 where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, and
 anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
-"Retired pruning in the Z3 encoding").
+"Retired pruning in the Z3 encoding"). With the learnt knowledge (session 36:
+:mod:`model_check.proofs.learning`), the exact ``learn-retirement`` steps, the
+knowledge an exchange teaches before its prune and a disk loss forgets.
 
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
