@@ -17,7 +17,7 @@ from model_check.proofs import transition
 from model_check.proofs.abstraction import AbstractState, Params
 from model_check.proofs.agreement import check_graph
 from model_check.proofs.edges import Relations
-from model_check.proofs.learning import knows_retired
+from model_check.proofs.learning import knows_retired, same_lifetime
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
 
@@ -45,16 +45,42 @@ DISK_LOSS = ENTRY.config.replace(name="learnt-disk-loss", disk_losses=1, puts_pe
 FIGURES = {
     "dvv-prune-learnt": (12_090, 26_598, 4_520, 9_700),
     "learnt-disk-loss": (3_060, 8_316, 2_828, 3_774),
+    "learnt-relay": (3_986, 12_962, 4_110, 6_452),
+    "learnt-three-replicas": (4_238, 17_760, 6_060, 6_372),
+    "learnt-buffered-twice": (3_134, 8_996, 2_888, 4_410),
 }
 
+# Review (session 36): three small variants whose graphs reach what the entry's and the
+# disk-loss variant's cannot (docs/proofs.md, "Review (session 36)"): with two nodes
+# and one crash a retirement is only ever taught by its owner, no partition stands
+# between two nodes, and nobody has learnt anything before the one crash.
 
-@pytest.mark.parametrize("config", [ENTRY.config, DISK_LOSS], ids=lambda c: c.name)
+#: three nodes, two replicas, one partition: a node learns from one that learnt it
+#: (relayed knowledge), and a partition stands between a knower and a learner
+RELAY = ENTRY.config.replace(name="learnt-relay", nodes=("n1", "n2", "n3"), n=2,
+                             puts_per_client=1, partitions=1)
+
+#: three replicas: an anti-entropy exchange between two nodes teaches the retirement
+#: of the third's lifetime, which one of them learnt
+THREE = ENTRY.config.replace(name="learnt-three-replicas", nodes=("n1", "n2", "n3"), n=3,
+                             puts_per_client=1)
+
+#: buffered storage, two crashes: a node learns a retirement, then its buffered crash
+#: forgets it
+BUFFERED = ENTRY.config.replace(name="learnt-buffered-twice", storage="buffered", crashes=2,
+                                puts_per_client=1)
+
+#: the variants every CI run walks whole, both directions
+WHOLE = (DISK_LOSS, RELAY, THREE, BUFFERED)
+
+
+@pytest.mark.parametrize("config", [ENTRY.config, *WHOLE], ids=lambda c: c.name)
 def test_every_edge_with_learnt_knowledge_agrees(config: Any) -> None:
     """Every edge of the reachable graph, forward, and backward for the exact steps
     (crash, recover, disk loss, the learn-retirement step, anti-entropy with the
     knowledge it carries). In CI the entry walks its first :data:`PREFIX` states (the
-    soak profile its whole graph), the disk-loss variant its whole graph."""
-    whole = SOAK or config is DISK_LOSS
+    soak profile its whole graph), the variants (:data:`WHOLE`) their whole graphs."""
+    whole = SOAK or config in WHOLE
     result = check_graph(config.name, config, relations=RELATIONS,
                          max_states=None if whole else PREFIX)
     assert result.ok, (result.disagreements, result.exact_disagreements)
@@ -64,6 +90,10 @@ def test_every_edge_with_learnt_knowledge_agrees(config: Any) -> None:
     assert result.exact_proposals > 0
     if config is DISK_LOSS:
         assert result.by_family["disk-loss"] > 0
+    if config is RELAY:
+        assert result.by_family["partition"] > 0
+    if config is BUFFERED:
+        assert result.by_family["buffered-crash"] > 0
     if not whole:
         assert 1_000 < result.checked_states == result.states < ENTRY.distinct_states
         return
@@ -176,6 +206,149 @@ def test_a_wrong_spec_of_knowledge_is_refused(monkeypatch: pytest.MonkeyPatch, m
     assert result.forward_failures > 0
 
 
+# -- review (session 36): mutants only the small variants' graphs refuse ---------------------------
+
+
+def _learn_steps(x: AbstractState, y: AbstractState, params: Params, add: Any, *,
+                 sides: bool = True, relayed: bool = True) -> None:
+    """``learning.learn_steps`` with its partition guard (``sides``) and the source's
+    learnt knowledge (``relayed``: else it teaches only its own earlier lifetimes)
+    each removable: the mutants below."""
+    nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
+    for n in nodes:
+        for s in nodes:
+            for q in puts:
+                if s == n:
+                    continue
+                taught = (knows_retired(x, params, s, q) if relayed else
+                          z3.And(params.minter[q] == s, params.mepoch[q] < x.epoch[s]))
+                add(f"learn-retirement {n} from {s} #{q}", "learn-retirement", True,
+                    x.up[n], x.up[s], *([x.side[n] == x.side[s]] if sides else []),
+                    x.performed[q], taught, z3.Not(knows_retired(x, params, n, q)),
+                    *[y.knows[n][r] == z3.Or(x.knows[n][r],
+                                             z3.And(x.performed[r],
+                                                    same_lifetime(params, q, r)))
+                      for r in puts],
+                    skip={f"knows[{x.shape.nodes[n]}][{r + 1}]" for r in puts})
+
+
+def _learning_across_sides(x: AbstractState, y: AbstractState, params: Params,
+                           add: Any) -> None:
+    """The learn step without its partition guard (a mutant of the encoding)."""
+    _learn_steps(x, y, params, add, sides=False)
+
+
+def _gossip_teaching_own_only(x: AbstractState, y: AbstractState, params: Params,
+                              add: Any) -> None:
+    """The learn step teaching only the source's own retirements, never one it learnt
+    (a mutant of the encoding)."""
+    _learn_steps(x, y, params, add, relayed=False)
+
+
+def _exchange_teaching_own_only(x: AbstractState, params: Params, a: int, b: int,
+                                n: int) -> list[Any]:
+    """``learning.exchange_teaches`` where the other side teaches only its own earlier
+    lifetimes, never one it learnt (a mutant of the encoding)."""
+    other, puts = (b if n == a else a), range(x.shape.puts)
+    return [z3.Or(x.knows[n][q],
+                  z3.And(x.performed[q], params.minter[q] == other,
+                         params.mepoch[q] < x.epoch[other],
+                         z3.Or([z3.And(same_lifetime(params, q, r),
+                                       z3.Or(x.seen[a][r], x.seen[b][r])) for r in puts]),
+                         z3.Not(knows_retired(x, params, n, q))))
+            for q in puts]
+
+
+@pytest.mark.parametrize(("name", "mutant", "config", "refused"), [
+    ("learn_steps", _learning_across_sides, RELAY, (0, 318)),
+    ("learn_steps", _gossip_teaching_own_only, RELAY, (72, None)),
+    ("exchange_teaches", _exchange_teaching_own_only, THREE, (84, None)),
+    ("forgotten_with_disk", _kept_with_disk, BUFFERED, (74, None)),
+], ids=["learning-across-a-partition", "gossip-relays-nothing", "exchange-relays-nothing",
+        "buffered-crash-keeps-knowledge"])
+def test_a_wrong_encoding_only_a_variant_reaches_is_refused(
+        monkeypatch: pytest.MonkeyPatch, name: str, mutant: Any, config: Any,
+        refused: tuple[int, int | None]) -> None:
+    """Four mutants of the encoding that the entry's graph and the disk-loss variant's
+    both accept (no partition, a retirement only ever taught by its owner, nothing
+    learnt before a buffered crash), each refused on a variant's whole graph
+    (:data:`WHOLE`): ``refused``, the edges refused forward and the successors refused
+    backward (None: not checked, forward suffices; docs/proofs.md, "Review (session
+    36)")."""
+    monkeypatch.setattr(transition, name, mutant)
+    result = check_graph("mutant", config, backward=refused[1] is not None)
+    assert (result.forward_failures, refused[1] and result.backward_failures) == refused
+
+
+def _gossip_across_sides(state: Any, plan: Any) -> Any:
+    """``spec.learning.retirement_gossip`` without its partition guard (a mutant of the
+    spec)."""
+    from spec.actions import LearnRetirement
+    from spec.retired import known_by
+    from spec.step import Edit
+
+    if not any(state.epochs):
+        return
+    nodes, learnt = plan.nodes, state.known
+    knowledge = [known_by(name, nodes, state.epochs, learnt) for name in nodes]
+    for i, node in enumerate(nodes):
+        for j, src in enumerate(nodes):
+            if j != i and state.nodes[i].up and state.nodes[j].up:
+                for owner, lifetime in sorted(knowledge[j] - knowledge[i]):
+                    edit = Edit(state, plan)
+                    edit.known = learnt | {(node, owner, lifetime)}
+                    yield LearnRetirement(node, src, owner, lifetime), edit.build()
+
+
+def _gossip_relaying_nothing(state: Any, plan: Any) -> Any:
+    """``spec.learning.retirement_gossip`` teaching only the source's own retirements
+    (a mutant of the spec)."""
+    from spec.learning import retirement_gossip
+
+    return ((action, after) for action, after in retirement_gossip(state, plan)
+            if action.owner == action.src)
+
+
+def _exchanged_relaying_nothing(learnt: Any, a: str, b: str, records: Any,
+                                nodes: tuple[str, ...], epochs: tuple[int, ...]) -> Any:
+    """``spec.learning.exchanged`` where each side teaches only its own retirements
+    (a mutant of the spec)."""
+    from spec.learning import exchanged
+
+    taught = exchanged(frozenset(), a, b, records, nodes, epochs)
+    return learnt | taught if taught - learnt else learnt
+
+
+def _mechanisms(replaced: Any) -> tuple[Any, ...]:
+    """``spec.model.MECHANISMS`` with the gossip step replaced."""
+    from spec import model
+    from spec.learning import retirement_gossip
+
+    return tuple(replaced if m is retirement_gossip else m for m in model.MECHANISMS)
+
+
+@pytest.mark.parametrize(("module", "name", "mutant", "config", "refused"), [
+    ("spec.model", "MECHANISMS", _gossip_across_sides, RELAY, (318, None)),
+    ("spec.model", "MECHANISMS", _gossip_relaying_nothing, RELAY, (0, 72)),
+    ("spec.anti_entropy", "exchanged", _exchanged_relaying_nothing, THREE, (84, None)),
+    ("spec.faults", "forget", _forgetting_nothing, BUFFERED, (74, None)),
+], ids=["gossip-across-a-partition", "gossip-relays-nothing", "exchange-relays-nothing",
+        "buffered-crash-forgets-nothing"])
+def test_a_wrong_spec_only_a_variant_reaches_is_refused(
+        monkeypatch: pytest.MonkeyPatch, module: str, name: str, mutant: Any,
+        config: Any, refused: tuple[int, int | None]) -> None:
+    """The same four faults on the spec's side, each refused on a variant's whole
+    graph (``refused`` as above: a gossip that relays nothing removes edges only, so
+    Z3's relayed learning is what the spec no longer reaches)."""
+    import importlib
+
+    target = importlib.import_module(module)
+    monkeypatch.setattr(target, name, _mechanisms(mutant) if name == "MECHANISMS" else mutant)
+    result = check_graph("spec-mutant", config, relations=RELATIONS,
+                         backward=refused[1] is not None)
+    assert (result.forward_failures, refused[1] and result.backward_failures) == refused
+
+
 # -- the pruning proofs with the learnt knowledge ------------------------------------------------
 
 
@@ -192,6 +365,36 @@ def test_the_pruning_proofs_cover_the_learnt_knowledge() -> None:
             solver = z3.Solver()
             solver.add(*query.assertions)
             assert solver.check() == z3.unsat, (proof.name, query.label)
+
+
+def test_the_learnt_proofs_hypotheses_admit_learning_and_its_prunes() -> None:
+    """Review (session 36): the learnt queries are not vacuous. Without its negated
+    conclusion each is satisfiable, and each induction step's hypothesis (the
+    invariant, the bounds, the relation) admits a step that teaches a node a
+    retirement and a step whose prune drops another node's entry by what the writer
+    learnt: an unsatisfiable hypothesis (``z3.BoolVal(False)`` among a learnt query's
+    bounds) would leave :func:`test_the_pruning_proofs_cover_the_learnt_knowledge`
+    passing and fail here."""
+    from dataclasses import replace
+
+    from model_check.proofs.abstraction import new_states
+    from model_check.proofs.pruning import PROOFS, PRUNE_SHAPE
+
+    x, y, params = new_states(replace(PRUNE_SHAPE, prune="learnt"))  # the queries' names
+    nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
+    learns = z3.Or([z3.And(z3.Not(x.knows[n][q]), y.knows[n][q]) for n in nodes for q in puts])
+    prunes = z3.Or([z3.And(x.seen[n][q], z3.Not(y.seen[n][q]), params.minter[q] != n,
+                           y.knows[n][q]) for n in nodes for q in puts])
+    for proof in PROOFS:
+        for query in proof.check():
+            if "(learnt" not in query.label:
+                continue
+            hypothesis = query.assertions[:-1]
+            step = query.label.startswith("Inv and Trans")
+            for extra in [z3.BoolVal(True), *([learns, prunes] if step else [])]:
+                solver = z3.Solver()
+                solver.add(*hypothesis, extra)
+                assert solver.check() == z3.sat, (proof.name, query.label, extra)
 
 
 def _learnt_guarding_nothing(z: AbstractState, params: Params, n: int, q: int) -> Any:
