@@ -349,6 +349,73 @@ def test_a_wrong_spec_only_a_variant_reaches_is_refused(
     assert (result.forward_failures, refused[1] and result.backward_failures) == refused
 
 
+# -- review (session 36): the learnt knowledge with prune_retired = 1 ------------------------------
+
+#: dvv-prune-learnt with ``prune_retired = 1`` and two crashes (with one, a node retires
+#: one lifetime and ``K = 1`` keeps it: nothing is pruned), the keep the proofs claim
+#: for the learnt encoding too; the whole graph (soak): 174,600 states, 509,752 edges,
+#: 116,124 stutters, 209,270 successors proposed, 162 CPU-s
+KEEP_ONE = ENTRY.config.replace(name="learnt-keep-1", prune_retired=1, crashes=2)
+
+#: CI's share of it: the first ``KEEP_PREFIX`` states seen (573 walked, about 1 CPU-s)
+KEEP_PREFIX = 1_500
+
+
+def test_every_edge_with_learnt_knowledge_and_one_lifetime_kept_agrees() -> None:
+    """The learnt knowledge ranks the lifetimes a prune keeps (``prune_retired = 1``:
+    only the retired lifetimes the writer knows are ranked, ``outranked`` reading
+    ``knows``); no agreement check ran it before this review. CI walks the first
+    :data:`KEEP_PREFIX` states, the soak profile the whole graph (figures pinned)."""
+    result = check_graph(KEEP_ONE.name, KEEP_ONE, relations=RELATIONS,
+                         max_states=None if SOAK else KEEP_PREFIX)
+    assert result.ok, (result.disagreements, result.exact_disagreements)
+    assert result.rule == "causal" and result.causal_refusals == 0
+    assert not result.not_encoded and result.outside == 0
+    assert result.by_family["learn-retirement"] > 0 and result.exact_proposals > 0
+    if not SOAK:
+        assert result.checked_states == result.states == 573
+        return
+    assert (result.states, result.edges, result.stutters, result.exact_proposals) == (
+        174_600, 509_752, 116_124, 209_270)
+
+
+def test_the_learnt_encoding_of_keep_zero_is_refused_on_keep_one() -> None:
+    """The keep is what the agreement checks with learnt knowledge too: the graph of
+    ``prune_retired = 1`` against the learnt encoding of 0 (it prunes the entries of the
+    lifetime the spec keeps) is refused forward, on CI's prefix (4 edges)."""
+    from dataclasses import replace
+
+    from model_check.proofs.mapping import shape_of
+
+    result = check_graph("keep-0", KEEP_ONE, max_states=KEEP_PREFIX, backward=False,
+                         shape=replace(shape_of(KEEP_ONE), keep=0))
+    assert result.forward_failures == 4
+
+
+def _ranked_by_epochs(z: AbstractState, params: Params, n: int, q: int,
+                      clock: Any = None) -> Any:
+    """``transition.outranked`` with ``K = 1`` ranking every retired lifetime, known to
+    the writer or not (a mutant of the encoding: the learnt writer keeps a lifetime
+    only if no newer one is retired, where the spec ranks only those it knows)."""
+    dots = z.seen[n] if clock is None else clock
+    minter, mepoch = params.minter, params.mepoch
+    return z3.Or([z3.And(dots[r], minter[r] == minter[q], mepoch[r] > mepoch[q],
+                         z3.Or([z3.And(minter[r] == m, mepoch[r] < z.epoch[m])
+                                for m in range(len(z.shape.nodes))]))
+                  for r in range(z.shape.puts) if r != q])
+
+
+@pytest.mark.skipif(not SOAK, reason="soak only (the first 30,000 states: 17 CPU-s)")
+def test_ranking_what_the_writer_does_not_know_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranking by every retirement, not by the writer's knowledge, is refused forward
+    on the first 30,000 states of :data:`KEEP_ONE`'s walk (14,441 walked; 23 edges: a
+    replica put at a node that knows only the older lifetime)."""
+    monkeypatch.setattr(transition, "outranked", _ranked_by_epochs)
+    result = check_graph("mutant", KEEP_ONE, max_states=30_000, backward=False)
+    assert result.forward_failures > 0
+
+
 # -- the pruning proofs with the learnt knowledge ------------------------------------------------
 
 
