@@ -30,6 +30,11 @@ properties talk about:
   spec/retired.py), ``epoch[n]`` (node ``n``'s current storage lifetime,
   ``State.epochs``), ``seen[n][p]`` (``n``'s stored clock covers put ``p``'s dot),
   and ``live[n][p]`` (the values, whose entries a prune keeps), as with deletes;
+  with the learnt knowledge (``Shape.prune == "learnt"``, session 36:
+  spec/learning.py), ``knows[n][p]``: node ``n`` has learnt the retirement of the
+  lifetime that minted put ``p``'s dot (``State.known`` holds
+  ``(n, minter, mepoch)``; a node's own earlier lifetimes are known from ``epoch``,
+  not listed, as in the spec);
 - with other keys (``Shape.other_keys``: the state is the *projection* onto one
   key of a configuration with several, :func:`model_check.proofs.mapping.abstract_state`),
   ``elsewhere[p]``: put ``p`` was performed on another key (its put id is spent;
@@ -115,7 +120,8 @@ class Shape:
     #: ``elsewhere`` variables and the steps of another key's actions are kept
     other_keys: bool = False
     #: dvv's pruning of retired lifetimes (session 34; spec/retired.py): what a
-    #: pruning node knows (``prune_knowledge``: "all", "own", "naive"); "": no pruning
+    #: pruning node knows (``prune_knowledge``: "all", "own", "naive", and since
+    #: session 36 "learnt", its knowledge the ``knows`` variables); "": no pruning
     prune: str = ""
     #: with pruning: ``prune_retired``, the newest retired lifetimes of each node whose
     #: entries a prune keeps (session 35: 0 before; :func:`transition.outranked`)
@@ -172,6 +178,9 @@ class AbstractState:
     epoch: tuple[Term, ...] = ()
     #: with pruning: [node][put] the node's stored clock covers the put's dot
     seen: tuple[tuple[Term, ...], ...] = ()
+    #: with the learnt knowledge (session 36): [node][put] the node has learnt that
+    #: the lifetime that minted the put's dot is retired (``State.known``)
+    knows: tuple[tuple[Term, ...], ...] = ()
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -230,6 +239,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         tuple(b(f"elsewhere[{p + 1}]") for p in puts) if shape.other_keys else (),
         tuple(i(f"epoch[{n}]") for n in nodes) if shape.prune else (),
         table("seen") if shape.prune else (),
+        table("knows") if shape.prune == "learnt" else (),
     )
 
 
@@ -371,8 +381,8 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.side,
         *x.performed,
         *x.acked,
-        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live, x.seen) for row in table
-          for f in row],
+        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live, x.seen, x.knows)
+          for row in table for f in row],
         *x.alive,
         *x.elsewhere,
         *x.hint.values(),
@@ -415,7 +425,9 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
                             ("in a reply to", x.rmsg), ("held by coordinator", x.held),
                             ("its own version stored at", x.live),
                             *([("its dot covered by the clock at", x.seen)]
-                              if x.seen else [])):
+                              if x.seen else []),
+                            *([("its lifetime learnt retired by", x.knows)]
+                              if x.knows else [])):
             where = [nm[n] for n in k if bool_of(m, table[n][p])]
             if where:
                 facts.append(f"{what} {{{', '.join(where)}}}")

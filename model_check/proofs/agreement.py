@@ -264,13 +264,13 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
 
 def unencoded(config: Any) -> str:
     """Why the encoding cannot be checked against ``config``'s graph ("": it can).
-    With ``prune_knowledge = "learnt"`` (session 34) the knowledge each node learnt is
-    part of the state and its learning a step, neither of which the encoding
-    states: excluded with that reason. (``prune_retired`` above 0 is encoded since
-    session 35: docs/proofs.md, "Pruning with prune_retired > 0".)"""
-    if getattr(config, "prune_knowledge", "all") == "learnt":
-        return ('prune_knowledge = "learnt": knowledge as state is not encoded '
-                "(State.known and the LearnRetirement step, session 34)")
+    Every suite entry can since session 36: ``prune_knowledge = "learnt"`` (session
+    34), excluded before, is encoded (:mod:`model_check.proofs.learning`: the
+    ``knows`` variables, the ``learn-retirement`` step, the knowledge an anti-entropy
+    exchange carries and a disk loss forgets); ``prune_retired`` above 0 since session
+    35 (docs/proofs.md, "Pruning with prune_retired > 0"). Kept for a mode the
+    encoding does not state yet."""
+    del config
     return ""
 
 

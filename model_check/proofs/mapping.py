@@ -343,8 +343,11 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
 def _abstract_pruning(state: Any, shape: Shape, slot: int, out: dict[str, Any]) -> None:
     """``epoch[n]`` (``State.epochs``) and ``seen[n][p]`` (node ``n``'s stored clock
     covers put ``p``'s dot: the counter of its entry of the dot's actor is at least
-    the dot's) of a configuration with pruning (session 34)."""
+    the dot's) of a configuration with pruning (session 34); with the learnt knowledge
+    (session 36), ``knows[n][p]``: ``State.known`` holds ``(n, owner, lifetime)`` for
+    the lifetime that minted put ``p``'s dot (:func:`spec.retired.lifetime_of`)."""
     from spec import dvv
+    from spec.retired import lifetime_of
 
     dots = [(p, record.dot) for p, record in enumerate(state.puts, start=1)
             if record is not None and record.dot[1] > 0]
@@ -356,6 +359,14 @@ def _abstract_pruning(state: Any, shape: Shape, slot: int, out: dict[str, Any]) 
             out[f"seen[{n}][{p}]"] = False
         for p, (actor, counter) in dots:
             out[f"seen[{n}][{p}]"] = counters.get(actor, 0) >= counter
+    if shape.prune == "learnt":
+        learnt = state.known
+        lifetimes = [(p, lifetime_of(actor)) for p, (actor, _) in dots]
+        for n in shape.nodes:
+            for p in range(1, shape.puts + 1):
+                out[f"knows[{n}][{p}]"] = False
+            for p, (owner, epoch) in lifetimes:
+                out[f"knows[{n}][{p}]"] = (n, owner, epoch) in learnt
 
 
 def put_dots(states: Sequence[Any], shape: Shape) -> dict[str, Any]:
@@ -466,6 +477,7 @@ _OWN_FAMILY = frozenset({
     "client-timeout", "reap", "partition", "heal",
     "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
     "force-remove",  # session 24
+    "learn-retirement",  # session 36: model_check.proofs.learning
 })
 
 

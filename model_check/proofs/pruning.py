@@ -19,6 +19,12 @@ invariant holds initially, is preserved by every step and implies the property.
 The twin is the ``"naive"`` knowledge: a write prunes the writer's own live entry
 and the strengthening fails, with Z3's model printed as a readable step.
 
+Both proofs cover the learnt knowledge too since session 36 (``"learnt"``: the
+``knows`` variables and their steps, :mod:`model_check.proofs.learning`); their
+argument does not rest on what a node knows (only a node's own live lifetime is
+guarded, and it never prunes that), so they hold with learnt knowledge as with the
+static modes.
+
 ``inductive_pruning_keeps_acked_writes`` (session 35) is the durability this buys:
 with ``"all"`` or ``"own"`` and ``prune_retired`` 0 or 1, ``acked_writes_durable``
 holds, strengthened by unique dots and *faithful clocks* (a node's clock covers a
@@ -163,6 +169,9 @@ def _all_and_own() -> Iterator[Query]:
     yield from _induction(replace(PRUNE_SHAPE, prune="own"))
     yield from _induction(replace(PRUNE_SHAPE, keep=1))
     yield from _induction(replace(PRUNE_SHAPE, prune="own", keep=1))
+    # session 36: the learnt knowledge (model_check.proofs.learning), its steps included
+    yield from _induction(replace(PRUNE_SHAPE, prune="learnt"))
+    yield from _induction(replace(PRUNE_SHAPE, prune="learnt", keep=1))
 
 
 # -- acked_writes_durable under pruning (session 35) -------------------------------------------
@@ -172,7 +181,7 @@ def _all_and_own() -> Iterator[Query]:
 #: ``strong_durable_with_losses``'s subject, not pruning's), the keep symbolic per shape.
 DURABLE_SHAPE = replace(PRUNE_SHAPE, buffered=False)
 DURABLE_BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts, no deletes, "
-                  "prune_retired = 0 and 1, knowledge all and own, a new lifetime at every "
+                  "prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime at every "
                   "crash, any W, drop, duplicate and crash budgets, partitions; no disk "
                   "loss and no buffered crash (their loss of an acknowledged write is "
                   "inductive_acked_writes_durable_with_disk_loss's subject)")
@@ -220,7 +229,7 @@ def _durable(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies")
 
 
 def _durable_all_and_own() -> Iterator[Query]:
-    for prune in ("all", "own"):
+    for prune in ("all", "own", "learnt"):  # learnt: session 36
         for keep in (0, 1):
             yield from _durable(replace(DURABLE_SHAPE, prune=prune, keep=keep))
 
@@ -228,8 +237,9 @@ def _durable_all_and_own() -> Iterator[Query]:
 PROOFS: tuple[Proof, ...] = (
     Proof(
         "inductive_pruning_mints_no_dot_twice",
-        "With prune_retired = 0 and prune_knowledge 'all' (the suite's dvv-prune-retired) "
-        "or 'own' (dvv-prune-retired-own), no dot is ever minted twice: strengthened by "
+        "With prune_retired = 0 or 1 and prune_knowledge 'all' (the suite's "
+        "dvv-prune-retired), 'own' (dvv-prune-retired-own) or 'learnt' (dvv-prune-learnt, "
+        "its learning steps included), no dot is ever minted twice: strengthened by "
         "'a node's copy covers every dot its current lifetime minted', the invariant holds "
         "initially, is preserved by every step of the encoding (pruning at every write, "
         "a new lifetime at every crash) and implies the property, so a pruned entry never "
@@ -243,7 +253,7 @@ PROOFS: tuple[Proof, ...] = (
     ),
     Proof(
         "inductive_pruning_keeps_acked_writes",
-        "With prune_retired = 0 or 1 and prune_knowledge 'all' or 'own', "
+        "With prune_retired = 0 or 1 and prune_knowledge 'all', 'own' or 'learnt', "
         "acked_writes_durable holds: strengthened by 'no dot is minted twice' (the "
         "proof above) and 'a node's clock covers a put's dot only if its copy covers the "
         "put' (faithful clocks), the invariant holds initially, is preserved by every step "

@@ -39,7 +39,9 @@ without values of the lifetimes the writer knows retired, :func:`retirement_know
 a put mints its dot under its coordinator's current lifetime (re-issuing one only
 where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, and
 anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
-"Retired pruning in the Z3 encoding").
+"Retired pruning in the Z3 encoding"). With the learnt knowledge (session 36:
+:mod:`model_check.proofs.learning`), the exact ``learn-retirement`` steps, the
+knowledge an exchange teaches before its prune and a disk loss forgets.
 
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
@@ -81,6 +83,7 @@ import z3
 from model_check.errors import ProofInputError
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import count_true
+from model_check.proofs.learning import exchange_teaches, forgotten_with_disk, learn_steps
 from model_check.proofs.membership import (
     in_exchange_candidates,
     not_removed,
@@ -107,7 +110,7 @@ __all__ = [
 EXACT_FAMILIES = frozenset({
     "handoff", "hint-deliver", "hint-ack", "hint lost", "hint-ack lost", "drop hint",
     "drop hint-ack", "duplicate hint", "duplicate hint-ack", "crash", "buffered-crash",
-    "disk-loss", "recover", "anti-entropy", "heal",
+    "disk-loss", "recover", "anti-entropy", "heal", "learn-retirement",
 })
 
 
@@ -601,6 +604,10 @@ def transition(
         empty = [z3.Not(y.store[n][q]) for q in puts]
         empty += [z3.Not(y.hint[t]) for t in x.hint if t[0] == n]
         durable = row("store", n) | {f"hint[{lbl(t)}]" for t in x.hint if t[0] == n}
+        if x.knows:  # what it learnt of retirements was on the disk (session 36)
+            forgets, forgotten = forgotten_with_disk(y, n)
+            empty += forgets
+            durable = durable | forgotten
         if shape.buffered:
             add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], z3.Not(y.up[n]),
                 x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
@@ -621,6 +628,8 @@ def transition(
         add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
             *([] if x.ring is None else [not_removed(x.ring, n)]),  # a removed node: never
             skip={f"up[{name}]"})
+    if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
+        learn_steps(x, y, params, add)
     if shape.other_keys:
         _other_key_steps(x, y, params, add)
     if x.ring is not None:
@@ -658,7 +667,10 @@ def retirement_known(z: AbstractState, params: Params, n: int, q: int) -> Term:
     dot as retired (spec.retired.prune_at, by ``Shape.prune``): ``"all"``, any
     lifetime older than its node's current one (``epoch``); ``"own"``, only such a
     lifetime of ``n``'s own; ``"naive"`` (the broken twin), any lifetime of ``n``'s
-    own, its current one too. The *knowledge guard*: one function, so that a test can
+    own, its current one too; ``"learnt"`` (session 36), such a lifetime of ``n``'s
+    own, or another node's that ``n`` has learnt retired (``knows``; as in the spec,
+    another node's lifetime counts as retired by that knowledge alone). The
+    *knowledge guard*: one function, so that a test can
     break it (tests/model_check/test_proof_pruning.py)."""
     minter, mepoch = params.minter[q], params.mepoch[q]
     knowledge = z.shape.prune
@@ -669,6 +681,9 @@ def retirement_known(z: AbstractState, params: Params, n: int, q: int) -> Term:
         return z3.And(minter == n, mepoch < z.epoch[n])
     if knowledge == "naive":
         return z3.And(minter == n, mepoch <= z.epoch[n])
+    if knowledge == "learnt":  # session 36: its own earlier lifetimes, another's learnt
+        return z3.Or(z3.And(minter == n, mepoch < z.epoch[n]),
+                     z3.And(minter != n, z.knows[n][q]))
     raise ProofInputError(f"unknown prune knowledge {knowledge!r}")
 
 
@@ -799,7 +814,9 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
     and the other copy holds no value at that dot; the clock covers the union of the
     dots. Exact while no dot is held by two different values (a re-issued dot of
     the ``"naive"`` twin: which one sync keeps depends on counters the abstraction
-    does not keep), inexact then."""
+    does not keep), inexact then. With the learnt knowledge (session 36), each side
+    learns first (:func:`~model_check.proofs.learning.exchange_teaches`) and prunes by
+    what it knows after."""
     nm, puts = x.shape.nodes, range(x.shape.puts)
 
     def at_dot(n: int, q: int) -> Term:  # n holds a value at q's dot
@@ -818,17 +835,29 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
                     for q in puts])]
     exact: list[Term] = []
     loose: list[Term] = []
+    # with the learnt knowledge (session 36) each side first learns what the other knows
+    # of the copies' lifetimes, then prunes by it: the post-state's knowledge
+    writer = x
+    changes: set[str] = set()
+    if x.knows:
+        writer = y
+        for n in (a, b):
+            taught = [y.knows[n][q] == after
+                      for q, after in enumerate(exchange_teaches(x, params, a, b, n))]
+            exact += taught
+            loose += taught
+            changes |= {f"knows[{nm[n]}][{q + 1}]" for q in puts}
     for n in (a, b):
         for q in puts:
-            seen = z3.And(merged[q], z3.Not(pruned_away(x, params, n, q, kept, merged)))
+            seen = z3.And(merged[q], z3.Not(pruned_away(writer, params, n, q, kept, merged)))
             exact += [y.live[n][q] == kept[q], y.seen[n][q] == seen]
             loose += [z3.Implies(y.live[n][q], z3.Or(x.live[a][q], x.live[b][q])),
                       z3.Implies(y.live[n][q], y.seen[n][q]),
                       z3.Implies(y.seen[n][q], merged[q])]
         exact += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
         loose += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
-    changes = {f"{what}[{nm[n]}][{q + 1}]" for what in ("store", "live", "seen")
-               for n in (a, b) for q in puts}
+    changes |= {f"{what}[{nm[n]}][{q + 1}]" for what in ("store", "live", "seen")
+                for n in (a, b) for q in puts}
     add(f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True, *guard, z3.Not(twice),
         *exact, skip=changes, states_prune=True, states_live=True)
     add(f"anti-entropy {nm[a]} {nm[b]} (a dot held twice)", "anti-entropy", False, *guard,
@@ -840,7 +869,7 @@ _EMPTYING = frozenset({"disk-loss", "buffered-crash"})
 
 #: Step families that move no live version (their steps keep ``live`` and ``alive``).
 _LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
-                          "duplicate hint-ack", "partition",
+                          "duplicate hint-ack", "partition", "learn-retirement",
                           "put elsewhere", "drop elsewhere", "duplicate elsewhere"})
 
 

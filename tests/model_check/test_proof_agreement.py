@@ -135,11 +135,10 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
         (e.name, key) for e in DEFAULT_SUITE if not unencoded(e.config)
         for key in (e.config.keys if len(e.config.keys) > 1 else ("",))]
     # session 34: the pruning entries too (their pruning is in the encoding: every
-    # edge of theirs in tests/model_check/test_proof_pruning.py), but the learnt
-    # mode's, whose knowledge as state is not encoded
-    assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == ["dvv-prune-learnt"]
-    assert [e.name for e in DEFAULT_SUITE if "knowledge as state is not encoded"
-            in unencoded(e.config)] == ["dvv-prune-learnt"]
+    # edge of theirs in tests/model_check/test_proof_pruning.py), and since session 36
+    # the learnt mode's (its knowledge as state: tests/model_check/test_proof_pruning_learnt.py)
+    assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == []
+    assert "dvv-prune-learnt" in {r.name for r in results}
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {
         "force-remove-w2", "force-remove-w1"}
