@@ -18,11 +18,22 @@ from model_check.refinement import Lockstep
 from model_check.suite import entry
 from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "a_gossip_round", "ack_after_the_put_ended", "acked_put",
-           "anti_entropy_after_a_removal", "deliver",
-           "overwrite_after_a_read", "read_then_write_elsewhere",
-           "restart_after_a_buffered_crash", "stale_ack_after_wipe",
-           "truncated_write_after_a_read", "two_stale_replicas"]
+__all__ = [
+    "SCENARIOS",
+    "a_gossip_round",
+    "ack_after_the_put_ended",
+    "acked_put",
+    "anti_entropy_after_a_removal",
+    "deliver",
+    "one_way_ask",
+    "overwrite_after_a_read",
+    "read_then_write_elsewhere",
+    "restart_after_a_buffered_crash",
+    "stale_ack_after_wipe",
+    "to_the_one_way_put",
+    "truncated_write_after_a_read",
+    "two_stale_replicas",
+]
 
 
 def deliver(ls: Lockstep, kind: str, src: str, dest: str) -> None:
@@ -193,6 +204,36 @@ def anti_entropy_after_a_removal() -> Lockstep:
     return ls
 
 
+def to_the_one_way_put(ls: Lockstep) -> None:
+    """:func:`one_way_ask`'s steps up to c1's put of v3 through n1, its replica put
+    to n2 in flight."""
+    acked_put(ls, "c1", "n1", "n2")
+    ls.crash("n1")
+    ls.recover("n1")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    acked_put(ls, "c1", "n2", "n1")
+    ls.put("c1", "n1", "k")
+
+
+def one_way_ask() -> Lockstep:
+    """dvv-prune-learnt (session 36): c1 puts v1 through n1, n1 crashes and recovers
+    (its first lifetime retired: n1 knows it, n2 does not); c1 reads at n2 and puts
+    v2 through n2 (n2 keeps n1's value-less entry, n1's merge drops it); c1, which
+    forgot its context, puts v3 through n1, whose record lacks the entry. n2's
+    merge keeps it: the trace of a pruning upstream (``ask_owed``), so n2 asks n1
+    and n1's answer teaches n2 the retirement: the ask's round is the spec's
+    anti-entropy of n1 and n2 on k, and both copies end as n1's."""
+    ls = Lockstep(entry("dvv-prune-learnt").config)
+    to_the_one_way_put(ls)
+    deliver(ls, "ReplicaPut", "n1", "n2")  # n2 asks n1 (the round is in this step)
+    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
@@ -204,4 +245,5 @@ SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "ack-after-the-put-ended": ack_after_the_put_ended,
     "a-gossip-round": a_gossip_round,
     "anti-entropy-after-a-removal": anti_entropy_after_a_removal,
+    "one-way-ask": one_way_ask,
 }

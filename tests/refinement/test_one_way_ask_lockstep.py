@@ -1,0 +1,162 @@
+"""The lockstep runs the one-way ask of session 35 (session 36).
+
+With ``prune_knowledge = "learnt"`` the harness tells each node the retirements the
+spec's state gives it, and until session 36 a told node never asked
+(``RetiredActors.kept_pruned`` was false once told), so a mutant that broke the ask
+passed every test of tests/refinement. Now the harness tells with ``asks`` and, for
+the ask's round, stops telling the two nodes (``RetiredActors.listen``): the ask and
+its answer are delivered in one step mapped to the spec's ``AntiEntropy`` of the two
+nodes and the key (``Lockstep.ask_round``), and what the nodes learnt from them must
+be what the spec's exchange teaches; a replica whose merge owes an ask in the spec's
+state (``model_check.refinement_ask.ask_owed``) and sent none is a divergence
+(``Lockstep._asked_if_owed``). The exhaustive conformance leaves the ask in flight
+(``asks_at_once`` False: each spec edge must reach its own target) and checks only
+that it is sent. docs/refinement.md, "The one-way ask in the lockstep (session 36)".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from model_check.refinement import Divergence, Lockstep
+from model_check.refinement_ask import ask_owed
+from model_check.suite import entry
+from spec.actions import AntiEntropy
+from tests.conftest import PROFILE
+from tests.refinement.mutations import ONE_WAY_MUTANTS, _patch
+from tests.refinement.scenarios import SCENARIOS, deliver, to_the_one_way_put
+from tests.refinement.walks import walk
+
+CONFIG = entry("dvv-prune-learnt").config
+
+
+def test_the_ask_is_the_spec_exchange_and_teaches_what_it_teaches() -> None:
+    """n2's merge of v3's record keeps n1's retired first lifetime's entry: the spec
+    owes an ask; n2 asks n1 once; the round maps to the spec's exchange of n1 and n2
+    on k (n2 learns n1~0 retired, as the spec's exchange teaches) and leaves both
+    copies as n1's, the entry gone."""
+    ls = SCENARIOS["one-way-ask"]()
+    try:
+        state = ls.frontier[0]
+        assert ls.history[-2:] == ["one-way ask n2->n1 on k", "deliver ReplicaPutAck n2->n1"]
+        assert state.known == {("n2", "n1", 0)}
+        assert state.node("n1").store == state.node("n2").store
+        assert "n1" not in {e.id for e in state.node("n2").store[0].entries}
+        assert ls._node("n2").stats["one-way-pruned-asks"] == 1
+        assert ls._node("n1").stats["one-way-pruned-asks"] == 0
+    finally:
+        ls.cluster.close()
+
+
+def test_the_spec_owes_the_ask_only_where_the_record_lacks_a_pruned_entry() -> None:
+    """:func:`ask_owed` on the spec's states: owed after v3's replica put at n2, not
+    after v2's at n1 (n1 knows its own retirement and prunes the entry), nor once n2
+    learnt the retirement."""
+    ls = Lockstep(CONFIG, asks_at_once=False)
+    try:
+        to_the_one_way_put(ls)
+        put = next(m for m in ls.deliverable() if type(m.message).__name__ == "ReplicaPut")
+        message = ls.abstract_message(put)
+        assert message is not None
+        ls.deliver(put.id)
+        state = ls.frontier[0]
+        assert ask_owed(CONFIG, state, "n2", "k", message.payload)
+        assert not ask_owed(CONFIG, state, "n1", "k", message.payload)
+        # the ask is left in flight here (the conformance's mode), the stores untouched
+        asks = [m for m in ls.deliverable() if type(m.message).__name__ == "KeyRecords"]
+        assert [(m.src, m.dest) for m in asks] == [("n2", "n1")]
+        ls.deliver(asks[0].id)  # the round, now: the spec's exchange
+        assert ls.history[-1] == "one-way ask n2->n1 on k"
+        assert not ask_owed(CONFIG, ls.frontier[0], "n2", "k", message.payload)
+        assert ls.verify()
+    finally:
+        ls.cluster.close()
+
+
+def test_without_the_owed_check_a_replica_that_never_asks_passes() -> None:
+    """The check that kills ``one-way-never-asks`` is the owed ask's
+    (``Lockstep._asked_if_owed``): without it every step of the scenario is a spec
+    step (the delivery alone; the spec's exchange is optional), so the mutant passes."""
+    with ONE_WAY_MUTANTS["one-way-never-asks"](), \
+            _patch(Lockstep, "_asked_if_owed", lambda *args: None):
+        ls = SCENARIOS["one-way-ask"]()
+    ls.cluster.close()
+
+
+def test_the_round_must_be_the_spec_exchange() -> None:
+    """Harness mutant: the ask's round mapped to a stutter: n2's copy lost the entry,
+    which no stutter does, so the round diverges."""
+    def stutter(self: Lockstep, label: str, actions: list[object], before: set[int],
+                gap: object = None) -> None:
+        if label.startswith("one-way ask"):
+            actions = [a for a in actions if not isinstance(a, AntiEntropy)]
+        real(self, label, actions, before, gap)  # type: ignore[arg-type]
+
+    real = Lockstep._settle
+    with _patch(Lockstep, "_settle", stutter), pytest.raises(Divergence, match="one-way ask"):
+        SCENARIOS["one-way-ask"]()
+
+
+@pytest.mark.parametrize("mutant", sorted(ONE_WAY_MUTANTS))
+def test_the_conformance_mode_checks_the_ask_is_sent(mutant: str) -> None:
+    """With the ask left in flight (``asks_at_once`` False, the conformance's mode)
+    the delivery step checks only that the owed ask was sent: the mutants that send
+    none (never asking; the ask sent as an answer) diverge there, the others only
+    at the round (which the conformance never runs: its edges are the spec's)."""
+    sends_none = mutant in ("one-way-never-asks", "one-way-ask-unanswered")
+    with ONE_WAY_MUTANTS[mutant]():
+        ls = Lockstep(CONFIG, asks_at_once=False)
+        try:
+            to_the_one_way_put(ls)
+            if sends_none:
+                with pytest.raises(Divergence, match="and asked nothing"):
+                    deliver(ls, "ReplicaPut", "n1", "n2")
+            else:
+                deliver(ls, "ReplicaPut", "n1", "n2")
+                with pytest.raises(Divergence, match="one-way ask n2->n1 on k"):
+                    deliver(ls, "KeyRecords", "n2", "n1")
+        finally:
+            ls.cluster.close()
+
+
+@pytest.mark.skipif(PROFILE != "soak", reason="the whole graph: about 25 CPU-s per run "
+                    "(soak profile)")
+@pytest.mark.parametrize("mutant", [None, "one-way-never-asks", "one-way-ask-unanswered"])
+def test_the_whole_graph_conformance(mutant: str | None) -> None:
+    """Every edge of dvv-prune-learnt (19,506 agreed, 0 diverged, as before session
+    36); the mutants that send no ask diverge on edges where the spec owes one."""
+    from contextlib import nullcontext
+
+    from model_check.refinement_conformance import conformance
+
+    with ONE_WAY_MUTANTS[mutant]() if mutant else nullcontext():
+        report = conformance(CONFIG)
+    if mutant is None:
+        assert report.outcomes["diverged"] == 0, "\n".join(report.divergences[:3])
+        assert report.outcomes["agreed"] == 19_506
+    else:
+        assert report.outcomes["diverged"] > 0, report.row()
+
+
+#: seeded walks of dvv-prune-learnt (``tests.refinement.walks``, 40 steps) whose run
+#: sends a one-way ask: 4 of seeds 0-1999 (217, 616, 1138, 1297); every mutant of
+#: ``ONE_WAY_MUTANTS`` diverges on each (session 36)
+ASKING_WALKS = (217, 616)
+#: the seeds the soak profile walks (about 43 CPU-s)
+SOAK_WALKS = 2000
+
+
+@pytest.mark.parametrize("seed", ASKING_WALKS)
+def test_a_seeded_walk_that_asks_passes_and_kills_every_one_way_mutant(seed: int) -> None:
+    ls = walk(CONFIG, seed)
+    assert any(step.startswith("one-way ask") for step in ls.history), ls.history
+    for mutant in ONE_WAY_MUTANTS.values():
+        with mutant(), pytest.raises(Divergence):
+            walk(CONFIG, seed)
+
+
+@pytest.mark.skipif(PROFILE != "soak", reason="2,000 walks: about 43 CPU-s (soak profile)")
+def test_the_seeded_walks_of_the_learnt_entry_pass() -> None:
+    asking = [seed for seed in range(SOAK_WALKS)
+              if any(step.startswith("one-way ask") for step in walk(CONFIG, seed).history)]
+    assert set(ASKING_WALKS) <= set(asking), asking
