@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import pytest
 
+from impl.retired import RetiredActors
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_ask import ask_owed
 from model_check.suite import entry
 from spec.actions import AntiEntropy
 from tests.conftest import PROFILE
-from tests.refinement.mutations import ONE_WAY_MUTANTS, _patch
+from tests.refinement.mutations import ONE_WAY_MUTANTS, _mutant, _patch
 from tests.refinement.scenarios import SCENARIOS, deliver, to_the_one_way_put
 from tests.refinement.walks import walk
 
@@ -169,3 +170,23 @@ def test_the_seeded_walks_of_the_learnt_entry_pass() -> None:
     asking = [seed for seed in range(SOAK_WALKS)
               if any(step.startswith("one-way ask") for step in walk(CONFIG, seed).history)]
     assert set(ASKING_WALKS) <= set(asking), asking
+
+
+#: mutants of session 36's support for the ask in impl/retired.py (one further mutant,
+#: ``listen`` setting ``learns`` only, is equivalent: no one-way merge happens within
+#: a round, and the nodes are told again, with ``asks``, right after it)
+SUPPORT_MUTANTS = {
+    # the revert: a told node never asks (kept_pruned guarded by learns, as before)
+    "kept-pruned-guarded-by-learns": _mutant(
+        RetiredActors, "kept_pruned", "if not self.asks or", "if not self.learns or"),
+    "tell-ignores-asks": _mutant(RetiredActors, "tell", "self.asks = asks", "self.asks = False"),
+    # the harness cannot stop telling: the asker never takes the answer's retirements
+    "listen-a-no-op": _mutant(RetiredActors, "listen", "self.learns = self.asks = True",
+                              "return"),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(SUPPORT_MUTANTS))
+def test_the_scenario_kills_a_mutant_of_the_support(mutant: str) -> None:
+    with SUPPORT_MUTANTS[mutant](), pytest.raises(Divergence):
+        SCENARIOS["one-way-ask"]()
