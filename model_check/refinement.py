@@ -358,6 +358,9 @@ class Lockstep(LockstepState):
         self.sim.deliver(message_id)
         asks = [x for x in self.sim.in_flight() if x.id not in before and x.src == m.dest
                 and isinstance(x.message, KeyRecords) and x.message.reply]
+        for ask in asks:
+            assert isinstance(ask.message, KeyRecords)
+            self.asked[(m.dest, ask.message.keys[0].decode())] = self._node(m.dest)
         if isinstance(m.message, ReplicaPut | ReplicaGet) and (
                 abstract is None or not self._awaited(abstract)):
             # an answer nobody waits for: the spec does not even send it
@@ -380,14 +383,20 @@ class Lockstep(LockstepState):
         frontier (:func:`model_check.refinement_ask.ask_owed`) must have sent one
         (``asks``: the KeyRecords ``reply`` True its receiver sent in the step), or
         held it back (``one-way-pruned-asks-held`` above ``held``: the same key asked
-        within ``request_timeout``, its answer on the way); else a
+        within ``request_timeout``, its answer on the way), and only where this
+        lockstep saw that node, since its last start, send an ask of the key
+        (:attr:`asked`; the lockstep's ``request_timeout`` is 1e6 s, which no run
+        reaches; session 36's review: the node's own counter was taken as the
+        proof, so a node that counted a hold and never asked passed); else a
         :class:`Divergence` (session 36: a replica that kept an entry its sender
         pruned and asked nothing passed as a stutter). Hint deliveries are not
         checked (their ask goes to a replica of the key the node does not suspect;
         no spec configuration with learnt knowledge has hints)."""
         if abstract.kind is not Kind.REPLICA_PUT or abstract.intended not in ("", m.dest):
             return
-        if asks or self._node(m.dest).stats["one-way-pruned-asks-held"] > held:
+        node = self._node(m.dest)
+        if asks or (node.stats["one-way-pruned-asks-held"] > held
+                    and self.asked.get((m.dest, abstract.key)) is node):
             return
         if all(ask_owed(self.config, state, m.dest, abstract.key, abstract.payload)
                for state in self.frontier):
@@ -396,7 +405,9 @@ class Lockstep(LockstepState):
                 f"step {self.steps}: {self.history[-1]}",
                 f"{m.dest} merged {m.src}'s put of {abstract.key} and kept a value-less "
                 f"entry of a retirement it does not know, which the record lacks while it "
-                f"holds every value (a pruning upstream), and asked nothing: "
+                f"holds every value (a pruning upstream), and asked nothing"
+                + (" (it counted a hold, but sent no ask of the key since its start)"
+                   if node.stats["one-way-pruned-asks-held"] > held else "") + ": "
                 f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
                 f"\nsteps so far: " + "; ".join(self.history))
 

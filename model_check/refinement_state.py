@@ -437,6 +437,11 @@ class LockstepState:
         #: every step must reach the spec's own successor); only its sending is
         #: checked then
         self.asks_at_once = asks_at_once
+        #: (node, key) -> the node object (of that node's present start) that sent a
+        #: one-way ask of the key in a step of this lockstep: the only ask a later
+        #: hold of the key at that node (``one-way-pruned-asks-held``) may stand on
+        #: (session 36's review: the harness took the node's own counter for it)
+        self.asked: dict[tuple[str, str], object] = {}
         self._note_actors()
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl.antientropy import AntiEntropy as AntiEntropy_
 from impl.retired import RetiredActors
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_ask import ask_owed
@@ -190,3 +191,45 @@ SUPPORT_MUTANTS = {
 def test_the_scenario_kills_a_mutant_of_the_support(mutant: str) -> None:
     with SUPPORT_MUTANTS[mutant](), pytest.raises(Divergence):
         SCENARIOS["one-way-ask"]()
+
+
+# ---- session 36's review: a hold of the ask must stand on an ask the lockstep saw ----
+
+#: mutants of the review (session 36): one the lockstep's owed check missed before
+#: its fix (a node that counts a hold and never asks), and the ask asked in fewer cases
+REVIEW_MUTANTS = {
+    # every owed ask held back (counted as ``one-way-pruned-asks-held``), none sent
+    "held-always": _mutant(
+        AntiEntropy_, "ask_pruned",
+        "if last is not None and now - last < self.config.request_timeout:", "if True:"),
+}
+
+
+def test_a_hold_without_an_ask_is_no_excuse() -> None:
+    """``Lockstep._asked_if_owed`` took the receiver's own counter
+    ``one-way-pruned-asks-held`` as the proof that an ask of the key is on its way:
+    a node that counted a hold and sent nothing passed the owed check (the scenario
+    killed ``held-always`` only by its own assertion on the history, and the
+    whole-graph conformance not at all). A hold now counts only where the lockstep
+    saw that node, since its last start, send an ask of the key (``Lockstep.asked``)."""
+    with REVIEW_MUTANTS["held-always"]():
+        ls = Lockstep(CONFIG, asks_at_once=False)
+        try:
+            to_the_one_way_put(ls)
+            with pytest.raises(Divergence, match="counted a hold, but sent no ask"):
+                deliver(ls, "ReplicaPut", "n1", "n2")
+            assert ls._node("n2").stats["one-way-pruned-asks-held"] == 1
+        finally:
+            ls.cluster.close()
+
+
+def test_the_ask_seen_is_recorded_per_start() -> None:
+    """The ask the lockstep saw is kept with the node object that sent it, so a
+    hold after a restart (a new node, its ``_asked`` empty) stands on nothing."""
+    ls = Lockstep(CONFIG, asks_at_once=False)
+    try:
+        to_the_one_way_put(ls)
+        deliver(ls, "ReplicaPut", "n1", "n2")
+        assert ls.asked == {("n2", "k"): ls._node("n2")}
+    finally:
+        ls.cluster.close()
