@@ -12,6 +12,7 @@ real implementation and expects none.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from model_check.refinement import Lockstep
@@ -20,12 +21,15 @@ from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
 __all__ = [
     "SCENARIOS",
+    "TWO_CRASHES",
     "a_gossip_round",
     "ack_after_the_put_ended",
     "acked_put",
     "anti_entropy_after_a_removal",
     "deliver",
     "one_way_ask",
+    "one_way_ask_both_retired",
+    "one_way_ask_two_retirements",
     "overwrite_after_a_read",
     "read_then_write_elsewhere",
     "restart_after_a_buffered_crash",
@@ -234,6 +238,59 @@ def one_way_ask() -> Lockstep:
     return ls
 
 
+#: dvv-prune-learnt with two crashes (session 36's review): the entry's one crash
+#: retires one lifetime, which is always the one the ask is about, so what the
+#: ask's round teaches beyond it (``Lockstep.ask_round``'s knowledge check) could
+#: not differ there; the lockstep needs no model-checked graph
+TWO_CRASHES = dataclasses.replace(entry("dvv-prune-learnt").config, crashes=2)
+
+
+def one_way_ask_two_retirements() -> Lockstep:
+    """:func:`one_way_ask` with n1 restarted twice (session 36's review): n1 knows
+    n1~0 and n1~1 retired, only n1~0 minted an entry of k. The spec's exchange
+    teaches n2 n1~0 alone (the lifetimes of the two copies' entries): an answer that
+    names n1~1 too diverges at the round's knowledge check, the stores the same."""
+    ls = Lockstep(TWO_CRASHES)
+    acked_put(ls, "c1", "n1", "n2")
+    for _ in range(2):
+        ls.crash("n1")
+        ls.recover("n1")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    acked_put(ls, "c1", "n2", "n1")
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    assert ls.verify()
+    return ls
+
+
+def one_way_ask_both_retired() -> Lockstep:
+    """:func:`one_way_ask` with n2 restarted before v3's put (session 36's review):
+    the asker n2 knows its n2~0 retired, whose entry holds v2 in both copies (an
+    entry with a value is never pruned), and n1 does not. The spec's exchange
+    teaches n1 n2~0 (and n2 n1~0): an ask that names nothing diverges at the
+    round's knowledge check, the stores the same."""
+    ls = Lockstep(TWO_CRASHES)
+    acked_put(ls, "c1", "n1", "n2")
+    ls.crash("n1")
+    ls.recover("n1")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    acked_put(ls, "c1", "n2", "n1")
+    ls.crash("n2")
+    ls.recover("n2")
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
@@ -246,4 +303,6 @@ SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "a-gossip-round": a_gossip_round,
     "anti-entropy-after-a-removal": anti_entropy_after_a_removal,
     "one-way-ask": one_way_ask,
+    "one-way-ask-two-retirements": one_way_ask_two_retirements,
+    "one-way-ask-both-retired": one_way_ask_both_retired,
 }

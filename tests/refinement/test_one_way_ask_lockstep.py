@@ -202,6 +202,22 @@ REVIEW_MUTANTS = {
     "held-always": _mutant(
         AntiEntropy_, "ask_pruned",
         "if last is not None and now - last < self.config.request_timeout:", "if True:"),
+    # the asked node's answer names every retirement it knows, not those of the
+    # entries of the records it merged (the asker learns more than the exchange teaches)
+    "answer-names-all-known": _mutant(
+        RetiredActors, "carried", "told = retired_among(records, self.known)",
+        "told = dict(self.known)"),
+    # the ask names no retirement (the asked node learns nothing from the asker)
+    "ask-names-nothing": _mutant(
+        AntiEntropy_, "ask_pruned", "retired=self.replica.carried(merged, theirs)",
+        "retired=b''"),
+    # the asked node stores the union unpruned (a one-key batch, reply True: the ask)
+    "asked-stores-union": _mutant(
+        AntiEntropy_, "on_key_records", "merged = replica.prune(union)\n",
+        "merged = replica.prune(union)\n"
+        "        if message.reply and len(message.keys) == 1 and union != mine:\n"
+        "            replica.store(key, encode_record(union))\n"
+        "            merged = mine\n"),
 }
 
 
@@ -233,3 +249,36 @@ def test_the_ask_seen_is_recorded_per_start() -> None:
         assert ls.asked == {("n2", "k"): ls._node("n2")}
     finally:
         ls.cluster.close()
+
+
+#: review mutant -> the scenario that kills it, and the divergence's text
+REVIEW_KILLS = {
+    "answer-names-all-known": ("one-way-ask-two-retirements",
+                               "n2 learnt .* from the ask; the spec's exchange"),
+    "ask-names-nothing": ("one-way-ask-both-retired",
+                          "n1 learnt .* from the ask; the spec's exchange"),
+    "asked-stores-union": ("one-way-ask", "nodes.n1.store"),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(REVIEW_KILLS))
+def test_a_review_mutant_of_the_round_is_killed(mutant: str) -> None:
+    """Session 36's review: in dvv-prune-learnt (one crash: one retirement, the one
+    the ask is about) what the round teaches beyond it cannot differ, so the
+    knowledge check of ``Lockstep.ask_round`` had nothing to kill; with two crashes
+    (``scenarios.TWO_CRASHES``) an answer naming more, or an ask naming nothing,
+    diverges there. A wrong merge at the asked node diverges on its store."""
+    scenario, match = REVIEW_KILLS[mutant]
+    with REVIEW_MUTANTS[mutant](), pytest.raises(Divergence, match=match):
+        SCENARIOS[scenario]()
+
+
+@pytest.mark.parametrize("mutant", ["answer-names-all-known", "ask-names-nothing"])
+def test_only_the_knowledge_check_kills_a_wrong_teaching(mutant: str) -> None:
+    """Without the round's knowledge check (its condition made false) the two
+    mutants that teach wrongly pass their scenarios: the stores are the same (the
+    extra retirement minted no entry; the unlearnt one's entry holds a value)."""
+    scenario, _ = REVIEW_KILLS[mutant]
+    with REVIEW_MUTANTS[mutant](), _mutant(Lockstep, "ask_round", "if known not in taught:",
+                                           "if False:")():
+        SCENARIOS[scenario]().cluster.close()
