@@ -208,17 +208,32 @@ def anti_entropy_after_a_removal() -> Lockstep:
     return ls
 
 
-def to_the_one_way_put(ls: Lockstep) -> None:
+def to_the_one_way_put(ls: Lockstep, n1_restarts: int = 1, n2_restarts: int = 0) -> None:
     """:func:`one_way_ask`'s steps up to c1's put of v3 through n1, its replica put
-    to n2 in flight."""
+    to n2 in flight; ``n1_restarts``: n1's crashes and recoveries after v1's put,
+    ``n2_restarts``: n2's after v2's (session 36's review: the scenarios below)."""
     acked_put(ls, "c1", "n1", "n2")
-    ls.crash("n1")
-    ls.recover("n1")
+    for _ in range(n1_restarts):
+        ls.crash("n1")
+        ls.recover("n1")
     ls.get("c1", "n2", "k")
     deliver(ls, "ReplicaGet", "n2", "n1")
     deliver(ls, "ReplicaGetReply", "n1", "n2")
     acked_put(ls, "c1", "n2", "n1")
+    for _ in range(n2_restarts):
+        ls.crash("n2")
+        ls.recover("n2")
     ls.put("c1", "n1", "k")
+
+
+def _asked(ls: Lockstep) -> Lockstep:
+    """v3's replica put delivered at n2, which asks n1 (the round in the same step),
+    and its acknowledgement."""
+    deliver(ls, "ReplicaPut", "n1", "n2")  # n2 asks n1 (the round is in this step)
+    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    assert ls.verify()
+    return ls
 
 
 def one_way_ask() -> Lockstep:
@@ -231,11 +246,7 @@ def one_way_ask() -> Lockstep:
     anti-entropy of n1 and n2 on k, and both copies end as n1's."""
     ls = Lockstep(entry("dvv-prune-learnt").config)
     to_the_one_way_put(ls)
-    deliver(ls, "ReplicaPut", "n1", "n2")  # n2 asks n1 (the round is in this step)
-    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
-    assert ls.verify()
-    return ls
+    return _asked(ls)
 
 
 #: dvv-prune-learnt with two crashes (session 36's review): the entry's one crash
@@ -251,20 +262,8 @@ def one_way_ask_two_retirements() -> Lockstep:
     teaches n2 n1~0 alone (the lifetimes of the two copies' entries): an answer that
     names n1~1 too diverges at the round's knowledge check, the stores the same."""
     ls = Lockstep(TWO_CRASHES)
-    acked_put(ls, "c1", "n1", "n2")
-    for _ in range(2):
-        ls.crash("n1")
-        ls.recover("n1")
-    ls.get("c1", "n2", "k")
-    deliver(ls, "ReplicaGet", "n2", "n1")
-    deliver(ls, "ReplicaGetReply", "n1", "n2")
-    acked_put(ls, "c1", "n2", "n1")
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
-    assert ls.verify()
-    return ls
+    to_the_one_way_put(ls, n1_restarts=2)
+    return _asked(ls)
 
 
 def one_way_ask_both_retired() -> Lockstep:
@@ -274,21 +273,8 @@ def one_way_ask_both_retired() -> Lockstep:
     teaches n1 n2~0 (and n2 n1~0): an ask that names nothing diverges at the
     round's knowledge check, the stores the same."""
     ls = Lockstep(TWO_CRASHES)
-    acked_put(ls, "c1", "n1", "n2")
-    ls.crash("n1")
-    ls.recover("n1")
-    ls.get("c1", "n2", "k")
-    deliver(ls, "ReplicaGet", "n2", "n1")
-    deliver(ls, "ReplicaGetReply", "n1", "n2")
-    acked_put(ls, "c1", "n2", "n1")
-    ls.crash("n2")
-    ls.recover("n2")
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
-    assert ls.verify()
-    return ls
+    to_the_one_way_put(ls, n2_restarts=1)
+    return _asked(ls)
 
 
 #: name -> scenario (runs its steps, returns the lockstep at the end)
