@@ -389,17 +389,29 @@ class Lockstep(LockstepState):
         reaches; session 36's review: the node's own counter was taken as the
         proof, so a node that counted a hold and never asked passed); else a
         :class:`Divergence` (session 36: a replica that kept an entry its sender
-        pruned and asked nothing passed as a stutter). Hint deliveries are not
+        pruned and asked nothing passed as a stutter). Conversely an ask sent where
+        no spec state of the frontier owes one is a :class:`Divergence` too (session
+        36's review: the round maps to the spec's exchange, which may happen at any
+        moment, so a replica that asked after every put passed). Hint deliveries are not
         checked (their ask goes to a replica of the key the node does not suspect;
         no spec configuration with learnt knowledge has hints)."""
         if abstract.kind is not Kind.REPLICA_PUT or abstract.intended not in ("", m.dest):
             return
         node = self._node(m.dest)
+        owed = [ask_owed(self.config, state, m.dest, abstract.key, abstract.payload)
+                for state in self.frontier]
+        if asks and not any(owed):
+            self.failed = True
+            raise Divergence(
+                f"step {self.steps}: {self.history[-1]}",
+                f"{m.dest} merged {m.src}'s put of {abstract.key} and asked "
+                f"{', '.join(ask.dest for ask in asks)}, where no spec state owes an ask: "
+                f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
+                f"\nsteps so far: " + "; ".join(self.history))
         if asks or (node.stats["one-way-pruned-asks-held"] > held
                     and self.asked.get((m.dest, abstract.key)) is node):
             return
-        if all(ask_owed(self.config, state, m.dest, abstract.key, abstract.payload)
-               for state in self.frontier):
+        if all(owed):
             self.failed = True
             raise Divergence(
                 f"step {self.steps}: {self.history[-1]}",

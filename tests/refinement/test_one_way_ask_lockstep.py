@@ -26,7 +26,7 @@ from model_check.suite import entry
 from spec.actions import AntiEntropy
 from tests.conftest import PROFILE
 from tests.refinement.mutations import ONE_WAY_MUTANTS, _mutant, _patch
-from tests.refinement.scenarios import SCENARIOS, deliver, to_the_one_way_put
+from tests.refinement.scenarios import SCENARIOS, acked_put, deliver, to_the_one_way_put
 from tests.refinement.walks import walk
 
 CONFIG = entry("dvv-prune-learnt").config
@@ -202,6 +202,9 @@ REVIEW_MUTANTS = {
     "held-always": _mutant(
         AntiEntropy_, "ask_pruned",
         "if last is not None and now - last < self.config.request_timeout:", "if True:"),
+    # a replica asks after every merge that changed its copy (session 35's rule
+    # dropped: the round maps to the spec's exchange, which may happen at any moment)
+    "asks-always": _mutant(RetiredActors, "kept_pruned", "return extra", "return True"),
     # the asked node's answer names every retirement it knows, not those of the
     # entries of the records it merged (the asker learns more than the exchange teaches)
     "answer-names-all-known": _mutant(
@@ -235,6 +238,31 @@ def test_a_hold_without_an_ask_is_no_excuse() -> None:
             with pytest.raises(Divergence, match="counted a hold, but sent no ask"):
                 deliver(ls, "ReplicaPut", "n1", "n2")
             assert ls._node("n2").stats["one-way-pruned-asks-held"] == 1
+        finally:
+            ls.cluster.close()
+
+
+def test_an_ask_no_spec_state_owes_diverges() -> None:
+    """An ask is checked both ways: a replica that asks where ``ask_owed`` holds in no
+    spec state of the frontier diverges at the delivery (session 36's review: the
+    round maps to the spec's exchange, enabled whenever the copies differ, so
+    ``asks-always`` passed the lockstep; the scenario caught it only by its own
+    assertion on the history, the whole-graph conformance not at all: 19,506 agreed,
+    0 diverged; now 1,182 diverged)."""
+    with REVIEW_MUTANTS["asks-always"]():
+        ls = Lockstep(CONFIG)
+        try:
+            acked_put(ls, "c1", "n1", "n2")
+            ls.crash("n1")
+            ls.recover("n1")
+            ls.get("c1", "n2", "k")
+            deliver(ls, "ReplicaGet", "n2", "n1")
+            deliver(ls, "ReplicaGetReply", "n1", "n2")
+            ls.put("c1", "n2", "k")  # v2 over v1: n2's record keeps n1's entry
+            # n1 prunes it (its own retired lifetime): its copy differs from the
+            # record, an entry fewer, nothing owed
+            with pytest.raises(Divergence, match="where no spec state owes an ask"):
+                deliver(ls, "ReplicaPut", "n2", "n1")
         finally:
             ls.cluster.close()
 
