@@ -389,10 +389,11 @@ class Lockstep(LockstepState):
         reaches; session 36's review: the node's own counter was taken as the
         proof, so a node that counted a hold and never asked passed); else a
         :class:`Divergence` (session 36: a replica that kept an entry its sender
-        pruned and asked nothing passed as a stutter). Conversely an ask sent where
-        no spec state of the frontier owes one is a :class:`Divergence` too (session
-        36's review: the round maps to the spec's exchange, which may happen at any
-        moment, so a replica that asked after every put passed). Hint deliveries are not
+        pruned and asked nothing passed as a stutter). Conversely, with learnt
+        knowledge (the nodes told with ``asks``), an ask sent where no spec state of
+        the frontier owes one is a :class:`Divergence` too (session 36's review: the
+        round maps to the spec's exchange, which may happen at any moment, so a
+        replica that asked after every put passed). Hint deliveries are not
         checked (their ask goes to a replica of the key the node does not suspect;
         no spec configuration with learnt knowledge has hints)."""
         if abstract.kind is not Kind.REPLICA_PUT or abstract.intended not in ("", m.dest):
@@ -400,7 +401,7 @@ class Lockstep(LockstepState):
         node = self._node(m.dest)
         owed = [ask_owed(self.config, state, m.dest, abstract.key, abstract.payload)
                 for state in self.frontier]
-        if asks and not any(owed):
+        if asks and self.config.prune_knowledge == "learnt" and not any(owed):
             self.failed = True
             raise Divergence(
                 f"step {self.steps}: {self.history[-1]}",
