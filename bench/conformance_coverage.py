@@ -48,7 +48,7 @@ def walks(names: list[str], count: int, steps: int, seed: int) -> dict[str, tupl
         taken = diverged = 0
         for number in range(count):
             rng = random.Random(f"{seed}/{name}/{number}")
-            ls = Lockstep(config)
+            ls = Lockstep(config, asks_at_once=False)
             try:
                 for _ in range(steps):
                     actions = [a for a, _ in spec_model.successors(ls.state)]

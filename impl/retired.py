@@ -107,6 +107,12 @@ class RetiredActors:
         #: whether gossip and the records' carried retirements teach this node
         #: (false once the refinement harness told it what it knows: :meth:`tell`)
         self.learns = True
+        #: whether a one-way merge that shows a pruning upstream asks a node that knows
+        #: (:meth:`kept_pruned`): as :attr:`learns`, unless the refinement harness
+        #: tells this node its knowledge and still lets it ask (:meth:`tell`'s
+        #: ``asks``; session 36: the harness then lets it learn the answer,
+        #: :meth:`listen`)
+        self.asks = True
         #: actor -> rank: every retired actor this node knows of
         self.known: dict[str, int] = {}
         self._gossiped: bytes | None = None
@@ -129,18 +135,29 @@ class RetiredActors:
         epochs), pruning by ``keep`` (see the class)."""
         return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs, keep=keep)
 
-    def tell(self, retired: dict[str, int]) -> None:
+    def tell(self, retired: dict[str, int], *, asks: bool = False) -> None:
         """The refinement harness's oracle (as :meth:`impl.node.Node.set_suspected`
         is the failure detector's): this node knows exactly ``retired`` (actor ->
         rank; its own live actor left out) from now on, and learns nothing from
         gossip or carried retirements (the spec's ``[features] prune_knowledge``
-        is a fixed assignment: session 34, docs/refinement.md). Nothing is
+        is a fixed assignment: session 34, docs/refinement.md). ``asks``: a
+        one-way merge may still ask (:meth:`kept_pruned`; the harness then lets
+        the answer teach this node: :meth:`listen`; session 36). Nothing is
         stored."""
         if not self.enabled:
             return
         self.learns = False
+        self.asks = asks
         self.known = {actor: rank for actor, rank in retired.items() if actor != self.actor}
         self._gossiped = None
+
+    def listen(self) -> None:
+        """The refinement harness stops telling (session 36): from the knowledge it
+        told last, this node learns from gossip and carried retirements again, and
+        asks (:attr:`learns`, :attr:`asks`), until the harness tells it again
+        (:meth:`tell`). The harness lets the two nodes of a one-way ask learn from
+        it so, where the implementation's own ask supplies the knowledge."""
+        self.learns = self.asks = True
 
     def _add(self, retired: dict[str, int]) -> bool:
         known = self.known
@@ -267,9 +284,9 @@ class RetiredActors:
         fewer, fits), and a peer asked would learn nothing and keep it too (session
         35's review: the ask's peer wrote it back, and where a read repair then
         pruned the asker's copy, the copies were left differing). False when
-        this node does not learn (disabled, or told by the refinement harness:
-        :meth:`tell`), and outside dvv."""
-        if not self.learns or not self.enabled or merged == theirs:
+        this node does not ask (disabled, or told by the refinement harness
+        without ``asks``: :meth:`tell`), and outside dvv."""
+        if not self.asks or not self.enabled or merged == theirs:
             return False
         if merged.mode is not ClockMode.DVV or theirs.mode is not ClockMode.DVV:
             return False

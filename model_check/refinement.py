@@ -90,7 +90,16 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
   completion both ways with every Merkle / key-records message of it delivered at
   once (:meth:`Lockstep.anti_entropy_pair`) = the spec's atomic two-sided
-  ``AntiEntropy``, or a stutter when no replica changed.
+  ``AntiEntropy``, or a stutter when no replica changed;
+- with ``prune_knowledge = "learnt"``, a one-way ask (session 36: a replica's merge
+  of a ReplicaPut or a HintDelivery kept an entry its sender pruned, and it sends
+  its copy to a node that knows, ``impl.antientropy.AntiEntropy.ask_pruned``) and
+  the answer it draws, delivered in the step that sent the ask
+  (:meth:`Lockstep.ask_round`; ``asks_at_once`` False, the conformance's and the
+  replay's mode: when the ask is delivered) = the spec's ``AntiEntropy`` of the two
+  nodes and the key, the nodes learning from the ask and the answer themselves
+  (the harness stops telling them for the round); an ask the spec's state owes
+  (:func:`model_check.refinement_ask.ask_owed`) and not sent is a divergence.
 
 Environment choices the harness makes (they are the network's and the clock's,
 never the node's): the failure detector is an oracle (before every step each
@@ -147,6 +156,7 @@ from impl.timers import (
 )
 from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
+from model_check.refinement_ask import ask_owed
 from model_check.refinement_state import (
     Abstract,
     HarnessRequest,
@@ -193,7 +203,7 @@ from spec.actions import (
 from spec.actions import Backup as BackupAction
 from spec.errors import DynamoError, InvalidValueError
 from spec.learning import exchanged
-from spec.state import Message, State
+from spec.state import Kind, Message, State
 from spec.vclock import VClock
 
 __all__ = [
@@ -338,17 +348,129 @@ class Lockstep(LockstepState):
 
     def deliver(self, message_id: int) -> None:
         m = self._find(message_id)
+        if isinstance(m.message, KeyRecords) and m.message.reply:
+            self.ask_round(m)  # a one-way ask left in flight (asks_at_once False)
+            return
         abstract = self.abstract_message(m)
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
+        held = self._node(m.dest).stats["one-way-pruned-asks-held"] if self.up(m.dest) else 0
         self.sim.deliver(message_id)
+        asks = [x for x in self.sim.in_flight() if x.id not in before and x.src == m.dest
+                and isinstance(x.message, KeyRecords) and x.message.reply]
+        for ask in asks:
+            assert isinstance(ask.message, KeyRecords)
+            self.asked[(m.dest, ask.message.keys[0].decode())] = self._node(m.dest)
         if isinstance(m.message, ReplicaPut | ReplicaGet) and (
                 abstract is None or not self._awaited(abstract)):
             # an answer nobody waits for: the spec does not even send it
-            self.dead.update(x.id for x in self.sim.in_flight() if x.id not in before)
+            self.dead.update(x.id for x in self.sim.in_flight()
+                             if x.id not in before and x not in asks)
         actions: list[Action] = ([Deliver(abstract)] if abstract is not None
                                  else self._gossip_delivered(m))
         self._settle(f"deliver {type(m.message).__name__} {m.src}->{m.dest}", actions, before)
+        if abstract is not None and self.up(m.dest):
+            self._asked_if_owed(m, abstract, asks, held)
+        if self.asks_at_once:
+            for ask in asks:
+                if any(x.id == ask.id for x in self.sim.in_flight()):
+                    self.ask_round(ask)
+
+    def _asked_if_owed(self, m: InFlight, abstract: Message, asks: list[InFlight],
+                       held: int) -> None:
+        """After the delivery of ``m`` (mapped to ``Deliver(abstract)``): a replica put
+        to a replica of its key whose merge owes an ask in every spec state of the
+        frontier (:func:`model_check.refinement_ask.ask_owed`) must have sent one
+        (``asks``: the KeyRecords ``reply`` True its receiver sent in the step), or
+        held it back (``one-way-pruned-asks-held`` above ``held``: the same key asked
+        within ``request_timeout``, its answer on the way), and only where this
+        lockstep saw that node, since its last start, send an ask of the key
+        (:attr:`asked`; the lockstep's ``request_timeout`` is 1e6 s, which no run
+        reaches; session 36's review: the node's own counter was taken as the
+        proof, so a node that counted a hold and never asked passed); else a
+        :class:`Divergence` (session 36: a replica that kept an entry its sender
+        pruned and asked nothing passed as a stutter). Conversely, with learnt
+        knowledge (the nodes told with ``asks``), an ask sent where no spec state of
+        the frontier owes one is a :class:`Divergence` too (session 36's review: the
+        round maps to the spec's exchange, which may happen at any moment, so a
+        replica that asked after every put passed). Hint deliveries are not
+        checked (their ask goes to a replica of the key the node does not suspect;
+        no spec configuration with learnt knowledge has hints)."""
+        if abstract.kind is not Kind.REPLICA_PUT or abstract.intended not in ("", m.dest):
+            return
+        node = self._node(m.dest)
+        owed = [ask_owed(self.config, state, m.dest, abstract.key, abstract.payload)
+                for state in self.frontier]
+        if asks and self.config.prune_knowledge == "learnt" and not any(owed):
+            self.failed = True
+            raise Divergence(
+                f"step {self.steps}: {self.history[-1]}",
+                f"{m.dest} merged {m.src}'s put of {abstract.key} and asked "
+                f"{', '.join(ask.dest for ask in asks)}, where no spec state owes an ask: "
+                f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
+                f"\nsteps so far: " + "; ".join(self.history))
+        if asks or (node.stats["one-way-pruned-asks-held"] > held
+                    and self.asked.get((m.dest, abstract.key)) is node):
+            return
+        if all(owed):
+            self.failed = True
+            raise Divergence(
+                f"step {self.steps}: {self.history[-1]}",
+                f"{m.dest} merged {m.src}'s put of {abstract.key} and kept a value-less "
+                f"entry of a retirement it does not know, which the record lacks while it "
+                f"holds every value (a pruning upstream), and asked nothing"
+                + (" (it counted a hold, but sent no ask of the key since its start)"
+                   if node.stats["one-way-pruned-asks-held"] > held else "") + ": "
+                f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
+                f"\nsteps so far: " + "; ".join(self.history))
+
+    def _index(self, name: str) -> int:
+        return self.config.all_nodes.index(name)
+
+    def ask_round(self, m: InFlight) -> None:
+        """A one-way ask ``m`` (session 36: a KeyRecords ``reply`` True of one key,
+        ``impl.antientropy.AntiEntropy.ask_pruned``) is delivered, and the answer it
+        draws delivered back, in one step; the two nodes learn from them themselves
+        (the harness stops telling them for the round:
+        ``impl.retired.RetiredActors.listen``). Maps to the spec's
+        ``AntiEntropy`` of the two nodes and the key where the spec enables it (the
+        copies differ: :mod:`model_check.refinement_ask`), else to a stutter; then
+        what each node learnt must be what the spec's exchange taught it
+        (:meth:`_learnt` of the successor), else a :class:`Divergence`."""
+        asker, asked = m.src, m.dest
+        assert isinstance(m.message, KeyRecords)
+        key = m.message.keys[0].decode()
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        exchange = next((action for state in self.frontier
+                         for action, _ in spec_model.successors(state)
+                         if isinstance(action, AntiEntropy) and action.key == key
+                         and {action.a, action.b} == {asker, asked}), None)
+        listening = [name for name in (asker, asked) if self.up(name)]
+        for name in listening:
+            self._node(name).retired.listen()
+        self.sim.deliver(m.id)
+        for x in self.sim.in_flight():
+            if (x.id not in before and x.src == asked and x.dest == asker
+                    and isinstance(x.message, KeyRecords) and not x.message.reply
+                    and self.reachable(asked, asker)):
+                self.sim.deliver(x.id)
+        learnt = {name: dict(self._node(name).retired.known) for name in listening
+                  if self.up(name)}
+        label = f"one-way ask {asker}->{asked} on {key}"
+        self._settle(label, [exchange] if exchange is not None else [], before)
+        retired = self.retired_actors()
+        everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
+        for name, known in learnt.items():
+            taught = [self._learnt(name, everyone, state) for state in self.frontier]
+            if known not in taught:
+                self.failed = True
+                raise Divergence(
+                    f"step {self.steps}: {label}",
+                    f"{name} learnt {sorted(known.items())} from the ask; the spec's "
+                    f"exchange leaves it knowing {sorted(taught[0].items())}"
+                    f"\nsteps so far: " + "; ".join(self.history))
+        self._oracle()  # told again
 
     def _gossip_delivered(self, m: InFlight) -> list[Action]:
         """A gossip message of ``m.src``'s view delivered at ``m.dest``: the spec's

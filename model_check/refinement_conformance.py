@@ -357,7 +357,7 @@ def _replay(config: Config, path: list[Action], action: Action, target: State
             ) -> tuple[str, int | None]:
     """:func:`check_edge`'s outcome, and the index in ``path`` of the step that could
     not be taken if the source was not reached (else None)."""
-    ls = Lockstep(config)
+    ls = Lockstep(config, asks_at_once=False)
     try:
         ahead: frozenset[str] = frozenset()
         for number, step in enumerate(path):
@@ -573,7 +573,7 @@ def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | No
             tree[link[0]].append((link[1], state))
     start = next(s for s, link in parent.items() if link is None)
     stack: list[tuple[State, Lockstep | str, frozenset[str]]] = [
-        (start, Lockstep(config), frozenset())]
+        (start, Lockstep(config, asks_at_once=False), frozenset())]
     while stack:
         state, held, ahead = stack.pop()
         checked = {action: target for action, target in by_source.get(state, ())}

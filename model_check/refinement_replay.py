@@ -212,7 +212,7 @@ def replay_trace(trace: Trace) -> ReplayReport:
     report = WitnessReport if trace.kind == Expectation.SOMETIMES else ReplayReport
     try:
         config = config_from_trace(trace)
-        ls = Lockstep(config, traces=True)
+        ls = Lockstep(config, traces=True, asks_at_once=False)
     except (TraceError, ValueError) as error:
         return report("impl", trace.property, (), False, None, str(error), 0)
     states = [ls.state]

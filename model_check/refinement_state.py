@@ -383,7 +383,8 @@ class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
 
-    def __init__(self, config: Config, *, seed: int = 0, traces: bool = False) -> None:
+    def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
+                 asks_at_once: bool = True) -> None:
         if config.coordinator == "any":
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
@@ -427,6 +428,20 @@ class LockstepState:
         #: tells while a step that teaches is under way (an anti-entropy exchange: the
         #: spec's exchange teaches before it merges), else None: the frontier's
         self.teaching: frozenset[tuple[str, str, int]] | None = None
+        #: with ``prune_knowledge = "learnt"``, whether a one-way ask (a replica's
+        #: merge of a ReplicaPut or a HintDelivery that kept an entry its sender
+        #: pruned: ``impl.antientropy.AntiEntropy.ask_pruned``) and its answer are
+        #: delivered within the step that sent it (session 36: the lockstep's walks,
+        #: so that nothing moves the two copies in between); False: the ask is left
+        #: in flight (the exhaustive conformance and the replay of a spec trace, whose
+        #: every step must reach the spec's own successor); only its sending is
+        #: checked then
+        self.asks_at_once = asks_at_once
+        #: (node, key) -> the node object (of that node's present start) that sent a
+        #: one-way ask of the key in a step of this lockstep: the only ask a later
+        #: hold of the key at that node (``one-way-pruned-asks-held``) may stand on
+        #: (session 36's review: the harness took the node's own counter for it)
+        self.asked: dict[tuple[str, str], object] = {}
         self._note_actors()
 
     @property
@@ -930,21 +945,28 @@ class LockstepState:
         learnt = self.config.prune_knowledge == "learnt"
         for name in self.present:
             if self.up(name):
+                # (learnt: a one-way merge still asks, and the harness lets the ask's
+                # answer teach the two nodes: Lockstep.ask_round; session 36)
                 self._node(name).retired.tell(
                     everyone if self.config.prune_knowledge == "all"
                     else self._learnt(name, everyone) if learnt
-                    else retired.get(name, {}))
+                    else retired.get(name, {}), asks=learnt)
 
-    def _learnt(self, name: str, everyone: dict[str, int]) -> dict[str, int]:
+    def _learnt(self, name: str, everyone: dict[str, int],
+                state: State | None = None) -> dict[str, int]:
         """The implementation actors (each with its spec lifetime as rank) of the
         retirements node ``name`` knows with ``prune_knowledge = "learnt"``
-        (:func:`spec.retired.known_by` of the frontier's ``State.known``, or of
-        :attr:`teaching` during an exchange): its own earlier lifetimes and what it
-        learnt (session 34's review: the spec's ``LearnRetirement`` is the harness
-        telling it, as the failure detector's suspicions are told)."""
-        state = self.frontier[0]
-        knows = known_by(name, self.config.all_nodes, state.epochs,
-                         state.known if self.teaching is None else self.teaching)
+        (:func:`spec.retired.known_by` of ``state``'s ``State.known``; None: the
+        frontier's, or :attr:`teaching` during an exchange): its own earlier
+        lifetimes and what it learnt (session 34's review: the spec's
+        ``LearnRetirement`` is the harness telling it, as the failure detector's
+        suspicions are told)."""
+        if state is None:
+            state = self.frontier[0]
+            learnt = state.known if self.teaching is None else self.teaching
+        else:
+            learnt = state.known
+        knows = known_by(name, self.config.all_nodes, state.epochs, learnt)
         return {actor: rank for actor, rank in everyone.items()
                 if lifetime_of(self.actor_names[actor]) in knows}
 

@@ -47,6 +47,18 @@ while the lockstep took a missing step for a stutter):
     range, so its exchanges move nothing (only a membership change with anti-entropy
     on reaches it: the force-remove entries, mapped since session 24).
 
+Mutants of session 35's one-way ask (:data:`ONE_WAY_MUTANTS`, session 36: before
+the lockstep let the ask run, each passed every test of tests/refinement):
+
+``one-way-never-asks``
+    a replica whose merge kept an entry its sender pruned never asks;
+``one-way-answer-ignored``
+    the asker drops the answer unmerged;
+``one-way-answer-names-nothing``
+    the asked node answers without the retirements it knows;
+``one-way-ask-unanswered``
+    the ask goes as an answer (``reply`` False): nobody answers it.
+
 A mutant whose only symptom is an internal error (the lockstep's internal-error
 check, ``Lockstep._no_internal_errors``, is what kills it):
 
@@ -989,3 +1001,38 @@ PRUNE_MUTANTS: dict[str, Mutant] = {
     "told-knowledge-ignored": _mutant(
         retired_module.RetiredActors, "tell", "self.learns = False", "return"),
 }
+
+
+# ---- session 36: the one-way ask (impl/retired.py kept_pruned, AntiEntropy.ask_pruned) ----
+
+#: name -> mutant of the one-way ask of session 35 (a replica's merge of a ReplicaPut
+#: or a HintDelivery that keeps a value-less entry its sender pruned asks a node that
+#: knows; the answer names the retirement), each killed by the lockstep of
+#: dvv-prune-learnt once the harness lets the ask run
+#: (tests/refinement/test_one_way_ask_lockstep.py, and ``test_mutations.py``'s
+#: scenario ``one-way-ask``)
+ONE_WAY_MUTANTS: dict[str, Mutant] = {
+    # the receiver never asks (session 35's fix reverted at its one call)
+    "one-way-never-asks": _mutant(
+        AntiEntropy, "ask_pruned", "if not self.replica.kept_pruned(merged, theirs):",
+        "if True:"),
+    # the asker ignores the answer: a KeyRecords answering no batch of its own (the
+    # ask's session is fresh and not kept) is dropped unmerged (its carried field is
+    # still taken by Node.receive)
+    "one-way-answer-ignored": _mutant(
+        AntiEntropy, "on_key_records", "        del self._sent_batches[(src, message.session)]\n",
+        "        del self._sent_batches[(src, message.session)]\n"
+        "    elif not message.reply:\n        return []\n"),
+    # the asked node answers with nothing it knows: the back-send's carried
+    # retirements left out (the asker merges its own union back and keeps the entry)
+    "one-way-answer-names-nothing": _mutant(
+        AntiEntropy, "on_key_records",
+        "message.session, reply=False, retired=retired))]",
+        "message.session, reply=False, retired=b''))]"),
+    # the ask is sent as an answer (``reply`` False): the asked node merges it and
+    # answers nothing
+    "one-way-ask-unanswered": _mutant(
+        AntiEntropy, "ask_pruned", "reply=True, retired=self.replica.carried(merged, theirs)",
+        "reply=False, retired=self.replica.carried(merged, theirs)"),
+}
+MUTANTS.update(ONE_WAY_MUTANTS)

@@ -12,17 +12,32 @@ real implementation and expects none.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from model_check.refinement import Lockstep
 from model_check.suite import entry
 from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "a_gossip_round", "ack_after_the_put_ended", "acked_put",
-           "anti_entropy_after_a_removal", "deliver",
-           "overwrite_after_a_read", "read_then_write_elsewhere",
-           "restart_after_a_buffered_crash", "stale_ack_after_wipe",
-           "truncated_write_after_a_read", "two_stale_replicas"]
+__all__ = [
+    "SCENARIOS",
+    "TWO_CRASHES",
+    "a_gossip_round",
+    "ack_after_the_put_ended",
+    "acked_put",
+    "anti_entropy_after_a_removal",
+    "deliver",
+    "one_way_ask",
+    "one_way_ask_both_retired",
+    "one_way_ask_two_retirements",
+    "overwrite_after_a_read",
+    "read_then_write_elsewhere",
+    "restart_after_a_buffered_crash",
+    "stale_ack_after_wipe",
+    "to_the_one_way_put",
+    "truncated_write_after_a_read",
+    "two_stale_replicas",
+]
 
 
 def deliver(ls: Lockstep, kind: str, src: str, dest: str) -> None:
@@ -193,6 +208,75 @@ def anti_entropy_after_a_removal() -> Lockstep:
     return ls
 
 
+def to_the_one_way_put(ls: Lockstep, n1_restarts: int = 1, n2_restarts: int = 0) -> None:
+    """:func:`one_way_ask`'s steps up to c1's put of v3 through n1, its replica put
+    to n2 in flight; ``n1_restarts``: n1's crashes and recoveries after v1's put,
+    ``n2_restarts``: n2's after v2's (session 36's review: the scenarios below)."""
+    acked_put(ls, "c1", "n1", "n2")
+    for _ in range(n1_restarts):
+        ls.crash("n1")
+        ls.recover("n1")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    acked_put(ls, "c1", "n2", "n1")
+    for _ in range(n2_restarts):
+        ls.crash("n2")
+        ls.recover("n2")
+    ls.put("c1", "n1", "k")
+
+
+def _asked(ls: Lockstep) -> Lockstep:
+    """v3's replica put delivered at n2, which asks n1 (the round in the same step),
+    and its acknowledgement."""
+    deliver(ls, "ReplicaPut", "n1", "n2")  # n2 asks n1 (the round is in this step)
+    assert ls.history[-1] == "one-way ask n2->n1 on k", ls.history
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    assert ls.verify()
+    return ls
+
+
+def one_way_ask() -> Lockstep:
+    """dvv-prune-learnt (session 36): c1 puts v1 through n1, n1 crashes and recovers
+    (its first lifetime retired: n1 knows it, n2 does not); c1 reads at n2 and puts
+    v2 through n2 (n2 keeps n1's value-less entry, n1's merge drops it); c1, which
+    forgot its context, puts v3 through n1, whose record lacks the entry. n2's
+    merge keeps it: the trace of a pruning upstream (``ask_owed``), so n2 asks n1
+    and n1's answer teaches n2 the retirement: the ask's round is the spec's
+    anti-entropy of n1 and n2 on k, and both copies end as n1's."""
+    ls = Lockstep(entry("dvv-prune-learnt").config)
+    to_the_one_way_put(ls)
+    return _asked(ls)
+
+
+#: dvv-prune-learnt with two crashes (session 36's review): the entry's one crash
+#: retires one lifetime, which is always the one the ask is about, so what the
+#: ask's round teaches beyond it (``Lockstep.ask_round``'s knowledge check) could
+#: not differ there; the lockstep needs no model-checked graph
+TWO_CRASHES = dataclasses.replace(entry("dvv-prune-learnt").config, crashes=2)
+
+
+def one_way_ask_two_retirements() -> Lockstep:
+    """:func:`one_way_ask` with n1 restarted twice (session 36's review): n1 knows
+    n1~0 and n1~1 retired, only n1~0 minted an entry of k. The spec's exchange
+    teaches n2 n1~0 alone (the lifetimes of the two copies' entries): an answer that
+    names n1~1 too diverges at the round's knowledge check, the stores the same."""
+    ls = Lockstep(TWO_CRASHES)
+    to_the_one_way_put(ls, n1_restarts=2)
+    return _asked(ls)
+
+
+def one_way_ask_both_retired() -> Lockstep:
+    """:func:`one_way_ask` with n2 restarted before v3's put (session 36's review):
+    the asker n2 knows its n2~0 retired, whose entry holds v2 in both copies (an
+    entry with a value is never pruned), and n1 does not. The spec's exchange
+    teaches n1 n2~0 (and n2 n1~0): an ask that names nothing diverges at the
+    round's knowledge check, the stores the same."""
+    ls = Lockstep(TWO_CRASHES)
+    to_the_one_way_put(ls, n2_restarts=1)
+    return _asked(ls)
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
@@ -204,4 +288,7 @@ SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "ack-after-the-put-ended": ack_after_the_put_ended,
     "a-gossip-round": a_gossip_round,
     "anti-entropy-after-a-removal": anti_entropy_after_a_removal,
+    "one-way-ask": one_way_ask,
+    "one-way-ask-two-retirements": one_way_ask_two_retirements,
+    "one-way-ask-both-retired": one_way_ask_both_retired,
 }
