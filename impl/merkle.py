@@ -512,6 +512,8 @@ def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
     shape = tree.shape
     theirs = dict(message.hashes)
     here = tree._hashes_at(message.level)
+    if theirs == here:  # (a step of a whole level in sync: the root, its children)
+        return InSync(shape)  # both hold no EMPTY: no compared node differs (session 36)
     differing = [i for i in _compared_nodes(shape, message)
                  if here.get(i, EMPTY) != theirs.get(i, EMPTY)]
     if not differing:
