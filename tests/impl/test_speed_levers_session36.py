@@ -18,6 +18,8 @@ from impl.errors import BadMessageError
 from impl.merkle import (
     DIGEST_SIZE,
     EMPTY,
+    Buckets,
+    InSync,
     Level,
     MerkleTree,
     TreeShape,
@@ -27,7 +29,7 @@ from impl.merkle import (
     root_children,
     start,
 )
-from impl.messages import MerkleExchange
+from impl.messages import MAX_ID, MerkleExchange, _bytes_ok, _counts_ok
 from impl.positions import position_of
 from impl.records import decode_record
 from spec.ring import RING_SIZE
@@ -177,3 +179,77 @@ def test_a_record_cut_anywhere_is_refused_as_malformed(clock: str) -> None:
             with pytest.raises(BadMessageError):
                 decode_record(record[:cut])
     cluster.close()
+
+
+def _old_counts_ok(items: object) -> bool:
+    return type(items) is tuple and (not items or (
+        all(type(i) is int for i in items) and min(items) >= 0 and max(items) <= MAX_ID))
+
+
+def _old_bytes_ok(items: object) -> bool:
+    return type(items) is tuple and (not items or all(type(i) is bytes for i in items))
+
+
+def test_the_fast_tuple_checks_take_what_the_generators_took() -> None:
+    """``_counts_ok`` and ``_bytes_ok`` (the items' exact types as a set, session
+    36) agree with the generator forms on 5,000 tuples of mixed items: bools, int
+    and bytes subclasses, bytearrays, negatives, ints past MAX_ID, empty tuples and
+    lists."""
+    rng = random.Random(7)
+    items = [0, 1, MAX_ID, MAX_ID + 1, -1, True, _Int(2), b"", b"x", _Bytes(b"y"),
+             bytearray(b"z"), "s", None, 1.0]
+    for _ in range(5_000):
+        drawn = [rng.choice(items[:3] if rng.random() < 0.5 else items)
+                 for _ in range(rng.randrange(5))]
+        if rng.random() < 0.3:
+            drawn = [rng.choice([b"a", b"bb"]) for _ in drawn]
+        value: object = tuple(drawn) if rng.random() < 0.9 else drawn
+        assert _counts_ok(value) == _old_counts_ok(value), value
+        assert _bytes_ok(value) == _old_bytes_ok(value), value
+
+
+def _old_compare_level(tree: MerkleTree, message: Level) -> object:
+    """:func:`impl.merkle._compare_level` before session 36 (a node at a time)."""
+    shape = tree.shape
+    theirs = dict(message.hashes)
+    differing = [i for i in _compared_nodes(shape, message)
+                 if tree.node_hash(message.level, i) != theirs.get(i, EMPTY)]
+    if not differing:
+        return InSync(shape)
+    if message.level == shape.depth:
+        entries = tuple(sorted(e for b in differing for e in tree.bucket_entries(b)))
+        return Buckets(shape, tuple(differing), entries)
+    level = message.level + 1
+    f = shape.fanout
+    mine = tuple((c, h) for p in differing for c in range(p * f, p * f + f)
+                 if (h := tree.node_hash(level, c)))
+    return Level(shape, level, tuple(differing), mine)
+
+
+def test_a_level_step_is_answered_as_node_by_node() -> None:
+    """:func:`impl.merkle.answer` of level steps (the whole level compared, or some
+    parents' children) between trees that differ in 0 to 3 keys, against the old
+    comparison node by node: the same answer (InSync found from one dict
+    comparison when the step holds the tree's whole level, session 36)."""
+    rng = random.Random(11)
+    shape = TreeShape(0, RING_SIZE, 4, 3)
+    in_sync = 0
+    for _ in range(300):
+        keys = {b"k%d" % rng.randrange(200): b"v" for _ in range(rng.randrange(40))}
+        a, b = MerkleTree(shape), MerkleTree(shape)
+        for key, record in keys.items():
+            a.update(key, record)
+            b.update(key, record)
+        for _ in range(rng.randrange(4)):
+            b.update(b"k%d" % rng.randrange(200), b"w")
+        for level in range(shape.depth + 1):
+            count = shape.nodes_at(level - 1) if level else 0
+            parents = tuple(sorted(rng.sample(range(count), rng.randrange(1, count + 1)))
+                            ) if level else ()
+            compared = _compared_nodes(shape, Level(shape, level, parents, ()))
+            step = Level(shape, level, parents, tuple(
+                (i, h) for i in compared if (h := b.node_hash(level, i))))
+            answer = respond(a, step)
+            assert answer == _old_compare_level(a, step)
+            in_sync += answer == InSync(shape)
+    assert 100 < in_sync < 1_100, in_sync  # both answers drawn often
