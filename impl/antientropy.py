@@ -200,10 +200,9 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
     """The wire message of a Level or Buckets protocol step."""
     shape = message.shape
     if isinstance(message, Level):
+        indexes, hashes = zip(*message.hashes, strict=True) if message.hashes else ((), ())
         return MerkleExchange(session, shape.lo, shape.hi, shape.fanout, shape.depth, "level",
-                              message.level, message.parents,
-                              tuple(i for i, _ in message.hashes),
-                              tuple(h for _, h in message.hashes))
+                              message.level, message.parents, indexes, hashes)
     if isinstance(message, Buckets):
         return MerkleExchange(session, shape.lo, shape.hi, shape.fanout, shape.depth,
                               "buckets", indexes=message.indexes,

@@ -400,9 +400,9 @@ def root_children(tree: MerkleTree) -> Level:
     that finds an opener's root in sync holds the same children hashes; if the
     opener's tree changed since its root went, the opener descends as usual). A
     node of an earlier version that receives it does the same (session 35)."""
-    below = tree._hashes_at(1)
-    return Level(tree.shape, 1, (0,), tuple((c, h) for c in range(tree.shape.fanout)
-                                            if (h := below.get(c, EMPTY))))
+    # (level 1 holds nodes 0 to fanout - 1 and no EMPTY hash: its items by index are
+    # the non-empty children in order; session 36)
+    return Level(tree.shape, 1, (0,), tuple(sorted(tree._hashes_at(1).items())))
 
 
 def check(shape: TreeShape, message: MerkleMessage) -> None:

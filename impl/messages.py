@@ -637,9 +637,10 @@ def with_generations(message: _Stamped, **generations: str) -> _Stamped:
             _check_generation(_Checker(message, BadMessageError), name, value)
     copy = object.__new__(type(message))
     setattr_ = object.__setattr__
-    for name in slots:
-        setattr_(copy, name, generations[name] if name in generations
-                 else getattr(message, name))
+    for name in slots:  # every field copied, then the new ones set (session 36)
+        setattr_(copy, name, getattr(message, name))
+    for name, value in generations.items():
+        setattr_(copy, name, value)
     return copy
 
 
