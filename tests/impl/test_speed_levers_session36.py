@@ -253,3 +253,23 @@ def test_a_level_step_is_answered_as_node_by_node() -> None:
             assert answer == _old_compare_level(a, step)
             in_sync += answer == InSync(shape)
     assert 100 < in_sync < 1_100, in_sync  # both answers drawn often
+
+
+def test_the_root_children_go_in_index_order_whatever_order_the_tree_hashed_them() -> None:
+    """A level-1 node emptied and filled again is hashed after its siblings; the
+    root's children still list the nodes by index, as node by node did (the hashes
+    of level 1 are sorted, session 36)."""
+    shape = TreeShape(0, RING_SIZE, 4, 2)
+    tree = MerkleTree(shape)
+    keys = [b"k%d" % i for i in range(40)]
+    for key in keys:
+        tree.update(key, b"1")
+    first = root_children(tree)
+    assert [i for i, _ in first.hashes] == [0, 1, 2, 3]
+    quarter = [key for key in keys if shape.bucket_of(position_of(key)) < 4]  # node 0's
+    for key in quarter:
+        tree.remove(key)
+    assert [i for i, _ in root_children(tree).hashes] == [1, 2, 3]
+    for key in quarter:
+        tree.update(key, b"1")
+    assert root_children(tree) == first
