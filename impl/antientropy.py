@@ -200,10 +200,9 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
     """The wire message of a Level or Buckets protocol step."""
     shape = message.shape
     if isinstance(message, Level):
+        indexes, hashes = zip(*message.hashes, strict=True) if message.hashes else ((), ())
         return MerkleExchange(session, shape.lo, shape.hi, shape.fanout, shape.depth, "level",
-                              message.level, message.parents,
-                              tuple(i for i, _ in message.hashes),
-                              tuple(h for _, h in message.hashes))
+                              message.level, message.parents, indexes, hashes)
     if isinstance(message, Buckets):
         return MerkleExchange(session, shape.lo, shape.hi, shape.fanout, shape.depth,
                               "buckets", indexes=message.indexes,
@@ -212,9 +211,18 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
     raise InvalidValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
 
 
-def from_exchange(message: MerkleExchange) -> Level | Buckets:
-    """The protocol step a wire message carries."""
-    shape = shape_of(message)
+def from_exchange(message: MerkleExchange, held: TreeShape | None = None) -> Level | Buckets:
+    """The protocol step a wire message carries (BadMessageError if its tree shape is
+    not a valid one). ``held``: the shape of the receiver's tree of the message's
+    range, taken as the step's shape when the message names the same ``lo``, ``hi``,
+    ``fanout`` and ``depth`` (a valid message's fields are plain ints, so the shape
+    they would build is equal to it: no shape is built and checked again per step;
+    session 36)."""
+    if held is not None and (message.lo, message.hi, message.fanout, message.depth) == (
+            held.lo, held.hi, held.fanout, held.depth):
+        shape = held
+    else:
+        shape = shape_of(message)
     if message.step == "level":
         return Level(shape, message.level, message.parents,
                      tuple(zip(message.indexes, message.hashes, strict=True)))
@@ -354,7 +362,7 @@ class AntiEntropy:
             self.stats["anti-entropy-unknown-range"] += 1
             return []
         try:  # a step malformed in itself: the peer's fault (PeerDataError)
-            step = from_exchange(message)
+            step = from_exchange(message, tree.shape)
             check(tree.shape, step)
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error

@@ -266,6 +266,13 @@ class MerkleTree:
         self._refresh()
         return self._levels[level].get(index, EMPTY)
 
+    def _hashes_at(self, level: int) -> dict[int, bytes]:
+        """The non-empty node hashes at ``level``, index -> hash, refreshed once (read,
+        never changed, by the protocol's steps: one refresh for a step's 16 nodes
+        instead of one per :meth:`node_hash`; session 36)."""
+        self._refresh()
+        return self._levels[level]
+
     def children(self, level: int, index: int) -> tuple[bytes, ...]:
         """The hashes of the ``fanout`` children of node ``index`` at ``level``."""
         self._refresh()
@@ -324,7 +331,7 @@ class MerkleTree:
         for level in range(shape.depth - 1, -1, -1):
             below, here = levels[level + 1], levels[level]
             for index in changed:
-                kids = [below.get(c) for c in range(index * f, index * f + f)]
+                kids = list(map(below.get, range(index * f, index * f + f)))
                 if kids.count(None) < f:
                     here[index] = blake2b(b"".join([kid or _ZERO for kid in kids]),
                                           digest_size=DIGEST_SIZE,
@@ -393,9 +400,9 @@ def root_children(tree: MerkleTree) -> Level:
     that finds an opener's root in sync holds the same children hashes; if the
     opener's tree changed since its root went, the opener descends as usual). A
     node of an earlier version that receives it does the same (session 35)."""
-    f = tree.shape.fanout
-    return Level(tree.shape, 1, (0,), tuple((c, h) for c in range(f)
-                                            if (h := tree.node_hash(1, c))))
+    # (level 1 holds nodes 0 to fanout - 1 and no EMPTY hash: its items by index are
+    # the non-empty children in order; session 36)
+    return Level(tree.shape, 1, (0,), tuple(sorted(tree._hashes_at(1).items())))
 
 
 def check(shape: TreeShape, message: MerkleMessage) -> None:
@@ -468,6 +475,8 @@ def _check_level(shape: TreeShape, message: Level) -> None:
     allowed = set(_compared_nodes(shape, message))
     if not isinstance(message.hashes, tuple):
         raise BadMessageError("Merkle hashes must be a tuple of (index, hash) pairs")
+    if _plain_hashes_ok(message.hashes, allowed):
+        return  # the common case, checked in bulk (the loop below names a bad entry)
     seen: set[int] = set()
     for entry in message.hashes:
         if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], int)
@@ -480,11 +489,33 @@ def _check_level(shape: TreeShape, message: Level) -> None:
         seen.add(entry[0])
 
 
+def _plain_hashes_ok(hashes: tuple[object, ...], allowed: set[int]) -> bool:
+    """Whether ``hashes`` are pairs of exactly ``tuple``, ``int`` and ``bytes`` that
+    :func:`_check_level`'s loop accepts (each index compared, once; each hash
+    :data:`DIGEST_SIZE` bytes), checked by whole-tuple operations (session 36). False
+    says nothing: the loop decides (a subclass, a bool or a bad entry)."""
+    if not hashes:
+        return True
+    if {*map(type, hashes)} != _TUPLE or {*map(len, hashes)} != _PAIR:  # type: ignore[arg-type]
+        return False
+    indexes, digests = zip(*hashes, strict=True)
+    return ({*map(type, indexes)} == _INT and {*map(type, digests)} == _BYTES
+            and {*map(len, digests)} == _DIGEST_LENGTH
+            and len(set(indexes)) == len(indexes) and allowed.issuperset(indexes))
+
+
+_TUPLE, _PAIR, _INT, _BYTES = {tuple}, {2}, {int}, {bytes}
+_DIGEST_LENGTH = {DIGEST_SIZE}
+
+
 def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
     shape = tree.shape
     theirs = dict(message.hashes)
+    here = tree._hashes_at(message.level)
+    if theirs == here:  # (a step of a whole level in sync: the root, its children)
+        return InSync(shape)  # both hold no EMPTY: no compared node differs (session 36)
     differing = [i for i in _compared_nodes(shape, message)
-                 if tree.node_hash(message.level, i) != theirs.get(i, EMPTY)]
+                 if here.get(i, EMPTY) != theirs.get(i, EMPTY)]
     if not differing:
         return InSync(shape)
     if message.level == shape.depth:
@@ -492,8 +523,9 @@ def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
         return Buckets(shape, tuple(differing), entries)
     level = message.level + 1
     f = shape.fanout
+    below = tree._hashes_at(level)
     mine = tuple((c, h) for p in differing for c in range(p * f, p * f + f)
-                 if (h := tree.node_hash(level, c)))
+                 if (h := below.get(c, EMPTY)))
     return Level(shape, level, tuple(differing), mine)
 
 

@@ -637,9 +637,10 @@ def with_generations(message: _Stamped, **generations: str) -> _Stamped:
             _check_generation(_Checker(message, BadMessageError), name, value)
     copy = object.__new__(type(message))
     setattr_ = object.__setattr__
-    for name in slots:
-        setattr_(copy, name, generations[name] if name in generations
-                 else getattr(message, name))
+    for name in slots:  # every field copied, then the new ones set (session 36)
+        setattr_(copy, name, getattr(message, name))
+    for name, value in generations.items():
+        setattr_(copy, name, value)
     return copy
 
 
@@ -764,13 +765,18 @@ class MerkleExchange:
 def _counts_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of ints in [0, MAX_ID] (a fast check: False
     sends the caller to the checks that name what is wrong)."""
-    return type(items) is tuple and (not items or (  # (an empty one: no generator made)
-        all(type(i) is int for i in items) and min(items) >= 0 and max(items) <= MAX_ID))
+    return type(items) is tuple and (not items or (  # (an empty one: nothing made)
+        {*map(type, items)} == _INT_ONLY and min(items) >= 0 and max(items) <= MAX_ID))
 
 
 def _bytes_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of bytes (a fast check, as :func:`_counts_ok`)."""
-    return type(items) is tuple and (not items or all(type(i) is bytes for i in items))
+    return type(items) is tuple and (not items or {*map(type, items)} == _BYTES_ONLY)
+
+
+#: the item types of a tuple :func:`_counts_ok` and :func:`_bytes_ok` take (a set of
+#: the items' exact types, built in C, rather than a generator: session 36)
+_INT_ONLY, _BYTES_ONLY = {int}, {bytes}
 
 
 def _check_key_record(owner: object, key: object, record: object) -> None:

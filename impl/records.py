@@ -31,6 +31,7 @@ import hashlib
 import math
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from impl.errors import BadMessageError, ConfigError
 from spec import dvv
@@ -240,34 +241,45 @@ class _Reader:
         self.offset = end
         return chunk
 
+    # (the numbers are read in place, ``unpack_from``, with the same bounds check
+    # and error as :meth:`take`, rather than from a slice taken first: session 36)
+
+    def _number(self, fmt: struct.Struct) -> Any:
+        offset = self.offset
+        end = offset + fmt.size
+        if end > len(self.data):
+            raise BadMessageError("record is truncated")
+        self.offset = end
+        return fmt.unpack_from(self.data, offset)[0]
+
     def u16(self) -> int:
-        value: int = _U16.unpack(self.take(2))[0]
+        value: int = self._number(_U16)
         return value
 
     def u32(self) -> int:
-        value: int = _U32.unpack(self.take(4))[0]
+        value: int = self._number(_U32)
         return value
 
     def u64(self) -> int:
-        value: int = _U64.unpack(self.take(8))[0]
+        value: int = self._number(_U64)
         return value
 
     def f64(self) -> float:
-        value: float = _F64.unpack(self.take(8))[0]
+        value: float = self._number(_F64)
         return value
 
     def text(self) -> str:
-        raw = self.take(self.u16())
+        raw = self.take(self._number(_U16))
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadMessageError("record holds a name that is not UTF-8") from None
 
     def blob(self) -> bytes:
-        return self.take(self.u32())
+        return self.take(self._number(_U32))
 
     def count(self, what: str) -> int:
-        count = self.u32()
+        count: int = self._number(_U32)
         if count > len(self.data) - self.offset:
             raise BadMessageError(f"record claims {count} {what}, more than its length")
         return count
