@@ -60,14 +60,17 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httpcore
 import httpx
 
+from impl.config import DEFAULT_FRAME_BYTES
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "REASON_CHARS", "SUSPECT_S",
-           "UNKNOWN_OUTCOME",
-           "AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
+__all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "REASON_CHARS",
+           "SUSPECT_S", "UNKNOWN_OUTCOME",
+           "AnswerRefusedError", "AsyncClient", "Client", "Fetched", "NoNodeError",
+           "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "Router",
            "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
@@ -104,6 +107,144 @@ NODE_IN_FLIGHT = IN_FLIGHT // 2
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
 _JSON = {"Accept": "application/json"}
+#: the most bytes of one answer (its body as sent) a client reads by default
+#: (``max_answer_bytes`` of :class:`Client`, :class:`AsyncClient`, ``connect``): the
+#: largest get answer a cluster of the default ``max_frame_bytes``
+#: (:data:`impl.config.DEFAULT_FRAME_BYTES`, 64 MiB) gives, a record that fills a
+#: frame with its values in base64 (4/3 of it: 89,478,488 bytes), with 8 MiB of room
+#: for the context (base64 of ``max_context_bytes``, 87,384 bytes by default), the
+#: content types and the JSON: 97,867,096 bytes (93.3 MiB). A node's record can be no
+#: larger (a replica refuses a record its frame cannot carry), so an answer over it is
+#: not a node's: a broken or hostile server, or an address of another service. A
+#: cluster given a larger ``max_frame_bytes`` needs a client of a larger
+#: ``max_answer_bytes``. Before session 36 a client read any answer whole, however
+#: large (a server sending an endless body held it until its ``timeout_s`` and as
+#: much memory as arrived by then; a 200 MB gzip bomb of 200 KB was inflated whole).
+MAX_ANSWER_BYTES = 4 * -(-DEFAULT_FRAME_BYTES // 3) + (8 << 20)
+#: what every request asks of the encoding of its answer: none (a node never encodes
+#: its answers); an answer in a Content-Encoding is refused (:func:`_check_head`)
+_IDENTITY = {"Accept-Encoding": "identity"}
+
+
+class AnswerRefusedError(httpx.TransportError):
+    """An answer the client will not read: its body over ``max_answer_bytes`` (said by
+    its Content-Length, or counted as it arrives), or in a Content-Encoding, which the
+    client did not accept (it asks for ``identity``). Handed to the plans as a
+    transport error (no usable answer): a get tries the next node and names it in its
+    NoNodeError, a put raises OutcomeUnknownError naming it (it was sent)."""
+
+
+def _check_head(response: httpx.Response, limit: int) -> None:
+    """Raise :class:`AnswerRefusedError` when the head of ``response`` announces a
+    body over ``limit`` bytes (Content-Length) or a Content-Encoding other than
+    ``identity``. Before session 36 httpx decoded any coding the server chose (it
+    asked for gzip and deflate): a body that was not valid gzip raised httpx's bare
+    DecodingError out of ``get`` and ``put``, and a gzip bomb was inflated whole."""
+    codings = [coding.strip().lower() for coding in
+               response.headers.get("content-encoding", "").split(",")]
+    unasked = [coding for coding in codings if coding not in ("", "identity")]
+    if unasked:
+        raise AnswerRefusedError(
+            f"an answer in Content-Encoding {_kept(', '.join(unasked))[:80]!r}, which "
+            "this client did not accept (it asks for identity; a node never encodes its "
+            "answers): not a node's answer", request=response.request)
+    length = response.headers.get("content-length", "").strip()
+    if length.isascii() and length.isdigit() and int(length) > limit:
+        raise AnswerRefusedError(_too_large(f"{int(length):,} bytes (its Content-Length)",
+                                            limit), request=response.request)
+
+
+def _too_large(size: str, limit: int) -> str:
+    return (f"an answer of {size}, over the client's max_answer_bytes of {limit:,}: not "
+            "a node's answer (a node of a larger max_frame_bytes needs a larger "
+            "max_answer_bytes); the rest of it not read")
+
+
+def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,
+          request: httpx.Request) -> int:
+    """Append ``chunk`` to the body read so far (``raw``, ``size`` bytes) and return
+    its new size, unless that is over ``limit`` bytes: then raise
+    :class:`AnswerRefusedError` naming both."""
+    size += len(chunk)
+    if size > limit:
+        raise AnswerRefusedError(_too_large(f"over {limit:,} bytes ({size:,} read)", limit),
+                                 request=request)
+    raw.append(chunk)
+    return size
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the request of
+    its thread (:class:`_DeadlineBackend`): httpx bounds each read only, so a head
+    sent a byte at a time was never given up on."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
+        self._stream = stream
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return self._stream.read(max_bytes,
+                                     self._backend.left(timeout, httpcore.ReadTimeout))
+        except httpcore.ReadTimeout:  # the socket's "timed out": say which timeout
+            self._backend.left(None, httpcore.ReadTimeout)
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._backend.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(
+            ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout)),
+            self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sockets, each read, write and connect bounded by the deadline of the
+    calling thread's request (:attr:`deadline`, set by :meth:`Client._request`): a
+    request to one node ends within its ``timeout_s`` whatever the node sends, its
+    head too. Before session 36 only the body was timed as a whole: a server sending
+    its head a byte every 50 ms held a ``get`` of ``timeout_s = 2`` for minutes."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, timeout_s: float) -> None:
+        self._inner = inner
+        self._timeout_s = timeout_s
+        #: ``.at``: the monotonic deadline of the request of this thread (None: none)
+        self.deadline = threading.local()
+
+    def left(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """``timeout`` cut to what is left of this thread's request; ``error`` (an
+        httpcore timeout, which httpx maps to its own) once nothing is."""
+        at: float | None = getattr(self.deadline, "at", None)
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise error(f"no whole answer within {self._timeout_s} s")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(
+            host, port, self.left(timeout, httpcore.ConnectTimeout), local_address,
+            socket_options), self)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(
+            path, self.left(timeout, httpcore.ConnectTimeout), socket_options), self)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 class RequestRefusedError(LocalError):
@@ -498,16 +639,19 @@ def read_put(response: httpx.Response) -> str | None:
     if status >= 500:
         raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
-                              f"{response.text[:100]!r})")
+                              f"{_kept(response.text)!r})")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of ``response``'s body, else ``{"error": "NotJson", "message":
+    its text}``: whole, cut only where an error is made of it, by :func:`_kept` as a
+    JSON reason is (session 36: its first 200 characters before, a proxy's page
+    showing its head only, its terminal escapes unescaped)."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    return body if isinstance(body, dict) else {"error": "NotJson",
-                                                 "message": response.text[:200]}
+    return body if isinstance(body, dict) else {"error": "NotJson", "message": response.text}
 
 
 #: characters of what one node said (its API error's ``error: message``) that the
@@ -592,7 +736,7 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
         answer = yield "GET", base + "/status", {}
         if not isinstance(answer, httpx.Response):
             router.suspect(base)
-            why.append(f"{base}: {type(answer).__name__}")
+            why.append(f"{base}: {_unanswered(answer)}")
             continue
         router.answered(base)
         try:  # a body that is not a JSON object is not a node's (session 13's probe B:
@@ -644,7 +788,7 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
         if isinstance(answer, httpx.TransportError):
             router.forget()
             router.suspect(base)
-            why.append(f"{base}: {type(answer).__name__}")
+            why.append(f"{base}: {_unanswered(answer)}")
             continue
         router.answered(base)
         got = read_get(answer)
@@ -742,7 +886,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
             router.forget()
             router.suspect(base)
-            why.append(f"{base}: {type(answer).__name__}")
+            why.append(f"{base}: {_unanswered(answer)}")
             continue
         if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
             router.forget()
@@ -780,8 +924,12 @@ def _check_seconds(name: str, value: object) -> None:
                          f"got {value!r:.60}")
 
 
-def _check_client(resolve: object, timeout_s: object) -> None:
+def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object) -> None:
     _check_seconds("timeout_s", timeout_s)
+    if (isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int)
+            or max_answer_bytes < 1):
+        raise LocalError(f"connect: max_answer_bytes must be a positive int (bytes), got "
+                         f"{max_answer_bytes!r:.60}")
     if resolve is not None and not callable(resolve):
         raise LocalError(f"connect: resolve must be a function of the siblings (a list "
                          f"of bytes) to the merged value, got {type(resolve).__name__}")
@@ -794,6 +942,14 @@ def _check_open(closed: bool) -> None:
     if closed:
         raise LocalError("the client is closed (close(), or its with block ended): "
                          "connect again; nothing was sent")
+
+
+def _unanswered(error: httpx.TransportError) -> str:
+    """Why a node gave no answer: the class of ``error`` and what it says (as
+    :func:`_kept` keeps it), e.g. ``AnswerRefusedError: an answer of 50,000,000 bytes
+    ...``. Before session 36 a get named the class only (``RemoteProtocolError``)."""
+    said = str(error)
+    return f"{type(error).__name__}: {_kept(said)}" if said else type(error).__name__
 
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
@@ -824,11 +980,16 @@ class Client:
     IN_FLIGHT: ClassVar[int] = IN_FLIGHT  # the module's, shared with AsyncClient
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
-                 timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
-        _check_client(resolve, timeout_s)
+                 timeout_s: float = 10.0, refresh_s: float = 30.0,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+        _check_client(resolve, timeout_s, max_answer_bytes)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
         self._timeout_s = timeout_s
+        self._max_answer_bytes = max_answer_bytes
+        #: the sockets of every pool, each read and write bounded by its request's
+        #: deadline (session 36)
+        self._deadlines = _DeadlineBackend(httpcore.SyncBackend(), timeout_s)
         #: origin (scheme://host:port) -> the pool of that node's connections
         self._pools: dict[str, httpx.Client] = {}
         self._pools_lock = threading.Lock()
@@ -851,10 +1012,15 @@ class Client:
             _check_open(self._closed)
             pool = self._pools.get(origin)
             if pool is None:
+                limits = httpx.Limits(max_connections=self.IN_FLIGHT,
+                                      max_keepalive_connections=self.IN_FLIGHT)
+                transport = httpx.HTTPTransport(limits=limits)
+                # every socket of the pool bounded by its request's deadline
+                # (_DeadlineBackend): httpx gives no other way to time a head whole
+                transport._pool._network_backend = self._deadlines
                 pool = self._pools[origin] = httpx.Client(
-                    timeout=self._timeout_s,
-                    limits=httpx.Limits(max_connections=self.IN_FLIGHT,
-                                        max_keepalive_connections=self.IN_FLIGHT))
+                    timeout=self._timeout_s, limits=limits, transport=transport,
+                    headers=_IDENTITY)
             turns = self._node_turns.setdefault(
                 origin, threading.BoundedSemaphore(NODE_IN_FLIGHT))
             return pool, turns
@@ -889,11 +1055,19 @@ class Client:
             # that counts (a close between the two), nothing sent either way
             _check_open(self._closed)
             deadline = time.monotonic() + self._timeout_s
+            self._deadlines.deadline.at = deadline  # every read and write: its head too
             try:
                 with pool.stream(method, url, **options) as response:
-                    raw = []
-                    for chunk in response.iter_raw():
-                        raw.append(chunk)
+                    _check_head(response, self._max_answer_bytes)
+                    raw: list[bytes] = []
+                    if response.is_stream_consumed:  # read already by its transport (a
+                        # test's httpx.MockTransport): whole, still bounded
+                        _take(raw, 0, response.content, self._max_answer_bytes,
+                              response.request)
+                    size = 0
+                    for chunk in () if response.is_stream_consumed else response.iter_raw():
+                        size = _take(raw, size, chunk, self._max_answer_bytes,
+                                     response.request)
                         if time.monotonic() > deadline:
                             raise httpx.ReadTimeout(
                                 f"no whole answer within {self._timeout_s} s",
@@ -901,6 +1075,8 @@ class Client:
             except RuntimeError:
                 _check_open(self._closed)
                 raise
+            finally:
+                self._deadlines.deadline.at = None
         return httpx.Response(response.status_code, headers=response.headers,
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)
@@ -958,12 +1134,14 @@ class AsyncClient:
     """The asyncio twin of :class:`Client` (the same methods, awaited)."""
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
-                 timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
-        _check_client(resolve, timeout_s)
+                 timeout_s: float = 10.0, refresh_s: float = 30.0,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+        _check_client(resolve, timeout_s, max_answer_bytes)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
         self._timeout_s = timeout_s
-        self._http = httpx.AsyncClient(timeout=timeout_s)
+        self._max_answer_bytes = max_answer_bytes
+        self._http = httpx.AsyncClient(timeout=timeout_s, headers=_IDENTITY)
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
         #: the turns of :data:`IN_FLIGHT` requests: a request waiting for one is sent
         #: nothing yet, and its ``timeout_s`` has not started
@@ -1011,7 +1189,7 @@ class AsyncClient:
                     async with (self._node_share(url), self._turns,
                                 asyncio.timeout(self._timeout_s)):
                         answer: httpx.Response | httpx.TransportError = (
-                            await self._http.request(method, url, **options))
+                            await self._request(method, url, options))
                 except TimeoutError:
                     answer = httpx.ReadTimeout(f"no whole answer within {self._timeout_s} s")
                 except httpx.TransportError as error:
@@ -1019,6 +1197,24 @@ class AsyncClient:
                 method, url, options = plan.send(answer)
         except StopIteration as done:
             return done.value
+
+    async def _request(self, method: str, url: str, options: dict[str, Any]) -> httpx.Response:
+        """One request to one node, its answer read whole up to ``max_answer_bytes``
+        (:class:`AnswerRefusedError` beyond, or for a Content-Encoding): before
+        session 36 it was read whole whatever its size (httpx's ``request``)."""
+        async with self._http.stream(method, url, **options) as response:
+            _check_head(response, self._max_answer_bytes)
+            raw: list[bytes] = []
+            if response.is_stream_consumed:  # read already by its transport (a test's
+                # httpx.MockTransport): whole, still bounded
+                _take(raw, 0, response.content, self._max_answer_bytes, response.request)
+            else:
+                size = 0
+                async for chunk in response.aiter_raw():
+                    size = _take(raw, size, chunk, self._max_answer_bytes, response.request)
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=b"".join(raw), request=response.request,
+                              extensions=response.extensions)
 
     async def aclose(self) -> None:
         """Close the pooled connections. In another loop than its first request's

@@ -1,0 +1,283 @@
+"""The client library and a server that is not a node: a hostile or broken one, or
+an address of another service (session 36's user probe).
+
+Before session 36 the client read every answer whole however large (an endless
+body held it until its ``timeout_s``, with as much memory as had arrived; a 200 MB
+gzip bomb of 200 KB was inflated whole), decoded any Content-Encoding the server
+chose (a body that was not valid gzip raised httpx's bare ``DecodingError`` out of
+``get`` and ``put``), timed an answer's body as a whole but not its head (a head
+sent a byte every 50 ms held ``get`` of ``timeout_s = 2`` for minutes: the sync
+client only), and cut a body that was not JSON at its 200th character (a JSON
+reason: at :data:`~impl.http_client.REASON_CHARS`, its middle, escaped). Now an
+answer over ``max_answer_bytes`` or in a Content-Encoding is refused
+(:class:`~impl.http_client.AnswerRefusedError`, named in the NoNodeError of a get
+or the OutcomeUnknownError of a put), every read and write of the sync client ends
+by its request's deadline, and a body that is not JSON is kept as a JSON reason is.
+
+Loopback only: a small socket server answering scripted bytes, stopped at the end
+(each test bounded in time)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from impl.config import DEFAULT_FRAME_BYTES
+from impl.http_api import context_allowance
+from impl.http_client import (
+    MAX_ANSWER_BYTES,
+    REASON_CHARS,
+    AsyncClient,
+    Client,
+    NoNodeError,
+    OutcomeUnknownError,
+    RequestRefusedError,
+    read_get,
+    read_put,
+)
+from spec.errors import LocalError
+from tests.vdynamo.loopback import serving
+
+TIMEOUT = 0.5
+LIMIT = 100_000  # max_answer_bytes of the clients below
+#: sends one answer on a connection (given the request's head); False: close it
+Answer = Callable[[socket.socket, bytes], bool]
+
+
+def _head_of(conn: socket.socket) -> bytes:
+    """The head of the next request on ``conn`` (its body read and dropped; b"": closed)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = conn.recv(65536)
+        if not more:
+            return b""
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            while len(body) < int(line.split(b":")[1]):
+                more = conn.recv(65536)
+                if not more:
+                    break
+                body += more
+    return head
+
+
+def _fake_node(answer: Answer,
+               heads: list[bytes] | None = None) -> contextlib.AbstractContextManager[str]:
+    """A loopback server answering each request with ``answer``; ``heads`` collects
+    the heads of the requests it got."""
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set():
+            head = _head_of(conn)
+            if not head:
+                return
+            if heads is not None:
+                heads.append(head)
+            if not answer(conn, head):
+                return
+    return serving(handle)
+
+
+def _http(status: int, body: bytes, extra: bytes = b"",
+          content_type: bytes = b"application/json") -> bytes:
+    return (b"HTTP/1.1 %d X\r\nConnection: close\r\nContent-Type: %s\r\n"
+            b"Content-Length: %d\r\n%s\r\n" % (status, content_type, len(body), extra)) + body
+
+
+def _sends(data: bytes) -> Answer:
+    def answer(conn: socket.socket, head: bytes) -> bool:
+        conn.sendall(data)
+        return False
+    return answer
+
+
+def _endless(head: bytes) -> Answer:
+    """``head``, then spaces for as long as the client reads them (at most 5 s)."""
+    def answer(conn: socket.socket, _: bytes) -> bool:
+        conn.sendall(head)
+        until = time.monotonic() + 5
+        with contextlib.suppress(OSError):
+            while time.monotonic() < until:
+                conn.sendall(b" " * 65536)
+        return False
+    return answer
+
+
+def _sync(node: str, op: str) -> Any:
+    with Client([node], timeout_s=TIMEOUT, max_answer_bytes=LIMIT) as db:
+        return db.get("k") if op == "get" else db.put("k", b"v")
+
+
+def _async(node: str, op: str) -> Any:
+    async def scenario() -> Any:
+        async with AsyncClient([node], timeout_s=TIMEOUT, max_answer_bytes=LIMIT) as db:
+            return await (db.get("k") if op == "get" else db.put("k", b"v"))
+    return asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+CLIENTS = {"sync": _sync, "async": _async}
+#: what a get, and a put (sent: its outcome unknown), raise for a refused answer
+RAISED = {"get": NoNodeError, "put": OutcomeUnknownError}
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("op", ["get", "put"])
+def test_an_answer_whose_length_is_over_the_bound_is_refused_unread(client: str,
+                                                                     op: str) -> None:
+    """A Content-Length of 10 MB with a bound of 100,000 bytes: refused at once,
+    naming both figures (before session 36: read whole, as long as it came)."""
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000\r\n\r\n")
+    with _fake_node(_endless(head)) as node:
+        started = time.monotonic()
+        with pytest.raises(RAISED[op]) as raised:
+            CLIENTS[client](node, op)
+        took = time.monotonic() - started
+    said = str(raised.value)
+    assert "AnswerRefusedError" in said and "10,000,000 bytes (its Content-Length)" in said
+    assert f"max_answer_bytes of {LIMIT:,}" in said
+    assert took < 4 * TIMEOUT  # refused at its head, not timed out
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("op", ["get", "put"])
+def test_a_chunked_answer_is_refused_once_over_the_bound(client: str, op: str) -> None:
+    """No Content-Length (chunked): counted as it arrives, refused past the bound."""
+    def answer(conn: socket.socket, _: bytes) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        until = time.monotonic() + 5
+        with contextlib.suppress(OSError):
+            while time.monotonic() < until:
+                conn.sendall(b"10000\r\n" + b" " * 65536 + b"\r\n")
+        return False
+
+    with _fake_node(answer) as node:
+        started = time.monotonic()
+        with pytest.raises(RAISED[op]) as raised:
+            CLIENTS[client](node, op)
+        took = time.monotonic() - started
+    said = str(raised.value)
+    assert f"over {LIMIT:,} bytes" in said and f"max_answer_bytes of {LIMIT:,}" in said
+    assert took < 4 * TIMEOUT
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_an_answer_of_exactly_the_bound_is_read(client: str) -> None:
+    """The bound is inclusive: a node's get answer of ``max_answer_bytes`` is read."""
+    answer = {"values": [base64.b64encode(b"milk").decode()], "content_types": ["text/plain"],
+              "context": "Y3R4"}
+    body = json.dumps(answer).encode()
+    body = body[:-1] + b" " * (LIMIT - len(body)) + b"}"
+    assert len(body) == LIMIT
+    with _fake_node(_sends(_http(200, body))) as node:
+        got = CLIENTS[client](node, "get")
+    assert got.values == [b"milk"] and got.context == "Y3R4"
+
+
+def test_the_default_bound_admits_every_answer_of_a_default_cluster() -> None:
+    """:data:`MAX_ANSWER_BYTES` admits a get answer of a record that fills a default
+    frame (64 MiB), in base64, with the largest context a node takes back."""
+    record = 4 * -(-DEFAULT_FRAME_BYTES // 3)
+    assert record + context_allowance(1 << 16) + (1 << 20) <= MAX_ANSWER_BYTES
+    assert MAX_ANSWER_BYTES < 2 * DEFAULT_FRAME_BYTES  # still a bound
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "1000", None])
+def test_a_bound_that_is_not_a_positive_int_is_refused(bad: object) -> None:
+    with pytest.raises(LocalError, match="max_answer_bytes"):
+        Client(["127.0.0.1:1"], max_answer_bytes=bad)  # type: ignore[arg-type]
+    with pytest.raises(LocalError, match="max_answer_bytes"):
+        AsyncClient(["127.0.0.1:1"], max_answer_bytes=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("op", ["get", "put"])
+def test_an_encoded_answer_is_refused_not_a_bare_decoding_error(client: str, op: str) -> None:
+    """A body in gzip that is not gzip: httpx's bare DecodingError before session 36;
+    now refused by its Content-Encoding, which the client asks not to get."""
+    heads: list[bytes] = []
+    data = _http(200, b"not gzip at all", b"Content-Encoding: gzip\r\n")
+    with _fake_node(_sends(data), heads) as node, pytest.raises(RAISED[op]) as raised:
+        CLIENTS[client](node, op)
+    assert "Content-Encoding 'gzip', which this client did not accept" in str(raised.value)
+    assert heads and all(b"\r\naccept-encoding: identity" in head.lower() for head in heads)
+
+
+def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout() -> None:
+    """The sync client times every read and write of a request against its deadline:
+    a head of 2,000 bytes sent a byte every 50 ms (100 s) is given up after about
+    ``timeout_s`` (before session 36: each read was timed alone, and none took long)."""
+    def answer(conn: socket.socket, _: bytes) -> bool:
+        with contextlib.suppress(OSError):
+            for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.05)
+        return False
+
+    for op in ("get", "put"):
+        with _fake_node(answer) as node:
+            started = time.monotonic()
+            with pytest.raises(RAISED[op]) as raised:
+                _sync(node, op)
+            took = time.monotonic() - started
+        assert "ReadTimeout" in str(raised.value)
+        assert f"no whole answer within {TIMEOUT} s" in str(raised.value)
+        assert took < 4 * TIMEOUT + 1  # /status, then the request: each about TIMEOUT
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_get_names_what_the_transport_error_said(client: str) -> None:
+    """A body cut short: the get's NoNodeError says how (httpx's message), not only
+    ``RemoteProtocolError`` as before session 36."""
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"values\": ["
+    cut_short = r"RemoteProtocolError: peer closed connection without sending complete"
+    with _fake_node(_sends(data)) as node, pytest.raises(NoNodeError, match=cut_short):
+        CLIENTS[client](node, "get")
+
+
+def _page(text: str, status: int) -> httpx.Response:
+    return httpx.Response(status, content=text.encode(), headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize("status", [400, 413, 503])
+def test_a_body_that_is_not_json_is_kept_as_a_json_reason(status: int) -> None:
+    """A 4xx or 5xx page that is not JSON: whole up to REASON_CHARS, escaped (its
+    ESC as ``\\x1b``); 200 characters, its tail cut, unescaped, before session 36."""
+    page = "<p>" + "y" * 3_000 + "\x1b[31m the end</p>"
+    with pytest.raises((RequestRefusedError, OutcomeUnknownError)) as raised:
+        read_put(_page(page, status))
+    said = str(raised.value)
+    assert "\x1b" not in said and "\\x1b[31m the end</p>" in said
+    assert "y" * 3_000 in said
+
+
+def test_a_long_body_that_is_not_json_has_its_middle_cut() -> None:
+    page = "HEAD" + "m" * 10_000 + "TAIL"
+    with pytest.raises(RequestRefusedError) as raised:
+        read_get(_page(page, 400))
+    said = str(raised.value)
+    assert said.startswith("HTTP 400 NotJson: HEAD") and said.endswith("TAIL")
+    cut = len("NotJson: " + page) - REASON_CHARS
+    assert f"[... {cut:,} characters cut ...]" in said
+    assert len(said) < REASON_CHARS + 100
+
+
+def test_a_put_answer_of_another_service_is_kept_as_a_reason() -> None:
+    """A 200 page that is no put's answer: its body in the OutcomeUnknownError,
+    whole up to REASON_CHARS and escaped (its first 100 characters before)."""
+    page = "<html>" + "z" * 1_000 + "\x07</html>"
+    with pytest.raises(OutcomeUnknownError) as raised:
+        read_put(_page(page, 200))
+    assert "z" * 1_000 + "\\\\x07</html>" in str(raised.value)
