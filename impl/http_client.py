@@ -64,7 +64,7 @@ import httpcore
 import httpx
 
 from impl.config import DEFAULT_FRAME_BYTES
-from impl.errors import InvalidValueError, LocalError, RemoteError
+from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "REASON_CHARS",
@@ -338,6 +338,21 @@ def _names_a_host(address: str) -> bool:
     return not (ip.is_unspecified or (mapped is not None and mapped.is_unspecified))
 
 
+def _mapped(value: object) -> dict[Any, Any]:
+    """``value`` if it is a JSON object (a dict), else TypeError naming its type."""
+    if not isinstance(value, dict):
+        raise TypeError(f"an object expected, got {type(value).__name__}")
+    return value
+
+
+def _listed(value: object, kind: type = list) -> Any:
+    """``value`` if it is a ``kind`` (a JSON array by default), else TypeError."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{'an array' if kind is list else 'a string'} expected, got "
+                        f"{type(value).__name__}")
+    return value
+
+
 def _url(base: str) -> str:
     return base if base.startswith(("http://", "https://")) else f"http://{base}"
 
@@ -513,13 +528,24 @@ class Router:
     def learn(self, status: dict[str, Any]) -> None:
         """Adopt the ring and the addresses of a ``/status`` body, but for an address
         whose host is unspecified (see :func:`_names_a_host`): requests for that node's
-        keys go to the seeds, which forward them."""
-        ring = status["ring"]
-        tokens = {node: [int(t) for t in ts] for node, ts in ring["tokens"].items()}
-        self.partitioning = Partitioning(Strategy(ring["strategy"]), Ring.from_tokens(tokens),
-                                         ring["tokens_per_node"], ring["partitions"])
-        self.http = {node: _url(address) for node, address in status["http"].items()
-                     if _names_a_host(address)}
+        keys go to the seeds, which forward them. Raises BadMessageError (a ValueError)
+        naming what is wrong when the body is not a node's ring (nothing adopted): a
+        ring or an address list of the wrong shape raised a bare AttributeError out
+        of ``get`` and ``put`` before session 36's probe (``{"ring": {"tokens": 5}}``,
+        an address 5), which the plans' fall-back to the seeds did not catch, and a
+        node's tokens given as a string (``"123"``) were taken as the tokens 1, 2, 3."""
+        try:
+            ring = status["ring"]
+            tokens = {node: [int(t) for t in _listed(ts)]
+                      for node, ts in _mapped(ring["tokens"]).items()}
+            partitioning = Partitioning(Strategy(ring["strategy"]), Ring.from_tokens(tokens),
+                                        ring["tokens_per_node"], ring["partitions"])
+            http = {node: _url(address) for node, address in _mapped(status["http"]).items()
+                    if _names_a_host(_listed(address, str))}
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadMessageError(f"/status: not a node's ring and addresses "
+                                  f"({type(error).__name__}: {_kept(str(error))})") from None
+        self.partitioning, self.http = partitioning, http
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]
         self._learned_at = self._now()

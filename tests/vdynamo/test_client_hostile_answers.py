@@ -33,6 +33,7 @@ import httpx
 import pytest
 
 from impl.config import DEFAULT_FRAME_BYTES
+from impl.errors import BadMessageError
 from impl.http_api import context_allowance
 from impl.http_client import (
     MAX_ANSWER_BYTES,
@@ -42,6 +43,7 @@ from impl.http_client import (
     NoNodeError,
     OutcomeUnknownError,
     RequestRefusedError,
+    Router,
     read_get,
     read_put,
 )
@@ -295,3 +297,52 @@ def test_a_put_answer_of_another_service_is_kept_as_a_reason() -> None:
     with pytest.raises(OutcomeUnknownError) as raised:
         read_put(_page(page, 200))
     assert "z" * 1_000 + "\\\\x07</html>" in str(raised.value)
+
+
+_RING = {"strategy": 1, "tokens_per_node": 8, "partitions": None,
+         "tokens": {"n1": [str(t * 2**120) for t in range(8)]}}
+#: /status bodies that are JSON objects but no node's ring (a bare AttributeError out
+#: of get and put before session 36, or tokens taken from a string's digits)
+MALFORMED_STATUS = {
+    "tokens a number": {"ring": {**_RING, "tokens": 5}, "http": {}},
+    "tokens a list": {"ring": {**_RING, "tokens": [1]}, "http": {}},
+    "ring a string": {"ring": "x", "http": {}},
+    "a node's tokens a string": {"ring": {**_RING, "tokens": {"n1": "123"}}, "http": {}},
+    "http a list": {"ring": _RING, "http": ["127.0.0.1:1"]},
+    "an address a number": {"ring": _RING, "http": {"n1": 5}},
+    "an address null": {"ring": _RING, "http": {"n1": None}},
+}
+
+
+def test_the_ring_the_malformed_cases_start_from_is_learned() -> None:
+    """The control: the ring of :data:`MALFORMED_STATUS` with an address is a ring."""
+    router = Router(["127.0.0.1:1"], now=lambda: 0.0)
+    router.learn({"ring": _RING, "http": {"n1": "127.0.0.1:2"}})
+    assert router.http == {"n1": "http://127.0.0.1:2"}
+    assert router.candidates("k")[0] == "http://127.0.0.1:2"
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_STATUS))
+def test_a_status_that_is_no_rings_is_refused_whole(case: str) -> None:
+    """BadMessageError (a ValueError, which the plans' fall-back to the seeds takes)
+    naming the shape, and nothing of it adopted."""
+    router = Router(["127.0.0.1:1"], now=lambda: 0.0)
+    with pytest.raises(BadMessageError, match="/status: not a node's ring"):
+        router.learn(MALFORMED_STATUS[case])
+    assert router.partitioning is None and router.http == {} and router.stale()
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("case", ["tokens a number", "an address a number"])
+def test_a_get_past_a_malformed_status_goes_to_the_seed(client: str, case: str) -> None:
+    """A server whose /status is no node's ring but whose get answer is: the get is
+    served (the seed asked), not ended by a bare AttributeError."""
+    good = {"values": [base64.b64encode(b"milk").decode()], "context": "Y3R4"}
+
+    def answer(conn: socket.socket, head: bytes) -> bool:
+        body = MALFORMED_STATUS[case] if b" /status " in head else good
+        conn.sendall(_http(200, json.dumps(body).encode()))
+        return False
+
+    with _fake_node(answer) as node:
+        assert CLIENTS[client](node, "get").values == [b"milk"]
