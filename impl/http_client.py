@@ -920,7 +920,10 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
         router.answered(base)
         missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
-        if "context" in missing:  # a delete without a context found nothing: none written
+        if isinstance(missing.get("context"), str) and missing["context"]:
+            # a delete without a context found nothing: none written. Only a context
+            # string is one (session 36's probe: a 404 of {"context": null}, 5 or ""
+            # returned 'None', '5' or '' as the delete's context, str() of anything)
             if not missing_ok:  # the read's context stays in the error's body
                 raise RequestRefusedError(404, {
                     **missing, "message": "no value for this key: nothing was deleted "
