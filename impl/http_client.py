@@ -251,7 +251,7 @@ class RequestRefusedError(LocalError):
     """The node refused the request as malformed or too large (a 4xx answer)."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"HTTP {status} {_kept_error(body)}")
+        super().__init__(f"HTTP {status} {_kept_error(body)}{_not_a_node(body)}")
         self.status = status
         self.body = body
 
@@ -663,7 +663,7 @@ def read_put(response: httpx.Response) -> str | None:
     if 400 <= status < 500:
         raise RequestRefusedError(status, body)
     if status >= 500:
-        raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}")
+        raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}{_not_a_node(body)}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
                               f"{_kept(response.text)!r})")
 
@@ -713,6 +713,17 @@ def _kept(said: str) -> str:
     half = REASON_CHARS // 2
     cut = len(said) - 2 * half
     return f"{_escaped(said[:half])} [... {cut:,} characters cut ...] {_escaped(said[-half:])}"
+
+
+def _not_a_node(body: dict[str, Any]) -> str:
+    """What an error's message adds when the answer's ``body`` was not JSON
+    (:func:`_json`'s ``NotJson``): a node's errors are JSON objects, so the address
+    may be another service's (session 36's probe: ``vdynamo get --node`` of a
+    ``python -m http.server`` printed its HTML 404 page as a refusal, nothing more)."""
+    if body.get("error") != "NotJson":
+        return ""
+    return ("; not a vdynamo node's answer (a node's errors are JSON objects): is that "
+            "address a node's HTTP port, or is a proxy in the way?")
 
 
 def _kept_error(body: dict[str, Any]) -> str:

@@ -50,6 +50,7 @@ from impl.http_client import (
 )
 from spec.errors import LocalError
 from tests.vdynamo.loopback import serving
+from vdynamo.kv_cli import main_get
 
 TIMEOUT = 0.5
 LIMIT = 100_000  # max_answer_bytes of the clients below
@@ -278,6 +279,19 @@ def test_a_body_that_is_not_json_is_kept_as_a_json_reason(status: int) -> None:
     said = str(raised.value)
     assert "\x1b" not in said and "\\x1b[31m the end</p>" in said
     assert "y" * 3_000 in said
+    assert "not a vdynamo node's answer (a node's errors are JSON objects)" in said
+
+
+def test_the_cli_names_an_address_of_another_service(capsys: pytest.CaptureFixture[str]) -> None:
+    """``vdynamo get --node`` of a web server (its 404 page is HTML): one line naming
+    the page and that it is no node's answer, exit 1 (before session 36: its HTML
+    cut at 200 characters as a refusal of the request, nothing more)."""
+    page = b"<!DOCTYPE HTML>\n<html><body><h1>Error response</h1>\n<p>404</p></body></html>\n"
+    with _fake_node(_sends(_http(404, page, content_type=b"text/html"))) as node:
+        assert main_get(["k", "--node", node]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "vdynamo get: HTTP 404 NotJson: <!DOCTYPE HTML>\\n" in err
+    assert "</html>\\n; not a vdynamo node's answer" in err
 
 
 def test_a_long_body_that_is_not_json_has_its_middle_cut() -> None:
@@ -285,10 +299,10 @@ def test_a_long_body_that_is_not_json_has_its_middle_cut() -> None:
     with pytest.raises(RequestRefusedError) as raised:
         read_get(_page(page, 400))
     said = str(raised.value)
-    assert said.startswith("HTTP 400 NotJson: HEAD") and said.endswith("TAIL")
+    assert said.startswith("HTTP 400 NotJson: HEAD") and "TAIL; not a vdynamo node's" in said
     cut = len("NotJson: " + page) - REASON_CHARS
     assert f"[... {cut:,} characters cut ...]" in said
-    assert len(said) < REASON_CHARS + 100
+    assert len(said) < REASON_CHARS + 250
 
 
 def test_a_put_answer_of_another_service_is_kept_as_a_reason() -> None:
