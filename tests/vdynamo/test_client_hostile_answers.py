@@ -377,3 +377,21 @@ def test_a_delete_404_without_a_context_string_returns_no_context(context: objec
             answer = (httpx.Response(503, json={}) if url.endswith("/status") else
                       httpx.Response(404, json={"context": context}))
             _, url, _ = plan.send(answer)
+
+
+def test_the_cli_bounds_an_answer_by_its_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """``vdynamo get --max-answer-bytes``: an answer over it named on one line, exit 1;
+    a bound that is not a positive number is argparse's usage error (exit 2)."""
+    body = json.dumps({"values": [base64.b64encode(b"m" * 500).decode()],
+                       "context": "Y3R4"}).encode()
+    with _fake_node(_sends(_http(200, body))) as node:
+        assert main_get(["k", "--node", node, "--max-answer-bytes", "300"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "over the client's max_answer_bytes of 300" in err
+        assert main_get(["k", "--node", node, "--max-answer-bytes", "1000"]) == 0
+        assert capsys.readouterr().out.startswith("m" * 500)
+    for bad in ("0", "-5", "lots"):
+        with pytest.raises(SystemExit) as usage:
+            main_get(["k", "--node", "127.0.0.1:1", "--max-answer-bytes", bad])
+        assert usage.value.code == 2
+        assert "must be a positive number of bytes" in capsys.readouterr().err
