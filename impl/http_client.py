@@ -126,12 +126,13 @@ MAX_ANSWER_BYTES = 4 * -(-DEFAULT_FRAME_BYTES // 3) + (8 << 20)
 _IDENTITY = {"Accept-Encoding": "identity"}
 
 
-class AnswerRefusedError(httpx.TransportError):
+class AnswerRefusedError(httpx.TransportError, RemoteError):
     """An answer the client will not read: its body over ``max_answer_bytes`` (said by
     its Content-Length, or counted as it arrives), or in a Content-Encoding, which the
-    client did not accept (it asks for ``identity``). Handed to the plans as a
-    transport error (no usable answer): a get tries the next node and names it in its
-    NoNodeError, a put raises OutcomeUnknownError naming it (it was sent)."""
+    client did not accept (it asks for ``identity``). A RemoteError (the server's
+    fault) handed to the plans as an httpx transport error (no usable answer): a get
+    tries the next node and names it in its NoNodeError, a put raises
+    OutcomeUnknownError naming it (it was sent). Never raised to a caller itself."""
 
 
 def _check_head(response: httpx.Response, limit: int) -> None:
@@ -339,17 +340,17 @@ def _names_a_host(address: str) -> bool:
 
 
 def _mapped(value: object) -> dict[Any, Any]:
-    """``value`` if it is a JSON object (a dict), else TypeError naming its type."""
+    """``value`` if it is a JSON object (a dict), else BadMessageError naming its type."""
     if not isinstance(value, dict):
-        raise TypeError(f"an object expected, got {type(value).__name__}")
+        raise BadMessageError(f"an object expected, got {type(value).__name__}")
     return value
 
 
 def _listed(value: object, kind: type = list) -> Any:
-    """``value`` if it is a ``kind`` (a JSON array by default), else TypeError."""
+    """``value`` if it is a ``kind`` (a JSON array by default), else BadMessageError."""
     if not isinstance(value, kind):
-        raise TypeError(f"{'an array' if kind is list else 'a string'} expected, got "
-                        f"{type(value).__name__}")
+        raise BadMessageError(f"{'an array' if kind is list else 'a string'} expected, "
+                              f"got {type(value).__name__}")
     return value
 
 
