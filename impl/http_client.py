@@ -38,6 +38,13 @@ with a 4xx, e.g. a merge over ``max_value_bytes``) the get still
 returns the merge, with the read's context, and says why in
 ``Fetched.write_back_error`` (session 30).
 
+An answer is read whole, within ``timeout_s`` (the sync client's every socket read
+and write ends by its request's deadline: :class:`_DeadlineBackend`), up to
+``max_answer_bytes`` (:data:`MAX_ANSWER_BYTES`) and in no Content-Encoding (every
+request asks for ``identity``); any other is no node's answer
+(:class:`AnswerRefusedError`: a get tries the next node, a put's outcome is
+unknown; session 36).
+
 Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
 :func:`delete_plan`: generators that yield the HTTP requests to make and are
 sent the answers, the sans-IO shape of the node core); they differ only in how
