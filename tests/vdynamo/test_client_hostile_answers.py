@@ -219,12 +219,14 @@ def test_an_encoded_answer_is_refused_not_a_bare_decoding_error(client: str, op:
     assert heads and all(b"\r\naccept-encoding: identity" in head.lower() for head in heads)
 
 
-def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout() -> None:
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout(client: str) -> None:
     """The sync client times every read and write of a request against its deadline:
     a head of 2,000 bytes sent a byte every 50 ms (100 s) is given up after about
-    ``timeout_s`` (before session 36: each read was timed alone, and none took long).
-    The request runs on a thread given 4 x TIMEOUT + 1 s, so a client that waits for
-    the whole head fails this test rather than hanging it."""
+    ``timeout_s`` (before session 36: each read was timed alone, and none took long;
+    the async client was bounded already, by ``asyncio.timeout``). The request runs
+    on a thread given 4 x TIMEOUT + 1 s, so a client that waits for the whole head
+    fails this test rather than hanging it."""
     def drip(conn: socket.socket, stop: threading.Event) -> None:
         _head_of(conn)
         for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
@@ -238,7 +240,7 @@ def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout() -> None:
 
         def request(node: str, op: str = op, raised: list[BaseException] = raised) -> None:
             try:
-                _sync(node, op)
+                CLIENTS[client](node, op)
             except Exception as error:  # checked below
                 raised.append(error)
 
