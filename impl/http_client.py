@@ -120,11 +120,15 @@ _JSON = {"Accept": "application/json"}
 #: (:data:`impl.config.DEFAULT_FRAME_BYTES`, 64 MiB) gives, a record that fills a
 #: frame with its values in base64 (4/3 of it: 89,478,488 bytes), with 8 MiB of room
 #: for the context (base64 of ``max_context_bytes``, 87,384 bytes by default), the
-#: content types and the JSON: 97,867,096 bytes (93.3 MiB). A node's record can be no
-#: larger (a replica refuses a record its frame cannot carry), so an answer over it is
-#: not a node's: a broken or hostile server, or an address of another service. A
-#: cluster given a larger ``max_frame_bytes`` needs a client of a larger
-#: ``max_answer_bytes``. Before session 36 a client read any answer whole, however
+#: content types and the JSON: 97,867,096 bytes (93.3 MiB). That admits every record of
+#: a cluster of the default limits of up to 17 nodes, a merge of the puts of 17 sides
+#: of a partition that each filled a key to ``max_record_bytes`` included
+#: (:func:`impl.config.merged_record_bytes`: 71,738,368 bytes, 95,651,160 in base64);
+#: of 18 nodes such a merge is 75,958,272 bytes, 101,277,696 in base64, over it. There
+#: an answer over it is not a node's but a broken or hostile server's, or another
+#: service's. A larger cluster, or one of larger ``max_value_bytes``,
+#: ``max_record_bytes`` or ``max_frame_bytes``, needs a client of a larger
+#: ``max_answer_bytes`` for such records. Before session 36 a client read any answer whole, however
 #: large (a server sending an endless body held it until its ``timeout_s`` and as
 #: much memory as arrived by then; a 200 MB gzip bomb of 200 KB was inflated whole).
 MAX_ANSWER_BYTES = 4 * -(-DEFAULT_FRAME_BYTES // 3) + (8 << 20)
@@ -163,9 +167,10 @@ def _check_head(response: httpx.Response, limit: int) -> None:
 
 
 def _too_large(size: str, limit: int) -> str:
-    return (f"an answer of {size}, over the client's max_answer_bytes of {limit:,}: not "
-            "a node's answer (a node of a larger max_frame_bytes needs a larger "
-            "max_answer_bytes); the rest of it not read")
+    return (f"an answer of {size}, over the client's max_answer_bytes of {limit:,}, the "
+            "rest of it not read: a broken or hostile server, another service, or a record "
+            "larger than the bound admits (give a larger max_answer_bytes, "
+            "--max-answer-bytes)")
 
 
 def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,

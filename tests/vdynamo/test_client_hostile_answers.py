@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
-from impl.config import DEFAULT_FRAME_BYTES
+from impl.config import DEFAULT_FRAME_BYTES, ClusterConfig, merged_record_bytes
 from impl.errors import BadMessageError
 from impl.http_api import context_allowance
 from impl.http_client import (
@@ -190,11 +190,25 @@ def test_an_answer_of_exactly_the_bound_is_read(client: str) -> None:
     assert got.values == [b"milk"] and got.context == "Y3R4"
 
 
+def _largest_answer(nodes: int) -> int:
+    """The bytes of the largest get answer of a cluster of ``nodes`` nodes of the
+    default limits: its largest record (the merge of ``nodes`` sides' puts) in base64,
+    the largest context a node takes back, and per sibling its JSON (quotes, commas,
+    a content type of 255 characters, each escaped)."""
+    config = ClusterConfig(nodes=tuple(f"n{i}" for i in range(nodes)))
+    siblings = nodes * config.max_siblings
+    return (4 * -(-merged_record_bytes(config) // 3) + context_allowance(
+        config.max_context_bytes) + siblings * (8 + 2 * 255 + 4))
+
+
 def test_the_default_bound_admits_every_answer_of_a_default_cluster() -> None:
     """:data:`MAX_ANSWER_BYTES` admits a get answer of a record that fills a default
-    frame (64 MiB), in base64, with the largest context a node takes back."""
+    frame (64 MiB), in base64, with the largest context a node takes back, and every
+    answer of a cluster of the default limits of up to 17 nodes (the figure the
+    docstring gives: 18 are over it)."""
     record = 4 * -(-DEFAULT_FRAME_BYTES // 3)
     assert record + context_allowance(1 << 16) + (1 << 20) <= MAX_ANSWER_BYTES
+    assert _largest_answer(17) <= MAX_ANSWER_BYTES < _largest_answer(18)
     assert MAX_ANSWER_BYTES < 2 * DEFAULT_FRAME_BYTES  # still a bound
 
 
