@@ -63,6 +63,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -184,6 +185,19 @@ def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,
                                  request=request)
     raw.append(chunk)
     return size
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, unless ``NO_PROXY`` names its host), None for none: what httpx
+    takes from the environment itself unless it is given a transport, which the sync
+    client now gives it (:class:`_DeadlineBackend`); without this, session 36's
+    transport stopped routing through a proxy the environment names."""
+    proxies = urllib.request.getproxies_environment()
+    parts = urllib.parse.urlsplit(url)
+    if not proxies or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -1067,7 +1081,7 @@ class Client:
             if pool is None:
                 limits = httpx.Limits(max_connections=self.IN_FLIGHT,
                                       max_keepalive_connections=self.IN_FLIGHT)
-                transport = httpx.HTTPTransport(limits=limits)
+                transport = httpx.HTTPTransport(limits=limits, proxy=_environment_proxy(url))
                 # every socket of the pool bounded by its request's deadline
                 # (_DeadlineBackend): httpx gives no other way to time a head whole
                 transport._pool._network_backend = self._deadlines

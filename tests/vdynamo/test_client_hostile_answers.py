@@ -411,3 +411,25 @@ def test_the_cli_bounds_an_answer_by_its_option(capsys: pytest.CaptureFixture[st
             main_get(["k", "--node", "127.0.0.1:1", "--max-answer-bytes", bad])
         assert usage.value.code == 2
         assert "must be a positive number of bytes" in capsys.readouterr().err
+
+
+def test_the_sync_client_still_goes_through_the_environments_proxy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HTTP_PROXY`` names a proxy (here a fake one answering every request itself):
+    the sync client's requests go to it, in absolute form, as httpx sent them before
+    session 36 gave it a transport of its own (which httpx takes as "no proxies from
+    the environment"); ``NO_PROXY`` naming the node's host sends them direct."""
+    heads: list[bytes] = []
+    good = json.dumps({"values": [], "context": "Y3R4"}).encode()
+    node = "127.0.0.1:1"  # nothing listens: only the proxy answers
+    with _fake_node(_sends(_http(200, good)), heads) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert _sync(node, "get").context == "Y3R4"
+        assert heads and all(head.startswith(b"GET http://127.0.0.1:1/") for head in heads)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        heads.clear()
+        with pytest.raises(NoNodeError, match="ConnectError"):
+            _sync(node, "get")
+        assert heads == []
