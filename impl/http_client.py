@@ -63,7 +63,6 @@ import socket
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -187,17 +186,36 @@ def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,
     return size
 
 
-def _environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (``HTTP_PROXY``, ``HTTPS_PROXY``,
-    ``ALL_PROXY``, unless ``NO_PROXY`` names its host), None for none: what httpx
-    takes from the environment itself unless it is given a transport, which the sync
-    client now gives it (:class:`_DeadlineBackend`); without this, session 36's
-    transport stopped routing through a proxy the environment names."""
-    proxies = urllib.request.getproxies_environment()
-    parts = urllib.parse.urlsplit(url)
-    if not proxies or urllib.request.proxy_bypass(parts.netloc):
-        return None
-    return proxies.get(parts.scheme) or proxies.get("all")
+def _time_sockets(pool: httpx.Client, backend: httpcore.NetworkBackend) -> None:
+    """Give ``backend`` (:class:`_DeadlineBackend`) the sockets of every transport
+    of ``pool``: its own and those of the proxies httpx made for it from the
+    environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, read by
+    httpx itself, as it does for the async client). httpx gives no public way to
+    time a head whole: this sets httpcore 1.x's ``ConnectionPool._network_backend``
+    of each transport. Raises LocalError naming the versions when a transport keeps
+    none there (another httpx or httpcore), rather than a client whose heads are
+    silently untimed (an assignment to an attribute nobody reads succeeds).
+
+    Session 36's review: the sync client was given a transport of its own, which
+    httpx takes as "no proxies from the environment", and read the environment
+    with urllib instead, otherwise than httpx: a proxy named without a scheme was a
+    bare ValueError out of ``get``, a ``NO_PROXY`` of ``localhost,*``, of a URL or
+    of ``::1`` did not keep requests direct, and one of ``.example.com`` kept those
+    to ``example.com`` direct."""
+    transports: list[httpx.BaseTransport | None] = [pool._transport, *pool._mounts.values()]
+    for transport in transports:
+        if transport is None:  # a NO_PROXY pattern: served direct, by pool._transport
+            continue
+        connections = getattr(transport, "_pool", None)
+        if not isinstance(getattr(connections, "_network_backend", None),
+                          httpcore.NetworkBackend):
+            raise LocalError(
+                f"httpx {httpx.__version__} with httpcore {httpcore.__version__}: its "
+                f"{type(transport).__name__} keeps no httpcore ConnectionPool "
+                "._network_backend, through which this client ends each request's reads "
+                "and writes by its timeout_s; install httpcore 1.x (pyproject.toml). "
+                "Nothing was sent")
+        connections._network_backend = backend  # type: ignore[union-attr]
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -1079,15 +1097,17 @@ class Client:
             _check_open(self._closed)
             pool = self._pools.get(origin)
             if pool is None:
-                limits = httpx.Limits(max_connections=self.IN_FLIGHT,
-                                      max_keepalive_connections=self.IN_FLIGHT)
-                transport = httpx.HTTPTransport(limits=limits, proxy=_environment_proxy(url))
-                # every socket of the pool bounded by its request's deadline
-                # (_DeadlineBackend): httpx gives no other way to time a head whole
-                transport._pool._network_backend = self._deadlines
-                pool = self._pools[origin] = httpx.Client(
-                    timeout=self._timeout_s, limits=limits, transport=transport,
-                    headers=_IDENTITY)
+                pool = httpx.Client(
+                    timeout=self._timeout_s, headers=_IDENTITY,
+                    limits=httpx.Limits(max_connections=self.IN_FLIGHT,
+                                        max_keepalive_connections=self.IN_FLIGHT))
+                try:  # every socket of the pool, a proxy's too, bounded by its
+                    # request's deadline (_DeadlineBackend)
+                    _time_sockets(pool, self._deadlines)
+                except LocalError:
+                    pool.close()
+                    raise
+                self._pools[origin] = pool
             turns = self._node_turns.setdefault(
                 origin, threading.BoundedSemaphore(NODE_IN_FLIGHT))
             return pool, turns

@@ -433,3 +433,74 @@ def test_the_sync_client_still_goes_through_the_environments_proxy(
         with pytest.raises(NoNodeError, match="ConnectError"):
             _sync(node, "get")
         assert heads == []
+
+
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+#: environments that httpx reads otherwise than urllib: (what is set, the node,
+#: whether httpx sends a request for it through the proxy ``{proxy}``)
+PROXY_CASES = {
+    "a proxy without a scheme": ({"HTTP_PROXY": "{proxy}"}, "127.0.0.1:1", True),
+    "NO_PROXY with * among names": ({"HTTP_PROXY": "http://{proxy}",
+                                     "NO_PROXY": "localhost,*"}, "127.0.0.1:1", False),
+    "NO_PROXY naming a URL": ({"HTTP_PROXY": "http://{proxy}",
+                               "NO_PROXY": "http://127.0.0.1:1"}, "127.0.0.1:1", False),
+    "NO_PROXY naming an IPv6 address": ({"HTTP_PROXY": "http://{proxy}",
+                                         "NO_PROXY": "::1"}, "[::1]:1", False),
+    "NO_PROXY naming subdomains only": ({"ALL_PROXY": "http://{proxy}",
+                                         "NO_PROXY": ".localhost"}, "localhost:1", True),
+}
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+@pytest.mark.parametrize("case", sorted(PROXY_CASES))
+def test_both_clients_take_the_environments_proxy_as_httpx_does(
+        monkeypatch: pytest.MonkeyPatch, client: str, case: str) -> None:
+    """The sync client reads HTTP_PROXY, ALL_PROXY and NO_PROXY as httpx does (the
+    async client, and the sync one before session 36, left it to httpx): session
+    36's transport read them with urllib, and so refused a proxy named without a
+    scheme (a bare ValueError out of get), sent through the proxy what a NO_PROXY of
+    ``localhost,*``, of a URL or of ``::1`` keeps direct, and sent direct what a
+    NO_PROXY of ``.localhost`` (subdomains only) sends through it (session 36's
+    review). Nothing listens at the node: only the proxy answers."""
+    environment, node, proxied = PROXY_CASES[case]
+    heads: list[bytes] = []
+    good = json.dumps({"values": [], "context": "Y3R4"}).encode()
+    with _fake_node(_sends(_http(200, good)), heads) as proxy:
+        _clear_proxies(monkeypatch)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value.format(proxy=proxy))
+        if proxied:
+            assert CLIENTS[client](node, "get").context == "Y3R4"
+            assert heads and heads[0].startswith(f"GET http://{node}/".encode())
+        else:
+            with pytest.raises(NoNodeError, match="ConnectError"):
+                CLIENTS[client](node, "get")
+            assert heads == []
+
+
+def test_a_pool_without_httpcores_backend_is_refused_not_left_untimed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync client bounds each read and write by its request's deadline through
+    httpcore's ``ConnectionPool._network_backend`` (httpx has no public way): an
+    httpcore that keeps its sockets elsewhere raises LocalError naming the versions,
+    nothing sent, rather than a client whose heads are silently untimed again (an
+    assignment to an attribute nobody reads succeeds; session 36's review)."""
+    import httpcore
+    made = httpcore.ConnectionPool.__init__
+
+    def renamed(self: httpcore.ConnectionPool, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self._sockets = self.__dict__.pop("_network_backend")  # as a rename would
+
+    monkeypatch.setattr(httpcore.ConnectionPool, "__init__", renamed)
+    heads: list[bytes] = []
+    good = json.dumps({"values": [], "context": "Y3R4"}).encode()
+    with _fake_node(_sends(_http(200, good)), heads) as node:
+        with pytest.raises(LocalError, match="httpcore"):
+            _sync(node, "get")
+        assert heads == []
