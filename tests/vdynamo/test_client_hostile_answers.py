@@ -504,3 +504,39 @@ def test_a_pool_without_httpcores_backend_is_refused_not_left_untimed(
         with pytest.raises(LocalError, match="httpcore"):
             _sync(node, "get")
         assert heads == []
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_head_trickled_by_the_environments_proxy_is_given_up_at_the_timeout(
+        monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    """The deadline holds through a proxy the environment names (its transport is
+    httpx's, made from ``HTTP_PROXY``, not the pool's own: :func:`_time_sockets` sets
+    both): a head trickled by the proxy a byte every 50 ms is given up after about
+    ``timeout_s`` (session 36's review; on a thread given 4 x TIMEOUT + 1 s)."""
+    def drip(conn: socket.socket, stop: threading.Event) -> None:
+        _head_of(conn)
+        for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
+            if stop.is_set():
+                return
+            conn.sendall(bytes([byte]))
+            time.sleep(0.05)
+
+    raised: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            CLIENTS[client]("127.0.0.1:1", "get")
+        except Exception as error:  # checked below
+            raised.append(error)
+
+    with serving(drip) as proxy:
+        _clear_proxies(monkeypatch)
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
+        thread = threading.Thread(target=request, daemon=True)
+        thread.start()
+        thread.join(4 * TIMEOUT + 1)
+        alive = thread.is_alive()
+    thread.join(5)
+    assert not alive, "the get still waited for the proxy's head"
+    assert len(raised) == 1 and isinstance(raised[0], NoNodeError)
+    assert f"no whole answer within {TIMEOUT} s" in str(raised[0])
