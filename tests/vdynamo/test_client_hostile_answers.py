@@ -264,6 +264,20 @@ def test_an_encoded_answer_is_refused_not_a_bare_decoding_error(client: str, op:
     assert heads and all(b"\r\naccept-encoding: identity" in head.lower() for head in heads)
 
 
+def _drip(conn: socket.socket, stop: threading.Event) -> None:
+    """A handler trickling a head of 2,000 bytes a byte every 50 ms (100 s)."""
+    _head_of(conn)
+    _trickle(conn, stop)
+
+
+def _trickle(conn: socket.socket, stop: threading.Event) -> None:
+    for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
+        if stop.is_set():
+            return
+        conn.sendall(bytes([byte]))
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout(client: str) -> None:
     """The sync client times every read and write of a request against its deadline:
@@ -272,14 +286,6 @@ def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout(client: str) ->
     the async client was bounded already, by ``asyncio.timeout``). The request runs
     on a thread given 4 x TIMEOUT + 1 s, so a client that waits for the whole head
     fails this test rather than hanging it."""
-    def drip(conn: socket.socket, stop: threading.Event) -> None:
-        _head_of(conn)
-        for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
-            if stop.is_set():
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(0.05)
-
     for op in ("get", "put"):
         raised: list[BaseException] = []
 
@@ -289,7 +295,7 @@ def test_a_head_sent_a_byte_at_a_time_is_given_up_at_the_timeout(client: str) ->
             except Exception as error:  # checked below
                 raised.append(error)
 
-        with serving(drip) as node:
+        with serving(_drip) as node:
             started = time.monotonic()
             thread = threading.Thread(target=request, args=(node,), daemon=True)
             thread.start()
@@ -544,14 +550,6 @@ def test_a_head_trickled_by_the_environments_proxy_is_given_up_at_the_timeout(
     httpx's, made from ``HTTP_PROXY``, not the pool's own: :func:`_time_sockets` sets
     both): a head trickled by the proxy a byte every 50 ms is given up after about
     ``timeout_s`` (session 36's review; on a thread given 4 x TIMEOUT + 1 s)."""
-    def drip(conn: socket.socket, stop: threading.Event) -> None:
-        _head_of(conn)
-        for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
-            if stop.is_set():
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(0.05)
-
     raised: list[BaseException] = []
 
     def request() -> None:
@@ -560,7 +558,7 @@ def test_a_head_trickled_by_the_environments_proxy_is_given_up_at_the_timeout(
         except Exception as error:  # checked below
             raised.append(error)
 
-    with serving(drip) as proxy:
+    with serving(_drip) as proxy:
         _clear_proxies(monkeypatch)
         monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
         thread = threading.Thread(target=request, daemon=True)
@@ -590,11 +588,7 @@ def test_each_threads_request_keeps_its_own_deadline() -> None:
         if not first:
             conn.sendall(_http(200, good))
             return
-        for byte in b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 2000 + b"\r\n\r\n":
-            if stop.is_set():
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(0.05)
+        _trickle(conn, stop)
 
     raised: list[BaseException] = []
     with serving(handle) as node, Client([node], timeout_s=TIMEOUT,
