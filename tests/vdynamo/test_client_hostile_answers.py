@@ -58,22 +58,23 @@ LIMIT = 100_000  # max_answer_bytes of the clients below
 Answer = Callable[[socket.socket, bytes], bool]
 
 
-def _head_of(conn: socket.socket) -> bytes:
-    """The head of the next request on ``conn`` (its body read and dropped; b"": closed)."""
+def _head_of(conn: socket.socket, body: bool = True) -> bytes:
+    """The head of the next request on ``conn`` (its body read and dropped, or with
+    ``body`` False left unread; b"": closed)."""
     data = b""
     while b"\r\n\r\n" not in data:
-        more = conn.recv(65536)
+        more = conn.recv(65536 if body else 1)
         if not more:
             return b""
         data += more
-    head, _, body = data.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n"):
+    head, _, rest = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n") if body else ():
         if line.lower().startswith(b"content-length:"):
-            while len(body) < int(line.split(b":")[1]):
+            while len(rest) < int(line.split(b":")[1]):
                 more = conn.recv(65536)
                 if not more:
                     break
-                body += more
+                rest += more
     return head
 
 
@@ -611,3 +612,40 @@ def test_each_threads_request_keeps_its_own_deadline() -> None:
     a.join(5)
     assert not alive, "a get still waited: its deadline was lost"
     assert raised == []  # A's /status timed out, then its get went to the seed
+
+
+def test_a_put_whose_body_the_node_reads_slowly_is_given_up_at_the_timeout() -> None:
+    """The sync client's writes end by the request's deadline too, however the node
+    reads: a put of 48 MiB to a node that reads 256 KiB every 100 ms (2.5 MiB/s, so
+    each send progresses within ``timeout_s`` of 1 s) is given up after about
+    ``timeout_s``, its outcome unknown (session 36's review: httpcore writes a body
+    in one call, each send bounded by what was left when it began, and the put took
+    as long as the node read, about 20 s; on a thread given 4 x 1 + 2 s)."""
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        head = _head_of(conn, body=False)
+        if not head.startswith(b"PUT"):
+            conn.sendall(_http(404, b'{"error": "NotFound", "message": "no"}'))
+            return
+        while not stop.is_set() and conn.recv(1 << 18):
+            time.sleep(0.1)
+
+    raised: list[BaseException] = []
+
+    def put(node: str) -> None:
+        try:
+            with Client([node], timeout_s=1.0, max_answer_bytes=LIMIT) as db:
+                db.put("k", b"v" * (48 << 20))
+        except Exception as error:  # checked below
+            raised.append(error)
+
+    started = time.monotonic()
+    with serving(handle) as node:
+        thread = threading.Thread(target=put, args=(node,), daemon=True)
+        thread.start()
+        thread.join(4 * 1.0 + 2)
+        alive = thread.is_alive()
+    thread.join(30)
+    took = time.monotonic() - started
+    assert not alive, f"the put still sent its body past its deadline ({took:.1f} s)"
+    assert len(raised) == 1 and isinstance(raised[0], OutcomeUnknownError)
+    assert "WriteTimeout" in str(raised[0]), raised
