@@ -649,3 +649,23 @@ def test_a_put_whose_body_the_node_reads_slowly_is_given_up_at_the_timeout() -> 
     assert not alive, f"the put still sent its body past its deadline ({took:.1f} s)"
     assert len(raised) == 1 and isinstance(raised[0], OutcomeUnknownError)
     assert "WriteTimeout" in str(raised[0]), raised
+
+
+def test_an_answer_read_whole_by_its_transport_is_still_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer its transport read already (httpx.MockTransport's, an embedder's
+    transport) is bounded as one read from a socket: over ``max_answer_bytes``, and
+    without a Content-Length to refuse it at its head, it is refused (session 36's
+    review: that path was untested; appending it unbounded passed every test)."""
+    body = json.dumps({"values": [], "context": "Y3R4"}).encode()
+
+    def node(request: httpx.Request) -> httpx.Response:
+        answer = httpx.Response(200, content=body + b" " * (LIMIT + 1 - len(body)))
+        del answer.headers["Content-Length"]  # not refused at its head: counted
+        return answer
+
+    with httpx.Client(transport=httpx.MockTransport(node)) as pool, Client(
+            ["127.0.0.1:1"], timeout_s=TIMEOUT, max_answer_bytes=LIMIT) as db:
+        monkeypatch.setattr(db, "_pool", lambda url: (pool, threading.BoundedSemaphore(1)))
+        with pytest.raises(NoNodeError, match=f"over the client's max_answer_bytes of {LIMIT:,}"):
+            db.get("k")
