@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from impl.http_client import MAX_ANSWER_BYTES as MAX_ANSWER_BYTES
 from impl.http_client import AsyncClient as AsyncClient
 from impl.http_client import Client as Client
 from impl.http_client import Fetched as Fetched
@@ -35,22 +36,29 @@ from impl.http_client import OutcomeUnknownError as OutcomeUnknownError
 from impl.http_client import RequestRefusedError as RequestRefusedError
 from impl.http_client import Resolver as Resolver
 
-__all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
+__all__ = ["MAX_ANSWER_BYTES", "AsyncClient", "Client", "Fetched", "NoNodeError",
+           "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "connect", "connect_async"]
 
 
 def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
-            timeout_s: float = 10.0) -> Client:
+            timeout_s: float = 10.0, max_answer_bytes: int = MAX_ANSWER_BYTES) -> Client:
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
-    returns them all); ``timeout_s``: per request to one node. Close it (or use
-    ``with``)."""
-    return Client(nodes, resolve=resolve, timeout_s=timeout_s)
+    returns them all); ``timeout_s``: per request to one node, its answer whole;
+    ``max_answer_bytes``: the largest answer read (:data:`MAX_ANSWER_BYTES`, 93.3 MiB,
+    that of a cluster of the default ``max_frame_bytes``; over it the node's answer
+    is refused: a get tries another node, a put raises OutcomeUnknownError). Close
+    it (or use ``with``)."""
+    return Client(nodes, resolve=resolve, timeout_s=timeout_s,
+                  max_answer_bytes=max_answer_bytes)
 
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
-                  timeout_s: float = 10.0) -> AsyncClient:
+                  timeout_s: float = 10.0,
+                  max_answer_bytes: int = MAX_ANSWER_BYTES) -> AsyncClient:
     """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
     one event loop, that of its first request: used in another (a second
     ``asyncio.run``) it raises LocalError, nothing sent."""
-    return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s)
+    return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s,
+                       max_answer_bytes=max_answer_bytes)

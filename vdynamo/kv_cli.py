@@ -11,7 +11,8 @@ key has no value.
 later ``get`` prints no value and this context; without ``--context`` the
 node reads the key first and deletes what it read, as Riak does: a key with no
 value is left as it is and the read's context is printed). Errors print one
-line and exit 1.
+line and exit 1. ``--max-answer-bytes`` bounds what is read of an answer
+(:data:`vdynamo.client.MAX_ANSWER_BYTES` by default; session 36).
 
 KEY and VALUE are taken as the bytes given on the command line
 (:func:`os.fsencode` of the argument Python decoded with surrogateescape): a
@@ -34,7 +35,7 @@ from typing import TypeVar
 
 from impl.errors import DynamoError
 from impl.runtime_config import load_runtime_config
-from vdynamo.client import Client, RequestRefusedError, connect
+from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 
 __all__ = ["main_delete", "main_get", "main_put", "shown"]
@@ -49,7 +50,21 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                         help="a node's HTTP address host:port (repeatable)")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
                         help="a local cluster's directory (when no --node is given)")
+    parser.add_argument("--max-answer-bytes", type=_positive, default=MAX_ANSWER_BYTES,
+                        help="the largest answer read, in bytes (default %(default)s: "
+                             "that of a cluster of the default max_frame_bytes)")
     return parser
+
+
+def _positive(text: str) -> int:
+    """``--max-answer-bytes``: a positive int (argparse's one-line error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, got {text!r}")
+    return value
 
 
 def _request(prog: str, args: argparse.Namespace,
@@ -73,7 +88,7 @@ def _request(prog: str, args: argparse.Namespace,
             print(f"{prog}: no node of the cluster in {args.dir} is running (`vdynamo "
                   f"cluster up --dir {args.dir}` starts it again)", file=sys.stderr)
             return None
-        with connect(nodes) as client:
+        with connect(nodes, max_answer_bytes=args.max_answer_bytes) as client:
             return call(client)
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)

@@ -139,8 +139,8 @@ def test_vdynamo_delete_prints_every_reason_whole_on_one_line(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     pool = httpx.Client(transport=httpx.MockTransport(_Cluster()))
 
-    def connect(nodes: list[str]) -> Client:
-        client = Client(nodes)
+    def connect(nodes: list[str], **options: int) -> Client:
+        client = Client(nodes, **options)  # max_answer_bytes (session 36)
         monkeypatch.setattr(client, "_pool", lambda url: (pool, threading.BoundedSemaphore(1)))
         return client
 

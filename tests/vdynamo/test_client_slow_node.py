@@ -13,58 +13,32 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from impl.http_client import AsyncClient, Client, NoNodeError, OutcomeUnknownError
+from tests.vdynamo.loopback import serving
 
 TIMEOUT = 0.5  # 1.0 before session 19; a byte every 0.1 s never lets a read time out
 TRICKLE_S = 20 * TIMEOUT  # how long the server trickles one answer
 
 
-@contextlib.contextmanager
-def _trickling_node() -> Iterator[str]:
+def _trickle(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer with a 200 head, then one body byte every 0.1 s."""
+    conn.recv(65536)
+    size = int(TRICKLE_S / 0.1)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % size)
+    for _ in range(size):
+        if stop.is_set():
+            return
+        conn.sendall(b" ")
+        time.sleep(0.1)
+
+
+def _trickling_node() -> contextlib.AbstractContextManager[str]:
     """A server whose every answer is a 200 head, then one body byte every 0.1 s."""
-    stop = threading.Event()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.2)
-
-    def handle(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                size = int(TRICKLE_S / 0.1)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n" % size)
-                for _ in range(size):
-                    if stop.is_set():
-                        return
-                    conn.sendall(b" ")
-                    time.sleep(0.1)
-            except OSError:
-                pass
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        sock.close()
+    return serving(_trickle)
 
 
 def test_a_trickling_node_is_given_up_after_the_timeout() -> None:

@@ -1,0 +1,45 @@
+"""A loopback TCP server for the client's tests: every connection handed to a
+function on its own thread, stopped (and its port closed) at the end. Used by the
+tests of servers that are not nodes (trickling, hostile, broken)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+
+@contextlib.contextmanager
+def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """``host:port`` of a server on 127.0.0.1 calling ``handle(connection, stop)``
+    for each connection it accepts (``stop`` is set at the end: a handler that loops
+    should return then); each connection is closed when its handler returns."""
+    stop = threading.Event()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.settimeout(0.2)
+
+    def run(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            handle(conn, stop)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=run, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
