@@ -1327,6 +1327,9 @@ class Node:
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
         rebuild had not ended, every exchange to do again)."""
         self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
+        # only exchanges begun from now count (session 36): a step of one begun
+        # before may compare a tree of before the disk was replaced or set aside
+        self.anti_entropy.forget_sessions()
         # with anti-entropy, a store with no range yet (a joiner's) waits for its ranges
         if not self.rebuild.begin(hold=self.config.anti_entropy):
             if again:
