@@ -260,6 +260,11 @@ class AntiEntropy:
         #: here: this node merged every record of the range's out-of-sync keys, or
         #: found the trees in sync (:mod:`impl.rebuild`)
         self.synced: list[Callable[[Range, str], None]] = []
+        #: the pairs (range, peer) this node's rebuild has still to complete
+        #: (:attr:`impl.rebuild.Rebuild.pending`; none: not rebuilding): a round
+        #: opens an exchange with each reachable one, beside the replica it picks
+        #: (session 36)
+        self.pending: Callable[[], set[tuple[Range, str]]] = set
         #: (peer, session) -> range: the exchanges live at this node (module
         #: docstring): opened by it, or a peer's whose root it found differing, since
         #: :meth:`forget_sessions` (oldest dropped past the limit; session 36)
@@ -345,7 +350,10 @@ class AntiEntropy:
         """Start one Merkle exchange per key range held, each with a random replica
         (``timer.peer`` set: with that replica, on every range it replicates too;
         ``timer.key`` set as well: on the range holding that key only); set the next
-        round."""
+        round. While this node rebuilds (:attr:`pending`), also one with every other
+        reachable replica of the range whose pair is still to do (session 36: a
+        peer's root found in sync no longer completes a pair here, and the rebuild
+        took about twice as long)."""
         out: list[Effect] = [SetTimer(AntiEntropyRound(),
                                       now + self.config.anti_entropy_interval)]
         if not self.config.anti_entropy:
@@ -356,6 +364,7 @@ class AntiEntropy:
         known = self._owners
         only = (None if timer.key is None
                 else self.trees.range_of(position_of(timer.key)))
+        pending = self.pending()
         for lo, hi in self.trees.ranges:
             if timer.key is not None and (lo, hi) != only:
                 continue
@@ -373,6 +382,9 @@ class AntiEntropy:
                 continue
             peer = owners[self.rng.randrange(len(owners))]
             out.append(self._open(peer, tree))
+            if pending:  # rebuilding: every replica of the range not done yet too
+                out += [self._open(other, tree) for other in owners
+                        if other != peer and ((lo, hi), other) in pending]
         return out
 
     def on_merkle_exchange(self, src: str, message: MerkleExchange) -> list[Effect]:

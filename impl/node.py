@@ -393,6 +393,7 @@ class Node:
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
         self.anti_entropy.synced.append(self._rebuild_synced)
+        self.anti_entropy.pending = lambda: self.rebuild.pending
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
         self.gets.internal_failed = self._reap_check_failed
