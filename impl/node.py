@@ -306,6 +306,8 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
+        #: this start's first generation (:meth:`_of_this_start`)
+        self._started_as = generation
         #: the generation the current input advanced from (:meth:`_advance_generation`)
         self._unadvanced: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
@@ -692,8 +694,14 @@ class Node:
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
                 self.replica.raise_floor(message.floor)  # (handled: see below)
-                guard.confirmed_by(src)
-                return self._finish([*effects, *self._shadow_heard(now, src)])
+                answers = self._of_this_start(message)
+                if answers:
+                    guard.confirmed_by(src)
+                elif guard.unconfirmed or self.shadow is not None:
+                    # a gossip of before this start (sent before src heard of it):
+                    # src may have heard a later start of this store since (session 36)
+                    self.stats["shadow-stale-gossip"] += 1
+                return self._finish([*effects, *self._shadow_heard(now, src, answers)])
             effects = handler(now, src, message)
             if gossip:
                 # the highest floor of a reap any node heard of (session 19's review),
@@ -1415,14 +1423,33 @@ class Node:
         self.stats["shadow-round-deferred"] += 1
         return []
 
-    def _shadow_heard(self, now: float, src: str) -> list[Effect]:
+    def _of_this_start(self, message: Gossip) -> bool:
+        """Whether gossip ``message`` was sent after its sender heard of this start of
+        the store: its ``yours`` names this start (or the generation a set-aside took
+        since), or a later start than this one's first generation (a rollback: the
+        store is set aside). A gossip sent before the restart and delivered during
+        its shadow round names an earlier start, or none: it says nothing of this
+        one, and answered the round before session 36 (a restored store whose
+        peers' gossips of its backup's start were in flight served unconfirmed as
+        if answered, its guard confirmed: it could advance its generation past the
+        count its peers heard and never be set aside,
+        ``tests/impl/test_stale_gossip_shadow_round.py``)."""
+        guard = self.guard
+        yours = message.yours
+        if guard is None or not yours:
+            return False
+        return (same_start(yours, guard.generation) or same_start(yours, self._started_as)
+                or is_rollback(self._started_as, yours))
+
+    def _shadow_heard(self, now: float, src: str, answers: bool = True) -> list[Effect]:
         """A gossip from ``src`` was handled: the round ends once every peer asked
-        gossiped (its :class:`~impl.timers.ShadowRound` moved to now)."""
+        gossiped since it heard of this start (``answers``: :meth:`_of_this_start`;
+        its :class:`~impl.timers.ShadowRound` moved to now)."""
         shadow = self.shadow
         if shadow is None or shadow.over:
             return []
         asks = self._shadow_asks_more()
-        if src not in shadow.waiting:
+        if not answers or src not in shadow.waiting:
             return asks
         shadow.waiting.discard(src)
         if shadow.waiting:
