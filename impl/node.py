@@ -1425,9 +1425,9 @@ class Node:
 
     def _of_this_start(self, message: Gossip) -> bool:
         """Whether gossip ``message`` was sent after its sender heard of this start of
-        the store: its ``yours`` names this start (or the generation a set-aside took
-        since), or a later start than this one's first generation (a rollback: the
-        store is set aside). A gossip sent before the restart and delivered during
+        the store: its ``yours`` names this start, or a later start than this one's
+        first generation (a rollback: the store is set aside; the generation a
+        set-aside takes is such a one). A gossip sent before the restart and delivered during
         its shadow round names an earlier start, or none: it says nothing of this
         one, and answered the round before session 36 (a restored store whose
         peers' gossips of its backup's start were in flight served unconfirmed as
@@ -1438,8 +1438,8 @@ class Node:
         yours = message.yours
         if guard is None or not yours:
             return False
-        return (same_start(yours, guard.generation) or same_start(yours, self._started_as)
-                or is_rollback(self._started_as, yours))
+        # (a generation taken since, advanced or by a set-aside, is one of these too)
+        return same_start(yours, self._started_as) or is_rollback(self._started_as, yours)
 
     def _shadow_heard(self, now: float, src: str, answers: bool = True) -> list[Effect]:
         """A gossip from ``src`` was handled: the round ends once every peer asked

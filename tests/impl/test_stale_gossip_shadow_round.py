@@ -24,8 +24,14 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from impl.cluster import SimulatedCluster
 from impl.messages import Gossip
+from impl.node import Node
+from impl.restore_guard import advance
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_node_driver import make_config
 from tests.impl.test_wiped_node_reads import _running
 
 
@@ -45,13 +51,16 @@ def _hold_gossip(cluster: SimulatedCluster, dest: str, sources: set[str]) -> lis
     return [held[src] for src in sorted(held)]
 
 
-def test_a_gossip_of_before_a_restart_does_not_answer_the_shadow_round() -> None:
+@pytest.mark.parametrize("when", ["during", "after"])
+def test_a_gossip_of_before_a_restart_does_not_answer_the_shadow_round(when: str) -> None:
     """The module's scenario: after the held gossips arrive n1's round is still
     waiting (not ``shadow-round-answered``: it times out, its guard unconfirmed, and
     the advance is refused, ``generation-advance-unconfirmed``); healed, n1 is set
     aside and then rebuilt, and a get at R = 3 reads v2. Before the fix: answered,
     the generation advanced to a count above S2's (``3.<S3's token>``, which both
-    peers took as later), and n1 was never set aside (``restore-set-aside`` 0)."""
+    peers took as later), and n1 was never set aside (``restore-set-aside`` 0).
+    ``after``: the held gossips arrive once the round timed out (its peers tracked
+    as unconfirmed): they confirm neither (else the same advance)."""
     with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1,
                                    clock="server-vclock")) as cluster:
         writer = cluster.client("n1")
@@ -73,14 +82,40 @@ def test_a_gossip_of_before_a_restart_does_not_answer_the_shadow_round() -> None
         cluster.restart("n1")
         n1 = cluster.node("n1")
         assert n1.shadow is not None and n1.guard is not None
+        if when == "after":
+            cluster.run_for(3.0)  # (the round's timeout)
+            assert n1.guard.unconfirmed == {"n2", "n3"}
         now = cluster.sim.node_now("n1")
-        for gossip in held:
-            src = "n2" if gossip is held[0] else "n3"
+        for src, gossip in zip(("n2", "n3"), held, strict=True):
             cluster.sim.perform("n1", n1.receive(now, src, gossip))
         answered = n1.stats["shadow-round-answered"]
         cluster.run_for(3.0)  # (the round's timeout, if it still waits)
+        assert not n1.guard.confirmed
         n1._advance_generation(cluster.sim.node_now("n1"))  # as a reap does
         cluster.heal()
         cluster.run_for(10.0)
         assert (answered, n1.stats["restore-set-aside"]) == (0, 1)
         assert cluster.client("n2").get(b"k", r=3, coordinator="n2").values == [b"v2"]
+
+
+def test_a_gossip_answers_this_start_when_its_yours_names_it_or_a_later_one() -> None:
+    """:meth:`impl.node.Node._of_this_start` on a gossip's ``yours``: this start's
+    first generation or its advance (the same token), a later start (a rollback), and
+    after a set-aside both the first generation and the one taken answer; an earlier
+    start, another start at a lower count, or none do not."""
+    storage = MemoryStorage("always")
+    storage.set_meta("incarnation", b"5")
+    node = Node("n1", make_config(3, n=3, r=2, w=2), storage, seed=1)
+    assert node.guard is not None
+    first = node.guard.generation
+    count = int(first.split(".")[0])
+
+    def answers(yours: str) -> bool:
+        return node._of_this_start(Gossip(node.view.to_bytes(), reply=False, yours=yours))
+
+    assert answers(first) and answers(advance(first))
+    assert answers(f"{count}.{'e' * 16}") and answers(f"{count + 3}.{'e' * 16}")
+    assert not answers("") and not answers(f"{count - 2}.{'a' * 16}")
+    node.guard.generation = f"{count + 4}.{'b' * 16}"  # (a set-aside's)
+    assert answers(first) and answers(node.guard.generation)
+    assert answers(advance(node.guard.generation))
