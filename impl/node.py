@@ -1158,6 +1158,9 @@ class Node:
         assert self.guard is not None
         if message.yours and is_rollback(self.guard.generation, message.yours):
             self._set_aside(now, message.yours)
+            if message.generation:  # (heard: the answers name src's start, which its
+                # shadow round waits for, :meth:`_of_this_start`; session 36)
+                self.guard.on_generation(src, message.generation)
             return self._tell_renewed(src)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
