@@ -113,3 +113,19 @@ def test_a_root_duplicated_across_a_wipe_does_not_let_a_step_of_before_count() -
     assert n1.replica.local_record(k).is_empty
     assert (where, "n2") in n1.rebuild.pending, (
         "a step of before counted: the pair with n2 done, n1 lacking k")
+
+
+def test_a_pair_done_is_opened_only_when_picked() -> None:
+    """While rebuilding, the extra opens go to the pairs still to do alone: a pair
+    done is opened in a round only as the replica the round picks, so not in every
+    one of 8 rounds (the mutant that opens every replica of the range each round
+    opens it in all 8; the helper's test accepted one round either way)."""
+    n1 = _node("n1", MemoryStorage("always"))
+    n1._begin_rebuild(1.0)
+    done = (n1.anti_entropy.trees.ranges[0], "n3")
+    n1._rebuild_synced(*done)
+    rounds = [{((e.message.lo, e.message.hi), e.dest) for e in n1.fire(2.0 + i, AntiEntropyRound())
+               if isinstance(e, Send) and isinstance(e.message, MerkleExchange)}
+              for i in range(8)]
+    assert all(set(n1.rebuild.pending) <= opened for opened in rounds)
+    assert not all(done in opened for opened in rounds)
