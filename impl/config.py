@@ -43,6 +43,7 @@ from spec.validation import (
 )
 
 __all__ = [
+    "ANSWER_OVERHEAD_BYTES",
     "CLOCK_MODES",
     "DEFAULT_CLUSTER_NAME",
     "DEFAULT_FRAME_BYTES",
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_RECORD_BYTES",
     "DELETE_MODES",
     "FAILURE_DETECTORS",
+    "FRAME_BYTES_CEILING",
     "JOIN_HANDOVERS",
     "KEY_BYTES_CEILING",
     "LWW_TIMESTAMPS",
@@ -58,6 +60,7 @@ __all__ = [
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
     "adoptable_record_bytes",
+    "answer_bytes",
     "check_cluster_name",
     "check_node_arguments",
     "check_node_name",
@@ -194,6 +197,27 @@ KEY_BYTES_CEILING = 1 << 20
 #: ``max_frame_bytes`` when it is not given, unless the merged records need more
 #: (:func:`replicable_frame_bytes`)
 DEFAULT_FRAME_BYTES = 64 << 20
+#: the largest ``max_frame_bytes`` a configuration may give (2 GiB), and the largest
+#: frame a node takes whatever the records its store keeps (``NodeServer.frame_limit``)
+FRAME_BYTES_CEILING = 1 << 31
+#: bytes of a get's JSON answer besides 4/3 of the frame its record fills
+#: (:func:`answer_bytes`): room for the JSON of each sibling (quotes, commas, its
+#: content type) and of the answer; the context and the key are in the frame
+ANSWER_OVERHEAD_BYTES = 8 << 20
+
+
+def answer_bytes(frame_bytes: int) -> int:
+    """The largest get answer, in bytes, of a node whose frames carry at most
+    ``frame_bytes`` bytes (``max_frame_bytes``, or more: :func:`replicable_frame_bytes`
+    of the largest record the node may answer): a record that fills such a frame
+    with its context and key, all in base64 (4/3 of it: the JSON answer's ``values``,
+    ``context`` and ``key``), plus :data:`ANSWER_OVERHEAD_BYTES`. Of the default
+    frame (:data:`DEFAULT_FRAME_BYTES`, 64 MiB): 97,867,096 bytes (93.3 MiB), the
+    client's default bound (``impl.http_client.MAX_ANSWER_BYTES``); of the largest
+    (:data:`FRAME_BYTES_CEILING`), 2,871,700,140. A node states its own in
+    ``/status`` (``limits.max_answer_bytes``), which a client reads answers up to
+    (session 37)."""
+    return 4 * -(-frame_bytes // 3) + ANSWER_OVERHEAD_BYTES
 
 #: ``http_min_body_rate`` when it is not given, in bytes per second: Apache's
 #: mod_reqtimeout default (``RequestReadTimeout body=20,MinRate=500``); a body

@@ -56,16 +56,18 @@ Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
 
     GET  /kv/<key>[?r=R]   -> 200 the raw value, its Content-Type; 300 multipart/mixed
-                              siblings; 404 none; the context in X-Vdynamo-Context
+                              siblings; 404 none; the context in X-Vdynamo-Context,
+                              the key in Content-Location (/kv/<key>)
                               (Accept: application/json: {"values": [base64...],
-                              "content_types": [...], "context": base64})
-    PUT  /kv/<key>[?w=W]   -> 200 {"context": base64}
+                              "content_types": [...], "context": base64,
+                              "key": base64})
+    PUT  /kv/<key>[?w=W]   -> 200 {"context": base64, "key": base64}
          body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
          context (no header: a new concurrent write; an empty one: 400); X-Vdynamo-Client and
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
-    DELETE /kv/<key>[?w=W][&r=R] -> 200 {"context": base64}: a tombstone written
+    DELETE /kv/<key>[?w=W][&r=R] -> 200 {"context": base64, "key": base64}: a tombstone written
          like a put (X-Vdynamo-Context: a get's context, covering what it deletes;
          none: the node reads the key first, with R, and deletes what it read, as
          Riak does; nothing there: 404 with the read's context, nothing written);
@@ -136,6 +138,7 @@ from impl.http_values import (
     body_digests,
     check_body_digests,
     json_values,
+    key_location,
     multipart,
     open_value,
     seal_value,
@@ -1738,10 +1741,11 @@ class HttpApi:
             server.metrics.siblings.observe(len(reply.result.values))
             if not reply.result.values and (refused := self._absent_long_key(key)):
                 return refused
-            return _get_answer(reply.result, accept)
+            return _get_answer(key, reply.result, accept)
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
-        return 200, {"context": context}, [("x-vdynamo-context", context)]
+        return 200, {"context": context, "key": base64.b64encode(key).decode()}, [
+            ("x-vdynamo-context", context)]
 
     async def _read_before_delete(self, message: PutRequest,
                                   query: dict[str, list[str]]) -> GetResult | _Answer:
@@ -1771,7 +1775,8 @@ class HttpApi:
                             f"R) failed, nothing was deleted: {body['message']}"}, extra
         assert isinstance(read.result, GetResult)
         if not read.result.values:
-            return self._absent_long_key(message.key) or _get_answer(read.result, None)
+            return (self._absent_long_key(message.key)
+                    or _get_answer(message.key, read.result, None))
         return read.result
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
@@ -2251,27 +2256,33 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
                  "outcome": "not-written"}, [("allow", allow)]
 
 
-def _get_answer(result: GetResult,
+def _get_answer(key: bytes, result: GetResult,
                 accept: list[tuple[bytes, bytes, float]] | None) -> _Answer:
-    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300,
-    or JSON when the request's Accept ranges prefer it (``wants_json``; a 404 is
-    always JSON)."""
+    """A get's answer for ``key`` in Riak's convention (impl.http_values): 404 / 200
+    raw / 300, or JSON when the request's Accept ranges prefer it (``wants_json``; a
+    404 is always JSON). It names its key (session 37): the JSON answer in ``key``
+    (base64), a raw or multipart one in Content-Location (``key_location``). Before,
+    no answer did, and a client given another key's answer (a broken cache, proxy or
+    load balancer) took its values as its own key's: the context is bound to its key,
+    but by an HMAC under the cluster's secret, which a client cannot check."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context)]
     count = len(result.values)
     status = 404 if count == 0 else 200 if count == 1 else 300
     raw_type = (open_value(result.values[0])[0] if count == 1 else "multipart/mixed")
     if count == 0 or wants_json(accept, raw_type):
-        payload: dict[str, Any] = {**json_values(result.values), "context": context}
+        payload: dict[str, Any] = {**json_values(result.values), "context": context,
+                                   "key": base64.b64encode(key).decode()}
         if count == 0:
             payload.update(error="NotFound", message="no value for this key",
                            outcome="not-written")
         return status, payload, extra
+    named = ("content-location", key_location(key))
     if count == 1:
         kind, body = open_value(result.values[0])
-        return 200, body, [("content-type", kind), *extra]
+        return 200, body, [("content-type", kind), named, *extra]
     kind, body = multipart(result.values)
-    return 300, body, [("content-type", kind), *extra]
+    return 300, body, [("content-type", kind), named, *extra]
 
 
 def operation_of(method: bytes, target: bytes) -> str:

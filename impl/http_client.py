@@ -40,10 +40,19 @@ returns the merge, with the read's context, and says why in
 
 An answer is read whole, within ``timeout_s`` (the sync client's every socket read
 and write ends by its request's deadline: :class:`_DeadlineBackend`), up to
-``max_answer_bytes`` (:data:`MAX_ANSWER_BYTES`) and in no Content-Encoding (every
-request asks for ``identity``); any other is no node's answer
-(:class:`AnswerRefusedError`: a get tries the next node, a put's outcome is
-unknown; session 36).
+``max_answer_bytes`` (given, else the largest answer the cluster's ``/status``
+states, at least :data:`MAX_ANSWER_BYTES`: :meth:`Router.answer_limit`, session 37) and
+in no Content-Encoding (every request asks for ``identity``); any other is no
+node's answer (:class:`AnswerRefusedError`: a get tries the next node, a put's
+outcome is unknown; session 36).
+
+An answer about a key names it (session 37: a JSON answer's ``key``); one that
+names another key is no answer for this one (:func:`_check_key`: a broken cache,
+proxy or load balancer that mixed up keys): a get tries the next node and names
+both keys in its NoNodeError, a put or delete (sent) raises OutcomeUnknownError
+naming both. The context is bound to its key too, but by an HMAC under the
+cluster's secret (:mod:`impl.context`), which a client does not hold: it cannot
+check that itself.
 
 Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
 :func:`delete_plan`: generators that yield the HTTP requests to make and are
@@ -70,11 +79,13 @@ from typing import Any, ClassVar
 import httpcore
 import httpx
 
-from impl.config import DEFAULT_FRAME_BYTES
+from impl.config import DEFAULT_FRAME_BYTES, FRAME_BYTES_CEILING, answer_bytes
 from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteError
+from impl.http_values import key_location
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "NODE_IN_FLIGHT", "REASON_CHARS",
+__all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
+           "NODE_IN_FLIGHT", "REASON_CHARS",
            "SUSPECT_S", "UNKNOWN_OUTCOME",
            "AnswerRefusedError", "AsyncClient", "Client", "Fetched", "NoNodeError",
            "OutcomeUnknownError",
@@ -115,23 +126,34 @@ NODE_IN_FLIGHT = IN_FLIGHT // 2
 Resolver = Callable[[list[bytes]], bytes]
 _JSON = {"Accept": "application/json"}
 #: the most bytes of one answer (its body as sent) a client reads by default
-#: (``max_answer_bytes`` of :class:`Client`, :class:`AsyncClient`, ``connect``): the
+#: (``max_answer_bytes`` of :class:`Client`, :class:`AsyncClient`, ``connect`` not
+#: given) until a ``/status`` states more (:meth:`Router.answer_limit`; session 37: the
+#: bound a node states, ``limits.max_answer_bytes``, follows its cluster's size and
+#: limits; before, a client read at most this): the
 #: largest get answer a cluster of the default ``max_frame_bytes``
 #: (:data:`impl.config.DEFAULT_FRAME_BYTES`, 64 MiB) gives, a record that fills a
 #: frame with its values in base64 (4/3 of it: 89,478,488 bytes), with 8 MiB of room
 #: for the context (base64 of ``max_context_bytes``, 87,384 bytes by default), the
-#: content types and the JSON: 97,867,096 bytes (93.3 MiB). That admits every record of
+#: content types and the JSON: 97,867,096 bytes (93.3 MiB,
+#: :func:`impl.config.answer_bytes`). That admits every record of
 #: a cluster of the default limits of up to 17 nodes, a merge of the puts of 17 sides
 #: of a partition that each filled a key to ``max_record_bytes`` included
 #: (:func:`impl.config.merged_record_bytes`: 71,738,368 bytes, 95,651,160 in base64);
 #: of 18 nodes such a merge is 75,958,272 bytes, 101,277,696 in base64, over it. There
 #: an answer over it is not a node's but a broken or hostile server's, or another
 #: service's. A larger cluster, or one of larger ``max_value_bytes``,
-#: ``max_record_bytes`` or ``max_frame_bytes``, needs a client of a larger
-#: ``max_answer_bytes`` for such records. Before session 36 a client read any answer whole, however
+#: ``max_record_bytes`` or ``max_frame_bytes``, states a larger bound in its
+#: ``/status``, which the client learns (before session 37 it had to be given a
+#: larger ``max_answer_bytes`` by hand). Before session 36 a client read any answer whole, however
 #: large (a server sending an endless body held it until its ``timeout_s`` and as
 #: much memory as arrived by then; a 200 MB gzip bomb of 200 KB was inflated whole).
-MAX_ANSWER_BYTES = 4 * -(-DEFAULT_FRAME_BYTES // 3) + (8 << 20)
+MAX_ANSWER_BYTES = answer_bytes(DEFAULT_FRAME_BYTES)
+#: the most a ``/status`` may raise a client's bound to (:meth:`Router.learn`): the
+#: largest answer of a node of the largest frame any node takes
+#: (:data:`impl.config.FRAME_BYTES_CEILING`, 2 GiB): 2,871,700,140 bytes. A node
+#: never states more; a server that is not a node (it may state anything) raises
+#: the client's bound at most to this, unless ``max_answer_bytes`` is given.
+MAX_STATED_ANSWER_BYTES = answer_bytes(FRAME_BYTES_CEILING)
 #: what every request asks of the encoding of its answer: none (a node never encodes
 #: its answers); an answer in a Content-Encoding is refused (:func:`_check_head`)
 _IDENTITY = {"Accept-Encoding": "identity"}
@@ -541,16 +563,14 @@ def key_path(key: bytes | str) -> str:
     key raised httpx's bare ``InvalidURL: URL too long`` (a traceback of ``vdynamo
     put``), a 24,000-byte UTF-8 key within a node's ``max_key_bytes = 100000`` too."""
     data = key_bytes(key)
-    quoted = urllib.parse.quote(data, safe="")
-    if quoted in (".", ".."):
-        quoted = quoted.replace(".", "%2E")
-    if len(quoted) + 4 > MAX_KEY_PATH:
+    path = key_location(data)  # the node's Content-Location of the key (session 37)
+    if len(path) > MAX_KEY_PATH:
         raise InvalidValueError(
-            f"key of {len(data)} bytes: {len(quoted)} characters percent-encoded, over "
+            f"key of {len(data)} bytes: {len(path) - 4} characters percent-encoded, over "
             f"the {MAX_KEY_PATH} of a key's path this client sends (httpx takes URLs of "
             "at most 65,536 characters; a byte outside A-Z a-z 0-9 - . _ ~ takes 3, so "
             "every key of up to 21,500 bytes fits); nothing was sent")
-    return "/kv/" + quoted
+    return path
 
 
 class Router:
@@ -575,6 +595,11 @@ class Router:
         #: a node of another cluster refuses it (421); ``/status`` of such a node is
         #: not learned (:func:`status_plan`)
         self.cluster_id: str | None = None
+        #: the largest answer the last ``/status`` learned states
+        #: (``limits.max_answer_bytes``; at most :data:`MAX_STATED_ANSWER_BYTES`), which a
+        #: client not given ``max_answer_bytes`` reads answers up to
+        #: (:meth:`Router.answer_limit`); None: none learned, or a node of before session 37
+        self.stated_answer_bytes: int | None = None
         self._learned_at: float | None = None
         #: base URL -> until when it is tried last (:meth:`suspect`)
         self._suspects: dict[str, float] = {}
@@ -590,7 +615,10 @@ class Router:
         ring or an address list of the wrong shape raised a bare AttributeError out
         of ``get`` and ``put`` before session 36's probe (``{"ring": {"tokens": 5}}``,
         an address 5), which the plans' fall-back to the seeds did not catch, and a
-        node's tokens given as a string (``"123"``) were taken as the tokens 1, 2, 3."""
+        node's tokens given as a string (``"123"``) were taken as the tokens 1, 2, 3.
+        Its ``limits.max_answer_bytes`` (session 37) is kept in
+        :attr:`stated_answer_bytes` (none stated: None), bounded by
+        :data:`MAX_STATED_ANSWER_BYTES`; one that is not a positive int is refused so."""
         try:
             ring = status["ring"]
             tokens = {node: [int(t) for t in _listed(ts)]
@@ -599,13 +627,28 @@ class Router:
                                         ring["tokens_per_node"], ring["partitions"])
             http = {node: _url(address) for node, address in _mapped(status["http"]).items()
                     if _names_a_host(_listed(address, str))}
+            stated = _stated_answer_bytes(status)
         except (KeyError, TypeError, ValueError) as error:
-            raise BadMessageError(f"/status: not a node's ring and addresses "
+            raise BadMessageError(f"/status: not a node's ring, addresses and limits "
                                   f"({type(error).__name__}: {_kept(str(error))})") from None
         self.partitioning, self.http = partitioning, http
+        self.stated_answer_bytes = stated
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]
         self._learned_at = self._now()
+
+    def answer_limit(self, given: int | None) -> int:
+        """The most bytes of an answer a client reads: ``given`` (its
+        ``max_answer_bytes``) if not None, else the largest answer the cluster's
+        ``/status`` states (:attr:`stated_answer_bytes`), never less than
+        :data:`MAX_ANSWER_BYTES` (what a client read before it learned any, or of a
+        node that states none). Before session 37 it was :data:`MAX_ANSWER_BYTES`
+        unless given: a node of a cluster of 18 nodes of the default limits, whose
+        sides' merged puts make a get answer of up to 101,277,696 bytes, had each
+        such answer refused by a client not given a larger bound by hand."""
+        if given is not None:
+            return given
+        return max(MAX_ANSWER_BYTES, self.stated_answer_bytes or 0)
 
     def cluster_header(self) -> dict[str, str]:
         """``X-Vdynamo-Cluster`` once the cluster's identity is learned (else none)."""
@@ -663,7 +706,48 @@ class Router:
                 + [base for base in ranked if base in self._suspects])
 
 
-def read_get(response: httpx.Response) -> Fetched | None:
+def _stated_answer_bytes(status: dict[str, Any]) -> int | None:
+    """``limits.max_answer_bytes`` of a ``/status`` body (None: not stated, a node of
+    before session 37), at most :data:`MAX_STATED_ANSWER_BYTES`; BadMessageError when
+    it is not a positive int."""
+    limits = status.get("limits")
+    stated = None if limits is None else _mapped(limits).get("max_answer_bytes")
+    if stated is None:
+        return None
+    if isinstance(stated, bool) or not isinstance(stated, int) or stated < 1:
+        raise BadMessageError(f"limits.max_answer_bytes: a positive int expected, got "
+                              f"{stated!r:.40}")
+    return min(stated, MAX_STATED_ANSWER_BYTES)
+
+
+def _check_key(body: dict[str, Any], key: bytes | str | None) -> None:
+    """Raise BadMessageError naming both keys when ``body`` (a node's JSON answer
+    about ``key``) names another key in its ``key`` (base64; session 37), or names
+    none that is base64. An answer naming none (a node of before session 37) is
+    taken, as is any when ``key`` is None. Before session 37 no answer named its
+    key: a get given another key's answer by a broken cache, proxy or load
+    balancer returned that key's values as this key's (a put with its context was
+    refused, as the context is bound to its key, but the get had returned them).
+    The context cannot be checked here instead: it is bound to its key by an HMAC
+    under the cluster's secret (:mod:`impl.context`), which a client does not hold."""
+    if key is None or "key" not in body:
+        return
+    asked = key_bytes(key)
+    named = body["key"]
+    try:
+        answered = base64.b64decode(_listed(named, str), validate=True)
+    except ValueError:  # BadMessageError, binascii.Error: not a key in base64
+        raise BadMessageError(
+            f"an answer naming the key {_kept(repr(named))}, not base64: no node's answer "
+            f"for the key {_kept(repr(asked))}") from None
+    if answered != asked:
+        raise BadMessageError(
+            f"an answer for the key {_kept(repr(answered))}, not {_kept(repr(asked))}: "
+            "not this key's (is a cache, proxy or load balancer in the way that mixes up "
+            "keys?)")
+
+
+def read_get(response: httpx.Response, key: bytes | str | None = None) -> Fetched | None:
     """A get's answer (asked as JSON); None if this node could not serve it (503 or
     504, or an answer that is not a node's: try another); RequestRefusedError for a
     4xx other than 404.
@@ -675,10 +759,13 @@ def read_get(response: httpx.Response) -> Fetched | None:
     body) raised RequestRefusedError, a LocalError ("fix the request") for a
     request the client got right, or a bare KeyError or TypeError; and a value
     that was not base64 was decoded to b"" (``b64decode`` drops what is not in its
-    alphabet): a wrong value returned as the key's."""
+    alphabet): a wrong value returned as the key's. An answer for another key than
+    ``key`` (its body's ``key``) raises BadMessageError naming both (:func:`_check_key`,
+    session 37; ``key`` None: not checked)."""
     body = _json(response)
     status = response.status_code
     if (status in (200, 300, 404) and "values" in body) or status in (200, 300):
+        _check_key(body, key)
         return fetched(body)
     if status == _MISDIRECTED:  # a node of another cluster: try another
         return None
@@ -703,17 +790,22 @@ def fetched(body: dict[str, Any]) -> Fetched | None:
     return Fetched(decoded, list(types), context)
 
 
-def read_put(response: httpx.Response) -> str | None:
+def read_put(response: httpx.Response, key: bytes | str | None = None) -> str | None:
     """A put's new context; None if it was not written (503, outcome not-written: try
     another node); OutcomeUnknownError (504 or outcome unknown, or an answer that is
     not a node's: a 200 without a context string, a status the API never gives a
     put); RequestRefusedError (4xx). Before session 13's probe B, a 200 whose body
     was not JSON raised a bare KeyError, ``{"context": null}`` returned the string
     'None' as the context, and a 201 or a 3xx raised RequestRefusedError (a
-    LocalError) though the write may have been made."""
+    LocalError) though the write may have been made. A 200 for another key than
+    ``key`` raises OutcomeUnknownError naming both (:func:`_check_key`, session 37)."""
     body = _json(response)
     status = response.status_code
     if status == 200 and isinstance(body.get("context"), str) and body["context"]:
+        try:
+            _check_key(body, key)
+        except BadMessageError as wrong:  # sent: what became of it is not known
+            raise OutcomeUnknownError(str(wrong)) from None
         return str(body["context"])
     if (status >= 500 or status == _MISDIRECTED) and body.get("outcome") == "not-written":
         return None
@@ -885,7 +977,11 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             why.append(f"{base}: {_unanswered(answer)}")
             continue
         router.answered(base)
-        got = read_get(answer)
+        try:
+            got = read_get(answer, key)
+        except BadMessageError as wrong:  # another key's answer (session 37)
+            why.append(f"{base}: {wrong}")
+            continue
         if got is None:
             why.append(f"{base}: a node of another cluster" if answer.status_code ==
                        _MISDIRECTED else f"{base}: {_said(answer)}"
@@ -992,13 +1088,17 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             # a delete without a context found nothing: none written. Only a context
             # string is one (session 36's probe: a 404 of {"context": null}, 5 or ""
             # returned 'None', '5' or '' as the delete's context, str() of anything)
+            try:
+                _check_key(missing, key)
+            except BadMessageError as wrong:  # another key's 404: this delete was sent
+                raise OutcomeUnknownError(f"{what} to {base}: {wrong}") from None
             if not missing_ok:  # the read's context stays in the error's body
                 raise RequestRefusedError(404, {
                     **missing, "message": "no value for this key: nothing was deleted "
                     "(nothing written)"})
             return str(missing["context"])
         try:
-            written = read_put(answer)
+            written = read_put(answer, key)
         except OutcomeUnknownError as unknown:  # named: the write and the node (a 504
             # said neither before session 16's probe)
             raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
@@ -1023,10 +1123,11 @@ def _check_seconds(name: str, value: object) -> None:
 
 def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object) -> None:
     _check_seconds("timeout_s", timeout_s)
-    if (isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int)
+    if max_answer_bytes is not None and (
+            isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int)
             or max_answer_bytes < 1):
-        raise LocalError(f"connect: max_answer_bytes must be a positive int (bytes), got "
-                         f"{max_answer_bytes!r:.60}")
+        raise LocalError(f"connect: max_answer_bytes must be a positive int (bytes) or "
+                         f"None (the cluster's), got {max_answer_bytes!r:.60}")
     if resolve is not None and not callable(resolve):
         raise LocalError(f"connect: resolve must be a function of the siblings (a list "
                          f"of bytes) to the merged value, got {type(resolve).__name__}")
@@ -1057,9 +1158,11 @@ def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node; ``resolve``: the sibling-resolution hook; ``refresh_s``: how often the ring
-    is relearned. One client may be shared by any number of threads: at most
-    :attr:`IN_FLIGHT` of their requests are in flight at once, the others wait their
-    turn in the client (nothing sent yet, their ``timeout_s`` not started)."""
+    is relearned; ``max_answer_bytes``: the largest answer read (None: the cluster's,
+    :meth:`Router.answer_limit`). One client may be shared by any number of threads:
+    at most :attr:`IN_FLIGHT` of their requests are in flight at once, the others
+    wait their turn in the client (nothing sent yet, their ``timeout_s`` not
+    started)."""
 
     #: requests in flight at most over every thread sharing the client. Session 32's
     #: client probe: one client shared by 300 threads, 3 puts each on three nodes,
@@ -1078,7 +1181,7 @@ class Client:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+                 max_answer_bytes: int | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
@@ -1155,18 +1258,17 @@ class Client:
             _check_open(self._closed)
             deadline = time.monotonic() + self._timeout_s
             self._deadlines.deadline.at = deadline  # every read and write: its head too
+            limit = self.router.answer_limit(self._max_answer_bytes)
             try:
                 with pool.stream(method, url, **options) as response:
-                    _check_head(response, self._max_answer_bytes)
+                    _check_head(response, limit)
                     raw: list[bytes] = []
                     if response.is_stream_consumed:  # read already by its transport (a
                         # test's httpx.MockTransport): whole, still bounded
-                        _take(raw, 0, response.content, self._max_answer_bytes,
-                              response.request)
+                        _take(raw, 0, response.content, limit, response.request)
                     size = 0
                     for chunk in () if response.is_stream_consumed else response.iter_raw():
-                        size = _take(raw, size, chunk, self._max_answer_bytes,
-                                     response.request)
+                        size = _take(raw, size, chunk, limit, response.request)
                         if time.monotonic() > deadline:
                             raise httpx.ReadTimeout(
                                 f"no whole answer within {self._timeout_s} s",
@@ -1234,7 +1336,7 @@ class AsyncClient:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+                 max_answer_bytes: int | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
@@ -1301,16 +1403,17 @@ class AsyncClient:
         """One request to one node, its answer read whole up to ``max_answer_bytes``
         (:class:`AnswerRefusedError` beyond, or for a Content-Encoding): before
         session 36 it was read whole whatever its size (httpx's ``request``)."""
+        limit = self.router.answer_limit(self._max_answer_bytes)
         async with self._http.stream(method, url, **options) as response:
-            _check_head(response, self._max_answer_bytes)
+            _check_head(response, limit)
             raw: list[bytes] = []
             if response.is_stream_consumed:  # read already by its transport (a test's
                 # httpx.MockTransport): whole, still bounded
-                _take(raw, 0, response.content, self._max_answer_bytes, response.request)
+                _take(raw, 0, response.content, limit, response.request)
             else:
                 size = 0
                 async for chunk in response.aiter_raw():
-                    size = _take(raw, size, chunk, self._max_answer_bytes, response.request)
+                    size = _take(raw, size, chunk, limit, response.request)
         return httpx.Response(response.status_code, headers=response.headers,
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)

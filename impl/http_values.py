@@ -23,6 +23,12 @@ the raw body and its content type; several siblings are ``300 Multiple
 Choices``, a ``multipart/mixed`` body with one part per sibling, each with its
 own ``Content-Type`` (RFC 2046 section 5.1); with ``Accept: application/json``
 every answer is JSON instead, the values base64 (:func:`json_values`).
+
+Every answer about a key names it (session 37): a JSON answer (a get's, a put's,
+a delete's) in its body's ``key`` (base64), a raw or ``multipart/mixed`` get
+answer in ``Content-Location`` (RFC 9110 8.7: the resource the content is a
+representation of, :func:`key_location`), so that a client can tell an answer
+for another key (a broken cache, proxy or load balancer) from its own.
 """
 
 from __future__ import annotations
@@ -32,12 +38,13 @@ import binascii
 import hashlib
 import re
 import secrets
+import urllib.parse
 
 from impl.errors import BadRequestError
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "accept_ranges", "body_bytes",
-           "body_digests", "check_body_digests", "multipart", "open_value", "seal_value",
-           "wants_json"]
+           "body_digests", "check_body_digests", "key_location", "multipart", "open_value",
+           "seal_value", "wants_json"]
 
 MAGIC = b"\x00vdy1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -182,6 +189,19 @@ def multipart(values: list[bytes]) -> tuple[str, bytes]:
         out += body + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return f"multipart/mixed; boundary={boundary}", bytes(out)
+
+
+def key_location(key: bytes) -> str:
+    """``/kv/<key>``: the path of ``key`` (bytes), every byte but the unreserved ones
+    (``A-Z a-z 0-9 - . _ ~``) percent-encoded, and the keys ``.`` and ``..`` as
+    ``%2E`` and ``%2E%2E`` (RFC 3986 5.2.4 removes those dot segments from a path:
+    httpx sent ``/kv/..`` as ``/``, session 12). The path a client sends
+    (:func:`impl.http_client.key_path`) and the Content-Location of a get's raw
+    answer (session 37)."""
+    quoted = urllib.parse.quote(key, safe="")
+    if quoted in (".", ".."):
+        quoted = quoted.replace(".", "%2E")
+    return "/kv/" + quoted
 
 
 def json_values(values: list[bytes]) -> dict[str, list[str]]:

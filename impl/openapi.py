@@ -41,12 +41,21 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
            "description": f"the key, percent-encoded; at most {config.max_key_bytes} bytes "
                           "once decoded",
            "schema": {"type": "string", "minLength": 1}}
-    siblings = {"type": "object", "required": ["values", "content_types", "context"],
+    #: every answer about a key names it (session 37): a client can tell another
+    #: key's answer (a broken cache, proxy or load balancer) from its own
+    named_key = {"type": "string", "format": "byte",
+                 "description": "the key this answer is for, base64"}
+    located = {**context_header, "Content-Location": {
+        "schema": {"type": "string"},
+        "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
+                       "or multipart answer; a JSON one names it in its body's key)"}}
+    siblings = {"type": "object", "required": ["values", "content_types", "context", "key"],
                 "properties": {
                     "values": {"type": "array", "items": {"type": "string", "format": "byte"},
                                "description": "every sibling's body, base64"},
                     "content_types": {"type": "array", "items": {"type": "string"}},
-                    "context": {"type": "string", "format": "byte"}}}
+                    "context": {"type": "string", "format": "byte"},
+                    "key": named_key}}
     common = {
         "400": _error("a malformed request, a bad context, r/w out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes (one stored before the "
@@ -65,8 +74,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                  "description": f"{context}; refused (400) unless this cluster issued it"}]
 
     def write_responses(written: str) -> dict[str, Any]:
-        return {"200": _json({"type": "object", "required": ["context"],
-                              "properties": {"context": {"type": "string"}}},
+        return {"200": _json({"type": "object", "required": ["context", "key"],
+                              "properties": {"context": {"type": "string"},
+                                             "key": named_key}},
                              written, context_header),
                 **common,
                 "501": _error("a conditional header (If-Match, If-None-Match, "
@@ -94,13 +104,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                         "malformed field: 400"}],
                     "responses": {
                         "200": {"description": "one value: its raw body and content type",
-                                "headers": context_header,
+                                "headers": located,
                                 "content": {"*/*": {"schema": {"type": "string",
                                                                 "format": "binary"}},
                                             "application/json": {"schema": siblings}}},
                         "300": {"description": "siblings: multipart/mixed, one part each "
                                                "(JSON on Accept: application/json)",
-                                "headers": context_header,
+                                "headers": located,
                                 "content": {"multipart/mixed": {"schema": {"type": "string"}},
                                             "application/json": {"schema": siblings}}},
                         "404": _json({"type": "object"}, "no value: the body has the context",

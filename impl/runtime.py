@@ -73,7 +73,9 @@ from impl.config import (
     MESSAGE_OVERHEAD_BYTES,
     ClusterConfig,
     adoptable_record_bytes,
+    answer_bytes,
     frame_bytes,
+    merged_record_bytes,
     most_patience,
     replicable_frame_bytes,
 )
@@ -1949,6 +1951,7 @@ class NodeServer:
                               "expired": self.admission.expired},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            "clock": self.config.clock},
+                "limits": self.limits(),
                 "ring": {"strategy": partitioning.strategy.value,
                          "tokens_per_node": partitioning.tokens_per_node,
                          "partitions": partitioning.partitions,
@@ -1986,6 +1989,27 @@ class NodeServer:
                     "http_timeouts": self.http.timeouts, "http_malformed": self.http.malformed,
                     "peer": len(self._peer_slots), "peer_evicted": self._peer_slots.evicted,
                     "peer_refused": self._peer_slots.refused}}
+
+    def limits(self) -> dict[str, int]:
+        """``limits`` of ``/status``: the record limits a client meets (bytes, but
+        ``max_siblings``), ``max_frame_bytes`` as this node takes frames
+        (:attr:`frame_limit`), and ``max_answer_bytes``, the largest get answer this
+        node may give (:func:`impl.config.answer_bytes` of the frame the largest
+        record it may answer needs: the merge of the puts of every node it knows of,
+        :func:`impl.config.merged_record_bytes`, or a record its store keeps from
+        earlier limits), which a client reads answers up to (session 37: before, a
+        client read at most its fixed ``MAX_ANSWER_BYTES``, too little for such a
+        merge of 18 nodes of the default limits)."""
+        config = self.config
+        members = len(self.node.gossiper.known_nodes)
+        largest = max(self.frame_limit, replicable_frame_bytes(
+            config, merged_record_bytes(config, members)))
+        return {"max_value_bytes": config.max_value_bytes,
+                "max_key_bytes": config.max_key_bytes,
+                "max_siblings": config.max_siblings,
+                "max_record_bytes": config.max_record_bytes,
+                "max_frame_bytes": self.frame_limit,
+                "max_answer_bytes": answer_bytes(largest)}
 
     # ------------------------------------------------------------------ clients
 

@@ -42,21 +42,24 @@ __all__ = ["MAX_ANSWER_BYTES", "AsyncClient", "Client", "Fetched", "NoNodeError"
 
 
 def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
-            timeout_s: float = 10.0, max_answer_bytes: int = MAX_ANSWER_BYTES) -> Client:
+            timeout_s: float = 10.0, max_answer_bytes: int | None = None) -> Client:
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
     returns them all); ``timeout_s``: per request to one node, its answer whole;
-    ``max_answer_bytes``: the largest answer read (:data:`MAX_ANSWER_BYTES`, 93.3 MiB,
-    that of a cluster of the default ``max_frame_bytes``; over it the node's answer
-    is refused: a get tries another node, a put raises OutcomeUnknownError). Close
-    it (or use ``with``)."""
+    ``max_answer_bytes``: the largest answer read (None: the largest the cluster's
+    ``/status`` states, at least :data:`MAX_ANSWER_BYTES`, 93.3 MiB, that of a
+    cluster of the default ``max_frame_bytes``; over it the node's answer is
+    refused: a get tries another node, a put raises OutcomeUnknownError). A get
+    answer naming another key than the one asked (a cache or proxy that mixed up
+    keys) is refused too: a get tries another node, and its NoNodeError names both
+    keys. Close it (or use ``with``)."""
     return Client(nodes, resolve=resolve, timeout_s=timeout_s,
                   max_answer_bytes=max_answer_bytes)
 
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
                   timeout_s: float = 10.0,
-                  max_answer_bytes: int = MAX_ANSWER_BYTES) -> AsyncClient:
+                  max_answer_bytes: int | None = None) -> AsyncClient:
     """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
     one event loop, that of its first request: used in another (a second
     ``asyncio.run``) it raises LocalError, nothing sent."""

@@ -12,7 +12,8 @@ later ``get`` prints no value and this context; without ``--context`` the
 node reads the key first and deletes what it read, as Riak does: a key with no
 value is left as it is and the read's context is printed). Errors print one
 line and exit 1. ``--max-answer-bytes`` bounds what is read of an answer
-(:data:`vdynamo.client.MAX_ANSWER_BYTES` by default; session 36).
+(by default the largest answer the cluster's ``/status`` states, at least
+:data:`vdynamo.client.MAX_ANSWER_BYTES`; session 36, 37).
 
 KEY and VALUE are taken as the bytes given on the command line
 (:func:`os.fsencode` of the argument Python decoded with surrogateescape): a
@@ -50,9 +51,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                         help="a node's HTTP address host:port (repeatable)")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
                         help="a local cluster's directory (when no --node is given)")
-    parser.add_argument("--max-answer-bytes", type=_positive, default=MAX_ANSWER_BYTES,
-                        help="the largest answer read, in bytes (default %(default)s: "
-                             "that of a cluster of the default max_frame_bytes)")
+    parser.add_argument("--max-answer-bytes", type=_positive, default=None,
+                        help="the largest answer read, in bytes (default: the largest "
+                             "the cluster's /status states, at least "
+                             f"{MAX_ANSWER_BYTES}, that of a cluster of the default "
+                             "max_frame_bytes)")
     return parser
 
 
