@@ -107,11 +107,28 @@ def test_a_404_for_another_key_is_not_this_keys_absence() -> None:
             404, json={**_answer_for(b"other", []), "error": "NotFound"}), [])
 
 
-@pytest.mark.parametrize("named", ["not base64!", 5, None, ["aw=="]])
+@pytest.mark.parametrize("named", ["not base64!", 5, None, ["aw=="],
+                                   "a!w==", "aw==\n"])  # b"k" were the junk dropped
 def test_an_answer_naming_no_key_in_base64_is_refused(named: object) -> None:
     with pytest.raises(NoNodeError, match="not base64: no node's answer for the key b'k'"):
         _drive(get_plan(_router(), "k", None, None), lambda method, url: httpx.Response(
             200, json={**_answer_for(b"k", [b"v"]), "key": named}), [])
+
+
+@pytest.mark.parametrize(("asked", "named"), [
+    (b"k", b"K"), (b"\xff", b"\xfe"), (b"cart", b"car"), (b"car", b"cart"),
+    ("caf\u00e9", b"caf\xe9"), (b"a/b", b"a%2Fb")])
+def test_keys_are_compared_as_bytes_exactly(asked: bytes | str, named: bytes) -> None:
+    """Session 37's review: the keys are equal only byte for byte. Another case
+    (``K``), another invalid UTF-8 byte (both U+FFFD decoded), a prefix either way,
+    the Latin-1 form of a str key, the key's percent-encoding: each is another key's
+    answer (mutants comparing case-blind, as text, or by prefix took them)."""
+    with pytest.raises(NoNodeError, match="an answer for the key"):
+        _drive(get_plan(_router(), asked, None, None), lambda method, url: httpx.Response(
+            200, json=_answer_for(named, [b"v"])), [])
+    with pytest.raises(OutcomeUnknownError, match="an answer for the key"):
+        _drive(put_plan(_router(), asked, b"v", None, "a/b", None), lambda method, url:
+               httpx.Response(200, json={"context": "Y3R4", "key": _b64(named)}), [])
 
 
 def test_an_answer_naming_no_key_is_taken_from_an_older_node() -> None:
