@@ -177,6 +177,14 @@ def test_the_cli_names_both_keys_on_one_line(capsys: pytest.CaptureFixture[str])
 KEYS = ["cart", "k\u00e9y/a b?c", ".", "..", b"\xff\x00%2E"]
 
 
+def test_the_content_location_of_a_key_is_every_byte_but_the_unreserved_escaped() -> None:
+    """The form a raw answer names its key in, pinned (the real node's test below
+    compares the header with :func:`key_location` itself): a slash, a space and
+    ``%`` escaped, the dot segments as ``%2E``, bytes in upper-case hex."""
+    assert [key_location(key) for key in (b"a/b c", b".", b"..", b"%2E", b"\xff~-_.x")] == [
+        "/kv/a%2Fb%20c", "/kv/%2E", "/kv/%2E%2E", "/kv/%252E", "/kv/%FF~-_.x"]
+
+
 def test_a_real_nodes_answers_name_their_keys_and_pass_the_check() -> None:
     """A node's answers name their keys (JSON: ``key``; raw and multipart:
     Content-Location) and the client's get, put and delete of each key pass its
