@@ -215,8 +215,10 @@ def answer_bytes(frame_bytes: int) -> int:
     frame (:data:`DEFAULT_FRAME_BYTES`, 64 MiB): 97,867,096 bytes (93.3 MiB), the
     client's default bound (``impl.http_client.MAX_ANSWER_BYTES``); of the largest
     (:data:`FRAME_BYTES_CEILING`), 2,871,700,140. A node states its own in
-    ``/status`` (``limits.max_answer_bytes``), which a client reads answers up to
-    (session 37)."""
+    ``/status`` (``limits.max_answer_bytes``), which a client not given
+    ``max_answer_bytes`` reads answers up to, but at most 4 x the default frame's
+    (``impl.http_client.MAX_STATED_ANSWER_BYTES``: a ``/status`` is not
+    authenticated; session 37 and its review)."""
     return 4 * -(-frame_bytes // 3) + ANSWER_OVERHEAD_BYTES
 
 #: ``http_min_body_rate`` when it is not given, in bytes per second: Apache's

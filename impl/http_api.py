@@ -138,7 +138,7 @@ from impl.http_values import (
     body_digests,
     check_body_digests,
     json_values,
-    key_location,
+    location_header,
     multipart,
     open_value,
     seal_value,
@@ -2261,7 +2261,8 @@ def _get_answer(key: bytes, result: GetResult,
     """A get's answer for ``key`` in Riak's convention (impl.http_values): 404 / 200
     raw / 300, or JSON when the request's Accept ranges prefer it (``wants_json``; a
     404 is always JSON). It names its key (session 37): the JSON answer in ``key``
-    (base64), a raw or multipart one in Content-Location (``key_location``). Before,
+    (base64), a raw or multipart one in Content-Location (``location_header``: up
+    to ``LOCATION_CHARS``, a longer key's names none). Before,
     no answer did, and a client given another key's answer (a broken cache, proxy or
     load balancer) took its values as its own key's: the context is bound to its key,
     but by an HMAC under the cluster's secret, which a client cannot check."""
@@ -2277,12 +2278,12 @@ def _get_answer(key: bytes, result: GetResult,
             payload.update(error="NotFound", message="no value for this key",
                            outcome="not-written")
         return status, payload, extra
-    named = ("content-location", key_location(key))
+    named = location_header(key)  # none for a key over LOCATION_CHARS (review)
     if count == 1:
         kind, body = open_value(result.values[0])
-        return 200, body, [("content-type", kind), named, *extra]
+        return 200, body, [("content-type", kind), *named, *extra]
     kind, body = multipart(result.values)
-    return 300, body, [("content-type", kind), named, *extra]
+    return 300, body, [("content-type", kind), *named, *extra]
 
 
 def operation_of(method: bytes, target: bytes) -> str:

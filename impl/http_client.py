@@ -79,7 +79,7 @@ from typing import Any, ClassVar
 import httpcore
 import httpx
 
-from impl.config import DEFAULT_FRAME_BYTES, FRAME_BYTES_CEILING, answer_bytes
+from impl.config import DEFAULT_FRAME_BYTES, answer_bytes
 from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteError
 from impl.http_values import key_location
 from spec.ring import Partitioning, Ring, Strategy
@@ -148,12 +148,20 @@ _JSON = {"Accept": "application/json"}
 #: large (a server sending an endless body held it until its ``timeout_s`` and as
 #: much memory as arrived by then; a 200 MB gzip bomb of 200 KB was inflated whole).
 MAX_ANSWER_BYTES = answer_bytes(DEFAULT_FRAME_BYTES)
-#: the most a ``/status`` may raise a client's bound to (:meth:`Router.learn`): the
-#: largest answer of a node of the largest frame any node takes
-#: (:data:`impl.config.FRAME_BYTES_CEILING`, 2 GiB): 2,871,700,140 bytes. A node
-#: never states more; a server that is not a node (it may state anything) raises
-#: the client's bound at most to this, unless ``max_answer_bytes`` is given.
-MAX_STATED_ANSWER_BYTES = answer_bytes(FRAME_BYTES_CEILING)
+#: the most a ``/status`` may raise a client's bound to (:meth:`Router.learn`): 4 x
+#: :data:`MAX_ANSWER_BYTES`, 391,468,384 bytes (373 MiB), the largest answer of a
+#: cluster of the default limits of up to 68 nodes. A ``/status`` is not
+#: authenticated: whoever answers at a seed's address states what it likes, and a
+#: receive limit that the sender raises does not bound that sender. So a server
+#: that is not a node can raise a client's bound at most 4-fold (a client's peak
+#: memory is about 4 x its answer: 410 MiB for 97 MB, 1,527 MiB for 391 MB; at session
+#: 37's first ceiling, 2,871,700,140 bytes, ``answer_bytes`` of a 2 GiB frame, about
+#: 12 GB). A larger cluster, or one of larger limits, states more:
+#: give such a client ``max_answer_bytes`` (kept as given, above this too), as
+#: etcd's clientv3 (``MaxCallRecvMsgSize``) and the DataStax Java driver (its frame
+#: limit) take their receive limits from their users, never from the server
+#: (session 37's review).
+MAX_STATED_ANSWER_BYTES = 4 * MAX_ANSWER_BYTES
 #: what every request asks of the encoding of its answer: none (a node never encodes
 #: its answers); an answer in a Content-Encoding is refused (:func:`_check_head`)
 _IDENTITY = {"Accept-Encoding": "identity"}

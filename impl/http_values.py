@@ -28,7 +28,9 @@ Every answer about a key names it (session 37): a JSON answer (a get's, a put's,
 a delete's) in its body's ``key`` (base64), a raw or ``multipart/mixed`` get
 answer in ``Content-Location`` (RFC 9110 8.7: the resource the content is a
 representation of, :func:`key_location`), so that a client can tell an answer
-for another key (a broken cache, proxy or load balancer) from its own.
+for another key (a broken cache, proxy or load balancer) from its own; but only
+up to :data:`LOCATION_CHARS` (a longer header fails common HTTP clients: a raw
+answer of a longer key names none, as before session 37).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ import urllib.parse
 
 from impl.errors import BadRequestError
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "accept_ranges", "body_bytes",
-           "body_digests", "check_body_digests", "key_location", "multipart", "open_value",
-           "seal_value", "wants_json"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "LOCATION_CHARS", "MAGIC", "accept_ranges",
+           "body_bytes", "body_digests", "check_body_digests", "key_location",
+           "location_header", "multipart", "open_value", "seal_value", "wants_json"]
 
 MAGIC = b"\x00vdy1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -189,6 +191,24 @@ def multipart(values: list[bytes]) -> tuple[str, bytes]:
         out += body + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return f"multipart/mixed; boundary={boundary}", bytes(out)
+
+
+#: the longest Content-Location a raw or multipart get answer carries (characters:
+#: every key of up to 2,729 bytes, any key of the default ``max_key_bytes``, 1024);
+#: a longer key's raw answer names none (:func:`location_header`). Session 37's
+#: review: with ``max_key_bytes`` raised, a 30,000-byte key's raw answer (a
+#: Content-Location of 90,004 characters) failed Python's http.client (and so
+#: requests; ``LineTooLong``: header lines over 65,536 bytes) and a 40,000-byte
+#: one's curl (exit 27: its 100 KiB header limit), both of which read these
+#: answers before session 37; Node.js reads heads of at most 16 KiB in all
+LOCATION_CHARS = 8192
+
+
+def location_header(key: bytes) -> list[tuple[str, str]]:
+    """The Content-Location header of a raw or multipart get answer for ``key``
+    (:func:`key_location`), or none when it is over :data:`LOCATION_CHARS`."""
+    location = key_location(key)
+    return [("content-location", location)] if len(location) <= LOCATION_CHARS else []
 
 
 def key_location(key: bytes) -> str:

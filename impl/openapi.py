@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from impl.config import ClusterConfig
+from impl.http_values import LOCATION_CHARS
 
 __all__ = ["document"]
 
@@ -48,7 +49,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     located = {**context_header, "Content-Location": {
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
-                       "or multipart answer; a JSON one names it in its body's key)"}}
+                       "or multipart answer; a JSON one names it in its body's key); "
+                       f"absent when over {LOCATION_CHARS} characters"}}
     siblings = {"type": "object", "required": ["values", "content_types", "context", "key"],
                 "properties": {
                     "values": {"type": "array", "items": {"type": "string", "format": "byte"},

@@ -48,7 +48,9 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
     returns them all); ``timeout_s``: per request to one node, its answer whole;
     ``max_answer_bytes``: the largest answer read (None: the largest the cluster's
     ``/status`` states, at least :data:`MAX_ANSWER_BYTES`, 93.3 MiB, that of a
-    cluster of the default ``max_frame_bytes``; over it the node's answer is
+    cluster of the default ``max_frame_bytes``, and at most 4 times that,
+    ``impl.http_client.MAX_STATED_ANSWER_BYTES``, since a ``/status`` is not
+    authenticated: give more for a larger cluster; over it the node's answer is
     refused: a get tries another node, a put raises OutcomeUnknownError). A get
     answer naming another key than the one asked (a cache or proxy that mixed up
     keys) is refused too: a get tries another node, and its NoNodeError names both

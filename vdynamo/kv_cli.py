@@ -13,7 +13,8 @@ node reads the key first and deletes what it read, as Riak does: a key with no
 value is left as it is and the read's context is printed). Errors print one
 line and exit 1. ``--max-answer-bytes`` bounds what is read of an answer
 (by default the largest answer the cluster's ``/status`` states, at least
-:data:`vdynamo.client.MAX_ANSWER_BYTES`; session 36, 37).
+:data:`vdynamo.client.MAX_ANSWER_BYTES` and at most
+:data:`impl.http_client.MAX_STATED_ANSWER_BYTES`; session 36, 37).
 
 KEY and VALUE are taken as the bytes given on the command line
 (:func:`os.fsencode` of the argument Python decoded with surrogateescape): a
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from impl.errors import DynamoError
+from impl.http_client import MAX_STATED_ANSWER_BYTES
 from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
@@ -55,7 +57,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                         help="the largest answer read, in bytes (default: the largest "
                              "the cluster's /status states, at least "
                              f"{MAX_ANSWER_BYTES}, that of a cluster of the default "
-                             "max_frame_bytes)")
+                             f"max_frame_bytes, at most {MAX_STATED_ANSWER_BYTES})")
     return parser
 
 

@@ -16,7 +16,9 @@ the plans, and one real node in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import http.client
 import json
 import socket
 from collections.abc import Callable
@@ -34,7 +36,7 @@ from impl.http_client import (
     get_plan,
     put_plan,
 )
-from impl.http_values import key_location
+from impl.http_values import LOCATION_CHARS, key_location
 from tests.runtime.live import run
 from tests.vdynamo.test_client_hostile_answers import CLIENTS, _fake_node, _http
 from vdynamo.kv_cli import main_get
@@ -107,11 +109,28 @@ def test_a_404_for_another_key_is_not_this_keys_absence() -> None:
             404, json={**_answer_for(b"other", []), "error": "NotFound"}), [])
 
 
-@pytest.mark.parametrize("named", ["not base64!", 5, None, ["aw=="]])
+@pytest.mark.parametrize("named", ["not base64!", 5, None, ["aw=="],
+                                   "a!w==", "aw==\n"])  # b"k" were the junk dropped
 def test_an_answer_naming_no_key_in_base64_is_refused(named: object) -> None:
     with pytest.raises(NoNodeError, match="not base64: no node's answer for the key b'k'"):
         _drive(get_plan(_router(), "k", None, None), lambda method, url: httpx.Response(
             200, json={**_answer_for(b"k", [b"v"]), "key": named}), [])
+
+
+@pytest.mark.parametrize(("asked", "named"), [
+    (b"k", b"K"), (b"\xff", b"\xfe"), (b"cart", b"car"), (b"car", b"cart"),
+    ("caf\u00e9", b"caf\xe9"), (b"a/b", b"a%2Fb")])
+def test_keys_are_compared_as_bytes_exactly(asked: bytes | str, named: bytes) -> None:
+    """Session 37's review: the keys are equal only byte for byte. Another case
+    (``K``), another invalid UTF-8 byte (both U+FFFD decoded), a prefix either way,
+    the Latin-1 form of a str key, the key's percent-encoding: each is another key's
+    answer (mutants comparing case-blind, as text, or by prefix took them)."""
+    with pytest.raises(NoNodeError, match="an answer for the key"):
+        _drive(get_plan(_router(), asked, None, None), lambda method, url: httpx.Response(
+            200, json=_answer_for(named, [b"v"])), [])
+    with pytest.raises(OutcomeUnknownError, match="an answer for the key"):
+        _drive(put_plan(_router(), asked, b"v", None, "a/b", None), lambda method, url:
+               httpx.Response(200, json={"context": "Y3R4", "key": _b64(named)}), [])
 
 
 def test_an_answer_naming_no_key_is_taken_from_an_older_node() -> None:
@@ -158,6 +177,14 @@ def test_the_cli_names_both_keys_on_one_line(capsys: pytest.CaptureFixture[str])
 KEYS = ["cart", "k\u00e9y/a b?c", ".", "..", b"\xff\x00%2E"]
 
 
+def test_the_content_location_of_a_key_is_every_byte_but_the_unreserved_escaped() -> None:
+    """The form a raw answer names its key in, pinned (the real node's test below
+    compares the header with :func:`key_location` itself): a slash, a space and
+    ``%`` escaped, the dot segments as ``%2E``, bytes in upper-case hex."""
+    assert [key_location(key) for key in (b"a/b c", b".", b"..", b"%2E", b"\xff~-_.x")] == [
+        "/kv/a%2Fb%20c", "/kv/%2E", "/kv/%2E%2E", "/kv/%252E", "/kv/%FF~-_.x"]
+
+
 def test_a_real_nodes_answers_name_their_keys_and_pass_the_check() -> None:
     """A node's answers name their keys (JSON: ``key``; raw and multipart:
     Content-Location) and the client's get, put and delete of each key pass its
@@ -189,4 +216,45 @@ def test_a_real_nodes_answers_name_their_keys_and_pass_the_check() -> None:
                 assert (await client.get(key)).values == [b"three"]
                 await client.delete(key)
                 assert (await client.delete(key)) != ""  # the read's 404, named
+    run(scenario())
+
+
+def _raw(port: int, method: str, path: str, body: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+    """One request by Python's http.client (as requests makes it): its status,
+    headers and body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        answer = conn.getresponse()
+        return answer.status, answer.headers, answer.read()
+    finally:
+        conn.close()
+
+
+def test_a_long_keys_raw_answer_names_no_key_and_is_read_by_http_client() -> None:
+    """Session 37's review: a raw answer names its key in Content-Location only up
+    to LOCATION_CHARS. With ``max_key_bytes`` raised, a 30,000-byte key's raw
+    answer carried a Content-Location of 90,004 characters, which Python's
+    http.client refuses (LineTooLong: header lines over 65,536 bytes), and so did
+    requests: each read that answer before session 37. A key whose path is exactly
+    LOCATION_CHARS long is named; one character more, not; its JSON answer names
+    it."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=1, n=1, r=1, w=1, request_timeout=5.0,
+                                     max_key_bytes=100_000) as cluster:
+            port = int(cluster.urls[0].rsplit(":", 1)[1])
+            edge = b"a" * (LOCATION_CHARS - 4 - 3 * 2000) + b"\xff" * 2000
+            for key, named in ((edge, True), (edge + b"b", False),
+                               (b"\xff" * 30_000, False)):
+                path = key_location(key)
+                assert (len(path) <= LOCATION_CHARS) == named
+                status, _, _ = await asyncio.to_thread(_raw, port, "PUT", path, b"v")
+                assert status == 200
+                status, headers, body = await asyncio.to_thread(_raw, port, "GET", path)
+                assert (status, body) == (200, b"v")
+                assert headers.get("content-location") == (path if named else None)
+                status, _, body = await asyncio.to_thread(
+                    _raw, port, "GET", path, None, {"accept": "application/json"})
+                assert base64.b64decode(json.loads(body)["key"]) == key
     run(scenario())

@@ -25,6 +25,7 @@ import base64
 import contextlib
 import inspect
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,7 +36,12 @@ import impl
 import impl.http_client
 import vdynamo
 import vdynamo.kv_cli
-from impl.config import ClusterConfig, answer_bytes
+from impl.config import (
+    ClusterConfig,
+    answer_bytes,
+    merged_record_bytes,
+    replicable_frame_bytes,
+)
 from impl.errors import BadMessageError
 from impl.http_client import (
     MAX_ANSWER_BYTES,
@@ -160,7 +166,7 @@ def test_the_learned_bound_is_at_least_the_default_and_at_most_the_ceiling() -> 
         assert router.answer_limit(5) == 5  # given: kept
     router.learn(_status("127.0.0.1:2", None))  # an older node: none stated
     assert router.stated_answer_bytes is None and router.answer_limit(None) == MAX_ANSWER_BYTES
-    assert MAX_STATED_ANSWER_BYTES == answer_bytes(1 << 31) == 2_871_700_140
+    assert MAX_STATED_ANSWER_BYTES == 4 * MAX_ANSWER_BYTES == 391_468_384
 
 
 @pytest.mark.parametrize("bad", ["1000", 0, -5, True, 1.5, [1]])
@@ -208,4 +214,53 @@ def test_a_real_node_states_its_bound_and_its_answers_are_read_up_to_it(
             stated = client.router.stated_answer_bytes
             assert stated == answer_bytes(cluster.servers[0].frame_limit) == 120_399_192
             assert client.router.answer_limit(None) == stated > MAX_ANSWER_BYTES
+    run(scenario())
+
+
+@pytest.mark.parametrize("client", ["sync", "async", "cli"])
+def test_a_hostile_status_raises_the_bound_at_most_four_fold(
+        client: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 37's review: a server that is not a node states a bound of 10**12
+    and answers a get with a Content-Length of 1,000,000,000 bytes. It is refused
+    unread, over :data:`MAX_STATED_ANSWER_BYTES` (391,468,384). At the first
+    ceiling (2,871,700,140, ``answer_bytes`` of a 2 GiB frame) the client read it
+    (here: until the server closed, a RemoteProtocolError)."""
+    head = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 1000000000\r\n\r\n{\"values\": [\"")
+    where: list[str] = []
+
+    def answer(conn: socket.socket, request: bytes) -> bool:
+        if b" /status " in request:
+            conn.sendall(_http(200, json.dumps(_status(where[0], {
+                "max_answer_bytes": 10**12})).encode()))
+        else:
+            conn.sendall(head)
+        return False
+
+    refused = "1,000,000,000 bytes (its Content-Length), over the client's " \
+              "max_answer_bytes of 391,468,384"
+    with _fake_node(answer) as node:
+        where.append(node)
+        if client == "cli":
+            assert main_get(["k", "--node", node]) == 1
+            assert refused in capsys.readouterr().err
+        else:
+            with pytest.raises(NoNodeError, match=re.escape(refused)):
+                _get(node, client)
+
+
+def test_a_nodes_stated_bound_follows_the_members_it_knows() -> None:
+    """The bound a node states is that of the merge of the puts of every member it
+    knows of, not only of those its configuration names: a node configured alone
+    that learned of 17 more (joined since) states 109,760,512 bytes, the figure of
+    18 nodes (the mutant taking only the configuration's states 97,867,096)."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=1, n=1, r=1, w=1,
+                                     request_timeout=5.0) as cluster:
+            server = cluster.servers[0]
+            assert server.limits()["max_answer_bytes"] == MAX_ANSWER_BYTES
+            gossiper = server.node.gossiper
+            gossiper.known_nodes = gossiper.known_nodes | {f"j{i}" for i in range(17)}
+            assert server.limits()["max_answer_bytes"] == 109_760_512 == answer_bytes(
+                replicable_frame_bytes(server.config, merged_record_bytes(server.config, 18)))
     run(scenario())
