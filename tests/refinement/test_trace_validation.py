@@ -169,7 +169,8 @@ def test_without_the_retry_step_a_get_retry_is_a_spec_gap(
 # trace-spec step handoff-again). Soak: 0-199 (all ok after the fixes). Session 35's
 # in-sync answer moved the schedules: 110 hands off again no more (no seed of 0-199
 # does, 110 alone before); 620 does (the one of 200-699; 679 diverges there, on
-# the parent 63cae961 too: docs/refinement.md, session 35).
+# the parent 63cae961 too: docs/refinement.md, session 35); since session 36 none of
+# 0-1599 does.
 TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9, 83, 110, 620)
 
 
@@ -194,9 +195,12 @@ def test_two_key_seeds_validate() -> None:
         assert report.impl_converged and report.spec_converged
         assert report.keys == TWO_KEYS and report.trace_steps["late-read-repair"] > 0
     _assert_both_keys_used(reports)
-    # a resend with a held copy (83), a hint handed off again (620; 110 until session 35)
-    steps = sum((r.trace_steps for r in reports), Counter[str]())
-    assert steps["handoff-again"] > 0 and sum(r.held for r in reports) > 0
+    # a resend with a held copy (83); a hint handed off again was 620's (110 until
+    # session 35) until session 36's shadow round, which a gossip of before the
+    # restart no longer answers, held 620's delivery one input longer (held 9, was
+    # 8): no two-key seed of 0-1599 hands a hint off again now (left open,
+    # docs/runtime.md "Stale exchanges across a wipe (session 36)")
+    assert sum(r.held for r in reports) > 0
     # anti-entropy exchanged each key (its own range) somewhere
     assert {"anti-entropy k", "anti-entropy j"} <= {
         what for r in reports for what, count in r.by_key.items() if count}
