@@ -701,7 +701,13 @@ class Node:
                     # a gossip of before this start (sent before src heard of it):
                     # src may have heard a later start of this store since (session 36)
                     self.stats["shadow-stale-gossip"] += 1
-                return self._finish([*effects, *self._shadow_heard(now, src, answers)])
+                heard = self._shadow_heard(now, src, answers)
+                if any(type(e) is Send and e.dest == src and isinstance(e.message, Gossip)
+                       and e.message.reply for e in heard):
+                    # this round asks src again: that ask is src's answer (session 37)
+                    effects = [e for e in effects if not (
+                        type(e) is Send and e.dest == src and isinstance(e.message, Gossip))]
+                return self._finish([*effects, *heard])
             effects = handler(now, src, message)
             if gossip:
                 # the highest floor of a reap any node heard of (session 19's review),
@@ -1447,12 +1453,30 @@ class Node:
     def _shadow_heard(self, now: float, src: str, answers: bool = True) -> list[Effect]:
         """A gossip from ``src`` was handled: the round ends once every peer asked
         gossiped since it heard of this start (``answers``: :meth:`_of_this_start`;
-        its :class:`~impl.timers.ShadowRound` moved to now)."""
+        its :class:`~impl.timers.ShadowRound` moved to now).
+
+        A gossip from a peer the round waits for that does not answer it (its
+        ``yours`` names no start of this one) is asked back at once: a gossip with
+        ``reply`` (stamped with this start, which the peer then hears of, and
+        answers as the first gossip of a start it had not heard of, naming it;
+        :meth:`receive`). The peer is alive and has not heard of this start: the
+        round's first ask was lost (the peer was down, restarting too), or crossed
+        the peer's gossip. Until session 37 the round waited for the peer's own next
+        gossip to it: two nodes restarted together, the one whose ask was lost (its
+        peer not up yet) waited for it up to ``shadow_round_s``; and so did a
+        brand-new cluster's nodes, each announcing (:meth:`_announce_fresh`) to the
+        peers not yet started (docs/runtime.md, "Two nodes restarted together
+        (session 37)")."""
         shadow = self.shadow
         if shadow is None or shadow.over:
             return []
         asks = self._shadow_asks_more()
-        if not answers or src not in shadow.waiting:
+        if not answers:
+            if src in shadow.waiting:
+                self.stats["shadow-asked-again"] += 1
+                asks.append(Send(src, Gossip(self.gossiper.view.to_bytes(), reply=True)))
+            return asks
+        if src not in shadow.waiting:
             return asks
         shadow.waiting.discard(src)
         if shadow.waiting:
