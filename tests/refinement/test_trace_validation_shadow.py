@@ -33,12 +33,15 @@ def test_held_inputs_validate() -> None:
     put (3), 43 crashed in its round (4 held, none replayed); no seed of 0-999
     holds a get now. Session 36's round (a gossip of before the restart answers
     nothing) moved them again: 30 holds 8 (was 10), and 156 holds 17 of which 14
-    are replayed (was 13 of 13)."""
-    for seed, held in ((12, 1), (0, 5), (30, 8), (610, 10)):
+    are replayed (was 13 of 13). Session 37's ask back (a round asks a peer again
+    whose gossip names no start of it) moved them once more: 30 holds 3, 156 holds
+    12 and replays them all (8 ``HintDelivery`` n3->n2 among them), and 20 holds 30
+    and replays 22 (was 18 and 10)."""
+    for seed, held in ((12, 1), (0, 5), (30, 3), (610, 10), (156, 12)):
         report = validate_seed(seed)
         assert report.verdict == "ok", (report.line(), report.reason)
         assert report.held == report.replayed == held, report.line()
-    for seed, held, replayed in ((20, 18, 10), (156, 17, 14)):
+    for seed, held, replayed in ((20, 30, 22),):
         report = validate_seed(seed)
         assert report.verdict == "ok", (report.line(), report.reason)
         assert (report.held, report.replayed) == (held, replayed), report.line()
@@ -83,7 +86,10 @@ def test_a_broken_shadow_round_is_caught(
     parent 63cae961), the second on 3 (8); 77 and 110 caught both (30, 60, 121,
     156, 173 and 199 did before session 35). Since session 36's round (a gossip of
     before the restart answers nothing) the first is caught on 20, 77, 87, 110,
-    156, 157, 172 and 191 of 0-199, the second on 110 alone."""
+    156, 157, 172 and 191 of 0-199, the second on 110 alone. Since session 37's
+    ask back the first diverges on 20, 77, 110, 156, 157, 172 and 191 of 0-199
+    (at ``HintDelivery n3->n4`` on 77 and 157), the second on 20, 77 and 110 (at
+    that delivery on 77 and 110)."""
     monkeypatch.setattr(Node, attribute, mutant(getattr(Node, attribute)))
     report = validate_seed(seed)
     assert report.verdict in ("divergence", "no-convergence"), report.line()
