@@ -37,7 +37,18 @@ nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
 answer to its whole batch of out-of-sync records (a peer's batch, which the
-per-message bounds may have cut short unseen, does not count).
+per-message bounds may have cut short unseen, does not count), in an exchange
+*live* at the node (session 36): one it opened, or one whose opener's root it
+found differing from its tree and answered, since its last
+:meth:`AntiEntropy.forget_sessions` (the start of a rebuild; a restart forgets
+every session). A step of any other exchange may be a message sent before the
+node's disk was replaced (or its store set aside) and delivered after: a peer's
+answer to a root of the store before compares, and was chosen by, the trees of
+then, and a peer's root compares the peer's tree as it was when it went, perhaps
+before a write the two acknowledged. A peer's root is the one step of a live
+exchange not answering one of the node's own: found in sync, it completes
+nothing; found differing, the node answers with every child's hash, and every
+later comparison is of the two trees as they are.
 
 One step that finds nothing differing is answered all the same, the opener's
 root: every exchange must be able to complete at its opener. A rebuilding node whose
@@ -253,10 +264,20 @@ class AntiEntropy:
         self.trees = RangeTrees(MERKLE_FANOUT, MERKLE_DEPTH)
         self.trees.reset(ranges(), replica.storage)
         replica.write_listeners.append(self.on_write)
-        #: told ``(range, peer)`` when an exchange with ``peer`` completes here: this
-        #: node merged every record of the range's out-of-sync keys, or found the
-        #: trees in sync (:mod:`impl.rebuild`)
+        #: told ``(range, peer)`` when an exchange with ``peer`` live here completes
+        #: here: this node merged every record of the range's out-of-sync keys, or
+        #: found the trees in sync (:mod:`impl.rebuild`)
         self.synced: list[Callable[[Range, str], None]] = []
+        #: the pairs (range, peer) this node's rebuild has still to complete
+        #: (:attr:`impl.rebuild.Rebuild.pending`; none: not rebuilding): a round
+        #: opens an exchange with each reachable one, beside the replica it picks
+        #: (session 36)
+        self.pending: Callable[[], set[tuple[Range, str]]] = set
+        #: (peer, session) -> range: the exchanges live at this node (module
+        #: docstring): opened by it, or a peer's whose root it found differing, since
+        #: :meth:`forget_sessions` (oldest dropped past the limit; session 36)
+        self._live: collections.OrderedDict[tuple[str, int], Range] = (
+            collections.OrderedDict())
         #: (peer, session) -> range: our whole batch of out-of-sync records went to
         #: the peer; its answer completes the exchange (oldest dropped past the limit)
         self._full_batches: collections.OrderedDict[tuple[str, int], Range] = (
@@ -278,9 +299,32 @@ class AntiEntropy:
         #: started, or a duplicated put, was asked of twice, each ask answered)
         self._asked: collections.OrderedDict[bytes, float] = collections.OrderedDict()
 
-    def _synced(self, pair_range: Range, peer: str) -> None:
+    def _synced(self, peer: str, session: int, pair_range: Range) -> None:
+        """An exchange completed here: its listeners are told if it is live (the same
+        range: a step naming another is not of the session)."""
+        if self._live.get((peer, session)) != pair_range:
+            return
         for listener in self.synced:
             listener(pair_range, peer)
+
+    def _begin(self, peer: str, session: int, pair_range: Range) -> None:
+        """Exchange ``session`` with ``peer`` is live here from now."""
+        live = self._live
+        live[(peer, session)] = pair_range
+        while len(live) > SYNC_SESSIONS_LIMIT:
+            live.popitem(last=False)
+
+    def _open(self, peer: str, tree: MerkleTree) -> Send:
+        """The root of ``tree`` to ``peer``: an exchange this node opens (live)."""
+        session = next(self.ids)
+        self._begin(peer, session, (tree.shape.lo, tree.shape.hi))
+        return Send(peer, to_exchange(session, start(tree)))
+
+    def forget_sessions(self) -> None:
+        """No exchange live before completes one any more (:attr:`synced`): the store
+        was found replaced or set aside (:mod:`impl.rebuild`), and their steps
+        compared, or were chosen by, the store as it was (session 36)."""
+        self._live.clear()
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
         """A version was written: the tree of its range will hold it."""
@@ -314,7 +358,10 @@ class AntiEntropy:
         """Start one Merkle exchange per key range held, each with a random replica
         (``timer.peer`` set: with that replica, on every range it replicates too;
         ``timer.key`` set as well: on the range holding that key only); set the next
-        round."""
+        round. While this node rebuilds (:attr:`pending`), also one with every other
+        reachable replica of the range whose pair is still to do (session 36: a
+        peer's root found in sync no longer completes a pair here, and the rebuild
+        took about twice as long)."""
         out: list[Effect] = [SetTimer(AntiEntropyRound(),
                                       now + self.config.anti_entropy_interval)]
         if not self.config.anti_entropy:
@@ -325,6 +372,7 @@ class AntiEntropy:
         known = self._owners
         only = (None if timer.key is None
                 else self.trees.range_of(position_of(timer.key)))
+        pending = self.pending()
         for lo, hi in self.trees.ranges:
             if timer.key is not None and (lo, hi) != only:
                 continue
@@ -335,13 +383,16 @@ class AntiEntropy:
             tree = self.trees.get(lo, hi)
             if timer.peer is not None:
                 if tree is not None and timer.peer in owners:
-                    out.append(Send(timer.peer, to_exchange(next(self.ids), start(tree))))
+                    out.append(self._open(timer.peer, tree))
                 continue
             owners = [node for node in owners if self.quorum.reachable(node, now)]
             if not owners or tree is None:
                 continue
             peer = owners[self.rng.randrange(len(owners))]
-            out.append(Send(peer, to_exchange(next(self.ids), start(tree))))
+            out.append(self._open(peer, tree))
+            if pending:  # rebuilding: every replica of the range not done yet too
+                out += [self._open(other, tree) for other in owners
+                        if other != peer and ((lo, hi), other) in pending]
         return out
 
     def on_merkle_exchange(self, src: str, message: MerkleExchange) -> list[Effect]:
@@ -367,6 +418,10 @@ class AntiEntropy:
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error
         answer = compare(tree, step)  # ours: whatever it raises is an internal error
+        root = message.step == "level" and message.level == 0  # a peer's opening
+        if root and not isinstance(answer, InSync):
+            # (found differing, answered with the trees as they are: live here)
+            self._begin(src, message.session, (message.lo, message.hi))
         if isinstance(answer, OutOfSync):
             keys = self._key_batch(answer.keys)  # the rest: the next round
             storage = self.replica.storage
@@ -386,9 +441,9 @@ class AntiEntropy:
         if isinstance(answer, Level | Buckets):
             return [Send(src, to_exchange(message.session, answer))]
         if isinstance(answer, InSync):
-            self._synced((message.lo, message.hi), src)
-            if message.step == "level" and message.level == 0:  # the opener's root
+            if root:  # the opener's root: maybe of before (module docstring)
                 return [Send(src, to_exchange(message.session, root_children(tree)))]
+            self._synced(src, message.session, (message.lo, message.hi))
         return []
 
     def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
@@ -521,4 +576,4 @@ class AntiEntropy:
         if not message.reply:
             whole = self._full_batches.pop((src, message.session), None)
             if whole is not None:
-                self._synced(whole, src)
+                self._synced(src, message.session, whole)

@@ -306,6 +306,8 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
+        #: this start's first generation (:meth:`_of_this_start`)
+        self._started_as = generation
         #: the generation the current input advanced from (:meth:`_advance_generation`)
         self._unadvanced: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
@@ -393,6 +395,7 @@ class Node:
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
         self.anti_entropy.synced.append(self._rebuild_synced)
+        self.anti_entropy.pending = lambda: self.rebuild.pending
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
         self.gets.internal_failed = self._reap_check_failed
@@ -691,8 +694,20 @@ class Node:
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
                 self.replica.raise_floor(message.floor)  # (handled: see below)
-                guard.confirmed_by(src)
-                return self._finish([*effects, *self._shadow_heard(now, src)])
+                answers = self._of_this_start(message)
+                if answers:
+                    guard.confirmed_by(src)
+                elif guard.unconfirmed or self.shadow is not None:
+                    # a gossip of before this start (sent before src heard of it):
+                    # src may have heard a later start of this store since (session 36)
+                    self.stats["shadow-stale-gossip"] += 1
+                heard = self._shadow_heard(now, src, answers)
+                if any(type(e) is Send and e.dest == src and isinstance(e.message, Gossip)
+                       and e.message.reply for e in heard):
+                    # this round asks src again: that ask is src's answer (session 37)
+                    effects = [e for e in effects if not (
+                        type(e) is Send and e.dest == src and isinstance(e.message, Gossip))]
+                return self._finish([*effects, *heard])
             effects = handler(now, src, message)
             if gossip:
                 # the highest floor of a reap any node heard of (session 19's review),
@@ -1149,6 +1164,9 @@ class Node:
         assert self.guard is not None
         if message.yours and is_rollback(self.guard.generation, message.yours):
             self._set_aside(now, message.yours)
+            if message.generation:  # (heard: the answers name src's start, which its
+                # shadow round waits for, :meth:`_of_this_start`; session 36)
+                self.guard.on_generation(src, message.generation)
             return self._tell_renewed(src)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
@@ -1327,6 +1345,9 @@ class Node:
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
         rebuild had not ended, every exchange to do again)."""
         self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
+        # only exchanges begun from now count (session 36): a step of one begun
+        # before may compare a tree of before the disk was replaced or set aside
+        self.anti_entropy.forget_sessions()
         # with anti-entropy, a store with no range yet (a joiner's) waits for its ranges
         if not self.rebuild.begin(hold=self.config.anti_entropy):
             if again:
@@ -1411,13 +1432,50 @@ class Node:
         self.stats["shadow-round-deferred"] += 1
         return []
 
-    def _shadow_heard(self, now: float, src: str) -> list[Effect]:
+    def _of_this_start(self, message: Gossip) -> bool:
+        """Whether gossip ``message`` was sent after its sender heard of this start of
+        the store: its ``yours`` names this start, or a later start than this one's
+        first generation (a rollback: the store is set aside; the generation a
+        set-aside takes is such a one). A gossip sent before the restart and delivered during
+        its shadow round names an earlier start, or none: it says nothing of this
+        one, and answered the round before session 36 (a restored store whose
+        peers' gossips of its backup's start were in flight served unconfirmed as
+        if answered, its guard confirmed: it could advance its generation past the
+        count its peers heard and never be set aside,
+        ``tests/impl/test_stale_gossip_shadow_round.py``)."""
+        guard = self.guard
+        yours = message.yours
+        if guard is None or not yours:
+            return False
+        # (a generation taken since, advanced or by a set-aside, is one of these too)
+        return same_start(yours, self._started_as) or is_rollback(self._started_as, yours)
+
+    def _shadow_heard(self, now: float, src: str, answers: bool = True) -> list[Effect]:
         """A gossip from ``src`` was handled: the round ends once every peer asked
-        gossiped (its :class:`~impl.timers.ShadowRound` moved to now)."""
+        gossiped since it heard of this start (``answers``: :meth:`_of_this_start`;
+        its :class:`~impl.timers.ShadowRound` moved to now).
+
+        A gossip from a peer the round waits for that does not answer it (its
+        ``yours`` names no start of this one) is asked back at once: a gossip with
+        ``reply`` (stamped with this start, which the peer then hears of, and
+        answers as the first gossip of a start it had not heard of, naming it;
+        :meth:`receive`). The peer is alive and has not heard of this start: the
+        round's first ask was lost (the peer was down, restarting too), or crossed
+        the peer's gossip. Until session 37 the round waited for the peer's own next
+        gossip to it: two nodes restarted together, the one whose ask was lost (its
+        peer not up yet) waited for it up to ``shadow_round_s``; and so did a
+        brand-new cluster's nodes, each announcing (:meth:`_announce_fresh`) to the
+        peers not yet started (docs/runtime.md, "Two nodes restarted together
+        (session 37)")."""
         shadow = self.shadow
         if shadow is None or shadow.over:
             return []
         asks = self._shadow_asks_more()
+        if not answers:
+            if src in shadow.waiting:
+                self.stats["shadow-asked-again"] += 1
+                asks.append(Send(src, Gossip(self.gossiper.view.to_bytes(), reply=True)))
+            return asks
         if src not in shadow.waiting:
             return asks
         shadow.waiting.discard(src)

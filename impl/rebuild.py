@@ -28,8 +28,15 @@ rebuilding (Cassandra streams a replaced node's ranges before it serves reads:
 step and finds the trees in sync, or merges the peer's answer to its whole batch
 of out-of-sync records (:meth:`impl.antientropy.AntiEntropy.on_key_records`; a
 peer's batch, which the per-message bounds may have cut short unseen, does not
-complete it: the exchanges the peers start, where this node sends the batch,
-do).
+complete it), and only in an exchange live at this node since it became
+rebuilding: one it opened, or a peer's whose root it found differing and answered
+(:meth:`impl.antientropy.AntiEntropy.forget_sessions`; session 36). A peer's
+root found in sync, or a peer's answer to a root of the store before, may be a
+message sent before the disk was replaced, delivered after the restart, that
+compares the peer's tree of then (before a write the two acknowledged) with the
+rebuilt one (with 3 nodes, such held steps ended the rebuild without a write n1
+and n2 acknowledged, and a get at R = 2 read it not found:
+``tests/impl/test_stale_exchange_after_wipe.py``).
 
 A record it holds of a range not rebuilt is no better than none: it may be a
 stale replica's copy, taken from that replica's anti-entropy batch or a hint,

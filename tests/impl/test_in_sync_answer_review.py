@@ -18,9 +18,9 @@ from impl.messages import MerkleExchange
 
 def test_an_in_sync_root_is_answered_once_and_the_answer_not_at_all() -> None:
     """Two in-sync replicas of a range: n2 answers n1's root with one level-1 step
-    under the root and records the pair; n1 finds it in sync, records the pair and
-    sends nothing; n1's root's children answered by n2 as a step (not an opener's
-    root) are not answered either."""
+    under the root (and records nothing since session 36: only the opener does);
+    n1 finds it in sync, records the pair and sends nothing; n1's root's children
+    answered by n2 as a step (not an opener's root) are not answered either."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
         client = cluster.client("n1")
         for i in range(10):
@@ -33,12 +33,14 @@ def test_an_in_sync_root_is_answered_once_and_the_answer_not_at_all() -> None:
         pairs: list[tuple[str, tuple[tuple[int, int], str]]] = []
         n1.synced.append(lambda r, peer: pairs.append(("n1", (r, peer))))
         n2.synced.append(lambda r, peer: pairs.append(("n2", (r, peer))))
-        effects = n2.on_merkle_exchange("n1", to_exchange(7, start(tree1)))
-        assert pairs == [("n2", ((lo, hi), "n1"))]
+        root = n1._open("n2", tree1).message
+        assert isinstance(root, MerkleExchange) and from_exchange(root) == start(tree1)
+        effects = n2.on_merkle_exchange("n1", root)
+        assert pairs == []  # (session 36: a peer's root counts nothing)
         assert len(effects) == 1 and isinstance(effects[0], Send)
         answer = effects[0].message
-        assert isinstance(answer, MerkleExchange) and answer.session == 7
+        assert isinstance(answer, MerkleExchange) and answer.session == root.session
         assert from_exchange(answer) == root_children(tree2)
         assert n1.on_merkle_exchange("n2", answer) == []
-        assert pairs[1:] == [("n1", ((lo, hi), "n2"))]
+        assert pairs == [("n1", ((lo, hi), "n2"))]
         assert n2.on_merkle_exchange("n1", to_exchange(8, root_children(tree1))) == []

@@ -96,12 +96,19 @@ def test_a_malformed_step_is_the_peers_fault_with_the_checks_message() -> None:
     assert str(raised.value) == str(raised.value.__cause__) != "None"
 
 
-def test_the_answer_to_a_whole_batch_completes_the_exchange_with_its_sender() -> None:
-    """n1 sent n2 a whole batch of range (lo, hi) in session 7: n2's answer, merged,
-    completes the exchange of that range with n2 (the listeners of ``synced``
-    told, once; ``on_key_records__mutmut_65``: ``_completed(None, ...)``, never)."""
+@pytest.mark.parametrize("opened", [True, False])
+def test_the_answer_to_a_whole_batch_completes_the_exchange_with_its_sender(
+        opened: bool) -> None:
+    """n1 sent n2 a whole batch of range (lo, hi) in session 7, an exchange n1 opened:
+    n2's answer, merged, completes the exchange of that range with n2 (the listeners
+    of ``synced`` told, once; ``on_key_records__mutmut_65``: ``_completed(None,
+    ...)``, never). In an exchange not live at n1 (not opened by it, nor a peer's
+    whose root it answered, since its last ``forget_sessions``: one of before its
+    disk was replaced), it completes nothing (session 36)."""
     node = _node()
     pair_range = (0, 1 << 20)
+    if opened:
+        node.anti_entropy._live[("n2", 7)] = pair_range
     node.anti_entropy._full_batches[("n2", 7)] = pair_range
     node.anti_entropy._sent_batches[("n2", 7)] = None
     told: list[tuple[tuple[int, int], str]] = []
@@ -109,7 +116,7 @@ def test_the_answer_to_a_whole_batch_completes_the_exchange_with_its_sender() ->
     answer = KeyRecords((KEY,), (encode_record(COPY),), 7, reply=False)
     _key_records(node, answer)
     _key_records(node, answer)
-    assert told == [(pair_range, "n2")]
+    assert told == ([(pair_range, "n2")] if opened else [])
 
 
 def test_the_whole_batches_awaiting_an_answer_are_bounded_the_oldest_dropped() -> None:
@@ -135,22 +142,30 @@ def test_the_whole_batches_awaiting_an_answer_are_bounded_the_oldest_dropped() -
 
 def test_trees_found_in_sync_complete_the_exchange_of_their_range() -> None:
     """Two replicas holding the same record: the peer asked finds the trees in sync
-    and the exchange of that range complete with the node that asked, the range
-    and the node named (``on_merkle_exchange__mutmut_75``: the range None;
-    ``_76``: the peer None)."""
+    and answers the root's children, which the node that asked finds in sync: the
+    exchange of that range complete there, the range and the peer named
+    (``on_merkle_exchange__mutmut_75``: the range None; ``_76``: the peer None).
+    Not at the peer asked: it did not open the exchange (session 36: a peer's root
+    may be of before this node's disk was replaced)."""
     nodes = {}
     for name in ("n1", "n2"):
         storage = MemoryStorage("always")
         storage.write(KEY, encode_record(COPY))
         nodes[name] = _followup_node(name, storage)
-    told: list[tuple[object, object]] = []
-    nodes["n2"].anti_entropy.synced.append(lambda done, peer: told.append((done, peer)))
+    told: dict[str, list[tuple[object, object]]] = {"n1": [], "n2": []}
+    for name, node in nodes.items():
+        node.anti_entropy.synced.append(
+            lambda done, peer, name=name: told[name].append((done, peer)))
     opened = [e.message for e in nodes["n1"].fire(1.0, AntiEntropyRound("n2"))
               if isinstance(e, Send) and isinstance(e.message, MerkleExchange)]
     assert opened
     for step in opened:
-        nodes["n2"].receive(1.0, "n1", step)
-    assert told == [((step.lo, step.hi), "n1") for step in opened]
+        answers = [e.message for e in nodes["n2"].receive(1.0, "n1", step)
+                   if isinstance(e, Send)]
+        assert len(answers) == 1 and isinstance(answers[0], MerkleExchange)
+        assert not [e for e in nodes["n1"].receive(1.0, "n2", answers[0])
+                    if isinstance(e, Send)]
+    assert told == {"n1": [((step.lo, step.hi), "n2") for step in opened], "n2": []}
 
 
 def test_the_range_of_a_position_is_the_held_one_that_holds_it() -> None:

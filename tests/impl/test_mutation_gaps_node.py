@@ -338,20 +338,21 @@ def test_a_shadow_round_asks_the_members_an_answer_names_that_it_did_not_ask() -
         assert n3.shadow is not None and n3.shadow.asked == ("n1", "n2")
         assert n1.guard is not None and n2.guard is not None and n3.guard is not None
         now = cluster.now
+        this = n3.guard.generation  # (an answer names this start: session 36)
         effects = n3.receive(now, "n1", Gossip(n1.view.to_bytes(), reply=False,
-                                               generation=n1.guard.generation))
+                                               generation=n1.guard.generation, yours=this))
         asks = [e for e in effects if isinstance(e, Send) and e.dest == "n4"]
         assert len(asks) == 1 and isinstance(asks[0].message, Gossip), effects
         assert asks[0].message.reply and asks[0].message.generation == n3.guard.generation
         assert n3.shadow.asked == ("n1", "n2", "n4") and n3.shadow.waiting == {"n2", "n4"}
         effects = n3.receive(now, "n2", Gossip(n2.view.to_bytes(), reply=False,
-                                               generation=n2.guard.generation))
+                                               generation=n2.guard.generation, yours=this))
         assert not any(isinstance(e, Send) and e.dest == "n4" for e in effects), effects
         assert n3.shadow.waiting == {"n4"} and not n3.shadow.over
         n4 = cluster.node("n4")
         assert n4.guard is not None
         n3.receive(now + 0.25, "n4", Gossip(n4.view.to_bytes(), reply=False,
-                                            generation=n4.guard.generation))
+                                            generation=n4.guard.generation, yours=this))
         assert n3.shadow.over
         # the round's length from its start (mutant: ``now + started``)
         assert any("shadow round: every peer asked answered in 0.250 s" in line
@@ -1350,8 +1351,10 @@ def test_a_new_start_is_answered_unless_the_handler_gossiped_to_it_already(
 def test_a_guarded_gossip_raises_the_floor_and_confirms_its_sender() -> None:
     """``receive`` of a gossip with the restore guard (client-vclock): the gossiped
     floor is taken, and the sender, silent since a timed-out shadow round, is
-    confirmed (the keys tracked since are forgotten once every such peer gossiped).
-    Mutants: the floor of None, the sender confirmed None."""
+    confirmed (the keys tracked since are forgotten once every such peer gossiped),
+    by a gossip naming this start (since session 36: one naming none, sent before
+    the sender heard of it, confirms nothing). Mutants: the floor of None, the
+    sender confirmed None."""
     config = make_config(3, n=3, r=2, w=2, clock="client-vclock")
     node = Node("n1", config, MemoryStorage("always"), seed=1)
     node.start(0.0)
@@ -1360,6 +1363,10 @@ def test_a_guarded_gossip_raises_the_floor_and_confirms_its_sender() -> None:
     node.guard.touched = {KEY}
     node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False, floor=9))
     assert node.replica.client_floor == 9
+    assert node.guard.unconfirmed == {"n2"} and node.guard.touched == {KEY}
+    assert node.stats["shadow-stale-gossip"] == 1
+    node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False, floor=9,
+                                   yours=node.guard.generation))
     assert node.guard.unconfirmed == set() and node.guard.touched == set()
 
 

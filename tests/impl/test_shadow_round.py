@@ -96,10 +96,13 @@ def test_with_every_peer_down_the_round_ends_at_its_timeout_and_serves() -> None
 
 
 def test_the_round_waits_for_every_peer_asked() -> None:
-    """n2 answers first without knowing a later start of n3's store (``yours`` empty):
-    the round goes on until n1, which heard a later start, answers and the store is
-    set aside. Mutant: a round over at the first gossip from anyone (it would serve
-    the restored store's ``v1`` right after n2's gossip)."""
+    """n2 answers first without knowing a later start of n3's store (``yours`` this
+    start's generation): the round goes on until n1, which heard a later start,
+    answers and the store is set aside. Mutant: a round over at the first gossip
+    from anyone (it would serve the restored store's ``v1`` right after n2's
+    gossip). (Until session 36 n2's gossip named no start, ``yours`` empty: one sent
+    before n2 heard of this start, which no longer answers the round:
+    tests/impl/test_stale_gossip_shadow_round.py.)"""
     cluster = _cluster(seed=1)
     cluster.crash("n3")
     backup = copy.deepcopy(cluster.storages["n3"].inner)
@@ -113,8 +116,10 @@ def test_the_round_waits_for_every_peer_asked() -> None:
     assert n3.shadow is not None and n3.shadow.asked == ("n1", "n2")
     now = cluster.now
     view = n2.view.to_bytes()
-    effects = n3.receive(now, "n2", Gossip(view, reply=False, generation=n2.guard.generation))
+    effects = n3.receive(now, "n2", Gossip(view, reply=False, generation=n2.guard.generation,
+                                           yours=n3.guard.generation))
     assert n3.shadow is not None and not n3.shadow.over
+    assert n3.shadow.waiting == {"n1"}
     assert not any(isinstance(e, SetTimer) and isinstance(e.timer, ShadowRound)
                    for e in effects)
     assert n3.client_request(now, GetRequest(1, KEY, r=1)) == []  # still deferred
