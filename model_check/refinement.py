@@ -547,6 +547,13 @@ class Lockstep(LockstepState):
         return any(self.up(n) for n in self.present) and not any(
             self._coordinations(n) for n in self.present if self.up(n))
 
+    def ask_window_open(self) -> bool:
+        """Some up node asked a key, in its present start, less than its
+        ``request_timeout`` ago: time passing would let it ask that key again."""
+        return any(self.up(name) and self.asked.get((name, key)) is self._node(name)
+                   and self.sim.node_now(name) - at < self._node(name).config.request_timeout
+                   for (name, key), at in self.asked_at.items())
+
     def _gossip_delivered(self, m: InFlight) -> list[Action]:
         """A gossip message of ``m.src``'s view delivered at ``m.dest``: the spec's
         ``Gossip(src, dst)`` where the spec enables it (``src`` knows more of the

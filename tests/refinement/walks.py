@@ -38,9 +38,10 @@ def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None
     (session 37): a one-way ask stays in flight as any message (delivered, lost or
     copied among the other steps: ``Lockstep.deliverable`` offers it only where its
     round is a spec step), and time may pass by ``request_timeout`` where no
-    request is under way (``Lockstep.pass_request_timeout``: a held ask may be
-    sent again); the default keeps every seed's walk as before. ``prefix`` (if
-    given) takes the first steps (a scenario's); the walk goes on from there."""
+    request is under way and a node asked within it
+    (``Lockstep.pass_request_timeout``: a held ask may be sent again); the default
+    keeps every seed's walk as before. ``prefix`` (if given) takes the first steps
+    (a scenario's); the walk goes on from there."""
     rng = random.Random(seed)
     ls = Lockstep(config, seed=seed, asks_at_once=asks_at_once)
     tally = Counter[str]() if counts is None else counts
@@ -133,7 +134,7 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
             ask = rng.choice(asks)
             out.append((3, "lose ask", lambda: ls.drop(ask.id)))
             out.append((2, "copy ask", lambda: ls.duplicate(ask.id)))
-        if ls.time_may_pass():
+        if ls.ask_window_open() and ls.time_may_pass():
             out.append((1, "time", ls.pass_request_timeout))
     return out
 
