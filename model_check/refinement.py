@@ -100,6 +100,13 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   nodes and the key, the nodes learning from the ask and the answer themselves
   (the harness stops telling them for the round); an ask the spec's state owes
   (:func:`model_check.refinement_ask.ask_owed`) and not sent is a divergence.
+  Session 37, with ``asks_at_once`` False: an ask lost or copied = a stutter; one
+  delivered late, or a copy after the first, = the round above where
+  :func:`model_check.refinement_ask.round_allowed` says it is a spec step (else it
+  is not delivered: :meth:`Lockstep.stale_asks`, dropped by quiescence); time
+  passing by ``request_timeout`` where no request is under way
+  (:meth:`Lockstep.pass_request_timeout`) = a stutter, after which a hold of an
+  owed ask no longer excuses it.
 
 Environment choices the harness makes (they are the network's and the clock's,
 never the node's): the failure detector is an oracle (before every step each
@@ -156,9 +163,10 @@ from impl.timers import (
 )
 from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
-from model_check.refinement_ask import ask_owed
+from model_check.refinement_ask import ask_owed, knows, round_allowed
 from model_check.refinement_state import (
     Abstract,
+    AskSent,
     HarnessRequest,
     LockstepState,
     apply_actions,
@@ -361,6 +369,7 @@ class Lockstep(LockstepState):
         for ask in asks:
             assert isinstance(ask.message, KeyRecords)
             self.asked[(m.dest, ask.message.keys[0].decode())] = self._node(m.dest)
+            self.asked_at[(m.dest, ask.message.keys[0].decode())] = self.sim.node_now(m.dest)
         if isinstance(m.message, ReplicaPut | ReplicaGet) and (
                 abstract is None or not self._awaited(abstract)):
             # an answer nobody waits for: the spec does not even send it
@@ -369,6 +378,7 @@ class Lockstep(LockstepState):
         actions: list[Action] = ([Deliver(abstract)] if abstract is not None
                                  else self._gossip_delivered(m))
         self._settle(f"deliver {type(m.message).__name__} {m.src}->{m.dest}", actions, before)
+        self._note_asks(asks)
         if abstract is not None and self.up(m.dest):
             self._asked_if_owed(m, abstract, asks, held)
         if self.asks_at_once:
@@ -410,7 +420,9 @@ class Lockstep(LockstepState):
                 f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
                 f"\nsteps so far: " + "; ".join(self.history))
         if asks or (node.stats["one-way-pruned-asks-held"] > held
-                    and self.asked.get((m.dest, abstract.key)) is node):
+                    and self.asked.get((m.dest, abstract.key)) is node
+                    and self.sim.node_now(m.dest) - self.asked_at[(m.dest, abstract.key)]
+                    < node.config.request_timeout):
             return
         if all(owed):
             self.failed = True
@@ -419,7 +431,8 @@ class Lockstep(LockstepState):
                 f"{m.dest} merged {m.src}'s put of {abstract.key} and kept a value-less "
                 f"entry of a retirement it does not know, which the record lacks while it "
                 f"holds every value (a pruning upstream), and asked nothing"
-                + (" (it counted a hold, but sent no ask of the key since its start)"
+                + (" (it counted a hold, but sent no ask of the key since its start, or "
+                   "none within its request_timeout)"
                    if node.stats["one-way-pruned-asks-held"] > held else "") + ": "
                 f"{m.dest}: {project(self.frontier[0]).nodes[self._index(m.dest)][1]}"
                 f"\nsteps so far: " + "; ".join(self.history))
@@ -440,6 +453,11 @@ class Lockstep(LockstepState):
         asker, asked = m.src, m.dest
         assert isinstance(m.message, KeyRecords)
         key = m.message.keys[0].decode()
+        sent = self.asks_sent.get(id(m.message))
+        if not self.asks_at_once and sent is not None and not self._round_allowed(sent):
+            raise InvalidValueError(
+                f"the one-way ask {asker}->{asked} on {key} is stale: its round would be "
+                "no spec step (model_check.refinement_ask.round_allowed)")
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
         exchange = next((action for state in self.frontier
@@ -471,6 +489,70 @@ class Lockstep(LockstepState):
                     f"exchange leaves it knowing {sorted(taught[0].items())}"
                     f"\nsteps so far: " + "; ".join(self.history))
         self._oracle()  # told again
+
+    def _note_asks(self, asks: list[InFlight]) -> None:
+        """Keep each one-way ask just sent as the spec saw it (:class:`AskSent`: the
+        asker's copy and knowledge in the frontier's first state; session 37)."""
+        state = self.frontier[0]
+        for ask in asks:
+            assert isinstance(ask.message, KeyRecords)
+            key = ask.message.keys[0].decode()
+            self.asks_sent[id(ask.message)] = AskSent(
+                ask.message, ask.src, ask.dest, key,
+                state.node(ask.src).store[self.config.keys.index(key)],
+                knows(self.config, state, ask.src))
+
+    def _round_allowed(self, sent: AskSent) -> bool:
+        """Whether the round of ``sent`` is a spec step in every frontier state
+        (:func:`model_check.refinement_ask.round_allowed`)."""
+        return all(round_allowed(self.config, state, sent.asker, sent.asked, sent.key,
+                                 sent.record, sent.knew) for state in self.frontier)
+
+    def asks_in_flight(self) -> list[InFlight]:
+        """The one-way asks in flight (every copy; session 37)."""
+        return [m for m in self.sim.in_flight()
+                if (sent := self.asks_sent.get(id(m.message))) is not None
+                and sent.message is m.message]
+
+    def stale_asks(self) -> list[InFlight]:
+        """The one-way asks in flight whose round is no spec step now (session 37:
+        with ``asks_at_once`` False; :meth:`deliverable` leaves them out, quiescence
+        drops them)."""
+        if self.asks_at_once:
+            return []
+        return [m for m in self.asks_in_flight()
+                if not self._round_allowed(self.asks_sent[id(m.message)])]
+
+    def deliverable(self) -> list[InFlight]:
+        """:meth:`LockstepState.deliverable` less the stale one-way asks
+        (:meth:`stale_asks`)."""
+        stale = {m.id for m in self.stale_asks()}
+        return [m for m in super().deliverable() if m.id not in stale]
+
+    def pass_request_timeout(self) -> None:
+        """Virtual time moves on by the nodes' ``request_timeout`` (session 37): a
+        one-way ask held back within it of an earlier one (its answer lost, or on
+        the way) may be sent again. A stutter; only when no node coordinates a
+        request (each would pass its deadline: InvalidValueError otherwise)."""
+        if not self.time_may_pass():
+            raise InvalidValueError("a request is under way: its deadline would pass")
+        before = {x.id for x in self.sim.in_flight()}
+        timeout = max(self._node(n).config.request_timeout for n in self.present
+                      if self.up(n))
+        self.sim.advance(timeout)
+        self._settle(f"{timeout:g} s pass", [], before)
+
+    def time_may_pass(self) -> bool:
+        """No up node coordinates a request (:meth:`pass_request_timeout`)."""
+        return any(self.up(n) for n in self.present) and not any(
+            self._coordinations(n) for n in self.present if self.up(n))
+
+    def ask_window_open(self) -> bool:
+        """Some up node asked a key, in its present start, less than its
+        ``request_timeout`` ago: time passing would let it ask that key again."""
+        return any(self.up(name) and self.asked.get((name, key)) is self._node(name)
+                   and self.sim.node_now(name) - at < self._node(name).config.request_timeout
+                   for (name, key), at in self.asked_at.items())
 
     def _gossip_delivered(self, m: InFlight) -> list[Action]:
         """A gossip message of ``m.src``'s view delivered at ``m.dest``: the spec's
@@ -1159,7 +1241,7 @@ class Lockstep(LockstepState):
             if pairs:
                 self.anti_entropy_pair(*pairs[0])
                 continue
-            stale = self.stale_gossip()
+            stale = [*self.stale_gossip(), *self.stale_asks()]
             if stale:
                 self.drop(stale[0].id)
                 continue

@@ -31,17 +31,43 @@ that covers a value holds every entry of its causal past, so that is a pruning
 upstream (the implementation's rule, stated on spec values). The lockstep then
 requires the ask (``Lockstep.deliver``): a replica that kept the entry and asked
 nothing is a divergence, not a stutter.
+
+The ask as a message (session 37)
+---------------------------------
+The ask travels as any message does, so it may be lost, copied or delivered late
+(the lockstep with ``asks_at_once`` False: the seeded walks'
+``walk(..., asks_at_once=False)``, tests/refinement/test_one_way_ask_faults.py).
+What the spec allows of it, stated here on spec values:
+
+- *Lost*: a stutter (the spec has no message for the ask). Nothing is learnt and
+  the copies stay as they are: the ask stays owed, at the next one-way merge that
+  shows the pruning (:func:`ask_owed`). The implementation holds a second ask of
+  the same key back for ``request_timeout`` after the first (its answer may be on
+  the way); a hold is excused only within that window of an ask of the same start
+  of the node, and after it the owed ask must be sent again
+  (``Lockstep._asked_if_owed``).
+- *Delivered late*: its round is the spec's exchange of the two copies as they are
+  then, but the ask carries the asker's copy and knowledge of when it asked. The
+  round is that step (or a stutter where the copies agree) only while those are
+  the asker's still (:func:`round_allowed`, rule 1); an ask whose asker moved on
+  is left undelivered (the lockstep drops it): its round would be a partial
+  exchange (the asked node merges the old copy), which the spec has no step for.
+- *A copy delivered after the first* (a duplicate): idempotent, a stutter. It is
+  delivered only where the spec says it changes nothing (rule 2: the copies agree,
+  the old copy adds nothing either node keeps, and neither node learns from it
+  what it does not know).
 """
 
 from __future__ import annotations
 
+from spec import clocks
 from spec.clocks import Payload
 from spec.config import Config
 from spec.dvv import DVVSet
-from spec.retired import known_by, lifetime_of
+from spec.retired import known_by, lifetime_of, prune_at
 from spec.state import State
 
-__all__ = ["ask_owed"]
+__all__ = ["ask_owed", "knows", "round_allowed"]
 
 
 def ask_owed(config: Config, state: State, node: str, key: str,
@@ -74,3 +100,46 @@ def ask_owed(config: Config, state: State, node: str, key: str,
             lifetime = lifetime_of(entry.id)
             extra = lifetime != live and lifetime not in knows
     return extra
+
+
+def knows(config: Config, state: State, node: str) -> frozenset[tuple[str, int]]:
+    """The retirements ``(owner, lifetime)`` node ``node`` knows in ``state``
+    (:func:`spec.retired.known_by`)."""
+    return known_by(node, config.all_nodes, state.epochs, state.known)
+
+
+def round_allowed(config: Config, state: State, asker: str, asked: str, key: str,
+                  record: Payload, knew: frozenset[tuple[str, int]]) -> bool:
+    """Whether the round of a one-way ask from ``asker`` to ``asked`` of ``key``,
+    sent with ``record`` (the asker's copy when it asked) when the asker knew
+    ``knew``, delivered in ``state``, is a spec step (module docstring, "The ask as
+    a message"). Rule 1, a fresh ask: the asker's copy and knowledge are still
+    ``record`` and ``knew``, and the copies differ (the round is the spec's
+    ``AntiEntropy`` of the two). Rule 2, a spent ask (a copy of one answered, or
+    one the copies caught up with): the copies agree, each node's pruning of their
+    merge with ``record`` (by what it knows) is the copy itself, the ask names
+    nothing of ``record``'s lifetimes the asked node does not know, and the answer
+    nothing of the lifetimes of the copy and ``record`` the asker does not know (a
+    stutter). False for anything else, and outside learnt dvv."""
+    if config.prune_knowledge != "learnt" or not isinstance(record, DVVSet):
+        return False
+    k = config.keys.index(key)
+    mine, theirs = state.node(asker).store[k], state.node(asked).store[k]
+    if not (state.node(asker).up and state.node(asked).up):
+        return False
+    know_asker, know_asked = knows(config, state, asker), knows(config, state, asked)
+    agree = clocks.payload_equal(mine, theirs)
+    if clocks.payload_equal(mine, record) and know_asker == knew and not agree:
+        return True  # rule 1
+    if not agree:
+        return False
+    union = clocks.merge(config.clock, mine, record, state.puts)
+    for node in (asker, asked):
+        pruned = prune_at(node, union, config.all_nodes, state.epochs,
+                          config.prune_retired, config.prune_knowledge, state.known) \
+            if isinstance(union, DVVSet) else union
+        if not clocks.payload_equal(pruned, mine):
+            return False
+    lifetimes = {lifetime_of(entry.id) for copy in (mine, record)
+                 if isinstance(copy, DVVSet) for entry in copy.entries}
+    return (knew & lifetimes) <= know_asked and (know_asked & lifetimes) <= know_asker

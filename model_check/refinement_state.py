@@ -137,6 +137,7 @@ from spec.vclock import VClock
 
 __all__ = [
     "Abstract",
+    "AskSent",
     "HarnessClient",
     "HarnessRequest",
     "LockstepState",
@@ -379,6 +380,20 @@ class HarnessClient:
     busy: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class AskSent:
+    """A one-way ask as the spec saw it sent (session 37): the message (kept, so
+    that its ``id`` is not reused), the asker, the node asked, the key, the asker's
+    copy (the spec's: the ask's record) and the retirements it knew then."""
+
+    message: object
+    asker: str
+    asked: str
+    key: str
+    record: Payload
+    knew: frozenset[tuple[str, int]]
+
+
 class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
@@ -442,6 +457,15 @@ class LockstepState:
         #: hold of the key at that node (``one-way-pruned-asks-held``) may stand on
         #: (session 36's review: the harness took the node's own counter for it)
         self.asked: dict[tuple[str, str], object] = {}
+        #: (node, key) -> the node's time of that ask (session 37: a hold stands on
+        #: it only within the node's ``request_timeout``, the window the
+        #: implementation holds a second ask for)
+        self.asked_at: dict[tuple[str, str], float] = {}
+        #: ``id`` of a one-way ask's message (its copies share it) -> the ask as the
+        #: spec saw it sent (:class:`AskSent`; session 37: an ask left in flight may
+        #: be delivered only where its round is a spec step,
+        #: :func:`model_check.refinement_ask.round_allowed`)
+        self.asks_sent: dict[int, AskSent] = {}
         self._note_actors()
 
     @property

@@ -74,8 +74,9 @@ from spec.step import Plan
 __all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
 
 #: the restore guard's counts whose change in an event changes its mapping (a peer
-#: message refused, a rebuilding replica's silence; :meth:`TraceEvents.guard_acted`)
-GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get")
+#: message refused, a rebuilding replica's silence, a message of a sender's start
+#: superseded by a later one dropped; :meth:`TraceEvents.guard_acted`)
+GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get", "superseded-start-dropped")
 
 #: the spec kinds of the impl message types (for the simulator's loss records)
 _KINDS: dict[str, Kind] = {
@@ -255,13 +256,20 @@ class TraceEvents(Lockstep):
         (``blocked``) or at a down node (``to_down_node``)."""
         name = type(m.message).__name__
         label = f"{kind} {name} {m.src}->{m.dest}"
-        if kind == "deliver" and self.guard_acted(m.dest, "rolled-back-peer-dropped"):
+        refusal = ("rolled back" if self.guard_acted(m.dest, "rolled-back-peer-dropped")
+                   else "an earlier start's" if self.guard_acted(m.dest,
+                                                                 "superseded-start-dropped")
+                   else "")
+        if kind == "deliver" and refusal:
             # the restore guard refused a message of a store it heard a later start
-            # of (a replaced disk before it is told: session 34): the spec's Drop
+            # of (a replaced disk before it is told: session 34), or a message of the
+            # sender's start that a later start superseded (a message a restarted
+            # node's shadow round held while its sender restarted: session 37): the
+            # spec's Drop (the trace-spec step ``guard-dropped``)
             refused = self.abstract_message(m)
             if refused is None or isinstance(m.message, KeyRecords):
-                return f"{label} (refused: rolled back)", [[]], evidence
-            return f"{label} (refused: rolled back)", [
+                return f"{label} (refused: {refusal})", [[]], evidence
+            return f"{label} (refused: {refusal})", [
                 [("guard-dropped", trace_spec.dropped(refused))],
                 *([[]] if refused.kind in EXCHANGE else [])], evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaGet)

@@ -236,7 +236,9 @@ def cut_between(state: State, a: str, b: str) -> tuple[list[Action], list[Action
 def dropped(message: Message) -> Callable[[State], State | None]:
     """``guard-dropped`` (session 34): the restore guard refused ``message`` at its
     destination, its sender's store older than one the destination heard of (a
-    replaced disk not told of its later start yet): the spec's ``Drop`` of it."""
+    replaced disk not told of its later start yet), or (session 37) sent by a start
+    of its sender that a later start superseded (``superseded-start-dropped``: a
+    message a shadow round held while its sender restarted): the spec's ``Drop``."""
     def run(state: State) -> State | None:
         after = apply_actions(state, [Drop(message)])
         return after[0] if after else None

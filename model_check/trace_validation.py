@@ -46,7 +46,8 @@ What maps to what (:meth:`TraceValidator.step`):
 - crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
   ``Heal`` (one-way partitions have no spec counterpart and are not drawn); the
   nemesis' disk loss (``validate_seed(disk_losses=True)``, session 34) =
-  ``DiskLoss``; the restore guard's refusal of a replaced disk's message and a
+  ``DiskLoss``; the restore guard's refusal of a replaced disk's message (or of a
+  message of its sender's start a later start superseded, session 37) and a
   rebuilding replica's silence = the trace-spec steps ``guard-dropped`` and
   ``rebuild-silent`` (:func:`model_check.trace_spec.dropped`, ``silent_get``); a
   rebuilding coordinator's uncounted read is a spec gap;
@@ -192,6 +193,11 @@ _Candidate = tuple[State, int, tuple[str, ...]]
 #: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
 #: ``("leave", ())``.
 Held = tuple[str, Any]
+
+
+def _unchanged(state: State) -> State:
+    """A trace-spec step that changes nothing (``held-put-lost``)."""
+    return state
 
 
 class TraceValidator(TraceEvents):
@@ -471,7 +477,8 @@ class TraceValidator(TraceEvents):
         :meth:`abstract`; a client request has not arrived; a timer has not fired),
         and its replay (a ``ShadowRound`` timer that shrank it) is the delivery,
         the request's arrival or the timer's firing. A node that crashes holding
-        messages loses them there (the spec's ``Deliver`` at a down node)."""
+        messages loses them there (the spec's ``Deliver`` at a down node), and the
+        client requests it held die with it (:meth:`_lost_requests`, session 37)."""
         first = entries[0] if entries else None
         submitted = self.submitted
         name = (submitted[1][0].node if submitted is not None and submitted[1]
@@ -480,12 +487,17 @@ class TraceValidator(TraceEvents):
                 else first[2] if first is not None and first[1] in ("tick", "crash")
                 else None)
         if first is not None and first[1] == "crash" and name in self.held:
-            lost = [a for kind, m in self.held.pop(name) if kind == "receive"
+            inputs = self.held.pop(name)
+            lost = [a for kind, m in inputs if kind == "receive"
                     and (a := self.abstract_message(m)) is not None]
+            requests = [what for kind, what in inputs if kind == "client_request"]
+            arrived = self._lost_requests(requests)
             label, options, evidence = super()._map(entries)
+            if requests:
+                label += " (holding " + ", ".join(text for text, _ in requests) + ")"
             kept = [a for a in lost if a.kind not in EXCHANGE]
-            return label, [[*o, *(Deliver(a) for a in lost)] for o in options] + (
-                [[*o, *(Deliver(a) for a in kept)] for o in options]
+            return label, [[*arrived, *o, *(Deliver(a) for a in lost)] for o in options] + (
+                [[*arrived, *o, *(Deliver(a) for a in kept)] for o in options]
                 if len(kept) < len(lost) else []), evidence
         if not isinstance(name, str) or (first is not None and first[1] == "crash"):
             return super()._map(entries)
@@ -522,7 +534,48 @@ class TraceValidator(TraceEvents):
                              f"node {name}'s shadow round holds {self._deferred(name)} "
                              f"inputs, the validator saw {len(held)} held: an input "
                              "held or replayed out of order, or dropped")
+        if submitted is not None:
+            self._taken(submitted[0], entries)
         return super()._map(entries)
+
+    def _taken(self, label: str, entries: Sequence[tuple[Any, ...]]) -> None:
+        """A client request its node took at once (its shadow round did not hold
+        it) is answered in the event, or its coordination sends (a replica get or
+        put, delivered or lost when sent): the implementation's coordinator always
+        asks another node (trace validation's R = W = 2). Raises Divergence for a
+        request taken in silence, which the spec would explain as a request begun
+        under a hidden cut that reaches no node and fails at once (a shadow round
+        that dropped the client gets it should hold passed so: session 37)."""
+        record = next(reversed(self.requests.values()), None)
+        if record is None or record.handle.done or any(
+                e[1] in ("send", "lose") for e in entries):
+            return
+        raise Divergence(f"event {self.report.events} (t={self.sim.now:.4f}): {label}",
+                         f"node {record.handle.coordinator} took the request and neither "
+                         "answered it nor sent anything (a request dropped?)")
+
+    def _lost_requests(self, requests: Sequence[tuple[str, list[Action]]]) -> list[Step]:
+        """The steps before a crash for the client requests (label, spec actions) the
+        node's shadow round held, which die with it unrun (their clients time out;
+        session 37). A get arrived: the spec's ``ClientGet``, its coordination lost
+        at the ``Crash`` (trace validation's R = 2: the spec's get does not answer
+        from its own read at once). A put cannot have arrived in the spec (its
+        ``ClientPut`` writes at the coordinator as it arrives), and it left no trace
+        in the implementation: the spec's client never sent it, the trace-spec step
+        ``held-put-lost`` (a stutter); the harness takes the write back from its
+        client (:meth:`~model_check.refinement_state.LockstepState.next_write`), so
+        that its next write is the spec's next put, the same value again."""
+        steps: list[Step] = []
+        for _, actions in requests:
+            put = next((a for a in actions if isinstance(a, ClientPut)), None)
+            if put is None:
+                steps.extend(actions)
+                continue
+            client = self.clients[put.client]
+            client.puts_issued -= 1
+            client.counter -= 1
+            steps.append(("held-put-lost", _unchanged))
+        return steps
 
     def _note_ops(self, name: str, actions: Sequence[Step]) -> None:
         """A held client request replayed at ``name``: the operation it started is

@@ -29,15 +29,25 @@ from spec.config import Config
 __all__ = ["walk"]
 
 
-def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None = None
-         ) -> Lockstep:
+def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None = None,
+         *, asks_at_once: bool = True,
+         prefix: Callable[[Lockstep], None] | None = None) -> Lockstep:
     """One seeded walk of up to ``steps`` lockstep steps on ``config``, then
     quiescence and the convergence check (AssertionError if they disagree).
-    ``counts`` (if given) counts the steps taken by kind."""
+    ``counts`` (if given) counts the steps taken by kind. ``asks_at_once`` False
+    (session 37): a one-way ask stays in flight as any message (delivered, lost or
+    copied among the other steps: ``Lockstep.deliverable`` offers it only where its
+    round is a spec step), and time may pass by ``request_timeout`` where no
+    request is under way and a node asked within it
+    (``Lockstep.pass_request_timeout``: a held ask may be sent again); the default
+    keeps every seed's walk as before. ``prefix`` (if given) takes the first steps
+    (a scenario's); the walk goes on from there."""
     rng = random.Random(seed)
-    ls = Lockstep(config, seed=seed)
+    ls = Lockstep(config, seed=seed, asks_at_once=asks_at_once)
     tally = Counter[str]() if counts is None else counts
     try:
+        if prefix is not None:
+            prefix(ls)
         for _ in range(steps):
             choices = _choices(ls, rng)
             if not choices:
@@ -118,6 +128,14 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
         out.append((2, "heal", ls.heal))
     if config.membership:
         out.extend(_membership_choices(ls, rng))
+    if not ls.asks_at_once:
+        asks = ls.asks_in_flight()
+        if asks:  # lost or copied (no spec message: a stutter, no fault budget spent)
+            ask = rng.choice(asks)
+            out.append((3, "lose ask", lambda: ls.drop(ask.id)))
+            out.append((2, "copy ask", lambda: ls.duplicate(ask.id)))
+        if ls.ask_window_open() and ls.time_may_pass():
+            out.append((1, "time", ls.pass_request_timeout))
     return out
 
 

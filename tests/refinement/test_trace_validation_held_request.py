@@ -1,0 +1,290 @@
+"""Trace validation of a client request a restarted node's startup shadow round holds
+(session 37; docs/refinement.md, "Client requests held by a shadow round (session
+37)").
+
+No seed of the plain workload holds a client get since session 35 (its clients are
+done within about 2 s; the nemesis' first restarts come later). :class:`Forced` is
+a forced schedule, a hook of the test and no change of the implementation: the
+last client's first get (or first put) waits until a node restarts into its
+shadow round while the workload runs, and is then sent at once to that node. On
+the seeds below the round holds it; then either
+
+- the round replays it and the get's own deadline fires (a replica get or its
+  answer lost: the get lingers until its deadline), which validated ``ok`` before
+  this session; or
+- the node crashes with the get still held (its round waits for a partitioned
+  peer), and its client times out. This diverged before: the crash's mapping
+  forgot the held get, so the spec's client never issued it and the client's next
+  get was numbered one past the spec's (two-key seed 121). The held get is now the
+  spec's ``ClientGet`` before the ``Crash``; a held *put* lost so is the named spec
+  gap ``held-put-lost``.
+
+Two-key seed 105 met a second gap of the mapping: a ``HintDelivery`` n4's round
+held while its sender n3 restarted was dropped at its replay as a message of a
+superseded start (``superseded-start-dropped``, session 35's review), a ``Drop`` the
+mapping did not know (now the trace-spec step ``guard-dropped``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl.messages import GetRequest
+from impl.node import Node
+from impl.timers import GetTimeout
+from model_check.trace_events import GUARD_STATS, Step, TraceEvents
+from model_check.trace_swarm import TWO_KEYS, Swarm, trace_config
+from model_check.trace_validation import TraceValidator, validate_seed
+from spec.actions import ClientGet, ClientPut
+
+#: (seed, keys): the held get is replayed and its own deadline then fires, its read
+#: repair at the deadline changing a store (so the deadline's mapping matters)
+DEADLINE_SEEDS = ((33, 1), (248, 1), (60, 2))
+#: (seed, keys): the node crashes holding the get (121 diverged before session 37)
+LOST_GET_SEEDS = ((121, 2), (222, 1))
+#: (seed, keys): the node crashes holding the client's put (both diverged before)
+LOST_PUT_SEEDS = ((20, 1), (178, 1))
+#: (seed, keys): the held get's node drops a message its round held, of a start of
+#: its sender superseded meanwhile (a divergence before session 37)
+SUPERSEDED_SEEDS = ((105, 2),)
+
+
+class Forced(TraceValidator):
+    """The validator under a forced schedule (see the module docstring): the last
+    client's first request of kind ``turn`` ("get" or "put") waits for the first
+    restart into a shadow round while the workload runs, and goes at once to that
+    node. Records what the hook made happen: the client gets replayed after a
+    round (:attr:`replayed_gets`), those whose own deadline fired
+    (:attr:`deadlines`: event, virtual time, node) and the crash events that lost
+    held client requests (:attr:`lost_at_crash`)."""
+
+    def __init__(self, *args: Any, turn: str = "get", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.turn = turn
+        self.waiting: str | None = self.config.client_names[-1]
+        self.forcing: str | None = None
+        self.replayed_gets: set[tuple[str, int]] = set()
+        self.deadlines: list[tuple[int, float, str]] = []
+        self.lost_at_crash: list[str] = []
+
+    def _schedule_turn(self, client: str, delay: float) -> None:
+        if client == self.waiting and self.turns.get(client, "get") == self.turn:
+            return  # until a node restarts into its round (:meth:`step`)
+        super()._schedule_turn(client, delay)
+
+    def entry_nodes(self, key: str) -> list[str]:
+        nodes = super().entry_nodes(key)
+        return [self.forcing] if self.forcing in nodes else nodes
+
+    def step(self, entries: Any) -> None:
+        super().step(entries)
+        if self.history and "(holding " in self.history[-1]:
+            self.lost_at_crash.append(self.history[-1])
+        first = entries[0] if entries else None
+        client = self.waiting
+        if (first is None or first[1] != "start" or client is None
+                or self.turns.get(client, "get") != self.turn or not self.workload_open
+                or getattr(self.sim.nodes.get(first[2]), "shadow", None) is None):
+            return
+        name: str = first[2]
+        self.waiting = None
+
+        def go() -> None:
+            self.forcing = name
+            try:
+                self._turn(client)
+            finally:
+                self.forcing = None
+
+        self.sim.schedule(self.sim.now, go)
+
+    def _note_ops(self, name: str, actions: Any) -> None:
+        before = set(self.ops)
+        super()._note_ops(name, actions)
+        if any(isinstance(a, ClientGet) for a in actions):
+            self.replayed_gets.update(set(self.ops) - before)
+
+    def _tick(self, name: str, timer: object, evidence: Any
+              ) -> tuple[str, list[list[Step]], Any]:
+        if (isinstance(timer, GetTimeout) and timer.target is None
+                and (name, timer.op_id) in self.replayed_gets
+                and self._coordination(name, timer.op_id) is None):
+            self.deadlines.append((self.report.events + 1, self.sim.now, name))
+        return super()._tick(name, timer, evidence)
+
+
+def run(seed: int, keys: int, turn: str = "get") -> Forced:
+    """Validate ``seed`` (``keys`` 1 or 2) under the forced schedule."""
+    config = trace_config(keys=TWO_KEYS) if keys == 2 else trace_config()
+    validator = Forced(config, seed=seed, swarm=Swarm.draw(seed), turn=turn)
+    validator.run()
+    return validator
+
+
+def _ok(validator: Forced) -> None:
+    report = validator.report
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert report.impl_converged and report.spec_converged, report.line()
+
+
+def _diverges_at(validator: Forced, event: str) -> None:
+    report = validator.report
+    assert report.verdict == "divergence", report.line()
+    assert event in report.reason.splitlines()[0], report.reason.splitlines()[0]
+
+
+def _ids(seeds: tuple[tuple[int, int], ...]) -> list[str]:
+    return [f"seed{s}-keys{k}" for s, k in seeds]
+
+
+# ---------------------------------------------------------------- the get replayed
+
+
+@pytest.mark.parametrize(("seed", "keys"), DEADLINE_SEEDS, ids=_ids(DEADLINE_SEEDS))
+def test_a_held_get_whose_deadline_fires_validates(seed: int, keys: int) -> None:
+    """The round holds the client get and replays it; the get's own deadline
+    fires (a replica's answer lost: it lingered) and its read repair changes a
+    store: ``ok``, converged on both sides."""
+    validator = run(seed, keys)
+    _ok(validator)
+    assert len(validator.replayed_gets) == 1, "the round held no client get: the schedule moved"
+    assert len(validator.deadlines) == 1, "the held get's deadline did not fire: it moved"
+
+
+def _replayed_get_not_tracked(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """A mutant of the mapping of a replayed client get (``_note_ops``): its
+    operation found but not tracked as live (``live``: its end maps to no read
+    repair) or without the coordinator's own read among its answers (``own``)."""
+    original = TraceValidator._note_ops
+
+    def note(self: TraceValidator, name: str, actions: Any) -> None:
+        before = set(self.ops)
+        original(self, name, actions)
+        for op in set(self.ops) - before:
+            if what == "live":
+                self.gets_live.pop(op, None)
+            else:
+                self.replies_seen.get(op, {}).pop(name, None)
+
+    monkeypatch.setattr(TraceValidator, "_note_ops", note)
+
+
+@pytest.mark.parametrize(("what", "seed", "event"), [
+    ("live", 33, "tick n2 GetTimeout"), ("own", 248, "tick n4 GetTimeout")])
+def test_the_deadline_of_a_replayed_get_is_its_read_repair(
+        monkeypatch: pytest.MonkeyPatch, what: str, seed: int, event: str) -> None:
+    """Mutants of the replay's mapping (the deadline's client-get part): the
+    replayed get's deadline then repairs what the spec does not, a divergence at
+    the deadline."""
+    _replayed_get_not_tracked(monkeypatch, what)
+    _diverges_at(run(seed, 1), event)
+
+
+def test_a_round_that_drops_a_held_client_get_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shadow round's mutant: a client get it should hold is dropped (the
+    client times out). Before this session the validator explained the silent get
+    as one begun under a hidden cut that reached no node and failed at once; now a
+    request taken in silence diverges (``TraceValidator._taken``)."""
+    original = Node._defer
+
+    def drops_gets(self: Node, now: float, method: str, args: tuple[object, ...]) -> Any:
+        if method == "client_request" and isinstance(args[0], GetRequest):
+            return []
+        return original(self, now, method, args)
+
+    monkeypatch.setattr(Node, "_defer", drops_gets)
+    validator = run(33, 1)
+    _diverges_at(validator, "get c3 #16 @n2")
+    assert "neither answered it nor sent anything" in validator.report.reason
+
+
+# ---------------------------------------------------------------- lost at a crash
+
+
+@pytest.mark.parametrize(("seed", "keys"), LOST_GET_SEEDS, ids=_ids(LOST_GET_SEEDS))
+def test_a_held_get_lost_at_a_crash_validates(seed: int, keys: int) -> None:
+    """The node crashes holding the client get: the spec's ``ClientGet`` arrived
+    and died with its coordinator (the client timed out); ``ok``."""
+    validator = run(seed, keys)
+    _ok(validator)
+    assert any("(holding get c3 " in label for label in validator.lost_at_crash), (
+        validator.lost_at_crash, "no crash lost the held get: the schedule moved")
+
+
+@pytest.mark.parametrize(("seed", "keys"), LOST_PUT_SEEDS, ids=_ids(LOST_PUT_SEEDS))
+def test_a_held_put_lost_at_a_crash_validates(seed: int, keys: int) -> None:
+    """The node crashes holding the client put (its first put waits for the
+    restart): the put never ran, the spec's client never sent it
+    (``held-put-lost``), and the client's next put is the spec's; ``ok``."""
+    validator = run(seed, keys, turn="put")
+    _ok(validator)
+    assert validator.report.trace_steps["held-put-lost"] == 1, validator.report.line()
+    assert any("(holding put c3 " in label for label in validator.lost_at_crash)
+
+
+def test_the_plain_seed_with_a_held_put_lost_validates() -> None:
+    """Two-key seed 199 of the plain workload (no hook) loses a held client put at
+    a crash (``ok`` before session 37 only because it was the client's last put)."""
+    report = validate_seed(199, config=trace_config(keys=TWO_KEYS))
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert report.trace_steps["held-put-lost"] == 1, report.line()
+
+
+def test_a_crash_that_forgets_the_held_get_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping before session 37: the held client requests vanish at the crash.
+    The spec's client never issued the get, and the client's next get is numbered
+    one past the spec's."""
+    monkeypatch.setattr(TraceValidator, "_lost_requests", lambda self, requests: [])
+    _diverges_at(run(121, 2), "get c3 #17 @n4")
+
+
+@pytest.mark.parametrize(("mutant", "event"), [
+    ("kept", "put c3 #8 @n2"), ("arrived", "crash n1 (holding put c3 #7 @n1)")])
+def test_a_lost_put_is_one_never_sent(monkeypatch: pytest.MonkeyPatch, mutant: str,
+                                      event: str) -> None:
+    """Mutants of ``held-put-lost`` on seed 20: the harness keeps the lost put as
+    its client's write (``kept``: its next put is numbered one past the spec's),
+    or the put arrives in the spec before the crash (``arrived``: the spec's
+    coordinator stored it, the implementation did not)."""
+    original = TraceValidator._lost_requests
+
+    def lost(self: TraceValidator, requests: Any) -> list[Step]:
+        if mutant == "arrived":
+            return [a for _, actions in requests for a in actions]
+        steps = original(self, requests)
+        for _, actions in requests:
+            for action in actions:
+                assert isinstance(action, ClientPut)
+                client = self.clients[action.client]
+                client.puts_issued += 1
+                client.counter += 1
+        return steps
+
+    monkeypatch.setattr(TraceValidator, "_lost_requests", lost)
+    _diverges_at(run(20, 1, turn="put"), event)
+
+
+# ---------------------------------------------------------------- a superseded start
+
+
+@pytest.mark.parametrize(("seed", "keys"), SUPERSEDED_SEEDS, ids=_ids(SUPERSEDED_SEEDS))
+def test_a_held_message_of_a_superseded_start_validates(seed: int, keys: int) -> None:
+    """n4's round held n3's ``HintDelivery`` while n3 restarted; at its replay n4
+    drops it as a message of n3's superseded start: the spec's ``Drop``
+    (``guard-dropped``); ``ok``."""
+    validator = run(seed, keys)
+    _ok(validator)
+    assert validator.report.trace_steps["guard-dropped"] == 1, validator.report.line()
+
+
+def test_an_unmapped_superseded_drop_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping before session 37 (``superseded-start-dropped`` not among the
+    guard's refusals): the replayed delivery diverges (the spec stores the hint)."""
+    original = TraceEvents.guard_acted
+    monkeypatch.setattr(TraceEvents, "guard_acted", lambda self, name, stat: (
+        stat != "superseded-start-dropped" and original(self, name, stat)))
+    assert "superseded-start-dropped" in GUARD_STATS
+    _diverges_at(run(105, 2), "replayed after the shadow round: deliver HintDelivery n3->n4")
