@@ -1512,15 +1512,17 @@ class Node:
 
     def _shadow_ask_again(self, now: float, effects: list[Effect]) -> list[Effect]:
         """A gossip round during the shadow round (``effects``: its own): ask again
-        every peer the round still waits for that was last asked at least half a
-        gossip interval ago (its ask, or its answer, lost; a peer down is asked
-        for nothing more than its timeout costs), counted ``shadow-asked-again``;
-        the round's gossip to a peer counts as its ask. Cassandra's shadow round
-        resends its SYN to the seeds until one answers (CASSANDRA-8072). Until
-        the review of session 37 a round whose ask or answer was lost waited for
-        a gossip of either node to the other, at random, or its timeout: of 5
-        nodes restarted together at 5 % loss, 24 of 100 rounds timed out
-        (docs/runtime.md, "Two nodes restarted together (session 37)", "Review")."""
+        every peer the round still waits for that gossiped since the round began
+        (it is up: its ask back, :meth:`_shadow_heard`, or the answer to it was
+        lost) and was last asked at least half a gossip interval ago, counted
+        ``shadow-asked-again``; the round's own gossip to a peer counts as its ask.
+        Cassandra's shadow round resends its SYN to the seeds until one answers
+        (CASSANDRA-8072). Until the review of session 37 such a round waited for a
+        gossip of either node to the other, at random, or its timeout. A peer not
+        heard from is not asked again (it may be down: its first gossip is asked
+        back): asked too, fewer rounds timed out under random loss, but every
+        seeded schedule with a peer down in a round moved (docs/runtime.md, "Two
+        nodes restarted together (session 37)", "Review (session 37)")."""
         shadow = self.shadow
         if shadow is None or shadow.over:
             return []
@@ -1529,7 +1531,8 @@ class Node:
                     effect.dest in shadow.waiting):
                 shadow.asked_at[effect.dest] = now
         again = [peer for peer in sorted(shadow.waiting)
-                 if now - shadow.asked_at.get(peer, shadow.started)
+                 if self.last_heard.get(peer, -math.inf) >= shadow.started
+                 and now - shadow.asked_at.get(peer, shadow.started)
                  >= self.config.gossip_interval / 2]
         if not again:
             return []
