@@ -23,12 +23,12 @@ from model_check.trace_validation import validate_seed
 
 
 def test_held_inputs_validate() -> None:
-    """Seeds 12 and 30 (the two that failed with the guard on before the fix), 0 (4
-    inputs held, with 9 the most of 0-19 whose node does not crash in its round), 156
-    (6 held, 4 ``HintDelivery`` among them) and 610 (a held put: with 770, the only
-    held client requests of seeds 0-999) validate, every held input replayed; 5
-    validates with 5 of its 8 held inputs lost (its node crashes in its round: the
-    held messages are the spec's ``Deliver`` at a down node). Session 35's in-sync
+    """Seeds 12 and 30 (the two that failed with the guard on before the fix), 0 (5
+    inputs held, the most of 0-19 whose node does not crash in its round), 156 (13
+    held, ``HintDelivery`` to n2 among them) and 610 (a held put: with 770, the only
+    held client requests of seeds 0-999) validate, every held input replayed; 20
+    validates with 8 of its 18 held inputs lost (n1 crashes in its round: the held
+    messages are the spec's ``Deliver`` at a down node). Session 35's in-sync
     answer moved the schedules: before, 18 held 13, 156 held a get (12 held), 178 a
     put (3), 43 crashed in its round (4 held, none replayed); no seed of 0-999
     holds a get now. Session 36's round (a gossip of before the restart answers
@@ -36,16 +36,12 @@ def test_held_inputs_validate() -> None:
     are replayed (was 13 of 13). Session 37's ask back (a round asks a peer again
     whose gossip names no start of it) moved them once more: 30 holds 3, 156 holds
     12 and replays them all (8 ``HintDelivery`` n3->n2 among them), and 20 holds 30
-    and replays 22 (was 18 and 10). Its review's ask again (a gossip round during
-    the round asks again the peers still waited for, asked half an interval ago or
-    more) moved 0 (5 held, now 4), 610 (10, now 7), 156 (12, now 6), and 20 (30 held,
-    22 replayed; now 24 of 24): the inputs lost to a crash are pinned by 5 (8 held, 3
-    replayed; of 0-199 also 59, 128 and 191)."""
-    for seed, held in ((12, 1), (0, 4), (30, 3), (610, 7), (156, 6)):
+    and replays 22 (was 18 and 10)."""
+    for seed, held in ((12, 1), (0, 5), (30, 3), (610, 10), (156, 12)):
         report = validate_seed(seed)
         assert report.verdict == "ok", (report.line(), report.reason)
         assert report.held == report.replayed == held, report.line()
-    for seed, held, replayed in ((5, 8, 3),):
+    for seed, held, replayed in ((20, 30, 22),):
         report = validate_seed(seed)
         assert report.verdict == "ok", (report.line(), report.reason)
         assert (report.held, report.replayed) == (held, replayed), report.line()
@@ -93,7 +89,7 @@ def test_a_broken_shadow_round_is_caught(
     156, 157, 172 and 191 of 0-199, the second on 110 alone. Since session 37's
     ask back the first diverges on 20, 77, 110, 156, 157, 172 and 191 of 0-199
     (at ``HintDelivery n3->n4`` on 77 and 157), the second on 20, 77 and 110 (at
-    that delivery on 77 and 110); so they do since its review's ask again."""
+    that delivery on 77 and 110)."""
     monkeypatch.setattr(Node, attribute, mutant(getattr(Node, attribute)))
     report = validate_seed(seed)
     assert report.verdict in ("divergence", "no-convergence"), report.line()
