@@ -754,7 +754,10 @@ class Node:
         if self.shadow is not None and not isinstance(timer, GossipRound):
             return self._defer(now, "fire", (timer,))
         try:
-            return self._finish(handler(now, timer))
+            effects = handler(now, timer)
+            if self.shadow is not None:  # (a gossip round: the only timer not deferred)
+                effects = [*effects, *self._shadow_ask_again(now, effects)]
+            return self._finish(effects)
         except StorageError:
             raise
         except Exception as error:  # a bug of ours: reported, the round kept going
@@ -1474,6 +1477,7 @@ class Node:
         if not answers:
             if src in shadow.waiting:
                 self.stats["shadow-asked-again"] += 1
+                shadow.asked_at[src] = now
                 asks.append(Send(src, Gossip(self.gossiper.view.to_bytes(), reply=True)))
             return asks
         if src not in shadow.waiting:
@@ -1502,9 +1506,41 @@ class Node:
                 if node != self.name and node not in shadow.asked]
         if not more:
             return []
-        shadow.ask(more)
+        shadow.ask(more, self._now)
         view = self.gossiper.view.to_bytes()
         return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in more]
+
+    def _shadow_ask_again(self, now: float, effects: list[Effect]) -> list[Effect]:
+        """A gossip round during the shadow round (``effects``: its own): ask again
+        every peer the round still waits for that gossiped since the round began
+        (it is up: its ask back, :meth:`_shadow_heard`, or the answer to it was
+        lost) and was last asked at least half a gossip interval ago, counted
+        ``shadow-asked-again``; the round's own gossip to a peer counts as its ask.
+        Cassandra's shadow round resends its SYN to the seeds until one answers
+        (CASSANDRA-8072). Until the review of session 37 such a round waited for a
+        gossip of either node to the other, at random, or its timeout. A peer not
+        heard from is not asked again (it may be down: its first gossip is asked
+        back): asked too, fewer rounds timed out under random loss, but every
+        seeded schedule with a peer down in a round moved (docs/runtime.md, "Two
+        nodes restarted together (session 37)", "Review (session 37)")."""
+        shadow = self.shadow
+        if shadow is None or shadow.over:
+            return []
+        for effect in effects:
+            if type(effect) is Send and isinstance(effect.message, Gossip) and (
+                    effect.dest in shadow.waiting):
+                shadow.asked_at[effect.dest] = now
+        again = [peer for peer in sorted(shadow.waiting)
+                 if self.last_heard.get(peer, -math.inf) >= shadow.started
+                 and now - shadow.asked_at.get(peer, shadow.started)
+                 >= self.config.gossip_interval / 2]
+        if not again:
+            return []
+        self.stats["shadow-asked-again"] += len(again)
+        view = self.gossiper.view.to_bytes()
+        for peer in again:
+            shadow.asked_at[peer] = now
+        return [Send(peer, Gossip(view, reply=True)) for peer in again]
 
     def _shadow_step(self, now: float) -> list[Effect]:
         """:class:`~impl.timers.ShadowRound` fired: the round is over (at its timeout

@@ -252,6 +252,9 @@ class ShadowState:
         #: the peers asked that have not gossiped since
         self.waiting = set(self.asked)
         self.started = started
+        #: peer -> when it was last asked (the start, an ask back, a gossip round's
+        #: gossip or ask again: :meth:`impl.node.Node._shadow_ask_again`)
+        self.asked_at: dict[str, float] = dict.fromkeys(self.asked, started)
         #: the round is over (answered or timed out); its deferred inputs replay
         self.over = False
         self.deferred: collections.deque[tuple[str, tuple[object, ...]]] = (
@@ -260,8 +263,11 @@ class ShadowState:
         self.kept = 0
         self.dropped = 0
 
-    def ask(self, peers: Iterable[str]) -> None:
-        """Wait for ``peers`` too (members the answers named that were not asked)."""
+    def ask(self, peers: Iterable[str], now: float | None = None) -> None:
+        """Wait for ``peers`` too (members the answers named that were not asked),
+        asked at ``now`` (None: the round's start)."""
         fresh = set(peers) - set(self.asked)
         self.asked = tuple(sorted({*self.asked, *fresh}))
         self.waiting |= fresh
+        for peer in fresh:
+            self.asked_at[peer] = self.started if now is None else now
