@@ -188,17 +188,33 @@ def test_a_round_that_drops_a_held_client_get_is_caught(
     client times out). Before this session the validator explained the silent get
     as one begun under a hidden cut that reached no node and failed at once; now a
     request taken in silence diverges (``TraceValidator._taken``)."""
-    original = Node._defer
+    _drops_client_gets(monkeypatch, "_defer")
+
+
+def _drops_client_gets(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A mutant of ``Node._defer`` or ``Node._replay`` (``where``) that drops client
+    gets, caught as a request taken in silence on the forced seed 33."""
+    original = getattr(Node, where)
 
     def drops_gets(self: Node, now: float, method: str, args: tuple[object, ...]) -> Any:
         if method == "client_request" and isinstance(args[0], GetRequest):
             return []
         return original(self, now, method, args)
 
-    monkeypatch.setattr(Node, "_defer", drops_gets)
+    monkeypatch.setattr(Node, where, drops_gets)
     validator = run(33, 1)
     _diverges_at(validator, "get c3 #16 @n2")
     assert "neither answered it nor sent anything" in validator.report.reason
+
+
+def test_a_round_that_drops_a_held_client_get_at_its_replay_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shadow round's mutant (session 37's review): the round holds the client
+    get, and its replay drops it (the client times out). The replay is the spec's
+    ``ClientGet``, whose replica gets the spec may lose: ``ok`` before the review
+    (only the forced schedule's own count saw no replayed get); now a replayed
+    request taken in silence diverges too (``TraceValidator._taken``)."""
+    _drops_client_gets(monkeypatch, "_replay")
 
 
 # ---------------------------------------------------------------- lost at a crash
@@ -288,3 +304,4 @@ def test_an_unmapped_superseded_drop_diverges(monkeypatch: pytest.MonkeyPatch) -
         stat != "superseded-start-dropped" and original(self, name, stat)))
     assert "superseded-start-dropped" in GUARD_STATS
     _diverges_at(run(105, 2), "replayed after the shadow round: deliver HintDelivery n3->n4")
+
