@@ -47,10 +47,11 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
 )
+from impl.restore_guard import same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
-from model_check.refinement import Lockstep
+from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
 from spec import model as spec_model
@@ -146,6 +147,24 @@ class TraceEvents(Lockstep):
             return False
         count: int = getattr(node, "stats", {}).get(stat, 0)
         return count > before[1][GUARD_STATS.index(stat)]
+
+    def _superseded_justified(self, m: InFlight) -> None:
+        """The restore guard of ``m.dest`` dropped ``m`` as a message of a start of its
+        sender a later start superseded (``superseded-start-dropped``): raises
+        Divergence if the sender, up, is still in the start that sent it (a guard
+        that drops fresh messages would pass as network loss, the spec's ``Drop``;
+        session 37's review). A sender down now is not judged (its later start, if
+        any, is not up to compare)."""
+        sender = self.sim.nodes.get(m.src)
+        guard = getattr(sender, "guard", None)
+        sent = getattr(m.message, "generation", "")
+        if guard is not None and sent and same_start(sent, guard.generation):
+            raise Divergence(
+                f"event {self.report.events + 1} (t={self.sim.now:.4f}): deliver "
+                f"{type(m.message).__name__} {m.src}->{m.dest}",
+                f"node {m.dest} dropped it as a message of a superseded start of {m.src} "
+                f"(generation {sent}), and {m.src} is still in that start "
+                f"({guard.generation}): a fresh message dropped")
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
@@ -260,6 +279,8 @@ class TraceEvents(Lockstep):
                    else "an earlier start's" if self.guard_acted(m.dest,
                                                                  "superseded-start-dropped")
                    else "")
+        if kind == "deliver" and refusal == "an earlier start's":
+            self._superseded_justified(m)
         if kind == "deliver" and refusal:
             # the restore guard refused a message of a store it heard a later start
             # of (a replaced disk before it is told: session 34), or a message of the

@@ -27,12 +27,14 @@ mapping did not know (now the trace-spec step ``guard-dropped``).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
 from impl.messages import GetRequest
 from impl.node import Node
+from impl.restore_guard import RestoreGuard
 from impl.timers import GetTimeout
 from model_check.trace_events import GUARD_STATS, Step, TraceEvents
 from model_check.trace_swarm import TWO_KEYS, Swarm, trace_config
@@ -305,3 +307,24 @@ def test_an_unmapped_superseded_drop_diverges(monkeypatch: pytest.MonkeyPatch) -
     assert "superseded-start-dropped" in GUARD_STATS
     _diverges_at(run(105, 2), "replayed after the shadow round: deliver HintDelivery n3->n4")
 
+
+def test_a_guard_that_drops_a_fresh_message_as_superseded_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The restore guard's mutant (session 37's review): every other message it
+    checks is taken for one of a superseded start of its sender, the sender's
+    present start among them. Mapped to the spec's ``Drop`` (``guard-dropped``),
+    it passed as network loss (29 of one-key seeds 0-29 ``ok``, seed 3 among
+    them); now a drop whose sender is still in the start that sent it diverges
+    (``TraceEvents._superseded_justified``)."""
+    original = RestoreGuard.superseded
+    calls = itertools.count()
+
+    def superseded(self: RestoreGuard, src: str, generation: str) -> bool:
+        if src in self.heard and next(calls) % 2 == 0:
+            return True
+        return original(self, src, generation)
+
+    monkeypatch.setattr(RestoreGuard, "superseded", superseded)
+    report = validate_seed(3, config=trace_config())
+    assert report.verdict == "divergence", report.line()
+    assert "a fresh message dropped" in report.reason, report.reason
