@@ -132,6 +132,9 @@ class TraceEvents(Lockstep):
     #: node -> its node object and its :data:`GUARD_STATS` counts before the event
     #: (:meth:`guard_counts`; set by the validator before every event)
     guard_before: dict[str, tuple[object, tuple[int, ...]]]
+    #: node -> the node object of its latest start seen up (a down node's too:
+    #: :meth:`_superseded_justified`; set with :attr:`guard_before`)
+    latest_start: dict[str, object]
 
     def guard_counts(self) -> dict[str, tuple[object, tuple[int, ...]]]:
         """Every up node's object and its restore guard's :data:`GUARD_STATS` counts."""
@@ -151,11 +154,10 @@ class TraceEvents(Lockstep):
     def _superseded_justified(self, m: InFlight) -> None:
         """The restore guard of ``m.dest`` dropped ``m`` as a message of a start of its
         sender a later start superseded (``superseded-start-dropped``): raises
-        Divergence if the sender, up, is still in the start that sent it (a guard
-        that drops fresh messages would pass as network loss, the spec's ``Drop``;
-        session 37's review). A sender down now is not judged (its later start, if
-        any, is not up to compare)."""
-        sender = self.sim.nodes.get(m.src)
+        Divergence if the sender is still in the start that sent it (up, or down
+        since: its latest start seen up); a guard that drops fresh messages would
+        pass as network loss, the spec's ``Drop`` (session 37's review)."""
+        sender = self.sim.nodes.get(m.src) or self.latest_start.get(m.src)
         guard = getattr(sender, "guard", None)
         sent = getattr(m.message, "generation", "")
         if guard is not None and sent and same_start(sent, guard.generation):

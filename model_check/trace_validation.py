@@ -258,6 +258,7 @@ class TraceValidator(TraceEvents):
         #: ``shadow.deferred``, as the validator saw them arrive; :meth:`_map`)
         self.held: dict[str, list[Held]] = {}
         self.guard_before = {}
+        self.latest_start = {}
 
     # ------------------------------------------------------------------ running
 
@@ -308,6 +309,8 @@ class TraceValidator(TraceEvents):
         while True:
             self.cache = {m.id: m for m in self.sim.in_flight()}
             self.guard_before = self.guard_counts()
+            self.latest_start.update((name, node) for name, (node, _) in
+                                     self.guard_before.items())
             mark = len(self.sim.log)
             if not self.sim.step():
                 return

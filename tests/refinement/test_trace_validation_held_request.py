@@ -28,11 +28,12 @@ mapping did not know (now the trace-spec step ``guard-dropped``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from impl.messages import GetRequest
+from impl.messages import GetRequest, MerkleExchange
 from impl.node import Node
 from impl.restore_guard import RestoreGuard
 from impl.timers import GetTimeout
@@ -326,5 +327,30 @@ def test_a_guard_that_drops_a_fresh_message_as_superseded_diverges(
 
     monkeypatch.setattr(RestoreGuard, "superseded", superseded)
     report = validate_seed(3, config=trace_config())
+    assert report.verdict == "divergence", report.line()
+    assert "a fresh message dropped" in report.reason, report.reason
+
+
+def test_a_guard_drop_of_a_down_senders_message_is_judged_by_its_last_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The restore guard's mutant: an anti-entropy message of a sender down at its
+    delivery (crashed, not restarted: no later start) dropped as one of a
+    superseded start. The sender's latest start seen up judges it
+    (``TraceEvents.latest_start``); without it the drop passed as the spec's
+    ``Drop`` (one-key seed 20, ``ok``)."""
+    down: list[Callable[[str], bool]] = []
+    original = Node.receive
+
+    def receive(self: Node, now: float, src: str, message: object) -> Any:
+        if (isinstance(message, MerkleExchange) and message.generation
+                and self.guard is not None and self.shadow is None and down[0](src)):
+            self.stats["superseded-start-dropped"] += 1
+            return []
+        return original(self, now, src, message)
+
+    monkeypatch.setattr(Node, "receive", receive)
+    validator = TraceValidator(trace_config(), seed=20, swarm=Swarm.draw(20))
+    down.append(validator.sim.is_down)
+    report = validator.run()
     assert report.verdict == "divergence", report.line()
     assert "a fresh message dropped" in report.reason, report.reason
