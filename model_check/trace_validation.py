@@ -259,6 +259,8 @@ class TraceValidator(TraceEvents):
         self.held: dict[str, list[Held]] = {}
         self.guard_before = {}
         self.latest_start = {}
+        self.generations = {}
+        self.rolled_back_ever = set()
 
     # ------------------------------------------------------------------ running
 
@@ -309,8 +311,7 @@ class TraceValidator(TraceEvents):
         while True:
             self.cache = {m.id: m for m in self.sim.in_flight()}
             self.guard_before = self.guard_counts()
-            self.latest_start.update((name, node) for name, (node, _) in
-                                     self.guard_before.items())
+            self.note_starts()
             mark = len(self.sim.log)
             if not self.sim.step():
                 return

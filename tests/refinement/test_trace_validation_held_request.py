@@ -35,10 +35,9 @@ import pytest
 
 from impl.messages import GetRequest, MerkleExchange
 from impl.node import Node
-from impl.restore_guard import RestoreGuard
 from impl.timers import GetTimeout
 from model_check.trace_events import GUARD_STATS, Step, TraceEvents
-from model_check.trace_swarm import TWO_KEYS, Swarm, trace_config
+from model_check.trace_swarm import TWO_KEYS, SeedReport, Swarm, trace_config
 from model_check.trace_validation import TraceValidator, validate_seed
 from spec.actions import ClientGet, ClientPut
 
@@ -309,48 +308,66 @@ def test_an_unmapped_superseded_drop_diverges(monkeypatch: pytest.MonkeyPatch) -
     _diverges_at(run(105, 2), "replayed after the shadow round: deliver HintDelivery n3->n4")
 
 
-def test_a_guard_that_drops_a_fresh_message_as_superseded_diverges(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The restore guard's mutant (session 37's review): every other message it
-    checks is taken for one of a superseded start of its sender, the sender's
-    present start among them. Mapped to the spec's ``Drop`` (``guard-dropped``),
-    it passed as network loss (29 of one-key seeds 0-29 ``ok``, seed 3 among
-    them); now a drop whose sender is still in the start that sent it diverges
-    (``TraceEvents._superseded_justified``)."""
-    original = RestoreGuard.superseded
-    calls = itertools.count()
 
-    def superseded(self: RestoreGuard, src: str, generation: str) -> bool:
-        if src in self.heard and next(calls) % 2 == 0:
-            return True
-        return original(self, src, generation)
-
-    monkeypatch.setattr(RestoreGuard, "superseded", superseded)
-    report = validate_seed(3, config=trace_config())
-    assert report.verdict == "divergence", report.line()
-    assert "a fresh message dropped" in report.reason, report.reason
+# ---------------------------------------------------------------- the guard's drops judged
 
 
-def test_a_guard_drop_of_a_down_senders_message_is_judged_by_its_last_start(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The restore guard's mutant: an anti-entropy message of a sender down at its
-    delivery (crashed, not restarted: no later start) dropped as one of a
-    superseded start. The sender's latest start seen up judges it
-    (``TraceEvents.latest_start``); without it the drop passed as the spec's
-    ``Drop`` (one-key seed 20, ``ok``)."""
-    down: list[Callable[[str], bool]] = []
+def _guard_drops(monkeypatch: pytest.MonkeyPatch, stat: str, seed: int,
+                 drops: Callable[[TraceValidator, Node, str], bool]) -> SeedReport:
+    """A mutant of the restore guard (session 37's review): the anti-entropy
+    messages (``MerkleExchange``) ``drops(validator, node, sender)`` picks are
+    dropped and counted as ``stat``, as the guard counts a refusal; the one-key
+    seed ``seed`` validated. Mapped to the spec's ``Drop`` (``guard-dropped``),
+    such a refusal passed as network loss before the review."""
     original = Node.receive
+    validators: list[TraceValidator] = []
 
     def receive(self: Node, now: float, src: str, message: object) -> Any:
-        if (isinstance(message, MerkleExchange) and message.generation
-                and self.guard is not None and self.shadow is None and down[0](src)):
-            self.stats["superseded-start-dropped"] += 1
+        if (isinstance(message, MerkleExchange) and message.generation and self.guard
+                and self.shadow is None and drops(validators[0], self, src)):
+            self.stats[stat] += 1
             return []
         return original(self, now, src, message)
 
     monkeypatch.setattr(Node, "receive", receive)
-    validator = TraceValidator(trace_config(), seed=20, swarm=Swarm.draw(20))
-    down.append(validator.sim.is_down)
-    report = validator.run()
+    validators.append(TraceValidator(trace_config(), seed=seed, swarm=Swarm.draw(seed)))
+    report = validators[0].run()
     assert report.verdict == "divergence", report.line()
     assert "a fresh message dropped" in report.reason, report.reason
+    return report
+
+
+def _every_other() -> Callable[[TraceValidator, Node, str], bool]:
+    calls = itertools.count()
+    return lambda validator, node, src: next(calls) % 2 == 0
+
+
+def test_a_guard_that_drops_a_fresh_message_as_superseded_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other anti-entropy message dropped as one of a superseded start of its
+    sender (the sender's present start): ``ok`` before on 29 of one-key seeds 0-29
+    (seed 3 among them); now a drop whose sender is still in the start that sent
+    it diverges (``TraceEvents._superseded_justified``)."""
+    report = _guard_drops(monkeypatch, "superseded-start-dropped", 3, _every_other())
+    assert "is still in that start" in report.reason
+
+
+def test_a_guard_drop_of_a_down_senders_message_is_judged_by_its_last_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The anti-entropy messages of a sender down at their delivery (crashed, not
+    restarted: no later start) dropped as of a superseded start. The sender's
+    latest start seen up judges them (``TraceEvents.latest_start``); without it
+    the drop passed (one-key seed 20, ``ok``)."""
+    _guard_drops(monkeypatch, "superseded-start-dropped", 20,
+                 lambda validator, node, src: validator.sim.is_down(src))
+
+
+def test_a_guard_that_drops_a_fresh_message_as_rolled_back_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other anti-entropy message dropped as one of a rolled-back store
+    (session 34's refusal, the same ``Drop``): ``ok`` before on 19 of one-key
+    seeds 0-19 (seed 3 among them); now a rolled-back refusal of a sender whose
+    store was never seen rolled back diverges
+    (``TraceEvents._rollback_justified``)."""
+    report = _guard_drops(monkeypatch, "rolled-back-peer-dropped", 3, _every_other())
+    assert "was seen rolled back" in report.reason
