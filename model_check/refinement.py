@@ -529,16 +529,20 @@ class Lockstep(LockstepState):
         stale = {m.id for m in self.stale_asks()}
         return [m for m in super().deliverable() if m.id not in stale]
 
-    def pass_request_timeout(self) -> None:
-        """Virtual time moves on by the nodes' ``request_timeout`` (session 37): a
+    def pass_request_timeout(self, fraction: float = 1.0) -> None:
+        """Virtual time moves on by the nodes' ``request_timeout`` (session 37), or
+        by ``fraction`` of it (0 < ``fraction`` <= 1; session 37's review: a hold
+        part of the window after an ask does not open a window of its own): a
         one-way ask held back within it of an earlier one (its answer lost, or on
         the way) may be sent again. A stutter; only when no node coordinates a
         request (each would pass its deadline: InvalidValueError otherwise)."""
+        if not 0.0 < fraction <= 1.0:
+            raise InvalidValueError(f"fraction {fraction!r}: not in (0, 1]")
         if not self.time_may_pass():
             raise InvalidValueError("a request is under way: its deadline would pass")
         before = {x.id for x in self.sim.in_flight()}
-        timeout = max(self._node(n).config.request_timeout for n in self.present
-                      if self.up(n))
+        timeout = fraction * max(self._node(n).config.request_timeout for n in self.present
+                                 if self.up(n))
         self.sim.advance(timeout)
         self._settle(f"{timeout:g} s pass", [], before)
 

@@ -47,10 +47,11 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
 )
+from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
-from model_check.refinement import Lockstep
+from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
 from spec import model as spec_model
@@ -131,6 +132,14 @@ class TraceEvents(Lockstep):
     #: node -> its node object and its :data:`GUARD_STATS` counts before the event
     #: (:meth:`guard_counts`; set by the validator before every event)
     guard_before: dict[str, tuple[object, tuple[int, ...]]]
+    #: node -> the node object of its latest start seen up (a down node's too:
+    #: :meth:`_superseded_justified`; set with :attr:`guard_before`)
+    latest_start: dict[str, object]
+    #: node -> the store generations seen of it, in order (:meth:`note_starts`)
+    generations: dict[str, list[str]]
+    #: the nodes whose store was seen rolled back: a generation seen after one it is
+    #: a rollback of (a disk lost, a store restored; :meth:`_rollback_justified`)
+    rolled_back_ever: set[str]
 
     def guard_counts(self) -> dict[str, tuple[object, tuple[int, ...]]]:
         """Every up node's object and its restore guard's :data:`GUARD_STATS` counts."""
@@ -146,6 +155,51 @@ class TraceEvents(Lockstep):
             return False
         count: int = getattr(node, "stats", {}).get(stat, 0)
         return count > before[1][GUARD_STATS.index(stat)]
+
+    def note_starts(self) -> None:
+        """Before an event: each up node's object (:attr:`latest_start`) and its
+        store's generation (:attr:`generations`, :attr:`rolled_back_ever`)."""
+        for name, (node, _) in self.guard_before.items():
+            self.latest_start[name] = node
+            guard = getattr(node, "guard", None)
+            seen = self.generations.setdefault(name, [])
+            if guard is None or (seen and seen[-1] == guard.generation):
+                continue
+            if any(is_rollback(guard.generation, g) for g in seen):
+                self.rolled_back_ever.add(name)
+            seen.append(guard.generation)
+
+    def _rollback_justified(self, m: InFlight) -> None:
+        """The restore guard of ``m.dest`` dropped ``m`` as a message of a rolled-back
+        store (``rolled-back-peer-dropped``): raises Divergence unless the sender's
+        store was seen rolled back in the run (:attr:`rolled_back_ever`; a guard
+        that drops fresh messages so would pass as the spec's ``Drop``: session
+        37's review)."""
+        if m.src not in self.rolled_back_ever:
+            raise Divergence(
+                f"event {self.report.events + 1} (t={self.sim.now:.4f}): deliver "
+                f"{type(m.message).__name__} {m.src}->{m.dest}",
+                f"node {m.dest} dropped it as a message of a rolled-back store of "
+                f"{m.src}, and no generation of {m.src}'s store was seen rolled back "
+                f"(seen: {', '.join(self.generations.get(m.src, [])) or 'none'}): a "
+                "fresh message dropped")
+
+    def _superseded_justified(self, m: InFlight) -> None:
+        """The restore guard of ``m.dest`` dropped ``m`` as a message of a start of its
+        sender a later start superseded (``superseded-start-dropped``): raises
+        Divergence if the sender is still in the start that sent it (up, or down
+        since: its latest start seen up); a guard that drops fresh messages would
+        pass as network loss, the spec's ``Drop`` (session 37's review)."""
+        sender = self.sim.nodes.get(m.src) or self.latest_start.get(m.src)
+        guard = getattr(sender, "guard", None)
+        sent = getattr(m.message, "generation", "")
+        if guard is not None and sent and same_start(sent, guard.generation):
+            raise Divergence(
+                f"event {self.report.events + 1} (t={self.sim.now:.4f}): deliver "
+                f"{type(m.message).__name__} {m.src}->{m.dest}",
+                f"node {m.dest} dropped it as a message of a superseded start of {m.src} "
+                f"(generation {sent}), and {m.src} is still in that start "
+                f"({guard.generation}): a fresh message dropped")
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
@@ -260,6 +314,10 @@ class TraceEvents(Lockstep):
                    else "an earlier start's" if self.guard_acted(m.dest,
                                                                  "superseded-start-dropped")
                    else "")
+        if kind == "deliver" and refusal == "an earlier start's":
+            self._superseded_justified(m)
+        elif kind == "deliver" and refusal:
+            self._rollback_justified(m)
         if kind == "deliver" and refusal:
             # the restore guard refused a message of a store it heard a later start
             # of (a replaced disk before it is told: session 34), or a message of the

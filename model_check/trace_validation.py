@@ -129,6 +129,7 @@ from model_check import trace_spec
 from model_check.refinement import Divergence
 from model_check.refinement_state import (
     Abstract,
+    HarnessRequest,
     project,
     spec_converges_from,
 )
@@ -257,6 +258,9 @@ class TraceValidator(TraceEvents):
         #: ``shadow.deferred``, as the validator saw them arrive; :meth:`_map`)
         self.held: dict[str, list[Held]] = {}
         self.guard_before = {}
+        self.latest_start = {}
+        self.generations = {}
+        self.rolled_back_ever = set()
 
     # ------------------------------------------------------------------ running
 
@@ -307,6 +311,7 @@ class TraceValidator(TraceEvents):
         while True:
             self.cache = {m.id: m for m in self.sim.in_flight()}
             self.guard_before = self.guard_counts()
+            self.note_starts()
             mark = len(self.sim.log)
             if not self.sim.step():
                 return
@@ -525,7 +530,10 @@ class TraceValidator(TraceEvents):
             elif kind == "client_request":
                 label, actions = what
                 options = [list(actions)]
+                record = self._held_record(name, actions)
                 self._note_ops(name, actions)
+                if record is not None:
+                    self._taken(label, entries, record)
             else:
                 options = [[]]
             return f"replayed after the shadow round: {label}", options, evidence
@@ -538,15 +546,20 @@ class TraceValidator(TraceEvents):
             self._taken(submitted[0], entries)
         return super()._map(entries)
 
-    def _taken(self, label: str, entries: Sequence[tuple[Any, ...]]) -> None:
+    def _taken(self, label: str, entries: Sequence[tuple[Any, ...]],
+               record: HarnessRequest | None = None) -> None:
         """A client request its node took at once (its shadow round did not hold
-        it) is answered in the event, or its coordination sends (a replica get or
-        put, delivered or lost when sent): the implementation's coordinator always
-        asks another node (trace validation's R = W = 2). Raises Divergence for a
-        request taken in silence, which the spec would explain as a request begun
-        under a hidden cut that reaches no node and fails at once (a shadow round
-        that dropped the client gets it should hold passed so: session 37)."""
-        record = next(reversed(self.requests.values()), None)
+        it; ``record`` None: the latest request), or one its round held and
+        replayed in this event (``record``, session 37's review: a round that
+        dropped a held get at its replay passed), is answered in the event, or its
+        coordination sends (a replica get or put, delivered or lost when sent): the
+        implementation's coordinator always asks another node (trace validation's
+        R = W = 2). Raises Divergence for a request taken in silence, which the spec
+        would explain as a request begun under a hidden cut that reaches no node
+        and fails at once (a shadow round that dropped the client gets it should
+        hold passed so: session 37)."""
+        if record is None:
+            record = next(reversed(self.requests.values()), None)
         if record is None or record.handle.done or any(
                 e[1] in ("send", "lose") for e in entries):
             return
@@ -577,14 +590,19 @@ class TraceValidator(TraceEvents):
             steps.append(("held-put-lost", _unchanged))
         return steps
 
+    def _held_record(self, name: str, actions: Sequence[Step]) -> HarnessRequest | None:
+        """The request of a held client request (its spec ``actions``) replayed at
+        ``name``: its client's, not done, sent to ``name``."""
+        return next((r for r in self.requests.values() if not r.done
+                     and r.handle.coordinator == name
+                     and any(getattr(a, "client", None) == r.client for a in actions)),
+                    None)
+
     def _note_ops(self, name: str, actions: Sequence[Step]) -> None:
         """A held client request replayed at ``name``: the operation it started is
         the request's (what :meth:`TraceEvents._turn` does when it arrives at once)."""
         snapshot = self._node(name).snapshot()
-        request = next((r for r in self.requests.values() if not r.done
-                        and r.handle.coordinator == name
-                        and any(getattr(a, "client", None) == r.client for a in actions)),
-                       None)
+        request = self._held_record(name, actions)
         if request is None:
             return
         for op_id, op in snapshot.coordinations.items():

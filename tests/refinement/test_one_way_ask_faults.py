@@ -56,14 +56,16 @@ def _owed_ask_in_flight(ls: Lockstep) -> int:
     return ask
 
 
-def lost_then_asked_again() -> Lockstep:
+def lost_then_asked_again(before: float = 0.0, after: float = 1.0) -> Lockstep:
     """n2's ask is lost (a stutter: nothing learnt); c1 puts v4 through n1, its
     replica put copied; the first copy reaches n2 within ``request_timeout`` of the
     lost ask: n2 holds a second ask back (excused: its answer might be on the way);
     time passes; the second copy reaches n2, which asks again; that round is the
-    spec's exchange, and n2 learns n1~0 retired only then."""
+    spec's exchange, and n2 learns n1~0 retired only then. ``before`` and
+    ``after``: the parts of ``request_timeout`` that pass before the put and
+    after the hold (:func:`_to_the_copy_after_the_window`)."""
     ls = Lockstep(AGAIN, asks_at_once=False)
-    _to_the_copy_after_the_window(ls)
+    _to_the_copy_after_the_window(ls, before, after)
     [again] = _asks(ls)
     ls.deliver(again)
     assert ls.history[-1] == "one-way ask n2->n1 on k"
@@ -72,19 +74,24 @@ def lost_then_asked_again() -> Lockstep:
     return ls
 
 
-def _to_the_copy_after_the_window(ls: Lockstep) -> None:
+def _to_the_copy_after_the_window(ls: Lockstep, before: float = 0.0,
+                                  after: float = 1.0) -> None:
     """:func:`lost_then_asked_again`'s steps up to the second copy of v4's replica
-    put delivered at n2, ``request_timeout`` after the lost ask."""
+    put delivered at n2, ``request_timeout`` (or ``before`` + ``after`` of it, each
+    at most 1) after the lost ask: ``before`` of it passes before v4's put, the
+    first copy held, then ``after`` of it."""
     ls.drop(_owed_ask_in_flight(ls))
     deliver(ls, "ReplicaPutAck", "n2", "n1")
     assert ls.frontier[0].known == frozenset()  # lost: unlearnt
+    if before:
+        ls.pass_request_timeout(before)
     ls.put("c1", "n1", "k")
     [put] = [m for m in ls.in_flight() if type(m.message).__name__ == "ReplicaPut"]
     ls.duplicate(put.id)
     deliver(ls, "ReplicaPut", "n1", "n2")  # owed again: held within the window
     assert not _asks(ls) and ls._node("n2").stats["one-way-pruned-asks-held"] == 1
     deliver(ls, "ReplicaPutAck", "n2", "n1")
-    ls.pass_request_timeout()
+    ls.pass_request_timeout(after)
     deliver(ls, "ReplicaPut", "n1", "n2")  # the copy: owed, the window passed
 
 
@@ -138,9 +145,16 @@ def stale() -> Lockstep:
     return ls
 
 
+def held_part_way() -> Lockstep:
+    """:func:`lost_then_asked_again` with half of ``request_timeout`` passed before
+    the hold and three quarters after it (session 37's review): the window is the
+    lost ask's, 1.25 of it passed, so n2 asks again though the hold was 0.75 ago."""
+    return lost_then_asked_again(0.5, 0.75)
+
+
 FAULTS: dict[str, Callable[[], Lockstep]] = {
     "lost-then-asked-again": lost_then_asked_again, "copied": copied, "late": late,
-    "stale": stale,
+    "stale": stale, "held-part-way": held_part_way,
 }
 
 
@@ -164,6 +178,12 @@ FAULT_MUTANTS: dict[str, Mutant] = {
         AntiEntropy_, "ask_pruned",
         "if last is not None and now - last < self.config.request_timeout:",
         "if last is not None:"),
+    # a hold starts the window again (session 37's review): owed merges that keep
+    # coming within request_timeout of each other hold the ask for good
+    "a-hold-slides-the-window": _mutant(
+        AntiEntropy_, "ask_pruned",
+        'self.stats["one-way-pruned-asks-held"] += 1',
+        'self.stats["one-way-pruned-asks-held"] += 1\n        self._asked[key] = now'),
     # the asked node takes the ask's record for its copy (merges nothing of its own)
     "asked-takes-the-ask": _mutant(
         AntiEntropy_, "on_key_records",
@@ -182,6 +202,7 @@ FAULT_MUTANTS: dict[str, Mutant] = {
 }
 #: mutant -> (scenario, the divergence's text)
 FAULT_KILLS = {
+    "a-hold-slides-the-window": ("held-part-way", "none within its request_timeout"),
     "never-asks-again": ("lost-then-asked-again", "none within its request_timeout"),
     "asked-takes-the-ask": ("late", "nodes.n1.store"),
     "learns-twice": ("copied", "learnt .* from the ask; the spec's exchange"),

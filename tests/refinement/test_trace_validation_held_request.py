@@ -27,15 +27,17 @@ mapping did not know (now the trace-spec step ``guard-dropped``).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from impl.messages import GetRequest
+from impl.messages import GetRequest, MerkleExchange
 from impl.node import Node
 from impl.timers import GetTimeout
 from model_check.trace_events import GUARD_STATS, Step, TraceEvents
-from model_check.trace_swarm import TWO_KEYS, Swarm, trace_config
+from model_check.trace_swarm import TWO_KEYS, SeedReport, Swarm, trace_config
 from model_check.trace_validation import TraceValidator, validate_seed
 from spec.actions import ClientGet, ClientPut
 
@@ -188,17 +190,33 @@ def test_a_round_that_drops_a_held_client_get_is_caught(
     client times out). Before this session the validator explained the silent get
     as one begun under a hidden cut that reached no node and failed at once; now a
     request taken in silence diverges (``TraceValidator._taken``)."""
-    original = Node._defer
+    _drops_client_gets(monkeypatch, "_defer")
+
+
+def _drops_client_gets(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A mutant of ``Node._defer`` or ``Node._replay`` (``where``) that drops client
+    gets, caught as a request taken in silence on the forced seed 33."""
+    original = getattr(Node, where)
 
     def drops_gets(self: Node, now: float, method: str, args: tuple[object, ...]) -> Any:
         if method == "client_request" and isinstance(args[0], GetRequest):
             return []
         return original(self, now, method, args)
 
-    monkeypatch.setattr(Node, "_defer", drops_gets)
+    monkeypatch.setattr(Node, where, drops_gets)
     validator = run(33, 1)
     _diverges_at(validator, "get c3 #16 @n2")
     assert "neither answered it nor sent anything" in validator.report.reason
+
+
+def test_a_round_that_drops_a_held_client_get_at_its_replay_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shadow round's mutant (session 37's review): the round holds the client
+    get, and its replay drops it (the client times out). The replay is the spec's
+    ``ClientGet``, whose replica gets the spec may lose: ``ok`` before the review
+    (only the forced schedule's own count saw no replayed get); now a replayed
+    request taken in silence diverges too (``TraceValidator._taken``)."""
+    _drops_client_gets(monkeypatch, "_replay")
 
 
 # ---------------------------------------------------------------- lost at a crash
@@ -288,3 +306,68 @@ def test_an_unmapped_superseded_drop_diverges(monkeypatch: pytest.MonkeyPatch) -
         stat != "superseded-start-dropped" and original(self, name, stat)))
     assert "superseded-start-dropped" in GUARD_STATS
     _diverges_at(run(105, 2), "replayed after the shadow round: deliver HintDelivery n3->n4")
+
+
+
+# ---------------------------------------------------------------- the guard's drops judged
+
+
+def _guard_drops(monkeypatch: pytest.MonkeyPatch, stat: str, seed: int,
+                 drops: Callable[[TraceValidator, Node, str], bool]) -> SeedReport:
+    """A mutant of the restore guard (session 37's review): the anti-entropy
+    messages (``MerkleExchange``) ``drops(validator, node, sender)`` picks are
+    dropped and counted as ``stat``, as the guard counts a refusal; the one-key
+    seed ``seed`` validated. Mapped to the spec's ``Drop`` (``guard-dropped``),
+    such a refusal passed as network loss before the review."""
+    original = Node.receive
+    validators: list[TraceValidator] = []
+
+    def receive(self: Node, now: float, src: str, message: object) -> Any:
+        if (isinstance(message, MerkleExchange) and message.generation and self.guard
+                and self.shadow is None and drops(validators[0], self, src)):
+            self.stats[stat] += 1
+            return []
+        return original(self, now, src, message)
+
+    monkeypatch.setattr(Node, "receive", receive)
+    validators.append(TraceValidator(trace_config(), seed=seed, swarm=Swarm.draw(seed)))
+    report = validators[0].run()
+    assert report.verdict == "divergence", report.line()
+    assert "a fresh message dropped" in report.reason, report.reason
+    return report
+
+
+def _every_other() -> Callable[[TraceValidator, Node, str], bool]:
+    calls = itertools.count()
+    return lambda validator, node, src: next(calls) % 2 == 0
+
+
+def test_a_guard_that_drops_a_fresh_message_as_superseded_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other anti-entropy message dropped as one of a superseded start of its
+    sender (the sender's present start): ``ok`` before on 29 of one-key seeds 0-29
+    (seed 3 among them); now a drop whose sender is still in the start that sent
+    it diverges (``TraceEvents._superseded_justified``)."""
+    report = _guard_drops(monkeypatch, "superseded-start-dropped", 3, _every_other())
+    assert "is still in that start" in report.reason
+
+
+def test_a_guard_drop_of_a_down_senders_message_is_judged_by_its_last_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The anti-entropy messages of a sender down at their delivery (crashed, not
+    restarted: no later start) dropped as of a superseded start. The sender's
+    latest start seen up judges them (``TraceEvents.latest_start``); without it
+    the drop passed (one-key seed 20, ``ok``)."""
+    _guard_drops(monkeypatch, "superseded-start-dropped", 20,
+                 lambda validator, node, src: validator.sim.is_down(src))
+
+
+def test_a_guard_that_drops_a_fresh_message_as_rolled_back_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other anti-entropy message dropped as one of a rolled-back store
+    (session 34's refusal, the same ``Drop``): ``ok`` before on 19 of one-key
+    seeds 0-19 (seed 3 among them); now a rolled-back refusal of a sender whose
+    store was never seen rolled back diverges
+    (``TraceEvents._rollback_justified``)."""
+    report = _guard_drops(monkeypatch, "rolled-back-peer-dropped", 3, _every_other())
+    assert "was seen rolled back" in report.reason
