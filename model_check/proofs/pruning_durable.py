@@ -164,7 +164,7 @@ def _a_put_and_its_delete(x: AbstractState, params: Params) -> list[tuple[Term, 
                    (params.mepoch[q], 0), (params.mkey[q], 0)]
     prefer += [(x.live[n][1], True) for n in (a, b)]
     prefer += [(x.seen[n][q], True) for n in (a, b) for q in (0, 1)]
-    return prefer
+    return prefer + [(e, 0) for e in x.epoch]
 
 
 def _a_put_on_both_disks(x: AbstractState, params: Params) -> list[tuple[Term, object]]:
@@ -175,7 +175,7 @@ def _a_put_on_both_disks(x: AbstractState, params: Params) -> list[tuple[Term, o
                                          (x.acked[0], True), (params.minter[0], 1),
                                          (params.mepoch[0], 0), (params.w, 2)]
     prefer += [(x.live[n][0], True) for n in (0, 1)]
-    return prefer
+    return prefer + [(e, 0) for e in x.epoch]
 
 
 def _no_loss(params: Params) -> list[Term]:
