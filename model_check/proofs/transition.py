@@ -41,7 +41,11 @@ where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, a
 anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
 "Retired pruning in the Z3 encoding"). With the learnt knowledge (session 36:
 :mod:`model_check.proofs.learning`), the exact ``learn-retirement`` steps, the
-knowledge an exchange teaches before its prune and a disk loss forgets.
+knowledge an exchange teaches before its prune and a disk loss forgets. With reaping
+too (session 37), the key epoch a reap begins (:func:`reap_begins_key_epoch`; a put
+mints under its coordinator's :func:`current_actor`), and a write may lose the
+coverage of a put a performed delete covers (a dropped tombstone's retired entry
+pruned; docs/proofs.md, "Pruning, deletes and disk loss (session 37)").
 
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
@@ -97,9 +101,11 @@ __all__ = [
     "Step",
     "StoreRule",
     "causal_store",
+    "current_actor",
     "holders",
     "key_quiet",
     "lossy_store",
+    "reap_begins_key_epoch",
     "reap_covered_nowhere",
     "relation",
     "safe_reap_guard",
