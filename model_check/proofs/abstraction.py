@@ -34,7 +34,9 @@ properties talk about:
   spec/learning.py), ``knows[n][p]``: node ``n`` has learnt the retirement of the
   lifetime that minted put ``p``'s dot (``State.known`` holds
   ``(n, minter, mepoch)``; a node's own earlier lifetimes are known from ``epoch``,
-  not listed, as in the spec);
+  not listed, as in the spec); with deletes and reaping as well (session 37),
+  ``kepoch[n]``: node ``n``'s key epoch of the key (``State.key_epochs``: a reap that
+  forgot a counter of the node's actor began a new one, spec.deletes.forget_copy);
 - with other keys (``Shape.other_keys``: the state is the *projection* onto one
   key of a configuration with several, :func:`model_check.proofs.mapping.abstract_state`),
   ``elsewhere[p]``: put ``p`` was performed on another key (its put id is spent;
@@ -44,8 +46,9 @@ The parameters (fixed unknowns) are each hint payload's coverage, each put's tru
 history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
 (``tomb[p]``), the write quorum ``W`` and the fault budgets; with pruning, each
 put's dot: the lifetime that minted it (``minter[p]``, a node index, and
-``mepoch[p]``) which puts share a dot (``same[p][q]``: a re-issued dot) and which share an
-actor, so a dvv entry (``entry[p][q]``).
+``mepoch[p]``; with reaping, its key epoch ``mkey[p]``, session 37) which puts share a
+dot (``same[p][q]``: a re-issued dot) and which share an actor, so a dvv entry
+(``entry[p][q]``).
 
 With a membership change (``Shape.change``), the ring's state (the log, the
 views, the range transfers, which nodes coordinate) comes from
@@ -81,7 +84,10 @@ __all__ = [
     "Shape",
     "Term",
     "acked_writes_durable",
+    "covers",
+    "deleted",
     "describe",
+    "durable_unless_deleted",
     "hint_kept_until_acked",
     "initial",
     "new_states",
@@ -129,6 +135,22 @@ class Shape:
     #: with pruning: every crash begins a new lifetime (``actor_per_start``); a disk
     #: loss or a buffered crash always does
     per_start: bool = True
+    #: with pruning and reaping (session 37): what a reap that forgets a counter of the
+    #: node's actor does to the actor: "new", a new key epoch (spec.deletes.forget_copy,
+    #: Riak's per-key actor epochs); "kept", the actor stays (the broken twin: the node
+    #: mints the dots of its reaped copy again, kv679 per key)
+    reap_actor: str = "new"
+    #: with pruning (session 37): what a disk loss does to the node's lifetime: "new",
+    #: a new one (spec.faults, ``actor_epochs``); "kept", the wiped node keeps its
+    #: lifetime (the broken twin: it mints the dots its lost disk covered again, as the
+    #: suite's dvv-amnesia-naive-actor)
+    loss_actor: str = "new"
+
+    @property
+    def key_epochs(self) -> bool:
+        """Are the key epochs kept (``kepoch``, ``mkey``): with pruning and reaping
+        (session 37; a reap begins a key epoch, spec.deletes.forget_copy)."""
+        return bool(self.prune) and self.reaping
 
     @property
     def tracks_live(self) -> bool:
@@ -181,6 +203,8 @@ class AbstractState:
     #: with the learnt knowledge (session 36): [node][put] the node has learnt that
     #: the lifetime that minted the put's dot is retired (``State.known``)
     knows: tuple[tuple[Term, ...], ...] = ()
+    #: with pruning and reaping (session 37): [node] its key epoch of the key
+    kepoch: tuple[Term, ...] = ()
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -240,6 +264,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         tuple(i(f"epoch[{n}]") for n in nodes) if shape.prune else (),
         table("seen") if shape.prune else (),
         table("knows") if shape.prune == "learnt" else (),
+        tuple(i(f"kepoch[{n}]") for n in nodes) if shape.key_epochs else (),
     )
 
 
@@ -266,6 +291,9 @@ class Params:
     #: with pruning: [put][put] the two puts' dots are of one actor (one dvv entry:
     #: a lifetime may have several, a pair with a client, a key epoch)
     entry: tuple[tuple[Term, ...], ...] = ()
+    #: with pruning and reaping (session 37): [put] the key epoch of the actor that
+    #: minted the put's dot (``n~<lifetime>.<key epoch>``, spec.state.actor_id)
+    mkey: tuple[Term, ...] = ()
 
     def wellformed(self) -> Term:
         """A put's history holds the put itself; budgets are not negative."""
@@ -301,6 +329,7 @@ def _params(shape: Shape) -> Params:
         tuple(tuple(z3.BoolVal(True) if p == q else z3.Bool(f"entry[{p + 1}][{q + 1}]")
                     for q in range(shape.puts))
               for p in range(shape.puts)) if shape.prune else (),
+        tuple(z3.Int(f"mkey[{p + 1}]") for p in range(shape.puts)) if shape.key_epochs else (),
     )
 
 
@@ -327,10 +356,35 @@ def _covers(x: AbstractState, params: Params, p: int) -> Term:
     return z3.Or(_covers_durably(x, params, p), *in_messages)
 
 
+def covers(x: AbstractState, params: Params, p: int) -> Term:
+    """Put ``p`` is in a store, a hint or an in-flight message (what
+    :func:`acked_writes_durable` asks of an acknowledged put)."""
+    return _covers(x, params, p)
+
+
 def acked_writes_durable(x: AbstractState, params: Params) -> Term:
     """Every acknowledged put is in a store, a hint or an in-flight message (as
     model_check.properties; without deletes, the abstraction's bounds)."""
     return z3.And([z3.Implies(x.acked[p], _covers(x, params, p)) for p in range(x.shape.puts)])
+
+
+def deleted(x: AbstractState, params: Params, p: int) -> Term:
+    """Put ``p`` is in the true history of a delete a coordinator performed (session 37;
+    ``model_check.properties.deleted``: acknowledged or indeterminate, its tombstones
+    may be reaped; a tombstone covers itself). False in a shape without deletes."""
+    if not x.shape.deletes:
+        return z3.BoolVal(False)
+    return z3.Or([z3.And(x.performed[d], params.tomb[d], params.hist[d][p])
+                  for d in range(x.shape.puts)])
+
+
+def durable_unless_deleted(x: AbstractState, params: Params) -> Term:
+    """``acked_writes_durable`` as the checker states it with deletes
+    (``model_check.properties.acked_writes_durable``, session 37): every acknowledged
+    put is in a store, a hint or an in-flight message, unless a performed delete
+    covers it (:func:`deleted`); without deletes, :func:`acked_writes_durable`."""
+    return z3.And([z3.Implies(z3.And(x.acked[p], z3.Not(deleted(x, params, p))),
+                              _covers(x, params, p)) for p in range(x.shape.puts)])
 
 
 def hint_kept_until_acked(x: AbstractState, params: Params) -> Term:
@@ -390,7 +444,7 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.rec_deleted.values(),
     ]
     zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses,
-             *x.epoch]
+             *x.epoch, *x.kepoch]
     zeros += [] if x.restores is None else [x.restores]
     ring = [] if x.ring is None else ring_initial(x.ring)
     return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
@@ -409,8 +463,12 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
     down = [nm[n] for n in k if not bool_of(m, x.up[n])]
     if down:
         parts.append(f"down {{{', '.join(down)}}}")
-    later = [f"{nm[n]}~{int_of(m, x.epoch[n])}" for n in k if x.epoch
-             and int_of(m, x.epoch[n]) > 0]
+    def actor(n: int, epoch: int, key: int) -> str:  # spec.state.actor_id's form
+        return f"{nm[n]}~{epoch}" + (f".{key}" if key else "")
+
+    later = [actor(n, int_of(m, x.epoch[n]), int_of(m, x.kepoch[n]) if x.kepoch else 0)
+             for n in k if x.epoch and (int_of(m, x.epoch[n]) > 0
+                                        or (x.kepoch and int_of(m, x.kepoch[n]) > 0))]
     if later:
         parts.append(f"lifetimes {{{', '.join(later)}}}")
     if (losses := int_of(m, x.losses)) > 0:
@@ -436,16 +494,17 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
         if x.elsewhere and bool_of(m, x.elsewhere[p]):
             facts.append("performed on another key")
         if shape.prune and bool_of(m, x.performed[p]):
-            life = f"{nm[int_of(m, params.minter[p])]}~{int_of(m, params.mepoch[p])}" \
+            epoch_of_key = int_of(m, params.mkey[p]) if params.mkey else 0
+            life = actor(int_of(m, params.minter[p]), int_of(m, params.mepoch[p]), epoch_of_key) \
                 if 0 <= int_of(m, params.minter[p]) < len(nm) else "?"
             again = [str(q + 1) for q in range(shape.puts)
                      if q != p and bool_of(m, params.same[p][q])]
             facts.append(f"minted by {life}" + (f" (the dot of {{{', '.join(again)}}})"
                                                  if again else ""))
         if shape.deletes and bool_of(m, params.tomb[p]):
-            deleted = [str(q + 1) for q in range(shape.puts)
-                       if q != p and bool_of(m, params.hist[p][q])]
-            facts.append(f"a delete of {{{', '.join(deleted)}}}")
+            gone = [str(q + 1) for q in range(shape.puts)
+                    if q != p and bool_of(m, params.hist[p][q])]
+            facts.append(f"a delete of {{{', '.join(gone)}}}")
         if facts:
             parts.append(f"put {p + 1}: {', '.join(facts)}")
     for t in x.hint:

@@ -35,6 +35,7 @@ __all__ = [
     "faithful",
     "families",
     "hint_payloads",
+    "key_epoch_of",
     "lossy_configurations",
     "payload_coverage",
     "projected_families",
@@ -343,9 +344,11 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
 def _abstract_pruning(state: Any, shape: Shape, slot: int, out: dict[str, Any]) -> None:
     """``epoch[n]`` (``State.epochs``) and ``seen[n][p]`` (node ``n``'s stored clock
     covers put ``p``'s dot: the counter of its entry of the dot's actor is at least
-    the dot's) of a configuration with pruning (session 34); with the learnt knowledge
-    (session 36), ``knows[n][p]``: ``State.known`` holds ``(n, owner, lifetime)`` for
-    the lifetime that minted put ``p``'s dot (:func:`spec.retired.lifetime_of`)."""
+    the dot's) of a configuration with pruning (session 34); with reaping (session
+    37) ``kepoch[n]``, node ``n``'s key epoch of the key (``State.key_epochs``); with
+    the learnt knowledge (session 36), ``knows[n][p]``: ``State.known`` holds ``(n,
+    owner, lifetime)`` for the lifetime that minted put ``p``'s dot
+    (:func:`spec.retired.lifetime_of`)."""
     from spec import dvv
     from spec.retired import lifetime_of
 
@@ -359,6 +362,12 @@ def _abstract_pruning(state: Any, shape: Shape, slot: int, out: dict[str, Any]) 
             out[f"seen[{n}][{p}]"] = False
         for p, (actor, counter) in dots:
             out[f"seen[{n}][{p}]"] = counters.get(actor, 0) >= counter
+    if shape.key_epochs:  # session 37: the key epochs a reap begins
+        from spec.state import key_epoch
+
+        key = state.config.keys[slot]
+        for n in shape.nodes:
+            out[f"kepoch[{n}]"] = key_epoch(state.key_epochs, n, key)
     if shape.prune == "learnt":
         learnt = state.known
         lifetimes = [(p, lifetime_of(actor)) for p, (actor, _) in dots]
@@ -374,7 +383,8 @@ def put_dots(states: Sequence[Any], shape: Shape) -> dict[str, Any]:
     minted put ``p``'s dot (:func:`spec.retired.lifetime_of`; -1 for a put none of
     ``states`` performed), and ``same[p][q]``: the two puts' dots are equal (the
     ``"naive"`` twin re-issues dots) and ``entry[p][q]``: they are of one actor (one dvv
-entry), from the last state that performed each."""
+entry), from the last state that performed each; with reaping (session 37) ``mkey[p]``,
+the key epoch of the actor that minted it (:func:`key_epoch_of`; -1 unperformed)."""
     from spec.retired import lifetime_of
 
     if not shape.prune:
@@ -391,6 +401,8 @@ entry), from the last state that performed each."""
         node, epoch = lifetime_of(dot[0]) if dot is not None else ("", -1)
         out[f"minter[{p}]"] = index.get(node, -1)
         out[f"mepoch[{p}]"] = epoch
+        if shape.key_epochs:  # session 37
+            out[f"mkey[{p}]"] = key_epoch_of(dot[0]) if dot is not None else -1
         for q in range(1, shape.puts + 1):
             other = dots.get(q)
             out[f"same[{p}][{q}]"] = q != p and dot is not None and other == dot
@@ -398,6 +410,18 @@ entry), from the last state that performed each."""
                 out[f"entry[{p}][{q}]"] = (dot is not None and other is not None
                                            and other[0] == dot[0])
     return out
+
+
+def key_epoch_of(entry: str) -> int:
+    """The key epoch of the actor a spec DVVSet entry id was minted under (session 37):
+    ``e`` of ``name~<lifetime>.<e>`` (spec.state.actor_id), through the actor of a pair
+    ``"<actor> <client>"`` (:func:`spec.vclock.entry_actor`); 0 without one."""
+    from spec.vclock import entry_actor
+
+    actor = entry_actor(entry) or entry
+    _, tilde, rest = actor.rpartition("~")
+    epoch = rest.partition(".")[2] if tilde else ""
+    return int(epoch) if epoch else 0
 
 
 def _belongs(part_key: str, key: str) -> bool:

@@ -62,7 +62,13 @@ from model_check.proofs.abstraction import (
     strong_durable,
 )
 from model_check.proofs.framework import Proof, Query, int_of
-from model_check.proofs.transition import causal_store, covered_by, relation, transition
+from model_check.proofs.transition import (
+    causal_store,
+    covered_by,
+    current_actor,
+    relation,
+    transition,
+)
 
 __all__ = ["DURABLE_BOUNDS", "DURABLE_SHAPE", "PROOFS", "PRUNE_BOUNDS", "PRUNE_SHAPE",
            "dots_unique", "faithful_clocks", "histories", "strong_dots_unique",
@@ -89,20 +95,21 @@ def dots_unique(x: AbstractState, params: Params) -> Term:
 def strong_dots_unique(x: AbstractState, params: Params) -> Term:
     """:func:`dots_unique` strengthened until inductive: the counters are not negative;
     a performed put was minted by a lifetime of a node that is not later than the
-    node's current one; every dot of a node's current lifetime is covered by its
-    copy; a put shares no dot with a put not yet performed; a copy covers only the
-    dots of performed puts, and the dot of each value it holds."""
+    node's current one (and, with reaping, by a key epoch not later than its current
+    one: session 37); every dot of a node's current actor is covered by its copy; a
+    put shares no dot with a put not yet performed; a copy covers only the dots of
+    performed puts, and the dot of each value it holds."""
     nodes = range(len(x.shape.nodes))
     puts = range(x.shape.puts)
     return z3.And(
-        *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses, *x.epoch)],
+        *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses, *x.epoch, *x.kepoch)],
         *[z3.Implies(x.performed[q], z3.Or([z3.And(params.minter[q] == m,
                                                    params.mepoch[q] >= 0,
-                                                   params.mepoch[q] <= x.epoch[m])
+                                                   params.mepoch[q] <= x.epoch[m],
+                                                   *_key_epoch_minted(x, params, m, q))
                                             for m in nodes]))
           for q in puts],
-        *[z3.Implies(z3.And(x.performed[q], params.minter[q] == m,
-                            params.mepoch[q] == x.epoch[m]), x.seen[m][q])
+        *[z3.Implies(z3.And(x.performed[q], current_actor(x, params, m, q)), x.seen[m][q])
           for m in nodes for q in puts],
         *[z3.Implies(z3.And(x.performed[p], z3.Not(x.performed[q])), z3.Not(params.same[p][q]))
           for p in puts for q in puts if p != q],
@@ -110,6 +117,16 @@ def strong_dots_unique(x: AbstractState, params: Params) -> Term:
         *[z3.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts],
         dots_unique(x, params),
     )
+
+
+def _key_epoch_minted(x: AbstractState, params: Params, m: int, q: int) -> list[Term]:
+    """With reaping (session 37): put ``q``, minted by node ``m``, was minted under a key
+    epoch that is not negative and, in ``m``'s current lifetime, not later than its
+    current one (``kepoch``)."""
+    if not x.kepoch:
+        return []
+    return [params.mkey[q] >= 0,
+            z3.Implies(params.mepoch[q] == x.epoch[m], params.mkey[q] <= x.kepoch[m])]
 
 
 def _preferences(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ...]:
@@ -129,13 +146,15 @@ def _preferences(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ..
 
 def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"),
                invariant: Invariant | None = None, prop: Invariant | None = None,
-               hypotheses: Callable[[Params], list[Term]] = lambda params: []
-               ) -> Iterator[Query]:
+               hypotheses: Callable[[Params], list[Term]] = lambda params: [],
+               first: Callable[[AbstractState, Params], list[tuple[Term, Any]]]
+               = lambda x, params: []) -> Iterator[Query]:
     """The three questions of induction for ``invariant`` (default
     :func:`strong_dots_unique`) and ``prop`` (default :func:`dots_unique`) over
     ``shape``'s relation under the causal rule, with ``hypotheses`` on the parameters
     besides their well-formedness; each query labelled with the shape's knowledge
-    (and its keep, when above 0)."""
+    (and its keep, when above 0); ``first``: preferences for the step's
+    counterexample tried before the usual ones (session 37)."""
     inv = strong_dots_unique if invariant is None else invariant
     goal = dots_unique if prop is None else prop
     x, y, params = new_states(shape)
@@ -157,7 +176,7 @@ def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"
         yield Query("Inv and Trans => Inv'" + label,
                     (*bounds, inv(x, params), relation(x, y, steps, selector),
                      z3.Not(inv(y, params))),
-                    explain, prefer=_preferences(x, params))
+                    explain, prefer=(*first(x, params), *_preferences(x, params)))
     if "implies" in parts:
         yield Query("Inv => property" + label,
                     (inv(x, params), z3.Not(goal(x, params))),

@@ -21,6 +21,7 @@ MODULES = (
     "model_check.proofs.invariants",
     "model_check.proofs.get_answer",
     "model_check.proofs.pruning",
+    "model_check.proofs.pruning_durable",
 )
 
 

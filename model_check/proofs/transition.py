@@ -41,7 +41,11 @@ where the copy no longer covers it: :func:`_minted`), crashes begin lifetimes, a
 anti-entropy is exact by dvv's own rule (:func:`_pruned_anti_entropy`; docs/proofs.md,
 "Retired pruning in the Z3 encoding"). With the learnt knowledge (session 36:
 :mod:`model_check.proofs.learning`), the exact ``learn-retirement`` steps, the
-knowledge an exchange teaches before its prune and a disk loss forgets.
+knowledge an exchange teaches before its prune and a disk loss forgets. With reaping
+too (session 37), the key epoch a reap begins (:func:`reap_begins_key_epoch`; a put
+mints under its coordinator's :func:`current_actor`), and a write may lose the
+coverage of a put a performed delete covers (a dropped tombstone's retired entry
+pruned; docs/proofs.md, "Pruning, deletes and disk loss (session 37)").
 
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
@@ -81,7 +85,7 @@ from itertools import combinations
 import z3
 
 from model_check.errors import ProofInputError
-from model_check.proofs.abstraction import AbstractState, Params, Term
+from model_check.proofs.abstraction import AbstractState, Params, Term, deleted
 from model_check.proofs.framework import count_true
 from model_check.proofs.learning import exchange_teaches, forgotten_with_disk, learn_steps
 from model_check.proofs.membership import (
@@ -97,9 +101,11 @@ __all__ = [
     "Step",
     "StoreRule",
     "causal_store",
+    "current_actor",
     "holders",
     "key_quiet",
     "lossy_store",
+    "reap_begins_key_epoch",
     "reap_covered_nowhere",
     "relation",
     "safe_reap_guard",
@@ -310,8 +316,22 @@ def transition(
     def lbl(t: tuple[int, int, int]) -> str:
         return f"{nm[t[0]]}->{nm[t[1]]}#{t[2]}"
 
+    # with pruning and deletes (session 37) a write may also lose the coverage of a put
+    # a performed delete covers: a delete drops the tombstones it is concurrent with
+    # (spec.dvv.drop_superseded), whose histories the copy then covers only by their
+    # dots, and a prune drops their retired value-less entries (found on the edges of
+    # dvv-prune-retired-delete with two deletes per client: 536 puts refused before)
+    losable = shape.prune and shape.deletes
+
+    def merged(q: int, before: Term, after: Term, incoming: Term) -> Term:
+        rule = store_rule(before, after, incoming)
+        if not losable:
+            return rule
+        lost = z3.And(deleted(y, params, q), z3.Implies(after, z3.Or(before, incoming)))
+        return z3.Or(rule, lost)
+
     def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
-        return [store_rule(x.store[n][q], y.store[n][q], incoming[q]) for q in puts]
+        return [merged(q, x.store[n][q], y.store[n][q], incoming[q]) for q in puts]
 
     def sends_from(source: Sequence[Term]) -> tuple[list[Term], set[str]]:
         """Write messages to any node may appear, carrying only what ``source`` has."""
@@ -350,7 +370,7 @@ def transition(
         # with pruning, answering at once it may repair its own copy in place when it
         # holds an entry its pruning of the merge drops (spec.read_repair, session 34):
         # its own copy merged into itself, then pruned (:func:`_pruned_write`)
-        own = [store_rule(x.store[c][q], y.store[c][q], z3.And(x.store[c][q], y.store[c][q]))
+        own = [merged(q, x.store[c][q], y.store[c][q], z3.And(x.store[c][q], y.store[c][q]))
                for q in puts] if shape.prune else []
         add(
             f"get at {nm[c]}", "get", False,
@@ -368,8 +388,8 @@ def transition(
                 x.up[n],
                 # merged with some of the versions in flight to n: the incoming
                 # coverage is what n gained, and must have been in flight
-                *[store_rule(x.store[n][q], y.store[n][q], z3.And(x.wmsg[n][q],
-                                                                  y.store[n][q]))
+                *[merged(q, x.store[n][q], y.store[n][q], z3.And(x.wmsg[n][q],
+                                                                 y.store[n][q]))
                   for q in puts],
                 *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
                 skip=row("store", n) | row("wmsg", n),
@@ -389,7 +409,7 @@ def transition(
         add(
             f"replica-get-reply at {nm[n]}", "replica-get-reply", False,
             x.up[n],
-            *[store_rule(x.store[n][q], y.store[n][q], z3.And(replies[q], y.store[n][q]))
+            *[merged(q, x.store[n][q], y.store[n][q], z3.And(replies[q], y.store[n][q]))
               for q in puts],
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
             *[z3.Implies(y.held[n][q], z3.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
@@ -455,6 +475,9 @@ def transition(
         if shape.prune:
             store_names |= {name for n in nodes for name in row("seen", n)}
 
+        def actor_names(n: int) -> set[str]:  # the reaped node's key epoch (session 37)
+            return {f"kepoch[{nm[n]}]"} if shape.key_epochs else set()
+
         def emptied(n: int) -> list[Term]:
             seen = y.seen[n] if shape.prune else ()
             return [z3.Not(f) for f in (*y.store[n], *y.live[n], *seen)]
@@ -483,9 +506,9 @@ def transition(
             add(
                 f"reap at {nm[n]}", "reap", False,
                 x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
-                *emptied(n),
+                *emptied(n), *reap_begins_key_epoch(x, y, params, n),
                 *[f for m in nodes if m != n for f in kept(m)],
-                skip=store_names | live_names, states_prune=True,
+                skip=store_names | live_names | actor_names(n), states_prune=True,
             )
         if shape.reap_mode == "safe":
             # a copy outside the key's replicas dropped at a reap (spec/deletes.py,
@@ -509,9 +532,9 @@ def transition(
                 add(
                     f"outside copy dropped at {nm[m]}", "reap", False,
                     x.up[m], z3.Or([x.live[m][q] for q in puts]), z3.Or(dominating), *quiet,
-                    *emptied(m),
+                    *emptied(m), *reap_begins_key_epoch(x, y, params, m),
                     *[f for n in nodes if n != m for f in kept(n)],
-                    skip=store_names | live_names, states_prune=True,
+                    skip=store_names | live_names | actor_names(m), states_prune=True,
                 )
     if shape.partitions:
         add("partition", "partition", False, *[z3.Not(s) for s in x.side],
@@ -595,7 +618,12 @@ def transition(
         # actor_per_start, at every disk loss and buffered crash
         later = [y.epoch[n] == x.epoch[n] + 1] if shape.prune else []
         lifetime = {f"epoch[{name}]"} if shape.prune else set()
+        if shape.key_epochs:  # a new lifetime's actor is new for every key (session 37)
+            later.append(y.kepoch[n] == 0)
+            lifetime.add(f"kepoch[{name}]")
         per_start = later if shape.per_start else []
+        # the twin of session 37: the wiped node keeps its lifetime (the naive actor)
+        wiped = [] if shape.loss_actor == "kept" else later
         add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
             skip={f"up[{name}]", "crashes"} | volatile
@@ -613,8 +641,9 @@ def transition(
                 x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
                 *later, skip={f"up[{name}]", "crashes"} | volatile | durable | lifetime)
         add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
-            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *later,
-            skip={f"up[{name}]", "losses"} | volatile | durable | lifetime)
+            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *wiped,
+            skip={f"up[{name}]", "losses"} | volatile | durable
+            | (lifetime if wiped else set()))
         if shape.restores and x.restores is not None and y.restores is not None \
                 and params.max_restores is not None:
             # a restore from a backup (faults.restores): as a disk loss, with the
@@ -781,24 +810,52 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
                 z3.Implies(y.live[n][q], y.store[n][q]),
                 z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
-        if faithful:
-            out.append(z3.Implies(y.seen[n][q], y.store[n][q]))
+        if faithful:  # session 37: unless a performed delete covers it
+            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], deleted(y, params, q))))
     return out
 
 
+def current_actor(z: AbstractState, params: Params, n: int, q: int) -> Term:
+    """Put ``q``'s dot was minted by node ``n``'s current actor in state ``z``: its
+    current lifetime (``epoch``) and, with reaping, its current key epoch of the key
+    (``kepoch``, session 37; spec.state.actor_id ``n~<lifetime>.<key epoch>``)."""
+    out = [params.minter[q] == n, params.mepoch[q] == z.epoch[n]]
+    if z.kepoch:
+        out.append(params.mkey[q] == z.kepoch[n])
+    return z3.And(out)
+
+
+def reap_begins_key_epoch(x: AbstractState, y: AbstractState, params: Params, n: int
+                          ) -> list[Term]:
+    """What a reap of node ``n``'s copy (or the drop of its copy outside the key's
+    replicas) does to its actor (session 37; spec.deletes.forget_copy): if the copy
+    carried a counter of the actor ``n`` mints the key under (its clock covers the
+    dot of a put that actor minted), ``n`` begins a new key epoch, so it never mints
+    those dots again (Riak's per-key actor epochs, kv679); else its key epoch stays.
+    With ``Shape.reap_actor == "kept"`` (the broken twin) the actor always stays."""
+    if not x.kepoch:
+        return []
+    if x.shape.reap_actor == "kept":
+        return [y.kepoch[n] == x.kepoch[n]]
+    mentions = z3.Or([z3.And(x.seen[n][q], current_actor(x, params, n, q))
+                      for q in range(x.shape.puts)])
+    return [y.kepoch[n] == x.kepoch[n] + z3.If(mentions, 1, 0)]
+
+
 def _minted(x: AbstractState, y: AbstractState, params: Params, c: int, p: int) -> list[Term]:
-    """With pruning, coordinator ``c`` mints put ``p``'s dot under its current lifetime;
-    it re-issues the dot of an earlier put ``q`` of that lifetime (``same[p][q]``) only
-    if its copy no longer covers ``q``'s dot (its entry pruned: the ``"naive"`` twin),
+    """With pruning, coordinator ``c`` mints put ``p``'s dot under its current actor (its
+    lifetime, and with reaping its key epoch: :func:`current_actor`); it re-issues the
+    dot of an earlier put ``q`` of that actor (``same[p][q]``) only if its copy no
+    longer covers ``q``'s dot (its entry pruned: the ``"naive"`` twin),
     and every other copy covers the new dot exactly when it covers ``q``'s."""
     if not x.shape.prune:
         return []
     puts = range(x.shape.puts)
-    out = [params.minter[p] == c, params.mepoch[p] == x.epoch[c], y.seen[c][p]]
+    out = [current_actor(x, params, c, p), y.seen[c][p]]
     out += [z3.Not(params.same[p][p])]
     out += [z3.Implies(params.same[p][q],
-                       z3.And(x.performed[q], params.entry[p][q], params.minter[q] == c,
-                              params.mepoch[q] == x.epoch[c], z3.Not(x.seen[c][q])))
+                       z3.And(x.performed[q], params.entry[p][q], current_actor(x, params, c, q),
+                              z3.Not(x.seen[c][q])))
             for q in puts if q != p]
     out += [y.seen[m][p] == z3.Or([z3.And(params.same[p][q], x.seen[m][q])
                                    for q in puts if q != p])
