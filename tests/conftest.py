@@ -44,7 +44,10 @@ session 27);
 ``--por-savings`` on strict-dvv (CI: on dvv-context-collapses, ``CLI_SAVINGS`` of
 tests/model_check/test_por.py) and clone against replay on 100 edges of disk-loss-w2
 (CI: 60 other edges of it with detours, tests/refinement/test_conformance_paths.py;
-session 25).
+session 25); the data-loss probe's clean lww history 103 (CI: the clean histories
+101, 102 and 104 and lww's 106, ``CLEAN_SOAK_ONLY`` of tests/impl/test_data_loss_probe.py;
+session 37) and the stale-copy search of delete-join-pending (CI: delete-join-immediate's,
+``STALE_COPY_IN_CI`` of tests/spec/test_late_transfer.py; session 37).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from impl import versions
 from impl.cluster import SimulatedCluster
 from impl.errors import BadRequestError, DynamoError, TooLargeError
 from impl.records import decode_record
+from tests.conftest import PROFILE
 from tests.impl.test_dvv_retired_pruning import _restart_and_write
 from tests.impl.test_truncation_dataprobe import end_faults
 
@@ -259,11 +260,25 @@ def verdict(history: History, mode: str) -> list[str]:
     return wrong
 
 
-#: (mode, seed): histories the probe ran clean, kept as regressions (each about 2-4 s)
+#: (mode, seed): histories the probe ran clean, kept as regressions (each about 1-2 s,
+#: lww's 103 about 8: its n3 is down 3,000 s)
 CLEAN = [("dvv", 101), ("client-vclock", 102), ("lww", 103), ("server-vclock", 104)]
+#: the clean histories CI leaves to the soak profile (session 37): lww's 103, 8 CPU-s of
+#: the file's 18 (a five-node cluster quiet for 3,000 simulated seconds). No seeded fault
+#: of the probe's fails it (``actor_epochs=False`` on 101, 102 and 104 and
+#: ``lww_timestamps="wall-clock"`` on 103 all run clean: the oracle's faults are caught
+#: by histories 112 and 106, below); CI keeps a clean lww history of crossed faults in
+#: 106 with the hybrid stamps (disks replaced one after another, a coordinator's disk
+#: lost mid-put, a clock stepped), and lww nodes down past the grace period in
+#: tests/impl/test_reap_missed_tombstone.py
+CLEAN_SOAK_ONLY = {("lww", 103)}
 
 
-@pytest.mark.parametrize(("mode", "seed"), CLEAN)
+@pytest.mark.parametrize(("mode", "seed"), [
+    pytest.param(mode, seed, marks=pytest.mark.skipif(
+        PROFILE != "soak" and (mode, seed) in CLEAN_SOAK_ONLY,
+        reason="soak only (HYPOTHESIS_PROFILE=soak): CLEAN_SOAK_ONLY"))
+    for mode, seed in CLEAN])
 def test_a_history_of_crossed_faults_loses_no_write_and_brings_back_no_deleted_value(
         mode: str, seed: int) -> None:
     """Disks replaced one after another, a put's coordinator losing its disk, a

@@ -32,6 +32,7 @@ from spec.config import Config
 from spec.deletes import forget_copy
 from spec.state import Kind
 from spec.step import Edit, plan_of
+from tests.model_check.first_refusal import stopping_at_a_refusal
 from tests.model_check.test_proof_agreement import MEMBERSHIP_SAMPLED, _walks
 from tests.model_check.test_proof_reads import _replay
 
@@ -118,7 +119,8 @@ def test_the_pending_rule_encoded_as_immediate_is_caught() -> None:
     and the spec settles where the encoding cannot (forward)."""
     config = entry("join-pending").config
     wrong = _mutated("join-pending", pending=False)
-    result = check_graph("join-pending", config, shape=wrong, max_states=600)
+    with stopping_at_a_refusal(lambda r: r.backward_failures > 0):  # (session 37)
+        result = check_graph("join-pending", config, shape=wrong, max_states=600)
     assert result.backward_failures > 0, result
     _, found, _ = _walk_and_check(EdgeCheck(config, shape=wrong), config, 12, 45, 3)
     assert any(text.startswith("forward") for text in found)
@@ -148,7 +150,8 @@ def test_transfers_reversed_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     assert shape.change is not None and transfers(shape.change, 3) == ((2, 3),)  # n3 -> n4
     monkeypatch.setattr(membership, "transfers",
                         lambda change, j: tuple((d, s) for s, d in transfers(change, j)))
-    result = check_graph("join-pending", config, max_states=600, backward=False)  # forward only
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
+        result = check_graph("join-pending", config, max_states=600, backward=False)
     assert result.forward_failures > 0
 
 
@@ -248,7 +251,8 @@ def test_each_mutant_of_the_encodings_late_re_transfer_is_caught(
                  flags=__future__.annotations.compiler_flag, dont_inherit=True),
          vars(membership), namespace)
     monkeypatch.setattr(membership, function, namespace[function])
-    assert not all(result.ok for result in _late_write_graphs())  # (stops at the first)
+    with stopping_at_a_refusal():  # (session 37: each walk ends at its first refusal)
+        assert not all(result.ok for result in _late_write_graphs())  # (stops at the first)
 
 
 # -- the safe reap's guards with a membership change --------------------------------------------

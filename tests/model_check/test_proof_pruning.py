@@ -19,6 +19,7 @@ from model_check.proofs.edges import Relations
 from model_check.proofs.mapping import faithful, shape_of
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
+from tests.model_check.first_refusal import stopping_at_a_refusal
 
 RELATIONS: Relations = {}
 
@@ -93,7 +94,8 @@ def test_a_wrong_knowledge_guard_is_refused(monkeypatch: pytest.MonkeyPatch,
     the spec does not reach (a fresh relation: the mutant's is not shared)."""
     monkeypatch.setattr(transition, "retirement_known", mutant)
     config = entry("dvv-prune-retired").config
-    result = check_graph("mutant", config, max_states=1_500)
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0 and r.backward_failures > 0):
+        result = check_graph("mutant", config, max_states=1_500)  # (session 37)
     assert result.forward_failures > 0 and result.backward_failures > 0
 
 
@@ -127,8 +129,9 @@ def test_a_wrong_spec_prune_is_refused(monkeypatch: pytest.MonkeyPatch, mutant: 
     import spec.step
 
     monkeypatch.setattr(spec.step, "prune_at", mutant)
-    result = check_graph("spec-mutant", entry(name).config, max_states=1_500,
-                         relations=RELATIONS)
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
+        result = check_graph("spec-mutant", entry(name).config, max_states=1_500,
+                             relations=RELATIONS)
     assert result.forward_failures > 0
 
 
@@ -139,8 +142,9 @@ def test_the_own_guard_is_not_the_all_guard(monkeypatch: pytest.MonkeyPatch) -> 
     shape = shape_of(config)
     from dataclasses import replace
 
-    result = check_graph("own-as-all", config, shape=replace(shape, prune="all"),
-                         max_states=1_500)
+    with stopping_at_a_refusal():  # (session 37)
+        result = check_graph("own-as-all", config, shape=replace(shape, prune="all"),
+                             max_states=1_500)
     assert not result.ok
 
 

@@ -20,6 +20,7 @@ from model_check.proofs.edges import Relations
 from model_check.proofs.mapping import faithful, shape_of
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
+from tests.model_check.first_refusal import stopping_at_a_refusal
 
 RELATIONS: Relations = {}
 
@@ -80,7 +81,8 @@ def test_the_encoding_of_another_keep_is_refused(keep: int, encoded: int) -> Non
     refused forward."""
     config = keep_one("dvv-prune-retired", keep)
     shape = replace(shape_of(config), keep=encoded)
-    result = check_graph("mutant", config, shape=shape, max_states=PREFIX)
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
+        result = check_graph("mutant", config, shape=shape, max_states=PREFIX)
     assert result.forward_failures > 0
 
 
@@ -100,7 +102,8 @@ def test_a_wrong_ranking_is_refused(monkeypatch: pytest.MonkeyPatch, mutant: Any
     lifetime among the newer ones prunes what the spec keeps (refused forward, and
     Z3's anti-entropy proposes successors the spec does not reach)."""
     monkeypatch.setattr(transition, "outranked", mutant)
-    result = check_graph("mutant", keep_one("dvv-prune-retired"), max_states=PREFIX)
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
+        result = check_graph("mutant", keep_one("dvv-prune-retired"), max_states=PREFIX)
     assert result.forward_failures > 0
 
 
@@ -144,6 +147,7 @@ def test_a_wrong_spec_ranking_is_refused(monkeypatch: pytest.MonkeyPatch, mutant
     import spec.step
 
     monkeypatch.setattr(spec.step, "prune_at", mutant)
-    result = check_graph("spec-mutant", keep_one("dvv-prune-retired"), max_states=states,
-                         relations=RELATIONS)
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
+        result = check_graph("spec-mutant", keep_one("dvv-prune-retired"),
+                             max_states=states, relations=RELATIONS)
     assert result.forward_failures > 0

@@ -45,6 +45,7 @@ from spec.errors import ConfigError
 from spec.model import successors
 from spec.state import State
 from tests.conftest import PROFILE
+from tests.refinement.first_divergence import stopping_at_a_divergence
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
 from tests.run_cache import (
     SAMPLE,
@@ -65,6 +66,11 @@ FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same
               # session 34: mapped since (tests/refinement/test_prune_retired_lockstep.py,
               # test_reap_pruned_lockstep.py)
               "dvv-prune-retired", "dvv-prune-retired-own", "dvv-prune-retired-delete")
+#: the kinds of step of which some edge must agree on an entry's run (the mapping a
+#: file of its own is about, not vacuous): dvv-prune-retired-delete's reaps and gets
+#: (tests/refinement/test_reap_pruned_lockstep.py ran the same shard for them until
+#: session 37)
+MUST_AGREE = {"dvv-prune-retired-delete": ("reap", "client-get")}
 SAMPLE_IN_CI = 40
 #: the shard of each FULL_IN_CI entry CI checks: every edge of the sources at
 #: breadth-first positions 0 mod 3 (``conformance(shard=...)``: a source's edges
@@ -225,6 +231,8 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
                                   else min(limit, report.edges))
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
     assert report.outcomes["agreed"] > 0
+    for kind in MUST_AGREE.get(name, ()):
+        assert report.by_action[f"{kind} agreed"] > 0, report.by_action
     if name in DELETES:  # in the same test: the graph explored once (reachable_graph keeps it)
         check_every_delete_and_reap_edge(name, walks, deletes)
 
@@ -535,7 +543,7 @@ def test_an_unknown_mode_is_refused() -> None:
 def test_conformance_catches_issue_10_mutants(mutant: str, name: str) -> None:
     """The conformance run of issue 10's entries catches a mutant of each new rule
     (the lww stamp, the per-put truncation, the actor after a disk loss)."""
-    with MUTANTS[mutant]():
+    with MUTANTS[mutant](), stopping_at_a_divergence():  # (session 37)
         report = conformance(entry(name).config, limit=150, seed=1)
     assert report.outcomes["diverged"] > 0
 

@@ -26,6 +26,7 @@ from model_check.refinement_conformance import conformance
 from model_check.refinement_state import unmapped_features
 from model_check.suite import entry
 from spec.actions import LearnRetirement
+from tests.refinement.first_divergence import stopping_at_a_divergence
 from tests.refinement.mutations import _mutant
 
 CONFIG = entry("dvv-prune-learnt").config
@@ -101,6 +102,6 @@ def test_the_sampled_conformance_agrees() -> None:
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_the_sampled_conformance_kills_a_learnt_mutant(mutant: str) -> None:
-    with MUTANTS[mutant]():
+    with MUTANTS[mutant](), stopping_at_a_divergence():  # (session 37)
         report = conformance(CONFIG, limit=400, seed=12, shortest_only=True)
     assert report.outcomes["diverged"] > 0, report.row()

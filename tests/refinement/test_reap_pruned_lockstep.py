@@ -19,6 +19,13 @@ reap's exact comparison, the pruned read repair set aside
 (:func:`_pruned_read_repair_set_aside`: the coordinator's repair computed without
 pruning, as before session 34's change), and the coordinator's own holding copy left
 unrepaired (:func:`_own_copy_left`).
+
+Session 37: the shard's run without a mutant is tests/refinement/test_conformance.py's
+``test_every_checked_edge_agrees[dvv-prune-retired-delete]`` (the same call: every
+edge of the sources at positions 0 mod 6), which also asserts that reaps and gets
+agree there (``MUST_AGREE``); it ran here a second time. Each mutant's run ends at
+its first divergence of the kind its test asks for
+(tests/refinement/first_divergence.py).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from impl.versions import merge
 from model_check import refinement_state
 from model_check.refinement_conformance import conformance
 from model_check.suite import entry
+from tests.refinement.first_divergence import stopping_at_a_divergence
 
 #: the shard of dvv-prune-retired-delete's sources checked (as CI's FULL_SHARD_IN_CI:
 #: every edge of the sources at breadth-first positions 0 mod 6; about 3 CPU-s)
@@ -105,12 +113,14 @@ def test_the_delete_entry_is_mapped() -> None:
     assert refinement_state.unmapped_features(entry(ENTRY).config) == ()
 
 
-def test_every_edge_of_the_shard_agrees() -> None:
+def test_the_shard_without_a_mutant_is_the_conformance_test_s() -> None:
     """Every edge of the shard agrees (0 diverged; the whole graph: 5,608 agreed, 0 of
-    10,356 diverged), reaps and gets among them."""
-    report = conformance(entry(ENTRY).config, shard=SHARD)
-    assert report.outcomes["diverged"] == 0, report.divergences
-    assert report.by_action["reap agreed"] > 0 and report.by_action["client-get agreed"] > 0
+    10,356 diverged), reaps and gets among them: checked by test_conformance.py's run
+    of the entry, on this very shard (session 37: it ran here too)."""
+    from tests.refinement import test_conformance
+
+    assert ENTRY in test_conformance.FULL_IN_CI and test_conformance.FULL_SHARD_IN_CI == SHARD
+    assert test_conformance.MUST_AGREE[ENTRY] == ("reap", "client-get")
 
 
 def test_the_exact_comparison_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +128,8 @@ def test_the_exact_comparison_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
     implementation refuses (the whole graph: 10 diverged edges, all reaps)."""
     monkeypatch.setattr(impl.reaping, "same_tombstone",
                         lambda mine, decided, prune=None: mine == decided)
-    report = conformance(entry(ENTRY).config, shard=EXACT_SHARD)
+    with stopping_at_a_divergence(lambda action, outcome: action.kind == "reap"):
+        report = conformance(entry(ENTRY).config, shard=EXACT_SHARD)
     assert report.outcomes["diverged"] >= 1
     assert any(line.startswith("reap") for line in report.divergences), report.divergences
 
@@ -128,7 +139,7 @@ def test_a_read_repair_leaving_a_holding_copy_diverges(mutant: Any) -> None:
     """The mutants: the implementation's read repair without its pruned targets, or
     leaving the coordinator's own holding copy: a get after which the spec's copy no
     longer holds the retired value-less entry and the implementation's still does."""
-    with mutant():
+    with mutant(), stopping_at_a_divergence(lambda action, outcome: "get c1" in outcome):
         report = conformance(entry(ENTRY).config, shard=SHARD)
     assert report.outcomes["diverged"] >= 1
     assert any("get c1" in line for line in report.divergences), report.divergences

@@ -26,6 +26,7 @@ from model_check.suite import entry
 from spec.clocks import values
 from spec.config import Config
 from spec.errors import ConfigError
+from tests.refinement.first_divergence import stopping_at_a_divergence
 
 KEPT, NEW = "dvv-restore-kept-actor", "dvv-restore-new-actor"
 
@@ -88,7 +89,8 @@ def test_conformance_catches_an_implementation_that_keeps_the_actor(
         return lifetime_actor(*args, **kwargs)
 
     monkeypatch.setattr(impl.node, "lifetime_actor", kept)
-    report = conformance(entry(NEW).config, limit=300, seed=3)
+    with stopping_at_a_divergence():  # (session 37)
+        report = conformance(entry(NEW).config, limit=300, seed=3)
     assert report.outcomes["diverged"] > 0
 
 
@@ -105,7 +107,8 @@ def test_conformance_catches_a_restore_that_puts_nothing_back(
 
     original = Lockstep.restore
     monkeypatch.setattr(Lockstep, "restore", crash_only)
-    report = conformance(entry(KEPT).config, limit=300, seed=3)
+    with stopping_at_a_divergence():  # (session 37)
+        report = conformance(entry(KEPT).config, limit=300, seed=3)
     assert report.outcomes["diverged"] > 0
 
 

@@ -136,6 +136,19 @@ async def settled(servers: list[NodeServer], limit: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def nothing_in_flight(server: NodeServer, limit: float) -> tuple[int, int]:
+    """Wait until ``server``'s node holds no coordination in flight (``pending`` and
+    ``pending_bytes`` both 0), at most ``limit`` s; its (``pending``,
+    ``pending_bytes``) then. Where a test slept "past every deadline" and then read
+    them (session 37): the same figures, as soon as they are 0; one held for good is
+    still read as held, after ``limit``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while (server.node.pending or server.node.pending_bytes) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    return server.node.pending, server.node.pending_bytes
+
+
 async def refused_hellos(tmp_path: Path, hello: bytes, count: int = 40) -> int:
     """Send ``hello`` (a peer hello the node refuses) ``count`` times to n1 of a new
     cluster, each on its own connection read until the node closes it (at most 5 s

@@ -18,7 +18,7 @@ import pytest
 
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.runtime import NodeServer
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, nothing_in_flight, run, url
 
 KINDS: dict[str, type] = {"Send": Send, "Reply": Reply, "SetTimer": SetTimer,
                           "CancelTimer": CancelTimer}
@@ -45,10 +45,10 @@ def test_a_failed_effect_acknowledges_nothing_not_durable(
                 status, _, _ = await call("PUT", url(n1, f"/kv/k{i}"), b"v%d" % i)
                 statuses.append(status)
             monkeypatch.undo()
-            await asyncio.sleep(8 * n1.config.request_timeout)  # past every deadline
+            # past every deadline at most (a fixed 4 s until session 37)
+            pending = await nothing_in_flight(n1, 8 * n1.config.request_timeout)
             copies = [sum(durable(server, b"k%d" % i) for server in servers)
                       for i in range(4)]
-            pending = n1.node.pending, n1.node.pending_bytes
             again, _, _ = await call("PUT", url(n1, "/kv/k0"), b"again")
             return statuses, copies, pending, again
 
@@ -91,8 +91,11 @@ def test_a_periodic_timer_that_failed_to_arm_is_armed_again(
                     break
                 await asyncio.sleep(0.05)
             monkeypatch.undo()
-            await asyncio.sleep(1.0)  # five rounds
-            armed = any(type(timer).__name__ == round_ for timer in n1._timers)
+            for _ in range(50):  # five rounds at most (a fixed 1 s until session 37)
+                armed = any(type(timer).__name__ == round_ for timer in n1._timers)
+                if armed:
+                    break
+                await asyncio.sleep(0.02)
             return failed, armed
 
     failed, armed = run(scenario(), 60)

@@ -57,11 +57,17 @@ def _before_each_commit(monkeypatch: pytest.MonkeyPatch, hook: Callable[[], None
 @contextlib.asynccontextmanager
 async def _n3_down(tmp_path: Path) -> AsyncIterator[list[NodeServer]]:
     """Three nodes in this loop (N = 2, fast rounds), n3 stopped and past n1's
-    window to remove it (max(4 x 0.1, 10 x 0.05) s)."""
+    window to remove it (max(4 x 0.1, 10 x 0.05) s): once n1 holds it down
+    (:meth:`impl.node.Node.down`, exactly the members ``force_remove`` accepts; a
+    fixed 1.5 s until session 37), at most 5 s."""
     async with cluster(tmp_path, n=2, r=1, w=1, gossip_interval=0.05,
                        suspicion_timeout=0.1) as servers:
         await servers[2].stop()
-        await asyncio.sleep(1.5)
+        n1 = servers[0]
+        for _ in range(250):
+            if n1.node.down("n3", n1.now()):
+                break
+            await asyncio.sleep(0.02)
         yield servers
 
 
@@ -106,7 +112,10 @@ def test_a_force_remove_whose_commit_fails_answers_an_unknown_outcome(
                                                        _admin_request(token)))
             assert (status, body["outcome"]) == (500, "unknown"), body  # before: not-written
             assert "may still be applied" in body["message"]
-            await asyncio.sleep(1.0)
+            for _ in range(50):  # gossiped to n2 (a fixed 1 s until session 37), at most 1 s
+                if servers[1].node.view.get("n3").status is MemberStatus.REMOVING:  # type: ignore[union-attr]
+                    break
+                await asyncio.sleep(0.02)
             assert servers[1].node.view.get("n3").status is MemberStatus.REMOVING  # type: ignore[union-attr]
 
     run(scenario(), 30)

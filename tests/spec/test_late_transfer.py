@@ -26,6 +26,7 @@ from spec.membership import late_transfers
 from spec.model import initial_state, successors
 from spec.state import Kind, Message, State
 from spec.step import Edit, plan_of
+from tests.conftest import PROFILE
 
 CONFIGS = Path(__file__).resolve().parents[2] / "model_check" / "configs"
 
@@ -193,7 +194,20 @@ def _adds_copy(state: State, m: Message) -> bool:
     return not clocks.payload_equal(merged, theirs)
 
 
-@pytest.mark.parametrize("name", ["delete-join-immediate", "delete-join-pending"])
+#: the entries whose graph (with a duplicate budget) CI searches for a stale copy holding
+#: the handover back: delete-join-immediate; delete-join-pending's search (about 3
+#: CPU-s) under the soak profile only (session 37): both kill the one mutant of the
+#: guard, ``handover-waits-for-a-stale-copy`` (its first such state found in 0.03 and
+#: 0.02 CPU-s), which test_each_mutant_of_the_spec_step_is_caught runs on
+#: delete-join-immediate
+STALE_COPY_IN_CI = ("delete-join-immediate",)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.skipif(
+        PROFILE != "soak" and name not in STALE_COPY_IN_CI,
+        reason="soak only (HYPOTHESIS_PROFILE=soak): STALE_COPY_IN_CI"))
+    for name in ("delete-join-immediate", "delete-join-pending")])
 def test_a_stale_copy_in_flight_does_not_hold_the_handover(name: str) -> None:
     """The handover waits for a late re-transfer in flight (its old owner keeps the
     hint until the new owner acknowledges it), not for a stale copy of a transfer

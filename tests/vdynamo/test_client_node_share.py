@@ -25,7 +25,9 @@ from impl.http_client import IN_FLIGHT, NODE_IN_FLIGHT, AsyncClient, Client, NoN
 from tests.vdynamo.test_client_event_loops import _Node as JsonNode
 from tests.vdynamo.test_client_unspecified_address import _status
 
-TIMEOUT = 2.0  # each request to the silent node is given up after it
+#: each request to the silent node is given up after it (2 s until session 37): past
+#: :func:`_piled`'s wait (the first share's connections, then 0.3 s) with a margin
+TIMEOUT = 1.5
 BODY = {"node": "healthy"}
 
 
@@ -128,7 +130,7 @@ def _asking(db: Client, node: str | None) -> Iterator[list[BaseException]]:
 def test_a_silent_node_leaves_turns_to_the_others() -> None:
     """50 threads ask the silent node at once; it takes NODE_IN_FLIGHT (25) of their
     connections, and a request to the healthy node is answered within 0.5 s. Before:
-    it took 50, and the request to the healthy node waited about ``TIMEOUT`` (2 s)."""
+    it took 50, and the request to the healthy node waited about ``TIMEOUT``."""
     with (_nodes() as (silent, healthy),
           Client([silent.address, healthy], timeout_s=TIMEOUT) as db,
           _asking(db, silent.address) as raised):
@@ -142,7 +144,7 @@ def test_a_silent_node_leaves_turns_to_the_others() -> None:
 
 def test_a_silent_node_leaves_turns_to_the_others_async() -> None:
     """The same with an :class:`AsyncClient`: 50 tasks to the silent node gathered,
-    then one to the healthy node. Before: 50 connections, the wait about 2 s."""
+    then one to the healthy node. Before: 50 connections, the wait about ``TIMEOUT``."""
     with _nodes() as (silent, healthy):
         async def scenario() -> tuple[int, object, float, list[Any]]:
             async with AsyncClient([silent.address, healthy], timeout_s=TIMEOUT) as db:
