@@ -144,7 +144,9 @@ from impl.messages import (
     ReapQuery,
     ReapQueryReply,
     ReplicaGet,
+    ReplicaGetReply,
     ReplicaPut,
+    ReplicaPutAck,
     SeenDigest,
     Settled,
     delete_request,
@@ -1293,6 +1295,27 @@ class Lockstep(LockstepState):
                         continue  # a delete's reap waits for every target's ack
                     timer = PutTimeout(op.op_id) if op.kind == "put" else GetTimeout(op.op_id)
                     self._fire(name, timer, at=op.deadline)
+        self._purge_ended()
+
+    def _purge_ended(self) -> None:
+        """Answers in flight to an up coordinator for an operation it no longer
+        coordinates (it ended in this step: every target answered, as a put of N = W
+        whose last ack came) are dead, as the spec purges a finished coordination's
+        answers (``spec.step.Edit.purge``). Until session 37 only the operations still
+        listed were purged (:meth:`_finish_ops`), so the other copy of a duplicated
+        ack of such a put stayed mapped (dvv-prune-retired with ``duplicates = 1``,
+        walk 1961: ``.messages: spec [] vs impl [replica-put-ack n2->n1]``)."""
+        live: dict[str, set[int]] = {}
+        for m in self._undelivered():
+            msg = m.message
+            if m.id in self.dead or not isinstance(msg, ReplicaGetReply | ReplicaPutAck):
+                continue
+            if m.dest not in self.present or not self.up(m.dest):
+                continue
+            if m.dest not in live:
+                live[m.dest] = set(self._node(m.dest).coordinations())
+            if msg.op_id not in live[m.dest]:
+                self.dead.add(m.id)
 
     def _collect_replies(self) -> None:
         for request_id, record in sorted(self.requests.items()):
