@@ -5,9 +5,10 @@ claimant each leaving node handed its partitions out itself, from the same view,
 and the two moves tied: neither leave completed. Now the claimant (n1) hands out
 one's partitions, then the other's (``impl.gossip.Gossiper.claim``).
 
-The cluster gossips and runs anti-entropy every :data:`GOSSIP_S` s (``cluster up
---set``; defaults 1 s and 2 s): the two handovers and settlements take as many
-rounds as before, sooner (session 19: 21 s of mostly idle wall before).
+The cluster gossips, runs anti-entropy and scans its hints every :data:`GOSSIP_S` s
+(``cluster up --set``; defaults 1 s, 2 s and 1 s): the two handovers and settlements
+take as many rounds as before, sooner (session 19: 21 s of mostly idle wall before;
+session 38, the hint scans: the leaves 5.0 -> 3.5 s).
 
 Loopback only, bounded (60 s for both leaves), and every process is stopped."""
 
@@ -35,7 +36,8 @@ def _seen_by_n1(directory: Path, node: str) -> str | None:
 def test_two_nodes_asked_to_leave_at_once_both_leave(tmp_path: Path) -> None:
     directory = tmp_path / "c"
     with cluster_up(directory, "--nodes", "5", "--set", f"gossip_interval={GOSSIP_S}",
-                    "--set", f"anti_entropy_interval={GOSSIP_S}"):
+                    "--set", f"anti_entropy_interval={GOSSIP_S}",
+                    "--set", f"hint_scan_interval={GOSSIP_S}"):
         with vdynamo.connect([http(directory, "n1")]) as db:
             for i in range(20):
                 db.put(f"key-{i}", f"value-{i}".encode())
