@@ -78,6 +78,9 @@ MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
 #: how long ``vdynamo leave`` waits for the node to hand its ranges over and exit
 _LEAVE_TIMEOUT_S = 120.0
+#: ``vdynamo leave`` looks for reasons the leave waits only this many seconds after
+#: its signal (a crossing removal reaches the deciding member by gossip)
+_LEAVE_GRACE_S = 2.0
 #: a member the leaving node holds down but heard from under this many seconds ago is
 #: not taken as down by ``leave``'s early exit: ``down`` includes the failure
 #: detector's suspicion, which one timed-out request sets, and a member merely slow
@@ -979,7 +982,7 @@ def main_leave(argv: list[str]) -> int:
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
         os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + _LEAVE_TIMEOUT_S
-    asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
+    asked = time.monotonic() + _LEAVE_GRACE_S
     down_since: float | None = None  # (every member waited for down on each look since)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
