@@ -278,10 +278,10 @@ CLEAN = [("dvv", 101), ("client-vclock", 102), ("lww", 103), ("server-vclock", 1
 #: the file's 18 (a five-node cluster quiet for 3,000 simulated seconds). No seeded fault
 #: of the probe's fails it (``actor_epochs=False`` on 101, 102 and 104 and
 #: ``lww_timestamps="wall-clock"`` on 103 all run clean: the oracle's faults are caught
-#: by histories 112 and 106, below); CI keeps a clean lww history of crossed faults in
-#: 106 with the hybrid stamps (disks replaced one after another, a coordinator's disk
-#: lost mid-put, a clock stepped), and lww nodes down past the grace period in
-#: tests/impl/test_reap_missed_tombstone.py
+#: by histories 121 and 106, below; 112's naive actor as a key not read); CI keeps a
+#: clean lww history of crossed faults in 106 with the hybrid stamps (disks replaced
+#: one after another, a coordinator's disk lost mid-put, a clock stepped), and lww
+#: nodes down past the grace period in tests/impl/test_reap_missed_tombstone.py
 CLEAN_SOAK_ONLY = {("lww", 103)}
 
 

@@ -14,9 +14,11 @@ cut off from n1 and n3; n1 rebuilds its pairs with n3 (in sync: neither holds
 ``k``); then the held steps arrive. Before: they counted the pairs with n2, the
 rebuild ended, and a get of ``k`` at R = 2 through n3 read ``[]`` (n1's and n3's
 answers), a write n1 and n2 both acknowledged lost. Fixed: only exchanges live
-at the node since its rebuild began complete a pair: those it opened, and a
-peer's whose root it found differing and answered (every later step then
-compares the trees as they are; :meth:`impl.antientropy.AntiEntropy.forget_sessions`).
+at the node since its rebuild began complete a pair
+(:meth:`impl.antientropy.AntiEntropy.forget_sessions`): since session 38 those it
+opened only (until then also a peer's whose root it found differing and answered,
+which a root duplicated across the wipe fooled:
+``tests/impl/test_stale_exchange_review.py``).
 """
 
 from __future__ import annotations
