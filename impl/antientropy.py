@@ -38,17 +38,26 @@ nothing differing ends the exchange without a message. An exchange is
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
 answer to its whole batch of out-of-sync records (a peer's batch, which the
 per-message bounds may have cut short unseen, does not count), in an exchange
-*live* at the node (session 36): one it opened, or one whose opener's root it
-found differing from its tree and answered, since its last
+*live* at the node (session 36): one it opened since its last
 :meth:`AntiEntropy.forget_sessions` (the start of a rebuild; a restart forgets
 every session). A step of any other exchange may be a message sent before the
 node's disk was replaced (or its store set aside) and delivered after: a peer's
 answer to a root of the store before compares, and was chosen by, the trees of
 then, and a peer's root compares the peer's tree as it was when it went, perhaps
-before a write the two acknowledged. A peer's root is the one step of a live
-exchange not answering one of the node's own: found in sync, it completes
-nothing; found differing, the node answers with every child's hash, and every
-later comparison is of the two trees as they are.
+before a write the two acknowledged. A peer's exchange never completes here,
+even one whose root the node found differing after the rebuild began: that root
+may be a duplicate of one delivered before the wipe too, and the peer's later
+steps answer the store of before, naming only the subtrees that differed from
+it (session 36's review,
+``tests/impl/test_stale_exchange_review.py``; a rebuilding node opens each range
+with every replica still to do, so its own exchanges suffice: the wiped-n1
+rebuild took the same 2.77-3.93 s, seeds 1-6, with the peers' counted or not).
+In its own exchanges the peer compares the buckets and sends the batch, so a
+rebuilding node completes a pair by finding the trees in sync: a copy that never
+converges with the peer's (two values under one dot, as a node minting under its
+bare name after a wipe makes) keeps the node rebuilding, where a peer's answer
+to its batch used to end the rebuild with the copies still apart (session 38,
+``tests/impl/test_data_loss_probe.py``).
 
 One step that finds nothing differing is answered all the same, the opener's
 root: every exchange must be able to complete at its opener. A rebuilding node whose
@@ -274,8 +283,8 @@ class AntiEntropy:
         #: (session 36)
         self.pending: Callable[[], set[tuple[Range, str]]] = set
         #: (peer, session) -> range: the exchanges live at this node (module
-        #: docstring): opened by it, or a peer's whose root it found differing, since
-        #: :meth:`forget_sessions` (oldest dropped past the limit; session 36)
+        #: docstring): opened by it since :meth:`forget_sessions` (oldest dropped
+        #: past the limit; session 36)
         self._live: collections.OrderedDict[tuple[str, int], Range] = (
             collections.OrderedDict())
         #: (peer, session) -> range: our whole batch of out-of-sync records went to
@@ -418,10 +427,8 @@ class AntiEntropy:
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error
         answer = compare(tree, step)  # ours: whatever it raises is an internal error
-        root = message.step == "level" and message.level == 0  # a peer's opening
-        if root and not isinstance(answer, InSync):
-            # (found differing, answered with the trees as they are: live here)
-            self._begin(src, message.session, (message.lo, message.hi))
+        # a peer's opening: never live here (module docstring; session 36's review)
+        root = message.step == "level" and message.level == 0
         if isinstance(answer, OutOfSync):
             keys = self._key_batch(answer.keys)  # the rest: the next round
             storage = self.replica.storage

@@ -29,7 +29,7 @@ step and finds the trees in sync, or merges the peer's answer to its whole batch
 of out-of-sync records (:meth:`impl.antientropy.AntiEntropy.on_key_records`; a
 peer's batch, which the per-message bounds may have cut short unseen, does not
 complete it), and only in an exchange live at this node since it became
-rebuilding: one it opened, or a peer's whose root it found differing and answered
+rebuilding: one it opened (a peer's exchange does not count, session 36's review)
 (:meth:`impl.antientropy.AntiEntropy.forget_sessions`; session 36). A peer's
 root found in sync, or a peer's answer to a root of the store before, may be a
 message sent before the disk was replaced, delivered after the restart, that

@@ -87,6 +87,9 @@ class History:
     #: per node, the values written through it in order
     through: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
     final: dict[bytes, list[bytes]] = field(default_factory=dict)
+    #: key -> why its final get at r = 3 failed (once healed, restarted and quiet,
+    #: every key must be readable at r = 3: a failure is a finding, session 38)
+    unread: dict[bytes, str] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
 
 
@@ -228,7 +231,12 @@ def play(seed: int, mode: str, *, steps: int = 40, **options: Any) -> History:
                 pass
         end_faults(cluster, down)
         for key in KEYS:
-            history.final[key] = cluster.client("n1", client_id="final").get(key, r=3).values
+            try:
+                history.final[key] = cluster.client("n1", client_id="final").get(
+                    key, r=3).values
+            except DynamoError as error:
+                history.final[key] = []
+                history.unread[key] = f"{type(error).__name__}: {error}"
     return history
 
 
@@ -236,6 +244,9 @@ def verdict(history: History, mode: str) -> list[str]:
     """What the oracle finds wrong in ``history`` (empty: nothing)."""
     wrong: list[str] = []
     for key in KEYS:
+        if key in history.unread:
+            wrong.append(f"{key!r}: not read at r = 3 once quiet ({history.unread[key]})")
+            continue
         held = set(history.final[key])
         excused = history.excused[key]
         covered = set(history.superseded_by[key]) | history.maybe_superseded[key]
@@ -267,10 +278,10 @@ CLEAN = [("dvv", 101), ("client-vclock", 102), ("lww", 103), ("server-vclock", 1
 #: the file's 18 (a five-node cluster quiet for 3,000 simulated seconds). No seeded fault
 #: of the probe's fails it (``actor_epochs=False`` on 101, 102 and 104 and
 #: ``lww_timestamps="wall-clock"`` on 103 all run clean: the oracle's faults are caught
-#: by histories 112 and 106, below); CI keeps a clean lww history of crossed faults in
-#: 106 with the hybrid stamps (disks replaced one after another, a coordinator's disk
-#: lost mid-put, a clock stepped), and lww nodes down past the grace period in
-#: tests/impl/test_reap_missed_tombstone.py
+#: by histories 121 and 106, below; 112's naive actor as a key not read); CI keeps a
+#: clean lww history of crossed faults in 106 with the hybrid stamps (disks replaced
+#: one after another, a coordinator's disk lost mid-put, a clock stepped), and lww
+#: nodes down past the grace period in tests/impl/test_reap_missed_tombstone.py
 CLEAN_SOAK_ONLY = {("lww", 103)}
 
 
@@ -290,11 +301,30 @@ def test_a_history_of_crossed_faults_loses_no_write_and_brings_back_no_deleted_v
 
 def test_the_oracle_sees_the_naive_actor_lose_a_write() -> None:
     """The oracle can fail: with ``actor_epochs=False`` (a node mints under its bare
-    name, so a replaced disk re-issues dots: case 01's fault) history 112 (dvv)
-    loses the acknowledged ``b-39``; with the default, the same history loses
-    nothing."""
-    assert verdict(play(112, "dvv", actor_epochs=False), "dvv") == [
-        "b'b': acknowledged b'b-39' lost"]
+    name, so a replaced disk re-issues dots: case 01's fault) history 121 (dvv)
+    loses the acknowledged ``a-13``; with the default, the same history loses
+    nothing. (History 112 was the one pinned until session 38; see the next test.)"""
+    assert verdict(play(121, "dvv", actor_epochs=False), "dvv") == [
+        "b'a': acknowledged b'a-13' lost"]
+    assert verdict(play(121, "dvv"), "dvv") == []
+
+
+def test_the_naive_actors_diverged_copy_keeps_its_replica_rebuilding() -> None:
+    """History 112 with ``actor_epochs=False``: the wiped n2 re-issues the dot
+    ``n2:4`` for ``b-39``, which n3 holds for ``b-21``, so n3's copy of ``b`` and
+    n2's and n5's never converge (one dot, two values: every merge keeps its own).
+    Until session 38 n3's rebuild ended all the same, through n5's exchanges (a
+    peer's root found differing made its session live at n3, and n5's answer to
+    n3's batch completed the pair, the copies still apart), and the final get at
+    r = 3 lost ``b-39``. Since a rebuilding node completes a pair only in an
+    exchange it opened (:mod:`impl.antientropy`, the duplicated stale root), it
+    completes one only by finding the trees in sync: n2 and n3 stay rebuilding, and
+    the oracle finds ``b`` not readable at r = 3 once quiet; with the default, the
+    same history is clean."""
+    wrong = verdict(play(112, "dvv", actor_epochs=False), "dvv")
+    assert len(wrong) == 1 and wrong[0].startswith(
+        "b'b': not read at r = 3 once quiet (QuorumError: get reached 2 of R=3"), wrong
+    assert "n3 (the coordinator's own read, not rebuilt)" in wrong[0], wrong
     assert verdict(play(112, "dvv"), "dvv") == []
 
 

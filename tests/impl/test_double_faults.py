@@ -147,24 +147,19 @@ def _run(events: dict[int, list[Event]], clock: str, seed: int, steps: int = 100
     return stale, final
 
 
-#: found by session 36 (its schedule moved, docs/runtime.md "Stale exchanges across
-#: a wipe (session 36)"), open: at step 88 the client's get of k21 goes to n3,
-#: restarted at step 80 after missing every write since step 15 (its copy empty),
-#: whose own read and the empty answer of the fallback n5 standing in for n2 (wiped
-#: at 50, rebuilding, silent) make R = 2: ``[]`` where v66 was acknowledged by n4
-#: and n2. A replica that missed writes while down and a fallback for a silent one
-#: are no R + W > N quorum (the sloppy quorum's stale read, paper 4.6); the get
-#: coordinator's rule takes a fallback's empty answer once a target (n3 itself)
-#: replied (:func:`impl.get_coordinator.counted_replies`)
-_SLOPPY_READ = pytest.mark.xfail(strict=True, reason="open (session 36): a restarted "
-                                 "replica's own empty read and a fallback's make R")
-
-
+#: "two-disks-replaced-in-a-row-a-third-down" was a strict xfail from session 36 to
+#: 38: at step 88 (seed 1) the client's get of k21 went to n3, restarted at step 80
+#: after missing every write since step 15, whose own empty read and the empty answer
+#: of the fallback n5 asked for the rebuilding, silent n2 made R = 2: ``[]`` where v66
+#: was acknowledged by n4 and n2. Session 38's anti-entropy rule (a rebuilding node
+#: completes a pair only in an exchange it opened) moved the schedule past it: seed 1
+#: reads nothing stale (dvv and lww), though 7 of its gets are still answered with a
+#: fallback for a rebuilding target counted. The case is the sloppy quorum's stale
+#: read (paper 4.6), not fixed: pinned, directed, by
+#: tests/impl/test_sloppy_read_two_faults.py (docs/runtime.md "Two-disks sloppy read
+#: and the duplicated stale root (session 38)")
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
-@pytest.mark.parametrize("scenario", [
-    pytest.param(name, marks=_SLOPPY_READ)
-    if name == "two-disks-replaced-in-a-row-a-third-down" else name
-    for name in sorted(SCENARIOS)])
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_two_faults_at_once_lose_no_acknowledged_write_and_serve_no_stale_read(
         scenario: str, clock: str) -> None:
     stale, final = _run(SCENARIOS[scenario], clock, seed=1)

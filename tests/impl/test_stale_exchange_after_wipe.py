@@ -14,9 +14,11 @@ cut off from n1 and n3; n1 rebuilds its pairs with n3 (in sync: neither holds
 ``k``); then the held steps arrive. Before: they counted the pairs with n2, the
 rebuild ended, and a get of ``k`` at R = 2 through n3 read ``[]`` (n1's and n3's
 answers), a write n1 and n2 both acknowledged lost. Fixed: only exchanges live
-at the node since its rebuild began complete a pair: those it opened, and a
-peer's whose root it found differing and answered (every later step then
-compares the trees as they are; :meth:`impl.antientropy.AntiEntropy.forget_sessions`).
+at the node since its rebuild began complete a pair
+(:meth:`impl.antientropy.AntiEntropy.forget_sessions`): since session 38 those it
+opened only (until then also a peer's whose root it found differing and answered,
+which a root duplicated across the wipe fooled:
+``tests/impl/test_stale_exchange_review.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from impl.effects import Send
 from impl.merkle import root_children
 from impl.messages import MerkleExchange
 from impl.node import Node
-from impl.positions import position_of
 from impl.records import ClockMode, Record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -173,15 +174,16 @@ def _pump(nodes: dict[str, Node], first: list[tuple[str, Send]], now: float) -> 
         queue += [(dest.name, e) for e in out if isinstance(e, Send) and e.dest in nodes]
 
 
-@pytest.mark.parametrize("forget", [False, True], ids=["live", "forgotten"])
-def test_a_peers_exchange_whose_root_was_found_differing_completes_at_the_node(
+@pytest.mark.parametrize("forget", [False, True], ids=["after", "forgotten"])
+def test_a_peers_exchange_whose_root_was_found_differing_completes_nothing_at_the_node(
         forget: bool) -> None:
     """n2 holds a key n1 lacks and opens an exchange of each range with n1: n1 finds
-    the root of the key's range differing and answers, so the exchange is live at
-    n1, and n2's answer to n1's whole batch completes it there (the one pair told;
-    the other ranges' roots, found in sync, complete nothing at n1). Forgotten
-    (``forget_sessions``, as a rebuild's beginning does) between n1's answer to the
-    root and the rest, it completes nothing."""
+    the root of the key's range differing and answers, and the exchange merges the
+    key, but a peer's exchange completes nothing at n1 (its root may be a duplicate
+    of one delivered before a wipe: session 36's review,
+    ``tests/impl/test_stale_exchange_review.py``); forgotten (``forget_sessions``)
+    between n1's answer to the root and the rest, nothing either. (Before the
+    review the first case told the pair.)"""
     n1 = _followup_node("n1", MemoryStorage("always"))
     _, n2 = _in_sync_pair()
     told: list[tuple[tuple[int, int], str]] = []
@@ -194,8 +196,7 @@ def test_a_peers_exchange_whose_root_was_found_differing_completes_at_the_node(
         n1.anti_entropy.forget_sessions()
     _pump({"n1": n1, "n2": n2}, answers, 1.5)
     assert n1.replica.local_record(b"cart") == n2.replica.local_record(b"cart")
-    position = n1.anti_entropy.trees.range_of(position_of(b"cart"))
-    assert told == ([] if forget else [(position, "n2")])
+    assert told == []
 
 
 def test_a_rebuilding_node_opens_each_range_with_every_replica_still_to_do() -> None:

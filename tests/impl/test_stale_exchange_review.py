@@ -13,8 +13,6 @@ write that the tree of before and the peer agreed on.
 
 from __future__ import annotations
 
-import pytest
-
 from impl.effects import Send
 from impl.messages import MerkleExchange
 from impl.node import Node
@@ -71,9 +69,6 @@ def _two_keys(node: Node) -> tuple[bytes, bytes]:
     raise AssertionError("no two keys")
 
 
-@pytest.mark.xfail(strict=True, reason="session 36 review: the duplicated stale root "
-                   "(left open): a step of before counts once its root was delivered "
-                   "again after the wipe")
 def test_a_root_duplicated_across_a_wipe_does_not_let_a_step_of_before_count() -> None:
     """n2 holds ``k`` and ``x`` (one range, two children of its root), n1 before its
     wipe ``k`` only. n2's root goes to n1 twice: the first copy reaches n1 before
@@ -85,7 +80,9 @@ def test_a_root_duplicated_across_a_wipe_does_not_let_a_step_of_before_count() -
     with n1 lacking ``k``, which n1 (before) and n2 acknowledged. With the pairs
     with n3 done (n3 missed ``k`` too), the rebuild ends and a get at R = 2 through
     n3 reads ``k`` not found (the scenario of
-    ``tests/impl/test_stale_exchange_after_wipe.py``)."""
+    ``tests/impl/test_stale_exchange_after_wipe.py``). Fixed: a peer's exchange
+    never completes a pair at the node; the mutant that makes a peer's root found
+    differing live again (the helper's rule) fails here."""
     probe = _node("n1", MemoryStorage("always"))
     k, x = _two_keys(probe)
     old_store, n2_store = MemoryStorage("always"), MemoryStorage("always")
