@@ -1,10 +1,11 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 1,100 lines, over the project's 600: one method per lockstep step, each
+(About 1,600 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110,
 leaves, transfers and handovers about 100, session 10's quiescence steps, a
-request's deadline and the naive handover's hand-on, about 70.)
+request's deadline and the naive handover's hand-on, about 70; the one-way ask's
+steps, sessions 36-38, about 400.)
 
 Theory of operation
 -------------------
@@ -106,7 +107,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   is not delivered: :meth:`Lockstep.stale_asks`, dropped by quiescence); time
   passing by ``request_timeout`` where no request is under way
   (:meth:`Lockstep.pass_request_timeout`) = a stutter, after which a hold of an
-  owed ask no longer excuses it.
+  owed ask no longer excuses it. Session 38, half exchanges: an ask delivered alone
+  (:meth:`Lockstep.deliver_ask`, a stale one too) = the spec's ``LearnRetirement``
+  of what the asked node learnt, its copy unchanged; its answer left in flight, lost
+  or copied = a stutter, delivered (:meth:`Lockstep.answer_round`) = the
+  ``LearnRetirement`` of what the asker learnt where its copy stays, else the
+  spec's ``AntiEntropy`` where that exchange of the copies of now does what the
+  answer does (:func:`model_check.refinement_ask.answer_actions`; else the answer
+  is stale: not delivered, dropped by quiescence).
 
 Environment choices the harness makes (they are the network's and the clock's,
 never the node's): the failure detector is an oracle (before every step each
