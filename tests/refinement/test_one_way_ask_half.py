@@ -305,6 +305,13 @@ def test_a_walk_from_the_retirement_asks(seed: int) -> None:
     assert ls.history.count("answer n1->n2 on k") == 3
 
 
+def test_a_walk_from_the_retirement_kills_a_mutant() -> None:
+    """Walk 4 from the retirement (of seeds 0-1999: 26 kill answer-replaces-copy, 7
+    answers-once)."""
+    with HALF_MUTANTS["answer-replaces-copy"](), pytest.raises(Divergence):
+        _walk(4, _from_the_retirement)
+
+
 @pytest.mark.parametrize(("seed", "mutant"), [
     (seed, mutant) for seed, mutants in WALK_KILLS.items() for mutant in mutants])
 def test_a_walk_with_halves_kills_a_mutant(seed: int, mutant: str) -> None:
