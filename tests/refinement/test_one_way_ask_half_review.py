@@ -20,11 +20,12 @@ from impl import node as node_module
 from impl.antientropy import AntiEntropy as AntiEntropy_
 from model_check import refinement
 from model_check.refinement import Divergence, Lockstep
+from spec.actions import LearnRetirement
 from spec.errors import InvalidValueError
 from tests.refinement.mutations import Mutant, _mutant
 from tests.refinement.scenarios import TWO_CRASHES, acked_put, deliver, to_the_one_way_put
 from tests.refinement.test_one_way_ask_faults import FOUR_PUTS, _asks, _owed_ask_in_flight
-from tests.refinement.test_one_way_ask_half import _answers
+from tests.refinement.test_one_way_ask_half import _answers, _from_the_retirement, _walk
 
 #: TWO_CRASHES with a second get (c1 reads v2 before v3's put: its context covers v2)
 TWO_GETS = dataclasses.replace(TWO_CRASHES, gets_per_client=2)
@@ -93,13 +94,9 @@ def ask_prunes_the_asked() -> Lockstep:
     return ls
 
 
-def answer_names_the_asked_copy() -> Lockstep:
-    """n2's ask in flight; n1 restarted (n1~1, v3's lifetime, retired), c1 puts v4
-    through n1 (n1~2), n1 restarted again (n1~2 retired); the ask delivered alone,
-    then its answer: the exchange teaches n2 n1~0, n1~1 and n1~2, the last of an
-    entry only n1's copy holds (v4's: its replica put still in flight), so the
-    answer must name it."""
-    ls = Lockstep(THREE_CRASHES, asks_at_once=False)
+def _to_the_answer_naming_the_asked_copy(ls: Lockstep) -> int:
+    """:func:`answer_names_the_asked_copy`'s steps up to the answer in flight (v4's
+    replica put too). The answer's id."""
     ask = _owed_ask_in_flight(ls)
     deliver(ls, "ReplicaPutAck", "n2", "n1")
     ls.crash("n1")
@@ -109,9 +106,57 @@ def answer_names_the_asked_copy() -> Lockstep:
     ls.recover("n1")
     ls.deliver_ask(ask)
     [answer] = _answers(ls)
-    ls.deliver(answer)
+    return answer
+
+
+def answer_names_the_asked_copy() -> Lockstep:
+    """n2's ask in flight; n1 restarted (n1~1, v3's lifetime, retired), c1 puts v4
+    through n1 (n1~2), n1 restarted again (n1~2 retired); the ask delivered alone,
+    then its answer: the exchange teaches n2 n1~0, n1~1 and n1~2, the last of an
+    entry only n1's copy holds (v4's: its replica put still in flight), so the
+    answer must name it."""
+    ls = Lockstep(THREE_CRASHES, asks_at_once=False)
+    ls.deliver(_to_the_answer_naming_the_asked_copy(ls))
     assert ls.history[-1] == "answer n1->n2 on k"
     assert ls.frontier[0].known == {("n2", "n1", 0), ("n2", "n1", 1), ("n2", "n1", 2)}
+    ls.quiesce()
+    return ls
+
+
+def _to_the_pruned_asker(ls: Lockstep) -> int:
+    """:func:`answer_teaches_a_pruned_asker`'s steps up to the answer's delivery. The
+    answer's id."""
+    answer = _to_the_answer_naming_the_asked_copy(ls)
+    ls.learn_retirement(LearnRetirement("n2", "n1", "n1", 0))
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    return answer
+
+
+def answer_teaches_a_pruned_asker() -> Lockstep:
+    """:func:`answer_names_the_asked_copy`'s steps to the answer in flight; n2 learns
+    n1~0 by the spec's gossip step, and v4's replica put prunes n1~0's entry from its
+    copy; the answer then leaves n2's copy as it is and teaches it n1~1 and n1~2
+    (entries with values): ``answer_actions``' ``LearnRetirement`` steps, which no
+    other scenario reaches with anything to learn."""
+    ls = Lockstep(THREE_CRASHES, asks_at_once=False)
+    ls.deliver(_to_the_pruned_asker(ls))
+    assert ls.frontier[0].known == {("n2", "n1", 0), ("n2", "n1", 1), ("n2", "n1", 2)}
+    ls.quiesce()
+    return ls
+
+
+def answer_stale_by_a_restart() -> Lockstep:
+    """The owed ask alone (TWO_CRASHES), v3's acknowledgement, then n2 restarts: n2
+    knows n2~0 retired (v2's entry, in both copies), n1 does not. The spec's exchange
+    would teach n1 n2~0, the answer teaches n1 nothing: it is stale (not delivered,
+    dropped by quiescence; an exchange then teaches both)."""
+    ls = Lockstep(TWO_CRASHES, asks_at_once=False)
+    ls.deliver_ask(_owed_ask_in_flight(ls))
+    [answer] = _answers(ls)
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    ls.crash("n2")
+    ls.recover("n2")
+    assert [m.id for m in ls.stale_answers()] == [answer]
     ls.quiesce()
     return ls
 
@@ -120,7 +165,22 @@ REVIEWED: dict[str, Callable[[], Lockstep]] = {
     "ask-teaches-the-asked": ask_teaches_the_asked,
     "ask-prunes-the-asked": ask_prunes_the_asked,
     "answer-names-the-asked-copy": answer_names_the_asked_copy,
+    "answer-teaches-a-pruned-asker": answer_teaches_a_pruned_asker,
+    "answer-stale-by-a-restart": answer_stale_by_a_restart,
 }
+
+
+def test_the_pruned_asker_learns_by_learn_retirement() -> None:
+    """The answer of ``answer-teaches-a-pruned-asker`` maps to two LearnRetirement
+    steps (not a stutter: n2 learns; not the exchange: its copy stays)."""
+    ls = Lockstep(THREE_CRASHES, asks_at_once=False)
+    try:
+        answer = _to_the_pruned_asker(ls)
+        [m] = [m for m in ls.in_flight() if m.id == answer]
+        assert ls._answer_actions(ls.answers_sent[id(m.message)]) == [
+            LearnRetirement("n2", "n1", "n1", 1), LearnRetirement("n2", "n1", "n1", 2)]
+    finally:
+        ls.cluster.close()
 
 
 @pytest.mark.parametrize("scenario", sorted(REVIEWED))
@@ -190,6 +250,22 @@ HARNESS_MUTANTS: dict[str, Mutant] = {
     # deliver_ask does not let the asked node learn from the ask
     "asked-not-listening": _mutant(
         Lockstep, "deliver_ask", "self._node(asked).retired.listen()", "pass"),
+    # answer_actions' LearnRetirement steps (the asker's copy stays) teach nothing
+    "answer-stutters": _mutant(
+        refinement, "answer_actions",  # type: ignore[arg-type]
+        "return [LearnRetirement(asker, asked, owner, lifetime)\n"
+        "                for owner, lifetime in sorted(new)]", "return []"),
+    # answer_actions without the check that the exchange teaches the asked node
+    # nothing (a stale answer taken for the exchange)
+    "answer-skips-the-asked-knowledge": _mutant(
+        refinement, "answer_actions",  # type: ignore[arg-type]
+        "if taught_asked != know_asked or taught_asker != know_asker | new:",
+        "if taught_asker != know_asker | new:"),
+    # answer_actions without the check of the asker's store
+    "answer-skips-the-asker-store": _mutant(
+        refinement, "answer_actions",  # type: ignore[arg-type]
+        "if not (clocks.payload_equal(at_asked, theirs) and clocks.payload_equal(at_asker, "
+        "outcome)):", "if not clocks.payload_equal(at_asked, theirs):"),
     # the ask kept as naming nothing (AskSent.carried empty)
     "ask-kept-naming-nothing": _mutant(
         Lockstep, "_note_asks", "named(knew, (copy, *(() if one_way is None else (one_way,))))",
@@ -200,6 +276,7 @@ HARNESS_MUTANTS: dict[str, Mutant] = {
 HARNESS_KILLS = {
     "asked-not-listening": ("ask-teaches-the-asked", r"n1 learnt \[\(.n1~\w+., 0\)\] from the ask"),
     "ask-kept-naming-nothing": ("ask-teaches-the-asked", "from the ask; the spec's steps"),
+    "answer-stutters": ("answer-teaches-a-pruned-asker", "n2 learnt .* from the answer"),
 }
 
 
@@ -218,8 +295,38 @@ def test_the_copy_check_keeps_the_pruning_ask_whole() -> None:
             ls.cluster.close()
 
 
-@pytest.mark.parametrize("mutant", ["asked-not-listening", "ask-kept-naming-nothing"])
+@pytest.mark.parametrize("mutant", sorted(HARNESS_KILLS))
 def test_the_teaching_ask_kills_a_harness_mutant(mutant: str) -> None:
     scenario, match = HARNESS_KILLS[mutant]
     with HARNESS_MUTANTS[mutant](), pytest.raises(Divergence, match=match):
         REVIEWED[scenario]()
+
+
+def test_a_stale_answer_teaches_the_asked_node_nothing() -> None:
+    """Harness mutant ``answer-skips-the-asked-knowledge``: the stale answer of
+    ``answer-stale-by-a-restart`` is taken for the exchange, whose successor has n1
+    knowing n2~0; n1 received nothing, so the answer's step must diverge (session
+    38's review: ``Lockstep.answer_round`` checks the asked node's knowledge too;
+    before, the oracle told it n2~0 and the walk went on)."""
+    with HARNESS_MUTANTS["answer-skips-the-asked-knowledge"]():
+        ls = Lockstep(TWO_CRASHES, asks_at_once=False)
+        try:
+            ls.deliver_ask(_owed_ask_in_flight(ls))
+            [answer] = _answers(ls)
+            deliver(ls, "ReplicaPutAck", "n2", "n1")
+            ls.crash("n2")
+            ls.recover("n2")
+            assert not ls.stale_answers()
+            with pytest.raises(Divergence, match=r"n1 learnt .* from the answer; the spec's "
+                               r"steps leave it knowing .*n2~"):
+                ls.deliver(answer)
+        finally:
+            ls.cluster.close()
+
+
+def test_a_walk_kills_the_asker_store_check_removed() -> None:
+    """Harness mutant ``answer-skips-the-asker-store``: walk 168 from the retirement
+    (the only one of 600, seeds 0-299 from each prefix) diverges."""
+    with HARNESS_MUTANTS["answer-skips-the-asker-store"](), pytest.raises(Divergence):
+        _walk(168, _from_the_retirement)
+    _walk(168, _from_the_retirement).cluster.close()
