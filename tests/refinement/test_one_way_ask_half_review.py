@@ -22,13 +22,22 @@ from model_check import refinement
 from model_check.refinement import Divergence, Lockstep
 from spec.actions import LearnRetirement
 from spec.errors import InvalidValueError
+from tests.conftest import PROFILE
 from tests.refinement.mutations import Mutant, _mutant
 from tests.refinement.scenarios import TWO_CRASHES, acked_put, deliver, to_the_one_way_put
 from tests.refinement.test_one_way_ask_faults import FOUR_PUTS, _asks, _owed_ask_in_flight
-from tests.refinement.test_one_way_ask_half import _answers, _from_the_retirement, _walk
+from tests.refinement.test_one_way_ask_half import (
+    SOAK_WALKS,
+    _answers,
+    _from_the_retirement,
+    _walk,
+)
+from tests.refinement.walks import walk
 
 #: TWO_CRASHES with a second get (c1 reads v2 before v3's put: its context covers v2)
 TWO_GETS = dataclasses.replace(TWO_CRASHES, gets_per_client=2)
+#: FOUR_PUTS with two crashes (the walks from both retirements)
+TWO_RESTARTS = dataclasses.replace(FOUR_PUTS, crashes=2)
 #: FOUR_PUTS with three crashes (n1 restarted three times)
 THREE_CRASHES = dataclasses.replace(FOUR_PUTS, crashes=3)
 
@@ -330,3 +339,47 @@ def test_a_walk_kills_the_asker_store_check_removed() -> None:
     with HARNESS_MUTANTS["answer-skips-the-asker-store"](), pytest.raises(Divergence):
         _walk(168, _from_the_retirement)
     _walk(168, _from_the_retirement).cluster.close()
+
+
+# ---------------------------------------------------------------- walks
+
+
+def _from_both_retirements(ls: Lockstep) -> None:
+    """A walk prefix (TWO_RESTARTS): v1 put through n1, n1 restarted, c1 reads at n2
+    and puts v2 through n2, n2 restarted: each node knows a retirement the other does
+    not (the session's prefixes restart n1 only, so no walk of theirs has an asker
+    that teaches: 0 of 600 kill ``ask-teaches-nothing``); the walk goes on from
+    there (of seeds 0-299: 110 ask, 53 deliver an ask alone)."""
+    _from_the_retirement(ls)
+    ls.crash("n2")
+    ls.recover("n2")
+
+
+def _walk_both(seed: int) -> Lockstep:
+    return walk(TWO_RESTARTS, seed, asks_at_once=False, prefix=_from_both_retirements,
+                halves=True)
+
+
+#: walk 3 from both retirements kills these (of seeds 0-299: 85 kill
+#: ask-teaches-nothing, 47 each harness mutant)
+BOTH_KILLS = ("ask-teaches-nothing", "asked-not-listening", "ask-kept-naming-nothing")
+
+
+def test_a_walk_from_both_retirements_passes() -> None:
+    _walk_both(3).cluster.close()
+
+
+@pytest.mark.parametrize("mutant", BOTH_KILLS)
+def test_a_walk_from_both_retirements_kills_a_mutant(mutant: str) -> None:
+    with {**REVIEW_MUTANTS, **HARNESS_MUTANTS}[mutant](), pytest.raises(Divergence):
+        _walk_both(3)
+
+
+@pytest.mark.skipif(PROFILE != "soak", reason="2,000 walks: about 60 CPU-s (soak profile)")
+def test_the_walks_from_both_retirements_pass() -> None:
+    asked = 0
+    for seed in range(SOAK_WALKS):
+        ls = _walk_both(seed)
+        asked += bool(ls.asks_sent)
+        ls.cluster.close()
+    assert asked > 0
