@@ -582,7 +582,8 @@ class Lockstep(LockstepState):
         :meth:`answer_round`). Maps to the spec's ``LearnRetirement`` of each
         retirement the asked node learnt from the asker, its copy unchanged
         (:func:`model_check.refinement_ask.half_actions`); what it learnt must be
-        what those steps teach, else a :class:`Divergence`. InvalidValueError if
+        what those steps teach, and the asker (told, not listening) what they leave
+        it knowing, else a :class:`Divergence`. InvalidValueError if
         ``message_id`` is not an ask that may be delivered alone
         (:meth:`asks_alone`)."""
         m = self._find(message_id)
@@ -667,8 +668,9 @@ class Lockstep(LockstepState):
         to :func:`model_check.refinement_ask.answer_actions` (the spec's
         ``LearnRetirement`` steps, a stutter where the asker's copy stays, or its
         ``AntiEntropy`` of the two); what the asker learnt must be what those steps
-        teach, else a :class:`Divergence`. InvalidValueError for a stale answer
-        (:meth:`stale_answers`)."""
+        teach, and the asked node (which receives nothing) must know what they leave
+        it knowing (session 38's review), else a :class:`Divergence`.
+        InvalidValueError for a stale answer (:meth:`stale_answers`)."""
         answer = self._answer_of(m)
         assert answer is not None
         actions = self._answer_actions(answer)
