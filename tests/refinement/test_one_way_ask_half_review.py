@@ -4,9 +4,12 @@ Session 38's half exchanges (:mod:`tests.refinement.test_one_way_ask_half`) had 
 scenario where the asked node learns anything from the ask alone, nor one where the
 ask's retirements prune the asked node's copy (``half_actions``' copy check was
 measured equivalent in 300 walks), nor one where the answer names a retirement of
-the asked node's own copy that the ask's record lacks. Each scenario below is one of
-them; each kills impl mutants the session's tests missed, and the harness's rules
-made too permissive. docs/refinement.md, "Review (session 38)".
+the asked node's own copy that the ask's record lacks, nor one where the answer
+teaches an asker whose copy stays, nor a stale answer whose exchange would teach
+the asked node (the review's fix: ``Lockstep.answer_round`` checks the asked node's
+knowledge too). The scenarios below are those; they kill impl mutants the session's
+tests missed, and the harness's rules made too permissive; walks from both
+retirements reach an asker that teaches. docs/refinement.md, "Review (session 38)".
 """
 
 from __future__ import annotations
