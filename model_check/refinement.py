@@ -1,10 +1,11 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 1,100 lines, over the project's 600: one method per lockstep step, each
+(About 1,600 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110,
 leaves, transfers and handovers about 100, session 10's quiescence steps, a
-request's deadline and the naive handover's hand-on, about 70.)
+request's deadline and the naive handover's hand-on, about 70; the one-way ask's
+steps, sessions 36-38, about 400.)
 
 Theory of operation
 -------------------
@@ -106,7 +107,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   is not delivered: :meth:`Lockstep.stale_asks`, dropped by quiescence); time
   passing by ``request_timeout`` where no request is under way
   (:meth:`Lockstep.pass_request_timeout`) = a stutter, after which a hold of an
-  owed ask no longer excuses it.
+  owed ask no longer excuses it. Session 38, half exchanges: an ask delivered alone
+  (:meth:`Lockstep.deliver_ask`, a stale one too) = the spec's ``LearnRetirement``
+  of what the asked node learnt, its copy unchanged; its answer left in flight, lost
+  or copied = a stutter, delivered (:meth:`Lockstep.answer_round`) = the
+  ``LearnRetirement`` of what the asker learnt where its copy stays, else the
+  spec's ``AntiEntropy`` where that exchange of the copies of now does what the
+  answer does (:func:`model_check.refinement_ask.answer_actions`; else the answer
+  is stale: not delivered, dropped by quiescence).
 
 Environment choices the harness makes (they are the network's and the clock's,
 never the node's): the failure detector is an oracle (before every step each
@@ -127,6 +135,7 @@ same violation (this module does not import it).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -165,9 +174,17 @@ from impl.timers import (
 )
 from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
-from model_check.refinement_ask import ask_owed, knows, round_allowed
+from model_check.refinement_ask import (
+    answer_actions,
+    ask_owed,
+    half_actions,
+    knows,
+    named,
+    round_allowed,
+)
 from model_check.refinement_state import (
     Abstract,
+    AnswerSent,
     AskSent,
     HarnessRequest,
     LockstepState,
@@ -181,6 +198,7 @@ from model_check.refinement_state import (
     with_idle_clients,
 )
 from model_check.trace_membership import late_release
+from spec import clocks
 from spec import model as spec_model
 from spec.actions import (
     Action,
@@ -211,6 +229,7 @@ from spec.actions import (
     Transfer,
 )
 from spec.actions import Backup as BackupAction
+from spec.clocks import Payload
 from spec.errors import DynamoError, InvalidValueError
 from spec.learning import exchanged
 from spec.state import Kind, Message, State
@@ -361,6 +380,9 @@ class Lockstep(LockstepState):
         if isinstance(m.message, KeyRecords) and m.message.reply:
             self.ask_round(m)  # a one-way ask left in flight (asks_at_once False)
             return
+        if self._answer_of(m) is not None:
+            self.answer_round(m)  # the answer to an ask delivered alone (session 38)
+            return
         abstract = self.abstract_message(m)
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
@@ -380,7 +402,7 @@ class Lockstep(LockstepState):
         actions: list[Action] = ([Deliver(abstract)] if abstract is not None
                                  else self._gossip_delivered(m))
         self._settle(f"deliver {type(m.message).__name__} {m.src}->{m.dest}", actions, before)
-        self._note_asks(asks)
+        self._note_asks(asks, abstract.payload if abstract is not None else None)
         if abstract is not None and self.up(m.dest):
             self._asked_if_owed(m, abstract, asks, held)
         if self.asks_at_once:
@@ -492,17 +514,20 @@ class Lockstep(LockstepState):
                     f"\nsteps so far: " + "; ".join(self.history))
         self._oracle()  # told again
 
-    def _note_asks(self, asks: list[InFlight]) -> None:
+    def _note_asks(self, asks: list[InFlight], one_way: Payload | None = None) -> None:
         """Keep each one-way ask just sent as the spec saw it (:class:`AskSent`: the
-        asker's copy and knowledge in the frontier's first state; session 37)."""
+        asker's copy and knowledge in the frontier's first state; session 37), with
+        the retirements it names (of its copy and of ``one_way``, the record merged;
+        session 38)."""
         state = self.frontier[0]
         for ask in asks:
             assert isinstance(ask.message, KeyRecords)
             key = ask.message.keys[0].decode()
+            copy = state.node(ask.src).store[self.config.keys.index(key)]
+            knew = knows(self.config, state, ask.src)
             self.asks_sent[id(ask.message)] = AskSent(
-                ask.message, ask.src, ask.dest, key,
-                state.node(ask.src).store[self.config.keys.index(key)],
-                knows(self.config, state, ask.src))
+                ask.message, ask.src, ask.dest, key, copy, knew,
+                named(knew, (copy, *(() if one_way is None else (one_way,)))))
 
     def _round_allowed(self, sent: AskSent) -> bool:
         """Whether the round of ``sent`` is a spec step in every frontier state
@@ -527,9 +552,149 @@ class Lockstep(LockstepState):
 
     def deliverable(self) -> list[InFlight]:
         """:meth:`LockstepState.deliverable` less the stale one-way asks
-        (:meth:`stale_asks`)."""
-        stale = {m.id for m in self.stale_asks()}
+        (:meth:`stale_asks`) and the stale answers (:meth:`stale_answers`)."""
+        stale = {m.id for m in (*self.stale_asks(), *self.stale_answers())}
         return [m for m in super().deliverable() if m.id not in stale]
+
+    # -- half exchanges (session 38)
+
+    def _half_actions(self, sent: AskSent) -> list[Action] | None:
+        """The spec steps of ``sent`` delivered alone, the same in every frontier
+        state (:func:`model_check.refinement_ask.half_actions`), else None."""
+        found = [half_actions(self.config, state, sent.asker, sent.asked, sent.key,
+                              sent.record, sent.carried) for state in self.frontier]
+        return found[0] if found[0] is not None and all(f == found[0] for f in found) \
+            else None
+
+    def asks_alone(self) -> list[InFlight]:
+        """The one-way asks in flight that may be delivered alone, their answer left
+        in flight (:meth:`deliver_ask`; stale ones too: session 38)."""
+        if self.asks_at_once:
+            return []
+        return [m for m in self.asks_in_flight() if not m.blocked
+                and self.reachable(m.src, m.dest)
+                and self._half_actions(self.asks_sent[id(m.message)]) is not None]
+
+    def deliver_ask(self, message_id: int) -> None:
+        """Half an exchange (session 38): the one-way ask ``message_id`` is delivered
+        alone; the asked node learns from it itself (``listen``), and its answer
+        stays in flight as any message (lost, copied, delivered late:
+        :meth:`answer_round`). Maps to the spec's ``LearnRetirement`` of each
+        retirement the asked node learnt from the asker, its copy unchanged
+        (:func:`model_check.refinement_ask.half_actions`); what it learnt must be
+        what those steps teach, and the asker (told, not listening) what they leave
+        it knowing, else a :class:`Divergence`. InvalidValueError if
+        ``message_id`` is not an ask that may be delivered alone
+        (:meth:`asks_alone`)."""
+        m = self._find(message_id)
+        sent = self.asks_sent.get(id(m.message))
+        actions = None if sent is None or sent.message is not m.message \
+            else self._half_actions(sent)
+        if sent is None or actions is None or not self.reachable(m.src, m.dest):
+            raise InvalidValueError(f"message {message_id} is no one-way ask its receiver "
+                                    "may take alone (model_check.refinement_ask.half_actions)")
+        asker, asked = m.src, m.dest
+        state = self.frontier[0]
+        k = self.config.keys.index(sent.key)
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self._node(asked).retired.listen()
+        self.sim.deliver(m.id)
+        for x in self.sim.in_flight():
+            if (x.id not in before and x.src == asked and x.dest == asker
+                    and isinstance(x.message, KeyRecords) and not x.message.reply):
+                self.answers_sent[id(x.message)] = AnswerSent(
+                    x.message, asker, asked, sent.key,
+                    clocks.merge(self.config.clock, state.node(asked).store[k], sent.record,
+                                 state.puts),
+                    frozenset())  # (what it names: below, once the step is mapped)
+        learnt = {asked: dict(self._node(asked).retired.known)}
+        if self.up(asker):  # (told, not listening: it must learn nothing; review)
+            learnt[asker] = dict(self._node(asker).retired.known)
+        label = f"one-way ask {asker}->{asked} on {sent.key} (alone)"
+        self._settle(label, actions, before)
+        self._check_learnt(label, learnt, "the ask")
+        after = self.frontier[0]
+        for x in self.sim.in_flight():
+            answer = self.answers_sent.get(id(x.message))
+            if x.id not in before and answer is not None and answer.message is x.message:
+                self.answers_sent[id(x.message)] = dataclasses.replace(
+                    answer, carried=named(knows(self.config, after, asked),
+                                          (state.node(asked).store[k], sent.record)))
+        self._oracle()  # told again
+
+    def _check_learnt(self, label: str, learnt: dict[str, dict[str, int]],
+                      source: str) -> None:
+        """What each node of ``learnt`` learnt (impl actor -> rank) must be what the
+        frontier's state (the successor of the step just mapped) gives it, else a
+        :class:`Divergence`."""
+        retired = self.retired_actors()
+        everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
+        for name, known in learnt.items():
+            taught = [self._learnt(name, everyone, state) for state in self.frontier]
+            if known not in taught:
+                self.failed = True
+                raise Divergence(
+                    f"step {self.steps}: {label}",
+                    f"{name} learnt {sorted(known.items())} from {source}; the spec's "
+                    f"steps leave it knowing {sorted(taught[0].items())}"
+                    f"\nsteps so far: " + "; ".join(self.history))
+
+    def _answer_of(self, m: InFlight) -> AnswerSent | None:
+        answer = self.answers_sent.get(id(m.message))
+        return answer if answer is not None and answer.message is m.message else None
+
+    def answers_in_flight(self) -> list[InFlight]:
+        """The answers in flight to asks delivered alone (every copy; session 38)."""
+        return [m for m in self.sim.in_flight() if self._answer_of(m) is not None]
+
+    def _answer_actions(self, answer: AnswerSent) -> list[Action] | None:
+        """The spec steps of ``answer`` delivered now, the same in every frontier state
+        (:func:`model_check.refinement_ask.answer_actions`), else None."""
+        found = [answer_actions(self.config, state, answer.asker, answer.asked, answer.key,
+                                answer.record, answer.carried) for state in self.frontier]
+        return found[0] if found[0] is not None and all(f == found[0] for f in found) \
+            else None
+
+    def stale_answers(self) -> list[InFlight]:
+        """The answers in flight whose delivery is no spec step now (session 38:
+        :meth:`deliverable` leaves them out, quiescence drops them)."""
+        return [m for m in self.answers_in_flight()
+                if self._answer_actions(self.answers_sent[id(m.message)]) is None]
+
+    def answer_round(self, m: InFlight) -> None:
+        """The answer ``m`` to an ask delivered alone (session 38) is delivered: the
+        asker learns from it itself (``listen``), merges its record and prunes. Maps
+        to :func:`model_check.refinement_ask.answer_actions` (the spec's
+        ``LearnRetirement`` steps, a stutter where the asker's copy stays, or its
+        ``AntiEntropy`` of the two); what the asker learnt must be what those steps
+        teach, and the asked node (which receives nothing) must know what they leave
+        it knowing (session 38's review), else a :class:`Divergence`.
+        InvalidValueError for a stale answer (:meth:`stale_answers`)."""
+        answer = self._answer_of(m)
+        assert answer is not None
+        actions = self._answer_actions(answer)
+        if actions is None:
+            raise InvalidValueError(
+                f"the answer {answer.asked}->{answer.asker} on {answer.key} is stale: its "
+                "delivery would be no spec step (model_check.refinement_ask.answer_actions)")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        listening = self.up(answer.asker)
+        if listening:
+            self._node(answer.asker).retired.listen()
+        self.sim.deliver(m.id)
+        learnt = {answer.asker: dict(self._node(answer.asker).retired.known)} \
+            if listening and self.up(answer.asker) else {}
+        if self.up(answer.asked):
+            # the asked node receives nothing: it must learn nothing in the spec's steps
+            # either (session 38's review: else the oracle told it what an exchange
+            # taught, and a stale answer whose exchange teaches it passed unseen)
+            learnt[answer.asked] = dict(self._node(answer.asked).retired.known)
+        label = f"answer {answer.asked}->{answer.asker} on {answer.key}"
+        self._settle(label, actions, before)
+        self._check_learnt(label, learnt, "the answer")
+        self._oracle()  # told again
 
     def pass_request_timeout(self, fraction: float = 1.0) -> None:
         """Virtual time moves on by the nodes' ``request_timeout`` (session 37), or
@@ -1247,7 +1412,7 @@ class Lockstep(LockstepState):
             if pairs:
                 self.anti_entropy_pair(*pairs[0])
                 continue
-            stale = [*self.stale_gossip(), *self.stale_asks()]
+            stale = [*self.stale_gossip(), *self.stale_asks(), *self.stale_answers()]
             if stale:
                 self.drop(stale[0].id)
                 continue

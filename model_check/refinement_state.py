@@ -137,6 +137,7 @@ from spec.vclock import VClock
 
 __all__ = [
     "Abstract",
+    "AnswerSent",
     "AskSent",
     "HarnessClient",
     "HarnessRequest",
@@ -392,6 +393,28 @@ class AskSent:
     key: str
     record: Payload
     knew: frozenset[tuple[str, int]]
+    #: the retirements the ask names (session 38): those of ``knew`` that minted an
+    #: entry of ``record`` or of the one-way record it was merged from
+    #: (``impl.retired.RetiredActors.carried``)
+    carried: frozenset[tuple[str, int]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSent:
+    """The answer to a one-way ask delivered alone (session 38: a half exchange,
+    :meth:`model_check.refinement.Lockstep.deliver_ask`) as the spec saw it sent: the
+    message (kept, so that its ``id`` is not reused), the asker (its destination),
+    the node asked (its sender), the key, its record (the spec's merge of the asked
+    node's copy and the ask's record, unpruned: the implementation sends the union)
+    and the retirements it names (what the asked node knew then of the lifetimes of
+    the entries of its copy and of the ask's record)."""
+
+    message: object
+    asker: str
+    asked: str
+    key: str
+    record: Payload
+    carried: frozenset[tuple[str, int]]
 
 
 class LockstepState:
@@ -466,6 +489,11 @@ class LockstepState:
         #: be delivered only where its round is a spec step,
         #: :func:`model_check.refinement_ask.round_allowed`)
         self.asks_sent: dict[int, AskSent] = {}
+        #: ``id`` of the answer's message to an ask delivered alone (its copies share
+        #: it) -> the answer as the spec saw it sent (:class:`AnswerSent`; session 38:
+        #: it is delivered only where :func:`model_check.refinement_ask.answer_actions`
+        #: maps it to spec steps)
+        self.answers_sent: dict[int, AnswerSent] = {}
         self._note_actors()
 
     @property

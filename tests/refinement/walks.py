@@ -31,7 +31,8 @@ __all__ = ["walk"]
 
 def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None = None,
          *, asks_at_once: bool = True,
-         prefix: Callable[[Lockstep], None] | None = None) -> Lockstep:
+         prefix: Callable[[Lockstep], None] | None = None,
+         halves: bool = False) -> Lockstep:
     """One seeded walk of up to ``steps`` lockstep steps on ``config``, then
     quiescence and the convergence check (AssertionError if they disagree).
     ``counts`` (if given) counts the steps taken by kind. ``asks_at_once`` False
@@ -41,7 +42,11 @@ def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None
     request is under way and a node asked within it
     (``Lockstep.pass_request_timeout``: a held ask may be sent again); the default
     keeps every seed's walk as before. ``prefix`` (if given) takes the first steps
-    (a scenario's); the walk goes on from there."""
+    (a scenario's); the walk goes on from there. ``halves`` (session 38, with
+    ``asks_at_once`` False): an ask may also be delivered alone
+    (``Lockstep.deliver_ask``, stale ones too where the asked node's copy stays), its
+    answer then in flight as any message, delivered where it maps to spec steps
+    (``Lockstep.deliverable``), lost or copied; False keeps session 37's walks."""
     rng = random.Random(seed)
     ls = Lockstep(config, seed=seed, asks_at_once=asks_at_once)
     tally = Counter[str]() if counts is None else counts
@@ -49,7 +54,7 @@ def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None
         if prefix is not None:
             prefix(ls)
         for _ in range(steps):
-            choices = _choices(ls, rng)
+            choices = _choices(ls, rng, halves)
             if not choices:
                 break
             weights = [weight for weight, _, _ in choices]
@@ -68,7 +73,8 @@ def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None
         ls.cluster.close()
 
 
-def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[[], None]]]:
+def _choices(ls: Lockstep, rng: random.Random,
+             halves: bool = False) -> list[tuple[int, str, Callable[[], None]]]:
     """(weight, kind, step) for every step enabled now."""
     config = ls.config
     out: list[tuple[int, str, Callable[[], None]]] = []
@@ -136,6 +142,25 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
             out.append((2, "copy ask", lambda: ls.duplicate(ask.id)))
         if ls.ask_window_open() and ls.time_may_pass():
             out.append((1, "time", ls.pass_request_timeout))
+        if halves:
+            out.extend(_half_choices(ls, rng))
+    return out
+
+
+def _half_choices(ls: Lockstep, rng: random.Random
+                  ) -> list[tuple[int, str, Callable[[], None]]]:
+    """Session 38: an ask delivered alone, an answer lost or copied (no spec message:
+    stutters, no fault budget spent)."""
+    out: list[tuple[int, str, Callable[[], None]]] = []
+    alone = ls.asks_alone()
+    if alone:
+        ask = rng.choice(alone)
+        out.append((6, "ask alone", lambda: ls.deliver_ask(ask.id)))
+    answers = ls.answers_in_flight()
+    if answers:
+        answer = rng.choice(answers)
+        out.append((2, "lose answer", lambda: ls.drop(answer.id)))
+        out.append((2, "copy answer", lambda: ls.duplicate(answer.id)))
     return out
 
 
