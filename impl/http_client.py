@@ -29,14 +29,17 @@ node only when its outcome is known:
   may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
   with the fresh context so the retry supersedes what may have been written.
 
-A 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
-request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
-get that finds several values merges them, writes the merge back with the
-get's context (which collapses the siblings) and returns the one value; if the
-write-back fails (no node wrote it, its outcome is unknown, or a node refused it
-with a 4xx, e.g. a merge over ``max_value_bytes``) the get still
-returns the merge, with the read's context, and says why in
-``Fetched.write_back_error`` (session 30).
+A node's 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
+request); a 4xx that is not a node's error (HTML, a JSON object without ``error``
+and ``message``: a proxy's or another service's) is no node's refusal: a put's or
+delete's raises OutcomeUnknownError naming what answered (session 38).
+
+Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a get that finds
+several values merges them, writes the merge back with the get's context (which
+collapses the siblings) and returns the one value; if the write-back fails (no node
+wrote it, its outcome is unknown, or a node refused it with a 4xx, e.g. a merge over
+``max_value_bytes``) the get still returns the merge, with the read's context, and
+says why in ``Fetched.write_back_error`` (session 30).
 
 An answer is read whole, within ``timeout_s`` (the sync client's every socket read
 and write ends by its request's deadline: :class:`_DeadlineBackend`), up to
@@ -802,7 +805,12 @@ def read_put(response: httpx.Response, key: bytes | str | None = None) -> str | 
     """A put's new context; None if it was not written (503, outcome not-written: try
     another node); OutcomeUnknownError (504 or outcome unknown, or an answer that is
     not a node's: a 200 without a context string, a status the API never gives a
-    put); RequestRefusedError (4xx). Before session 13's probe B, a 200 whose body
+    put, a 4xx that is not a node's error); RequestRefusedError (a node's 4xx: a JSON
+    object naming ``error`` and ``message``, :func:`_a_nodes_error`). Until session
+    38 a 4xx that was no node's (a proxy's or another service's HTML 404, a DELETE's
+    404 cut short by a proxy) raised RequestRefusedError, a LocalError ("fix the
+    request") saying nothing was written, though the write had been sent to whatever
+    answered, which may have passed it on. Before session 13's probe B, a 200 whose body
     was not JSON raised a bare KeyError, ``{"context": null}`` returned the string
     'None' as the context, and a 201 or a 3xx raised RequestRefusedError (a
     LocalError) though the write may have been made. A 200 for another key than
@@ -817,8 +825,10 @@ def read_put(response: httpx.Response, key: bytes | str | None = None) -> str | 
         return str(body["context"])
     if (status >= 500 or status == _MISDIRECTED) and body.get("outcome") == "not-written":
         return None
-    if 400 <= status < 500:
+    if 400 <= status < 500 and _a_nodes_error(body):
         raise RequestRefusedError(status, body)
+    if 400 <= status < 500:  # no node's refusal: sent, and what became of it not known
+        raise OutcomeUnknownError(f"HTTP {status} {_not_a_nodes_error(body, response)}")
     if status >= 500:
         raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}{_not_a_node(body)}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
@@ -881,6 +891,25 @@ def _not_a_node(body: dict[str, Any]) -> str:
         return ""
     return ("; not a vdynamo node's answer (a node's errors are JSON objects): is that "
             "address a node's HTTP port, or is a proxy in the way?")
+
+
+def _a_nodes_error(body: dict[str, Any]) -> bool:
+    """Whether ``body`` (:func:`_json` of an answer) has the shape of a node's every
+    error: a JSON object naming ``error`` and ``message`` (strings; the OpenAPI
+    document's ``Error``). A proxy's or another service's page (HTML, text, a JSON
+    object of another shape) has not: a node never answers so."""
+    return (body.get("error") != "NotJson" and isinstance(body.get("error"), str)
+            and isinstance(body.get("message"), str))
+
+
+def _not_a_nodes_error(body: dict[str, Any], response: httpx.Response) -> str:
+    """What an answer that is not a node's error (:func:`_a_nodes_error`) said, and
+    that it is no node's, for an error's message."""
+    if body.get("error") == "NotJson":
+        return f"{_kept_error(body)}{_not_a_node(body)}"
+    return (f"{_kept(response.text)}; not a vdynamo node's answer (a node's errors are "
+            "JSON objects naming error and message): is that address a node's HTTP port, "
+            "or is a proxy in the way?")
 
 
 def _kept_error(body: dict[str, Any]) -> str:
