@@ -871,7 +871,10 @@ def read_get(response: httpx.Response, key: bytes | str | None = None,
              named: bool | None = False) -> Fetched | None:
     """A get's answer (asked as JSON); None if this node could not serve it (503 or
     504, or an answer that is not a node's: try another); RequestRefusedError for a
-    4xx other than 404.
+    node's 4xx other than 404 (a 4xx that is no node's error, :func:`_a_nodes_error`,
+    is no node's answer: until session 38 ``vdynamo get --node`` of a web server
+    raised its HTML 404 as RequestRefusedError, naming neither the key nor the
+    address, and a get given several addresses did not try the others).
 
     An answer is a node's only if its body is what the API gives (a JSON object
     with ``values``, a list of base64 strings, ``context``, a string, and
@@ -891,9 +894,10 @@ def read_get(response: httpx.Response, key: bytes | str | None = None,
         return fetched(body)
     if status == _MISDIRECTED:  # a node of another cluster: try another
         return None
-    if 400 <= status < 500:
+    if 400 <= status < 500 and _a_nodes_error(body):
         raise RequestRefusedError(status, body)
-    return None  # 5xx, or a status the API never gives a get (3xx, 1xx, 2xx)
+    return None  # 5xx, a 4xx that is no node's (session 38), or a status the API never
+    # gives a get (3xx, 1xx, 2xx)
 
 
 def fetched(body: dict[str, Any]) -> Fetched | None:
@@ -1183,9 +1187,11 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             why.append(f"{base}: {wrong}")
             continue
         if got is None:
-            why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                       _MISDIRECTED else f"{base}: {_said(answer)}"
-                       f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
+            status = answer.status_code
+            why.append(f"{base}: a node of another cluster" if status == _MISDIRECTED
+                       else f"{base}: HTTP {status} {_not_a_nodes_error(_json(answer), answer)}"
+                       if 400 <= status < 500 else f"{base}: {_said(answer)}"
+                       f"{' (not an answer of the API)' if status < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
             merged = resolve(got.values)

@@ -8,7 +8,10 @@ RequestRefusedError, a LocalError ("fix the request") saying nothing was written
 but the write had been sent to whatever answered, and a proxy may have passed it
 on (the reviewer's truncating proxy had). Now such an answer raises
 OutcomeUnknownError naming what answered and that it is no node's answer; a node's
-own 4xx is still RequestRefusedError.
+own 4xx is still RequestRefusedError. A get's such 4xx is no node's answer either:
+the get tries the next address, and its NoNodeError names the key, the address and
+what it said (before: RequestRefusedError naming neither the key nor the address,
+the other addresses not tried).
 
 Loopback only: answers handed to the plans, and a scripted socket server (stopped
 at the end) for ``vdynamo delete``."""
@@ -21,10 +24,12 @@ import httpx
 import pytest
 
 from impl.http_client import (
+    NoNodeError,
     OutcomeUnknownError,
     RequestRefusedError,
     Router,
     delete_plan,
+    get_plan,
     put_plan,
 )
 from tests.vdynamo.test_client_hostile_answers import _fake_node, _http, _sends
@@ -98,3 +103,34 @@ def test_vdynamo_delete_names_an_answer_that_is_no_nodes(
     assert captured.err.startswith(f"vdynamo delete: delete b'k' to http://{node}: HTTP 404")
     assert "not a vdynamo node's answer" in captured.err
     assert "outcome unknown" in captured.err and "nothing deleted" not in captured.err
+
+
+def test_a_gets_4xx_that_is_no_nodes_tries_the_next_address() -> None:
+    """Two addresses, the first a web server's (its 404 page): the get reads the
+    key from the second (before: RequestRefusedError at the first)."""
+    router = Router(["127.0.0.1:1", "127.0.0.1:2"], now=lambda: 0.0)
+    asked: list[str] = []
+    plan = get_plan(router, "k", None, None)
+    _, url, _ = next(plan)
+    node = {"values": ["dg=="], "context": "Y3R4"}
+    try:
+        while True:
+            asked.append(url)
+            _, url, _ = plan.send(
+                httpx.Response(503, json={}) if url.endswith("/status") else
+                NOT_A_NODES["an HTML page"] if url.startswith("http://127.0.0.1:1/")
+                else httpx.Response(200, json=node))
+    except StopIteration as done:
+        assert done.value.values == [b"v"]
+    assert asked[-2:] == ["http://127.0.0.1:1/kv/k", "http://127.0.0.1:2/kv/k"]
+
+
+@pytest.mark.parametrize("what", sorted(NOT_A_NODES))
+def test_a_get_answered_only_by_what_is_no_node_names_key_address_and_answer(
+        what: str) -> None:
+    with pytest.raises(NoNodeError) as raised:
+        _drive(get_plan(_router(), "k", None, None), NOT_A_NODES[what])
+    said = str(raised.value)
+    assert said.startswith("get 'k': no node could serve it (tried http://127.0.0.1:1): "
+                           "http://127.0.0.1:1: HTTP 404 ")
+    assert "not a vdynamo node's answer" in said and "a node's HTTP port" in said
