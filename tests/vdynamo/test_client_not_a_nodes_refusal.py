@@ -33,7 +33,7 @@ from impl.http_client import (
     put_plan,
 )
 from tests.vdynamo.test_client_hostile_answers import _fake_node, _http, _sends
-from vdynamo.kv_cli import main_delete
+from vdynamo.kv_cli import main_delete, main_put
 
 PAGE = "<html><body><h1>404 Not Found</h1></body></html>"
 #: what answered, each no node's: HTML, a node's DELETE 404 cut short (not JSON),
@@ -134,3 +134,19 @@ def test_a_get_answered_only_by_what_is_no_node_names_key_address_and_answer(
     assert said.startswith("get 'k': no node could serve it (tried http://127.0.0.1:1): "
                            "http://127.0.0.1:1: HTTP 404 ")
     assert "not a vdynamo node's answer" in said and "a node's HTTP port" in said
+
+
+@pytest.mark.parametrize("command", ["put", "delete"])
+def test_the_cli_names_its_option_for_an_empty_context(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 38's user probe: ``vdynamo put k v --context ""`` said "pass the context
+    a get returned, or None for a blind put" (the library's words: no option is None).
+    Now it names ``--context`` and what leaving it out does; nothing is sent (the
+    address is closed: a request would say ConnectError)."""
+    main = main_delete if command == "delete" else main_put
+    args = ["k", "--node", "127.0.0.1:1", "--context", ""]
+    assert main(args if command == "delete" else ["k", "v", *args[1:]]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vdynamo {command}: --context: empty (an unset variable?): give "
+                          "the context a get printed, or leave --context out for a ")
+    assert "None" not in err and "ConnectError" not in err and err.count("\n") == 1
