@@ -44,7 +44,9 @@ says why in ``Fetched.write_back_error`` (session 30).
 An answer is read whole, within ``timeout_s`` (the sync client's every socket read
 and write ends by its request's deadline: :class:`_DeadlineBackend`), up to
 ``max_answer_bytes`` (given, else the largest answer the cluster's ``/status``
-states, at least :data:`MAX_ANSWER_BYTES`: :meth:`Router.answer_limit`, session 37) and
+states, at least :data:`MAX_ANSWER_BYTES`: :meth:`Router.answer_limit`, session 37;
+since session 38 the largest a node of the ring states in its own ``/status``, and a
+get over it reads that node's and asks again if it states more: :func:`_read_plan`) and
 in no Content-Encoding (every request asks for ``identity``); any other is no
 node's answer (:class:`AnswerRefusedError`: a get tries the next node, a put's
 outcome is unknown; session 36).
@@ -53,7 +55,9 @@ An answer about a key names it (session 37: a JSON answer's ``key``); one that
 names another key is no answer for this one (:func:`_check_key`: a broken cache,
 proxy or load balancer that mixed up keys): a get tries the next node and names
 both keys in its NoNodeError, a put or delete (sent) raises OutcomeUnknownError
-naming both. The context is bound to its key too, but by an HMAC under the
+naming both. An answer naming no key is refused so too when its node states
+``names_keys`` in its ``/status`` (session 38; a node that does not, an older one,
+is taken as before). The context is bound to its key too, but by an HMAC under the
 cluster's secret (:mod:`impl.context`), which a client does not hold: it cannot
 check that itself.
 
@@ -707,11 +711,12 @@ class Router:
         name = status.get("node")
         name = name if isinstance(name, str) and name else base or ""
         kept = {*partitioning.ring.nodes, *_mapped(status["http"]), name}
-        self._stated = {node: said for node, said in self._stated.items() if node in kept}
-        self._stated[name] = stated
-        self._names = {url: node for url, node in self._names.items() if node in kept}
-        if base is not None:
-            self._names[base] = name
+        # new dicts, each made whole before it is bound: threads sharing a Client read
+        # them meanwhile (stated_answer_bytes, names_keys), never while they change
+        self._stated = {**{node: said for node, said in self._stated.items()
+                           if node in kept}, name: stated}
+        self._names = {**{url: node for url, node in self._names.items() if node in kept},
+                       **({base: name} if base is not None else {})}
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]
         self._learned_at = self._now()
@@ -720,8 +725,8 @@ class Router:
         """The ``/status`` of the node at ``base`` could not be read or learned
         (:func:`_statement_plan`): it states nothing (as a node of before session 37)
         until the ring is learned again."""
-        self._names[base] = base
-        self._stated[base] = _Stated(None, False)
+        self._names = {**self._names, base: base}
+        self._stated = {**self._stated, base: _Stated(None, False)}
 
     def answer_limit(self, given: int | None = None) -> int:
         """The most bytes of an answer a client reads: ``given`` (its
