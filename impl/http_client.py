@@ -668,13 +668,17 @@ class Router:
         plan asks that node's, :func:`_statement_plan`, at its first answer naming no
         key). Not read and no node stating it (a cluster of older nodes): False, so
         that such a cluster's answers cost no request more."""
-        name = self._names.get(base)
-        if name is None:
-            name = next((node for node, url in self.http.items() if url == base), None)
-        stated = self._stated.get(name) if name is not None else None
+        stated = self._stated_by(base)
         if stated is not None:
             return stated.names_keys
         return None if any(said.names_keys for said in self._stated.values()) else False
+
+    def _stated_by(self, base: str) -> _Stated | None:
+        """What the node at ``base`` states (None: its ``/status`` not read)."""
+        name = self._names.get(base)
+        if name is None:
+            name = next((node for node, url in self.http.items() if url == base), None)
+        return self._stated.get(name) if name is not None else None
 
     def stale(self) -> bool:
         return self._learned_at is None or self._now() - self._learned_at > self.refresh_s
@@ -724,7 +728,11 @@ class Router:
     def unstated(self, base: str) -> None:
         """The ``/status`` of the node at ``base`` could not be read or learned
         (:func:`_statement_plan`): it states nothing (as a node of before session 37)
-        until the ring is learned again."""
+        until the ring is learned again. A node that stated something keeps it (session
+        38's review: a failed read made a node stating ``names_keys`` state nothing
+        until the next refresh, and its answers naming no key were taken meanwhile)."""
+        if self._stated_by(base) is not None:
+            return
         self._names = {**self._names, base: base}
         self._stated = {**self._stated, base: _Stated(None, False)}
 
@@ -1130,6 +1138,19 @@ def _statement_plan(router: Router, base: str) -> Plan:
     router.unstated(base)
 
 
+def _asked(named: bool | None) -> bool | None:
+    """``named`` (:meth:`Router.names_keys`) as the first reading of an answer takes
+    it (:func:`_check_key`): a node stating ``names_keys`` is asked again (None)
+    before its answer naming no key is refused, as a node not read is. Session 38's
+    review: a node that stated it and was restarted older (an upgrade rolled back)
+    kept it in the client while it stayed in the ring (a refresh reads the first
+    seed's ``/status``), so that every get it led cost a request more and every
+    put and delete it took raised OutcomeUnknownError although it had written.
+    One ``/status`` more per answer naming no key from such a node, which a node
+    of session 38 never gives."""
+    return False if named is False else None
+
+
 def _read_plan(router: Router, base: str, step: Step) -> Plan:
     """Make ``step`` (a get to the node at ``base``) and return its answer. One over
     the cluster's bound (:class:`AnswerRefusedError`, no ``max_answer_bytes`` given)
@@ -1184,8 +1205,9 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
         router.answered(base)
         try:
             try:
-                got = read_get(answer, key, router.names_keys(base))
-            except _KeyUnstated:  # no key named, its node's statement not read: ask it
+                got = read_get(answer, key, _asked(router.names_keys(base)))
+            except _KeyUnstated:  # no key named, its node's statement not read (or
+                # stating names_keys, perhaps no longer): ask it
                 yield from _statement_plan(router, base)
                 got = read_get(answer, key, router.names_keys(base) is True)
         except BadMessageError as wrong:  # another key's answer (session 37), or none
@@ -1296,9 +1318,10 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         router.answered(base)
         try:
             try:
-                written = _write_answer(answer, method, key, router.names_keys(base),
-                                        missing_ok)
-            except _KeyUnstated:  # no key named, its node's statement not read: ask it
+                written = _write_answer(answer, method, key,
+                                        _asked(router.names_keys(base)), missing_ok)
+            except _KeyUnstated:  # no key named, its node's statement not read (or
+                # stating names_keys, perhaps no longer): ask it
                 yield from _statement_plan(router, base)
                 written = _write_answer(answer, method, key,
                                         router.names_keys(base) is True, missing_ok)

@@ -1,0 +1,198 @@
+"""Session 38's review of the statements a client keeps per node (names_keys).
+
+A node's statement was read once and kept while the node stayed in the ring: the
+periodic refresh reads the first seed's ``/status`` only. A node that stated
+``names_keys`` and was then restarted older (an upgrade rolled back) kept it in
+the client, and each of its answers (naming no key, as an older node's do) was
+refused: every get led by it cost a request more (and failed when it was the
+only node answering), every put and delete it coordinated raised
+OutcomeUnknownError although it had written. Now an answer naming no key from a
+node that states ``names_keys`` has that node's ``/status`` read again first (as
+an over-bound answer has), and the answer is refused only if the node still
+states it. And a ``/status`` that could not be read no longer erases what the
+node stated before (a failed read made its keyless answers taken until the next
+refresh).
+
+Loopback only: answers handed to the plans, scripted socket servers (stopped at
+the end)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import httpx
+import pytest
+
+from impl.http_client import (
+    AsyncClient,
+    Client,
+    NoNodeError,
+    OutcomeUnknownError,
+    Router,
+    get_plan,
+    put_plan,
+)
+from tests.vdynamo.test_client_hostile_answers import _fake_node, _http
+from tests.vdynamo.test_client_node_statements import (
+    N1,
+    N2,
+    RING,
+    Answer,
+    _answer,
+    _drive,
+    _refused,
+    _router,
+    _status,
+)
+
+
+def _n2_stated() -> Router:
+    """A router that learned n1's ``/status`` and n2's, each stating ``names_keys``."""
+    router = _router(_status("n1", names_keys=True))
+    router.learn(_status("n2", names_keys=True), N2)
+    assert router.names_keys(N2) is True
+    return router
+
+
+@pytest.mark.parametrize("method", ["get", "put"])
+def test_a_node_restarted_older_is_read_again_at_its_first_keyless_answer(
+        method: str) -> None:
+    """n2 stated ``names_keys``, then was restarted older: its ``/status`` states
+    none and its answers name no key. Its answer is taken after one ``/status``
+    (before: the get tried n1, the put raised OutcomeUnknownError, at every
+    request, for as long as n2 stayed in the ring), and the next costs none."""
+    router = _n2_stated()
+
+    def answer(method: str, url: str) -> Answer:
+        if url == f"{N2}/status":
+            return httpx.Response(200, json=_status("n2"))  # older: none stated
+        if method == "PUT":
+            return httpx.Response(200, json={"context": "Y3R4"})
+        return httpx.Response(200, json=_answer(None if url.startswith(N2) else b"k",
+                                                [b"n2" if url.startswith(N2) else b"n1"]))
+
+    for attempt in range(2):
+        asked: list[str] = []
+        if method == "get":
+            assert _drive(get_plan(router, "k", None, None), answer, asked).values == [b"n2"]
+        else:
+            assert _drive(put_plan(router, "k", b"v", None, "a/b", None), answer,
+                          asked) == "Y3R4"
+        read = [f"GET {N2}/status"] if attempt == 0 else []
+        assert asked == [f"{method.upper()} {N2}/kv/k", *read]
+        assert router.names_keys(N2) is False
+
+
+def test_a_node_still_stating_names_keys_has_its_keyless_answer_refused_after_the_read(
+        ) -> None:
+    """n2 still states it when read again: its answer is refused (the get tries n1,
+    the put's outcome is unknown), one ``/status`` read per such answer."""
+    router = _n2_stated()
+
+    def answer(method: str, url: str) -> Answer:
+        if url == f"{N2}/status":
+            return httpx.Response(200, json=_status("n2", names_keys=True))
+        if method == "PUT":
+            return httpx.Response(200, json={"context": "Y3R4"})
+        return httpx.Response(200, json=_answer(None if url.startswith(N2) else b"k",
+                                                [b"n1"]))
+
+    asked: list[str] = []
+    assert _drive(get_plan(router, "k", None, None), answer, asked).values == [b"n1"]
+    assert asked == [f"GET {N2}/kv/k", f"GET {N2}/status", f"GET {N1}/kv/k"]
+    asked.clear()
+    with pytest.raises(OutcomeUnknownError, match="an answer naming no key"):
+        _drive(put_plan(router, "k", b"v", None, "a/b", None), answer, asked)
+    assert asked == [f"PUT {N2}/kv/k", f"GET {N2}/status"]
+
+
+@pytest.mark.parametrize("unread", ["503", "not JSON", "no answer"])
+def test_a_status_not_read_again_keeps_what_the_node_stated(unread: str) -> None:
+    """n2 stated ``names_keys``; its ``/status`` cannot be read at a get over the
+    bound or at a keyless answer: it still states it (its keyless answer refused).
+    Before, the failed read made n2 state nothing until the next refresh, and its
+    answers naming no key were taken meanwhile."""
+    router = _n2_stated()
+    gets: list[str] = []
+
+    def answer(method: str, url: str) -> Answer:
+        if url == f"{N1}/status":
+            return httpx.Response(200, json=_status("n1", names_keys=True))
+        if url == f"{N2}/status":
+            return (httpx.Response(503, json={}) if unread == "503" else
+                    httpx.Response(200, text="<html>") if unread == "not JSON" else
+                    httpx.ConnectError("refused"))
+        gets.append(url)
+        if url.startswith(N2) and len(gets) == 1:
+            return _refused(router.answer_limit(), None)  # over the bound
+        return httpx.Response(200, json=_answer(None if url.startswith(N2) else b"k",
+                                                [b"n1"]))
+
+    assert _drive(get_plan(router, "k", None, None), answer, []).values == [b"n1"]
+    assert router.names_keys(N2) is True
+    router.answered(N2)  # the over-bound answer made it tried last meanwhile
+    asked: list[str] = []
+    assert _drive(get_plan(router, "k", None, None), answer, asked).values == [b"n1"]
+    assert asked == [f"GET {N1}/status", f"GET {N2}/kv/k", f"GET {N2}/status",
+                     f"GET {N1}/kv/k"]
+    assert router.names_keys(N2) is True
+
+
+@pytest.mark.parametrize("client", ["sync", "async"])
+def test_a_node_restarted_older_over_sockets(client: str) -> None:
+    """One server, a node that states ``names_keys`` and names its keys, then
+    "restarted older": it states none and names none. Both clients: the put after
+    the restart returns its context (before: OutcomeUnknownError, at every put),
+    the get its value."""
+    where: list[str] = []
+    older = [False]
+
+    def answer(conn: socket.socket, head: bytes) -> bool:
+        new = not older[0]
+        if b" /status " in head:
+            body: dict[str, Any] = _status(
+                "n1", names_keys=True if new else None, http={"n1": where[0]},
+                ring={**RING, "tokens": {"n1": ["0"]}})
+            conn.sendall(_http(200, json.dumps(body).encode()))
+        elif head.startswith(b"PUT "):
+            conn.sendall(_http(200, json.dumps(
+                {"context": "Y3R4", **({"key": "aw=="} if new else {})}).encode()))
+        else:
+            conn.sendall(_http(200, json.dumps(_answer(b"k" if new else None,
+                                                       [b"milk"])).encode()))
+        return False
+
+    with _fake_node(answer) as node:
+        where.append(node)
+        if client == "sync":
+            with Client([node], timeout_s=5.0) as db:
+                assert db.get("k").values == [b"milk"]
+                older[0] = True
+                assert db.put("k", b"v") == "Y3R4"
+                assert db.get("k").values == [b"milk"]
+            return
+
+        async def scenario() -> None:
+            async with AsyncClient([node], timeout_s=5.0) as db:
+                assert (await db.get("k")).values == [b"milk"]
+                older[0] = True
+                assert await db.put("k", b"v") == "Y3R4"
+                assert (await db.get("k")).values == [b"milk"]
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_node_stating_names_keys_whose_keyless_answer_is_refused_names_it() -> None:
+    """The NoNodeError of a get whose only node still states ``names_keys`` names
+    why (unchanged by the read again)."""
+    router = _router(_status("n1", names_keys=True, http={"n1": "127.0.0.1:1"},
+                             ring={**RING, "tokens": {"n1": ["0"]}}))
+    with pytest.raises(NoNodeError, match="an answer naming no key"):
+        _drive(get_plan(router, "k", None, None), lambda method, url: (
+            httpx.Response(200, json=_status("n1", names_keys=True,
+                                             http={"n1": "127.0.0.1:1"},
+                                             ring={**RING, "tokens": {"n1": ["0"]}}))
+            if url.endswith("/status") else httpx.Response(200, json=_answer(None, [b"v"]))),
+            [])
