@@ -26,20 +26,27 @@ from typing import Any
 import httpx
 import pytest
 
+import impl.http_client
 from impl.http_client import (
+    MAX_ANSWER_BYTES,
+    MAX_STATED_ANSWER_BYTES,
+    AnswerRefusedError,
     AsyncClient,
     Client,
     NoNodeError,
     OutcomeUnknownError,
+    RequestRefusedError,
     Router,
     get_plan,
     put_plan,
 )
 from tests.vdynamo.test_client_hostile_answers import _fake_node, _http
 from tests.vdynamo.test_client_node_statements import (
+    LOWERED,
     N1,
     N2,
     RING,
+    VALUE,
     Answer,
     _answer,
     _drive,
@@ -196,3 +203,153 @@ def test_a_node_stating_names_keys_whose_keyless_answer_is_refused_names_it() ->
                                              ring={**RING, "tokens": {"n1": ["0"]}}))
             if url.endswith("/status") else httpx.Response(200, json=_answer(None, [b"v"]))),
             [])
+
+
+# ------------------------------------------------ survivors of the review's mutants
+
+
+@pytest.mark.parametrize("body", [{"error": "Forbidden"}, {"message": "denied"},
+                                  {"error": "Forbidden", "message": 5}])
+def test_a_4xx_object_without_error_and_message_strings_is_no_nodes(
+        body: dict[str, Any]) -> None:
+    """A node's every error names both ``error`` and ``message`` (strings): an object
+    naming one only is no node's (a put's outcome unknown, a get tries the next
+    address), and a node's own 4xx is a get's refusal too."""
+    router = _router(_status("n1"))
+    with pytest.raises(OutcomeUnknownError, match="not a vdynamo node's answer"):
+        _drive(put_plan(router, "k", b"v", None, "a/b", None),
+               lambda method, url: httpx.Response(403, json=body), [])
+    got = _drive(get_plan(_router(_status("n1")), "k", None, None), lambda method, url: (
+        httpx.Response(403, json=body) if url.startswith(N2) else
+        httpx.Response(200, json=_answer(b"k", [b"n1"]))), [])
+    assert got.values == [b"n1"]
+    with pytest.raises(RequestRefusedError, match="HTTP 400 BadRequestError: r: must be"):
+        _drive(get_plan(_router(_status("n1")), "k", 9, None), lambda method, url: (
+            httpx.Response(400, json={"error": "BadRequestError", "message": "r: must be "
+                                      "an integer in 1..3 (N), got '9'"})), [])
+
+
+def test_the_over_bound_get_is_asked_again_once_whatever_the_node_states() -> None:
+    """A server stating a larger bound at each read and answering over each: the get
+    is asked of it twice and its ``/status`` read once (no loop), then n1 tried."""
+    router = _router(_status("n1"))
+    bounds = iter(range(2 * MAX_ANSWER_BYTES, MAX_STATED_ANSWER_BYTES, MAX_ANSWER_BYTES))
+
+    def answer(method: str, url: str) -> Answer:
+        if url == f"{N2}/status":
+            return httpx.Response(200, json=_status("n2", bound=next(bounds)))
+        if url.startswith(N2):
+            return _refused(router.answer_limit(), None)
+        return httpx.Response(200, json=_answer(b"k", [b"n1"]))
+
+    asked: list[str] = []
+    assert _drive(get_plan(router, "k", None, None), answer, asked).values == [b"n1"]
+    assert asked == [f"GET {N2}/kv/k", f"GET {N2}/status", f"GET {N2}/kv/k",
+                     f"GET {N1}/kv/k"]
+
+
+def test_a_put_over_the_bound_is_never_asked_again() -> None:
+    """A put's answer over the bound, its node stating more: one PUT, no ``/status``
+    read, the outcome unknown (a put asked again would be written twice)."""
+    router = _router(_status("n1"))
+    asked: list[str] = []
+    with pytest.raises(OutcomeUnknownError):
+        _drive(put_plan(router, "k", b"v", None, "a/b", None), lambda method, url: (
+            httpx.Response(200, json=_status("n2", bound=MAX_STATED_ANSWER_BYTES))
+            if url.endswith("/status") else _refused(MAX_ANSWER_BYTES, None)), asked)
+    assert asked == [f"PUT {N2}/kv/k"]
+
+
+def test_an_answer_refused_for_its_encoding_reads_no_status() -> None:
+    """An answer refused for its Content-Encoding (no bound involved): no ``/status``
+    read, the next node tried."""
+    router = _router(_status("n1"))
+    asked: list[str] = []
+    got = _drive(get_plan(router, "k", None, None), lambda method, url: (
+        AnswerRefusedError("gzip", request=httpx.Request("GET", url))
+        if url.startswith(N2) else httpx.Response(200, json=_answer(b"k", [b"n1"]))), asked)
+    assert got.values == [b"n1"] and asked == [f"GET {N2}/kv/k", f"GET {N1}/kv/k"]
+
+
+@pytest.mark.parametrize("status", ["another cluster", "503"])
+def test_a_status_of_another_cluster_or_not_200_states_nothing(status: str) -> None:
+    """At an over-bound answer, n2's ``/status`` names another cluster or answers
+    503 (a status-shaped body): its bound is not learned, the get not asked again."""
+    router = _router({**_status("n1"), "cluster_id": "ours"})
+    body = _status("n2", bound=MAX_STATED_ANSWER_BYTES)
+    asked: list[str] = []
+    got = _drive(get_plan(router, "k", None, None), lambda method, url: (
+        httpx.Response(200, json={**body, "cluster_id": "theirs"})
+        if url == f"{N2}/status" and status == "another cluster" else
+        httpx.Response(503, json=body) if url == f"{N2}/status" else
+        _refused(MAX_ANSWER_BYTES, None) if url.startswith(N2) else
+        httpx.Response(200, json=_answer(b"k", [b"n1"]))), asked)
+    assert got.values == [b"n1"]
+    assert asked == [f"GET {N2}/kv/k", f"GET {N2}/status", f"GET {N1}/kv/k"]
+    assert router.answer_limit() == MAX_ANSWER_BYTES
+
+
+def test_a_statement_read_under_another_spelling_counts_at_the_rings_address() -> None:
+    """n2's ``/status`` read at a seed spelled ``localhost``: its ``names_keys``
+    holds at the address the ring gives it (its keyless answer asks it again)."""
+    router = _router(_status("n1"))
+    router.learn(_status("n2", names_keys=True), "http://localhost:2")
+    assert router.names_keys(N2) is True
+
+
+def test_a_node_that_left_has_its_statement_and_name_dropped() -> None:
+    """Memory: n2 leaves the ring (n1's next ``/status``): what n2 stated, the URL
+    it was read at, and an address whose ``/status`` could not be read are dropped."""
+    router = _n2_stated()
+    router.unstated("http://127.0.0.1:3")
+    router.learn(_status("n1", names_keys=True, http={"n1": "127.0.0.1:1"},
+                         ring={**RING, "tokens": {"n1": ["0"]}}), N1)
+    assert set(router._stated) == {"n1"}
+    assert router._names == {N1: "n1"}
+
+
+@pytest.mark.parametrize("client", ["sync", "async"])
+@pytest.mark.parametrize("framing", ["Content-Length", "close-delimited"])
+def test_a_larger_node_over_sockets_each_framing_and_a_given_bound(
+        client: str, framing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server stating the default (lowered to 100,000) at its first ``/status``
+    and 1,000,000 after (its limits raised), answering 400,000 bytes with or without
+    Content-Length: read after one ``/status`` more. A client given
+    ``max_answer_bytes`` of 100,000: refused, no ``/status`` read after the first."""
+    monkeypatch.setattr(impl.http_client, "MAX_ANSWER_BYTES", LOWERED)
+    get = json.dumps(_answer(b"k", [VALUE])).encode()
+    where: list[str] = []
+    heads: list[bytes] = []
+
+    def answer(conn: socket.socket, head: bytes) -> bool:
+        heads.append(head.split(b"\r\n", 1)[0])
+        if b" /status " in head:
+            first = sum(h.endswith(b" /status HTTP/1.1") for h in heads) == 1
+            body = _status("n1", bound=LOWERED if first else 1_000_000, http={"n1": where[0]},
+                           ring={**RING, "tokens": {"n1": ["0"]}})
+            conn.sendall(_http(200, json.dumps(body).encode()))
+        elif framing == "Content-Length":
+            conn.sendall(_http(200, get))
+        else:
+            conn.sendall(b"HTTP/1.1 200 X\r\nConnection: close\r\n"
+                         b"Content-Type: application/json\r\n\r\n" + get)
+        return False
+
+    def run_get(given: int | None) -> list[bytes]:
+        if client == "sync":
+            with Client([where[0]], timeout_s=5.0, max_answer_bytes=given) as db:
+                return db.get("k").values
+
+        async def scenario() -> list[bytes]:
+            async with AsyncClient([where[0]], timeout_s=5.0, max_answer_bytes=given) as db:
+                return (await db.get("k")).values
+        return asyncio.run(asyncio.wait_for(scenario(), 30))
+
+    with _fake_node(answer) as node:
+        where.append(node)
+        assert run_get(None) == [VALUE]
+        assert [h.split()[1] for h in heads] == [b"/status", b"/kv/k", b"/status", b"/kv/k"]
+        heads.clear()
+        with pytest.raises(NoNodeError, match="over the client's max_answer_bytes"):
+            run_get(LOWERED)
+        assert [h.split()[1] for h in heads] == [b"/status", b"/kv/k"]
