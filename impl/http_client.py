@@ -719,7 +719,12 @@ class Router:
         # them meanwhile (stated_answer_bytes, names_keys), never while they change
         self._stated = {**{node: said for node, said in self._stated.items()
                            if node in kept}, name: stated}
-        self._names = {**{url: node for url, node in self._names.items() if node in kept},
+        # a URL the ring now gives another node names that node (session 38's review: a
+        # node gone to another address left its statement at its old one, taken as
+        # the statement of the node that came there)
+        self._names = {**{url: node for url, node in self._names.items() if node in kept
+                          and all(other == node for other, there in http.items()
+                                  if there == url)},
                        **({base: name} if base is not None else {})}
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]

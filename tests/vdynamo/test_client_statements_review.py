@@ -353,3 +353,17 @@ def test_a_larger_node_over_sockets_each_framing_and_a_given_bound(
         with pytest.raises(NoNodeError, match="over the client's max_answer_bytes"):
             run_get(LOWERED)
         assert [h.split()[1] for h in heads] == [b"/status", b"/kv/k"]
+
+
+def test_a_statement_stays_with_its_node_when_another_node_takes_its_address() -> None:
+    """n2 (stating ``names_keys``) moves to port 4 and n3, not read, comes to port 2
+    (n1's next ``/status``): what n2 stated no longer holds at port 2 (before, n3
+    was taken to state it until its ``/status`` was read)."""
+    router = _n2_stated()
+    router.learn(_status("n1", http={"n1": "127.0.0.1:1", "n2": "127.0.0.1:4",
+                                     "n3": "127.0.0.1:2"},
+                         ring={**RING, "tokens": {"n1": ["0"], "n2": ["1"], "n3": ["2"]}}),
+                 N1)
+    assert router._names == {N1: "n1"}
+    assert router.names_keys("http://127.0.0.1:4") is True  # n2's, at its address
+    assert router.names_keys(N2) is None  # n3's: not read, while n2 states it
