@@ -57,9 +57,10 @@ proxy or load balancer that mixed up keys): a get tries the next node and names
 both keys in its NoNodeError, a put or delete (sent) raises OutcomeUnknownError
 naming both. An answer naming no key is refused so too when its node states
 ``names_keys`` in its ``/status`` (session 38; a node that does not, an older one,
-is taken as before). The context is bound to its key too, but by an HMAC under the
-cluster's secret (:mod:`impl.context`), which a client does not hold: it cannot
-check that itself.
+is taken as before), once that ``/status`` is read again (session 38's review: the
+node may have been restarted older, :func:`_asked`). The context is bound to its
+key too, but by an HMAC under the cluster's secret (:mod:`impl.context`), which a
+client does not hold: it cannot check that itself.
 
 Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
 :func:`delete_plan`: generators that yield the HTTP requests to make and are
@@ -856,8 +857,9 @@ def _check_key(body: dict[str, Any], key: bytes | str | None,
     ``named``: whether the answering node states in its ``/status`` that it names
     keys (session 38). True: an answer naming none is refused too (BadMessageError:
     not that node's answer: a cache, proxy or another server stripped or made it);
-    False: taken (a node of before session 38, which may name none); None: not known
-    (:class:`_KeyUnstated`, for the plan to ask the node)."""
+    False: taken (a node of before session 38, which may name none); None: not known,
+    or to be read again (:class:`_KeyUnstated`, for the plan to ask the node:
+    :func:`_asked`)."""
     if key is None:
         return
     if "key" not in body:
