@@ -1962,7 +1962,13 @@ class HttpApi:
             return True
 
     def _status(self) -> _Answer:
-        return 200, {**self.server.status(), "cluster_id": self.cluster_id}, []
+        """``/status``: the node's (:meth:`impl.runtime.NodeServer.status`), its
+        ``cluster_id``, and ``names_keys``: true, this node names the key of every
+        answer about one (:func:`_get_answer`, a PUT's and a DELETE's JSON ``key``;
+        session 37), so a client refuses its answer naming none as no answer of it
+        (session 38: a node of before states none, and its answers are taken)."""
+        return 200, {**self.server.status(), "cluster_id": self.cluster_id,
+                     "names_keys": True}, []
 
     def _misdirected(self, headers: dict[bytes, bytes]) -> _Answer | None:
         """421 Misdirected Request (RFC 9110 15.5.20), nothing done, for a request whose

@@ -29,19 +29,24 @@ node only when its outcome is known:
   may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
   with the fresh context so the retry supersedes what may have been written.
 
-A 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
-request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
-get that finds several values merges them, writes the merge back with the
-get's context (which collapses the siblings) and returns the one value; if the
-write-back fails (no node wrote it, its outcome is unknown, or a node refused it
-with a 4xx, e.g. a merge over ``max_value_bytes``) the get still
-returns the merge, with the read's context, and says why in
-``Fetched.write_back_error`` (session 30).
+A node's 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
+request); a 4xx that is not a node's error (HTML, a JSON object without ``error``
+and ``message``: a proxy's or another service's) is no node's refusal: a put's or
+delete's raises OutcomeUnknownError naming what answered (session 38).
+
+Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a get that finds
+several values merges them, writes the merge back with the get's context (which
+collapses the siblings) and returns the one value; if the write-back fails (no node
+wrote it, its outcome is unknown, or a node refused it with a 4xx, e.g. a merge over
+``max_value_bytes``) the get still returns the merge, with the read's context, and
+says why in ``Fetched.write_back_error`` (session 30).
 
 An answer is read whole, within ``timeout_s`` (the sync client's every socket read
 and write ends by its request's deadline: :class:`_DeadlineBackend`), up to
 ``max_answer_bytes`` (given, else the largest answer the cluster's ``/status``
-states, at least :data:`MAX_ANSWER_BYTES`: :meth:`Router.answer_limit`, session 37) and
+states, at least :data:`MAX_ANSWER_BYTES`: :meth:`Router.answer_limit`, session 37;
+since session 38 the largest a node of the ring states in its own ``/status``, and a
+get over it reads that node's and asks again if it states more: :func:`_read_plan`) and
 in no Content-Encoding (every request asks for ``identity``); any other is no
 node's answer (:class:`AnswerRefusedError`: a get tries the next node, a put's
 outcome is unknown; session 36).
@@ -50,9 +55,12 @@ An answer about a key names it (session 37: a JSON answer's ``key``); one that
 names another key is no answer for this one (:func:`_check_key`: a broken cache,
 proxy or load balancer that mixed up keys): a get tries the next node and names
 both keys in its NoNodeError, a put or delete (sent) raises OutcomeUnknownError
-naming both. The context is bound to its key too, but by an HMAC under the
-cluster's secret (:mod:`impl.context`), which a client does not hold: it cannot
-check that itself.
+naming both. An answer naming no key is refused so too when its node states
+``names_keys`` in its ``/status`` (session 38; a node that does not, an older one,
+is taken as before), once that ``/status`` is read again (session 38's review: the
+node may have been restarted older, :func:`_asked`). The context is bound to its
+key too, but by an HMAC under the cluster's secret (:mod:`impl.context`), which a
+client does not hold: it cannot check that itself.
 
 Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
 :func:`delete_plan`: generators that yield the HTTP requests to make and are
@@ -173,7 +181,17 @@ class AnswerRefusedError(httpx.TransportError, RemoteError):
     client did not accept (it asks for ``identity``). A RemoteError (the server's
     fault) handed to the plans as an httpx transport error (no usable answer): a get
     tries the next node and names it in its NoNodeError, a put raises
-    OutcomeUnknownError naming it (it was sent). Never raised to a caller itself."""
+    OutcomeUnknownError naming it (it was sent). Never raised to a caller itself.
+    ``limit``: the bound its body was over (None: refused for its encoding);
+    ``size``: its Content-Length when that said so (None: counted, or an encoding).
+    A get whose answer was over the cluster's bound asks that node's ``/status`` and
+    tries it again if it states a larger one (:func:`_read_plan`, session 38)."""
+
+    def __init__(self, message: str, *, request: httpx.Request, limit: int | None = None,
+                 size: int | None = None) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
+        self.size = size
 
 
 def _check_head(response: httpx.Response, limit: int) -> None:
@@ -193,7 +211,8 @@ def _check_head(response: httpx.Response, limit: int) -> None:
     length = response.headers.get("content-length", "").strip()
     if length.isascii() and length.isdigit() and int(length) > limit:
         raise AnswerRefusedError(_too_large(f"{int(length):,} bytes (its Content-Length)",
-                                            limit), request=response.request)
+                                            limit), request=response.request,
+                                 limit=limit, size=int(length))
 
 
 def _too_large(size: str, limit: int) -> str:
@@ -211,7 +230,7 @@ def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,
     size += len(chunk)
     if size > limit:
         raise AnswerRefusedError(_too_large(f"over {limit:,} bytes ({size:,} read)", limit),
-                                 request=request)
+                                 request=request, limit=limit)
     raw.append(chunk)
     return size
 
@@ -581,12 +600,26 @@ def key_path(key: bytes | str) -> str:
     return path
 
 
+@dataclass(frozen=True, slots=True)
+class _Stated:
+    """What one node's own ``/status`` states of its answers (session 38):
+    ``answer_bytes``, its ``limits.max_answer_bytes`` (None: none, a node of before
+    session 37), and ``names_keys``, whether it names the key of every answer about
+    one (``names_keys``; False: not stated, a node of before session 38)."""
+
+    answer_bytes: int | None
+    names_keys: bool
+
+
 class Router:
     """Where a key's request goes: the key's preference list from the ring learned
-    from ``/status``, then the seed addresses. ``now`` is injectable (seconds)."""
+    from ``/status``, then the seed addresses. ``now`` is injectable (seconds);
+    ``max_answer_bytes``: the client's bound given (None: the cluster's,
+    :meth:`answer_limit`)."""
 
     def __init__(self, seeds: Sequence[str], refresh_s: float = 30.0,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic, *,
+                 max_answer_bytes: int | None = None) -> None:
         if isinstance(seeds, str | bytes):  # each character was taken for a node
             raise LocalError(f"connect: give a list of node addresses, e.g. "
                              f"[{seeds!r:.60}], not one str")
@@ -603,19 +636,55 @@ class Router:
         #: a node of another cluster refuses it (421); ``/status`` of such a node is
         #: not learned (:func:`status_plan`)
         self.cluster_id: str | None = None
-        #: the largest answer the last ``/status`` learned states
-        #: (``limits.max_answer_bytes``; at most :data:`MAX_STATED_ANSWER_BYTES`), which a
-        #: client not given ``max_answer_bytes`` reads answers up to
-        #: (:meth:`Router.answer_limit`); None: none learned, or a node of before session 37
-        self.stated_answer_bytes: int | None = None
+        #: the bound the client was given (None: the cluster's, :meth:`answer_limit`)
+        self.given_answer_bytes = max_answer_bytes
+        #: node name -> what its own ``/status`` states (:class:`_Stated`), for every
+        #: node of the ring learned whose ``/status`` the client read (session 38: before,
+        #: only the last ``/status`` learned counted)
+        self._stated: dict[str, _Stated] = {}
+        #: base URL whose ``/status`` was read -> the node's name it gave
+        self._names: dict[str, str] = {}
         self._learned_at: float | None = None
         #: base URL -> until when it is tried last (:meth:`suspect`)
         self._suspects: dict[str, float] = {}
 
+    @property
+    def stated_answer_bytes(self) -> int | None:
+        """The largest answer a node the client knows states in its own ``/status``
+        (``limits.max_answer_bytes``, each at most :data:`MAX_STATED_ANSWER_BYTES`),
+        which a client not given ``max_answer_bytes`` reads answers up to
+        (:meth:`answer_limit`); None: none stated (none read, nodes of before session
+        37). Since session 38 the largest over the nodes of the ring whose ``/status``
+        was read, not the last one's: during a rolling change of limits a node of
+        smaller limits learned last no longer lowers the bound below a larger node's
+        answers."""
+        return max((stated.answer_bytes for stated in self._stated.values()
+                    if stated.answer_bytes is not None), default=None)
+
+    def names_keys(self, base: str) -> bool | None:
+        """Whether the node at ``base`` states in its ``/status`` that it names the key
+        of every answer about one (``names_keys``, session 38): True; False (it does
+        not state it: a node of before session 38); None: its ``/status`` not read
+        while another node the client knows states it (a cluster being upgraded: the
+        plan asks that node's, :func:`_statement_plan`, at its first answer naming no
+        key). Not read and no node stating it (a cluster of older nodes): False, so
+        that such a cluster's answers cost no request more."""
+        stated = self._stated_by(base)
+        if stated is not None:
+            return stated.names_keys
+        return None if any(said.names_keys for said in self._stated.values()) else False
+
+    def _stated_by(self, base: str) -> _Stated | None:
+        """What the node at ``base`` states (None: its ``/status`` not read)."""
+        name = self._names.get(base)
+        if name is None:
+            name = next((node for node, url in self.http.items() if url == base), None)
+        return self._stated.get(name) if name is not None else None
+
     def stale(self) -> bool:
         return self._learned_at is None or self._now() - self._learned_at > self.refresh_s
 
-    def learn(self, status: dict[str, Any]) -> None:
+    def learn(self, status: dict[str, Any], base: str | None = None) -> None:
         """Adopt the ring and the addresses of a ``/status`` body, but for an address
         whose host is unspecified (see :func:`_names_a_host`): requests for that node's
         keys go to the seeds, which forward them. Raises BadMessageError (a ValueError)
@@ -624,9 +693,13 @@ class Router:
         of ``get`` and ``put`` before session 36's probe (``{"ring": {"tokens": 5}}``,
         an address 5), which the plans' fall-back to the seeds did not catch, and a
         node's tokens given as a string (``"123"``) were taken as the tokens 1, 2, 3.
-        Its ``limits.max_answer_bytes`` (session 37) is kept in
-        :attr:`stated_answer_bytes` (none stated: None), bounded by
-        :data:`MAX_STATED_ANSWER_BYTES`; one that is not a positive int is refused so."""
+        Its ``limits.max_answer_bytes`` (session 37, bounded by
+        :data:`MAX_STATED_ANSWER_BYTES`) and ``names_keys`` (session 38) are kept as
+        what its node (``node``; ``base``, the URL it was read from, if it names none)
+        states (:attr:`stated_answer_bytes`, :meth:`names_keys`), with what the other
+        nodes of the ring stated in theirs; a node's no longer in the ring is dropped.
+        A bound that is not a positive int, or a ``names_keys`` that is not a bool, is
+        refused so."""
         try:
             ring = status["ring"]
             tokens = {node: [int(t) for t in _listed(ts)]
@@ -635,17 +708,41 @@ class Router:
                                         ring["tokens_per_node"], ring["partitions"])
             http = {node: _url(address) for node, address in _mapped(status["http"]).items()
                     if _names_a_host(_listed(address, str))}
-            stated = _stated_answer_bytes(status)
+            stated = _Stated(_stated_answer_bytes(status), _stated_names_keys(status))
         except (KeyError, TypeError, ValueError) as error:
             raise BadMessageError(f"/status: not a node's ring, addresses and limits "
                                   f"({type(error).__name__}: {_kept(str(error))})") from None
         self.partitioning, self.http = partitioning, http
-        self.stated_answer_bytes = stated
+        name = status.get("node")
+        name = name if isinstance(name, str) and name else base or ""
+        kept = {*partitioning.ring.nodes, *_mapped(status["http"]), name}
+        # new dicts, each made whole before it is bound: threads sharing a Client read
+        # them meanwhile (stated_answer_bytes, names_keys), never while they change
+        self._stated = {**{node: said for node, said in self._stated.items()
+                           if node in kept}, name: stated}
+        # a URL the ring now gives another node names that node (session 38's review: a
+        # node gone to another address left its statement at its old one, taken as
+        # the statement of the node that came there)
+        self._names = {**{url: node for url, node in self._names.items() if node in kept
+                          and all(other == node for other, there in http.items()
+                                  if there == url)},
+                       **({base: name} if base is not None else {})}
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]
         self._learned_at = self._now()
 
-    def answer_limit(self, given: int | None) -> int:
+    def unstated(self, base: str) -> None:
+        """The ``/status`` of the node at ``base`` could not be read or learned
+        (:func:`_statement_plan`): it states nothing (as a node of before session 37)
+        until the ring is learned again. A node that stated something keeps it (session
+        38's review: a failed read made a node stating ``names_keys`` state nothing
+        until the next refresh, and its answers naming no key were taken meanwhile)."""
+        if self._stated_by(base) is not None:
+            return
+        self._names = {**self._names, base: base}
+        self._stated = {**self._stated, base: _Stated(None, False)}
+
+    def answer_limit(self, given: int | None = None) -> int:
         """The most bytes of an answer a client reads: ``given`` (its
         ``max_answer_bytes``) if not None, else the largest answer the cluster's
         ``/status`` states (:attr:`stated_answer_bytes`), never less than
@@ -653,7 +750,9 @@ class Router:
         node that states none). Before session 37 it was :data:`MAX_ANSWER_BYTES`
         unless given: a node of a cluster of 18 nodes of the default limits, whose
         sides' merged puts make a get answer of up to 101,277,696 bytes, had each
-        such answer refused by a client not given a larger bound by hand."""
+        such answer refused by a client not given a larger bound by hand. ``given``
+        None: :attr:`given_answer_bytes`."""
+        given = self.given_answer_bytes if given is None else given
         if given is not None:
             return given
         return max(MAX_ANSWER_BYTES, self.stated_answer_bytes or 0)
@@ -728,7 +827,23 @@ def _stated_answer_bytes(status: dict[str, Any]) -> int | None:
     return min(stated, MAX_STATED_ANSWER_BYTES)
 
 
-def _check_key(body: dict[str, Any], key: bytes | str | None) -> None:
+def _stated_names_keys(status: dict[str, Any]) -> bool:
+    """``names_keys`` of a ``/status`` body (False: not stated, a node of before
+    session 38); BadMessageError when it is not a bool."""
+    stated = status.get("names_keys", False)
+    if not isinstance(stated, bool):
+        raise BadMessageError(f"names_keys: a bool expected, got {stated!r:.40}")
+    return stated
+
+
+class _KeyUnstated(Exception):
+    """An answer names no key and whether its node names keys is not known (its
+    ``/status`` not read): the plan asks it (:func:`_statement_plan`) and reads the
+    answer again. Never raised out of a plan."""
+
+
+def _check_key(body: dict[str, Any], key: bytes | str | None,
+               named: bool | None = False) -> None:
     """Raise BadMessageError naming both keys when ``body`` (a node's JSON answer
     about ``key``) names another key in its ``key`` (base64; session 37), or names
     none that is base64. An answer naming none (a node of before session 37) is
@@ -737,8 +852,25 @@ def _check_key(body: dict[str, Any], key: bytes | str | None) -> None:
     balancer returned that key's values as this key's (a put with its context was
     refused, as the context is bound to its key, but the get had returned them).
     The context cannot be checked here instead: it is bound to its key by an HMAC
-    under the cluster's secret (:mod:`impl.context`), which a client does not hold."""
-    if key is None or "key" not in body:
+    under the cluster's secret (:mod:`impl.context`), which a client does not hold.
+
+    ``named``: whether the answering node states in its ``/status`` that it names
+    keys (session 38). True: an answer naming none is refused too (BadMessageError:
+    not that node's answer: a cache, proxy or another server stripped or made it);
+    False: taken (a node of before session 38, which may name none); None: not known,
+    or to be read again (:class:`_KeyUnstated`, for the plan to ask the node:
+    :func:`_asked`)."""
+    if key is None:
+        return
+    if "key" not in body:
+        if named is None:
+            raise _KeyUnstated
+        if named:
+            raise BadMessageError(
+                f"an answer naming no key, from a node that states in its /status that it "
+                f"names the key of every answer (names_keys): not its answer for the key "
+                f"{_kept(repr(key_bytes(key)))} (is a cache, proxy or load balancer in the "
+                "way?)")
         return
     asked = key_bytes(key)
     named = body["key"]
@@ -755,10 +887,14 @@ def _check_key(body: dict[str, Any], key: bytes | str | None) -> None:
             "keys?)")
 
 
-def read_get(response: httpx.Response, key: bytes | str | None = None) -> Fetched | None:
+def read_get(response: httpx.Response, key: bytes | str | None = None,
+             named: bool | None = False) -> Fetched | None:
     """A get's answer (asked as JSON); None if this node could not serve it (503 or
     504, or an answer that is not a node's: try another); RequestRefusedError for a
-    4xx other than 404.
+    node's 4xx other than 404 (a 4xx that is no node's error, :func:`_a_nodes_error`,
+    is no node's answer: until session 38 ``vdynamo get --node`` of a web server
+    raised its HTML 404 as RequestRefusedError, naming neither the key nor the
+    address, and a get given several addresses did not try the others).
 
     An answer is a node's only if its body is what the API gives (a JSON object
     with ``values``, a list of base64 strings, ``context``, a string, and
@@ -769,17 +905,19 @@ def read_get(response: httpx.Response, key: bytes | str | None = None) -> Fetche
     that was not base64 was decoded to b"" (``b64decode`` drops what is not in its
     alphabet): a wrong value returned as the key's. An answer for another key than
     ``key`` (its body's ``key``) raises BadMessageError naming both (:func:`_check_key`,
-    session 37; ``key`` None: not checked)."""
+    session 37; ``key`` None: not checked), as does one naming none from a node that
+    states it names keys (``named`` True, session 38)."""
     body = _json(response)
     status = response.status_code
     if (status in (200, 300, 404) and "values" in body) or status in (200, 300):
-        _check_key(body, key)
+        _check_key(body, key, named)
         return fetched(body)
     if status == _MISDIRECTED:  # a node of another cluster: try another
         return None
-    if 400 <= status < 500:
+    if 400 <= status < 500 and _a_nodes_error(body):
         raise RequestRefusedError(status, body)
-    return None  # 5xx, or a status the API never gives a get (3xx, 1xx, 2xx)
+    return None  # 5xx, a 4xx that is no node's (session 38), or a status the API never
+    # gives a get (3xx, 1xx, 2xx)
 
 
 def fetched(body: dict[str, Any]) -> Fetched | None:
@@ -798,27 +936,36 @@ def fetched(body: dict[str, Any]) -> Fetched | None:
     return Fetched(decoded, list(types), context)
 
 
-def read_put(response: httpx.Response, key: bytes | str | None = None) -> str | None:
+def read_put(response: httpx.Response, key: bytes | str | None = None,
+             named: bool | None = False) -> str | None:
     """A put's new context; None if it was not written (503, outcome not-written: try
     another node); OutcomeUnknownError (504 or outcome unknown, or an answer that is
     not a node's: a 200 without a context string, a status the API never gives a
-    put); RequestRefusedError (4xx). Before session 13's probe B, a 200 whose body
+    put, a 4xx that is not a node's error); RequestRefusedError (a node's 4xx: a JSON
+    object naming ``error`` and ``message``, :func:`_a_nodes_error`). Until session
+    38 a 4xx that was no node's (a proxy's or another service's HTML 404, a DELETE's
+    404 cut short by a proxy) raised RequestRefusedError, a LocalError ("fix the
+    request") saying nothing was written, though the write had been sent to whatever
+    answered, which may have passed it on. Before session 13's probe B, a 200 whose body
     was not JSON raised a bare KeyError, ``{"context": null}`` returned the string
     'None' as the context, and a 201 or a 3xx raised RequestRefusedError (a
     LocalError) though the write may have been made. A 200 for another key than
-    ``key`` raises OutcomeUnknownError naming both (:func:`_check_key`, session 37)."""
+    ``key`` raises OutcomeUnknownError naming both (:func:`_check_key`, session 37),
+    as does one naming none from a node that states it names keys (``named``)."""
     body = _json(response)
     status = response.status_code
     if status == 200 and isinstance(body.get("context"), str) and body["context"]:
         try:
-            _check_key(body, key)
+            _check_key(body, key, named)
         except BadMessageError as wrong:  # sent: what became of it is not known
             raise OutcomeUnknownError(str(wrong)) from None
         return str(body["context"])
     if (status >= 500 or status == _MISDIRECTED) and body.get("outcome") == "not-written":
         return None
-    if 400 <= status < 500:
+    if 400 <= status < 500 and _a_nodes_error(body):
         raise RequestRefusedError(status, body)
+    if 400 <= status < 500:  # no node's refusal: sent, and what became of it not known
+        raise OutcomeUnknownError(f"HTTP {status} {_not_a_nodes_error(body, response)}")
     if status >= 500:
         raise OutcomeUnknownError(f"HTTP {status} {_kept_error(body)}{_not_a_node(body)}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
@@ -883,6 +1030,25 @@ def _not_a_node(body: dict[str, Any]) -> str:
             "address a node's HTTP port, or is a proxy in the way?")
 
 
+def _a_nodes_error(body: dict[str, Any]) -> bool:
+    """Whether ``body`` (:func:`_json` of an answer) has the shape of a node's every
+    error: a JSON object naming ``error`` and ``message`` (strings; the OpenAPI
+    document's ``Error``). A proxy's or another service's page (HTML, text, a JSON
+    object of another shape) has not: a node never answers so."""
+    return (body.get("error") != "NotJson" and isinstance(body.get("error"), str)
+            and isinstance(body.get("message"), str))
+
+
+def _not_a_nodes_error(body: dict[str, Any], response: httpx.Response) -> str:
+    """What an answer that is not a node's error (:func:`_a_nodes_error`) said, and
+    that it is no node's, for an error's message."""
+    if body.get("error") == "NotJson":
+        return f"{_kept_error(body)}{_not_a_node(body)}"
+    return (f"{_kept(response.text)}; not a vdynamo node's answer (a node's errors are "
+            "JSON objects naming error and message): is that address a node's HTTP port, "
+            "or is a proxy in the way?")
+
+
 def _kept_error(body: dict[str, Any]) -> str:
     """``error: message`` of a node's error ``body``, as :func:`_kept` keeps it."""
     return _kept(f"{body.get('error')}: {body.get('message')}")
@@ -924,6 +1090,12 @@ Plan = Generator[Step, "httpx.Response | httpx.TransportError", Any]
 
 def status_plan(router: Router, node: str | None = None) -> Plan:
     """``/status`` of ``node`` (default: the first node that answers)."""
+    _, body = yield from _status_of(router, node)
+    return body
+
+
+def _status_of(router: Router, node: str | None = None) -> Plan:
+    """(the base URL that answered, its ``/status``): see :func:`status_plan`."""
     tried = [_seed_url(node)] if node else router.candidates(None)
     why: list[str] = []
     for base in tried:
@@ -941,7 +1113,7 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
             if node is None and router.other_cluster(body):  # the ring of another
                 why.append(f"{base}: a node of another cluster")  # cluster: not learned
                 continue
-            return body
+            return base, body
         why.append(f"{base}: HTTP {answer.status_code}"
                    f"{'' if isinstance(body, dict) else ', not a JSON object'}")
     raise _unserved("status", tried, why)
@@ -951,7 +1123,60 @@ def _route_plan(router: Router) -> Plan:
     if router.stale():
         # no ring (no node answered, an old node): route to the seeds meanwhile
         with contextlib.suppress(NoNodeError, KeyError, ValueError, TypeError):
-            router.learn((yield from status_plan(router)))
+            base, status = yield from _status_of(router)
+            router.learn(status, base)
+
+
+def _statement_plan(router: Router, base: str) -> Plan:
+    """Read the ``/status`` of the node at ``base`` and learn it (its ring, and what
+    it states of its answers: :meth:`Router.learn`), as a refresh would, when the
+    client must know what that node states (session 38): a get's answer over the
+    cluster's bound (:func:`_read_plan`), or an answer naming no key from a node
+    whose ``/status`` was not read (:class:`_KeyUnstated`). One that does not answer
+    it, answers it as no node (or a node of another cluster) states nothing: its
+    statement is taken as none (an old node's) until the ring is learned again."""
+    answer = yield "GET", base + "/status", {}
+    body = _json(answer) if isinstance(answer, httpx.Response) else {}
+    if (isinstance(answer, httpx.Response) and answer.status_code == 200
+            and not router.other_cluster(body)):
+        with contextlib.suppress(BadMessageError):
+            router.learn(body, base)
+            return
+    router.unstated(base)
+
+
+def _asked(named: bool | None) -> bool | None:
+    """``named`` (:meth:`Router.names_keys`) as the first reading of an answer takes
+    it (:func:`_check_key`): a node stating ``names_keys`` is asked again (None)
+    before its answer naming no key is refused, as a node not read is. Session 38's
+    review: a node that stated it and was restarted older (an upgrade rolled back)
+    kept it in the client while it stayed in the ring (a refresh reads the first
+    seed's ``/status``), so that every get it led cost a request more and every
+    put and delete it took raised OutcomeUnknownError although it had written.
+    One ``/status`` more per answer naming no key from such a node, which a node
+    of session 38 never gives."""
+    return False if named is False else None
+
+
+def _read_plan(router: Router, base: str, step: Step) -> Plan:
+    """Make ``step`` (a get to the node at ``base``) and return its answer. One over
+    the cluster's bound (:class:`AnswerRefusedError`, no ``max_answer_bytes`` given)
+    makes the client read that node's ``/status`` (:func:`_statement_plan`) and, if
+    the bound is larger now, make ``step`` once more (session 38). Before, the bound
+    came from the last ``/status`` learned (every ``refresh_s``, 30 s): during a
+    rolling change of limits a node of smaller limits learned last made every
+    larger answer of the larger nodes refused until the client happened to learn
+    from one of them. The DataStax Java driver likewise reacts to a node's
+    protocol refusal by negotiating with that node again, rather than waiting for
+    its next metadata refresh."""
+    answer = yield step
+    if (isinstance(answer, AnswerRefusedError) and answer.limit is not None
+            and router.given_answer_bytes is None):
+        yield from _statement_plan(router, base)
+        limit = router.answer_limit()
+        if limit > answer.limit and (answer.size is None or answer.size <= limit):
+            answer = yield step
+    return answer
 
 
 def _check_quorum(name: str, value: object) -> None:
@@ -976,9 +1201,9 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
     yield from _route_plan(router)
     why: list[str] = []
     for base in router.candidates(key):
-        answer = yield "GET", base + path, {
+        answer = yield from _read_plan(router, base, ("GET", base + path, {
             "headers": {**_JSON, **router.cluster_header()},
-            "params": {"r": r} if r is not None else None}
+            "params": {"r": r} if r is not None else None}))
         if isinstance(answer, httpx.TransportError):
             router.forget()
             router.suspect(base)
@@ -986,14 +1211,21 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             continue
         router.answered(base)
         try:
-            got = read_get(answer, key)
-        except BadMessageError as wrong:  # another key's answer (session 37)
+            try:
+                got = read_get(answer, key, _asked(router.names_keys(base)))
+            except _KeyUnstated:  # no key named, its node's statement not read (or
+                # stating names_keys, perhaps no longer): ask it
+                yield from _statement_plan(router, base)
+                got = read_get(answer, key, router.names_keys(base) is True)
+        except BadMessageError as wrong:  # another key's answer (session 37), or none
             why.append(f"{base}: {wrong}")
             continue
         if got is None:
-            why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                       _MISDIRECTED else f"{base}: {_said(answer)}"
-                       f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
+            status = answer.status_code
+            why.append(f"{base}: a node of another cluster" if status == _MISDIRECTED
+                       else f"{base}: HTTP {status} {_not_a_nodes_error(_json(answer), answer)}"
+                       if 400 <= status < 500 else f"{base}: {_said(answer)}"
+                       f"{' (not an answer of the API)' if status < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
             merged = resolve(got.values)
@@ -1091,22 +1323,15 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             router.suspect(base)
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
         router.answered(base)
-        missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
-        if isinstance(missing.get("context"), str) and missing["context"]:
-            # a delete without a context found nothing: none written. Only a context
-            # string is one (session 36's probe: a 404 of {"context": null}, 5 or ""
-            # returned 'None', '5' or '' as the delete's context, str() of anything)
-            try:
-                _check_key(missing, key)
-            except BadMessageError as wrong:  # another key's 404: this delete was sent
-                raise OutcomeUnknownError(f"{what} to {base}: {wrong}") from None
-            if not missing_ok:  # the read's context stays in the error's body
-                raise RequestRefusedError(404, {
-                    **missing, "message": "no value for this key: nothing was deleted "
-                    "(nothing written)"})
-            return str(missing["context"])
         try:
-            written = read_put(answer, key)
+            try:
+                written = _write_answer(answer, method, key,
+                                        _asked(router.names_keys(base)), missing_ok)
+            except _KeyUnstated:  # no key named, its node's statement not read (or
+                # stating names_keys, perhaps no longer): ask it
+                yield from _statement_plan(router, base)
+                written = _write_answer(answer, method, key,
+                                        router.names_keys(base) is True, missing_ok)
         except OutcomeUnknownError as unknown:  # named: the write and the node (a 504
             # said neither before session 16's probe)
             raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
@@ -1115,6 +1340,29 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         why.append(f"{base}: a node of another cluster" if answer.status_code ==
                    _MISDIRECTED else f"{base}: {_said(answer)} (not written)")
     raise _unserved(what, router.candidates(key), why)
+
+
+def _write_answer(answer: httpx.Response, method: str, key: bytes | str,
+                  named: bool | None, missing_ok: bool) -> str | None:
+    """The context a put's or delete's ``answer`` gives (None: not written, try the
+    next node), as :func:`read_put` reads it; a DELETE's 404 with a context string
+    is a delete that found no value (nothing written): its context, or with
+    ``missing_ok`` False RequestRefusedError. ``named``: see :func:`_check_key`."""
+    missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
+    if isinstance(missing.get("context"), str) and missing["context"]:
+        # a delete without a context found nothing: none written. Only a context
+        # string is one (session 36's probe: a 404 of {"context": null}, 5 or ""
+        # returned 'None', '5' or '' as the delete's context, str() of anything)
+        try:
+            _check_key(missing, key, named)
+        except BadMessageError as wrong:  # another key's 404: this delete was sent
+            raise OutcomeUnknownError(str(wrong)) from None
+        if not missing_ok:  # the read's context stays in the error's body
+            raise RequestRefusedError(404, {
+                **missing, "message": "no value for this key: nothing was deleted "
+                "(nothing written)"})
+        return str(missing["context"])
+    return read_put(answer, key, named)
 
 
 def _check_seconds(name: str, value: object) -> None:
@@ -1191,7 +1439,7 @@ class Client:
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
                  max_answer_bytes: int | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes)
-        self.router = Router(seeds, refresh_s)
+        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
         self.resolve = resolve
         self._timeout_s = timeout_s
         self._max_answer_bytes = max_answer_bytes
@@ -1346,7 +1594,7 @@ class AsyncClient:
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
                  max_answer_bytes: int | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes)
-        self.router = Router(seeds, refresh_s)
+        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
         self.resolve = resolve
         self._timeout_s = timeout_s
         self._max_answer_bytes = max_answer_bytes

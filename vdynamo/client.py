@@ -46,8 +46,8 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
     returns them all); ``timeout_s``: per request to one node, its answer whole;
-    ``max_answer_bytes``: the largest answer read (None: the largest the cluster's
-    ``/status`` states, at least :data:`MAX_ANSWER_BYTES`, 93.3 MiB, that of a
+    ``max_answer_bytes``: the largest answer read (None: the largest a node of the
+    cluster states in its ``/status``, at least :data:`MAX_ANSWER_BYTES`, 93.3 MiB, that of a
     cluster of the default ``max_frame_bytes``, and at most 4 times that,
     ``impl.http_client.MAX_STATED_ANSWER_BYTES``, since a ``/status`` is not
     authenticated: give more for a larger cluster; over it the node's answer is

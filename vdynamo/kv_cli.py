@@ -75,6 +75,15 @@ def _positive(text: str) -> int:
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error."""
+    if getattr(args, "context", None) == "":
+        # the library's "pass the context a get returned, or None for a blind put"
+        # before session 38's user probe: no option of the command is None
+        without = ("a blind put (a sibling of what is there)" if prog == "vdynamo put" else
+                   "a delete that reads the key first and deletes what it read")
+        print(f"{prog}: --context: empty (an unset variable?): give the context a get "
+              f"printed, or leave --context out for {without}; nothing was sent",
+              file=sys.stderr)
+        return None
     try:  # a damaged cluster.json: one line (ClusterStateError), not a traceback
         known = {} if args.node else read_state(args.dir)["nodes"]
         nodes = list(args.node) or [

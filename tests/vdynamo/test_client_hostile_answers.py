@@ -45,7 +45,6 @@ from impl.http_client import (
     RequestRefusedError,
     Router,
     delete_plan,
-    read_get,
     read_put,
 )
 from spec.errors import LocalError
@@ -339,24 +338,30 @@ def test_a_body_that_is_not_json_is_kept_as_a_json_reason(status: int) -> None:
 def test_the_cli_names_an_address_of_another_service(capsys: pytest.CaptureFixture[str]) -> None:
     """``vdynamo get --node`` of a web server (its 404 page is HTML): one line naming
     the page and that it is no node's answer, exit 1 (before session 36: its HTML
-    cut at 200 characters as a refusal of the request, nothing more)."""
+    cut at 200 characters as a refusal of the request, nothing more). Since session
+    38 the get names its key and the address (no node's answer: the next address
+    would be tried); before, ``vdynamo get: HTTP 404 NotJson: ...`` named neither."""
     page = b"<!DOCTYPE HTML>\n<html><body><h1>Error response</h1>\n<p>404</p></body></html>\n"
     with _fake_node(_sends(_http(404, page, content_type=b"text/html"))) as node:
         assert main_get(["k", "--node", node]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "vdynamo get: HTTP 404 NotJson: <!DOCTYPE HTML>\\n" in err
+    assert err.count("\n") == 1 and (
+        f"vdynamo get: get b'k': no node could serve it (tried http://{node}): "
+        f"http://{node}: HTTP 404 NotJson: <!DOCTYPE HTML>\\n") in err
     assert "</html>\\n; not a vdynamo node's answer" in err
 
 
 def test_a_long_body_that_is_not_json_has_its_middle_cut() -> None:
+    """A put's (since session 38 its outcome unknown: no node's refusal; the get's
+    RequestRefusedError before, now no node's answer)."""
     page = "HEAD" + "m" * 10_000 + "TAIL"
-    with pytest.raises(RequestRefusedError) as raised:
-        read_get(_page(page, 400))
+    with pytest.raises(OutcomeUnknownError) as raised:
+        read_put(_page(page, 400))
     said = str(raised.value)
     assert said.startswith("HTTP 400 NotJson: HEAD") and "TAIL; not a vdynamo node's" in said
     cut = len("NotJson: " + page) - REASON_CHARS
     assert f"[... {cut:,} characters cut ...]" in said
-    assert len(said) < REASON_CHARS + 250
+    assert len(said) < REASON_CHARS + 400
 
 
 def test_a_put_answer_of_another_service_is_kept_as_a_reason() -> None:
@@ -421,12 +426,14 @@ def test_a_get_past_a_malformed_status_goes_to_the_seed(client: str, case: str) 
 def test_a_delete_404_without_a_context_string_returns_no_context(context: object) -> None:
     """A DELETE's 404 is "nothing there, nothing written" with the read's context
     only when it carries a context string; ``{"context": null}`` (or 5, or "") is no
-    node's answer and is refused, not returned as the context 'None' (or '5', '';
-    session 36's probe: 44 of 20,000 seeded random answer scripts)."""
+    node's answer, not returned as the context 'None' (or '5', ''; session 36's
+    probe: 44 of 20,000 seeded random answer scripts). Since session 38 it raises
+    OutcomeUnknownError (the delete was sent; a node's 4xx names ``error`` and
+    ``message``), not RequestRefusedError ("fix the request")."""
     router = Router(["127.0.0.1:1"], now=lambda: 0.0)
     plan = delete_plan(router, b"k", None, None)
     _, url, _ = next(plan)
-    with pytest.raises(RequestRefusedError, match="HTTP 404"):
+    with pytest.raises(OutcomeUnknownError, match=r"HTTP 404 .*not a vdynamo node's answer"):
         while True:
             answer = (httpx.Response(503, json={}) if url.endswith("/status") else
                       httpx.Response(404, json={"context": context}))
