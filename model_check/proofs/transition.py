@@ -327,7 +327,8 @@ def transition(
         rule = store_rule(before, after, incoming)
         if not losable:
             return rule
-        lost = z3.And(deleted(y, params, q), z3.Implies(after, z3.Or(before, incoming)))
+        lost = z3.And(deleted(y, params, q), concurrent_deletes(y, params),
+                      z3.Implies(after, z3.Or(before, incoming)))
         return z3.Or(rule, lost)
 
     def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
@@ -769,6 +770,19 @@ def pruned_away(z: AbstractState, params: Params, n: int, q: int,
                   outranked(z, params, n, q, clock))
 
 
+def concurrent_deletes(z: AbstractState, params: Params) -> Term:
+    """Two performed deletes are concurrent (neither's true history holds the other;
+    session 38): the only way a write loses a copy's coverage of a put. A delete
+    drops the tombstones it is concurrent with (spec.dvv.drop_superseded) keeping their
+    dots seen, and a prune of their retired value-less entries then loses what only
+    those dots covered; every other value a merge drops is one whose dot a clock
+    covers, which a value kept covers (faithful clocks)."""
+    puts = range(z.shape.puts)
+    return z3.Or([z3.And(z.performed[a], z.performed[b], params.tomb[a], params.tomb[b],
+                         z3.Not(params.hist[a][b]), z3.Not(params.hist[b][a]))
+                  for a in puts for b in puts if a < b])
+
+
 def covered_by(z: AbstractState, params: Params, n: int, q: int,
                values: Sequence[Term] | None = None, seen: Sequence[Term] | None = None
                ) -> Term:
@@ -811,8 +825,27 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
                 z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
         if faithful:  # session 37: unless a performed delete covers it
-            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], deleted(y, params, q))))
+            # session 38: and two performed deletes are concurrent
+            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], z3.And(
+                deleted(y, params, q), concurrent_deletes(y, params)))))
+        if faithful and x.shape.deletes:  # session 38
+            out.append(dropped_tombstone_superseded(y, params, n, q))
     return out
+
+
+def dropped_tombstone_superseded(z: AbstractState, params: Params, n: int, t: int) -> Term:
+    """Unless two performed deletes are concurrent (:func:`concurrent_deletes`), a
+    tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold it
+    was superseded there: a value the copy holds has ``t`` in its history (session 38).
+    A merge drops a value only where the other clock covers its dot (dvv's sync), and a
+    copy that covers it without holding it holds a value superseding it, by induction;
+    only a delete's write drops a value no other one supersedes
+    (spec.dvv.drop_superseded: a tombstone concurrent with it)."""
+    puts = range(z.shape.puts)
+    return z3.Implies(
+        z3.And(params.tomb[t], z.seen[n][t], z3.Not(z.live[n][t])),
+        z3.Or(*[z3.And(z.live[n][r], params.hist[r][t]) for r in puts if r != t],
+              concurrent_deletes(z, params)))
 
 
 def current_actor(z: AbstractState, params: Params, n: int, q: int) -> Term:

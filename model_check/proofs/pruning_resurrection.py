@@ -1,0 +1,166 @@
+"""No resurrection after a reap under dvv's pruning (session 38; docs/proofs.md, "No
+resurrection under pruning (session 38)").
+
+Theory of operation
+-------------------
+``inductive_no_resurrection_after_reap`` (:mod:`model_check.proofs.invariants`) proves,
+without pruning, that once an acknowledged delete's tombstone is in no store no
+version it deleted is anywhere: a store's coverage shrinks only at a reap, and a safe
+reap needs the deleted versions gone. Under pruning session 37 found the statement
+not inductive: Z3's counterexample to induction drops a tombstone's retired entry at
+a write with no reap.
+
+That counterexample is **reachable**, so no strengthening can exclude it. A delete
+drops the tombstones it is concurrent with (:func:`spec.dvv.drop_superseded`: a delete
+retried with one context adds no sibling), keeping their dots in the clock; once the
+dropped tombstone's lifetime is retired, a prune drops its value-less entry, and the
+copy no longer covers what only that dot covered. The tombstone is then gone as if
+reaped, with no guard asked: on dvv-prune-retired-delete with ``w = 1``, two deletes
+per client and a forgetful client, the checker reaches it in 6 steps (c1 puts v1
+through n1, reads it, deletes it through n1, acknowledged; n1 crashes and recovers;
+c1's blind delete through n1 drops the first tombstone and prunes its entry, while v1
+is on its way to n2), and with ``w = 2`` and one duplicate in 12 (an anti-entropy
+prunes the tombstone's entry at both nodes; the duplicate of v1's replica put still in
+flight). It is pruning's documented cost (the deleted value back beside a tombstone)
+taking away the tombstone itself.
+
+What holds is the rest: **unless two deletes are concurrent**, every write keeps
+what a copy covers (a value a merge drops is one another clock covers, and a copy
+that covers a dot without holding its value holds a value superseding it), so
+coverage shrinks only at a reap and the proof of the unpruned encoding carries over.
+The encoding states two clauses of the inexact writes with that exemption
+(:func:`model_check.proofs.transition.concurrent_deletes`: the coverage of a put is
+lost, and a clock unfaithful, only if two performed deletes are concurrent; a
+tombstone seen and not held is superseded by a value held, unless they are:
+:func:`~model_check.proofs.transition.dropped_tombstone_superseded`), checked on every
+edge of the pruning graphs with deletes, and the proof assumes the workload's deletes
+causally ordered (each delete's history holds the deletes performed before it: a
+client deletes with the context of a read that saw the earlier delete). The twin
+drops that hypothesis and Z3 answers with the checker's counterexample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import z3
+
+from model_check.proofs.abstraction import AbstractState, Params, Term
+from model_check.proofs.framework import Proof, Query
+from model_check.proofs.invariants import no_resurrection_after_reap, strong_no_resurrection
+from model_check.proofs.pruning import _induction, histories
+from model_check.proofs.pruning_durable import DELETE_SHAPE, strong_durable_unless_deleted
+from model_check.proofs.transition import concurrent_deletes, dropped_tombstone_superseded
+
+__all__ = ["BOUNDS", "PROOFS", "deletes_ordered", "faithful_unless_concurrent_deletes",
+           "strong_no_resurrection_pruned", "tombstones_superseded"]
+
+BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts (which are deletes: "
+          "symbolic), the deletes causally ordered (no two concurrent), safe reaping, "
+          "prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime at every "
+          "crash, a new key epoch at a reap that forgets the actor's counters, any W, drop, "
+          "duplicate and crash budgets, partitions; no disk loss")
+
+
+def deletes_ordered(params: Params) -> Term:
+    """The hypothesis: of any two deletes, one's true history holds the other (a client
+    deletes with the context of a read that saw the earlier delete; the suite's
+    dvv-prune-retired-delete has one delete)."""
+    puts = range(len(params.hist))
+    return z3.And([z3.Implies(z3.And(params.tomb[a], params.tomb[b]),
+                              z3.Or(params.hist[a][b], params.hist[b][a]))
+                   for a in puts for b in puts if a < b])
+
+
+def faithful_unless_concurrent_deletes(x: AbstractState, params: Params) -> Term:
+    """A node's clock covers a put's dot only if its copy covers the put, unless two
+    performed deletes are concurrent (the clause the encoding's writes state since
+    session 38; session 37's :func:`~model_check.proofs.pruning_durable.
+    faithful_unless_deleted` exempts every deleted put)."""
+    nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
+    return z3.And([z3.Implies(x.seen[n][q], z3.Or(x.store[n][q], concurrent_deletes(x, params)))
+                   for n in nodes for q in puts])
+
+
+def tombstones_superseded(x: AbstractState, params: Params) -> Term:
+    """Every tombstone a clock covers and its copy does not hold is superseded there by
+    a value the copy holds, unless two performed deletes are concurrent
+    (:func:`~model_check.proofs.transition.dropped_tombstone_superseded` at every
+    node)."""
+    return z3.And([dropped_tombstone_superseded(x, params, n, t)
+                   for n in range(len(x.shape.nodes)) for t in range(x.shape.puts)])
+
+
+def strong_no_resurrection_pruned(x: AbstractState, params: Params) -> Term:
+    """:func:`~model_check.proofs.invariants.no_resurrection_after_reap` under pruning,
+    strengthened until inductive: the conjuncts of the unpruned proof
+    (:func:`~model_check.proofs.invariants.strong_no_resurrection`), the durability
+    invariant of session 37 (unique dots with key epochs, a copy's coverage its
+    values' and seen tombstones' histories', W holders of an acknowledged put no delete
+    covers), faithful clocks and superseded tombstones unless two deletes are
+    concurrent."""
+    return z3.And(strong_durable_unless_deleted(x, params), strong_no_resurrection(x, params),
+                  faithful_unless_concurrent_deletes(x, params),
+                  tombstones_superseded(x, params))
+
+
+def _ordered(params: Params) -> list[Term]:
+    return [params.max_losses == 0, histories(params), deletes_ordered(params)]
+
+
+def _any_order(params: Params) -> list[Term]:
+    return [params.max_losses == 0, histories(params)]
+
+
+def _queries(shape: Any, hypotheses: Any, parts: tuple[str, ...] = ("init", "step", "implies"),
+             first: Any = lambda x, params: []) -> Iterator[Query]:
+    yield from _induction(shape, parts, strong_no_resurrection_pruned,
+                          no_resurrection_after_reap, hypotheses, first)
+
+
+def _proof() -> Iterator[Query]:
+    for prune in ("all", "own", "learnt"):
+        for keep in (0, 1):
+            yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=keep), _ordered)
+
+
+def _a_delete_dropped(x: AbstractState, params: Params) -> list[tuple[Term, object]]:
+    """Preferences for the twin's counterexample: put 1 (v1) acknowledged, minted by
+    A's first lifetime, its own version in flight; put 2, its delete, acknowledged,
+    minted by B's first lifetime, held at B; put 3, a blind delete, not yet
+    performed; B in its second lifetime."""
+    a, b = 0, 1
+    prefer: list[tuple[Term, object]] = [
+        (params.tomb[0], False), (params.tomb[1], True), (params.tomb[2], True),
+        (params.hist[1][0], True), (params.hist[2][0], False), (params.hist[2][1], False),
+        (x.performed[0], True), (x.performed[1], True), (x.acked[1], True),
+        (x.performed[2], False), (x.alive[0], True), (x.live[b][1], True),
+        (params.minter[0], a), (params.mepoch[0], 0), (params.minter[1], b),
+        (params.mepoch[1], 0), (x.epoch[a], 0), (x.epoch[b], 1)]
+    prefer += [(m, 0) for m in params.mkey] + [(k, 0) for k in x.kepoch]
+    return prefer
+
+
+PROOFS: tuple[Proof, ...] = (
+    Proof(
+        "inductive_pruning_no_resurrection_after_reap",
+        "With pruning (prune_retired 0 or 1; knowledge all, own or learnt), deletes "
+        "safely reaped and no two deletes concurrent, once an acknowledged delete's "
+        "tombstone is in no store no version it deleted is left anywhere (store, "
+        "message, record): strengthened by the unpruned proof's conjuncts, session 37's "
+        "durability invariant, faithful clocks and every tombstone a clock covers but "
+        "its copy does not hold superseded by a value it holds, the invariant holds "
+        "initially, is preserved by every step of the encoding and implies the "
+        "property (no_resurrection_after_reap; the suite's dvv-prune-retired-delete).",
+        BOUNDS,
+        _proof,
+        "two deletes may be concurrent: a blind delete drops the acknowledged delete's "
+        "tombstone (spec.dvv.drop_superseded) and prunes its retired entry, so no store "
+        "covers the delete while the version it deleted is in flight (the checker "
+        "reaches it in 6 steps with w = 1, 12 with w = 2 and a duplicate)",
+        lambda: _queries(DELETE_SHAPE, _any_order, parts=("step",), first=_a_delete_dropped),
+        group="invariants",
+    ),
+)
