@@ -20,11 +20,13 @@ from model_check.proofs.edges import EdgeCheck, Relations
 from model_check.proofs.framework import Verdict, decide
 from model_check.proofs.invariants import no_resurrection_after_reap
 from model_check.proofs.mapping import abstract_state
-from model_check.proofs.pruning_durable import DELETE_SHAPE
+from model_check.proofs.pruning_durable import DELETE_SHAPE, strong_durable_unless_deleted
 from model_check.proofs.pruning_resurrection import (
     _ordered,
     _queries,
+    faithful_unless_concurrent_deletes,
     strong_no_resurrection_pruned,
+    tombstones_superseded,
 )
 from model_check.suite import DEFAULT_SUITE
 from spec import model
@@ -138,16 +140,26 @@ def test_the_invariant_holds_on_the_suite_entry() -> None:
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
 def test_the_invariant_holds_on_every_state(name: str) -> None:
-    """The invariant, exemptions included, on every state of each graph (soak): it is
-    no stronger than the spec, even where two deletes are concurrent; the statement
-    itself fails only where they are."""
+    """The invariant's new parts (faithful clocks and superseded tombstones unless two
+    deletes are concurrent) and session 37's durability invariant hold on every state
+    of each graph, exemptions included (soak): they are no stronger than the spec. The
+    invariant fails only where the statement does, and only where two deletes are
+    concurrent."""
     if not SOAK:
         pytest.skip("the soak profile's")
     config, parents = _graph(name)
     edges = EdgeCheck(config, relations=RELATIONS)
-    assert all(edges.holds(strong_no_resurrection_pruned, s) for s in parents)
-    assert all(_concurrent_deletes(s) for s in parents
-               if not edges.holds(no_resurrection_after_reap, s))
+
+    def parts(x: Any, params: Any) -> Any:
+        return z3.And(strong_durable_unless_deleted(x, params),
+                      faithful_unless_concurrent_deletes(x, params),
+                      tombstones_superseded(x, params))
+
+    assert all(edges.holds(parts, s) for s in parents)
+    broken = [s for s in parents if not edges.holds(strong_no_resurrection_pruned, s)]
+    assert all(_concurrent_deletes(s) and not edges.holds(no_resurrection_after_reap, s)
+               for s in broken)
+    assert bool(broken) == (name in ("prune-two-deletes-w1", "prune-two-deletes-duplicate"))
 
 
 # -- the encoding's new clauses against the spec -----------------------------------------------
@@ -220,16 +232,24 @@ def test_an_encoding_that_never_loses_coverage_is_refused(
     assert agreed[:3] == [True] * 3 and not agreed[3] and not agreed[-2]
 
 
-@pytest.mark.parametrize(("name", "mutant"), [
-    ("concurrent_deletes", _always_concurrent),
-    ("dropped_tombstone_superseded", lambda z, params, n, t: z3.BoolVal(True)),
+def _true(*args: Any) -> Any:
+    return z3.BoolVal(True)
+
+
+@pytest.mark.parametrize(("where", "name", "mutant"), [
+    (transition, "concurrent_deletes", _always_concurrent),
+    (transition, "dropped_tombstone_superseded", _true),
+    (pruning_resurrection, "tombstones_superseded", _true),
+    (pruning_resurrection, "faithful_unless_concurrent_deletes", _true),
 ])
-def test_the_proof_fails_without_the_encodings_clauses(monkeypatch: pytest.MonkeyPatch,
-                                                       name: str, mutant: Any) -> None:
-    """Each clause is needed (knowledge all, keep 0): session 37's loose rule (a write
-    may lose any deleted put's coverage, a clock be unfaithful to it), and the writes
-    without superseded tombstones, are each refuted under the ordered deletes."""
-    monkeypatch.setattr(transition, name, mutant)
+def test_the_proof_fails_without_its_parts(monkeypatch: pytest.MonkeyPatch, where: Any,
+                                           name: str, mutant: Any) -> None:
+    """Each part is needed (knowledge all, keep 0): the encoding's clauses (session 37's
+    loose rule, where a write may lose any deleted put's coverage and a clock be
+    unfaithful to it; the writes without superseded tombstones) and the invariant's
+    (superseded tombstones, faithful clocks unless deletes are concurrent) are each
+    refuted under the ordered deletes."""
+    monkeypatch.setattr(where, name, mutant)
     assert decide(_queries(DELETE_SHAPE, _ordered)).verdict is Verdict.REFUTED
 
 
