@@ -286,3 +286,61 @@ def test_the_w1_graph_agrees() -> None:
     result = check_graph("prune-two-deletes-w1", config, relations=RELATIONS,
                          max_states=None if SOAK else 600)
     assert result.ok, (result.disagreements, result.exact_disagreements)
+
+
+@pytest.mark.parametrize(("performed", "history", "concurrent"), [
+    ((True, True), (), True),
+    ((True, False), (), False),  # a delete not yet performed drops nothing
+    ((True, True), ((1, 2),), False),  # the later delete read the earlier one
+    ((True, True), ((2, 1),), False),
+])
+def test_concurrent_deletes_are_performed_and_neither_in_the_others_history(
+        performed: tuple[bool, bool], history: tuple[tuple[int, int], ...],
+        concurrent: bool) -> None:
+    """``transition.concurrent_deletes`` on literals (puts 2 and 3 deletes, put 1 not):
+    true only for two performed deletes neither of whose histories holds the other."""
+    x, _, params = new_states(DELETE_SHAPE)
+    solver = z3.Solver()
+    solver.add(z3.Not(params.tomb[0]), params.tomb[1], params.tomb[2],
+               x.performed[1] == performed[0], x.performed[2] == performed[1],
+               *[params.hist[a][b] == ((a, b) in history) for a in (1, 2) for b in (1, 2)
+                 if a != b])
+    solver.add(transition.concurrent_deletes(x, params) != concurrent)
+    assert solver.check() == z3.unsat
+
+
+def test_the_proof_asks_every_knowledge_and_keep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registered proof asks the induction of every knowledge (all, own, learnt)
+    times ``prune_retired`` 0 and 1 under the ordered deletes, and its twin the same
+    shape without them (``_queries`` stubbed: nothing is built nor solved)."""
+    asked: list[tuple[Any, Any]] = []
+
+    def record(shape: Any, hypotheses: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append((shape, hypotheses))
+        return iter(())
+
+    monkeypatch.setattr(pruning_resurrection, "_queries", record)
+    proof = next(p for p in pruning_resurrection.PROOFS if p.name == PROOF)
+    list(proof.check())
+    assert {(s.prune, s.keep, s.reap_mode) for s, _ in asked} == {
+        (prune, keep, "safe") for prune in ("all", "own", "learnt") for keep in (0, 1)}
+    assert len(asked) == 6 and all(h is pruning_resurrection._ordered for _, h in asked)
+    assert all(s == replace(DELETE_SHAPE, prune=s.prune, keep=s.keep) for s, _ in asked)
+    asked.clear()
+    list(proof.twin())
+    assert [(s, h) for s, h in asked] == [(DELETE_SHAPE, pruning_resurrection._any_order)]
+
+
+@pytest.mark.parametrize(("history", "admitted"), [
+    (((1, 2),), True), (((2, 1),), True), ((), False)])
+def test_the_hypothesis_excludes_only_concurrent_deletes(
+        history: tuple[tuple[int, int], ...], admitted: bool) -> None:
+    """``deletes_ordered`` admits two deletes either of which read the other, and
+    excludes two concurrent ones (puts 2 and 3 deletes, put 1 a put both read)."""
+    _, _, params = new_states(DELETE_SHAPE)
+    solver = z3.Solver()
+    solver.add(params.wellformed(), *_ordered(params), z3.Not(params.tomb[0]),
+               params.tomb[1], params.tomb[2], params.hist[1][0], params.hist[2][0],
+               *[params.hist[a][b] == ((a, b) in history) for a in (1, 2) for b in (1, 2)
+                 if a != b])
+    assert (solver.check() == z3.sat) == admitted
