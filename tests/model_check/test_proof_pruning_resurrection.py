@@ -344,3 +344,16 @@ def test_the_hypothesis_excludes_only_concurrent_deletes(
                *[params.hist[a][b] == ((a, b) in history) for a in (1, 2) for b in (1, 2)
                  if a != b])
     assert (solver.check() == z3.sat) == admitted
+
+
+def test_the_proof_holds_with_keep_two() -> None:
+    """The soak profile's share: the induction with ``prune_retired = 2`` and every
+    knowledge (``vdynamo prove`` and CI ask keep 0 and 1)."""
+    if not SOAK:
+        pytest.skip("the soak profile's")
+
+    def queries() -> Any:
+        for prune in ("all", "own", "learnt"):
+            yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=2), _ordered)
+
+    assert decide(queries()).verdict is Verdict.PROVED
