@@ -320,7 +320,8 @@ def transition(
     # a performed delete covers: a delete drops the tombstones it is concurrent with
     # (spec.dvv.drop_superseded), whose histories the copy then covers only by their
     # dots, and a prune drops their retired value-less entries (found on the edges of
-    # dvv-prune-retired-delete with two deletes per client: 536 puts refused before)
+    # dvv-prune-retired-delete with two deletes per client: 536 puts refused before);
+    # session 38: only while two performed deletes are concurrent (concurrent_deletes)
     losable = shape.prune and shape.deletes
 
     def merged(q: int, before: Term, after: Term, incoming: Term) -> Term:
@@ -811,7 +812,11 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     written copy covers the put (*faithful clocks*: the version merged in, whose clock
     the abstraction does not keep, is faithful too; checked on every edge of the
     pruning entries, and refused by the naive twin's, whose re-issued dots break it:
-    docs/proofs.md, "Pruning with prune_retired > 0 (session 35)")."""
+    docs/proofs.md, "Pruning with prune_retired > 0 (session 35)"); with deletes,
+    unless a performed delete covers the put and two performed deletes are concurrent
+    (sessions 37 and 38), and a tombstone the clock covers but the copy does not hold is
+    superseded by a value it holds unless they are (:func:`dropped_tombstone_superseded`,
+    session 38)."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
