@@ -49,19 +49,38 @@ import z3
 
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import Proof, Query
-from model_check.proofs.invariants import no_resurrection_after_reap, strong_no_resurrection
+from model_check.proofs.invariants import (
+    _somelive,
+    no_resurrection_after_reap,
+    strong_no_resurrection,
+)
 from model_check.proofs.pruning import _induction, histories
-from model_check.proofs.pruning_durable import DELETE_SHAPE, strong_durable_unless_deleted
-from model_check.proofs.transition import concurrent_deletes, dropped_tombstone_superseded
+from model_check.proofs.pruning_durable import (
+    DELETE_SHAPE,
+    LOSS_SHAPE,
+    _lost,
+    strong_durable_unless_deleted,
+)
+from model_check.proofs.transition import (
+    concurrent_deletes,
+    dropped_tombstone_superseded,
+    holders,
+)
 
-__all__ = ["BOUNDS", "PROOFS", "deletes_ordered", "faithful_unless_concurrent_deletes",
-           "strong_no_resurrection_pruned", "tombstones_superseded"]
+__all__ = ["BOUNDS", "LOSS_BOUNDS", "PROOFS", "deletes_ordered",
+           "faithful_unless_concurrent_deletes", "strong_no_resurrection_pruned",
+           "strong_no_resurrection_with_losses", "tombstone_holders", "tombstones_superseded"]
 
 BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts (which are deletes: "
           "symbolic), the deletes causally ordered (no two concurrent), safe reaping, "
           "prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime at every "
           "crash, a new key epoch at a reap that forgets the actor's counters, any W, drop, "
           "duplicate and crash budgets, partitions; no disk loss")
+LOSS_BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts (which are deletes: "
+               "symbolic), the deletes causally ordered, safe reaping, buffered crashes, disk "
+               "losses, prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime "
+               "at every crash and disk loss, W symbolic, fewer disk losses and buffered "
+               "crashes together than W, any drop, duplicate and crash budgets, partitions")
 
 
 def deletes_ordered(params: Params) -> Term:
@@ -106,6 +125,25 @@ def strong_no_resurrection_pruned(x: AbstractState, params: Params) -> Term:
                   tombstones_superseded(x, params))
 
 
+def tombstone_holders(x: AbstractState, params: Params) -> Term:
+    """For an acknowledged delete ``d`` and a version ``q`` it deletes, at least ``W``
+    minus the stores lost so far cover ``d`` (the disk losses, and with a buffered
+    engine the crashes), or ``q`` is nowhere: session 27's ``delete_shields`` with the
+    buffered crashes counted."""
+    puts = range(x.shape.puts)
+    return z3.And([z3.Implies(
+        z3.And(x.acked[d], params.tomb[d], params.hist[d][q], z3.Not(params.tomb[q])),
+        z3.Or(holders(x, params, d) >= params.w - _lost(x), z3.Not(_somelive(x, q))))
+        for d in puts for q in puts if d != q])
+
+
+def strong_no_resurrection_with_losses(x: AbstractState, params: Params) -> Term:
+    """:func:`strong_no_resurrection_pruned` and :func:`tombstone_holders`: with disk
+    losses a tombstone leaves a store at a loss too, and fewer losses than ``W`` leave
+    one holder of an acknowledged delete while a version it deleted is anywhere."""
+    return z3.And(strong_no_resurrection_pruned(x, params), tombstone_holders(x, params))
+
+
 def _ordered(params: Params) -> list[Term]:
     return [params.max_losses == 0, histories(params), deletes_ordered(params)]
 
@@ -124,6 +162,38 @@ def _proof() -> Iterator[Query]:
     for prune in ("all", "own", "learnt"):
         for keep in (0, 1):
             yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=keep), _ordered)
+
+
+def _lossy(shape: Any, at_most: bool = False) -> Any:
+    def hypotheses(params: Params) -> list[Term]:
+        lost = params.max_losses + (params.max_crashes if shape.buffered else 0)
+        return [lost <= params.w if at_most else lost < params.w, histories(params),
+                deletes_ordered(params)]
+    return hypotheses
+
+
+def _with_disk_loss() -> Iterator[Query]:
+    for prune in ("all", "own", "learnt"):
+        for keep in (0, 1):
+            shape = replace(LOSS_SHAPE, prune=prune, keep=keep)
+            yield from _induction(shape, ("init", "step", "implies"),
+                                  strong_no_resurrection_with_losses,
+                                  no_resurrection_after_reap, _lossy(shape))
+
+
+def _a_delete_on_one_disk(x: AbstractState, params: Params) -> list[tuple[Term, object]]:
+    """Preferences for the disk-loss twin: put 1 (v1) in flight, put 2, its delete,
+    acknowledged at W = 1 and held at A only; no crash."""
+    return [(params.w, 1), (params.max_losses, 1), (params.max_crashes, 0),
+            (params.tomb[0], False), (params.tomb[1], True), (params.hist[1][0], True),
+            (x.performed[2], False), (x.acked[1], True), (x.alive[0], True),
+            (x.live[0][1], True), (x.live[1][1], False)]
+
+
+def _as_many_losses_as_w() -> Iterator[Query]:
+    yield from _induction(LOSS_SHAPE, ("step",), strong_no_resurrection_with_losses,
+                          no_resurrection_after_reap, _lossy(LOSS_SHAPE, at_most=True),
+                          _a_delete_on_one_disk)
 
 
 def _a_delete_dropped(x: AbstractState, params: Params) -> list[tuple[Term, object]]:
@@ -161,6 +231,22 @@ PROOFS: tuple[Proof, ...] = (
         "covers the delete while the version it deleted is in flight (the checker "
         "reaches it in 6 steps with w = 1, 12 with w = 2 and a duplicate)",
         lambda: _queries(DELETE_SHAPE, _any_order, parts=("step",), first=_a_delete_dropped),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_pruning_no_resurrection_after_reap_with_disk_loss",
+        "The same with disk losses and buffered crashes, fewer together than W: "
+        "strengthened besides by 'an acknowledged delete is covered by at least W minus "
+        "the stores lost so far, or a version it deleted is nowhere' (session 27's "
+        "delete_shields), once an acknowledged delete's tombstone is in no store no "
+        "version it deleted is left anywhere (the suite's dvv-prune-retired-delete with "
+        "one disk loss keeps it on every state).",
+        LOSS_BOUNDS,
+        _with_disk_loss,
+        "as many losses as W: the one store an acknowledged delete is on at W = 1 loses "
+        "its disk while the version it deleted is in flight (the checker reaches it in 4 "
+        "steps on dvv-prune-retired-delete with w = 1 and one disk loss)",
+        _as_many_losses_as_w,
         group="invariants",
     ),
 )

@@ -357,3 +357,93 @@ def test_the_proof_holds_with_keep_two() -> None:
             yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=2), _ordered)
 
     assert decide(queries()).verdict is Verdict.PROVED
+
+
+# -- with disk loss ----------------------------------------------------------------------------
+
+LOSS_PROOF = "inductive_pruning_no_resurrection_after_reap_with_disk_loss"
+
+#: dvv-prune-retired-delete with a disk loss instead of the crash: at w = 1 (the twin's
+#: state, 11,337 states) and at w = 2 (session 37's prune-delete-disk-loss, 6,321)
+LOSS_GRAPHS: dict[str, tuple[Config, int]] = {
+    "prune-delete-disk-loss-w1": (_config(w=1, disk_losses=1, crashes=0), 11_337),
+    "prune-delete-disk-loss": (_config(disk_losses=1, crashes=0), 6_321),
+}
+
+
+def test_the_disk_loss_twin_is_the_checkers_state() -> None:
+    """With as many losses as W, Z3 breaks the invariant at a disk loss of the one
+    store holding an acknowledged delete; the checker's shortest state breaking the
+    statement at w = 1 is the same (c1 puts v1 through n1, its replica put in flight,
+    reads it, deletes it through n1, acknowledged at w = 1; n1 loses its disk), the
+    invariant holding before, the step explained by the encoding; at w = 2 the
+    statement and the invariant hold on every state."""
+    proof = next(p for p in pruning_resurrection.PROOFS if p.name == LOSS_PROOF)
+    found = decide(proof.twin())
+    assert found.verdict is Verdict.REFUTED
+    text = found.counterexample or ""
+    assert "step: disk-loss A" in text and "a delete of {1}" in text
+    from model_check.refinement_conformance import reachable_graph
+
+    for name, (config, states) in LOSS_GRAPHS.items():
+        parents = reachable_graph(config)[0]
+        assert len(parents) == states
+        edges = EdgeCheck(config, relations=RELATIONS)
+        broken = [s for s in parents if not edges.holds(no_resurrection_after_reap, s)]
+        if name == "prune-delete-disk-loss":
+            assert not broken
+            assert all(edges.holds(pruning_resurrection.strong_no_resurrection_with_losses, s)
+                       for s in parents)
+            continue
+        first = min(broken, key=lambda s: len(_path(parents, s)))
+        path = _path(parents, first)
+        assert [a.kind for _, a in path] == ["client-put", "client-get", "client-delete",
+                                             "disk-loss"]
+        assert all(edges.holds(pruning_resurrection.strong_no_resurrection_with_losses, s)
+                   for s, _ in path)
+        assert edges.edge(path[-1][0], path[-1][1], first) == "disk-loss n1"
+
+
+def test_the_disk_loss_proof_asks_every_knowledge_and_keep(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every knowledge times keep 0 and 1 on the disk-loss shape, with fewer losses than
+    W and the ordered deletes (``_induction`` stubbed: nothing built nor solved)."""
+    asked: list[Any] = []
+
+    def record(shape: Any, parts: Any, invariant: Any, prop: Any, hypotheses: Any,
+               *args: Any) -> Any:
+        asked.append((shape, invariant, hypotheses))
+        return iter(())
+
+    monkeypatch.setattr(pruning_resurrection, "_induction", record)
+    proof = next(p for p in pruning_resurrection.PROOFS if p.name == LOSS_PROOF)
+    list(proof.check())
+    assert {(s.prune, s.keep) for s, _, _ in asked} == {
+        (prune, keep) for prune in ("all", "own", "learnt") for keep in (0, 1)}
+    assert all(s == replace(pruning_resurrection.LOSS_SHAPE, prune=s.prune, keep=s.keep)
+               and i is pruning_resurrection.strong_no_resurrection_with_losses
+               for s, i, _ in asked)
+    _, _, params = new_states(pruning_resurrection.LOSS_SHAPE)
+    for _, _, hypotheses in asked:  # fewer losses and buffered crashes than W, ordered
+        solver = z3.Solver()
+        solver.add(*hypotheses(params), params.max_losses + params.max_crashes >= params.w)
+        assert solver.check() == z3.unsat
+        solver = z3.Solver()
+        solver.add(*hypotheses(params), params.tomb[1], params.tomb[2],
+                   z3.Not(params.hist[1][2]), z3.Not(params.hist[2][1]))
+        assert solver.check() == z3.unsat
+
+
+def test_the_disk_loss_proof_needs_its_holders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without 'W minus the losses of holders, or the deleted version gone', the
+    invariant is not inductive (knowledge all, keep 0)."""
+    monkeypatch.setattr(pruning_resurrection, "tombstone_holders", _true)
+
+    def queries() -> Any:
+        shape = pruning_resurrection.LOSS_SHAPE
+        yield from pruning_resurrection._induction(
+            shape, ("init", "step", "implies"),
+            pruning_resurrection.strong_no_resurrection_with_losses,
+            no_resurrection_after_reap, pruning_resurrection._lossy(shape))
+
+    assert decide(queries()).verdict is Verdict.REFUTED
