@@ -88,14 +88,19 @@ def _concurrent_deletes(state: Any) -> bool:
 # -- the twin, in Z3 and on the spec ---------------------------------------------------------
 
 
+def _twins_counterexample(name: str) -> str:
+    """The registered proof's twin, decided: refuted, its counterexample's text."""
+    proof = next(p for p in pruning_resurrection.PROOFS if p.name == name)
+    found = decide(proof.twin())
+    assert found.verdict is Verdict.REFUTED
+    return found.counterexample or ""
+
+
 def test_the_twin_is_a_blind_delete_that_prunes_the_acknowledged_tombstone() -> None:
     """Without the ordered deletes, Z3 breaks the invariant at a put of a delete of {}
     at B (a blind delete), after which the acknowledged delete held at B is in no store
     while the version it deleted is still somewhere."""
-    proof = next(p for p in pruning_resurrection.PROOFS if p.name == PROOF)
-    found = decide(proof.twin())
-    assert found.verdict is Verdict.REFUTED
-    text = found.counterexample or ""
+    text = _twins_counterexample(PROOF)
     assert "step: put 3 at B" in text and "put 3: a delete of {}" in text
     assert "put 2: performed, acked, stored at {B}" in text and "a delete of {1}" in text
 
@@ -378,10 +383,7 @@ def test_the_disk_loss_twin_is_the_checkers_state() -> None:
     reads it, deletes it through n1, acknowledged at w = 1; n1 loses its disk), the
     invariant holding before, the step explained by the encoding; at w = 2 the
     statement and the invariant hold on every state."""
-    proof = next(p for p in pruning_resurrection.PROOFS if p.name == LOSS_PROOF)
-    found = decide(proof.twin())
-    assert found.verdict is Verdict.REFUTED
-    text = found.counterexample or ""
+    text = _twins_counterexample(LOSS_PROOF)
     assert "step: disk-loss A" in text and "a delete of {1}" in text
     from model_check.refinement_conformance import reachable_graph
 
