@@ -37,6 +37,13 @@ edge of the pruning graphs with deletes, and the proof assumes the workload's de
 causally ordered (each delete's history holds the deletes performed before it: a
 client deletes with the context of a read that saw the earlier delete). The twin
 drops that hypothesis and Z3 answers with the checker's counterexample.
+
+*Disk loss.* A lost disk takes its tombstones with it, so with disk losses (and
+buffered crashes) the invariant adds session 27's ``delete_shields`` with the stores
+lost so far counted (:func:`tombstone_holders`): fewer losses than ``W`` leave a holder
+of an acknowledged delete while a version it deleted is anywhere. The twin allows as
+many losses as ``W``: at ``W = 1`` the delete's one store loses its disk while the
+version it deleted is in flight (the checker, 4 steps).
 """
 
 from __future__ import annotations
