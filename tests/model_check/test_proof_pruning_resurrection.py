@@ -556,3 +556,17 @@ def test_the_disk_loss_proof_needs_its_holders(monkeypatch: pytest.MonkeyPatch) 
             no_resurrection_after_reap, pruning_resurrection._lossy(shape))
 
     assert decide(queries()).verdict is Verdict.REFUTED
+
+
+@pytest.mark.parametrize(("name", "invariant"), [
+    (PROOF, "strong_no_resurrection_pruned"),
+    (LOSS_PROOF, "strong_no_resurrection_with_losses")])
+def test_the_proofs_ask_the_statement(monkeypatch: pytest.MonkeyPatch, name: str,
+                                      invariant: str) -> None:
+    """The registered proofs' property is the statement, not something weaker: with the
+    invariant replaced by true, each is refuted at "Inv => property" (review, session
+    38; mutant killed: the property replaced by true, which every other test passes)."""
+    monkeypatch.setattr(pruning_resurrection, invariant, _true)
+    proof = next(p for p in pruning_resurrection.PROOFS if p.name == name)
+    found = decide(proof.check())
+    assert found.verdict is Verdict.REFUTED and found.label == "Inv => property (all)"
