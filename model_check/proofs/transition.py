@@ -321,7 +321,9 @@ def transition(
     # (spec.dvv.drop_superseded), whose histories the copy then covers only by their
     # dots, and a prune drops their retired value-less entries (found on the edges of
     # dvv-prune-retired-delete with two deletes per client: 536 puts refused before);
-    # session 38: only while two performed deletes are concurrent (concurrent_deletes)
+    # session 38: only while two performed deletes are concurrent (concurrent_deletes),
+    # and since session 38's fix (a delete takes over the tombstones it drops) never but
+    # in the twin (unabsorbed_drop)
     losable = shape.prune and shape.deletes
 
     def merged(q: int, before: Term, after: Term, incoming: Term) -> Term:
@@ -829,7 +831,8 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     unless a performed delete covers the put and two performed deletes are concurrent
     (sessions 37 and 38), and a tombstone the clock covers but the copy does not hold is
     superseded by a value it holds unless they are (:func:`dropped_tombstone_superseded`,
-    session 38)."""
+    session 38); since session 38's fix the exemption is the twin's alone
+    (:func:`unabsorbed_drop`)."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
@@ -852,13 +855,14 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
 
 
 def dropped_tombstone_superseded(z: AbstractState, params: Params, n: int, t: int) -> Term:
-    """Unless two performed deletes are concurrent (:func:`concurrent_deletes`), a
-    tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold it
-    was superseded there: a value the copy holds has ``t`` in its history (session 38).
+    """A tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold
+    it was superseded there: a value the copy holds has ``t`` in its history (session
+    38; in the twin, the spec before session 38's fix, unless two performed deletes are
+    concurrent: :func:`unabsorbed_drop`).
     A merge drops a value only where the other clock covers its dot (dvv's sync), and a
     copy that covers it without holding it holds a value superseding it, by induction;
-    only a delete's write drops a value no other one supersedes
-    (spec.dvv.drop_superseded: a tombstone concurrent with it)."""
+    a delete's write drops a tombstone concurrent with it (spec.dvv.drop_superseded) and
+    takes over its history (spec.coordination.absorbed), so it supersedes it."""
     puts = range(z.shape.puts)
     return z3.Implies(
         z3.And(params.tomb[t], z.seen[n][t], z3.Not(z.live[n][t])),
