@@ -10,33 +10,34 @@ reap needs the deleted versions gone. Under pruning session 37 found the stateme
 not inductive: Z3's counterexample to induction drops a tombstone's retired entry at
 a write with no reap.
 
-That counterexample is **reachable**, so no strengthening can exclude it. A delete
+That counterexample was **reachable** in the spec before session 38's fix. A delete
 drops the tombstones it is concurrent with (:func:`spec.dvv.drop_superseded`: a delete
 retried with one context adds no sibling), keeping their dots in the clock; once the
 dropped tombstone's lifetime is retired, a prune drops its value-less entry, and the
-copy no longer covers what only that dot covered. The tombstone is then gone as if
-reaped, with no guard asked: on dvv-prune-retired-delete with ``w = 1``, two deletes
-per client and a forgetful client, the checker reaches it in 6 steps (c1 puts v1
-through n1, reads it, deletes it through n1, acknowledged; n1 crashes and recovers;
-c1's blind delete through n1 drops the first tombstone and prunes its entry, while v1
-is on its way to n2), and with ``w = 2`` and one duplicate in 12 (an anti-entropy
-prunes the tombstone's entry at both nodes; the duplicate of v1's replica put still in
-flight). It is pruning's documented cost (the deleted value back beside a tombstone)
-taking away the tombstone itself.
+copy no longer covered what only that dot covered: on dvv-prune-retired-delete with
+``w = 1``, two deletes per client and a forgetful client, the checker reached it in 6
+steps (c1 puts v1 through n1, reads it, deletes it through n1, acknowledged; n1
+crashes and recovers; c1's blind delete through n1 drops the first tombstone and
+prunes its entry, while v1 is on its way to n2), and with ``w = 2`` and one duplicate
+in 12. The implementation's record there is the one a delete written with a context
+covering the dropped tombstone leaves (its collapse means "two tombstones carry the
+same meaning"), and the spec's ghost did not say so: the fix
+(:func:`spec.coordination.absorbed`) gives the delete the histories of the tombstones
+its write removes, so the tombstone it writes supersedes them wherever their dots go.
+The value then back beside that tombstone is pruning's documented cost, as with
+ordered deletes (the checker's ``no_resurrection`` on dvv-prune-retired-delete).
 
-What holds is the rest: **unless two deletes are concurrent**, every write keeps
-what a copy covers (a value a merge drops is one another clock covers, and a copy
-that covers a dot without holding its value holds a value superseding it), so
-coverage shrinks only at a reap and the proof of the unpruned encoding carries over.
-The encoding states two clauses of the inexact writes with that exemption
-(:func:`model_check.proofs.transition.concurrent_deletes`: the coverage of a put is
-lost, and a clock unfaithful, only if two performed deletes are concurrent; a
-tombstone seen and not held is superseded by a value held, unless they are:
+What holds since: every write keeps what a copy covers (a value a merge drops is one
+another clock covers, and a copy that covers a dot without holding its value holds a
+value superseding it), so coverage shrinks only at a reap and the proof of the
+unpruned encoding carries over, for any order of the deletes. The encoding's inexact
+writes state it as two clauses (faithful clocks; a tombstone seen and not held is
+superseded by a value held:
 :func:`~model_check.proofs.transition.dropped_tombstone_superseded`), checked on every
-edge of the pruning graphs with deletes, and the proof assumes the workload's deletes
-causally ordered (each delete's history holds the deletes performed before it: a
-client deletes with the context of a read that saw the earlier delete). The twin
-drops that hypothesis and Z3 answers with the checker's counterexample.
+edge of the pruning graphs with deletes. The twin is the spec before the fix
+(``Shape.drop_absorbs`` False: the clauses exempt a state where two performed deletes
+are concurrent, :func:`~model_check.proofs.transition.concurrent_deletes`), and Z3
+answers with the checker's old counterexample.
 
 *Disk loss.* A lost disk takes its tombstones with it, so with disk losses (and
 buffered crashes) the invariant adds session 27's ``delete_shields`` with the stores
@@ -69,52 +70,43 @@ from model_check.proofs.pruning_durable import (
     strong_durable_unless_deleted,
 )
 from model_check.proofs.transition import (
-    concurrent_deletes,
     dropped_tombstone_superseded,
     holders,
+    unabsorbed_drop,
 )
 
-__all__ = ["BOUNDS", "LOSS_BOUNDS", "PROOFS", "deletes_ordered",
-           "faithful_unless_concurrent_deletes", "strong_no_resurrection_pruned",
-           "strong_no_resurrection_with_losses", "tombstone_holders", "tombstones_superseded"]
+__all__ = ["BOUNDS", "LOSS_BOUNDS", "PROOFS", "faithful_unless_concurrent_deletes",
+           "strong_no_resurrection_pruned", "strong_no_resurrection_with_losses",
+           "tombstone_holders", "tombstones_superseded"]
 
 BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts (which are deletes: "
-          "symbolic), the deletes causally ordered (no two concurrent), safe reaping, "
+          "symbolic), the deletes in any causal order, safe reaping, "
           "prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime at every "
           "crash, a new key epoch at a reap that forgets the actor's counters, any W, drop, "
           "duplicate and crash budgets, partitions; no disk loss")
 LOSS_BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts (which are deletes: "
-               "symbolic), the deletes causally ordered, safe reaping, buffered crashes, disk "
+               "symbolic), the deletes in any order, safe reaping, buffered crashes, disk "
                "losses, prune_retired = 0 and 1, knowledge all, own and learnt, a new lifetime "
                "at every crash and disk loss, W symbolic, fewer disk losses and buffered "
                "crashes together than W, any drop, duplicate and crash budgets, partitions")
 
 
-def deletes_ordered(params: Params) -> Term:
-    """The hypothesis: of any two deletes, one's true history holds the other (a client
-    deletes with the context of a read that saw the earlier delete; the suite's
-    dvv-prune-retired-delete has one delete)."""
-    puts = range(len(params.hist))
-    return z3.And([z3.Implies(z3.And(params.tomb[a], params.tomb[b]),
-                              z3.Or(params.hist[a][b], params.hist[b][a]))
-                   for a in puts for b in puts if a < b])
-
-
 def faithful_unless_concurrent_deletes(x: AbstractState, params: Params) -> Term:
-    """A node's clock covers a put's dot only if its copy covers the put, unless two
-    performed deletes are concurrent (the clause the encoding's writes state since
-    session 38; session 37's :func:`~model_check.proofs.pruning_durable.
-    faithful_unless_deleted` exempts every deleted put)."""
+    """A node's clock covers a put's dot only if its copy covers the put (the clause the
+    encoding's writes state since session 38; session 37's
+    :func:`~model_check.proofs.pruning_durable.faithful_unless_deleted` exempted every
+    deleted put); in the twin, the spec before session 38's fix, unless two performed
+    deletes are concurrent (:func:`~model_check.proofs.transition.unabsorbed_drop`)."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    return z3.And([z3.Implies(x.seen[n][q], z3.Or(x.store[n][q], concurrent_deletes(x, params)))
+    return z3.And([z3.Implies(x.seen[n][q], z3.Or(x.store[n][q], unabsorbed_drop(x, params)))
                    for n in nodes for q in puts])
 
 
 def tombstones_superseded(x: AbstractState, params: Params) -> Term:
     """Every tombstone a clock covers and its copy does not hold is superseded there by
-    a value the copy holds, unless two performed deletes are concurrent
-    (:func:`~model_check.proofs.transition.dropped_tombstone_superseded` at every
-    node)."""
+    a value the copy holds (:func:`~model_check.proofs.transition.
+    dropped_tombstone_superseded` at every node; in the twin, unless two performed
+    deletes are concurrent)."""
     return z3.And([dropped_tombstone_superseded(x, params, n, t)
                    for n in range(len(x.shape.nodes)) for t in range(x.shape.puts)])
 
@@ -125,8 +117,7 @@ def strong_no_resurrection_pruned(x: AbstractState, params: Params) -> Term:
     (:func:`~model_check.proofs.invariants.strong_no_resurrection`), the durability
     invariant of session 37 (unique dots with key epochs, a copy's coverage its
     values' and seen tombstones' histories', W holders of an acknowledged put no delete
-    covers), faithful clocks and superseded tombstones unless two deletes are
-    concurrent."""
+    covers), faithful clocks and superseded tombstones."""
     return z3.And(strong_durable_unless_deleted(x, params), strong_no_resurrection(x, params),
                   faithful_unless_concurrent_deletes(x, params),
                   tombstones_superseded(x, params))
@@ -151,10 +142,6 @@ def strong_no_resurrection_with_losses(x: AbstractState, params: Params) -> Term
     return z3.And(strong_no_resurrection_pruned(x, params), tombstone_holders(x, params))
 
 
-def _ordered(params: Params) -> list[Term]:
-    return [params.max_losses == 0, histories(params), deletes_ordered(params)]
-
-
 def _any_order(params: Params) -> list[Term]:
     return [params.max_losses == 0, histories(params)]
 
@@ -168,14 +155,13 @@ def _queries(shape: Any, hypotheses: Any, parts: tuple[str, ...] = ("init", "ste
 def _proof() -> Iterator[Query]:
     for prune in ("all", "own", "learnt"):
         for keep in (0, 1):
-            yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=keep), _ordered)
+            yield from _queries(replace(DELETE_SHAPE, prune=prune, keep=keep), _any_order)
 
 
 def _lossy(shape: Any, at_most: bool = False) -> Any:
     def hypotheses(params: Params) -> list[Term]:
         lost = params.max_losses + (params.max_crashes if shape.buffered else 0)
-        return [lost <= params.w if at_most else lost < params.w, histories(params),
-                deletes_ordered(params)]
+        return [lost <= params.w if at_most else lost < params.w, histories(params)]
     return hypotheses
 
 
@@ -224,7 +210,8 @@ PROOFS: tuple[Proof, ...] = (
     Proof(
         "inductive_pruning_no_resurrection_after_reap",
         "With pruning (prune_retired 0 or 1; knowledge all, own or learnt), deletes "
-        "safely reaped and no two deletes concurrent, once an acknowledged delete's "
+        "safely reaped, in any order (a delete takes over the tombstones it drops: "
+        "session 38's fix), once an acknowledged delete's "
         "tombstone is in no store no version it deleted is left anywhere (store, "
         "message, record): strengthened by the unpruned proof's conjuncts, session 37's "
         "durability invariant, faithful clocks and every tombstone a clock covers but "
@@ -233,11 +220,13 @@ PROOFS: tuple[Proof, ...] = (
         "property (no_resurrection_after_reap; the suite's dvv-prune-retired-delete).",
         BOUNDS,
         _proof,
-        "two deletes may be concurrent: a blind delete drops the acknowledged delete's "
-        "tombstone (spec.dvv.drop_superseded) and prunes its retired entry, so no store "
-        "covers the delete while the version it deleted is in flight (the checker "
-        "reaches it in 6 steps with w = 1, 12 with w = 2 and a duplicate)",
-        lambda: _queries(DELETE_SHAPE, _any_order, parts=("step",), first=_a_delete_dropped),
+        "the spec before session 38's fix (a delete does not take over the tombstones it "
+        "drops): a blind delete drops the acknowledged delete's tombstone "
+        "(spec.dvv.drop_superseded) and prunes its retired entry, so no store covers the "
+        "delete while the version it deleted is in flight (the checker reached it in 6 "
+        "steps with w = 1, 12 with w = 2 and a duplicate)",
+        lambda: _queries(replace(DELETE_SHAPE, drop_absorbs=False), _any_order,
+                         parts=("step",), first=_a_delete_dropped),
         group="invariants",
     ),
     Proof(

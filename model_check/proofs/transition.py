@@ -321,14 +321,16 @@ def transition(
     # (spec.dvv.drop_superseded), whose histories the copy then covers only by their
     # dots, and a prune drops their retired value-less entries (found on the edges of
     # dvv-prune-retired-delete with two deletes per client: 536 puts refused before);
-    # session 38: only while two performed deletes are concurrent (concurrent_deletes)
+    # session 38: only while two performed deletes are concurrent (concurrent_deletes),
+    # and since session 38's fix (a delete takes over the tombstones it drops) never but
+    # in the twin (unabsorbed_drop)
     losable = shape.prune and shape.deletes
 
     def merged(q: int, before: Term, after: Term, incoming: Term) -> Term:
         rule = store_rule(before, after, incoming)
         if not losable:
             return rule
-        lost = z3.And(deleted(y, params, q), concurrent_deletes(y, params),
+        lost = z3.And(deleted(y, params, q), unabsorbed_drop(y, params),
                       z3.Implies(after, z3.Or(before, incoming)))
         return z3.Or(rule, lost)
 
@@ -784,6 +786,19 @@ def concurrent_deletes(z: AbstractState, params: Params) -> Term:
                   for a in puts for b in puts if a < b])
 
 
+def unabsorbed_drop(z: AbstractState, params: Params) -> Term:
+    """The exemption of the writes' clauses (a write may lose a copy's coverage of a
+    deleted put; a clock may cover a dot its copy does not; a tombstone seen and not
+    held may be superseded by no value held): False since session 38's fix, where a
+    delete takes over the histories of the tombstones it drops
+    (spec.coordination.absorbed), so the tombstone it writes supersedes them wherever
+    their dots go; in the twin (``shape.drop_absorbs`` False, the spec before the fix)
+    :func:`concurrent_deletes`."""
+    if z.shape.drop_absorbs:
+        return z3.BoolVal(False)
+    return concurrent_deletes(z, params)
+
+
 def covered_by(z: AbstractState, params: Params, n: int, q: int,
                values: Sequence[Term] | None = None, seen: Sequence[Term] | None = None
                ) -> Term:
@@ -816,7 +831,8 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     unless a performed delete covers the put and two performed deletes are concurrent
     (sessions 37 and 38), and a tombstone the clock covers but the copy does not hold is
     superseded by a value it holds unless they are (:func:`dropped_tombstone_superseded`,
-    session 38)."""
+    session 38); since session 38's fix the exemption is the twin's alone
+    (:func:`unabsorbed_drop`)."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
@@ -832,25 +848,26 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
         if faithful:  # session 37: unless a performed delete covers it
             # session 38: and two performed deletes are concurrent
             out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], z3.And(
-                deleted(y, params, q), concurrent_deletes(y, params)))))
+                deleted(y, params, q), unabsorbed_drop(y, params)))))
         if faithful and x.shape.deletes:  # session 38
             out.append(dropped_tombstone_superseded(y, params, n, q))
     return out
 
 
 def dropped_tombstone_superseded(z: AbstractState, params: Params, n: int, t: int) -> Term:
-    """Unless two performed deletes are concurrent (:func:`concurrent_deletes`), a
-    tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold it
-    was superseded there: a value the copy holds has ``t`` in its history (session 38).
+    """A tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold
+    it was superseded there: a value the copy holds has ``t`` in its history (session
+    38; in the twin, the spec before session 38's fix, unless two performed deletes are
+    concurrent: :func:`unabsorbed_drop`).
     A merge drops a value only where the other clock covers its dot (dvv's sync), and a
     copy that covers it without holding it holds a value superseding it, by induction;
-    only a delete's write drops a value no other one supersedes
-    (spec.dvv.drop_superseded: a tombstone concurrent with it)."""
+    a delete's write drops a tombstone concurrent with it (spec.dvv.drop_superseded) and
+    takes over its history (spec.coordination.absorbed), so it supersedes it."""
     puts = range(z.shape.puts)
     return z3.Implies(
         z3.And(params.tomb[t], z.seen[n][t], z3.Not(z.live[n][t])),
         z3.Or(*[z3.And(z.live[n][r], params.hist[r][t]) for r in puts if r != t],
-              concurrent_deletes(z, params)))
+              unabsorbed_drop(z, params)))
 
 
 def current_actor(z: AbstractState, params: Params, n: int, q: int) -> Term:
