@@ -65,6 +65,7 @@ from spec.state import (
 from spec.step import Edit, Plan, find_coordination, with_client
 
 __all__ = [
+    "absorbed",
     "choose_targets",
     "client_timeouts",
     "enabled_timeouts",
@@ -134,6 +135,8 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         if config.prune_retired >= 0:  # session 33: the record written, and replicated
             new_local = payload = edit.pruned(node, new_local)
         history = frozenset({request} | (last.history if last is not None else frozenset()))
+        if request in plan.tombstones and config.clock == "dvv":  # session 38
+            history |= absorbed(edit.puts, local, new_local, plan.tombstones)
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()
         record = PutRecord(request, client, key, node, clock, stamp, history, siblings, dot)
         puts = list(edit.puts)
@@ -156,6 +159,31 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, local),), groups)
         settle_get(edit, node, coord)
+
+
+def absorbed(puts: tuple[PutRecord | None, ...], before: Payload, after: Payload,
+             tombstones: frozenset[int]) -> frozenset[int]:
+    """The ghost histories a delete's write at its coordinator takes over (session 38):
+    those of the tombstones ``before`` (the coordinator's copy) holds and ``after``
+    (the copy it wrote) no longer does. A delete drops the tombstones it is concurrent
+    with (:func:`spec.dvv.drop_superseded`; impl/versions.py ``apply_put``: "two
+    tombstones carry the same meaning"), and the written clock keeps their dots: the
+    new tombstone *is* the dropped ones, so it deletes what they deleted. Without
+    this a prune of a dropped tombstone's retired value-less entry lost the copy's
+    coverage of what that tombstone deleted with no tombstone superseding it
+    (docs/proofs.md, "Concurrent deletes under pruning (session 38)"); the record
+    is then the one a delete written with a context covering the dropped tombstone
+    leaves. A tombstone the delete's context covered is in its history already.
+    ``puts``: the state's put records (by put id - 1); ``tombstones``: the put ids
+    that are deletes. Empty when the write dropped no tombstone."""
+    gone = [t for t in clocks.values(before) if t in tombstones and t not in
+            clocks.values(after)]
+    out: frozenset[int] = frozenset()
+    for t in gone:
+        record = puts[t - 1]
+        if record is not None:
+            out |= record.history
+    return out
 
 
 def settle_put(edit: Edit, node: str, coord: Coordination) -> None:

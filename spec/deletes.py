@@ -14,7 +14,10 @@ all tombstones answers "not found" with a context (the ghost
 drops the tombstones it is concurrent with (:func:`spec.dvv.drop_superseded`, in
 :func:`spec.clocks.put`; session 26): a delete retried with one context leaves one
 tombstone, not one per try, and the set's clock keeps the dropped dots seen (the
-suite entry delete-retry).
+suite entry delete-retry). The delete takes over their ghost histories
+(:func:`spec.coordination.absorbed`, session 38): it deletes what they deleted, as
+the implementation's collapse means, so a prune of a dropped tombstone's entry
+loses nothing its tombstone does not cover.
 
 *Reaping* (:func:`reaps`, the action :class:`~spec.actions.Reap`) removes
 tombstones from the stores, so they do not pile up; it is chosen by

@@ -145,6 +145,12 @@ class Shape:
     #: lifetime (the broken twin: it mints the dots its lost disk covered again, as the
     #: suite's dvv-amnesia-naive-actor)
     loss_actor: str = "new"
+    #: with pruning and deletes (session 38): a delete's history takes over those of the
+    #: tombstones its write removes from its coordinator's copy (spec.coordination.
+    #: absorbed: the tombstones it drops, spec.dvv.drop_superseded); False: the twin,
+    #: the spec before that fix, where a dropped tombstone is covered by its dot alone
+    #: and a write may lose a copy's coverage while two deletes are concurrent
+    drop_absorbs: bool = True
 
     @property
     def key_epochs(self) -> bool:

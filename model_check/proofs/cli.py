@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from model_check.proofs.agreement import agreement_json, agreement_table, check_suite
 from model_check.proofs.framework import DEFAULT_TIMEOUT_MS, ProofResult, run_proof
+from model_check.proofs.pruning import shared_relations
 from model_check.proofs.registry import all_proofs
 
 __all__ = ["main"]
@@ -131,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     chosen = [proofs[name] for name in args.names] if args.names else list(proofs.values())
     start = time.perf_counter()
-    results = [run_proof(proof, int(args.timeout * 1000)) for proof in chosen]
+    with shared_relations():  # the pruning proofs' relations built once per shape
+        results = [run_proof(proof, int(args.timeout * 1000)) for proof in chosen]
     total = time.perf_counter() - start
     agreement = []
     if (args.all_edges or not args.names) and not args.no_agreement:

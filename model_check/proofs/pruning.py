@@ -43,6 +43,7 @@ are acknowledgements of a write a re-issued dot dropped).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -63,6 +64,7 @@ from model_check.proofs.abstraction import (
 )
 from model_check.proofs.framework import Proof, Query, int_of
 from model_check.proofs.transition import (
+    Step,
     causal_store,
     covered_by,
     current_actor,
@@ -71,8 +73,8 @@ from model_check.proofs.transition import (
 )
 
 __all__ = ["DURABLE_BOUNDS", "DURABLE_SHAPE", "PROOFS", "PRUNE_BOUNDS", "PRUNE_SHAPE",
-           "dots_unique", "faithful_clocks", "histories", "strong_dots_unique",
-           "strong_pruned_durable"]
+           "dots_unique", "faithful_clocks", "histories", "shared_relations",
+           "strong_dots_unique", "strong_pruned_durable"]
 
 #: The suite's pruning entries: 2 nodes (both replicas), three puts, no hint; wider
 #: than the entries in the faults (buffered crashes, disk losses, partitions: session
@@ -144,6 +146,49 @@ def _preferences(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ..
     return tuple(prefer)
 
 
+Built = tuple[AbstractState, AbstractState, Params, list[Step]]
+
+#: the relations :func:`_induction` built, by shape, while :func:`shared_relations` is
+#: on (None: off, each induction builds its own)
+_SHARED: dict[Shape, Built] | None = None
+
+
+@contextlib.contextmanager
+def shared_relations() -> Iterator[None]:
+    """While on, :func:`_induction` builds the causal transition relation of a shape
+    once and every later induction over that shape takes it (review, session 38: the
+    pruning proofs ask 12 shapes 28 times, 0.09 CPU-s a build; ``vdynamo prove`` runs
+    its proofs within). Sound: the terms are Z3 constants named after the shape's
+    variables and a relation is not changed once built. Scoped, not a module cache: a
+    test that monkeypatches :mod:`model_check.proofs.transition` outside it builds its
+    own mutated relation and leaves it to no one. Re-entrant (an inner use shares the
+    outer's); on leaving the outermost, everything built is dropped."""
+    global _SHARED
+    before = _SHARED
+    if before is None:
+        _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = before
+
+
+def _built(shape: Shape, step: bool) -> tuple[AbstractState, AbstractState, Params,
+                                                list[Step] | None]:
+    """``shape``'s states and parameters, and its causal relation when ``step``:
+    taken from :func:`shared_relations`' cache when on and built there before."""
+    found = _SHARED.get(shape) if _SHARED is not None else None
+    if found is not None:
+        return (*found[:3], found[3] if step else None)
+    x, y, params = new_states(shape)
+    if not step:
+        return x, y, params, None
+    steps = transition(x, y, params, causal_store)
+    if _SHARED is not None:
+        _SHARED[shape] = (x, y, params, steps)
+    return x, y, params, steps
+
+
 def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"),
                invariant: Invariant | None = None, prop: Invariant | None = None,
                hypotheses: Callable[[Params], list[Term]] = lambda params: [],
@@ -157,15 +202,14 @@ def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"
     counterexample tried before the usual ones (session 37)."""
     inv = strong_dots_unique if invariant is None else invariant
     goal = dots_unique if prop is None else prop
-    x, y, params = new_states(shape)
+    x, y, params, steps = _built(shape, "step" in parts)
     bounds = [params.wellformed(), *hypotheses(params)]
     label = f" ({shape.prune}" + (f", keep {shape.keep})" if shape.keep else ")")
     if "init" in parts:
         yield Query("Init => Inv" + label,
                     (*bounds, initial(x, params), z3.Not(inv(x, params))),
                     lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
-    if "step" in parts:
-        steps = transition(x, y, params, causal_store)
+    if steps is not None:
         selector = z3.Int("step")
 
         def explain(m: Any) -> str:

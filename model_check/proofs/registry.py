@@ -22,6 +22,7 @@ MODULES = (
     "model_check.proofs.get_answer",
     "model_check.proofs.pruning",
     "model_check.proofs.pruning_durable",
+    "model_check.proofs.pruning_resurrection",
 )
 
 

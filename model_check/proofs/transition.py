@@ -320,14 +320,18 @@ def transition(
     # a performed delete covers: a delete drops the tombstones it is concurrent with
     # (spec.dvv.drop_superseded), whose histories the copy then covers only by their
     # dots, and a prune drops their retired value-less entries (found on the edges of
-    # dvv-prune-retired-delete with two deletes per client: 536 puts refused before)
+    # dvv-prune-retired-delete with two deletes per client: 536 puts refused before);
+    # session 38: only while two performed deletes are concurrent (concurrent_deletes),
+    # and since session 38's fix (a delete takes over the tombstones it drops) never but
+    # in the twin (unabsorbed_drop)
     losable = shape.prune and shape.deletes
 
     def merged(q: int, before: Term, after: Term, incoming: Term) -> Term:
         rule = store_rule(before, after, incoming)
         if not losable:
             return rule
-        lost = z3.And(deleted(y, params, q), z3.Implies(after, z3.Or(before, incoming)))
+        lost = z3.And(deleted(y, params, q), unabsorbed_drop(y, params),
+                      z3.Implies(after, z3.Or(before, incoming)))
         return z3.Or(rule, lost)
 
     def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
@@ -769,6 +773,32 @@ def pruned_away(z: AbstractState, params: Params, n: int, q: int,
                   outranked(z, params, n, q, clock))
 
 
+def concurrent_deletes(z: AbstractState, params: Params) -> Term:
+    """Two performed deletes are concurrent (neither's true history holds the other;
+    session 38): the only way a write loses a copy's coverage of a put. A delete
+    drops the tombstones it is concurrent with (spec.dvv.drop_superseded) keeping their
+    dots seen, and a prune of their retired value-less entries then loses what only
+    those dots covered; every other value a merge drops is one whose dot a clock
+    covers, which a value kept covers (faithful clocks)."""
+    puts = range(z.shape.puts)
+    return z3.Or([z3.And(z.performed[a], z.performed[b], params.tomb[a], params.tomb[b],
+                         z3.Not(params.hist[a][b]), z3.Not(params.hist[b][a]))
+                  for a in puts for b in puts if a < b])
+
+
+def unabsorbed_drop(z: AbstractState, params: Params) -> Term:
+    """The exemption of the writes' clauses (a write may lose a copy's coverage of a
+    deleted put; a clock may cover a dot its copy does not; a tombstone seen and not
+    held may be superseded by no value held): False since session 38's fix, where a
+    delete takes over the histories of the tombstones it drops
+    (spec.coordination.absorbed), so the tombstone it writes supersedes them wherever
+    their dots go; in the twin (``shape.drop_absorbs`` False, the spec before the fix)
+    :func:`concurrent_deletes`."""
+    if z.shape.drop_absorbs:
+        return z3.BoolVal(False)
+    return concurrent_deletes(z, params)
+
+
 def covered_by(z: AbstractState, params: Params, n: int, q: int,
                values: Sequence[Term] | None = None, seen: Sequence[Term] | None = None
                ) -> Term:
@@ -797,7 +827,12 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     written copy covers the put (*faithful clocks*: the version merged in, whose clock
     the abstraction does not keep, is faithful too; checked on every edge of the
     pruning entries, and refused by the naive twin's, whose re-issued dots break it:
-    docs/proofs.md, "Pruning with prune_retired > 0 (session 35)")."""
+    docs/proofs.md, "Pruning with prune_retired > 0 (session 35)"); with deletes,
+    unless a performed delete covers the put and two performed deletes are concurrent
+    (sessions 37 and 38), and a tombstone the clock covers but the copy does not hold is
+    superseded by a value it holds unless they are (:func:`dropped_tombstone_superseded`,
+    session 38); since session 38's fix the exemption is the twin's alone
+    (:func:`unabsorbed_drop`)."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
         return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
@@ -811,8 +846,28 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
                 z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
         if faithful:  # session 37: unless a performed delete covers it
-            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], deleted(y, params, q))))
+            # session 38: and two performed deletes are concurrent
+            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], z3.And(
+                deleted(y, params, q), unabsorbed_drop(y, params)))))
+        if faithful and x.shape.deletes:  # session 38
+            out.append(dropped_tombstone_superseded(y, params, n, q))
     return out
+
+
+def dropped_tombstone_superseded(z: AbstractState, params: Params, n: int, t: int) -> Term:
+    """A tombstone ``t`` whose dot node ``n``'s clock covers while its copy does not hold
+    it was superseded there: a value the copy holds has ``t`` in its history (session
+    38; in the twin, the spec before session 38's fix, unless two performed deletes are
+    concurrent: :func:`unabsorbed_drop`).
+    A merge drops a value only where the other clock covers its dot (dvv's sync), and a
+    copy that covers it without holding it holds a value superseding it, by induction;
+    a delete's write drops a tombstone concurrent with it (spec.dvv.drop_superseded) and
+    takes over its history (spec.coordination.absorbed), so it supersedes it."""
+    puts = range(z.shape.puts)
+    return z3.Implies(
+        z3.And(params.tomb[t], z.seen[n][t], z3.Not(z.live[n][t])),
+        z3.Or(*[z3.And(z.live[n][r], params.hist[r][t]) for r in puts if r != t],
+              unabsorbed_drop(z, params)))
 
 
 def current_actor(z: AbstractState, params: Params, n: int, q: int) -> Term:

@@ -209,3 +209,33 @@ def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str) -> None
     expected = {"dvv-prune-retired": (0, 0), "dvv-prune-retired-own": (0, 0),
                 "dvv-prune-naive": (856, 148), "dvv-prune-retired-delete": (0, 0)}
     assert (failing, duplicated) == expected[name]
+
+
+def test_shared_relations_build_a_shape_once_and_only_within(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within ``shared_relations`` (``vdynamo prove``, test_proofs.py) an induction over a
+    shape built before takes its relation (the same terms), a nested use shares the
+    outer's, an induction without the step builds and asks none; outside, each builds
+    its own (review, session 38). Mutants killed: the cache kept on leaving, a nested
+    use starting its own, the cached step asked without "step"."""
+    from model_check.proofs import pruning
+    from model_check.proofs.pruning import PRUNE_SHAPE, _induction, shared_relations
+
+    built: list[int] = []
+    real = pruning.transition
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pruning, "transition", counting)
+    with shared_relations():
+        with shared_relations():
+            first = list(_induction(PRUNE_SHAPE))
+        again = list(_induction(PRUNE_SHAPE))
+        init = list(_induction(PRUNE_SHAPE, parts=("init",)))
+    assert len(built) == 1
+    assert all(a.eq(b) for a, b in zip(first[1].assertions, again[1].assertions, strict=True))
+    assert [q.label for q in init] == ["Init => Inv (all)"]
+    list(_induction(PRUNE_SHAPE))
+    assert len(built) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from model_check.proofs.framework import (
     decide,
     run_proof,
 )
+from model_check.proofs.pruning import shared_relations
 from model_check.proofs.registry import all_proofs
 from spec import dvv
 from spec.ring import Ring
@@ -39,8 +41,17 @@ ROOT = Path(__file__).resolve().parents[2]
 # -- both halves of every proof ---------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def _shared() -> Iterator[None]:
+    """The pruning proofs' relations built once per shape for this module's proofs, as
+    ``vdynamo prove`` does (review, session 38); a test elsewhere that monkeypatches
+    the encoding builds its own."""
+    with shared_relations():
+        yield
+
+
 @pytest.mark.parametrize("name", list(PROOFS))
-def test_proof_is_proved_and_its_twin_refuted(name: str) -> None:
+def test_proof_is_proved_and_its_twin_refuted(name: str, _shared: None) -> None:
     result = run_proof(PROOFS[name])
     assert result.outcome.verdict is Verdict.PROVED, (
         result.outcome.label,
