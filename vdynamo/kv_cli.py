@@ -33,7 +33,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from impl.errors import DynamoError
 from impl.http_client import MAX_STATED_ANSWER_BYTES
@@ -185,21 +185,59 @@ def main_get(argv: list[str]) -> int:
     return 0 if got.values else 1
 
 
-def main_put(argv: list[str]) -> int:
-    """``vdynamo put KEY VALUE [--context C] [--content-type T] [--w W]``."""
+def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
+    """``vdynamo put KEY [VALUE | --value-file PATH] [--context C] [--content-type T]
+    [--w W]``. The value is VALUE's bytes; or the bytes of the file PATH (``-``: the
+    standard input); or, VALUE and PATH both left out, the standard input's bytes
+    when it is not a terminal (as ``etcdctl put KEY`` reads its value). Session 38's
+    user probe: a value over Linux's limit of one argument (128 KiB) could not be
+    given at all (``Argument list too long``), below the cluster's ``max_value_bytes``
+    (1 MiB). Exits 1 with one line naming what was wrong (both given, none given on a
+    terminal, a file that cannot be read). ``stdin``: the standard input's bytes (None:
+    ``sys.stdin.buffer``; injectable for tests)."""
     parser = _parser("vdynamo put")
-    parser.add_argument("value")
+    parser.add_argument("value", nargs="?", default=None,
+                        help="the value (left out: --value-file, or the standard input)")
+    parser.add_argument("--value-file", metavar="PATH", default=None,
+                        help="read the value from the file PATH ('-': the standard input)")
     parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
     parser.add_argument("--content-type", default="text/plain; charset=utf-8")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     args = parser.parse_args(argv)
+    value = _put_value(args.value, args.value_file,
+                       stdin if stdin is not None else sys.stdin.buffer)
+    if value is None:
+        return 1
     context = _request("vdynamo put", args, lambda client: client.put(
-        os.fsencode(args.key), os.fsencode(args.value), context=args.context,
+        os.fsencode(args.key), value, context=args.context,
         content_type=args.content_type, w=args.w))
     if context is None:
         return 1
     print(f"context: {context}")
     return 0
+
+
+def _put_value(given: str | None, path: str | None, stdin: BinaryIO) -> bytes | None:
+    """The bytes ``vdynamo put`` writes (:func:`main_put`); None after a one-line error."""
+    if given is not None and path is not None:
+        print("vdynamo put: give the value either as VALUE or as --value-file, not both; "
+              "nothing was sent", file=sys.stderr)
+        return None
+    if given is not None:
+        return os.fsencode(given)
+    if path is None and stdin.isatty():
+        print("vdynamo put: no value: give VALUE, --value-file PATH, or the value on the "
+              "standard input (a pipe or a file, not a terminal); nothing was sent",
+              file=sys.stderr)
+        return None
+    if path is None or path == "-":
+        return stdin.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        print(f"vdynamo put: --value-file {path}: cannot read it ({error.strerror or error}); "
+              "nothing was sent", file=sys.stderr)
+        return None
 
 
 def main_delete(argv: list[str]) -> int:

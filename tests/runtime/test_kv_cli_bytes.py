@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import os
 from pathlib import Path
 
@@ -63,3 +64,54 @@ def test_each_printed_line_is_one_sibling_and_reads_back_unambiguously(
     assert text == "x\\\\xffy" and raw == "x\\xffy"  # before: both x\xffy
     assert shown(b"caf\xc3\xa9 \t\r\x00\x7f") == "café \\t\\r\\x00\\x7f"
     assert shown("\u2028\U0001f600".encode()) == "\\u2028\U0001f600"
+
+
+def test_a_value_over_one_arguments_limit_is_put_from_a_file_or_the_standard_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 38's user probe: Linux refuses one argument over 128 KiB (``Argument
+    list too long``), so ``vdynamo put`` could not write a value of 128 KiB-1 MiB that
+    the cluster accepts. ``--value-file PATH`` (``-``: the standard input) and, with
+    VALUE left out, the standard input (as ``etcdctl put``) give its bytes whole; a
+    value given twice, none on a terminal, or a file that cannot be read is one line,
+    exit 1, nothing sent."""
+    big = bytes(range(256)) * 800  # 204,800 bytes, every byte value
+    (tmp_path / "value.bin").write_bytes(big)
+
+    class Terminal(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    async def scenario() -> None:
+        async with cluster(tmp_path / "c") as servers:
+            node = servers[0]
+            address = str(node.http_address)
+
+            async def put(argv: list[str], stdin: io.BytesIO) -> int:
+                return await asyncio.to_thread(main_put, ["--node", address, *argv], stdin)
+
+            async def stored(path: str) -> list[bytes]:
+                status, _, got = await call("GET", url(node, path))
+                assert status == 200
+                return [base64.b64decode(v) for v in got["values"]]
+
+            assert await put(["f", "--value-file", str(tmp_path / "value.bin")],
+                             io.BytesIO()) == 0
+            assert await stored("/kv/f") == [big]
+            assert await put(["s"], io.BytesIO(big[::-1])) == 0
+            assert await stored("/kv/s") == [big[::-1]]
+            assert await put(["d", "--value-file", "-"], io.BytesIO(b"from stdin")) == 0
+            assert await stored("/kv/d") == [b"from stdin"]
+            assert await put(["dash", "-"], io.BytesIO(b"unused")) == 0  # VALUE "-" itself
+            assert await stored("/kv/dash") == [b"-"]
+            capsys.readouterr()
+            assert await put(["x", "v", "--value-file", str(tmp_path / "value.bin")],
+                             io.BytesIO()) == 1
+            assert "not both" in capsys.readouterr().err
+            assert await put(["x"], Terminal()) == 1
+            assert "no value" in capsys.readouterr().err
+            assert await put(["x", "--value-file", str(tmp_path / "absent")], io.BytesIO()) == 1
+            err = capsys.readouterr().err
+            assert "--value-file" in err and "cannot read" in err and "Traceback" not in err
+            status, _, _ = await call("GET", url(node, "/kv/x"))
+            assert status == 404  # nothing sent
+    run(scenario())
