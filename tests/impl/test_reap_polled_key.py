@@ -16,6 +16,7 @@ import pytest
 
 from impl import SimulatedCluster, reaping
 from impl.effects import Effect, SetTimer
+from impl.errors import StorageError
 from impl.timers import ReapTombstone
 from impl.versions import Record, encode_record
 
@@ -27,8 +28,22 @@ def _resetting_schedule(self: reaping.Reaper, now: float, key: bytes, record: Re
         return []
     timer = ReapTombstone(key, encode_record(record), targets)
     self.due[key] = timer
-    self.armed.add(timer)
-    return [SetTimer(timer, now + self.config.tombstone_grace_s)]
+    self.armed[timer] = now + self.config.tombstone_grace_s
+    return [SetTimer(timer, self.armed[timer])]
+
+
+def _keeping_schedule(self: reaping.Reaper, now: float, key: bytes, record: Record,
+                      targets: tuple[str, ...]) -> list[Effect]:
+    """The mutant ``keeps-lost`` (1f2fbd92's rule): a timer in ``armed`` is never set
+    again, however long overdue."""
+    if self.config.delete_mode != "safe":
+        return []
+    timer = ReapTombstone(key, encode_record(record), targets)
+    self.due[key] = timer
+    if timer in self.armed:
+        return []
+    self.armed[timer] = now + self.config.tombstone_grace_s
+    return [SetTimer(timer, self.armed[timer])]
 
 
 @pytest.mark.parametrize("mutant", [None, "resets"])
@@ -77,6 +92,48 @@ def test_a_reap_given_up_is_set_again_by_a_later_get() -> None:
     client.get(b"k", r=3)
     cluster.run_for(30.0)
     assert all(record is None for record in cluster.replicas(b"k").values())
+
+
+@pytest.mark.parametrize("mutant", [None, "keeps-lost"])
+def test_a_reap_timer_lost_with_its_input_is_set_again_by_a_later_get(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 38's review: one node (N=1), grace 0.5 s; after the delete, the reap
+    timer's round reads the key and the engine fails once (a StorageError: the timer's
+    input is lost, its effects with it, as the runtime's loop logs it and goes on);
+    then a get of the key every second for 10 s. Right value: the key is reaped (a
+    get sets the lost timer again). The mutant ``keeps-lost`` (1f2fbd92: a timer in
+    ``armed`` is never set again): the timer stays in ``armed`` with none pending,
+    every get leaves it, and the tombstone stays for good."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "schedule", _keeping_schedule)
+    cluster = SimulatedCluster(nodes=1, n=1, r=1, w=1, seed=1, tombstone_grace_s=0.5)
+    client = cluster.client(coordinator="n1")
+    client.put(b"k", b"v1")
+    cluster.run_until_quiet()
+    client.delete(b"k", context=client.get(b"k").context)
+    node = cluster.node("n1")
+    assert [timer.key for timer in node.reaper.armed] == [b"k"]
+    storage = node.replica.storage
+    read, failures = storage.read, [1]
+
+    def failing_once(key: bytes) -> bytes | None:
+        if key == b"k" and failures[0]:
+            failures[0] -= 1
+            raise StorageError("EIO reading k")
+        return read(key)
+
+    monkeypatch.setattr(storage, "read", failing_once)
+    with pytest.raises(StorageError):
+        cluster.run_for(1.0)  # the round's own read of the key
+    assert not any(type(timer) is ReapTombstone for timer in cluster.sim.named_timers("n1"))
+    for _ in range(10):
+        assert client.get(b"k").values == []
+        cluster.run_for(1.0)
+    if mutant:
+        assert cluster.replicas(b"k")["n1"] is not None  # the fault: kept for good
+    else:
+        assert cluster.replicas(b"k") == {"n1": None}
+        assert node.reaper.armed == {}
 
 
 @pytest.mark.xfail(strict=True, reason=(
