@@ -162,3 +162,69 @@ def test_a_deleted_key_read_through_every_node_at_once_is_reaped() -> None:
             reader.submit_get(b"k")
         cluster.run_for(0.01)
     assert all(record is None for record in cluster.replicas(b"k").values())
+
+
+def _armed_but_not_pending(cluster: SimulatedCluster) -> list[tuple[str, bytes, str]]:
+    """Each up node's reap timers in ``armed`` with none pending, and pending with
+    none in ``armed`` ("lost", "unarmed"): the two must name the same timers."""
+    out: list[tuple[str, bytes, str]] = []
+    for name in sorted(cluster.sim.nodes):
+        armed = set(cluster.node(name).reaper.armed)
+        pending = {timer for timer in cluster.sim.named_timers(name)
+                   if type(timer) is ReapTombstone}
+        out += [(name, timer.key, "lost") for timer in armed - pending]
+        out += [(name, timer.key, "unarmed") for timer in pending - armed]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("mutant", [None, "fired-kept", "cancelled-kept"])
+def test_armed_names_the_pending_reap_timers_through_a_change_and_a_give_up(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 38's review: 5 nodes, 12 keys written then deleted (W=3), n6 joins
+    while n5 is cut off for 60 s (every round finds n5 silent: given up after
+    REAP_ATTEMPTS; the change settles once healed: :meth:`Reaper.after_change` sets
+    each again), then quiet. Checked every simulated second: every node's ``armed``
+    names exactly its pending reap timers, and at the end none is left (every key
+    reaped). Mutants: ``fired-kept`` (a timer that fired and gave up stays in
+    ``armed``), ``cancelled-kept`` (a change's cancelled timer stays in ``armed``)."""
+    if mutant == "fired-kept":
+        plain = reaping.Reaper.on_timer
+
+        def kept(self: reaping.Reaper, now: float, timer: ReapTombstone) -> list[Effect]:
+            at = self.armed.get(timer)
+            out = plain(self, now, timer)
+            if at is not None and timer not in self.armed and timer.key not in self.attempts:
+                self.armed[timer] = at  # given up (or reaped): kept
+            return out
+        monkeypatch.setattr(reaping.Reaper, "on_timer", kept)
+    elif mutant == "cancelled-kept":
+        plain_change = reaping.Reaper.after_change
+
+        def kept_change(self: reaping.Reaper, now: float, top_n: object) -> list[Effect]:
+            before = dict(self.armed)
+            out = plain_change(self, now, top_n)  # type: ignore[arg-type]
+            self.armed.update({t: at for t, at in before.items() if t not in self.armed})
+            return out
+        monkeypatch.setattr(reaping.Reaper, "after_change", kept_change)
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    keys = [b"key-%d" % i for i in range(12)]
+    for key in keys:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    for key in keys:
+        client.delete(key, context=client.get(key).context, w=3)
+    cluster.join("n6")
+    cluster.partition(["n5"], ["n1", "n2", "n3", "n4", "n6"])
+    wrong: list[tuple[str, bytes, str]] = []
+    for second in range(200):
+        if second == 60:
+            cluster.heal()
+        cluster.run_for(1.0)
+        wrong += _armed_but_not_pending(cluster)
+    if mutant:
+        assert wrong
+    else:
+        assert wrong == []
+        assert all(record is None for key in keys
+                   for record in cluster.replicas(key).values())
