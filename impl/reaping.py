@@ -222,8 +222,9 @@ class Reaper:
         #: is set again, at the key's new top N (:meth:`after_change`)
         self.due: dict[bytes, ReapTombstone] = {}
         #: the reap timers this node has set and that have neither fired nor been
-        #: cancelled since (volatile): :meth:`schedule` leaves one of these as it is
-        self.armed: set[ReapTombstone] = set()
+        #: cancelled since -> when each is due, on the node's clock (volatile):
+        #: :meth:`schedule` leaves one of these as it is until it is overdue
+        self.armed: dict[ReapTombstone, float] = {}
         self._query_ids = itertools.count(1)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
@@ -244,15 +245,21 @@ class Reaper:
         targets hold the tombstone set it again ``tombstone_grace_s`` later, so a
         deleted key read through one node more often than that (every 2 s under the
         default 3 s) was never reaped (session 38's probe,
-        tests/impl/test_reap_polled_key.py)."""
+        tests/impl/test_reap_polled_key.py). One overdue by more than the grace
+        period is taken as lost and set again: an input that set it and then failed
+        (a StorageError reading the key in a lone node's round) loses its SetTimer,
+        and every later get found it set and left the key unreaped (session 38's
+        review, tests/impl/test_reap_polled_key.py)."""
         if self.config.delete_mode != "safe":
             return []
         timer = ReapTombstone(key, encode_record(record), targets)
         self.due[key] = timer
-        if timer in self.armed:
+        at = self.armed.get(timer)
+        if at is not None and now <= at + self.config.tombstone_grace_s:
             return []
-        self.armed.add(timer)
-        return [SetTimer(timer, now + self.config.tombstone_grace_s)]
+        at = now + self.config.tombstone_grace_s
+        self.armed[timer] = at
+        return [SetTimer(timer, at)]
 
     def after_change(self, now: float, top_n: Callable[[bytes], tuple[str, ...]]
                      ) -> list[Effect]:
@@ -279,9 +286,9 @@ class Reaper:
             self.due[key] = fresh
             self.attempts.pop(key, None)
             self.rounds.pop(key, None)
-            self.armed.discard(timer)
-            self.armed.add(fresh)
-            out += [CancelTimer(timer), SetTimer(fresh, now + self.config.tombstone_grace_s)]
+            self.armed.pop(timer, None)
+            self.armed[fresh] = now + self.config.tombstone_grace_s
+            out += [CancelTimer(timer), SetTimer(fresh, self.armed[fresh])]
         return out
 
     def reap_acknowledged(self, now: float, key: bytes, record: bytes,
@@ -313,7 +320,7 @@ class Reaper:
             return [*self.reap_now(timer.key, timer.record, timer.targets),
                     *self._reap_dominated_elsewhere(timer)]
         key = timer.key
-        self.armed.discard(timer)
+        self.armed.pop(timer, None)
         self.rounds.pop(key, None)
         self.due.setdefault(key, timer)
         attempts = self.attempts.get(key, 0) + 1
@@ -333,7 +340,7 @@ class Reaper:
                           generation=self.advance(now) if asked else "")
         self.rounds[key] = ReapRound(query.query_id, timer, asked, view)
         retry = now + max(self.config.tombstone_grace_s, self.config.request_timeout)
-        self.armed.add(timer)
+        self.armed[timer] = retry
         out: list[Effect] = [SetTimer(timer, retry)]
         out.extend(Send(member, query) for member in sorted(asked))
         out.extend(self._decide(key))  # no other member: decided now
@@ -447,7 +454,7 @@ class Reaper:
         timer = round_.timer
         if self.due.get(key) == timer and not self.changing():
             del self.due[key]  # (in a change: set again at the new top N once it settled)
-        self.armed.discard(timer)
+        self.armed.pop(timer, None)
         return [CancelTimer(timer), *self.reap_now(key, timer.record, timer.targets)]
 
     def _hints_of(self, key: bytes) -> list[int]:

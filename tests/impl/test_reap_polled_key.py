@@ -16,6 +16,7 @@ import pytest
 
 from impl import SimulatedCluster, reaping
 from impl.effects import Effect, SetTimer
+from impl.errors import StorageError
 from impl.timers import ReapTombstone
 from impl.versions import Record, encode_record
 
@@ -27,8 +28,22 @@ def _resetting_schedule(self: reaping.Reaper, now: float, key: bytes, record: Re
         return []
     timer = ReapTombstone(key, encode_record(record), targets)
     self.due[key] = timer
-    self.armed.add(timer)
-    return [SetTimer(timer, now + self.config.tombstone_grace_s)]
+    self.armed[timer] = now + self.config.tombstone_grace_s
+    return [SetTimer(timer, self.armed[timer])]
+
+
+def _keeping_schedule(self: reaping.Reaper, now: float, key: bytes, record: Record,
+                      targets: tuple[str, ...]) -> list[Effect]:
+    """The mutant ``keeps-lost`` (1f2fbd92's rule): a timer in ``armed`` is never set
+    again, however long overdue."""
+    if self.config.delete_mode != "safe":
+        return []
+    timer = ReapTombstone(key, encode_record(record), targets)
+    self.due[key] = timer
+    if timer in self.armed:
+        return []
+    self.armed[timer] = now + self.config.tombstone_grace_s
+    return [SetTimer(timer, self.armed[timer])]
 
 
 @pytest.mark.parametrize("mutant", [None, "resets"])
@@ -79,6 +94,48 @@ def test_a_reap_given_up_is_set_again_by_a_later_get() -> None:
     assert all(record is None for record in cluster.replicas(b"k").values())
 
 
+@pytest.mark.parametrize("mutant", [None, "keeps-lost"])
+def test_a_reap_timer_lost_with_its_input_is_set_again_by_a_later_get(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 38's review: one node (N=1), grace 0.5 s; after the delete, the reap
+    timer's round reads the key and the engine fails once (a StorageError: the timer's
+    input is lost, its effects with it, as the runtime's loop logs it and goes on);
+    then a get of the key every second for 10 s. Right value: the key is reaped (a
+    get sets the lost timer again). The mutant ``keeps-lost`` (1f2fbd92: a timer in
+    ``armed`` is never set again): the timer stays in ``armed`` with none pending,
+    every get leaves it, and the tombstone stays for good."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "schedule", _keeping_schedule)
+    cluster = SimulatedCluster(nodes=1, n=1, r=1, w=1, seed=1, tombstone_grace_s=0.5)
+    client = cluster.client(coordinator="n1")
+    client.put(b"k", b"v1")
+    cluster.run_until_quiet()
+    client.delete(b"k", context=client.get(b"k").context)
+    node = cluster.node("n1")
+    assert [timer.key for timer in node.reaper.armed] == [b"k"]
+    storage = node.replica.storage
+    read, failures = storage.read, [1]
+
+    def failing_once(key: bytes) -> bytes | None:
+        if key == b"k" and failures[0]:
+            failures[0] -= 1
+            raise StorageError("EIO reading k")
+        return read(key)
+
+    monkeypatch.setattr(storage, "read", failing_once)
+    with pytest.raises(StorageError):
+        cluster.run_for(1.0)  # the round's own read of the key
+    assert not any(type(timer) is ReapTombstone for timer in cluster.sim.named_timers("n1"))
+    for _ in range(10):
+        assert client.get(b"k").values == []
+        cluster.run_for(1.0)
+    if mutant:
+        assert cluster.replicas(b"k")["n1"] is not None  # the fault: kept for good
+    else:
+        assert cluster.replicas(b"k") == {"n1": None}
+        assert node.reaper.armed == {}
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "open (session 38's probe): a reap round needs every member clean, and a member "
     "coordinating a get of the key is not (spec.deletes' guard 2); gets overlapping "
@@ -105,3 +162,69 @@ def test_a_deleted_key_read_through_every_node_at_once_is_reaped() -> None:
             reader.submit_get(b"k")
         cluster.run_for(0.01)
     assert all(record is None for record in cluster.replicas(b"k").values())
+
+
+def _armed_but_not_pending(cluster: SimulatedCluster) -> list[tuple[str, bytes, str]]:
+    """Each up node's reap timers in ``armed`` with none pending, and pending with
+    none in ``armed`` ("lost", "unarmed"): the two must name the same timers."""
+    out: list[tuple[str, bytes, str]] = []
+    for name in sorted(cluster.sim.nodes):
+        armed = set(cluster.node(name).reaper.armed)
+        pending = {timer for timer in cluster.sim.named_timers(name)
+                   if type(timer) is ReapTombstone}
+        out += [(name, timer.key, "lost") for timer in armed - pending]
+        out += [(name, timer.key, "unarmed") for timer in pending - armed]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("mutant", [None, "fired-kept", "cancelled-kept"])
+def test_armed_names_the_pending_reap_timers_through_a_change_and_a_give_up(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 38's review: 5 nodes, 12 keys written then deleted (W=3), n6 joins
+    while n5 is cut off for 60 s (every round finds n5 silent: given up after
+    REAP_ATTEMPTS; the change settles once healed: :meth:`Reaper.after_change` sets
+    each again), then quiet. Checked every simulated second: every node's ``armed``
+    names exactly its pending reap timers, and at the end none is left (every key
+    reaped). Mutants: ``fired-kept`` (a timer that fired and gave up stays in
+    ``armed``), ``cancelled-kept`` (a change's cancelled timer stays in ``armed``)."""
+    if mutant == "fired-kept":
+        plain = reaping.Reaper.on_timer
+
+        def kept(self: reaping.Reaper, now: float, timer: ReapTombstone) -> list[Effect]:
+            at = self.armed.get(timer)
+            out = plain(self, now, timer)
+            if at is not None and timer not in self.armed and timer.key not in self.attempts:
+                self.armed[timer] = at  # given up (or reaped): kept
+            return out
+        monkeypatch.setattr(reaping.Reaper, "on_timer", kept)
+    elif mutant == "cancelled-kept":
+        plain_change = reaping.Reaper.after_change
+
+        def kept_change(self: reaping.Reaper, now: float, top_n: object) -> list[Effect]:
+            before = dict(self.armed)
+            out = plain_change(self, now, top_n)  # type: ignore[arg-type]
+            self.armed.update({t: at for t, at in before.items() if t not in self.armed})
+            return out
+        monkeypatch.setattr(reaping.Reaper, "after_change", kept_change)
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    keys = [b"key-%d" % i for i in range(12)]
+    for key in keys:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    for key in keys:
+        client.delete(key, context=client.get(key).context, w=3)
+    cluster.join("n6")
+    cluster.partition(["n5"], ["n1", "n2", "n3", "n4", "n6"])
+    wrong: list[tuple[str, bytes, str]] = []
+    for second in range(200):
+        if second == 60:
+            cluster.heal()
+        cluster.run_for(1.0)
+        wrong += _armed_but_not_pending(cluster)
+    if mutant:
+        assert wrong
+    else:
+        assert wrong == []
+        assert all(record is None for key in keys
+                   for record in cluster.replicas(key).values())
