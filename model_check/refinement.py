@@ -501,17 +501,7 @@ class Lockstep(LockstepState):
                   if self.up(name)}
         label = f"one-way ask {asker}->{asked} on {key}"
         self._settle(label, [exchange] if exchange is not None else [], before)
-        retired = self.retired_actors()
-        everyone = {actor: rank for of in retired.values() for actor, rank in of.items()}
-        for name, known in learnt.items():
-            taught = [self._learnt(name, everyone, state) for state in self.frontier]
-            if known not in taught:
-                self.failed = True
-                raise Divergence(
-                    f"step {self.steps}: {label}",
-                    f"{name} learnt {sorted(known.items())} from the ask; the spec's "
-                    f"exchange leaves it knowing {sorted(taught[0].items())}"
-                    f"\nsteps so far: " + "; ".join(self.history))
+        self._check_learnt(label, learnt, "the ask")
         self._oracle()  # told again
 
     def _note_asks(self, asks: list[InFlight], one_way: Payload | None = None) -> None:

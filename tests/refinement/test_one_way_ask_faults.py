@@ -205,7 +205,7 @@ FAULT_KILLS = {
     "a-hold-slides-the-window": ("held-part-way", "none within its request_timeout"),
     "never-asks-again": ("lost-then-asked-again", "none within its request_timeout"),
     "asked-takes-the-ask": ("late", "nodes.n1.store"),
-    "learns-twice": ("copied", "learnt .* from the ask; the spec's exchange"),
+    "learns-twice": ("copied", "learnt .* from the ask; the spec's steps"),
 }
 
 
