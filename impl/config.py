@@ -57,6 +57,7 @@ __all__ = [
     "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
     "RECORD_BYTES_PER_SECOND",
+    "VALUE_BYTES_CEILING",
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
     "adoptable_record_bytes",
@@ -192,6 +193,11 @@ DEFAULT_RECORD_BYTES = 4 << 20
 #: limit was lowered), only a blind write to it is refused
 #: (:func:`impl.forwarding.check_request`, :meth:`impl.replica.Replica.decode`)
 KEY_BYTES_CEILING = 1 << 20
+#: the largest ``max_value_bytes`` a configuration may give (1 GiB): no node of any
+#: cluster stores a longer value, so a client reading a value of unknown length (the
+#: standard input, ``vdynamo put --value-file``) need read no more than this and one
+#: byte (``vdynamo.kv_cli``, session 39's user probe)
+VALUE_BYTES_CEILING = 1 << 30
 
 
 #: ``max_frame_bytes`` when it is not given, unless the merged records need more
@@ -608,7 +614,7 @@ class ClusterConfig:
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                      "anti_entropy"):
             _flag(flag, getattr(self, flag))
-        _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
+        _int("max_value_bytes", self.max_value_bytes, 0, VALUE_BYTES_CEILING)
         _int("max_key_bytes", self.max_key_bytes, 1, KEY_BYTES_CEILING)
         _int("max_context_bytes", self.max_context_bytes, 64, 1 << 24)
         _int("max_siblings", self.max_siblings, 1, 1 << 16)

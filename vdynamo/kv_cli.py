@@ -35,7 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from impl.errors import DynamoError
+from impl.config import VALUE_BYTES_CEILING
+from impl.errors import DynamoError, InvalidValueError
 from impl.http_client import MAX_STATED_ANSWER_BYTES
 from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
@@ -193,8 +194,9 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     user probe: a value over Linux's limit of one argument (128 KiB) could not be
     given at all (``Argument list too long``), below the cluster's ``max_value_bytes``
     (1 MiB). Exits 1 with one line naming what was wrong (both given, none given on a
-    terminal, a file that cannot be read). ``stdin``: the standard input's bytes (None:
-    ``sys.stdin.buffer``; injectable for tests)."""
+    terminal, a file that cannot be read, a file or input longer than the cluster's
+    ``max_value_bytes``: :func:`_read_value`). ``stdin``: the standard input's bytes
+    (None: ``sys.stdin.buffer``; injectable for tests)."""
     parser = _parser("vdynamo put")
     parser.add_argument("value", nargs="?", default=None,
                         help="the value (left out: --value-file, or the standard input)")
@@ -204,21 +206,33 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     parser.add_argument("--content-type", default="text/plain; charset=utf-8")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     args = parser.parse_args(argv)
-    value = _put_value(args.value, args.value_file,
-                       stdin if stdin is not None else sys.stdin.buffer)
-    if value is None:
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    source = _put_value(args.value, args.value_file, stdin)
+    if source is None:
         return 1
-    context = _request("vdynamo put", args, lambda client: client.put(
-        os.fsencode(args.key), value, context=args.context,
-        content_type=args.content_type, w=args.w))
+
+    def put(client: Client) -> str:
+        value = source if isinstance(source, bytes) else _read_value(client, *source)
+        return client.put(os.fsencode(args.key), value, context=args.context,
+                          content_type=args.content_type, w=args.w)
+
+    try:
+        context = _request("vdynamo put", args, put)
+    finally:
+        if isinstance(source, tuple) and source[0] is not stdin:
+            source[0].close()
     if context is None:
         return 1
     print(f"context: {context}")
     return 0
 
 
-def _put_value(given: str | None, path: str | None, stdin: BinaryIO) -> bytes | None:
-    """The bytes ``vdynamo put`` writes (:func:`main_put`); None after a one-line error."""
+def _put_value(given: str | None, path: str | None,
+               stdin: BinaryIO) -> bytes | tuple[BinaryIO, str] | None:
+    """What ``vdynamo put`` writes (:func:`main_put`): VALUE's bytes, or the stream to
+    read the value from (the file PATH opened, or the standard input) and how to name
+    it (:func:`_read_value` reads it, once a node was asked the cluster's limit);
+    None after a one-line error."""
     if given is not None and path is not None:
         print("vdynamo put: give the value either as VALUE or as --value-file, not both; "
               "nothing was sent", file=sys.stderr)
@@ -231,13 +245,44 @@ def _put_value(given: str | None, path: str | None, stdin: BinaryIO) -> bytes | 
               file=sys.stderr)
         return None
     if path is None or path == "-":
-        return stdin.read()
+        return stdin, "the standard input"
     try:
-        return Path(path).read_bytes()
+        stream = open(path, "rb")  # noqa: SIM115 (closed by main_put)
     except OSError as error:
         print(f"vdynamo put: --value-file {path}: cannot read it ({error.strerror or error}); "
               "nothing was sent", file=sys.stderr)
         return None
+    return stream, f"--value-file {path}"
+
+
+def _read_value(client: Client, stream: BinaryIO, what: str) -> bytes:
+    """The value ``stream`` holds (``what`` names it), read up to the
+    ``max_value_bytes`` the cluster's ``/status`` states (``limits``; when it states
+    none, or more than any configuration may give:
+    :data:`impl.config.VALUE_BYTES_CEILING`, 1 GiB) and one byte more. Raises
+    InvalidValueError naming the limit for a longer input, and naming the error for
+    one that cannot be read; nothing is sent then.
+
+    Session 39's user probe: the value was read whole before anything else, so
+    ``vdynamo put k --value-file /dev/zero`` (or ``yes | vdynamo put k``) grew the
+    process until it ran out of memory (under a 1 GiB address-space limit a
+    MemoryError traceback after 1.3 s; without one, the machine's memory), and a file
+    over the limit was read whole only to be refused 413."""
+    limits = client.status().get("limits")
+    stated = limits.get("max_value_bytes") if isinstance(limits, dict) else None
+    limit = (stated if isinstance(stated, int) and not isinstance(stated, bool)
+             and 0 <= stated <= VALUE_BYTES_CEILING else VALUE_BYTES_CEILING)
+    try:
+        value = stream.read(limit + 1)
+    except OSError as error:
+        raise InvalidValueError(f"{what}: cannot read it ({error.strerror or error}); "
+                                "nothing was sent") from error
+    if len(value) > limit:
+        raise InvalidValueError(
+            f"{what}: the value is over {limit} bytes, the cluster's max_value_bytes "
+            f"(its nodes refuse it: 413); read {limit + 1} bytes and stopped; nothing "
+            "was sent")
+    return value
 
 
 def main_delete(argv: list[str]) -> int:
