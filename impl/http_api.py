@@ -565,8 +565,8 @@ class _Parse:
             if self.chunk_begun and (refusal := self._chunk_over(previous, data)):
                 self._stop(_Request(*refusal.request, {}, problem=refusal.problem))
                 return None
-            if in_body and self.in_body and self._over_framing(
-                    len(data) - (self.received - received)):
+            if in_body and self.in_body and len(self.ready) == parsed and (
+                    self._over_framing(len(data) - (self.received - received))):
                 self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
                     f"body: its chunked framing (chunk-size lines with their chunk "
                     f"extensions, trailer fields) is {self.framing} bytes for "
@@ -600,8 +600,12 @@ class _Parse:
     def _over_framing(self, framing: int) -> bool:
         """Count ``framing`` more bytes of the body under way that were not its data
         (a slice of it, fed whole inside the body: one that begins or ends the body
-        is not counted, at most two slices a request); whether the framing is now
-        over what its data allows (:data:`CHUNK_FRAMING_SLACK`)."""
+        is not counted, at most two slices a request; nor one in which a request
+        ended and the next one's body began, pipelined: session 39's review, its
+        bytes were the whole earlier body's, ``received`` having restarted at 0, so
+        a PUT of 2 MiB and a 100-byte one behind it got 400 "chunked framing" though
+        neither was chunked); whether the framing is now over what its data allows
+        (:data:`CHUNK_FRAMING_SLACK`)."""
         self.framing += framing
         return self.framing > (CHUNK_FRAMING_SLACK + CHUNK_FRAMING_PER_CHUNK * self.chunks
                                + 2 * self.received)

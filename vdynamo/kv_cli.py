@@ -273,7 +273,7 @@ def _read_value(client: Client, stream: BinaryIO, what: str) -> bytes:
     limit = (stated if isinstance(stated, int) and not isinstance(stated, bool)
              and 0 <= stated <= VALUE_BYTES_CEILING else VALUE_BYTES_CEILING)
     try:
-        value = stream.read(limit + 1)
+        value = _read_upto(stream, limit + 1)
     except OSError as error:
         raise InvalidValueError(f"{what}: cannot read it ({error.strerror or error}); "
                                 "nothing was sent") from error
@@ -283,6 +283,27 @@ def _read_value(client: Client, stream: BinaryIO, what: str) -> bytes:
             f"(its nodes refuse it: 413); read {limit + 1} bytes and stopped; nothing "
             "was sent")
     return value
+
+
+#: the most :func:`_read_upto` asks of a stream at once (bytes)
+_READ_PIECE = 1 << 20
+
+
+def _read_upto(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream`` (fewer at its end), asked for in pieces of
+    at most :data:`_READ_PIECE`: a read of ``size`` at once allocates ``size`` bytes
+    before anything is read (CPython's buffered and raw reads), so a value of a few
+    bytes put to a cluster of a large ``max_value_bytes`` (or from a node whose
+    ``/status`` states none: 1 GiB) took that much memory, a MemoryError traceback
+    under a 1 GiB address-space limit (session 39's review of the service probe);
+    and a raw stream's read may return less than asked before its end."""
+    value = bytearray()
+    while len(value) < size:
+        piece = stream.read(min(size - len(value), _READ_PIECE))
+        if not piece:
+            break
+        value += piece
+    return bytes(value)
 
 
 def main_delete(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from impl.errors import InvalidValueError
 from tests.runtime.live import call, cluster, run, url
 from vdynamo.kv_cli import main_delete, main_get, main_put, shown
 
@@ -186,3 +187,43 @@ def test_a_value_read_from_a_file_or_the_standard_input_stops_at_the_clusters_li
         and "nothing was sent" in line for line in errors), errors
     assert errors[0].startswith(f"vdynamo put: --value-file {tmp_path / 'over.bin'}: ")
     assert errors[1].startswith("vdynamo put: the standard input: ")
+
+
+class _Trickle(io.RawIOBase):
+    """A raw stream of ``data`` that gives at most ``most`` bytes a read (a pipe's
+    reads end at what was written); ``asked``: the sizes each read asked for."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self.data, self.most, self.asked = data, most, list[int]()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        piece, self.data = self.data[:min(size, self.most)], self.data[min(size, self.most):]
+        return piece
+
+
+def test_a_value_is_read_in_pieces_not_allocated_at_the_limit() -> None:
+    """Session 39's review: ``stream.read(limit + 1)`` allocates the limit before
+    reading (CPython), so ``echo hi | vdynamo put k`` to a cluster of
+    ``max_value_bytes`` 1 GiB (or a node stating no limits) took 1 GiB, a MemoryError
+    traceback under a 1 GiB address-space limit; and a raw stream's short read was
+    taken for the whole value. Now pieces of at most 1 MiB, read to the stream's end
+    or the limit and one byte."""
+    from vdynamo import kv_cli
+
+    def client(limits: object) -> Any:
+        return type("Client", (), {"status": lambda self: {"limits": limits}})()
+
+    for limits in ({"max_value_bytes": 1 << 30}, None, {"max_value_bytes": True}):
+        stream = _Trickle(b"hi", 1 << 30)
+        assert kv_cli._read_value(client(limits), stream, "it") == b"hi"  # type: ignore[arg-type]
+        assert max(stream.asked) <= 1 << 20, stream.asked  # before: [1073741825]
+    value = bytes(range(256)) * 10
+    limited = client({"max_value_bytes": len(value)})
+    assert kv_cli._read_value(limited, _Trickle(value, 7), "it") == value  # type: ignore[arg-type]
+    assert kv_cli._read_value(limited, _Trickle(b"", 7), "it") == b""  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match=f"it: the value is over {len(value)} bytes"):
+        kv_cli._read_value(limited, _Trickle(value + b"!", 7), "it")  # type: ignore[arg-type]
