@@ -347,7 +347,14 @@ class PutCoordinator:
             refused = self._record_too_large(key, stored, len(encoded), siblings, len(value))
             if refused is not None:
                 return [answer(reply_to, None, refused)]
-        sent = replicated_part(stored, record)
+        # dvv: the put replicated whole, not pruned (session 39): the entries this
+        # write emptied cover the values it superseded, which the replicas still
+        # hold; each prunes them when it merges (told by ``coordination.retired``).
+        # Replicated pruned, they left those values uncovered on every replica but
+        # this one: a delete (or a read-modify-write) acknowledged by all N kept
+        # what it removed for good once a retired lifetime's entries passed the
+        # budget (tests/impl/test_prune_emptied_entries.py)
+        sent = replicated_part(stored, unpruned[0] if self.mode is ClockMode.DVV else record)
         if self.mode is ClockMode.LWW and self.config.lww_timestamps != "hybrid":
             # the new version, even where it lost to the stored one (paper 4.5)
             sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,

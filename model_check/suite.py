@@ -832,8 +832,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "sibling (siblings_are_antichain and sibling_bound violated; both hold with "
         "prune_retired = -1 or 1 here, one crash retiring at most one lifetime per node)",
         {"siblings_are_antichain": 7, "sibling_bound": 7},
-        distinct_states=7_142,
-        transitions=13_226, depth=13,
+        distinct_states=7_488,  # session 39: the put replicated unpruned (7,142 before)
+        transitions=13_650, depth=14,
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
@@ -847,8 +847,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "for good, an artefact of knowledge that never grows (no gossip of retirements "
         "is modelled); false siblings as in dvv-prune-retired",
         {"siblings_are_antichain": 8, "sibling_bound": 8, "convergence": 6},
-        distinct_states=6_762,
-        transitions=12_940, depth=13,
+        distinct_states=6_720,  # session 39: the put replicated unpruned (6,762 before)
+        transitions=13_026, depth=13,
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
@@ -864,8 +864,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(either way of learning alone suffices: gossip only 13,260 states, anti-entropy "
         "only 8,602, convergence holding in both); false siblings as in -own",
         {"siblings_are_antichain": 8, "sibling_bound": 8},
-        distinct_states=12_090,
-        transitions=26_598, depth=14,
+        distinct_states=12_296,  # session 39: the put replicated unpruned (12,090 before)
+        transitions=26_898, depth=15,
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
@@ -878,24 +878,29 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "acknowledged v3 is lost (kv679 once more)",
         {"acked_writes_durable": 11, "siblings_are_antichain": 8, "sibling_bound": 8,
          "convergence": 5},
-        distinct_states=6_830,
-        transitions=13_546, depth=14,
+        distinct_states=6_770,  # session 39: the put replicated unpruned (6,830 before)
+        transitions=13_602, depth=14,
         found={**_PRUNE, "siblings_collapsed": 5},
     ),
     _entry(
         "dvv-prune-retired-delete",
-        "the cost of pruning with a delete (session 33): n1 writes v1, crashes (its first "
-        "lifetime retired) and recovers; the client reads v1 and deletes it through n2, "
-        "which drops n1's value-less entry from the tombstone's record; n1 still holds "
-        "v1, which nothing in that record covers any more, and the client's next get "
-        "returns v1 beside the tombstone: no_resurrection violated (with false siblings); "
-        "monotonic_reads is violated without pruning too (r = 1 reads a copy the delete "
-        "has not reached); with prune_retired = 1 here nothing is pruned and "
-        "no_resurrection holds",
+        "the cost of pruning with a delete (session 33): n1 writes v1 (its replica put to "
+        "n2 left in flight), crashes (its first lifetime retired) and recovers; the "
+        "client reads v1 and deletes it through n1; n2 merges the tombstone and drops "
+        "n1's retired value-less entry; v1's replica put then reaches n2, where nothing "
+        "covers it any more, and the client's next get returns v1 beside the tombstone: "
+        "no_resurrection violated by a stale copy, 10 steps (with false siblings). Until "
+        "session 39 the delete's coordinator replicated its record pruned, so a replica "
+        "that acknowledged the delete kept v1 (9 steps); the put now goes whole and each "
+        "replica prunes what it merged. monotonic_reads is violated without pruning too "
+        "(r = 1 reads a copy the delete has not reached); with prune_retired = 1 here "
+        "nothing is pruned and no_resurrection holds",
         {"siblings_are_antichain": 7, "monotonic_reads": 5, "no_false_concurrency": 8,
-         "sibling_bound": 7, "no_resurrection": 9},
-        distinct_states=5_067,  # session 34: the pruned read repair (5,043 before)
-        transitions=10_356, depth=14,
+         "sibling_bound": 7, "no_resurrection": 10},
+        # session 39: the put replicated unpruned (5,067 before; session 34's pruned
+        # read repair: 5,043 before that)
+        distinct_states=5_295,
+        transitions=10_796, depth=14,
         found={**_PRUNE, "read_after_read": 4, "delete_acknowledged": 6,
                "read_after_delete": 7, "tombstone_reaped": 5, "put_survives_delete": 4},
     ),

@@ -132,8 +132,14 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             threshold=config.vclock_threshold, client_entries=config.client_vclock_entry,
             tombstones=plan.tombstones,
         )
-        if config.prune_retired >= 0:  # session 33: the record written, and replicated
-            new_local = payload = edit.pruned(node, new_local)
+        if config.prune_retired >= 0:  # session 33: the record written (pruned)
+            # and, since session 39, the put replicated whole: the entries this
+            # write emptied (the values it superseded) must reach the replicas that
+            # hold those values, each of which prunes them when it merges
+            # (:func:`spec.step.Edit.store`); the pruned record replicated left them
+            # uncovered there, and a delete acknowledged by every replica left the
+            # value it deleted on all but its coordinator
+            new_local = edit.pruned(node, new_local)
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         if request in plan.tombstones and config.clock == "dvv":  # session 38
             history |= absorbed(edit.puts, local, new_local, plan.tombstones)
