@@ -231,19 +231,22 @@ class Client:
         return True
 
     def submit_get(self, key: bytes, *, r: int | None = None,
-                   coordinator: str | None = None) -> Pending:
-        """Start a get of ``key``; the handle's result is a GetResult."""
+                   coordinator: str | None = None, pr: int | None = None) -> Pending:
+        """Start a get of ``key``; the handle's result is a GetResult. ``r``, ``pr``:
+        the request's R and PR (None: the cluster's)."""
         request = messages.GetRequest(self.cluster.sim.new_request_id(), key, r,
-                                      self.client_id)
+                                      self.client_id, pr)
         return self._submit(request, coordinator, RETRY_GET)
 
     def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
-                   w: int | None = None, coordinator: str | None = None) -> Pending:
-        """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
+                   w: int | None = None, coordinator: str | None = None,
+                   pw: int | None = None) -> Pending:
+        """Start a put of ``value`` under ``key``; the handle's result is a PutResult.
+        ``w``, ``pw``: the request's W and PW (None: the cluster's)."""
         # The client's own counter for client-vclock: the puts it issued before this
         # one (a put that never reached a coordinator only leaves a gap).
         request = messages.PutRequest(self.cluster.sim.new_request_id(), key, value,
-                                      context, w, self.client_id, self.puts_issued)
+                                      context, w, self.client_id, self.puts_issued, pw=pw)
         self.puts_issued += 1
         return self._submit(request, coordinator,
                             RETRY_GET if self.retry_unknown_puts else RETRY_PUT)
@@ -321,20 +324,23 @@ class Client:
         raise error
 
     def get(self, key: bytes, *, r: int | None = None,
-            coordinator: str | None = None) -> GetResult:
+            coordinator: str | None = None, pr: int | None = None) -> GetResult:
         """The siblings of ``key`` and their context (runs the simulation until the
-        reply); raises the request's DynamoError."""
-        handle = self.submit_get(key, r=r, coordinator=coordinator)
+        reply); raises the request's DynamoError. ``r``, ``pr``: as
+        :meth:`submit_get`."""
+        handle = self.submit_get(key, r=r, coordinator=coordinator, pr=pr)
         self.cluster.wait([handle])
         result = handle.result()
         assert isinstance(result, GetResult)
         return result
 
     def put(self, key: bytes, value: bytes, context: bytes = b"", *,
-            w: int | None = None, coordinator: str | None = None) -> PutResult:
+            w: int | None = None, coordinator: str | None = None,
+            pw: int | None = None) -> PutResult:
         """Store ``value`` under ``key``, superseding what ``context`` covers (runs the
-        simulation until the acknowledgement); raises the request's DynamoError."""
-        handle = self.submit_put(key, value, context, w=w, coordinator=coordinator)
+        simulation until the acknowledgement); raises the request's DynamoError.
+        ``w``, ``pw``: as :meth:`submit_put`."""
+        handle = self.submit_put(key, value, context, w=w, coordinator=coordinator, pw=pw)
         self.cluster.wait([handle])
         result = handle.result()
         assert isinstance(result, PutResult)
