@@ -252,19 +252,21 @@ class Client:
                             RETRY_GET if self.retry_unknown_puts else RETRY_PUT)
 
     def submit_delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
-                      coordinator: str | None = None, attempts: int | None = None) -> Pending:
+                      coordinator: str | None = None, attempts: int | None = None,
+                      pw: int | None = None) -> Pending:
         """Start a delete of ``key``: a tombstone superseding what ``context`` (an
         earlier get's) covers; the handle's result is a PutResult (its context
         covers the tombstone). ``attempts``: coordinators a partition-aware client
-        tries at most (default: the client's)."""
+        tries at most (default: the client's); ``w``, ``pw``: as :meth:`submit_put`."""
         request = messages.delete_request(self.cluster.sim.new_request_id(), key, context, w,
-                                          self.client_id, self.puts_issued)
+                                          self.client_id, self.puts_issued, pw=pw)
         self.puts_issued += 1
         return self._submit(request, coordinator, RETRY_DELETE, attempts)
 
     def delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
                r: int | None = None, coordinator: str | None = None,
-               attempts: int = 3) -> PutResult:
+               attempts: int = 3, pw: int | None = None,
+               pr: int | None = None) -> PutResult:
         """Delete ``key``: what ``context`` covers is gone (a get then answers no
         values, with a context a later put supersedes the tombstone with); a write
         concurrent with the delete stays. Runs the simulation until W replicas
@@ -287,14 +289,15 @@ class Client:
         is 3). A partition-aware client (the default) does so through its failover
         (:class:`Client`); a randomly routing one retries through a random other up
         node. A put whose outcome is unknown is not retried: a retry would make a
-        false sibling."""
+        false sibling. ``pw``, ``pr``: the primary quorums of the tombstone and of
+        the read (:meth:`submit_put`, :meth:`submit_get`)."""
         if not context:
-            read = self.get(key, r=r, coordinator=coordinator)
+            read = self.get(key, r=r, coordinator=coordinator, pr=pr)
             if not read.values:
                 return PutResult(read.context)
             context = read.context
         if self._fails_over(coordinator):
-            handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts))
+            handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts), pw=pw)
             self.cluster.wait([handle])
             done = handle.result()
             assert isinstance(done, PutResult)
@@ -310,7 +313,7 @@ class Client:
                 chosen = self.pick_coordinator(None, key) if not tried or not others else (
                     self.rng.choice(others))
             tried.add(chosen)
-            handle = self.submit_delete(key, context, w=w, coordinator=chosen)
+            handle = self.submit_delete(key, context, w=w, coordinator=chosen, pw=pw)
             self.cluster.wait([handle])
             if handle.error is None:
                 result = handle.result()

@@ -109,6 +109,12 @@ def test_a_request_short_of_reachable_primaries_is_refused_at_once() -> None:
         with pytest.raises(QuorumError, match=r"^get needs PR=3 primaries .* nothing was "
                                               r"asked \(Riak's pr_val_unsatisfied\)$"):
             client.get(KEY, coordinator=first, pr=3)
+        with pytest.raises(QuorumError, match=r"^delete needs PW=3 primaries .* nothing "
+                                              r"was written"):
+            client.delete(KEY, coordinator=first, pw=3)
+        with pytest.raises(QuorumError, match=r"^get needs PR=3 primaries"):
+            client.delete(KEY, coordinator=first, pr=3)  # its read first
+        assert cluster.node(first).replica.local_record(KEY) == before
         client.put(KEY, b"v3", client.get(KEY, coordinator=first, pr=2).context,
                    coordinator=first, pw=2)
         assert client.get(KEY, coordinator=first, pr=2).values == [b"v3"]
