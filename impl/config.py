@@ -356,6 +356,20 @@ class ClusterConfig:
     request may lower or raise R / W within ``1..n``). ``clock``: one of
     :data:`CLOCK_MODES`.
 
+    ``pr``, ``pw`` (default 0, the paper's behaviour; ``0..n``): the primary
+    quorums of Riak KV (``riak_kv_get_core``, ``riak_kv_put_core``): how many of a
+    get's R answers must come from *primaries* (the key's top N answering for
+    themselves, never a fallback), and how many of a put's W acknowledgements
+    must (a fallback's hinted ack counts towards W, never towards PW). The
+    effective quorum is the larger of the two (R >= PR is not required: Riak's
+    ``max(R, PR)``). A request whose coordinator believes fewer than PR (PW) of
+    the key's top N reachable fails at once, nothing written (Riak's
+    ``pr_val_unsatisfied``, ``pw_val_unsatisfied``); else one that does not reach
+    them fails at its deadline (a put: its outcome unknown). With ``pr + pw > n``
+    a get meets every put acknowledged under them on some primary (the sloppy
+    quorum's stale read, paper 4.6, is then an error instead; docs/runtime.md,
+    "Primary quorums pr and pw (session 39)"). A request may set its own.
+
     Every duration is in seconds (a positive finite number):
     ``replica_timeout``: how long a coordinator waits for a replica before it
     suspects it and (sloppy quorum) turns to the next node down the preference
@@ -512,6 +526,9 @@ class ClusterConfig:
     n: int = 3
     r: int = 2
     w: int = 2
+    #: the primary quorums (Riak's pr and pw; 0: none, the paper's sloppy quorum)
+    pr: int = 0
+    pw: int = 0
     clock: str = "dvv"
     sloppy_quorum: bool = True
     hinted_handoff: bool = True
@@ -610,6 +627,8 @@ class ClusterConfig:
         _int("n", self.n, 1, len(names))
         _int("r", self.r, 1, self.n)
         _int("w", self.w, 1, self.n)
+        _int("pr", self.pr, 0, self.n)
+        _int("pw", self.pw, 0, self.n)
         check_choice("clock:", self.clock, CLOCK_MODES)
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                      "anti_entropy"):

@@ -95,12 +95,19 @@ class StorageError(DynamoError):
 
 
 class QuorumError(RemoteError):
-    """Fewer than R (get) or W (put) replicas answered before the request gave up."""
+    """Fewer than R (get) or W (put) replicas answered before the request gave up,
+    or fewer than PR (PW) of them were primaries (Riak's ``pr_val_unsatisfied``,
+    ``pw_val_unsatisfied``). ``needed``, ``got``: the quorum and what was reached;
+    ``written``: whether a put may be stored somewhere (False: refused before
+    anything was written, a put whose PW targets were not believed reachable;
+    across a forward it is not carried, and the forwarder says True)."""
 
-    def __init__(self, message: str, *, needed: int = 0, got: int = 0) -> None:
+    def __init__(self, message: str, *, needed: int = 0, got: int = 0,
+                 written: bool = True) -> None:
         super().__init__(message)
         self.needed = needed
         self.got = got
+        self.written = written
 
 
 class RequestTimeoutError(RemoteError):

@@ -55,24 +55,31 @@ longer used (httpx, the client, still depends on it).
 Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
 
-    GET  /kv/<key>[?r=R]   -> 200 the raw value, its Content-Type; 300 multipart/mixed
+    GET  /kv/<key>[?r=R][&pr=PR] -> 200 the raw value, its Content-Type; 300 multipart/mixed
                               siblings; 404 none; the context in X-Vdynamo-Context,
                               the key in Content-Location (/kv/<key>)
                               (Accept: application/json: {"values": [base64...],
                               "content_types": [...], "context": base64,
                               "key": base64})
-    PUT  /kv/<key>[?w=W]   -> 200 {"context": base64, "key": base64}
+    PUT  /kv/<key>[?w=W][&pw=PW] -> 200 {"context": base64, "key": base64}
          body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
          context (no header: a new concurrent write; an empty one: 400); X-Vdynamo-Client and
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
-    DELETE /kv/<key>[?w=W][&r=R] -> 200 {"context": base64, "key": base64}: a tombstone written
+    DELETE /kv/<key>[?w=W][&r=R][&pw=PW][&pr=PR]
+         -> 200 {"context": base64, "key": base64}: a tombstone written
          like a put (X-Vdynamo-Context: a get's context, covering what it deletes;
          none: the node reads the key first, with R, and deletes what it read, as
          Riak does; nothing there: 404 with the read's context, nothing written);
          a later GET answers 404 with a context, and a PUT with that context
          supersedes it. A body is read and dropped (over the discard bound: 413)
+
+    pr, pw: the primary quorums (0..N; default the cluster's, 0): how many of the
+    R answers (W acknowledgements) must come from the key's top N themselves, not
+    from a fallback (Riak's pr and pw; docs/runtime.md, "Primary quorums pr and pw
+    (session 39)"); short of them: 503 naming the primaries reached (a put: 504,
+    its outcome unknown; 503 not-written when refused before writing)
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -1816,7 +1823,7 @@ class HttpApi:
         server = self.server
         read = await server.request(GetRequest(
             server.next_request_id(), message.key, r=_quorum(query, "r", self.config.n),
-            client_id=message.client_id))
+            client_id=message.client_id, pr=_quorum(query, "pr", self.config.n, low=0)))
         if read.error is not None:  # the read failed: nothing was written. Said so:
             # until session 35's service probe a DELETE at r=3 with a replica down got
             # 503 "get reached 2 of R=3 replicas before the timeout", naming a get
@@ -2071,7 +2078,7 @@ class HttpApi:
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
-                              client_id=client)
+                              client_id=client, pr=_quorum(query, "pr", n, low=0))
         if method not in ("PUT", "DELETE"):
             return None
         context = _context_of(headers.get(b"x-vdynamo-context"))
@@ -2111,13 +2118,14 @@ class HttpApi:
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
-                              client_counter=counter)
-        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R (checked
-        # here) is the read of a delete without a context (:meth:`_route`)
+                              client_counter=counter, pw=_quorum(query, "pw", n, low=0))
+        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R and PR
+        # (checked here) are the read of a delete without a context (:meth:`_route`)
         _quorum(query, "r", n)
+        _quorum(query, "pr", n, low=0)
         return delete_request(rid, key, context,
                               w=_quorum(query, "w", n), client_id=client,
-                              client_counter=counter)
+                              client_counter=counter, pw=_quorum(query, "pw", n, low=0))
 
 
 _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
@@ -2266,8 +2274,9 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
     return path, parameters
 
 
-#: the query parameters each method of ``/kv/{key}`` takes (docs/runtime.md)
-_PARAMETERS = {"GET": ("r",), "PUT": ("w",), "DELETE": ("r", "w")}
+#: the query parameters each method of ``/kv/{key}`` takes (docs/runtime.md; pr and
+#: pw: the primary quorums, session 39)
+_PARAMETERS = {"GET": ("r", "pr"), "PUT": ("w", "pw"), "DELETE": ("r", "w", "pr", "pw")}
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -2302,7 +2311,7 @@ def _check_parameters(method: str, query: dict[str, list[str]]) -> None:
         if name not in allowed:
             raise errors.BadRequestError(
                 f"unknown query parameter {name!r}: {method} /kv/{{key}} takes "
-                + " and ".join(allowed))
+                + " and ".join((", ".join(allowed[:-1]), allowed[-1])))
         if len(values) > 1:
             raise errors.BadRequestError(
                 f"query parameter {name!r} given {len(values)} times: give it once")
@@ -2366,6 +2375,8 @@ def _outcome_unknown(error: errors.DynamoError) -> bool:
     "not-written", as the library does, wrote each twice)."""
     if isinstance(error, errors.StorageError):
         return True
+    if isinstance(error, errors.QuorumError) and not error.written:
+        return False  # refused before writing: fewer than PW primaries reachable
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
 
 
@@ -2422,8 +2433,9 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 pass
 
 
-def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
-    """A per-request R or W: an integer in 1..N (BadRequestError naming the range)."""
+def _quorum(query: dict[str, list[str]], name: str, n: int, *, low: int = 1) -> int | None:
+    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N
+    (BadRequestError naming the parameter and the range)."""
     if name not in query:
         return None
     text = query[name][-1]
@@ -2431,9 +2443,9 @@ def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
     # other scripts' digits ('٣' would be served as 3)
     # at most 20 digits before int(): int() of more than 4300 digits raises
     # ValueError, which dropped the connection without an answer (session 12)
-    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not 1 <= int(text) <= n:
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not low <= int(text) <= n:
         raise errors.BadRequestError(
-            f"{name}: must be an integer in 1..{n} (N), got {text[:40]!r}")
+            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}")
     return int(text)
 
 

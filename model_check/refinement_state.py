@@ -222,6 +222,12 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
+    if config.pr or config.pw:
+        unmapped.append("[cluster] pr and pw (session 39: the spec fails a request once "
+                        "its primaries answered and awaited fall short, at a timeout; the "
+                        "implementation waits for a late primary until its deadline, or "
+                        "until every target is acknowledged: the failures do not map step "
+                        "by step yet; docs/runtime.md, \"Primary quorums pr and pw\")")
     return tuple(unmapped)
 
 

@@ -46,6 +46,13 @@ __all__ = ["main_delete", "main_get", "main_put", "shown"]
 
 T = TypeVar("T")
 
+#: the help of ``--pr`` and ``--pw`` (the primary quorums, session 39)
+_PR_HELP = ("primary read quorum for this request, 0..N: how many of the answers must "
+            "come from the key's top N themselves, not a fallback (Riak's pr)")
+_PW_HELP = ("primary write quorum for this request, 0..N: how many of the "
+            "acknowledgements must come from the key's top N themselves, not a fallback "
+            "holding a hint (Riak's pw)")
+
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog)
@@ -166,12 +173,14 @@ def shown(value: bytes) -> str:
 
 
 def main_get(argv: list[str]) -> int:
-    """``vdynamo get KEY [--r R] [--json]``."""
+    """``vdynamo get KEY [--r R] [--pr PR] [--json]``."""
     parser = _parser("vdynamo get")
     parser.add_argument("--r", type=int, help="read quorum for this request")
+    parser.add_argument("--pr", type=int, help=_PR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    got = _request("vdynamo get", args, lambda client: client.get(os.fsencode(args.key), r=args.r))
+    got = _request("vdynamo get", args, lambda client: client.get(
+        os.fsencode(args.key), r=args.r, pr=args.pr))
     if got is None:
         return 1
     if args.json:
@@ -188,7 +197,7 @@ def main_get(argv: list[str]) -> int:
 
 def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     """``vdynamo put KEY [VALUE | --value-file PATH] [--context C] [--content-type T]
-    [--w W]``. The value is VALUE's bytes; or the bytes of the file PATH (``-``: the
+    [--w W] [--pw PW]``. The value is VALUE's bytes; or the bytes of the file PATH (``-``: the
     standard input); or, VALUE and PATH both left out, the standard input's bytes
     when it is not a terminal (as ``etcdctl put KEY`` reads its value). Session 38's
     user probe: a value over Linux's limit of one argument (128 KiB) could not be
@@ -205,6 +214,7 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
     parser.add_argument("--content-type", default="text/plain; charset=utf-8")
     parser.add_argument("--w", type=int, help="write quorum for this request")
+    parser.add_argument("--pw", type=int, help=_PW_HELP)
     args = parser.parse_args(argv)
     stdin = stdin if stdin is not None else sys.stdin.buffer
     source = _put_value(args.value, args.value_file, stdin)
@@ -214,7 +224,7 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     def put(client: Client) -> str:
         value = source if isinstance(source, bytes) else _read_value(client, *source)
         return client.put(os.fsencode(args.key), value, context=args.context,
-                          content_type=args.content_type, w=args.w)
+                          content_type=args.content_type, w=args.w, pw=args.pw)
 
     try:
         context = _request("vdynamo put", args, put)
@@ -307,20 +317,22 @@ def _read_upto(stream: BinaryIO, size: int) -> bytes:
 
 
 def main_delete(argv: list[str]) -> int:
-    """``vdynamo delete KEY [--context C] [--w W] [--r R]``."""
+    """``vdynamo delete KEY [--context C] [--w W] [--r R] [--pw PW] [--pr PR]``."""
     parser = _parser("vdynamo delete")
     parser.add_argument("--context", help="the context of a get: what the delete covers "
                                           "(none: read the key first and delete what is there)")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     parser.add_argument("--r", type=int, help="read quorum of the read made when no "
                                               "--context is given")
+    parser.add_argument("--pw", type=int, help=_PW_HELP)
+    parser.add_argument("--pr", type=int, help="primary read quorum of that read")
     args = parser.parse_args(argv)
 
     def delete(client: Client) -> tuple[str, bool]:
         """(the context, whether a tombstone was written)."""
         try:
             return client.delete(os.fsencode(args.key), context=args.context, w=args.w,
-                                 r=args.r, missing_ok=False), True
+                                 r=args.r, missing_ok=False, pw=args.pw, pr=args.pr), True
         except RequestRefusedError as refused:
             if refused.status == 404 and isinstance(refused.body.get("context"), str):
                 return refused.body["context"], False

@@ -33,11 +33,14 @@ MORE_WALKS = {"sloppy-crash": 300,  # read_your_writes [283] {299}
               # a rate: 2 of 10,000 swarm walks from SEED violate it, 0 of 10,000 from
               # SEED + 1 (docs/model-checking.md, "Swarm simulation (session 34)")
               "strict-dvv-reread": 2500}
-#: violations random walks do not find within their budget from SEED (none since session
-#: 34; delete-join-immediate's no_resurrection, a join, a delete coordinated by the
+#: violations random walks do not find within their budget from SEED (none from session
+#: 34 to 38; delete-join-immediate's no_resurrection, a join, a delete coordinated by the
 #: joining node by the new ring, gossip to one node only and a get at the other, 10
-#: exact steps: [110] {5,402})
-MISSED: set[tuple[str, str]] = set()
+#: exact steps: [110] {5,402}). Session 39: sloppy-crash-pw's read_your_writes (PW = 2
+#: alone: a put acknowledged by two primaries, its coordinator's crash, and a get through
+#: the third primary before its replica-put arrives, 7 exact steps): [4,427] {817}, 10.3
+#: CPU-s of walks where CI's budget is about 1
+MISSED: set[tuple[str, str]] = {("sloppy-crash-pw", "read_your_writes")}
 
 VIOLATING = [
     pytest.param(e.name, name, marks=pytest.mark.xfail(

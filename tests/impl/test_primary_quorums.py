@@ -1,0 +1,120 @@
+"""The primary quorums PR and PW (session 39; Riak KV's ``pr`` and ``pw``,
+``riak_kv_get_core``/``riak_kv_put_core``; docs/runtime.md, "Primary quorums pr and
+pw (session 39)"): their bad values refused where they enter, naming the parameter;
+carried by the wire, a request's None (the cluster's) apart from its 0; and a
+request whose coordinator believes fewer primaries reachable refused before it asks
+or writes anything. The stale read they refuse: tests/impl/test_sloppy_read_two_faults.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import impl
+from impl import http_api, wire
+from impl.config import ClusterConfig
+from impl.errors import BadMessageError, BadRequestError, ConfigError, QuorumError
+from impl.forwarding import check_request
+from impl.messages import Forward, GetRequest, PutRequest, delete_request
+from impl.versions import ClockMode
+
+NODES = ("n1", "n2", "n3", "n4")
+KEY = b"k"
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("pr", 4, r"pr: must be in \[0, 3\], got 4"), ("pw", -1, r"pw: must be in \[0, 3\]"),
+    ("pr", True, "pr: must be an integer"), ("pw", "2", "pw: must be an integer")])
+def test_a_bad_cluster_pr_or_pw_is_refused_naming_it(field: str, value: Any,
+                                                      why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        ClusterConfig(nodes=NODES, n=3, **{field: value})
+    assert (ClusterConfig(nodes=NODES, pr=3, pw=0).pr,
+            ClusterConfig(nodes=NODES).pw) == (3, 0)  # 0: the paper's, the default
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GetRequest(1, KEY, pr=-1), lambda: GetRequest(1, KEY, pr=True),
+    lambda: PutRequest(1, KEY, b"v", pw=-2), lambda: PutRequest(1, KEY, b"v", pw=1.0)])
+def test_a_bad_request_pr_or_pw_is_refused_naming_it(make: Any) -> None:
+    with pytest.raises(BadRequestError, match=r"Request\.p[rw]: must be"):
+        make()
+
+
+def test_pr_and_pw_over_n_are_refused_as_riak_refuses_them() -> None:
+    config = ClusterConfig(nodes=NODES, n=3)
+    with pytest.raises(BadRequestError, match=r"GetRequest\.pr: must be in 0\.\.3"):
+        check_request(config, ClockMode.DVV, GetRequest(1, KEY, pr=4))
+    with pytest.raises(BadRequestError, match=r"PutRequest\.pw: must be in 0\.\.3"):
+        check_request(config, ClockMode.DVV, delete_request(1, KEY, pw=4))
+    check_request(config, ClockMode.DVV, GetRequest(1, KEY, r=1, pr=3))  # pr > r: max
+
+
+@pytest.mark.parametrize("message", [
+    GetRequest(7, KEY), GetRequest(7, KEY, pr=0), GetRequest(7, KEY, r=1, pr=2),
+    PutRequest(7, KEY, b"v"), PutRequest(7, KEY, b"v", pw=0), delete_request(7, KEY, pw=3),
+    Forward(9, GetRequest(7, KEY, pr=0)), Forward(9, PutRequest(7, KEY, b"v", pw=2))])
+def test_the_wire_keeps_a_request_s_none_apart_from_its_zero(message: object) -> None:
+    assert wire.decode(wire.encode(message)) == message
+
+
+def test_a_frame_of_an_earlier_version_reads_as_the_cluster_s_pr_and_pw() -> None:
+    """A request of a node before session 39 ends before the tail: None, the
+    cluster's; one that sets pr or pw is refused by such a node (trailing bytes)."""
+    assert wire.encode(GetRequest(7, KEY)) == wire.encode(GetRequest(7, KEY, pr=None))
+    frame = wire.encode(GetRequest(7, KEY, pr=0))
+    assert len(frame) == len(wire.encode(GetRequest(7, KEY))) + 9  # presence + u64
+    with pytest.raises(BadMessageError, match="presence byte"):
+        wire.decode(frame[:-9] + b"\x02" + frame[-8:])
+
+
+def test_the_http_parameters_are_named_with_their_range() -> None:
+    assert http_api._quorum({"pr": ["0"]}, "pr", 3, low=0) == 0
+    for text in ("4", "-1", "x", "²"):
+        with pytest.raises(BadRequestError, match=r"^pw: must be an integer in 0\.\.3"):
+            http_api._quorum({"pw": [text]}, "pw", 3, low=0)
+    with pytest.raises(BadRequestError, match=r"PUT /kv/\{key\} takes w and pw"):
+        http_api._check_parameters("PUT", {"pr": ["1"]})
+
+
+def test_a_put_refused_before_writing_is_not_written_at_http() -> None:
+    assert not http_api._outcome_unknown(QuorumError("short of PW", written=False))
+    assert http_api._outcome_unknown(QuorumError("short of PW"))  # written: unknown
+
+
+def test_a_request_short_of_reachable_primaries_is_refused_at_once() -> None:
+    """Riak's ``validate`` of riak_kv_get_fsm and riak_kv_put_fsm: PR (PW) above the
+    primaries up is refused before anything is asked or written. The coordinator
+    suspects the crashed target after a put that timed out on it; then a put at
+    PW = 3 is refused, nothing written (its store keeps the first put alone), and a
+    get at PR = 3 too, asking nobody; at PR = PW = 2 both are served."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, down = targets[0], targets[2]
+        client = cluster.client()
+        cluster.run_for(3.0)
+        cluster.crash(down)
+        client.put(KEY, b"v1", coordinator=first)
+        cluster.run_for(0.5)  # the put's replica timeout: down suspected (for 3 s)
+        before = cluster.node(first).replica.local_record(KEY)
+        with pytest.raises(QuorumError, match=(
+                rf"^put needs PW=3 primaries .* but 2 of them are believed reachable "
+                rf"\({targets[0]}, {targets[1]}; suspected: {down}\); nothing was written "
+                r"\(Riak's pw_val_unsatisfied\)$")) as refused:
+            client.put(KEY, b"v2", coordinator=first, pw=3)
+        assert (refused.value.written, refused.value.needed, refused.value.got) == (False, 3, 2)
+        assert cluster.node(first).replica.local_record(KEY) == before
+        with pytest.raises(QuorumError, match=r"^get needs PR=3 primaries .* nothing was "
+                                              r"asked \(Riak's pr_val_unsatisfied\)$"):
+            client.get(KEY, coordinator=first, pr=3)
+        with pytest.raises(QuorumError, match=r"^delete needs PW=3 primaries .* nothing "
+                                              r"was written"):
+            client.delete(KEY, coordinator=first, pw=3)
+        with pytest.raises(QuorumError, match=r"^get needs PR=3 primaries"):
+            client.delete(KEY, coordinator=first, pr=3)  # its read first
+        assert cluster.node(first).replica.local_record(KEY) == before
+        client.put(KEY, b"v3", client.get(KEY, coordinator=first, pr=2).context,
+                   coordinator=first, pw=2)
+        assert client.get(KEY, coordinator=first, pr=2).values == [b"v3"]
