@@ -118,3 +118,31 @@ def test_a_request_short_of_reachable_primaries_is_refused_at_once() -> None:
         client.put(KEY, b"v3", client.get(KEY, coordinator=first, pr=2).context,
                    coordinator=first, pw=2)
         assert client.get(KEY, coordinator=first, pr=2).values == [b"v3"]
+
+
+def test_a_forwarded_put_refused_before_writing_stays_not_written() -> None:
+    """Session 39's review: a put sent to a node outside the key's top N is forwarded
+    to a target, which refuses it short of reachable primaries (nothing written). The
+    refusal crossed the forward as a bare ``quorum`` code, read back as a QuorumError
+    whose ``written`` is True: the forwarder's client got 504 ``outcome: unknown``
+    with a message saying "nothing was written" (``vdynamo delete --pw 3`` on a real
+    cluster, and the library's ``put(pw=3)``: OutcomeUnknownError, not retried). The
+    flag now travels (``ErrorCode.QUORUM_NOT_WRITTEN``)."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, down = targets[0], targets[2]
+        outsider = next(name for name in NODES if name not in targets)
+        client = cluster.client()
+        cluster.run_for(3.0)
+        cluster.crash(down)
+        client.put(KEY, b"v1", coordinator=first)
+        cluster.run_for(0.5)  # first suspects down
+        before = {name: cluster.node(name).replica.local_record(KEY)
+                  for name in NODES if name != down}
+        for refused_put in (lambda: client.put(KEY, b"v2", coordinator=outsider, pw=3),
+                            lambda: client.delete(KEY, b"", coordinator=outsider, pw=3)):
+            with pytest.raises(QuorumError, match=r"PW=3 .* nothing was written") as refused:
+                refused_put()
+            assert refused.value.written is False
+        assert {name: cluster.node(name).replica.local_record(KEY)
+                for name in before} == before
