@@ -16,9 +16,11 @@ import impl
 from impl import http_api, wire
 from impl.config import ClusterConfig
 from impl.errors import BadMessageError, BadRequestError, ConfigError, QuorumError
-from impl.forwarding import check_request
+from impl.forwarding import ReplyTo, check_request
+from impl.get_coordinator import GetCoordination, read_quorum_reached
 from impl.messages import Forward, GetRequest, PutRequest, delete_request
-from impl.versions import ClockMode
+from impl.put_coordinator import PutCoordination, put_quorum_reached
+from impl.versions import ClockMode, Record
 
 NODES = ("n1", "n2", "n3", "n4")
 KEY = b"k"
@@ -146,3 +148,56 @@ def test_a_forwarded_put_refused_before_writing_stays_not_written() -> None:
             assert refused.value.written is False
         assert {name: cluster.node(name).replica.local_record(KEY)
                 for name in before} == before
+
+
+#: a membership change's quorum groups (the old and the new top N) over five targets
+GROUPS = (("a", "b", "c"), ("b", "c", "d"))
+
+
+def test_during_a_change_a_get_needs_max_r_pr_replies_in_each_group() -> None:
+    """Session 39's review: ``read_quorum_reached``'s group branch needs max(R, PR)
+    of each group; with R = 1, PR = 2 a reply from ``a`` (group 1) and ``d`` (group
+    2), plus a fallback's, is one per group: not enough. Mutant (scratch): ``need =
+    coordination.r`` answered it; no test saw the group branch with a PR."""
+    get = GetCoordination(1, KEY, 1, ("a", "b", "c", "d"), ("e",), ReplyTo(1), 10.0,
+                          groups=GROUPS, pr=2)
+    for node in ("a", "d", "e"):
+        get.replies[node] = Record.empty(ClockMode.DVV)
+    assert not read_quorum_reached(get)
+    get.replies["b"] = Record.empty(ClockMode.DVV)  # a, b of group 1; b, d of group 2
+    assert read_quorum_reached(get)
+
+
+def test_during_a_change_a_put_needs_pw_primary_acks_in_each_group() -> None:
+    """Session 39's review: W = 1, PW = 2; group 1 acknowledged by ``a`` itself and
+    by a fallback for ``c`` (W met, PW not), group 2 by ``c`` (for it, hinted) and
+    ``d``: not enough. Mutant (scratch): the group branch without its PW clause
+    answered it."""
+    put = PutCoordination(1, KEY, b"", b"", 1, ("a", "b", "c", "d"), ("e",), ReplyTo(1),
+                          10.0, groups=GROUPS, pw=2)
+    put.acks |= {"a", "c", "d"}
+    put.primary_acks |= {"a", "d"}
+    assert not put_quorum_reached(put)
+    put.acks.add("b")
+    put.primary_acks.add("b")
+    assert put_quorum_reached(put)
+
+
+def test_a_put_short_of_pw_after_writing_is_outcome_unknown() -> None:
+    """Session 39's review: a put whose coordinator wrote it and whose other targets
+    acknowledged, one through a fallback, fails short of PW with its outcome unknown
+    (``written`` True: HTTP 504, the library's OutcomeUnknownError) and is stored.
+    Mutant (scratch): ``_failed`` marking it ``written=False`` (a 503 not-written,
+    the library would retry elsewhere and write a false sibling) survived every test."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, down = targets[0], targets[2]
+        client = cluster.client()
+        cluster.run_for(3.0)
+        cluster.crash(down)  # not suspected yet: the put is sent, then handed to a fallback
+        with pytest.raises(QuorumError, match=(
+                rf"^put reached 2 of PW=3 primaries \({min(targets[:2])}, "
+                rf"{max(targets[:2])}\) with every target acknowledged")) as short:
+            client.put(KEY, b"v1", coordinator=first, pw=3)
+        assert short.value.written and http_api._outcome_unknown(short.value)
+        assert client.get(KEY, coordinator=first).values == [b"v1"]
