@@ -201,3 +201,19 @@ def test_a_put_short_of_pw_after_writing_is_outcome_unknown() -> None:
             client.put(KEY, b"v1", coordinator=first, pw=3)
         assert short.value.written and http_api._outcome_unknown(short.value)
         assert client.get(KEY, coordinator=first).values == [b"v1"]
+
+
+def test_a_cluster_pr_leaves_the_reap_checks_their_retries() -> None:
+    """A reap check is a get the node starts itself (R = N, the targets themselves),
+    exempt from PR: with ``[cluster] pr = 3`` and n3 cut off for 60 s while six keys
+    are deleted through n1, the checks fail while n3 is away and are tried again,
+    the wait doubling, until one finds it back and the keys are reaped (48 checks,
+    0 copies left). Mutant (scratch, session 39's review): the check refused at once
+    like a client's get short of reachable primaries, its failure never rescheduled:
+    6 checks, 18 copies left for good (it survived every test)."""
+    from tests.impl.test_reap_missed_tombstone import _copies, _cut_off_while_deleted
+
+    cluster = _cut_off_while_deleted(60.0, pr=3)
+    cluster.run_for(800.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
