@@ -15,12 +15,17 @@ import pytest
 import impl
 from impl import http_api, wire
 from impl.config import ClusterConfig
+from impl.effects import Effect, Reply
 from impl.errors import BadMessageError, BadRequestError, ConfigError, QuorumError
 from impl.forwarding import ReplyTo, check_request
 from impl.get_coordinator import GetCoordination, read_quorum_reached
 from impl.messages import Forward, GetRequest, PutRequest, delete_request
+from impl.node import Node
 from impl.put_coordinator import PutCoordination, put_quorum_reached
+from impl.sloppy_quorum import shortfall
+from impl.storage.memory import MemoryStorage
 from impl.versions import ClockMode, Record
+from tests.impl.test_node_driver import make_config
 
 NODES = ("n1", "n2", "n3", "n4")
 KEY = b"k"
@@ -148,6 +153,10 @@ def test_a_forwarded_put_refused_before_writing_stays_not_written() -> None:
             assert refused.value.written is False
         assert {name: cluster.node(name).replica.local_record(KEY)
                 for name in before} == before
+        # the partition-aware client's failover path carries pw too (a mutant that
+        # dropped it there deleted the key)
+        with pytest.raises(QuorumError, match="PW=3"):
+            client.delete(KEY, pw=3)
 
 
 #: a membership change's quorum groups (the old and the new top N) over five targets
@@ -217,3 +226,61 @@ def test_a_cluster_pr_leaves_the_reap_checks_their_retries() -> None:
     cluster.run_for(800.0)
     cluster.run_until_quiet()
     assert _copies(cluster) == 0
+
+
+def _node(**changes: object) -> Node:
+    """n1 of four nodes (N = 3, R = W = 1 unless ``changes`` say), started at 0."""
+    node = Node("n1", make_config(4, **{"n": 3, "r": 1, "w": 1, **changes}),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    return node
+
+
+def _replies(effects: list[Effect]) -> list[Reply]:
+    return [effect for effect in effects if isinstance(effect, Reply)]
+
+
+def test_a_coordinator_outside_the_top_n_is_no_primary_for_pw() -> None:
+    """A node that coordinates a put of a key it is not a replica of (its forwards
+    timed out) writes it as a hint for the last target: at W = 1 that answers at
+    once, but at PW = 1 not before a target acknowledges. Mutant (scratch, session
+    39's review): that hinted write counted in ``primary_acks`` answered at once."""
+    node = _node()
+    key = next(k for k in (b"k%d" % i for i in range(50))
+               if "n1" not in node.quorum.split(k)[0])
+    assert len(_replies(node.puts.start(1.0, PutRequest(7, key, b"v"), ReplyTo(7)))) == 1
+    assert _replies(node.puts.start(1.0, PutRequest(8, key, b"v", pw=1), ReplyTo(8))) == []
+
+
+def test_a_request_s_zero_overrides_the_cluster_s_pr_and_pw() -> None:
+    """``?pr=0`` (``?pw=0``) on a cluster whose ``[cluster] pr`` (``pw``) is 2: no
+    primary needed for that request, as Riak's per-request options override the
+    bucket's. n1 coordinates with the other two targets suspected: the cluster's
+    quorum refuses at once, the request's 0 is served. Mutant (scratch, session 39's
+    review): a request's 0 read as None (``request.pr or config.pr``), for gets and
+    for puts, each survived every test."""
+    node = _node(pr=2, pw=2)
+    key = next(k for k in (b"k%d" % i for i in range(50))
+               if node.quorum.split(k)[0][0] == "n1")
+    node.quorum.detector.set_suspected({t: 1e9 for t in node.quorum.split(key)[0][1:]})
+    for make in (lambda pr: GetRequest(7, key, pr=pr),
+                 lambda pw: PutRequest(7, key, b"v", pw=pw)):
+        start = node.gets.start if isinstance(make(0), GetRequest) else node.puts.start
+        (refused,) = _replies(start(1.0, make(None), ReplyTo(7)))
+        assert isinstance(refused.error, QuorumError), refused
+        (served,) = _replies(start(1.0, make(0), ReplyTo(7)))
+        assert served.error is None, served
+
+
+def test_a_failure_names_the_primary_quorum_only_when_it_is_short() -> None:
+    """The failure's message (:func:`impl.sloppy_quorum.shortfall`): W short with PW
+    met names W alone; both short name both; PW short alone names PW; no primary
+    quorum (0) is never named. Mutant (scratch, session 39's review): ``<=`` for
+    ``<`` named a met PW ("and 2 of PW=2 primaries") and PR=0 ("0 of PR=0
+    primaries (none)"), and survived every test."""
+    assert shortfall("W", 1, 2, {"a", "b"}, 2, "replicas") == ("1 of W=2 replicas", 2, 1)
+    assert shortfall("R", 0, 1, set(), 0, "replicas") == ("0 of R=1 replicas", 1, 0)
+    assert shortfall("W", 1, 2, {"a"}, 2, "replicas") == (
+        "1 of W=2 replicas and 1 of PW=2 primaries (a)", 2, 1)
+    assert shortfall("R", 2, 2, {"b", "a"}, 3, "replicas") == (
+        "2 of PR=3 primaries (a, b)", 3, 2)
