@@ -284,3 +284,22 @@ def test_a_failure_names_the_primary_quorum_only_when_it_is_short() -> None:
         "1 of W=2 replicas and 1 of PW=2 primaries (a)", 2, 1)
     assert shortfall("R", 2, 2, {"b", "a"}, 3, "replicas") == (
         "2 of PR=3 primaries (a, b)", 3, 2)
+
+
+def test_the_sim_client_fails_a_put_refused_before_writing_over() -> None:
+    """SimulatedCluster's partition-aware client retries a put only when nothing was
+    written (``RETRY_PUT``'s rule, and the HTTP library's on a 503 not-written); a
+    put refused short of reachable primaries is such a put. Until session 39's review
+    it was not failed over (QuorumError is not in RETRY_PUT): the refusal of a
+    coordinator whose failure detector still suspected a target ended the put where
+    the next node, which does not, serves it."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, second, down = targets
+        client = cluster.client()
+        cluster.run_for(3.0)
+        # first still suspects down (every node is up): second does not
+        cluster.node(first).quorum.detector.set_suspected({down: 1e9})
+        handle = client.submit_put(KEY, b"v", pw=3)
+        cluster.wait([handle])
+        assert handle.tried[:2] == [first, second] and handle.error is None, handle.error
