@@ -28,8 +28,10 @@ NODES = ("n1", "n2", "n3", "n4")
 def test_pr_and_pw_over_http_and_the_library_with_a_target_down(tmp_path: Path) -> None:
     async def scenario() -> None:
         # suspicion held past the test's end: the refusals below need down suspected
-        async with cluster(tmp_path, nodes=NODES, suspicion_timeout=60.0) as servers, \
-                httpx.AsyncClient() as http:
+        # the cluster's own PR = PW = 1 (each request below sets its own), shown by
+        # /status (it was not, until session 39's review)
+        async with cluster(tmp_path, nodes=NODES, suspicion_timeout=60.0, pr=1,
+                           pw=1) as servers, httpx.AsyncClient() as http:
             node = {server.name: server for server in servers}
             targets, _ = servers[0].node.quorum.split(KEY.encode())
             first, _, down = targets
@@ -43,6 +45,8 @@ def test_pr_and_pw_over_http_and_the_library_with_a_target_down(tmp_path: Path) 
                                                      **(headers or {})})
                 return answer.status_code, answer.json()
 
+            status = (await http.get(url(node[outsider], "/status"))).json()
+            assert (status["config"]["pr"], status["config"]["pw"]) == (1, 1), status
             assert (await ask("PUT", first, "pw=3"))[0] == 200  # every node up
             await node[down].stop()
             status, body = await ask("GET", first, "pr=3")  # times out on down: suspected
