@@ -84,6 +84,8 @@ RETRY_GET: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError, Quor
                                             RequestTimeoutError)
 RETRY_DELETE = RETRY_GET
 RETRY_PUT: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError)
+#: (and, for every kind, a QuorumError whose ``written`` is False: refused before
+#: writing, short of reachable primaries; :meth:`Client._failover`)
 
 
 class Client:
@@ -209,13 +211,17 @@ class Client:
         """The failover hook of a partition-aware request: suspect the coordinator
         that failed; send the request (a new request id, the same fields) to the next
         node not tried yet, if ``error`` is one ``retry`` names, attempts are left and
-        so is time (``attempts`` coordinators at most). True when it was sent again."""
+        so is time (``attempts`` coordinators at most), or if it is a QuorumError
+        refused before anything was written (``written`` False: fewer primaries
+        believed reachable than PW or PR, a view the next node may not share; session
+        39's review). True when it was sent again."""
         sim = self.cluster.sim
         if not isinstance(error, RemoteError):
             return False  # the caller's input: every node would refuse it
         self.suspects[handle.coordinator] = sim.now + float(
             self.cluster.config.suspicion_timeout)
-        if (not isinstance(error, retry) or len(handle.tried) >= attempts
+        refused = isinstance(error, QuorumError) and not error.written
+        if (not (isinstance(error, retry) or refused) or len(handle.tried) >= attempts
                 or sim.now >= handle.deadline):
             return False
         request = cast(messages.ClientRequest, handle.request)

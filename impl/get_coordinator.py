@@ -125,13 +125,18 @@ def counted_replies(coordination: GetCoordination) -> set[str]:
     return counted
 
 
-def primary_replies(coordination: GetCoordination) -> set[str]:
-    """The *primaries* among :func:`counted_replies`: the key's targets (its top N)
-    that answered for themselves. A fallback's reply is its own store, which holds
-    none of the writes it keeps as hints for its target, so it never counts here
-    (Riak's ``num_pok`` of ``riak_kv_get_core``, counted over the replies of the
-    preference list's ``primary`` entries; session 39)."""
-    return counted_replies(coordination) & set(coordination.targets)
+def primary_replies(coordination: GetCoordination,
+                    counted: set[str] | None = None) -> set[str]:
+    """The *primaries* among :func:`counted_replies` (``counted``, when the caller
+    has them already): the key's targets (its top N) that answered for themselves.
+    A fallback's reply is its own store, which holds none of the writes it keeps as
+    hints for its target, so it never counts here (Riak's ``num_pok`` of
+    ``riak_kv_get_core``, counted over the replies of the preference list's
+    ``primary`` entries; session 39; until session 39's review this function was
+    defined and documented but the checks inlined their own copy)."""
+    if counted is None:
+        counted = counted_replies(coordination)
+    return counted & set(coordination.targets)
 
 
 def read_quorum_reached(coordination: GetCoordination) -> bool:
@@ -144,7 +149,7 @@ def read_quorum_reached(coordination: GetCoordination) -> bool:
         need = max(coordination.r, coordination.pr)
         return all(len(counted & set(group)) >= need for group in coordination.groups)
     return (len(counted) >= coordination.r
-            and len(counted & set(coordination.targets)) >= coordination.pr)
+            and len(primary_replies(coordination, counted)) >= coordination.pr)
 
 
 def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
@@ -320,7 +325,7 @@ class GetCoordinator:
                                             coordination.reply_to.attempt)
             counted = counted_replies(coordination)
             what, needed, got = shortfall("R", len(counted), coordination.r,
-                                          counted & set(coordination.targets),
+                                          primary_replies(coordination, counted),
                                           coordination.pr, "replicas")
             return [answer(coordination.reply_to, None, QuorumError(
                 f"get reached {what} before the timeout"

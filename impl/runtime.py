@@ -1960,6 +1960,9 @@ class NodeServer:
                               "waited": self.admission.waited,
                               "expired": self.admission.expired},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
+                           # the primary quorums' defaults (session 39's review: a
+                           # user could not see them; ?pr=/?pw= override them)
+                           "pr": self.config.pr, "pw": self.config.pw,
                            "clock": self.config.clock},
                 "limits": self.limits(),
                 "ring": {"strategy": partitioning.strategy.value,

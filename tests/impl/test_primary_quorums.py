@@ -15,10 +15,17 @@ import pytest
 import impl
 from impl import http_api, wire
 from impl.config import ClusterConfig
+from impl.effects import Effect, Reply
 from impl.errors import BadMessageError, BadRequestError, ConfigError, QuorumError
-from impl.forwarding import check_request
+from impl.forwarding import ReplyTo, check_request
+from impl.get_coordinator import GetCoordination, read_quorum_reached
 from impl.messages import Forward, GetRequest, PutRequest, delete_request
-from impl.versions import ClockMode
+from impl.node import Node
+from impl.put_coordinator import PutCoordination, put_quorum_reached
+from impl.sloppy_quorum import shortfall
+from impl.storage.memory import MemoryStorage
+from impl.versions import ClockMode, Record
+from tests.impl.test_node_driver import make_config
 
 NODES = ("n1", "n2", "n3", "n4")
 KEY = b"k"
@@ -118,3 +125,181 @@ def test_a_request_short_of_reachable_primaries_is_refused_at_once() -> None:
         client.put(KEY, b"v3", client.get(KEY, coordinator=first, pr=2).context,
                    coordinator=first, pw=2)
         assert client.get(KEY, coordinator=first, pr=2).values == [b"v3"]
+
+
+def test_a_forwarded_put_refused_before_writing_stays_not_written() -> None:
+    """Session 39's review: a put sent to a node outside the key's top N is forwarded
+    to a target, which refuses it short of reachable primaries (nothing written). The
+    refusal crossed the forward as a bare ``quorum`` code, read back as a QuorumError
+    whose ``written`` is True: the forwarder's client got 504 ``outcome: unknown``
+    with a message saying "nothing was written" (``vdynamo delete --pw 3`` on a real
+    cluster, and the library's ``put(pw=3)``: OutcomeUnknownError, not retried). The
+    flag now travels (``ErrorCode.QUORUM_NOT_WRITTEN``)."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, down = targets[0], targets[2]
+        outsider = next(name for name in NODES if name not in targets)
+        client = cluster.client()
+        cluster.run_for(3.0)
+        cluster.crash(down)
+        client.put(KEY, b"v1", coordinator=first)
+        cluster.run_for(0.5)  # first suspects down
+        before = {name: cluster.node(name).replica.local_record(KEY)
+                  for name in NODES if name != down}
+        for refused_put in (lambda: client.put(KEY, b"v2", coordinator=outsider, pw=3),
+                            lambda: client.delete(KEY, b"", coordinator=outsider, pw=3)):
+            with pytest.raises(QuorumError, match=r"PW=3 .* nothing was written") as refused:
+                refused_put()
+            assert refused.value.written is False
+        assert {name: cluster.node(name).replica.local_record(KEY)
+                for name in before} == before
+        # the partition-aware client's failover path carries pw too (a mutant that
+        # dropped it there deleted the key)
+        with pytest.raises(QuorumError, match="PW=3"):
+            client.delete(KEY, pw=3)
+
+
+#: a membership change's quorum groups (the old and the new top N) over five targets
+GROUPS = (("a", "b", "c"), ("b", "c", "d"))
+
+
+def test_during_a_change_a_get_needs_max_r_pr_replies_in_each_group() -> None:
+    """Session 39's review: ``read_quorum_reached``'s group branch needs max(R, PR)
+    of each group; with R = 1, PR = 2 a reply from ``a`` (group 1) and ``d`` (group
+    2), plus a fallback's, is one per group: not enough. Mutant (scratch): ``need =
+    coordination.r`` answered it; no test saw the group branch with a PR."""
+    get = GetCoordination(1, KEY, 1, ("a", "b", "c", "d"), ("e",), ReplyTo(1), 10.0,
+                          groups=GROUPS, pr=2)
+    for node in ("a", "d", "e"):
+        get.replies[node] = Record.empty(ClockMode.DVV)
+    assert not read_quorum_reached(get)
+    get.replies["b"] = Record.empty(ClockMode.DVV)  # a, b of group 1; b, d of group 2
+    assert read_quorum_reached(get)
+
+
+def test_during_a_change_a_put_needs_pw_primary_acks_in_each_group() -> None:
+    """Session 39's review: W = 1, PW = 2; group 1 acknowledged by ``a`` itself and
+    by a fallback for ``c`` (W met, PW not), group 2 by ``c`` (for it, hinted) and
+    ``d``: not enough. Mutant (scratch): the group branch without its PW clause
+    answered it."""
+    put = PutCoordination(1, KEY, b"", b"", 1, ("a", "b", "c", "d"), ("e",), ReplyTo(1),
+                          10.0, groups=GROUPS, pw=2)
+    put.acks |= {"a", "c", "d"}
+    put.primary_acks |= {"a", "d"}
+    assert not put_quorum_reached(put)
+    put.acks.add("b")
+    put.primary_acks.add("b")
+    assert put_quorum_reached(put)
+
+
+def test_a_put_short_of_pw_after_writing_is_outcome_unknown() -> None:
+    """Session 39's review: a put whose coordinator wrote it and whose other targets
+    acknowledged, one through a fallback, fails short of PW with its outcome unknown
+    (``written`` True: HTTP 504, the library's OutcomeUnknownError) and is stored.
+    Mutant (scratch): ``_failed`` marking it ``written=False`` (a 503 not-written,
+    the library would retry elsewhere and write a false sibling) survived every test."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, down = targets[0], targets[2]
+        client = cluster.client()
+        cluster.run_for(3.0)
+        cluster.crash(down)  # not suspected yet: the put is sent, then handed to a fallback
+        with pytest.raises(QuorumError, match=(
+                rf"^put reached 2 of PW=3 primaries \({min(targets[:2])}, "
+                rf"{max(targets[:2])}\) with every target acknowledged")) as short:
+            client.put(KEY, b"v1", coordinator=first, pw=3)
+        assert short.value.written and http_api._outcome_unknown(short.value)
+        assert client.get(KEY, coordinator=first).values == [b"v1"]
+
+
+def test_a_cluster_pr_leaves_the_reap_checks_their_retries() -> None:
+    """A reap check is a get the node starts itself (R = N, the targets themselves),
+    exempt from PR: with ``[cluster] pr = 3`` and n3 cut off for 60 s while six keys
+    are deleted through n1, the checks fail while n3 is away and are tried again,
+    the wait doubling, until one finds it back and the keys are reaped (48 checks,
+    0 copies left). Mutant (scratch, session 39's review): the check refused at once
+    like a client's get short of reachable primaries, its failure never rescheduled:
+    6 checks, 18 copies left for good (it survived every test)."""
+    from tests.impl.test_reap_missed_tombstone import _copies, _cut_off_while_deleted
+
+    cluster = _cut_off_while_deleted(60.0, pr=3)
+    cluster.run_for(800.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+
+
+def _node(**changes: object) -> Node:
+    """n1 of four nodes (N = 3, R = W = 1 unless ``changes`` say), started at 0."""
+    node = Node("n1", make_config(4, **{"n": 3, "r": 1, "w": 1, **changes}),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    return node
+
+
+def _replies(effects: list[Effect]) -> list[Reply]:
+    return [effect for effect in effects if isinstance(effect, Reply)]
+
+
+def test_a_coordinator_outside_the_top_n_is_no_primary_for_pw() -> None:
+    """A node that coordinates a put of a key it is not a replica of (its forwards
+    timed out) writes it as a hint for the last target: at W = 1 that answers at
+    once, but at PW = 1 not before a target acknowledges. Mutant (scratch, session
+    39's review): that hinted write counted in ``primary_acks`` answered at once."""
+    node = _node()
+    key = next(k for k in (b"k%d" % i for i in range(50))
+               if "n1" not in node.quorum.split(k)[0])
+    assert len(_replies(node.puts.start(1.0, PutRequest(7, key, b"v"), ReplyTo(7)))) == 1
+    assert _replies(node.puts.start(1.0, PutRequest(8, key, b"v", pw=1), ReplyTo(8))) == []
+
+
+def test_a_request_s_zero_overrides_the_cluster_s_pr_and_pw() -> None:
+    """``?pr=0`` (``?pw=0``) on a cluster whose ``[cluster] pr`` (``pw``) is 2: no
+    primary needed for that request, as Riak's per-request options override the
+    bucket's. n1 coordinates with the other two targets suspected: the cluster's
+    quorum refuses at once, the request's 0 is served. Mutant (scratch, session 39's
+    review): a request's 0 read as None (``request.pr or config.pr``), for gets and
+    for puts, each survived every test."""
+    node = _node(pr=2, pw=2)
+    key = next(k for k in (b"k%d" % i for i in range(50))
+               if node.quorum.split(k)[0][0] == "n1")
+    node.quorum.detector.set_suspected({t: 1e9 for t in node.quorum.split(key)[0][1:]})
+    for make in (lambda pr: GetRequest(7, key, pr=pr),
+                 lambda pw: PutRequest(7, key, b"v", pw=pw)):
+        start = node.gets.start if isinstance(make(0), GetRequest) else node.puts.start
+        (refused,) = _replies(start(1.0, make(None), ReplyTo(7)))
+        assert isinstance(refused.error, QuorumError), refused
+        (served,) = _replies(start(1.0, make(0), ReplyTo(7)))
+        assert served.error is None, served
+
+
+def test_a_failure_names_the_primary_quorum_only_when_it_is_short() -> None:
+    """The failure's message (:func:`impl.sloppy_quorum.shortfall`): W short with PW
+    met names W alone; both short name both; PW short alone names PW; no primary
+    quorum (0) is never named. Mutant (scratch, session 39's review): ``<=`` for
+    ``<`` named a met PW ("and 2 of PW=2 primaries") and PR=0 ("0 of PR=0
+    primaries (none)"), and survived every test."""
+    assert shortfall("W", 1, 2, {"a", "b"}, 2, "replicas") == ("1 of W=2 replicas", 2, 1)
+    assert shortfall("R", 0, 1, set(), 0, "replicas") == ("0 of R=1 replicas", 1, 0)
+    assert shortfall("W", 1, 2, {"a"}, 2, "replicas") == (
+        "1 of W=2 replicas and 1 of PW=2 primaries (a)", 2, 1)
+    assert shortfall("R", 2, 2, {"b", "a"}, 3, "replicas") == (
+        "2 of PR=3 primaries (a, b)", 3, 2)
+
+
+def test_the_sim_client_fails_a_put_refused_before_writing_over() -> None:
+    """SimulatedCluster's partition-aware client retries a put only when nothing was
+    written (``RETRY_PUT``'s rule, and the HTTP library's on a 503 not-written); a
+    put refused short of reachable primaries is such a put. Until session 39's review
+    it was not failed over (QuorumError is not in RETRY_PUT): the refusal of a
+    coordinator whose failure detector still suspected a target ended the put where
+    the next node, which does not, serves it."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3) as cluster:
+        targets, _ = cluster.node("n1").quorum.split(KEY)
+        first, second, down = targets
+        client = cluster.client()
+        cluster.run_for(3.0)
+        # first still suspects down (every node is up): second does not
+        cluster.node(first).quorum.detector.set_suspected({down: 1e9})
+        handle = client.submit_put(KEY, b"v", pw=3)
+        cluster.wait([handle])
+        assert handle.tried[:2] == [first, second] and handle.error is None, handle.error
