@@ -44,7 +44,7 @@ from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.spec_memo import memo_predicates
+from model_check.spec_memo import PropertyScreen, memo_predicates
 from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -279,7 +279,11 @@ def check(
         reduction, por_note = spec_reduction(resolved, props)
     safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
     memoised = isinstance(system, SpecModel) and system.memoised
+    screen = None
     if memoised:  # the costly ones cached per the parts they read (model_check.spec_memo)
+        screened = PropertyScreen(safety)
+        if screened.covers:  # all at once, per the parts they read (session 39)
+            screen = (screened.covers, screened)
         safety = memo_predicates(safety)
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
     sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
@@ -304,6 +308,7 @@ def check(
             reduce=reduction,
             compact_frontier=compact_frontier,
             frontier_keep=(resolved,),
+            screen=screen,
         )
 
     def marked(prop: SpecProperty) -> Callable[[State], bool] | None:

@@ -74,6 +74,7 @@ __all__ = [
     "Path",
     "Progress",
     "Reducer",
+    "Screen",
     "StateGraph",
     "explore",
     "explore_model",
@@ -128,6 +129,10 @@ MAX_STATES = NO_PARENT - 1
 DEADLOCK = "deadlock"
 """The name under which a state with no successors is reported (``deadlock=True``)."""
 
+
+Screen = tuple[frozenset[str], Callable[[S], bool]]
+"""A sound fast path for some invariants (:func:`explore`'s ``screen``): their names,
+and a predicate True only in states where each of them holds."""
 
 S_contra = TypeVar("S_contra", contravariant=True)
 A_contra = TypeVar("A_contra", contravariant=True)
@@ -414,6 +419,7 @@ def explore(
     reduce: Reducer[S, A] | None = None,
     frontier_codec: FrontierCodec | None = None,
     compact_above: int = 0,
+    screen: Screen[S] | None = None,
 ) -> Exploration[S, A]:
     """Explore a transition system breadth-first; see the module docstring.
 
@@ -433,6 +439,10 @@ def explore(
     ``frontier_codec`` keeps the queued states packed (:mod:`model_check.frontier`)
     once more than ``compact_above`` states are queued for the next level (0: from
     the first); the same states are explored in the same order.
+    ``screen`` (``(names, passes)``) is a sound fast path for the invariants
+    ``names``: ``passes(state)`` True only when each of them holds in ``state``; the
+    explorer then asks only the other invariants there, and every pending one where
+    it is False (the same violations, at the same first states).
 
     Raises :class:`~model_check.errors.CheckError` for a bad argument and
     :class:`~model_check.errors.ExplorationError` when the system breaks a rule
@@ -484,9 +494,14 @@ def explore(
         if marker is not None:
             arrays.marked.extend(1 if marker(state) else 0 for state in states)
         if pending:
+            asked = list(pending.items())  # every pending invariant
+            unscreened = asked if screen is None else [
+                (name, holds) for name, holds in asked if name not in screen[0]]
+            passed = None if screen is None else list(map(screen[1], states))
             for offset, state in enumerate(states):
-                for name, holds in list(pending.items()):
-                    if not holds(state):
+                for name, holds in (unscreened if passed is not None and passed[offset]
+                                    else asked):
+                    if name in pending and not holds(state):
                         violations[name] = first + offset
                         del pending[name]
         if seeking:
@@ -702,6 +717,7 @@ def explore_model(
     reduce: Reducer[S, A] | None = None,
     compact_frontier: bool | None = None,
     frontier_keep: Sequence[object] = (),
+    screen: Screen[S] | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on.
@@ -714,7 +730,8 @@ def explore_model(
     one-process search's queued states packed (:mod:`model_check.frontier`): True from
     the first, None (the default) once a level queues more than :data:`COMPACT_ABOVE`
     states, False never; the model's ``config`` attribute, when it has one, is packed
-    by reference (the same object comes back)."""
+    by reference (the same object comes back). ``screen`` is :func:`explore`'s (the
+    one-process search only: the workers ask every invariant)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -742,7 +759,8 @@ def explore_model(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
         step_witnesses=step_witnesses, progress=progress, reduce=reduce,
-        frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE)
+        frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,
+        screen=screen)
 
 
 class _Queue(Generic[S]):

@@ -61,7 +61,7 @@ it keeps from being vacuous).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -93,6 +93,7 @@ __all__ = [
     "SOMETIMES",
     "Expectation",
     "Property",
+    "acked_durable_in",
     "acked_writes_durable",
     "context_collapses_siblings",
     "deleted",
@@ -186,6 +187,14 @@ def acked_writes_durable(state: State) -> bool:
     """Every acknowledged put is in the true history of a version still held
     somewhere, unless a delete that was not refused (acknowledged or indeterminate:
     :func:`deleted`) covers it (its tombstone may be reaped)."""
+    return acked_durable_in(state, stored_values(state))
+
+
+def acked_durable_in(state: State, held: Iterable[int]) -> bool:
+    """:func:`acked_writes_durable` given ``held``, the put ids held anywhere
+    (:func:`spec.model.stored_values` of ``state``): it reads the clients, the put
+    table and the configuration of ``state`` besides (so the checker can cache
+    ``held`` per nodes and per messages, :mod:`model_check.spec_memo`)."""
     acked = [p for client in state.clients for p in client.acked]
     if not acked:
         return True
@@ -193,7 +202,7 @@ def acked_writes_durable(state: State) -> bool:
     if gone:
         acked = [p for p in acked if p not in gone]
     covered: set[int] = set()
-    for v in stored_values(state):
+    for v in held:
         record = state.puts[v - 1]
         if record is not None:
             covered |= record.history

@@ -85,6 +85,7 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter, itemgetter
 from typing import Any
 
+from model_check.properties import PROPERTIES, acked_durable_in
 from spec import compiled
 from spec import deletes as _deletes
 from spec import model as _spec
@@ -97,8 +98,8 @@ from spec.membership import membership_changes, range_steps, removals, view_step
 from spec.state import MembershipState, Message, NodeState, State, new_state
 from spec.step import Edit, Plan, plan_of
 
-__all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo_predicate",
-           "memo_predicates"]
+__all__ = ["LIMIT", "PREDICATE_PARTS", "SCREEN_PARTS", "MemoSuccessors", "PropertyScreen",
+           "memo_available", "memo_predicate", "memo_predicates"]
 
 LIMIT = 1 << 18
 """Entries per cache before it is emptied (a bound on the memo's memory)."""
@@ -587,3 +588,113 @@ def memo_predicates(predicates: dict[str, Callable[[State], bool]]
     memoised (each with its own cache)."""
     return {name: memo_predicate(holds, PREDICATE_PARTS[name])
             if name in PREDICATE_PARTS else holds for name, holds in predicates.items()}
+
+
+# -- every safety property at once, per the parts it reads (issue 13, session 39) ---------
+
+SCREEN_PARTS: dict[str, tuple[str, ...]] = {
+    "read_your_writes": ("clients", "puts"),
+    "siblings_are_antichain": ("nodes", "clients", "puts"),
+    "hint_kept_until_acked": ("hints_acked", "hints_deleted"),
+    "context_collapses_siblings": ("puts",),
+    "monotonic_reads": ("clients", "puts"),
+    "no_false_concurrency": ("clients", "puts"),
+    "sibling_bound": ("nodes", "puts"),
+    "no_resurrection": ("clients", "puts"),
+}
+"""The parts of the state each always-property of :mod:`model_check.properties` reads
+(besides the configuration), for :class:`PropertyScreen`: none reads the messages, so
+their conjunction repeats per (nodes, clients, put table, hint records): on strict-dvv
+1,585 distinct keys in 16,132 states. acked_writes_durable reads the messages too and
+is screened apart (:class:`PropertyScreen`). A property evaluated on a cache miss sees
+only its declared parts (every other part raises when read, as for
+:func:`memo_predicate`)."""
+
+_DURABLE = "acked_writes_durable"
+_DURABLE_PARTS = ("clients", "puts")
+
+
+class PropertyScreen:
+    """A sound fast path for the safety properties of one search: ``screen(state)`` is
+    True only if every property it ``covers`` holds in ``state`` (False: some may not;
+    the explorer then asks each, :func:`model_check.explorer.explore`'s ``screen``).
+
+    It covers the named properties of :data:`SCREEN_PARTS` and acked_writes_durable,
+    when given as :mod:`model_check.properties` defines them (the same function: a
+    mutated or a user's property of the same name is not covered, and is asked on every
+    state as before). The conjunction of the first is cached per the hashes of the parts
+    they read (their union, :data:`SCREEN_PARTS`) and the small parts by value;
+    acked_writes_durable as :func:`model_check.properties.acked_durable_in` of the put
+    ids held, which are cached per nodes hash (:func:`spec.model.held_values`) and per
+    messages hash (:func:`spec.model.in_flight_values`), then per (clients hash, put
+    table hash, those two sets). Each cache is bounded by ``limit`` entries (emptied
+    when full)."""
+
+    def __init__(self, predicates: dict[str, Callable[[State], bool]],
+                 limit: int = LIMIT) -> None:
+        def ours(name: str) -> bool:
+            known = PROPERTIES.get(name)
+            return known is not None and known.holds is predicates[name]
+
+        self.limit = limit
+        self.group = tuple((name, holds) for name, holds in predicates.items()
+                           if name in SCREEN_PARTS and ours(name))
+        self.durable = _DURABLE in predicates and ours(_DURABLE)
+        self.covers = frozenset([name for name, _ in self.group]
+                                + ([_DURABLE] if self.durable else []))
+        parts = {p for name, _ in self.group for p in SCREEN_PARTS[name]}
+        self.parts = tuple(p for p in _FIELDS if p in parts)
+        hashed = tuple(_HASHED.index(p) for p in _HASHED if p in parts)
+        small = tuple(p for p in _SMALL if p in parts)
+        self._hashes: Callable[[tuple[int, ...]], Any] = (
+            itemgetter(*hashed) if hashed else (lambda _: ()))
+        self._smalls: Callable[[State], Any] = attrgetter(*small) if small else (lambda _: ())
+        #: group key -> whether every property of the group holds
+        self.verdicts: dict[Any, bool] = {}
+        #: nodes hash -> the put ids the nodes hold; messages hash -> those in flight
+        self.held: dict[int, frozenset[int]] = {}
+        self.in_flight: dict[int, frozenset[int]] = {}
+        #: (clients hash, puts hash, held, in flight) -> acked_writes_durable
+        self.durable_verdicts: dict[Any, bool] = {}
+
+    def __call__(self, state: State) -> bool:
+        if self.group:
+            key = (self._hashes(state._parts), self._smalls(state))
+            ok = self.verdicts.get(key)
+            if ok is None:
+                view = _view(state, self.parts)
+                ok = all([holds(view) for _, holds in self.group])
+                if len(self.verdicts) >= self.limit:
+                    self.verdicts.clear()
+                self.verdicts[key] = ok
+            if not ok:
+                return False
+        if self.durable:
+            return self._durable(state)
+        return True
+
+    def _durable(self, state: State) -> bool:
+        p = state._parts
+        held = self.held.get(p[0])
+        if held is None:
+            if len(self.held) >= self.limit:
+                self.held.clear()
+            held = self.held[p[0]] = frozenset(_spec.held_values(state.nodes))
+        flying = self.in_flight.get(p[1])
+        if flying is None:
+            if len(self.in_flight) >= self.limit:
+                self.in_flight.clear()
+            flying = self.in_flight[p[1]] = frozenset(_spec.in_flight_values(state.messages))
+        key = (p[2], p[3], held, flying)
+        ok = self.durable_verdicts.get(key)
+        if ok is None:
+            if len(self.durable_verdicts) >= self.limit:
+                self.durable_verdicts.clear()
+            ok = self.durable_verdicts[key] = acked_durable_in(
+                _view(state, _DURABLE_PARTS), held | flying)
+        return ok
+
+    def entries(self) -> int:
+        """Entries held in all caches now."""
+        return (len(self.verdicts) + len(self.held) + len(self.in_flight)
+                + len(self.durable_verdicts))

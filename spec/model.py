@@ -87,7 +87,7 @@ from spec.learning import retirement_gossip
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
 from spec.requests import client_requests
-from spec.state import Backups, ClientState, NodeState, State
+from spec.state import Backups, ClientState, Message, NodeState, State
 from spec.step import Plan, get_id_of, plan_of, put_id_of
 from spec.symmetry import canonicalize as _canonicalize_clients
 
@@ -100,7 +100,9 @@ __all__ = [
     "converged",
     "describe",
     "get_id_of",
+    "held_values",
     "history_of",
+    "in_flight_values",
     "initial_state",
     "is_fault",
     "is_quiescent",
@@ -197,13 +199,26 @@ def history_of(state: State, put_id: int) -> frozenset[int]:
 
 def stored_values(state: State) -> set[int]:
     """Every put id held anywhere: a node's store, a hint, an in-flight message."""
+    return held_values(state.nodes) | in_flight_values(state.messages)
+
+
+def held_values(nodes: tuple[NodeState, ...]) -> set[int]:
+    """Every put id the nodes hold: in a store or in a hint (:func:`stored_values`
+    less the messages in flight)."""
     out: set[int] = set()
-    for node in state.nodes:
+    for node in nodes:
         for payload in node.store:
             out.update(clocks.values(payload))
         for hint in node.hints:
             out.update(clocks.values(hint.payload))
-    for m in state.messages:
+    return out
+
+
+def in_flight_values(messages: tuple[Message, ...]) -> set[int]:
+    """Every put id an in-flight message carries (:func:`stored_values` less the
+    nodes)."""
+    out: set[int] = set()
+    for m in messages:
         if m.payload is not None:
             out.update(clocks.values(m.payload))
     return out

@@ -100,6 +100,30 @@ def test_symmetry_keeps_verdicts_and_counterexample_lengths() -> None:
             assert (action, after) in list(toys.symmetric_successors()(before))
 
 
+def test_a_screen_skips_only_the_invariants_it_covers() -> None:
+    """``screen`` (session 39): a sound one gives the same violations at the same first
+    states as none; one that passes every state hides the violations of the names it
+    covers, and of no other (so the explorer asks those anyway)."""
+    checks = {"x_small": lambda s: s[0] < 3, "y_small": lambda s: s[1] < 2,
+              "sum_small": lambda s: sum(s) < 5}
+    plain = explore([(0, 0)], toys.counter_successors(6), checks, stop_when_violated=False,
+                    chunk_size=4)
+    asked: list[tuple[int, int]] = []
+
+    def sound(state: tuple[int, int]) -> bool:
+        asked.append(state)
+        return state[0] < 3 and state[1] < 2
+
+    screened = explore([(0, 0)], toys.counter_successors(6), checks,
+                       stop_when_violated=False, chunk_size=4,
+                       screen=(frozenset({"x_small", "y_small"}), sound))
+    assert screened.violations == plain.violations and len(plain.violations) == 3
+    assert asked[:3] == [(0, 0), (1, 0), (0, 1)]  # asked while an invariant is pending
+    blind = explore([(0, 0)], toys.counter_successors(6), checks, stop_when_violated=False,
+                    screen=(frozenset({"x_small", "y_small"}), lambda s: True))
+    assert blind.violations == {"sum_small": plain.violations["sum_small"]}
+
+
 def test_depth_bound_reports_bounded_only_when_it_cut_something() -> None:
     cut = explore([(0, 0)], toys.counter_successors(3), max_depth=5)
     assert cut.bounded and cut.depth == 5
