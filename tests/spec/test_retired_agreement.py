@@ -5,7 +5,8 @@
 instead of a byte budget. At ``keep`` k and budget 0 with ``newest_kept`` k (the
 implementation's ``RETIRED_NEWEST_KEPT``, 1 since session 39: a node's newest
 retired lifetime is kept whatever its bytes) the two must drop the same
-entries of any DVVSet, for k in 0, 1 (at k = 0): every value-less entry of a retired lifetime the pruning
+entries of any DVVSet, for k in 0, 1 (at k = 0): every value-less entry of a
+retired lifetime the pruning
 node knows of, its key epochs and pairs with clients too, and nothing of a live
 lifetime nor anything holding a value. Seeded random sets, the spec's actor ids
 (``n1``, ``n1~2``, ``n1~2.1``, ``"n1~2 c1"``) mapped onto the implementation's
