@@ -47,8 +47,8 @@ def _instrument() -> None:
     on_key_records = cls.on_key_records
     if ask is not None:
         def counted_ask(self: Any, now: float, src: str, key: bytes, theirs: Any,
-                        merged: Any, holder: bool) -> Any:
-            out = ask(self, now, src, key, theirs, merged, holder)
+                        merged: Any, holder: bool, *union: Any) -> Any:
+            out = ask(self, now, src, key, theirs, merged, holder, *union)
             if out:
                 held = {entry.id for entry in theirs.dvvset.entries}
                 extra = {entry.id for entry in merged.dvvset.entries

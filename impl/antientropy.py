@@ -528,23 +528,31 @@ class AntiEntropy:
                                      message.session, reply=False, retired=retired))]
 
     def ask_pruned(self, now: float, src: str, key: bytes, theirs: Record, merged: Record,
-                   holder: bool) -> list[Effect]:
+                   holder: bool, union: Record | None = None) -> list[Effect]:
         """What this node sends once it merged ``theirs``, a peer's one-way record of
         ``key`` (a ReplicaPut's, a HintDelivery's: no answer shows the sender this
         node's copy), into its copy, now ``merged``: nothing, unless ``merged``
         keeps value-less entries that a pruning upstream of ``theirs`` dropped, of
         retirements this node has not taken
-        (:meth:`impl.retired.RetiredActors.kept_pruned`). Then its merged copy goes
-        as a batch of one key (a KeyRecords, ``reply`` True, a fresh session not
-        kept: its answer is not followed up) to ``src`` if ``holder`` (a
+        (:meth:`impl.retired.RetiredActors.kept_pruned`). Then ``union`` (this
+        node's copy before the merge merged with ``theirs``, unpruned; None:
+        ``merge(merged, theirs)``) goes as a batch of one key (a KeyRecords,
+        ``reply`` True, a fresh session not kept: its answer is not followed up)
+        to ``src`` if ``holder`` (a
         coordinator: it stores the copy it pruned), else to the first of the key's
         top N (``src`` first if among them) other than this node that it does not
         suspect; the peer's pruning of the union drops those entries, so it answers
         with the retirements of their lifetimes (:meth:`on_key_records`,
         ``prunes_copy``), which this node takes and prunes by; the ask names the
-        retirements this node knows of the entries of ``merged`` and of ``theirs``
-        (what it pruned the copy from, as every record sent to be merged does: the
-        peer prunes alike; session 35's review) (session 35: before,
+        retirements this node knows of the entries of the union (of ``merged``
+        and of what it pruned it from, as every record sent to be merged does: the
+        peer prunes alike; session 35's review). The union, not ``merged``, as
+        anti-entropy's answer sends it (session 40): this merge may just have
+        emptied an entry and pruned it, and an asked replica that missed the
+        write that emptied it would keep the value it covered and send it back
+        (a deleted value back at this node, for good once the asked replica got
+        the write: "The pruned ask's copy (session 40)", docs/runtime.md)
+        (session 35: before,
         the copy kept them until the next exchange, or a get through a node that
         knows, and each get through this node read-repaired the others with them).
         Counted as ``one-way-pruned-asks``; not asked again of ``key`` within
@@ -571,8 +579,9 @@ class AntiEntropy:
         self._asked[key] = now
         while len(self._asked) > SYNC_SESSIONS_LIMIT:
             self._asked.popitem(last=False)
-        return [Send(peer, KeyRecords((key,), (encode_record(merged),), next(self.ids),
-                                      reply=True, retired=self.replica.carried(merged, theirs)))]
+        sent = merge(merged, theirs) if union is None else union
+        return [Send(peer, KeyRecords((key,), (encode_record(sent),), next(self.ids),
+                                      reply=True, retired=self.replica.carried(sent)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it

@@ -199,10 +199,10 @@ class HintedHandoff:
         copy to a replica of the key too: :attr:`impl.replica.Replica.one_way`;
         session 35)."""
         record = self.replica.decode(message.key, message.record)
-        mine = self.replica.merge_into_local(message.key, record, message.record)
+        union, mine = self.replica.merge_one_way(message.key, record, message.record)
         self.gossiper.hand_on(message.key)  # an old owner: on to the key's new owners
         return [Send(src, HintAck(message.hint_id)),
-                *self.replica.one_way(now, src, message.key, record, mine, False)]
+                *self.replica.one_way(now, src, message.key, record, mine, False, union)]
 
     def on_ack(self, src: str, message: HintAck) -> list[Effect]:
         """Hint deletion: only the intended node's ack of a hint we hold deletes it."""

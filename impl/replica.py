@@ -82,7 +82,7 @@ def _kept_nothing(merged: Record, theirs: Record) -> bool:
 
 
 def _asks_nothing(now: float, src: str, key: bytes, theirs: Record, merged: Record,
-                  holder: bool) -> list[Effect]:
+                  holder: bool, union: Record) -> list[Effect]:
     """No one asked (lww, vector clocks, no actor epochs)."""
     return []
 
@@ -137,10 +137,11 @@ class Replica:
         self.kept_pruned: Callable[[Record, Record], bool] = _kept_nothing
         #: what a one-way merge (a ReplicaPut's, :meth:`on_replica_put`; a
         #: HintDelivery's, :meth:`impl.handoff.HintedHandoff.on_delivery`) sends on:
-        #: ``(now, src, key, theirs, merged, holder)`` -> effects; ``holder``: the
-        #: sender stores the key's copy (a coordinator) (:meth:`impl.antientropy.
-        #: AntiEntropy.ask_pruned`, set by the node; nothing: session 35)
-        self.one_way: Callable[[float, str, bytes, Record, Record, bool],
+        #: ``(now, src, key, theirs, merged, holder, union)`` -> effects; ``holder``:
+        #: the sender stores the key's copy (a coordinator); ``union``: this node's
+        #: copy before merged with ``theirs``, unpruned (session 40) (:meth:`impl.
+        #: antientropy.AntiEntropy.ask_pruned`, set by the node; nothing: session 35)
+        self.one_way: Callable[[float, str, bytes, Record, Record, bool, Record],
                                list[Effect]] = _asks_nothing
         #: client-vclock: the highest counter of a record this node removed (a reap,
         #: a let-go), which every put it coordinates counts above (the
@@ -190,12 +191,12 @@ class Replica:
                     f"hint names unknown node {message.hint!r}"))
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
-        mine = self.merge_into_local(message.key, record, message.record)
+        union, mine = self.merge_one_way(message.key, record, message.record)
         if self.mode is ClockMode.LWW:
             return [Send(src, self._lww_ack(message, record))]
         if self.mode is not ClockMode.CLIENT_VCLOCK:
             return [Send(src, ReplicaPutAck(message.op_id, message.key)),
-                    *self.one_way(now, src, message.key, record, mine, True)]
+                    *self.one_way(now, src, message.key, record, mine, True, union)]
         if self.client_floor > max(mine.floor, record.floor) and mine.truncation is not None:
             # This node reaped copies holding counters above the put's floor: its
             # coordinator may never have held them (a node that joined since the
@@ -432,16 +433,26 @@ class Replica:
     def merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> Record:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
         local record; write only if that changes it. Returns the local record after."""
+        return self.merge_one_way(key, record, raw)[1]
+
+    def merge_one_way(self, key: bytes, record: Record,
+                      raw: bytes | None = None) -> tuple[Record, Record]:
+        """:meth:`merge_into_local`, returning also the union it pruned: (the local
+        record before merged with ``record``, unpruned; the local record after). A
+        one-way merge's ask sends the union (:attr:`one_way`; session 40: the pruned
+        copy it sent lacked the entries this merge had just emptied and pruned, and
+        an asked replica that missed their write sent the superseded values back)."""
         mine = self.local_record(key)
-        merged = self.prune(merge(mine, record))
+        union = merge(mine, record)
+        merged = self.prune(union)
         if merged is mine or merged == mine:
-            return mine
+            return union, mine
         encoded = raw if merged is record and raw is not None else encode_record(merged)
         self._warn_over_limits(merged, encoded)
         if self.merge_listener is not None:
             self.merge_listener(key, mine, merged)
         self.store(key, encoded)
-        return merged
+        return union, merged
 
     def _warn_over_limits(self, merged: Record, encoded: bytes) -> None:
         """Count ``merged-over-limit`` (``/status`` stats, ``vdynamo_node_events``)

@@ -401,8 +401,9 @@ class Lockstep(LockstepState):
                              if x.id not in before and x not in asks)
         actions: list[Action] = ([Deliver(abstract)] if abstract is not None
                                  else self._gossip_delivered(m))
+        prior = self.frontier[0]
         self._settle(f"deliver {type(m.message).__name__} {m.src}->{m.dest}", actions, before)
-        self._note_asks(asks, abstract.payload if abstract is not None else None)
+        self._note_asks(asks, abstract.payload if abstract is not None else None, prior)
         if abstract is not None and self.up(m.dest):
             self._asked_if_owed(m, abstract, asks, held)
         if self.asks_at_once:
@@ -504,26 +505,36 @@ class Lockstep(LockstepState):
         self._check_learnt(label, learnt, "the ask")
         self._oracle()  # told again
 
-    def _note_asks(self, asks: list[InFlight], one_way: Payload | None = None) -> None:
+    def _note_asks(self, asks: list[InFlight], one_way: Payload | None = None,
+                   prior: State | None = None) -> None:
         """Keep each one-way ask just sent as the spec saw it (:class:`AskSent`: the
-        asker's copy and knowledge in the frontier's first state; session 37), with
-        the retirements it names (of its copy and of ``one_way``, the record merged;
-        session 38)."""
+        asker's knowledge in the frontier's first state; session 37), with the
+        retirements it names (session 38). Its record is the asker's copy in
+        ``prior`` (the frontier's first state before the delivery) merged with
+        ``one_way``, the record delivered, unpruned: the union the implementation
+        sends (session 40; before, the asker's pruned copy, which lacked the entries
+        the merge had just emptied and pruned); without them, the asker's copy."""
         state = self.frontier[0]
         for ask in asks:
             assert isinstance(ask.message, KeyRecords)
             key = ask.message.keys[0].decode()
-            copy = state.node(ask.src).store[self.config.keys.index(key)]
+            index = self.config.keys.index(key)
+            copy = record = state.node(ask.src).store[index]
+            if one_way is not None and prior is not None:
+                record = clocks.merge(self.config.clock, prior.node(ask.src).store[index],
+                                      one_way, state.puts)
             knew = knows(self.config, state, ask.src)
             self.asks_sent[id(ask.message)] = AskSent(
-                ask.message, ask.src, ask.dest, key, copy, knew,
-                named(knew, (copy, *(() if one_way is None else (one_way,)))))
+                ask.message, ask.src, ask.dest, key, record, knew,
+                named(knew, (record, copy, *(() if one_way is None else (one_way,)))),
+                copy)
 
     def _round_allowed(self, sent: AskSent) -> bool:
         """Whether the round of ``sent`` is a spec step in every frontier state
         (:func:`model_check.refinement_ask.round_allowed`)."""
         return all(round_allowed(self.config, state, sent.asker, sent.asked, sent.key,
-                                 sent.record, sent.knew) for state in self.frontier)
+                                 sent.record, sent.knew, copy=sent.copy)
+                   for state in self.frontier)
 
     def asks_in_flight(self) -> list[InFlight]:
         """The one-way asks in flight (every copy; session 37)."""

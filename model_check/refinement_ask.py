@@ -150,12 +150,14 @@ def knows(config: Config, state: State, node: str) -> frozenset[tuple[str, int]]
 
 
 def round_allowed(config: Config, state: State, asker: str, asked: str, key: str,
-                  record: Payload, knew: frozenset[tuple[str, int]]) -> bool:
+                  record: Payload, knew: frozenset[tuple[str, int]], *,
+                  copy: Payload | None = None) -> bool:
     """Whether the round of a one-way ask from ``asker`` to ``asked`` of ``key``,
-    sent with ``record`` (the asker's copy when it asked) when the asker knew
-    ``knew``, delivered in ``state``, is a spec step (module docstring, "The ask as
-    a message"). Rule 1, a fresh ask: the asker's copy and knowledge are still
-    ``record`` and ``knew``, and the copies differ (the round is the spec's
+    sent with ``record`` (the asker's copy when it asked merged with the one-way
+    record, unpruned: session 40) when its copy was ``copy`` (None: ``record``)
+    and the asker knew ``knew``, delivered in ``state``, is a spec step (module
+    docstring, "The ask as a message"). Rule 1, a fresh ask: the asker's copy and
+    knowledge are still ``copy`` and ``knew``, and the copies differ (the round is the spec's
     ``AntiEntropy`` of the two). Rule 2, a spent ask (a copy of one answered, or
     one the copies caught up with): the copies agree, each node's pruning of their
     merge with ``record`` (by what it knows) is the copy itself, the ask names
@@ -170,7 +172,8 @@ def round_allowed(config: Config, state: State, asker: str, asked: str, key: str
         return False
     know_asker, know_asked = knows(config, state, asker), knows(config, state, asked)
     agree = clocks.payload_equal(mine, theirs)
-    if clocks.payload_equal(mine, record) and know_asker == knew and not agree:
+    asked_with = record if copy is None else copy
+    if clocks.payload_equal(mine, asked_with) and know_asker == knew and not agree:
         return True  # rule 1
     if not agree:
         return False

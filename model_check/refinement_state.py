@@ -388,7 +388,8 @@ class HarnessClient:
 class AskSent:
     """A one-way ask as the spec saw it sent (session 37): the message (kept, so
     that its ``id`` is not reused), the asker, the node asked, the key, the asker's
-    copy (the spec's: the ask's record) and the retirements it knew then."""
+    copy merged with the one-way record, unpruned (the spec's: the ask's record;
+    session 40) and the retirements it knew then."""
 
     message: object
     asker: str
@@ -400,6 +401,10 @@ class AskSent:
     #: entry of ``record`` or of the one-way record it was merged from
     #: (``impl.retired.RetiredActors.carried``)
     carried: frozenset[tuple[str, int]] = frozenset()
+    #: the asker's copy when it asked (session 40: ``record`` is its union with the
+    #: one-way record; None: ``record`` itself), by which a fresh ask is told
+    #: (``model_check.refinement_ask.round_allowed``)
+    copy: Payload | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1032,7 +1032,7 @@ ONE_WAY_MUTANTS: dict[str, Mutant] = {
     # the ask is sent as an answer (``reply`` False): the asked node merges it and
     # answers nothing
     "one-way-ask-unanswered": _mutant(
-        AntiEntropy, "ask_pruned", "reply=True, retired=self.replica.carried(merged, theirs)",
-        "reply=False, retired=self.replica.carried(merged, theirs)"),
+        AntiEntropy, "ask_pruned", "reply=True, retired=self.replica.carried(sent)",
+        "reply=False, retired=self.replica.carried(sent)"),
 }
 MUTANTS.update(ONE_WAY_MUTANTS)

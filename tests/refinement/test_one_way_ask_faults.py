@@ -243,7 +243,7 @@ def test_a_stale_round_is_no_spec_step() -> None:
     """Harness mutant: every ask deliverable (``round_allowed`` always true): the
     stale ask's round leaves n1 without v4, which no spec step does, and the
     lockstep rejects the correct implementation."""
-    with _patch(refinement, "round_allowed", lambda *args: True), \
+    with _patch(refinement, "round_allowed", lambda *args, **kwargs: True), \
             pytest.raises(Divergence, match="one-way ask n2->n1 on k"):
         ls = Lockstep(FOUR_PUTS, asks_at_once=False)
         ask = _owed_ask_in_flight(ls)

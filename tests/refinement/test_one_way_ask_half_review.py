@@ -224,7 +224,7 @@ REVIEW_MUTANTS: dict[str, Mutant] = {
     # the ask names the retirements of the asker's merged copy only, not of the
     # one-way record it pruned it from
     "ask-names-merged-only": _mutant(
-        AntiEntropy_, "ask_pruned", "retired=self.replica.carried(merged, theirs)",
+        AntiEntropy_, "ask_pruned", "retired=self.replica.carried(sent)",
         "retired=self.replica.carried(merged)"),
     # the asked node does not write its merge of a one-way ask
     "ask-merged-not-written": _mutant(
@@ -282,8 +282,9 @@ HARNESS_MUTANTS: dict[str, Mutant] = {
         "outcome)):", "if not clocks.payload_equal(at_asked, theirs):"),
     # the ask kept as naming nothing (AskSent.carried empty)
     "ask-kept-naming-nothing": _mutant(
-        Lockstep, "_note_asks", "named(knew, (copy, *(() if one_way is None else (one_way,))))",
-        "frozenset()"),
+        Lockstep, "_note_asks",
+        "named(knew, (record, copy, *(() if one_way is None else (one_way,)))),",
+        "frozenset(),"),
 }
 #: harness mutant -> (scenario, the divergence's text): the correct implementation
 #: diverges under each (the copy check's: below)

@@ -214,7 +214,7 @@ REVIEW_MUTANTS = {
         "told = dict(self.known)"),
     # the ask names no retirement (the asked node learns nothing from the asker)
     "ask-names-nothing": _mutant(
-        AntiEntropy_, "ask_pruned", "retired=self.replica.carried(merged, theirs)",
+        AntiEntropy_, "ask_pruned", "retired=self.replica.carried(sent)",
         "retired=b''"),
     # the asked node stores the union unpruned (a one-key batch, reply True: the ask)
     "asked-stores-union": _mutant(
