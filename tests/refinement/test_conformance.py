@@ -81,6 +81,14 @@ SAMPLE_IN_CI = 40
 #: docs/model-checking.md, "Where CI's test time goes (session 20)"); the soak
 #: profile checks every edge
 FULL_SHARD_IN_CI = (0, 6)
+#: the retired-pruning entries' shard in CI (session 40): a twelfth, positions 0 mod 12
+#: (each 2,195-2,300 edges at a sixth, 18-20 s of a CI worker each in session 40's
+#: clean clone); every mutant their lockstep files were written for still diverges on
+#: it (tests/refinement/test_prune_retired_lockstep.py's 7, test_reap_pruned_lockstep.py's
+#: read repair pair: docs/model-checking.md, "Where CI's test time goes (session 40)")
+PRUNE_SHARD_IN_CI = (0, 12)
+SHARD_IN_CI = {name: PRUNE_SHARD_IN_CI if name.startswith("dvv-prune-") else FULL_SHARD_IN_CI
+               for name in FULL_IN_CI}
 #: a sampled entry of more states than this (its pinned count) takes its CI sample
 #: from the part of its graph WALKS_IN_CI seeded random walks find
 #: (model_check.refinement_conformance.walked_graph: under a second, where exploring
@@ -222,14 +230,15 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
             deletes = sampled_deletes(searched)
         monkeypatch.setattr(refinement_conformance, "reachable_graph",
                             lambda config, max_states=200_000: sample)
-    shard = FULL_SHARD_IN_CI if name in FULL_IN_CI and PROFILE != "soak" else None
+    shard = SHARD_IN_CI[name] if name in FULL_IN_CI and PROFILE != "soak" else None
     report = conformance(entry(name).config, limit=limit, seed=12,
                          shortest_only=limit is not None, walks=walks,
                          prefix=PREFIX_IN_CI if walks is not None else 0, shard=shard)
     print(report.row())
     if shard is not None:  # every edge of the shard's sources
         parent, edges = reachable_graph(entry(name).config)
-        assert report.checked == len(_in_shard(parent, edges, shard)) > report.edges // 8
+        assert report.checked == len(_in_shard(parent, edges, shard)) > (
+            report.edges // (shard[1] + shard[1] // 3))
     else:
         assert report.checked == (report.edges if limit is None
                                   else min(limit, report.edges))

@@ -34,11 +34,13 @@ from tests.refinement.first_divergence import stopping_at_a_divergence
 from tests.refinement.mutations import PRUNE_MUTANTS
 
 #: the shard of dvv-prune-retired's sources each mutant's conformance checks (as CI's
-#: FULL_SHARD_IN_CI: every edge of the sources at breadth-first positions 0 mod 6,
+#: FULL_SHARD_IN_CI until session 40: every edge of the sources at breadth-first positions 0 mod 6,
 #: 2,195 edges; about 3 CPU-s each in full). Since session 37 each run ends at its
 #: first divergence (tests/refinement/first_divergence.py): edges 136-439 of the
-#: 2,195, about 0.5-1 CPU-s each
-SHARD = (0, 6)
+#: 2,195, about 0.5-1 CPU-s each. Since session 40 the twelfth CI checks without a
+#: mutant (test_conformance.py's PRUNE_SHARD_IN_CI, positions 0 mod 12): each mutant
+#: diverges there at edges 67-345 (0.7-4.4 CPU-s each on the slower machine of then)
+SHARD = (0, 12)
 
 
 def test_the_prune_entries_map_but_the_twin() -> None:
@@ -91,6 +93,9 @@ def test_a_retired_entry_goes_as_the_spec_says(name: str, n2_store: str) -> None
 
 @pytest.mark.parametrize("mutant", sorted(PRUNE_MUTANTS))
 def test_the_conformance_of_dvv_prune_retired_kills_a_pruning_mutant(mutant: str) -> None:
+    from tests.refinement import test_conformance
+
+    assert test_conformance.SHARD_IN_CI["dvv-prune-retired"] == SHARD  # checked unmutated
     with PRUNE_MUTANTS[mutant](), stopping_at_a_divergence():
         report = conformance(entry("dvv-prune-retired").config, shard=SHARD)
     assert report.outcomes["diverged"] > 0, report.row()
