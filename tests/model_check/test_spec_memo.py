@@ -325,8 +325,9 @@ def _reaps_keyed_without(part: str) -> MemoSuccessors:
             key = super().reap_key(state, plan)
             return key if position is None else key[:position] + key[position + 1:]
 
-        def in_flight_keys(self, state: spec.State) -> frozenset[str]:
-            return frozenset() if part == "in_flight" else super().in_flight_keys(state)
+        def in_flight_keys(self, state: spec.State, plan: Plan) -> frozenset[Any]:
+            return frozenset() if part == "in_flight" else super().in_flight_keys(state,
+                                                                                   plan)
 
     return Mutant()
 
@@ -341,7 +342,11 @@ def _reaps_keyed_without(part: str) -> MemoSuccessors:
     # a reap of a copy carrying the node's actor begins a key epoch: which actor that is
     # depends on the storage lifetime and on the key epoch
     pytest.param("epochs", _entry("delete-restore-after-reap").config, id="epochs"),
-    pytest.param("key_epochs", _entry("delete-join-pending").config, id="key-epochs"),
+    # (delete-join-pending caught it until session 39, whose reaps pass a get and whose
+    # read repair writes no tombstone back into a reaped copy; two clients' puts and
+    # deletes, without anti-entropy to halve the cost: 152 states disagree)
+    pytest.param("key_epochs", _entry("delete-concurrent-put").config.replace(
+        anti_entropy=False), id="key-epochs"),
 ])
 def test_a_reap_cache_keyed_on_too_little_is_caught(part: str, config: Config) -> None:
     assert _reaps_disagree(config, _reaps_keyed_without(part)) != []
@@ -354,7 +359,7 @@ def test_a_patched_reap_guard_reaches_the_memo(monkeypatch: pytest.MonkeyPatch) 
     memo (only guard 1 is restated in it: :func:`spec.deletes.tombstoned`)."""
     config = _entry("delete-restore-after-reap").config
     plain = _plain_digest(config)
-    monkeypatch.setattr(deletes, "_quiet", lambda state, key: True)
+    monkeypatch.setattr(deletes, "_quiet", lambda state, key, plan: True)
     mutated = graph_digest(config, spec_model(config, memo=False))
     assert graph_digest(config, spec_model(config)) == mutated
     assert mutated != plain
