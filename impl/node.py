@@ -123,6 +123,7 @@ from impl.versions import (
     is_tombstone_only,
     key_actor,
     lifetime_actor,
+    live_values,
     note_key_merge,
     renew_key_actor,
 )
@@ -400,7 +401,8 @@ class Node:
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
         self.gets.internal_failed = self._reap_check_failed
-        self.gets.ended = lambda now, c: self.reaper.get_ended(now, c.key, c.op_id)
+        self.gets.ended = lambda now, c: self.reaper.get_ended(
+            now, c.key, c.op_id, live=any(map(live_values, c.replies.values())))
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt

@@ -184,6 +184,9 @@ class ReapRound:
     #: the gets of the key this node coordinated when the round began that have not
     #: ended yet (op ids): the reap waits for them, not for later ones (session 39)
     reading: set[int] = field(default_factory=set)
+    #: one of those gets ended holding a live version: the round reaps nothing (its
+    #: read repair may be on its way to an empty copy; session 40)
+    live: bool = False
 
 
 @dataclass(slots=True)
@@ -193,6 +196,9 @@ class HeldAnswer:
 
     query: ReapQuery
     reading: set[int]  # those gets not ended yet (op ids)
+    #: one of those gets ended holding a live version: the answer is "not clean"
+    #: (its read repair may be on its way to an empty copy; session 40)
+    live: bool = False
 
 
 def _no_members() -> tuple[tuple[str, ...], bytes]:
@@ -435,26 +441,50 @@ class Reaper:
                 return []
         return self._answer(now, src, message)
 
-    def get_ended(self, now: float, key: bytes, op_id: int) -> list[Effect]:
+    def get_ended(self, now: float, key: bytes, op_id: int, *,
+                  live: bool = False) -> list[Effect]:
         """The get ``op_id`` of ``key`` this node coordinated ended (answered and
-        repaired, or failed): send each answer to a reap query that waited for it
-        alone now (:meth:`on_query`), and decide this node's round of the key if it
-        waited for it alone (:meth:`on_timer`)."""
+        repaired, or failed; ``live``: one of its replies held a live version):
+        send each answer to a reap query that waited for it alone now
+        (:meth:`on_query`), and decide this node's round of the key if it waited for
+        it alone (:meth:`on_timer`).
+
+        A get that ended holding a live version makes the answers and the round
+        that waited for it "not clean" (session 40's review): its read repair has
+        just sent that version to the repliers that answered without it, an empty
+        copy among them (read repair writes no tombstone there since session 39),
+        and a reap decided on the answer sent with it removes the tombstones while
+        the repair is on its way: the version stays alone at the empty copy, the
+        deleted value back (a get that began before the delete, one reply held up
+        half a second, the delete's coordinator restarted:
+        tests/impl/test_reap_waits_for_gets.py). The spec's guard 2 refuses the
+        same reap for the get's reply and then for its read-repair message in
+        flight (:mod:`spec.deletes`); the next round, a grace period later, finds
+        the repaired copy and settles it (:meth:`_settle_dominated`)."""
         out: list[Effect] = []
         held = self.held.get(key)
         if held is not None:
             for src, answer in sorted(held.items()):
-                answer.reading.discard(op_id)
+                if op_id in answer.reading:
+                    answer.reading.discard(op_id)
+                    answer.live |= live
                 if not answer.reading:
                     del held[src]
-                    out += self._answer(now, src, answer.query)
+                    out += (self._refuse(src, answer.query) if answer.live
+                            else self._answer(now, src, answer.query))
             if not held:
                 del self.held[key]
         round_ = self.rounds.get(key)
         if round_ is not None and op_id in round_.reading:
             round_.reading.discard(op_id)
+            round_.live |= live
             out += self._decide(key)
         return out
+
+    @staticmethod
+    def _refuse(src: str, message: ReapQuery) -> list[Effect]:
+        """Answer reap query ``message`` of ``src`` "not clean" (:meth:`get_ended`)."""
+        return [Send(src, ReapQueryReply(message.query_id, message.key, False))]
 
     def _answer(self, now: float, src: str, message: ReapQuery) -> list[Effect]:
         """Answer reap query ``message`` of ``src`` (:meth:`on_query`)."""
@@ -531,12 +561,15 @@ class Reaper:
 
     def _decide(self, key: bytes) -> list[Effect]:
         """Every member answered clean and the gets of the key this node
-        coordinated when the round began have ended: reap at the targets if this
-        node is clean too (else the timer asks again later)."""
+        coordinated when the round began have ended, none holding a live version
+        (:meth:`get_ended`): reap at the targets if this node is clean too (else
+        the timer asks again later)."""
         round_ = self.rounds[key]
         if round_.waiting or round_.reading:
             return []
         del self.rounds[key]
+        if round_.live:  # a get it waited for held a live version (get_ended)
+            return []
         if self._hints_of(key) or not self._clean(key, round_.view):
             return []
         self.attempts.pop(key, None)

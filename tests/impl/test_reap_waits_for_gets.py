@@ -13,6 +13,7 @@ tests/impl/test_reap_polled_key.py).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import pytest
 
@@ -25,8 +26,10 @@ from impl.messages import (
     ReapQueryReply,
     ReplicaGet,
     ReplicaGetReply,
+    ReplicaPut,
 )
 from impl.reaping import Reaper
+from impl.simulator import InFlight
 from impl.timers import ReapTombstone
 from tests.refinement.mutations import _mutant
 
@@ -82,3 +85,69 @@ def test_the_deciding_node_waits_for_its_own_get_in_progress(mutant: str | None)
     decided = (["n2", "n3"], True)
     assert reaps == ([decided, ([], False)] if mutant else [([], False), decided])
 
+
+
+#: a get that the reap waited for ends and the answer (the round) is clean whatever
+#: it held: the node tells the reaper no reply of it held a live version
+LIVE_IGNORED = _mutant(Reaper, "get_ended", "answer.live |= live", "answer.live |= False")
+
+
+def _run(cluster: SimulatedCluster, done: Callable[[], bool], seconds: float,
+         held: list[InFlight]) -> None:
+    """Step ``cluster`` until ``done()`` or ``seconds`` passed (by one event at most),
+    losing every replica put to n2 and keeping n1's replies to n3's gets out of
+    flight (into ``held``)."""
+    sim = cluster.sim
+    end = sim.now + seconds
+    while not done() and sim.now < end:
+        for message in sim.in_flight():
+            if isinstance(message.message, ReplicaPut) and message.dest == "n2":
+                sim.drop(message.id)
+            elif (isinstance(message.message, ReplicaGetReply)
+                  and (message.src, message.dest) == ("n1", "n3")):
+                sim.drop(message.id)
+                held.append(message)
+        if not sim.step():
+            return
+
+
+@pytest.mark.parametrize("mutant", [None, "live-ignored"])
+def test_a_get_ending_with_a_live_version_holds_the_reap_off(mutant: str | None) -> None:
+    """3 nodes (N = 3, R = W = 2), grace 0.5 s, no anti-entropy; every replica put to
+    n2 is lost, so n2 never holds k. v1 is written (n1, n3). A get G through n3
+    answers v1 (its own read and n2's "not found"); n1's reply to it, v1, is held
+    up. A delete with G's context is acknowledged by n1 and n3; n1 restarts (its
+    coordination of the delete gone), and a get through n1 at R = 3 reads the
+    tombstone at n1 and n3 and nothing at n2, and sets the reap. Its round asks n2
+    and n3; n3 waits for G. Then n1's reply reaches n3: G ends, its read repair
+    sends v1 to n2 (which answered without it), and n3 answers. Right value: the
+    deleted v1 never comes back (a get at R = 3 five seconds later finds nothing);
+    n3's answer is "not clean" (G held v1), the next round finds n2's repaired copy
+    and settles it. The mutant ``live-ignored`` (session 39 as merged): n3 answers
+    clean, n1 reaps n1 and n3 while v1 is on its way to n2, and v1 is back."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=0.5,
+                               anti_entropy=False)
+    held: list[InFlight] = []
+    n1, n3 = cluster.client(coordinator="n1"), cluster.client(coordinator="n3")
+    put = n1.submit_put(KEY, b"v1")
+    _run(cluster, lambda: False, 1.5, held)
+    assert {name: r is not None for name, r in cluster.replicas(KEY).items()} == {
+        "n1": True, "n2": False, "n3": True}
+    get = n3.submit_get(KEY)
+    _run(cluster, lambda: get.done, 1.0, held)
+    assert put.done and get.result().values == [b"v1"] and len(held) == 1
+    delete = n1.submit_delete(KEY, context=get.result().context)
+    _run(cluster, lambda: delete.done, 1.0, held)
+    delete.result()
+    cluster.crash("n1")
+    cluster.restart("n1")
+    check = cluster.client(coordinator="n1").submit_get(KEY, r=3)
+    _run(cluster, lambda: check.done, 1.0, held)
+    assert check.result().values == []
+    with LIVE_IGNORED() if mutant else contextlib.nullcontext():
+        _run(cluster, lambda: bool(cluster.node("n3").reaper.held), 1.0, held)
+        assert list(cluster.node("n3").reaper.held) == [KEY]  # G still in progress
+        [reply] = held
+        cluster.sim.perform("n1", [Send("n3", reply.message)])
+        _run(cluster, lambda: False, 5.0, held)
+    assert cluster.client().get(KEY, r=3).values == ([b"v1"] if mutant else [])

@@ -131,8 +131,9 @@ def test_a_reap_answer_waits_for_a_get_of_the_key_in_progress(mutant: str | None
         later: list[tuple[int, bool]] = []
         plain = node.reaper.get_ended
 
-        def recorded(now: float, key: bytes, op_id: int) -> list[Effect]:
-            effects = plain(now, key, op_id)
+        def recorded(now: float, key: bytes, op_id: int, *,
+                     live: bool = False) -> list[Effect]:
+            effects = plain(now, key, op_id, live=live)
             later.extend(_answers(effects))
             return effects
 
