@@ -151,3 +151,45 @@ def test_a_get_ending_with_a_live_version_holds_the_reap_off(mutant: str | None)
         cluster.sim.perform("n1", [Send("n3", reply.message)])
         _run(cluster, lambda: False, 5.0, held)
     assert cluster.client().get(KEY, r=3).values == ([b"v1"] if mutant else [])
+
+
+#: the deciding node's round ignores what its own get it waited for held
+ROUND_LIVE_IGNORED = _mutant(Reaper, "get_ended", "round_.live |= live",
+                             "round_.live |= False")
+
+
+@pytest.mark.parametrize("mutant", [None, "round-live-ignored"])
+def test_the_deciding_node_reaps_nothing_after_its_own_get_held_a_live_version(
+        mutant: str | None) -> None:
+    """As :func:`test_the_deciding_node_waits_for_its_own_get_in_progress`, but n2's
+    and n3's replies to n1's get are their copies read before the delete reached
+    them (v1). Right value: when the get ends (its read repair sends the tombstone,
+    which dominates v1: here nothing is lost, but n1 cannot tell a repair into an
+    empty copy from one into a tombstone), n1 reaps nothing this round. The mutant
+    ``round-live-ignored`` reaps (n1's copy deleted, a ``Reap`` to n2 and n3)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=0.5)
+    client = cluster.client(coordinator="n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    before = {m: cluster.node(m).replica.storage.read(KEY) for m in ("n2", "n3")}
+    client.delete(KEY, context=client.get(KEY, r=3).context)
+    cluster.run_for(0.1)
+    node = cluster.node("n1")
+    [timer] = [t for t in node.reaper.armed if t.key == KEY]
+    now = cluster.now
+    asked = _sends(node.client_request(now, GetRequest(99, KEY)), ReplicaGet)
+    with ROUND_LIVE_IGNORED() if mutant else contextlib.nullcontext():
+        queries = _sends(node.fire(now, timer), ReapQuery)
+        query_id = queries[0].message.query_id
+        for member in ("n2", "n3"):
+            assert node.receive(now, member, ReapQueryReply(query_id, KEY, True)) == []
+        ended: list[Effect] = []
+        for member in ("n2", "n3"):
+            record = before[member]
+            assert record is not None
+            ended += node.receive(now, member,
+                                  ReplicaGetReply(asked[0].message.op_id, KEY, record))
+    reaped = (sorted(s.dest for s in _sends(ended, Reap)),
+              any(isinstance(e, DeleteRecord) for e in ended))
+    assert reaped == ((["n2", "n3"], True) if mutant else ([], False))
+    assert not node.reaper.rounds
