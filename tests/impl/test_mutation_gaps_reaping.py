@@ -23,7 +23,7 @@ from impl.messages import (
     ReapQueryReply,
     delete_request,
 )
-from impl.timers import GetTimeout, HintScan, ReapTombstone
+from impl.timers import GetTimeout, HintScan, ReapCheck, ReapTombstone
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from spec.ring import Partitioning, Ring, Strategy
@@ -298,6 +298,31 @@ def test_a_member_reading_the_key_settles_and_holds_its_answer() -> None:
     deadline = n2.gets.coordinations[op_id].deadline
     answered = [(dest, m.query_id, m.clean) for dest, m in _sent(n2.fire(
         deadline, GetTimeout(op_id))) if isinstance(m, ReapQueryReply)]
+    assert answered == [("n1", 5, True)]
+    assert not n2.reaper.held and not n2.gets.coordinations
+
+
+def test_a_member_answers_once_its_reap_check_failed_at_its_deadline() -> None:
+    """Session 40's review: a member asked while its own reap check of k (an internal
+    get of every target) is in progress holds its answer; the check hears no target
+    (its ReplicaGets never delivered) and fails at its deadline, and that failure
+    ends the get too: the member answers clean then. A scratch mutant that dropped
+    the ``ended`` hook from the failed check's path (``GetCoordinator.on_timeout``,
+    the internal branch) passed every reap test: the answer never went (the asker's
+    round timed out, the answer stayed in ``Reaper.held``)."""
+    driver, _ = _deleted_with_v1("safe")
+    n2 = driver.nodes["n2"]
+    tombstone = driver.storages["n1"].read(KEY)
+    assert tombstone is not None
+    checking = n2.fire(driver.now, ReapCheck(KEY))
+    assert sorted(e.dest for e in checking if isinstance(e, Send)) == ["n1", "n3"]
+    effects = n2.receive(driver.now, "n1", ReapQuery(5, KEY, tombstone,
+                                                     n2.reaper.members()[1]))
+    assert _sent(effects) == [] and KEY in n2.reaper.held
+    [(op_id, check)] = n2.gets.coordinations.items()
+    assert check.reply_to.internal
+    answered = [(dest, m.query_id, m.clean) for dest, m in _sent(n2.fire(
+        check.deadline, GetTimeout(op_id))) if isinstance(m, ReapQueryReply)]
     assert answered == [("n1", 5, True)]
     assert not n2.reaper.held and not n2.gets.coordinations
 
