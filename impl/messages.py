@@ -554,7 +554,8 @@ class ReapQueryReply:
     """A member's answer to :class:`ReapQuery` ``query_id`` of ``key``: ``clean``
     when it holds nothing of the key but tombstones, no hint and no put of it in
     progress, and its view equals the asker's (sent once the gets of the key in
-    progress at the query's arrival ended)."""
+    progress at the query's arrival ended; not clean if one of them held a live
+    version, whose read repair may be on its way: session 40)."""
 
     query_id: int
     key: bytes
