@@ -41,7 +41,8 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   39: before, a get in progress answered "not clean", and gets overlapping at
   every node refused every round); if one of them ended holding a live version,
   the answer is "not clean" and the round reaps nothing, for its read repair may
-  be on its way to an empty copy (session 40: :meth:`Reaper.get_ended`). It reaps only once every member answered clean
+  be on its way to an empty copy (session 40: :meth:`Reaper.get_ended`). It
+  reaps only once every member answered clean
   (:class:`~impl.messages.ReapQueryReply`) and its own state is clean too: a
   member down, cut off or silent for ``request_timeout`` counts as not clean,
   and the node asks again ``max(tombstone_grace_s, request_timeout)`` seconds
