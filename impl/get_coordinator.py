@@ -227,6 +227,10 @@ class GetCoordinator:
         #: -> effects (the node tries it again later)
         self.internal_failed: Callable[[float, bytes, int], list[Effect]] = (
             lambda now, key, attempt: [])
+        #: a coordination ended (answered and repaired, or failed) -> effects: a reap
+        #: that waited for it (:meth:`impl.reaping.Reaper.get_ended`; session 39)
+        self.ended: Callable[[float, GetCoordination], list[Effect]] = (
+            lambda now, coordination: [])
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -320,9 +324,10 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
+            ended = self.ended(now, coordination)
             if coordination.reply_to.internal:  # a reap check short of its targets
-                return self.internal_failed(now, coordination.key,
-                                            coordination.reply_to.attempt)
+                return [*self.internal_failed(now, coordination.key,
+                                              coordination.reply_to.attempt), *ended]
             counted = counted_replies(coordination)
             what, needed, got = shortfall("R", len(counted), coordination.r,
                                           primary_replies(coordination, counted),
@@ -330,7 +335,7 @@ class GetCoordinator:
             return [answer(coordination.reply_to, None, QuorumError(
                 f"get reached {what} before the timeout"
                 f" ({'; '.join(_named(coordination, counted))})",
-                needed=needed, got=got))]
+                needed=needed, got=got)), *ended]
         out: list[Effect] = []
         for target in coordination.targets:
             sent = coordination.sent_to.get(target)
@@ -399,4 +404,5 @@ class GetCoordinator:
                                 coordination.replies, merged, self.replica.prune):
                 out.extend(self.reaper.schedule(now, coordination.key, merged,
                                                 coordination.targets))
+        out.extend(self.ended(now, coordination))
         return out

@@ -523,13 +523,14 @@ class Reap:
 class ReapQuery:
     """Before it reaps ``key``'s tombstone ``record`` (encoded), the node deciding
     the reap (``delete_mode = "safe"``) asks every member of its view: does it hold
-    anything of ``key`` other than tombstones -- a live version, a hint, a
-    coordination in progress -- and does its view equal the asker's (``view``: the
+    anything of ``key`` other than tombstones -- a live version, a hint, a put of it
+    coordinated or forwarded -- and does its view equal the asker's (``view``: the
     asker's :meth:`impl.membership.Membership.digest`, so that a member the asker
     has not heard of, a joining node holding a transferred copy, is not missed)?
     A member whose copy ``record`` dominates settles it first (lets it go, if no
-    replica of the key; merges ``record``, if one). The spec's reap guards 2 and 3
-    as knowledge (:mod:`impl.reaping`)."""
+    replica of the key; merges ``record``, if one), and answers once the gets of the
+    key it coordinates when the query arrives have ended (session 39). The spec's
+    reap guards 2 and 3 as knowledge (:mod:`impl.reaping`)."""
 
     query_id: int
     key: bytes
@@ -551,8 +552,10 @@ class ReapQuery:
 @dataclass(frozen=True, slots=True)
 class ReapQueryReply:
     """A member's answer to :class:`ReapQuery` ``query_id`` of ``key``: ``clean``
-    when it holds nothing of the key but tombstones, no hint and no coordination of
-    it, and its view equals the asker's."""
+    when it holds nothing of the key but tombstones, no hint and no put of it in
+    progress, and its view equals the asker's (sent once the gets of the key in
+    progress at the query's arrival ended; not clean if one of them held a live
+    version, whose read repair may be on its way: session 40)."""
 
     query_id: int
     key: bytes

@@ -123,6 +123,7 @@ from impl.versions import (
     is_tombstone_only,
     key_actor,
     lifetime_actor,
+    live_values,
     note_key_merge,
     renew_key_actor,
 )
@@ -359,6 +360,7 @@ class Node:
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
         self.reaper = Reaper(name, config, self.replica, self.key_actor, self._renew_actor,
                              members=self._members, hints=self.hints, busy=self._busy,
+                             reading=self._reading,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
                                  now, HintScan(ids)), replicates=self._replicates,
                              changing=self.gossiper.changing)
@@ -399,6 +401,8 @@ class Node:
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
         self.gets.internal_failed = self._reap_check_failed
+        self.gets.ended = lambda now, c: self.reaper.get_ended(
+            now, c.key, c.op_id, live=any(map(live_values, c.replies.values())))
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
@@ -409,10 +413,18 @@ class Node:
         return view.live_nodes, view.digest()
 
     def _busy(self, key: bytes) -> bool:
-        """Whether this node coordinates or forwards a request of ``key`` now."""
+        """Whether this node coordinates or forwards a put (a delete) of ``key`` now
+        (a reap query is answered "not clean"; its gets are :meth:`_reading`)."""
+        forwarded = [f.request for f in self.forwarder.forwardings.values()]
         return (any(c.key == key for c in self.puts.coordinations.values())
-                or any(c.key == key for c in self.gets.coordinations.values())
-                or any(f.request.key == key for f in self.forwarder.forwardings.values()))
+                or any(r.key == key and not isinstance(r, GetRequest) for r in forwarded))
+
+    def _reading(self, key: bytes) -> frozenset[int]:
+        """The op ids of the gets of ``key`` this node coordinates now (a reap waits
+        for those in progress when its round begins or its query arrives:
+        :meth:`impl.reaping.Reaper.on_query`; session 39)."""
+        return frozenset(op_id for op_id, c in self.gets.coordinations.items()
+                         if c.key == key)
 
     def _replicates(self, key: bytes) -> bool:
         """Whether this node is one of ``key``'s replicas by its view: in the key's

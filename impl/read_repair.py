@@ -35,7 +35,7 @@ from typing import Any
 from impl.effects import Effect, Send
 from impl.messages import ReadRepair
 from impl.replica import Replica
-from impl.versions import Record, encode_record, merge
+from impl.versions import Record, encode_record, is_tombstone_only, merge
 
 __all__ = ["ReadRepairer", "read_repair_targets", "reconciled"]
 
@@ -51,10 +51,24 @@ def reconciled(replies: Mapping[str, Record]) -> Record:
 
 def read_repair_targets(replies: Mapping[str, Record]) -> tuple[Record, list[str]]:
     """The reconciled record of a get's ``replies`` (node -> record), and the nodes
-    that answered with a record missing part of it, sorted."""
+    that answered with a record missing part of it, sorted; not one that answered
+    with nothing when the reconciled record holds only tombstones (session 39).
+
+    A tombstone written into an empty copy supersedes nothing there (a get answers
+    "not found" from either), and the empty copy is most often one a reap just
+    removed: a get that read one replica before the reap and another after it
+    wrote the tombstone back, the next gets spread it to every replica, and a
+    deleted key read without pause was reaped and written back again every
+    ``tombstone_grace_s``, its tombstones on disk for good (the spec's
+    ``spec.read_repair.repair`` skips it the same way; Riak's get core repairs a
+    notfound with the tombstone "so reap will work", and its issue 1813/PR 1814
+    found tombstones perpetually re-appearing). A reap no longer needs it: the
+    safe rule accepts a target that answered with nothing (:func:`impl.reaping.
+    all_targets_hold`)."""
     merged = reconciled(replies)
+    deleted = is_tombstone_only(merged)
     stale = [node for node, record in sorted(replies.items())
-             if merge(record, merged) != record]
+             if merge(record, merged) != record and not (deleted and record.is_empty)]
     return merged, stale
 
 

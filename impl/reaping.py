@@ -13,7 +13,8 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
 - ``"safe"`` (the default; Riak's delayed ``delete_mode``): a coordinator that
   saw every one of the key's N targets -- the nodes themselves, not fallbacks --
   hold the tombstone and nothing newer (all N acknowledged the delete, or all N
-  answered a get with exactly the tombstone record) sets a
+  answered a get with exactly the tombstone record, or with nothing: a copy reaped
+  already, since read repair writes no tombstone back into it, session 39) sets a
   :class:`~impl.timers.ReapTombstone` timer for ``tombstone_grace_s`` seconds;
   when it fires it sends :class:`~impl.messages.Reap` to the targets, and each
   removes its record only if it is still that tombstone record (exactly, or, in
@@ -31,9 +32,17 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   So when the timer fires the node asks every member of its view, joining and
   leaving ones included (:class:`~impl.messages.ReapQuery`, with the digest of
   its view), whether it holds anything of the key other than tombstones: a live
-  version in its store, a hint of the key holding a live version, a coordination
-  of the key in progress, or a view other than the asker's (a member the asker
-  has not heard of). It reaps only once every member answered clean
+  version in its store, a hint of the key holding a live version, a put (a
+  delete) of the key coordinated or forwarded, or a view other than the asker's
+  (a member the asker has not heard of). A member coordinating gets of the key
+  answers once the gets in progress when the query arrived have ended, and the
+  asker waits for its own gets in progress when the round began: a get begun
+  before may hold a reply read before the tombstone reached its replier (session
+  39: before, a get in progress answered "not clean", and gets overlapping at
+  every node refused every round); if one of them ended holding a live version,
+  the answer is "not clean" and the round reaps nothing, for its read repair may
+  be on its way to an empty copy (session 40: :meth:`Reaper.get_ended`). It
+  reaps only once every member answered clean
   (:class:`~impl.messages.ReapQueryReply`) and its own state is clean too: a
   member down, cut off or silent for ``request_timeout`` counts as not clean,
   and the node asks again ``max(tombstone_grace_s, request_timeout)`` seconds
@@ -46,12 +55,12 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   removes) settles it before answering (:meth:`Reaper._settle_dominated`: a
   node that is no replica of the key lets it go, a replica merges the
   tombstone); a copy the tombstone does not dominate still answers not clean.
-  These are the
-  spec's reap guards 2 (nothing of the key in flight or coordinated anywhere)
-  and 3 (no store, up or down, holds a live version the delete covers) by
-  knowledge (:mod:`spec.deletes`); the grace period stays, for the messages in
-  flight. Stricter than Riak, whose delayed ``delete_mode`` reaps once all N
-  primaries hold the tombstone, whatever fallbacks or joining nodes hold.
+  These are the spec's reap guards 2 (nothing of the key in flight or
+  coordinated anywhere but a get holding nothing a delete covers) and 3 (no
+  store, up or down, holds a live version the delete covers) by knowledge
+  (:mod:`spec.deletes`); the grace period stays, for the messages in flight.
+  Stricter than Riak, whose delayed ``delete_mode`` reaps once all N primaries
+  hold the tombstone, whatever fallbacks or joining nodes hold.
 - ``"immediate"``: as soon as the delete is acknowledged (and again on each later
   acknowledgement of it), the coordinator sets a
   :class:`~impl.timers.ReapTombstone` timer due at once; when it fires the
@@ -89,7 +98,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from impl.config import ClusterConfig
@@ -106,7 +115,8 @@ from impl.versions import (
     merge,
 )
 
-__all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold", "same_tombstone"]
+__all__ = ["REAP_ATTEMPTS", "HeldAnswer", "ReapRound", "Reaper", "all_targets_hold",
+           "same_tombstone"]
 
 #: Query rounds a reap timer makes before it gives the reap up (each after
 #: ``max(tombstone_grace_s, request_timeout)`` seconds; a later get that sees all N
@@ -145,14 +155,23 @@ def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
                      prune: Callable[[Record], Record] = _unpruned) -> bool:
     """Whether every target answered a get itself (not through a fallback) with
     ``merged`` (exactly, or equal to it once both are pruned by ``prune``, the
-    coordinator's knowledge: :func:`same_tombstone`), and ``merged`` is tombstones
-    only: the safe rule's test."""
+    coordinator's knowledge: :func:`same_tombstone`) or with nothing, and ``merged``
+    is tombstones only (so some target holds it): the safe rule's test.
+
+    A target that answered with nothing counts since session 39: read repair no
+    longer writes a tombstone into an empty copy (:func:`impl.read_repair.
+    read_repair_targets`), so a key reaped on some of its targets and not on others
+    (a ``Reap`` lost, a target cut off) would keep its tombstones for good. Riak's
+    get core asks every primary to answer with the object, and repairs a notfound
+    with the tombstone first (``riak_kv_get_core:final_action/1``); the safety is
+    the query round's in either case (every member clean, :meth:`Reaper.on_query`),
+    not this test, which only starts it."""
     if not is_tombstone_only(merged):
         return False
     for target in targets:
         reply = replies.get(target)
         if (sent_to.get(target) != target or reply is None
-                or not same_tombstone(reply, merged, prune)):
+                or not (reply.is_empty or same_tombstone(reply, merged, prune))):
             return False
     return True
 
@@ -165,6 +184,24 @@ class ReapRound:
     timer: ReapTombstone  # the key, the tombstone record, the targets
     waiting: set[str]  # members asked that have not answered clean yet
     view: bytes  # the digest of the view the members were asked by
+    #: the gets of the key this node coordinated when the round began that have not
+    #: ended yet (op ids): the reap waits for them, not for later ones (session 39)
+    reading: set[int] = field(default_factory=set)
+    #: one of those gets ended holding a live version: the round reaps nothing (its
+    #: read repair may be on its way to an empty copy; session 40)
+    live: bool = False
+
+
+@dataclass(slots=True)
+class HeldAnswer:
+    """A member's answer to a reap query, held until the gets of the key it
+    coordinated when the query arrived have ended (session 39)."""
+
+    query: ReapQuery
+    reading: set[int]  # those gets not ended yet (op ids)
+    #: one of those gets ended holding a live version: the answer is "not clean"
+    #: (its read repair may be on its way to an empty copy; session 40)
+    live: bool = False
 
 
 def _no_members() -> tuple[tuple[str, ...], bytes]:
@@ -177,7 +214,10 @@ class Reaper:
     ``members`` gives the node's view: the members to ask before a reap (every one
     that has not left, this node included or not) and the view's digest;
     ``hints`` is the node's hint store; ``busy(key)`` whether the node coordinates
-    or forwards a request of ``key``; ``deliver_hints(now, ids)`` sends the hints
+    or forwards a put (a delete) of ``key``; ``reading(key)`` the op ids of the gets
+    of ``key`` it coordinates (a reap waits for those in progress when its round
+    begins or its query arrives, not for later ones: :meth:`on_query`; the node calls
+    :meth:`get_ended` as each ends); ``deliver_hints(now, ids)`` sends the hints
     ``ids`` to their intended nodes now; ``replicates(key)`` whether the node is one
     of ``key``'s replicas by its view (in the key's top N on any ring a request or
     a transfer of the key uses: see :meth:`on_query`). (Their defaults: a node
@@ -189,6 +229,7 @@ class Reaper:
                  members: Callable[[], tuple[tuple[str, ...], bytes]] = _no_members,
                  hints: HintStore | None = None,
                  busy: Callable[[bytes], bool] = lambda key: False,
+                 reading: Callable[[bytes], frozenset[int]] = lambda key: frozenset(),
                  deliver_hints: Callable[[float, frozenset[int]], list[Effect]] = (
                      lambda now, ids: []),
                  replicates: Callable[[bytes], bool] = lambda key: True,
@@ -210,11 +251,16 @@ class Reaper:
         self.members = members
         self.hints = hints
         self.busy = busy
+        self.reading = reading
         self.deliver_hints = deliver_hints
         self.replicates = replicates
         self.changing = changing
         #: key -> its reap's query round in progress (volatile)
         self.rounds: dict[bytes, ReapRound] = {}
+        #: key -> asker -> this member's answer to its latest query of the key, held
+        #: until the gets it coordinated when the query arrived have ended (volatile;
+        #: each ends by its deadline, and its end answers: :meth:`get_ended`)
+        self.held: dict[bytes, dict[str, HeldAnswer]] = {}
         #: key -> the query rounds its reap timer made so far (volatile)
         self.attempts: dict[bytes, int] = {}
         #: key -> its reap timer not done yet, set or given up, or decided while a
@@ -338,7 +384,8 @@ class Reaper:
         # than the one the members hear now, before any of them reaps
         query = ReapQuery(next(self._query_ids), key, timer.record, view,
                           generation=self.advance(now) if asked else "")
-        self.rounds[key] = ReapRound(query.query_id, timer, asked, view)
+        self.rounds[key] = ReapRound(query.query_id, timer, asked, view,
+                                     set(self.reading(key)))
         retry = now + max(self.config.tombstone_grace_s, self.config.request_timeout)
         self.armed[timer] = retry
         out: list[Effect] = [SetTimer(timer, retry)]
@@ -371,8 +418,80 @@ class Reaper:
         key; a hint of it is delivered at once (the tombstone wins at its intended
         node, and a later round finds it gone). A copy the asker's tombstone
         dominates is settled first (:meth:`_settle_dominated`), so that a stale copy
-        nothing else removes does not refuse every round."""
-        tombstone = self.replica.decode(message.key, message.record)  # refuse a malformed one
+        nothing else removes does not refuse every round.
+
+        A clean answer waits for the gets of the key this node coordinates when the
+        query arrives (:meth:`get_ended` sends it once the last of them ended), not
+        for the gets that begin later (session 39). Before, a get of the key in
+        progress answered "not clean", and gets overlapping at every node refused
+        every round: a deleted key read through every node at once kept its
+        tombstones for as long as it was read (tests/impl/test_reap_polled_key.py).
+        Why those gets and no others: a get that began before the query may hold, or
+        be about to receive, a reply read before the tombstone reached its replier,
+        a value the delete covers, which it returns and read-repairs once the reap
+        removed the tombstones (a resurrection; spec/deletes.py, guard 2, whose get
+        part the checker shows needed: no_resurrection in 15 steps without it). A
+        get that begins after it reads stores the round finds holding nothing the
+        delete covers (guard 3). (A member holding a hint, a live copy, a put of
+        the key or another view answers "not clean" at once, as before.)"""
+        key = message.key
+        tombstone = self.replica.decode(key, message.record)  # refuse a malformed one
+        if not self._hints_of(key):
+            self._settle_dominated(key, tombstone, message.view)
+            reading = self.reading(key)
+            if reading and self._clean(key, message.view):
+                self.held.setdefault(key, {})[src] = HeldAnswer(message, set(reading))
+                return []
+        return self._answer(now, src, message)
+
+    def get_ended(self, now: float, key: bytes, op_id: int, *,
+                  live: bool = False) -> list[Effect]:
+        """The get ``op_id`` of ``key`` this node coordinated ended (answered and
+        repaired, or failed; ``live``: one of its replies held a live version):
+        send each answer to a reap query that waited for it alone now
+        (:meth:`on_query`), and decide this node's round of the key if it waited for
+        it alone (:meth:`on_timer`).
+
+        A get that ended holding a live version makes the answers and the round
+        that waited for it "not clean" (session 40's review): its read repair has
+        just sent that version to the repliers that answered without it, an empty
+        copy among them (read repair writes no tombstone there since session 39),
+        and a reap decided on the answer sent with it removes the tombstones while
+        the repair is on its way: the version stays alone at the empty copy, the
+        deleted value back (a get that began before the delete, one reply held up
+        half a second, the delete's coordinator restarted:
+        tests/impl/test_reap_waits_for_gets.py). The spec's guard 2 refuses the
+        same reap for the get's reply and then for its read-repair message in
+        flight (:mod:`spec.deletes`); the next round, a grace period later, finds
+        the repaired copy and settles it (:meth:`_settle_dominated`)."""
+        out: list[Effect] = []
+        held = self.held.get(key)
+        if held is not None:
+            for src, answer in sorted(held.items()):
+                if op_id in answer.reading:
+                    answer.reading.discard(op_id)
+                    answer.live |= live
+                if not answer.reading:
+                    del held[src]
+                    out += (self._refuse(src, answer.query) if answer.live
+                            else self._answer(now, src, answer.query))
+            if not held:
+                del self.held[key]
+        round_ = self.rounds.get(key)
+        if round_ is not None and op_id in round_.reading:
+            round_.reading.discard(op_id)
+            round_.live |= live
+            out += self._decide(key)
+        return out
+
+    @staticmethod
+    def _refuse(src: str, message: ReapQuery) -> list[Effect]:
+        """Answer reap query ``message`` of ``src`` "not clean" (:meth:`get_ended`)."""
+        return [Send(src, ReapQueryReply(message.query_id, message.key, False))]
+
+    def _answer(self, now: float, src: str, message: ReapQuery) -> list[Effect]:
+        """Answer reap query ``message`` of ``src`` (:meth:`on_query`)."""
+        tombstone = self.replica.decode(message.key, message.record)
         held = self._hints_of(message.key)
         if not held:
             self._settle_dominated(message.key, tombstone, message.view)
@@ -400,8 +519,10 @@ class Reaper:
         each one refused every reap of the key (issue 11's storage leak). A copy
         holding a version the tombstone does not dominate (a concurrent put, a
         newer version) is kept and still refuses the reap; so is any copy while this
-        node coordinates a request of the key or sees another view (a joining node,
-        a change the asker has not heard of). Safe: a dominated version is one the
+        node coordinates or forwards a put of the key or sees another view (a joining
+        node, a change the asker has not heard of); a get of the key in progress
+        does not keep it (session 39: the tombstone dominates the copy, and a get
+        that read it before is waited for, :meth:`on_query`). Safe: a dominated version is one the
         delete superseded, and no get returns it once it meets the tombstone.
 
         Except a replica's live copy in ``lww``, which is kept (and refuses the
@@ -442,12 +563,16 @@ class Reaper:
         return self._decide(message.key)
 
     def _decide(self, key: bytes) -> list[Effect]:
-        """Every member answered clean: reap at the targets if this node is clean
-        too (else the timer asks again later)."""
+        """Every member answered clean and the gets of the key this node
+        coordinated when the round began have ended, none holding a live version
+        (:meth:`get_ended`): reap at the targets if this node is clean too (else
+        the timer asks again later)."""
         round_ = self.rounds[key]
-        if round_.waiting:
+        if round_.waiting or round_.reading:
             return []
         del self.rounds[key]
+        if round_.live:  # a get it waited for held a live version (get_ended)
+            return []
         if self._hints_of(key) or not self._clean(key, round_.view):
             return []
         self.attempts.pop(key, None)
@@ -473,8 +598,9 @@ class Reaper:
                 and (every or not is_tombstone_only(self.replica.parse(hint.record)))]
 
     def _clean(self, key: bytes, view: bytes) -> bool:
-        """Whether this node holds nothing of ``key`` but tombstones, coordinates
-        nothing of it, and its view's digest is ``view``."""
+        """Whether this node holds nothing of ``key`` but tombstones, coordinates or
+        forwards no put of it (its gets are waited for apart: :meth:`on_query`), and
+        its view's digest is ``view``."""
         if self.busy(key) or self.members()[1] != view:
             return False
         stored = self.replica.storage.read(key)

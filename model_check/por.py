@@ -211,6 +211,7 @@ KNOWN: dict[str, Reads] = {
     "restored_behind": "a step's own footprint",  # never found without a restore budget
     "tombstone_reaped": "a step's own footprint",
     "outside_copy_dropped": "a step's own footprint",
+    "reaped_during_get": "a step's own footprint",  # a reap reads the coordinations
     "retired_entry_pruned": "a step's own footprint",  # never found without prune_retired
     # membership change (with a [membership] budget the reduction is off; without one
     # these are never found: no key step changes the membership part)

@@ -531,6 +531,17 @@ def outside_copy_dropped(before: State, action: Action, after: State) -> bool:
                for name in action.nodes)
 
 
+def reaped_during_get(before: State, action: Action, after: State) -> bool:
+    """A reap empties a copy of a key while an up node coordinates a get of that key
+    (session 39: a reap waits only for the gets that hold a version a delete covers,
+    spec/deletes.py guard 2; before, any get of the key in progress refused it, and
+    gets overlapping at every node kept a hot deleted key's tombstones for ever)."""
+    if not isinstance(action, Reap) or before.nodes == after.nodes:
+        return False
+    return any(node.up and any(c.key == action.key and not c.is_put for c in node.coord)
+               for node in before.nodes)
+
+
 def read_after_delete(state: State) -> bool:
     """A get completes that began after its client's delete was acknowledged."""
     tombstones = plan_of(state.config).tombstones
@@ -797,6 +808,12 @@ SOMETIMES = (
         "a reap drops a copy outside the key's replicas that holds a live version the "
         "reaping replica's tombstones dominate (else it would refuse every reap)",
         step=outside_copy_dropped,
+    ),
+    Property.sometimes(
+        "reaped_during_get",
+        "a tombstone is reaped while a get of its key is in progress (a get holding no "
+        "version a delete covers does not hold the reap off)",
+        step=reaped_during_get,
     ),
     Property.sometimes(
         "retired_entry_pruned",

@@ -95,7 +95,7 @@ from spec.coordination import client_timeouts, exchanges, time_out, timeouts, ti
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
 from spec.membership import membership_changes, range_steps, removals, view_steps
-from spec.state import MembershipState, Message, NodeState, State, new_state
+from spec.state import Kind, MembershipState, Message, NodeState, State, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["LIMIT", "PREDICATE_PARTS", "SCREEN_PARTS", "MemoSuccessors", "PropertyScreen",
@@ -217,8 +217,8 @@ class MemoSuccessors:
         #: nodes hash -> whether an up node's copy holds only tombstones
         #: (spec.deletes.tombstoned: no reap without one)
         self.tombstoned: dict[int, bool] = {}
-        #: messages hash -> the keys of the messages in flight (a safe reap's guard 2)
-        self.keys_in_flight: dict[int, frozenset[str]] = {}
+        #: messages hash -> what a safe reap's guard 2 reads of the messages in flight
+        self.keys_in_flight: dict[int, frozenset[Any]] = {}
         #: :meth:`reap_key` -> the reaps: each action, the nodes it leaves (and their
         #: hash) and the key epochs it leaves
         self.reap_steps: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
@@ -392,23 +392,32 @@ class MemoSuccessors:
         put table (the deletes' histories, the merge of an outside copy, a
         server-vclock's counters), the storage lifetimes and the key epochs (the actor a
         reaped copy's counters are checked against). A safe reap also reads the keys of
-        the messages in flight (guard 2: cached per messages hash), the partition (an
+        the messages in flight and a get's replies (guard 2: cached per messages hash,
+        :meth:`in_flight_keys`), the partition (an
         outside copy must be reachable) and the membership (guards 3 and 4)."""
         p = state._parts
         if plan.config.delete_mode != "safe":
             return (p[0], p[2], p[3], state.epochs, state.key_epochs)
-        return (p[0], p[2], p[3], state.epochs, state.key_epochs, self.in_flight_keys(state),
-                state.side, state.membership)
+        return (p[0], p[2], p[3], state.epochs, state.key_epochs,
+                self.in_flight_keys(state, plan), state.side, state.membership)
 
-    def in_flight_keys(self, state: State) -> frozenset[str]:
-        """The keys of the messages in flight (a safe reap's guard 2), cached per
-        messages hash."""
+    def in_flight_keys(self, state: State, plan: Plan) -> frozenset[Any]:
+        """What a safe reap's guard 2 reads of the messages in flight
+        (:func:`spec.deletes._quiet`, :func:`spec.deletes._gets_hold`): the key of each
+        message but a get's; ``(key, None)`` for a get's forward or request, ``(key,
+        payload)`` for a get's reply (the versions a get in progress will receive);
+        cached per messages hash."""
         hm = state._parts[1]
         keys = self.keys_in_flight.get(hm)
         if keys is None:
             if len(self.keys_in_flight) >= self.limit:
                 self.keys_in_flight.clear()
-            keys = self.keys_in_flight[hm] = frozenset([m.key for m in state.messages])
+            gets = plan.total_puts
+            keys = self.keys_in_flight[hm] = frozenset(
+                [(m.key, m.payload) if m.kind is Kind.REPLICA_GET_REPLY
+                 else (m.key, None) if m.kind is Kind.REPLICA_GET or (
+                     m.kind is Kind.FORWARD and m.request > gets)
+                 else m.key for m in state.messages])
         return keys
 
     def reaps(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
@@ -426,7 +435,7 @@ class MemoSuccessors:
                 self.tombstoned.clear()
             candidate = self.tombstoned[hn] = _deletes.tombstoned(plan, state.nodes)
         if not candidate or (plan.config.delete_mode == "safe" and not any(
-                [_deletes._quiet(state, key) for key in plan.keys])):
+                [_deletes._quiet(state, key, plan) for key in plan.keys])):
             self.hits += 1  # guard 1, or guard 2, holds for no key: no reap
             return ()
         key = self.reap_key(state, plan)

@@ -586,8 +586,10 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "deleted value (no_resurrection violated); the reaped replicas never converge "
         "with it again without anti-entropy",
         {"no_resurrection": 13, "convergence": 11},
-        distinct_states=128_103,
-        transitions=521_805, depth=17,
+        # 128,103 states and 521,805 transitions before session 39 (read repair writes
+        # no tombstone into an empty copy)
+        distinct_states=124_479,
+        transitions=508_557, depth=17,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10},
     ),
@@ -595,11 +597,16 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "delete-safe",
         "the same with safe reaping: a node reaps its copy of only tombstones once no "
         "replica, up or down, holds a version an acknowledged delete covers and nothing "
-        "about the key is in flight: nothing deleted comes back",
-        distinct_states=12_837,
-        transitions=41_424, depth=17,
+        "about the key is in flight but a get that holds nothing a delete covers: "
+        "nothing deleted comes back, and a reap passes a get in progress "
+        "(reaped_during_get)",
+        # 12,837 states and 41,424 transitions before session 39 (a get in progress
+        # held every reap of its key off; read repair wrote tombstones into empty copies)
+        distinct_states=14_151,
+        transitions=47_259, depth=17,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
-               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12},
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12,
+               "reaped_during_get": 13},
     ),
     _entry(
         "delete-safe-drop",
@@ -608,11 +615,11 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "nothing deleted comes back; convergence fails on the lost message alone (no "
         "anti-entropy, no get left to repair it)",
         {"convergence": 8},
-        distinct_states=52_757,
-        transitions=200_622, depth=18,
+        distinct_states=57_281,  # 52,757 (200,622 transitions) before session 39
+        transitions=222_882, depth=18,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "coordinator_times_out": 3, "delete_acknowledged": 9, "read_after_delete": 12,
-               "tombstone_reaped": 12},
+               "tombstone_reaped": 12, "reaped_during_get": 13},
     ),
     _entry(
         "delete-concurrent-put",
@@ -623,13 +630,14 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         # 15,155 before session 26's tombstone collapse, 15,737 before session 29's
         # (coordinator, client) dots (spec.dvv.dot_actor), 15,803 before session 38's
         # ghost fix (a delete takes over the tombstones it drops: more states told
-        # apart by the histories; the same verdicts)
-        distinct_states=15_865,
-        transitions=34_808, depth=25,
+        # apart by the histories; the same verdicts), 15,865 (34,808 transitions)
+        # before session 39's reaps past gets and read repair
+        distinct_states=16_339,
+        transitions=36_808, depth=25,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "siblings_stored": 2,
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
-               "put_survives_delete": 13, "new_actor_writes": 11},
+               "put_survives_delete": 13, "new_actor_writes": 11, "reaped_during_get": 11},
     ),
     _entry(
         "delete-retry",
@@ -638,14 +646,17 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "second delete drops the first's tombstone where it meets it "
         "(spec.dvv.drop_superseded) and nothing deleted comes back",
         # 41,217 with the tombstones kept; 41,223 before session 38's ghost fix (the
-        # second delete takes over the first's history where it drops it)
-        distinct_states=41_235,
-        transitions=150_882, depth=23,
+        # second delete takes over the first's history where it drops it); 41,235
+        # (150,882 transitions, siblings_stored in 18) before session 39: a reap
+        # passes the get that read n3 before the first delete reached it, the get
+        # answers not found with no context and the retry's tombstone is a sibling
+        distinct_states=38_925,
+        transitions=141_165, depth=23,
         found={"put_acknowledged": 3, "read_after_acknowledged_write": 6,
-               "siblings_stored": 18, "read_after_read": 9, "write_after_read": 7,
+               "siblings_stored": 17, "read_after_read": 9, "write_after_read": 7,
                "new_actor_writes": 16, "read_repair_repairs": 7,
                "converged_after_a_write": 4, "delete_acknowledged": 9,
-               "read_after_delete": 12, "tombstone_reaped": 12},
+               "read_after_delete": 12, "tombstone_reaped": 12, "reaped_during_get": 13},
     ),
     _entry(
         "delete-safe-strict-crash",
@@ -656,11 +667,12 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "coordinator crashed is read by one quorum and not the next (monotonic_reads), "
         "and the crashed coordinator's copies are never repaired (convergence)",
         {"monotonic_reads": 10, "convergence": 7},
-        distinct_states=177_893,
-        transitions=665_108, depth=19,
+        distinct_states=190_421,  # 177,893 (665,108 transitions) before session 39
+        transitions=725_366, depth=19,
         found={**_WRITE_READ, "read_after_read": 9, "write_after_read": 7,
                "coordinator_times_out": 3, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 11},
+        # (reaped_during_get is found in 12 steps, past CI's bounded search of it)
     ),
     _entry(
         "delete-join-pending",
@@ -671,12 +683,16 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "heard of the settlement writes a late copy to the old owner n2, which the reap "
         "drops (outside_copy_dropped)",
         # 7,453 before the late re-transfer (session 35), 7,867 before its review let a
-        # stale copy in flight (one the receiver holds) no longer hold the handover
-        distinct_states=8_251,
-        transitions=23_163, depth=29,
-        found={**_DELETE_JOIN, "read_repair_repairs": 18, "outside_copy_dropped": 21,
+        # stale copy in flight (one the receiver holds) no longer hold the handover;
+        # 8,251 (23,163 transitions, depth 29) before session 39, whose read repair
+        # writes no tombstone into an empty copy: its one read repair that changed a
+        # store (18 steps) wrote the tombstone back into n1 after n1 reaped it
+        distinct_states=8_201,
+        transitions=23_676, depth=25,
+        found={**_DELETE_JOIN, "outside_copy_dropped": 21,
                "range_transferred": 6, "change_completed": 9, "joined_node_coordinates": 7,
-               "late_write_forwarded": 12},
+               "late_write_forwarded": 12, "reaped_during_get": 17},
+        not_found=("read_repair_repairs",),
     ),
     _entry(
         "delete-leave-pending",
@@ -686,11 +702,12 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "change (a leaving node included): every property holds; asking only the ring "
         "after it (mutant S1) keeps the verdicts but enables reaps this pins "
         "(22,788 states, 67,710 transitions, before session 35's late re-transfer)",
-        # 21,532 before the late re-transfer (session 35), 22,360 before its review
-        distinct_states=23_256,
-        transitions=68_642, depth=28,
+        # 21,532 before the late re-transfer (session 35), 22,360 before its review,
+        # 23,256 (68,642 transitions) before session 39
+        distinct_states=23_930,
+        transitions=72_066, depth=28,
         found={**_DELETE_JOIN, "read_repair_repairs": 16, "range_transferred": 6,
-               "change_completed": 5, "late_write_forwarded": 12},
+               "change_completed": 5, "late_write_forwarded": 12, "reaped_during_get": 17},
         not_found=("outside_copy_dropped", "joined_node_coordinates"),
     ),
     _entry(
@@ -715,9 +732,9 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "replica owns; safe reaping drops it as a step of its own once a replica's "
         "tombstones dominate it (before, it refused every reap of the key for ever): "
         "every property holds",
-        distinct_states=13_016,
-        transitions=32_860, depth=24,
-        found={**_FALLBACK_READ, "outside_copy_dropped": 13},
+        distinct_states=13_212,  # 13,016 (32,860 transitions) before session 39
+        transitions=33_770, depth=24,
+        found={**_FALLBACK_READ, "outside_copy_dropped": 13, "reaped_during_get": 11},
     ),
     _entry(
         "delete-fallback-primary",
@@ -726,9 +743,10 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "implementation's default): the get while n1 is down reads the fallback n2 and "
         "leaves it as it is, so no copy outside the top N comes about and no reap has one "
         "to drop: every property holds",
-        distinct_states=7_638,
-        transitions=17_252, depth=22,
-        found=_FALLBACK_READ, not_found=("outside_copy_dropped",),
+        distinct_states=8_104,  # 7,638 (17,252 transitions) before session 39
+        transitions=18_922, depth=22,
+        found={**_FALLBACK_READ, "reaped_during_get": 11},
+        not_found=("outside_copy_dropped",),
     ),
     _entry(
         "delete-restore-after-reap",
@@ -740,22 +758,22 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(no_resurrection violated); the implementation pins the same fault "
         "(tests/impl/test_restore_after_reap.py, a strict xfail)",
         {"no_resurrection": 16},
-        distinct_states=2_833,
-        transitions=5_352, depth=21,
+        distinct_states=3_217,  # 2,833 (5,352 transitions) before session 39
+        transitions=6_973, depth=21,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "read_after_read": 9,
                "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
                "coordinator_times_out": 4, "read_repair_repairs": 8,
                "anti_entropy_repairs": 2, "delete_acknowledged": 9, "read_after_delete": 12,
-               "tombstone_reaped": 10},
+               "tombstone_reaped": 10, "reaped_during_get": 11},
     ),
     _entry(
         "delete-restore-keep",
         "the same with delete_mode = \"keep\" (docs/runtime.md, 'Back up'): tombstones "
         "are never reaped, so the restored v1 meets a tombstone that dominates it in "
         "every get (R = N) and in anti-entropy: every property holds",
-        distinct_states=1_540,
-        transitions=2_612, depth=16,
+        distinct_states=1_539,  # 1,540 (2,612 transitions) before session 39
+        transitions=2_608, depth=16,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "read_after_read": 9,
                "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
@@ -979,13 +997,16 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         "quorum promises no read-your-writes, and a delete is a write)",
         {"read_your_writes": 7, "monotonic_reads": 10, "no_resurrection": 13,
          "convergence": 9},
-        distinct_states=2_097_134,
-        transitions=9_204_641, depth=26,
+        # 2,097,134 states, 9,204,641 transitions, depth 26 before session 39 (reaps
+        # past gets that hold nothing a delete covers; no tombstone read-repaired into
+        # an empty copy): 4,774 s on a loaded machine
+        distinct_states=2_059_514,
+        transitions=9_083_072, depth=27,
         found={**_WRITE_READ, "siblings_stored": 8, "read_after_read": 9,
                "get_returns_siblings": 13, "write_after_read": 7, "fallback_holds_hint": 3,
                "hint_handed_off": 7, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12,
-               "outside_copy_dropped": 15, "put_survives_delete": 13},
+               "outside_copy_dropped": 15, "put_survives_delete": 13, "reaped_during_get": 13},
     ),
     _entry(
         "force-remove-read",

@@ -46,9 +46,18 @@ order, any of them perhaps never.
 
     1. ``n`` is up and its copy is not empty and holds only tombstones (a live
        version is never reaped);
-    2. nothing about the key is in flight or held for later: no message, no
-       hint, no coordination of the key at any node (the grace period of
-       Riak's ``delete_mode = <delay>``, abstracted as quiescence of the key);
+    2. nothing about the key is in flight or held for later but a get's: no
+       message, no hint, no put (or delete) coordinated, of the key at any node
+       (the grace period of Riak's ``delete_mode = <delay>``, abstracted as
+       quiescence of the key); and no get of the key in progress holds, or will
+       receive in a reply in flight, a live version some performed delete
+       (acknowledged or not) covers (:func:`_gets_hold`). A get's forward and
+       requests, and replies of tombstones or of versions no delete covers, do
+       not hold the reap off (session 39: before, any get of the key in progress
+       did, and gets overlapping at every node refused every reap of a key read
+       without pause: the implementation's strict xfail of session 38,
+       tests/impl/test_reap_polled_key.py; sometimes-property
+       ``reaped_during_get``);
     3. no store of a *member of n's view*, up or down, holds a live version in
        the true causal history of an acknowledged delete of the key (a version
        the delete *covers*). The members are
@@ -98,7 +107,9 @@ shields it from every get that reads the tombstone's node. Versions live only in
 stores, hints, messages and coordination records (a client's context is a
 clock, not a value), and a new put is never covered by an earlier delete (its
 history is fixed when the delete is written, and the put's id is not in it).
-With (2), (3) and (4), at the reap no copy of a covered version exists anywhere, and
+With (2), (3) and (4), at the reap no copy of a covered version exists anywhere
+(a get in progress holds only tombstones and versions no delete covers, and every
+reply it will still receive is read from a store), and
 no coordination is left that could acknowledge another delete; read repair and
 anti-entropy copy only what stores hold, hinted handoff only what hints hold:
 so no later get can return a covered version, whatever else the reap removes,
@@ -113,7 +124,15 @@ and each reap keeps this, in any order of the nodes. Each part is needed:
 - without (2): a fallback's hint of ``v`` (or a replica put of ``v`` still in
   flight) reaches ``n1`` after ``n1`` reaped and stores ``v`` there (the
   seeded mutant ``not-quiet`` of tests/model_check/test_deletes.py, with a
-  replica put in flight); a get whose replies hold ``v`` read-repairs it.
+  replica put in flight); a get whose replies hold ``v`` read-repairs it;
+- without the get part of (2) (the mutant ``gets-ignored``): a get through
+  ``n3`` reads ``v`` from its own copy before the delete's replica put reaches
+  it; every store then holds the tombstone, ``n1`` reaps, the get reads ``n1``'s
+  empty copy and answers ``v`` (no_resurrection, delete-safe, 15 steps). With
+  the acknowledged deletes only (guard 3's set) an indeterminate delete's
+  tombstone is reaped while such a get is in progress; the get writes ``v`` back
+  beside the tombstone it did not see, and nothing repairs the two again
+  (convergence, delete-fallback-copy, 13 steps): so every performed delete counts.
 
 *Actors* (Riak's kv679). A node mints a dvv dot (or a server-vclock entry) for
 a key one above the counter of its actor in its own copy of the key; a reap
@@ -151,7 +170,7 @@ from functools import lru_cache
 from spec import clocks, dvv
 from spec.actions import Action, Reap
 from spec.dvv import DVVSet
-from spec.state import NodeState, State, key_epoch, new_node
+from spec.state import Kind, NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
 from spec.vclock import entry_actor
 
@@ -191,8 +210,9 @@ def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             for name in names:
                 yield _reap(key, (name,)), _reaped(state, plan, key, name)
             continue
-        if not names or not _quiet(state, key):  # guard 2
-            continue
+        if not names or not _quiet(state, key, plan) or _gets_hold(
+                state, key, _covered(state, _performed(state, tombstones), tombstones)):
+            continue  # guard 2
         reaped = []
         dropped: dict[str, None] = {}  # the outside copies, in the order found
         for name in names:
@@ -254,12 +274,35 @@ def _outside_copies(state: State, plan: Plan, key: str, asker: str,
             yield name
 
 
-def _quiet(state: State, key: str) -> bool:
-    """Guard 2: no message, hint or coordination of ``key`` anywhere."""
-    if any(m.key == key for m in state.messages):
-        return False
+def _quiet(state: State, key: str, plan: Plan) -> bool:
+    """Guard 2, the part that reads no version: no message, hint or coordination of
+    ``key`` anywhere but a get's (its forward, its requests and replies, its
+    coordination record: :func:`_gets_hold` reads what those hold)."""
+    gets = plan.total_puts
+    for m in state.messages:
+        if m.key == key and not (m.kind in _GET_TRAFFIC
+                                 or (m.kind is Kind.FORWARD and m.request > gets)):
+            return False
     return not any(h.key == key for node in state.nodes for h in node.hints) and not any(
-        c.key == key for node in state.nodes for c in node.coord)
+        c.key == key and c.is_put for node in state.nodes for c in node.coord)
+
+
+_GET_TRAFFIC = frozenset({Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY})
+
+
+def _gets_hold(state: State, key: str, covered: frozenset[int]) -> bool:
+    """Guard 2 refuses for a get of ``key`` in progress: a reply in flight to it, or
+    one its coordination record received (the coordinator's own read included),
+    holds a version of ``covered``."""
+    if not covered:
+        return False
+    for m in state.messages:
+        if (m.key == key and m.kind is Kind.REPLICA_GET_REPLY and m.payload is not None
+                and covered.intersection(clocks.values(m.payload))):
+            return True
+    return any(covered.intersection(clocks.values(payload))
+               for node in state.nodes for c in node.coord if c.key == key and not c.is_put
+               for _, payload in c.replies)
 
 
 def _holds_covered(nodes: tuple[NodeState, ...], members: list[int], k: int,
@@ -270,9 +313,16 @@ def _holds_covered(nodes: tuple[NodeState, ...], members: list[int], k: int,
     return any(covered.intersection(clocks.values(nodes[i].store[k])) for i in members)
 
 
+def _performed(state: State, tombstones: frozenset[int]) -> set[int]:
+    """The deletes a coordinator performed (their put records exist), acknowledged
+    or not."""
+    return {p for p in tombstones if state.puts[p - 1] is not None}
+
+
 def _covered(state: State, acked: set[int], tombstones: frozenset[int]) -> frozenset[int]:
-    """The live versions (put ids, not tombstones) in the true history of an
-    acknowledged delete (guard 3 refuses a reap while a store holds one)."""
+    """The live versions (put ids, not tombstones) in the true history of a delete of
+    ``acked``: the acknowledged ones (guard 3 refuses a reap while a store holds
+    one), or every performed one (guard 2's get part, :func:`_performed`)."""
     covered: set[int] = set()
     for d in acked:
         record = state.puts[d - 1]

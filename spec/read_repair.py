@@ -8,7 +8,14 @@ it then writes the reconciled versions back to every node that replied with
 something else (:func:`repair`): its own store at once, the others through a
 ``read-repair`` message, which the receiving node reconciles into its store
 (:func:`on_read_repair`, an entry of the delivery table of
-:mod:`spec.delivery`). Replies that arrive after the answer are not waited for
+:mod:`spec.delivery`). It writes no reconciliation of tombstones alone into a
+copy that answered empty (session 39): a get answers "not found" from either,
+and the empty copy is most often one a reap just emptied; a get that read one
+replica before the reap and another after it wrote the tombstone back, the next
+gets spread it, and the implementation reaped a deleted key read without pause
+and wrote its tombstones back again, for as long as it was read (in the checker
+such a write-back was delete-join-pending's only ``read_repair_repairs``).
+Replies that arrive after the answer are not waited for
 (the coordination record is gone), so only the first R repliers are repaired,
 fallbacks of a sloppy quorum included; with ``read_repair_fallbacks = false``
 (riak_kv's ``read_repair_primaryonly``) only those of the key's replicas
@@ -54,16 +61,22 @@ def repair(edit: Edit, coordinator: str, key: str, replies: tuple[tuple[str, Pay
            result: Payload, replicas: frozenset[str] | None = None) -> None:
     """Send ``result`` (the reconciled payload of ``key``) to every node of
     ``replies`` that answered with a different payload (only those in ``replicas``
-    unless it is None, :func:`repaired_nodes`); the coordinator's own stale copy
-    is reconciled in place. With ``[features] prune_retired`` on, also to every
+    unless it is None, :func:`repaired_nodes`), but not a ``result`` of tombstones
+    alone to a node that answered with nothing (session 39: module docstring); the
+    coordinator's own stale copy is reconciled in place. With ``[features]
+    prune_retired`` on, also to every
     node that answered with a payload holding more than the coordinator's pruning
     of ``result`` (:func:`holds_pruned`; session 34)."""
     pruned = _coordinator_pruned(edit, coordinator, result)
+    held = clocks.values(result)
+    deleted = bool(held) and edit.plan.tombstones.issuperset(held)
     for node, payload in replies:
         if (replicas is not None and node not in replicas) or (
                 clocks.payload_equal(payload, result)
                 and (pruned is None or not holds_pruned(edit, payload, pruned))):
             continue
+        if deleted and not clocks.values(payload):
+            continue  # no tombstone into an empty copy (session 39)
         if node == coordinator:
             edit.store(coordinator, key, result)
         else:

@@ -488,9 +488,11 @@ def test_a_reap_check_reads_every_target_as_an_internal_get_of_its_attempt() -> 
 
 
 def test_a_key_is_busy_while_this_node_coordinates_or_forwards_a_request_of_it() -> None:
-    """``_busy`` (a reap waits for it): a put or a get this node coordinates, or a
-    get it forwarded, of that key; each alone is enough, and another key's is not.
-    Mutants: ``and`` for either ``or``, ``!=`` for any ``==``."""
+    """``_busy`` (a reap query is answered "not clean"): a put this node coordinates
+    or forwards, of that key; each alone is enough, and another key's is not. A get
+    it coordinates is ``_reading`` (a reap waits for it: session 39), and a get it
+    forwarded is neither. Mutants: ``and`` for either ``or``, ``!=`` for any
+    ``==``."""
     def fresh() -> Node:
         node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
         node.start(0.0)
@@ -505,11 +507,17 @@ def test_a_key_is_busy_while_this_node_coordinates_or_forwards_a_request_of_it()
     assert put.puts.coordinations and put._busy(mine[0]) and not put._busy(mine[1])
     get = fresh()
     get.client_request(1.0, GetRequest(1, mine[0]))
-    assert get.gets.coordinations and get._busy(mine[0]) and not get._busy(mine[1])
+    assert get.gets.coordinations and not get._busy(mine[0])
+    assert get._reading(mine[0]) == frozenset(get.gets.coordinations)
+    assert not get._reading(mine[1]) and not put._reading(mine[0])
     forwarded = fresh()
-    forwarded.client_request(1.0, GetRequest(1, theirs[0]))
-    assert forwarded.forwarder.forwardings and not forwarded.gets.coordinations
+    forwarded.client_request(1.0, PutRequest(1, theirs[0], b"v", b"", None, "c1"))
+    assert forwarded.forwarder.forwardings and not forwarded.puts.coordinations
     assert forwarded._busy(theirs[0]) and not forwarded._busy(theirs[1])
+    reader = fresh()
+    reader.client_request(1.0, GetRequest(1, theirs[0]))
+    assert reader.forwarder.forwardings and not reader.gets.coordinations
+    assert not reader._busy(theirs[0]) and not reader._reading(theirs[0])
 
 
 def _restarted_single_node(**changes: object) -> tuple[Node, MemoryStorage]:

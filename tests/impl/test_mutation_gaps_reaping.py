@@ -17,12 +17,13 @@ from impl.effects import CancelTimer, Effect, Send, SetTimer
 from impl.messages import (
     GetRequest,
     HintDelivery,
+    PutRequest,
     Reap,
     ReapQuery,
     ReapQueryReply,
     delete_request,
 )
-from impl.timers import HintScan, ReapTombstone
+from impl.timers import GetTimeout, HintScan, ReapCheck, ReapTombstone
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from spec.ring import Partitioning, Ring, Strategy
@@ -250,17 +251,19 @@ def test_the_decider_holding_a_live_hint_of_the_key_reaps_nothing() -> None:
 @pytest.mark.parametrize("case", ["busy", "other-view", "live-record"])
 def test_a_member_settles_a_dominated_copy_only_when_idle_in_the_same_view(case: str) -> None:
     """A member asked holds v1, which the tombstone dominates: it settles it (merges
-    the tombstone) only if it coordinates nothing of the key, sees the asker's view,
+    the tombstone) only if it coordinates no put of the key, sees the asker's view,
     and the asker's record is tombstones only; otherwise it keeps v1 and answers not
-    clean (here: a get of k in progress at it; a view digest other than its own; a
-    live record v2 that dominates v1, which no reap sends)."""
+    clean (here: a put of k in progress at it; a view digest other than its own; a
+    live record v2 that dominates v1, which no reap sends). (A get of k in progress
+    kept it until session 39: :func:`test_a_member_reading_the_key_settles_and_holds
+    _its_answer`.)"""
     driver, v1 = _deleted_with_v1("safe")
     n2 = driver.nodes["n2"]
     tombstone = driver.storages["n1"].read(KEY)
     assert tombstone is not None
     view = n2.reaper.members()[1]
-    if case == "busy":  # (its ReplicaGets queued, never delivered)
-        driver.handle("n2", n2.client_request(driver.now, GetRequest(77, KEY, None, "c9")))
+    if case == "busy":  # (its ReplicaPuts queued, never delivered)
+        driver.handle("n2", n2.client_request(driver.now, PutRequest(77, KEY, b"v3")))
     elif case == "other-view":
         view = bytes(16)
     else:
@@ -272,6 +275,56 @@ def test_a_member_settles_a_dominated_copy_only_when_idle_in_the_same_view(case:
     assert ("n1", ReapQueryReply(5, KEY, False)) in _sent(effects)
     driver.handle("n2", effects)  # (v1, staged by write_local, is written with them)
     assert driver.records(KEY)["n2"] == [b"v1"]
+
+
+def test_a_member_reading_the_key_settles_and_holds_its_answer() -> None:
+    """Session 39: a member asked holds v1, which the tombstone dominates, while a get
+    of k it coordinates is in progress (its ReplicaGets queued): it settles v1 (merges
+    the tombstone, as read repair would) and answers nothing yet; once the get ended
+    (its deadline) it answers clean. Before, the get made it busy: no settlement, and
+    "not clean" at once."""
+    driver, v1 = _deleted_with_v1("safe")
+    n2 = driver.nodes["n2"]
+    tombstone = driver.storages["n1"].read(KEY)
+    assert tombstone is not None
+    driver.handle("n2", n2.client_request(driver.now, GetRequest(77, KEY, None, "c9")))
+    n2.replica.write_local(KEY, v1)
+    effects = n2.receive(driver.now, "n1", ReapQuery(5, KEY, tombstone,
+                                                     n2.reaper.members()[1]))
+    assert _sent(effects) == []
+    driver.handle("n2", effects)
+    assert driver.records(KEY)["n2"] == [TOMBSTONE]
+    [op_id] = n2.gets.coordinations
+    deadline = n2.gets.coordinations[op_id].deadline
+    answered = [(dest, m.query_id, m.clean) for dest, m in _sent(n2.fire(
+        deadline, GetTimeout(op_id))) if isinstance(m, ReapQueryReply)]
+    assert answered == [("n1", 5, True)]
+    assert not n2.reaper.held and not n2.gets.coordinations
+
+
+def test_a_member_answers_once_its_reap_check_failed_at_its_deadline() -> None:
+    """Session 40's review: a member asked while its own reap check of k (an internal
+    get of every target) is in progress holds its answer; the check hears no target
+    (its ReplicaGets never delivered) and fails at its deadline, and that failure
+    ends the get too: the member answers clean then. A scratch mutant that dropped
+    the ``ended`` hook from the failed check's path (``GetCoordinator.on_timeout``,
+    the internal branch) passed every reap test: the answer never went (the asker's
+    round timed out, the answer stayed in ``Reaper.held``)."""
+    driver, _ = _deleted_with_v1("safe")
+    n2 = driver.nodes["n2"]
+    tombstone = driver.storages["n1"].read(KEY)
+    assert tombstone is not None
+    checking = n2.fire(driver.now, ReapCheck(KEY))
+    assert sorted(e.dest for e in checking if isinstance(e, Send)) == ["n1", "n3"]
+    effects = n2.receive(driver.now, "n1", ReapQuery(5, KEY, tombstone,
+                                                     n2.reaper.members()[1]))
+    assert _sent(effects) == [] and KEY in n2.reaper.held
+    [(op_id, check)] = n2.gets.coordinations.items()
+    assert check.reply_to.internal
+    answered = [(dest, m.query_id, m.clean) for dest, m in _sent(n2.fire(
+        check.deadline, GetTimeout(op_id))) if isinstance(m, ReapQueryReply)]
+    assert answered == [("n1", 5, True)]
+    assert not n2.reaper.held and not n2.gets.coordinations
 
 
 def test_a_reap_gives_up_after_exactly_reap_attempts_rounds_and_a_new_one_starts_afresh() -> None:

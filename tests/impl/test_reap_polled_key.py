@@ -12,13 +12,16 @@ long as it was polled. Now a timer of the same tombstone already set keeps its t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
-from impl import SimulatedCluster, reaping
+from impl import SimulatedCluster, read_repair, reaping
 from impl.effects import Effect, SetTimer
 from impl.errors import StorageError
+from impl.node import Node
 from impl.timers import ReapTombstone
-from impl.versions import Record, encode_record
+from impl.versions import Record, encode_record, merge
 
 
 def _resetting_schedule(self: reaping.Reaper, now: float, key: bytes, record: Record,
@@ -136,19 +139,47 @@ def test_a_reap_timer_lost_with_its_input_is_set_again_by_a_later_get(
         assert node.reaper.armed == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (session 38's probe): a reap round needs every member clean, and a member "
-    "coordinating a get of the key is not (spec.deletes' guard 2); gets overlapping "
-    "at every node refuse every round, so a hot deleted key keeps its tombstones"))
-def test_a_deleted_key_read_through_every_node_at_once_is_reaped() -> None:
+def _busy_reading_too(self: Node, key: bytes) -> bool:
+    """The mutant ``gets-refuse`` (the rule before session 39): a node coordinating a
+    get of the key is busy, so a member answers a reap query "not clean" and the
+    asker does not decide while one is in progress."""
+    return (any(c.key == key for c in self.puts.coordinations.values())
+            or any(c.key == key for c in self.gets.coordinations.values())
+            or any(f.request.key == key for f in self.forwarder.forwardings.values()))
+
+
+def _repair_into_empty_copies(replies: Mapping[str, Record]) -> tuple[Record, list[str]]:
+    """The mutant ``written-back`` (read repair before session 39): an empty copy is
+    repaired with a reconciliation of tombstones too."""
+    merged = read_repair.reconciled(replies)
+    return merged, [node for node, record in sorted(replies.items())
+                    if merge(record, merged) != record]
+
+
+@pytest.mark.parametrize("mutant", [None, "gets-refuse", "written-back"])
+def test_a_deleted_key_read_through_every_node_at_once_is_reaped(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """4 nodes, N=3, grace 0.5 s: after a delete seen by all N, one get of the key
-    submitted through each node every 10 ms (400 a second, overlapping) for 60 s of
-    virtual time. Right value: no replica holds a record of the key at the end (the
-    reap's rounds run every second). Today all three hold the tombstone (10 s after
-    the reads stop it is reaped; with a get per node every 20 ms it is reaped while
-    read). On real processes (`vdynamo serve`, 4 nodes): 2 or 4 clients reading back
-    to back through n1, n2 (about 1,700 reads a second) or all four kept it for the
-    15 s and 40 s they read."""
+    submitted through each node every 10 ms (400 a second, overlapping) for 10 s of
+    virtual time. Right value: every replica's copy is reaped within a second of the
+    delete (its first round), and none holds a record again while the reads go on.
+
+    Session 38's probe (a strict xfail until session 39): a reap round needed every
+    member clean, and a member coordinating a get of the key was not, so gets
+    overlapping at every node refused every round and all three kept the tombstone
+    (reaped 10 s after the reads stopped; on real processes, ``vdynamo serve`` with
+    2 or 4 clients reading back to back, for the 15 s and 40 s they read). Now a
+    member waits for the gets it coordinated when the query arrived
+    (:meth:`impl.reaping.Reaper.on_query`), and read repair writes no tombstone
+    into an empty copy (:func:`impl.read_repair.read_repair_targets`). Mutants:
+    ``gets-refuse`` (the old rule) keeps the tombstone on all three for the 10 s;
+    ``written-back`` (the old read repair) reaps, then a get that read one replica
+    before the reap and another after it writes the tombstone back, and the key
+    flickers (reaped, written back, reaped) while it is read."""
+    if mutant == "gets-refuse":
+        monkeypatch.setattr(Node, "_busy", _busy_reading_too)
+    elif mutant == "written-back":
+        monkeypatch.setattr(read_repair, "read_repair_targets", _repair_into_empty_copies)
     cluster = SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1, tombstone_grace_s=0.5)
     client = cluster.client(coordinator="n1")
     client.put(b"k", b"v1")
@@ -157,11 +188,23 @@ def test_a_deleted_key_read_through_every_node_at_once_is_reaped() -> None:
     client.delete(b"k", context=read.context)
     cluster.run_for(0.1)
     readers = [cluster.client(coordinator=name) for name in cluster.node_names]
-    for _ in range(6000):
+    reaped_at: float | None = None
+    back: list[float] = []  # when a record was seen again after the reap
+    for step in range(1000):
         for reader in readers:
             reader.submit_get(b"k")
         cluster.run_for(0.01)
-    assert all(record is None for record in cluster.replicas(b"k").values())
+        held = any(record is not None for record in cluster.replicas(b"k").values())
+        if reaped_at is None and not held:
+            reaped_at = step * 0.01
+        elif reaped_at is not None and held:
+            back.append(step * 0.01)
+    if mutant == "gets-refuse":
+        assert reaped_at is None  # the fault: kept on all N while read
+    elif mutant == "written-back":
+        assert reaped_at is not None and back  # the fault: written back after the reap
+    else:
+        assert reaped_at is not None and reaped_at < 1.0 and back == []
 
 
 def _armed_but_not_pending(cluster: SimulatedCluster) -> list[tuple[str, bytes, str]]:

@@ -10,9 +10,10 @@ mutant, which must fail it.
   1.0, allowed), a put still retrying its cut-off replica when the delete of it is
   acknowledged by all N brings the value back if the reap does not wait for it
   (the reviewer's busy_guard_probe.py and own_state_probe.py);
-- N2 ``busy-ignores-forwardings``, N3 ``busy-ignores-gets``: a node forwarding a
-  request of the key, or coordinating a get of it, is busy, so its reap answer is
-  "not clean";
+- N2 ``busy-ignores-forwardings``: a node forwarding a put of the key is busy, so
+  its reap answer is "not clean"; N3 (``busy-ignores-gets``: a node coordinating a
+  get of the key was busy too) became ``reap-answer-ignores-gets`` in session 39: a
+  reap answer waits for the gets of the key in progress at the query's arrival;
 - R7 ``reap-local-drops-live-sibling``: ``delete_mode = "immediate"`` removes only a
   record that holds nothing but tombstones: a put concurrent with the delete stays
   (immediate_reap_live_sibling_probe.py);
@@ -32,7 +33,8 @@ from collections.abc import Iterator
 import pytest
 
 from impl import SimulatedCluster
-from impl.messages import HintAck, Settled
+from impl.effects import Effect, Send
+from impl.messages import HintAck, ReapQuery, ReapQueryReply, Settled
 from model_check.trace_validation import trace_config, validate_seed
 from tests.refinement.mutations import REVIEW3_MUTANTS
 
@@ -97,12 +99,17 @@ def test_the_deciding_node_checks_its_own_state(mutant: str | None) -> None:
     assert got == ([b"v1"] if mutant else [])
 
 
-@pytest.mark.parametrize("mutant", [None, "busy-ignores-gets"])
-def test_a_node_coordinating_a_get_of_the_key_is_busy(mutant: str | None) -> None:
+@pytest.mark.parametrize("mutant", [None, "reap-answer-ignores-gets"])
+def test_a_reap_answer_waits_for_a_get_of_the_key_in_progress(mutant: str | None) -> None:
     """The key is deleted (a holds only the tombstone). A get that has its R answers
-    but still waits for ``c`` (cut off) until its deadline (for read repair) keeps
-    its coordinator busy with the key: its answer to a reap query is "not clean" (a
-    late answer may yet bring something to read repair)."""
+    but still waits for ``c`` (cut off) until its deadline (for read repair) is in
+    progress at ``a`` when ``c``'s reap query reaches it: a's answer waits until that
+    get ended (a late answer may yet bring something to read repair), then says
+    clean. The reviewer's N3 (``busy-ignores-gets``) made a node coordinating a get
+    not busy; since session 39 none is, and the answer waits instead of saying "not
+    clean" at once (gets overlapping at every node refused every round:
+    tests/impl/test_reap_polled_key.py). The mutant ``reap-answer-ignores-gets``
+    answers at once."""
     with _maybe(mutant):
         cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, delete_mode="keep")
         a, _, c = cluster.node("n1").preference_list(KEY)[:3]
@@ -115,8 +122,34 @@ def test_a_node_coordinating_a_get_of_the_key_is_busy(mutant: str | None) -> Non
         node = cluster.node(a)
         assert any(coordination.key == KEY
                    for coordination in node.gets.coordinations.values())
-        busy, clean = node._busy(KEY), node.reaper._clean(KEY, node._members()[1])
-    assert (busy, clean) == ((False, True) if mutant else (True, False))
+        assert not node._busy(KEY)
+        record = node.replica.storage.read(KEY)
+        assert record is not None
+        query = ReapQuery(7, KEY, record, node._members()[1])
+        at_once = _answers(node.receive(cluster.now, c, query))
+        held = KEY in node.reaper.held
+        later: list[tuple[int, bool]] = []
+        plain = node.reaper.get_ended
+
+        def recorded(now: float, key: bytes, op_id: int, *,
+                     live: bool = False) -> list[Effect]:
+            effects = plain(now, key, op_id, live=live)
+            later.extend(_answers(effects))
+            return effects
+
+        node.reaper.get_ended = recorded  # type: ignore[method-assign]
+        cluster.run_for(cluster.config.request_timeout)  # the get ends at its deadline
+    if mutant:
+        assert (at_once, held, later) == ([(7, True)], False, [])
+    else:
+        assert (at_once, held, later) == ([], True, [(7, True)])
+        assert not node.reaper.held and not node.gets.coordinations
+
+
+def _answers(effects: list[Effect]) -> list[tuple[int, bool]]:
+    """(query id, clean) of each reap answer ``effects`` send."""
+    return [(e.message.query_id, e.message.clean) for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReapQueryReply)]
 
 
 @pytest.mark.parametrize("mutant", [None, "busy-ignores-forwardings"])

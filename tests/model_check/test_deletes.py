@@ -15,7 +15,7 @@ from model_check.properties import (
     put_survives_delete,
     read_your_writes,
 )
-from spec import deletes
+from spec import coordination, deletes
 from spec.actions import (
     ClientDelete,
     ClientGet,
@@ -28,11 +28,11 @@ from spec.actions import (
     Recover,
     action_from_json,
 )
-from spec.clocks import values
+from spec.clocks import Payload, payload_equal, values
 from spec.config import Config, ConfigError
 from spec.model import initial_state, narrate, successors
-from spec.state import Kind, NodeState, State
-from spec.step import get_id_of, plan_of, put_id_of, tombstone_ids
+from spec.state import Kind, NodeState, State, new_message
+from spec.step import Edit, get_id_of, plan_of, put_id_of, tombstone_ids
 from tests.spec.test_model import deliver, deliver_all, do
 
 BASE = Config(name="deletes", n=3, r=2, w=2, clock="dvv", drops=1, clients=1,
@@ -234,11 +234,98 @@ def test_a_replica_put_of_a_deleted_version_in_flight_blocks_the_reap(
 @contextlib.contextmanager
 def _not_quiet_mutant() -> Iterator[None]:
     original = deletes._quiet
-    deletes._quiet = lambda state, key: True  # type: ignore[assignment]
+    deletes._quiet = lambda state, key, plan: True  # type: ignore[assignment]
     try:
         yield
     finally:
         deletes._quiet = original  # type: ignore[assignment]
+
+
+def _get_through_n3(read_first: bool) -> State:
+    """:func:`_put_read` with v1's replica put to n3 delivered; the delete v2 through
+    n1, acknowledged by n2; c1's next get through n3 -- before the delete's replica
+    put reaches n3 (``read_first``: the get's own read holds v1) or after (it holds
+    the tombstone); then that put delivered: every store
+    holds only the tombstone, and the get's requests to n1 and n2 are in flight."""
+    state = _deliver(_put_read(BASE), Kind.REPLICA_PUT, "n1", "n3", 1)
+    state = do(state, ClientDelete("c1", "n1", "k"))
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n2", 2)
+    state = _deliver(state, Kind.REPLICA_PUT_ACK, "n2", "n1", 2)
+    if read_first:
+        state = do(state, ClientGet("c1", "n3", "k"))
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 2)  # (W reached: no ack)
+    if not read_first:
+        state = do(state, ClientGet("c1", "n3", "k"))
+    assert {_store(state, n) for n in ("n1", "n2", "n3")} == {(2,)}
+    assert 2 in state.client("c1").acked
+    assert sorted((m.kind, m.dst) for m in state.messages) == [
+        (Kind.REPLICA_GET, "n1"), (Kind.REPLICA_GET, "n2")]
+    return state
+
+
+@pytest.mark.parametrize("mutant", [None, "gets-ignored"])
+def test_a_get_holding_a_deleted_version_holds_the_reap_off(mutant: str | None) -> None:
+    """Guard 2's get part (session 39): c1's get through n3 read v1 from n3's own
+    copy before the delete reached it; every store holds the tombstone now, but the
+    get's record holds v1, so no node may reap. The seeded mutant ``gets-ignored``
+    (the get part dropped, no wait for gets at all) lets n1 and n2 reap; the get then
+    reads n1's empty copy and returns v1 (R = 2)."""
+    state = _get_through_n3(read_first=True)
+    with _gets_ignored_mutant() if mutant else contextlib.nullcontext():
+        reaps = _reaps(state)
+        if not mutant:
+            assert reaps == []
+            return
+        assert reaps == [Reap("k", ("n1",)), Reap("k", ("n2",)), Reap("k", ("n3",))]
+        state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n2",)))
+    state = deliver(deliver(state, Kind.REPLICA_GET, "n3", "n1"), Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (1,)
+    assert not no_resurrection(state)
+
+
+@contextlib.contextmanager
+def _gets_ignored_mutant() -> Iterator[None]:
+    original = deletes._gets_hold
+    deletes._gets_hold = lambda state, key, covered: False  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        deletes._gets_hold = original  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("mutant", [None, "tombstone-written-back"])
+def test_a_get_of_tombstones_lets_the_reap_pass_and_writes_nothing_back(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A get through n3 that began after the tombstone reached every store holds only
+    the tombstone: n1 and n2 reap while it is in progress (before session 39 guard 2
+    refused every reap while a get of the key was in flight); it reads n1's empty
+    copy and answers not found, and its read repair writes no tombstone into that
+    empty copy. The mutant ``tombstone-written-back`` (read repair before session
+    39) writes the tombstone back into n1 after n1 reaped it."""
+    if mutant:
+        monkeypatch.setattr(coordination, "repair", _repair_into_empty_copies)
+    state = _get_through_n3(read_first=False)
+    assert _reaps(state) == [Reap("k", ("n1",)), Reap("k", ("n2",)), Reap("k", ("n3",))]
+    state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n2",)))
+    state = deliver(deliver(state, Kind.REPLICA_GET, "n3", "n1"), Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (2,)  # the tombstone: not found
+    assert no_resurrection(state)
+    state = deliver_all(state)
+    written_back = [n for n in ("n1", "n2") if _store(state, n)]
+    assert written_back == (["n1"] if mutant else [])
+
+
+def _repair_into_empty_copies(edit: Edit, coordinator: str, key: str,
+                              replies: tuple[tuple[str, Payload], ...], result: Payload,
+                              replicas: frozenset[str] | None = None) -> None:
+    """Read repair as before session 39: every replier whose payload differs is sent
+    the result, an empty copy too (the prune clause left out: pruning is off here)."""
+    for node, payload in replies:
+        if (replicas is None or node in replicas) and not payload_equal(payload, result):
+            if node == coordinator:
+                edit.store(coordinator, key, result)
+            else:
+                edit.send(new_message(Kind.READ_REPAIR, coordinator, node, 0, key, result))
 
 
 def test_a_reap_of_a_copy_holding_the_nodes_counters_begins_a_new_actor() -> None:

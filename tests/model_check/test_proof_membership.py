@@ -282,10 +282,9 @@ def _log_members(x: Any, params: Any, n: int) -> list[Any]:
                    for condition, members in cases])]
 
 
-def _no_ring_quiet(x: Any) -> list[Any]:
-    """Mutant: guard 2 without the ring's terms (range transfers, coordinations)."""
-    extra = len(x.ring.tmsg) + len(x.ring.coord)
-    return list(KEY_QUIET(x)[:-extra])
+def _no_ring_quiet(x: Any, params: Any) -> list[Any]:
+    """Mutant: guard 2 without the ring's terms (range transfers)."""
+    return list(KEY_QUIET(x, params)[:-len(x.ring.tmsg)])
 
 
 KEY_QUIET = transition.key_quiet

@@ -51,12 +51,21 @@ def _no_loss(params: Any) -> Any:
     return params.max_losses == 0
 
 
-def _nothing_quiet(x: Any) -> list[Any]:
+def _nothing_quiet(x: Any, params: Any) -> list[Any]:
     return []
 
 
+def _gets_ignored(x: Any, params: Any) -> list[Any]:
+    """Guard 2 without its get part (session 39): a reply in flight or a coordination
+    record may hold a live version a performed delete covers."""
+    quiet = [z3.Not(f) for r in x.wmsg for f in r]
+    quiet += [z3.Not(f) for f in x.hint.values()]
+    return quiet + [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+
+
 MUTANTS = {"down-replica": ("reap_covered_nowhere", _up_only),
-           "not-quiet": ("key_quiet", _nothing_quiet)}
+           "not-quiet": ("key_quiet", _nothing_quiet),
+           "gets-ignored": ("key_quiet", _gets_ignored)}
 INVARIANTS = {"after-reap": (strong_no_resurrection, no_resurrection_after_reap, None),
               "shields": (strong_delete_shields, delete_shields, None),
               "shields-disk-loss": (strong_delete_shields, delete_shields,

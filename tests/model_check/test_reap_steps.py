@@ -30,6 +30,7 @@ from spec.state import Kind, State
 from spec.step import plan_of
 from tests.model_check.test_deletes import (
     BASE,
+    _get_through_n3,
     _late_replica_put,
     _missed_and_down,
     _put_read_delete,
@@ -55,10 +56,15 @@ def _only_tombstones(x: AbstractState, params: Params, n: int) -> Any:
                   *[z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
 
 
-def _quiet(x: AbstractState) -> Any:
-    """Guard 2 as the abstraction sees it on a fixed ring without hints."""
-    return z3.And(*[z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r],
-                  *[z3.Not(f) for f in x.alive])
+def _quiet(x: AbstractState, params: Params) -> Any:
+    """Guard 2 as the abstraction sees it on a fixed ring without hints: no write in
+    flight, and no reply or coordination record holding a live version a performed
+    delete covers (session 39: before, no reply and no record holding anything)."""
+    puts = range(x.shape.puts)
+    return z3.And(*[z3.Not(f) for r in x.wmsg for f in r],
+                  *[z3.Implies(z3.And(x.performed[d], params.tomb[d], params.hist[d][q],
+                                      z3.Not(params.tomb[q])), z3.Not(x.alive[q]))
+                    for d in puts for q in puts if d != q])
 
 
 def _covered_nowhere(x: AbstractState, params: Params) -> Any:
@@ -115,7 +121,7 @@ def test_the_safe_reap_step_is_its_guards() -> None:
     for k, name in reaps.items():
         n = DELETE_SHAPE.nodes.index(name.rsplit(" ", 1)[1])
         guards = {"up": x.up[n], "guard 1": _only_tombstones(x, params, n),
-                  "guard 2": _quiet(x), "guard 3": _covered_nowhere(x, params)}
+                  "guard 2": _quiet(x, params), "guard 3": _covered_nowhere(x, params)}
         effect = {
             "emptied": z3.And([z3.Not(f) for f in (*y.store[n], *y.live[n])]),
             "the others kept": z3.And([z3.And(y.store[m][q] == x.store[m][q],
@@ -149,7 +155,7 @@ def test_the_fixed_ring_outside_copy_drop_is_the_spec_s() -> None:
         asker = z3.Or([z3.And(x.up[n], _only_tombstones(x, params, n),
                               *[z3.Implies(x.store[m][q], x.store[n][q]) for q in puts])
                        for n in FALLBACK_SHAPE.top])
-        guards = {"up": x.up[m], "not empty": z3.Or(list(x.live[m])), "quiet": _quiet(x),
+        guards = {"up": x.up[m], "not empty": z3.Or(list(x.live[m])), "quiet": _quiet(x, params),
                   "a replica's tombstones dominate": asker}
         effect = {"emptied": z3.And([z3.Not(f) for f in (*y.store[m], *y.live[m])])}
         for what, clause in {**guards, **effect}.items():
@@ -225,6 +231,10 @@ DECIDING: dict[str, tuple[Callable[[], State], set[str]]] = {
     "v1 in flight (guard 2)": (_late_replica_put, set()),
     "the delete failed (guard 3 counts acknowledged deletes)": (_unacknowledged_delete, {"n1"}),
     "read-repaired (every guard holds)": (_repaired, {"n1", "n2", "n3"}),
+    # session 39: guard 2's get part
+    "a get holds v1 (guard 2)": (lambda: _get_through_n3(read_first=True), set()),
+    "a get holds only the tombstone (guard 2 passes it)":
+        (lambda: _get_through_n3(read_first=False), {"n1", "n2", "n3"}),
 }
 
 
@@ -233,8 +243,9 @@ def test_the_encoding_reaps_where_the_spec_does(case: str) -> None:
     """At a state where one guard decides, the encoding's ``reap at n`` explains the
     spec's reap of n's copy exactly for the nodes the spec reaps (n's copy emptied,
     ``spec.deletes._reaped``). Kills, on the spec's side, guard 3 without the down
-    stores or dropped, guard 2 dropped, guard 3 counting deletes that failed; on the
-    encoding's, the same guards changed there."""
+    stores or dropped, guard 2 dropped, guard 3 counting deletes that failed, guard 2
+    without its get part or holding every get off (session 39); on the encoding's,
+    the same guards changed there."""
     build, expected = DECIDING[case]
     state = build()
     config: Config = state.config

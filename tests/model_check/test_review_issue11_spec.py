@@ -18,7 +18,7 @@ import pytest
 from spec import deletes
 from spec.actions import Drop, Reap
 from spec.state import Hint, Kind, State, new_node
-from spec.step import Edit, plan_of
+from spec.step import Edit, Plan, plan_of
 from tests.model_check.test_deletes import BASE, _late_replica_put, _put_read, _reaps, _store
 from tests.spec.test_model import do
 
@@ -42,7 +42,7 @@ def _quiet_but_a_hint_of_v1() -> State:
 def _hints_forgotten() -> Iterator[None]:
     original = deletes._quiet
 
-    def no_hints(state: State, key: str) -> bool:
+    def no_hints(state: State, key: str, plan: Plan) -> bool:
         return not any(m.key == key for m in state.messages) and not any(
             c.key == key for node in state.nodes for c in node.coord)
 

@@ -806,15 +806,17 @@ REVIEW3_MUTANTS: dict[str, Mutant] = {
     # R7: reap_local removes a record that holds a live version beside the tombstone
     "reap-local-drops-live-sibling": _mutant(
         Reaper, "reap_local", "if not is_tombstone_only(mine):", "if False:"),
-    # N2: a node forwarding a request of the key is not busy
+    # N2: a node forwarding a request of the key is not busy (session 39: a put's; a
+    # get's forward makes no node busy)
     "busy-ignores-forwardings": _mutant(
         node_module.Node, "_busy",
-        "or any(f.request.key == key for f in self.forwarder.forwardings.values())",
+        "or any(r.key == key and not isinstance(r, GetRequest) for r in forwarded)",
         "or False"),
-    # N3: a node coordinating a get of the key is not busy
-    "busy-ignores-gets": _mutant(
-        node_module.Node, "_busy",
-        "or any(c.key == key for c in self.gets.coordinations.values())", "or False"),
+    # N3 (session 39: a get no longer makes its coordinator busy, the reviewer's line
+    # is gone): a member coordinating a get of the key answers a reap query at once,
+    # not once the gets in progress at the query's arrival ended
+    "reap-answer-ignores-gets": _mutant(
+        Reaper, "on_query", "if reading and self._clean(key, message.view):", "if False:"),
     # H4: a HintAck from any node deletes the hint
     "hint-ack-from-anyone": _mutant(
         HintedHandoff, "on_ack", "if self.hints.intended(message.hint_id) == src:",
@@ -830,7 +832,7 @@ REVIEW3_MUTANTS: dict[str, Mutant] = {
 _REVIEW3_TESTS = {
     "reap-clean-ignores-busy": "test_a_reap_waits_for_a_put_of_the_key_still_in_progress",
     "reap-decide-skips-own-check": "test_the_deciding_node_checks_its_own_state",
-    "busy-ignores-gets": "test_a_node_coordinating_a_get_of_the_key_is_busy",
+    "reap-answer-ignores-gets": "test_a_reap_answer_waits_for_a_get_of_the_key_in_progress",
     "busy-ignores-forwardings": "test_a_node_forwarding_a_request_of_the_key_is_busy",
     "reap-local-drops-live-sibling":
         "test_an_immediate_reap_keeps_a_put_concurrent_with_the_delete",

@@ -567,12 +567,15 @@ def test_conformance_catches_a_scan_that_sends_more_than_the_due_hint() -> None:
     """A spec ``Handoff`` is a hint scan due for exactly its hint
     (``Lockstep.handoff``); a scan that sends every due hint anyway (mutant
     ``targeted-scan-sends-every-due-hint``) diverges on delete-fallback-copy's CI
-    sample, where the fallback n2 keeps two hints for n3 (the put and the tombstone)."""
+    sample, where the fallback n2 keeps two hints for n3 (the put and the tombstone),
+    or for n1 (session 39's spec changed the graph and the sample: 7 divergences,
+    3 at a handoff to n1, 4 to n3)."""
     with TEST_KILLED["targeted-scan-sends-every-due-hint"][0]():
         report = conformance(entry("delete-fallback-copy").config, limit=SAMPLE_IN_CI,
                              seed=12, shortest_only=True)
     assert report.outcomes["diverged"] > 0
-    assert all("handoff k n2->n3" in line for line in report.divergences)
+    assert all("handoff k n2->n3" in line or "handoff k n2->n1" in line
+               for line in report.divergences)
 
 
 def _every_late_transfer_a_stutter() -> contextlib.AbstractContextManager[None]:
