@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from model_check.model import JSON, Model
 from model_check.spec_memo import MemoSuccessors, memo_available
@@ -53,6 +54,19 @@ class SpecModel:
 
     canonicalize = staticmethod(_spec.canonicalize)
     is_fault = staticmethod(_spec.is_fault)
+    fault_free: Callable[[Action], bool] = field(default=attrgetter("fault_free"), init=False,
+                                                 repr=False, compare=False)
+    """``not is_fault(action)`` in C (the action class's ``fault_free``, spec/actions.py):
+    the liveness graph's edge filter, asked on every transition (issue 13, session 39)."""
+    fingerprint: Callable[[State], int] = field(default=attrgetter("_hash"), init=False,
+                                                repr=False, compare=False)
+    """``hash(state)`` in C (the hash a spec state caches): the explorer's fingerprint."""
+
+    @property
+    def canonical_identity(self) -> bool:
+        """Whether :meth:`canonicalize` is the identity here (one client: nothing to
+        permute), so the explorer need not call it on every successor."""
+        return self.config.clients < 2
     describe = staticmethod(_spec.describe)
     narrate = staticmethod(_spec.narrate)
 
