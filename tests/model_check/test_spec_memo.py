@@ -82,8 +82,8 @@ class _KeyedWithoutKnown(MemoSuccessors):
     its last part), so a delivery's write pruned by one state's knowledge is reused
     for a state that knows more or less."""
 
-    def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
-        return super().step_key(state, tag)[:-1]
+    def step_context(self, state: spec.State) -> tuple[Any, ...]:
+        return super().step_context(state)[:-1]
 
 
 def test_memo_gives_the_spec_graph_with_learnt_knowledge() -> None:
@@ -121,12 +121,13 @@ def test_the_memo_hits() -> None:
 
 
 def _keyed_without(part: str) -> type[MemoSuccessors]:
-    """Mutant: a step's cache key (:meth:`MemoSuccessors.step_key`) leaves out ``part``."""
-    position = {"nodes": 1, "clients": 2, "puts": 3, "side": 4, "epochs": 5}[part]
+    """Mutant: a step's cache key (:meth:`MemoSuccessors.step_context`) leaves out
+    ``part``."""
+    position = {"nodes": 0, "clients": 1, "puts": 2, "side": 3, "epochs": 4}[part]
 
     class Mutant(MemoSuccessors):
-        def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
-            key = super().step_key(state, tag)
+        def step_context(self, state: spec.State) -> tuple[Any, ...]:
+            key = super().step_context(state)
             return key[:position] + key[position + 1 :]
 
     return Mutant
