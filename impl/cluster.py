@@ -84,6 +84,8 @@ RETRY_GET: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError, Quor
                                             RequestTimeoutError)
 RETRY_DELETE = RETRY_GET
 RETRY_PUT: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError)
+#: (and, for every kind, a QuorumError whose ``written`` is False: refused before
+#: writing, short of reachable primaries; :meth:`Client._failover`)
 
 
 class Client:
@@ -209,13 +211,17 @@ class Client:
         """The failover hook of a partition-aware request: suspect the coordinator
         that failed; send the request (a new request id, the same fields) to the next
         node not tried yet, if ``error`` is one ``retry`` names, attempts are left and
-        so is time (``attempts`` coordinators at most). True when it was sent again."""
+        so is time (``attempts`` coordinators at most), or if it is a QuorumError
+        refused before anything was written (``written`` False: fewer primaries
+        believed reachable than PW or PR, a view the next node may not share; session
+        39's review). True when it was sent again."""
         sim = self.cluster.sim
         if not isinstance(error, RemoteError):
             return False  # the caller's input: every node would refuse it
         self.suspects[handle.coordinator] = sim.now + float(
             self.cluster.config.suspicion_timeout)
-        if (not isinstance(error, retry) or len(handle.tried) >= attempts
+        refused = isinstance(error, QuorumError) and not error.written
+        if (not (isinstance(error, retry) or refused) or len(handle.tried) >= attempts
                 or sim.now >= handle.deadline):
             return False
         request = cast(messages.ClientRequest, handle.request)
@@ -231,37 +237,42 @@ class Client:
         return True
 
     def submit_get(self, key: bytes, *, r: int | None = None,
-                   coordinator: str | None = None) -> Pending:
-        """Start a get of ``key``; the handle's result is a GetResult."""
+                   coordinator: str | None = None, pr: int | None = None) -> Pending:
+        """Start a get of ``key``; the handle's result is a GetResult. ``r``, ``pr``:
+        the request's R and PR (None: the cluster's)."""
         request = messages.GetRequest(self.cluster.sim.new_request_id(), key, r,
-                                      self.client_id)
+                                      self.client_id, pr)
         return self._submit(request, coordinator, RETRY_GET)
 
     def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
-                   w: int | None = None, coordinator: str | None = None) -> Pending:
-        """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
+                   w: int | None = None, coordinator: str | None = None,
+                   pw: int | None = None) -> Pending:
+        """Start a put of ``value`` under ``key``; the handle's result is a PutResult.
+        ``w``, ``pw``: the request's W and PW (None: the cluster's)."""
         # The client's own counter for client-vclock: the puts it issued before this
         # one (a put that never reached a coordinator only leaves a gap).
         request = messages.PutRequest(self.cluster.sim.new_request_id(), key, value,
-                                      context, w, self.client_id, self.puts_issued)
+                                      context, w, self.client_id, self.puts_issued, pw=pw)
         self.puts_issued += 1
         return self._submit(request, coordinator,
                             RETRY_GET if self.retry_unknown_puts else RETRY_PUT)
 
     def submit_delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
-                      coordinator: str | None = None, attempts: int | None = None) -> Pending:
+                      coordinator: str | None = None, attempts: int | None = None,
+                      pw: int | None = None) -> Pending:
         """Start a delete of ``key``: a tombstone superseding what ``context`` (an
         earlier get's) covers; the handle's result is a PutResult (its context
         covers the tombstone). ``attempts``: coordinators a partition-aware client
-        tries at most (default: the client's)."""
+        tries at most (default: the client's); ``w``, ``pw``: as :meth:`submit_put`."""
         request = messages.delete_request(self.cluster.sim.new_request_id(), key, context, w,
-                                          self.client_id, self.puts_issued)
+                                          self.client_id, self.puts_issued, pw=pw)
         self.puts_issued += 1
         return self._submit(request, coordinator, RETRY_DELETE, attempts)
 
     def delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
                r: int | None = None, coordinator: str | None = None,
-               attempts: int = 3) -> PutResult:
+               attempts: int = 3, pw: int | None = None,
+               pr: int | None = None) -> PutResult:
         """Delete ``key``: what ``context`` covers is gone (a get then answers no
         values, with a context a later put supersedes the tombstone with); a write
         concurrent with the delete stays. Runs the simulation until W replicas
@@ -284,14 +295,15 @@ class Client:
         is 3). A partition-aware client (the default) does so through its failover
         (:class:`Client`); a randomly routing one retries through a random other up
         node. A put whose outcome is unknown is not retried: a retry would make a
-        false sibling."""
+        false sibling. ``pw``, ``pr``: the primary quorums of the tombstone and of
+        the read (:meth:`submit_put`, :meth:`submit_get`)."""
         if not context:
-            read = self.get(key, r=r, coordinator=coordinator)
+            read = self.get(key, r=r, coordinator=coordinator, pr=pr)
             if not read.values:
                 return PutResult(read.context)
             context = read.context
         if self._fails_over(coordinator):
-            handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts))
+            handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts), pw=pw)
             self.cluster.wait([handle])
             done = handle.result()
             assert isinstance(done, PutResult)
@@ -307,7 +319,7 @@ class Client:
                 chosen = self.pick_coordinator(None, key) if not tried or not others else (
                     self.rng.choice(others))
             tried.add(chosen)
-            handle = self.submit_delete(key, context, w=w, coordinator=chosen)
+            handle = self.submit_delete(key, context, w=w, coordinator=chosen, pw=pw)
             self.cluster.wait([handle])
             if handle.error is None:
                 result = handle.result()
@@ -321,20 +333,23 @@ class Client:
         raise error
 
     def get(self, key: bytes, *, r: int | None = None,
-            coordinator: str | None = None) -> GetResult:
+            coordinator: str | None = None, pr: int | None = None) -> GetResult:
         """The siblings of ``key`` and their context (runs the simulation until the
-        reply); raises the request's DynamoError."""
-        handle = self.submit_get(key, r=r, coordinator=coordinator)
+        reply); raises the request's DynamoError. ``r``, ``pr``: as
+        :meth:`submit_get`."""
+        handle = self.submit_get(key, r=r, coordinator=coordinator, pr=pr)
         self.cluster.wait([handle])
         result = handle.result()
         assert isinstance(result, GetResult)
         return result
 
     def put(self, key: bytes, value: bytes, context: bytes = b"", *,
-            w: int | None = None, coordinator: str | None = None) -> PutResult:
+            w: int | None = None, coordinator: str | None = None,
+            pw: int | None = None) -> PutResult:
         """Store ``value`` under ``key``, superseding what ``context`` covers (runs the
-        simulation until the acknowledgement); raises the request's DynamoError."""
-        handle = self.submit_put(key, value, context, w=w, coordinator=coordinator)
+        simulation until the acknowledgement); raises the request's DynamoError.
+        ``w``, ``pw``: as :meth:`submit_put`."""
+        handle = self.submit_put(key, value, context, w=w, coordinator=coordinator, pw=pw)
         self.cluster.wait([handle])
         result = handle.result()
         assert isinstance(result, PutResult)

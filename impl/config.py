@@ -57,6 +57,7 @@ __all__ = [
     "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
     "RECORD_BYTES_PER_SECOND",
+    "VALUE_BYTES_CEILING",
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
     "adoptable_record_bytes",
@@ -192,6 +193,11 @@ DEFAULT_RECORD_BYTES = 4 << 20
 #: limit was lowered), only a blind write to it is refused
 #: (:func:`impl.forwarding.check_request`, :meth:`impl.replica.Replica.decode`)
 KEY_BYTES_CEILING = 1 << 20
+#: the largest ``max_value_bytes`` a configuration may give (1 GiB): no node of any
+#: cluster stores a longer value, so a client reading a value of unknown length (the
+#: standard input, ``vdynamo put --value-file``) need read no more than this and one
+#: byte (``vdynamo.kv_cli``, session 39's user probe)
+VALUE_BYTES_CEILING = 1 << 30
 
 
 #: ``max_frame_bytes`` when it is not given, unless the merged records need more
@@ -350,6 +356,20 @@ class ClusterConfig:
     request may lower or raise R / W within ``1..n``). ``clock``: one of
     :data:`CLOCK_MODES`.
 
+    ``pr``, ``pw`` (default 0, the paper's behaviour; ``0..n``): the primary
+    quorums of Riak KV (``riak_kv_get_core``, ``riak_kv_put_core``): how many of a
+    get's R answers must come from *primaries* (the key's top N answering for
+    themselves, never a fallback), and how many of a put's W acknowledgements
+    must (a fallback's hinted ack counts towards W, never towards PW). The
+    effective quorum is the larger of the two (R >= PR is not required: Riak's
+    ``max(R, PR)``). A request whose coordinator believes fewer than PR (PW) of
+    the key's top N reachable fails at once, nothing written (Riak's
+    ``pr_val_unsatisfied``, ``pw_val_unsatisfied``); else one that does not reach
+    them fails at its deadline (a put: its outcome unknown). With ``pr + pw > n``
+    a get meets every put acknowledged under them on some primary (the sloppy
+    quorum's stale read, paper 4.6, is then an error instead; docs/runtime.md,
+    "Primary quorums pr and pw (session 39)"). A request may set its own.
+
     Every duration is in seconds (a positive finite number):
     ``replica_timeout``: how long a coordinator waits for a replica before it
     suspects it and (sloppy quorum) turns to the next node down the preference
@@ -506,6 +526,9 @@ class ClusterConfig:
     n: int = 3
     r: int = 2
     w: int = 2
+    #: the primary quorums (Riak's pr and pw; 0: none, the paper's sloppy quorum)
+    pr: int = 0
+    pw: int = 0
     clock: str = "dvv"
     sloppy_quorum: bool = True
     hinted_handoff: bool = True
@@ -604,11 +627,13 @@ class ClusterConfig:
         _int("n", self.n, 1, len(names))
         _int("r", self.r, 1, self.n)
         _int("w", self.w, 1, self.n)
+        _int("pr", self.pr, 0, self.n)
+        _int("pw", self.pw, 0, self.n)
         check_choice("clock:", self.clock, CLOCK_MODES)
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                      "anti_entropy"):
             _flag(flag, getattr(self, flag))
-        _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
+        _int("max_value_bytes", self.max_value_bytes, 0, VALUE_BYTES_CEILING)
         _int("max_key_bytes", self.max_key_bytes, 1, KEY_BYTES_CEILING)
         _int("max_context_bytes", self.max_context_bytes, 64, 1 << 24)
         _int("max_siblings", self.max_siblings, 1, 1 << 16)

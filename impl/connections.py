@@ -202,11 +202,18 @@ class ConnectionSlots:
         self._hosts.pop(connection, None)
         self._busy.discard(connection)
 
-    def close_all(self) -> None:
+    def close_all(self, *, abort: bool = False) -> None:
         """Close every admitted connection (a node that stops); each is released
-        when its handler sees the close."""
+        when its handler sees the close. ``abort``: drop what each still has to send
+        (``transport.abort()`` of a connection that has a transport, a StreamWriter):
+        a close waits until the client has taken it, which a client that reads
+        nothing never does (session 39's user probe)."""
         for connection in [*self._waiting, *self._introduced, *self._busy]:
-            connection.close()
+            transport = getattr(connection, "transport", None) if abort else None
+            if transport is not None:
+                transport.abort()
+            else:
+                connection.close()
 
 
 def fit_caps(open_files: int, nodes: int, members: int, http: int,

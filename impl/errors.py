@@ -95,12 +95,19 @@ class StorageError(DynamoError):
 
 
 class QuorumError(RemoteError):
-    """Fewer than R (get) or W (put) replicas answered before the request gave up."""
+    """Fewer than R (get) or W (put) replicas answered before the request gave up,
+    or fewer than PR (PW) of them were primaries (Riak's ``pr_val_unsatisfied``,
+    ``pw_val_unsatisfied``). ``needed``, ``got``: the quorum and what was reached;
+    ``written``: whether a put may be stored somewhere (False: refused before
+    anything was written, a put whose PW targets were not believed reachable;
+    carried across a forward as :attr:`ErrorCode.QUORUM_NOT_WRITTEN`)."""
 
-    def __init__(self, message: str, *, needed: int = 0, got: int = 0) -> None:
+    def __init__(self, message: str, *, needed: int = 0, got: int = 0,
+                 written: bool = True) -> None:
         super().__init__(message)
         self.needed = needed
         self.got = got
+        self.written = written
 
 
 class RequestTimeoutError(RemoteError):
@@ -126,6 +133,11 @@ class ErrorCode(enum.Enum):
     UNKNOWN_NODE = "unknown-node"
     STORAGE = "storage"
     QUORUM = "quorum"
+    #: a QuorumError whose ``written`` is False (session 39's review: a forwarded
+    #: put refused before writing was read back as written, a 504 "outcome unknown"
+    #: whose message said "nothing was written"). A node of an earlier version reads
+    #: it as an unknown code, a RemoteError: outcome unknown, the safe side
+    QUORUM_NOT_WRITTEN = "quorum-not-written"
     REQUEST_TIMEOUT = "request-timeout"
     NODE_DOWN = "node-down"
     OVERLOADED = "overloaded"
@@ -153,7 +165,10 @@ _CLASSES: tuple[tuple[ErrorCode, type[DynamoError]], ...] = (
 
 
 def code_of(error: DynamoError) -> ErrorCode:
-    """The wire code of ``error`` (its most specific class that has one)."""
+    """The wire code of ``error`` (its most specific class that has one; a
+    QuorumError refused before anything was written: QUORUM_NOT_WRITTEN)."""
+    if isinstance(error, QuorumError) and not error.written:
+        return ErrorCode.QUORUM_NOT_WRITTEN
     for code, cls in _CLASSES:
         if isinstance(error, cls):
             return code
@@ -166,5 +181,7 @@ def error_of(code: str, message: str) -> DynamoError:
         wanted = ErrorCode(code)
     except ValueError:
         return RemoteError(message)
+    if wanted is ErrorCode.QUORUM_NOT_WRITTEN:
+        return QuorumError(message, written=False)
     cls = dict(_CLASSES)[wanted]
     return cls(message)

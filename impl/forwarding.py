@@ -155,6 +155,9 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     if isinstance(request, GetRequest):
         if request.r is not None and request.r > config.n:
             raise BadRequestError(f"GetRequest.r: must be in 1..{config.n}, got {request.r}")
+        if request.pr is not None and request.pr > config.n:
+            raise BadRequestError(f"GetRequest.pr: must be in 0..{config.n} (Riak: pr <= n), "
+                                  f"got {request.pr}")
         return
     if request.value == TOMBSTONE:
         raise BadRequestError("PutRequest.value: these bytes are the tombstone marker, "
@@ -165,6 +168,9 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
                             f"{config.max_value_bytes}")
     if request.w is not None and request.w > config.n:
         raise BadRequestError(f"PutRequest.w: must be in 1..{config.n}, got {request.w}")
+    if request.pw is not None and request.pw > config.n:
+        raise BadRequestError(f"PutRequest.pw: must be in 0..{config.n} (Riak: pw <= n), "
+                              f"got {request.pw}")
     if mode is ClockMode.CLIENT_VCLOCK and not request.client_id:
         raise BadRequestError("PutRequest.client_id: the client-vclock mode needs one")
     context_of(config, mode, request)

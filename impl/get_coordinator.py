@@ -10,8 +10,11 @@ top N counts only beside a replica's word, :func:`counted_replies`). The
 :class:`GetCoordination`
 records, per target, the node asked (``sent_to``) and the ``replies``
 received. Once R nodes replied (:func:`read_quorum_reached`, the coordinator's
-own read included) it answers the client with the merge of their records
-(syntactic reconciliation) and an opaque context.
+own read included), PR of them *primaries* (:func:`primary_replies`: targets
+answering for themselves; Riak's ``pr``, 0 by default), it answers the client
+with the merge of their records (syntactic reconciliation) and an opaque
+context. A get with PR above the targets the failure detector believes
+reachable fails at once (Riak's ``pr_val_unsatisfied``), asking nobody.
 
 Its timer (:class:`~impl.timers.GetTimeout`, every ``replica_timeout`` seconds)
 suspects each silent target's node and asks the next fallback, until the get is
@@ -44,12 +47,12 @@ from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
 from impl.read_repair import ReadRepairer, reconciled
 from impl.reaping import Reaper, all_targets_hold
 from impl.replica import Replica
-from impl.sloppy_quorum import SloppyQuorum
+from impl.sloppy_quorum import SloppyQuorum, shortfall
 from impl.timers import GetTimeout
 from impl.versions import ClockMode, Record, context_pairs, live_values, values
 
-__all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "read_quorum_reached",
-           "record_bytes"]
+__all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "primary_replies",
+           "read_quorum_reached", "record_bytes"]
 
 
 def record_bytes(record: Record) -> int:
@@ -91,6 +94,9 @@ class GetCoordination:
     #: read, the replies): what the get holds and answers with, counted in
     #: :attr:`impl.node.Node.pending_bytes` until it answers (session 24)
     record_bytes: int = 0
+    #: how many of the replies counted must be primaries' (:func:`primary_replies`;
+    #: Riak's ``pr``; 0: any node's, the paper's sloppy quorum; session 39)
+    pr: int = 0
 
 
 def counted_replies(coordination: GetCoordination) -> set[str]:
@@ -119,15 +125,31 @@ def counted_replies(coordination: GetCoordination) -> set[str]:
     return counted
 
 
+def primary_replies(coordination: GetCoordination,
+                    counted: set[str] | None = None) -> set[str]:
+    """The *primaries* among :func:`counted_replies` (``counted``, when the caller
+    has them already): the key's targets (its top N) that answered for themselves.
+    A fallback's reply is its own store, which holds none of the writes it keeps as
+    hints for its target, so it never counts here (Riak's ``num_pok`` of
+    ``riak_kv_get_core``, counted over the replies of the preference list's
+    ``primary`` entries; session 39; until session 39's review this function was
+    defined and documented but the checks inlined their own copy)."""
+    if counted is None:
+        counted = counted_replies(coordination)
+    return counted & set(coordination.targets)
+
+
 def read_quorum_reached(coordination: GetCoordination) -> bool:
     """R nodes (the coordinator's own read included) of :func:`counted_replies`
-    have replied, R within each of the coordination's groups during a membership
-    change."""
+    have replied, PR of them primaries (:func:`primary_replies`); during a
+    membership change max(R, PR) within each of the coordination's groups (a
+    group's members are all targets: primaries)."""
     counted = counted_replies(coordination)
     if coordination.groups:
-        return all(len(counted & set(group)) >= coordination.r
-                   for group in coordination.groups)
-    return len(counted) >= coordination.r
+        need = max(coordination.r, coordination.pr)
+        return all(len(counted & set(group)) >= need for group in coordination.groups)
+    return (len(counted) >= coordination.r
+            and len(primary_replies(coordination, counted)) >= coordination.pr)
 
 
 def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
@@ -218,6 +240,12 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
+        pr = (0 if reply_to.internal  # a reap check reads the targets themselves
+              else self.config.pr if request.pr is None else request.pr)
+        if pr:
+            up = [target for target in targets if self.quorum.reachable(target, now)]
+            if len(up) < pr:
+                return [self._unsatisfied(reply_to, pr, targets, up)]
         local = self.replica.local_record(key)
         # a record larger than max_record_bytes (a merge of several sides' puts)
         # takes longer to read from every replica: as many timeouts as it is
@@ -228,7 +256,7 @@ class GetCoordinator:
                                        targets, fallbacks, reply_to,
                                        now + self.config.request_timeout * patience,
                                        groups=self.quorum.groups(key), patience=patience,
-                                       record_bytes=local_bytes)
+                                       record_bytes=local_bytes, pr=pr)
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets or self.config.sloppy_quorum:
             # as a target, or as a fallback coordinator: its read counts too
@@ -248,6 +276,19 @@ class GetCoordinator:
                                 min(now + self.config.replica_timeout * patience,
                                     coordination.deadline)))
         return out
+
+    def _unsatisfied(self, reply_to: ReplyTo, pr: int, targets: tuple[str, ...],
+                     up: list[str]) -> Effect:
+        """The answer of a get refused before it asks anyone: its coordinator
+        believes fewer than ``pr`` of the key's ``targets`` reachable (``up``), as
+        riak_kv_get_fsm's ``validate`` refuses PR above the primaries up
+        (``{pr_val_unsatisfied, PR, NumPrimaries}``)."""
+        suspected = [target for target in targets if target not in up]
+        return answer(reply_to, None, QuorumError(
+            f"get needs PR={pr} primaries (the key's top N answering themselves) but "
+            f"{len(up)} of them {'is' if len(up) == 1 else 'are'} believed reachable "
+            f"({', '.join(up) or 'none'}; suspected: {', '.join(suspected)}); nothing "
+            "was asked (Riak's pr_val_unsatisfied)", needed=pr, got=len(up)))
 
     def on_reply(self, now: float, src: str, message: ReplicaGetReply) -> list[Effect]:
         """A node asked replied with its record."""
@@ -283,11 +324,13 @@ class GetCoordinator:
                 return self.internal_failed(now, coordination.key,
                                             coordination.reply_to.attempt)
             counted = counted_replies(coordination)
-            got = len(counted)
+            what, needed, got = shortfall("R", len(counted), coordination.r,
+                                          primary_replies(coordination, counted),
+                                          coordination.pr, "replicas")
             return [answer(coordination.reply_to, None, QuorumError(
-                f"get reached {got} of R={coordination.r} replicas before the timeout"
+                f"get reached {what} before the timeout"
                 f" ({'; '.join(_named(coordination, counted))})",
-                needed=coordination.r, got=got))]
+                needed=needed, got=got))]
         out: list[Effect] = []
         for target in coordination.targets:
             sent = coordination.sent_to.get(target)

@@ -55,24 +55,31 @@ longer used (httpx, the client, still depends on it).
 Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
 
-    GET  /kv/<key>[?r=R]   -> 200 the raw value, its Content-Type; 300 multipart/mixed
+    GET  /kv/<key>[?r=R][&pr=PR] -> 200 the raw value, its Content-Type; 300 multipart/mixed
                               siblings; 404 none; the context in X-Vdynamo-Context,
                               the key in Content-Location (/kv/<key>)
                               (Accept: application/json: {"values": [base64...],
                               "content_types": [...], "context": base64,
                               "key": base64})
-    PUT  /kv/<key>[?w=W]   -> 200 {"context": base64, "key": base64}
+    PUT  /kv/<key>[?w=W][&pw=PW] -> 200 {"context": base64, "key": base64}
          body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
          context (no header: a new concurrent write; an empty one: 400); X-Vdynamo-Client and
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
-    DELETE /kv/<key>[?w=W][&r=R] -> 200 {"context": base64, "key": base64}: a tombstone written
+    DELETE /kv/<key>[?w=W][&r=R][&pw=PW][&pr=PR]
+         -> 200 {"context": base64, "key": base64}: a tombstone written
          like a put (X-Vdynamo-Context: a get's context, covering what it deletes;
          none: the node reads the key first, with R, and deletes what it read, as
          Riak does; nothing there: 404 with the read's context, nothing written);
          a later GET answers 404 with a context, and a PUT with that context
          supersedes it. A body is read and dropped (over the discard bound: 413)
+
+    pr, pw: the primary quorums (0..N; default the cluster's, 0): how many of the
+    R answers (W acknowledgements) must come from the key's top N themselves, not
+    from a fallback (Riak's pr and pw; docs/runtime.md, "Primary quorums pr and pw
+    (session 39)"); short of them: 503 naming the primaries reached (a put: 504,
+    its outcome unknown; 503 not-written when refused before writing)
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -168,6 +175,19 @@ MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
 #: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
 _BODY_SLICE = 8192
+#: a chunked body's framing (chunk-size lines with their extensions, the CRLFs after
+#: the data, trailer fields: the bytes that are not data) may be this many bytes in
+#: all, plus :data:`CHUNK_FRAMING_PER_CHUNK` a chunk and twice the data it carries;
+#: over it 400 (RFC 9112 7.1.1: "A server ought to limit the total length of chunk
+#: extensions received in a request"; Go's net/http allows 16 KiB, 16 bytes a chunk
+#: and twice the data, ``chunkedReader``'s "too much non-data", CVE-2023-39326). The
+#: slack is larger here: extensions of up to MAX_CHUNK_LINE_BYTES a line are read and
+#: ignored (session 18). Session 39's user probe: chunks of one byte each behind a
+#: 60,000-byte extension (every line under MAX_CHUNK_LINE_BYTES, the parser moving
+#: on at each) were read for good: 1.8 GB in 20 s for 29,970 bytes of value, 7.8 s
+#: of the node's CPU, never refused (a GET's discarded body alike)
+CHUNK_FRAMING_SLACK = 1 << 20
+CHUNK_FRAMING_PER_CHUNK = 16
 #: a method (RFC 9110 9.1: a token, 5.6.2) of at most _METHOD_BYTES bytes, and the
 #: methods served (:meth:`_Parse._unknown_method`)
 _METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -397,10 +417,10 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
-                 "chunk_begun", "chunk_data", "context_b64", "continue_due", "counted", "dead",
-                 "gone", "head_bytes", "head_read", "headers", "hold", "in_body", "in_chunk",
-                 "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
-                 "reserved", "size", "stalled", "url", "url_allowance")
+                 "chunk_begun", "chunk_data", "chunks", "context_b64", "continue_due",
+                 "counted", "dead", "framing", "gone", "head_bytes", "head_read", "headers",
+                 "hold", "in_body", "in_chunk", "in_head", "keeps", "limit", "moved", "parser",
+                 "ready", "received", "reserved", "size", "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
                  *, admits: bool = False) -> None:
@@ -455,6 +475,9 @@ class _Parse:
         self.size = self.head_bytes = self.head_read = 0
         #: body bytes of the current request received, whatever its method
         self.received = 0
+        #: the current request's chunks begun, and the bytes of its body's slices that
+        #: were no body bytes (its chunked framing; :data:`CHUNK_FRAMING_SLACK`)
+        self.chunks = self.framing = 0
         #: the current request's body is a value (:meth:`_keeps_body`)
         self.keeps = False
         #: bytes of a body read since the parser last moved on (a chunk begun or
@@ -503,6 +526,7 @@ class _Parse:
         self.moved = self.chunk_begun = False
         self.chunk_data = 0
         previous, self._previous = self._previous, data
+        in_body, received = self.in_body, self.received
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -548,6 +572,16 @@ class _Parse:
             if self.chunk_begun and (refusal := self._chunk_over(previous, data)):
                 self._stop(_Request(*refusal.request, {}, problem=refusal.problem))
                 return None
+            if in_body and self.in_body and len(self.ready) == parsed and (
+                    self._over_framing(len(data) - (self.received - received))):
+                self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
+                    f"body: its chunked framing (chunk-size lines with their chunk "
+                    f"extensions, trailer fields) is {self.framing} bytes for "
+                    f"{self.received} bytes of data in {self.chunks} chunks, over "
+                    f"{CHUNK_FRAMING_SLACK} bytes, {CHUNK_FRAMING_PER_CHUNK} a chunk and "
+                    "twice the data (RFC 9112 7.1.1; chunk extensions and trailer fields "
+                    "are discarded here: send the body without them)")))
+                return None
             if self.in_body:
                 self.stalled = 0 if self.moved else self.stalled + len(data)
                 if self.stalled > MAX_CHUNK_LINE_BYTES:
@@ -569,6 +603,19 @@ class _Parse:
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
         return None
+
+    def _over_framing(self, framing: int) -> bool:
+        """Count ``framing`` more bytes of the body under way that were not its data
+        (a slice of it, fed whole inside the body: one that begins or ends the body
+        is not counted, at most two slices a request; nor one in which a request
+        ended and the next one's body began, pipelined: session 39's review, its
+        bytes were the whole earlier body's, ``received`` having restarted at 0, so
+        a PUT of 2 MiB and a 100-byte one behind it got 400 "chunked framing" though
+        neither was chunked); whether the framing is now over what its data allows
+        (:data:`CHUNK_FRAMING_SLACK`)."""
+        self.framing += framing
+        return self.framing > (CHUNK_FRAMING_SLACK + CHUNK_FRAMING_PER_CHUNK * self.chunks
+                               + 2 * self.received)
 
     def _stalled_line(self) -> str:
         """What a body's line over :data:`MAX_CHUNK_LINE_BYTES` is: a chunk-size line
@@ -671,6 +718,7 @@ class _Parse:
         self._repeated = {}
         self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
+        self.chunks = self.framing = 0
         self.keeps = False
         self.admission_due = None
 
@@ -877,6 +925,7 @@ class _Parse:
     def on_chunk_header(self) -> None:
         self.moved = self.chunk_begun = self.in_chunk = True
         self.chunk_data = 0
+        self.chunks += 1
 
     def on_chunk_complete(self) -> None:
         self.moved = True
@@ -1481,6 +1530,15 @@ class HttpApi:
                     return await reader.read(65536)
                 return await _read_unless(reader, gone)
         except TimeoutError:
+            # The bytes may have come as the timer fired: the timeout's cancel won over
+            # their wakeup, and they wait in the reader's buffer. Session 39's user
+            # probe: a keep-alive connection's next request arriving then was closed on
+            # unanswered (2 of 60 puts sent every http_idle_timeout_s, 1 s: a PUT of
+            # 257 bytes buffered at the close), each OutcomeUnknownError at its client
+            # though the node had written nothing
+            late = await _buffered(reader) if gone is None else b""
+            if late:
+                return late
             self.timeouts += 1
             log.info("%s: closed an HTTP connection: %s", self.server.name,
                      why or f"nothing for {timeout:.1f} s")
@@ -1765,7 +1823,7 @@ class HttpApi:
         server = self.server
         read = await server.request(GetRequest(
             server.next_request_id(), message.key, r=_quorum(query, "r", self.config.n),
-            client_id=message.client_id))
+            client_id=message.client_id, pr=_quorum(query, "pr", self.config.n, low=0)))
         if read.error is not None:  # the read failed: nothing was written. Said so:
             # until session 35's service probe a DELETE at r=3 with a replica down got
             # 503 "get reached 2 of R=3 replicas before the timeout", naming a get
@@ -2020,7 +2078,7 @@ class HttpApi:
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
-                              client_id=client)
+                              client_id=client, pr=_quorum(query, "pr", n, low=0))
         if method not in ("PUT", "DELETE"):
             return None
         context = _context_of(headers.get(b"x-vdynamo-context"))
@@ -2060,13 +2118,14 @@ class HttpApi:
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
-                              client_counter=counter)
-        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R (checked
-        # here) is the read of a delete without a context (:meth:`_route`)
+                              client_counter=counter, pw=_quorum(query, "pw", n, low=0))
+        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R and PR
+        # (checked here) are the read of a delete without a context (:meth:`_route`)
         _quorum(query, "r", n)
+        _quorum(query, "pr", n, low=0)
         return delete_request(rid, key, context,
                               w=_quorum(query, "w", n), client_id=client,
-                              client_counter=counter)
+                              client_counter=counter, pw=_quorum(query, "pw", n, low=0))
 
 
 _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
@@ -2215,8 +2274,9 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
     return path, parameters
 
 
-#: the query parameters each method of ``/kv/{key}`` takes (docs/runtime.md)
-_PARAMETERS = {"GET": ("r",), "PUT": ("w",), "DELETE": ("r", "w")}
+#: the query parameters each method of ``/kv/{key}`` takes (docs/runtime.md; pr and
+#: pw: the primary quorums, session 39)
+_PARAMETERS = {"GET": ("r", "pr"), "PUT": ("w", "pw"), "DELETE": ("r", "w", "pr", "pw")}
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -2251,7 +2311,7 @@ def _check_parameters(method: str, query: dict[str, list[str]]) -> None:
         if name not in allowed:
             raise errors.BadRequestError(
                 f"unknown query parameter {name!r}: {method} /kv/{{key}} takes "
-                + " and ".join(allowed))
+                + " and ".join((", ".join(allowed[:-1]), allowed[-1])))
         if len(values) > 1:
             raise errors.BadRequestError(
                 f"query parameter {name!r} given {len(values)} times: give it once")
@@ -2315,7 +2375,19 @@ def _outcome_unknown(error: errors.DynamoError) -> bool:
     "not-written", as the library does, wrote each twice)."""
     if isinstance(error, errors.StorageError):
         return True
+    if isinstance(error, errors.QuorumError) and not error.written:
+        return False  # refused before writing: fewer than PW primaries reachable
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
+
+
+async def _buffered(reader: asyncio.StreamReader) -> bytes:
+    """What ``reader`` holds already (b"" if nothing, or at its end): read without
+    waiting for more (a zero timeout ends a read that would wait)."""
+    try:
+        async with asyncio.timeout(0):
+            return await reader.read(65536)
+    except TimeoutError:
+        return b""
 
 
 async def _read_unless(reader: asyncio.StreamReader, gone: asyncio.Future[None]) -> bytes:
@@ -2361,8 +2433,9 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 pass
 
 
-def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
-    """A per-request R or W: an integer in 1..N (BadRequestError naming the range)."""
+def _quorum(query: dict[str, list[str]], name: str, n: int, *, low: int = 1) -> int | None:
+    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N
+    (BadRequestError naming the parameter and the range)."""
     if name not in query:
         return None
     text = query[name][-1]
@@ -2370,9 +2443,9 @@ def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
     # other scripts' digits ('٣' would be served as 3)
     # at most 20 digits before int(): int() of more than 4300 digits raises
     # ValueError, which dropped the connection without an answer (session 12)
-    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not 1 <= int(text) <= n:
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not low <= int(text) <= n:
         raise errors.BadRequestError(
-            f"{name}: must be an integer in 1..{n} (N), got {text[:40]!r}")
+            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}")
     return int(text)
 
 

@@ -1179,31 +1179,35 @@ def _read_plan(router: Router, base: str, step: Step) -> Plan:
     return answer
 
 
-def _check_quorum(name: str, value: object) -> None:
-    """Raise InvalidValueError naming ``name`` (``r`` or ``w``) unless ``value`` is
-    None or an int of at least 1 (not a bool), before any request: the node checks
-    the upper bound, N. Until session 16's probe it was sent as given (``r="2"``
-    served as 2, ``r=True`` as ``?r=true``), and a node that did not answer hid it
-    (``vdynamo put k v --w 0`` to a node down: "no node could serve it ...
-    ConnectError")."""
+def _check_quorum(name: str, value: object, low: int = 1) -> None:
+    """Raise InvalidValueError naming ``name`` (``r`` or ``w``; ``pr`` or ``pw``
+    with ``low`` 0) unless ``value`` is None or an int of at least ``low`` (not a
+    bool), before any request: the node checks the upper bound, N. Until session
+    16's probe it was sent as given (``r="2"`` served as 2, ``r=True`` as
+    ``?r=true``), and a node that did not answer hid it (``vdynamo put k v --w 0``
+    to a node down: "no node could serve it ... ConnectError")."""
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                              or value < 1):
-        raise InvalidValueError(f"{name}: must be a positive int (at most the cluster's "
+                              or value < low):
+        what = "a positive int" if low == 1 else f"an int of at least {low}"
+        raise InvalidValueError(f"{name}: must be {what} (at most the cluster's "
                                 f"N), got {type(value).__name__} {value!r:.40}; "
                                 "nothing was sent")
 
 
 def get_plan(router: Router, key: bytes | str, r: int | None,
-             resolve: Resolver | None) -> Plan:
-    """A get (see the module docstring): a :class:`Fetched`."""
+             resolve: Resolver | None, pr: int | None = None) -> Plan:
+    """A get (see the module docstring): a :class:`Fetched`. ``pr``: the primary
+    read quorum (None: the cluster's)."""
     _check_quorum("r", r)
+    _check_quorum("pr", pr, 0)
     path = key_path(key)  # InvalidValueError before anything is sent (session 35)
     yield from _route_plan(router)
     why: list[str] = []
     for base in router.candidates(key):
         answer = yield from _read_plan(router, base, ("GET", base + path, {
             "headers": {**_JSON, **router.cluster_header()},
-            "params": {"r": r} if r is not None else None}))
+            "params": {name: value for name, value in (("r", r), ("pr", pr))
+                       if value is not None} or None}))
         if isinstance(answer, httpx.TransportError):
             router.forget()
             router.suspect(base)
@@ -1256,31 +1260,38 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
 
 
 def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None,
-             content_type: str, w: int | None) -> Plan:
-    """A put (see the module docstring): the new context."""
-    return _write_plan(router, "PUT", key, value, context, {"Content-Type": content_type}, w)
+             content_type: str, w: int | None, pw: int | None = None) -> Plan:
+    """A put (see the module docstring): the new context. ``pw``: the primary write
+    quorum (None: the cluster's)."""
+    return _write_plan(router, "PUT", key, value, context, {"Content-Type": content_type}, w,
+                       pw=pw)
 
 
 def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None,
-                r: int | None = None, *, missing_ok: bool = True) -> Plan:
+                r: int | None = None, *, missing_ok: bool = True, pw: int | None = None,
+                pr: int | None = None) -> Plan:
     """A delete (a tombstone written like a put; the same retry rules): the new
     context, which a later get of the key also answers (with no value). Without a
     context the node reads the key first and deletes what it read; if it found no
     value, nothing is written and the read's context is returned, or with
     ``missing_ok`` False the node's 404 raises RequestRefusedError (``vdynamo
     delete``: it printed a context and exited 0 as if it had deleted, session 15's
-    probe B)."""
+    probe B). ``pw``, ``pr``: the primary quorums of the tombstone's write and of
+    that read (None: the cluster's)."""
     return _write_plan(router, "DELETE", key, None, context, {}, w, r,
-                       missing_ok=missing_ok)
+                       missing_ok=missing_ok, pw=pw, pr=pr)
 
 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
-                r: int | None = None, *, missing_ok: bool = True) -> Plan:
+                r: int | None = None, *, missing_ok: bool = True, pw: int | None = None,
+                pr: int | None = None) -> Plan:
     path = key_path(key)  # InvalidValueError before anything is sent (session 15's
     # probe B: a key of no UTF-8 form; session 35: one whose path is over MAX_KEY_PATH)
     _check_quorum("w", w)
     _check_quorum("r", r)
+    _check_quorum("pw", pw, 0)
+    _check_quorum("pr", pr, 0)
     if value is not None:
         value = value_bytes(value)
     elif method == "PUT":  # a put of None: stored as b"" before session 15's probe B
@@ -1311,7 +1322,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     for base in router.candidates(key):
         answer = yield method, base + path, {
             "content": value, "headers": headers,
-            "params": {name: value for name, value in (("w", w), ("r", r))
+            "params": {name: value for name, value in (("w", w), ("r", r), ("pw", pw),
+                                                       ("pr", pr))
                        if value is not None} or None}
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
             router.forget()
@@ -1558,22 +1570,32 @@ class Client:
         result: dict[str, Any] = self._drive(status_plan(self.router, node))
         return result
 
-    def get(self, key: bytes | str, *, r: int | None = None) -> Fetched:
+    def get(self, key: bytes | str, *, r: int | None = None,
+            pr: int | None = None) -> Fetched:
         """The key's siblings and context (resolved to one with the resolve hook);
-        NoNodeError if no node could serve it, RequestRefusedError for a bad request."""
-        result: Fetched = self._drive(get_plan(self.router, key, r, self.resolve))
+        NoNodeError if no node could serve it, RequestRefusedError for a bad request.
+        ``r``: the read quorum (1..N); ``pr``: how many of the answers must be
+        primaries' (0..N; Riak's pr: a node that reached fewer answers 503 and the
+        next is tried); None: the cluster's."""
+        result: Fetched = self._drive(get_plan(self.router, key, r, self.resolve, pr))
         return result
 
     def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
-            content_type: str = "application/octet-stream", w: int | None = None) -> str:
+            content_type: str = "application/octet-stream", w: int | None = None,
+            pw: int | None = None) -> str:
         """Write ``value``; ``context`` from a get (None: a new concurrent write). The
         new context; OutcomeUnknownError if it may or may not be stored, NoNodeError
-        if no node wrote it, RequestRefusedError for a bad request."""
-        result: str = self._drive(put_plan(self.router, key, value, context, content_type, w))
+        if no node wrote it, RequestRefusedError for a bad request. ``w``: the write
+        quorum (1..N); ``pw``: how many of the acknowledgements must be primaries'
+        (0..N; Riak's pw: short of it the put is OutcomeUnknownError, or refused
+        before writing when its coordinator believes fewer up); None: the cluster's."""
+        result: str = self._drive(put_plan(self.router, key, value, context, content_type, w,
+                                           pw))
         return result
 
     def delete(self, key: bytes | str, *, context: str | None = None,
-               w: int | None = None, r: int | None = None, missing_ok: bool = True) -> str:
+               w: int | None = None, r: int | None = None, missing_ok: bool = True,
+               pw: int | None = None, pr: int | None = None) -> str:
         """Delete the versions ``context`` (from a get) covers by writing a tombstone
         (None: the node reads the key first, with its R, and deletes what it read, as
         Riak does; a put concurrent with that is kept as a sibling; no value found:
@@ -1581,9 +1603,11 @@ class Client:
         False RequestRefusedError is raised (HTTP 404); ``r``: that read's R).
         The new context (a later get answers no value and this context; a put with
         it supersedes the tombstone). Retried exactly as a put:
-        OutcomeUnknownError, NoNodeError, RequestRefusedError as :meth:`put`."""
+        OutcomeUnknownError, NoNodeError, RequestRefusedError as :meth:`put`.
+        ``pw``, ``pr``: the primary quorums of the tombstone and of the read
+        (:meth:`put`, :meth:`get`)."""
         result: str = self._drive(delete_plan(self.router, key, context, w, r,
-                                              missing_ok=missing_ok))
+                                              missing_ok=missing_ok, pw=pw, pr=pr))
         return result
 
 
@@ -1694,22 +1718,25 @@ class AsyncClient:
         result: dict[str, Any] = await self._drive(status_plan(self.router, node))
         return result
 
-    async def get(self, key: bytes | str, *, r: int | None = None) -> Fetched:
+    async def get(self, key: bytes | str, *, r: int | None = None,
+                  pr: int | None = None) -> Fetched:
         """See :meth:`Client.get`."""
-        result: Fetched = await self._drive(get_plan(self.router, key, r, self.resolve))
+        result: Fetched = await self._drive(get_plan(self.router, key, r, self.resolve, pr))
         return result
 
     async def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
-                  content_type: str = "application/octet-stream", w: int | None = None) -> str:
+                  content_type: str = "application/octet-stream", w: int | None = None,
+                  pw: int | None = None) -> str:
         """See :meth:`Client.put`."""
         result: str = await self._drive(
-            put_plan(self.router, key, value, context, content_type, w))
+            put_plan(self.router, key, value, context, content_type, w, pw))
         return result
 
     async def delete(self, key: bytes | str, *, context: str | None = None,
                      w: int | None = None, r: int | None = None,
-                     missing_ok: bool = True) -> str:
+                     missing_ok: bool = True, pw: int | None = None,
+                     pr: int | None = None) -> str:
         """See :meth:`Client.delete`."""
         result: str = await self._drive(delete_plan(self.router, key, context, w, r,
-                                                    missing_ok=missing_ok))
+                                                    missing_ok=missing_ok, pw=pw, pr=pr))
         return result

@@ -171,25 +171,30 @@ class GetRequest:
     """A client's get: the siblings of ``key`` and one context.
 
     ``r`` overrides the cluster's R for this request (``1..n``); ``client_id``
-    names the client (used by the client-vclock mode and in logs).
+    names the client (used by the client-vclock mode and in logs); ``pr``
+    overrides the cluster's PR (``0..n``: how many of the answers must come from
+    the key's top N themselves; :class:`impl.config.ClusterConfig`, Riak's ``pr``).
     """
 
     request_id: int
     key: bytes
     r: int | None = None
     client_id: str = ""
+    pr: int | None = None
 
     def __post_init__(self) -> None:
         if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
                 (self.r is None or (type(self.r) is int and 1 <= self.r <= MAX_ID)) and
-                _name_ok(self.client_id)):
+                _name_ok(self.client_id) and
+                (self.pr is None or (type(self.pr) is int and 0 <= self.pr <= MAX_ID))):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadRequestError)
         check.ident("request_id", self.request_id)
         check.data("key", self.key, non_empty=True)
         check.optional_count("r", self.r, 1)
         check.text("client_id", self.client_id)
+        check.optional_count("pr", self.pr, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +209,9 @@ class PutRequest:
     checked and carried, but since session 23 it counts for nothing (the
     coordinator counts the pair's entry, so that what a client remembers cannot
     make two writes share a dot; docs/runtime.md, "client-vclock counters unique
-    (session 23)").
+    (session 23)"); ``pw`` overrides the cluster's PW (``0..n``: how many of the
+    acknowledgements must come from the key's top N themselves, not from a
+    fallback holding a hint; :class:`impl.config.ClusterConfig`, Riak's ``pw``).
     """
 
     request_id: int
@@ -217,6 +224,7 @@ class PutRequest:
     #: a delete: ``value`` must be ``b""``; the coordinator writes a tombstone
     #: under ``context`` (see :func:`delete_request`)
     delete: bool = False
+    pw: int | None = None
 
     def __post_init__(self) -> None:
         if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
@@ -226,7 +234,8 @@ class PutRequest:
                 type(self.context) is bytes and
                 (self.w is None or (type(self.w) is int and 1 <= self.w <= MAX_ID)) and
                 _name_ok(self.client_id) and
-                (type(self.client_counter) is int and 0 <= self.client_counter <= MAX_ID)):
+                (type(self.client_counter) is int and 0 <= self.client_counter <= MAX_ID) and
+                (self.pw is None or (type(self.pw) is int and 0 <= self.pw <= MAX_ID))):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadRequestError)
         check.ident("request_id", self.request_id)
@@ -237,18 +246,21 @@ class PutRequest:
         check.text("client_id", self.client_id)
         check.ident("client_counter", self.client_counter)
         check.flag("delete", self.delete)
+        check.optional_count("pw", self.pw, 0)
         if self.delete and self.value:
             raise _fail(BadRequestError, "PutRequest", "value",
                         "a delete carries no value (b\"\")")
 
 
 def delete_request(request_id: int, key: bytes, context: bytes = b"", w: int | None = None,
-                   client_id: str = "", client_counter: int = 0) -> PutRequest:
+                   client_id: str = "", client_counter: int = 0, *,
+                   pw: int | None = None) -> PutRequest:
     """A client's delete of ``key``: a put of a tombstone superseding what ``context``
-    (an earlier get's) covers; acknowledged like a put, by W replicas. A delete with
-    no context supersedes nothing (a blind delete only adds a tombstone sibling)."""
+    (an earlier get's) covers; acknowledged like a put, by W replicas (PW of them
+    primaries). A delete with no context supersedes nothing (a blind delete only
+    adds a tombstone sibling)."""
     return PutRequest(request_id, key, b"", context, w, client_id, client_counter,
-                      delete=True)
+                      delete=True, pw=pw)
 
 
 ClientRequest = GetRequest | PutRequest

@@ -38,6 +38,11 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
         "schema": {"type": "string", "format": "byte"},
         "description": "the opaque, authenticated context (base64)"}}
     quorum = {"type": "integer", "minimum": 1, "maximum": config.n}
+    primaries = {"type": "integer", "minimum": 0, "maximum": config.n}
+    pr = {"name": "pr", "in": "query", "schema": primaries,
+          "description": f"primary read quorum, 0..{config.n} (default {config.pr}): how "
+                         "many of the answers must come from the key's top N themselves, "
+                         "not a fallback (Riak's pr); short of it: 503"}
     key = {"name": "key", "in": "path", "required": True,
            "description": f"the key, percent-encoded; at most {config.max_key_bytes} bytes "
                           "once decoded",
@@ -59,18 +64,25 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "context": {"type": "string", "format": "byte"},
                     "key": named_key}}
     common = {
-        "400": _error("a malformed request, a bad context, r/w out of range"),
+        "400": _error("a malformed request, a bad context, r/w/pr/pw out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes (one stored before the "
                       "limit was lowered: only a blind put), or a request target too long"),
         "421": _error("X-Vdynamo-Cluster names another cluster than this node's "
                       "(/status's cluster_id): nothing was done"),
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
-                      "did not reach R replicas: nothing was written", True),
+                      "did not reach R replicas (PR primaries), or a put's PW primaries "
+                      "were not believed reachable: nothing was written", True),
     }
 
     def write_parameters(context: str) -> list[dict[str, Any]]:
         return [{"name": "w", "in": "query", "schema": quorum,
                  "description": f"write quorum for this request, 1..{config.n}"},
+                {"name": "pw", "in": "query", "schema": primaries,
+                 "description": f"primary write quorum, 0..{config.n} (default "
+                                f"{config.pw}): how many of the acknowledgements must "
+                                "come from the key's top N themselves, not a fallback "
+                                "holding a hint (Riak's pw); short of it: 504, outcome "
+                                "unknown (503 when refused before writing)"},
                 {"name": "X-Vdynamo-Context", "in": "header",
                  "schema": {"type": "string", "format": "byte"},
                  "description": f"{context}; refused (400) unless this cluster issued it"}]
@@ -84,7 +96,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "501": _error("a conditional header (If-Match, If-None-Match, "
                               "If-Modified-Since, If-Unmodified-Since, If-Range): not "
                               "served, nothing written; write with a get's context"),
-                "504": _error("W replicas did not acknowledge in time: outcome unknown")}
+                "504": _error("W replicas (PW primaries) did not acknowledge in time: "
+                              "outcome unknown")}
 
     return {
         "openapi": "3.0.3",
@@ -100,6 +113,7 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "parameters": [
                         {"name": "r", "in": "query", "schema": quorum,
                          "description": f"read quorum for this request, 1..{config.n}"},
+                        pr,
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
                          "description": "application/json (preferred by its q over "
                                         "the value's type): the answer as JSON; a "
@@ -159,7 +173,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         "reads the key first, with R, and deletes what it read)"),
                         {"name": "r", "in": "query", "schema": quorum,
                          "description": "read quorum of the read made when no context is "
-                                        f"given, 1..{config.n}"}],
+                                        f"given, 1..{config.n}"},
+                        {**pr, "description": "primary read quorum of that read, "
+                                              f"0..{config.n}"}],
                     "responses": {
                         **write_responses("the tombstone, acknowledged by W replicas"),
                         "404": _json({"type": "object"}, "no context given and the read "

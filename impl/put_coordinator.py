@@ -14,7 +14,12 @@ acknowledged (``acks``): a target acking without a hint counts for itself; a
 fallback counts for the *intended* node its hint names, and only if the
 coordinator did send it that hint (:func:`ack_counts`). The put is acknowledged
 to its client once W targets are (:func:`put_quorum_reached`), the
-coordinator's own included.
+coordinator's own included, PW of them by the target itself (a *primary* ack,
+``primary_acks``; Riak's ``pw``, 0 by default: a fallback's hinted ack counts
+towards W, never PW). A put with PW above the targets the failure detector
+believes reachable is refused before anything is written (Riak's
+``pw_val_unsatisfied``); one whose targets were all acknowledged, or whose
+deadline passed, short of PW fails, its outcome unknown (some nodes hold it).
 
 Its timer (:class:`~impl.timers.PutTimeout`, every ``replica_timeout``
 seconds) suspects each silent target's node and sends that target's write to the
@@ -63,7 +68,7 @@ from impl.lingering import Lingering
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.reaping import Reaper
 from impl.replica import Replica
-from impl.sloppy_quorum import SloppyQuorum
+from impl.sloppy_quorum import SloppyQuorum, shortfall
 from impl.timers import PutTimeout, ReapCheck
 from impl.versions import (
     TOMBSTONE,
@@ -173,6 +178,11 @@ class PutCoordination:
     #: lww: the stamp of the version minted (seconds; a replica's floor at or
     #: above it mints the put again: :meth:`PutCoordinator._remint_above_floor`)
     stamp: float = 0.0
+    #: how many targets must acknowledge by themselves (Riak's ``pw``; session 39),
+    #: and those that did: a subset of ``acks`` (an ack without a hint from the
+    #: target, or the coordinator's own write as a target)
+    pw: int = 0
+    primary_acks: set[str] = field(default_factory=set)
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -217,11 +227,15 @@ def _client_counter(record: Record, entry: str) -> int:
 
 def put_quorum_reached(coordination: PutCoordination) -> bool:
     """The ack count check: W targets (the coordinator's own included) acknowledged,
-    W within each of the coordination's groups during a membership change."""
+    PW of them by themselves (``primary_acks``: Riak's ``num_pw`` of
+    ``riak_kv_put_core``), W and PW within each of the coordination's groups during
+    a membership change."""
     if coordination.groups:
         return all(len(coordination.acks.intersection(group)) >= coordination.w
+                   and len(coordination.primary_acks.intersection(group)) >= coordination.pw
                    for group in coordination.groups)
-    return len(coordination.acks) >= coordination.w
+    return (len(coordination.acks) >= coordination.w
+            and len(coordination.primary_acks) >= coordination.pw)
 
 
 class PutCoordinator:
@@ -267,8 +281,26 @@ class PutCoordinator:
         return {PutTimeout: self.on_timeout}
 
     def start(self, now: float, request: PutRequest, reply_to: ReplyTo) -> list[Effect]:
-        """Coordinate a (checked) put: write locally, send to the targets."""
+        """Coordinate a (checked) put: write locally, send to the targets; refused,
+        nothing written, when fewer than its PW targets are believed reachable."""
+        pw = self._pw(request)
+        if pw:
+            targets, _ = self.quorum.split(request.key, writing=True)
+            up = [target for target in targets if self.quorum.reachable(target, now)]
+            if len(up) < pw:
+                suspected = [target for target in targets if target not in up]
+                return [answer(reply_to, None, QuorumError(
+                    f"{'delete' if request.delete else 'put'} needs PW={pw} primaries "
+                    f"(the key's top N acknowledging themselves) but {len(up)} of them "
+                    f"{'is' if len(up) == 1 else 'are'} believed reachable "
+                    f"({', '.join(up) or 'none'}; suspected: {', '.join(suspected)}); "
+                    "nothing was written (Riak's pw_val_unsatisfied)",
+                    needed=pw, got=len(up), written=False), kind="put")]
         return self._coordinate(now, request, reply_to, now + self.config.request_timeout, 0)
+
+    def _pw(self, request: PutRequest) -> int:
+        """The request's PW: its own, else the cluster's."""
+        return self.config.pw if request.pw is None else request.pw
 
     def _coordinate(self, now: float, request: PutRequest, reply_to: ReplyTo,
                     deadline: float, remints: int, *, replied: bool = False,
@@ -347,7 +379,14 @@ class PutCoordinator:
             refused = self._record_too_large(key, stored, len(encoded), siblings, len(value))
             if refused is not None:
                 return [answer(reply_to, None, refused)]
-        sent = replicated_part(stored, record)
+        # dvv: the put replicated whole, not pruned (session 39): the entries this
+        # write emptied cover the values it superseded, which the replicas still
+        # hold; each prunes them when it merges (told by ``coordination.retired``).
+        # Replicated pruned, they left those values uncovered on every replica but
+        # this one: a delete (or a read-modify-write) acknowledged by all N kept
+        # what it removed for good once a retired lifetime's entries passed the
+        # budget (tests/impl/test_prune_emptied_entries.py)
+        sent = replicated_part(stored, unpruned[0] if self.mode is ClockMode.DVV else record)
         if self.mode is ClockMode.LWW and self.config.lww_timestamps != "hybrid":
             # the new version, even where it lost to the stored one (paper 4.5)
             sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,
@@ -372,7 +411,7 @@ class PutCoordinator:
             request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True), replied=replied,
-            patience=patience)
+            patience=patience, pw=self._pw(request))
         # the retirements of the entries this put pruned and kept (session 33), the
         # entries its context brought among them: a context read through a replica
         # whose copy holds an entry pruned here names it, and that replica, not told,
@@ -403,6 +442,7 @@ class PutCoordinator:
             coordination.used.add(self.name)
             coordination.sent_to[self.name] = self.name
             coordination.acks.add(self.name)
+            coordination.primary_acks.add(self.name)
         elif self.config.sloppy_quorum:  # this node stands in for the last target, hinted
             intended = targets[-1]
             self.hints.add(intended, key, replica_record)
@@ -491,6 +531,8 @@ class PutCoordinator:
             if reminted is not None:
                 return reminted
         coordination.acks.add(target)
+        if not message.hint:  # the target itself stored it: a primary's ack
+            coordination.primary_acks.add(target)
         if coordination.replied and coordination.tombstone:  # a late ack of a delete
             return [*self.reaper.reap_acknowledged(now, coordination.key,
                                                    coordination.tombstone,
@@ -632,11 +674,7 @@ class PutCoordinator:
             check = self._expire(coordination, now)
             if coordination.replied:
                 return check
-            got = len(coordination.acks)
-            return [*check, answer(coordination.reply_to, None, QuorumError(
-                f"{'delete' if coordination.tombstone else 'put'} reached {got} of "
-                f"W={coordination.w} replicas before the timeout"
-                + _silent(coordination), needed=coordination.w, got=got), kind="put")]
+            return [*check, self._failed(coordination, "before the timeout")]
         out: list[Effect] = []
         for target in coordination.targets:
             if target in coordination.acks:
@@ -646,6 +684,18 @@ class PutCoordinator:
         out.append(SetTimer(timer, min(now + self.config.replica_timeout
                                        * coordination.patience, coordination.deadline)))
         return out
+
+    def _failed(self, coordination: PutCoordination, when: str) -> Effect:
+        """The QuorumError answer of a put short of W or PW ``when`` (before the
+        timeout; with every target acknowledged, some by a fallback: short of PW, as
+        riak_kv_put_core answers ``pw_val_unsatisfied`` once every vnode answered).
+        Its outcome is unknown: the coordinator and the nodes that acknowledged hold
+        it."""
+        what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                      coordination.primary_acks, coordination.pw, "replicas")
+        return answer(coordination.reply_to, None, QuorumError(
+            f"{'delete' if coordination.tombstone else 'put'} reached {what} {when}"
+            + _silent(coordination), needed=needed, got=got), kind="put")
 
     def _expire(self, coordination: PutCoordination, now: float) -> list[Effect]:
         """End ``coordination`` short of every target's ack (its deadline, or
@@ -738,6 +788,8 @@ class PutCoordinator:
             self.lingering.discard(coordination.op_id)
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
             self._end(coordination.key)
+            if not coordination.replied:  # every target acknowledged, short of PW
+                out.append(self._failed(coordination, "with every target acknowledged"))
             if coordination.tombstone and all(
                     coordination.sent_to.get(target) == target
                     for target in coordination.targets):

@@ -507,6 +507,16 @@ class NodeServer:
         deadline = self.loop.time() + 1.0
         while any(len(port) for port in slots) and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
+        # A close waits until the client took what was still to send: one that reads
+        # nothing (GETs of a large value pipelined, no answer read) left its handler
+        # in the drain, cancelled as the loop ended, one ERROR traceback each at every
+        # stop until session 39's user probe. Cut those now.
+        if any(len(port) for port in slots):
+            for port in slots:
+                port.close_all(abort=True)
+            deadline = self.loop.time() + 1.0
+            while any(len(port) for port in slots) and self.loop.time() < deadline:
+                await asyncio.sleep(0.01)
         # a flood's refusals not logged yet: say so now, once the connections that
         # could add to them have closed (no summary timer is armed while stopping;
         # before session 19's review the summary came first, and a refusal after
@@ -1950,6 +1960,9 @@ class NodeServer:
                               "waited": self.admission.waited,
                               "expired": self.admission.expired},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
+                           # the primary quorums' defaults (session 39's review: a
+                           # user could not see them; ?pr=/?pw= override them)
+                           "pr": self.config.pr, "pw": self.config.pw,
                            "clock": self.config.clock},
                 "limits": self.limits(),
                 "ring": {"strategy": partitioning.strategy.value,

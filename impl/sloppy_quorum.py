@@ -28,7 +28,7 @@ from impl.failure_detector import FailureDetector
 from impl.positions import PreferenceLists
 from spec.ring import Partitioning
 
-__all__ = ["SloppyQuorum", "next_fallback"]
+__all__ = ["SloppyQuorum", "next_fallback", "shortfall"]
 
 
 def next_fallback(fallbacks: tuple[str, ...], used: Iterable[str],
@@ -39,6 +39,24 @@ def next_fallback(fallbacks: tuple[str, ...], used: Iterable[str],
         if node not in taken and reachable(node):
             return node
     return None
+
+
+def shortfall(letter: str, got: int, quorum: int, primaries: Iterable[str],
+              primary_quorum: int, noun: str) -> tuple[str, int, int]:
+    """(what a request short of its quorum reached, the quorum it needed, what it
+    got), for its failure's message: ``"1 of R=2 replicas"`` (``letter`` R or W, ``got``
+    of ``quorum``), or, with a primary quorum (``primary_quorum``, PR or PW) the
+    ``primaries`` do not make, ``"1 of PR=2 primaries (n1)"`` when ``quorum`` was
+    reached (Riak's ``pr_val_unsatisfied``, ``pw_val_unsatisfied``), both when
+    neither was; ``noun``: what ``got`` counts (``replicas``)."""
+    named = sorted(primaries)
+    short = len(named) < primary_quorum
+    of_primaries = (f"{len(named)} of P{letter}={primary_quorum} primaries "
+                    f"({', '.join(named) or 'none'})")
+    if short and got >= quorum:
+        return of_primaries, primary_quorum, len(named)
+    return (f"{got} of {letter}={quorum} {noun}" + (f" and {of_primaries}" if short else ""),
+            quorum, got)
 
 
 class SloppyQuorum:

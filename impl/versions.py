@@ -811,6 +811,13 @@ RETIRED_WIRE_LIMIT = 4096
 #: and a stale copy comes back as a false sibling only if it missed the puts of
 #: that many later lifetimes.
 RETIRED_BYTES_KEPT = 512
+#: The newest retired lifetimes of each node whose value-less entries a record keeps
+#: whatever their bytes (session 39): with long client ids (pair entries of up to
+#: 255 characters) one lifetime's entries alone pass :data:`RETIRED_BYTES_KEPT`, and
+#: the byte budget then dropped the entries of a node's lifetime just retired, so a
+#: replica down across a delete of siblings written in it brought them back (3
+#: nodes, one restart: tests/impl/test_prune_emptied_entries.py)
+RETIRED_NEWEST_KEPT = 1
 #: The meta entry of the clock mode a store's records and hints are written in (the
 #: ``clock`` setting of its first start since session 26), ASCII: :func:`check_store_clock`.
 STORE_CLOCK_META = "clock-mode"
@@ -993,7 +1000,7 @@ def _retired_bytes(entry: dvv.Entry[bytes]) -> int:
 
 def prune_retired(record: Record, retired: Mapping[str, int], *,
                   live: Iterable[str] = (), budget: int = RETIRED_BYTES_KEPT,
-                  keep: int | None = None) -> Record:
+                  keep: int | None = None, newest_kept: int = RETIRED_NEWEST_KEPT) -> Record:
     """``record`` less the dvv entries that hold no value and were minted under a
     lifetime actor its owner declared retired (``retired``: actor -> rank,
     :func:`encode_retired`), the oldest first, until such entries take at most
@@ -1029,8 +1036,16 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
     ``keep`` (an int >= 0; ``ClusterConfig.retired_keep``, session 34) replaces the
     byte budget by a count, the spec's (:func:`spec.retired.prune_retired`): the
     value-less entries of every lifetime whose age (as above) is ``keep`` or more
-    go, whatever they take; ``budget`` is then not read. The refinement harness's
-    setting, so that the lockstep compares the two rules on small graphs.
+    go, whatever they take; ``budget`` and ``newest_kept`` are then not read. The
+    refinement harness's setting, so that the lockstep compares the two rules on
+    small graphs.
+
+    ``newest_kept`` (session 39; :data:`RETIRED_NEWEST_KEPT`): under the byte budget
+    the lifetimes of an age below it are kept whatever their bytes, so that a node's
+    lifetime just retired is never pruned: with long client ids its pair entries
+    alone passed the budget, and a replica down across one delete of siblings
+    written in that lifetime brought them back (a stale copy of one write, not of 22
+    lifetimes). The spec's count with ``keep`` >= 1 keeps as much.
     """
     if record.mode is not ClockMode.DVV or not retired:
         return record
@@ -1056,10 +1071,10 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
         gone = {lifetime for age, _, lifetime in ages if age >= keep and lifetime in costs}
         if not gone:
             return record
-    for _, _, lifetime in sorted(ages, reverse=True) if keep is None else ():
+    for age, _, lifetime in sorted(ages, reverse=True) if keep is None else ():
         if spent <= budget:
             break
-        if lifetime in costs:
+        if lifetime in costs and age >= newest_kept:
             gone.add(lifetime)
             spent -= costs[lifetime]
     kept = tuple(entry for entry, lifetime in zip(entries, lifetimes, strict=True)

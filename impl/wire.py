@@ -10,11 +10,14 @@ All integers are big-endian. The payload is the message's fields in declaration
 order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
 counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 ``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
-position, 17 bytes), ``tail`` and ``tailblob`` (a u64 and a blob only a message's
-last fields may be, each left out when empty and no later one is written, so that a
-frame without them, of a node of an earlier version, is read as empty and one whose
-such fields are empty is read by such a node: ``Gossip.floor``, ``Gossip.beats``,
-``Gossip.retired``, the ``retired`` of the messages that carry records), lists of those
+position, 17 bytes), ``tail``, ``tailblob`` and ``tailopt`` (a u64, a blob and an
+``opt`` only a message's last fields may be, each left out when empty, None for
+``tailopt``, and no later one is written, so that a frame without them, of a node
+of an earlier version, is read as empty and one whose such fields are empty is read
+by such a node: ``Gossip.floor``, ``Gossip.beats``, ``Gossip.retired``, the
+``retired`` of the messages that carry records, the client requests' ``pr`` and
+``pw`` of session 39: a node of an earlier version refuses a request that sets
+one, rather than serving it without), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
@@ -71,10 +74,10 @@ _U64 = struct.Struct(">Q")
 # type code -> (class, [(field, kind)]); codes are part of the wire format: never reuse.
 _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     1: (GetRequest, (("request_id", "u64"), ("key", "blob"), ("r", "opt"),
-                     ("client_id", "str"))),
+                     ("client_id", "str"), ("pr", "tailopt"))),
     2: (PutRequest, (("request_id", "u64"), ("key", "blob"), ("value", "blob"),
                      ("context", "blob"), ("w", "opt"), ("client_id", "str"),
-                     ("client_counter", "u64"), ("delete", "bool"))),
+                     ("client_counter", "u64"), ("delete", "bool"), ("pw", "tailopt"))),
     10: (Forward, (("op_id", "u64"), ("request", "request"))),
     11: (ForwardReply, (("op_id", "u64"), ("kind", "str"), ("values", "blobs"),
                         ("context", "blob"), ("error", "str"), ("message", "text"))),
@@ -161,13 +164,20 @@ def _put_field(out: list[bytes], kind: str, value: Any) -> None:
         raise AssertionError(kind)
 
 
-#: the kinds a message's last fields may be, each left out when empty (0, b"") and
-#: no later one is written: a frame of a node of an earlier version, without them,
-#: reads as empty, and such a node reads a frame whose such fields are all empty
-_TAILS = frozenset({"tail", "tailblob"})
+#: the kinds a message's last fields may be, each left out when empty (0, b"",
+#: None) and no later one is written: a frame of a node of an earlier version,
+#: without them, reads as empty, and such a node reads a frame whose such fields are
+#: all empty
+_TAILS = frozenset({"tail", "tailblob", "tailopt"})
 #: the message codes whose schema ends in such fields
 _TAIL_CODES = frozenset(code for code, (_, schema) in _SCHEMAS.items()
                         if any(kind in _TAILS for _, kind in schema))
+
+
+def _tail_written(kind: str, value: Any) -> bool:
+    """Whether a tail field of ``kind`` holding ``value`` must be written: a
+    ``tailopt`` unless None (its 0 is a value), the others unless empty."""
+    return value is not None if kind == "tailopt" else bool(value)
 
 
 def _put_fields(out: list[bytes], code: int, message: object) -> None:
@@ -177,7 +187,8 @@ def _put_fields(out: list[bytes], code: int, message: object) -> None:
             _put_field(out, kind, getattr(message, name))
         return
     last = max((i for i, (name, kind) in enumerate(schema)
-                if kind in _TAILS and getattr(message, name)), default=-1)
+                if kind in _TAILS and _tail_written(kind, getattr(message, name))),
+               default=-1)
     for i, (name, kind) in enumerate(schema):
         value = getattr(message, name)
         if kind == "tail":
@@ -186,6 +197,9 @@ def _put_fields(out: list[bytes], code: int, message: object) -> None:
         elif kind == "tailblob":
             if i <= last:
                 _put_blob(out, value)
+        elif kind == "tailopt":
+            if i <= last:
+                _put_field(out, "opt", value)
         else:
             _put_field(out, kind, value)
 
@@ -266,6 +280,8 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
         return 0 if reader.offset == len(reader.data) else reader.unpack(_U64)
     if kind == "tailblob":
         return b"" if reader.offset == len(reader.data) else reader.take(reader.unpack(_U32))
+    if kind == "tailopt":
+        return None if reader.offset == len(reader.data) else _get_field(reader, "opt", field)
     if kind == "pos":
         return int.from_bytes(reader.take(17), "big")
     if kind == "blobs":

@@ -21,6 +21,7 @@ The TOML layout (every key optional; the defaults are those of
     name = "default"
     [cluster]   nodes = ["n1", "n2", "n3"]  # ring order: one token each, evenly spaced
                 n = 3  r = 2  w = 2  sloppy_quorum = false
+                pr = 0  pw = 0           # primary quorums (Riak's pr, pw; session 39)
                 clock = "dvv"            # "lww" | "server-vclock" | "client-vclock" | "dvv"
                 skew = {}                # per-node wall-clock offsets in ticks: {n1 = 2}
     [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
@@ -126,7 +127,7 @@ PRUNE_KNOWLEDGE = ("all", "own", "naive", "learnt")  # spec.retired.KNOWLEDGE
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
+    "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew", "pr", "pw"),
     "features": ("hinted_handoff", "read_repair", "read_repair_fallbacks", "anti_entropy",
                  "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
@@ -376,6 +377,15 @@ class Config:
     #: every lifetime counts as retired, the current ones too), "learnt" (session
     #: 34: its own and those it learnt, by gossip and anti-entropy: ``State.known``)
     prune_knowledge: str = "all"
+    # [cluster], continued (session 39; spec.coordination)
+    #: the primary quorums (Riak KV's ``pr`` and ``pw``): how many of a get's R
+    #: replies (a put's W acks) must come from the key's top N themselves, never a
+    #: fallback (with a strict quorum every node asked is one); a request whose
+    #: coordinator reaches fewer than that many of them fails at once, nothing
+    #: written; 0: none needed (the paper's). The effective quorum is max(R, PR)
+    #: (max(W, PW)), Riak's rule: PR above R is allowed
+    pr: int = 0
+    pw: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -437,6 +447,11 @@ class Config:
             raise ConfigError(f"[cluster] r = {self.r} exceeds n = {self.n}")
         if self.w > self.n:
             raise ConfigError(f"[cluster] w = {self.w} exceeds n = {self.n}")
+        for key in ("pr", "pw"):
+            _int(key, getattr(self, key), 0)
+            if getattr(self, key) > self.n:  # riak_kv: {n_val_violation, N}
+                raise ConfigError(f"[cluster] {key} = {getattr(self, key)} exceeds "
+                                  f"n = {self.n}")
         _check_membership(self)
         clients = {f"c{i + 1}" for i in range(self.clients)}
         clash = sorted(clients & set(self.all_nodes))
@@ -503,6 +518,9 @@ class Config:
                 key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in keys
             }
         out["cluster"]["skew"] = dict(self.skew)
+        for key in ("pr", "pw"):  # session 39's keys: an old configuration's JSON and
+            if not getattr(self, key):  # TOML stay as they were
+                del out["cluster"][key]
         if not (self.joining or self.joins or self.leaves or self.removes):
             del out["membership"]  # an old configuration's JSON and TOML stay as they were
         elif not self.removes:

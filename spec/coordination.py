@@ -22,6 +22,16 @@ healthy node down the list, a *fallback*, whose copy carries a hint naming the
 A request fails (the client's outstanding request ends without an answer) once
 its quorum is out of reach: fewer acks (replies) plus awaited answers than W (R).
 
+The primary quorums PW and PR (``[cluster] pw``, ``pr``; Riak KV's, session 39):
+a put is acknowledged only once PW of its acks come from the key's top N
+themselves, a get answered only once PR of its replies do (:func:`primaries`: a
+fallback never counts; with a strict quorum every node asked is one). A request
+whose coordinator reaches fewer of the top N than that is refused at once, before
+the put writes anything (riak_kv_put_fsm's and riak_kv_get_fsm's ``validate``:
+``pw_val_unsatisfied``, ``pr_val_unsatisfied``), and one whose primaries answered
+plus awaited fall below it fails. Within a membership change's groups the quorum is
+max(W, PW) (max(R, PR)): every member of a group is a primary.
+
 A *timeout* (:func:`timeouts`: :func:`enabled_timeouts`, each performed by
 :func:`time_out`; then :func:`client_timeouts`) gives up waiting on one awaited node. It is
 enabled only when that node's answer cannot come: it is down or cut off, or no
@@ -72,6 +82,7 @@ __all__ = [
     "exchanges",
     "on_replica_get_reply",
     "on_replica_put_ack",
+    "primaries",
     "settle_get",
     "settle_put",
     "start",
@@ -117,6 +128,11 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         chosen, groups = request_targets(edit, node, key, is_put)
         targets = tuple((n, "") for n in chosen)
     sent_to = tuple(sorted({node, *(t for t, _ in targets)}))
+    needed = config.pw if is_put else config.pr
+    if needed and primaries(plan, key, sent_to) < needed:
+        # fewer of the top N reachable than PW (PR): refused, nothing written
+        edit.set_client(client, with_client(edit.client(client), outstanding=0))
+        return
     k = plan.key_index[key]
     local = edit.node(node).store[k]
     if is_put:
@@ -132,8 +148,14 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             threshold=config.vclock_threshold, client_entries=config.client_vclock_entry,
             tombstones=plan.tombstones,
         )
-        if config.prune_retired >= 0:  # session 33: the record written, and replicated
-            new_local = payload = edit.pruned(node, new_local)
+        if config.prune_retired >= 0:  # session 33: the record written (pruned)
+            # and, since session 39, the put replicated whole: the entries this
+            # write emptied (the values it superseded) must reach the replicas that
+            # hold those values, each of which prunes them when it merges
+            # (:func:`spec.step.Edit.store`); the pruned record replicated left them
+            # uncovered there, and a delete acknowledged by every replica left the
+            # value it deleted on all but its coordinator
+            new_local = edit.pruned(node, new_local)
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         if request in plan.tombstones and config.clock == "dvv":  # session 38
             history |= absorbed(edit.puts, local, new_local, plan.tombstones)
@@ -186,14 +208,41 @@ def absorbed(puts: tuple[PutRecord | None, ...], before: Payload, after: Payload
     return out
 
 
+def primaries(plan: Plan, key: str, nodes: tuple[str, ...]) -> int:
+    """How many of ``nodes`` (acks, replies, awaited or reachable nodes of a request
+    for ``key``) are *primaries*: of the key's top N (with a strict quorum, every
+    node a request is sent to is; a fallback of a sloppy quorum never is, its copy
+    a hint its store does not serve)."""
+    if not plan.config.sloppy_quorum:
+        return len(nodes)
+    top = plan.top[key]
+    return sum(n in top for n in nodes)
+
+
+def _primaries_settle(plan: Plan, coord: Coordination, answered: tuple[str, ...],
+                      needed: int) -> bool | None:
+    """The primary quorum's verdict on ``coord`` (``answered``: its acks or repliers;
+    ``needed``: PW or PR): True when met, False once out of reach (the primaries
+    answered plus those awaited), None while it may still be met."""
+    got = primaries(plan, coord.key, answered)
+    if got >= needed:
+        return True
+    waiting = primaries(plan, coord.key, tuple(t for t, _ in coord.awaiting))
+    return None if got + waiting >= needed else False
+
+
 def settle_put(edit: Edit, node: str, coord: Coordination) -> None:
-    """Acknowledge after W acks, fail once W is out of reach, else keep waiting."""
-    w = edit.plan.config.w
+    """Acknowledge after W acks (PW of them primaries'), fail once W (PW) is out of
+    reach, else keep waiting."""
+    config = edit.plan.config
+    w, pw = config.w, config.pw
     if coord.groups:
-        _settle_joint(edit, node, coord, w, coord.acks)
-    elif len(coord.acks) >= w:
+        _settle_joint(edit, node, coord, max(w, pw), coord.acks)
+        return
+    primary = _primaries_settle(edit.plan, coord, coord.acks, pw) if pw else True
+    if len(coord.acks) >= w and primary:
         _acknowledge(edit, node, coord)
-    elif len(coord.acks) + len(coord.awaiting) < w:
+    elif len(coord.acks) + len(coord.awaiting) < w or primary is False:
         _fail(edit, node, coord)
     else:
         edit.set_coord(node, coord, coord.request)
@@ -219,15 +268,19 @@ def _fail(edit: Edit, node: str, coord: Coordination) -> None:
 
 
 def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
-    """Answer after R replies (then read repair), fail once R is out of reach, else
-    keep waiting."""
+    """Answer after R replies (PR of them primaries'; then read repair), fail once R
+    (PR) is out of reach, else keep waiting."""
     plan = edit.plan
     config = plan.config
+    r, pr = config.r, config.pr
     if coord.groups:
-        _settle_joint(edit, node, coord, config.r, tuple(n for n, _ in coord.replies))
-    elif len(coord.replies) >= config.r:
+        _settle_joint(edit, node, coord, max(r, pr), tuple(n for n, _ in coord.replies))
+        return
+    primary = (_primaries_settle(plan, coord, tuple(n for n, _ in coord.replies), pr)
+               if pr else True)
+    if len(coord.replies) >= r and primary:
         _answer_get(edit, node, coord)
-    elif len(coord.replies) + len(coord.awaiting) < config.r:
+    elif len(coord.replies) + len(coord.awaiting) < r or primary is False:
         _fail(edit, node, coord)
     else:
         edit.set_coord(node, coord, coord.request)

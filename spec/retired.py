@@ -27,10 +27,13 @@ and ``keep`` (``[features] prune_retired``): of each node's known retired
 lifetimes that the set holds an entry of, the newest ``keep`` stay, the value-less
 entries of the older ones go (all of a lifetime's together: its key epochs and
 pairs with clients). The implementation keeps a byte budget instead of a count
-(``RETIRED_BYTES_KEPT``: 22 short-named lifetimes), the same rule at another
-threshold. :func:`prune_at` applies it wherever a node writes a dvv record
+(``RETIRED_BYTES_KEPT``: 22 short-named lifetimes; since session 39 never fewer
+than each node's newest retired lifetime, ``RETIRED_NEWEST_KEPT``, as ``keep`` >= 1),
+the same rule at another threshold. :func:`prune_at` applies it wherever a node writes a dvv record
 (``Edit.store``: every merge; :func:`spec.coordination.start`: the coordinator's
-put, whose pruned record is what it replicates).
+put, stored pruned and, since session 39, replicated whole: the entries a write
+empties cover the values it superseded on the replicas, and a pruned replica put
+left those values there, a delete acknowledged by every replica undone).
 
 Knowledge (``[features] prune_knowledge``) is modelled without state, as an
 over-approximation of what each node knows at a write (in the implementation, by

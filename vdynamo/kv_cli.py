@@ -35,7 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from impl.errors import DynamoError
+from impl.config import VALUE_BYTES_CEILING
+from impl.errors import DynamoError, InvalidValueError
 from impl.http_client import MAX_STATED_ANSWER_BYTES
 from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
@@ -44,6 +45,13 @@ from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 __all__ = ["main_delete", "main_get", "main_put", "shown"]
 
 T = TypeVar("T")
+
+#: the help of ``--pr`` and ``--pw`` (the primary quorums, session 39)
+_PR_HELP = ("primary read quorum for this request, 0..N: how many of the answers must "
+            "come from the key's top N themselves, not a fallback (Riak's pr)")
+_PW_HELP = ("primary write quorum for this request, 0..N: how many of the "
+            "acknowledgements must come from the key's top N themselves, not a fallback "
+            "holding a hint (Riak's pw)")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -165,12 +173,14 @@ def shown(value: bytes) -> str:
 
 
 def main_get(argv: list[str]) -> int:
-    """``vdynamo get KEY [--r R] [--json]``."""
+    """``vdynamo get KEY [--r R] [--pr PR] [--json]``."""
     parser = _parser("vdynamo get")
     parser.add_argument("--r", type=int, help="read quorum for this request")
+    parser.add_argument("--pr", type=int, help=_PR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    got = _request("vdynamo get", args, lambda client: client.get(os.fsencode(args.key), r=args.r))
+    got = _request("vdynamo get", args, lambda client: client.get(
+        os.fsencode(args.key), r=args.r, pr=args.pr))
     if got is None:
         return 1
     if args.json:
@@ -187,14 +197,15 @@ def main_get(argv: list[str]) -> int:
 
 def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     """``vdynamo put KEY [VALUE | --value-file PATH] [--context C] [--content-type T]
-    [--w W]``. The value is VALUE's bytes; or the bytes of the file PATH (``-``: the
+    [--w W] [--pw PW]``. The value is VALUE's bytes; or the bytes of the file PATH (``-``: the
     standard input); or, VALUE and PATH both left out, the standard input's bytes
     when it is not a terminal (as ``etcdctl put KEY`` reads its value). Session 38's
     user probe: a value over Linux's limit of one argument (128 KiB) could not be
     given at all (``Argument list too long``), below the cluster's ``max_value_bytes``
     (1 MiB). Exits 1 with one line naming what was wrong (both given, none given on a
-    terminal, a file that cannot be read). ``stdin``: the standard input's bytes (None:
-    ``sys.stdin.buffer``; injectable for tests)."""
+    terminal, a file that cannot be read, a file or input longer than the cluster's
+    ``max_value_bytes``: :func:`_read_value`). ``stdin``: the standard input's bytes
+    (None: ``sys.stdin.buffer``; injectable for tests)."""
     parser = _parser("vdynamo put")
     parser.add_argument("value", nargs="?", default=None,
                         help="the value (left out: --value-file, or the standard input)")
@@ -203,22 +214,35 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
     parser.add_argument("--content-type", default="text/plain; charset=utf-8")
     parser.add_argument("--w", type=int, help="write quorum for this request")
+    parser.add_argument("--pw", type=int, help=_PW_HELP)
     args = parser.parse_args(argv)
-    value = _put_value(args.value, args.value_file,
-                       stdin if stdin is not None else sys.stdin.buffer)
-    if value is None:
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    source = _put_value(args.value, args.value_file, stdin)
+    if source is None:
         return 1
-    context = _request("vdynamo put", args, lambda client: client.put(
-        os.fsencode(args.key), value, context=args.context,
-        content_type=args.content_type, w=args.w))
+
+    def put(client: Client) -> str:
+        value = source if isinstance(source, bytes) else _read_value(client, *source)
+        return client.put(os.fsencode(args.key), value, context=args.context,
+                          content_type=args.content_type, w=args.w, pw=args.pw)
+
+    try:
+        context = _request("vdynamo put", args, put)
+    finally:
+        if isinstance(source, tuple) and source[0] is not stdin:
+            source[0].close()
     if context is None:
         return 1
     print(f"context: {context}")
     return 0
 
 
-def _put_value(given: str | None, path: str | None, stdin: BinaryIO) -> bytes | None:
-    """The bytes ``vdynamo put`` writes (:func:`main_put`); None after a one-line error."""
+def _put_value(given: str | None, path: str | None,
+               stdin: BinaryIO) -> bytes | tuple[BinaryIO, str] | None:
+    """What ``vdynamo put`` writes (:func:`main_put`): VALUE's bytes, or the stream to
+    read the value from (the file PATH opened, or the standard input) and how to name
+    it (:func:`_read_value` reads it, once a node was asked the cluster's limit);
+    None after a one-line error."""
     if given is not None and path is not None:
         print("vdynamo put: give the value either as VALUE or as --value-file, not both; "
               "nothing was sent", file=sys.stderr)
@@ -231,30 +255,84 @@ def _put_value(given: str | None, path: str | None, stdin: BinaryIO) -> bytes | 
               file=sys.stderr)
         return None
     if path is None or path == "-":
-        return stdin.read()
+        return stdin, "the standard input"
     try:
-        return Path(path).read_bytes()
+        stream = open(path, "rb")  # noqa: SIM115 (closed by main_put)
     except OSError as error:
         print(f"vdynamo put: --value-file {path}: cannot read it ({error.strerror or error}); "
               "nothing was sent", file=sys.stderr)
         return None
+    return stream, f"--value-file {path}"
+
+
+def _read_value(client: Client, stream: BinaryIO, what: str) -> bytes:
+    """The value ``stream`` holds (``what`` names it), read up to the
+    ``max_value_bytes`` the cluster's ``/status`` states (``limits``; when it states
+    none, or more than any configuration may give:
+    :data:`impl.config.VALUE_BYTES_CEILING`, 1 GiB) and one byte more. Raises
+    InvalidValueError naming the limit for a longer input, and naming the error for
+    one that cannot be read; nothing is sent then.
+
+    Session 39's user probe: the value was read whole before anything else, so
+    ``vdynamo put k --value-file /dev/zero`` (or ``yes | vdynamo put k``) grew the
+    process until it ran out of memory (under a 1 GiB address-space limit a
+    MemoryError traceback after 1.3 s; without one, the machine's memory), and a file
+    over the limit was read whole only to be refused 413."""
+    limits = client.status().get("limits")
+    stated = limits.get("max_value_bytes") if isinstance(limits, dict) else None
+    limit = (stated if isinstance(stated, int) and not isinstance(stated, bool)
+             and 0 <= stated <= VALUE_BYTES_CEILING else VALUE_BYTES_CEILING)
+    try:
+        value = _read_upto(stream, limit + 1)
+    except OSError as error:
+        raise InvalidValueError(f"{what}: cannot read it ({error.strerror or error}); "
+                                "nothing was sent") from error
+    if len(value) > limit:
+        raise InvalidValueError(
+            f"{what}: the value is over {limit} bytes, the cluster's max_value_bytes "
+            f"(its nodes refuse it: 413); read {limit + 1} bytes and stopped; nothing "
+            "was sent")
+    return value
+
+
+#: the most :func:`_read_upto` asks of a stream at once (bytes)
+_READ_PIECE = 1 << 20
+
+
+def _read_upto(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream`` (fewer at its end), asked for in pieces of
+    at most :data:`_READ_PIECE`: a read of ``size`` at once allocates ``size`` bytes
+    before anything is read (CPython's buffered and raw reads), so a value of a few
+    bytes put to a cluster of a large ``max_value_bytes`` (or from a node whose
+    ``/status`` states none: 1 GiB) took that much memory, a MemoryError traceback
+    under a 1 GiB address-space limit (session 39's review of the service probe);
+    and a raw stream's read may return less than asked before its end."""
+    value = bytearray()
+    while len(value) < size:
+        piece = stream.read(min(size - len(value), _READ_PIECE))
+        if not piece:
+            break
+        value += piece
+    return bytes(value)
 
 
 def main_delete(argv: list[str]) -> int:
-    """``vdynamo delete KEY [--context C] [--w W] [--r R]``."""
+    """``vdynamo delete KEY [--context C] [--w W] [--r R] [--pw PW] [--pr PR]``."""
     parser = _parser("vdynamo delete")
     parser.add_argument("--context", help="the context of a get: what the delete covers "
                                           "(none: read the key first and delete what is there)")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     parser.add_argument("--r", type=int, help="read quorum of the read made when no "
                                               "--context is given")
+    parser.add_argument("--pw", type=int, help=_PW_HELP)
+    parser.add_argument("--pr", type=int, help="primary read quorum of that read")
     args = parser.parse_args(argv)
 
     def delete(client: Client) -> tuple[str, bool]:
         """(the context, whether a tombstone was written)."""
         try:
             return client.delete(os.fsencode(args.key), context=args.context, w=args.w,
-                                 r=args.r, missing_ok=False), True
+                                 r=args.r, missing_ok=False, pw=args.pw, pr=args.pr), True
         except RequestRefusedError as refused:
             if refused.status == 404 and isinstance(refused.body.get("context"), str):
                 return refused.body["context"], False

@@ -35,6 +35,23 @@ the put acknowledged by another top-N node and the fallback, the get answered by
 the fallback and a top-N node the put had not reached). The checker finds the
 same scenario as its shortest ``read_your_writes`` counterexample in
 ``sloppy-crash`` (tests/model_check/test_proof_reads.py compares them).
+
+*Primary quorums* (``primary_quorum_read_your_writes``; session 39's review of
+Riak's ``pr``/``pw``, ``[cluster] pr``, ``pw``). Sloppy quorum, and reachability
+may change arbitrarily between the put and the get (a node fails, another
+recovers: what breaks the sloppy proof above). The put is acknowledged only
+once ``PW`` of its acks come from the top N (a *primary* ack: a top-N node
+stores the put in its main store; a fallback keeps a hint), the get answered
+only once ``PR`` of its replies do (a top-N node answers from its main store).
+With ``PR + PW > N`` the get returns the put (unsat), whatever ``R`` and ``W``
+and whoever else answered: the primaries that acknowledged and those that
+replied are two sets of sizes ``PW`` and ``PR`` among ``N`` positions. The
+hypotheses are the strict proof's: stores only grow (no disk loss, no membership
+change; the spec models membership with a strict quorum only). Twin: ``PR + PW
+<= N`` (``sloppy-crash-pw``'s PR = 0, PW = 2): Z3 gives the get that misses the
+put. It turns the checker's verdict on ``sloppy-crash-pr-pw`` (one configuration,
+N = 3, four nodes) into one for every ``N <= PRIMARY_MAX_N``, preference lists of
+``PRIMARY_LIST`` nodes and every R, W, PR, PW.
 """
 
 from __future__ import annotations
@@ -63,6 +80,9 @@ __all__ = ["PROOFS", "HintedRead", "hinted_read_scenario", "model_or_none"]
 STRICT_MAX_N = 7
 SLOPPY_MAX_N = 4
 SLOPPY_LIST = 6
+#: Primary quorums: largest N and the preference list's length (session 39)
+PRIMARY_MAX_N = 5
+PRIMARY_LIST = 8
 
 
 def _names(model: Any, flags: Sequence[Any]) -> tuple[int, ...]:
@@ -235,6 +255,54 @@ def model_or_none(assertions: Sequence[Any], timeout_ms: int, what: str) -> Any:
     return solver.model()
 
 
+def _primary(with_hypothesis: bool) -> Iterator[Query]:
+    """The primary quorums' read-your-writes (see the module docstring): the put's
+    and the get's sends each to the first N reachable nodes of its own time."""
+    n, r, w, pr, pw = z3.Ints("N R W PR PW")
+    k = range(PRIMARY_LIST)
+    up_put = [z3.Bool(f"up_at_put_{i}") for i in k]
+    up_get = [z3.Bool(f"up_at_get_{i}") for i in k]
+    sent_put, sent_get = first_reachable(up_put, n), first_reachable(up_get, n)
+    acks = [z3.Bool(f"ack_{i}") for i in k]
+    replies = [z3.Bool(f"reply_{i}") for i in k]
+    main = [z3.Bool(f"main_{i}") for i in k]  # main store covers the put at the get
+    primary = [z3.IntVal(i) < n for i in k]
+    assertions = [
+        n >= 1, n <= PRIMARY_MAX_N, r >= 1, r <= n, w >= 1, w <= n,
+        pr >= 0, pr <= n, pw >= 0, pw <= n,
+        *[z3.Implies(acks[i], sent_put[i]) for i in k],
+        *[z3.Implies(replies[i], sent_get[i]) for i in k],
+        count_true(acks) >= w,
+        count_true(replies) >= r,
+        count_true([z3.And(acks[i], primary[i]) for i in k]) >= pw,
+        count_true([z3.And(replies[i], primary[i]) for i in k]) >= pr,
+        # a primary's ack: the put is in its main store, and stores only grow (a
+        # fallback's ack is a hint: its main store is left free)
+        *[z3.Implies(z3.And(acks[i], primary[i]), main[i]) for i in k],
+        # the get's answer covers the put exactly when one reply does; it does not
+        *[z3.Not(z3.And(replies[i], main[i])) for i in k],
+        pr + pw > n if with_hypothesis else pr + pw <= n,
+    ]
+    if not with_hypothesis:  # sloppy-crash-pw's configuration, for a readable twin
+        assertions += [n == 3, r == 2, w == 2, pr == 0, pw == 2]
+
+    def explain(m: Any) -> str:
+        def down(up: Sequence[Any]) -> str:
+            return _show(tuple(i for i, u in enumerate(up) if not bool_of(m, u)))
+
+        return (
+            f"N={int_of(m, n)} R={int_of(m, r)} W={int_of(m, w)} PR={int_of(m, pr)} "
+            f"PW={int_of(m, pw)}, preference list {', '.join(NAMES[:PRIMARY_LIST])}: "
+            f"unreachable at the put {down(up_put)}, acknowledged by "
+            f"{_show(_names(m, acks))}; unreachable at the get {down(up_get)}, answered "
+            f"by {_show(_names(m, replies))}, none of whose main stores holds the put"
+        )
+
+    label = (f"N<={PRIMARY_MAX_N}, list of {PRIMARY_LIST}, PR+PW>N" if with_hypothesis
+             else "N=3 R=2 W=2 PR=0 PW=2, list of 8")
+    yield Query(label, tuple(assertions), explain)
+
+
 PROOFS: tuple[Proof, ...] = (
     Proof(
         "strict_quorum_read_your_writes",
@@ -261,5 +329,19 @@ PROOFS: tuple[Proof, ...] = (
         lambda: _sloppy_queries(False),
         group="quorum",
         shown=True,
+    ),
+    Proof(
+        "primary_quorum_read_your_writes",
+        "Sloppy quorum with Riak's primary quorums, PR + PW > N, no disk loss, no "
+        "membership change, reachability changing freely between the put and the get: "
+        "a get answered after a put was acknowledged returns it (PW of the top N stored "
+        "the put in their main stores, PR of the top N answered from theirs).",
+        f"every N <= {PRIMARY_MAX_N}, preference lists of {PRIMARY_LIST} nodes, R, W, "
+        "PR and PW symbolic",
+        lambda: _primary(True),
+        "PR + PW <= N (PW = 2 alone on N = 3, sloppy-crash-pw): Z3 gives the get that "
+        "misses the acknowledged put",
+        lambda: _primary(False),
+        group="quorum",
     ),
 )

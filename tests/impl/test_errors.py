@@ -22,7 +22,8 @@ def test_every_error_class_survives_the_trip_between_nodes(cls: type) -> None:
 
 
 def test_the_codes_are_distinct_and_an_unknown_one_is_a_remote_error() -> None:
-    assert len({code_of(cls("x")) for cls in CLASSES}) == len(CLASSES) == len(ErrorCode)
+    # every class has its code, and a QuorumError refused before writing one more
+    assert len({code_of(cls("x")) for cls in CLASSES}) == len(CLASSES) == len(ErrorCode) - 1
     unknown = error_of("a-code-from-a-newer-version", "why")
     assert type(unknown) is errors.RemoteError and str(unknown) == "why"
     assert error_of("BadRequestError", "x").__class__ is errors.RemoteError  # no reflection
@@ -32,3 +33,13 @@ def test_a_peers_bad_data_is_a_remote_error_not_the_callers() -> None:
     assert issubclass(errors.BadMessageError, errors.RemoteError)
     assert not issubclass(errors.BadMessageError, errors.LocalError)
     assert issubclass(errors.BadMessageError, ValueError)
+
+
+def test_a_quorum_error_refused_before_writing_stays_so_between_nodes() -> None:
+    """Session 39's review: a put refused short of reachable primaries, nothing
+    written, was read back by the forwarder as written (outcome unknown)."""
+    refused = errors.QuorumError("nothing was written", written=False)
+    assert code_of(refused) is ErrorCode.QUORUM_NOT_WRITTEN
+    back = error_of(code_of(refused).value, str(refused))
+    assert type(back) is errors.QuorumError and back.written is False
+    assert error_of(ErrorCode.QUORUM.value, "short of W").written  # unknown, as before

@@ -39,10 +39,13 @@ WHOLE_IN_CI = "dvv-prune-retired-delete"
 #: entry -> (store rule, edges, stutters, successors proposed by the exact steps,
 #: edges the causal rule refuses): the figures of the whole graph
 FIGURES = {
-    "dvv-prune-retired": ("causal", 13_226, 1_524, 4_116, 0),
-    "dvv-prune-retired-own": ("causal", 12_940, 1_848, 4_154, 0),
-    "dvv-prune-naive": ("lossy", 13_546, 2_296, 4_724, 80),  # s34: 28 (s35: faithful clocks)
-    "dvv-prune-retired-delete": ("causal", 10_356, 2_044, 2_908, 0),  # s34: 10,306 2,094 2,884
+    # session 39 (a put replicated unpruned): 13,226 1,524 4,116 before
+    "dvv-prune-retired": ("causal", 13_650, 1_524, 4_212, 0),
+    "dvv-prune-retired-own": ("causal", 13_026, 2_008, 4_304, 0),  # s38: 12,940 1,848 4,154
+    # s34: 28 refused (s35: faithful clocks); s38: 13,546 2,296 4,724 80
+    "dvv-prune-naive": ("lossy", 13_602, 2_448, 4_866, 80),
+    # s34: 10,306 2,094 2,884; s38: 10,356 2,044 2,908
+    "dvv-prune-retired-delete": ("causal", 10_796, 2_124, 3_014, 0),
 }
 
 
@@ -207,7 +210,8 @@ def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str) -> None
     duplicated = sum(not check.holds(dots_unique, state) for state in states)
     # (states breaking the strengthening, states holding two puts of one dot)
     expected = {"dvv-prune-retired": (0, 0), "dvv-prune-retired-own": (0, 0),
-                "dvv-prune-naive": (856, 148), "dvv-prune-retired-delete": (0, 0)}
+                # session 39 (a put replicated unpruned): 856 breaking the strengthening
+                "dvv-prune-naive": (832, 148), "dvv-prune-retired-delete": (0, 0)}
     assert (failing, duplicated) == expected[name]
 
 

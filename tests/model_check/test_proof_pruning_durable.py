@@ -111,11 +111,13 @@ def _entry(name: str, keep: int) -> Any:
 #: (entry, keep) -> (states, states breaking the strengthening, breaking faithful
 #: clocks, an acknowledged put nowhere); keep 1 runs with two crashes (soak only:
 #: 63,000-66,000 states, 16 CPU-s each)
-EXPECTED = {
-    ("dvv-prune-retired", 0): (7_142, 0, 0, 0),
-    ("dvv-prune-retired-own", 0): (6_762, 0, 0, 0),
-    ("dvv-prune-naive", 0): (6_830, 856, 148, 18),
-    ("dvv-prune-retired", 1): (64_476, 0, 0, 0),
+EXPECTED = {  # keep 0 before session 39 replicated a put whole: 7,142; 6,762; 6,830, 856
+    ("dvv-prune-retired", 0): (7_488, 0, 0, 0),
+    ("dvv-prune-retired-own", 0): (6_720, 0, 0, 0),
+    ("dvv-prune-naive", 0): (6_770, 832, 148, 18),
+    # soak; session 39 recomputed this one (64,476 before); -own and -naive at keep 1
+    # were not recomputed (docs/runtime.md, "User probe of data safety (session 39)")
+    ("dvv-prune-retired", 1): (64_580, 0, 0, 0),
     ("dvv-prune-retired-own", 1): (63_020, 0, 0, 0),
     ("dvv-prune-naive", 1): (66_060, 0, 0, 0),
 }
@@ -125,7 +127,7 @@ EXPECTED = {
 def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str, keep: int) -> None:
     """The proof's invariant (and its hypothesis on histories) read on every state of
     the entries' graphs: it holds on every state of all and own (keep 0, and keep 1
-    with two crashes); on dvv-prune-naive it fails on 856 states, 148 with a clock
+    with two crashes); on dvv-prune-naive it fails on 832 states, 148 with a clock
     covering a dot its copy does not hold and 18 with an acknowledged put lost. With
     keep 1 the naive twin is harmless: a node's live lifetime, which it counts
     retired, is its newest, and the newest is kept."""

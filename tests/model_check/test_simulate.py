@@ -19,7 +19,8 @@ SEED = 7
 #: find every violation of the suite but those of MORE_WALKS
 WALKS = 200
 
-#: walks an entry needs beyond WALKS from SEED with the swarm draw (session 34, measured
+#: walks an entry (or "entry property") needs beyond WALKS from SEED with the swarm draw
+#: (session 34, measured
 #: with bench/swarm.py: the walks to the first violation, in brackets; without the draw
 #: in braces, "-" for none within 10,000 walks)
 MORE_WALKS = {"sloppy-crash": 300,  # read_your_writes [283] {299}
@@ -32,12 +33,19 @@ MORE_WALKS = {"sloppy-crash": 300,  # read_your_writes [283] {299}
               # until session 34 (3,000 uniform walks missed it). A seed's luck more than
               # a rate: 2 of 10,000 swarm walks from SEED violate it, 0 of 10,000 from
               # SEED + 1 (docs/model-checking.md, "Swarm simulation (session 34)")
-              "strict-dvv-reread": 2500}
-#: violations random walks do not find within their budget from SEED (none since session
-#: 34; delete-join-immediate's no_resurrection, a join, a delete coordinated by the
+              "strict-dvv-reread": 2500,
+              # no_false_concurrency and no_resurrection [277] each {18}, since session
+              # 39's replica put carries the unpruned payload (spec.coordination)
+              "dvv-prune-retired-delete no_false_concurrency": 300,
+              "dvv-prune-retired-delete no_resurrection": 300}
+#: violations random walks do not find within their budget from SEED (none from session
+#: 34 to 38; delete-join-immediate's no_resurrection, a join, a delete coordinated by the
 #: joining node by the new ring, gossip to one node only and a get at the other, 10
-#: exact steps: [110] {5,402})
-MISSED: set[tuple[str, str]] = set()
+#: exact steps: [110] {5,402}). Session 39: sloppy-crash-pw's read_your_writes (PW = 2
+#: alone: a put acknowledged by two primaries, its coordinator's crash, and a get through
+#: the third primary before its replica-put arrives, 7 exact steps): [4,427] {817}, 10.3
+#: CPU-s of walks where CI's budget is about 1
+MISSED: set[tuple[str, str]] = {("sloppy-crash-pw", "read_your_writes")}
 
 VIOLATING = [
     pytest.param(e.name, name, marks=pytest.mark.xfail(
@@ -56,7 +64,7 @@ def test_the_suite_has_always_violations_to_find() -> None:
 @pytest.mark.parametrize(("name", "prop"), VIOLATING)
 def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, prop: str) -> None:
     suite_entry = entry(name)
-    walks = MORE_WALKS.get(name, WALKS)
+    walks = MORE_WALKS.get(f"{name} {prop}", MORE_WALKS.get(name, WALKS))
     result = simulate_check(suite_entry.config, [prop], walks=walks, seed=SEED)
     found = result.result(prop)
     assert found.verdict is Verdict.VIOLATED

@@ -145,6 +145,10 @@ UNMAPPED: set[str] = {
     # for the broken twin (prune_knowledge "naive": no implementation prunes its own
     # live actor) (model_check.refinement_state.unmapped_features; docs/refinement.md)
     "dvv-prune-naive"}
+#: (sloppy-crash-pr-pw and sloppy-crash-pw, unmapped when session 39 added them, are
+#: mapped since that session's review: cluster_for passes pr and pw, and the spec's
+#: failure of a request short of its primaries maps as one short of R or W does;
+#: docs/refinement.md, "Primary quorums mapped (session 39)")
 #: (dvv-prune-retired-delete, unmapped in session 34 for the reap of copies differing
 #: in pruned entries, then for the implementation's pruned read repair, is mapped since
 #: the reap's comparison and the spec's read repair prune: tests/refinement/
@@ -242,7 +246,8 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
 #: force-remove-read 268,461 edges and leave-anti-entropy 75,338, about 20 and 5
 #: minutes of one core; docs/refinement.md, "Anti-entropy during a join or a leave
 #: (session 25)"); the two entries of over 10^6 states are checked by their verdicts
-SOAK_CONFORMANCE = [e.name for e in SOAK_SUITE if (e.distinct_states or 0) <= 200_000]
+SOAK_CONFORMANCE = [e.name for e in SOAK_SUITE if (e.distinct_states or 0) <= 200_000
+                    and not unmapped_features(e.config)]
 
 
 @pytest.mark.skipif(PROFILE != "soak", reason="minutes of CPU each: soak only "
@@ -260,7 +265,8 @@ def test_every_edge_of_a_soak_entry_agrees(name: str) -> None:
 
 
 def test_the_soak_conformance_entries_are_the_small_soak_ones() -> None:
-    assert SOAK_CONFORMANCE == ["force-remove-read", "leave-anti-entropy"]
+    # sloppy-crash-pr since session 39's review mapped the primary quorums
+    assert SOAK_CONFORMANCE == ["sloppy-crash-pr", "force-remove-read", "leave-anti-entropy"]
     assert not set(SOAK_CONFORMANCE) & set(MAPPED)
     for name in SOAK_CONFORMANCE:
         assert not unmapped_features(entry(name).config)

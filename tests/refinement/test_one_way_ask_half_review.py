@@ -68,20 +68,22 @@ def ask_teaches_the_asked() -> Lockstep:
 def _to_the_pruning_ask(ls: Lockstep) -> int:
     """v1 through n1, n1 restarted (n1 knows n1~0), c1 reads at n2 and puts v2 through
     n2 (n2 keeps n1~0's value-less entry), n2 restarted (n2 knows n2~0, n1 does not),
-    c1 reads v2 at n2 and puts v3 through n1 (its record holds n2~0's entry, now
-    value-less); n2's merge drops n2~0's entry and keeps n1~0's: it asks n1, naming
-    n2~0 (of the replica put's record). The ask's id."""
+    c1 reads v2 at n1 (r = 1: n1's copy alone, which n1's merge of v2 pruned of n1~0)
+    and puts v3 through n1 (its record holds n2~0's entry, now value-less); n2's
+    merge drops n2~0's entry and keeps n1~0's: it asks n1, naming n2~0 (of the
+    replica put's record). The ask's id. (Until session 39 c1 read at n2, its
+    context holding n1~0; n1's write pruned it from the record it replicated. A put
+    is replicated whole since, so the context's entry reaches n2.)"""
     acked_put(ls, "c1", "n1", "n2")
     ls.crash("n1")
     ls.recover("n1")
-    for put_through in ("n2", "n1"):
-        ls.get("c1", "n2", "k")
-        deliver(ls, "ReplicaGet", "n2", "n1")
-        deliver(ls, "ReplicaGetReply", "n1", "n2")
-        if put_through == "n2":
-            acked_put(ls, "c1", "n2", "n1")
-            ls.crash("n2")
-            ls.recover("n2")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    acked_put(ls, "c1", "n2", "n1")
+    ls.crash("n2")
+    ls.recover("n2")
+    ls.get("c1", "n1", "k")  # answered by n1's own read (its read of n2 in flight)
     ls.put("c1", "n1", "k")
     deliver(ls, "ReplicaPut", "n1", "n2")
     [ask] = _asks(ls)

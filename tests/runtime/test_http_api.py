@@ -85,6 +85,17 @@ def test_get_put_in_riak_convention() -> None:
                 assert answer.status_code == 400 and "1..3" in answer.json()["message"]
             answer = await http.put(f"{base}/kv/cart?w=9", content=b"v")
             assert answer.status_code == 400 and "w: must be an integer in 1..3" in answer.text
+            # the primary quorums (session 39): 0..N, named; every node up, PR = N reads
+            for target in ("/kv/cart?pr=4", "/kv/cart?pr=-1", "/kv/cart?pr=x"):
+                answer = await http.get(base + target)
+                assert answer.status_code == 400, target
+                assert "pr: must be an integer in 0..3" in answer.json()["message"]
+            answer = await http.put(f"{base}/kv/cart?pw=4", content=b"v")
+            assert answer.status_code == 400 and "pw: must be an integer in 0..3" in answer.text
+            answer = await http.get(f"{base}/kv/cart?pw=1")  # a put's parameter
+            assert answer.status_code == 400 and "takes r and pr" in answer.text
+            primaries = await http.get(f"{base}/kv/cart?r=1&pr=3")
+            assert (primaries.status_code, primaries.content) == (200, b"merged")
             answer = await http.post(f"{base}/kv/cart", content=b"v")
             assert answer.status_code == 405
             assert answer.headers["allow"] == "GET, HEAD, PUT, DELETE"

@@ -10,9 +10,11 @@ import base64
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from impl.errors import InvalidValueError
 from tests.runtime.live import call, cluster, run, url
 from vdynamo.kv_cli import main_delete, main_get, main_put, shown
 
@@ -115,3 +117,113 @@ def test_a_value_over_one_arguments_limit_is_put_from_a_file_or_the_standard_inp
             status, _, _ = await call("GET", url(node, "/kv/x"))
             assert status == 404  # nothing sent
     run(scenario())
+
+
+class _Endless(io.RawIOBase):
+    """A standard input as good as endless (``yes | vdynamo put k``, ``--value-file
+    /dev/zero``): every read gives what it asks for, up to ``end`` bytes in all (so
+    that a reader of everything, the mutant, ends); ``given`` counts the bytes."""
+
+    def __init__(self, end: int) -> None:
+        self.given = 0
+        self.end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self.end - self.given)
+        buffer[:size] = b"y" * size
+        self.given += size
+        return size
+
+
+def test_a_value_read_from_a_file_or_the_standard_input_stops_at_the_clusters_limit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 39's user probe: ``vdynamo put`` read a value from a file or the
+    standard input whole before anything else, so an endless input (``--value-file
+    /dev/zero``, ``yes | vdynamo put k``) grew the process until it ran out of memory
+    (a MemoryError traceback under a 1 GiB address-space limit), and a file over
+    ``max_value_bytes`` was read whole to be refused 413. Now it reads at most the
+    limit the cluster's ``/status`` states and one byte: a value of exactly the limit
+    is stored, a longer one or an endless input is one line naming the limit, exit 1,
+    nothing sent."""
+    limit = 4096
+    (tmp_path / "exact.bin").write_bytes(b"e" * limit)
+    (tmp_path / "over.bin").write_bytes(b"o" * (limit + 1))
+
+    async def scenario() -> tuple[int, int, int, list[str]]:
+        async with cluster(tmp_path / "c", max_value_bytes=limit) as servers:
+            node = servers[0]
+            address = str(node.http_address)
+
+            async def put(argv: list[str], stdin: Any) -> int:
+                return await asyncio.to_thread(main_put, ["--node", address, *argv], stdin)
+
+            endless = _Endless(256 * limit)
+            codes = [await put(["exact", "--value-file", str(tmp_path / "exact.bin")],
+                               io.BytesIO()),
+                     await put(["over", "--value-file", str(tmp_path / "over.bin")],
+                               io.BytesIO()),
+                     await put(["endless"], io.BufferedReader(endless))]
+            errors = capsys.readouterr().err.splitlines()
+            status, _, got = await call("GET", url(node, "/kv/exact"))
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [
+                b"e" * limit]
+            missing = [(await call("GET", url(node, f"/kv/{key}")))[0]
+                       for key in ("over", "endless")]
+            return codes[0], codes[1], codes[2], [*errors, str(missing), str(endless.given)]
+
+    exact, over, endless, seen = run(scenario())
+    *errors, missing, given = seen
+    assert (exact, over, endless) == (0, 1, 1)
+    assert missing == "[404, 404]"  # nothing sent
+    assert int(given) <= limit + 1 + io.DEFAULT_BUFFER_SIZE  # not the machine's memory
+    assert len(errors) == 2 and all(
+        f"over {limit} bytes, the cluster's max_value_bytes" in line
+        and "nothing was sent" in line for line in errors), errors
+    assert errors[0].startswith(f"vdynamo put: --value-file {tmp_path / 'over.bin'}: ")
+    assert errors[1].startswith("vdynamo put: the standard input: ")
+
+
+class _Trickle(io.RawIOBase):
+    """A raw stream of ``data`` that gives at most ``most`` bytes a read (a pipe's
+    reads end at what was written); ``asked``: the sizes each read asked for."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self.data, self.most, self.asked = data, most, list[int]()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        piece, self.data = self.data[:min(size, self.most)], self.data[min(size, self.most):]
+        return piece
+
+
+def test_a_value_is_read_in_pieces_not_allocated_at_the_limit() -> None:
+    """Session 39's review: ``stream.read(limit + 1)`` allocates the limit before
+    reading (CPython), so ``echo hi | vdynamo put k`` to a cluster of
+    ``max_value_bytes`` 1 GiB (or a node stating no limits) took 1 GiB, a MemoryError
+    traceback under a 1 GiB address-space limit; and a raw stream's short read was
+    taken for the whole value. Now pieces of at most 1 MiB, read to the stream's end
+    or the limit and one byte."""
+    from vdynamo import kv_cli
+
+    def client(limits: object) -> Any:
+        return type("Client", (), {"status": lambda self: {"limits": limits}})()
+
+    for limits in ({"max_value_bytes": 1 << 30}, None, {"max_value_bytes": True}):
+        stream = _Trickle(b"hi", 1 << 30)
+        assert kv_cli._read_value(client(limits), stream, "it") == b"hi"  # type: ignore[arg-type]
+        assert max(stream.asked) <= 1 << 20, stream.asked  # before: [1073741825]
+    value = bytes(range(256)) * 10
+    limited = client({"max_value_bytes": len(value)})
+    assert kv_cli._read_value(limited, _Trickle(value, 7), "it") == value  # type: ignore[arg-type]
+    assert kv_cli._read_value(limited, _Trickle(b"", 7), "it") == b""  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match=f"it: the value is over {len(value)} bytes"):
+        kv_cli._read_value(limited, _Trickle(value + b"!", 7), "it")  # type: ignore[arg-type]

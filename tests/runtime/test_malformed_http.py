@@ -109,7 +109,7 @@ def test_keys_at_and_over_the_limit_and_odd_keys(tmp_path: Path) -> None:
     ("GET", "/kv/k?foo=1", "unknown query parameter 'foo': GET /kv/{key} takes r"),
     ("PUT", "/kv/k?W=3", "unknown query parameter 'W': PUT /kv/{key} takes w"),
     ("PUT", "/kv/k?r=2", "unknown query parameter 'r': PUT /kv/{key} takes w"),
-    ("DELETE", "/kv/k?n=1", "unknown query parameter 'n': DELETE /kv/{key} takes r and w"),
+    ("DELETE", "/kv/k?n=1", "unknown query parameter 'n': DELETE /kv/{key} takes r, w, pr and pw"),
     ("PUT", "/kv/k?w=1&w=3", "query parameter 'w' given 2 times"),
     ("GET", "/kv/k?r=1&r=2", "query parameter 'r' given 2 times"),
     ("PUT", "/kv/k?w=", "w: must be an integer in 1..3 (N), got ''"),

@@ -20,6 +20,9 @@ def _toml(sections: str) -> Config:
 BAD_KWARGS: list[tuple[dict[str, Any], str]] = [
     ({"r": 4}, r"\[cluster\] r = 4 exceeds n = 3"),
     ({"w": 4}, r"\[cluster\] w = 4 exceeds n = 3"),
+    ({"pr": 4}, r"\[cluster\] pr = 4 exceeds n = 3"),  # session 39: Riak's pr <= n
+    ({"pw": -1}, r"\[cluster\] pw must be >= 0"),
+    ({"pr": True}, r"\[cluster\] pr must be an integer"),
     ({"n": 4}, r"\[cluster\] n = 4 exceeds the number of nodes \(3\)"),
     ({"n": 0}, r"\[cluster\] n must be >= 1"),
     ({"r": 0}, r"\[cluster\] r must be >= 1"),
@@ -128,6 +131,12 @@ def test_round_trips_through_json_and_toml() -> None:
     through_json = Config.from_json(json.loads(json.dumps(config.to_json())))
     assert through_json == config
     assert Config.from_toml(config.to_toml()) == config
+    # session 39's primary quorums: written when set, left out at 0 (an older
+    # configuration's JSON and TOML, traces' included, stay as they were)
+    assert "pr" not in config.to_json()["cluster"]
+    primary = config.replace(pr=1, pw=2)
+    assert Config.from_toml(primary.to_toml()) == primary
+    assert (primary.to_json()["cluster"]["pr"], primary.to_json()["cluster"]["pw"]) == (1, 2)
 
 
 def test_default_toml_is_the_documented_default() -> None:

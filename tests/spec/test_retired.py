@@ -183,3 +183,36 @@ def test_without_pruning_the_narration_is_as_before() -> None:
     text = replay_on_spec(outcome.trace).render()
     assert "c1 put v1 of k to n2; n2 stores k={v1}" in text
     assert "(dot" not in text and "pruned" not in text
+
+
+def test_a_replica_that_merges_the_delete_no_longer_holds_the_value_it_deleted() -> None:
+    """Session 39: a put is replicated whole, its coordinator storing it pruned. On
+    dvv-prune-retired-delete: c1 puts v1 (put 1) through n1, n1 crashes (its first
+    lifetime retired) and recovers, c1 reads v1 through n1 and deletes it through n2
+    (put 2). The replica put to n1 carries n1's retired entry (value-less: the delete
+    superseded v1), so n1, merging it, holds the tombstone alone. Until session 39 the
+    coordinator replicated its pruned record (n2 alone), n1 kept v1 beside the
+    tombstone and acknowledged the delete: the checker's 9-step ``no_resurrection``
+    counterexample, taken for pruning's cost (a stale copy's is 10 steps now:
+    model_check/suite.py). The mutant (payload pruned again) fails here."""
+    from spec import clocks, model
+    from spec.actions import Deliver, action_from_json
+    from spec.state import Kind
+
+    config = load_config(CONFIG_DIR / "dvv-prune-retired-delete.toml")
+    state = model.initial_state(config)
+    for item in ({"action": "client-put", "client": "c1", "node": "n1", "key": "k"},
+                 {"action": "crash", "node": "n1"}, {"action": "client-timeout", "client": "c1"},
+                 {"action": "recover", "node": "n1"},
+                 {"action": "client-get", "client": "c1", "node": "n1", "key": "k"},
+                 {"action": "client-delete", "client": "c1", "node": "n2", "key": "k"}):
+        wanted = action_from_json(item)
+        state = next(t for a, t in model.successors(state) if a == wanted)
+    n2 = state.nodes[config.nodes.index("n2")].store[0]
+    assert _ids(n2) == ["n2"]  # the coordinator stores the tombstone pruned
+    action, state = next((a, t) for a, t in model.successors(state)
+                         if isinstance(a, Deliver) and a.message.kind is Kind.REPLICA_PUT
+                         and a.message.dst == "n1" and a.message.request == 2)
+    assert isinstance(action, Deliver) and isinstance(action.message.payload, DVVSet)
+    assert _ids(action.message.payload) == ["n1", "n2"]  # n1's emptied entry travels
+    assert clocks.values(state.nodes[config.nodes.index("n1")].store[0]) == (2,)

@@ -22,24 +22,43 @@ from tests.runtime.procs import cli
 SEEDS = ["127.0.0.1:1"]  # nothing listens: a request sent would be a ConnectError
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, False, 2.0, "2", [2]])
-@pytest.mark.parametrize("call", ["get", "put", "delete-r", "delete-w"])
+#: (the call, the quorum argument): R and W from 1, the primary quorums PR and PW
+#: (session 39) from 0 (no primary needed, the paper's)
+CALLS = [("get", "r"), ("put", "w"), ("delete", "r"), ("delete", "w"),
+         ("get", "pr"), ("put", "pw"), ("delete", "pr"), ("delete", "pw")]
+
+
+@pytest.mark.parametrize(("call", "name", "bad"), [
+    (call, name, bad) for call, name in CALLS
+    for bad in [0, -1, True, False, 2.0, "2", [2]]
+    if not (name.startswith("p") and bad == 0 and bad is not False)])
 def test_a_quorum_that_is_not_a_positive_int_is_refused_before_any_request(
-        bad: Any, call: str) -> None:
-    name = "w" if call in ("put", "delete-w") else "r"
+        call: str, name: str, bad: Any) -> None:
+    why = "a positive int" if len(name) == 1 else "an int of at least 0"
     with vdynamo.connect(SEEDS, timeout_s=1.0) as db, pytest.raises(
-            InvalidValueError, match=rf"^{name}: must be a positive int"):
+            InvalidValueError, match=rf"^{name}: must be {why}"):
         if call == "get":
-            db.get("k", r=bad)
+            db.get("k", **{name: bad})
         elif call == "put":
-            db.put("k", b"v", w=bad)
-        elif call == "delete-r":
-            db.delete("k", r=bad)
+            db.put("k", b"v", **{name: bad})
         else:
-            db.delete("k", w=bad)
+            db.delete("k", **{name: bad})
 
 
 def test_the_cli_names_the_quorum_not_the_unreachable_node() -> None:
     done = cli("put", "k", "v", "--w", "0", "--node", "127.0.0.1:1")
     assert done.returncode == 1, done
     assert "w: must be a positive int" in done.stderr and "ConnectError" not in done.stderr, done
+
+
+@pytest.mark.parametrize(("command", "option"), [("get", "--pr"), ("put", "--pw"),
+                                                 ("delete", "--pr"), ("delete", "--pw")])
+def test_the_cli_passes_the_primary_quorums(command: str, option: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from vdynamo import kv_cli
+    main = {"get": kv_cli.main_get, "put": kv_cli.main_put,
+            "delete": kv_cli.main_delete}[command]
+    args = ["k", *(["v"] if command == "put" else []), option, "-1",
+            "--node", "127.0.0.1:1"]
+    assert main(args) == 1
+    assert f"{option[2:]}: must be an int of at least 0" in capsys.readouterr().err
