@@ -105,6 +105,30 @@ def test_the_models_edge_filter_and_fingerprint_are_the_specs() -> None:
     assert seen >= 10 and spec.canonical_identity and not SpecModel(TINY_LWW).canonical_identity
 
 
+@dataclasses.dataclass(frozen=True)
+class _Unslotted(SpecModel):
+    """The spec's model as a dataclass without slots (as tests/run_cache.py's
+    _KindRecorder), with a canonical form of its own."""
+
+    canonicalize = staticmethod(lambda state: state)
+
+
+def test_a_subclass_of_the_spec_model_keeps_the_fast_path_and_its_canonical_form() -> None:
+    """Session 40's review: a dataclass subclass without slots has the filter and the
+    fingerprint (as dataclass fields of SpecModel they were missing there, and check()
+    raised AttributeError on the suite's delete entries), and its own canonical form is
+    never taken for the identity; its liveness verdicts are the spec's."""
+    sub = _Unslotted(NO_REPAIR)
+    state = sub.initial_states()[0]
+    assert sub.fault_free(actions.Crash("a")) is False and sub.fingerprint(state) == hash(state)
+    assert not sub.canonical_identity and SpecModel(NO_REPAIR).canonical_identity
+    wanted = ["convergence", "acked_writes_durable"]
+    mine, spec = check(NO_REPAIR, wanted, model=sub), check(NO_REPAIR, wanted)
+    assert [(r.property, r.verdict) for r in mine.results] == [
+        (r.property, r.verdict) for r in spec.results]
+    assert mine.distinct_states == spec.distinct_states
+
+
 def test_a_bounded_run_never_says_holds() -> None:
     bounded = check(STRICT, max_states=50)
     assert bounded.bounded and bounded.distinct_states == 50
