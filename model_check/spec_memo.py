@@ -18,11 +18,13 @@ equal hashes) but computes each distinct step effect once:
   :meth:`~spec.step.Edit.send`. So the step runs once on a recording edit
   (:class:`_Recorder`: those three calls are recorded as operations, and reading
   the messages directly fails loudly), and its effect, the changed parts plus the
-  message operations, is cached under the key (the message or action, the hashes
-  of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
-  the hint records, ``membership``, the retirements learnt ``known`` (a write prunes
-  by them; session 34); not the backups, which no delivery or
-  timeout reads or changes: the successor takes the state's own). The large
+  message operations, is cached per the state's context
+  (:meth:`MemoSuccessors.step_context`: the hashes of ``nodes``, ``clients`` and
+  ``puts``, ``side``, ``epochs``, ``key_epochs``, the hint records, ``membership``,
+  the retirements learnt ``known`` (a write prunes by them; session 34); not the
+  backups, which no delivery or timeout reads or changes: the successor takes the
+  state's own), computed once a state, and within it per the step (the message or
+  the timeout action: keyed by its hash, compared on a hit; session 39). The large
   parts are keyed by their 64-bit hashes, not compared (comparing them cost
   more than the memo saved): a hash collision would merge two parts, the same
   trade the explorer's fingerprinted seen-set already makes for whole states.
