@@ -49,6 +49,7 @@ from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
 from spec.config import Config, load_config
+from spec.model import is_fault as spec_is_fault
 from spec.state import State
 
 __all__ = [
@@ -291,6 +292,10 @@ def check(
     def fault_free(action: Action) -> bool:
         return not system.is_fault(action)
 
+    # the spec's filter in C (spec/actions.py's fault_free; the same as not is_fault)
+    edges = (system.fault_free if isinstance(system, SpecModel)
+             and system.is_fault is spec_is_fault else fault_free)
+
     def run(target: Callable[[State], bool] | None, seek: bool) -> Exploration[State, Action]:
         return explore_model(
             system,
@@ -298,7 +303,7 @@ def check(
             symmetry=symmetry,
             max_depth=max_depth,
             max_states=max_states,
-            graph_edges=fault_free if target else None,
+            graph_edges=edges if target else None,
             marker=target,
             witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},

@@ -720,7 +720,10 @@ def explore_model(
     screen: Screen[S] | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
-    its initial states, its successors, and its canonical form when ``symmetry`` is on.
+    its initial states, its successors, and its canonical form when ``symmetry`` is on
+    (unless the model says it is the identity: a true ``canonical_identity``). A model's
+    ``fingerprint`` attribute, when it has one, is the one-process search's fingerprint
+    (it must be ``hash(state)`` in effect: the spec's reads the hash a state caches).
     With ``workers`` (>= 1) the search runs in that many forked processes, the seen-set
     partitioned by fingerprint (:func:`model_check.parallel.explore_parallel`; no bounds:
     :class:`~model_check.errors.CheckError` when one is given, or ``reduce``); with
@@ -755,8 +758,11 @@ def explore_model(
             step_witnesses=step_witnesses, progress=progress)
     # objects the states share, packed by reference (the spec's config: check passes it)
     codec = None if compact_frontier is False else FrontierCodec(keep=tuple(frontier_keep))
+    if getattr(model, "canonical_identity", False):  # nothing to permute: skip the call
+        common = (*common[:3], None)
     return explore(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
+        fingerprint=getattr(model, "fingerprint", fast_fingerprint),
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
         step_witnesses=step_witnesses, progress=progress, reduce=reduce,
         frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,

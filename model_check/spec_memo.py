@@ -18,11 +18,13 @@ equal hashes) but computes each distinct step effect once:
   :meth:`~spec.step.Edit.send`. So the step runs once on a recording edit
   (:class:`_Recorder`: those three calls are recorded as operations, and reading
   the messages directly fails loudly), and its effect, the changed parts plus the
-  message operations, is cached under the key (the message or action, the hashes
-  of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
-  the hint records, ``membership``, the retirements learnt ``known`` (a write prunes
-  by them; session 34); not the backups, which no delivery or
-  timeout reads or changes: the successor takes the state's own). The large
+  message operations, is cached per the state's context
+  (:meth:`MemoSuccessors.step_context`: the hashes of ``nodes``, ``clients`` and
+  ``puts``, ``side``, ``epochs``, ``key_epochs``, the hint records, ``membership``,
+  the retirements learnt ``known`` (a write prunes by them; session 34); not the
+  backups, which no delivery or timeout reads or changes: the successor takes the
+  state's own), computed once a state, and within it per the step (the message or
+  the timeout action: keyed by its hash, compared on a hit; session 39). The large
   parts are keyed by their 64-bit hashes, not compared (comparing them cost
   more than the memo saved): a hash collision would merge two parts, the same
   trade the explorer's fingerprinted seen-set already makes for whole states.
@@ -110,6 +112,9 @@ LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy", "reaps", "membersh
 _REMOVE, _PURGE, _SEND = 0, 1, 2
 
 Op = tuple[Any, ...]
+Effect = tuple[State, tuple[Op, ...], Any, Action]
+"""A cached step effect: the successor's parts, the message operations, the step (a
+message or a timeout action) and its action."""
 Mechanism = Callable[[State, Plan], Iterable[tuple[Action, State]]]
 
 
@@ -197,9 +202,13 @@ class MemoSuccessors:
         self.limit = limit
         self.hits = 0
         self.misses = 0
-        #: step key (:meth:`step_key`) -> its effect: a successor (every part of it but
-        #: the messages and the fault budget) and the message operations
-        self.steps: dict[tuple[Any, ...], tuple[State, tuple[Op, ...]]] = {}
+        #: step context (:meth:`step_context`) -> step -> its effect: a successor (every
+        #: part of it but the messages and the fault budget), the message operations, the
+        #: step (a message, or a timeout action) and its action; a step is keyed by its
+        #: hash and compared on a hit (session 39)
+        self.steps: dict[tuple[Any, ...], dict[int, Effect]] = {}
+        #: effects held in ``steps`` (bounded by ``limit``)
+        self.effects = 0
         #: the message operations, one object per value
         self.operations: dict[tuple[Op, ...], tuple[Op, ...]] = {}
         #: (messages hash, position, id(operations)) -> (operations, messages', hash)
@@ -245,42 +254,60 @@ class MemoSuccessors:
 
     def entries(self) -> int:
         """Entries held in all caches now."""
-        return (len(self.steps) + len(self.operations) + len(self.message_parts)
+        return (self.effects + len(self.operations) + len(self.message_parts)
                 + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
                 + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps)
                 + len(self.tombstoned))
 
     # -- steps whose effect is cached ------------------------------------------------
-    def step_key(self, state: State, tag: Any) -> tuple[Any, ...]:
-        """The cache key of step ``tag`` (a message, or an action) from ``state``: every
-        part a delivery or a timeout may read but the messages and the fault budget."""
+    def step_context(self, state: State) -> tuple[Any, ...]:
+        """The cache key of ``state``'s deliveries and timeouts, less the step: every part
+        a delivery or a timeout may read but the messages and the fault budget (computed
+        once a state, session 39; the step itself is the key within it)."""
         parts = state._parts
-        return (tag, parts[0], parts[2], parts[3], state.side, state.epochs,
-                state.hints_acked, state.hints_deleted, state.membership, state.key_epochs,
-                state.known)
+        return (parts[0], parts[2], parts[3], state.side, state.epochs, state.hints_acked,
+                state.hints_deleted, state.membership, state.key_epochs, state.known)
 
-    def _step(self, state: State, plan: Plan, tag: Any, position: int,
-              run: Callable[..., None], *args: Any) -> State:
-        """The successor by step ``tag`` (``run(edit, *args)`` performs it; ``position``:
-        the message it removes, or -1): from the cached effect, or computed once."""
-        key = self.step_key(state, tag)
-        effect = self.steps.get(key)
-        if effect is None:  # once per key: run the step, record its effect
-            self.misses += 1
-            recorder = _Recorder(state, plan)
-            run(recorder, *args)
-            ops = tuple(recorder.ops)
-            ops = self.operations.setdefault(ops, ops)  # one object per value
-            successor = recorder.successor(position)
-            if len(self.steps) >= self.limit:
+    def _effects(self, state: State) -> dict[int, Effect]:
+        """The cached effects of the steps from ``state``'s :meth:`step_context`."""
+        context = self.step_context(state)
+        table = self.steps.get(context)
+        if table is None:
+            if self.effects >= self.limit:
                 self.steps.clear()
                 self.operations.clear()
-            self.steps[key] = (successor, ops)
-            if ops:
-                self._remember(state._parts[1], position, ops, successor)
-            return successor
-        self.hits += 1
-        changed, ops = effect
+                self.effects = 0
+            table = self.steps[context] = {}
+        return table
+
+    def _step(self, state: State, plan: Plan, table: dict[int, Effect], key: int, tag: Any,
+              action: Action, position: int, run: Callable[..., None], *args: Any) -> State:
+        """The successor by step ``tag`` (its hash ``key``, its action ``action``;
+        ``run(edit, *args)`` performs it; ``position``: the message it removes, or -1):
+        from the cached effect in ``table`` (the state's :meth:`_effects`), or computed
+        once and cached there."""
+        effect = table.get(key)
+        if effect is not None and (effect[2] is tag or effect[2] == tag):
+            self.hits += 1
+            return self._successor(state, plan, effect, position)
+        self.misses += 1  # once per step and context: run the step, record its effect
+        recorder = _Recorder(state, plan)
+        run(recorder, *args)
+        ops = tuple(recorder.ops)
+        ops = self.operations.setdefault(ops, ops)  # one object per value
+        successor = recorder.successor(position)
+        if effect is None:
+            self.effects += 1
+        table[key] = (successor, ops, tag, action)
+        if ops:
+            self._remember(state._parts[1], position, ops, successor)
+        return successor
+
+    def _successor(self, state: State, plan: Plan, effect: Effect, position: int) -> State:
+        """``state``'s successor by the cached ``effect`` (``position``: the message the
+        step removes, or -1): its parts, and the state's messages changed by its message
+        operations (cached per messages hash)."""
+        changed, ops = effect[0], effect[1]
         messages = state.messages
         hm = state._parts[1]
         if ops:
@@ -306,9 +333,19 @@ class MemoSuccessors:
         return entry
 
     def deliveries(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
-        """:func:`spec.delivery.deliveries`, each delivery's effect cached."""
+        """:func:`spec.delivery.deliveries`, each delivery's effect cached per the state's
+        :meth:`step_context` and the message (keyed by its hash, compared on a hit); a hit
+        yields the cached action (a ``Deliver`` of an equal message)."""
+        table = self._effects(state)
         for position, m in deliverable(state):
-            yield new_deliver(m), self._step(state, plan, m, position, deliver, m, position)
+            effect = table.get(m._hash)
+            if effect is not None and (effect[2] is m or effect[2] == m):
+                self.hits += 1
+                yield effect[3], self._successor(state, plan, effect, position)
+            else:
+                action = new_deliver(m)
+                yield action, self._step(state, plan, table, m._hash, m, action, position,
+                                         deliver, m, position)
 
     def timeouts(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         """:func:`spec.coordination.timeouts`: the enabled coordinator timeouts cached
@@ -331,8 +368,10 @@ class MemoSuccessors:
                     (Timeout(node, coord.request, target), node, coord, target)
                     for node, coord, target in timeouts_enabled(nodes, state.side, in_flight,
                                                                  plan))
+            table = self._effects(state)
             for action, node, coord, target in enabled:
-                yield action, self._step(state, plan, action, -1, time_out, node, coord, target)
+                yield action, self._step(state, plan, table, hash(action), action, action, -1,
+                                         time_out, node, coord, target)
         yield from client_timeouts(state, plan)
 
     # -- a mechanism whose whole list of steps is cached -------------------------------

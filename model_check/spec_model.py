@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from model_check.model import JSON, Model
 from model_check.spec_memo import MemoSuccessors, memo_available
@@ -53,6 +54,23 @@ class SpecModel:
 
     canonicalize = staticmethod(_spec.canonicalize)
     is_fault = staticmethod(_spec.is_fault)
+    # class attributes, not dataclass fields: a subclass that is a dataclass without
+    # slots (tests/run_cache.py's _KindRecorder) would not inherit a field's default
+    # (its __init__ leaves an init=False field to the class attribute, which the slot
+    # replaced): check() failed on it (session 40's review)
+    fault_free = staticmethod(attrgetter("fault_free"))
+    """``not is_fault(action)`` in C (the action class's ``fault_free``, spec/actions.py):
+    the liveness graph's edge filter, asked on every transition (issue 13, session 39)."""
+    fingerprint = staticmethod(attrgetter("_hash"))
+    """``hash(state)`` in C (the hash a spec state caches): the explorer's fingerprint."""
+
+    @property
+    def canonical_identity(self) -> bool:
+        """Whether :meth:`canonicalize` is the identity here: one client (nothing to
+        permute) and the spec's own canonical form (a subclass may change it), so the
+        explorer need not call it on every successor."""
+        return self.config.clients < 2 and self.canonicalize is _spec.canonicalize
+
     describe = staticmethod(_spec.describe)
     narrate = staticmethod(_spec.narrate)
 

@@ -14,7 +14,7 @@ from model_check.errors import UnknownNameError
 from model_check.properties import Property
 from model_check.spec_model import SpecModel
 from model_check.trace import Trace
-from spec import model
+from spec import actions, model
 from spec.actions import Action, ClientPut
 from spec.clocks import empty
 from spec.config import Config, ConfigError
@@ -80,6 +80,53 @@ def test_symmetry_on_and_off_agree() -> None:
         assert on.distinct_states <= off.distinct_states
     # The two clients of TINY_LWW are interchangeable: symmetry halves the state space.
     assert check(TINY_LWW).distinct_states < check(TINY_LWW, symmetry=False).distinct_states
+
+
+def test_the_models_edge_filter_and_fingerprint_are_the_specs() -> None:
+    """What check() reads in C on every transition (session 39): an action class's
+    ``fault_free`` is ``not is_fault`` for every action of the spec, and the spec
+    model's fingerprint is the state's hash; canonicalisation is skipped only where it is
+    the identity (one client; test_symmetry_on_and_off_agree has two)."""
+    classes = [c for c in vars(actions).values()
+               if isinstance(c, type) and issubclass(c, Action) and c is not Action]
+    assert len(classes) >= 27
+    for cls in classes:
+        assert cls.fault_free is (not issubclass(cls, model.FAULTS)), cls.__name__
+    spec = SpecModel(NO_REPAIR)
+    state = spec.initial_states()[0]
+    seen = 0
+    for _ in range(6):
+        for action, after in spec.successors(state):
+            assert spec.fault_free(action) is (not model.is_fault(action))
+            assert spec.fingerprint(after) == hash(after)
+            assert spec.canonicalize(after) is after
+            seen += 1
+        state = after
+    assert seen >= 10 and spec.canonical_identity and not SpecModel(TINY_LWW).canonical_identity
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unslotted(SpecModel):
+    """The spec's model as a dataclass without slots (as tests/run_cache.py's
+    _KindRecorder), with a canonical form of its own."""
+
+    canonicalize = staticmethod(lambda state: state)
+
+
+def test_a_subclass_of_the_spec_model_keeps_the_fast_path_and_its_canonical_form() -> None:
+    """Session 40's review: a dataclass subclass without slots has the filter and the
+    fingerprint (as dataclass fields of SpecModel they were missing there, and check()
+    raised AttributeError on the suite's delete entries), and its own canonical form is
+    never taken for the identity; its liveness verdicts are the spec's."""
+    sub = _Unslotted(NO_REPAIR)
+    state = sub.initial_states()[0]
+    assert sub.fault_free(actions.Crash("a")) is False and sub.fingerprint(state) == hash(state)
+    assert not sub.canonical_identity and SpecModel(NO_REPAIR).canonical_identity
+    wanted = ["convergence", "acked_writes_durable"]
+    mine, spec = check(NO_REPAIR, wanted, model=sub), check(NO_REPAIR, wanted)
+    assert [(r.property, r.verdict) for r in mine.results] == [
+        (r.property, r.verdict) for r in spec.results]
+    assert mine.distinct_states == spec.distinct_states
 
 
 def test_a_bounded_run_never_says_holds() -> None:

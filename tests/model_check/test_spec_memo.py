@@ -82,8 +82,8 @@ class _KeyedWithoutKnown(MemoSuccessors):
     its last part), so a delivery's write pruned by one state's knowledge is reused
     for a state that knows more or less."""
 
-    def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
-        return super().step_key(state, tag)[:-1]
+    def step_context(self, state: spec.State) -> tuple[Any, ...]:
+        return super().step_context(state)[:-1]
 
 
 def test_memo_gives_the_spec_graph_with_learnt_knowledge() -> None:
@@ -121,16 +121,25 @@ def test_the_memo_hits() -> None:
 
 
 def _keyed_without(part: str) -> type[MemoSuccessors]:
-    """Mutant: a step's cache key (:meth:`MemoSuccessors.step_key`) leaves out ``part``."""
-    position = {"nodes": 1, "clients": 2, "puts": 3, "side": 4, "epochs": 5}[part]
+    """Mutant: a step's cache key (:meth:`MemoSuccessors.step_context`) leaves out
+    ``part``."""
+    position = {"nodes": 0, "clients": 1, "puts": 2, "side": 3, "epochs": 4,
+                "hints_acked": 5, "hints_deleted": 6}[part]
 
     class Mutant(MemoSuccessors):
-        def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
-            key = super().step_key(state, tag)
+        def step_context(self, state: spec.State) -> tuple[Any, ...]:
+            key = super().step_context(state)
             return key[:position] + key[position + 1 :]
 
     return Mutant
 
+
+#: sloppy-no-handoff with its hinted handoff on (708 states)
+HANDOFF = _entry("sloppy-no-handoff").config.replace(name="sloppy-handoff", hinted_handoff=True)
+#: a sloppy put to a fallback, one crash and one duplicate (121 states)
+HINT_AGAIN = Config(name="hint-again", nodes=("a", "b", "c"), n=2, r=1, w=1, sloppy_quorum=True,
+                    anti_entropy=False, read_repair=False, gets_per_client=0, crashes=1,
+                    duplicates=1)
 
 MUTANTS = [
     # a replica's answer settles a request, which changes its client
@@ -139,6 +148,11 @@ MUTANTS = [
     pytest.param("puts", "client-vclock-blind-rewrite", id="puts"),
     # a coordinator mints under its actor of the current storage lifetime
     pytest.param("epochs", "disk-loss-w1", id="epochs"),
+    # a hint delivered records its acknowledgement (session 40's review: no graph test
+    # above caught these two; 708 and 121 states)
+    pytest.param("hints_acked", HANDOFF, id="hints_acked"),
+    # a hint acknowledged records its deletion (a duplicate put hands the hint back)
+    pytest.param("hints_deleted", HINT_AGAIN, id="hints_deleted"),
     # a coordinator picks the reachable nodes (30,016 states: soak only)
     pytest.param("side", "sloppy-partition", id="side",
                  marks=pytest.mark.skipif(not SOAK, reason="30,016 states: soak only")),
@@ -146,10 +160,45 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize(("part", "name"), MUTANTS)
-def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str) -> None:
+def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str | Config) -> None:
+    config = name if isinstance(name, Config) else _entry(name).config
+    plain = _plain_digest(config)  # test_memo_gives_the_spec_graph's, if it ran here
+    model = spec_model(config)
+    object.__setattr__(model, "memoised_successors", _keyed_without(part)())
+    assert graph_digest(config, model) != plain
+
+
+class _OneSlot(dict[int, Any]):
+    """A state context's table of step effects in which every step's hash collides."""
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return dict.get(self, 0, default)
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        dict.__setitem__(self, 0, value)
+
+
+class _Colliding(MemoSuccessors):
+    """Every delivery and timeout from one state context keyed by one hash."""
+
+    def _effects(self, state: spec.State) -> Any:
+        table = super()._effects(state)
+        if not isinstance(table, _OneSlot):
+            table = self.steps[self.step_context(state)] = _OneSlot(table)
+        return table
+
+
+@pytest.mark.parametrize("name", ["strict-weak-quorum", "sloppy-no-handoff"])
+def test_a_step_whose_hash_collides_is_compared(name: str) -> None:
+    """Session 40's review: a step's effect is found by the step's hash within its
+    state's context (:meth:`MemoSuccessors.step_context`, session 39) and the step is
+    compared on a hit, so even a table where every step collides gives the spec's graph
+    (mutant: the comparison dropped from deliveries' hit path: strict-weak-quorum's
+    graph differs)."""
     entry = _entry(name)
-    plain = _plain_digest(entry.config)  # test_memo_gives_the_spec_graph's, if it ran here
-    assert graph_digest(entry.config, _memo_model(entry, _keyed_without(part)())) != plain
+    memo = _Colliding()
+    assert graph_digest(entry.config, _memo_model(entry, memo)) == _plain_digest(entry.config)
+    assert memo.hits > 0 and memo.misses > memo.effects
 
 
 # -- the membership steps (issue 13, session 21) ---------------------------------------------
