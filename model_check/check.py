@@ -314,6 +314,8 @@ def check(
             compact_frontier=compact_frontier,
             frontier_keep=(resolved,),
             screen=screen,
+            fingerprint=system.fingerprint if isinstance(system, SpecModel) else None,
+            canonical_identity=isinstance(system, SpecModel) and system.canonical_identity,
         )
 
     def marked(prop: SpecProperty) -> Callable[[State], bool] | None:

@@ -718,12 +718,16 @@ def explore_model(
     compact_frontier: bool | None = None,
     frontier_keep: Sequence[object] = (),
     screen: Screen[S] | None = None,
+    fingerprint: Callable[[S], int] | None = None,
+    canonical_identity: bool = False,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on
-    (unless the model says it is the identity: a true ``canonical_identity``). A model's
-    ``fingerprint`` attribute, when it has one, is the one-process search's fingerprint
-    (it must be ``hash(state)`` in effect: the spec's reads the hash a state caches).
+    (unless the caller says it is the identity: ``canonical_identity`` True).
+    ``fingerprint`` (None: :func:`fast_fingerprint`) is the one-process search's
+    fingerprint (it must be ``hash(state)`` in effect: the spec model's reads the hash
+    a state caches; :func:`model_check.check.check` passes it, since the model is a
+    value this function does not probe: tests/model_check/test_layers.py).
     With ``workers`` (>= 1) the search runs in that many forked processes, the seen-set
     partitioned by fingerprint (:func:`model_check.parallel.explore_parallel`; no bounds:
     :class:`~model_check.errors.CheckError` when one is given, or ``reduce``); with
@@ -758,11 +762,11 @@ def explore_model(
             step_witnesses=step_witnesses, progress=progress)
     # objects the states share, packed by reference (the spec's config: check passes it)
     codec = None if compact_frontier is False else FrontierCodec(keep=tuple(frontier_keep))
-    if getattr(model, "canonical_identity", False):  # nothing to permute: skip the call
+    if canonical_identity:  # nothing to permute: skip the call
         common = (*common[:3], None)
     return explore(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
-        fingerprint=getattr(model, "fingerprint", fast_fingerprint),
+        fingerprint=fast_fingerprint if fingerprint is None else fingerprint,
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
         step_witnesses=step_witnesses, progress=progress, reduce=reduce,
         frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,

@@ -975,8 +975,8 @@ PRUNE_MUTANTS: dict[str, Mutant] = {
         "if entry.values or lifetime not in gone", "if lifetime not in gone"),
     # a replica's merge (of a put, a read repair, a hint) is stored unpruned
     "replica-merge-unpruned": _mutant(
-        Replica, "merge_into_local", "merged = self.prune(merge(mine, record))",
-        "merged = merge(mine, record)"),
+        Replica, "merge_one_way", "merged = self.prune(union)",
+        "merged = union"),
     # the count keeps one retired lifetime more than the spec's prune_retired
     "prune-keeps-one-more": _mutant(
         retired_module, "prune_retired",  # type: ignore[arg-type]
