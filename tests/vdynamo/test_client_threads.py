@@ -52,11 +52,12 @@ def _node(delay_s: float) -> Iterator[str]:
         thread.join(5)
 
 
-def put_from_threads(db: Client, puts: int, prefix: str = "") -> Counter[str]:
-    """Each of THREADS threads puts ``puts`` keys (``PREFIX-kTHREAD-PUT``) at once, all
-    started together: what was raised (class and message) -> how many times."""
+def put_from_threads(db: Client, puts: int, prefix: str = "",
+                     threads: int = THREADS) -> Counter[str]:
+    """Each of ``threads`` threads puts ``puts`` keys (``PREFIX-kTHREAD-PUT``) at once,
+    all started together: what was raised (class and message) -> how many times."""
     errors: Counter[str] = Counter()
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(threads)
 
     def work(i: int) -> None:
         start.wait()
@@ -66,20 +67,22 @@ def put_from_threads(db: Client, puts: int, prefix: str = "") -> Counter[str]:
             except Exception as error:  # counted, named in the assertion
                 errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
+    started = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for thread in started:
         thread.start()
-    for thread in threads:
+    for thread in started:
         thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
+    assert not any(thread.is_alive() for thread in started)
     return errors
 
 
 def test_a_request_waiting_its_turn_is_not_timed_out() -> None:
-    # 300 puts of 0.25 s each at once, timeout_s 1: 50 in flight, 6 turns of 0.25 s;
-    # before the fix 100 in flight and the last third timed out waiting in httpx's
-    # pool (PoolTimeout: OutcomeUnknownError, nothing sent)
-    with _node(0.25) as node, Client([node], timeout_s=1.0) as db:
+    # 600 puts of 0.4 s each at once, timeout_s 2: 50 in flight, 12 turns of 0.4 s
+    # (4.8 s). Timed from when its thread asked, the last 7 turns time out; before the
+    # fix (100 in flight, timed in httpx's pool) the last turn of 6 (2.0-2.4 s) did.
+    # Each request has 5x its 0.4 s: CI's stop 50 on a loaded 2-core machine saw 2 of
+    # 300 puts of 0.25 s take over 1 s (timeout_s 1 then), so the margin is 1.6 s now.
+    with _node(0.4) as node, Client([node], timeout_s=2.0) as db:
         started = time.monotonic()
-        assert put_from_threads(db, 1) == Counter()
-        assert time.monotonic() - started >= 6 * 0.25 - 0.1  # waited its turn
+        assert put_from_threads(db, 1, threads=600) == Counter()
+        assert time.monotonic() - started >= 12 * 0.4 - 0.1  # waited its turn
