@@ -41,8 +41,9 @@ imports: $(STAMP)
 # --dist worksteal: a worker that runs out of tests takes queued ones from the other
 # (with the default --dist load, session 13 measured one worker idle for the last 281 s:
 # 888 vs 637 CPU-s queued; tests/cpu_profile.py, docs/model-checking.md).
+# --durations=30: CI's log names the 30 slowest tests of every run (session 41).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python bench/model_check.py

@@ -126,7 +126,8 @@ class Action:
     """False on the faults (drop, duplicate, crash, disk loss, buffered crash, restore,
     partition: :data:`spec.model.FAULTS`, which the liveness check's fault-free steps
     leave out); a class attribute, so the checker reads it with ``attrgetter`` (no
-    Python call a transition; issue 13, session 39)."""
+    Python call a transition; issue 13, session 39). The one source of which actions
+    are faults: ``FAULTS`` and ``is_fault`` are derived from it (session 41)."""
 
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
