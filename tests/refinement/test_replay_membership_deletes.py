@@ -83,7 +83,20 @@ def _quiesced(trace: Trace, steps: int) -> Lockstep:
     return ls
 
 
-@pytest.mark.parametrize(("name", "prop", "length"), VIOLATIONS,
+#: counterexamples the lockstep refuses at a step it cannot take on the
+#: implementation (unmapped, not a divergence), each with why: a strict xfail, so that
+#: a mapping of the step is noticed
+REFUSED_REPLAYS = {
+    ("delete-join-drop", "monotonic_reads"): "session 41: refused at step 6, the spec's "
+    "Timeout of n1's put on n2 after n1 learnt the join and the replica put to n2 was "
+    "dropped: the implementation's coordinator has no timer for it that the spec "
+    "allows (docs/refinement.md, \"unmapped\"; docs/spec.md, \"delete-join-pending's read "
+    "repair witness (session 41)\")"}
+
+
+@pytest.mark.parametrize(("name", "prop", "length"), [
+    pytest.param(n, p, k, marks=pytest.mark.xfail(strict=True, reason=REFUSED_REPLAYS[n, p]))
+    if (n, p) in REFUSED_REPLAYS else (n, p, k) for n, p, k in VIOLATIONS],
                          ids=[f"{n}.{p}" for n, p, _ in VIOLATIONS])
 def test_the_counterexample_replays_on_the_implementation(
         name: str, prop: str, length: int) -> None:
