@@ -189,15 +189,11 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
 
 #: suite entries whose seeded sample meets a known divergence, each with its cause
 #: (docs/refinement.md): a strict xfail, so that a fix (or a sample that stops meeting
-#: it) is noticed. Empty from session 9 (the late re-transfer and the one-hint
-#: handoff, docs/refinement.md "The session-8 delete entries agree") to session 41,
-#: whose delete-join-drop is the first membership entry with a message drop.
-KNOWN_DIVERGENCES: dict[str, str] = {
-    "delete-join-drop": "session 41: the spec drops a range-transfer message (n2 -> n3), "
-    "the lockstep finds no such message of the implementation in flight to drop (3 of "
-    "the seed-12 sample's paths, e.g. join, two gossips, transfer, drop): a harness gap "
-    "for drops of range transfers, not mapped yet (docs/spec.md, \"delete-join-pending's "
-    "read repair witness (session 41)\")"}
+#: it) is noticed. Empty since session 9 (the late re-transfer and the one-hint
+#: handoff, docs/refinement.md "The session-8 delete entries agree"; session 41's
+#: delete-join-drop met one, a dropped empty range transfer, now unmapped:
+#: model_check.refinement_replay.step_action).
+KNOWN_DIVERGENCES: dict[str, str] = {}
 
 
 #: the order of test_every_checked_edge_agrees' entries: the FULL_IN_CI ones (they

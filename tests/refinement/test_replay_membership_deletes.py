@@ -28,13 +28,15 @@ from impl.node import Node
 from impl.reaping import Reaper
 from model_check.check import check
 from model_check.refinement import Lockstep
+from model_check.refinement_replay import NotExpressible, step_action
 from model_check.refinement_replay import replay_trace as replay_on_impl
-from model_check.refinement_replay import step_action
 from model_check.replay import config_from_trace
 from model_check.reports import WitnessReport
 from model_check.suite import DEFAULT_SUITE
 from model_check.trace import Trace
 from spec import model as spec_model
+from spec.actions import Drop, Duplicate, Gossip, Join, Transfer
+from spec.state import Kind
 from tests.refinement.configs import MEMBERSHIP_WALK_CONFIGS
 
 TRACES = Path(__file__).parent / "traces"
@@ -122,6 +124,28 @@ def test_the_counterexample_replays_on_the_implementation(
         assert before.converged() and spec_model.converged(before.frontier[0])
     finally:
         before.cluster.close()
+
+
+@pytest.mark.parametrize("fault", [Drop, Duplicate])
+def test_a_fault_of_an_empty_range_transfer_is_unmapped(fault: type[Drop | Duplicate]) -> None:
+    """delete-join-drop (session 41): n3 joins, n1 and n2 learn it, n2 transfers its
+    empty copy of k to n3. The implementation sends nothing for an empty range (it
+    counts it handed over at once), so the spec's drop (duplicate) of that transfer
+    is not expressible (unmapped), not a divergence; its delivery is
+    ``Lockstep.deliver_empty``. The mutant ``empty-transfer-fault-diverges`` (the
+    lockstep as before session 41: "the implementation has no message in flight", a
+    plain Divergence) fails it."""
+    config = next(e.config for e in DEFAULT_SUITE if e.name == "delete-join-drop")
+    ls = Lockstep(config)
+    try:
+        for action in (Join("n3"), Gossip("n3", "n1"), Gossip("n1", "n2"),
+                       Transfer("n2", "n3", "k")):
+            step_action(ls, action)
+        empty = next(m for m in ls.frontier[0].messages if m.kind is Kind.RANGE_TRANSFER)
+        with pytest.raises(NotExpressible, match="sends nothing for the transfer"):
+            step_action(ls, fault(empty))
+    finally:
+        ls.cluster.close()
 
 
 DELETE_IMMEDIATE = [(n, p, k) for n, p, k in VIOLATIONS if n == "delete-immediate"]
