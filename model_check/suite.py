@@ -686,13 +686,37 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         # stale copy in flight (one the receiver holds) no longer hold the handover;
         # 8,251 (23,163 transitions, depth 29) before session 39, whose read repair
         # writes no tombstone into an empty copy: its one read repair that changed a
-        # store (18 steps) wrote the tombstone back into n1 after n1 reaped it
+        # store (18 steps) wrote the tombstone back into n1 after n1 reaped it.
+        # Without a fault no read repair can change a store here (session 41): every
+        # write is acknowledged only by W = 2 in each of the old and the new top N
+        # (all three nodes), the one client waits for it, and a get with a single
+        # reply (R = 1, the coordinator's own in both groups) repairs nothing; the
+        # only stale copies are reaped ones. delete-join-drop (below) is the witness
         distinct_states=8_201,
         transitions=23_676, depth=25,
         found={**_DELETE_JOIN, "outside_copy_dropped": 21,
                "range_transferred": 6, "change_completed": 9, "joined_node_coordinates": 7,
                "late_write_forwarded": 12, "reaped_during_get": 17},
         not_found=("read_repair_repairs",),
+    ),
+    _entry(
+        "delete-join-drop",
+        "session 41: delete-join-pending with one message drop, every request through "
+        "the first of the key's serving top N (n1, then n3 once it knows the handover): "
+        "a replica put to n1 is dropped, its put (or delete) fails, and n3's get by "
+        "joint quorum reads n1's stale copy and read-repairs it: the failed put's v1 into "
+        "n1's empty store (13 steps), or the failed delete's tombstone over n1's v1 (17); "
+        "without anti-entropy the dropped write is never repaired otherwise "
+        "(convergence), and a failed put read once by n1 is not read by n3's joint "
+        "quorum of n3 and n2, which the empty range transfer left without it "
+        "(monotonic_reads)",
+        {"monotonic_reads": 13, "convergence": 4},
+        distinct_states=15_643,
+        transitions=49_368, depth=27,
+        found={**_DELETE_JOIN, "coordinator_times_out": 3, "read_repair_repairs": 13,
+               "outside_copy_dropped": 25, "range_transferred": 7, "change_completed": 9,
+               "joined_node_coordinates": 7, "late_write_forwarded": 13,
+               "reaped_during_get": 17},
     ),
     _entry(
         "delete-leave-pending",

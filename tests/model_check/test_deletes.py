@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
@@ -197,6 +198,15 @@ def _down_replica_mutant() -> Iterator[None]:
         deletes._holds_covered = original  # type: ignore[assignment]
 
 
+def _guard_replaced(mutant: str | None, name: str,
+                    replacement: object) -> contextlib.AbstractContextManager[object]:
+    """``spec.deletes.<name>`` replaced by ``replacement`` while the block runs when
+    ``mutant`` is set (a seeded mutant of a reap guard); else nothing changes."""
+    if not mutant:
+        return contextlib.nullcontext()
+    return mock.patch.object(deletes, name, replacement)
+
+
 def _late_replica_put() -> State:
     """:func:`_put_read`, then the delete v2 through n1 delivered everywhere: every
     store holds only the tombstone, and v1's replica put to n3 is still in flight."""
@@ -219,7 +229,7 @@ def test_a_replica_put_of_a_deleted_version_in_flight_blocks_the_reap(
     v1 then reaches n3's empty store and the client's next get, through n3, returns
     it again."""
     state = _late_replica_put()
-    with _not_quiet_mutant() if mutant else contextlib.nullcontext():
+    with _guard_replaced(mutant, "_quiet", lambda state, key, plan: True):
         reaps = _reaps(state)
         if not mutant:
             assert reaps == []
@@ -229,16 +239,6 @@ def test_a_replica_put_of_a_deleted_version_in_flight_blocks_the_reap(
     state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 1)
     assert _store(state, "n3") == (1,)
     _assert_resurrected_through_n3(state)
-
-
-@contextlib.contextmanager
-def _not_quiet_mutant() -> Iterator[None]:
-    original = deletes._quiet
-    deletes._quiet = lambda state, key, plan: True  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        deletes._quiet = original  # type: ignore[assignment]
 
 
 def _get_through_n3(read_first: bool) -> State:
@@ -271,7 +271,7 @@ def test_a_get_holding_a_deleted_version_holds_the_reap_off(mutant: str | None) 
     (the get part dropped, no wait for gets at all) lets n1 and n2 reap; the get then
     reads n1's empty copy and returns v1 (R = 2)."""
     state = _get_through_n3(read_first=True)
-    with _gets_ignored_mutant() if mutant else contextlib.nullcontext():
+    with _guard_replaced(mutant, "_gets_hold", lambda state, key, covered: False):
         reaps = _reaps(state)
         if not mutant:
             assert reaps == []
@@ -281,16 +281,6 @@ def test_a_get_holding_a_deleted_version_holds_the_reap_off(mutant: str | None) 
     state = deliver(deliver(state, Kind.REPLICA_GET, "n3", "n1"), Kind.REPLICA_GET_REPLY)
     assert state.client("c1").gets[-1].returned == (1,)
     assert not no_resurrection(state)
-
-
-@contextlib.contextmanager
-def _gets_ignored_mutant() -> Iterator[None]:
-    original = deletes._gets_hold
-    deletes._gets_hold = lambda state, key, covered: False  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        deletes._gets_hold = original  # type: ignore[assignment]
 
 
 @pytest.mark.parametrize("mutant", [None, "tombstone-written-back"])

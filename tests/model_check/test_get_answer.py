@@ -226,7 +226,8 @@ def _answering(pre: Any, action: Any, post: Any) -> tuple[list[tuple[str, Any]],
 #: other delete entry of the suite but delete-safe-sloppy-crash (2 million states),
 #: about 80 CPU-s (docs/proofs.md, "The get's answer encoded (session 28)")
 SOAK_AGREEMENT = ["delete-retry", "delete-safe-drop", "delete-fallback-copy",
-                  "delete-fallback-primary", "delete-join-pending", "delete-join-immediate",
+                  "delete-fallback-primary", "delete-join-pending", "delete-join-drop",
+                  "delete-join-immediate",
                   "delete-leave-pending", "delete-restore-after-reap", "delete-restore-keep",
                   "delete-immediate", "delete-safe-strict-crash"]
 AGREEMENT = ["delete-safe", "delete-concurrent-put",

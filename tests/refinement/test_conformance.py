@@ -190,7 +190,9 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
 #: suite entries whose seeded sample meets a known divergence, each with its cause
 #: (docs/refinement.md): a strict xfail, so that a fix (or a sample that stops meeting
 #: it) is noticed. Empty since session 9 (the late re-transfer and the one-hint
-#: handoff, docs/refinement.md "The session-8 delete entries agree").
+#: handoff, docs/refinement.md "The session-8 delete entries agree"; session 41's
+#: delete-join-drop met one, a dropped empty range transfer, now unmapped:
+#: model_check.refinement_replay.step_action).
 KNOWN_DIVERGENCES: dict[str, str] = {}
 
 

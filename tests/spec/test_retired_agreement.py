@@ -2,13 +2,13 @@
 
 :func:`spec.retired.prune_retired` states the rule of ``impl.versions.prune_retired``
 (docs/impl.md, "Pruning the entries of retired lifetimes") at a count ``keep``
-instead of a byte budget. At ``keep`` k and budget 0 with ``newest_kept`` k (the
-implementation's ``RETIRED_NEWEST_KEPT``, 1 since session 39: a node's newest
-retired lifetime is kept whatever its bytes) the two must drop the same
-entries of any DVVSet, for k in 0, 1 (at k = 0): every value-less entry of a
-retired lifetime the pruning
-node knows of, its key epochs and pairs with clients too, and nothing of a live
-lifetime nor anything holding a value. Seeded random sets, the spec's actor ids
+instead of a byte budget. For k in 0 and 1 (1 is the implementation's
+``RETIRED_NEWEST_KEPT`` since session 39: a node's newest retired lifetime is kept
+whatever its bytes), the spec at ``keep`` k and the implementation at budget 0 with
+``newest_kept`` k must drop the same entries of any DVVSet: every value-less entry
+of a retired lifetime the pruning node knows of (at k = 1 but those of each node's
+newest such lifetime), its key epochs and pairs with clients too, and nothing of a
+live lifetime nor anything holding a value. Seeded random sets, the spec's actor ids
 (``n1``, ``n1~2``, ``n1~2.1``, ``"n1~2 c1"``) mapped onto the implementation's
 (``n1~<12 hex>``...). The implementation's pruning came with branch s33-dvvprune;
 where ``impl.versions`` has no ``prune_retired`` this module is skipped."""
