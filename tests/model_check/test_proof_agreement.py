@@ -103,14 +103,26 @@ def test_encoded_properties_agree_with_model_check_properties(
         assert check.holds(enc.strong_hints, state)
 
 
+#: CI checks the edges of every third state of delete-safe's whole graph (14,151
+#: states walked, 4,717 checked; soak: every state). Session 41: 14.8 -> 8.4 CPU-s; the
+#: reap's quiet guard as before session 39 (a get's reply or record holding any version
+#: holds the reap off) is refused at 1,836 states, 610-613 of each residue mod 3, the
+#: first the 4,363rd (no delete entry's default sample reaches one); docs/model-checking.md,
+#: "Where CI's test time goes (session 41)"
+EVERY_IN_CI = {"delete-safe": 3}
+
+
 @pytest.mark.parametrize("name", ["strict-weak-quorum", "disk-loss-w2", "disk-loss-w1",
                                   "dvv-same-coordinator", "delete-safe"])
 def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
-    """Every edge of the whole reachable graph, both directions."""
+    """Every edge of the whole reachable graph, both directions (in CI, delete-safe's
+    every third state: :data:`EVERY_IN_CI`)."""
     suite_entry = entry(name)
-    result = check_graph(name, suite_entry.config, relations=RELATIONS)
+    every = 1 if SOAK else EVERY_IN_CI.get(name, 1)
+    result = check_graph(name, suite_entry.config, every=every, relations=RELATIONS)
     assert result.ok, (result.disagreements, result.exact_disagreements)
-    assert result.checked_states == result.states == suite_entry.distinct_states
+    assert result.states == suite_entry.distinct_states
+    assert result.checked_states == result.states // every
     assert result.edges > result.states
     assert not result.not_encoded and result.outside == 0
 
