@@ -135,12 +135,22 @@ def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
 MEMBERSHIP_SAMPLED = ("join-immediate", "join-pending", "leave-pending")
 
 
+#: CI's sample walks the first 500 states of each configuration, every 20th checked
+#: (``vdynamo prove``'s default: 1,000; session 41): session 25's two mutants this test
+#: alone kills in CI are still refused there (Z1, ``in_exchange_candidates`` as
+#: ``in_current_top``: join-anti-entropy, 11 forward failures, 17 in the default sample;
+#: the gossip step leaving the receiver's view: nine membership entries);
+#: docs/model-checking.md, "Where CI's test time goes (session 41)"
+SAMPLE_IN_CI = 500
+
+
 def test_a_sample_of_every_suite_configuration_agrees() -> None:
-    """Every suite configuration: the default sample of ``vdynamo prove`` (every edge
-    under HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``); the lossy ones
-    against the lossy store rule."""
+    """Every suite configuration: a sample of each (the first :data:`SAMPLE_IN_CI`
+    states walked, every 20th checked, as ``vdynamo prove``'s default sample of 1,000;
+    every edge under HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``); the
+    lossy ones against the lossy store rule."""
     # the module's relations: those the other tests of the worker built, shared
-    results = check_suite(all_edges=SOAK, relations=RELATIONS)
+    results = check_suite(all_edges=SOAK, relations=RELATIONS, max_states=SAMPLE_IN_CI)
     # every entry, the membership ones included (model_check/proofs/membership.py), the
     # force-removes too since session 24, and since session 32 session 31's two-key
     # entry, once per key (its projection onto the key, docs/proofs.md "Two keys")
