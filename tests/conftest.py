@@ -50,9 +50,12 @@ session 37) and the stale-copy search of delete-join-pending (CI: delete-join-im
 ``STALE_COPY_IN_CI`` of tests/spec/test_late_transfer.py; session 37); the get's encoded
 answer against the spec's on delete-safe (CI: on delete-concurrent-put, ``SOAK_AGREEMENT``
 of tests/model_check/test_get_answer.py), the data-loss probe's clean dvv history 101
-(CI: 121's and 112's default runs, ``CLEAN_SOAK_ONLY``) and the Z3 edges of two states
+(CI: 121's and 112's default runs, ``CLEAN_SOAK_ONLY``), the Z3 edges of two states
 in three of delete-safe's graph (CI: every third, ``EVERY_IN_CI`` of
-tests/model_check/test_proof_agreement.py; session 41).
+tests/model_check/test_proof_agreement.py; the suite sample there walks 500 states of
+each entry, ``SAMPLE_IN_CI``, soak every edge) and the w = 1 resurrection graph beyond
+7 steps (``SHALLOW_IN_CI`` of tests/model_check/test_proof_pruning_resurrection.py;
+session 41).
 """
 
 from __future__ import annotations
