@@ -55,8 +55,8 @@ in three of delete-safe's graph (CI: every third, ``EVERY_IN_CI`` of
 tests/model_check/test_proof_agreement.py; the suite sample there walks 500 states of
 each entry, ``SAMPLE_IN_CI``, soak every edge), the pruning entries' Z3 edges beyond
 their first 1,500 states (``PREFIX`` of tests/model_check/test_proof_pruning.py, 3,000
-before) and the w = 1 resurrection graph beyond 7 steps (``SHALLOW_IN_CI`` of tests/model_check/test_proof_pruning_resurrection.py;
-session 41).
+before) and the w = 1 resurrection graph beyond 7 steps (``SHALLOW_IN_CI`` of
+tests/model_check/test_proof_pruning_resurrection.py; session 41).
 """
 
 from __future__ import annotations
