@@ -47,7 +47,16 @@ tests/model_check/test_por.py) and clone against replay on 100 edges of disk-los
 session 25); the data-loss probe's clean lww history 103 (CI: the clean histories
 101, 102 and 104 and lww's 106, ``CLEAN_SOAK_ONLY`` of tests/impl/test_data_loss_probe.py;
 session 37) and the stale-copy search of delete-join-pending (CI: delete-join-immediate's,
-``STALE_COPY_IN_CI`` of tests/spec/test_late_transfer.py; session 37).
+``STALE_COPY_IN_CI`` of tests/spec/test_late_transfer.py; session 37); the get's encoded
+answer against the spec's on delete-safe (CI: on delete-concurrent-put, ``SOAK_AGREEMENT``
+of tests/model_check/test_get_answer.py), the data-loss probe's clean dvv history 101
+(CI: 121's and 112's default runs, ``CLEAN_SOAK_ONLY``), the Z3 edges of two states
+in three of delete-safe's graph (CI: every third, ``EVERY_IN_CI`` of
+tests/model_check/test_proof_agreement.py; the suite sample there walks 500 states of
+each entry, ``SAMPLE_IN_CI``, soak every edge), the pruning entries' Z3 edges beyond
+their first 1,500 states (``PREFIX`` of tests/model_check/test_proof_pruning.py, 3,000
+before) and the w = 1 resurrection graph beyond 7 steps (``SHALLOW_IN_CI`` of
+tests/model_check/test_proof_pruning_resurrection.py; session 41).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from spec.actions import Action, Backup, Crash, Deliver, Drop, Duplicate, Recove
 from spec.config import Config
 from spec.state import Backups, Kind, new_node
 from spec.step import Edit, plan_of
+from tests.model_check.first_refusal import stopping_at_a_refusal
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 
@@ -103,14 +104,26 @@ def test_encoded_properties_agree_with_model_check_properties(
         assert check.holds(enc.strong_hints, state)
 
 
+#: CI checks the edges of every third state of delete-safe's whole graph (14,151
+#: states walked, 4,717 checked; soak: every state). Session 41: 14.8 -> 8.4 CPU-s; the
+#: reap's quiet guard as before session 39 (a get's reply or record holding any version
+#: holds the reap off) is refused at 1,836 states, 610-613 of each residue mod 3, the
+#: first the 4,363rd (no delete entry's default sample reaches one); docs/model-checking.md,
+#: "Where CI's test time goes (session 41)"
+EVERY_IN_CI = {"delete-safe": 3}
+
+
 @pytest.mark.parametrize("name", ["strict-weak-quorum", "disk-loss-w2", "disk-loss-w1",
                                   "dvv-same-coordinator", "delete-safe"])
 def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
-    """Every edge of the whole reachable graph, both directions."""
+    """Every edge of the whole reachable graph, both directions (in CI, delete-safe's
+    every third state: :data:`EVERY_IN_CI`)."""
     suite_entry = entry(name)
-    result = check_graph(name, suite_entry.config, relations=RELATIONS)
+    every = 1 if SOAK else EVERY_IN_CI.get(name, 1)
+    result = check_graph(name, suite_entry.config, every=every, relations=RELATIONS)
     assert result.ok, (result.disagreements, result.exact_disagreements)
-    assert result.checked_states == result.states == suite_entry.distinct_states
+    assert result.states == suite_entry.distinct_states
+    assert result.checked_states == result.states // every
     assert result.edges > result.states
     assert not result.not_encoded and result.outside == 0
 
@@ -122,12 +135,22 @@ def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
 MEMBERSHIP_SAMPLED = ("join-immediate", "join-pending", "leave-pending")
 
 
+#: CI's sample walks the first 500 states of each configuration, every 20th checked
+#: (``vdynamo prove``'s default: 1,000; session 41): session 25's two mutants this test
+#: alone kills in CI are still refused there (Z1, ``in_exchange_candidates`` as
+#: ``in_current_top``: join-anti-entropy, 11 forward failures, 17 in the default sample;
+#: the gossip step leaving the receiver's view: nine membership entries);
+#: docs/model-checking.md, "Where CI's test time goes (session 41)"
+SAMPLE_IN_CI = 500
+
+
 def test_a_sample_of_every_suite_configuration_agrees() -> None:
-    """Every suite configuration: the default sample of ``vdynamo prove`` (every edge
-    under HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``); the lossy ones
-    against the lossy store rule."""
+    """Every suite configuration: a sample of each (the first :data:`SAMPLE_IN_CI`
+    states walked, every 20th checked, as ``vdynamo prove``'s default sample of 1,000;
+    every edge under HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``); the
+    lossy ones against the lossy store rule."""
     # the module's relations: those the other tests of the worker built, shared
-    results = check_suite(all_edges=SOAK, relations=RELATIONS)
+    results = check_suite(all_edges=SOAK, relations=RELATIONS, max_states=SAMPLE_IN_CI)
     # every entry, the membership ones included (model_check/proofs/membership.py), the
     # force-removes too since session 24, and since session 32 session 31's two-key
     # entry, once per key (its projection onto the key, docs/proofs.md "Two keys")
@@ -173,14 +196,19 @@ def test_the_force_remove_steps_agree_and_a_wrong_one_is_caught(
     w2 = check_graph("force-remove-w2", entry("force-remove-w2").config, every=25,
                      relations=RELATIONS)
     assert w2.ok, (w2.disagreements, w2.exact_disagreements)
+    # each mutant's walk ends at its first refusal (session 41: the 2nd and the 4th
+    # state checked of 120; 3.5 -> 0.2 CPU-s): recovers' forward failures are 0 up to
+    # there (on the whole walk too: 109 backward, 0 forward)
     monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
-    recovers = check_graph("removed-recovers", config, every=25)
+    with stopping_at_a_refusal(lambda result: result.backward_failures > 0):
+        recovers = check_graph("removed-recovers", config, every=25)
     assert recovers.backward_failures > 0 and recovers.forward_failures == 0
     monkeypatch.undo()
     monkeypatch.setattr(membership, "_remove_steps", _keeping_the_store)
     # forward only: the spec's edge refused is what this mutant must give (the
     # backward enumeration, about half of a check_graph's CPU, decides nothing here)
-    keeps = check_graph("removal-keeps-store", config, every=25, backward=False)
+    with stopping_at_a_refusal(lambda result: result.forward_failures > 0):
+        keeps = check_graph("removal-keeps-store", config, every=25, backward=False)
     assert keeps.forward_failures > 0
 
 

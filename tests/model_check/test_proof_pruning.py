@@ -26,12 +26,16 @@ RELATIONS: Relations = {}
 SOAK = PROFILE == "soak"
 
 #: CI's share of the three larger entries (session 34's review): the first ``PREFIX``
-#: states of each walk (about 1,850 checked; 2.4 CPU-s each, their whole graphs
-#: 7-10 s), on which every mutant of this file and of the review is refused (the spec
-#: mutants below; the knowledge guard dropped, nothing pruned, own as all, naive's
-#: guard with ``<``, no re-issued dot, the spec's naive pruning as own); the soak
-#: profile (``HYPOTHESIS_PROFILE=soak``) walks their whole graphs, figures pinned
-PREFIX = 3_000
+#: states of each walk, on which every mutant of this file and of the review is
+#: refused (the spec mutants below; the knowledge guard dropped, nothing pruned, own as
+#: all, naive's guard with ``<``, no re-issued dot, the spec's naive pruning as own);
+#: the soak profile (``HYPOTHESIS_PROFILE=soak``) walks their whole graphs, figures
+#: pinned. 3,000 until session 41; at 1,500 (this file's mutant tests' own bound) the
+#: review's mutants re-run are refused first at the 130th-680th state walked (the
+#: spec's all as own and keep + 1 on dvv-prune-retired, its naive as own, the
+#: encoding's naive guard with ``<`` and no re-issued dot on dvv-prune-naive);
+#: docs/model-checking.md, "Where CI's test time goes (session 41)"
+PREFIX = 1_500
 
 #: the entry small enough to walk whole in CI too (2.3 CPU-s)
 WHOLE_IN_CI = "dvv-prune-retired-delete"
@@ -70,7 +74,7 @@ def test_every_edge_of_the_pruning_entries_agrees(name: str) -> None:
     assert not result.not_encoded and result.outside == 0
     assert result.by_family["anti-entropy"] > 0 and result.by_family["crash"] > 0
     if not whole:
-        assert 1_000 < result.checked_states == result.states < suite_entry.distinct_states
+        assert 500 < result.checked_states == result.states < suite_entry.distinct_states
         return
     assert result.checked_states == result.states == suite_entry.distinct_states
     assert (result.edges, result.stutters, result.exact_proposals,

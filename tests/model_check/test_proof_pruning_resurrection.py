@@ -145,16 +145,30 @@ def test_the_twin_is_a_blind_delete_that_prunes_the_acknowledged_tombstone() -> 
     assert "put 2: performed, acked, stored at {B}" in text and "a delete of {1}" in text
 
 
+#: CI's share of the w = 1 graph in test_no_state_breaks_the_statement (session 41): the
+#: states within 7 steps (15,070 of the spec's states unreduced; the whole graph's
+#: 35,236 under soak): 5.6 CPU-s of its 16 (walk and statement). With the fix reverted
+#: (``absorbed`` taking over nothing) 24 of them break the statement, the first 6
+#: steps deep (118 in the whole graph); docs/model-checking.md, "Where CI's test time
+#: goes (session 41)"
+SHALLOW_IN_CI = 7
+
+
 @pytest.mark.parametrize("name", ["prune-two-deletes-w1", "prune-two-deletes-duplicate"])
 def test_no_state_breaks_the_statement(name: str) -> None:
     """Since the fix no reachable state breaks ``no_resurrection_after_reap`` where the
     checker found session 37's counterexample to induction (w = 1: 6 steps; w = 2 with
     a duplicate: 12), nor the proof's invariant; two deletes are still concurrent on
     some states (the blind delete reaches a copy without the first tombstone). Soak
-    only for the second graph (54,778 states)."""
+    only for the second graph (59,590 states); CI checks the first graph's states
+    within :data:`SHALLOW_IN_CI` steps, the soak profile all of them."""
     if name == "prune-two-deletes-duplicate" and not SOAK:
         pytest.skip("the soak profile's")
-    config, parents = _graph(name)
+    if SOAK:
+        config, parents = _graph(name)
+    else:  # CI: the states within SHALLOW_IN_CI steps
+        config = GRAPHS[name][0]
+        parents = _shallow(config, SHALLOW_IN_CI)
     edges = EdgeCheck(config, relations=RELATIONS)
     assert all(edges.holds(no_resurrection_after_reap, s) for s in parents)
     assert any(_concurrent_deletes(s) for s in parents)
