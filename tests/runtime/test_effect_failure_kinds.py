@@ -102,8 +102,9 @@ def test_a_periodic_timer_that_failed_to_arm_is_armed_again(
                     break
                 await asyncio.sleep(0.05)
             monkeypatch.undo()
-            for _ in range(round(5 * seconds / 0.02)):  # five rounds at most (a fixed
-                # 1 s until session 37)
+            for _ in range(250):  # until armed, 5 s at most: the next input arms it (a
+                # gossip round here or a peer's, 1 s apart at most, with the other
+                # rounds at their defaults; a fixed 1 s until session 37)
                 armed = any(type(timer).__name__ == round_ for timer in n1._timers)
                 if armed:
                     break
