@@ -41,9 +41,14 @@ def test_a_reply_held_behind_a_later_commit_fails_with_an_earlier_one(
             failed: list[int] = []
 
             def noting(writes: list[Any]) -> int:
-                sequence = submit(writes)
+                # k's sequence noted before submit: submit hands the commit to the
+                # writer thread, whose ``failing`` may run before submit returns
+                # (session 41: 2 of 8 runs beside three CPU burners saw k's commit
+                # pass unfailed, "assert failed and replica.pending")
                 if any(isinstance(w, WriteRecord) and w.key == b"k" for w in writes):
-                    k_sequence.append(sequence)
+                    k_sequence.append(committer.submitted + 1)
+                sequence = submit(writes)
+                assert sequence == committer.submitted
                 return sequence
 
             def failing(sequence: int, error: errors.StorageError | None) -> None:
