@@ -94,6 +94,7 @@ from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
+    SHADOW_SHED_BACKLOG,
     RestoreGuard,
     ShadowState,
     advance,
@@ -1426,10 +1427,21 @@ class Node:
     def _defer(self, now: float, method: str, args: tuple[object, ...]) -> list[Effect]:
         """Keep an input for after the shadow round (:meth:`start`): a timer always,
         a client request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
-        (beyond, dropped: a client request is answered with OverloadedError)."""
+        (beyond, dropped: a client request is answered with OverloadedError); a
+        peer's anti-entropy step only while fewer than :data:`SHADOW_SHED_BACKLOG`
+        inputs wait (beyond, shed as a lost message: session 41)."""
         shadow = self.shadow
         assert shadow is not None
         if method != "fire":
+            if (method == "receive" and isinstance(args[1], MerkleExchange | KeyRecords)
+                    and len(shadow.deferred) >= SHADOW_SHED_BACKLOG):
+                self.stats["shadow-round-shed"] += 1
+                shadow.shed += 1
+                if shadow.shed == 1:
+                    self.log.append(f"{now:.3f} shadow round: {len(shadow.deferred)} inputs "
+                                    "waiting, shedding peers' anti-entropy steps "
+                                    "(shadow-round-shed)")
+                return []
             if shadow.kept >= SHADOW_DEFERRED_LIMIT:
                 self.stats["shadow-round-dropped"] += 1
                 shadow.dropped += 1

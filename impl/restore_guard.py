@@ -78,6 +78,19 @@ PEER_GENERATIONS_META = "peer-generations"
 #: ``shadow-round-dropped``. Timers are always kept (one per timer value).
 SHADOW_DEFERRED_LIMIT = 4096
 
+#: Inputs waiting in a shadow round (deferred, or replaying one per step) beyond which
+#: a peer's anti-entropy step (a MerkleExchange or KeyRecords) is shed: dropped as a
+#: lost message, counted ``shadow-round-shed`` (its exchange ends; the peer's next
+#: round runs it again). Session 41's timing audit: with anti-entropy every 0.2 s
+#: and the CPU shared with three busy processes, a restarted node replayed its
+#: deferred inputs slower than its peers' exchanges arrived, for good (62 waiting
+#: at 0.7 s, 3,529 at 15 s): every client request waited behind them, and past
+#: :data:`SHADOW_DEFERRED_LIMIT` got 503. Periodic, and repeated at every round,
+#: these steps are the one input that can outrun a replay; client requests wait
+#: for their answers and replica traffic follows them. Cassandra drops a message
+#: that waited past its timeout the same way (its "dropped messages").
+SHADOW_SHED_BACKLOG = 256
+
 #: Superseded starts of a peer a guard remembers (:meth:`RestoreGuard.superseded`).
 SUPERSEDED_STARTS_LIMIT = 16
 
@@ -262,6 +275,8 @@ class ShadowState:
         #: client requests and peer messages among ``deferred`` (bounded)
         self.kept = 0
         self.dropped = 0
+        #: peers' anti-entropy steps shed (:data:`SHADOW_SHED_BACKLOG`)
+        self.shed = 0
 
     def ask(self, peers: Iterable[str], now: float | None = None) -> None:
         """Wait for ``peers`` too (members the answers named that were not asked),

@@ -19,7 +19,7 @@ import impl.node
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, SetTimer
 from impl.errors import ConfigError, OverloadedError, StorageError
-from impl.messages import GetRequest, Gossip
+from impl.messages import GetRequest, Gossip, MerkleExchange, ReplicaGet
 from impl.node import Node
 from impl.timers import AntiEntropyRound, ShadowRound
 from impl.versions import values
@@ -216,3 +216,34 @@ def test_a_storage_error_replaying_a_deferred_timer_does_not_stall_the_round() -
     assert list(result.values) == [b"v1"]
     assert n3.stats["storage-error"] >= 1 and n3.shadow is None
     assert any("storage error replaying a deferred fire" in line for line in n3.log)
+
+
+def _root(session: int) -> MerkleExchange:
+    """A peer's opening step of an anti-entropy exchange (its root)."""
+    return MerkleExchange(session, 0, 2**128, 16, 2, "level", 0, (0,), (0,), (b"\0" * 16,))
+
+
+def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 41's timing audit: a restarted node replays its deferred inputs one a
+    step, and peers' anti-entropy every 0.2 s on a shared CPU outran the replay for
+    good (3,529 waiting after 15 s, every client request behind them). Beyond
+    ``SHADOW_SHED_BACKLOG`` waiting inputs a peer's anti-entropy step is shed as a
+    lost message and counted; a client request and every other peer message are
+    still deferred in order, and below the backlog an exchange step is deferred too.
+    Mutant: no shedding (the third input deferred, ``shadow-round-shed`` 0)."""
+    monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
+    _, n3, now = _two_gets_held_at_cap_two(monkeypatch)
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 4096)
+    assert n3.receive(now, "n1", _root(7)) == []
+    assert n3.stats["shadow-round-shed"] == 1
+    assert sum("shedding peers' anti-entropy steps" in line for line in n3.log) == 1
+    assert n3.client_request(now, GetRequest(3, KEY, r=1)) == []  # deferred, not shed
+    assert n3.receive(now, "n1", ReplicaGet(9, KEY)) == []
+    assert n3.shadow is not None
+    assert [m for m, _ in n3.shadow.deferred] == ["client_request"] * 3 + ["receive"]
+    assert n3.stats["shadow-round-shed"] == 1
+    n3.shadow.deferred.clear()
+    assert n3.receive(now, "n1", _root(8)) == []  # below the backlog: kept
+    assert [type(a[1]) for _, a in n3.shadow.deferred] == [MerkleExchange]
+    assert n3.stats["shadow-round-shed"] == 1
