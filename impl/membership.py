@@ -293,6 +293,15 @@ class Member:
                       status.status_version, tokens.tokens_version)
 
 
+#: the bytes of the views serialized last (:meth:`Membership.to_bytes`), by the
+#: view's ``id``; each entry holds its view, so that no other object takes that id
+#: while the entry lives. A view is immutable (frozen, of frozen members and tuples),
+#: so its bytes never change. At most :data:`_VIEW_BYTES_LIMIT` entries, the oldest
+#: dropped first.
+_VIEW_BYTES: dict[int, tuple[Membership, bytes]] = {}
+_VIEW_BYTES_LIMIT = 256
+
+
 @dataclass(frozen=True, slots=True)
 class Membership:
     """A node's membership history: the latest :class:`Member` entry per node.
@@ -463,8 +472,17 @@ class Membership:
         }
 
     def to_bytes(self) -> bytes:
-        """Canonical bytes, for the meta table and for gossip messages."""
-        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
+        """Canonical bytes, for the meta table and for gossip messages. A view's bytes
+        are kept for the next call (:data:`_VIEW_BYTES`: a node sends the same view in
+        every gossip until it changes; session 41)."""
+        held = _VIEW_BYTES.get(id(self))
+        if held is not None:  # (its view: the entry keeps it alive, so no other has its id)
+            return held[1]
+        raw = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
+        _VIEW_BYTES[id(self)] = (self, raw)
+        if len(_VIEW_BYTES) > _VIEW_BYTES_LIMIT:
+            del _VIEW_BYTES[next(iter(_VIEW_BYTES))]  # the oldest entry
+        return raw
 
     @classmethod
     def from_json(cls, data: object) -> Membership:

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from impl.errors import BadMessageError, InvalidValueError
 from impl.failure_detector import FailureDetector
 from impl.membership import (
+    _VIEW_BYTES,
+    _VIEW_BYTES_LIMIT,
     ROUTED,
     Member,
     Membership,
@@ -641,3 +643,19 @@ def test_merge_conflict_agrees_with_the_merged_ring(mine: Membership,
     if not _ring_fails(mine) and _ring_fails(mine.merge(theirs)):
         with pytest.raises(BadMessageError):  # our own view is a ring: the peer's
             merge_conflict(mine, theirs)
+
+
+def test_view_bytes_kept_per_live_view_and_bounded() -> None:
+    """Session 41: :meth:`Membership.to_bytes` keeps a view's bytes by its ``id`` with
+    the view itself held. Views made and dropped one after another (CPython gives a
+    freed view's id to the next) each serialize to their own bytes, again on a
+    second call, and the kept entries stay within their bound. Mutants killed: the
+    entry without its view (a later view read an earlier one's bytes); no oldest
+    entry dropped (the bound)."""
+    for i in range(_VIEW_BYTES_LIMIT + 64):
+        view = Membership((Member(f"n{i}", 1, MemberStatus.UP, (i,)),))
+        fresh = json.dumps(view.to_json(), separators=(",", ":"), sort_keys=True).encode()
+        assert view.to_bytes() == fresh
+        assert view.to_bytes() == fresh
+        del view
+    assert len(_VIEW_BYTES) <= _VIEW_BYTES_LIMIT
