@@ -19,7 +19,13 @@ import impl.node
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, SetTimer
 from impl.errors import ConfigError, OverloadedError, StorageError
-from impl.messages import GetRequest, Gossip, MerkleExchange, ReplicaGet
+from impl.messages import (
+    GetRequest,
+    Gossip,
+    KeyRecords,
+    MerkleExchange,
+    ReplicaGet,
+)
 from impl.node import Node
 from impl.timers import AntiEntropyRound, ShadowRound
 from impl.versions import values
@@ -231,19 +237,22 @@ def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
     ``SHADOW_SHED_BACKLOG`` waiting inputs a peer's anti-entropy step is shed as a
     lost message and counted; a client request and every other peer message are
     still deferred in order, and below the backlog an exchange step is deferred too.
-    Mutant: no shedding (the third input deferred, ``shadow-round-shed`` 0)."""
+    Mutants: no shedding (the third input deferred, ``shadow-round-shed`` 0); session
+    41's review: a KeyRecords not shed, the log line written at every shed."""
     monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
     _, n3, now = _two_gets_held_at_cap_two(monkeypatch)
     monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 4096)
     assert n3.receive(now, "n1", _root(7)) == []
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.receive(now, "n2", KeyRecords((KEY,), (b"",), 8, reply=True)) == []
+    assert n3.stats["shadow-round-shed"] == 2
     assert sum("shedding peers' anti-entropy steps" in line for line in n3.log) == 1
     assert n3.client_request(now, GetRequest(3, KEY, r=1)) == []  # deferred, not shed
     assert n3.receive(now, "n1", ReplicaGet(9, KEY)) == []
     assert n3.shadow is not None
     assert [m for m, _ in n3.shadow.deferred] == ["client_request"] * 3 + ["receive"]
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.stats["shadow-round-shed"] == 2
     n3.shadow.deferred.clear()
     assert n3.receive(now, "n1", _root(8)) == []  # below the backlog: kept
     assert [type(a[1]) for _, a in n3.shadow.deferred] == [MerkleExchange]
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.stats["shadow-round-shed"] == 2
+
