@@ -22,6 +22,7 @@ from impl.errors import ConfigError, OverloadedError, StorageError
 from impl.messages import (
     GetRequest,
     Gossip,
+    HintDelivery,
     KeyRecords,
     MerkleExchange,
     ReplicaGet,
@@ -256,3 +257,32 @@ def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
     assert [type(a[1]) for _, a in n3.shadow.deferred] == [MerkleExchange]
     assert n3.stats["shadow-round-shed"] == 2
 
+
+def test_a_fallbacks_resend_of_a_waiting_hint_is_not_deferred_again() -> None:
+    """Session 41's review: a fallback resends an unacked hint every
+    ``request_timeout``, and a restarted node acks none until its round replays it:
+    a round of 2 s (a peer down) with 512 hints for the node at three fallbacks
+    deferred 1,041 inputs, 464 of them resends. A HintDelivery equal to one of the
+    same sender and hint id still waiting is dropped and counted; one from another
+    sender, or differing, is deferred; once the one kept is replayed, a resend
+    waits again. Mutants (scratch): no dropping (counted 0), dropping by sender
+    and hint id alone (the differing one dropped), the replay not forgetting it
+    (the resend after it dropped): each fails."""
+    cluster = _cluster()
+    record = cluster.node("n1").replica.storage.read(KEY)
+    assert record is not None
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3, now = cluster.node("n3"), cluster.now
+    hint = HintDelivery(5, KEY, record)
+    for src, message in [("n1", hint), ("n1", hint), ("n2", hint), ("n2", hint),
+                         ("n2", HintDelivery(5, b"k2", record))]:
+        assert n3.receive(now, src, message) == []
+    assert n3.stats["shadow-round-duplicate-hint"] == 2
+    assert n3.shadow is not None
+    assert [(a[0], a[1]) for _, a in n3.shadow.deferred] == [
+        ("n1", hint), ("n2", hint), ("n2", HintDelivery(5, b"k2", record))]
+    n3.fire(now, ShadowRound())  # the round over: the first one replayed (acked)
+    assert n3.receive(now, "n1", hint) == []
+    assert n3.shadow is not None and len(n3.shadow.deferred) == 3
+    assert n3.stats["shadow-round-duplicate-hint"] == 2
