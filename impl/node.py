@@ -1428,8 +1428,11 @@ class Node:
         """Keep an input for after the shadow round (:meth:`start`): a timer always,
         a client request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
         (beyond, dropped: a client request is answered with OverloadedError); a
-        peer's anti-entropy step only while fewer than :data:`SHADOW_SHED_BACKLOG`
-        inputs wait (beyond, shed as a lost message: session 41); a HintDelivery
+        peer's anti-entropy step only while the round waits for its peers and fewer
+        than :data:`SHADOW_SHED_BACKLOG` inputs wait (else shed as a lost message:
+        session 41; shed while the round replays too, since its review: beside
+        three CPU burners, a replay of one input per loop turn held 256 steps for
+        good, refilled as fast as it replayed them); a HintDelivery
         equal to one of the same sender and hint id still waiting is dropped,
         counted ``shadow-round-duplicate-hint``: a fallback resends an unacked hint
         every ``request_timeout`` (:mod:`impl.handoff`), and a round of 2 s with
@@ -1444,7 +1447,7 @@ class Node:
                 self.stats["shadow-round-duplicate-hint"] += 1
                 return []
             if (method == "receive" and isinstance(args[1], MerkleExchange | KeyRecords)
-                    and len(shadow.deferred) >= SHADOW_SHED_BACKLOG):
+                    and (shadow.over or len(shadow.deferred) >= SHADOW_SHED_BACKLOG)):
                 self.stats["shadow-round-shed"] += 1
                 shadow.shed += 1
                 if shadow.shed == 1:

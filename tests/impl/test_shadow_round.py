@@ -239,7 +239,8 @@ def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
     lost message and counted; a client request and every other peer message are
     still deferred in order, and below the backlog an exchange step is deferred too.
     Mutants: no shedding (the third input deferred, ``shadow-round-shed`` 0); session
-    41's review: a KeyRecords not shed, the log line written at every shed."""
+    41's review: a KeyRecords not shed, the log line written at every shed, a
+    replaying round that defers an exchange step below the backlog."""
     monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
     _, n3, now = _two_gets_held_at_cap_two(monkeypatch)
     monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 4096)
@@ -256,6 +257,9 @@ def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
     assert n3.receive(now, "n1", _root(8)) == []  # below the backlog: kept
     assert [type(a[1]) for _, a in n3.shadow.deferred] == [MerkleExchange]
     assert n3.stats["shadow-round-shed"] == 2
+    n3.shadow.over = True  # replaying: every peer's exchange step shed (review)
+    assert n3.receive(now, "n1", _root(9)) == []
+    assert len(n3.shadow.deferred) == 1 and n3.stats["shadow-round-shed"] == 3
 
 
 def test_a_fallbacks_resend_of_a_waiting_hint_is_not_deferred_again() -> None:
