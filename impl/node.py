@@ -1428,13 +1428,26 @@ class Node:
         """Keep an input for after the shadow round (:meth:`start`): a timer always,
         a client request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
         (beyond, dropped: a client request is answered with OverloadedError); a
-        peer's anti-entropy step only while fewer than :data:`SHADOW_SHED_BACKLOG`
-        inputs wait (beyond, shed as a lost message: session 41)."""
+        peer's anti-entropy step only while the round waits for its peers and fewer
+        than :data:`SHADOW_SHED_BACKLOG` inputs wait (else shed as a lost message:
+        session 41; shed while the round replays too, since its review: beside
+        three CPU burners, a replay of one input per loop turn held 256 steps for
+        good, refilled as fast as it replayed them); a HintDelivery
+        equal to one of the same sender and hint id still waiting is dropped,
+        counted ``shadow-round-duplicate-hint``: a fallback resends an unacked hint
+        every ``request_timeout`` (:mod:`impl.handoff`), and a round of 2 s with
+        512 hints for the node at three fallbacks deferred 464 resends (session 41's
+        review; the replay acks the one kept)."""
         shadow = self.shadow
         assert shadow is not None
         if method != "fire":
+            message = args[-1]
+            if isinstance(message, HintDelivery) and (  # a resend of a hint waiting?
+                    shadow.hints.get((args[0], message.hint_id)) == message):
+                self.stats["shadow-round-duplicate-hint"] += 1
+                return []
             if (method == "receive" and isinstance(args[1], MerkleExchange | KeyRecords)
-                    and len(shadow.deferred) >= SHADOW_SHED_BACKLOG):
+                    and (shadow.over or len(shadow.deferred) >= SHADOW_SHED_BACKLOG)):
                 self.stats["shadow-round-shed"] += 1
                 shadow.shed += 1
                 if shadow.shed == 1:
@@ -1455,6 +1468,8 @@ class Node:
                         f"{SHADOW_DEFERRED_LIMIT} requests already"))]
                 return []
             shadow.kept += 1
+            if isinstance(message, HintDelivery):
+                shadow.hints[(args[0], message.hint_id)] = message
         shadow.deferred.append((method, args))
         self.stats["shadow-round-deferred"] += 1
         return []
@@ -1592,6 +1607,10 @@ class Node:
         method, args = shadow.deferred.popleft()
         if method != "fire":
             shadow.kept -= 1
+            message = args[-1]
+            if isinstance(message, HintDelivery) and (
+                    shadow.hints.get((args[0], message.hint_id)) is message):
+                del shadow.hints[(args[0], message.hint_id)]  # a resend now waits again
         if not shadow.deferred:
             self.shadow = None  # the last one: it runs as any input
             return self._replay(now, method, args)

@@ -277,6 +277,10 @@ class ShadowState:
         self.dropped = 0
         #: peers' anti-entropy steps shed (:data:`SHADOW_SHED_BACKLOG`)
         self.shed = 0
+        #: (sender, hint id) -> the HintDelivery of it among ``deferred``: a fallback
+        #: resends an unacked hint every ``request_timeout``, and an equal resend of
+        #: one still waiting is dropped (:meth:`impl.node.Node._defer`; session 41)
+        self.hints: dict[tuple[object, int], object] = {}
 
     def ask(self, peers: Iterable[str], now: float | None = None) -> None:
         """Wait for ``peers`` too (members the answers named that were not asked),

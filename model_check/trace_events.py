@@ -77,7 +77,8 @@ __all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
 #: the restore guard's counts whose change in an event changes its mapping (a peer
 #: message refused, a rebuilding replica's silence, a message of a sender's start
 #: superseded by a later one dropped; :meth:`TraceEvents.guard_acted`)
-GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get", "superseded-start-dropped")
+GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get", "superseded-start-dropped",
+               "shadow-round-duplicate-hint", "shadow-round-shed")
 
 #: the spec kinds of the impl message types (for the simulator's loss records)
 _KINDS: dict[str, Kind] = {
@@ -330,6 +331,19 @@ class TraceEvents(Lockstep):
             return f"{label} (refused: {refusal})", [
                 [("guard-dropped", trace_spec.dropped(refused))],
                 *([[]] if refused.kind in EXCHANGE else [])], evidence
+        if kind == "deliver" and (
+                (isinstance(m.message, HintDelivery)
+                 and self.guard_acted(m.dest, "shadow-round-duplicate-hint"))
+                or self.guard_acted(m.dest, "shadow-round-shed")):
+            # a shadow round dropped it, not held (session 41): a resend equal to a
+            # hint it holds, or a peer's anti-entropy step shed past its backlog:
+            # the spec's Drop of this copy (``shadow-dropped``)
+            lost = self.abstract_message(m)
+            if lost is None or isinstance(m.message, KeyRecords):
+                return f"{label} (dropped by the shadow round)", [[]], evidence
+            return f"{label} (dropped by the shadow round)", [
+                [("shadow-dropped", trace_spec.dropped(lost))],
+                *([[]] if lost.kind in EXCHANGE else [])], evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaGet)
                 and self.guard_acted(m.dest, "rebuild-silent-get")):
             # a rebuilding replica's silence (impl/rebuild.py, session 34)

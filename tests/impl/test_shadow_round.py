@@ -19,7 +19,14 @@ import impl.node
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, SetTimer
 from impl.errors import ConfigError, OverloadedError, StorageError
-from impl.messages import GetRequest, Gossip, MerkleExchange, ReplicaGet
+from impl.messages import (
+    GetRequest,
+    Gossip,
+    HintDelivery,
+    KeyRecords,
+    MerkleExchange,
+    ReplicaGet,
+)
 from impl.node import Node
 from impl.timers import AntiEntropyRound, ShadowRound
 from impl.versions import values
@@ -231,19 +238,55 @@ def test_a_peers_anti_entropy_is_shed_once_the_backlog_is_reached(
     ``SHADOW_SHED_BACKLOG`` waiting inputs a peer's anti-entropy step is shed as a
     lost message and counted; a client request and every other peer message are
     still deferred in order, and below the backlog an exchange step is deferred too.
-    Mutant: no shedding (the third input deferred, ``shadow-round-shed`` 0)."""
+    Mutants: no shedding (the third input deferred, ``shadow-round-shed`` 0); session
+    41's review: a KeyRecords not shed, the log line written at every shed, a
+    replaying round that defers an exchange step below the backlog."""
     monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
     _, n3, now = _two_gets_held_at_cap_two(monkeypatch)
     monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 4096)
     assert n3.receive(now, "n1", _root(7)) == []
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.receive(now, "n2", KeyRecords((KEY,), (b"",), 8, reply=True)) == []
+    assert n3.stats["shadow-round-shed"] == 2
     assert sum("shedding peers' anti-entropy steps" in line for line in n3.log) == 1
     assert n3.client_request(now, GetRequest(3, KEY, r=1)) == []  # deferred, not shed
     assert n3.receive(now, "n1", ReplicaGet(9, KEY)) == []
     assert n3.shadow is not None
     assert [m for m, _ in n3.shadow.deferred] == ["client_request"] * 3 + ["receive"]
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.stats["shadow-round-shed"] == 2
     n3.shadow.deferred.clear()
     assert n3.receive(now, "n1", _root(8)) == []  # below the backlog: kept
     assert [type(a[1]) for _, a in n3.shadow.deferred] == [MerkleExchange]
-    assert n3.stats["shadow-round-shed"] == 1
+    assert n3.stats["shadow-round-shed"] == 2
+    n3.shadow.over = True  # replaying: every peer's exchange step shed (review)
+    assert n3.receive(now, "n1", _root(9)) == []
+    assert len(n3.shadow.deferred) == 1 and n3.stats["shadow-round-shed"] == 3
+
+
+def test_a_fallbacks_resend_of_a_waiting_hint_is_not_deferred_again() -> None:
+    """Session 41's review: a fallback resends an unacked hint every
+    ``request_timeout``, and a restarted node acks none until its round replays it:
+    a round of 2 s (a peer down) with 512 hints for the node at three fallbacks
+    deferred 1,041 inputs, 464 of them resends. A HintDelivery equal to one of the
+    same sender and hint id still waiting is dropped and counted; one from another
+    sender, or differing, is deferred; once the one kept is replayed, a resend
+    waits again. Mutants (scratch): no dropping (counted 0), dropping by sender
+    and hint id alone (the differing one dropped), the replay not forgetting it
+    (the resend after it dropped): each fails."""
+    cluster = _cluster()
+    record = cluster.node("n1").replica.storage.read(KEY)
+    assert record is not None
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3, now = cluster.node("n3"), cluster.now
+    hint = HintDelivery(5, KEY, record)
+    for src, message in [("n1", hint), ("n1", hint), ("n2", hint), ("n2", hint),
+                         ("n2", HintDelivery(5, b"k2", record))]:
+        assert n3.receive(now, src, message) == []
+    assert n3.stats["shadow-round-duplicate-hint"] == 2
+    assert n3.shadow is not None
+    assert [(a[0], a[1]) for _, a in n3.shadow.deferred] == [
+        ("n1", hint), ("n2", hint), ("n2", HintDelivery(5, b"k2", record))]
+    n3.fire(now, ShadowRound())  # the round over: the first one replayed (acked)
+    assert n3.receive(now, "n1", hint) == []
+    assert n3.shadow is not None and len(n3.shadow.deferred) == 3
+    assert n3.stats["shadow-round-duplicate-hint"] == 2

@@ -371,3 +371,16 @@ def test_a_guard_that_drops_a_fresh_message_as_rolled_back_diverges(
     (``TraceEvents._rollback_justified``)."""
     report = _guard_drops(monkeypatch, "rolled-back-peer-dropped", 3, _every_other())
     assert "was seen rolled back" in report.reason
+
+
+def test_a_resend_of_a_hint_a_shadow_round_holds_is_the_specs_drop() -> None:
+    """Session 41's review: a shadow round drops a fallback's resend equal to a hint
+    it holds (``shadow-round-duplicate-hint``, :meth:`impl.node.Node._defer`), the
+    spec's ``Drop`` of that copy (the trace-spec step ``shadow-dropped``). Plain
+    seed 20 drops 6 so and validates ``ok``. Mutants (scratch): the mapping left
+    out (a divergence at the first: the spec merged a hint the node never did),
+    the round deferring resends again (no ``shadow-dropped`` step)."""
+    validator = TraceValidator(trace_config(), seed=20, swarm=Swarm.draw(20))
+    report = validator.run()
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert report.trace_steps["shadow-dropped"] >= 1, report.line()
