@@ -1446,7 +1446,7 @@ class Node:
                     shadow.hints.get((args[0], message.hint_id)) == message):
                 self.stats["shadow-round-duplicate-hint"] += 1
                 return []
-            if (method == "receive" and isinstance(args[1], MerkleExchange | KeyRecords)
+            if (method == "receive" and isinstance(message, MerkleExchange | KeyRecords)
                     and (shadow.over or len(shadow.deferred) >= SHADOW_SHED_BACKLOG)):
                 self.stats["shadow-round-shed"] += 1
                 shadow.shed += 1
