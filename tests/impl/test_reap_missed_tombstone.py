@@ -71,7 +71,8 @@ def _deleted_while_n3_missed_it(clock: str, nodes: int, how: str, seed: int = 1
 
 @pytest.mark.parametrize(("clock", "nodes", "how"), [
     ("dvv", 3, "down"),  # before: 60 of 60 copies left
-    ("dvv", 3, "cut"),  # 60
+    *([("dvv", 3, "cut")] if PROFILE == "soak" else []),  # 60 (session 42: soak only;
+    #   a cut n3 is 5 nodes' case below too, the mutants of the checks fail the others)
     ("dvv", 5, "down"),  # 36 (the hints delivered to n3 on its return)
     ("dvv", 5, "cut"),  # 36; 9 when the check's get asks fallbacks for targets it suspects
     ("lww", 3, "down"),  # 60
