@@ -167,8 +167,9 @@ def _soak(seed: int) -> tuple[int, int]:
 #: were about 10 CPU-s of CI). This file's mutant ``keeps-dominated`` (the code
 #: before the fix, :func:`_keeps_dominated`) leaves a tombstone under seed 5 (1 of
 #: its 4 deleted keys) and under no other of seeds 1-8; seed 2 ends with no key
-#: deleted, seeds 1 and 8 with one, seeds 3, 4, 6 and 7 with two each
-NEMESIS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8) if PROFILE == "soak" else (3, 4, 5, 6)
+#: deleted, seeds 1 and 8 with one, seeds 3, 4, 6 and 7 with two each. Session 42: CI
+#: runs 5 and 6 (3 and 4, killers of no mutant, to soak: 4.4 CPU-s of CI)
+NEMESIS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8) if PROFILE == "soak" else (5, 6)
 
 
 @pytest.mark.parametrize("seed", NEMESIS_SEEDS)
