@@ -58,9 +58,11 @@ class Outcome:
 #: of this file and tests/impl/test_data_loss_probe.py the last replica change of
 #: those 200 s came within 3 s of the heal (a scratch probe stepping the tail by
 #: 1 s), and the tail was 3.3-3.6 of each history's 3.8-6.9 CPU-s; every pinned
-#: verdict is the same with 30 (docs/model-checking.md, "Where CI's test time goes
-#: (session 42)")
-END_TAIL_S = 30.0
+#: verdict is the same with 60. Not 30: with 30 s seed 38 (below) ran clean under
+#: session 31's mutant without dot superseding (``_without_covered`` skipped),
+#: which leaves ``a`` unresolved with 60 and 200 (docs/model-checking.md, "Where
+#: CI's test time goes (session 42)")
+END_TAIL_S = 60.0
 
 
 def end_faults(cluster: SimulatedCluster, down: Iterable[str]) -> None:
