@@ -56,7 +56,18 @@ tests/model_check/test_proof_agreement.py; the suite sample there walks 500 stat
 each entry, ``SAMPLE_IN_CI``, soak every edge), the pruning entries' Z3 edges beyond
 their first 1,500 states (``PREFIX`` of tests/model_check/test_proof_pruning.py, 3,000
 before) and the w = 1 resurrection graph beyond 7 steps (``SHALLOW_IN_CI`` of
-tests/model_check/test_proof_pruning_resurrection.py; session 41).
+tests/model_check/test_proof_pruning_resurrection.py; session 41); the join and
+leave scenarios under strategies 1 and 2 and the overlapping write under strategy 2
+(CI: strategy 3, ``HANDOVER_IN_CI``, and strategy 1 of tests/impl/test_join_strategy3.py),
+the outsider's only-copy and restart scenarios under lww (CI: dvv, ``CASES`` of
+tests/impl/test_outsider_copy_review.py, and tests/impl/test_outsider_copy.py), the
+missed tombstone's 3-node cut (CI: the 5-node cut, tests/impl/test_reap_missed_tombstone.py),
+the truncation probe's false-sibling seed 9 (CI: 32, ``FALSE_SIBLING_SEEDS``), the
+restored live copy's seeds 2 and 3 (CI: 1, ``LIVE_COPY_SEEDS`` of
+tests/impl/test_restore_after_reap.py), the disk-replacement probes' seed 2 (CI: 1,
+``WIPE_SEEDS`` of tests/impl/test_wiped_node_reads.py), five client-counter floor
+tests' seeds beyond 1 (``FIRST_SEED_IN_CI`` of tests/impl/test_client_counter_reap.py)
+and the tombstone nemesis' seeds 3 and 4 (CI: 5 and 6; session 42).
 """
 
 from __future__ import annotations

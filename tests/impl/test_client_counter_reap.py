@@ -69,7 +69,19 @@ def _reaped_then_forgetful(seed: int, *, through: str = "n1", restart: str | Non
     return reads, floors
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+#: session 42: seed 1 in CI, the others of each seeded test below (but the shadow
+#: round's, whose mutant only seed 2 kills, and the cut-off start's) in soak (7.8 CPU-s
+#: of CI); each test's docstring gives the fault it was written for under seed 1 too
+#: (docs/model-checking.md, "Where CI's test time goes (session 42)")
+FIRST_SEED_IN_CI = PROFILE != "soak"
+
+
+def _seeds(*seeds: int) -> list[int]:
+    """``seeds``, or the first alone in CI (:data:`FIRST_SEED_IN_CI`)."""
+    return list(seeds[:1] if FIRST_SEED_IN_CI else seeds)
+
+
+@pytest.mark.parametrize("seed", _seeds(1, 2, 3))
 def test_a_forgetful_clients_write_after_a_reap_is_not_lost_to_a_stale_context(
         seed: int) -> None:
     """Before the fix: ``[b"bob"]`` for every key and seed (v6 acknowledged, then
@@ -137,7 +149,7 @@ def _lost_to_bob(cluster: SimulatedCluster, through: str, bob: Client,
 
 
 @pytest.mark.parametrize("truncation", ["record", "put"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", _seeds(1, 2))
 def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(
         seed: int, truncation: str) -> None:
     """A coordinator that never held the reaped copies: n4, joined after the reap,
@@ -223,7 +235,7 @@ def test_the_gossiped_floor_on_the_wire() -> None:
             Gossip(b"v", floor=bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", _seeds(1, 2))
 def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
     """Session 19's review: the floor is in a node's store, so a replaced disk
     loses it, and the rebuild copies records, not the floor (the reaped keys have
@@ -244,7 +256,7 @@ def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
     assert _lost_to_bob(cluster, "n1", bob, bob_contexts) == []
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", _seeds(1, 2, 3))
 def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
     """Session 19's review, the case the first fix left open: 5 nodes, the key's
     three replicas reap it (floor 6), all three crash; alice's forgetful v6 and
@@ -278,7 +290,7 @@ def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
     assert sorted(cluster.client(other).get(key, r=3).values) == [b"bob", b"v6"]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", _seeds(1, 2))
 def test_a_forgetful_put_counts_strictly_above_the_floor(seed: int) -> None:
     """Session 20's review of the floor: the floor is the highest counter the reaped
     record held, and the forgetful put's counter must be *above* it, not at it. Here

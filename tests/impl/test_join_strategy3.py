@@ -37,6 +37,14 @@ from spec.ring import Partitioning
 from tests.conftest import PROFILE
 
 STRATEGIES = ("strategy3", "strategy1", "strategy2")
+#: the strategies CI runs the join and the leave scenarios under (session 42): the
+#: bugs they were written for are strategy 3's (its members' token sets change
+#: before the handover); under strategies 1 and 2 the kept serving ring is the
+#: view's own (:meth:`impl.gossip.Gossiper._serving`), the soak profile runs them too
+#: (about 13 CPU-s of CI). Every mutant of the serving ring and the pending writes
+#: tried fails strategy 3's two runs: docs/model-checking.md, "Where CI's test time
+#: goes (session 42)"
+HANDOVER_IN_CI = STRATEGIES if PROFILE == "soak" else ("strategy3",)
 KEYS = tuple(b"key-%d" % i for i in range(40))
 N = 3
 TopN = frozenset[str]
@@ -196,7 +204,7 @@ def _leave(strategy: str, seed: int = 11, settle_within: float = 900) -> Observe
                     missing, moving)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", HANDOVER_IN_CI)
 def test_a_join_serves_the_old_ring_until_the_handover(strategy: str) -> None:
     """Until n6 is up every node serves every key by its old top N, every write
     reaches the pending owners too, the ranges move to the ring served afterwards,
@@ -209,7 +217,7 @@ def test_a_join_serves_the_old_ring_until_the_handover(strategy: str) -> None:
     assert seen.wrong_after == []
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", HANDOVER_IN_CI)
 def test_a_leave_moves_the_ranges_to_the_ring_served_once_it_left(strategy: str) -> None:
     """Until n2 has left every node serves the old top N (n2 in it), writes reach the
     pending owners, and the ranges move to the ring that serves once n2 has left
@@ -327,13 +335,15 @@ def _overlapping_write(strategy: str, seed: int = 11) -> list[tuple[bytes, str]]
             if not _holds(cluster, owner, key, key + b"-during")]
 
 
-@pytest.mark.parametrize("strategy", ("strategy1", "strategy2"))
+@pytest.mark.parametrize("strategy", ("strategy1", "strategy2") if PROFILE == "soak"
+                         else ("strategy1",))
 def test_a_write_while_one_change_settles_and_another_moves_reaches_the_pending_owner(
         strategy: str) -> None:
     """Two changes overlap: the write goes to the old, the serving and the future top
     N (before, the future ring was ignored while the first change settled). (Strategy
     3 does not overlap changes any more: the claimant waits for n6's change to settle
-    before it gives n7 partitions, test_a_strategy3_join_waits_for_a_view_where_no_member_joins.)"""
+    before it gives n7 partitions, test_a_strategy3_join_waits_for_a_view_where_no_member_joins.)
+    CI runs strategy 1 (the mutant test below's), soak strategy 2 too (session 42)."""
     assert _overlapping_write(strategy) == []
 
 
@@ -562,15 +572,14 @@ def _joined_and_kept(cluster: SimulatedCluster) -> bytes:
     return kept[0]
 
 
-def test_the_kept_serving_ring_is_cleared_once_no_member_joins_or_leaves() -> None:
-    cluster = _cluster("strategy3", 11)
-    _joined_and_kept(cluster)
-    assert _every_node(cluster, lambda g: not g.storage.get_meta(SERVING_META))
-
-
-def test_a_restart_after_the_change_ignores_an_earlier_kept_serving_ring() -> None:
+def test_the_kept_serving_ring_is_cleared_and_a_restart_ignores_an_earlier_one() -> None:
+    """A3, then A4 on the same run (session 42: two tests, each running the join, 7.4
+    CPU-s; the restart part sets the kept ring itself, so A3's guard does not mask
+    A4's): once the change settled no node keeps a serving ring, and a restart with
+    the join's kept ring left behind serves the ring it served before."""
     cluster = _cluster("strategy3", 11)
     kept = _joined_and_kept(cluster)
+    assert _every_node(cluster, lambda g: not g.storage.get_meta(SERVING_META))
     gossiper = cluster.node("n1").gossiper
     served = {key: _top(gossiper.partitioning, key) for key in KEYS}
     disk = cluster.storages["n1"]  # (the node's own storage stages its writes)

@@ -27,6 +27,7 @@ from impl.records import decode_record
 from impl.staging import apply_write
 from impl.timers import HintScan
 from impl.versions import live_values
+from tests.conftest import PROFILE
 from tests.impl.test_forward_grant import _forward_put
 from tests.impl.test_outsider_copy import _handed_by_a_declined_claim, outsider_unit_node
 
@@ -92,7 +93,12 @@ def _owners_back(cluster: SimulatedCluster, key: bytes) -> None:
     assert cluster.client("n1").get(key, r=3).values == [V1]
 
 
-CASES = [(clock, handover) for clock in ("dvv", "lww") for handover in ("pending", "immediate")]
+#: (clock, handover) of the three scenarios below: CI runs dvv's two, the soak profile
+#: lww's too (session 42: about 15 CPU-s of CI). The outsider's note, its hand-off
+#: and the copy's let-go read no clock; every mutant of them tried fails dvv's runs
+#: (docs/model-checking.md, "Where CI's test time goes (session 42)")
+CASES = [(clock, handover) for clock in ("dvv", "lww") for handover in ("pending", "immediate")
+         if PROFILE == "soak" or clock == "dvv"]
 
 
 @pytest.mark.parametrize(("clock", "handover"), CASES)

@@ -43,7 +43,7 @@ def _deleted_while_n3_missed_it(clock: str, nodes: int, how: str, seed: int = 1
                                 ) -> SimulatedCluster:
     """Every key of :data:`KEYS` written at W = 3, then deleted with a get's context
     at W = 2 while n3 is down (``how = "down"``) or cut off (``"cut"``); n3 back,
-    the cluster quiet, and 120 s more (every reap timer due by then)."""
+    the cluster quiet, and :data:`AFTER_QUIET_S` more (every reap timer due by then)."""
     cluster = SimulatedCluster(nodes=nodes, n=3, r=2, w=2, seed=seed, clock=clock,
                                tombstone_grace_s=1.0)
     client = cluster.client()
@@ -64,14 +64,23 @@ def _deleted_while_n3_missed_it(clock: str, nodes: int, how: str, seed: int = 1
     else:
         cluster.heal()
     cluster.run_until_quiet()
-    cluster.run_for(120.0)
+    cluster.run_for(AFTER_QUIET_S)
     cluster.run_until_quiet()
     return cluster
 
 
+#: simulated seconds :func:`_deleted_while_n3_missed_it` runs once quiet: 120 until
+#: session 42; in its five cases no replica changed in those 120 s (every copy was
+#: reaped before quiet; a scratch probe stepping them by 1 s), which were 1.9-2.0 of
+#: each case's 2.6-2.8 CPU-s; 60 still covers a reap's rounds to their give-up
+#: (24 s, tests/impl/test_reap_after_change.py) twice
+AFTER_QUIET_S = 60.0
+
+
 @pytest.mark.parametrize(("clock", "nodes", "how"), [
     ("dvv", 3, "down"),  # before: 60 of 60 copies left
-    ("dvv", 3, "cut"),  # 60
+    *([("dvv", 3, "cut")] if PROFILE == "soak" else []),  # 60 (session 42: soak only;
+    #   a cut n3 is 5 nodes' case below too, the mutants of the checks fail the others)
     ("dvv", 5, "down"),  # 36 (the hints delivered to n3 on its return)
     ("dvv", 5, "cut"),  # 36; 9 when the check's get asks fallbacks for targets it suspects
     ("lww", 3, "down"),  # 60

@@ -167,8 +167,12 @@ def _soak(seed: int) -> tuple[int, int]:
 #: were about 10 CPU-s of CI). This file's mutant ``keeps-dominated`` (the code
 #: before the fix, :func:`_keeps_dominated`) leaves a tombstone under seed 5 (1 of
 #: its 4 deleted keys) and under no other of seeds 1-8; seed 2 ends with no key
-#: deleted, seeds 1 and 8 with one, seeds 3, 4, 6 and 7 with two each
-NEMESIS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8) if PROFILE == "soak" else (3, 4, 5, 6)
+#: deleted, seeds 1 and 8 with one, seeds 3, 4, 6 and 7 with two each. Session 42: CI
+#: runs 5 and 6 (3 and 4 to soak: 4.2 CPU-s of CI); ``keeps-dominated`` now leaves no
+#: tombstone under any of seeds 1-8 (a scratch run: 0 bad keys each, the schedules
+#: moved since session 19), its killer in CI is the directed test above
+#: (``test_a_non_replica_coordinators_copy_goes_and_the_tombstone_is_reaped``)
+NEMESIS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8) if PROFILE == "soak" else (5, 6)
 
 
 @pytest.mark.parametrize("seed", NEMESIS_SEEDS)

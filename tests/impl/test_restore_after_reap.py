@@ -42,6 +42,7 @@ from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
+from tests.conftest import PROFILE
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -426,7 +427,13 @@ def _live_copy_restored(restart_after_copy: bool, seed: int = 1,
     return list(cluster.client().get(KEY, r=3).values)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+#: the seeds of the live copy's test below CI runs (session 42: seeds 2 and 3 in soak,
+#: 4.1 CPU-s of CI): both mutants of its docstring bring ``v1`` back under seed 1
+#: (docs/model-checking.md, "Where CI's test time goes (session 42)")
+LIVE_COPY_SEEDS = [1, 2, 3] if PROFILE == "soak" else [1]
+
+
+@pytest.mark.parametrize("seed", LIVE_COPY_SEEDS)
 @pytest.mark.parametrize("coordinator", [None, "n1", "n3"])
 def test_a_live_copy_restored_after_a_reap_does_not_resurrect(
         seed: int, coordinator: str | None) -> None:

@@ -28,6 +28,7 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import BadRequestError, DynamoError
+from tests.conftest import PROFILE
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 KEYS = [b"a", b"b"]
@@ -52,14 +53,26 @@ class Outcome:
     unresolved: dict[bytes, list[int]] = field(default_factory=dict)
 
 
+#: simulated seconds of timers (hints, anti-entropy, reap checks) :func:`end_faults`
+#: runs before it waits for quiet. 200 until session 42: in each of CI's 13 histories
+#: of this file and tests/impl/test_data_loss_probe.py the last replica change of
+#: those 200 s came within 3 s of the heal (a scratch probe stepping the tail by
+#: 1 s), and the tail was 3.3-3.6 of each history's 3.8-6.9 CPU-s; every pinned
+#: verdict is the same with 60. Not 30: with 30 s seed 38 (below) ran clean under
+#: session 31's mutant without dot superseding (``_without_covered`` skipped),
+#: which leaves ``a`` unresolved with 60 and 200 (docs/model-checking.md, "Where
+#: CI's test time goes (session 42)")
+END_TAIL_S = 60.0
+
+
 def end_faults(cluster: SimulatedCluster, down: Iterable[str]) -> None:
-    """The end of a probe history: heal, restart the nodes ``down``, let 200 s of
-    timers (hints, anti-entropy) run, then run until quiet (every replica converged).
-    Raises SimulationError when the cluster does not quiet."""
+    """The end of a probe history: heal, restart the nodes ``down``, let
+    :data:`END_TAIL_S` of timers (hints, anti-entropy) run, then run until quiet
+    (every replica converged). Raises SimulationError when the cluster does not quiet."""
     cluster.heal()
     for name in sorted(down):
         cluster.restart(name)
-    cluster.run_for(200.0)
+    cluster.run_for(END_TAIL_S)
     cluster.run_until_quiet()
 
 
@@ -150,7 +163,14 @@ def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
     return out
 
 
-@pytest.mark.parametrize("seed", [9, 32])
+#: the seeds of the false-sibling history below that CI plays: 32 (the one the
+#: control without truncation replays); the soak profile 9 too (session 42: 6.8 CPU-s
+#: of CI; session 31's truncation mutants fail seeds 32, 38 or 46 in CI:
+#: docs/model-checking.md, "Where CI's test time goes (session 42)")
+FALSE_SIBLING_SEEDS = [9, 32] if PROFILE == "soak" else [32]
+
+
+@pytest.mark.parametrize("seed", FALSE_SIBLING_SEEDS)
 def test_no_write_lost_no_key_stuck_and_a_deleted_value_back_only_as_a_false_sibling(
         seed: int) -> None:
     """Client-vclock, seeds whose final reads hold a value a delete covered (a-25;

@@ -37,6 +37,7 @@ from impl.node import REBUILDING_META, Node
 from impl.positions import position_of
 from impl.rebuild import Rebuild
 from impl.versions import live_values
+from tests.conftest import PROFILE
 
 KEYS = [b"k%d" % i for i in range(20)]
 
@@ -105,8 +106,14 @@ def test_nothing_is_lost_for_good_after_the_wipe(clock: str) -> None:
     assert _stale_reads_unpatched(clock, seed=1)[1] == []
 
 
+#: the seeds of the two probes below CI runs under every clock (session 42: seed 2
+#: in soak, about 5 CPU-s of CI): the rebuild never begun reads 10 of 20 acknowledged
+#: writes stale and 12 deleted values back under seed 1 (the mutant test below)
+WIPE_SEEDS = [1, 2] if PROFILE == "soak" else [1]
+
+
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", WIPE_SEEDS)
 def test_a_get_after_a_disk_replacement_reads_every_acknowledged_write(
         clock: str, seed: int) -> None:
     stale, _ = _stale_reads_unpatched(clock, seed)
@@ -273,7 +280,7 @@ def test_no_deleted_value_comes_back_for_good_after_the_wipe(clock: str) -> None
 
 
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", WIPE_SEEDS)
 def test_a_get_after_a_disk_replacement_reads_no_acknowledged_delete_back(
         clock: str, seed: int) -> None:
     back, _ = _deleted_read_back_unpatched(clock, seed)
