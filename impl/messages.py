@@ -743,7 +743,7 @@ class MerkleExchange:
     def __post_init__(self) -> None:
         if (type(self.session) is int and 0 <= self.session <= MAX_ID
                 and type(self.lo) is int and type(self.hi) is int
-                and 0 <= self.lo < self.hi <= 2**128
+                and 0 <= self.lo < self.hi <= _RING_END
                 and type(self.fanout) is int and 2 <= self.fanout <= MAX_ID
                 and type(self.depth) is int and 1 <= self.depth <= MAX_ID
                 and type(self.level) is int and 0 <= self.level <= MAX_ID
@@ -820,19 +820,58 @@ _set_parents, _set_indexes, _set_hashes, _set_keys, _set_digests, _set_generatio
 
 def _counts_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of ints in [0, MAX_ID] (a fast check: False
-    sends the caller to the checks that name what is wrong)."""
-    return type(items) is tuple and (not items or (  # (an empty one: nothing made)
-        {*map(type, items)} == _INT_ONLY and min(items) >= 0 and max(items) <= MAX_ID))
+    sends the caller to the checks that name what is wrong). A tuple found so
+    lately is not checked again (:data:`_COUNTS_FOUND`)."""
+    if type(items) is not tuple:
+        return False
+    if not items or _COUNTS_FOUND.get(id(items)) is items:  # (an empty one: nothing made)
+        return True
+    if {*map(type, items)} == _INT_ONLY and min(items) >= 0 and max(items) <= MAX_ID:
+        if len(items) <= _FOUND_ITEMS:
+            _found(_COUNTS_FOUND, items)
+        return True
+    return False
 
 
 def _bytes_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of bytes (a fast check, as :func:`_counts_ok`)."""
-    return type(items) is tuple and (not items or {*map(type, items)} == _BYTES_ONLY)
+    if type(items) is not tuple:
+        return False
+    if not items or _BYTES_FOUND.get(id(items)) is items:
+        return True
+    if {*map(type, items)} == _BYTES_ONLY:
+        if len(items) <= _FOUND_ITEMS and max(map(len, items)) <= _FOUND_BYTES:
+            _found(_BYTES_FOUND, items)
+        return True
+    return False
+
+
+def _found(found: dict[int, tuple[object, ...]], items: tuple[object, ...]) -> None:
+    """Keep ``items``, found valid, in ``found`` by its ``id`` (the oldest dropped
+    past :data:`_FOUND_LIMIT`)."""
+    found[id(items)] = items
+    if len(found) > _FOUND_LIMIT:
+        del found[next(iter(found))]
+
+
+#: the tuples :func:`_counts_ok` and :func:`_bytes_ok` found valid lately, by ``id``,
+#: each held by its entry so that no other object takes the ``id`` while it is kept
+#: (a tuple and its items, exact ints or bytes, never change). A node sends the
+#: same kept items of its tree (:meth:`impl.merkle.MerkleTree.level_items`) in
+#: every step of every exchange until the tree changes, each checked again by its
+#: receiver (session 42: 16 indexes and 16 hashes, 8 of a level step's 15 us). Kept:
+#: tuples of at most :data:`_FOUND_ITEMS` items, of bytes of at most
+#: :data:`_FOUND_BYTES` each (hashes, not keys: a few MB at the most)
+_COUNTS_FOUND: dict[int, tuple[object, ...]] = {}
+_BYTES_FOUND: dict[int, tuple[object, ...]] = {}
+_FOUND_LIMIT, _FOUND_ITEMS, _FOUND_BYTES = 1024, 64, 32
 
 
 #: the item types of a tuple :func:`_counts_ok` and :func:`_bytes_ok` take (a set of
 #: the items' exact types, built in C, rather than a generator: session 36)
 _INT_ONLY, _BYTES_ONLY = {int}, {bytes}
+#: the end of the ring (2**128, computed at each use when written in an expression)
+_RING_END = 2**128
 
 
 def _check_key_record(owner: object, key: object, record: object) -> None:

@@ -20,7 +20,8 @@ from impl import node as node_module
 from impl.effects import Send
 from impl.errors import PeerDataError
 from impl.merkle import MerkleTree, TreeShape
-from impl.messages import MerkleExchange
+from impl import messages
+from impl.messages import MerkleExchange, _bytes_ok, _counts_ok
 from impl.restore_guard import RestoreGuard
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
@@ -169,3 +170,26 @@ def test_a_rolled_back_peer_heard_again_at_its_known_generation_is_taken_again()
     assert guard.on_generation("n2", "3.cc") is True and "n2" in guard.rolled_back
     assert guard.on_generation("n2", "5.bb") is False and "n2" not in guard.rolled_back
     assert guard.heard == {"n2": "5.bb"}
+
+
+def test_the_tuples_found_valid_are_kept_held_and_bounded() -> None:
+    """The checks' kept tuples (:data:`impl.messages._COUNTS_FOUND`): each entry holds
+    its tuple, so a tuple made after one checked and dropped, malformed, is checked
+    (CPython hands a freed tuple's id to the next of its size); at most
+    ``_FOUND_LIMIT`` kept; keys (items over ``_FOUND_BYTES``) never kept. Mutants
+    killed: the entry kept without its tuple (a later malformed tuple taken by a
+    freed one's id), no oldest entry dropped (over the limit), keys kept."""
+    for round_ in range(200):
+        good = tuple(range(round_, round_ + 16))
+        assert _counts_ok(good) and _counts_ok(good)  # (the second: the kept entry)
+        del good
+        bad = tuple(range(round_ - 16, round_))  # (negative at first: refused)
+        assert _counts_ok(bad) is (round_ >= 16)
+        wrong = tuple([True] * 16)
+        assert not _counts_ok(wrong)
+    for round_ in range(2 * messages._FOUND_LIMIT):
+        assert _counts_ok((round_, round_ + 1))
+    assert len(messages._COUNTS_FOUND) <= messages._FOUND_LIMIT
+    keys = tuple(b"k" * 40 + b"%d" % i for i in range(4))
+    assert _bytes_ok(keys) and id(keys) not in messages._BYTES_FOUND
+    assert _bytes_ok(_HASHES) and messages._BYTES_FOUND[id(_HASHES)] is _HASHES
