@@ -16,11 +16,11 @@ import os
 
 import pytest
 
+from impl import messages
 from impl import node as node_module
 from impl.effects import Send
 from impl.errors import PeerDataError
 from impl.merkle import MerkleTree, TreeShape
-from impl import messages
 from impl.messages import MerkleExchange, _bytes_ok, _counts_ok
 from impl.restore_guard import RestoreGuard
 from impl.storage.memory import MemoryStorage
