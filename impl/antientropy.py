@@ -578,8 +578,8 @@ class AntiEntropy:
         # records of our batch could not name, learns them from the follow-up of
         # its answer (session 34)
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
-                                     message.session, reply=False,
-                                     generation=self.generation(), retired=retired))]
+                                     generation=self.generation(),
+                                     session=message.session, reply=False, retired=retired))]
 
     def ask_pruned(self, now: float, src: str, key: bytes, theirs: Record, merged: Record,
                    holder: bool, union: Record | None = None) -> list[Effect]:
@@ -635,8 +635,8 @@ class AntiEntropy:
             self._asked.popitem(last=False)
         sent = merge(merged, theirs) if union is None else union
         return [Send(peer, KeyRecords((key,), (encode_record(sent),), next(self.ids),
-                                      reply=True, generation=self.generation(),
-                                      retired=self.replica.carried(sent)))]
+                                      generation=self.generation(),
+                                      reply=True, retired=self.replica.carried(sent)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
         """The records of ``message`` are merged: the exchange is complete here if it
