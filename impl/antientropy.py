@@ -91,6 +91,7 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, InvalidValueError
 from impl.internal_errors import peer_data_error
 from impl.merkle import (
+    WHOLE_LEVEL_PARENTS,
     Buckets,
     InSync,
     Level,
@@ -100,7 +101,7 @@ from impl.merkle import (
     TreeShape,
     check,
     root_children,
-    start,
+    whole_level_in_sync,
 )
 from impl.merkle import answer as compare
 from impl.messages import KeyRecords, MerkleExchange
@@ -231,6 +232,23 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
     raise InvalidValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
 
 
+def _made(session: int, message: Level | Buckets, generation: str) -> MerkleExchange:
+    """:func:`to_exchange` of a step a node made of its own tree (:func:`impl.merkle.answer`'s,
+    :func:`impl.merkle.root_children`), stamped with ``generation`` and not checked
+    again (:meth:`MerkleExchange.made`: the receiver checks it; session 42)."""
+    shape = message.shape
+    if isinstance(message, Level):
+        indexes, hashes = zip(*message.hashes, strict=True) if message.hashes else ((), ())
+        return MerkleExchange.made(session, shape.lo, shape.hi, shape.fanout, shape.depth,
+                                   "level", message.level, message.parents, indexes, hashes,
+                                   generation=generation)
+    return MerkleExchange.made(session, shape.lo, shape.hi, shape.fanout, shape.depth,
+                               "buckets", indexes=message.indexes,
+                               keys=tuple(k for k, _ in message.entries),
+                               digests=tuple(d for _, d in message.entries),
+                               generation=generation)
+
+
 def from_exchange(message: MerkleExchange, held: TreeShape | None = None) -> Level | Buckets:
     """The protocol step a wire message carries (BadMessageError if its tree shape is
     not a valid one). ``held``: the shape of the receiver's tree of the message's
@@ -270,6 +288,11 @@ class AntiEntropy:
         self.rng = rng
         self.ids = ids
         self.stats = stats
+        #: the store generation this node's messages carry (:mod:`impl.restore_guard`:
+        #: the node's guard's, set by :class:`impl.node.Node`; "" without a guard):
+        #: steps made stamped, :meth:`impl.node.Node._stamp` sends them as they are
+        #: rather than copy each (session 42: a copy per step, 11% of a simulated join)
+        self.generation: Callable[[], str] = str
         self.trees = RangeTrees(MERKLE_FANOUT, MERKLE_DEPTH)
         self.trees.reset(ranges(), replica.storage)
         replica.write_listeners.append(self.on_write)
@@ -297,9 +320,9 @@ class AntiEntropy:
         self._sent_batches: collections.OrderedDict[tuple[str, int], None] = (
             collections.OrderedDict())
         #: the routing partitioning of the last round and the top N of each range
-        #: asked of it (a Partitioning is immutable: the same object, the same
-        #: owners; session 19: ``range_owners`` per range per round was a tenth of a
-        #: simulated nemesis run's CPU)
+        #: asked of it, but this node (a Partitioning is immutable: the same object,
+        #: the same owners; session 19: ``range_owners`` per range per round was a
+        #: tenth of a simulated nemesis run's CPU)
         self._owners_ring: Partitioning | None = None
         self._owners: dict[int, tuple[str, ...]] = {}
         #: key -> when :meth:`ask_pruned` last asked of it: not again within
@@ -326,8 +349,14 @@ class AntiEntropy:
     def _open(self, peer: str, tree: MerkleTree) -> Send:
         """The root of ``tree`` to ``peer``: an exchange this node opens (live)."""
         session = next(self.ids)
-        self._begin(peer, session, (tree.shape.lo, tree.shape.hi))
-        return Send(peer, to_exchange(session, start(tree)))
+        shape = tree.shape
+        self._begin(peer, session, (shape.lo, shape.hi))
+        # (start(tree) as to_exchange sends it, made of the tree's own values and
+        # stamped: session 42)
+        indexes, hashes = tree.level_items(0)
+        return Send(peer, MerkleExchange.made(
+            session, shape.lo, shape.hi, shape.fanout, shape.depth, "level", 0, (), indexes,
+            hashes, generation=self.generation()))
 
     def forget_sessions(self) -> None:
         """No exchange live before completes one any more (:attr:`synced`): the store
@@ -382,25 +411,33 @@ class AntiEntropy:
         only = (None if timer.key is None
                 else self.trees.range_of(position_of(timer.key)))
         pending = self.pending()
+        # peer -> reachable now: asked once per round, not once per range (the
+        # failure detector's answer is a function of its state and ``now``, and a
+        # round changes neither; session 42: phi accrual sums every interval per ask)
+        up: dict[str, bool] = {}
         for lo, hi in self.trees.ranges:
             if timer.key is not None and (lo, hi) != only:
                 continue
-            top_n = known.get(lo)
-            if top_n is None:
-                top_n = known[lo] = partitioning.range_owners(lo, self.config.n)
-            owners = [node for node in top_n if node != self.name]
+            owners = known.get(lo)  # (the top N but this node)
+            if owners is None:
+                owners = known[lo] = tuple(
+                    node for node in partitioning.range_owners(lo, self.config.n)
+                    if node != self.name)
             tree = self.trees.get(lo, hi)
             if timer.peer is not None:
                 if tree is not None and timer.peer in owners:
                     out.append(self._open(timer.peer, tree))
                 continue
-            owners = [node for node in owners if self.quorum.reachable(node, now)]
-            if not owners or tree is None:
+            for node in owners:
+                if node not in up:
+                    up[node] = self.quorum.reachable(node, now)
+            live = [node for node in owners if up[node]]
+            if not live or tree is None:
                 continue
-            peer = owners[self.rng.randrange(len(owners))]
+            peer = live[self.rng.randrange(len(live))]
             out.append(self._open(peer, tree))
             if pending:  # rebuilding: every replica of the range not done yet too
-                out += [self._open(other, tree) for other in owners
+                out += [self._open(other, tree) for other in live
                         if other != peer and ((lo, hi), other) in pending]
         return out
 
@@ -420,6 +457,20 @@ class AntiEntropy:
         tree = self.trees.get(message.lo, message.hi)
         if tree is None:
             self.stats["anti-entropy-unknown-range"] += 1
+            return []
+        shape = tree.shape
+        if (message.step == "level" and message.fanout == shape.fanout
+                and message.depth == shape.depth and whole_level_in_sync(
+                    tree, message.level, message.parents, message.indexes, message.hashes)):
+            # the root or its children, in sync: what check and compare would find,
+            # without a Level built and checked (session 42)
+            if message.level == 0:  # the opener's root: maybe of before (docstring)
+                indexes, hashes = tree.level_items(1)  # (root_children's)
+                return [Send(src, MerkleExchange.made(
+                    message.session, shape.lo, shape.hi, shape.fanout, shape.depth,
+                    "level", 1, WHOLE_LEVEL_PARENTS[1], indexes, hashes,
+                    generation=self.generation()))]
+            self._synced(src, message.session, (message.lo, message.hi))
             return []
         try:  # a step malformed in itself: the peer's fault (PeerDataError)
             step = from_exchange(message, tree.shape)
@@ -444,12 +495,14 @@ class AntiEntropy:
                 while len(batches) > SYNC_SESSIONS_LIMIT:
                     batches.popitem(last=False)
             return [Send(src, KeyRecords(keys, records, message.session, reply=True,
+                                         generation=self.generation(),
                                          retired=self.replica.carried_raw(*records)))]
         if isinstance(answer, Level | Buckets):
-            return [Send(src, to_exchange(message.session, answer))]
+            return [Send(src, _made(message.session, answer, self.generation()))]
         if isinstance(answer, InSync):
             if root:  # the opener's root: maybe of before (module docstring)
-                return [Send(src, to_exchange(message.session, root_children(tree)))]
+                return [Send(src, _made(message.session, root_children(tree),
+                                        self.generation()))]
             self._synced(src, message.session, (message.lo, message.hi))
         return []
 
@@ -525,7 +578,8 @@ class AntiEntropy:
         # records of our batch could not name, learns them from the follow-up of
         # its answer (session 34)
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
-                                     message.session, reply=False, retired=retired))]
+                                     generation=self.generation(),
+                                     session=message.session, reply=False, retired=retired))]
 
     def ask_pruned(self, now: float, src: str, key: bytes, theirs: Record, merged: Record,
                    holder: bool, union: Record | None = None) -> list[Effect]:
@@ -581,6 +635,7 @@ class AntiEntropy:
             self._asked.popitem(last=False)
         sent = merge(merged, theirs) if union is None else union
         return [Send(peer, KeyRecords((key,), (encode_record(sent),), next(self.ids),
+                                      generation=self.generation(),
                                       reply=True, retired=self.replica.carried(sent)))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:

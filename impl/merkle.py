@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_FANOUT",
     "DIGEST_SIZE",
     "EMPTY",
+    "WHOLE_LEVEL_PARENTS",
     "Buckets",
     "DiffResult",
     "InSync",
@@ -85,6 +86,7 @@ __all__ = [
     "respond",
     "root_children",
     "start",
+    "whole_level_in_sync",
 ]
 
 DIGEST_SIZE = 16
@@ -191,6 +193,8 @@ class MerkleTree:
         self._buckets: dict[int, dict[bytes, bytes]] = {}
         self._levels: list[dict[int, bytes]] = [{} for _ in range(shape.depth + 1)]
         self._dirty: set[int] = set()
+        #: level -> :meth:`level_items`, until the next change (cleared by :meth:`_refresh`)
+        self._items: dict[int, tuple[tuple[int, ...], tuple[bytes, ...]]] = {}
         self._size = 0
         #: node hashes computed so far (shows that an update rehashes one path, not the tree)
         self.rehashed = 0
@@ -273,6 +277,21 @@ class MerkleTree:
         self._refresh()
         return self._levels[level]
 
+    def level_items(self, level: int) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
+        """The non-empty node hashes at ``level`` as ``(indexes, hashes)``, by index:
+        a whole level as a :class:`impl.messages.MerkleExchange` step carries it
+        (the root, level 0; its children, level 1: a level below holds up to
+        ``fanout ** level`` nodes, never sent whole). Kept until the tree changes
+        (session 42: an exchange of trees in sync sends and compares the same two
+        levels at every round)."""
+        self._refresh()
+        items = self._items.get(level)
+        if items is None:
+            pairs = sorted(self._levels[level].items())
+            items = self._items[level] = (tuple(index for index, _ in pairs),
+                                          tuple(digest for _, digest in pairs))
+        return items
+
     def children(self, level: int, index: int) -> tuple[bytes, ...]:
         """The hashes of the ``fanout`` children of node ``index`` at ``level``."""
         self._refresh()
@@ -327,6 +346,7 @@ class MerkleTree:
             self.rehashed += 1
         changed = {b // shape.fanout for b in self._dirty}
         self._dirty = set()
+        self._items.clear()
         f = shape.fanout
         for level in range(shape.depth - 1, -1, -1):
             below, here = levels[level + 1], levels[level]
@@ -403,6 +423,28 @@ def root_children(tree: MerkleTree) -> Level:
     # (level 1 holds nodes 0 to fanout - 1 and no EMPTY hash: its items by index are
     # the non-empty children in order; session 36)
     return Level(tree.shape, 1, (0,), tuple(sorted(tree._hashes_at(1).items())))
+
+
+#: the parents a step of a whole level names, by level: the root names none, its
+#: children the root (:func:`whole_level_in_sync`)
+WHOLE_LEVEL_PARENTS: tuple[tuple[int, ...], ...] = ((), (0,))
+
+
+def whole_level_in_sync(tree: MerkleTree, level: object, parents: object, indexes: object,
+                        hashes: object) -> bool:
+    """Whether a peer's :class:`Level` step of a whole level, the root (``level``
+    0, no ``parents``) or its children (1, under the root), lists exactly
+    ``tree``'s non-empty hashes of it, in index order (:meth:`MerkleTree.level_items`;
+    ``indexes[i]`` -> ``hashes[i]``, as :class:`impl.messages.MerkleExchange`
+    carries them). True: the step, of ``tree``'s shape (the caller compares it),
+    passes :func:`check` (its level and parents are those of a whole level, its
+    indexes and hashes ``tree``'s own, each node once) and :func:`answer` says
+    :class:`InSync`, so the caller may answer it without building and checking a
+    Level (session 42: most steps of a cluster in sync are these two). False says
+    nothing: the step goes through :func:`check` and :func:`answer`."""
+    return (type(level) is int and 0 <= level <= 1
+            and parents == WHOLE_LEVEL_PARENTS[level]
+            and (indexes, hashes) == tree.level_items(level))
 
 
 def check(shape: TreeShape, message: MerkleMessage) -> None:

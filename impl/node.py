@@ -355,6 +355,8 @@ class Node:
         self.replica.write_listeners.append(self.gossiper.on_write)
         if self.guard is not None:
             self.replica.write_listeners.append(self._guard_write)
+            guard = self.guard  # (anti-entropy's steps made stamped: :meth:`_stamp`)
+            self.anti_entropy.generation = lambda: guard.generation
         self.gossiper.ring_listeners.append(self.anti_entropy.on_ring_change)
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
@@ -1170,6 +1172,8 @@ class Node:
             return Send(send.dest, with_generations(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
         if isinstance(message, _GENERATION_STAMPED):
+            if message.generation == guard.generation:
+                return send  # made stamped (anti-entropy's steps: session 42)
             return Send(send.dest, with_generations(message, generation=guard.generation))
         return send
 

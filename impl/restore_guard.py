@@ -184,9 +184,11 @@ class RestoreGuard:
         review: a restart's in-flight roots made peers drop the restarted node's
         messages until its next gossip). Never a restore: a restored store starts
         with a token no peer heard (:func:`start_generation`)."""
-        parsed = parse_generation(generation)
         starts = self._superseded.get(src)
-        return parsed is not None and starts is not None and parsed[1] in starts
+        if starts is None:  # (the common case: no restart of src heard, nothing parsed)
+            return False
+        parsed = parse_generation(generation)
+        return parsed is not None and parsed[1] in starts
 
     def on_generation(self, src: str, generation: str) -> bool:
         """``src`` says its store's generation is ``generation`` (a gossip, an
@@ -197,6 +199,9 @@ class RestoreGuard:
         rollback still: a store restored from a backup two starts back looks the
         same as a start a peer missed."""
         known = self.heard.get(src, "")
+        if generation == known:  # (the common case: what the checks below find of it)
+            self.rolled_back.discard(src)
+            return False
         if known and is_rollback(generation, known):
             if self.superseded(src, generation):
                 return False
