@@ -58,7 +58,7 @@ __all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "primary_repl
 def record_bytes(record: Record) -> int:
     """The bytes of ``record``'s values (siblings and tombstones' none): what a get
     of it carries back to its client."""
-    return sum(len(value) for value in values(record))
+    return sum(map(len, values(record)))  # (not a generator: half the time, session 42)
 
 
 @dataclass(slots=True)

@@ -399,7 +399,7 @@ class PutCoordinator:
         # timeouts as the larger of the two is times max_record_bytes (session 17's
         # service probe). A round minted again keeps its deadline.
         # (``max``/``min`` of two written out: :meth:`impl.replica.Replica.decode`)
-        stored_bytes = sum(len(v) for v in values(stored))
+        stored_bytes = sum(map(len, values(stored)))
         patience = record_patience(self.config, stored_bytes if stored_bytes > len(encoded)
                                    else len(encoded))
         if remints == 0 and not replied:
