@@ -58,7 +58,7 @@ __all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "primary_repl
 def record_bytes(record: Record) -> int:
     """The bytes of ``record``'s values (siblings and tombstones' none): what a get
     of it carries back to its client."""
-    return sum(len(value) for value in values(record))
+    return sum(map(len, values(record)))  # (not a generator: half the time, session 42)
 
 
 @dataclass(slots=True)
@@ -276,9 +276,10 @@ class GetCoordinator:
                 out.append(self._send(coordination, target, now, initial=True))
         out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
+            # (``max``/``min`` of two written out: :meth:`impl.replica.Replica.decode`)
+            at = now + self.config.replica_timeout * patience
             out.append(SetTimer(GetTimeout(coordination.op_id),
-                                min(now + self.config.replica_timeout * patience,
-                                    coordination.deadline)))
+                                coordination.deadline if coordination.deadline < at else at))
         return out
 
     def _unsatisfied(self, reply_to: ReplyTo, pr: int, targets: tuple[str, ...],
@@ -304,7 +305,9 @@ class GetCoordinator:
                   else None)
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
         if record is not None:
-            coordination.record_bytes = max(coordination.record_bytes, record_bytes(record))
+            size = record_bytes(record)
+            if size > coordination.record_bytes:
+                coordination.record_bytes = size
         out = self._check(coordination, now)
         # a lingering get's late reply may be its largest record: counted (session
         # 33's review)

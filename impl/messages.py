@@ -786,9 +786,13 @@ class MerkleExchange:
         fields as the constructor takes them, but not checked here. The caller
         vouches for them: its tree's shape, the hashes, keys and digests its tree
         holds, the session of a step it checked on receipt (or one it drew), its
-        restore guard's generation. A receiver still checks every field:
-        :meth:`impl.node.Node.receive` runs ``__post_init__`` on every message, and
-        a message from the wire is decoded through the constructor. Session 42: the
+        restore guard's generation. A receiver still checks every field where one
+        can come from outside: :meth:`impl.node.Node.receive` runs ``__post_init__``
+        on every message (a server's node, a node driven by hand), and a message
+        from the wire is decoded through the constructor; a simulated node skips
+        the re-check (``Node.recheck_messages``), so in the in-process simulator a
+        made step is checked by no one (the simulator's wire mode and the servers'
+        tests decode it through the constructor). Session 42: the
         checks cost 8 of a step's 15 us, and a simulated join makes 471,383 steps
         (docs/simulator.md); a field the caller gets wrong is caught at the
         receiver, as a peer's malformed step is (``BadMessageError``, dropped)."""

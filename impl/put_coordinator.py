@@ -398,10 +398,14 @@ class PutCoordinator:
         # (each replica reads, merges and writes its stored record): as many
         # timeouts as the larger of the two is times max_record_bytes (session 17's
         # service probe). A round minted again keeps its deadline.
-        patience = record_patience(self.config, max(
-            len(encoded), sum(len(v) for v in values(stored))))
+        # (``max``/``min`` of two written out: :meth:`impl.replica.Replica.decode`)
+        stored_bytes = sum(map(len, values(stored)))
+        patience = record_patience(self.config, stored_bytes if stored_bytes > len(encoded)
+                                   else len(encoded))
         if remints == 0 and not replied:
-            deadline = max(deadline, now + self.config.request_timeout * patience)
+            patient = now + self.config.request_timeout * patience
+            if patient > deadline:
+                deadline = patient
         coordination = PutCoordination(
             next(self.ids), key, replica_record,
             self._written_context(key, written_context_pairs(
@@ -457,9 +461,9 @@ class PutCoordinator:
                 out.append(self._send(coordination, target, now, initial=True))
         out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
+            at = now + self.config.replica_timeout * patience
             out.append(SetTimer(PutTimeout(coordination.op_id),
-                                min(now + self.config.replica_timeout * patience,
-                                    coordination.deadline)))
+                                coordination.deadline if coordination.deadline < at else at))
             if replied:  # a round of an answered put: no client waits on it
                 out.extend(self.lingering.add(now, coordination.op_id,
                                               len(coordination.record), self.end_early))

@@ -322,6 +322,10 @@ class Simulator:
         self._incarnation[name] = incarnation
         node = self._make_node(name, derive_seed(self.seed, name, incarnation),
                                self.now + self.skew[name])
+        if getattr(node, "recheck_messages", False):
+            # what it receives here was built through the messages' constructors, in
+            # this process or by the wire codec (:attr:`impl.node.Node.recheck_messages`)
+            node.recheck_messages = False  # type: ignore[attr-defined]
         self.nodes[name] = node
         self._timers[name] = {}
         self._record("start", name, incarnation)
