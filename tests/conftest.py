@@ -16,8 +16,9 @@ docs/model-checking.md "What CI leaves to the soak profile" and "Where CI's test
 goes (session 15)", "(session 16)" and "(session 17)"): the three largest suite
 entries' whole searches and symmetry on/off above 3,000 states
 (tests/model_check/test_suite_verdicts.py); POR on six larger entries (test_por.py);
-every edge of every conformance entry (CI: every edge of a third of the sources of
-``FULL_IN_CI``, 40 sampled edges of the others;
+every edge of every conformance entry (CI: every edge of a twelfth of the sources of
+``FULL_IN_CI`` since session 42, a third until session 20, a sixth until 42; 40
+sampled edges of the others;
 tests/refinement/test_conformance.py); trace validation with membership on seeds
 0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
 the reap-after-change mutant on every scenario (CI: the leave,

@@ -305,7 +305,8 @@ def read_repair_writes_older() -> Iterator[None]:
 
 @contextlib.contextmanager
 def fallback_ack_without_hint() -> Iterator[None]:
-    def store_as_own(self: Replica, src: str, message: ReplicaPut) -> list[Effect]:
+    def store_as_own(self: Replica, src: str, message: ReplicaPut,
+                     now: float = 0.0) -> list[Effect]:
         record = self.decode(message.key, message.record)
         self.write_local(message.key, versions.merge(self.local_record(message.key), record))
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
