@@ -855,10 +855,10 @@ def _found(found: dict[int, tuple[object, ...]], items: tuple[object, ...]) -> N
     """Keep ``items``, found valid, in ``found`` by its ``id`` (the oldest dropped
     past :data:`_FOUND_LIMIT`)."""
     found[id(items)] = items
-    if len(found) > _FOUND_LIMIT:
+    while len(found) > _FOUND_LIMIT:  # (a loop: a drop another thread lost is made up)
         # (servers in threads of one process, a test's: another thread may have
         # dropped it, or changed the dict under the iterator)
-        with contextlib.suppress(KeyError, RuntimeError):
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
             del found[next(iter(found))]
 
 

@@ -193,3 +193,16 @@ def test_the_tuples_found_valid_are_kept_held_and_bounded() -> None:
     keys = tuple(b"k" * 40 + b"%d" % i for i in range(4))
     assert _bytes_ok(keys) and id(keys) not in messages._BYTES_FOUND
     assert _bytes_ok(_HASHES) and messages._BYTES_FOUND[id(_HASHES)] is _HASHES
+
+
+def test_kept_tuples_over_the_limit_are_brought_back_to_it() -> None:
+    """A drop another thread lost (servers in threads of one test process: the
+    suppressed KeyError or RuntimeError of ``_found``) leaves the kept tuples over
+    ``_FOUND_LIMIT``; the next tuple kept brings them back to the limit, not one
+    over for good (session 42's review of the levers). Mutant killed: ``_found``
+    dropping one entry per tuple kept (``if`` for ``while``)."""
+    kept = [tuple(range(i, i + 3)) for i in range(messages._FOUND_LIMIT + 40)]
+    for items in kept:  # (as if 40 drops had been lost)
+        messages._COUNTS_FOUND[id(items)] = items
+    assert _counts_ok((7, 8, 9, 10))
+    assert len(messages._COUNTS_FOUND) == messages._FOUND_LIMIT
