@@ -33,8 +33,8 @@ configurations' seeded lockstep walks on seeds 0-2,999 (CI: 0-19, ``WALKS_IN_CI`
 tests/refinement/test_deletes.py; session 17); the random lockstep runs that killed
 four mutants before session 19 (CI: a scenario each, ``RANDOM_KILLERS_IN_SOAK`` of
 tests/refinement/test_mutations.py); the claimant race on seeds 4-10 (CI: 1-3,
-``SEEDS_IN_CI`` of tests/impl/test_claimant.py), the overlapping changes' seed 2
-under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
+``SEEDS_IN_CI`` of tests/impl/test_claimant.py; 1 and 3 too since session 42), the
+overlapping changes' seed 2 under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
 tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 and 8
 (CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19); the symmetry cache's
 agreement on lww-two-clients' whole graph and 1,500-2,000 states of the others (CI:
@@ -67,8 +67,9 @@ the truncation probe's false-sibling seed 9 (CI: 32, ``FALSE_SIBLING_SEEDS``), t
 restored live copy's seeds 2 and 3 (CI: 1, ``LIVE_COPY_SEEDS`` of
 tests/impl/test_restore_after_reap.py), the disk-replacement probes' seed 2 (CI: 1,
 ``WIPE_SEEDS`` of tests/impl/test_wiped_node_reads.py), five client-counter floor
-tests' seeds beyond 1 (``FIRST_SEED_IN_CI`` of tests/impl/test_client_counter_reap.py)
-and the tombstone nemesis' seeds 3 and 4 (CI: 5 and 6; session 42).
+tests' seeds beyond 1 (``FIRST_SEED_IN_CI`` of tests/impl/test_client_counter_reap.py),
+the tombstone nemesis' seeds 3 and 4 (CI: 5 and 6) and the claimant race's seeds 1
+and 3 (CI: 2, ``SEEDS_IN_CI``; session 42).
 """
 
 from __future__ import annotations

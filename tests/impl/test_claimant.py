@@ -111,8 +111,10 @@ SEEDS = tuple(range(1, 11))
 #: the seeds the race below runs in CI; the soak profile runs all of :data:`SEEDS`
 #: (session 19: the 30 runs were about 16 CPU-s of CI's 1,225; the mutant
 #: ``every_joiner_claims`` holds a token twice in every gap of seed 2, and in 9 of
-#: the 21 runs of seeds 4-10, none of seeds 1 and 3)
-SEEDS_IN_CI = (1, 2, 3)
+#: the 21 runs of seeds 4-10, none of seeds 1 and 3; session 42 moved seeds 1 and 3
+#: to soak: under the mutant seed 2 still holds a token twice in each of its 3 gaps,
+#: and seeds 1 and 3 settle clean in all 6 of theirs)
+SEEDS_IN_CI = (2,)
 RACE_SEEDS = SEEDS if PROFILE == "soak" else SEEDS_IN_CI
 
 

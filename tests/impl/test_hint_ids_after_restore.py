@@ -25,7 +25,7 @@ for ``k``'s third replica n2) is backed up while down and restarted; n2 is cut o
 ``v1`` written (n4 keeps a hint for n2); healed with n2's acks to n4 cut, so the
 delivery arrives and its ack is held; n4 is restored from its backup and restarted;
 n2 cut off again, ``v2`` written over ``v1`` (n4's new hint for n2: the held ack's
-id before the fix); n4's deliveries to n2 cut, the held ack arrives. After 120 s
+id before the fix); n4's deliveries to n2 cut, the held ack arrives. After ``HEALED_S``
 healed, n2 must hold ``v2``.
 """
 
