@@ -58,6 +58,7 @@ from hashlib import blake2b
 
 from impl.errors import BadMessageError, InvalidValueError, VersionHeadroomError
 from impl.failure_detector import FailureDetector
+from impl.held import keep
 from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
 __all__ = [
@@ -295,9 +296,9 @@ class Member:
 
 #: the bytes of the views serialized last (:meth:`Membership.to_bytes`), by the
 #: view's ``id``; each entry holds its view, so that no other object takes that id
-#: while the entry lives. A view is immutable (frozen, of frozen members and tuples),
-#: so its bytes never change. At most :data:`_VIEW_BYTES_LIMIT` entries, the oldest
-#: dropped first.
+#: while the entry lives (:func:`impl.held.keep`). A view is immutable (frozen, of
+#: frozen members and tuples), so its bytes never change. At most
+#: :data:`_VIEW_BYTES_LIMIT` entries, the oldest dropped first.
 _VIEW_BYTES: dict[int, tuple[Membership, bytes]] = {}
 _VIEW_BYTES_LIMIT = 256
 
@@ -479,9 +480,7 @@ class Membership:
         if held is not None:  # (its view: the entry keeps it alive, so no other has its id)
             return held[1]
         raw = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
-        _VIEW_BYTES[id(self)] = (self, raw)
-        if len(_VIEW_BYTES) > _VIEW_BYTES_LIMIT:
-            del _VIEW_BYTES[next(iter(_VIEW_BYTES))]  # the oldest entry
+        keep(_VIEW_BYTES, self, (self, raw), _VIEW_BYTES_LIMIT)
         return raw
 
     @classmethod

@@ -42,7 +42,6 @@ an empty ``record`` means "no record".
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import re
@@ -50,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from impl.errors import BadMessageError, BadRequestError
+from impl.held import keep
 
 __all__ = [
     "CLIENT_MESSAGES",
@@ -833,7 +833,7 @@ def _counts_ok(items: object) -> bool:
         return True
     if {*map(type, items)} == _INT_ONLY and min(items) >= 0 and max(items) <= MAX_ID:
         if len(items) <= _FOUND_ITEMS:
-            _found(_COUNTS_FOUND, items)
+            keep(_COUNTS_FOUND, items, items, _FOUND_LIMIT)
         return True
     return False
 
@@ -846,20 +846,9 @@ def _bytes_ok(items: object) -> bool:
         return True
     if {*map(type, items)} == _BYTES_ONLY:
         if len(items) <= _FOUND_ITEMS and max(map(len, items)) <= _FOUND_BYTES:
-            _found(_BYTES_FOUND, items)
+            keep(_BYTES_FOUND, items, items, _FOUND_LIMIT)
         return True
     return False
-
-
-def _found(found: dict[int, tuple[object, ...]], items: tuple[object, ...]) -> None:
-    """Keep ``items``, found valid, in ``found`` by its ``id`` (the oldest dropped
-    past :data:`_FOUND_LIMIT`)."""
-    found[id(items)] = items
-    while len(found) > _FOUND_LIMIT:  # (a loop: a drop another thread lost is made up)
-        # (servers in threads of one process, a test's: another thread may have
-        # dropped it, or changed the dict under the iterator)
-        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-            del found[next(iter(found))]
 
 
 #: the tuples :func:`_counts_ok` and :func:`_bytes_ok` found valid lately, by ``id``,

@@ -197,9 +197,9 @@ def test_the_tuples_found_valid_are_kept_held_and_bounded() -> None:
 
 def test_kept_tuples_over_the_limit_are_brought_back_to_it() -> None:
     """A drop another thread lost (servers in threads of one test process: the
-    suppressed KeyError or RuntimeError of ``_found``) leaves the kept tuples over
-    ``_FOUND_LIMIT``; the next tuple kept brings them back to the limit, not one
-    over for good (session 42's review of the levers). Mutant killed: ``_found``
+    suppressed KeyError or RuntimeError of :func:`impl.held.keep`) leaves the kept
+    tuples over ``_FOUND_LIMIT``; the next tuple kept brings them back to the limit,
+    not one over for good (session 42's review of the levers). Mutant killed: ``keep``
     dropping one entry per tuple kept (``if`` for ``while``)."""
     kept = [tuple(range(i, i + 3)) for i in range(messages._FOUND_LIMIT + 40)]
     for items in kept:  # (as if 40 drops had been lost)
