@@ -33,7 +33,7 @@ KEYS = [b"session-%04d" % i for i in range(30)]
 #: its delete and gives up after 8 rounds); session 16 measured the same records,
 #: rows and ``key-epochs`` entries after 30, 100 and 600 s (30 and 90 keys; 600 s
 #: cost 8.2 and 8.4 CPU-s, 100 s 2.1 and 2.6)
-TAIL = 100.0
+TAIL = 30.0
 
 
 @functools.cache
