@@ -15,8 +15,9 @@ not found after its delete), and once the cluster is quiet a get at R = 3 answer
 that value alone (server-vclock: among its siblings, its documented loss of
 ordering through one coordinator) or not found. What the probe ran: each scenario
 in dvv, client-vclock, server-vclock and lww, seeds 1 and 2, 200 steps and 60
-keys (0 stale reads, 0 wrong values once quiet); here a shorter run of each in dvv
-and lww, seed 1, as a regression guard.
+keys (0 stale reads, 0 wrong values once quiet); here a shorter run of each, seed 1,
+as a regression guard: in CI under dvv or lww by turns, in the soak profile under
+both (:data:`RUNS`, session 43).
 
 Also pinned: a fallback whose hint for a cut-off replica cannot be delivered
 holds back the reap of the key deleted meanwhile (the kind of Cassandra's hints
@@ -41,6 +42,7 @@ import pytest
 import impl
 from impl.cluster import SimulatedCluster
 from impl.storage.base import Storage
+from tests.conftest import PROFILE
 
 Event = Callable[[SimulatedCluster, dict[str, Storage]], None]
 
@@ -158,8 +160,17 @@ def _run(events: dict[int, list[Event]], clock: str, seed: int, steps: int = 100
 #: read (paper 4.6), not fixed: pinned, directed, by
 #: tests/impl/test_sloppy_read_two_faults.py (docs/runtime.md "Two-disks sloppy read
 #: and the duplicated stale root (session 38)")
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+#: (scenario, clock): the soak profile each scenario under dvv and lww; CI each under
+#: one, dvv and lww by turns (session 43: 14 runs, 0.6-1.2 CPU-s each; the faults
+#: these scenarios guard are in the membership, hint and rebuild code, and every
+#: mutant that fails a run of the 14 fails one CI keeps: docs/model-checking.md,
+#: "Where CI's test time goes (session 43): impl, runtime, vdynamo")
+RUNS = ([(scenario, clock) for scenario in sorted(SCENARIOS) for clock in ("dvv", "lww")]
+        if PROFILE == "soak"
+        else [(scenario, ("dvv", "lww")[i % 2]) for i, scenario in enumerate(sorted(SCENARIOS))])
+
+
+@pytest.mark.parametrize(("scenario", "clock"), RUNS)
 def test_two_faults_at_once_lose_no_acknowledged_write_and_serve_no_stale_read(
         scenario: str, clock: str) -> None:
     stale, final = _run(SCENARIOS[scenario], clock, seed=1)
