@@ -32,6 +32,7 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
+from tests.conftest import PROFILE
 
 KEYS = [b"k%d" % i for i in range(30)]
 
@@ -103,19 +104,25 @@ def stale_reads_at_r1(cluster: SimulatedCluster, keys: list[bytes], seconds: flo
     return stale
 
 
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+#: whether each scenario below runs under both clocks (the soak profile) or one (CI;
+#: session 43: the faults were in the membership and quorum code, blind to the
+#: clock; the fix's first fault showed alike in dvv and lww, the second in dvv)
+BOTH_CLOCKS = PROFILE == "soak"
+
+
+@pytest.mark.parametrize("clock", ("dvv", "lww") if BOTH_CLOCKS else ("lww",))
 def test_a_node_keeps_the_copies_it_serves_through_a_leave_and_a_removal(clock: str) -> None:
     """Before the fix (seed 1): stale reads [(11.36, 'n3', b'k12'), (13.39, 'n3',
-    b'k12')] and 4 copies dropped by a node serving them, in dvv and lww."""
+    b'k12')] and 4 copies dropped by a node serving them, in dvv and lww (CI: lww)."""
     stale, dropped, _ = _leave_then_remove(clock)
     assert (stale, dropped) == ([], 0)
 
 
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize("clock", ("dvv", "lww") if BOTH_CLOCKS else ("dvv",))
 def test_a_removed_nodes_place_counts_only_once_the_removal_was_handed_over(
         clock: str) -> None:
     """Before the fix (seed 4, 0.7 s apart): stale reads [(11.44, 'n5', b'k6'),
-    (11.44, 'n5', b'k9')] in dvv."""
+    (11.44, 'n5', b'k9')] in dvv (CI: dvv)."""
     stale, _, _ = _leave_then_remove(clock, seed=4, gap=0.7)
     assert stale == []
 
