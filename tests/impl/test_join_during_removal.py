@@ -182,7 +182,7 @@ def test_a_leave_under_strategy1_waits_for_a_removal_under_way(seed: int) -> Non
         assert (len(failed), "n2" in cluster.node_names) == (0, False)
 
 
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize("clock", ["dvv", "lww"] if PROFILE == "soak" else ["dvv"])
 def test_a_join_under_strategy2_waits_for_a_removal_under_way(clock: str) -> None:
     """Under strategies 1 and 2 the joiner takes its tokens itself: n7 joining 2.0 s
     after n1 began removing n6 took k12's range while the survivors were handing
@@ -193,7 +193,8 @@ def test_a_join_under_strategy2_waits_for_a_removal_under_way(clock: str) -> Non
     'n4', b'k12')]`` (seed 3, dvv and lww, before
     :meth:`impl.gossip.Gossiper.removal_under_way` held the join back). The joiner
     now asks its seed again each round until no removal is under way, then
-    joins."""
+    joins. CI runs dvv, the soak profile lww too (session 43: the fault was blind to
+    the clock; ``removal_under_way`` returning False fails dvv's run)."""
     assert _stale_reads(clock, 3, 2.0, "strategy2") == ([], [])
 
 
@@ -301,7 +302,7 @@ def test_a_removal_settles_when_a_join_crossed_it_and_the_claimant_changed(
     assert outcome == [[], 0, [], 0]
 
 
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize("clock", ["dvv", "lww"] if PROFILE == "soak" else ["lww"])
 def test_after_a_join_crossing_a_removal_the_copies_taken_in_between_are_let_go(
         clock: str) -> None:
     """n3 and n1 handed k6 to n2, n6's
@@ -316,7 +317,8 @@ def test_after_a_join_crossing_a_removal_the_copies_taken_in_between_are_let_go(
     20. Nothing is lost (n0 got k6 from n3 and n5). Now, once every change settled,
     a node hands such a stray copy to the key's top N and lets it go when all of
     them acknowledged it (:meth:`impl.gossip.Gossiper._hand_strays`; session 22, a
-    strict xfail until then)."""
+    strict xfail until then). CI runs lww, the soak profile dvv too (session 43: the
+    stray copies were the same under both clocks)."""
     crossed, *outcome = _change_after_a_removal(clock, "join", "strategy1", 2, 0.7,
                                                 reads=False)
     assert crossed
