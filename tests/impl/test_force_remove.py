@@ -25,9 +25,13 @@ from impl.errors import DynamoError, InvalidValueError, NodeDownError
 from impl.membership import ON_RING, MemberStatus
 from impl.messages import HintDelivery
 from impl.versions import live_values
+from tests.conftest import PROFILE
 
 KEYS = [b"k%d" % i for i in range(40)]
 CLOCKS = ["dvv", "client-vclock", "server-vclock", "lww"]
+#: the clocks the acked-writes test runs under in CI (the soak profile: all four;
+#: session 43: the survivors not handing keys on fails each clock alike)
+CLOCKS_IN_CI = CLOCKS if PROFILE == "soak" else ["dvv", "lww"]
 
 
 def _status(cluster: SimulatedCluster, of: str, at: str = "n1") -> tuple[MemberStatus, bool]:
@@ -55,7 +59,7 @@ def _acked(key: bytes) -> bytes:
     return (b"a-" if KEYS.index(key) < 20 else b"b-") + key
 
 
-@pytest.mark.parametrize("clock", CLOCKS)
+@pytest.mark.parametrize("clock", CLOCKS_IN_CI)
 def test_acked_writes_are_on_the_new_owners_at_the_handover_and_read_at_r2_and_rn(
         clock: str) -> None:
     """At the moment the claimant announces n5 ``removed`` (the new owners serve),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from tests.conftest import PROFILE
 
 TOP = ["n1", "n2", "n3"]
 
@@ -54,10 +55,12 @@ def _sloppy_reads(clock: str, **options: object) -> tuple[SimulatedCluster, byte
     return cluster, key
 
 
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize("clock", ["dvv", "lww"] if PROFILE == "soak" else ["lww"])
 def test_sloppy_reads_leave_no_copy_outside_the_top_n(clock: str) -> None:
     # Before session 27 n4 and n5 kept a copy for good (read-repaired at the first
-    # sloppy get, and again with v2): ['n4', 'n5'] after 60 s of quiet.
+    # sloppy get, and again with v2): ['n4', 'n5'] after 60 s of quiet. CI runs lww
+    # (the test below runs dvv), the soak profile both (session 43: read repair
+    # ignoring read_repair_fallbacks fails both clocks alike).
     cluster, key = _sloppy_reads(clock)
     with cluster:
         assert _copies_outside(cluster, key) == []
