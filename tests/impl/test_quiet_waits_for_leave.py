@@ -27,6 +27,7 @@ import pytest
 from impl.cluster import LEAVE_PATIENCE, SimulatedCluster
 from impl.errors import DynamoError
 from impl.membership import MemberStatus
+from tests.conftest import PROFILE
 from tests.impl.test_join_during_removal import _removal_then
 
 
@@ -66,11 +67,14 @@ def _join_then_leave(clock: str, seed: int, sloppy_quorum: bool
             return taken, type(error).__name__
 
 
-@pytest.mark.parametrize("sloppy_quorum", [True, False])
-@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize(("clock", "sloppy_quorum"), [
+    (clock, sloppy) for clock in ("dvv", "lww") for sloppy in (True, False)
+    if PROFILE == "soak" or (clock == "dvv") == sloppy])
 def test_a_leaver_is_taken_out_only_once_it_left(clock: str, sloppy_quorum: bool) -> None:
     """Before the fix (seed 2): n2 taken out ``leaving`` at 10.2 s, and under a
-    strict quorum the get at R = 3 failed (QuorumError)."""
+    strict quorum the get at R = 3 failed (QuorumError). CI runs dvv with a sloppy
+    quorum and lww with a strict one, the soak profile all four (session 43: quiet
+    not waiting for a leaver fails all four alike)."""
     assert _join_then_leave(clock, 2, sloppy_quorum) == ([("n2", MemberStatus.LEFT)],
                                                          [b"r19"])
 
