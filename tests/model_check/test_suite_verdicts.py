@@ -176,7 +176,12 @@ def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_symmetry_does_not_change_verdicts(entry: SuiteEntry, run_cache: Path) -> None:
+    """Session 43: in CI on the entries of two clients or more: for one client the
+    reduction is the identity (spec/symmetry.py), so the search without it was the
+    same search again (15 entries, about 4.7 of the test's 8.3 CPU-s; soak runs them)."""
     _small_or_skip(entry)
+    if not SOAK and entry.config.clients < 2:
+        pytest.skip(f"{entry.name}: one client, symmetry is the identity: soak only")
     on = _full_search(run_cache, entry.name)  # test_all_verdicts_as_expected's search
     off = check(entry.config, properties=list(entry.expected), symmetry=False)
     assert on.verdicts == off.verdicts
