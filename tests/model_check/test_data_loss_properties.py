@@ -23,6 +23,7 @@ from spec.model import initial_state
 from spec.state import GetRecord, NodeState, State
 from spec.step import Edit
 from spec.vclock import VClock
+from tests.conftest import PROFILE
 
 CONFIG = Config(name="ghost", clock="client-vclock", clients=2, puts_per_client=1)
 
@@ -79,9 +80,16 @@ def test_the_new_properties_are_always_properties() -> None:
 # -- mutants: the fixed behaviours broken, and the suite entries that hold must fail -------------
 
 
+#: the entries whose acked_writes_durable the bare-name mutant breaks: CI searches the
+#: disk loss's (1.3 CPU-s), soak the buffered crash's too (1.8; session 43: one entry
+#: kills the mutant)
+BARE_NAME_ENTRIES = ("dvv-amnesia-actor-epochs",) + (
+    ("dvv-buffered-crash-actor-epochs",) if PROFILE == "soak" else ())
+
+
 def test_actor_epochs_that_reuse_the_bare_name_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Edit, "actor", lambda self, name, key=None: name)
-    for name in ("dvv-amnesia-actor-epochs", "dvv-buffered-crash-actor-epochs"):
+    for name in BARE_NAME_ENTRIES:
         result = check(entry(name).config, properties=["acked_writes_durable"])
         assert result.verdict("acked_writes_durable") == Verdict.VIOLATED, name
 

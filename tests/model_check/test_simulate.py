@@ -12,6 +12,7 @@ from model_check.errors import CheckError
 from model_check.properties import PROPERTIES, Expectation
 from model_check.replay import replay_on_spec
 from model_check.suite import DEFAULT_SUITE, entry
+from tests.conftest import PROFILE
 
 SEED = 7
 #: 300 until session 15, 100 until session 34: since the swarm draw (session 34: kind
@@ -46,11 +47,18 @@ MORE_WALKS = {"sloppy-crash": 300,  # read_your_writes [283] {299}
 #: the third primary before its replica-put arrives, 7 exact steps): [4,427] {817}, 10.3
 #: CPU-s of walks where CI's budget is about 1
 MISSED: set[tuple[str, str]] = {("sloppy-crash-pw", "read_your_writes")}
+#: violations CI leaves to the soak profile (session 43): strict-dvv-reread's
+#: monotonic_reads is a seed's luck (its first violating walk from SEED is walk 2,400:
+#: 6.4 of the file's CPU-s; none in 300 walks from each of the seeds 8 to 79); CI's
+#: simulations find monotonic_reads on four other entries
+SOAK_ONLY: set[tuple[str, str]] = {("strict-dvv-reread", "monotonic_reads")}
 
 VIOLATING = [
     pytest.param(e.name, name, marks=pytest.mark.xfail(
         strict=True, reason="random walks miss it; breadth-first search finds it"))
-    if (e.name, name) in MISSED else (e.name, name)
+    if (e.name, name) in MISSED else pytest.param(e.name, name, marks=pytest.mark.skipif(
+        PROFILE != "soak", reason="2,500 walks (a seed's luck): soak only"))
+    if (e.name, name) in SOAK_ONLY else (e.name, name)
     for e in DEFAULT_SUITE
     for name, verdict in e.expected.items()
     if verdict == "violated" and PROPERTIES[name].kind is Expectation.ALWAYS
@@ -65,7 +73,11 @@ def test_the_suite_has_always_violations_to_find() -> None:
 def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, prop: str) -> None:
     suite_entry = entry(name)
     walks = MORE_WALKS.get(f"{name} {prop}", MORE_WALKS.get(name, WALKS))
-    result = simulate_check(suite_entry.config, [prop], walks=walks, seed=SEED)
+    # Session 43: the walks stop at the first violating one (the shortest of all the
+    # walks is test_the_command_line_simulates_and_writes_a_replayable_trace's and
+    # test_the_same_seed_gives_the_same_trace_and_another_seed_other_walks' to pin)
+    result = simulate_check(suite_entry.config, [prop], walks=walks, seed=SEED,
+                            until_found=True)
     found = result.result(prop)
     assert found.verdict is Verdict.VIOLATED
     assert found.trace is not None
@@ -83,7 +95,7 @@ def test_the_swarm_draw_finds_what_uniform_walks_miss() -> None:
         "delete-safe-strict-crash"], seed=SEED, swarm=False)
     assert uniform.results[0].verdict is Verdict.BOUNDED
     swarm = simulate_check(config, ["monotonic_reads"], walks=MORE_WALKS[
-        "delete-safe-strict-crash"], seed=SEED)
+        "delete-safe-strict-crash"], seed=SEED, until_found=True)
     found = swarm.results[0]
     assert found.verdict is Verdict.VIOLATED and found.trace is not None
     draw = found.trace.extra["swarm"]
@@ -91,15 +103,27 @@ def test_the_swarm_draw_finds_what_uniform_walks_miss() -> None:
                          "by_kind"}
 
 
+#: the walks of the determinism test (WALKS until session 43: any number shows it)
+SAME_SEED_WALKS = 50
+
+
 def test_the_same_seed_gives_the_same_trace_and_another_seed_other_walks() -> None:
     config = entry("lww-two-clients").config
-    first = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED)
-    again = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED)
-    assert first.results[0].trace is not None
-    assert first.results[0].trace == again.results[0].trace
+    first = simulate_check(config, ["acked_writes_durable"], walks=SAME_SEED_WALKS, seed=SEED)
+    again = simulate_check(config, ["acked_writes_durable"], walks=SAME_SEED_WALKS, seed=SEED)
+    trace = first.results[0].trace
+    assert trace is not None
+    assert trace == again.results[0].trace
     assert first.transitions == again.transitions
-    other = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED + 1)
+    other = simulate_check(config, ["acked_writes_durable"], walks=SAME_SEED_WALKS,
+                           seed=SEED + 1)
     assert other.transitions != first.transitions
+    # the trace is the shortest violating walk of all (7 steps: the breadth-first
+    # search's length, walk 4); until_found stops at the first (walk 0, 10 steps)
+    early = simulate_check(config, ["acked_writes_durable"], walks=SAME_SEED_WALKS,
+                           seed=SEED, until_found=True).results[0].trace
+    assert early is not None and early.extra["walks"] == 1
+    assert (len(trace), trace.extra["walk"], len(early)) == (7, 4, 10)
 
 
 def test_a_holding_configuration_is_bounded_never_holds() -> None:

@@ -1,7 +1,8 @@
 """The memoised successors (model_check/spec_memo.py) agree with the spec transition for
 transition, and a cache keyed on too little is caught.
 
-In CI the graph comparison runs on the suite entries of at most 3,000 states; under the
+In CI the graph comparison runs on the suite entries of at most 3,000 states but four
+(:data:`SOAK_GRAPHS`, session 43); under the
 soak profile (``HYPOTHESIS_PROFILE=soak``) on all of them (about 4 CPU-minutes). Every
 suite verdict with the memo on (the default) is pinned by test_suite_verdicts.py.
 """
@@ -38,8 +39,15 @@ from tests.model_check.test_compiled import graph_digest
 
 SOAK = PROFILE == "soak"
 CI_MAX_STATES = 3_000
+#: entries of at most CI_MAX_STATES whose graph CI leaves to soak (session 43): each has a
+#: twin CI compares (lww-skew-wall-clock, server-vclock-truncated, disk-loss-w1,
+#: dvv-restore-kept-actor), and none is a step context mutant's killer
+#: (docs/model-checking.md, "Review of the explorer's call-free path ... (session 40)")
+SOAK_GRAPHS = frozenset({"lww-skew-hybrid", "server-vclock-untruncated", "disk-loss-w2",
+                         "dvv-restore-new-actor"})
 ENTRIES = [pytest.param(e, id=e.name) for e in DEFAULT_SUITE
-           if SOAK or (e.distinct_states is not None and e.distinct_states <= CI_MAX_STATES)]
+           if SOAK or (e.distinct_states is not None and e.distinct_states <= CI_MAX_STATES
+                       and e.name not in SOAK_GRAPHS)]
 
 
 def _memo_model(entry: SuiteEntry, successors: MemoSuccessors) -> SpecModel:
@@ -404,9 +412,11 @@ def _reaps_keyed_without(part: str) -> MemoSuccessors:
                  id="get-replies"),
     # (delete-join-pending caught it until session 39, whose reaps pass a get and whose
     # read repair writes no tombstone back into a reaped copy; two clients' puts and
-    # deletes, without anti-entropy to halve the cost: 152 states disagree)
+    # deletes, without anti-entropy to halve the cost: 152 states disagree; session 43:
+    # without read repair and with R = 1 too, 9,964 states where there were 18,968, the
+    # same 152 disagree)
     pytest.param("key_epochs", _entry("delete-concurrent-put").config.replace(
-        anti_entropy=False), id="key-epochs"),
+        anti_entropy=False, read_repair=False, r=1), id="key-epochs"),
 ])
 def test_a_reap_cache_keyed_on_too_little_is_caught(part: str, config: Config) -> None:
     assert _reaps_disagree(config, _reaps_keyed_without(part)) != []

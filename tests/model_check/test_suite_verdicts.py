@@ -38,6 +38,10 @@ FULL_SEARCH_STATES = 100_000
 CI_BOUNDED_STATES = 40_000
 """Enough for every pinned length of those entries (delete-immediate: depth 13 is
 35,205 states)."""
+#: the entries CI searches to fewer states (session 43): leave-pending's pinned lengths
+#: are at most 7 (its witnesses; no violation), levels 0-8 are 9,502 states (6.0 of its
+#: 40,000 states' CPU-s beside 10,000's 1.5)
+CI_BOUNDED_STATES_OF = {"leave-pending": 10_000}
 #: the properties a bounded search cannot decide (a violation of convergence is a
 #: state from which no convergence is reachable: it needs the whole graph)
 NEEDS_THE_WHOLE_GRAPH = frozenset({"convergence"})
@@ -147,7 +151,7 @@ def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
     verdicts beyond the bound, and a violation of convergence
     (NEEDS_THE_WHOLE_GRAPH) unless the bound holds one."""
     result = check(entry.config, properties=list(entry.expected),
-                   max_states=CI_BOUNDED_STATES)
+                   max_states=CI_BOUNDED_STATES_OF.get(entry.name, CI_BOUNDED_STATES))
     assert result.bounded
     for name, expected in entry.expected.items():
         verdict = result.result(name).verdict
@@ -172,7 +176,12 @@ def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_symmetry_does_not_change_verdicts(entry: SuiteEntry, run_cache: Path) -> None:
+    """Session 43: in CI on the entries of two clients or more: for one client the
+    reduction is the identity (spec/symmetry.py), so the search without it was the
+    same search again (15 entries, about 4.7 of the test's 8.3 CPU-s; soak runs them)."""
     _small_or_skip(entry)
+    if not SOAK and entry.config.clients < 2:
+        pytest.skip(f"{entry.name}: one client, symmetry is the identity: soak only")
     on = _full_search(run_cache, entry.name)  # test_all_verdicts_as_expected's search
     off = check(entry.config, properties=list(entry.expected), symmetry=False)
     assert on.verdicts == off.verdicts

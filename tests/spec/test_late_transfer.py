@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from model_check.spec_memo import MemoSuccessors
 from spec import clocks, delivery, membership
 from spec.actions import Action, ClientDelete, ClientPut, Deliver, Handover, Transfer
 from spec.config import Config
@@ -37,7 +38,11 @@ def _config(name: str) -> Config:
 
 def _search(config: Config, wanted: Callable[[State], bool]
             ) -> tuple[State, list[Action]]:
-    """The first state (breadth-first) for which ``wanted`` holds, and its path."""
+    """The first state (breadth-first) for which ``wanted`` holds, and its path. The
+    successors are the memoised ones (model_check/spec_memo.py: the spec's, transition
+    for transition, tests/model_check/test_spec_memo.py), a fresh cache a search, so a
+    mutant patched into spec.membership or spec.delivery runs on every miss (session 43)."""
+    memoised = MemoSuccessors()
     start = initial_state(config)
     parent: dict[State, tuple[State, Action] | None] = {start: None}
     queue = deque([start])
@@ -50,7 +55,7 @@ def _search(config: Config, wanted: Callable[[State], bool]
                 path.append(link[1])
                 link = parent[link[0]]
             return state, path[::-1]
-        for action, after in successors(state):
+        for action, after in memoised(state):
             if after not in parent:
                 parent[after] = (state, action)
                 queue.append(after)
