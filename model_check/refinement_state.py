@@ -184,6 +184,11 @@ def _decoder() -> Callable[[bytes, ClockMode], Record]:
 
 
 _decoded = _decoder()
+#: whether the lockstep keeps what it computed (:func:`spec_steps`, the payloads of
+#: :meth:`LockstepState.abstract_record`, the memoised successors of
+#: :func:`spec_converges_from`): not under mutmut (``MUTANT_UNDER_TEST``), as
+#: :func:`_decoder`
+_KEEP = "MUTANT_UNDER_TEST" not in os.environ
 
 
 def value_of(put_id: int) -> bytes:
@@ -445,7 +450,10 @@ def spec_steps(state: State) -> tuple[tuple[Action, State], ...]:
     stutters, the clients' timeouts, the steps enabled everywhere): session 43 counted
     20,230 calls for 4,639 states in tests/refinement/test_lockstep.py, one Lockstep
     at a time. Emptied by every new :class:`LockstepState` (so a spec patched between
-    two runs, a mutant, is asked afresh) and past :data:`STEPS_LIMIT` states."""
+    two runs, a mutant, is asked afresh) and past :data:`STEPS_LIMIT` states; never
+    kept under mutmut (:data:`_KEEP`)."""
+    if not _KEEP:
+        return tuple(spec_model.successors(state))
     config, function = _STEPS_CONFIG
     if config is not state.config or function is not spec_model.successors:
         clear_spec_steps()
@@ -761,6 +769,11 @@ class LockstepState:
         abstraction reads every node's copy of every key at every step, most of them
         unchanged; a copy of the lockstep starts without them, ``__getstate__``).
         InvalidValueError for a tombstone no delete of the lockstep wrote."""
+        if not _KEEP:  # (mutmut)
+            payload, facts = self._payload(
+                Record.empty(self.mode) if not raw else _decoded(raw, self.mode))
+            self.clocks.update(facts)
+            return payload
         names = (len(self.actor_names), len(self.tombstones))
         if self._records_names != names:
             self._records.clear()
@@ -1583,7 +1596,7 @@ def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> 
     # runs; session 43: trace validation's end-of-run searches of 20,000 states cost
     # about 8 CPU-s each with the plain spec
     step: Callable[[State], Iterable[tuple[Action, State]]] = (
-        MemoSuccessors() if memo_available() else spec_model.successors)
+        MemoSuccessors() if memo_available() and _KEEP else spec_model.successors)
     seen = {start}
     queue = deque([start])
     while queue:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from impl.messages import ReplicaPut
@@ -162,6 +164,8 @@ def test_a_node_s_coordinations_are_its_snapshot_s() -> None:
     ls.cluster.close()
 
 
+@pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ,
+                    reason="nothing is kept under mutmut (refinement_state._KEEP)")
 def test_a_new_lockstep_asks_the_spec_afresh() -> None:
     """``spec_steps`` (session 43) keeps each state's spec steps, the same as the
     spec's own, and a new lockstep forgets them (a spec patched between two runs
