@@ -194,6 +194,7 @@ from model_check.refinement_state import (
     is_empty_transfer,
     project,
     put_id_of_value,
+    spec_steps,
     value_of,
     with_idle_clients,
 )
@@ -486,7 +487,7 @@ class Lockstep(LockstepState):
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
         exchange = next((action for state in self.frontier
-                         for action, _ in spec_model.successors(state)
+                         for action, _ in spec_steps(state)
                          if isinstance(action, AntiEntropy) and action.key == key
                          and {action.a, action.b} == {asker, asked}), None)
         listening = [name for name in (asker, asked) if self.up(name)]
@@ -733,7 +734,7 @@ class Lockstep(LockstepState):
         if not isinstance(m.message, GossipMessage) or self.frontier[0].membership is None:
             return []
         wanted = Gossip(m.src, m.dest)
-        if all(any(label == wanted for label, _ in spec_model.successors(s))
+        if all(any(label == wanted for label, _ in spec_steps(s))
                for s in self.frontier):
             return [wanted]
         return []
@@ -1296,7 +1297,7 @@ class Lockstep(LockstepState):
         # [features] prune_retired the union each pruned by what its node knows (with
         # prune_knowledge "own" the two may differ: session 34)
         union = {(s.node(a).store[k], s.node(b).store[k]) for state in self.frontier
-                 for action, s in spec_model.successors(state)
+                 for action, s in spec_steps(state)
                  if action == AntiEntropy(first, second, key)}
         if self.config.prune_knowledge == "learnt":  # the spec teaches, then merges
             self.teaching = exchanged(self.frontier[0].known, a, b, spec_before,

@@ -101,6 +101,7 @@ from impl.versions import (
     is_tombstone_only,
     read_key_epochs,
 )
+from model_check.spec_memo import MemoSuccessors, memo_available
 from spec import clocks, dvv
 from spec import model as spec_model
 from spec.actions import (
@@ -143,12 +144,14 @@ __all__ = [
     "HarnessRequest",
     "LockstepState",
     "apply_actions",
+    "clear_spec_steps",
     "cluster_for",
     "difference",
     "is_empty_transfer",
     "project",
     "put_id_of_value",
     "spec_converges_from",
+    "spec_steps",
     "value_of",
     "with_idle_clients",
 ]
@@ -181,6 +184,11 @@ def _decoder() -> Callable[[bytes, ClockMode], Record]:
 
 
 _decoded = _decoder()
+#: whether the lockstep keeps what it computed (:func:`spec_steps`, the payloads of
+#: :meth:`LockstepState.abstract_record`, the memoised successors of
+#: :func:`spec_converges_from`): not under mutmut (``MUTANT_UNDER_TEST``), as
+#: :func:`_decoder`
+_KEEP = "MUTANT_UNDER_TEST" not in os.environ
 
 
 def value_of(put_id: int) -> bytes:
@@ -425,6 +433,45 @@ class AnswerSent:
     carried: frozenset[tuple[str, int]]
 
 
+#: the spec's steps from each state the lockstep asked about lately (see
+#: :func:`spec_steps`), for the configuration object :data:`_STEPS_CONFIG` holds
+_STEPS: dict[State, tuple[tuple[Action, State], ...]] = {}
+_STEPS_CONFIG: list[object] = [None, None]
+#: the states :data:`_STEPS` holds at most (emptied when full)
+STEPS_LIMIT = 20_000
+
+
+def spec_steps(state: State) -> tuple[tuple[Action, State], ...]:
+    """``tuple(spec.model.successors(state))``, computed once per state while the
+    same configuration object and the same ``spec.model.successors`` are in use (the
+    spec is pure, its states canonical: equal states have the same steps; a state's
+    ``config`` is not compared, hence the configuration held). The lockstep asks
+    for the steps of each frontier state many times a step (the mapped actions, the
+    stutters, the clients' timeouts, the steps enabled everywhere): session 43 counted
+    20,230 calls for 4,639 states in tests/refinement/test_lockstep.py, one Lockstep
+    at a time. Emptied by every new :class:`LockstepState` (so a spec patched between
+    two runs, a mutant, is asked afresh) and past :data:`STEPS_LIMIT` states; never
+    kept under mutmut (:data:`_KEEP`)."""
+    if not _KEEP:
+        return tuple(spec_model.successors(state))
+    config, function = _STEPS_CONFIG
+    if config is not state.config or function is not spec_model.successors:
+        clear_spec_steps()
+        _STEPS_CONFIG[:] = [state.config, spec_model.successors]
+    found = _STEPS.get(state)
+    if found is None:
+        if len(_STEPS) >= STEPS_LIMIT:
+            _STEPS.clear()
+        found = _STEPS[state] = tuple(spec_model.successors(state))
+    return found
+
+
+def clear_spec_steps() -> None:
+    """Forget every state's steps :func:`spec_steps` keeps."""
+    _STEPS.clear()
+    _STEPS_CONFIG[:] = [None, None]
+
+
 class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
@@ -435,6 +482,7 @@ class LockstepState:
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config
+        clear_spec_steps()  # (a spec patched since the last run is asked afresh)
         self.mode = ClockMode(config.clock)
         self.cluster = cluster_for(config, seed=seed, traces=traces)
         self.sim = self.cluster.sim
@@ -454,6 +502,10 @@ class LockstepState:
         self.dead: set[int] = set()  # impl message ids the spec purged
         #: a tombstone's identity (dot, clock, or stamp and writer) -> the delete's put id
         self.tombstones: dict[object, int] = {}
+        #: :meth:`abstract_record`'s payloads by record bytes, and the sizes of
+        #: :attr:`actor_names` and :attr:`tombstones` they were computed under
+        self._records: dict[bytes, tuple[Payload, tuple[tuple[int, Any], ...]]] = {}
+        self._records_names: tuple[int, int] | None = None
         self.steps = 0
         self.history: list[str] = []
         #: a step diverged (the run is over: nothing more is checked)
@@ -710,12 +762,43 @@ class LockstepState:
                 and m.message.view != self._node(m.src).view.to_bytes()]
 
     def abstract_record(self, raw: bytes | None) -> Payload:
-        record = Record.empty(self.mode) if not raw else _decoded(raw, self.mode)
-        return self._payload(record)
+        """The spec payload of a stored or sent record (``raw``: its bytes; None or
+        empty: no record), its put ids' clocks noted in :attr:`clocks` (vector-clock
+        and lww modes). Computed once per record's bytes while the names it depends on
+        (:attr:`actor_names`, :attr:`tombstones`) stay as they are (session 43: the
+        abstraction reads every node's copy of every key at every step, most of them
+        unchanged; a copy of the lockstep starts without them, ``__getstate__``).
+        InvalidValueError for a tombstone no delete of the lockstep wrote."""
+        if not _KEEP:  # (mutmut)
+            payload, facts = self._payload(
+                Record.empty(self.mode) if not raw else _decoded(raw, self.mode))
+            self.clocks.update(facts)
+            return payload
+        names = (len(self.actor_names), len(self.tombstones))
+        if self._records_names != names:
+            self._records.clear()
+            self._records_names = names
+        known = self._records.get(raw or b"")
+        if known is None:
+            record = Record.empty(self.mode) if not raw else _decoded(raw, self.mode)
+            known = self._records[raw or b""] = self._payload(record)
+        self.clocks.update(known[1])
+        return known[0]
 
-    def _payload(self, record: Record) -> Payload:
+    def __getstate__(self) -> dict[str, Any]:
+        """The lockstep's attributes but :meth:`abstract_record`'s cache (a copy,
+        :mod:`model_check.refinement_snapshot`, fills its own)."""
+        state = dict(self.__dict__)
+        state["_records"] = {}
+        state["_records_names"] = None
+        return state
+
+    def _payload(self, record: Record) -> tuple[Payload, tuple[tuple[int, Any], ...]]:
+        """``record``'s payload and the clock of each of its put ids (vector-clock and
+        lww modes; none with dvv)."""
         if self.mode is ClockMode.DVV:
-            return self._dvv_payload(record.dvvset)
+            return self._dvv_payload(record.dvvset), ()
+        facts = []
         for sibling in record.siblings:
             pid = self._sibling_put_id(sibling)
             fact: VClock | tuple[float, str] = sibling.clock
@@ -723,8 +806,8 @@ class LockstepState:
                 fact = (sibling.stamp / LWW_TICK_S, sibling.writer)
             else:
                 fact = self._renamed_clock(sibling.clock)
-            self.clocks[pid] = fact
-        return tuple(sorted(self._sibling_put_id(s) for s in record.siblings))
+            facts.append((pid, fact))
+        return tuple(sorted(self._sibling_put_id(s) for s in record.siblings)), tuple(facts)
 
     def _sibling_put_id(self, sibling: Sibling) -> int:
         """The put id of a vector-clock or lww sibling (a tombstone: by its identity)."""
@@ -755,6 +838,7 @@ class LockstepState:
     def note_tombstones(self, states: Iterable[State], put_id: int) -> None:
         """Learn the identity of delete ``put_id``'s tombstone from the spec states
         reached by its ``ClientDelete`` (its dot, clock, or stamp and writer)."""
+        self._records_names = None  # (abstract_record's payloads computed again)
         for state in states:
             record = state.puts[put_id - 1]
             if record is None:
@@ -1226,10 +1310,10 @@ class LockstepState:
     # -- membership: the steps of a change the spec enables in every frontier state
 
     def _enabled_everywhere(self, kind: type[Action]) -> list[Action]:
-        first = [label for label, _ in spec_model.successors(self.frontier[0])
+        first = [label for label, _ in spec_steps(self.frontier[0])
                  if isinstance(label, kind)]
         return [label for label in first if all(
-            any(other == label for other, _ in spec_model.successors(s))
+            any(other == label for other, _ in spec_steps(s))
             for s in self.frontier[1:])]
 
     def gossip_candidates(self) -> list[tuple[str, str]]:
@@ -1507,10 +1591,16 @@ def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> 
     ask it."""
     if spec_model.converged(start):
         return True
+    # the memoised successors (the spec's steps in the spec's order, so the same
+    # search and answer: tests/model_check/test_spec_memo.py) where the pure spec
+    # runs; session 43: trace validation's end-of-run searches of 20,000 states cost
+    # about 8 CPU-s each with the plain spec
+    step: Callable[[State], Iterable[tuple[Action, State]]] = (
+        MemoSuccessors() if memo_available() and _KEEP else spec_model.successors)
     seen = {start}
     queue = deque([start])
     while queue:
-        for action, after in spec_model.successors(queue.popleft()):
+        for action, after in step(queue.popleft()):
             if (spec_model.is_fault(action) or isinstance(action, NEW_INPUTS)
                     or after in seen):
                 continue
@@ -1527,7 +1617,7 @@ def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
     for action in actions:
         nxt: list[State] = []
         for s in states:
-            for label, after in spec_model.successors(s):
+            for label, after in spec_steps(s):
                 if label == action and after not in nxt:
                     nxt.append(after)
         states = nxt
@@ -1539,7 +1629,7 @@ def with_idle_clients(state: State) -> State:
     changed = any(c.outstanding for c in state.clients)
     while changed:
         changed = False
-        for label, after in spec_model.successors(state):
+        for label, after in spec_steps(state):
             if isinstance(label, ClientTimeout):
                 state = after
                 changed = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from impl.messages import ReplicaPut
@@ -13,8 +15,13 @@ from model_check.refinement import (
     put_id_of_value,
     value_of,
 )
+from model_check.refinement_state import spec_steps
+from spec import dvv
 from spec.config import Config
+from spec.errors import InvalidValueError
+from spec.model import successors
 from tests.refinement.configs import LOCKSTEP_CONFIGS
+from tests.refinement.test_deletes import _deleting
 
 
 def test_values_name_their_put() -> None:
@@ -154,4 +161,41 @@ def test_a_node_s_coordinations_are_its_snapshot_s() -> None:
             break
         ls.deliver(ls.deliverable()[0].id)
     assert seen and ls.verify()
+    ls.cluster.close()
+
+
+@pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ,
+                    reason="nothing is kept under mutmut (refinement_state._KEEP)")
+def test_a_new_lockstep_asks_the_spec_afresh() -> None:
+    """``spec_steps`` (session 43) keeps each state's spec steps, the same as the
+    spec's own, and a new lockstep forgets them (a spec patched between two runs
+    is asked again): with the clearing in ``LockstepState.__init__`` left out the
+    second run would be handed the first run's tuple."""
+    config = LOCKSTEP_CONFIGS["strict-dvv"]
+    first = Lockstep(config)
+    state = first.frontier[0]
+    steps = spec_steps(state)
+    assert steps == tuple(successors(state)) and spec_steps(state) is steps
+    first.cluster.close()
+    Lockstep(config).cluster.close()
+    assert spec_steps(state) is not steps and spec_steps(state) == steps
+
+
+def test_a_record_s_payload_follows_the_tombstones_learnt() -> None:
+    """``abstract_record`` (session 43) computes a record's payload once while the
+    actor names and the tombstones learnt stay as they are: a stored tombstone maps
+    to its delete's put id, and with the tombstones forgotten the same bytes are
+    refused (InvalidValueError) rather than answered from the cache."""
+    ls = _deleting()  # delete-safe: c1's put, get and delete through n1
+    _deliver_all(ls)
+    raw = ls.cluster.storages["n1"].read(b"k")
+    assert raw is not None
+    payload = ls.abstract_record(raw)
+    assert ls.abstract_record(raw) == payload and 2 in dvv.values(payload)
+    learnt = dict(ls.tombstones)
+    ls.tombstones.clear()
+    with pytest.raises(InvalidValueError, match="a tombstone no delete of the lockstep wrote"):
+        ls.abstract_record(raw)
+    ls.tombstones.update(learnt)
+    assert ls.abstract_record(raw) == payload
     ls.cluster.close()

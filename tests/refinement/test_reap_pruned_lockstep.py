@@ -22,7 +22,8 @@ unrepaired (:func:`_own_copy_left`).
 
 Session 37: the shard's run without a mutant is tests/refinement/test_conformance.py's
 ``test_every_checked_edge_agrees[dvv-prune-retired-delete]`` (the same call: every
-edge of the sources at positions 0 mod 6; 0 mod 12 since session 40), which also
+edge of the sources at positions 0 mod 6; 0 mod 12 since session 40, 0 mod 24 since
+session 43), which also
 asserts that reaps and gets agree there (``MUST_AGREE``); it ran here a second time.
 Each mutant's run ends at its first divergence of the kind its test asks for
 (tests/refinement/first_divergence.py).
@@ -48,9 +49,10 @@ from tests.refinement.first_divergence import stopping_at_a_divergence
 
 #: the shard of dvv-prune-retired-delete's sources checked (as CI's SHARD_IN_CI of
 #: tests/refinement/test_conformance.py: every edge of the sources at breadth-first
-#: positions 0 mod 12 since session 40, 0 mod 6 before; each read repair mutant still
-#: diverges there, 1.6-2.7 CPU-s each to its first divergence)
-SHARD = (0, 12)
+#: positions 0 mod 24 since session 43, 0 mod 12 since session 40, 0 mod 6 before;
+#: each read repair mutant still diverges there, 0.4-0.5 CPU-s each to its first
+#: divergence in session 43)
+SHARD = (0, 24)
 ENTRY = "dvv-prune-retired-delete"
 #: the shard the exact comparison's mutant is checked on: since the spec's read repair
 #: prunes holding copies (session 34) its 10 diverged reaps of the whole graph lie at
