@@ -16,7 +16,7 @@ from model_check import properties
 from model_check.proofs import abstraction as enc
 from model_check.proofs import invariants, membership, transition
 from model_check.proofs.agreement import check_graph, check_suite, unencoded
-from model_check.proofs.edges import NOT_ENCODED, EdgeCheck, Relations
+from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
 from model_check.suite import DEFAULT_SUITE, entry
 from spec import model
@@ -25,6 +25,7 @@ from spec.config import Config
 from spec.state import Backups, Kind, new_node
 from spec.step import Edit, plan_of
 from tests.model_check.first_refusal import stopping_at_a_refusal
+from tests.proof_cache import RELATIONS
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 
@@ -33,10 +34,6 @@ AGREEMENT_CONFIG = Config(
     drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=1, keys=("k",),
 )
 Sample = list[tuple[Any, list[tuple[Any, Any]]]]
-#: the transition relations this module's tests build, shared between them (one
-#: relation per shape and store rule, as check_suite shares them); never given to a
-#: test of a mutated encoding (those build their own)
-RELATIONS: Relations = {}
 
 
 def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:

@@ -20,7 +20,7 @@ import z3
 from model_check.proofs import pruning_resurrection, transition
 from model_check.proofs.abstraction import new_states
 from model_check.proofs.agreement import check_graph
-from model_check.proofs.edges import EdgeCheck, Relations
+from model_check.proofs.edges import EdgeCheck
 from model_check.proofs.framework import Verdict, decide
 from model_check.proofs.invariants import no_resurrection_after_reap
 from model_check.proofs.mapping import abstract_state, shape_of
@@ -36,9 +36,9 @@ from model_check.suite import DEFAULT_SUITE
 from spec import model
 from spec.config import Config
 from tests.conftest import PROFILE
+from tests.proof_cache import RELATIONS
 
 SOAK = PROFILE == "soak"
-RELATIONS: Relations = {}
 PROOF = "inductive_pruning_no_resurrection_after_reap"
 
 
