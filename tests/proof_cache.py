@@ -36,15 +36,18 @@ import fcntl
 import importlib
 import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from model_check.proofs.edges import Relation, Relations
 from model_check.proofs.framework import Outcome, Query, decide
 
-__all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "proof_run"]
+__all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "once_per_run",
+           "proof_run"]
+
+T = TypeVar("T")
 
 #: the modules whose functions build a transition relation
 ENCODING = (
@@ -131,22 +134,31 @@ _RUNS: dict[str, ProofRun] = {}
 
 
 def proof_run(directory: Path, name: str) -> ProofRun:
-    """:func:`_run` of the registered proof ``name`` once per test run: read from
-    ``directory`` (:func:`tests.run_cache.run_cache_dir`) if a worker has run it, else
-    run here (the proof's lock held, so the other worker waits) and written there;
+    """:func:`_run` of the registered proof ``name`` once per test run
+    (:func:`once_per_run` in ``directory``, :func:`tests.run_cache.run_cache_dir`);
     kept in this process too. Raises KeyError for a name not registered."""
     if name not in _RUNS:
-        path = directory / f"proof-{name}.pickle"
-        with open(directory / f"proof-{name}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                if path.exists():
-                    _RUNS[name] = pickle.loads(path.read_bytes())
-                else:
-                    _RUNS[name] = _run(name)
-                    partial = path.with_suffix(".partial")
-                    partial.write_bytes(pickle.dumps(_RUNS[name]))
-                    os.replace(partial, path)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        _RUNS[name] = once_per_run(directory, f"proof-{name}", lambda: _run(name))
     return _RUNS[name]
+
+
+def once_per_run(directory: Path, stem: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per test run for all the xdist workers: read from
+    ``directory/stem.pickle`` if a worker has computed it, else computed here (under
+    ``stem``'s ``fcntl`` lock, so that the other worker waits for it) and written
+    there (atomically: a ``.partial`` file renamed). The pattern of
+    :func:`tests.run_cache.suite_search`, as a function of its own."""
+    path = directory / f"{stem}.pickle"
+    with open(directory / f"{stem}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                found: T = pickle.loads(path.read_bytes())
+                return found
+            value = compute()
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(value))
+            os.replace(partial, path)
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -537,3 +537,20 @@ def test_the_fast_z3_helpers_give_the_wrappers_terms() -> None:
         assert transition._conjunction(parts).eq(z3.And(*parts)), parts
     with pytest.raises(ValueError, match="quantifier-free"):
         _free_constants(z3.ForAll([n], n > 0))
+
+
+def test_the_shared_relations_refuse_a_replaced_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 43: the relations every proof test module of a worker shares
+    (tests/proof_cache.py) refuse a look-up and an insertion while a function of the
+    encoding is replaced, naming it (a mutant's relation must not reach another
+    module's tests, nor the right one a mutant's test). Mutant killed: ``_check``
+    returning at once."""
+    absent: Any = ("no such shape",)
+    assert RELATIONS.get(absent) is None
+    monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
+    with pytest.raises(AssertionError, match=r"transition\.not_removed"):
+        RELATIONS.get(absent)
+    with pytest.raises(AssertionError, match=r"transition\.not_removed"):
+        RELATIONS[absent] = absent
+    monkeypatch.undo()
+    assert RELATIONS.get(absent) is None and absent not in RELATIONS
