@@ -135,16 +135,37 @@ def _evaluate(formula: Term, consts: Named, values: dict[str, Any]) -> bool:
     return bool(z3.is_true(_substituted(formula, consts, values)))
 
 
+#: _substituted: per constants list (by id, the list held so the id stays its own) its
+#: names and the array of their ASTs (session 43: built again for every substitution)
+_SOURCES: dict[int, tuple[Named, list[str], Any]] = {}
+
+
 def _substituted(formula: Term, consts: Named, values: dict[str, Any]) -> Term:
     """``formula`` with the constants of ``consts`` that ``values`` names replaced by
-    their values, simplified (one call to Z3's C API)."""
-    pairs = [(ast, _literal(values[name])) for name, ast in consts if name in values]
-    count = len(pairs)
-    sources = (z3.Ast * count)()
+    their values, simplified (one call to Z3's C API). When ``values`` names them all
+    (the common case) the array of sources is the one kept for ``consts``."""
+    found = _SOURCES.get(id(consts))
+    if found is None or found[0] is not consts:
+        if len(_SOURCES) >= 4_096:
+            _SOURCES.clear()
+        every = (z3.Ast * len(consts))()
+        for j, (_, ast) in enumerate(consts):
+            every[j] = ast
+        found = _SOURCES[id(consts)] = (consts, [name for name, _ in consts], every)
+    _, names, sources = found
+    count = len(names)
     targets = (z3.Ast * count)()
-    for j, (source, target) in enumerate(pairs):
-        sources[j] = source
-        targets[j] = target
+    try:
+        for j, name in enumerate(names):
+            targets[j] = _literal(values[name])
+    except KeyError:  # some constants left symbolic
+        pairs = [(ast, _literal(values[name])) for name, ast in consts if name in values]
+        count = len(pairs)
+        sources = (z3.Ast * count)()
+        targets = (z3.Ast * count)()
+        for j, (source, target) in enumerate(pairs):
+            sources[j] = source
+            targets[j] = target
     ctx = formula.ctx
     substituted = z3.Z3_substitute(ctx.ref(), formula.as_ast(), count, sources, targets)
     return z3.BoolRef(z3.Z3_simplify(ctx.ref(), substituted), ctx)
