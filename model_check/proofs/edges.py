@@ -43,15 +43,18 @@ import z3
 
 from model_check.proofs.abstraction import AbstractState, Invariant, Params, Shape, Term, new_states
 from model_check.proofs.mapping import (
-    abstract_state,
+    AbstractParts,
+    abstract_parts,
     hint_payloads,
     payload_coverage,
     projected_families,
     put_dots,
     put_histories,
     shape_of,
+    with_hints,
 )
 from model_check.proofs.transition import Step, StoreRule, causal_store, transition
+from spec.clocks import payload_key
 
 __all__ = [
     "MERGING",
@@ -112,6 +115,10 @@ _LITERALS: dict[Any, Any] = {}
 _ABSENT = object()
 #: EdgeCheck.holds: the verdicts kept per check before the memo starts over
 _VERDICTS_KEPT = 200_000
+#: EdgeCheck: the states' abstractions kept per check before the memo starts over
+#: (a breadth-first walk asks for a state's as a successor, then as the state
+#: expanded: a few levels of the walk)
+_PARTS_KEPT = 50_000
 
 
 def _literal(value: Any) -> Any:
@@ -128,16 +135,37 @@ def _evaluate(formula: Term, consts: Named, values: dict[str, Any]) -> bool:
     return bool(z3.is_true(_substituted(formula, consts, values)))
 
 
+#: _substituted: per constants list (by id, the list held so the id stays its own) its
+#: names and the array of their ASTs (session 43: built again for every substitution)
+_SOURCES: dict[int, tuple[Named, list[str], Any]] = {}
+
+
 def _substituted(formula: Term, consts: Named, values: dict[str, Any]) -> Term:
     """``formula`` with the constants of ``consts`` that ``values`` names replaced by
-    their values, simplified (one call to Z3's C API)."""
-    pairs = [(ast, _literal(values[name])) for name, ast in consts if name in values]
-    count = len(pairs)
-    sources = (z3.Ast * count)()
+    their values, simplified (one call to Z3's C API). When ``values`` names them all
+    (the common case) the array of sources is the one kept for ``consts``."""
+    found = _SOURCES.get(id(consts))
+    if found is None or found[0] is not consts:
+        if len(_SOURCES) >= 4_096:
+            _SOURCES.clear()
+        every = (z3.Ast * len(consts))()
+        for j, (_, ast) in enumerate(consts):
+            every[j] = ast
+        found = _SOURCES[id(consts)] = (consts, [name for name, _ in consts], every)
+    _, names, sources = found
+    count = len(names)
     targets = (z3.Ast * count)()
-    for j, (source, target) in enumerate(pairs):
-        sources[j] = source
-        targets[j] = target
+    try:
+        for j, name in enumerate(names):
+            targets[j] = _literal(values[name])
+    except KeyError:  # some constants left symbolic
+        pairs = [(ast, _literal(values[name])) for name, ast in consts if name in values]
+        count = len(pairs)
+        sources = (z3.Ast * count)()
+        targets = (z3.Ast * count)()
+        for j, (source, target) in enumerate(pairs):
+            sources[j] = source
+            targets[j] = target
     ctx = formula.ctx
     substituted = z3.Z3_substitute(ctx.ref(), formula.as_ast(), count, sources, targets)
     return z3.BoolRef(z3.Z3_simplify(ctx.ref(), substituted), ctx)
@@ -151,10 +179,17 @@ NOT_ENCODED = "not encoded"
 OUTSIDE = "outside the bounds"
 
 
-Relation = tuple[AbstractState, AbstractState, Params, list[Step], dict[int, Named]]
+Relation = tuple[AbstractState, AbstractState, Params, list[Step], dict[Any, Any]]
 """An encoding's transition relation: the pre- and post-state terms, the parameters,
-the steps (:func:`~model_check.proofs.transition.transition`), and each step's
-constants once read (by step index)."""
+the steps (:func:`~model_check.proofs.transition.transition`), and what is read of
+them once, kept with them: each step's constants (by step index), the exact steps
+packed (``"packed"``: :meth:`EdgeCheck._packed`, a function of the relation alone,
+session 43) and the hint steps renamed apart (``("renamed", k)``)."""
+
+#: :meth:`EdgeCheck._packed`: the packed term, its constants, and per packed step and
+#: per hint step its index, the variables it changes renamed apart, their names by id
+Packed = tuple[Term, Named, list[tuple[int, dict[str, Term], dict[int, str]]],
+               list[tuple[int, dict[str, Term], dict[int, str]]]]
 
 Relations = dict[tuple[Shape, StoreRule, bool], Relation]
 """Relations already built, by (shape, store rule, acknowledgement quorum): a
@@ -199,27 +234,35 @@ class EdgeCheck:
         self.key = key if len(config.keys) > 1 else None
         self.x, self.y, self.params, self.steps, consts = _relation(
             self.shape, store_rule, relations)
-        self._consts: dict[int, Named] = consts  # step index -> its constants, on first use
+        # step index -> its constants, on first use; the packed steps (the relation's)
+        self._consts: dict[Any, Any] = consts
         self._by_family: dict[str, list[int]] = {}
         for k, step in enumerate(self.steps):
             self._by_family.setdefault(step.family, []).append(k)
         self._family_of = {step.name: step.family for step in self.steps}
         self._memo: dict[Any, str | None] = {}
         self._predicates: dict[Invariant, tuple[Term, Named]] = {}
-        # holds(): the last state's abstraction (a caller checks several predicates
-        # on one state), and each predicate's verdict per the values of its
-        # constants (many states share an abstraction); pure speed, the same answers
-        self._held: tuple[Any, dict[str, Any] | None] = (None, None)
+        # holds(): each state's values (kept by the state's value, as a tuple in the
+        # order of its names: a caller reads several predicates on each state, one
+        # predicate over all the states after another), and each predicate's verdict
+        # per the values of its constants (many states share an abstraction); pure
+        # speed, the same answers
+        self._held: dict[Any, tuple[tuple[str, ...], tuple[Any, ...]] | None] = {}
+        self._orders: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._positions: dict[tuple[Invariant, tuple[str, ...]], list[int]] = {}
         self._verdicts: dict[tuple[Invariant, tuple[Any, ...]], bool] = {}
-        self._exact: Any = None
         self._exact_memo: dict[Any, list[dict[str, Any]]] = {}
         # the last numbering (its states, kept so their ids stay theirs, and its
-        # answer) and the abstractions made under it, by state id: a caller asks
-        # edges() and then exact_successors() of one state and its successors, which
-        # number the payloads the same way and abstract the same states (pure speed,
-        # session 17: abstract_state was half of an every-edge agreement check)
+        # answer): a caller asks edges() and then exact_successors() of one state and
+        # its successors (pure speed, session 17)
         self._numbered: tuple[tuple[Any, ...], Any] = ((), None)
-        self._abstracted: dict[int, dict[str, Any]] = {}
+        self._payloads: dict[Any, frozenset[Any]] = {}
+        # each state's abstraction before its payloads are numbered, by the state's
+        # value (session 43: a walk abstracted a state once per edge into it and once
+        # more as the state expanded, each under another numbering: 4.6 times a state
+        # on the learnt entry's walk); pure speed, the same answers
+        self._parts: dict[Any, AbstractParts] = {}
+        self._params_memo: dict[tuple[tuple[Any, ...], tuple[Any, ...]], dict[str, Any]] = {}
         from spec.step import plan_of
 
         tombs = plan_of(config).tombstones
@@ -243,35 +286,56 @@ class EdgeCheck:
     def numbering(self, *states: Any) -> tuple[dict[Any, int], list[Any]] | None:
         """Payload -> number for the hint payloads of ``states`` (None: too many).
         The same states (the same objects, in order) as the last call: the same
-        answer, the very same objects."""
+        answer, the very same objects. Each state's payloads are kept by the state's
+        value (session 43; most states hold none)."""
         last, answer = self._numbered
         if len(last) == len(states) and all(a is b for a, b in zip(last, states, strict=True)):
             return answer  # type: ignore[no-any-return]
-        payloads = hint_payloads(*states, key=self.key)
+        found: set[Any] = set()
+        for state in states:
+            own = self._payloads.get(state)
+            if own is None:
+                if len(self._payloads) >= _PARTS_KEPT:
+                    self._payloads.clear()
+                own = self._payloads[state] = frozenset(hint_payloads(state, key=self.key))
+            found |= own
+        payloads = sorted(found, key=payload_key) if found else []
         answer = (None if len(payloads) > self.shape.payloads
                   else ({p: u for u, p in enumerate(payloads)}, payloads))
         self._numbered = (states, answer)
-        self._abstracted = {}
         return answer
 
-    def _abstract(self, state: Any, ids: dict[Any, int]) -> dict[str, Any]:
-        """:func:`abstract_state` of ``state`` under ``ids``, once per state while
-        ``ids`` is the last numbering's (a state among that numbering's states)."""
-        last, answer = self._numbered
-        if answer is None or answer[0] is not ids or not any(s is state for s in last):
-            return abstract_state(state, self.shape, ids, self.key)
-        found = self._abstracted.get(id(state))
-        if found is None:
-            found = self._abstracted[id(state)] = abstract_state(state, self.shape, ids, self.key)
-        return found
+    def abstract(self, state: Any, ids: dict[Any, int]) -> dict[str, Any]:
+        """:func:`~model_check.proofs.mapping.abstract_state` of ``state`` (of this
+        check's shape and key) under the payload numbering ``ids``; a state's
+        :func:`~model_check.proofs.mapping.abstract_parts` computed once (kept by the
+        state's value, up to :data:`_PARTS_KEPT` states). Shared, not to be changed:
+        a state without hints gets the same dict every time."""
+        parts = self._parts.get(state)
+        if parts is None:
+            if len(self._parts) >= _PARTS_KEPT:
+                self._parts.clear()
+            parts = self._parts[state] = abstract_parts(state, self.shape, self.key)
+        return with_hints(parts, ids) if parts[1] else parts[0]
+
+    _abstract = abstract
 
     def _parameters(self, states: Sequence[Any], payloads: list[Any]) -> dict[str, Any]:
-        values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape, self.key)
-        values.update(put_histories(states, self.shape, self.key))
-        values.update(put_dots(states, self.shape))
-        values.update(self.budgets)
-        values.update(self.tombstones)
-        return values
+        """The parameters of an edge between ``states`` (a new dict): they read the
+        put tables of ``states`` and the numbered payloads only (and the check's
+        configuration), so they are kept per those (session 43)."""
+        memo = (tuple(state.puts for state in states), tuple(payloads))
+        found = self._params_memo.get(memo)
+        if found is None:
+            found = payload_coverage(states[-1], payloads, self.shape, self.key)
+            found.update(put_histories(states, self.shape, self.key))
+            found.update(put_dots(states, self.shape))
+            found.update(self.budgets)
+            found.update(self.tombstones)
+            if len(self._params_memo) >= _PARTS_KEPT:
+                self._params_memo.clear()
+            self._params_memo[memo] = found
+        return dict(found)
 
     def edge(self, pre: Any, action: Any, post: Any) -> str | None:
         """The step of the encoding that explains the spec edge: a step name,
@@ -332,8 +396,8 @@ class EdgeCheck:
             return None
         ids, payloads = numbered
         k = next(j for j, step in enumerate(self.steps) if step.name == name)
-        before = abstract_state(pre, self.shape, ids, self.key)
-        after = abstract_state(post, self.shape, ids, self.key)
+        before = self.abstract(pre, ids)
+        after = self.abstract(post, ids)
         if any(before[n] != after[n] for n in before if n not in self.steps[k].changes):
             return False
         values = self._parameters((pre, post), payloads)
@@ -344,29 +408,46 @@ class EdgeCheck:
     def holds(self, predicate: Invariant, state: Any) -> bool | None:
         """Does ``predicate`` (an invariant or property of the encoding) hold on the
         abstraction of a spec state (None: outside the bounds)?"""
-        held, values = self._held
-        if held is not state:
-            numbered = self.numbering(state)
-            if numbered is None:
-                values = None
-            else:
-                ids, payloads = numbered
-                values = self._parameters((state,), payloads)
-                values.update(abstract_state(state, self.shape, ids, self.key))
-            self._held = (state, values)
-        if values is None:
+        held = self._held[state] if state in self._held else self._held_values(state)
+        if held is None:
             return None
+        names, values = held
         if predicate not in self._predicates:
             formula = predicate(self.x, self.params)
             self._predicates[predicate] = (formula, _named(_free_constants(formula)))
         formula, consts = self._predicates[predicate]
-        key = (predicate, tuple(values.get(name, _ABSENT) for name, _ in consts))
+        positions = self._positions.get((predicate, names))
+        if positions is None:
+            at = {name: j for j, name in enumerate(names)}
+            positions = self._positions[predicate, names] = [at.get(name, len(names))
+                                                             for name, _ in consts]
+        key = (predicate, tuple(map(values.__getitem__, positions)))
         verdict = self._verdicts.get(key)
         if verdict is None:
             if len(self._verdicts) >= _VERDICTS_KEPT:
                 self._verdicts.clear()
-            verdict = self._verdicts[key] = _evaluate(formula, consts, values)
+            # the values end with _ABSENT, the position of a name they lack
+            verdict = self._verdicts[key] = _evaluate(
+                formula, consts, dict(zip(names, values[:-1], strict=True)))
         return verdict
+
+    def _held_values(self, state: Any) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+        """:meth:`holds`'s values of ``state`` (the parameters and the abstraction): the
+        names (one tuple object per order met) and the values in their order, then
+        :data:`_ABSENT` (the position of a name they lack); None outside the bounds.
+        Kept for up to :data:`_PARTS_KEPT` states."""
+        numbered = self.numbering(state)
+        held: tuple[tuple[str, ...], tuple[Any, ...]] | None = None
+        if numbered is not None:
+            ids, payloads = numbered
+            values = self._parameters((state,), payloads)
+            values.update(self.abstract(state, ids))
+            names = tuple(values)
+            held = (self._orders.setdefault(names, names), (*values.values(), _ABSENT))
+        if len(self._held) >= _PARTS_KEPT:
+            self._held.clear()
+        self._held[state] = held
+        return held
 
     def exact_successors(
         self, state: Any, successors: Sequence[Any], limit: int = 60
@@ -386,43 +467,99 @@ class EdgeCheck:
             self._exact_memo[key] = self._enumerate(before, params, limit)
         return self._exact_memo[key], expected
 
+    def _packed(self) -> Packed:
+        """The exact steps packed into one term for :meth:`_enumerate` (session 43):
+        ``exact(f_1, ..., f_n)`` (an uninterpreted function of the step formulas), in
+        each of which the post-state variables the step changes are renamed apart
+        (``'v@k``: left symbolic, while every other post-state variable takes its
+        pre-state value); its constants (the renamed ones never have a value); and per
+        step, its index, those variables (name -> term) and their names by AST id; the
+        same of the hint steps, reduced one by one (:meth:`_renamed`). One
+        substitution then reduces every step at once, the frame conditions they share
+        reduced once. Built once a relation (kept with it)."""
+        found: Packed | None = self._consts.get("packed")
+        if found is None:
+            # under the lossy rule a merge is not determined: merging steps are then
+            # checked forward only; with pruning (session 34) anti-entropy's merge is
+            # stated by the dvv rule itself, not by the store rule
+            pruned = {"anti-entropy"} if self.shape.prune else set()
+            exact = [k for k, step in enumerate(self.steps)
+                     if step.exact and not (self.lossy and step.family in MERGING
+                                            and step.family not in pruned)]
+            ys = self.y.variables()
+            formulas, steps, about = [], [], []
+            for k in exact:
+                step = self.steps[k]
+                free = {name: z3.Const(f"'{name}@{k}", ys[name].sort())
+                        for name in sorted(step.changes)}
+                by_id = {term.get_id(): name for name, term in free.items()}
+                if step.about:  # rarely enabled: reduced alone, when its hint is somewhere
+                    about.append((k, free, by_id))
+                    continue
+                formula = step.formula
+                if free:
+                    formula = z3.substitute(formula, *[(ys[name], term)
+                                                       for name, term in free.items()])
+                formulas.append(formula)
+                steps.append((k, free, by_id))
+            booleans = [z3.BoolSort()] * max(1, len(formulas))
+            packed = z3.Function("exact#", *booleans, z3.BoolSort())(
+                *(formulas or [z3.BoolVal(False)]))
+            found = self._consts["packed"] = (packed, _named(_free_constants(packed)), steps,
+                                              about)
+        return found
+
+    def _renamed(self, k: int, free: dict[str, Term]) -> tuple[Term, Named]:
+        """Step ``k``'s formula with the post-state variables it changes renamed to
+        ``free``'s, and its constants (once a relation)."""
+        found: tuple[Term, Named] | None = self._consts.get(("renamed", k))
+        if found is None:
+            ys = self.y.variables()
+            formula = self.steps[k].formula
+            if free:
+                formula = z3.substitute(formula, *[(ys[name], term)
+                                                   for name, term in free.items()])
+            found = self._consts["renamed", k] = (formula, _named(_free_constants(formula)))
+        return found
+
     def _enumerate(self, before: dict[str, Any], params: dict[str, Any], limit: int
                    ) -> list[dict[str, Any]]:
         """The post-states the exact steps allow, step by step: a step changes only
         its ``changes``, so every other post-state variable is the pre-state's, and
         what is left of the step's formula once the pre-state, the parameters and
-        those are substituted constrains a few variables only."""
-        if self._exact is None:
-            # under the lossy rule a merge is not determined: merging steps are then
-            # checked forward only; with pruning (session 34) anti-entropy's merge is
-            # stated by the dvv rule itself, not by the store rule
-            pruned = {"anti-entropy"} if self.shape.prune else set()
-            self._exact = [k for k, step in enumerate(self.steps)
-                           if step.exact and not (self.lossy and step.family in MERGING
-                                                  and step.family not in pruned)]
+        those are substituted constrains a few variables only (all the steps in one
+        substitution: :meth:`_packed`)."""
+        packed, consts, steps, about_steps = self._packed()
         found: list[dict[str, Any]] = []
         values = dict(params)
         values.update(before)
         values.update({f"'{n}": v for n, v in before.items()})
-        ys = self.y.variables()
-        for k in self._exact:
-            step = self.steps[k]
-            if step.about and not (before[f"hint[{step.about}]"] or before[f"hmsg[{step.about}]"]
-                                   or before[f"hack[{step.about}]"]):
+        reduced = _substituted(packed, consts, values)
+        ctx = reduced.ctx
+        ref = ctx.ref()
+        top = reduced.as_ast()
+        residues = [(k, free, by_id, z3.Z3_get_app_arg(ref, top, j))  # kept by ``reduced``
+                    for j, (k, free, by_id) in enumerate(steps)]
+        kept = []  # the hint steps' residues, alive while read
+        for k, free, by_id in about_steps:
+            about = self.steps[k].about
+            if not (before[f"hint[{about}]"] or before[f"hmsg[{about}]"]
+                    or before[f"hack[{about}]"]):
                 continue  # a hint step about a hint that is nowhere
-            unknown = {f"'{name}" for name in step.changes}
-            consts = [(n, ast) for n, ast in self._constants(k) if n not in unknown]
-            residue = _substituted(step.formula, consts, values)
-            if z3.is_false(residue):
+            alone = _substituted(*self._renamed(k, free), values)
+            kept.append(alone)
+            residues.append((k, free, by_id, alone.as_ast()))
+        residues.sort(key=lambda r: r[0])  # the steps' order, as before the packing
+        for _, free, by_id, residue in residues:
+            if _is_false_ast(ref, residue):
                 continue
-            free = {name: ys[name] for name in step.changes}
-            fixed = _assignment(residue, free)
+            fixed = _assignment(ref, residue, by_id, len(free))
             if fixed is not None:  # the common case: no solver needed
                 if len(found) < limit:
                     found.append({**before, **fixed})
                 continue
-            solver = z3.Solver()
-            solver.add(residue)
+            solver = z3.Solver(ctx=ctx)
+            solver.add(z3.BoolRef(residue, ctx))
             while len(found) < limit and solver.check() == z3.sat:
                 model = solver.model()
                 post = dict(before)
@@ -435,24 +572,55 @@ class EdgeCheck:
         return found
 
 
-def _assignment(residue: Term, free: dict[str, Term]) -> dict[str, Any] | None:
-    """The one assignment of ``free`` that ``residue`` allows when it is a conjunction
-    of literals each fixing one of them to a value (``v == 3``, ``b``, ``Not(b)``);
-    None when it is anything else (the solver enumerates it)."""
-    names = {term.get_id(): name for name, term in free.items()}
+def _is_false_ast(ref: Any, ast: Any) -> bool:
+    """Is the raw AST ``ast`` the constant false? (Z3's C API, session 43.)"""
+    return bool(z3.Z3_get_ast_kind(ref, ast) == z3.Z3_APP_AST and z3.Z3_get_decl_kind(
+        ref, z3.Z3_get_app_decl(ref, ast)) == z3.Z3_OP_FALSE)
+
+
+def _int_numeral(ref: Any, ast: Any) -> int | None:
+    """The value of an integer numeral (None: ``ast`` is not one)."""
+    if z3.Z3_get_ast_kind(ref, ast) != z3.Z3_NUMERAL_AST:
+        return None
+    if z3.Z3_get_sort_kind(ref, z3.Z3_get_sort(ref, ast)) != z3.Z3_INT_SORT:
+        return None
+    return int(z3.Z3_get_numeral_string(ref, ast))
+
+
+def _assignment(ref: Any, top: Any, names: dict[int, str], count: int) -> dict[str, Any] | None:
+    """The one assignment of the ``count`` free variables (``names``: AST id -> name)
+    that ``residue`` allows when it is a conjunction of literals each fixing one of
+    them to a value (``v == 3``, ``b``, ``Not(b)``); None when it is anything else
+    (the solver enumerates it). Reads the raw ASTs through Z3's C API (session 43:
+    the Python wrappers were two thirds of the enumeration's time): ``top`` in the
+    context ``ref``, kept alive by the caller."""
+    if z3.Z3_get_ast_kind(ref, top) != z3.Z3_APP_AST:
+        return None
+    if z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, top)) == z3.Z3_OP_AND:
+        atoms = [z3.Z3_get_app_arg(ref, top, j) for j in range(z3.Z3_get_app_num_args(ref, top))]
+    else:
+        atoms = [top]
     out: dict[str, Any] = {}
-    for atom in residue.children() if z3.is_and(residue) else [residue]:
-        if atom.get_id() in names:
-            name, value = names[atom.get_id()], True
-        elif z3.is_not(atom) and atom.arg(0).get_id() in names:
-            name, value = names[atom.arg(0).get_id()], False
-        elif z3.is_eq(atom) and atom.arg(0).get_id() in names and z3.is_int_value(atom.arg(1)):
-            name, value = names[atom.arg(0).get_id()], atom.arg(1).as_long()
-        elif z3.is_eq(atom) and atom.arg(1).get_id() in names and z3.is_int_value(atom.arg(0)):
-            name, value = names[atom.arg(1).get_id()], atom.arg(0).as_long()
-        else:
-            return None
+    for atom in atoms:
+        name = names.get(z3.Z3_get_ast_id(ref, atom))
+        value: Any = True
+        if name is None:
+            if z3.Z3_get_ast_kind(ref, atom) != z3.Z3_APP_AST:
+                return None
+            kind = z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, atom))
+            if kind == z3.Z3_OP_NOT:
+                negated = z3.Z3_get_app_arg(ref, atom, 0)
+                name, value = names.get(z3.Z3_get_ast_id(ref, negated)), False
+            elif kind == z3.Z3_OP_EQ:
+                left, right = z3.Z3_get_app_arg(ref, atom, 0), z3.Z3_get_app_arg(ref, atom, 1)
+                name, value = names.get(z3.Z3_get_ast_id(ref, left)), _int_numeral(ref, right)
+                if name is None:
+                    name, value = names.get(z3.Z3_get_ast_id(ref, right)), _int_numeral(ref, left)
+                if value is None:
+                    return None
+            if name is None:
+                return None
         if out.setdefault(name, value) != value:
             return None
-    return out if len(out) == len(free) else None
+    return out if len(out) == count else None
 

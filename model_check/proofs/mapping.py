@@ -29,6 +29,8 @@ from model_check.proofs.membership import abstract_ring, change_of
 
 __all__ = [
     "PAYLOADS",
+    "AbstractParts",
+    "abstract_parts",
     "abstract_state",
     "action_key",
     "covered_puts",
@@ -42,6 +44,7 @@ __all__ = [
     "put_dots",
     "put_histories",
     "shape_of",
+    "with_hints",
 ]
 
 #: Distinct hint payloads the encoding numbers per edge (edges with more are
@@ -223,8 +226,20 @@ def _label(h: str, i: str, u: int) -> str:
     return f"{h}->{i}#{u}"
 
 
+AbstractParts = tuple[dict[str, Any], tuple[tuple[str, str, str, Any], ...]]
+"""A spec state's abstraction before its hint payloads are numbered
+(:func:`abstract_parts`): the variables, the hint variables at their defaults, and
+the hint variables to set, ``(variable, fallback, intended node, payload)`` each."""
+
+
 def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
                    key: str | None = None) -> dict[str, Any]:
+    """:func:`abstract_parts` of ``state`` with its hint payloads numbered by
+    ``payload_ids`` (:func:`with_hints`)."""
+    return with_hints(abstract_parts(state, shape, key), payload_ids)
+
+
+def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> AbstractParts:
     """The abstract state of a spec state, as ``{variable name: value}``; with
     ``key`` (a shape with ``other_keys``), the *projection* of the state onto that
     key (session 32): its copies in the stores, its messages, coordination records,
@@ -232,8 +247,10 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
     performed on another key is ``elsewhere``), and what the keys share (which
     nodes are up, the partition, the fault budgets spent).
 
-    ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
-    the caller builds it with :func:`hint_payloads`. Raises ProofInputError (a
+    The hint variables are named after the numbers of their payloads (shared by a
+    pre- and a post-state; :func:`hint_payloads`): they are left at their defaults
+    here, with the list of those to set (:func:`with_hints`; session 43: a state
+    is abstracted once per walk, not once per numbering of an edge). Raises ProofInputError (a
     ValueError) for a state of another shape, or without the key a projection
     needs.
     """
@@ -314,22 +331,21 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
             out[elsewhere_name] = record is not None and not mine
         out[alive_name] = p in alive
     out.update(hint_defaults)
-    label = _label
+    hints: list[tuple[str, str, str, Any]] = []
     for fallback, node in zip(nodes, state.nodes, strict=True):
-        for hint in node.hints:
-            if only is None or _belongs(hint.key, only):
-                out[f"hint[{label(fallback, hint.intended, payload_ids[hint.payload])}]"] = True
+        hints.extend(("hint", fallback, hint.intended, hint.payload) for hint in node.hints
+                     if only is None or _belongs(hint.key, only))
     for m in messages:
         if m.kind is Kind.HINT_DELIVERY:
-            out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
+            hints.append(("hmsg", m.src, m.dst, m.payload))
         elif m.kind is Kind.HINT_ACK:
-            out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
+            hints.append(("hack", m.dst, m.src, m.payload))
     for fallback, intended, of_key, payload in state.hints_acked:
         if only is None or _belongs(of_key, only):
-            out[f"rec_acked[{label(fallback, intended, payload_ids[payload])}]"] = True
+            hints.append(("rec_acked", fallback, intended, payload))
     for fallback, intended, of_key, payload in state.hints_deleted:
         if only is None or _belongs(of_key, only):
-            out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
+            hints.append(("rec_deleted", fallback, intended, payload))
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     out["losses"] = state.used[4]
     if shape.restores:
@@ -338,6 +354,26 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
         out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
     if shape.prune:
         _abstract_pruning(state, shape, slot, out)
+    return out, tuple(hints)
+
+
+
+#: the hint variables counted (a message each), not set
+_COUNTED = frozenset({"hmsg", "hack"})
+
+
+def with_hints(parts: AbstractParts, payload_ids: dict[Any, int]) -> dict[str, Any]:
+    """The abstract state of :func:`abstract_parts`'s ``parts`` under the payload
+    numbering ``payload_ids``: a new dict (the parts are not changed). Raises
+    KeyError for a hint payload ``payload_ids`` does not number."""
+    base, hints = parts
+    out = dict(base)
+    for prefix, fallback, intended, payload in hints:
+        name = f"{prefix}[{_label(fallback, intended, payload_ids[payload])}]"
+        if prefix in _COUNTED:
+            out[name] += 1
+        else:
+            out[name] = True
     return out
 
 

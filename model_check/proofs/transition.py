@@ -269,6 +269,15 @@ def transition(
     # relation is the very same formula)
     kept_live: dict[int, Term] = {}
     live_in_store: dict[tuple[int, int], Term] = {}
+    # session 43: a write's prune per (node, family), once a relation (every step
+    # writing a store asked for it again: 764 times for the learnt file's relations)
+    pruned_writes: dict[tuple[int, str], list[Term]] = {}
+
+    def pruned_write(n: int, family: str) -> list[Term]:
+        found = pruned_writes.get((n, family))
+        if found is None:
+            found = pruned_writes[n, family] = _pruned_write(x, y, params, n, family, faithful)
+        return found
 
     def somelive(z: AbstractState, q: int) -> Term:
         return z3.Or(z.alive[q], *[z.live[n][q] for n in nodes])
@@ -293,7 +302,7 @@ def transition(
             # session 34: every write of a store merges and prunes (spec.step.Edit.store)
             touched = [n for n in nodes if row("store", n) & skip]
             parts = (*parts, *[f for n in touched
-                               for f in _pruned_write(x, y, params, n, family, faithful)])
+                               for f in pruned_write(n, family)])
             skip = skip | {name for n in touched for name in row("seen", n) | row("live", n)}
             if not shape.deletes and touched and family not in _EMPTYING:
                 exact = False  # the values a merge keeps are not determined

@@ -16,7 +16,7 @@ from model_check import properties
 from model_check.proofs import abstraction as enc
 from model_check.proofs import invariants, membership, transition
 from model_check.proofs.agreement import check_graph, check_suite, unencoded
-from model_check.proofs.edges import NOT_ENCODED, EdgeCheck, Relations
+from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
 from model_check.suite import DEFAULT_SUITE, entry
 from spec import model
@@ -25,6 +25,7 @@ from spec.config import Config
 from spec.state import Backups, Kind, new_node
 from spec.step import Edit, plan_of
 from tests.model_check.first_refusal import stopping_at_a_refusal
+from tests.proof_cache import RELATIONS
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 
@@ -33,10 +34,6 @@ AGREEMENT_CONFIG = Config(
     drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=1, keys=("k",),
 )
 Sample = list[tuple[Any, list[tuple[Any, Any]]]]
-#: the transition relations this module's tests build, shared between them (one
-#: relation per shape and store rule, as check_suite shares them); never given to a
-#: test of a mutated encoding (those build their own)
-RELATIONS: Relations = {}
 
 
 def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:
@@ -540,3 +537,20 @@ def test_the_fast_z3_helpers_give_the_wrappers_terms() -> None:
         assert transition._conjunction(parts).eq(z3.And(*parts)), parts
     with pytest.raises(ValueError, match="quantifier-free"):
         _free_constants(z3.ForAll([n], n > 0))
+
+
+def test_the_shared_relations_refuse_a_replaced_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 43: the relations every proof test module of a worker shares
+    (tests/proof_cache.py) refuse a look-up and an insertion while a function of the
+    encoding is replaced, naming it (a mutant's relation must not reach another
+    module's tests, nor the right one a mutant's test). Mutant killed: ``_check``
+    returning at once."""
+    absent: Any = ("no such shape",)
+    assert RELATIONS.get(absent) is None
+    monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
+    with pytest.raises(AssertionError, match=r"transition\.not_removed"):
+        RELATIONS.get(absent)
+    with pytest.raises(AssertionError, match=r"transition\.not_removed"):
+        RELATIONS[absent] = absent
+    monkeypatch.undo()
+    assert RELATIONS.get(absent) is None and absent not in RELATIONS

@@ -20,11 +20,12 @@ import z3
 from model_check.check import Verdict, check
 from model_check.proofs import transition
 from model_check.proofs.agreement import check_graph, check_suite
-from model_check.proofs.edges import STUTTER, EdgeCheck
+from model_check.proofs.edges import STUTTER, EdgeCheck, Relations
 from model_check.proofs.framework import run_proof
 from model_check.proofs.join_reads import PROOFS, join_read_scenario
 from model_check.proofs.mapping import families, shape_of
 from model_check.proofs.membership import reap_members, reap_view_cases, same_view, transfers
+from model_check.spec_memo import MemoSuccessors
 from model_check.suite import entry
 from spec import model
 from spec.actions import Reap, Transfer
@@ -35,6 +36,7 @@ from spec.step import Edit, plan_of
 from tests.model_check.first_refusal import stopping_at_a_refusal
 from tests.model_check.test_proof_agreement import MEMBERSHIP_SAMPLED, _walks
 from tests.model_check.test_proof_reads import _replay
+from tests.proof_cache import RELATIONS
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 ENTRIES = ("join-immediate", "join-pending", "leave-pending")
@@ -69,7 +71,8 @@ def _walk_and_check(check_: EdgeCheck, config: Config, walks: int, depth: int, s
 def test_membership_steps_agree_both_ways_on_walks(name: str) -> None:
     """Walks deep enough to settle: every membership family is compared."""
     config = entry(name).config
-    used, wrong, proposed = _walk_and_check(EdgeCheck(config), config, 12, 45, 3)
+    used, wrong, proposed = _walk_and_check(EdgeCheck(config, relations=RELATIONS), config,
+                                            12, 45, 3)
     assert not wrong, wrong[:5]
     assert proposed > 0
     expected = MEMBERSHIP | {"leave" if name.startswith("leave") else "join"}
@@ -100,7 +103,8 @@ def test_faults_on_range_transfers_are_their_exact_steps() -> None:
     suite's membership entries): walks of join-pending with a fault budget."""
     config = dataclasses.replace(entry("join-pending").config, drops=1, duplicates=1,
                                  crashes=1, gets_per_client=0)
-    used, wrong, proposed = _walk_and_check(EdgeCheck(config), config, 40, 40, 11)
+    used, wrong, proposed = _walk_and_check(EdgeCheck(config, relations=RELATIONS), config,
+                                            40, 40, 11)
     assert not wrong, wrong[:5]
     assert {"drop transfer", "duplicate transfer", "range-transfer", "crash"} <= set(used), used
     assert proposed > 0
@@ -201,32 +205,37 @@ Z3_LATE_MUTANTS = {
 }
 
 
-def _late_write_graphs() -> Iterator[Any]:
-    return (check_graph(c.name, c) for c in LATE_WRITES.values())
+def _late_write_graphs(relations: Relations | None = None) -> Iterator[Any]:
+    """The agreement walks of the late-write graphs (``relations``: the shared ones,
+    for the right encoding only)."""
+    return (check_graph(c.name, c, relations=relations) for c in LATE_WRITES.values())
 
 
 def test_the_late_re_transfer_agrees_both_ways() -> None:
     """Every edge of both late-write graphs, forward and backward (about 2 CPU-s): the
     spec's re-transfers (``spec.membership.late_transfers``) are the encoding's
     ``transfer again`` steps, and the handover waits as the spec's does."""
-    for config, result in zip(LATE_WRITES.values(), _late_write_graphs(), strict=True):
+    for config, result in zip(LATE_WRITES.values(), _late_write_graphs(RELATIONS),
+                              strict=True):
         assert result.ok, (result.name, result.disagreements, result.exact_disagreements)
         assert result.outside == 0 and not result.not_encoded and result.exact_proposals > 0
         assert result.by_family["handover"] > 0
         again = 0
+        successors = MemoSuccessors()
         for state in _reachable(config):
             ms = state.membership
-            again += sum(1 for action, _ in model.successors(state)
+            again += sum(1 for action, _ in successors(state)
                          if isinstance(action, Transfer) and ms is not None
                          and (action.key, action.src, action.dst) in ms.handed)
         assert again > 0, config.name  # (10 and 8 re-transfer edges)
 
 
 def _reachable(config: Config) -> list[Any]:
+    successors = MemoSuccessors()  # (session 43: the same steps as the spec's, memoised)
     start = model.initial_state(config)
     seen, queue = {start}, [start]
     for state in queue:
-        for _, after in model.successors(state):
+        for _, after in successors(state):
             if after not in seen:
                 seen.add(after)
                 queue.append(after)

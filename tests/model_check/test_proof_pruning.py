@@ -15,13 +15,12 @@ import z3
 
 from model_check.proofs import transition
 from model_check.proofs.agreement import check_graph
-from model_check.proofs.edges import Relations
 from model_check.proofs.mapping import faithful, shape_of
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
 from tests.model_check.first_refusal import stopping_at_a_refusal
-
-RELATIONS: Relations = {}
+from tests.proof_cache import RELATIONS, proof_run
+from tests.run_cache import run_cache_dir
 
 SOAK = PROFILE == "soak"
 
@@ -155,13 +154,15 @@ def test_the_own_guard_is_not_the_all_guard(monkeypatch: pytest.MonkeyPatch) -> 
     assert not result.ok
 
 
-def test_no_dot_is_minted_twice_with_all_or_own_knowledge() -> None:
+def test_no_dot_is_minted_twice_with_all_or_own_knowledge(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     """The inductive proof (all and own: every query unsat) and its naive twin refuted,
-    with the step that breaks the strengthening printed."""
-    from model_check.proofs.framework import Verdict, run_proof
+    with the step that breaks the strengthening printed. The run is test_proofs.py's
+    (session 43: :func:`tests.proof_cache.proof_run`)."""
+    from model_check.proofs.framework import Verdict
     from model_check.proofs.pruning import PROOFS
 
-    result = run_proof(PROOFS[0])
+    result = proof_run(run_cache_dir(tmp_path_factory), PROOFS[0].name)
     assert result.outcome.verdict is Verdict.PROVED, result.outcome
     assert result.twin.verdict is Verdict.REFUTED
     assert result.twin.label == "Inv and Trans => Inv' (naive)"

@@ -20,7 +20,7 @@ from model_check.check import check
 from model_check.proofs import pruning_durable, transition
 from model_check.proofs.abstraction import new_states
 from model_check.proofs.agreement import check_graph
-from model_check.proofs.edges import EdgeCheck, Relations
+from model_check.proofs.edges import EdgeCheck
 from model_check.proofs.framework import Verdict, decide
 from model_check.proofs.mapping import abstract_state, put_dots, shape_of
 from model_check.proofs.pruning import faithful_clocks, histories
@@ -37,9 +37,9 @@ from spec import model
 from spec.actions import action_from_json
 from spec.config import Config
 from tests.conftest import PROFILE
+from tests.proof_cache import RELATIONS
 
 SOAK = PROFILE == "soak"
-RELATIONS: Relations = {}
 
 #: CI's share of a graph walked for agreement: its first states seen
 PREFIX = 600

@@ -18,6 +18,8 @@ from model_check.proofs.abstraction import acked_writes_durable
 from model_check.proofs.framework import Verdict, run_proof
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
+from tests.proof_cache import RELATIONS, proof_run
+from tests.run_cache import run_cache_dir
 
 SOAK = PROFILE == "soak"
 
@@ -26,11 +28,13 @@ def _proof() -> Any:
     return next(p for p in pruning.PROOFS if p.name == "inductive_pruning_keeps_acked_writes")
 
 
-def test_pruning_never_drops_an_acknowledged_write_with_all_or_own() -> None:
+def test_pruning_never_drops_an_acknowledged_write_with_all_or_own(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     """Proved for all and own with keep 0 and 1 (every query unsat); the naive twin is
     refuted at a step: a write pruned its node's own live entry (its copy no longer
-    covers a dot its current lifetime minted, which it then mints again)."""
-    result = run_proof(_proof())
+    covers a dot its current lifetime minted, which it then mints again). The run is
+    test_proofs.py's (session 43: :func:`tests.proof_cache.proof_run`)."""
+    result = proof_run(run_cache_dir(tmp_path_factory), _proof().name)
     assert result.outcome.verdict is Verdict.PROVED, result.outcome
     assert result.twin.verdict is Verdict.REFUTED
     assert result.twin.label == "Inv and Trans => Inv' (naive)"
@@ -137,7 +141,7 @@ def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str, keep: i
     from model_check.refinement_conformance import reachable_graph
 
     config = _entry(name, keep)
-    check = EdgeCheck(config)
+    check = EdgeCheck(config, relations=RELATIONS)  # (session 43: shared, the right encoding)
     states = reachable_graph(config)[0]
 
     def hist(x: Any, params: Any) -> Any:

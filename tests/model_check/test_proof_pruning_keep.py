@@ -16,13 +16,11 @@ import z3
 
 from model_check.proofs import transition
 from model_check.proofs.agreement import check_graph
-from model_check.proofs.edges import Relations
 from model_check.proofs.mapping import faithful, shape_of
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
 from tests.model_check.first_refusal import stopping_at_a_refusal
-
-RELATIONS: Relations = {}
+from tests.proof_cache import RELATIONS
 
 SOAK = PROFILE == "soak"
 

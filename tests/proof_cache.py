@@ -1,0 +1,164 @@
+"""What the Z3 proof tests compute once and share (session 43): one cache of the
+encoding's transition relations for every proof test of a worker, and each proof's
+verdicts once per test run.
+
+Each agreement test module kept its own :data:`~model_check.proofs.edges.Relations`
+(a relation built once per shape and store rule within the module): the suite
+entries' relations were built again by each module whose tests walk them (the
+default sample of tests/model_check/test_proof_agreement.py builds 41 of them, 7
+CPU-s; the pruning entries' again in test_proof_pruning.py, test_proof_pruning_keep.py,
+...). :data:`RELATIONS` is the one those modules share now, for the process (an
+xdist worker): sound for the same reason the modules' own were (the terms are Z3
+constants named after the shape's variables, a relation is not changed once built),
+provided no relation is built or taken while a test has replaced a function of the
+encoding, which each module's tests already kept to (a mutant of the encoding builds
+its own relation, without ``relations``). :class:`PristineRelations` checks it: a
+look-up or an insertion while a function of the encoding's modules
+(:data:`ENCODING`) is not the one it was when this module was imported raises
+AssertionError, naming it (a mutant's relation would otherwise be handed to the
+tests of another module, or a mutant test given the right relation).
+
+:func:`proof_run`: a registered proof run once per test run (:func:`run_proof`'s
+verdicts, and the labels of the statement's queries decided), shared by the xdist
+workers as :mod:`tests.run_cache` shares its searches (pickled in the directory the
+workers share, under an ``fcntl`` lock per proof): tests/model_check/test_proofs.py
+runs every proof, and three tests of other modules ran the same pruning proofs again
+(test_proof_pruning.py, test_proof_pruning_durable.py, test_proof_pruning_learnt.py:
+3.0, 3.3 and 4.1 CPU-s). Only for a proof of the right encoding: a test that
+monkeypatches the encoding runs its proof itself.
+
+Docs: docs/model-checking.md, "Where CI's test time goes (session 43): the Z3 proofs".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from model_check.proofs.edges import Relation, Relations
+from model_check.proofs.framework import Outcome, Query, decide
+
+__all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "once_per_run",
+           "proof_run"]
+
+T = TypeVar("T")
+
+#: the modules whose functions build a transition relation
+ENCODING = (
+    "model_check.proofs.abstraction",
+    "model_check.proofs.framework",
+    "model_check.proofs.learning",
+    "model_check.proofs.membership",
+    "model_check.proofs.transition",
+)
+
+
+def _functions() -> dict[tuple[str, str], Any]:
+    """Every callable attribute of the :data:`ENCODING` modules, by (module, name)."""
+    out = {}
+    for name in ENCODING:
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if callable(value):
+                out[name, attribute] = value
+    return out
+
+
+class PristineRelations(Relations):
+    """A :data:`~model_check.proofs.edges.Relations` cache that refuses to be read or
+    written while a function of the encoding is replaced (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._originals = _functions()
+
+    def _check(self) -> None:
+        now = _functions()
+        changed = sorted(f"{module}.{name}" for (module, name), value in now.items()
+                         if self._originals.get((module, name), value) is not value)
+        assert not changed, (
+            f"a relation shared between test modules used while {changed} replaced: "
+            "a mutant of the encoding builds its own relation (no relations=)")
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._check()
+        return super().get(key, default)
+
+    def __setitem__(self, key: Any, value: Relation) -> None:
+        self._check()
+        super().__setitem__(key, value)
+
+
+#: the relations every proof test module of this process shares
+RELATIONS: Relations = PristineRelations()
+
+
+@dataclass(frozen=True, slots=True)
+class ProofRun:
+    """A proof's verdicts (:func:`~model_check.proofs.framework.run_proof`'s two
+    outcomes) and the labels of the statement's queries decided, in order (all of
+    them, each unsat, when the statement is proved)."""
+
+    outcome: Outcome
+    twin: Outcome
+    labels: tuple[str, ...]
+
+
+def _run(name: str) -> ProofRun:
+    """The registered proof ``name`` run here (its relations shared between its
+    queries, as ``vdynamo prove`` runs it)."""
+    from model_check.proofs.pruning import shared_relations
+    from model_check.proofs.registry import all_proofs
+
+    proof = all_proofs()[name]
+    labels: list[str] = []
+
+    def noted(queries: Iterable[Query]) -> Iterator[Query]:
+        for query in queries:
+            labels.append(query.label)
+            yield query
+
+    with shared_relations():
+        outcome = decide(noted(proof.check()))
+        twin = decide(proof.twin())
+    return ProofRun(outcome, twin, tuple(labels))
+
+
+_RUNS: dict[str, ProofRun] = {}
+
+
+def proof_run(directory: Path, name: str) -> ProofRun:
+    """:func:`_run` of the registered proof ``name`` once per test run
+    (:func:`once_per_run` in ``directory``, :func:`tests.run_cache.run_cache_dir`);
+    kept in this process too. Raises KeyError for a name not registered."""
+    if name not in _RUNS:
+        _RUNS[name] = once_per_run(directory, f"proof-{name}", lambda: _run(name))
+    return _RUNS[name]
+
+
+def once_per_run(directory: Path, stem: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per test run for all the xdist workers: read from
+    ``directory/stem.pickle`` if a worker has computed it, else computed here (under
+    ``stem``'s ``fcntl`` lock, so that the other worker waits for it) and written
+    there (atomically: a ``.partial`` file renamed). The pattern of
+    :func:`tests.run_cache.suite_search`, as a function of its own."""
+    path = directory / f"{stem}.pickle"
+    with open(directory / f"{stem}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                found: T = pickle.loads(path.read_bytes())
+                return found
+            value = compute()
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(value))
+            os.replace(partial, path)
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
