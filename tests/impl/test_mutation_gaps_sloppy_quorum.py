@@ -7,13 +7,15 @@ docs/refinement.md, "Mutation score").
 
 from __future__ import annotations
 
+import random
+
 from impl.effects import Send
 from impl.failure_detector import FailureDetector
 from impl.messages import PutRequest, ReplicaPut
 from impl.node import Node
 from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.memory import MemoryStorage
-from spec.ring import Partitioning, Ring, Strategy
+from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -67,3 +69,42 @@ def test_the_quorums_own_node_is_always_reachable_and_never_suspected() -> None:
     assert not detector.is_available("n1", 0.5)
     assert quorum.reachable("n1", 0.5)
     assert not quorum.reachable("n2", 0.5) or detector.is_available("n2", 0.5)
+
+
+def test_the_previous_and_future_top_n_follow_each_ring_change() -> None:
+    """``groups`` reads the previous and the future ring's top N from preference
+    lists it keeps (session 43, ``SloppyQuorum._previous_lists``/``_future_lists``):
+    each must follow the ring it is handed, change after change, as the rings'
+    own walk (``Partitioning.preference_list(key, n)``, the code before session 43)
+    does. Session 43's review: lists kept for the first ring each was asked of (a
+    scratch ``PreferenceLists`` that never starts over) give the first change's
+    groups for every later change and fail here; session 43's code passes."""
+    config = make_config(5, n=3, r=2, w=2)
+    rng = random.Random(43)
+    current = Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(config.nodes), 1)
+    rings = [strategy1((*config.nodes, "n6"), 2, rng),
+             strategy2((*config.nodes, "n7"), 2, 8, rng),
+             strategy3(config.nodes[1:], 8, rng),
+             strategy1(config.nodes[:4], 3, rng)]
+    held: dict[str, Partitioning | None] = {"previous": None, "future": None}
+    quorum = SloppyQuorum("n1", config, FailureDetector.for_node(config),
+                          lambda: current, previous=lambda: held["previous"],
+                          future=lambda: held["future"])
+    keys = [b"k%d" % i for i in range(40)]
+    changes = 0
+    for previous, future in zip(rings, rings[1:] + rings[:1], strict=True):
+        held["previous"], held["future"] = previous, future
+        for key in keys:
+            top = current.preference_list(key, 3)
+            coming = future.preference_list(key, 3)
+            old = quorum._replacing_removed(previous.preference_list(key, 3), top, coming)
+            for writing in (False, True):
+                expected: list[tuple[str, ...]] = []
+                for group in (old, top, *([coming] if writing else [])):
+                    if tuple(sorted(group)) not in expected:
+                        expected.append(tuple(sorted(group)))
+                got = quorum.groups(key, writing=writing)
+                assert got == (tuple(expected) if len(expected) > 1 else ()), (
+                    previous, future, key, writing)
+                changes += got != ()
+    assert changes > 100  # the rings differ from the current one on most keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -17,6 +18,8 @@ from model_check.refinement import (
 )
 from model_check.refinement_state import spec_steps
 from spec import dvv
+from spec import model as spec_model
+from spec.actions import ClientPut
 from spec.config import Config
 from spec.errors import InvalidValueError
 from spec.model import successors
@@ -200,4 +203,51 @@ def test_a_record_s_payload_follows_the_tombstones_learnt() -> None:
         ls.abstract_record(raw)
     ls.tombstones.update(learnt)
     assert ls.abstract_record(raw) == payload
+    ls.cluster.close()
+
+
+def test_the_kept_spec_steps_follow_the_configuration_and_the_spec(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``spec_steps`` (session 43) keys its steps by state, and states compare equal
+    whatever their configuration: the two initial states below are equal, yet one
+    configuration has no crash or partition step. Asked of one then of the other
+    (no new lockstep in between), each must get its own configuration's steps; and
+    with ``spec.model.successors`` patched (a spec mutant) the patched steps. Session
+    43's review: the configuration check or the successors check left out of
+    ``spec_steps`` fails here (the tests before did not see either)."""
+    config = LOCKSTEP_CONFIGS["strict-dvv"]
+    calm = dataclasses.replace(config, crashes=0, partitions=0)
+    runs = [Lockstep(config), Lockstep(calm)]
+    for run in runs:
+        run.cluster.close()
+    state, calm_state = (run.frontier[0] for run in runs)
+    assert state == calm_state and state.config is config and calm_state.config is calm
+    assert len(tuple(successors(state))) > len(tuple(successors(calm_state)))
+    for asked in (state, calm_state, state):
+        assert spec_steps(asked) == tuple(successors(asked))
+    only_puts = [(label, after) for label, after in successors(state)
+                 if isinstance(label, ClientPut)]
+    assert only_puts
+    monkeypatch.setattr(spec_model, "successors", lambda s: iter(only_puts))
+    assert spec_steps(state) == tuple(only_puts)
+
+
+def test_a_record_s_payload_follows_the_actor_names_learnt() -> None:
+    """``abstract_record`` (session 43) keeps a record's payload while the actor names
+    keep their size (they are only ever added to): a record read before its writer's
+    implementation actor was named carries that actor as it is, and read again once
+    the actor is named, the spec's name. Session 43's review: the names' size left
+    out of the key (the tombstones' alone) fails here (test_buffered_crash_guard and
+    the other tests of this file pass it)."""
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    _deliver_all(ls)
+    raw = ls.cluster.storages["n1"].read(b"k")
+    actor = next(a for a, name in ls.actor_names.items() if name == "n1")
+    assert raw is not None and actor != "n1"  # n1~<hex>, kept in n1's storage
+    del ls.actor_names[actor]
+    unnamed = {e.id for e in ls.abstract_record(raw).entries}
+    assert actor in unnamed and "n1" not in unnamed
+    ls.actor_names[actor] = "n1"
+    assert {e.id for e in ls.abstract_record(raw).entries} == unnamed - {actor} | {"n1"}
     ls.cluster.close()
