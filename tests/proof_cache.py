@@ -103,8 +103,10 @@ RELATIONS: Relations = PristineRelations()
 class ProofRun:
     """A proof's verdicts (:func:`~model_check.proofs.framework.run_proof`'s two
     outcomes) and the labels of the statement's queries decided, in order (all of
-    them, each unsat, when the statement is proved)."""
+    them, each unsat, when the statement is proved); ``name``: the registered proof's
+    (so a reader can tell a run served under another proof's name)."""
 
+    name: str
     outcome: Outcome
     twin: Outcome
     labels: tuple[str, ...]
@@ -127,7 +129,7 @@ def _run(name: str) -> ProofRun:
     with shared_relations():
         outcome = decide(noted(proof.check()))
         twin = decide(proof.twin())
-    return ProofRun(outcome, twin, tuple(labels))
+    return ProofRun(name, outcome, twin, tuple(labels))
 
 
 _RUNS: dict[str, ProofRun] = {}

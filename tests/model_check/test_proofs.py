@@ -58,6 +58,7 @@ def test_proof_is_proved_and_its_twin_refuted(name: str, _shared: None,
     session 43: three tests of other modules read the pruning proofs' verdicts from the
     same run)."""
     result = proof_run(run_cache_dir(tmp_path_factory), name)
+    assert result.name == name  # (not another proof's run: session 43's review)
     assert result.outcome.verdict is Verdict.PROVED, (
         result.outcome.label,
         result.outcome.counterexample,
