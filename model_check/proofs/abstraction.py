@@ -68,6 +68,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import bool_of, int_of, value_of
 from model_check.proofs.membership import (
     Change,
@@ -219,7 +220,7 @@ class AbstractState:
     def message(self, p: int) -> Term:
         """Some in-flight message other than a handoff carries put ``p``."""
         k = range(len(self.shape.nodes))
-        return z3.Or([self.wmsg[n][p] for n in k] + [self.rmsg[n][p] for n in k])
+        return zt.Or([self.wmsg[n][p] for n in k] + [self.rmsg[n][p] for n in k])
 
 
 def _state(shape: Shape, prefix: str) -> AbstractState:
@@ -303,7 +304,7 @@ class Params:
 
     def wellformed(self) -> Term:
         """A put's history holds the put itself; budgets are not negative."""
-        return z3.And(
+        return zt.And(
             *[self.hist[p][p] for p in range(len(self.hist))],
             self.max_drops >= 0, self.max_duplicates >= 0, self.max_crashes >= 0,
             self.max_losses >= 0, self.w >= 1,
@@ -344,22 +345,22 @@ def _params(shape: Shape) -> Params:
 
 def hinted(x: AbstractState, params: Params, h: int, p: int) -> Term:
     """Node ``h``'s hint store holds put ``p`` (for some intended node)."""
-    return z3.Or([z3.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()
+    return zt.Or([zt.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()
                   if t[0] == h])
 
 
 def _covers_durably(x: AbstractState, params: Params, p: int) -> Term:
     in_store = [x.store[n][p] for n in range(len(x.shape.nodes))]
-    in_hint = [z3.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()]
-    return z3.Or(in_store + in_hint)
+    in_hint = [zt.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()]
+    return zt.Or(in_store + in_hint)
 
 
 def _covers(x: AbstractState, params: Params, p: int) -> Term:
     in_messages = [x.message(p)]
     for t in x.hmsg:
-        in_messages.append(z3.And(x.hmsg[t] > 0, params.cov[t[2]][p]))
-        in_messages.append(z3.And(x.hack[t] > 0, params.cov[t[2]][p]))
-    return z3.Or(_covers_durably(x, params, p), *in_messages)
+        in_messages.append(zt.And(x.hmsg[t] > 0, params.cov[t[2]][p]))
+        in_messages.append(zt.And(x.hack[t] > 0, params.cov[t[2]][p]))
+    return zt.Or(_covers_durably(x, params, p), *in_messages)
 
 
 def covers(x: AbstractState, params: Params, p: int) -> Term:
@@ -371,7 +372,7 @@ def covers(x: AbstractState, params: Params, p: int) -> Term:
 def acked_writes_durable(x: AbstractState, params: Params) -> Term:
     """Every acknowledged put is in a store, a hint or an in-flight message (as
     model_check.properties; without deletes, the abstraction's bounds)."""
-    return z3.And([z3.Implies(x.acked[p], _covers(x, params, p)) for p in range(x.shape.puts)])
+    return zt.And([zt.Implies(x.acked[p], _covers(x, params, p)) for p in range(x.shape.puts)])
 
 
 def deleted(x: AbstractState, params: Params, p: int) -> Term:
@@ -380,7 +381,7 @@ def deleted(x: AbstractState, params: Params, p: int) -> Term:
     may be reaped; a tombstone covers itself). False in a shape without deletes."""
     if not x.shape.deletes:
         return z3.BoolVal(False)
-    return z3.Or([z3.And(x.performed[d], params.tomb[d], params.hist[d][p])
+    return zt.Or([zt.And(x.performed[d], params.tomb[d], params.hist[d][p])
                   for d in range(x.shape.puts)])
 
 
@@ -389,17 +390,17 @@ def durable_unless_deleted(x: AbstractState, params: Params) -> Term:
     (``model_check.properties.acked_writes_durable``, session 37): every acknowledged
     put is in a store, a hint or an in-flight message, unless a performed delete
     covers it (:func:`deleted`); without deletes, :func:`acked_writes_durable`."""
-    return z3.And([z3.Implies(z3.And(x.acked[p], z3.Not(deleted(x, params, p))),
+    return zt.And([zt.Implies(zt.And(x.acked[p], zt.Not(deleted(x, params, p))),
                               _covers(x, params, p)) for p in range(x.shape.puts)])
 
 
 def hint_kept_until_acked(x: AbstractState, params: Params) -> Term:
     """Every deleted hint was acknowledged by its intended node."""
-    return z3.And([z3.Implies(x.rec_deleted[t], x.rec_acked[t]) for t in x.rec_deleted])
+    return zt.And([zt.Implies(x.rec_deleted[t], x.rec_acked[t]) for t in x.rec_deleted])
 
 
 def _counts_ok(x: AbstractState) -> Term:
-    return z3.And(
+    return zt.And(
         [c >= 0 for c in (*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates,
                           x.crashes, x.losses, *([] if x.restores is None else [x.restores]))]
     )
@@ -408,16 +409,16 @@ def _counts_ok(x: AbstractState) -> Term:
 def strong_durable(x: AbstractState, params: Params) -> Term:
     """The strengthening of acked_writes_durable that is inductive (no disk loss)."""
     shape = x.shape
-    return z3.And(
+    return zt.And(
         _counts_ok(x),
-        *[z3.Implies(x.acked[p], x.performed[p]) for p in range(shape.puts)],
+        *[zt.Implies(x.acked[p], x.performed[p]) for p in range(shape.puts)],
         *[
-            z3.Implies(x.performed[p], _covers_durably(x, params, p))
+            zt.Implies(x.performed[p], _covers_durably(x, params, p))
             for p in range(shape.puts)
         ],
         *[
-            z3.Implies(
-                z3.And(x.hack[t] > 0, params.cov[t[2]][p]), x.store[t[1]][p]
+            zt.Implies(
+                zt.And(x.hack[t] > 0, params.cov[t[2]][p]), x.store[t[1]][p]
             )
             for t in x.hack
             for p in range(shape.puts)
@@ -427,10 +428,10 @@ def strong_durable(x: AbstractState, params: Params) -> Term:
 
 def strong_hints(x: AbstractState, params: Params) -> Term:
     """The strengthening of hint_kept_until_acked that is inductive."""
-    return z3.And(
+    return zt.And(
         _counts_ok(x),
         hint_kept_until_acked(x, params),
-        *[z3.Implies(x.hack[t] > 0, x.rec_acked[t]) for t in x.hack],
+        *[zt.Implies(x.hack[t] > 0, x.rec_acked[t]) for t in x.hack],
     )
 
 
@@ -453,7 +454,7 @@ def initial(x: AbstractState, params: Params) -> Term:
              *x.epoch, *x.kepoch]
     zeros += [] if x.restores is None else [x.restores]
     ring = [] if x.ring is None else ring_initial(x.ring)
-    return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
+    return zt.And(*x.up, *[zt.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
 
 
 

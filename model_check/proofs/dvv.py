@@ -39,6 +39,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import Proof, Query, bool_of, int_of
 
 __all__ = [
@@ -99,7 +100,7 @@ def fresh(name: str, ids: int = IDS, slots: int = SLOTS, values: int = VALUES) -
 
 
 def no_anonymous(clock: SymbolicDVV) -> Term:
-    return z3.And([z3.Not(a) for a in clock.anonymous])
+    return zt.And([zt.Not(a) for a in clock.anonymous])
 
 
 def wellformed(clock: SymbolicDVV) -> Term:
@@ -110,15 +111,15 @@ def wellformed(clock: SymbolicDVV) -> Term:
             e.length >= 0,
             e.length <= e.counter,
             e.length <= len(e.slots),
-            z3.Implies(z3.Not(e.present), z3.And(e.counter == 0, e.length == 0)),
-            *[z3.And(v >= 0, v < len(clock.anonymous)) for v in e.slots],
+            zt.Implies(zt.Not(e.present), zt.And(e.counter == 0, e.length == 0)),
+            *[zt.And(v >= 0, v < len(clock.anonymous)) for v in e.slots],
         ]
-    return z3.And(parts)
+    return zt.And(parts)
 
 
 def _holds(e: SymbolicEntry, dot: Term) -> Term:
     """Entry ``e`` holds a value at counter ``dot``."""
-    return z3.And(e.present, dot <= e.counter, dot > e.counter - e.length)
+    return zt.And(e.present, dot <= e.counter, dot > e.counter - e.length)
 
 
 def _value_at(e: SymbolicEntry, dot: Term) -> Term:
@@ -130,9 +131,9 @@ def _value_at(e: SymbolicEntry, dot: Term) -> Term:
 
 def holds_value(e: SymbolicEntry, dot: Term, value: Term) -> Term:
     """Entry ``e`` holds ``value`` at the dot ``(id, dot)``."""
-    return z3.Or(
+    return zt.Or(
         [
-            z3.And(j < e.length, e.present, e.counter - j == dot, e.slots[j] == value)
+            zt.And(j < e.length, e.present, e.counter - j == dot, e.slots[j] == value)
             for j in range(len(e.slots))
         ]
     )
@@ -145,12 +146,12 @@ def consistent(a: SymbolicDVV, b: SymbolicDVV) -> Term:
         for j in range(len(ea.slots)):
             dot = ea.counter - j
             parts.append(
-                z3.Implies(
-                    z3.And(j < ea.length, ea.present, _holds(eb, dot)),
+                zt.Implies(
+                    zt.And(j < ea.length, ea.present, _holds(eb, dot)),
                     ea.slots[j] == _value_at(eb, dot),
                 )
             )
-    return z3.And(parts)
+    return zt.And(parts)
 
 
 def same(a: SymbolicDVV, b: SymbolicDVV) -> Term:
@@ -158,37 +159,37 @@ def same(a: SymbolicDVV, b: SymbolicDVV) -> Term:
     parts = []
     for ea, eb in zip(a.entries, b.entries, strict=True):
         common = min(len(ea.slots), len(eb.slots))
-        slot_eq = [z3.Implies(j < ea.length, ea.slots[j] == eb.slots[j]) for j in range(common)]
+        slot_eq = [zt.Implies(j < ea.length, ea.slots[j] == eb.slots[j]) for j in range(common)]
         slot_eq += [ea.length <= common]  # a longer list cannot equal a shorter one
         parts.append(
-            z3.And(
+            zt.And(
                 ea.present == eb.present,
-                z3.Implies(
+                zt.Implies(
                     ea.present,
-                    z3.And(ea.counter == eb.counter, ea.length == eb.length, *slot_eq),
+                    zt.And(ea.counter == eb.counter, ea.length == eb.length, *slot_eq),
                 ),
             )
         )
     parts += [x == y for x, y in zip(a.anonymous, b.anonymous, strict=True)]
-    return z3.And(parts)
+    return zt.And(parts)
 
 
 def _greater(c1: SymbolicDVV, c2: SymbolicDVV) -> Term:
     """The reference's greater/3 on entry lists: c1's history strictly exceeds c2's."""
     pairs = list(zip(c1.entries, c2.entries, strict=True))
-    covers = z3.And(
-        [z3.Implies(e2.present, z3.And(e1.present, e1.counter >= e2.counter)) for e1, e2 in pairs]
+    covers = zt.And(
+        [zt.Implies(e2.present, zt.And(e1.present, e1.counter >= e2.counter)) for e1, e2 in pairs]
     )
-    strict = z3.Or(
+    strict = zt.Or(
         [
-            z3.Or(
-                z3.And(e1.present, z3.Not(e2.present)),
-                z3.And(e1.present, e2.present, e1.counter > e2.counter),
+            zt.Or(
+                zt.And(e1.present, zt.Not(e2.present)),
+                zt.And(e1.present, e2.present, e1.counter > e2.counter),
             )
             for e1, e2 in pairs
         ]
     )
-    return z3.And(covers, strict)
+    return zt.And(covers, strict)
 
 
 def less(a: SymbolicDVV, b: SymbolicDVV) -> Term:
@@ -246,12 +247,12 @@ def _sync_entries(a: SymbolicDVV, b: SymbolicDVV, merge: MergeFn) -> tuple[Symbo
         e1, e2 = _side(swapped, ea, eb, width), _side(swapped, eb, ea, width)
         counter, length, slots = merge(e1, e2)
         width = len(slots)
-        only1 = z3.And(e1.present, z3.Not(e2.present))
-        both = z3.And(e1.present, e2.present)
+        only1 = zt.And(e1.present, zt.Not(e2.present))
+        both = zt.And(e1.present, e2.present)
         s1, s2 = _slots(e1.slots, width), _slots(e2.slots, width)
         out.append(
             SymbolicEntry(
-                z3.Or(e1.present, e2.present),
+                zt.Or(e1.present, e2.present),
                 z3.If(both, counter, z3.If(only1, e1.counter, e2.counter)),
                 z3.If(both, length, z3.If(only1, e1.length, e2.length)),
                 tuple(
@@ -261,13 +262,13 @@ def _sync_entries(a: SymbolicDVV, b: SymbolicDVV, merge: MergeFn) -> tuple[Symbo
         )
         # taking an entry only the right list has, while the left list still has
         # entries, swaps the lists' roles
-        left_rest = z3.Or(
+        left_rest = zt.Or(
             [_pick(swapped, b.entries[z].present, a.entries[z].present)
              for z in range(x + 1, ids)]
             or [z3.BoolVal(False)]
         )
-        only2 = z3.And(e2.present, z3.Not(e1.present))
-        swapped = z3.Xor(swapped, z3.And(only2, left_rest))
+        only2 = zt.And(e2.present, zt.Not(e1.present))
+        swapped = z3.Xor(swapped, zt.And(only2, left_rest))
     return tuple(out)
 
 
@@ -275,7 +276,7 @@ def sync(a: SymbolicDVV, b: SymbolicDVV, merge: MergeFn = _merge) -> SymbolicDVV
     """The spec's sync(a, b)."""
     a_older, b_older = less(a, b), less(b, a)
     anonymous = tuple(
-        z3.If(a_older, y, z3.If(b_older, x, z3.Or(x, y)))
+        z3.If(a_older, y, z3.If(b_older, x, zt.Or(x, y)))
         for x, y in zip(a.anonymous, b.anonymous, strict=True)
     )
     return SymbolicDVV(_sync_entries(a, b, merge), anonymous)
@@ -349,7 +350,7 @@ def _update_without_dot(
     # mutant: the new value is filed as an anonymous value, without a new event
     bare = SymbolicDVV(client.entries, tuple(z3.BoolVal(False) for _ in client.anonymous))
     synced = sync(bare, server_clock, merge)
-    anonymous = tuple(z3.Or(a, value == u) for u, a in enumerate(synced.anonymous))
+    anonymous = tuple(zt.Or(a, value == u) for u, a in enumerate(synced.anonymous))
     del server
     return SymbolicDVV(synced.entries, anonymous)
 
@@ -358,9 +359,9 @@ def join_dominates(a: SymbolicDVV, context: Sequence[tuple[Term, Term]]) -> Term
     """join(a) strictly dominates the version vector ``context`` (as VClocks: zero
     counters count as absent)."""
     pairs = list(zip(a.entries, context, strict=True))
-    descends = z3.And([z3.If(p, n, 0) <= z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
-    differs = z3.Or([z3.If(p, n, 0) != z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
-    return z3.And(descends, differs)
+    descends = zt.And([z3.If(p, n, 0) <= z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
+    differs = zt.Or([z3.If(p, n, 0) != z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
+    return zt.And(descends, differs)
 
 
 def decode(clock: SymbolicDVV, ids: Sequence[str], read: Callable[[Term], Any]) -> Any:
@@ -427,7 +428,7 @@ def _sync_law(
 
     yield Query(
         f"{IDS} ids, {SLOTS} values per entry",
-        (*hyp, z3.Not(same(left, right))),
+        (*hyp, zt.Not(same(left, right))),
         explain,
         minimize=law == "idempotent",
     )
@@ -481,9 +482,9 @@ def _update_law(law: str, upd: UpdateFn) -> Iterator[Query]:
             covered = z3.If(p, n, 0)
             for j in range(len(e.slots)):
                 dot = e.counter - j
-                mine = z3.And(j < e.length, e.present, dot > covered)
-                kept.append(z3.Implies(mine, holds_value(result.entries[x], dot, e.slots[j])))
-        goal = z3.And(kept)
+                mine = zt.And(j < e.length, e.present, dot > covered)
+                kept.append(zt.Implies(mine, holds_value(result.entries[x], dot, e.slots[j])))
+        goal = zt.And(kept)
         what = "a server value whose dot the context does not cover is gone"
 
     def explain(m: Any) -> str:
@@ -494,7 +495,7 @@ def _update_law(law: str, upd: UpdateFn) -> Iterator[Query]:
             f"{_show(m, u=result)[4:]}; {what}"
         )
 
-    yield Query(f"{IDS} ids, {SLOTS} values per entry", (*hyp, z3.Not(goal)), explain)
+    yield Query(f"{IDS} ids, {SLOTS} values per entry", (*hyp, zt.Not(goal)), explain)
 
 
 BOUNDS = f"{IDS} ids, up to {SLOTS} values per entry, {VALUES} distinct values"

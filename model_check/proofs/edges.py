@@ -41,6 +41,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Invariant, Params, Shape, Term, new_states
 from model_check.proofs.mapping import (
     AbstractParts,
@@ -568,7 +569,7 @@ class EdgeCheck:
                     post[name] = (value.as_long() if z3.is_int_value(value)
                                   else z3.is_true(value))
                 found.append(post)
-                solver.add(z3.Or([term != post[name] for name, term in free.items()]))
+                solver.add(zt.Or([term != post[name] for name, term in free.items()]))
         return found
 
 

@@ -63,6 +63,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term, describe, new_states
 from model_check.proofs.framework import Proof, Query, bool_of, count_true, int_of
 from model_check.proofs.invariants import (
@@ -100,7 +101,7 @@ class Get:
     def quorum(self, params: Params, n: int, slack: Term, short: int = 0) -> Term:
         """``R >= 1``, ``R + W - slack > n`` and exactly ``R - short`` replies
         (``short`` = 0: the spec answers at the ``R``-th reply)."""
-        return z3.And(self.r >= 1, self.r + params.w - slack > n,
+        return zt.And(self.r >= 1, self.r + params.w - slack > n,
                       count_true(list(self.replied.values())) == self.r - short)
 
 
@@ -126,9 +127,9 @@ def reconciled(hist: Sequence[Sequence[Term]], covers: Sequence[Term], mine: Seq
     history holds it is covered by the merge (that put's version dominates it:
     reconcile with faithful clocks)."""
     puts = range(len(covers))
-    return [z3.And(z3.Or(z3.And(mine[q], z3.Or(theirs[q], z3.Not(their_covers[q]))),
-                         z3.And(theirs[q], z3.Or(mine[q], z3.Not(my_covers[q])))),
-                   z3.Not(z3.Or([z3.And(covers[p], hist[p][q])
+    return [zt.And(zt.Or(zt.And(mine[q], zt.Or(theirs[q], zt.Not(their_covers[q]))),
+                         zt.And(theirs[q], zt.Or(mine[q], zt.Not(my_covers[q])))),
+                   zt.Not(zt.Or([zt.And(covers[p], hist[p][q])
                                  for p in puts if p != q])))
             for q in puts]
 
@@ -143,8 +144,8 @@ def answer(x: AbstractState, params: Params, get: Get,
     holds: list[Term] = [z3.BoolVal(False) for _ in puts]
     constraints: list[Term] = []
     for n, flag in get.replied.items():
-        incoming = [z3.And(flag, x.store[n][q]) for q in puts]
-        offered = [z3.And(flag, x.live[n][q]) for q in puts]
+        incoming = [zt.And(flag, x.store[n][q]) for q in puts]
+        offered = [zt.And(flag, x.live[n][q]) for q in puts]
         after = [z3.Bool(f"{prefix}answer[{x.shape.nodes[n]}][{q + 1}]") for q in puts]
         constraints += [store_rule(covers[q], after[q], incoming[q]) for q in puts]
         holds = reconciled(params.hist, after, holds, covers, offered, incoming)
@@ -153,7 +154,7 @@ def answer(x: AbstractState, params: Params, get: Get,
 
 
 def _no_deleted(x: AbstractState, params: Params, got: Answer) -> Term:
-    return z3.And([z3.Implies(deleted, z3.Not(got.holds[q]))
+    return zt.And([zt.Implies(deleted, zt.Not(got.holds[q]))
                    for _, q, deleted in _deletes(x, params)])
 
 
@@ -165,7 +166,7 @@ def get_answers_no_deleted(x: AbstractState, params: Params, get: Get | None = N
     replies)."""
     get = get or Get.of(x)
     got = answer(x, params, get, store_rule)
-    return z3.Implies(z3.And(get.quorum(params, len(x.shape.top), x.losses, short),
+    return zt.Implies(zt.And(get.quorum(params, len(x.shape.top), x.losses, short),
                              *got.constraints),
                       _no_deleted(x, params, got))
 
@@ -192,7 +193,7 @@ def _broken_read(premise: Any, tombstone_at: tuple[int, ...]) -> Iterator[Query]
     yield Query(
         "Inv => the get's answer holds no deleted version",
         (params.wellformed(), strong_delete_shields(x, params), *got.constraints,
-         premise(x, params, get), z3.Not(_no_deleted(x, params, got))),
+         premise(x, params, get), zt.Not(_no_deleted(x, params, got))),
         _explain(x, params, get),
         prefer=((params.tomb[0], False), *[(a, False) for a in x.alive],
                 (x.live[0][0], False), (x.live[2][0], False), (x.store[1][1], False),
@@ -203,13 +204,13 @@ def _broken_read(premise: Any, tombstone_at: tuple[int, ...]) -> Iterator[Query]
 
 def _no_loss_r1_w2(x: AbstractState, params: Params, get: Get) -> Term:
     """R + W <= N: N = 3, W = 2, R = 1, no disk loss."""
-    return z3.And(params.max_losses == 0, params.w == 2, get.r == 1,
+    return zt.And(params.max_losses == 0, params.w == 2, get.r == 1,
                   count_true(list(get.replied.values())) == get.r)
 
 
 def _one_loss_r2_w2(x: AbstractState, params: Params, get: Get) -> Term:
     """R + W > N but not R + W - L > N: N = 3, W = R = 2, one disk lost."""
-    return z3.And(params.max_losses == 1, params.w == 2, get.r == 2, x.losses == 1,
+    return zt.And(params.max_losses == 1, params.w == 2, get.r == 2, x.losses == 1,
                   count_true(list(get.replied.values())) == get.r)
 
 
@@ -228,7 +229,7 @@ def reconcile_setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], 
 def _reconciled_query(complete: bool) -> Iterator[Query]:
     hypotheses, rule, truth, _, explain = _setting(complete)
     yield Query(f"reconcile of {SIDE}+{SIDE} versions, k={ENTRIES}",
-                (*hypotheses, z3.Or([a != b for a, b in zip(rule, truth, strict=True)])),
+                (*hypotheses, zt.Or([a != b for a, b in zip(rule, truth, strict=True)])),
                 explain)
 
 
@@ -248,20 +249,20 @@ def _setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], list[Any]
     clocks = [c.fresh(f"clock[{p + 1}]") for p in range(PUTS)]
     hist = [[z3.Bool(f"hist[{p + 1}][{q + 1}]") for q in range(PUTS)] for p in range(PUTS)]
     puts = range(PUTS)
-    hypotheses: list[Any] = [z3.And(v >= 0, v < PUTS) for v in put]
+    hypotheses: list[Any] = [zt.And(v >= 0, v < PUTS) for v in put]
     hypotheses += [wellformed(c, clock) for clock in clocks]
     hypotheses += [hist[p][p] for p in puts]
-    hypotheses += [z3.Implies(z3.And(hist[p][r], hist[r][q]), hist[p][q])
+    hypotheses += [zt.Implies(zt.And(hist[p][r], hist[r][q]), hist[p][q])
                    for p in puts for r in puts for q in puts]
-    hypotheses += [z3.Not(z3.And(hist[p][q], hist[q][p])) for p in puts for q in puts if p != q]
+    hypotheses += [zt.Not(zt.And(hist[p][q], hist[q][p])) for p in puts for q in puts if p != q]
     for p in puts:
         for q in puts:
             if p == q:
                 continue
-            contained = z3.And([z3.Implies(hist[q][r], hist[p][r]) for r in puts])
-            hypotheses.append(z3.Implies(dominates(c, clocks[p], clocks[q]), contained))
+            contained = zt.And([zt.Implies(hist[q][r], hist[p][r]) for r in puts])
+            hypotheses.append(zt.Implies(dominates(c, clocks[p], clocks[q]), contained))
             if complete:  # the twin drops this one
-                hypotheses.append(z3.Implies(hist[p][q], dominates(c, clocks[p], clocks[q])))
+                hypotheses.append(zt.Implies(hist[p][q], dominates(c, clocks[p], clocks[q])))
 
     def clock_of(i: int) -> Any:
         return tuple(z3.If(put[i] == 0, clocks[0][e], z3.If(put[i] == 1, clocks[1][e],
@@ -271,16 +272,16 @@ def _setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], list[Any]
     kept = reconcile_kept(c, [(put[i], clock_of(i)) for i in range(len(names))])
 
     def side(members: range) -> tuple[list[Any], list[Any]]:
-        covers = [z3.Or([z3.Or([z3.And(put[i] == p, hist[p][q]) for p in puts])
+        covers = [zt.Or([zt.Or([zt.And(put[i] == p, hist[p][q]) for p in puts])
                          for i in members]) for q in puts]
-        own = [z3.Or([put[i] == q for i in members]) for q in puts]
+        own = [zt.Or([put[i] == q for i in members]) for q in puts]
         return covers, own
 
     mine_covers, mine = side(range(SIDE))
     their_covers, theirs = side(range(SIDE, 2 * SIDE))
-    merged = [z3.Or(a, b) for a, b in zip(mine_covers, their_covers, strict=True)]
+    merged = [zt.Or(a, b) for a, b in zip(mine_covers, their_covers, strict=True)]
     rule = reconciled(hist, merged, mine, mine_covers, theirs, their_covers)
-    truth = [z3.Or([z3.And(kept[i], put[i] == q) for i in range(len(names))]) for q in puts]
+    truth = [zt.Or([zt.And(kept[i], put[i] == q) for i in range(len(names))]) for q in puts]
 
     def explain(m: Any) -> str:
         parts = [f"{n} = put {int_of(m, put[i]) + 1} "
@@ -292,7 +293,7 @@ def _setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], list[Any]
         return (f"copies {{a0, a1}} and {{b0, b1}}: {'; '.join(parts)}; {'; '.join(hists)}; "
                 f"the rule and reconcile differ on put(s) {{{', '.join(wrong)}}}")
 
-    offered = [z3.Or(a, b) for a, b in zip(mine, theirs, strict=True)]
+    offered = [zt.Or(a, b) for a, b in zip(mine, theirs, strict=True)]
     return hypotheses, rule, truth, offered, explain
 
 

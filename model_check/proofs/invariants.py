@@ -73,6 +73,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import (
     AbstractState,
     Invariant,
@@ -124,7 +125,7 @@ def _induction(
     # left out of the shape too); the disk-loss proofs below lift it
     bounds = [params.wellformed(), losses(params)]
     if "init" in parts:
-        yield Query("Init => Inv", (*bounds, initial(x, params), z3.Not(invariant(x, params))),
+        yield Query("Init => Inv", (*bounds, initial(x, params), zt.Not(invariant(x, params))),
                     lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
     if "step" in parts:
         steps = transition(x, y, params, store_rule)
@@ -140,12 +141,12 @@ def _induction(
         yield Query(
             "Inv and Trans => Inv'",
             (*bounds, invariant(x, params), relation(x, y, steps, selector),
-             z3.Not(invariant(y, params))),
+             zt.Not(invariant(y, params))),
             explain,
             prefer=(*first(x), *_small_pre_state(x, params)),
         )
     if "implies" in parts:
-        yield Query("Inv => property", (invariant(x, params), z3.Not(prop(x, params))),
+        yield Query("Inv => property", (invariant(x, params), zt.Not(prop(x, params))),
                     lambda m: f"invariant holds but the property fails: {describe(m, x, params)}")
 
 
@@ -174,7 +175,7 @@ BOUNDS = (
 
 
 def _strong_awd(x: AbstractState, params: Params) -> Term:
-    return z3.And(strong_durable(x, params), acked_writes_durable(x, params))
+    return zt.And(strong_durable(x, params), acked_writes_durable(x, params))
 
 
 #: The disk-loss proofs: a strict quorum of 3 nodes (no fallback, no hint), as the
@@ -186,11 +187,11 @@ LOSS_BOUNDS = "3 nodes (strict quorum), one key, 2 puts, W and the disk-loss bud
 def strong_durable_with_losses(x: AbstractState, params: Params) -> Term:
     """acked_writes_durable under disk loss, strengthened (see the module docstring)."""
     puts = range(x.shape.puts)
-    return z3.And(
+    return zt.And(
         *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses)],
         x.losses <= params.max_losses,
-        *[z3.Implies(x.acked[p], x.performed[p]) for p in puts],
-        *[z3.Implies(x.acked[p], holders(x, params, p) >= params.w - x.losses) for p in puts],
+        *[zt.Implies(x.acked[p], x.performed[p]) for p in puts],
+        *[zt.Implies(x.acked[p], holders(x, params, p) >= params.w - x.losses) for p in puts],
         acked_writes_durable(x, params),
     )
 
@@ -200,11 +201,11 @@ def _fewer_losses_than_w(params: Params) -> Term:
 
 
 def _w1_one_loss(params: Params) -> Term:
-    return z3.And(params.w == 1, params.max_losses == 1)
+    return zt.And(params.w == 1, params.max_losses == 1)
 
 
 def _w2_one_loss(params: Params) -> Term:
-    return z3.And(params.w == 2, params.max_losses == 1)
+    return zt.And(params.w == 2, params.max_losses == 1)
 
 
 #: The delete proofs: 3 nodes, all replicas (no fallback), a put and a delete.
@@ -216,7 +217,7 @@ DELETE_BOUNDS = "3 nodes (all replicas), one key, 2 puts (tombstones symbolic), 
 
 
 def _somelive(x: AbstractState, q: int) -> Term:
-    return z3.Or(x.alive[q], *[row[q] for row in x.live])
+    return zt.Or(x.alive[q], *[row[q] for row in x.live])
 
 
 def no_resurrection_after_reap(x: AbstractState, params: Params) -> Term:
@@ -224,11 +225,11 @@ def no_resurrection_after_reap(x: AbstractState, params: Params) -> Term:
     is left anywhere."""
     nodes = range(len(x.shape.nodes))
     puts = range(x.shape.puts)
-    return z3.And([
-        z3.Implies(
-            z3.And(x.acked[d], params.tomb[d], params.hist[d][q], z3.Not(params.tomb[q]),
-                   *[z3.Not(x.store[n][d]) for n in nodes]),
-            z3.Not(_somelive(x, q)),
+    return zt.And([
+        zt.Implies(
+            zt.And(x.acked[d], params.tomb[d], params.hist[d][q], zt.Not(params.tomb[q]),
+                   *[zt.Not(x.store[n][d]) for n in nodes]),
+            zt.Not(_somelive(x, q)),
         )
         for d in puts for q in puts if d != q
     ])
@@ -243,14 +244,14 @@ def strong_no_resurrection(x: AbstractState, params: Params) -> Term:
     hint or coordination record; a performed put's history was performed."""
     nodes = range(len(x.shape.nodes))
     puts = range(x.shape.puts)
-    return z3.And(
+    return zt.And(
         *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses)],
         x.losses <= params.max_losses,
-        *[z3.Implies(x.acked[p], x.performed[p]) for p in puts],
-        *[z3.Implies(x.live[n][q], z3.And(x.store[n][q], x.performed[q]))
+        *[zt.Implies(x.acked[p], x.performed[p]) for p in puts],
+        *[zt.Implies(x.live[n][q], zt.And(x.store[n][q], x.performed[q]))
           for n in nodes for q in puts],
-        *[z3.Implies(x.alive[q], x.performed[q]) for q in puts],
-        *[z3.Implies(z3.And(x.performed[p], params.hist[p][q]), x.performed[q])
+        *[zt.Implies(x.alive[q], x.performed[q]) for q in puts],
+        *[zt.Implies(zt.And(x.performed[p], params.hist[p][q]), x.performed[q])
           for p in puts for q in puts],
         no_resurrection_after_reap(x, params),
     )
@@ -262,8 +263,8 @@ def _deletes(x: AbstractState, params: Params) -> Iterator[tuple[int, int, Term]
     for d in puts:
         for q in puts:
             if d != q:
-                yield d, q, z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
-                                   z3.Not(params.tomb[q]))
+                yield d, q, zt.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                                   zt.Not(params.tomb[q]))
 
 
 def delete_shields(x: AbstractState, params: Params) -> Term:
@@ -271,9 +272,9 @@ def delete_shields(x: AbstractState, params: Params) -> Term:
     minus the disk losses so far of nodes' stores cover ``d``, or ``q``'s own
     version is nowhere (proofs ``inductive_delete_shields_quorum_reads`` and
     ``..._with_disk_loss``, docs/proofs.md)."""
-    return z3.And([
-        z3.Implies(deleted, z3.Or(holders(x, params, d) >= params.w - x.losses,
-                                  z3.Not(_somelive(x, q))))
+    return zt.And([
+        zt.Implies(deleted, zt.Or(holders(x, params, d) >= params.w - x.losses,
+                                  zt.Not(_somelive(x, q))))
         for d, q, deleted in _deletes(x, params)
     ])
 
@@ -281,7 +282,7 @@ def delete_shields(x: AbstractState, params: Params) -> Term:
 def strong_delete_shields(x: AbstractState, params: Params) -> Term:
     """:func:`delete_shields` with the conjuncts of :func:`strong_no_resurrection`
     (which make it inductive)."""
-    return z3.And(strong_no_resurrection(x, params), delete_shields(x, params))
+    return zt.And(strong_no_resurrection(x, params), delete_shields(x, params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,11 +301,11 @@ class _Read:
         """If ``R + W - slack > N`` and ``R`` of the top N are read, they include a
         store covering each acknowledged delete ``d`` unless a version it deletes
         is gone everywhere."""
-        quorum = z3.And(self.r >= 1, self.r + params.w - slack > len(x.shape.top),
+        quorum = zt.And(self.r >= 1, self.r + params.w - slack > len(x.shape.top),
                         count_true(list(self.read.values())) >= self.r)
-        return z3.Implies(quorum, z3.And([
-            z3.Implies(z3.And(deleted, _somelive(x, q)),
-                       z3.Or([z3.And(flag, x.store[n][d]) for n, flag in self.read.items()]))
+        return zt.Implies(quorum, zt.And([
+            zt.Implies(zt.And(deleted, _somelive(x, q)),
+                       zt.Or([zt.And(flag, x.store[n][d]) for n, flag in self.read.items()]))
             for d, q, deleted in _deletes(x, params)
         ]))
 
@@ -332,7 +333,7 @@ def _read_without_losses(shape: Shape) -> Iterator[Query]:
     yield Query(
         "Inv => a read with R + W > N sees the delete",
         (params.wellformed(), _w2_one_loss(params), strong_delete_shields(x, params),
-         z3.Not(read.sees_delete(x, params, z3.IntVal(0)))),
+         zt.Not(read.sees_delete(x, params, z3.IntVal(0)))),
         explain,
         prefer=(*[(a, False) for a in x.alive], (x.live[0][0], False), (x.live[2][0], False),
                 (x.store[1][1], False), (x.live[2][1], True),
@@ -350,7 +351,7 @@ def _deleted_in_a_store(x: AbstractState) -> list[tuple[Term, Any]]:
 
 def _no_loss_w2(params: Params) -> Term:
     """The suite's delete-immediate: N=3 R=2 W=2, no disk loss."""
-    return z3.And(params.max_losses == 0, params.w == 2)
+    return zt.And(params.max_losses == 0, params.w == 2)
 
 
 PROOFS: tuple[Proof, ...] = (

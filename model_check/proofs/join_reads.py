@@ -48,6 +48,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import (
     DEFAULT_TIMEOUT_MS,
     Proof,
@@ -115,50 +116,50 @@ def _query(pending: bool, *, max_n: int = MAX_N, fixed: tuple[int, int, int, int
     replies = [z3.Bool(f"reply_{i}") for i in k]
     holds = [z3.Bool(f"holds_{i}") for i in k]  # the main store covers the put at its reply
     transferred, carried, emptied = z3.Bools("transferred carried emptied")
-    old = [z3.And(i <= n, x != i) for i in k]
+    old = [zt.And(i <= n, x != i) for i in k]
     new = [i < n for i in k]
 
     def quorum(flags: Sequence[Any], group: Sequence[Any], size: Any) -> Any:
-        return count_true([z3.And(f, g) for f, g in zip(flags, group, strict=True)]) >= size
+        return count_true([zt.And(f, g) for f, g in zip(flags, group, strict=True)]) >= size
 
     last = 3 if pending else 2
     assertions = [
         n >= 1, n <= max_n, r >= 1, r <= n, w >= 1, w <= n, r + w > n, x >= 0, x < n,
         pw >= 0, pw <= last, pr >= 0, pr <= last,
         # the put's targets and acknowledgements by its coordinator's view
-        *[z3.Implies(acks[i], z3.Or(old[i], new[i])) for i in k],
+        *[zt.Implies(acks[i], zt.Or(old[i], new[i])) for i in k],
         # the transfer (d -> X) arrived before a get that knows the handover
-        z3.Implies(pr >= 2, transferred), z3.Implies(emptied, z3.And(transferred, pr >= 2)),
+        zt.Implies(pr >= 2, transferred), zt.Implies(emptied, zt.And(transferred, pr >= 2)),
         # what holds the put when the get's repliers answer: every node that stored
         # it, but the displaced node once emptied, and the joining node if carried
-        *[z3.Implies(z3.And(acks[i], z3.Or(i != n, z3.Not(emptied))), holds[i]) for i in k],
-        *[z3.Implies(z3.And(carried, x == i), holds[i]) for i in k],
+        *[zt.Implies(zt.And(acks[i], zt.Or(i != n, zt.Not(emptied))), holds[i]) for i in k],
+        *[zt.Implies(zt.And(carried, x == i), holds[i]) for i in k],
         # the get misses it
-        *[z3.Not(z3.And(replies[i], holds[i])) for i in k],
+        *[zt.Not(zt.And(replies[i], holds[i])) for i in k],
     ]
     if pending:
         assertions += [
-            *[z3.Implies(acks[i], z3.If(pw == 0, old[i], z3.If(pw == 3, new[i],
-                                                                z3.Or(old[i], new[i]))))
+            *[zt.Implies(acks[i], z3.If(pw == 0, old[i], z3.If(pw == 3, new[i],
+                                                                zt.Or(old[i], new[i]))))
               for i in k],
-            z3.Implies(pw <= 2, quorum(acks, old, w)), z3.Implies(pw >= 1, quorum(acks, new, w)),
-            *[z3.Implies(replies[i], z3.If(pr <= 1, old[i],
-                                           z3.If(pr == 2, z3.Or(old[i], new[i]), new[i])))
+            zt.Implies(pw <= 2, quorum(acks, old, w)), zt.Implies(pw >= 1, quorum(acks, new, w)),
+            *[zt.Implies(replies[i], z3.If(pr <= 1, old[i],
+                                           z3.If(pr == 2, zt.Or(old[i], new[i]), new[i])))
               for i in k],
-            z3.Implies(pr <= 2, quorum(replies, old, r)),
-            z3.Implies(pr >= 2, quorum(replies, new, r)),
+            zt.Implies(pr <= 2, quorum(replies, old, r)),
+            zt.Implies(pr >= 2, quorum(replies, new, r)),
         ]
         if "views" not in drop:  # views differ by at most one step
             assertions.append(pr >= pw - 1)
         if "carried" not in drop:  # a put before the join reached d before the transfer
-            assertions.append(z3.Implies(
-                z3.And(transferred, pw == 0, z3.Or([z3.And(acks[i], i == n) for i in k])),
+            assertions.append(zt.Implies(
+                zt.And(transferred, pw == 0, zt.Or([zt.And(acks[i], i == n) for i in k])),
                 carried))
     else:  # immediate: a node that knows the join uses the new top N at once
         assertions += [
-            *[z3.Implies(acks[i], z3.If(pw == 0, old[i], new[i])) for i in k],
+            *[zt.Implies(acks[i], z3.If(pw == 0, old[i], new[i])) for i in k],
             quorum(acks, [z3.If(pw == 0, o, m) for o, m in zip(old, new, strict=True)], w),
-            *[z3.Implies(replies[i], z3.If(pr == 0, old[i], new[i])) for i in k],
+            *[zt.Implies(replies[i], z3.If(pr == 0, old[i], new[i])) for i in k],
             quorum(replies, [z3.If(pr == 0, o, m) for o, m in zip(old, new, strict=True)], r),
         ]
     if fixed is not None:
@@ -166,7 +167,7 @@ def _query(pending: bool, *, max_n: int = MAX_N, fixed: tuple[int, int, int, int
     for name, value in (pinned or {}).items():
         if name in ("acks", "replies"):
             flags = acks if name == "acks" else replies
-            assertions += [flags[i] if i in value else z3.Not(flags[i]) for i in k]
+            assertions += [flags[i] if i in value else zt.Not(flags[i]) for i in k]
         else:
             assertions.append({"put_view": pw, "get_view": pr}[name] == value)
     terms = {"n": n, "r": r, "w": w, "x": x, "pw": pw, "pr": pr, "acks": acks,

@@ -37,6 +37,7 @@ from collections.abc import Callable
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term
 
 __all__ = ["exchange_teaches", "forgotten_with_disk", "knows_retired", "learn_steps",
@@ -48,14 +49,14 @@ def same_lifetime(params: Params, q: int, r: int) -> Term:
     any of its actors: its pairs with clients, its key epochs)."""
     if q == r:
         return z3.BoolVal(True)
-    return z3.And(params.minter[q] == params.minter[r], params.mepoch[q] == params.mepoch[r])
+    return zt.And(params.minter[q] == params.minter[r], params.mepoch[q] == params.mepoch[r])
 
 
 def knows_retired(z: AbstractState, params: Params, n: int, q: int) -> Term:
     """Node ``n`` knows, in state ``z``, the retirement of the lifetime that minted put
     ``q``'s dot (``spec.retired.known_by``): one of its own earlier lifetimes, or one it
     learnt (``knows``)."""
-    return z3.Or(z3.And(params.minter[q] == n, params.mepoch[q] < z.epoch[n]), z.knows[n][q])
+    return zt.Or(zt.And(params.minter[q] == n, params.mepoch[q] < z.epoch[n]), z.knows[n][q])
 
 
 def forgotten_with_disk(y: AbstractState, n: int) -> tuple[list[Term], set[str]]:
@@ -63,7 +64,7 @@ def forgotten_with_disk(y: AbstractState, n: int) -> tuple[list[Term], set[str]]
     post-state's ``knows[n]`` all false (``spec.retired.forget``), and the names of the
     variables it changes."""
     nm, puts = y.shape.nodes, range(y.shape.puts)
-    return ([z3.Not(y.knows[n][q]) for q in puts],
+    return ([zt.Not(y.knows[n][q]) for q in puts],
             {f"knows[{nm[n]}][{q + 1}]" for q in puts})
 
 
@@ -77,11 +78,11 @@ def exchange_teaches(x: AbstractState, params: Params, a: int, b: int, n: int) -
     puts = range(x.shape.puts)
     out = []
     for q in puts:
-        in_records = z3.Or([z3.And(same_lifetime(params, q, r), z3.Or(x.seen[a][r], x.seen[b][r]))
+        in_records = zt.Or([zt.And(same_lifetime(params, q, r), zt.Or(x.seen[a][r], x.seen[b][r]))
                             for r in puts])
-        out.append(z3.Or(x.knows[n][q],
-                         z3.And(x.performed[q], in_records, knows_retired(x, params, other, q),
-                                z3.Not(knows_retired(x, params, n, q)))))
+        out.append(zt.Or(x.knows[n][q],
+                         zt.And(x.performed[q], in_records, knows_retired(x, params, other, q),
+                                zt.Not(knows_retired(x, params, n, q)))))
     return out
 
 
@@ -100,8 +101,8 @@ def learn_steps(x: AbstractState, y: AbstractState, params: Params,
             for q in puts:
                 add(f"learn-retirement {nm[n]} from {nm[s]} #{q + 1}", "learn-retirement", True,
                     x.up[n], x.up[s], x.side[n] == x.side[s], x.performed[q],
-                    knows_retired(x, params, s, q), z3.Not(knows_retired(x, params, n, q)),
-                    *[y.knows[n][r] == z3.Or(x.knows[n][r],
-                                             z3.And(x.performed[r], same_lifetime(params, q, r)))
+                    knows_retired(x, params, s, q), zt.Not(knows_retired(x, params, n, q)),
+                    *[y.knows[n][r] == zt.Or(x.knows[n][r],
+                                             zt.And(x.performed[r], same_lifetime(params, q, r)))
                       for r in puts],
                     skip={f"knows[{nm[n]}][{r + 1}]" for r in puts})

@@ -76,6 +76,7 @@ from typing import Any
 import z3
 
 from model_check.errors import ProofInputError
+from model_check.proofs import terms as zt
 
 __all__ = [
     "Change",
@@ -233,8 +234,8 @@ def ring_initial(r: RingState) -> list[Term]:
     return [
         r.log == 0, r.subject == -1,
         *[v == 0 for v in r.view], *[c == 0 for c in r.tmsg.values()],
-        *[z3.Not(f) for f in (*r.handed.values(), *r.coord, *r.carried.values())],
-        *[z3.Not(f) for cov in r.tcov.values() for f in cov],
+        *[zt.Not(f) for f in (*r.handed.values(), *r.coord, *r.carried.values())],
+        *[zt.Not(f) for cov in r.tcov.values() for f in cov],
     ]
 
 
@@ -242,9 +243,9 @@ def in_current_top(r: RingState, n: int) -> Term:
     """Node ``n`` is in the key's top N on the ring of the whole log."""
     change = r.change
     cases = [r.log == 0] if n in change.top(change.members) else []
-    cases += [z3.And(r.log > 0, r.subject == j) for j in change.candidates
+    cases += [zt.And(r.log > 0, r.subject == j) for j in change.candidates
               if n in change.top(change.after(j))]
-    return z3.Or(cases) if cases else z3.BoolVal(False)
+    return zt.Or(cases) if cases else z3.BoolVal(False)
 
 
 def in_exchange_candidates(r: RingState, n: int) -> Term:
@@ -279,7 +280,7 @@ def reap_view_cases(r: RingState, n: int) -> list[tuple[Term, tuple[int, ...]]]:
     members its reap asks about. The conditions cover every view the log allows."""
     change = r.change
     cases: list[tuple[Term, tuple[int, ...]]] = [(r.view[n] == 0, change.members)]
-    cases += [(z3.And(r.subject == j, r.view[n] == v), reap_members(change, j, v))
+    cases += [(zt.And(r.subject == j, r.view[n] == v), reap_members(change, j, v))
               for j in change.candidates for v in range(1, change.final + 1)]
     return cases
 
@@ -287,7 +288,7 @@ def reap_view_cases(r: RingState, n: int) -> list[tuple[Term, tuple[int, ...]]]:
 def same_view(r: RingState, n: int, members: Sequence[int]) -> Term:
     """Every node of ``members`` knows exactly the log entries node ``n`` knows
     (guard 4 of a safe reap: :func:`spec.membership.same_view`)."""
-    return z3.And([r.view[m] == r.view[n] for m in members if m != n])
+    return zt.And([r.view[m] == r.view[n] for m in members if m != n])
 
 
 # -- the steps -----------------------------------------------------------------------------------
@@ -325,29 +326,29 @@ class _Context:
 
     def reachable(self, a: int, b: int) -> Term:
         x = self.x
-        return z3.And(x.up[a], x.up[b], x.side[a] == x.side[b])
+        return zt.And(x.up[a], x.up[b], x.side[a] == x.side[b])
 
     def everyone(self, subject: int, log: int) -> Term:
         """Every node taking part in gossip knows the whole log."""
-        return z3.And([self.r.view[n] == log for n in self.r.change.involved(subject, log)])
+        return zt.And([self.r.view[n] == log for n in self.r.change.involved(subject, log)])
 
     def store_names(self, n: int) -> set[str]:
         return {f"store[{self.nm[n]}][{q + 1}]" for q in self.puts}
 
     def emptied(self, senders: Sequence[int]) -> tuple[list[Term], set[str]]:
         """The senders' copies emptied (the change's last entry)."""
-        parts = [z3.Not(self.y.store[n][q]) for n in senders for q in self.puts]
+        parts = [zt.Not(self.y.store[n][q]) for n in senders for q in self.puts]
         return parts, {name for n in senders for name in self.store_names(n)}
 
     def drained(self) -> Term:
         """No request is being coordinated (one key: every request is of a moved key)."""
-        return z3.And([z3.Not(c) for c in self.r.coord])
+        return zt.And([zt.Not(c) for c in self.r.coord])
 
     def in_flight_done(self, pair: Pair, count: Term) -> list[Term]:
         """A transfer's count becomes ``count``; its versions go with the last copy."""
         s, r = self.s, self.r
         return [s.tmsg[pair] == count,
-                *[s.tcov[pair][q] == z3.And(count > 0, r.tcov[pair][q]) for q in self.puts]]
+                *[s.tcov[pair][q] == zt.And(count > 0, r.tcov[pair][q]) for q in self.puts]]
 
     def pair_names(self, pair: Pair) -> set[str]:
         key = self.label(pair)
@@ -375,13 +376,13 @@ def _gossip_steps(ctx: _Context) -> None:
             if a == b:
                 continue
             # both take part in gossip (a case split on the log and its subject)
-            cases = [z3.And(r.log == 0, r.subject == -1)] if {a, b} <= set(change.members) else []
-            cases += [z3.And(r.log == log, r.subject == j) for j in change.candidates
+            cases = [zt.And(r.log == 0, r.subject == -1)] if {a, b} <= set(change.members) else []
+            cases += [zt.And(r.log == log, r.subject == j) for j in change.candidates
                       for log in logs[1:] if {a, b} <= set(change.involved(j, log))]
             if not cases:
                 continue
             ctx.add(f"gossip {ctx.nm[a]} {ctx.nm[b]}", "gossip", True,
-                    z3.Or(cases), r.view[a] > r.view[b], ctx.reachable(a, b),
+                    zt.Or(cases), r.view[a] > r.view[b], ctx.reachable(a, b),
                     s.view[b] == r.view[a], skip={f"view[{ctx.nm[b]}]"})
 
 
@@ -408,14 +409,14 @@ def _remove_steps(ctx: _Context) -> None:
     x, y, r, s, change = ctx.x, ctx.y, ctx.r, ctx.s, ctx.r.change
     for j in change.candidates:
         hints = [t for t in x.hint if t[0] == j]
-        empty = [z3.Not(y.store[j][q]) for q in ctx.puts] + [z3.Not(y.hint[t]) for t in hints]
+        empty = [zt.Not(y.store[j][q]) for q in ctx.puts] + [zt.Not(y.hint[t]) for t in hints]
         names = ctx.store_names(j) | {
             f"hint[{ctx.nm[t[0]]}->{ctx.nm[t[1]]}#{t[2]}]" for t in hints}
         for by in change.members:
             if by == j:
                 continue
             ctx.add(f"force-remove {ctx.nm[j]} by {ctx.nm[by]}", "force-remove", True,
-                    r.log == 0, z3.Not(x.up[j]), x.up[by], r.view[by] == r.log,
+                    r.log == 0, zt.Not(x.up[j]), x.up[by], r.view[by] == r.log,
                     s.log == 1, s.subject == j, s.view[by] == 1, *empty,
                     skip={"log", "subject", f"view[{ctx.nm[by]}]"} | names)
 
@@ -425,7 +426,7 @@ def not_removed(r: RingState, n: int) -> Term:
     ``spec.membership.is_removed``)."""
     if r.change.kind != "remove" or n not in r.change.candidates:
         return z3.BoolVal(True)
-    return z3.Or(r.log == 0, r.subject != n)
+    return zt.Or(r.log == 0, r.subject != n)
 
 
 def _blocked(ctx: _Context, pair: Pair) -> Term:
@@ -434,13 +435,13 @@ def _blocked(ctx: _Context, pair: Pair) -> Term:
     src = pair[0]
     writes = [*x.wmsg[src], *[c > 0 for t, c in r.tmsg.items() if t[1] == src]]
     writes += [c > 0 for t, c in x.hmsg.items() if t[1] == src]
-    return z3.Or(r.tmsg[pair] > 0, *writes)
+    return zt.Or(r.tmsg[pair] > 0, *writes)
 
 
 def _adds(ctx: _Context, versions: Sequence[Term], dst: int) -> Term:
     """``versions`` (per put: they cover it) add a version to ``dst``'s copy: they
     cover a put ``dst``'s store does not."""
-    return z3.Or([z3.And(versions[q], z3.Not(ctx.x.store[dst][q])) for q in ctx.puts])
+    return zt.Or([zt.And(versions[q], zt.Not(ctx.x.store[dst][q])) for q in ctx.puts])
 
 
 def _transfer_steps(ctx: _Context) -> None:
@@ -448,12 +449,12 @@ def _transfer_steps(ctx: _Context) -> None:
     r, s, change = ctx.r, ctx.s, ctx.r.change
     for pair in sorted({t for j in change.candidates for t in transfers(change, j)}):
         subjects = [j for j in change.candidates if pair in transfers(change, j)]
-        cases = [z3.And(r.subject == j, ctx.everyone(j, 1)) if change.pending
+        cases = [zt.And(r.subject == j, ctx.everyone(j, 1)) if change.pending
                  else r.subject == j for j in subjects]
         key = ctx.label(pair)
         ctx.add(f"transfer {key}", "transfer", True,
-                r.log == 1, z3.Or(cases), z3.Not(r.handed[pair]), r.view[pair[0]] >= 1,
-                ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)),
+                r.log == 1, zt.Or(cases), zt.Not(r.handed[pair]), r.view[pair[0]] >= 1,
+                ctx.reachable(*pair), zt.Not(_blocked(ctx, pair)),
                 s.tmsg[pair] == 1,
                 *[s.tcov[pair][q] == ctx.x.store[pair[0]][q] for q in ctx.puts],
                 skip=ctx.pair_names(pair))
@@ -463,8 +464,8 @@ def _transfer_steps(ctx: _Context) -> None:
         src, dst = pair
         adds = _adds(ctx, ctx.x.store[src], dst)
         ctx.add(f"transfer again {key}", "transfer", True,
-                r.log == 1, z3.Or(cases), r.carried[pair], r.view[src] >= 1,
-                ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)), adds,
+                r.log == 1, zt.Or(cases), r.carried[pair], r.view[src] >= 1,
+                ctx.reachable(*pair), zt.Not(_blocked(ctx, pair)), adds,
                 s.tmsg[pair] == 1,
                 *[s.tcov[pair][q] == ctx.x.store[src][q] for q in ctx.puts],
                 skip=ctx.pair_names(pair))
@@ -474,7 +475,7 @@ def _handover_steps(ctx: _Context) -> None:
     """The change's node announces the handover (every transfer arrived), then, with
     pending ownership, the settlement; the last of them empties the senders'."""
     r, s, change = ctx.r, ctx.s, ctx.r.change
-    clear = [z3.Not(f) for f in (*s.handed.values(), *s.carried.values())]
+    clear = [zt.Not(f) for f in (*s.handed.values(), *s.carried.values())]
     cleared = ({f"handed[{ctx.label(t)}]" for t in r.handed}
                | {f"carried[{ctx.label(t)}]" for t in r.carried})
     removal = change.kind == "remove"
@@ -495,7 +496,7 @@ def _handover_steps(ctx: _Context) -> None:
                 r.log == 1, r.subject == j, *[r.handed[t] for t in moves], ctx.x.up[by],
                 # no (late re-)transfer in flight that adds a version to its receiver's
                 # copy (a stale duplicate does not hold it: session 35's review)
-                *[z3.Or(r.tmsg[t] == 0, z3.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],
+                *[zt.Or(r.tmsg[t] == 0, zt.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],
                 *heard, *last, s.log == 2, s.view[by] == 2, *clear,
                 skip={"log", view} | cleared | (set() if change.pending else emptied))
         if change.pending:
@@ -515,17 +516,17 @@ def _range_transfer_steps(ctx: _Context) -> None:
         names = ctx.pair_names(pair)
         count = r.tmsg[pair]
         subjects = [j for j in change.candidates if pair in transfers(change, j)]
-        counts = z3.And(r.log == 1, z3.Or([r.subject == j for j in subjects]))
+        counts = zt.And(r.log == 1, zt.Or([r.subject == j for j in subjects]))
         ctx.add(f"range-transfer {key}", "range-transfer", True,
                 count > 0, x.up[dst], *ctx.in_flight_done(pair, count - 1),
                 *ctx.merge(dst, r.tcov[pair]),
-                s.handed[pair] == z3.Or(r.handed[pair], counts),
+                s.handed[pair] == zt.Or(r.handed[pair], counts),
                 # it counts as carried if it is the first to arrive and holds versions
-                s.carried[pair] == z3.Or(r.carried[pair], z3.And(
-                    counts, z3.Not(r.handed[pair]), z3.Or(list(r.tcov[pair])))),
+                s.carried[pair] == zt.Or(r.carried[pair], zt.And(
+                    counts, zt.Not(r.handed[pair]), zt.Or(list(r.tcov[pair])))),
                 skip=names | ctx.store_names(dst) | {f"handed[{key}]", f"carried[{key}]"})
         ctx.add(f"range-transfer lost at down {ctx.nm[dst]} {key}", "range-transfer lost", True,
-                count > 0, z3.Not(x.up[dst]), *ctx.in_flight_done(pair, count - 1),
+                count > 0, zt.Not(x.up[dst]), *ctx.in_flight_done(pair, count - 1),
                 skip=names)
         ctx.add(f"drop transfer {key}", "drop transfer", True,
                 count > 0, x.drops < ctx.params.max_drops, ctx.y.drops == x.drops + 1,

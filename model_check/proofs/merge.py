@@ -34,6 +34,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import Proof, Query, bool_of, int_of
 from model_check.proofs.vclock import BoundedClocks, dominates, reconcile_kept, wellformed
 
@@ -50,23 +51,23 @@ def _merge_query(faithful: bool) -> Iterator[Query]:
     clocks = [c.fresh(n) for n in names]
     history = [[z3.Bool(f"history[{n}][{q + 1}]") for q in range(PUTS)] for n in names]
     hypotheses: list[Any] = [wellformed(c, clock) for clock in clocks]
-    hypotheses += [z3.Or(row) for row in history]  # a version's history holds its put
+    hypotheses += [zt.Or(row) for row in history]  # a version's history holds its put
     for i in range(len(names)):
         for j in range(len(names)):
             if i == j:
                 continue
-            contained = z3.And([z3.Implies(history[j][q], history[i][q])
+            contained = zt.And([zt.Implies(history[j][q], history[i][q])
                                 for q in range(PUTS)])
             if faithful:  # the twin drops this one (a dominated version's put is lost)
-                hypotheses.append(z3.Implies(dominates(c, clocks[i], clocks[j]), contained))
-            same = z3.And(values[i] == values[j], c.same(clocks[i], clocks[j]))
-            hypotheses.append(z3.Implies(same, contained))
+                hypotheses.append(zt.Implies(dominates(c, clocks[i], clocks[j]), contained))
+            same = zt.And(values[i] == values[j], c.same(clocks[i], clocks[j]))
+            hypotheses.append(zt.Implies(same, contained))
     kept = reconcile_kept(c, list(zip(values, clocks, strict=True)))
     # the merge's coverage differs from the union of both sides' coverage for some put
-    before = [z3.Or([history[i][q] for i in range(len(names))]) for q in range(PUTS)]
-    after = [z3.Or([z3.And(kept[i], history[i][q]) for i in range(len(names))])
+    before = [zt.Or([history[i][q] for i in range(len(names))]) for q in range(PUTS)]
+    after = [zt.Or([zt.And(kept[i], history[i][q]) for i in range(len(names))])
              for q in range(PUTS)]
-    differs = z3.Or([before[q] != after[q] for q in range(PUTS)])
+    differs = zt.Or([before[q] != after[q] for q in range(PUTS)])
 
     def explain(m: Any) -> str:
         parts = []

@@ -50,6 +50,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import (
     AbstractState,
     Invariant,
@@ -90,7 +91,7 @@ PRUNE_BOUNDS = ("2 nodes (both replicas, so no hint), one key, 3 puts, no delete
 def dots_unique(x: AbstractState, params: Params) -> Term:
     """No two performed puts have the same dot."""
     puts = range(x.shape.puts)
-    return z3.And([z3.Implies(z3.And(x.performed[p], x.performed[q]), z3.Not(params.same[p][q]))
+    return zt.And([zt.Implies(zt.And(x.performed[p], x.performed[q]), zt.Not(params.same[p][q]))
                    for p in puts for q in puts if p != q])
 
 
@@ -103,20 +104,20 @@ def strong_dots_unique(x: AbstractState, params: Params) -> Term:
     performed puts, and the dot of each value it holds."""
     nodes = range(len(x.shape.nodes))
     puts = range(x.shape.puts)
-    return z3.And(
+    return zt.And(
         *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses, *x.epoch, *x.kepoch)],
-        *[z3.Implies(x.performed[q], z3.Or([z3.And(params.minter[q] == m,
+        *[zt.Implies(x.performed[q], zt.Or([zt.And(params.minter[q] == m,
                                                    params.mepoch[q] >= 0,
                                                    params.mepoch[q] <= x.epoch[m],
                                                    *_key_epoch_minted(x, params, m, q))
                                             for m in nodes]))
           for q in puts],
-        *[z3.Implies(z3.And(x.performed[q], current_actor(x, params, m, q)), x.seen[m][q])
+        *[zt.Implies(zt.And(x.performed[q], current_actor(x, params, m, q)), x.seen[m][q])
           for m in nodes for q in puts],
-        *[z3.Implies(z3.And(x.performed[p], z3.Not(x.performed[q])), z3.Not(params.same[p][q]))
+        *[zt.Implies(zt.And(x.performed[p], zt.Not(x.performed[q])), zt.Not(params.same[p][q]))
           for p in puts for q in puts if p != q],
-        *[z3.Implies(x.seen[n][q], x.performed[q]) for n in nodes for q in puts],
-        *[z3.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts],
+        *[zt.Implies(x.seen[n][q], x.performed[q]) for n in nodes for q in puts],
+        *[zt.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts],
         dots_unique(x, params),
     )
 
@@ -128,7 +129,7 @@ def _key_epoch_minted(x: AbstractState, params: Params, m: int, q: int) -> list[
     if not x.kepoch:
         return []
     return [params.mkey[q] >= 0,
-            z3.Implies(params.mepoch[q] == x.epoch[m], params.mkey[q] <= x.kepoch[m])]
+            zt.Implies(params.mepoch[q] == x.epoch[m], params.mkey[q] <= x.kepoch[m])]
 
 
 def _preferences(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ...]:
@@ -207,7 +208,7 @@ def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"
     label = f" ({shape.prune}" + (f", keep {shape.keep})" if shape.keep else ")")
     if "init" in parts:
         yield Query("Init => Inv" + label,
-                    (*bounds, initial(x, params), z3.Not(inv(x, params))),
+                    (*bounds, initial(x, params), zt.Not(inv(x, params))),
                     lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
     if steps is not None:
         selector = z3.Int("step")
@@ -219,11 +220,11 @@ def _induction(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies"
 
         yield Query("Inv and Trans => Inv'" + label,
                     (*bounds, inv(x, params), relation(x, y, steps, selector),
-                     z3.Not(inv(y, params))),
+                     zt.Not(inv(y, params))),
                     explain, prefer=(*first(x, params), *_preferences(x, params)))
     if "implies" in parts:
         yield Query("Inv => property" + label,
-                    (inv(x, params), z3.Not(goal(x, params))),
+                    (inv(x, params), zt.Not(goal(x, params))),
                     lambda m: f"invariant holds but the property fails: {describe(m, x, params)}")
 
 
@@ -255,7 +256,7 @@ def faithful_clocks(x: AbstractState, params: Params) -> Term:
     history holds it): the lemma a dvv merge's durability rests on (it drops a value
     only where the other clock covers its dot)."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    return z3.And([z3.Implies(x.seen[n][q], x.store[n][q]) for n in nodes for q in puts])
+    return zt.And([zt.Implies(x.seen[n][q], x.store[n][q]) for n in nodes for q in puts])
 
 
 def histories(params: Params) -> Term:
@@ -265,9 +266,9 @@ def histories(params: Params) -> Term:
     entries' graphs (tests/model_check/test_proof_pruning_keep.py)."""
     hist = params.hist
     puts = range(len(hist))
-    return z3.And(*[z3.Implies(z3.And(hist[p][q], hist[q][r]), hist[p][r])
+    return zt.And(*[zt.Implies(zt.And(hist[p][q], hist[q][r]), hist[p][r])
                     for p in puts for q in puts for r in puts],
-                  *[z3.Not(z3.And(hist[p][q], hist[q][p])) for p in puts for q in puts
+                  *[zt.Not(zt.And(hist[p][q], hist[q][p])) for p in puts for q in puts
                     if p != q])
 
 
@@ -279,10 +280,10 @@ def strong_pruned_durable(x: AbstractState, params: Params) -> Term:
     coverage is its values' histories' (as the abstraction function defines it),
     each value's dot covered by its clock."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    return z3.And(strong_durable(x, params), acked_writes_durable(x, params),
+    return zt.And(strong_durable(x, params), acked_writes_durable(x, params),
                   strong_dots_unique(x, params), faithful_clocks(x, params),
                   *[x.store[n][q] == covered_by(x, params, n, q) for n in nodes for q in puts],
-                  *[z3.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts])
+                  *[zt.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts])
 
 
 def _durable(shape: Shape, parts: tuple[str, ...] = ("init", "step", "implies")

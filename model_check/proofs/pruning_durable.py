@@ -53,6 +53,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import (
     AbstractState,
     Params,
@@ -105,8 +106,8 @@ def exempting_acknowledged_deletes_only(x: AbstractState, params: Params) -> Ter
     tombstones may be reaped): every acknowledged put is held somewhere unless an
     *acknowledged* delete covers it."""
     puts = range(x.shape.puts)
-    return z3.And([z3.Implies(
-        z3.And(x.acked[p], *[z3.Not(z3.And(x.acked[d], params.tomb[d], params.hist[d][p]))
+    return zt.And([zt.Implies(
+        zt.And(x.acked[p], *[zt.Not(zt.And(x.acked[d], params.tomb[d], params.hist[d][p]))
                              for d in puts]),
         covers(x, params, p)) for p in puts])
 
@@ -118,7 +119,7 @@ def faithful_unless_deleted(x: AbstractState, params: Params) -> Term:
     it covers with it, until a prune drops its retired value-less entry: the clock
     still covers the dots of the puts it deleted, the copy no longer covers them)."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    return z3.And([z3.Implies(x.seen[n][q], z3.Or(x.store[n][q], deleted(x, params, q)))
+    return zt.And([zt.Implies(x.seen[n][q], zt.Or(x.store[n][q], deleted(x, params, q)))
                    for n in nodes for q in puts])
 
 
@@ -138,18 +139,18 @@ def strong_durable_unless_deleted(x: AbstractState, params: Params) -> Term:
     coverage its values' (and seen tombstones') histories', each value's dot in its
     clock; a performed put's history was performed."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    kept = [z3.Not(deleted(x, params, p)) for p in puts]
-    return z3.And(
+    kept = [zt.Not(deleted(x, params, p)) for p in puts]
+    return zt.And(
         x.losses <= params.max_losses, x.crashes <= params.max_crashes,
-        *[z3.Implies(x.acked[p], x.performed[p]) for p in puts],
-        *[z3.Implies(z3.And(x.acked[p], kept[p]), holders(x, params, p) >= params.w - _lost(x))
+        *[zt.Implies(x.acked[p], x.performed[p]) for p in puts],
+        *[zt.Implies(zt.And(x.acked[p], kept[p]), holders(x, params, p) >= params.w - _lost(x))
           for p in puts],
-        *[z3.Implies(z3.And(x.performed[p], params.hist[p][q]), x.performed[q])
+        *[zt.Implies(zt.And(x.performed[p], params.hist[p][q]), x.performed[q])
           for p in puts for q in puts],
         durable_unless_deleted(x, params),
         strong_dots_unique(x, params), faithful_unless_deleted(x, params),
         *[x.store[n][q] == covered_by(x, params, n, q) for n in nodes for q in puts],
-        *[z3.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts])
+        *[zt.Implies(x.live[n][q], x.seen[n][q]) for n in nodes for q in puts])
 
 
 def _a_put_and_its_delete(x: AbstractState, params: Params) -> list[tuple[Term, object]]:
@@ -242,7 +243,7 @@ def acknowledged_deletes_only() -> Iterator[Query]:
                 (params.wellformed(), *_no_loss(params), strong_durable_unless_deleted(x, params),
                  exempting_acknowledged_deletes_only(x, params),
                  relation(x, y, steps, selector),
-                 z3.Not(exempting_acknowledged_deletes_only(y, params))),
+                 zt.Not(exempting_acknowledged_deletes_only(y, params))),
                 explain, prefer=(*prefer, *_preferences(x, params)))
 
 

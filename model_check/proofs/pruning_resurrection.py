@@ -53,8 +53,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import z3
-
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import Proof, Query
 from model_check.proofs.invariants import (
@@ -98,7 +97,7 @@ def faithful_unless_concurrent_deletes(x: AbstractState, params: Params) -> Term
     deleted put); in the twin, the spec before session 38's fix, unless two performed
     deletes are concurrent (:func:`~model_check.proofs.transition.unabsorbed_drop`)."""
     nodes, puts = range(len(x.shape.nodes)), range(x.shape.puts)
-    return z3.And([z3.Implies(x.seen[n][q], z3.Or(x.store[n][q], unabsorbed_drop(x, params)))
+    return zt.And([zt.Implies(x.seen[n][q], zt.Or(x.store[n][q], unabsorbed_drop(x, params)))
                    for n in nodes for q in puts])
 
 
@@ -107,7 +106,7 @@ def tombstones_superseded(x: AbstractState, params: Params) -> Term:
     a value the copy holds (:func:`~model_check.proofs.transition.
     dropped_tombstone_superseded` at every node; in the twin, unless two performed
     deletes are concurrent)."""
-    return z3.And([dropped_tombstone_superseded(x, params, n, t)
+    return zt.And([dropped_tombstone_superseded(x, params, n, t)
                    for n in range(len(x.shape.nodes)) for t in range(x.shape.puts)])
 
 
@@ -118,7 +117,7 @@ def strong_no_resurrection_pruned(x: AbstractState, params: Params) -> Term:
     invariant of session 37 (unique dots with key epochs, a copy's coverage its
     values' and seen tombstones' histories', W holders of an acknowledged put no delete
     covers), faithful clocks and superseded tombstones."""
-    return z3.And(strong_durable_unless_deleted(x, params), strong_no_resurrection(x, params),
+    return zt.And(strong_durable_unless_deleted(x, params), strong_no_resurrection(x, params),
                   faithful_unless_concurrent_deletes(x, params),
                   tombstones_superseded(x, params))
 
@@ -129,9 +128,9 @@ def tombstone_holders(x: AbstractState, params: Params) -> Term:
     engine the crashes), or ``q`` is nowhere: session 27's ``delete_shields`` with the
     buffered crashes counted."""
     puts = range(x.shape.puts)
-    return z3.And([z3.Implies(
-        z3.And(x.acked[d], params.tomb[d], params.hist[d][q], z3.Not(params.tomb[q])),
-        z3.Or(holders(x, params, d) >= params.w - _lost(x), z3.Not(_somelive(x, q))))
+    return zt.And([zt.Implies(
+        zt.And(x.acked[d], params.tomb[d], params.hist[d][q], zt.Not(params.tomb[q])),
+        zt.Or(holders(x, params, d) >= params.w - _lost(x), zt.Not(_somelive(x, q))))
         for d in puts for q in puts if d != q])
 
 
@@ -139,7 +138,7 @@ def strong_no_resurrection_with_losses(x: AbstractState, params: Params) -> Term
     """:func:`strong_no_resurrection_pruned` and :func:`tombstone_holders`: with disk
     losses a tombstone leaves a store at a loss too, and fewer losses than ``W`` leave
     one holder of an acknowledged delete while a version it deleted is anywhere."""
-    return z3.And(strong_no_resurrection_pruned(x, params), tombstone_holders(x, params))
+    return zt.And(strong_no_resurrection_pruned(x, params), tombstone_holders(x, params))
 
 
 def _any_order(params: Params) -> list[Term]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import Proof, Query, bool_of, count_true, int_of
 
 __all__ = ["MAX_N", "PROOFS", "first_reachable"]
@@ -57,10 +58,10 @@ def _strict(with_hypothesis: bool) -> Iterator[Query]:
         r <= n,
         w >= 1,
         w <= n,
-        *[z3.Implies(i >= n, z3.And(z3.Not(read[i]), z3.Not(write[i]))) for i in range(MAX_N)],
+        *[zt.Implies(i >= n, zt.And(zt.Not(read[i]), zt.Not(write[i]))) for i in range(MAX_N)],
         count_true(read) >= r,
         count_true(write) >= w,
-        *[z3.Not(z3.And(read[i], write[i])) for i in range(MAX_N)],
+        *[zt.Not(zt.And(read[i], write[i])) for i in range(MAX_N)],
     ]
     if with_hypothesis:
         assertions.append(r + w > n)
@@ -83,7 +84,7 @@ def first_reachable(reachable: Sequence[Any], n: Any) -> list[Any]:
     reachable nodes, walking the preference list in order."""
     chosen = []
     for i, up in enumerate(reachable):
-        chosen.append(z3.And(up, count_true(list(reachable[:i])) < n))
+        chosen.append(zt.And(up, count_true(list(reachable[:i])) < n))
     return chosen
 
 
@@ -103,11 +104,11 @@ def _sloppy(same_reachability: bool) -> Iterator[Query]:
         w >= 1,
         w <= n,
         r + w > n,
-        *[z3.Implies(read[i], read_targets[i]) for i in range(SLOPPY_LIST)],
-        *[z3.Implies(write[i], write_targets[i]) for i in range(SLOPPY_LIST)],
+        *[zt.Implies(read[i], read_targets[i]) for i in range(SLOPPY_LIST)],
+        *[zt.Implies(write[i], write_targets[i]) for i in range(SLOPPY_LIST)],
         count_true(read) >= r,
         count_true(write) >= w,
-        *[z3.Not(z3.And(read[i], write[i])) for i in range(SLOPPY_LIST)],
+        *[zt.Not(zt.And(read[i], write[i])) for i in range(SLOPPY_LIST)],
     ]
     if same_reachability:
         assertions += [a == b for a, b in zip(up_at_write, up_at_read, strict=True)]

@@ -63,6 +63,7 @@ from typing import Any
 import z3
 
 from model_check.errors import ProofError
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import (
     DEFAULT_TIMEOUT_MS,
     Proof,
@@ -101,15 +102,15 @@ def _strict(stores_only_grow: bool) -> Iterator[Query]:
     holds_at_get = [z3.Bool(f"holds_at_get_{i}") for i in k]  # main store covers the put
     assertions = [
         n >= 1, n <= STRICT_MAX_N, r >= 1, r <= n, w >= 1, w <= n, r + w > n,
-        *[z3.Implies(i >= n, z3.And(z3.Not(acked[i]), z3.Not(replied[i]))) for i in k],
+        *[zt.Implies(i >= n, zt.And(zt.Not(acked[i]), zt.Not(replied[i]))) for i in k],
         count_true(acked) >= w,
         count_true(replied) >= r,
         # the get's answer (the reconciliation of the replies) covers the put
         # exactly when one reply does (merge_keeps_every_history); it does not:
-        *[z3.Not(z3.And(replied[i], holds_at_get[i])) for i in k],
+        *[zt.Not(zt.And(replied[i], holds_at_get[i])) for i in k],
     ]
     if stores_only_grow:
-        assertions += [z3.Implies(acked[i], holds_at_get[i]) for i in k]
+        assertions += [zt.Implies(acked[i], holds_at_get[i]) for i in k]
 
     def explain(m: Any) -> str:
         return (
@@ -182,28 +183,28 @@ def _sloppy(
     replies = [z3.Bool(f"reply_{i}") for i in k]
     main = [z3.Bool(f"main_{i}") for i in k]  # main store covers the put at the get
     hint = [z3.Bool(f"hint_{i}") for i in k]  # hint store covers the put at the get
-    returned = z3.Or([z3.And(replies[i], z3.Or(main[i], z3.And(hint[i], read_hints)))
+    returned = zt.Or([zt.And(replies[i], zt.Or(main[i], zt.And(hint[i], read_hints)))
                       for i in k])
     assertions = [
         n >= 1, n <= max_n, r >= 1, r <= n, w >= 1, w <= n, r + w > n,
-        *[z3.Implies(acks[i], sent[i]) for i in k],
-        *[z3.Implies(replies[i], sent[i]) for i in k],
+        *[zt.Implies(acks[i], sent[i]) for i in k],
+        *[zt.Implies(replies[i], sent[i]) for i in k],
         count_true(acks) >= w,
         count_true(replies) >= r,
         # a top-N node that acknowledged stored the put in its main store, and
         # stores only grow; a fallback that acknowledged keeps it as a hint, and its
         # intended node stays unreachable: no handoff deletes the hint
-        *[z3.Implies(z3.And(acks[i], i < n), main[i]) for i in k],
-        *[z3.Implies(z3.And(acks[i], i >= n), hint[i]) for i in k],
-        z3.Not(returned),
+        *[zt.Implies(zt.And(acks[i], i < n), main[i]) for i in k],
+        *[zt.Implies(zt.And(acks[i], i >= n), hint[i]) for i in k],
+        zt.Not(returned),
     ]
     if not read_hints:  # the interesting case: the read and write sets intersect
-        assertions.append(z3.Or([z3.And(acks[i], replies[i]) for i in k]))
+        assertions.append(zt.Or([zt.And(acks[i], replies[i]) for i in k]))
     if fixed is not None:
         assertions += [n == fixed[0], r == fixed[1], w == fixed[2]]
     for name, positions in (pinned or {}).items():
-        flags = {"down": [z3.Not(u) for u in up], "acks": acks, "replies": replies}[name]
-        assertions += [flags[i] if i in positions else z3.Not(flags[i]) for i in k]
+        flags = {"down": [zt.Not(u) for u in up], "acks": acks, "replies": replies}[name]
+        assertions += [flags[i] if i in positions else zt.Not(flags[i]) for i in k]
     terms = {"n": n, "r": r, "w": w, "up": up, "sent": sent, "acks": acks,
              "replies": replies, "nodes": nodes}
     return assertions, terms
@@ -270,17 +271,17 @@ def _primary(with_hypothesis: bool) -> Iterator[Query]:
     assertions = [
         n >= 1, n <= PRIMARY_MAX_N, r >= 1, r <= n, w >= 1, w <= n,
         pr >= 0, pr <= n, pw >= 0, pw <= n,
-        *[z3.Implies(acks[i], sent_put[i]) for i in k],
-        *[z3.Implies(replies[i], sent_get[i]) for i in k],
+        *[zt.Implies(acks[i], sent_put[i]) for i in k],
+        *[zt.Implies(replies[i], sent_get[i]) for i in k],
         count_true(acks) >= w,
         count_true(replies) >= r,
-        count_true([z3.And(acks[i], primary[i]) for i in k]) >= pw,
-        count_true([z3.And(replies[i], primary[i]) for i in k]) >= pr,
+        count_true([zt.And(acks[i], primary[i]) for i in k]) >= pw,
+        count_true([zt.And(replies[i], primary[i]) for i in k]) >= pr,
         # a primary's ack: the put is in its main store, and stores only grow (a
         # fallback's ack is a hint: its main store is left free)
-        *[z3.Implies(z3.And(acks[i], primary[i]), main[i]) for i in k],
+        *[zt.Implies(zt.And(acks[i], primary[i]), main[i]) for i in k],
         # the get's answer covers the put exactly when one reply does; it does not
-        *[z3.Not(z3.And(replies[i], main[i])) for i in k],
+        *[zt.Not(zt.And(replies[i], main[i])) for i in k],
         pr + pw > n if with_hypothesis else pr + pw <= n,
     ]
     if not with_hypothesis:  # sloppy-crash-pw's configuration, for a readable twin

@@ -34,6 +34,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import Proof, Query, count_true, int_of
 
 __all__ = ["MAX_TOKENS", "PROOFS", "preference_list"]
@@ -69,7 +70,7 @@ def preference_list(
 
     visited = [owner_at_step(t) for t in range(count)]
     if skip_listed:
-        listed = [z3.And([visited[t] != visited[u] for u in range(t)]) for t in range(count)]
+        listed = [zt.And([visited[t] != visited[u] for u in range(t)]) for t in range(count)]
     else:
         listed = [z3.BoolVal(True) for _ in range(count)]
     so_far = [count_true(listed[: t + 1]) for t in range(count)]
@@ -77,7 +78,7 @@ def preference_list(
     for k in range(count):
         term: Any = z3.IntVal(-1)
         for t in range(count - 1, -1, -1):
-            term = z3.If(z3.And(listed[t], so_far[t] == k + 1), visited[t], term)
+            term = z3.If(zt.And(listed[t], so_far[t] == k + 1), visited[t], term)
         entries.append(term)
     if with_visited:
         return so_far[-1], entries, visited
@@ -104,9 +105,9 @@ def _query(count: int, position: Any, skip_listed: bool) -> Query:
         *[positions[j] < positions[j + 1] for j in range(count - 1)],
         nodes >= 1,
         nodes <= count,
-        *[z3.And(o >= 0, o < nodes) for o in owners],
+        *[zt.And(o >= 0, o < nodes) for o in owners],
         # every one of the S nodes holds a token
-        *[z3.Implies(s < nodes, z3.Or([o == s for o in owners])) for s in range(count)],
+        *[zt.Implies(s < nodes, zt.Or([o == s for o in owners])) for s in range(count)],
     ]
     length, entries, visited = preference_list(
         positions, owners, position, skip_listed, with_visited=True
@@ -120,14 +121,14 @@ def _query(count: int, position: Any, skip_listed: bool) -> Query:
         assertions.append(visited[step] <= largest + 1)
         largest = z3.If(visited[step] > largest, visited[step], largest)
     # N = S: the top S are S distinct nodes; the top N (N <= S) is a prefix of them
-    distinct = z3.And(
+    distinct = zt.And(
         [
-            z3.Implies(k2 < nodes, entries[k1] != entries[k2])
+            zt.Implies(k2 < nodes, entries[k1] != entries[k2])
             for k2 in range(count)
             for k1 in range(k2)
         ]
     )
-    assertions.append(z3.Not(z3.And(length >= nodes, distinct)))
+    assertions.append(zt.Not(zt.And(length >= nodes, distinct)))
 
     def explain(m: Any) -> str:
         ring = ", ".join(

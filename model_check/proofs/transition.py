@@ -85,6 +85,7 @@ from itertools import combinations
 import z3
 
 from model_check.errors import ProofInputError
+from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term, deleted
 from model_check.proofs.framework import count_true
 from model_check.proofs.learning import exchange_teaches, forgotten_with_disk, learn_steps
@@ -145,18 +146,18 @@ whose coverage of the put is ``incoming``."""
 def causal_store(before: Term, after: Term, incoming: Term) -> Term:
     """The causal merge's coverage (dvv, client-vclock): the union of both sides'
     (derived from the merge's encoding by ``merge_keeps_every_history``)."""
-    return after == z3.Or(before, incoming)
+    return after == zt.Or(before, incoming)
 
 
 def lossy_store(before: Term, after: Term, incoming: Term) -> Term:
     """The lossy merge's coverage (lww, server-vclock; the twin of
     :func:`causal_store`): a merge may drop a version whose history the winner
     lacks, and the incoming version may lose; only nothing new appears."""
-    return z3.Implies(after, z3.Or(before, incoming))
+    return zt.Implies(after, zt.Or(before, incoming))
 
 
 def _may_shrink(before: Term, after: Term) -> Term:
-    return z3.Implies(after, before)
+    return zt.Implies(after, before)
 
 
 def reap_covered_nowhere(x: AbstractState, params: Params,
@@ -166,8 +167,8 @@ def reap_covered_nowhere(x: AbstractState, params: Params,
     persists), holds a live version in the history of an acknowledged delete."""
     puts = range(x.shape.puts)
     stores = x.live if members is None else [x.live[m] for m in members]
-    return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
-                              z3.Not(params.tomb[q])), z3.Not(live[q]))
+    return [zt.Implies(zt.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                              zt.Not(params.tomb[q])), zt.Not(live[q]))
             for d in puts for q in puts if d != q for live in stores]
 
 
@@ -183,11 +184,11 @@ def key_quiet(x: AbstractState, params: Params) -> list[Term]:
     that holds nothing a delete covers (an over-approximation: the spec refuses
     it)."""
     puts = range(x.shape.puts)
-    quiet = [z3.Not(f) for r in x.wmsg for f in r]
-    quiet += [z3.Implies(z3.And(x.performed[d], params.tomb[d], params.hist[d][q],
-                                z3.Not(params.tomb[q])), z3.Not(x.alive[q]))
+    quiet = [zt.Not(f) for r in x.wmsg for f in r]
+    quiet += [zt.Implies(zt.And(x.performed[d], params.tomb[d], params.hist[d][q],
+                                zt.Not(params.tomb[q])), zt.Not(x.alive[q]))
               for d in puts for q in puts if d != q]
-    quiet += [z3.Not(f) for f in x.hint.values()]
+    quiet += [zt.Not(f) for f in x.hint.values()]
     quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
     if x.ring is not None:
         quiet += [c == 0 for c in x.ring.tmsg.values()]
@@ -204,25 +205,16 @@ def safe_reap_guard(x: AbstractState, params: Params, n: int) -> list[Term]:
     (:func:`~model_check.proofs.membership.same_view`)."""
     if x.ring is None:
         return reap_covered_nowhere(x, params)
-    return [z3.Or([z3.And(condition, same_view(x.ring, n, members),
+    return [zt.Or([zt.And(condition, same_view(x.ring, n, members),
                           *reap_covered_nowhere(x, params, members))
                    for condition, members in reap_view_cases(x.ring, n)])]
 
 
 def _conjunction(parts: Sequence[Term]) -> Term:
-    """``z3.And(*parts)``, the very same term: when every part is a Z3 Boolean of one
-    context, made by one call to Z3's C API without ``z3.And``'s coercion of each
-    part (its sort checks were a tenth of the agreement sample's time, session 20);
-    anything else through ``z3.And``."""
-    if not parts or not all(type(part) is z3.BoolRef for part in parts):
-        return z3.And(*parts)
-    ctx = parts[0].ctx
-    if any(part.ctx is not ctx for part in parts):
-        return z3.And(*parts)
-    asts = (z3.Ast * len(parts))()
-    for j, part in enumerate(parts):
-        asts[j] = part.as_ast()
-    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(parts), asts), ctx)
+    """``z3.And(*parts)``, the very same term, through :func:`terms.And` (Z3's C
+    API when every part is a Z3 Boolean of one context: ``z3.And``'s coercion of
+    each part was a tenth of the agreement sample's time, session 20)."""
+    return zt.And(*parts)
 
 
 def transition(
@@ -280,18 +272,18 @@ def transition(
         return found
 
     def somelive(z: AbstractState, q: int) -> Term:
-        return z3.Or(z.alive[q], *[z.live[n][q] for n in nodes])
+        return zt.Or(z.alive[q], *[z.live[n][q] for n in nodes])
 
     def stays_live(q: int) -> Term:
         found = kept_live.get(q)
         if found is None:
-            found = kept_live[q] = z3.Implies(somelive(y, q), somelive(x, q))
+            found = kept_live[q] = zt.Implies(somelive(y, q), somelive(x, q))
         return found
 
     def live_stored(n: int, q: int) -> Term:
         found = live_in_store.get((n, q))
         if found is None:
-            found = live_in_store[n, q] = z3.Implies(y.live[n][q], y.store[n][q])
+            found = live_in_store[n, q] = zt.Implies(y.live[n][q], y.store[n][q])
         return found
 
     def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
@@ -347,16 +339,16 @@ def transition(
         rule = store_rule(before, after, incoming)
         if not losable:
             return rule
-        lost = z3.And(deleted(y, params, q), unabsorbed_drop(y, params),
-                      z3.Implies(after, z3.Or(before, incoming)))
-        return z3.Or(rule, lost)
+        lost = zt.And(deleted(y, params, q), unabsorbed_drop(y, params),
+                      zt.Implies(after, zt.Or(before, incoming)))
+        return zt.Or(rule, lost)
 
     def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
         return [merged(q, x.store[n][q], y.store[n][q], incoming[q]) for q in puts]
 
     def sends_from(source: Sequence[Term]) -> tuple[list[Term], set[str]]:
         """Write messages to any node may appear, carrying only what ``source`` has."""
-        parts = [z3.Implies(y.wmsg[m][q], z3.Or(x.wmsg[m][q], source[q]))
+        parts = [zt.Implies(y.wmsg[m][q], zt.Or(x.wmsg[m][q], source[q]))
                  for m in nodes for q in puts]
         return parts, {name for m in nodes for name in row("wmsg", m)}
 
@@ -365,18 +357,18 @@ def transition(
         for p in puts:
             # it sends (and keeps in its coordination record) its merged copy, or the
             # new version alone where that lost the merge (lww)
-            written = [z3.Or(y.store[c][q], params.hist[p][q]) for q in puts]
+            written = [zt.Or(y.store[c][q], params.hist[p][q]) for q in puts]
             sends, sent = sends_from(written)
             add(
                 f"put {p + 1} at {nm[c]}", "put", False,
                 x.up[c],
-                z3.Not(x.performed[p]),
-                *[z3.Not(x.elsewhere[p])] if x.elsewhere else [],
+                zt.Not(x.performed[p]),
+                *[zt.Not(x.elsewhere[p])] if x.elsewhere else [],
                 # the client read every other put of its history
-                *[z3.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
+                *[zt.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
                 y.performed[p],
                 *merge_into(c, params.hist[p]),
-                *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
+                *[zt.Implies(y.held[c][q], zt.Or(x.held[c][q], written[q])) for q in puts],
                 *sends,
                 *_minted(x, y, params, c, p),
                 skip={f"performed[{p + 1}]"} | row("store", c) | records(c) | sent
@@ -387,16 +379,16 @@ def transition(
     for c in nodes:
         # a coordinator begins a get: it reads its own copy (and may answer at once,
         # with read repair)
-        sends, sent = sends_from([z3.Or(x.held[c][q], x.store[c][q]) for q in puts])
+        sends, sent = sends_from([zt.Or(x.held[c][q], x.store[c][q]) for q in puts])
         # with pruning, answering at once it may repair its own copy in place when it
         # holds an entry its pruning of the merge drops (spec.read_repair, session 34):
         # its own copy merged into itself, then pruned (:func:`_pruned_write`)
-        own = [merged(q, x.store[c][q], y.store[c][q], z3.And(x.store[c][q], y.store[c][q]))
+        own = [merged(q, x.store[c][q], y.store[c][q], zt.And(x.store[c][q], y.store[c][q]))
                for q in puts] if shape.prune else []
         add(
             f"get at {nm[c]}", "get", False,
             x.up[c],
-            *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], x.store[c][q])) for q in puts],
+            *[zt.Implies(y.held[c][q], zt.Or(x.held[c][q], x.store[c][q])) for q in puts],
             *sends,
             *own,
             skip=records(c) | sent | (row("store", c) if shape.prune else set()),
@@ -409,7 +401,7 @@ def transition(
                 x.up[n],
                 # merged with some of the versions in flight to n: the incoming
                 # coverage is what n gained, and must have been in flight
-                *[merged(q, x.store[n][q], y.store[n][q], z3.And(x.wmsg[n][q],
+                *[merged(q, x.store[n][q], y.store[n][q], zt.And(x.wmsg[n][q],
                                                                  y.store[n][q]))
                   for q in puts],
                 *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
@@ -420,20 +412,20 @@ def transition(
             add(
                 f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
                 x.up[n],
-                *[y.rmsg[c][q] == z3.Or(x.rmsg[c][q], x.store[n][q]) for q in puts],
+                *[y.rmsg[c][q] == zt.Or(x.rmsg[c][q], x.store[n][q]) for q in puts],
                 skip=row("rmsg", c),
             )
         # a coordinator receives a reply (and may answer, repair its own copy in
         # place, and send read repairs)
-        replies = [z3.Or(x.held[n][q], x.rmsg[n][q]) for q in puts]
+        replies = [zt.Or(x.held[n][q], x.rmsg[n][q]) for q in puts]
         sends, sent = sends_from(replies)
         add(
             f"replica-get-reply at {nm[n]}", "replica-get-reply", False,
             x.up[n],
-            *[merged(q, x.store[n][q], y.store[n][q], z3.And(replies[q], y.store[n][q]))
+            *[merged(q, x.store[n][q], y.store[n][q], zt.And(replies[q], y.store[n][q]))
               for q in puts],
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
-            *[z3.Implies(y.held[n][q], z3.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
+            *[zt.Implies(y.held[n][q], zt.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
             *sends,
             skip=row("rmsg", n) | records(n) | row("store", n) | sent,
         )
@@ -447,7 +439,7 @@ def transition(
         # a message reaches a down node and is lost
         add(
             f"lost at down {nm[n]}", "lost", False,
-            z3.Not(x.up[n]),
+            zt.Not(x.up[n]),
             *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
             skip=row("wmsg", n) | row("rmsg", n),
@@ -486,7 +478,7 @@ def transition(
             f"replica-put hinted {lbl(t)}", "replica-put", False,
             x.up[h],
             y.hint[t],
-            *[z3.Implies(params.cov[t[2]][q], x.wmsg[h][q]) for q in puts],
+            *[zt.Implies(params.cov[t[2]][q], x.wmsg[h][q]) for q in puts],
             *[_may_shrink(x.wmsg[h][q], y.wmsg[h][q]) for q in puts],
             skip={f"hint[{lbl(t)}]"} | row("wmsg", h),
         )
@@ -501,7 +493,7 @@ def transition(
 
         def emptied(n: int) -> list[Term]:
             seen = y.seen[n] if shape.prune else ()
-            return [z3.Not(f) for f in (*y.store[n], *y.live[n], *seen)]
+            return [zt.Not(f) for f in (*y.store[n], *y.live[n], *seen)]
 
         def kept(n: int) -> list[Term]:
             return [y.store[n][q] == x.store[n][q] for q in puts] + [
@@ -509,7 +501,7 @@ def transition(
                 y.seen[n][q] == x.seen[n][q] for q in puts if shape.prune]
 
         def only_tombstones(n: int) -> Term:
-            return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
+            return zt.And([zt.Implies(x.live[n][q], params.tomb[q]) for q in puts])
 
         # one node's reap (spec/deletes.py): n up, its copy not empty and only
         # tombstones; immediate: one of them acknowledged; safe: nothing about the key
@@ -520,13 +512,13 @@ def transition(
         quiet = key_quiet(x, params)
         for n in nodes:
             if shape.reap_mode == "immediate":
-                guard = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
+                guard = [zt.Or([zt.And(x.live[n][q], params.tomb[q], x.acked[q])
                                 for q in puts])]
             else:
                 guard = [*quiet, *safe_reap_guard(x, params, n)]
             add(
                 f"reap at {nm[n]}", "reap", False,
-                x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
+                x.up[n], zt.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
                 *emptied(n), *reap_begins_key_epoch(x, y, params, n),
                 *[f for m in nodes if m != n for f in kept(m)],
                 skip=store_names | live_names | actor_names(n), states_prune=True,
@@ -544,23 +536,23 @@ def transition(
             outside = [m for m in nodes if x.ring is not None or m not in shape.top]
             askers = [n for n in nodes if x.ring is not None or n in shape.top]
             for m in outside:
-                dominating = [z3.And(x.up[n], z3.Or([x.live[n][q] for q in puts]),
+                dominating = [zt.And(x.up[n], zt.Or([x.live[n][q] for q in puts]),
                                      only_tombstones(n),
-                                     *[z3.Implies(x.store[m][q], x.store[n][q]) for q in puts])
+                                     *[zt.Implies(x.store[m][q], x.store[n][q]) for q in puts])
                               for n in askers if n != m]
                 if not dominating:
                     continue
                 add(
                     f"outside copy dropped at {nm[m]}", "reap", False,
-                    x.up[m], z3.Or([x.live[m][q] for q in puts]), z3.Or(dominating), *quiet,
+                    x.up[m], zt.Or([x.live[m][q] for q in puts]), zt.Or(dominating), *quiet,
                     *emptied(m), *reap_begins_key_epoch(x, y, params, m),
                     *[f for n in nodes if n != m for f in kept(n)],
                     skip=store_names | live_names | actor_names(m), states_prune=True,
                 )
     if shape.partitions:
-        add("partition", "partition", False, *[z3.Not(s) for s in x.side],
+        add("partition", "partition", False, *[zt.Not(s) for s in x.side],
             skip={f"side[{nm[n]}]" for n in nodes})
-        add("heal", "heal", True, *[z3.Not(s) for s in y.side],
+        add("heal", "heal", True, *[zt.Not(s) for s in y.side],
             skip={f"side[{nm[n]}]" for n in nodes})
     if shape.anti_entropy:
         # between the key's top N (with membership change: of the rings before and
@@ -579,7 +571,7 @@ def transition(
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
                     *current, x.up[a], x.up[b], x.side[a] == x.side[b],
-                    *[z3.Or([x.store[a][q] != x.store[b][q] for q in puts])],
+                    *[zt.Or([x.store[a][q] != x.store[b][q] for q in puts])],
                     *merge_into(a, x.store[b]),
                     *merge_into(b, x.store[a]),
                     skip=row("store", a) | row("store", b),
@@ -613,8 +605,8 @@ def transition(
             x.hack[t] > 0,
             x.up[h],
             y.hack[t] == x.hack[t] - 1,
-            z3.Not(y.hint[t]),
-            y.rec_deleted[t] == z3.Or(x.rec_deleted[t], x.hint[t]),
+            zt.Not(y.hint[t]),
+            y.rec_deleted[t] == zt.Or(x.rec_deleted[t], x.hint[t]),
             skip={f"hack[{key}]", f"hint[{key}]", f"rec_deleted[{key}]"}, about=key,
         )
         for kind, counts, who in (("hint", x.hmsg, i), ("hint-ack", x.hack, h)):
@@ -622,7 +614,7 @@ def transition(
             name = f"{'hmsg' if kind == 'hint' else 'hack'}[{key}]"
             # a message at a down node is lost
             add(f"{kind} lost at down {nm[who]} {key}", f"{kind} lost", True, counts[t] > 0,
-                z3.Not(x.up[who]), after[t] == counts[t] - 1, skip={name}, about=key)
+                zt.Not(x.up[who]), after[t] == counts[t] - 1, skip={name}, about=key)
             add(f"drop {kind} {key}", f"drop {kind}", True, counts[t] > 0,
                 x.drops < params.max_drops, after[t] == counts[t] - 1,
                 y.drops == x.drops + 1, skip={name, "drops"}, about=key)
@@ -632,8 +624,8 @@ def transition(
     for n in nodes:
         name = nm[n]
         # a crash loses the node's coordination records and the replies coming back
-        gone = [z3.Not(y.held[n][q]) for q in puts] + [z3.Not(y.rmsg[n][q]) for q in puts]
-        gone += [] if y.ring is None else [z3.Not(y.ring.coord[n])]
+        gone = [zt.Not(y.held[n][q]) for q in puts] + [zt.Not(y.rmsg[n][q]) for q in puts]
+        gone += [] if y.ring is None else [zt.Not(y.ring.coord[n])]
         volatile = records(n) | row("rmsg", n)
         # with pruning (session 34) a new storage lifetime begins: at every crash with
         # actor_per_start, at every disk loss and buffered crash
@@ -645,23 +637,23 @@ def transition(
         per_start = later if shape.per_start else []
         # the twin of session 37: the wiped node keeps its lifetime (the naive actor)
         wiped = [] if shape.loss_actor == "kept" else later
-        add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
+        add(f"crash {name}", "crash", True, x.up[n], zt.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
             skip={f"up[{name}]", "crashes"} | volatile
             | (lifetime if shape.per_start else set()))
         # ... and with a disk loss or a buffered crash, its store and hint store
-        empty = [z3.Not(y.store[n][q]) for q in puts]
-        empty += [z3.Not(y.hint[t]) for t in x.hint if t[0] == n]
+        empty = [zt.Not(y.store[n][q]) for q in puts]
+        empty += [zt.Not(y.hint[t]) for t in x.hint if t[0] == n]
         durable = row("store", n) | {f"hint[{lbl(t)}]" for t in x.hint if t[0] == n}
         if x.knows:  # what it learnt of retirements was on the disk (session 36)
             forgets, forgotten = forgotten_with_disk(y, n)
             empty += forgets
             durable = durable | forgotten
         if shape.buffered:
-            add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], z3.Not(y.up[n]),
+            add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], zt.Not(y.up[n]),
                 x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
                 *later, skip={f"up[{name}]", "crashes"} | volatile | durable | lifetime)
-        add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
+        add(f"disk-loss {name}", "disk-loss", True, x.up[n], zt.Not(y.up[n]),
             x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *wiped,
             skip={f"up[{name}]", "losses"} | volatile | durable
             | (lifetime if wiped else set()))
@@ -671,11 +663,11 @@ def transition(
             # backup's store and hints in place of empty ones; the encoding keeps no
             # backup, so the step is inexact: the store holds only performed puts, the
             # hint store anything (docs/refinement.md, "Restore from a backup")
-            older = [z3.Implies(y.store[n][q], x.performed[q]) for q in puts]
-            add(f"restore {name}", "restore", False, x.up[n], z3.Not(y.up[n]),
+            older = [zt.Implies(y.store[n][q], x.performed[q]) for q in puts]
+            add(f"restore {name}", "restore", False, x.up[n], zt.Not(y.up[n]),
                 x.restores < params.max_restores, y.restores == x.restores + 1, *gone,
                 *older, skip={f"up[{name}]", "restores"} | volatile | durable)
-        add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
+        add(f"recover {name}", "recover", True, zt.Not(x.up[n]), y.up[n],
             *([] if x.ring is None else [not_removed(x.ring, n)]),  # a removed node: never
             skip={f"up[{name}]"})
     if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
@@ -700,7 +692,7 @@ def _other_key_steps(x: AbstractState, y: AbstractState, params: Params,
     message in flight to drop."""
     for p in range(x.shape.puts):
         add(f"put {p + 1} elsewhere", "put elsewhere", False,
-            z3.Not(x.performed[p]), z3.Not(x.elsewhere[p]), y.elsewhere[p],
+            zt.Not(x.performed[p]), zt.Not(x.elsewhere[p]), y.elsewhere[p],
             skip={f"elsewhere[{p + 1}]"}, acknowledges=False)
     add("drop elsewhere", "drop elsewhere", False, x.drops < params.max_drops,
         y.drops == x.drops + 1, skip={"drops"}, acknowledges=False)
@@ -725,15 +717,15 @@ def retirement_known(z: AbstractState, params: Params, n: int, q: int) -> Term:
     minter, mepoch = params.minter[q], params.mepoch[q]
     knowledge = z.shape.prune
     if knowledge == "all":
-        return z3.Or([z3.And(minter == m, mepoch < z.epoch[m])
+        return zt.Or([zt.And(minter == m, mepoch < z.epoch[m])
                       for m in range(len(z.shape.nodes))])
     if knowledge == "own":
-        return z3.And(minter == n, mepoch < z.epoch[n])
+        return zt.And(minter == n, mepoch < z.epoch[n])
     if knowledge == "naive":
-        return z3.And(minter == n, mepoch <= z.epoch[n])
+        return zt.And(minter == n, mepoch <= z.epoch[n])
     if knowledge == "learnt":  # session 36: its own earlier lifetimes, another's learnt
-        return z3.Or(z3.And(minter == n, mepoch < z.epoch[n]),
-                     z3.And(minter != n, z.knows[n][q]))
+        return zt.Or(zt.And(minter == n, mepoch < z.epoch[n]),
+                     zt.And(minter != n, z.knows[n][q]))
     raise ProofInputError(f"unknown prune knowledge {knowledge!r}")
 
 
@@ -766,13 +758,13 @@ def outranked(z: AbstractState, params: Params, n: int, q: int,
         return z3.BoolVal(True)
     dots = z.seen[n] if clock is None else clock
     minter, mepoch = params.minter, params.mepoch
-    newer = {r: z3.And(dots[r], minter[r] == minter[q], mepoch[r] > mepoch[q],
+    newer = {r: zt.And(dots[r], minter[r] == minter[q], mepoch[r] > mepoch[q],
                        retirement_known(z, params, n, r))
              for r in range(z.shape.puts) if r != q}
-    choices = [z3.And(*[newer[r] for r in chosen],
+    choices = [zt.And(*[newer[r] for r in chosen],
                       *[mepoch[r] != mepoch[s] for r, s in combinations(chosen, 2)])
                for chosen in combinations(sorted(newer), keep)]
-    return z3.Or(choices) if choices else z3.BoolVal(False)
+    return zt.Or(choices) if choices else z3.BoolVal(False)
 
 
 def pruned_away(z: AbstractState, params: Params, n: int, q: int,
@@ -784,8 +776,8 @@ def pruned_away(z: AbstractState, params: Params, n: int, q: int,
     above 0, the lifetime is not among the newest kept (:func:`outranked`, by the
     dots ``clock`` covers, default ``z.seen[n]``)."""
     held = z.live[n] if values is None else values
-    return z3.And(retirement_known(z, params, n, q),
-                  z3.Not(z3.Or([z3.And(held[r], same_entry(params, q, r))
+    return zt.And(retirement_known(z, params, n, q),
+                  zt.Not(zt.Or([zt.And(held[r], same_entry(params, q, r))
                                 for r in range(z.shape.puts)])),
                   outranked(z, params, n, q, clock))
 
@@ -798,8 +790,8 @@ def concurrent_deletes(z: AbstractState, params: Params) -> Term:
     those dots covered; every other value a merge drops is one whose dot a clock
     covers, which a value kept covers (faithful clocks)."""
     puts = range(z.shape.puts)
-    return z3.Or([z3.And(z.performed[a], z.performed[b], params.tomb[a], params.tomb[b],
-                         z3.Not(params.hist[a][b]), z3.Not(params.hist[b][a]))
+    return zt.Or([zt.And(z.performed[a], z.performed[b], params.tomb[a], params.tomb[b],
+                         zt.Not(params.hist[a][b]), zt.Not(params.hist[b][a]))
                   for a in puts for b in puts if a < b])
 
 
@@ -826,11 +818,11 @@ def covered_by(z: AbstractState, params: Params, n: int, q: int,
     held = z.live[n] if values is None else values
     dots = z.seen[n] if seen is None else seen
     puts = range(z.shape.puts)
-    out = [z3.And(held[r], params.hist[r][q]) for r in puts]
+    out = [zt.And(held[r], params.hist[r][q]) for r in puts]
     if z.shape.deletes:
-        out += [z3.And(params.tomb[t], z3.Not(held[t]), dots[t], params.hist[t][q])
+        out += [zt.And(params.tomb[t], zt.Not(held[t]), dots[t], params.hist[t][q])
                 for t in puts]
-    return z3.Or(out)
+    return zt.Or(out)
 
 
 def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
@@ -852,19 +844,19 @@ def _pruned_write(x: AbstractState, y: AbstractState, params: Params, n: int,
     (:func:`unabsorbed_drop`)."""
     puts = range(x.shape.puts)
     if family in _EMPTYING:
-        return [z3.Not(y.seen[n][q]) for q in puts] + [z3.Not(y.live[n][q]) for q in puts]
+        return [zt.Not(y.seen[n][q]) for q in puts] + [zt.Not(y.live[n][q]) for q in puts]
     out = []
     for q in puts:
         gone = pruned_away(y, params, n, q)
-        out += [z3.Implies(y.seen[n][q], z3.Not(gone)),
-                z3.Implies(z3.And(x.seen[n][q], z3.Not(gone)), y.seen[n][q]),
-                z3.Implies(y.seen[n][q], z3.Or(x.seen[n][q], y.performed[q])),
-                z3.Implies(y.live[n][q], y.store[n][q]),
-                z3.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
+        out += [zt.Implies(y.seen[n][q], zt.Not(gone)),
+                zt.Implies(zt.And(x.seen[n][q], zt.Not(gone)), y.seen[n][q]),
+                zt.Implies(y.seen[n][q], zt.Or(x.seen[n][q], y.performed[q])),
+                zt.Implies(y.live[n][q], y.store[n][q]),
+                zt.Implies(y.live[n][q], y.seen[n][q]),  # a value's dot is in its clock
                 y.store[n][q] == covered_by(y, params, n, q)]
         if faithful:  # session 37: unless a performed delete covers it
             # session 38: and two performed deletes are concurrent
-            out.append(z3.Implies(y.seen[n][q], z3.Or(y.store[n][q], z3.And(
+            out.append(zt.Implies(y.seen[n][q], zt.Or(y.store[n][q], zt.And(
                 deleted(y, params, q), unabsorbed_drop(y, params)))))
         if faithful and x.shape.deletes:  # session 38
             out.append(dropped_tombstone_superseded(y, params, n, q))
@@ -881,9 +873,9 @@ def dropped_tombstone_superseded(z: AbstractState, params: Params, n: int, t: in
     a delete's write drops a tombstone concurrent with it (spec.dvv.drop_superseded) and
     takes over its history (spec.coordination.absorbed), so it supersedes it."""
     puts = range(z.shape.puts)
-    return z3.Implies(
-        z3.And(params.tomb[t], z.seen[n][t], z3.Not(z.live[n][t])),
-        z3.Or(*[z3.And(z.live[n][r], params.hist[r][t]) for r in puts if r != t],
+    return zt.Implies(
+        zt.And(params.tomb[t], z.seen[n][t], zt.Not(z.live[n][t])),
+        zt.Or(*[zt.And(z.live[n][r], params.hist[r][t]) for r in puts if r != t],
               unabsorbed_drop(z, params)))
 
 
@@ -894,7 +886,7 @@ def current_actor(z: AbstractState, params: Params, n: int, q: int) -> Term:
     out = [params.minter[q] == n, params.mepoch[q] == z.epoch[n]]
     if z.kepoch:
         out.append(params.mkey[q] == z.kepoch[n])
-    return z3.And(out)
+    return zt.And(out)
 
 
 def reap_begins_key_epoch(x: AbstractState, y: AbstractState, params: Params, n: int
@@ -909,7 +901,7 @@ def reap_begins_key_epoch(x: AbstractState, y: AbstractState, params: Params, n:
         return []
     if x.shape.reap_actor == "kept":
         return [y.kepoch[n] == x.kepoch[n]]
-    mentions = z3.Or([z3.And(x.seen[n][q], current_actor(x, params, n, q))
+    mentions = zt.Or([zt.And(x.seen[n][q], current_actor(x, params, n, q))
                       for q in range(x.shape.puts)])
     return [y.kepoch[n] == x.kepoch[n] + z3.If(mentions, 1, 0)]
 
@@ -924,12 +916,12 @@ def _minted(x: AbstractState, y: AbstractState, params: Params, c: int, p: int) 
         return []
     puts = range(x.shape.puts)
     out = [current_actor(x, params, c, p), y.seen[c][p]]
-    out += [z3.Not(params.same[p][p])]
-    out += [z3.Implies(params.same[p][q],
-                       z3.And(x.performed[q], params.entry[p][q], current_actor(x, params, c, q),
-                              z3.Not(x.seen[c][q])))
+    out += [zt.Not(params.same[p][p])]
+    out += [zt.Implies(params.same[p][q],
+                       zt.And(x.performed[q], params.entry[p][q], current_actor(x, params, c, q),
+                              zt.Not(x.seen[c][q])))
             for q in puts if q != p]
-    out += [y.seen[m][p] == z3.Or([z3.And(params.same[p][q], x.seen[m][q])
+    out += [y.seen[m][p] == zt.Or([zt.And(params.same[p][q], x.seen[m][q])
                                    for q in puts if q != p])
             for m in range(len(x.shape.nodes)) if m != c]
     return out
@@ -949,18 +941,18 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
     nm, puts = x.shape.nodes, range(x.shape.puts)
 
     def at_dot(n: int, q: int) -> Term:  # n holds a value at q's dot
-        return z3.Or([x.live[n][r] for r in puts if r == q] +
-                     [z3.And(x.live[n][r], params.same[q][r]) for r in puts if r != q])
+        return zt.Or([x.live[n][r] for r in puts if r == q] +
+                     [zt.And(x.live[n][r], params.same[q][r]) for r in puts if r != q])
 
-    merged = [z3.Or(x.seen[a][q], x.seen[b][q]) for q in puts]
-    kept = [z3.Or(z3.And(x.live[a][q], z3.Or(z3.Not(x.seen[b][q]), at_dot(b, q))),
-                  z3.And(x.live[b][q], z3.Or(z3.Not(x.seen[a][q]), at_dot(a, q))))
+    merged = [zt.Or(x.seen[a][q], x.seen[b][q]) for q in puts]
+    kept = [zt.Or(zt.And(x.live[a][q], zt.Or(zt.Not(x.seen[b][q]), at_dot(b, q))),
+                  zt.And(x.live[b][q], zt.Or(zt.Not(x.seen[a][q]), at_dot(a, q))))
             for q in puts]
-    twice = z3.Or([z3.And(params.same[q][r], z3.Or(x.live[a][q], x.live[b][q]),
-                          z3.Or(x.live[a][r], x.live[b][r]))
+    twice = zt.Or([zt.And(params.same[q][r], zt.Or(x.live[a][q], x.live[b][q]),
+                          zt.Or(x.live[a][r], x.live[b][r]))
                    for q in puts for r in puts if q != r])
     guard = [x.up[a], x.up[b], x.side[a] == x.side[b],
-             z3.Or([z3.Or(x.seen[a][q] != x.seen[b][q], x.live[a][q] != x.live[b][q])
+             zt.Or([zt.Or(x.seen[a][q] != x.seen[b][q], x.live[a][q] != x.live[b][q])
                     for q in puts])]
     exact: list[Term] = []
     loose: list[Term] = []
@@ -978,16 +970,16 @@ def _pruned_anti_entropy(x: AbstractState, y: AbstractState, params: Params, a: 
             changes |= {f"knows[{nm[n]}][{q + 1}]" for q in puts}
     for n in (a, b):
         for q in puts:
-            seen = z3.And(merged[q], z3.Not(pruned_away(writer, params, n, q, kept, merged)))
+            seen = zt.And(merged[q], zt.Not(pruned_away(writer, params, n, q, kept, merged)))
             exact += [y.live[n][q] == kept[q], y.seen[n][q] == seen]
-            loose += [z3.Implies(y.live[n][q], z3.Or(x.live[a][q], x.live[b][q])),
-                      z3.Implies(y.live[n][q], y.seen[n][q]),
-                      z3.Implies(y.seen[n][q], merged[q])]
+            loose += [zt.Implies(y.live[n][q], zt.Or(x.live[a][q], x.live[b][q])),
+                      zt.Implies(y.live[n][q], y.seen[n][q]),
+                      zt.Implies(y.seen[n][q], merged[q])]
         exact += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
         loose += [y.store[n][q] == covered_by(y, params, n, q) for q in puts]
     changes |= {f"{what}[{nm[n]}][{q + 1}]" for what in ("store", "live", "seen")
                 for n in (a, b) for q in puts}
-    add(f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True, *guard, z3.Not(twice),
+    add(f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True, *guard, zt.Not(twice),
         *exact, skip=changes, states_prune=True, states_live=True)
     add(f"anti-entropy {nm[a]} {nm[b]} (a dot held twice)", "anti-entropy", False, *guard,
         twice, *loose, skip=changes, states_prune=True, states_live=True)
@@ -1008,9 +1000,9 @@ def holders(x: AbstractState, params: Params, p: int) -> Term:
     k = range(len(x.shape.nodes))
     held = []
     for n in k:
-        hints = [z3.And(flag, params.cov[t[2]][p], z3.Not(x.store[t[1]][p]))
+        hints = [zt.And(flag, params.cov[t[2]][p], zt.Not(x.store[t[1]][p]))
                  for t, flag in x.hint.items() if t[0] == n]
-        held.append(z3.Or(x.store[n][p], *hints))
+        held.append(zt.Or(x.store[n][p], *hints))
     return count_true(held)
 
 
@@ -1025,8 +1017,8 @@ def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
     dvv-buffered-crash-actor-epochs)."""
     out = []
     for p in range(x.shape.puts):
-        new = z3.And(y.acked[p], z3.Not(x.acked[p]))
-        out += [z3.Implies(x.acked[p], y.acked[p]), z3.Implies(new, y.performed[p])]
+        new = zt.And(y.acked[p], zt.Not(x.acked[p]))
+        out += [zt.Implies(x.acked[p], y.acked[p]), zt.Implies(new, y.performed[p])]
         if quorum:
             # a buffered crash loses unflushed writes too: with a buffered engine
             # every crash may have taken an acknowledging node's copy
@@ -1038,7 +1030,7 @@ def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
                 # 24: an acknowledgement in flight from the removed node, found by the
                 # agreement check on force-remove-w2)
                 lost = lost + z3.If(y.ring.log > 0, 1, 0)
-            out.append(z3.Implies(new, holders(y, params, p) >= params.w - lost))
+            out.append(zt.Implies(new, holders(y, params, p) >= params.w - lost))
     return out
 
 
@@ -1056,8 +1048,8 @@ def relation(
     for name in xs:
         keep = xs[name] == ys[name]
         if changers[name]:
-            keep = z3.Or(keep, *[selector == k for k in changers[name]])
+            keep = zt.Or(keep, *[selector == k for k in changers[name]])
         frames.append(keep)
-    chosen = z3.Or([z3.And(selector == k, s.formula) for k, s in enumerate(steps)])
-    return z3.And(selector >= 0, selector < len(steps), chosen, *frames)
+    chosen = zt.Or([zt.And(selector == k, s.formula) for k, s in enumerate(steps)])
+    return zt.And(selector >= 0, selector < len(steps), chosen, *frames)
 

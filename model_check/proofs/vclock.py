@@ -39,6 +39,7 @@ from typing import Any, Protocol
 import z3
 
 from model_check.errors import ProofError, ProofInputError
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import int_of
 
 __all__ = [
@@ -113,7 +114,7 @@ class BoundedClocks:
         return z3.Int(name)
 
     def node_ok(self, node: Node) -> Term:
-        return z3.And(node >= 0, node < self.k)
+        return zt.And(node >= 0, node < self.k)
 
     def at(self, clock: Clock, node: Node) -> Term:
         if isinstance(node, int):
@@ -126,7 +127,7 @@ class BoundedClocks:
         return term
 
     def forall_nodes(self, body: Callable[[Node], Term]) -> Term:
-        return z3.And([body(i) for i in range(self.k)])
+        return zt.And([body(i) for i in range(self.k)])
 
     def pointwise(self, f: Callable[[Term, Term], Term], a: Clock, b: Clock) -> Clock:
         return tuple(f(x, y) for x, y in zip(a, b, strict=True))
@@ -137,7 +138,7 @@ class BoundedClocks:
         return tuple(z3.If(node == i, value, c) for i, c in enumerate(clock))
 
     def same(self, a: Clock, b: Clock) -> Term:
-        return z3.And([x == y for x, y in zip(a, b, strict=True)])
+        return zt.And([x == y for x, y in zip(a, b, strict=True)])
 
     def show(self, model: Any, clock: Clock) -> str:
         counters = {f"n{i}": int_of(model, c) for i, c in enumerate(clock)}
@@ -220,12 +221,12 @@ def wellformed(c: Clocks, clock: Clock) -> Term:
 
 def descends(c: Clocks, a: Clock, b: Clock) -> Term:
     """``a >= b``: each node with a non-zero counter in ``b`` is matched or exceeded in ``a``."""
-    return c.forall_nodes(lambda n: z3.Implies(c.at(b, n) != 0, c.at(a, n) >= c.at(b, n)))
+    return c.forall_nodes(lambda n: zt.Implies(c.at(b, n) != 0, c.at(a, n) >= c.at(b, n)))
 
 
 def dominates(c: Clocks, a: Clock, b: Clock) -> Term:
     """``a > b``: the clocks differ and ``a`` descends ``b``."""
-    return z3.And(z3.Not(c.same(a, b)), descends(c, a, b))
+    return zt.And(zt.Not(c.same(a, b)), descends(c, a, b))
 
 
 def compare(c: Clocks, a: Clock, b: Clock) -> Term:
@@ -261,16 +262,16 @@ def reconcile_kept(
     rule = drops or (lambda cl, other, mine: dominates(cl, other, mine))
 
     def identical(i: int, j: int) -> Term:
-        return z3.And(versions[i][0] == versions[j][0], c.same(versions[i][1], versions[j][1]))
+        return zt.And(versions[i][0] == versions[j][0], c.same(versions[i][1], versions[j][1]))
 
     kept = []
     for i, (_, clock) in enumerate(versions):
         # the spec compares distinct versions (it reconciles a set)
         dropped = [
-            z3.And(z3.Not(identical(i, j)), rule(c, other, clock))
+            zt.And(zt.Not(identical(i, j)), rule(c, other, clock))
             for j, (_, other) in enumerate(versions)
             if j != i
         ]
         duplicate = [identical(i, j) for j in range(i)]
-        kept.append(z3.And(z3.Not(z3.Or(dropped)), z3.Not(z3.Or(duplicate))))
+        kept.append(zt.And(zt.Not(zt.Or(dropped)), zt.Not(zt.Or(duplicate))))
     return kept

@@ -19,6 +19,7 @@ from typing import Any
 
 import z3
 
+from model_check.proofs import terms as zt
 from model_check.proofs.framework import Proof, Query, bool_of, int_of
 from model_check.proofs.vclock import (
     AFTER,
@@ -71,7 +72,7 @@ def _reflexive(
 ) -> Callable[[Clocks], tuple[list[Term], Callable[[Any], str]]]:
     def make(c: Clocks) -> tuple[list[Term], Callable[[Any], str]]:
         a, _, _, hyp = _three(c)
-        return [*hyp, z3.Not(desc(c, a, a))], lambda m: (
+        return [*hyp, zt.Not(desc(c, a, a))], lambda m: (
             f"a = {c.show(m, a)} does not descend itself"
         )
 
@@ -80,14 +81,14 @@ def _reflexive(
 
 def _strict_descends(c: Clocks, a: Clock, b: Clock) -> Term:
     # mutant: ">" where the spec has ">="
-    return c.forall_nodes(lambda n: z3.Implies(c.at(b, n) != 0, c.at(a, n) > c.at(b, n)))
+    return c.forall_nodes(lambda n: zt.Implies(c.at(b, n) != 0, c.at(a, n) > c.at(b, n)))
 
 
 def _antisymmetric(well: bool) -> Callable[[Clocks], tuple[list[Term], Callable[[Any], str]]]:
     def make(c: Clocks) -> tuple[list[Term], Callable[[Any], str]]:
         a, b, _, hyp = _three(c, well)
-        goal = z3.Implies(z3.And(descends(c, a, b), descends(c, b, a)), c.same(a, b))
-        return [*hyp, z3.Not(goal)], lambda m: (
+        goal = zt.Implies(zt.And(descends(c, a, b), descends(c, b, a)), c.same(a, b))
+        return [*hyp, zt.Not(goal)], lambda m: (
             f"{_show(c, m, a=a, b=b)}: each descends the other, yet they differ"
         )
 
@@ -97,8 +98,8 @@ def _antisymmetric(well: bool) -> Callable[[Clocks], tuple[list[Term], Callable[
 def _shared_descends(c: Clocks, a: Clock, b: Clock) -> Term:
     # mutant: only nodes present in both clocks are compared
     return c.forall_nodes(
-        lambda n: z3.Implies(
-            z3.And(c.at(a, n) != 0, c.at(b, n) != 0), c.at(a, n) >= c.at(b, n)
+        lambda n: zt.Implies(
+            zt.And(c.at(a, n) != 0, c.at(b, n) != 0), c.at(a, n) >= c.at(b, n)
         )
     )
 
@@ -108,8 +109,8 @@ def _transitive(
 ) -> Callable[[Clocks], tuple[list[Term], Callable[[Any], str]]]:
     def make(c: Clocks) -> tuple[list[Term], Callable[[Any], str]]:
         a, b, d, hyp = _three(c)
-        goal = z3.Implies(z3.And(desc(c, a, b), desc(c, b, d)), desc(c, a, d))
-        return [*hyp, z3.Not(goal)], lambda m: (
+        goal = zt.Implies(zt.And(desc(c, a, b), desc(c, b, d)), desc(c, a, d))
+        return [*hyp, zt.Not(goal)], lambda m: (
             f"{_show(c, m, a=a, b=b, c=d)}: a descends b, b descends c, a does not descend c"
         )
 
@@ -157,10 +158,10 @@ def _compare_exhaustive(dom: DominatesFn) -> Callable[[Clocks], tuple[list[Term]
             EQUAL: c.same(a, b),
             AFTER: dom(c, a, b),
             BEFORE: dom(c, b, a),
-            CONCURRENT: z3.And(z3.Not(descends(c, a, b)), z3.Not(descends(c, b, a))),
+            CONCURRENT: zt.And(zt.Not(descends(c, a, b)), zt.Not(descends(c, b, a))),
         }
         exactly_one = z3.PbEq([(r, 1) for r in relations.values()], 1)
-        agrees = z3.And([(order == code) == rel for code, rel in relations.items()])
+        agrees = zt.And([(order == code) == rel for code, rel in relations.items()])
 
         def explain(m: Any) -> str:
             held = [ORDER_NAMES[code] for code, rel in relations.items() if bool_of(m, rel)]
@@ -169,7 +170,7 @@ def _compare_exhaustive(dom: DominatesFn) -> Callable[[Clocks], tuple[list[Term]
                 f"compare says {ORDER_NAMES[int_of(m, order)]}"
             )
 
-        return [*hyp, z3.Not(z3.And(exactly_one, agrees))], explain
+        return [*hyp, zt.Not(zt.And(exactly_one, agrees))], explain
 
     return make
 
@@ -186,7 +187,7 @@ def _merge_commutative(mrg: MergeFn) -> Callable[[Clocks], tuple[list[Term], Any
     def make(c: Clocks) -> tuple[list[Term], Any]:
         a, b, _, hyp = _three(c)
         ab, ba = mrg(c, a, b), mrg(c, b, a)
-        return [*hyp, z3.Not(c.same(ab, ba))], lambda m: (
+        return [*hyp, zt.Not(c.same(ab, ba))], lambda m: (
             f"{_show(c, m, a=a, b=b)}: merge(a, b) = {c.show(m, ab)}, "
             f"merge(b, a) = {c.show(m, ba)}"
         )
@@ -203,7 +204,7 @@ def _merge_associative(mrg: MergeFn) -> Callable[[Clocks], tuple[list[Term], Any
     def make(c: Clocks) -> tuple[list[Term], Any]:
         a, b, d, hyp = _three(c)
         left, right = mrg(c, mrg(c, a, b), d), mrg(c, a, mrg(c, b, d))
-        return [*hyp, z3.Not(c.same(left, right))], lambda m: (
+        return [*hyp, zt.Not(c.same(left, right))], lambda m: (
             f"{_show(c, m, a=a, b=b, c=d)}: merge(merge(a, b), c) = {c.show(m, left)}, "
             f"merge(a, merge(b, c)) = {c.show(m, right)}"
         )
@@ -222,7 +223,7 @@ def _merge_idempotent(mrg: MergeFn) -> Callable[[Clocks], tuple[list[Term], Any]
     def make(c: Clocks) -> tuple[list[Term], Any]:
         a, _, _, hyp = _three(c)
         aa = mrg(c, a, a)
-        return [*hyp, z3.Not(c.same(aa, a))], lambda m: (
+        return [*hyp, zt.Not(c.same(aa, a))], lambda m: (
             f"a = {c.show(m, a)}: merge(a, a) = {c.show(m, aa)}"
         )
 
@@ -238,8 +239,8 @@ def _merge_lub(mrg: MergeFn) -> Callable[[Clocks], tuple[list[Term], Any]]:
     def make(c: Clocks) -> tuple[list[Term], Any]:
         a, b, d, hyp = _three(c)
         m_ab = mrg(c, a, b)
-        upper = z3.And(descends(c, m_ab, a), descends(c, m_ab, b))
-        least = z3.Implies(z3.And(descends(c, d, a), descends(c, d, b)), descends(c, d, m_ab))
+        upper = zt.And(descends(c, m_ab, a), descends(c, m_ab, b))
+        least = zt.Implies(zt.And(descends(c, d, a), descends(c, d, b)), descends(c, d, m_ab))
 
         def explain(m: Any) -> str:
             if not bool_of(m, upper):
@@ -248,7 +249,7 @@ def _merge_lub(mrg: MergeFn) -> Callable[[Clocks], tuple[list[Term], Any]]:
                 what = "not the least: c descends a and b but not merge(a, b)"
             return f"{_show(c, m, a=a, b=b, c=d)}: merge(a, b) = {c.show(m, m_ab)} is {what}"
 
-        return [*hyp, z3.Not(z3.And(upper, least))], explain
+        return [*hyp, zt.Not(zt.And(upper, least))], explain
 
     return make
 
@@ -261,7 +262,7 @@ def _increment_dominates(inc: IncrementFn) -> Callable[[Clocks], tuple[list[Term
         a, _, _, hyp = _three(c)
         n = c.fresh_node("n")
         after = inc(c, a, n)
-        return [*hyp, c.node_ok(n), z3.Not(dominates(c, after, a))], lambda m: (
+        return [*hyp, c.node_ok(n), zt.Not(dominates(c, after, a))], lambda m: (
             f"a = {c.show(m, a)}, node n{int_of(m, n)}: increment gives "
             f"{c.show(m, after)}, which does not dominate a"
         )
@@ -287,18 +288,18 @@ def _reconcile(
         hyp = [wellformed(c, clock) for _, clock in versions]
         kept = reconcile_kept(c, versions, rule)
         n = len(versions)
-        antichain = z3.And(
+        antichain = zt.And(
             [
-                z3.Not(z3.And(kept[i], kept[j], dominates(c, versions[i][1], versions[j][1])))
+                zt.Not(zt.And(kept[i], kept[j], dominates(c, versions[i][1], versions[j][1])))
                 for i in range(n)
                 for j in range(n)
                 if i != j
             ]
         )
-        distinct = z3.And(
+        distinct = zt.And(
             [
-                z3.Not(
-                    z3.And(
+                zt.Not(
+                    zt.And(
                         kept[i],
                         kept[j],
                         versions[i][0] == versions[j][0],
@@ -309,15 +310,15 @@ def _reconcile(
                 for j in range(i)
             ]
         )
-        covered = z3.And(
+        covered = zt.And(
             [
-                z3.Or(
+                zt.Or(
                     [
-                        z3.And(
+                        zt.And(
                             kept[j],
-                            z3.Or(
+                            zt.Or(
                                 dominates(c, versions[j][1], versions[i][1]),
-                                z3.And(
+                                zt.And(
                                     versions[j][0] == versions[i][0],
                                     c.same(versions[j][1], versions[i][1]),
                                 ),
@@ -347,7 +348,7 @@ def _reconcile(
             ]
             return "; ".join(lines) + f"; violated: {', '.join(broken)}"
 
-        return [*hyp, z3.Not(z3.And(antichain, distinct, covered))], explain
+        return [*hyp, zt.Not(zt.And(antichain, distinct, covered))], explain
 
     return make
 

@@ -176,31 +176,31 @@ LATE_WRITES = {handover: Config(
 #: mutants of model_check/proofs/membership.py's late re-transfer: (function, old, new)
 Z3_LATE_MUTANTS = {
     "no-transfer-again": (
-        "_transfer_steps", "r.log == 1, z3.Or(cases), r.carried[pair], r.view[src] >= 1,",
+        "_transfer_steps", "r.log == 1, zt.Or(cases), r.carried[pair], r.view[src] >= 1,",
         "z3.BoolVal(False), r.carried[pair], r.view[src] >= 1,"),
     "again-sends-the-receivers-copy": (
         "_transfer_steps", "s.tcov[pair][q] == ctx.x.store[src][q]",
         "s.tcov[pair][q] == ctx.x.store[dst][q]"),
     "again-without-adds": (
-        "_transfer_steps", "ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)), adds,",
-        "ctx.reachable(*pair), z3.Not(_blocked(ctx, pair)),"),
+        "_transfer_steps", "ctx.reachable(*pair), zt.Not(_blocked(ctx, pair)), adds,",
+        "ctx.reachable(*pair), zt.Not(_blocked(ctx, pair)),"),
     "again-after-an-empty-transfer": (
-        "_transfer_steps", "z3.Or(cases), r.carried[pair],", "z3.Or(cases), r.handed[pair],"),
+        "_transfer_steps", "zt.Or(cases), r.carried[pair],", "zt.Or(cases), r.handed[pair],"),
     "empty-transfer-carried": (
-        "_range_transfer_steps", "counts, z3.Not(r.handed[pair]), z3.Or(list(r.tcov[pair])))),",
-        "counts, z3.Not(r.handed[pair]))),"),
+        "_range_transfer_steps", "counts, zt.Not(r.handed[pair]), zt.Or(list(r.tcov[pair])))),",
+        "counts, zt.Not(r.handed[pair]))),"),
     "carried-never": (
-        "_range_transfer_steps", "s.carried[pair] == z3.Or(r.carried[pair], z3.And(",
-        "s.carried[pair] == z3.Or(r.carried[pair], z3.And(False, "),
+        "_range_transfer_steps", "s.carried[pair] == zt.Or(r.carried[pair], zt.And(",
+        "s.carried[pair] == zt.Or(r.carried[pair], zt.And(False, "),
     "carried-kept-after-the-handover": (
-        "_handover_steps", "clear = [z3.Not(f) for f in (*s.handed.values(), *s.carried.values())]",
-        "clear = [z3.Not(f) for f in s.handed.values()]"),
+        "_handover_steps", "clear = [zt.Not(f) for f in (*s.handed.values(), *s.carried.values())]",
+        "clear = [zt.Not(f) for f in s.handed.values()]"),
     "handover-during-a-re-transfer": (
         "_handover_steps",
-        "*[z3.Or(r.tmsg[t] == 0, z3.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],", ""),
+        "*[zt.Or(r.tmsg[t] == 0, zt.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],", ""),
     "handover-waits-for-a-stale-copy": (
         "_handover_steps",
-        "*[z3.Or(r.tmsg[t] == 0, z3.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],",
+        "*[zt.Or(r.tmsg[t] == 0, zt.Not(_adds(ctx, r.tcov[t], t[1]))) for t in moves],",
         "*[r.tmsg[t] == 0 for t in moves],"),
 }
 
