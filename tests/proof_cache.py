@@ -20,11 +20,12 @@ tests of another module, or a mutant test given the right relation).
 
 :func:`proof_run`: a registered proof run once per test run (:func:`run_proof`'s
 verdicts, and the labels of the statement's queries decided), shared by the xdist
-workers as :mod:`tests.run_cache` shares its searches (pickled in the directory the
-workers share, under an ``fcntl`` lock per proof): tests/model_check/test_proofs.py
-runs every proof, and three tests of other modules ran the same pruning proofs again
-(test_proof_pruning.py, test_proof_pruning_durable.py, test_proof_pruning_learnt.py:
-3.0, 3.3 and 4.1 CPU-s). Only for a proof of the right encoding: a test that
+workers as :mod:`tests.run_cache` shares its searches (its ``once_per_run``:
+pickled in the directory the workers share, under an ``fcntl`` lock per proof):
+tests/model_check/test_proofs.py runs every proof, and three tests of other modules
+ran the same pruning proofs again (test_proof_pruning.py,
+test_proof_pruning_durable.py, test_proof_pruning_learnt.py: 3.0, 3.3 and 4.1
+CPU-s). Only for a proof of the right encoding: a test that
 monkeypatches the encoding runs its proof itself.
 
 Docs: docs/model-checking.md, "Where CI's test time goes (session 43): the Z3 proofs".
@@ -32,22 +33,18 @@ Docs: docs/model-checking.md, "Where CI's test time goes (session 43): the Z3 pr
 
 from __future__ import annotations
 
-import fcntl
 import importlib
-import os
-import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from model_check.proofs.edges import Relation, Relations
 from model_check.proofs.framework import Outcome, Query, decide
+from tests.run_cache import once_per_run
 
 __all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "once_per_run",
            "proof_run"]
-
-T = TypeVar("T")
 
 #: the modules whose functions build a transition relation
 ENCODING = (
@@ -142,25 +139,3 @@ def proof_run(directory: Path, name: str) -> ProofRun:
     if name not in _RUNS:
         _RUNS[name] = once_per_run(directory, f"proof-{name}", lambda: _run(name))
     return _RUNS[name]
-
-
-def once_per_run(directory: Path, stem: str, compute: Callable[[], T]) -> T:
-    """``compute()`` once per test run for all the xdist workers: read from
-    ``directory/stem.pickle`` if a worker has computed it, else computed here (under
-    ``stem``'s ``fcntl`` lock, so that the other worker waits for it) and written
-    there (atomically: a ``.partial`` file renamed). The pattern of
-    :func:`tests.run_cache.suite_search`, as a function of its own."""
-    path = directory / f"{stem}.pickle"
-    with open(directory / f"{stem}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if path.exists():
-                found: T = pickle.loads(path.read_bytes())
-                return found
-            value = compute()
-            partial = path.with_suffix(".partial")
-            partial.write_bytes(pickle.dumps(value))
-            os.replace(partial, path)
-            return value
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -24,10 +24,20 @@ sample of :data:`DELETE_SAMPLE` of each that tests/refinement/test_conformance.p
 :func:`sampled_deletes` rebuilds them (docs/model-checking.md, "Where CI's test
 CPU goes (session 16)").
 
-The search runs once per test run: its result is pickled in a directory the
-xdist workers share (:func:`run_cache_dir`, the parent of a worker's base
-temporary directory), under an ``fcntl`` lock per entry, so the first test that
-needs it searches and a test in the other worker waits for it and reads it.
+Session 43: an entry of two clients or more is sampled from its search without
+symmetry (``search(name, symmetry=False)``): that search explores ``reachable_graph``'s
+graph in its order as the one-client search does (the reduction off), and
+tests/model_check/test_suite_verdicts.py's ``test_symmetry_does_not_change_verdicts``
+reads the same search for its verdicts without symmetry; tests/refinement/
+test_conformance.py's nine sampled entries of two clients no longer explore their
+graph with ``reachable_graph`` (docs/model-checking.md, "Where CI's test time goes
+(session 43): the two-client samples shared").
+
+The search runs once per test run (:func:`once_per_run`, which tests/proof_cache.py
+uses too): its result is pickled in a directory the xdist workers share
+(:func:`run_cache_dir`, the parent of a worker's base temporary directory), under an
+``fcntl`` lock per entry, so the first test that needs it searches and a test in the
+other worker waits for it and reads it.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 
 import pytest
 
@@ -69,13 +79,23 @@ tests/refinement/test_conformance.py's ``DELETE_EDGES_IN_CI``)."""
 #: the kinds whose edges are sampled apart (test_conformance's ``_delete_and_reap_edges``)
 DELETE_KINDS = (ClientDelete, Reap)
 _KIND_NUMBER: dict[type, int] = {kind: number for number, kind in enumerate(DELETE_KINDS)}
+T = TypeVar("T")
+#: the entries of two clients or more whose CI sample tests/refinement/test_conformance.py
+#: takes from their search without symmetry (mapped, not checked whole, at most its
+#: ``WALKS_ABOVE`` states; that file asserts the list): CI pays that search anyway, so
+#: tests/model_check/test_suite_verdicts.py compares symmetry on/off on them in CI too
+SAMPLED_UNREDUCED = frozenset({
+    "lww-two-clients", "lww-two-clients-drop", "server-vclock-two-clients-drop",
+    "client-vclock-two-clients-drop", "dvv-two-keys-drop", "dvv-two-clients-drop",
+    "client-vclock-truncated", "client-vclock-untruncated", "delete-concurrent-put"})
 
 
 @dataclass(frozen=True, slots=True)
 class SuiteSearch:
-    """A suite entry's verdict search and, for an entry of one client, the
-    conformance sample of its reachable graph (None for more clients) and the
-    sample of its edges of each of :data:`DELETE_KINDS` (None without deletes)."""
+    """A suite entry's verdict search and, when it explored the whole reachable
+    graph (one client, or symmetry off), the conformance sample of that graph (else
+    None) and the sample of its edges of each of :data:`DELETE_KINDS` (None without
+    deletes)."""
 
     result: CheckResult
     sample: tuple[SampledEdge, ...] | None
@@ -132,25 +152,28 @@ def _sample_of(exploration: Exploration[State, Action]) -> tuple[SampledEdge, ..
     return tuple(sample)
 
 
-def search(name: str) -> SuiteSearch:
-    """The suite entry ``name``'s verdict search (symmetry on, every property of its
-    expectations) and its sample, computed here (no cache)."""
+def search(name: str, symmetry: bool = True) -> SuiteSearch:
+    """The suite entry ``name``'s verdict search (every property of its expectations,
+    symmetry on as ``make check``, or off) and its sample, computed here (no cache).
+    The sample is recorded when the search explores ``reachable_graph``'s graph: one
+    client (the reduction is the identity) or ``symmetry`` off. StopIteration for a
+    name not in the suite."""
     entry = next(e for e in DEFAULT_SUITE if e.name == name)
     sample: list[tuple[SampledEdge, ...]] = []
     deletes: list[tuple[tuple[SampledEdge, ...], ...]] = []
-    one = entry.config.clients == 1
+    whole = entry.config.clients == 1 or not symmetry
     # an entry with deletes: its delete and reap sample recorded as it is searched
-    model = _KindRecorder(entry.config) if one and entry.config.deletes_per_client else None
+    model = _KindRecorder(entry.config) if whole and entry.config.deletes_per_client else None
 
     def record(exploration: Exploration[State, Action]) -> None:
-        if one and exploration.complete:
+        if whole and exploration.complete:
             sample.append(_sample_of(exploration))
         if model is not None:
             model.recording[0] = False
             if exploration.complete:
                 deletes.append(_deletes_of(exploration, model))
 
-    result = check(entry.config, properties=list(entry.expected), symmetry=True,
+    result = check(entry.config, properties=list(entry.expected), symmetry=symmetry,
                    model=model, on_exploration=record)
     return SuiteSearch(result, sample[0] if sample else None,
                        deletes[0] if deletes else None)
@@ -176,28 +199,41 @@ def _deletes_of(exploration: Exploration[State, Action], model: _KindRecorder
     return tuple(out)
 
 
-_READ: dict[str, SuiteSearch] = {}
+_READ: dict[tuple[str, bool], SuiteSearch] = {}
 
 
-def suite_search(directory: Path, name: str) -> SuiteSearch:
-    """:func:`search` once per test run: read from ``directory`` if a worker has
-    searched it, else searched here (the entry's lock held, so the other worker
-    waits) and written there; kept in this process too."""
-    if name not in _READ:
-        path = directory / f"suite-search-{name}.pickle"
-        with open(directory / f"suite-search-{name}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                if path.exists():
-                    _READ[name] = pickle.loads(path.read_bytes())
-                else:
-                    _READ[name] = search(name)
-                    partial = path.with_suffix(".partial")
-                    partial.write_bytes(pickle.dumps(_READ[name]))
-                    os.replace(partial, path)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-    return _READ[name]
+def suite_search(directory: Path, name: str, symmetry: bool = True) -> SuiteSearch:
+    """:func:`search` once per test run (:func:`once_per_run` in ``directory``): read
+    from ``directory`` if a worker has searched it, else searched here (the entry's
+    lock held, so the other worker waits) and written there; kept in this process
+    too. The search without symmetry is kept apart (``-unreduced``)."""
+    key = (name, symmetry)
+    if key not in _READ:
+        stem = f"suite-search-{name}" + ("" if symmetry else "-unreduced")
+        _READ[key] = once_per_run(directory, stem, lambda: search(name, symmetry))
+    return _READ[key]
+
+
+def once_per_run(directory: Path, stem: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per test run for all the xdist workers: read from
+    ``directory/stem.pickle`` if a worker has computed it, else computed here (under
+    ``stem``'s ``fcntl`` lock, so that the other worker waits for it) and written
+    there (atomically: a ``.partial`` file renamed). :func:`suite_search`'s and
+    tests/proof_cache.py's ``proof_run``'s."""
+    path = directory / f"{stem}.pickle"
+    with open(directory / f"{stem}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                found: T = pickle.loads(path.read_bytes())
+                return found
+            value = compute()
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(value))
+            os.replace(partial, path)
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class _Parents(dict[State, tuple[State, Action] | None]):
@@ -264,9 +300,11 @@ def sampled_deletes(search: SuiteSearch
     """The parent links of the sampled delete and reap edges' sources' shortest
     paths, and those edges: ``_delete_and_reap_edges([], edges)`` of
     ``reachable_graph``'s edges (tests/refinement/test_conformance.py), rebuilt
-    from ``search``. ValueError when the search has none (more than one client)."""
+    from ``search``. ValueError when the search has none (no deletes, or a reduced
+    search of more than one client)."""
     if search.deletes is None:
-        raise ValueError(f"{search.result.config.name}: no delete sample (more than one client)")
+        raise ValueError(f"{search.result.config.name}: no delete sample (no deletes, "
+                         "or a reduced search of more than one client)")
     parent: dict[State, tuple[State, Action] | None] = {}
     step = _successors()
     chosen = [_rebuild(search.result.config, step, parent, ordinals, ordinal)
@@ -281,9 +319,10 @@ def sampled_graph(search: SuiteSearch
     shortest paths (``path_to(parent, source)``), rebuilt from ``search``'s sample
     with ``reachable_graph``'s successors: the parent links of those paths only, and
     an edge list that holds the sampled edges at their positions. ValueError when
-    the search has no sample (more than one client)."""
+    the search has no sample (a reduced search of more than one client)."""
     if search.sample is None:
-        raise ValueError(f"{search.result.config.name}: no sample (more than one client)")
+        raise ValueError(f"{search.result.config.name}: no sample (a reduced search "
+                         "of more than one client)")
     parent = _Parents()
     parent.states = search.result.distinct_states
     step = _successors()

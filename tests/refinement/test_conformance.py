@@ -49,6 +49,7 @@ from tests.refinement.first_divergence import stopping_at_a_divergence
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
 from tests.run_cache import (
     SAMPLE,
+    SAMPLED_UNREDUCED,
     SEED,
     sampled_deletes,
     sampled_graph,
@@ -229,11 +230,13 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
     walks = (WALKS_IN_CI if limit is not None
              and (entry(name).distinct_states or 0) > WALKS_ABOVE else None)
     deletes = None
-    if limit is not None and walks is None and entry(name).config.clients == 1:
+    if limit is not None and walks is None:
         # the sample and its sources' paths from the entry's verdict search, searched
         # once per run (tests/run_cache.py): not a second exploration of the graph;
-        # a delete entry's delete and reap sample too (session 16)
-        searched = suite_search(run_cache, name)
+        # a delete entry's delete and reap sample too (session 16); an entry of two
+        # clients from its search without symmetry, which test_suite_verdicts'
+        # symmetry test reads too (session 43)
+        searched = suite_search(run_cache, name, symmetry=entry(name).config.clients == 1)
         sample = sampled_graph(searched)
         if name in DELETES:
             deletes = sampled_deletes(searched)
@@ -291,10 +294,12 @@ def test_the_soak_conformance_entries_are_the_small_soak_ones() -> None:
 
 
 @pytest.mark.parametrize("name", ["dvv-restore-kept-actor", "disk-loss-w2",
-                                  "delete-restore-after-reap"])
+                                  "delete-restore-after-reap", "lww-two-clients"])
 def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path) -> None:
-    """A sampled entry of one client takes its sample from the entry's verdict search
-    (tests/run_cache.py, shared with tests/model_check/test_suite_verdicts.py): the
+    """A sampled entry takes its sample from the entry's verdict search
+    (tests/run_cache.py, shared with tests/model_check/test_suite_verdicts.py; an
+    entry of two clients, lww-two-clients here, from its search without symmetry,
+    session 43): the
     very edges ``random.Random(12).sample`` picks from ``reachable_graph``'s edges,
     each source's shortest path the graph's, the graph's numbers of states and
     edges; and the search read from the run's cache is the one searched here, its
@@ -304,8 +309,10 @@ def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path)
     assert (SAMPLE, SEED) == (SAMPLE_IN_CI, 12)
     config = entry(name).config
     parent, edges = reachable_graph(config)
-    cached, fresh = suite_search(run_cache, name), search(name)
-    plain = check(config, properties=list(entry(name).expected), symmetry=True)
+    symmetry = config.clients == 1
+    cached = suite_search(run_cache, name, symmetry=symmetry)
+    fresh = search(name, symmetry=symmetry)
+    plain = check(config, properties=list(entry(name).expected), symmetry=symmetry)
     assert cached.sample == fresh.sample and cached.sample is not None
     for result in (cached.result, fresh.result):
         assert result.results == plain.results
@@ -324,6 +331,17 @@ def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path)
         assert {type(action) for _, action, _ in chosen} == {ClientDelete, Reap}
         for source, _, _ in chosen:
             assert path_to(deletes_parent, source) == path_to(parent, source)
+
+
+def test_the_unreduced_samples_are_the_named_ones() -> None:
+    """tests.run_cache.SAMPLED_UNREDUCED (which test_suite_verdicts' symmetry test
+    reads in CI) is the list of the entries of two clients or more whose CI sample
+    test_every_checked_edge_agrees takes from the search without symmetry."""
+    sampled = {name for name in MAPPED if name not in FULL_IN_CI
+               and (entry(name).transitions or 0) > SAMPLE_IN_CI
+               and (entry(name).distinct_states or 0) <= WALKS_ABOVE
+               and entry(name).config.clients > 1}
+    assert sampled == SAMPLED_UNREDUCED
 
 
 def test_random_walks_find_a_part_of_the_graph() -> None:
