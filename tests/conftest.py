@@ -16,8 +16,8 @@ docs/model-checking.md "What CI leaves to the soak profile" and "Where CI's test
 goes (session 15)", "(session 16)" and "(session 17)"): the three largest suite
 entries' whole searches and symmetry on/off above 3,000 states
 (tests/model_check/test_suite_verdicts.py); POR on six larger entries (test_por.py);
-every edge of every conformance entry (CI: every edge of a twelfth of the sources of
-``FULL_IN_CI`` since session 42, a third until session 20, a sixth until 42; 40
+every edge of every conformance entry (CI: every edge of a twenty-fourth of the sources of
+``FULL_IN_CI`` since session 43, a third until session 20, a sixth until 42, a twelfth in 42; 40
 sampled edges of the others;
 tests/refinement/test_conformance.py); trace validation with membership on seeds
 0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
@@ -69,7 +69,16 @@ tests/impl/test_restore_after_reap.py), the disk-replacement probes' seed 2 (CI:
 ``WIPE_SEEDS`` of tests/impl/test_wiped_node_reads.py), five client-counter floor
 tests' seeds beyond 1 (``FIRST_SEED_IN_CI`` of tests/impl/test_client_counter_reap.py),
 the tombstone nemesis' seeds 3 and 4 (CI: 5 and 6) and the claimant race's seeds 1
-and 3 (CI: 2, ``SEEDS_IN_CI``; session 42).
+and 3 (CI: 2, ``SEEDS_IN_CI``; session 42). Session 43's moves (each with the CI
+twin or killer it keeps): docs/model-checking.md, the five "Where CI's test time goes
+(session 43)" sections: clock-blind scenarios under one clock in CI (test_double_faults,
+test_leave_and_remove_at_once, test_join_during_removal, test_force_remove,
+test_read_repair_primaries, test_quiet_waits_for_leave), two of the four held-answer
+pairings (tests/runtime/test_http_unread_answer_memory.py), strict-dvv-reread's
+simulation, four memo graph comparisons, two POR entries, symmetry on/off of one-client
+entries (the identity), leave-pending's search past 10,000 states, the bare-name actor
+mutant's second entry, prune-delete-disk-loss-w1's Z3 agreement past its first 3,000
+states, and 23 of the 26 relation kinds of tests/model_check/test_proof_terms.py.
 """
 
 from __future__ import annotations
