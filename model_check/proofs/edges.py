@@ -319,7 +319,6 @@ class EdgeCheck:
             parts = self._parts[state] = abstract_parts(state, self.shape, self.key)
         return with_hints(parts, ids) if parts[1] else parts[0]
 
-    _abstract = abstract
 
     def _parameters(self, states: Sequence[Any], payloads: list[Any]) -> dict[str, Any]:
         """The parameters of an edge between ``states`` (a new dict): they read the
@@ -355,7 +354,7 @@ class EdgeCheck:
                 return [OUTSIDE]
             return [self.edges(pre, [one])[0] for one in successors]
         ids, payloads = numbered
-        before = self._abstract(pre, ids)
+        before = self.abstract(pre, ids)
         names = list(before)
         key_before = tuple(before.values())
         out: list[str | None] = []
@@ -364,7 +363,7 @@ class EdgeCheck:
             if wanted is None:
                 out.append(NOT_ENCODED)
                 continue
-            after = self._abstract(post, ids)
+            after = self.abstract(post, ids)
             key_after = tuple(after.values())
             if key_after == key_before:
                 out.append(STUTTER)
@@ -460,8 +459,8 @@ class EdgeCheck:
         if numbered is None:
             return None
         ids, payloads = numbered
-        before = self._abstract(state, ids)
-        expected = [self._abstract(s, ids) for s in successors] + [before]
+        before = self.abstract(state, ids)
+        expected = [self.abstract(s, ids) for s in successors] + [before]
         params = self._parameters((state, *successors), payloads)
         key = (tuple(before.values()), tuple(params.values()))
         if key not in self._exact_memo:

@@ -210,13 +210,6 @@ def safe_reap_guard(x: AbstractState, params: Params, n: int) -> list[Term]:
                    for condition, members in reap_view_cases(x.ring, n)])]
 
 
-def _conjunction(parts: Sequence[Term]) -> Term:
-    """``z3.And(*parts)``, the very same term, through :func:`terms.And` (Z3's C
-    API when every part is a Z3 Boolean of one context: ``z3.And``'s coercion of
-    each part was a tenth of the agreement sample's time, session 20)."""
-    return zt.And(*parts)
-
-
 def transition(
     x: AbstractState,
     y: AbstractState,
@@ -320,7 +313,7 @@ def transition(
                 acked_rule.append(_acked_rule(x, y, params, ack_quorum))
             parts = (*parts, *acked_rule[0])
             skip = skip | acked_names
-        steps.append(Step(name, _conjunction(parts), exact, frozenset(skip), family, about))
+        steps.append(Step(name, zt.And(*parts), exact, frozenset(skip), family, about))
 
     def lbl(t: tuple[int, int, int]) -> str:
         return f"{nm[t[0]]}->{nm[t[1]]}#{t[2]}"

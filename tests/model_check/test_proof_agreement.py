@@ -15,6 +15,7 @@ import z3
 from model_check import properties
 from model_check.proofs import abstraction as enc
 from model_check.proofs import invariants, membership, transition
+from model_check.proofs import terms as zt
 from model_check.proofs.agreement import check_graph, check_suite, unencoded
 from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
@@ -516,8 +517,9 @@ def _constants_by_wrappers(term: Any) -> list[Any]:
 def test_the_fast_z3_helpers_give_the_wrappers_terms() -> None:
     """Pure speed (session 20): the C-API walk of ``_free_constants`` finds the same
     constants in the same order as the wrappers' walk, on every step of delete-safe's
-    relation (numerals, Booleans and shared sub-terms), and ``transition._conjunction``
-    is ``z3.And`` (the very same AST), falling back to it for a Python Boolean."""
+    relation (numerals, Booleans and shared sub-terms), and the steps' conjunction
+    (``terms.And``, session 43; ``transition._conjunction`` before) is ``z3.And`` (the
+    very same AST), falling back to it for a Python Boolean."""
     import z3
 
     from model_check.proofs.edges import _free_constants
@@ -534,7 +536,7 @@ def test_the_fast_z3_helpers_give_the_wrappers_terms() -> None:
         c.get_id() for c in _constants_by_wrappers(literals)]
     assert {c.get_id() for c in _free_constants(literals)} == {a.get_id(), n.get_id()}
     for parts in [(a,), (a, b, n > 2), (a, a), (n == 1, True)]:
-        assert transition._conjunction(parts).eq(z3.And(*parts)), parts
+        assert zt.And(*parts).eq(z3.And(*parts)), parts
     with pytest.raises(ValueError, match="quantifier-free"):
         _free_constants(z3.ForAll([n], n > 0))
 
@@ -544,7 +546,7 @@ def test_the_shared_relations_refuse_a_replaced_encoding(monkeypatch: pytest.Mon
     (tests/proof_cache.py) refuse a look-up and an insertion while a function of the
     encoding is replaced, naming it (a mutant's relation must not reach another
     module's tests, nor the right one a mutant's test). Mutant killed: ``_check``
-    returning at once."""
+    returning at once; ``model_check.proofs.terms`` left out of ``ENCODING``."""
     absent: Any = ("no such shape",)
     assert RELATIONS.get(absent) is None
     monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
@@ -552,5 +554,10 @@ def test_the_shared_relations_refuse_a_replaced_encoding(monkeypatch: pytest.Mon
         RELATIONS.get(absent)
     with pytest.raises(AssertionError, match=r"transition\.not_removed"):
         RELATIONS[absent] = absent
+    monkeypatch.undo()
+    # the connectives every relation is built of (model_check/proofs/terms.py) too
+    monkeypatch.setattr(zt, "Or", lambda *parts: z3.BoolVal(False))
+    with pytest.raises(AssertionError, match=r"terms\.Or"):
+        RELATIONS.get(absent)
     monkeypatch.undo()
     assert RELATIONS.get(absent) is None and absent not in RELATIONS
