@@ -655,7 +655,8 @@ class Node:
         raises is an internal error of ours (``internal-error``, logged at ERROR on
         ``vdynamo.internal``); nothing of a half-handled message is written."""
         self._now = now
-        self._tombstoned.clear()  # (what an earlier input's merges noted is not this one's)
+        if self._tombstoned:  # (what an earlier input's merges noted is not this one's)
+            self._tombstoned.clear()
         gossip = isinstance(message, Gossip)
         if self.shadow is not None and not gossip:
             return self._defer(now, "receive", (src, message))
