@@ -1533,17 +1533,11 @@ class Gossiper:
     def is_removed(self, node: str) -> bool:
         """Whether ``node`` was force-removed in this node's view (asked for every peer
         message: a set lookup, the set kept per view)."""
-        return node in self.removed_nodes()
-
-    def removed_nodes(self) -> frozenset[str]:
-        """The members force-removed in this node's view (``removing`` or
-        ``removed``), kept per view: :meth:`impl.node.Node.receive` asks it once per
-        message for both the sender and this node (session 44)."""
         view, removed = self._removed_of
         if view is not self.view:
             removed = frozenset(m.node for m in self.view if m.status in _REMOVED)
             self._removed_of = (self.view, removed)
-        return removed
+        return node in removed
 
     def removal_handed_over(self, node: str) -> bool:
         """Whether ``node``'s force-removal was handed over in this node's view (it is

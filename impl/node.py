@@ -667,12 +667,10 @@ class Node:
         if not isinstance(src, str) or src == self.name or not (
                 gossiper.known(src) or gossip):
             return self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
-        removed = gossiper.removed_nodes()  # (the set, asked once: session 44)
-        if removed:
-            if gossiper.name in removed:  # (gossiper.removed)
-                return []  # force-removed: it serves nothing (its store is stale)
-            if src in removed:
-                return self._from_removed(src, message)
+        if gossiper.removed:
+            return []  # force-removed: it serves nothing (its store is stale)
+        if gossiper.is_removed(src):
+            return self._from_removed(src, message)
         if self.recheck_messages:
             try:
                 # Re-run the constructor's checks: a message built around them is refused too.
