@@ -346,8 +346,12 @@ class AntiEntropy:
         while len(live) > SYNC_SESSIONS_LIMIT:
             live.popitem(last=False)
 
-    def _open(self, peer: str, tree: MerkleTree) -> Send:
-        """The root of ``tree`` to ``peer``: an exchange this node opens (live)."""
+    def _open(self, peer: str, tree: MerkleTree, generation: str | None = None) -> Send:
+        """The root of ``tree`` to ``peer``: an exchange this node opens (live), stamped
+        with ``generation`` (None: :attr:`generation`'s; a round asks it once: session
+        44)."""
+        if generation is None:
+            generation = self.generation()
         session = next(self.ids)
         shape = tree.shape
         self._begin(peer, session, (shape.lo, shape.hi))
@@ -356,7 +360,7 @@ class AntiEntropy:
         indexes, hashes = tree.level_items(0)
         return Send(peer, MerkleExchange.made(
             session, shape.lo, shape.hi, shape.fanout, shape.depth, "level", 0, (), indexes,
-            hashes, generation=self.generation()))
+            hashes, generation=generation))
 
     def forget_sessions(self) -> None:
         """No exchange live before completes one any more (:attr:`synced`): the store
@@ -411,6 +415,7 @@ class AntiEntropy:
         only = (None if timer.key is None
                 else self.trees.range_of(position_of(timer.key)))
         pending = self.pending()
+        generation = self.generation()  # (a round changes no store generation)
         # peer -> reachable now: asked once per round, not once per range (the
         # failure detector's answer is a function of its state and ``now``, and a
         # round changes neither; session 42: phi accrual sums every interval per ask)
@@ -426,7 +431,7 @@ class AntiEntropy:
             tree = self.trees.get(lo, hi)
             if timer.peer is not None:
                 if tree is not None and timer.peer in owners:
-                    out.append(self._open(timer.peer, tree))
+                    out.append(self._open(timer.peer, tree, generation))
                 continue
             for node in owners:
                 if node not in up:
@@ -435,9 +440,9 @@ class AntiEntropy:
             if not live or tree is None:
                 continue
             peer = live[self.rng.randrange(len(live))]
-            out.append(self._open(peer, tree))
+            out.append(self._open(peer, tree, generation))
             if pending:  # rebuilding: every replica of the range not done yet too
-                out += [self._open(other, tree) for other in live
+                out += [self._open(other, tree, generation) for other in live
                         if other != peer and ((lo, hi), other) in pending]
         return out
 

@@ -285,8 +285,12 @@ class Member:
         until it announced again (4 nodes, two leaves at once, strategy 3: 74 of 200
         seeded runs), as riak_core's ``riak_core_ring:reconcile_members`` merges each
         member's status by its own vector clock, not by the ring's."""
-        status = self if self.precedence()[0] >= other.precedence()[0] else other
-        tokens = self if self.precedence()[1] >= other.precedence()[1] else other
+        if other is self:  # (idempotent: one entry object)
+            return self
+        (status_mine, tokens_mine), (status_other, tokens_other) = (
+            self.precedence(), other.precedence())  # (each once: session 44)
+        status = self if status_mine >= status_other else other
+        tokens = self if tokens_mine >= tokens_other else other
         if status is tokens:
             return status
         return Member(self.node, max(status.status_version, tokens.tokens_version),
@@ -579,8 +583,12 @@ def merge_conflict(mine: Membership, theirs: Membership) -> None:
         if ours is None:
             winners[member.node] = (member, member, True)
             continue
-        status_theirs = member.precedence()[0] > ours.precedence()[0]
-        tokens_theirs = member.precedence()[1] > ours.precedence()[1]
+        if member is ours:  # (one entry object: neither register is higher)
+            continue
+        (status_mine, tokens_mine), (status_other, tokens_other) = (
+            ours.precedence(), member.precedence())  # (each once: session 44)
+        status_theirs = status_other > status_mine
+        tokens_theirs = tokens_other > tokens_mine
         winners[member.node] = (member if status_theirs else ours,
                                 member if tokens_theirs else ours,
                                 status_theirs or tokens_theirs)

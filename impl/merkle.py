@@ -284,7 +284,8 @@ class MerkleTree:
         ``fanout ** level`` nodes, never sent whole). Kept until the tree changes
         (session 42: an exchange of trees in sync sends and compares the same two
         levels at every round)."""
-        self._refresh()
+        if self._dirty:  # (:meth:`_refresh`'s test, inline: twice a step; session 44)
+            self._refresh()
         items = self._items.get(level)
         if items is None:
             pairs = sorted(self._levels[level].items())

@@ -25,12 +25,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 
 from impl import Client, DynamoError, SimulatedCluster
 from impl.gossip import ROUTING, SERVING, SERVING_META, Gossiper
 from impl.membership import Membership, MemberStatus
+from impl.node import Node
 from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import values
 from spec.ring import Partitioning
@@ -72,13 +74,18 @@ class _Watch:
     _seen: dict[str, tuple[Partitioning, Partitioning]] = field(default_factory=dict)
 
     def __call__(self) -> bool:
+        # (after every event: the rings of before are compared by identity, nothing
+        # built when they did not change; session 44)
+        nodes, seen = self.cluster.sim.nodes, self._seen
         for name in self.cluster.sim.members:
-            gossiper = self.cluster.node(name).gossiper
-            rings = (gossiper.partitioning, gossiper.future)
-            held = self._seen.get(name)
-            if held is not None and held[0] is rings[0] and held[1] is rings[1]:
+            node = nodes.get(name)
+            gossiper = (self.cluster.node(name) if node is None
+                        else cast(Node, node)).gossiper
+            held = seen.get(name)
+            if (held is not None and held[0] is gossiper.partitioning
+                    and held[1] is gossiper.future):
                 continue
-            self._seen[name] = rings
+            seen[name] = (gossiper.partitioning, gossiper.future)
             member = gossiper.view.get(self.subject)
             handed = member is not None and member.status is self.done
             in_change = member is not None and member.status in (MemberStatus.JOINING,
