@@ -180,11 +180,19 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         fired = next(((node, op, target) for node, op, target in ls.target_timeouts()
                       if node == action.node and op in ops
                       and ls.sent_to_of(node, op, target) == action.target), None)
-        if fired is None:
+        if fired is not None:
+            ls.timeout_target(*fired)
+            return None
+        # session 44: the spec gives up on a reachable target the implementation asks
+        # again (no fallback left): its retries lost, to its deadline where the
+        # spec's request fails, a stutter where it goes on
+        retried = ls.retried_timeout(action.node, action.request, action.target)
+        if retried is None:
             raise NotExpressible("timeout", "the implementation's coordinator has no timer "
                              f"for request #{action.request} on {action.target} that the "
                              "spec allows")
-        ls.timeout_target(*fired)
+        (ls.retries_lost if retried[1] else ls.retry_given_up)(
+            action.node, action.request, action.target)
     elif isinstance(action, Handoff):
         ls.handoff(action)
     elif isinstance(action, ClientTimeout):
