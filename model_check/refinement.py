@@ -46,10 +46,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   target it hands on. Either is fired only when the spec allows those timeouts and
   no message of the exchange is still in flight (the spec's accurate failure
   detector), and only if each target goes to a fallback or its replica is
-  unreachable (the impl *retries* a reachable replica where the spec gives up:
-  not modelled); where that leaves a request the spec's timeouts would fail, its
+  unreachable (the impl *retries* a reachable replica where the spec gives up);
+  where that leaves a request the spec's timeouts would fail, its
   deadline (:meth:`Lockstep.deadline`, in quiescence only: the retries were slow)
   = a ``Timeout`` of each target it awaits, the request failing on both sides;
+  the spec's ``Timeout`` of such a retried target (session 44) = the
+  implementation's timer rounds to its deadline, each retry lost, where it fails
+  the request (:meth:`Lockstep.retries_lost`), and a stutter, its later retries
+  lost, where the request goes on (:meth:`Lockstep.retry_given_up`);
 - a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
   (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
   ``Handoff``, and it must send exactly that hint;

@@ -1310,7 +1310,8 @@ class LockstepState:
             f not in op.used and self.reachable(name, f) for f in op.fallbacks)
         if not spare and self.reachable(name, target):
             return None  # no fallback left: the impl retries the target itself,
-            # reachable here, where the spec gives up: not modelled
+            # reachable here, where the spec gives up: not this timer (its retries
+            # lost: retried_timeout, session 44)
         for state in self.frontier:
             coord = next((c for c in state.node(name).coord if c.request == request), None)
             if coord is None or all(n != sent for n, _ in coord.awaiting):
