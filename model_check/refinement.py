@@ -46,10 +46,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   target it hands on. Either is fired only when the spec allows those timeouts and
   no message of the exchange is still in flight (the spec's accurate failure
   detector), and only if each target goes to a fallback or its replica is
-  unreachable (the impl *retries* a reachable replica where the spec gives up:
-  not modelled); where that leaves a request the spec's timeouts would fail, its
+  unreachable (the impl *retries* a reachable replica where the spec gives up);
+  where that leaves a request the spec's timeouts would fail, its
   deadline (:meth:`Lockstep.deadline`, in quiescence only: the retries were slow)
   = a ``Timeout`` of each target it awaits, the request failing on both sides;
+  the spec's ``Timeout`` of such a retried target (session 44) = the
+  implementation's timer rounds to its deadline, each retry lost, where it fails
+  the request (:meth:`Lockstep.retries_lost`), and a stutter, its later retries
+  lost, where the request goes on (:meth:`Lockstep.retry_given_up`);
 - a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
   (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
   ``Handoff``, and it must send exactly that hint;
@@ -247,6 +251,10 @@ __all__ = [
 ]
 
 FRONTIER_LIMIT = 64
+#: the timer rounds :meth:`Lockstep.retries_lost` fires at most before a request's
+#: deadline (the lockstep's cluster: ``request_timeout`` 10 x ``replica_timeout``,
+#: about 10 rounds); more is a retry schedule without end, a divergence
+RETRY_ROUNDS = 1_000
 #: the messages of a reap: its query round (``safe``) and the Reaps it decides
 REAP_MESSAGES = (ReapMessage, ReapQuery, ReapQueryReply)
 
@@ -922,6 +930,100 @@ class Lockstep(LockstepState):
             raise self._failed_step(label, f"{name}'s op {op_id} outlived its deadline "
                                     "(the spec's timeouts fail its request)")
         self._settle(label, [Timeout(name, request, target) for target in chosen], before)
+
+    def retries_lost(self, name: str, request: int, target: str) -> None:
+        """The spec's ``Timeout(name, request, target)`` that fails the request, where
+        the implementation asks the reachable ``target`` again (no fallback left), on
+        the implementation's own timing (session 44): its operation's timer rounds
+        fire at the times they are set for, up to the request's deadline, each round's
+        retries lost in the network; then the round at the deadline fails the request
+        (``QuorumError``), the spec's give-up. The spec's one request message to a
+        node stands for the implementation's request and every retry of it, so a
+        retry sent and lost is a stutter (a retry to a node whose request is still in
+        flight is a copy of it, lost), as Riak's put FSM, which sends once and answers
+        ``{error, timeout}`` at its request timeout
+        (``riak_kv_put_fsm:waiting_remote_vnode/2``), looks after its one request was
+        lost. Only where
+        :meth:`~model_check.refinement_state.LockstepState.retried_timeout` says the
+        timeout fails the request. Raises InvalidValueError when it does not,
+        Divergence when a round sends anything but a retry of the request to a node
+        it went to, answers or ends the operation before its deadline, or the
+        deadline leaves it live."""
+        found = self.retried_timeout(name, request, target)
+        op_id = None if found is None or not found[1] else found[0]
+        op = None if op_id is None else self._coordination(name, op_id)
+        if op_id is None or op is None:
+            raise InvalidValueError(f"the spec's timeout of {target} does not fail {name}'s "
+                                    f"request #{request} where the implementation retries it")
+        label = f"timeout {name} #{request} on {target}, retried to the deadline"
+        coord = next(c for c in self.frontier[0].node(name).coord if c.request == request)
+        asked = frozenset(op.sent_to.values())
+        before = {x.id for x in self.sim.in_flight()}
+        timer = PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id)
+        skew = self.sim.skew.get(name, 0.0)
+        for _ in range(RETRY_ROUNDS):
+            at = self.sim.named_timers(name).get(timer)
+            if at is None or at + skew >= op.deadline:
+                break
+            self._oracle()
+            sent_before = {x.id for x in self.sim.in_flight()}
+            self._fire(name, timer, at=at + skew)
+            for m in self.sim.in_flight():
+                if m.id in sent_before:
+                    continue
+                retry = self.abstract_message(m) if isinstance(
+                    m.message, ReplicaPut | ReplicaGet) else None
+                if (retry is None or m.src != name or m.dest not in asked
+                        or retry.request != request or retry.key != coord.key
+                        or retry.intended
+                        or retry.kind is not (Kind.REPLICA_PUT if coord.is_put
+                                              else Kind.REPLICA_GET)
+                        or (coord.is_put and retry.payload != coord.payload)):
+                    raise self._failed_step(label, f"a timer round of {name}'s op {op_id} "
+                                            f"sent {type(m.message).__name__} to {m.dest}, "
+                                            f"not a retry of request #{request} (to "
+                                            f"{', '.join(sorted(asked))})")
+                self.sim.drop(m.id)  # the network loses the retry
+            live = self._coordination(name, op_id)
+            if live is None or live.replied:
+                raise self._failed_step(label, f"{name}'s op {op_id} "
+                                        f"{'ended' if live is None else 'answered'} at a "
+                                        "timer round whose retries were lost")
+        else:
+            raise self._failed_step(label, f"{name}'s op {op_id}: more than {RETRY_ROUNDS} "
+                                    "timer rounds before its deadline")
+        self._oracle()
+        self._fire(name, timer, at=op.deadline)
+        if self._coordination(name, op_id) is not None:
+            raise self._failed_step(label, f"{name}'s op {op_id} outlived its deadline (the "
+                                    "spec's timeout fails its request)")
+        self._settle(label, [Timeout(name, request, target)], before)
+
+    def retry_given_up(self, name: str, request: int, target: str) -> None:
+        """The spec's ``Timeout(name, request, target)`` that leaves the request going
+        on, where the implementation would ask the reachable ``target`` again (no
+        fallback left): a stutter of the implementation (session 44). The spec's
+        coordinator stops awaiting ``target``; the implementation's still counts it
+        silent and retries it at its next timer round. The abstraction equates the two:
+        the spec's request message to ``target`` stands for the request and every retry
+        of it, here all lost (the harness fires no round of the operation that would
+        deliver one: a round is mapped only where the spec awaits each silent target,
+        and the round at the deadline, or :meth:`retries_lost`, loses them); an ack or
+        reply of ``target`` can then never come, on either side. What the spec
+        changes is its coordinator's hidden state only (nothing of the exchange is in
+        flight to purge); the other targets' answers settle the request on both sides
+        alike, and once the spec has answered or failed it the implementation's
+        deadline is fired (:meth:`_finish_ops`). InvalidValueError unless
+        :meth:`~model_check.refinement_state.LockstepState.retried_timeout` says the
+        timeout leaves the request going on."""
+        found = self.retried_timeout(name, request, target)
+        if found is None or found[1]:
+            raise InvalidValueError(f"the spec's timeout of {target} does not leave {name}'s "
+                                    f"request #{request} going on where the implementation "
+                                    "retries it")
+        before = {x.id for x in self.sim.in_flight()}
+        self._settle(f"timeout {name} #{request} on {target}, its retries lost",
+                     [Timeout(name, request, target)], before)
 
     # -- background work
 

@@ -28,8 +28,10 @@ An edge's outcome is one of:
 - ``diverged``: the step, or reaching ``t``, failed (a :class:`Divergence`: a bug
   of the implementation, the abstraction or the spec);
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
-  spec's timeout of a replica that is reachable, which the implementation retries
-  instead; a message the harness declared dead; a spec reap while a member is down,
+  spec's timeout of a target with a message of its exchange in flight; until
+  session 44 also that of a reachable replica the implementation retries, now its
+  retries lost: ``Lockstep.retries_lost``, ``Lockstep.retry_given_up``; a
+  message the harness declared dead; a spec reap while a member is down,
   :data:`MEMBER_DOWN`, or while a member holds a live version,
   :data:`LIVE_ELSEWHERE`, each checked by driving the refused round to its end:
   :func:`_refusal_checked`); counted, never hidden;

@@ -7,7 +7,10 @@ Each action of the trace becomes one step of :class:`model_check.refinement.Lock
 whose abstraction is the trace's message; crash, recover, partition, heal; a
 ``disk-loss`` replaces the node's disk, leaving it down; a ``buffered-crash``
 crashes a buffered engine that flushed nothing; a
-``timeout`` fires the coordinator's timer round for that request; a ``handoff``
+``timeout`` fires the coordinator's timer for that target (a reachable target
+it would ask again, no fallback left: its timer rounds to the deadline with every
+retry lost where the spec's timeout fails the request, a stutter where the request
+goes on; session 44); a ``handoff``
 runs a hint scan at the fallback due for exactly that hint
 (:meth:`~model_check.refinement.Lockstep.handoff`); an ``anti-entropy`` between
 replicas ``a`` and ``b`` runs a whole Merkle exchange between them, both ways; a
@@ -78,8 +81,10 @@ __all__ = ["NotExpressible", "replay_trace", "step_action"]
 
 class NotExpressible(Divergence):
     """The spec's step is one the lockstep cannot take on the implementation (the
-    spec's timeout of a target the harness may not time out: the implementation
-    retries a reachable replica where the spec gives up; the spec's reap of a key for
+    spec's timeout of a target the harness may not time out: a message of the
+    exchange still in flight, or frontier states that disagree on whether it fails
+    the request; since session 44 not a reachable replica the implementation
+    retries, whose retries are lost; the spec's reap of a key for
     which no node has a reap timer due: the implementation decides a reap only when
     one operation saw all N targets hold the tombstone; the spec's drop or duplicate
     of an empty range transfer: the implementation sends nothing for it)."""
@@ -180,11 +185,19 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         fired = next(((node, op, target) for node, op, target in ls.target_timeouts()
                       if node == action.node and op in ops
                       and ls.sent_to_of(node, op, target) == action.target), None)
-        if fired is None:
+        if fired is not None:
+            ls.timeout_target(*fired)
+            return None
+        # session 44: the spec gives up on a reachable target the implementation asks
+        # again (no fallback left): its retries lost, to its deadline where the
+        # spec's request fails, a stutter where it goes on
+        retried = ls.retried_timeout(action.node, action.request, action.target)
+        if retried is None:
             raise NotExpressible("timeout", "the implementation's coordinator has no timer "
                              f"for request #{action.request} on {action.target} that the "
                              "spec allows")
-        ls.timeout_target(*fired)
+        (ls.retries_lost if retried[1] else ls.retry_given_up)(
+            action.node, action.request, action.target)
     elif isinstance(action, Handoff):
         ls.handoff(action)
     elif isinstance(action, ClientTimeout):

@@ -1200,6 +1200,45 @@ class LockstepState:
                     out.append((name, op.op_id, targets))
         return out
 
+    def retried_timeout(self, name: str, request: int, target: str
+                        ) -> tuple[int, bool] | None:
+        """``(op id, fails)`` when the spec's ``Timeout(name, request, target)`` gives up
+        on a target the implementation asks again instead (session 44): ``name``'s
+        live, unanswered operation of spec ``request`` sent ``target``'s share to
+        ``target`` itself, reachable, and has no fallback left, so the implementation's
+        timer for it is not mapped (:meth:`_timeout_sent_to`); no message of the
+        exchange with ``target`` is in flight; the spec state awaits ``target``;
+        ``fails``: the timeout fails the request on every frontier state (False: on
+        none). None otherwise, or when the frontier states disagree. Other messages of
+        the operation may be in flight (the spec's give-up fails a joint quorum at
+        once, its request to another target still on the way). Mapped by the
+        lockstep's ``retries_lost`` (fails) and ``retry_given_up`` (the request goes
+        on)."""
+        op_id = next((o for (n, o), r in self.ops.items() if n == name and r == request), None)
+        op = None if op_id is None else self._coordination(name, op_id)
+        if op_id is None or op is None or op.replied:
+            return None
+        silent = [t for t, sent in op.sent_to.items() if sent == target and t == target
+                  and (t not in op.acks if op.kind == "put" else sent not in op.replies)]
+        if not silent or self._timeout_sent_to(name, op_id, target) is not None:
+            return None
+        if any((m.src, m.dest) in ((name, target), (target, name))
+               and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
+            return None
+        outcomes: set[bool] = set()
+        for state in self.frontier:
+            coord = next((c for c in state.node(name).coord if c.request == request), None)
+            if coord is None or all(n != target for n, _ in coord.awaiting):
+                return None
+            after = apply_actions(state, [Timeout(name, request, target)])
+            if not after:
+                return None
+            outcomes.update(all(c.request != request for c in s.node(name).coord)
+                            for s in after)
+        if len(outcomes) != 1:
+            return None
+        return op_id, outcomes.pop()
+
     def _failing_timeouts(self, name: str, request: int) -> tuple[str, ...] | None:
         """The awaited targets of ``name``'s coordination of ``request``, in the order
         whose spec ``Timeout`` one after another ends it (the request fails) on every
@@ -1271,7 +1310,8 @@ class LockstepState:
             f not in op.used and self.reachable(name, f) for f in op.fallbacks)
         if not spare and self.reachable(name, target):
             return None  # no fallback left: the impl retries the target itself,
-            # reachable here, where the spec gives up: not modelled
+            # reachable here, where the spec gives up: not this timer (its retries
+            # lost: retried_timeout, session 44)
         for state in self.frontier:
             coord = next((c for c in state.node(name).coord if c.request == request), None)
             if coord is None or all(n != sent for n, _ in coord.awaiting):

@@ -488,7 +488,12 @@ def test_conformance_catches_a_one_way_merkle_exchange(mode: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "limit"), [
-    ("strict-no-anti-entropy", None),  # every edge: agreed, unmapped, source unreached
+    # every edge; agreed, unmapped and source unreached until session 44 mapped the
+    # strict quorum's give-up of a reachable target: now all 135 agree (the modes'
+    # unmapped, detoured and unreachable outcomes are compared on 60 edges of
+    # disk-loss-w2 by test_conformance_paths.py's
+    # test_cloning_and_replaying_take_the_same_detours: 2, 3 and 7 of them)
+    ("strict-no-anti-entropy", None),
     ("sloppy-no-handoff", 150),
     # session 25: soak only; in CI test_conformance_paths.py's
     # test_cloning_and_replaying_take_the_same_detours compares the two modes on 60
@@ -510,8 +515,8 @@ def test_cloning_and_replaying_give_every_edge_the_same_outcome(name: str,
     cloned = dict(clone_outcomes(config, parent, edges))
     replayed = {(s, a, t): check_edge(config, path_to(parent, s), a, t) for s, a, t in edges}
     assert cloned == replayed
-    assert {outcome.split(":")[0] for outcome in cloned.values()} >= (
-        {"agreed", "unmapped", "source-unreached"} if limit is None else {"agreed"})
+    outcomes = {outcome.split(":")[0] for outcome in cloned.values()}
+    assert outcomes == {"agreed"} if limit is None else "agreed" in outcomes
 
 
 def test_cloning_and_replaying_agree_on_a_mutant_s_divergences() -> None:

@@ -90,18 +90,17 @@ def _quiesced(trace: Trace, steps: int) -> Lockstep:
 #: counterexamples the lockstep refuses at a step it cannot take on the
 #: implementation (unmapped, not a divergence), each with why: the test checks the
 #: refusal (:data:`REFUSED_AT`) and fails once the trace replays, so that a mapping of
-#: the step is noticed (a strict xfail until session 41's review)
-REFUSED_REPLAYS = {
-    ("delete-join-drop", "monotonic_reads"): "session 41: refused at step 6, the spec's "
-    "Timeout of n1's put on n2, whose replica put was dropped: with a strict quorum the "
-    "implementation retries a reachable target where the spec gives up (no timer the "
-    "spec allows: NotExpressible, docs/refinement.md \"unmapped\"; docs/spec.md, "
-    "\"delete-join-pending's read repair witness (session 41)\")"}
+#: the step is noticed (a strict xfail until session 41's review). Empty since
+#: session 44: delete-join-drop.monotonic_reads, refused at step 6 (the spec's
+#: Timeout of n1's put on n2, whose replica put was dropped, where the
+#: implementation retries the reachable n2), replays (``Lockstep.retries_lost``:
+#: the implementation's retries lost to its deadline; docs/refinement.md, "The
+#: strict quorum's give-up mapped (session 44)")
+REFUSED_REPLAYS: dict[tuple[str, str], str] = {}
 
 
 #: the step at which each of :data:`REFUSED_REPLAYS` is refused, and the refusal's text
-REFUSED_AT = {("delete-join-drop", "monotonic_reads"): (
-    6, "has no timer for request #1 on n2 that the spec allows")}
+REFUSED_AT: dict[tuple[str, str], tuple[int, str]] = {}
 
 
 @pytest.mark.parametrize(("name", "prop", "length"), VIOLATIONS,
