@@ -520,6 +520,11 @@ class ClusterConfig:
     :data:`DEFAULT_MIN_BODY_RATE`, Apache's ``MinRate``; 0: off, only the pause
     between reads is bounded; lower it for clients on slow links);
     ``peer_hello_timeout_s``: seconds a peer has to complete the authenticated hello.
+    ``reach_grace_s``: seconds a peer whose hello this node's connection passed may
+    take to connect back, and that a peer connected to this node may stay undialed,
+    before it counts against this node's readiness (``not_reached_by``,
+    ``cannot_dial``: :meth:`impl.runtime.NodeServer.unreached`; default 5, the
+    constant ``REACH_GRACE_S`` of session 32 until session 44).
     """
 
     nodes: tuple[str, ...]
@@ -586,6 +591,9 @@ class ClusterConfig:
     #: (0: not bounded; impl.http_api)
     http_min_body_rate: int = DEFAULT_MIN_BODY_RATE
     peer_hello_timeout_s: float = 5.0
+    #: seconds a peer may take to connect back (or stay undialed) before it counts
+    #: against this node's readiness (impl.runtime.NodeServer.unreached; session 32)
+    reach_grace_s: float = 5.0
     #: deletes (docs/impl.md, "Deletes"): when a tombstone is reaped
     delete_mode: str = "safe"
     tombstone_grace_s: float = 3.0
@@ -709,7 +717,8 @@ class ClusterConfig:
         _int("max_pending_bytes", self.max_pending_bytes, 0, 1 << 40)
         _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
-        for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
+        for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s",
+                       "reach_grace_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
         _int("http_min_body_rate", self.http_min_body_rate, 0, 1 << 30)
         _int("max_record_bytes", self.max_record_bytes, 0, 1 << 31)

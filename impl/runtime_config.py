@@ -237,6 +237,11 @@ FILE_BOUNDS: dict[str, Bound] = {
                                  "the request without an answer (1e-9: 7 of 20 100 KB PUTs)"),
     "peer_hello_timeout_s": Bound(0.1, 3600.0, "under 0.1 s a peer on a loaded machine "
                                   "cannot finish its hello and is never connected"),
+    "reach_grace_s": Bound(0.5, 3600.0, "under 0.5 s a healthy peer on a loaded machine "
+                           "has not dialed back and passed its hello (a quiet cluster's "
+                           "connect-backs take up to 0.5 s) and the node says itself not "
+                           "ready; over an hour a node no majority reaches serves "
+                           "(puts 504) that long before it says so"),
     "phi_threshold": Bound(5.0, 16.0, "Cassandra's phi_convict_threshold range: under 5 "
                            "ordinary jitter convicts live nodes, over 16 nothing is "
                            "ever suspected"),

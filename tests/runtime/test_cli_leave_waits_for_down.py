@@ -63,8 +63,10 @@ def test_a_leave_waiting_only_for_down_members_says_so_after_the_grace(
         result.stderr), result.stderr
     assert "vdynamo cluster up" in result.stderr and "vdynamo remove NODE" in result.stderr
     assert held["nodes"]["n3"]["leaving"] is True
-    # (the grace, then held down; not the 8 s window)
-    assert GRACE_S + HOLD_S <= took < GRACE_S + HOLD_S + 2.0, took
+    # the grace, then held down; not the 8 s window (session 44: the bound was the
+    # grace and hold + 2 s, a test that could fail on time on a loaded machine; the
+    # message above is the early exit's alone, the window's says "still handing")
+    assert GRACE_S + HOLD_S <= took < 8.0, took
 
 
 def test_a_leave_waiting_for_a_member_up_waits_its_window_and_names_them(

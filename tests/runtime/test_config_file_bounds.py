@@ -60,6 +60,7 @@ REFUSED = [
     ("flush_interval", 1e-9), ("flush_interval", 3601),
     ("http_header_timeout_s", 1e-9), ("http_header_timeout_s", 3601),
     ("peer_hello_timeout_s", 1e-9), ("peer_hello_timeout_s", 3601),
+    ("reach_grace_s", 0.1), ("reach_grace_s", 3601),
     ("phi_threshold", 1e-9), ("phi_threshold", 4.9), ("phi_threshold", 17), ("phi_threshold", 1e9),
 ]
 
@@ -187,7 +188,8 @@ DOCUMENTED = {
     "hint_scan_interval": (0.05, 3600.0), "anti_entropy_interval": (0.05, 86400.0),
     "flush_interval": (0.01, 3600.0), "shadow_round_s": (0.1, 60.0),
     "http_header_timeout_s": (0.1, 3600.0), "http_idle_timeout_s": (0.1, 3600.0),
-    "peer_hello_timeout_s": (0.1, 3600.0), "phi_threshold": (5.0, 16.0),
+    "peer_hello_timeout_s": (0.1, 3600.0), "reach_grace_s": (0.5, 3600.0),
+    "phi_threshold": (5.0, 16.0),
 }
 
 
@@ -225,3 +227,22 @@ def test_a_value_just_outside_is_shown_in_full(tmp_path: Path, key: str, value: 
     with pytest.raises(errors.ConfigError) as raised:
         load_runtime_config(_write(tmp_path, {key: value}))
     assert f"[cluster] {key}: {shown}" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), float("nan"), "5", True, None])
+def test_a_malformed_reach_grace_is_refused_naming_the_field(value: object) -> None:
+    """``reach_grace_s`` (session 44: the constant ``REACH_GRACE_S`` until then) is
+    a finite number of seconds > 0, as every duration of ``ClusterConfig``; anything
+    else is refused naming the field, in Python as in a file."""
+    with pytest.raises(errors.ConfigError,
+                       match=r"^reach_grace_s: must be a (finite )?number of seconds"):
+        ClusterConfig(nodes=("n1",), n=1, r=1, w=1, reach_grace_s=value)  # type: ignore[arg-type]
+
+
+def test_the_reach_grace_defaults_to_5_s_and_a_file_sets_it(tmp_path: Path) -> None:
+    """The default is session 32's 5 s; ``reach_grace_s = 2`` in a file is 2.0 s
+    (the tests' short graces: tests/runtime/test_reach_majority.py, whose checks
+    fail if the runtime does not read it)."""
+    assert ClusterConfig(nodes=("n1",), n=1, r=1, w=1).reach_grace_s == 5.0
+    loaded = load_runtime_config(_write(tmp_path, {"reach_grace_s": 2}))
+    assert (loaded.cluster.reach_grace_s, type(loaded.cluster.reach_grace_s)) == (2.0, float)
