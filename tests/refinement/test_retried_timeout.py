@@ -168,3 +168,21 @@ def test_a_round_that_asks_an_acknowledged_target_again_diverges(
 
     monkeypatch.setattr(PutCoordinator, "on_timeout", resend_acked)  # before the nodes
     _give_up_diverges("not a retry of request #1")
+
+
+def test_a_put_that_outlives_its_deadline_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An implementation whose put fails one round after its deadline (mutant
+    ``deadline-late``: the deadline's check pushed a ``replica_timeout`` later)
+    leaves the coordination open where the spec's timeout failed the request: a
+    divergence naming it. Mapping mutant ``outlived-unchecked`` (the check after the
+    deadline's round dropped) survived the file before this test."""
+    on_timeout = PutCoordinator.on_timeout
+
+    def late(self: PutCoordinator, now: float, timer: PutTimeout) -> list[Effect]:
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is not None and now >= coordination.deadline:
+            return []  # the deadline's round does nothing: the put stays open
+        return on_timeout(self, now, timer)
+
+    monkeypatch.setattr(PutCoordinator, "on_timeout", late)  # before the nodes
+    _give_up_diverges("outlived its deadline")
