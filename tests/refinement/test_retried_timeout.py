@@ -171,9 +171,8 @@ def test_a_round_that_asks_an_acknowledged_target_again_diverges(
 
 
 def test_a_put_that_outlives_its_deadline_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An implementation whose put fails one round after its deadline (mutant
-    ``deadline-late``: the deadline's check pushed a ``replica_timeout`` later)
-    leaves the coordination open where the spec's timeout failed the request: a
+    """An implementation whose round at the deadline does nothing (mutant
+    ``deadline-round-idle``) leaves the coordination open where the spec's timeout failed the request: a
     divergence naming it. Mapping mutant ``outlived-unchecked`` (the check after the
     deadline's round dropped) survived the file before this test."""
     on_timeout = PutCoordinator.on_timeout
