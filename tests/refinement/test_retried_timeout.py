@@ -172,9 +172,10 @@ def test_a_round_that_asks_an_acknowledged_target_again_diverges(
 
 def test_a_put_that_outlives_its_deadline_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
     """An implementation whose round at the deadline does nothing (mutant
-    ``deadline-round-idle``) leaves the coordination open where the spec's timeout failed the request: a
-    divergence naming it. Mapping mutant ``outlived-unchecked`` (the check after the
-    deadline's round dropped) survived the file before this test."""
+    ``deadline-round-idle``) leaves the coordination open where the spec's timeout
+    failed the request: a divergence naming it. Mapping mutant
+    ``outlived-unchecked`` (the check after the deadline's round dropped) survived
+    the file before this test."""
     on_timeout = PutCoordinator.on_timeout
 
     def late(self: PutCoordinator, now: float, timer: PutTimeout) -> list[Effect]:
