@@ -420,6 +420,10 @@ class NodeServer:
         #: peer in ``cannot_dial`` -> the node's time (:meth:`now`) of its first failed
         #: dial: only a peer heard from since counts in :meth:`undialed`
         self._undialed_since: dict[str, float] = {}
+        #: peer -> the pending :meth:`_check_dialed` of it: one chain at most per peer
+        #: (session 44's review: a dial that passed and one that failed within a
+        #: grace started a second chain beside the first)
+        self._dial_checks: dict[str, asyncio.TimerHandle] = {}
         #: the reason :meth:`_check_dialed` last logged this node not ready, or None
         self._unready_logged: str | None = None
         #: every node's HTTP address, as far as this node knows (for /status: clients
@@ -489,6 +493,9 @@ class NodeServer:
             handle.cancel()
         self._timers.clear()
         self._unarmed.clear()
+        for check in self._dial_checks.values():
+            check.cancel()
+        self._dial_checks.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -1092,6 +1099,9 @@ class NodeServer:
                         "cleared)", self.name, dest, failures, self.loop.time() - first)
         self._dial_failures.pop(dest, None)
         self._undialed_since.pop(dest, None)
+        check = self._dial_checks.pop(dest, None)
+        if check is not None:
+            check.cancel()
         if dest not in self._dialed_at:
             self._dialed_at[dest] = self.loop.time()
             self.loop.call_later(self.config.reach_grace_s, self._check_reached, dest)
@@ -1237,7 +1247,7 @@ class NodeServer:
         if dest not in self.cannot_dial:
             first, logged = now, now
             self._undialed_since[dest] = self.now()
-            self.loop.call_later(self.config.reach_grace_s, self._check_dialed, dest)
+            self._arm_dial_check(dest)
             log.warning("%s: %s is connected to this node, but this node cannot connect to "
                         "%s at the peer address its cluster file gives (%s): is that where "
                         "%s listens (its own file changed alone?); dialing it again at most "
@@ -1249,7 +1259,18 @@ class NodeServer:
                         "last: %s", self.name, dest, failures, now - first, why)
         self._dial_failures[dest] = (first, failures, logged)
         self.cannot_dial[dest] = why
+        if dest not in self._dial_checks:
+            self._arm_dial_check(dest)  # its chain ended while its connection was down
         return True
+
+    def _arm_dial_check(self, dest: str) -> None:
+        """Check ``dest`` (:meth:`_check_dialed`) ``reach_grace_s`` from now, in place
+        of any check of it pending."""
+        pending = self._dial_checks.pop(dest, None)
+        if pending is not None:
+            pending.cancel()
+        self._dial_checks[dest] = self.loop.call_later(
+            self.config.reach_grace_s, self._check_dialed, dest)
 
     def _check_dialed(self, dest: str) -> None:
         """Log once that this node is not ready when ``dest``, still not dialed
@@ -1264,11 +1285,17 @@ class NodeServer:
         it not counted, and when its next message came the node turned not ready
         without a line (n2 and n3 alive, heard only after the grace's end: the
         session 44 helper's runs of ``test_peers_undialed_at_once_log_not_ready_once``
-        at a 1 s grace missed the line in most runs)."""
+        at a 1 s grace missed the line in most runs). The chain ends while the
+        peer's own connection is down (session 44's review: a peer gone for good,
+        crashed or removed, stays in ``cannot_dial`` and was checked every grace
+        until the node stopped); its next failed dial, the connection back,
+        starts it again (:meth:`_dial_failed`)."""
+        self._dial_checks.pop(dest, None)
         if self.stopping or dest not in self.cannot_dial:
             return
         if dest not in self.undialed():
-            self.loop.call_later(self.config.reach_grace_s, self._check_dialed, dest)
+            if dest in self._inbound:  # not while its connection is down: a dial
+                self._arm_dial_check(dest)  # failing after it comes back re-arms
             return
         why = self.unreached()
         if why is not None and why != self._unready_logged:

@@ -167,6 +167,7 @@ from impl.messages import (
 from impl.messages import Gossip as GossipMessage
 from impl.messages import Reap as ReapMessage
 from impl.simulator import InFlight, Pending
+from impl.snapshot import CoordinationSnapshot
 from impl.timers import (
     AntiEntropyRound,
     Flush,
@@ -269,6 +270,14 @@ class Divergence(DynamoError, AssertionError):
         super().__init__(f"{step}\n{report}")
         self.step = step
         self.report = report
+
+
+def _silent_nodes(op: CoordinationSnapshot) -> frozenset[str]:
+    """The nodes ``op`` sent a share to whose answer it has not counted: a put's
+    targets not in ``acks`` (their node: ``sent_to``), a get's nodes not in
+    ``replies``; the only nodes its timer round may ask again."""
+    return frozenset(sent for t, sent in op.sent_to.items()
+                     if (t not in op.acks if op.kind == "put" else sent not in op.replies))
 
 
 class Lockstep(LockstepState):
@@ -957,7 +966,6 @@ class Lockstep(LockstepState):
                                     f"request #{request} where the implementation retries it")
         label = f"timeout {name} #{request} on {target}, retried to the deadline"
         coord = next(c for c in self.frontier[0].node(name).coord if c.request == request)
-        asked = frozenset(op.sent_to.values())
         before = {x.id for x in self.sim.in_flight()}
         timer = PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id)
         skew = self.sim.skew.get(name, 0.0)
@@ -966,6 +974,9 @@ class Lockstep(LockstepState):
             if at is None or at + skew >= op.deadline:
                 break
             self._oracle()
+            # a round asks again only the targets still silent (not an acked target,
+            # nor a node that replied: session 44's review, mutant retry-acked)
+            asked = _silent_nodes(self._coordination(name, op_id) or op)
             sent_before = {x.id for x in self.sim.in_flight()}
             self._fire(name, timer, at=at + skew)
             for m in self.sim.in_flight():

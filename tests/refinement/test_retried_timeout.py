@@ -45,6 +45,17 @@ def _dropped() -> Lockstep:
     return ls
 
 
+def _give_up_diverges(match: str) -> None:
+    """:func:`_dropped` on the (patched) implementation: the spec's step 6,
+    ``Timeout(n1, 1, n2)``, raises a Divergence matching ``match``."""
+    ls = _dropped()
+    try:
+        with pytest.raises(Divergence, match=match):
+            step_action(ls, Timeout("n1", 1, "n2"))
+    finally:
+        ls.cluster.close()
+
+
 @pytest.fixture
 def dropped() -> Iterator[Lockstep]:
     """:func:`_dropped`, closed after the test."""
@@ -110,12 +121,7 @@ def test_a_round_that_answers_the_put_diverges(monkeypatch: pytest.MonkeyPatch) 
         return effects
 
     monkeypatch.setattr(PutCoordinator, "on_timeout", acks_on_retry)  # before the nodes
-    ls = _dropped()
-    try:
-        with pytest.raises(Divergence, match="at a timer round whose retries were lost"):
-            step_action(ls, Timeout("n1", 1, "n2"))
-    finally:
-        ls.cluster.close()
+    _give_up_diverges("at a timer round whose retries were lost")
 
 
 def test_a_give_up_that_leaves_the_put_going_on_is_a_stutter() -> None:
@@ -141,3 +147,42 @@ def test_a_give_up_that_leaves_the_put_going_on_is_a_stutter() -> None:
         assert ls.cluster.storages["n2"].read(b"k") is None
     finally:
         ls.cluster.close()
+
+
+def test_a_round_that_asks_an_acknowledged_target_again_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A timer round asks again only the targets still silent: an implementation whose
+    round resends the write to every target, acknowledged ones too (mutant
+    ``retry-acked``: n1's own write sent again each round), diverges at the give-up.
+    Before session 44's review the mapping lost any retry to a node the put had asked
+    (18 messages lost here, not 9) and passed it."""
+    on_timeout = PutCoordinator.on_timeout
+
+    def resend_acked(self: PutCoordinator, now: float, timer: PutTimeout) -> list[Effect]:
+        effects = on_timeout(self, now, timer)
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is None or now >= coordination.deadline:
+            return effects
+        return [*effects, *(self._send(coordination, t, now, initial=False)
+                            for t in coordination.targets if t in coordination.acks)]
+
+    monkeypatch.setattr(PutCoordinator, "on_timeout", resend_acked)  # before the nodes
+    _give_up_diverges("not a retry of request #1")
+
+
+def test_a_put_that_outlives_its_deadline_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An implementation whose round at the deadline does nothing (mutant
+    ``deadline-round-idle``) leaves the coordination open where the spec's timeout
+    failed the request: a divergence naming it. Mapping mutant
+    ``outlived-unchecked`` (the check after the deadline's round dropped) survived
+    the file before this test."""
+    on_timeout = PutCoordinator.on_timeout
+
+    def late(self: PutCoordinator, now: float, timer: PutTimeout) -> list[Effect]:
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is not None and now >= coordination.deadline:
+            return []  # the deadline's round does nothing: the put stays open
+        return on_timeout(self, now, timer)
+
+    monkeypatch.setattr(PutCoordinator, "on_timeout", late)  # before the nodes
+    _give_up_diverges("outlived its deadline")
