@@ -307,6 +307,9 @@ def check(
             marker=target,
             witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
+            step_actions={p.name: p.can_hold for p in sometimes
+                          if seek and p.step and p.actions is not None},
+            step_key=system.step_key if isinstance(system, SpecModel) else type,
             progress=progress,
             workers=workers,
             ray=ray,
