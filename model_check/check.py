@@ -44,7 +44,7 @@ from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.spec_memo import PropertyScreen, memo_predicates
+from model_check.spec_memo import WITNESS_PARTS, PropertyScreen, memo_predicate, memo_predicates
 from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -288,6 +288,12 @@ def check(
         safety = memo_predicates(safety)
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
     sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
+    # the state witnesses; with the memo, those of WITNESS_PARTS (as properties.py
+    # defines them: a mutated or a user's one is asked as given) cached per the parts
+    # they read (session 44)
+    witnesses = {p.name: memo_predicate(p.holds, WITNESS_PARTS[p.name])
+                 if memoised and p is PROPERTIES.get(p.name) and p.name in WITNESS_PARTS
+                 else p.holds for p in sometimes if p.holds}
 
     def fault_free(action: Action) -> bool:
         return not system.is_fault(action)
@@ -305,8 +311,11 @@ def check(
             max_states=max_states,
             graph_edges=edges if target else None,
             marker=target,
-            witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
+            witnesses=witnesses if seek else {},
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
+            step_actions={p.name: p.can_hold for p in sometimes
+                          if seek and p.step and p.actions is not None},
+            step_key=system.step_key if isinstance(system, SpecModel) else type,
             progress=progress,
             workers=workers,
             ray=ray,

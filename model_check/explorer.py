@@ -413,6 +413,8 @@ def explore(
     stop_when_violated: bool = True,
     witnesses: Mapping[str, Callable[[S], bool]] | None = None,
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
+    step_actions: Mapping[str, Callable[[A], bool]] | None = None,
+    step_key: Callable[[A], object] = type,
     progress: Callable[[Progress], None] | None = None,
     progress_interval: float = 2.0,
     chunk_size: int = 2048,
@@ -431,6 +433,10 @@ def explore(
     deadlock, when asked) has a counterexample and no graph is recorded.
     ``witnesses`` and ``step_witnesses`` (sometimes-properties) record the first
     state, or transition, that satisfies each; they never change what is explored.
+    ``step_actions`` names, for a step witness, a test of the action alone, true of
+    every action the witness can hold on: the explorer asks the witness of those
+    transitions alone, and the test once per ``step_key(action)`` (by default the
+    action's class: the test must depend on that key alone; session 44).
     ``reduce`` (partial-order reduction, a :class:`Reducer`, :mod:`model_check.por`)
     names, for a state it ``applies`` to, the ordinals among its successors of the
     steps to explore (a persistent set, its key step first), or None for all; the
@@ -462,6 +468,12 @@ def explore(
         raise CheckError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
     seeking = dict(witnesses or {})  # state witnesses not yet found
     seeking_steps = tuple((step_witnesses or {}).items())  # step witnesses not yet found
+    step_kinds = dict(step_actions or {})
+    unknown = step_kinds.keys() - dict(seeking_steps).keys()
+    if unknown:
+        raise CheckError(f"step_actions names no step witness: {sorted(unknown)}")
+    # the step witnesses still sought that can hold on an action of each step_key
+    asked_of: dict[object, tuple[tuple[str, Callable[[S, A, S], bool]], ...]] = {}
     witnessed: dict[str, int] = {}
     witnessed_steps: dict[str, tuple[int, int]] = {}
     with_graph = graph_edges is not None
@@ -574,11 +586,18 @@ def explore(
                         reduced_states += 1
                 for ordinal, (action, successor) in steps:
                     if seeking_steps:
-                        for name, step in seeking_steps:
+                        kind = step_key(action)
+                        asked = asked_of.get(kind)
+                        if asked is None:
+                            asked = asked_of[kind] = tuple(
+                                (n, f) for n, f in seeking_steps
+                                if n not in step_kinds or step_kinds[n](action))
+                        for name, step in asked:
                             if step(state, action, successor):
                                 witnessed_steps[name] = (index, ordinal)
                                 seeking_steps = tuple(
                                     (n, f) for n, f in seeking_steps if n not in witnessed_steps)
+                                asked_of.clear()
                     fp = fingerprint(canon(successor) if canon is not None else successor)
                     if graph_edges is not None and graph_edges(action):
                         edge_src.append(index)
@@ -711,6 +730,8 @@ def explore_model(
     stop_when_violated: bool = True,
     witnesses: Mapping[str, Callable[[S], bool]] | None = None,
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
+    step_actions: Mapping[str, Callable[[A], bool]] | None = None,
+    step_key: Callable[[A], object] = type,
     progress: Callable[[Progress], None] | None = None,
     workers: int | None = None,
     ray: str | None = None,
@@ -738,7 +759,8 @@ def explore_model(
     the first, None (the default) once a level queues more than :data:`COMPACT_ABOVE`
     states, False never; the model's ``config`` attribute, when it has one, is packed
     by reference (the same object comes back). ``screen`` is :func:`explore`'s (the
-    one-process search only: the workers ask every invariant)."""
+    one-process search only: the workers ask every invariant), and so are ``step_actions``
+    and ``step_key`` (the workers ask every step witness of every step)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -768,8 +790,9 @@ def explore_model(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
         fingerprint=fast_fingerprint if fingerprint is None else fingerprint,
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
-        step_witnesses=step_witnesses, progress=progress, reduce=reduce,
-        frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,
+        step_witnesses=step_witnesses, step_actions=step_actions, step_key=step_key,
+        progress=progress,
+        reduce=reduce, frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,
         screen=screen)
 
 

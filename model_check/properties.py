@@ -63,7 +63,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from model_check.errors import CheckError
 from spec.actions import (
@@ -124,7 +124,12 @@ class Property(Generic[S, A]):
 
     ``holds`` is a predicate on one state: the invariant (``always``), the target
     (``eventually``) or the witness (``sometimes``). A ``sometimes`` property may
-    instead give ``step``, a predicate on one step ``(before, action, after)``.
+    instead give ``step``, a predicate on one step ``(before, action, after)``, and
+    with it ``actions``: the action classes it can hold on (its own first test; None:
+    any) and ``messages``: the kinds of the message such an action carries (a
+    ``Deliver``'s; None: any), so that the explorer asks it of those steps alone
+    (:meth:`can_hold`; session 44: asking every step witness of every transition was
+    a quarter of a search's CPU).
     Raises :class:`~model_check.errors.CheckError` for any other combination.
     """
 
@@ -133,8 +138,14 @@ class Property(Generic[S, A]):
     description: str
     holds: Callable[[S], bool] | None = None
     step: Callable[[S, A, S], bool] | None = None
+    actions: tuple[type[Any], ...] | None = None
+    messages: frozenset[Kind] | None = None
 
     def __post_init__(self) -> None:
+        if self.actions is not None and self.step is None:
+            raise CheckError(f"property {self.name!r} names actions but has no step")
+        if self.messages is not None and self.actions is None:
+            raise CheckError(f"property {self.name!r} names messages but no actions")
         if self.kind is Expectation.SOMETIMES:
             if (self.holds is None) == (self.step is None):
                 raise CheckError(f"sometimes-property {self.name!r} needs exactly one of "
@@ -156,9 +167,24 @@ class Property(Generic[S, A]):
 
     @classmethod
     def sometimes(cls, name: str, description: str, holds: Callable[[S], bool] | None = None,
-                  step: Callable[[S, A, S], bool] | None = None) -> Property[S, A]:
-        """A reachability property: some reachable state (``holds``) or step (``step``)."""
-        return cls(name, Expectation.SOMETIMES, description, holds, step)
+                  step: Callable[[S, A, S], bool] | None = None,
+                  actions: tuple[type[Any], ...] | None = None,
+                  messages: frozenset[Kind] | None = None) -> Property[S, A]:
+        """A reachability property: some reachable state (``holds``) or step (``step``,
+        false on every action not of the classes ``actions``, or carrying no message of
+        the kinds ``messages``, when given)."""
+        return cls(name, Expectation.SOMETIMES, description, holds, step, actions, messages)
+
+    def can_hold(self, action: Any) -> bool:
+        """Whether :attr:`step` can hold on a step by ``action``: of :attr:`actions`'
+        classes (any when None) carrying a message of :attr:`messages`' kinds (any when
+        None). It reads the action's class and its message's kind alone (the spec
+        model's ``step_key``), so the explorer asks it once per such pair."""
+        if self.actions is None:
+            return True
+        if not isinstance(action, self.actions):
+            return False
+        return self.messages is None or action.message.kind in self.messages
 
 
 _NOTHING: frozenset[int] = frozenset()
@@ -736,11 +762,13 @@ SOMETIMES: tuple[Property[State, Action], ...] = (
         "disk_lost_holding_data",
         "a node loses its disk, or its unflushed writes, while it holds a version",
         step=disk_lost_holding_data,
+        actions=(DiskLoss, BufferedCrash),
     ),
     Property.sometimes(
         "restored_behind",
         "a node's disk is restored from a backup that lacks a version it held",
         step=restored_behind,
+        actions=(Restore,),
     ),
     Property.sometimes(
         "new_actor_writes",
@@ -767,16 +795,20 @@ SOMETIMES: tuple[Property[State, Action], ...] = (
         "coordinator_times_out",
         "a coordinator times out on a target that did not answer",
         step=coordinator_times_out,
+        actions=(Timeout,),
     ),
     Property.sometimes(
         "read_repair_repairs",
         "a read repair is delivered and changes a stale replica's store",
         step=read_repair_repairs,
+        actions=(Deliver,),
+        messages=frozenset({Kind.READ_REPAIR}),
     ),
     Property.sometimes(
         "anti_entropy_repairs",
         "an anti-entropy exchange changes a replica's store",
         step=anti_entropy_repairs,
+        actions=(AntiEntropy,),
     ),
     Property.sometimes(
         "converged_after_a_write",
@@ -802,18 +834,21 @@ SOMETIMES = (
         "tombstone_reaped",
         "a tombstone is reaped from a replica's store (delete_mode)",
         step=tombstone_reaped,
+        actions=(Reap,),
     ),
     Property.sometimes(
         "outside_copy_dropped",
         "a reap drops a copy outside the key's replicas that holds a live version the "
         "reaping replica's tombstones dominate (else it would refuse every reap)",
         step=outside_copy_dropped,
+        actions=(Reap,),
     ),
     Property.sometimes(
         "reaped_during_get",
         "a tombstone is reaped while a get of its key is in progress (a get holding no "
         "version a delete covers does not hold the reap off)",
         step=reaped_during_get,
+        actions=(Reap,),
     ),
     Property.sometimes(
         "retired_entry_pruned",
@@ -835,6 +870,8 @@ SOMETIMES = (
         "a range transfer carrying a version reaches the node gaining the range "
         "(membership change)",
         step=range_transferred,
+        actions=(Deliver,),
+        messages=frozenset({Kind.RANGE_TRANSFER}),
     ),
     Property.sometimes(
         "change_completed",
@@ -848,11 +885,13 @@ SOMETIMES = (
         "while a join, a leave or a force-remove is under way (anti-entropy during a "
         "membership change is not vacuous)",
         step=anti_entropy_with_new_owner,
+        actions=(AntiEntropy,),
     ),
     Property.sometimes(
         "joined_node_coordinates",
         "a client's get is coordinated by a node that joined the ring",
         step=joined_node_coordinates,
+        actions=(ClientGet,),
     ),
     Property.sometimes(
         "late_write_forwarded",
@@ -860,12 +899,15 @@ SOMETIMES = (
         "arrived, forwarded to the new owner) adds a version to the new owner's copy "
         "(the late re-transfer is not vacuous)",
         step=late_write_forwarded,
+        actions=(Deliver,),
+        messages=frozenset({Kind.RANGE_TRANSFER}),
     ),
     Property.sometimes(
         "removed_holding_data",
         "a node is force-removed while its lost store held a version (the removal "
         "is not vacuous: acked_writes_durable rests on the survivors' copies)",
         step=removed_holding_data,
+        actions=(ForceRemove,),
     ),
 )
 

@@ -32,6 +32,9 @@ from spec.state import State
 
 __all__ = ["SpecModel", "action_kind", "spec_model"]
 
+_CARRIERS = (Deliver, Drop, Duplicate)
+"""The actions that carry a message (its kind is part of :meth:`SpecModel.step_key`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SpecModel:
@@ -63,6 +66,15 @@ class SpecModel:
     the liveness graph's edge filter, asked on every transition (issue 13, session 39)."""
     fingerprint = staticmethod(attrgetter("_hash"))
     """``hash(state)`` in C (the hash a spec state caches): the explorer's fingerprint."""
+
+    @staticmethod
+    def step_key(action: Action) -> object:
+        """What a step witness's :meth:`~model_check.properties.Property.can_hold` reads
+        of an action: its class, and for a message's delivery, drop or duplication the
+        message's kind too (the explorer's ``step_key``: session 44)."""
+        if isinstance(action, _CARRIERS):
+            return (type(action), action.message.kind)
+        return type(action)
 
     @property
     def canonical_identity(self) -> bool:

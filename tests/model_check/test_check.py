@@ -247,6 +247,8 @@ def test_a_property_value_needs_its_predicate() -> None:
         Property[State, Action].sometimes("nothing", "no predicate")
     with pytest.raises(CheckError, match="needs holds"):
         Property[State, Action]("odd", Property.always("x", "", bool).kind, "no predicate")
+    with pytest.raises(CheckError, match="names actions but has no step"):
+        Property[State, Action].sometimes("classes", "no step", holds=bool, actions=(Action,))
 
 
 # ---------------------------------------------------------------- the model as a value

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from model_check.errors import CheckError
 from model_check.explorer import DEADLOCK, ExplorationError, Progress, explore
 from model_check.fingerprint import SeenSet, stable_fingerprint
 from tests.model_check import toys
@@ -270,3 +271,34 @@ def test_edge_at_walks_the_breadth_first_edge_list() -> None:
     bounded = explore([(0, 0)], successors, max_states=5)
     with pytest.raises(ExplorationError, match="complete"):
         bounded.edge_at(0)
+
+
+def test_a_step_witness_is_asked_only_of_its_action_classes() -> None:
+    """``step_actions`` (session 44): a step witness named there is asked of the
+    transitions whose action is of its classes alone, and finds the same first step as
+    when asked of every transition; a name that is no step witness is refused."""
+
+    def successors(state: tuple[int, int]) -> Any:
+        x, y = state
+        if x < 3:
+            yield "x", (x + 1, y)  # a str action steps x, an int action steps y
+        if y < 3:
+            yield 1, (x, y + 1)
+
+    asked: list[type[Any]] = []
+
+    def y_reaches_two(before: tuple[int, int], action: Any, after: tuple[int, int]) -> bool:
+        asked.append(type(action))
+        return isinstance(action, int) and after[1] == 2
+
+    witnesses = {"y_reaches_two": y_reaches_two}
+    everywhere = explore([(0, 0)], successors, step_witnesses=witnesses)
+    assert str in asked
+    asked.clear()
+    filtered = explore([(0, 0)], successors, step_witnesses=witnesses,
+                       step_actions={"y_reaches_two": lambda action: isinstance(action, int)})
+    assert asked and set(asked) == {int}
+    assert filtered.witnessed_steps == everywhere.witnessed_steps
+    assert "y_reaches_two" in filtered.witnessed_steps
+    with pytest.raises(CheckError, match="names no step witness"):
+        explore([(0, 0)], successors, step_witnesses=witnesses, step_actions={"other": bool})

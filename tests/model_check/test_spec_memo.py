@@ -21,6 +21,7 @@ from model_check.refinement_conformance import shortest_tree
 from model_check.spec_memo import (
     LEVERS,
     PREDICATE_PARTS,
+    WITNESS_PARTS,
     MemoSuccessors,
     PropertyScreen,
     _Recorder,
@@ -318,6 +319,37 @@ def test_a_predicate_given_too_few_parts_fails_loudly() -> None:
         holds = PROPERTIES[name].holds
         assert holds is not None
         assert memo_predicate(holds, parts)(state) == holds(state)
+
+
+def test_the_memoised_state_witnesses_agree_on_every_state() -> None:
+    """Session 44: each state witness of WITNESS_PARTS (check() caches it per the parts
+    it reads) gives, memoised, its plain answer on every reachable state of a small
+    delete entry (2,783 states; each witness that holds somewhere holds here on some),
+    and a part left out of its declaration fails loudly."""
+    config = _entry("delete-immediate").config.replace(name="one-get", gets_per_client=1)
+    states = [spec.initial_state(config)]
+    seen = set(states)
+    for state in states:  # breadth-first, the spec's own successors
+        for _, after in spec.successors(state):
+            if after not in seen:
+                seen.add(after)
+                states.append(after)
+    assert len(states) == 2_783
+    held = set()
+    for name, parts in WITNESS_PARTS.items():
+        holds = PROPERTIES[name].holds
+        assert holds is not None and PROPERTIES[name].kind is Expectation.SOMETIMES
+        memoised = memo_predicate(holds, parts)
+        for state in states:
+            answer = holds(state)
+            assert memoised(state) == answer, (name, state)
+            if answer:
+                held.add(name)
+    assert {"put_acknowledged", "delete_acknowledged", "read_after_acknowledged_write",
+            "write_after_read"} <= held
+    later = next(state for state in states if state.clients[0].acked)
+    with pytest.raises(AssertionError, match="outside its key"):
+        memo_predicate(PROPERTIES["delete_acknowledged"].holds or bool, ("puts",))(later)
 
 
 # -- the reaps (issue 13, session 22) -----------------------------------------------------
