@@ -900,6 +900,33 @@ class Lockstep(LockstepState):
         self._settle(f"timeout {name} #{request} target {target} on {sent}",
                      [Timeout(name, request, sent)], before)
 
+    def timeout_ack_lost(self, name: str, op_id: int, target: str) -> None:
+        """The spec's ``Timeout`` of ``target``, whose node is down with an answer of
+        the exchange still in flight (session 44, the ack in flight): the spec's
+        timeout purges that answer (``spec.step.Edit.purge``); here the network loses
+        it, exactly the messages
+        :meth:`~model_check.refinement_state.LockstepState.ack_lost_timeout` names
+        (that exchange's, nothing else), then the coordinator's timer for ``target``
+        fires as in :meth:`timeout_target`. Raises InvalidValueError when the spec's
+        timeout is not of that kind, Divergence when the step does not map."""
+        found = self.ack_lost_timeout(name, op_id, target)
+        if found is None:
+            raise InvalidValueError(f"no answer of {name}'s op {op_id} on target {target} "
+                                    "is in flight from a down node for a timeout to lose")
+        sent, lost = found
+        before = {x.id for x in self.sim.in_flight()}
+        for message_id in lost:
+            self.sim.drop(message_id)  # the network loses the down node's answer
+        self.dead.difference_update(lost)
+        op = self._coordination(name, op_id)
+        assert op is not None  # ack_lost_timeout found it
+        request = self.ops[(name, op_id)]
+        self._oracle()
+        self._fire(name, PutTimeout(op_id, target) if op.kind == "put"
+                   else GetTimeout(op_id, target))
+        self._settle(f"timeout {name} #{request} target {target} on {sent}, "
+                     f"its answer in flight lost", [Timeout(name, request, sent)], before)
+
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""
         given_up = self._round_given_up(name, op_id)

@@ -188,6 +188,15 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         if fired is not None:
             ls.timeout_target(*fired)
             return None
+        # session 44, the ack in flight: the target's node is down, its answer still
+        # on the way, which the spec's timeout purges and the network loses here
+        lost = next(((action.node, op, target) for op in ops
+                     for target in ls.targets_of(action.node, op)
+                     if ls.sent_to_of(action.node, op, target) == action.target
+                     and ls.ack_lost_timeout(action.node, op, target) is not None), None)
+        if lost is not None:
+            ls.timeout_ack_lost(*lost)
+            return None
         # session 44: the spec gives up on a reachable target the implementation asks
         # again (no fallback left): its retries lost, to its deadline where the
         # spec's request fails, a stutter where it goes on

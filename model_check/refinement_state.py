@@ -1290,9 +1290,11 @@ class LockstepState:
                            if self._timeout_sent_to(name, op.op_id, target) is not None)
         return out
 
-    def _timeout_sent_to(self, name: str, op_id: int, target: str) -> str | None:
+    def _timeout_sent_to(self, name: str, op_id: int, target: str,
+                         lost: frozenset[int] = frozenset()) -> str | None:
         """The node ``target``'s request went to (the target itself or a fallback),
-        which a timeout of ``target`` gives up on, if the spec allows it now."""
+        which a timeout of ``target`` gives up on, if the spec allows it now; the
+        messages of ids ``lost`` counted as gone (:meth:`ack_lost_timeout`)."""
         op = self._coordination(name, op_id)
         request = self.ops.get((name, op_id))
         if op is None or op.replied or request is None:
@@ -1303,7 +1305,7 @@ class LockstepState:
             return None
         if (is_put and target in op.acks) or (not is_put and sent in op.replies):
             return None
-        if any((m.src, m.dest) in ((name, sent), (sent, name))
+        if any((m.src, m.dest) in ((name, sent), (sent, name)) and m.id not in lost
                and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
             return None
         spare = self.config.sloppy_quorum and any(
@@ -1317,6 +1319,38 @@ class LockstepState:
             if coord is None or all(n != sent for n, _ in coord.awaiting):
                 return None
         return str(sent)
+
+    def ack_lost_timeout(self, name: str, op_id: int, target: str
+                         ) -> tuple[str, tuple[int, ...]] | None:
+        """``(sent, lost)`` when the spec's ``Timeout`` of ``target`` (its request sent
+        to ``sent``) is enabled only because ``sent`` is down, an answer of the
+        exchange still in flight (session 44, the ack in flight): ``lost``, the ids of
+        the in-flight messages of ``name``'s operation ``op_id`` the spec's timeout
+        purges (``spec.step.Edit.purge``: a ``ReplicaPutAck`` or ``ReplicaGetReply``
+        from ``sent`` to ``name``, a ``ReplicaGet`` from ``name`` to ``sent``), at least
+        one; with them gone, :meth:`_timeout_sent_to` must allow the timer (no other
+        message of the exchange in flight: a ``ReplicaPut`` to ``sent``, which the spec
+        keeps, refuses it). None otherwise. The lockstep's ``timeout_ack_lost`` loses
+        them in the network (a down node's answer on the way may be lost, paper
+        section 4.6's failures), then fires the timer as :meth:`timeout_target`."""
+        op = self._coordination(name, op_id)
+        sent = None if op is None else op.sent_to.get(target)
+        if sent is None or sent == name or self.up(sent):
+            return None
+        lost = tuple(m.id for m in self.sim.in_flight()
+                     if getattr(m.message, "op_id", None) == op_id and (
+                         ((m.src, m.dest) == (sent, name)
+                         and isinstance(m.message, ReplicaPutAck | ReplicaGetReply))
+                         or ((m.src, m.dest) == (name, sent)
+                         and isinstance(m.message, ReplicaGet))))
+        if not lost or self._timeout_sent_to(name, op_id, target, frozenset(lost)) != sent:
+            return None
+        return sent, lost
+
+    def targets_of(self, name: str, op_id: int) -> tuple[str, ...]:
+        """The targets of ``name``'s live operation ``op_id`` (none if it ended)."""
+        op = self._coordination(name, op_id)
+        return () if op is None else tuple(op.targets)
 
     def sent_to_of(self, name: str, op_id: int, target: str) -> str | None:
         """The node ``target``'s request of ``name``'s operation ``op_id`` was last
