@@ -18,14 +18,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from impl.effects import Effect, Send
+from impl.effects import Effect, PutResult, Send
 from impl.errors import QuorumError
+from impl.forwarding import answer
+from impl.messages import ReplicaPut
 from impl.put_coordinator import PutCoordination, PutCoordinator
 from impl.timers import PutTimeout
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import step_action
 from model_check.suite import entry
-from spec.actions import ClientPut, Deliver, Drop, Gossip, Join, Timeout
+from spec.actions import ClientGet, ClientPut, Deliver, Drop, Gossip, Join, Timeout
 from spec.state import Kind
 
 
@@ -186,3 +188,58 @@ def test_a_put_that_outlives_its_deadline_diverges(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(PutCoordinator, "on_timeout", late)  # before the nodes
     _give_up_diverges("outlived its deadline")
+
+
+def test_a_round_that_answers_the_put_and_keeps_it_open_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An implementation whose timer round answers c1's put as written but keeps the
+    coordination open, awaiting n2 (mutant ``round-answers-open``: at its first
+    round the put is marked answered, a success sent to the client) diverges at the
+    give-up, where the spec fails the request. Mapping mutant ``answered-unchecked``
+    (the check after each round that the operation was not answered dropped: only
+    an ended one diverged, as in ``retry-counts-as-ack``) survived the file before
+    this test."""
+    on_timeout = PutCoordinator.on_timeout
+
+    def answers_open(self: PutCoordinator, now: float, timer: PutTimeout) -> list[Effect]:
+        effects = on_timeout(self, now, timer)
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is None or coordination.replied or now >= coordination.deadline:
+            return effects
+        coordination.replied = True
+        return [*effects, answer(coordination.reply_to,
+                                 PutResult(coordination.result_context), None)]
+
+    monkeypatch.setattr(PutCoordinator, "on_timeout", answers_open)  # before the nodes
+    _give_up_diverges("op [0-9]+ answered at a timer round whose retries were lost")
+
+
+def test_a_retry_under_another_requests_id_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """delete-join-drop's config: c1's get at n1 (request #3, answered by n1 alone,
+    R = 1), then its put at n1 (request #1, W = 2 of N = 2, strict), n1's replica put
+    to n2 dropped. An implementation whose retries carry the op id before the put's
+    (mutant ``retry-other-op``: n1's get's, which maps to request #3) sends no retry
+    of request #1, the same write to the same node otherwise: a divergence at the
+    give-up. Mapping mutant ``retry-request-unchecked`` (the comparison of the
+    retry's request dropped) survived the file before this test."""
+    send = PutCoordinator._send
+
+    def other_op(self: PutCoordinator, coordination: PutCoordination, target: str,
+                 now: float, *, initial: bool) -> Effect:
+        effect = send(self, coordination, target, now, initial=initial)
+        if not initial and isinstance(effect, Send) and isinstance(effect.message, ReplicaPut):
+            return dataclasses.replace(effect, message=dataclasses.replace(
+                effect.message, op_id=effect.message.op_id - 1))
+        return effect
+
+    monkeypatch.setattr(PutCoordinator, "_send", other_op)
+    ls = Lockstep(entry("delete-join-drop").config)
+    try:
+        step_action(ls, ClientGet("c1", "n1", "k"))
+        step_action(ls, ClientPut("c1", "n1", "k"))
+        assert sorted(ls.ops.values()) == [1, 3]
+        step_action(ls, Drop(_message(ls, Kind.REPLICA_PUT, "n2").message))
+        with pytest.raises(Divergence, match=r"not a retry of request #1 \(to n2\)"):
+            step_action(ls, Timeout("n1", 1, "n2"))
+    finally:
+        ls.cluster.close()
