@@ -42,8 +42,12 @@ imports: $(STAMP)
 # (with the default --dist load, session 13 measured one worker idle for the last 281 s:
 # 888 vs 637 CPU-s queued; tests/cpu_profile.py, docs/model-checking.md).
 # --durations=30: CI's log names the 30 slowest tests of every run (session 41).
+# -n 3 on CI's 2 cores (session 45): the tests of real processes spend about 280 s of
+# a run's summed wall waiting (timers, sockets; tests/cpu_profile.py's wall minus CPU),
+# a core idle meanwhile; a third worker fills it. Clean clone of 7751f665: pytest
+# 901 s with -n 2, 795 s with -n 3 (user CPU 1,550 and 1,580 s).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=30
+	$(BIN)/python -m pytest -n 3 --dist worksteal --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python bench/model_check.py
