@@ -45,9 +45,11 @@ def test_failed_commits_are_logged_ten_a_window_and_the_rest_summed_up(
             monkeypatch.setattr(engine, "commit_batch", full)
             before = n1.node.stats["storage-error"]
             statuses = []
+            began = n1.loop.time()
             for i in range(30):  # one commit each, in well under the window
                 status, _, _ = await call("PUT", url(n1, f"/kv/k{i}"), b"v")
                 statuses.append(status)
+            within = n1.loop.time() - began < runtime._FAILURE_WINDOW_S
             disk["full"] = False  # space freed: no failure comes after the window,
             for _ in range(165):  # so its summary is the timer's (3.3 s at most; a fixed
                 if any("more failed group commits were not logged" in r.getMessage()
@@ -58,10 +60,10 @@ def test_failed_commits_are_logged_ten_a_window_and_the_rest_summed_up(
                      if r.levelno == logging.ERROR and r.getMessage().startswith("n1")]
             failed = n1.node.stats["storage-error"] - before
             del n2
-            return statuses, failed, lines
+            return statuses, failed, lines, within
 
     with caplog.at_level(logging.ERROR, logger="vdynamo.runtime"):
-        statuses, failed, lines = run(scenario(), 60)
+        statuses, failed, lines, within = run(scenario(), 60)
     assert statuses == [500] * 30
     assert failed >= 30
     summaries = [i for i, line in enumerate(lines) if line.startswith("n1: ")
@@ -73,6 +75,8 @@ def test_failed_commits_are_logged_ten_a_window_and_the_rest_summed_up(
     assert summary.endswith(
         "in 3 s (storage-error in /status stats counts every write that failed); the "
         "last: a group commit failed: database or disk is full"), summary
-    # 30 commits failed in the first window at least (one per put): 20 summed up
-    assert int(summary.split()[1]) >= 20, summary
+    # 30 commits failed in the first window at least (one per put): 20 summed up, when
+    # the puts took less than the window (session 45: on 2 shared cores beside two CPU
+    # burners they took longer, the window summed fewer; the test never fails on time)
+    assert int(summary.split()[1]) >= (20 if within else 1), summary
     assert len(lines) < failed, (len(lines), failed)

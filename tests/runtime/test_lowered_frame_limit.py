@@ -2,12 +2,17 @@
 lowers it (session 22's service probe; case 22's kind: limits that strand data;
 left open by session 21's second service probe).
 
-Scenario: three ``vdynamo serve`` processes with ``request_timeout = 5`` and
+Scenario: three ``vdynamo serve`` processes with ``request_timeout = 30`` and
 ``max_record_bytes = 10 MiB`` (the derived frame limit 64 MiB); nine blind puts of
 1,000,000 bytes at w=3 make a 9 MB record on every replica. The operator lowers the
 limits (``max_value_bytes = 65536``, ``max_record_bytes = 262144``,
 ``max_frame_bytes = 8393728``, the least the file accepts for those) and restarts
-every node."""
+every node.
+
+``request_timeout`` is 30 s, not 5 (session 45): each put rewrites the growing record
+(up to 9 MB) on three replicas, and on 2 shared cores beside two CPU burners (about
+a third of a core for the test) a put's quorum took more than 5 s: a 504, twice in
+two runs. What the test claims is about the limits, not how fast a starved node writes."""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ _LOWERED = "max_value_bytes = 65536\nmax_record_bytes = 262144\nmax_frame_bytes 
 
 
 def test_a_record_over_a_lowered_frame_limit_is_still_read_at_quorum(tmp_path: Path) -> None:
-    lines = ["n = 3", "r = 2", "w = 2", "request_timeout = 5", _BEFORE,
+    lines = ["n = 3", "r = 2", "w = 2", "request_timeout = 30", _BEFORE,
              "anti_entropy_interval = 0.5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
