@@ -46,7 +46,15 @@ imports: $(STAMP)
 # a run's summed wall waiting (timers, sockets; tests/cpu_profile.py's wall minus CPU),
 # a core idle meanwhile; a third worker fills it. Clean clone of 7751f665: pytest
 # 901 s with -n 2, 795 s with -n 3 (user CPU 1,550 and 1,580 s).
+# compileall first (session 45): PYTHONDONTWRITEBYTECODE=1 (set here, likely on CI too)
+# keeps every process from caching the bytecode it compiles, so each pytest worker,
+# node (`vdynamo serve`) and CLI process compiled the project from source again:
+# importing vdynamo.cli and impl.serve took 0.65 CPU-s from a clean clone, 0.36 with
+# the .pyc present; collecting tests/ about 1-2 CPU-s less per worker; the compileall
+# about 0.9 CPU-s once. py_compile writes the .pyc whatever that variable says, imports
+# read them (and recompile a source changed since: its mtime and size are checked).
 pytest: $(STAMP)
+	$(BIN)/python -m compileall -q $(PKGS)
 	$(BIN)/python -m pytest -n 3 --dist worksteal --durations=30
 
 bench: $(STAMP)
