@@ -643,10 +643,26 @@ def _pass_outcomes(config: Config, tree: dict[State, tuple[State, Action] | None
         yield (source, action, target), outcome
 
 
-def _takeable(adjacency: dict[State, list[tuple[Action, State]]], blocked: set[Link],
-              state: State) -> list[tuple[Action, State]]:
-    return [(action, after) for action, after in adjacency.get(state, ())
-            if (state, action) not in blocked]
+def _takeable(adjacency: dict[State, list[tuple[Action, State]]],
+              refused: dict[State, set[Action]], state: State
+              ) -> Iterable[tuple[Action, State]]:
+    """``state``'s steps in ``adjacency`` but the actions ``refused`` at it (the steps
+    found not to be takeable, by the state they leave): the list itself when none is
+    (session 45: one look-up per state, not a tuple of the state and each action
+    hashed per step; a detour pass searches the whole graph)."""
+    steps = adjacency.get(state, ())
+    held = refused.get(state)
+    if held is None:
+        return steps
+    return [(action, after) for action, after in steps if action not in held]
+
+
+def _by_state(blocked: set[Link]) -> dict[State, set[Action]]:
+    """The steps ``blocked`` grouped by the state they leave."""
+    refused: dict[State, set[Action]] = collections.defaultdict(set)
+    for state, action in blocked:
+        refused[state].add(action)
+    return dict(refused)
 
 
 def detour_outcomes(config: Config, parent: dict[State, tuple[State, Action] | None],
@@ -699,7 +715,8 @@ def detour_outcomes(config: Config, parent: dict[State, tuple[State, Action] | N
             adjacency = collections.defaultdict(list)
             for source, action, target in graph:
                 adjacency[source].append((action, target))
-        tree = shortest_tree(start, functools.partial(_takeable, adjacency, blocked))
+        tree = shortest_tree(start, functools.partial(_takeable, adjacency,
+                                                      _by_state(blocked)))
         pending = []
         for edge in retry:
             if edge[0] in tree:

@@ -68,7 +68,9 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +149,7 @@ __all__ = [
     "clear_spec_steps",
     "cluster_for",
     "difference",
+    "forget_a_changed_spec",
     "is_empty_transfer",
     "project",
     "put_id_of_value",
@@ -449,9 +452,11 @@ def spec_steps(state: State) -> tuple[tuple[Action, State], ...]:
     for the steps of each frontier state many times a step (the mapped actions, the
     stutters, the clients' timeouts, the steps enabled everywhere): session 43 counted
     20,230 calls for 4,639 states in tests/refinement/test_lockstep.py, one Lockstep
-    at a time. Emptied by every new :class:`LockstepState` (so a spec patched between
-    two runs, a mutant, is asked afresh) and past :data:`STEPS_LIMIT` states; never
-    kept under mutmut (:data:`_KEEP`)."""
+    at a time. Emptied by a new :class:`LockstepState` when the spec changed since
+    the steps were kept (:func:`forget_a_changed_spec`: a spec patched between two
+    runs, a mutant, is asked afresh; until session 45 by every new one, so each
+    conformance pass and each replayed edge asked again) and past
+    :data:`STEPS_LIMIT` states; never kept under mutmut (:data:`_KEEP`)."""
     if not _KEEP:
         return tuple(spec_model.successors(state))
     config, function = _STEPS_CONFIG
@@ -472,6 +477,43 @@ def clear_spec_steps() -> None:
     _STEPS_CONFIG[:] = [None, None]
 
 
+#: the spec's objects (:func:`_spec_objects`) when :data:`_STEPS` began to be kept
+#: (held, so that no object of them is freed and its id reused)
+_STEPS_SPEC: list[tuple[object, ...]] = [()]
+
+
+def _spec_objects() -> tuple[object, ...]:
+    """Every value of every loaded module of the ``spec`` package, and of every class
+    such a module defines, in order: what a patch of the spec (``monkeypatch.setattr``
+    of a module's function or constant, or of a class's method) replaces. About 3,000
+    objects, 0.1-0.2 ms."""
+    found: list[object] = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "spec" or name.startswith("spec.")):
+            continue
+        values = list(vars(module).values())
+        found.append(name)
+        found.extend(values)
+        for value in values:
+            if isinstance(value, type) and value.__module__ == name:
+                found.extend(vars(value).values())
+    return tuple(found)
+
+
+def forget_a_changed_spec() -> None:
+    """Forget every state's steps :func:`spec_steps` keeps if an object of the spec
+    (:func:`_spec_objects`, compared by identity) is not the one it was when they
+    began to be kept: a spec patched between two lockstep runs (a mutant, or its
+    removal) is asked afresh; an unchanged spec keeps them from one run to the next
+    (session 45: a conformance run's detour passes, each from a new lockstep, and
+    its replayed edges ask for the same states' steps again)."""
+    now = _spec_objects()
+    kept = _STEPS_SPEC[0]
+    if len(now) != len(kept) or not all(map(operator.is_, now, kept)):
+        clear_spec_steps()
+        _STEPS_SPEC[0] = now
+
+
 class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
@@ -482,7 +524,7 @@ class LockstepState:
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config
-        clear_spec_steps()  # (a spec patched since the last run is asked afresh)
+        forget_a_changed_spec()  # (a spec patched since the last run is asked afresh)
         self.mode = ClockMode(config.clock)
         self.cluster = cluster_for(config, seed=seed, traces=traces)
         self.sim = self.cluster.sim

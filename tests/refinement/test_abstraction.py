@@ -17,12 +17,14 @@ from model_check.refinement import (
     value_of,
 )
 from model_check.refinement_state import spec_steps
+from spec import delivery as spec_delivery
 from spec import dvv
 from spec import model as spec_model
 from spec.actions import ClientPut
 from spec.config import Config
 from spec.errors import InvalidValueError
 from spec.model import successors
+from spec.state import State
 from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.test_deletes import _deleting
 
@@ -171,19 +173,34 @@ def test_a_node_s_coordinations_are_its_snapshot_s() -> None:
 
 @pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ,
                     reason="nothing is kept under mutmut (refinement_state._KEEP)")
-def test_a_new_lockstep_asks_the_spec_afresh() -> None:
+def test_a_new_lockstep_asks_a_patched_spec_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """``spec_steps`` (session 43) keeps each state's spec steps, the same as the
-    spec's own, and a new lockstep forgets them (a spec patched between two runs
-    is asked again): with the clearing in ``LockstepState.__init__`` left out the
-    second run would be handed the first run's tuple."""
+    spec's own; a new lockstep keeps them while the spec is unchanged (session 45:
+    each conformance pass and each replayed edge is a new lockstep) and forgets them
+    once a function of a spec module or a method of a spec class was patched, or the
+    patch undone (``forget_a_changed_spec``). Mutants, each killed here: the check
+    left out of ``LockstepState.__init__`` (a patched spec handed the steps kept
+    before); the clearing of session 43 back in (the kept steps asked again);
+    ``_spec_objects`` without the classes' attributes (the method patch unseen)."""
     config = LOCKSTEP_CONFIGS["strict-dvv"]
-    first = Lockstep(config)
-    state = first.frontier[0]
+    Lockstep(config).cluster.close()
+    state = spec_model.initial_state(config)
     steps = spec_steps(state)
     assert steps == tuple(successors(state)) and spec_steps(state) is steps
-    first.cluster.close()
     Lockstep(config).cluster.close()
-    assert spec_steps(state) is not steps and spec_steps(state) == steps
+    assert spec_steps(state) is steps  # the spec unchanged: kept
+    deliveries, node = spec_delivery.deliveries, State.node
+    for owner, name, patch in (
+            (spec_delivery, "deliveries", lambda *args: deliveries(*args)),
+            (State, "node", lambda self, name: node(self, name))):
+        monkeypatch.setattr(owner, name, patch)
+        Lockstep(config).cluster.close()
+        assert spec_steps(state) is not steps and spec_steps(state) == steps, name
+        steps = spec_steps(state)
+        monkeypatch.undo()
+        Lockstep(config).cluster.close()
+        assert spec_steps(state) is not steps and spec_steps(state) == steps, name
+        steps = spec_steps(state)
 
 
 def test_a_record_s_payload_follows_the_tombstones_learnt() -> None:

@@ -26,6 +26,7 @@ from model_check.refinement_conformance import conformance
 from model_check.refinement_state import unmapped_features
 from model_check.suite import entry
 from spec.actions import LearnRetirement
+from tests.conftest import PROFILE
 from tests.refinement.first_divergence import stopping_at_a_divergence
 from tests.refinement.mutations import _mutant
 
@@ -93,8 +94,16 @@ MUTANTS = {
 }
 
 
+#: the sample of :func:`test_the_sampled_conformance_agrees` (session 45: 200 edges in
+#: CI, 1.5 CPU-s where 400 took 2.4; on it 15 learnt retirements and 25 anti-entropy
+#: exchanges agree, and each mutant of :data:`MUTANTS` still diverges, 4 and 22 edges;
+#: the mutants' own test keeps the 400; docs/model-checking.md, "Where CI's test time
+#: goes (session 45): the refinement's replay"); 400 under soak
+AGREE_SAMPLE = 400 if PROFILE == "soak" else 200
+
+
 def test_the_sampled_conformance_agrees() -> None:
-    report = conformance(CONFIG, limit=400, seed=12, shortest_only=True)
+    report = conformance(CONFIG, limit=AGREE_SAMPLE, seed=12, shortest_only=True)
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
     assert report.by_action["learn-retirement agreed"] > 0
     assert report.by_action["anti-entropy agreed"] > 0

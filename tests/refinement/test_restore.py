@@ -19,16 +19,25 @@ import model_check.refinement_state
 from impl.versions import lifetime_actor
 from model_check.check import check
 from model_check.refinement import Divergence, Lockstep
-from model_check.refinement_conformance import conformance
+from model_check.refinement_conformance import _in_shard, conformance, reachable_graph
 from model_check.refinement_replay import replay_trace
 from model_check.refinement_state import cluster_for, unmapped_features
 from model_check.suite import entry
 from spec.clocks import values
 from spec.config import Config
 from spec.errors import ConfigError
+from tests.conftest import PROFILE
 from tests.refinement.first_divergence import stopping_at_a_divergence
 
 KEPT, NEW = "dvv-restore-kept-actor", "dvv-restore-new-actor"
+#: the shard of the two entries' sources whose every edge CI checks (session 45: a
+#: sixth, positions 0 mod 6, 1.6-1.8 CPU-s each where every edge took 5-6; each still
+#: has backup and restore edges that agree, and each of this file's two mutants still
+#: diverges on it: ``lifetime_actor`` with ``per_start`` ignored on 128 edges of
+#: dvv-restore-new-actor's, the restore that puts nothing back on 213 and 242 of the
+#: two: docs/model-checking.md, "Where CI's test time goes (session 45): the
+#: refinement's replay"); the soak profile checks every edge
+SHARD_IN_CI = None if PROFILE == "soak" else (0, 6)
 
 
 def test_the_harness_runs_the_implementation_with_the_specs_actor_rule() -> None:
@@ -73,9 +82,13 @@ def test_a_new_lifetime_after_a_kept_restore_is_named_as_the_spec_names_it() -> 
 
 @pytest.mark.parametrize("name", [KEPT, NEW])
 def test_every_edge_of_the_restore_entries_agrees(name: str) -> None:
-    report = conformance(entry(name).config)
+    """Every edge of the entry's sources in :data:`SHARD_IN_CI` (every source under
+    soak) agrees, or is unmapped or unreachable; some backup and some restore agree."""
+    report = conformance(entry(name).config, shard=SHARD_IN_CI)
     print(report.row())
-    assert report.checked == report.edges
+    parent, edges = reachable_graph(entry(name).config)
+    assert report.checked == len(_in_shard(parent, edges, SHARD_IN_CI)) > (
+        report.edges // 8 if SHARD_IN_CI is not None else report.edges - 1)
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
     assert report.by_action["backup agreed"] > 0 and report.by_action["restore agreed"] > 0
 

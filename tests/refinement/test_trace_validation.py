@@ -100,14 +100,16 @@ def test_the_trace_spec_does_read_repair_itself() -> None:
 # reconcile-drops-concurrent 3 -> 4. Session 35 (the in-sync answer) moved three:
 # read-repair-first-stale-only 4 -> 18 (seeds 0-99 killed: 10, 12 on the parent
 # 63cae961), merkle-trees-stale 31 -> 4 (4 of 0-99, 3 before), merkle-back-send-
-# malformed 9 -> 8 (10 of 0-99, 9 before).
+# malformed 9 -> 8 (10 of 0-99, 9 before). Session 45: hint-scan-sends-nothing 9 -> 8
+# (no convergence on both; 0.5 CPU-s on 8 where 9 ran 5.9 to its quiet period's end;
+# of the CI seeds all but 0 and 3 catch it, 0.5-6.9 CPU-s each).
 KILLS: list[tuple[str, Callable[[], AbstractContextManager[None]], int]] = [
     ("read-repair-first-stale-only", mutations.read_repair_first_stale_only, 18),
     ("merkle-one-way", mutations.merkle_one_way, 4),
     ("hint-deleted-before-ack", mutations.hint_deleted_before_ack, 9),
     ("merkle-trees-stale", mutations.merkle_trees_stale, 4),
     ("merkle-back-send-malformed", mutations.merkle_back_send_malformed, 8),
-    ("hint-scan-sends-nothing", mutations.hint_scan_sends_nothing, 9),
+    ("hint-scan-sends-nothing", mutations.hint_scan_sends_nothing, 8),
     ("ack-before-w", mutations.ack_before_w, 0),
     ("fallback-ack-without-hint", mutations.fallback_ack_without_hint, 9),
     ("reconcile-keeps-dominated", mutations.reconcile_keeps_dominated, 0),
