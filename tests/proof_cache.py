@@ -43,8 +43,8 @@ from model_check.proofs.edges import Relation, Relations
 from model_check.proofs.framework import Outcome, Query, decide
 from tests.run_cache import once_per_run
 
-__all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "once_per_run",
-           "proof_run"]
+__all__ = ["ENCODING", "RELATIONS", "PristineRelations", "ProofRun", "Readings", "once_per_run",
+           "proof_run", "pruning_readings"]
 
 #: the modules whose functions build a transition relation
 ENCODING = (
@@ -140,3 +140,59 @@ def proof_run(directory: Path, name: str) -> ProofRun:
     if name not in _RUNS:
         _RUNS[name] = once_per_run(directory, f"proof-{name}", lambda: _run(name))
     return _RUNS[name]
+
+
+def _histories(x: Any, params: Any) -> Any:
+    """The pruning proof's hypothesis on histories as a predicate (``pruning.histories``)."""
+    from model_check.proofs import pruning
+
+    return pruning.histories(params)
+
+
+def _readings() -> dict[str, Any]:
+    """The predicates :func:`pruning_readings` reads, by name (imported late: the
+    encoding's modules as they are when the reading runs)."""
+    from model_check.proofs import pruning
+    from model_check.proofs.abstraction import acked_writes_durable
+
+    return {"strong_dots_unique": pruning.strong_dots_unique,
+            "dots_unique": pruning.dots_unique,
+            "strong_pruned_durable": pruning.strong_pruned_durable,
+            "faithful_clocks": pruning.faithful_clocks,
+            "acked_writes_durable": acked_writes_durable,
+            "histories": _histories}
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """The states of a configuration's reachable graph
+    (:func:`~model_check.refinement_conformance.reachable_graph`) and, per predicate
+    name of :func:`_readings`, how many of them it does not hold on (``not
+    EdgeCheck.holds``: outside the bounds counts as failing); ``name``: the
+    configuration's."""
+
+    name: str
+    states: int
+    failing: dict[str, int]
+
+
+def _read(config: Any) -> Readings:
+    from model_check.proofs.edges import EdgeCheck
+    from model_check.refinement_conformance import reachable_graph
+
+    check = EdgeCheck(config, relations=RELATIONS)
+    states = reachable_graph(config)[0]
+    failing = {name: sum(not check.holds(predicate, state) for state in states)
+               for name, predicate in _readings().items()}
+    return Readings(config.name, len(states), failing)
+
+
+def pruning_readings(directory: Path, config: Any, stem: str) -> Readings:
+    """:func:`_read` of ``config`` once per test run (:func:`once_per_run` in
+    ``directory`` under ``stem``, which names the configuration; session 45):
+    test_proof_pruning.py and test_proof_pruning_durable.py read their invariants on
+    every state of the same three pruning entries' graphs (each walked and abstracted
+    twice, 2.4-4.1 CPU-s a test). Only for the right encoding: a test that replaces a
+    function of the encoding reads its own (the shared relations refuse it,
+    :class:`PristineRelations`)."""
+    return once_per_run(directory, f"readings-{stem}", lambda: _read(config))
