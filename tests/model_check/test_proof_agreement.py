@@ -14,7 +14,7 @@ import z3
 
 from model_check import properties
 from model_check.proofs import abstraction as enc
-from model_check.proofs import invariants, membership, transition
+from model_check.proofs import agreement, invariants, membership, transition
 from model_check.proofs import terms as zt
 from model_check.proofs.agreement import check_graph, check_suite, unencoded
 from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
@@ -353,13 +353,18 @@ def test_exact_steps_are_exact() -> None:
 
 
 def _reachable(config: Config) -> Iterator[Any]:
+    """Every reachable state (symmetry-reduced), breadth first; the successors those of
+    ``check_graph``'s walk (``agreement._successors``: memoised for the walk, the spec's
+    own while ``spec.model.successors`` is replaced; session 45: delete-safe's walk
+    2.5 -> 2.0 CPU-s)."""
+    successors = agreement._successors()
     seen = set()
     frontier = [model.initial_state(config)]
     while frontier:
         following = []
         for state in frontier:
             yield state
-            for _, after in model.successors(state):
+            for _, after in successors(state):
                 canonical = model.canonicalize(after)
                 if canonical not in seen:
                     seen.add(canonical)
