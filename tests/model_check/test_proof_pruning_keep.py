@@ -98,8 +98,8 @@ def _counting_the_live_lifetime(z: Any, params: Any, n: int, q: int,
 @pytest.mark.parametrize("mutant", [_counting_the_live_lifetime])
 def test_a_wrong_ranking_is_refused(monkeypatch: pytest.MonkeyPatch, mutant: Any) -> None:
     """The ranking of the lifetimes is what the agreement checks: counting a live
-    lifetime among the newer ones prunes what the spec keeps (refused forward, and
-    Z3's anti-entropy proposes successors the spec does not reach)."""
+    lifetime among the newer ones prunes what the spec keeps: refused forward (the walk
+    ends at its first refusal, checked forward only: session 45)."""
     monkeypatch.setattr(transition, "outranked", mutant)
     with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
         result = check_graph("mutant", keep_one("dvv-prune-retired"), max_states=PREFIX,
