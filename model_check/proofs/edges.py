@@ -69,37 +69,63 @@ __all__ = [
 ]
 
 
+def _unchecked(name: str) -> Any:
+    """Z3's C function ``name`` itself, without the Python wrapper's error check (a
+    second ctypes call, ``Z3_get_error_code``, after every call); the wrapper when this
+    z3 build does not expose it so. Only for the getters below, which read a valid AST
+    of a live context and cannot fail (session 45: the check was a third of
+    :func:`_free_constants`)."""
+    wrapper = getattr(z3, name)
+    elementaries = (getattr(wrapper, "__defaults__", None) or (None,))[-1]
+    return getattr(elementaries, "f", wrapper)
+
+
+_AST_ID = _unchecked("Z3_get_ast_id")
+_AST_KIND = _unchecked("Z3_get_ast_kind")
+_NUM_ARGS = _unchecked("Z3_get_app_num_args")
+_ARG = _unchecked("Z3_get_app_arg")
+_DECL = _unchecked("Z3_get_app_decl")
+_DECL_KIND = _unchecked("Z3_get_decl_kind")
+
+
+def _free_asts(term: Term) -> list[Any]:
+    """The raw ASTs of :func:`_free_constants` (kept alive by ``term``)."""
+    ref = term.ctx.ref()
+    app, numeral, uninterpreted = z3.Z3_APP_AST, z3.Z3_NUMERAL_AST, z3.Z3_OP_UNINTERPRETED
+    ast_id, ast_kind, num_args, arg, decl, decl_kind = (
+        _AST_ID, _AST_KIND, _NUM_ARGS, _ARG, _DECL, _DECL_KIND)
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    stack = [term.as_ast()]
+    while stack:
+        ast = stack.pop()
+        ident = ast_id(ref, ast)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        kind = ast_kind(ref, ast)
+        if kind == app:
+            count = num_args(ref, ast)
+            if count:
+                stack.extend([arg(ref, ast, j) for j in range(count)])
+            elif decl_kind(ref, decl(ref, ast)) == uninterpreted:
+                found[ident] = ast
+        elif kind != numeral:
+            raise ValueError(f"not a quantifier-free term (AST kind {kind}): {term}")
+    return list(found.values())
+
+
 def _free_constants(term: Term) -> list[Term]:
     """The uninterpreted constants of a quantifier-free term, in the order a
     depth-first walk meets them (children pushed in order, popped last first).
 
     The walk reads raw ASTs through Z3's C API (no Python wrapper per node: the
     wrappers' construction and reference counting were most of the agreement
-    sample's time in this function, session 20); the term keeps its sub-terms
-    alive. A quantifier or bound variable (not in the encoding) raises
-    ``ValueError``."""
+    sample's time in this function, session 20; since session 45 the getters without
+    their error check, :func:`_unchecked`); the term keeps its sub-terms alive. A
+    quantifier or bound variable (not in the encoding) raises ``ValueError``."""
     ctx = term.ctx
-    ref = ctx.ref()
-    found: dict[int, Any] = {}
-    seen: set[int] = set()
-    stack = [term.as_ast()]
-    while stack:
-        ast = stack.pop()
-        ident = z3.Z3_get_ast_id(ref, ast)
-        if ident in seen:
-            continue
-        seen.add(ident)
-        kind = z3.Z3_get_ast_kind(ref, ast)
-        if kind == z3.Z3_APP_AST:
-            count = z3.Z3_get_app_num_args(ref, ast)
-            if count:
-                stack.extend([z3.Z3_get_app_arg(ref, ast, j) for j in range(count)])
-            elif z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, ast)) == (
-                    z3.Z3_OP_UNINTERPRETED):
-                found[ident] = ast
-        elif kind != z3.Z3_NUMERAL_AST:
-            raise ValueError(f"not a quantifier-free term (AST kind {kind}): {term}")
-    return [z3.z3._to_expr_ref(ast, ctx) for ast in found.values()]
+    return [z3.z3._to_expr_ref(ast, ctx) for ast in _free_asts(term)]
 
 
 Named = list[tuple[str, Any]]
@@ -109,6 +135,21 @@ name through the Python API costs more than a substitution)."""
 
 def _named(consts: list[Term]) -> Named:
     return [(c.decl().name(), c.as_ast()) for c in consts]
+
+
+def _named_free(term: Term) -> Named:
+    """``_named(_free_constants(term))``, the names read through Z3's C API (no
+    wrapper per constant; session 45); a constant named by an integer symbol (none in
+    the encoding) through the wrappers."""
+    ref = term.ctx.ref()
+    asts = _free_asts(term)
+    out: Named = []
+    for ast in asts:
+        symbol = z3.Z3_get_decl_name(ref, _DECL(ref, ast))
+        if z3.Z3_get_symbol_kind(ref, symbol) != z3.Z3_STRING_SYMBOL:
+            return _named([z3.z3._to_expr_ref(a, term.ctx) for a in asts])
+        out.append((z3.Z3_get_symbol_string(ref, symbol), ast))
+    return out
 
 
 _LITERALS: dict[Any, Any] = {}
@@ -277,7 +318,7 @@ class EdgeCheck:
     def _constants(self, k: int) -> Named:
         found = self._consts.get(k)
         if found is None:
-            found = self._consts[k] = _named(_free_constants(self.steps[k].formula))
+            found = self._consts[k] = _named_free(self.steps[k].formula)
         return found
 
     def steps_family(self, step_name: str) -> str:
@@ -414,7 +455,7 @@ class EdgeCheck:
         names, values = held
         if predicate not in self._predicates:
             formula = predicate(self.x, self.params)
-            self._predicates[predicate] = (formula, _named(_free_constants(formula)))
+            self._predicates[predicate] = (formula, _named_free(formula))
         formula, consts = self._predicates[predicate]
         positions = self._positions.get((predicate, names))
         if positions is None:
@@ -505,7 +546,7 @@ class EdgeCheck:
             booleans = [z3.BoolSort()] * max(1, len(formulas))
             packed = z3.Function("exact#", *booleans, z3.BoolSort())(
                 *(formulas or [z3.BoolVal(False)]))
-            found = self._consts["packed"] = (packed, _named(_free_constants(packed)), steps,
+            found = self._consts["packed"] = (packed, _named_free(packed), steps,
                                               about)
         return found
 
@@ -519,7 +560,7 @@ class EdgeCheck:
             if free:
                 formula = z3.substitute(formula, *[(ys[name], term)
                                                    for name, term in free.items()])
-            found = self._consts["renamed", k] = (formula, _named(_free_constants(formula)))
+            found = self._consts["renamed", k] = (formula, _named_free(formula))
         return found
 
     def _enumerate(self, before: dict[str, Any], params: dict[str, Any], limit: int
@@ -574,13 +615,13 @@ class EdgeCheck:
 
 def _is_false_ast(ref: Any, ast: Any) -> bool:
     """Is the raw AST ``ast`` the constant false? (Z3's C API, session 43.)"""
-    return bool(z3.Z3_get_ast_kind(ref, ast) == z3.Z3_APP_AST and z3.Z3_get_decl_kind(
-        ref, z3.Z3_get_app_decl(ref, ast)) == z3.Z3_OP_FALSE)
+    return bool(_AST_KIND(ref, ast) == z3.Z3_APP_AST and _DECL_KIND(
+        ref, _DECL(ref, ast)) == z3.Z3_OP_FALSE)
 
 
 def _int_numeral(ref: Any, ast: Any) -> int | None:
     """The value of an integer numeral (None: ``ast`` is not one)."""
-    if z3.Z3_get_ast_kind(ref, ast) != z3.Z3_NUMERAL_AST:
+    if _AST_KIND(ref, ast) != z3.Z3_NUMERAL_AST:
         return None
     if z3.Z3_get_sort_kind(ref, z3.Z3_get_sort(ref, ast)) != z3.Z3_INT_SORT:
         return None
@@ -594,28 +635,28 @@ def _assignment(ref: Any, top: Any, names: dict[int, str], count: int) -> dict[s
     (the solver enumerates it). Reads the raw ASTs through Z3's C API (session 43:
     the Python wrappers were two thirds of the enumeration's time): ``top`` in the
     context ``ref``, kept alive by the caller."""
-    if z3.Z3_get_ast_kind(ref, top) != z3.Z3_APP_AST:
+    if _AST_KIND(ref, top) != z3.Z3_APP_AST:
         return None
-    if z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, top)) == z3.Z3_OP_AND:
-        atoms = [z3.Z3_get_app_arg(ref, top, j) for j in range(z3.Z3_get_app_num_args(ref, top))]
+    if _DECL_KIND(ref, _DECL(ref, top)) == z3.Z3_OP_AND:
+        atoms = [_ARG(ref, top, j) for j in range(_NUM_ARGS(ref, top))]
     else:
         atoms = [top]
     out: dict[str, Any] = {}
     for atom in atoms:
-        name = names.get(z3.Z3_get_ast_id(ref, atom))
+        name = names.get(_AST_ID(ref, atom))
         value: Any = True
         if name is None:
-            if z3.Z3_get_ast_kind(ref, atom) != z3.Z3_APP_AST:
+            if _AST_KIND(ref, atom) != z3.Z3_APP_AST:
                 return None
-            kind = z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, atom))
+            kind = _DECL_KIND(ref, _DECL(ref, atom))
             if kind == z3.Z3_OP_NOT:
-                negated = z3.Z3_get_app_arg(ref, atom, 0)
-                name, value = names.get(z3.Z3_get_ast_id(ref, negated)), False
+                negated = _ARG(ref, atom, 0)
+                name, value = names.get(_AST_ID(ref, negated)), False
             elif kind == z3.Z3_OP_EQ:
-                left, right = z3.Z3_get_app_arg(ref, atom, 0), z3.Z3_get_app_arg(ref, atom, 1)
-                name, value = names.get(z3.Z3_get_ast_id(ref, left)), _int_numeral(ref, right)
+                left, right = _ARG(ref, atom, 0), _ARG(ref, atom, 1)
+                name, value = names.get(_AST_ID(ref, left)), _int_numeral(ref, right)
                 if name is None:
-                    name, value = names.get(z3.Z3_get_ast_id(ref, right)), _int_numeral(ref, left)
+                    name, value = names.get(_AST_ID(ref, right)), _int_numeral(ref, left)
                 if value is None:
                     return None
             if name is None:

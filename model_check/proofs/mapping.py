@@ -19,7 +19,7 @@ Moved from :mod:`model_check.proofs.agreement` (which walks the graph), with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -150,6 +150,22 @@ def covered_puts(state: Any, payload: Any) -> set[int]:
     return _coverage(state, payload)
 
 
+def _coverer(state: Any, key: str | None) -> Callable[[Any], frozenset[int]]:
+    """:func:`_coverage` of ``state``'s payloads under ``key``, kept per payload object
+    for one abstraction (session 45: a state holds the same payload object in several
+    stores, records and messages, each read again; the objects live as long as the
+    state, so their ids stay theirs). The sets are shared: not to be changed."""
+    kept: dict[int, frozenset[int]] = {}
+
+    def cover(payload: Any) -> frozenset[int]:
+        found = kept.get(id(payload))
+        if found is None:
+            found = kept[id(payload)] = frozenset(_coverage(state, payload, key))
+        return found
+
+    return cover
+
+
 def _coverage(state: Any, payload: Any, key: str | None = None) -> set[int]:
     """The put ids ``payload`` has seen: the true histories of its values, and in
     dvv those of the performed deletes whose dot its clock covers though it holds
@@ -270,6 +286,7 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
     out: dict[str, Any] = {}
     from spec import clocks
 
+    coverage = _coverer(state, only)
     deletes = shape.deletes  # ``alive`` kept (``live`` with pruning too: tracks_live)
     live: list[set[int]] = [set() for _ in nodes]
     alive: set[int] = set()
@@ -280,18 +297,18 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
                                                           strict=True):
         out[up_name] = node.up
         out[side_name] = n in state.side
-        covered = _coverage(state, node.store[slot], only)
+        covered = coverage(node.store[slot])
         for p, name in enumerate(store_names, start=1):
             out[name] = p in covered
         for coord in node.coord:
             if only is not None and not _belongs(coord.key, only):
                 continue
             if coord.payload is not None:
-                held[index[n]] |= _coverage(state, coord.payload, only)
+                held[index[n]] |= coverage(coord.payload)
                 if deletes:
                     alive.update(clocks.values(coord.payload))
             for _, payload in coord.replies:
-                held[index[n]] |= _coverage(state, payload, only)
+                held[index[n]] |= coverage(payload)
                 if deletes:
                     alive.update(clocks.values(payload))
         if shape.tracks_live:
@@ -308,9 +325,9 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
         if deletes:
             alive.update(clocks.values(m.payload))
         if m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
-            wmsg[index[m.dst]] |= _coverage(state, m.payload, only)
+            wmsg[index[m.dst]] |= coverage(m.payload)
         elif m.kind is Kind.REPLICA_GET_REPLY:
-            rmsg[index[m.dst]] |= _coverage(state, m.payload, only)
+            rmsg[index[m.dst]] |= coverage(m.payload)
     for j, row in enumerate(rows):
         wj, rj, hj, lj = wmsg[j], rmsg[j], held[j], live[j]
         for p, w_name, r_name, h_name, l_name in row:

@@ -19,7 +19,7 @@ from model_check.proofs.mapping import faithful, shape_of
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
 from tests.model_check.first_refusal import stopping_at_a_refusal
-from tests.proof_cache import RELATIONS, proof_run
+from tests.proof_cache import RELATIONS, proof_run, pruning_readings
 from tests.run_cache import run_cache_dir
 
 SOAK = PROFILE == "soak"
@@ -137,7 +137,7 @@ def test_a_wrong_spec_prune_is_refused(monkeypatch: pytest.MonkeyPatch, mutant: 
     monkeypatch.setattr(spec.step, "prune_at", mutant)
     with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
         result = check_graph("spec-mutant", entry(name).config, max_states=1_500,
-                             relations=RELATIONS)
+                             relations=RELATIONS, backward=False)  # (session 45)
     assert result.forward_failures > 0
 
 
@@ -194,7 +194,8 @@ def test_the_proof_fails_on_an_encoding_that_mints_a_dot_twice(
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
-def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str) -> None:
+def test_the_invariant_holds_on_the_spec_where_the_proof_says(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The strengthened invariant of the proof on every state of the entries' graphs:
     it holds on every state of dvv-prune-retired and dvv-prune-retired-own (the
     proof's claim, read on the spec), and dvv-prune-naive reaches states where it
@@ -202,17 +203,13 @@ def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str) -> None
     entry was outside the proof until session 37 (a reap empties a copy, and the node
     then mints under a new key epoch, not by its copy's counter: the strengthening
     failed on 708 of its states); with the key epochs in the encoding (``kepoch``,
-    ``mkey``) it holds on all of them, and no dot is minted twice on any."""
-    from model_check.proofs.edges import EdgeCheck
-    from model_check.proofs.pruning import dots_unique, strong_dots_unique
-    from model_check.refinement_conformance import reachable_graph
-
-    config = entry(name).config
-    check = EdgeCheck(config, relations=RELATIONS)
-    states = reachable_graph(config)[0]
-    assert len(states) == entry(name).distinct_states
-    failing = sum(not check.holds(strong_dots_unique, state) for state in states)
-    duplicated = sum(not check.holds(dots_unique, state) for state in states)
+    ``mkey``) it holds on all of them, and no dot is minted twice on any. (Session
+    45: read once per test run with test_proof_pruning_durable.py's invariants on the
+    same graphs, :func:`tests.proof_cache.pruning_readings`.)"""
+    read = pruning_readings(run_cache_dir(tmp_path_factory), entry(name).config, name)
+    assert read.name == name and read.states == entry(name).distinct_states
+    failing = read.failing["strong_dots_unique"]
+    duplicated = read.failing["dots_unique"]
     # (states breaking the strengthening, states holding two puts of one dot)
     expected = {"dvv-prune-retired": (0, 0), "dvv-prune-retired-own": (0, 0),
                 # session 39 (a put replicated unpruned): 856 breaking the strengthening

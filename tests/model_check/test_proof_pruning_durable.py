@@ -18,7 +18,7 @@ from model_check.proofs.abstraction import acked_writes_durable
 from model_check.proofs.framework import Verdict, run_proof
 from model_check.suite import DEFAULT_SUITE
 from tests.conftest import PROFILE
-from tests.proof_cache import RELATIONS, proof_run
+from tests.proof_cache import proof_run, pruning_readings
 from tests.run_cache import run_cache_dir
 
 SOAK = PROFILE == "soak"
@@ -128,26 +128,22 @@ EXPECTED = {  # keep 0 before session 39 replicated a put whole: 7,142; 6,762; 6
 
 
 @pytest.mark.parametrize(("name", "keep"), sorted(EXPECTED))
-def test_the_invariant_holds_on_the_spec_where_the_proof_says(name: str, keep: int) -> None:
+def test_the_invariant_holds_on_the_spec_where_the_proof_says(
+        name: str, keep: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The proof's invariant (and its hypothesis on histories) read on every state of
     the entries' graphs: it holds on every state of all and own (keep 0, and keep 1
     with two crashes); on dvv-prune-naive it fails on 832 states, 148 with a clock
     covering a dot its copy does not hold and 18 with an acknowledged put lost. With
     keep 1 the naive twin is harmless: a node's live lifetime, which it counts
-    retired, is its newest, and the newest is kept."""
+    retired, is its newest, and the newest is kept. (Session 45: read once per test
+    run with test_proof_pruning.py's invariants on the same graphs,
+    :func:`tests.proof_cache.pruning_readings`, the shared relations: the right
+    encoding.)"""
     if keep and not SOAK:
         pytest.skip("keep 1's graphs are the soak profile's")
-    from model_check.proofs.edges import EdgeCheck
-    from model_check.refinement_conformance import reachable_graph
-
-    config = _entry(name, keep)
-    check = EdgeCheck(config, relations=RELATIONS)  # (session 43: shared, the right encoding)
-    states = reachable_graph(config)[0]
-
-    def hist(x: Any, params: Any) -> Any:
-        return pruning.histories(params)
-
-    failing = [sum(not check.holds(p, s) for s in states)
-               for p in (pruning.strong_pruned_durable, pruning.faithful_clocks,
-                         acked_writes_durable, hist)]
-    assert (len(states), *failing) == (*EXPECTED[name, keep], 0)
+    read = pruning_readings(run_cache_dir(tmp_path_factory), _entry(name, keep),
+                            name if keep == 0 else f"{name}-keep-{keep}")
+    failing = [read.failing[p] for p in ("strong_pruned_durable", "faithful_clocks",
+                                         "acked_writes_durable", "histories")]
+    assert read.name == name
+    assert (read.states, *failing) == (*EXPECTED[name, keep], 0)

@@ -80,7 +80,8 @@ def test_the_encoding_of_another_keep_is_refused(keep: int, encoded: int) -> Non
     config = keep_one("dvv-prune-retired", keep)
     shape = replace(shape_of(config), keep=encoded)
     with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
-        result = check_graph("mutant", config, shape=shape, max_states=PREFIX)
+        result = check_graph("mutant", config, shape=shape, max_states=PREFIX,
+                             backward=False)  # (session 45: forward refusals asked)
     assert result.forward_failures > 0
 
 
@@ -97,11 +98,12 @@ def _counting_the_live_lifetime(z: Any, params: Any, n: int, q: int,
 @pytest.mark.parametrize("mutant", [_counting_the_live_lifetime])
 def test_a_wrong_ranking_is_refused(monkeypatch: pytest.MonkeyPatch, mutant: Any) -> None:
     """The ranking of the lifetimes is what the agreement checks: counting a live
-    lifetime among the newer ones prunes what the spec keeps (refused forward, and
-    Z3's anti-entropy proposes successors the spec does not reach)."""
+    lifetime among the newer ones prunes what the spec keeps: refused forward (the walk
+    ends at its first refusal, checked forward only: session 45)."""
     monkeypatch.setattr(transition, "outranked", mutant)
     with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
-        result = check_graph("mutant", keep_one("dvv-prune-retired"), max_states=PREFIX)
+        result = check_graph("mutant", keep_one("dvv-prune-retired"), max_states=PREFIX,
+                             backward=False)  # (session 45: forward refusals asked)
     assert result.forward_failures > 0
 
 
@@ -147,5 +149,6 @@ def test_a_wrong_spec_ranking_is_refused(monkeypatch: pytest.MonkeyPatch, mutant
     monkeypatch.setattr(spec.step, "prune_at", mutant)
     with stopping_at_a_refusal(lambda r: r.forward_failures > 0):  # (session 37)
         result = check_graph("spec-mutant", keep_one("dvv-prune-retired"),
-                             max_states=states, relations=RELATIONS)
+                             max_states=states, relations=RELATIONS,
+                             backward=False)  # (session 45: forward refusals asked)
     assert result.forward_failures > 0

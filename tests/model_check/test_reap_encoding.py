@@ -29,13 +29,13 @@ from model_check.proofs.invariants import (
     strong_delete_shields,
     strong_no_resurrection,
 )
-from model_check.refinement_conformance import shortest_tree
-from model_check.spec_model import spec_model
 from model_check.suite import entry
 from spec import model
 from spec.actions import Reap, action_from_json
 from spec.config import Config
 from tests.conftest import PROFILE
+from tests.proof_cache import delete_readings, graph_readings, superseded_not_live
+from tests.run_cache import run_cache_dir
 
 TRACE = (Path(__file__).resolve().parents[1] / "refinement" / "traces"
          / "delete-immediate.no_resurrection.json")
@@ -119,37 +119,31 @@ def test_the_checkers_immediate_reap_breaks_the_shields_invariant() -> None:
     assert broken == len(run) - 3  # the reap, a replica get, the reply that answers v1
 
 
-def _superseded_not_live(x: Any, params: Any) -> Any:
-    """No store holds put ``q``'s own version beside a version whose history holds
-    another put ``p`` whose history holds ``q`` (that version supersedes ``q``'s)."""
-    puts = range(x.shape.puts)
-    return z3.And([z3.Not(z3.And(live[q], store[p], params.hist[p][q]))
-                   for live, store in zip(x.live, x.store, strict=True)
-                   for p in puts for q in puts if p != q])
-
-
 #: delete-immediate's 128,103 states take about 20 CPU-s: soak only (CI: delete-safe,
 #: 14,151 states, about 4 CPU-s in session 43)
 SUPERSEDED = ["delete-safe", *(["delete-immediate"] if PROFILE == "soak" else [])]
 
 
 @pytest.mark.parametrize("name", SUPERSEDED)
-def test_a_store_covering_a_delete_holds_nothing_it_deleted(name: str) -> None:
+def test_a_store_covering_a_delete_holds_nothing_it_deleted(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The step from ``quorum_read_sees_delete`` to a get that returns nothing the
     delete covers is the spec's merge, which the encoding over-approximates for
     live versions (docs/proofs.md): a reply covering the delete makes the
-    reconciliation drop what it deleted. Checked here at the level of stores, on
-    every reachable state of delete-safe and (soak) delete-immediate (the get reconciles its replies
-    with the same ``spec.clocks.merge``)."""
+    reconciliation drop what it deleted. Checked here at the level of stores
+    (:func:`tests.proof_cache.superseded_not_live`), on every reachable state of
+    delete-safe and (soak) delete-immediate (the get reconciles its replies with the
+    same ``spec.clocks.merge``). Session 45: delete-safe's states read once per test
+    run with test_proof_agreement.py's invariants (:func:`tests.proof_cache.graph_readings`;
+    one client, so symmetry is the identity and every state is its class)."""
     config = entry(name).config
-    check = EdgeCheck(config)
-    # the reachable states by the memoised successors (session 43: the spec's, 1.5-2x
-    # faster); one client, so symmetry is the identity and every state is its class
     assert config.clients == 1
-    states = shortest_tree(model.initial_state(config), spec_model(config).successors)
-    for state in states:
-        assert check.holds(_superseded_not_live, state), state
-    assert len(states) == entry(name).distinct_states
+    predicates = (delete_readings() if name == "delete-safe"
+                  else {"superseded_not_live": superseded_not_live})
+    read = graph_readings(run_cache_dir(tmp_path_factory), config, predicates)
+    assert read.name == name
+    assert read.failing["superseded_not_live"] == 0, read.first["superseded_not_live"]
+    assert read.states == entry(name).distinct_states
 
 
 LOSS_TRACE = Path(__file__).resolve().parent / "delete-safe-disk-loss.no_resurrection.json"
