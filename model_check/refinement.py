@@ -906,8 +906,9 @@ class Lockstep(LockstepState):
                      [Timeout(name, request, sent)], before)
 
     def timeout_ack_lost(self, name: str, op_id: int, target: str) -> None:
-        """The spec's ``Timeout`` of ``target``, whose node is down with an answer of
-        the exchange still in flight (session 44, the ack in flight): the spec's
+        """The spec's ``Timeout`` of ``target``, whose node is unreachable (down; since
+        session 45 also across a cut) with a message of the exchange the spec purges
+        still in flight (session 44, the ack in flight): the spec's
         timeout purges that answer (``spec.step.Edit.purge``); here the network loses
         it, exactly the messages
         :meth:`~model_check.refinement_state.LockstepState.ack_lost_timeout` names
@@ -917,11 +918,12 @@ class Lockstep(LockstepState):
         found = self.ack_lost_timeout(name, op_id, target)
         if found is None:
             raise InvalidValueError(f"no answer of {name}'s op {op_id} on target {target} "
-                                    "is in flight from a down node for a timeout to lose")
+                                    "is in flight from a down node for a timeout to lose "
+                                    "(nor across a cut)")
         sent, lost = found
         before = {x.id for x in self.sim.in_flight()}
         for message_id in lost:
-            self.sim.drop(message_id)  # the network loses the down node's answer
+            self.sim.drop(message_id)  # the network loses the unreachable node's answer
         self.dead.difference_update(lost)
         op = self._coordination(name, op_id)
         assert op is not None  # ack_lost_timeout found it

@@ -1328,19 +1328,22 @@ class LockstepState:
     def ack_lost_timeout(self, name: str, op_id: int, target: str
                          ) -> tuple[str, tuple[int, ...]] | None:
         """``(sent, lost)`` when the spec's ``Timeout`` of ``target`` (its request sent
-        to ``sent``) is enabled only because ``sent`` is down, an answer of the
-        exchange still in flight (session 44, the ack in flight): ``lost``, the ids of
+        to ``sent``) is enabled only because ``sent`` is unreachable from ``name``
+        (down; or across a cut, since session 45: sloppy-partition's 278 of 400
+        sampled timeouts), an answer of the exchange still in flight (session 44, the
+        ack in flight): ``lost``, the ids of
         the in-flight messages of ``name``'s operation ``op_id`` the spec's timeout
         purges (``spec.step.Edit.purge``: a ``ReplicaPutAck`` or ``ReplicaGetReply``
         from ``sent`` to ``name``, a ``ReplicaGet`` from ``name`` to ``sent``), at least
         one; with them gone, :meth:`_timeout_sent_to` must allow the timer (no other
         message of the exchange in flight: a ``ReplicaPut`` to ``sent``, which the spec
         keeps, refuses it). None otherwise. The lockstep's ``timeout_ack_lost`` loses
-        them in the network (a down node's answer on the way may be lost, paper
-        section 4.6's failures), then fires the timer as :meth:`timeout_target`."""
+        them in the network (a message on the way to or from a down or cut-off node
+        may be lost, paper section 4.6's failures), then fires the timer as
+        :meth:`timeout_target`."""
         op = self._coordination(name, op_id)
         sent = None if op is None else op.sent_to.get(target)
-        if sent is None or sent == name or self.up(sent):
+        if sent is None or sent == name or self.reachable(name, sent):
             return None
         lost = tuple(m.id for m in self.sim.in_flight()
                      if getattr(m.message, "op_id", None) == op_id and (
