@@ -53,7 +53,12 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   the spec's ``Timeout`` of such a retried target (session 44) = the
   implementation's timer rounds to its deadline, each retry lost, where it fails
   the request (:meth:`Lockstep.retries_lost`), and a stutter, its later retries
-  lost, where the request goes on (:meth:`Lockstep.retry_given_up`);
+  lost, where the request goes on (:meth:`Lockstep.retry_given_up`); the spec's
+  ``Timeout`` of an unreachable node with an answer of the exchange on the way =
+  that answer lost, then the timer (:meth:`Lockstep.timeout_ack_lost`, session 44),
+  and with the coordinator's replica put to it on the way = the timer, the put
+  kept on both sides and the node's later ack dead (:meth:`Lockstep.timeout_put_kept`,
+  session 45: the spec's coordinator awaits it no more);
 - a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
   (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
   ``Handoff``, and it must send exactly that hint;
@@ -901,8 +906,9 @@ class Lockstep(LockstepState):
                      [Timeout(name, request, sent)], before)
 
     def timeout_ack_lost(self, name: str, op_id: int, target: str) -> None:
-        """The spec's ``Timeout`` of ``target``, whose node is down with an answer of
-        the exchange still in flight (session 44, the ack in flight): the spec's
+        """The spec's ``Timeout`` of ``target``, whose node is unreachable (down; since
+        session 45 also across a cut) with a message of the exchange the spec purges
+        still in flight (session 44, the ack in flight): the spec's
         timeout purges that answer (``spec.step.Edit.purge``); here the network loses
         it, exactly the messages
         :meth:`~model_check.refinement_state.LockstepState.ack_lost_timeout` names
@@ -912,11 +918,12 @@ class Lockstep(LockstepState):
         found = self.ack_lost_timeout(name, op_id, target)
         if found is None:
             raise InvalidValueError(f"no answer of {name}'s op {op_id} on target {target} "
-                                    "is in flight from a down node for a timeout to lose")
+                                    "is in flight from a down node for a timeout to lose "
+                                    "(nor across a cut)")
         sent, lost = found
         before = {x.id for x in self.sim.in_flight()}
         for message_id in lost:
-            self.sim.drop(message_id)  # the network loses the down node's answer
+            self.sim.drop(message_id)  # the network loses the unreachable node's answer
         self.dead.difference_update(lost)
         op = self._coordination(name, op_id)
         assert op is not None  # ack_lost_timeout found it
@@ -926,6 +933,40 @@ class Lockstep(LockstepState):
                    else GetTimeout(op_id, target))
         self._settle(f"timeout {name} #{request} target {target} on {sent}, "
                      f"its answer in flight lost", [Timeout(name, request, sent)], before)
+
+    def timeout_put_kept(self, name: str, op_id: int, target: str) -> None:
+        """The spec's ``Timeout`` of ``target``, whose node is unreachable (down, or
+        across a cut) with the coordinator's ``ReplicaPut`` to it still in flight
+        (session 45, the put in flight): the spec's coordinator stops awaiting the
+        node and keeps the put (it writes when it arrives, ``spec.step.Edit.purge``);
+        here the coordinator's timer for ``target`` fires as in
+        :meth:`timeout_target` (its resend to the unreachable node lost, a fallback
+        sent the write with a hint where one is left) and the put stays in flight
+        on both sides. Any answer of the node already on the way is lost, as in
+        :meth:`timeout_ack_lost`. The implementation's coordinator, unlike the
+        spec's, still counts the node silent: the node's ack of the kept put, sent
+        when it arrives, is dead (:meth:`deliver`: the spec's coordinator awaits no
+        answer and the spec sends none), never delivered by a spec step; it is lost
+        in the network as :meth:`retry_given_up`'s retries are. Raises
+        InvalidValueError when
+        :meth:`~model_check.refinement_state.LockstepState.put_kept_timeout` does not
+        name the step, Divergence when it does not map."""
+        found = self.put_kept_timeout(name, op_id, target)
+        if found is None:
+            raise InvalidValueError(f"no replica put of {name}'s op {op_id} on target "
+                                    f"{target} is in flight to an unreachable node")
+        sent, _, lost = found
+        before = {x.id for x in self.sim.in_flight()}
+        for message_id in lost:
+            self.sim.drop(message_id)  # the network loses the node's answer
+        self.dead.difference_update(lost)
+        op = self._coordination(name, op_id)
+        assert op is not None  # put_kept_timeout found it
+        request = self.ops[(name, op_id)]
+        self._oracle()
+        self._fire(name, PutTimeout(op_id, target))
+        self._settle(f"timeout {name} #{request} target {target} on {sent}, its put "
+                     "in flight kept", [Timeout(name, request, sent)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""

@@ -34,6 +34,7 @@ stops at the first step where the implementation diverges, with both states.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from impl.simulator import SimulationError
 from model_check.properties import Expectation
@@ -188,15 +189,22 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         if fired is not None:
             ls.timeout_target(*fired)
             return None
-        # session 44, the ack in flight: the target's node is down, its answer still
-        # on the way, which the spec's timeout purges and the network loses here
-        lost = next(((action.node, op, target) for op in ops
-                     for target in ls.targets_of(action.node, op)
-                     if ls.sent_to_of(action.node, op, target) == action.target
-                     and ls.ack_lost_timeout(action.node, op, target) is not None), None)
-        if lost is not None:
-            ls.timeout_ack_lost(*lost)
-            return None
+        # the target's node unreachable with a message of the exchange on the way:
+        # its answer, which the spec's timeout purges and the network loses here
+        # (session 44, the ack in flight), or the coordinator's put to it, which the
+        # spec keeps, as here, the node's later ack dead (session 45, the put in flight)
+        steps: tuple[tuple[Callable[[str, int, str], object],
+                           Callable[[str, int, str], None]], ...] = (
+            (ls.ack_lost_timeout, ls.timeout_ack_lost),
+            (ls.put_kept_timeout, ls.timeout_put_kept))
+        for names, take in steps:
+            found = next(((action.node, op, target) for op in ops
+                          for target in ls.targets_of(action.node, op)
+                          if ls.sent_to_of(action.node, op, target) == action.target
+                          and names(action.node, op, target) is not None), None)
+            if found is not None:
+                take(*found)
+                return None
         # session 44: the spec gives up on a reachable target the implementation asks
         # again (no fallback left): its retries lost, to its deadline where the
         # spec's request fails, a stutter where it goes on

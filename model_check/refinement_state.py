@@ -941,8 +941,13 @@ class LockstepState:
         (``safe``: the implementation schedules the reap once all N targets
         acknowledged it; ``immediate``: each later acknowledgement reaps again; as
         when the request timeout is longer than the replicas' round trips); the spec,
-        which ended the coordination at W, sees those acknowledgements as dead."""
-        if (op.kind != "put" or self.config.delete_mode == "keep"
+        which ended the coordination at W, sees those acknowledgements as dead. Not a
+        delete that did not answer (session 45: the spec's give-up on a target down
+        with the delete's put to it on the way, ``Lockstep.timeout_put_kept``, fails
+        the request with that put in flight; held open, the node's ack of it, dead,
+        answered the delete on the implementation when the reap step delivered it:
+        dvv-prune-retired-delete, ``Timeout(n2, 2, n1)`` then ``Reap(k, n1)``)."""
+        if (op.kind != "put" or not op.replied or self.config.delete_mode == "keep"
                 or self.ops.get((name, op.op_id)) not in tombstone_ids(self.config)
                 or len(op.acks) >= len(op.targets)):
             return False
@@ -1365,19 +1370,22 @@ class LockstepState:
     def ack_lost_timeout(self, name: str, op_id: int, target: str
                          ) -> tuple[str, tuple[int, ...]] | None:
         """``(sent, lost)`` when the spec's ``Timeout`` of ``target`` (its request sent
-        to ``sent``) is enabled only because ``sent`` is down, an answer of the
-        exchange still in flight (session 44, the ack in flight): ``lost``, the ids of
+        to ``sent``) is enabled only because ``sent`` is unreachable from ``name``
+        (down; or across a cut, since session 45: sloppy-partition's 278 of 400
+        sampled timeouts), an answer of the exchange still in flight (session 44, the
+        ack in flight): ``lost``, the ids of
         the in-flight messages of ``name``'s operation ``op_id`` the spec's timeout
         purges (``spec.step.Edit.purge``: a ``ReplicaPutAck`` or ``ReplicaGetReply``
         from ``sent`` to ``name``, a ``ReplicaGet`` from ``name`` to ``sent``), at least
         one; with them gone, :meth:`_timeout_sent_to` must allow the timer (no other
         message of the exchange in flight: a ``ReplicaPut`` to ``sent``, which the spec
         keeps, refuses it). None otherwise. The lockstep's ``timeout_ack_lost`` loses
-        them in the network (a down node's answer on the way may be lost, paper
-        section 4.6's failures), then fires the timer as :meth:`timeout_target`."""
+        them in the network (a message on the way to or from a down or cut-off node
+        may be lost, paper section 4.6's failures), then fires the timer as
+        :meth:`timeout_target`."""
         op = self._coordination(name, op_id)
         sent = None if op is None else op.sent_to.get(target)
-        if sent is None or sent == name or self.up(sent):
+        if sent is None or sent == name or self.reachable(name, sent):
             return None
         lost = tuple(m.id for m in self.sim.in_flight()
                      if getattr(m.message, "op_id", None) == op_id and (
@@ -1388,6 +1396,37 @@ class LockstepState:
         if not lost or self._timeout_sent_to(name, op_id, target, frozenset(lost)) != sent:
             return None
         return sent, lost
+
+    def put_kept_timeout(self, name: str, op_id: int, target: str
+                         ) -> tuple[str, tuple[int, ...], tuple[int, ...]] | None:
+        """``(sent, kept, lost)`` when the spec's ``Timeout`` of ``target`` (its request
+        sent to ``sent``) is enabled only because ``sent`` is unreachable from
+        ``name`` (down, or across a cut), with the coordinator's ``ReplicaPut`` to
+        ``sent`` still in flight (session 45, the put in flight): ``kept``, the ids of
+        ``name``'s in-flight ``ReplicaPut`` messages of operation ``op_id`` to ``sent``
+        (at least one), which the spec's timeout keeps (``spec.step.Edit.purge``:
+        replica puts write); ``lost``, the answers the timeout purges
+        (:meth:`ack_lost_timeout`'s kinds, possibly none). With both set aside,
+        :meth:`_timeout_sent_to` must allow the timer (nothing else of the exchange in
+        flight). None otherwise (a get's exchange has no put to keep: its
+        ``ReplicaGet`` is purged, :meth:`ack_lost_timeout`). The lockstep's
+        ``timeout_put_kept`` fires the timer as :meth:`timeout_target`, the put left
+        in flight on both sides, ``sent``'s later ack dead (the spec's coordinator no
+        longer awaits it and sends none: ``spec.replica.awaited``)."""
+        op = self._coordination(name, op_id)
+        sent = None if op is None else op.sent_to.get(target)
+        if sent is None or sent == name or self.reachable(name, sent):
+            return None
+        exchange = [m for m in self.sim.in_flight()
+                    if getattr(m.message, "op_id", None) == op_id]
+        kept = tuple(m.id for m in exchange if (m.src, m.dest) == (name, sent)
+                     and isinstance(m.message, ReplicaPut))
+        lost = tuple(m.id for m in exchange if (m.src, m.dest) == (sent, name)
+                     and isinstance(m.message, ReplicaPutAck))
+        if not kept or self._timeout_sent_to(name, op_id, target,
+                                             frozenset(kept + lost)) != sent:
+            return None
+        return sent, kept, lost
 
     def targets_of(self, name: str, op_id: int) -> tuple[str, ...]:
         """The targets of ``name``'s live operation ``op_id`` (none if it ended)."""

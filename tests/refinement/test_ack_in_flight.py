@@ -19,11 +19,11 @@ from collections.abc import Iterator
 import pytest
 
 from impl.effects import Send
-from impl.messages import ReplicaPut, ReplicaPutAck
+from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from model_check.refinement import Divergence, Lockstep
-from model_check.refinement_replay import NotExpressible, step_action
+from model_check.refinement_replay import step_action
 from model_check.suite import entry
-from spec.actions import ClientPut, Deliver, DiskLoss, Timeout
+from spec.actions import ClientGet, ClientPut, Deliver, DiskLoss, Partition, Timeout
 from spec.errors import InvalidValueError
 from spec.state import Kind
 
@@ -106,17 +106,21 @@ def test_an_ack_of_an_up_node_is_not_lost() -> None:
 
 def test_a_request_in_flight_to_the_down_node_is_not_lost() -> None:
     """n2 loses its disk before n1's replica put reaches it: the spec's timeout keeps
-    that put in flight (it writes, ``Edit.purge``), so the lockstep maps nothing (the
-    timeout stays unmapped, as before). Mapping mutant ``loses-a-kept-put`` (the put
-    counted among the lost) fails here."""
+    that put in flight (it writes, ``Edit.purge``), so this step loses nothing and
+    does not take the timeout (session 45's ``timeout_put_kept`` does, the put kept:
+    tests/refinement/test_put_in_flight.py). Mapping mutant ``loses-a-kept-put`` (the
+    put counted among the lost) fails here."""
     ls = Lockstep(entry("disk-loss-w2").config)
     try:
         step_action(ls, ClientPut("c1", "n1", "k"))
         step_action(ls, DiskLoss("n2"))
         assert ls.ack_lost_timeout("n1", _op(ls), "n2") is None
-        with pytest.raises(NotExpressible) as refused:
-            step_action(ls, Timeout("n1", 1, "n2"))
-        assert "no timer for request #1 on n2" in refused.value.report
+        with pytest.raises(InvalidValueError, match="in flight from a down node"):
+            ls.timeout_ack_lost("n1", _op(ls), "n2")
+        step_action(ls, Timeout("n1", 1, "n2"))
+        assert ls.history[-1].endswith("its put in flight kept")
+        assert {(m.dest, type(m.message)) for m in ls.in_flight()} == {
+            ("n2", ReplicaPut), ("n3", ReplicaPut)}
     finally:
         ls.cluster.close()
 
@@ -150,3 +154,39 @@ def test_an_answer_of_another_operation_is_not_lost(acked: Lockstep) -> None:
     ls.sim.lose_disk("n2")
     assert len(ls.in_flight()) == 3
     assert ls.ack_lost_timeout("n1", _op(ls), "n2") == ("n2", (ack.id,))
+
+
+def test_a_get_across_a_cut_is_lost_as_a_down_node_s() -> None:
+    """Session 45: the node cut off by a partition, not down. sloppy-partition (N = 3,
+    R = W = 2, four nodes): c1's get at n2 sent n1 a replica get, then the partition
+    puts n1 and n3 on the other side; the spec's ``Timeout(n2, 2, n1)`` (enabled: the
+    link is cut) purges that replica get, and the step loses it in the network (with
+    the timer's resend to n1, no fallback reachable), nothing of another exchange
+    (op 1's put to n1 stays in flight on both sides); n2 then awaits n4 alone. Mapping
+    mutant ``down-only`` (the node asked to be down, as before session 45: the
+    timeout unmapped) fails here."""
+    ls = Lockstep(entry("sloppy-partition").config)
+    try:
+        def deliver(kind: Kind, src: str, dst: str) -> None:
+            step_action(ls, Deliver(next(m for m in ls.frontier[0].messages
+                                         if m.kind is kind and (m.src, m.dst) == (src, dst))))
+
+        step_action(ls, ClientPut("c1", "n2", "k"))
+        deliver(Kind.REPLICA_PUT, "n2", "n4")
+        deliver(Kind.REPLICA_PUT_ACK, "n4", "n2")
+        step_action(ls, ClientGet("c1", "n2", "k"))
+        deliver(Kind.REPLICA_GET, "n2", "n4")
+        step_action(ls, Partition(("n1", "n3")))
+        get = next(m for m in ls.in_flight() if isinstance(m.message, ReplicaGet))
+        assert (get.src, get.dest) == ("n2", "n1") and ls.up("n1")
+        op = next(o for (node, o), request in ls.ops.items() if (node, request) == ("n2", 2))
+        assert ls.ack_lost_timeout("n2", op, "n1") == ("n1", (get.id,))
+        lost = ls.sim.stats["lost"]
+        step_action(ls, Timeout("n2", 2, "n1"))
+        assert ls.history[-1] == "timeout n2 #2 target n1 on n1, its answer in flight lost"
+        assert ls.sim.stats["lost"] - lost == 2
+        assert sorted((m.src, m.dest, type(m.message)) for m in ls.in_flight()) == [
+            ("n2", "n1", ReplicaPut), ("n4", "n2", ReplicaGetReply)]
+        assert ls.frontier[0].node("n2").coord[0].awaiting == (("n4", ""),)
+    finally:
+        ls.cluster.close()

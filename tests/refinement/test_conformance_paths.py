@@ -27,6 +27,7 @@ from model_check.refinement_conformance import (
     reachable_graph,
     shortest_tree,
 )
+from model_check.refinement_state import LockstepState
 from model_check.suite import entry
 from spec.actions import Action, AntiEntropy, Timeout
 from spec.errors import ConfigError
@@ -58,6 +59,17 @@ Graph = tuple[dict[State, tuple[State, Action] | None], list[Edge]]
 @pytest.fixture(scope="module")
 def graph() -> Graph:
     return reachable_graph(entry(DETOURED).config)
+
+
+@pytest.fixture(autouse=True)
+def _put_kept_unmapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lockstep without session 45's mapping of the spec's give-up on a down
+    target with the coordinator's put to it in flight
+    (``LockstepState.put_kept_timeout``, tests/refinement/test_put_in_flight.py):
+    with it DETOURED's whole graph agrees (7,239 of 7,239 edges), and these tests of
+    the detours need steps the lockstep cannot take; without it those 42 timeouts
+    are unmapped again, as in session 44, the figures below."""
+    monkeypatch.setattr(LockstepState, "put_kept_timeout", lambda self, *args: None)
 
 
 def _decided(graph: Graph, seed: int, size: int, **options: Any
