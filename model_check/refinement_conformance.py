@@ -28,9 +28,12 @@ An edge's outcome is one of:
 - ``diverged``: the step, or reaching ``t``, failed (a :class:`Divergence`: a bug
   of the implementation, the abstraction or the spec);
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
-  spec's timeout of a target with a message of its exchange in flight; until
-  session 44 also that of a reachable replica the implementation retries, now its
-  retries lost: ``Lockstep.retries_lost``, ``Lockstep.retry_given_up``; a
+  spec's timeout of a target with a message of its exchange in flight that none of
+  the timeout mappings names: session 44 mapped the give-up of a reachable replica
+  the implementation retries, its retries lost (``Lockstep.retries_lost``,
+  ``Lockstep.retry_given_up``), and of an unreachable target's answer in flight
+  (``Lockstep.timeout_ack_lost``), session 45 of an unreachable target with the
+  coordinator's put to it in flight (``Lockstep.timeout_put_kept``); a
   message the harness declared dead; a spec reap while a member is down,
   :data:`MEMBER_DOWN`, or while a member holds a live version,
   :data:`LIVE_ELSEWHERE`, each checked by driving the refused round to its end:
