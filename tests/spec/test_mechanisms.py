@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import spec.state
 from spec.actions import (
     Action,
     AntiEntropy,
@@ -45,7 +47,7 @@ from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.model import MECHANISMS, initial_state, successors
 from spec.requests import client_requests
-from spec.state import Coordination, Kind, Message, NodeState, State
+from spec.state import Coordination, Kind, Message, NodeState, State, new_message
 from spec.step import plan_of
 from spec.symmetry import rename_clients
 from tests.conftest import examples
@@ -121,6 +123,22 @@ def test_trusted_constructors_build_what_the_classes_build(data: st.DataObject) 
         assert rebuilt._parts == after._parts
         for a, b in zip(rebuilt.messages, after.messages, strict=True):
             assert a == b and hash(a) == hash(b) and a.order == b.order
+
+
+def test_new_message_hands_out_one_object_per_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 45: ``new_message`` interns (the memo's delivery cache then hits by
+    identity): equal fields, the payloads equal but distinct objects, give the same
+    object, equal to the dataclass's own; other fields another; a full table is emptied
+    and interns again. Mutant (scratch): ``return m`` without the table: fails."""
+    first = new_message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", tuple([1, 2]), "n3")
+    again = new_message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", tuple([1, 2]), "n3")
+    assert again is first and first == Message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", (1, 2), "n3")
+    other = new_message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", (1, 3), "n3")
+    assert other is not first and other != first
+    monkeypatch.setattr(spec.state, "MESSAGES_INTERNED", 2)
+    fresh = new_message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", (1, 2), "n3")
+    assert fresh is not first and fresh == first and len(spec.state._MESSAGES) == 1
+    assert new_message(Kind.REPLICA_PUT, "n1", "n2", 1, "k", (1, 2), "n3") is fresh
 
 
 def test_cached_hash_follows_the_fields() -> None:
