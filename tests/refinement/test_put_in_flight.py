@@ -40,6 +40,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    Heal,
+    Partition,
     Reap,
     Recover,
     Timeout,
@@ -186,6 +188,43 @@ def test_a_sloppy_give_up_hands_the_target_on_and_keeps_the_put() -> None:
         assert sorted((m.dest, getattr(m.message, "hint", None)) for m in ls.in_flight()
                       ) == [("n2", ""), ("n3", "n2"), ("n4", "")]
         assert ls.frontier[0].node("n1").coord[0].awaiting == (("n3", "n2"), ("n4", ""))
+    finally:
+        ls.cluster.close()
+
+
+def test_a_put_across_a_cut_is_kept_as_a_down_node_s() -> None:
+    """sloppy-partition (N = 3, W = 2, four nodes): c1's put at n2, its replica puts to
+    n1 and n4 on the way, then the partition cuts n1 and n3 off (n1 up). The spec's
+    ``Timeout(n2, 1, n1)`` (enabled: the link is cut) keeps n2's put to n1, and the
+    step takes it (no fallback reachable: the timer's resend to n1 lost, one
+    message); n2 awaits n4 alone. After the heal the kept put writes v1 at n1, its
+    ack dead; n4's ack answers the put on both sides. The cut case the docs count in
+    sloppy-partition's gain; mapping mutant ``put-kept-down-only`` (the node asked to
+    be down, as session 44's check was: the timeout unmapped) fails here, and
+    survived the rest of tests/refinement's timeout files (session 45 review)."""
+    ls = Lockstep(entry("sloppy-partition").config)
+    try:
+        step_action(ls, ClientPut("c1", "n2", "k"))
+        to_n1 = next(m.id for m in ls.in_flight() if m.dest == "n1")
+        step_action(ls, Partition(("n1", "n3")))
+        op = next(o for (node, o), request in ls.ops.items() if (node, request) == ("n2", 1))
+        assert ls.up("n1") and ls.put_kept_timeout("n2", op, "n1") == ("n1", (to_n1,), ())
+        lost = ls.sim.stats["lost"]
+        step_action(ls, Timeout("n2", 1, "n1"))
+        assert (ls.history[-1], ls.sim.stats["lost"] - lost) == (
+            "timeout n2 #1 target n1 on n1, its put in flight kept", 1)
+        assert sorted((m.src, m.dest, type(m.message)) for m in ls.in_flight()) == [
+            ("n2", "n1", ReplicaPut), ("n2", "n4", ReplicaPut)]
+        assert ls.frontier[0].node("n2").coord[0].awaiting == (("n4", ""),)
+        step_action(ls, Heal())
+        step_action(ls, Deliver(_spec_message(ls, Kind.REPLICA_PUT, "n2", "n1")))
+        ack = next(m for m in ls.in_flight() if isinstance(m.message, ReplicaPutAck))
+        assert (ack.src, ack.dest) == ("n1", "n2") and ack.id in ls.dead
+        assert ls.abstract().nodes[0][1] == ls.abstract().nodes[1][1]  # n1 holds v1 as n2
+        assert _put_answered(ls) == (False, None)
+        step_action(ls, Deliver(_spec_message(ls, Kind.REPLICA_PUT, "n2", "n4")))
+        step_action(ls, Deliver(_spec_message(ls, Kind.REPLICA_PUT_ACK, "n4", "n2")))
+        assert _put_answered(ls) == (True, None)
     finally:
         ls.cluster.close()
 
