@@ -60,12 +60,7 @@ to its batch used to end the rebuild with the copies still apart (session 38,
 ``tests/impl/test_data_loss_probe.py``).
 
 One step that finds nothing differing is answered all the same, the opener's
-root: every exchange must be able to complete at its opener, unless the root is
-``quiet``: the opener sends a root quiet where no one waits for the exchange to
-complete there, i.e. for a pair (range, replica) its rebuild is not waiting for
-(:attr:`AntiEntropy.pending`; session 45: an exchange in sync costs one message,
-not two; a pair a ring change adds to a rebuild under way waits for the next
-round's root). A rebuilding node whose
+root: every exchange must be able to complete at its opener. A rebuilding node whose
 peers suspect it (it is silent to their reads) is opened by none of them
 (:meth:`AntiEntropy.on_round` picks reachable replicas only). A replica that
 finds an opener's root in sync therefore answers its hashes of the root's
@@ -351,15 +346,10 @@ class AntiEntropy:
         while len(live) > SYNC_SESSIONS_LIMIT:
             live.popitem(last=False)
 
-    def _open(self, peer: str, tree: MerkleTree, generation: str | None = None,
-              quiet: bool = False) -> Send:
+    def _open(self, peer: str, tree: MerkleTree, generation: str | None = None) -> Send:
         """The root of ``tree`` to ``peer``: an exchange this node opens (live), stamped
         with ``generation`` (None: :attr:`generation`'s; a round asks it once: session
-        44). ``quiet``: the pair is not one this node's rebuild waits for
-        (:attr:`pending`), so no one waits for the exchange to complete here, and a
-        peer that finds the root in sync ends the exchange without a message (one
-        message per exchange in sync, where the answer of the root's children made
-        two: session 45, 88% of a simulated join's messages were such pairs)."""
+        44)."""
         if generation is None:
             generation = self.generation()
         session = next(self.ids)
@@ -370,7 +360,7 @@ class AntiEntropy:
         indexes, hashes = tree.level_items(0)
         return Send(peer, MerkleExchange.made(
             session, shape.lo, shape.hi, shape.fanout, shape.depth, "level", 0, (), indexes,
-            hashes, generation=generation, quiet=quiet))
+            hashes, generation=generation))
 
     def forget_sessions(self) -> None:
         """No exchange live before completes one any more (:attr:`synced`): the store
@@ -441,8 +431,7 @@ class AntiEntropy:
             tree = self.trees.get(lo, hi)
             if timer.peer is not None:
                 if tree is not None and timer.peer in owners:
-                    out.append(self._open(timer.peer, tree, generation,
-                                          ((lo, hi), timer.peer) not in pending))
+                    out.append(self._open(timer.peer, tree, generation))
                 continue
             for node in owners:
                 if node not in up:
@@ -451,7 +440,7 @@ class AntiEntropy:
             if not live or tree is None:
                 continue
             peer = live[self.rng.randrange(len(live))]
-            out.append(self._open(peer, tree, generation, ((lo, hi), peer) not in pending))
+            out.append(self._open(peer, tree, generation))
             if pending:  # rebuilding: every replica of the range not done yet too
                 out += [self._open(other, tree, generation) for other in live
                         if other != peer and ((lo, hi), other) in pending]
@@ -461,8 +450,7 @@ class AntiEntropy:
         """Answer one step of an exchange: descend, or send the out-of-sync records;
         the opener's root found in sync is answered with the root's children
         (:func:`impl.merkle.root_children`: the exchange completes at the opener
-        too) unless it is ``quiet`` (its opener waits for no completion: session
-        45), any other step found in sync with nothing.
+        too), any other step found in sync with nothing.
 
         A step about a range this node does not hold (the ring changed under the
         exchange: an honest race) is ignored, counted as
@@ -482,8 +470,6 @@ class AntiEntropy:
             # the root or its children, in sync: what check and compare would find,
             # without a Level built and checked (session 42)
             if message.level == 0:  # the opener's root: maybe of before (docstring)
-                if message.quiet:  # (no one waits for it to complete there: session 45)
-                    return []
                 indexes, hashes = tree.level_items(1)  # (root_children's)
                 return [Send(src, MerkleExchange.made(
                     message.session, shape.lo, shape.hi, shape.fanout, shape.depth,
@@ -519,8 +505,7 @@ class AntiEntropy:
         if isinstance(answer, Level | Buckets):
             return [Send(src, _made(message.session, answer, self.generation()))]
         if isinstance(answer, InSync):
-            if root and not message.quiet:  # the opener's root: maybe of before (module
-                # docstring); a quiet one's opener waits for no answer (session 45)
+            if root:  # the opener's root: maybe of before (module docstring)
                 return [Send(src, _made(message.session, root_children(tree),
                                         self.generation()))]
             self._synced(src, message.session, (message.lo, message.hi))

@@ -724,8 +724,6 @@ class MerkleExchange:
     ``step == "level"``: the sender's hashes (``indexes[i]`` -> ``hashes[i]``) of
     the nodes at ``level`` under ``parents``; ``step == "buckets"``: the sender's
     ``(keys[i], digests[i])`` entries of the differing buckets ``indexes``.
-    ``quiet`` (a root only): the opener needs no answer where the root is found in
-    sync (:meth:`impl.antientropy.AntiEntropy.on_merkle_exchange`; session 45).
     """
 
     session: int
@@ -742,8 +740,6 @@ class MerkleExchange:
     digests: tuple[bytes, ...] = ()
     #: the sender's store generation ("" without the restore guard: Gossip)
     generation: str = ""
-    #: a root the opener needs no answer to where it is found in sync (session 45)
-    quiet: bool = False
 
     def __post_init__(self) -> None:
         if (type(self.session) is int and 0 <= self.session <= MAX_ID
@@ -758,13 +754,11 @@ class MerkleExchange:
                 and _bytes_ok(self.hashes) and _bytes_ok(self.keys) and _bytes_ok(self.digests)
                 and len(self.keys) == len(self.digests)
                 and type(self.generation) is str
-                and (not self.generation or parse_generation(self.generation) is not None)
-                and type(self.quiet) is bool):
+                and (not self.generation or parse_generation(self.generation) is not None)):
             return  # the common, valid case, checked cheaply (the checks below name
             # the field of any other)
         check = _Checker(self, BadMessageError)
         _check_generation(check, "generation", self.generation)
-        check.flag("quiet", self.quiet)
         check.ident("session", self.session)
         _check_range(self, self.lo, self.hi)
         check.count("fanout", self.fanout, 2)
@@ -787,8 +781,7 @@ class MerkleExchange:
     def made(cls, session: int, lo: int, hi: int, fanout: int, depth: int, step: str,
              level: int = 0, parents: tuple[int, ...] = (), indexes: tuple[int, ...] = (),
              hashes: tuple[bytes, ...] = (), keys: tuple[bytes, ...] = (),
-             digests: tuple[bytes, ...] = (), generation: str = "",
-             quiet: bool = False) -> MerkleExchange:
+             digests: tuple[bytes, ...] = (), generation: str = "") -> MerkleExchange:
         """A step a node made of its own tree (:mod:`impl.antientropy` only): the
         fields as the constructor takes them, but not checked here. The caller
         vouches for them: its tree's shape, the hashes, keys and digests its tree
@@ -817,7 +810,6 @@ class MerkleExchange:
         _set_keys(message, keys)
         _set_digests(message, digests)
         _set_generation(message, generation)
-        _set_quiet(message, quiet)
         return message
 
 
@@ -829,7 +821,6 @@ _set_session, _set_lo, _set_hi, _set_fanout, _set_depth, _set_step, _set_level =
 _set_parents, _set_indexes, _set_hashes, _set_keys, _set_digests, _set_generation = (
     getattr(MerkleExchange, name).__set__
     for name in ("parents", "indexes", "hashes", "keys", "digests", "generation"))
-(_set_quiet,) = (getattr(MerkleExchange, name).__set__ for name in ("quiet",))
 
 
 def _counts_ok(items: object) -> bool:

@@ -55,19 +55,17 @@ def test_a_rebuilding_coordinators_own_read_is_no_replicas_word(seed: int) -> No
         assert f"; not counted: {top[0]} (the coordinator's own read, not rebuilt), " in said
 
 
-@pytest.mark.parametrize("seed", [2, 5])
+@pytest.mark.parametrize("seed", [2, 4])
 def test_a_rebuilding_coordinators_own_copy_does_not_make_the_fallbacks_count(
         seed: int) -> None:
     """v2 written at W = 3 while n4 rebuilds, then n4 cut off and v3 written at
     W = 2 through n6 (n6 and n5 acknowledge it): a get at R = 2 through n4 has its
     own v2 (uncounted: a range not rebuilt) and the fallbacks' empty replies.
     Unavailable is right; with the rule's "some reply holds a version" looking at
-    n4's uncounted copy too, ``[b'v2']``, a stale read at R + W > N (seeds 2 and 5;
+    n4's uncounted copy too, ``[b'v2']``, a stale read at R + W > N (seeds 2 and 4;
     seed 3 until session 36, whose rebuild, opening each range with every replica
-    still to do, ends before v2 there: seeds 1, 2, 4, 8 and 11 of 1-12 then
-    rebuilt through v3, and the mutant failed 2, 4, 8 and 11; seeds 2 and 4 until
-    session 45's quiet roots moved the schedule: seeds 1, 2, 5, 8, 9 and 11 still
-    rebuild through v3, each passing, and the mutant fails each).
+    still to do, ends before v2 there: seeds 1, 2, 4, 8 and 11 of 1-12 still
+    rebuild through v3, and the mutant fails 2, 4, 8 and 11).
     (Seed 1 is left out: there the put of v2 found n4 suspected and a
     fallback kept v2 for it, whose version rightly counts; the fallbacks' v2 is
     then the sloppy quorum's stale read, the paper's section 4.6, as before

@@ -170,25 +170,12 @@ RUNS = ([(scenario, clock) for scenario in sorted(SCENARIOS) for clock in ("dvv"
         else [(scenario, ("dvv", "lww")[i % 2]) for i, scenario in enumerate(sorted(SCENARIOS))])
 
 
-#: the sloppy quorum's stale read above, read again since session 45's quiet roots
-#: (an in-sync anti-entropy exchange one message, docs/model-checking.md "Where CI's
-#: test time goes (session 45): the simulator") moved seed 1's schedule back into
-#: it: k21 at step 88 (``[]`` for v66) and k11 at step 94 (``[]`` for v77), under
-#: both clocks; in dvv the client's next put of k11, with the empty read's context,
-#: is concurrent with v77, so k11 ends with both (the clock's right answer to that
-#: context). Pinned exactly: any other stale read or wrong value still fails.
-KNOWN_STALE = {"two-disks-replaced-in-a-row-a-third-down": [
-    (88, b"k21", b"v66", []), (94, b"k11", b"v77", [])]}
-KNOWN_FINAL = {("two-disks-replaced-in-a-row-a-third-down", "dvv"): [
-    (b"k11", b"v94", [b"v94", b"v77"])]}
-
-
 @pytest.mark.parametrize(("scenario", "clock"), RUNS)
 def test_two_faults_at_once_lose_no_acknowledged_write_and_serve_no_stale_read(
         scenario: str, clock: str) -> None:
     stale, final = _run(SCENARIOS[scenario], clock, seed=1)
-    assert stale == KNOWN_STALE.get(scenario, [])
-    assert final == KNOWN_FINAL.get((scenario, clock), [])
+    assert stale == []
+    assert final == []
 
 
 @pytest.mark.parametrize("clock", ["dvv", "lww"])

@@ -211,15 +211,13 @@ def test_a_put_through_a_replaced_disk_survives_a_late_copy_of_the_delete(seed: 
     assert cluster.node("n2").stats["put-remints"] == 1
 
 
-@pytest.mark.parametrize("seed", [2, 6])
+@pytest.mark.parametrize("seed", [3, 6])
 def test_without_the_margin_the_replaced_disk_put_is_still_lost(seed: int) -> None:
     # Non-vacuity of the margin (session 25's gap, lww_floor_margin_s = 0): [].
     # (Seeds 1 and 3 until session 35's in-sync anti-entropy answer moved the
     # schedule, then 3 and 4; since session 36's rebuild, which opens each range
-    # with every replica still to do, seeds 1, 3, 6, 8, 11 and 12 of 1-12 lost
-    # the put, 4 did not; since session 45's quiet roots moved it again, seeds 2,
-    # 4, 6, 10 and 11 of 1-12 lose it: 2 and 6 here, 2 also one of the margin's
-    # seeds above, where the same put is kept.)
+    # with every replica still to do, seeds 1, 3, 6, 8, 11 and 12 of 1-12 lose
+    # the put, 4 does not.)
     cluster, late = _reaped_with_a_late_copy("lww", seed, b"k", margin=0.0)
     cluster.wipe("n2")
     cluster.run_for(5.0)

@@ -84,12 +84,9 @@ def test_the_only_differing_keys_check_catches_a_full_sync(
 
 
 def test_in_sync_replicas_exchange_roots_only() -> None:
-    """In-sync replicas send the opener's root only, quiet (no rebuild under way:
-    session 45), and nothing answers it; nothing deeper. (Before session 45 every
-    root was answered with the root's children, session 35's
-    :func:`impl.merkle.root_children`, so that the exchange completes at the opener
-    too: a rebuilding node's roots still are,
-    ``tests/impl/test_quiet_roots.py``.)"""
+    """In-sync replicas send the opener's root and the answer of the root's
+    children (session 35: :func:`impl.merkle.root_children`, so that the exchange
+    completes at the opener too), one each per exchange; nothing deeper."""
     driver = Driver.start(make_config(5, anti_entropy_interval=1.0))
     for i, key in enumerate(KEYS[:50]):
         driver.request("n1", _put(i, key, b"v"))
@@ -97,8 +94,10 @@ def test_in_sync_replicas_exchange_roots_only() -> None:
     since = len(driver.delivered)
     driver.advance(3.0)
     steps = [m for _, _, m in driver.delivered[since:] if isinstance(m, MerkleExchange)]
-    roots = [m for m in steps if m.level == 0 and m.quiet]
-    assert roots and len(roots) == len(steps)
+    roots = [m for m in steps if m.level == 0]
+    answers = [m for m in steps if m.level == 1 and m.parents == (0,)]
+    assert roots and len(roots) + len(answers) == len(steps)
+    assert sorted(m.session for m in answers) == sorted(m.session for m in roots)
     assert not moved_keys(driver, since)
 
 

@@ -34,7 +34,7 @@ def test_a_made_step_equals_the_one_the_constructor_makes() -> None:
     """Every field where the constructor puts it (mutant: two setters of ``made``
     swapped, lo and hi: the steps differ)."""
     fields = (7, 3, 2**100, 16, 3, "level", 1, (0,), tuple(range(16)), _HASHES, (b"k",),
-              (b"d" * 16,), "2.ab", True)
+              (b"d" * 16,), "2.ab")
     made, built = MerkleExchange.made(*fields), MerkleExchange(*fields)
     assert made == built and hash(made) == hash(built)
     assert [getattr(made, name) for name in MerkleExchange.__slots__] == list(fields)
@@ -56,7 +56,6 @@ def test_a_malformed_made_step_is_refused_by_its_receiver() -> None:
     assert opened
     root = opened[0].message
     fields = [getattr(root, name) for name in MerkleExchange.__slots__]
-    fields[-1] = False  # not quiet: a root found in sync is answered (session 45)
     assert n2.receive(1.0, "n1", MerkleExchange.made(*fields))  # the valid one: answered
     dropped = n2.stats["dropped"]
     fields[0] = -1  # the session
@@ -133,9 +132,6 @@ def test_anti_entropy_steps_are_made_stamped(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(node_module, "with_generations", counted)
     n1, n2 = _node("n1", MemoryStorage("always")), _node("n2", MemoryStorage("always"))
     assert isinstance(n1.guard, RestoreGuard) and isinstance(n2.guard, RestoreGuard)
-    # n1's pairs with n2 as a rebuild's: its roots not quiet, each answered in sync
-    # (session 45)
-    n1.anti_entropy.pending = lambda: {(r, "n2") for r in n1.anti_entropy.trees.ranges}
     roots = [e for e in n1.fire(1.0, AntiEntropyRound("n2"))
              if isinstance(e, Send) and isinstance(e.message, MerkleExchange)]
     assert roots

@@ -47,10 +47,7 @@ REBUILD_S = 40.0
 def _hold(cluster: SimulatedCluster, level: int) -> dict[tuple[int, int], MerkleExchange]:
     """One level-``level`` ``MerkleExchange`` n2 sent n1 per range n1 holds (a root
     of n2's at level 0; at level 1 n2's answer to n1's root found in sync), taken
-    out of flight: they arrive late. (Since session 45 a root is answered in sync
-    only where it is not quiet: the caller makes n1's roots so, as a rebuilding
-    node's are, or any node's to a peer of an earlier version, which answers every
-    root.)"""
+    out of flight: they arrive late."""
     ranges = set(cluster.node("n1").anti_entropy.trees.ranges)
     held: dict[tuple[int, int], MerkleExchange] = {}
 
@@ -71,19 +68,14 @@ def _hold(cluster: SimulatedCluster, level: int) -> dict[tuple[int, int], Merkle
 @pytest.mark.parametrize("level", [0, 1], ids=["root", "answer"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_step_of_before_the_wipe_does_not_count_towards_the_rebuild(
-        level: int, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        level: int, seed: int) -> None:
     """The module's scenario: after the held steps of n2 arrive, n1 still waits for
     every pair with n2, and the get at R = 2 through n3 does not read ``k`` as not
     found (it times out: n1 is silent, n2 cut off). Healed, n1 is rebuilt and the
     get reads ``[b"w"]``. Before: ``rebuilding False``, the get read ``[]``."""
     with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed,
                                    partitioning="strategy3", partitions=3)) as cluster:
-        with monkeypatch.context() as patch:
-            if level == 1:  # n1's roots answered in sync (see _hold)
-                patch.setattr(cluster.node("n1").anti_entropy, "pending",
-                              lambda: {(r, "n2") for r in cluster.node("n1")
-                                       .anti_entropy.trees.ranges})
-            held = _hold(cluster, level)
+        held = _hold(cluster, level)
         cluster.partition(["n1", "n2"], ["n3"])
         cluster.client("n1").put(b"k", b"w")
         assert {name: record is not None for name, record in cluster.replicas(b"k").items()
@@ -140,13 +132,7 @@ def test_an_exchange_opened_before_the_rebuild_began_completes_nothing() -> None
     n1, n2 = _in_sync_pair()
     told: list[tuple[tuple[int, int], str]] = []
     n1.anti_entropy.synced.append(lambda done, peer: told.append((done, peer)))
-    # n1's roots of before answered in sync, as a rebuild's (or any node's to a
-    # peer of before session 45) are: not quiet
-    wired, n1.anti_entropy.pending = n1.anti_entropy.pending, lambda: {
-        (key_range, "n2") for key_range in n1.anti_entropy.trees.ranges}
     before = _answers(n1, n2, 1.0)
-    n1.anti_entropy.pending = wired
-    assert before
     n1._begin_rebuild(1.0)
     assert n1.rebuilding
     for answer in before:

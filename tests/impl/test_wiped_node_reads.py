@@ -122,18 +122,16 @@ def test_a_get_after_a_disk_replacement_reads_every_acknowledged_write(
 
 def test_without_the_restore_guard_nothing_changes() -> None:
     """``restore_guard = false``: no store is told it was replaced, none is ever
-    rebuilding, and the stale reads are those of before (11 of 20 with seed 1; 7
-    before session 45's quiet roots moved the schedule, 11 before session 35's
-    in-sync answer moved it)."""
+    rebuilding, and the stale reads are those of before (7 of 20 with seed 1; 11
+    before session 35's in-sync answer moved the schedule)."""
     stale, missing = _stale_reads("dvv", 1, restore_guard=False)
-    assert len(stale) == 11 and missing == []
+    assert len(stale) == 7 and missing == []
 
 
 def test_without_the_rebuild_the_reads_are_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fix is needed: with the rebuild never begun (the guard still on, the
     replaced disk still told), the probe reads 10 of 20 acknowledged writes as not
-    found and 10 of 20 deleted values back (seed 1, dvv; 12 before session 45's
-    quiet roots moved the schedule, 11 before session 36's
+    found and 12 of 20 deleted values back (seed 1, dvv; 11 before session 36's
     shadow round, which a gossip of before the restart no longer answers, moved the
     schedule; 15 before session 21's reap checks, ``Node._reap_checks``); nothing
     is lost for good."""
@@ -141,7 +139,7 @@ def test_without_the_rebuild_the_reads_are_stale(monkeypatch: pytest.MonkeyPatch
     stale, missing = _stale_reads("dvv", 1)
     assert len(stale) == 10 and missing == []
     back, kept = _deleted_read_back("dvv", 1)
-    assert len(back) == 10 and kept == []
+    assert len(back) == 12 and kept == []
 
 
 def test_gets_through_the_replaced_disk_in_its_first_round_trip() -> None:
@@ -301,10 +299,8 @@ def test_a_copy_of_a_range_not_rebuilt_does_not_count(seed: int) -> None:
 def test_answering_a_held_copy_before_the_range_is_rebuilt_reads_deleted_values_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant of session 16's rule (silent only to a key it holds nothing of):
-    seed 57 reads 4 deleted values back, k4, k11, k14 and k19 (seed 56 1, k11, since
-    session 45's quiet roots moved the schedule; before them seed 56 read 4, k11,
-    k12, k13 and k14: none of seeds 1-40, and 56 and 57 of 41-160, read any since
-    session 36's rebuild, which opens each
+    seed 56 reads 4 deleted values back, k11, k12, k13 and k14 (none of seeds 1-40,
+    and 56 and 57 of 41-160, read any since session 36's rebuild, which opens each
     range with every replica still to do, and its shadow round moved the schedule;
     before it seed 19 read 3, k3, k8 and k19; 5, k3, k7, k9, k12 and k14,
     before session 35's in-sync answer moved the schedule; 3, k8, k9 and k19,
@@ -313,7 +309,7 @@ def test_answering_a_held_copy_before_the_range_is_rebuilt_reads_deleted_values_
     ``Node._reap_checks``)."""
     monkeypatch.setattr(Node, "_unrebuilt_copy",
                         lambda self, key, record: self.rebuild.active and record.is_empty)
-    assert len(_deleted_read_back("dvv", 57)[0]) == 4
+    assert len(_deleted_read_back("dvv", 56)[0]) == 4
 
 
 def _restored_reads(seed: int) -> tuple[list[bytes], int]:
@@ -350,13 +346,12 @@ def test_a_restored_store_set_aside_is_rebuilt_too(seed: int) -> None:
 
 def test_without_the_rebuild_a_restored_store_set_aside_reads_stale(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mutant: no rebuild begun (``Node._begin_rebuild`` a no-op): 5 of 20 stale
-    (seed 1; 11 before session 45's quiet roots moved the schedule, 7 before session
-    35's in-sync answer moved it, 14 before its review's stale-start drop moved it
-    again)."""
+    """The mutant: no rebuild begun (``Node._begin_rebuild`` a no-op): 11 of 20 stale
+    (seed 1; 7 before session 35's in-sync answer moved the schedule, 14 before its
+    review's stale-start drop moved it again)."""
     monkeypatch.setattr(Node, "_begin_rebuild", lambda self, now: None)
     stale, set_aside = _restored_reads(1)
-    assert len(stale) == 5 and set_aside == 1
+    assert len(stale) == 11 and set_aside == 1
 
 
 def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], SimulatedCluster]:

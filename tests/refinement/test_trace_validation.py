@@ -38,7 +38,7 @@ from tests.refinement.clean_runs import clean_report
 #: shadow round left the trace-spec step ``handoff-again`` without a two-key seed;
 #: 267 hands a hint off again (4 times, 0.2 CPU-s), the first of the one-key seeds
 #: 0-1526 to (1526 the other).
-CI_SEEDS = (0, 3, 4, 9, 12, 13, 14, 18, 31, 58, 267)
+CI_SEEDS = (0, 3, 4, 8, 9, 12, 13, 14, 18, 58, 267)
 SEEDS = range(1000) if PROFILE == "soak" else CI_SEEDS
 #: every seed must validate to the end: a seed that stops at a spec gap (an
 #: implementation step the trace spec has no step for) fails too. Measured before
@@ -100,17 +100,13 @@ def test_the_trace_spec_does_read_repair_itself() -> None:
 # reconcile-drops-concurrent 3 -> 4. Session 35 (the in-sync answer) moved three:
 # read-repair-first-stale-only 4 -> 18 (seeds 0-99 killed: 10, 12 on the parent
 # 63cae961), merkle-trees-stale 31 -> 4 (4 of 0-99, 3 before), merkle-back-send-
-# malformed 9 -> 8 (10 of 0-99, 9 before). Session 45 (quiet roots: an in-sync
-# exchange is one message, docs/model-checking.md "Where CI's test time goes
-# (session 45): the simulator") moved two: merkle-trees-stale 4 -> 31 (of 0-32 only
-# 31 does not converge under it; 31 validates ok clean), merkle-back-send-malformed
-# 8 -> 4 (4, 9 and 14 of the CI set diverge at the refused KeyRecords; 8 is ok).
+# malformed 9 -> 8 (10 of 0-99, 9 before).
 KILLS: list[tuple[str, Callable[[], AbstractContextManager[None]], int]] = [
     ("read-repair-first-stale-only", mutations.read_repair_first_stale_only, 18),
     ("merkle-one-way", mutations.merkle_one_way, 4),
     ("hint-deleted-before-ack", mutations.hint_deleted_before_ack, 9),
-    ("merkle-trees-stale", mutations.merkle_trees_stale, 31),
-    ("merkle-back-send-malformed", mutations.merkle_back_send_malformed, 4),
+    ("merkle-trees-stale", mutations.merkle_trees_stale, 4),
+    ("merkle-back-send-malformed", mutations.merkle_back_send_malformed, 8),
     ("hint-scan-sends-nothing", mutations.hint_scan_sends_nothing, 9),
     ("ack-before-w", mutations.ack_before_w, 0),
     ("fallback-ack-without-hint", mutations.fallback_ack_without_hint, 9),
