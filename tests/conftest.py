@@ -79,6 +79,10 @@ simulation, four memo graph comparisons, two POR entries, symmetry on/off of one
 entries (the identity), leave-pending's search past 10,000 states, the bare-name actor
 mutant's second entry, prune-delete-disk-loss-w1's Z3 agreement past its first 3,000
 states, and 23 of the 26 relation kinds of tests/model_check/test_proof_terms.py.
+Session 45's moves (docs/model-checking.md, "Where CI's test time goes (session 45):
+the refinement's replay"): every edge of the restore entries beyond a sixth of their
+sources (tests/refinement/test_restore.py) and the learnt entry's conformance sample
+beyond 200 edges (tests/refinement/test_learnt_lockstep.py; its mutant test keeps 400).
 """
 
 from __future__ import annotations
