@@ -90,6 +90,7 @@ from impl.errors import (
     RequestTimeoutError,
     StorageError,
 )
+from impl.faults import _UNIFORM  # (impl.faults' Distribution.UNIFORM, a module constant)
 from impl.faults import Delay as Delay
 from impl.faults import Distribution as Distribution
 from impl.faults import Faults as Faults
@@ -207,9 +208,6 @@ Failover = Callable[[Pending, DynamoError], bool]
 _MAX_TICKS_AT_ONE_TIME = 100_000
 
 # event kinds in the heap
-#: (a module constant: an enum member read off its class costs a lookup through
-#: the enum's metaclass, about a third of a fast-path send; session 44)
-_UNIFORM = Distribution.UNIFORM
 _DELIVER = 0
 _TICK = 1
 _ACTION = 2

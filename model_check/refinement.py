@@ -921,18 +921,7 @@ class Lockstep(LockstepState):
                                     "is in flight from a down node for a timeout to lose "
                                     "(nor across a cut)")
         sent, lost = found
-        before = {x.id for x in self.sim.in_flight()}
-        for message_id in lost:
-            self.sim.drop(message_id)  # the network loses the unreachable node's answer
-        self.dead.difference_update(lost)
-        op = self._coordination(name, op_id)
-        assert op is not None  # ack_lost_timeout found it
-        request = self.ops[(name, op_id)]
-        self._oracle()
-        self._fire(name, PutTimeout(op_id, target) if op.kind == "put"
-                   else GetTimeout(op_id, target))
-        self._settle(f"timeout {name} #{request} target {target} on {sent}, "
-                     f"its answer in flight lost", [Timeout(name, request, sent)], before)
+        self._give_up(name, op_id, target, sent, lost, "its answer in flight lost")
 
     def timeout_put_kept(self, name: str, op_id: int, target: str) -> None:
         """The spec's ``Timeout`` of ``target``, whose node is unreachable (down, or
@@ -956,17 +945,26 @@ class Lockstep(LockstepState):
             raise InvalidValueError(f"no replica put of {name}'s op {op_id} on target "
                                     f"{target} is in flight to an unreachable node")
         sent, _, lost = found
+        self._give_up(name, op_id, target, sent, lost, "its put in flight kept")
+
+    def _give_up(self, name: str, op_id: int, target: str, sent: str,
+                 lost: tuple[int, ...], how: str) -> None:
+        """The steps :meth:`timeout_ack_lost` and :meth:`timeout_put_kept` share: the
+        messages ``lost`` (the unreachable node's answers on the way) lost in the
+        network, then the coordinator's timer for ``target`` fired and the spec's
+        ``Timeout`` of ``sent`` settled (``how`` names the kind in the step's label)."""
         before = {x.id for x in self.sim.in_flight()}
         for message_id in lost:
-            self.sim.drop(message_id)  # the network loses the node's answer
+            self.sim.drop(message_id)  # the network loses the unreachable node's answer
         self.dead.difference_update(lost)
         op = self._coordination(name, op_id)
-        assert op is not None  # put_kept_timeout found it
+        assert op is not None  # the caller's LockstepState query found it
         request = self.ops[(name, op_id)]
         self._oracle()
-        self._fire(name, PutTimeout(op_id, target))
-        self._settle(f"timeout {name} #{request} target {target} on {sent}, its put "
-                     "in flight kept", [Timeout(name, request, sent)], before)
+        self._fire(name, PutTimeout(op_id, target) if op.kind == "put"
+                   else GetTimeout(op_id, target))
+        self._settle(f"timeout {name} #{request} target {target} on {sent}, {how}",
+                     [Timeout(name, request, sent)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""
