@@ -10,10 +10,22 @@ PKGS   := spec impl model_check vdynamo
 
 venv: $(STAMP)
 
+# The install goes through uv (PyPI) when it can: on a clean clone here `pip install -e
+# '.[test]'` took 38 s of wall (34 CPU-s, one core), `pip install uv` then `uv pip install
+# --compile-bytecode` 20 s (session 46); uv compiles the bytecode on both cores (this
+# environment sets PYTHONDONTWRITEBYTECODE=1, so a package left uncompiled would be
+# compiled again by every process that imports it). If uv cannot be installed or fails,
+# pip installs as before.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if $(BIN)/python -m pip install --quiet uv && \
+	    $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[test]'; then \
+	    echo "installed with uv"; \
+	else \
+	    echo "uv unavailable or failed: installing with pip"; \
+	    $(BIN)/python -m pip install --quiet --upgrade pip && \
+	    $(BIN)/python -m pip install --quiet -e '.[test]'; \
+	fi
 	@touch $(STAMP)
 
 # The main job: model-check the embedded default suite.
