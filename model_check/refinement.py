@@ -1554,9 +1554,12 @@ class Lockstep(LockstepState):
         quiescence, every step checked: deliver every message, fire the timer rounds
         the spec allows, the hint scans, the reaps whose grace period passed, and an
         anti-entropy exchange for every pair of replicas whose versions differ
-        (anti-entropy on), then the naive handover's hand-ons (:meth:`hand_on`) and,
-        last, the deadline of a request the spec fails by timeouts the
-        implementation's retries do not map (:meth:`deadline`), until none is left.
+        (anti-entropy on) where the spec's exchange moves something
+        (:meth:`~model_check.refinement_state.LockstepState.exchange_moves`: not
+        where the copies differ in a re-issued dot alone), then the naive
+        handover's hand-ons (:meth:`hand_on`) and, last, the deadline of a request
+        the spec fails by timeouts the implementation's retries do not map
+        (:meth:`deadline`), until none is left.
         Returns the steps taken; raises :class:`Divergence` as any step does, and
         RuntimeError if ``limit`` steps do not reach quiescence."""
         taken = 0
@@ -1589,7 +1592,7 @@ class Lockstep(LockstepState):
                 continue
             pairs = [(a, b, key) for key in self.config.keys if self.config.anti_entropy
                      for a, b in self.anti_entropy_pairs(key)
-                     if len(set(self._stores(a, b, self.config.keys.index(key)))) > 1]
+                     if self.exchange_moves(a, b, key)]
             if pairs:
                 self.anti_entropy_pair(*pairs[0])
                 continue

@@ -108,6 +108,7 @@ from spec import clocks, dvv
 from spec import model as spec_model
 from spec.actions import (
     Action,
+    AntiEntropy,
     Backup,
     ClientDelete,
     ClientGet,
@@ -1650,14 +1651,42 @@ class LockstepState:
         of it (:meth:`exchange_candidates`), both up, that reach each other and, with membership
         change, serve it by what they know (:func:`spec.membership.exchanges`): the
         spec's enabling condition for ``AntiEntropy``, less its "payloads differ",
-        which only decides between that action and a stutter."""
+        which only decides between that action and a stutter. Replicas holding a dot
+        a naive actor re-issued with another value (:meth:`dot_reused`) are paired
+        too since session 46: the implementation's exchange leaves each the spec's
+        exchange's store (docs/refinement.md, "The actor entries' unmapped edges
+        (session 46)"); until then they were left out, and the conformance run
+        counted their exchanges unmapped."""
         top = self.exchange_candidates(key)
         state = self.frontier[0]
         membership = state.membership
         plan = plan_of(self.config)
         return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
-                if self.reachable(a, b) and not self.dot_reused(a, b, key)
+                if self.reachable(a, b)
                 and (membership is None or exchanges(plan, membership, a, b, key))]
+
+    def exchange_moves(self, a: str, b: str, key: str) -> bool:
+        """Whether the spec's exchange of replicas ``a`` and ``b`` on ``key`` changes
+        their stores (the frontier's first state): their copies differ, and, where a
+        dot re-issued by a naive actor holds another value on each
+        (:meth:`dot_reused`), the spec's ``AntiEntropy`` of the pair is not a
+        self-loop (each replica keeps its own value for that dot, as ``dvv.sync``'s
+        merge of two entries of one counter keeps its left side's; where the copies
+        differ in that dot alone nothing moves, on either side). Quiescence
+        (:meth:`~model_check.refinement.Lockstep.quiesce`) takes only the exchanges
+        that move: a self-loop taken again and again never quiesces."""
+        k = self.config.keys.index(key)
+        mine, theirs = self._stores(a, b, k)
+        if mine == theirs:
+            return False
+        if not self.dot_reused(a, b, key):
+            return True  # sync commutes: the union differs from one copy at least
+        state = self.frontier[0]
+        return any((after.node(a).store[k], after.node(b).store[k])
+                   != (state.node(a).store[k], state.node(b).store[k])
+                   for action, after in spec_steps(state)
+                   if isinstance(action, AntiEntropy) and action.key == key
+                   and {action.a, action.b} == {a, b})
 
     def openers(self, a: str, b: str, key: str) -> list[tuple[str, str]]:
         """``(opener, peer)`` of the Merkle exchanges of the pair ``a``, ``b`` on
@@ -1674,10 +1703,15 @@ class LockstepState:
 
     def dot_reused(self, a: str, b: str, key: str) -> bool:
         """Whether replicas ``a`` and ``b`` of ``key`` hold one dot with different
-        values (a naive actor re-issued it after a disk loss, kv679), where
-        ``dvv.sync`` is not commutative: the spec's atomic anti-entropy gives both
-        replicas the first one's values, the implementation's two one-way merges
-        leave each its own. Such an exchange is not mapped (docs/refinement.md)."""
+        values (a naive actor re-issued it after a disk loss or a restore, Riak's
+        kv679: basho/riak_kv#679), where ``dvv.sync`` is not commutative: its merge
+        of two entries of one counter keeps its left argument's values. The spec's
+        exchange merges the union into each replica's store (``spec.step.Edit.store``),
+        the implementation's each record it receives into its own
+        (``impl.antientropy.AntiEntropy.on_key_records``): each keeps its own value
+        for the dot, on both sides. Such an exchange was not mapped until session 46
+        (:meth:`anti_entropy_pairs`); quiescence takes it only where it moves
+        something (:meth:`exchange_moves`)."""
         if self.mode is not ClockMode.DVV:
             return False
         x, y = self._stores(a, b, self.config.keys.index(key))
@@ -1726,9 +1760,8 @@ class LockstepState:
 def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> bool:
     """Whether the spec reaches a converged state (:func:`spec.model.converged`)
     from ``start`` by steps that are neither faults nor new inputs
-    (:data:`NEW_INPUTS`): the steps quiescence takes, and the anti-entropy
-    exchanges the lockstep does not map
-    (:meth:`LockstepState.dot_reused`). Breadth-first over at most ``limit``
+    (:data:`NEW_INPUTS`): the steps quiescence takes (and the exchanges that
+    change nothing, :meth:`LockstepState.exchange_moves`). Breadth-first over at most ``limit``
     states; True when the limit is reached first (the strict answer: the
     implementation is then expected to converge).
 

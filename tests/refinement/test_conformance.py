@@ -72,6 +72,13 @@ FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same
 #: (tests/refinement/test_reap_pruned_lockstep.py ran the same shard for them until
 #: session 37)
 MUST_AGREE = {"dvv-prune-retired-delete": ("reap", "client-get")}
+#: entries whose CI sample agrees edge for edge: the actor entries whose sampled
+#: exchanges of replicas holding a re-issued dot were unmapped (3, 5 and 2 edges, 16
+#: sources behind them unreached) until session 46 mapped them
+#: (tests/refinement/test_reissued_dot_exchange.py; docs/refinement.md, "The actor
+#: entries' unmapped edges (session 46)")
+ALL_AGREE = frozenset({"dvv-restore-kept-actor", "dvv-amnesia-naive-actor",
+                       "dvv-buffered-crash-naive-actor"})
 SAMPLE_IN_CI = 40
 #: the shard of each FULL_IN_CI entry CI checks: every edge of the sources at
 #: breadth-first positions 0 mod 3 (``conformance(shard=...)``: a source's edges
@@ -258,6 +265,8 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
     assert report.outcomes["agreed"] > 0
     for kind in MUST_AGREE.get(name, ()):
         assert report.by_action[f"{kind} agreed"] > 0, report.by_action
+    if name in ALL_AGREE:
+        assert report.outcomes["agreed"] == report.checked, report.outcomes
     if name in DELETES:  # in the same test: the graph explored once (reachable_graph keeps it)
         check_every_delete_and_reap_edge(name, walks, deletes)
 

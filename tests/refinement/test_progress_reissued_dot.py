@@ -56,10 +56,14 @@ def _stores(ls: Lockstep) -> dict[str, str]:
 
 #: (puts before the wipe, puts after it) -> the stores the run ends with: the dev
 #: profile's failure (session 33), a variant, and the soak profile's seed 5, shrunk
+#: (its n3 {v3} until session 46: quiescence now takes the exchanges of replicas
+#: holding the re-issued dot where the spec's moves something, here v2, held under
+#: (n3 c1, 1) by n1 and n2, to n3; docs/refinement.md, "The actor entries'
+#: unmapped edges (session 46)")
 ENDS = {
     (1, 2): {"n1": "{v1, v3}", "n2": "{v1, v3}", "n3": "{v2, v3}"},
     (1, 1): {"n1": "{v1}", "n2": "{v1}", "n3": "{v2}"},
-    (2, 1): {"n1": "{v1, v2}", "n2": "{v1, v2}", "n3": "{v3}"},
+    (2, 1): {"n1": "{v1, v2}", "n2": "{v1, v2}", "n3": "{v3, v2}"},
 }
 
 
@@ -73,13 +77,14 @@ def test_a_reissued_dot_no_exchange_reconciles_passes_the_progress_check(
         assert not ls.converged()
         assert not spec_model.converged(ls.frontier[0])
         assert not ls.spec_can_converge()
-        # the spec's exchanges are enabled (the payloads differ); where the replicas
-        # differ in the re-issued dot alone they change nothing
+        # the spec's exchanges are enabled (the payloads differ); the replicas differ
+        # in the re-issued dot alone, so they change nothing (session 46: quiescence
+        # took the others, mapped; before, (2, 1) ended with one that moved v2 untaken)
         state = ls.frontier[0]
         exchanges = [reached for action, reached in spec_model.successors(state)
                      if isinstance(action, AntiEntropy)]
         assert len(exchanges) == 2
-        assert all(reached == state for reached in exchanges) == (before == 1)
+        assert all(reached == state for reached in exchanges)
         # the spec's convergence property (faults stopped, requests allowed) still
         # holds: a later put of n3's past (n3, 1) ends the collision (and v1, kv679)
         assert _converges_with_requests(state)
