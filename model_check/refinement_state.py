@@ -1680,7 +1680,7 @@ class LockstepState:
         if mine == theirs:
             return False
         if not self.dot_reused(a, b, key):
-            return True  # sync commutes: the union differs from one copy at least
+            return True  # the rule before session 46: the copies differ
         state = self.frontier[0]
         return any((after.node(a).store[k], after.node(b).store[k])
                    != (state.node(a).store[k], state.node(b).store[k])
