@@ -396,8 +396,13 @@ def _sync_entries(e1: tuple[Entry[V], ...], e2: tuple[Entry[V], ...]) -> tuple[E
     """Merge two sorted entry lists (the reference's sync2/2). Like the reference,
     which recurses as ``sync2(T2, C1)`` after taking an entry only the second list
     has, the two sides swap roles at that point; this matters only to ``_merge`` of
-    two entries with equal counters and different values, which reachable clocks
-    never hold."""
+    two entries with equal counters and different values. Clocks of a correct actor
+    never hold those; a naive actor that mints a dot again after losing its disk
+    (Riak's kv679, basho/riak_kv#679; the suite's ``*-naive-actor`` and
+    ``dvv-restore-kept-actor`` entries) makes them; on those entries' graphs each
+    replica that merges another's copy into its own keeps its own value for the dot,
+    the swap never changing an outcome (docs/refinement.md, "The actor entries'
+    unmapped edges (session 46)")."""
     out: list[Entry[V]] = []
     left, right = e1, e2
     i = j = 0
