@@ -171,6 +171,7 @@ def _key(name: str, function: Callable[..., Any], args: tuple[Any, ...],
          kwargs: dict[str, Any]) -> str:
     try:
         bound = inspect.signature(function).bind(*args, **kwargs)
+        bound.apply_defaults()  # a default passed or not: one key
         items = list(bound.arguments.items())
     except TypeError:
         items = [(str(i), a) for i, a in enumerate(args)] + list(kwargs.items())
