@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from model_check.check import Verdict, check
@@ -16,6 +17,7 @@ from spec import model
 from spec.actions import Action, Crash, Recover, action_from_json
 from spec.state import State
 from spec.step import plan_of
+from tests.run_cache import suite_search
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,11 @@ def test_without_the_hint_there_is_no_such_read() -> None:
     assert hinted_read_scenario(3, 2, 2, 3) is None
 
 
-def test_the_strict_configuration_keeps_read_your_writes() -> None:
-    result = check(entry("strict-dvv").config, ["read_your_writes"])
+def test_the_strict_configuration_keeps_read_your_writes(run_cache: Path) -> None:
+    """The checker's verdict on strict-dvv's whole graph (16,132 states), read from the
+    suite entry's verdict search (session 46: tests/run_cache.py's, which
+    test_suite_verdicts.py's ``test_all_verdicts_as_expected`` reads; this test searched
+    the same graph again for read_your_writes alone, 1.6 CPU-s)."""
+    result = suite_search(run_cache, "strict-dvv").result
+    assert result.config == entry("strict-dvv").config and not result.bounded
     assert result.verdict("read_your_writes") is Verdict.HOLDS

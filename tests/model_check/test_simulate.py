@@ -3,11 +3,12 @@ a fixed seed, its traces replay on the spec, and the same seed gives the same tr
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-from model_check.check import Verdict, simulate_check
+from model_check.check import CheckResult, Verdict, simulate_check
 from model_check.errors import CheckError
 from model_check.properties import PROPERTIES, Expectation
 from model_check.replay import replay_on_spec
@@ -69,6 +70,16 @@ def test_the_suite_has_always_violations_to_find() -> None:
     assert len(VIOLATING) >= 5
 
 
+@functools.cache
+def _until_found(name: str, prop: str, walks: int) -> CheckResult:
+    """``walks`` seeded walks of the suite entry ``name`` until ``prop`` is violated,
+    once per process (session 46: test_the_swarm_draw_finds_what_uniform_walks_miss
+    drew delete-safe-strict-crash's monotonic_reads walks of the test below again,
+    1.1-2.1 CPU-s; the result is frozen, both tests read it)."""
+    return simulate_check(entry(name).config, [prop], walks=walks, seed=SEED,
+                          until_found=True)
+
+
 @pytest.mark.parametrize(("name", "prop"), VIOLATING)
 def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, prop: str) -> None:
     suite_entry = entry(name)
@@ -76,8 +87,7 @@ def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, p
     # Session 43: the walks stop at the first violating one (the shortest of all the
     # walks is test_the_command_line_simulates_and_writes_a_replayable_trace's and
     # test_the_same_seed_gives_the_same_trace_and_another_seed_other_walks' to pin)
-    result = simulate_check(suite_entry.config, [prop], walks=walks, seed=SEED,
-                            until_found=True)
+    result = _until_found(name, prop, walks)
     found = result.result(prop)
     assert found.verdict is Verdict.VIOLATED
     assert found.trace is not None
@@ -94,8 +104,8 @@ def test_the_swarm_draw_finds_what_uniform_walks_miss() -> None:
     uniform = simulate_check(config, ["monotonic_reads"], walks=MORE_WALKS[
         "delete-safe-strict-crash"], seed=SEED, swarm=False)
     assert uniform.results[0].verdict is Verdict.BOUNDED
-    swarm = simulate_check(config, ["monotonic_reads"], walks=MORE_WALKS[
-        "delete-safe-strict-crash"], seed=SEED, until_found=True)
+    swarm = _until_found("delete-safe-strict-crash", "monotonic_reads",
+                         MORE_WALKS["delete-safe-strict-crash"])
     found = swarm.results[0]
     assert found.verdict is Verdict.VIOLATED and found.trace is not None
     draw = found.trace.extra["swarm"]

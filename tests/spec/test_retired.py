@@ -6,14 +6,17 @@ docs/spec.md, "Pruning retired lifetimes"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from model_check.check import check
+from model_check.check import CheckResult, check
 from model_check.replay import replay_on_spec
 from model_check.suite import CONFIG_DIR
 from spec.config import Config, ConfigError, load_config
 from spec.dvv import DVVSet, Entry
 from spec.retired import lifetime_of, prune_at, prune_retired
+from tests.run_cache import suite_search
 
 NODES = ("n1", "n2")
 
@@ -142,14 +145,27 @@ def test_keeping_one_retired_lifetime_prunes_nothing_with_one_crash() -> None:
     assert kept.distinct_states == off.distinct_states == 4_869
 
 
-def test_the_witness_sees_pruning_happen_and_only_pruning() -> None:
+def _suite_result(run_cache: Path, config: Config) -> CheckResult:
+    """The verdict search of the suite entry whose configuration is ``config`` (every
+    property of its expectations, symmetry on), read from the run's cache
+    (tests/run_cache.py); AssertionError if the entry's configuration is not ``config``
+    (the file and the suite apart)."""
+    result = suite_search(run_cache, config.name).result
+    assert result.config == config and not result.bounded
+    return result
+
+
+def test_the_witness_sees_pruning_happen_and_only_pruning(run_cache: Path) -> None:
     """Session 33's review: ``retired_entry_pruned`` (a step drops a retired lifetime's
     entry from a record it leaves non-empty) is found where pruning runs, at the
     write of v2 through n2 after n1's crash (6 steps), and not found without it
     (nor with K = 1, where one crash leaves nothing to prune): an entry's "holds"
     cannot come from a spec that prunes nothing."""
     config = load_config(CONFIG_DIR / "dvv-prune-retired.toml")
-    found = check(config, properties=["retired_entry_pruned"])
+    # the suite entry's verdict search of its whole graph, once per test run
+    # (tests/run_cache.py, test_suite_verdicts.py's; session 46: this test searched the
+    # same graph again for the witness alone, 1.1 CPU-s)
+    found = _suite_result(run_cache, config)
     assert str(found.verdicts["retired_entry_pruned"]) == "found"
     assert found.result("retired_entry_pruned").witness_length == 6
     for keep in (-1, 1):
@@ -157,13 +173,16 @@ def test_the_witness_sees_pruning_happen_and_only_pruning() -> None:
         assert str(none.verdicts["retired_entry_pruned"]) == "not found", keep
 
 
-def test_a_replay_of_the_naive_twin_says_what_pruning_did() -> None:
+def test_a_replay_of_the_naive_twin_says_what_pruning_did(run_cache: Path) -> None:
     """Session 33's review: the twin's replay said "n1 stores k={v2}" and "c1 put v3 of
     k to n1", never that n1 dropped its own entry, that v3 took v1's dot again, nor
     that n2 dropped v3. With pruning on, the narration names the put's dot, the
     entries a write pruned, and a replica put that changed nothing."""
     config = load_config(CONFIG_DIR / "dvv-prune-naive.toml")
-    outcome = check(config, properties=["acked_writes_durable"]).result("acked_writes_durable")
+    # the suite entry's search (session 46, as above: 0.9 CPU-s; its shortest
+    # counterexample is the one a search of acked_writes_durable alone finds: the same
+    # breadth-first order, whatever the properties)
+    outcome = _suite_result(run_cache, config).result("acked_writes_durable")
     assert outcome.trace is not None
     text = replay_on_spec(outcome.trace).render()
     assert "c1 put v1 of k to n1 (dot n1:1)" in text
