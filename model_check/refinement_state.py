@@ -1709,7 +1709,12 @@ class LockstepState:
         exchange merges the union into each replica's store (``spec.step.Edit.store``),
         the implementation's each record it receives into its own
         (``impl.antientropy.AntiEntropy.on_key_records``): each keeps its own value
-        for the dot, on both sides. Such an exchange was not mapped until session 46
+        for the dot, on both sides (unless one lacks an entry sorted before the dot's
+        that the other holds: ``dvv._sync_entries`` then swaps sides and it takes its
+        peer's value, on both sides alike; there ``sync`` may commute and this answer
+        False although one dot holds two values: session 46's review, whose test
+        ``test_a_replica_without_an_earlier_entry_takes_its_peer_s_value_for_the_dot``
+        runs one). Such an exchange was not mapped until session 46
         (:meth:`anti_entropy_pairs`); quiescence takes it only where it moves
         something (:meth:`exchange_moves`)."""
         if self.mode is not ClockMode.DVV:
