@@ -1776,7 +1776,10 @@ def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> 
     dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
     value on two replicas; the spec's exchange merges the union into each
     replica's store (``spec.step.Edit.store``), which keeps its own value for
-    a dot it holds, as the implementation's one-way merges do; only a later
+    a dot it holds, as the implementation's one-way merges do (unless it lacks an
+    entry sorted before the dot's that its peer holds: then both take the peer's,
+    ``dvv._sync_entries``' side swap; docs/refinement.md, "A review of the actor
+    mapping (session 46, review)"); only a later
     write of that actor past the dot ends it (docs/refinement.md, "Progress
     after a re-issued dot (session 33)"). The lockstep's progress check
     (:meth:`LockstepState.spec_can_converge`) and trace validation's end of run
