@@ -1709,7 +1709,12 @@ class LockstepState:
         exchange merges the union into each replica's store (``spec.step.Edit.store``),
         the implementation's each record it receives into its own
         (``impl.antientropy.AntiEntropy.on_key_records``): each keeps its own value
-        for the dot, on both sides. Such an exchange was not mapped until session 46
+        for the dot, on both sides (unless one lacks an entry sorted before the dot's
+        that the other holds: ``dvv._sync_entries`` then swaps sides and it takes its
+        peer's value, on both sides alike; there ``sync`` may commute and this answer
+        False although one dot holds two values: session 46's review, whose test
+        ``test_a_replica_without_an_earlier_entry_takes_its_peer_s_value_for_the_dot``
+        runs one). Such an exchange was not mapped until session 46
         (:meth:`anti_entropy_pairs`); quiescence takes it only where it moves
         something (:meth:`exchange_moves`)."""
         if self.mode is not ClockMode.DVV:
@@ -1771,7 +1776,10 @@ def spec_converges_from(start: State, limit: int = CONVERGENCE_SEARCH_LIMIT) -> 
     dot a naive actor re-issued after a disk loss (Riak's kv679) holds another
     value on two replicas; the spec's exchange merges the union into each
     replica's store (``spec.step.Edit.store``), which keeps its own value for
-    a dot it holds, as the implementation's one-way merges do; only a later
+    a dot it holds, as the implementation's one-way merges do (unless it lacks an
+    entry sorted before the dot's that its peer holds: then both take the peer's,
+    ``dvv._sync_entries``' side swap; docs/refinement.md, "A review of the actor
+    mapping (session 46, review)"); only a later
     write of that actor past the dot ends it (docs/refinement.md, "Progress
     after a re-issued dot (session 33)"). The lockstep's progress check
     (:meth:`LockstepState.spec_can_converge`) and trace validation's end of run
