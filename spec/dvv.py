@@ -399,10 +399,13 @@ def _sync_entries(e1: tuple[Entry[V], ...], e2: tuple[Entry[V], ...]) -> tuple[E
     two entries with equal counters and different values. Clocks of a correct actor
     never hold those; a naive actor that mints a dot again after losing its disk
     (Riak's kv679, basho/riak_kv#679; the suite's ``*-naive-actor`` and
-    ``dvv-restore-kept-actor`` entries) makes them; on those entries' graphs each
-    replica that merges another's copy into its own keeps its own value for the dot,
-    the swap never changing an outcome (docs/refinement.md, "The actor entries'
-    unmapped edges (session 46)")."""
+    ``dvv-restore-kept-actor`` entries) makes them. On those entries' graphs (one
+    coordinator mints every dot) a replica that merges another's copy into its own
+    keeps its own value for the dot; where a replica lacks an entry sorted before
+    the dot's that its peer holds (two coordinators), the swap hands it the peer's
+    value, in the spec's exchange and the implementation's alike (docs/refinement.md,
+    "The actor entries' unmapped edges (session 46)" and "A review of the actor
+    mapping (session 46, review)")."""
     out: list[Entry[V]] = []
     left, right = e1, e2
     i = j = 0
