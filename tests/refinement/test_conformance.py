@@ -653,7 +653,8 @@ def test_conformance_catches_a_late_transfer_taken_for_a_stutter(name: str) -> N
     sample, so the edge is now the first such handover (``_search``)."""
     path, handover, target = _handover_before_a_late_transfer(name)
     config = entry(name).config
-    assert check_edge(config, path, handover, target).startswith("unmapped: ")
+    assert unmapped_kind(check_edge(config, path, handover, target)
+                         ) == "handover before a re-transfer"
     with _every_late_transfer_a_stutter():
         outcome = check_edge(config, path, handover, target)
     assert outcome.startswith("diverged") and "handover n3" in outcome, outcome

@@ -101,6 +101,8 @@ def test_an_outcome_of_no_documented_kind_is_told_apart() -> None:
     assert unmapped_kind(LIVE_ELSEWHERE) == "live elsewhere"
     for name, text in UNMAPPED_KINDS.items():
         assert unmapped_kind(f"unmapped: reap: {text} (n1)") == name
+    assert unmapped_kind("unmapped: no handover by n3 on the implementation: n2 forwards"
+                         ) == "handover before a re-transfer"
     assert unmapped_kind("unmapped: reap: the implementation would rather not") is None
     assert unmapped_kind("agreed") is None
     assert unmapped_kind("diverged: reap: " + UNMAPPED_KINDS["reap undecided"]) is None
