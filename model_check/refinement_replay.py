@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from impl.records import decode_record
 from impl.simulator import SimulationError
 from impl.timers import ReapTombstone
 from model_check.properties import Expectation
@@ -107,13 +108,33 @@ REAP_UNDECIDED = ("no node has a reap timer of the key set (the implementation d
 REAP_NOT_QUIET = ("a reap timer of the key is set but the key is not quiet on the "
                   "implementation (its grace period not passed)")
 #: a reap timer of the key is set, but its node's copy is not the timer's tombstone
-#: record (the copy changed, or was let go at a handover): firing it removes nothing
+#: record (the copy changed; or it was let go at a handover and no target it reaches
+#: holds the record: since session 46 such a timer fires, :func:`_reaps_elsewhere`):
+#: firing it removes nothing
 REAP_NOT_ITS_RECORD = ("no node's reap timer of the key would remove its copy (the "
                        "deciding node's copy is not the timer's tombstone record)")
 #: a timer is due, but none targets the spec's reaped replica (the implementation reaps
 #: at the targets of the operation that decided the reap: the key's top N then)
 REAP_NOT_TARGETED = ("no reap timer of the key due targets the node (the implementation "
                      "reaps at the targets of the operation that decided the reap)")
+
+
+def _reaps_elsewhere(ls: Lockstep, name: str, timer: ReapTombstone) -> bool:
+    """``safe``: ``name`` holds no copy of the timer's key (it let it go at a
+    handover) and a target it reaches holds the timer's tombstone record (that
+    target's own test, ``Reaper.holds_decided``): firing the timer reaps there, as the
+    implementation does once its round comes back clean (session 46: before, such a
+    timer counted as one that removes nothing, and the spec's reap of the target was
+    unmapped, :data:`REAP_NOT_ITS_RECORD`)."""
+    if ls.config.delete_mode != "safe" or ls.cluster.storages[name].read(timer.key) is not None:
+        return False
+    for target in timer.targets:
+        raw = ls.cluster.storages[target].read(timer.key) if ls.up(target) else None
+        if raw is not None and target != name and ls.reachable(name, target) and (
+                ls.cluster.node(target).reaper.holds_decided(
+                    decode_record(raw, ls.mode), timer.record)):
+            return True
+    return False
 
 
 def _not_due(ls: Lockstep, key: bytes) -> str:
@@ -124,7 +145,8 @@ def _not_due(ls: Lockstep, key: bytes) -> str:
             if isinstance(timer, ReapTombstone) and timer.key == key]
     if not set_:
         return REAP_UNDECIDED
-    if any(ls.reap_would_remove(name, timer) for name, timer in set_):
+    if any(ls.reap_would_remove(name, timer) or _reaps_elsewhere(ls, name, timer)
+           for name, timer in set_):
         return REAP_NOT_QUIET
     return REAP_NOT_ITS_RECORD
 
@@ -167,6 +189,9 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
             ls.deliver(dead[0].id)
         due = [(node, timer) for node, timer in ls.reap_candidates()
                if timer.key == key and ls.reap_would_remove(node, timer)]
+        if not due:  # session 46: a decider that let its copy go reaps at its targets
+            due = [(node, timer) for node, timer in ls.reap_candidates()
+                   if timer.key == key and _reaps_elsewhere(ls, node, timer)]
         if not due:
             raise NotExpressible("reap", _not_due(ls, key))
         # a timer reaps its targets (and drops the dominated copies of non-replicas its
