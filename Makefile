@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 
 # The main job: model-check the embedded default suite.
 check: $(STAMP)
-	$(BIN)/vdynamo check
+	$(BIN)/vdynamo check --jobs 0
 
 test: lint typecheck imports pytest
 
