@@ -30,6 +30,7 @@ from impl.effects import Send
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.messages import Gossip, HintAck, HintDelivery, KeyRecords, ReplicaPut
+from impl.node import Node
 from impl.records import Record
 from impl.staging import persist
 from impl.storage.base import HintHead
@@ -256,6 +257,17 @@ def test_a_delivery_is_handled_at_its_time(monkeypatch: pytest.MonkeyPatch) -> N
     again after it; at time 0 always, every ask after the first was held for good.
     Two hints of one key delivered ``request_timeout`` apart (the first's merge made
     to keep a pruned entry, as above): two asks."""
+    node, asked = _delivered_at(monkeypatch, (1.0, 2.0))
+    assert len(asked) == 2
+    assert node.stats["one-way-pruned-asks-held"] == 0
+
+
+def _delivered_at(monkeypatch: pytest.MonkeyPatch, times: tuple[float, ...]
+                  ) -> tuple[Node, list[str]]:
+    """Hints of KEY, each a new value written at the third of its top N, delivered by
+    it to the first at 100 s plus each of ``times`` (in request timeouts), the
+    first's merges made to keep a pruned entry. Returns the first and its asks'
+    peers."""
     driver = Driver.start(make_config(5, n=3, r=1, w=1, clock="dvv", anti_entropy=False,
                                       read_repair=False))
     first, _, third = driver.nodes["n1"].preference_list(KEY)[:3]
@@ -263,12 +275,23 @@ def test_a_delivery_is_handled_at_its_time(monkeypatch: pytest.MonkeyPatch) -> N
     node = driver.nodes[first]
     monkeypatch.setattr(node.replica, "kept_pruned", lambda merged, theirs: True)
     asked = []
-    for hint_id, value in ((1, b"v1"), (2, b"v2")):
-        ok_put(driver.put(third, KEY, value))
+    for hint_id, at in enumerate(times, start=1):
+        ok_put(driver.put(third, KEY, b"v%d" % hint_id))
         record = driver.storages[third].read(KEY)
         assert record is not None
-        now = driver.now + hint_id * node.config.request_timeout
+        now = 100.0 + at * node.config.request_timeout
         asked += [e.dest for e in node.receive(now, third, HintDelivery(hint_id, KEY, record))
                   if isinstance(e, Send) and isinstance(e.message, KeyRecords)]
-    assert asked == [third, third]
-    assert node.stats["one-way-pruned-asks-held"] == 0
+    return node, asked
+
+
+def test_a_keys_ask_is_held_within_the_request_timeout_and_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AntiEntropy.ask_pruned__mutmut_10`` (``now + last``: late in a run nothing
+    was held) and ``_14`` (the asks counted as 1): deliveries of a key's hints at 0,
+    0.5 and 1 request timeouts (late in the run): the second is held, the others ask,
+    and both asks are counted."""
+    node, asked = _delivered_at(monkeypatch, (0.0, 0.5, 1.0))
+    assert len(asked) == 2
+    assert node.stats["one-way-pruned-asks"] == 2
+    assert node.stats["one-way-pruned-asks-held"] == 1
