@@ -193,3 +193,27 @@ def test_the_longest_wait_may_equal_the_first() -> None:
     detector.timed_out("b", 0.0)
     detector.timed_out("b", 2.0)
     assert detector.suspicions(2.0) == {"b": 4.0}
+
+
+def test_an_oracle_clears_the_suspicions_it_does_not_name() -> None:
+    """``set_suspected__mutmut_1`` (session 46; a cleared suspicion set to ``""`` for
+    None): a peer suspected by a timeout and left out of ``set_suspected`` is no
+    longer suspected, and ``suspicions`` names only the oracle's."""
+    detector = FailureDetector(phi_threshold=None)
+    detector.timed_out("n2", 1.0)
+    assert detector.is_suspected("n2", 1.5)
+    detector.set_suspected({"n3": math.inf})
+    assert not detector.is_suspected("n2", 1.5) and detector.is_suspected("n3", 1.5)
+    assert detector.suspicions(1.5) == {"n3": math.inf}
+    assert detector.is_available("n2", 1.5)
+
+
+@pytest.mark.parametrize("phi_threshold", [None, 8.0])
+def test_heard_from_refuses_minus_infinity_on_its_hot_path_too(
+        phi_threshold: float | None) -> None:
+    """``heard_from__mutmut_7`` (session 46; ``-math.inf <= now`` in the inlined hot
+    path): minus infinity, at a fresh detector (whose latest input is minus infinity)
+    and without phi accrual, returned with nothing said; it is refused as any
+    infinite time is."""
+    with pytest.raises(ValueError, match=r"^now must be a finite number"):
+        FailureDetector(phi_threshold=phi_threshold).heard_from("b", -math.inf)

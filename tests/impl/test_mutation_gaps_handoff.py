@@ -35,20 +35,28 @@ from tests.impl.test_node_driver import Driver, make_config, ok_put
 KEY = b"k"
 
 
+def _written_at_the_second() -> tuple[Driver, tuple[str, ...], bytes]:
+    """Six nodes, N = 3 (anti-entropy and read repair off): KEY written at the second
+    node of its preference list alone. Returns the driver, the preference list and
+    the record written."""
+    driver = Driver.start(make_config(6, n=3, r=1, w=1, anti_entropy=False,
+                                      read_repair=False))
+    preference = driver.nodes["n1"].preference_list(KEY)
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put(preference[1], KEY, b"v"))
+    driver.drop_filter = None
+    record = driver.storages[preference[1]].read(KEY)
+    assert record is not None
+    return driver, preference, record
+
+
 def _fallback_holding_a_hint(position: int) -> tuple[Driver, str, tuple[str, ...]]:
     """Six nodes, N = 3: the key's first node is the intended node of a hint kept by
     the node at ``position`` of the preference list (the value reached the second
     node only); then the fallback learns that the intended node left the ring.
     Returns the driver, the fallback and the key's new top N."""
-    config = make_config(6, n=3, r=1, w=1, anti_entropy=False, read_repair=False)
-    driver = Driver.start(config)
-    preference = driver.nodes["n1"].preference_list(KEY)
+    driver, preference, record = _written_at_the_second()
     intended, first, fallback = preference[0], preference[1], preference[position]
-    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
-    ok_put(driver.put(first, KEY, b"v"))
-    driver.drop_filter = None
-    record = driver.storages[first].read(KEY)
-    assert record is not None
     node = driver.nodes[fallback]
     driver.handle(fallback, node.receive(driver.now, first,
                                          ReplicaPut(1, KEY, record, hint=intended)))

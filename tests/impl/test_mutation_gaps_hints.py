@@ -89,3 +89,18 @@ def test_a_page_of_hint_heads_starts_after_the_id_given() -> None:
     assert [hint_id for hint_id, _, _ in hints.heads(None, 2)] == ids[:2]
     assert hints.heads(ids[1], 2) == [(ids[2], "n2", b"c")]  # (id, intended, key)
     assert hints.heads(ids[2], 2) == []
+
+
+def test_the_index_forgets_every_removed_hint_and_key() -> None:
+    """``remove__mutmut_15`` and ``_20`` (session 46; ``< 0`` for ``<= 0``: a target's or
+    a key's last hint removed left a 0 entry in the in-memory index, read as not kept,
+    so no answer changed, but the index grew by an entry per hint ever kept until the
+    next ``reload``). The index is bounded by the hints kept: empty once none is."""
+    hints, storage = _store()
+    for n in range(3):
+        hints.add("n2", b"key%d" % n, b"r1")
+        hints.add("n3", b"key%d" % n, b"r2")
+    for hint in storage.hints():
+        hints.remove(hint.hint_id)
+    assert not any(hints.holds(b"key%d" % n) for n in range(3))
+    assert list(hints._kept) == [] and list(hints._keys) == []

@@ -13,7 +13,7 @@ from impl.effects import Send
 from impl.failure_detector import FailureDetector
 from impl.messages import PutRequest, ReplicaPut
 from impl.node import Node
-from impl.sloppy_quorum import SloppyQuorum
+from impl.sloppy_quorum import SloppyQuorum, shortfall
 from impl.storage.memory import MemoryStorage
 from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
 from tests.impl.test_node_driver import make_config
@@ -108,3 +108,12 @@ def test_the_previous_and_future_top_n_follow_each_ring_change() -> None:
                     previous, future, key, writing)
                 changes += got != ()
     assert changes > 100  # the rings differ from the current one on most keys
+
+
+def test_a_primary_quorum_short_of_every_primary_says_none() -> None:
+    """``shortfall__mutmut_9``, ``_10`` (session 46; the word for no primary changed):
+    a request that reached its quorum but no primary names ``(none)``, alone or after
+    the count it fell short of."""
+    assert shortfall("R", 2, 2, set(), 1, "replicas") == ("0 of PR=1 primaries (none)", 1, 0)
+    assert shortfall("W", 1, 2, (), 2, "acks") == (
+        "1 of W=2 acks and 0 of PW=2 primaries (none)", 2, 1)
