@@ -287,7 +287,7 @@ def _run_compiled(rest: list[str]) -> int:
 def _progress(args: argparse.Namespace) -> Callable[[Progress], None] | None:
     # entries checked at once (--jobs) would interleave their progress lines: each
     # prints its statistics line when done
-    return None if args.quiet or getattr(args, "jobs", 1) != 1 else stderr_progress()
+    return None if args.quiet or args.jobs != 1 else stderr_progress()
 
 
 def _run_entry(job: tuple[argparse.Namespace, Config, list[str]]) -> CheckResult:
