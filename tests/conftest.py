@@ -83,6 +83,9 @@ Session 45's moves (docs/model-checking.md, "Where CI's test time goes (session 
 the refinement's replay"): every edge of the restore entries beyond a sixth of their
 sources (tests/refinement/test_restore.py) and the learnt entry's conformance sample
 beyond 200 edges (tests/refinement/test_learnt_lockstep.py; its mutant test keeps 400).
+Session 46's: the two-coordinator kept-actor variant's swap exchanges beyond every 16th
+(``SWAP_EVERY`` of tests/refinement/test_reissued_dot_exchange.py: 16 of 251 in CI;
+docs/refinement.md, "A review of the actor mapping (session 46, review)").
 """
 
 from __future__ import annotations
