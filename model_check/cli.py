@@ -25,8 +25,9 @@ only); 1 otherwise, naming the entry, the figure and both values. ``--jobs J``
 checks J entries at once, each in a forked process of its own (0: one per CPU;
 `make check` runs ``--jobs 0``): the same searches, the table in suite order, each
 entry's statistics line on stderr when it is done instead of progress lines
-(session 46: the whole suite 175.6 s of wall with one process here, below; it
-exposes no parallelism inside a search: ``--workers`` does that).
+(session 46: the whole suite 175.6 s of wall in one process here, 81.0 s with
+``--jobs 0`` on two cores; docs/model-checking.md, "Session 46"). It exposes no
+parallelism inside a search: ``--workers`` does that.
 
 With configurations it checks each (all properties, or those named with
 ``--property``), prints every verdict (a sometimes-property's ``found`` or
