@@ -537,7 +537,14 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
         if member == decider or stored is None or not ls.reachable(decider, member):
             continue
         theirs = node.replica.parse(stored)
-        if not is_tombstone_only(theirs) and merge(tombstone, theirs) != tombstone:
+        # a member settles a copy the tombstone dominates by merging it into its own
+        # (``Reaper._settle_dominated``) and answers not clean if a live version is
+        # left: where a naive actor re-issued the tombstone's dot for a put the member
+        # holds, ``merge(tombstone, theirs)`` is the tombstone (one dot, the left
+        # side's value kept) but the member keeps its own value (session 47)
+        if not is_tombstone_only(theirs) and (
+                merge(tombstone, theirs) != tombstone
+                or not is_tombstone_only(merge(theirs, tombstone))):
             return LIVE_ELSEWHERE, decider
     return None
 
