@@ -11,7 +11,8 @@ begins with those steps (a drawn prefix: the puts before the loss, which
 replica puts are delivered, whether the re-issuing put's messages are), and the
 machine's rules go on from there: anti-entropy, deliveries, drops, crashes,
 partitions, the client's further puts; then quiescence and the progress check, as
-in every lockstep walk. The machine counts the exchanges its ``anti_entropy`` rule
+in every lockstep walk, and after it no spec exchange that would move anything is
+left. The machine counts the exchanges its ``anti_entropy`` rule
 takes between replicas holding one dot with two values
 (``tests.refinement.machine.one_dot_two_values``); each run must take some.
 docs/refinement.md, "Tombstones under a re-issued dot, and walks that reach the
@@ -29,6 +30,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Lockstep
+from spec import model as spec_model
+from spec.actions import AntiEntropy
 from tests.conftest import examples
 from tests.refinement.configs import DATA_LOSS_CONFIGS
 from tests.refinement.machine import COVERAGE, machine_for
@@ -92,8 +95,19 @@ def run_walks(name: str, prefix: Callable[[Lockstep, st.DataObject], None] = _re
     """Run the lockstep machine of entry ``name`` from ``prefix``; the label its
     counts are under in ``COVERAGE``."""
     label = f"{name} from a re-issued dot"
-    machine = machine_for(label, DATA_LOSS_CONFIGS[name], prefix=prefix)
-    run_state_machine_as_test(machine, settings=settings(
+
+    class Machine(machine_for(label, DATA_LOSS_CONFIGS[name], prefix=prefix)):
+        def _progress(self) -> None:
+            """Quiescence and the progress check, then: every anti-entropy exchange
+            the spec still has is a self-loop (quiescence took each that moves, a
+            re-issued dot's too: ``LockstepState.exchange_moves``)."""
+            super()._progress()
+            state = self.lockstep.frontier[0]
+            moving = [action for action, after in spec_model.successors(state)
+                      if isinstance(action, AntiEntropy) and after != state]
+            assert not moving, f"left after quiescence: {moving}; {self.lockstep.history}"
+
+    run_state_machine_as_test(Machine, settings=settings(
         max_examples=max_examples or examples(10), stateful_step_count=15, phases=SEARCH))
     return label
 
