@@ -515,7 +515,9 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
     timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if no round is open (ended
     not clean, given up, or never opened: not told apart) and a
     member reachable from ``decider`` holds a live version ``decider``'s tombstone
-    does not dominate; each with ``decider``; else None (no rule excuses the step).
+    does not dominate, or one its copy keeps with the tombstone merged in (a value
+    under the tombstone's own dot, which a naive actor re-issued: session 47); each
+    with ``decider``; else None (no rule excuses the step).
     The rule is a claim about what the round does next, which :func:`_reached`
     checks (:func:`_refusal_checked`) before it excuses the edge."""
     if decider is None or not ls.up(decider):
