@@ -320,10 +320,23 @@ class Lockstep(LockstepState):
     def delete(self, client: str, node: str, key: str) -> None:
         """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
         context of its last get of ``key``: its next write, a tombstone (spec
-        ``ClientDelete``; its put id is the client's next, after its puts)."""
-        put_id, counter, context = self.next_write(client, key)
+        ``ClientDelete``; its put id is the client's next, after its puts).
+        InvalidValueError, the implementation untouched, where the spec does not
+        enable that ``ClientDelete`` (a client with puts left, its delete spent, busy,
+        or a node it may not send to): session 47; before, the implementation took
+        the delete and the abstraction of its tombstone, noted by no spec step,
+        raised first ("a tombstone no delete of the lockstep wrote"), which read as
+        a fault of the abstraction (docs/refinement.md, "Tombstones under a
+        re-issued dot, and walks that reach the exchange (session 47)")."""
         action = ClientDelete(client, node, key)
         afters = [after for s in self.frontier for after in apply_actions(s, [action])]
+        if not afters or not self.can_delete(client):
+            issued = self.clients[client].puts_issued
+            raise InvalidValueError(
+                f"the spec does not enable {action} now ({client} issued {issued} of its "
+                f"{self.config.puts_per_client} puts and "
+                f"{self.config.deletes_per_client} deletes)")
+        put_id, counter, context = self.next_write(client, key)
         self.note_tombstones(afters, put_id)
         if self.mode is ClockMode.LWW:  # as for a put
             self._set_wall_clock(node)

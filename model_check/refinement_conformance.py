@@ -515,7 +515,9 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
     timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if no round is open (ended
     not clean, given up, or never opened: not told apart) and a
     member reachable from ``decider`` holds a live version ``decider``'s tombstone
-    does not dominate; each with ``decider``; else None (no rule excuses the step).
+    does not dominate, or one its copy keeps with the tombstone merged in (a value
+    under the tombstone's own dot, which a naive actor re-issued: session 47); each
+    with ``decider``; else None (no rule excuses the step).
     The rule is a claim about what the round does next, which :func:`_reached`
     checks (:func:`_refusal_checked`) before it excuses the edge."""
     if decider is None or not ls.up(decider):
@@ -537,7 +539,14 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
         if member == decider or stored is None or not ls.reachable(decider, member):
             continue
         theirs = node.replica.parse(stored)
-        if not is_tombstone_only(theirs) and merge(tombstone, theirs) != tombstone:
+        # a member settles a copy the tombstone dominates by merging it into its own
+        # (``Reaper._settle_dominated``) and answers not clean if a live version is
+        # left: where a naive actor re-issued the tombstone's dot for a put the member
+        # holds, ``merge(tombstone, theirs)`` is the tombstone (one dot, the left
+        # side's value kept) but the member keeps its own value (session 47)
+        if not is_tombstone_only(theirs) and (
+                merge(tombstone, theirs) != tombstone
+                or not is_tombstone_only(merge(theirs, tombstone))):
             return LIVE_ELSEWHERE, decider
     return None
 

@@ -86,6 +86,12 @@ beyond 200 edges (tests/refinement/test_learnt_lockstep.py; its mutant test keep
 Session 46's: the two-coordinator kept-actor variant's swap exchanges beyond every 16th
 (``SWAP_EVERY`` of tests/refinement/test_reissued_dot_exchange.py: 16 of 251 in CI;
 docs/refinement.md, "A review of the actor mapping (session 46, review)").
+Session 47's: the naive actor with deletes' whole graphs, with detours (CI: 150
+sampled edges of each ``delete_mode``, shortest paths, ``SAMPLE_IN_CI`` of
+tests/refinement/test_reissued_dot_tombstones.py; its reap test checks every reap of
+the safe graph), and the walks from a re-issued dot at 50x (examples(10),
+tests/refinement/test_reissued_dot_walks.py; docs/refinement.md, "Tombstones under a
+re-issued dot, and walks that reach the exchange (session 47)").
 """
 
 from __future__ import annotations
