@@ -715,9 +715,18 @@ class SimulatedCluster:
         their leave is under way, or queued behind another change (strategy 3's
         claimant plans one at a time). A leave changes no replica while it waits, so
         quiet alone does not say it is done (session 23: case 07's leaver was taken
-        out still ``leaving``, its ranges never handed over)."""
+        out still ``leaving``, its ranges never handed over). A node that left is still
+        leaving until every up node has heard its change's settlement: only it can
+        announce it, and ``vdynamo serve`` keeps it up until then and four gossip
+        rounds more (:func:`impl.serve.leave_state`). Taken out before, it left the
+        members ``settling`` it for good, so the claimant claimed no later join or
+        leave (session 47's data probe: a rolling replacement of four nodes, each
+        round a join and a leave with a client at work, wedged at its fourth round,
+        the joining node ``joining`` and the key unreadable from then on)."""
+        up = [self.node(name) for name in self.sim.nodes]
         return [name for name in sorted(self.left)
-                if name in self.sim.nodes and not self.node(name).has_left]
+                if name in self.sim.nodes and (not self.node(name).has_left or any(
+                    name in node.gossiper.settling for node in up))]
 
     def rebuilding(self) -> list[str]:
         """The members that are up and rebuilding a replaced (or restored) store
