@@ -620,9 +620,17 @@ class SimulatedCluster:
 
     def join(self, name: str) -> None:
         """A new node ``name`` joins: it takes tokens by the partitioning strategy and
-        gossips with the seed nodes; the owners hand it the ranges it now owns."""
+        gossips with the seed nodes; the owners hand it the ranges it now owns. When
+        no seed (``ClusterConfig.seeds``, by default the initial members) is a member
+        any more, every one having left, the current members become the seeds of the
+        nodes started from now on, as an operator keeps a seed list current (paper
+        4.8.2; ``vdynamo join`` rewrites a local cluster's file so): before session
+        47's data probe the node asked only nodes gone and never joined."""
         if name in self.storages and name not in self.left:
             raise SimulationError(f"node {name!r} already exists")
+        members = [node for node in self.sim.members if node not in self.left]
+        if members and not set(self.config.seed_nodes) & set(members):
+            self.config = dataclasses.replace(self.config, seeds=tuple(members))
         if name in self.left:  # it left: with its old store (sqlite), it joins again
             self._rejoining.add(name)
         self.left.discard(name)
@@ -707,9 +715,18 @@ class SimulatedCluster:
         their leave is under way, or queued behind another change (strategy 3's
         claimant plans one at a time). A leave changes no replica while it waits, so
         quiet alone does not say it is done (session 23: case 07's leaver was taken
-        out still ``leaving``, its ranges never handed over)."""
+        out still ``leaving``, its ranges never handed over). A node that left is still
+        leaving until every up node has heard its change's settlement: only it can
+        announce it, and ``vdynamo serve`` keeps it up until then and four gossip
+        rounds more (:func:`impl.serve.leave_state`). Taken out before, it left the
+        members ``settling`` it for good, so the claimant claimed no later join or
+        leave (session 47's data probe: a rolling replacement of four nodes, each
+        round a join and a leave with a client at work, wedged at its fourth round,
+        the joining node ``joining`` and the key unreadable from then on)."""
+        up = [self.node(name) for name in self.sim.nodes]
         return [name for name in sorted(self.left)
-                if name in self.sim.nodes and not self.node(name).has_left]
+                if name in self.sim.nodes and (not self.node(name).has_left or any(
+                    name in node.gossiper.settling for node in up))]
 
     def rebuilding(self) -> list[str]:
         """The members that are up and rebuilding a replaced (or restored) store

@@ -76,6 +76,7 @@ import base64
 import contextlib
 import ipaddress
 import math
+import secrets
 import socket
 import threading
 import time
@@ -647,6 +648,12 @@ class Router:
         self._learned_at: float | None = None
         #: base URL -> until when it is tried last (:meth:`suspect`)
         self._suspects: dict[str, float] = {}
+        #: this client's name in X-Vdynamo-Client (:meth:`client_header`): an identity
+        #: drawn once, as Riak's clients sent X-Riak-ClientId, not a simulated choice
+        self.client_id = f"py-{secrets.token_hex(8)}"
+        #: the cluster's clock mode, as the last ``/status`` learned states it (None:
+        #: not yet, or a node whose ``/status`` states no ``config.clock``)
+        self.clock: str | None = None
 
     @property
     def stated_answer_bytes(self) -> int | None:
@@ -729,6 +736,9 @@ class Router:
                        **({base: name} if base is not None else {})}
         if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
             self.cluster_id = status["cluster_id"]
+        config = status.get("config")
+        if isinstance(config, dict) and isinstance(config.get("clock"), str):
+            self.clock = config["clock"]
         self._learned_at = self._now()
 
     def unstated(self, base: str) -> None:
@@ -760,6 +770,21 @@ class Router:
     def cluster_header(self) -> dict[str, str]:
         """``X-Vdynamo-Cluster`` once the cluster's identity is learned (else none)."""
         return {"X-Vdynamo-Cluster": self.cluster_id} if self.cluster_id else {}
+
+    def client_header(self) -> dict[str, str]:
+        """``X-Vdynamo-Client`` naming this client (:attr:`client_id`), for its writes
+        to a cluster whose clock is dvv (else none). The HTTP API writes every unnamed
+        put as the one client ``http``, and in dvv a put past a value it did not read
+        takes its dot under the pair ``<actor> <client>`` (docs/impl.md, "The context a
+        put answers, in dvv"): with two unnamed writers' siblings stored through one
+        node (the library routes a key to its first node), that pair's entry held
+        another writer's value, no answer could name the put's dot, and a client
+        chaining its puts' contexts made one sibling per put until the key refused
+        puts past ``max_siblings`` (session 47's data probe,
+        tests/runtime/test_client_chained_puts_dvv.py). Not sent in the vector-clock
+        modes: there an unnamed write is a client of its own, and one named client's
+        blind puts would supersede each other (the client's counter)."""
+        return {"X-Vdynamo-Client": self.client_id} if self.clock == "dvv" else {}
 
     def other_cluster(self, status: dict[str, Any]) -> bool:
         """Whether ``status`` (a ``/status`` body) is of a node of another cluster than
@@ -1316,7 +1341,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     for name, text in headers.items():
         _check_header_value(name, text)
     yield from _route_plan(router)
-    headers = {**headers, **router.cluster_header()}
+    headers = {**headers, **router.cluster_header(), **router.client_header()}
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):

@@ -787,6 +787,9 @@ def main_join(argv: list[str]) -> int:
               "digit (each is a TOML key and a directory name); nothing was written",
               file=sys.stderr)
         return 1
+    if (problem := _seeds_for_join(directory, state, name)) is not None:
+        print(f"vdynamo join: {problem}", file=sys.stderr)
+        return 1
     if entry is None:
         peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
@@ -803,6 +806,51 @@ def main_join(argv: list[str]) -> int:
         return 1
     print(f"{name} http://127.0.0.1:{entry['http']} joined")
     return 0
+
+
+def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | None:
+    """Make the cluster file's seeds name a member before node ``name`` joins: a
+    joining node asks only the seeds (``[cluster] seeds``, by default the initial
+    members ``nodes``) for the view it takes its tokens from, so once every one of them
+    has left or was removed it asks nodes that no longer run and never joins (session
+    47's data probe: a rolling replacement, n4-n6 joined and n1-n3 left one by one,
+    then ``join n7`` answered "not-joined" after 30 s and n7 stayed so). The members
+    still in the cluster (``cluster.json``: neither left nor removed) are then written
+    as ``seeds`` (a setting no peer compares, read by nodes at their start: the seeds
+    of paper 4.8.2 that the operator keeps known to all nodes). None, or the problem
+    when the file cannot be read or rewritten."""
+    path = directory / "cluster.toml"
+    try:
+        text = path.read_text()
+        cluster = tomllib.loads(text).get("cluster", {})
+    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
+        return f"cannot read {path}: {error}"
+    members = sorted(other for other, held in state["nodes"].items()
+                     if other != name and not held.get("left") and not held.get("removed"))
+    seeds = cluster.get("seeds") or cluster.get("nodes") or []
+    if not members or any(seed in members for seed in seeds):
+        return None
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[cluster]"), None)
+    if start is None:
+        return f"{path}: no [cluster] section"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+               len(lines))
+    kept = [line for line in lines[start + 1:end] if line.split("=", 1)[0].strip() != "seeds"]
+    lines[start + 1:end] = [f"seeds = {json.dumps(members)}\n", *kept]
+    try:  # (a seeds array written over several lines by hand leaves its rest behind)
+        written = tomllib.loads("".join(lines))["cluster"].get("seeds")
+    except ValueError:
+        written = None
+    if written != members:
+        return (f"{path}: its [cluster] seeds name no member of the cluster; set them by "
+                f"hand to members ({', '.join(members)}); nothing was written")
+    tmp = directory / "cluster.toml.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(lines))
+    tmp.replace(path)
+    return None
 
 
 def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
