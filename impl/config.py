@@ -68,6 +68,7 @@ __all__ = [
     "merge_sides",
     "merged_record_bytes",
     "most_patience",
+    "peer_members",
     "record_patience",
     "replicable_frame_bytes",
     "sibling_bytes",
@@ -247,6 +248,14 @@ def merge_sides(config: ClusterConfig, members: int = 0) -> int:
     record limit (three isolated nodes made 3 x ``max_siblings``; docs/runtime.md).
     """
     return max(2, len(set(config.nodes) | set(config.ring_slots)), members)
+
+
+def peer_members(config: ClusterConfig) -> int:
+    """The nodes ``config`` names (``nodes`` and ``ring_slots``): the least
+    ``max_peer_connections`` a node's peer port must hold (each of the other
+    nodes keeps one connection to it, and one slot takes a peer's reconnection
+    while its old connection still counts)."""
+    return len(set(config.nodes) | set(config.ring_slots))
 
 
 def side_record_bytes(config: ClusterConfig) -> int:
@@ -717,6 +726,18 @@ class ClusterConfig:
         _int("max_pending_bytes", self.max_pending_bytes, 0, 1 << 40)
         _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
+        members = peer_members(self)
+        if self.max_peer_connections < members:
+            # each node holds one busy connection from each peer: below members - 1
+            # a peer is refused for good (session 47's user probe: a cap of 1 for
+            # three nodes, every w=3 put 504 and r=3 get 503); one slot more takes
+            # a peer's new connection before its old one is seen closed, the floor
+            # impl.connections.fit_caps keeps
+            raise ConfigError(
+                f"max_peer_connections: each node keeps a connection from every other "
+                f"node, so for {members} nodes (nodes and ring_slots) it must be at least "
+                f"{members} (their {members - 1} peers and one reconnecting); got "
+                f"{self.max_peer_connections}")
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s",
                        "reach_grace_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))

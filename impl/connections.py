@@ -59,7 +59,7 @@ import resource
 from collections.abc import Callable
 from typing import Protocol
 
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, peer_members
 from impl.errors import InvalidValueError
 
 __all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
@@ -234,7 +234,7 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
     """``cluster`` with caps this process can hold for ``nodes`` nodes: the
     open-files limit is raised (up to the hard limit) to what the configured caps
     need; if that is not enough the caps are lowered and a warning says so."""
-    members = len(cluster.nodes)
+    members = peer_members(cluster)
     needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
               + cluster.max_http_connections + cluster.max_peer_connections))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -1,0 +1,80 @@
+"""A peer-connection cap below the cluster's size is refused at start (session 47).
+
+Each node keeps one connection from each of its peers, busy for good once
+authenticated, so its peer port must hold ``members - 1`` of them; a cap below
+that (``max_peer_connections = 1`` in a file of three nodes) was served: every
+node refused one peer's connection for good ("every one authenticated", once a
+second), every ``w=3`` put answered 504 and every ``r=3`` get 503, and the
+nodes' warnings named the peers' addresses in the cluster file, not the cap
+(session 47's user probe of case 22's kind: a configuration whose limits
+contradict each other must be refused at start with a clear error). The floor is
+the members (one slot more, for a peer's new connection that arrives before its
+old one is seen closed), the same floor :func:`impl.connections.fit_caps` keeps
+when it lowers the caps under the open-files limit. Source: docs/runtime.md, "A
+user's probe of the service kinds (session 47)"."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from impl import errors
+from impl.config import ClusterConfig
+from impl.connections import fit_caps
+from tests.runtime.procs import ROOT
+from vdynamo.cluster_cli import _free_ports
+
+NODES = ("n1", "n2", "n3")
+
+
+def _file(tmp_path: Path, cap: int) -> Path:
+    ports = _free_ports(2 * len(NODES), ())
+    lines = ["[cluster]", f"nodes = {json.dumps(list(NODES))}", "n = 3", "r = 2", "w = 2",
+             f'secret = "{secrets.token_hex(24)}"', f"max_peer_connections = {cap}"]
+    for index, name in enumerate(NODES):
+        lines += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{ports[2 * index]}"',
+                  f'http = "127.0.0.1:{ports[2 * index + 1]}"']
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([*lines, ""]))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(tmp_path: Path, cap: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vdynamo", "serve", str(_file(tmp_path, cap)), "--node", "n1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=8)
+    except subprocess.TimeoutExpired:  # served: the fault (stopped by its PID)
+        process.kill()
+        process.communicate(timeout=10)
+        pytest.fail(f"vdynamo serve served max_peer_connections = {cap} for 3 nodes")
+    assert process.returncode == 2, (out, err)
+    assert "max_peer_connections" in err and f"got {cap}" in err, err
+    assert "3 nodes" in err and "at least 3" in err, err
+
+
+def test_the_config_takes_the_members_and_refuses_one_fewer() -> None:
+    ClusterConfig(nodes=NODES, max_peer_connections=3)
+    ClusterConfig(nodes=("n1",), n=1, r=1, w=1, max_peer_connections=1)
+    with pytest.raises(errors.ConfigError, match=r"max_peer_connections: .* got 2"):
+        ClusterConfig(nodes=NODES, max_peer_connections=2)
+    # nodes named to join later (evenly-spaced's ring_slots) count as members too
+    with pytest.raises(errors.ConfigError, match=r"5 nodes"):
+        ClusterConfig(nodes=NODES, partitioning="evenly-spaced",
+                      ring_slots=(*NODES, "n4", "n5"), max_peer_connections=4)
+
+
+def test_caps_lowered_under_the_open_files_limit_stay_valid() -> None:
+    # fit_caps never lowers the peer cap under the members: what it gives is accepted
+    for members in (1, 3, 5, 40):
+        _, peer = fit_caps(64, 1, members, 512, 128)
+        names = tuple(f"n{i}" for i in range(members))
+        ClusterConfig(nodes=names, n=1, r=1, w=1).replace(max_peer_connections=peer)
