@@ -57,6 +57,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
 
@@ -788,6 +789,14 @@ def main_join(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     if entry is None:
+        try:  # a peer cap the new node would pass: said before anything is written
+            # (its start refused it, and its section left in the file refused every
+            # node's restart: session 47's user probe)
+            loaded = load_runtime_config(directory / "cluster.toml")
+            check_peer_cap(loaded.cluster, [*loaded.nodes, name])
+        except ConfigError as error:
+            print(f"vdynamo join: {name}: {error}; nothing was written", file=sys.stderr)
+            return 1
         peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
         with open(directory / "cluster.toml", "a") as config:

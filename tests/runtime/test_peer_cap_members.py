@@ -26,17 +26,19 @@ import pytest
 from impl import errors
 from impl.config import ClusterConfig
 from impl.connections import fit_caps
-from tests.runtime.procs import ROOT
+from tests.runtime.procs import ROOT, cli, cluster_up, state
 from vdynamo.cluster_cli import _free_ports
 
 NODES = ("n1", "n2", "n3")
 
 
-def _file(tmp_path: Path, cap: int) -> Path:
-    ports = _free_ports(2 * len(NODES), ())
+def _file(tmp_path: Path, cap: int, joined: tuple[str, ...] = ()) -> Path:
+    """A file of :data:`NODES` (and ``joined``: sections of nodes that joined)."""
+    sections = (*NODES, *joined)
+    ports = _free_ports(2 * len(sections), ())
     lines = ["[cluster]", f"nodes = {json.dumps(list(NODES))}", "n = 3", "r = 2", "w = 2",
              f'secret = "{secrets.token_hex(24)}"', f"max_peer_connections = {cap}"]
-    for index, name in enumerate(NODES):
+    for index, name in enumerate(sections):
         lines += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{ports[2 * index]}"',
                   f'http = "127.0.0.1:{ports[2 * index + 1]}"']
     path = tmp_path / "cluster.toml"
@@ -45,20 +47,41 @@ def _file(tmp_path: Path, cap: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("cap", [1, 2])
-def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(tmp_path: Path, cap: int) -> None:
+def _serve(path: Path) -> subprocess.CompletedProcess[str]:
+    """``vdynamo serve PATH --node n1``: its exit within 8 s, else killed and failed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "vdynamo", "serve", str(_file(tmp_path, cap)), "--node", "n1"],
+        [sys.executable, "-m", "vdynamo", "serve", str(path), "--node", "n1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = process.communicate(timeout=8)
     except subprocess.TimeoutExpired:  # served: the fault (stopped by its PID)
         process.kill()
         process.communicate(timeout=10)
-        pytest.fail(f"vdynamo serve served max_peer_connections = {cap} for 3 nodes")
-    assert process.returncode == 2, (out, err)
-    assert "max_peer_connections" in err and f"got {cap}" in err, err
-    assert "3 nodes" in err and "at least 3" in err, err
+        pytest.fail(f"vdynamo serve served {path.read_text()}")
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.mark.parametrize(("cap", "joined"), [(1, ()), (2, ()), (3, ("n4",))])
+def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(
+        tmp_path: Path, cap: int, joined: tuple[str, ...]) -> None:
+    served = _serve(_file(tmp_path, cap, joined))
+    assert served.returncode == 2, served
+    members = len(NODES) + len(joined)
+    said = served.stderr
+    assert "max_peer_connections" in said and f"got {cap}" in said, said
+    assert f"{members} nodes" in said and f"at least {members}" in said, said
+
+
+def test_vdynamo_join_past_the_peer_cap_writes_nothing(tmp_path: Path) -> None:
+    with cluster_up(tmp_path, "--nodes", "1", "--n", "1", "--r", "1", "--w", "1",
+                    "--set", "max_peer_connections=1", "--wait-ready", "0") as directory:
+        before = (directory / "cluster.toml").read_bytes()
+        joined = cli("join", "n2", "--dir", str(directory))
+        assert joined.returncode == 1, joined
+        assert "max_peer_connections" in joined.stderr, joined.stderr
+        assert "nothing was written" in joined.stderr, joined.stderr
+        assert (directory / "cluster.toml").read_bytes() == before
+        assert "n2" not in state(directory)["nodes"]
 
 
 def test_the_config_takes_the_members_and_refuses_one_fewer() -> None:
