@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -260,7 +261,8 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
     """ConfigError naming the key, the value (in full where ``:g`` would round it)
     and the bound when a setting of a cluster file is outside :data:`FILE_BOUNDS`
     (floor and ceiling included); and, under dvv, for ``retired_keep = 0``
-    (:func:`_check_retired_keep`)."""
+    (:func:`_check_retired_keep`); and a ring too large for its anti-entropy
+    interval (:func:`_check_exchange_rate`)."""
     _check_retired_keep(cluster)
     for key, bound in FILE_BOUNDS.items():
         value = float(getattr(cluster, key))
@@ -272,6 +274,59 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
             f"[cluster] {key}: {_shown(value)} is {side} (a cluster file takes "
             f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
             f"\"Settings refused (session 21)\"")
+    _check_exchange_rate(cluster)  # (within the bounds: named by them first)
+
+
+#: the Merkle exchanges a node may start a second (the ranges it replicates over
+#: ``anti_entropy_interval``, :func:`exchange_rate`) in a cluster file: the default
+#: ring (64 partitions) at the interval's floor (0.05 s), the most a file took for
+#: it before. Measured (session 47's user probe, three ``vdynamo serve`` processes
+#: on one machine, 2 cores, nothing stored): 1,280 a second served (puts 0.01 s),
+#: 1,024 with 2,048 partitions every 2 s served with puts of 0.8 s, 2,048 (4,096
+#: partitions) lost puts (504), 4,096 and 8,192 (8,192 and 16,384 partitions, both
+#: accepted before) lost every w=3 put: each round outlasted the interval, and
+#: the peers' queues overflowed ("10000 frames queued ... further messages to it
+#: are dropped")
+EXCHANGES_PER_S = 1280.0
+
+
+def exchange_rate(cluster: ClusterConfig) -> float:
+    """The Merkle exchanges (:mod:`impl.antientropy`) a node of ``cluster`` starts a
+    second: one per range it replicates every ``anti_entropy_interval``, the ring's
+    ranges (strategy 3 its ``partitions``, strategies 1 and 2 ``tokens_per_node``
+    per node, ``evenly-spaced`` one per node) times the share of them a node is among
+    the top N of, ``N / nodes`` (all of them when N is the nodes); 0 with
+    ``anti_entropy = false``."""
+    if not cluster.anti_entropy:
+        return 0.0
+    members = len(set(cluster.nodes) | set(cluster.ring_slots))
+    ranges = (cluster.partitions if cluster.partitioning == "strategy3"
+              else members if cluster.partitioning == "evenly-spaced"
+              else members * cluster.tokens_per_node)
+    held = math.ceil(ranges * min(cluster.n, members) / members)
+    return held / cluster.anti_entropy_interval
+
+
+def _check_exchange_rate(cluster: ClusterConfig) -> None:
+    """ConfigError naming ``partitions`` (or ``tokens_per_node``) and
+    ``anti_entropy_interval`` when a node would start more than
+    :data:`EXCHANGES_PER_S` Merkle exchanges a second (:func:`exchange_rate`).
+    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost)."""
+    rate = exchange_rate(cluster)
+    if rate <= EXCHANGES_PER_S:
+        return
+    ring = ("partitions" if cluster.partitioning == "strategy3" else
+            "tokens_per_node" if cluster.partitioning != "evenly-spaced" else "nodes")
+    held = round(rate * cluster.anti_entropy_interval)
+    least = held / EXCHANGES_PER_S
+    raise errors.ConfigError(
+        f"[cluster] {ring}, anti_entropy_interval: each node replicates about {held} "
+        f"ranges of the ring and starts a Merkle exchange for each every "
+        f"{cluster.anti_entropy_interval:g} s, {rate:.0f} a second, over the "
+        f"{EXCHANGES_PER_S:.0f} a cluster file takes: the rounds outlast their interval "
+        f"and the peers' queues overflow (puts fail): raise anti_entropy_interval to "
+        f"{least:.3g} s or more, or lower {ring}; see docs/runtime.md, \"A user's probe of "
+        f"the service kinds (session 47)\"")
 
 
 def _check_retired_keep(cluster: ClusterConfig) -> None:

@@ -1,0 +1,156 @@
+"""Limits that contradict the cluster's shape are refused at start (session 47).
+
+Session 47's user probe (case 22's kind: a configuration whose limits contradict
+each other must be refused at start with a clear error) found two that were served:
+
+- ``max_peer_connections`` below the nodes. Each node keeps one connection from
+  each of its peers, busy for good once authenticated, so its peer port must hold
+  ``members - 1`` of them; ``max_peer_connections = 1`` in a file of three nodes
+  was served: every node refused one peer's connection for good ("every one
+  authenticated", once a second), every ``w=3`` put answered 504 and every ``r=3``
+  get 503, and the nodes' warnings named the peers' addresses, not the cap; with a
+  cap of 3 the fifth node that joined never did ("no seed answered its gossip").
+  The floor is the members (one slot more, for a peer's new connection that
+  arrives before its old one is seen closed), the floor
+  :func:`impl.connections.fit_caps` keeps (:func:`impl.config.check_peer_cap`).
+- A ring too large for its anti-entropy interval. Every ``anti_entropy_interval``
+  a node starts one Merkle exchange for each range it replicates
+  (:mod:`impl.antientropy`); ``partitions = 16384`` (the file took up to 2^20) in
+  a file of three nodes was served: 8,192 exchanges a second a node, each round
+  outlasting its interval, the peers' queues overflowing ("10000 frames queued for
+  n3, which reads none: further messages to it are dropped"), and every ``w=3``
+  put of a quiet cluster with nothing stored answered 504 or not at all (20 of 20
+  in 110 s; 8,192 partitions: 7 of 8). A cluster file whose nodes would start more
+  than :data:`impl.runtime_config.EXCHANGES_PER_S` a second is refused naming both
+  settings and the interval that would do (:func:`impl.runtime_config.exchange_rate`);
+  ``ClusterConfig`` keeps them.
+
+Source: docs/runtime.md, "A user's probe of the service kinds (session 47)"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from impl import errors
+from impl.config import ClusterConfig
+from impl.connections import fit_caps
+from impl.runtime_config import EXCHANGES_PER_S, exchange_rate, load_runtime_config
+from tests.runtime.procs import ROOT, ServedNodes, cli, cluster_up, state
+
+NODES = ("n1", "n2", "n3")
+
+
+def _file(tmp_path: Path, lines: list[str], sections: tuple[str, ...] = NODES,
+          nodes: tuple[str, ...] | None = None) -> Path:
+    """A cluster file with a [nodes.*] section for each of ``sections``, its
+    ``nodes`` (default: the sections), N = 3 and ``lines`` in its [cluster]."""
+    path = ServedNodes(tmp_path, sections, ["n = 3", "r = 2", "w = 2", *lines]).config
+    if nodes is not None:  # the others joined later
+        named = ", ".join(f'"{name}"' for name in sections)
+        path.write_text(path.read_text().replace(
+            f"nodes = [{named}]", "nodes = [" + ", ".join(f'"{n}"' for n in nodes) + "]"))
+    return path
+
+
+def _refused(path: Path) -> str:
+    """What ``vdynamo serve PATH --node n1`` says as it exits 2; fails if it serves
+    (then killed by its PID) or exits otherwise."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vdynamo", "serve", str(path), "--node", "n1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = process.communicate(timeout=8)
+    except subprocess.TimeoutExpired:  # served: the fault
+        process.kill()
+        process.communicate(timeout=10)
+        pytest.fail(f"vdynamo serve served {path.read_text()}")
+    assert process.returncode == 2, err
+    return err
+
+
+# ------------------------------------------------------------ max_peer_connections
+@pytest.mark.parametrize(("cap", "joined"), [(1, ()), (2, ()), (3, ("n4",))])
+def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(
+        tmp_path: Path, cap: int, joined: tuple[str, ...]) -> None:
+    said = _refused(_file(tmp_path, [f"max_peer_connections = {cap}"],
+                          (*NODES, *joined), NODES))
+    members = len(NODES) + len(joined)
+    assert "max_peer_connections" in said and f"got {cap}" in said, said
+    assert f"{members} nodes" in said and f"at least {members}" in said, said
+
+
+def test_the_config_takes_the_members_and_refuses_one_fewer() -> None:
+    ClusterConfig(nodes=NODES, max_peer_connections=3)
+    ClusterConfig(nodes=("n1",), n=1, r=1, w=1, max_peer_connections=1)
+    with pytest.raises(errors.ConfigError, match=r"max_peer_connections: .* got 2"):
+        ClusterConfig(nodes=NODES, max_peer_connections=2)
+    # nodes named to join later (evenly-spaced's ring_slots) count as members too
+    with pytest.raises(errors.ConfigError, match=r"5 nodes"):
+        ClusterConfig(nodes=NODES, partitioning="evenly-spaced",
+                      ring_slots=(*NODES, "n4", "n5"), max_peer_connections=4)
+
+
+def test_caps_lowered_under_the_open_files_limit_stay_valid() -> None:
+    # fit_caps never lowers the peer cap under the members: what it gives is accepted
+    for members in (1, 3, 5, 40):
+        _, peer = fit_caps(64, 1, members, 512, 128)
+        names = tuple(f"n{i}" for i in range(members))
+        ClusterConfig(nodes=names, n=1, r=1, w=1).replace(max_peer_connections=peer)
+
+
+def test_vdynamo_join_past_the_peer_cap_writes_nothing(tmp_path: Path) -> None:
+    with cluster_up(tmp_path, "--nodes", "1", "--n", "1", "--r", "1", "--w", "1",
+                    "--set", "max_peer_connections=1", "--wait-ready", "0") as directory:
+        before = (directory / "cluster.toml").read_bytes()
+        joined = cli("join", "n2", "--dir", str(directory))
+        assert joined.returncode == 1, joined
+        assert "max_peer_connections" in joined.stderr, joined.stderr
+        assert "nothing was written" in joined.stderr, joined.stderr
+        assert (directory / "cluster.toml").read_bytes() == before
+        assert "n2" not in state(directory)["nodes"]
+
+
+# ------------------------------------------------- partitions, anti_entropy_interval
+def test_vdynamo_serve_refuses_16384_partitions_every_2_s(tmp_path: Path) -> None:
+    said = _refused(_file(tmp_path, ["partitions = 16384"]))
+    assert "partitions, anti_entropy_interval" in said, said
+    assert "16384 ranges" in said and "8192 a second" in said, said
+    assert "raise anti_entropy_interval to 12.8 s or more" in said, said
+
+
+REFUSED = [
+    ["partitions = 4096"],  # 2,048 a second: puts lost (504) in the probe
+    ["partitions = 1048576", "anti_entropy_interval = 600"],
+    ['partitioning = "strategy1"', "tokens_per_node = 2048"],  # 6,144 ranges
+]
+SERVED = [
+    [],  # the default ring: 64 ranges every 2 s
+    ["partitions = 2048"],  # 1,024 a second: served (puts of 0.8 s in the probe)
+    ["anti_entropy_interval = 0.05"],  # the default ring at the interval's floor
+    ["partitions = 16384", "anti_entropy_interval = 12.8"],
+    ["partitions = 16384", "anti_entropy = false"],  # no exchanges
+]
+
+
+@pytest.mark.parametrize("lines", REFUSED)
+def test_a_rate_over_the_bound_is_refused(tmp_path: Path, lines: list[str]) -> None:
+    with pytest.raises(errors.ConfigError, match=r"anti_entropy_interval: each node"):
+        load_runtime_config(_file(tmp_path, lines))
+
+
+@pytest.mark.parametrize("lines", SERVED)
+def test_a_rate_within_the_bound_is_taken(tmp_path: Path, lines: list[str]) -> None:
+    config = load_runtime_config(_file(tmp_path, lines)).cluster
+    assert exchange_rate(config) <= EXCHANGES_PER_S
+
+
+def test_a_node_counts_only_the_ranges_it_replicates(tmp_path: Path) -> None:
+    # 64 nodes, N = 3: a node is among the top 3 of about 3/64 of 16,384 partitions
+    nodes = tuple(f"n{i}" for i in range(64))
+    config = load_runtime_config(_file(tmp_path, ["partitions = 16384"], nodes)).cluster
+    assert exchange_rate(config) == 768 / 2.0
+    ClusterConfig(nodes=NODES, partitions=16384)  # the API keeps what files may not
