@@ -60,7 +60,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from impl.config import ClusterConfig, peer_members
-from impl.errors import InvalidValueError
+from impl.errors import ConfigError, InvalidValueError
 
 __all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
 
@@ -233,7 +233,9 @@ def fit_caps(open_files: int, nodes: int, members: int, http: int,
 def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
     """``cluster`` with caps this process can hold for ``nodes`` nodes: the
     open-files limit is raised (up to the hard limit) to what the configured caps
-    need; if that is not enough the caps are lowered and a warning says so."""
+    need; if that is not enough the caps are lowered and a warning says so;
+    ConfigError naming the limit and what is needed when not even the caps'
+    floors fit (one HTTP connection and ``members`` peer ones a node)."""
     members = peer_members(cluster)
     needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
               + cluster.max_http_connections + cluster.max_peer_connections))
@@ -246,6 +248,18 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
         soft = target
     except (ValueError, OSError):
         pass
+    least = PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + 2 * members + 1)
+    if soft < least:
+        # even the caps' floors (one client, a connection from each peer) do not fit:
+        # before session 47's user probe 16 nodes in one process under a limit of 256
+        # warned "max_http_connections 512 -> 1", then exited 1 a second later with
+        # "cannot open a reader of '.../n12.sqlite': unable to open database file"
+        raise ConfigError(
+            f"open-files limit {soft} (hard {hard}) is too low for {nodes} nodes of a "
+            f"cluster of {members} in one process: they need at least {least} descriptors "
+            f"(their listeners and data files, a connection to and one from each peer, one "
+            f"client each): raise the limit (ulimit -n {least} or more) or serve fewer "
+            f"nodes per process (vdynamo serve --node NAME)")
     http, peer = fit_caps(soft, nodes, members, cluster.max_http_connections,
                           cluster.max_peer_connections)
     if (http, peer) == (cluster.max_http_connections, cluster.max_peer_connections):

@@ -410,8 +410,12 @@ def main(argv: list[str]) -> int:
             print(f"vdynamo serve: {exposed_ports}", file=sys.stderr)
             return 2
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
-    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
-                           config.path, config.storage)
+    try:
+        fitted = fit_descriptors(config.cluster, len(names))
+    except errors.ConfigError as error:  # too few descriptors for the nodes
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 2
+    config = RuntimeConfig(fitted, config.nodes, config.path, config.storage)
     try:
         policy = event_loop_policy(args.loop)
     except errors.ConfigError as error:

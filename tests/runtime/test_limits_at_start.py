@@ -25,10 +25,19 @@ each other must be refused at start with a clear error) found two that were serv
   settings and the interval that would do (:func:`impl.runtime_config.exchange_rate`);
   ``ClusterConfig`` keeps them.
 
+And one of case 21's kind: 16 nodes served by one process under an open-files
+limit of 256 (their listeners, data files and peer connections need 808) warned
+"max_http_connections 512 -> 1", then exited 1 a second later with "cannot open
+a reader of '.../n12.sqlite': unable to open database file"; now
+:func:`impl.connections.fit_descriptors` refuses it naming the limit and the
+descriptors needed (at that number, 808, the 16 nodes served: 16 of 16 ``w=3``
+puts, 621 descriptors open).
+
 Source: docs/runtime.md, "A user's probe of the service kinds (session 47)"."""
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -56,12 +65,18 @@ def _file(tmp_path: Path, lines: list[str], sections: tuple[str, ...] = NODES,
     return path
 
 
-def _refused(path: Path) -> str:
-    """What ``vdynamo serve PATH --node n1`` says as it exits 2; fails if it serves
-    (then killed by its PID) or exits otherwise."""
+def _refused(path: Path, *args: str, open_files: int = 0) -> str:
+    """What ``vdynamo serve PATH ARGS`` (default ``--node n1``; under an open-files
+    limit of ``open_files`` if given) says as it exits 2; fails if it serves (then
+    killed by its PID) or exits otherwise."""
+    def limit() -> None:
+        if open_files:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "vdynamo", "serve", str(path), "--node", "n1"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "vdynamo", "serve", str(path), *(args or ("--node", "n1"))],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=limit)
     try:
         _, err = process.communicate(timeout=8)
     except subprocess.TimeoutExpired:  # served: the fault
@@ -154,3 +169,11 @@ def test_a_node_counts_only_the_ranges_it_replicates(tmp_path: Path) -> None:
     config = load_runtime_config(_file(tmp_path, ["partitions = 16384"], nodes)).cluster
     assert exchange_rate(config) == 768 / 2.0
     ClusterConfig(nodes=NODES, partitions=16384)  # the API keeps what files may not
+
+
+# ------------------------------------------------------------ the open-files limit
+def test_vdynamo_serve_refuses_nodes_the_open_files_limit_cannot_hold(tmp_path: Path) -> None:
+    nodes = tuple(f"n{i}" for i in range(1, 17))
+    said = _refused(_file(tmp_path, [], nodes), "--all", open_files=256)
+    assert "open-files limit 256" in said and "16 nodes" in said, said
+    assert "at least 808 descriptors" in said and "ulimit -n 808" in said, said
