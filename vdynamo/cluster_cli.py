@@ -789,13 +789,9 @@ def main_join(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     if entry is None:
-        try:  # a peer cap the new node would pass: said before anything is written
-            # (its start refused it, and its section left in the file refused every
-            # node's restart: session 47's user probe)
-            loaded = load_runtime_config(directory / "cluster.toml")
-            check_peer_cap(loaded.cluster, [*loaded.nodes, name])
-        except ConfigError as error:
-            print(f"vdynamo join: {name}: {error}; nothing was written", file=sys.stderr)
+        refused = _past_peer_cap(directory, name)
+        if refused is not None:
+            print(f"vdynamo join: {name}: {refused}; nothing was written", file=sys.stderr)
             return 1
         peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
@@ -812,6 +808,24 @@ def main_join(argv: list[str]) -> int:
         return 1
     print(f"{name} http://127.0.0.1:{entry['http']} joined")
     return 0
+
+
+def _past_peer_cap(directory: Path, name: str) -> str | None:
+    """Why the cluster file of ``directory`` cannot take the node ``name``: its
+    ``max_peer_connections`` below the nodes with it (:func:`impl.config.check_peer_cap`),
+    else None (a file that does not load is left to the node's start to name).
+    Said before the join writes anything: the node's start refused it, and the
+    section it left in the file refused every node's restart (session 47's user
+    probe)."""
+    try:
+        loaded = load_runtime_config(directory / "cluster.toml")
+    except ConfigError:
+        return None
+    try:
+        check_peer_cap(loaded.cluster, [*loaded.nodes, name])
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:

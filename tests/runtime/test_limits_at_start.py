@@ -33,6 +33,10 @@ a reader of '.../n12.sqlite': unable to open database file"; now
 descriptors needed (at that number, 808, the 16 nodes served: 16 of 16 ``w=3``
 puts, 621 descriptors open).
 
+And of case 22's kind on the command line: ``vdynamo serve /dev/zero`` read the
+file whole, until memory ran out; now at most
+:data:`impl.runtime_config.CLUSTER_FILE_BYTES`.
+
 Source: docs/runtime.md, "A user's probe of the service kinds (session 47)"."""
 
 from __future__ import annotations
@@ -47,7 +51,12 @@ import pytest
 from impl import errors
 from impl.config import ClusterConfig
 from impl.connections import fit_caps
-from impl.runtime_config import EXCHANGES_PER_S, exchange_rate, load_runtime_config
+from impl.runtime_config import (
+    CLUSTER_FILE_BYTES,
+    EXCHANGES_PER_S,
+    exchange_rate,
+    load_runtime_config,
+)
 from tests.runtime.procs import ROOT, ServedNodes, cli, cluster_up, state
 
 NODES = ("n1", "n2", "n3")
@@ -65,13 +74,13 @@ def _file(tmp_path: Path, lines: list[str], sections: tuple[str, ...] = NODES,
     return path
 
 
-def _refused(path: Path, *args: str, open_files: int = 0) -> str:
-    """What ``vdynamo serve PATH ARGS`` (default ``--node n1``; under an open-files
-    limit of ``open_files`` if given) says as it exits 2; fails if it serves (then
+def _refused(path: Path, *args: str, limits: dict[int, int] | None = None) -> str:
+    """What ``vdynamo serve PATH ARGS`` (default ``--node n1``; under ``limits``,
+    resource -> soft and hard limit) says as it exits 2; fails if it serves (then
     killed by its PID) or exits otherwise."""
     def limit() -> None:
-        if open_files:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+        for which, value in (limits or {}).items():
+            resource.setrlimit(which, (value, value))
 
     process = subprocess.Popen(
         [sys.executable, "-m", "vdynamo", "serve", str(path), *(args or ("--node", "n1"))],
@@ -174,6 +183,14 @@ def test_a_node_counts_only_the_ranges_it_replicates(tmp_path: Path) -> None:
 # ------------------------------------------------------------ the open-files limit
 def test_vdynamo_serve_refuses_nodes_the_open_files_limit_cannot_hold(tmp_path: Path) -> None:
     nodes = tuple(f"n{i}" for i in range(1, 17))
-    said = _refused(_file(tmp_path, [], nodes), "--all", open_files=256)
+    said = _refused(_file(tmp_path, [], nodes), "--all",
+                    limits={resource.RLIMIT_NOFILE: 256})
     assert "open-files limit 256" in said and "16 nodes" in said, said
     assert "at least 808 descriptors" in said and "ulimit -n 808" in said, said
+
+
+def test_vdynamo_serve_reads_a_bounded_cluster_file() -> None:
+    # a device given as the cluster file: read until memory ran out before (a
+    # MemoryError traceback under the 1 GiB address-space limit here, exit 1)
+    said = _refused(Path("/dev/zero"), "--all", limits={resource.RLIMIT_AS: 1 << 30})
+    assert f"/dev/zero: over {CLUSTER_FILE_BYTES} bytes" in said, said
