@@ -351,11 +351,21 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
     return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
 
 
+#: how much of the end of a node's log :func:`_last_line` reads (bytes)
+_LOG_TAIL_BYTES = 64 << 10
+
+
 def _last_line(directory: Path, name: str) -> str:
-    """The last non-blank line of ``name``'s log (``"no output"``: none)."""
-    with contextlib.suppress(OSError):
-        text = (directory / name / "node.log").read_text(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
+    """The last non-blank line of ``name``'s log (``"no output"``: none), from its
+    last :data:`_LOG_TAIL_BYTES`. The log grows across restarts; read whole before
+    session 47's user probe, a node that failed to start after a long run made
+    ``cluster up`` or ``join`` read all of it (a 4 GiB log: a MemoryError under a
+    1 GiB address-space limit)."""
+    with contextlib.suppress(OSError), (directory / name / "node.log").open("rb") as log:
+        size = log.seek(0, 2)
+        log.seek(max(0, size - _LOG_TAIL_BYTES))
+        lines = [line for line in log.read().decode(errors="replace").splitlines()
+                 if line.strip()]
         if lines:
             return lines[-1]
     return "no output"

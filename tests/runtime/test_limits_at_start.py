@@ -194,3 +194,21 @@ def test_vdynamo_serve_reads_a_bounded_cluster_file() -> None:
     # MemoryError traceback under the 1 GiB address-space limit here, exit 1)
     said = _refused(Path("/dev/zero"), "--all", limits={resource.RLIMIT_AS: 1 << 30})
     assert f"/dev/zero: over {CLUSTER_FILE_BYTES} bytes" in said, said
+
+
+def test_a_failed_start_names_the_last_line_of_a_long_log(tmp_path: Path) -> None:
+    # `cluster up` and `join` name an exited node's last log line: read from the log's
+    # end, not whole (a sparse 4 GiB log read under a 1 GiB address-space limit)
+    log = tmp_path / "n1" / "node.log"
+    log.parent.mkdir()
+    with log.open("wb") as out:
+        out.truncate(4 << 30)
+        out.seek(4 << 30)
+        out.write(b"\nearlier line\nvdynamo serve: the reason\n\n")
+    program = ("import resource, sys; from pathlib import Path; "
+               "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+               "from vdynamo.cluster_cli import _last_line; "
+               "print(_last_line(Path(sys.argv[1]), 'n1'))")
+    said = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert said.stdout == "vdynamo serve: the reason\n", said.stderr[-500:]
