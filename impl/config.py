@@ -750,7 +750,6 @@ class ClusterConfig:
         _int("max_pending_bytes", self.max_pending_bytes, 0, 1 << 40)
         _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
-        check_peer_cap(self)
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s",
                        "reach_grace_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, check_peer_cap
 from impl.context import TAG_BYTES
 from impl.storage._common import FSYNC_POLICIES
 from impl.storage.base import FsyncPolicy
@@ -262,8 +262,10 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
     """ConfigError naming the key, the value (in full where ``:g`` would round it)
     and the bound when a setting of a cluster file is outside :data:`FILE_BOUNDS`
     (floor and ceiling included); and, under dvv, for ``retired_keep = 0``
-    (:func:`_check_retired_keep`); and a ring too large for its anti-entropy
-    interval (:func:`_check_exchange_rate`)."""
+    (:func:`_check_retired_keep`); a ring too large for its anti-entropy
+    interval (:func:`_check_exchange_rate`); a ``max_peer_connections`` below the
+    initial nodes (:func:`impl.config.check_peer_cap`; ``ClusterConfig`` keeps it,
+    the simulator has no connections)."""
     _check_retired_keep(cluster)
     for key, bound in FILE_BOUNDS.items():
         value = float(getattr(cluster, key))
@@ -276,6 +278,10 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
             f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
             f"\"Settings refused (session 21)\"")
     _check_exchange_rate(cluster)  # (within the bounds: named by them first)
+    try:  # the initial nodes (vdynamo serve counts the file's sections too)
+        check_peer_cap(cluster)
+    except errors.ConfigError as error:
+        raise errors.ConfigError(f"[cluster] {error}") from None
 
 
 #: the Merkle exchanges a node may start a second (the ranges it replicates over

@@ -12,7 +12,9 @@ each other must be refused at start with a clear error) found two that were serv
   cap of 3 the fifth node that joined never did ("no seed answered its gossip").
   The floor is the members (one slot more, for a peer's new connection that
   arrives before its old one is seen closed), the floor
-  :func:`impl.connections.fit_caps` keeps (:func:`impl.config.check_peer_cap`).
+  :func:`impl.connections.fit_caps` keeps (:func:`impl.config.check_peer_cap`, in
+  a cluster file and at ``vdynamo serve``; ``ClusterConfig`` keeps any cap, the
+  simulator has no connections).
 - A ring too large for its anti-entropy interval. Every ``anti_entropy_interval``
   a node starts one Merkle exchange for each range it replicates
   (:mod:`impl.antientropy`); ``partitions = 16384`` (the file took up to 2^20) in
@@ -49,7 +51,7 @@ from pathlib import Path
 import pytest
 
 from impl import errors
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, check_peer_cap
 from impl.connections import fit_caps
 from impl.runtime_config import (
     CLUSTER_FILE_BYTES,
@@ -107,15 +109,16 @@ def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(
     assert f"{members} nodes" in said and f"at least {members}" in said, said
 
 
-def test_the_config_takes_the_members_and_refuses_one_fewer() -> None:
-    ClusterConfig(nodes=NODES, max_peer_connections=3)
-    ClusterConfig(nodes=("n1",), n=1, r=1, w=1, max_peer_connections=1)
+def test_a_file_takes_the_members_and_refuses_one_fewer(tmp_path: Path) -> None:
+    load_runtime_config(_file(tmp_path, ["max_peer_connections = 3"]))
     with pytest.raises(errors.ConfigError, match=r"max_peer_connections: .* got 2"):
-        ClusterConfig(nodes=NODES, max_peer_connections=2)
+        load_runtime_config(_file(tmp_path, ["max_peer_connections = 2"]))
+    ClusterConfig(nodes=NODES, max_peer_connections=2)  # the simulator: no connections
     # nodes named to join later (evenly-spaced's ring_slots) count as members too
+    evenly = ClusterConfig(nodes=NODES, partitioning="evenly-spaced",
+                           ring_slots=(*NODES, "n4", "n5"), max_peer_connections=4)
     with pytest.raises(errors.ConfigError, match=r"5 nodes"):
-        ClusterConfig(nodes=NODES, partitioning="evenly-spaced",
-                      ring_slots=(*NODES, "n4", "n5"), max_peer_connections=4)
+        check_peer_cap(evenly)
 
 
 def test_caps_lowered_under_the_open_files_limit_stay_valid() -> None:
@@ -123,7 +126,7 @@ def test_caps_lowered_under_the_open_files_limit_stay_valid() -> None:
     for members in (1, 3, 5, 40):
         _, peer = fit_caps(64, 1, members, 512, 128)
         names = tuple(f"n{i}" for i in range(members))
-        ClusterConfig(nodes=names, n=1, r=1, w=1).replace(max_peer_connections=peer)
+        check_peer_cap(ClusterConfig(nodes=names, n=1, r=1, w=1, max_peer_connections=peer))
 
 
 def test_vdynamo_join_past_the_peer_cap_writes_nothing(tmp_path: Path) -> None:
