@@ -73,6 +73,17 @@ PROCESS_DESCRIPTORS = 24
 NODE_DESCRIPTORS = 16
 
 
+#: descriptors a quiet process and each of its nodes hold open besides their peer and
+#: client connections (the interpreter's, stdio, the event loop's, the log; a node's
+#: two listeners, its data file with its journal, shared memory and lock, a reader),
+#: counted on session 47's machine: 49 descriptors open for 3 nodes in one process
+#: and 621 for 16, each with every peer connected both ways (at a limit of 621 the
+#: 16 nodes took no client; at 637, this floor, and 640 they served). The floor
+#: under which :func:`fit_descriptors` refuses (no margin: the caps keep theirs)
+OWN_DESCRIPTORS = 13
+NODE_OWN_DESCRIPTORS = 8
+
+
 class Closable(Protocol):
     def close(self) -> None: ...
 
@@ -248,12 +259,13 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
         soft = target
     except (ValueError, OSError):
         pass
-    least = PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + 2 * members + 1)
+    least = OWN_DESCRIPTORS + nodes * (NODE_OWN_DESCRIPTORS + 1 + 2 * (members - 1))
     if soft < least:
-        # even the caps' floors (one client, a connection from each peer) do not fit:
-        # before session 47's user probe 16 nodes in one process under a limit of 256
-        # warned "max_http_connections 512 -> 1", then exited 1 a second later with
-        # "cannot open a reader of '.../n12.sqlite': unable to open database file"
+        # not even the caps' floors fit (one client, a connection to and from each
+        # peer), with no margin: before session 47's user probe 16 nodes in one
+        # process under a limit of 256 warned "max_http_connections 512 -> 1", then
+        # exited 1 a second later with "cannot open a reader of '.../n12.sqlite':
+        # unable to open database file"
         raise ConfigError(
             f"open-files limit {soft} (hard {hard}) is too low for {nodes} nodes of a "
             f"cluster of {members} in one process: they need at least {least} descriptors "

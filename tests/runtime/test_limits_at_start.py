@@ -28,12 +28,13 @@ each other must be refused at start with a clear error) found two that were serv
   ``ClusterConfig`` keeps them.
 
 And one of case 21's kind: 16 nodes served by one process under an open-files
-limit of 256 (their listeners, data files and peer connections need 808) warned
+limit of 256 (their listeners, data files and peer connections hold 621) warned
 "max_http_connections 512 -> 1", then exited 1 a second later with "cannot open
 a reader of '.../n12.sqlite': unable to open database file"; now
 :func:`impl.connections.fit_descriptors` refuses it naming the limit and the
-descriptors needed (at that number, 808, the 16 nodes served: 16 of 16 ``w=3``
-puts, 621 descriptors open).
+descriptors they hold with one client each (637; at a limit of 621 the 16 nodes
+took no client, at 640 they served: 16 of 16 ``w=3`` puts, 621 descriptors open;
+3 nodes at 64 as before, 49 open).
 
 And of case 22's kind on the command line: ``vdynamo serve /dev/zero`` read the
 file whole, until memory ran out; now at most
@@ -189,7 +190,7 @@ def test_vdynamo_serve_refuses_nodes_the_open_files_limit_cannot_hold(tmp_path: 
     said = _refused(_file(tmp_path, [], nodes), "--all",
                     limits={resource.RLIMIT_NOFILE: 256})
     assert "open-files limit 256" in said and "16 nodes" in said, said
-    assert "at least 808 descriptors" in said and "ulimit -n 808" in said, said
+    assert "at least 637 descriptors" in said and "ulimit -n 637" in said, said
 
 
 def test_vdynamo_serve_reads_a_bounded_cluster_file() -> None:
