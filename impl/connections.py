@@ -245,8 +245,9 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
     """``cluster`` with caps this process can hold for ``nodes`` nodes: the
     open-files limit is raised (up to the hard limit) to what the configured caps
     need; if that is not enough the caps are lowered and a warning says so;
-    ConfigError naming the limit and what is needed when not even the caps'
-    floors fit (one HTTP connection and ``members`` peer ones a node)."""
+    ConfigError naming the limit and what is needed when not even the least the
+    nodes hold fits (their own descriptors, one client each, a connection to and
+    one from each peer: :data:`OWN_DESCRIPTORS`, :data:`NODE_OWN_DESCRIPTORS`)."""
     members = peer_members(cluster)
     needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
               + cluster.max_http_connections + cluster.max_peer_connections))
