@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,11 @@ __all__ = [
     "check_cluster_name",
     "check_node_arguments",
     "check_node_name",
+    "check_peer_cap",
     "merge_sides",
     "merged_record_bytes",
     "most_patience",
+    "peer_members",
     "record_patience",
     "replicable_frame_bytes",
     "sibling_bytes",
@@ -247,6 +250,36 @@ def merge_sides(config: ClusterConfig, members: int = 0) -> int:
     record limit (three isolated nodes made 3 x ``max_siblings``; docs/runtime.md).
     """
     return max(2, len(set(config.nodes) | set(config.ring_slots)), members)
+
+
+def peer_members(config: ClusterConfig, names: Collection[str] = ()) -> int:
+    """The nodes ``config`` names (``nodes`` and ``ring_slots``) and ``names`` (a
+    cluster file's ``[nodes.*]`` sections: nodes that joined or will): the least
+    ``max_peer_connections`` a node's peer port must hold, :func:`check_peer_cap`."""
+    return len(set(config.nodes) | set(config.ring_slots) | set(names))
+
+
+def check_peer_cap(config: ClusterConfig, names: Collection[str] = ()) -> None:
+    """ConfigError unless ``max_peer_connections`` holds :func:`peer_members`.
+
+    Each node keeps one busy connection from each other node, so below
+    ``members - 1`` a peer is refused for good; one slot more takes a peer's new
+    connection while its old one still counts (the floor
+    :func:`impl.connections.fit_caps` keeps). Before session 47's user probe a
+    cluster file of three nodes with ``max_peer_connections = 1`` was served: each
+    node refused one peer ("every one authenticated", once a second), every
+    ``w=3`` put 504 and ``r=3`` get 503, the warnings naming the peers' addresses,
+    not the cap; with a cap of 3 the fifth node that joined never did ("no seed
+    answered its gossip"). Source: docs/runtime.md, "A user's probe of the service
+    kinds (session 47)"."""
+    members = peer_members(config, names)
+    if config.max_peer_connections < members:
+        named = ", ".join(sorted(set(config.nodes) | set(config.ring_slots) | set(names)))
+        raise ConfigError(
+            f"max_peer_connections: each node keeps a connection from every other node, "
+            f"so for {members} nodes ({named}) it must be at least {members}: one for "
+            f"each of the other {members - 1} and one for a peer reconnecting; got "
+            f"{config.max_peer_connections}")
 
 
 def side_record_bytes(config: ClusterConfig) -> int:

@@ -59,8 +59,8 @@ import resource
 from collections.abc import Callable
 from typing import Protocol
 
-from impl.config import ClusterConfig
-from impl.errors import InvalidValueError
+from impl.config import ClusterConfig, peer_members
+from impl.errors import ConfigError, InvalidValueError
 
 __all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
 
@@ -71,6 +71,17 @@ PROCESS_DESCRIPTORS = 24
 #: descriptors a node holds besides admitted connections: listeners, storage
 #: files, a margin for connections accepted before they are admitted
 NODE_DESCRIPTORS = 16
+
+
+#: descriptors a quiet process and each of its nodes hold open besides their peer and
+#: client connections (the interpreter's, stdio, the event loop's, the log; a node's
+#: two listeners, its data file with its journal, shared memory and lock, a reader),
+#: counted on session 47's machine: 49 descriptors open for 3 nodes in one process
+#: and 621 for 16, each with every peer connected both ways (at a limit of 621 the
+#: 16 nodes took no client; at 637, this floor, and 640 they served). The floor
+#: under which :func:`fit_descriptors` refuses (no margin: the caps keep theirs)
+OWN_DESCRIPTORS = 13
+NODE_OWN_DESCRIPTORS = 8
 
 
 class Closable(Protocol):
@@ -233,8 +244,11 @@ def fit_caps(open_files: int, nodes: int, members: int, http: int,
 def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
     """``cluster`` with caps this process can hold for ``nodes`` nodes: the
     open-files limit is raised (up to the hard limit) to what the configured caps
-    need; if that is not enough the caps are lowered and a warning says so."""
-    members = len(cluster.nodes)
+    need; if that is not enough the caps are lowered and a warning says so;
+    ConfigError naming the limit and what is needed when not even the least the
+    nodes hold fits (their own descriptors, one client each, a connection to and
+    one from each peer: :data:`OWN_DESCRIPTORS`, :data:`NODE_OWN_DESCRIPTORS`)."""
+    members = peer_members(cluster)
     needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
               + cluster.max_http_connections + cluster.max_peer_connections))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -246,6 +260,19 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
         soft = target
     except (ValueError, OSError):
         pass
+    least = OWN_DESCRIPTORS + nodes * (NODE_OWN_DESCRIPTORS + 1 + 2 * (members - 1))
+    if soft < least:
+        # not even the caps' floors fit (one client, a connection to and from each
+        # peer), with no margin: before session 47's user probe 16 nodes in one
+        # process under a limit of 256 warned "max_http_connections 512 -> 1", then
+        # exited 1 a second later with "cannot open a reader of '.../n12.sqlite':
+        # unable to open database file"
+        raise ConfigError(
+            f"open-files limit {soft} (hard {hard}) is too low for {nodes} nodes of a "
+            f"cluster of {members} in one process: they need at least {least} descriptors "
+            f"(their listeners and data files, a connection to and one from each peer, one "
+            f"client each): raise the limit (ulimit -n {least} or more) or serve fewer "
+            f"nodes per process (vdynamo serve --node NAME)")
     http, peer = fit_caps(soft, nodes, members, cluster.max_http_connections,
                           cluster.max_peer_connections)
     if (http, peer) == (cluster.max_http_connections, cluster.max_peer_connections):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -42,12 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, check_peer_cap
 from impl.context import TAG_BYTES
 from impl.storage._common import FSYNC_POLICIES
 from impl.storage.base import FsyncPolicy
 
 __all__ = [
+    "CLUSTER_FILE_BYTES",
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
     "FILE_BOUNDS",
@@ -260,7 +262,10 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
     """ConfigError naming the key, the value (in full where ``:g`` would round it)
     and the bound when a setting of a cluster file is outside :data:`FILE_BOUNDS`
     (floor and ceiling included); and, under dvv, for ``retired_keep = 0``
-    (:func:`_check_retired_keep`)."""
+    (:func:`_check_retired_keep`); a ring too large for its anti-entropy
+    interval (:func:`_check_exchange_rate`); a ``max_peer_connections`` below the
+    initial nodes (:func:`impl.config.check_peer_cap`; ``ClusterConfig`` keeps it,
+    the simulator has no connections)."""
     _check_retired_keep(cluster)
     for key, bound in FILE_BOUNDS.items():
         value = float(getattr(cluster, key))
@@ -272,6 +277,63 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
             f"[cluster] {key}: {_shown(value)} is {side} (a cluster file takes "
             f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
             f"\"Settings refused (session 21)\"")
+    _check_exchange_rate(cluster)  # (within the bounds: named by them first)
+    try:  # the initial nodes (vdynamo serve counts the file's sections too)
+        check_peer_cap(cluster)
+    except errors.ConfigError as error:
+        raise errors.ConfigError(f"[cluster] {error}") from None
+
+
+#: the Merkle exchanges a node may start a second (the ranges it replicates over
+#: ``anti_entropy_interval``, :func:`exchange_rate`) in a cluster file: the default
+#: ring (64 partitions) at the interval's floor (0.05 s), the most a file took for
+#: it before. Measured (session 47's user probe, three ``vdynamo serve`` processes
+#: on one machine, 2 cores, nothing stored): 1,280 a second served (puts 0.01 s),
+#: 1,024 with 2,048 partitions every 2 s served with puts of 0.8 s, 2,048 (4,096
+#: partitions) lost puts (504), 4,096 and 8,192 (8,192 and 16,384 partitions, both
+#: accepted before) lost every w=3 put: each round outlasted the interval, and
+#: the peers' queues overflowed ("10000 frames queued ... further messages to it
+#: are dropped")
+EXCHANGES_PER_S = 1280.0
+
+
+def exchange_rate(cluster: ClusterConfig) -> float:
+    """The Merkle exchanges (:mod:`impl.antientropy`) a node of ``cluster`` starts a
+    second: one per range it replicates every ``anti_entropy_interval``, the ring's
+    ranges (strategy 3 its ``partitions``, strategies 1 and 2 ``tokens_per_node``
+    per node, ``evenly-spaced`` one per node) times the share of them a node is among
+    the top N of, ``N / nodes`` (all of them when N is the nodes); 0 with
+    ``anti_entropy = false``."""
+    if not cluster.anti_entropy:
+        return 0.0
+    members = len(set(cluster.nodes) | set(cluster.ring_slots))
+    ranges = (cluster.partitions if cluster.partitioning == "strategy3"
+              else members if cluster.partitioning == "evenly-spaced"
+              else members * cluster.tokens_per_node)
+    held = math.ceil(ranges * min(cluster.n, members) / members)
+    return held / cluster.anti_entropy_interval
+
+
+def _check_exchange_rate(cluster: ClusterConfig) -> None:
+    """ConfigError naming ``partitions`` (or ``tokens_per_node``) and
+    ``anti_entropy_interval`` when a node would start more than
+    :data:`EXCHANGES_PER_S` Merkle exchanges a second (:func:`exchange_rate`).
+    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost)."""
+    rate = exchange_rate(cluster)
+    if rate <= EXCHANGES_PER_S:
+        return
+    ring = ("partitions" if cluster.partitioning == "strategy3" else
+            "tokens_per_node" if cluster.partitioning != "evenly-spaced" else "nodes")
+    held = round(rate * cluster.anti_entropy_interval)
+    least = held / EXCHANGES_PER_S
+    raise errors.ConfigError(
+        f"[cluster] {ring}, anti_entropy_interval: each node replicates about {held} "
+        f"ranges of the ring and starts a Merkle exchange for each every "
+        f"{cluster.anti_entropy_interval:g} s, {rate:.0f} a second, over the "
+        f"{EXCHANGES_PER_S:.0f} a cluster file takes: the rounds outlast their interval "
+        f"and the peers' queues overflow (puts fail): raise anti_entropy_interval to "
+        f"{least:.3g} s or more, or lower {ring}; see docs/runtime.md, \"A user's probe of "
+        f"the service kinds (session 47)\"")
 
 
 def _check_retired_keep(cluster: ClusterConfig) -> None:
@@ -364,6 +426,13 @@ def exposed_secret(path: str | Path) -> str | None:
             f"stored data; run `chmod 600 {path}`")
 
 
+#: the largest cluster file read (bytes): a file of 10,000 nodes' sections takes about
+#: 1 MB. Read whole before session 47's user probe: ``vdynamo serve /dev/zero`` (a
+#: device or a large file given as the cluster file) read until memory ran out, a
+#: MemoryError traceback after about 1 s under a 2 GB address-space limit
+CLUSTER_FILE_BYTES = 4 << 20
+
+
 def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:
     """Read a cluster file (see the module docstring); ConfigError naming the key.
 
@@ -372,7 +441,13 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     :func:`check_secret` lets any secret through."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            text = file.read(CLUSTER_FILE_BYTES + 1)
+        if len(text) > CLUSTER_FILE_BYTES:
+            raise errors.ConfigError(
+                f"{path}: over {CLUSTER_FILE_BYTES} bytes, too large for a cluster file "
+                "(a device, a log or a data file given as one?)")
+        raw = tomllib.loads(text.decode("utf-8"))
     except OSError as error:
         raise errors.ConfigError(f"{path}: cannot read: {error}") from None
     except UnicodeDecodeError as error:  # a UTF-16 file of a Windows editor, Latin-1

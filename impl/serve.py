@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from impl import errors
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, check_peer_cap
 from impl.connections import fit_descriptors
 from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
@@ -393,6 +393,9 @@ def main(argv: list[str]) -> int:
     try:
         check_distinct_data(config.nodes, names)  # the nodes of this process
         check_fixed_ports(config.nodes, names)  # port 0: only if this process serves all
+        # the nodes that joined (or join) count: the file's [nodes.*] sections (checked
+        # here, not in load_runtime_config: a running node re-reads the file)
+        check_peer_cap(config.cluster, config.nodes)
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
@@ -407,8 +410,12 @@ def main(argv: list[str]) -> int:
             print(f"vdynamo serve: {exposed_ports}", file=sys.stderr)
             return 2
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
-    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
-                           config.path, config.storage)
+    try:
+        fitted = fit_descriptors(config.cluster, len(names))
+    except errors.ConfigError as error:  # too few descriptors for the nodes
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 2
+    config = RuntimeConfig(fitted, config.nodes, config.path, config.storage)
     try:
         policy = event_loop_policy(args.loop)
     except errors.ConfigError as error:

@@ -57,6 +57,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
 
@@ -350,11 +351,21 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
     return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
 
 
+#: how much of the end of a node's log :func:`_last_line` reads (bytes)
+_LOG_TAIL_BYTES = 64 << 10
+
+
 def _last_line(directory: Path, name: str) -> str:
-    """The last non-blank line of ``name``'s log (``"no output"``: none)."""
-    with contextlib.suppress(OSError):
-        text = (directory / name / "node.log").read_text(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
+    """The last non-blank line of ``name``'s log (``"no output"``: none), from its
+    last :data:`_LOG_TAIL_BYTES`. The log grows across restarts; read whole before
+    session 47's user probe, a node that failed to start after a long run made
+    ``cluster up`` or ``join`` read all of it (a 4 GiB log: a MemoryError under a
+    1 GiB address-space limit)."""
+    with contextlib.suppress(OSError), (directory / name / "node.log").open("rb") as log:
+        size = log.seek(0, 2)
+        log.seek(max(0, size - _LOG_TAIL_BYTES))
+        lines = [line for line in log.read().decode(errors="replace").splitlines()
+                 if line.strip()]
         if lines:
             return lines[-1]
     return "no output"
@@ -787,6 +798,9 @@ def main_join(argv: list[str]) -> int:
               "digit (each is a TOML key and a directory name); nothing was written",
               file=sys.stderr)
         return 1
+    if entry is None and (refused := _past_peer_cap(directory, name)) is not None:
+        print(f"vdynamo join: {name}: {refused}; nothing was written", file=sys.stderr)
+        return 1
     if (problem := _seeds_for_join(directory, state, name)) is not None:
         print(f"vdynamo join: {problem}", file=sys.stderr)
         return 1
@@ -850,6 +864,24 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     with os.fdopen(fd, "w") as out:
         out.write("".join(lines))
     tmp.replace(path)
+    return None
+
+
+def _past_peer_cap(directory: Path, name: str) -> str | None:
+    """Why the cluster file of ``directory`` cannot take the node ``name``: its
+    ``max_peer_connections`` below the nodes with it (:func:`impl.config.check_peer_cap`),
+    else None (a file that does not load is left to the node's start to name).
+    Said before the join writes anything: the node's start refused it, and the
+    section it left in the file refused every node's restart (session 47's user
+    probe)."""
+    try:
+        loaded = load_runtime_config(directory / "cluster.toml")
+    except ConfigError:
+        return None
+    try:
+        check_peer_cap(loaded.cluster, [*loaded.nodes, name])
+    except ConfigError as error:
+        return str(error)
     return None
 
 

@@ -1,0 +1,218 @@
+"""Limits that contradict the cluster's shape are refused at start (session 47).
+
+Session 47's user probe (case 22's kind: a configuration whose limits contradict
+each other must be refused at start with a clear error) found two that were served:
+
+- ``max_peer_connections`` below the nodes. Each node keeps one connection from
+  each of its peers, busy for good once authenticated, so its peer port must hold
+  ``members - 1`` of them; ``max_peer_connections = 1`` in a file of three nodes
+  was served: every node refused one peer's connection for good ("every one
+  authenticated", once a second), every ``w=3`` put answered 504 and every ``r=3``
+  get 503, and the nodes' warnings named the peers' addresses, not the cap; with a
+  cap of 3 the fifth node that joined never did ("no seed answered its gossip").
+  The floor is the members (one slot more, for a peer's new connection that
+  arrives before its old one is seen closed), the floor
+  :func:`impl.connections.fit_caps` keeps (:func:`impl.config.check_peer_cap`, in
+  a cluster file and at ``vdynamo serve``; ``ClusterConfig`` keeps any cap, the
+  simulator has no connections).
+- A ring too large for its anti-entropy interval. Every ``anti_entropy_interval``
+  a node starts one Merkle exchange for each range it replicates
+  (:mod:`impl.antientropy`); ``partitions = 16384`` (the file took up to 2^20) in
+  a file of three nodes was served: 8,192 exchanges a second a node, each round
+  outlasting its interval, the peers' queues overflowing ("10000 frames queued for
+  n3, which reads none: further messages to it are dropped"), and every ``w=3``
+  put of a quiet cluster with nothing stored answered 504 or not at all (20 of 20
+  in 110 s; 8,192 partitions: 7 of 8). A cluster file whose nodes would start more
+  than :data:`impl.runtime_config.EXCHANGES_PER_S` a second is refused naming both
+  settings and the interval that would do (:func:`impl.runtime_config.exchange_rate`);
+  ``ClusterConfig`` keeps them.
+
+And one of case 21's kind: 16 nodes served by one process under an open-files
+limit of 256 (their listeners, data files and peer connections hold 621) warned
+"max_http_connections 512 -> 1", then exited 1 a second later with "cannot open
+a reader of '.../n12.sqlite': unable to open database file"; now
+:func:`impl.connections.fit_descriptors` refuses it naming the limit and the
+descriptors they hold with one client each (637; at a limit of 621 the 16 nodes
+took no client, at 640 they served: 16 of 16 ``w=3`` puts, 621 descriptors open;
+3 nodes at 64 as before, 49 open).
+
+And of case 22's kind on the command line: ``vdynamo serve /dev/zero`` read the
+file whole, until memory ran out; now at most
+:data:`impl.runtime_config.CLUSTER_FILE_BYTES`.
+
+Source: docs/runtime.md, "A user's probe of the service kinds (session 47)"."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from impl import errors
+from impl.config import ClusterConfig, check_peer_cap
+from impl.connections import fit_caps
+from impl.runtime_config import (
+    CLUSTER_FILE_BYTES,
+    EXCHANGES_PER_S,
+    exchange_rate,
+    load_runtime_config,
+)
+from tests.runtime.procs import ROOT, ServedNodes, cli, cluster_up, state
+
+NODES = ("n1", "n2", "n3")
+
+
+def _file(tmp_path: Path, lines: list[str], sections: tuple[str, ...] = NODES,
+          nodes: tuple[str, ...] | None = None) -> Path:
+    """A cluster file with a [nodes.*] section for each of ``sections``, its
+    ``nodes`` (default: the sections), N = 3 and ``lines`` in its [cluster]."""
+    path = ServedNodes(tmp_path, sections, ["n = 3", "r = 2", "w = 2", *lines]).config
+    if nodes is not None:  # the others joined later
+        named = ", ".join(f'"{name}"' for name in sections)
+        path.write_text(path.read_text().replace(
+            f"nodes = [{named}]", "nodes = [" + ", ".join(f'"{n}"' for n in nodes) + "]"))
+    return path
+
+
+def _refused(path: Path, *args: str, limits: dict[int, int] | None = None) -> str:
+    """What ``vdynamo serve PATH ARGS`` (default ``--node n1``; under ``limits``,
+    resource -> soft and hard limit) says as it exits 2; fails if it serves (then
+    killed by its PID) or exits otherwise."""
+    def limit() -> None:
+        for which, value in (limits or {}).items():
+            resource.setrlimit(which, (value, value))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vdynamo", "serve", str(path), *(args or ("--node", "n1"))],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=limit)
+    try:
+        _, err = process.communicate(timeout=8)
+    except subprocess.TimeoutExpired:  # served: the fault
+        process.kill()
+        process.communicate(timeout=10)
+        pytest.fail(f"vdynamo serve served {path.read_text()}")
+    assert process.returncode == 2, err
+    return err
+
+
+# ------------------------------------------------------------ max_peer_connections
+@pytest.mark.parametrize(("cap", "joined"), [(1, ()), (2, ()), (3, ("n4",))])
+def test_vdynamo_serve_refuses_a_peer_cap_below_the_members(
+        tmp_path: Path, cap: int, joined: tuple[str, ...]) -> None:
+    said = _refused(_file(tmp_path, [f"max_peer_connections = {cap}"],
+                          (*NODES, *joined), NODES))
+    members = len(NODES) + len(joined)
+    assert "max_peer_connections" in said and f"got {cap}" in said, said
+    assert f"{members} nodes" in said and f"at least {members}" in said, said
+
+
+def test_a_file_takes_the_members_and_refuses_one_fewer(tmp_path: Path) -> None:
+    load_runtime_config(_file(tmp_path, ["max_peer_connections = 3"]))
+    with pytest.raises(errors.ConfigError, match=r"max_peer_connections: .* got 2"):
+        load_runtime_config(_file(tmp_path, ["max_peer_connections = 2"]))
+    ClusterConfig(nodes=NODES, max_peer_connections=2)  # the simulator: no connections
+    # nodes named to join later (evenly-spaced's ring_slots) count as members too
+    evenly = ClusterConfig(nodes=NODES, partitioning="evenly-spaced",
+                           ring_slots=(*NODES, "n4", "n5"), max_peer_connections=4)
+    with pytest.raises(errors.ConfigError, match=r"5 nodes"):
+        check_peer_cap(evenly)
+
+
+def test_caps_lowered_under_the_open_files_limit_stay_valid() -> None:
+    # fit_caps never lowers the peer cap under the members: what it gives is accepted
+    for members in (1, 3, 5, 40):
+        _, peer = fit_caps(64, 1, members, 512, 128)
+        names = tuple(f"n{i}" for i in range(members))
+        check_peer_cap(ClusterConfig(nodes=names, n=1, r=1, w=1, max_peer_connections=peer))
+
+
+def test_vdynamo_join_past_the_peer_cap_writes_nothing(tmp_path: Path) -> None:
+    with cluster_up(tmp_path, "--nodes", "1", "--n", "1", "--r", "1", "--w", "1",
+                    "--set", "max_peer_connections=1", "--wait-ready", "0") as directory:
+        before = (directory / "cluster.toml").read_bytes()
+        joined = cli("join", "n2", "--dir", str(directory))
+        assert joined.returncode == 1, joined
+        assert "max_peer_connections" in joined.stderr, joined.stderr
+        assert "nothing was written" in joined.stderr, joined.stderr
+        assert (directory / "cluster.toml").read_bytes() == before
+        assert "n2" not in state(directory)["nodes"]
+
+
+# ------------------------------------------------- partitions, anti_entropy_interval
+def test_vdynamo_serve_refuses_16384_partitions_every_2_s(tmp_path: Path) -> None:
+    said = _refused(_file(tmp_path, ["partitions = 16384"]))
+    assert "partitions, anti_entropy_interval" in said, said
+    assert "16384 ranges" in said and "8192 a second" in said, said
+    assert "raise anti_entropy_interval to 12.8 s or more" in said, said
+
+
+REFUSED = [
+    ["partitions = 4096"],  # 2,048 a second: puts lost (504) in the probe
+    ["partitions = 1048576", "anti_entropy_interval = 600"],
+    ['partitioning = "strategy1"', "tokens_per_node = 2048"],  # 6,144 ranges
+]
+SERVED = [
+    [],  # the default ring: 64 ranges every 2 s
+    ["partitions = 2048"],  # 1,024 a second: served (puts of 0.8 s in the probe)
+    ["anti_entropy_interval = 0.05"],  # the default ring at the interval's floor
+    ["partitions = 16384", "anti_entropy_interval = 12.8"],
+    ["partitions = 16384", "anti_entropy = false"],  # no exchanges
+]
+
+
+@pytest.mark.parametrize("lines", REFUSED)
+def test_a_rate_over_the_bound_is_refused(tmp_path: Path, lines: list[str]) -> None:
+    with pytest.raises(errors.ConfigError, match=r"anti_entropy_interval: each node"):
+        load_runtime_config(_file(tmp_path, lines))
+
+
+@pytest.mark.parametrize("lines", SERVED)
+def test_a_rate_within_the_bound_is_taken(tmp_path: Path, lines: list[str]) -> None:
+    config = load_runtime_config(_file(tmp_path, lines)).cluster
+    assert exchange_rate(config) <= EXCHANGES_PER_S
+
+
+def test_a_node_counts_only_the_ranges_it_replicates(tmp_path: Path) -> None:
+    # 64 nodes, N = 3: a node is among the top 3 of about 3/64 of 16,384 partitions
+    nodes = tuple(f"n{i}" for i in range(64))
+    config = load_runtime_config(_file(tmp_path, ["partitions = 16384"], nodes)).cluster
+    assert exchange_rate(config) == 768 / 2.0
+    ClusterConfig(nodes=NODES, partitions=16384)  # the API keeps what files may not
+
+
+# ------------------------------------------------------------ the open-files limit
+def test_vdynamo_serve_refuses_nodes_the_open_files_limit_cannot_hold(tmp_path: Path) -> None:
+    nodes = tuple(f"n{i}" for i in range(1, 17))
+    said = _refused(_file(tmp_path, [], nodes), "--all",
+                    limits={resource.RLIMIT_NOFILE: 256})
+    assert "open-files limit 256" in said and "16 nodes" in said, said
+    assert "at least 637 descriptors" in said and "ulimit -n 637" in said, said
+
+
+def test_vdynamo_serve_reads_a_bounded_cluster_file() -> None:
+    # a device given as the cluster file: read until memory ran out before (a
+    # MemoryError traceback under the 1 GiB address-space limit here, exit 1)
+    said = _refused(Path("/dev/zero"), "--all", limits={resource.RLIMIT_AS: 1 << 30})
+    assert f"/dev/zero: over {CLUSTER_FILE_BYTES} bytes" in said, said
+
+
+def test_a_failed_start_names_the_last_line_of_a_long_log(tmp_path: Path) -> None:
+    # `cluster up` and `join` name an exited node's last log line: read from the log's
+    # end, not whole (a sparse 4 GiB log read under a 1 GiB address-space limit)
+    log = tmp_path / "n1" / "node.log"
+    log.parent.mkdir()
+    with log.open("wb") as out:
+        out.truncate(4 << 30)
+        out.seek(4 << 30)
+        out.write(b"\nearlier line\nvdynamo serve: the reason\n\n")
+    program = ("import resource, sys; from pathlib import Path; "
+               "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+               "from vdynamo.cluster_cli import _last_line; "
+               "print(_last_line(Path(sys.argv[1]), 'n1'))")
+    said = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert said.stdout == "vdynamo serve: the reason\n", said.stderr[-500:]
