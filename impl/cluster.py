@@ -622,13 +622,16 @@ class SimulatedCluster:
         """A new node ``name`` joins: it takes tokens by the partitioning strategy and
         gossips with the seed nodes; the owners hand it the ranges it now owns. When
         no seed (``ClusterConfig.seeds``, by default the initial members) is a member
-        any more, every one having left, the current members become the seeds of the
-        nodes started from now on, as an operator keeps a seed list current (paper
-        4.8.2; ``vdynamo join`` rewrites a local cluster's file so): before session
-        47's data probe the node asked only nodes gone and never joined."""
+        that is up, every one having left (or being down), the members up become the
+        seeds of the nodes started from now on, as an operator keeps a seed list
+        current (paper 4.8.2; ``vdynamo join`` rewrites a local cluster's file so):
+        before session 47's data probe the node asked only nodes gone and never
+        joined; before its review, with every seed down, it joined only once one was
+        back (tests/impl/test_join_after_seeds_left.py)."""
         if name in self.storages and name not in self.left:
             raise SimulationError(f"node {name!r} already exists")
-        members = [node for node in self.sim.members if node not in self.left]
+        members = [node for node in self.sim.members  # up: a seed down answers no joiner
+                   if node not in self.left and node in self.sim.nodes]  # (47's review)
         if members and not set(self.config.seed_nodes) & set(members):
             self.config = dataclasses.replace(self.config, seeds=tuple(members))
         if name in self.left:  # it left: with its old store (sqlite), it joins again

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import random
@@ -53,7 +54,7 @@ import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,10 @@ DEFAULT_DIR = Path("vdynamo-cluster")
 #: TOML bare key (``[nodes.NAME]``) and a directory name (``NAME/data.sqlite``)
 _LOCAL_NAME_CHARS = 64
 _LOCAL_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{_LOCAL_NAME_CHARS - 1}}}")
+#: the ``[cluster]`` table's header line as TOML allows it (spaces inside the brackets,
+#: a comment after: ``[cluster]  # main`` was "no [cluster] section" to ``vdynamo join``
+#: until session 47's review)
+_CLUSTER_HEADER = re.compile(r"\[\s*cluster\s*\]\s*(#.*)?")
 _START_TIMEOUT_S = 30.0
 #: the most nodes ``cluster up --nodes`` starts: each is a process of its own (about
 #: 57 MB resident at start) with two ports. Unbounded before session 15's probe B:
@@ -210,6 +215,35 @@ def _write_state(directory: Path, state: dict[str, Any]) -> None:
     tmp = directory / "cluster.json.tmp"
     tmp.write_text(json.dumps(state, indent=2))
     tmp.replace(directory / "cluster.json")
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the cluster's directory ``directory`` (waits
+    while another ``vdynamo join``, ``leave`` or ``remove`` of it holds one). These
+    commands read ``cluster.json`` at their start and wrote it whole at their end, so
+    of two at once only the last one's view stayed (session 47's review: two ``vdynamo
+    join`` at once, n4's entry lost from ``cluster.json`` and its process left running
+    by ``cluster down``; a ``leave``, which waits up to 120 s, dropped a join's entry
+    the same way). OSError if the directory cannot be opened."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
+def _write_entries(directory: Path, state: dict[str, Any], names: Collection[str]) -> None:
+    """Write ``state``'s entries of the nodes ``names`` into ``cluster.json`` over
+    what it holds now (read again under :func:`_locked`), every other node's entry
+    kept as another command wrote it meanwhile. ClusterStateError as
+    :func:`read_state`."""
+    with _locked(directory):
+        current = read_state(directory)
+        for name in names:
+            current["nodes"][name] = state["nodes"][name]
+        _write_state(directory, current)
 
 
 def _node_section(name: str, peer: int, http: int) -> str:
@@ -798,21 +832,31 @@ def main_join(argv: list[str]) -> int:
               "digit (each is a TOML key and a directory name); nothing was written",
               file=sys.stderr)
         return 1
-    if entry is None and (refused := _past_peer_cap(directory, name)) is not None:
-        print(f"vdynamo join: {name}: {refused}; nothing was written", file=sys.stderr)
-        return 1
-    if (problem := _seeds_for_join(directory, state, name)) is not None:
-        print(f"vdynamo join: {problem}", file=sys.stderr)
-        return 1
-    if entry is None:
-        peer, http = _free_ports(2, _state_ports(state))
-        entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
-        with open(directory / "cluster.toml", "a") as config:
-            config.write(_node_section(name, peer, http))
-    left = bool(entry.pop("left", None))  # it left: it joins again (serve --rejoin)
-    (directory / name).mkdir(exist_ok=True)
-    entry["pid"] = _start(directory, name, rejoin=left)
-    _write_state(directory, state)
+    with _locked(directory):  # (session 47's review: two joins at once kept one entry)
+        try:  # read again: another join or leave may have written it since
+            state = read_state(directory)
+        except ClusterStateError as error:
+            print(f"vdynamo join: {error}", file=sys.stderr)
+            return 1
+        entry = state["nodes"].get(name)
+        if entry is not None and _ours(directory, entry["pid"]):
+            print(f"vdynamo join: {name} is already running in {directory}", file=sys.stderr)
+            return 1
+        if entry is None and (refused := _past_peer_cap(directory, name)) is not None:
+            print(f"vdynamo join: {name}: {refused}; nothing was written", file=sys.stderr)
+            return 1
+        if (problem := _seeds_for_join(directory, state, name)) is not None:
+            print(f"vdynamo join: {problem}", file=sys.stderr)
+            return 1
+        if entry is None:
+            peer, http = _free_ports(2, _state_ports(state))
+            entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
+            with open(directory / "cluster.toml", "a") as config:
+                config.write(_node_section(name, peer, http))
+        left = bool(entry.pop("left", None))  # it left: it joins again (serve --rejoin)
+        (directory / name).mkdir(exist_ok=True)
+        entry["pid"] = _start(directory, name, rejoin=left)
+        _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:
         print(f"vdynamo join: {problem}{_join_waits(directory, name, entry)}",
@@ -828,8 +872,9 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     members ``nodes``) for the view it takes its tokens from, so once every one of them
     has left or was removed it asks nodes that no longer run and never joins (session
     47's data probe: a rolling replacement, n4-n6 joined and n1-n3 left one by one,
-    then ``join n7`` answered "not-joined" after 30 s and n7 stayed so). The members
-    still in the cluster (``cluster.json``: neither left nor removed) are then written
+    then ``join n7`` answered "not-joined" after 30 s and n7 stayed so), as when every
+    seed is a member but down (session 47's review). The members still in the
+    cluster (``cluster.json``: neither left nor removed) and running are then written
     as ``seeds`` (a setting no peer compares, read by nodes at their start: the seeds
     of paper 4.8.2 that the operator keeps known to all nodes). None, or the problem
     when the file cannot be read or rewritten."""
@@ -839,13 +884,18 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
         cluster = tomllib.loads(text).get("cluster", {})
     except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
         return f"cannot read {path}: {error}"
+    # the members running now: a seed that is a member but down answers no joiner
+    # either (session 47's review: seeds ["n2"], n2 killed, n3 running: `join n4`
+    # "not ready within 30 s: member_status not-joined")
     members = sorted(other for other, held in state["nodes"].items()
-                     if other != name and not held.get("left") and not held.get("removed"))
+                     if other != name and not held.get("left") and not held.get("removed")
+                     and _ours(directory, held["pid"]))
     seeds = cluster.get("seeds") or cluster.get("nodes") or []
     if not members or any(seed in members for seed in seeds):
         return None
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "[cluster]"), None)
+    start = next((i for i, line in enumerate(lines) if _CLUSTER_HEADER.fullmatch(line.strip())),
+                 None)
     if start is None:
         return f"{path}: no [cluster] section"
     end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
@@ -860,10 +910,15 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
         return (f"{path}: its [cluster] seeds name no member of the cluster; set them by "
                 f"hand to members ({', '.join(members)}); nothing was written")
     tmp = directory / "cluster.toml.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("".join(lines))
-    tmp.replace(path)
+    try:  # (session 47's review: a traceback when the directory took no new file)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(lines))
+        tmp.replace(path)
+    except OSError as error:
+        return (f"cannot rewrite {path}'s [cluster] seeds (they name no member of the "
+                f"cluster; set them by hand to members: {', '.join(members)}): "
+                f"{error.strerror or error}; nothing was written")
     return None
 
 
@@ -1085,7 +1140,7 @@ def main_leave(argv: list[str]) -> int:
         else:
             continue
         entry["leaving"] = True
-        _write_state(directory, state)
+        _write_entries(directory, state, [name])
         print(f"vdynamo leave: {name} is leaving and keeps serving, but {why}; {name} then "
               f"completes its leave and exits: run `vdynamo leave {name} --dir "
               f"{directory}` again to confirm it"
@@ -1110,7 +1165,7 @@ def main_leave(argv: list[str]) -> int:
         seen = _members_say(state, name)
     if seen not in ("left", "absent"):
         entry["leaving"] = True
-        _write_state(directory, state)
+        _write_entries(directory, state, [name])
         view = "no other node answers" if seen is None else f"the others see it {seen}"
         print(f"vdynamo leave: {name} exited before it finished leaving ({view}); "
               f"its handover is not complete. Run `vdynamo cluster up --dir {directory}` "
@@ -1119,7 +1174,7 @@ def main_leave(argv: list[str]) -> int:
         return 1
     entry.pop("leaving", None)
     entry["left"] = True
-    _write_state(directory, state)
+    _write_entries(directory, state, [name])
     print(f"{name} left")
     return 0
 
@@ -1184,7 +1239,7 @@ def main_remove(argv: list[str]) -> int:
         entry["pid"] = None
         entry["left"] = True
         entry["removed"] = True
-        _write_state(directory, state)
+        _write_entries(directory, state, [name])
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
           "surviving replicas; `vdynamo cluster status` shows it `removing`, then "
           "`removed` once they did (a member's GET /status: membership)")
