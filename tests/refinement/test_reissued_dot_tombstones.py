@@ -42,6 +42,7 @@ from model_check.refinement_conformance import (
     reachable_graph,
     unmapped_kind,
 )
+from spec import model as spec_model
 from spec.actions import Reap
 from spec.config import Config
 from spec.errors import InvalidValueError
@@ -135,7 +136,11 @@ def test_safe_keeps_the_tombstone_where_the_spec_converges_by_reaping_it() -> No
     exchanges keep each replica's own value for (n3, 1): it never converges, and the
     lockstep's progress check fails. Elsewhere the stricter rule costs no
     convergence (an exchange merges a live version and a tombstone of two dots into
-    siblings); under one dot only the reap lets the replicas agree."""
+    siblings); under one dot only the reap lets the replicas agree. The spec's reap
+    is safe (no resurrection, no loss: the checker's properties hold on the
+    configuration), but n2's inputs are those of a case where the spec refuses
+    (:func:`test_the_gap_s_member_inputs_where_an_acknowledged_delete_covers_v1`):
+    the implementation cannot take it (session 47's review)."""
     ls = _deleted_after_the_wipe("safe")
     try:
         with pytest.raises(AssertionError, match="the spec still converges without faults"):
@@ -145,6 +150,56 @@ def test_safe_keeps_the_tombstone_where_the_spec_converges_by_reaping_it() -> No
         assert not ls.converged() and ls.spec_can_converge()
     finally:
         ls.cluster.close()
+
+
+def test_the_gap_s_member_inputs_where_an_acknowledged_delete_covers_v1() -> None:
+    """Why the implementation does not reap as the spec does in the progress gap
+    (:func:`test_safe_keeps_the_tombstone_where_the_spec_converges_by_reaping_it`;
+    session 47's review): the member's inputs there, its copy (v1 under (n3, 1)) and
+    the asker's tombstone (a tombstone under (n3, 1)), arise byte for byte where v1
+    *is* covered. Two clients, a get, a drop, two disk losses: c1's v1 through n3
+    under (n3, 1); c1 reads it and deletes it with that context (its tombstone
+    under (n3, 2), acknowledged by n3 and n1; the replica put to n2 dropped); n3
+    wiped; c2's put through n3 under (n3, 1) again (n1 drops it as seen, n2 keeps
+    v1: kv679); n3 wiped again; c2's blind delete through n3 under (n3, 1). The
+    spec enables no reap (guard 3: v1 is in the acknowledged delete's history, and
+    n2 holds it); the implementation's round refuses (n2 answers not clean) and the
+    lockstep agrees. A member that answered clean for a copy the asker's tombstone
+    dominates (the scratch mutant ``candidate-fix``: what would close the gap) reaps
+    n3's tombstone here, and the lockstep diverges at that reap; after it a get
+    reading n3 and n2 could return v1. The spec tells the two cases apart by the
+    deletes' true histories (ghost); n2 stores nothing that does."""
+    config = dataclasses.replace(NAIVE, name="dvv-amnesia-naive-actor-covered",
+                                 clients=2, puts_per_client=1, gets_per_client=1,
+                                 deletes_per_client=1, disk_losses=2, drops=1,
+                                 delete_mode="safe")
+    ls, gap = Lockstep(config), _deleted_after_the_wipe("safe")
+    try:
+        ls.put("c1", "n3", "k")
+        _deliver_all(ls)
+        ls.get("c1", "n3", "k")
+        _deliver_all(ls)
+        ls.delete("c1", "n3", "k")
+        (to_n2,) = [m for m in ls.deliverable() if m.dest == "n2"]
+        ls.drop(to_n2.id)
+        _deliver_all(ls)
+        ls.wipe("n3")
+        ls.put("c2", "n3", "k")
+        _deliver_all(ls)
+        ls.wipe("n3")
+        ls.delete("c2", "n3", "k")
+        _deliver_all(ls)
+        assert _stores(ls) == {"n1": "{v2}", "n2": "{v1}", "n3": "{v4}"}
+        assert ls.tombstones == {("dot", "n3", 2): 2, ("dot", "n3", 1): 4}
+        for name in ("n2", "n3"):  # the member's copy and the asker's tombstone
+            assert ls.cluster.storages[name].read(b"k") == gap.cluster.storages[name].read(b"k")
+        assert not [a for a, _ in spec_model.successors(ls.frontier[0]) if isinstance(a, Reap)]
+        (timer,) = [t for name, t in ls.reap_candidates() if name == "n3"]
+        ls.reap("n3", timer)  # refused: a stutter (candidate-fix: Divergence)
+        assert _stores(ls) == {"n1": "{v2}", "n2": "{v1}", "n3": "{v4}"}
+    finally:
+        ls.cluster.close()
+        gap.cluster.close()
 
 
 def _reap_outcomes(config: Config) -> list[str]:
