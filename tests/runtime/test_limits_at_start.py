@@ -53,7 +53,7 @@ import pytest
 
 from impl import errors
 from impl.config import ClusterConfig, check_peer_cap
-from impl.connections import fit_caps
+from impl.connections import fit_caps, fit_descriptors
 from impl.runtime_config import (
     CLUSTER_FILE_BYTES,
     EXCHANGES_PER_S,
@@ -216,3 +216,44 @@ def test_a_failed_start_names_the_last_line_of_a_long_log(tmp_path: Path) -> Non
     said = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert said.stdout == "vdynamo serve: the reason\n", said.stderr[-500:]
+
+
+# ------------------------------------------------------- session 47's review
+JOINED = tuple(f"n{i}" for i in range(4, 17))  # 13 nodes joined a cluster of 3
+
+
+def test_the_open_files_floor_counts_the_nodes_that_joined(tmp_path: Path) -> None:
+    # one node of 3 initial and 13 joined holds 52 (13 + 8 + 1 client + 2 x 15 peers);
+    # counting the 3 initial nodes only (26) it was served under 40, its peer cap
+    # lowered to 4 under its 15 peers (mutant: peer_members(cluster) in fit_descriptors)
+    said = _refused(_file(tmp_path, [], (*NODES, *JOINED), NODES), "--node", "n16",
+                    limits={resource.RLIMIT_NOFILE: 40})
+    assert "open-files limit 40" in said and "cluster of 16" in said, said
+    assert "at least 52 descriptors" in said, said
+
+
+def test_caps_lowered_for_a_grown_cluster_hold_its_members(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # under a limit of 80 the caps are lowered; the peer cap keeps the 16 members
+    # (counting the 3 initial nodes it was lowered to 7: 8 peers refused for good)
+    config = load_runtime_config(_file(tmp_path, [], (*NODES, *JOINED), NODES))
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (80, 80))
+    fitted = fit_descriptors(config.cluster, 1, config.nodes)
+    assert fitted.max_peer_connections == 16, fitted.max_peer_connections
+    check_peer_cap(fitted, config.nodes)
+
+
+@pytest.mark.parametrize("partitions", [79, 100, 121, 16385, 1 << 20])
+def test_the_interval_a_refusal_names_is_taken(tmp_path: Path, partitions: int) -> None:
+    # one node replicates every partition; the interval its refusal named was rounded
+    # to 3 digits, down for about half the rings (79 every 0.05 s: "0.0617 s or more",
+    # refused again; mutant: f"{least:.3g}" back)
+    lines = [f"partitions = {partitions}", "anti_entropy_interval = 0.05"]
+    path = _file(tmp_path, lines, ("n1",))
+    path.write_text(path.read_text().replace("n = 3\nr = 2\nw = 2\n", "n = 1\nr = 1\nw = 1\n"))
+    with pytest.raises(errors.ConfigError, match=r"raise anti_entropy_interval to") as refused:
+        load_runtime_config(path)
+    named = str(refused.value).split("raise anti_entropy_interval to ")[1].split(" s ")[0]
+    path.write_text(path.read_text().replace("anti_entropy_interval = 0.05",
+                                             f"anti_entropy_interval = {named}"))
+    assert exchange_rate(load_runtime_config(path).cluster) <= EXCHANGES_PER_S
