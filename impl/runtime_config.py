@@ -459,7 +459,9 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
             raise errors.ConfigError(
                 f"{path}: over {CLUSTER_FILE_BYTES} bytes, too large for a cluster file "
                 "(a device, a log or a data file given as one?)")
-        raw = tomllib.loads(text.decode("utf-8"))
+        # newlines as read_text gave them (universal: CR alone too, session 47's review:
+        # a file of CR line ends, which loaded before the bounded read, was refused)
+        raw = tomllib.loads(text.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
     except OSError as error:
         raise errors.ConfigError(f"{path}: cannot read: {error}") from None
     except UnicodeDecodeError as error:  # a UTF-16 file of a Windows editor, Latin-1

@@ -257,3 +257,27 @@ def test_the_interval_a_refusal_names_is_taken(tmp_path: Path, partitions: int) 
     path.write_text(path.read_text().replace("anti_entropy_interval = 0.05",
                                              f"anti_entropy_interval = {named}"))
     assert exchange_rate(load_runtime_config(path).cluster) <= EXCHANGES_PER_S
+
+
+def test_a_cluster_file_of_exactly_the_bound_loads(tmp_path: Path) -> None:
+    # CLUSTER_FILE_BYTES is taken, one more refused (mutants: `>=` for `>`; a read of
+    # CLUSTER_FILE_BYTES: each fails), a multi-byte character ending at the bound
+    path = _file(tmp_path, [])
+    text = path.read_bytes()
+    pad = CLUSTER_FILE_BYTES - len(text) - 2
+    path.write_bytes(text + b"#" + "\u00e9".encode() * (pad // 2) + b"\n" * (1 + pad % 2))
+    assert path.stat().st_size == CLUSTER_FILE_BYTES
+    load_runtime_config(path)
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(errors.ConfigError, match=f"over {CLUSTER_FILE_BYTES} bytes"):
+        load_runtime_config(path)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_cluster_file_of_other_line_ends_loads(tmp_path: Path, newline: str) -> None:
+    # read_text's universal newlines took CR line ends (a classic Mac editor's); the
+    # bounded read of 5a1e7b62 refused them ("Expected newline or end of document
+    # after a statement (at line 1, column 10)")
+    path = _file(tmp_path, [])
+    path.write_bytes(path.read_bytes().replace(b"\n", newline.encode()))
+    assert load_runtime_config(path).cluster.nodes == NODES
