@@ -61,6 +61,7 @@ from impl.runtime_config import (
     load_runtime_config,
 )
 from tests.runtime.procs import ROOT, ServedNodes, cli, cluster_up, state
+from vdynamo.cluster_cli import _last_line
 
 NODES = ("n1", "n2", "n3")
 
@@ -281,3 +282,22 @@ def test_a_cluster_file_of_other_line_ends_loads(tmp_path: Path, newline: str) -
     path = _file(tmp_path, [])
     path.write_bytes(path.read_bytes().replace(b"\n", newline.encode()))
     assert load_runtime_config(path).cluster.nodes == NODES
+
+
+TAIL = 64 << 10  # vdynamo.cluster_cli._LOG_TAIL_BYTES
+
+
+@pytest.mark.parametrize(("log", "said"), [
+    # a last line over the tail: its end, marked (it was shown as if whole)
+    (b"first\nvdynamo serve: " + b"x" * TAIL + b" END\n", "[...] " + "x" * (TAIL - 5) + " END"),
+    (b"first\n" + b"y" * (TAIL - 1) + b"\n", "y" * (TAIL - 1)),  # whole, at the bound
+    (b"first\n" + b"y" * TAIL + b"\n", "[...] " + "y" * (TAIL - 1)),  # one more: cut
+    (b"first\nvdynamo serve: caf\xe9 \xff\n\n", "vdynamo serve: caf\ufffd \ufffd"),
+    (b"first\nsecond\n" + b" " * TAIL + b"\n", f"no output in its log's last {TAIL} bytes"),
+    (b"", "no output"),
+])
+def test_the_last_line_of_a_log_is_told_whole_or_cut(
+        tmp_path: Path, log: bytes, said: str) -> None:
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "node.log").write_bytes(log)
+    assert _last_line(tmp_path, "n1") == said
