@@ -328,7 +328,11 @@ def _check_exchange_rate(cluster: ClusterConfig) -> None:
     """ConfigError naming ``partitions`` (or ``tokens_per_node``) and
     ``anti_entropy_interval`` when a node would start more than
     :data:`EXCHANGES_PER_S` Merkle exchanges a second (:func:`exchange_rate`).
-    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost)."""
+    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost).
+    The ring's setting is offered for a new cluster only (session 47's review: a
+    cluster upgraded from a file the bound now refuses was told to "lower
+    partitions", a setting every peer compares, :data:`impl.runtime.SHARED_SETTINGS`,
+    that moves the keys of a cluster holding data)."""
     rate = exchange_rate(cluster)
     if rate <= EXCHANGES_PER_S:
         return
@@ -344,7 +348,9 @@ def _check_exchange_rate(cluster: ClusterConfig) -> None:
         f"{cluster.anti_entropy_interval:g} s, {shown_rate} a second, over the "
         f"{EXCHANGES_PER_S:.0f} a cluster file takes: the rounds outlast their interval "
         f"and the peers' queues overflow (puts fail): raise anti_entropy_interval to "
-        f"{least} s or more, or lower {ring}; see docs/runtime.md, \"A user's probe of "
+        f"{least} s or more (each node's own setting: node by node), or, for a new "
+        f"cluster, lower {ring} (shared by every node, it places the keys: Riak's "
+        f"ring_creation_size likewise); see docs/runtime.md, \"A user's probe of "
         f"the service kinds (session 47)\"")
 
 
