@@ -329,3 +329,43 @@ def test_a_node_that_left_does_not_count_against_the_peer_cap(tmp_path: Path) ->
     nodes["n1"]["left"] = True
     (path.parent / "cluster.json").write_text(json.dumps({"nodes": nodes}))
     assert _past_peer_cap(path.parent, "n5") is None
+
+
+def _limited(monkeypatch: pytest.MonkeyPatch, soft: int, hard: int) -> list[tuple[int, int]]:
+    """resource's open-files limit seen as (soft, hard) by fit_descriptors; the
+    limits it sets are recorded (and taken), not set in this process."""
+    set_to: list[tuple[int, int]] = []
+    current = [(soft, hard)]
+
+    def setrlimit(_which: int, limits: tuple[int, int]) -> None:
+        set_to.append(limits)
+        current[0] = limits
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: current[0])
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    return set_to
+
+
+@pytest.mark.parametrize(("limit", "refused"), [(637, False), (636, True)])
+def test_the_open_files_floor_at_its_bound(monkeypatch: pytest.MonkeyPatch, limit: int,
+                                           refused: bool) -> None:
+    # 16 nodes of 16 in one process: 13 + 16 x (8 + 1 + 2 x 15) = 637 served, one fewer
+    # refused (the probe's figures; mutants: `<=` for `<`, one connection a peer
+    # instead of two: each fails; the probe's test at 256 kills neither)
+    _limited(monkeypatch, limit, limit)
+    cluster = ClusterConfig(nodes=tuple(f"n{i}" for i in range(1, 17)))
+    if refused:
+        with pytest.raises(errors.ConfigError, match=r"at least 637 descriptors"):
+            fit_descriptors(cluster, 16)
+    else:
+        fitted = fit_descriptors(cluster, 16)
+        check_peer_cap(fitted)
+
+
+def test_the_open_files_limit_is_raised_before_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a soft limit of 256 under a hard one of 20,000: raised to what the caps need, then
+    # served with the caps as configured (mutant: the floor checked before the raise)
+    set_to = _limited(monkeypatch, 256, 20000)
+    cluster = ClusterConfig(nodes=tuple(f"n{i}" for i in range(1, 17)))
+    assert fit_descriptors(cluster, 16) == cluster
+    assert set_to and set_to[0][1] == 20000 and set_to[0][0] > 637, set_to
