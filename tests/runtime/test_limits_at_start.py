@@ -369,3 +369,24 @@ def test_the_open_files_limit_is_raised_before_the_floor(monkeypatch: pytest.Mon
     cluster = ClusterConfig(nodes=tuple(f"n{i}" for i in range(1, 17)))
     assert fit_descriptors(cluster, 16) == cluster
     assert set_to and set_to[0][1] == 20000 and set_to[0][0] > 637, set_to
+
+
+@pytest.mark.parametrize(("partitions", "refused"), [(3840, False), (3841, True)])
+def test_the_exchange_rate_at_its_bound(tmp_path: Path, partitions: int, refused: bool) -> None:
+    # N = 2 of 3 nodes every 2 s: 3,840 partitions are 2,560 ranges a node, 1,280 a
+    # second, taken; 3,841 about 2,560.7, counted up to 2,561, refused (mutant: the
+    # share counted down, math.floor: fails)
+    path = _file(tmp_path, [f"partitions = {partitions}"])
+    path.write_text(path.read_text().replace("n = 3\nr = 2\nw = 2\n", "n = 2\nr = 1\nw = 1\n"))
+    if refused:
+        with pytest.raises(errors.ConfigError, match=r"about 2561 ranges"):
+            load_runtime_config(path)
+    else:
+        assert exchange_rate(load_runtime_config(path).cluster) == EXCHANGES_PER_S
+
+
+def test_an_evenly_spaced_ring_counts_its_nodes_not_partitions(tmp_path: Path) -> None:
+    # evenly-spaced reads no `partitions` (one range a node): a file that sets it is
+    # taken (mutant: partitions counted for evenly-spaced: refused, fails)
+    path = _file(tmp_path, ['partitioning = "evenly-spaced"', "partitions = 16384"])
+    assert exchange_rate(load_runtime_config(path).cluster) == 3 / 2.0
