@@ -314,25 +314,43 @@ def exchange_rate(cluster: ClusterConfig) -> float:
     return held / cluster.anti_entropy_interval
 
 
+def _shown_up(least: float) -> str:
+    """``least`` (s, positive) shown with three significant digits, rounded up: the
+    interval :func:`_check_exchange_rate` names must pass it (``:.3g`` rounded 79
+    ranges' 0.061718... s down to 0.0617, refused again; session 47's review)."""
+    shown = f"{least:.3g}"
+    if float(shown) < least:
+        shown = f"{float(shown) + 10.0 ** (math.floor(math.log10(least)) - 2):.3g}"
+    return shown
+
+
 def _check_exchange_rate(cluster: ClusterConfig) -> None:
     """ConfigError naming ``partitions`` (or ``tokens_per_node``) and
     ``anti_entropy_interval`` when a node would start more than
     :data:`EXCHANGES_PER_S` Merkle exchanges a second (:func:`exchange_rate`).
-    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost)."""
+    ``ClusterConfig`` keeps them (the simulator's virtual time has no such cost).
+    The ring's setting is offered for a new cluster only (session 47's review: a
+    cluster upgraded from a file the bound now refuses was told to "lower
+    partitions", a setting every peer compares, :data:`impl.runtime.SHARED_SETTINGS`,
+    that moves the keys of a cluster holding data)."""
     rate = exchange_rate(cluster)
     if rate <= EXCHANGES_PER_S:
         return
     ring = ("partitions" if cluster.partitioning == "strategy3" else
             "tokens_per_node" if cluster.partitioning != "evenly-spaced" else "nodes")
     held = round(rate * cluster.anti_entropy_interval)
-    least = held / EXCHANGES_PER_S
+    least = _shown_up(held / EXCHANGES_PER_S)
+    # (1280.4 a second shown as 1280 read "1280 a second, over the 1280")
+    shown_rate = f"{rate:.0f}" if round(rate) > EXCHANGES_PER_S else f"{rate:.2f}"
     raise errors.ConfigError(
         f"[cluster] {ring}, anti_entropy_interval: each node replicates about {held} "
         f"ranges of the ring and starts a Merkle exchange for each every "
-        f"{cluster.anti_entropy_interval:g} s, {rate:.0f} a second, over the "
+        f"{cluster.anti_entropy_interval:g} s, {shown_rate} a second, over the "
         f"{EXCHANGES_PER_S:.0f} a cluster file takes: the rounds outlast their interval "
         f"and the peers' queues overflow (puts fail): raise anti_entropy_interval to "
-        f"{least:.3g} s or more, or lower {ring}; see docs/runtime.md, \"A user's probe of "
+        f"{least} s or more (each node's own setting: node by node), or, for a new "
+        f"cluster, lower {ring} (shared by every node, it places the keys: Riak's "
+        f"ring_creation_size likewise); see docs/runtime.md, \"A user's probe of "
         f"the service kinds (session 47)\"")
 
 
@@ -447,7 +465,9 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
             raise errors.ConfigError(
                 f"{path}: over {CLUSTER_FILE_BYTES} bytes, too large for a cluster file "
                 "(a device, a log or a data file given as one?)")
-        raw = tomllib.loads(text.decode("utf-8"))
+        # newlines as read_text gave them (universal: CR alone too, session 47's review:
+        # a file of CR line ends, which loaded before the bounded read, was refused)
+        raw = tomllib.loads(text.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
     except OSError as error:
         raise errors.ConfigError(f"{path}: cannot read: {error}") from None
     except UnicodeDecodeError as error:  # a UTF-16 file of a Windows editor, Latin-1

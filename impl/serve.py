@@ -411,7 +411,7 @@ def main(argv: list[str]) -> int:
             return 2
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
     try:
-        fitted = fit_descriptors(config.cluster, len(names))
+        fitted = fit_descriptors(config.cluster, len(names), config.nodes)
     except errors.ConfigError as error:  # too few descriptors for the nodes
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2

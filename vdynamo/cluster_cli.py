@@ -391,17 +391,28 @@ _LOG_TAIL_BYTES = 64 << 10
 
 def _last_line(directory: Path, name: str) -> str:
     """The last non-blank line of ``name``'s log (``"no output"``: none), from its
-    last :data:`_LOG_TAIL_BYTES`. The log grows across restarts; read whole before
-    session 47's user probe, a node that failed to start after a long run made
-    ``cluster up`` or ``join`` read all of it (a 4 GiB log: a MemoryError under a
-    1 GiB address-space limit)."""
+    last :data:`_LOG_TAIL_BYTES`; a line longer than that is its end, after
+    ``"[...] "``. The log grows across restarts; read whole before session 47's
+    user probe, a node that failed to start after a long run made ``cluster up`` or
+    ``join`` read all of it (a 4 GiB log: a MemoryError under a 1 GiB
+    address-space limit). Session 47's review: a last line over the tail was shown
+    as if whole (its head, "vdynamo serve: ...", gone, nothing said), and a tail of
+    blanks after the last line said "no output"."""
     with contextlib.suppress(OSError), (directory / name / "node.log").open("rb") as log:
         size = log.seek(0, 2)
-        log.seek(max(0, size - _LOG_TAIL_BYTES))
-        lines = [line for line in log.read().decode(errors="replace").splitlines()
-                 if line.strip()]
+        start = max(0, size - _LOG_TAIL_BYTES)
+        log.seek(max(0, start - 1))  # the byte before the tail: a line's end or not
+        tail = log.read()
+        cut = start > 0 and not tail.startswith(b"\n")
+        tail = tail[1:] if start else tail
+        lines = [line for line in tail.decode(errors="replace").splitlines() if line.strip()]
         if lines:
+            _, newline, rest = tail.partition(b"\n")
+            if cut and (not newline or not rest.strip()):  # the last line began before
+                return f"[...] {lines[-1]}"
             return lines[-1]
+        if start:
+            return f"no output in its log's last {_LOG_TAIL_BYTES} bytes"
     return "no output"
 
 

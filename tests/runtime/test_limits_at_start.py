@@ -44,6 +44,7 @@ Source: docs/runtime.md, "A user's probe of the service kinds (session 47)"."""
 
 from __future__ import annotations
 
+import json
 import resource
 import subprocess
 import sys
@@ -53,7 +54,7 @@ import pytest
 
 from impl import errors
 from impl.config import ClusterConfig, check_peer_cap
-from impl.connections import fit_caps
+from impl.connections import fit_caps, fit_descriptors
 from impl.runtime_config import (
     CLUSTER_FILE_BYTES,
     EXCHANGES_PER_S,
@@ -61,6 +62,7 @@ from impl.runtime_config import (
     load_runtime_config,
 )
 from tests.runtime.procs import ROOT, ServedNodes, cli, cluster_up, state
+from vdynamo.cluster_cli import _last_line, _past_peer_cap
 
 NODES = ("n1", "n2", "n3")
 
@@ -216,3 +218,175 @@ def test_a_failed_start_names_the_last_line_of_a_long_log(tmp_path: Path) -> Non
     said = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert said.stdout == "vdynamo serve: the reason\n", said.stderr[-500:]
+
+
+# ------------------------------------------------------- session 47's review
+JOINED = tuple(f"n{i}" for i in range(4, 17))  # 13 nodes joined a cluster of 3
+
+
+def test_the_open_files_floor_counts_the_nodes_that_joined(tmp_path: Path) -> None:
+    # one node of 3 initial and 13 joined holds 52 (13 + 8 + 1 client + 2 x 15 peers);
+    # counting the 3 initial nodes only (26) it was served under 40, its peer cap
+    # lowered to 4 under its 15 peers (mutant: peer_members(cluster) in fit_descriptors)
+    said = _refused(_file(tmp_path, [], (*NODES, *JOINED), NODES), "--node", "n16",
+                    limits={resource.RLIMIT_NOFILE: 40})
+    assert "open-files limit 40" in said and "cluster of 16" in said, said
+    assert "at least 52 descriptors" in said, said
+
+
+def test_caps_lowered_for_a_grown_cluster_hold_its_members(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # under a limit of 80 the caps are lowered; the peer cap keeps the 16 members
+    # (counting the 3 initial nodes it was lowered to 7: 8 peers refused for good)
+    config = load_runtime_config(_file(tmp_path, [], (*NODES, *JOINED), NODES))
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (80, 80))
+    fitted = fit_descriptors(config.cluster, 1, config.nodes)
+    assert fitted.max_peer_connections == 16, fitted.max_peer_connections
+    check_peer_cap(fitted, config.nodes)
+
+
+@pytest.mark.parametrize("partitions", [79, 100, 121, 16385, 1 << 20])
+def test_the_interval_a_refusal_names_is_taken(tmp_path: Path, partitions: int) -> None:
+    # one node replicates every partition; the interval its refusal named was rounded
+    # to 3 digits, down for about half the rings (79 every 0.05 s: "0.0617 s or more",
+    # refused again; mutant: f"{least:.3g}" back)
+    lines = [f"partitions = {partitions}", "anti_entropy_interval = 0.05"]
+    path = _file(tmp_path, lines, ("n1",))
+    path.write_text(path.read_text().replace("n = 3\nr = 2\nw = 2\n", "n = 1\nr = 1\nw = 1\n"))
+    with pytest.raises(errors.ConfigError, match=r"raise anti_entropy_interval to") as refused:
+        load_runtime_config(path)
+    named = str(refused.value).split("raise anti_entropy_interval to ")[1].split(" s ")[0]
+    path.write_text(path.read_text().replace("anti_entropy_interval = 0.05",
+                                             f"anti_entropy_interval = {named}"))
+    assert exchange_rate(load_runtime_config(path).cluster) <= EXCHANGES_PER_S
+
+
+def test_a_cluster_file_of_exactly_the_bound_loads(tmp_path: Path) -> None:
+    # CLUSTER_FILE_BYTES is taken, one more refused (mutants: `>=` for `>`; a read of
+    # CLUSTER_FILE_BYTES: each fails), a multi-byte character ending at the bound
+    path = _file(tmp_path, [])
+    text = path.read_bytes()
+    pad = CLUSTER_FILE_BYTES - len(text) - 2
+    path.write_bytes(text + b"#" + "\u00e9".encode() * (pad // 2) + b"\n" * (1 + pad % 2))
+    assert path.stat().st_size == CLUSTER_FILE_BYTES
+    load_runtime_config(path)
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(errors.ConfigError, match=f"over {CLUSTER_FILE_BYTES} bytes"):
+        load_runtime_config(path)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_cluster_file_of_other_line_ends_loads(tmp_path: Path, newline: str) -> None:
+    # read_text's universal newlines took CR line ends (a classic Mac editor's); the
+    # bounded read of 5a1e7b62 refused them ("Expected newline or end of document
+    # after a statement (at line 1, column 10)")
+    path = _file(tmp_path, [])
+    path.write_bytes(path.read_bytes().replace(b"\n", newline.encode()))
+    assert load_runtime_config(path).cluster.nodes == NODES
+
+
+TAIL = 64 << 10  # vdynamo.cluster_cli._LOG_TAIL_BYTES
+
+
+@pytest.mark.parametrize(("log", "said"), [
+    # a last line over the tail: its end, marked (it was shown as if whole)
+    (b"first\nvdynamo serve: " + b"x" * TAIL + b" END\n", "[...] " + "x" * (TAIL - 5) + " END"),
+    (b"first\n" + b"y" * (TAIL - 1) + b"\n", "y" * (TAIL - 1)),  # whole, at the bound
+    (b"first\n" + b"y" * TAIL + b"\n", "[...] " + "y" * (TAIL - 1)),  # one more: cut
+    (b"first\nvdynamo serve: caf\xe9 \xff\n\n", "vdynamo serve: caf\ufffd \ufffd"),
+    (b"first\nsecond\n" + b" " * TAIL + b"\n", f"no output in its log's last {TAIL} bytes"),
+    (b"", "no output"),
+])
+def test_the_last_line_of_a_log_is_told_whole_or_cut(
+        tmp_path: Path, log: bytes, said: str) -> None:
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "node.log").write_bytes(log)
+    assert _last_line(tmp_path, "n1") == said
+
+
+def test_a_cluster_upgraded_is_told_the_fix_it_can_make_node_by_node(tmp_path: Path) -> None:
+    # 8,192 partitions every 2 s was served before db32cee1; at the upgrade every node is
+    # refused: the fix named first is the node's own interval, and the ring's shared
+    # setting only for a new cluster (it said "or lower partitions", a setting the
+    # peers compare, which moves the keys; mutant: that wording back)
+    with pytest.raises(errors.ConfigError) as refused:
+        load_runtime_config(_file(tmp_path, ["partitions = 8192"]))
+    said = str(refused.value)
+    assert "raise anti_entropy_interval to 6.4 s or more (each node's own setting" in said
+    assert "or, for a new cluster, lower partitions (shared by every node" in said
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a node that left keeps its [nodes.*] section (it may rejoin), and both vdynamo join "
+    "(_past_peer_cap) and vdynamo serve (check_peer_cap over the file's sections) count it: "
+    "max_peer_connections = 4, n4 joined, n1 left, `vdynamo join n5` refused 'for 5 nodes "
+    "(n1, n2, n3, n4, n5)' with 4 members (session 47's review, on real processes); the "
+    "fix counts the members cluster.json holds at join and what the node's ring holds at "
+    "serve, not a small change"))
+def test_a_node_that_left_does_not_count_against_the_peer_cap(tmp_path: Path) -> None:
+    path = _file(tmp_path, ["max_peer_connections = 4"], (*NODES, "n4"), NODES)
+    nodes = {name: {"pid": None, "peer": 1, "http": 2} for name in (*NODES, "n4")}
+    nodes["n1"]["left"] = True
+    (path.parent / "cluster.json").write_text(json.dumps({"nodes": nodes}))
+    assert _past_peer_cap(path.parent, "n5") is None
+
+
+def _limited(monkeypatch: pytest.MonkeyPatch, soft: int, hard: int) -> list[tuple[int, int]]:
+    """resource's open-files limit seen as (soft, hard) by fit_descriptors; the
+    limits it sets are recorded (and taken), not set in this process."""
+    set_to: list[tuple[int, int]] = []
+    current = [(soft, hard)]
+
+    def setrlimit(_which: int, limits: tuple[int, int]) -> None:
+        set_to.append(limits)
+        current[0] = limits
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: current[0])
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    return set_to
+
+
+@pytest.mark.parametrize(("limit", "refused"), [(637, False), (636, True)])
+def test_the_open_files_floor_at_its_bound(monkeypatch: pytest.MonkeyPatch, limit: int,
+                                           refused: bool) -> None:
+    # 16 nodes of 16 in one process: 13 + 16 x (8 + 1 + 2 x 15) = 637 served, one fewer
+    # refused (the probe's figures; mutants: `<=` for `<`, one connection a peer
+    # instead of two: each fails; the probe's test at 256 kills neither)
+    _limited(monkeypatch, limit, limit)
+    cluster = ClusterConfig(nodes=tuple(f"n{i}" for i in range(1, 17)))
+    if refused:
+        with pytest.raises(errors.ConfigError, match=r"at least 637 descriptors"):
+            fit_descriptors(cluster, 16)
+    else:
+        fitted = fit_descriptors(cluster, 16)
+        check_peer_cap(fitted)
+
+
+def test_the_open_files_limit_is_raised_before_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a soft limit of 256 under a hard one of 20,000: raised to what the caps need, then
+    # served with the caps as configured (mutant: the floor checked before the raise)
+    set_to = _limited(monkeypatch, 256, 20000)
+    cluster = ClusterConfig(nodes=tuple(f"n{i}" for i in range(1, 17)))
+    assert fit_descriptors(cluster, 16) == cluster
+    assert set_to and set_to[0][1] == 20000 and set_to[0][0] > 637, set_to
+
+
+@pytest.mark.parametrize(("partitions", "refused"), [(3840, False), (3841, True)])
+def test_the_exchange_rate_at_its_bound(tmp_path: Path, partitions: int, refused: bool) -> None:
+    # N = 2 of 3 nodes every 2 s: 3,840 partitions are 2,560 ranges a node, 1,280 a
+    # second, taken; 3,841 about 2,560.7, counted up to 2,561, refused (mutant: the
+    # share counted down, math.floor: fails)
+    path = _file(tmp_path, [f"partitions = {partitions}"])
+    path.write_text(path.read_text().replace("n = 3\nr = 2\nw = 2\n", "n = 2\nr = 1\nw = 1\n"))
+    if refused:
+        with pytest.raises(errors.ConfigError, match=r"about 2561 ranges"):
+            load_runtime_config(path)
+    else:
+        assert exchange_rate(load_runtime_config(path).cluster) == EXCHANGES_PER_S
+
+
+def test_an_evenly_spaced_ring_counts_its_nodes_not_partitions(tmp_path: Path) -> None:
+    # evenly-spaced reads no `partitions` (one range a node): a file that sets it is
+    # taken (mutant: partitions counted for evenly-spaced: refused, fails)
+    path = _file(tmp_path, ['partitioning = "evenly-spaced"', "partitions = 16384"])
+    assert exchange_rate(load_runtime_config(path).cluster) == 3 / 2.0
