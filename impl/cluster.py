@@ -59,6 +59,7 @@ from impl.errors import (
     RemoteError,
     RequestTimeoutError,
 )
+from impl.membership import MemberStatus
 from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
@@ -427,6 +428,9 @@ class SimulatedCluster:
         self.left: set[str] = set()
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
+        #: after :meth:`run_until_quiet`: each leave it found stalled (its node up and
+        #: still leaving) -> the members its handover waits for; {} when none
+        self.stalled: dict[str, list[str]] = {}
         self._clients = 0
         #: the initial nodes not made yet: a brand-new cluster, whose first starts
         #: announce nothing (:meth:`_make_node`)
@@ -781,9 +785,30 @@ class SimulatedCluster:
                     f"{len(self.leaving())} nodes still leaving, "
                     f"{len(self.rebuilding())} rebuilding, "
                     f"{recent} replica changes in the last {step:g}s")
+        self.stalled = self._stalled_leaves()
         for name in sorted(self.left):
-            if name in self.sim.members:
+            if name in self.sim.members and self._gone(name):
                 self.sim.remove_node(name)
+
+    def _stalled_leaves(self) -> dict[str, list[str]]:
+        """Each node still :meth:`leaving` -> the members its handover waits for
+        (:meth:`impl.node.Node.handover_waiting`), sorted."""
+        now = self.sim.now
+        return {name: sorted(self.node(name).handover_waiting(now))
+                for name in self.leaving()}
+
+    def _gone(self, name: str) -> bool:
+        """Whether node ``name``, asked to leave, can be taken out for good: it is up
+        and has left (:meth:`leaving` no longer counts it), or it is down and every up
+        node holds it ``left`` or ``removed`` (force-removed), or holds it no more."""
+        if name in self.sim.nodes:
+            return name not in self.leaving()
+        gone = (MemberStatus.LEFT, MemberStatus.REMOVED)
+        for up in self.sim.nodes:
+            member = self.node(up).view.get(name)
+            if member is not None and member.status not in gone:
+                return False
+        return True
 
     # --------------------------------------------------------------- cleanup
 

@@ -41,6 +41,17 @@ def _rmw(client: Client, value: bytes) -> None:
     client.put(b"k", value, context=read.context)
 
 
+def assert_settled(cluster: impl.SimulatedCluster, members: list[str]) -> None:
+    """Every one of ``members`` is ``up`` in each member's view, and none still
+    settles a change (``settling``)."""
+    for name in members:
+        node = cluster.node(name)
+        assert not node.gossiper.settling, (name, node.gossiper.settling)
+        held = [node.view.get(other) for other in members]
+        assert all(member is not None and member.status is MemberStatus.UP
+                   for member in held), (name, node.view)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("fault", ["member-down-then-back", "leaver-crashed-then-removed"])
 def test_a_rolling_replacement_goes_on_after_a_fault_in_a_leave(seed: int, fault: str) -> None:
@@ -76,10 +87,5 @@ def test_a_rolling_replacement_goes_on_after_a_fault_in_a_leave(seed: int, fault
     cluster.run_for(30.0)  # (joins are not waited for by quiet)
     cluster.run_until_quiet()
     assert cluster.node_names == members == ["n5", "n6", "n7", "n8"]
-    for name in members:
-        node = cluster.node(name)
-        assert not node.gossiper.settling, (name, node.gossiper.settling)
-        held = [node.view.get(other) for other in members]
-        assert all(member is not None and member.status is MemberStatus.UP
-                   for member in held), (name, node.view)
+    assert_settled(cluster, members)
     assert cluster.client().get(b"k", r=3).values == [last]
