@@ -15,9 +15,11 @@ that is up and has not left keeps the cluster from being quiet: it is taken out
 once its leave is done, as a real node exits. A leave that cannot settle (another
 member down for good: the claimant waits for every member, riak_core's
 ``ring_ready``) is waited for ``LEAVE_PATIENCE`` quiet windows without a replica
-change, then taken out as it stands, the rule before (waiting for it alone raised
-SimulationError after ``max_time``: 12 of 12 runs, a leave with n3 down for good,
-strategies 1 and 3, seeds 1-3).
+change (waiting for it alone raised SimulationError after ``max_time``: 12 of 12
+runs, a leave with n3 down for good, strategies 1 and 3, seeds 1-3); it was then
+taken out as it stood until session 47, which keeps it serving instead, named in
+``cluster.stalled`` (docs/runtime.md, "A stalled leave in the simulator (session
+47)"; tests/impl/test_stalled_leave.py).
 """
 
 from __future__ import annotations

@@ -12,13 +12,10 @@ write at R = 3.
 - The leaver crashed mid-leave, and force-removed by the operator once it can be
   (Riak's ``cluster force-remove``): the later rounds complete.
 
-Not tested here, recorded in docs/runtime.md (review section): a member down for the
-whole leave, or the leaver crashed and left so, stalls the leave; ``run_until_quiet``
-takes the leaver out as it stands after ``LEAVE_PATIENCE`` windows (session 23's
-rule, tests/impl/test_quiet_waits_for_leave.py), and without a force-remove of it
-every later join then stays ``joining`` (the claimant waits for its change); with
-the rounds going on the cluster ends with no serving member (the same with the
-probe's rule before fix 2).
+A member down for the whole leave, or the leaver crashed and left so, stalls the
+leave: before session 47 ``run_until_quiet`` took the leaver out as it stood and the
+cluster wedged; now the leaver keeps serving until the member is back or
+force-removed (tests/impl/test_stalled_leave.py).
 
 Mutants checked (session 47's review): ``leaving`` as before the fix (``not
 has_left`` only) -> fails (n5 still settling n3); the leaver's own announcement
