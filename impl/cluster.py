@@ -59,6 +59,7 @@ from impl.errors import (
     RemoteError,
     RequestTimeoutError,
 )
+from impl.membership import MemberStatus
 from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
@@ -70,9 +71,10 @@ from impl.versions import Record
 __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
 #: quiet windows without a replica change that :meth:`SimulatedCluster.run_until_quiet`
-#: waits for a leave or a rebuild under way, then takes a leaver out as it stands (a
-#: leave queued behind a join settled 28 s after the cluster was first quiet, case 07
-#: with seed 2; one that waits for a member down for good never does)
+#: waits for a leave or a rebuild under way, then calls the cluster quiet, the leaver
+#: left serving and named in ``stalled`` (a leave queued behind a join settled 28 s
+#: after the cluster was first quiet, case 07 with seed 2; one that waits for a member
+#: down for good never does; before session 47 the leaver was then taken out)
 LEAVE_PATIENCE = 6
 
 StorageKind = Literal["memory", "sqlite"]
@@ -427,6 +429,9 @@ class SimulatedCluster:
         self.left: set[str] = set()
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
+        #: after :meth:`run_until_quiet`: each leave it found stalled (its node up and
+        #: still leaving) -> the members its handover waits for; {} when none
+        self.stalled: dict[str, list[str]] = {}
         self._clients = 0
         #: the initial nodes not made yet: a brand-new cluster, whose first starts
         #: announce nothing (:meth:`_make_node`)
@@ -641,8 +646,9 @@ class SimulatedCluster:
         self.sim.add_node(name)
 
     def leave(self, name: str) -> None:
-        """Node ``name`` leaves: it hands its ranges over; once the cluster is quiet it
-        is taken out (:meth:`run_until_quiet` does that)."""
+        """Node ``name`` leaves: it hands its ranges over; once it has left and the
+        cluster is quiet it is taken out (:meth:`run_until_quiet` does that; a leave
+        that cannot settle keeps it serving, named in :attr:`stalled`)."""
         node = self.sim.node(name)
         self.sim.perform(name, node.leave(self.sim.node_now(name)))
         self.left.add(name)
@@ -746,15 +752,24 @@ class SimulatedCluster:
         Quiet: no client request outstanding, no deliverable hint, no node asked to
         leave still up and leaving (:meth:`leaving`), no up node rebuilding a
         replaced store (:meth:`rebuilding`), and no replica changed for
-        ``window`` virtual seconds (default :attr:`quiet_window`). Nodes asked to
-        leave are taken out once quiet: each has left by then (its own status
-        ``left``, when ``vdynamo serve`` stops), or is down (a leaver crashed
-        mid-leave), or its leave has stalled: no replica changed for
-        :data:`LEAVE_PATIENCE` windows while it was leaving (a leave cannot settle
-        while another member is down for good; riak_core's claimant waits for
-        ``ring_ready`` too), and it is then taken out as it stands, the rule before
-        session 23. A rebuild is waited for as long. SimulationError (naming the
-        seed) if quiet is not reached within ``max_time`` virtual seconds.
+        ``window`` virtual seconds (default :attr:`quiet_window`). A leave that has
+        stalled (no replica changed for :data:`LEAVE_PATIENCE` windows while it was
+        leaving: it cannot settle while another member is down, as riak_core's
+        claimant waits for ``ring_ready``) no longer holds quiet back, so this never
+        waits for ever. Once quiet, a node asked to leave is taken out only when it is
+        gone: up and has left (:meth:`leaving` no longer counts it: its own status
+        ``left``, its settlement heard, when ``vdynamo serve`` stops), or down and held
+        ``left`` or ``removed`` by every up node. Otherwise it stays: a stalled leaver
+        up and serving, named in :attr:`stalled` with the members its handover waits
+        for (as ``vdynamo leave`` exits 1 naming the down node), its leave completing
+        once they are back or force-removed; a leaver crashed mid-leave stays a down
+        member, for a :meth:`restart` (its leave resumes) or a :meth:`force_remove`.
+        Before session 47 both were taken out as they stood, ``leaving`` in every view
+        for good: the claimant then planned nothing more, every later join stayed
+        ``joining`` and in the end every get timed out (its review's scenario,
+        tests/impl/test_stalled_leave.py). A rebuild is waited for as long as a leave.
+        SimulationError (naming the seed) if quiet is not reached within ``max_time``
+        virtual seconds.
         """
         window = self.quiet_window if window is None else window
         step = window / 5.0
@@ -781,9 +796,30 @@ class SimulatedCluster:
                     f"{len(self.leaving())} nodes still leaving, "
                     f"{len(self.rebuilding())} rebuilding, "
                     f"{recent} replica changes in the last {step:g}s")
+        self.stalled = self._stalled_leaves()
         for name in sorted(self.left):
-            if name in self.sim.members:
+            if name in self.sim.members and self._gone(name):
                 self.sim.remove_node(name)
+
+    def _stalled_leaves(self) -> dict[str, list[str]]:
+        """Each node still :meth:`leaving` -> the members its handover waits for
+        (:meth:`impl.node.Node.handover_waiting`), sorted."""
+        now = self.sim.now
+        return {name: sorted(self.node(name).handover_waiting(now))
+                for name in self.leaving()}
+
+    def _gone(self, name: str) -> bool:
+        """Whether node ``name``, asked to leave, can be taken out for good: it is up
+        and has left (:meth:`leaving` no longer counts it), or it is down and every up
+        node holds it ``left`` or ``removed`` (force-removed), or holds it no more."""
+        if name in self.sim.nodes:
+            return name not in self.leaving()
+        gone = (MemberStatus.LEFT, MemberStatus.REMOVED)
+        for up in self.sim.nodes:
+            member = self.node(up).view.get(name)
+            if member is not None and member.status not in gone:
+                return False
+        return True
 
     # --------------------------------------------------------------- cleanup
 

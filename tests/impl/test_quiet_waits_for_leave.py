@@ -15,9 +15,11 @@ that is up and has not left keeps the cluster from being quiet: it is taken out
 once its leave is done, as a real node exits. A leave that cannot settle (another
 member down for good: the claimant waits for every member, riak_core's
 ``ring_ready``) is waited for ``LEAVE_PATIENCE`` quiet windows without a replica
-change, then taken out as it stands, the rule before (waiting for it alone raised
-SimulationError after ``max_time``: 12 of 12 runs, a leave with n3 down for good,
-strategies 1 and 3, seeds 1-3).
+change (waiting for it alone raised SimulationError after ``max_time``: 12 of 12
+runs, a leave with n3 down for good, strategies 1 and 3, seeds 1-3); it was then
+taken out as it stood until session 47, which keeps it serving instead, named in
+``cluster.stalled`` (docs/runtime.md, "A stalled leave in the simulator (session
+47)"; tests/impl/test_stalled_leave.py).
 """
 
 from __future__ import annotations
@@ -79,10 +81,14 @@ def test_a_leaver_is_taken_out_only_once_it_left(clock: str, sloppy_quorum: bool
                                                          [b"r19"])
 
 
-def test_a_leaver_down_for_good_is_still_taken_out() -> None:
+def test_a_leaver_down_for_good_stays_until_force_removed() -> None:
     """A leaver that crashed mid-leave and never restarts cannot finish its leave:
-    quiet does not wait for it, and it is taken out as it stands (the rule before
-    the fix, kept for that case)."""
+    quiet does not wait for it. Session 47 changed the rest of the rule: before, it
+    was taken out as it stands, ``leaving`` in every view for good, and the
+    claimant then planned nothing more (n6's join stayed ``joining``). Now it stays
+    a member, down, as a crashed ``vdynamo serve`` does: a restart resumes its leave,
+    and once the operator force-removes it (Riak's ``cluster force-remove``) it is
+    taken out and n6's join completes."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=2) as cluster:
         cluster.join("n6")
         cluster.run_for(0.2)
@@ -90,7 +96,15 @@ def test_a_leaver_down_for_good_is_still_taken_out() -> None:
         cluster.crash("n2")
         assert cluster.leaving() == []
         cluster.run_until_quiet(max_time=300.0)
+        assert "n2" in cluster.node_names and cluster.is_down("n2")
+        cluster.run_for(15.0)  # until the members suspect it (force-remove refuses before)
+        cluster.force_remove("n1", "n2")
+        cluster.run_until_quiet(max_time=300.0)
+        cluster.run_for(30.0)  # (joins are not waited for by quiet)
         assert "n2" not in cluster.node_names
+        assert {name: cluster.node("n1").view.get(name).status  # type: ignore[union-attr]
+                for name in cluster.node_names} == dict.fromkeys(
+                    ["n1", "n3", "n4", "n5", "n6"], MemberStatus.UP)
 
 
 def test_a_leave_held_behind_a_removal_counts_as_leaving() -> None:
@@ -108,11 +122,13 @@ def test_a_leave_held_behind_a_removal_counts_as_leaving() -> None:
     assert taken == [("n2", MemberStatus.LEFT)]
 
 
-def test_a_leave_stalled_by_a_member_down_for_good_ends_quiet_as_before() -> None:
+def test_a_leave_stalled_by_a_member_down_for_good_ends_quiet_leaver_serving() -> None:
     """A leave cannot settle while another member is down for good (n3 crashed and
     never restarted): quiet is reached after ``LEAVE_PATIENCE`` windows without a
-    replica change, and the leaver is taken out as it stands, as before the fix
-    (waiting for it alone raised SimulationError after ``max_time``)."""
+    replica change (waiting for the leave alone raised SimulationError after
+    ``max_time``). Before session 47 the leaver was then taken out as it stands
+    (``leaving``); now it is not taken out: it keeps serving, and ``cluster.stalled``
+    names the down member its handover waits for (tests/impl/test_stalled_leave.py)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1) as cluster:
         client = cluster.client()
         for key in (b"k0", b"k1", b"k2"):
@@ -123,5 +139,9 @@ def test_a_leave_stalled_by_a_member_down_for_good_ends_quiet_as_before() -> Non
         taken = _take_outs(cluster)
         start = cluster.now
         cluster.run_until_quiet(max_time=300.0)
-        assert taken == [("n2", MemberStatus.LEAVING)]
+        assert taken == []
+        assert cluster.node("n2").status is MemberStatus.LEAVING
+        assert "n3" in cluster.stalled["n2"], cluster.stalled
         assert cluster.now - start >= LEAVE_PATIENCE * cluster.quiet_window
+        assert [cluster.client("n2").get(key).values for key in (b"k0", b"k1", b"k2")] == [
+            [b"v-k0"], [b"v-k1"], [b"v-k2"]]

@@ -12,13 +12,10 @@ write at R = 3.
 - The leaver crashed mid-leave, and force-removed by the operator once it can be
   (Riak's ``cluster force-remove``): the later rounds complete.
 
-Not tested here, recorded in docs/runtime.md (review section): a member down for the
-whole leave, or the leaver crashed and left so, stalls the leave; ``run_until_quiet``
-takes the leaver out as it stands after ``LEAVE_PATIENCE`` windows (session 23's
-rule, tests/impl/test_quiet_waits_for_leave.py), and without a force-remove of it
-every later join then stays ``joining`` (the claimant waits for its change); with
-the rounds going on the cluster ends with no serving member (the same with the
-probe's rule before fix 2).
+A member down for the whole leave, or the leaver crashed and left so, stalls the
+leave: before session 47 ``run_until_quiet`` took the leaver out as it stood and the
+cluster wedged; now the leaver keeps serving until the member is back or
+force-removed (tests/impl/test_stalled_leave.py).
 
 Mutants checked (session 47's review): ``leaving`` as before the fix (``not
 has_left`` only) -> fails (n5 still settling n3); the leaver's own announcement
@@ -39,6 +36,17 @@ def _rmw(client: Client, value: bytes) -> None:
     read = client.get(b"k")
     assert len(read.values) <= 1, read.values
     client.put(b"k", value, context=read.context)
+
+
+def assert_settled(cluster: impl.SimulatedCluster, members: list[str]) -> None:
+    """Every one of ``members`` is ``up`` in each member's view, and none still
+    settles a change (``settling``)."""
+    for name in members:
+        node = cluster.node(name)
+        assert not node.gossiper.settling, (name, node.gossiper.settling)
+        held = [node.view.get(other) for other in members]
+        assert all(member is not None and member.status is MemberStatus.UP
+                   for member in held), (name, node.view)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -76,10 +84,5 @@ def test_a_rolling_replacement_goes_on_after_a_fault_in_a_leave(seed: int, fault
     cluster.run_for(30.0)  # (joins are not waited for by quiet)
     cluster.run_until_quiet()
     assert cluster.node_names == members == ["n5", "n6", "n7", "n8"]
-    for name in members:
-        node = cluster.node(name)
-        assert not node.gossiper.settling, (name, node.gossiper.settling)
-        held = [node.view.get(other) for other in members]
-        assert all(member is not None and member.status is MemberStatus.UP
-                   for member in held), (name, node.view)
+    assert_settled(cluster, members)
     assert cluster.client().get(b"k", r=3).values == [last]
