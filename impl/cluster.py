@@ -59,7 +59,7 @@ from impl.errors import (
     RemoteError,
     RequestTimeoutError,
 )
-from impl.membership import MemberStatus
+from impl.membership import ROUTED, MemberStatus, seen_all
 from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
@@ -802,11 +802,28 @@ class SimulatedCluster:
                 self.sim.remove_node(name)
 
     def _stalled_leaves(self) -> dict[str, list[str]]:
-        """Each node still :meth:`leaving` -> the members its handover waits for
-        (:meth:`impl.node.Node.handover_waiting`), sorted."""
+        """Each node still :meth:`leaving` -> the members its leave waits for, sorted:
+        while it hands over, :meth:`impl.node.Node.handover_waiting`; once it has left,
+        those of its settlement (:meth:`_settlement_waiting`)."""
         now = self.sim.now
-        return {name: sorted(self.node(name).handover_waiting(now))
+        return {name: sorted(self._settlement_waiting(name) if self.node(name).has_left
+                             else self.node(name).handover_waiting(now))
                 for name in self.leaving()}
+
+    def _settlement_waiting(self, name: str) -> set[str]:
+        """The members the settlement of node ``name``'s leave (it has left) waits
+        for: while it has not announced the settlement, the members it does not
+        know to have seen its change (:meth:`impl.gossip.Gossiper.settle_if_seen`);
+        then the up nodes that have not heard it yet. Session 47's review: a member cut
+        off by a partition as the leaver left was named by none (``stalled ==
+        {"n1": []}``; tests/impl/test_stalled_leave_review.py)."""
+        gossiper = self.node(name).gossiper
+        required = gossiper.settle_after
+        if name in gossiper.settling and required is not None:
+            return {member for member in gossiper.view.nodes_with(ROUTED)
+                    if member != name and not seen_all(gossiper.seen, (member,), required)}
+        return {up for up in self.sim.nodes
+                if up != name and name in self.node(up).gossiper.settling}
 
     def _gone(self, name: str) -> bool:
         """Whether node ``name``, asked to leave, can be taken out for good: it is up
