@@ -48,6 +48,7 @@ import json
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,19 @@ from vdynamo.cluster_cli import _last_line, _past_peer_cap
 
 NODES = ("n1", "n2", "n3")
 
+
+_REAL_GETRLIMIT = resource.getrlimit
+
+
+@pytest.fixture(autouse=True)
+def _open_files_limit_kept() -> Iterator[None]:
+    """Every test here leaves this process's open-files limit as it found it (session
+    47: a test that patched ``getrlimit`` alone let ``fit_descriptors`` set the pytest
+    worker's real limit to 80, and later tests of that worker failed with "Too many
+    open files")."""
+    before = _REAL_GETRLIMIT(resource.RLIMIT_NOFILE)
+    yield
+    assert _REAL_GETRLIMIT(resource.RLIMIT_NOFILE) == before, "the open-files limit changed"
 
 def _file(tmp_path: Path, lines: list[str], sections: tuple[str, ...] = NODES,
           nodes: tuple[str, ...] | None = None) -> Path:
@@ -239,7 +253,10 @@ def test_caps_lowered_for_a_grown_cluster_hold_its_members(
     # under a limit of 80 the caps are lowered; the peer cap keeps the 16 members
     # (counting the 3 initial nodes it was lowered to 7: 8 peers refused for good)
     config = load_runtime_config(_file(tmp_path, [], (*NODES, *JOINED), NODES))
-    monkeypatch.setattr(resource, "getrlimit", lambda _which: (80, 80))
+    # (through _limited: a getrlimit patched alone let fit_descriptors set the worker's
+    # real limit to (80, 80), and later tests of that pytest worker failed with "Too
+    # many open files": session 47's clean clone)
+    _limited(monkeypatch, 80, 80)
     fitted = fit_descriptors(config.cluster, 1, config.nodes)
     assert fitted.max_peer_connections == 16, fitted.max_peer_connections
     check_peer_cap(fitted, config.nodes)
