@@ -7,7 +7,18 @@ from __future__ import annotations
 import pytest
 
 from impl.records import ClockMode, Record, Sibling
-from impl.versions import context_pairs, lww_version
+from impl.storage.memory import MemoryStorage
+from impl.versions import (
+    ACTOR_META,
+    RETIRED_KEPT,
+    _retire,
+    context_pairs,
+    lifetime_actor,
+    lww_version,
+    prune_retired,
+    read_retired,
+)
+from spec import dvv
 from spec.vclock import VClock
 
 
@@ -35,3 +46,52 @@ def test_an_lww_version_names_its_coordinator_as_writer() -> None:
     ``lww_version__mutmut_29`` (the coordinator left out: writer "")."""
     new = lww_version(Record.empty(ClockMode.LWW), VClock(), b"v", coordinator="n2", now=5.0)
     assert new == Sibling(b"v", VClock(), 5.0, "n2")
+
+
+def test_a_store_keeps_its_newest_retired_actors_by_rank() -> None:
+    """Every start of a store retires the actor of the one before, with its rank (the
+    start count it was minted at), and the store keeps the newest ``RETIRED_KEPT`` by
+    rank: after ``RETIRED_KEPT + 2`` starts the first actor (rank 1) is forgotten,
+    whatever the order of the actors' ids (hashes). Killed: ``_retire__mutmut_24``,
+    ``_26`` (the newest by id, not by rank)."""
+    storage = MemoryStorage("always")
+    actors = [lifetime_actor(storage, "n1", seed=1, now=float(start))
+              for start in range(RETIRED_KEPT + 2)]
+    assert len(set(actors)) == RETIRED_KEPT + 2
+    assert sorted(actors[1:-1]) != actors[1:-1]  # ids out of rank order
+    assert read_retired(storage) == {actor: rank for rank, actor in
+                                     enumerate(actors[:-1], start=1)
+                                     if rank > 1}
+
+
+def test_a_retirement_keeps_the_highest_rank_it_was_given() -> None:
+    """``_retire`` keeps an actor's highest rank (a retirement told again at a lower
+    one changes nothing), and rank 0 as given: the actor of a store written before
+    the start count was kept (its ``ACTOR_META`` and no ``LIFETIMES_META``) retires
+    at rank 0. Killed: ``_retire__mutmut_17`` (the actor's earlier rank looked up
+    by None: the lower one written over it) and ``_21`` (rank 0 read as 1)."""
+    storage = MemoryStorage("always")
+    old = "n1~" + "0" * 12
+    _retire(storage, "n1", old, 5)
+    _retire(storage, "n1", old, 3)
+    assert read_retired(storage) == {old: 5}
+    legacy = MemoryStorage("always")
+    legacy.set_meta(ACTOR_META, old.encode())
+    actor = lifetime_actor(legacy, "n1", seed=1, now=0.0)
+    assert actor != old and read_retired(legacy) == {old: 0}
+
+
+def test_the_count_rule_ignores_the_byte_budget() -> None:
+    """With ``keep`` (the spec's count, session 34) the lifetimes of an age below
+    ``keep`` stay whatever the budget: ``budget=0`` beside ``keep=2`` drops the third
+    newest retired lifetime of node a only. Killed: ``prune_retired__mutmut_64`` (the
+    budget's loop run under the count too: the second newest dropped as well)."""
+    a1, a2, a3, b1 = ("a~000000000001", "a~000000000002", "a~000000000003",
+                      "b~000000000001")
+    record = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
+        [(a1, 1, []), (a2, 1, []), (a3, 1, []), (b1, 1, [b"v"])]))
+    retired = {a1: 1, a2: 2, a3: 3}
+    pruned = prune_retired(record, retired, keep=2, budget=0)
+    assert [entry.id for entry in pruned.dvvset.entries] == [a2, a3, b1]
+    assert prune_retired(record, retired, budget=0).dvvset.entries == (
+        record.dvvset.entries[2:])  # the budget alone: the newest (a3) kept
