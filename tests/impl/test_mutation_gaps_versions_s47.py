@@ -13,6 +13,7 @@ from impl.versions import (
     RETIRED_KEPT,
     _retire,
     context_pairs,
+    is_lifetime_actor,
     lifetime_actor,
     lww_version,
     prune_retired,
@@ -95,3 +96,11 @@ def test_the_count_rule_ignores_the_byte_budget() -> None:
     assert [entry.id for entry in pruned.dvvset.entries] == [a2, a3, b1]
     assert prune_retired(record, retired, budget=0).dvvset.entries == (
         record.dvvset.entries[2:])  # the budget alone: the newest (a3) kept
+
+
+@pytest.mark.parametrize("actor", ["n1~00000000000X", "n1~X00000000000", "n1~00000000000A"])
+def test_a_lifetime_actor_s_digest_is_lowercase_hex_only(actor: str) -> None:
+    """Killed: ``is_lifetime_actor__mutmut_14`` (``"XX0123456789abcdefXX"``: an ``X``
+    taken as a digit)."""
+    assert is_lifetime_actor("n1~00000000000f")
+    assert not is_lifetime_actor(actor)
