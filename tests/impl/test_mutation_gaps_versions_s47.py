@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from impl.records import ClockMode, Record, Sibling
+from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
@@ -18,6 +18,7 @@ from impl.versions import (
     lww_version,
     prune_retired,
     read_retired,
+    truncate,
 )
 from spec import dvv
 from spec.vclock import VClock
@@ -104,3 +105,17 @@ def test_a_lifetime_actor_s_digest_is_lowercase_hex_only(actor: str) -> None:
     taken as a digit)."""
     assert is_lifetime_actor("n1~00000000000f")
     assert not is_lifetime_actor(actor)
+
+
+@pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
+def test_a_truncated_sibling_keeps_its_stamp_and_writer(mode: ClockMode) -> None:
+    """Truncation cuts clock pairs only: the sibling keeps its value, stamp and writer
+    (the writer ``written_context_pairs`` compares). Killed: ``_cut__mutmut_8`` (the
+    writer left out: "")."""
+    clock = VClock.of({"A": 1, "B": 1, "C": 1, "D": 1},
+                      {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0})
+    record = Record(mode, (Sibling(b"v", clock, 7.0, "n1"),),
+                    truncation=Truncation(threshold=2, max_pairs=2))
+    (sibling,) = truncate(record).siblings
+    assert sibling == Sibling(b"v", VClock.of({"C": 1, "D": 1}, {"C": 3.0, "D": 4.0}),
+                              7.0, "n1")
