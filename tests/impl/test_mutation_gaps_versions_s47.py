@@ -11,6 +11,7 @@ from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
     RETIRED_KEPT,
+    _dot,
     _retire,
     context_pairs,
     is_lifetime_actor,
@@ -119,3 +120,26 @@ def test_a_truncated_sibling_keeps_its_stamp_and_writer(mode: ClockMode) -> None
     (sibling,) = truncate(record).siblings
     assert sibling == Sibling(b"v", VClock.of({"C": 1, "D": 1}, {"C": 3.0, "D": 4.0}),
                               7.0, "n1")
+
+
+def test_a_dot_is_the_strictly_youngest_pair_only() -> None:
+    """``_dot``: a clock whose two youngest pairs share a time has no known own pair,
+    however many pairs it holds. Killed: ``_dot__mutmut_10`` (``times[1:3]``: a tie
+    missed in a clock of three pairs or more)."""
+    assert _dot(VClock.of({"A": 1, "B": 1}, {"A": 2.0, "B": 2.0})) is None
+    assert _dot(VClock.of({"A": 1, "B": 1, "C": 1}, {"A": 1.0, "B": 2.0, "C": 2.0})) is None
+    assert _dot(VClock.of({"A": 1, "B": 1, "C": 1}, {"A": 1.0, "B": 2.0, "C": 3.0})) == "C"
+
+
+@pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
+def test_a_covered_sibling_dropped_by_truncation_keeps_the_record_s_policy(
+        mode: ClockMode) -> None:
+    """A sibling whose dot another sibling's clock covers goes (session 31); the record
+    keeps its truncation policy when nothing else is cut. Killed:
+    ``_without_covered__mutmut_43``, ``_47`` (the policy dropped: the next put's record
+    truncated by none)."""
+    policy = Truncation(threshold=10, max_pairs=10)
+    old = Sibling(b"old", VClock.of({"A": 1}, {"A": 1.0}))
+    new = Sibling(b"new", VClock.of({"A": 1, "B": 1}, {"A": 0.5, "B": 2.0}))
+    truncated = truncate(Record(mode, (old, new), truncation=policy))
+    assert truncated.siblings == (new,) and truncated.truncation == policy
