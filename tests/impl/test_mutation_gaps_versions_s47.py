@@ -143,3 +143,24 @@ def test_a_covered_sibling_dropped_by_truncation_keeps_the_record_s_policy(
     new = Sibling(b"new", VClock.of({"A": 1, "B": 1}, {"A": 0.5, "B": 2.0}))
     truncated = truncate(Record(mode, (old, new), truncation=policy))
     assert truncated.siblings == (new,) and truncated.truncation == policy
+
+
+@pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
+def test_truncate_alone_keeps_every_own_pair_and_drops_the_oldest_others(
+        mode: ClockMode) -> None:
+    """``truncate`` called without ``keep`` (its callers pass the own pairs as ``keep``
+    too, which hid both): each sibling keeps its own pair (its clock's youngest), even
+    one older than every pair the policy would keep, and past ``max_pairs`` the oldest
+    other pairs go first (D at 9 s before C at 10 s). Killed: ``truncate__mutmut_22``
+    (no own pair protected: A's sibling left with an empty clock, erased) and ``_34``,
+    ``_36`` (the others dropped by id, C first)."""
+    a = Sibling(b"a", VClock.of({"A": 1}, {"A": 1.0}))
+    b = Sibling(b"b", VClock.of({"B": 1}, {"B": 2.0}))
+    c = Sibling(b"c", VClock.of({"C": 1, "D": 1, "E": 1}, {"C": 10.0, "D": 9.0, "E": 11.0}))
+    g = Sibling(b"g", VClock.of({"F": 1, "G": 1}, {"F": 1.5, "G": 3.0}))
+    four = truncate(Record(mode, (a, b, c), truncation=Truncation(threshold=4, max_pairs=4)))
+    assert [(s.value, s.clock.pairs) for s in four.siblings] == [
+        (b"a", (("A", 1),)), (b"b", (("B", 1),)), (b"c", (("C", 1), ("E", 1)))]
+    three = truncate(Record(mode, (a, g, c), truncation=Truncation(threshold=3, max_pairs=3)))
+    assert sorted((s.value, s.clock.pairs) for s in three.siblings) == [
+        (b"a", (("A", 1),)), (b"c", (("E", 1),)), (b"g", (("G", 1),))]
