@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import pytest
 
+from impl.errors import BadMessageError
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
     RETIRED_KEPT,
+    RETIRED_META,
     _dot,
     _retire,
     context_pairs,
+    decode_retired,
+    encode_retired,
     is_lifetime_actor,
     lifetime_actor,
     lww_version,
@@ -164,3 +168,31 @@ def test_truncate_alone_keeps_every_own_pair_and_drops_the_oldest_others(
     three = truncate(Record(mode, (a, g, c), truncation=Truncation(threshold=3, max_pairs=3)))
     assert sorted((s.value, s.clock.pairs) for s in three.siblings) == [
         (b"a", (("A", 1),)), (b"c", (("E", 1),)), (b"g", (("G", 1),))]
+
+
+def test_retired_actors_refused_with_what_was_wrong() -> None:
+    """``decode_retired``'s errors name the problem; a 19-digit rank under 2**63 is
+    taken; an actor whose node name holds a space round-trips (the rank is the text
+    before the first space). Killed: ``decode_retired__mutmut_8``, ``_10`` (the
+    messages None), ``_14`` (``rpartition``: the actor cut at its last space) and
+    ``_21`` (``len(rank) < 19``: the largest ranks refused)."""
+    with pytest.raises(BadMessageError, match=r"^retired actors: not UTF-8 \("):
+        decode_retired(b"\xff")
+    with pytest.raises(BadMessageError, match=r"^retired actors: 3 of them, over 2$"):
+        decode_retired(b"1 a~000000000001\n2 a~000000000002\n3 a~000000000003", 2)
+    spaced = {"node one~000000000001": 4}
+    assert decode_retired(encode_retired(spaced)) == spaced
+    big = 10 ** 18  # 19 digits, under 2**63
+    assert decode_retired(b"%d a~000000000001" % big) == {"a~000000000001": big}
+
+
+@pytest.mark.parametrize("count", [RETIRED_KEPT, RETIRED_KEPT + 1, RETIRED_KEPT + 2])
+def test_a_store_s_retired_entry_is_read_up_to_one_past_what_it_keeps(count: int) -> None:
+    """``read_retired`` takes an entry of up to ``RETIRED_KEPT + 1`` lines (what a
+    store wrote keeps ``RETIRED_KEPT``) and counts a longer one as none (malformed).
+    Killed: ``read_retired__mutmut_4`` (the wire's limit), ``_8`` (``RETIRED_KEPT - 1``:
+    a full entry read as none) and ``_9`` (``+ 2``)."""
+    storage = MemoryStorage("always")
+    retired = {f"n1~{rank:012x}": rank for rank in range(1, count + 1)}
+    storage.set_meta(RETIRED_META, encode_retired(retired))
+    assert read_retired(storage) == (retired if count <= RETIRED_KEPT + 1 else {})
