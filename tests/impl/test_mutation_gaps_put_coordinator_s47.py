@@ -21,6 +21,7 @@ from impl.timers import PutTimeout
 from impl.versions import TOMBSTONE
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
+from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
 
 KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
 
@@ -119,3 +120,31 @@ def test_a_put_ended_early_cancels_its_own_timer() -> None:
     assert effects[-1] == CancelTimer(PutTimeout(op_id))
     assert op_id not in node.puts.coordinations
     assert node.puts.end_early(0.3, op_id) == []
+
+
+def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> None:
+    """During a join, before the handover, a put's targets are the current and the
+    future top N (``split(key, writing=True)``), and PW's check of the primaries
+    believed reachable counts over them: with one current target suspected the
+    pending owner makes up PW = 3 and the put goes ahead; with it suspected too, the
+    refusal names both. Killed: ``start__mutmut_9`` (``writing=False``: the pending
+    owner left out, the put refused); ``_5``, ``_7`` (``writing`` None or left out,
+    the same), timeouts in the run, fail here too."""
+    cluster = _joining()
+    key = b"key-0"
+    node = _coordinator(cluster, key)
+    targets = node.quorum.split(key, writing=True)[0]
+    current = node.quorum.split(key)[0]
+    assert node.name == "n5" and current == ("n5", "n4", "n2") and targets == (*current, "n6")
+    node.set_suspected({"n4": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(5, key, b"v", b"", None, "c", pw=3))
+    assert not [e for e in effects if isinstance(e, Reply)]
+    # written: to n2, the pending owner n6, and a fallback (n1) for the suspected n4
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == ["n1", "n2", "n6"]
+    node.set_suspected({"n4": math.inf, "n6": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(6, key, b"v", b"", None, "c", pw=3))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    assert str(reply.error) == (
+        "put needs PW=3 primaries (the key's top N acknowledging themselves) but 2 of them "
+        "are believed reachable (n5, n2; suspected: n4, n6); nothing was written (Riak's "
+        "pw_val_unsatisfied)")
