@@ -12,7 +12,7 @@ import pytest
 from impl.effects import CancelTimer, Reply, Send
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
-from impl.messages import PutRequest, ReplicaPutAck
+from impl.messages import ForwardReply, PutRequest, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, _hidden_tombstones, _silent
 from impl.records import ClockMode, Record, Sibling
@@ -127,9 +127,11 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     future top N (``split(key, writing=True)``), and PW's check of the primaries
     believed reachable counts over them: with one current target suspected the
     pending owner makes up PW = 3 and the put goes ahead; with it suspected too, the
-    refusal names both. Killed: ``start__mutmut_9`` (``writing=False``: the pending
-    owner left out, the put refused); ``_5``, ``_7`` (``writing`` None or left out,
-    the same), timeouts in the run, fail here too."""
+    refusal names both; with one primary left, "is"; forwarded, the refusal is answered
+    as a put's. Killed: ``start__mutmut_9`` (``writing=False``: the pending owner left
+    out, the put refused), ``_39`` ("are" for one); ``_5``, ``_7`` (``writing`` None
+    or left out, as ``_9``) and ``_24`` (no ``kind="put"``: a forwarded refusal
+    answered as a get's), timeouts in the run, fail here too."""
     cluster = _joining()
     key = b"key-0"
     node = _coordinator(cluster, key)
@@ -148,3 +150,17 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
         "put needs PW=3 primaries (the key's top N acknowledging themselves) but 2 of them "
         "are believed reachable (n5, n2; suspected: n4, n6); nothing was written (Riak's "
         "pw_val_unsatisfied)")
+    # one primary believed reachable: "is"; a forwarded put's refusal is a put's
+    node.set_suspected({"n4": math.inf, "n2": math.inf, "n6": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(7, key, b"v", b"", None, "c", pw=2))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    assert str(reply.error) == (
+        "put needs PW=2 primaries (the key's top N acknowledging themselves) but 1 of them "
+        "is believed reachable (n5; suspected: n4, n2, n6); nothing was written (Riak's "
+        "pw_val_unsatisfied)")
+    (sent,) = node.puts.start(cluster.now, PutRequest(8, key, b"v", b"", None, "c", pw=2),
+                              ReplyTo(8, peer="n3", op_id=31))
+    assert isinstance(sent, Send) and sent.dest == "n3"
+    assert isinstance(sent.message, ForwardReply)
+    assert (sent.message.op_id, sent.message.kind, sent.message.message) == (
+        31, "put", str(reply.error))
