@@ -15,13 +15,16 @@ from impl.versions import (
     RETIRED_META,
     _dot,
     _retire,
+    _write_key_epochs,
     context_pairs,
     decode_retired,
     encode_retired,
     is_lifetime_actor,
     lifetime_actor,
     lww_version,
+    note_key_merge,
     prune_retired,
+    read_key_epochs,
     read_retired,
     truncate,
 )
@@ -196,3 +199,30 @@ def test_a_store_s_retired_entry_is_read_up_to_one_past_what_it_keeps(count: int
     retired = {f"n1~{rank:012x}": rank for rank in range(1, count + 1)}
     storage.set_meta(RETIRED_META, encode_retired(retired))
     assert read_retired(storage) == (retired if count <= RETIRED_KEPT + 1 else {})
+
+
+def test_a_key_epoch_table_of_a_node_name_with_a_space_reads_back() -> None:
+    """The table's head is ``<lifetime> <counter>``, the lifetime cut at the last
+    space. Killed: ``read_key_epochs__mutmut_13`` (``partition``: a name with a space
+    read as another lifetime's, the table lost)."""
+    storage = MemoryStorage("always")
+    lifetime = "node one~000000000001"
+    _write_key_epochs(storage, lifetime, 3, {b"k": 2})
+    assert read_key_epochs(storage, lifetime) == (3, {b"k": 2})
+
+
+def test_a_truncation_that_drops_every_own_pair_unpins_the_key() -> None:
+    """``note_key_merge``: a truncated copy that lost this lifetime's pairs bumps the
+    node-wide counter; a key pinned before and now holding no counter of the lifetime
+    is unpinned (its next put mints under the new counter's epoch). Killed:
+    ``note_key_merge__mutmut_24`` (``pinned.pop(None, None)``: the old pin kept)."""
+    lifetime, other = "n1~000000000001", "n2~000000000001"
+    policy = Truncation(threshold=1, max_pairs=1)
+    before = Record(ClockMode.SERVER_VCLOCK, (Sibling(b"v", VClock.of(
+        {lifetime: 1, other: 1}, {lifetime: 1.0, other: 2.0})),), truncation=policy)
+    after = Record(ClockMode.SERVER_VCLOCK, (Sibling(b"v", VClock.of({other: 1}, {other: 2.0})),),
+                   truncation=policy)
+    storage = MemoryStorage("always")
+    _write_key_epochs(storage, lifetime, 1, {b"k": 1, b"j": 1})
+    note_key_merge(storage, lifetime, b"k", before, after)
+    assert read_key_epochs(storage, lifetime) == (2, {b"j": 1})
