@@ -127,11 +127,12 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     future top N (``split(key, writing=True)``), and PW's check of the primaries
     believed reachable counts over them: with one current target suspected the
     pending owner makes up PW = 3 and the put goes ahead; with it suspected too, the
-    refusal names both; with one primary left, "is"; forwarded, the refusal is answered
-    as a put's. Killed: ``start__mutmut_9`` (``writing=False``: the pending owner left
-    out, the put refused), ``_39`` ("are" for one); ``_5``, ``_7`` (``writing`` None
-    or left out, as ``_9``) and ``_24`` (no ``kind="put"``: a forwarded refusal
-    answered as a get's), timeouts in the run, fail here too."""
+    refusal names both; with one primary left, "is"; with none, "none"; forwarded, the
+    refusal is answered as a put's. Killed: ``start__mutmut_9`` (``writing=False``: the
+    pending owner left out, the put refused), ``_39`` ("are" for one), ``_50``
+    ("XXnoneXX"); ``_5``, ``_7`` (``writing`` None or left out, as ``_9``), ``_24`` (no
+    ``kind="put"``: a forwarded refusal answered as a get's), ``_41`` ("XXisXX") and
+    ``_51`` ("NONE"), timeouts in the run, fail here too."""
     cluster = _joining()
     key = b"key-0"
     node = _coordinator(cluster, key)
@@ -164,3 +165,14 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     assert isinstance(sent.message, ForwardReply)
     assert (sent.message.op_id, sent.message.kind, sent.message.message) == (
         31, "put", str(reply.error))
+    # a coordinator outside the targets that suspects them all: "none"
+    outsider = cluster.node("n3")
+    assert outsider.quorum.split(key, writing=True)[0] == targets
+    outsider.set_suspected(dict.fromkeys(targets, math.inf))
+    (refused,) = outsider.puts.start(cluster.now, PutRequest(9, key, b"v", b"", None, "c",
+                                                             pw=1), ReplyTo(9))
+    assert isinstance(refused, Reply)
+    assert str(refused.error) == (
+        "put needs PW=1 primaries (the key's top N acknowledging themselves) but 0 of them "
+        "are believed reachable (none; suspected: n5, n4, n2, n6); nothing was written "
+        "(Riak's pw_val_unsatisfied)")
