@@ -130,8 +130,9 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     refusal names both; with one primary left, "is"; with none, "none"; forwarded, the
     refusal is answered as a put's. Killed: ``start__mutmut_9`` (``writing=False``: the
     pending owner left out, the put refused), ``_39`` ("are" for one), ``_50``
-    ("XXnoneXX"), ``_53`` (the suspected joined by "XX, XX"); ``_5``, ``_7`` (``writing`` None or left out, as ``_9``), ``_24`` (no
-    ``kind="put"``: a forwarded refusal answered as a get's), ``_41`` ("XXisXX") and
+    ("XXnoneXX"), ``_53`` (the suspected joined by "XX, XX"); ``_5``, ``_7``
+    (``writing`` None or left out, as ``_9``), ``_24`` (no ``kind="put"``: a forwarded
+    refusal answered as a get's), ``_41`` ("XXisXX") and
     ``_51`` ("NONE"), timeouts in the run, fail here too."""
     cluster = _joining()
     key = b"key-0"
