@@ -27,6 +27,7 @@ from impl.versions import (
     read_key_epochs,
     read_retired,
     truncate,
+    written_context_pairs,
 )
 from spec import dvv
 from spec.vclock import VClock
@@ -226,3 +227,27 @@ def test_a_truncation_that_drops_every_own_pair_unpins_the_key() -> None:
     _write_key_epochs(storage, lifetime, 1, {b"k": 1, b"j": 1})
     note_key_merge(storage, lifetime, b"k", before, after)
     assert read_key_epochs(storage, lifetime) == (2, {b"j": 1})
+
+
+@pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
+def test_a_vector_clock_put_answers_its_own_version_s_clock_capped(mode: ClockMode) -> None:
+    """``written_context_pairs`` in the vector-clock modes: the clock of the sibling
+    that is the put's own (its value, writer and stamp all equal), capped at
+    ``max_pairs`` when given, else whole; the context alone when the version is not in
+    the record. Killed: ``written_context_pairs__mutmut_48`` (no context to fall back
+    on), ``_49``, ``_50`` (another sibling of the same stamp, or of the same value,
+    taken for the put's), ``_56`` (uncapped: ``len > None``), ``_57`` (capped: never
+    pruned)."""
+    context = VClock.of({"A": 1}, {"A": 1.0})
+    same_stamp = Sibling(b"x", VClock.of({"B": 1}, {"B": 5.0}), 5.0, "n2")
+    same_value = Sibling(b"v", VClock.of({"C": 1}, {"C": 4.0}), 4.0, "n2")
+    own = Sibling(b"v", VClock.of({"A": 1, "D": 1, "E": 1}, {"A": 1.0, "D": 2.0, "E": 5.0}),
+                  5.0, "n1")
+    after = Record(mode, (same_stamp, same_value, own))
+    args = {"actor": "E", "writer": "n1", "now": 5.0}
+    assert written_context_pairs(after, context, b"v", **args) == (("A", 1), ("D", 1),
+                                                                   ("E", 1))
+    assert written_context_pairs(after, context, b"v", max_pairs=2, **args) == (("D", 1),
+                                                                                ("E", 1))
+    assert written_context_pairs(Record(mode, (same_stamp,)), context, b"v", **args) == (
+        ("A", 1),)
