@@ -251,3 +251,32 @@ def test_a_vector_clock_put_answers_its_own_version_s_clock_capped(mode: ClockMo
                                                                                 ("E", 1))
     assert written_context_pairs(Record(mode, (same_stamp,)), context, b"v", **args) == (
         ("A", 1),)
+
+
+def test_retired_actor_lines_read_strictly() -> None:
+    """``decode_retired``: a rank of 2**63 or more is refused, a malformed line named
+    (its first 80 characters), an actor named twice keeps its highest rank, rank 0
+    stays 0. Killed: ``decode_retired__mutmut_24``, ``_26``, ``_27`` (2**63 taken),
+    ``_29`` (the message None), ``_30`` (81 characters), ``_37`` (the last rank of an
+    actor named twice) and ``_41`` (rank 0 read as 1)."""
+    actor = "a~000000000001"
+    with pytest.raises(BadMessageError):
+        decode_retired(b"%d %s" % (1 << 63, actor.encode()))
+    line = "x" * 100
+    with pytest.raises(BadMessageError) as refused:
+        decode_retired(line.encode())
+    assert str(refused.value) == f"retired actors: malformed line {line[:80]!r}"
+    assert decode_retired(b"5 %s\n3 %s" % (actor.encode(), actor.encode())) == {actor: 5}
+    assert decode_retired(b"0 " + actor.encode()) == {actor: 0}
+
+
+def test_equal_ranks_at_the_cut_go_by_actor_id() -> None:
+    """``_retire`` keeps the newest ``RETIRED_KEPT`` by (rank, id): of two retirements
+    of rank 0 at the cut the lower id goes, whichever was retired last. Killed:
+    ``_retire__mutmut_29`` (ties by rank again: the order of insertion decides)."""
+    storage = MemoryStorage("always")
+    known = {f"n1~{rank:012x}": rank for rank in range(1, RETIRED_KEPT)}
+    known["n1~bbbbbbbbbbbb"] = 0
+    storage.set_meta(RETIRED_META, encode_retired(known))
+    _retire(storage, "n1", "n1~aaaaaaaaaaaa", 0)
+    assert len(known) == RETIRED_KEPT and read_retired(storage) == known
