@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, ConfigError
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
     RETIRED_KEPT,
     RETIRED_META,
+    STORE_CLOCK_META,
     _dot,
     _retire,
     _write_key_epochs,
+    check_store_clock,
     context_pairs,
     decode_retired,
     encode_retired,
@@ -280,3 +282,13 @@ def test_equal_ranks_at_the_cut_go_by_actor_id() -> None:
     storage.set_meta(RETIRED_META, encode_retired(known))
     _retire(storage, "n1", "n1~aaaaaaaaaaaa", 0)
     assert len(known) == RETIRED_KEPT and read_retired(storage) == known
+
+
+def test_a_store_clock_entry_not_ascii_is_refused_as_a_config_error() -> None:
+    """Killed: ``check_store_clock__mutmut_19`` (no ``"replace"``: a UnicodeDecodeError
+    instead of the ConfigError naming what the store holds)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(STORE_CLOCK_META, b"dv\xff")
+    with pytest.raises(ConfigError, match="written with clock = 'dv\ufffd', the "
+                                          "configuration says 'dvv'"):
+        check_store_clock(storage, ClockMode.DVV)
