@@ -285,10 +285,15 @@ def test_equal_ranks_at_the_cut_go_by_actor_id() -> None:
 
 
 def test_a_store_clock_entry_not_ascii_is_refused_as_a_config_error() -> None:
-    """Killed: ``check_store_clock__mutmut_19`` (no ``"replace"``: a UnicodeDecodeError
-    instead of the ConfigError naming what the store holds)."""
+    """The refusal shows the first 40 characters of what the store holds. Killed:
+    ``check_store_clock__mutmut_19``, ``_22``, ``_23`` (no or an unknown error handler:
+    a UnicodeDecodeError or LookupError instead of the ConfigError naming what the
+    store holds) and ``_24`` (41 characters)."""
     storage = MemoryStorage("always")
     storage.set_meta(STORE_CLOCK_META, b"dv\xff")
     with pytest.raises(ConfigError, match="written with clock = 'dv\ufffd', the "
                                           "configuration says 'dvv'"):
+        check_store_clock(storage, ClockMode.DVV)
+    storage.set_meta(STORE_CLOCK_META, b"x" * 50)
+    with pytest.raises(ConfigError, match=f"written with clock = '{'x' * 40}', the "):
         check_store_clock(storage, ClockMode.DVV)
