@@ -297,3 +297,16 @@ def test_a_store_clock_entry_not_ascii_is_refused_as_a_config_error() -> None:
     storage.set_meta(STORE_CLOCK_META, b"x" * 50)
     with pytest.raises(ConfigError, match=f"written with clock = '{'x' * 40}', the "):
         check_store_clock(storage, ClockMode.DVV)
+
+
+@pytest.mark.parametrize(("fsync", "again"), [("buffered", True), ("always", False)])
+def test_without_an_actor_per_start_only_a_buffered_store_takes_a_new_actor(
+        fsync: str, again: bool) -> None:
+    """``per_start=False``: a restart of a durable engine keeps its actor, of a
+    ``buffered`` one (a crash may have lost a dot's local copy) takes a new one.
+    Killed: ``lifetime_actor__mutmut_4``, ``_5``, ``_11``, ``_12`` (``buffered`` never
+    true: the buffered store's actor kept)."""
+    storage = MemoryStorage(fsync)  # type: ignore[arg-type]
+    first = lifetime_actor(storage, "n1", seed=1, now=0.0, per_start=False)
+    second = lifetime_actor(storage, "n1", seed=1, now=1.0, per_start=False)
+    assert (first != second) is again
