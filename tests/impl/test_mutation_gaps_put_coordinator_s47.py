@@ -1,0 +1,179 @@
+"""impl.put_coordinator: the behaviours session 47's mutmut run found no test for
+(docs/refinement.md, "Mutation score of the coordinators, versions and context
+(session 47)"): the words a put's refusals and timeouts say, and the timer a put
+ended early cancels."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from impl.effects import CancelTimer, Reply, Send
+from impl.errors import QuorumError
+from impl.forwarding import ReplyTo
+from impl.messages import ForwardReply, PutRequest, ReplicaPutAck
+from impl.node import Node
+from impl.put_coordinator import PutCoordination, _hidden_tombstones, _silent
+from impl.records import ClockMode, Record, Sibling
+from impl.storage.memory import MemoryStorage
+from impl.timers import PutTimeout
+from impl.versions import TOMBSTONE
+from spec.vclock import VClock
+from tests.impl.test_node_driver import make_config
+from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
+
+KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
+
+
+def _node() -> Node:
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.quorum.split(KEY) == (("n1", "n2", "n3"), ("n4", "n5"))
+    return node
+
+
+def _record(*values: bytes) -> Record:
+    return Record(ClockMode.SERVER_VCLOCK, tuple(
+        Sibling(value, VClock.of({f"n{i}": 1})) for i, value in enumerate(values, start=1)))
+
+
+@pytest.mark.parametrize(("values", "said"), [
+    ((b"a", b"b"), ""),
+    ((b"a", TOMBSTONE), " (1 of the 5 this put would make is a tombstone of a delete, "
+                        "which a get does not show: a put with a get's context supersedes "
+                        "them)"),
+    ((TOMBSTONE, b"a", TOMBSTONE), " (2 of the 5 this put would make are tombstones of a "
+                                   "delete, which a get does not show: a put with a get's "
+                                   "context supersedes them)"),
+])
+def test_a_refusal_over_max_siblings_counts_the_tombstones_word_for_word(
+        values: tuple[bytes, ...], said: str) -> None:
+    """Session 35: the clause a put refused over ``max_siblings`` adds for the
+    tombstones it would hold. Killed: ``_hidden_tombstones__mutmut_1``, ``_3``, ``_8``
+    to ``_15`` (the count None or doubled, the verb's number, the words)."""
+    assert _hidden_tombstones(_record(*values), 5) == said
+
+
+def test_a_put_timeout_names_a_fallback_alone_for_a_target_never_sent_the_write() -> None:
+    """Session 32's review: the timeout names each node a silent target's write went
+    to; a target suspected when the put began was never sent it, so only its fallback
+    is named; a put every target acknowledged names none. Killed: ``_silent__mutmut_6``
+    (the target named whether sent the write or not) and ``_13`` (``"XXXX"`` for
+    none)."""
+    coordination = PutCoordination(1, KEY, b"r", b"", 3, ("n1", "n2", "n3"), ("n4", "n5"),
+                                   ReplyTo(7), 1.0, sent_to={"n1": "n1", "n2": "n4",
+                                                             "n3": "n3"},
+                                   hints_sent={"n4": "n2"}, acks={"n1"},
+                                   used={"n1", "n3", "n4"})
+    assert _silent(coordination) == " (no acknowledgement from n4 for n2, n3)"
+    coordination.acks = {"n1", "n2", "n3"}
+    assert _silent(coordination) == ""
+
+
+def test_a_put_short_of_w_names_the_fallback_of_a_target_suspected_at_its_start() -> None:
+    """The same through a node: n2 suspected before the put, its write goes to n4 with a
+    hint; n4 and n3 silent, the put fails at its deadline (no resend on the way) naming
+    n4 for n2 and n3, not n2 (``_silent__mutmut_6``)."""
+    node = _node()
+    node.set_suspected({"n2": math.inf})
+    effects = node.client_request(0.0, PutRequest(7, KEY, b"v", b"", None, "c1"))
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == ["n3", "n4"]
+    (op_id,) = node.puts.coordinations
+    deadline = node.puts.coordinations[op_id].deadline
+    (reply,) = [e for e in node.fire(deadline, PutTimeout(op_id)) if isinstance(e, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert str(reply.error).endswith(" (no acknowledgement from n4 for n2, n3)")
+
+
+def test_a_record_too_large_is_refused_naming_the_limit_and_what_it_holds() -> None:
+    """Session 32: a put whose record would pass ``max_record_bytes`` with one value is
+    told about the clock's bytes, with two or more to reconcile its siblings; both name
+    the limit. Killed: ``_record_too_large__mutmut_2`` (the limit None),
+    ``_3`` (one value told to reconcile siblings) and ``_4`` (two told about a clock)."""
+    node = _node()
+    limit = node.config.max_record_bytes
+    one = node.puts._record_too_large(KEY, Record.empty(node.mode), limit + 10, 1, limit)
+    two = node.puts._record_too_large(KEY, Record.empty(node.mode), limit + 10, 2, limit)
+    assert one is not None and two is not None
+    assert str(one).startswith(
+        f"the record of this key would be {limit + 10} bytes with this value, over "
+        f"max_record_bytes ({limit}): it would hold this one value ({limit} bytes) and "
+        "10 bytes of clock and metadata")
+    assert str(two) == (
+        f"the record of this key would be {limit + 10} bytes with this value, over "
+        f"max_record_bytes ({limit}); read the key and reconcile its siblings (a put with "
+        "its context replaces them), or write a smaller value")
+
+
+def test_a_put_ended_early_cancels_its_own_timer() -> None:
+    """An answered put that lingers for its last target, ended early by the node's
+    lingering bound: its timer is cancelled by name. Killed: ``end_early__mutmut_13``,
+    ``_14`` (``CancelTimer(None)``, ``CancelTimer(PutTimeout(None))``)."""
+    node = _node()
+    node.client_request(0.0, PutRequest(7, KEY, b"v", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    answered = node.receive(0.1, "n2", ReplicaPutAck(op_id, KEY))
+    assert [e.request_id for e in answered if isinstance(e, Reply)] == [7]
+    assert op_id in node.puts.coordinations  # lingers for n3
+    effects = node.puts.end_early(0.2, op_id)
+    assert effects[-1] == CancelTimer(PutTimeout(op_id))
+    assert op_id not in node.puts.coordinations
+    assert node.puts.end_early(0.3, op_id) == []
+
+
+def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> None:
+    """During a join, before the handover, a put's targets are the current and the
+    future top N (``split(key, writing=True)``), and PW's check of the primaries
+    believed reachable counts over them: with one current target suspected the
+    pending owner makes up PW = 3 and the put goes ahead; with it suspected too, the
+    refusal names both; with one primary left, "is"; with none, "none"; forwarded, the
+    refusal is answered as a put's. Killed: ``start__mutmut_9`` (``writing=False``: the
+    pending owner left out, the put refused), ``_39`` ("are" for one), ``_50``
+    ("XXnoneXX"), ``_53`` (the suspected joined by "XX, XX"); ``_5``, ``_7``
+    (``writing`` None or left out, as ``_9``), ``_24`` (no ``kind="put"``: a forwarded
+    refusal answered as a get's), ``_41`` ("XXisXX") and
+    ``_51`` ("NONE"), timeouts in the run, fail here too."""
+    cluster = _joining()
+    key = b"key-0"
+    node = _coordinator(cluster, key)
+    targets = node.quorum.split(key, writing=True)[0]
+    current = node.quorum.split(key)[0]
+    assert node.name == "n5" and current == ("n5", "n4", "n2") and targets == (*current, "n6")
+    node.set_suspected({"n4": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(5, key, b"v", b"", None, "c", pw=3))
+    assert not [e for e in effects if isinstance(e, Reply)]
+    # written: to n2, the pending owner n6, and a fallback (n1) for the suspected n4
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == ["n1", "n2", "n6"]
+    node.set_suspected({"n4": math.inf, "n6": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(6, key, b"v", b"", None, "c", pw=3))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    assert str(reply.error) == (
+        "put needs PW=3 primaries (the key's top N acknowledging themselves) but 2 of them "
+        "are believed reachable (n5, n2; suspected: n4, n6); nothing was written (Riak's "
+        "pw_val_unsatisfied)")
+    # one primary believed reachable: "is"; a forwarded put's refusal is a put's
+    node.set_suspected({"n4": math.inf, "n2": math.inf, "n6": math.inf})
+    effects = node.client_request(cluster.now, PutRequest(7, key, b"v", b"", None, "c", pw=2))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    assert str(reply.error) == (
+        "put needs PW=2 primaries (the key's top N acknowledging themselves) but 1 of them "
+        "is believed reachable (n5; suspected: n4, n2, n6); nothing was written (Riak's "
+        "pw_val_unsatisfied)")
+    (sent,) = node.puts.start(cluster.now, PutRequest(8, key, b"v", b"", None, "c", pw=2),
+                              ReplyTo(8, peer="n3", op_id=31))
+    assert isinstance(sent, Send) and sent.dest == "n3"
+    assert isinstance(sent.message, ForwardReply)
+    assert (sent.message.op_id, sent.message.kind, sent.message.message) == (
+        31, "put", str(reply.error))
+    # a coordinator outside the targets that suspects them all: "none"
+    outsider = cluster.node("n3")
+    assert outsider.quorum.split(key, writing=True)[0] == targets
+    outsider.set_suspected(dict.fromkeys(targets, math.inf))
+    (refused,) = outsider.puts.start(cluster.now, PutRequest(9, key, b"v", b"", None, "c",
+                                                             pw=1), ReplyTo(9))
+    assert isinstance(refused, Reply)
+    assert str(refused.error) == (
+        "put needs PW=1 primaries (the key's top N acknowledging themselves) but 0 of them "
+        "are believed reachable (none; suspected: n5, n4, n2, n6); nothing was written "
+        "(Riak's pw_val_unsatisfied)")
