@@ -897,11 +897,10 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     of paper 4.8.2 that the operator keeps known to all nodes). None, or the problem
     when the file cannot be read or rewritten."""
     path = directory / "cluster.toml"
-    try:
-        text = path.read_text()
-        cluster = tomllib.loads(text).get("cluster", {})
-    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
-        return f"cannot read {path}: {error}"
+    read = _read_file(path)
+    if isinstance(read, str):
+        return read
+    text, cluster = read[0], read[1].get("cluster", {})
     # the members running now: a seed that is a member but down answers no joiner
     # either (session 47's review: seeds ["n2"], n2 killed, n3 running: `join n4`
     # "not ready within 30 s: member_status not-joined")
@@ -926,6 +925,15 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
                 f"cluster; set them by hand to members: {', '.join(members)}): "
                 f"{failed}; nothing was written")
     return None
+
+
+def _read_file(path: Path) -> tuple[str, dict[str, Any]] | str:
+    """The cluster file ``path``'s text and its TOML, or why it cannot be read."""
+    try:
+        text = path.read_text()
+        return text, tomllib.loads(text)
+    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
+        return f"cannot read {path}: {error}"
 
 
 def _set_key(lines: list[str], header: re.Pattern[str], key: str, line: str | None) -> bool:
@@ -967,11 +975,10 @@ def _mark_left(directory: Path, marks: dict[str, bool]) -> str | None:
     rejoin), as Riak keeps a node that left in its ring as ``invalid``. None, or the
     problem when the file cannot be read or rewritten (then nothing was written)."""
     path = directory / "cluster.toml"
-    try:
-        text = path.read_text()
-        held = tomllib.loads(text).get("nodes", {})
-    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
-        return f"cannot read {path}: {error}"
+    read = _read_file(path)
+    if isinstance(read, str):
+        return read
+    text, held = read[0], read[1].get("nodes", {})
     changed = {name: left for name, left in marks.items()
                if isinstance(held.get(name), dict) and held[name].get("left", False) != left}
     if not changed:
