@@ -400,9 +400,7 @@ def test_join_leave_join_under_the_cap_on_real_processes(tmp_path: Path) -> None
     # the review's case on real processes, scaled to one initial node (N = 1) to keep
     # it to two or three nodes: max_peer_connections = 2, join n2, leave n1, join n3
     # (two members) was refused "for 3 nodes (n1, n2, n3)"; n1's rejoin, three
-    # members, is refused before anything is written (mutants: `leave` not marking
-    # the section -> n3's start refused by vdynamo serve; the rejoin not checked ->
-    # it starts)
+    # members, is refused before anything is written; n2 removed, n1's rejoin takes
     directory = tmp_path / "c"
     with cluster_up(directory, "--nodes", "1", "--n", "1", "--r", "1", "--w", "1",
                     "--set", "max_peer_connections=2", "--set", "suspicion_timeout=0.5", *FAST_UP):
@@ -424,6 +422,11 @@ def test_join_leave_join_under_the_cap_on_real_processes(tmp_path: Path) -> None
         removed = remove_once_down(directory, "n2")
         assert removed.returncode == 0, removed.stderr
         assert _left(directory) == {"n1", "n2"}
+        # n1's rejoin (n1, n3: two members) takes, and it counts again: its mark
+        # dropped (mutant: the rejoin keeping the mark)
+        rejoin = cli("join", "n1", "--dir", str(directory))
+        assert rejoin.returncode == 0, rejoin.stderr
+        assert _left(directory) == {"n2"}
 
 
 def _left(directory: Path) -> set[str]:
