@@ -408,6 +408,10 @@ def test_join_leave_join_under_the_cap_on_real_processes(tmp_path: Path) -> None
             done = cli(*command, "--dir", str(directory))
             assert done.returncode == 0, (command, done.stderr)
             assert _left(directory) == (set() if command[1] == "n2" else {"n1"})
+            if command[0] == "leave":  # unmarked, as a leave before this fix left it:
+                # the join marks it from cluster.json, or n3's start is refused
+                # (mutant: the join marking only itself)
+                assert _mark_left(directory, {"n1": False}) is None
         before = (directory / "cluster.toml").read_text()
         rejoin = cli("join", "n1", "--dir", str(directory))
         assert rejoin.returncode == 1, rejoin.stdout
