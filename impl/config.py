@@ -252,14 +252,22 @@ def merge_sides(config: ClusterConfig, members: int = 0) -> int:
     return max(2, len(set(config.nodes) | set(config.ring_slots)), members)
 
 
-def peer_members(config: ClusterConfig, names: Collection[str] = ()) -> int:
+def peer_members(config: ClusterConfig, names: Collection[str] = (),
+                 left: Collection[str] = ()) -> int:
     """The nodes ``config`` names (``nodes`` and ``ring_slots``) and ``names`` (a
-    cluster file's ``[nodes.*]`` sections: nodes that joined or will): the least
-    ``max_peer_connections`` a node's peer port must hold, :func:`check_peer_cap`."""
-    return len(set(config.nodes) | set(config.ring_slots) | set(names))
+    cluster file's ``[nodes.*]`` sections: nodes that joined or will), but for
+    ``left`` (nodes that left or were removed: their sections say ``left = true``,
+    kept for a rejoin; session 47's review): the least ``max_peer_connections`` a
+    node's peer port must hold, :func:`check_peer_cap`."""
+    return len(_peers(config, names, left))
 
 
-def check_peer_cap(config: ClusterConfig, names: Collection[str] = ()) -> None:
+def _peers(config: ClusterConfig, names: Collection[str], left: Collection[str]) -> set[str]:
+    return (set(config.nodes) | set(config.ring_slots) | set(names)) - set(left)
+
+
+def check_peer_cap(config: ClusterConfig, names: Collection[str] = (),
+                   left: Collection[str] = ()) -> None:
     """ConfigError unless ``max_peer_connections`` holds :func:`peer_members`.
 
     Each node keeps one busy connection from each other node, so below
@@ -270,11 +278,14 @@ def check_peer_cap(config: ClusterConfig, names: Collection[str] = ()) -> None:
     node refused one peer ("every one authenticated", once a second), every
     ``w=3`` put 504 and ``r=3`` get 503, the warnings naming the peers' addresses,
     not the cap; with a cap of 3 the fifth node that joined never did ("no seed
-    answered its gossip"). Source: docs/runtime.md, "A user's probe of the service
-    kinds (session 47)"."""
-    members = peer_members(config, names)
+    answered its gossip"). A node that left (``left``) holds no connection: with
+    a cap of 4, n4 joined and n1 left, n5 was refused "for 5 nodes" until session
+    47's review. Source: docs/runtime.md, "A user's probe of the service kinds
+    (session 47)", "A node that left and the peer cap (session 47)"."""
+    peers = _peers(config, names, left)
+    members = len(peers)
     if config.max_peer_connections < members:
-        named = ", ".join(sorted(set(config.nodes) | set(config.ring_slots) | set(names)))
+        named = ", ".join(sorted(peers))
         raise ConfigError(
             f"max_peer_connections: each node keeps a connection from every other node, "
             f"so for {members} nodes ({named}) it must be at least {members}: one for "

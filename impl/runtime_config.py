@@ -23,6 +23,9 @@ The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.serve` and :mod:`impl.r
     peer = "127.0.0.1:7001"   # TCP between nodes (a bare port: 127.0.0.1)
     http = "127.0.0.1:8001"   # HTTP for clients
     data = "data/n1.sqlite"   # optional; default: <name>.sqlite beside the file
+    left = true               # optional: the node left or was removed (written by
+                              # `vdynamo leave`/`remove`, cleared by a rejoin): it
+                              # does not count against max_peer_connections
 
 Every port binds to 127.0.0.1 unless the file names another host (an address
 may be only a port). ``vdynamo serve`` refuses a missing, example or short
@@ -102,9 +105,17 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class NodeAddresses:
+    """A ``[nodes.NAME]`` section: the node's peer and HTTP addresses, its data
+    file, and ``left``: ``left = true``, written by ``vdynamo leave`` and ``vdynamo
+    remove`` and cleared by a rejoin (``vdynamo join``), says the node left or was
+    removed, so it does not count against ``max_peer_connections``
+    (:func:`impl.config.check_peer_cap`; docs/runtime.md, "A node that left and
+    the peer cap (session 47)"); its section stays for a rejoin."""
+
     peer: Address
     http: Address
     data: Path | None = None
+    left: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +407,7 @@ def check_fixed_ports(nodes: Mapping[str, NodeAddresses], served: Sequence[str])
                     f"serve --all`)")
 
 
-_NODE_KEYS = {"peer", "http", "data"}
+_NODE_KEYS = {"peer", "http", "data", "left"}
 
 
 def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
@@ -525,10 +536,15 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
                 f"key out for the default {name}.sqlite beside the cluster file")
         if data is not None and "\x00" in data:
             raise errors.ConfigError(f"[nodes.{name}] data: contains a NUL byte")
+        left = entry.get("left", False)
+        if not isinstance(left, bool):
+            raise errors.ConfigError(f"[nodes.{name}] left: must be true or false, "
+                                     f"got {left!r}")
         nodes[name] = NodeAddresses(
             Address.parse(entry["peer"], f"[nodes.{name}] peer"),
             Address.parse(entry["http"], f"[nodes.{name}] http"),
             (path.parent / data) if data else path.parent / f"{name}.sqlite",
+            left,
         )
     missing = [n for n in cluster.nodes if n not in nodes]
     if missing:

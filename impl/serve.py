@@ -394,8 +394,10 @@ def main(argv: list[str]) -> int:
         check_distinct_data(config.nodes, names)  # the nodes of this process
         check_fixed_ports(config.nodes, names)  # port 0: only if this process serves all
         # the nodes that joined (or join) count: the file's [nodes.*] sections (checked
-        # here, not in load_runtime_config: a running node re-reads the file)
-        check_peer_cap(config.cluster, config.nodes)
+        # here, not in load_runtime_config: a running node re-reads the file), but
+        # for those that say they left (`left = true`), unless served here
+        check_peer_cap(config.cluster, config.nodes,
+                       [n for n, held in config.nodes.items() if held.left and n not in names])
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2

@@ -853,10 +853,17 @@ def main_join(argv: list[str]) -> int:
         if entry is not None and _ours(directory, entry["pid"]):
             print(f"vdynamo join: {name} is already running in {directory}", file=sys.stderr)
             return 1
-        if entry is None and (refused := _past_peer_cap(directory, name)) is not None:
+        if (entry is None or entry.get("left")) and (
+                refused := _past_peer_cap(directory, name)) is not None:
             print(f"vdynamo join: {name}: {refused}; nothing was written", file=sys.stderr)
             return 1
         if (problem := _seeds_for_join(directory, state, name)) is not None:
+            print(f"vdynamo join: {problem}", file=sys.stderr)
+            return 1
+        # the nodes gone marked in the file (the joining node's start counts the rest),
+        # the node itself no longer (a rejoin counts it again)
+        marks = {other: True for other in _gone(state, name)}
+        if (problem := _mark_left(directory, {**marks, name: False})) is not None:
             print(f"vdynamo join: {problem}", file=sys.stderr)
             return 1
         if entry is None:
@@ -890,11 +897,10 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     of paper 4.8.2 that the operator keeps known to all nodes). None, or the problem
     when the file cannot be read or rewritten."""
     path = directory / "cluster.toml"
-    try:
-        text = path.read_text()
-        cluster = tomllib.loads(text).get("cluster", {})
-    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
-        return f"cannot read {path}: {error}"
+    read = _read_file(path)
+    if isinstance(read, str):
+        return read
+    text, cluster = read[0], read[1].get("cluster", {})
     # the members running now: a seed that is a member but down answers no joiner
     # either (session 47's review: seeds ["n2"], n2 killed, n3 running: `join n4`
     # "not ready within 30 s: member_status not-joined")
@@ -905,14 +911,8 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     if not members or any(seed in members for seed in seeds):
         return None
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if _CLUSTER_HEADER.fullmatch(line.strip())),
-                 None)
-    if start is None:
+    if not _set_key(lines, _CLUSTER_HEADER, "seeds", f"seeds = {json.dumps(members)}\n"):
         return f"{path}: no [cluster] section"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-               len(lines))
-    kept = [line for line in lines[start + 1:end] if line.split("=", 1)[0].strip() != "seeds"]
-    lines[start + 1:end] = [f"seeds = {json.dumps(members)}\n", *kept]
     try:  # (a seeds array written over several lines by hand leaves its rest behind)
         written = tomllib.loads("".join(lines))["cluster"].get("seeds")
     except ValueError:
@@ -920,32 +920,112 @@ def _seeds_for_join(directory: Path, state: dict[str, Any], name: str) -> str | 
     if written != members:
         return (f"{path}: its [cluster] seeds name no member of the cluster; set them by "
                 f"hand to members ({', '.join(members)}); nothing was written")
+    if (failed := _replace_file(directory, "".join(lines))) is not None:
+        return (f"cannot rewrite {path}'s [cluster] seeds (they name no member of the "
+                f"cluster; set them by hand to members: {', '.join(members)}): "
+                f"{failed}; nothing was written")
+    return None
+
+
+def _read_file(path: Path) -> tuple[str, dict[str, Any]] | str:
+    """The cluster file ``path``'s text and its TOML, or why it cannot be read."""
+    try:
+        text = path.read_text()
+        return text, tomllib.loads(text)
+    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
+        return f"cannot read {path}: {error}"
+
+
+def _set_key(lines: list[str], header: re.Pattern[str], key: str, line: str | None) -> bool:
+    """In ``lines`` (a TOML file's, ends kept), the table whose header line matches
+    ``header``: its ``key`` lines dropped and ``line`` (if any) put first. False if no
+    such table."""
+    start = next((i for i, held in enumerate(lines) if header.fullmatch(held.strip())), None)
+    if start is None:
+        return False
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+               len(lines))
+    kept = [held for held in lines[start + 1:end] if held.split("=", 1)[0].strip() != key]
+    lines[start + 1:end] = [*([] if line is None else [line]), *kept]
+    return True
+
+
+def _replace_file(directory: Path, text: str) -> str | None:
+    """``directory``'s ``cluster.toml`` replaced by ``text`` at once (a file beside
+    it, renamed), mode 0600; None, or why not."""
     tmp = directory / "cluster.toml.tmp"
     try:  # (session 47's review: a traceback when the directory took no new file)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write("".join(lines))
-        tmp.replace(path)
+            out.write(text)
+        tmp.replace(directory / "cluster.toml")
     except OSError as error:
-        return (f"cannot rewrite {path}'s [cluster] seeds (they name no member of the "
-                f"cluster; set them by hand to members: {', '.join(members)}): "
-                f"{error.strerror or error}; nothing was written")
+        return str(error.strerror or error)
     return None
 
 
+def _mark_left(directory: Path, marks: dict[str, bool]) -> str | None:
+    """Write ``left = true`` into the ``[nodes.NAME]`` section of each node that
+    ``marks`` maps to True and drop it from those mapped to False, in the cluster file
+    of ``directory``: a node that left or was removed does not count against
+    ``max_peer_connections`` at ``vdynamo serve`` and ``vdynamo join``, and counts
+    again once it rejoins (:func:`impl.config.check_peer_cap`; until session 47's
+    review it counted for good: cap 4, n4 joined, n1 left, `join n5` was refused
+    "for 5 nodes"). The section stays (the node's addresses and data file, for a
+    rejoin), as Riak keeps a node that left in its ring as ``invalid``. None, or the
+    problem when the file cannot be read or rewritten (then nothing was written)."""
+    path = directory / "cluster.toml"
+    read = _read_file(path)
+    if isinstance(read, str):
+        return read
+    text, held = read[0], read[1].get("nodes", {})
+    changed = {name: left for name, left in marks.items()
+               if isinstance(held.get(name), dict) and held[name].get("left", False) != left}
+    if not changed:
+        return None
+    lines = text.splitlines(keepends=True)
+    for name, left in changed.items():
+        header = re.compile(rf"\[\s*nodes\s*\.\s*(\"{name}\"|{name})\s*\]\s*(#.*)?")
+        _set_key(lines, header, "left", "left = true\n" if left else None)
+    try:
+        written = tomllib.loads("".join(lines)).get("nodes", {})
+    except ValueError:
+        written = {}
+    wrong = sorted(name for name, left in changed.items()
+                   if not isinstance(written.get(name), dict)
+                   or written[name].get("left", False) != left)
+    if wrong:
+        return (f"{path}: cannot {'write' if changed[wrong[0]] else 'drop'} [nodes.{wrong[0]}] "
+                f"left = true; edit the section by hand")
+    if (failed := _replace_file(directory, "".join(lines))) is not None:
+        return f"cannot rewrite {path}: {failed}"
+    return None
+
+
+def _gone(state: dict[str, Any], name: str) -> set[str]:
+    """The nodes but ``name`` that ``state`` (``cluster.json``) says left or were
+    removed."""
+    return {other for other, held in state["nodes"].items()
+            if other != name and (held.get("left") or held.get("removed"))}
+
+
 def _past_peer_cap(directory: Path, name: str) -> str | None:
-    """Why the cluster file of ``directory`` cannot take the node ``name``: its
-    ``max_peer_connections`` below the nodes with it (:func:`impl.config.check_peer_cap`),
-    else None (a file that does not load is left to the node's start to name).
-    Said before the join writes anything: the node's start refused it, and the
-    section it left in the file refused every node's restart (session 47's user
-    probe)."""
+    """Why the cluster file of ``directory`` cannot take the node ``name`` (joining,
+    or rejoining after it left): its ``max_peer_connections`` below the nodes with it
+    (:func:`impl.config.check_peer_cap`), but for the nodes that left or were removed
+    (their sections' ``left = true``, and those ``cluster.json`` says left, whose
+    sections a leave before session 47's review did not mark), else None (a
+    file that does not load is left to the node's start to name). Said before the
+    join writes anything: the node's start refused it, and the section it left in
+    the file refused every node's restart (session 47's user probe)."""
     try:
         loaded = load_runtime_config(directory / "cluster.toml")
-    except ConfigError:
+        gone = _gone(read_state(directory), name)
+    except (ConfigError, ClusterStateError):
         return None
+    left = {other for other, held in loaded.nodes.items() if held.left} | gone
     try:
-        check_peer_cap(loaded.cluster, [*loaded.nodes, name])
+        check_peer_cap(loaded.cluster, [*loaded.nodes, name], left - {name})
     except ConfigError as error:
         return str(error)
     return None
@@ -1187,7 +1267,20 @@ def main_leave(argv: list[str]) -> int:
     entry["left"] = True
     _write_entries(directory, state, [name])
     print(f"{name} left")
+    _tell_unmarked(directory, name)
     return 0
+
+
+def _tell_unmarked(directory: Path, name: str) -> None:
+    """Mark ``name`` left in the cluster file (:func:`_mark_left`); if it cannot
+    be, say so: it left, but still counts against ``max_peer_connections`` until
+    the next ``vdynamo join`` marks it."""
+    with _locked(directory):  # (a join appends to the file under it)
+        problem = _mark_left(directory, {name: True})
+    if problem is not None:
+        print(f"vdynamo: {name} is not marked left in the cluster file ({problem}): it "
+              f"counts against max_peer_connections until the next `vdynamo join` marks "
+              "it", file=sys.stderr)
 
 
 def main_remove(argv: list[str]) -> int:
@@ -1251,6 +1344,7 @@ def main_remove(argv: list[str]) -> int:
         entry["left"] = True
         entry["removed"] = True
         _write_entries(directory, state, [name])
+        _tell_unmarked(directory, name)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
           "surviving replicas; `vdynamo cluster status` shows it `removing`, then "
           "`removed` once they did (a member's GET /status: membership)")
