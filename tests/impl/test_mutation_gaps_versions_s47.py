@@ -304,9 +304,20 @@ def test_without_an_actor_per_start_only_a_buffered_store_takes_a_new_actor(
         fsync: str, again: bool) -> None:
     """``per_start=False``: a restart of a durable engine keeps its actor, of a
     ``buffered`` one (a crash may have lost a dot's local copy) takes a new one.
-    Killed: ``lifetime_actor__mutmut_4``, ``_5``, ``_11``, ``_12`` (``buffered`` never
-    true: the buffered store's actor kept)."""
+    Killed: ``lifetime_actor__mutmut_4``, ``_5``, ``_11``, ``_12``, and ``_16``, ``_17``
+    of the resumed run (``buffered`` never true: the buffered store's actor kept)."""
     storage = MemoryStorage(fsync)  # type: ignore[arg-type]
     first = lifetime_actor(storage, "n1", seed=1, now=0.0, per_start=False)
     second = lifetime_actor(storage, "n1", seed=1, now=1.0, per_start=False)
     assert (first != second) is again
+
+
+def test_retired_actors_are_encoded_by_rank_then_id() -> None:
+    """The text of ``RETIRED_META`` and the gossip's ``retired`` field is one line per
+    actor sorted by rank, ties by id (``encode_retired``), not by id: the same set
+    gives the same bytes whatever the order of the dict. Killed (the resumed run):
+    ``encode_retired__mutmut_4`` (``sorted(..., key=None)``: by id first)."""
+    retired = {"n1~aaaaaaaaaaaa": 3, "n1~bbbbbbbbbbbb": 1, "n1~cccccccccccc": 1}
+    assert encode_retired(retired) == (b"1 n1~bbbbbbbbbbbb\n1 n1~cccccccccccc\n"
+                                       b"3 n1~aaaaaaaaaaaa")
+    assert decode_retired(encode_retired(retired)) == retired
