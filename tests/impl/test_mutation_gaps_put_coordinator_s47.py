@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from impl.effects import CancelTimer, Reply, Send
-from impl.errors import QuorumError
+from impl.effects import CancelTimer, GetResult, Reply, Send
+from impl.errors import BadRequestError, QuorumError
 from impl.forwarding import ReplyTo
 from impl.messages import ForwardReply, PutRequest, ReplicaPutAck
 from impl.node import Node
@@ -20,7 +20,7 @@ from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
 from impl.versions import TOMBSTONE
 from spec.vclock import VClock
-from tests.impl.test_node_driver import make_config
+from tests.impl.test_node_driver import Driver, make_config
 from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
 
 KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
@@ -177,3 +177,24 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
         "put needs PW=1 primaries (the key's top N acknowledging themselves) but 0 of them "
         "are believed reachable (none; suspected: n5, n4, n2, n6); nothing was written "
         "(Riak's pw_val_unsatisfied)")
+
+
+def test_a_put_refused_over_max_siblings_through_a_node_counts_what_it_would_make() -> None:
+    """The refusal's clause names the siblings the refused put would make (3: the
+    value, the tombstone of a delete concurrent with it, the put's own), not another
+    count. Killed (the resumed run): ``_coordinate__mutmut_112``
+    (``_hidden_tombstones(record, None)``: "1 of the None")."""
+    driver = Driver.start(make_config(3, n=3, r=3, w=3, max_siblings=2, delete_mode="keep"))
+    assert driver.put("n1", KEY, b"a").error is None
+    first = driver.get("n1", KEY).result
+    assert isinstance(first, GetResult)
+    assert driver.put("n1", KEY, b"b").error is None  # blind: a, b
+    rid = 900
+    driver.request("n1", PutRequest(rid, KEY, b"", first.context, None, "c1", delete=True))
+    assert driver._await(rid, 0.0).error is None  # b and the tombstone of a
+    reply = driver.put("n1", KEY, b"c")
+    assert isinstance(reply.error, BadRequestError)
+    assert str(reply.error) == (
+        "key has more than 2 siblings: read and reconcile them first (1 of the 3 this "
+        "put would make is a tombstone of a delete, which a get does not show: a put "
+        "with a get's context supersedes them)")
