@@ -316,8 +316,9 @@ def test_retired_actors_are_encoded_by_rank_then_id() -> None:
     """The text of ``RETIRED_META`` and the gossip's ``retired`` field is one line per
     actor sorted by rank, ties by id (``encode_retired``), not by id: the same set
     gives the same bytes whatever the order of the dict. Killed (the resumed run):
-    ``encode_retired__mutmut_4`` (``sorted(..., key=None)``: by id first)."""
-    retired = {"n1~aaaaaaaaaaaa": 3, "n1~bbbbbbbbbbbb": 1, "n1~cccccccccccc": 1}
+    ``encode_retired__mutmut_4``, ``_6`` (``sorted(..., key=None)`` or no key: by id
+    first) and ``_9`` (ties by rank again: the dict's order, c before b, kept)."""
+    retired = {"n1~aaaaaaaaaaaa": 3, "n1~cccccccccccc": 1, "n1~bbbbbbbbbbbb": 1}
     assert encode_retired(retired) == (b"1 n1~bbbbbbbbbbbb\n1 n1~cccccccccccc\n"
                                        b"3 n1~aaaaaaaaaaaa")
     assert decode_retired(encode_retired(retired)) == retired
