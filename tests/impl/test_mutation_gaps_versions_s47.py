@@ -15,6 +15,7 @@ from impl.versions import (
     RETIRED_META,
     STORE_CLOCK_META,
     _dot,
+    _own_actors,
     _retire,
     _write_key_epochs,
     check_store_clock,
@@ -322,3 +323,15 @@ def test_retired_actors_are_encoded_by_rank_then_id() -> None:
     assert encode_retired(retired) == (b"1 n1~bbbbbbbbbbbb\n1 n1~cccccccccccc\n"
                                        b"3 n1~aaaaaaaaaaaa")
     assert decode_retired(encode_retired(retired)) == retired
+
+
+def test_a_dvv_entry_of_counter_zero_is_not_an_actor_of_the_lifetime() -> None:
+    """A dvv entry with no event (counter 0: a peer's record may hold one, the
+    decoder allows it) is not in the record's context, so its actor is not one of the
+    lifetime's with a counter there (``_own_actors``). Killed (the resumed run):
+    ``_own_actors__mutmut_7`` (``not counter and not ...``: the counter-0 entry of the
+    lifetime's epoch 2 counted)."""
+    lifetime = "n1~aaaaaaaaaaaa"
+    record = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
+        [(lifetime, 3, [b"v"]), (f"{lifetime}.2", 0, []), ("n2~bbbbbbbbbbbb", 1, [])]))
+    assert _own_actors(record, lifetime) == {lifetime: 0}
