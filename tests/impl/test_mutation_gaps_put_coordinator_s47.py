@@ -12,13 +12,15 @@ import pytest
 from impl.effects import CancelTimer, GetResult, Reply, Send
 from impl.errors import BadRequestError, QuorumError
 from impl.forwarding import ReplyTo
-from impl.messages import ForwardReply, PutRequest, ReplicaPutAck
+from impl.messages import ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, _hidden_tombstones, _silent
-from impl.records import ClockMode, Record, Sibling
+from impl.records import ClockMode, Record, Sibling, encode_record
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
 from impl.versions import TOMBSTONE
+from spec import dvv
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
 from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
@@ -198,3 +200,32 @@ def test_a_put_refused_over_max_siblings_through_a_node_counts_what_it_would_mak
         "key has more than 2 siblings: read and reconcile them first (1 of the 3 this "
         "put would make is a tombstone of a delete, which a get does not show: a put "
         "with a get's context supersedes them)")
+
+
+def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() -> None:
+    """Session 32: a put whose record would hold one value but outgrow
+    ``max_record_bytes`` by its clock (here 45 entries of other lifetimes, a peer's
+    copy already over the limit) is refused naming the value's bytes and the clock's,
+    through the node. Killed (the resumed run): ``_coordinate__mutmut_126``
+    (``_record_too_large(..., None)`` for the value's bytes: a TypeError)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, max_value_bytes=1024,
+                                  max_record_bytes=2200), storage, seed=1)
+    node.start(0.0)
+    entries = [(f"n9~{i:012x}", 1, []) for i in range(45)]
+    peer = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
+        [*entries, ("n2~bbbbbbbbbbbb", 1, [b"x" * 1000])]))
+    persist(storage, node.receive(1.0, "n2", ReplicaPut(99, KEY, encode_record(peer))),
+            lambda error: node.persist_failed(1.0, error))
+    stored = node.replica.local_record(KEY)
+    assert stored == peer and len(encode_record(stored)) == 2348
+    put = PutRequest(5, KEY, b"y" * 1024, node.puts._context(KEY, stored), None, "c1")
+    effects = persist(storage, node.client_request(2.0, put),
+                      lambda error: node.persist_failed(2.0, error))
+    assert [str(effect.error) for effect in effects if isinstance(effect, Reply)] == [
+        "the record of this key would be 2401 bytes with this value, over "
+        "max_record_bytes (2200): it would hold this one value (1024 bytes) and 1377 "
+        "bytes of clock and metadata (in dvv a clock entry for each start of a node that "
+        "coordinated the key, pruned only once the replicas heard of the start that "
+        "retired it: docs/impl.md, 'Disk loss and key amnesia'); write a smaller value "
+        "or raise max_record_bytes"]
