@@ -29,6 +29,7 @@ from impl.versions import (
     prune_retired,
     read_key_epochs,
     read_retired,
+    replicated_part,
     truncate,
     written_context_pairs,
 )
@@ -335,3 +336,18 @@ def test_a_dvv_entry_of_counter_zero_is_not_an_actor_of_the_lifetime() -> None:
     record = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
         [(lifetime, 3, [b"v"]), (f"{lifetime}.2", 0, []), ("n2~bbbbbbbbbbbb", 1, [])]))
     assert _own_actors(record, lifetime) == {lifetime: 0}
+
+
+def test_the_replicated_new_version_carries_the_client_floor() -> None:
+    """Session 16's review: a vector-clock put sends its replicas the new version
+    alone, with the record's truncation policy and its client-vclock ``floor`` (a
+    replica that never held the truncated pair learns the floor from it). Killed (the
+    resumed run): ``replicated_part__mutmut_14`` (the floor left out: 0)."""
+    old = Sibling(b"a", VClock.of({"n1": 1}))
+    new = Sibling(b"b", VClock.of({"n1": 2}))
+    policy = Truncation(threshold=2, max_pairs=2)
+    before = Record(ClockMode.CLIENT_VCLOCK, (old,), truncation=policy, floor=3)
+    after = Record(ClockMode.CLIENT_VCLOCK, (new,), truncation=policy, floor=5)
+    assert replicated_part(before, after) == after
+    both = Record(ClockMode.CLIENT_VCLOCK, (old, new), truncation=policy, floor=5)
+    assert replicated_part(before, both) == after
