@@ -14,10 +14,12 @@ from impl.versions import (
     RETIRED_KEPT,
     RETIRED_META,
     STORE_CLOCK_META,
+    TOMBSTONE,
     _dot,
     _own_actors,
     _retire,
     _write_key_epochs,
+    apply_put,
     check_store_clock,
     context_pairs,
     decode_retired,
@@ -31,6 +33,7 @@ from impl.versions import (
     read_retired,
     replicated_part,
     truncate,
+    values,
     written_context_pairs,
 )
 from spec import dvv
@@ -351,3 +354,15 @@ def test_the_replicated_new_version_carries_the_client_floor() -> None:
     assert replicated_part(before, after) == after
     both = Record(ClockMode.CLIENT_VCLOCK, (old, new), truncation=policy, floor=5)
     assert replicated_part(before, both) == after
+
+
+def test_a_dvv_delete_collapses_concurrent_tombstones_and_a_value_keeps_them() -> None:
+    """Session 26: in dvv a delete drops the tombstones it is concurrent with into its
+    own (a blind DELETE retried added a sibling per try), and only a delete does: a
+    blind put of a value beside a tombstone keeps it. Killed (the resumed run):
+    ``apply_put__mutmut_32`` (``value != TOMBSTONE``: two tombstones, then none)."""
+    record = Record.empty(ClockMode.DVV)
+    for value, node in ((b"v", "n1"), (TOMBSTONE, "n1"), (TOMBSTONE, "n2"), (b"w", "n1")):
+        record = apply_put(record, VClock(), value, coordinator=node, client_id="c1",
+                           now=1.0, actor=f"{node}~{node[1] * 12}")
+    assert sorted(values(record)) == [TOMBSTONE, b"v", b"w"]
