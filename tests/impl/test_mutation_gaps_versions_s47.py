@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from impl.errors import BadMessageError, ConfigError
+from impl.errors import BadMessageError, BadRequestError, ConfigError
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
+    MAX_COUNTER,
     RETIRED_KEPT,
     RETIRED_META,
     STORE_CLOCK_META,
@@ -366,3 +367,25 @@ def test_a_dvv_delete_collapses_concurrent_tombstones_and_a_value_keeps_them() -
         record = apply_put(record, VClock(), value, coordinator=node, client_id="c1",
                            now=1.0, actor=f"{node}~{node[1] * 12}")
     assert sorted(values(record)) == [TOMBSTONE, b"v", b"w"]
+
+
+def test_a_client_vclock_put_counts_above_the_nodes_counter_floor() -> None:
+    """Sessions 15, 16 and 19: a client-vclock put mints above every counter this node
+    reaped or let go of (``counter_floor``), which a context read before may hold,
+    even on a record holding none. Killed (the resumed run): ``apply_put__mutmut_113``
+    (``counter_floor`` left out: counter 1)."""
+    put = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="n1",
+                    client_id="c1", now=1.0, counter_floor=7)
+    assert [counter for _, counter in put.siblings[0].clock.pairs] == [8]
+
+
+def test_a_counter_may_reach_the_limit_but_not_pass_it() -> None:
+    """Session 16's review: a put whose counter would pass ``MAX_COUNTER`` (the u64 a
+    record's bytes hold) is refused; one reaching it exactly is stored. Killed (the
+    resumed run): ``apply_put__mutmut_116`` (``>=``: the last counter refused)."""
+    def put_over(counter: int) -> Record:
+        stored = Record(ClockMode.SERVER_VCLOCK, (Sibling(b"a", VClock.of({"n1": counter})),))
+        return apply_put(stored, VClock(), b"b", coordinator="n1", client_id="c1", now=1.0)
+    assert put_over(MAX_COUNTER - 1).siblings[-1].clock.counter("n1") == MAX_COUNTER
+    with pytest.raises(BadRequestError, match="at its limit"):
+        put_over(MAX_COUNTER)
