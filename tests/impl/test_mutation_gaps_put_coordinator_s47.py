@@ -212,7 +212,7 @@ def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() 
     node = Node("n1", make_config(3, n=3, r=2, w=2, max_value_bytes=1024,
                                   max_record_bytes=2200), storage, seed=1)
     node.start(0.0)
-    entries = [(f"n9~{i:012x}", 1, []) for i in range(45)]
+    entries: list[tuple[str, int, list[bytes]]] = [(f"n9~{i:012x}", 1, []) for i in range(45)]
     peer = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
         [*entries, ("n2~bbbbbbbbbbbb", 1, [b"x" * 1000])]))
     persist(storage, node.receive(1.0, "n2", ReplicaPut(99, KEY, encode_record(peer))),
