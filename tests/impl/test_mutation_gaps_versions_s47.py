@@ -372,11 +372,14 @@ def test_a_dvv_delete_collapses_concurrent_tombstones_and_a_value_keeps_them() -
 def test_a_client_vclock_put_counts_above_the_nodes_counter_floor() -> None:
     """Sessions 15, 16 and 19: a client-vclock put mints above every counter this node
     reaped or let go of (``counter_floor``), which a context read before may hold,
-    even on a record holding none. Killed (the resumed run): ``apply_put__mutmut_113``
-    (``counter_floor`` left out: counter 1)."""
+    even on a record holding none; the record keeps a floor only under a truncation
+    policy (``Record.floor``; ``merge`` relies on it). Killed (the resumed run):
+    ``apply_put__mutmut_113`` (``counter_floor`` left out: counter 1) and ``_189`` (the
+    floor kept without a policy: 7)."""
     put = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="n1",
                     client_id="c1", now=1.0, counter_floor=7)
     assert [counter for _, counter in put.siblings[0].clock.pairs] == [8]
+    assert put.floor == 0 and put.truncation is None
 
 
 def test_a_counter_may_reach_the_limit_but_not_pass_it() -> None:
