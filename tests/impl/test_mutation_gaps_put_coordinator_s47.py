@@ -208,6 +208,23 @@ def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() 
     copy already over the limit) is refused naming the value's bytes and the clock's,
     through the node. Killed (the resumed run): ``_coordinate__mutmut_126``
     (``_record_too_large(..., None)`` for the value's bytes: a TypeError)."""
+    node, storage, stored = _clock_heavy_copy()
+    put = PutRequest(5, KEY, b"y" * 1024, node.puts._context(KEY, stored), None, "c1")
+    effects = persist(storage, node.client_request(2.0, put),
+                      lambda error: node.persist_failed(2.0, error))
+    assert [str(effect.error) for effect in effects if isinstance(effect, Reply)] == [
+        "the record of this key would be 2401 bytes with this value, over "
+        "max_record_bytes (2200): it would hold this one value (1024 bytes) and 1377 "
+        "bytes of clock and metadata (in dvv a clock entry for each start of a node that "
+        "coordinated the key, pruned only once the replicas heard of the start that "
+        "retired it: docs/impl.md, 'Disk loss and key amnesia'); write a smaller value "
+        "or raise max_record_bytes"]
+
+
+def _clock_heavy_copy() -> tuple[Node, MemoryStorage, Record]:
+    """n1 (``max_record_bytes`` 2200) holding a peer's dvv copy of KEY over the limit
+    by its clock: one value of 1000 bytes and 45 entries of other lifetimes, 2348
+    bytes encoded."""
     storage = MemoryStorage("always")
     node = Node("n1", make_config(3, n=3, r=2, w=2, max_value_bytes=1024,
                                   max_record_bytes=2200), storage, seed=1)
@@ -219,13 +236,21 @@ def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() 
             lambda error: node.persist_failed(1.0, error))
     stored = node.replica.local_record(KEY)
     assert stored == peer and len(encode_record(stored)) == 2348
-    put = PutRequest(5, KEY, b"y" * 1024, node.puts._context(KEY, stored), None, "c1")
+    return node, storage, stored
+
+
+def test_a_put_of_a_record_over_the_limit_waits_as_long_as_its_bytes() -> None:
+    """Session 17: a put whose record is over ``max_record_bytes`` (accepted: not larger
+    than the copy it replaces, which the clock made large) waits ``record_patience``
+    of the larger of the stored values' bytes and the record's, here the record's
+    (2277 of 2200). Killed (the resumed run): ``_coordinate__mutmut_195`` (the stored
+    values' bytes always: 1000, no patience)."""
+    node, storage, stored = _clock_heavy_copy()
+    put = PutRequest(5, KEY, b"y" * 900, node.puts._context(KEY, stored), None, "c1")
     effects = persist(storage, node.client_request(2.0, put),
                       lambda error: node.persist_failed(2.0, error))
-    assert [str(effect.error) for effect in effects if isinstance(effect, Reply)] == [
-        "the record of this key would be 2401 bytes with this value, over "
-        "max_record_bytes (2200): it would hold this one value (1024 bytes) and 1377 "
-        "bytes of clock and metadata (in dvv a clock entry for each start of a node that "
-        "coordinated the key, pruned only once the replicas heard of the start that "
-        "retired it: docs/impl.md, 'Disk loss and key amnesia'); write a smaller value "
-        "or raise max_record_bytes"]
+    assert not [effect for effect in effects if isinstance(effect, Reply)]
+    (coordination,) = node.puts.coordinations.values()
+    assert len(coordination.record) == 2277
+    assert coordination.patience == 2277 / 2200
+    assert coordination.deadline == 2.0 + node.config.request_timeout * 2277 / 2200
