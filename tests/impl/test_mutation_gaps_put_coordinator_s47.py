@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from impl.effects import CancelTimer, GetResult, Reply, Send
+from impl.effects import CancelTimer, GetResult, Reply, Send, SetTimer
 from impl.errors import BadRequestError, QuorumError
 from impl.forwarding import ReplyTo
 from impl.messages import ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
@@ -22,6 +22,11 @@ from impl.timers import PutTimeout
 from impl.versions import TOMBSTONE
 from spec import dvv
 from spec.vclock import VClock
+from tests.impl.test_client_counter_remint_review import KEY as REMINT_KEY
+from tests.impl.test_client_counter_remint_review import _alice_record as alice_record
+from tests.impl.test_client_counter_remint_review import _answered_put as answered_put
+from tests.impl.test_client_counter_remint_review import _node as remint_node
+from tests.impl.test_client_counter_remint_review import _replica_puts as replica_puts
 from tests.impl.test_node_driver import Driver, make_config
 from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
 
@@ -254,3 +259,20 @@ def test_a_put_of_a_record_over_the_limit_waits_as_long_as_its_bytes() -> None:
     assert len(coordination.record) == 2277
     assert coordination.patience == 2277 / 2200
     assert coordination.deadline == 2.0 + node.config.request_timeout * 2277 / 2200
+
+
+def test_a_round_minted_late_in_a_put_times_out_at_the_puts_deadline() -> None:
+    """A round minted again (``PutCoordinator._remint``) keeps the first round's
+    deadline; minted 0.05 s before it, its timer is set at the deadline, not a
+    replica timeout (0.3 s) later. Killed (the resumed run): ``_coordinate__mutmut_346``
+    (the timer at ``now + replica_timeout x patience`` even past the deadline)."""
+    node, storage = remint_node()
+    put, _ = answered_put(node, storage)
+    deadline = node.puts.coordinations[put.op_id].deadline
+    assert (deadline, node.config.replica_timeout) == (2.0, 0.3)
+    out = persist(storage, node.receive(deadline - 0.05, "n3", ReplicaPutAck(
+        put.op_id, REMINT_KEY, record=alice_record(node, 2, b"v2"))))
+    (again, *_) = replica_puts(out)
+    assert node.puts.coordinations[again.op_id].deadline == deadline
+    assert [(effect.timer, effect.at) for effect in out if isinstance(effect, SetTimer)] == [
+        (PutTimeout(again.op_id), deadline)]
