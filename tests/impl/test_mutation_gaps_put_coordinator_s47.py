@@ -276,3 +276,20 @@ def test_a_round_minted_late_in_a_put_times_out_at_the_puts_deadline() -> None:
     assert node.puts.coordinations[again.op_id].deadline == deadline
     assert [(effect.timer, effect.at) for effect in out if isinstance(effect, SetTimer)] == [
         (PutTimeout(again.op_id), deadline)]
+
+
+def test_a_round_of_an_answered_put_over_the_lingering_bounds_ends_at_once() -> None:
+    """A round minted again after the answer lingers from its start (no client waits
+    on it); over the lingering table's bounds (here ``limit`` 0) it is ended early at
+    once, its timer cancelled. Killed (the resumed run): ``_coordinate__mutmut_353``
+    (the lingering table given no end hook: a TypeError)."""
+    node, storage = remint_node()
+    put, _ = answered_put(node, storage)
+    node.lingering.limit = 0
+    out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
+        put.op_id, REMINT_KEY, record=alice_record(node, 2, b"v2"))))
+    (again, *_) = replica_puts(out)
+    assert out[-2:] == [SetTimer(PutTimeout(again.op_id), 1.32),
+                        CancelTimer(PutTimeout(again.op_id))]
+    assert again.op_id not in node.puts.coordinations and len(node.lingering) == 0
+    assert node.stats["lingering-ended-early"] == 1
