@@ -9,18 +9,25 @@ import math
 
 import pytest
 
-from impl.effects import CancelTimer, Reply, Send
-from impl.errors import QuorumError
+from impl.effects import CancelTimer, GetResult, Reply, Send, SetTimer
+from impl.errors import BadRequestError, QuorumError
 from impl.forwarding import ReplyTo
-from impl.messages import ForwardReply, PutRequest, ReplicaPutAck
+from impl.messages import ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, _hidden_tombstones, _silent
-from impl.records import ClockMode, Record, Sibling
+from impl.records import ClockMode, Record, Sibling, encode_record
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
 from impl.versions import TOMBSTONE
+from spec import dvv
 from spec.vclock import VClock
-from tests.impl.test_node_driver import make_config
+from tests.impl.test_client_counter_remint_review import KEY as REMINT_KEY
+from tests.impl.test_client_counter_remint_review import _alice_record as alice_record
+from tests.impl.test_client_counter_remint_review import _answered_put as answered_put
+from tests.impl.test_client_counter_remint_review import _node as remint_node
+from tests.impl.test_client_counter_remint_review import _replica_puts as replica_puts
+from tests.impl.test_node_driver import Driver, make_config
 from tests.impl.test_quorum_groups_in_a_change import _coordinator, _joining
 
 KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
@@ -177,3 +184,112 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
         "put needs PW=1 primaries (the key's top N acknowledging themselves) but 0 of them "
         "are believed reachable (none; suspected: n5, n4, n2, n6); nothing was written "
         "(Riak's pw_val_unsatisfied)")
+
+
+def test_a_put_refused_over_max_siblings_through_a_node_counts_what_it_would_make() -> None:
+    """The refusal's clause names the siblings the refused put would make (3: the
+    value, the tombstone of a delete concurrent with it, the put's own), not another
+    count. Killed (the resumed run): ``_coordinate__mutmut_112``
+    (``_hidden_tombstones(record, None)``: "1 of the None")."""
+    driver = Driver.start(make_config(3, n=3, r=3, w=3, max_siblings=2, delete_mode="keep"))
+    assert driver.put("n1", KEY, b"a").error is None
+    first = driver.get("n1", KEY).result
+    assert isinstance(first, GetResult)
+    assert driver.put("n1", KEY, b"b").error is None  # blind: a, b
+    rid = 900
+    driver.request("n1", PutRequest(rid, KEY, b"", first.context, None, "c1", delete=True))
+    assert driver._await(rid, 0.0).error is None  # b and the tombstone of a
+    reply = driver.put("n1", KEY, b"c")
+    assert isinstance(reply.error, BadRequestError)
+    assert str(reply.error) == (
+        "key has more than 2 siblings: read and reconcile them first (1 of the 3 this "
+        "put would make is a tombstone of a delete, which a get does not show: a put "
+        "with a get's context supersedes them)")
+
+
+def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() -> None:
+    """Session 32: a put whose record would hold one value but outgrow
+    ``max_record_bytes`` by its clock (here 45 entries of other lifetimes, a peer's
+    copy already over the limit) is refused naming the value's bytes and the clock's,
+    through the node. Killed (the resumed run): ``_coordinate__mutmut_126``
+    (``_record_too_large(..., None)`` for the value's bytes: a TypeError)."""
+    node, storage, stored = _clock_heavy_copy()
+    put = PutRequest(5, KEY, b"y" * 1024, node.puts._context(KEY, stored), None, "c1")
+    effects = persist(storage, node.client_request(2.0, put),
+                      lambda error: node.persist_failed(2.0, error))
+    assert [str(effect.error) for effect in effects if isinstance(effect, Reply)] == [
+        "the record of this key would be 2401 bytes with this value, over "
+        "max_record_bytes (2200): it would hold this one value (1024 bytes) and 1377 "
+        "bytes of clock and metadata (in dvv a clock entry for each start of a node that "
+        "coordinated the key, pruned only once the replicas heard of the start that "
+        "retired it: docs/impl.md, 'Disk loss and key amnesia'); write a smaller value "
+        "or raise max_record_bytes"]
+
+
+def _clock_heavy_copy() -> tuple[Node, MemoryStorage, Record]:
+    """n1 (``max_record_bytes`` 2200) holding a peer's dvv copy of KEY over the limit
+    by its clock: one value of 1000 bytes and 45 entries of other lifetimes, 2348
+    bytes encoded."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, max_value_bytes=1024,
+                                  max_record_bytes=2200), storage, seed=1)
+    node.start(0.0)
+    entries: list[tuple[str, int, list[bytes]]] = [(f"n9~{i:012x}", 1, []) for i in range(45)]
+    peer = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
+        [*entries, ("n2~bbbbbbbbbbbb", 1, [b"x" * 1000])]))
+    persist(storage, node.receive(1.0, "n2", ReplicaPut(99, KEY, encode_record(peer))),
+            lambda error: node.persist_failed(1.0, error))
+    stored = node.replica.local_record(KEY)
+    assert stored == peer and len(encode_record(stored)) == 2348
+    return node, storage, stored
+
+
+def test_a_put_of_a_record_over_the_limit_waits_as_long_as_its_bytes() -> None:
+    """Session 17: a put whose record is over ``max_record_bytes`` (accepted: not larger
+    than the copy it replaces, which the clock made large) waits ``record_patience``
+    of the larger of the stored values' bytes and the record's, here the record's
+    (2277 of 2200). Killed (the resumed run): ``_coordinate__mutmut_195`` (the stored
+    values' bytes always: 1000, no patience)."""
+    node, storage, stored = _clock_heavy_copy()
+    put = PutRequest(5, KEY, b"y" * 900, node.puts._context(KEY, stored), None, "c1")
+    effects = persist(storage, node.client_request(2.0, put),
+                      lambda error: node.persist_failed(2.0, error))
+    assert not [effect for effect in effects if isinstance(effect, Reply)]
+    (coordination,) = node.puts.coordinations.values()
+    assert len(coordination.record) == 2277
+    assert coordination.patience == 2277 / 2200
+    assert coordination.deadline == 2.0 + node.config.request_timeout * 2277 / 2200
+
+
+def test_a_round_minted_late_in_a_put_times_out_at_the_puts_deadline() -> None:
+    """A round minted again (``PutCoordinator._remint``) keeps the first round's
+    deadline; minted 0.05 s before it, its timer is set at the deadline, not a
+    replica timeout (0.3 s) later. Killed (the resumed run): ``_coordinate__mutmut_346``
+    (the timer at ``now + replica_timeout x patience`` even past the deadline)."""
+    node, storage = remint_node()
+    put, _ = answered_put(node, storage)
+    deadline = node.puts.coordinations[put.op_id].deadline
+    assert (deadline, node.config.replica_timeout) == (2.0, 0.3)
+    out = persist(storage, node.receive(deadline - 0.05, "n3", ReplicaPutAck(
+        put.op_id, REMINT_KEY, record=alice_record(node, 2, b"v2"))))
+    (again, *_) = replica_puts(out)
+    assert node.puts.coordinations[again.op_id].deadline == deadline
+    assert [(effect.timer, effect.at) for effect in out if isinstance(effect, SetTimer)] == [
+        (PutTimeout(again.op_id), deadline)]
+
+
+def test_a_round_of_an_answered_put_over_the_lingering_bounds_ends_at_once() -> None:
+    """A round minted again after the answer lingers from its start (no client waits
+    on it); over the lingering table's bounds (here ``limit`` 0) it is ended early at
+    once, its timer cancelled. Killed (the resumed run): ``_coordinate__mutmut_353``
+    (the lingering table given no end hook: a TypeError)."""
+    node, storage = remint_node()
+    put, _ = answered_put(node, storage)
+    node.lingering.limit = 0
+    out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
+        put.op_id, REMINT_KEY, record=alice_record(node, 2, b"v2"))))
+    (again, *_) = replica_puts(out)
+    assert out[-2:] == [SetTimer(PutTimeout(again.op_id), 1.32),
+                        CancelTimer(PutTimeout(again.op_id))]
+    assert again.op_id not in node.puts.coordinations and len(node.lingering) == 0
+    assert node.stats["lingering-ended-early"] == 1

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from impl.errors import BadMessageError, ConfigError
+from impl.errors import BadMessageError, BadRequestError, ConfigError
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
+    MAX_COUNTER,
     RETIRED_KEPT,
     RETIRED_META,
     STORE_CLOCK_META,
+    TOMBSTONE,
     _dot,
+    _own_actors,
     _retire,
     _write_key_epochs,
+    apply_put,
     check_store_clock,
     context_pairs,
     decode_retired,
@@ -28,7 +32,9 @@ from impl.versions import (
     prune_retired,
     read_key_epochs,
     read_retired,
+    replicated_part,
     truncate,
+    values,
     written_context_pairs,
 )
 from spec import dvv
@@ -304,9 +310,85 @@ def test_without_an_actor_per_start_only_a_buffered_store_takes_a_new_actor(
         fsync: str, again: bool) -> None:
     """``per_start=False``: a restart of a durable engine keeps its actor, of a
     ``buffered`` one (a crash may have lost a dot's local copy) takes a new one.
-    Killed: ``lifetime_actor__mutmut_4``, ``_5``, ``_11``, ``_12`` (``buffered`` never
-    true: the buffered store's actor kept)."""
+    Killed: ``lifetime_actor__mutmut_4``, ``_5``, ``_11``, ``_12``, and ``_16``, ``_17``
+    of the resumed run (``buffered`` never true: the buffered store's actor kept)."""
     storage = MemoryStorage(fsync)  # type: ignore[arg-type]
     first = lifetime_actor(storage, "n1", seed=1, now=0.0, per_start=False)
     second = lifetime_actor(storage, "n1", seed=1, now=1.0, per_start=False)
     assert (first != second) is again
+
+
+def test_retired_actors_are_encoded_by_rank_then_id() -> None:
+    """The text of ``RETIRED_META`` and the gossip's ``retired`` field is one line per
+    actor sorted by rank, ties by id (``encode_retired``), not by id: the same set
+    gives the same bytes whatever the order of the dict. Killed (the resumed run):
+    ``encode_retired__mutmut_4``, ``_6`` (``sorted(..., key=None)`` or no key: by id
+    first) and ``_9`` (ties by rank again: the dict's order, c before b, kept)."""
+    retired = {"n1~aaaaaaaaaaaa": 3, "n1~cccccccccccc": 1, "n1~bbbbbbbbbbbb": 1}
+    assert encode_retired(retired) == (b"1 n1~bbbbbbbbbbbb\n1 n1~cccccccccccc\n"
+                                       b"3 n1~aaaaaaaaaaaa")
+    assert decode_retired(encode_retired(retired)) == retired
+
+
+def test_a_dvv_entry_of_counter_zero_is_not_an_actor_of_the_lifetime() -> None:
+    """A dvv entry with no event (counter 0: a peer's record may hold one, the
+    decoder allows it) is not in the record's context, so its actor is not one of the
+    lifetime's with a counter there (``_own_actors``). Killed (the resumed run):
+    ``_own_actors__mutmut_7`` (``not counter and not ...``: the counter-0 entry of the
+    lifetime's epoch 2 counted)."""
+    lifetime = "n1~aaaaaaaaaaaa"
+    record = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(
+        [(lifetime, 3, [b"v"]), (f"{lifetime}.2", 0, []), ("n2~bbbbbbbbbbbb", 1, [])]))
+    assert _own_actors(record, lifetime) == {lifetime: 0}
+
+
+def test_the_replicated_new_version_carries_the_client_floor() -> None:
+    """Session 16's review: a vector-clock put sends its replicas the new version
+    alone, with the record's truncation policy and its client-vclock ``floor`` (a
+    replica that never held the truncated pair learns the floor from it). Killed (the
+    resumed run): ``replicated_part__mutmut_14`` (the floor left out: 0)."""
+    old = Sibling(b"a", VClock.of({"n1": 1}))
+    new = Sibling(b"b", VClock.of({"n1": 2}))
+    policy = Truncation(threshold=2, max_pairs=2)
+    before = Record(ClockMode.CLIENT_VCLOCK, (old,), truncation=policy, floor=3)
+    after = Record(ClockMode.CLIENT_VCLOCK, (new,), truncation=policy, floor=5)
+    assert replicated_part(before, after) == after
+    both = Record(ClockMode.CLIENT_VCLOCK, (old, new), truncation=policy, floor=5)
+    assert replicated_part(before, both) == after
+
+
+def test_a_dvv_delete_collapses_concurrent_tombstones_and_a_value_keeps_them() -> None:
+    """Session 26: in dvv a delete drops the tombstones it is concurrent with into its
+    own (a blind DELETE retried added a sibling per try), and only a delete does: a
+    blind put of a value beside a tombstone keeps it. Killed (the resumed run):
+    ``apply_put__mutmut_32`` (``value != TOMBSTONE``: two tombstones, then none)."""
+    record = Record.empty(ClockMode.DVV)
+    for value, node in ((b"v", "n1"), (TOMBSTONE, "n1"), (TOMBSTONE, "n2"), (b"w", "n1")):
+        record = apply_put(record, VClock(), value, coordinator=node, client_id="c1",
+                           now=1.0, actor=f"{node}~{node[1] * 12}")
+    assert sorted(values(record)) == [TOMBSTONE, b"v", b"w"]
+
+
+def test_a_client_vclock_put_counts_above_the_nodes_counter_floor() -> None:
+    """Sessions 15, 16 and 19: a client-vclock put mints above every counter this node
+    reaped or let go of (``counter_floor``), which a context read before may hold,
+    even on a record holding none; the record keeps a floor only under a truncation
+    policy (``Record.floor``; ``merge`` relies on it). Killed (the resumed run):
+    ``apply_put__mutmut_113`` (``counter_floor`` left out: counter 1) and ``_189`` (the
+    floor kept without a policy: 7)."""
+    put = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="n1",
+                    client_id="c1", now=1.0, counter_floor=7)
+    assert [counter for _, counter in put.siblings[0].clock.pairs] == [8]
+    assert put.floor == 0 and put.truncation is None
+
+
+def test_a_counter_may_reach_the_limit_but_not_pass_it() -> None:
+    """Session 16's review: a put whose counter would pass ``MAX_COUNTER`` (the u64 a
+    record's bytes hold) is refused; one reaching it exactly is stored. Killed (the
+    resumed run): ``apply_put__mutmut_116`` (``>=``: the last counter refused)."""
+    def put_over(counter: int) -> Record:
+        stored = Record(ClockMode.SERVER_VCLOCK, (Sibling(b"a", VClock.of({"n1": counter})),))
+        return apply_put(stored, VClock(), b"b", coordinator="n1", client_id="c1", now=1.0)
+    assert put_over(MAX_COUNTER - 1).siblings[-1].clock.counter("n1") == MAX_COUNTER
+    with pytest.raises(BadRequestError, match="at its limit"):
+        put_over(MAX_COUNTER)
