@@ -129,6 +129,16 @@ def test_a_put_ended_early_cancels_its_own_timer() -> None:
     assert node.puts.end_early(0.3, op_id) == []
 
 
+def _pw_refusal(node: Node, now: float, key: bytes, request_id: int, pw: int,
+                suspected: tuple[str, ...]) -> str:
+    """The error of the one reply ``node`` gives, at ``now``, a client's put of ``key``
+    with ``pw`` while it suspects ``suspected``."""
+    node.set_suspected(dict.fromkeys(suspected, math.inf))
+    effects = node.client_request(now, PutRequest(request_id, key, b"v", b"", None, "c",
+                                                  pw=pw))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    return str(reply.error)
+
 def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> None:
     """During a join, before the handover, a put's targets are the current and the
     future top N (``split(key, writing=True)``), and PW's check of the primaries
@@ -152,18 +162,13 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     assert not [e for e in effects if isinstance(e, Reply)]
     # written: to n2, the pending owner n6, and a fallback (n1) for the suspected n4
     assert sorted(e.dest for e in effects if isinstance(e, Send)) == ["n1", "n2", "n6"]
-    node.set_suspected({"n4": math.inf, "n6": math.inf})
-    effects = node.client_request(cluster.now, PutRequest(6, key, b"v", b"", None, "c", pw=3))
-    (reply,) = [e for e in effects if isinstance(e, Reply)]
-    assert str(reply.error) == (
+    assert _pw_refusal(node, cluster.now, key, 6, 3, ("n4", "n6")) == (
         "put needs PW=3 primaries (the key's top N acknowledging themselves) but 2 of them "
         "are believed reachable (n5, n2; suspected: n4, n6); nothing was written (Riak's "
         "pw_val_unsatisfied)")
     # one primary believed reachable: "is"; a forwarded put's refusal is a put's
-    node.set_suspected({"n4": math.inf, "n2": math.inf, "n6": math.inf})
-    effects = node.client_request(cluster.now, PutRequest(7, key, b"v", b"", None, "c", pw=2))
-    (reply,) = [e for e in effects if isinstance(e, Reply)]
-    assert str(reply.error) == (
+    reply_error = _pw_refusal(node, cluster.now, key, 7, 2, ("n4", "n2", "n6"))
+    assert reply_error == (
         "put needs PW=2 primaries (the key's top N acknowledging themselves) but 1 of them "
         "is believed reachable (n5; suspected: n4, n2, n6); nothing was written (Riak's "
         "pw_val_unsatisfied)")
@@ -172,7 +177,7 @@ def test_before_a_handover_pw_counts_the_pending_owner_among_the_primaries() -> 
     assert isinstance(sent, Send) and sent.dest == "n3"
     assert isinstance(sent.message, ForwardReply)
     assert (sent.message.op_id, sent.message.kind, sent.message.message) == (
-        31, "put", str(reply.error))
+        31, "put", reply_error)
     # a coordinator outside the targets that suspects them all: "none"
     outsider = cluster.node("n3")
     assert outsider.quorum.split(key, writing=True)[0] == targets
