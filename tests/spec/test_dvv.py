@@ -42,7 +42,7 @@ from spec.dvv import (
     update,
     values,
 )
-from spec.vclock import VClock, Version, entry_actor
+from spec.vclock import VClock, Version, client_entry, entry_actor
 from spec.vclock import reconcile as vclock_reconcile
 from tests.conftest import examples
 
@@ -911,8 +911,8 @@ def _dots(clock: Clock) -> list[tuple[object, tuple[str, int]]]:
 def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
         r: Run, pick: int, server: str) -> None:
     """Whatever the server's clock and the client's context: ``dot_actor`` is the
-    server or the pair (server, client), and unless it falls back (the pair's own
-    entry holds a value the context misses too), the context plus the new dot
+    server or a pair (server, client) (fresh ones since session 48), and unless it
+    falls back (the server's pairs at their bound), the context plus the new dot
     covers the new value and no value the context did not cover: the context a put
     answers (impl/versions.py ``written_context_pairs``). Under the server alone
     (the reference's rule) that fails past an unread value of the server's
@@ -920,11 +920,11 @@ def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
     clock = r.clocks[pick % len(r.clocks)]
     context = r.contexts[pick % len(r.contexts)]
     chosen = dvv.dot_actor(clock, context, server, "alice")
-    assert chosen in (server, f"{server} alice")
+    assert chosen == server or entry_actor(chosen) == server
     def unread(entry: str) -> bool:
         return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
 
-    if unread(chosen):  # the fallback, the context alone answered: the pair unread too
+    if unread(chosen):  # the fallback, the context alone answered: the pairs at their bound
         assert chosen == server and unread(f"{server} alice")
         return
     after = update(new(context, "new"), clock, chosen)
@@ -945,8 +945,18 @@ def test_dot_actor_cases_and_errors() -> None:
     assert dvv.dot_actor(stored, (), "B", "c") == "B"  # another server's: no matter
     assert dvv.dot_actor(stored, (), "A", "") == "A"  # no client: the reference's rule
     both = update(new((), "mine"), stored, "A c")
-    assert dvv.dot_actor(both, (), "A", "c") == "A"  # the pair unread too: the server
+    assert dvv.dot_actor(both, (), "A", "c") == "A/1 c"  # the pair unread too: a fresh pair
     assert dvv.dot_actor(both, {"A c": 1}, "A", "c") == "A c"
+    third = update(new((), "yours"), both, "A/1 c")  # session 48: the fresh pairs chain
+    assert dvv.dot_actor(third, (), "A", "c") == "A/2 c"
+    assert dvv.dot_actor(third, {"A/1 c": 1}, "A", "c") == "A/1 c"
+    assert dvv.dot_actor(third, {"A c": 1, "A/1 c": 1}, "A", "c") == "A c"
+    full = stored  # the bound counts the fresh pairs too: past it, the server
+    for k in range(MAX_PAIRS_PER_ACTOR):
+        full = update(new((), f"f{k}"), full, client_entry("c", "A", k))
+    assert dvv.dot_actor(full, (), "A", "c") == "A"
+    assert dvv.dot_actor(full, {f"A/{MAX_PAIRS_PER_ACTOR - 1} c": 1}, "A", "c") == \
+        f"A/{MAX_PAIRS_PER_ACTOR - 1} c"
     with pytest.raises(ValueError, match="non-empty str"):
         dvv.dot_actor(stored, (), "", "c")
     with pytest.raises(ValueError, match="twice"):
@@ -956,9 +966,10 @@ def test_dot_actor_cases_and_errors() -> None:
 @given(runs, st.integers(0, 20), st.sampled_from(SERVERS), st.sampled_from(["alice", "a b", "B"]))
 def test_dot_actor_takes_the_pair_exactly_past_an_unread_value_of_the_server(
         r: Run, pick: int, server: str, client: str) -> None:
-    """Session 29's review: ``dot_actor`` is the pair iff the server's entry holds a
-    value the context does not cover (its newest dot above the context's counter)
-    and the pair's entry holds none; an entry whose values were all superseded
+    """Session 29's review: ``dot_actor`` is a pair iff the server's entry holds a
+    value the context does not cover (its newest dot above the context's counter):
+    the first of the pair and its fresh pairs (session 48) whose entry holds none,
+    unless that is a new entry past the bound; an entry whose values were all superseded
     (counter above the context, no value) takes no pair, which would only grow the
     record by one entry per client (the mutant reading the counter alone survived
     the property above). Client ids with a space or equal to a server's name are
@@ -971,10 +982,14 @@ def test_dot_actor_takes_the_pair_exactly_past_an_unread_value_of_the_server(
         return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
 
     ids = [e.id for e in clock.entries]
-    full = pair not in ids and sum(i.startswith(server + " ") for i in ids) >= MAX_PAIRS_PER_ACTOR
-    expected = pair if unread(server) and not unread(pair) and not full else server
+    fresh = 0
+    while unread(pair):  # session 48: past an unread value of the pair, a fresh pair
+        fresh += 1
+        pair = client_entry(client, server, fresh)
+    full = pair not in ids and sum(entry_actor(i) == server for i in ids) >= MAX_PAIRS_PER_ACTOR
+    expected = pair if unread(server) and not full else server
     assert dvv.dot_actor(clock, context, server, client) == expected
-    assert entry_actor(pair) == server
+    assert entry_actor(pair) == server and entry_actor(f"{server} {client}") == server
 
 
 def test_dot_actor_takes_no_new_pair_past_the_bound() -> None:
