@@ -68,7 +68,8 @@ def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
     monkeypatch.setattr(cluster_cli, "_start", start)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: "n1 did not start")
     monkeypatch.setattr(cluster_cli, "_stop", lambda *a: 0)
-    assert cluster_cli.main_cluster(["up", "--dir", str(directory), "--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]) == 1
+    counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
+    assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 1
     written = cluster_cli.read_state(directory)["nodes"]
     assert started == ["n1", "n2"]
     assert sorted(written) == ["n1", "n2", "n9"] and written["n9"] == JOINED
