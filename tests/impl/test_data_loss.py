@@ -171,11 +171,9 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
     older backup (kv679 by a rollback, not an empty disk): v1 through n1, n1 backed
     up; v2 through n1 with v1's context; n1 crashes and its backup is put back (it
     holds v1 and n1's actor and counters of that time); restarted, n1 coordinates
-    two puts, acknowledged: v3 blind (minted under the pair (n1's actor, c2), past
-    v1, which it did not read: spec.dvv.dot_actor, session 29) and v4 with v1's
-    context, which a client kept (under n1's actor, whose v1 it covers; before
-    session 48 v4 was blind too and took the actor past v1 and v3, where now it
-    takes the fresh pair (n1's actor/1, c2)). The memory engine is backed up with a
+    two blind puts, v3 and v4, acknowledged (v3 is minted under the pair (n1's
+    actor, c2), past v1, which it did not read: spec.dvv.dot_actor, session 29;
+    v4, past v1 and v3, under n1's actor). The memory engine is backed up with a
     deep copy, the SQLite one by copying its files while the node is down."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
                           storage_dir=tmp_path / "data",
@@ -183,7 +181,6 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
         first = cluster.client("n1", client_id="c1")
         first.put(KEY, b"v1")
         cluster.run_until_quiet()
-        kept = first.get(KEY).context  # v1's context, which a client kept
         backup_dir = tmp_path / "backup"
         if storage == "memory":
             backup = copy.deepcopy(cluster.storages["n1"].inner)
@@ -206,7 +203,7 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
         assert restored is not None and values(restored) == [b"v1"], "the backup holds v1"
         second = cluster.client("n1", client_id="c2")
         second.put(KEY, b"v3")  # acknowledged
-        second.put(KEY, b"v4", context=kept)  # acknowledged
+        second.put(KEY, b"v4")  # acknowledged
         cluster.run_until_quiet()
         return sorted(cluster.client("n2").get(KEY, r=3).values)
 

@@ -237,8 +237,7 @@ def test_the_rule_before_keeps_a_sibling_per_chained_put(
 def test_dvv_a_put_past_an_unread_value_answers_its_pair_dot() -> None:
     """The rule's cases: past a value of the actor the context does not cover, the
     pair's entry; past one of the pair too (another process under the same client
-    id), the first fresh pair ``"n1/1 alice"`` (session 48; before, the actor and the
-    context alone: a false sibling per put of a chain)."""
+    id), the actor and the context alone (a false sibling, never a lost write)."""
     empty = Record.empty(ClockMode.DVV)
     old = apply_put(empty, VClock(), b"old", coordinator="n1", client_id="c0", now=0.0)
     assert dvv.ids(old.dvvset) == ("n1",)  # nothing unread: the actor
@@ -249,9 +248,9 @@ def test_dvv_a_put_past_an_unread_value_answers_its_pair_dot() -> None:
                                  now=1.0) == (("n1 alice", 1),)
     # a second blind put under the same id: n1's and the pair's entries both unread
     again = apply_put(blind, VClock(), b"w0", coordinator="n1", client_id="alice", now=2.0)
-    assert dot_actor(blind, VClock(), "n1", "alice") == "n1/1 alice"
+    assert dot_actor(blind, VClock(), "n1", "alice") == "n1"
     assert sorted(values(again)) == [b"old", b"v0", b"w0"]
-    assert written_context_pairs(again, VClock(), b"w0", actor="n1/1 alice", writer="n1",
-                                 now=2.0) == (("n1/1 alice", 1),)
+    assert written_context_pairs(again, VClock(), b"w0", actor="n1", writer="n1",
+                                 now=2.0) == ()
     # no client id (an internal put): the actor, as the reference
     assert dot_actor(old, VClock(), "n1", "") == "n1"
