@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import Phase, find, given, settings
@@ -907,6 +908,16 @@ def _dots(clock: Clock) -> list[tuple[object, tuple[str, int]]]:
             for j, value in enumerate(e.values)]
 
 
+def _assert_answers_exactly(clock: Clock, context: Any, chosen: str) -> None:
+    """A put of ``"new"`` with ``context`` under ``chosen`` over ``clock``: the context
+    plus the new dot covers the new value and exactly the values ``context`` did."""
+    after = update(new(context, "new"), clock, chosen)
+    answered = {**dict(context), chosen: dict(join(after))[chosen]}
+    for value, dot in _dots(after):
+        covered = answered.get(dot[0], 0) >= dot[1]
+        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+
+
 @given(runs, st.integers(0, 20), st.sampled_from(SERVERS))
 def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
         r: Run, pick: int, server: str) -> None:
@@ -927,11 +938,7 @@ def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
     if unread(chosen):  # the fallback, the context alone answered: the pair unread too
         assert chosen == server and unread(f"{server} alice")
         return
-    after = update(new(context, "new"), clock, chosen)
-    answered = {**dict(context), chosen: dict(join(after))[chosen]}
-    for value, dot in _dots(after):
-        covered = answered.get(dot[0], 0) >= dot[1]
-        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+    _assert_answers_exactly(clock, context, chosen)
 
 
 def test_dot_actor_cases_and_errors() -> None:
@@ -994,11 +1001,7 @@ def test_a_shared_ids_put_answers_its_context_plus_its_dot_past_its_pairs_values
         assert chosen == server and sum(
             entry_actor(e.id) == server for e in clock.entries) >= MAX_PAIRS_PER_ACTOR
         return
-    after = update(new(context, "new"), clock, chosen)
-    answered = {**dict(context), chosen: dict(join(after))[chosen]}
-    for value, dot in _dots(after):
-        covered = answered.get(dot[0], 0) >= dot[1]
-        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+    _assert_answers_exactly(clock, context, chosen)
 
 
 @given(runs, st.integers(0, 20), st.sampled_from(SERVERS), st.sampled_from(["alice", "a b", "B"]))
