@@ -156,6 +156,7 @@ from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_reque
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from impl.node import STORE_RENEWED_META
 from impl.records import ClockMode
+from impl.versions import SHARED_CLIENT_ID
 
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
@@ -2074,7 +2075,7 @@ class HttpApi:
                     headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
         server = self.server
         named = headers.get(b"x-vdynamo-client")
-        client = _client_of(named if named is not None else b"http")
+        client = _client_of(named) if named is not None else SHARED_CLIENT_ID
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),

@@ -108,6 +108,7 @@ __all__ = [
     "RETIRED_KEPT",
     "RETIRED_META",
     "RETIRED_WIRE_LIMIT",
+    "SHARED_CLIENT_ID",
     "STORAGE_ID_META",
     "STORE_CLOCK_META",
     "TOMBSTONE",
@@ -266,14 +267,24 @@ def _prune_keeping(clock: VClock, own: set[str], max_pairs: int) -> VClock:
     return VClock.of(kept, {n: t for n, t in times.items() if n in kept})
 
 
+#: The client id of every HTTP write that names no client (no X-Vdynamo-Client):
+#: an id many programs share, so a dvv put past unread values of the server's and
+#: of this id's pair takes a fresh pair (``spec.dvv.dot_actor``'s ``shared``;
+#: session 48).
+SHARED_CLIENT_ID = "http"
+
+
 def dot_actor(record: Record, context: VClock, actor: str, client_id: str) -> str:
     """The id a dvv put of ``client_id`` with ``context``, coordinated under ``actor``
     over the stored ``record``, mints its dot under (:func:`spec.dvv.dot_actor`:
     ``actor``, or the pair ``"<actor> <client_id>"`` past a value of ``actor`` the
-    context does not cover); ``actor`` in the other modes. What :func:`apply_put`
-    mints under, and the ``actor`` of :func:`written_context_pairs`."""
+    context does not cover, or for :data:`SHARED_CLIENT_ID` a fresh pair
+    ``"<actor>/<k> <client_id>"`` past one of the pair too); ``actor`` in the other
+    modes. What :func:`apply_put` mints under, and the ``actor`` of
+    :func:`written_context_pairs`."""
     if record.mode is ClockMode.DVV:
-        return dvv.dot_actor(record.dvvset, context, actor, client_id)
+        return dvv.dot_actor(record.dvvset, context, actor, client_id,
+                             shared=client_id == SHARED_CLIENT_ID)
     return actor
 
 
@@ -630,9 +641,10 @@ def apply_put(
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
         # the actor, or the pair (actor, client) past a value of the actor the
-        # context does not cover (spec.dvv.dot_actor; session 29): the context the
-        # put answers can then cover its new dot (written_context_pairs)
-        actor = dvv.dot_actor(record.dvvset, context, actor, client_id)
+        # context does not cover (spec.dvv.dot_actor; session 29; a fresh pair for
+        # the shared id past one of the pair too, session 48): the context the put
+        # answers can then cover its new dot (written_context_pairs)
+        actor = dot_actor(record, context, actor, client_id)
         updated = dvv.update(fresh, record.dvvset, actor)
         if value == TOMBSTONE:
             # A delete collapses the tombstones it is concurrent with into its own

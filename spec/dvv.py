@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from spec.errors import InvalidValueError
-from spec.vclock import VClock, client_entry
+from spec.vclock import VClock, client_entry, entry_actor
 
 __all__ = [
     "EMPTY",
@@ -608,14 +608,19 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
 MAX_PAIRS_PER_ACTOR = 8
 
 
-def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -> str:
+def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *,
+              shared: bool = False) -> str:
     """The id under which a put of ``client`` with the context ``vector``, coordinated
     by the server ``actor`` over its ``clock``, makes its event (``update``'s
     ``server_id``): ``actor``, unless ``actor``'s entry holds a value whose dot
     ``vector`` does not cover (a put through this server that the client did not
     read, which the put leaves a sibling); then the pair ``"<actor> <client>"``
     (:func:`spec.vclock.client_entry`) if its own entry holds no such value, else
-    ``actor`` all the same (an empty ``client``: ``actor``).
+    ``actor`` all the same (an empty ``client``: ``actor``). ``shared``: ``client``
+    is an id several writers share (the implementation's unnamed HTTP writers,
+    ``impl.messages.SHARED_CLIENT_ID``): past an unread value of the pair too, the
+    first fresh pair ``"<actor>/<k> <client>"`` (k = 1, 2, ...) that holds none, as
+    the client-vclock mode's put does (:func:`spec.clocks.put`), not ``actor``.
 
     Why (a deviation from the reference, whose ids are servers alone; session 29):
     a DVVSet entry holds the values of its *last* events, so the new dot
@@ -629,9 +634,23 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -
     other values are the client's own earlier writes through this server, which
     its context covers, so the context plus the new dot is a version vector.
 
-    Bounded: a key's record holds at most :data:`MAX_PAIRS_PER_ACTOR` pairs of one
-    server actor; past them a new client's put takes ``actor`` (the rule before:
-    a false sibling, never a lost write). A pair entry stays until the key is
+    The fresh pairs (session 48): writers that share one client id (every HTTP
+    request that names no client is ``http``) each past a value of the others
+    through one server found the pair holding one of those values too, and took
+    ``actor``: a raw HTTP client chaining its puts' contexts after two such writers
+    made one sibling per put and was refused at the 24th ("more than 25 siblings",
+    the key stuck: case 05's kind). A fresh pair's entry holds only events the
+    put's context covers, so its dot is again the head of an entry the context
+    plus the dot names, and the chain's next put, whose context names that dot,
+    finds the same fresh pair free: ``[a, b, c29]`` after 30 chained puts. Only for
+    a shared id: one named writer's pair holds an unread value only after its own
+    blind puts, and the spec's clients are named, so the model checker's entries
+    keep their rule (with fresh pairs for every client the kv679 entries' four
+    blind puts no longer reach the re-issued dot; docs/dvv.md, "Fresh pairs").
+
+    Bounded: a key's record holds at most :data:`MAX_PAIRS_PER_ACTOR` pairs (fresh
+    ones included) of one server actor; past them a new pair's put takes ``actor``
+    (the rule before: a false sibling, never a lost write). A pair entry stays until the key is
     reaped (dropping it would forget the dots it covers), so without the bound
     every distinct client writing past an unread value added one for good (session
     29's review: 1,000 blind writers, 1,001 entries, 43,052 B, replicated by every
@@ -648,12 +667,16 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -
 
     if not client or not unread(actor):
         return actor
+    ids = {e.id for e in clock.entries}
+    fresh = 0
     pair = client_entry(client, actor)
-    if unread(pair):
-        return actor
-    prefix = actor + " "
-    if pair not in (e.id for e in clock.entries) and sum(
-            e.id.startswith(prefix) for e in clock.entries) >= MAX_PAIRS_PER_ACTOR:
+    while unread(pair):  # a put of this client through this server it did not read
+        if not shared:
+            return actor
+        fresh += 1
+        pair = client_entry(client, actor, fresh)
+    if pair not in ids and sum(
+            entry_actor(i) == actor for i in ids) >= MAX_PAIRS_PER_ACTOR:
         return actor  # the key's pairs of this server are at their bound
     return pair
 

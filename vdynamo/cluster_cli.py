@@ -220,7 +220,8 @@ def _write_state(directory: Path, state: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def _locked(directory: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the cluster's directory ``directory`` (waits
-    while another ``vdynamo join``, ``leave`` or ``remove`` of it holds one). These
+    while another ``vdynamo join``, ``leave`` or ``remove`` of it holds one, or a
+    ``cluster up`` or ``down`` writing its nodes' entries: :func:`_write_entries`). These
     commands read ``cluster.json`` at their start and wrote it whole at their end, so
     of two at once only the last one's view stayed (session 47's review: two ``vdynamo
     join`` at once, n4's entry lost from ``cluster.json`` and its process left running
@@ -643,13 +644,16 @@ def _up(args: argparse.Namespace) -> int:
     for name in started:
         (directory / name).mkdir(exist_ok=True)
         state["nodes"][name]["pid"] = _start(directory, name)
-    _write_state(directory, state)
+    # only its own nodes' entries, under the lock (session 48: written whole, a
+    # `vdynamo join` meanwhile lost its node's entry, as two joins did before
+    # session 47's review)
+    _write_entries(directory, state, names)
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
             print(f"vdynamo cluster up: {problem}", file=sys.stderr)
             _stop(directory, state, started)
-            _write_state(directory, state)
+            _write_entries(directory, state, started)
             return 1
         # a node restarted to resume an interrupted leave stays `leaving`: never ready
         expected = [name for name in started if not state["nodes"][name].get("leaving")]
@@ -731,7 +735,10 @@ def _down(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     stopped = _stop(directory, state, list(state["nodes"]))
-    _write_state(directory, state)
+    # the entries of the nodes it stopped, over what the file holds now (session 48:
+    # written whole, a node that `vdynamo join` added while the others were stopped
+    # lost its entry, its process left running and unknown to the next `down`)
+    _write_entries(directory, state, list(state["nodes"]))
     print(f"stopped {stopped} nodes of {directory}")
     return 0
 

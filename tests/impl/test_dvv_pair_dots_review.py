@@ -15,7 +15,14 @@ from impl.cluster import SimulatedCluster
 from impl.context import decode_context
 from impl.errors import DynamoError
 from impl.records import ClockMode
-from impl.versions import TOMBSTONE, Record, apply_put, encode_record, values
+from impl.versions import (
+    SHARED_CLIENT_ID,
+    TOMBSTONE,
+    Record,
+    apply_put,
+    encode_record,
+    values,
+)
 from spec.dvv import MAX_PAIRS_PER_ACTOR
 from spec.vclock import VClock, entry_actor
 
@@ -50,6 +57,31 @@ def test_two_processes_sharing_a_client_id_lose_no_write() -> None:
     assert _all(cluster) == sorted([b"old", b"p9", *(b"q%d" % i for i in range(10))])
     record = cluster.node("n1").record(KEY)
     assert record is not None and len(record.dvvset.entries) == 2
+
+
+def test_a_chain_after_two_unnamed_writers_supersedes_itself() -> None:
+    """Session 48 (case 05's kind): three programs under the id every HTTP write
+    that names no client has (``SHARED_CLIENT_ID``, "http"): ``a`` and ``b`` blind
+    through n1, then ``c0`` blind and 29 puts each with the context the previous
+    one answered. Right value: ``[a, b, c29]`` (and ``old``), ``b`` and the chain
+    each in a fresh pair's entry. Before, ``c0`` found n1's actor and the pair (n1,
+    http) each holding a value it did not read and took the actor, whose dot no
+    context names without ``old``'s: one sibling per put, refused at the 23rd
+    ("more than 25 siblings"). A named id keeps the rule before (the test above)."""
+    cluster = _cluster(1)
+    for value in (b"a", b"b"):
+        cluster.client("n1", client_id=SHARED_CLIENT_ID).put(KEY, value)
+    carol = cluster.client("n1", client_id=SHARED_CLIENT_ID)
+    context = b""
+    for i in range(30):
+        context = carol.put(KEY, b"c%d" % i, context=context).context
+    assert _all(cluster) == [b"a", b"b", b"c29", b"old"]
+    record = cluster.node("n1").record(KEY)
+    assert record is not None
+    actor = record.dvvset.entries[0].id  # n1's lifetime actor, n1~<hex>
+    assert [(e.id.replace(actor, "A"), e.values) for e in record.dvvset.entries] == [
+        ("A", (b"old",)), ("A http", (b"a",)), ("A/1 http", (b"b",)),
+        ("A/2 http", (b"c29",))]
 
 
 @pytest.mark.parametrize("fault", ["wipe", "lose_disk", "crash"])

@@ -230,7 +230,7 @@ def test_the_rule_before_keeps_a_sibling_per_chained_put(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant: every dot minted under the coordinator's actor (the reference's
     ``update(..., server_id)``, the rule before session 29): all 12 values."""
-    monkeypatch.setattr(dvv, "dot_actor", lambda clock, vector, actor, client: actor)
+    monkeypatch.setattr(dvv, "dot_actor", lambda clock, vector, actor, client, shared=False: actor)
     assert _chain() == sorted([b"old", *(b"v%d" % i for i in range(11))])
 
 

@@ -50,6 +50,9 @@ def test_a_put_with_a_puts_context_keeps_the_sibling_it_never_read(tmp_path: Pat
         chain = nodes.url("n1").replace("/kv/k", "/kv/chain")
         _a_chain_of_puts_keeps_the_unread_value_alone(
             chain, nodes.url("n2", "?r=3").replace("/kv/k", "/kv/chain"))
+        _a_chain_past_two_unnamed_writers_supersedes_itself(
+            nodes.url("n1").replace("/kv/k", "/kv/cart"),
+            nodes.url("n2", "?r=3").replace("/kv/k", "/kv/cart"))
 
 
 def _a_chain_of_puts_keeps_the_unread_value_alone(url: str, read_all: str) -> None:
@@ -75,3 +78,35 @@ def _a_chain_of_puts_keeps_the_unread_value_alone(url: str, read_all: str) -> No
             break
         time.sleep(0.2)
     assert status == 300 and values == [b"old", b"v14"], values
+
+
+def _read_all(url: str, want: list[bytes]) -> tuple[int, list[bytes]]:
+    """``(status, sorted values)`` of ``GET url`` once it answers ``want`` (10 s at most)."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        status, _, body = _call("GET", url, headers={"Accept": "application/json"})
+        values = sorted(base64.b64decode(v) for v in json.loads(body)["values"])
+        if values == want or time.monotonic() > deadline:
+            return status, values
+        time.sleep(0.2)
+
+
+def _a_chain_past_two_unnamed_writers_supersedes_itself(url: str, read_all: str) -> None:
+    """Session 48 (case 05's kind: a key a client can no longer update with the
+    contexts the cluster gave it): two programs each ``PUT cart`` blind through n1
+    naming no client (``a``, then ``b``, a sibling under the pair (n1's actor,
+    "http")); a third, a raw HTTP client such as curl, PUTs ``c0`` blind and 29 PUTs
+    each with the context the previous one answered. Right value: ``[a, b, c29]``.
+    Before, ``c0`` found both n1's actor and the pair holding a value it did not
+    read and took the actor, whose dot no context names without ``a``'s: every PUT
+    was a new sibling and the 24th was refused (400, "more than 25 siblings"). Now
+    the chain goes under the fresh pair (n1's actor/1, "http") (spec.dvv.dot_actor)."""
+    for value in (b"a", b"b", b"c0"):
+        status, _, body = _call("PUT", url, value)
+        assert status == 200
+    for i in range(1, 30):
+        written = {"X-Vdynamo-Context": json.loads(body)["context"]}
+        status, _, body = _call("PUT", url, b"c%d" % i, written)
+        assert status == 200, (i, status, body)
+    status, values = _read_all(read_all, [b"a", b"b", b"c29"])
+    assert status == 300 and values == [b"a", b"b", b"c29"], values

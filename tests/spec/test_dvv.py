@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import Phase, find, given, settings
@@ -42,7 +43,7 @@ from spec.dvv import (
     update,
     values,
 )
-from spec.vclock import VClock, Version, entry_actor
+from spec.vclock import VClock, Version, client_entry, entry_actor
 from spec.vclock import reconcile as vclock_reconcile
 from tests.conftest import examples
 
@@ -907,6 +908,16 @@ def _dots(clock: Clock) -> list[tuple[object, tuple[str, int]]]:
             for j, value in enumerate(e.values)]
 
 
+def _assert_answers_exactly(clock: Clock, context: Any, chosen: str) -> None:
+    """A put of ``"new"`` with ``context`` under ``chosen`` over ``clock``: the context
+    plus the new dot covers the new value and exactly the values ``context`` did."""
+    after = update(new(context, "new"), clock, chosen)
+    answered = {**dict(context), chosen: dict(join(after))[chosen]}
+    for value, dot in _dots(after):
+        covered = answered.get(dot[0], 0) >= dot[1]
+        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+
+
 @given(runs, st.integers(0, 20), st.sampled_from(SERVERS))
 def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
         r: Run, pick: int, server: str) -> None:
@@ -927,11 +938,7 @@ def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
     if unread(chosen):  # the fallback, the context alone answered: the pair unread too
         assert chosen == server and unread(f"{server} alice")
         return
-    after = update(new(context, "new"), clock, chosen)
-    answered = {**dict(context), chosen: dict(join(after))[chosen]}
-    for value, dot in _dots(after):
-        covered = answered.get(dot[0], 0) >= dot[1]
-        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+    _assert_answers_exactly(clock, context, chosen)
 
 
 def test_dot_actor_cases_and_errors() -> None:
@@ -947,10 +954,54 @@ def test_dot_actor_cases_and_errors() -> None:
     both = update(new((), "mine"), stored, "A c")
     assert dvv.dot_actor(both, (), "A", "c") == "A"  # the pair unread too: the server
     assert dvv.dot_actor(both, {"A c": 1}, "A", "c") == "A c"
+    # a shared id (session 48): a fresh pair past the pair's unread value, and on
+    assert dvv.dot_actor(both, (), "A", "c", shared=True) == "A/1 c"
+    assert dvv.dot_actor(both, {"A c": 1}, "A", "c", shared=True) == "A c"
+    third = update(new((), "yours"), both, "A/1 c")
+    assert dvv.dot_actor(third, (), "A", "c", shared=True) == "A/2 c"
+    assert dvv.dot_actor(third, {"A/1 c": 1}, "A", "c", shared=True) == "A/1 c"
+    assert dvv.dot_actor(third, (), "A", "c") == "A"
+    full = stored  # the bound counts the fresh pairs too: past it, the server
+    for k in range(MAX_PAIRS_PER_ACTOR):
+        full = update(new((), f"f{k}"), full, client_entry("c", "A", k))
+    assert dvv.dot_actor(full, (), "A", "c", shared=True) == "A"
+    last = f"A/{MAX_PAIRS_PER_ACTOR - 1} c"
+    assert dvv.dot_actor(full, {last: 1}, "A", "c", shared=True) == last
     with pytest.raises(ValueError, match="non-empty str"):
         dvv.dot_actor(stored, (), "", "c")
     with pytest.raises(ValueError, match="twice"):
         dvv.dot_actor(stored, [("A", 1), ("A", 2)], "A", "c")
+
+
+@given(runs, st.integers(0, 20), st.sampled_from(SERVERS), st.sampled_from(["alice", "a b"]))
+def test_a_shared_ids_put_answers_its_context_plus_its_dot_past_its_pairs_values(
+        r: Run, pick: int, server: str, client: str) -> None:
+    """Session 48: for a shared client id, ``dot_actor`` is the server or the first
+    of the pair and its fresh pairs whose entry holds no value the context misses
+    (the server again only past :data:`MAX_PAIRS_PER_ACTOR` pairs), and then the
+    context plus the new dot covers the new value and nothing the context did not:
+    the context a put of one of the programs sharing the id answers. The runs'
+    clocks are re-keyed so that their other servers' entries are pairs of
+    ``server``'s (the shape shared writers leave), and merged into one."""
+    names = [s for s in SERVERS if s != server]
+    rename = {s: client_entry(client, server, k) for k, s in enumerate(names)}
+    clock = r.clocks[0]
+    for other in r.clocks[1:]:  # every server's values in one clock
+        clock = sync(clock, other)
+    clock = DVVSet.of([Entry(rename.get(e.id, e.id), e.counter, e.values)
+                       for e in clock.entries], list(clock.anonymous))
+    context = [(rename.get(i, i), c) for i, c in r.contexts[pick % len(r.contexts)]]
+    chosen = dvv.dot_actor(clock, context, server, client, shared=True)
+
+    def unread(entry: str) -> bool:
+        return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
+
+    assert chosen == server or entry_actor(chosen) == server
+    if unread(chosen):  # the fallback: the pairs at their bound
+        assert chosen == server and sum(
+            entry_actor(e.id) == server for e in clock.entries) >= MAX_PAIRS_PER_ACTOR
+        return
+    _assert_answers_exactly(clock, context, chosen)
 
 
 @given(runs, st.integers(0, 20), st.sampled_from(SERVERS), st.sampled_from(["alice", "a b", "B"]))

@@ -1,0 +1,75 @@
+"""``vdynamo cluster up`` and ``cluster down`` while another command of the same
+local cluster writes ``cluster.json`` (session 48; session 47's review fixed the
+same for ``vdynamo join``, ``leave`` and ``remove``: two commands that each read the
+file at their start and wrote it whole at their end kept only the last one's view).
+
+``cluster down`` stops every node (SIGTERM, then waits for each to exit: seconds)
+and wrote the state it read before; a ``vdynamo join`` meanwhile added its node's
+entry, which the write dropped: the joined node kept running, unknown to the
+directory, and the next ``cluster down`` left it up. ``cluster up`` starts its
+nodes and wrote its state whole the same way. Now both write only their own nodes'
+entries over what the file holds then, under the directory's lock
+(:func:`vdynamo.cluster_cli._write_entries`).
+
+In-process, no node started: ``_start``/``_stop`` are replaced by stand-ins that
+write a joined node's entry into the file, as a join in another terminal would in
+that window. Mutant checked: ``_write_state(directory, state)`` back in ``_down``
+or in ``_up`` -> n9's entry is gone and the test of that command fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vdynamo import cluster_cli
+
+JOINED = {"pid": None, "http": 40009, "peer": 40019}
+
+
+def _join_meanwhile(directory: Path) -> None:
+    """What ``vdynamo join n9`` in another terminal writes (under the lock)."""
+    with cluster_cli._locked(directory):
+        state = cluster_cli.read_state(directory)
+        state["nodes"]["n9"] = dict(JOINED)
+        cluster_cli._write_state(directory, state)
+
+
+def test_cluster_down_keeps_a_node_joined_while_it_stopped_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nodes = {f"n{i}": {"pid": None, "http": 40000 + i, "peer": 40010 + i} for i in (1, 2)}
+    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": nodes}))
+
+    def stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
+        _join_meanwhile(directory)
+        return len(names)
+
+    monkeypatch.setattr(cluster_cli, "_stop", stop)
+    assert cluster_cli.main_cluster(["down", "--dir", str(tmp_path)]) == 0
+    written = cluster_cli.read_state(tmp_path)["nodes"]
+    assert sorted(written) == ["n1", "n2", "n9"] and written["n9"] == JOINED
+
+
+def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh ``cluster up`` whose nodes fail to start (so that it stops them and
+    writes again): both of its writes keep the entry a join wrote meanwhile."""
+    directory = tmp_path / "c"
+    started: list[str] = []
+
+    def start(directory: Path, name: str) -> int:
+        if not started:
+            _join_meanwhile(directory)
+        started.append(name)
+        return 0  # no process: pid 0 is never ours
+
+    monkeypatch.setattr(cluster_cli, "_start", start)
+    monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: "n1 did not start")
+    monkeypatch.setattr(cluster_cli, "_stop", lambda *a: 0)
+    counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
+    assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 1
+    written = cluster_cli.read_state(directory)["nodes"]
+    assert started == ["n1", "n2"]
+    assert sorted(written) == ["n1", "n2", "n9"] and written["n9"] == JOINED
