@@ -430,7 +430,8 @@ class SimulatedCluster:
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
         #: after :meth:`run_until_quiet`: each leave it found stalled (its node up and
-        #: still leaving) -> the members its handover waits for; {} when none
+        #: still leaving) -> the members its handover waits for, a leaver down
+        #: mid-leave -> [itself] (:meth:`_stalled_leaves`); {} when none
         self.stalled: dict[str, list[str]] = {}
         self._clients = 0
         #: the initial nodes not made yet: a brand-new cluster, whose first starts
@@ -804,11 +805,19 @@ class SimulatedCluster:
     def _stalled_leaves(self) -> dict[str, list[str]]:
         """Each node still :meth:`leaving` -> the members its leave waits for, sorted:
         while it hands over, :meth:`impl.node.Node.handover_waiting`; once it has left,
-        those of its settlement (:meth:`_settlement_waiting`)."""
+        those of its settlement (:meth:`_settlement_waiting`). A leaver down before it
+        is gone (:meth:`_gone`: crashed mid-leave) -> ``[itself]``: its leave waits for
+        its :meth:`restart` or a :meth:`force_remove` (session 48; before, it was named
+        nowhere, ``stalled == {}``, and it stayed a down member for no reason given)."""
         now = self.sim.now
-        return {name: sorted(self._settlement_waiting(name) if self.node(name).has_left
-                             else self.node(name).handover_waiting(now))
-                for name in self.leaving()}
+        stalled = {name: sorted(self._settlement_waiting(name) if self.node(name).has_left
+                                else self.node(name).handover_waiting(now))
+                   for name in self.leaving()}
+        for name in sorted(self.left):
+            if (name in self.sim.members and name not in self.sim.nodes
+                    and not self._gone(name)):
+                stalled[name] = [name]
+        return dict(sorted(stalled.items()))
 
     def _settlement_waiting(self, name: str) -> set[str]:
         """The members the settlement of node ``name``'s leave (it has left) waits
