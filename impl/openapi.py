@@ -125,7 +125,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                                                 "format": "binary"}},
                                             "application/json": {"schema": siblings}}},
                         "300": {"description": "siblings: multipart/mixed, one part each "
-                                               "(JSON on Accept: application/json)",
+                                               "under its Content-Type (a multipart/* or "
+                                               "message/* one as application/octet-stream, "
+                                               "its type in X-Vdynamo-Content-Type); JSON "
+                                               "on Accept: application/json",
                                 "headers": located,
                                 "content": {"multipart/mixed": {"schema": {"type": "string"}},
                                             "application/json": {"schema": siblings}}},
