@@ -217,7 +217,7 @@ def part_fields(kind: str) -> str:
     5.1.1, 5.2; Python's ``email`` does, whatever its Content-Transfer-Encoding), so
     a sibling stored as ``multipart/mixed; boundary=x`` sent under its own type
     read back as parts of its own (session 47's probe: siblings ``one`` and a body
-    holding ``--x`` read back as ``[b'one\r\n', b'']``; ``message/rfc822``,
+    holding ``--x`` read back as ``[b'one\\r\\n', b'']``; ``message/rfc822``,
     ``message/global``: ``b''``): its bytes, which the node stores opaque, were no
     longer one part's payload. Riak's multipart answer (``riak_kv_wm_utils:
     multipart_encode_body``) writes each sibling's stored type as its part's
