@@ -2323,6 +2323,17 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
                  "outcome": "not-written"}, [("allow", allow)]
 
 
+#: the caching fields of every get answer (RFC 9110 12.5.5, RFC 9111 5.2.2.5): its
+#: representation is chosen by the request's Accept (raw, multipart or JSON: a
+#: cache that stored one would hand it to a client that asked for another), and it
+#: is a quorum read of a value that any write changes (a stored answer served again
+#: is a read that reached no replica). Before session 48's service probe a get
+#: answer carried neither field: a shared cache in front of a node (Varnish caches a
+#: 200 for 120 s by default) could give a raw client another's JSON envelope as its
+#: value, or any client a value overwritten since
+_GET_CACHING = (("vary", "accept"), ("cache-control", "no-store"))
+
+
 def _get_answer(key: bytes, result: GetResult,
                 accept: list[tuple[bytes, bytes, float]] | None) -> _Answer:
     """A get's answer for ``key`` in Riak's convention (impl.http_values): 404 / 200
@@ -2334,7 +2345,7 @@ def _get_answer(key: bytes, result: GetResult,
     load balancer) took its values as its own key's: the context is bound to its key,
     but by an HMAC under the cluster's secret, which a client cannot check."""
     context = base64.b64encode(result.context).decode()
-    extra = [("x-vdynamo-context", context)]
+    extra = [("x-vdynamo-context", context), *_GET_CACHING]
     count = len(result.values)
     status = 404 if count == 0 else 200 if count == 1 else 300
     raw_type = (open_value(result.values[0])[0] if count == 1 else "multipart/mixed")

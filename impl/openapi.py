@@ -55,7 +55,12 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
                        "or multipart answer; a JSON one names it in its body's key); "
-                       f"absent when over {LOCATION_CHARS} characters"}}
+                       f"absent when over {LOCATION_CHARS} characters"},
+        # every get answer (session 48): chosen by Accept, and a read no cache may reuse
+        "Vary": {"schema": {"type": "string", "enum": ["accept"]},
+                 "description": "accept: the answer (raw, multipart or JSON) depends on it"},
+        "Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]},
+                          "description": "no-store: a quorum read, stale once written"}}
     siblings = {"type": "object", "required": ["values", "content_types", "context", "key"],
                 "properties": {
                     "values": {"type": "array", "items": {"type": "string", "format": "byte"},
@@ -125,7 +130,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                                                 "format": "binary"}},
                                             "application/json": {"schema": siblings}}},
                         "300": {"description": "siblings: multipart/mixed, one part each "
-                                               "(JSON on Accept: application/json)",
+                                               "under its Content-Type (a multipart/* or "
+                                               "message/* one as application/octet-stream, "
+                                               "its type in X-Vdynamo-Content-Type); JSON "
+                                               "on Accept: application/json",
                                 "headers": located,
                                 "content": {"multipart/mixed": {"schema": {"type": "string"}},
                                             "application/json": {"schema": siblings}}},
