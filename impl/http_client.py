@@ -776,7 +776,8 @@ class Router:
 
     def client_header(self) -> dict[str, str]:
         """``X-Vdynamo-Client`` naming this client (:attr:`client_id`), for its writes
-        to a cluster whose clock is dvv (else none). The HTTP API writes every unnamed
+        to a cluster whose clock is dvv or client-vclock (:data:`NAMED_CLOCKS`; else
+        none, also before a ``/status`` stated the clock). The HTTP API writes every unnamed
         put as the one client ``http``, and in dvv a put past a value it did not read
         takes its dot under the pair ``<actor> <client>`` (docs/impl.md, "The context a
         put answers, in dvv"): with two unnamed writers' siblings stored through one
