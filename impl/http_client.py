@@ -106,6 +106,9 @@ __all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_B
 _MISDIRECTED = 421
 #: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
 SUSPECT_S = 10.0
+#: the clock modes whose puts count the client in the key's clock, in which a client
+#: names itself (:meth:`Router.client_header`)
+NAMED_CLOCKS = frozenset({"dvv", "client-vclock"})
 #: requests one client (an :class:`AsyncClient`, a :class:`Client` over all its threads)
 #: has in flight at most (the others wait their turn in the client, before their
 #: ``timeout_s`` starts). Session 32's operator probe: 600
@@ -773,7 +776,8 @@ class Router:
 
     def client_header(self) -> dict[str, str]:
         """``X-Vdynamo-Client`` naming this client (:attr:`client_id`), for its writes
-        to a cluster whose clock is dvv (else none). The HTTP API writes every unnamed
+        to a cluster whose clock is dvv or client-vclock (:data:`NAMED_CLOCKS`; else
+        none, also before a ``/status`` stated the clock). The HTTP API writes every unnamed
         put as the one client ``http``, and in dvv a put past a value it did not read
         takes its dot under the pair ``<actor> <client>`` (docs/impl.md, "The context a
         put answers, in dvv"): with two unnamed writers' siblings stored through one
@@ -781,10 +785,17 @@ class Router:
         another writer's value, no answer could name the put's dot, and a client
         chaining its puts' contexts made one sibling per put until the key refused
         puts past ``max_siblings`` (session 47's data probe,
-        tests/runtime/test_client_chained_puts_dvv.py). Not sent in the vector-clock
-        modes: there an unnamed write is a client of its own, and one named client's
-        blind puts would supersede each other (the client's counter)."""
-        return {"X-Vdynamo-Client": self.client_id} if self.clock == "dvv" else {}
+        tests/runtime/test_client_chained_puts_dvv.py). Sent in client-vclock too
+        (session 48's data probe): there a write that names no client is a client of
+        its own, a fresh pair per put, so a client's read-modify-writes grew the key's
+        clock by one pair each until truncation (``vclock_max_pairs``) dropped the
+        pairs of its older values, and a replica that had missed 80 of them brought
+        them back as false siblings, a deleted value too; named, its puts share one
+        pair per coordinator (tests/runtime/test_client_vclock_sequential_client.py).
+        One client's blind puts stay siblings (tests/runtime/test_client_name_by_mode.py).
+        server-vclock and lww put no client in a clock: not sent."""
+        return ({"X-Vdynamo-Client": self.client_id}
+                if self.clock in NAMED_CLOCKS else {})
 
     def other_cluster(self, status: dict[str, Any]) -> bool:
         """Whether ``status`` (a ``/status`` body) is of a node of another cluster than
