@@ -1711,6 +1711,15 @@ class HttpApi:
                 "docs/runtime.md, 'Conditional requests'); nothing was written. Read "
                 "the key and write with its X-Vdynamo-Context: the write then replaces "
                 "only what was read, and a concurrent one stays a sibling")), []
+        if method in ("PUT", "DELETE") and b"x-riak-vclock" in headers:
+            # Riak's context header, which this node does not read: the write was a
+            # blind one, a sibling of (in lww, a replacement for) the version the
+            # client read and meant to supersede (session 48's review)
+            return 400, error_body(errors.BadRequestError(
+                f"X-Riak-Vclock on a {method}: this node reads a get's context from "
+                "X-Vdynamo-Context, not Riak's header (the write would be a blind one, "
+                "a sibling of what it meant to replace); send the context a get "
+                "answered in X-Vdynamo-Context; nothing was written")), []
         try:
             _check_parameters(method, query)
             # a GET's Accept, read before the request runs: a malformed one is 400
