@@ -1711,6 +1711,15 @@ class HttpApi:
                 "docs/runtime.md, 'Conditional requests'); nothing was written. Read "
                 "the key and write with its X-Vdynamo-Context: the write then replaces "
                 "only what was read, and a concurrent one stays a sibling")), []
+        if method in ("PUT", "DELETE") and b"x-riak-vclock" in headers:
+            # Riak's context header, which this node does not read: the write was a
+            # blind one, a sibling of (in lww, a replacement for) the version the
+            # client read and meant to supersede (session 48's review)
+            return 400, error_body(errors.BadRequestError(
+                f"X-Riak-Vclock on a {method}: this node reads a get's context from "
+                "X-Vdynamo-Context, not Riak's header (the write would be a blind one, "
+                "a sibling of what it meant to replace); send the context a get "
+                "answered in X-Vdynamo-Context; nothing was written")), []
         try:
             _check_parameters(method, query)
             # a GET's Accept, read before the request runs: a malformed one is 400
@@ -2027,7 +2036,7 @@ class HttpApi:
         session 37), so a client refuses its answer naming none as no answer of it
         (session 38: a node of before states none, and its answers are taken)."""
         return 200, {**self.server.status(), "cluster_id": self.cluster_id,
-                     "names_keys": True}, []
+                     "names_keys": True}, [*_STATE_CACHING]
 
     def _misdirected(self, headers: dict[bytes, bytes]) -> _Answer | None:
         """421 Misdirected Request (RFC 9110 15.5.20), nothing done, for a request whose
@@ -2057,14 +2066,15 @@ class HttpApi:
             "it of one cluster?); nothing was done"), "outcome": "not-written"}, []
 
     def _health(self) -> _Answer:
-        return 200, self.server.health(), []
+        return 200, self.server.health(), [*_STATE_CACHING]
 
     def _ready(self) -> _Answer:
         health = self.server.health()
-        return (200 if health["ready"] else 503), health, []
+        return (200 if health["ready"] else 503), health, [*_STATE_CACHING]
 
     def _metrics(self) -> _Answer:
-        return 200, self.server.metrics.render(), [("content-type", METRICS_CONTENT_TYPE)]
+        return 200, self.server.metrics.render(), [("content-type", METRICS_CONTENT_TYPE),
+                                                   *_STATE_CACHING]
 
     def _openapi(self) -> _Answer:
         if self._document is None:
@@ -2332,6 +2342,13 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
 #: 200 for 120 s by default) could give a raw client another's JSON envelope as its
 #: value, or any client a value overwritten since
 _GET_CACHING = (("vary", "accept"), ("cache-control", "no-store"))
+#: the caching field of the node's state answers (``/status``, ``/health``,
+#: ``/health/ready``, ``/metrics``): each is the node's state now (RFC 9111 5.2.2.5).
+#: Before session 48's review none said so: a cache in front of a node (Varnish
+#: keeps a 200 without Cache-Control for its default_ttl, 120 s) would answer a
+#: health check or a scrape with a node's state of up to two minutes before, a
+#: node down since reported alive
+_STATE_CACHING = (("cache-control", "no-store"),)
 
 
 def _get_answer(key: bytes, result: GetResult,

@@ -51,16 +51,23 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     #: key's answer (a broken cache, proxy or load balancer) from its own
     named_key = {"type": "string", "format": "byte",
                  "description": "the key this answer is for, base64"}
+    # every get answer (session 48), its 404 too: chosen by Accept, and a read no
+    # cache may reuse; required, so that a fuzzer checking the answers against this
+    # document (schemathesis) finds one without them (session 48's review)
+    no_store = {"Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]},
+                                  "required": True,
+                                  "description": "no-store: the state now, or a quorum "
+                                                 "read, stale once written"}}
+    get_caching = {"Vary": {"schema": {"type": "string", "enum": ["accept"]}, "required": True,
+                            "description": "accept: the answer (raw, multipart or JSON) "
+                                           "depends on it"},
+                   **no_store}
     located = {**context_header, "Content-Location": {
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
                        "or multipart answer; a JSON one names it in its body's key); "
                        f"absent when over {LOCATION_CHARS} characters"},
-        # every get answer (session 48): chosen by Accept, and a read no cache may reuse
-        "Vary": {"schema": {"type": "string", "enum": ["accept"]},
-                 "description": "accept: the answer (raw, multipart or JSON) depends on it"},
-        "Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]},
-                          "description": "no-store: a quorum read, stale once written"}}
+        **get_caching}
     siblings = {"type": "object", "required": ["values", "content_types", "context", "key"],
                 "properties": {
                     "values": {"type": "array", "items": {"type": "string", "format": "byte"},
@@ -138,7 +145,7 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                 "content": {"multipart/mixed": {"schema": {"type": "string"}},
                                             "application/json": {"schema": siblings}}},
                         "404": _json({"type": "object"}, "no value: the body has the context",
-                                     context_header),
+                                     {**context_header, **get_caching}),
                         **common,
                         "504": _error("no answer from the cluster in time")}},
                 "put": {
@@ -194,16 +201,18 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
             },
             "/status": {"get": {"operationId": "status", "summary": "the node's state",
                                 "responses": {"200": _json({"type": "object"},
-                                                           "see docs/runtime.md")}}},
+                                                           "see docs/runtime.md", no_store)}}},
             "/health": {"get": {"operationId": "health", "summary": "liveness and readiness",
-                                "responses": {"200": _json({"type": "object"}, "alive")}}},
+                                "responses": {"200": _json({"type": "object"}, "alive",
+                                                           no_store)}}},
             "/health/ready": {"get": {
                 "operationId": "ready", "summary": "readiness",
-                "responses": {"200": _json({"type": "object"}, "ready for requests"),
-                              "503": _json({"type": "object"}, "not ready")}}},
+                "responses": {"200": _json({"type": "object"}, "ready for requests", no_store),
+                              "503": _json({"type": "object"}, "not ready", no_store)}}},
             "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text format",
-                                 "responses": {"200": {"description": "metrics", "content": {
-                                     "text/plain": {"schema": {"type": "string"}}}}}}},
+                                 "responses": {"200": {
+                                     "description": "metrics", "headers": no_store,
+                                     "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/admin/force-remove": {"post": {
                 "operationId": "forceRemove",
                 "summary": "force-remove a member down for good (riak-admin cluster "

@@ -62,3 +62,29 @@ def test_a_get_with_a_conditional_header_is_served(tmp_path: Path) -> None:
             status, _, _ = await call("PUT", url(node, "/kv/k"), b"w")  # unconditional: 200
             assert status == 200
     run(scenario())
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_write_with_riaks_vclock_header_is_refused_naming_ours(
+        tmp_path: Path, method: str) -> None:
+    """A write carrying ``X-Riak-Vclock`` (a Riak user's read-modify-write, the
+    context copied under Riak's name) was served as a blind write: a sibling beside
+    the value it meant to replace, acknowledged 200 (session 48's review). Now 400
+    naming X-Vdynamo-Context, nothing written; a GET still ignores it, as Riak's
+    does. Mutant (checked failing): the refusal removed."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert (await call("PUT", url(node, "/kv/k"), b"first"))[0] == 200
+            status, headers, _ = await call("GET", url(node, "/kv/k?r=3"))
+            assert status == 200
+            riak = {"X-Riak-Vclock": headers["x-vdynamo-context"]}
+            body = b"second" if method == "PUT" else None
+            status, _, answer = await call(method, url(node, "/kv/k"), body, riak)
+            assert status == 400, answer
+            assert "X-Vdynamo-Context" in answer["message"], answer
+            assert answer["outcome"] == "not-written"
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"), None, riak)
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [b"first"]
+    run(scenario())

@@ -106,3 +106,20 @@ def test_a_served_300_answer_parses_as_the_siblings_stored(tmp_path: Path) -> No
             assert sorted(zip(siblings["content_types"],
                               [base64.b64decode(v) for v in siblings["values"]],
                               strict=True)) == sorted([("text/plain", b"plain"), (kind, body)])
+
+
+def test_a_sibling_holding_an_earlier_answer_is_one_part() -> None:
+    """A 300 answer's boundary is drawn for that answer (128 random bits), so a sibling
+    whose bytes are an earlier 300 answer, its boundary lines and all (a client that
+    stored what it read, a proxy's log), is one part, under a composite type and a
+    discrete one (session 48's review). Mutant (checked failing): a constant boundary
+    (``"vdynamo"``) for ``secrets.token_hex(16)``, which the two tests above let pass:
+    their bodies hold no boundary of an answer."""
+    earlier_type, earlier = multipart([seal_value(b"one", b"text/plain"),
+                                       seal_value(b"", None)])
+    for kind in (earlier_type, "text/plain"):
+        values = [seal_value(b"plain", b"text/plain"), seal_value(earlier, kind.encode())]
+        header, answer = multipart(values)
+        for policy in (email.policy.HTTP, email.policy.compat32):
+            assert _parts(header, answer, policy) == [
+                ("text/plain", b"plain"), (_as_read(kind, policy), earlier)], (kind, policy)
