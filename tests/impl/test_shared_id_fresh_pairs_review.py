@@ -7,9 +7,10 @@ docs/dvv.md, "Review of the shared id's fresh pairs (session 48, review)").
 - Random histories of 12 unnamed writers (more than ``MAX_PAIRS_PER_ACTOR``) with
   partitions, crash-restarts and wiped disks: the seeds below are those where a
   mutant of the change lost or brought back a write and the change does not.
-- Two faults, pinned as strict xfails: a chain refused once a key's pairs of the
-  coordinator are at their bound, and superseded values back through the pruning
-  of retired lifetimes, whose entries the fresh pairs multiply.
+- A chain refused once a key's pairs of the coordinator were at their bound (fixed:
+  ``dot_actor`` then reuses a pair whose entry holds no value the context misses).
+- Superseded values back through the pruning of retired lifetimes, whose entries
+  the fresh pairs multiply: a strict xfail.
 """
 
 from __future__ import annotations
@@ -58,11 +59,6 @@ def test_a_wipe_then_a_restart_brings_back_no_superseded_value() -> None:
     assert _random_history(141, 200, UNNAMED, disk_loss=True) == ([], [])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "past MAX_PAIRS_PER_ACTOR pairs of the coordinator's actor a put takes the actor "
-    "(spec.dvv.dot_actor), one false sibling per chained put, whatever the client: "
-    "the pairs of 8 earlier writers stay until the key is reaped, though they hold "
-    "no value; the 23rd chained put is refused (more than 25 siblings)"))
 @pytest.mark.parametrize("client", [SHARED_CLIENT_ID, "carol"])
 def test_a_chain_after_the_keys_pairs_reached_their_bound(client: str) -> None:
     """8 named programs write blind through n1 past ``old`` (8 pairs of n1's actor),
@@ -70,8 +66,11 @@ def test_a_chain_after_the_keys_pairs_reached_their_bound(client: str) -> None:
     hold no value now), two unnamed programs write ``a`` and ``b`` blind, then a
     raw HTTP client (or one named ``carol``) writes ``c0`` blind and 29 puts each
     with the context the previous one answered: case 05's chain, the key's pairs
-    used up first. Right value: ``[a, b, c29, merged]``. The chain is refused at the
-    23rd put: each put took n1's actor above ``merged``'s unread dot."""
+    used up first. Right value: ``[a, b, c29, merged]``. Before the fix the chain
+    was refused at the 23rd put ("more than 25 siblings"): past the bound each put
+    took n1's actor above ``merged``'s unread dot, whatever the client; now it
+    takes the first value-less pair of n1's (then keeps it: its context covers it).
+    Mutant: the fix undone (``actor`` past the bound) fails both."""
     cluster = _cluster(4)
     for i in range(MAX_PAIRS_PER_ACTOR):
         cluster.client("n1", client_id=f"named{i}").put(KEY, b"n%d" % i)
