@@ -656,8 +656,9 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     put once 8 earlier writers had left pairs, value-less as they were). A pair
     entry stays until the key is reaped (dropping it would forget the dots it
     covers), so without the bound every distinct client writing past an unread
-    value added one for good (session 29's review: 1,000 blind writers, 1,001 entries, 43,052 B, replicated by every
-    put; the ``unbounded clocks`` kind of Riak's vclock pruning thresholds).
+    value added one for good (session 29's review: 1,000 blind writers, 1,001
+    entries, 43,052 B, replicated by every put; the ``unbounded clocks`` kind of
+    Riak's vclock pruning thresholds).
     Raises ValueError on a malformed vector or empty ``actor``."""
     seen = dict(_vector(vector))
     _check_id(actor)
