@@ -618,7 +618,7 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     (:func:`spec.vclock.client_entry`) if its own entry holds no such value, else
     ``actor`` all the same (an empty ``client``: ``actor``). ``shared``: ``client``
     is an id several writers share (the implementation's unnamed HTTP writers,
-    ``impl.messages.SHARED_CLIENT_ID``): past an unread value of the pair too, the
+    ``impl.versions.SHARED_CLIENT_ID``): past an unread value of the pair too, the
     first fresh pair ``"<actor>/<k> <client>"`` (k = 1, 2, ...) that holds none, as
     the client-vclock mode's put does (:func:`spec.clocks.put`), not ``actor``.
 
