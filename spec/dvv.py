@@ -618,7 +618,7 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     (:func:`spec.vclock.client_entry`) if its own entry holds no such value, else
     ``actor`` all the same (an empty ``client``: ``actor``). ``shared``: ``client``
     is an id several writers share (the implementation's unnamed HTTP writers,
-    ``impl.messages.SHARED_CLIENT_ID``): past an unread value of the pair too, the
+    ``impl.versions.SHARED_CLIENT_ID``): past an unread value of the pair too, the
     first fresh pair ``"<actor>/<k> <client>"`` (k = 1, 2, ...) that holds none, as
     the client-vclock mode's put does (:func:`spec.clocks.put`), not ``actor``.
 
@@ -649,12 +649,16 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     blind puts no longer reach the re-issued dot; docs/dvv.md, "Fresh pairs").
 
     Bounded: a key's record holds at most :data:`MAX_PAIRS_PER_ACTOR` pairs (fresh
-    ones included) of one server actor; past them a new pair's put takes ``actor``
-    (the rule before: a false sibling, never a lost write). A pair entry stays until the key is
-    reaped (dropping it would forget the dots it covers), so without the bound
-    every distinct client writing past an unread value added one for good (session
-    29's review: 1,000 blind writers, 1,001 entries, 43,052 B, replicated by every
-    put; the ``unbounded clocks`` kind of Riak's vclock pruning thresholds).
+    ones included) of one server actor; past them a new pair's put takes the first
+    of those pairs whose entry holds no value the context misses, whatever client
+    it names, else ``actor`` (the rule before: a false sibling, never a lost write;
+    session 48's review: ``actor`` alone left case 05's chain refused at its 23rd
+    put once 8 earlier writers had left pairs, value-less as they were). A pair
+    entry stays until the key is reaped (dropping it would forget the dots it
+    covers), so without the bound every distinct client writing past an unread
+    value added one for good (session 29's review: 1,000 blind writers, 1,001
+    entries, 43,052 B, replicated by every put; the ``unbounded clocks`` kind of
+    Riak's vclock pruning thresholds).
     Raises ValueError on a malformed vector or empty ``actor``."""
     seen = dict(_vector(vector))
     _check_id(actor)
@@ -677,7 +681,15 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
         pair = client_entry(client, actor, fresh)
     if pair not in ids and sum(
             entry_actor(i) == actor for i in ids) >= MAX_PAIRS_PER_ACTOR:
-        return actor  # the key's pairs of this server are at their bound
+        # the key's pairs of this server are at their bound: the first of them whose
+        # entry holds no value the context misses (any client's: which client a pair
+        # names decides no dot's uniqueness, its server's actor does), else the
+        # server (session 48's review: the server's entry alone left a chain one
+        # sibling per put, refused at the 23rd, once 8 writers had left pairs)
+        for entry in clock.entries:
+            if entry_actor(entry.id) == actor and not unread(entry.id):
+                return entry.id
+        return actor
     return pair
 
 

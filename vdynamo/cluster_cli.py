@@ -734,13 +734,30 @@ def _down(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster down: no cluster in {directory}: nothing stopped",
               file=sys.stderr)
         return 1
+    pids = {name: entry["pid"] for name, entry in state["nodes"].items()}
     stopped = _stop(directory, state, list(state["nodes"]))
-    # the entries of the nodes it stopped, over what the file holds now (session 48:
+    # only the pids of the nodes it stopped, over what the file holds now (session 48:
     # written whole, a node that `vdynamo join` added while the others were stopped
-    # lost its entry, its process left running and unknown to the next `down`)
-    _write_entries(directory, state, list(state["nodes"]))
+    # lost its entry, its process left running and unknown to the next `down`; its
+    # review: written entry by entry, a `leave` meanwhile lost its `left` mark, and a
+    # node started again meanwhile its new pid)
+    _clear_pids(directory, pids)
     print(f"stopped {stopped} nodes of {directory}")
     return 0
+
+
+def _clear_pids(directory: Path, pids: dict[str, int | None]) -> None:
+    """Under :func:`_locked`, set to None the pid of each node of ``pids`` whose entry
+    in ``cluster.json`` still holds the pid of ``pids`` (the process ``cluster down``
+    stopped), every other field and entry kept as other commands wrote them
+    meanwhile. ClusterStateError as :func:`read_state`."""
+    with _locked(directory):
+        current = read_state(directory)
+        for name, pid in pids.items():
+            entry = current["nodes"].get(name)
+            if entry is not None and entry.get("pid") == pid:
+                entry["pid"] = None
+        _write_state(directory, current)
 
 
 def _seconds(text: str) -> float:

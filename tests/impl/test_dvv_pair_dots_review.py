@@ -180,7 +180,11 @@ def test_a_keys_pair_entries_are_bounded_whatever_its_writers() -> None:
     assert len(encode_record(record)) < 45 * (1 + MAX_PAIRS_PER_ACTOR) + 100
 
 
-def _random_history(seed: int, steps: int) -> tuple[list[bytes], list[bytes]]:
+_CLIENTS = ("alice", "alice", "alice", "bob", "carol", "a b", "n2")
+
+
+def _random_history(seed: int, steps: int, clients: tuple[str, ...] = _CLIENTS, *,
+                    disk_loss: bool = False) -> tuple[list[bytes], list[bytes]]:
     """Seven processes (three sharing the id "alice", "a b", one named like node
     n2) get, put and delete through random coordinators, each from the context
     of its own last answer, amid partitions, heals and crash-restarts; then every
@@ -198,7 +202,6 @@ def _random_history(seed: int, steps: int) -> tuple[list[bytes], list[bytes]]:
         return dict(decode_context(context, key=KEY, mode=ClockMode.DVV,
                                    secret=secret).entries) if context else {}
 
-    clients = ["alice", "alice", "alice", "bob", "carol", "a b", "n2"]
     contexts: list[tuple[bytes, frozenset[bytes]]] = [(b"", frozenset())] * len(clients)
     acked: set[bytes] = set()
     covered: set[bytes] = set()  # by any put or delete tried (it may apply though failing)
@@ -233,7 +236,11 @@ def _random_history(seed: int, steps: int) -> tuple[list[bytes], list[bytes]]:
                 cluster.partition([node], [n for n in names if n != node])
             elif fault < 0.7:
                 cluster.heal()
-            elif not cluster.is_down(node):
+            elif cluster.is_down(node):
+                pass
+            elif disk_loss and fault < 0.8:
+                cluster.wipe(node)
+            else:
                 cluster.crash(node)
                 cluster.restart(node)
         if rng.random() < 0.3:

@@ -73,3 +73,44 @@ def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
     written = cluster_cli.read_state(directory)["nodes"]
     assert started == ["n1", "n2"]
     assert sorted(written) == ["n1", "n2", "n9"] and written["n9"] == JOINED
+
+
+def _down_while(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                meanwhile: dict[str, Any]) -> dict[str, Any]:
+    """``cluster down`` of n1 and n2 while another command sets ``meanwhile`` in n2's
+    entry (under the lock, as it would in that window); n2's entry after."""
+    nodes = {f"n{i}": {"pid": None, "http": 40000 + i, "peer": 40010 + i} for i in (1, 2)}
+    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": nodes}))
+
+    def stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
+        with cluster_cli._locked(directory):
+            current = cluster_cli.read_state(directory)
+            current["nodes"]["n2"].update(meanwhile)
+            cluster_cli._write_state(directory, current)
+        for name in names:
+            state["nodes"][name]["pid"] = None
+        return len(names)
+
+    monkeypatch.setattr(cluster_cli, "_stop", stop)
+    assert cluster_cli.main_cluster(["down", "--dir", str(tmp_path)]) == 0
+    entry: dict[str, Any] = cluster_cli.read_state(tmp_path)["nodes"]["n2"]
+    return entry
+
+
+def test_cluster_down_keeps_a_leave_that_finished_while_it_stopped_the_nodes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48's review: ``vdynamo leave n2`` in another terminal marks n2's entry
+    ``left`` while ``cluster down`` stops the nodes. Right value: n2 stays ``left``
+    (the next ``cluster up`` does not start it). ``_write_entries`` wrote down's
+    stale copy of the entry whole: the mark was gone and ``cluster up`` started the
+    node that had left."""
+    assert _down_while(tmp_path, monkeypatch, {"left": True})["left"] is True
+
+
+def test_cluster_down_keeps_the_pid_of_a_node_started_again_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48's review: n2 started again (``cluster up``, ``vdynamo join
+    --rejoin``) while ``cluster down`` stopped the others: its new pid stays in its
+    entry (the next ``down`` stops it); before, down wrote ``pid: None`` over it and
+    the process ran on unknown to the directory."""
+    assert _down_while(tmp_path, monkeypatch, {"pid": 424242})["pid"] == 424242

@@ -967,6 +967,10 @@ def test_dot_actor_cases_and_errors() -> None:
     assert dvv.dot_actor(full, (), "A", "c", shared=True) == "A"
     last = f"A/{MAX_PAIRS_PER_ACTOR - 1} c"
     assert dvv.dot_actor(full, {last: 1}, "A", "c", shared=True) == last
+    # past the bound, the first pair whose values the context covers, whatever its
+    # client (session 48's review: the server alone refused case 05's chain)
+    assert dvv.dot_actor(full, {"A/2 c": 1}, "A", "d") == "A/2 c"
+    assert dvv.dot_actor(full, (), "A", "d") == "A"
     with pytest.raises(ValueError, match="non-empty str"):
         dvv.dot_actor(stored, (), "", "c")
     with pytest.raises(ValueError, match="twice"):
