@@ -24,7 +24,11 @@ CLI names itself with one name per user and host
 (:func:`vdynamo.kv_cli.cli_client_id`), as one library client shared by threads (a
 coordinator takes a fresh entry of the pair for a put it holds a value of the pair
 the context does not cover, so its blind puts stay siblings:
-tests/runtime/test_client_name_by_mode.py). About 4 CPU-s with its three nodes.
+tests/runtime/test_client_name_by_mode.py). 5.8 CPU-s with pytest's start and the three
+nodes (this session's machine, under load). Mutants run and seen failing: the CLI's
+name not set (``[v8, v0]``), ``impl.http_client.NAMED_CLOCKS`` of dvv alone (the data
+probe's fix reverted: ``[v8, v0]``), the fresh-entry rule off on the nodes
+(``impl.versions._client_pair_entry`` always entry 0: ``[y]``, ``z`` lost).
 """
 
 from __future__ import annotations
