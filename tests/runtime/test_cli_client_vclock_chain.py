@@ -34,9 +34,12 @@ probe's fix reverted: ``[v8, v0]``), the fresh-entry rule off on the nodes
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.runtime.procs import FAST_ROUNDS, ServedNodes, cli
+from tests.runtime.procs import FAST_ROUNDS, ROOT, ServedNodes, cli
+from vdynamo.kv_cli import cli_client_id
 
 NAMES = ("n1", "n2", "n3")
 STEPS = 8
@@ -78,3 +81,14 @@ def test_a_cli_read_modify_write_loop_keeps_no_stale_copy_alive(tmp_path: Path) 
         assert got.stdout.splitlines()[:-1] == [f"v{STEPS}"], got.stdout
         gone = cli("get", *every, "d", "--r", "3")
         assert (gone.returncode, gone.stdout.splitlines()[:-1]) == (1, []), gone.stdout
+
+
+def test_every_cli_process_of_a_user_sends_one_name() -> None:
+    """The chain above runs its CLI calls in this process; each real call is a process
+    of its own, so the name must not depend on the process (a mutant naming it by its
+    pid or a random draw fails here: checked with ``os.getpid()``)."""
+    code = "from vdynamo.kv_cli import cli_client_id; print(cli_client_id())"
+    names = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True, timeout=60).stdout.strip()
+             for _ in range(2)}
+    assert names == {cli_client_id()}, names
