@@ -28,8 +28,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import getpass
+import hashlib
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +45,7 @@ from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 
-__all__ = ["main_delete", "main_get", "main_put", "shown"]
+__all__ = ["cli_client_id", "main_delete", "main_get", "main_put", "shown"]
 
 T = TypeVar("T")
 
@@ -80,6 +83,29 @@ def _positive(text: str) -> int:
     return value
 
 
+def cli_client_id() -> str:
+    """The ``X-Vdynamo-Client`` name every ``vdynamo get``, ``put`` and ``delete`` call
+    of this user on this host sends (:meth:`impl.http_client.Router.client_header`,
+    dvv and client-vclock): ``cli-`` and 16 hex digits of the SHA-256 of
+    ``user@host`` (neither sent as such). One name across calls, as one library
+    client shared by threads: before session 48's review each call was a
+    ``vdynamo.connect`` client of its own, a name per call, and in client-vclock a
+    shell's read-modify-write loop added a pair to the key's clock per put;
+    truncation (``vclock_max_pairs``) then dropped the pairs of its older values,
+    and a replica that missed them brought a superseded value and a deleted one
+    back (tests/runtime/test_cli_client_vclock_chain.py). Sharing a name is safe:
+    a coordinator holding a value of the pair that a put's context does not cover
+    takes a fresh entry of the pair (:func:`impl.versions.apply_put`), so the
+    calls' blind puts stay siblings. Without a user name (no ``USER``, ``LOGNAME``
+    and no password entry) the numeric uid stands for it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no name for the uid (a container's bare uid)
+        user = str(os.getuid())
+    who = f"{user}@{socket.gethostname()}".encode("utf-8", "surrogateescape")
+    return "cli-" + hashlib.sha256(who).hexdigest()[:16]
+
+
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error."""
@@ -111,6 +137,7 @@ def _request(prog: str, args: argparse.Namespace,
                   f"cluster up --dir {args.dir}` starts it again)", file=sys.stderr)
             return None
         with connect(nodes, max_answer_bytes=args.max_answer_bytes) as client:
+            client.router.client_id = cli_client_id()  # one name across calls
             return call(client)
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
