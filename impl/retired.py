@@ -55,6 +55,7 @@ from impl.records import ClockMode, Record
 from impl.storage.base import Storage
 from impl.versions import (
     RETIRED_KEPT,
+    RETIRED_KNOWN_META,
     RETIRED_WIRE_LIMIT,
     _entry_lifetime,
     decode_retired,
@@ -67,10 +68,6 @@ from impl.versions import (
 
 __all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "RetiredActors"]
 
-#: The storage meta entry of the retired actors this node heard of from gossip
-#: (:func:`impl.versions.encode_retired`'s text): kept across restarts, so that a
-#: node just started prunes what it learnt before.
-RETIRED_KNOWN_META = "retired-known"
 #: The retired actors of each node (an actor's prefix) this node keeps, the newest
 KNOWN_PER_NODE = RETIRED_KEPT
 #: The retired actors of each node a gossip names, the newest (32 until session 33's

@@ -106,6 +106,7 @@ __all__ = [
     "MAX_COUNTER",
     "RETIRED_BYTES_KEPT",
     "RETIRED_KEPT",
+    "RETIRED_KNOWN_META",
     "RETIRED_META",
     "RETIRED_WIRE_LIMIT",
     "SHARED_CLIENT_ID",
@@ -906,6 +907,13 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     # a fresh lifetime (impl.storage.group_commit), not MINTED_META (session 33)
     previous = storage.get_meta(MINTED_META) or kept
     if previous is not None:
+        # ranked above every lifetime of this node the store retired or heard of
+        # (session 48): a replaced disk counts its starts from 1 again, and its
+        # first lifetime, retired at rank 1, tied with the one the old disk retired
+        # at rank 1; ties going by name, pruning could take the newer for the older
+        # and drop the entries of the lifetime just retired (docs/dvv.md, "Review of
+        # the shared id's fresh pairs (session 48, review)", seed 141)
+        lifetimes = max(lifetimes, _highest_own_rank(storage, name) + 2)
         _retire(storage, name, previous.decode("utf-8"), lifetimes - 1)
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
@@ -916,6 +924,27 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     storage.set_meta(MINTED_META, actor.encode("utf-8"))
     storage.flush()
     return actor
+
+
+#: The storage meta entry of the retired actors a node heard of from gossip
+#: (:func:`encode_retired`'s text; :class:`impl.retired.RetiredActors` keeps it).
+RETIRED_KNOWN_META = "retired-known"
+
+
+def _highest_own_rank(storage: Storage, name: str) -> int:
+    """The highest rank of node ``name``'s retired lifetimes that ``storage`` holds:
+    those it retired (:data:`RETIRED_META`) and those it heard of
+    (:data:`RETIRED_KNOWN_META`); 0 for none (a malformed entry counts as none)."""
+    prefix = _actor_prefix(name)
+    ranks = [0]
+    for key in (RETIRED_META, RETIRED_KNOWN_META):
+        try:
+            known = decode_retired(storage.get_meta(key) or b"", 1 << 20)
+        except BadMessageError:
+            continue
+        ranks.extend(rank for actor, rank in known.items()
+                     if actor.rpartition("~")[0] == prefix)
+    return max(ranks)
 
 
 def _actor_prefix(name: str) -> str:
