@@ -61,6 +61,7 @@ from typing import Any
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
+from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
            "node_running", "read_state"]
@@ -107,10 +108,6 @@ WAIT_READY_S = 30.0
 #: ``cluster up``'s exit status when a node it started answers but is not ready
 #: within ``--wait-ready`` (the nodes are left running)
 UP_NOT_READY = 3
-#: the exit status of ``cluster up`` or ``status`` interrupted (Ctrl-C) while it
-#: waits: 128 + SIGINT, as a shell reports a command the signal ended
-INTERRUPTED = 130
-
 
 def _ephemeral_floor() -> int:
     """The lowest port of the kernel's ephemeral range (Linux's
@@ -641,13 +638,15 @@ def _up(args: argparse.Namespace) -> int:
               "cluster's node? a copy of this directory?); nothing was started",
               file=sys.stderr)
         return 1
-    for name in started:
-        (directory / name).mkdir(exist_ok=True)
-        state["nodes"][name]["pid"] = _start(directory, name)
-    # only its own nodes' entries, under the lock (session 48: written whole, a
-    # `vdynamo join` meanwhile lost its node's entry, as two joins did before
-    # session 47's review)
-    _write_entries(directory, state, names)
+    try:
+        for name in started:
+            (directory / name).mkdir(exist_ok=True)
+            state["nodes"][name]["pid"] = _start(directory, name)
+    finally:  # (interrupted meanwhile: the nodes started so far are recorded, for `down`)
+        # only its own nodes' entries, under the lock (session 48: written whole, a
+        # `vdynamo join` meanwhile lost its node's entry, as two joins did before
+        # session 47's review)
+        _write_entries(directory, state, names)
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
