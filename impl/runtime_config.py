@@ -69,9 +69,12 @@ __all__ = [
     "load_runtime_config",
 ]
 
-#: Secrets that are public (the default, the documentation's example): refused by
-#: ``vdynamo serve`` unless ``--insecure-dev``.
-EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes")
+#: Secrets that are public (the default, the documentation's examples: docs/runtime.md's
+#: cluster file, and the one before it): refused by ``vdynamo serve`` unless
+#: ``--insecure-dev``. The cluster file of docs/runtime.md, "A cluster file", copied as
+#: it stands was served until session 48 (its secret was not listed here).
+EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes",
+                   b"3f1c...your own, 16 bytes or more")
 #: The host a port binds to when the file gives only a port.
 DEFAULT_HOST = "127.0.0.1"
 @dataclass(frozen=True, slots=True)
