@@ -825,7 +825,7 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     entry = state["nodes"].get(args.node)
     problem = None
     if not (args.dir / "cluster.toml").exists():
-        problem = f"no cluster in {args.dir} (run `vdynamo cluster up` first)"
+        problem = f"no cluster in {args.dir} (run `vdynamo cluster up --dir {args.dir}` first)"
     elif running is not None and _ours(args.dir, entry and entry["pid"]) != running:
         problem = f"{args.node} is {'not ' if running else 'already '}running in {args.dir}"
     if problem is not None:
@@ -1186,7 +1186,8 @@ def main_leave(argv: list[str]) -> int:
     directory, state, name, entry = found
     running = entry is not None and _ours(directory, entry["pid"])
     if entry is None or not (running or entry.get("leaving")):
-        print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
+        print(f"vdynamo leave: {_not_leaving(directory, state, name, entry)}",
+              file=sys.stderr)
         return 1
     others = [other for other, held in state["nodes"].items()
               if other != name and not held.get("left") and not held.get("removed")]
@@ -1277,6 +1278,25 @@ def main_leave(argv: list[str]) -> int:
     return 0
 
 
+def _not_leaving(directory: Path, state: dict[str, Any], name: str,
+                 entry: dict[str, Any] | None) -> str:
+    """Why node ``name`` (its ``cluster.json`` entry, None: none) cannot leave, not
+    running: it is no node of the cluster, it left or was removed already, or it is
+    stopped, with what to do. "NAME is not running in D" for each before session 48's
+    new user's walk (a typo'd name, a second `leave`, a node killed)."""
+    if entry is None:
+        return (f"no node {name} in the cluster in {directory} (its nodes: "
+                f"{', '.join(state['nodes'])})")
+    if entry.get("removed"):  # (a removed node started again serves nothing)
+        return f"{name} was removed from the cluster in {directory} already"
+    if entry.get("left"):
+        return (f"{name} left the cluster in {directory} already (`vdynamo join {name} "
+                f"--dir {directory}` joins it again)")
+    return (f"{name} is not running in {directory}: a stopped node cannot hand its ranges "
+            f"over; start it (`vdynamo cluster up --dir {directory}`), then leave, or, if it "
+            f"is down for good, remove it (`vdynamo remove {name} --dir {directory}`)")
+
+
 def _tell_unmarked(directory: Path, name: str) -> None:
     """Mark ``name`` left in the cluster file (:func:`_mark_left`); if it cannot
     be, say so: it left, but still counts against ``max_peer_connections`` until
@@ -1305,7 +1325,8 @@ def main_remove(argv: list[str]) -> int:
     directory, state, name, entry = found
     if entry is not None and _ours(directory, entry["pid"]):
         print(f"vdynamo remove: {name} is running in {directory}: a node that is up "
-              f"leaves (`vdynamo leave {name}`); remove is for a node down for good",
+              f"leaves (`vdynamo leave {name} --dir {directory}`); remove is for a node "
+              "down for good",
               file=sys.stderr)
         return 1
     try:
