@@ -46,7 +46,8 @@ def _usage() -> str:
     for name, (_, help_text) in SUBCOMMANDS.items():
         lines.append(f"  {name:<8} {help_text}")
     lines.append("")
-    lines.append("Run `vdynamo COMMAND --help` for a command's options.")
+    lines.append("Run `vdynamo COMMAND --help` for a command's options. Ctrl-C ends any "
+                 f"command with status {INTERRUPTED}.")
     return "\n".join(lines)
 
 

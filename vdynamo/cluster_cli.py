@@ -757,7 +757,8 @@ def main_cluster(argv: list[str]) -> int:
     """``vdynamo cluster up|status|down``."""
     parser = argparse.ArgumentParser(prog="vdynamo cluster", description=(
         "A local cluster of real processes on 127.0.0.1 (one per node)."))
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, help=(
+        "`vdynamo cluster COMMAND --help` for each one's options"))
     up = sub.add_parser(
         "up", help="start the cluster in the background (or restart it)",
         epilog="exit status: 0 every node started answers and is ready; 1 a node did "
@@ -790,7 +791,11 @@ def main_cluster(argv: list[str]) -> int:
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")
-    for command in (up, status, sub.add_parser("down", help="stop every process `up` started")):
+    down = sub.add_parser(
+        "down", help="stop every process `up` started",
+        epilog="exit status: 0 the nodes running stopped (SIGTERM, after 10 s SIGKILL), or "
+        "none was running; 1 no cluster in DIR")
+    for command in (up, status, down):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
@@ -804,12 +809,25 @@ def main_cluster(argv: list[str]) -> int:
         return 1
 
 
+#: ``join``'s, ``leave``'s and ``remove``'s exit statuses, under their ``--help``
+_ONE_NODE_EPILOGS = {
+    "vdynamo join": "exit status: 0 the node joined and is ready (its URL printed); 1 it "
+                    "did not (one line why: running already, no cluster, not ready in time)",
+    "vdynamo leave": "exit status: 0 the node handed its ranges over and its process exited; "
+                     "1 it did not (one line why and what to do: no such node, not "
+                     "running, a member it waits for down, its process gone mid-handover)",
+    "vdynamo remove": "exit status: 0 a member took the removal (the node's ranges then move "
+                      "to new owners); 1 refused (one line why: the node running or heard "
+                      "from lately, unknown, fewer than N members left, a change in progress)",
+}
+
+
 def _one_node(prog: str, argv: list[str], *, running: bool | None,
               ) -> tuple[Path, dict[str, Any], str, dict[str, Any] | None] | int:
     """(directory, state, node, its entry) of ``join``/``leave``; or the exit status
     after a one-line error (no cluster; the node running or not, against ``running``
     unless None)."""
-    parser = argparse.ArgumentParser(prog=prog)
+    parser = argparse.ArgumentParser(prog=prog, epilog=_ONE_NODE_EPILOGS[prog])
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
         f"the cluster's directory (default ./{DEFAULT_DIR})"))
