@@ -143,11 +143,12 @@ def _stopped_by_ctrl_c() -> Iterator[None]:
         os._exit(130)
 
     before = signal.signal(signal.SIGINT, stop)
+    z3_before = z3.get_param("ctrl_c") == "true"
     z3.set_param("ctrl_c", False)
     try:
         yield
     finally:
-        z3.set_param("ctrl_c", True)
+        z3.set_param("ctrl_c", z3_before)
         signal.signal(signal.SIGINT, before)
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 
 import pytest
+import z3
 
 from tests.runtime.procs import ROOT, cli
 from vdynamo import ring_cli
@@ -45,6 +46,7 @@ def test_prove_puts_back_the_handler_it_set() -> None:
     before = signal.getsignal(signal.SIGINT)
     assert cli("prove", "--list").returncode == 0
     assert signal.getsignal(signal.SIGINT) is before
+    assert z3.get_param("ctrl_c") == "true"
 
 
 def test_ctrl_c_stops_vdynamo_prove_at_once() -> None:
