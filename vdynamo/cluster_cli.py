@@ -633,6 +633,11 @@ def _up(args: argparse.Namespace) -> int:
     if not fresh:
         _ports_of_the_file(directory, state)
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
+    if not fresh and len(started) < len(names):
+        # (session 48's new user's walk: a second `up` printed its URLs as a start does)
+        said = (f"starting {', '.join(started)}; the others of {directory} were running"
+                if started else f"every node of {directory} was running; nothing was started")
+        print(f"vdynamo cluster up: {said}", file=sys.stderr)
     if taken := _ports_taken(state, started):
         print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
               "cluster's node? a copy of this directory?); nothing was started",
