@@ -36,11 +36,12 @@ Re-exported by :mod:`impl.runtime`, where these names lived first.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,12 @@ __all__ = [
     "load_runtime_config",
 ]
 
-#: Secrets that are public (the default, the documentation's example): refused by
-#: ``vdynamo serve`` unless ``--insecure-dev``.
-EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes")
+#: Secrets that are public (the default, the documentation's examples: docs/runtime.md's
+#: cluster file, and the one before it): refused by ``vdynamo serve`` unless
+#: ``--insecure-dev``. The cluster file of docs/runtime.md, "A cluster file", copied as
+#: it stands was served until session 48 (its secret was not listed here).
+EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes",
+                   b"3f1c...your own, 16 bytes or more")
 #: The host a port binds to when the file gives only a port.
 DEFAULT_HOST = "127.0.0.1"
 @dataclass(frozen=True, slots=True)
@@ -410,6 +414,15 @@ def check_fixed_ports(nodes: Mapping[str, NodeAddresses], served: Sequence[str])
 _NODE_KEYS = {"peer", "http", "data", "left"}
 
 
+def _near(key: str, names: Collection[str]) -> str:
+    """`` (did you mean NAME?)`` for the setting of ``names`` nearest to a mistyped
+    ``key``, or nothing (session 48's new user's walk: `--set gosip_interval=0.25`
+    was refused as "not a cluster setting", with no word of the one meant)."""
+    near = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.8)  # (0.6: quorum
+    # was taken for sloppy_quorum)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
     """The secret to run with: ``secret`` (the file's, as bytes; None: none given)
     if it is at least 16 bytes and not public (:data:`EXAMPLE_SECRETS`), else
@@ -499,7 +512,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     values: dict[str, Any] = {}
     for key, value in section.items():
         if key not in names:
-            raise errors.ConfigError(f"[cluster] {key}: not a cluster setting")
+            raise errors.ConfigError(f"[cluster] {key}: not a cluster setting{_near(key, names)}")
         if key in ("nodes", "seeds") and isinstance(value, list):
             value = tuple(value)
         if key == "secret" and isinstance(value, str):
@@ -521,7 +534,8 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
             raise errors.ConfigError(f"[nodes.{name}]: must be a table")
         extra = sorted(set(entry) - _NODE_KEYS)
         if extra:
-            raise errors.ConfigError(f"[nodes.{name}] {extra[0]}: unknown key")
+            raise errors.ConfigError(f"[nodes.{name}] {extra[0]}: unknown key (expected "
+                                     f"{', '.join(sorted(_NODE_KEYS))})")
         for key in ("peer", "http"):
             if key not in entry:
                 raise errors.ConfigError(f"[nodes.{name}] {key}: missing")

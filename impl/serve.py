@@ -348,7 +348,10 @@ def main(argv: list[str]) -> int:
     SIGUSR1 makes them leave the ring. A startup failure prints one line and exits
     non-zero (2: the configuration, 1: a port or a data file)."""
     parser = argparse.ArgumentParser(prog="vdynamo serve", description=(
-        "Run Dynamo nodes on real sockets: TCP between nodes, HTTP for clients."))
+        "Run Dynamo nodes on real sockets: TCP between nodes, HTTP for clients."), epilog=(
+        "exit status: 0 stopped by SIGTERM or SIGINT (a graceful stop); 1 a node could not "
+        "start (a port in use, a data file that cannot be opened); 2 a bad cluster file or "
+        "argument (one line naming it), nothing started"))
     parser.add_argument("config", help="the cluster file (TOML; see docs/runtime.md)")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--node", action="append", default=[], help="a node to run (repeatable)")
@@ -366,7 +369,8 @@ def main(argv: list[str]) -> int:
         "take each data file as this node's even if another node or cluster (another "
         "name or secret) wrote it, or it last ran with another n or vclock_truncation "
         "(never other ring settings): after changing them on purpose, every node stopped"))
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log at INFO (default: WARNING)")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")
     args = parser.parse_args(argv)

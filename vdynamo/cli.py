@@ -9,10 +9,13 @@ named after a colon: ``module:function``).
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
+
+#: the exit status of a command interrupted (Ctrl-C): 128 + SIGINT, as a shell reports a
+#: command the signal ended (``cluster up`` and ``status`` while they wait, too)
+INTERRUPTED = 130
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -43,7 +46,8 @@ def _usage() -> str:
     for name, (_, help_text) in SUBCOMMANDS.items():
         lines.append(f"  {name:<8} {help_text}")
     lines.append("")
-    lines.append("Run `vdynamo COMMAND --help` for a command's options.")
+    lines.append("Run `vdynamo COMMAND --help` for a command's options. Ctrl-C ends any "
+                 f"command with status {INTERRUPTED}.")
     return "\n".join(lines)
 
 
@@ -53,19 +57,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage())
         return 0 if args else 2
     if args[0] == "--version":
-        print(f"vdynamo {importlib.metadata.version('vdynamo')}")
+        from importlib import metadata  # (here only: it imports zipfile and more)
+
+        print(f"vdynamo {metadata.version('vdynamo')}")
         return 0
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:
         print(f"vdynamo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
-    entry = getattr(importlib.import_module(module_name), function or "main")
     try:
+        entry = getattr(importlib.import_module(module_name), function or "main")
         result = entry(rest)
     except BrokenPipeError:  # the reader went away (`vdynamo show | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        # Ctrl-C: one line and the shell's status for SIGINT; before session 48 a
+        # KeyboardInterrupt traceback from wherever it struck (an import, the explorer,
+        # `vdynamo ring`), unless the command caught it itself (`cluster up`'s wait)
+        print(f"vdynamo {name}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     return int(result)
 
 

@@ -61,6 +61,7 @@ from typing import Any
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
+from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
            "node_running", "read_state"]
@@ -107,10 +108,6 @@ WAIT_READY_S = 30.0
 #: ``cluster up``'s exit status when a node it started answers but is not ready
 #: within ``--wait-ready`` (the nodes are left running)
 UP_NOT_READY = 3
-#: the exit status of ``cluster up`` or ``status`` interrupted (Ctrl-C) while it
-#: waits: 128 + SIGINT, as a shell reports a command the signal ended
-INTERRUPTED = 130
-
 
 def _ephemeral_floor() -> int:
     """The lowest port of the kernel's ephemeral range (Linux's
@@ -636,18 +633,25 @@ def _up(args: argparse.Namespace) -> int:
     if not fresh:
         _ports_of_the_file(directory, state)
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
+    if not fresh and len(started) < len(names):
+        # (session 48's new user's walk: a second `up` printed its URLs as a start does)
+        said = (f"starting {', '.join(started)}; the others of {directory} were running"
+                if started else f"every node of {directory} was running; nothing was started")
+        print(f"vdynamo cluster up: {said}", file=sys.stderr)
     if taken := _ports_taken(state, started):
         print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
               "cluster's node? a copy of this directory?); nothing was started",
               file=sys.stderr)
         return 1
-    for name in started:
-        (directory / name).mkdir(exist_ok=True)
-        state["nodes"][name]["pid"] = _start(directory, name)
-    # only its own nodes' entries, under the lock (session 48: written whole, a
-    # `vdynamo join` meanwhile lost its node's entry, as two joins did before
-    # session 47's review)
-    _write_entries(directory, state, names)
+    try:
+        for name in started:
+            (directory / name).mkdir(exist_ok=True)
+            state["nodes"][name]["pid"] = _start(directory, name)
+    finally:  # (interrupted meanwhile: the nodes started so far are recorded, for `down`)
+        # only its own nodes' entries, under the lock (session 48: written whole, a
+        # `vdynamo join` meanwhile lost its node's entry, as two joins did before
+        # session 47's review)
+        _write_entries(directory, state, names)
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
@@ -775,7 +779,8 @@ def main_cluster(argv: list[str]) -> int:
     """``vdynamo cluster up|status|down``."""
     parser = argparse.ArgumentParser(prog="vdynamo cluster", description=(
         "A local cluster of real processes on 127.0.0.1 (one per node)."))
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, help=(
+        "`vdynamo cluster COMMAND --help` for each one's options"))
     up = sub.add_parser(
         "up", help="start the cluster in the background (or restart it)",
         epilog="exit status: 0 every node started answers and is ready; 1 a node did "
@@ -808,7 +813,11 @@ def main_cluster(argv: list[str]) -> int:
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")
-    for command in (up, status, sub.add_parser("down", help="stop every process `up` started")):
+    down = sub.add_parser(
+        "down", help="stop every process `up` started",
+        epilog="exit status: 0 the nodes running stopped (SIGTERM, after 10 s SIGKILL), or "
+        "none was running; 1 no cluster in DIR")
+    for command in (up, status, down):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
@@ -822,12 +831,25 @@ def main_cluster(argv: list[str]) -> int:
         return 1
 
 
+#: ``join``'s, ``leave``'s and ``remove``'s exit statuses, under their ``--help``
+_ONE_NODE_EPILOGS = {
+    "vdynamo join": "exit status: 0 the node joined and is ready (its URL printed); 1 it "
+                    "did not (one line why: running already, no cluster, not ready in time)",
+    "vdynamo leave": "exit status: 0 the node handed its ranges over and its process exited; "
+                     "1 it did not (one line why and what to do: no such node, not "
+                     "running, a member it waits for down, its process gone mid-handover)",
+    "vdynamo remove": "exit status: 0 a member took the removal (the node's ranges then move "
+                      "to new owners); 1 refused (one line why: the node running or heard "
+                      "from lately, unknown, fewer than N members left, a change in progress)",
+}
+
+
 def _one_node(prog: str, argv: list[str], *, running: bool | None,
               ) -> tuple[Path, dict[str, Any], str, dict[str, Any] | None] | int:
     """(directory, state, node, its entry) of ``join``/``leave``; or the exit status
     after a one-line error (no cluster; the node running or not, against ``running``
     unless None)."""
-    parser = argparse.ArgumentParser(prog=prog)
+    parser = argparse.ArgumentParser(prog=prog, epilog=_ONE_NODE_EPILOGS[prog])
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
         f"the cluster's directory (default ./{DEFAULT_DIR})"))
@@ -843,7 +865,7 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     entry = state["nodes"].get(args.node)
     problem = None
     if not (args.dir / "cluster.toml").exists():
-        problem = f"no cluster in {args.dir} (run `vdynamo cluster up` first)"
+        problem = f"no cluster in {args.dir} (run `vdynamo cluster up --dir {args.dir}` first)"
     elif running is not None and _ours(args.dir, entry and entry["pid"]) != running:
         problem = f"{args.node} is {'not ' if running else 'already '}running in {args.dir}"
     if problem is not None:
@@ -1204,7 +1226,8 @@ def main_leave(argv: list[str]) -> int:
     directory, state, name, entry = found
     running = entry is not None and _ours(directory, entry["pid"])
     if entry is None or not (running or entry.get("leaving")):
-        print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
+        print(f"vdynamo leave: {_not_leaving(directory, state, name, entry)}",
+              file=sys.stderr)
         return 1
     others = [other for other, held in state["nodes"].items()
               if other != name and not held.get("left") and not held.get("removed")]
@@ -1295,6 +1318,25 @@ def main_leave(argv: list[str]) -> int:
     return 0
 
 
+def _not_leaving(directory: Path, state: dict[str, Any], name: str,
+                 entry: dict[str, Any] | None) -> str:
+    """Why node ``name`` (its ``cluster.json`` entry, None: none) cannot leave, not
+    running: it is no node of the cluster, it left or was removed already, or it is
+    stopped, with what to do. "NAME is not running in D" for each before session 48's
+    new user's walk (a typo'd name, a second `leave`, a node killed)."""
+    if entry is None:
+        return (f"no node {name} in the cluster in {directory} (its nodes: "
+                f"{', '.join(state['nodes'])})")
+    if entry.get("removed"):  # (a removed node started again serves nothing)
+        return f"{name} was removed from the cluster in {directory} already"
+    if entry.get("left"):
+        return (f"{name} left the cluster in {directory} already (`vdynamo join {name} "
+                f"--dir {directory}` joins it again)")
+    return (f"{name} is not running in {directory}: a stopped node cannot hand its ranges "
+            f"over; start it (`vdynamo cluster up --dir {directory}`), then leave, or, if it "
+            f"is down for good, remove it (`vdynamo remove {name} --dir {directory}`)")
+
+
 def _tell_unmarked(directory: Path, name: str) -> None:
     """Mark ``name`` left in the cluster file (:func:`_mark_left`); if it cannot
     be, say so: it left, but still counts against ``max_peer_connections`` until
@@ -1323,7 +1365,8 @@ def main_remove(argv: list[str]) -> int:
     directory, state, name, entry = found
     if entry is not None and _ours(directory, entry["pid"]):
         print(f"vdynamo remove: {name} is running in {directory}: a node that is up "
-              f"leaves (`vdynamo leave {name}`); remove is for a node down for good",
+              f"leaves (`vdynamo leave {name} --dir {directory}`); remove is for a node "
+              "down for good",
               file=sys.stderr)
         return 1
     try:

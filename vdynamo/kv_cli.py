@@ -57,13 +57,29 @@ _PW_HELP = ("primary write quorum for this request, 0..N: how many of the "
             "holding a hint (Riak's pw)")
 
 
+#: each command's exit statuses and an example, under its ``--help`` (none before
+#: session 48's new user's walk)
+_EPILOGS = {
+    "vdynamo get": "exit status: 0 a value read (siblings: one line each); 1 no value (the "
+                   "key absent or deleted: its context is printed still), or an error (one "
+                   "line); 2 bad arguments. Example: vdynamo get cart --dir mycluster",
+    "vdynamo put": "exit status: 0 written (the new context printed); 1 an error (one line: "
+                   "nothing sent, refused, or the outcome unknown); 2 bad arguments. "
+                   "Example: vdynamo put cart milk --context CONTEXT --dir mycluster",
+    "vdynamo delete": "exit status: 0 deleted (the new context printed), or no value to "
+                      "delete (said on stderr; the read's context printed); 1 an error (one "
+                      "line); 2 bad arguments. Example: vdynamo delete cart --dir mycluster",
+}
+
+
 def _parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("key")
+    parser = argparse.ArgumentParser(prog=prog, epilog=_EPILOGS[prog])
+    parser.add_argument("key", help="the key: the bytes given, UTF-8 or not")
     parser.add_argument("--node", action="append", default=[],
                         help="a node's HTTP address host:port (repeatable)")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                        help="a local cluster's directory (when no --node is given)")
+                        help=f"a local cluster's directory, when no --node is given "
+                             f"(default ./{DEFAULT_DIR})")
     parser.add_argument("--max-answer-bytes", type=_positive, default=None,
                         help="the largest answer read, in bytes (default: the largest "
                              "the cluster's /status states, at least "
@@ -239,7 +255,8 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     parser.add_argument("--value-file", metavar="PATH", default=None,
                         help="read the value from the file PATH ('-': the standard input)")
     parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
-    parser.add_argument("--content-type", default="text/plain; charset=utf-8")
+    parser.add_argument("--content-type", default="text/plain; charset=utf-8",
+                        help="the value's Content-Type (default: text/plain; charset=utf-8)")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     parser.add_argument("--pw", type=int, help=_PW_HELP)
     args = parser.parse_args(argv)

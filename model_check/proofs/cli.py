@@ -24,11 +24,18 @@ otherwise; 2 for a usage error (an unknown proof name lists the names).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
+
+import z3
 
 from model_check.proofs.agreement import agreement_json, agreement_table, check_suite
 from model_check.proofs.framework import DEFAULT_TIMEOUT_MS, ProofResult, run_proof
@@ -115,7 +122,42 @@ def _shown(r: ProofResult) -> list[str]:
     return [f"    what the spec does (Z3's model): {head}:", *[f"      {c}" for c in clauses]]
 
 
+@contextlib.contextmanager
+def _stopped_by_ctrl_c() -> Iterator[None]:
+    """Within: Ctrl-C (SIGINT) ends the process at once, status 130, one line. Z3's own
+    SIGINT handler (its ``ctrl_c`` parameter, on by default while a solver checks) is
+    turned off, so the signal always reaches this one. Before session 48 Z3 took it:
+    the query at hand came back ``unknown``, and every other proof and the agreement
+    check ran on (50 s) to exit 1; or it was lost (a check that finished anyway), or
+    Python raised it inside a Z3 object's ``__del__`` or a ctypes call, where it was
+    dropped or became a ``ctypes.ArgumentError`` traceback. A check under way is not
+    cut short: the process ends when Z3 returns (a query takes at most a few seconds
+    here; ``--timeout`` bounds it). Only in the main thread (elsewhere a handler cannot
+    be set); the handler and the parameter are restored on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        print("vdynamo prove: interrupted", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    before = signal.signal(signal.SIGINT, stop)
+    z3_before = z3.get_param("ctrl_c") == "true"
+    z3.set_param("ctrl_c", False)
+    try:
+        yield
+    finally:
+        z3.set_param("ctrl_c", z3_before)
+        signal.signal(signal.SIGINT, before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _stopped_by_ctrl_c():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     proofs = all_proofs()
     if args.list:

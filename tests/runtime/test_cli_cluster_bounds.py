@@ -50,7 +50,8 @@ def test_a_bad_set_is_refused_naming_it_before_anything_is_written(tmp_path: Pat
     cases = {"gossip_interval": "expected KEY=VALUE",
              "gossip_interval=abc": "not a TOML key = value",
              "secret=\"x\"": "--set secret: written by `cluster up` itself",
-             "gossip_intervals=0.25": "[cluster] gossip_intervals: not a cluster setting",
+             "gossip_intervals=0.25": "[cluster] gossip_intervals: not a cluster setting "
+                                      "(did you mean gossip_interval?)",
              "gossip_interval=-1": "gossip_interval: must be a finite number of seconds > 0"}
     for i, (setting, expected) in enumerate(cases.items()):
         directory = tmp_path / f"c{i}"
