@@ -22,6 +22,8 @@ a store whose start count is already past 2**63 forgets its retirements).
 
 from __future__ import annotations
 
+import pytest
+
 from impl.retired import RetiredActors
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -66,3 +68,29 @@ def test_a_start_count_past_the_top_rank_keeps_the_retirements_readable() -> Non
     second = lifetime_actor(storage, "n1", seed=1, now=1.0)
     lifetime_actor(storage, "n1", seed=1, now=2.0)
     assert read_retired(storage) == {first: TOP, second: TOP}  # saturated: a tie, by name
+
+
+@pytest.mark.xfail(strict=True, reason="a replaced disk that restarts before it heard its node's ranks retires its first lifetime below the old disk's, and nothing raises it later (docs/dvv.md, Review of the retired ranks)")
+def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_old_disks() -> None:
+    """The hole the lead's fix leaves ("a replaced disk that has heard nothing yet when
+    it restarts ranks as before"), reached on the simulator: seed 24 of the review's
+    throwaway history (12 unnamed writers, 200 steps, wipes, crash-restarts and
+    restores, docs/dvv.md): n1 is wiped at step 103 while cut off from both peers,
+    restarted at 127 still cut off, so its replaced disk's first lifetime is retired
+    at rank 1, below the old disk's retired at 2 and 3; nothing raises it once n1
+    hears them, the byte budget then drops that lifetime's emptied entries first
+    and a stale copy brings back eight superseded values (clean with the budget
+    lifted; the rule before the lead's fix the same). Here the ranks alone: the old
+    disk retired L1, L2; the replaced disk's A retired at a restart before any gossip;
+    then the gossip. Right value: A, the newest retired lifetime, ranks above L2 in
+    what the node knows (the budget drops the lowest-ranked lifetimes first)."""
+    old = MemoryStorage()
+    first = lifetime_actor(old, "n1", seed=1, now=0.0)
+    second = lifetime_actor(old, "n1", seed=1, now=1.0)
+    lifetime_actor(old, "n1", seed=1, now=2.0)  # the old disk's live lifetime, then lost
+    storage = MemoryStorage()  # replaced, cut off: it hears nothing before its restart
+    replaced = lifetime_actor(storage, "n1", seed=1, now=3.0)
+    live = lifetime_actor(storage, "n1", seed=1, now=4.0)
+    knows = RetiredActors(storage, live, enabled=True)
+    knows.take(encode_retired(read_retired(old)))  # healed: a peer's gossip
+    assert knows.known[replaced] > knows.known[second] > knows.known[first]
