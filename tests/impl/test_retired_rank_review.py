@@ -70,7 +70,10 @@ def test_a_start_count_past_the_top_rank_keeps_the_retirements_readable() -> Non
     assert read_retired(storage) == {first: TOP, second: TOP}  # saturated: a tie, by name
 
 
-@pytest.mark.xfail(strict=True, reason="a replaced disk that restarts before it heard its node's ranks retires its first lifetime below the old disk's, and nothing raises it later (docs/dvv.md, Review of the retired ranks)")
+@pytest.mark.xfail(strict=True, reason=(
+    "a replaced disk that restarts before it heard its node's ranks retires its first "
+    "lifetime below the old disk's, and nothing raises it later (docs/dvv.md, Review "
+    "of the retired ranks)"))
 def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_old_disks() -> None:
     """The hole the lead's fix leaves ("a replaced disk that has heard nothing yet when
     it restarts ranks as before"), reached on the simulator: seed 24 of the review's
