@@ -97,3 +97,16 @@ def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_
     knows = RetiredActors(storage, live, enabled=True)
     knows.take(encode_retired(read_retired(old)))  # healed: a peer's gossip
     assert knows.known[replaced] > knows.known[second] > knows.known[first]
+
+
+def test_the_ranks_of_a_node_whose_name_extends_this_ones_do_not_count() -> None:
+    """n1 and n10 (and a digest-named long node) share a prefix of their names: n1's
+    rank counts only ``n1~`` lifetimes. (Counting n10's only raised n1's ranks, no
+    ordering harm, but toward the 2**62 bound; mutant ``actor.startswith(prefix)``:
+    rank 8 here.)"""
+    storage = MemoryStorage()
+    first = lifetime_actor(storage, "n1", seed=1, now=0.0)
+    storage.set_meta(RETIRED_KNOWN_META, encode_retired({"n10~0123456789ab": 7,
+                                                         "n1x~0123456789ab": 5}))
+    lifetime_actor(storage, "n1", seed=1, now=1.0)
+    assert read_retired(storage) == {first: 1}
