@@ -914,7 +914,10 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
         # and drop the entries of the lifetime just retired (docs/dvv.md, "Review of
         # the shared id's fresh pairs (session 48, review)", seed 141)
         lifetimes = max(lifetimes, _highest_own_rank(storage, name) + 2)
-        _retire(storage, name, previous.decode("utf-8"), lifetimes - 1)
+        # a rank stays below 2**63 (decode_retired refuses more, and read_retired
+        # then forgets every retirement of the store: session 48's review, a peer
+        # gossiping a lifetime of this node at 2**63 - 1); saturated ranks tie, by name
+        _retire(storage, name, previous.decode("utf-8"), min(lifetimes - 1, _MAX_RANK))
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
                             + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
@@ -931,10 +934,19 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
 RETIRED_KNOWN_META = "retired-known"
 
 
+#: The highest rank a retirement is stored at (:func:`decode_retired` refuses 2**63)
+_MAX_RANK = (1 << 63) - 1
+#: Ranks from this on are not counted by :func:`_highest_own_rank`: no store reaches
+#: them by counting its starts, so only a forged or corrupt retirement names one
+#: (session 48's review: one peer's gossip pushed a node's ranks to 2**63)
+_RANK_TRUSTED_BELOW = 1 << 62
+
+
 def _highest_own_rank(storage: Storage, name: str) -> int:
     """The highest rank of node ``name``'s retired lifetimes that ``storage`` holds:
     those it retired (:data:`RETIRED_META`) and those it heard of
-    (:data:`RETIRED_KNOWN_META`); 0 for none (a malformed entry counts as none)."""
+    (:data:`RETIRED_KNOWN_META`); 0 for none (a malformed entry counts as none, and
+    so does a rank of :data:`_RANK_TRUSTED_BELOW` or more)."""
     prefix = _actor_prefix(name)
     ranks = [0]
     for key in (RETIRED_META, RETIRED_KNOWN_META):
@@ -943,7 +955,7 @@ def _highest_own_rank(storage: Storage, name: str) -> int:
         except BadMessageError:
             continue
         ranks.extend(rank for actor, rank in known.items()
-                     if actor.rpartition("~")[0] == prefix)
+                     if actor.rpartition("~")[0] == prefix and rank < _RANK_TRUSTED_BELOW)
     return max(ranks)
 
 

@@ -8,6 +8,8 @@ so that the puts after it mint under their pairs."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -184,7 +186,9 @@ _CLIENTS = ("alice", "alice", "alice", "bob", "carol", "a b", "n2")
 
 
 def _random_history(seed: int, steps: int, clients: tuple[str, ...] = _CLIENTS, *,
-                    disk_loss: bool = False) -> tuple[list[bytes], list[bytes]]:
+                    disk_loss: bool = False, fault_rate: float = 0.08,
+                    fault: Callable[[SimulatedCluster, random.Random, int], None] | None = None,
+                    **cluster_options: Any) -> tuple[list[bytes], list[bytes]]:
     """Seven processes (three sharing the id "alice", "a b", one named like node
     n2) get, put and delete through random coordinators, each from the context
     of its own last answer, amid partitions, heals and crash-restarts; then every
@@ -192,9 +196,13 @@ def _random_history(seed: int, steps: int, clients: tuple[str, ...] = _CLIENTS, 
     through it: a put's answer adds its value only when the answered vector grew)
     tells which acknowledged writes could be superseded. Returns (acknowledged
     writes absent, though no put or delete's ghost covered them; values present
-    though an acknowledged put or delete's ghost covered them)."""
+    though an acknowledged put or delete's ghost covered them). ``fault`` (the
+    cluster, the history's random source, the step) replaces the faults drawn after
+    a step (at ``fault_rate``), and ``cluster_options`` go to the cluster
+    (``bench/retired_rank_histories.py``, session 48)."""
     rng = random.Random(seed)
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="dvv")
+    options: dict[str, Any] = {"nodes": 3, **cluster_options}
+    cluster = SimulatedCluster(n=3, r=2, w=2, seed=seed, clock="dvv", **options)
     names = cluster.node_names
     secret = cluster.node(names[0]).config.context_secret
 
@@ -230,15 +238,19 @@ def _random_history(seed: int, steps: int, clients: tuple[str, ...] = _CLIENTS, 
                 contexts[i] = (answer, ghost | {value} if grew else ghost)
         except DynamoError:
             contexts[i] = (b"", frozenset())
-        if rng.random() < 0.08:
-            fault, node = rng.random(), rng.choice(names)
-            if fault < 0.4:
+        if rng.random() >= fault_rate:
+            pass
+        elif fault is not None:
+            fault(cluster, rng, step)
+        else:
+            kind, node = rng.random(), rng.choice(names)
+            if kind < 0.4:
                 cluster.partition([node], [n for n in names if n != node])
-            elif fault < 0.7:
+            elif kind < 0.7:
                 cluster.heal()
             elif cluster.is_down(node):
                 pass
-            elif disk_loss and fault < 0.8:
+            elif disk_loss and kind < 0.8:
                 cluster.wipe(node)
             else:
                 cluster.crash(node)
