@@ -1,0 +1,94 @@
+"""impl.membership: the behaviours session 48's mutmut run of the whole file found no
+test for (docs/refinement.md, "Mutation score of read_repair, forwarding, retired,
+reaping, membership (session 48)"): an entry covers another only with both of its
+registers at least as high (session 26), the words of a move past the version
+headroom and of a departure's shortfall (session 24), a view's JSON row with split
+registers read back, and the view digest's size. Pure functions, deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from impl.errors import VersionHeadroomError
+from impl.membership import (
+    PEER_VERSION_LIMIT,
+    Member,
+    Membership,
+    MemberStatus,
+    departure_shortfall,
+    initial_membership,
+)
+from spec.ring import strategy1
+
+UP, LEAVING = MemberStatus.UP, MemberStatus.LEAVING
+
+
+def test_an_entry_covers_another_only_with_both_registers_as_high() -> None:
+    """A newer status register with an older tokens register (a claimant's move the
+    entry has not heard) does not cover the other entry, nor the other way round
+    (``Member.covers__mutmut_2``: ``or``, either register enough)."""
+    status_newer = Member("n1", 5, LEAVING, (1,), status_version=5, tokens_version=2)
+    tokens_newer = Member("n1", 4, UP, (2,), status_version=1, tokens_version=4)
+    assert not status_newer.covers(tokens_newer)
+    assert not tokens_newer.covers(status_newer)
+    joined = status_newer.join(tokens_newer)
+    assert joined.covers(status_newer) and joined.covers(tokens_newer)
+
+
+def test_a_move_past_the_version_headroom_is_refused_word_for_word() -> None:
+    """(``Membership.move__mutmut_8``: the message None.)"""
+    view = Membership((Member("n1", PEER_VERSION_LIMIT - 2, UP, (1,)),
+                       Member("n2", 1, UP, (2,))))
+    with pytest.raises(VersionHeadroomError) as refused:
+        view.move("n1", (3,))
+    assert str(refused.value) == (
+        f"membership: 'n1' cannot announce a change: version {PEER_VERSION_LIMIT} would "
+        "not be below 2**62 (PEER_VERSION_LIMIT), and every peer refuses a view with it")
+
+
+def test_a_row_with_split_registers_reads_back() -> None:
+    """A moved member's row carries ``[settled, [status_version, tokens_version]]``
+    (six fields): its JSON reads back to the same view (``from_json__mutmut_44``:
+    rows of 4, 5 or 7 fields)."""
+    view = initial_membership(strategy1(("n1", "n2", "n3"), 2, random.Random(1)).ring)
+    moved = view.move("n2", view.get("n2").tokens[:1])  # type: ignore[union-attr]
+    assert Membership.from_json(moved.to_json()) == moved
+    assert len(moved.to_json()["members"][1]) == 6  # type: ignore[index]
+
+
+def test_a_view_digest_is_sixteen_bytes() -> None:
+    """The view digest a reap query carries (:meth:`impl.node.Node._members`) is a
+    16-byte blake2b (``digest__mutmut_4``: blake2b's default 64; ``_5``: 17)."""
+    view = initial_membership(strategy1(("n1", "n2", "n3"), 2, random.Random(1)).ring)
+    assert len(view.digest()) == 16 and view.digest() == view.digest()
+
+
+def _view(*members: tuple[str, MemberStatus]) -> Membership:
+    return Membership(tuple(Member(node, 1, status, (i + 1,))
+                            for i, (node, status) in enumerate(members)))
+
+
+def test_a_departures_shortfall_names_who_stays_and_who_goes() -> None:
+    """The reason a departure waits (session 24), word for word: the other
+    departures going first, the members staying (one: "member"; none: "none")
+    (``departure_shortfall__mutmut_14``, ``_18``: the ``with ... going too`` part
+    when nothing else goes; ``_16``: the names of those going joined wrongly;
+    ``_19``, ``_21``: "member" for one; ``_29``, ``_30``: "none")."""
+    four = _view(("n1", UP), ("n2", UP), ("n3", LEAVING), ("n4", UP))
+    assert departure_shortfall(four, "n3", 3, ()) is None
+    assert departure_shortfall(four, "n3", 3, ("n4",)) == (
+        "with n4 going too, it would leave 2 members (n1, n2), fewer than N = 3 replicas "
+        "per key; it completes once a node joins")
+    assert departure_shortfall(four, "n3", 3, ("n4", "n2")) == (
+        "with n2, n4 going too, it would leave 1 member (n1), fewer than N = 3 replicas "
+        "per key; it completes once a node joins")
+    two = _view(("n1", UP), ("n2", LEAVING))
+    assert departure_shortfall(two, "n2", 2, ()) == (
+        "it would leave 1 member (n1), fewer than N = 2 replicas per key; it completes "
+        "once a node joins")
+    assert departure_shortfall(two, "n2", 2, ("n1",)) == (
+        "with n1 going too, it would leave 0 members (none), fewer than N = 2 replicas "
+        "per key; it completes once a node joins")
