@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from impl.errors import VersionHeadroomError
+from impl.errors import BadMessageError, VersionHeadroomError
 from impl.membership import (
     PEER_VERSION_LIMIT,
     Member,
@@ -92,3 +92,29 @@ def test_a_departures_shortfall_names_who_stays_and_who_goes() -> None:
     assert departure_shortfall(two, "n2", 2, ("n1",)) == (
         "with n1 going too, it would leave 0 members (none), fewer than N = 2 replicas "
         "per key; it completes once a node joins")
+
+
+def _row_view(row: list[object]) -> dict[str, object]:
+    return {"format": Membership((Member("n1", 1, UP),)).to_json()["format"], "members": [row]}
+
+
+def test_the_split_registers_of_a_row_are_read_and_checked() -> None:
+    """A six-field row's registers are read as given, 0 included; one whose settled
+    flag is no bool, whose registers are not a pair of ints >= 0, is refused
+    (``from_json__mutmut_55`` to ``_59``, ``_64``, ``_66``, ``_68``, ``_88`` to
+    ``_94``: the six-field checks loosened, tightened or skipped)."""
+    read = Membership.from_json(_row_view(["n1", 0, "up", ["1"], False, [0, 0]]))
+    assert read.members == (Member("n1", 0, UP, (1,), False, 0, 0),)
+    read = Membership.from_json(_row_view(["n1", 3, "up", ["1"], True, [3, 1]]))
+    assert read.members == (Member("n1", 3, UP, (1,), True, 3, 1),)
+    shape = "member 0 must be \\[node, version, status, tokens\\]"
+    registers = "member 0 register versions must be ints >= 0"
+    for bad, words in ((["n1", 3, "up", ["1"], "yes", [3, 1]], shape),
+                       (["n1", 3, "up", ["1"], True, (3, 1)], shape),
+                       (["n1", 3, "up", ["1"], True, [3]], shape),
+                       (["n1", 3, "up", ["1"], True, [3, 1, 1]], shape),
+                       (["n1", 3, "up", ["1"], True, [-1, 1]], registers),
+                       (["n1", 3, "up", ["1"], True, [3, "1"]], registers),
+                       (["n1", 3, "up", ["1"], True, [3, True]], registers)):
+        with pytest.raises(BadMessageError, match=words):
+            Membership.from_json(_row_view(bad))
