@@ -14,14 +14,17 @@ import pytest
 
 from impl.errors import BadMessageError, VersionHeadroomError
 from impl.membership import (
+    ON_RING,
     PEER_VERSION_LIMIT,
     Member,
     Membership,
     MemberStatus,
+    claim_leave,
     departure_shortfall,
+    force_remove,
     initial_membership,
 )
-from spec.ring import strategy1
+from spec.ring import Partitioning, Strategy, strategy1, strategy3
 
 UP, LEAVING = MemberStatus.UP, MemberStatus.LEAVING
 
@@ -118,3 +121,25 @@ def test_the_split_registers_of_a_row_are_read_and_checked() -> None:
                        (["n1", 3, "up", ["1"], True, [3, True]], registers)):
         with pytest.raises(BadMessageError, match=words):
             Membership.from_json(_row_view(bad))
+
+
+def test_a_claimed_leave_hands_no_partition_to_a_member_being_removed() -> None:
+    """5 members (strategy 3, Q = 32), n3 leaving and n5 force-removed: the claim of
+    n3's leave, which left alone would move two of n3's partitions to n5, gives
+    them to the staying members instead (session 24's review); n5 keeps exactly its
+    own, and every partition is held (``claim_leave__mutmut_15``, ``_16``, ``_17``:
+    the other departures mis-collected; ``_to_staying__mutmut_1`` to ``_4``,
+    ``_6``, ``_10``, ``_11``: the redirection skipped or applied to the wrong
+    tokens)."""
+    ring = strategy3(["n1", "n2", "n3", "n4", "n5"], 32, random.Random(1)).ring
+    view = force_remove(initial_membership(ring).announce("n3", status=LEAVING), "n5", 3)
+    on_ring = view.ring()
+    assert on_ring is not None
+    partitioning = Partitioning(Strategy.EQUAL_PARTITIONS, on_ring, 6, 32)
+    alone = partitioning.without_node("n3", random.Random(1)).ring
+    assert set(alone.tokens_of("n5")) > set(ring.tokens_of("n5"))
+    claimed = claim_leave(view, "n3", partitioning, random.Random(1))
+    tokens = claimed.tokens(ON_RING)
+    assert tokens["n5"] == ring.tokens_of("n5") and "n3" not in tokens
+    assert sorted(t for held in tokens.values() for t in held) == sorted(ring.tokens)
+    assert {n: len(tokens[n]) for n in ("n1", "n2", "n4")} == {"n1": 9, "n2": 9, "n4": 8}
