@@ -8,17 +8,21 @@ registers read back, and the view digest's size. Pure functions, deterministic.
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
 from impl.errors import BadMessageError, VersionHeadroomError
 from impl.membership import (
+    BEATS_FORMAT,
     ON_RING,
     PEER_VERSION_LIMIT,
     Member,
     Membership,
     MemberStatus,
+    beats_from_bytes,
+    beats_to_bytes,
     claim_leave,
     departure_shortfall,
     force_remove,
@@ -143,3 +147,20 @@ def test_a_claimed_leave_hands_no_partition_to_a_member_being_removed() -> None:
     assert tokens["n5"] == ring.tokens_of("n5") and "n3" not in tokens
     assert sorted(t for held in tokens.values() for t in held) == sorted(ring.tokens)
     assert {n: len(tokens[n]) for n in ("n1", "n2", "n4")} == {"n1": 9, "n2": 9, "n4": 8}
+
+
+def test_a_view_contains_its_members_only() -> None:
+    """(``Membership.__contains____mutmut_2``: ``!=``, every name but a lone member's.)"""
+    view = _view(("n1", UP), ("n2", UP))
+    assert "n1" in view and "n2" in view and "n3" not in view
+    assert "n2" not in _view(("n1", UP))
+
+
+def test_heartbeats_with_another_shape_are_refused() -> None:
+    """A heartbeats field with a key besides ``format`` and ``beats``, or JSON that is
+    no object, is refused as malformed (``beats_from_bytes__mutmut_10``: ``and``, the
+    extra key let through and a JSON number a TypeError)."""
+    assert beats_from_bytes(beats_to_bytes({"n1": (1, 2, 3)})) == {"n1": (1, 2, 3)}
+    for bad in ({"format": BEATS_FORMAT, "beats": {}, "more": 1}, 5, ["format", "beats"]):
+        with pytest.raises(BadMessageError, match="heartbeats: expected"):
+            beats_from_bytes(json.dumps(bad).encode())
