@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from impl.errors import BadMessageError, VersionHeadroomError
+from impl.errors import BadMessageError, InvalidValueError, VersionHeadroomError
 from impl.membership import (
     BEATS_FORMAT,
     ON_RING,
@@ -27,6 +27,7 @@ from impl.membership import (
     departure_shortfall,
     force_remove,
     initial_membership,
+    merge_conflict,
 )
 from spec.ring import Partitioning, Strategy, strategy1, strategy3
 
@@ -164,3 +165,27 @@ def test_heartbeats_with_another_shape_are_refused() -> None:
     for bad in ({"format": BEATS_FORMAT, "beats": {}, "more": 1}, 5, ["format", "beats"]):
         with pytest.raises(BadMessageError, match="heartbeats: expected"):
             beats_from_bytes(json.dumps(bad).encode())
+
+
+def test_a_conflict_both_views_hold_alike_is_ours() -> None:
+    """This node's own view gives token 5 to n1 and n2; a peer's view holds equal
+    copies of both entries (other objects, neither register higher): the conflict is
+    this node's (InvalidValueError), not the peer's (``merge_conflict__mutmut_14``,
+    ``_16``: ``>=``, an equal entry of the peer's taken as the winner and blamed)."""
+    mine = Membership((Member("n1", 1, UP, (1, 5)), Member("n2", 1, UP, (2, 5))))
+    theirs = Membership.from_json(mine.to_json())
+    assert theirs == mine and theirs.members[0] is not mine.members[0]
+    for peer in (mine, theirs):
+        with pytest.raises(InvalidValueError, match="this node's own view: the merged "
+                           "view gives token 5 to 'n1' and 'n2'"):
+            merge_conflict(mine, peer)
+
+
+def test_a_peers_conflict_after_an_entry_both_views_share_is_found() -> None:
+    """The peer's view holds this node's very entry of n1 (one object) and then a
+    newer n2 claiming n1's token 1: the peer's conflict (``merge_conflict__mutmut_11``:
+    ``break`` at the shared entry, the entries after it never looked at)."""
+    mine = Membership((Member("n1", 1, UP, (1,)), Member("n2", 1, UP, (2,))))
+    theirs = Membership((mine.members[0], Member("n2", 3, UP, (1,))))
+    with pytest.raises(BadMessageError, match="gives token 1 to 'n1' and 'n2'"):
+        merge_conflict(mine, theirs)
