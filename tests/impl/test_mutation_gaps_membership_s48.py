@@ -189,3 +189,21 @@ def test_a_peers_conflict_after_an_entry_both_views_share_is_found() -> None:
     theirs = Membership((mine.members[0], Member("n2", 3, UP, (1,))))
     with pytest.raises(BadMessageError, match="gives token 1 to 'n1' and 'n2'"):
         merge_conflict(mine, theirs)
+
+
+def test_a_peers_entry_winning_by_its_tokens_alone_is_blamed() -> None:
+    """The peer's n2 holds a newer tokens register only (a claimant's move, its status
+    register as ours) that claims n1's token 1: the conflict is the peer's
+    (``merge_conflict__mutmut_22``: ``and``, an entry of the peer's counted as its
+    only when both registers win)."""
+    mine = Membership((Member("n1", 1, UP, (1,)), Member("n2", 1, UP, (2,))))
+    theirs = Membership((mine.members[0],
+                         Member("n2", 3, UP, (1,), status_version=1, tokens_version=3)))
+    with pytest.raises(BadMessageError, match="gives token 1 to 'n1' and 'n2'"):
+        merge_conflict(mine, theirs)
+
+
+def test_heartbeats_bytes_are_compact() -> None:
+    """(``beats_to_bytes__mutmut_2``: JSON's default separators, a space after each.)"""
+    assert beats_to_bytes({"n1": (1, 2, 3), "n2": (4, 5, 6)}) == (
+        b'{"beats":{"n1":[1,2,3],"n2":[4,5,6]},"format":"vdynamo.beats.v2"}')
