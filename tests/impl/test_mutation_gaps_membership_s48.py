@@ -207,3 +207,17 @@ def test_heartbeats_bytes_are_compact() -> None:
     """(``beats_to_bytes__mutmut_2``: JSON's default separators, a space after each.)"""
     assert beats_to_bytes({"n1": (1, 2, 3), "n2": (4, 5, 6)}) == (
         b'{"beats":{"n1":[1,2,3],"n2":[4,5,6]},"format":"vdynamo.beats.v2"}')
+
+
+def test_only_a_view_of_at_most_64_kib_is_kept_parsed() -> None:
+    """A view's bytes parse to one kept object while they take at most 64 KiB; larger
+    ones are parsed afresh each time, not held in the cache
+    (``Membership.from_bytes__mutmut_4``: ``or``, every view kept)."""
+    small = _view(("n1", UP), ("n2", UP)).to_bytes()
+    assert Membership.from_bytes(small) is Membership.from_bytes(small)
+    large = Membership(tuple(Member(f"n{i}", 1, UP, tuple((1 << 120) + 64 * i + t
+                                                          for t in range(64)))
+                             for i in range(40))).to_bytes()
+    assert len(large) > 1 << 16
+    first, again = Membership.from_bytes(large), Membership.from_bytes(large)
+    assert first == again and first is not again
