@@ -221,3 +221,23 @@ def test_only_a_view_of_at_most_64_kib_is_kept_parsed() -> None:
     assert len(large) > 1 << 16
     first, again = Membership.from_bytes(large), Membership.from_bytes(large)
     assert first == again and first is not again
+
+
+def test_a_view_of_exactly_64_kib_is_kept_parsed() -> None:
+    """The bound is inclusive (``Membership.from_bytes__mutmut_6``: ``<``); and a view
+    of :class:`Membership` itself is kept (``_5``: ``cls is not Membership``)."""
+    members = tuple(Member(f"n{i}", 1, UP, tuple((1 << 120) + 64 * i + t for t in range(64)))
+                    for i in range(25))
+    short = len(Membership((*members, Member("p", 1, UP))).to_bytes())
+    raw = Membership((*members, Member("p" * (1 + (1 << 16) - short), 1, UP))).to_bytes()
+    assert len(raw) == 1 << 16
+    assert Membership.from_bytes(raw) is Membership.from_bytes(raw)
+
+
+def test_a_views_bytes_are_kept() -> None:
+    """A view sends the same bytes object in every gossip until it changes (session
+    41; ``Membership.to_bytes__mutmut_1``, ``_2``, ``_3``: the kept bytes never looked
+    up; ``_17``, ``_18``: kept under another id, or nothing kept)."""
+    view = _view(("n1", UP), ("n2", UP), ("n3", UP))
+    raw = view.to_bytes()
+    assert view.to_bytes() is raw and Membership.from_bytes(raw) == view
