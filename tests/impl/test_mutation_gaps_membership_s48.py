@@ -241,3 +241,14 @@ def test_a_views_bytes_are_kept() -> None:
     view = _view(("n1", UP), ("n2", UP), ("n3", UP))
     raw = view.to_bytes()
     assert view.to_bytes() is raw and Membership.from_bytes(raw) == view
+
+
+def test_a_register_version_that_is_no_int_is_refused() -> None:
+    """A register version must be an int (not a bool, not a float) in [0, version]
+    (``Member.__post_init____mutmut_62``: ``and``, a float in range let through;
+    ``_63``: ``and``, a bool let through)."""
+    for bad in (2.0, True):
+        with pytest.raises(BadMessageError, match="status_version of 'n1' must be an int "
+                           "in \\[0, version\\]"):
+            Member("n1", 3, UP, status_version=bad)  # type: ignore[arg-type]
+    assert Member("n1", 3, UP, status_version=2).status_version == 2
