@@ -40,7 +40,8 @@ def test_a_held_answer_is_not_clean_once_its_get_ended_holding_a_live_version() 
     n1's reap query comes, so n3 holds its answer; the get ends holding a live
     version: n3 answers n1 "not clean" for that query (``_refuse__mutmut_1``: sent to
     nobody; ``_2``: an empty message). Ending without one, it answers clean (with
-    its generation)."""
+    its generation; ``get_ended``'s default ``live`` is False: ``get_ended__mutmut_1``,
+    True)."""
     for live in (True, False):
         driver, timer = _put(3, "safe", delete=True)
         assert timer is not None
@@ -50,7 +51,8 @@ def test_a_held_answer_is_not_clean_once_its_get_ended_holding_a_live_version() 
         [query] = [e.message for e in n1.fire(driver.now, timer)
                    if isinstance(e, Send) and isinstance(e.message, ReapQuery) and e.dest == "n3"]
         assert not [e for e in n3.receive(driver.now, "n1", query) if isinstance(e, Send)]
-        [answer] = n3.reaper.get_ended(driver.now, KEY, get.op_id, live=live)
+        [answer] = (n3.reaper.get_ended(driver.now, KEY, get.op_id, live=True) if live
+                    else n3.reaper.get_ended(driver.now, KEY, get.op_id))  # (False: default)
         assert isinstance(answer, Send) and isinstance(answer.message, ReapQueryReply)
         assert (answer.dest, answer.message.query_id, answer.message.key,
                 answer.message.clean) == ("n1", query.query_id, KEY, not live)
