@@ -1,0 +1,82 @@
+"""impl.replica: the behaviours session 48's mutmut run of the file found no test for
+(docs/refinement.md, "Mutation score of read_repair, forwarding, retired, reaping,
+membership (session 48)"): the lww floors at their bounds (a stamp equal to the
+clock, a floor within ``lww_floor_margin_s``: sessions 25-26), the kept record
+bounds (session 23's review), and what a replica's message tells of retired actors.
+A :class:`~impl.replica.Replica` built alone with its clock set, as
+tests/impl/test_lww_stamp_floor.py builds one; deterministic.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from impl.hints import HintStore
+from impl.node import Node
+from impl.replica import RECORD_BOUNDS_META, Replica
+from impl.storage.memory import MemoryStorage
+from impl.versions import TOMBSTONE, encode_record, encode_retired, lww_after
+from tests.impl.test_lww_stamp_floor import KEY, _reap, _replica
+from tests.impl.test_mutation_gaps_read_repair import HOLDING, OLD
+from tests.impl.test_node_driver import make_config
+
+OTHER = b"other"
+
+
+def test_a_stamp_at_the_clock_is_adopted_and_a_put_at_it_stamped_above() -> None:
+    """A replica's floor equal to the clock is adopted, one behind it is not
+    (``adopt_lww_floor__mutmut_1``: ``>``); a put at that very time is stamped one
+    tick above it (``lww_now__mutmut_9``: ``floor <= now`` took the clock's)."""
+    replica = _replica(MemoryStorage("always"), 10.0, margin=60.0)
+    replica.adopt_lww_floor(OTHER, 9.5)
+    replica.adopt_lww_floor(KEY, 10.0)
+    assert replica.lww_floors == {KEY: 10.0}
+    assert replica.lww_now(KEY, 10.0) == lww_after(10.0) > 10.0
+
+
+def test_a_floor_is_kept_until_the_clock_passed_it_by_the_margin() -> None:
+    """Margin 60 s: a floor at 10 s stays while a put of another key is stamped at
+    69 s, and goes at 70.5 s (``lww_now__mutmut_4``: the floors below ``now +
+    margin`` dropped)."""
+    replica = _replica(MemoryStorage("always"), 10.0, margin=60.0)
+    replica.adopt_lww_floor(KEY, 10.0)
+    assert replica.lww_now(OTHER, 69.0) == 69.0 and replica.lww_floors == {KEY: 10.0}
+    assert replica.lww_now(OTHER, 70.5) == 70.5 and replica.lww_floors == {}
+
+
+def test_a_reap_keeps_a_tombstone_stamp_the_margin_behind_the_clock() -> None:
+    """Clock 100 s, margin 60 s, a floor of another key at 100 s: a tombstone
+    stamped 40 s, exactly the margin behind, is kept as the key's floor when reaped,
+    and the other floor stays (``_keep_lww_floor__mutmut_3``: ``drop_passed(None)``,
+    a TypeError; ``_4``: the floors below ``now + margin`` dropped; ``_9``: ``stamp -
+    margin``, only stamps a margin ahead kept; ``_10``: ``>``)."""
+    replica = _replica(MemoryStorage("always"), 100.0, margin=60.0)
+    replica.adopt_lww_floor(OTHER, 100.0)
+    _reap(replica, TOMBSTONE, 40.0)
+    assert replica.lww_floors == {OTHER: 100.0, KEY: 40.0}
+
+
+def test_kept_bounds_rise_each_on_its_own_and_are_stored() -> None:
+    """Kept bounds (1000 bytes, 5 siblings): a smaller record bound changes nothing
+    (``raise_kept_bounds__mutmut_6``: the byte bound compared with the siblings'),
+    a larger one rises, is stored and answered True (``_21``: False)."""
+    storage = MemoryStorage("always")
+    replica = Replica("n1", make_config(3), storage, HintStore(storage, collections.Counter()),
+                      lambda node: True, kept_bounds=(1000, 5))
+    assert replica.raise_kept_bounds(10, 5) is False and replica.kept_bounds == (1000, 5)
+    assert replica.raise_kept_bounds(1001, 5) is True and replica.kept_bounds == (1001, 5)
+    assert storage.get_meta(RECORD_BOUNDS_META) == b"1001 5"
+
+
+def test_a_replicas_message_tells_retired_actors_only_where_it_knows_some() -> None:
+    """Outside dvv with actor epochs a replica tells nothing, b"" (``_nothing_carried
+    __mutmut_1``, ``carried_raw__mutmut_2``: b"XXXX"); a dvv node that knows ``OLD``
+    retired tells it for an encoded record holding its entry
+    (``carried_raw__mutmut_1``: ``is not``, nothing told)."""
+    replica = _replica(MemoryStorage("always"), 10.0)
+    assert replica.carried(HOLDING) == b"" and replica.carried_raw(b"x") == b""
+    node = Node("n1", make_config(3, n=3, r=2, w=2, retired_keep=0), MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    node.retired.take(encode_retired({OLD: 1}))
+    assert node.replica.carried_raw(encode_record(HOLDING)) == encode_retired({OLD: 1})
