@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import collections
 
+import pytest
+
+from impl.config import KEY_BYTES_CEILING
 from impl.hints import HintStore
+from impl.internal_errors import PeerDataError
+from impl.messages import ReplicaGet
 from impl.node import Node
 from impl.replica import RECORD_BOUNDS_META, Replica
 from impl.storage.memory import MemoryStorage
-from impl.versions import TOMBSTONE, encode_record, encode_retired, lww_after
+from impl.versions import (
+    CLIENT_FLOOR_META,
+    TOMBSTONE,
+    encode_record,
+    encode_retired,
+    lww_after,
+)
 from tests.impl.test_lww_stamp_floor import KEY, _reap, _replica
 from tests.impl.test_mutation_gaps_read_repair import HOLDING, OLD
 from tests.impl.test_node_driver import make_config
@@ -80,3 +91,30 @@ def test_a_replicas_message_tells_retired_actors_only_where_it_knows_some() -> N
     node.start(0.0)
     node.retired.take(encode_retired({OLD: 1}))
     assert node.replica.carried_raw(encode_record(HOLDING)) == encode_retired({OLD: 1})
+
+
+def test_the_client_floor_only_rises_and_only_in_client_vclock() -> None:
+    """(``raise_floor__mutmut_1``: ``or``, a lower counter taken in client-vclock and
+    any counter in another mode.)"""
+    storage = MemoryStorage("always")
+    replica = Replica("n1", make_config(3, clock="client-vclock"), storage,
+                      HintStore(storage, collections.Counter()), lambda node: True)
+    replica.raise_floor(5)
+    replica.raise_floor(3)
+    assert replica.client_floor == 5 and storage.get_meta(CLIENT_FLOOR_META) == b"5"
+    other = MemoryStorage("always")
+    dvv_replica = Replica("n1", make_config(3, clock="dvv"), other,
+                          HintStore(other, collections.Counter()), lambda node: True)
+    dvv_replica.raise_floor(5)
+    assert dvv_replica.client_floor == 0 and other.get_meta(CLIENT_FLOOR_META) is None
+
+
+def test_a_read_of_a_key_no_configuration_allows_is_the_peers_fault_word_for_word() -> None:
+    """(``on_replica_get__mutmut_3``, ``_8``: the error's message None.)"""
+    replica = _replica(MemoryStorage("always"), 10.0)
+    key = b"k" * (KEY_BYTES_CEILING + 1)
+    with pytest.raises(PeerDataError) as refused:
+        replica.on_replica_get("n2", ReplicaGet(1, key))
+    assert str(refused.value) == (
+        f"key is {KEY_BYTES_CEILING + 1} bytes, over the {KEY_BYTES_CEILING} no "
+        "configuration's max_key_bytes exceeds")
