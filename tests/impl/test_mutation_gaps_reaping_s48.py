@@ -90,3 +90,34 @@ def test_a_reap_lets_a_live_copy_go_only_at_an_immediate_non_replica() -> None:
         kept = {name: driver.nodes[name].record(KEY) for name in (outsider, replica)}
         assert kept == {outsider: None if mode == "immediate" else v1, replica: v1}
         assert TOMBSTONE not in driver.records(KEY).get(replica, [])
+
+
+def test_a_round_waiting_for_two_gets_stays_not_clean_after_one_held_a_live_version(
+        ) -> None:
+    """Safe mode, 3 nodes: n1 coordinates two gets of the deleted key when its round
+    begins, and holds its answer to n2's query for them too; n2 and n3 answer clean.
+    The first get ends holding a live version, the second without: n1 reaps nothing
+    (``get_ended__mutmut_33``: ``live =``, the second get's end clearing it), and the
+    second end still answers n2's held query, "not clean" (``_35``: ``out =``, the
+    answer dropped for the round's decision)."""
+    driver, timer = _put(3, "safe", delete=True)
+    assert timer is not None
+    n1, n2 = driver.nodes["n1"], driver.nodes["n2"]
+    now = driver.now
+    ops = [next(e.message.op_id for e in n1.client_request(now, GetRequest(rid, KEY))
+                if isinstance(e, Send) and isinstance(e.message, ReplicaGet))
+           for rid in (98, 99)]
+    [asked] = [e.message for e in n2.fire(now, ReapTombstone(KEY, timer.record, timer.targets))
+               if isinstance(e, Send) and isinstance(e.message, ReapQuery) and e.dest == "n1"]
+    assert not [e for e in n1.receive(now, "n2", asked) if isinstance(e, Send)]
+    [query, *_] = [e.message for e in n1.fire(now, timer)
+                   if isinstance(e, Send) and isinstance(e.message, ReapQuery)]
+    for member in ("n2", "n3"):
+        n1.receive(now, member, ReapQueryReply(query.query_id, KEY, True))
+    first = n1.reaper.get_ended(now, KEY, ops[0], live=True)
+    second = n1.reaper.get_ended(now, KEY, ops[1])
+    sent = [(e.dest, type(e.message).__name__) for e in (*first, *second) if isinstance(e, Send)]
+    assert sent == [("n2", "ReapQueryReply")]
+    [answer] = [e.message for e in second if isinstance(e, Send)]
+    assert isinstance(answer, ReapQueryReply) and not answer.clean
+    assert driver.nodes["n1"].record(KEY) is not None  # not reaped
