@@ -18,6 +18,7 @@ from impl.hints import HintStore
 from impl.internal_errors import PeerDataError
 from impl.messages import ReplicaGet
 from impl.node import Node
+from impl.records import ClockMode, Record
 from impl.replica import RECORD_BOUNDS_META, Replica
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -27,6 +28,7 @@ from impl.versions import (
     encode_retired,
     lww_after,
 )
+from spec import dvv
 from tests.impl.test_lww_stamp_floor import KEY, _reap, _replica
 from tests.impl.test_mutation_gaps_read_repair import HOLDING, OLD
 from tests.impl.test_node_driver import make_config
@@ -118,3 +120,16 @@ def test_a_read_of_a_key_no_configuration_allows_is_the_peers_fault_word_for_wor
     assert str(refused.value) == (
         f"key is {KEY_BYTES_CEILING + 1} bytes, over the {KEY_BYTES_CEILING} no "
         "configuration's max_key_bytes exceeds")
+
+
+def test_a_merged_record_of_exactly_max_record_bytes_is_not_over_the_limit() -> None:
+    """``merged-over-limit`` counts a record over ``max_record_bytes``, not one of
+    exactly that size (``_warn_over_limits__mutmut_3``: ``>=``)."""
+    big = Record(ClockMode.DVV, dvvset=dvv.DVVSet.of([("n8~000000000002", 1, [b"x" * 1200])]))
+    size = len(encode_record(big))
+    for limit, counted in ((size, 0), (size - 1, 1)):
+        storage = MemoryStorage("always")
+        replica = Replica("n1", make_config(3, max_record_bytes=limit, max_value_bytes=64),
+                          storage, HintStore(storage, collections.Counter()), lambda node: True)
+        replica.write_local(b"k", big)
+        assert replica.stats["merged-over-limit"] == counted
