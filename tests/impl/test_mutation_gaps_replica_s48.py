@@ -13,7 +13,7 @@ import collections
 
 import pytest
 
-from impl.config import KEY_BYTES_CEILING
+from impl.config import KEY_BYTES_CEILING, merge_sides, merged_record_bytes
 from impl.hints import HintStore
 from impl.internal_errors import PeerDataError
 from impl.messages import ReplicaGet
@@ -133,3 +133,15 @@ def test_a_merged_record_of_exactly_max_record_bytes_is_not_over_the_limit() -> 
                           storage, HintStore(storage, collections.Counter()), lambda node: True)
         replica.write_local(b"k", big)
         assert replica.stats["merged-over-limit"] == counted
+
+
+def test_the_merge_bounds_count_the_members_the_node_knows() -> None:
+    """A node that knows 10 members (joined since the configuration named 3) takes a
+    peer's record up to 10 sides' bytes (``_merge_bounds__mutmut_21``: the members
+    left out of the bytes, 3 sides')."""
+    storage = MemoryStorage("always")
+    config = make_config(3)
+    replica = Replica("n1", config, storage, HintStore(storage, collections.Counter()),
+                      lambda node: True, members=lambda: 10)
+    assert merge_sides(config, 10) == 10 > merge_sides(config)
+    assert replica._merge_bounds() == (10, merged_record_bytes(config, 10))
