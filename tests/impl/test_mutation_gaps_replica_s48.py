@@ -145,3 +145,12 @@ def test_the_merge_bounds_count_the_members_the_node_knows() -> None:
                       lambda node: True, members=lambda: 10)
     assert merge_sides(config, 10) == 10 > merge_sides(config)
     assert replica._merge_bounds() == (10, merged_record_bytes(config, 10))
+
+
+def test_a_replica_outside_dvv_with_epochs_prunes_nothing_of_a_peers_copy() -> None:
+    """Anti-entropy asks every replica whether a peer prunes its copy
+    (:meth:`impl.antientropy.AntiEntropy.on_key_records`); outside dvv with actor
+    epochs the node sets no hook and the answer is no (``__init____mutmut_21``: the
+    default hook None, a TypeError)."""
+    replica = _replica(MemoryStorage("always"), 10.0)
+    assert replica.prunes_copy(HOLDING, encode_retired({OLD: 1})) is False
