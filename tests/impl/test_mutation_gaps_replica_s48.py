@@ -14,9 +14,10 @@ import collections
 import pytest
 
 from impl.config import KEY_BYTES_CEILING, merge_sides, merged_record_bytes
+from impl.effects import Send
 from impl.hints import HintStore
 from impl.internal_errors import PeerDataError
-from impl.messages import ReplicaGet
+from impl.messages import ReplicaGet, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.records import ClockMode, Record
 from impl.replica import RECORD_BOUNDS_META, Replica
@@ -24,11 +25,13 @@ from impl.storage.memory import MemoryStorage
 from impl.versions import (
     CLIENT_FLOOR_META,
     TOMBSTONE,
+    apply_put,
     encode_record,
     encode_retired,
     lww_after,
 )
 from spec import dvv
+from spec.vclock import VClock
 from tests.impl.test_lww_stamp_floor import KEY, _reap, _replica
 from tests.impl.test_mutation_gaps_read_repair import HOLDING, OLD
 from tests.impl.test_node_driver import make_config
@@ -154,3 +157,28 @@ def test_a_replica_outside_dvv_with_epochs_prunes_nothing_of_a_peers_copy() -> N
     default hook None, a TypeError)."""
     replica = _replica(MemoryStorage("always"), 10.0)
     assert replica.prunes_copy(HOLDING, encode_retired({OLD: 1})) is False
+
+
+def _client_vclock_replica(stored: Record) -> Replica:
+    storage = MemoryStorage("always")
+    replica = Replica("n1", make_config(3, clock="client-vclock"), storage,
+                      HintStore(storage, collections.Counter()), lambda node: True)
+    replica.store(b"k", encode_record(stored))
+    return replica
+
+
+def test_a_client_vclock_ack_carries_the_record_only_when_the_put_was_dominated() -> None:
+    """client-vclock, client c1 through n2: a put of counter 1 reaching a replica that
+    stores counter 2's version is dominated, and the ack carries the stored record
+    (session 14: the coordinator re-mints above it); counter 2's put reaching a
+    replica that stores counter 1's is kept, and the ack carries nothing
+    (``on_replica_put__mutmut_74``: ``and``; ``_75``: ``>=``, every ack carrying it;
+    ``_76``, ``_78``: the "kept all" test inverted; ``_88``: the record left out)."""
+    old = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"old", coordinator="n2",
+                    client_id="c1", now=1.0, client_counter=1)
+    new = apply_put(old, old.siblings[0].clock, b"new", coordinator="n2", client_id="c1",
+                    now=2.0, client_counter=2)
+    for stored, put, carried in ((new, old, encode_record(new)), (old, new, b"")):
+        sent = _client_vclock_replica(stored).on_replica_put(
+            "n2", ReplicaPut(1, b"k", encode_record(put)))
+        assert sent == [Send("n2", ReplicaPutAck(1, b"k", record=carried))]
