@@ -913,7 +913,11 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
         # at rank 1; ties going by name, pruning could take the newer for the older
         # and drop the entries of the lifetime just retired (docs/dvv.md, "Review of
         # the shared id's fresh pairs (session 48, review)", seed 141)
-        lifetimes = max(lifetimes, _highest_own_rank(storage, name) + 2)
+        # (none known: the count alone, so that a store written before the start
+        # count was kept still retires its actor at rank 0)
+        highest = _highest_own_rank(storage, name)
+        if highest:
+            lifetimes = max(lifetimes, highest + 2)
         # a rank stays below 2**63 (decode_retired refuses more, and read_retired
         # then forgets every retirement of the store: session 48's review, a peer
         # gossiping a lifetime of this node at 2**63 - 1); saturated ranks tie, by name
