@@ -244,6 +244,24 @@ def _write_entries(directory: Path, state: dict[str, Any], names: Collection[str
         _write_state(directory, current)
 
 
+def _write_fields(directory: Path, state: dict[str, Any], names: Collection[str],
+                  fields: Collection[str]) -> None:
+    """As :func:`_write_entries`, but of an entry ``cluster.json`` holds already only
+    ``fields`` are written, every other field kept as another command wrote it
+    meanwhile (a ``vdynamo leave``'s ``left`` mark); an entry it does not hold is
+    written whole. ClusterStateError as :func:`read_state`."""
+    with _locked(directory):
+        current = read_state(directory)
+        for name in names:
+            entry = current["nodes"].get(name)
+            if entry is None:
+                current["nodes"][name] = state["nodes"][name]
+            else:
+                entry.update({key: state["nodes"][name][key] for key in fields
+                              if key in state["nodes"][name]})
+        _write_state(directory, current)
+
+
 def _node_section(name: str, peer: int, http: int) -> str:
     return (f'\n[nodes.{name}]\npeer = "127.0.0.1:{peer}"\nhttp = "127.0.0.1:{http}"\n'
             f'data = "{name}/data.sqlite"\n')
@@ -650,14 +668,15 @@ def _up(args: argparse.Namespace) -> int:
     finally:  # (interrupted meanwhile: the nodes started so far are recorded, for `down`)
         # only its own nodes' entries, under the lock (session 48: written whole, a
         # `vdynamo join` meanwhile lost its node's entry, as two joins did before
-        # session 47's review)
-        _write_entries(directory, state, names)
+        # session 47's review), and of those only what `up` sets (a `leave` finishing
+        # meanwhile keeps its `left` mark: session 48's review)
+        _write_fields(directory, state, names, ("pid", "http", "peer"))
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
             print(f"vdynamo cluster up: {problem}", file=sys.stderr)
             _stop(directory, state, started)
-            _write_entries(directory, state, started)
+            _write_fields(directory, state, started, ("pid",))
             return 1
         # a node restarted to resume an interrupted leave stays `leaving`: never ready
         expected = [name for name in started if not state["nodes"][name].get("leaving")]

@@ -114,3 +114,34 @@ def test_cluster_down_keeps_the_pid_of_a_node_started_again_meanwhile(
     entry (the next ``down`` stops it); before, down wrote ``pid: None`` over it and
     the process ran on unknown to the directory."""
     assert _down_while(tmp_path, monkeypatch, {"pid": 424242})["pid"] == 424242
+
+
+def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48 (the review's open case): ``vdynamo leave n2`` in another terminal
+    marks n2's entry ``left`` while ``cluster up`` (of a cluster made before) starts
+    its nodes. Right value: n2 stays ``left``, and n1's new pid is recorded.
+    ``_write_entries`` wrote up's copy of the entries whole: the mark was gone."""
+    directory = tmp_path / "c"
+    counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
+    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name: 0)
+    monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: None)
+    monkeypatch.setattr(cluster_cli, "_wait_ready", lambda *a, **k: [])
+    assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 0
+    started: list[str] = []
+
+    def start(directory: Path, name: str) -> int:
+        if not started:  # the leave finishes as up starts its first node
+            with cluster_cli._locked(directory):
+                current = cluster_cli.read_state(directory)
+                current["nodes"]["n2"]["left"] = True
+                cluster_cli._write_state(directory, current)
+        started.append(name)
+        return 4242 if name == "n1" else 4343
+
+    monkeypatch.setattr(cluster_cli, "_start", start)
+    assert cluster_cli.main_cluster(["up", "--dir", str(directory)]) == 0
+    written = cluster_cli.read_state(directory)["nodes"]
+    assert started == ["n1", "n2"]
+    assert written["n2"].get("left") is True and written["n1"]["pid"] == 4242
+
