@@ -242,11 +242,12 @@ def fit_caps(open_files: int, nodes: int, members: int, http: int,
 
 
 def fit_descriptors(cluster: ClusterConfig, nodes: int,
-                    names: Collection[str] = ()) -> ClusterConfig:
+                    names: Collection[str] = (), left: Collection[str] = ()) -> ClusterConfig:
     """``cluster`` with caps this process can hold for ``nodes`` nodes of the
     cluster's members (:func:`impl.config.peer_members`: its ``nodes``, ``ring_slots``
     and ``names``, the cluster file's ``[nodes.*]`` sections, the nodes that joined,
-    each a peer that connects both ways; before session 47's review only the
+    each a peer that connects both ways, but for ``left``, the nodes that left, as
+    :func:`impl.config.check_peer_cap` counts them; before session 47's review only the
     initial ``nodes`` counted, so a node of 3 initial and 13 joined under a limit
     of 40 was served with its peer cap lowered to 4, under its 15 peers): the
     open-files limit is raised (up to the hard limit) to what the configured caps
@@ -254,7 +255,7 @@ def fit_descriptors(cluster: ClusterConfig, nodes: int,
     ConfigError naming the limit and what is needed when not even the least the
     nodes hold fits (their own descriptors, one client each, a connection to and
     one from each peer: :data:`OWN_DESCRIPTORS`, :data:`NODE_OWN_DESCRIPTORS`)."""
-    members = peer_members(cluster, names)
+    members = peer_members(cluster, names, left)
     needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
               + cluster.max_http_connections + cluster.max_peer_connections))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -2333,6 +2333,13 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
                  "outcome": "not-written"}, [("allow", allow)]
 
 
+#: the caching field of the node's state answers (``/status``, ``/health``,
+#: ``/health/ready``, ``/metrics``): each is the node's state now (RFC 9111 5.2.2.5).
+#: Before session 48's review none said so: a cache in front of a node (Varnish
+#: keeps a 200 without Cache-Control for its default_ttl, 120 s) would answer a
+#: health check or a scrape with a node's state of up to two minutes before, a
+#: node down since reported alive
+_STATE_CACHING = (("cache-control", "no-store"),)
 #: the caching fields of every get answer (RFC 9110 12.5.5, RFC 9111 5.2.2.5): its
 #: representation is chosen by the request's Accept (raw, multipart or JSON: a
 #: cache that stored one would hand it to a client that asked for another), and it
@@ -2341,14 +2348,7 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
 #: answer carried neither field: a shared cache in front of a node (Varnish caches a
 #: 200 for 120 s by default) could give a raw client another's JSON envelope as its
 #: value, or any client a value overwritten since
-_GET_CACHING = (("vary", "accept"), ("cache-control", "no-store"))
-#: the caching field of the node's state answers (``/status``, ``/health``,
-#: ``/health/ready``, ``/metrics``): each is the node's state now (RFC 9111 5.2.2.5).
-#: Before session 48's review none said so: a cache in front of a node (Varnish
-#: keeps a 200 without Cache-Control for its default_ttl, 120 s) would answer a
-#: health check or a scrape with a node's state of up to two minutes before, a
-#: node down since reported alive
-_STATE_CACHING = (("cache-control", "no-store"),)
+_GET_CACHING = (("vary", "accept"), *_STATE_CACHING)
 
 
 def _get_answer(key: bytes, result: GetResult,

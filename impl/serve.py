@@ -394,14 +394,16 @@ def main(argv: list[str]) -> int:
         print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "
               f"{', '.join(sorted(config.nodes))})", file=sys.stderr)
         return 2
+    # the nodes whose sections say they left (`left = true`), unless served here: no
+    # peer connection of theirs to hold (the cap, the descriptors)
+    left = [n for n, held in config.nodes.items() if held.left and n not in names]
     try:
         check_distinct_data(config.nodes, names)  # the nodes of this process
         check_fixed_ports(config.nodes, names)  # port 0: only if this process serves all
         # the nodes that joined (or join) count: the file's [nodes.*] sections (checked
         # here, not in load_runtime_config: a running node re-reads the file), but
-        # for those that say they left (`left = true`), unless served here
-        check_peer_cap(config.cluster, config.nodes,
-                       [n for n, held in config.nodes.items() if held.left and n not in names])
+        # for those that left
+        check_peer_cap(config.cluster, config.nodes, left)
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
@@ -417,7 +419,7 @@ def main(argv: list[str]) -> int:
             return 2
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
     try:
-        fitted = fit_descriptors(config.cluster, len(names), config.nodes)
+        fitted = fit_descriptors(config.cluster, len(names), config.nodes, left)
     except errors.ConfigError as error:  # too few descriptors for the nodes
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2

@@ -272,6 +272,21 @@ def test_caps_lowered_for_a_grown_cluster_hold_its_members(
     check_peer_cap(fitted, config.nodes)
 
 
+def test_the_open_files_floor_leaves_out_the_nodes_that_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # session 48: 13 nodes joined and 10 of them left (``left = true``): the
+    # descriptors of one node count its 5 peers (13 + 8 + 1 + 2 x 5 = 32), as the
+    # peer cap does; counting the 10 gone too (52) it was refused under 40 (mutant:
+    # fit_descriptors without ``left``, as impl.serve called it before)
+    config = load_runtime_config(_file(tmp_path, [], (*NODES, *JOINED), NODES))
+    gone = JOINED[:10]
+    _limited(monkeypatch, 40, 40)
+    with pytest.raises(errors.ConfigError, match="at least 52 descriptors"):
+        fit_descriptors(config.cluster, 1, config.nodes)
+    fitted = fit_descriptors(config.cluster, 1, config.nodes, gone)
+    check_peer_cap(fitted, config.nodes, gone)
+
+
 @pytest.mark.parametrize("partitions", [79, 100, 121, 16385, 1 << 20])
 def test_the_interval_a_refusal_names_is_taken(tmp_path: Path, partitions: int) -> None:
     # one node replicates every partition; the interval its refusal named was rounded
