@@ -1225,6 +1225,13 @@ class HttpApi:
             return False
         server = self.server
         self.slots.busy(writer)
+        if parse.continue_due and (failed := await self._precondition_refusal(parse)):
+            self.slots.waiting(writer)
+            self.slots.active(writer)
+            parse.continue_due = False  # its 412 (or its read's 503) now, body unread
+            parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
+                                 problem=failed, routed=True))
+            return False
         refusal: errors.DynamoError | None
         if parse.continue_due:
             refusal = server.overloaded(size) or server.unavailable()
@@ -1243,6 +1250,27 @@ class HttpApi:
         parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
             503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
         return False
+
+    async def _precondition_refusal(self, parse: _Parse) -> _Answer | None:
+        """The 412 a write whose head ``parse`` has read and that asked ``Expect:
+        100-continue`` gets before its body is sent, when its If-Match or
+        If-None-Match is false on a read of the key (or that read's failure); None
+        if it has neither or they hold (its route reads and evaluates them again,
+        on the key as it is then). RFC 9110 10.1.1 lets a server answer the final
+        status instead of the 100; Riak's webmachine evaluates them before it reads
+        a body. Session 49's probe: a create-only-if-absent of a key that exists
+        got its 100, so curl uploaded the whole value for the 412."""
+        prepared = self._prepare(_Request(parse.parser.get_method(), parse.url,
+                                          parse.headers))
+        if not isinstance(prepared, _Prepared) or prepared.conditions is None:
+            return None
+        message = prepared.message
+        if not isinstance(message, PutRequest):  # a /kv/ PUT or DELETE: a write
+            return None
+        read = await self._read_key(message, prepared.query)
+        if not isinstance(read, GetResult):
+            return read
+        return _precondition_failed(prepared.conditions, message, read)
 
     def _held_long(self, parse: _Parse) -> None:
         """The reservation of ``parse``'s body outlived its hold
@@ -1808,10 +1836,8 @@ class HttpApi:
             if not isinstance(read, GetResult):
                 return read
             if conditions is not None and (
-                    field := conditions.write_failure(read)) is not None:
-                tag = entity_tags(read)[0] if read.values else None
-                return 412, failure_body(field, "DELETE" if message.delete else "PUT",
-                                         tag), [("etag", tag)] if tag else []
+                    failed := _precondition_failed(conditions, message, read)):
+                return failed
             if message.delete and not message.context and not read.values:
                 return (self._absent_long_key(message.key)
                         or _get_answer(message.key, read, None))
@@ -2386,6 +2412,18 @@ _STATE_CACHING = (("cache-control", "no-store"),)
 #: 200 for 120 s by default) could give a raw client another's JSON envelope as its
 #: value, or any client a value overwritten since
 _GET_CACHING = (("vary", "accept"), *_STATE_CACHING)
+
+
+def _precondition_failed(conditions: Preconditions, message: PutRequest,
+                         read: GetResult) -> _Answer | None:
+    """The 412 of the write ``message`` whose ``conditions`` are false on ``read``
+    (the key as a read of it found), with the key's current ETag; None if they hold."""
+    field = conditions.write_failure(read)
+    if field is None:
+        return None
+    tag = entity_tags(read)[0] if read.values else None
+    return 412, failure_body(field, "DELETE" if message.delete else "PUT", tag), (
+        [("etag", tag)] if tag else [])
 
 
 def _get_answer(key: bytes, result: GetResult,

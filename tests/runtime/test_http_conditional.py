@@ -13,6 +13,7 @@ refused on a write (501)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 from pathlib import Path
@@ -170,3 +171,38 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
         assert http_call("PUT", at["n2"] + "s?w=3", b"ab",
                          {"If-Match": first[1]["etag"]})[0] == 200
         assert http_call("GET", at["n1"] + "s?r=3")[:3:2] == (200, b"ab")
+
+
+def test_a_false_precondition_with_expect_is_answered_before_the_body(tmp_path: Path) -> None:
+    """``Expect: 100-continue`` (curl sends it for a body over 1 MiB) with a false
+    precondition: the 412 instead of the 100 (RFC 9110 10.1.1), the body never
+    sent, the connection closed; one that holds gets its 100 and is stored.
+    Session 49's probe: a create-only-if-absent of an existing key got its 100 and
+    the client uploaded its whole value for the 412. Mutant (checked failing):
+    ``_precondition_refusal`` returning None (the 100 first)."""
+    head = ("PUT /kv/{} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+            "Expect: 100-continue\r\nIf-None-Match: *\r\n\r\n")
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            assert (await call("PUT", url(node, "/kv/k?w=3"), b"first"))[0] == 200
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(head.format("k").encode())
+            answer = await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 412 "), answer[:80]
+            assert b"If-None-Match on a PUT" in answer
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(head.format("new").encode())
+            interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
+            writer.write(b"v" * 100000)
+            final = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            writer.close()
+            assert final.startswith(b"HTTP/1.1 200"), final
+            _, _, got = await call("GET", url(node, "/kv/k?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"first"]
+    run(scenario())
