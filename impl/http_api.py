@@ -1225,16 +1225,18 @@ class HttpApi:
             return False
         server = self.server
         self.slots.busy(writer)
-        if parse.continue_due and (failed := await self._precondition_refusal(parse)):
-            self.slots.waiting(writer)
-            self.slots.active(writer)
-            parse.continue_due = False  # its 412 (or its read's 503) now, body unread
-            parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
-                                 problem=failed, routed=True))
-            return False
         refusal: errors.DynamoError | None
         if parse.continue_due:
             refusal = server.overloaded(size) or server.unavailable()
+            # a precondition's read only once the node would admit the put
+            if refusal is None and (failed := await self._precondition_refusal(parse)):
+                self.slots.waiting(writer)
+                self.slots.active(writer)
+                parse.continue_due = False  # its 412 (or its read's 503) now, body unread
+                parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
+                                     problem=failed, routed=True))
+                return False
+            refusal = refusal or server.overloaded(size) or server.unavailable()
         else:
             refusal = await server.admit(size) or server.unavailable()
         if refusal is None:
