@@ -2440,10 +2440,12 @@ def _get_answer(key: bytes, result: GetResult,
     load balancer) took its values as its own key's: the context is bound to its key,
     but by an HMAC under the cluster's secret, which a client cannot check.
 
-    A 200 or 300 carries its representation's ETag (:func:`entity_tags`), and the
-    request's ``conditions`` are evaluated on it (RFC 9110 13.2.2): a 304 without a
-    body (its ETag, Content-Location, context and caching fields, RFC 9110 15.4.5)
-    or a 412. Before session 49 no answer had a tag and both fields were ignored."""
+    A 200 or 300 carries its representation's ETag (:func:`entity_tags`), and a
+    200's request ``conditions`` are evaluated on it (RFC 9110 13.2.2): a 304 without
+    a body (its ETag, Content-Location, context and caching fields, RFC 9110 15.4.5)
+    or a 412; a 300's or a 404's are ignored (RFC 9110 13.2.1: the answer without
+    them is no 2xx). Before session 49 no answer had a tag and both fields were
+    ignored."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context), *_GET_CACHING]
     count = len(result.values)
@@ -2453,7 +2455,9 @@ def _get_answer(key: bytes, result: GetResult,
     tag = None if count == 0 else entity_tags(result)[as_json]
     if tag is not None:
         extra.insert(0, ("etag", tag))
-    verdict = conditions.read_status(tag) if conditions is not None else None
+    # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
+    # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)
+    verdict = conditions.read_status(tag) if conditions is not None and count == 1 else None
     if verdict is not None and verdict[0] == 412:
         return 412, failure_body(verdict[1], "GET", tag), extra
     if verdict is not None:  # 304 Not Modified: the client's copy is this one

@@ -22,7 +22,10 @@ it, 400: a precondition the node cannot read is neither ignored nor guessed).
 They are evaluated in RFC 9110 13.2.2's order: ``If-Match`` false (strong
 comparison; ``*``: the key has no value) is 412; then ``If-None-Match`` false
 (weak comparison; ``*``: the key has a value) is 304 for a GET or HEAD, 412 for a
-write. The node keeps no modification date, so a GET's ``If-Modified-Since`` and
+write. A GET evaluates them on a 200 only: a 300's and a 404's are ignored (RFC
+9110 13.2.1: a server MUST ignore them when the answer without them would not be
+a 2xx; Riak's webmachine answers them there too, a 304 for siblings). The node
+keeps no modification date, so a GET's ``If-Modified-Since`` and
 ``If-Unmodified-Since`` are ignored (RFC 9110 13.1.3, 13.1.4: a recipient MUST
 ignore them then), as is ``If-Range`` (13.1.5: no Range is served); a PUT or a
 DELETE carrying one of those three is refused 501 by :mod:`impl.http_api` (a
@@ -141,14 +144,13 @@ class Preconditions:
                    None if if_none_match is None else _Field.parse("If-None-Match",
                                                                    if_none_match))
 
-    def read_status(self, tag: str | None) -> tuple[int, str] | None:
-        """A GET's (or HEAD's) verdict on its selected representation's ``tag``
-        (None: the key has no value): (412, the field that failed), (304,
-        "If-None-Match"), or None to answer as without the fields."""
-        current = () if tag is None else (tag,)
-        if self.if_match is not None and not self.if_match.matches(current, strong=True):
+    def read_status(self, tag: str) -> tuple[int, str] | None:
+        """A GET's (or HEAD's) verdict on the ``tag`` of the 200 it would answer:
+        (412, the field that failed), (304, "If-None-Match"), or None to answer as
+        without the fields."""
+        if self.if_match is not None and not self.if_match.matches((tag,), strong=True):
             return 412, self.if_match.name
-        if self.if_none_match is not None and self.if_none_match.matches(current,
+        if self.if_none_match is not None and self.if_none_match.matches((tag,),
                                                                           strong=False):
             return 304, self.if_none_match.name
         return None
