@@ -1763,11 +1763,11 @@ class HttpApi:
                 "a sibling of what it meant to replace); send the context a get "
                 "answered in X-Vdynamo-Context; nothing was written")), []
         try:
-            _check_parameters(method, query)
+            conditions = Preconditions.of(headers)  # a malformed one: 400
+            _check_parameters(method, query, conditional=conditions is not None)
             # a GET's Accept, read before the request runs: a malformed one is 400
             accept = accept_ranges(headers.get(b"accept")) if method == "GET" else None
             message = self._request_of(method, key, query, headers, request.body)
-            conditions = Preconditions.of(headers)  # a malformed one: 400
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
         if message is None:
@@ -2188,7 +2188,9 @@ class HttpApi:
             # minted under the stored counter and dropped by every replica although
             # acknowledged (session 13's probe)
             counter = min(int(server.now() * 1_000_000), MAX_ID)
-        if method == "PUT":
+        if method == "PUT":  # its R and PR: its precondition's read (:meth:`_route`)
+            _quorum(query, "r", n)
+            _quorum(query, "pr", n, low=0)
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
@@ -2375,19 +2377,26 @@ def _key_of(raw: str) -> bytes:
     return urllib.parse.unquote_to_bytes(raw)
 
 
-def _check_parameters(method: str, query: dict[str, list[str]]) -> None:
+def _check_parameters(method: str, query: dict[str, list[str]], *,
+                      conditional: bool = False) -> None:
     """Refuse (BadRequestError, naming it) a query parameter the method does not take,
     and one given twice: a mistyped ``?W=3`` or a repeated ``?w=1&w=3`` would
     otherwise be served with a quorum the client did not ask for. A method the API
-    does not serve is left to its 405."""
+    does not serve is left to its 405. A ``conditional`` PUT (If-Match or
+    If-None-Match) also takes r and pr, the quorums of the read its precondition
+    is evaluated on, as Riak's PUT takes r for its read (session 49)."""
     allowed = _PARAMETERS.get(method)
     if allowed is None:
         return
+    if method == "PUT" and conditional:
+        allowed = (*allowed, "r", "pr")
     for name, values in query.items():
         if name not in allowed:
             raise errors.BadRequestError(
                 f"unknown query parameter {name!r}: {method} /kv/{{key}} takes "
-                + " and ".join((", ".join(allowed[:-1]), allowed[-1])))
+                + " and ".join((", ".join(allowed[:-1]), allowed[-1]))
+                + (" (and r, pr with If-Match or If-None-Match)"
+                   if method == "PUT" and not conditional and name in ("r", "pr") else ""))
         if len(values) > 1:
             raise errors.BadRequestError(
                 f"query parameter {name!r} given {len(values)} times: give it once")
@@ -2457,7 +2466,8 @@ def _get_answer(key: bytes, result: GetResult,
         extra.insert(0, ("etag", tag))
     # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
     # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)
-    verdict = conditions.read_status(tag) if conditions is not None and count == 1 else None
+    verdict = (conditions.read_status(tag)
+               if conditions is not None and count == 1 and tag is not None else None)
     if verdict is not None and verdict[0] == 412:
         return 412, failure_body(verdict[1], "GET", tag), extra
     if verdict is not None:  # 304 Not Modified: the client's copy is this one

@@ -174,6 +174,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "summary": "write a value; its context supersedes what the context covers",
                     "parameters": [*write_parameters(
                         "a get's context, base64 (none: a new concurrent write)"),
+                        {"name": "r", "in": "query", "schema": quorum,
+                         "description": "with If-Match or If-None-Match only: the read "
+                                        "quorum of the read of the key they are "
+                                        f"evaluated on, 1..{config.n}"},
+                        {**pr, "description": "with If-Match or If-None-Match only: the "
+                                              "primary read quorum of that read, "
+                                              f"0..{config.n}"},
                         {"name": "Content-MD5", "in": "header",
                          "schema": {"type": "string", "format": "byte"},
                          "description": "the base64 of the body's MD5 digest (RFC 1864): "

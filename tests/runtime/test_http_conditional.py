@@ -209,3 +209,33 @@ def test_a_false_precondition_with_expect_is_answered_before_the_body(tmp_path: 
             _, _, got = await call("GET", url(node, "/kv/k?r=3"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"first"]
     run(scenario())
+
+
+def test_a_conditional_put_takes_the_r_and_pr_of_its_read(tmp_path: Path) -> None:
+    """A PUT with If-Match or If-None-Match reads the key first: it takes ``r`` and
+    ``pr`` for that read (Riak's PUT takes r for the read that tells whether the
+    object exists), checked as a GET's; a PUT without them still refuses them,
+    naming when they are taken. With a replica down, ``r=3`` fails the read: 503,
+    nothing written. Session 49: the read was always at the cluster's R, and
+    ``?r=3`` was 400. Mutant (checked failing): r and pr not allowed."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert (await call("PUT", url(node, "/kv/k?w=3"), b"first"))[0] == 200
+            status, _, answer = await call("PUT", url(node, "/kv/k?r=3"), b"x")
+            assert status == 400 and "with If-Match or If-None-Match" in answer["message"]
+            status, _, answer = await call("PUT", url(node, "/kv/k?r=4"), b"x",
+                                           {"If-Match": "*"})
+            assert status == 400 and "r: must be an integer in 1..3" in answer["message"]
+            await servers[2].stop()
+            status, _, answer = await call("PUT", url(node, "/kv/k?r=3&pr=2"), b"second",
+                                           {"If-Match": "*"})
+            assert status == 503 and answer["outcome"] == "not-written", answer
+            assert answer["message"].startswith(
+                "put: its read of the key first (with R) failed, nothing was written"), answer
+            status, _, _ = await call("PUT", url(node, "/kv/k?r=2&pr=2"), b"third",
+                                      {"If-Match": "*"})
+            assert status == 200
+            _, _, got = await call("GET", url(node, "/kv/k?r=2"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"third"]
+    run(scenario())
