@@ -57,7 +57,8 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
 
     GET  /kv/<key>[?r=R][&pr=PR] -> 200 the raw value, its Content-Type; 300 multipart/mixed
                               siblings; 404 none; the context in X-Vdynamo-Context,
-                              the key in Content-Location (/kv/<key>)
+                              the key in Content-Location (/kv/<key>); an ETag
+                              on a 200 or 300 (If-None-Match: 304; If-Match: 412)
                               (Accept: application/json: {"values": [base64...],
                               "content_types": [...], "context": base64,
                               "key": base64})
@@ -102,8 +103,11 @@ Content-Length nor chunked (its body would be empty), 413 a value over
 Content-Encoding other than identity, 417 an ``Expect`` other than
 ``100-continue``, 431 headers over 64 KiB, 500 an exception of our own, 501 a
 method llhttp does not know (named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
-conditional header (If-Match, If-None-Match, If-Modified-Since,
-If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
+conditional header that needs a modification date (If-Modified-Since,
+If-Unmodified-Since, If-Range: RFC 9110 13; not evaluated, nothing written),
+304 a GET whose If-None-Match names the state read, 412 a request whose If-Match
+or If-None-Match is false (:mod:`impl.http_conditions`; a write's evaluated on a
+read of the key first, nothing written),
 503 (with Retry-After) the node is saturated (``max_pending_requests``, or
 ``max_pending_bytes`` after the request waited its turn, :mod:`impl.admission`), is
 shutting down or has not joined the ring yet, or a get's quorum was not
@@ -140,6 +144,7 @@ from impl.connections import ConnectionSlots
 from impl.context import context_bytes_bound, decode_context
 from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
+from impl.http_conditions import Preconditions, entity_tags, failure_body
 from impl.http_values import (
     accept_ranges,
     body_digests,
@@ -313,12 +318,14 @@ class _Removal(NamedTuple):
 
 class _Prepared(NamedTuple):
     """A request checked and ready to run (:meth:`HttpApi._prepare`): its key, query
-    parameters, a GET's Accept ranges, and the message."""
+    parameters, a GET's Accept ranges, the message, and its If-Match and
+    If-None-Match (:mod:`impl.http_conditions`; None without either)."""
 
     key: bytes
     query: dict[str, list[str]]
     accept: list[tuple[bytes, bytes, float]] | None
     message: GetRequest | PutRequest
+    conditions: Preconditions | None
 
 
 #: what a problem found before the request line was read is counted as
@@ -1221,6 +1228,15 @@ class HttpApi:
         refusal: errors.DynamoError | None
         if parse.continue_due:
             refusal = server.overloaded(size) or server.unavailable()
+            # a precondition's read only once the node would admit the put
+            if refusal is None and (failed := await self._precondition_refusal(parse)):
+                self.slots.waiting(writer)
+                self.slots.active(writer)
+                parse.continue_due = False  # its 412 (or its read's 503) now, body unread
+                parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
+                                     problem=failed, routed=True))
+                return False
+            refusal = refusal or server.overloaded(size) or server.unavailable()
         else:
             refusal = await server.admit(size) or server.unavailable()
         if refusal is None:
@@ -1236,6 +1252,27 @@ class HttpApi:
         parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
             503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
         return False
+
+    async def _precondition_refusal(self, parse: _Parse) -> _Answer | None:
+        """The 412 a write whose head ``parse`` has read and that asked ``Expect:
+        100-continue`` gets before its body is sent, when its If-Match or
+        If-None-Match is false on a read of the key (or that read's failure); None
+        if it has neither or they hold (its route reads and evaluates them again,
+        on the key as it is then). RFC 9110 10.1.1 lets a server answer the final
+        status instead of the 100; Riak's webmachine evaluates them before it reads
+        a body. Session 49's probe: a create-only-if-absent of a key that exists
+        got its 100, so curl uploaded the whole value for the 412."""
+        prepared = self._prepare(_Request(parse.parser.get_method(), parse.url,
+                                          parse.headers))
+        if not isinstance(prepared, _Prepared) or prepared.conditions is None:
+            return None
+        message = prepared.message
+        if not isinstance(message, PutRequest):  # a /kv/ PUT or DELETE: a write
+            return None
+        read = await self._read_key(message, prepared.query)
+        if not isinstance(read, GetResult):
+            return read
+        return _precondition_failed(prepared.conditions, message, read)
 
     def _held_long(self, parse: _Parse) -> None:
         """The reservation of ``parse``'s body outlived its hold
@@ -1428,7 +1465,10 @@ class HttpApi:
                 extra: list[tuple[str, str]], *, close: bool) -> bytes:
         """The bytes of one answer: status line, headers, and ``payload`` (raw bytes,
         or a dict sent as JSON) unless ``method`` is HEAD."""
-        if isinstance(payload, bytes):
+        if status == 304:  # no content, and no Content-Length unless the 200's (RFC
+            data = b""  # 9110 8.6, 15.4.5: a 0 would say the value is empty)
+            parts = [_STATUS_LINE[status]]
+        elif isinstance(payload, bytes):
             data = payload
             parts = [_STATUS_LINE[status], b"content-length: %d\r\n" % len(data)]
         else:
@@ -1700,17 +1740,19 @@ class HttpApi:
                 body_digests(headers)
             except errors.DynamoError as error:
                 return http_status(error), error_body(error), []
-        conditional = [name for name in _CONDITIONAL if name in headers]
-        if method in ("PUT", "DELETE") and conditional:
+        unevaluated = [name for name in _UNEVALUATED if name in headers]
+        if method in ("PUT", "DELETE") and unevaluated:
             # RFC 9110 13.1/13.2.1: a server MUST evaluate such a precondition before
             # the method; they were ignored, so `If-None-Match: *` (create only
-            # if absent) on an existing key was a blind put (session 14's probe B)
+            # if absent) on an existing key was a blind put (session 14's probe B).
+            # If-Match and If-None-Match are evaluated since session 49
+            # (impl.http_conditions); these need a modification date the node keeps not
             return 501, error_body(errors.BadRequestError(
-                f"{_conditional_names(conditional)} on a {method}: conditional writes "
-                "are not served (a quorum store cannot check and write atomically; "
-                "docs/runtime.md, 'Conditional requests'); nothing was written. Read "
-                "the key and write with its X-Vdynamo-Context: the write then replaces "
-                "only what was read, and a concurrent one stays a sibling")), []
+                f"{_conditional_names(unevaluated)} on a {method}: the node keeps no "
+                "modification date, so this precondition is not evaluated "
+                "(docs/runtime.md, 'Conditional requests'); nothing was written. Use "
+                "If-Match or If-None-Match with the ETag a get answered, or write with "
+                "its X-Vdynamo-Context")), []
         if method in ("PUT", "DELETE") and b"x-riak-vclock" in headers:
             # Riak's context header, which this node does not read: the write was a
             # blind one, a sibling of (in lww, a replacement for) the version the
@@ -1721,7 +1763,8 @@ class HttpApi:
                 "a sibling of what it meant to replace); send the context a get "
                 "answered in X-Vdynamo-Context; nothing was written")), []
         try:
-            _check_parameters(method, query)
+            conditions = Preconditions.of(headers)  # a malformed one: 400
+            _check_parameters(method, query, conditional=conditions is not None)
             # a GET's Accept, read before the request runs: a malformed one is 400
             accept = accept_ranges(headers.get(b"accept")) if method == "GET" else None
             message = self._request_of(method, key, query, headers, request.body)
@@ -1729,7 +1772,7 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        return _Prepared(key, query, accept, message)
+        return _Prepared(key, query, accept, message, conditions)
 
     def _head_refusal(self, parse: _Parse) -> _Answer | None:
         """The refusal a PUT whose head ``parse`` has read will get whatever its body
@@ -1766,7 +1809,7 @@ class HttpApi:
             return await self._remove(prepared.node)
         if not isinstance(prepared, _Prepared):
             return prepared
-        key, query, accept, message = prepared
+        key, query, accept, message, conditions = prepared
         if isinstance(message, PutRequest) and not message.delete:
             try:  # the value as received against the client's digest of it
                 check_body_digests(request.headers, request.body)
@@ -1783,15 +1826,26 @@ class HttpApi:
                                          else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
-        if isinstance(message, PutRequest) and message.delete and not message.context:
+        if isinstance(message, PutRequest) and (
+                conditions is not None or (message.delete and not message.context)):
             # a delete with no context reads the key first (with the request's R) and
             # deletes what it read, as Riak does when no vclock is given
-            # (riak_kv_delete:delete/8); nothing found: 404, nothing written
-            read = await self._read_before_delete(message, query)
+            # (riak_kv_delete:delete/8); nothing found: 404, nothing written. A write
+            # with If-Match or If-None-Match reads it first too, and is refused 412
+            # when a precondition is false on what it read; when both hold and it
+            # brings no context, it writes with the read's (impl.http_conditions)
+            read = await self._read_key(message, query)
             if not isinstance(read, GetResult):
                 return read
-            message = dataclasses.replace(message, request_id=server.next_request_id(),
-                                          context=read.context)
+            if conditions is not None and (
+                    failed := _precondition_failed(conditions, message, read)):
+                return failed
+            if message.delete and not message.context and not read.values:
+                return (self._absent_long_key(message.key)
+                        or _get_answer(message.key, read, None))
+            if not message.context:
+                message = dataclasses.replace(
+                    message, request_id=server.next_request_id(), context=read.context)
         self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
         if (type(reply.error) is errors.BadRequestError and isinstance(message, PutRequest)
@@ -1809,7 +1863,7 @@ class HttpApi:
             server.metrics.siblings.observe(len(reply.result.values))
             if not reply.result.values and (refused := self._absent_long_key(key)):
                 return refused
-            return _get_answer(key, reply.result, accept)
+            return _get_answer(key, reply.result, accept, conditions)
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context, "key": base64.b64encode(key).decode()}, [
@@ -1830,6 +1884,17 @@ class HttpApi:
         where RFC 9110 9.2.2 makes a DELETE safe to retry; Riak answers a delete of
         a key with no value 404. A refusal of a key that still holds a value, or
         whose read fails, keeps its 400."""
+        read = await self._read_key(message, query)
+        if isinstance(read, GetResult) and not read.values:
+            return (self._absent_long_key(message.key)
+                    or _get_answer(message.key, read, None))
+        return read
+
+    async def _read_key(self, message: PutRequest,
+                        query: dict[str, list[str]]) -> GetResult | _Answer:
+        """Read the key of the write ``message`` (with the request's R and PR): the
+        read's result, found or not, or the answer to give when it failed (503 when
+        R was not reached), which says that nothing was written."""
         server = self.server
         read = await server.request(GetRequest(
             server.next_request_id(), message.key, r=_quorum(query, "r", self.config.n),
@@ -1839,12 +1904,10 @@ class HttpApi:
             # 503 "get reached 2 of R=3 replicas before the timeout", naming a get
             status, body, extra = self._failed(read.error, unknown=False)
             assert isinstance(body, dict)
-            return status, {**body, "message": "delete: its read of the key first (with "
-                            f"R) failed, nothing was deleted: {body['message']}"}, extra
+            what, done = ("delete", "deleted") if message.delete else ("put", "written")
+            return status, {**body, "message": f"{what}: its read of the key first (with "
+                            f"R) failed, nothing was {done}: {body['message']}"}, extra
         assert isinstance(read.result, GetResult)
-        if not read.result.values:
-            return (self._absent_long_key(message.key)
-                    or _get_answer(message.key, read.result, None))
         return read.result
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
@@ -2125,7 +2188,9 @@ class HttpApi:
             # minted under the stored counter and dropped by every replica although
             # acknowledged (session 13's probe)
             counter = min(int(server.now() * 1_000_000), MAX_ID)
-        if method == "PUT":
+        if method == "PUT":  # its R and PR: its precondition's read (:meth:`_route`)
+            _quorum(query, "r", n)
+            _quorum(query, "pr", n, low=0)
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
@@ -2145,10 +2210,12 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 }
 
 
-#: the conditional request headers (RFC 9110 13.1), lowercased as parsed: refused
-#: on a PUT or DELETE with 501 (docs/runtime.md, "Conditional requests")
-_CONDITIONAL = (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since",
-                b"if-range")
+#: the conditional request headers (RFC 9110 13.1) the node does not evaluate,
+#: lowercased as parsed: they need a modification date, which the node keeps not
+#: (If-Range also a Range, which it serves not). A GET ignores them (RFC 9110
+#: 13.1.3-13.1.5); a PUT or DELETE is refused 501 (docs/runtime.md, "Conditional
+#: requests"). If-Match and If-None-Match are evaluated (impl.http_conditions)
+_UNEVALUATED = (b"if-modified-since", b"if-unmodified-since", b"if-range")
 
 
 #: The admin resource of a force-remove (:meth:`HttpApi._force_remove`).
@@ -2310,19 +2377,26 @@ def _key_of(raw: str) -> bytes:
     return urllib.parse.unquote_to_bytes(raw)
 
 
-def _check_parameters(method: str, query: dict[str, list[str]]) -> None:
+def _check_parameters(method: str, query: dict[str, list[str]], *,
+                      conditional: bool = False) -> None:
     """Refuse (BadRequestError, naming it) a query parameter the method does not take,
     and one given twice: a mistyped ``?W=3`` or a repeated ``?w=1&w=3`` would
     otherwise be served with a quorum the client did not ask for. A method the API
-    does not serve is left to its 405."""
+    does not serve is left to its 405. A ``conditional`` PUT (If-Match or
+    If-None-Match) also takes r and pr, the quorums of the read its precondition
+    is evaluated on, as Riak's PUT takes r for its read (session 49)."""
     allowed = _PARAMETERS.get(method)
     if allowed is None:
         return
+    if method == "PUT" and conditional:
+        allowed = (*allowed, "r", "pr")
     for name, values in query.items():
         if name not in allowed:
             raise errors.BadRequestError(
                 f"unknown query parameter {name!r}: {method} /kv/{{key}} takes "
-                + " and ".join((", ".join(allowed[:-1]), allowed[-1])))
+                + " and ".join((", ".join(allowed[:-1]), allowed[-1]))
+                + (" (and r, pr with If-Match or If-None-Match)"
+                   if method == "PUT" and not conditional and name in ("r", "pr") else ""))
         if len(values) > 1:
             raise errors.BadRequestError(
                 f"query parameter {name!r} given {len(values)} times: give it once")
@@ -2351,8 +2425,21 @@ _STATE_CACHING = (("cache-control", "no-store"),)
 _GET_CACHING = (("vary", "accept"), *_STATE_CACHING)
 
 
+def _precondition_failed(conditions: Preconditions, message: PutRequest,
+                         read: GetResult) -> _Answer | None:
+    """The 412 of the write ``message`` whose ``conditions`` are false on ``read``
+    (the key as a read of it found), with the key's current ETag; None if they hold."""
+    field = conditions.write_failure(read)
+    if field is None:
+        return None
+    tag = entity_tags(read)[0] if read.values else None
+    return 412, failure_body(field, "DELETE" if message.delete else "PUT", tag), (
+        [("etag", tag)] if tag else [])
+
+
 def _get_answer(key: bytes, result: GetResult,
-                accept: list[tuple[bytes, bytes, float]] | None) -> _Answer:
+                accept: list[tuple[bytes, bytes, float]] | None,
+                conditions: Preconditions | None = None) -> _Answer:
     """A get's answer for ``key`` in Riak's convention (impl.http_values): 404 / 200
     raw / 300, or JSON when the request's Accept ranges prefer it (``wants_json``; a
     404 is always JSON). It names its key (session 37): the JSON answer in ``key``
@@ -2360,13 +2447,33 @@ def _get_answer(key: bytes, result: GetResult,
     to ``LOCATION_CHARS``, a longer key's names none). Before,
     no answer did, and a client given another key's answer (a broken cache, proxy or
     load balancer) took its values as its own key's: the context is bound to its key,
-    but by an HMAC under the cluster's secret, which a client cannot check."""
+    but by an HMAC under the cluster's secret, which a client cannot check.
+
+    A 200 or 300 carries its representation's ETag (:func:`entity_tags`), and a
+    200's request ``conditions`` are evaluated on it (RFC 9110 13.2.2): a 304 without
+    a body (its ETag, Content-Location, context and caching fields, RFC 9110 15.4.5)
+    or a 412; a 300's or a 404's are ignored (RFC 9110 13.2.1: the answer without
+    them is no 2xx). Before session 49 no answer had a tag and both fields were
+    ignored."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context), *_GET_CACHING]
     count = len(result.values)
     status = 404 if count == 0 else 200 if count == 1 else 300
     raw_type = (open_value(result.values[0])[0] if count == 1 else "multipart/mixed")
-    if count == 0 or wants_json(accept, raw_type):
+    as_json = count == 0 or wants_json(accept, raw_type)
+    tag = None if count == 0 else entity_tags(result)[as_json]
+    if tag is not None:
+        extra.insert(0, ("etag", tag))
+    # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
+    # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)
+    verdict = (conditions.read_status(tag)
+               if conditions is not None and count == 1 and tag is not None else None)
+    if verdict is not None and verdict[0] == 412:
+        return 412, failure_body(verdict[1], "GET", tag), extra
+    if verdict is not None:  # 304 Not Modified: the client's copy is this one
+        located = [] if as_json else location_header(key)
+        return 304, b"", [*located, *extra]
+    if as_json:
         payload: dict[str, Any] = {**json_values(result.values), "context": context,
                                    "key": base64.b64encode(key).decode()}
         if count == 0:

@@ -42,7 +42,6 @@ import base64
 import binascii
 import hashlib
 import re
-import secrets
 import urllib.parse
 
 from impl.errors import BadRequestError
@@ -234,8 +233,15 @@ def multipart(values: list[bytes]) -> tuple[str, bytes]:
     """(Content-Type header, body) of a 300 answer: one part per sibling, its
     content-type fields (:func:`part_fields`), its Content-Length, its body; each
     part's payload, read by a MIME parser (Python's ``email``), is the sibling's
-    bytes."""
-    boundary = secrets.token_hex(16)
+    bytes. The boundary is a digest of the values (none of them can hold it but by a
+    SHA-256 fixed point), so one set of siblings is the same bytes at every read and
+    its answer's strong ETag holds (:mod:`impl.http_conditions`); it was random
+    before session 49."""
+    digest = hashlib.sha256()
+    for stored in values:
+        digest.update(len(stored).to_bytes(8, "big"))
+        digest.update(stored)
+    boundary = digest.hexdigest()[:32]
     out = bytearray()
     for stored in values:
         kind, body = open_value(stored)

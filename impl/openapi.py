@@ -62,7 +62,20 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                             "description": "accept: the answer (raw, multipart or JSON) "
                                            "depends on it"},
                    **no_store}
-    located = {**context_header, "Content-Location": {
+    #: a get's 200 or 300 (session 49): a strong tag of the state read and of the
+    #: representation sent (impl.http_conditions)
+    etag = {"ETag": {"schema": {"type": "string"}, "required": True,
+                     "description": "a strong entity tag of the state read (every write "
+                                    "changes it) and of this representation (raw or "
+                                    "multipart, or JSON): for If-None-Match and If-Match"}}
+    preconditions = [
+        {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+         "description": "'*' or ETags a get gave: 412 unless the key's state is one of "
+                        "them (strong comparison; '*': the key has a value)"},
+        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+         "description": "'*' or ETags a get gave: if the key's state is one of them "
+                        "('*': the key has a value), a GET is 304, a write 412"}]
+    located = {**context_header, **etag, "Content-Location": {
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
                        "or multipart answer; a JSON one names it in its body's key); "
@@ -97,7 +110,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                 "unknown (503 when refused before writing)"},
                 {"name": "X-Vdynamo-Context", "in": "header",
                  "schema": {"type": "string", "format": "byte"},
-                 "description": f"{context}; refused (400) unless this cluster issued it"}]
+                 "description": f"{context}; refused (400) unless this cluster issued it"},
+                *preconditions]
 
     def write_responses(written: str) -> dict[str, Any]:
         return {"200": _json({"type": "object", "required": ["context", "key"],
@@ -105,9 +119,11 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                              "key": named_key}},
                              written, context_header),
                 **common,
-                "501": _error("a conditional header (If-Match, If-None-Match, "
-                              "If-Modified-Since, If-Unmodified-Since, If-Range): not "
-                              "served, nothing written; write with a get's context"),
+                "412": _error("If-Match or If-None-Match is false on a read of the key "
+                              "made first (with R): nothing written"),
+                "501": _error("If-Modified-Since, If-Unmodified-Since or If-Range: the "
+                              "node keeps no modification date, so they are not "
+                              "evaluated; nothing written (use If-Match with an ETag)"),
                 "504": _error("W replicas (PW primaries) did not acknowledge in time: "
                               "outcome unknown")}
 
@@ -129,7 +145,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
                          "description": "application/json (preferred by its q over "
                                         "the value's type): the answer as JSON; a "
-                                        "malformed field: 400"}],
+                                        "malformed field: 400"},
+                        *preconditions],
                     "responses": {
                         "200": {"description": "one value: its raw body and content type",
                                 "headers": located,
@@ -144,8 +161,12 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                 "headers": located,
                                 "content": {"multipart/mixed": {"schema": {"type": "string"}},
                                             "application/json": {"schema": siblings}}},
+                        "304": {"description": "If-None-Match named this state's ETag: no "
+                                               "content", "headers": located},
                         "404": _json({"type": "object"}, "no value: the body has the context",
                                      {**context_header, **get_caching}),
+                        "412": _error("If-Match is false: the key has no value or another "
+                                      "state"),
                         **common,
                         "504": _error("no answer from the cluster in time")}},
                 "put": {
@@ -153,6 +174,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "summary": "write a value; its context supersedes what the context covers",
                     "parameters": [*write_parameters(
                         "a get's context, base64 (none: a new concurrent write)"),
+                        {"name": "r", "in": "query", "schema": quorum,
+                         "description": "with If-Match or If-None-Match only: the read "
+                                        "quorum of the read of the key they are "
+                                        f"evaluated on, 1..{config.n}"},
+                        {**pr, "description": "with If-Match or If-None-Match only: the "
+                                              "primary read quorum of that read, "
+                                              f"0..{config.n}"},
                         {"name": "Content-MD5", "in": "header",
                          "schema": {"type": "string", "format": "byte"},
                          "description": "the base64 of the body's MD5 digest (RFC 1864): "

@@ -34,7 +34,9 @@ async def _connect(node: NodeServer) -> tuple[asyncio.StreamReader, asyncio.Stre
 @pytest.mark.parametrize(("target", "header", "status", "says"), [
     (b"k", b"X-Vdynamo-Context: !!!!\r\n", 400, "not valid base64"),
     (b"k", b"Content-Encoding: gzip\r\n", 415, "Content-Encoding"),
-    (b"k", b"If-Match: *\r\n", 501, "If-Match"),
+    (b"k", b"If-Unmodified-Since: Tue, 01 Dec 2026 00:00:00 GMT\r\n", 501,
+     "If-Unmodified-Since"),  # If-Match until session 49, which evaluates it
+    (b"k", b"If-Match: abc\r\n", 400, "If-Match"),  # a malformed one (session 49)
     (b"k?w=9", b"", 400, "w: must be an integer in 1..3"),
     (b"k" * 2000, b"", 414, "2000 bytes"),
 ])
