@@ -86,7 +86,7 @@ def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_
     milliseconds where that is higher than the count (``impl.versions.lifetime_rank``;
     docs/dvv.md, "A replaced disk's first lifetime ranks by its clock (session 49)"):
     A ranks 3000, L2 1000, L1 1. Mutant checked: ``lifetime_rank`` without the clock
-    (the floors alone) fails it (``assert 1 > 1000``)."""
+    (the floors alone) fails it (``assert 1 > 2``)."""
     old = MemoryStorage()
     first = lifetime_actor(old, "n1", seed=1, now=0.0)
     second = lifetime_actor(old, "n1", seed=1, now=1.0)
