@@ -13,64 +13,23 @@ backup of a node's store taken at a crash-restart, put back at a later one. KIND
 no restores for these two), ``n1n10`` (nodes n1, n10, n11). Prints each seed that
 lost an acknowledged write or shows a value an acknowledged put or delete
 superseded, with its faults, and the CPU-s; with ``RR_BEFORE=1`` the rule before the
-lead's fix (``_highest_own_rank`` 0). It never fails: it reports. Seeds 24 (the
-strict xfail of ``tests/impl/test_retired_rank_review.py``) and 119 (a backup of
-before a wipe restored after it) show superseded values.
+lead's fix (``_highest_own_rank`` 0), with ``RR_NO_CLOCK=1`` the rule before session
+49's (``lifetime_rank`` without the clock). It never fails: it reports. Seed 24 (a
+replaced disk cut off) showed superseded values before session 49
+(``tests/impl/test_retired_rank_clock.py``); seed 119 shows three (every disk that
+held the writes superseding them lost; docs/dvv.md, "... (session 49)"). The
+history itself is ``tests.impl.test_retired_rank_clock.rank_history``.
 """
 from __future__ import annotations
 
-import copy
 import os
-import random
 import sys
-import tempfile
 import time
 from typing import Any
 
 sys.path.insert(0, ".")
-from impl.cluster import SimulatedCluster
 from impl.versions import SHARED_CLIENT_ID
-from tests.impl.test_dvv_pair_dots_review import _random_history
-
-Outcome = tuple[list[bytes], list[bytes], list[tuple[int, str, str]]]
-
-
-def history(seed: int, steps: int, clients: tuple[str, ...], *, restores: bool = True,
-            **cluster_options: Any) -> Outcome:
-    """(acknowledged writes absent that no put or delete covered, superseded values
-    present, the faults: (step, kind, node)); a tenth of the steps draw a fault."""
-    backups: dict[str, Any] = {}
-    events: list[tuple[int, str, str]] = []
-    memory = restores and cluster_options.get("storage", "memory") == "memory"
-
-    def fault(cluster: SimulatedCluster, rng: random.Random, step: int) -> None:
-        nodes = cluster.node_names
-        kind, node = rng.random(), rng.choice(nodes)
-        if kind < 0.55:  # a partition of one node from the others, or a heal
-            (cluster.heal if kind >= 0.3 else
-             lambda: cluster.partition([node], [n for n in nodes if n != node]))()
-            return
-        if cluster.is_down(node):
-            return
-        label = ("wipe" if kind < 0.65 else "backup" if memory and kind < 0.75 else
-                 "restore" if memory and kind < 0.85 and node in backups else "restart")
-        events.append((step, label, node))
-        if label == "wipe":
-            cluster.wipe(node)
-            return
-        cluster.crash(node)
-        if label == "backup":
-            backups[node] = copy.deepcopy(cluster.storages[node].inner)
-        elif label == "restore":
-            cluster.storages[node].inner = copy.deepcopy(backups[node])
-        cluster.restart(node)
-
-    with tempfile.TemporaryDirectory(prefix="vdynamo-ranks-") as directory:
-        if cluster_options.get("storage") == "sqlite":
-            cluster_options["storage_dir"] = directory
-        lost, back = _random_history(seed, steps, clients, fault_rate=0.1, fault=fault,
-                                     **cluster_options)
-    return lost, back, events
+from tests.impl.test_retired_rank_clock import rank_history as history
 
 
 def main(argv: list[str]) -> None:
@@ -81,6 +40,11 @@ def main(argv: list[str]) -> None:
         import impl.versions
 
         impl.versions._highest_own_rank = lambda storage, name: 0  # type: ignore[assignment]
+    if os.environ.get("RR_NO_CLOCK"):
+        import impl.versions
+
+        impl.versions.lifetime_rank = (  # type: ignore[assignment]
+            lambda now, *floors: max(floors))
     options: dict[str, Any] = {
         "memory": {}, "sqlite": {"storage": "sqlite", "restores": False},
         "buffered": {"storage": "sqlite", "fsync": "buffered", "restores": False},

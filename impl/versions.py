@@ -104,6 +104,7 @@ __all__ = [
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
+    "RANK_META",
     "RETIRED_BYTES_KEPT",
     "RETIRED_KEPT",
     "RETIRED_KNOWN_META",
@@ -131,6 +132,7 @@ __all__ = [
     "is_tombstone_only",
     "key_actor",
     "lifetime_actor",
+    "lifetime_rank",
     "live_values",
     "lww_after",
     "lww_stamp_of",
@@ -815,6 +817,10 @@ RETIRED_META = "retired-actors"
 #: (``GroupCommit(fresh_lifetime=True)``: the actor is not to be reused) while the
 #: next start must still retire it (:func:`lifetime_actor`)
 MINTED_META = "actor-minted"
+#: The meta entry of the rank of the lifetime actor the store's last start minted
+#: (``MINTED_META``'s), decimal: the rank it is retired at by the next start, at
+#: least (:func:`lifetime_rank`; session 49)
+RANK_META = "actor-rank"
 RETIRED_KEPT = 256
 #: The most retired actors a gossip's ``retired`` field may name
 #: (:func:`decode_retired`: more is a malformed frame).
@@ -889,7 +895,10 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     instead: :func:`key_actor`); a restored backup repeats the count and the
     ``storage-id``, so there the start time ``now`` tells the ids apart. The id it
     replaces, if of this node's name, is *retired* for good: kept in the store's
-    ``RETIRED_META`` entry with its rank (the start count it was minted at), the
+    ``RETIRED_META`` entry with its rank (:func:`lifetime_rank`, kept in
+    ``RANK_META`` when it was minted: its start time in milliseconds or the store's
+    start count, whichever is higher, and above every lifetime of its node the store
+    retired or heard of), the
     newest :data:`RETIRED_KEPT` (:func:`read_retired`), which the node gossips so
     that dvv records drop its value-less entries (:func:`prune_retired`; session
     33). The id is flushed before it is returned: it is durable before any dot
@@ -906,6 +915,7 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     # the actor this start replaces: the runtime's group commit hides ACTOR_META from
     # a fresh lifetime (impl.storage.group_commit), not MINTED_META (session 33)
     previous = storage.get_meta(MINTED_META) or kept
+    retired_at = 0
     if previous is not None:
         # ranked above every lifetime of this node the store retired or heard of
         # (session 48): a replaced disk counts its starts from 1 again, and its
@@ -918,10 +928,13 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
         highest = _highest_own_rank(storage, name)
         if highest:
             lifetimes = max(lifetimes, highest + 2)
+        # and at least at the rank its own start took (session 49: the start's clock,
+        # so that a replaced disk that heard nothing still ranks above the old disk)
+        retired_at = max(lifetimes - 1, _stored_rank(storage))
         # a rank stays below 2**63 (decode_retired refuses more, and read_retired
         # then forgets every retirement of the store: session 48's review, a peer
         # gossiping a lifetime of this node at 2**63 - 1); saturated ranks tie, by name
-        _retire(storage, name, previous.decode("utf-8"), min(lifetimes - 1, _MAX_RANK))
+        _retire(storage, name, previous.decode("utf-8"), min(retired_at, _MAX_RANK))
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
                             + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
@@ -929,6 +942,8 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     storage.set_meta(LIFETIMES_META, str(lifetimes).encode())
     storage.set_meta(ACTOR_META, actor.encode("utf-8"))
     storage.set_meta(MINTED_META, actor.encode("utf-8"))
+    rank = lifetime_rank(now, lifetimes, retired_at + 1, _highest_own_rank(storage, name) + 1)
+    storage.set_meta(RANK_META, str(rank).encode())
     storage.flush()
     return actor
 
@@ -944,6 +959,43 @@ _MAX_RANK = (1 << 63) - 1
 #: them by counting its starts, so only a forged or corrupt retirement names one
 #: (session 48's review: one peer's gossip pushed a node's ranks to 2**63)
 _RANK_TRUSTED_BELOW = 1 << 62
+
+
+def lifetime_rank(now: float, *floors: int) -> int:
+    """The rank of a lifetime actor minted at ``now`` (seconds; the node's clock, the
+    wall clock under ``vdynamo serve``): its start time in whole milliseconds, or
+    the highest of ``floors`` if that is higher (the store's start count, one above
+    the lifetime just retired and above every lifetime of the node the store knows
+    of: the ranks one store gives its lifetimes only go up, whatever its clock does).
+    A ``now`` that is negative, not finite or past :data:`_RANK_TRUSTED_BELOW`
+    milliseconds counts as 0 (the floors alone).
+
+    Session 49 (docs/dvv.md, "A replaced disk's first lifetime ranks by its clock"):
+    a rank counted only the store's starts (session 33) and what the store heard of
+    its node's ranks (session 48), so a replaced disk restarted before a peer told it
+    anything retired its first lifetime at rank 1, below the lifetimes the old disk
+    had retired, and pruning, oldest rank first, dropped the newest lifetime's
+    entries (seed 24 of ``bench/retired_rank_histories.py``: eight superseded values
+    back). The start time orders a node's lifetimes across its disks, as Cassandra's
+    heartbeat generation (``SystemKeyspace.incrementAndGetGeneration``: the start's
+    seconds, or one above the last) and Riak's vnode ids (node id and start time,
+    ``riak_kv_vnode_status_mgr:assign_vnodeid``; OpenRiak riak_kv #47's
+    ``next_vnode_epoch``: at least the current time, above every earlier one), and
+    riak_core's ``vclock:prune`` drops the entries of the oldest timestamps first.
+    A replacement host whose clock is behind the old one's ranks its first lifetimes
+    below the old disk's again (the cost: superseded values a stale copy brings back,
+    never an acknowledged write lost; only value-less entries of retired lifetimes
+    are pruned)."""
+    clock = now * 1000.0
+    millis = int(clock) if 0.0 <= clock < _RANK_TRUSTED_BELOW else 0  # (NaN: False)
+    return max(millis, *floors)
+
+
+def _stored_rank(storage: Storage) -> int:
+    """The rank the store's last start gave the lifetime it minted (:data:`RANK_META`);
+    0 for none (a store written before session 49) or a malformed entry."""
+    raw = storage.get_meta(RANK_META) or b""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else 0
 
 
 def _highest_own_rank(storage: Storage, name: str) -> int:
@@ -1000,10 +1052,11 @@ def _retire(storage: Storage, name: str, kept: str, lifetime: int) -> None:
 
 def encode_retired(retired: Mapping[str, int]) -> bytes:
     """The text of retired lifetime actors (:data:`RETIRED_META`, the gossip's
-    ``retired`` field): a line ``<rank> <actor>`` each, sorted; ``rank`` the start
-    count of the actor's store when it was minted (:func:`lifetime_actor`), which
-    orders one node's lifetimes (a restored backup may repeat a rank: ties go by
-    the actor's id). UTF-8."""
+    ``retired`` field): a line ``<rank> <actor>`` each, sorted; ``rank`` the rank
+    the actor was minted at (:func:`lifetime_rank`: its start time in milliseconds,
+    or its store's start count if higher; :func:`lifetime_actor`), which orders one
+    node's lifetimes (ranks of different nodes are not compared; a restored backup
+    may repeat a rank: ties go by the actor's id). UTF-8."""
     return "\n".join(f"{rank} {actor}" for actor, rank in
                      sorted(retired.items(), key=lambda item: (item[1], item[0]))).encode()
 

@@ -69,7 +69,8 @@ def test_an_lww_version_names_its_coordinator_as_writer() -> None:
 
 def test_a_store_keeps_its_newest_retired_actors_by_rank() -> None:
     """Every start of a store retires the actor of the one before, with its rank (the
-    start count it was minted at), and the store keeps the newest ``RETIRED_KEPT`` by
+    start count it was minted at, or since session 49 its start time in milliseconds
+    if higher: ``lifetime_rank``), and the store keeps the newest ``RETIRED_KEPT`` by
     rank: after ``RETIRED_KEPT + 2`` starts the first actor (rank 1) is forgotten,
     whatever the order of the actors' ids (hashes). Killed: ``_retire__mutmut_24``,
     ``_26`` (the newest by id, not by rank)."""
@@ -78,9 +79,8 @@ def test_a_store_keeps_its_newest_retired_actors_by_rank() -> None:
               for start in range(RETIRED_KEPT + 2)]
     assert len(set(actors)) == RETIRED_KEPT + 2
     assert sorted(actors[1:-1]) != actors[1:-1]  # ids out of rank order
-    assert read_retired(storage) == {actor: rank for rank, actor in
-                                     enumerate(actors[:-1], start=1)
-                                     if rank > 1}
+    assert read_retired(storage) == {actor: max(1000 * start, start + 1) for start, actor
+                                     in enumerate(actors[:-1]) if start > 0}
 
 
 def test_a_retirement_keeps_the_highest_rank_it_was_given() -> None:

@@ -22,8 +22,6 @@ a store whose start count is already past 2**63 forgets its retirements).
 
 from __future__ import annotations
 
-import pytest
-
 from impl.retired import RetiredActors
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -70,10 +68,6 @@ def test_a_start_count_past_the_top_rank_keeps_the_retirements_readable() -> Non
     assert read_retired(storage) == {first: TOP, second: TOP}  # saturated: a tie, by name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a replaced disk that restarts before it heard its node's ranks retires its first "
-    "lifetime below the old disk's, and nothing raises it later (docs/dvv.md, Review "
-    "of the retired ranks)"))
 def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_old_disks() -> None:
     """The hole the lead's fix leaves ("a replaced disk that has heard nothing yet when
     it restarts ranks as before"), reached on the simulator: seed 24 of the review's
@@ -86,7 +80,13 @@ def test_a_replaced_disk_restarted_before_it_heard_ranks_its_lifetime_above_the_
     lifted; the rule before the lead's fix the same). Here the ranks alone: the old
     disk retired L1, L2; the replaced disk's A retired at a restart before any gossip;
     then the gossip. Right value: A, the newest retired lifetime, ranks above L2 in
-    what the node knows (the budget drops the lowest-ranked lifetimes first)."""
+    what the node knows (the budget drops the lowest-ranked lifetimes first).
+
+    A strict xfail until session 49, which ranks a lifetime by its start time in
+    milliseconds where that is higher than the count (``impl.versions.lifetime_rank``;
+    docs/dvv.md, "A replaced disk's first lifetime ranks by its clock (session 49)"):
+    A ranks 3000, L2 1000, L1 1. Mutant checked: ``lifetime_rank`` without the clock
+    (the floors alone) fails it (``assert 1 > 2``)."""
     old = MemoryStorage()
     first = lifetime_actor(old, "n1", seed=1, now=0.0)
     second = lifetime_actor(old, "n1", seed=1, now=1.0)
