@@ -60,8 +60,10 @@ __all__ = ["JSON_SUFFIX", "Preconditions", "entity_tags", "failure_body"]
 #: what the opaque tag of a JSON answer ends with (:func:`entity_tags`)
 JSON_SUFFIX = "-json"
 #: one entity-tag (RFC 9110 8.8.3): an optional weakness indicator, then a quoted
-#: opaque tag of etagc (``!``, ``#``-``~``, obs-text); optional whitespace around it
-_ENTITY_TAG = re.compile(rb'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*')
+#: opaque tag of etagc (``!``, ``#``-``~``, obs-text), and the whitespace after it
+_ENTITY_TAG = re.compile(rb'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*')
+#: what may come before a list element: whitespace and empty elements' commas
+_SEPARATORS = re.compile(rb"[ \t,]*")
 _LENGTH = struct.Struct(">Q")
 
 
@@ -74,6 +76,13 @@ def entity_tags(result: GetResult) -> tuple[str, str]:
         digest.update(value)
     opaque = base64.urlsafe_b64encode(digest.digest()[:18]).decode()
     return f'"{opaque}"', f'"{opaque}{JSON_SUFFIX}"'
+
+
+def _past_separators(raw: bytes, at: int) -> int:
+    """Where the whitespace and commas of ``raw`` from ``at`` on end."""
+    found = _SEPARATORS.match(raw, at)
+    assert found is not None  # it matches the empty string
+    return found.end()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +100,13 @@ class _Field:
         if raw.strip(b" \t") == b"*":
             return cls(name, True, ())
         tags: list[tuple[bool, bytes]] = []
-        at = 0
+        # each byte is read once, by one match that consumes it: a list padded
+        # with whitespace or commas costs its length, not its square (session
+        # 49's review: an If-Match of '"x",', 60,000 spaces and 'y' cost 55 CPU-s)
+        at = _past_separators(raw, 0)
         while at < len(raw):
             found = _ENTITY_TAG.match(raw, at)
             if found is None:
-                if raw[at:].strip(b" \t,") == b"":
-                    break
-                if raw[at:at + 1] in (b",", b" ", b"\t"):  # empty list elements
-                    at += 1
-                    continue
                 shown = raw[:80].decode("latin-1")
                 raise BadRequestError(
                     f"{name} {shown!r}: not '*' nor a list of entity tags (a quoted "
@@ -111,6 +118,7 @@ class _Field:
                 raise BadRequestError(
                     f"{name} {raw[:80].decode('latin-1')!r}: entity tags are separated "
                     "by commas (RFC 9110 8.8.3); nothing was done")
+            at = _past_separators(raw, at)
         if not tags:
             raise BadRequestError(f"{name}: empty (give '*' or entity tags)")
         return cls(name, False, tuple(tags))
