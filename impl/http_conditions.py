@@ -35,13 +35,15 @@ A write's preconditions are evaluated against a quorum read of the key made
 first, with the request's R (:meth:`Preconditions.write_failure` over
 :func:`entity_tags` of both representations: a tag from a JSON get names the same
 state as the raw one), as Riak evaluates them against the object it fetches. A
-write whose preconditions hold and that brings no context is then written with
-the read's context: it replaces exactly the versions whose state the client named,
-and a write concurrent with it, which the read did not see, stays a sibling
-(Dynamo 4.4) instead of being lost. As Riak's, the check is not atomic with the
-write: two ``If-None-Match: *`` creates that race may both be acknowledged
-(docs.riak.com, HTTP Store Object); neither is lost, they are siblings (in lww
-mode the later stamp wins).
+put whose ``If-Match`` names the state read by its tag (:meth:`Preconditions.named`),
+or a put to a key with no value, that brings no context is then written with the
+read's context: it replaces exactly the versions whose state the client named, and
+a write concurrent with it, which the read did not see, stays a sibling (Dynamo
+4.4) instead of being lost. One under ``If-Match: *`` or an ``If-None-Match`` alone
+names no state: it is written as without them (a sibling of what it did not
+read). As Riak's, the check is not atomic with the write: two ``If-None-Match:
+*`` creates that race may both be acknowledged (docs.riak.com, HTTP Store
+Object); neither is lost, they are siblings (in lww mode the later stamp wins).
 """
 
 from __future__ import annotations
@@ -173,6 +175,20 @@ class Preconditions:
                                                                           strong=False):
             return self.if_none_match.name
         return None
+
+    def named(self, result: GetResult) -> bool:
+        """Whether an If-Match of entity tags names the key's state ``result`` (one of
+        them matches it, strong comparison). A put whose preconditions hold and that
+        brings no context takes the read's context only then, or when the key has no
+        value (its context covers tombstones alone): ``If-Match: *`` holds on any
+        value, and an If-None-Match says which state the client does not hold, so a
+        put under those replaces nothing its client did not read (a sibling, as the
+        same put without them). Session 49's review: a PUT with ``If-Match: *`` or
+        ``If-None-Match: "<other>"`` superseded two siblings its client never read,
+        which the put without the field kept; Riak writes such a put with the
+        X-Riak-Vclock it brings, none (riak_kv_wm_object:accept_doc_body)."""
+        return (self.if_match is not None and not self.if_match.any and bool(result.values)
+                and self.if_match.matches(entity_tags(result), strong=True))
 
 
 def failure_body(field: str, method: str, tag: str | None) -> dict[str, str]:

@@ -237,5 +237,37 @@ def test_a_conditional_put_takes_the_r_and_pr_of_its_read(tmp_path: Path) -> Non
                                       {"If-Match": "*"})
             assert status == 200
             _, _, got = await call("GET", url(node, "/kv/k?r=2"))
-            assert [base64.b64decode(v) for v in got["values"]] == [b"third"]
+            # If-Match: * names no state: a sibling of the value it did not read
+            assert sorted(base64.b64decode(v) for v in got["values"]) == [b"first", b"third"]
+    run(scenario())
+
+
+def test_a_put_whose_precondition_names_no_state_replaces_nothing_it_did_not_read(
+        tmp_path: Path) -> None:
+    """A PUT under ``If-Match: *`` (only if the key has a value) or an
+    ``If-None-Match`` of another tag holds on a key with two siblings its client
+    never read: it is a sibling of them, as the same PUT without the field is; only
+    an If-Match naming the state by its tag replaces it (the served-nodes test),
+    and a create over a tombstone leaves the new value alone. Session 49's review:
+    both PUTs were written with the read's context and superseded the two
+    siblings (a GET read ``[c]``). Mutant (checked failing): ``named`` always
+    true (the read's context taken whenever the preconditions hold)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for key, fields in (("any", {"If-Match": "*"}),
+                                ("other", {"If-None-Match": '"other"'}),
+                                ("blind", {})):
+                for value in (b"a", b"b"):
+                    assert (await call("PUT", url(node, f"/kv/{key}?w=3"), value))[0] == 200
+                assert (await call("PUT", url(node, f"/kv/{key}?w=3"), b"c", fields))[0] == 200
+                _, _, got = await call("GET", url(node, f"/kv/{key}?r=3"))
+                assert sorted(base64.b64decode(v) for v in got["values"]) == [
+                    b"a", b"b", b"c"], (key, got)
+            assert (await call("PUT", url(node, "/kv/gone?w=3"), b"old"))[0] == 200
+            assert (await call("DELETE", url(node, "/kv/gone?w=3")))[0] == 200
+            assert (await call("PUT", url(node, "/kv/gone?w=3"), b"new",
+                               {"If-None-Match": "*"}))[0] == 200
+            _, _, got = await call("GET", url(node, "/kv/gone?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"new"]
     run(scenario())

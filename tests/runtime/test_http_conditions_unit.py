@@ -124,3 +124,15 @@ def test_a_write_is_judged_on_either_representation_and_on_absence() -> None:
     assert _conditions(if_none_match="*").write_failure(absent) is None
     assert _conditions(if_match="*").write_failure(absent) == "If-Match"
     assert _conditions(if_match=raw).write_failure(absent) == "If-Match"
+
+
+def test_only_an_if_match_of_tags_names_the_state() -> None:
+    """The state a put without a context replaces (Preconditions.named): the one an
+    If-Match tag matched, not '*' nor what an If-None-Match holds on."""
+    raw, as_json = entity_tags(STATE)
+    assert _conditions(if_match=raw).named(STATE)
+    assert _conditions(if_match=f'"x", {as_json}', if_none_match='"y"').named(STATE)
+    assert not _conditions(if_match="*").named(STATE)
+    assert not _conditions(if_none_match='"x"').named(STATE)
+    assert not _conditions(if_match=f"W/{raw}").named(STATE)
+    assert not _conditions(if_match=raw).named(GetResult([], b"tombstones"))
