@@ -101,7 +101,9 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
     they hold, replaces exactly what it read (no sibling).
     Mutants (checked failing): no ``etag`` field; ``read_status`` always None; the
     write blind (the read's context not used); the multipart boundary random again;
-    a 304 with ``content-length: 0``; If-Match compared weakly."""
+    a 304 with ``content-length: 0``; If-Match compared weakly; session 49's
+    review: a 304 without the 200's Vary and Cache-Control, a 412 without the
+    key's current ETag."""
     with ServedNodes(tmp_path, ("n1", "n2", "n3"), ["n = 3", "r = 2", "w = 2"]) as nodes:
         nodes.start("n1", "n2", "n3")
         nodes.wait_ready("n1", "n2", "n3")
@@ -122,6 +124,8 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
                 assert (status, body) == (304, b""), (method, given, status, body[:80])
                 assert headers["etag"] == tag and "content-length" not in headers, headers
                 assert headers["content-location"] == "/kv/k" and "x-vdynamo-context" in headers
+                # RFC 9110 15.4.5: the 200's Vary and Cache-Control too (review)
+                assert (headers["vary"], headers["cache-control"]) == ("accept", "no-store")
         assert http_call("GET", at["n1"] + "k", headers={"If-None-Match": json_tag})[0] == 200
         assert http_call("GET", at["n1"] + "k", headers={
             "If-None-Match": json_tag, "Accept": "application/json"})[0] == 304
@@ -152,7 +156,8 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
         assert (status, body) == (200, b"v2"), (status, body[:200])  # no sibling of v1
         tag2 = headers["etag"]
         assert tag2 != tag
-        assert http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": tag})[0] == 412  # stale
+        status, headers, _ = http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": tag})
+        assert (status, headers["etag"]) == (412, tag2)  # stale: the current tag named
         assert http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": f"W/{tag2}"})[0] == 412
         assert http_call("GET", at["n1"] + "k?r=3")[2] == b"v2"
         assert http_call("PUT", at["n3"] + "k?w=3", b"v2", {"If-Match": tag2, **text})[0] == 200
@@ -233,6 +238,19 @@ def test_a_conditional_put_takes_the_r_and_pr_of_its_read(tmp_path: Path) -> Non
             assert status == 503 and answer["outcome"] == "not-written", answer
             assert answer["message"].startswith(
                 "put: its read of the key first (with R) failed, nothing was written"), answer
+            # with Expect: that read's 503 instead of the 100, the body never sent
+            # (session 49's review; mutant checked failing: the read's failure
+            # ignored before the 100, the whole value uploaded for the 503)
+            address = node.http_address
+            assert address is not None
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(b"PUT /kv/k?r=3 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                         b"Expect: 100-continue\r\nIf-Match: *\r\n\r\n")
+            early = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            assert early.startswith(b"HTTP/1.1 503 "), early  # not a 100 Continue
+            early += await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            assert b"nothing was written" in early, early
             status, _, _ = await call("PUT", url(node, "/kv/k?r=2&pr=2"), b"third",
                                       {"If-Match": "*"})
             assert status == 200
