@@ -41,7 +41,8 @@ read's context: it replaces exactly the versions whose state the client named, a
 a write concurrent with it, which the read did not see, stays a sibling (Dynamo
 4.4) instead of being lost. One under ``If-Match: *`` or an ``If-None-Match`` alone
 names no state: it is written as without them (a sibling of what it did not
-read). As Riak's, the check is not atomic with the write: two ``If-None-Match:
+read; in lww, which keeps no siblings, with the read's context, so that its stamp
+exceeds the one read). As Riak's, the check is not atomic with the write: two ``If-None-Match:
 *`` creates that race may both be acknowledged (docs.riak.com, HTTP Store
 Object); neither is lost, they are siblings (in lww mode the later stamp wins).
 """

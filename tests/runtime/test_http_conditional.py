@@ -289,3 +289,26 @@ def test_a_put_whose_precondition_names_no_state_replaces_nothing_it_did_not_rea
             _, _, got = await call("GET", url(node, "/kv/gone?r=3"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"new"]
     run(scenario())
+
+
+
+def test_in_lww_a_put_under_if_match_any_is_stamped_above_what_it_read(
+        tmp_path: Path) -> None:
+    """lww keeps one value, so a PUT under ``If-Match: *`` still takes its read's
+    context there (no sibling to keep): its stamp then exceeds the one read (the
+    hybrid rule). Here n2's clock runs 30 s ahead and n1, the coordinator, lost
+    its copy (read repair off, so its read does not give it back): a blind put
+    through n1 is acknowledged and reads back ``v1``, the lww limit; the
+    conditional one reads back ``v2``. Mutant (checked failing): the lww case
+    written blind as the vector-clock modes are (session 49's review)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="lww", read_repair=False) as servers:
+            servers[1].clock_offset += 30.0
+            assert (await call("PUT", url(servers[1], "/kv/k?w=3"), b"v1"))[0] == 200
+            servers[0].node.replica.storage.delete(b"k")
+            status, _, _ = await call("PUT", url(servers[0], "/kv/k?w=3"), b"v2",
+                                      {"If-Match": "*"})
+            assert status == 200
+            _, _, got = await call("GET", url(servers[2], "/kv/k?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"v2"]
+    run(scenario())
