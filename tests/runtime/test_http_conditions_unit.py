@@ -108,6 +108,12 @@ def test_a_get_compares_if_match_strongly_and_if_none_match_weakly() -> None:
         304, "If-None-Match")
     assert _conditions(if_none_match="*").read_status(raw) == (304, "If-None-Match")
     assert _conditions(if_none_match=as_json).read_status(raw) is None
+    # both read: a true If-Match, then If-None-Match (session 49's review: the
+    # mutant dropping If-None-Match beside an If-Match lived)
+    assert _conditions(if_match=raw, if_none_match=raw).read_status(raw) == (
+        304, "If-None-Match")
+    assert _conditions(if_match=raw, if_none_match=raw).write_failure(STATE) == (
+        "If-None-Match")
     # If-Match first (RFC 9110 13.2.2): a false one is 412 whatever If-None-Match says
     assert _conditions(if_match='"x"', if_none_match=raw).read_status(raw) == (
         412, "If-Match")
@@ -120,6 +126,9 @@ def test_a_write_is_judged_on_either_representation_and_on_absence() -> None:
         assert _conditions(if_match=tag).write_failure(STATE) is None
         assert _conditions(if_none_match=tag).write_failure(STATE) == "If-None-Match"
     assert _conditions(if_match=f"W/{raw}").write_failure(STATE) == "If-Match"
+    # If-None-Match compares weakly on a write too (RFC 9110 13.1.2; session 49's
+    # review: the mutant comparing it strongly there lived)
+    assert _conditions(if_none_match=f"W/{as_json}").write_failure(STATE) == "If-None-Match"
     assert _conditions(if_none_match="*").write_failure(STATE) == "If-None-Match"
     assert _conditions(if_none_match="*").write_failure(absent) is None
     assert _conditions(if_match="*").write_failure(absent) == "If-Match"
