@@ -1833,7 +1833,10 @@ class HttpApi:
             # (riak_kv_delete:delete/8); nothing found: 404, nothing written. A write
             # with If-Match or If-None-Match reads it first too, and is refused 412
             # when a precondition is false on what it read; when both hold and it
-            # brings no context, it writes with the read's (impl.http_conditions)
+            # brings no context, it writes with the read's if its If-Match named the
+            # state read or the key has no value (Preconditions.named), and in lww
+            # (no sibling to keep there: the read's context stamps it above the
+            # version read, impl.versions.apply_put's hybrid rule)
             read = await self._read_key(message, query)
             if not isinstance(read, GetResult):
                 return read
@@ -1843,7 +1846,9 @@ class HttpApi:
             if message.delete and not message.context and not read.values:
                 return (self._absent_long_key(message.key)
                         or _get_answer(message.key, read, None))
-            if not message.context:
+            if not message.context and (
+                    message.delete or not read.values or self.config.clock == "lww"
+                    or (conditions is not None and conditions.named(read))):
                 message = dataclasses.replace(
                     message, request_id=server.next_request_id(), context=read.context)
         self._release(request)  # it starts now: its bytes count in flight from here

@@ -71,7 +71,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     preconditions = [
         {"name": "If-Match", "in": "header", "schema": {"type": "string"},
          "description": "'*' or ETags a get gave: 412 unless the key's state is one of "
-                        "them (strong comparison; '*': the key has a value)"},
+                        "them (strong comparison; '*': the key has a value); a PUT "
+                        "without a context whose tag matched replaces that state (the "
+                        "read's context), one under '*' is a sibling of what it read"},
         {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
          "description": "'*' or ETags a get gave: if the key's state is one of them "
                         "('*': the key has a value), a GET is 304, a write 412"}]

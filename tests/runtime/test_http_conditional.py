@@ -101,7 +101,9 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
     they hold, replaces exactly what it read (no sibling).
     Mutants (checked failing): no ``etag`` field; ``read_status`` always None; the
     write blind (the read's context not used); the multipart boundary random again;
-    a 304 with ``content-length: 0``; If-Match compared weakly."""
+    a 304 with ``content-length: 0``; If-Match compared weakly; session 49's
+    review: a 304 without the 200's Vary and Cache-Control, a 412 without the
+    key's current ETag."""
     with ServedNodes(tmp_path, ("n1", "n2", "n3"), ["n = 3", "r = 2", "w = 2"]) as nodes:
         nodes.start("n1", "n2", "n3")
         nodes.wait_ready("n1", "n2", "n3")
@@ -122,6 +124,8 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
                 assert (status, body) == (304, b""), (method, given, status, body[:80])
                 assert headers["etag"] == tag and "content-length" not in headers, headers
                 assert headers["content-location"] == "/kv/k" and "x-vdynamo-context" in headers
+                # RFC 9110 15.4.5: the 200's Vary and Cache-Control too (review)
+                assert (headers["vary"], headers["cache-control"]) == ("accept", "no-store")
         assert http_call("GET", at["n1"] + "k", headers={"If-None-Match": json_tag})[0] == 200
         assert http_call("GET", at["n1"] + "k", headers={
             "If-None-Match": json_tag, "Accept": "application/json"})[0] == 304
@@ -152,7 +156,8 @@ def test_etags_and_preconditions_on_gets_and_writes_of_served_nodes(tmp_path: Pa
         assert (status, body) == (200, b"v2"), (status, body[:200])  # no sibling of v1
         tag2 = headers["etag"]
         assert tag2 != tag
-        assert http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": tag})[0] == 412  # stale
+        status, headers, _ = http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": tag})
+        assert (status, headers["etag"]) == (412, tag2)  # stale: the current tag named
         assert http_call("PUT", at["n1"] + "k", b"v3", {"If-Match": f"W/{tag2}"})[0] == 412
         assert http_call("GET", at["n1"] + "k?r=3")[2] == b"v2"
         assert http_call("PUT", at["n3"] + "k?w=3", b"v2", {"If-Match": tag2, **text})[0] == 200
@@ -233,9 +238,77 @@ def test_a_conditional_put_takes_the_r_and_pr_of_its_read(tmp_path: Path) -> Non
             assert status == 503 and answer["outcome"] == "not-written", answer
             assert answer["message"].startswith(
                 "put: its read of the key first (with R) failed, nothing was written"), answer
+            # with Expect: that read's 503 instead of the 100, the body never sent
+            # (session 49's review; mutant checked failing: the read's failure
+            # ignored before the 100, the whole value uploaded for the 503)
+            address = node.http_address
+            assert address is not None
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(b"PUT /kv/k?r=3 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                         b"Expect: 100-continue\r\nIf-Match: *\r\n\r\n")
+            early = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            assert early.startswith(b"HTTP/1.1 503 "), early  # not a 100 Continue
+            early += await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            assert b"nothing was written" in early, early
             status, _, _ = await call("PUT", url(node, "/kv/k?r=2&pr=2"), b"third",
                                       {"If-Match": "*"})
             assert status == 200
             _, _, got = await call("GET", url(node, "/kv/k?r=2"))
-            assert [base64.b64decode(v) for v in got["values"]] == [b"third"]
+            # If-Match: * names no state: a sibling of the value it did not read
+            assert sorted(base64.b64decode(v) for v in got["values"]) == [b"first", b"third"]
+    run(scenario())
+
+
+def test_a_put_whose_precondition_names_no_state_replaces_nothing_it_did_not_read(
+        tmp_path: Path) -> None:
+    """A PUT under ``If-Match: *`` (only if the key has a value) or an
+    ``If-None-Match`` of another tag holds on a key with two siblings its client
+    never read: it is a sibling of them, as the same PUT without the field is; only
+    an If-Match naming the state by its tag replaces it (the served-nodes test),
+    and a create over a tombstone leaves the new value alone. Session 49's review:
+    both PUTs were written with the read's context and superseded the two
+    siblings (a GET read ``[c]``). Mutant (checked failing): ``named`` always
+    true (the read's context taken whenever the preconditions hold)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for key, fields in (("any", {"If-Match": "*"}),
+                                ("other", {"If-None-Match": '"other"'}),
+                                ("blind", {})):
+                for value in (b"a", b"b"):
+                    assert (await call("PUT", url(node, f"/kv/{key}?w=3"), value))[0] == 200
+                assert (await call("PUT", url(node, f"/kv/{key}?w=3"), b"c", fields))[0] == 200
+                _, _, got = await call("GET", url(node, f"/kv/{key}?r=3"))
+                assert sorted(base64.b64decode(v) for v in got["values"]) == [
+                    b"a", b"b", b"c"], (key, got)
+            assert (await call("PUT", url(node, "/kv/gone?w=3"), b"old"))[0] == 200
+            assert (await call("DELETE", url(node, "/kv/gone?w=3")))[0] == 200
+            assert (await call("PUT", url(node, "/kv/gone?w=3"), b"new",
+                               {"If-None-Match": "*"}))[0] == 200
+            _, _, got = await call("GET", url(node, "/kv/gone?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"new"]
+    run(scenario())
+
+
+
+def test_in_lww_a_put_under_if_match_any_is_stamped_above_what_it_read(
+        tmp_path: Path) -> None:
+    """lww keeps one value, so a PUT under ``If-Match: *`` still takes its read's
+    context there (no sibling to keep): its stamp then exceeds the one read (the
+    hybrid rule). Here n2's clock runs 30 s ahead and n1, the coordinator, lost
+    its copy (read repair off, so its read does not give it back): a blind put
+    through n1 is acknowledged and reads back ``v1``, the lww limit; the
+    conditional one reads back ``v2``. Mutant (checked failing): the lww case
+    written blind as the vector-clock modes are (session 49's review)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="lww", read_repair=False) as servers:
+            servers[1].clock_offset += 30.0
+            assert (await call("PUT", url(servers[1], "/kv/k?w=3"), b"v1"))[0] == 200
+            servers[0].node.replica.storage.delete(b"k")
+            status, _, _ = await call("PUT", url(servers[0], "/kv/k?w=3"), b"v2",
+                                      {"If-Match": "*"})
+            assert status == 200
+            _, _, got = await call("GET", url(servers[2], "/kv/k?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"v2"]
     run(scenario())

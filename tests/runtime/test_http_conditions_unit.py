@@ -6,6 +6,9 @@ tag matching If-Match; If-None-Match compared strongly; an unquoted tag read."""
 
 from __future__ import annotations
 
+import sys
+from types import FrameType
+
 import pytest
 
 from impl.effects import GetResult
@@ -46,6 +49,49 @@ def test_a_malformed_precondition_is_refused_naming_it(value: str) -> None:
         Preconditions.of({b"if-none-match": value.encode()})
 
 
+def _calls_to_read(raw: bytes) -> int:
+    """The C functions called (``sys.setprofile``'s c_call events) while reading
+    ``raw`` as an If-Match: a count of work that no machine's speed changes."""
+    made = 0
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal made
+        made += event == "c_call"
+
+    sys.setprofile(profile)
+    try:
+        Preconditions.of({b"if-match": raw})
+    except BadRequestError:
+        pass
+    finally:
+        sys.setprofile(None)
+    return made
+
+
+@pytest.mark.parametrize("padding", [b" ", b"\t", b",", b", "])
+@pytest.mark.parametrize("end", [b'"y"', b"y"])
+def test_the_work_of_reading_a_list_does_not_grow_with_its_padding(
+        padding: bytes, end: bytes) -> None:
+    """Whitespace and empty elements between tags (RFC 9110 5.6.1 lets a list
+    have them) are read once: the same calls for 20 bytes of them as for 2,000.
+    Session 49's review: each padding byte re-ran the tag's regex over the rest
+    of the field and copied it, quadratic in the field: an If-Match of '"x",',
+    20,000 spaces and 'y' (a 20 KB header, under the 64 KiB limit) held a node's
+    loop 14.5 s (its /health waited as long), 60,000 spaces cost 55 CPU-s. Mutant
+    (checked failing): the byte-by-byte skip of session 49's parser."""
+    def field(count: int) -> bytes:
+        return b'"x",' + padding * count + end
+
+    assert _calls_to_read(field(2_000)) == _calls_to_read(field(20))
+
+
+def test_a_tag_may_hold_a_comma() -> None:
+    """etagc includes ``,`` (RFC 9110 8.8.3): a list is not split on commas."""
+    found = _conditions(if_match='"a,b" , "c"')
+    assert found.read_status('"a,b"') is None and found.read_status('"c"') is None
+    assert found.read_status('"a"') == (412, "If-Match")
+
+
 def test_absent_fields_are_no_preconditions() -> None:
     assert Preconditions.of({b"accept": b"*/*"}) is None
 
@@ -62,6 +108,12 @@ def test_a_get_compares_if_match_strongly_and_if_none_match_weakly() -> None:
         304, "If-None-Match")
     assert _conditions(if_none_match="*").read_status(raw) == (304, "If-None-Match")
     assert _conditions(if_none_match=as_json).read_status(raw) is None
+    # both read: a true If-Match, then If-None-Match (session 49's review: the
+    # mutant dropping If-None-Match beside an If-Match lived)
+    assert _conditions(if_match=raw, if_none_match=raw).read_status(raw) == (
+        304, "If-None-Match")
+    assert _conditions(if_match=raw, if_none_match=raw).write_failure(STATE) == (
+        "If-None-Match")
     # If-Match first (RFC 9110 13.2.2): a false one is 412 whatever If-None-Match says
     assert _conditions(if_match='"x"', if_none_match=raw).read_status(raw) == (
         412, "If-Match")
@@ -74,7 +126,22 @@ def test_a_write_is_judged_on_either_representation_and_on_absence() -> None:
         assert _conditions(if_match=tag).write_failure(STATE) is None
         assert _conditions(if_none_match=tag).write_failure(STATE) == "If-None-Match"
     assert _conditions(if_match=f"W/{raw}").write_failure(STATE) == "If-Match"
+    # If-None-Match compares weakly on a write too (RFC 9110 13.1.2; session 49's
+    # review: the mutant comparing it strongly there lived)
+    assert _conditions(if_none_match=f"W/{as_json}").write_failure(STATE) == "If-None-Match"
     assert _conditions(if_none_match="*").write_failure(STATE) == "If-None-Match"
     assert _conditions(if_none_match="*").write_failure(absent) is None
     assert _conditions(if_match="*").write_failure(absent) == "If-Match"
     assert _conditions(if_match=raw).write_failure(absent) == "If-Match"
+
+
+def test_only_an_if_match_of_tags_names_the_state() -> None:
+    """The state a put without a context replaces (Preconditions.named): the one an
+    If-Match tag matched, not '*' nor what an If-None-Match holds on."""
+    raw, as_json = entity_tags(STATE)
+    assert _conditions(if_match=raw).named(STATE)
+    assert _conditions(if_match=f'"x", {as_json}', if_none_match='"y"').named(STATE)
+    assert not _conditions(if_match="*").named(STATE)
+    assert not _conditions(if_none_match='"x"').named(STATE)
+    assert not _conditions(if_match=f"W/{raw}").named(STATE)
+    assert not _conditions(if_match=raw).named(GetResult([], b"tombstones"))
