@@ -23,14 +23,20 @@ read siblings at seeds 17 and 37 of 40 (dvv) until the fix.
 
 Mutants (run and seen failing): ``Replica.served`` ignoring the hints (``hinted =
 []``) fails every case; ``HintStore.records_of`` answering ``[]`` fails them too;
-``SqliteStorage.hints_of`` querying another key fails the SQLite case.
+``SqliteStorage.hints_of`` querying another key fails the SQLite case;
+``GroupCommit.hints_of`` without its queued removals fails the last test.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import impl
+from impl.effects import AddHint, RemoveHint
+from impl.storage.group_commit import GroupCommit
+from impl.storage.sqlite import SqliteStorage
 
 KEY = b"k"
 
@@ -68,7 +74,7 @@ def test_a_get_reads_the_write_a_fallback_it_asked_acknowledged(clock: str) -> N
     assert _late_copy_read(clock) == ([b"v2"], [b"v3"])
 
 
-def test_the_same_on_sqlite_stores(tmp_path: object) -> None:
+def test_the_same_on_sqlite_stores() -> None:
     """The SQLite engine's ``hints_of`` (its ``hints_by_key`` index)."""
     assert _late_copy_read("dvv", storage="sqlite") == ([b"v2"], [b"v3"])
 
@@ -98,3 +104,26 @@ def test_a_sequential_client_routed_at_random_reads_no_sibling() -> None:
         cluster.run_until_quiet()
         assert widest == 1
         assert cluster.client().get(b"r", r=3).values == [b"r39"]
+
+
+def test_a_key_s_hints_through_the_runtime_s_group_commit(tmp_path: Path) -> None:
+    """``GroupCommit.hints_of`` (what a served node reads through): the engine's hints
+    of the key, in id order, less one whose removal is queued; none of another key."""
+    from tests.impl.test_storage_group_commit import Reports
+
+    reports = Reports()
+    committer = GroupCommit(SqliteStorage(tmp_path / "a.sqlite"), reports)
+    committer.start()
+    try:
+        reports.wait(committer, committer.submit([
+            AddHint("n2", b"k", b"r1"), AddHint("n3", b"other", b"r2"),
+            AddHint("n3", b"k", b"r3")]))
+        first, second = committer.hints_of(b"k")
+        assert (first.intended, first.record, second.intended, second.record) == (
+            "n2", b"r1", "n3", b"r3")
+        committer.submit([RemoveHint(first.hint_id)])
+        assert committer.hints_of(b"k") == [second]  # the removal still queued
+        assert [hint.record for hint in committer.hints_of(b"other")] == [b"r2"]
+        assert committer.hints_of(b"none") == []
+    finally:
+        committer.close()
