@@ -447,6 +447,15 @@ class ClusterConfig:
     fallbacks (session 27)"). ``True``: every stale replier, riak_kv's default
     and the spec's feature of that name (the refinement harness maps it).
 
+    ``hinted_reads`` (default ``True``; session 49): a node answers a replica read
+    of a key with its own record merged with the records it keeps as hints of the
+    key (:meth:`impl.replica.Replica.served`), so that a fallback whose
+    acknowledgement counted towards a put's W serves that put to a get's R, as
+    Riak's fallback vnodes serve what they took. ``False``: its own record only,
+    the spec's rule (paper 4.6 keeps hints in "a separate local database"; the
+    refinement harness's choice): a get can then miss an acknowledged write
+    although R + W > N and it asked the fallback that holds it.
+
     ``delete_mode``: when a delete's tombstone is removed (Riak's ``delete_mode``):
     ``"safe"`` (the default) once every one of the key's N replicas holds the
     tombstone and nothing newer and ``tombstone_grace_s`` seconds have passed;
@@ -583,6 +592,7 @@ class ClusterConfig:
     hinted_handoff: bool = True
     read_repair: bool = True
     read_repair_fallbacks: bool = False
+    hinted_reads: bool = True
     anti_entropy: bool = True
     max_value_bytes: int = 1 << 20
     max_key_bytes: int = 1024
@@ -683,7 +693,7 @@ class ClusterConfig:
         _int("pw", self.pw, 0, self.n)
         check_choice("clock:", self.clock, CLOCK_MODES)
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
-                     "anti_entropy"):
+                     "hinted_reads", "anti_entropy"):
             _flag(flag, getattr(self, flag))
         _int("max_value_bytes", self.max_value_bytes, 0, VALUE_BYTES_CEILING)
         _int("max_key_bytes", self.max_key_bytes, 1, KEY_BYTES_CEILING)

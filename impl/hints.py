@@ -90,6 +90,13 @@ class HintStore:
         index, no engine read)."""
         return self._keys[key] > 0
 
+    def records_of(self, key: bytes) -> list[bytes]:
+        """The records of the hints kept of ``key`` (for any node), in id order; none
+        read from the engine when the index holds no hint of the key."""
+        if not self.holds(key):
+            return []
+        return [hint.record for hint in self.storage.hints_of(key)]
+
     def get(self, hint_id: int) -> Hint | None:
         """Hint ``hint_id`` (None: no such hint kept)."""
         return self.storage.get_hint(hint_id)

@@ -10,8 +10,11 @@ everything that decodes, reconciles and writes it:
   acknowledges it; a *fallback* (the message names an *intended* node) keeps it
   in the hint store instead (:class:`impl.handoff.HintStore`) and acknowledges it
   echoing the intended node;
-- ``ReplicaGet``: a replica answers with its own record only (hinted replicas
-  are not served to reads, as in the spec);
+- ``ReplicaGet``: a replica answers with its own record, merged with the
+  records it keeps as hints of the key (``hinted_reads``, the default since
+  session 49: a fallback's acknowledgement counted towards W, so its answer must
+  hold the write for R + W > N to meet it, as Riak's fallback vnodes serve what
+  they took; without, its own record only, the spec's rule);
 - :meth:`Replica.store` is the one place versions are written: the engine, then
   every write listener (the Merkle trees of anti-entropy; while the node leaves,
   the handoff of the late write to the key's new replicas).
@@ -245,10 +248,32 @@ class Replica:
         # a key over this node's max_key_bytes is answered too: it may be stored
         # from before the limit was lowered (none stored: b""); refusing it made a
         # get of such a key fail at every R > 1 (session 18's service probe)
-        encoded = self.storage.read(message.key) or b""
+        encoded = self.served(message.key)
         if encoded == self.empty_encoding:
             encoded = b""
         return [Send(src, ReplicaGetReply(message.op_id, message.key, encoded))]
+
+    def served(self, key: bytes) -> bytes:
+        """What this node answers a read of ``key`` with (encoded; b"": nothing): its
+        own record, merged with the records it keeps as hints of the key when
+        ``hinted_reads`` (session 49's probe: a put acknowledged by its coordinator
+        and a fallback holding a hint, whose copy to the third replica was late, was
+        missed by the next get through that replica although the fallback answered
+        it -- R and W met there -- and a sequential client's read-modify-write made
+        a sibling of its own acknowledged write; docs/runtime.md, "A user's probe of
+        the data kinds (session 49)"). A hint that does not parse is left out (its
+        delivery refuses it too)."""
+        encoded = self.storage.read(key) or b""
+        hinted = self.hints.records_of(key) if self.config.hinted_reads else []
+        if not hinted:
+            return encoded
+        record = self.parse(encoded) if encoded else Record.empty(self.mode)
+        for raw in hinted:
+            try:
+                record = merge(record, self.parse(raw))
+            except BadMessageError:
+                continue
+        return encode_record(self.prune(record))
 
     # ------------------------------------------------------------------ reading
 

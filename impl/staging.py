@@ -114,6 +114,10 @@ class StagedStorage:
         """The engine's hints, less those removed in this input."""
         return [hint for hint in self.engine.hints() if hint.hint_id not in self._removed]
 
+    def hints_of(self, key: bytes) -> list[Hint]:
+        """The engine's hints of ``key``, less those removed in this input."""
+        return [hint for hint in self.engine.hints_of(key) if hint.hint_id not in self._removed]
+
     def hint_nodes(self) -> set[str]:
         """The engine's: a node whose last hint this input removed is still named (a
         superset, until the removal is persisted)."""

@@ -219,6 +219,9 @@ class GroupCommit:
     def hints(self) -> list[Hint]:
         return [hint for hint in self.engine.hints() if hint.hint_id not in self._removed]
 
+    def hints_of(self, key: bytes) -> list[Hint]:
+        return [hint for hint in self.engine.hints_of(key) if hint.hint_id not in self._removed]
+
     def hint_nodes(self) -> set[str]:
         return self.engine.hint_nodes()  # (a superset while removals are queued)
 

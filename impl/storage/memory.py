@@ -218,6 +218,12 @@ class MemoryStorage:
         self._check_open()
         return sorted(self._hints.values(), key=lambda h: h.hint_id)
 
+    def hints_of(self, key: bytes) -> list[Hint]:
+        """The hints kept of ``key``, in id order."""
+        self._check_open()
+        return sorted((hint for hint in self._hints.values() if hint.key == key),
+                      key=lambda h: h.hint_id)
+
     def hint_nodes(self) -> set[str]:
         """The nodes some kept hint is meant for."""
         self._check_open()

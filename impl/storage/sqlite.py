@@ -257,6 +257,8 @@ class SqliteStorage:
             # the intended nodes of the hints, read without the table (hint_nodes);
             # created on a file of an earlier session too (an index: no new version)
             conn.execute("CREATE INDEX IF NOT EXISTS hints_by_intended ON hints (intended)")
+            # a key's hints, read by a fallback that answers a get (hints_of; session 49)
+            conn.execute("CREATE INDEX IF NOT EXISTS hints_by_key ON hints (key)")
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT value FROM engine WHERE name = 'epoch'").fetchone()
             if row is None:  # a new file: its first epoch drawn from its storage-id
@@ -381,6 +383,13 @@ class SqliteStorage:
                            ()).fetchall()
         return [Hint(hint_id, intended, bytes(key), bytes(record))
                 for hint_id, intended, key, record in rows]
+
+    def hints_of(self, key: bytes) -> list[Hint]:
+        """The hints kept of ``key``, in id order (the ``hints_by_key`` index)."""
+        rows = self._query(self._read_connection(),
+                           "SELECT hint_id, intended, record FROM hints WHERE key = ? "
+                           "ORDER BY hint_id", (key,)).fetchall()
+        return [Hint(hint_id, intended, key, bytes(record)) for hint_id, intended, record in rows]
 
     def hint_nodes(self) -> set[str]:
         """The nodes some kept hint is meant for: a skip scan of the

@@ -53,6 +53,9 @@ class WatchedStorage:
     def hints(self) -> list[Hint]:
         return self.inner.hints()
 
+    def hints_of(self, key: bytes) -> list[Hint]:
+        return self.inner.hints_of(key)
+
     def hint_nodes(self) -> set[str]:
         return self.inner.hint_nodes()
 
