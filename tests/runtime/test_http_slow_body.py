@@ -113,6 +113,47 @@ def test_a_slow_steady_upload_within_the_rate_is_stored(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_piece_that_comes_as_the_pause_runs_out_is_read(tmp_path: Path) -> None:
+    """A body past its reservation's hold (1 s: ``retry_after_s``), read beside the
+    future that refuses it (``_read_unless``), whose next piece comes while the node's
+    loop is stalled past the pause bound (``IDLE``): the read completes as the pause's
+    timer fires, and its bytes are taken, not dropped with the connection closed.
+    Session 49: the steady upload below failed once under load with an empty answer
+    (b''): the read's bytes were lost to the timeout's cancel, the connection closed
+    unanswered (session 39 kept such bytes only for a read without that future). The
+    stall is made here: the client thread stops the loop for 1.5 x IDLE and sends its
+    last piece in the middle of it."""
+    piece = int(2.5 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)
+    value = b"w" * (9 * piece)
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=IDLE) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            loop = asyncio.get_running_loop()
+
+            def upload() -> bytes:
+                with socket.create_connection((address.host, address.port),
+                                              timeout=10) as sock:
+                    sock.sendall(b"PUT /kv/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                 b"%d\r\nConnection: close\r\n\r\n" % len(value))
+                    for at in range(0, len(value) - piece, piece):  # 1.9 s: past the hold
+                        sock.sendall(value[at:at + piece])
+                        time.sleep(0.4 * IDLE)
+                    loop.call_soon_threadsafe(time.sleep, 1.5 * IDLE)
+                    time.sleep(0.5 * IDLE)
+                    sock.sendall(value[-piece:])
+                    return sock.recv(100)
+
+            answer = await asyncio.to_thread(upload)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            status, _, got = await call("GET", url(node, "/kv/stalled?r=3"))
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [value]
+    run(scenario())
+
+
 @pytest.mark.parametrize("rate", [MIN_BODY_BYTES_PER_S // 5, 0])
 def test_a_lower_configured_rate_lets_a_slower_body_through(tmp_path: Path,
                                                             rate: int) -> None:
