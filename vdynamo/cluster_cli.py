@@ -1368,6 +1368,27 @@ def _tell_unmarked(directory: Path, name: str) -> None:
               "it", file=sys.stderr)
 
 
+#: the hint of a member's refusal to force-remove a node it takes for up
+#: (:meth:`impl.node.Node.force_remove`), for a client of the HTTP API
+_MEMBER_LEAVE_HINT = "a node that is up leaves (`vdynamo leave`); "
+
+
+def _here(message: str, name: str, directory: Path) -> str:
+    """A member's refusal to force-remove ``name`` (``message``) as said to ``vdynamo
+    remove NAME --dir DIRECTORY``, which asks only once ``name`` is not running in
+    DIRECTORY: its hint `vdynamo leave` (no node, no --dir, and refused there: "not
+    running") replaced by the ways on from here. Session 49's operator walk: a node
+    killed, `vdynamo remove n5 --dir D` at once was told "a node that is up leaves
+    (`vdynamo leave`)", a command that does not run as shown."""
+    if _MEMBER_LEAVE_HINT not in message:
+        return message
+    return (message.replace(_MEMBER_LEAVE_HINT, "") + f". {name} is not running in "
+            f"{directory}: if it has just stopped, run `vdynamo remove {name} --dir "
+            f"{directory}` again then; if it runs outside {directory} (a `vdynamo serve` "
+            "started by hand), it is up: stop it for good first, or make it leave (SIGUSR1 "
+            "to its process)")
+
+
 def main_remove(argv: list[str]) -> int:
     """``vdynamo remove NODE [--dir D]``: force-remove NODE, down for good, through a
     running member (:meth:`impl.http_api.HttpApi._force_remove`). Exit 0 once a
@@ -1420,7 +1441,8 @@ def main_remove(argv: list[str]) -> int:
             message, unknown = error.reason, False
         # an unknown outcome is no refusal: the removal may go on (session 32's review)
         said = "could not confirm the removal" if unknown else "refused"
-        print(f"vdynamo remove: {other} {said}: {message}", file=sys.stderr)
+        print(f"vdynamo remove: {other} {said}: {_here(message, name, directory)}",
+              file=sys.stderr)
         return 1
     except OSError as error:
         print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)

@@ -80,6 +80,19 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
         code, message = _admin(directory, "n1", "n9", token("n9"))
         assert code == 409 and "unknown node 'n9'" in message
         assert _status_of(directory, "n1", "n2") == "up"
+        # n2 as if not started here (by hand): the member refuses, and the hint is a
+        # command that runs as shown (session 49: "(`vdynamo leave`)", no node, no --dir)
+        held = state(directory)
+        pid, held["nodes"]["n2"]["pid"] = held["nodes"]["n2"]["pid"], None
+        (directory / "cluster.json").write_text(json.dumps(held))
+        try:
+            refused = cli("remove", "n2", "--dir", str(directory))
+        finally:
+            held["nodes"]["n2"]["pid"] = pid
+            (directory / "cluster.json").write_text(json.dumps(held))
+        assert refused.returncode == 1 and "'n2' is up" in refused.stderr, refused.stderr
+        assert "`vdynamo leave`" not in refused.stderr
+        assert f"run `vdynamo remove n2 --dir {directory}` again" in refused.stderr
 
         removed = procs.remove_once_down(directory, "n5")  # once n1 suspects n5
         assert removed.returncode == 0, removed.stderr
