@@ -1371,15 +1371,24 @@ def _tell_unmarked(directory: Path, name: str) -> None:
 #: the hint of a member's refusal to force-remove a node it takes for up
 #: (:meth:`impl.node.Node.force_remove`), for a client of the HTTP API
 _MEMBER_LEAVE_HINT = "a node that is up leaves (`vdynamo leave`); "
+#: the end of a member's refusal of a removal that would leave fewer than N members
+#: (:func:`impl.membership.force_remove`)
+_TOO_FEW = "replicas per key"
 
 
 def _here(message: str, name: str, directory: Path) -> str:
     """A member's refusal to force-remove ``name`` (``message``) as said to ``vdynamo
     remove NAME --dir DIRECTORY``, which asks only once ``name`` is not running in
     DIRECTORY: its hint `vdynamo leave` (no node, no --dir, and refused there: "not
-    running") replaced by the ways on from here. Session 49's operator walk: a node
-    killed, `vdynamo remove n5 --dir D` at once was told "a node that is up leaves
-    (`vdynamo leave`)", a command that does not run as shown."""
+    running") replaced by the ways on from here; a removal that would leave fewer than
+    N members told the way on (a node joining counts). Session 49's operator walk: a
+    node killed, `vdynamo remove n5 --dir D` at once was told "a node that is up
+    leaves (`vdynamo leave`)", a command that does not run as shown; and of three
+    nodes, N = 3, one killed, its removal was refused with no way on named (`vdynamo
+    join n4` then waits for the killed node, and the removal is then taken)."""
+    if message.endswith(_TOO_FEW):
+        return (f"{message}: join a node first (`vdynamo join NAME --dir {directory}`; it "
+                f"stays joining while {name} is down, and counts), then remove {name}")
     if _MEMBER_LEAVE_HINT not in message:
         return message
     return (message.replace(_MEMBER_LEAVE_HINT, "") + f". {name} is not running in "
