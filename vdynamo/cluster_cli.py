@@ -628,7 +628,15 @@ def _up(args: argparse.Namespace) -> int:
     state = read_state(directory)
     if fresh:
         names = [f"n{i}" for i in range(1, args.nodes + 1)]
-        _write_config(directory, names, args.n, args.r, args.w, state, settings)
+        try:
+            _write_config(directory, names, args.n, args.r, args.w, state, settings)
+        except OSError as error:  # an OSError traceback until session 49's operator
+            # walk (a read-only file system; a full disk alike)
+            raise ClusterStateError(
+                f"--dir {directory}: cannot write {directory / 'cluster.toml'}: "
+                f"{error.strerror or error} (the cluster's files and its nodes' data go "
+                "in --dir: give one this user can write, with space); nothing was "
+                "started") from None
         try:
             load_runtime_config(directory / "cluster.toml")
         except ConfigError as error:
