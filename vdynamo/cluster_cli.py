@@ -950,7 +950,7 @@ def main_join(argv: list[str]) -> int:
         _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:
-        print(f"vdynamo join: {problem}{_join_waits(directory, name, entry)}",
+        print(f"vdynamo join: {problem}{_join_waits(directory, state, name, entry)}",
               file=sys.stderr)
         return 1
     print(f"{name} http://127.0.0.1:{entry['http']} joined")
@@ -1104,16 +1104,18 @@ def _past_peer_cap(directory: Path, name: str) -> str | None:
     return None
 
 
-def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
-    """Why the joining node ``name`` is not ready, for ``vdynamo join``'s failure:
-    ``""`` if it exited; else ``": "`` and :func:`_why_not_ready`, the members its
-    ``GET /status`` ``handover_waiting`` names (:meth:`impl.node.Node.handover_waiting`:
-    ``claim``, ``handoff``; ``down`` in its view), and for members down the ways
-    out. Session 31's operator probe: 4 nodes, n4 killed, ``vdynamo join n5`` said
-    only "n5 not ready within 30 s" (the join waits for every member to acknowledge
-    it, n4 too), and the node was left running, ``joining``."""
+def _join_waits(directory: Path, state: dict[str, Any], name: str,
+                entry: dict[str, Any]) -> str:
+    """Why the joining node ``name`` is not ready, for ``vdynamo join``'s failure: if
+    it exited, :func:`_join_ended`; else ``": "`` and :func:`_why_not_ready`, the
+    members its ``GET /status`` ``handover_waiting`` names
+    (:meth:`impl.node.Node.handover_waiting`: ``claim``, ``handoff``; ``down`` in its
+    view), and for members down the ways out. Session 31's operator probe: 4 nodes,
+    n4 killed, ``vdynamo join n5`` said only "n5 not ready within 30 s" (the join
+    waits for every member to acknowledge it, n4 too), and the node was left running,
+    ``joining``."""
     if not _alive(entry["pid"]):
-        return ""
+        return _join_ended(directory, state, name, entry["pid"])
     said = f": {_why_not_ready(directory, name, entry)}"
     waits = _handover_waits(entry)
     if not waits:
@@ -1132,6 +1134,35 @@ def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
                  f"{directory}`); a member down for good can be removed instead "
                  f"(`vdynamo remove NODE --dir {directory}`)")
     return said
+
+
+def _join_ended(directory: Path, state: dict[str, Any], name: str, pid: int) -> str:
+    """How the joining node ``name``'s process ``pid`` (a child of this ``vdynamo
+    join``) ended, after its log's last line: ``""`` if this process cannot tell (not
+    its child, reaped already); `` (exit status N)``; or, killed by a signal, that and
+    the ways on: ``join`` again resumes it, and one the members see joining that is
+    gone for good is removed. Session 49's operator walk: n8 SIGKILLed mid-join (n1
+    held it ``joining``), ``vdynamo join`` said only "n8 exited:" and the log's last
+    line, ``n8: started``."""
+    try:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return ""
+    if ended != pid:
+        return ""
+    if not os.WIFSIGNALED(status):
+        return f" (exit status {os.waitstatus_to_exitcode(status)})"
+    number = os.WTERMSIG(status)
+    try:
+        said = f" (killed by {signal.Signals(number).name}"
+    except ValueError:  # (a real-time signal between SIGRTMIN and SIGRTMAX)
+        said = f" (killed by signal {number}"
+    seen = _members_say(state, name)
+    if seen == "joining":
+        return (f"{said}; the members see it joining): `vdynamo join {name} --dir {directory}` "
+                f"starts it again and it resumes its join; if it is gone for good, remove it "
+                f"(`vdynamo remove {name} --dir {directory}`)")
+    return f"{said}): `vdynamo join {name} --dir {directory}` starts it again"
 
 
 def _members_say(state: dict[str, Any], name: str) -> str | None:
