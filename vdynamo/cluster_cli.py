@@ -569,7 +569,8 @@ def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str])
         return None
     return (f"{', '.join(changed)}: --nodes, --n, --r and --w apply when the cluster is "
             f"made; {directory / 'cluster.toml'} exists already (add a node with `vdynamo "
-            f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE`; for r "
+            f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE --dir "
+            f"{directory}`; for r "
             "and w edit [cluster] and restart the nodes; n cannot change under stored "
             "data); nothing was started")
 
@@ -1307,7 +1308,8 @@ def main_leave(argv: list[str]) -> int:
         # `leaving` with nobody to take its ranges, this command waited 120 s and
         # failed, and the node stayed `leaving` (not ready) for good
         print(f"vdynamo leave: {name} is the only member of the cluster in {directory}: "
-              "no node could take its key ranges; stop it with `vdynamo cluster down`",
+              "no node could take its key ranges; stop it with `vdynamo cluster down --dir "
+              f"{directory}`",
               file=sys.stderr)
         return 1
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
@@ -1502,6 +1504,7 @@ def main_remove(argv: list[str]) -> int:
         _write_entries(directory, state, [name])
         _tell_unmarked(directory, name)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
-          "surviving replicas; `vdynamo cluster status` shows it `removing`, then "
+          f"surviving replicas; `vdynamo cluster status --dir {directory}` shows it "
+          "`removing`, then "
           "`removed` once they did (a member's GET /status: membership)")
     return 0
