@@ -569,7 +569,8 @@ def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str])
         return None
     return (f"{', '.join(changed)}: --nodes, --n, --r and --w apply when the cluster is "
             f"made; {directory / 'cluster.toml'} exists already (add a node with `vdynamo "
-            f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE`; for r "
+            f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE --dir "
+            f"{directory}`; for r "
             "and w edit [cluster] and restart the nodes; n cannot change under stored "
             "data); nothing was started")
 
@@ -628,7 +629,15 @@ def _up(args: argparse.Namespace) -> int:
     state = read_state(directory)
     if fresh:
         names = [f"n{i}" for i in range(1, args.nodes + 1)]
-        _write_config(directory, names, args.n, args.r, args.w, state, settings)
+        try:
+            _write_config(directory, names, args.n, args.r, args.w, state, settings)
+        except OSError as error:  # an OSError traceback until session 49's operator
+            # walk (a read-only file system; a full disk alike)
+            raise ClusterStateError(
+                f"--dir {directory}: cannot write {directory / 'cluster.toml'}: "
+                f"{error.strerror or error} (the cluster's files and its nodes' data go "
+                "in --dir: give one this user can write, with space); nothing was "
+                "started") from None
         try:
             load_runtime_config(directory / "cluster.toml")
         except ConfigError as error:
@@ -942,7 +951,7 @@ def main_join(argv: list[str]) -> int:
         _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:
-        print(f"vdynamo join: {problem}{_join_waits(directory, name, entry)}",
+        print(f"vdynamo join: {problem}{_join_waits(directory, state, name, entry)}",
               file=sys.stderr)
         return 1
     print(f"{name} http://127.0.0.1:{entry['http']} joined")
@@ -1096,16 +1105,18 @@ def _past_peer_cap(directory: Path, name: str) -> str | None:
     return None
 
 
-def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
-    """Why the joining node ``name`` is not ready, for ``vdynamo join``'s failure:
-    ``""`` if it exited; else ``": "`` and :func:`_why_not_ready`, the members its
-    ``GET /status`` ``handover_waiting`` names (:meth:`impl.node.Node.handover_waiting`:
-    ``claim``, ``handoff``; ``down`` in its view), and for members down the ways
-    out. Session 31's operator probe: 4 nodes, n4 killed, ``vdynamo join n5`` said
-    only "n5 not ready within 30 s" (the join waits for every member to acknowledge
-    it, n4 too), and the node was left running, ``joining``."""
+def _join_waits(directory: Path, state: dict[str, Any], name: str,
+                entry: dict[str, Any]) -> str:
+    """Why the joining node ``name`` is not ready, for ``vdynamo join``'s failure: if
+    it exited, :func:`_join_ended`; else ``": "`` and :func:`_why_not_ready`, the
+    members its ``GET /status`` ``handover_waiting`` names
+    (:meth:`impl.node.Node.handover_waiting`: ``claim``, ``handoff``; ``down`` in its
+    view), and for members down the ways out. Session 31's operator probe: 4 nodes,
+    n4 killed, ``vdynamo join n5`` said only "n5 not ready within 30 s" (the join
+    waits for every member to acknowledge it, n4 too), and the node was left running,
+    ``joining``."""
     if not _alive(entry["pid"]):
-        return ""
+        return _join_ended(directory, state, name, entry["pid"])
     said = f": {_why_not_ready(directory, name, entry)}"
     waits = _handover_waits(entry)
     if not waits:
@@ -1124,6 +1135,35 @@ def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
                  f"{directory}`); a member down for good can be removed instead "
                  f"(`vdynamo remove NODE --dir {directory}`)")
     return said
+
+
+def _join_ended(directory: Path, state: dict[str, Any], name: str, pid: int) -> str:
+    """How the joining node ``name``'s process ``pid`` (a child of this ``vdynamo
+    join``) ended, after its log's last line: ``""`` if this process cannot tell (not
+    its child, reaped already); `` (exit status N)``; or, killed by a signal, that and
+    the ways on: ``join`` again resumes it, and one the members see joining that is
+    gone for good is removed. Session 49's operator walk: n8 SIGKILLed mid-join (n1
+    held it ``joining``), ``vdynamo join`` said only "n8 exited:" and the log's last
+    line, ``n8: started``."""
+    try:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return ""
+    if ended != pid:
+        return ""
+    if not os.WIFSIGNALED(status):
+        return f" (exit status {os.waitstatus_to_exitcode(status)})"
+    number = os.WTERMSIG(status)
+    try:
+        said = f" (killed by {signal.Signals(number).name}"
+    except ValueError:  # (a real-time signal between SIGRTMIN and SIGRTMAX)
+        said = f" (killed by signal {number}"
+    seen = _members_say(state, name)
+    if seen == "joining":
+        return (f"{said}; the members see it joining): `vdynamo join {name} --dir {directory}` "
+                f"starts it again and it resumes its join; if it is gone for good, remove it "
+                f"(`vdynamo remove {name} --dir {directory}`)")
+    return f"{said}): `vdynamo join {name} --dir {directory}` starts it again"
 
 
 def _members_say(state: dict[str, Any], name: str) -> str | None:
@@ -1268,7 +1308,8 @@ def main_leave(argv: list[str]) -> int:
         # `leaving` with nobody to take its ranges, this command waited 120 s and
         # failed, and the node stayed `leaving` (not ready) for good
         print(f"vdynamo leave: {name} is the only member of the cluster in {directory}: "
-              "no node could take its key ranges; stop it with `vdynamo cluster down`",
+              "no node could take its key ranges; stop it with `vdynamo cluster down --dir "
+              f"{directory}`",
               file=sys.stderr)
         return 1
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
@@ -1368,6 +1409,36 @@ def _tell_unmarked(directory: Path, name: str) -> None:
               "it", file=sys.stderr)
 
 
+#: the hint of a member's refusal to force-remove a node it takes for up
+#: (:meth:`impl.node.Node.force_remove`), for a client of the HTTP API
+_MEMBER_LEAVE_HINT = "a node that is up leaves (`vdynamo leave`); "
+#: the end of a member's refusal of a removal that would leave fewer than N members
+#: (:func:`impl.membership.force_remove`)
+_TOO_FEW = "replicas per key"
+
+
+def _here(message: str, name: str, directory: Path) -> str:
+    """A member's refusal to force-remove ``name`` (``message``) as said to ``vdynamo
+    remove NAME --dir DIRECTORY``, which asks only once ``name`` is not running in
+    DIRECTORY: its hint `vdynamo leave` (no node, no --dir, and refused there: "not
+    running") replaced by the ways on from here; a removal that would leave fewer than
+    N members told the way on (a node joining counts). Session 49's operator walk: a
+    node killed, `vdynamo remove n5 --dir D` at once was told "a node that is up
+    leaves (`vdynamo leave`)", a command that does not run as shown; and of three
+    nodes, N = 3, one killed, its removal was refused with no way on named (`vdynamo
+    join n4` then waits for the killed node, and the removal is then taken)."""
+    if message.endswith(_TOO_FEW):
+        return (f"{message}: join a node first (`vdynamo join NAME --dir {directory}`; it "
+                f"stays joining while {name} is down, and counts), then remove {name}")
+    if _MEMBER_LEAVE_HINT not in message:
+        return message
+    return (message.replace(_MEMBER_LEAVE_HINT, "") + f". {name} is not running in "
+            f"{directory}: if it has just stopped, run `vdynamo remove {name} --dir "
+            f"{directory}` again then; if it runs outside {directory} (a `vdynamo serve` "
+            "started by hand), it is up: stop it for good first, or make it leave (SIGUSR1 "
+            "to its process)")
+
+
 def main_remove(argv: list[str]) -> int:
     """``vdynamo remove NODE [--dir D]``: force-remove NODE, down for good, through a
     running member (:meth:`impl.http_api.HttpApi._force_remove`). Exit 0 once a
@@ -1420,7 +1491,8 @@ def main_remove(argv: list[str]) -> int:
             message, unknown = error.reason, False
         # an unknown outcome is no refusal: the removal may go on (session 32's review)
         said = "could not confirm the removal" if unknown else "refused"
-        print(f"vdynamo remove: {other} {said}: {message}", file=sys.stderr)
+        print(f"vdynamo remove: {other} {said}: {_here(message, name, directory)}",
+              file=sys.stderr)
         return 1
     except OSError as error:
         print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)
@@ -1432,6 +1504,7 @@ def main_remove(argv: list[str]) -> int:
         _write_entries(directory, state, [name])
         _tell_unmarked(directory, name)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
-          "surviving replicas; `vdynamo cluster status` shows it `removing`, then "
+          f"surviving replicas; `vdynamo cluster status --dir {directory}` shows it "
+          "`removing`, then "
           "`removed` once they did (a member's GET /status: membership)")
     return 0

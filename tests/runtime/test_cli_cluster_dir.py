@@ -64,3 +64,21 @@ def test_a_setting_refused_leaves_no_directory_made(tmp_path: Path, setting: str
     done = cli("cluster", "up", "--nodes", "3", "--dir", str(tmp_path / "c"), "--set", setting)
     assert done.returncode == 2, done
     assert (tmp_path / "c").is_dir() and not list((tmp_path / "c").iterdir())
+
+
+def test_a_dir_whose_cluster_file_cannot_be_written_is_one_line_naming_it(
+        tmp_path: Path) -> None:
+    """Session 49's operator walk: `cluster up` in a directory on a read-only file
+    system ended in an OSError traceback (EROFS at the cluster file's write). The
+    same write fails here through a dangling link (ENOENT: a read-only mount needs
+    root), which a test can make anywhere; nothing started, no state written."""
+    directory = tmp_path / "c"
+    directory.mkdir()
+    (directory / "cluster.toml").symlink_to(tmp_path / "missing" / "cluster.toml")
+    done = cli("cluster", "up", "--nodes", "3", "--dir", str(directory))
+    assert done.returncode == 1, done
+    assert done.stderr == (f"vdynamo cluster up: --dir {directory}: cannot write "
+                           f"{directory / 'cluster.toml'}: No such file or directory (the "
+                           "cluster's files and its nodes' data go in --dir: give one this "
+                           "user can write, with space); nothing was started\n")
+    assert done.stdout == "" and not (directory / "cluster.json").exists()

@@ -80,6 +80,19 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
         code, message = _admin(directory, "n1", "n9", token("n9"))
         assert code == 409 and "unknown node 'n9'" in message
         assert _status_of(directory, "n1", "n2") == "up"
+        # n2 as if not started here (by hand): the member refuses, and the hint is a
+        # command that runs as shown (session 49: "(`vdynamo leave`)", no node, no --dir)
+        held = state(directory)
+        pid, held["nodes"]["n2"]["pid"] = held["nodes"]["n2"]["pid"], None
+        (directory / "cluster.json").write_text(json.dumps(held))
+        try:
+            refused = cli("remove", "n2", "--dir", str(directory))
+        finally:
+            held["nodes"]["n2"]["pid"] = pid
+            (directory / "cluster.json").write_text(json.dumps(held))
+        assert refused.returncode == 1 and "'n2' is up" in refused.stderr, refused.stderr
+        assert "`vdynamo leave`" not in refused.stderr
+        assert f"run `vdynamo remove n2 --dir {directory}` again" in refused.stderr
 
         removed = procs.remove_once_down(directory, "n5")  # once n1 suspects n5
         assert removed.returncode == 0, removed.stderr
@@ -106,3 +119,21 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
         with vdynamo.connect([http(directory, "n3")]) as db:
             assert [key for key in keys
                     if db.get(key, r=3).values != [f"v-{key}".encode()]] == []
+
+
+def test_a_removal_that_would_leave_fewer_than_n_names_the_way_on(tmp_path: Path) -> None:
+    """Three nodes, N = 3, n3 killed: its removal is refused (two members would be
+    left) with the way on named, a join first (session 49's operator walk: the
+    refusal named none; `vdynamo join n4` then stays joining while n3 is down, and
+    `vdynamo remove n3` is taken: by hand, docs/runtime.md, "An operator runs a
+    cluster (session 49)"). About 6 s of three idle nodes."""
+    directory = tmp_path / "c"
+    with cluster_up(directory, "--nodes", "3", *procs.FAST_UP,
+                    "--set", f"suspicion_timeout={SUSPICION_S}"):
+        os.kill(state(directory)["nodes"]["n3"]["pid"], signal.SIGKILL)
+        refused = procs.remove_once_down(directory, "n3")
+        assert refused.returncode == 1
+        assert refused.stderr.endswith(
+            "removing 'n3' would leave 2 members, fewer than N = 3 replicas per key: join a "
+            f"node first (`vdynamo join NAME --dir {directory}`; it stays joining while n3 "
+            "is down, and counts), then remove n3\n"), refused.stderr

@@ -38,6 +38,8 @@ def test_the_last_member_refuses_to_leave_and_stays_ready(tmp_path: Path) -> Non
         assert time.monotonic() - started < 20.0
         assert done.returncode == 1, done
         assert "n1 is the only member" in done.stderr, done
+        # its hint runs as shown (session 49: `vdynamo cluster down`, no --dir)
+        assert done.stderr.endswith(f"`vdynamo cluster down --dir {directory}`\n"), done
         # the signal itself, as `kill -USR1` would send it: ignored, with a warning
         os.kill(state(directory)["nodes"]["n1"]["pid"], signal.SIGUSR1)
         log = directory / "n1" / "node.log"

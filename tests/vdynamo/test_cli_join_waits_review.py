@@ -12,6 +12,8 @@ import pytest
 
 from vdynamo import cluster_cli
 
+NO_STATE: dict[str, Any] = {"nodes": {}}
+
 
 def test_an_unknown_step_is_said_as_is_and_an_entry_not_an_object_is_skipped(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -25,5 +27,5 @@ def test_an_unknown_step_is_said_as_is_and_an_entry_not_an_object_is_skipped(
         "handover_waiting": {"n1": {"step": "acknowledge", "down": False}, "n2": "x"}}
     monkeypatch.setattr(cluster_cli, "_alive", lambda pid: True)
     monkeypatch.setattr(cluster_cli, "_answer", lambda port, path, timeout=1.0: status)
-    assert cluster_cli._join_waits(tmp_path, "n5", {"pid": 1, "http": 1}) == (
+    assert cluster_cli._join_waits(tmp_path, NO_STATE, "n5", {"pid": 1, "http": 1}) == (
         ": member_status joining; its join waits for n1 (acknowledge)")
