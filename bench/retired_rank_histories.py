@@ -14,7 +14,11 @@ no restores for these two), ``n1n10`` (nodes n1, n10, n11). Prints each seed tha
 lost an acknowledged write or shows a value an acknowledged put or delete
 superseded, with its faults, and the CPU-s; with ``RR_BEFORE=1`` the rule before the
 lead's fix (``_highest_own_rank`` 0), with ``RR_NO_CLOCK=1`` the rule before session
-49's (``lifetime_rank`` without the clock). It never fails: it reports. Seed 24 (a
+49's (``lifetime_rank`` without the clock); ``RR_WIPE_SKEW=SECONDS``: a wiped node's
+clock runs that far ahead (negative: behind) from its replaced disk's first start on
+(a replacement host's clock), ``RR_CLOCK_BASE=SECONDS`` every node's clock that far
+ahead from the first fault on (a wall clock's epoch; session 49's review). It never
+fails: it reports. Seed 24 (a
 replaced disk cut off) showed superseded values before session 49
 (``tests/impl/test_retired_rank_clock.py``); seed 119 shows three (every disk that
 held the writes superseding them lost; docs/dvv.md, "... (session 49)"). The
@@ -49,10 +53,13 @@ def main(argv: list[str]) -> None:
         "memory": {}, "sqlite": {"storage": "sqlite", "restores": False},
         "buffered": {"storage": "sqlite", "fsync": "buffered", "restores": False},
         "n1n10": {"nodes": ["n1", "n10", "n11"]}}[kind]
+    skew = float(os.environ.get("RR_WIPE_SKEW", "0"))
+    base = float(os.environ.get("RR_CLOCK_BASE", "0"))
     bad = 0
     start = time.process_time()
     for seed in range(lo, hi):
-        lost, back, events = history(seed, 200, clients, **options)
+        lost, back, events = history(seed, 200, clients, wipe_skew=skew, clock_base=base,
+                                     **options)
         if lost or back:
             bad += 1
             print(seed, "lost", lost, "back", back, "faults", events, flush=True)

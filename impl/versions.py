@@ -993,9 +993,13 @@ def lifetime_rank(now: float, *floors: int) -> int:
 
 def _stored_rank(storage: Storage) -> int:
     """The rank the store's last start gave the lifetime it minted (:data:`RANK_META`);
-    0 for none (a store written before session 49) or a malformed entry."""
+    0 for none (a store written before session 49), a malformed entry or a rank of
+    :data:`_RANK_TRUSTED_BELOW` or more (session 49's review: a corrupt entry past
+    2**63 had the lifetime it names retired at 2**63 - 1, and every later one at its
+    count below it, or at 2**63 - 1 too; the store's count keeps its ranks going up)."""
     raw = storage.get_meta(RANK_META) or b""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else 0
+    rank = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else 0
+    return rank if rank < _RANK_TRUSTED_BELOW else 0
 
 
 def _highest_own_rank(storage: Storage, name: str) -> int:

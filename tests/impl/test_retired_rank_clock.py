@@ -55,19 +55,29 @@ Outcome = tuple[list[bytes], list[bytes], list[tuple[int, str, str]]]
 
 
 def rank_history(seed: int, steps: int, clients: tuple[str, ...], *, restores: bool = True,
+                 wipe_skew: float = 0.0, clock_base: float = 0.0,
                  **cluster_options: Any) -> Outcome:
     """Session 48's review history (``bench/retired_rank_histories.py`` runs it over
     seeds): ``tests.impl.test_dvv_pair_dots_review._random_history`` of ``clients``
     on 3 nodes, a tenth of the steps drawing a fault: a partition of one node from
     the others or a heal (0.55), else, of a node up, a wipe, a backup of its store
     taken at a crash-restart or a restore of it at a later one (memory engine and
-    ``restores`` only), or a crash-restart."""
+    ``restores`` only), or a crash-restart. ``clock_base`` (seconds): every node's
+    clock runs that far ahead from the first fault drawn on (a wall clock's epoch:
+    the simulator's time starts at 0); ``wipe_skew`` (seconds): a wiped node's clock
+    runs that far ahead of the others (negative: behind) from its replaced disk's
+    first start on, as a replacement host's clock would (session 49's review)."""
     backups: dict[str, Any] = {}
     events: list[tuple[int, str, str]] = []
+    based: list[int] = []
     memory = restores and cluster_options.get("storage", "memory") == "memory"
 
     def fault(cluster: SimulatedCluster, rng: random.Random, step: int) -> None:
         nodes = cluster.node_names
+        if clock_base and not events and not based:
+            based.append(step)
+            for name in nodes:
+                cluster.set_skew(name, clock_base)
         kind, node = rng.random(), rng.choice(nodes)
         if kind < 0.55:  # a partition of one node from the others, or a heal
             (cluster.heal if kind >= 0.3 else
@@ -79,7 +89,12 @@ def rank_history(seed: int, steps: int, clients: tuple[str, ...], *, restores: b
                  "restore" if memory and kind < 0.85 and node in backups else "restart")
         events.append((step, label, node))
         if label == "wipe":
-            cluster.wipe(node)
+            if wipe_skew:
+                cluster.lose_disk(node)
+                cluster.set_skew(node, clock_base + wipe_skew)
+                cluster.restart(node)
+            else:
+                cluster.wipe(node)
             return
         cluster.crash(node)
         if label == "backup":
