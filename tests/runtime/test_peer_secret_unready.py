@@ -1,0 +1,108 @@
+"""A node restarted with another cluster secret is not ready and says why, on three
+real ``vdynamo serve`` processes (session 49's operator walk, docs/runtime.md "A
+node with the wrong secret (session 49)"; case 20's kind: a peer without the
+secret changes nothing).
+
+n3 of three is stopped and started again on a copy of the cluster file with another
+``[cluster] secret`` (and, as an operator would find it must, a data file of its
+own: a data file is bound to its secret). Every peer refuses its hello. Before:
+n3's ``/health`` said ``ready: true`` (the reach gate counted only peers whose hello
+passed), so a load balancer kept it in service while every get through it was 503
+"reached 1 of R=2 replicas". Now n3 is not ready, ``/health`` names the cause (the
+peers' proofs do not verify with its secret), its client answers are 503 naming it,
+nothing is written (neither at n3 nor at its peers), and n1's ``/status`` names n3
+in ``secret_differs``; restarted with the right file, n3 is ready again."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.runtime.procs import FAST_ROUNDS, ServedNodes, assert_no_internal_errors, http_call
+
+NAMES = ("n1", "n2", "n3")
+
+
+def _json(nodes: ServedNodes, name: str, path: str) -> dict[str, Any]:
+    status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http[name]}{path}")
+    assert status in (200, 503), (status, body[:300])
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+def _until(what: str, limit: float, check: Any, seen: object = None) -> Any:
+    """``check()`` until it returns something true (at most ``limit`` seconds);
+    AssertionError naming ``what`` and the last of ``seen`` (a list) else."""
+    deadline = time.monotonic() + limit
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, (
+            f"{what}: not within {limit:g} s", seen[-1:] if isinstance(seen, list) else None)
+        time.sleep(0.1)
+
+
+def test_a_node_with_another_secret_is_not_ready_and_names_the_cause(tmp_path: Path) -> None:
+    with ServedNodes(tmp_path, NAMES, ["request_timeout = 3", *FAST_ROUNDS]) as nodes:
+        nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
+        assert http_call("PUT", nodes.url("n1", "?w=3"), b"v1")[0] in (200, 204)
+        good = nodes.config
+        nodes.kill("n3")
+        other = tmp_path / "other"  # another secret; n3's data file there (bound to it)
+        other.mkdir()
+        text = good.read_text()
+        line = next(line for line in text.splitlines() if line.startswith("secret = "))
+        wrong = other / "cluster.toml"
+        other_secret = secrets.token_hex(24)
+        wrong.write_text(text.replace(line, f'secret = "{other_secret}"'))
+        os.chmod(wrong, 0o600)
+        nodes.config = wrong
+        nodes.start("n3")
+        nodes.config = good
+
+        seen: list[dict[str, Any]] = []
+
+        def unready() -> dict[str, Any] | None:
+            seen.append(_json(nodes, "n3", "/health"))
+            health = seen[-1]
+            return None if health["ready"] or "secret" not in str(
+                health.get("why_not_ready")) else health
+
+        # before the fix: ready true for good (its shadow round over), no cause named
+        health = _until("n3 not ready naming the secret", 15, unready, seen)
+        why = str(health["why_not_ready"])
+        assert "n1" in why and "n2" in why, why
+        assert http_call("GET", f"http://127.0.0.1:{nodes.http['n3']}/health/ready")[0] == 503
+        for method, body in (("GET", None), ("PUT", b"forged")):
+            status, _, answer = http_call(method, nodes.url("n3"), body)
+            assert status == 503 and b"secret" in answer, (method, status, answer[:400])
+        status3 = _json(nodes, "n3", "/status")
+        assert status3["keys"] == 0, status3["keys"]  # nothing written at n3
+        assert sorted(status3["secret_differs"]) == ["n1", "n2"], status3["secret_differs"]
+        status1 = _until("n1 names n3 in secret_differs", 10, lambda: (
+            (s := _json(nodes, "n1", "/status")) and "n3" in s["secret_differs"] and s))
+        assert status1["ready"] and status1["refused_peers"] >= 1, status1
+        shown = json.dumps(status1) + json.dumps(status3) + "".join(
+            (tmp_path / f"{name}.log").read_text() for name in NAMES)
+        for secret in (line.split('"')[1], other_secret):  # neither secret ever shown
+            assert secret not in shown and secret[:16] not in shown
+        status, _, answer = http_call("GET", nodes.url("n1", "?r=2"))
+        assert status == 200 and answer == b"v1", (status, answer)  # nothing written there
+        log3 = (tmp_path / "n3.log").read_text()
+        assert "not ready" in log3 and "secret" in log3, log3[-2000:]
+
+        nodes.kill("n3")
+        nodes.start("n3")  # the right file, its own data file
+        nodes.wait_ready("n3", limit=20)
+        status, _, answer = http_call("GET", nodes.url("n3", "?r=3"))
+        assert status == 200 and answer == b"v1", (status, answer)
+        assert _json(nodes, "n3", "/health")["why_not_ready"] is None
+        _until("n1 no longer names n3", 10, lambda: "n3" not in _json(
+            nodes, "n1", "/status")["secret_differs"])
+    assert_no_internal_errors(sorted(tmp_path.glob("*.log")))
