@@ -15,6 +15,7 @@ in ``secret_differs``; restarted with the right file, n3 is ready again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,6 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from impl.peer_auth import (
+    HELLO_HEAD_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    Dialer,
+    HelloInfo,
+    PeerAuthError,
+    parse_hello_head,
+)
+from impl.runtime import NodeServer
+from tests.runtime.live import closed_by_node, cluster, run
 from tests.runtime.procs import FAST_ROUNDS, ServedNodes, assert_no_internal_errors, http_call
 
 NAMES = ("n1", "n2", "n3")
@@ -106,3 +118,49 @@ def test_a_node_with_another_secret_is_not_ready_and_names_the_cause(tmp_path: P
         _until("n1 no longer names n3", 10, lambda: "n3" not in _json(
             nodes, "n1", "/status")["secret_differs"])
     assert_no_internal_errors(sorted(tmp_path.glob("*.log")))
+
+
+async def _stranger(server: NodeServer, name: str) -> bool:
+    """A hello to ``server`` naming ``name`` with another secret, its challenge
+    answered as a mis-secreted node answers it (a proof of zeros: ``reply``);
+    whether the node then closed the connection."""
+    address = server.peer_address
+    assert address is not None
+    reader, writer = await asyncio.open_connection(address.host, address.port)
+    dialer = Dialer(b"another secret of 24 bytes!", name, server.name,
+                    HelloInfo(server.config.name))
+    writer.write(dialer.hello())
+    length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+    peer, info = await reader.readexactly(length), await reader.readexactly(info_length)
+    nonce, proof = await reader.readexactly(NONCE_BYTES), await reader.readexactly(TAG_BYTES)
+    try:
+        dialer.on_challenge(peer, info, nonce, proof)
+    except PeerAuthError as error:
+        assert error.secret_differs and error.reply == bytes(TAG_BYTES)
+        writer.write(error.reply)
+    closed = await closed_by_node(reader)
+    writer.close()
+    return closed
+
+
+def test_hellos_naming_members_with_another_secret_leave_a_node_ready(tmp_path: Path) -> None:
+    """Only a node's own dials fill ``secret_differs``: a stranger without the secret
+    whose hellos name n2 and n3 (each answering n1's challenge with the proof of
+    zeros a mis-secreted node sends) is refused and counted, and n1 stays ready.
+    Were the acceptor's refusals counted by the name the dialer claims, any client
+    of the peer port could take a node out of service (mutant: n1's acceptor
+    recording the claimed name in ``secret_differs``: n1 unready, n2 and n3 named)."""
+    async def scenario() -> tuple[dict[str, object], dict[str, str], int]:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            refused = n1.refused_peers
+            for name in ("n2", "n3") * 3:
+                assert await _stranger(n1, name)
+            for _ in range(100):
+                if n1.refused_peers >= refused + 6:
+                    break
+                await asyncio.sleep(0.02)
+            return n1.health(), dict(n1.secret_differs), n1.refused_peers - refused
+
+    health, differs, refused = run(scenario(), 30)
+    assert refused >= 6 and differs == {} and health["ready"], (refused, differs, health)
