@@ -369,6 +369,11 @@ class NodeServer:
         #: acceptor's dialer names itself with no proof, so a stranger's hellos
         #: naming members cannot make a node unready.
         self.secret_differs: dict[str, str] = {}
+        #: True once a hello with a peer passed, either way, since this node's start:
+        #: its secret is the cluster's, as far as that peer goes; refusals of it by
+        #: half of the members or fewer are then the refusing peers' error, not this
+        #: node's (:meth:`unreached`: in a cluster of two, the good node serves on)
+        self.secret_shared = False
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -1045,6 +1050,7 @@ class NodeServer:
                 self.settings_refused[dest] = None
                 self.settings_on_record = True  # a peer accepted them
                 self.secret_differs.pop(dest, None)
+                self.secret_shared = True
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
@@ -1231,7 +1237,11 @@ class NodeServer:
         (:attr:`secret_differs`) are in the cut too: session 49's operator walk, n3
         of three restarted with another ``[cluster] secret``, refused by n1 and n2,
         said ``ready`` and answered every get 503 ("reached 1 of R=2"). Now it is
-        not ready naming the secret; n1 and n2, refused by n3 alone (1 of 3), serve on."""
+        not ready naming the secret; n1 and n2, refused by n3 alone (1 of 3), serve on.
+        A node whose secret a peer accepted since its start (:attr:`secret_shared`)
+        counts them only when they are more than half of the members: of two nodes,
+        n2 restarted with another secret, n1 (accepted by n2 before) serves on and
+        n2 does not; the whole cluster changing secret but n1, n1 does not."""
         unreached = self.unreached_by()
         undialed = self.undialed()
         if unreached and not self._reached_by:
@@ -1244,6 +1254,8 @@ class NodeServer:
         unreached = [peer for peer in unreached if peer in live]
         undialed = [peer for peer in undialed if peer in live]
         refusing = [peer for peer in sorted(self.secret_differs) if peer in live]
+        if self.secret_shared and 2 * len(refusing) <= len(live):
+            refusing = []  # a peer accepted its secret: the refusing peers' differs
         cut = {*unreached, *undialed, *refusing}
         members = len(live)
         if not cut or 2 * len(cut) < members:
@@ -1258,9 +1270,9 @@ class NodeServer:
                        "it (cannot_dial in /status: does this node's cluster file give "
                        "their peer addresses?)")
         if refusing:
-            why.append(f"{', '.join(refusing)} answer this node's hello with proofs that "
-                       "do not verify with its [cluster] secret, so their secret differs "
-                       "from this node's and every hello between them is refused "
+            why.append(f"the proofs of {', '.join(refusing)} (answering this node's "
+                       "hellos) do not verify with its [cluster] secret: their secret "
+                       "differs from this node's, and every hello between them is refused "
                        "(secret_differs in /status: compare this node's cluster file with "
                        "theirs)")
         return (f"{'; '.join(why)}: {len(cut)} of the {members} members cannot exchange "
@@ -1621,6 +1633,7 @@ class NodeServer:
                 up.set()
             self._reached_by.add(src)
             self.secret_differs.pop(src, None)  # its proof verified: one secret
+            self.secret_shared = True
             self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead

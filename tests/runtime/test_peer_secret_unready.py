@@ -164,3 +164,30 @@ def test_hellos_naming_members_with_another_secret_leave_a_node_ready(tmp_path: 
 
     health, differs, refused = run(scenario(), 30)
     assert refused >= 6 and differs == {} and health["ready"], (refused, differs, health)
+
+
+def test_of_two_nodes_the_one_with_another_secret_is_not_ready_the_other_serves(
+        tmp_path: Path) -> None:
+    """Two nodes, n2 given another secret (and its start's state: no hello passed
+    since, ``secret_shared`` False, as at a restart with the other file): each
+    refuses the other, 1 of 2 members, a tie a refusal alone cannot break. n1, whose
+    secret n2 accepted before, serves on; n2 is not ready, naming n1 (mutant: the
+    tie-break of ``secret_shared`` removed: n1 not ready too, the cluster down for
+    one node's file)."""
+    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
+        async with cluster(tmp_path, nodes=("n1", "n2"), n=2) as servers:
+            n1, n2 = servers
+            n2.config = n2.config.replace(secret=b"another secret of 24 bytes")
+            n2.secret_shared = False
+            for server in servers:  # both dial again, n2 with the other secret
+                for writer in list(server._outbound.values()):
+                    writer.close()
+            for _ in range(250):
+                if "n2" in n1.secret_differs and "n1" in n2.secret_differs:
+                    break
+                await asyncio.sleep(0.02)
+            return n1.health(), n2.health()
+
+    health1, health2 = run(scenario(), 30)
+    assert health1["ready"], health1
+    assert not health2["ready"] and "proofs of n1 " in str(health2["why_not_ready"]), health2
