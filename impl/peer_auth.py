@@ -99,9 +99,15 @@ class PeerAuthError(BadMessageError):
     or someone changed the stream); the connection is refused. ``reply``: bytes to
     send the peer before closing (an acceptor's hello to a dialer of another
     cluster, a dialer's proof of zeros to an acceptor whose proof failed, so that
-    the other side too can name the mismatch), else empty."""
+    the other side too can name the mismatch), else empty. ``secret_differs``: True
+    when the dialer checked the acceptor's proof and it did not verify with this
+    node's secret (:meth:`Dialer.on_challenge`): the peer at the address dialed
+    answered a hello with another key, which the runtime counts against this node's
+    readiness (session 49); never set by the acceptor, whose dialer's name is a
+    claim no proof backs."""
 
     reply: bytes = b""
+    secret_differs: bool = False
 
 
 def _mac(key: bytes, *parts: bytes) -> bytes:
@@ -398,6 +404,7 @@ class Dialer:
                 "node's cluster secret (the two nodes' [cluster] secret differ, or "
                 "another process answers at its address; compare the cluster files)")
             error.reply = bytes(TAG_BYTES)
+            error.secret_differs = True
             raise error
         _same_settings(self.info, name, info)  # authenticated: its proof verified
         self.peer_info = info

@@ -358,6 +358,22 @@ class NodeServer:
         #: 32, adopted settings): any refusal that no acceptance answers makes it
         #: unready.
         self.settings_on_record = False
+        #: peer -> why this node's last dial of it was refused for the cluster secret:
+        #: the process at the peer address this node's file gives answered the hello
+        #: with a proof that does not verify with this node's secret
+        #: (``PeerAuthError.secret_differs``; ``secret_differs`` in /status). Gone at a
+        #: hello with the peer that passes, either way, and at a dial that finds
+        #: nothing answering (the peer down, as it is for every node). Such peers
+        #: count against this node's readiness (:meth:`unreached`; session 49: a node
+        #: every peer refused said ready). Only this node's own dials fill it: an
+        #: acceptor's dialer names itself with no proof, so a stranger's hellos
+        #: naming members cannot make a node unready.
+        self.secret_differs: dict[str, str] = {}
+        #: True once a hello with a peer passed, either way, since this node's start:
+        #: its secret is the cluster's, as far as that peer goes; refusals of it by
+        #: half of the members or fewer are then the refusing peers' error, not this
+        #: node's (:meth:`unreached`: in a cluster of two, the good node serves on)
+        self.secret_shared = False
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -1033,11 +1049,16 @@ class NodeServer:
                     sealer = await self._dial_hello(dest, reader, writer)
                 self.settings_refused[dest] = None
                 self.settings_on_record = True  # a peer accepted them
+                self.secret_differs.pop(dest, None)
+                self.secret_shared = True
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
                     self.settings_refused[dest] = str(error)
+                if error.secret_differs:
+                    self._secret_refused(dest, address)
             except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
+                self.secret_differs.pop(dest, None)  # nothing answers: down, not refusing
                 redial = self._dial_failed(dest, address, error)
             if sealer is None or reader is None or writer is None:
                 # the peer is down or refused: what waits is lost
@@ -1088,6 +1109,23 @@ class NodeServer:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
+
+    def _secret_refused(self, dest: str, address: Address) -> None:
+        """This node's dial of ``dest`` at ``address`` was refused for the cluster
+        secret (:attr:`secret_differs`): noted, counted (``stats``
+        ``peer-secret-differs``, in ``/metrics`` as ``vdynamo_node_events``), and, when
+        it leaves this node not ready (:meth:`unreached`), that logged once per
+        reason. A refusal carries no reason from the refusing side (nothing that
+        would help one without the secret): the dialer sees the peer's proof fail
+        with its own secret, which tells the two secrets differ and not which one
+        is wrong; the majority of the members tells that (session 49)."""
+        self.node.stats["peer-secret-differs"] += 1
+        self.secret_differs[dest] = (f"{_host_port(address)}: its proof does not verify "
+                                     "with this node's [cluster] secret")
+        why = self.unreached()
+        if why is not None and why != self._unready_logged:
+            log.warning("%s: not ready: %s", self.name, why)
+            self._unready_logged = why
 
     def _dialed(self, dest: str) -> None:
         """This node's hello to ``dest`` passed: ``dest`` can be dialed; the first
@@ -1193,7 +1231,17 @@ class NodeServer:
         members, but half is not enough here: half of the members is no quorum.
         Only members count: session 33's review, n1 of five not reached by n4 and n5
         (ready), n5 then stopped and force-removed: n5 still counted against the
-        four members left, 2 of 4, and n1 said not ready for good."""
+        four members left, 2 of 4, and n1 said not ready for good.
+
+        Peers whose proofs do not verify with this node's secret
+        (:attr:`secret_differs`) are in the cut too: session 49's operator walk, n3
+        of three restarted with another ``[cluster] secret``, refused by n1 and n2,
+        said ``ready`` and answered every get 503 ("reached 1 of R=2"). Now it is
+        not ready naming the secret; n1 and n2, refused by n3 alone (1 of 3), serve on.
+        A node whose secret a peer accepted since its start (:attr:`secret_shared`)
+        counts them only when they are more than half of the members: of two nodes,
+        n2 restarted with another secret, n1 (accepted by n2 before) serves on and
+        n2 does not; the whole cluster changing secret but n1, n1 does not."""
         unreached = self.unreached_by()
         undialed = self.undialed()
         if unreached and not self._reached_by:
@@ -1205,7 +1253,10 @@ class NodeServer:
         # of the members a quorum is made of (session 33's review)
         unreached = [peer for peer in unreached if peer in live]
         undialed = [peer for peer in undialed if peer in live]
-        cut = {*unreached, *undialed}
+        refusing = [peer for peer in sorted(self.secret_differs) if peer in live]
+        if self.secret_shared and 2 * len(refusing) <= len(live):
+            refusing = []  # a peer accepted its secret: the refusing peers' differs
+        cut = {*unreached, *undialed, *refusing}
         members = len(live)
         if not cut or 2 * len(cut) < members:
             return None
@@ -1218,6 +1269,12 @@ class NodeServer:
             why.append(f"this node cannot connect to {', '.join(undialed)}, connected to "
                        "it (cannot_dial in /status: does this node's cluster file give "
                        "their peer addresses?)")
+        if refusing:
+            why.append(f"the proofs of {', '.join(refusing)} (answering this node's "
+                       "hellos) do not verify with its [cluster] secret: their secret "
+                       "differs from this node's, and every hello between them is refused "
+                       "(secret_differs in /status: compare this node's cluster file with "
+                       "theirs)")
         return (f"{'; '.join(why)}: {len(cut)} of the {members} members cannot exchange "
                 "messages with this node both ways, so no majority of the members can "
                 "answer it")
@@ -1575,6 +1632,8 @@ class NodeServer:
             if up is not None:  # a writer backing off from src: src is up, dial now
                 up.set()
             self._reached_by.add(src)
+            self.secret_differs.pop(src, None)  # its proof verified: one secret
+            self.secret_shared = True
             self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
@@ -1965,17 +2024,39 @@ class NodeServer:
             return None
         return refused[0]
 
+    def not_ready(self) -> str | None:
+        """Why this node is not ready, in a phrase (``why_not_ready`` of ``/health``),
+        or None when it is: shutting down; not an ``up`` member of the ring; in its
+        startup shadow round (a load balancer sends nothing to a node that holds
+        its inputs: :meth:`impl.node.Node.start`); rebuilding a replaced disk (as a
+        joining node is not ready: :mod:`impl.rebuild`); refused by its peers for
+        other shared settings (:meth:`misconfigured`); or no majority of the members
+        exchanging messages with it (:meth:`unreached`: a peer address wrong, or a
+        secret that differs). Until session 49 ``/health`` said ``ready`` alone, and
+        an operator looked for the cause in ``/status`` and the log."""
+        status = self.node.status
+        if self.stopping:
+            return "shutting down"
+        if status is not MemberStatus.UP:
+            return (f"member_status {status.value if status is not None else 'not-joined'}"
+                    " (not up)")
+        if self.node.shadow is not None:
+            return "in its startup shadow round (shadow_round in /status)"
+        if self.node.rebuilding:
+            return "rebuilding a replaced disk (rebuild in /status)"
+        if (why := self.misconfigured()) is not None:
+            return f"runs other [cluster] settings than its peers ({why:.300})"
+        return self.unreached()
+
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
-        member of the ring, up, not shutting down, and past its startup shadow
-        round: a load balancer sends nothing to a node that holds its inputs;
-        :meth:`impl.node.Node.start`; and not rebuilding a replaced disk, as a
-        joining node is not ready: :mod:`impl.rebuild`), ``member_status``."""
+        member of the ring, up, not shutting down, past its startup shadow round,
+        not rebuilding, and able to exchange messages with a majority of the
+        members), ``why_not_ready`` (:meth:`not_ready`; null when ready),
+        ``member_status``."""
         status = self.node.status
-        return {"node": self.name, "live": True,
-                "ready": (status is MemberStatus.UP and not self.stopping
-                          and self.node.shadow is None and not self.node.rebuilding
-                          and self.misconfigured() is None and self.unreached() is None),
+        why = self.not_ready()
+        return {"node": self.name, "live": True, "ready": why is None, "why_not_ready": why,
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 
@@ -2013,6 +2094,7 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "secret_differs": dict(sorted(self.secret_differs.items())),
                 "reached_by": sorted(self._reached_by),
                 "not_reached_by": self.unreached_by(), "cannot_dial": dict(self.cannot_dial),
                 "peer_limits_differ": {
