@@ -436,8 +436,11 @@ def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
     """Why started node ``name`` is not ready, in a phrase: its process exited (its
     log's last line), it does not answer, or what its ``GET /status`` says
     (``member_status`` not ``up``; its startup shadow round waiting for peers;
-    rebuilding a replaced disk; stopping): the fields of
-    :meth:`impl.runtime.NodeServer.health` and ``status``."""
+    rebuilding a replaced disk; stopping), then ``/health``'s ``why_not_ready`` where it
+    names a cause those fields do not (other ``[cluster]`` settings than its peers', no
+    majority of the members reached, a secret its peers' proofs do not verify with:
+    session 49's operator walk): the fields of :meth:`impl.runtime.NodeServer.health`
+    and ``status``."""
     if not _alive(entry["pid"]):
         return "exited: " + _last_line(directory, name)
     status = _answer(entry["http"], "/status")
@@ -456,7 +459,16 @@ def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
                        f"ranges pending, from {sources})")
     if status.get("stopping"):
         reasons.append("stopping")
+    why = (_answer(entry["http"], "/health") or {}).get("why_not_ready")
+    if isinstance(why, str) and not why.startswith(_SAID_BY_STATUS):
+        reasons.append(why)
     return "; ".join(reasons)
+
+
+_SAID_BY_STATUS = ("member_status", "in its startup shadow round", "rebuilding",
+                   "shutting down")
+"""How :meth:`impl.runtime.NodeServer.not_ready`'s phrases begin for the causes
+:func:`_why_not_ready` already names from ``/status``."""
 
 
 def _wait_ready(directory: Path, state: dict[str, Any], names: list[str],

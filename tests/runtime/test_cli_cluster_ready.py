@@ -188,6 +188,24 @@ def test_why_names_the_round_the_rebuild_and_the_stop(tmp_path: Path) -> None:
                    "pending, from n2, n3); stopping")
 
 
+def test_why_names_the_health_cause_the_status_fields_do_not(tmp_path: Path) -> None:
+    """A node whose peers' handshake proofs fail against its secret (session 49): its
+    ``/status`` fields say nothing of it, ``/health``'s ``why_not_ready`` does, and
+    ``cluster up`` names it; a cause the status fields already name is not repeated."""
+    secret = ("no majority of the members exchange messages with it: n1, n2 (their "
+              "proofs do not verify with its [cluster] secret)")
+    answers: dict[str, dict[str, Any]] = {
+        "/health": {"ready": False, "live": True, "why_not_ready": secret},
+        "/status": {"member_status": "up"}}
+    with _stand_in(answers) as port:
+        why = cluster_cli._why_not_ready(tmp_path, "n3", {"pid": os.getpid(), "http": port})
+    assert why == f"member_status up; {secret}"
+    answers["/health"]["why_not_ready"] = "in its startup shadow round (shadow_round in /status)"
+    with _stand_in(answers) as port:
+        why = cluster_cli._why_not_ready(tmp_path, "n3", {"pid": os.getpid(), "http": port})
+    assert why == "member_status up"
+
+
 def test_wait_ready_0_does_not_wait_and_a_leaving_node_is_not_waited_for(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
