@@ -51,7 +51,10 @@ client waiting)                                                  every copy
                                                                  (lww), epochs; started:
                                                                  W the copies its replica
                                                                  puts write, the copies
-                                                                 its gets read, W every
+                                                                 its gets read (and with
+                                                                 hinted_reads the hints
+                                                                 of their receivers),
+                                                                 W every
                                                                  copy read repair may
                                                                  write, W the fallbacks'
                                                                  hints and handoffs
@@ -88,7 +91,8 @@ a put is written once, at its start, before anything holds the value.
 **Key steps (V).** A key step is a delivery that changes no hint, put, budget,
 partition or epoch, only appends to its clients' acknowledged puts and completed
 gets (and sets the outstanding request and last get), adds only payload-free
-messages and replies (a copy of the replier's store), and changes at most its
+messages and replies (a copy of the replier's store, merged with its hints of the
+key with ``hinted_reads``), and changes at most its
 receiver's copy of the key, with no new value, no fewer versions, and a copy
 that was not an antichain staying one (:func:`_store_step_keeps`). Every
 property of :data:`KNOWN` keeps its answer under such a step: the ghost ones are
@@ -384,6 +388,8 @@ def _activities(state: State, plan: Plan, mutant: str,
     sloppy = config.sloppy_quorum
     n = config.n
     lww = config.clock == "lww"
+    # a replica-get's answer reads its receiver's hints too (spec.replica.served)
+    hinted_reads = config.hinted_reads
     cones: dict[ActivityId, Cone] = {}
 
     def nodes_of(key: str) -> tuple[str, ...]:
@@ -435,6 +441,8 @@ def _activities(state: State, plan: Plan, mutant: str,
                     cone[("store", m.dst, key)] = store
             elif m.request == request and m.kind is Kind.REPLICA_GET:
                 cone.setdefault(("store", m.dst, key), False)
+                if hinted_reads:  # the answer merges the receiver's hints (session 49)
+                    cone.setdefault(("hints", m.dst), False)
         fallbacks = plan.pref[key][n:] if sloppy else ()
         for fallback in fallbacks:
             cone.setdefault(("up", fallback), False)
@@ -443,6 +451,8 @@ def _activities(state: State, plan: Plan, mutant: str,
                     hinted(cone, fallback, intended, key)
             else:
                 cone.setdefault(("store", fallback, key), False)
+                if hinted_reads:
+                    cone.setdefault(("hints", fallback), False)
         if not coord.is_put and config.read_repair:
             repaired = {coordinator, *(t for t, _ in coord.awaiting),
                         *(t for t, _ in coord.replies), *fallbacks}

@@ -251,7 +251,7 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
         read_repair=config.read_repair,
         read_repair_fallbacks=config.read_repair_fallbacks,  # session 27's feature
-        hinted_reads=False,  # the spec's fallback answers from its own store (session 49)
+        hinted_reads=config.hinted_reads,  # session 49: spec.replica.served
         anti_entropy=config.anti_entropy, partitioning="evenly-spaced", request_timeout=1e6,
         # session 39's primary quorums: mapped since its review (the spec's failure
         # of a request short of its primaries is the harness's deadline, as short

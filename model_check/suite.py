@@ -226,6 +226,18 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found=_SLOPPY_CRASH,
     ),
     _entry(
+        "sloppy-crash-hinted-reads",
+        "session 49: sloppy-crash with hinted_reads (the implementation's default: a node "
+        "answers a replica-get with its copy merged with its hints of the key). Issue 12 "
+        "section 6's read, which asks the fallback holding the write as a hint, now reads "
+        "it: with reachability stable from the put on, read_your_writes holds (violated "
+        "without hinted_reads: tests/model_check/test_hinted_reads.py). It is still "
+        "violated, in 7 steps as in sloppy-crash: the put's coordinator crashes after a "
+        "second replica acknowledged it and the get reads the third replica and a "
+        "fallback that never held the write (the node sets changed)",
+        {"read_your_writes": 7}, distinct_states=22_190, transitions=93_011, depth=14,
+        found=_SLOPPY_CRASH),
+    _entry(
         "sloppy-crash-pr-pw",
         "session 39: sloppy-crash with Riak's primary quorums PR = PW = 2 (PR + PW > N): "
         "a put is acknowledged only once two of the key's top N stored it themselves, a "

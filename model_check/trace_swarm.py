@@ -31,7 +31,7 @@ MAX_DISK_LOSSES = 2
 
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                  membership: str | None = None, handover: str = "pending",
-                 keys: tuple[str, ...] = ("k",)) -> Config:
+                 keys: tuple[str, ...] = ("k",), hinted_reads: bool = False) -> Config:
     """The spec configuration the trace-validation runs are checked against: four
     nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, the ``keys``
     (one key, ``k``, unless given: :data:`TWO_KEYS` for the two-key runs, whose
@@ -49,14 +49,22 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     The spec allows disk losses (``[faults] disk_losses`` unbounded, session 34):
     the nemesis' disk losses (:attr:`Swarm.disk_loss`) are its ``DiskLoss``; with
     ``actor_epochs = false`` (the implementation's too) a replaced disk mints under
-    the node's bare name again, in both."""
+    the node's bare name again, in both.
+
+    ``hinted_reads`` (session 49): a fallback answers a replica get with its copy
+    merged with its hints of the key, in both (``features.hinted_reads``,
+    ``impl.config.ClusterConfig.hinted_reads``, the implementation's default); off by
+    default, the spec's default rule (hints kept apart), on which the pinned seeds of
+    tests/refinement/test_trace_validation.py were chosen (with it on their schedules
+    change: tests/refinement/test_hinted_reads.py validates the seeds that read a
+    hint with it on)."""
     name = f"trace-{clock}" if keys == ("k",) else f"trace-{len(keys)}-keys-{clock}"
     base = Config(name=name, nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
                   anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
-                  gets_per_client=rounds, coordinator="top-n")
+                  gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads)
     if membership is None:
         return base
     if membership not in ("join", "leave"):

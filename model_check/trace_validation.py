@@ -220,7 +220,7 @@ class TraceValidator(TraceEvents):
             list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
             sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
             read_repair=True, read_repair_fallbacks=config.read_repair_fallbacks,
-            hinted_reads=False,  # the spec's fallback answers from its own store
+            hinted_reads=config.hinted_reads,  # session 49: spec.replica.served
             anti_entropy=config.anti_entropy, pr=config.pr, pw=config.pw,
             partitioning="evenly-spaced", faults=swarm.faults(), log=True,
             # the restore guard on, as in production: its startup shadow round's held

@@ -26,6 +26,8 @@ The TOML layout (every key optional; the defaults are those of
                 skew = {}                # per-node wall-clock offsets in ticks: {n1 = 2}
     [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
                 read_repair_fallbacks = true  # false: repair only the key's replicas
+                hinted_reads = false     # true: a node answers a replica-get with its
+                                         # copy merged with its hints of the key (s49)
                 actor_epochs = true      # false: a node re-uses its name after a disk loss
                 storage = "durable"      # "buffered": a crash may lose unflushed writes
                 lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
@@ -132,7 +134,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                  "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
                  "restore_actor", "actor_per_start", "client_vclock_entry",
-                 "prune_retired", "prune_knowledge"),
+                 "prune_retired", "prune_knowledge", "hinted_reads"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client", "forgetful_clients"),
@@ -386,6 +388,15 @@ class Config:
     #: (max(W, PW)), Riak's rule: PR above R is allowed
     pr: int = 0
     pw: int = 0
+    # [features], continued (session 49; spec.replica.served)
+    #: a node answers a ``replica-get`` with its copy of the key merged with the
+    #: hints it keeps of the key (for any intended node), so a fallback whose
+    #: acknowledgement counted towards a put's W serves that put to a get's R (Riak's
+    #: fallback vnodes serve what they took; the implementation's
+    #: ``ClusterConfig.hinted_reads``, its default); False: its copy only, the
+    #: hints kept apart (paper 4.6's "separate local database"), the spec's rule
+    #: before session 49 and its default
+    hinted_reads: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -397,7 +408,7 @@ class Config:
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                     "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
-                    "forgetful_clients"):
+                    "forgetful_clients", "hinted_reads"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -537,6 +548,8 @@ class Config:
         if self.prune_retired < 0 and self.prune_knowledge == "all":  # session 33's keys
             del out["features"]["prune_retired"]
             del out["features"]["prune_knowledge"]
+        if not self.hinted_reads:  # session 49's key: likewise
+            del out["features"]["hinted_reads"]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -612,7 +625,8 @@ class Config:
         who set one expected an effect; session 30). ``vclock_threshold`` truncates only
         the two vector-clock modes (paper 4.4), ``lww_timestamps`` and ``skew`` time
         only lww's stamps, ``client_vclock_entry`` is client-vclock's rule
-        (``spec/coordination.py``, ``spec/clocks.py``)."""
+        (``spec/coordination.py``, ``spec/clocks.py``); and ``hinted_reads`` serves
+        hints, which only a sloppy quorum's fallbacks keep (``spec/replica.py``)."""
         notes = []
         if self.vclock_threshold and self.clock not in ("server-vclock", "client-vclock"):
             notes.append(f"[features] vclock_threshold = {self.vclock_threshold} has no "
@@ -628,6 +642,9 @@ class Config:
             notes.append(f"[features] client_vclock_entry = {self.client_vclock_entry!r} "
                          f"has no effect with clock = {self.clock!r} (it is client-vclock's "
                          f"rule)")
+        if self.hinted_reads and not self.sloppy_quorum:
+            notes.append("[features] hinted_reads = true has no effect with sloppy_quorum = "
+                         "false (no node keeps a hint to serve)")
         return tuple(notes)
 
     def replace(self, **changes: Any) -> Config:

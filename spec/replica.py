@@ -5,7 +5,12 @@ Theory of operation
 A ``replica-put`` reaching a top-N node is reconciled into its durable store; one
 reaching a fallback (it names an ``intended`` node) is kept in the fallback's
 hint store instead, for hinted handoff (:mod:`spec.handoff`). A ``replica-get``
-is answered with the node's copy of the key. Either answer (``replica-put-ack``,
+is answered with the node's copy of the key; with ``features.hinted_reads``
+(session 49) merged with the hints the node keeps of the key, so that a fallback
+whose acknowledgement counted towards a put's W serves that put to a get's R
+(:func:`served`; Riak's fallback vnodes serve what they took, and the
+implementation does by default); without, the hints stay apart, as paper 4.6's
+"separate local database" (the spec's default). Either answer (``replica-put-ack``,
 ``replica-get-reply``) is sent only while the coordinator still awaits it: an
 answer nobody waits for could only ever be delivered without effect (a request
 never restarts), so it is not sent at all (a reduction, see docs/spec.md). Both
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import operator
 
+from spec import clocks
+from spec.clocks import Payload
 from spec.state import Kind, Message, NodeState, new_hint, new_message, new_node
 from spec.step import Edit, find_coordination
 
-__all__ = ["awaited", "on_replica_get", "on_replica_put"]
+__all__ = ["awaited", "on_replica_get", "on_replica_put", "served"]
 
 
 def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
@@ -37,10 +44,30 @@ def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
 
 
 def on_replica_get(edit: Edit, m: Message, dst: NodeState) -> None:
-    """A ``replica-get`` reaches ``dst``: it replies with its copy of the key."""
+    """A ``replica-get`` reaches ``dst``: it replies with what it serves of the key
+    (:func:`served`)."""
     if awaited(edit, m):
-        payload = dst.store[edit.plan.key_index[m.key]]
+        payload = served(edit, m.dst, dst, m.key)
         edit.send(new_message(Kind.REPLICA_GET_REPLY, m.dst, m.src, m.request, m.key, payload))
+
+
+def served(edit: Edit, name: str, node: NodeState, key: str) -> Payload:
+    """What node ``name`` (its state ``node``) answers a read of ``key`` with: its copy
+    of the key, merged, with ``features.hinted_reads``, with the payload of every hint
+    it keeps of the key (for any intended node) by the merge a store makes
+    (:meth:`spec.step.Edit.store`: :func:`spec.clocks.merge`, then a prune with
+    ``prune_retired``); the copy itself when it keeps none (as the implementation's
+    ``impl.replica.Replica.served``)."""
+    payload = node.store[edit.plan.key_index[key]]
+    config = edit.plan.config
+    if not config.hinted_reads:
+        return payload
+    hinted = [hint.payload for hint in node.hints if hint.key == key]
+    if not hinted:
+        return payload
+    for other in hinted:
+        payload = clocks.merge(config.clock, payload, other, edit.puts)
+    return edit.pruned(name, payload) if config.prune_retired >= 0 else payload
 
 
 def awaited(edit: Edit, m: Message) -> bool:

@@ -152,6 +152,9 @@ class Shape:
     #: the spec before that fix, where a dropped tombstone is covered by its dot alone
     #: and a write may lose a copy's coverage while two deletes are concurrent
     drop_absorbs: bool = True
+    #: ``features.hinted_reads`` (session 49; spec.replica.served): a node answers a
+    #: ``replica-get`` with its store and the payloads of the hints it keeps
+    hinted_reads: bool = False
 
     @property
     def key_epochs(self) -> bool:

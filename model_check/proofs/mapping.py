@@ -123,6 +123,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         prune=_prune_of(config),
         keep=max(0, getattr(config, "prune_retired", -1)),
         per_start=bool(getattr(config, "actor_per_start", False)),
+        hinted_reads=bool(getattr(config, "hinted_reads", False)),
     )
 
 

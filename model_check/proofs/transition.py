@@ -18,7 +18,9 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   (which message, which coordination record): ``put`` (a coordinator writes put
   ``p``: its store gains ``hist[p]``), ``get`` (a coordinator reads its own copy),
   one step per delivered message kind (``replica-put``, ``replica-put hinted``,
-  ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``),
+  ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``;
+  a ``replica-get`` answers with the node's store, and with ``Shape.hinted_reads``
+  the payloads of its hints too, session 49),
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
   the key is removed, under the guards of ``spec.deletes``; or, safe, a copy that
@@ -400,12 +402,16 @@ def transition(
                 *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
                 skip=row("store", n) | row("wmsg", n),
             )
-        # a replica answers a replica-get of coordinator c with its copy
+        # a replica answers a replica-get of coordinator c with its copy; with
+        # hinted_reads (session 49: spec.replica.served) merged with its hints
+        served = [zt.Or(x.store[n][q], *[zt.And(x.hint[t], params.cov[t[2]][q])
+                                         for t in x.hint if t[0] == n])
+                  if shape.hinted_reads else x.store[n][q] for q in puts]
         for c in nodes:
             add(
                 f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
                 x.up[n],
-                *[y.rmsg[c][q] == zt.Or(x.rmsg[c][q], x.store[n][q]) for q in puts],
+                *[y.rmsg[c][q] == zt.Or(x.rmsg[c][q], served[q]) for q in puts],
                 skip=row("rmsg", c),
             )
         # a coordinator receives a reply (and may answer, repair its own copy in

@@ -17,8 +17,8 @@ import dataclasses
 from model_check.suite import entry
 from spec.config import CLOCK_MODES, Config
 
-__all__ = ["DATA_LOSS_CONFIGS", "DELETE_CONFIGS", "DELETE_WALK_CONFIGS", "LOCKSTEP_CONFIGS",
-           "MEMBERSHIP_WALK_CONFIGS", "lockstep_configs"]
+__all__ = ["DATA_LOSS_CONFIGS", "DELETE_CONFIGS", "DELETE_WALK_CONFIGS", "HINTED_READS_CONFIGS",
+           "LOCKSTEP_CONFIGS", "MEMBERSHIP_WALK_CONFIGS", "lockstep_configs"]
 
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
@@ -46,6 +46,14 @@ def lockstep_configs(clock: str) -> dict[str, Config]:
 
 LOCKSTEP_CONFIGS: dict[str, Config] = {
     name: config for clock in CLOCK_MODES for name, config in lockstep_configs(clock).items()
+}
+
+#: session 49: sloppy-dvv with the implementation's default, a fallback answering a
+#: replica get with its hints of the key too (``features.hinted_reads``; the
+#: ``sloppy-<clock>`` ones keep the spec's default, off: both rules are mapped)
+HINTED_READS_CONFIGS: dict[str, Config] = {
+    "sloppy-hinted-reads-dvv": LOCKSTEP_CONFIGS["sloppy-dvv"].replace(
+        name="sloppy-hinted-reads-dvv", hinted_reads=True),
 }
 
 

@@ -18,6 +18,7 @@ from tests.conftest import PROFILE, examples
 from tests.refinement.configs import (
     DATA_LOSS_CONFIGS,
     DELETE_CONFIGS,
+    HINTED_READS_CONFIGS,
     LOCKSTEP_CONFIGS,
     MEMBERSHIP_WALK_CONFIGS,
 )
@@ -31,7 +32,8 @@ SEARCH = (tuple(Phase) if os.environ.get("REFINEMENT_SHRINK")
 # Every configuration must refine the spec: the divergences the lockstep found are
 # resolved (docs/refinement.md), so none is expected to fail.
 CASES = [pytest.param(name, config, id=name)
-         for name, config in {**LOCKSTEP_CONFIGS, **DELETE_CONFIGS}.items()]
+         for name, config in {**LOCKSTEP_CONFIGS, **HINTED_READS_CONFIGS,
+                              **DELETE_CONFIGS}.items()]
 
 
 @pytest.fixture(scope="module", autouse=True)
