@@ -451,10 +451,12 @@ class ClusterConfig:
     of a key with its own record merged with the records it keeps as hints of the
     key (:meth:`impl.replica.Replica.served`), so that a fallback whose
     acknowledgement counted towards a put's W serves that put to a get's R, as
-    Riak's fallback vnodes serve what they took. ``False``: its own record only,
-    the spec's rule (paper 4.6 keeps hints in "a separate local database"; the
-    refinement harness's choice): a get can then miss an acknowledged write
-    although R + W > N and it asked the fallback that holds it.
+    Riak's fallback vnodes serve what they took; the spec's
+    ``features.hinted_reads``, which the refinement harness, the conformance replay
+    and trace validation map from the configuration. ``False``: its own record
+    only (paper 4.6 keeps hints in "a separate local database"; the spec's
+    default): a get can then miss an acknowledged write although R + W > N and it
+    asked the fallback that holds it.
 
     ``delete_mode``: when a delete's tombstone is removed (Riak's ``delete_mode``):
     ``"safe"`` (the default) once every one of the key's N replicas holds the

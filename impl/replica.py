@@ -14,7 +14,8 @@ everything that decodes, reconciles and writes it:
   records it keeps as hints of the key (``hinted_reads``, the default since
   session 49: a fallback's acknowledgement counted towards W, so its answer must
   hold the write for R + W > N to meet it, as Riak's fallback vnodes serve what
-  they took; without, its own record only, the spec's rule);
+  they took, the spec's ``features.hinted_reads``; without, its own record only, the
+  spec's default);
 - :meth:`Replica.store` is the one place versions are written: the engine, then
   every write listener (the Merkle trees of anti-entropy; while the node leaves,
   the handoff of the late write to the key's new replicas).
