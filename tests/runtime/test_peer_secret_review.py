@@ -327,3 +327,46 @@ def test_a_refusing_peer_gone_for_good_is_dropped_at_the_next_dial(tmp_path: Pat
 
     listed, after = run(scenario(), 30)
     assert list(listed) == ["n3"] and after == {}, (listed, after)
+
+
+async def _some_given_another_secret(tmp_path: Path, names: tuple[str, ...],
+                                     wrong: set[str]) -> dict[str, bool]:
+    """``names`` in one loop, those in ``wrong`` given another secret as at a restart
+    on a store that records no acceptance of it; each node's readiness once every
+    node names a peer of the other side in ``secret_differs`` (and 0.5 s more)."""
+    async with cluster(tmp_path, nodes=names, n=3) as servers:
+        for server in servers:
+            if server.name in wrong:
+                server.config = server.config.replace(secret=OTHER)
+                server.secret_shared = False
+        _drop_connections(servers)
+        assert await _until(lambda: all(
+            any((peer in wrong) != (s.name in wrong) for peer in s.secret_differs)
+            for s in servers), 8)
+        await asyncio.sleep(0.5)
+        return {s.name: bool(s.health()["ready"]) for s in servers}
+
+
+def test_two_of_five_with_another_secret_are_not_ready_the_three_serve(
+        tmp_path: Path) -> None:
+    """Five nodes, n4 and n5 given another secret at once (they accept each other:
+    ``secret_shared``): refused by three of five, they are not ready; n1-n3, refused
+    by two, serve. Mutant: the refusing peers left out of the cut: n4, n5 ready."""
+    ready = run(_some_given_another_secret(
+        tmp_path, ("n1", "n2", "n3", "n4", "n5"), {"n4", "n5"}), 60)
+    assert ready == {"n1": True, "n2": True, "n3": True, "n4": False, "n5": False}, ready
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open (session 49's review): four nodes, n3 and n4 given another secret at once: "
+    "each half accepts its own (secret_shared) and is refused by the other, 2 of 4, "
+    "which the tie-break takes as no majority: all four ready, and the changed half "
+    "(in practice on new or adopted stores) serves its own empty data beside the "
+    "cluster's. Asserted: the half whose secret no peer had accepted before its start "
+    "is not ready. A tie-break by the store's record alone (SECRET_ACCEPTED_META read "
+    "at the start, not an acceptance since) would give it, but would also make the "
+    "good node of a new two-node cluster not ready until its next start: not done"))
+def test_two_of_four_with_another_secret_do_not_serve_beside_the_two(tmp_path: Path) -> None:
+    ready = run(_some_given_another_secret(
+        tmp_path, ("n1", "n2", "n3", "n4"), {"n3", "n4"}), 60)
+    assert ready == {"n1": True, "n2": True, "n3": False, "n4": False}, ready
