@@ -58,6 +58,7 @@ import collections
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -110,6 +111,7 @@ from impl.peer_auth import (
     HelloInfo,
     PeerAuthError,
     parse_hello_head,
+    peer_key,
 )
 from impl.records import decode_record
 from impl.runtime_config import (  # re-exported: they lived here first
@@ -232,6 +234,11 @@ _FAILURES_LOGGED = 10
 _FAILURE_WINDOW_S = 10.0
 #: seconds a peer's writer waits after its first failed dial, doubled at each failure
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
+#: The store's meta row recording that a peer accepted this node's secret (the
+#: mark of :meth:`NodeServer._accepted_mark`, never the secret): read at the start
+#: as :attr:`NodeServer.secret_shared` (session 49's review). A new store has none,
+#: and a secret changed (``--adopt-store``) does not match the one recorded.
+SECRET_ACCEPTED_META = "secret-accepted"
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
 #: seconds between the lines saying this node still cannot dial a peer that is
@@ -372,8 +379,15 @@ class NodeServer:
         #: True once a hello with a peer passed, either way, since this node's start:
         #: its secret is the cluster's, as far as that peer goes; refusals of it by
         #: half of the members or fewer are then the refusing peers' error, not this
-        #: node's (:meth:`unreached`: in a cluster of two, the good node serves on)
-        self.secret_shared = False
+        #: node's (:meth:`unreached`: in a cluster of two, the good node serves on).
+        #: True from the start too when this node's store records that a peer
+        #: accepted this very secret before (:data:`SECRET_ACCEPTED_META`, written at
+        #: the first such hello: :meth:`_secret_accepted`): session 49's review, of
+        #: two nodes, n2 down and a process with another secret listening at its
+        #: address, n1 restarted counted that stranger's refusals (1 of 2) and was
+        #: not ready for as long as it listened, where n2 merely down left it ready
+        self.secret_shared = storage.get_meta(SECRET_ACCEPTED_META) == self._accepted_mark()
+        self._accepted_recorded = self.secret_shared  # the store says so already
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -1050,7 +1064,7 @@ class NodeServer:
                 self.settings_refused[dest] = None
                 self.settings_on_record = True  # a peer accepted them
                 self.secret_differs.pop(dest, None)
-                self.secret_shared = True
+                self._secret_accepted()
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
@@ -1109,6 +1123,33 @@ class NodeServer:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
+
+    def _accepted_mark(self) -> bytes:
+        """What this node's store records once a peer accepted its secret
+        (:data:`SECRET_ACCEPTED_META`): an HMAC under the hello's key
+        (:func:`impl.peer_auth.peer_key`), 64 hex digits, which tells whether the
+        secret is the one a peer accepted and nothing of it."""
+        key = peer_key(self.config.secret, self.config.name)
+        return hmac.new(key, b"vdynamo: a peer accepted this secret", hashlib.sha256
+                        ).hexdigest().encode()
+
+    def _secret_accepted(self) -> None:
+        """A hello with a peer passed, either way: :attr:`secret_shared`, recorded in
+        this node's store the first time (:data:`SECRET_ACCEPTED_META`), so that at
+        its next start on that store with that secret a stranger's refusals do not
+        tip a tie (:meth:`unreached`). A store that cannot be written leaves it
+        unrecorded (logged): the next start learns it from a peer again."""
+        self.secret_shared = True
+        if self._accepted_recorded:
+            return
+        self._accepted_recorded = True
+        mark = self._accepted_mark()
+        try:
+            if self.storage.get_meta(SECRET_ACCEPTED_META) != mark:
+                self.storage.set_meta(SECRET_ACCEPTED_META, mark)
+        except errors.StorageError as error:
+            log.warning("%s: could not record that a peer accepted this node's secret: %s",
+                        self.name, error)
 
     def _secret_refused(self, dest: str, address: Address) -> None:
         """This node's dial of ``dest`` at ``address`` was refused for the cluster
@@ -1633,7 +1674,7 @@ class NodeServer:
                 up.set()
             self._reached_by.add(src)
             self.secret_differs.pop(src, None)  # its proof verified: one secret
-            self.secret_shared = True
+            self._secret_accepted()
             self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
