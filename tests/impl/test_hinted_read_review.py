@@ -13,7 +13,7 @@
   answered the stale copy of the one replica that answered.
 
 Mutants (run and seen failing): ``Replica._with_hints`` merging ``hinted[-1:]`` or
-``hinted[:1]`` (the first test, 4 modes), its ``except BadMessageError`` removed
+``hinted[:1]`` (the first test: 4 modes, and 3 but lww), its ``except BadMessageError`` removed
 (the first test, 4 modes: the read raises); ``GetCoordinator.start`` reading
 ``local`` again for its own reply (the second test, both modes).
 """
@@ -49,18 +49,18 @@ def _blind_put(mode: ClockMode, value: bytes, coordinator: str, now: float) -> b
     ("server-vclock", [b"a", b"b", b"own"]), ("lww", [b"b"])])
 def test_a_replica_serves_every_hint_of_the_key_and_skips_one_that_does_not_parse(
         clock: str, served: list[bytes]) -> None:
-    """``n4`` holds ``own`` (stamp 1) and, as hints, ``a`` for ``n2`` (stamp 2), a
-    record that does not parse, ``b`` for ``n3`` (stamp 3), and ``x`` of another key
-    (stamp 9): three concurrent blind puts in the vector-clock modes; lww keeps the
+    """``n4`` holds ``own`` (stamp 1) and, as hints in this order, ``b`` for ``n3``
+    (stamp 3), a record that does not parse, ``a`` for ``n2`` (stamp 2), ``x`` of
+    another key (stamp 9): three concurrent blind puts in the vector-clock modes; lww keeps the
     highest stamp of the key's, ``b``."""
     mode = ClockMode(clock)
     storage = MemoryStorage("always")
     hints = HintStore(storage, collections.Counter())
     replica = Replica("n4", make_config(5, clock=clock), storage, hints, lambda node: True)
     storage.write(KEY, _blind_put(mode, b"own", "n4", 1.0))
-    hints.add("n2", KEY, _blind_put(mode, b"a", "n1", 2.0))
-    hints.add("n2", KEY, b"\xffnot a record")
     hints.add("n3", KEY, _blind_put(mode, b"b", "n3", 3.0))
+    hints.add("n2", KEY, b"\xffnot a record")
+    hints.add("n2", KEY, _blind_put(mode, b"a", "n1", 2.0))
     hints.add("n2", b"other", _blind_put(mode, b"x", "n1", 9.0))
     [send] = replica.on_replica_get("n1", ReplicaGet(1, KEY))
     assert isinstance(send.message, ReplicaGetReply)
@@ -93,7 +93,7 @@ def _fallback_coordinates(clock: str, **options: object) -> tuple[list[str], lis
         fallback = cluster.node(first_fallback)
 
         def heal_once_it_coordinates() -> None:
-            if fallback.gets.coordinations:  # type: ignore[attr-defined]
+            if fallback.gets.coordinations:
                 cluster.heal()
                 # the second fallback's hint of v2 for p3 (if any) stays away from p3
                 cluster.partition_one_way({second_fallback}, {p3})
