@@ -29,7 +29,7 @@ nodes made (Riak checks its limits on a client's put, never on read repair).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -61,6 +61,10 @@ from spec.vclock import VClock
 
 __all__ = ["Replica"]
 
+#: hints of one key from which a node keeps their merge in memory (:meth:`Replica.hinted`)
+HINTED_CACHE_FROM = 16
+#: keys whose hints' merge a node keeps at most (the keys read last)
+HINTED_CACHE_KEYS = 256
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 
@@ -163,6 +167,10 @@ class Replica:
         #: (bytes, siblings): the record bounds of the configurations this store ran
         #: with before (:meth:`decode`; :func:`kept_record_bounds`)
         self.kept_bounds = kept_bounds
+        #: key -> the merge of its hints' records, for keys holding many
+        #: (:meth:`hinted`), least recently read first
+        self._hinted: OrderedDict[bytes, Record] = OrderedDict()
+        hints.changed = self._hint_changed
         #: the merge sides :attr:`kept_bounds` counts (:meth:`_keep_members`)
         self._kept_sides = merge_sides(config)
         #: (the configuration, the member count, their merge sides and merged record
@@ -264,11 +272,11 @@ class Replica:
         the data kinds (session 49)"). A hint that does not parse is left out (its
         delivery refuses it too)."""
         encoded = self.storage.read(key) or b""
-        hinted = self.hints.records_of(key) if self.config.hinted_reads else []
-        if not hinted:
+        hinted = self.hinted(key)
+        if hinted is None:
             return encoded
-        return encode_record(self._with_hints(
-            self.parse(encoded) if encoded else Record.empty(self.mode), hinted))
+        own = self.parse(encoded) if encoded else Record.empty(self.mode)
+        return encode_record(self.prune(merge(own, hinted)))
 
     def served_record(self, key: bytes, own: Record) -> Record:
         """:meth:`served`, decoded, of this node's record ``own`` of ``key`` (read by
@@ -278,18 +286,61 @@ class Replica:
         (no top-N node answered its forward) left out the write it had acknowledged
         as a hint, and answered a stale value the other node of R held, R and W
         meeting at it (tests/impl/test_hinted_read_review.py)."""
-        hinted = self.hints.records_of(key) if self.config.hinted_reads else []
-        return self._with_hints(own, hinted) if hinted else own
+        hinted = self.hinted(key)
+        return own if hinted is None else self.prune(merge(own, hinted))
 
-    def _with_hints(self, record: Record, hinted: list[bytes]) -> Record:
-        """``record`` merged with the hint records ``hinted`` (encoded; one that does
-        not parse is left out), pruned."""
-        for raw in hinted:
+    def hinted(self, key: bytes) -> Record | None:
+        """The merge of the records this node keeps as hints of ``key`` (None: none
+        kept, or ``hinted_reads`` off); a hint that does not parse is left out (its
+        delivery refuses it too). A key holding :data:`HINTED_CACHE_FROM` hints or
+        more keeps its merge in memory (:attr:`_hinted`, the
+        :data:`HINTED_CACHE_KEYS` keys read last), merged with each hint added and
+        dropped when one goes (:meth:`_hint_changed`): before session 49's review
+        every read merged every hint of the key, about 12 us each (a fallback
+        holding 10,000 hints of a key a sequential client wrote while its node was
+        down spent 120 ms of CPU on each read of it; 1,000 hints of a 64 KiB value
+        held 63 MiB during each: docs/runtime.md, "Review of the hinted reads
+        (session 49, review)")."""
+        if not self.config.hinted_reads or not self.hints.holds(key):
+            return None
+        held = self._hinted.get(key)
+        if held is not None:
+            self._hinted.move_to_end(key)
+            return held
+        merged = Record.empty(self.mode)
+        records = self.hints.records_of(key)
+        for raw in records:
             try:
-                record = merge(record, self.parse(raw))
+                merged = merge(merged, self.parse(raw))
             except BadMessageError:
                 continue
-        return self.prune(record)
+        # kept only when the engine showed every hint the index counts: the
+        # runtime's group commit shows a hint once it is written, and a merge kept
+        # without one added but not yet written would lack it for good (its add
+        # told nothing kept; its acknowledgement follows the write)
+        if HINTED_CACHE_FROM <= len(records) == self.hints.count(key):
+            self._hinted[key] = merged
+            if len(self._hinted) > HINTED_CACHE_KEYS:
+                self._hinted.popitem(last=False)
+        return merged
+
+    def _hint_changed(self, key: bytes | None, record: bytes | None) -> None:
+        """The hint store added ``record`` as a hint of ``key`` (merged into the key's
+        kept merge, if any), removed a hint of ``key`` (``record`` None: the merge
+        goes), or reloaded its index (``key`` None: every merge goes)."""
+        if key is None:
+            self._hinted.clear()
+            return
+        held = self._hinted.get(key)
+        if held is None:
+            return
+        if record is None:
+            del self._hinted[key]
+            return
+        try:
+            self._hinted[key] = merge(held, self.parse(record))
+        except BadMessageError:
+            return
 
     # ------------------------------------------------------------------ reading
 
