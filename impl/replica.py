@@ -65,6 +65,8 @@ __all__ = ["Replica"]
 HINTED_CACHE_FROM = 16
 #: keys whose hints' merge a node keeps at most (the keys read last)
 HINTED_CACHE_KEYS = 256
+#: the bytes of the kept merges at most (each counted as its largest hint record)
+HINTED_CACHE_BYTES = 32 << 20
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 
@@ -170,6 +172,8 @@ class Replica:
         #: key -> the merge of its hints' records, for keys holding many
         #: (:meth:`hinted`), least recently read first
         self._hinted: OrderedDict[bytes, Record] = OrderedDict()
+        #: key -> the bytes counted for its kept merge (its largest hint record)
+        self._hinted_bytes: dict[bytes, int] = {}
         hints.changed = self._hint_changed
         #: the merge sides :attr:`kept_bounds` counts (:meth:`_keep_members`)
         self._kept_sides = merge_sides(config)
@@ -294,7 +298,8 @@ class Replica:
         kept, or ``hinted_reads`` off); a hint that does not parse is left out (its
         delivery refuses it too). A key holding :data:`HINTED_CACHE_FROM` hints or
         more keeps its merge in memory (:attr:`_hinted`, the
-        :data:`HINTED_CACHE_KEYS` keys read last), merged with each hint added and
+        :data:`HINTED_CACHE_KEYS` keys read last, :data:`HINTED_CACHE_BYTES` at
+        most, each counted as its largest hint record), merged with each hint added and
         dropped when one goes (:meth:`_hint_changed`): before session 49's review
         every read merged every hint of the key, about 12 us each (a fallback
         holding 10,000 hints of a key a sequential client wrote while its node was
@@ -319,10 +324,24 @@ class Replica:
         # without one added but not yet written would lack it for good (its add
         # told nothing kept; its acknowledgement follows the write)
         if HINTED_CACHE_FROM <= len(records) == self.hints.count(key):
-            self._hinted[key] = merged
-            if len(self._hinted) > HINTED_CACHE_KEYS:
-                self._hinted.popitem(last=False)
+            self._keep_hinted(key, merged, max(map(len, records)))
         return merged
+
+    def _keep_hinted(self, key: bytes, merged: Record, size: int) -> None:
+        """Keep ``merged`` as ``key``'s hints' merge, counted ``size`` bytes; the
+        merges read least recently go while more than :data:`HINTED_CACHE_KEYS`
+        or :data:`HINTED_CACHE_BYTES` are kept (one larger alone goes too)."""
+        self._hinted[key] = merged  # (a kept one: merged in place, its place kept)
+        self._hinted_bytes[key] = size
+        total = sum(self._hinted_bytes.values())
+        while self._hinted and (len(self._hinted) > HINTED_CACHE_KEYS
+                                or total > HINTED_CACHE_BYTES):
+            oldest, _ = self._hinted.popitem(last=False)
+            total -= self._hinted_bytes.pop(oldest)
+
+    def _drop_hinted(self, key: bytes) -> None:
+        self._hinted.pop(key, None)
+        self._hinted_bytes.pop(key, None)
 
     def _hint_changed(self, key: bytes | None, record: bytes | None) -> None:
         """The hint store added ``record`` as a hint of ``key`` (merged into the key's
@@ -330,17 +349,19 @@ class Replica:
         goes), or reloaded its index (``key`` None: every merge goes)."""
         if key is None:
             self._hinted.clear()
+            self._hinted_bytes.clear()
             return
         held = self._hinted.get(key)
         if held is None:
             return
         if record is None:
-            del self._hinted[key]
+            self._drop_hinted(key)
             return
         try:
-            self._hinted[key] = merge(held, self.parse(record))
+            merged = merge(held, self.parse(record))
         except BadMessageError:
             return
+        self._keep_hinted(key, merged, max(self._hinted_bytes[key], len(record)))
 
     # ------------------------------------------------------------------ reading
 

@@ -26,6 +26,7 @@ import random
 import pytest
 
 import impl
+import impl.replica as replica_module
 from impl.hints import HintStore
 from impl.messages import ReplicaGet, ReplicaGetReply
 from impl.replica import HINTED_CACHE_FROM, Replica
@@ -199,3 +200,27 @@ def test_a_key_s_many_hints_are_merged_once_and_kept_merged_as_they_change() -> 
     storage.remove_hint(hint.hint_id)
     hints.reload()
     assert b"lost" not in live_values(replica.hinted(KEY) or Record.empty(mode))
+
+
+def test_the_kept_merges_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HINTED_CACHE_BYTES`` lowered to 3 of a key's largest hint records: of three
+    keys held ``HINTED_CACHE_FROM`` times each, read in turn, the two read last are
+    kept merged; a fourth's read drops the least recent; every answer stays the
+    merge of the key's hints."""
+    storage = MemoryStorage("always")
+    hints = HintStore(storage, collections.Counter())
+    replica = Replica("n4", make_config(5), storage, hints, lambda node: True)
+    size = 0
+    for key in (b"a", b"b", b"c", b"d"):
+        for step in range(HINTED_CACHE_FROM):
+            raw = _blind_put(ClockMode.DVV, key * 100, f"c{step}", float(step))
+            hints.add("n2", key, raw)
+            size = max(size, len(raw))
+        hints.add("n2", key, _blind_put(ClockMode.DVV, key * 99, "n5", 99.0))
+    monkeypatch.setattr(replica_module, "HINTED_CACHE_BYTES", 2 * size + size // 2)
+    for key in (b"a", b"b", b"c"):
+        assert sorted(set(live_values(replica.hinted(key) or Record.empty(ClockMode.DVV)))) == [
+            key * 99, key * 100]
+    assert list(replica._hinted) == [b"b", b"c"]
+    replica.hinted(b"d")
+    assert list(replica._hinted) == [b"c", b"d"]
