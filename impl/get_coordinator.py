@@ -129,9 +129,9 @@ def primary_replies(coordination: GetCoordination,
                     counted: set[str] | None = None) -> set[str]:
     """The *primaries* among :func:`counted_replies` (``counted``, when the caller
     has them already): the key's targets (its top N) that answered for themselves.
-    A fallback's reply is its own store, which holds none of the writes it keeps as
-    hints for its target, so it never counts here (Riak's ``num_pok`` of
-    ``riak_kv_get_core``, counted over the replies of the preference list's
+    A fallback never counts here, though its reply holds the writes it keeps as
+    hints for its target (``hinted_reads``, session 49): it is not the target
+    (Riak's ``num_pok`` of ``riak_kv_get_core``, counted over the replies of the preference list's
     ``primary`` entries; session 39; until session 39's review this function was
     defined and documented but the checks inlined their own copy)."""
     if counted is None:
@@ -267,9 +267,11 @@ class GetCoordinator:
             coordination.used.add(self.name)
             if self.name in targets:
                 coordination.sent_to[self.name] = self.name
-            own = coordination.replies[self.name] = local
-            if self.uncounted_read(key, own):  # a replaced disk's copy not rebuilt
+            if self.uncounted_read(key, local):  # a replaced disk's copy not rebuilt
                 coordination.uncounted = frozenset((self.name,))
+            # its own read is what it answers a peer's read with: its hints of the
+            # key too (``hinted_reads``; a fallback coordinator's acknowledged write)
+            coordination.replies[self.name] = self.replica.served_record(key, local)
         out: list[Effect] = []
         for target in targets:
             if target not in coordination.sent_to:

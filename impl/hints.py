@@ -17,6 +17,7 @@ not kept twice. Hints are delivered and deleted by hinted handoff
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from hashlib import blake2b
 
 from impl.storage.base import Hint, HintHead, Storage
@@ -30,6 +31,10 @@ def _per_key(kept: collections.Counter[tuple[str, bytes, bytes]]) -> collections
     for (_, key, _), count in kept.items():
         keys[key] += count
     return keys
+
+def _ignored(key: bytes | None, record: bytes | None) -> None:
+    """No one told of the hint store's changes."""
+
 
 _Target = tuple[str, bytes, bytes]  # (intended, key, digest of the record)
 
@@ -48,6 +53,10 @@ class HintStore:
         self._kept = self._index()
         #: how many hints of each key are kept (:meth:`holds`)
         self._keys = _per_key(self._kept)
+        #: told (key, record) of each hint added, (key, None) of each removed, and
+        #: (None, None) at a reload (set by the replica: its merges of a key's hints,
+        #: :meth:`impl.replica.Replica.hinted`)
+        self.changed: Callable[[bytes | None, bytes | None], None] = _ignored
 
     def _index(self) -> collections.Counter[_Target]:
         return collections.Counter(_target(hint.intended, hint.key, hint.record)
@@ -60,6 +69,7 @@ class HintStore:
         duplicate (acknowledged, never kept)."""
         self._kept = self._index()
         self._keys = _per_key(self._kept)
+        self.changed(None, None)
 
     def add(self, intended: str, key: bytes, record: bytes) -> None:
         """Keep a hinted replica, unless an identical one is already kept."""
@@ -70,6 +80,7 @@ class HintStore:
         self.storage.add_hint(intended, key, record)
         self._kept[target] += 1
         self._keys[key] += 1
+        self.changed(key, record)
 
     def remove(self, hint_id: int) -> None:
         """Delete a hint (its intended node acknowledged it, or it was re-addressed)."""
@@ -84,11 +95,16 @@ class HintStore:
         self._keys[held.key] -= 1
         if self._keys[held.key] <= 0:
             del self._keys[held.key]
+        self.changed(held.key, None)
 
     def holds(self, key: bytes) -> bool:
         """Whether some hint of ``key`` is kept (for any node; from the in-memory
         index, no engine read)."""
         return self._keys[key] > 0
+
+    def count(self, key: bytes) -> int:
+        """How many hints of ``key`` are kept (for any node; from the index)."""
+        return self._keys[key]
 
     def records_of(self, key: bytes) -> list[bytes]:
         """The records of the hints kept of ``key`` (for any node), in id order; none

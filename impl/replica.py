@@ -30,7 +30,7 @@ nodes made (Riak checks its limits on a client's put, never on read repair).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -62,6 +62,12 @@ from spec.vclock import VClock
 
 __all__ = ["Replica"]
 
+#: hints of one key from which a node keeps their merge in memory (:meth:`Replica.hinted`)
+HINTED_CACHE_FROM = 16
+#: keys whose hints' merge a node keeps at most (the keys read last)
+HINTED_CACHE_KEYS = 256
+#: the bytes of the kept merges at most (each counted as its largest hint record)
+HINTED_CACHE_BYTES = 32 << 20
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 
@@ -164,6 +170,12 @@ class Replica:
         #: (bytes, siblings): the record bounds of the configurations this store ran
         #: with before (:meth:`decode`; :func:`kept_record_bounds`)
         self.kept_bounds = kept_bounds
+        #: key -> the merge of its hints' records, for keys holding many
+        #: (:meth:`hinted`), least recently read first
+        self._hinted: OrderedDict[bytes, Record] = OrderedDict()
+        #: key -> the bytes counted for its kept merge (its largest hint record)
+        self._hinted_bytes: dict[bytes, int] = {}
+        hints.changed = self._hint_changed
         #: the merge sides :attr:`kept_bounds` counts (:meth:`_keep_members`)
         self._kept_sides = merge_sides(config)
         #: (the configuration, the member count, their merge sides and merged record
@@ -265,16 +277,92 @@ class Replica:
         the data kinds (session 49)"). A hint that does not parse is left out (its
         delivery refuses it too)."""
         encoded = self.storage.read(key) or b""
-        hinted = self.hints.records_of(key) if self.config.hinted_reads else []
-        if not hinted:
+        hinted = self.hinted(key)
+        if hinted is None:
             return encoded
-        record = self.parse(encoded) if encoded else Record.empty(self.mode)
-        for raw in hinted:
+        own = self.parse(encoded) if encoded else Record.empty(self.mode)
+        return encode_record(self.prune(merge(own, hinted)))
+
+    def served_record(self, key: bytes, own: Record) -> Record:
+        """:meth:`served`, decoded, of this node's record ``own`` of ``key`` (read by
+        the caller): what a get's coordinator counts as its own read
+        (:meth:`impl.get_coordinator.GetCoordinator.start`). Until session 49's review
+        the coordinator read its own record only, so a fallback coordinating a get
+        (no top-N node answered its forward) left out the write it had acknowledged
+        as a hint, and answered a stale value the other node of R held, R and W
+        meeting at it (tests/impl/test_hinted_read_review.py)."""
+        hinted = self.hinted(key)
+        return own if hinted is None else self.prune(merge(own, hinted))
+
+    def hinted(self, key: bytes) -> Record | None:
+        """The merge of the records this node keeps as hints of ``key`` (None: none
+        kept, or ``hinted_reads`` off); a hint that does not parse is left out (its
+        delivery refuses it too). A key holding :data:`HINTED_CACHE_FROM` hints or
+        more keeps its merge in memory (:attr:`_hinted`, the
+        :data:`HINTED_CACHE_KEYS` keys read last, :data:`HINTED_CACHE_BYTES` at
+        most, each counted as its largest hint record), merged with each hint added and
+        dropped when one goes (:meth:`_hint_changed`): before session 49's review
+        every read merged every hint of the key, about 12 us each (a fallback
+        holding 10,000 hints of a key a sequential client wrote while its node was
+        down spent 120 ms of CPU on each read of it; 1,000 hints of a 64 KiB value
+        held 63 MiB during each: docs/runtime.md, "Review of the hinted reads
+        (session 49, review)")."""
+        if not self.config.hinted_reads or not self.hints.holds(key):
+            return None
+        held = self._hinted.get(key)
+        if held is not None:
+            self._hinted.move_to_end(key)
+            return held
+        merged = Record.empty(self.mode)
+        records = self.hints.records_of(key)
+        for raw in records:
             try:
-                record = merge(record, self.parse(raw))
+                merged = merge(merged, self.parse(raw))
             except BadMessageError:
                 continue
-        return encode_record(self.prune(record))
+        # kept only when the engine showed every hint the index counts: the
+        # runtime's group commit shows a hint once it is written, and a merge kept
+        # without one added but not yet written would lack it for good (its add
+        # told nothing kept; its acknowledgement follows the write)
+        if HINTED_CACHE_FROM <= len(records) == self.hints.count(key):
+            self._keep_hinted(key, merged, max(map(len, records)))
+        return merged
+
+    def _keep_hinted(self, key: bytes, merged: Record, size: int) -> None:
+        """Keep ``merged`` as ``key``'s hints' merge, counted ``size`` bytes; the
+        merges read least recently go while more than :data:`HINTED_CACHE_KEYS`
+        or :data:`HINTED_CACHE_BYTES` are kept (one larger alone goes too)."""
+        self._hinted[key] = merged  # (a kept one: merged in place, its place kept)
+        self._hinted_bytes[key] = size
+        total = sum(self._hinted_bytes.values())
+        while self._hinted and (len(self._hinted) > HINTED_CACHE_KEYS
+                                or total > HINTED_CACHE_BYTES):
+            oldest, _ = self._hinted.popitem(last=False)
+            total -= self._hinted_bytes.pop(oldest)
+
+    def _drop_hinted(self, key: bytes) -> None:
+        self._hinted.pop(key, None)
+        self._hinted_bytes.pop(key, None)
+
+    def _hint_changed(self, key: bytes | None, record: bytes | None) -> None:
+        """The hint store added ``record`` as a hint of ``key`` (merged into the key's
+        kept merge, if any), removed a hint of ``key`` (``record`` None: the merge
+        goes), or reloaded its index (``key`` None: every merge goes)."""
+        if key is None:
+            self._hinted.clear()
+            self._hinted_bytes.clear()
+            return
+        held = self._hinted.get(key)
+        if held is None:
+            return
+        if record is None:
+            self._drop_hinted(key)
+            return
+        try:
+            merged = merge(held, self.parse(record))
+        except BadMessageError:
+            return
+        self._keep_hinted(key, merged, max(self._hinted_bytes[key], len(record)))
 
     # ------------------------------------------------------------------ reading
 

@@ -34,11 +34,27 @@ from pathlib import Path
 import pytest
 
 import impl
+from impl.cluster import Client
 from impl.effects import AddHint, RemoveHint
 from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
 
 KEY = b"k"
+
+
+def p2_down(cluster: impl.SimulatedCluster) -> tuple[
+        tuple[str, str, str], tuple[str, str], Client, impl.GetResult]:
+    """(the key's targets, its fallbacks, a client ``seq``, its read through ``p1``)
+    once ``v1`` is on the three targets, ``p2`` crashed, and ``p3`` suspects it."""
+    (p1, p2, p3), (first_fallback, second_fallback) = cluster.node("n1").quorum.split(KEY)
+    client = cluster.client(client_id="seq")
+    client.put(KEY, b"v1", w=3, coordinator=p1)
+    cluster.run_for(1.0)
+    cluster.crash(p2)
+    client.get(KEY, coordinator=p3)  # times out on p2: p3 suspects it
+    cluster.run_for(1.0)
+    return (p1, p2, p3), (first_fallback, second_fallback), client, client.get(
+        KEY, coordinator=p1)
 
 
 def _late_copy_read(clock: str, **options: object) -> tuple[list[bytes], list[bytes]]:
@@ -47,14 +63,7 @@ def _late_copy_read(clock: str, **options: object) -> tuple[list[bytes], list[by
     scenario in the module docstring."""
     with impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, clock=clock,
                                **options) as cluster:
-        (p1, p2, p3), (first_fallback, second_fallback) = cluster.node("n1").quorum.split(KEY)
-        client = cluster.client(client_id="seq")
-        client.put(KEY, b"v1", w=3, coordinator=p1)
-        cluster.run_for(1.0)
-        cluster.crash(p2)
-        client.get(KEY, coordinator=p3)  # times out on p2: p3 suspects it
-        cluster.run_for(1.0)
-        read = client.get(KEY, coordinator=p1)
+        (p1, p2, p3), (first_fallback, second_fallback), client, read = p2_down(cluster)
         # p1's copy to p3 is late, and so are p1's and the second fallback's answers
         # to p3's read: the first fallback answers it (in p2's place) with p3 itself
         cluster.partition_one_way({p1, second_fallback}, {p3})
