@@ -59,6 +59,7 @@ from spec.actions import Action, ClientTimeout, Timeout
 from spec.clocks import Payload, PutRecord
 from spec.membership import request_targets
 from spec.read_repair import repair, repaired_nodes
+from spec.replica import served
 from spec.state import (
     Coordination,
     GetRecord,
@@ -178,8 +179,13 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
     else:
         for target, _ in targets:
             edit.send(new_message(Kind.REPLICA_GET, node, target, request, key))
+        # its own reply is what it answers a peer's read with (:func:`spec.replica.
+        # served`: its hints of the key too, with ``hinted_reads``; a top-N node
+        # holds one only after a ring change), as ``impl.replica.Replica.
+        # served_record`` since session 49's review
+        own = served(edit, node, edit.node(node), key)
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
-                                 sent_to, (), ((node, local),), groups)
+                                 sent_to, (), ((node, own),), groups)
         settle_get(edit, node, coord)
 
 
