@@ -431,10 +431,18 @@ class PutCoordinator:
             coordination.request = request
             coordination.remints = remints
             # the entry the put incremented (session 23: the pair of this node's key
-            # actor and the client, or a fresh entry of the pair) and its counter
+            # actor and the client, or a fresh entry of the pair) and its counter:
+            # minted above the context's and the stored record's counters of it. A
+            # concurrent sibling's pair is above the context's too, and when
+            # truncation cut that sibling's clock it stayed in ``sent`` beside the new
+            # version: taken for the put's entry when its counter was the higher,
+            # it asked a re-mint at a replica's floor ack and, after an answer,
+            # minted the value again over the sibling's clock (session 49's mutmut
+            # survivor ``_coordinate__mutmut_292``'s neighbour)
             for sibling in sent.siblings:
                 for entry, counter in sibling.clock.pairs:
-                    if counter > context.counter(entry) and counter > coordination.minted:
+                    if (counter > context.counter(entry) and counter > coordination.minted
+                            and counter > _client_counter(stored, entry)):
                         coordination.entry = entry
                         coordination.minted, coordination.version = counter, sibling.clock
         # Written locally even when this node is not a replica of the key (a forwarded

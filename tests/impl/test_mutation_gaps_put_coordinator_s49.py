@@ -4,8 +4,9 @@ replicas the retirement of an entry that only its context brought and its prunin
 removed (``_coordinate__mutmut_277``; session 35's review); a client-vclock put
 whose truncation cut a concurrent sibling's clock keeps the entry it minted, so a
 replica's ack carrying that sibling's later version asks no re-mint
-(``_coordinate__mutmut_292``), and a strict xfail: it does not when that
-sibling's counter is above the minted one (docs/refinement.md, session 49). A
+(``_coordinate__mutmut_292``), also when that sibling's counter is above the
+minted one (a strict xfail of session 49's mutmut helper, fixed by the lead: the
+put's entry is one minted above the stored record's counters too). A
 Node alone, its ReplicaPuts read from the effects, its acks from a
 :class:`~impl.replica.Replica` built alone; deterministic.
 """
@@ -68,14 +69,7 @@ def _bob(value: bytes, counter: int, *, carol: int = 0, at: float = 0.5) -> Sibl
     return Sibling(value, VClock(pairs, times), at, "n2")
 
 
-@pytest.mark.parametrize("counter", [
-    1,
-    pytest.param(7, marks=pytest.mark.xfail(strict=True, reason=(
-        "PutCoordinator._coordinate takes the highest pair above the context among "
-        "every sibling of `sent`, and `sent` holds bob's version too once "
-        "truncation cut its clock: the put's entry is taken as bob's "
-        "(docs/refinement.md, session 49)"))),
-])
+@pytest.mark.parametrize("counter", [1, 7])
 def test_a_truncated_concurrent_sibling_asks_no_remint(counter: int) -> None:
     """client-vclock, truncation to 2 pairs past 1: n1 stores bob's version
     ``{bob: counter, carol: 3}``; alice's blind put through n1 mints ``{alice: 1}``
@@ -85,9 +79,9 @@ def test_a_truncated_concurrent_sibling_asks_no_remint(counter: int) -> None:
     :meth:`impl.replica.Replica.on_replica_put`). n1 minted alice's entry, which
     no replica holds higher: the put is answered on that ack, no re-mint
     (``_coordinate__mutmut_292``: ``>=``, the tie at counter 1 went to bob's
-    entry, and bob's 2 asked a re-mint). At counter 7 (above alice's 1) n1 takes
-    bob's entry today: re-mints on bob's 8 and, after an answer, mints alice's
-    value a second time over bob's clock (a false sibling)."""
+    entry, and bob's 2 asked a re-mint). At counter 7 (above alice's 1) n1 took
+    bob's entry until session 49: re-minted on bob's 8 and, after an answer, minted
+    alice's value a second time over bob's clock (a false sibling)."""
     config = make_config(3, n=3, r=2, w=2, clock="client-vclock", vclock_threshold=1,
                          vclock_max_pairs=2)
     storage = MemoryStorage("always")
