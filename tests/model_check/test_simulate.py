@@ -46,8 +46,12 @@ MORE_WALKS = {"sloppy-crash": 300,  # read_your_writes [283] {299}
 #: exact steps: [110] {5,402}). Session 39: sloppy-crash-pw's read_your_writes (PW = 2
 #: alone: a put acknowledged by two primaries, its coordinator's crash, and a get through
 #: the third primary before its replica-put arrives, 7 exact steps): [4,427] {817}, 10.3
-#: CPU-s of walks where CI's budget is about 1
-MISSED: set[tuple[str, str]] = {("sloppy-crash-pw", "read_your_writes")}
+#: CPU-s of walks where CI's budget is about 1. Session 49: sloppy-crash-hinted-reads'
+#: read_your_writes, the same 7-step coordinator crash (with hinted reads the walks'
+#: easy witness, a get asking the fallback that keeps the write as a hint, is gone;
+#: sloppy-crash's walks find that one)
+MISSED: set[tuple[str, str]] = {("sloppy-crash-pw", "read_your_writes"),
+                                ("sloppy-crash-hinted-reads", "read_your_writes")}
 #: violations CI leaves to the soak profile (session 43): strict-dvv-reread's
 #: monotonic_reads is a seed's luck (its first violating walk from SEED is walk 2,400:
 #: 6.4 of the file's CPU-s; none in 300 walks from each of the seeds 8 to 79); CI's
