@@ -273,3 +273,25 @@ def test_ctrl_c_in_the_wait_says_the_nodes_are_left_running(
         assert capsys.readouterr().err == (
             "vdynamo cluster status: interrupted while waiting for the nodes to be ready; "
             "nothing was changed\n")
+
+
+@pytest.mark.parametrize(("status", "health", "said"), [
+    ({"member_status": "up", "stopping": True}, "shutting down", "member_status up; stopping"),
+    ({"member_status": "joining"}, "member_status joining (not up)", "member_status joining"),
+    ({"member_status": "up", "rebuild": {"pending": 2, "waiting_for": ["n1"]}},
+     "rebuilding a replaced disk (rebuild in /status)",
+     "member_status up; rebuilding a replaced disk (2 ranges pending, from n1)"),
+    ({"member_status": "up"}, "runs other [cluster] settings than its peers (n = 3 here)",
+     "member_status up; runs other [cluster] settings than its peers (n = 3 here)"),
+])
+def test_why_repeats_no_health_cause_the_status_fields_name(
+        tmp_path: Path, status: dict[str, Any], health: str, said: str) -> None:
+    """Session 49's review of 74222905: each of
+    :meth:`impl.runtime.NodeServer.not_ready`'s phrases for a cause ``/status`` names
+    is left out, one it does not name is appended. Mutants: each prefix of
+    ``_SAID_BY_STATUS`` dropped in turn (only the shadow round's was tested): fails."""
+    answers: dict[str, dict[str, Any]] = {
+        "/health": {"ready": False, "live": True, "why_not_ready": health}, "/status": status}
+    with _stand_in(answers) as port:
+        why = cluster_cli._why_not_ready(tmp_path, "n3", {"pid": os.getpid(), "http": port})
+    assert why == said

@@ -26,6 +26,7 @@ from model_check.suite import entry
 from spec import clocks
 from spec.actions import Action, Deliver, action_from_json
 from spec.config import Config, ConfigError
+from spec.coordination import start
 from spec.model import initial_state, successors
 from spec.replica import served
 from spec.state import Kind, Message, State
@@ -130,3 +131,22 @@ def test_the_setting_is_a_validated_feature() -> None:
     assert any("hinted_reads" in note for note in
                Config(hinted_reads=True).inert_settings())  # strict: no hint to serve
     assert not on.inert_settings()
+
+
+def test_a_get_coordinators_own_reply_counts_its_hints_of_the_key() -> None:
+    """Session 49's review of c16b6f46 (:func:`spec.coordination.start`): a get's
+    coordinator's own reply is what it serves (:func:`served`), its hint of the key
+    too. Started directly at n3, the fallback holding the put as a hint for n1 after
+    :data:`PATH`'s first four steps: the suite never reaches it (a node holds a hint of
+    a key only outside its top N, which coordinates no get, and ring changes are
+    modelled with a strict quorum only, so no hints), hence a unit test. Mutant: the
+    coordinator's own copy (``local``, the line before c16b6f46): fails (``()``)."""
+    config = two_crashes(True)
+    state = initial_state(config)
+    for data in PATH[:4]:
+        state = take(state, action_from_json(dict(data)))
+    edit = Edit(state, plan_of(config))
+    start(edit, "n3", 2, "c1", "k")
+    coord = next(c for c in edit.build().node("n3").coord if c.request == 2)
+    ((node, own),) = coord.replies
+    assert node == "n3" and clocks.values(own) == (1,)
