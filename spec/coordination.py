@@ -180,9 +180,12 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         for target, _ in targets:
             edit.send(new_message(Kind.REPLICA_GET, node, target, request, key))
         # its own reply is what it answers a peer's read with (:func:`spec.replica.
-        # served`: its hints of the key too, with ``hinted_reads``; a top-N node
-        # holds one only after a ring change), as ``impl.replica.Replica.
-        # served_record`` since session 49's review
+        # served`: its hints of the key too, with ``hinted_reads``), as
+        # ``impl.replica.Replica.served_record`` since session 49's review. Never
+        # more than its copy in the spec's configurations (its review: a hint goes
+        # to a fallback outside the key's top N, coordinators are in it, and the
+        # membership configurations refuse a sloppy quorum); the implementation's
+        # fallback coordinates a get whose forward no top-N node answered
         own = served(edit, node, edit.node(node), key)
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, own),), groups)
