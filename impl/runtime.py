@@ -232,13 +232,13 @@ _REFUSAL_HOSTS = 8
 #: write is counted in the node's ``storage-error`` stat; session 32's service probe)
 _FAILURES_LOGGED = 10
 _FAILURE_WINDOW_S = 10.0
-#: seconds a peer's writer waits after its first failed dial, doubled at each failure
-#: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 #: The store's meta row recording that a peer accepted this node's secret (the
 #: mark of :meth:`NodeServer._accepted_mark`, never the secret): read at the start
 #: as :attr:`NodeServer.secret_shared` (session 49's review). A new store has none,
 #: and a secret changed (``--adopt-store``) does not match the one recorded.
 SECRET_ACCEPTED_META = "secret-accepted"
+#: seconds a peer's writer waits after its first failed dial, doubled at each failure
+#: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
 #: seconds between the lines saying this node still cannot dial a peer that is
