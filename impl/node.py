@@ -273,7 +273,8 @@ class Node:
     recheck_messages: bool = True
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
-                 now: float = 0.0, rejoin: bool = False, announce: bool = False) -> None:
+                 now: float = 0.0, rejoin: bool = False, announce: bool = False,
+                 announced: Callable[[str], None] | None = None) -> None:
         check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
@@ -282,6 +283,11 @@ class Node:
         self.mode = ClockMode(config.clock)
         self.stats: collections.Counter[str] = collections.Counter()
         self.log: collections.deque[str] = collections.deque(maxlen=1000)
+        #: told each line of :meth:`_log_life` (a store's life an operator looks for:
+        #: the shadow round, a replaced disk told, set aside, rebuilding, rebuilt);
+        #: the runtime's is its process log (``vdynamo serve``; session 49's operator
+        #: walk: these lines were in ``/status`` only), None: :attr:`log` alone
+        self.announced = announced
         self._now = float(now)
         # asked to join again (``vdynamo join`` of a node that left, ``serve --rejoin``):
         # if it left the ring for good, its store is cleared and it joins as a new
@@ -601,7 +607,7 @@ class Node:
             effects += announce
         self.shadow = ShadowState(peers, now)
         self.stats["shadow-round"] += 1
-        self.log.append(f"{now:.3f} shadow round: asking {', '.join(peers)} what they "
+        self._log_life(f"{now:.3f} shadow round: asking {', '.join(peers)} what they "
                         f"heard of this store (generation {guard.generation}) before "
                         f"serving, at most {self.config.shadow_round_s:g} s")
         if not announce:
@@ -1299,7 +1305,7 @@ class Node:
                                                      now, incarnation)
             self._fresh = False
             self.stats["restore-fresh-renewed"] += 1
-            self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
+            self._log_life(f"{now:.3f} a new store told of a later start ({told}): "
                             f"generation {self.guard.generation}, nothing set aside")
             self._begin_rebuild(now)
             return
@@ -1319,7 +1325,7 @@ class Node:
             self.retired.renew(self.actor)  # (the live actor; the one it retired)
         self.guard.generation = generation
         self.stats["restore-set-aside"] += 1
-        self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
+        self._log_life(f"{now:.3f} store older than a start peers saw ({told}): "
                         f"{len(keys)} keys and {len(hints)} hints set aside, "
                         f"generation {generation}"
                         + (f"; {len(taken)} keys first written since the shadow round "
@@ -1399,16 +1405,22 @@ class Node:
             return
         self.storage.set_meta(REBUILDING_META, b"1")
         self.stats["rebuilding"] += 1
-        self.log.append(f"{now:.3f} rebuilding a replaced disk"
+        self._log_life(f"{now:.3f} rebuilding a replaced disk"
                         + (" (restarted before it was rebuilt)" if again else "")
                         + ": its empty copies do not "
                         f"count towards R until anti-entropy completed "
                         f"{len(self.rebuild.pending)} exchanges (range, replica)")
 
+    def _log_life(self, line: str) -> None:
+        """Append ``line`` to :attr:`log` and tell :attr:`announced` of it, if set."""
+        self.log.append(line)
+        if self.announced is not None:
+            self.announced(line)
+
     def _rebuilt(self) -> None:
         self.storage.set_meta(REBUILDING_META, b"")
         self.stats["rebuilt"] += 1
-        self.log.append(f"{self._now:.3f} rebuilt: anti-entropy completed an exchange "
+        self._log_life(f"{self._now:.3f} rebuilt: anti-entropy completed an exchange "
                         f"with every replica of every range since the disk was replaced")
 
     def _rebuild_synced(self, pair_range: tuple[int, int], peer: str) -> None:
@@ -1622,7 +1634,7 @@ class Node:
             silent = sorted(shadow.waiting)
             if self.guard is not None:
                 self.guard.track(silent)
-            self.log.append(
+            self._log_life(
                 f"{now:.3f} shadow round timed out after {now - shadow.started:.3f} s, "
                 f"no gossip from {', '.join(silent)}"
                 + ("; no peer answered: serving this store unconfirmed (a restored "

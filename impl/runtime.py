@@ -329,7 +329,7 @@ class NodeServer:
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.now(),
-                         rejoin=rejoin, announce=announce)
+                         rejoin=rejoin, announce=announce, announced=self._announced)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         #: admission by bytes, first come first served (impl.admission; session 24):
@@ -1123,6 +1123,14 @@ class NodeServer:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
+
+    def _announced(self, line: str) -> None:
+        """A line of the core's log about the store's life (the shadow round, a
+        replaced disk told, set aside, rebuilding, rebuilt: ``Node._log_life``),
+        written to the process's log too (session 49's operator walk: the docs said
+        the node's log shows them, but they were in ``/status``'s memory only), at
+        INFO as ``started`` (the default level shows both)."""
+        log.info("%s: %s", self.name, line)
 
     def _accepted_mark(self) -> bytes:
         """What this node's store records once a peer accepted its secret
