@@ -608,8 +608,8 @@ class Node:
         self.shadow = ShadowState(peers, now)
         self.stats["shadow-round"] += 1
         self._log_life(f"{now:.3f} shadow round: asking {', '.join(peers)} what they "
-                        f"heard of this store (generation {guard.generation}) before "
-                        f"serving, at most {self.config.shadow_round_s:g} s")
+                       f"heard of this store (generation {guard.generation}) before "
+                       f"serving, at most {self.config.shadow_round_s:g} s")
         if not announce:
             view = self.gossiper.view.to_bytes()
             # (with the retired actors this node knows, the one this start retired
@@ -1306,7 +1306,7 @@ class Node:
             self._fresh = False
             self.stats["restore-fresh-renewed"] += 1
             self._log_life(f"{now:.3f} a new store told of a later start ({told}): "
-                            f"generation {self.guard.generation}, nothing set aside")
+                           f"generation {self.guard.generation}, nothing set aside")
             self._begin_rebuild(now)
             return
         taken = self.guard.taken
@@ -1326,10 +1326,10 @@ class Node:
         self.guard.generation = generation
         self.stats["restore-set-aside"] += 1
         self._log_life(f"{now:.3f} store older than a start peers saw ({told}): "
-                        f"{len(keys)} keys and {len(hints)} hints set aside, "
-                        f"generation {generation}"
-                        + (f"; {len(taken)} keys first written since the shadow round "
-                           "timed out kept" if taken else ""))
+                       f"{len(keys)} keys and {len(hints)} hints set aside, "
+                       f"generation {generation}"
+                       + (f"; {len(taken)} keys first written since the shadow round "
+                          "timed out kept" if taken else ""))
         self._begin_rebuild(now)  # as empty as a replaced disk (impl.rebuild)
 
     # ------------------------------------------------------------ a replaced disk
@@ -1406,10 +1406,10 @@ class Node:
         self.storage.set_meta(REBUILDING_META, b"1")
         self.stats["rebuilding"] += 1
         self._log_life(f"{now:.3f} rebuilding a replaced disk"
-                        + (" (restarted before it was rebuilt)" if again else "")
-                        + ": its empty copies do not "
-                        f"count towards R until anti-entropy completed "
-                        f"{len(self.rebuild.pending)} exchanges (range, replica)")
+                       + (" (restarted before it was rebuilt)" if again else "")
+                       + ": its empty copies do not "
+                       f"count towards R until anti-entropy completed "
+                       f"{len(self.rebuild.pending)} exchanges (range, replica)")
 
     def _log_life(self, line: str) -> None:
         """Append ``line`` to :attr:`log` and tell :attr:`announced` of it, if set."""
@@ -1421,7 +1421,7 @@ class Node:
         self.storage.set_meta(REBUILDING_META, b"")
         self.stats["rebuilt"] += 1
         self._log_life(f"{self._now:.3f} rebuilt: anti-entropy completed an exchange "
-                        f"with every replica of every range since the disk was replaced")
+                       f"with every replica of every range since the disk was replaced")
 
     def _rebuild_synced(self, pair_range: tuple[int, int], peer: str) -> None:
         if self.rebuild.synced((pair_range, peer)):
