@@ -13,8 +13,8 @@ from tests.runtime.procs import FAST_UP, cli, cluster_up, http, request
 
 
 def test_n_changed_on_purpose_is_adopted_by_cluster_up(tmp_path: Path) -> None:
-    """Two nodes, N = 2, a key written at W = 2; every node stopped, ``n = 1`` (and ``w = 1``) edited:
-    ``cluster up`` exits 1 naming ``--adopt-store`` and how to pass it under
+    """Two nodes, N = 2, a key written at W = 2; every node stopped, ``n = 1`` (and
+    ``w = 1``) edited: ``cluster up`` exits 1 naming ``--adopt-store`` and how to pass it under
     ``vdynamo cluster``; with one node running, ``up --adopt-store`` is refused (exit
     2, nothing started); with both stopped it starts both (exit 0, said on stderr),
     the key is read, and a later plain ``up`` starts them (the stores now record N =
@@ -44,7 +44,7 @@ def test_n_changed_on_purpose_is_adopted_by_cluster_up(tmp_path: Path) -> None:
         adopted = cli("cluster", "up", "--adopt-store", *where)
         assert adopted.returncode == 0, adopted
         assert "--adopt-store: the data files of n1, n2 are recorded" in adopted.stderr
-        assert request("GET", http(directory, "n2") + "/kv/k?r=1") == (
-            200, request("GET", http(directory, "n2") + "/kv/k?r=1")[1], b"kept")
+        code, _, body = request("GET", http(directory, "n2") + "/kv/k?r=1")
+        assert (code, body) == (200, b"kept"), (code, body)
         assert cli("cluster", "down", *where).returncode == 0
         assert cli("cluster", "up", *where).returncode == 0  # no flag needed again
