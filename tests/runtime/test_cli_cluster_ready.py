@@ -170,7 +170,8 @@ def _stand_in_cluster(directory: Path, monkeypatch: pytest.MonkeyPatch,
     (directory / "cluster.json").write_text(json.dumps({"nodes": nodes}))
     started: list[str] = []
 
-    def start(_directory: Path, name: str, *, rejoin: bool = False) -> int:
+    def start(_directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False,
+              ) -> int:
         started.append(name)
         return os.getpid()
 
