@@ -733,10 +733,17 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
         if problem is not None:
             if "--adopt-store" in problem and not args.adopt_store:
                 # session 50: `serve`'s way out was a `vdynamo serve` by hand, outside
-                # the directory's record (`cluster up` had no --adopt-store)
-                problem += (f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
-                            f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
-                            f"{directory} --adopt-store` passes it on)")
+                # the directory's record (`cluster up` had no --adopt-store); a shared
+                # setting changes on every node at once (one node adopting it is
+                # refused by its peers: not ready), a secret may roll node by node
+                shared = "settings that every node must share" in problem
+                problem += (
+                    f" (under `vdynamo cluster`: every node stopped (`vdynamo cluster "
+                    f"down --dir {directory}`), `vdynamo cluster up --dir {directory} "
+                    "--adopt-store` passes it on to each)" if shared else
+                    f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
+                    f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
+                    f"{directory} --adopt-store` passes it on)")
             print(f"{said}: {problem}", file=sys.stderr)
             _stop(directory, state, started)
             _write_fields(directory, state, started, ("pid",))
@@ -789,6 +796,7 @@ def _status(args: argparse.Namespace) -> int:
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
     down = len(unready)
+    named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
@@ -799,8 +807,14 @@ def _status(args: argparse.Namespace) -> int:
             down += 1
         if gone:
             what = "removed" if entry.get("removed") else "left"
+        elif health and health.get("ready"):
+            what = "ready"
         elif health:
-            what = "ready" if health.get("ready") else "starting"
+            # session 50's operator walk: a node up for minutes, refused by its peers
+            # for other [cluster] settings, showed `starting`, with no word why
+            what = "unready"
+            if name not in named:
+                unready.append(f"{name}: {_why_not_ready(directory, name, entry)}")
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
         if health:
@@ -810,8 +824,8 @@ def _status(args: argparse.Namespace) -> int:
         pid = entry["pid"] if running else "-"
         print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
     if unready:
-        print(f"vdynamo cluster status: not ready after {args.wait_ready:g} s:",
-              file=sys.stderr)
+        after = f" after {args.wait_ready:g} s" if args.wait_ready > 0 else ""
+        print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
     return 0 if down == 0 else 1

@@ -32,8 +32,9 @@ def test_n_changed_on_purpose_is_adopted_by_cluster_up(tmp_path: Path) -> None:
         refused = cli("cluster", "up", *where)
         assert refused.returncode == 1, refused
         assert "n '2' then, '1' now" in refused.stderr, refused.stderr
-        assert (f"(under `vdynamo cluster`: `vdynamo cluster up --dir {directory} "
-                "--adopt-store` passes it on)") in refused.stderr, refused.stderr
+        assert (f"(under `vdynamo cluster`: every node stopped (`vdynamo cluster down "
+                f"--dir {directory}`), `vdynamo cluster up --dir {directory} "
+                "--adopt-store` passes it on to each)") in refused.stderr, refused.stderr
 
         assert cli("cluster", "start", "n1", "--adopt-store", *where).returncode == 0
         beside = cli("cluster", "up", "--adopt-store", *where)
