@@ -483,6 +483,11 @@ class NodeServer:
         #: start: :meth:`watch_file`), from which a change is told (:meth:`_adopt_addresses`)
         self._file_gave: dict[str, NodeAddresses] = {}
         self.stopping = False
+        #: peer -> loop time its connection to this node closed while this node ran
+        #: (logged, and its return logged with the time it was away: session 50's
+        #: operator walk, a peer stopped and started again left no line in the others'
+        #: logs, where Cassandra logs "is now DOWN" and "is now UP")
+        self._peer_lost_at: dict[str, float] = {}
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
 
@@ -1734,6 +1739,10 @@ class NodeServer:
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
             self._inbound[src] = writer
+            lost = self._peer_lost_at.pop(src, None)
+            if lost is not None:
+                log.info("%s: %s connected to this node again, %.1f s after its connection "
+                         "closed", self.name, src, self.loop.time() - lost)
             await self._read_frames(src, reader, opener)
         except asyncio.IncompleteReadError:
             pass  # the peer closed the connection
@@ -1752,6 +1761,11 @@ class NodeServer:
         finally:
             if self._inbound.get(src) is writer:
                 del self._inbound[src]
+                if not self.stopping:
+                    self._peer_lost_at[src] = self.loop.time()
+                    log.info("%s: %s's connection to this node closed (it stopped, "
+                             "restarted or was cut off; the hints for it are kept here "
+                             "until it is back)", self.name, src)
             self._peer_slots.release(writer)
             writer.close()
 
