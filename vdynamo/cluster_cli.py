@@ -445,7 +445,7 @@ def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
     majority of the members reached, a secret its peers' proofs do not verify with:
     session 49's operator walk): the fields of :meth:`impl.runtime.NodeServer.health`
     and ``status``."""
-    if not _alive(entry["pid"]):
+    if entry["pid"] is not None and not _alive(entry["pid"]):
         return "exited: " + _last_line(directory, name)
     status = _answer(entry["http"], "/status")
     if status is None:
@@ -814,7 +814,11 @@ def _status(args: argparse.Namespace) -> int:
             # for other [cluster] settings, showed `starting`, with no word why
             what = "unready"
             if name not in named:
-                unready.append(f"{name}: {_why_not_ready(directory, name, entry)}")
+                unready.append(f"{name}: " + (
+                    _why_not_ready(directory, name, entry) if running else
+                    _why_not_ready(directory, name, {**entry, "pid": None})
+                    + f"; its process is none `vdynamo cluster` started in {directory} "
+                    "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
         if health:

@@ -320,8 +320,15 @@ def test_status_names_a_node_that_answers_but_is_not_ready(
             "n2": {"pid": os.getpid(), "http": ready, "peer": procs.free_port()}})
         monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: True)
         shown = cli("cluster", "status", "--dir", str(directory))
+        # n1 served by hand (no process recorded): not "exited" (session 50's walk)
+        monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: False)
+        by_hand = cli("cluster", "status", "--dir", str(directory))
     rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
     assert rows["n1"][2] == "unready" and rows["n2"][2] == "ready", shown.stdout
     assert shown.stderr == ("vdynamo cluster status: not ready:\n"
                             f"  n1: member_status up; {settings}\n"), shown.stderr
     assert shown.returncode == 0, shown
+    assert by_hand.stderr == (
+        "vdynamo cluster status: not ready:\n"
+        f"  n1: member_status up; {settings}; its process is none `vdynamo cluster` "
+        f"started in {directory} (a `vdynamo serve` by hand?)\n"), by_hand.stderr
