@@ -235,7 +235,8 @@ _FAILURE_WINDOW_S = 10.0
 #: The store's meta row recording that a peer accepted this node's secret (the
 #: mark of :meth:`NodeServer._accepted_mark`, never the secret): read at the start
 #: as :attr:`NodeServer.secret_shared` (session 49's review). A new store has none,
-#: and a secret changed (``--adopt-store``) does not match the one recorded.
+#: and a secret changed (``--adopt-store``) does not match the one recorded: the node
+#: can tell its secret changed (:attr:`NodeServer.secret_changed`, session 50).
 SECRET_ACCEPTED_META = "secret-accepted"
 #: seconds a peer's writer waits after its first failed dial, doubled at each failure
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
@@ -386,8 +387,21 @@ class NodeServer:
         #: two nodes, n2 down and a process with another secret listening at its
         #: address, n1 restarted counted that stranger's refusals (1 of 2) and was
         #: not ready for as long as it listened, where n2 merely down left it ready
-        self.secret_shared = storage.get_meta(SECRET_ACCEPTED_META) == self._accepted_mark()
-        self._accepted_recorded = self.secret_shared  # the store says so already
+        self.secret_shared = False
+        #: True when this node's store records that a peer accepted *another* secret
+        #: (:data:`SECRET_ACCEPTED_META` holds a mark that is not this secret's): the
+        #: node can tell its own secret changed since (session 50). At a tie (refused
+        #: by exactly half of the members) such a node is the side taken out
+        #: (:meth:`unreached`), and its store records the new secret only once a
+        #: majority of the members accepted it (:meth:`_secret_accepted`): of four
+        #: nodes, n3 and n4 given another secret (accepting each other, refused by n1
+        #: and n2) all four said ready before. A new store records nothing: it cannot
+        #: tell (the tie then leaves both sides ready, as a 2-2 partition does).
+        self.secret_changed = False
+        #: the peers whose hello with this node passed since its start, either way
+        self._accepted_by: set[str] = set()
+        self._accepted_recorded = False
+        self._read_secret_record()
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -469,6 +483,11 @@ class NodeServer:
         #: start: :meth:`watch_file`), from which a change is told (:meth:`_adopt_addresses`)
         self._file_gave: dict[str, NodeAddresses] = {}
         self.stopping = False
+        #: peer -> loop time its connection to this node closed while this node ran
+        #: (logged, and its return logged with the time it was away: session 50's
+        #: operator walk, a peer stopped and started again left no line in the others'
+        #: logs, where Cassandra logs "is now DOWN" and "is now UP")
+        self._peer_lost_at: dict[str, float] = {}
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
 
@@ -1064,7 +1083,7 @@ class NodeServer:
                 self.settings_refused[dest] = None
                 self.settings_on_record = True  # a peer accepted them
                 self.secret_differs.pop(dest, None)
-                self._secret_accepted()
+                self._secret_accepted(dest)
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
@@ -1141,15 +1160,41 @@ class NodeServer:
         return hmac.new(key, b"vdynamo: a peer accepted this secret", hashlib.sha256
                         ).hexdigest().encode()
 
-    def _secret_accepted(self) -> None:
-        """A hello with a peer passed, either way: :attr:`secret_shared`, recorded in
+    def _read_secret_record(self) -> None:
+        """:attr:`secret_shared` and :attr:`secret_changed` from what this node's store
+        records (:data:`SECRET_ACCEPTED_META`) under its current secret, as at its
+        start."""
+        recorded = self.storage.get_meta(SECRET_ACCEPTED_META)
+        mark = self._accepted_mark()
+        self.secret_shared = recorded == mark
+        self.secret_changed = recorded is not None and recorded != mark
+        self._accepted_recorded = self.secret_shared  # the store says so already
+        self._accepted_by = set()
+
+    def _secret_accepted(self, peer: str) -> None:
+        """A hello with ``peer`` passed, either way: :attr:`secret_shared`, recorded in
         this node's store the first time (:data:`SECRET_ACCEPTED_META`), so that at
         its next start on that store with that secret a stranger's refusals do not
-        tip a tie (:meth:`unreached`). A store that cannot be written leaves it
-        unrecorded (logged): the next start learns it from a peer again."""
+        tip a tie (:meth:`unreached`). A secret changed since the store's record
+        (:attr:`secret_changed`) is recorded, and no longer taken as changed, only
+        once a majority of the members (this node counted) accepted it: recorded at
+        the first acceptance, the changed half of a 2-2 split (each accepting its own
+        half) would forget at its next start that its secret is the newer one. A
+        store that cannot be written leaves it unrecorded (logged): the next start
+        learns it from a peer again."""
         self.secret_shared = True
+        self._accepted_by.add(peer)
         if self._accepted_recorded:
             return
+        if self.secret_changed:
+            live = self.node.view.live_nodes
+            taken = 1 + len(self._accepted_by.intersection(live) - {self.name})
+            if 2 * taken <= len(live):
+                return
+            self.secret_changed = False
+            log.warning("%s: a majority of the members (%d of %d) accepted this node's "
+                        "new [cluster] secret: recorded in its store", self.name, taken,
+                        len(live))
         self._accepted_recorded = True
         mark = self._accepted_mark()
         try:
@@ -1290,7 +1335,10 @@ class NodeServer:
         A node whose secret a peer accepted since its start (:attr:`secret_shared`)
         counts them only when they are more than half of the members: of two nodes,
         n2 restarted with another secret, n1 (accepted by n2 before) serves on and
-        n2 does not; the whole cluster changing secret but n1, n1 does not."""
+        n2 does not; the whole cluster changing secret but n1, n1 does not. A node
+        that can tell its secret changed (:attr:`secret_changed`) counts them at a
+        tie (session 50: of four, n3 and n4 given another secret, each half accepting
+        its own, all four said ready; now n3 and n4 do not)."""
         unreached = self.unreached_by()
         undialed = self.undialed()
         if unreached and not self._reached_by:
@@ -1303,7 +1351,7 @@ class NodeServer:
         unreached = [peer for peer in unreached if peer in live]
         undialed = [peer for peer in undialed if peer in live]
         refusing = [peer for peer in sorted(self.secret_differs) if peer in live]
-        if self.secret_shared and 2 * len(refusing) <= len(live):
+        if self.secret_shared and not self.secret_changed and 2 * len(refusing) <= len(live):
             refusing = []  # a peer accepted its secret: the refusing peers' differs
         cut = {*unreached, *undialed, *refusing}
         members = len(live)
@@ -1323,7 +1371,10 @@ class NodeServer:
                        "hellos) do not verify with its [cluster] secret: their secret "
                        "differs from this node's, and every hello between them is refused "
                        "(secret_differs in /status: compare this node's cluster file with "
-                       "theirs)")
+                       "theirs)" + ("; this node's secret is not the one its store was "
+                                    "accepted under (secret_changed in /status): it "
+                                    "changed, so at a tie this node's side stops serving"
+                                    if self.secret_changed else ""))
         return (f"{'; '.join(why)}: {len(cut)} of the {members} members cannot exchange "
                 "messages with this node both ways, so no majority of the members can "
                 "answer it")
@@ -1682,12 +1733,16 @@ class NodeServer:
                 up.set()
             self._reached_by.add(src)
             self.secret_differs.pop(src, None)  # its proof verified: one secret
-            self._secret_accepted()
+            self._secret_accepted(src)
             self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
             self._inbound[src] = writer
+            lost = self._peer_lost_at.pop(src, None)
+            if lost is not None:
+                log.info("%s: %s connected to this node again, %.1f s after its connection "
+                         "closed", self.name, src, self.loop.time() - lost)
             await self._read_frames(src, reader, opener)
         except asyncio.IncompleteReadError:
             pass  # the peer closed the connection
@@ -1706,6 +1761,11 @@ class NodeServer:
         finally:
             if self._inbound.get(src) is writer:
                 del self._inbound[src]
+                if not self.stopping:
+                    self._peer_lost_at[src] = self.loop.time()
+                    log.info("%s: %s's connection to this node closed (it stopped, "
+                             "restarted or was cut off; the hints for it are kept here "
+                             "until it is back)", self.name, src)
             self._peer_slots.release(writer)
             writer.close()
 
@@ -2144,6 +2204,7 @@ class NodeServer:
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
                 "secret_differs": dict(sorted(self.secret_differs.items())),
+                "secret_changed": self.secret_changed,
                 "reached_by": sorted(self._reached_by),
                 "not_reached_by": self.unreached_by(), "cannot_dial": dict(self.cannot_dial),
                 "peer_limits_differ": {

@@ -476,8 +476,16 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
             log.warning("%s: leaving the ring (SIGUSR1)", server.name)
             server.leave()
 
+    def stopping(signum: signal.Signals) -> None:
+        # (session 50's operator walk: a node's log said `stopped` and never why)
+        if not stop.is_set():
+            log.info("%s: stopping (%s): no new connection; the requests in flight have "
+                     "%g s to finish", ", ".join(names), signum.name,
+                     config.cluster.request_timeout * 2)
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stopping, signum)
     loop.add_signal_handler(signal.SIGUSR1, leave)
     await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)
     for server in servers:

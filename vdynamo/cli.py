@@ -30,7 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("impl.serve", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
     "show": ("vdynamo.show_cli", "print a configuration's initial state and enabled actions"),
     "cluster": ("vdynamo.cluster_cli:main_cluster",
-                "a local multi-process cluster: up --nodes 5 [--dir D], status, down"),
+                ("a local multi-process cluster: up --nodes 5 [--dir D], status, down, "
+                 "stop NODE, start NODE")),
     "join": ("vdynamo.cluster_cli:main_join", "add a node to a running local cluster"),
     "leave": ("vdynamo.cluster_cli:main_leave", "a node hands its ranges over and stops"),
     "remove": ("vdynamo.cluster_cli:main_remove",

@@ -1,5 +1,5 @@
-"""``vdynamo cluster up|status|down``, ``vdynamo join NODE``, ``vdynamo leave NODE``:
-a local cluster of real processes on 127.0.0.1.
+"""``vdynamo cluster up|status|down|stop NODE|start NODE``, ``vdynamo join NODE``,
+``vdynamo leave NODE``: a local cluster of real processes on 127.0.0.1.
 
 Theory of operation
 -------------------
@@ -20,7 +20,9 @@ same directory, it restarts the nodes that are not running with the same data
 ``cluster down`` sends SIGTERM to every PID it recorded (a graceful stop:
 requests in flight finish or fail, storage is flushed and closed), waits up to
 10 s, then SIGKILL. A PID is only signalled if its command line is a ``vdynamo
-serve`` of this directory's file, so a recycled PID is never hit.
+serve`` of this directory's file, so a recycled PID is never hit. ``cluster stop
+NODE`` does the same to one node, ``cluster start NODE`` starts one stopped node as
+``up`` does (session 50); ``up`` and ``start`` pass ``--adopt-store`` on to ``serve``.
 
 ``join NODE`` adds ``[nodes.NODE]`` to the file (not to ``[cluster] nodes``: the
 initial members) and starts it; the new node gossips with the seeds, takes
@@ -373,12 +375,14 @@ def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
     return _answer(port, "/health", timeout)
 
 
-def _start(directory: Path, name: str, *, rejoin: bool = False) -> int:
+def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False) -> int:
+    """Start ``vdynamo serve`` of node ``name`` (``--rejoin``, ``--adopt-store`` when
+    asked) in a session of its own, its output appended to its log; its PID."""
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
     process = subprocess.Popen(
         [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
-         *(["--rejoin"] if rejoin else [])],
+         *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
     return process.pid
@@ -441,7 +445,7 @@ def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
     majority of the members reached, a secret its peers' proofs do not verify with:
     session 49's operator walk): the fields of :meth:`impl.runtime.NodeServer.health`
     and ``status``."""
-    if not _alive(entry["pid"]):
+    if entry["pid"] is not None and not _alive(entry["pid"]):
         return "exited: " + _last_line(directory, name)
     status = _answer(entry["http"], "/status")
     if status is None:
@@ -522,6 +526,17 @@ def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
     """Stop the processes of ``names`` that are running; how many there were."""
     pids = {name: state["nodes"][name]["pid"] for name in names
             if _ours(directory, state["nodes"][name]["pid"])}
+    _terminate(directory, pids)
+    for name in names:
+        state["nodes"][name]["pid"] = None
+    return len(pids)
+
+
+def _terminate(directory: Path, pids: dict[str, int]) -> list[str]:
+    """SIGTERM to each process of ``pids`` (node -> PID, each running ``vdynamo serve``
+    of ``directory``'s file), SIGKILL to those still running :data:`_STOP_TIMEOUT_S`
+    later; returns once all are gone (or another such wait passed): the nodes
+    killed so (their stop was not clean)."""
     for pid in pids.values():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -531,16 +546,14 @@ def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
     deadline = time.monotonic() + _STOP_TIMEOUT_S
     while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
         time.sleep(0.05)
-    killed = [pid for pid in pids.values() if _ours(directory, pid)]
-    for pid in killed:
+    killed = {name: pid for name, pid in pids.items() if _ours(directory, pid)}
+    for pid in killed.values():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + _STOP_TIMEOUT_S
-    while time.monotonic() < deadline and any(_alive(p) for p in killed):
+    while time.monotonic() < deadline and any(_alive(p) for p in killed.values()):
         time.sleep(0.05)
-    for name in names:
-        state["nodes"][name]["pid"] = None
-    return len(pids)
+    return list(killed)
 
 
 def _bad_counts(args: argparse.Namespace) -> str | None:
@@ -583,8 +596,9 @@ def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str])
             f"made; {directory / 'cluster.toml'} exists already (add a node with `vdynamo "
             f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE --dir "
             f"{directory}`; for r "
-            "and w edit [cluster] and restart the nodes; n cannot change under stored "
-            "data); nothing was started")
+            "and w edit [cluster] and restart the nodes; for n stop every node, edit it "
+            f"and run `vdynamo cluster up --dir {directory} --adopt-store`); nothing was "
+            "started")
 
 
 def _ports_of_the_file(directory: Path, state: dict[str, Any]) -> None:
@@ -673,19 +687,41 @@ def _up(args: argparse.Namespace) -> int:
         _ports_of_the_file(directory, state)
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
     if not fresh and len(started) < len(names):
+        if args.adopt_store and started:
+            # session 50: --adopt-store takes a change made to every node at once (n, the
+            # secret); started beside nodes running the old file, each side refuses the
+            # other. One node's store is adopted by `cluster start NODE --adopt-store`
+            print(f"vdynamo cluster up: --adopt-store is for a change made to every node "
+                  f"at once, every node stopped (`vdynamo cluster down --dir {directory}`; "
+                  f"{', '.join(n for n in names if n not in started)} running); to adopt "
+                  f"one node's store: `vdynamo cluster start NODE --dir {directory} "
+                  "--adopt-store`; nothing was started", file=sys.stderr)
+            return 2
         # (session 48's new user's walk: a second `up` printed its URLs as a start does)
         said = (f"starting {', '.join(started)}; the others of {directory} were running"
                 if started else f"every node of {directory} was running; nothing was started")
         print(f"vdynamo cluster up: {said}", file=sys.stderr)
+    return _launch(args, state, names, started)
+
+
+def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
+            started: list[str]) -> int:
+    """Start the nodes ``started`` of the cluster in ``args.dir`` (``state`` its
+    ``cluster.json``; ``--adopt-store`` passed on with ``args.adopt_store``), wait
+    until they answer and are ready (``args.wait_ready``), print the URLs of
+    ``names``: ``cluster up``'s and ``cluster start``'s end, its exit status
+    (``up``'s epilog)."""
+    directory: Path = args.dir
+    said = f"vdynamo cluster {args.command}"
     if taken := _ports_taken(state, started):
-        print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
+        print(f"{said}: {', '.join(taken)}: in use by another process (another "
               "cluster's node? a copy of this directory?); nothing was started",
               file=sys.stderr)
         return 1
     try:
         for name in started:
             (directory / name).mkdir(exist_ok=True)
-            state["nodes"][name]["pid"] = _start(directory, name)
+            state["nodes"][name]["pid"] = _start(directory, name, adopt=args.adopt_store)
     finally:  # (interrupted meanwhile: the nodes started so far are recorded, for `down`)
         # only its own nodes' entries, under the lock (session 48: written whole, a
         # `vdynamo join` meanwhile lost its node's entry, as two joins did before
@@ -695,7 +731,20 @@ def _up(args: argparse.Namespace) -> int:
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
-            print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+            if "--adopt-store" in problem and not args.adopt_store:
+                # session 50: `serve`'s way out was a `vdynamo serve` by hand, outside
+                # the directory's record (`cluster up` had no --adopt-store); a shared
+                # setting changes on every node at once (one node adopting it is
+                # refused by its peers: not ready), a secret may roll node by node
+                shared = "settings that every node must share" in problem
+                problem += (
+                    f" (under `vdynamo cluster`: every node stopped (`vdynamo cluster "
+                    f"down --dir {directory}`), `vdynamo cluster up --dir {directory} "
+                    "--adopt-store` passes it on to each)" if shared else
+                    f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
+                    f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
+                    f"{directory} --adopt-store` passes it on)")
+            print(f"{said}: {problem}", file=sys.stderr)
             _stop(directory, state, started)
             _write_fields(directory, state, started, ("pid",))
             return 1
@@ -707,15 +756,21 @@ def _up(args: argparse.Namespace) -> int:
         unready = None         # session 24's review
     for name in names:
         print(f"{name} http://127.0.0.1:{state['nodes'][name]['http']}")
+    if args.adopt_store and started:
+        print(f"{said}: --adopt-store: the data files of {', '.join(started)} are recorded "
+              "as these nodes' under the cluster file's name, secret and settings",
+              file=sys.stderr)
     if unready is None:
         count = f"{len(started)} node{'' if len(started) == 1 else 's'} started " + (
             "is" if len(started) == 1 else "are")
-        print(f"vdynamo cluster up: interrupted while waiting for the nodes to be ready; "
-              f"the {count} left running (`vdynamo cluster down --dir {directory}` stops "
+        stops = (f"`vdynamo cluster down --dir {directory}`" if args.command == "up" else
+                 f"`vdynamo cluster stop {started[0]} --dir {directory}`")
+        print(f"{said}: interrupted while waiting for the nodes to be ready; "
+              f"the {count} left running ({stops} stops "
               f"{'it' if len(started) == 1 else 'them'})", file=sys.stderr)
         return INTERRUPTED
     if unready:
-        print(f"vdynamo cluster up: {len(unready)} of {len(expected)} nodes started not "
+        print(f"{said}: {len(unready)} of {len(expected)} nodes started not "
               f"ready after {args.wait_ready:g} s (left running; `vdynamo cluster status "
               f"--dir {directory}` shows them):", file=sys.stderr)
         for line in unready:
@@ -741,6 +796,7 @@ def _status(args: argparse.Namespace) -> int:
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
     down = len(unready)
+    named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
@@ -751,8 +807,18 @@ def _status(args: argparse.Namespace) -> int:
             down += 1
         if gone:
             what = "removed" if entry.get("removed") else "left"
+        elif health and health.get("ready"):
+            what = "ready"
         elif health:
-            what = "ready" if health.get("ready") else "starting"
+            # session 50's operator walk: a node up for minutes, refused by its peers
+            # for other [cluster] settings, showed `starting`, with no word why
+            what = "unready"
+            if name not in named:
+                unready.append(f"{name}: " + (
+                    _why_not_ready(directory, name, entry) if running else
+                    _why_not_ready(directory, name, {**entry, "pid": None})
+                    + f"; its process is none `vdynamo cluster` started in {directory} "
+                    "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
         if health:
@@ -762,8 +828,8 @@ def _status(args: argparse.Namespace) -> int:
         pid = entry["pid"] if running else "-"
         print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
     if unready:
-        print(f"vdynamo cluster status: not ready after {args.wait_ready:g} s:",
-              file=sys.stderr)
+        after = f" after {args.wait_ready:g} s" if args.wait_ready > 0 else ""
+        print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
     return 0 if down == 0 else 1
@@ -804,6 +870,90 @@ def _clear_pids(directory: Path, pids: dict[str, int | None]) -> None:
         _write_state(directory, current)
 
 
+def _node_problem(directory: Path, state: dict[str, Any], name: str, verb: str) -> str | None:
+    """Why ``cluster stop|start`` (``verb``) cannot act on node ``name`` of the cluster
+    in ``directory`` (``state``: its ``cluster.json``) whatever its process does: no
+    cluster there, no such node, the node left or was removed. None: it can."""
+    if not (directory / "cluster.toml").exists() or not state["nodes"]:
+        return f"no cluster in {directory} (run `vdynamo cluster up --dir {directory}` first)"
+    entry = state["nodes"].get(name)
+    if entry is None:
+        return (f"no node {name} in the cluster in {directory} (its nodes: "
+                f"{', '.join(state['nodes'])})"
+                + (f"; a new node joins: `vdynamo join {name} --dir {directory}`"
+                   if verb == "start" else ""))
+    if _ours(directory, entry["pid"]):
+        return None  # (a node that left and lingers still stops)
+    if entry.get("removed"):
+        return f"{name} was removed from the cluster in {directory}: it is no member"
+    if entry.get("left"):
+        return (f"{name} left the cluster in {directory}: it is no member (`vdynamo join "
+                f"{name} --dir {directory}` joins it again)")
+    return None
+
+
+def _the_node(args: argparse.Namespace) -> tuple[Path, dict[str, Any], str, int] | int:
+    """(directory, ``cluster.json``, node, its PID) of ``cluster stop|start NODE``
+    (``args.command``), or its exit status, 1, after one line why it cannot act: as
+    :func:`_node_problem`, or the node not running (``stop``) or running (``start``)."""
+    directory: Path = args.dir
+    name: str = args.node
+    state = read_state(directory)
+    problem = _node_problem(directory, state, name, args.command)
+    if problem is None:
+        pid = state["nodes"][name]["pid"]
+        if args.command == "stop" and not _ours(directory, pid):
+            problem = (f"{name} is not running in {directory} (stopped already: `vdynamo "
+                       f"cluster start {name} --dir {directory}` starts it)")
+        elif args.command == "start" and _ours(directory, pid):
+            problem = (f"{name} is already running in {directory} (pid {pid}; `vdynamo "
+                       f"cluster stop {name} --dir {directory}` stops it)")
+        else:
+            return directory, state, name, pid
+    print(f"vdynamo cluster {args.command}: {problem}", file=sys.stderr)
+    return 1
+
+
+def _stop_node(args: argparse.Namespace) -> int:
+    """``cluster stop NODE``: SIGTERM to the node's process (a graceful stop: it takes
+    no new connection, answers its requests in flight within twice
+    ``request_timeout``, flushes and closes its store, hints included), SIGKILL if it
+    still runs 10 s later (said); the other nodes run on, and hold hints for it
+    while it is down. Riak's ``riak stop`` on one node, Cassandra's ``nodetool
+    drain`` then a stop: until session 50 the documented way was SIGTERM to the PID
+    that ``cluster status`` shows (session 49's operator walk)."""
+    found = _the_node(args)
+    if isinstance(found, int):
+        return found
+    directory, state, name, pid = found
+    began = time.monotonic()
+    killed = _terminate(directory, {name: pid})
+    _clear_pids(directory, {name: pid})
+    took = time.monotonic() - began
+    how = (f"killed (SIGKILL): it still ran {_STOP_TIMEOUT_S:.0f} s after SIGTERM; its "
+           "store is recovered at its next start" if killed else
+           f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
+           "flushed")
+    running = [other for other, held in state["nodes"].items()
+               if other != name and _ours(directory, held["pid"])]
+    print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
+          f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
+    return 0
+
+
+def _start_node(args: argparse.Namespace) -> int:
+    """``cluster start NODE``: start one stopped node of the cluster on its data, as
+    ``cluster up`` starts those not running (its ports from the cluster file, refused
+    if another process holds one; waits until it answers and is ready, at most
+    ``--wait-ready``); ``--adopt-store`` passed on to its ``vdynamo serve``."""
+    found = _the_node(args)
+    if isinstance(found, int):
+        return found
+    directory, state, name, _ = found
+    _ports_of_the_file(directory, state)
+    return _launch(args, state, [name], [name])
+
+
 def _seconds(text: str) -> float:
     """``--wait-ready``'s value: a finite number of seconds, 0 to 3600."""
     try:
@@ -816,7 +966,7 @@ def _seconds(text: str) -> float:
 
 
 def main_cluster(argv: list[str]) -> int:
-    """``vdynamo cluster up|status|down``."""
+    """``vdynamo cluster up|status|down|stop NODE|start NODE``."""
     parser = argparse.ArgumentParser(prog="vdynamo cluster", description=(
         "A local cluster of real processes on 127.0.0.1 (one per node)."))
     sub = parser.add_subparsers(dest="command", required=True, help=(
@@ -857,7 +1007,31 @@ def main_cluster(argv: list[str]) -> int:
         "down", help="stop every process `up` started",
         epilog="exit status: 0 the nodes running stopped (SIGTERM, after 10 s SIGKILL), or "
         "none was running; 1 no cluster in DIR")
-    for command in (up, status, down):
+    stop = sub.add_parser(
+        "stop", help="stop one node, the others left running",
+        description="Stop one node: SIGTERM (a graceful stop: requests in flight "
+        "answered, its store flushed; SIGKILL if it still runs 10 s later). The other "
+        "nodes hold hints for it until it is back (`cluster start NODE`, or `cluster up`).",
+        epilog="exit status: 0 it stopped; 1 no cluster in DIR, no such node, the node "
+        "not running (stopped already, left or removed)")
+    start = sub.add_parser(
+        "start", help="start one stopped node on its data",
+        description="Start one stopped node on its data, as `cluster up` starts the nodes "
+        "that are not running, and wait until it is ready.",
+        epilog="exit status: as `cluster up`'s; also 1 no such node, the node running "
+        "already, left (`vdynamo join` it) or removed")
+    for command in (stop, start):
+        command.add_argument("node", help="the node's name (as `cluster status` shows it)")
+    start.add_argument("--wait-ready", type=_seconds, default=WAIT_READY_S,
+                       metavar="SECONDS", help=(f"as `up`'s (default {WAIT_READY_S:g})"))
+    for command in (up, start):
+        command.add_argument("--adopt-store", action="store_true", help=(
+            "pass --adopt-store to the `vdynamo serve` of each node started: its data "
+            "file is taken as the node's though another cluster name or secret wrote "
+            "it, or it last ran with another n or vclock_truncation (a change made on "
+            "purpose; `up`: to every node, every node stopped; never the ring's "
+            "settings)"))
+    for command in (up, status, down, stop, start):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
@@ -865,7 +1039,8 @@ def main_cluster(argv: list[str]) -> int:
         print(f"vdynamo cluster {args.command}: {problem}", file=sys.stderr)
         return 1
     try:
-        return {"up": _up, "status": _status, "down": _down}[args.command](args)
+        return {"up": _up, "status": _status, "down": _down, "stop": _stop_node,
+                "start": _start_node}[args.command](args)
     except ClusterStateError as error:
         print(f"vdynamo cluster {args.command}: {error}", file=sys.stderr)
         return 1

@@ -170,7 +170,8 @@ def _stand_in_cluster(directory: Path, monkeypatch: pytest.MonkeyPatch,
     (directory / "cluster.json").write_text(json.dumps({"nodes": nodes}))
     started: list[str] = []
 
-    def start(_directory: Path, name: str, *, rejoin: bool = False) -> int:
+    def start(_directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False,
+              ) -> int:
         started.append(name)
         return os.getpid()
 
@@ -295,3 +296,39 @@ def test_why_repeats_no_health_cause_the_status_fields_name(
     with _stand_in(answers) as port:
         why = cluster_cli._why_not_ready(tmp_path, "n3", {"pid": os.getpid(), "http": port})
     assert why == said
+
+
+def test_status_names_a_node_that_answers_but_is_not_ready(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cluster status`` (no wait) shows a running node that answers not ready as
+    ``unready``, and says why on stderr, as ``--wait-ready`` does; its exit status
+    stays 0 (every node answers). Session 50's operator walk: n1 started with ``n = 2``
+    (``--adopt-store``) beside peers with 3, refused by every peer for good, showed
+    ``starting``, nothing said. Mutants: the state ``starting`` again, the why not
+    said: each fails."""
+    settings = ("runs other [cluster] settings than its peers ('n2' runs other [cluster] "
+                "settings that every node must share: n '2' here, '3' at n2 ...)")
+    answers: dict[str, dict[str, Any]] = {
+        "/health": {"ready": False, "live": True, "member_status": "up",
+                    "why_not_ready": settings},
+        "/status": {"member_status": "up"}}
+    with _stand_in(answers) as port, _stand_in(
+            {"/health": {"ready": True, "live": True, "member_status": "up"}}) as ready:
+        directory = tmp_path / "c"
+        _stand_in_cluster(directory, monkeypatch, {
+            "n1": {"pid": os.getpid(), "http": port, "peer": procs.free_port()},
+            "n2": {"pid": os.getpid(), "http": ready, "peer": procs.free_port()}})
+        monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: True)
+        shown = cli("cluster", "status", "--dir", str(directory))
+        # n1 served by hand (no process recorded): not "exited" (session 50's walk)
+        monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: False)
+        by_hand = cli("cluster", "status", "--dir", str(directory))
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
+    assert rows["n1"][2] == "unready" and rows["n2"][2] == "ready", shown.stdout
+    assert shown.stderr == ("vdynamo cluster status: not ready:\n"
+                            f"  n1: member_status up; {settings}\n"), shown.stderr
+    assert shown.returncode == 0, shown
+    assert by_hand.stderr == (
+        "vdynamo cluster status: not ready:\n"
+        f"  n1: member_status up; {settings}; its process is none `vdynamo cluster` "
+        f"started in {directory} (a `vdynamo serve` by hand?)\n"), by_hand.stderr

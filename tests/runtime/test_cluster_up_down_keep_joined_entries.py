@@ -59,7 +59,7 @@ def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
     directory = tmp_path / "c"
     started: list[str] = []
 
-    def start(directory: Path, name: str) -> int:
+    def start(directory: Path, name: str, *, adopt: bool = False) -> int:
         if not started:
             _join_meanwhile(directory)
         started.append(name)
@@ -124,13 +124,13 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
     ``_write_entries`` wrote up's copy of the entries whole: the mark was gone."""
     directory = tmp_path / "c"
     counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
-    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name: 0)
+    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, adopt=False: 0)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: None)
     monkeypatch.setattr(cluster_cli, "_wait_ready", lambda *a, **k: [])
     assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 0
     started: list[str] = []
 
-    def start(directory: Path, name: str) -> int:
+    def start(directory: Path, name: str, *, adopt: bool = False) -> int:
         if not started:  # the leave finishes as up starts its first node
             with cluster_cli._locked(directory):
                 current = cluster_cli.read_state(directory)

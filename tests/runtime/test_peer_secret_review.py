@@ -158,7 +158,7 @@ def test_the_acceptance_record_is_bound_to_the_secret(tmp_path: Path) -> None:
     change), or on a new store, it does not; the record holds no byte of the secret
     (mutants: True at every start, False at every start, the mark not keyed with the
     secret: each fails)."""
-    async def scenario() -> tuple[list[bool], bytes | None]:
+    async def scenario() -> tuple[list[tuple[bool, bool]], bytes | None]:
         async with cluster(tmp_path, nodes=("n1", "n2"), n=2) as servers:
             config, peers = servers[0].config, {"n1": Address("127.0.0.1", 1)}
         found, mark = [], None
@@ -166,13 +166,16 @@ def test_the_acceptance_record_is_bound_to_the_secret(tmp_path: Path) -> None:
                               (SECRET, "new.sqlite")):
             storage = ObservedStorage(SqliteStorage(tmp_path / store))
             server = NodeServer("n1", config.replace(secret=secret), storage, dict(peers))
-            found.append(server.secret_shared)
+            found.append((server.secret_shared, server.secret_changed))
             mark = mark or storage.get_meta(SECRET_ACCEPTED_META)
             await server.stop()
         return found, mark
 
     found, mark = run(scenario(), 30)
-    assert found == [True, False, False], found
+    # (secret_shared, secret_changed): the store's secret; another (session 50: it can
+    # tell its secret changed); a new store (it cannot). Mutant: a store recording
+    # nothing taken as changed: fails
+    assert found == [(True, False), (False, True), (False, False)], found
     assert mark is not None and len(mark) == 64, mark
     assert SECRET not in mark and SECRET.hex().encode() not in mark
 
@@ -330,21 +333,44 @@ def test_a_refusing_peer_gone_for_good_is_dropped_at_the_next_dial(tmp_path: Pat
 
 
 async def _some_given_another_secret(tmp_path: Path, names: tuple[str, ...],
-                                     wrong: set[str]) -> dict[str, bool]:
+                                     wrong: set[str], *, new_stores: bool = False,
+                                     then: str | None = None,
+                                     ) -> tuple[dict[str, bool], ...]:
     """``names`` in one loop, those in ``wrong`` given another secret as at a restart
-    on a store that records no acceptance of it; each node's readiness once every
-    node names a peer of the other side in ``secret_differs`` (and 0.5 s more)."""
+    on their stores (which record that a peer accepted the old secret: they can tell
+    it changed, ``secret_changed``), or, ``new_stores``, on stores that record no
+    acceptance (``secret_shared`` False, ``secret_changed`` False); each node's
+    readiness once every node names every peer of the other side in
+    ``secret_differs`` (and 0.5 s more); then, with ``then``, the same once that node took the other
+    secret too; then each node's ``secret_changed``, and whether its store records
+    the secret it runs with."""
+    async def settled(wrong: set[str]) -> dict[str, bool]:
+        _drop_connections(servers)
+        assert await _until(lambda: all(
+            {peer.name for peer in servers if (peer.name in wrong) != (s.name in wrong)}
+            <= set(s.secret_differs) for s in servers), 8)
+        await asyncio.sleep(0.5)
+        return {s.name: bool(s.health()["ready"]) for s in servers}
+
+    def given_other(server: NodeServer) -> None:
+        server.config = server.config.replace(secret=OTHER)
+        if new_stores:
+            server.secret_shared = False
+        else:
+            server._read_secret_record()
+
     async with cluster(tmp_path, nodes=names, n=3) as servers:
         for server in servers:
             if server.name in wrong:
-                server.config = server.config.replace(secret=OTHER)
-                server.secret_shared = False
-        _drop_connections(servers)
-        assert await _until(lambda: all(
-            any((peer in wrong) != (s.name in wrong) for peer in s.secret_differs)
-            for s in servers), 8)
-        await asyncio.sleep(0.5)
-        return {s.name: bool(s.health()["ready"]) for s in servers}
+                given_other(server)
+        ready = [await settled(wrong)]
+        if then is not None:
+            given_other(next(s for s in servers if s.name == then))
+            ready.append(await settled({*wrong, then}))
+        changed = {s.name: s.secret_changed for s in servers}
+        recorded = {s.name: s.storage.get_meta(SECRET_ACCEPTED_META) == s._accepted_mark()
+                    for s in servers}
+        return (*ready, changed, recorded)
 
 
 def test_two_of_five_with_another_secret_are_not_ready_the_three_serve(
@@ -352,21 +378,66 @@ def test_two_of_five_with_another_secret_are_not_ready_the_three_serve(
     """Five nodes, n4 and n5 given another secret at once (they accept each other:
     ``secret_shared``): refused by three of five, they are not ready; n1-n3, refused
     by two, serve. Mutant: the refusing peers left out of the cut: n4, n5 ready."""
-    ready = run(_some_given_another_secret(
+    ready, _, _ = run(_some_given_another_secret(
         tmp_path, ("n1", "n2", "n3", "n4", "n5"), {"n4", "n5"}), 60)
     assert ready == {"n1": True, "n2": True, "n3": True, "n4": False, "n5": False}, ready
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (session 49's review): four nodes, n3 and n4 given another secret at once: "
-    "each half accepts its own (secret_shared) and is refused by the other, 2 of 4, "
-    "which the tie-break takes as no majority: all four ready, and the changed half "
-    "(in practice on new or adopted stores) serves its own empty data beside the "
-    "cluster's. Asserted: the half whose secret no peer had accepted before its start "
-    "is not ready. A tie-break by the store's record alone (SECRET_ACCEPTED_META read "
-    "at the start, not an acceptance since) would give it, but would also make the "
-    "good node of a new two-node cluster not ready until its next start: not done"))
 def test_two_of_four_with_another_secret_do_not_serve_beside_the_two(tmp_path: Path) -> None:
-    ready = run(_some_given_another_secret(
-        tmp_path, ("n1", "n2", "n3", "n4"), {"n3", "n4"}), 60)
-    assert ready == {"n1": True, "n2": True, "n3": False, "n4": False}, ready
+    """Four nodes, n3 and n4 given another secret at once on their stores (each half
+    accepts its own secret and is refused by the other, 2 of 4): n3 and n4 can tell
+    their secret changed (their stores record a peer's acceptance of the old one),
+    so they are the side taken out at the tie, naming why; n1 and n2 serve. Their
+    stores do not record the new secret while only half of the members took it, so
+    a restart keeps them out. Then n2 takes it too: three of four accept it, it is
+    recorded, and n1 (refused by three) is out. Session 49's review left it a strict
+    xfail: all four ready. Mutants: ``secret_changed`` never set (all four ready);
+    not used at the tie (all four ready); the new secret recorded at the first
+    acceptance (n3's store records it at the first step): each fails."""
+    first, second, changed, recorded = run(_some_given_another_secret(
+        tmp_path, ("n1", "n2", "n3", "n4"), {"n3", "n4"}, then="n2"), 60)
+    assert first == {"n1": True, "n2": True, "n3": False, "n4": False}, first
+    assert second == {"n1": False, "n2": True, "n3": True, "n4": True}, second
+    assert changed == dict.fromkeys(("n1", "n2", "n3", "n4"), False), changed
+    assert recorded == {"n1": True, "n2": True, "n3": True, "n4": True}, recorded
+
+
+def test_two_of_four_kept_out_across_a_restart_and_named(tmp_path: Path) -> None:
+    """The first step above, then n3 as at a restart on its store: still changed (its
+    store records the old secret's acceptance, not the new one's), not ready, and
+    its ``why_not_ready`` says its secret changed. Mutant: the new secret recorded at
+    the first acceptance: n3 ready after its restart."""
+    async def scenario() -> tuple[bool, bool, object]:
+        async with cluster(tmp_path, nodes=("n1", "n2", "n3", "n4"), n=3) as servers:
+            for server in servers[2:]:
+                server.config = server.config.replace(secret=OTHER)
+                server._read_secret_record()
+            _drop_connections(servers)
+            n3 = servers[2]
+            assert await _until(lambda: "n4" in n3._accepted_by and "n1" in n3.secret_differs
+                                and "n2" in n3.secret_differs, 8)
+            n3._read_secret_record()  # as at a restart on its store
+            _drop_connections(servers)
+            await _until(lambda: "n4" in n3._accepted_by and len(n3.secret_differs) == 2, 8)
+            await asyncio.sleep(0.5)
+            health = n3.health()
+            return n3.secret_changed, bool(health["ready"]), health["why_not_ready"]
+
+    changed, ready, why = run(scenario(), 60)
+    assert changed and not ready, (changed, ready, why)
+    assert "this node's secret is not the one its store was accepted under" in str(why), why
+
+
+def test_two_of_four_on_new_stores_leave_all_four_ready(tmp_path: Path) -> None:
+    """What happens on new stores: n3 and n4 given another secret on stores that
+    record no acceptance cannot tell their secret changed (nothing records the old
+    one), and each half accepts its own: the tie leaves all four ready, as a 2-2
+    network partition does (docs/runtime.md, "An operator runs a cluster (session
+    50)"). Mutant: the tie-break removed (every refusal counted at a tie): all four
+    not ready, fails. (A store recording nothing taken as changed would take n3 and
+    n4 out here, but also the good node of a new two-node cluster: refused by
+    :func:`test_the_acceptance_record_is_bound_to_the_secret`.)"""
+    ready, changed, _ = run(_some_given_another_secret(
+        tmp_path, ("n1", "n2", "n3", "n4"), {"n3", "n4"}, new_stores=True), 60)
+    assert ready == dict.fromkeys(("n1", "n2", "n3", "n4"), True), ready
+    assert not any(changed.values()), changed
