@@ -37,6 +37,7 @@ from impl.restore_guard import (
     generations_to_bytes,
 )
 from impl.storage.memory import MemoryStorage
+from tests.impl.test_restore_after_reap import backed_up
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,7 @@ def _history(nodes: int, replaced: tuple[str, ...], *, through: str = "",
     client = cluster.client(coordinator="n1")
     client.put(key, b"v1")
     cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
-    cluster.run_until_quiet()
+    backup = backed_up(cluster, "n3")
     client.delete(key, context=client.get(key, r=3).context, w=3)
     cluster.run_until_quiet()
     reaped = all(record is None for record in cluster.replicas(key).values())
