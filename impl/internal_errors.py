@@ -83,6 +83,10 @@ PEER_DATA: dict[str, str] = {
     "beats": "a Gossip's heartbeats that do not parse (impl.membership.beats_from_bytes: "
              "not JSON, another format, over 4096 entries, a heartbeat not [generation, "
              "version] of ints in [0, 2**63)): impl.node.Node._take_beats",
+    "generations": "a Gossip's relayed store generations that do not parse "
+                   "(impl.restore_guard.generations_from_bytes: not JSON, another format, "
+                   "over 4096 entries, a generation not '<count>.<token>'; session 50): "
+                   "impl.node.Node._relayed_generations",
     "retired": "a Gossip's retired lifetime actors, or those a ReplicaPut, ReadRepair, "
                "HintDelivery or KeyRecords carries with its records, that do not parse "
                "(impl.versions.decode_retired: not UTF-8, over 4096 lines, a line not "

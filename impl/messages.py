@@ -637,18 +637,21 @@ def parse_generation(text: str) -> tuple[int, str] | None:
 _Stamped = TypeVar("_Stamped", bound="Gossip | MerkleExchange | KeyRecords | HintDelivery")
 
 
-def with_generations(message: _Stamped, **generations: str) -> _Stamped:
+def with_generations(message: _Stamped, **generations: str | bytes) -> _Stamped:
     """``message`` with its generation fields replaced (``generation``, and a
-    Gossip's ``yours``): ``dataclasses.replace`` that checks only the new values,
-    not again the fields checked when ``message`` was made (session 19: every
-    anti-entropy step was checked twice, a fifth of a simulated join's CPU). Raises
-    BadMessageError if a value is not ``""`` or ``"<incarnation>.<token>"``, and
-    TypeError for a field that is not one of ``message``'s generations."""
+    Gossip's ``yours`` and relayed ``generations``): ``dataclasses.replace`` that
+    checks only the new values, not again the fields checked when ``message`` was
+    made (session 19: every anti-entropy step was checked twice, a fifth of a
+    simulated join's CPU). Raises BadMessageError if a value is not ``""`` or
+    ``"<incarnation>.<token>"`` (``generations``: not bytes), and TypeError for a
+    field that is not one of ``message``'s generations."""
     slots = message.__slots__
     for name, value in generations.items():
-        if name not in ("generation", "yours") or name not in slots:
+        if name not in ("generation", "yours", "generations") or name not in slots:
             raise TypeError(f"{type(message).__name__} has no generation field {name!r}")
-        if type(value) is not str or (value and parse_generation(value) is None):
+        if name == "generations":
+            _Checker(message, BadMessageError).data(name, value)
+        elif type(value) is not str or (value and parse_generation(value) is None):
             # (a parsed generation is short and printable: the common case is valid)
             _check_generation(_Checker(message, BadMessageError), name, value)
     copy = object.__new__(type(message))
@@ -696,12 +699,18 @@ class Gossip:
     #: none), so that every node prunes their value-less entries from the records it
     #: writes (:mod:`impl.retired`; session 33)
     retired: bytes = b""
+    #: with the restore guard: the last store generation the sender heard of each
+    #: node (:func:`impl.restore_guard.generations_to_bytes`; b"": none), relayed so
+    #: that a start is remembered while any live node heard it (session 50;
+    #: Cassandra's endpoint states, :meth:`impl.restore_guard.RestoreGuard.on_relayed`)
+    generations: bytes = b""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         check.data("view", self.view, non_empty=True)
         check.data("beats", self.beats)
         check.data("retired", self.retired)
+        check.data("generations", self.generations)
         check.flag("reply", self.reply)
         for name in ("generation", "yours"):
             _check_generation(check, name, getattr(self, name))

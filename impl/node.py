@@ -98,6 +98,7 @@ from impl.restore_guard import (
     RestoreGuard,
     ShadowState,
     advance,
+    generations_from_bytes,
     is_rollback,
     same_start,
     start_generation,
@@ -707,7 +708,9 @@ class Node:
         try:
             # (``gossip`` is ``isinstance(message, Gossip)``, asked once: session 34)
             if gossip:
-                # the beats first: malformed, they drop the frame before any is taken
+                # the relayed generations decoded and the beats taken first: malformed,
+                # they drop the frame before anything of it is taken
+                relayed = self._relayed_generations(cast(Gossip, message).generations)
                 self._take_beats(now, src, cast(Gossip, message).beats)
                 self._take_retired(now, cast(Gossip, message).retired)
             elif isinstance(message, _CARRY_RETIRED) and message.retired:
@@ -716,11 +719,13 @@ class Node:
                 self._take_retired(now, message.retired)
             if guard is not None and gossip:
                 message = cast(Gossip, message)
-                # (a generation advanced within a start heard of is no new start)
-                new = bool(message.generation) and not same_start(message.generation,
-                                                                  guard.yours(src))
+                # (a generation advanced within a start heard of is no new start; one
+                # only relayed by a third node is: src has not been answered)
+                new = bool(message.generation) and not same_start(
+                    message.generation, guard.heard_directly(src))
                 effects = [*self._guard_gossip(now, src, message),
                            *handler(now, src, message)]
+                self._take_relayed(src, relayed)  # (the view merged: its members known)
                 if new and message.reply and not any(
                         isinstance(e, Send) and e.dest == src and isinstance(e.message, Gossip)
                         for e in effects):
@@ -1196,11 +1201,13 @@ class Node:
     @staticmethod
     def _stamp(send: Send, guard: RestoreGuard) -> Send:
         """``send`` with this store's generation, if it is a gossip (and the receiver's
-        last generation), an anti-entropy message or a hint delivery."""
+        last generation, and every generation this node heard, relayed: session 50),
+        an anti-entropy message or a hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
             return Send(send.dest, with_generations(
-                message, generation=guard.generation, yours=guard.yours(send.dest)))
+                message, generation=guard.generation, yours=guard.yours(send.dest),
+                generations=guard.relayed()))
         if isinstance(message, _GENERATION_STAMPED):
             if message.generation == guard.generation:
                 return send  # made stamped (anti-entropy's steps: session 42)
@@ -1221,6 +1228,32 @@ class Node:
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
+
+    def _relayed_generations(self, data: bytes) -> dict[str, str]:
+        """A gossip's relayed generations (:attr:`impl.messages.Gossip.generations`,
+        :func:`impl.restore_guard.generations_from_bytes`); none without the guard
+        (not read). Raises :class:`~impl.errors.PeerDataError` (``"generations"``;
+        the message is dropped) for data that does not parse."""
+        if self.guard is None or not data:
+            return {}
+        try:
+            return generations_from_bytes(data)
+        except BadMessageError as error:
+            raise peer_data_error("generations", error) from error
+
+    def _take_relayed(self, src: str, relayed: dict[str, str]) -> None:
+        """Take the generations ``src`` relays of the other members
+        (:meth:`impl.restore_guard.RestoreGuard.on_relayed`: a later one than heard;
+        session 50), counted as ``generation-relayed``. Its own is its gossip's
+        ``generation`` and this node's its ``yours``: not read again here, nor one of
+        a node not in the view."""
+        guard = self.guard
+        assert guard is not None
+        known = self.gossiper.known
+        for node, generation in relayed.items():
+            if node != src and node != self.name and known(node) and (
+                    guard.on_relayed(node, generation)):
+                self.stats["generation-relayed"] += 1
 
     def _advance_generation(self, now: float) -> str:
         """The store's next generation (:func:`impl.restore_guard.advance`: its count

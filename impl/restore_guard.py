@@ -28,6 +28,20 @@ member asks every live peer at its start so that it is told within a round
 trip). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
 
+*Generations relayed* (session 50; Cassandra's endpoint states, each with its
+generation, reach every node by gossip, ``Gossiper``/``EndpointState``, as the
+heartbeats do here, ``Gossip.beats``). A node hears a peer's generation directly,
+and also from every other peer: each gossip carries the generations its sender
+heard (``Gossip.generations``, :func:`generations_to_bytes`), and a receiver takes
+one of a third node that is later than the one it heard (a higher count:
+:meth:`RestoreGuard.on_relayed`), never a rollback of it (a relay may be old news).
+So a start of a node is remembered while any live node heard it: once both peers of
+a cut-off node were replaced, each rebuilt from the other, the second heard the
+node's last start from the first, and tells a backup of it put back later that its
+store is older (before session 50 nobody remembered it, and the backup's deleted
+value came back: ``tests/impl/test_restore_after_wipe.py``). A relayed generation
+of the receiver itself is its ``yours`` again (the sender's last of it), not read.
+
 *Anti-entropy carries the generation.* Anti-entropy is what spreads every key of
 a store at once, and a restored node may run a round before any gossip: so its
 messages (``MerkleExchange``, ``KeyRecords``), and its hint deliveries
@@ -66,7 +80,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from impl.errors import InvalidValueError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.messages import parse_generation
 from impl.storage.base import Storage
 
@@ -94,9 +108,52 @@ SHADOW_SHED_BACKLOG = 256
 #: Superseded starts of a peer a guard remembers (:meth:`RestoreGuard.superseded`).
 SUPERSEDED_STARTS_LIMIT = 16
 
+#: The most entries a peer's relayed generations may hold (:func:`generations_from_bytes`).
+GENERATIONS_LIMIT = 4096
+
+#: The format tag of :func:`generations_to_bytes`.
+GENERATIONS_FORMAT = "vdynamo.generations.v1"
+
 #: Keys a guard tracks after a shadow round that timed out (:meth:`RestoreGuard.on_write`);
 #: a key beyond it is not kept by a set-aside (counted as ``restore-untracked-write``).
 TRACKED_KEYS_LIMIT = 100_000
+
+
+def generations_to_bytes(heard: dict[str, str]) -> bytes:
+    """Canonical bytes of the generations a node heard (node -> ``"<count>.<token>"``),
+    for :attr:`impl.messages.Gossip.generations`: JSON ``{"format":
+    "vdynamo.generations.v1", "generations": {node: generation}}``; b"" for none."""
+    if not heard:
+        return b""
+    return json.dumps({"format": GENERATIONS_FORMAT, "generations": heard},
+                      separators=(",", ":"), sort_keys=True).encode()
+
+
+def generations_from_bytes(data: bytes) -> dict[str, str]:
+    """Inverse of :func:`generations_to_bytes` (b"": none). Raises BadMessageError
+    naming why for malformed bytes: not JSON, another format, over
+    :data:`GENERATIONS_LIMIT` entries, a name not a non-empty str, a generation not
+    ``"<count>.<token>"`` (:func:`impl.messages.parse_generation`)."""
+    if not data:
+        return {}
+    try:
+        decoded = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise BadMessageError(f"generations: not valid JSON: {exc}") from None
+    if not isinstance(decoded, dict) or set(decoded) != {"format", "generations"} or (
+            decoded["format"] != GENERATIONS_FORMAT) or not isinstance(
+                decoded["generations"], dict):
+        raise BadMessageError(
+            f"generations: expected {{format: {GENERATIONS_FORMAT!r}, generations: {{...}}}}")
+    generations = decoded["generations"]
+    if len(generations) > GENERATIONS_LIMIT:
+        raise BadMessageError(
+            f"generations: {len(generations)} entries, over {GENERATIONS_LIMIT}")
+    for node, generation in generations.items():
+        if not node or type(generation) is not str or parse_generation(generation) is None:
+            raise BadMessageError(f"generations: the generation of {node!r:.80} must be "
+                                  f"\"<count>.<token>\", got {generation!r:.80}")
+    return generations
 
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
@@ -156,8 +213,13 @@ class RestoreGuard:
         self.generation = generation
         raw = storage.get_meta(PEER_GENERATIONS_META)
         loaded = json.loads(raw) if raw else {}
-        #: the last generation heard of each peer
+        #: the last generation heard of each peer (directly, or relayed)
         self.heard: dict[str, str] = {str(k): str(v) for k, v in loaded.items()}
+        #: :attr:`heard` as a gossip relays it (:meth:`relayed`; None: not encoded yet)
+        self._relayed: bytes | None = None
+        #: the peers whose generation in :attr:`heard` was only relayed since this
+        #: start, not heard from them (:meth:`heard_directly`)
+        self.relayed_only: set[str] = set()
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
@@ -176,6 +238,51 @@ class RestoreGuard:
     def yours(self, peer: str) -> str:
         """The last generation heard of ``peer`` ("" none)."""
         return self.heard.get(peer, "")
+
+    def heard_directly(self, peer: str) -> str:
+        """The last generation ``peer`` itself told this start ("" none, or only
+        relayed by others: :meth:`on_relayed`): a gossip of a start of ``peer`` not
+        heard from it is answered (its shadow round waits for that,
+        :meth:`impl.node.Node.receive`), though a third node relayed the start."""
+        return "" if peer in self.relayed_only else self.heard.get(peer, "")
+
+    def relayed(self) -> bytes:
+        """What a gossip of this node relays (:attr:`impl.messages.Gossip.generations`):
+        the generations it heard (:func:`generations_to_bytes`; encoded once per
+        change)."""
+        if self._relayed is None:
+            self._relayed = generations_to_bytes(self.heard)
+        return self._relayed
+
+    def on_relayed(self, node: str, generation: str) -> bool:
+        """A peer relays that ``node``'s store (a third node's) is at ``generation``:
+        taken if it is later than the one heard (a higher count; any if none was
+        heard), as if ``node`` had said so, so that this node tells a store of
+        ``node`` older than it (a restored backup) when it gossips with it, though it
+        never heard that start itself. One not later is ignored, never a rollback:
+        the relay may be old news (an earlier start heard by a peer that missed the
+        later one), or a restored store's own start that a peer heard first (the
+        node's direct gossip tells). Returns whether it was taken."""
+        known = self.heard.get(node, "")
+        if generation == known or (known and not is_later(generation, known)):
+            return False
+        self._record(node, known, generation)
+        self.relayed_only.add(node)
+        return True
+
+    def _record(self, src: str, known: str, generation: str) -> None:
+        """``src``'s generation heard is ``generation`` from now on (``known``: the one
+        before, "" none; a start it supersedes is remembered, :meth:`superseded`),
+        durably (the ``peer-generations`` meta entry)."""
+        if known and not same_start(generation, known):
+            starts = self._superseded.setdefault(src, collections.OrderedDict())
+            starts[known.partition(".")[2]] = None
+            while len(starts) > SUPERSEDED_STARTS_LIMIT:
+                starts.popitem(last=False)
+        self.heard[src] = generation
+        self._relayed = None
+        self.storage.set_meta(PEER_GENERATIONS_META,
+                              json.dumps(self.heard, sort_keys=True).encode())
 
     def superseded(self, src: str, generation: str) -> bool:
         """Whether ``generation`` is of a start of ``src`` heard of and superseded by
@@ -199,6 +306,8 @@ class RestoreGuard:
         rollback still: a store restored from a backup two starts back looks the
         same as a start a peer missed."""
         known = self.heard.get(src, "")
+        if self.relayed_only:
+            self.relayed_only.discard(src)
         if generation == known:  # (the common case: what the checks below find of it)
             self.rolled_back.discard(src)
             return False
@@ -210,15 +319,7 @@ class RestoreGuard:
         self.rolled_back.discard(src)
         if same_start(generation, known) and not is_later(generation, known):
             return False  # an earlier message of the same start, overtaken: kept
-        if generation != known:
-            if known and not same_start(generation, known):
-                starts = self._superseded.setdefault(src, collections.OrderedDict())
-                starts[known.partition(".")[2]] = None
-                while len(starts) > SUPERSEDED_STARTS_LIMIT:
-                    starts.popitem(last=False)
-            self.heard[src] = generation
-            self.storage.set_meta(PEER_GENERATIONS_META,
-                                  json.dumps(self.heard, sort_keys=True).encode())
+        self._record(src, known, generation)
         return False
 
     def track(self, peers: Iterable[str]) -> None:

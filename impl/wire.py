@@ -14,7 +14,8 @@ position, 17 bytes), ``tail``, ``tailblob`` and ``tailopt`` (a u64, a blob and a
 ``opt`` only a message's last fields may be, each left out when empty, None for
 ``tailopt``, and no later one is written, so that a frame without them, of a node
 of an earlier version, is read as empty and one whose such fields are empty is read
-by such a node: ``Gossip.floor``, ``Gossip.beats``, ``Gossip.retired``, the
+by such a node: ``Gossip.floor``, ``Gossip.beats``, ``Gossip.retired``,
+``Gossip.generations`` (session 50), the
 ``retired`` of the messages that carry records, the client requests' ``pr`` and
 ``pw`` of session 39: a node of an earlier version refuses a request that sets
 one, rather than serving it without), lists of those
@@ -93,7 +94,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
                   ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"),
-                  ("retired", "tailblob"))),
+                  ("retired", "tailblob"), ("generations", "tailblob"))),
     20: (MerkleExchange, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("fanout", "u64"),
                           ("depth", "u64"), ("step", "str"), ("level", "u64"),
                           ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),

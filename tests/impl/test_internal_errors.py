@@ -112,6 +112,8 @@ CASES: dict[str, Callable[[Driver], tuple[str, object]]] = {
     "view": lambda d: ("n2", Gossip(b"not json")),
     "seen": lambda d: ("n2", SeenDigest(b"not json")),
     "beats": lambda d: ("n2", Gossip(d.nodes["n2"].gossiper.view.to_bytes(), beats=b"[]")),
+    "generations": lambda d: ("n2", Gossip(d.nodes["n2"].gossiper.view.to_bytes(),
+                                           generations=b'{"n3": "1.zz"}')),
     "retired": lambda d: ("n2", Gossip(d.nodes["n2"].gossiper.view.to_bytes(),
                                        retired=b"1 n2-not-an-actor")),
     "merkle": _merkle_of_another_shape,

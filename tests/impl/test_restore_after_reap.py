@@ -56,11 +56,17 @@ def _n3_backed_up(seed: int = 1, guard: bool = True
     client = cluster.client()
     client.put(KEY, b"v1")
     cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
+    return cluster, client, backed_up(cluster, "n3")
+
+
+def backed_up(cluster: SimulatedCluster, name: str) -> Storage:
+    """Node ``name`` stopped, its (memory) store copied, started again and the cluster
+    quiet: the copy (a backup, as docs/runtime.md "Back up" takes it)."""
+    cluster.crash(name)
+    backup = copy.deepcopy(cluster.storages[name].inner)
+    cluster.restart(name)
     cluster.run_until_quiet()
-    return cluster, client, backup
+    return backup
 
 
 def _restore_after_reap(guard: bool = True, seed: int = 1, read_at_once: bool = False

@@ -72,18 +72,15 @@ def test_without_the_guard_the_backups_deleted_value_comes_back() -> None:
     assert _restored_after_wipe((), guard=False) == (True, [b"v1"], 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the restore guard's generations are not relayed: a peer's replaced disk hears "
-    "nothing of a cut-off node, so once both peers were replaced no live node "
-    "remembers a start of n3 later than the backup's (docs/dvv.md, session 49)"))
 def test_a_backup_restored_after_both_peers_were_replaced_is_set_aside() -> None:
     """n1 then n2 replaced while n3 is cut off, each rebuilt from the other (no data
-    lost: the delete holds on both), then the backup put back on n3: nobody tells n3
-    its store is older than a start they saw (n1's and n2's new stores heard no
-    generation of n3), so the backup is served and ``v1`` comes back.
-    A fix belongs to the restore guard: a peer's generations relayed by gossip (as
-    the heartbeats are, Cassandra's endpoint states) or kept by a rebuilt store from
-    the peer it was rebuilt from."""
+    lost: the delete holds on both), then the backup put back on n3. Until session 50
+    nobody told n3 its store was older than a start they saw (n1's and n2's new
+    stores heard no generation of n3), so the backup was served and ``v1`` came back
+    (a strict xfail). Now each gossip relays the generations its sender heard
+    (:meth:`impl.restore_guard.RestoreGuard.on_relayed`): n1's new store heard n3's
+    last start from n2, and n2's from n1. Its neighbours:
+    ``tests/impl/test_restore_relayed_generations.py``."""
     reaped, values, set_aside = _restored_after_wipe(("n1", "n2"))
     assert reaped
     assert values == []

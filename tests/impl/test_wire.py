@@ -56,6 +56,8 @@ SAMPLES: list[object] = [
     HintDelivery(15, b"k", b"rec"),
     HintAck(16),
     Gossip(b'{"format":"x"}', reply=False),
+    Gossip(b'{"format":"x"}', generation="3.ab", yours="2.cd",  # (session 50: relayed)
+           generations=b'{"format":"vdynamo.generations.v1","generations":{"n3":"4.ef"}}'),
     MerkleExchange(17, 0, 2**128, 16, 3, "level", 1, (0,), (3, 5), (b"h" * 16, b"g" * 16)),
     MerkleExchange(18, 5, 9, 2, 1, "buckets", indexes=(1,), keys=(b"k",), digests=(b"d",)),
     KeyRecords((b"a", b"b"), (b"r1", b"")),
@@ -75,6 +77,18 @@ SAMPLES: list[object] = [
     ForwardGrant(29, 6, granted=False),
     ForwardDecline(30),
 ]
+
+
+def test_a_gossip_relaying_generations_is_read_by_a_node_of_before_as_one_without() -> None:
+    """Session 50's ``Gossip.generations`` is the last tail field: a frame of a node of
+    before (without it) reads as relaying none, and its other fields keep their
+    places (a mutant putting it before ``retired`` fails here)."""
+    relayed = Gossip(b"v", generation="3.ab", retired=b"1 n1", generations=b"x")
+    frame = wire.encode(relayed)
+    before = wire.encode(Gossip(b"v", generation="3.ab", retired=b"1 n1"))
+    assert frame[10:].startswith(before[10:])  # (past the header: its length differs)
+    assert wire.decode(before) == Gossip(b"v", generation="3.ab", retired=b"1 n1")
+    assert wire.decode(frame).generations == b"x"
 
 
 def test_every_message_type_has_a_sample() -> None:
