@@ -167,7 +167,7 @@ if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
 __all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
-           "MIN_BODY_BYTES_PER_S", "HttpApi", "admin_authorization", "admin_token",
+           "MIN_BODY_BYTES_PER_S", "QUORUM_NAMES", "HttpApi", "admin_authorization", "admin_token",
            "cluster_hmac", "cluster_id", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
@@ -2580,19 +2580,33 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 pass
 
 
+#: the quorum names Riak's HTTP API takes for r, w, pr and pw (its docs' "Request
+#: Tuning": ``quorum`` is ``n_val/2+1``; riak_kv normalizes them per request), as
+#: the function of N each stands for; ``default`` is the cluster's own setting
+#: (None: the request names none). Before session 50's service probe each was 400.
+QUORUM_NAMES: dict[str, Callable[[int], int | None]] = {
+    "one": lambda n: 1, "quorum": lambda n: n // 2 + 1, "all": lambda n: n,
+    "default": lambda n: None}
+
+
 def _quorum(query: dict[str, list[str]], name: str, n: int, *, low: int = 1) -> int | None:
-    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N
-    (BadRequestError naming the parameter and the range)."""
+    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N;
+    or one of :data:`QUORUM_NAMES` (Riak's ``one``, ``quorum``, ``all``, ``default``).
+    BadRequestError naming the parameter and what it takes otherwise."""
     if name not in query:
         return None
     text = query[name][-1]
+    named = QUORUM_NAMES.get(text)
+    if named is not None:
+        return named(n)
     # ASCII digits only: str.isdigit() is true of '²' (int() then raises) and of
     # other scripts' digits ('٣' would be served as 3)
     # at most 20 digits before int(): int() of more than 4300 digits raises
     # ValueError, which dropped the connection without an answer (session 12)
     if not (text.isascii() and text.isdigit()) or len(text) > 20 or not low <= int(text) <= n:
         raise errors.BadRequestError(
-            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}")
+            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}; or one of "
+            f"{', '.join(QUORUM_NAMES)} (Riak's names)")
     return int(text)
 
 

@@ -37,8 +37,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     context_header = {"X-Vdynamo-Context": {
         "schema": {"type": "string", "format": "byte"},
         "description": "the opaque, authenticated context (base64)"}}
-    quorum = {"type": "integer", "minimum": 1, "maximum": config.n}
-    primaries = {"type": "integer", "minimum": 0, "maximum": config.n}
+    # a number, or one of Riak's names (impl.http_api.QUORUM_NAMES; session 50)
+    names = {"type": "string", "enum": ["one", "quorum", "all", "default"]}
+    quorum = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": config.n}, names]}
+    primaries = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": config.n}, names]}
     pr = {"name": "pr", "in": "query", "schema": primaries,
           "description": f"primary read quorum, 0..{config.n} (default {config.pr}): how "
                          "many of the answers must come from the key's top N themselves, "
@@ -103,7 +105,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
 
     def write_parameters(context: str) -> list[dict[str, Any]]:
         return [{"name": "w", "in": "query", "schema": quorum,
-                 "description": f"write quorum for this request, 1..{config.n}"},
+                 "description": f"write quorum for this request, 1..{config.n}, or one, "
+                                f"quorum ({config.n // 2 + 1}), all, default"},
                 {"name": "pw", "in": "query", "schema": primaries,
                  "description": f"primary write quorum, 0..{config.n} (default "
                                 f"{config.pw}): how many of the acknowledgements must "
@@ -142,7 +145,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "operationId": "get", "summary": "read a key (R replicas)",
                     "parameters": [
                         {"name": "r", "in": "query", "schema": quorum,
-                         "description": f"read quorum for this request, 1..{config.n}"},
+                         "description": f"read quorum for this request, 1..{config.n}, or one, "
+                                        f"quorum ({config.n // 2 + 1}), all, default"},
                         pr,
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
                          "description": "application/json (preferred by its q over "
