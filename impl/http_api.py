@@ -1768,6 +1768,17 @@ class HttpApi:
                 "X-Vdynamo-Context, not Riak's header (the write would be a blind one, "
                 "a sibling of what it meant to replace); send the context a get "
                 "answered in X-Vdynamo-Context; nothing was written")), []
+        riak = _riak_metadata(headers) if method == "PUT" else None
+        if riak:
+            # Riak's user metadata and secondary-index fields (riak_kv_wm_object
+            # stores them with the object, a get answers them): this node keeps a
+            # value and its Content-Type only, so they were dropped silently and the
+            # value stored without them (session 50's service probe)
+            return 400, error_body(errors.BadRequestError(
+                f"{riak} on a PUT: this node stores a value and its Content-Type only, "
+                "not Riak's user metadata (X-Riak-Meta-*) or secondary indexes "
+                "(X-Riak-Index-*): they would be lost, and a get would not answer "
+                "them; keep them in the value; nothing was written")), []
         try:
             conditions = Preconditions.of(headers)  # a malformed one: 400
             _check_parameters(method, query, conditional=conditions is not None)
@@ -2411,6 +2422,19 @@ def _check_parameters(method: str, query: dict[str, list[str]], *,
         if len(values) > 1:
             raise errors.BadRequestError(
                 f"query parameter {name!r} given {len(values)} times: give it once")
+
+
+#: the prefixes of Riak's per-object metadata fields, lowercased as parsed
+_RIAK_METADATA = (b"x-riak-meta-", b"x-riak-index-")
+
+
+def _riak_metadata(headers: dict[bytes, bytes]) -> str:
+    """The Riak metadata fields among ``headers`` (lowercased names), named for a
+    refusal (at most three, then how many more); "" for none."""
+    found = sorted(name.decode("latin-1") for name in headers
+                   if name.startswith(_RIAK_METADATA))
+    shown = ", ".join(name[:60] for name in found[:3])
+    return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
 
 
 def _not_allowed(method: str, path: str, allow: str) -> _Answer:
