@@ -82,6 +82,9 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
     (session 39)"); short of them: 503 naming the primaries reached (a put: 504,
     its outcome unknown; 503 not-written when refused before writing)
 
+    r, w, pr, pw: a number, or one of Riak's names (:data:`QUORUM_NAMES`: one,
+    quorum = N/2+1, all = N, default = the cluster's own setting; session 50)
+
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
 text, "outcome": "not-written" | "unknown"}``: ``not-written`` when the request
