@@ -46,7 +46,12 @@ def test_sighup_answers_what_is_in_flight_and_exits_0(tmp_path: Path) -> None:
 
         writer = threading.Thread(target=put)
         writer.start()
-        time.sleep(0.5)  # the put is in flight at n1
+        deadline = time.monotonic() + 10
+        status_url = f"http://127.0.0.1:{nodes.http['n1']}/status"
+        while json.loads(http_call("GET", status_url)[2])["pending"] == 0:  # until the
+            # put is in flight at n1 (SIGHUP before it would refuse its connection)
+            assert time.monotonic() < deadline, "the put never reached n1"
+            time.sleep(0.05)
         n1 = nodes.procs["n1"]
         os.kill(n1.pid, signal.SIGHUP)
         writer.join(15)
