@@ -149,6 +149,7 @@ from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
 from impl.http_conditions import Preconditions, entity_tags, failure_body
 from impl.http_values import (
+    QUORUM_NAMES,
     accept_ranges,
     body_digests,
     check_body_digests,
@@ -2605,15 +2606,6 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         async with asyncio.timeout(seconds):
             while await reader.read(65536):
                 pass
-
-
-#: the quorum names Riak's HTTP API takes for r, w, pr and pw (its docs' "Request
-#: Tuning": ``quorum`` is ``n_val/2+1``; riak_kv normalizes them per request), as
-#: the function of N each stands for; ``default`` is the cluster's own setting
-#: (None: the request names none). Before session 50's service probe each was 400.
-QUORUM_NAMES: dict[str, Callable[[int], int | None]] = {
-    "one": lambda n: 1, "quorum": lambda n: n // 2 + 1, "all": lambda n: n,
-    "default": lambda n: None}
 
 
 def _quorum(query: dict[str, list[str]], name: str, n: int, *, low: int = 1) -> int | None:

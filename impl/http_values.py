@@ -43,11 +43,12 @@ import binascii
 import hashlib
 import re
 import urllib.parse
+from collections.abc import Callable
 
 from impl.errors import BadRequestError
 
 __all__ = ["COMPOSITE_TYPES", "DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "LOCATION_CHARS", "MAGIC",
-           "SIBLING_TYPE_FIELD", "accept_ranges", "body_bytes", "body_digests",
+           "QUORUM_NAMES", "SIBLING_TYPE_FIELD", "accept_ranges", "body_bytes", "body_digests",
            "check_body_digests", "key_location", "location_header", "multipart", "open_value",
            "part_fields", "seal_value", "wants_json"]
 
@@ -81,6 +82,16 @@ DIGEST_FIELDS = {b"content-md5": "Content-MD5", b"content-digest": "Content-Dige
                  b"repr-digest": "Repr-Digest", b"digest": "Digest"}
 _SF_KEY = re.compile(r"[a-z*][a-z0-9_.*-]*")
 
+
+#: the quorum names Riak's HTTP API takes for r, w, pr and pw (its docs' "Request
+#: Tuning": ``quorum`` is ``n_val/2+1``; riak_kv normalizes them per request), as
+#: the function of N each stands for; ``default`` is the cluster's own setting
+#: (None: the request names none). The node reads them (impl.http_api), the client
+#: library and the CLI pass them (impl.http_client). Before session 50's service
+#: probe each was 400.
+QUORUM_NAMES: dict[str, Callable[[int], int | None]] = {
+    "one": lambda n: 1, "quorum": lambda n: n // 2 + 1, "all": lambda n: n,
+    "default": lambda n: None}
 
 def body_digests(headers: dict[bytes, bytes]) -> list[tuple[str, str, bytes]]:
     """The digests of a PUT's body its ``headers`` (lowercased names, raw values)

@@ -9,9 +9,13 @@ a client written against Riak's conventions could not ask for the quorums it mea
 Now each name stands for its number (:data:`impl.http_api.QUORUM_NAMES`), ``default``
 for the cluster's own setting, and any other word is still 400 naming the names.
 
+The client library and ``vdynamo get``/``put``/``delete`` pass them too.
+
 Mutants (checked failing, session 50): the names left out of ``_quorum`` (the tree
 before: both tests fail); ``quorum`` as ``n // 2`` (the unit test); ``all`` as
-``n - 1`` (both: the process test's ``r=all`` is served with n3 down).
+``n - 1`` (both: the process test's ``r=all`` is served with n3 down); the library
+or the CLI refusing the names (the process test, and
+tests/vdynamo/test_client_quorum_args.py).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from pathlib import Path
 
 import pytest
 
+import vdynamo
 from impl.errors import BadRequestError
 from impl.http_api import _quorum
-from tests.runtime.procs import FAST_ROUNDS, ServedNodes, http_call
+from tests.runtime.procs import FAST_ROUNDS, ServedNodes, cli, http_call
 
 
 @pytest.mark.parametrize(("n", "expected"), [
@@ -49,6 +54,11 @@ def test_a_riak_client_asks_quorums_by_name_of_served_nodes(tmp_path: Path) -> N
         for query in ("?r=all", "?r=quorum", "?r=one", "?r=default", "?pr=all&r=all"):
             status, _, body = http_call("GET", nodes.url("n1", query))
             assert (status, body) == (200, b"v1"), (query, status, body)
+        node = f"127.0.0.1:{nodes.http['n1']}"
+        with vdynamo.connect([node], timeout_s=10.0) as db:  # the library passes them
+            assert db.get("k", r="all", pr="quorum").values == [b"v1"]
+        done = cli("get", "k", "--r", "all", "--pr", "one", "--node", node)  # the CLI too
+        assert done.returncode == 0 and "v1" in done.stdout, done
         nodes.kill("n3")  # two of three replicas answer from now on
         for query in ("?r=quorum", "?r=one", "?r=default", "?pr=quorum"):
             status, _, body = http_call("GET", nodes.url("n1", query))
