@@ -93,6 +93,7 @@ QUORUM_NAMES: dict[str, Callable[[int], int | None]] = {
     "one": lambda n: 1, "quorum": lambda n: n // 2 + 1, "all": lambda n: n,
     "default": lambda n: None}
 
+
 def body_digests(headers: dict[bytes, bytes]) -> list[tuple[str, str, bytes]]:
     """The digests of a PUT's body its ``headers`` (lowercased names, raw values)
     give, as (field, algorithm, digest) for the algorithms of :data:`_DIGESTS`.
