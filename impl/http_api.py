@@ -1707,6 +1707,10 @@ class HttpApi:
                 return _not_allowed(method, path, "GET, HEAD")
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
+        if method not in _PARAMETERS:  # before its fields are read: a TRACE with a
+            # malformed If-Match was 400 naming the field, not 405 (schemathesis's
+            # "undeclared method" check; session 50's service probe)
+            return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
         raw_key = path[len("/kv/"):]
         if (misdirected := self._misdirected(request.headers)) is not None:
             return misdirected
@@ -1714,7 +1718,7 @@ class HttpApi:
             key = _key_of(raw_key)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
-        if not key and method in _PARAMETERS:  # before, the message named an internal
+        if not key:  # before, the message named an internal
             # field: "GetRequest.key: must not be empty" (session 14's probe B)
             return 400, error_body(errors.BadRequestError(
                 f"key: empty ({method} /kv/ names no key): a key is at least one byte "
