@@ -109,7 +109,8 @@ def test_a_method_the_document_does_not_name_is_405_whatever_its_fields(
         async with cluster(tmp_path) as servers:
             for fields in (b"", b"If-Match: 0\r\nContent-MD5: x\r\nX-Vdynamo-Context: !\r\n"):
                 answer = await raw(servers[0].http_address, method + b" /kv/0 HTTP/1.1\r\n"
-                                   b"Host: x\r\n" + fields + b"Content-Length: 0\r\n\r\n")
+                                   b"Host: x\r\n" + fields + b"Content-Length: 0\r\n"
+                                   b"Connection: close\r\n\r\n")
                 status, headers, _ = parse_response(answer)
                 assert status == 405, (method, fields, answer[:200])
                 assert headers["allow"] == "GET, HEAD, PUT, DELETE", headers
