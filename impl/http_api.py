@@ -82,6 +82,9 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
     (session 39)"); short of them: 503 naming the primaries reached (a put: 504,
     its outcome unknown; 503 not-written when refused before writing)
 
+    r, w, pr, pw: a number, or one of Riak's names (:data:`QUORUM_NAMES`: one,
+    quorum = N/2+1, all = N, default = the cluster's own setting; session 50)
+
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
 text, "outcome": "not-written" | "unknown"}``: ``not-written`` when the request
@@ -146,6 +149,7 @@ from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
 from impl.http_conditions import Preconditions, entity_tags, failure_body
 from impl.http_values import (
+    QUORUM_NAMES,
     accept_ranges,
     body_digests,
     check_body_digests,
@@ -167,7 +171,7 @@ if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
 __all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
-           "MIN_BODY_BYTES_PER_S", "HttpApi", "admin_authorization", "admin_token",
+           "MIN_BODY_BYTES_PER_S", "QUORUM_NAMES", "HttpApi", "admin_authorization", "admin_token",
            "cluster_hmac", "cluster_id", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
@@ -1703,6 +1707,10 @@ class HttpApi:
                 return _not_allowed(method, path, "GET, HEAD")
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
+        if method not in _PARAMETERS:  # before its fields are read: a TRACE with a
+            # malformed If-Match was 400 naming the field, not 405 (schemathesis's
+            # "undeclared method" check; session 50's service probe)
+            return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
         raw_key = path[len("/kv/"):]
         if (misdirected := self._misdirected(request.headers)) is not None:
             return misdirected
@@ -1710,7 +1718,7 @@ class HttpApi:
             key = _key_of(raw_key)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
-        if not key and method in _PARAMETERS:  # before, the message named an internal
+        if not key:  # before, the message named an internal
             # field: "GetRequest.key: must not be empty" (session 14's probe B)
             return 400, error_body(errors.BadRequestError(
                 f"key: empty ({method} /kv/ names no key): a key is at least one byte "
@@ -1768,6 +1776,17 @@ class HttpApi:
                 "X-Vdynamo-Context, not Riak's header (the write would be a blind one, "
                 "a sibling of what it meant to replace); send the context a get "
                 "answered in X-Vdynamo-Context; nothing was written")), []
+        riak = _riak_metadata(headers) if method == "PUT" else None
+        if riak:
+            # Riak's user metadata and secondary-index fields (riak_kv_wm_object
+            # stores them with the object, a get answers them): this node keeps a
+            # value and its Content-Type only, so they were dropped silently and the
+            # value stored without them (session 50's service probe)
+            return 400, error_body(errors.BadRequestError(
+                f"{riak} on a PUT: this node stores a value and its Content-Type only, "
+                "not Riak's user metadata (X-Riak-Meta-*) or secondary indexes "
+                "(X-Riak-Index-*): they would be lost, and a get would not answer "
+                "them; keep them in the value; nothing was written")), []
         try:
             conditions = Preconditions.of(headers)  # a malformed one: 400
             _check_parameters(method, query, conditional=conditions is not None)
@@ -2413,6 +2432,19 @@ def _check_parameters(method: str, query: dict[str, list[str]], *,
                 f"query parameter {name!r} given {len(values)} times: give it once")
 
 
+#: the prefixes of Riak's per-object metadata fields, lowercased as parsed
+_RIAK_METADATA = (b"x-riak-meta-", b"x-riak-index-")
+
+
+def _riak_metadata(headers: dict[bytes, bytes]) -> str:
+    """The Riak metadata fields among ``headers`` (lowercased names), named for a
+    refusal (at most three, then how many more); "" for none."""
+    found = sorted(name.decode("latin-1") for name in headers
+                   if name.startswith(_RIAK_METADATA))
+    shown = ", ".join(name[:60] for name in found[:3])
+    return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+
 def _not_allowed(method: str, path: str, allow: str) -> _Answer:
     return 405, {"error": "MethodNotAllowed", "message": f"{method} on {path}; allowed: {allow}",
                  "outcome": "not-written"}, [("allow", allow)]
@@ -2581,18 +2613,23 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 def _quorum(query: dict[str, list[str]], name: str, n: int, *, low: int = 1) -> int | None:
-    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N
-    (BadRequestError naming the parameter and the range)."""
+    """A per-request R or W: an integer in 1..N, or PR or PW (``low`` 0): one in 0..N;
+    or one of :data:`QUORUM_NAMES` (Riak's ``one``, ``quorum``, ``all``, ``default``).
+    BadRequestError naming the parameter and what it takes otherwise."""
     if name not in query:
         return None
     text = query[name][-1]
+    named = QUORUM_NAMES.get(text)
+    if named is not None:
+        return named(n)
     # ASCII digits only: str.isdigit() is true of '²' (int() then raises) and of
     # other scripts' digits ('٣' would be served as 3)
     # at most 20 digits before int(): int() of more than 4300 digits raises
     # ValueError, which dropped the connection without an answer (session 12)
     if not (text.isascii() and text.isdigit()) or len(text) > 20 or not low <= int(text) <= n:
         raise errors.BadRequestError(
-            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}")
+            f"{name}: must be an integer in {low}..{n} (N), got {text[:40]!r}; or one of "
+            f"{', '.join(QUORUM_NAMES)} (Riak's names)")
     return int(text)
 
 

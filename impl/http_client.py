@@ -90,7 +90,7 @@ import httpx
 
 from impl.config import DEFAULT_FRAME_BYTES, answer_bytes
 from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteError
-from impl.http_values import key_location
+from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
@@ -1217,21 +1217,24 @@ def _read_plan(router: Router, base: str, step: Step) -> Plan:
 
 def _check_quorum(name: str, value: object, low: int = 1) -> None:
     """Raise InvalidValueError naming ``name`` (``r`` or ``w``; ``pr`` or ``pw``
-    with ``low`` 0) unless ``value`` is None or an int of at least ``low`` (not a
-    bool), before any request: the node checks the upper bound, N. Until session
+    with ``low`` 0) unless ``value`` is None, an int of at least ``low`` (not a
+    bool), or one of Riak's names (:data:`impl.http_values.QUORUM_NAMES`: ``one``,
+    ``quorum``, ``all``, ``default``; since session 50), before any request: the
+    node checks the upper bound, N. Until session
     16's probe it was sent as given (``r="2"`` served as 2, ``r=True`` as
     ``?r=true``), and a node that did not answer hid it (``vdynamo put k v --w 0``
     to a node down: "no node could serve it ... ConnectError")."""
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                              or value < low):
+    if value is None or (isinstance(value, str) and value in QUORUM_NAMES):
+        return  # (a name: Riak's, the node reads it; session 50)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
         what = "a positive int" if low == 1 else f"an int of at least {low}"
         raise InvalidValueError(f"{name}: must be {what} (at most the cluster's "
-                                f"N), got {type(value).__name__} {value!r:.40}; "
-                                "nothing was sent")
+                                f"N) or one of {', '.join(QUORUM_NAMES)}, got "
+                                f"{type(value).__name__} {value!r:.40}; nothing was sent")
 
 
-def get_plan(router: Router, key: bytes | str, r: int | None,
-             resolve: Resolver | None, pr: int | None = None) -> Plan:
+def get_plan(router: Router, key: bytes | str, r: int | str | None,
+             resolve: Resolver | None, pr: int | str | None = None) -> Plan:
     """A get (see the module docstring): a :class:`Fetched`. ``pr``: the primary
     read quorum (None: the cluster's)."""
     _check_quorum("r", r)
@@ -1296,16 +1299,16 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
 
 
 def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None,
-             content_type: str, w: int | None, pw: int | None = None) -> Plan:
+             content_type: str, w: int | str | None, pw: int | str | None = None) -> Plan:
     """A put (see the module docstring): the new context. ``pw``: the primary write
     quorum (None: the cluster's)."""
     return _write_plan(router, "PUT", key, value, context, {"Content-Type": content_type}, w,
                        pw=pw)
 
 
-def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None,
-                r: int | None = None, *, missing_ok: bool = True, pw: int | None = None,
-                pr: int | None = None) -> Plan:
+def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | str | None,
+                r: int | str | None = None, *, missing_ok: bool = True, pw: int | str | None = None,
+                pr: int | str | None = None) -> Plan:
     """A delete (a tombstone written like a put; the same retry rules): the new
     context, which a later get of the key also answers (with no value). Without a
     context the node reads the key first and deletes what it read; if it found no
@@ -1319,9 +1322,9 @@ def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | 
 
 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
-                context: str | None, headers: dict[str, str], w: int | None,
-                r: int | None = None, *, missing_ok: bool = True, pw: int | None = None,
-                pr: int | None = None) -> Plan:
+                context: str | None, headers: dict[str, str], w: int | str | None,
+                r: int | str | None = None, *, missing_ok: bool = True, pw: int | str | None = None,
+                pr: int | str | None = None) -> Plan:
     path = key_path(key)  # InvalidValueError before anything is sent (session 15's
     # probe B: a key of no UTF-8 form; session 35: one whose path is over MAX_KEY_PATH)
     _check_quorum("w", w)
@@ -1606,8 +1609,8 @@ class Client:
         result: dict[str, Any] = self._drive(status_plan(self.router, node))
         return result
 
-    def get(self, key: bytes | str, *, r: int | None = None,
-            pr: int | None = None) -> Fetched:
+    def get(self, key: bytes | str, *, r: int | str | None = None,
+            pr: int | str | None = None) -> Fetched:
         """The key's siblings and context (resolved to one with the resolve hook);
         NoNodeError if no node could serve it, RequestRefusedError for a bad request.
         ``r``: the read quorum (1..N); ``pr``: how many of the answers must be
@@ -1617,8 +1620,8 @@ class Client:
         return result
 
     def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
-            content_type: str = "application/octet-stream", w: int | None = None,
-            pw: int | None = None) -> str:
+            content_type: str = "application/octet-stream", w: int | str | None = None,
+            pw: int | str | None = None) -> str:
         """Write ``value``; ``context`` from a get (None: a new concurrent write). The
         new context; OutcomeUnknownError if it may or may not be stored, NoNodeError
         if no node wrote it, RequestRefusedError for a bad request. ``w``: the write
@@ -1630,8 +1633,8 @@ class Client:
         return result
 
     def delete(self, key: bytes | str, *, context: str | None = None,
-               w: int | None = None, r: int | None = None, missing_ok: bool = True,
-               pw: int | None = None, pr: int | None = None) -> str:
+               w: int | str | None = None, r: int | str | None = None, missing_ok: bool = True,
+               pw: int | str | None = None, pr: int | str | None = None) -> str:
         """Delete the versions ``context`` (from a get) covers by writing a tombstone
         (None: the node reads the key first, with its R, and deletes what it read, as
         Riak does; a put concurrent with that is kept as a sibling; no value found:
@@ -1754,24 +1757,24 @@ class AsyncClient:
         result: dict[str, Any] = await self._drive(status_plan(self.router, node))
         return result
 
-    async def get(self, key: bytes | str, *, r: int | None = None,
-                  pr: int | None = None) -> Fetched:
+    async def get(self, key: bytes | str, *, r: int | str | None = None,
+                  pr: int | str | None = None) -> Fetched:
         """See :meth:`Client.get`."""
         result: Fetched = await self._drive(get_plan(self.router, key, r, self.resolve, pr))
         return result
 
     async def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
-                  content_type: str = "application/octet-stream", w: int | None = None,
-                  pw: int | None = None) -> str:
+                  content_type: str = "application/octet-stream", w: int | str | None = None,
+                  pw: int | str | None = None) -> str:
         """See :meth:`Client.put`."""
         result: str = await self._drive(
             put_plan(self.router, key, value, context, content_type, w, pw))
         return result
 
     async def delete(self, key: bytes | str, *, context: str | None = None,
-                     w: int | None = None, r: int | None = None,
-                     missing_ok: bool = True, pw: int | None = None,
-                     pr: int | None = None) -> str:
+                     w: int | str | None = None, r: int | str | None = None,
+                     missing_ok: bool = True, pw: int | str | None = None,
+                     pr: int | str | None = None) -> str:
         """See :meth:`Client.delete`."""
         result: str = await self._drive(delete_plan(self.router, key, context, w, r,
                                                     missing_ok=missing_ok, pw=pw, pr=pr))

@@ -12,9 +12,19 @@ from typing import Any
 from impl.config import ClusterConfig
 from impl.http_values import LOCATION_CHARS
 
-__all__ = ["document"]
+__all__ = ["CONTENT_MD5_PATTERN", "ENTITY_TAGS_PATTERN", "document"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+#: an If-Match or If-None-Match value the node takes (impl.http_conditions): ``*``, or a
+#: comma-separated list of entity tags (RFC 9110 8.8.3, 13.1.1), empty elements and
+#: whitespace between them allowed. The document said any string until session 50's
+#: service probe: schemathesis sent an empty or unquoted one as valid and got 400.
+#: Each separator is read by one part of the pattern (no nested repetition over
+#: the same bytes), so a validator's backtracking stays linear in the value
+_TAG = r'(W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+ENTITY_TAGS_PATTERN = rf"^([ \t]*\*[ \t]*|[ \t,]*{_TAG}([ \t]*,[ \t,]*{_TAG})*[ \t,]*)$"
+#: a Content-MD5 the node takes: the base64 of 16 bytes (RFC 1864)
+CONTENT_MD5_PATTERN = r"^[ \t]*[A-Za-z0-9+/]{22}==[ \t]*$"
 
 
 def _json(schema: dict[str, Any], description: str,
@@ -37,8 +47,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     context_header = {"X-Vdynamo-Context": {
         "schema": {"type": "string", "format": "byte"},
         "description": "the opaque, authenticated context (base64)"}}
-    quorum = {"type": "integer", "minimum": 1, "maximum": config.n}
-    primaries = {"type": "integer", "minimum": 0, "maximum": config.n}
+    # a number, or one of Riak's names (impl.http_api.QUORUM_NAMES; session 50)
+    names = {"type": "string", "enum": ["one", "quorum", "all", "default"]}
+    quorum = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": config.n}, names]}
+    primaries = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": config.n}, names]}
     pr = {"name": "pr", "in": "query", "schema": primaries,
           "description": f"primary read quorum, 0..{config.n} (default {config.pr}): how "
                          "many of the answers must come from the key's top N themselves, "
@@ -69,12 +81,14 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                     "changes it) and of this representation (raw or "
                                     "multipart, or JSON): for If-None-Match and If-Match"}}
     preconditions = [
-        {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+        {"name": "If-Match", "in": "header",
+         "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
          "description": "'*' or ETags a get gave: 412 unless the key's state is one of "
                         "them (strong comparison; '*': the key has a value); a PUT "
                         "without a context whose tag matched replaces that state (the "
                         "read's context), one under '*' is a sibling of what it read"},
-        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+        {"name": "If-None-Match", "in": "header",
+         "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
          "description": "'*' or ETags a get gave: if the key's state is one of them "
                         "('*': the key has a value), a GET is 304, a write 412"}]
     located = {**context_header, **etag, "Content-Location": {
@@ -103,7 +117,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
 
     def write_parameters(context: str) -> list[dict[str, Any]]:
         return [{"name": "w", "in": "query", "schema": quorum,
-                 "description": f"write quorum for this request, 1..{config.n}"},
+                 "description": f"write quorum for this request, 1..{config.n}, or one, "
+                                f"quorum ({config.n // 2 + 1}), all, default"},
                 {"name": "pw", "in": "query", "schema": primaries,
                  "description": f"primary write quorum, 0..{config.n} (default "
                                 f"{config.pw}): how many of the acknowledgements must "
@@ -111,7 +126,7 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                 "holding a hint (Riak's pw); short of it: 504, outcome "
                                 "unknown (503 when refused before writing)"},
                 {"name": "X-Vdynamo-Context", "in": "header",
-                 "schema": {"type": "string", "format": "byte"},
+                 "schema": {"type": "string", "format": "byte", "minLength": 1},
                  "description": f"{context}; refused (400) unless this cluster issued it"},
                 *preconditions]
 
@@ -142,7 +157,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "operationId": "get", "summary": "read a key (R replicas)",
                     "parameters": [
                         {"name": "r", "in": "query", "schema": quorum,
-                         "description": f"read quorum for this request, 1..{config.n}"},
+                         "description": f"read quorum for this request, 1..{config.n}, or one, "
+                                        f"quorum ({config.n // 2 + 1}), all, default"},
                         pr,
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
                          "description": "application/json (preferred by its q over "
@@ -184,7 +200,7 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                               "primary read quorum of that read, "
                                               f"0..{config.n}"},
                         {"name": "Content-MD5", "in": "header",
-                         "schema": {"type": "string", "format": "byte"},
+                         "schema": {"type": "string", "pattern": CONTENT_MD5_PATTERN},
                          "description": "the base64 of the body's MD5 digest (RFC 1864): "
                                         "a body that does not match it, or a malformed "
                                         "one, is refused 400, nothing written"}],
@@ -251,6 +267,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "parameters": [{"name": "node", "in": "query", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": _json({"type": "object"}, "the removal announced"),
+                              "400": _error("a query parameter other than node, or node "
+                                            "given twice"),
                               "401": _json({"type": "object"}, "no or a wrong admin token "
                                            "(another node or member, stale, or used)"),
                               "409": _json({"type": "object"}, "refused, naming why "

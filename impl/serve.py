@@ -50,8 +50,8 @@ from impl.runtime_config import (
 from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
-__all__ = ["RING_SETTINGS", "STORE_IDENTITY_META", "STORE_SETTINGS_META", "check_store_identity",
-           "check_store_settings", "event_loop_policy", "leave_state",
+__all__ = ["RING_SETTINGS", "STOP_SIGNALS", "STORE_IDENTITY_META", "STORE_SETTINGS_META",
+           "check_store_identity", "check_store_settings", "event_loop_policy", "leave_state",
            "lock_data_file", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
@@ -70,6 +70,10 @@ STORE_SETTINGS_META = "store-settings"
 #: (13 tokens a node -> 6 or 7) with no handover, and once all were ready 2 keys read
 #: 404 at R = 1 through n1 (0 of 40 with the settings unchanged)
 RING_SETTINGS = ("partitioning", "tokens_per_node", "partitions", "ring_seed", "nodes")
+#: the signals that stop ``vdynamo serve`` gracefully (requests in flight answered,
+#: storage closed, exit 0): SIGTERM (``cluster down``), SIGINT (Ctrl-C) and SIGHUP
+#: (the terminal hung up; since session 50)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
@@ -461,7 +465,8 @@ def _serve_under(config: RuntimeConfig, names: list[str], args: argparse.Namespa
 
 async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
                adopt_store: bool = False) -> None:
-    """Serve until SIGTERM/SIGINT, then stop gracefully; SIGUSR1: leave the ring."""
+    """Serve until one of :data:`STOP_SIGNALS`, then stop gracefully; SIGUSR1: leave
+    the ring."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     servers = await serve(config, names, rejoin=rejoin, adopt_store=adopt_store)
@@ -479,12 +484,17 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     def stopping(signum: signal.Signals) -> None:
         # (session 50's operator walk: a node's log said `stopped` and never why)
         if not stop.is_set():
-            log.info("%s: stopping (%s): no new connection; the requests in flight have "
+            log.warning("%s: stopping (%s): no new connection; the requests in flight have "
                      "%g s to finish", ", ".join(names), signum.name,
                      config.cluster.request_timeout * 2)
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # SIGHUP too (session 50's service probe): its default action killed the process
+    # at once, the requests in flight dropped unanswered (a put's outcome unknown to
+    # its client) and no line in the log, when the terminal of a `vdynamo serve` run
+    # by hand hung up (an ssh session lost) or an operator sent it as to a daemon
+    # (nginx's reload); a JVM's Cassandra runs its shutdown hooks on it
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stopping, signum)
     loop.add_signal_handler(signal.SIGUSR1, leave)
     await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)

@@ -41,6 +41,7 @@ from typing import BinaryIO, TypeVar
 from impl.config import VALUE_BYTES_CEILING
 from impl.errors import DynamoError, InvalidValueError
 from impl.http_client import MAX_STATED_ANSWER_BYTES
+from impl.http_values import QUORUM_NAMES
 from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
@@ -50,6 +51,8 @@ __all__ = ["cli_client_id", "main_delete", "main_get", "main_put", "shown"]
 T = TypeVar("T")
 
 #: the help of ``--pr`` and ``--pw`` (the primary quorums, session 39)
+_R_HELP = "read quorum for this request: 1..N, or one, quorum, all, default (Riak's)"
+_W_HELP = "write quorum for this request: 1..N, or one, quorum, all, default (Riak's)"
 _PR_HELP = ("primary read quorum for this request, 0..N: how many of the answers must "
             "come from the key's top N themselves, not a fallback (Riak's pr)")
 _PW_HELP = ("primary write quorum for this request, 0..N: how many of the "
@@ -215,11 +218,25 @@ def shown(value: bytes) -> str:
     return "".join(out)
 
 
+def _quorum(text: str) -> int | str:
+    """An ``--r``, ``--w``, ``--pr`` or ``--pw`` argument: an integer (the client
+    refuses one under its floor, naming it), or one of Riak's names
+    (:data:`impl.http_values.QUORUM_NAMES`, the node reads them; since session 50);
+    argparse's error otherwise."""
+    if text in QUORUM_NAMES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an integer nor one of {', '.join(QUORUM_NAMES)}: {text!r}") from None
+
+
 def main_get(argv: list[str]) -> int:
     """``vdynamo get KEY [--r R] [--pr PR] [--json]``."""
     parser = _parser("vdynamo get")
-    parser.add_argument("--r", type=int, help="read quorum for this request")
-    parser.add_argument("--pr", type=int, help=_PR_HELP)
+    parser.add_argument("--r", type=_quorum, help=_R_HELP)
+    parser.add_argument("--pr", type=_quorum, help=_PR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     got = _request("vdynamo get", args, lambda client: client.get(
@@ -257,8 +274,8 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
     parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
     parser.add_argument("--content-type", default="text/plain; charset=utf-8",
                         help="the value's Content-Type (default: text/plain; charset=utf-8)")
-    parser.add_argument("--w", type=int, help="write quorum for this request")
-    parser.add_argument("--pw", type=int, help=_PW_HELP)
+    parser.add_argument("--w", type=_quorum, help=_W_HELP)
+    parser.add_argument("--pw", type=_quorum, help=_PW_HELP)
     args = parser.parse_args(argv)
     stdin = stdin if stdin is not None else sys.stdin.buffer
     source = _put_value(args.value, args.value_file, stdin)
@@ -365,11 +382,11 @@ def main_delete(argv: list[str]) -> int:
     parser = _parser("vdynamo delete")
     parser.add_argument("--context", help="the context of a get: what the delete covers "
                                           "(none: read the key first and delete what is there)")
-    parser.add_argument("--w", type=int, help="write quorum for this request")
-    parser.add_argument("--r", type=int, help="read quorum of the read made when no "
+    parser.add_argument("--w", type=_quorum, help=_W_HELP)
+    parser.add_argument("--r", type=_quorum, help="read quorum of the read made when no "
                                               "--context is given")
-    parser.add_argument("--pw", type=int, help=_PW_HELP)
-    parser.add_argument("--pr", type=int, help="primary read quorum of that read")
+    parser.add_argument("--pw", type=_quorum, help=_PW_HELP)
+    parser.add_argument("--pr", type=_quorum, help="primary read quorum of that read")
     args = parser.parse_args(argv)
 
     def delete(client: Client) -> tuple[str, bool]:

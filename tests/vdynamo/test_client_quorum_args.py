@@ -37,12 +37,17 @@ def test_a_quorum_that_is_not_a_positive_int_is_refused_before_any_request(
     why = "a positive int" if len(name) == 1 else "an int of at least 0"
     with vdynamo.connect(SEEDS, timeout_s=1.0) as db, pytest.raises(
             InvalidValueError, match=rf"^{name}: must be {why}"):
-        if call == "get":
-            db.get("k", **{name: bad})
-        elif call == "put":
-            db.put("k", b"v", **{name: bad})
-        else:
-            db.delete("k", **{name: bad})
+        _call(db, call, name, bad)
+
+
+def _call(db: Any, call: str, name: str, quorum: Any) -> None:
+    """``db``'s ``call`` of key ``k`` with its quorum argument ``name`` = ``quorum``."""
+    if call == "get":
+        db.get("k", **{name: quorum})
+    elif call == "put":
+        db.put("k", b"v", **{name: quorum})
+    else:
+        db.delete("k", **{name: quorum})
 
 
 def test_the_cli_names_the_quorum_not_the_unreachable_node() -> None:
@@ -62,3 +67,24 @@ def test_the_cli_passes_the_primary_quorums(command: str, option: str,
             "--node", "127.0.0.1:1"]
     assert main(args) == 1
     assert f"{option[2:]}: must be an int of at least 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("call", "name"), CALLS)
+def test_riaks_quorum_names_are_sent_not_refused(call: str, name: str) -> None:
+    """``one``, ``quorum``, ``all`` and ``default`` are Riak's names, which the node
+    reads (impl.http_values.QUORUM_NAMES; session 50): the client sends them (here
+    to a seed where nothing listens, so the call fails for that, not for the name).
+    Mutant (checked failing, session 50): the names refused as before."""
+    for word in ("one", "quorum", "all", "default"):
+        with vdynamo.connect(SEEDS, timeout_s=1.0) as db, pytest.raises(Exception) as raised:
+            _call(db, call, name, word)
+        assert not isinstance(raised.value, InvalidValueError), (word, raised.value)
+        assert "no node could serve it" in str(raised.value), (word, raised.value)
+
+
+def test_the_cli_takes_riaks_quorum_names_and_names_a_bad_word() -> None:
+    done = cli("get", "k", "--r", "quorum", "--node", "127.0.0.1:1")
+    assert done.returncode == 1 and "no node could serve it" in done.stderr, done
+    done = cli("put", "k", "v", "--w", "most", "--node", "127.0.0.1:1")
+    assert done.returncode == 2, done  # argparse
+    assert "not an integer nor one of one, quorum, all, default: 'most'" in done.stderr, done
