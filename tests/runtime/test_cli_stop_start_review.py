@@ -122,3 +122,22 @@ def test_two_starts_of_one_node_at_once_start_it_once_and_record_it(
         assert first.stderr == (f"vdynamo cluster start: n2: started meanwhile by another "
                                 f"command (pid {started[0].pid}); nothing was started\n")
         assert state(directory)["nodes"]["n2"]["pid"] == started[0].pid
+
+
+def test_status_waiting_names_an_unready_node_once(tmp_path: Path) -> None:
+    """``cluster status --wait-ready`` names a node that answers not ready once: the
+    no-wait ``unready`` line (session 50) is added only for a node the wait did not
+    name. Mutant: that check removed (``n1`` named twice): fails."""
+    answers: dict[str, dict[str, Any]] = {
+        "/health": {"ready": False, "live": True, "why_not_ready": "rebuilding"},
+        "/status": {"member_status": "joining"}}
+    directory = tmp_path / "c"
+    with _stand_in(answers) as http, _processes() as started:
+        _cluster(directory, {"n1": {"pid": None, "http": http, "peer": 1}})
+        held = state(directory)
+        held["nodes"]["n1"]["pid"] = _serve_stand_in(directory, "n1", started)
+        (directory / "cluster.json").write_text(json.dumps(held))
+        status = cli("cluster", "status", "--dir", str(directory), "--wait-ready", "0.2")
+    assert status.returncode == 1, status
+    assert status.stderr == ("vdynamo cluster status: not ready after 0.2 s:\n"
+                             "  n1: member_status joining\n"), status.stderr
