@@ -780,7 +780,10 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
                     "--adopt-store` passes it on to each)" if shared else
                     f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
                     f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
-                    f"{directory} --adopt-store` passes it on)")
+                    f"{directory} --adopt-store` passes it on; only for a name or secret "
+                    "changed on purpose: a data file copied from another cluster brings "
+                    "that cluster's keys and members with it, and its nodes' departures: "
+                    "give the node a new, empty file instead)")
             print(f"{said}: {problem}", file=sys.stderr)
             _stop(directory, state, started)
             _write_fields(directory, state, started, ("pid",))

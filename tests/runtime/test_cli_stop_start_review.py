@@ -141,3 +141,27 @@ def test_status_waiting_names_an_unready_node_once(tmp_path: Path) -> None:
     assert status.returncode == 1, status
     assert status.stderr == ("vdynamo cluster status: not ready after 0.2 s:\n"
                              "  n1: member_status joining\n"), status.stderr
+
+
+def test_the_adopt_store_hint_for_another_owner_warns_of_another_clusters_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start refused for a data file of "another node or cluster (another [cluster]
+    secret)": the hint under ``vdynamo cluster`` (session 50) names ``--adopt-store``,
+    and now warns that a file copied from another cluster must not be adopted (the
+    review's walk: n1 given cluster c's file in cluster d, ``up --adopt-store`` as
+    hinted: n1 served c's keys, n2 waited to rebuild from c's n4, d's n3 stopped as
+    "left" by c's membership). Mutant: the warning not appended: fails."""
+    directory = tmp_path / "d"
+    _cluster(directory, {"n1": {"pid": None, "http": procs.free_port(), "peer": 1}})
+    refused = ("n1 exited: vdynamo serve: n1/data.sqlite: this data file belongs to another "
+               "node or cluster (another [cluster] secret): ... start once with "
+               "--adopt-store")
+    monkeypatch.setattr(cluster_cli, "_ports_taken", lambda state, names: [])
+    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, *, rejoin=False,
+                        adopt=False: 0)
+    monkeypatch.setattr(cluster_cli, "_wait_started", lambda *args, **kwargs: refused)
+    up = cli("cluster", "up", "--dir", str(directory))
+    assert up.returncode == 1, up
+    assert (f"`vdynamo cluster up --dir {directory} --adopt-store` passes it on; only for a "
+            "name or secret changed on purpose: a data file copied from another cluster "
+            "brings that cluster's keys and members with it") in up.stderr, up.stderr
