@@ -398,7 +398,8 @@ class NodeServer:
         #: and n2) all four said ready before. A new store records nothing: it cannot
         #: tell (the tie then leaves both sides ready, as a 2-2 partition does).
         self.secret_changed = False
-        #: the peers whose hello with this node passed since its start, either way
+        #: the peers whose hello with this node passed since its start, either way,
+        #: and that have not refused it since (:meth:`_secret_refused`)
         self._accepted_by: set[str] = set()
         self._accepted_recorded = False
         self._read_secret_record()
@@ -1214,6 +1215,10 @@ class NodeServer:
         with its own secret, which tells the two secrets differ and not which one
         is wrong; the majority of the members tells that (session 49)."""
         self.node.stats["peer-secret-differs"] += 1
+        # it accepted this node's secret before, not now: it no longer counts towards
+        # the majority that records a changed secret (session 50's review: n4 took
+        # the old secret back, and n3 counted it with n2, "3 of 4", at a 2-2 split)
+        self._accepted_by.discard(dest)
         self.secret_differs[dest] = (f"{_host_port(address)}: its proof does not verify "
                                      "with this node's [cluster] secret")
         why = self.unreached()

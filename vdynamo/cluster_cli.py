@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import random
@@ -253,15 +254,21 @@ def _write_fields(directory: Path, state: dict[str, Any], names: Collection[str]
     meanwhile (a ``vdynamo leave``'s ``left`` mark); an entry it does not hold is
     written whole. ClusterStateError as :func:`read_state`."""
     with _locked(directory):
-        current = read_state(directory)
-        for name in names:
-            entry = current["nodes"].get(name)
-            if entry is None:
-                current["nodes"][name] = state["nodes"][name]
-            else:
-                entry.update({key: state["nodes"][name][key] for key in fields
-                              if key in state["nodes"][name]})
-        _write_state(directory, current)
+        _merge_fields(directory, state, names, fields)
+
+
+def _merge_fields(directory: Path, state: dict[str, Any], names: Collection[str],
+                  fields: Collection[str]) -> None:
+    """:func:`_write_fields` by a caller that holds :func:`_locked` already."""
+    current = read_state(directory)
+    for name in names:
+        entry = current["nodes"].get(name)
+        if entry is None:
+            current["nodes"][name] = state["nodes"][name]
+        else:
+            entry.update({key: state["nodes"][name][key] for key in fields
+                          if key in state["nodes"][name]})
+    _write_state(directory, current)
 
 
 def _node_section(name: str, peer: int, http: int) -> str:
@@ -324,6 +331,23 @@ def _ours(directory: Path, pid: int | None) -> bool:
         return False
     config = str((directory / "cluster.toml").resolve()).encode()
     return b"serve" in cmdline and config in cmdline
+
+
+def _runs(directory: Path, pid: int | None, node: str) -> bool:
+    """Whether ``pid`` runs ``vdynamo serve`` of node ``node`` on this directory's file
+    (:func:`_ours`, its command line naming ``--node NODE``). Session 50's review:
+    ``cluster stop n2`` whose recorded PID was stale and reused by n3's process (a
+    ``vdynamo serve`` of the same file) sent n3 SIGTERM, and ``cluster start n2``
+    said n2 was running."""
+    if not _ours(directory, pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    name = node.encode()
+    return f"--node={node}".encode() in cmdline or any(
+        flag == b"--node" and value == name for flag, value in itertools.pairwise(cmdline))
 
 
 def node_running(directory: Path, pid: int | None) -> bool:
@@ -718,16 +742,29 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
               "cluster's node? a copy of this directory?); nothing was started",
               file=sys.stderr)
         return 1
-    try:
-        for name in started:
-            (directory / name).mkdir(exist_ok=True)
-            state["nodes"][name]["pid"] = _start(directory, name, adopt=args.adopt_store)
-    finally:  # (interrupted meanwhile: the nodes started so far are recorded, for `down`)
-        # only its own nodes' entries, under the lock (session 48: written whole, a
-        # `vdynamo join` meanwhile lost its node's entry, as two joins did before
-        # session 47's review), and of those only what `up` sets (a `leave` finishing
-        # meanwhile keeps its `left` mark: session 48's review)
-        _write_fields(directory, state, names, ("pid", "http", "peer"))
+    with _locked(directory):
+        # read again under the lock, and each start recorded before it is released
+        # (session 50's review: two `cluster start n2` at once each saw n2 stopped and
+        # started one; the second process exited (its data file locked) and, recorded
+        # over the first, had its pid cleared: n2 ran unrecorded, `cluster down` and
+        # `cluster stop n2` left it running, and both commands exited 0)
+        held = read_state(directory)["nodes"]
+        if meanwhile := [name for name in started if name in held
+                         and _runs(directory, held[name]["pid"], name)]:
+            print(f"{said}: {', '.join(meanwhile)}: started meanwhile by another command "
+                  f"(pid {', '.join(str(held[name]['pid']) for name in meanwhile)}); "
+                  "nothing was started", file=sys.stderr)
+            return 1
+        try:
+            for name in started:
+                (directory / name).mkdir(exist_ok=True)
+                state["nodes"][name]["pid"] = _start(directory, name, adopt=args.adopt_store)
+        finally:  # (interrupted meanwhile: the nodes started so far are recorded, for
+            # `down`) only its own nodes' entries (session 48: written whole, a `vdynamo
+            # join` meanwhile lost its node's entry, as two joins did before session
+            # 47's review), and of those only what `up` sets (a `leave` finishing
+            # meanwhile keeps its `left` mark: session 48's review)
+            _merge_fields(directory, state, names, ("pid", "http", "peer"))
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
@@ -743,7 +780,10 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
                     "--adopt-store` passes it on to each)" if shared else
                     f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
                     f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
-                    f"{directory} --adopt-store` passes it on)")
+                    f"{directory} --adopt-store` passes it on; only for a name or secret "
+                    "changed on purpose: a data file copied from another cluster brings "
+                    "that cluster's keys and members with it, and its nodes' departures: "
+                    "give the node a new, empty file instead)")
             print(f"{said}: {problem}", file=sys.stderr)
             _stop(directory, state, started)
             _write_fields(directory, state, started, ("pid",))
@@ -882,7 +922,7 @@ def _node_problem(directory: Path, state: dict[str, Any], name: str, verb: str) 
                 f"{', '.join(state['nodes'])})"
                 + (f"; a new node joins: `vdynamo join {name} --dir {directory}`"
                    if verb == "start" else ""))
-    if _ours(directory, entry["pid"]):
+    if _runs(directory, entry["pid"], name):
         return None  # (a node that left and lingers still stops)
     if entry.get("removed"):
         return f"{name} was removed from the cluster in {directory}: it is no member"
@@ -902,10 +942,10 @@ def _the_node(args: argparse.Namespace) -> tuple[Path, dict[str, Any], str, int]
     problem = _node_problem(directory, state, name, args.command)
     if problem is None:
         pid = state["nodes"][name]["pid"]
-        if args.command == "stop" and not _ours(directory, pid):
+        if args.command == "stop" and not _runs(directory, pid, name):
             problem = (f"{name} is not running in {directory} (stopped already: `vdynamo "
                        f"cluster start {name} --dir {directory}` starts it)")
-        elif args.command == "start" and _ours(directory, pid):
+        elif args.command == "start" and _runs(directory, pid, name):
             problem = (f"{name} is already running in {directory} (pid {pid}; `vdynamo "
                        f"cluster stop {name} --dir {directory}` stops it)")
         else:
@@ -935,7 +975,7 @@ def _stop_node(args: argparse.Namespace) -> int:
            f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
            "flushed")
     running = [other for other, held in state["nodes"].items()
-               if other != name and _ours(directory, held["pid"])]
+               if other != name and _runs(directory, held["pid"], other)]
     print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
           f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
     return 0

@@ -55,17 +55,22 @@ def test_cluster_down_keeps_a_node_joined_while_it_stopped_the_others(
 def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh ``cluster up`` whose nodes fail to start (so that it stops them and
-    writes again): both of its writes keep the entry a join wrote meanwhile."""
+    writes again): both of its writes keep the entry a join wrote meanwhile (after
+    ``up`` read the file, before it started its nodes: since session 50's review the
+    starts and their write hold the directory's lock, a join waits for them)."""
     directory = tmp_path / "c"
     started: list[str] = []
 
     def start(directory: Path, name: str, *, adopt: bool = False) -> int:
-        if not started:
-            _join_meanwhile(directory)
         started.append(name)
         return 0  # no process: pid 0 is never ours
 
+    def ports_taken(state: dict[str, Any], names: list[str]) -> list[str]:
+        _join_meanwhile(directory)
+        return []
+
     monkeypatch.setattr(cluster_cli, "_start", start)
+    monkeypatch.setattr(cluster_cli, "_ports_taken", ports_taken)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: "n1 did not start")
     monkeypatch.setattr(cluster_cli, "_stop", lambda *a: 0)
     counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
@@ -130,16 +135,21 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
     assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 0
     started: list[str] = []
 
+    def ports_taken(state: dict[str, Any], names: list[str]) -> list[str]:
+        # the leave finishes as up is about to start its nodes (since session 50's
+        # review the starts and their write hold the lock: the leave's write waits)
+        with cluster_cli._locked(directory):
+            current = cluster_cli.read_state(directory)
+            current["nodes"]["n2"]["left"] = True
+            cluster_cli._write_state(directory, current)
+        return []
+
     def start(directory: Path, name: str, *, adopt: bool = False) -> int:
-        if not started:  # the leave finishes as up starts its first node
-            with cluster_cli._locked(directory):
-                current = cluster_cli.read_state(directory)
-                current["nodes"]["n2"]["left"] = True
-                cluster_cli._write_state(directory, current)
         started.append(name)
         return 4242 if name == "n1" else 4343
 
     monkeypatch.setattr(cluster_cli, "_start", start)
+    monkeypatch.setattr(cluster_cli, "_ports_taken", ports_taken)
     assert cluster_cli.main_cluster(["up", "--dir", str(directory)]) == 0
     written = cluster_cli.read_state(directory)["nodes"]
     assert started == ["n1", "n2"]
