@@ -59,6 +59,7 @@ from impl.errors import (
     RemoteError,
     RequestTimeoutError,
 )
+from impl.gossip import left_unsettled
 from impl.membership import ROUTED, MemberStatus, seen_all
 from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
@@ -633,9 +634,22 @@ class SimulatedCluster:
         current (paper 4.8.2; ``vdynamo join`` rewrites a local cluster's file so):
         before session 47's data probe the node asked only nodes gone and never
         joined; before its review, with every seed down, it joined only once one was
-        back (tests/impl/test_join_after_seeds_left.py)."""
+        back (tests/impl/test_join_after_seeds_left.py). A node that left and is down,
+        its leave not settled (:meth:`run_until_quiet` has not taken it out), is started
+        again on its store and joins again (tests/impl/test_rejoin_left_unsettled.py);
+        one down mid-leave is started again, and resumes its leave."""
         if name in self.storages and name not in self.left:
             raise SimulationError(f"node {name!r} already exists")
+        if name in self.left and name in self.sim.members and self.sim.is_down(name):
+            # it left and went down before its leave settled (not taken out): started
+            # again on its store, asked to join again (``vdynamo join``: serve
+            # --rejoin), it announces the settlement, then joins (session 50); down
+            # mid-leave (not left yet), it resumes its leave
+            if left_unsettled(self.storages[name], name):
+                self._rejoining.add(name)
+                self.left.discard(name)
+            self.sim.restart(name)
+            return
         members = [node for node in self.sim.members  # up: a seed down answers no joiner
                    if node not in self.left and node in self.sim.nodes]  # (47's review)
         if members and not set(self.config.seed_nodes) & set(members):

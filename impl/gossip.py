@@ -171,13 +171,7 @@ def retire_if_left(storage: Storage, name: str) -> bool:
     (``impl.serve.until_stopped``: "every node here left the ring") and could
     never join again: ``vdynamo join`` of a node that left exited 1 (session 13's
     probe; riak_core's ``riak-admin cluster join`` of a node that left works)."""
-    raw = storage.get_meta("membership")
-    if not raw:
-        return False
-    try:
-        member = Membership.from_bytes(raw).get(name)
-    except BadMessageError:
-        return False
+    member = _stored_entry(storage, name)
     if member is None or member.status is not MemberStatus.LEFT or not member.settled:
         return False
     for key in [key for key, _ in storage.scan()]:
@@ -191,6 +185,33 @@ def retire_if_left(storage: Storage, name: str) -> bool:
     return True
 
 
+def left_unsettled(storage: Storage, name: str) -> bool:
+    """Whether ``storage`` is the store of a node that left the ring but whose leave
+    had not settled when it stopped (its persisted view shows it ``left``, not
+    ``settled``: killed after its handover, before it announced the settlement,
+    which only it can announce). Asked to join again (``serve --rejoin``), such a
+    node first announces the settlement, as a restart does, and then joins anew
+    (:meth:`Gossiper._rejoin_once_left`); :func:`retire_if_left` refuses such a store.
+    Session 50's data probe: before, ``vdynamo join`` of a node SIGKILLed as soon as
+    the others saw it ``left`` started it, it announced the settlement and stopped
+    ("every node here left the ring"), and every later ``vdynamo join`` did the
+    same: the node could never join again."""
+    member = _stored_entry(storage, name)
+    return member is not None and member.status is MemberStatus.LEFT and not member.settled
+
+
+def _stored_entry(storage: Storage, name: str) -> membership.Member | None:
+    """Node ``name``'s entry in the view ``storage`` persisted (None: no view, a view
+    that does not parse, or no entry)."""
+    raw = storage.get_meta("membership")
+    if not raw:
+        return None
+    try:
+        return Membership.from_bytes(raw).get(name)
+    except BadMessageError:
+        return None
+
+
 class Gossiper:
     """Node ``name``'s membership view and its gossip (see the module docstring)."""
 
@@ -201,7 +222,8 @@ class Gossiper:
         # rejoin: the node left the ring for good and was started again
         # (retire_if_left): it joins again, as a node that is not a member would;
         # rejoin_if_left: asked to (``serve --rejoin``) on a new store, which cannot
-        # tell whether the node left: it joins again once a view says it left
+        # tell whether the node left, or on the store of a node that left unsettled
+        # (left_unsettled): it joins again once a view says it left, settled
         self.name = name
         self.config = config
         self.storage = storage
@@ -718,6 +740,7 @@ class Gossiper:
         self.announced_settled = True
         self._persist_announced()
         self._apply(view)
+        self._rejoin_once_left()  # (no peer answers the settlement's own gossip)
         return [Send(node, Settled(self.name))
                 for node in self.view.nodes_with(SERVING) if node != self.name]
 
@@ -779,15 +802,8 @@ class Gossiper:
             self._apply(merged)
         else:
             self._transfer_if_seen()
+        self._rejoin_once_left()
         me = self.view.get(self.name)
-        if (self.rejoin_if_left and me is not None and me.status is MemberStatus.LEFT
-                and me.settled):
-            # its data file was deleted after it left (session 14): it joins anew; the
-            # store holds nothing of its old membership to clear (retire_if_left)
-            self.rejoin_if_left = False
-            self.join_pending = True
-            self.log.append(f"{self.name}: the cluster's view says this node left; "
-                            "its store is new: joining again (--rejoin)")
         if (self.join_pending and not self.claims and me is not None
                 and me.status in membership.ROUTED):
             # strategies 1 and 2: a member that joined has a replaced disk (not in the
@@ -810,6 +826,28 @@ class Gossiper:
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
+
+    def _rejoin_once_left(self) -> None:
+        """Asked to join again (:attr:`rejoin_if_left`), once this node's view says it
+        left, settled: it joins anew (:meth:`_rejoin_unanswered` announces it). Its data
+        file was deleted after it left (session 14): the store holds nothing of its old
+        membership to clear (:func:`retire_if_left`). Or it was stopped after its leave
+        and before the settlement (:func:`left_unsettled`; session 50): it announced the
+        settlement itself (:meth:`settle`), which let its handed-over copies go, and
+        its leave, done, is no longer asked of it."""
+        me = self.view.get(self.name)
+        if not (self.rejoin_if_left and me is not None and me.status is MemberStatus.LEFT
+                and me.settled):
+            return
+        self.rejoin_if_left = False
+        self.join_pending = True
+        if not self.leave_requested:
+            self.log.append(f"{self.name}: the cluster's view says this node left; its "
+                            "store is new: joining again (--rejoin)")
+            return
+        self.leave_requested = False
+        self._persist_announced()
+        self.log.append(f"{self.name}: this node's leave settled: joining again (--rejoin)")
 
     def _join(self) -> Membership:
         """This node's view once it announced that it joins (strategy 3: joining with no
@@ -1301,6 +1339,14 @@ class Gossiper:
         (tests/impl/test_safe_reap_knowledge.py)."""
         if self.moved_from is None or self.transfer_after is not None:
             return
+        if (not self.settling and self.future is self.partitioning
+                and self.name in self.future.preference_list(key, self.config.n)):
+            # the change settled and this node owns the key: it keeps the record, and
+            # the owners' exchanges spread it. Before (session 50's data probe), two
+            # survivors of a removal, each from its own ring before it, handed a key
+            # to each other at each delivery, a new hint a second for ever
+            # (tests/impl/test_hand_on_ping_pong.py)
+            return
         encoded = self.storage.read(key)
         if not encoded:
             return
@@ -1485,9 +1531,15 @@ class Gossiper:
 
     def _has_settled(self, member: membership.Member | None) -> bool:
         """``member``'s change settled: it announced so, or (strategy 3) it is
-        leaving (see :meth:`_settled`)."""
+        leaving (see :meth:`_settled`), or joining again with no partitions yet: a
+        node that left announces its join only once its leave settled
+        (:func:`retire_if_left`, :meth:`_rejoin_once_left`), and its ``joining``
+        replaces its settled ``left``: a member that had not heard the settlement
+        kept it settling for ever, and as the claimant claimed nothing more (session
+        50's data probe: a node SIGKILLed before its settlement, joined again)."""
         return member is not None and (member.settled or (
-            self.claims and member.status is MemberStatus.LEAVING))
+            self.claims and (member.status is MemberStatus.LEAVING or (
+                member.status is MemberStatus.JOINING and not member.tokens))))
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is

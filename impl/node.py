@@ -64,7 +64,7 @@ from impl.errors import (
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
-from impl.gossip import Gossiper, retire_if_left
+from impl.gossip import Gossiper, left_unsettled, retire_if_left
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error, report_internal_error
@@ -295,10 +295,13 @@ class Node:
         # node (:func:`impl.gossip.retire_if_left`); a mere restart of a node that left
         # stays left (the spec's Recover). A new store (its data file deleted after
         # it left: no view) learns from the seeds whether it left: if so, it joins
-        # again (``rejoin_if_left``; before session 14 it stayed left for good)
+        # again (``rejoin_if_left``; before session 14 it stayed left for good); a
+        # store that left unsettled (stopped before it announced the settlement)
+        # announces it, then joins again the same way (session 50)
         # before anything is written: a store of another clock mode is refused whole
         check_store_clock(storage, self.mode)
-        fresh = rejoin and not storage.get_meta("membership")
+        fresh = rejoin and (not storage.get_meta("membership")
+                            or left_unsettled(storage, name))
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,

@@ -1,0 +1,98 @@
+"""A node that left, went down before its leave settled, and is joined again (session
+50's data probe, docs/runtime.md, "A user's probe of the data kinds (session 50)").
+
+Real processes first: ``vdynamo leave n4``, n4 SIGKILLed as soon as the others saw it
+``left`` (its handover done, the settlement, which only it can announce, not yet),
+then ``vdynamo join n4`` (``serve --rejoin`` on its old data file): n4 announced the
+settlement and stopped ("every node here left the ring"), ``join`` exited 1, and
+every later ``join`` did the same: the node could never join again. Fixed in two
+parts: such a store joins again once its view says it left, settled
+(:func:`impl.gossip.left_unsettled`, ``Gossiper._rejoin_once_left``, also right after
+its own settlement, which no peer answers), and a member that had not heard the
+settlement takes the node's ``joining`` with no partitions (strategy 3) as its
+settlement, as it takes ``leaving`` (``Gossiper._has_settled``): before, the claimant
+kept the node ``settling`` and claimed nothing for it, the join stuck for good.
+
+Here in the simulator (:meth:`impl.cluster.SimulatedCluster.join` of a node that left
+and is down, not taken out): 4 nodes, N = 3, R = W = 2; 12 keys at W = 3; n4 leaves and
+crashes once ``left``; each key is then updated (even) or deleted (odd) with a get's
+context; n4 joins again, the claimant n1 cut off until n4 announced its join (so
+that it never hears the settlement), while a reader asks every member at R = 1. Asserted: n4 ``up``
+in every view, no member settling, no read through any node ever older than the
+update or the delete, and every key as last written at R = 3 through every member.
+
+Mutants, each run and seen failing (session 50): ``Node``'s ``fresh`` without the
+unsettled store (n4 stays ``left``: the join never ends); ``_has_settled`` without the
+``joining`` rule (n1 keeps n4 settling, n4 ``joining`` for good); ``settle`` without
+its ``_rejoin_once_left`` (n4 stays ``left``). About 0.5 CPU-s a mode.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import impl
+from impl.errors import DynamoError
+from impl.membership import MemberStatus
+
+MODES = ("dvv", "client-vclock", "server-vclock", "lww")
+
+
+def _everywhere_up(cluster: impl.SimulatedCluster, name: str) -> bool:
+    views = [cluster.node(node).gossiper.view.get(name) for node in cluster.node_names
+             if not cluster.is_down(node)]
+    return all(entry is not None and entry.status is MemberStatus.UP and entry.settled
+               for entry in views)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_node_down_before_its_leave_settled_joins_again(mode: str) -> None:
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, clock=mode,
+                               tombstone_grace_s=0.5) as cluster:
+        client = cluster.client()
+        keys = [b"k%d" % i for i in range(12)]
+        for key in keys:
+            client.put(key, b"v1", w=3)
+        cluster.run_until_quiet()
+        cluster.leave("n4")
+        cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
+        assert cluster.node("n4").settling  # the scenario: left, not settled
+        cluster.crash("n4")
+        deleted = set()
+        for i, key in enumerate(keys):
+            read = client.get(key)
+            if i % 2:
+                client.delete(key, context=read.context)
+                deleted.add(key)
+            else:
+                client.put(key, b"v2", context=read.context)
+        cluster.run_for(3.0)
+
+        def expected(key: bytes) -> list[bytes]:
+            return [] if key in deleted else [b"v2"]
+
+        # the claimant (n1, the lowest-named member) cut off until n4 announced its
+        # join: it never hears n4's settlement, only its ``joining``
+        cluster.partition({"n1"}, set(cluster.node_names) - {"n1"})
+        cluster.join("n4")
+        cluster.run_until(lambda: cluster.node("n4").status is MemberStatus.JOINING,
+                          max_time=60)
+        cluster.heal()
+        wrong = []
+        for step in range(60):
+            cluster.run_for(0.2)
+            for node in cluster.node_names:
+                key = keys[(step + len(node)) % len(keys)]
+                try:
+                    values = cluster.client(node).get(key, r=1).values
+                except DynamoError:
+                    continue  # (not serving yet)
+                if values != expected(key):
+                    wrong.append((step, node, key, values))
+        cluster.run_until(lambda: _everywhere_up(cluster, "n4"), max_time=120)
+        cluster.run_until_quiet()
+        assert _everywhere_up(cluster, "n4")
+        assert [node for node in cluster.node_names if cluster.node(node).gossiper.settling] == []
+        assert wrong == []
+        assert [(node, key) for node in cluster.node_names for key in keys
+                if cluster.client(node).get(key, r=3).values != expected(key)] == []
