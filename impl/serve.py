@@ -501,6 +501,13 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     for server in servers:
         await server.stop(grace_s=config.cluster.request_timeout * 2)
         log.info("%s: stopped", server.name)
+    # stopped: a signal sent again (a hangup's second SIGHUP, Ctrl-C pressed twice)
+    # is ignored until the process exits. asyncio.run closing the loop gave each its
+    # default action back, and one arriving while the interpreter exited killed it
+    # (exit -1 after a graceful stop; session 50's review)
+    for signum in (*STOP_SIGNALS, signal.SIGUSR1):
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
 
 
 async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,

@@ -1379,12 +1379,19 @@ def _join_ended(directory: Path, state: dict[str, Any], name: str, pid: int) -> 
     if ended != pid:
         return ""
     if not os.WIFSIGNALED(status):
-        return f" (exit status {os.waitstatus_to_exitcode(status)})"
-    number = os.WTERMSIG(status)
-    try:
-        said = f" (killed by {signal.Signals(number).name}"
-    except ValueError:  # (a real-time signal between SIGRTMIN and SIGRTMAX)
-        said = f" (killed by signal {number}"
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            return f" (exit status {code})"
+        # 0: stopped gracefully (SIGTERM, SIGINT, SIGHUP since session 50): the ways
+        # on as for a kill (session 50's review: a SIGHUP mid-join was "killed by
+        # SIGHUP" and the ways on; once graceful, "exit status 0" alone)
+        said = " (exit status 0, stopped"
+    else:
+        number = os.WTERMSIG(status)
+        try:
+            said = f" (killed by {signal.Signals(number).name}"
+        except ValueError:  # (a real-time signal between SIGRTMIN and SIGRTMAX)
+            said = f" (killed by signal {number}"
     seen = _members_say(state, name)
     if seen == "joining":
         return (f"{said}; the members see it joining): `vdynamo join {name} --dir {directory}` "

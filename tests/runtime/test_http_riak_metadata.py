@@ -11,6 +11,12 @@ naming the fields, nothing written, refused with its head (before ``100
 Continue``); a GET or DELETE carrying them is served (nothing to store).
 
 Mutant (checked failing, session 50): the refusal removed (the tree before): 200.
+
+Session 50's review: Riak's links (a ``Link`` field with ``riaktag``, which
+riak_kv_wm_object stores with the object as it does the fields above) were still
+dropped silently (200); now refused the same way, a Link without ``riaktag`` served.
+Mutants (checked failing): the tree before (200); ``riaktag`` matched case-sensitively
+(``RiakTag="x"``: 200); every Link refused (``rel="up"``: 400).
 """
 
 from __future__ import annotations
@@ -31,7 +37,12 @@ def test_a_put_with_riak_metadata_is_refused_naming_it_and_writes_nothing(
         for fields, named in (({"X-Riak-Meta-Author": "bob"}, "x-riak-meta-author"),
                               ({"X-Riak-Index-Email_bin": "b@x"}, "x-riak-index-email_bin"),
                               ({f"X-Riak-Meta-F{i}": "v" for i in range(5)},
-                               "x-riak-meta-f0, x-riak-meta-f1, x-riak-meta-f2 and 2 more")):
+                               "x-riak-meta-f0, x-riak-meta-f1, x-riak-meta-f2 and 2 more"),
+                              # Riak's links (riak_kv_wm_object stores a Link field's
+                              # riaktag links with the object): dropped silently too,
+                              # 200, until session 50's review
+                              ({"Link": '</buckets/b/keys/k2>; riaktag="friend"'}, "link"),
+                              ({"LINK": '</riak/b/k2>; RiakTag="x"'}, "link")):
             status, _, body = http_call("PUT", url, b"hi", {"Content-Type": "text/plain",
                                                             **fields})
             answer = json.loads(body)
@@ -47,3 +58,5 @@ def test_a_put_with_riak_metadata_is_refused_naming_it_and_writes_nothing(
         status, _, body = http_call("GET", url, headers={"X-Riak-Meta-Author": "bob"})
         assert (status, body) == (200, b"hi")
         assert http_call("DELETE", url, headers={"X-Riak-Index-A_int": "1"})[0] == 200
+        # a Link that is not Riak's (no riaktag) is no object metadata: served
+        assert http_call("PUT", url, b"hi", {"Link": '</buckets/b>; rel="up"'})[0] == 200

@@ -54,6 +54,8 @@ def _parses(value: str) -> bool:
 @example(', ,"a" ,')
 @example('*, "a"')
 @example('w/"a"')
+@example('"\x80\xe9\xff", W/"\x7e"')  # obs-text in a tag (session 50's review: the
+# pattern without \x80-\xff passed the 400 drawn values)
 def test_the_documented_entity_tags_are_what_the_node_parses(value: str) -> None:
     documented = re.fullmatch(ENTITY_TAGS_PATTERN, value) is not None
     assert documented == _parses(value), (value, documented)
@@ -69,8 +71,9 @@ def _md5_taken(value: str) -> bool:
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.binary(max_size=24).map(lambda raw: base64.b64encode(raw).decode())
-       | st.text(alphabet="AZaz09+/= \t-_", max_size=26))
+       | st.text(alphabet="AZaz09+/= \t-_;", max_size=26))
 @example(base64.b64encode(bytes(16)).decode())
+@example(base64.b64encode(bytes(16)).decode() + ";a")  # taken until session 50's review
 @example(base64.b64encode(bytes(16)).decode().rstrip("="))
 @example("A" * 21 + "==")
 def test_the_documented_content_md5_is_what_the_node_takes(value: str) -> None:

@@ -18,6 +18,7 @@ Mutant (checked failing, session 50): SIGHUP left out of ``impl.serve.STOP_SIGNA
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -68,3 +69,29 @@ def test_sighup_answers_what_is_in_flight_and_exits_0(tmp_path: Path) -> None:
         values = [base64.b64decode(value) for value in json.loads(body)["values"]]
         assert status in (200, 300) and b"kept" in values, (status, values)  # the blind
         # put "late" (outcome unknown) may be its sibling
+
+
+def test_a_stop_signal_sent_again_while_the_node_exits_does_not_kill_it(
+        tmp_path: Path) -> None:
+    """A hangup may signal twice (the shell's SIGHUP to its jobs, then the kernel's
+    to the foreground group), an operator may press Ctrl-C or send SIGTERM again:
+    once the node stopped, ``asyncio.run`` closing its loop gave each signal back its
+    default action, and one arriving while the interpreter exited killed it (exit -1,
+    a graceful stop reported as a death: 1 of 1 with two SIGHUPs 50 ms apart;
+    session 50's review). Signalled every 2 ms until it exits: exit 0.
+
+    Mutants (checked failing, session 50's review): the signals not ignored at the
+    end of ``impl.serve._run`` (the tree before), or SIGHUP left out of those
+    ignored: exit -1."""
+    with ServedNodes(tmp_path, ("n1",), ["n = 1", "r = 1", "w = 1"]) as nodes:
+        nodes.start("n1")
+        nodes.wait_ready("n1")
+        n1 = nodes.procs["n1"]
+        deadline = time.monotonic() + 15
+        while n1.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(n1.pid, signal.SIGHUP)
+            time.sleep(0.002)
+        log = (tmp_path / "n1.log").read_text()
+        assert n1.wait(5) == 0, (n1.returncode, log[-1500:])
+        assert log.count("n1: stopping (SIGHUP)") == 1, log[-1500:]

@@ -81,6 +81,20 @@ def test_a_joiner_killed_says_so_and_the_ways_on(
     assert said == " (killed by SIGKILL" + ways.format(d=tmp_path)
 
 
+def test_a_joiner_stopped_gracefully_says_the_ways_on(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """A joiner stopped by SIGHUP exits 0 since session 50 (impl.serve.STOP_SIGNALS):
+    it said " (exit status 0)" alone, not that a join again resumes it, as it did
+    while SIGHUP killed it (session 50's review). Mutant (checked failing): exit 0
+    told as any other status (the tree before)."""
+    monkeypatch.setattr(cluster_cli, "_members_say", lambda state, name: "joining")
+    pid = _ended_child("raise SystemExit(0)")
+    said = cluster_cli._join_waits(tmp_path, NO_STATE, "n5", {"pid": pid, "http": 1})
+    assert said == (f" (exit status 0, stopped; the members see it joining): `vdynamo join "
+                    f"n5 --dir {tmp_path}` starts it again and it resumes its join; if it "
+                    f"is gone for good, remove it (`vdynamo remove n5 --dir {tmp_path}`)")
+
+
 def test_a_joiner_that_exited_says_its_status(tmp_path: Path) -> None:
     pid = _ended_child("raise SystemExit(2)")
     assert cluster_cli._join_waits(tmp_path, NO_STATE, "n5", {"pid": pid, "http": 1}) == (
