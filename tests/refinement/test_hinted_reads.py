@@ -164,7 +164,7 @@ def test_the_pinned_answer_diverges_mapped_as_before(monkeypatch: pytest.MonkeyP
 #: the one-key CI seeds of tests/refinement/test_trace_validation.py (which run
 #: with the hints on too, the default since session 50) whose runs answer a replica
 #: get with a hint: 9 (5 such answers), 12 (3), 14 (3); 0, 3, 4, 8, 11, 13 and 58
-#: none, AGAIN. Session 49 had 18 (5) and 267 (2) too, CI seeds then (session 50:
+#: none. Session 49 had 18 (5) and 267 (2) too, CI seeds then (session 50:
 #: no longer; docs/refinement.md "Trace validation with hinted reads by default
 #: (session 50)")
 HINT_SEEDS = (9, 12, 14)
