@@ -44,16 +44,14 @@ from spec.actions import ClientGet, ClientPut
 #: (seed, keys): the held get is replayed and its own deadline then fires, its read
 #: repair at the deadline changing a store (so the deadline's mapping matters)
 DEADLINE_SEEDS = ((33, 1), (248, 1), (60, 2))
-#: (seed, keys, hinted reads): the node crashes holding the get. Two-key 121 (which
-#: diverged before session 37) until session 50, whose hinted reads by default
-#: moved its schedule: now 209 (the first of the two-key seeds with crashes of
-#: 0-225 under the forced schedule; crash n4 holding get c3 #16). One-key 222 runs
-#: with hinted reads off (``trace_config(hinted_reads=False)``, the rule it was
-#: found under): with them on its crash holds no get, nor does any of the one-key
-#: seeds with crashes of 0-ONE (docs/refinement.md "Trace validation with hinted
-#: reads by default (session 50)"); the crash's mapping does not depend on what a
-#: fallback answers
-LOST_GET_SEEDS = ((209, 2, True), (222, 1, False))
+#: (seed, keys): the node crashes holding the get. Two-key 121 (which diverged
+#: before session 37) and one-key 222 until session 50, whose hinted reads by
+#: default moved their schedules (neither crash holds the get now): two-key 209
+#: (crash n4 holding get c3 #16) and one-key 442 (crash n2 holding get c3 #16),
+#: the first of the seeds with crashes of 0-285 and 0-466 under the forced
+#: schedule (docs/refinement.md "Trace validation with hinted reads by default
+#: (session 50)")
+LOST_GET_SEEDS = ((209, 2), (442, 1))
 #: (seed, keys): the node crashes holding the client's put (it diverged before; 20
 #: too until session 50, whose hinted reads by default moved its schedule: its
 #: crash holds no put now)
@@ -127,10 +125,9 @@ class Forced(TraceValidator):
         return super()._tick(name, timer, evidence)
 
 
-def run(seed: int, keys: int, turn: str = "get", *, hinted_reads: bool = True) -> Forced:
-    """Validate ``seed`` (``keys`` 1 or 2; ``hinted_reads``:
-    :func:`~model_check.trace_swarm.trace_config`'s) under the forced schedule."""
-    config = trace_config(keys=TWO_KEYS if keys == 2 else ("k",), hinted_reads=hinted_reads)
+def run(seed: int, keys: int, turn: str = "get") -> Forced:
+    """Validate ``seed`` (``keys`` 1 or 2) under the forced schedule."""
+    config = trace_config(keys=TWO_KEYS) if keys == 2 else trace_config()
     validator = Forced(config, seed=seed, swarm=Swarm.draw(seed), turn=turn)
     validator.run()
     return validator
@@ -233,12 +230,11 @@ def test_a_round_that_drops_a_held_client_get_at_its_replay_is_caught(
 # ---------------------------------------------------------------- lost at a crash
 
 
-@pytest.mark.parametrize(("seed", "keys", "hinted"), LOST_GET_SEEDS,
-                         ids=_ids(tuple((s, k) for s, k, _ in LOST_GET_SEEDS)))
-def test_a_held_get_lost_at_a_crash_validates(seed: int, keys: int, hinted: bool) -> None:
+@pytest.mark.parametrize(("seed", "keys"), LOST_GET_SEEDS, ids=_ids(LOST_GET_SEEDS))
+def test_a_held_get_lost_at_a_crash_validates(seed: int, keys: int) -> None:
     """The node crashes holding the client get: the spec's ``ClientGet`` arrived
     and died with its coordinator (the client timed out); ``ok``."""
-    validator = run(seed, keys, hinted_reads=hinted)
+    validator = run(seed, keys)
     _ok(validator)
     assert any("(holding get c3 " in label for label in validator.lost_at_crash), (
         validator.lost_at_crash, "no crash lost the held get: the schedule moved")
