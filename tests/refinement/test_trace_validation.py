@@ -45,7 +45,7 @@ from tests.refinement.clean_runs import clean_report
 #: hint take other schedules): 18 -> 11 (read-repair-first-stale-only's seed; 18,
 #: 7 inputs held, no longer catches it), and 267 runs with hinted reads off
 #: (:data:`HINTS_APART`, below): with them on neither 267 nor 1526 hands a hint off
-#: again, nor does any seed of 0-LAST (docs/refinement.md "Trace validation with
+#: again, nor does any one-key seed of 0-999 (docs/refinement.md "Trace validation with
 #: hinted reads by default (session 50)").
 CI_SEEDS = (0, 3, 4, 8, 9, 11, 12, 13, 14, 58)
 SEEDS = range(1000) if PROFILE == "soak" else CI_SEEDS

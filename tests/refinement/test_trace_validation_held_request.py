@@ -255,8 +255,8 @@ def test_the_plain_seed_with_a_held_put_lost_validates() -> None:
     """Two-key seed 199 of the plain workload (no hook) loses a held client put at
     a crash (``ok`` before session 37 only because it was the client's last put).
     With hinted reads off (the rule it was found under): since session 50 they are
-    on by default, and with them no plain seed of two-key 0-TWOMAX or one-key
-    0-ONEMAX loses a held put (docs/refinement.md "Trace validation with hinted
+    on by default, and with them no plain seed of two-key 0-599 or one-key
+    0-999 loses a held put (docs/refinement.md "Trace validation with hinted
     reads by default (session 50)")."""
     report = validate_seed(199, config=trace_config(keys=TWO_KEYS, hinted_reads=False))
     assert report.verdict == "ok", (report.line(), report.reason)
