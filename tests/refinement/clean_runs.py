@@ -3,7 +3,7 @@
 The mutant tests of tests/refinement/test_trace_validation.py and
 test_trace_membership.py first require their seed to validate clean without the
 mutant, then run it under the mutant; most of those seeds are also among the CI
-seeds their file's sweep validates (seeds 0, 4, 8, 9 and 18 of the plain swarm:
+seeds their file's sweep validates (seeds 0, 4, 8, 9 and 11 of the plain swarm:
 all eleven kill tests since session 35; joins 1 and 22, the naive leave 10), and a run is
 deterministic in its seed and configuration (``test_a_seed_reproduces``). So a
 clean run is kept here by (seed, configuration) and read again instead of run
