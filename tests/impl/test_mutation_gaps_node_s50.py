@@ -11,10 +11,11 @@ import pytest
 
 import impl.node
 from impl.cluster import SimulatedCluster
+from impl.effects import Send
 from impl.errors import StorageError
 from impl.membership import MemberStatus
-from impl.messages import GetRequest
-from impl.timers import AntiEntropyRound, HintScan
+from impl.messages import GetRequest, Gossip
+from impl.timers import AntiEntropyRound, GossipRound, HintScan
 
 KEY = b"k"
 
@@ -81,3 +82,33 @@ def test_a_leave_during_a_full_shadow_round_is_held_not_dropped(
     cluster.run_for(1.0)
     after = cluster.node("n3")
     assert after.status in (MemberStatus.LEAVING, MemberStatus.LEFT)
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_a_shadow_round_over_asks_no_peer_again(over: bool) -> None:
+    """n1 and n2, asked by n3's startup round, gossiped since but not of this start
+    (no ``yours``: they say nothing of it), so the round still waits for both and asks
+    each back at once. A gossip round a gossip interval later asks again those it did
+    not gossip to (``shadow-asked-again``, a Gossip wanting a reply;
+    :meth:`Node._shadow_ask_again`). Once the round is over (its deferred inputs
+    replaying; set by hand, as tests/impl/test_shadow_round.py does) nobody is asked
+    again (``_shadow_ask_again__mutmut_2``: ``shadow is None and shadow.over``, the
+    round over still asking)."""
+    cluster = _restarted_n3()
+    n3, now = cluster.node("n3"), cluster.now
+    for peer in ("n1", "n2"):
+        assert n3.receive(now, peer, Gossip(cluster.node(peer).view.to_bytes(),
+                                            reply=False)) != []  # asked back
+    shadow = n3.shadow
+    assert shadow is not None and shadow.waiting == {"n1", "n2"}
+    shadow.over = over
+    before = n3.stats["shadow-asked-again"]
+    later = now + n3.config.gossip_interval
+    effects = n3.fire(later, GossipRound())
+    gossips = [e.dest for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    asked = n3.stats["shadow-asked-again"] - before
+    if over:
+        assert asked == 0 and len(gossips) == 1  # the round's own gossip only
+    else:
+        assert asked == 1 and sorted(gossips) == ["n1", "n2"]
+        assert shadow.asked_at == {"n1": later, "n2": later}
