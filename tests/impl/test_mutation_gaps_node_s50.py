@@ -11,11 +11,11 @@ import pytest
 
 import impl.node
 from impl.cluster import SimulatedCluster
-from impl.effects import Send
+from impl.effects import Send, SetTimer
 from impl.errors import StorageError
 from impl.membership import MemberStatus
 from impl.messages import GetRequest, Gossip
-from impl.timers import AntiEntropyRound, GossipRound, HintScan
+from impl.timers import AntiEntropyRound, GossipRound, HintScan, ShadowRound
 
 KEY = b"k"
 
@@ -112,3 +112,22 @@ def test_a_shadow_round_over_asks_no_peer_again(over: bool) -> None:
     else:
         assert asked == 1 and sorted(gossips) == ["n1", "n2"]
         assert shadow.asked_at == {"n1": later, "n2": later}
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_leave_held_by_the_shadow_round_keeps_its_scan_at_its_replay(scan: bool) -> None:
+    """A leave asked during n3's startup round, with a hint scan at once or without
+    (``scan``), is held; at the round's timeout it is the one input replayed, and
+    its replay (:meth:`Node._replay`) announces the leave with the scan as asked: a
+    ``HintScan`` timer at the replay's time, or none
+    (``_replay__mutmut_5``: ``scan=None``, ``_8``: ``scan=bool(None)``, no scan asked
+    for; ``_7``: the argument dropped, a scan always)."""
+    cluster = _restarted_n3()
+    n3, now = cluster.node("n3"), cluster.now
+    assert n3.leave(now, scan=scan) == []
+    assert [m for m, _ in n3.shadow.deferred] == ["leave"]  # type: ignore[union-attr]
+    later = now + n3.config.shadow_round_s
+    effects = n3.fire(later, ShadowRound())
+    assert n3.shadow is None and n3.status is MemberStatus.LEAVING
+    scans = [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, HintScan)]
+    assert scans == ([SetTimer(HintScan(), later)] if scan else [])
