@@ -15,7 +15,10 @@ from impl.effects import Send, SetTimer
 from impl.errors import StorageError
 from impl.membership import MemberStatus
 from impl.messages import GetRequest, Gossip
-from impl.timers import AntiEntropyRound, GossipRound, HintScan, ShadowRound
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
+from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
 
@@ -131,3 +134,15 @@ def test_a_leave_held_by_the_shadow_round_keeps_its_scan_at_its_replay(scan: boo
     assert n3.shadow is None and n3.status is MemberStatus.LEAVING
     scans = [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, HintScan)]
     assert scans == ([SetTimer(HintScan(), later)] if scan else [])
+
+
+def test_every_reap_check_is_counted() -> None:
+    """Each reap check a replica of the key starts (:meth:`Node._reap_check`: a get of
+    the key at R = N) adds one to ``reap-checks``: three checks, of two keys, count 3
+    (``_reap_check__mutmut_6``: ``= 1``, the count stays 1; the session 33 test
+    counts one check only)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    for at, key in ((1.0, b"a"), (2.0, b"b"), (3.0, b"a")):
+        assert node._reap_check(at, ReapCheck(key)) != []
+    assert node.stats["reap-checks"] == 3
