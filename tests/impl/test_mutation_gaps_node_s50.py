@@ -11,10 +11,10 @@ import pytest
 
 import impl.node
 from impl.cluster import SimulatedCluster
-from impl.effects import Send, SetTimer
-from impl.errors import StorageError
+from impl.effects import Reply, Send, SetTimer
+from impl.errors import OverloadedError, StorageError
 from impl.membership import MemberStatus
-from impl.messages import GetRequest, Gossip
+from impl.messages import GetRequest, Gossip, MerkleExchange
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
@@ -146,3 +146,32 @@ def test_every_reap_check_is_counted() -> None:
     for at, key in ((1.0, b"a"), (2.0, b"b"), (3.0, b"a")):
         assert node._reap_check(at, ReapCheck(key)) != []
     assert node.stats["reap-checks"] == 3
+
+
+def test_the_first_shed_and_each_drop_of_a_shadow_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """n3's round with its backlog (``SHADOW_SHED_BACKLOG``) and its cap
+    (``SHADOW_DEFERRED_LIMIT``) both 2, two gets held: a peer's anti-entropy step is
+    shed and logged at once, at the first shed, naming the inputs waiting; a second is
+    shed without a line. Each client request beyond the cap is dropped, answered with
+    OverloadedError and counted: two drops count 2 (``_defer__mutmut_33``:
+    ``shed != 1``, ``_34``: ``shed == 2``, the line written at the second shed only;
+    ``_37``: ``shadow-round-dropped = 1``, two drops count 1)."""
+    monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 2)
+    cluster = _restarted_n3()
+    n3, now = cluster.node("n3"), cluster.now
+    for request_id in (1, 2):
+        assert n3.client_request(now, GetRequest(request_id, KEY, r=1)) == []
+    step = MerkleExchange(7, 0, 2**128, 16, 2, "level", 0, (0,), (0,), (b"\0" * 16,))
+    assert n3.receive(now, "n1", step) == []
+    shedding = [line for line in n3.log if "shedding peers' anti-entropy steps" in line]
+    assert shedding == [f"{now:.3f} shadow round: 2 inputs waiting, shedding peers' "
+                        "anti-entropy steps (shadow-round-shed)"]
+    assert n3.receive(now, "n2", step) == []
+    assert sum("shedding peers' anti-entropy steps" in line for line in n3.log) == 1
+    assert n3.stats["shadow-round-shed"] == 2
+    for request_id in (3, 4):
+        (reply,) = n3.client_request(now, GetRequest(request_id, KEY, r=1))
+        assert isinstance(reply, Reply) and isinstance(reply.error, OverloadedError)
+    assert n3.stats["shadow-round-dropped"] == 2
+    assert sum("dropping more (shadow-round-dropped)" in line for line in n3.log) == 1
