@@ -152,10 +152,12 @@ def test_the_first_shed_and_each_drop_of_a_shadow_round(monkeypatch: pytest.Monk
     """n3's round with its backlog (``SHADOW_SHED_BACKLOG``) and its cap
     (``SHADOW_DEFERRED_LIMIT``) both 2, two gets held: a peer's anti-entropy step is
     shed and logged at once, at the first shed, naming the inputs waiting; a second is
-    shed without a line. Each client request beyond the cap is dropped, answered with
-    OverloadedError and counted: two drops count 2 (``_defer__mutmut_33``:
+    shed without a line. Each client request beyond the cap is dropped, answered (its
+    request id) with OverloadedError and counted: two drops count 2 (``_defer__mutmut_33``:
     ``shed != 1``, ``_34``: ``shed == 2``, the line written at the second shed only;
-    ``_37``: ``shadow-round-dropped = 1``, two drops count 1)."""
+    ``_37``: ``shadow-round-dropped = 1``, two drops count 1; ``_42``: the round's
+    ``dropped = 1``, the line written at every drop; ``_54``: the answer's request
+    id None)."""
     monkeypatch.setattr(impl.node, "SHADOW_SHED_BACKLOG", 2)
     monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 2)
     cluster = _restarted_n3()
@@ -172,6 +174,8 @@ def test_the_first_shed_and_each_drop_of_a_shadow_round(monkeypatch: pytest.Monk
     assert n3.stats["shadow-round-shed"] == 2
     for request_id in (3, 4):
         (reply,) = n3.client_request(now, GetRequest(request_id, KEY, r=1))
-        assert isinstance(reply, Reply) and isinstance(reply.error, OverloadedError)
+        assert isinstance(reply, Reply) and reply.request_id == request_id
+        assert isinstance(reply.error, OverloadedError) and str(reply.error) == (
+            "node n3 is in its startup shadow round and holds 2 requests already")
     assert n3.stats["shadow-round-dropped"] == 2
     assert sum("dropping more (shadow-round-dropped)" in line for line in n3.log) == 1
