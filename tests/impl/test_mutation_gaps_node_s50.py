@@ -91,9 +91,11 @@ def test_a_leave_during_a_full_shadow_round_is_held_not_dropped(
 def test_a_shadow_round_over_asks_no_peer_again(over: bool) -> None:
     """n1 and n2, asked by n3's startup round, gossiped since but not of this start
     (no ``yours``: they say nothing of it), so the round still waits for both and asks
-    each back at once. A gossip round a gossip interval later asks again those it did
-    not gossip to (``shadow-asked-again``, a Gossip wanting a reply;
-    :meth:`Node._shadow_ask_again`). Once the round is over (its deferred inputs
+    each back at once. A gossip round 0.4 interval later asks nobody again (each was
+    asked under half an interval ago); one a gossip interval later asks again those
+    it did not gossip to (``shadow-asked-again``, a Gossip wanting a reply;
+    :meth:`Node._shadow_ask_again`; ``_shadow_ask_again__mutmut_26``: a third of an
+    interval, the early round asking). Once the round is over (its deferred inputs
     replaying; set by hand, as tests/impl/test_shadow_round.py does) nobody is asked
     again (``_shadow_ask_again__mutmut_2``: ``shadow is None and shadow.over``, the
     round over still asking)."""
@@ -106,6 +108,9 @@ def test_a_shadow_round_over_asks_no_peer_again(over: bool) -> None:
     assert shadow is not None and shadow.waiting == {"n1", "n2"}
     shadow.over = over
     before = n3.stats["shadow-asked-again"]
+    early = now + 0.4 * n3.config.gossip_interval  # asked back under half an interval ago
+    n3.fire(early, GossipRound())
+    assert n3.stats["shadow-asked-again"] == before
     later = now + n3.config.gossip_interval
     effects = n3.fire(later, GossipRound())
     gossips = [e.dest for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
