@@ -1502,7 +1502,10 @@ class Node:
 
     def _defer(self, now: float, method: str, args: tuple[object, ...]) -> list[Effect]:
         """Keep an input for after the shadow round (:meth:`start`): a timer always,
-        a client request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
+        an operator's leave always (once: a second one while one waits is the same
+        request; session 50's mutmut run found it dropped past the cap, the
+        operator's request lost while ``vdynamo leave`` waited for it), a client
+        request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
         (beyond, dropped: a client request is answered with OverloadedError); a
         peer's anti-entropy step only while the round waits for its peers and fewer
         than :data:`SHADOW_SHED_BACKLOG` inputs wait (else shed as a lost message:
@@ -1516,7 +1519,9 @@ class Node:
         review; the replay acks the one kept)."""
         shadow = self.shadow
         assert shadow is not None
-        if method != "fire":
+        if method == "leave" and any(kept == "leave" for kept, _ in shadow.deferred):
+            return []
+        if method != "fire" and method != "leave":
             message = args[-1]
             if isinstance(message, HintDelivery) and (  # a resend of a hint waiting?
                     shadow.hints.get((args[0], message.hint_id)) == message):
