@@ -132,7 +132,14 @@ def _silent(coordination: PutCoordination) -> str:
         silent.extend(sent or [target])
     if not silent:
         return ""
-    return " (no acknowledgement from " + ", ".join(silent) + ")"
+    return " (no acknowledgement from " + ", ".join(silent) + ")" + _own_failed(coordination)
+
+
+def _own_failed(coordination: PutCoordination) -> str:
+    """The part of a put's failure naming its coordinator's own failed write, or ""."""
+    if not coordination.own_failed:
+        return ""
+    return f"; this node's own write failed: {coordination.own_failed}"
 
 
 @dataclass(slots=True)
@@ -183,6 +190,10 @@ class PutCoordination:
     #: target, or the coordinator's own write as a target)
     pw: int = 0
     primary_acks: set[str] = field(default_factory=set)
+    #: the coordinator's own write of the put failed (its engine's error, a full
+    #: disk): its copy counts for nothing and the others' acks decide (session 50;
+    #: :meth:`PutCoordinator.local_write_failed`)
+    own_failed: str = ""
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -271,6 +282,8 @@ class PutCoordinator:
         #: restart before the put ends still hands the copy
         #: (:meth:`impl.gossip.Gossiper.mark_outsider_copy`)
         self.storing: Callable[[bytes], None] = lambda key: None
+        #: the request ids :meth:`local_write_failed` last left to a later answer
+        self.taken_back: set[int] = set()
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -689,8 +702,9 @@ class PutCoordinator:
             return [*check, self._failed(coordination, "before the timeout")]
         out: list[Effect] = []
         for target in coordination.targets:
-            if target in coordination.acks:
-                continue
+            if target in coordination.acks or (coordination.own_failed
+                                               and target == self.name):
+                continue  # (its own write failed: never a ReplicaPut to itself)
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout
@@ -748,22 +762,85 @@ class PutCoordinator:
         (the put did not wait for it)."""
         out: list[Effect] = []
         for target in coordination.targets:
-            if target in coordination.acks or coordination.sent_to.get(target) != target:
+            if (target in coordination.acks or coordination.sent_to.get(target) != target
+                    or target == self.name):
                 continue
             if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is None:
                 break
             out.append(self._send(coordination, target, now, initial=False))
         return out
 
-    def abandon(self, error: DynamoError) -> list[Effect]:
-        """Fail every put not acknowledged yet with ``error`` (the engine failed)."""
+    def local_write_failed(self, now: float, error: DynamoError,
+                           failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+        """This node's engine failed a batch of writes (a full disk): its own copy of
+        each put it coordinates counts as one failed replica, and the others' acks
+        decide (Riak's put FSM counts a vnode's ``{error, ...}`` as a failed reply;
+        session 50's service probe: such a put was 500 "outcome unknown", although
+        its ReplicaPuts had left and W others stored it).
+
+        Every coordination not answered, and every one whose answer is among
+        ``failed_replies`` (request ids of local clients' Replies that the failed
+        commit turned into errors: they were held behind it), loses its own ack
+        and waits for the others; one answered now (W others acked already) is
+        answered again, and one that cannot reach W any more without this node
+        (fewer other targets than W) fails now with a QuorumError naming the
+        error (``replicas_failed``: HTTP 503; its outcome is unknown, the others
+        may store it). A forwarded put's held answer (a Send) is dropped and its
+        origin times out, as before. Returns the effects; :attr:`taken_back` names
+        the ``failed_replies`` left to a later answer."""
         out: list[Effect] = []
+        self.taken_back = set()
         for op_id, coordination in list(self.coordinations.items()):
-            if not coordination.replied:
+            if coordination.replied and (coordination.reply_to.peer
+                                         or coordination.reply_to.request_id
+                                         not in failed_replies):
+                continue  # its answer left before (its own copy was durable then)
+            counted = self._own_target(coordination)
+            coordination.own_failed = str(error)
+            if counted is not None:
+                coordination.acks.discard(counted)
+                coordination.primary_acks.discard(counted)
+            if coordination.replied:
+                coordination.replied = False
+                self.lingering.discard(op_id)
+                self.taken_back.add(coordination.reply_to.request_id)
+            if self._quorum_lost(coordination, counted):
                 del self.coordinations[op_id]
-                out.append(answer(coordination.reply_to, None, error, kind="put"))
+                self.lingering.discard(op_id)
+                self._end(coordination.key)
+                what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                              coordination.primary_acks, coordination.pw,
+                                              "replicas")
                 out.append(CancelTimer(PutTimeout(op_id)))
+                out.append(answer(coordination.reply_to, None, QuorumError(
+                    f"{'delete' if coordination.tombstone else 'put'} reached {what} "
+                    "and cannot reach the quorum without this node, whose own write failed: "
+                    f"{error} (the other replicas may store it: outcome unknown)",
+                    needed=needed, got=got, replicas_failed=True), kind="put"))
+                continue
+            effects = self._check(coordination, now)
+            if coordination.replied:  # W others acknowledged: answered again, now
+                self.taken_back.discard(coordination.reply_to.request_id)
+            out.extend(effects)
         return out
+
+    def _own_target(self, coordination: PutCoordination) -> str | None:
+        """The target this node's own copy counts for: itself when a target, the
+        target its own hint names when it stood in for one (sloppy quorum), or None."""
+        if self.name in coordination.targets:
+            return self.name
+        return coordination.hints_sent.get(self.name)
+
+    def _quorum_lost(self, coordination: PutCoordination, failed: str | None) -> bool:
+        """Whether ``coordination`` can no longer reach W (or PW) with target
+        ``failed`` (the coordinator's own copy) out: fewer other targets than W."""
+        if failed is None:
+            return False
+        others = [target for target in coordination.targets if target != failed]
+        groups = coordination.groups or (coordination.targets,)
+        return any(len([t for t in group if t != failed]) < max(coordination.w,
+                                                                 coordination.pw)
+                   for group in groups) or not others
 
     def _send(self, coordination: PutCoordination, target: str, now: float, *,
               initial: bool) -> Effect:

@@ -48,7 +48,7 @@ from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["StagedStorage", "Write", "apply_write", "failed_effects", "overlay_scan", "persist",
-           "split"]
+           "reply_ids", "split"]
 
 
 class StagedStorage:
@@ -196,9 +196,11 @@ _WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorag
 
 
 def persist(storage: Storage, effects: list[Effect],
-            on_error: Callable[[StorageError], list[Effect]] | None = None) -> list[Effect]:
+            on_error: Callable[[StorageError], list[Effect]] | None = None,
+            taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
     """Perform the writes among ``effects`` on ``storage``, in order, and return the
-    other effects, in order (see the module docstring for a failing write; a write
+    other effects, in order (see the module docstring for a failing write, and
+    :func:`failed_effects` for ``on_error`` and ``taken_back``; a write
     that raises MemoryError, SQLite's SQLITE_NOMEM, fails as a StorageError does).
     Raises ValueError if a write follows another effect (the node broke the order)."""
     writes, rest = split(effects)
@@ -216,7 +218,7 @@ def persist(storage: Storage, effects: list[Effect],
             break
     if failed is None:
         return rest
-    return failed_effects(rest, failed, on_error)
+    return failed_effects(rest, failed, on_error, taken_back)
 
 
 def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
@@ -236,13 +238,29 @@ def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
 
 
 def failed_effects(rest: list[Effect], failed: StorageError,
-                   on_error: Callable[[StorageError], list[Effect]] | None) -> list[Effect]:
+                   on_error: Callable[[StorageError], list[Effect]] | None,
+                   taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
     """What may still be performed of ``rest`` after its writes failed: no Send,
     every Reply turned into ``failed``, then ``on_error(failed)``'s effects (the
-    node's :meth:`~impl.node.Node.persist_failed`) without their writes."""
+    node's :meth:`~impl.node.Node.persist_failed`) without their writes. A Reply of
+    ``on_error`` to a request whose Reply was turned replaces it, and a Reply whose
+    request id is among ``taken_back()`` (asked after ``on_error``: the node's
+    :attr:`~impl.node.Node.taken_back`) is dropped, the node answering it later (a
+    put whose own copy failed counts it as one failed replica: session 50)."""
+    again = [effect for effect in on_error(failed) if not isinstance(effect, _WRITES)
+             ] if on_error is not None else []
+    dropped = {effect.request_id for effect in again if isinstance(effect, Reply)}
+    if taken_back is not None:
+        dropped |= taken_back()
     kept: list[Effect] = [
         Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
-        for effect in rest if not isinstance(effect, Send)]
-    if on_error is not None:
-        kept.extend(effect for effect in on_error(failed) if not isinstance(effect, _WRITES))
+        for effect in rest if not isinstance(effect, Send)
+        and not (isinstance(effect, Reply) and effect.request_id in dropped)]
+    kept.extend(again)
     return kept
+
+
+def reply_ids(effects: list[Effect]) -> frozenset[int]:
+    """The request ids of the Replies among ``effects`` (those a failed write turns
+    into its error: :meth:`impl.node.Node.persist_failed`'s ``failed_replies``)."""
+    return frozenset(effect.request_id for effect in effects if isinstance(effect, Reply))

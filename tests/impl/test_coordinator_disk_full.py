@@ -1,0 +1,91 @@
+"""A coordinator whose own disk is full counts its copy as one failed replica; the
+other replicas' acks decide (session 50's service probe, docs/runtime.md "A node
+whose disk is full (session 50)").
+
+Scenario: a put through a node whose engine fails every write (SQLite's
+``database or disk is full``) at W = 2 of N = 3 was answered with the
+StorageError (HTTP 500, outcome unknown), although the two other replicas stored
+it. Riak's put FSM counts a vnode's ``{error, ...}`` as one failed reply: the put
+succeeds when W others acknowledge, else it fails (503, ``too_many_fails``)
+naming the cause. Here the simulator's storage for the coordinator raises
+:class:`~impl.errors.StorageError` at every write.
+
+Mutant (checked by hand, session 50): ``Node.persist_failed`` returning
+``self.puts.abandon(error)``'s effects as before (every put not answered failed
+with the StorageError): the first test fails (the put raises StorageError), the
+second too (StorageError, not QuorumError)."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.errors import QuorumError, StorageError
+from impl.storage.base import Storage
+
+KEY = b"cart"
+
+
+class _FullDisk:
+    """Wraps an engine; every write (a record, a hint, a meta entry) raises the
+    engine's error while ``full`` is set, as SQLite's SQLITE_FULL does."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.full = False
+
+    def _check(self) -> None:
+        if self.full:
+            raise StorageError("database or disk is full")
+
+    def write(self, key: bytes, record: bytes) -> None:
+        self._check()
+        self.inner.write(key, record)
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        self._check()
+        return self.inner.add_hint(intended, key, record)
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self._check()
+        self.inner.set_meta(name, value)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def _cluster(w: int) -> tuple[SimulatedCluster, str, _FullDisk]:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=w, seed=1)
+    coordinator = cluster.node("n1").preference_list(KEY)[0]
+    watched = cluster.storages[coordinator]
+    full = _FullDisk(watched.inner)
+    watched.inner = full  # type: ignore[assignment]  # a Storage by duck typing
+    full.full = True
+    return cluster, coordinator, full
+
+
+def test_a_full_coordinator_counts_itself_failed_and_the_others_acks_decide() -> None:
+    cluster, coordinator, full = _cluster(w=2)
+    with cluster:
+        client = cluster.client(coordinator)
+        client.put(KEY, b"milk", coordinator=coordinator)  # W = 2: the two others
+        assert cluster.node(coordinator).stats["storage-error"] >= 1
+        others = [name for name in cluster.node_names if name != coordinator]
+        for other in others:  # each of the two others holds it; the full node does not
+            assert cluster.client(other).get(KEY, r=1, coordinator=other).values == [b"milk"]
+        assert full.inner.read(KEY) is None
+        full.full = False  # space again: its writes succeed
+        client.put(KEY, b"tea", client.get(KEY, r=2, coordinator=others[0]).context,
+                   coordinator=coordinator, w=3)
+
+
+def test_a_full_coordinator_that_w_needs_fails_at_once_naming_the_disk() -> None:
+    cluster, coordinator, _ = _cluster(w=3)
+    with cluster:
+        client = cluster.client(coordinator)
+        start = cluster.now
+        with pytest.raises(QuorumError) as failure:
+            client.put(KEY, b"milk", coordinator=coordinator)
+        assert failure.value.replicas_failed
+        assert "own write failed: database or disk is full" in str(failure.value)
+        assert cluster.now - start < cluster.config.replica_timeout  # not at a timeout
