@@ -65,7 +65,7 @@ from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.lingering import Lingering
-from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck, ReplicaPutFailed
 from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum, shortfall
@@ -132,14 +132,15 @@ def _silent(coordination: PutCoordination) -> str:
         silent.extend(sent or [target])
     if not silent:
         return ""
-    return " (no acknowledgement from " + ", ".join(silent) + ")" + _own_failed(coordination)
+    return " (no acknowledgement from " + ", ".join(silent) + ")" + _failures(coordination)
 
 
-def _own_failed(coordination: PutCoordination) -> str:
-    """The part of a put's failure naming its coordinator's own failed write, or ""."""
-    if not coordination.own_failed:
+def _failures(coordination: PutCoordination) -> str:
+    """The part of a put's failure naming the writes that failed (the coordinator's
+    own, a replica's :class:`~impl.messages.ReplicaPutFailed`), or "" (session 50)."""
+    if not coordination.failures:
         return ""
-    return f"; this node's own write failed: {coordination.own_failed}"
+    return "; failed: " + "; ".join(coordination.failures.values())
 
 
 @dataclass(slots=True)
@@ -190,10 +191,11 @@ class PutCoordination:
     #: target, or the coordinator's own write as a target)
     pw: int = 0
     primary_acks: set[str] = field(default_factory=set)
-    #: the coordinator's own write of the put failed (its engine's error, a full
-    #: disk): its copy counts for nothing and the others' acks decide (session 50;
-    #: :meth:`PutCoordinator.local_write_failed`)
-    own_failed: str = ""
+    #: target -> why its write failed (the coordinator's own write: its engine's
+    #: error, a full disk; a replica's ReplicaPutFailed): that part counts for
+    #: nothing and the others' acks decide (session 50;
+    #: :meth:`PutCoordinator.local_write_failed`, :meth:`PutCoordinator.on_failed`)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -287,7 +289,7 @@ class PutCoordinator:
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {ReplicaPutAck: self.on_ack}
+        return {ReplicaPutAck: self.on_ack, ReplicaPutFailed: self.on_failed}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -702,8 +704,8 @@ class PutCoordinator:
             return [*check, self._failed(coordination, "before the timeout")]
         out: list[Effect] = []
         for target in coordination.targets:
-            if target in coordination.acks or (coordination.own_failed
-                                               and target == self.name):
+            if target in coordination.acks or (target == self.name and self.quorum.fallback(
+                    coordination.fallbacks, coordination.used, now) is None):
                 continue  # (its own write failed: never a ReplicaPut to itself)
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
@@ -796,33 +798,70 @@ class PutCoordinator:
                                          not in failed_replies):
                 continue  # its answer left before (its own copy was durable then)
             counted = self._own_target(coordination)
-            coordination.own_failed = str(error)
-            if counted is not None:
-                coordination.acks.discard(counted)
-                coordination.primary_acks.discard(counted)
+            if counted is None:
+                continue
+            coordination.acks.discard(counted)
+            coordination.primary_acks.discard(counted)
             if coordination.replied:
                 coordination.replied = False
                 self.lingering.discard(op_id)
                 self.taken_back.add(coordination.reply_to.request_id)
-            if self._quorum_lost(coordination, counted):
-                del self.coordinations[op_id]
-                self.lingering.discard(op_id)
-                self._end(coordination.key)
-                what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
-                                              coordination.primary_acks, coordination.pw,
-                                              "replicas")
-                out.append(CancelTimer(PutTimeout(op_id)))
-                out.append(answer(coordination.reply_to, None, QuorumError(
-                    f"{'delete' if coordination.tombstone else 'put'} reached {what} "
-                    "and cannot reach the quorum without this node, whose own write failed: "
-                    f"{error} (the other replicas may store it: outcome unknown)",
-                    needed=needed, got=got, replicas_failed=True), kind="put"))
-                continue
-            effects = self._check(coordination, now)
-            if coordination.replied:  # W others acknowledged: answered again, now
-                self.taken_back.discard(coordination.reply_to.request_id)
+            effects = [*self._part_failed(coordination, counted,
+                                          f"{self.name} (this node's own write): {error}",
+                                          now),
+                       *self._check(coordination, now)]
+            if coordination.replied:  # answered again now: W others acknowledged, or
+                self.taken_back.discard(coordination.reply_to.request_id)  # it failed
             out.extend(effects)
         return out
+
+    def on_failed(self, now: float, src: str, message: ReplicaPutFailed) -> list[Effect]:
+        """A replica (or a fallback) did not store the write: its engine failed (a
+        full disk; session 50). Before, it sent nothing and its coordinator waited
+        ``replica_timeout`` to resend, and a put that needed it timed out (504)
+        naming it but not why. Now its part fails at once (:meth:`_part_failed`).
+        A refusal for a put that ended, of another key, of a target acknowledged
+        already, or that counts for no target, is ignored (``late-acks``: it
+        changes nothing a timeout would not)."""
+        coordination = self.coordinations.get(message.op_id)
+        target = None if coordination is None or coordination.key != message.key else (
+            ack_counts(coordination, src, message.hint))
+        if coordination is None or target is None or target in coordination.acks:
+            self.stats["late-acks"] += 1
+            return []
+        self.stats["replica-put-failed"] += 1
+        who = f"{src} for {target}" if message.hint else src
+        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now),
+                *self._check(coordination, now)]
+
+    def _part_failed(self, coordination: PutCoordination, target: str, why: str,
+                     now: float) -> list[Effect]:
+        """``target``'s write failed (``why``): it goes to the next fallback with a
+        hint when one is left (sloppy quorum); else, an unanswered put that can no
+        longer reach W (or PW) without the targets whose writes failed fails now
+        with a QuorumError naming them (``replicas_failed``: HTTP 503, Riak's
+        ``too_many_fails``; its outcome unknown: others may store it), and one
+        that still can waits for the others (a failed target is tried again at
+        the next timeout)."""
+        coordination.failures[target] = why
+        if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is not None:
+            if target != self.name:
+                self.quorum.give_up(coordination.sent_to, target, now)
+            return [self._send(coordination, target, now, initial=False)]
+        if coordination.replied or not self._quorum_lost(coordination):
+            return []
+        op_id = coordination.op_id
+        del self.coordinations[op_id]
+        self.lingering.discard(op_id)
+        self._end(coordination.key)
+        coordination.replied = True
+        what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                      coordination.primary_acks, coordination.pw, "replicas")
+        return [CancelTimer(PutTimeout(op_id)), answer(coordination.reply_to, None, QuorumError(
+            f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
+            f"reach the quorum{_failures(coordination)} (the other replicas may store "
+            "it: outcome unknown)", needed=needed, got=got, replicas_failed=True),
+            kind="put")]
 
     def _own_target(self, coordination: PutCoordination) -> str | None:
         """The target this node's own copy counts for: itself when a target, the
@@ -831,16 +870,17 @@ class PutCoordinator:
             return self.name
         return coordination.hints_sent.get(self.name)
 
-    def _quorum_lost(self, coordination: PutCoordination, failed: str | None) -> bool:
-        """Whether ``coordination`` can no longer reach W (or PW) with target
-        ``failed`` (the coordinator's own copy) out: fewer other targets than W."""
-        if failed is None:
-            return False
-        others = [target for target in coordination.targets if target != failed]
-        groups = coordination.groups or (coordination.targets,)
-        return any(len([t for t in group if t != failed]) < max(coordination.w,
-                                                                 coordination.pw)
-                   for group in groups) or not others
+    def _quorum_lost(self, coordination: PutCoordination) -> bool:
+        """Whether ``coordination`` can no longer reach W (or PW): in some group
+        (the targets, or each of a membership change's), fewer targets than W are
+        left once those whose write failed and was not handed to a fallback are
+        taken out."""
+        failed = {target for target in coordination.failures
+                  if target not in coordination.acks
+                  and coordination.sent_to.get(target) in (target, self.name)}
+        quorum = max(coordination.w, coordination.pw)
+        return any(len([t for t in group if t not in failed]) < quorum
+                   for group in coordination.groups or (coordination.targets,))
 
     def _send(self, coordination: PutCoordination, target: str, now: float, *,
               initial: bool) -> Effect:

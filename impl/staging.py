@@ -18,8 +18,9 @@ a hint scan delivers it from the next scan on.
 :func:`persist` is the driver's half (etcd raft's ``Ready``: persist, then
 send): it performs the writes of a batch of effects in order and returns the
 rest. If a write fails (:class:`~impl.errors.StorageError`) nothing that
-depended on it leaves: no later write is attempted, every Send is dropped,
-every Reply becomes that error (not acknowledged), and the node is told
+depended on it leaves: no later write is attempted, every Send is dropped (a
+replica's ReplicaPutAck becomes a ReplicaPutFailed to its coordinator: session
+50), every Reply becomes that error (not acknowledged), and the node is told
 (:meth:`impl.node.Node.persist_failed`: it fails the puts it was coordinating),
 whose effects follow. A driver that batches the
 writes of many inputs into one transaction and one fsync does it here: this is
@@ -43,6 +44,7 @@ from impl.effects import (
     WriteRecord,
 )
 from impl.errors import StorageError
+from impl.messages import MAX_FAILURE_TEXT, ReplicaPutAck, ReplicaPutFailed
 from impl.storage._common import removed_page
 from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
@@ -256,6 +258,13 @@ def failed_effects(rest: list[Effect], failed: StorageError,
         Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
         for effect in rest if not isinstance(effect, Send)
         and not (isinstance(effect, Reply) and effect.request_id in dropped)]
+    # a replica's ack held back becomes its refusal, so the coordinator need not
+    # wait for its timeout (session 50)
+    error = str(failed)[:MAX_FAILURE_TEXT]
+    kept.extend(Send(effect.dest, ReplicaPutFailed(effect.message.op_id, effect.message.key,
+                                                   effect.message.hint, error))
+                for effect in rest
+                if isinstance(effect, Send) and isinstance(effect.message, ReplicaPutAck))
     kept.extend(again)
     return kept
 

@@ -54,10 +54,13 @@ class _FullDisk:
         return getattr(self.inner, name)
 
 
-def _cluster(w: int) -> tuple[SimulatedCluster, str, _FullDisk]:
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=w, seed=1)
+def _cluster(w: int, nodes: int = 3, full_at: int = 0) -> tuple[SimulatedCluster, str,
+                                                                  _FullDisk]:
+    """A cluster whose key's ``full_at``-th replica has a full disk; its first
+    replica (the coordinator) is returned."""
+    cluster = SimulatedCluster(nodes=nodes, n=3, r=2, w=w, seed=1)
     coordinator = cluster.node("n1").preference_list(KEY)[0]
-    watched = cluster.storages[coordinator]
+    watched = cluster.storages[cluster.node("n1").preference_list(KEY)[full_at]]
     full = _FullDisk(watched.inner)
     watched.inner = full  # type: ignore[assignment]  # a Storage by duck typing
     full.full = True
@@ -87,5 +90,37 @@ def test_a_full_coordinator_that_w_needs_fails_at_once_naming_the_disk() -> None
         with pytest.raises(QuorumError) as failure:
             client.put(KEY, b"milk", coordinator=coordinator)
         assert failure.value.replicas_failed
-        assert "own write failed: database or disk is full" in str(failure.value)
+        assert "(this node's own write): database or disk is full" in str(failure.value)
         assert cluster.now - start < cluster.config.replica_timeout  # not at a timeout
+
+
+def test_a_full_replica_refuses_at_once_and_w_that_needs_it_fails_naming_it() -> None:
+    """A replica whose write failed sends ReplicaPutFailed instead of nothing: its
+    coordinator fails a put that needs it at once, naming the replica and its error
+    (before: a 504 at the request's deadline naming the replica silent). Mutant:
+    ``failed_effects`` dropping the refusal as it drops every Send: the put times
+    out (QuorumError without ``replicas_failed``) and this fails."""
+    cluster, coordinator, _ = _cluster(w=3, full_at=2)
+    full = cluster.node(coordinator).preference_list(KEY)[2]
+    with cluster:
+        start = cluster.now
+        with pytest.raises(QuorumError) as failure:
+            cluster.client(coordinator).put(KEY, b"milk", coordinator=coordinator)
+        assert failure.value.replicas_failed, failure.value
+        assert f"failed: {full}: database or disk is full" in str(failure.value)
+        assert cluster.now - start < cluster.config.replica_timeout
+        assert cluster.node(coordinator).stats["replica-put-failed"] == 1
+
+
+def test_a_full_replicas_part_goes_to_a_fallback_at_once() -> None:
+    """With a fallback left (4 nodes, N = 3, W = 3), the full replica's part is
+    handed to it with a hint as soon as the refusal arrives, not at
+    ``replica_timeout``; the hint is kept for the full node."""
+    cluster, coordinator, _ = _cluster(w=3, nodes=4, full_at=2)
+    preference = cluster.node(coordinator).preference_list(KEY)
+    full, fallback = preference[2], preference[3]
+    with cluster:
+        start = cluster.now
+        cluster.client(coordinator).put(KEY, b"milk", coordinator=coordinator)
+        assert cluster.now - start < cluster.config.replica_timeout
+        assert [hint.intended for hint in cluster.storages[fallback].hints()] == [full]

@@ -80,7 +80,7 @@ def test_a_failed_persist_fails_the_put_and_cancels_its_timer() -> None:
     # before, the StorageError itself)
     assert [(r.request_id, type(r.error)) for r in replies] == [(7, QuorumError)]
     assert isinstance(replies[0].error, QuorumError) and replies[0].error.replicas_failed
-    assert "own write failed: disk full" in str(replies[0].error)
+    assert "n1 (this node's own write): disk full" in str(replies[0].error)
     assert _put_timeouts(effects) == [PutTimeout(op_id)]
     assert node.puts.coordinations == {}
 

@@ -46,6 +46,6 @@ def test_a_write_out_of_memory_fails_the_put_and_ends_its_coordination() -> None
     # not counted, the error kept for the answer
     assert not [e for e in rest if isinstance(e, Reply)]
     (coordination,) = node.puts.coordinations.values()
-    assert coordination.acks == set() and "MemoryError" in coordination.own_failed
+    assert coordination.acks == set() and "MemoryError" in coordination.failures["n1"]
     assert node.stats["storage-error"] == 1
     assert storage.read(b"cart") is None

@@ -117,4 +117,4 @@ def test_a_reply_held_behind_a_later_commit_fails_with_an_earlier_one(
     # n3 (whose commits fail too): W = 2 not met, 504 naming n1's own failed write
     # (before: 500 StorageError at once); never 200 with n2's copy alone
     assert status == 504 and body["error"] == "QuorumError", (status, body)
-    assert "own write failed: disk is full" in body["message"], body
+    assert "n1 (this node's own write): disk is full" in body["message"], body
