@@ -35,6 +35,7 @@ from impl.effects import (
     AddHint,
     DeleteRecord,
     Effect,
+    GetResult,
     RemoveHint,
     Reply,
     Send,
@@ -44,7 +45,7 @@ from impl.effects import (
     WriteRecord,
 )
 from impl.errors import StorageError
-from impl.messages import MAX_FAILURE_TEXT, ReplicaPutAck, ReplicaPutFailed
+from impl.messages import MAX_FAILURE_TEXT, ForwardReply, ReplicaPutAck, ReplicaPutFailed
 from impl.storage._common import removed_page
 from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
@@ -243,7 +244,10 @@ def failed_effects(rest: list[Effect], failed: StorageError,
                    on_error: Callable[[StorageError], list[Effect]] | None,
                    taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
     """What may still be performed of ``rest`` after its writes failed: no Send,
-    every Reply turned into ``failed``, then ``on_error(failed)``'s effects (the
+    every Reply turned into ``failed`` -- but a get's answer (a Reply with its
+    GetResult, a ForwardReply of a get), which reports what the replicas returned
+    and loses only the read repair the failed write was (a node whose disk is full
+    still serves reads: session 50) -- then ``on_error(failed)``'s effects (the
     node's :meth:`~impl.node.Node.persist_failed`) without their writes. A Reply of
     ``on_error`` to a request whose Reply was turned replaces it, and a Reply whose
     request id is among ``taken_back()`` (asked after ``on_error``: the node's
@@ -255,8 +259,9 @@ def failed_effects(rest: list[Effect], failed: StorageError,
     if taken_back is not None:
         dropped |= taken_back()
     kept: list[Effect] = [
-        Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
-        for effect in rest if not isinstance(effect, Send)
+        Reply(effect.request_id, error=failed) if isinstance(effect, Reply)
+        and not isinstance(effect.result, GetResult) else effect
+        for effect in rest if (not isinstance(effect, Send) or _read_answer(effect))
         and not (isinstance(effect, Reply) and effect.request_id in dropped)]
     # a replica's ack held back becomes its refusal, so the coordinator need not
     # wait for its timeout (session 50)
@@ -267,6 +272,13 @@ def failed_effects(rest: list[Effect], failed: StorageError,
                 if isinstance(effect, Send) and isinstance(effect.message, ReplicaPutAck))
     kept.extend(again)
     return kept
+
+
+def _read_answer(effect: Send) -> bool:
+    """Whether ``effect`` is a get's answer to the node that forwarded it: kept after a
+    failed write, as a get's Reply is (:func:`failed_effects`)."""
+    message = effect.message
+    return isinstance(message, ForwardReply) and message.kind == "get" and not message.error
 
 
 def reply_ids(effects: list[Effect]) -> frozenset[int]:

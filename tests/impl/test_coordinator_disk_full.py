@@ -20,7 +20,10 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.effects import Effect, GetResult, PutResult, Reply, Send
 from impl.errors import QuorumError, StorageError
+from impl.messages import ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaPutFailed
+from impl.staging import failed_effects
 from impl.storage.base import Storage
 
 KEY = b"cart"
@@ -124,3 +127,23 @@ def test_a_full_replicas_part_goes_to_a_fallback_at_once() -> None:
         cluster.client(coordinator).put(KEY, b"milk", coordinator=coordinator)
         assert cluster.now - start < cluster.config.replica_timeout
         assert [hint.intended for hint in cluster.storages[fallback].hints()] == [full]
+
+
+def test_a_failed_write_keeps_a_gets_answer_and_turns_the_rest() -> None:
+    """A node whose disk is full still serves reads: a get's answer held behind a
+    write that failed (its read repair of the node's own copy) is kept, a Reply or
+    a ForwardReply of a get; a put's Reply becomes the error, and a replica's ack
+    its refusal. Found by tests/runtime/test_disk_full_processes.py (a GET at
+    ``r=2`` through the full node answered 500 StorageError, 1 run of 5). Mutant:
+    every Reply turned and every Send dropped (the code before): this fails."""
+    error = StorageError("database or disk is full")
+    got = GetResult([b"milk"], b"ctx")
+    rest: list[Effect] = [
+        Reply(1, result=got), Reply(2, result=PutResult(b"ctx")),
+        Send("n2", ForwardReply(3, "get", (b"milk",), b"ctx")),
+        Send("n2", ForwardReply(4, "put", context=b"ctx")),
+        Send("n3", ReplicaPutAck(5, KEY, "n1")), Send("n3", ReplicaPut(6, KEY, b"r"))]
+    assert failed_effects(rest, error, None) == [
+        Reply(1, result=got), Reply(2, error=error),
+        Send("n2", ForwardReply(3, "get", (b"milk",), b"ctx")),
+        Send("n3", ReplicaPutFailed(5, KEY, "n1", "database or disk is full"))]

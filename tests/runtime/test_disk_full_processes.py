@@ -114,7 +114,8 @@ def test_a_node_whose_disk_is_full_counts_its_copy_failed_and_says_so(
         started = time.monotonic()
         status, body = _json("PUT", url("n1", "/kv/w3?w=3"), VALUE)
         assert status == 503, (status, body)
-        assert "(this node's own write): disk I/O error" in body["message"], body
+        assert "n1 (this node's own write): SQLite commit failed" in body["message"], body
+        assert "disk I/O error" in body["message"], body
         assert time.monotonic() - started < 5  # at once, not at a timeout
         # space returns: the soft limit raised to the hard one (unlimited)
         resource.prlimit(processes["n1"].pid, resource.RLIMIT_FSIZE,
