@@ -81,6 +81,7 @@ from impl.versions import (
     encode_record,
     is_tombstone_only,
     lww_version,
+    merge,
     replicated_part,
     sibling_count,
     values,
@@ -286,6 +287,12 @@ class PutCoordinator:
         self.storing: Callable[[bytes], None] = lambda key: None
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()
+        #: key -> the record (encoded) of a put minted here whose own write failed,
+        #: merged into the local copy before the key's next mint (:meth:`_coordinate`)
+        #: so no dot of it is minted again (kv679: the others stored it, under W);
+        #: bounded by ``max_pending_bytes``, the oldest forgotten first (session 50)
+        self.unpersisted: dict[bytes, bytes] = {}
+        self.unpersisted_bytes = 0
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -332,6 +339,10 @@ class PutCoordinator:
         if late is not None:
             context, client_id = late
             client_counter = 0
+        lost = self.unpersisted.pop(key, None)
+        if lost is not None:  # a version minted here whose own write failed: merged
+            self.unpersisted_bytes -= len(lost)  # first, so no dot of it is minted again
+            self.replica.merge_into_local(key, self.replica.parse(lost), lost)
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
@@ -797,6 +808,7 @@ class PutCoordinator:
                                          or coordination.reply_to.request_id
                                          not in failed_replies):
                 continue  # its answer left before (its own copy was durable then)
+            self._remember_unpersisted(coordination.key, coordination.record)
             counted = self._own_target(coordination)
             if counted is None:
                 continue
@@ -814,6 +826,27 @@ class PutCoordinator:
                 self.taken_back.discard(coordination.reply_to.request_id)  # it failed
             out.extend(effects)
         return out
+
+    def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
+        """Keep ``record`` (a put's, minted here, whose own write failed) for the
+        key's next mint (:attr:`unpersisted`). Without it the next put of the key
+        through this node read its copy without the lost version and minted the same
+        dot again, which the replicas holding the first took for the same version:
+        in dvv a blind ``v2`` after ``v1`` (200 at W = 2 through a full coordinator)
+        read back ``[v2]``, v1 lost (session 50). Anti-entropy or read repair
+        bring the version back meanwhile; the oldest entries are forgotten beyond
+        ``max_pending_bytes``."""
+        old = self.unpersisted.pop(key, None)
+        if old is not None:
+            self.unpersisted_bytes -= len(old)
+            record = encode_record(merge(self.replica.parse(old), self.replica.parse(record)))
+        self.unpersisted[key] = record
+        self.unpersisted_bytes += len(record)
+        while self.unpersisted_bytes > self.config.max_pending_bytes and len(
+                self.unpersisted) > 1:
+            forgotten = self.unpersisted.pop(next(iter(self.unpersisted)))
+            self.unpersisted_bytes -= len(forgotten)
+            self.stats["unpersisted-forgotten"] += 1
 
     def on_failed(self, now: float, src: str, message: ReplicaPutFailed) -> list[Effect]:
         """A replica (or a fallback) did not store the write: its engine failed (a

@@ -147,3 +147,24 @@ def test_a_failed_write_keeps_a_gets_answer_and_turns_the_rest() -> None:
         Reply(1, result=got), Reply(2, error=error),
         Send("n2", ForwardReply(3, "get", (b"milk",), b"ctx")),
         Send("n3", ReplicaPutFailed(5, KEY, "n1", "database or disk is full"))]
+
+
+@pytest.mark.parametrize("full_again", [False, True])
+def test_a_version_whose_own_write_failed_is_not_minted_again(full_again: bool) -> None:
+    """kv679 through a full disk: alice's blind ``v1`` through the full coordinator
+    is acknowledged by the other two; bob's blind ``v2`` through it then (space
+    back, or still full) must not reuse v1's dot, which the replicas would take for
+    the same version: dvv reads ``[v1, v2]``, as without the failure. Found while
+    this fix was written (``[v2]``: v1, acknowledged, lost). Mutant:
+    ``PutCoordinator._coordinate`` not merging :attr:`unpersisted` before its mint:
+    ``[v2]``, both cases fail."""
+    cluster, coordinator, full = _cluster(w=2)
+    with cluster:
+        cluster.client(coordinator, client_id="alice").put(KEY, b"v1",
+                                                           coordinator=coordinator)
+        full.full = full_again
+        cluster.client(coordinator, client_id="bob").put(KEY, b"v2", coordinator=coordinator)
+        full.full = False
+        cluster.run_for(30)
+        got = cluster.client(coordinator).get(KEY, r=3, coordinator=coordinator)
+        assert sorted(got.values) == [b"v1", b"v2"]
