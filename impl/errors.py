@@ -100,14 +100,18 @@ class QuorumError(RemoteError):
     ``pw_val_unsatisfied``). ``needed``, ``got``: the quorum and what was reached;
     ``written``: whether a put may be stored somewhere (False: refused before
     anything was written, a put whose PW targets were not believed reachable;
-    carried across a forward as :attr:`ErrorCode.QUORUM_NOT_WRITTEN`)."""
+    carried across a forward as :attr:`ErrorCode.QUORUM_NOT_WRITTEN`);
+    ``replicas_failed``: answered at once because replicas failed (the coordinator's
+    own write, a full disk: Riak's ``too_many_fails``), not at a timeout (HTTP 503,
+    not 504; not carried across a forward)."""
 
     def __init__(self, message: str, *, needed: int = 0, got: int = 0,
-                 written: bool = True) -> None:
+                 written: bool = True, replicas_failed: bool = False) -> None:
         super().__init__(message)
         self.needed = needed
         self.got = got
         self.written = written
+        self.replicas_failed = replicas_failed
 
 
 class RequestTimeoutError(RemoteError):

@@ -1943,8 +1943,11 @@ class HttpApi:
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
         """A failed request's answer; ``unknown``: a write that may be stored (504;
-        a StorageError stays 500: the node's disk failed, its outcome unknown)."""
-        status = (504 if unknown and not isinstance(error, errors.StorageError)
+        a StorageError stays 500: the node's disk failed, its outcome unknown; a
+        QuorumError answered at once because replicas failed, 503: Riak's
+        ``too_many_fails``, session 50)."""
+        status = (504 if unknown and not isinstance(error, errors.StorageError) and not (
+            isinstance(error, errors.QuorumError) and error.replicas_failed)
                   else http_status(error))
         extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
         return status, error_body(error, unknown=unknown), extra

@@ -77,6 +77,7 @@ __all__ = [
     "ReplicaGetReply",
     "ReplicaPut",
     "ReplicaPutAck",
+    "ReplicaPutFailed",
     "SeenDigest",
     "Settled",
     "delete_request",
@@ -86,6 +87,8 @@ __all__ = [
 
 MAX_ID = (1 << 63) - 1
 MAX_NAME = 255
+#: the longest engine error a :class:`ReplicaPutFailed` carries (characters)
+MAX_FAILURE_TEXT = 1000
 
 
 # ---------------------------------------------------------------------------- checks
@@ -422,6 +425,36 @@ class ReplicaPutAck:
         check.data("key", self.key, non_empty=True)
         check.text("hint", self.hint)
         check.data("record", self.record)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPutFailed:
+    """A replica (or a fallback, for ``hint``) did not store a :class:`ReplicaPut`
+    durably: its engine failed the write (a full disk), or a write it was committed
+    behind did. Its coordinator counts that target's part failed at once instead of
+    waiting ``replica_timeout`` for an ack that never comes: the part goes to the
+    next fallback, or the put fails when W can no longer be met (Riak's put FSM
+    counts a vnode's ``{error, ...}`` reply as one failed reply; session 50).
+    ``error``: the engine's error, cut to :data:`MAX_FAILURE_TEXT` characters. Sent
+    by the driver (:func:`impl.staging.failed_effects`) in place of the
+    :class:`ReplicaPutAck` the failed write held back; the replica may still hold
+    the version (a later commit of it), which only makes the put's outcome
+    unknown, as a silent replica does."""
+
+    op_id: int
+    key: bytes
+    hint: str = ""
+    error: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.data("key", self.key, non_empty=True)
+        check.text("hint", self.hint)
+        if not isinstance(self.error, str) or len(self.error) > MAX_FAILURE_TEXT:
+            raise BadMessageError(
+                f"ReplicaPutFailed.error: must be a str of at most {MAX_FAILURE_TEXT} "
+                "characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -957,14 +990,15 @@ class SeenDigest:
 
 
 PeerMessage = (
-    Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
-    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
+    Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaPutFailed | ReplicaGet
+    | ReplicaGetReply | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange
+    | KeyRecords | Reap
     | HandoffDone | Settled | SeenDigest | ReapQuery | ReapQueryReply | ForwardClaim
     | ForwardGrant | ForwardDecline
 )
 PEER_MESSAGES: tuple[type, ...] = (
-    Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
-    ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
+    Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaPutFailed, ReplicaGet,
+    ReplicaGetReply, ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
     HandoffDone, Settled, SeenDigest, ReapQuery, ReapQueryReply, ForwardClaim, ForwardGrant,
     ForwardDecline,
 )

@@ -283,6 +283,10 @@ class Node:
         self.rng = random.Random(seed)
         self.mode = ClockMode(config.clock)
         self.stats: collections.Counter[str] = collections.Counter()
+        #: the request ids whose failed Replies the last :meth:`persist_failed` left
+        #: to a later answer (a put waiting again for its other replicas' acks): a
+        #: driver drops those Replies (:func:`impl.staging.failed_effects`)
+        self.taken_back: frozenset[int] = frozenset()
         self.log: collections.deque[str] = collections.deque(maxlen=1000)
         #: told each line of :meth:`_log_life` (a store's life an operator looks for:
         #: the shadow round, a replaced disk told, set aside, rebuilding, rebuilt);
@@ -625,16 +629,24 @@ class Node:
         effects.append(SetTimer(ShadowRound(), now + self.config.shadow_round_s))
         return effects
 
-    def persist_failed(self, now: float, error: StorageError) -> list[Effect]:
-        """The driver could not perform this node's writes (nothing after them left):
-        every put it coordinates and has not acknowledged fails with ``error``."""
+    def persist_failed(self, now: float, error: StorageError,
+                       failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+        """The driver could not perform this node's writes (nothing after them left;
+        ``failed_replies``: the request ids of the Replies it turned into ``error``;
+        :attr:`taken_back` names those of them this call left to a later answer):
+        the puts it coordinates count its own copy as one failed replica and the
+        other replicas' acks decide (:meth:`impl.put_coordinator.PutCoordinator.
+        local_write_failed`; until session 50 every put not answered failed with
+        ``error``, a 500 "outcome unknown", though W others stored it)."""
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
         self._restage_generation()
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
-        return self.puts.abandon(error)
+        effects = self.puts.local_write_failed(now, error, failed_replies)
+        self.taken_back = frozenset(self.puts.taken_back)
+        return effects
 
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
         """A client's get or put arrives at this node; effects (a Reply sooner or

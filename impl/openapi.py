@@ -112,7 +112,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                       "(/status's cluster_id): nothing was done"),
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
                       "did not reach R replicas (PR primaries), or a put's PW primaries "
-                      "were not believed reachable: nothing was written", True),
+                      "were not believed reachable: nothing was written; or a put that "
+                      "can no longer reach W because replicas' writes failed (a full "
+                      "disk, named in the message): outcome unknown", True),
     }
 
     def write_parameters(context: str) -> list[dict[str, Any]]:

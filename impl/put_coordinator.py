@@ -65,7 +65,7 @@ from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.lingering import Lingering
-from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck, ReplicaPutFailed
 from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum, shortfall
@@ -81,6 +81,7 @@ from impl.versions import (
     encode_record,
     is_tombstone_only,
     lww_version,
+    merge,
     replicated_part,
     sibling_count,
     values,
@@ -132,7 +133,15 @@ def _silent(coordination: PutCoordination) -> str:
         silent.extend(sent or [target])
     if not silent:
         return ""
-    return " (no acknowledgement from " + ", ".join(silent) + ")"
+    return " (no acknowledgement from " + ", ".join(silent) + ")" + _failures(coordination)
+
+
+def _failures(coordination: PutCoordination) -> str:
+    """The part of a put's failure naming the writes that failed (the coordinator's
+    own, a replica's :class:`~impl.messages.ReplicaPutFailed`), or "" (session 50)."""
+    if not coordination.failures:
+        return ""
+    return "; failed: " + "; ".join(coordination.failures.values())
 
 
 @dataclass(slots=True)
@@ -183,6 +192,11 @@ class PutCoordination:
     #: target, or the coordinator's own write as a target)
     pw: int = 0
     primary_acks: set[str] = field(default_factory=set)
+    #: target -> why its write failed (the coordinator's own write: its engine's
+    #: error, a full disk; a replica's ReplicaPutFailed): that part counts for
+    #: nothing and the others' acks decide (session 50;
+    #: :meth:`PutCoordinator.local_write_failed`, :meth:`PutCoordinator.on_failed`)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -271,10 +285,18 @@ class PutCoordinator:
         #: restart before the put ends still hands the copy
         #: (:meth:`impl.gossip.Gossiper.mark_outsider_copy`)
         self.storing: Callable[[bytes], None] = lambda key: None
+        #: the request ids :meth:`local_write_failed` last left to a later answer
+        self.taken_back: set[int] = set()
+        #: key -> the record (encoded) of a put minted here whose own write failed,
+        #: merged into the local copy before the key's next mint (:meth:`_coordinate`)
+        #: so no dot of it is minted again (kv679: the others stored it, under W);
+        #: bounded by ``max_pending_bytes``, the oldest forgotten first (session 50)
+        self.unpersisted: dict[bytes, bytes] = {}
+        self.unpersisted_bytes = 0
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {ReplicaPutAck: self.on_ack}
+        return {ReplicaPutAck: self.on_ack, ReplicaPutFailed: self.on_failed}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -317,6 +339,10 @@ class PutCoordinator:
         if late is not None:
             context, client_id = late
             client_counter = 0
+        lost = self.unpersisted.pop(key, None)
+        if lost is not None:  # a version minted here whose own write failed: merged
+            self.unpersisted_bytes -= len(lost)  # first, so no dot of it is minted again
+            self.replica.merge_into_local(key, self.replica.parse(lost), lost)
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
@@ -689,8 +715,9 @@ class PutCoordinator:
             return [*check, self._failed(coordination, "before the timeout")]
         out: list[Effect] = []
         for target in coordination.targets:
-            if target in coordination.acks:
-                continue
+            if target in coordination.acks or (target == self.name and self.quorum.fallback(
+                    coordination.fallbacks, coordination.used, now) is None):
+                continue  # (its own write failed: never a ReplicaPut to itself)
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout
@@ -748,22 +775,145 @@ class PutCoordinator:
         (the put did not wait for it)."""
         out: list[Effect] = []
         for target in coordination.targets:
-            if target in coordination.acks or coordination.sent_to.get(target) != target:
+            if (target in coordination.acks or coordination.sent_to.get(target) != target
+                    or target == self.name):
                 continue
             if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is None:
                 break
             out.append(self._send(coordination, target, now, initial=False))
         return out
 
-    def abandon(self, error: DynamoError) -> list[Effect]:
-        """Fail every put not acknowledged yet with ``error`` (the engine failed)."""
+    def local_write_failed(self, now: float, error: DynamoError,
+                           failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+        """This node's engine failed a batch of writes (a full disk): its own copy of
+        each put it coordinates counts as one failed replica, and the others' acks
+        decide (Riak's put FSM counts a vnode's ``{error, ...}`` as a failed reply;
+        session 50's service probe: such a put was 500 "outcome unknown", although
+        its ReplicaPuts had left and W others stored it).
+
+        Every coordination not answered, and every one whose answer is among
+        ``failed_replies`` (request ids of local clients' Replies that the failed
+        commit turned into errors: they were held behind it), loses its own ack
+        and waits for the others; one answered now (W others acked already) is
+        answered again, and one that cannot reach W any more without this node
+        (fewer other targets than W) fails now with a QuorumError naming the
+        error (``replicas_failed``: HTTP 503; its outcome is unknown, the others
+        may store it). A forwarded put's held answer (a Send) is dropped and its
+        origin times out, as before. Returns the effects; :attr:`taken_back` names
+        the ``failed_replies`` left to a later answer."""
         out: list[Effect] = []
+        self.taken_back = set()
         for op_id, coordination in list(self.coordinations.items()):
-            if not coordination.replied:
-                del self.coordinations[op_id]
-                out.append(answer(coordination.reply_to, None, error, kind="put"))
-                out.append(CancelTimer(PutTimeout(op_id)))
+            if coordination.replied and (coordination.reply_to.peer
+                                         or coordination.reply_to.request_id
+                                         not in failed_replies):
+                continue  # its answer left before (its own copy was durable then)
+            self._remember_unpersisted(coordination.key, coordination.record)
+            counted = self._own_target(coordination)
+            if counted is None:
+                continue
+            coordination.acks.discard(counted)
+            coordination.primary_acks.discard(counted)
+            if coordination.replied:
+                coordination.replied = False
+                self.lingering.discard(op_id)
+                self.taken_back.add(coordination.reply_to.request_id)
+            effects = [*self._part_failed(coordination, counted,
+                                          f"{self.name} (this node's own write): {error}",
+                                          now),
+                       *self._check(coordination, now)]
+            if coordination.replied:  # answered again now: W others acknowledged, or
+                self.taken_back.discard(coordination.reply_to.request_id)  # it failed
+            out.extend(effects)
         return out
+
+    def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
+        """Keep ``record`` (a put's, minted here, whose own write failed) for the
+        key's next mint (:attr:`unpersisted`). Without it the next put of the key
+        through this node read its copy without the lost version and minted the same
+        dot again, which the replicas holding the first took for the same version:
+        in dvv a blind ``v2`` after ``v1`` (200 at W = 2 through a full coordinator)
+        read back ``[v2]``, v1 lost (session 50). Anti-entropy or read repair
+        bring the version back meanwhile; the oldest entries are forgotten beyond
+        ``max_pending_bytes``."""
+        old = self.unpersisted.pop(key, None)
+        if old is not None:
+            self.unpersisted_bytes -= len(old)
+            record = encode_record(merge(self.replica.parse(old), self.replica.parse(record)))
+        self.unpersisted[key] = record
+        self.unpersisted_bytes += len(record)
+        while self.unpersisted_bytes > self.config.max_pending_bytes and len(
+                self.unpersisted) > 1:
+            forgotten = self.unpersisted.pop(next(iter(self.unpersisted)))
+            self.unpersisted_bytes -= len(forgotten)
+            self.stats["unpersisted-forgotten"] += 1
+
+    def on_failed(self, now: float, src: str, message: ReplicaPutFailed) -> list[Effect]:
+        """A replica (or a fallback) did not store the write: its engine failed (a
+        full disk; session 50). Before, it sent nothing and its coordinator waited
+        ``replica_timeout`` to resend, and a put that needed it timed out (504)
+        naming it but not why. Now its part fails at once (:meth:`_part_failed`).
+        A refusal for a put that ended, of another key, of a target acknowledged
+        already, or that counts for no target, is ignored (``late-acks``: it
+        changes nothing a timeout would not)."""
+        coordination = self.coordinations.get(message.op_id)
+        target = None if coordination is None or coordination.key != message.key else (
+            ack_counts(coordination, src, message.hint))
+        if coordination is None or target is None or target in coordination.acks:
+            self.stats["late-acks"] += 1
+            return []
+        self.stats["replica-put-failed"] += 1
+        who = f"{src} for {target}" if message.hint else src
+        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now),
+                *self._check(coordination, now)]
+
+    def _part_failed(self, coordination: PutCoordination, target: str, why: str,
+                     now: float) -> list[Effect]:
+        """``target``'s write failed (``why``): it goes to the next fallback with a
+        hint when one is left (sloppy quorum); else, an unanswered put that can no
+        longer reach W (or PW) without the targets whose writes failed fails now
+        with a QuorumError naming them (``replicas_failed``: HTTP 503, Riak's
+        ``too_many_fails``; its outcome unknown: others may store it), and one
+        that still can waits for the others (a failed target is tried again at
+        the next timeout)."""
+        coordination.failures[target] = why
+        if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is not None:
+            if target != self.name:
+                self.quorum.give_up(coordination.sent_to, target, now)
+            return [self._send(coordination, target, now, initial=False)]
+        if coordination.replied or not self._quorum_lost(coordination):
+            return []
+        op_id = coordination.op_id
+        del self.coordinations[op_id]
+        self.lingering.discard(op_id)
+        self._end(coordination.key)
+        coordination.replied = True
+        what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                      coordination.primary_acks, coordination.pw, "replicas")
+        return [CancelTimer(PutTimeout(op_id)), answer(coordination.reply_to, None, QuorumError(
+            f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
+            f"reach the quorum{_failures(coordination)} (the other replicas may store "
+            "it: outcome unknown)", needed=needed, got=got, replicas_failed=True),
+            kind="put")]
+
+    def _own_target(self, coordination: PutCoordination) -> str | None:
+        """The target this node's own copy counts for: itself when a target, the
+        target its own hint names when it stood in for one (sloppy quorum), or None."""
+        if self.name in coordination.targets:
+            return self.name
+        return coordination.hints_sent.get(self.name)
+
+    def _quorum_lost(self, coordination: PutCoordination) -> bool:
+        """Whether ``coordination`` can no longer reach W (or PW): in some group
+        (the targets, or each of a membership change's), fewer targets than W are
+        left once those whose write failed and was not handed to a fallback are
+        taken out."""
+        failed = {target for target in coordination.failures
+                  if target not in coordination.acks
+                  and coordination.sent_to.get(target) in (target, self.name)}
+        quorum = max(coordination.w, coordination.pw)
+        return any(len([t for t in group if t not in failed]) < quorum
+                   for group in coordination.groups or (coordination.targets,))
 
     def _send(self, coordination: PutCoordination, target: str, now: float, *,
               initial: bool) -> Effect:

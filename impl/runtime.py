@@ -124,7 +124,7 @@ from impl.runtime_config import (  # re-exported: they lived here first
     check_secret,
     load_runtime_config,
 )
-from impl.staging import failed_effects, persist, split
+from impl.staging import failed_effects, persist, reply_ids, split
 from impl.storage.base import Storage
 from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
@@ -438,6 +438,11 @@ class NodeServer:
             "each a message or reply lost, or a timer armed late",
             lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
         self.overloaded_requests = 0
+        #: the error of this node's last write if it failed (a full disk), None once
+        #: a write succeeded: not ready meanwhile (:meth:`_writes_failed`)
+        self.disk_failing: str | None = None
+        #: how many times its writes failed (a batch, or one input's writes)
+        self.write_failures = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
@@ -614,8 +619,13 @@ class NodeServer:
         # so it waits for it. Timers are local: set at once.
         committer = self.committer
         if committer is None:
+            failures = self.write_failures
+            wrote = bool(split(effects)[0])
             effects = persist(self.storage, effects,
-                              lambda error: self.node.persist_failed(self.now(), error))
+                              lambda error: self._writes_failed(error, reply_ids(effects)),
+                              lambda: self.node.taken_back)
+            if wrote and failures == self.write_failures:
+                self._writes_succeed()
             for effect in effects:
                 self._perform_one(effect)
             return
@@ -628,8 +638,9 @@ class NodeServer:
                 # review: the input's timers lost, a put's coordination held for good)
                 failure = error if isinstance(error, errors.StorageError) else (
                     errors.StorageError(f"out of memory queueing a group commit: {error!r}"))
-                rest = failed_effects(
-                    rest, failure, lambda e: self.node.persist_failed(self.now(), e))
+                failed = reply_ids(rest)
+                rest = failed_effects(rest, failure, lambda e: self._writes_failed(e, failed),
+                                      lambda: self.node.taken_back)
         hold = committer.fsync == "always" and committer.pending > 0
         for effect in rest:
             if hold and isinstance(effect, Send | Reply) and not (
@@ -664,10 +675,37 @@ class NodeServer:
             released.append(self._held.popleft()[1])
         if error is not None:
             self._commit_failures.error(f"a group commit failed: {error}")
-            released = failed_effects(
-                released, error, lambda e: self.node.persist_failed(self.now(), e))
+            failed = reply_ids(released)
+            released = failed_effects(released, error,
+                                      lambda e: self._writes_failed(e, failed),
+                                      lambda: self.node.taken_back)
+        elif self.disk_failing is not None:
+            self._writes_succeed()
         for effect in released:
             self._perform_one(effect)
+
+    def _writes_failed(self, error: errors.StorageError,
+                       failed_replies: frozenset[int]) -> list[Effect]:
+        """This node's writes failed (a full disk): the node is told
+        (:meth:`impl.node.Node.persist_failed`: its own copy of a put is one failed
+        replica) and is not ready (:meth:`not_ready` names the error) until a write
+        succeeds again; the change is logged once (session 50: ``/health`` stayed
+        ready, so a load balancer kept sending writes to the node whose disk was
+        full, each answered 500)."""
+        self.write_failures += 1
+        if self.disk_failing is None:
+            log.warning("%s: its writes fail (%s): not ready until a write succeeds; it "
+                        "serves reads, and a put it coordinates counts its own copy as "
+                        "one failed replica", self.name, error)
+        self.disk_failing = str(error)
+        return self.node.persist_failed(self.now(), error, failed_replies)
+
+    def _writes_succeed(self) -> None:
+        """A write succeeded: a node whose writes failed is ready again (logged once)."""
+        if self.disk_failing is not None:
+            log.warning("%s: its writes succeed again (after %d failed): ready", self.name,
+                        self.write_failures)
+            self.disk_failing = None
 
     def _perform_one(self, effect: Effect) -> None:
         """Perform one effect; one that fails is logged and lost alone.
@@ -2143,7 +2181,8 @@ class NodeServer:
         or None when it is: shutting down; not an ``up`` member of the ring; in its
         startup shadow round (a load balancer sends nothing to a node that holds
         its inputs: :meth:`impl.node.Node.start`); rebuilding a replaced disk (as a
-        joining node is not ready: :mod:`impl.rebuild`); refused by its peers for
+        joining node is not ready: :mod:`impl.rebuild`); its writes failing (a full
+        disk, until a write succeeds: :meth:`_writes_failed`); refused by its peers for
         other shared settings (:meth:`misconfigured`); or no majority of the members
         exchanging messages with it (:meth:`unreached`: a peer address wrong, or a
         secret that differs). Until session 49 ``/health`` said ``ready`` alone, and
@@ -2158,6 +2197,9 @@ class NodeServer:
             return "in its startup shadow round (shadow_round in /status)"
         if self.node.rebuilding:
             return "rebuilding a replaced disk (rebuild in /status)"
+        if self.disk_failing is not None:  # (session 50: a full disk)
+            return (f"its writes fail ({self.disk_failing:.300}); it serves reads, "
+                    "and is ready again once a write succeeds")
         if (why := self.misconfigured()) is not None:
             return f"runs other [cluster] settings than its peers ({why:.300})"
         return self.unreached()

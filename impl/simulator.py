@@ -96,7 +96,7 @@ from impl.faults import Distribution as Distribution
 from impl.faults import Faults as Faults
 from impl.faults import derive_seed as derive_seed
 from impl.nemesis import Nemesis
-from impl.staging import persist
+from impl.staging import persist, reply_ids
 from impl.storage.base import Storage
 
 _WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
@@ -137,7 +137,11 @@ class NodeLike(Protocol):
 
     def leave(self, now: float) -> list[Effect]: ...
 
-    def persist_failed(self, now: float, error: StorageError) -> list[Effect]: ...
+    def persist_failed(self, now: float, error: StorageError,
+                       failed_replies: frozenset[int] = ...) -> list[Effect]: ...
+
+    @property
+    def taken_back(self) -> frozenset[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,7 +566,8 @@ class Simulator:
                 raise SimulationError(f"node {name!r} wrote, and the simulator has no storage")
             node = self.nodes[name]
             effects = persist(self._storage(name), effects, lambda error: node.persist_failed(
-                self.now + self.skew[name], error))
+                self.now + self.skew[name], error, reply_ids(effects)),
+                lambda: node.taken_back)
         for effect in effects:
             if type(effect) is Send:
                 self._send(name, effect.dest, effect.message)

@@ -18,8 +18,9 @@ a hint scan delivers it from the next scan on.
 :func:`persist` is the driver's half (etcd raft's ``Ready``: persist, then
 send): it performs the writes of a batch of effects in order and returns the
 rest. If a write fails (:class:`~impl.errors.StorageError`) nothing that
-depended on it leaves: no later write is attempted, every Send is dropped,
-every Reply becomes that error (not acknowledged), and the node is told
+depended on it leaves: no later write is attempted, every Send is dropped (a
+replica's ReplicaPutAck becomes a ReplicaPutFailed to its coordinator: session
+50), every Reply becomes that error (not acknowledged), and the node is told
 (:meth:`impl.node.Node.persist_failed`: it fails the puts it was coordinating),
 whose effects follow. A driver that batches the
 writes of many inputs into one transaction and one fsync does it here: this is
@@ -34,6 +35,7 @@ from impl.effects import (
     AddHint,
     DeleteRecord,
     Effect,
+    GetResult,
     RemoveHint,
     Reply,
     Send,
@@ -43,12 +45,13 @@ from impl.effects import (
     WriteRecord,
 )
 from impl.errors import StorageError
+from impl.messages import MAX_FAILURE_TEXT, ForwardReply, ReplicaPutAck, ReplicaPutFailed
 from impl.storage._common import removed_page
 from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["StagedStorage", "Write", "apply_write", "failed_effects", "overlay_scan", "persist",
-           "split"]
+           "reply_ids", "split"]
 
 
 class StagedStorage:
@@ -196,9 +199,11 @@ _WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorag
 
 
 def persist(storage: Storage, effects: list[Effect],
-            on_error: Callable[[StorageError], list[Effect]] | None = None) -> list[Effect]:
+            on_error: Callable[[StorageError], list[Effect]] | None = None,
+            taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
     """Perform the writes among ``effects`` on ``storage``, in order, and return the
-    other effects, in order (see the module docstring for a failing write; a write
+    other effects, in order (see the module docstring for a failing write, and
+    :func:`failed_effects` for ``on_error`` and ``taken_back``; a write
     that raises MemoryError, SQLite's SQLITE_NOMEM, fails as a StorageError does).
     Raises ValueError if a write follows another effect (the node broke the order)."""
     writes, rest = split(effects)
@@ -216,7 +221,7 @@ def persist(storage: Storage, effects: list[Effect],
             break
     if failed is None:
         return rest
-    return failed_effects(rest, failed, on_error)
+    return failed_effects(rest, failed, on_error, taken_back)
 
 
 def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
@@ -236,13 +241,47 @@ def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
 
 
 def failed_effects(rest: list[Effect], failed: StorageError,
-                   on_error: Callable[[StorageError], list[Effect]] | None) -> list[Effect]:
+                   on_error: Callable[[StorageError], list[Effect]] | None,
+                   taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
     """What may still be performed of ``rest`` after its writes failed: no Send,
-    every Reply turned into ``failed``, then ``on_error(failed)``'s effects (the
-    node's :meth:`~impl.node.Node.persist_failed`) without their writes."""
+    every Reply turned into ``failed`` -- but a get's answer (a Reply with its
+    GetResult, a ForwardReply of a get), which reports what the replicas returned
+    and loses only the read repair the failed write was (a node whose disk is full
+    still serves reads: session 50) -- then ``on_error(failed)``'s effects (the
+    node's :meth:`~impl.node.Node.persist_failed`) without their writes. A Reply of
+    ``on_error`` to a request whose Reply was turned replaces it, and a Reply whose
+    request id is among ``taken_back()`` (asked after ``on_error``: the node's
+    :attr:`~impl.node.Node.taken_back`) is dropped, the node answering it later (a
+    put whose own copy failed counts it as one failed replica: session 50)."""
+    again = [effect for effect in on_error(failed) if not isinstance(effect, _WRITES)
+             ] if on_error is not None else []
+    dropped = {effect.request_id for effect in again if isinstance(effect, Reply)}
+    if taken_back is not None:
+        dropped |= taken_back()
     kept: list[Effect] = [
-        Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
-        for effect in rest if not isinstance(effect, Send)]
-    if on_error is not None:
-        kept.extend(effect for effect in on_error(failed) if not isinstance(effect, _WRITES))
+        Reply(effect.request_id, error=failed) if isinstance(effect, Reply)
+        and not isinstance(effect.result, GetResult) else effect
+        for effect in rest if (not isinstance(effect, Send) or _read_answer(effect))
+        and not (isinstance(effect, Reply) and effect.request_id in dropped)]
+    # a replica's ack held back becomes its refusal, so the coordinator need not
+    # wait for its timeout (session 50)
+    error = str(failed)[:MAX_FAILURE_TEXT]
+    kept.extend(Send(effect.dest, ReplicaPutFailed(effect.message.op_id, effect.message.key,
+                                                   effect.message.hint, error))
+                for effect in rest
+                if isinstance(effect, Send) and isinstance(effect.message, ReplicaPutAck))
+    kept.extend(again)
     return kept
+
+
+def _read_answer(effect: Send) -> bool:
+    """Whether ``effect`` is a get's answer to the node that forwarded it: kept after a
+    failed write, as a get's Reply is (:func:`failed_effects`)."""
+    message = effect.message
+    return isinstance(message, ForwardReply) and message.kind == "get" and not message.error
+
+
+def reply_ids(effects: list[Effect]) -> frozenset[int]:
+    """The request ids of the Replies among ``effects`` (those a failed write turns
+    into its error: :meth:`impl.node.Node.persist_failed`'s ``failed_replies``)."""
+    return frozenset(effect.request_id for effect in effects if isinstance(effect, Reply))

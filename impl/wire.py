@@ -56,6 +56,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
     SeenDigest,
     Settled,
 )
@@ -112,6 +113,8 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     42: (ForwardClaim, (("op_id", "u64"), ("claim_id", "u64"))),
     43: (ForwardGrant, (("op_id", "u64"), ("claim_id", "u64"), ("granted", "bool"))),
     44: (ForwardDecline, (("op_id", "u64"),)),
+    45: (ReplicaPutFailed, (("op_id", "u64"), ("key", "blob"), ("hint", "str"),
+                            ("error", "text"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

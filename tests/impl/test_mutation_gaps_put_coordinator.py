@@ -76,7 +76,11 @@ def test_a_failed_persist_fails_the_put_and_cancels_its_timer() -> None:
     (op_id,) = node.puts.coordinations
     effects = node.persist_failed(1.0, StorageError("disk full"))
     replies = [e for e in effects if isinstance(e, Reply)]
-    assert [(r.request_id, type(r.error)) for r in replies] == [(7, StorageError)]
+    # W = 3 of N = 3 cannot be met without n1's own copy: failed at once (session 50;
+    # before, the StorageError itself)
+    assert [(r.request_id, type(r.error)) for r in replies] == [(7, QuorumError)]
+    assert isinstance(replies[0].error, QuorumError) and replies[0].error.replicas_failed
+    assert "n1 (this node's own write): disk full" in str(replies[0].error)
     assert _put_timeouts(effects) == [PutTimeout(op_id)]
     assert node.puts.coordinations == {}
 
@@ -98,7 +102,7 @@ def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
     assert len(sends) == 1 and sends[0].dest == "n2"
     reply = sends[0].message
     assert isinstance(reply, ForwardReply)
-    assert (reply.op_id, reply.kind, reply.error) == (41, "put", ErrorCode.STORAGE.value)
+    assert (reply.op_id, reply.kind, reply.error) == (41, "put", ErrorCode.QUORUM.value)
     assert len(_put_timeouts(effects)) == 1
 
 

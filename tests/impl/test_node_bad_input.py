@@ -238,7 +238,6 @@ class FailingStorage:
 
 
 def test_a_storage_failure_is_reported_not_acknowledged() -> None:
-    from impl.errors import StorageError
     from impl.node import Node
     from impl.storage.base import Storage
 
@@ -250,9 +249,13 @@ def test_a_storage_failure_is_reported_not_acknowledged() -> None:
     d.storages[top[0]] = failing  # type: ignore[assignment]  # the driver writes through it
     failing.failing = True
     reply = d.put(top[0], KEY, b"v")
-    assert isinstance(reply.error, StorageError)
+    # its own copy is one failed replica, the two others acknowledge (session 50)
+    assert reply.error is None, reply.error
+    assert d.nodes[top[0]].stats["storage-error"] == 1
     # a replica whose engine fails does not acknowledge and keeps running
     effects = persist(failing, d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(
         1, KEY, _record(b"x"))), lambda error: d.nodes[top[0]].persist_failed(d.now, error))
-    assert not [e for e in effects if isinstance(e, Send)]
+    # no ack; since session 50 its refusal instead (impl.staging.failed_effects)
+    assert [(e.dest, type(e.message).__name__) for e in effects if isinstance(e, Send)] == [
+        (top[1], "ReplicaPutFailed")]
     assert d.nodes[top[0]].stats["storage-error"] == 2

@@ -9,9 +9,10 @@ key in sync with a peer that holds it and never repair the copy this node lost.
 from __future__ import annotations
 
 from impl.config import ClusterConfig
+from impl.effects import Send
 from impl.errors import StorageError
 from impl.merkle import MerkleTree, diff
-from impl.messages import ReplicaPut
+from impl.messages import ReplicaPut, ReplicaPutFailed
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -57,7 +58,8 @@ def test_the_trees_follow_the_engine_after_a_failed_write() -> None:
     storage = _FailingStorage("always")
     storage.failing = True
     node, rest = _replica_put(storage)
-    assert rest == [], "nothing may leave after the failed write"
+    # nothing may leave after the failed write but its refusal (session 50)
+    assert rest == [Send("n2", ReplicaPutFailed(1, KEY, "", "disk full"))], rest
     assert storage.read(KEY) is None
     assert _trees_disagree(node, storage) == set()
 

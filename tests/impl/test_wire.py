@@ -35,6 +35,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
     SeenDigest,
     Settled,
 )
@@ -50,6 +51,7 @@ SAMPLES: list[object] = [
     ForwardReply(10, "put", error="QuorumError", message="put reached 1 of W=2 ✓"),
     ReplicaPut(11, b"k", b"R\x01", "n3"),
     ReplicaPutAck(12, b"k", ""),
+    ReplicaPutFailed(12, b"k", "n3", "database or disk is full ✓"),  # (session 50)
     ReplicaGet(13, b"k"),
     ReplicaGetReply(14, b"k", b""),
     ReadRepair(b"k", b"rec"),

@@ -64,7 +64,9 @@ def test_failed_commits_are_logged_ten_a_window_and_the_rest_summed_up(
 
     with caplog.at_level(logging.ERROR, logger="vdynamo.runtime"):
         statuses, failed, lines, within = run(scenario(), 60)
-    assert statuses == [500] * 30
+    # each put's own copy failed, the two other replicas acknowledged: W = 2 met
+    # (500 until session 50, "A node whose disk is full (session 50)")
+    assert statuses == [200] * 30
     assert failed >= 30
     summaries = [i for i, line in enumerate(lines) if line.startswith("n1: ")
                  and "more failed group commits were not logged" in line]

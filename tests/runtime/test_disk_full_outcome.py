@@ -1,5 +1,7 @@
 """A put whose coordinator's commit failed (a full disk) answers outcome ``unknown``,
-never ``not-written`` (session 13's probe B).
+never ``not-written`` (session 13's probe B); since session 50 it is acknowledged
+when W other replicas stored it (the coordinator's copy is one failed replica),
+and the node says it is not ready (``/health``) until a write succeeds again.
 
 Scenario (disk full): n1's data file on a 3 MB tmpfs, 100 KB puts at n1: once the
 disk was full, 34 puts got 500 StorageError ``"outcome": "not-written"`` (retry
@@ -20,7 +22,7 @@ from impl import errors
 from tests.runtime.live import call, cluster, run, url
 
 
-def test_a_put_whose_coordinator_could_not_commit_is_outcome_unknown(
+def test_a_put_whose_coordinator_could_not_commit_is_acknowledged_by_the_others(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as servers:
@@ -34,7 +36,12 @@ def test_a_put_whose_coordinator_could_not_commit_is_outcome_unknown(
 
             monkeypatch.setattr(engine, "commit_batch", full)
             status, _, body = await call("PUT", url(n1, "/kv/k"), b"milk")
-            assert status == 500 and body["error"] == "StorageError", body
+            # since session 50 n1's copy is one failed replica and n2's and n3's acks
+            # meet W = 2: 200 (500 StorageError, outcome unknown, before)
+            assert status == 200, body
+            health = (await call("GET", url(n1, "/health")))[2]
+            assert health["ready"] is False and "writes fail (database or disk is full" in (
+                health["why_not_ready"]), health
             monkeypatch.undo()
             for _ in range(50):  # the ReplicaPuts may land after the 500
                 status, _, got = await call("GET", url(n2, "/kv/k?r=2"))
@@ -43,5 +50,7 @@ def test_a_put_whose_coordinator_could_not_commit_is_outcome_unknown(
                 await asyncio.sleep(0.1)
             # the replicas hold it: "not-written" was false (before the fix)
             assert (status, [base64.b64decode(v) for v in got["values"]]) == (200, [b"milk"])
-            assert body["outcome"] == "unknown"
+            status, _, _ = await call("PUT", url(n1, "/kv/k2"), b"tea")  # space again
+            health = (await call("GET", url(n1, "/health")))[2]
+            assert (status, health["ready"]) == (200, True), health
     run(scenario())

@@ -113,4 +113,9 @@ def test_a_reply_held_behind_a_later_commit_fails_with_an_earlier_one(
         n2_go.set()
     assert failures == 1
     assert (at_n1, at_n3) == (False, False)  # n2 alone holds k
-    assert status == 500 and body["error"] == "StorageError", (status, body)
+    # since session 50 n1's failed copy is one failed replica, and n3 (whose commits
+    # fail too) refuses its part (ReplicaPutFailed): W = 2 cannot be met, 503 naming
+    # both (before: 500 StorageError); never 200 with n2's copy alone
+    assert status == 503 and body["error"] == "QuorumError", (status, body)
+    assert "n1 (this node's own write): disk is full" in body["message"], body
+    assert "n3: disk is full" in body["message"], body
