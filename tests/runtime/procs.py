@@ -176,13 +176,14 @@ def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
 
 
 def http_call(method: str, url: str, body: bytes | None = None,
-              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request with urllib (10 s timeout): (status, lower-cased headers, body),
-    an error status answered as such (no exception)."""
+              headers: dict[str, str] | None = None, *, timeout: float = 10.0
+              ) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with urllib (``timeout`` s, 10 unless given): (status,
+    lower-cased headers, body), an error status answered as such (no exception)."""
     request = urllib.request.Request(url, data=body, method=method, headers={
         "Content-Type": "application/octet-stream", **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, \
                 response.read()
     except urllib.error.HTTPError as error:
