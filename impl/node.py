@@ -1198,16 +1198,16 @@ class Node:
                        for e in effects]
         return effects
 
-    @staticmethod
-    def _stamp(send: Send, guard: RestoreGuard) -> Send:
+    def _stamp(self, send: Send, guard: RestoreGuard) -> Send:
         """``send`` with this store's generation, if it is a gossip (and the receiver's
-        last generation, and every generation this node heard, relayed: session 50),
-        an anti-entropy message or a hint delivery."""
+        last generation, and the generations this node heard of its view's live
+        members, relayed: session 50 and its review), an anti-entropy message or a
+        hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
             return Send(send.dest, with_generations(
                 message, generation=guard.generation, yours=guard.yours(send.dest),
-                generations=guard.relayed()))
+                generations=guard.relayed(self.gossiper.view.live_nodes)))
         if isinstance(message, _GENERATION_STAMPED):
             if message.generation == guard.generation:
                 return send  # made stamped (anti-entropy's steps: session 42)
@@ -1250,10 +1250,13 @@ class Node:
         guard = self.guard
         assert guard is not None
         known = self.gossiper.known
+        refused = guard.refused_relays
         for node, generation in relayed.items():
             if node != src and node != self.name and known(node) and (
                     guard.on_relayed(node, generation)):
                 self.stats["generation-relayed"] += 1
+        if guard.refused_relays != refused:  # a count at the ceiling (session 50's review)
+            self.stats["generation-relay-refused"] += guard.refused_relays - refused
 
     def _advance_generation(self, now: float) -> str:
         """The store's next generation (:func:`impl.restore_guard.advance`: its count
