@@ -21,6 +21,10 @@ fresh reviewer, each with the test that failed on s50-restore (82e2971e).
    hears every name by relay). Fixed: a node relays the generations of its view's
    live members only (those ``Gossip.beats`` carries too), at most the limit.
 
+And a hole found on the way that is not the relay's (the same on session 49's tree),
+pinned as a strict xfail for the guard's owner: a replaced disk restarted while cut
+off from every peer is set aside at the heal with the W = 1 writes it acknowledged.
+
 Mutants (one at a time, reverted; docs/dvv.md's section lists what each fails): the
 ceiling's check removed from ``on_relayed``; ``Node._stamp`` relaying every heard
 generation (``guard.relayed(None)``, the rule of s50-restore); the cap's slice
@@ -28,6 +32,8 @@ removed from ``RestoreGuard.relayed``. Each fails the test that names it.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Send
@@ -129,3 +135,37 @@ def test_a_node_that_heard_more_names_than_the_limit_is_still_heard() -> None:
     for name in many:
         guard.on_generation(name, "2.ab")
     assert len(generations_from_bytes(guard.relayed(many))) == GENERATIONS_LIMIT
+
+
+@pytest.mark.xfail(strict=True, reason="a hole of the guard before the relay (the same on "
+                   "90d3b64a): a replaced disk restarted before any peer told it is no "
+                   "longer fresh, and its set-aside takes its W = 1 writes")
+def test_a_replaced_disk_restarted_while_cut_off_keeps_its_w1_writes() -> None:
+    """n3 restarted six times (its peers heard count 7), its disk replaced while it is
+    cut off from both peers; five puts at W = 1 through it, acknowledged; n3 crashes
+    and restarts, still cut off; healed. Right: every acknowledged put is read back
+    at R = 3. Found: n3's second start is not fresh (count 2), its peers tell it 7,
+    and the set-aside removes all five (the keys taken since the shadow round timed
+    out are tracked in memory only: the restart forgot them). Not the relay's: the
+    same on session 49's tree and on s50-restore (docs/dvv.md, the review's section).
+    Strict: a fix makes it pass, and the marker must go."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    for _ in range(6):
+        cluster.crash("n3")
+        cluster.restart("n3")
+        cluster.run_until_quiet()
+    cluster.partition(["n3"], ["n1", "n2"])
+    cluster.wipe("n3")
+    cluster.run_for(15)  # its shadow round times out
+    client = cluster.client(coordinator="n3")
+    for i in range(5):
+        client.put(b"w%d" % i, b"x%d" % i, w=1)
+    cluster.run_for(5)
+    cluster.crash("n3")
+    cluster.restart("n3")
+    cluster.run_for(10)
+    cluster.heal()
+    cluster.run_until_quiet()
+    reader = cluster.client(coordinator="n1")
+    assert [reader.get(b"w%d" % i, r=3).values for i in range(5)] == [
+        [b"x%d" % i] for i in range(5)]
