@@ -265,7 +265,8 @@ class RestoreGuard:
         50's review: every generation ever heard, of members removed long ago too
         (:attr:`heard` is never pruned), passed the receivers' limit, and every
         gossip of every node was dropped."""
-        if self._relayed is None or members != self._relayed_for:
+        if self._relayed is None or (members is not self._relayed_for
+                                     and members != self._relayed_for):
             heard = self.heard
             self._relayed = generations_to_bytes(
                 {node: heard[node] for node in members[:GENERATIONS_LIMIT] if node in heard})
