@@ -337,6 +337,9 @@ class Node:
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
         #: this start's first generation (:meth:`_of_this_start`)
         self._started_as = generation
+        #: the view :attr:`_live` was computed for, and its live members (:meth:`_live_members`)
+        self._live_view: membership.Membership | None = None
+        self._live: tuple[str, ...] = ()
         #: the generation the current input advanced from (:meth:`_advance_generation`)
         self._unadvanced: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
@@ -1213,16 +1216,16 @@ class Node:
                        for e in effects]
         return effects
 
-    @staticmethod
-    def _stamp(send: Send, guard: RestoreGuard) -> Send:
+    def _stamp(self, send: Send, guard: RestoreGuard) -> Send:
         """``send`` with this store's generation, if it is a gossip (and the receiver's
-        last generation, and every generation this node heard, relayed: session 50),
-        an anti-entropy message or a hint delivery."""
+        last generation, and the generations this node heard of its view's live
+        members, relayed: session 50 and its review), an anti-entropy message or a
+        hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
             return Send(send.dest, with_generations(
                 message, generation=guard.generation, yours=guard.yours(send.dest),
-                generations=guard.relayed()))
+                generations=guard.relayed(self._live_members())))
         if isinstance(message, _GENERATION_STAMPED):
             if message.generation == guard.generation:
                 return send  # made stamped (anti-entropy's steps: session 42)
@@ -1243,6 +1246,16 @@ class Node:
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
+
+    def _live_members(self) -> tuple[str, ...]:
+        """The view's live members (:attr:`impl.membership.Membership.live_nodes`),
+        computed once per view (a view is immutable: a change is a new one), whose
+        generations a gossip relays (:meth:`_stamp`; session 50's review: 11 us a
+        call on a five-node view, at every gossip sent)."""
+        view = self.gossiper.view
+        if view is not self._live_view:
+            self._live_view, self._live = view, view.live_nodes
+        return self._live
 
     def _relayed_generations(self, data: bytes) -> dict[str, str]:
         """A gossip's relayed generations (:attr:`impl.messages.Gossip.generations`,
@@ -1265,10 +1278,13 @@ class Node:
         guard = self.guard
         assert guard is not None
         known = self.gossiper.known
+        refused = guard.refused_relays
         for node, generation in relayed.items():
             if node != src and node != self.name and known(node) and (
                     guard.on_relayed(node, generation)):
                 self.stats["generation-relayed"] += 1
+        if guard.refused_relays != refused:  # a count at the ceiling (session 50's review)
+            self.stats["generation-relay-refused"] += guard.refused_relays - refused
 
     def _advance_generation(self, now: float) -> str:
         """The store's next generation (:func:`impl.restore_guard.advance`: its count

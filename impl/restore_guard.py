@@ -111,6 +111,13 @@ SUPERSEDED_STARTS_LIMIT = 16
 #: The most entries a peer's relayed generations may hold (:func:`generations_from_bytes`).
 GENERATIONS_LIMIT = 4096
 
+#: A relayed count at or above it is refused (:meth:`RestoreGuard.on_relayed`; session
+#: 50's review): a start or an advance every millisecond for 34 years stays below it,
+#: and a set-aside's count one above it still parses (under 2**62,
+#: :func:`impl.messages.parse_generation`). Cassandra's gossiper refuses a peer's
+#: generation more than a year ahead (``Gossiper.MAX_GENERATION_DIFFERENCE``).
+RELAYED_COUNT_LIMIT = 2**40
+
 #: The format tag of :func:`generations_to_bytes`.
 GENERATIONS_FORMAT = "vdynamo.generations.v1"
 
@@ -215,11 +222,15 @@ class RestoreGuard:
         loaded = json.loads(raw) if raw else {}
         #: the last generation heard of each peer (directly, or relayed)
         self.heard: dict[str, str] = {str(k): str(v) for k, v in loaded.items()}
-        #: :attr:`heard` as a gossip relays it (:meth:`relayed`; None: not encoded yet)
+        #: :attr:`heard` as a gossip relays it (:meth:`relayed`; None: not encoded yet),
+        #: and the members it was encoded for
         self._relayed: bytes | None = None
+        self._relayed_for: tuple[str, ...] | None = None
         #: the peers whose generation in :attr:`heard` was only relayed since this
         #: start, not heard from them (:meth:`heard_directly`)
         self.relayed_only: set[str] = set()
+        #: relayed generations refused for a count at or above :data:`RELAYED_COUNT_LIMIT`
+        self.refused_relays = 0
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
@@ -246,12 +257,20 @@ class RestoreGuard:
         :meth:`impl.node.Node.receive`), though a third node relayed the start."""
         return "" if peer in self.relayed_only else self.heard.get(peer, "")
 
-    def relayed(self) -> bytes:
+    def relayed(self, members: tuple[str, ...]) -> bytes:
         """What a gossip of this node relays (:attr:`impl.messages.Gossip.generations`):
-        the generations it heard (:func:`generations_to_bytes`; encoded once per
-        change)."""
-        if self._relayed is None:
-            self._relayed = generations_to_bytes(self.heard)
+        the generations it heard of ``members`` (the view's live members, those
+        ``Gossip.beats`` carries), at most :data:`GENERATIONS_LIMIT` of them
+        (:func:`generations_to_bytes`; encoded once per change of either). Session
+        50's review: every generation ever heard, of members removed long ago too
+        (:attr:`heard` is never pruned), passed the receivers' limit, and every
+        gossip of every node was dropped."""
+        if self._relayed is None or (members is not self._relayed_for
+                                     and members != self._relayed_for):
+            heard = self.heard
+            self._relayed = generations_to_bytes(
+                {node: heard[node] for node in members[:GENERATIONS_LIMIT] if node in heard})
+            self._relayed_for = members
         return self._relayed
 
     def on_relayed(self, node: str, generation: str) -> bool:
@@ -262,9 +281,17 @@ class RestoreGuard:
         never heard that start itself. One not later is ignored, never a rollback:
         the relay may be old news (an earlier start heard by a peer that missed the
         later one), or a restored store's own start that a peer heard first (the
-        node's direct gossip tells). Returns whether it was taken."""
+        node's direct gossip tells). One whose count is at or above
+        :data:`RELAYED_COUNT_LIMIT` is refused (counted in :attr:`refused_relays`):
+        taken, every node told ``node`` so, its set-aside took a count no message
+        accepts, and every node's gossip failed (session 50's review). Returns
+        whether it was taken."""
         known = self.heard.get(node, "")
         if generation == known or (known and not is_later(generation, known)):
+            return False
+        parsed = parse_generation(generation)
+        if parsed is None or parsed[0] >= RELAYED_COUNT_LIMIT:
+            self.refused_relays += 1  # (a buggy or malicious peer's: session 50's review)
             return False
         self._record(node, known, generation)
         self.relayed_only.add(node)

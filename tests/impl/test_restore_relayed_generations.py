@@ -177,7 +177,7 @@ def test_a_relay_is_taken_only_if_later() -> None:
     assert guard.on_relayed("n4", "2.ef")  # never heard of
     assert guard.yours("n3") == "7.cd" and guard.yours("n4") == "2.ef"
     assert guard.relayed_only == {"n3", "n4"}
-    assert generations_from_bytes(guard.relayed()) == {"n3": "7.cd", "n4": "2.ef"}
+    assert generations_from_bytes(guard.relayed(("n3", "n4"))) == {"n3": "7.cd", "n4": "2.ef"}
 
 
 def test_a_relayed_generation_is_durable_and_answered_as_unheard() -> None:
