@@ -81,9 +81,15 @@ __all__ = [
 ]
 
 HELLO = b"VDYNHELO"
-#: The hello's version: 3 carries the cluster name and limits (2 was the
-#: authenticated hello without them, 1 a bare name).
-PROTOCOL_VERSION = 3
+#: The hello's version: 4 since session 50, whose frames a node of before cannot
+#: read (a Gossip relaying store generations, ``Gossip.generations``; a replica's
+#: refusal of a write it could not store, ``ReplicaPutFailed``): a node of version 3
+#: took the connection and then dropped every such gossip as trailing bytes, so a
+#: mixed cluster lost gossip one way without a word; now the hello is refused,
+#: naming both versions (upgrade every node together, as docs/runtime.md says). 3
+#: carried the cluster name and limits, 2 was the authenticated hello without them,
+#: 1 a bare name.
+PROTOCOL_VERSION = 4
 NONCE_BYTES = 32
 TAG_BYTES = 32
 #: magic, version, the name's and the info's lengths: what a reader takes first

@@ -110,3 +110,13 @@ def test_a_frame_not_sealed_in_order_by_the_peer_fails(attack: str) -> None:
 def test_a_hello_of_another_kind_or_version_is_refused(head: bytes) -> None:
     with pytest.raises(PeerAuthError):
         parse_hello_head(head[:HELLO_HEAD_BYTES].ljust(HELLO_HEAD_BYTES, b"\x00"))
+
+
+def test_a_hello_of_a_node_of_before_session_50_is_refused_naming_both_versions() -> None:
+    """Session 50's frames (``Gossip.generations``, ``ReplicaPutFailed``) are not
+    readable by a node of version 3: its hello is refused at the connection, naming
+    both versions, not taken and then dropped frame by frame (the relayed
+    generations' review: gossip lost one way, without a word). Mutant checked:
+    ``PROTOCOL_VERSION = 3`` again: no error, fails."""
+    with pytest.raises(PeerAuthError, match="hello of version 3; .* version 4"):
+        parse_hello_head(b"VDYNHELO\x03\x00\x02\x00\x00")
