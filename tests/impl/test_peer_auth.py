@@ -118,5 +118,5 @@ def test_a_hello_of_a_node_of_before_session_50_is_refused_naming_both_versions(
     both versions, not taken and then dropped frame by frame (the relayed
     generations' review: gossip lost one way, without a word). Mutant checked:
     ``PROTOCOL_VERSION = 3`` again: no error, fails."""
-    with pytest.raises(PeerAuthError, match="hello of version 3; .* version 4"):
+    with pytest.raises(PeerAuthError, match=r"hello of version 3; .* version 4"):
         parse_hello_head(b"VDYNHELO\x03\x00\x02\x00\x00")
