@@ -644,8 +644,12 @@ class SimulatedCluster:
             # it left and went down before its leave settled (not taken out): started
             # again on its store, asked to join again (``vdynamo join``: serve
             # --rejoin), it announces the settlement, then joins (session 50); down
-            # mid-leave (not left yet), it resumes its leave
-            if left_unsettled(self.storages[name], name):
+            # mid-leave (not left yet), it resumes its leave. Its disk replaced (no
+            # view) once it left: asked to rejoin too, as ``serve --rejoin`` on a new
+            # store (before session 50's review: only restarted, left for good)
+            store = self.storages[name]
+            if left_unsettled(store, name) or (not store.get_meta("membership")
+                                                and self._seen_left(name)):
                 self._rejoining.add(name)
                 self.left.discard(name)
             self.sim.restart(name)
@@ -659,6 +663,14 @@ class SimulatedCluster:
         self.left.discard(name)
         self.storages[name] = WatchedStorage(self._open_storage(name))
         self.sim.add_node(name)
+
+    def _seen_left(self, name: str) -> bool:
+        """Whether a member up sees node ``name`` ``left`` (settled or not)."""
+        for node in self.sim.nodes:
+            entry = self.node(node).gossiper.view.get(name) if node != name else None
+            if entry is not None and entry.status is MemberStatus.LEFT:
+                return True
+        return False
 
     def leave(self, name: str) -> None:
         """Node ``name`` leaves: it hands its ranges over; once it has left and the

@@ -96,3 +96,30 @@ def test_a_node_down_before_its_leave_settled_joins_again(mode: str) -> None:
         assert wrong == []
         assert [(node, key) for node in cluster.node_names for key in keys
                 if cluster.client(node).get(key, r=3).values != expected(key)] == []
+
+
+def test_a_node_down_before_its_leave_settled_joins_again_on_a_new_disk() -> None:
+    """The same node with its disk replaced while down (session 50's review: its data
+    file deleted, then ``vdynamo join n4``, ``serve --rejoin`` on a new store, which
+    joins once a view says it left, settled). Before, the simulator's ``join`` of such
+    a node only restarted it (its empty store is not :func:`left_unsettled`), not
+    asked to rejoin: n4 stayed ``left`` for good. Mutant, run and seen failing: the
+    fix's ``or not store.get_meta("membership")`` removed (the code of s50-probedata):
+    ``run_until`` times out, n4 ``left``. About 0.4 CPU-s."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, tombstone_grace_s=0.5) as cluster:
+        client = cluster.client()
+        keys = [b"k%d" % i for i in range(8)]
+        for key in keys:
+            client.put(key, b"v1", w=3)
+        cluster.run_until_quiet()
+        cluster.leave("n4")
+        cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
+        assert cluster.node("n4").settling  # the scenario: left, not settled
+        cluster.lose_disk("n4")
+        for key in keys:
+            client.put(key, b"v2", context=client.get(key).context)
+        cluster.join("n4")
+        cluster.run_until(lambda: _everywhere_up(cluster, "n4"), max_time=60)
+        cluster.run_until_quiet()
+        assert [(node, key) for node in cluster.node_names for key in keys
+                if cluster.client(node).get(key, r=3).values != [b"v2"]] == []
