@@ -45,18 +45,25 @@ def _everywhere_up(cluster: impl.SimulatedCluster, name: str) -> bool:
                for entry in views)
 
 
+def _n4_left_unsettled(cluster: impl.SimulatedCluster, count: int) -> list[bytes]:
+    """``count`` keys written at W = 3, then n4 left, its leave not settled."""
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(count)]
+    for key in keys:
+        client.put(key, b"v1", w=3)
+    cluster.run_until_quiet()
+    cluster.leave("n4")
+    cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
+    assert cluster.node("n4").settling  # the scenario: left, not settled
+    return keys
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_node_down_before_its_leave_settled_joins_again(mode: str) -> None:
     with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, clock=mode,
                                tombstone_grace_s=0.5) as cluster:
         client = cluster.client()
-        keys = [b"k%d" % i for i in range(12)]
-        for key in keys:
-            client.put(key, b"v1", w=3)
-        cluster.run_until_quiet()
-        cluster.leave("n4")
-        cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
-        assert cluster.node("n4").settling  # the scenario: left, not settled
+        keys = _n4_left_unsettled(cluster, 12)
         cluster.crash("n4")
         deleted = set()
         for i, key in enumerate(keys):
@@ -108,13 +115,7 @@ def test_a_node_down_before_its_leave_settled_joins_again_on_a_new_disk() -> Non
     ``run_until`` times out, n4 ``left``. About 0.4 CPU-s."""
     with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, tombstone_grace_s=0.5) as cluster:
         client = cluster.client()
-        keys = [b"k%d" % i for i in range(8)]
-        for key in keys:
-            client.put(key, b"v1", w=3)
-        cluster.run_until_quiet()
-        cluster.leave("n4")
-        cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
-        assert cluster.node("n4").settling  # the scenario: left, not settled
+        keys = _n4_left_unsettled(cluster, 8)
         cluster.lose_disk("n4")
         for key in keys:
             client.put(key, b"v2", context=client.get(key).context)
