@@ -34,6 +34,7 @@ import pytest
 import impl
 from impl.errors import DynamoError
 from impl.membership import MemberStatus
+from impl.simulator import SimulationError
 
 MODES = ("dvv", "client-vclock", "server-vclock", "lww")
 
@@ -124,3 +125,24 @@ def test_a_node_down_before_its_leave_settled_joins_again_on_a_new_disk() -> Non
         cluster.run_until_quiet()
         assert [(node, key) for node in cluster.node_names for key in keys
                 if cluster.client(node).get(key, r=3).values != [b"v2"]] == []
+
+
+def test_a_force_removed_node_down_is_not_started_again_by_join() -> None:
+    """The simulator's ``join`` of a node asked to leave, then force-removed while
+    down, raises, as before
+    s50-probedata (the runtime stops such a node: it serves nothing). On s50-probedata
+    it restarted the node (it is among :attr:`left`, down), which kept hints it never
+    delivers: its driver's randomized histories never went quiet (session 50's review,
+    dvv seed 406 with anti-entropy). Mutant, run and seen failing: the refusal
+    removed (no SimulationError). About 0.3 CPU-s."""
+    with impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3) as cluster:
+        cluster.client().put(b"k", b"v1", w=3)
+        cluster.leave("n5")  # (so it is among ``left``)
+        cluster.run_for(0.3)
+        cluster.crash("n5")  # mid-leave
+        cluster.run_for(13)
+        cluster.force_remove("n1", "n5")
+        cluster.run_for(6)
+        with pytest.raises(SimulationError, match="force-removed"):
+            cluster.join("n5")
+        assert cluster.is_down("n5")
