@@ -637,15 +637,26 @@ class SimulatedCluster:
         back (tests/impl/test_join_after_seeds_left.py). A node that left and is down,
         its leave not settled (:meth:`run_until_quiet` has not taken it out), is started
         again on its store and joins again (tests/impl/test_rejoin_left_unsettled.py);
-        one down mid-leave is started again, and resumes its leave."""
+        one down mid-leave is started again, and resumes its leave; one with its disk
+        replaced once it left is asked to rejoin too; a node force-removed raises
+        SimulationError (session 50's review)."""
         if name in self.storages and name not in self.left:
             raise SimulationError(f"node {name!r} already exists")
         if name in self.left and name in self.sim.members and self.sim.is_down(name):
             # it left and went down before its leave settled (not taken out): started
             # again on its store, asked to join again (``vdynamo join``: serve
             # --rejoin), it announces the settlement, then joins (session 50); down
-            # mid-leave (not left yet), it resumes its leave
-            if left_unsettled(self.storages[name], name):
+            # mid-leave (not left yet), it resumes its leave. Its disk replaced (no
+            # view) once it left: asked to rejoin too, as ``serve --rejoin`` on a new
+            # store (before session 50's review: only restarted, left for good)
+            if self._seen_as(name, MemberStatus.REMOVING, MemberStatus.REMOVED):
+                # (force-removed: the runtime stops such a node; before session 50's
+                # review this restarted it, a node with hints it never delivers)
+                raise SimulationError(f"node {name!r} was force-removed: it cannot "
+                                      "join again under its name")
+            store = self.storages[name]
+            if left_unsettled(store, name) or (not store.get_meta("membership")
+                                                and self._seen_as(name, MemberStatus.LEFT)):
                 self._rejoining.add(name)
                 self.left.discard(name)
             self.sim.restart(name)
@@ -659,6 +670,14 @@ class SimulatedCluster:
         self.left.discard(name)
         self.storages[name] = WatchedStorage(self._open_storage(name))
         self.sim.add_node(name)
+
+    def _seen_as(self, name: str, *statuses: MemberStatus) -> bool:
+        """Whether a member up sees node ``name`` in one of ``statuses``."""
+        for node in self.sim.nodes:
+            entry = self.node(node).gossiper.view.get(name) if node != name else None
+            if entry is not None and entry.status in statuses:
+                return True
+        return False
 
     def leave(self, name: str) -> None:
         """Node ``name`` leaves: it hands its ranges over; once it has left and the

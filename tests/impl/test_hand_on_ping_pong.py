@@ -23,6 +23,8 @@ random draws may move it elsewhere).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -32,19 +34,28 @@ from tests.conftest import PROFILE
 
 SOAK = PROFILE == "soak"
 
+#: told each client write of :func:`_history`: key, step, the get before, outcome
+Observer = Callable[[bytes, int, impl.GetResult, str], None]
 
-def _history(seed: int) -> impl.SimulatedCluster:
+
+def _history(seed: int, *, clock: str = "dvv", observe: Observer | None = None,
+             **options: Any) -> impl.SimulatedCluster:
     """The probe driver's steps for ``seed`` (its nemesis and its clients), the
-    cluster left after them with every node not removed up again."""
+    cluster left after them with every node not removed up again. ``observe`` (the
+    sweep ``tests/impl/sweep_membership_histories.py``, session 50's review) is told
+    each client write: ``(key, step, read, outcome)``, the outcome ``"put"``,
+    ``"delete"`` or ``"unknown"``; with it each put writes ``key-step`` (else
+    ``v``); ``options``: more ``ClusterConfig`` settings (``anti_entropy``)."""
     rnd = random.Random(seed)
-    cluster = impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock="dvv",
-                                    storage="sqlite", tombstone_grace_s=rnd.choice([0.5, 3.0]))
+    cluster = impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock,
+                                    storage="sqlite", tombstone_grace_s=rnd.choice([0.5, 3.0]),
+                                    **options)
     keys = [b"k%d" % i for i in range(6)]
     clients = {key: cluster.client(client_id="seq-" + key.decode(), routing="random")
                for key in keys}
     removed: set[str] = set()
     joined = 6
-    for _ in range(120):
+    for step in range(120):
         roll = rnd.random()
         up = [n for n in cluster.node_names if not cluster.is_down(n)]
         down = [n for n in cluster.node_names if cluster.is_down(n) and n not in removed]
@@ -74,10 +85,10 @@ def _history(seed: int) -> impl.SimulatedCluster:
             name = rnd.choice(cluster.leaving())
             if not cluster.is_down(name):
                 cluster.crash(name)
-        elif roll < 0.17 and [n for n in cluster.left
-                              if n in cluster.node_names and cluster.is_down(n)]:
-            cluster.join(rnd.choice(sorted(n for n in cluster.left if n in cluster.node_names
-                                           and cluster.is_down(n))))
+        elif roll < 0.17 and (stopped := sorted(
+                n for n in cluster.left - removed  # (a removed one: join raises)
+                if n in cluster.node_names and cluster.is_down(n))):
+            cluster.join(rnd.choice(stopped))
         elif roll < 0.18:
             cluster.set_skew(rnd.choice(up), rnd.choice([0, 120, -120, 3600, -3600]))
         key = rnd.choice(keys)
@@ -87,13 +98,17 @@ def _history(seed: int) -> impl.SimulatedCluster:
         except DynamoError:
             cluster.run_for(0.2)
             continue
+        outcome = "delete" if rnd.random() < 0.15 else "put"
         try:
-            if rnd.random() < 0.15:
+            if outcome == "delete":
                 client.delete(key, context=read.context)
             else:
-                client.put(key, b"v", context=read.context)
+                value = b"v" if observe is None else b"%s-%d" % (key, step)
+                client.put(key, value, context=read.context)
         except DynamoError:
-            pass
+            outcome = "unknown"
+        if observe is not None:
+            observe(key, step, read, outcome)
         cluster.run_for(rnd.choice([0.0, 0.05, 0.3, 1.0]))
     for name in [n for n in cluster.node_names if cluster.is_down(n) and n not in removed]:
         if name in cluster.left:

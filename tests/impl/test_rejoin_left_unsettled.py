@@ -34,6 +34,7 @@ import pytest
 import impl
 from impl.errors import DynamoError
 from impl.membership import MemberStatus
+from impl.simulator import SimulationError
 
 MODES = ("dvv", "client-vclock", "server-vclock", "lww")
 
@@ -45,18 +46,25 @@ def _everywhere_up(cluster: impl.SimulatedCluster, name: str) -> bool:
                for entry in views)
 
 
+def _n4_left_unsettled(cluster: impl.SimulatedCluster, count: int) -> list[bytes]:
+    """``count`` keys written at W = 3, then n4 left, its leave not settled."""
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(count)]
+    for key in keys:
+        client.put(key, b"v1", w=3)
+    cluster.run_until_quiet()
+    cluster.leave("n4")
+    cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
+    assert cluster.node("n4").settling  # the scenario: left, not settled
+    return keys
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_node_down_before_its_leave_settled_joins_again(mode: str) -> None:
     with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, clock=mode,
                                tombstone_grace_s=0.5) as cluster:
         client = cluster.client()
-        keys = [b"k%d" % i for i in range(12)]
-        for key in keys:
-            client.put(key, b"v1", w=3)
-        cluster.run_until_quiet()
-        cluster.leave("n4")
-        cluster.run_until(lambda: cluster.node("n4").has_left, max_time=60)
-        assert cluster.node("n4").settling  # the scenario: left, not settled
+        keys = _n4_left_unsettled(cluster, 12)
         cluster.crash("n4")
         deleted = set()
         for i, key in enumerate(keys):
@@ -96,3 +104,45 @@ def test_a_node_down_before_its_leave_settled_joins_again(mode: str) -> None:
         assert wrong == []
         assert [(node, key) for node in cluster.node_names for key in keys
                 if cluster.client(node).get(key, r=3).values != expected(key)] == []
+
+
+def test_a_node_down_before_its_leave_settled_joins_again_on_a_new_disk() -> None:
+    """The same node with its disk replaced while down (session 50's review: its data
+    file deleted, then ``vdynamo join n4``, ``serve --rejoin`` on a new store, which
+    joins once a view says it left, settled). Before, the simulator's ``join`` of such
+    a node only restarted it (its empty store is not :func:`left_unsettled`), not
+    asked to rejoin: n4 stayed ``left`` for good. Mutant, run and seen failing: the
+    fix's ``or not store.get_meta("membership")`` removed (the code of s50-probedata):
+    ``run_until`` times out, n4 ``left``. About 0.4 CPU-s."""
+    with impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, tombstone_grace_s=0.5) as cluster:
+        client = cluster.client()
+        keys = _n4_left_unsettled(cluster, 8)
+        cluster.lose_disk("n4")
+        for key in keys:
+            client.put(key, b"v2", context=client.get(key).context)
+        cluster.join("n4")
+        cluster.run_until(lambda: _everywhere_up(cluster, "n4"), max_time=60)
+        cluster.run_until_quiet()
+        assert [(node, key) for node in cluster.node_names for key in keys
+                if cluster.client(node).get(key, r=3).values != [b"v2"]] == []
+
+
+def test_a_force_removed_node_down_is_not_started_again_by_join() -> None:
+    """The simulator's ``join`` of a node asked to leave, then force-removed while
+    down, raises, as before
+    s50-probedata (the runtime stops such a node: it serves nothing). On s50-probedata
+    it restarted the node (it is among :attr:`left`, down), which kept hints it never
+    delivers: its driver's randomized histories never went quiet (session 50's review,
+    dvv seed 406 with anti-entropy). Mutant, run and seen failing: the refusal
+    removed (no SimulationError). About 0.3 CPU-s."""
+    with impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3) as cluster:
+        cluster.client().put(b"k", b"v1", w=3)
+        cluster.leave("n5")  # (so it is among ``left``)
+        cluster.run_for(0.3)
+        cluster.crash("n5")  # mid-leave
+        cluster.run_for(13)
+        cluster.force_remove("n1", "n5")
+        cluster.run_for(6)
+        with pytest.raises(SimulationError, match="force-removed"):
+            cluster.join("n5")
+        assert cluster.is_down("n5")
