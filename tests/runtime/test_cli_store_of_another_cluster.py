@@ -34,8 +34,8 @@ from impl.storage.sqlite import SqliteStorage
 from tests.runtime.procs import FAST_ROUNDS, FAST_UP, cli, cluster_up, http, request, state
 from vdynamo.cluster_cli import _write_config, _write_state, read_state
 
-#: `cluster up`'s counts for a cluster of one node
-ONE = ("--nodes", "1", "--n", "1", "--r", "1", "--w", "1")
+#: ``cluster up``'s counts for the clusters of these tests: two nodes, N = R = W = 2
+TWO = ("--nodes", "2", "--n", "2", "--r", "2", "--w", "2")
 
 
 def _identity(data: Path) -> bytes:
@@ -56,18 +56,19 @@ def _pids(directory: Path) -> list[int]:
 
 def test_a_file_copied_from_another_local_cluster_is_refused_even_with_adopt_store(
         tmp_path: Path) -> None:
-    """c (one node) holds ``k``; d (two nodes) holds ``d-key``; d stopped, c's n1 file
-    copied over d's n1. ``cluster start n1`` exits 1 naming both clusters and no
+    """c and d, two nodes each, N = 2 (the same shared settings, as every local cluster
+    of three nodes made by default has: a file of another such cluster passes
+    :func:`impl.serve.check_store_settings`): c holds ``k``, d ``d-key``; d stopped,
+    c's n1 file copied over d's n1. ``cluster start n1`` exits 1 naming both clusters and no
     ``--adopt-store`` way out; ``cluster up --adopt-store`` (the review's command)
     exits 1 alike, every node of d stopped again, n1's file left as c wrote it. The
     way out (a new, empty file for n1): ``cluster up`` exits 0, ``k`` is not found
     in d at R = 2 and ``d-key`` is, and each node's view is d's two members. On the
     tree before, ``up --adopt-store`` exits 0 and d serves ``k``."""
-    with cluster_up(tmp_path / "c", *ONE, *FAST_UP) as c:
+    with cluster_up(tmp_path / "c", *TWO, *FAST_UP) as c:
         assert request("PUT", http(c, "n1") + "/kv/k", b"from-c")[0] == 200
         assert cli("cluster", "down", "--dir", str(c)).returncode == 0
-    with cluster_up(tmp_path / "d", "--nodes", "2", "--n", "2", "--r", "2", "--w", "2",
-                    *FAST_UP) as d:
+    with cluster_up(tmp_path / "d", *TWO, *FAST_UP) as d:
         assert _name(c) != _name(d)
         assert re.fullmatch(r"vdynamo-[0-9a-f]{8}", _name(d)), _name(d)
         assert request("PUT", http(d, "n1") + "/kv/d-key", b"from-d")[0] == 200
@@ -110,8 +111,7 @@ def test_a_secret_changed_on_purpose_is_still_adopted(tmp_path: Path) -> None:
     the secret edited: ``cluster up --adopt-store`` exits 0 and ``k`` is read at
     R = 2 through each node. Mutant: the flag refused for any other owner (not only
     another cluster's name): exit 1, fails."""
-    with cluster_up(tmp_path / "e", "--nodes", "2", "--n", "2", "--r", "2", "--w", "2",
-                    *FAST_UP) as directory:
+    with cluster_up(tmp_path / "e", *TWO, *FAST_UP) as directory:
         assert request("PUT", http(directory, "n1") + "/kv/k", b"kept")[0] == 200
         assert cli("cluster", "down", "--dir", str(directory)).returncode == 0
         config = directory / "cluster.toml"
