@@ -59,12 +59,14 @@ def test_a_file_copied_from_another_local_cluster_is_refused_even_with_adopt_sto
     """c and d, two nodes each, N = 2 (the same shared settings, as every local cluster
     of three nodes made by default has: a file of another such cluster passes
     :func:`impl.serve.check_store_settings`): c holds ``k``, d ``d-key``; d stopped,
-    c's n1 file copied over d's n1. ``cluster start n1`` exits 1 naming both clusters and no
-    ``--adopt-store`` way out; ``cluster up --adopt-store`` (the review's command)
-    exits 1 alike, every node of d stopped again, n1's file left as c wrote it. The
-    way out (a new, empty file for n1): ``cluster up`` exits 0, ``k`` is not found
-    in d at R = 2 and ``d-key`` is, and each node's view is d's two members. On the
-    tree before, ``up --adopt-store`` exits 0 and d serves ``k``."""
+    c's n1 file copied over d's n1. ``cluster start n1`` exits 1 naming both clusters
+    and no ``--adopt-store`` way out, and ``cluster start n1 --adopt-store`` and
+    ``cluster up --adopt-store`` (the review's command) exit 1 alike, every node of d
+    stopped again, n1's file left as c wrote it. The way out (a new, empty file for
+    n1): ``cluster up`` exits 0, ``k`` is not found in d at R = 2 and ``d-key`` is,
+    and each node's view is d's two members. On the tree before both clusters are
+    named ``"vdynamo"``; with the review's fault (``adopt`` taking any owner) ``up
+    --adopt-store`` exits 0, and (docs/runtime.md) d serves ``k``."""
     with cluster_up(tmp_path / "c", *TWO, *FAST_UP) as c:
         assert request("PUT", http(c, "n1") + "/kv/k", b"from-c")[0] == 200
         assert cli("cluster", "down", "--dir", str(c)).returncode == 0
@@ -86,6 +88,8 @@ def test_a_file_copied_from_another_local_cluster_is_refused_even_with_adopt_sto
         assert named in plain.stderr, plain.stderr
         assert f'give its cluster file the name back: name = "{_name(c)}"' in plain.stderr
         assert "passes it on" not in plain.stderr, plain.stderr  # no --adopt-store hint
+        one = cli("cluster", "start", "n1", "--dir", str(d), "--adopt-store")
+        assert one.returncode == 1 and named in one.stderr, one
 
         adopted = cli("cluster", "up", "--dir", str(d), "--adopt-store")
         assert adopted.returncode == 1, adopted  # before: 0, c's keys served in d
