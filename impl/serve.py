@@ -89,9 +89,11 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     """Refuse to run node ``node`` of cluster ``cluster`` (its secret ``secret``) on a
     data file another node or cluster wrote; record the owner in a file that names
     none (a new file, or one written before session 28). ``path``: the file, named in
-    the error. ``adopt``: record this node and cluster whatever the file names (the
-    cluster's name or secret changed on purpose: ``vdynamo serve --adopt-store``). A
-    recorded row that is no owner (empty, not a JSON object) is refused like another's.
+    the error. ``adopt``: record this node whatever name and secret the file records
+    (the node's name or the cluster's secret changed on purpose: ``vdynamo serve
+    --adopt-store``), but never a file that records another cluster's name
+    (:func:`_another_cluster`; since session 50). A recorded row that is no owner
+    (empty, not a JSON object) is refused like another's, and taken with ``adopt``.
 
     Raises :class:`errors.ConfigError` naming what differs (the node, the cluster's
     name, the secret: never the secret itself) and the way out; StorageError as the
@@ -99,25 +101,53 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     ``n1.sqlite`` (a copied disk image, a reused path) served A's keys in B and
     spread them to B's replicas by read repair. Cassandra refuses to start on a
     data directory whose saved ``cluster_name`` differs ("Saved cluster name X !=
-    configured name Y", ``SystemKeyspace.checkHealth``); etcd refuses a member
-    directory of another member or cluster (its member and cluster IDs)."""
+    configured name Y", ``SystemKeyspace.checkHealth``), whatever else it is told;
+    etcd refuses a member directory of another member or cluster (its member and
+    cluster IDs)."""
     mine = _store_identity(node, cluster, secret)
     raw = storage.get_meta(STORE_IDENTITY_META)
     kept = _recorded_identity(raw)
-    if raw is not None and not adopt:
+    recorded = kept.get("cluster")
+    another = isinstance(recorded, str) and recorded != cluster
+    if raw is not None and (not adopt or another):
         differ = [f"node {kept.get('node')!r}, not {node!r}" if kept.get("node") != node
                   else "",
-                  f"cluster {kept.get('cluster')!r}, not {cluster!r}"
-                  if kept.get("cluster") != cluster else "",
+                  f"cluster {recorded!r}, not {cluster!r}" if recorded != cluster else "",
                   "another [cluster] secret" if not _same_secret(kept, secret) else ""]
         if any(differ):
+            said = (f"{path}: this data file belongs to another node or cluster "
+                    f"({'; '.join(d for d in differ if d)}): ")
+            if isinstance(recorded, str) and another:
+                raise errors.ConfigError(said + _another_cluster(node, recorded))
             raise errors.ConfigError(
-                f"{path}: this data file belongs to another node or cluster "
-                f"({'; '.join(d for d in differ if d)}): give {node} its own file "
+                said + f"give {node} its own file "
                 "(`data` in its [nodes] section; a new, empty one is rebuilt from the "
-                "other replicas), or, if the cluster's name or secret was changed on "
-                "purpose, start once with --adopt-store")
+                "other replicas), or, if "
+                + ("the cluster's secret" if differ[2] else "the node's name")
+                + " was changed on purpose, start once with --adopt-store")
     _record(storage, STORE_IDENTITY_META, mine, kept)
+
+
+def _another_cluster(node: str, recorded: str) -> str:
+    """The way out of a data file that records cluster ``recorded``, not the
+    configured one, for node ``node`` (the file's path and what differs said before
+    it).
+
+    ``--adopt-store`` does not take it (since session 50's review: every cluster
+    ``vdynamo cluster up`` made had the same name and node names, so only the secret
+    told two apart, and a secret changed on purpose is what ``--adopt-store`` takes;
+    following the hint, n1 of cluster d served cluster c's keys and ring, a node of d
+    waited to rebuild from c's n4, and d's n3 stopped as "left": c's membership,
+    gossiped by n1). ``cluster up`` now names each new cluster
+    (``vdynamo-<8 hex digits>``), and a cluster keeps its name: a renamed one gets
+    its old name back. Cassandra: "Saved cluster name X != configured name Y"."""
+    return (f"a data file of cluster {recorded!r} holds that cluster's keys, ring and "
+            "members, and --adopt-store does not take it into another; give "
+            f"{node} a new, empty file (`data` in its [nodes] section, or this one moved "
+            f"away: it is rebuilt from the other replicas), or, if this is cluster "
+            f"{recorded!r} renamed (or its cluster file written anew), give its cluster "
+            f"file the name back: name = {json.dumps(recorded)} in [cluster] (a secret "
+            "changed on purpose is then taken with --adopt-store)")
 
 
 def _recorded_identity(raw: bytes | None) -> dict[str, object]:
@@ -370,9 +400,10 @@ def main(argv: list[str]) -> int:
         "a node that left the ring joins it again: its data file is cleared of what it "
         "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("--adopt-store", action="store_true", help=(
-        "take each data file as this node's even if another node or cluster (another "
-        "name or secret) wrote it, or it last ran with another n or vclock_truncation "
-        "(never other ring settings): after changing them on purpose, every node stopped"))
+        "take each data file as this node's even if another node name or cluster secret "
+        "wrote it, or it last ran with another n or vclock_truncation (never another "
+        "cluster's file, by its [cluster] name, nor other ring settings): after changing "
+        "them on purpose, every node stopped"))
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log at INFO (default: WARNING)")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",

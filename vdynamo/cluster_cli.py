@@ -4,7 +4,9 @@
 Theory of operation
 -------------------
 ``cluster up --nodes 5 --dir D`` writes ``D/cluster.toml`` (mode 0600: it holds
-the cluster secret, 24 random bytes hex-encoded, drawn once) with a free peer
+the cluster secret, 24 random bytes hex-encoded, drawn once, and since session 50
+a name of the cluster's own, ``vdynamo-<8 hex digits>``, which each node's data file
+records: no flag takes another cluster's file) with a free peer
 port and HTTP port per node and each node's SQLite file at
 ``D/<node>/data.sqlite``; starts one ``vdynamo serve D/cluster.toml --node
 <node>`` process per node in its own session (none if a port of one is held by
@@ -303,12 +305,35 @@ def _settings(pairs: list[str]) -> list[str] | str:
     return lines
 
 
+def _new_cluster_name() -> str:
+    """A name for a new local cluster: ``vdynamo-`` and 8 random hex digits (32 bits),
+    what ``cluster up`` writes as ``[cluster] name`` unless ``--set name=...`` gives
+    one. Before session 50 every local cluster kept the default name (``"vdynamo"``)
+    and the same node names, so only the secret told two apart, and
+    ``--adopt-store`` (which takes a secret changed on purpose) took a data file
+    copied from another cluster: its keys, ring and members (session 50's review).
+    A store records its cluster's name (:func:`impl.serve.check_store_identity`) and
+    no flag takes another's, as Cassandra refuses a saved ``cluster_name`` other
+    than the configured one; riak_core's ring carries its cluster's name."""
+    return f"vdynamo-{secrets.token_hex(4)}"
+
+
+def _names_cluster(settings: list[str]) -> bool:
+    """Whether ``cluster up``'s ``--set`` lines (:func:`_settings`) give ``name``."""
+    return any("name" in tomllib.loads(line) for line in settings)
+
+
 def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
                   state: dict[str, Any], settings: list[str]) -> None:
+    """Write ``directory/cluster.toml`` of a new cluster (mode 0600): ``[cluster]``
+    with ``nodes``, the counts, a new secret, a new name (:func:`_new_cluster_name`,
+    unless ``settings`` give one) and ``settings``; a ``[nodes.*]`` section per node
+    with free ports, recorded in ``state``. OSError as writing does."""
     secret = secrets.token_hex(24)
+    named = [] if _names_cluster(settings) else [f'name = "{_new_cluster_name()}"']
     lines = ["# written by `vdynamo cluster up`; holds the cluster secret (mode 0600)",
              "[cluster]", f"nodes = {json.dumps(names)}", f"n = {n}", f"r = {r}", f"w = {w}",
-             f'secret = "{secret}"', *settings]
+             f'secret = "{secret}"', *named, *settings]
     text = "\n".join(lines) + "\n"
     for name in names:
         peer, http = _free_ports(2, _state_ports(state))
@@ -768,7 +793,8 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
     try:
         problem = _wait_started(directory, state, started, ready=False)
         if problem is not None:
-            if "--adopt-store" in problem and not args.adopt_store:
+            # (a file of another cluster names --adopt-store as what does not take it)
+            if "once with --adopt-store" in problem and not args.adopt_store:
                 # session 50: `serve`'s way out was a `vdynamo serve` by hand, outside
                 # the directory's record (`cluster up` had no --adopt-store); a shared
                 # setting changes on every node at once (one node adopting it is
@@ -780,10 +806,10 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
                     "--adopt-store` passes it on to each)" if shared else
                     f" (under `vdynamo cluster`: `vdynamo cluster {args.command}"
                     f"{'' if args.command == 'up' else ' ' + started[0]} --dir "
-                    f"{directory} --adopt-store` passes it on; only for a name or secret "
-                    "changed on purpose: a data file copied from another cluster brings "
-                    "that cluster's keys and members with it, and its nodes' departures: "
-                    "give the node a new, empty file instead)")
+                    f"{directory} --adopt-store` passes it on; only for a node name or "
+                    "secret changed on purpose: a data file copied from another cluster "
+                    "brings that cluster's keys and members with it, and its nodes' "
+                    "departures: give the node a new, empty file instead)")
             print(f"{said}: {problem}", file=sys.stderr)
             _stop(directory, state, started)
             _write_fields(directory, state, started, ("pid",))
@@ -1029,7 +1055,7 @@ def main_cluster(argv: list[str]) -> int:
     up.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=(
         "a [cluster] setting of the new cluster file, VALUE in TOML (repeatable; e.g. "
         "--set gossip_interval=0.25 for the faster rounds of a test; docs/runtime.md "
-        "lists the settings)"))
+        "lists the settings; name: by default a new one, vdynamo-<8 hex digits>)"))
     up.add_argument("--wait-ready", type=_seconds, default=WAIT_READY_S, metavar="SECONDS",
                     help=(f"once they answer, wait up to SECONDS (default {WAIT_READY_S:g}) "
                           "for the nodes started to be ready (GET /health: a member, up, "
@@ -1067,10 +1093,10 @@ def main_cluster(argv: list[str]) -> int:
     for command in (up, start):
         command.add_argument("--adopt-store", action="store_true", help=(
             "pass --adopt-store to the `vdynamo serve` of each node started: its data "
-            "file is taken as the node's though another cluster name or secret wrote "
-            "it, or it last ran with another n or vclock_truncation (a change made on "
-            "purpose; `up`: to every node, every node stopped; never the ring's "
-            "settings)"))
+            "file is taken as the node's though another node name or cluster secret "
+            "wrote it, or it last ran with another n or vclock_truncation (a change made "
+            "on purpose; `up`: to every node, every node stopped; never a file of "
+            "another cluster, by its [cluster] name, nor the ring's settings)"))
     for command in (up, status, down, stop, start):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))

@@ -163,5 +163,5 @@ def test_the_adopt_store_hint_for_another_owner_warns_of_another_clusters_file(
     up = cli("cluster", "up", "--dir", str(directory))
     assert up.returncode == 1, up
     assert (f"`vdynamo cluster up --dir {directory} --adopt-store` passes it on; only for a "
-            "name or secret changed on purpose: a data file copied from another cluster "
+            "node name or secret changed on purpose: a data file copied from another cluster "
             "brings that cluster's keys and members with it") in up.stderr, up.stderr

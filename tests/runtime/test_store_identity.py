@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import sqlite3
 from pathlib import Path
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from impl import errors
+from impl.config import DEFAULT_CLUSTER_NAME
+from impl.http_api import cluster_hmac
 from impl.serve import STORE_IDENTITY_META, check_store_identity, main, serve
 from impl.storage.sqlite import SqliteStorage
 from tests.runtime.live import SECRET, runtime_config
@@ -115,14 +118,17 @@ def test_a_renamed_cluster_is_named_as_renamed_and_a_row_that_is_no_owner_refuse
         storage.close()
 
 
-def test_vdynamo_serve_adopt_store_takes_a_file_of_another_cluster(tmp_path: Path) -> None:
+def test_vdynamo_serve_adopt_store_takes_a_changed_secret(tmp_path: Path) -> None:
     """``vdynamo serve --adopt-store`` (the flag through ``main`` and ``serve``): n1 adopts
-    a file of cluster 'a'; n2's HTTP port is taken, so the serve exits 1 once n1
-    started, without a signal (before, with the flag dropped: exit 2, nothing adopted)."""
+    its file written under another secret of its cluster (``"vdynamo"``); n2's HTTP
+    port is taken, so the serve exits 1 once n1 started, without a signal (before,
+    with the flag dropped: exit 2, nothing adopted). Until session 50 this test
+    adopted a file of another cluster's name, which is refused since
+    (:func:`test_adopt_store_refuses_a_file_of_another_cluster`)."""
     path = tmp_path / "n1.sqlite"
     storage = SqliteStorage(path)
     try:
-        check_store_identity(storage, path, "n1", "a", SECRET)
+        check_store_identity(storage, path, "n1", "vdynamo", SECRET)
     finally:
         storage.close()
     with socket.socket() as taken:
@@ -139,8 +145,64 @@ def test_vdynamo_serve_adopt_store_takes_a_file_of_another_cluster(tmp_path: Pat
     storage = SqliteStorage(path)
     try:
         check_store_identity(storage, path, "n1", "vdynamo", OTHER)  # n1's own now
-        with pytest.raises(errors.ConfigError, match="cluster 'vdynamo', not 'a'"):
-            check_store_identity(storage, path, "n1", "a", SECRET)
+        with pytest.raises(errors.ConfigError, match="another \\[cluster\\] secret"):
+            check_store_identity(storage, path, "n1", "vdynamo", SECRET)
+    finally:
+        storage.close()
+
+
+def test_adopt_store_refuses_a_file_of_another_cluster(tmp_path: Path) -> None:
+    """Session 50's review: a file of another local cluster (every one had the name
+    ``"vdynamo"``: only the secret told them apart) was adopted with ``--adopt-store``,
+    and its node served that cluster's keys, ring and members. Now a file recording
+    another cluster's name is refused with ``adopt`` too, naming both names and the
+    ways out, never ``--adopt-store`` as one; it is left as it was. The node's name
+    and the secret are still adopted under the recorded name. Mutants: ``adopt``
+    taking any owner again (the review's fault); the refusal's hint of
+    ``--adopt-store`` kept for another cluster: each fails."""
+    path = tmp_path / "n1.sqlite"
+    storage = SqliteStorage(path)
+    try:
+        check_store_identity(storage, path, "n1", "vdynamo-c", SECRET)
+        row = storage.get_meta(STORE_IDENTITY_META)
+        for cluster, secret, differ in (
+                ("vdynamo-d", OTHER, "cluster 'vdynamo-c', not 'vdynamo-d'; another [cluster] "
+                 "secret)"),
+                ("vdynamo-d", SECRET, "cluster 'vdynamo-c', not 'vdynamo-d')")):
+            for adopt in (True, False):
+                with pytest.raises(errors.ConfigError) as refused:
+                    check_store_identity(storage, path, "n1", cluster, secret, adopt=adopt)
+                said = str(refused.value)
+                assert differ in said, said
+                assert "--adopt-store does not take it into another" in said, said
+                assert "give n1 a new, empty file" in said, said
+                assert 'give its cluster file the name back: name = "vdynamo-c"' in said
+                assert "start once with --adopt-store" not in said, said
+                assert storage.get_meta(STORE_IDENTITY_META) == row
+        check_store_identity(storage, path, "n1", "vdynamo-c", OTHER, adopt=True)
+        check_store_identity(storage, path, "n2", "vdynamo-c", OTHER, adopt=True)
+        check_store_identity(storage, path, "n2", "vdynamo-c", OTHER)  # adopted
+    finally:
+        storage.close()
+
+
+def test_a_file_of_the_default_name_is_its_clusters_as_before(tmp_path: Path) -> None:
+    """A file recorded before session 50 (its row as sessions 28-49 wrote it: the
+    node, ``"vdynamo"``, the secret's fingerprint under ``vdynamo store identity
+    v1``) is taken by a node of a cluster file that names no cluster; a secret changed
+    on purpose is still adopted; a new, named cluster refuses it even with ``adopt``.
+    Mutant: the fingerprint's label changed: fails."""
+    path = tmp_path / "n1.sqlite"
+    storage = SqliteStorage(path)
+    try:
+        old = json.dumps({"cluster": "vdynamo", "node": "n1", "secret": cluster_hmac(
+            SECRET, b"vdynamo store identity v1\x00", "vdynamo")[:32]}, sort_keys=True)
+        storage.set_meta(STORE_IDENTITY_META, old.encode())
+        check_store_identity(storage, path, "n1", DEFAULT_CLUSTER_NAME, SECRET)
+        assert storage.get_meta(STORE_IDENTITY_META) == old.encode()
+        with pytest.raises(errors.ConfigError, match="not 'vdynamo-0123abcd'"):
+            check_store_identity(storage, path, "n1", "vdynamo-0123abcd", SECRET, adopt=True)
+        check_store_identity(storage, path, "n1", DEFAULT_CLUSTER_NAME, OTHER, adopt=True)
     finally:
         storage.close()
 
