@@ -287,6 +287,16 @@ class PutCoordinator:
         self.storing: Callable[[bytes], None] = lambda key: None
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()
+        #: seconds the host's wall clock is ahead of this node's clock (``now``),
+        #: added to ``now`` for what a put stamps (lww stamps, the vector-clock
+        #: modes' pair times, their truncation's ages): the runtime sets it at each
+        #: input (``time.time() - now``), so an NTP step of the host's clock while the
+        #: node runs moves the stamps and not the timers, which keep ``now`` (session
+        #: 50's clock probe: a node started an hour behind kept stamping an hour
+        #: behind after NTP corrected the host, and its blind lww writes lost to older
+        #: ones; ``tests/runtime/test_ntp_step_stamps.py``). 0 in the simulator,
+        #: whose nodes' clocks are the simulated wall clocks.
+        self.wall_lead = 0.0
         #: key -> the record (encoded) of a put minted here whose own write failed,
         #: merged into the local copy before the key's next mint (:meth:`_coordinate`)
         #: so no dot of it is minted again (kv679: the others stored it, under W);
@@ -349,8 +359,9 @@ class PutCoordinator:
         hybrid = self.config.lww_timestamps == "hybrid"
         # lww: above a tombstone of the key this node reaped while it was stamped
         # ahead of this clock (session 24; :meth:`impl.replica.Replica.lww_now`)
-        stamp_now = (self.replica.lww_now(key, now)
-                     if self.mode is ClockMode.LWW and hybrid else now)
+        wall = now + self.wall_lead  # the host's wall clock (session 50)
+        stamp_now = (self.replica.lww_now(key, wall)
+                     if self.mode is ClockMode.LWW and hybrid else wall)
         unpruned: list[Record] = []  # the put before its pruning (the last one made)
 
         def put_over(seen: VClock) -> Record:
@@ -416,7 +427,7 @@ class PutCoordinator:
         if self.mode is ClockMode.LWW and self.config.lww_timestamps != "hybrid":
             # the new version, even where it lost to the stored one (paper 4.5)
             sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,
-                                                  now=now, hybrid=False),))
+                                                  now=wall, hybrid=False),))
         replica_record = encoded if sent is record else encode_record(sent)
         targets, fallbacks = self.quorum.split(key, writing=True)
         # a record larger than max_record_bytes (a merge of several sides' puts)

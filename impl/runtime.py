@@ -767,6 +767,16 @@ class NodeServer:
         writes lost to any older write it had not stored (session 13's probe)."""
         return self.loop.time() + self.clock_offset
 
+    def input_now(self) -> float:
+        """:meth:`now` for an input to the core, the wall clock's lead over it told
+        to the core's stamps first (``PutCoordinator.wall_lead``: ``time.time()``
+        minus :meth:`now`): the clock offset is taken once, at the start, so the
+        timers never jump, and a put minted after an NTP step of the host's clock is
+        stamped by the corrected clock (session 50's clock probe)."""
+        now = self.loop.time() + self.clock_offset
+        self.node.puts.wall_lead = time.time() - now
+        return now
+
     def _set_timer(self, timer: Timer, at: float) -> None:
         """(Re)arm one named timer: the loop fires it at ``at`` (the node's clock,
         :meth:`now`; the loop's is ``at - clock_offset``)."""
@@ -781,7 +791,7 @@ class NodeServer:
         # never before ``at``: ``at - offset + offset`` may round below it (float
         # steps of the wall clock's magnitude, 2**-22 s), and a deadline handler
         # seeing its deadline not reached would only re-arm
-        self._perform(self.node.fire(max(self.now(), at), timer))
+        self._perform(self.node.fire(max(self.input_now(), at), timer))
 
     # ------------------------------------------------------------------ peers out
 
@@ -1962,7 +1972,7 @@ class NodeServer:
                                              message=str(overload)))
                 return
         try:
-            effects = self.node.receive(self.now(), src, message)
+            effects = self.node.receive(self.input_now(), src, message)
         except Exception as error:  # a bug in the core: ours; the connection goes on
             report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
                                   src, message, error)
@@ -2304,7 +2314,7 @@ class NodeServer:
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting[request.request_id] = future
         wait = self.client_wait()  # before the input: it may end the round
-        self._perform(self.node.client_request(self.now(), request))
+        self._perform(self.node.client_request(self.input_now(), request))
         # a timer on the future, not asyncio.wait_for (a waiter and callbacks more)
         timer = self.loop.call_later(wait, _expire, future, request.request_id, wait)
         try:

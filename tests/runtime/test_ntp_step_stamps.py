@@ -13,11 +13,13 @@ still an hour behind, 1.5 s and 6.5 s later. For that hour (or a day, or for goo
 after a clock far ahead is corrected back) a blind write through n1 to a key it
 missed loses to the older writes of other nodes, and its pair times in the
 vector-clock modes age others' pairs (docs/runtime.md, session 30's truncation
-row). Known and documented since session 13 (docs/runtime.md's 4069th line); not
-fixed: the node's one clock also times its deadlines, failure detector and hints,
-which a step of the offset would jump with it (a fix gives the stamps the wall
-clock and keeps the timers on the loop's). Pinned here, in process, with the wall
-clock stepped by patching ``time.time`` after the start.
+row). Known and documented since session 13. Fixed by the lead in the same session:
+the node's one clock also times its deadlines, failure detector and hints, which a
+step of the offset would jump with it, so the stamps take the wall clock
+(``PutCoordinator.wall_lead``, set at each input by ``NodeServer.input_now``) and the
+timers keep the loop's (``NodeServer.now``). Checked here, in process, with the wall
+clock stepped by patching ``time.time`` after the start. Mutant checked: ``input_now``
+not setting ``wall_lead`` (the tree before): the stamp 3600 s behind, fails.
 """
 
 from __future__ import annotations
@@ -35,14 +37,12 @@ from tests.runtime.live import cluster, run
 STEP_S = 3600.0
 
 
-@pytest.mark.xfail(strict=True, reason="the node's clock offset is taken once at its start: "
-                   "an NTP step of the host's clock later does not move its lww stamps "
-                   "(known since session 13; docs/runtime.md, session 50's clock probe)")
 def test_an_lww_stamp_follows_the_host_clock_after_an_ntp_step(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The host's clock is stepped an hour ahead (it was an hour behind at the node's
-    start, NTP corrected it); a put's stamp should be within a minute of the
-    corrected ``time.time()``. Today: an hour behind it."""
+    start, NTP corrected it): a put's stamp is within a minute of the corrected
+    ``time.time()`` (before the fix: an hour behind it), and the node's own clock,
+    which times its deadlines, did not jump."""
     async def scenario() -> None:
         async with cluster(tmp_path, clock="lww") as servers:
             server = servers[1]
@@ -55,6 +55,7 @@ def test_an_lww_stamp_follows_the_host_clock_after_an_ntp_step(
             (sibling,) = record.siblings
             stepped = time.time()
             monkeypatch.setattr(time, "time", real)
+            assert abs(server.now() - real()) < 60.0  # the timers' clock did not jump
             assert abs(sibling.stamp - stepped) < 60.0, (
                 f"stamp {sibling.stamp - stepped:+.0f} s from the host's clock")
     run(scenario())
