@@ -1714,7 +1714,7 @@ class Node:
             self.shadow = None
             return []
         method, args = shadow.deferred.popleft()
-        if method != "fire":
+        if method != "fire" and method != "leave":  # (a leave is held outside the cap)
             shadow.kept -= 1
             message = args[-1]
             if isinstance(message, HintDelivery) and (

@@ -89,7 +89,8 @@ PEER_GENERATIONS_META = "peer-generations"
 
 #: Client requests and peer messages a shadow round keeps at most; beyond, one is
 #: dropped (a client request answered with OverloadedError, a 503), counted as
-#: ``shadow-round-dropped``. Timers are always kept (one per timer value).
+#: ``shadow-round-dropped``. Timers are always kept (one per timer value), and an
+#: operator's leave (one at a time; outside the count: session 50).
 SHADOW_DEFERRED_LIMIT = 4096
 
 #: Inputs waiting in a shadow round (deferred, or replaying one per step) beyond which

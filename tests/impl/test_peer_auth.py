@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
+    PROTOCOL_VERSION,
     TAG_BYTES,
     Acceptor,
     Dialer,
@@ -120,3 +124,16 @@ def test_a_hello_of_a_node_of_before_session_50_is_refused_naming_both_versions(
     ``PROTOCOL_VERSION = 3`` again: no error, fails."""
     with pytest.raises(PeerAuthError, match=r"hello of version 3; .* version 4"):
         parse_hello_head(b"VDYNHELO\x03\x00\x02\x00\x00")
+
+
+def test_the_operators_docs_give_the_hellos_version() -> None:
+    """docs/runtime.md's peer authentication ("The hello is version N: a node of an
+    earlier version is refused ... upgrade every node of a cluster together") names
+    the version the code speaks: after session 50's bump to 4 it still said 3 (and
+    that a node of version 2 is the one refused; session 50's review of the cluster
+    identity). Mutant checked: the docs' sentence at version 3 again, fails."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "runtime.md").read_text()
+    said = re.search(r"The hello is version (\d+):\s+a node of an earlier version is "
+                     r"refused \(\"hello of version (\d+)\"\)", docs)
+    assert said is not None, "docs/runtime.md no longer says the hello's version"
+    assert (int(said[1]), int(said[2])) == (PROTOCOL_VERSION, PROTOCOL_VERSION - 1)
