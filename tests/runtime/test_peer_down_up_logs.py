@@ -40,13 +40,16 @@ def test_a_peer_stopped_and_started_again_is_logged_by_the_others(
                                    "stopped, restarted") for line in lines), lines
         assert any(line.startswith(f"{node}: n1 connected to this node again, ")
                    and line.endswith(" s after its connection closed") for line in lines)
-    # one return each, n1's after its restart; a first connection is no return
-    # (session 50's review; mutant: every hello logged as a return: fails)
+    # returns of n1 only, after its restart; a first connection is no return
+    # (session 50's review; mutant: every hello logged as a return: fails). Sets, not
+    # counts: under a load of 14 (session 50's clean clone) a connection of n1's
+    # dropped and came back once more, logged as such (a flap is two lines more)
     again = [line.split(" connected")[0] for line in lines
              if " connected to this node again, " in line]
-    assert sorted(again) == ["n2: n1", "n3: n1"], again
+    assert set(again) == {"n2: n1", "n3: n1"}, again
     closed = [line.split("'s connection")[0] for line in lines
               if "'s connection to this node closed" in line]
-    # n1's two stops are seen by n2 and n3 (running); at the end n2 stops, then n3: n3
+    # n1's stops are seen by n2 and n3 (running); at the end n2 stops, then n3: n3
     # logs n2's close, n2 (stopping) nothing of n3's
-    assert sorted(closed) == ["n2: n1", "n2: n1", "n3: n1", "n3: n1", "n3: n2"], closed
+    assert set(closed) == {"n2: n1", "n3: n1", "n3: n2"}, closed
+    assert closed.count("n2: n1") >= 2 and closed.count("n3: n1") >= 2, closed
