@@ -211,6 +211,12 @@ def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None
     return hint if coordination.hints_sent.get(src) == hint else None
 
 
+def answer_id(reply_to: ReplyTo) -> tuple[str, int]:
+    """How a driver names the answer to ``reply_to``: ("", request id) of a local
+    client's Reply, (peer, op id) of a ForwardReply (:func:`impl.staging.reply_ids`)."""
+    return (reply_to.peer, reply_to.op_id) if reply_to.peer else ("", reply_to.request_id)
+
+
 def sends_error(coordination: PutCoordination) -> str | None:
     """How the coordination's records of its sends contradict each other (None:
     they agree): every node a target's write was sent to (``sent_to``) and every
@@ -293,6 +299,13 @@ class PutCoordinator:
         #: bounded by ``max_pending_bytes``, the oldest forgotten first (session 50)
         self.unpersisted: dict[bytes, bytes] = {}
         self.unpersisted_bytes = 0
+        #: (peer, request id or op id) -> (key, record) of a put that ended answered
+        #: (every target acked), its answer perhaps held behind its own commit still
+        #: running (a slow disk): :meth:`local_write_failed` remembers its record
+        #: when that answer was failed (session 50's review); bounded by
+        #: ``max_pending_bytes``, the oldest forgotten first
+        self.held_ended: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+        self.held_ended_bytes = 0
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -784,7 +797,8 @@ class PutCoordinator:
         return out
 
     def local_write_failed(self, now: float, error: DynamoError,
-                           failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+                           failed_replies: frozenset[tuple[str, int]] = frozenset()
+                           ) -> list[Effect]:
         """This node's engine failed a batch of writes (a full disk): its own copy of
         each put it coordinates counts as one failed replica, and the others' acks
         decide (Riak's put FSM counts a vnode's ``{error, ...}`` as a failed reply;
@@ -792,21 +806,27 @@ class PutCoordinator:
         its ReplicaPuts had left and W others stored it).
 
         Every coordination not answered, and every one whose answer is among
-        ``failed_replies`` (request ids of local clients' Replies that the failed
-        commit turned into errors: they were held behind it), loses its own ack
-        and waits for the others; one answered now (W others acked already) is
+        ``failed_replies`` (:func:`answer_id` of the answers the failed commit
+        turned into errors or dropped: they were held behind it), loses its own
+        ack and waits for the others; one answered now (W others acked already) is
         answered again, and one that cannot reach W any more without this node
         (fewer other targets than W) fails now with a QuorumError naming the
         error (``replicas_failed``: HTTP 503; its outcome is unknown, the others
-        may store it). A forwarded put's held answer (a Send) is dropped and its
-        origin times out, as before. Returns the effects; :attr:`taken_back` names
-        the ``failed_replies`` left to a later answer."""
+        may store it). A forwarded put's held answer (a Send) is dropped and it is
+        answered again as a local one is (before session 50's review its origin
+        timed out). A put that ended before the failure (every target acked while
+        its own commit ran: a slow disk) and whose answer is among them has its
+        record remembered (:attr:`held_ended`, :attr:`unpersisted`): its answer stays
+        the error. Returns the effects; :attr:`taken_back` names the request ids
+        of local Replies left to a later answer."""
         out: list[Effect] = []
         self.taken_back = set()
+        for answered in failed_replies & self.held_ended.keys():  # ended before the failure
+            key, record = self.held_ended.pop(answered)
+            self.held_ended_bytes -= len(record)
+            self._remember_unpersisted(key, record)
         for op_id, coordination in list(self.coordinations.items()):
-            if coordination.replied and (coordination.reply_to.peer
-                                         or coordination.reply_to.request_id
-                                         not in failed_replies):
+            if coordination.replied and answer_id(coordination.reply_to) not in failed_replies:
                 continue  # its answer left before (its own copy was durable then)
             self._remember_unpersisted(coordination.key, coordination.record)
             counted = self._own_target(coordination)
@@ -817,15 +837,26 @@ class PutCoordinator:
             if coordination.replied:
                 coordination.replied = False
                 self.lingering.discard(op_id)
-                self.taken_back.add(coordination.reply_to.request_id)
+                if not coordination.reply_to.peer:  # (a ForwardReply: dropped)
+                    self.taken_back.add(coordination.reply_to.request_id)
             effects = [*self._part_failed(coordination, counted,
                                           f"{self.name} (this node's own write): {error}",
                                           now),
                        *self._check(coordination, now)]
-            if coordination.replied:  # answered again now: W others acknowledged, or
-                self.taken_back.discard(coordination.reply_to.request_id)  # it failed
+            if coordination.replied and not coordination.reply_to.peer:  # answered again
+                self.taken_back.discard(coordination.reply_to.request_id)  # now, or failed
             out.extend(effects)
         return out
+
+    def _keep_ended(self, coordination: PutCoordination) -> None:
+        """Keep the record of an answered put that ended (:attr:`held_ended`)."""
+        answered = answer_id(coordination.reply_to)
+        old = self.held_ended.pop(answered, None)
+        self.held_ended_bytes -= 0 if old is None else len(old[1])
+        self.held_ended[answered] = (coordination.key, coordination.record)
+        self.held_ended_bytes += len(coordination.record)
+        while self.held_ended_bytes > self.config.max_pending_bytes and len(self.held_ended) > 1:
+            self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended)))[1])
 
     def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
         """Keep ``record`` (a put's, minted here, whose own write failed) for the
@@ -950,6 +981,8 @@ class PutCoordinator:
             self.lingering.discard(coordination.op_id)
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
             self._end(coordination.key)
+            if coordination.replied:  # its answer may wait for its own commit still
+                self._keep_ended(coordination)
             if not coordination.replied:  # every target acknowledged, short of PW
                 out.append(self._failed(coordination, "with every target acknowledged"))
             if coordination.tombstone and all(

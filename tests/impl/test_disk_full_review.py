@@ -1,0 +1,124 @@
+"""Review of the full-disk change (session 50, review; docs/runtime.md "Review of
+the full-disk change (session 50, review)").
+
+A slow disk: the coordinator's own commit of a put is still running when every
+other target's ack arrives, so the put's coordination ends (its answer held behind
+the commit, ``NodeServer._held``), and then the commit fails (a full disk). The
+coordinator's copy is lost while n-1 others hold the version; s50-diskfull kept
+the record of a put whose own write failed (``PutCoordinator.unpersisted``) only
+for coordinations still going on, so the next put of the key through the node read
+its copy without the version and minted its dot again: in dvv bob's blind ``v2``
+(200) was stored by the coordinator only, the others keeping ``v1`` under the
+same dot, and a read of two of them answered ``[v1]``: an acknowledged write
+lost. The same through a forwarded put (its ForwardReply held and dropped).
+
+The driver here stands in for ``impl.runtime.NodeServer``'s group commit: the
+coordinator's writes of the first put are held (never committed), its Sends
+leave at once (a ReplicaPut acknowledges nothing), its answers wait, and the
+commit then fails: ``failed_effects`` over the held answers, as ``_durable``.
+
+The other modes, checked by hand on s50-diskfull with this driver: server-vclock
+and client-vclock keep v1 and v2 as two siblings under one clock (no value lost;
+the next write with their context supersedes both), lww mints no dot.
+
+Mutants (checked by hand, session 50 review): ``_check`` not keeping an ended
+coordination's record (:attr:`PutCoordinator.held_ended`): both cases fail (v1 and
+v2 under one dot); ``staging.reply_ids`` leaving out a put's ForwardReply: the
+forwarded case fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.config import ClusterConfig
+from impl.effects import Effect, PutResult, Reply, Send
+from impl.errors import StorageError
+from impl.messages import ForwardReply, GetRequest, PutRequest
+from impl.node import Node
+from impl.staging import failed_effects, persist, reply_ids, split
+from impl.storage.memory import MemoryStorage
+from impl.versions import values
+
+KEY = b"cart"
+
+
+class _Driver:
+    """Nodes over memory engines; messages delivered in order, timers never fire.
+    While ``slow`` names a node its writes are held (a commit still running) and
+    its Replies and ForwardReplies wait for them (fsync = always)."""
+
+    def __init__(self, names: tuple[str, ...], clock: str) -> None:
+        self.config = ClusterConfig(nodes=names, n=3, r=2, w=2, clock=clock)
+        self.stores = {name: MemoryStorage("always") for name in names}
+        self.nodes = {name: Node(name, self.config, self.stores[name], seed=1)
+                      for name in names}
+        self.now = 0.0
+        self.slow = ""
+        self.held: list[Effect] = []
+        self.queue: list[tuple[str, str, object]] = []
+        self.replies: dict[int, Reply] = {}
+        for name in names:
+            persist(self.stores[name], self.nodes[name].start(self.now))
+
+    def perform(self, name: str, effects: list[Effect]) -> None:
+        node = self.nodes[name]
+        if name == self.slow:
+            effects = split(effects)[1]  # its writes: never committed
+            self.held += [effect for effect in effects if isinstance(effect, Reply) or (
+                isinstance(effect, Send) and isinstance(effect.message, ForwardReply))]
+        else:
+            effects = persist(self.stores[name], effects, lambda error: node.persist_failed(
+                self.now, error, reply_ids(effects)), lambda: node.taken_back)
+        for effect in effects:
+            if isinstance(effect, Reply):
+                self.replies[effect.request_id] = effect
+            elif isinstance(effect, Send) and effect not in self.held:
+                self.queue.append((name, effect.dest, effect.message))
+        while self.queue:
+            src, dest, message = self.queue.pop(0)
+            self.perform(dest, self.nodes[dest].receive(self.now, src, message))
+
+    def commit_fails(self) -> None:
+        node, held = self.nodes[self.slow], self.held
+        self.slow, self.held = "", []
+        error = StorageError("database or disk is full")
+        self.perform(node.name, failed_effects(
+            held, error, lambda e: node.persist_failed(self.now, e, reply_ids(held)),
+            lambda: node.taken_back))
+
+    def put(self, entry: str, request_id: int, value: bytes, client_id: str) -> Reply:
+        self.now += 1.0
+        self.perform(entry, self.nodes[entry].client_request(
+            self.now, PutRequest(request_id, KEY, value, client_id=client_id)))
+        return self.replies[request_id]
+
+
+@pytest.mark.parametrize("forwarded", [False, True])
+def test_a_put_every_target_acked_before_its_own_commit_failed_is_not_minted_again(
+        forwarded: bool, clock: str = "dvv") -> None:
+    names = ("n1", "n2", "n3", "n4") if forwarded else ("n1", "n2", "n3")
+    driver = _Driver(names, clock)
+    preference = driver.nodes["n1"].preference_list(KEY)[:3]
+    coordinator = preference[0]
+    entry = next(name for name in names if name not in preference) if forwarded else (
+        coordinator)
+    driver.slow = coordinator
+    driver.put(entry, 1, b"v1", "alice") if not forwarded else driver.perform(
+        entry, driver.nodes[entry].client_request(1.0, PutRequest(1, KEY, b"v1",
+                                                                  client_id="alice")))
+    assert driver.held, "the answer waits for the coordinator's commit"
+    driver.commit_fails()
+    assert driver.stores[coordinator].read(KEY) is None
+    # bob's blind write through the same node, its disk back (client-vclock: alice
+    # again, whose entry is the one minted)
+    client = "alice" if clock == "client-vclock" else "bob"
+    assert isinstance(driver.put(entry, 2, b"v2", client).result, PutResult)
+    for name in preference:  # each replica holds the acknowledged v2
+        record = driver.nodes[name].replica.local_record(KEY)
+        assert b"v2" in values(record), (name, record)
+    driver.now += 1.0
+    for name in preference:  # a read of two: never v1 alone
+        driver.perform(name, driver.nodes[name].client_request(
+            driver.now, GetRequest(10 + preference.index(name), KEY, r=2)))
+        got = driver.replies[10 + preference.index(name)].result
+        assert got is not None and b"v2" in getattr(got, "values", []), (name, got)
