@@ -144,6 +144,18 @@ def _failures(coordination: PutCoordination) -> str:
     return "; failed: " + "; ".join(coordination.failures.values())
 
 
+def _quorum_failed(coordination: PutCoordination) -> Effect:
+    """The answer of a put that can no longer reach W (or PW) because writes failed
+    (:attr:`PutCoordination.failures`): a QuorumError naming them
+    (``replicas_failed``: HTTP 503; outcome unknown, the others may store it)."""
+    what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                  coordination.primary_acks, coordination.pw, "replicas")
+    return answer(coordination.reply_to, None, QuorumError(
+        f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
+        f"reach the quorum{_failures(coordination)} (the other replicas may store "
+        "it: outcome unknown)", needed=needed, got=got, replicas_failed=True), kind="put")
+
+
 @dataclass(slots=True)
 class PutCoordination:
     """A put in progress at its coordinator."""
@@ -299,12 +311,12 @@ class PutCoordinator:
         #: bounded by ``max_pending_bytes``, the oldest forgotten first (session 50)
         self.unpersisted: dict[bytes, bytes] = {}
         self.unpersisted_bytes = 0
-        #: (peer, request id or op id) -> (key, record) of a put that ended answered
-        #: (every target acked), its answer perhaps held behind its own commit still
-        #: running (a slow disk): :meth:`local_write_failed` remembers its record
-        #: when that answer was failed (session 50's review); bounded by
-        #: ``max_pending_bytes``, the oldest forgotten first
-        self.held_ended: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+        #: (peer, request id or op id) -> a put that ended answered (every target
+        #: acked), its answer perhaps held behind its own commit still running (a
+        #: slow disk): :meth:`local_write_failed` remembers its record and answers it
+        #: again by the others' acks when that answer was failed (session 50's
+        #: review); bounded by ``max_pending_bytes``, the oldest forgotten first
+        self.held_ended: dict[tuple[str, int], PutCoordination] = {}
         self.held_ended_bytes = 0
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
@@ -816,15 +828,16 @@ class PutCoordinator:
         answered again as a local one is (before session 50's review its origin
         timed out). A put that ended before the failure (every target acked while
         its own commit ran: a slow disk) and whose answer is among them has its
-        record remembered (:attr:`held_ended`, :attr:`unpersisted`): its answer stays
-        the error. Returns the effects; :attr:`taken_back` names the request ids
+        record remembered (:attr:`held_ended`, :attr:`unpersisted`) and is answered
+        again by the others' acks (before session 50's review: the error, a 500
+        though W others stored it). Returns the effects; :attr:`taken_back` names the request ids
         of local Replies left to a later answer."""
         out: list[Effect] = []
         self.taken_back = set()
         for answered in failed_replies & self.held_ended.keys():  # ended before the failure
-            key, record = self.held_ended.pop(answered)
-            self.held_ended_bytes -= len(record)
-            self._remember_unpersisted(key, record)
+            ended = self.held_ended.pop(answered)
+            self.held_ended_bytes -= len(ended.record)
+            out.extend(self._ended_write_failed(ended, error))
         for op_id, coordination in list(self.coordinations.items()):
             if coordination.replied and answer_id(coordination.reply_to) not in failed_replies:
                 continue  # its answer left before (its own copy was durable then)
@@ -852,11 +865,26 @@ class PutCoordinator:
         """Keep the record of an answered put that ended (:attr:`held_ended`)."""
         answered = answer_id(coordination.reply_to)
         old = self.held_ended.pop(answered, None)
-        self.held_ended_bytes -= 0 if old is None else len(old[1])
-        self.held_ended[answered] = (coordination.key, coordination.record)
+        self.held_ended_bytes -= 0 if old is None else len(old.record)
+        self.held_ended[answered] = coordination
         self.held_ended_bytes += len(coordination.record)
         while self.held_ended_bytes > self.config.max_pending_bytes and len(self.held_ended) > 1:
-            self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended)))[1])
+            self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended))).record)
+
+    def _ended_write_failed(self, ended: PutCoordination, error: DynamoError) -> list[Effect]:
+        """``ended``'s own write failed after every target acked and its answer
+        waited for that write (:meth:`local_write_failed`): its record is kept for
+        the key's next mint, and it is answered again without its own copy: stored
+        when the others' acks still reach W (and PW), else a QuorumError
+        (``replicas_failed``, outcome unknown) naming the failed write."""
+        self._remember_unpersisted(ended.key, ended.record)
+        counted = self._own_target(ended)
+        ended.acks.discard(counted or "")
+        ended.primary_acks.discard(counted or "")
+        if put_quorum_reached(ended):
+            return [answer(ended.reply_to, PutResult(ended.result_context), None)]
+        ended.failures[counted or self.name] = f"{self.name} (this node's own write): {error}"
+        return [_quorum_failed(ended)]
 
     def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
         """Keep ``record`` (a put's, minted here, whose own write failed) for the
@@ -919,13 +947,7 @@ class PutCoordinator:
         self.lingering.discard(op_id)
         self._end(coordination.key)
         coordination.replied = True
-        what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
-                                      coordination.primary_acks, coordination.pw, "replicas")
-        return [CancelTimer(PutTimeout(op_id)), answer(coordination.reply_to, None, QuorumError(
-            f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
-            f"reach the quorum{_failures(coordination)} (the other replicas may store "
-            "it: outcome unknown)", needed=needed, got=got, replicas_failed=True),
-            kind="put")]
+        return [CancelTimer(PutTimeout(op_id)), _quorum_failed(coordination)]
 
     def _own_target(self, coordination: PutCoordination) -> str | None:
         """The target this node's own copy counts for: itself when a target, the

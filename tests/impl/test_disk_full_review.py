@@ -21,10 +21,13 @@ The other modes, checked by hand on s50-diskfull with this driver: server-vclock
 and client-vclock keep v1 and v2 as two siblings under one clock (no value lost;
 the next write with their context supersedes both), lww mints no dot.
 
+The put's answer (s50-diskfull: the error, 500 "outcome unknown", though the two
+others stored it at W = 2) is answered again by the others' acks: 200.
+
 Mutants (checked by hand, session 50 review): ``_check`` not keeping an ended
-coordination's record (:attr:`PutCoordinator.held_ended`): both cases fail (v1 and
-v2 under one dot); ``staging.reply_ids`` leaving out a put's ForwardReply: the
-forwarded case fails."""
+coordination (:attr:`PutCoordinator.held_ended`): both cases of the first test
+fail (500; v1 and v2 under one dot); ``staging.reply_ids`` leaving out a put's
+ForwardReply: the forwarded case fails (no answer)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, PutResult, Reply, Send
-from impl.errors import StorageError
+from impl.errors import QuorumError, StorageError
 from impl.messages import ForwardReply, GetRequest, PutRequest
 from impl.node import Node
 from impl.staging import failed_effects, persist, reply_ids, split
@@ -70,9 +73,11 @@ class _Driver:
             effects = persist(self.stores[name], effects, lambda error: node.persist_failed(
                 self.now, error, reply_ids(effects)), lambda: node.taken_back)
         for effect in effects:
+            if effect in self.held:
+                continue
             if isinstance(effect, Reply):
                 self.replies[effect.request_id] = effect
-            elif isinstance(effect, Send) and effect not in self.held:
+            elif isinstance(effect, Send):
                 self.queue.append((name, effect.dest, effect.message))
         while self.queue:
             src, dest, message = self.queue.pop(0)
@@ -103,12 +108,14 @@ def test_a_put_every_target_acked_before_its_own_commit_failed_is_not_minted_aga
     entry = next(name for name in names if name not in preference) if forwarded else (
         coordinator)
     driver.slow = coordinator
-    driver.put(entry, 1, b"v1", "alice") if not forwarded else driver.perform(
-        entry, driver.nodes[entry].client_request(1.0, PutRequest(1, KEY, b"v1",
-                                                                  client_id="alice")))
-    assert driver.held, "the answer waits for the coordinator's commit"
+    driver.perform(entry, driver.nodes[entry].client_request(1.0, PutRequest(
+        1, KEY, b"v1", client_id="alice")))
+    assert driver.held and 1 not in driver.replies, "the answer waits for the commit"
     driver.commit_fails()
     assert driver.stores[coordinator].read(KEY) is None
+    # the two others stored it, W = 2: 200 (s50-diskfull: 500 StorageError, or a
+    # forwarded put's origin waiting for its timeout)
+    assert isinstance(driver.replies[1].result, PutResult), driver.replies.get(1)
     # bob's blind write through the same node, its disk back (client-vclock: alice
     # again, whose entry is the one minted)
     client = "alice" if clock == "client-vclock" else "bob"
@@ -122,3 +129,21 @@ def test_a_put_every_target_acked_before_its_own_commit_failed_is_not_minted_aga
             driver.now, GetRequest(10 + preference.index(name), KEY, r=2)))
         got = driver.replies[10 + preference.index(name)].result
         assert got is not None and b"v2" in getattr(got, "values", []), (name, got)
+
+
+def test_a_put_ended_before_its_own_commit_failed_that_needed_it_is_503_naming_it() -> None:
+    """W = 3 of N = 3: every target acked, then the coordinator's own commit failed:
+    the put can no longer reach W without its copy: a QuorumError naming the write
+    (``replicas_failed``, HTTP 503, outcome unknown), as a put still going on gets;
+    its record kept for the key's next mint. Mutant: ``_ended_write_failed``
+    answering 200 whatever the acks left: this fails."""
+    driver = _Driver(("n1", "n2", "n3"), "dvv")
+    coordinator = driver.nodes["n1"].preference_list(KEY)[0]
+    driver.slow = coordinator
+    driver.perform(coordinator, driver.nodes[coordinator].client_request(1.0, PutRequest(
+        1, KEY, b"v1", w=3, client_id="alice")))
+    driver.commit_fails()
+    error = driver.replies[1].error
+    assert isinstance(error, QuorumError) and error.replicas_failed, error
+    assert "(this node's own write): database or disk is full" in str(error)
+    assert KEY in driver.nodes[coordinator].puts.unpersisted
