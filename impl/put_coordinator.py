@@ -318,6 +318,7 @@ class PutCoordinator:
         #: review); bounded by ``max_pending_bytes``, the oldest forgotten first
         self.held_ended: dict[tuple[str, int], PutCoordination] = {}
         self.held_ended_bytes = 0
+        replica.write_listeners.append(self._written)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -885,6 +886,14 @@ class PutCoordinator:
             return [answer(ended.reply_to, PutResult(ended.result_context), None)]
         ended.failures[counted or self.name] = f"{self.name} (this node's own write): {error}"
         return [_quorum_failed(ended)]
+
+    def _written(self, key: bytes, encoded: bytes) -> None:
+        """A replica write listener: a reap of ``key`` (``encoded`` empty) forgets its
+        :attr:`unpersisted` record, which a delete the reap followed covered. Before
+        session 50's review the next mint merged it back over the reaped tombstone:
+        a deleted value back."""
+        if not encoded and key in self.unpersisted:
+            self.unpersisted_bytes -= len(self.unpersisted.pop(key))
 
     def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
         """Keep ``record`` (a put's, minted here, whose own write failed) for the

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.effects import Effect, PutResult, Reply, Send
 from impl.errors import QuorumError, StorageError
@@ -41,6 +42,7 @@ from impl.node import Node
 from impl.staging import failed_effects, persist, reply_ids, split
 from impl.storage.memory import MemoryStorage
 from impl.versions import values
+from tests.impl.test_coordinator_disk_full import _FullDisk
 
 KEY = b"cart"
 
@@ -147,3 +149,37 @@ def test_a_put_ended_before_its_own_commit_failed_that_needed_it_is_503_naming_i
     assert isinstance(error, QuorumError) and error.replicas_failed, error
     assert "(this node's own write): database or disk is full" in str(error)
     assert KEY in driver.nodes[coordinator].puts.unpersisted
+
+
+@pytest.mark.parametrize("clock", ["dvv", "server-vclock"])
+def test_a_version_whose_own_write_failed_does_not_come_back_after_its_delete_was_reaped(
+        clock: str) -> None:
+    """``PutCoordinator.unpersisted`` kept alice's ``v1`` (its own write failed, 200 by
+    the others) until the key's next mint through the node; carol deleted it (w = 3)
+    and the tombstone was reaped everywhere; bob's blind ``v2`` through the node then
+    merged the kept v1 back first: ``[v1, v2]`` at r = 3, an acknowledged delete's
+    value back (s50-diskfull, dvv and server-vclock). A reap of the key forgets the
+    entry. Mutant: the reap not forgetting it (``_written`` ignoring the empty
+    record): both cases fail."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock)
+    coordinator = cluster.node("n1").preference_list(KEY)[0]
+    other = next(name for name in cluster.node_names if name != coordinator)
+    watched = cluster.storages[coordinator]
+    full = _FullDisk(watched.inner)
+    watched.inner = full  # type: ignore[assignment]  # a Storage by duck typing
+    full.full = True
+    with cluster:
+        cluster.client(coordinator, client_id="alice").put(KEY, b"v1",
+                                                           coordinator=coordinator)
+        full.full = False
+        got = cluster.client(other).get(KEY, r=3, coordinator=other)
+        assert got.values == [b"v1"]
+        cluster.client(other, client_id="carol").delete(KEY, got.context, coordinator=other,
+                                                        w=3)
+        cluster.run_for(60)  # the tombstone reaped on every replica
+        assert all(cluster.storages[name].inner.read(KEY) is None
+                   for name in cluster.node_names)
+        cluster.client(coordinator, client_id="bob").put(KEY, b"v2", coordinator=coordinator)
+        cluster.run_for(30)
+        assert cluster.client(coordinator).get(KEY, r=3, coordinator=coordinator).values == [
+            b"v2"]
