@@ -183,3 +183,22 @@ def test_a_version_whose_own_write_failed_does_not_come_back_after_its_delete_wa
         cluster.run_for(30)
         assert cluster.client(coordinator).get(KEY, r=3, coordinator=coordinator).values == [
             b"v2"]
+
+
+def test_a_full_coordinators_copy_does_not_count_for_pw() -> None:
+    """PW = 3 of N = 3 (4 nodes), the coordinator's own write failed: its part goes
+    to the fallback with a hint and the two other primaries store it: every target
+    acknowledged, but two primaries only, so the put is not acknowledged (the
+    coordinator's failed copy counts for nothing, for W nor PW). Mutant (of
+    s50-diskfull's code, which no test caught): ``local_write_failed`` leaving the
+    coordinator in ``primary_acks``: 200, this fails."""
+    cluster = SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1)
+    coordinator = cluster.node("n1").preference_list(KEY)[0]
+    watched = cluster.storages[coordinator]
+    full = _FullDisk(watched.inner)
+    watched.inner = full  # type: ignore[assignment]  # a Storage by duck typing
+    full.full = True
+    with cluster:
+        with pytest.raises(QuorumError) as failure:
+            cluster.client(coordinator).put(KEY, b"v1", coordinator=coordinator, pw=3)
+        assert "2 of PW=3 primaries" in str(failure.value), failure.value
