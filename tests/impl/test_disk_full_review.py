@@ -37,7 +37,7 @@ from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.effects import Effect, PutResult, Reply, Send
 from impl.errors import QuorumError, StorageError
-from impl.messages import ForwardReply, GetRequest, PutRequest
+from impl.messages import ForwardReply, GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.node import Node
 from impl.staging import failed_effects, persist, reply_ids, split
 from impl.storage.memory import MemoryStorage
@@ -202,3 +202,27 @@ def test_a_full_coordinators_copy_does_not_count_for_pw() -> None:
         with pytest.raises(QuorumError) as failure:
             cluster.client(coordinator).put(KEY, b"v1", coordinator=coordinator, pw=3)
         assert "2 of PW=3 primaries" in str(failure.value), failure.value
+
+
+def test_a_refusal_from_a_target_that_acknowledged_changes_nothing() -> None:
+    """A ReplicaPutFailed from a target whose ack was counted (duplicated, or forged
+    by an authenticated peer) is ignored (``late-acks``): no copy to a fallback, no
+    second answer. 4 nodes, W = 2: n2's ack answers the put (200), the third
+    replica silent; then n2's refusal. Mutant (of s50-diskfull's code, which no
+    test caught): ``on_failed`` without its ``target in coordination.acks`` check:
+    the part is sent to the fallback, this fails."""
+    driver = _Driver(("n1", "n2", "n3", "n4"), "dvv")
+    preference = driver.nodes["n1"].preference_list(KEY)
+    coordinator, second = preference[0], preference[1]
+    node = driver.nodes[coordinator]
+    effects = node.client_request(1.0, PutRequest(1, KEY, b"v1"))
+    effects = persist(driver.stores[coordinator], effects)
+    put = next(e.message for e in effects
+               if isinstance(e, Send) and e.dest == second and isinstance(e.message, ReplicaPut))
+    acked = persist(driver.stores[second], driver.nodes[second].receive(1.0, coordinator, put))
+    ack = next(e.message for e in acked if isinstance(e, Send))
+    answered = node.receive(1.0, second, ack)
+    assert any(isinstance(e, Reply) and isinstance(e.result, PutResult) for e in answered)
+    late = node.stats["late-acks"]
+    assert node.receive(1.1, second, ReplicaPutFailed(put.op_id, KEY, "", "forged")) == []
+    assert node.stats["late-acks"] == late + 1
