@@ -633,9 +633,11 @@ class Node:
         return effects
 
     def persist_failed(self, now: float, error: StorageError,
-                       failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+                       failed_replies: frozenset[tuple[str, int]] = frozenset()
+                       ) -> list[Effect]:
         """The driver could not perform this node's writes (nothing after them left;
-        ``failed_replies``: the request ids of the Replies it turned into ``error``;
+        ``failed_replies``: the answers it turned into ``error`` or dropped,
+        :func:`impl.staging.reply_ids`;
         :attr:`taken_back` names those of them this call left to a later answer):
         the puts it coordinates count its own copy as one failed replica and the
         other replicas' acks decide (:meth:`impl.put_coordinator.PutCoordinator.

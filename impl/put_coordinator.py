@@ -144,6 +144,18 @@ def _failures(coordination: PutCoordination) -> str:
     return "; failed: " + "; ".join(coordination.failures.values())
 
 
+def _quorum_failed(coordination: PutCoordination) -> Effect:
+    """The answer of a put that can no longer reach W (or PW) because writes failed
+    (:attr:`PutCoordination.failures`): a QuorumError naming them
+    (``replicas_failed``: HTTP 503; outcome unknown, the others may store it)."""
+    what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
+                                  coordination.primary_acks, coordination.pw, "replicas")
+    return answer(coordination.reply_to, None, QuorumError(
+        f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
+        f"reach the quorum{_failures(coordination)} (the other replicas may store "
+        "it: outcome unknown)", needed=needed, got=got, replicas_failed=True), kind="put")
+
+
 @dataclass(slots=True)
 class PutCoordination:
     """A put in progress at its coordinator."""
@@ -209,6 +221,12 @@ def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None
     if not hint:
         return src if src in coordination.targets and src in coordination.used else None
     return hint if coordination.hints_sent.get(src) == hint else None
+
+
+def answer_id(reply_to: ReplyTo) -> tuple[str, int]:
+    """How a driver names the answer to ``reply_to``: ("", request id) of a local
+    client's Reply, (peer, op id) of a ForwardReply (:func:`impl.staging.reply_ids`)."""
+    return (reply_to.peer, reply_to.op_id) if reply_to.peer else ("", reply_to.request_id)
 
 
 def sends_error(coordination: PutCoordination) -> str | None:
@@ -303,6 +321,14 @@ class PutCoordinator:
         #: bounded by ``max_pending_bytes``, the oldest forgotten first (session 50)
         self.unpersisted: dict[bytes, bytes] = {}
         self.unpersisted_bytes = 0
+        #: (peer, request id or op id) -> a put that ended answered (every target
+        #: acked), its answer perhaps held behind its own commit still running (a
+        #: slow disk): :meth:`local_write_failed` remembers its record and answers it
+        #: again by the others' acks when that answer was failed (session 50's
+        #: review); bounded by ``max_pending_bytes``, the oldest forgotten first
+        self.held_ended: dict[tuple[str, int], PutCoordination] = {}
+        self.held_ended_bytes = 0
+        replica.write_listeners.append(self._written)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -795,7 +821,8 @@ class PutCoordinator:
         return out
 
     def local_write_failed(self, now: float, error: DynamoError,
-                           failed_replies: frozenset[int] = frozenset()) -> list[Effect]:
+                           failed_replies: frozenset[tuple[str, int]] = frozenset()
+                           ) -> list[Effect]:
         """This node's engine failed a batch of writes (a full disk): its own copy of
         each put it coordinates counts as one failed replica, and the others' acks
         decide (Riak's put FSM counts a vnode's ``{error, ...}`` as a failed reply;
@@ -803,21 +830,28 @@ class PutCoordinator:
         its ReplicaPuts had left and W others stored it).
 
         Every coordination not answered, and every one whose answer is among
-        ``failed_replies`` (request ids of local clients' Replies that the failed
-        commit turned into errors: they were held behind it), loses its own ack
-        and waits for the others; one answered now (W others acked already) is
+        ``failed_replies`` (:func:`answer_id` of the answers the failed commit
+        turned into errors or dropped: they were held behind it), loses its own
+        ack and waits for the others; one answered now (W others acked already) is
         answered again, and one that cannot reach W any more without this node
         (fewer other targets than W) fails now with a QuorumError naming the
         error (``replicas_failed``: HTTP 503; its outcome is unknown, the others
-        may store it). A forwarded put's held answer (a Send) is dropped and its
-        origin times out, as before. Returns the effects; :attr:`taken_back` names
-        the ``failed_replies`` left to a later answer."""
+        may store it). A forwarded put's held answer (a Send) is dropped and it is
+        answered again as a local one is (before session 50's review its origin
+        timed out). A put that ended before the failure (every target acked while
+        its own commit ran: a slow disk) and whose answer is among them has its
+        record remembered (:attr:`held_ended`, :attr:`unpersisted`) and is answered
+        again by the others' acks (before session 50's review: the error, a 500
+        though W others stored it). Returns the effects; :attr:`taken_back` names the request ids
+        of local Replies left to a later answer."""
         out: list[Effect] = []
         self.taken_back = set()
+        for answered in failed_replies & self.held_ended.keys():  # ended before the failure
+            ended = self.held_ended.pop(answered)
+            self.held_ended_bytes -= len(ended.record)
+            out.extend(self._ended_write_failed(ended, error))
         for op_id, coordination in list(self.coordinations.items()):
-            if coordination.replied and (coordination.reply_to.peer
-                                         or coordination.reply_to.request_id
-                                         not in failed_replies):
+            if coordination.replied and answer_id(coordination.reply_to) not in failed_replies:
                 continue  # its answer left before (its own copy was durable then)
             self._remember_unpersisted(coordination.key, coordination.record)
             counted = self._own_target(coordination)
@@ -828,15 +862,49 @@ class PutCoordinator:
             if coordination.replied:
                 coordination.replied = False
                 self.lingering.discard(op_id)
-                self.taken_back.add(coordination.reply_to.request_id)
+                if not coordination.reply_to.peer:  # (a ForwardReply: dropped)
+                    self.taken_back.add(coordination.reply_to.request_id)
             effects = [*self._part_failed(coordination, counted,
                                           f"{self.name} (this node's own write): {error}",
                                           now),
                        *self._check(coordination, now)]
-            if coordination.replied:  # answered again now: W others acknowledged, or
-                self.taken_back.discard(coordination.reply_to.request_id)  # it failed
+            if coordination.replied and not coordination.reply_to.peer:  # answered again
+                self.taken_back.discard(coordination.reply_to.request_id)  # now, or failed
             out.extend(effects)
         return out
+
+    def _keep_ended(self, coordination: PutCoordination) -> None:
+        """Keep the record of an answered put that ended (:attr:`held_ended`)."""
+        answered = answer_id(coordination.reply_to)
+        old = self.held_ended.pop(answered, None)
+        self.held_ended_bytes -= 0 if old is None else len(old.record)
+        self.held_ended[answered] = coordination
+        self.held_ended_bytes += len(coordination.record)
+        while self.held_ended_bytes > self.config.max_pending_bytes and len(self.held_ended) > 1:
+            self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended))).record)
+
+    def _ended_write_failed(self, ended: PutCoordination, error: DynamoError) -> list[Effect]:
+        """``ended``'s own write failed after every target acked and its answer
+        waited for that write (:meth:`local_write_failed`): its record is kept for
+        the key's next mint, and it is answered again without its own copy: stored
+        when the others' acks still reach W (and PW), else a QuorumError
+        (``replicas_failed``, outcome unknown) naming the failed write."""
+        self._remember_unpersisted(ended.key, ended.record)
+        counted = self._own_target(ended)
+        ended.acks.discard(counted or "")
+        ended.primary_acks.discard(counted or "")
+        if put_quorum_reached(ended):
+            return [answer(ended.reply_to, PutResult(ended.result_context), None)]
+        ended.failures[counted or self.name] = f"{self.name} (this node's own write): {error}"
+        return [_quorum_failed(ended)]
+
+    def _written(self, key: bytes, encoded: bytes) -> None:
+        """A replica write listener: a reap of ``key`` (``encoded`` empty) forgets its
+        :attr:`unpersisted` record, which a delete the reap followed covered. Before
+        session 50's review the next mint merged it back over the reaped tombstone:
+        a deleted value back."""
+        if not encoded and key in self.unpersisted:
+            self.unpersisted_bytes -= len(self.unpersisted.pop(key))
 
     def _remember_unpersisted(self, key: bytes, record: bytes) -> None:
         """Keep ``record`` (a put's, minted here, whose own write failed) for the
@@ -899,13 +967,7 @@ class PutCoordinator:
         self.lingering.discard(op_id)
         self._end(coordination.key)
         coordination.replied = True
-        what, needed, got = shortfall("W", len(coordination.acks), coordination.w,
-                                      coordination.primary_acks, coordination.pw, "replicas")
-        return [CancelTimer(PutTimeout(op_id)), answer(coordination.reply_to, None, QuorumError(
-            f"{'delete' if coordination.tombstone else 'put'} reached {what} and cannot "
-            f"reach the quorum{_failures(coordination)} (the other replicas may store "
-            "it: outcome unknown)", needed=needed, got=got, replicas_failed=True),
-            kind="put")]
+        return [CancelTimer(PutTimeout(op_id)), _quorum_failed(coordination)]
 
     def _own_target(self, coordination: PutCoordination) -> str | None:
         """The target this node's own copy counts for: itself when a target, the
@@ -961,6 +1023,8 @@ class PutCoordinator:
             self.lingering.discard(coordination.op_id)
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
             self._end(coordination.key)
+            if coordination.replied:  # its answer may wait for its own commit still
+                self._keep_ended(coordination)
             if not coordination.replied:  # every target acknowledged, short of PW
                 out.append(self._failed(coordination, "with every target acknowledged"))
             if coordination.tombstone and all(

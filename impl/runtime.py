@@ -685,7 +685,7 @@ class NodeServer:
             self._perform_one(effect)
 
     def _writes_failed(self, error: errors.StorageError,
-                       failed_replies: frozenset[int]) -> list[Effect]:
+                       failed_replies: frozenset[tuple[str, int]]) -> list[Effect]:
         """This node's writes failed (a full disk): the node is told
         (:meth:`impl.node.Node.persist_failed`: its own copy of a put is one failed
         replica) and is not ready (:meth:`not_ready` names the error) until a write

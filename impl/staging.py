@@ -281,7 +281,14 @@ def _read_answer(effect: Send) -> bool:
     return isinstance(message, ForwardReply) and message.kind == "get" and not message.error
 
 
-def reply_ids(effects: list[Effect]) -> frozenset[int]:
-    """The request ids of the Replies among ``effects`` (those a failed write turns
-    into its error: :meth:`impl.node.Node.persist_failed`'s ``failed_replies``)."""
-    return frozenset(effect.request_id for effect in effects if isinstance(effect, Reply))
+def reply_ids(effects: list[Effect]) -> frozenset[tuple[str, int]]:
+    """The answers among ``effects`` that a failed write turns into its error or
+    drops (:meth:`impl.node.Node.persist_failed`'s ``failed_replies``): ("", request
+    id) of each Reply, (peer, op id) of each put's ForwardReply (session 50's review:
+    a forwarded put's answer held behind a failed commit counted its coordinator's
+    copy too; :func:`impl.put_coordinator.answer_id`)."""
+    return frozenset(
+        [("", effect.request_id) for effect in effects if isinstance(effect, Reply)]
+        + [(effect.dest, effect.message.op_id) for effect in effects
+           if isinstance(effect, Send) and isinstance(effect.message, ForwardReply)
+           and effect.message.kind == "put"])
