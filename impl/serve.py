@@ -515,9 +515,9 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     def stopping(signum: signal.Signals) -> None:
         # (session 50's operator walk: a node's log said `stopped` and never why)
         if not stop.is_set():
-            log.warning("%s: stopping (%s): no new connection; the requests in flight have "
-                     "%g s to finish", ", ".join(names), signum.name,
-                     config.cluster.request_timeout * 2)
+            log.warning("%s: stopping (%s): no new connection; the requests in flight "
+                        "have %g s to finish", ", ".join(names), signum.name,
+                        config.cluster.request_timeout * 2)
         stop.set()
 
     # SIGHUP too (session 50's service probe): its default action killed the process
