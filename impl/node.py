@@ -367,7 +367,9 @@ class Node:
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
                                lambda: len(self.gossiper.known_nodes), self.stats,
                                kept_bounds)
-        self.replica.clock = lambda: self._now  # lww stamp floors: Replica.lww_now
+        # lww stamp floors (Replica.lww_now): the stamps' clock, the host's wall clock
+        # (PutCoordinator.wall_lead), not the timers' (session 50's review)
+        self.replica.clock = lambda: self._now + self.puts.wall_lead
         #: the retired lifetime actors this node knows of, gossiped, and the pruning
         #: of their value-less entries from every dvv record it writes (session 33)
         self.retired = RetiredActors.for_mode(storage, self.actor, self.mode,

@@ -312,6 +312,10 @@ class NodeServer:
         #: clocks do (docs/runtime.md, "Data-loss faults found by probing"), while
         #: timers keep the loop's monotonic time (no jump when NTP steps the clock)
         self.clock_offset = time.time() - self.loop.time()
+        #: the wall clock's offset to the loop's at this start: its change since is
+        #: the host clock's step, the stamps' lead over :meth:`now`
+        #: (:meth:`input_now`; a test's skew of ``clock_offset`` stays in both)
+        self.start_offset = self.clock_offset
         #: with a durable SQLite engine, its writes are group-committed, the fsync on a
         #: writer thread (impl.storage.group_commit); other engines are written on the
         #: loop (persist): a buffered engine does not fsync its commits
@@ -769,13 +773,18 @@ class NodeServer:
 
     def input_now(self) -> float:
         """:meth:`now` for an input to the core, the wall clock's lead over it told
-        to the core's stamps first (``PutCoordinator.wall_lead``: ``time.time()``
-        minus :meth:`now`): the clock offset is taken once, at the start, so the
+        to the core's stamps first (``PutCoordinator.wall_lead``: the host clock's
+        step since the start, ``time.time() - loop time - start_offset``; in a
+        real node, whose ``clock_offset`` never moves, ``time.time()`` minus
+        :meth:`now`): the clock offset is taken once, at the start, so the
         timers never jump, and a put minted after an NTP step of the host's clock is
         stamped by the corrected clock (session 50's clock probe)."""
-        now = self.loop.time() + self.clock_offset
-        self.node.puts.wall_lead = time.time() - now
-        return now
+        loop_now = self.loop.time()
+        # the host clock's step since the start, not ``time.time() - now``: that took
+        # back a skew a test gives ``clock_offset``, and every put was stamped
+        # ``time.time()`` (session 50's review)
+        self.node.puts.wall_lead = time.time() - loop_now - self.start_offset
+        return loop_now + self.clock_offset
 
     def _set_timer(self, timer: Timer, at: float) -> None:
         """(Re)arm one named timer: the loop fires it at ``at`` (the node's clock,

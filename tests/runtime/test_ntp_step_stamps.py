@@ -59,3 +59,25 @@ def test_an_lww_stamp_follows_the_host_clock_after_an_ntp_step(
             assert abs(sibling.stamp - stepped) < 60.0, (
                 f"stamp {sibling.stamp - stepped:+.0f} s from the host's clock")
     run(scenario())
+
+
+def test_a_skew_of_the_nodes_clock_offset_still_reaches_its_stamps(tmp_path: Path) -> None:
+    """The tests that skew a node by its ``clock_offset`` (test_truncation_skew_live.py:
+    two days behind; test_http_conditional.py's lww ``If-Match``: 30 s ahead) skew its
+    stamps, not only its timers: ``wall_lead`` is the host clock's step since the
+    node's start, not ``time.time() - now`` (session 50's review: with the latter the
+    offset was taken back at each input, every put stamped ``time.time()``, and those
+    tests' skews were gone, their checks unable to fail). Fails on dc9d8b58 (stamp
+    30 s behind the skewed clock)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="lww") as servers:
+            server = servers[1]
+            server.clock_offset += 30.0
+            reply = await server.request(PutRequest(server.next_request_id(), b"k", b"v1"))
+            assert reply.error is None
+            record = server.node.record(b"k")
+            assert record is not None
+            (sibling,) = record.siblings
+            assert abs(sibling.stamp - (time.time() + 30.0)) < 10.0, (
+                f"stamp {sibling.stamp - time.time():+.0f} s from the host's clock")
+    run(scenario())
