@@ -655,6 +655,13 @@ class Node:
         self.taken_back = frozenset(self.puts.taken_back)
         return effects
 
+    def answers_released(self) -> None:
+        """The driver holds none of this node's answers behind a write any more
+        (each was performed, or failed through :meth:`persist_failed`): the ended
+        puts kept for such a failure are let go
+        (:meth:`impl.put_coordinator.PutCoordinator.answers_released`)."""
+        self.puts.answers_released()
+
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
         """A client's get or put arrives at this node; effects (a Reply sooner or
         later, Sends to peers, timers) come back."""

@@ -325,7 +325,8 @@ class PutCoordinator:
         #: acked), its answer perhaps held behind its own commit still running (a
         #: slow disk): :meth:`local_write_failed` remembers its record and answers it
         #: again by the others' acks when that answer was failed (session 50's
-        #: review); bounded by ``max_pending_bytes``, the oldest forgotten first
+        #: review); bounded by ``max_pending_bytes``, the oldest forgotten first, and
+        #: let go once no answer waits for a write (:meth:`answers_released`)
         self.held_ended: dict[tuple[str, int], PutCoordination] = {}
         self.held_ended_bytes = 0
         replica.write_listeners.append(self._written)
@@ -882,6 +883,16 @@ class PutCoordinator:
         self.held_ended_bytes += len(coordination.record)
         while self.held_ended_bytes > self.config.max_pending_bytes and len(self.held_ended) > 1:
             self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended))).record)
+
+    def answers_released(self) -> None:
+        """The driver holds no answer of this node behind a write any more (each was
+        performed, or failed through :meth:`local_write_failed`): no failure can
+        name one of :attr:`held_ended` now, so they are let go. Before (the final
+        read of session 50), a healthy node kept its last ``max_pending_bytes`` of
+        ended puts for good: 3,000 small puts, 3,000 coordinations held."""
+        if self.held_ended:
+            self.held_ended.clear()
+            self.held_ended_bytes = 0
 
     def _ended_write_failed(self, ended: PutCoordination, error: DynamoError) -> list[Effect]:
         """``ended``'s own write failed after every target acked and its answer

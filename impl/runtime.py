@@ -630,6 +630,7 @@ class NodeServer:
                               lambda: self.node.taken_back)
             if wrote and failures == self.write_failures:
                 self._writes_succeed()
+            self.node.answers_released()  # (none waits for a write here)
             for effect in effects:
                 self._perform_one(effect)
             return
@@ -653,6 +654,8 @@ class NodeServer:
                 self._held.append((committer.submitted, effect))
             else:
                 self._perform_one(effect)
+        if not self._held:  # no answer waits for a commit
+            self.node.answers_released()
 
     def _durable_soon(self, sequence: int, error: errors.StorageError | None) -> None:
         """The writer thread's report (impl.storage.group_commit): to the loop."""
@@ -685,6 +688,8 @@ class NodeServer:
                                       lambda: self.node.taken_back)
         elif self.disk_failing is not None:
             self._writes_succeed()
+        if not self._held:  # no answer waits for a commit any more
+            self.node.answers_released()
         for effect in released:
             self._perform_one(effect)
 

@@ -143,6 +143,8 @@ class NodeLike(Protocol):
     @property
     def taken_back(self) -> frozenset[int]: ...
 
+    def answers_released(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class InFlight:
@@ -568,6 +570,7 @@ class Simulator:
             effects = persist(self._storage(name), effects, lambda error: node.persist_failed(
                 self.now + self.skew[name], error, reply_ids(effects)),
                 lambda: node.taken_back)
+            node.answers_released()  # (performed below: none waits for a write)
         for effect in effects:
             if type(effect) is Send:
                 self._send(name, effect.dest, effect.message)
