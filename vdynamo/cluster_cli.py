@@ -66,6 +66,7 @@ from typing import Any
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
+from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
@@ -992,6 +993,10 @@ def _stop_node(args: argparse.Namespace) -> int:
     if isinstance(found, int):
         return found
     directory, state, name, pid = found
+    running = [other for other, held in state["nodes"].items()
+               if other != name and _runs(directory, held["pid"], other)]
+    warning = _quorum_warning(_answer(state["nodes"][name]["http"], "/status"), running,
+                              name, directory)
     began = time.monotonic()
     killed = _terminate(directory, {name: pid})
     _clear_pids(directory, {name: pid})
@@ -1000,11 +1005,54 @@ def _stop_node(args: argparse.Namespace) -> int:
            "store is recovered at its next start" if killed else
            f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
            "flushed")
-    running = [other for other, held in state["nodes"].items()
-               if other != name and _runs(directory, held["pid"], other)]
     print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
           f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
+    if warning is not None:
+        print(f"vdynamo cluster stop: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _quorum_warning(status: dict[str, Any] | None, running: list[str], name: str,
+                    directory: Path) -> str | None:
+    """Why stopping ``name`` leaves some keys short of their quorums, from its own
+    ``GET /status`` (``status``: its ring, N, R, W, PR, PW) and the nodes still
+    ``running`` after it; None when every partition keeps at least max(R, W) of its
+    N replicas running (or ``status`` cannot tell). etcd refuses a member change that
+    would lose its quorum (``--strict-reconfig-check``), Cassandra's ``nodetool
+    status`` shows each range's owners down; until session 51 ``cluster stop`` said
+    nothing when it left a key's reads and writes to fallbacks alone, or to none."""
+    try:
+        config, ring = status["config"], status["ring"]  # type: ignore[index]
+        partitioning = Partitioning(
+            Strategy(int(ring["strategy"])),
+            Ring.from_tokens({node: [int(t) for t in tokens]
+                              for node, tokens in ring["tokens"].items()}),
+            int(ring["tokens_per_node"]),
+            None if ring["partitions"] is None else int(ring["partitions"]))
+        n, r, w = int(config["n"]), int(config["r"]), int(config["w"])
+        pr, pw = int(config.get("pr", 0)), int(config.get("pw", 0))
+        placements = partitioning.placements(min(n, len(partitioning.nodes)))
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
+    up = set(running)
+    short = [(owners, len([o for o in owners if o in up])) for _, owners in placements]
+    fewest = min((count for _, count in short), default=n)
+    needed = max(r, w, pr, pw)
+    if fewest >= needed:
+        return None
+    worst = next(owners for owners, count in short if count == fewest)
+    below = [f"{label}={value}" for label, value in
+             (("R", r), ("W", w), ("PR", pr), ("PW", pw)) if value > fewest]
+    count = sum(1 for _, held in short if held < needed)
+    fallbacks = len(up & set(partitioning.nodes)) >= needed
+    what = ("their keys' reads and writes reach those quorums only through fallback "
+            "nodes (sloppy quorum: a read may miss a value written before) and fail "
+            "where PR or PW asks for primaries" if fallbacks else
+            "reads and writes of their keys at those quorums fail (503, 504)")
+    return (f"with {name} stopped, {count} of the ring's {len(short)} partitions have "
+            f"fewer of their N={n} replicas running than {', '.join(below)} (the fewest "
+            f"{fewest}, of {', '.join(worst)}): {what}, until a replica is started "
+            f"again (`vdynamo cluster start {name} --dir {directory}`)")
 
 
 def _start_node(args: argparse.Namespace) -> int:
@@ -1077,7 +1125,9 @@ def main_cluster(argv: list[str]) -> int:
         "stop", help="stop one node, the others left running",
         description="Stop one node: SIGTERM (a graceful stop: requests in flight "
         "answered, its store flushed; SIGKILL if it still runs 10 s later). The other "
-        "nodes hold hints for it until it is back (`cluster start NODE`, or `cluster up`).",
+        "nodes hold hints for it until it is back (`cluster start NODE`, or `cluster up`). "
+        "A warning on stderr names the keys' partitions the stop leaves with fewer "
+        "replicas running than R or W (or PR, PW) ask.",
         epilog="exit status: 0 it stopped; 1 no cluster in DIR, no such node, the node "
         "not running (stopped already, left or removed)")
     start = sub.add_parser(
