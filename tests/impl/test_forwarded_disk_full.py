@@ -61,3 +61,28 @@ def test_replicas_failed_survives_the_trip_between_nodes_and_is_503() -> None:
     assert status == 503 and ("retry-after", "1") in extra, (status, body)
     assert not error_of(ErrorCode.QUORUM.value, "short of W").replicas_failed
 
+
+
+@pytest.mark.parametrize("via", ["coordinator", "outsider"])
+def test_a_full_coordinators_part_taken_by_a_fallback_keeps_its_ack(via: str) -> None:
+    """Four nodes, N = W = 3, sloppy quorum: the full coordinator's own part goes to
+    the fallback (session 50), whose ack counts for it. Before session 51 each later
+    failed write at the coordinator (``local_write_failed``) took that ack back as if
+    it were the coordinator's own copy: the put timed out, "put reached 2 of W=3
+    replicas before the timeout (no acknowledgement from n2, n3 for n2)", though n3
+    held the hint (504 over HTTP). Mutant: the ``sent_to`` check removed (the tree
+    before): both cases fail."""
+    cluster = SimulatedCluster(nodes=4, n=3, r=2, w=3, seed=1)
+    preference = cluster.node("n1").preference_list(KEY)
+    coordinator, fallback = preference[0], preference[3]
+    watched = cluster.storages[coordinator]
+    full = _FullDisk(watched.inner)
+    watched.inner = full  # type: ignore[assignment]  # a Storage by duck typing
+    full.full = True
+    entry = coordinator if via == "coordinator" else fallback
+    with cluster:
+        cluster.client(entry).put(KEY, b"milk", coordinator=entry)
+        assert [hint.intended for hint in cluster.storages[fallback].hints()] == [coordinator]
+        others = [name for name in preference[1:3]]
+        for other in others:
+            assert cluster.client(other).get(KEY, r=1, coordinator=other).values == [b"milk"]
