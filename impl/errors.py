@@ -103,7 +103,8 @@ class QuorumError(RemoteError):
     carried across a forward as :attr:`ErrorCode.QUORUM_NOT_WRITTEN`);
     ``replicas_failed``: answered at once because replicas failed (the coordinator's
     own write, a full disk: Riak's ``too_many_fails``), not at a timeout (HTTP 503,
-    not 504; not carried across a forward)."""
+    not 504; carried across a forward as :attr:`ErrorCode.QUORUM_REPLICAS_FAILED`
+    since session 51)."""
 
     def __init__(self, message: str, *, needed: int = 0, got: int = 0,
                  written: bool = True, replicas_failed: bool = False) -> None:
@@ -142,6 +143,11 @@ class ErrorCode(enum.Enum):
     #: whose message said "nothing was written"). A node of an earlier version reads
     #: it as an unknown code, a RemoteError: outcome unknown, the safe side
     QUORUM_NOT_WRITTEN = "quorum-not-written"
+    #: a QuorumError whose ``replicas_failed`` is set (session 51's service probe: a
+    #: forwarded put whose coordinator's disk was full was answered 504 "outcome
+    #: unknown" at its origin, where the coordinator itself answers 503). A node of
+    #: an earlier version reads it as an unknown code: a RemoteError, 504
+    QUORUM_REPLICAS_FAILED = "quorum-replicas-failed"
     REQUEST_TIMEOUT = "request-timeout"
     NODE_DOWN = "node-down"
     OVERLOADED = "overloaded"
@@ -170,9 +176,12 @@ _CLASSES: tuple[tuple[ErrorCode, type[DynamoError]], ...] = (
 
 def code_of(error: DynamoError) -> ErrorCode:
     """The wire code of ``error`` (its most specific class that has one; a
-    QuorumError refused before anything was written: QUORUM_NOT_WRITTEN)."""
+    QuorumError refused before anything was written: QUORUM_NOT_WRITTEN; one
+    answered at once because replicas failed: QUORUM_REPLICAS_FAILED)."""
     if isinstance(error, QuorumError) and not error.written:
         return ErrorCode.QUORUM_NOT_WRITTEN
+    if isinstance(error, QuorumError) and error.replicas_failed:
+        return ErrorCode.QUORUM_REPLICAS_FAILED
     for code, cls in _CLASSES:
         if isinstance(error, cls):
             return code
@@ -187,5 +196,7 @@ def error_of(code: str, message: str) -> DynamoError:
         return RemoteError(message)
     if wanted is ErrorCode.QUORUM_NOT_WRITTEN:
         return QuorumError(message, written=False)
+    if wanted is ErrorCode.QUORUM_REPLICAS_FAILED:
+        return QuorumError(message, replicas_failed=True)
     cls = dict(_CLASSES)[wanted]
     return cls(message)

@@ -1699,7 +1699,7 @@ class HttpApi:
         if method == "HEAD":  # a GET whose body is not sent (RFC 9110 9.3.2; _respond)
             method = "GET"
         if method == "GET" and path in _READ_ONLY:
-            return _READ_ONLY[path](self)
+            return self._read_only(path, request.headers)
         if path == ADMIN_FORCE_REMOVE:
             return self._force_remove(method, query, request.headers)
         if not path.startswith("/kv/"):
@@ -2125,6 +2125,32 @@ class HttpApi:
                 secret=self.config.context_secret, max_bytes=self.config.max_context_bytes))
         except errors.DynamoError:
             return True
+
+    def _read_only(self, path: str, headers: dict[bytes, bytes]) -> _Answer:
+        """A GET of a read-only resource (:data:`_READ_ONLY`), its ``If-Match`` and
+        ``If-None-Match`` evaluated when its answer is a 2xx (RFC 9110 13.2.1; a
+        ``/health/ready`` 503 ignores them): these resources have no entity tag, so
+        an If-Match of tags is false (412, nothing sent) and ``If-None-Match: *``
+        false (304, no content); ``If-Match: *`` and an If-None-Match of tags hold; a
+        malformed one is 400 naming it, as on a key (:mod:`impl.http_conditions`).
+        Before session 51 they were ignored here (a 200 for ``If-Match: "x"``)."""
+        status, payload, extra = _READ_ONLY[path](self)
+        if not 200 <= status < 300:
+            return status, payload, extra
+        try:
+            conditions = Preconditions.of(headers)
+        except errors.DynamoError as error:
+            return http_status(error), error_body(error), []
+        verdict = None if conditions is None else conditions.untagged_status()
+        if verdict is None:
+            return status, payload, extra
+        kept = [(name, value) for name, value in extra if name != "content-type"]
+        if verdict[0] == 304:
+            return 304, b"", kept
+        return 412, {"error": "PreconditionFailed", "message": (
+            f"{verdict[1]} on a GET of {path}: the precondition is false (this resource "
+            "is the node's state now and has no entity tag: no listed tag matches it, "
+            "only If-Match: * holds); nothing is sent"), "outcome": "not-written"}, kept
 
     def _status(self) -> _Answer:
         """``/status``: the node's (:meth:`impl.runtime.NodeServer.status`), its

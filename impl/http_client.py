@@ -479,7 +479,18 @@ def _seed_url(seed: str) -> str:
     if not isinstance(seed, str):
         raise LocalError(f"node address {seed!r:.60}: give host:port as a str, got "
                          f"{type(seed).__name__}")
-    url = _url(seed)
+    # Session 51's service probe: an address read from a file or an environment
+    # variable keeps its line end (``"127.0.0.1:8098\n"`` was refused "port 8098\n
+    # must be 1..65535"), a scheme in capitals (``HTTP://h:p``, RFC 3986 3.1: case-
+    # insensitive) was told "no path, query or fragment", and a bare port "no port"
+    text = seed.strip(" \t\r\n")
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        text = f"{scheme.lower()}://{rest}"
+    if text.isascii() and text.isdigit():
+        raise LocalError(f"node address {seed!r}: a port alone; give host:port (e.g. "
+                         f"127.0.0.1:{text})")
+    url = _url(text)
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
@@ -487,7 +498,7 @@ def _seed_url(seed: str) -> str:
     if not parsed.host or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
         raise LocalError(f"node address {seed!r}: give host:port (no path, query or "
                          "fragment)")
-    _check_port(seed, url)
+    _check_port(text, url)
     return url.rstrip("/")
 
 

@@ -166,6 +166,19 @@ class Preconditions:
             return 304, self.if_none_match.name
         return None
 
+    def untagged_status(self) -> tuple[int, str] | None:
+        """A GET's (or HEAD's) verdict on a 200 whose representation has no entity
+        tag (``/status``, ``/health``, ``/metrics``: the node's state now): a listed
+        tag cannot match it, ``*`` matches any representation (RFC 9110 13.1.1,
+        13.1.2). (412, "If-Match") for an If-Match of tags, (304, "If-None-Match")
+        for ``If-None-Match: *``, or None to answer as without the fields. Before
+        session 51 both fields were ignored there (session 49 left it open)."""
+        if self.if_match is not None and not self.if_match.any:
+            return 412, self.if_match.name
+        if self.if_none_match is not None and self.if_none_match.any:
+            return 304, self.if_none_match.name
+        return None
+
     def write_failure(self, result: GetResult) -> str | None:
         """The field a PUT or DELETE fails on the key's state ``result`` (its read
         first), or None when both hold (RFC 9110 13.2.2: 412 either way)."""

@@ -856,7 +856,10 @@ class PutCoordinator:
                 continue  # its answer left before (its own copy was durable then)
             self._remember_unpersisted(coordination.key, coordination.record)
             counted = self._own_target(coordination)
-            if counted is None:
+            if counted is None or coordination.sent_to.get(counted) != self.name:
+                # (not its copy: a part an earlier failure handed to a fallback, whose
+                # ack counts for it; session 51's service probe: each later failed
+                # commit took that ack back, and W = 3 of 4 nodes timed out, 504)
                 continue
             coordination.acks.discard(counted)
             coordination.primary_acks.discard(counted)

@@ -610,13 +610,19 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
     One path on two machines is two files: a cluster file shared by machines
     10.0.0.1 and 10.0.0.2, each section with ``data =
     "/var/lib/vdynamo/data.sqlite"``, is served (the check as session 14's probe B
-    wrote it refused that file: session 14's review)."""
+    wrote it refused that file: session 14's review). A node ``served`` whose data
+    path is a directory is refused too, naming a file to give (session 51)."""
     names = list(nodes) if served is None else list(served)
     seen: dict[Path, list[str]] = {}
     for name in names:
         data = nodes[name].data
         if data is None:
             continue
+        if served is not None and data.is_dir():  # session 51's service probe: told
+            # "cannot open SQLite database ...: unable to open database file"
+            raise errors.ConfigError(
+                f"[nodes.{name}] data: {data} is a directory; give the path of the "
+                f"node's data file (e.g. {data / (name + '.sqlite')})")
         others = seen.setdefault(data.resolve(), [])
         for other in others:
             if served is not None or _may_share_a_machine(nodes[name].peer.host,

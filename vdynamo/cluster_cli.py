@@ -66,6 +66,7 @@ from typing import Any
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
+from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
@@ -424,9 +425,14 @@ def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
     return _answer(port, "/health", timeout)
 
 
+#: seconds :func:`_start` waits at most for its child's command line to show
+_EXEC_WAIT_S = 5.0
+
+
 def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False) -> int:
     """Start ``vdynamo serve`` of node ``name`` (``--rejoin``, ``--adopt-store`` when
-    asked) in a session of its own, its output appended to its log; its PID."""
+    asked) in a session of its own, its output appended to its log; its PID, once
+    :func:`_runs` knows the process (or it ended)."""
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
     process = subprocess.Popen(
@@ -434,6 +440,15 @@ def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = Fa
          *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
+    # Until its command line shows (a few ms after Popen returns: 132 of 200 children
+    # read an empty /proc/PID/cmdline at once, session 51's machine), the process is
+    # not :func:`_ours`: a second `cluster up` at once took the node for stopped and
+    # started another, whose pid was recorded over this one's (it exited, its data
+    # file locked), and `cluster down` left this one running (session 51's probe)
+    deadline = time.monotonic() + _EXEC_WAIT_S
+    while (not _runs(directory, process.pid, name) and process.poll() is None
+           and time.monotonic() < deadline):
+        time.sleep(0.002)
     return process.pid
 
 
@@ -678,6 +693,7 @@ def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     fresh = not (directory / "cluster.toml").exists()
     settings: list[str] = []
+    given = {key: getattr(args, key) for key in _UP_COUNTS}
     if fresh:
         for key, default in _UP_COUNTS.items():
             if getattr(args, key) is None:
@@ -701,29 +717,24 @@ def _up(args: argparse.Namespace) -> int:
         # service probe (and the directory was made before --nodes was checked)
         raise ClusterStateError(f"--dir {directory}: cannot make the cluster's "
                                 f"directory there: {error.strerror or error}") from None
-    state = read_state(directory)
-    if fresh:
-        names = [f"n{i}" for i in range(1, args.nodes + 1)]
-        try:
-            _write_config(directory, names, args.n, args.r, args.w, state, settings)
-        except OSError as error:  # an OSError traceback until session 49's operator
-            # walk (a read-only file system; a full disk alike)
-            raise ClusterStateError(
-                f"--dir {directory}: cannot write {directory / 'cluster.toml'}: "
-                f"{error.strerror or error} (the cluster's files and its nodes' data go "
-                "in --dir: give one this user can write, with space); nothing was "
-                "started") from None
-        try:
-            load_runtime_config(directory / "cluster.toml")
-        except ConfigError as error:
-            (directory / "cluster.toml").unlink()
-            state["nodes"].clear()
-            for path in made:
-                with contextlib.suppress(OSError):  # not empty: someone else's now
-                    path.rmdir()
-            print(f"vdynamo cluster up: {error}; nothing was written", file=sys.stderr)
-            return 2
-    elif args.set:
+    # made under the directory's lock, its nodes' entries recorded before the lock is
+    # released: two `cluster up` of a new directory at once (two terminals, a
+    # parallel make) both took it for new (the second could write another secret
+    # and other ports over the file the first's nodes read), or the second found the
+    # file but no entries yet and exited 0 having said and started nothing (session
+    # 51's service probe)
+    with _locked(directory):
+        if fresh and (directory / "cluster.toml").exists():
+            fresh = False  # made meanwhile by another command: a restart of it
+            for key, value in given.items():
+                setattr(args, key, value)  # (the defaults were for a new cluster)
+        state = read_state(directory)
+        if fresh:
+            refused = _make_cluster(args, directory, state, settings, made)
+            if refused is not None:
+                print(f"vdynamo cluster up: {refused}; nothing was written", file=sys.stderr)
+                return 2
+    if not fresh and args.set:
         print(f"vdynamo cluster up: --set applies when the cluster is made; "
               f"{directory / 'cluster.toml'} exists already (edit it instead); nothing "
               "was started", file=sys.stderr)
@@ -753,6 +764,36 @@ def _up(args: argparse.Namespace) -> int:
     return _launch(args, state, names, started)
 
 
+def _make_cluster(args: argparse.Namespace, directory: Path, state: dict[str, Any],
+                  settings: list[str], made: list[Path]) -> str | None:
+    """Write a new cluster's file in ``directory`` (``args``' counts, ``settings``) and
+    its nodes' entries in ``cluster.json`` (no process yet), by a caller holding
+    :func:`_locked`; the refusal of a file that does not load (the file removed, and
+    the directories ``made``), or None. ClusterStateError when the file cannot be
+    written."""
+    names = [f"n{i}" for i in range(1, args.nodes + 1)]
+    try:
+        _write_config(directory, names, args.n, args.r, args.w, state, settings)
+    except OSError as error:  # an OSError traceback until session 49's operator
+        # walk (a read-only file system; a full disk alike)
+        raise ClusterStateError(
+            f"--dir {directory}: cannot write {directory / 'cluster.toml'}: "
+            f"{error.strerror or error} (the cluster's files and its nodes' data go "
+            "in --dir: give one this user can write, with space); nothing was "
+            "started") from None
+    try:
+        load_runtime_config(directory / "cluster.toml")
+    except ConfigError as error:
+        (directory / "cluster.toml").unlink()
+        state["nodes"].clear()
+        for path in made:
+            with contextlib.suppress(OSError):  # not empty: someone else's now
+                path.rmdir()
+        return str(error)
+    _write_state(directory, state)
+    return None
+
+
 def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
             started: list[str]) -> int:
     """Start the nodes ``started`` of the cluster in ``args.dir`` (``state`` its
@@ -762,11 +803,6 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
     (``up``'s epilog)."""
     directory: Path = args.dir
     said = f"vdynamo cluster {args.command}"
-    if taken := _ports_taken(state, started):
-        print(f"{said}: {', '.join(taken)}: in use by another process (another "
-              "cluster's node? a copy of this directory?); nothing was started",
-              file=sys.stderr)
-        return 1
     with _locked(directory):
         # read again under the lock, and each start recorded before it is released
         # (session 50's review: two `cluster start n2` at once each saw n2 stopped and
@@ -779,6 +815,13 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
             print(f"{said}: {', '.join(meanwhile)}: started meanwhile by another command "
                   f"(pid {', '.join(str(held[name]['pid']) for name in meanwhile)}); "
                   "nothing was started", file=sys.stderr)
+            return 1
+        # (after that check: the nodes another `up` started meanwhile hold their
+        # ports, and were named another process's, session 51's service probe)
+        if taken := _ports_taken(state, started):
+            print(f"{said}: {', '.join(taken)}: in use by another process (another "
+                  "cluster's node? a copy of this directory?); nothing was started",
+                  file=sys.stderr)
             return 1
         try:
             for name in started:
@@ -901,6 +944,20 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if down == 0 else 1
 
 
+def _file_problem(directory: Path) -> str | None:
+    """Why ``directory``'s cluster file would refuse a node's start now (an edit that
+    does not load: TOML, a setting out of range), said so that an operator fixes it
+    before stopping a node, not after: the running nodes keep the file they loaded
+    and say nothing, and a node stopped then (``cluster stop``, a rolling restart)
+    exits at its start (session 51's service probe); None when it loads."""
+    try:
+        load_runtime_config(directory / "cluster.toml")
+    except ConfigError as error:
+        return (f"the cluster file does not load: {error}; the running nodes keep "
+                "the file they loaded, and a node started now exits: fix the file first")
+    return None
+
+
 def _down(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     state = read_state(directory)
@@ -992,6 +1049,12 @@ def _stop_node(args: argparse.Namespace) -> int:
     if isinstance(found, int):
         return found
     directory, state, name, pid = found
+    running = [other for other, held in state["nodes"].items()
+               if other != name and _runs(directory, held["pid"], other)]
+    status = next((answer for node in (name, *running)  # (the node itself first; a
+                   # hung one answers nothing: another member's ring and quorums)
+                   if (answer := _answer(state["nodes"][node]["http"], "/status"))), None)
+    warning = _quorum_warning(status, running, name, directory)
     began = time.monotonic()
     killed = _terminate(directory, {name: pid})
     _clear_pids(directory, {name: pid})
@@ -1000,11 +1063,55 @@ def _stop_node(args: argparse.Namespace) -> int:
            "store is recovered at its next start" if killed else
            f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
            "flushed")
-    running = [other for other, held in state["nodes"].items()
-               if other != name and _runs(directory, held["pid"], other)]
     print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
           f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
+    for said in (warning, _file_problem(directory)):
+        if said is not None:
+            print(f"vdynamo cluster stop: warning: {said}", file=sys.stderr)
     return 0
+
+
+def _quorum_warning(status: dict[str, Any] | None, running: list[str], name: str,
+                    directory: Path) -> str | None:
+    """Why stopping ``name`` leaves some keys short of their quorums, from its own
+    ``GET /status`` (``status``: its ring, N, R, W, PR, PW) and the nodes still
+    ``running`` after it; None when every partition keeps at least max(R, W) of its
+    N replicas running (or ``status`` cannot tell). etcd refuses a member change that
+    would lose its quorum (``--strict-reconfig-check``), Cassandra's ``nodetool
+    status`` shows each range's owners down; until session 51 ``cluster stop`` said
+    nothing when it left a key's reads and writes to fallbacks alone, or to none."""
+    try:
+        config, ring = status["config"], status["ring"]  # type: ignore[index]
+        partitioning = Partitioning(
+            Strategy(int(ring["strategy"])),
+            Ring.from_tokens({node: [int(t) for t in tokens]
+                              for node, tokens in ring["tokens"].items()}),
+            int(ring["tokens_per_node"]),
+            None if ring["partitions"] is None else int(ring["partitions"]))
+        n, r, w = int(config["n"]), int(config["r"]), int(config["w"])
+        pr, pw = int(config.get("pr", 0)), int(config.get("pw", 0))
+        placements = partitioning.placements(min(n, len(partitioning.nodes)))
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
+    up = set(running)
+    short = [(owners, len([o for o in owners if o in up])) for _, owners in placements]
+    fewest = min((count for _, count in short), default=n)
+    needed = max(r, w, pr, pw)
+    if fewest >= needed:
+        return None
+    worst = next(owners for owners, count in short if count == fewest)
+    below = [f"{label}={value}" for label, value in
+             (("R", r), ("W", w), ("PR", pr), ("PW", pw)) if value > fewest]
+    count = sum(1 for _, held in short if held < needed)
+    fallbacks = len(up & set(partitioning.nodes)) >= needed
+    what = ("their keys' reads and writes reach those quorums only through fallback "
+            "nodes (sloppy quorum: a read may miss a value written before) and fail "
+            "where PR or PW asks for primaries" if fallbacks else
+            "reads and writes of their keys at those quorums fail (503, 504)")
+    return (f"with {name} stopped, {count} of the ring's {len(short)} partitions have "
+            f"fewer of their N={n} replicas running than {', '.join(below)} (the fewest "
+            f"{fewest}, of {', '.join(worst)}): {what}, until a replica is started "
+            f"again (`vdynamo cluster start {name} --dir {directory}`)")
 
 
 def _start_node(args: argparse.Namespace) -> int:
@@ -1077,7 +1184,9 @@ def main_cluster(argv: list[str]) -> int:
         "stop", help="stop one node, the others left running",
         description="Stop one node: SIGTERM (a graceful stop: requests in flight "
         "answered, its store flushed; SIGKILL if it still runs 10 s later). The other "
-        "nodes hold hints for it until it is back (`cluster start NODE`, or `cluster up`).",
+        "nodes hold hints for it until it is back (`cluster start NODE`, or `cluster up`). "
+        "A warning on stderr names the keys' partitions the stop leaves with fewer "
+        "replicas running than R or W (or PR, PW) ask.",
         epilog="exit status: 0 it stopped; 1 no cluster in DIR, no such node, the node "
         "not running (stopped already, left or removed)")
     start = sub.add_parser(

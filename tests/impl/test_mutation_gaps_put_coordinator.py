@@ -102,7 +102,9 @@ def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
     assert len(sends) == 1 and sends[0].dest == "n2"
     reply = sends[0].message
     assert isinstance(reply, ForwardReply)
-    assert (reply.op_id, reply.kind, reply.error) == (41, "put", ErrorCode.QUORUM.value)
+    # (the replicas-failed code since session 51: its origin answers 503, as here)
+    assert (reply.op_id, reply.kind, reply.error) == (41, "put",
+                                                      ErrorCode.QUORUM_REPLICAS_FAILED.value)
     assert len(_put_timeouts(effects)) == 1
 
 

@@ -53,14 +53,24 @@ def test_one_node_stopped_gracefully_its_hints_kept_and_started_again(
     Mutants (each run, each failing this test): ``_terminate`` sending SIGKILL, not
     SIGTERM (the read in flight cut: ``RemoteDisconnected``, no status);
     ``_start_node`` returning before ``_launch`` (n3 never ready); ``serve``'s
-    ``stopping`` line not logged (n3's log names no SIGTERM)."""
+    ``stopping`` line not logged (n3's log names no SIGTERM); ``_quorum_warning``
+    never warning (session 51: the stop of n1 with n3 down is not warned);
+    ``_file_problem`` never a problem (session 51: the broken file not said)."""
     with cluster_up(tmp_path / "c", "--nodes", "3", "--n", "2", "--r", "1", "--w", "1",
                     *FAST_UP, "--set", "request_timeout=3") as directory:
         where = ["--dir", str(directory)]
+        # an edit that does not load, made before the stop: said by `stop` (session
+        # 51: nothing said, and the node stopped then could not start again)
+        good = (directory / "cluster.toml").read_text()
+        (directory / "cluster.toml").write_text(good + "this is = = broken\n")
         stopped = cli("cluster", "stop", "n3", *where)
+        told = "warning: the cluster file does not load: "
+        assert f"vdynamo cluster stop: {told}" in stopped.stderr, stopped.stderr
+        (directory / "cluster.toml").write_text(good)
         assert stopped.returncode == 0, stopped
         assert stopped.stdout.startswith("n3 stopped (a graceful stop in "), stopped.stdout
         assert "running: n1, n2" in stopped.stdout, stopped.stdout
+        assert "replicas running" not in stopped.stderr, stopped.stderr  # R = W = 1 of 2 left
         assert state(directory)["nodes"]["n3"]["pid"] is None
         log = (directory / "n3" / "node.log").read_text()
         assert "n3: stopping (SIGTERM)" in log and '"n3: stopped"' in log, log[-600:]
@@ -104,6 +114,10 @@ def test_one_node_stopped_gracefully_its_hints_kept_and_started_again(
         finally:
             os.kill(n2, signal.SIGCONT)
         assert stop_n1.returncode == 0 and "a graceful stop" in stop_n1.stdout, stop_n1
+        # n1 and n3 down: the keys they both replicate have none of their 2 running
+        # (session 51: said nothing before; tests/vdynamo/test_cli_stop_quorum_warning.py)
+        assert "vdynamo cluster stop: warning: with n1 stopped, " in stop_n1.stderr, stop_n1
+        assert "than R=1, W=1 (the fewest 0, of " in stop_n1.stderr, stop_n1.stderr
         assert len(answered) == 1 and isinstance(answered[0], tuple), answered
         code, at = answered[0]
         assert code in (503, 504) and at > began, answered  # answered during the stop

@@ -108,13 +108,18 @@ def test_two_starts_of_one_node_at_once_start_it_once_and_record_it(
                             adopt=False: _serve_stand_in(directory, name, started))
         other: list[Any] = []
 
-        def ports_taken(held: dict[str, Any], names: list[str]) -> list[str]:
-            if not other:  # the other command, at once (it checks its ports too)
+        ports_of_the_file = cluster_cli._ports_of_the_file
+
+        def checked(held_dir: Path, held: dict[str, Any]) -> None:
+            ports_of_the_file(held_dir, held)
+            if not other:  # the other command, at once, between the first's checks
+                # and its lock (session 51: the ports are checked under the lock now,
+                # after that check, and were the hook before)
                 other.append(None)
                 other[0] = cli("cluster", "start", "n2", "--dir", str(directory))
-            return []
 
-        monkeypatch.setattr(cluster_cli, "_ports_taken", ports_taken)
+        monkeypatch.setattr(cluster_cli, "_ports_of_the_file", checked)
+        monkeypatch.setattr(cluster_cli, "_ports_taken", lambda held, names: [])
         first = cli("cluster", "start", "n2", "--dir", str(directory))
         assert other[0].returncode == 0, other[0]
         assert len(started) == 1, "n2 was started twice"

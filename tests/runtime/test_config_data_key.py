@@ -40,3 +40,18 @@ def test_serve_refuses_an_empty_data_key_and_makes_no_file(tmp_path: Path) -> No
     assert done.returncode == 2, done.stderr
     assert "[nodes.n1] data: empty" in done.stderr
     assert not list(tmp_path.glob("*.sqlite*"))
+
+
+def test_serve_refuses_a_data_key_naming_a_directory(tmp_path: Path) -> None:
+    """Session 51's service probe: ``data = "/var/lib/vdynamo"`` (a directory, where
+    a file is meant) was told "cannot open SQLite database '/var/lib/vdynamo':
+    unable to open database file", exit 1. Now refused before anything is opened,
+    naming a file to give, exit 2. Mutant: the directory check removed (the tree
+    before): exit 1, fails."""
+    store = tmp_path / "store"
+    store.mkdir()
+    done = vdynamo("serve", str(_write(tmp_path, f'"{store}"')), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert (f"[nodes.n1] data: {store} is a directory; give the path of the node's "
+            f"data file (e.g. {store / 'n1.sqlite'})") in done.stderr, done.stderr
+    assert list(store.iterdir()) == []

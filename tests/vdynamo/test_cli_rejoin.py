@@ -17,6 +17,9 @@ from vdynamo import cluster_cli
 class _Started:
     pid = 4242
 
+    def poll(self) -> int:  # ended (``_start`` waits for a running child's command
+        return 0            # line since session 51, not for an ended one)
+
 
 def _join(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: dict[str, Any] | None
           ) -> list[str]:

@@ -61,3 +61,21 @@ def test_the_cli_names_the_bad_address() -> None:
     assert "no node could serve it" not in done.stderr, done
     done = cli("put", "k", "v", "--node", "localhost")
     assert done.returncode == 1 and "node address 'localhost': no port" in done.stderr, done
+
+
+@pytest.mark.parametrize(("seed", "url"), [
+    ("127.0.0.1:8098\n", "http://127.0.0.1:8098"), (" 127.0.0.1:8098 ", "http://127.0.0.1:8098"),
+    ("\t[::1]:8001\r\n", "http://[::1]:8001"), ("HTTP://127.0.0.1:8098", "http://127.0.0.1:8098"),
+    ("Https://example.com", "https://example.com")])
+def test_an_address_read_from_a_line_or_in_capitals_is_taken(seed: str, url: str) -> None:
+    """Session 51's service probe: an address with its line end (read from a file),
+    or a scheme in capitals (RFC 3986 3.1), was refused with a message naming
+    another fault ("port 8098\\n must be 1..65535", "no path, query or fragment").
+    Mutant: no strip, no lowered scheme (the tree before): each case fails."""
+    assert Router([seed]).seeds == [url]
+
+
+def test_a_bare_port_is_told_so() -> None:
+    with pytest.raises(LocalError, match=r"node address '8098': a port alone; give "
+                                         r"host:port \(e\.g\. 127\.0\.0\.1:8098\)"):
+        vdynamo.connect(["8098"])
