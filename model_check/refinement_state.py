@@ -234,6 +234,12 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
+    if config.write_failures:
+        unmapped.append("faults.write_failures (session 51: the lockstep has no step that "
+                        "makes a node's storage refuse one write and turns the answers "
+                        "held behind it into ReplicaPutFailed, as the runtime's failed "
+                        "commit does; docs/spec.md, \"A failing disk in the spec "
+                        "(session 51)\")")
     return tuple(unmapped)
 
 

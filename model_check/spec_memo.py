@@ -135,7 +135,7 @@ class _Unreadable(tuple[Message, ...]):
     __iter__ = __len__ = __getitem__ = __contains__ = _refuse
 
 
-class _UnreadableBudget(tuple[int, int, int, int, int]):
+class _UnreadableBudget(tuple[int, ...]):
     """The fault budget of a recording edit (no memoised step may read it)."""
 
     __slots__ = ()

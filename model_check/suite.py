@@ -985,6 +985,36 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_PRUNE, "read_after_read": 4, "delete_acknowledged": 6,
                "read_after_delete": 7, "tombstone_reaped": 5, "put_survives_delete": 4},
     ),
+    _entry(
+        "write-failure-strict",
+        "session 51: a failing disk (faults.write_failures = 2) under a strict quorum, "
+        "R = W = 2 of N = 3, one drop: a replica whose disk refuses a replica-put answers "
+        "replica-put-failed and a coordinator whose own write is refused counts its copy "
+        "as one failed replica; neither counts towards W (riak_kv's put FSM; the "
+        "implementation's ReplicaPutFailed), so an acknowledged put is stored on W "
+        "nodes: every property holds, read_your_writes included; a put acknowledged "
+        "after a refusal is reached in 4 steps",
+        distinct_states=7_968,
+        transitions=30_276, depth=11,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2, "acked_after_refused_write": 4},
+        not_found=("fallback_holds_hint",),
+    ),
+    _entry(
+        "write-failure-acked",
+        "session 51: write-failure-strict's broken twin (features.failed_write_acks: a "
+        "refused write is acknowledged as if stored): n1's own write is refused, n2's "
+        "replica put dropped, n3's write refused and acknowledged: the put is "
+        "acknowledged with no copy anywhere (acked_writes_durable, 4 steps); n2 refuses "
+        "and acknowledges, and a get through n2 reads n2 and n3, neither holding it "
+        "(read_your_writes, 6 steps)",
+        {"acked_writes_durable": 4, "read_your_writes": 6},
+        distinct_states=9_249,
+        transitions=40_665, depth=10,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2, "acked_after_refused_write": 3},
+        not_found=("fallback_holds_hint",),
+    ),
 )
 
 

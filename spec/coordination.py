@@ -83,6 +83,7 @@ __all__ = [
     "exchanges",
     "on_replica_get_reply",
     "on_replica_put_ack",
+    "on_replica_put_failed",
     "primaries",
     "settle_get",
     "settle_put",
@@ -117,8 +118,12 @@ def choose_targets(edit: Edit, coordinator: str, key: str) -> tuple[tuple[str, s
     return tuple(out)
 
 
-def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
-    """``node`` (in the key's top N) starts coordinating ``request`` of ``client``."""
+def start(edit: Edit, node: str, request: int, client: str, key: str,
+          failed: bool = False) -> None:
+    """``node`` (in the key's top N) starts coordinating ``request`` of ``client``;
+    ``failed`` (a put: ``faults.write_failures``): its disk refuses its own write of
+    the new version, minted as ever: its copy stays as it was and is one failed
+    replica (:func:`_own_write_failed`)."""
     plan = edit.plan
     config = plan.config
     is_put = request <= plan.total_puts
@@ -167,12 +172,18 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         edit.puts = tuple(puts)
         if counter != cl.counter:
             edit.set_client(client, with_client(cl, counter=counter))
-        n = edit.node(node)
-        store = (*n.store[:k], new_local, *n.store[k + 1 :])
-        edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
+        if not failed:
+            n = edit.node(node)
+            store = (*n.store[:k], new_local, *n.store[k + 1 :])
+            edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
         for target, intended in targets:
             edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
                                   intended))
+        if failed and not config.failed_write_acks:
+            _own_write_failed(edit, node, new_coordination(
+                request, client, key, True, payload, tuple(sorted((*targets, (node, "")))),
+                sent_to, (), (), groups))
+            return
         coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)),
                                  sent_to, (node,), (), groups)
         settle_put(edit, node, coord)
@@ -190,6 +201,18 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, own),), groups)
         settle_get(edit, node, coord)
+
+
+def _own_write_failed(edit: Edit, node: str, coord: Coordination) -> None:
+    """``node``'s own write of ``coord``'s put was refused (``coord`` awaits ``node``
+    itself, with no ack): its copy is one failed replica, as a target whose
+    ``replica-put-failed`` arrived (:func:`on_replica_put_failed`): with a sloppy
+    quorum its part goes to the next fallback, hinted for ``node``; then the put is
+    acknowledged, fails, or waits (:func:`settle_put`). The implementation's
+    ``PutCoordinator.local_write_failed`` (session 50): "its own copy is one failed
+    replica ... With a fallback left (sloppy quorum) its part is sent to the
+    fallback with a hint at once"."""
+    time_out(edit, node, coord, node)
 
 
 def absorbed(puts: tuple[PutRecord | None, ...], before: Payload, after: Payload,
@@ -392,6 +415,23 @@ def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
     replies = tuple(sorted((*coord.replies, (m.src, m.payload)), key=_by_node))
     settle_get(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, False, None,
                                              awaiting, coord.sent_to, (), replies, coord.groups))
+
+
+def on_replica_put_failed(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``replica-put-failed`` reaches coordinator ``dst`` (session 51): if it awaits
+    ``m.src``, that target is one failed replica: it is given up as on a timeout
+    (:func:`time_out`: with a sloppy quorum the next fallback gets its part, hinted),
+    and the put is settled: it fails at once once W (PW) is out of reach. riak_kv's
+    put FSM counts a vnode's ``{error, ...}`` reply as a failure, never towards W
+    (``riak_kv_put_fsm``: ``too_many_fails``); the implementation's
+    ``PutCoordinator.on_failed`` (``ReplicaPutFailed``, wire 45), which also tries
+    the failed target again at its next timeout (a retry the spec leaves out: a
+    retried write is one more put of the same version, which delivery already
+    covers)."""
+    coord = find_coordination(dst, m.request)
+    if coord is None or not any(t == m.src for t, _ in coord.awaiting):
+        return
+    time_out(edit, m.dst, coord, m.src)
 
 
 _Answered = tuple[Coordination | None, tuple[tuple[str, str], ...]]

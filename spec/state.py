@@ -21,7 +21,8 @@ with its parent, so a cached hash is computed once per new part):
 * ``puts``: the put table, indexed by put id (ghost and clock facts per put);
 * ``side``: the partition, as the side holding the first node (empty: none);
 * ``used``: fault budgets spent (drops, duplicates, crashes, partitions, disk
-  losses);
+  losses; with ``faults.write_failures``, and only then, a sixth: the writes
+  refused, so no state of an earlier configuration changes);
 * ``epochs``: per node, in ring order, the storage lifetime its actor belongs to
   (0: the first, whose actor is the bare name; each disk loss, or each restart of
   a buffered node, begins a new one when ``features.actor_epochs`` is on);
@@ -135,6 +136,7 @@ class Kind(enum.StrEnum):
     FORWARD = "forward"  # a client request, to the first of the key's top N
     REPLICA_PUT = "replica-put"  # a put's new version, to a replica or a fallback (with a hint)
     REPLICA_PUT_ACK = "replica-put-ack"  # its acknowledgement
+    REPLICA_PUT_FAILED = "replica-put-failed"  # its refusal: the replica's disk refused the write
     REPLICA_GET = "replica-get"  # a get's request to a replica (or a fallback)
     REPLICA_GET_REPLY = "replica-get-reply"  # its answer: the versions the node holds
     READ_REPAIR = "read-repair"  # the reconciled versions written back after a get
@@ -387,7 +389,7 @@ class State:
     clients: tuple[ClientState, ...]
     puts: tuple[PutRecord | None, ...]
     side: frozenset[str]
-    used: tuple[int, int, int, int, int]
+    used: tuple[int, ...]
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
     epochs: tuple[int, ...]
@@ -654,7 +656,7 @@ class _StateBuilder:
     clients: tuple[ClientState, ...]
     puts: tuple[PutRecord | None, ...]
     side: frozenset[str]
-    used: tuple[int, int, int, int, int]
+    used: tuple[int, ...]
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
     epochs: tuple[int, ...]
@@ -672,7 +674,7 @@ assert sorted(_StateBuilder.__slots__) == sorted(State.__slots__)
 
 def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               clients: tuple[ClientState, ...], puts: tuple[PutRecord | None, ...],
-              side: frozenset[str], used: tuple[int, int, int, int, int],
+              side: frozenset[str], used: tuple[int, ...],
               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
               epochs: tuple[int, ...], config: Config,
               parts: tuple[int, int, int, int] | None = None,

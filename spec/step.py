@@ -328,7 +328,8 @@ class Edit:
                 and (
                     (m.kind is Kind.REPLICA_GET and m.src == node
                      and (target is None or m.dst == target))
-                    or ((m.kind is Kind.REPLICA_GET_REPLY or m.kind is Kind.REPLICA_PUT_ACK)
+                    or ((m.kind is Kind.REPLICA_GET_REPLY or m.kind is Kind.REPLICA_PUT_ACK
+                         or m.kind is Kind.REPLICA_PUT_FAILED)
                         and m.dst == node and (target is None or m.src == target))
                 )
             )

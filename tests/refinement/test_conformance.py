@@ -167,7 +167,11 @@ UNMAPPED: set[str] = {
     # harness telling each node the retirements its prune_knowledge gives it), but
     # for the broken twin (prune_knowledge "naive": no implementation prunes its own
     # live actor) (model_check.refinement_state.unmapped_features; docs/refinement.md)
-    "dvv-prune-naive"}
+    "dvv-prune-naive",
+    # session 51: the failing disk (faults.write_failures): no lockstep step makes a
+    # node's storage refuse a write yet (model_check.refinement_state.unmapped_features;
+    # docs/spec.md, "A failing disk in the spec (session 51)")
+    "write-failure-strict", "write-failure-acked"}
 #: (sloppy-crash-pr-pw and sloppy-crash-pw, unmapped when session 39 added them, are
 #: mapped since that session's review: cluster_for passes pr and pw, and the spec's
 #: failure of a request short of its primaries maps as one short of R or W does;
