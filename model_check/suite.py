@@ -994,8 +994,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "implementation's ReplicaPutFailed), so an acknowledged put is stored on W "
         "nodes: every property holds, read_your_writes included; a put acknowledged "
         "after a refusal is reached in 4 steps",
-        distinct_states=7_968,
-        transitions=30_276, depth=11,
+        distinct_states=9_216,
+        transitions=34_122, depth=11,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2, "acked_after_refused_write": 4},
         not_found=("fallback_holds_hint",),
@@ -1009,11 +1009,38 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "and acknowledges, and a get through n2 reads n2 and n3, neither holding it "
         "(read_your_writes, 6 steps)",
         {"acked_writes_durable": 4, "read_your_writes": 6},
-        distinct_states=9_249,
-        transitions=40_665, depth=10,
+        distinct_states=11_481,
+        transitions=48_987, depth=10,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2, "acked_after_refused_write": 3},
         not_found=("fallback_holds_hint",),
+    ),
+    _entry(
+        "write-failure-same-coordinator",
+        "session 51: dvv-same-coordinator with one write refused: c1's put through n3, "
+        "whose own write is refused, is acknowledged by n1 and n2; n3 keeps the put's "
+        "record in memory (State.unpersisted: the implementation's "
+        "PutCoordinator.unpersisted) and merges it into its copy before c2's put, which "
+        "so mints a new dot: the two are siblings and every property holds",
+        distinct_states=968,
+        transitions=4_470, depth=10,
+        found={**_WRITE, "siblings_stored": 2, "anti_entropy_repairs": 2,
+               "acked_after_refused_write": 4},
+    ),
+    _entry(
+        "write-failure-forgotten",
+        "session 51: write-failure-same-coordinator with the coordinator keeping no "
+        "record of its refused write (failed_write_kept = false: the implementation "
+        "before session 50's fix): c2's put v2 through n3 mints c1's refused v1's dot "
+        "again (kv679 through a full disk). n1 and n2 store v2, then take v1's replica "
+        "put for it (one dot) and acknowledge it: v1 is acknowledged with no copy "
+        "anywhere (acked_writes_durable, 8 steps); n1 holding v1 and n3 v2 under one "
+        "dot never converge (3 steps)",
+        {"acked_writes_durable": 8, "convergence": 3},
+        distinct_states=1_180,
+        transitions=5_393, depth=9,
+        found={**_WRITE, "siblings_stored": 2, "anti_entropy_repairs": 2,
+               "acked_after_refused_write": 4},
     ),
 )
 

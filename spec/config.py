@@ -43,6 +43,8 @@ The TOML layout (every key optional; the defaults are those of
                                          # "learnt": knowledge is state, grows (s34)
                 failed_write_acks = false  # true: a refused write is acknowledged as
                                          # if stored (the broken twin; session 51)
+                failed_write_kept = true   # false: a coordinator forgets its refused
+                                         # write and mints its dot again (s51)
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
@@ -137,7 +139,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                  "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
                  "restore_actor", "actor_per_start", "client_vclock_entry",
-                 "prune_retired", "prune_knowledge", "hinted_reads", "failed_write_acks"),
+                 "prune_retired", "prune_knowledge", "hinted_reads", "failed_write_acks",
+                 "failed_write_kept"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores",
                "write_failures"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
@@ -414,6 +417,12 @@ class Config:
     #: own copy); False: a refusal is one failed replica (riak_kv's put FSM counts only
     #: ``{w, ...}`` replies towards W; the implementation's ``ReplicaPutFailed``)
     failed_write_acks: bool = False
+    #: a coordinator whose own write was refused keeps the put's record in memory and
+    #: merges it into its copy before its next mint of the key (the implementation's
+    #: ``PutCoordinator.unpersisted``, session 50); False: it keeps none and mints the
+    #: refused put's dot again (the implementation before that fix: kv679 through a
+    #: full disk)
+    failed_write_kept: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -425,7 +434,8 @@ class Config:
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                     "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
-                    "forgetful_clients", "hinted_reads", "failed_write_acks"):
+                    "forgetful_clients", "hinted_reads", "failed_write_acks",
+                    "failed_write_kept"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -572,6 +582,8 @@ class Config:
             del out["faults"]["write_failures"]
         if not self.failed_write_acks:
             del out["features"]["failed_write_acks"]
+        if self.failed_write_kept:
+            del out["features"]["failed_write_kept"]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -667,9 +679,10 @@ class Config:
         if self.hinted_reads and not self.sloppy_quorum:
             notes.append("[features] hinted_reads = true has no effect with sloppy_quorum = "
                          "false (no node keeps a hint to serve)")
-        if self.failed_write_acks and not self.write_failures:
-            notes.append("[features] failed_write_acks = true has no effect with [faults] "
-                         "write_failures = 0 (no write is refused)")
+        for key in ("failed_write_acks", "failed_write_kept"):
+            if getattr(self, key) != (key == "failed_write_kept") and not self.write_failures:
+                notes.append(f"[features] {key} = {str(getattr(self, key)).lower()} has no "
+                             f"effect with [faults] write_failures = 0 (no write is refused)")
         return tuple(notes)
 
     def replace(self, **changes: Any) -> Config:

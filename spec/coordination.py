@@ -142,6 +142,8 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
     k = plan.key_index[key]
     local = edit.node(node).store[k]
     if is_put:
+        if edit.unpersisted:  # its refused writes of the key, kept in memory (session 51)
+            local = _with_unpersisted(edit, node, key, local)
         cl = edit.client(client)
         last = cl.last_get if cl.last_get is not None and cl.last_get.key == key else None
         context = last.context if last is not None else None
@@ -176,6 +178,8 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
             n = edit.node(node)
             store = (*n.store[:k], new_local, *n.store[k + 1 :])
             edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
+        elif config.failed_write_kept:  # the record it could not write, kept in memory
+            edit.unpersisted = edit.unpersisted | {(node, key, new_local)}
         for target, intended in targets:
             edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
                                   intended))
@@ -201,6 +205,25 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, own),), groups)
         settle_get(edit, node, coord)
+
+
+def _with_unpersisted(edit: Edit, node: str, key: str, local: Payload) -> Payload:
+    """``node``'s copy ``local`` of ``key`` merged with the records it keeps of its
+    refused writes of the key (``State.unpersisted``), which it then forgets: a put
+    mints from the merge, so never a refused put's dot again (the implementation's
+    ``PutCoordinator.unpersisted``, merged "into its copy before the key's next
+    mint": docs/runtime.md, "A node whose disk is full (session 50)"). The merge is a
+    store's (:meth:`spec.step.Edit.store`: :func:`spec.clocks.merge`, then a prune
+    with ``prune_retired``)."""
+    clock = edit.plan.config.clock
+    kept = [e for e in edit.unpersisted if e[0] == node and e[1] == key]
+    for _, _, payload in kept:
+        local = clocks.merge(clock, local, payload, edit.puts)
+    if kept and edit.plan.config.prune_retired >= 0:
+        local = edit.pruned(node, local)
+    if kept:
+        edit.unpersisted = edit.unpersisted - frozenset(kept)
+    return local
 
 
 def _own_write_failed(edit: Edit, node: str, coord: Coordination) -> None:

@@ -60,12 +60,15 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   reach); the implementation's ``ReplicaPutFailed`` (wire 45) and
   ``PutCoordinator.local_write_failed``. The broken twin
   ``features.failed_write_acks``: a refused write is acknowledged as if it was
-  stored. Not modelled: the implementation's ``PutCoordinator.unpersisted`` (a
-  coordinator whose own write failed keeps the put's record in memory and merges
-  it into its copy before the key's next mint): the spec's coordinator mints its
-  next put of the key from its copy without the refused version (docs/spec.md,
-  "A failing disk in the spec (session 51)"). A refused read repair or hint
-  delivery is not a step of its own: neither answers, so it is a ``drop``.
+  stored. A coordinator whose own write was refused keeps the put's record in
+  memory (``State.unpersisted``, the implementation's ``PutCoordinator.unpersisted``)
+  and merges it into its copy before its next mint of the key, so it never mints
+  the refused put's dot again; a crash (any going down here) loses the records, a
+  reap of the key forgets them; ``features.failed_write_kept = false`` (the
+  implementation before session 50's fix) keeps none: the refused dot is minted
+  again (kv679 through a full disk; docs/spec.md, "A failing disk in the spec
+  (session 51)"). A refused read repair or hint delivery is not a step of its own:
+  neither answers, so it is a ``drop``.
 
 Equal copies of a message are one choice: only the first of a run is dropped or
 duplicated.
@@ -98,7 +101,7 @@ from spec.requests import forward_starts, on_forward, spent_refusal
 from spec.retired import forget
 from spec.state import Backup as DiskCopy
 from spec.state import Backups, Kind, NodeState, State, new_node
-from spec.step import Edit, Plan
+from spec.step import Edit, Plan, forget_unpersisted
 
 __all__ = ["faults"]
 
@@ -227,6 +230,8 @@ def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCo
     edit = Edit(state, plan)
     for coord in node.coord:
         edit.purge(name, coord.request)
+    if edit.unpersisted:  # in memory: lost with the crash (session 51)
+        edit.unpersisted = forget_unpersisted(edit.unpersisted, name)
     edit.set_node(name, new_node(False, copy.store, copy.hints, ()))
     if edit.known:  # what it learnt of retirements was on the disk replaced (session 34)
         edit.known = forget(edit.known, name)
@@ -256,6 +261,8 @@ def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
     edit = Edit(state, plan)
     for coord in node.coord:
         edit.purge(name, coord.request)
+    if edit.unpersisted:  # in memory: lost with the crash (session 51)
+        edit.unpersisted = forget_unpersisted(edit.unpersisted, name)
     if lose:
         empty = clocks.empty(plan.config.clock)
         edit.set_node(name, new_node(False, tuple(empty for _ in node.store), (), ()))

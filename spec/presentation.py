@@ -151,6 +151,9 @@ def describe(state: State) -> dict[str, Any]:
                             sorted(state.membership.carried)]}
                if state.membership.carried else {}),
         }} if state.membership is not None else {}),
+        **({"unpersisted": sorted(f"{node} {key}={_payload_text(p)}"
+                                  for node, key, p in state.unpersisted)}
+           if state.unpersisted else {}),
         **({"backups": {name: [_payload_text(p) for p in slot.store]
                         for name, slot in zip(config.all_nodes, state.backups.slots,
                                               strict=True) if slot is not None}}

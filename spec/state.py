@@ -42,7 +42,13 @@ with its parent, so a cached hash is computed once per new part):
   and then no state of an earlier configuration changes): the retirements each
   node has learnt of other nodes' storage lifetimes, ``(knower, owner, lifetime)``
   (a node's own retired lifetimes are known without being listed;
-  :mod:`spec.retired`, :mod:`spec.learning`; session 34).
+  :mod:`spec.retired`, :mod:`spec.learning`; session 34);
+* ``unpersisted`` (only with ``faults.write_failures``; empty otherwise): the
+  records ``(node, key, payload)`` a coordinator keeps in memory of the puts whose
+  own write its disk refused (``spec.coordination.start``), merged into its copy
+  before its next mint of the key, so it never mints a refused put's dot again;
+  volatile (a crash loses them), forgotten by a reap of the key at the node (the
+  implementation's ``PutCoordinator.unpersisted``; session 51).
 
 The configuration rides along in ``config``, excluded from equality and hash.
 Canonical form: whatever has no order is sorted (messages, hints, coordinator
@@ -376,6 +382,8 @@ def _state_hash(s: State) -> int:
         h = hash((h, s.backups._hash))
     if s.known:
         h = hash((h, 1, s.known))
+    if s.unpersisted:
+        h = hash((h, 2, s.unpersisted))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -407,6 +415,9 @@ class State:
     #: the retirements learnt, ``(knower, owner, lifetime)`` (module docstring;
     #: ``prune_knowledge = "learnt"`` only)
     known: frozenset[tuple[str, str, int]] = frozenset()
+    #: the records a coordinator keeps in memory of the puts whose own write its disk
+    #: refused, ``(node, key, payload)`` (module docstring; ``faults.write_failures``)
+    unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -649,6 +660,7 @@ class _StateBuilder:
         "nodes",
         "puts",
         "side",
+        "unpersisted",
         "used",
     )
     nodes: tuple[NodeState, ...]
@@ -667,6 +679,7 @@ class _StateBuilder:
     key_epochs: frozenset[tuple[str, str, int]]
     backups: Backups | None
     known: frozenset[tuple[str, str, int]]
+    unpersisted: frozenset[tuple[str, str, Payload]]
 
 
 assert sorted(_StateBuilder.__slots__) == sorted(State.__slots__)
@@ -681,7 +694,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               membership: MembershipState | None = None,
               key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
               backups: Backups | None = None,
-              known: frozenset[tuple[str, str, int]] = frozenset()) -> State:
+              known: frozenset[tuple[str, str, int]] = frozenset(),
+              unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``).
     Built as a :class:`_StateBuilder`, then made a :class:`State`."""
     if parts is None:
@@ -703,6 +717,7 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     s.key_epochs = key_epochs
     s.backups = backups
     s.known = known
+    s.unpersisted = unpersisted
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
@@ -710,6 +725,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
         h = hash((h, backups._hash))
     if known:
         h = hash((h, 1, known))
+    if unpersisted:
+        h = hash((h, 2, unpersisted))
     s._hash = h if membership is None else hash((h, membership._hash))
     s.__class__ = State  # type: ignore[assignment]
     return s  # type: ignore[return-value]

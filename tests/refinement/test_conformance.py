@@ -171,7 +171,8 @@ UNMAPPED: set[str] = {
     # session 51: the failing disk (faults.write_failures): no lockstep step makes a
     # node's storage refuse a write yet (model_check.refinement_state.unmapped_features;
     # docs/spec.md, "A failing disk in the spec (session 51)")
-    "write-failure-strict", "write-failure-acked"}
+    "write-failure-strict", "write-failure-acked", "write-failure-same-coordinator",
+    "write-failure-forgotten"}
 #: (sloppy-crash-pr-pw and sloppy-crash-pw, unmapped when session 39 added them, are
 #: mapped since that session's review: cluster_for passes pr and pw, and the spec's
 #: failure of a request short of its primaries maps as one short of R or W does;
