@@ -169,3 +169,51 @@ def test_the_broken_twin_acknowledges_a_refused_write() -> None:
 def test_the_actions_read_back_from_json(action: Action) -> None:
     assert action_from_json(json.loads(json.dumps(action.to_json()))) == action
     assert not action.fault_free
+
+
+SAME = Config(name="wf-same", clients=2, gets_per_client=0, coordinator="first",
+              write_failures=1)
+"""Two clients' blind puts through the key's first node (write-failure-same-coordinator)."""
+
+
+def _dots(state: State) -> list[tuple[str, int]]:
+    return [r.dot for r in state.puts if r is not None]
+
+
+def test_a_coordinator_keeps_its_refused_write_and_mints_past_it() -> None:
+    """c1's put through n1 is refused there: n1 keeps its record (``unpersisted``) and
+    c2's put through n1 merges it first: a new dot, both versions in n1's copy, the
+    record let go (mutants: no record kept, or kept and not merged: the second put
+    mints the first's dot, fails)."""
+    first = SAME.top_n("k")[0]
+    state = _do(initial_state(SAME), FailedPut("c1", first, "k"))
+    (kept,) = state.unpersisted
+    assert kept[:2] == (first, "k") and set(values(kept[2])) == {1}
+    after = _do(state, ClientPut("c2", first, "k"))
+    assert after.unpersisted == frozenset()
+    dots = _dots(after)
+    assert len(set(dots)) == 2, dots
+    assert set(values(after.node(first).store[0])) == {1, 2}
+    forgotten = SAME.replace(failed_write_kept=False)
+    state = _do(initial_state(forgotten), FailedPut("c1", first, "k"))
+    assert state.unpersisted == frozenset()
+    assert len(set(_dots(_do(state, ClientPut("c2", first, "k"))))) == 1  # kv679
+
+
+def test_a_crash_loses_the_kept_records_and_a_reap_forgets_them() -> None:
+    """The records are in memory: a crash of the node loses them (the spec finds what
+    session 50's review left: with ``actor_per_start = false`` the next put after the
+    restart mints the refused dot again); a reap of the key at the node forgets them
+    (the review's fault 2). Mutants: ``_down`` or ``forget_copy`` keeping them: fail."""
+    from spec.actions import Crash
+    from spec.deletes import forget_copy
+    from spec.step import Edit, plan_of
+
+    first = SAME.top_n("k")[0]
+    config = SAME.replace(crashes=1)
+    state = _do(initial_state(config), FailedPut("c1", first, "k"))
+    assert _do(state, Crash(first)).unpersisted == frozenset()
+    assert _do(state, Crash(SAME.top_n("k")[1])).unpersisted == state.unpersisted
+    edit = Edit(state, plan_of(config))
+    forget_copy(edit, state, first, "k")
+    assert edit.build().unpersisted == frozenset()
