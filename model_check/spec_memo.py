@@ -21,7 +21,8 @@ equal hashes) but computes each distinct step effect once:
   message operations, is cached per the state's context
   (:meth:`MemoSuccessors.step_context`: the hashes of ``nodes``, ``clients`` and
   ``puts``, ``side``, ``epochs``, ``key_epochs``, the hint records, ``membership``,
-  the retirements learnt ``known`` (a write prunes by them; session 34); not the
+  the retirements learnt ``known`` (a write prunes by them; session 34), the records
+  of refused writes ``unpersisted`` (a forwarded put merges them; session 51); not the
   backups, which no delivery or timeout reads or changes: the successor takes the
   state's own), computed once a state, and within it per the step (the message or
   the timeout action: keyed by its hash, compared on a hit; session 39). The large
@@ -266,8 +267,8 @@ class MemoSuccessors:
         once a state, session 39; the step itself is the key within it)."""
         parts = state._parts
         return (parts[0], parts[2], parts[3], state.side, state.epochs, state.hints_acked,
-                state.hints_deleted, state.membership, state.key_epochs, state.known,
-                state.unpersisted)
+                state.hints_deleted, state.membership, state.key_epochs, state.unpersisted,
+                state.known)
 
     def _effects(self, state: State) -> dict[int, Effect]:
         """The cached effects of the steps from ``state``'s :meth:`step_context`."""
