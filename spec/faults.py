@@ -44,8 +44,9 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   one write (ENOSPC, EIO), the node staying up and its store as it was. Two steps,
   the granularity of the implementation (docs/runtime.md, "A node whose disk is
   full (session 50)"): :class:`~spec.actions.FailedWrite` delivers a
-  ``replica-put`` whose receiver (a replica, or a fallback with its hint) keeps
-  nothing and answers the coordinator ``replica-put-failed``
+  ``replica-put`` that would change its receiver's copy (or hint store: a write
+  the engine is asked to make) and whose receiver (a replica, or a fallback with
+  its hint) keeps nothing and answers the coordinator ``replica-put-failed``
   (:func:`spec.replica.refuse_replica_put`), which the coordinator counts as one
   failed replica, never an acknowledgement: the target is given up as on a
   timeout (with a sloppy quorum its part goes to the next fallback) and the put
@@ -96,11 +97,11 @@ from spec.actions import (
 )
 from spec.delivery import deliverable
 from spec.membership import is_removed, knows
-from spec.replica import refuse_replica_put
+from spec.replica import on_replica_put, refuse_replica_put
 from spec.requests import forward_starts, on_forward, spent_refusal
 from spec.retired import forget
 from spec.state import Backup as DiskCopy
-from spec.state import Backups, Kind, NodeState, State, new_node
+from spec.state import Backups, Kind, Message, NodeState, State, new_node
 from spec.step import Edit, Plan, forget_unpersisted
 
 __all__ = ["faults"]
@@ -190,6 +191,8 @@ def _refused_writes(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         edit = Edit(state, plan)
         edit.remove_at(position)
         if kind is Kind.REPLICA_PUT:
+            if not _writes(edit, m, dst):
+                continue  # nothing to write (it holds the versions): no write to refuse
             refuse_replica_put(edit, m)
         elif forward_starts(edit, m, dst):
             on_forward(edit, m, dst, failed=True)
@@ -197,6 +200,16 @@ def _refused_writes(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             continue  # the client gave up, or it was started before: nothing written
         edit.used = spent_refusal(state.used)
         yield _failed_write(m), edit.build()
+
+
+def _writes(edit: Edit, m: Message, dst: NodeState) -> bool:
+    """Whether delivering the ``replica-put`` ``m`` would change its receiver ``dst``'s
+    store (or hint store): an engine is asked to write only then (the implementation's
+    replica emits no Write for a put its record already covers, and acknowledges it)."""
+    trial = Edit(edit.source, edit.plan)
+    on_replica_put(trial, m, dst)
+    after = trial.node(m.dst)
+    return after.store != dst.store or after.hints != dst.hints
 
 
 def _backups_and_restores(state: State, plan: Plan,
