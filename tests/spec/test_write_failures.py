@@ -217,3 +217,17 @@ def test_a_crash_loses_the_kept_records_and_a_reap_forgets_them() -> None:
     edit = Edit(state, plan_of(config))
     forget_copy(edit, state, first, "k")
     assert edit.build().unpersisted == frozenset()
+
+
+def test_a_replica_put_that_writes_nothing_cannot_be_refused() -> None:
+    """After anti-entropy gave n2 the version, its replica put changes nothing: no
+    write to refuse (the implementation asks its engine nothing and acknowledges;
+    found by the conformance run). Mutant: every replica put refusable: fails."""
+    from spec.actions import AntiEntropy
+
+    state = _do(initial_state(STRICT), ClientPut("c1", "n1", "k"))
+    refusable = {a.message.dst for a, _ in successors(state) if isinstance(a, FailedWrite)}
+    assert refusable == {"n2", "n3"}
+    state = _do(state, AntiEntropy("n1", "n2", "k"))
+    refusable = {a.message.dst for a, _ in successors(state) if isinstance(a, FailedWrite)}
+    assert refusable == {"n3"}
