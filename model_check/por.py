@@ -225,6 +225,9 @@ KNOWN: dict[str, Reads] = {
     "anti_entropy_with_new_owner": "a step's own footprint",  # never found without membership
     "removed_holding_data": "a step's own footprint",  # a ForceRemove: membership only
     "late_write_forwarded": "a step's own footprint",  # a range transfer: membership only
+    # a failing disk (session 51: with a write_failures budget the reduction is off;
+    # without one never found)
+    "acked_after_refused_write": "a step's own footprint",
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in
@@ -254,6 +257,13 @@ RESTORE_ACTIONS: frozenset[str] = frozenset({"Backup", "Restore"})
 #: :mod:`spec.learning`): never enabled in another configuration, so it does not
 #: matter there; with it pruning is on, and the reduction is off anyway.
 RETIREMENT_ACTIONS: frozenset[str] = frozenset({"LearnRetirement"})
+
+#: The actions and the message kind of a failing disk (``faults.write_failures``,
+#: session 51): never enabled in a configuration without that budget (no write is
+#: refused, so no ``replica-put-failed`` is sent); with one, the reduction is off (a
+#: refused write's footprint, and its budget, are not stated).
+WRITE_FAILURE_ACTIONS: frozenset[str] = frozenset({"FailedWrite", "FailedPut"})
+WRITE_FAILURE_KINDS: frozenset[str] = frozenset({"replica-put-failed"})
 
 #: The message kinds whose handlers this module knows (:mod:`spec.delivery`).
 KNOWN_KINDS: frozenset[str] = frozenset({
@@ -526,7 +536,7 @@ def _activities(state: State, plan: Plan, mutant: str,
                 cone[("up", replica)] = False
             cones[("ae", each)] = cone
     # node faults and recoveries
-    _, _, crashes, partitions, losses = state.used
+    _, _, crashes, partitions, losses = state.used[:5]
     can_crash = crashes < config.crashes
     # a disk loss, a buffered crash, or (actor_per_start) any crash begins a new lifetime
     can_lose = losses < config.disk_losses or (
@@ -677,7 +687,7 @@ def unknown_actions(config: Config | None = None) -> list[str]:
     """Action kinds of :mod:`spec.actions`, and message kinds, this module does not
     know; for a ``config`` without a membership budget, the membership ones (never
     enabled there) are not counted, nor, without a restore budget, backup and
-    restore."""
+    restore, nor, without a write-failure budget, the failing disk's."""
     known, kinds = KNOWN_ACTIONS, KNOWN_KINDS
     if config is not None and not config.membership:
         known, kinds = known | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
@@ -685,6 +695,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
         known = known | RESTORE_ACTIONS
     if config is not None and config.prune_knowledge != "learnt":
         known = known | RETIREMENT_ACTIONS
+    if config is not None and not config.write_failures:
+        known, kinds = known | WRITE_FAILURE_ACTIONS, kinds | WRITE_FAILURE_KINDS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
         if issubclass(value, Action) and value is not Action and name not in known

@@ -650,6 +650,16 @@ def anti_entropy_with_new_owner(before: State, action: Action, after: State) -> 
     return action.a not in old or action.b not in old
 
 
+def acked_after_refused_write(before: State, action: Action, after: State) -> bool:
+    """A put is acknowledged to its client (by a ``replica-put-ack`` its coordinator
+    awaited) while a disk has refused a write (``faults.write_failures``, session 51:
+    a refusal spent), so acked_writes_durable and read_your_writes are checked on a put
+    acknowledged despite a refused write."""
+    return (len(before.used) > 5 and before.used[5] > 0
+            and sum(len(c.acked) for c in after.clients)
+            > sum(len(c.acked) for c in before.clients))
+
+
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
     return isinstance(action, ClientGet) and action.node in before.config.joining
@@ -901,6 +911,14 @@ SOMETIMES = (
         step=late_write_forwarded,
         actions=(Deliver,),
         messages=frozenset({Kind.RANGE_TRANSFER}),
+    ),
+    Property.sometimes(
+        "acked_after_refused_write",
+        "a put is acknowledged after a node's disk refused a write (the failing disk is "
+        "not vacuous: acked_writes_durable and read_your_writes are checked on it)",
+        step=acked_after_refused_write,
+        actions=(Deliver,),
+        messages=frozenset({Kind.REPLICA_PUT_ACK}),
     ),
     Property.sometimes(
         "removed_holding_data",

@@ -147,9 +147,12 @@ import copy
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
 
 from impl.effects import GetResult, PutResult
+from impl.errors import StorageError
 from impl.membership import Membership, MemberStatus, seen_to_bytes
 from impl.messages import (
     GetRequest,
@@ -223,6 +226,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedPut,
+    FailedWrite,
     ForceRemove,
     Gossip,
     Handoff,
@@ -293,15 +298,41 @@ class Lockstep(LockstepState):
     reaches the implementation's abstraction that way.
     """
 
-    def put(self, client: str, node: str, key: str) -> None:
-        """``client`` puts its next value of ``key`` through ``node`` (in the key's top N)."""
+    def put(self, client: str, node: str, key: str, *, refused: bool = False) -> None:
+        """``client`` puts its next value of ``key`` through ``node`` (in the key's top N);
+        ``refused``: ``node``'s storage refuses every write of the step, its own write
+        of the put (the spec's :class:`~spec.actions.FailedPut`, session 51)."""
         put_id, counter, context = self.next_write(client, key)
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
             self._set_wall_clock(node)
-        self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
-                     [ClientPut(client, node, key)], f"put {client} v{put_id} {key} @{node}")
+        action: Action = FailedPut(client, node, key) if refused else ClientPut(client, node, key)
+        with refusing(self.cluster.storages[node]) if refused else nullcontext():
+            self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
+                         [action], f"{'refused ' if refused else ''}put {client} v{put_id} "
+                         f"{key} @{node}")
+
+    def failed_write(self, message_id: int) -> None:
+        """A ``ReplicaPut`` delivered with its receiver's storage refusing every write of
+        the step (the spec's :class:`~spec.actions.FailedWrite`, session 51): the
+        implementation's driver turns the ack the write held back into a
+        ``ReplicaPutFailed`` (:func:`impl.staging.failed_effects`), which maps to the
+        spec's ``replica-put-failed``; one the spec's coordinator no longer awaits is
+        dead, as an unawaited ack is."""
+        m = self._find(message_id)
+        if not isinstance(m.message, ReplicaPut):
+            raise ValueError(f"a refused write is of a ReplicaPut, not a "
+                             f"{type(m.message).__name__}")
+        abstract = self.abstract_message(m)
+        before = {x.id for x in self.sim.in_flight()}
+        self._oracle()
+        with refusing(self.cluster.storages[m.dest]):
+            self.sim.deliver(message_id)
+        if abstract is None or not self._awaited(abstract):
+            self.dead.update(x.id for x in self.sim.in_flight() if x.id not in before)
+        actions: list[Action] = [FailedWrite(abstract)] if abstract is not None else []
+        self._settle(f"refused write ReplicaPut {m.src}->{m.dest}", actions, before)
 
     def _set_wall_clock(self, node: str) -> None:
         """lww: ``node``'s clock reads the spec's wall clock for its next put, the puts
@@ -1824,6 +1855,35 @@ class Lockstep(LockstepState):
             lines.append("the mapped spec actions are not enabled in the spec")
         lines.append("steps so far: " + "; ".join(self.history))
         return "\n".join(lines)
+
+
+class _Refusing:
+    """A storage engine whose writes (records, hints, meta entries, deletes) raise the
+    engine's ``StorageError("database or disk is full")``, as SQLite's SQLITE_FULL
+    does; every read goes to the engine it wraps (a failing disk, session 51)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def _refuse(self, *_: object) -> Any:
+        raise StorageError("database or disk is full")
+
+    write = add_hint = set_meta = delete = delete_hint = _refuse
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@contextmanager
+def refusing(watched: Any) -> Iterator[None]:
+    """While in the block, node storage ``watched`` (a ``WatchedStorage``) refuses every
+    write: its engine wrapped by :class:`_Refusing`, restored after."""
+    inner = watched.inner
+    watched.inner = _Refusing(inner)
+    try:
+        yield
+    finally:
+        watched.inner = inner
 
 
 def _clock_text(fact: object) -> str:

@@ -74,6 +74,7 @@ from model_check.refinement_replay import (
     REAP_NOT_QUIET,
     REAP_NOT_TARGETED,
     REAP_UNDECIDED,
+    REFUSED_PUT,
     NotExpressible,
     step_action,
 )
@@ -167,6 +168,9 @@ UNMAPPED_KINDS = {
     # session 35: the spec's handover before a late re-transfer the implementation
     # forwards first (``Lockstep.handover``, docs/refinement.md "Left open")
     "handover before a re-transfer": "no handover by ",
+    # session 51: a coordinator's own refused write (FailedPut): the simulator's driver
+    # sends nothing of an input whose write failed
+    "refused put": REFUSED_PUT[:40],
 }
 
 

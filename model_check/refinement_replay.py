@@ -60,6 +60,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedPut,
+    FailedWrite,
     ForceRemove,
     Gossip,
     Handoff,
@@ -78,9 +80,18 @@ from spec.actions import (
 )
 from spec.config import Config
 from spec.errors import InvalidValueError
+from spec.state import Kind
 
 __all__ = ["REAP_NOT_ITS_RECORD", "REAP_NOT_QUIET", "REAP_NOT_TARGETED", "REAP_UNDECIDED",
-           "NotExpressible", "replay_trace", "step_action"]
+           "REFUSED_PUT", "NotExpressible", "replay_trace", "step_action"]
+
+
+REFUSED_PUT = ("the simulator's driver persists an input's writes before its sends, and a "
+               "refused write drops the sends (impl.staging.failed_effects): the "
+               "coordinator's ReplicaPuts do not leave at its refused write, where the "
+               "spec's (and the runtime's, sent before its group commit) do")
+"""Why the spec's :class:`~spec.actions.FailedPut` is not taken on the implementation
+(session 51; docs/spec.md, "A failing disk in the spec (session 51)")."""
 
 
 class NotExpressible(Divergence):
@@ -175,6 +186,18 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
     KeyError / LookupError when the lockstep cannot express it on the implementation."""
     if isinstance(action, ClientPut):
         ls.put(action.client, action.node, action.key)
+    elif isinstance(action, FailedPut):  # session 51: the coordinator's own write refused
+        raise NotExpressible("failed-put", REFUSED_PUT)
+    elif isinstance(action, FailedWrite):
+        if action.message.kind is not Kind.REPLICA_PUT:
+            raise NotExpressible("failed-write", "a refused forward is not mapped (the "
+                                 "lockstep maps no forwarding)")
+        match = next((m for m in ls.in_flight()
+                      if ls.abstract_message(m) == action.message), None)
+        if match is None:
+            raise Divergence("failed-write", "the implementation has no message "
+                             f"{json.dumps(action.to_json()['message'])} in flight")
+        ls.failed_write(match.id)
     elif isinstance(action, ClientGet):
         ls.get(action.client, action.node, action.key)
     elif isinstance(action, ClientDelete):

@@ -86,6 +86,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
 )
 from impl.node import Node
 from impl.simulator import InFlight, Pending
@@ -234,6 +235,11 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
+    if config.write_failures and (config.failed_write_acks or not config.failed_write_kept):
+        unmapped.append("features.failed_write_acks or failed_write_kept = false (the broken "
+                        "twins of the failing disk: the implementation counts a refused "
+                        "write as a failure and keeps a coordinator's refused record, so "
+                        "the twins have no implementation to compare; session 51)")
     return tuple(unmapped)
 
 
@@ -976,7 +982,7 @@ class LockstepState:
             if op_id is not None and getattr(msg, "op_id", None) != op_id:
                 continue
             if ((isinstance(msg, ReplicaGet) and m.src == coordinator)
-                    or (isinstance(msg, ReplicaGetReply | ReplicaPutAck)
+                    or (isinstance(msg, ReplicaGetReply | ReplicaPutAck | ReplicaPutFailed)
                         and m.dest == coordinator)):
                 self.dead.add(m.id)
 
@@ -996,6 +1002,9 @@ class LockstepState:
         if isinstance(msg, ReplicaPutAck):
             return Message(Kind.REPLICA_PUT_ACK, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
                            msg.key.decode())
+        if isinstance(msg, ReplicaPutFailed):  # session 51: a refused write's answer
+            return Message(Kind.REPLICA_PUT_FAILED, m.src, m.dest,
+                           self.ops[(m.dest, msg.op_id)], msg.key.decode())
         if isinstance(msg, ReplicaGet):
             return Message(Kind.REPLICA_GET, m.src, m.dest, self.ops[(m.src, msg.op_id)],
                            msg.key.decode())

@@ -21,7 +21,8 @@ equal hashes) but computes each distinct step effect once:
   message operations, is cached per the state's context
   (:meth:`MemoSuccessors.step_context`: the hashes of ``nodes``, ``clients`` and
   ``puts``, ``side``, ``epochs``, ``key_epochs``, the hint records, ``membership``,
-  the retirements learnt ``known`` (a write prunes by them; session 34); not the
+  the retirements learnt ``known`` (a write prunes by them; session 34), the records
+  of refused writes ``unpersisted`` (a forwarded put merges them; session 51); not the
   backups, which no delivery or timeout reads or changes: the successor takes the
   state's own), computed once a state, and within it per the step (the message or
   the timeout action: keyed by its hash, compared on a hit; session 39). The large
@@ -135,7 +136,7 @@ class _Unreadable(tuple[Message, ...]):
     __iter__ = __len__ = __getitem__ = __contains__ = _refuse
 
 
-class _UnreadableBudget(tuple[int, int, int, int, int]):
+class _UnreadableBudget(tuple[int, ...]):
     """The fault budget of a recording edit (no memoised step may read it)."""
 
     __slots__ = ()
@@ -266,7 +267,8 @@ class MemoSuccessors:
         once a state, session 39; the step itself is the key within it)."""
         parts = state._parts
         return (parts[0], parts[2], parts[3], state.side, state.epochs, state.hints_acked,
-                state.hints_deleted, state.membership, state.key_epochs, state.known)
+                state.hints_deleted, state.membership, state.key_epochs, state.unpersisted,
+                state.known)
 
     def _effects(self, state: State) -> dict[int, Effect]:
         """The cached effects of the steps from ``state``'s :meth:`step_context`."""
@@ -321,7 +323,8 @@ class MemoSuccessors:
         return new_state(changed.nodes, messages, changed.clients, changed.puts, changed.side,
                          state.used, changed.hints_acked, changed.hints_deleted,
                          changed.epochs, state.config, (parts[0], hm, parts[2], parts[3]),
-                         changed.membership, changed.key_epochs, state.backups, changed.known)
+                         changed.membership, changed.key_epochs, state.backups, changed.known,
+                         changed.unpersisted)
 
     def _remember(self, hm: int, position: int, ops: tuple[Op, ...],
                   successor: State) -> tuple[Any, ...]:
@@ -477,6 +480,8 @@ class MemoSuccessors:
                 [_deletes._quiet(state, key, plan) for key in plan.keys])):
             self.hits += 1  # guard 1, or guard 2, holds for no key: no reap
             return ()
+        if state.unpersisted:  # session 51: a reap forgets them too (not the nodes alone)
+            return reaps(state, plan)
         key = self.reap_key(state, plan)
         return self._node_steps(self.reap_steps, key, reaps, state, plan)
 
@@ -515,10 +520,11 @@ class MemoSuccessors:
             used, acked, deleted = state.used, state.hints_acked, state.hints_deleted
             epochs, config, parts = state.epochs, state.config, state._parts
             key_epochs, backups, known = state.key_epochs, state.backups, state.known
+            unpersisted = state.unpersisted
             for action, membership in steps:
                 yield action, new_state(nodes, messages, clients, puts, side, used, acked,
                                         deleted, epochs, config, parts, membership,
-                                        key_epochs, backups, known)
+                                        key_epochs, backups, known, unpersisted)
         yield from removals(state, plan, ms)
         yield from range_steps(state, plan, ms)
 
@@ -531,7 +537,8 @@ def _changes_nodes_alone(state: State, successor: State) -> bool:
             and successor.used is state.used and successor.hints_acked is state.hints_acked
             and successor.hints_deleted is state.hints_deleted
             and successor.epochs is state.epochs and successor.membership is state.membership
-            and successor.backups is state.backups and successor.known is state.known)
+            and successor.backups is state.backups and successor.known is state.known
+            and successor.unpersisted is state.unpersisted)
 
 
 def _with_nodes(state: State, nodes: tuple[NodeState, ...], hn: int,
@@ -541,7 +548,7 @@ def _with_nodes(state: State, nodes: tuple[NodeState, ...], hn: int,
     return new_state(nodes, state.messages, state.clients, state.puts, state.side, state.used,
                      state.hints_acked, state.hints_deleted, state.epochs, state.config,
                      (hn, p[1], p[2], p[3]), state.membership, key_epochs, state.backups,
-                     state.known)
+                     state.known, state.unpersisted)
 
 
 # -- predicates on a part of the state --------------------------------------------------

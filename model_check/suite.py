@@ -985,6 +985,63 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_PRUNE, "read_after_read": 4, "delete_acknowledged": 6,
                "read_after_delete": 7, "tombstone_reaped": 5, "put_survives_delete": 4},
     ),
+    _entry(
+        "write-failure-strict",
+        "session 51: a failing disk (faults.write_failures = 2) under a strict quorum, "
+        "R = W = 2 of N = 3, one drop: a replica whose disk refuses a replica-put answers "
+        "replica-put-failed and a coordinator whose own write is refused counts its copy "
+        "as one failed replica; neither counts towards W (riak_kv's put FSM; the "
+        "implementation's ReplicaPutFailed), so an acknowledged put is stored on W "
+        "nodes: every property holds, read_your_writes included; a put acknowledged "
+        "after a refusal is reached in 4 steps",
+        distinct_states=9_216,
+        transitions=33_030, depth=11,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2, "acked_after_refused_write": 4},
+        not_found=("fallback_holds_hint",),
+    ),
+    _entry(
+        "write-failure-acked",
+        "session 51: write-failure-strict's broken twin (features.failed_write_acks: a "
+        "refused write is acknowledged as if stored): n1's own write is refused, n2's "
+        "replica put dropped, n3's write refused and acknowledged: the put is "
+        "acknowledged with no copy anywhere (acked_writes_durable, 4 steps); n2 refuses "
+        "and acknowledges, and a get through n2 reads n2 and n3, neither holding it "
+        "(read_your_writes, 6 steps)",
+        {"acked_writes_durable": 4, "read_your_writes": 6},
+        distinct_states=11_481,
+        transitions=46_299, depth=10,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2, "acked_after_refused_write": 3},
+        not_found=("fallback_holds_hint",),
+    ),
+    _entry(
+        "write-failure-same-coordinator",
+        "session 51: dvv-same-coordinator with one write refused: c1's put through n3, "
+        "whose own write is refused, is acknowledged by n1 and n2; n3 keeps the put's "
+        "record in memory (State.unpersisted: the implementation's "
+        "PutCoordinator.unpersisted) and merges it into its copy before c2's put, which "
+        "so mints a new dot: the two are siblings and every property holds",
+        distinct_states=968,
+        transitions=4_308, depth=10,
+        found={**_WRITE, "siblings_stored": 2, "anti_entropy_repairs": 2,
+               "acked_after_refused_write": 4},
+    ),
+    _entry(
+        "write-failure-forgotten",
+        "session 51: write-failure-same-coordinator with the coordinator keeping no "
+        "record of its refused write (failed_write_kept = false: the implementation "
+        "before session 50's fix): c2's put v2 through n3 mints c1's refused v1's dot "
+        "again (kv679 through a full disk). n1 and n2 store v2, then take v1's replica "
+        "put for it (one dot) and acknowledge it: v1 is acknowledged with no copy "
+        "anywhere (acked_writes_durable, 8 steps); n1 holding v1 and n3 v2 under one "
+        "dot never converge (3 steps)",
+        {"acked_writes_durable": 8, "convergence": 3},
+        distinct_states=1_180,
+        transitions=5_231, depth=9,
+        found={**_WRITE, "siblings_stored": 2, "anti_entropy_repairs": 2,
+               "acked_after_refused_write": 4},
+    ),
 )
 
 

@@ -15,7 +15,11 @@ The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
 that loses its durable state, or its unflushed writes: Riak's kv679); and
 membership change (4.8, 4.9): ``join``, ``leave``, ``force-remove``, ``gossip``,
-``transfer``, ``handover``, ``settle`` (:mod:`spec.membership`); and
+``transfer``, ``handover``, ``settle`` (:mod:`spec.membership`); the failing
+disk (session 51, ``faults.write_failures``): ``failed-write`` (a ``replica-put``,
+or a put's ``forward``, arrives and the receiver's disk refuses the write) and
+``failed-put`` (a client's put to a node that coordinates it, whose own write is
+refused); and
 ``learn-retirement`` (session 34: a node learns another's retirement by gossip,
 ``prune_knowledge = "learnt"``: :mod:`spec.learning`).
 
@@ -47,6 +51,8 @@ __all__ = [
     "DiskLoss",
     "Drop",
     "Duplicate",
+    "FailedPut",
+    "FailedWrite",
     "ForceRemove",
     "Gossip",
     "Handoff",
@@ -219,6 +225,38 @@ class Duplicate(Action):
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class FailedWrite(Action):
+    """Fault (``faults.write_failures``): one copy of ``message`` arrives, a
+    ``replica-put`` or a put's ``forward``, and its receiver's disk refuses the write
+    it makes (ENOSPC, EIO): a replica (or a fallback) keeps nothing and answers the
+    coordinator ``replica-put-failed``; a forward's coordinator coordinates the put
+    with its own copy failed (:func:`spec.coordination.start`)."""
+
+    message: Message
+    kind: ClassVar[str] = "failed-write"
+    fault_free: ClassVar[bool] = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class FailedPut(Action):
+    """Fault (``faults.write_failures``): ``client`` sends its next write (a put, or
+    once its puts are spent a delete) of ``key`` to ``node``, which coordinates it
+    and whose disk refuses its own write of it: its copy is one failed replica."""
+
+    client: str
+    node: str
+    key: str
+    kind: ClassVar[str] = "failed-put"
+    fault_free: ClassVar[bool] = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client, "node": self.node, "key": self.key}
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,9 +528,9 @@ def action_from_json(data: object) -> Action:
     if not isinstance(data, dict):
         raise InvalidValueError(f"an action is a JSON object, got {data!r}")
     kind = data.get("action")
-    if kind in ("client-put", "client-get", "client-delete"):
+    if kind in ("client-put", "client-get", "client-delete", "failed-put"):
         cls = {"client-put": ClientPut, "client-get": ClientGet,
-               "client-delete": ClientDelete}[kind]
+               "client-delete": ClientDelete, "failed-put": FailedPut}[kind]
         return cls(_str(data, "client"), _str(data, "node"), _str(data, "key"))
     if kind == "reap":
         nodes = data.get("nodes")
@@ -500,9 +538,10 @@ def action_from_json(data: object) -> Action:
                 isinstance(n, str) and n for n in nodes):
             raise InvalidValueError(f"field 'nodes' must be a list of node names, got {nodes!r}")
         return Reap(_str(data, "key"), tuple(nodes))
-    if kind in ("deliver", "drop", "duplicate"):
+    if kind in ("deliver", "drop", "duplicate", "failed-write"):
         message = message_from_json(data.get("message"))
-        return {"deliver": Deliver, "drop": Drop, "duplicate": Duplicate}[kind](message)
+        return {"deliver": Deliver, "drop": Drop, "duplicate": Duplicate,
+                "failed-write": FailedWrite}[kind](message)
     if kind == "timeout":
         return Timeout(_str(data, "node"), _int(data, "request"), _str(data, "target"))
     if kind == "client-timeout":

@@ -41,9 +41,14 @@ The TOML layout (every key optional; the defaults are those of
                                          # lifetimes past the newest K per node (s33)
                 prune_knowledge = "all"  # "own" | "naive": which retirements a node knows;
                                          # "learnt": knowledge is state, grows (s34)
+                failed_write_acks = false  # true: a refused write is acknowledged as
+                                         # if stored (the broken twin; session 51)
+                failed_write_kept = true   # false: a coordinator forgets its refused
+                                         # write and mints its dot again (s51)
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
+                write_failures = 0       # a node's disk refuses one write (session 51)
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
@@ -134,8 +139,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                  "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
                  "restore_actor", "actor_per_start", "client_vclock_entry",
-                 "prune_retired", "prune_knowledge", "hinted_reads"),
-    "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
+                 "prune_retired", "prune_knowledge", "hinted_reads", "failed_write_acks",
+                 "failed_write_kept"),
+    "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores",
+               "write_failures"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client", "forgetful_clients"),
     "membership": ("joining", "joins", "leaves", "removes"),
@@ -397,6 +404,25 @@ class Config:
     #: hints kept apart (paper 4.6's "separate local database"), the spec's rule
     #: before session 49 and its default
     hinted_reads: bool = False
+    # [faults], continued (session 51; spec.faults, spec.requests)
+    #: budget: how many writes a node's disk refuses in one run (ENOSPC, EIO): a
+    #: replica's or a fallback's write of a ``replica-put`` (it answers the coordinator
+    #: ``replica-put-failed``: riak_kv's vnode ``{error, ...}`` reply) or a put's
+    #: coordinator's own write (its copy is one failed replica); 0: none, and no
+    #: state of an earlier configuration changes
+    write_failures: int = 0
+    # [features], continued (session 51)
+    #: the broken twin of ``write_failures``: a refused write is acknowledged as if it
+    #: was stored (the replica answers ``replica-put-ack``, the coordinator counts its
+    #: own copy); False: a refusal is one failed replica (riak_kv's put FSM counts only
+    #: ``{w, ...}`` replies towards W; the implementation's ``ReplicaPutFailed``)
+    failed_write_acks: bool = False
+    #: a coordinator whose own write was refused keeps the put's record in memory and
+    #: merges it into its copy before its next mint of the key (the implementation's
+    #: ``PutCoordinator.unpersisted``, session 50); False: it keeps none and mints the
+    #: refused put's dot again (the implementation before that fix: kv679 through a
+    #: full disk)
+    failed_write_kept: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -408,11 +434,13 @@ class Config:
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                     "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
-                    "forgetful_clients", "hinted_reads"):
+                    "forgetful_clients", "hinted_reads", "failed_write_acks",
+                    "failed_write_kept"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
-                    "deletes_per_client", "joins", "leaves", "restores", "removes"):
+                    "deletes_per_client", "joins", "leaves", "restores", "removes",
+                    "write_failures"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _int("prune_retired", self.prune_retired, -1)
@@ -550,6 +578,12 @@ class Config:
             del out["features"]["prune_knowledge"]
         if not self.hinted_reads:  # session 49's key: likewise
             del out["features"]["hinted_reads"]
+        if not self.write_failures:  # session 51's keys: likewise
+            del out["faults"]["write_failures"]
+        if not self.failed_write_acks:
+            del out["features"]["failed_write_acks"]
+        if self.failed_write_kept:
+            del out["features"]["failed_write_kept"]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -645,6 +679,10 @@ class Config:
         if self.hinted_reads and not self.sloppy_quorum:
             notes.append("[features] hinted_reads = true has no effect with sloppy_quorum = "
                          "false (no node keeps a hint to serve)")
+        for key in ("failed_write_acks", "failed_write_kept"):
+            if getattr(self, key) != (key == "failed_write_kept") and not self.write_failures:
+                notes.append(f"[features] {key} = {str(getattr(self, key)).lower()} has no "
+                             f"effect with [faults] write_failures = 0 (no write is refused)")
         return tuple(notes)
 
     def replace(self, **changes: Any) -> Config:

@@ -83,6 +83,7 @@ __all__ = [
     "exchanges",
     "on_replica_get_reply",
     "on_replica_put_ack",
+    "on_replica_put_failed",
     "primaries",
     "settle_get",
     "settle_put",
@@ -117,8 +118,12 @@ def choose_targets(edit: Edit, coordinator: str, key: str) -> tuple[tuple[str, s
     return tuple(out)
 
 
-def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
-    """``node`` (in the key's top N) starts coordinating ``request`` of ``client``."""
+def start(edit: Edit, node: str, request: int, client: str, key: str,
+          failed: bool = False) -> None:
+    """``node`` (in the key's top N) starts coordinating ``request`` of ``client``;
+    ``failed`` (a put: ``faults.write_failures``): its disk refuses its own write of
+    the new version, minted as ever: its copy stays as it was and is one failed
+    replica (:func:`_own_write_failed`)."""
     plan = edit.plan
     config = plan.config
     is_put = request <= plan.total_puts
@@ -137,6 +142,8 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
     k = plan.key_index[key]
     local = edit.node(node).store[k]
     if is_put:
+        if edit.unpersisted:  # its refused writes of the key, kept in memory (session 51)
+            local = _with_unpersisted(edit, node, key, local)
         cl = edit.client(client)
         last = cl.last_get if cl.last_get is not None and cl.last_get.key == key else None
         context = last.context if last is not None else None
@@ -167,12 +174,20 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         edit.puts = tuple(puts)
         if counter != cl.counter:
             edit.set_client(client, with_client(cl, counter=counter))
-        n = edit.node(node)
-        store = (*n.store[:k], new_local, *n.store[k + 1 :])
-        edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
+        if not failed:
+            n = edit.node(node)
+            store = (*n.store[:k], new_local, *n.store[k + 1 :])
+            edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
+        elif config.failed_write_kept:  # the record it could not write, kept in memory
+            edit.unpersisted = edit.unpersisted | {(node, key, new_local)}
         for target, intended in targets:
             edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
                                   intended))
+        if failed and not config.failed_write_acks:
+            _own_write_failed(edit, node, new_coordination(
+                request, client, key, True, payload, tuple(sorted((*targets, (node, "")))),
+                sent_to, (), (), groups))
+            return
         coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)),
                                  sent_to, (node,), (), groups)
         settle_put(edit, node, coord)
@@ -190,6 +205,37 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, own),), groups)
         settle_get(edit, node, coord)
+
+
+def _with_unpersisted(edit: Edit, node: str, key: str, local: Payload) -> Payload:
+    """``node``'s copy ``local`` of ``key`` merged with the records it keeps of its
+    refused writes of the key (``State.unpersisted``), which it then forgets: a put
+    mints from the merge, so never a refused put's dot again (the implementation's
+    ``PutCoordinator.unpersisted``, merged "into its copy before the key's next
+    mint": docs/runtime.md, "A node whose disk is full (session 50)"). The merge is a
+    store's (:meth:`spec.step.Edit.store`: :func:`spec.clocks.merge`, then a prune
+    with ``prune_retired``)."""
+    clock = edit.plan.config.clock
+    kept = [e for e in edit.unpersisted if e[0] == node and e[1] == key]
+    for _, _, payload in kept:
+        local = clocks.merge(clock, local, payload, edit.puts)
+    if kept and edit.plan.config.prune_retired >= 0:
+        local = edit.pruned(node, local)
+    if kept:
+        edit.unpersisted = edit.unpersisted - frozenset(kept)
+    return local
+
+
+def _own_write_failed(edit: Edit, node: str, coord: Coordination) -> None:
+    """``node``'s own write of ``coord``'s put was refused (``coord`` awaits ``node``
+    itself, with no ack): its copy is one failed replica, as a target whose
+    ``replica-put-failed`` arrived (:func:`on_replica_put_failed`): with a sloppy
+    quorum its part goes to the next fallback, hinted for ``node``; then the put is
+    acknowledged, fails, or waits (:func:`settle_put`). The implementation's
+    ``PutCoordinator.local_write_failed`` (session 50): "its own copy is one failed
+    replica ... With a fallback left (sloppy quorum) its part is sent to the
+    fallback with a hint at once"."""
+    time_out(edit, node, coord, node)
 
 
 def absorbed(puts: tuple[PutRecord | None, ...], before: Payload, after: Payload,
@@ -392,6 +438,23 @@ def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
     replies = tuple(sorted((*coord.replies, (m.src, m.payload)), key=_by_node))
     settle_get(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, False, None,
                                              awaiting, coord.sent_to, (), replies, coord.groups))
+
+
+def on_replica_put_failed(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``replica-put-failed`` reaches coordinator ``dst`` (session 51): if it awaits
+    ``m.src``, that target is one failed replica: it is given up as on a timeout
+    (:func:`time_out`: with a sloppy quorum the next fallback gets its part, hinted),
+    and the put is settled: it fails at once once W (PW) is out of reach. riak_kv's
+    put FSM counts a vnode's ``{error, ...}`` reply as a failure, never towards W
+    (``riak_kv_put_fsm``: ``too_many_fails``); the implementation's
+    ``PutCoordinator.on_failed`` (``ReplicaPutFailed``, wire 45), which also tries
+    the failed target again at its next timeout (a retry the spec leaves out: a
+    retried write is one more put of the same version, which delivery already
+    covers)."""
+    coord = find_coordination(dst, m.request)
+    if coord is None or not any(t == m.src for t, _ in coord.awaiting):
+        return
+    time_out(edit, m.dst, coord, m.src)
 
 
 _Answered = tuple[Coordination | None, tuple[tuple[str, str], ...]]

@@ -171,7 +171,7 @@ from spec import clocks, dvv
 from spec.actions import Action, Reap
 from spec.dvv import DVVSet
 from spec.state import Kind, NodeState, State, key_epoch, new_node
-from spec.step import Edit, Plan
+from spec.step import Edit, Plan, forget_unpersisted
 from spec.vclock import entry_actor
 
 __all__ = ["forget_copy", "reaps", "tombstoned"]
@@ -344,6 +344,9 @@ def forget_copy(edit: Edit, state: State, name: str, key: str) -> None:
     the copy carried a counter of the actor ``name`` mints ``key`` under, ``name``
     begins a new key epoch: it mints ``key`` (and no other key) under a new actor
     from now on (module docstring, "Actors": the counter is forgotten with the copy).
+    Node ``name``'s in-memory records of its refused writes of ``key`` (``State.
+    unpersisted``) are forgotten with the copy (the implementation's reap forgets them:
+    docs/runtime.md, "Review of the full-disk change (session 50, review)", fault 2).
     ``state`` is the state ``edit`` started from (the put records)."""
     plan = edit.plan
     k = plan.key_index[key]
@@ -351,6 +354,8 @@ def forget_copy(edit: Edit, state: State, name: str, key: str) -> None:
     held = node.store[k]
     store = (*node.store[:k], clocks.empty(plan.config.clock), *node.store[k + 1 :])
     edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
+    if edit.unpersisted:  # session 51: the records of its refused writes of the key too
+        edit.unpersisted = forget_unpersisted(edit.unpersisted, name, key)
     if plan.config.actor_epochs and _mentions(state, held, edit.actor(name, key)):
         epoch = key_epoch(edit.key_epochs, name, key)
         edit.key_epochs = frozenset(

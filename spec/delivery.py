@@ -21,6 +21,7 @@ kind                   handler (receiver's role)
 ``forward``            :func:`spec.requests.on_forward` (coordinator)
 ``replica-put``        :func:`spec.replica.on_replica_put` (replica/fallback)
 ``replica-put-ack``    :func:`spec.coordination.on_replica_put_ack`
+``replica-put-failed`` :func:`spec.coordination.on_replica_put_failed`
 ``replica-get``        :func:`spec.replica.on_replica_get` (replica/fallback)
 ``replica-get-reply``  :func:`spec.coordination.on_replica_get_reply`
 ``read-repair``        :func:`spec.read_repair.on_read_repair` (replica)
@@ -36,7 +37,7 @@ from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
 from spec.actions import Action, new_deliver
-from spec.coordination import on_replica_get_reply, on_replica_put_ack
+from spec.coordination import on_replica_get_reply, on_replica_put_ack, on_replica_put_failed
 from spec.handoff import on_hint_ack, on_hint_delivery
 from spec.membership import knows, on_range_transfer
 from spec.read_repair import on_read_repair
@@ -56,6 +57,7 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.FORWARD: on_forward,
     Kind.REPLICA_PUT: on_replica_put,
     Kind.REPLICA_PUT_ACK: on_replica_put_ack,
+    Kind.REPLICA_PUT_FAILED: on_replica_put_failed,
     Kind.REPLICA_GET: on_replica_get,
     Kind.REPLICA_GET_REPLY: on_replica_get_reply,
     Kind.READ_REPAIR: on_read_repair,

@@ -1,4 +1,4 @@
-"""Faults and their repair: message loss and duplication, crashes, partitions.
+"""Faults and their repair: message loss and duplication, crashes, partitions, disks.
 
 Theory of operation
 -------------------
@@ -40,6 +40,37 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   mints again the dots minted since (docs/impl.md, "Operation ids after a
   restored backup").
 
+* a failing disk (``faults.write_failures``, session 51): a node's disk refuses
+  one write (ENOSPC, EIO), the node staying up and its store as it was. Two steps,
+  the granularity of the implementation (docs/runtime.md, "A node whose disk is
+  full (session 50)"): :class:`~spec.actions.FailedWrite` delivers a
+  ``replica-put`` that would change its receiver's copy (or hint store: a write
+  the engine is asked to make) and whose receiver (a replica, or a fallback with
+  its hint) keeps nothing and answers the coordinator ``replica-put-failed``
+  (:func:`spec.replica.refuse_replica_put`), which the coordinator counts as one
+  failed replica, never an acknowledgement: the target is given up as on a
+  timeout (with a sloppy quorum its part goes to the next fallback) and the put
+  fails at once once W (PW) is out of reach
+  (:func:`spec.coordination.on_replica_put_failed`); and a put's coordinator whose
+  own write is refused (:class:`~spec.actions.FailedPut` of a client's put,
+  :class:`~spec.actions.FailedWrite` of a put's ``forward``) mints the version as
+  ever, sends it to the others, and counts its own copy as one failed replica
+  (:func:`spec.coordination.start`). Sources: riak_kv's vnode answers a put it
+  could not write ``{error, Reason}`` and ``riak_kv_put_fsm`` counts only ``{w,
+  ...}``/``{dw, ...}`` replies towards W (``too_many_fails`` once W is out of
+  reach); the implementation's ``ReplicaPutFailed`` (wire 45) and
+  ``PutCoordinator.local_write_failed``. The broken twin
+  ``features.failed_write_acks``: a refused write is acknowledged as if it was
+  stored. A coordinator whose own write was refused keeps the put's record in
+  memory (``State.unpersisted``, the implementation's ``PutCoordinator.unpersisted``)
+  and merges it into its copy before its next mint of the key, so it never mints
+  the refused put's dot again; a crash (any going down here) loses the records, a
+  reap of the key forgets them; ``features.failed_write_kept = false`` (the
+  implementation before session 50's fix) keeps none: the refused dot is minted
+  again (kv679 through a full disk; docs/spec.md, "A failing disk in the spec
+  (session 51)"). A refused read repair or hint delivery is not a step of its own:
+  neither answers, so it is a ``drop``.
+
 Equal copies of a message are one choice: only the first of a run is dropped or
 duplicated.
 """
@@ -56,6 +87,7 @@ from spec.actions import (
     BufferedCrash,
     Crash,
     DiskLoss,
+    FailedWrite,
     Heal,
     Partition,
     Recover,
@@ -63,11 +95,14 @@ from spec.actions import (
     new_drop,
     new_duplicate,
 )
-from spec.membership import is_removed
+from spec.delivery import deliverable
+from spec.membership import is_removed, knows
+from spec.replica import on_replica_put, refuse_replica_put
+from spec.requests import forward_starts, on_forward, spent_refusal
 from spec.retired import forget
 from spec.state import Backup as DiskCopy
-from spec.state import Backups, NodeState, State, new_node
-from spec.step import Edit, Plan
+from spec.state import Backups, Kind, Message, NodeState, State, new_node
+from spec.step import Edit, Plan, forget_unpersisted
 
 __all__ = ["faults"]
 
@@ -76,6 +111,7 @@ _crash = lru_cache(maxsize=4096)(Crash)
 _recover = lru_cache(maxsize=4096)(Recover)
 _disk_loss = lru_cache(maxsize=4096)(DiskLoss)
 _buffered_crash = lru_cache(maxsize=4096)(BufferedCrash)
+_failed_write = lru_cache(maxsize=4096)(FailedWrite)
 _HEAL = Heal()
 
 
@@ -83,7 +119,8 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """Drops and duplicates (per message), crashes and recoveries (per node), then a
     partition or the heal."""
     config = plan.config
-    drops, duplicates, crashes, partitions, losses = state.used
+    drops, duplicates, crashes, partitions, losses = state.used[:5]
+    rest = state.used[5:]  # the writes refused (faults.write_failures), if budgeted
     if drops < config.drops or duplicates < config.duplicates:
         previous = None
         for position, m in enumerate(state.messages):
@@ -93,24 +130,26 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             if drops < config.drops:
                 edit = Edit(state, plan)
                 edit.remove_at(position)
-                edit.used = (drops + 1, duplicates, crashes, partitions, losses)
+                edit.used = (drops + 1, duplicates, crashes, partitions, losses, *rest)
                 yield new_drop(m), edit.build()
             if duplicates < config.duplicates:
                 edit = Edit(state, plan)
                 edit.send(m)
-                edit.used = (drops, duplicates + 1, crashes, partitions, losses)
+                edit.used = (drops, duplicates + 1, crashes, partitions, losses, *rest)
                 yield new_duplicate(m), edit.build()
+    if rest and rest[0] < config.write_failures:
+        yield from _refused_writes(state, plan)
     buffered = config.storage == "buffered"
     per_start = buffered or config.actor_per_start  # the next start takes a new actor
     removes = config.removes  # a force-removed node never recovers (spec.membership)
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
             edit = _down(state, plan, node_name, node, lose=False, new_lifetime=per_start)
-            edit.used = (drops, duplicates, crashes + 1, partitions, losses)
+            edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)
             yield _crash(node_name), edit.build()
             if buffered:
                 edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
-                edit.used = (drops, duplicates, crashes + 1, partitions, losses)
+                edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)
                 yield _buffered_crash(node_name), edit.build()
         elif not node.up and not (removes and is_removed(state.membership, node_name)):
             edit = Edit(state, plan)
@@ -118,14 +157,14 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             yield _recover(node_name), edit.build()
         if node.up and losses < config.disk_losses:
             edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
-            edit.used = (drops, duplicates, crashes, partitions, losses + 1)
+            edit.used = (drops, duplicates, crashes, partitions, losses + 1, *rest)
             yield _disk_loss(node_name), edit.build()
     side = state.side
     if not side and partitions < config.partitions:
         for split in plan.sides:
             edit = Edit(state, plan)
             edit.side = split
-            edit.used = (drops, duplicates, crashes, partitions + 1, losses)
+            edit.used = (drops, duplicates, crashes, partitions + 1, losses, *rest)
             yield Partition(tuple(n for n in plan.nodes if n in split)), edit.build()
     elif side:
         edit = Edit(state, plan)
@@ -133,6 +172,44 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         yield _HEAL, edit.build()
     if state.backups is not None:
         yield from _backups_and_restores(state, plan, state.backups)
+
+
+def _refused_writes(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Per deliverable message that writes at an up receiver, a ``replica-put`` or a
+    put's ``forward`` that starts its coordination there: its delivery with the
+    receiver's disk refusing the write (``faults.write_failures``; session 51)."""
+    total_puts = plan.total_puts
+    for position, m in deliverable(state):
+        kind = m.kind
+        if kind is not Kind.REPLICA_PUT and not (kind is Kind.FORWARD
+                                                 and m.request <= total_puts):
+            continue
+        dst = state.nodes[plan.index[m.dst]]
+        if not dst.up or (state.membership is not None
+                          and not knows(plan, state.membership, m.dst, m.src)):
+            continue  # lost at the receiver: no write to refuse
+        edit = Edit(state, plan)
+        edit.remove_at(position)
+        if kind is Kind.REPLICA_PUT:
+            if not _writes(edit, m, dst):
+                continue  # nothing to write (it holds the versions): no write to refuse
+            refuse_replica_put(edit, m)
+        elif forward_starts(edit, m, dst):
+            on_forward(edit, m, dst, failed=True)
+        else:
+            continue  # the client gave up, or it was started before: nothing written
+        edit.used = spent_refusal(state.used)
+        yield _failed_write(m), edit.build()
+
+
+def _writes(edit: Edit, m: Message, dst: NodeState) -> bool:
+    """Whether delivering the ``replica-put`` ``m`` would change its receiver ``dst``'s
+    store (or hint store): an engine is asked to write only then (the implementation's
+    replica emits no Write for a put its record already covers, and acknowledges it)."""
+    trial = Edit(edit.source, edit.plan)
+    on_replica_put(trial, m, dst)
+    after = trial.node(m.dst)
+    return after.store != dst.store or after.hints != dst.hints
 
 
 def _backups_and_restores(state: State, plan: Plan,
@@ -166,6 +243,8 @@ def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCo
     edit = Edit(state, plan)
     for coord in node.coord:
         edit.purge(name, coord.request)
+    if edit.unpersisted:  # in memory: lost with the crash (session 51)
+        edit.unpersisted = forget_unpersisted(edit.unpersisted, name)
     edit.set_node(name, new_node(False, copy.store, copy.hints, ()))
     if edit.known:  # what it learnt of retirements was on the disk replaced (session 34)
         edit.known = forget(edit.known, name)
@@ -195,6 +274,8 @@ def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
     edit = Edit(state, plan)
     for coord in node.coord:
         edit.purge(name, coord.request)
+    if edit.unpersisted:  # in memory: lost with the crash (session 51)
+        edit.unpersisted = forget_unpersisted(edit.unpersisted, name)
     if lose:
         empty = clocks.empty(plan.config.clock)
         edit.set_node(name, new_node(False, tuple(empty for _ in node.store), (), ()))

@@ -136,7 +136,7 @@ def initial_state(config: Config) -> State:
         clients=tuple(ClientState() for _ in range(config.clients)),
         puts=tuple(None for _ in range(config.clients * config.writes_per_client)),
         side=frozenset(),
-        used=(0, 0, 0, 0, 0),
+        used=(0, 0, 0, 0, 0, 0) if config.write_failures else (0, 0, 0, 0, 0),
         hints_acked=frozenset(),
         hints_deleted=frozenset(),
         epochs=tuple(0 for _ in config.all_nodes),

@@ -30,6 +30,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedPut,
+    FailedWrite,
     ForceRemove,
     Gossip,
     Handoff,
@@ -133,6 +135,7 @@ def describe(state: State) -> dict[str, Any]:
         "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"),
                                 state.used[:4], strict=True))
         | ({"disk_losses": state.used[4]} if config.disk_losses else {})
+        | ({"write_failures": state.used[5]} if config.write_failures else {})
         | ({"restores": state.backups.restored} if state.backups is not None else {}),
         **({"actors": {name: state.actor(name) for name in config.all_nodes}}
            if any(state.epochs) else {}),
@@ -148,6 +151,9 @@ def describe(state: State) -> dict[str, Any]:
                             sorted(state.membership.carried)]}
                if state.membership.carried else {}),
         }} if state.membership is not None else {}),
+        **({"unpersisted": sorted(f"{node} {key}={_payload_text(p)}"
+                                  for node, key, p in state.unpersisted)}
+           if state.unpersisted else {}),
         **({"backups": {name: [_payload_text(p) for p in slot.store]
                         for name, slot in zip(config.all_nodes, state.backups.slots,
                                               strict=True) if slot is not None}}
@@ -164,6 +170,7 @@ MESSAGE_NAMES: dict[Kind, str] = {
     Kind.FORWARD: "Forward",
     Kind.REPLICA_PUT: "ReplicaPut",
     Kind.REPLICA_PUT_ACK: "ReplicaPutAck",
+    Kind.REPLICA_PUT_FAILED: "ReplicaPutFailed",
     Kind.REPLICA_GET: "ReplicaGet",
     Kind.REPLICA_GET_REPLY: "ReplicaGetReply",
     Kind.READ_REPAIR: "ReadRepair",
@@ -239,6 +246,8 @@ def narrate(before: State, action: Action, after: State) -> str:
         return f"{message_text(m)} delivered" + (f"; {effects}" if effects else "")
     if isinstance(action, Drop):
         return f"{message_text(action.message)} dropped (fault)"
+    if isinstance(action, FailedWrite | FailedPut):
+        return _narrate_refused(before, action, after)
     if isinstance(action, Duplicate):
         return f"{message_text(action.message)} duplicated (fault)"
     if isinstance(action, Timeout):
@@ -287,6 +296,21 @@ def narrate(before: State, action: Action, after: State) -> str:
         return (f"gossip {action.src} -> {action.node}: {action.node} learns that "
                 f"{actor_id(action.owner, action.lifetime)} is retired")
     return _narrate_membership(before, action, after)
+
+
+def _narrate_refused(before: State, action: FailedWrite | FailedPut, after: State) -> str:
+    """:func:`narrate` of a write a disk refused (``faults.write_failures``)."""
+    effects = _effects(before, after)
+    if isinstance(action, FailedPut):
+        config = before.config
+        ci = config.client_names.index(action.client)
+        put_id = put_id_of(config, ci, before.clients[ci].puts_issued)
+        head = (f"{action.client} put v{put_id} of {action.key} to {action.node}, whose "
+                f"disk refuses its own write (fault)")
+    else:
+        head = f"{message_text(action.message)} delivered; {action.message.dst}'s disk " \
+               f"refuses the write (fault)"
+    return head + (f"; {effects}" if effects else "")
 
 
 def _narrate_membership(before: State, action: Action, after: State) -> str:

@@ -10,7 +10,9 @@ is answered with the node's copy of the key; with ``features.hinted_reads``
 whose acknowledgement counted towards a put's W serves that put to a get's R
 (:func:`served`; Riak's fallback vnodes serve what they took, and the
 implementation does by default); without, the hints stay apart, as paper 4.6's
-"separate local database" (the spec's default). Either answer (``replica-put-ack``,
+"separate local database" (the spec's default). A write the receiver's disk
+refuses (``faults.write_failures``, session 51) stores nothing and is answered
+``replica-put-failed`` (:func:`refuse_replica_put`). Either answer (``replica-put-ack``,
 ``replica-get-reply``) is sent only while the coordinator still awaits it: an
 answer nobody waits for could only ever be delivered without effect (a request
 never restarts), so it is not sent at all (a reduction, see docs/spec.md). Both
@@ -26,7 +28,7 @@ from spec.clocks import Payload
 from spec.state import Kind, Message, NodeState, new_hint, new_message, new_node
 from spec.step import Edit, find_coordination
 
-__all__ = ["awaited", "on_replica_get", "on_replica_put", "served"]
+__all__ = ["awaited", "on_replica_get", "on_replica_put", "refuse_replica_put", "served"]
 
 
 def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
@@ -41,6 +43,19 @@ def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
         edit.store(m.dst, m.key, m.payload)
     if awaited(edit, m):
         edit.send(new_message(Kind.REPLICA_PUT_ACK, m.dst, m.src, m.request, m.key))
+
+
+def refuse_replica_put(edit: Edit, m: Message) -> None:
+    """``m``, a ``replica-put``, reached its receiver, whose disk refused the write
+    (``faults.write_failures``, :class:`~spec.actions.FailedWrite`): nothing is stored
+    (nor kept as a hint), and the coordinator, if it still awaits the receiver, is
+    answered ``replica-put-failed`` (riak_kv's vnode answers ``{error, ...}``; the
+    implementation's ``ReplicaPutFailed``, wire 45). ``features.failed_write_acks``
+    (the broken twin): it is answered ``replica-put-ack``, as if stored."""
+    if awaited(edit, m):
+        kind = Kind.REPLICA_PUT_ACK if edit.plan.config.failed_write_acks else (
+            Kind.REPLICA_PUT_FAILED)
+        edit.send(new_message(kind, m.dst, m.src, m.request, m.key))
 
 
 def on_replica_get(edit: Edit, m: Message, dst: NodeState) -> None:

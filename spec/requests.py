@@ -18,6 +18,12 @@ entry of the delivery table of :mod:`spec.delivery`), which starts the
 coordination there if the client still waits and the request was not started
 elsewhere.
 
+A disk may refuse a write (``faults.write_failures``, session 51): a client's
+put to a node that coordinates it has a twin step, :class:`~spec.actions.FailedPut`,
+in which the coordinator's own write is refused (its copy one failed replica,
+:func:`spec.coordination.start`); a forwarded put's is
+:class:`~spec.actions.FailedWrite` of the forward (:mod:`spec.faults`).
+
 Client replies are direct (not messages): a request ends when its coordinator
 decides; a client whose coordinator crashed times out
 (:func:`spec.coordination.timeouts`).
@@ -28,18 +34,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from spec.actions import Action, ClientDelete, ClientGet, ClientPut
+from spec.actions import Action, ClientDelete, ClientGet, ClientPut, FailedPut
+from spec.config import Config
 from spec.coordination import start
 from spec.membership import serving_top
 from spec.state import Kind, Message, NodeState, State, new_message
 from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
 
-__all__ = ["client_requests", "on_forward"]
+__all__ = ["client_requests", "forward_starts", "on_forward", "spent_refusal"]
 
 # Actions are values: one shared object per distinct action.
 _client_put = lru_cache(maxsize=4096)(ClientPut)
 _client_get = lru_cache(maxsize=4096)(ClientGet)
 _client_delete = lru_cache(maxsize=4096)(ClientDelete)
+_failed_put = lru_cache(maxsize=4096)(FailedPut)
 
 
 def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
@@ -61,6 +69,7 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         if not (can_put or can_get):
             continue
         name = plan.clients[ci]
+        failing = can_put and _refusals_left(state, config)
         for key in plan.keys:
             for entry in plan.entry[key] if state.membership is None else _entry(state, plan,
                                                                                  key):
@@ -68,6 +77,9 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                     continue
                 if can_put:
                     yield write(name, entry, key), _request(state, plan, ci, entry, key, True)
+                    if failing and (entry in plan.top[key] or state.membership is not None):
+                        yield (_failed_put(name, entry, key),
+                               _request(state, plan, ci, entry, key, True, failed=True))
                 if can_get:
                     yield (_client_get(name, entry, key),
                            _request(state, plan, ci, entry, key, False))
@@ -86,8 +98,17 @@ def _entry(state: State, plan: Plan, key: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: bool) -> State:
-    """The ``ci``-th client sends its next put (get) of ``key`` to ``node``."""
+def _refusals_left(state: State, config: Config) -> bool:
+    """Whether a disk may still refuse a write (``faults.write_failures``: the sixth
+    budget of ``State.used``, there only with that budget)."""
+    return len(state.used) > 5 and state.used[5] < config.write_failures
+
+
+def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: bool,
+             failed: bool = False) -> State:
+    """The ``ci``-th client sends its next put (get) of ``key`` to ``node``; ``failed``
+    (a put to a node that coordinates it): the node's disk refuses its own write
+    (:func:`spec.coordination.start`), a write failure spent."""
     config = plan.config
     cl = state.clients[ci]
     name = plan.clients[ci]
@@ -99,20 +120,34 @@ def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: boo
         issued = with_client(cl, gets_issued=cl.gets_issued + 1, outstanding=request)
     edit = Edit(state, plan)
     edit.set_client_at(ci, issued)
+    if failed:
+        edit.used = spent_refusal(state.used)
     top = plan.top[key]
     if node in top or state.membership is not None:  # membership: node is in its top N
-        start(edit, node, request, name, key)
+        start(edit, node, request, name, key, failed)
     else:
         edit.send(new_message(Kind.FORWARD, node, top[0], request, key))
     return edit.build()
 
 
-def on_forward(edit: Edit, m: Message, dst: NodeState) -> None:
+def spent_refusal(used: tuple[int, ...]) -> tuple[int, ...]:
+    """``used`` with one more write refused (its sixth budget)."""
+    return (*used[:5], used[5] + 1)
+
+
+def on_forward(edit: Edit, m: Message, dst: NodeState, failed: bool = False) -> None:
     """A ``forward`` reaches the first of the key's top N: it starts coordinating
-    the request, unless the client gave up or the request was already started."""
+    the request, unless the client gave up or the request was already started
+    (:func:`forward_starts`); ``failed``: a put whose coordinator's own write its
+    disk refuses (:class:`~spec.actions.FailedWrite`)."""
+    if forward_starts(edit, m, dst):
+        start(edit, m.dst, m.request, client_of(edit.plan, m.request), m.key, failed)
+
+
+def forward_starts(edit: Edit, m: Message, dst: NodeState) -> bool:
+    """Whether the ``forward`` ``m`` reaching ``dst`` starts its request there: its
+    client still waits for it, and it was not started before."""
     plan = edit.plan
-    client = client_of(plan, m.request)
-    cl = edit.client(client)
+    cl = edit.client(client_of(plan, m.request))
     fresh = m.request > plan.total_puts or edit.puts[m.request - 1] is None
-    if cl.outstanding == m.request and find_coordination(dst, m.request) is None and fresh:
-        start(edit, m.dst, m.request, client, m.key)
+    return cl.outstanding == m.request and find_coordination(dst, m.request) is None and fresh

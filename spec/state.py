@@ -21,7 +21,8 @@ with its parent, so a cached hash is computed once per new part):
 * ``puts``: the put table, indexed by put id (ghost and clock facts per put);
 * ``side``: the partition, as the side holding the first node (empty: none);
 * ``used``: fault budgets spent (drops, duplicates, crashes, partitions, disk
-  losses);
+  losses; with ``faults.write_failures``, and only then, a sixth: the writes
+  refused, so no state of an earlier configuration changes);
 * ``epochs``: per node, in ring order, the storage lifetime its actor belongs to
   (0: the first, whose actor is the bare name; each disk loss, or each restart of
   a buffered node, begins a new one when ``features.actor_epochs`` is on);
@@ -41,7 +42,13 @@ with its parent, so a cached hash is computed once per new part):
   and then no state of an earlier configuration changes): the retirements each
   node has learnt of other nodes' storage lifetimes, ``(knower, owner, lifetime)``
   (a node's own retired lifetimes are known without being listed;
-  :mod:`spec.retired`, :mod:`spec.learning`; session 34).
+  :mod:`spec.retired`, :mod:`spec.learning`; session 34);
+* ``unpersisted`` (only with ``faults.write_failures``; empty otherwise): the
+  records ``(node, key, payload)`` a coordinator keeps in memory of the puts whose
+  own write its disk refused (``spec.coordination.start``), merged into its copy
+  before its next mint of the key, so it never mints a refused put's dot again;
+  volatile (a crash loses them), forgotten by a reap of the key at the node (the
+  implementation's ``PutCoordinator.unpersisted``; session 51).
 
 The configuration rides along in ``config``, excluded from equality and hash.
 Canonical form: whatever has no order is sorted (messages, hints, coordinator
@@ -135,6 +142,7 @@ class Kind(enum.StrEnum):
     FORWARD = "forward"  # a client request, to the first of the key's top N
     REPLICA_PUT = "replica-put"  # a put's new version, to a replica or a fallback (with a hint)
     REPLICA_PUT_ACK = "replica-put-ack"  # its acknowledgement
+    REPLICA_PUT_FAILED = "replica-put-failed"  # its refusal: the replica's disk refused the write
     REPLICA_GET = "replica-get"  # a get's request to a replica (or a fallback)
     REPLICA_GET_REPLY = "replica-get-reply"  # its answer: the versions the node holds
     READ_REPAIR = "read-repair"  # the reconciled versions written back after a get
@@ -374,6 +382,8 @@ def _state_hash(s: State) -> int:
         h = hash((h, s.backups._hash))
     if s.known:
         h = hash((h, 1, s.known))
+    if s.unpersisted:
+        h = hash((h, 2, s.unpersisted))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -387,7 +397,7 @@ class State:
     clients: tuple[ClientState, ...]
     puts: tuple[PutRecord | None, ...]
     side: frozenset[str]
-    used: tuple[int, int, int, int, int]
+    used: tuple[int, ...]
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
     epochs: tuple[int, ...]
@@ -405,6 +415,9 @@ class State:
     #: the retirements learnt, ``(knower, owner, lifetime)`` (module docstring;
     #: ``prune_knowledge = "learnt"`` only)
     known: frozenset[tuple[str, str, int]] = frozenset()
+    #: the records a coordinator keeps in memory of the puts whose own write its disk
+    #: refused, ``(node, key, payload)`` (module docstring; ``faults.write_failures``)
+    unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -647,6 +660,7 @@ class _StateBuilder:
         "nodes",
         "puts",
         "side",
+        "unpersisted",
         "used",
     )
     nodes: tuple[NodeState, ...]
@@ -654,7 +668,7 @@ class _StateBuilder:
     clients: tuple[ClientState, ...]
     puts: tuple[PutRecord | None, ...]
     side: frozenset[str]
-    used: tuple[int, int, int, int, int]
+    used: tuple[int, ...]
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
     epochs: tuple[int, ...]
@@ -665,6 +679,7 @@ class _StateBuilder:
     key_epochs: frozenset[tuple[str, str, int]]
     backups: Backups | None
     known: frozenset[tuple[str, str, int]]
+    unpersisted: frozenset[tuple[str, str, Payload]]
 
 
 assert sorted(_StateBuilder.__slots__) == sorted(State.__slots__)
@@ -672,14 +687,15 @@ assert sorted(_StateBuilder.__slots__) == sorted(State.__slots__)
 
 def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               clients: tuple[ClientState, ...], puts: tuple[PutRecord | None, ...],
-              side: frozenset[str], used: tuple[int, int, int, int, int],
+              side: frozenset[str], used: tuple[int, ...],
               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
               epochs: tuple[int, ...], config: Config,
               parts: tuple[int, int, int, int] | None = None,
               membership: MembershipState | None = None,
               key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
               backups: Backups | None = None,
-              known: frozenset[tuple[str, str, int]] = frozenset()) -> State:
+              known: frozenset[tuple[str, str, int]] = frozenset(),
+              unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``).
     Built as a :class:`_StateBuilder`, then made a :class:`State`."""
     if parts is None:
@@ -701,6 +717,7 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     s.key_epochs = key_epochs
     s.backups = backups
     s.known = known
+    s.unpersisted = unpersisted
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
@@ -708,6 +725,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
         h = hash((h, backups._hash))
     if known:
         h = hash((h, 1, known))
+    if unpersisted:
+        h = hash((h, 2, unpersisted))
     s._hash = h if membership is None else hash((h, membership._hash))
     s.__class__ = State  # type: ignore[assignment]
     return s  # type: ignore[return-value]

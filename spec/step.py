@@ -52,6 +52,7 @@ __all__ = [
     "Plan",
     "client_of",
     "find_coordination",
+    "forget_unpersisted",
     "get_id_of",
     "plan_of",
     "put_id_of",
@@ -211,7 +212,7 @@ class Edit:
 
     __slots__ = ("backups", "clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
                  "key_epochs", "known", "membership", "messages", "messages_dirty", "nodes",
-                 "nodes_dirty", "plan", "puts", "sent", "side", "source", "used")
+                 "nodes_dirty", "plan", "puts", "sent", "side", "source", "unpersisted", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
         self.source = state
@@ -232,6 +233,7 @@ class Edit:
         self.membership = state.membership
         self.backups = state.backups
         self.known = state.known
+        self.unpersisted = state.unpersisted
         self.sent = False
 
     # nodes
@@ -328,7 +330,8 @@ class Edit:
                 and (
                     (m.kind is Kind.REPLICA_GET and m.src == node
                      and (target is None or m.dst == target))
-                    or ((m.kind is Kind.REPLICA_GET_REPLY or m.kind is Kind.REPLICA_PUT_ACK)
+                    or ((m.kind is Kind.REPLICA_GET_REPLY or m.kind is Kind.REPLICA_PUT_ACK
+                         or m.kind is Kind.REPLICA_PUT_FAILED)
                         and m.dst == node and (target is None or m.src == target))
                 )
             )
@@ -390,8 +393,16 @@ class Edit:
             self.key_epochs,
             self.backups,
             self.known,
+            self.unpersisted,
         )
 
 
 _coord_order = operator.attrgetter("request")
 _message_order = operator.attrgetter("order")  # C-level sort keys: no Python frame per item
+
+
+def forget_unpersisted(kept: frozenset[tuple[str, str, Payload]], node: str,
+                       key: str | None = None) -> frozenset[tuple[str, str, Payload]]:
+    """``kept`` (``State.unpersisted``) without node ``node``'s records (of ``key``
+    only, if given): a crash loses them all, a reap of a key those of the key."""
+    return frozenset(e for e in kept if e[0] != node or (key is not None and e[1] != key))

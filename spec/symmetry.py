@@ -244,6 +244,7 @@ class _Renaming:
             key_epochs=state.key_epochs,
             backups=self._backups(state.backups),
             known=state.known,
+            unpersisted=self._unpersisted(state.unpersisted),
         )
 
     def _state_memoised(self, state: State) -> State:
@@ -261,7 +262,8 @@ class _Renaming:
                          self._records_memoised(state.hints_acked),
                          self._records_memoised(state.hints_deleted), state.epochs,
                          state.config, (hn, hm, hc, hp), state.membership, state.key_epochs,
-                         self._backups(state.backups), state.known)
+                         self._backups(state.backups), state.known,
+                         self._unpersisted(state.unpersisted))
 
     def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
                rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:
@@ -337,6 +339,14 @@ class _Renaming:
                 b.epoch, b.key_epochs)
             for b in backups.slots)
         return Backups(slots, backups.taken, backups.restored, backups.highest)
+
+    def _unpersisted(self, kept: frozenset[tuple[str, str, Payload]]
+                     ) -> frozenset[tuple[str, str, Payload]]:
+        """The records coordinators keep of refused writes (``State.unpersisted``),
+        their payloads renamed."""
+        if not kept:
+            return kept
+        return frozenset((node, key, self.payload(p)) for node, key, p in kept)
 
     def _records(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
         return frozenset([(h, i, k, self.payload(p)) for h, i, k, p in records])

@@ -87,7 +87,8 @@ T = TypeVar("T")
 SAMPLED_UNREDUCED = frozenset({
     "lww-two-clients", "lww-two-clients-drop", "server-vclock-two-clients-drop",
     "client-vclock-two-clients-drop", "dvv-two-keys-drop", "dvv-two-clients-drop",
-    "client-vclock-truncated", "client-vclock-untruncated", "delete-concurrent-put"})
+    "client-vclock-truncated", "client-vclock-untruncated", "delete-concurrent-put",
+    "write-failure-same-coordinator"})  # session 51
 
 
 @dataclass(frozen=True, slots=True)

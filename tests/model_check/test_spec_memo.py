@@ -107,6 +107,27 @@ def test_memo_gives_the_spec_graph_with_learnt_knowledge() -> None:
     assert graph_digest(LEARNT, mutant) != plain
 
 
+class _KeyedWithoutUnpersisted(MemoSuccessors):
+    """Mutant (session 51): a step's cache key leaves out the records of refused writes
+    (``State.unpersisted``), so a delivery's cached successor carries another state's
+    records."""
+
+    def step_context(self, state: spec.State) -> tuple[Any, ...]:
+        context = super().step_context(state)
+        return (*context[:-2], context[-1])
+
+
+def test_memo_gives_the_spec_graph_with_refused_writes() -> None:
+    """Session 51: the memoised deliveries are keyed by ``unpersisted`` (their successor
+    keeps the state's records); a key without it is caught on
+    write-failure-same-coordinator (968 states)."""
+    config = _entry("write-failure-same-coordinator").config
+    plain = _plain_digest(config)
+    mutant = spec_model(config)
+    object.__setattr__(mutant, "memoised_successors", _KeyedWithoutUnpersisted())
+    assert graph_digest(config, mutant) != plain
+
+
 def test_memo_replaces_five_mechanisms_of_the_spec() -> None:
     """The memo's mechanisms are the spec's chain with deliveries, timeouts,
     anti-entropy, the reaps and the membership steps replaced (a renamed or reordered spec

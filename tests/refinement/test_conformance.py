@@ -167,7 +167,13 @@ UNMAPPED: set[str] = {
     # harness telling each node the retirements its prune_knowledge gives it), but
     # for the broken twin (prune_knowledge "naive": no implementation prunes its own
     # live actor) (model_check.refinement_state.unmapped_features; docs/refinement.md)
-    "dvv-prune-naive"}
+    "dvv-prune-naive",
+    # session 51: the failing disk's broken twins (a refused write acknowledged, a
+    # coordinator that forgets its refused write): the implementation has neither
+    # (model_check.refinement_state.unmapped_features); write-failure-strict and
+    # write-failure-same-coordinator are mapped, their FailedPut edges unmapped
+    # ("refused put": model_check.refinement_replay.REFUSED_PUT)
+    "write-failure-acked", "write-failure-forgotten"}
 #: (sloppy-crash-pr-pw and sloppy-crash-pw, unmapped when session 39 added them, are
 #: mapped since that session's review: cluster_for passes pr and pw, and the spec's
 #: failure of a request short of its primaries maps as one short of R or W does;

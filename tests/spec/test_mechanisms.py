@@ -23,6 +23,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedPut,
+    FailedWrite,
     Gossip,
     Handoff,
     Handover,
@@ -55,7 +57,7 @@ from tests.spec.test_model import EVERYTHING, walk
 
 # Each mechanism and the only actions it may label its steps with.
 OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
-    client_requests: (ClientPut, ClientGet, ClientDelete),
+    client_requests: (ClientPut, ClientGet, ClientDelete, FailedPut),  # session 51
     deliveries: (Deliver,),
     timeouts: (Timeout, ClientTimeout),
     hinted_handoffs: (Handoff,),
@@ -63,7 +65,8 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
     reaps: (Reap,),
     membership_changes: (Join, Leave, Gossip, Transfer, Handover, Settle),
     retirement_gossip: (LearnRetirement,),  # session 34 (prune_knowledge = "learnt")
-    faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash),
+    faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash,
+             FailedWrite),
 }
 
 
@@ -95,7 +98,8 @@ def test_every_message_kind_has_a_handler_and_is_delivered_somewhere() -> None:
     states and 60,000 seen, 7-8 CPU-s.)"""
     assert set(HANDLERS) == set(Kind)
     delivered: set[Kind] = {Kind.RANGE_TRANSFER}  # tests/spec/test_membership.py
-    config = EVERYTHING.replace(clients=1, read_repair=True)
+    # session 51: a disk may refuse a write, so a replica-put-failed is delivered
+    config = EVERYTHING.replace(clients=1, read_repair=True, write_failures=1)
     rng = random.Random(0)
     for _ in range(1_000):
         if delivered == set(Kind):
