@@ -1051,10 +1051,15 @@ def _stop_node(args: argparse.Namespace) -> int:
     directory, state, name, pid = found
     running = [other for other, held in state["nodes"].items()
                if other != name and _runs(directory, held["pid"], other)]
-    status = next((answer for node in (name, *running)  # (the node itself first; a
+    # a process stopped (state T: SIGSTOP, Ctrl-Z, a debugger; `cluster status` says
+    # "stopped") serves nothing: not counted for the quorums (session 51's review: n2
+    # SIGSTOPped, `cluster stop n1` of N = 3, R = W = 2 counted it and said nothing)
+    serving = [other for other in running
+               if _silent(state["nodes"][other]["pid"]) != "stopped"]
+    status = next((answer for node in (name, *serving)  # (the node itself first; a
                    # hung one answers nothing: another member's ring and quorums)
                    if (answer := _answer(state["nodes"][node]["http"], "/status"))), None)
-    warning = _quorum_warning(status, running, name, directory)
+    warning = _quorum_warning(status, serving, name, directory)
     began = time.monotonic()
     killed = _terminate(directory, {name: pid})
     _clear_pids(directory, {name: pid})
@@ -1063,7 +1068,9 @@ def _stop_node(args: argparse.Namespace) -> int:
            "store is recovered at its next start" if killed else
            f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
            "flushed")
-    print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
+    shown = [other if other in serving else f"{other} (its process stopped: SIGSTOP?)"
+             for other in running]
+    print(f"{name} stopped ({how}); running: {', '.join(shown) or 'none'} "
           f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
     for said in (warning, _file_problem(directory)):
         if said is not None:
