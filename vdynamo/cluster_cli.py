@@ -347,6 +347,11 @@ def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
     os.chmod(path, 0o600)
 
 
+#: where :func:`_ours` reads a process's command line (absent: no ``/proc``, a BSD,
+#: macOS: :func:`_start` does not wait for it, nor :func:`node_running` tell)
+_PROC_SELF = Path("/proc/self")
+
+
 def _ours(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` runs ``vdynamo serve`` on this directory's file."""
     if not pid:
@@ -379,7 +384,7 @@ def _runs(directory: Path, pid: int | None, node: str) -> bool:
 def node_running(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` (a node's, as ``cluster.json`` records it) runs ``vdynamo
     serve`` on ``directory``'s cluster file; True wherever ``/proc`` cannot tell."""
-    return _ours(directory, pid) or (bool(pid) and not Path("/proc/self").exists())
+    return _ours(directory, pid) or (bool(pid) and not _PROC_SELF.exists())
 
 
 def _alive(pid: int) -> bool:
@@ -446,8 +451,10 @@ def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = Fa
     # started another, whose pid was recorded over this one's (it exited, its data
     # file locked), and `cluster down` left this one running (session 51's probe)
     deadline = time.monotonic() + _EXEC_WAIT_S
-    while (not _runs(directory, process.pid, name) and process.poll() is None
-           and time.monotonic() < deadline):
+    while (_PROC_SELF.exists() and not _runs(directory, process.pid, name)
+           and process.poll() is None and time.monotonic() < deadline):
+        # (without /proc _runs is never true: each start waited the 5 s, session
+        # 51's review)
         time.sleep(0.002)
     return process.pid
 
