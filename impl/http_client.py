@@ -487,6 +487,10 @@ def _seed_url(seed: str) -> str:
     scheme, sep, rest = text.partition("://")
     if sep and scheme.lower() in ("http", "https"):
         text = f"{scheme.lower()}://{rest}"
+    if any(char.isspace() for char in text):  # session 51's review: "127.0.0.1 :8098",
+        # "http:// h:p" were taken, their puts "no node could serve it ... Name or
+        # service not known"; a vertical tab, a no-break space: "port 8098\xa0 must be"
+        raise LocalError(f"node address {seed!r}: a blank inside it; give host:port")
     if text.isascii() and text.isdigit():
         raise LocalError(f"node address {seed!r}: a port alone; give host:port (e.g. "
                          f"127.0.0.1:{text})")

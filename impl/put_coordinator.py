@@ -850,7 +850,7 @@ class PutCoordinator:
         for answered in failed_replies & self.held_ended.keys():  # ended before the failure
             ended = self.held_ended.pop(answered)
             self.held_ended_bytes -= len(ended.record)
-            out.extend(self._ended_write_failed(ended, error))
+            out.extend(self._ended_write_failed(ended, error, now))
         for op_id, coordination in list(self.coordinations.items()):
             if coordination.replied and answer_id(coordination.reply_to) not in failed_replies:
                 continue  # its answer left before (its own copy was durable then)
@@ -897,19 +897,39 @@ class PutCoordinator:
             self.held_ended.clear()
             self.held_ended_bytes = 0
 
-    def _ended_write_failed(self, ended: PutCoordination, error: DynamoError) -> list[Effect]:
+    def _ended_write_failed(self, ended: PutCoordination, error: DynamoError,
+                            now: float) -> list[Effect]:
         """``ended``'s own write failed after every target acked and its answer
         waited for that write (:meth:`local_write_failed`): its record is kept for
-        the key's next mint, and it is answered again without its own copy: stored
-        when the others' acks still reach W (and PW), else a QuorumError
-        (``replicas_failed``, outcome unknown) naming the failed write."""
+        the key's next mint, and it is answered again without its own copy (a
+        fallback's ack for this node's part kept): stored when the others' acks
+        still reach W (and PW); else, before its deadline and with a fallback left
+        (sloppy quorum), it goes on, its part sent to the fallback with a hint as a
+        put still going on (:meth:`_part_failed`), its answer left to later
+        (:attr:`taken_back`); else a QuorumError (``replicas_failed``, outcome
+        unknown) naming the failed write. Before session 51's review it never tried
+        a fallback (503 with one up: session 51's service probe) and took back a
+        fallback's ack as its own copy."""
         self._remember_unpersisted(ended.key, ended.record)
         counted = self._own_target(ended)
-        ended.acks.discard(counted or "")
-        ended.primary_acks.discard(counted or "")
+        why = f"{self.name} (this node's own write): {error}"
+        if counted is None or ended.sent_to.get(counted) != self.name:
+            return [answer(ended.reply_to, PutResult(ended.result_context), None)]
+        ended.acks.discard(counted)
+        ended.primary_acks.discard(counted)
         if put_quorum_reached(ended):
             return [answer(ended.reply_to, PutResult(ended.result_context), None)]
-        ended.failures[counted or self.name] = f"{self.name} (this node's own write): {error}"
+        if (now < ended.deadline and ended.op_id not in self.coordinations
+                and len(ended.primary_acks) >= ended.pw  # (a fallback is no primary)
+                and self.quorum.fallback(ended.fallbacks, ended.used, now) is not None):
+            ended.replied = False
+            self.coordinations[ended.op_id] = ended
+            if not ended.reply_to.peer:  # (a ForwardReply held: dropped)
+                self.taken_back.add(ended.reply_to.request_id)
+            return [*self._part_failed(ended, counted, why, now), *self._check(ended, now),
+                    SetTimer(PutTimeout(ended.op_id), min(
+                        now + self.config.replica_timeout * ended.patience, ended.deadline))]
+        ended.failures[counted] = why
         return [_quorum_failed(ended)]
 
     def _written(self, key: bytes, encoded: bytes) -> None:

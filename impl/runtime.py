@@ -89,6 +89,9 @@ from impl.logs import WindowedLog
 from impl.membership import MemberStatus
 from impl.messages import (
     Forward,
+    ForwardClaim,
+    ForwardDecline,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     HintDelivery,
@@ -282,6 +285,11 @@ def members_text(config: ClusterConfig) -> str:
     if len(text) <= _SETTING_TEXT:
         return text
     return f"{len(names)} nodes, sha256 {hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+#: the peer messages that hand a request on and acknowledge no write of the sender's:
+#: never held behind its group commit (:meth:`NodeServer._perform_effects`)
+_HANDED_ON = (Forward, ForwardClaim, ForwardGrant, ForwardDecline)
 
 
 class NodeServer:
@@ -602,15 +610,15 @@ class NodeServer:
 
     # ------------------------------------------------------------------ effects
 
-    def _perform(self, effects: list[Effect]) -> None:
+    def _perform(self, effects: list[Effect], *, relayed: bool = False) -> None:
         if self._unarmed:  # before the input's own timers, which may set them again
             for timer, at in list(self._unarmed.items()):
                 self._perform_one(SetTimer(timer, at))
-        self._perform_effects(effects)
+        self._perform_effects(effects, relayed=relayed)
         if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
             self.admission.poke()
 
-    def _perform_effects(self, effects: list[Effect]) -> None:
+    def _perform_effects(self, effects: list[Effect], *, relayed: bool = False) -> None:
         # Persist, then send: the writes come first. Without a committer they are
         # performed here, in order, each durable as the engine's fsync policy says,
         # before any Send or Reply that may acknowledge them (impl.staging.persist).
@@ -620,7 +628,13 @@ class NodeServer:
         # until the commit holding that write is reported (_durable), except a
         # coordinator's ReplicaPuts (early_replica_puts): they acknowledge nothing,
         # and the Reply that counts the coordinator's copy follows that copy's write,
-        # so it waits for it. Timers are local: set at once.
+        # so it waits for it. Nor do the forwarding messages (Forward, ForwardClaim,
+        # ForwardGrant, ForwardDecline: a request handed on, no write of this node's)
+        # and a forwarded request's answer relayed (``relayed``: the Replies of a
+        # ForwardReply, the coordinator's): they leave at once (session 51's review:
+        # held, a failed commit of a full forwarder dropped them or turned them into
+        # its error, and the puts it only forwarded were 504 or 500). Timers are
+        # local: set at once.
         committer = self.committer
         if committer is None:
             failures = self.write_failures
@@ -650,7 +664,9 @@ class NodeServer:
         for effect in rest:
             if hold and isinstance(effect, Send | Reply) and not (
                     self.early_replica_puts and isinstance(effect, Send)
-                    and isinstance(effect.message, ReplicaPut)):
+                    and isinstance(effect.message, ReplicaPut)) and not (
+                    isinstance(effect, Send) and isinstance(effect.message, _HANDED_ON)
+                    ) and not (relayed and isinstance(effect, Reply)):
                 self._held.append((committer.submitted, effect))
             else:
                 self._perform_one(effect)
@@ -1991,7 +2007,7 @@ class NodeServer:
             report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
                                   src, message, error)
             return
-        self._perform(effects)
+        self._perform(effects, relayed=isinstance(message, ForwardReply))
 
     # ------------------------------------------------------------------ load
 

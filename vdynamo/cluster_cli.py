@@ -347,6 +347,11 @@ def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
     os.chmod(path, 0o600)
 
 
+#: where :func:`_ours` reads a process's command line (absent: no ``/proc``, a BSD,
+#: macOS: :func:`_start` does not wait for it, nor :func:`node_running` tell)
+_PROC_SELF = Path("/proc/self")
+
+
 def _ours(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` runs ``vdynamo serve`` on this directory's file."""
     if not pid:
@@ -379,7 +384,7 @@ def _runs(directory: Path, pid: int | None, node: str) -> bool:
 def node_running(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` (a node's, as ``cluster.json`` records it) runs ``vdynamo
     serve`` on ``directory``'s cluster file; True wherever ``/proc`` cannot tell."""
-    return _ours(directory, pid) or (bool(pid) and not Path("/proc/self").exists())
+    return _ours(directory, pid) or (bool(pid) and not _PROC_SELF.exists())
 
 
 def _alive(pid: int) -> bool:
@@ -446,8 +451,10 @@ def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = Fa
     # started another, whose pid was recorded over this one's (it exited, its data
     # file locked), and `cluster down` left this one running (session 51's probe)
     deadline = time.monotonic() + _EXEC_WAIT_S
-    while (not _runs(directory, process.pid, name) and process.poll() is None
-           and time.monotonic() < deadline):
+    while (_PROC_SELF.exists() and not _runs(directory, process.pid, name)
+           and process.poll() is None and time.monotonic() < deadline):
+        # (without /proc _runs is never true: each start waited the 5 s, session
+        # 51's review)
         time.sleep(0.002)
     return process.pid
 
@@ -1051,10 +1058,15 @@ def _stop_node(args: argparse.Namespace) -> int:
     directory, state, name, pid = found
     running = [other for other, held in state["nodes"].items()
                if other != name and _runs(directory, held["pid"], other)]
-    status = next((answer for node in (name, *running)  # (the node itself first; a
+    # a process stopped (state T: SIGSTOP, Ctrl-Z, a debugger; `cluster status` says
+    # "stopped") serves nothing: not counted for the quorums (session 51's review: n2
+    # SIGSTOPped, `cluster stop n1` of N = 3, R = W = 2 counted it and said nothing)
+    serving = [other for other in running
+               if _silent(state["nodes"][other]["pid"]) != "stopped"]
+    status = next((answer for node in (name, *serving)  # (the node itself first; a
                    # hung one answers nothing: another member's ring and quorums)
                    if (answer := _answer(state["nodes"][node]["http"], "/status"))), None)
-    warning = _quorum_warning(status, running, name, directory)
+    warning = _quorum_warning(status, serving, name, directory)
     began = time.monotonic()
     killed = _terminate(directory, {name: pid})
     _clear_pids(directory, {name: pid})
@@ -1063,7 +1075,9 @@ def _stop_node(args: argparse.Namespace) -> int:
            "store is recovered at its next start" if killed else
            f"a graceful stop in {took:.1f} s: its requests in flight answered, its store "
            "flushed")
-    print(f"{name} stopped ({how}); running: {', '.join(running) or 'none'} "
+    shown = [other if other in serving else f"{other} (its process stopped: SIGSTOP?)"
+             for other in running]
+    print(f"{name} stopped ({how}); running: {', '.join(shown) or 'none'} "
           f"(`vdynamo cluster start {name} --dir {directory}` starts it again)")
     for said in (warning, _file_problem(directory)):
         if said is not None:

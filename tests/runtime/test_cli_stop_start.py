@@ -55,7 +55,9 @@ def test_one_node_stopped_gracefully_its_hints_kept_and_started_again(
     ``_start_node`` returning before ``_launch`` (n3 never ready); ``serve``'s
     ``stopping`` line not logged (n3's log names no SIGTERM); ``_quorum_warning``
     never warning (session 51: the stop of n1 with n3 down is not warned);
-    ``_file_problem`` never a problem (session 51: the broken file not said)."""
+    ``_file_problem`` never a problem (session 51: the broken file not said);
+    n2, SIGSTOPped, counted among the nodes serving (session 51's review: the
+    partitions without n2 only)."""
     with cluster_up(tmp_path / "c", "--nodes", "3", "--n", "2", "--r", "1", "--w", "1",
                     *FAST_UP, "--set", "request_timeout=3") as directory:
         where = ["--dir", str(directory)]
@@ -118,6 +120,12 @@ def test_one_node_stopped_gracefully_its_hints_kept_and_started_again(
         # (session 51: said nothing before; tests/vdynamo/test_cli_stop_quorum_warning.py)
         assert "vdynamo cluster stop: warning: with n1 stopped, " in stop_n1.stderr, stop_n1
         assert "than R=1, W=1 (the fewest 0, of " in stop_n1.stderr, stop_n1.stderr
+        # n2 SIGSTOPped serves nothing: every partition is left with none (session 51's
+        # review: n2 counted running, only the partitions without it were named)
+        short, total = stop_n1.stderr.split("with n1 stopped, ")[1].split(
+            " partitions")[0].split(" of the ring's ")
+        assert short == total, stop_n1.stderr
+        assert "running: n2 (its process stopped: SIGSTOP?)" in stop_n1.stdout, stop_n1
         assert len(answered) == 1 and isinstance(answered[0], tuple), answered
         code, at = answered[0]
         assert code in (503, 504) and at > began, answered  # answered during the stop

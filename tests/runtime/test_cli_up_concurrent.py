@@ -88,3 +88,34 @@ def test_a_node_just_started_is_known_as_running(tmp_path: Path) -> None:
 def _section(name: str, ports: list[int]) -> str:
     return (f'[nodes.{name}]\npeer = "127.0.0.1:{ports[0]}"\n'
             f'http = "127.0.0.1:{ports[1]}"\n')
+
+
+def test_an_up_that_finds_the_cluster_made_under_the_lock_keeps_its_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race itself: ``up`` without counts sees no cluster file, and another ``up``
+    (``--nodes 2 --n 1``) makes the cluster before it takes the directory's lock:
+    under the lock it finds the file and restarts that cluster, its counts those it
+    was given (none), not the defaults it took for a new one (3 nodes, N = 3:
+    refused as a change of the cluster's counts, exit 2). Session 51's review:
+    that restoring (``_up``'s ``given``) was checked by no test. Mutant: not
+    restored: this fails."""
+    directory = tmp_path / "c"
+    locked = cluster_cli._locked
+    other: list[Any] = []
+
+    def racing(path: Path) -> Any:
+        if not other:  # this `up`, past its check of a new directory: the other runs
+            other.append(None)
+            other[0] = cli("cluster", "up", "--dir", str(directory), "--nodes", "2",
+                           "--n", "1", "--r", "1", "--w", "1", "--wait-ready", "0")
+        return locked(path)
+
+    monkeypatch.setattr(cluster_cli, "_locked", racing)
+    try:
+        later = cli("cluster", "up", "--dir", str(directory), "--wait-ready", "0")
+        assert other[0].returncode == 0, other[0]
+        assert "every node of" in later.stderr and "was running" in later.stderr, later
+        assert sorted(state(directory)["nodes"]) == ["n1", "n2"]
+    finally:
+        monkeypatch.undo()
+        cli("cluster", "down", "--dir", str(directory))

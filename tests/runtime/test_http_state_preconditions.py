@@ -12,7 +12,9 @@ Scenario: one node in this process (impl.LocalCluster, N = 1), httpx.
 
 Mutants (checked by hand): ``_read_only`` returning the resource's answer as before
 (the tree before: 200 for every case, fails); ``untagged_status`` comparing ``*``
-for If-Match like a tag (412 for ``If-Match: *``, fails)."""
+for If-Match like a tag (412 for ``If-Match: *``, fails); (session 51's review)
+``_read_only`` evaluating them on a non-2xx answer too (a 503 of ``/health/ready``
+answered 304: fails)."""
 
 from __future__ import annotations
 
@@ -48,4 +50,13 @@ def test_preconditions_on_the_state_resources_are_evaluated() -> None:
                             assert "content-type" not in answer.headers, answer.headers
                         if status == 400 and method == "GET":
                             assert "If-Match 'unquoted'" in answer.json()["message"]
+            # not ready (its writes fail): the 503 ignores them (RFC 9110 13.2.1), a
+            # load balancer's conditional probe is never a 304 or 412 then (session
+            # 51's review: the mutant evaluating them on any status survived)
+            cluster.servers[0].disk_failing = "database or disk is full"
+            for fields in ((("If-None-Match", "*"),), (("If-Match", '"x"'),)):
+                answer = await http.get(base + "/health/ready", headers=dict(fields))
+                assert answer.status_code == 503, (fields, answer)
+                assert answer.json()["ready"] is False, answer.text
+            cluster.servers[0].disk_failing = None
     run(scenario())

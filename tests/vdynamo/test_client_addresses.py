@@ -79,3 +79,15 @@ def test_a_bare_port_is_told_so() -> None:
     with pytest.raises(LocalError, match=r"node address '8098': a port alone; give "
                                          r"host:port \(e\.g\. 127\.0\.0\.1:8098\)"):
         vdynamo.connect(["8098"])
+
+
+@pytest.mark.parametrize("seed", ["127.0.0.1 :8098", "http:// 127.0.0.1:8098",
+                                  "127.0.0.1:8098\x0b", "127.0.0.1:8098\u00a0"])
+def test_a_blank_inside_an_address_is_told_so(seed: str) -> None:
+    """Session 51's review: a blank inside the address (only those around it are
+    stripped) was taken, and each request failed "no node could serve it (tried
+    http://127.0.0.1 :8098): ... Name or service not known", or was refused naming
+    the port ("port 8098\\xa0 must be 1..65535"). Mutant: the check removed: the
+    four cases fail."""
+    with pytest.raises(LocalError, match=r": a blank inside it; give host:port$"):
+        vdynamo.connect([seed])
