@@ -233,6 +233,20 @@ class Gossiper:
         self.log = log
         #: strategy 3: only the claimant moves partitions (:meth:`claim`)
         self.claims = config.partitioning == "strategy3"
+        #: pending ownership: this node's serving ring is a guess. A replaced disk
+        #: (or a restored store set aside: :meth:`distrust_serving`) served by the
+        #: configuration's initial ring (or its backup's) until it took its peers'
+        #: view; a view it takes with a change under way moves tokens from owners it
+        #: never knew (strategy 3 announces the members' new token sets before the
+        #: handover, a leaving member's with none), so :meth:`_serving` keeps no
+        #: token with its true serving owner. True until it adopts a view with no
+        #: change under way, whose ring is exact; meanwhile a get it coordinates
+        #: asks every member (:meth:`guessed_members`; session 51's data probe)
+        self.serving_guessed = False
+        #: pending ownership: the store was found replaced before it adopted a view
+        #: with a change under way: the next view it takes decides
+        #: (:meth:`distrust_serving`)
+        self._unsure = False
         self.view: Membership = self._load_view()
         #: the view the set of force-removed members was taken of, and that set
         #: (:meth:`is_removed`)
@@ -778,6 +792,8 @@ class Gossiper:
                 return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
             return []
         self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
+        if self._unsure and merged == self.view and not _in_change(merged):
+            self._unsure = False  # the peers' view is this node's, with no change: exact
         if self.heard_since_loss is not None:
             self.heard_since_loss.add(src)
         mine = merged.get(self.name)
@@ -1358,6 +1374,27 @@ class Gossiper:
 
     # ------------------------------------------------------------------ internals
 
+    def distrust_serving(self) -> None:
+        """This node's store was found to be a replaced disk or a restored store set
+        aside (:meth:`impl.node.Node._begin_rebuild`): its serving ring is a guess
+        (:attr:`serving_guessed`) if its view shows a change under way, and if it
+        has not taken a peer's view yet the next view it takes decides."""
+        if not self.pending:
+            return
+        if _in_change(self.view):
+            self.serving_guessed = True
+        else:
+            self._unsure = True
+
+    def guessed_members(self) -> tuple[str, ...]:
+        """While the serving ring is a guess (:attr:`serving_guessed`), the members a
+        get coordinated here asks, since the key's true owners are some of them: the
+        joining, up and leaving ones (those that may hold a range); else none."""
+        if not self.serving_guessed:
+            return ()
+        return self.view.nodes_with((MemberStatus.JOINING, MemberStatus.UP,
+                                     MemberStatus.LEAVING))
+
     def _load_view(self) -> Membership:
         """The persisted membership history merged into the configuration's initial view."""
         view = membership.initial_membership(self.config.initial_partitioning().ring)
@@ -1392,6 +1429,10 @@ class Gossiper:
         self.view = view
         self.known_nodes = frozenset(view.nodes)
         self.leaving = self.status is MemberStatus.LEAVING
+        if self.serving_guessed or self._unsure:
+            changing = self.pending and _in_change(view)
+            self.serving_guessed = changing  # (no change under way: the view's ring is exact)
+            self._unsure = False
         self.storage.set_meta("membership", view.to_bytes())
         new = self._serving(view)
         old = self.partitioning

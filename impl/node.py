@@ -363,7 +363,8 @@ class Node:
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,
                                    lambda: self.gossiper.future,
-                                   self.gossiper.removal_handed_over)
+                                   self.gossiper.removal_handed_over,
+                                   self.gossiper.guessed_members)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
                                lambda: len(self.gossiper.known_nodes), self.stats,
                                kept_bounds)
@@ -1470,6 +1471,7 @@ class Node:
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
         rebuild had not ended, every exchange to do again)."""
         self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
+        self.gossiper.distrust_serving()  # a ring change may have passed it by (session 51)
         # only exchanges begun from now count (session 36): a step of one begun
         # before may compare a tree of before the disk was replaced or set aside
         self.anti_entropy.forget_sessions()
