@@ -97,6 +97,11 @@ class GetCoordination:
     #: how many of the replies counted must be primaries' (:func:`primary_replies`;
     #: Riak's ``pr``; 0: any node's, the paper's sloppy quorum; session 39)
     pr: int = 0
+    #: the coordinator's serving ring was a guess (:meth:`GetCoordinator.start`): its
+    #: targets are every member up, the key's owners unknown among them, so neither a
+    #: read repair nor a reap follows (a repair would copy the key to non-owners;
+    #: anti-entropy and the rebuild bring the copies together)
+    guessed: bool = False
 
 
 def counted_replies(coordination: GetCoordination) -> set[str]:
@@ -275,7 +280,8 @@ class GetCoordinator:
                                        now + self.config.request_timeout * patience,
                                        groups=() if guessed else self.quorum.groups(key),
                                        patience=patience,
-                                       record_bytes=local_bytes, pr=pr)
+                                       record_bytes=local_bytes, pr=pr,
+                                       guessed=bool(guessed))
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets or self.config.sloppy_quorum:
             # as a target, or as a fallback coordinator: its read counts too
@@ -417,6 +423,8 @@ class GetCoordinator:
         self.coordinations.pop(coordination.op_id, None)
         self.lingering.discard(coordination.op_id)
         out: list[Effect] = []
+        if coordination.guessed:
+            return self.ended(now, coordination)
         if coordination.replies and self.config.read_repair:
             replicas = frozenset(coordination.targets).union(*coordination.groups)
             out.extend(self.repairer.repair(coordination.key, coordination.replies, replicas))

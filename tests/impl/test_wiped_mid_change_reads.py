@@ -21,9 +21,12 @@ serving ring a guess (:attr:`impl.gossip.Gossiper.serving_guessed`) until it
 adopts a view with no change; a get it coordinates meanwhile asks every member
 that may hold a range (:meth:`impl.gossip.Gossiper.guessed_members`) and counts
 no reply until each one believed reachable answered
-(:meth:`impl.get_coordinator.GetCoordinator.start`). Mutant (checked, session
-51): ``guessed_members`` answering ``()`` -- the two leave scenarios fail (5 and
-2 keys read as not found through n1).
+(:meth:`impl.get_coordinator.GetCoordinator.start`), and sends no read repair
+(the owners unknown, a repair copied the key to every member that answered
+without it: 92 copies on non-owners half a second after the reads, 19 without,
+those of the leave in flight). Mutants (checked, session 51): ``guessed_members``
+answering ``()`` -- the two leave scenarios fail (5 and 2 keys read as not found
+through n1); the repair kept for a guessed get -- both fail (read repairs sent).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from impl.cluster import SimulatedCluster
 KEYS = [b"k%d" % i for i in range(60)]
 
 
-def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, bool]:
+def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, bool, int]:
     """(keys a get at R = 1 through the wiped n1 misses, whether n1's serving ring was
-    a guess then, whether it still is once the cluster is quiet)."""
+    a guess then, whether it still is once the cluster is quiet, the read repairs
+    n1 sent during those gets)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
         for joiner in ("n4", "n5"):
             cluster.join(joiner)
@@ -52,20 +56,25 @@ def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, boo
         cluster.wipe("n1")
         cluster.run_for(1.0)
         guessed = cluster.node("n1").gossiper.serving_guessed
+        repairs = cluster.node("n1").stats["read-repairs"]
         missed = [key for key in KEYS
                   if client.get(key, r=1, coordinator="n1").values != [b"v-" + key]]
+        repairs = cluster.node("n1").stats["read-repairs"] - repairs
         cluster.run_until_quiet()
         after = cluster.node("n1").gossiper.serving_guessed
-    return missed, guessed, after
+    return missed, guessed, after, repairs
 
 
 @pytest.mark.parametrize(("leaver", "seed"), [("n4", 1), ("n2", 3)])
 def test_a_get_through_a_disk_replaced_mid_leave_reads_every_write(leaver: str,
                                                                    seed: int) -> None:
-    missed, guessed, after = _reads_through_wiped(leaver, seed)
+    missed, guessed, after, repairs = _reads_through_wiped(leaver, seed)
     assert guessed  # the scenario is reached: n1 took the view mid-change
     assert missed == []  # before the fix: 5 (n4, seed 1) and 2 (n2, seed 3) of 60
     assert not after  # the change settled: the view's ring is exact again
+    # every member was asked, the key's owners unknown among them: no read repair
+    # copies the key to them (mutant: the repair kept, 92 copies on non-owners)
+    assert repairs == 0
 
 
 def test_a_node_that_kept_its_store_does_not_guess() -> None:
