@@ -97,6 +97,11 @@ class GetCoordination:
     #: how many of the replies counted must be primaries' (:func:`primary_replies`;
     #: Riak's ``pr``; 0: any node's, the paper's sloppy quorum; session 39)
     pr: int = 0
+    #: the coordinator's serving ring was a guess (:meth:`GetCoordinator.start`): its
+    #: targets are every member up, the key's owners unknown among them, so neither a
+    #: read repair nor a reap follows (a repair would copy the key to non-owners;
+    #: anti-entropy and the rebuild bring the copies together)
+    guessed: bool = False
 
 
 def counted_replies(coordination: GetCoordination) -> set[str]:
@@ -244,6 +249,20 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
+        guessed = () if reply_to.internal else self.quorum.guessed()
+        if guessed:
+            # this node's serving ring is a guess (a replaced disk, or a restored store
+            # set aside, took its peers' view mid-change: Gossiper.serving_guessed):
+            # a target of the guess may be a new owner the range has not reached, whose
+            # empty store answered a get at R = 1 not found (session 51's data probe),
+            # and the key's true owners may be none of its top N (strategy 3 moves
+            # other partitions than the leaver's). Every member that may hold a range
+            # believed reachable is asked, and no reply counts until every one
+            # answered: the merge then holds what every up member stores and keeps
+            # as hints, the true owners' copies among them (as a fallback stands in
+            # for a target down, the members up stand in for the members down)
+            targets = tuple(node for node in guessed if self.quorum.reachable(node, now))
+            fallbacks = ()
         pr = (0 if reply_to.internal  # a reap check reads the targets themselves
               else self.config.pr if request.pr is None else request.pr)
         if pr:
@@ -259,8 +278,10 @@ class GetCoordinator:
         coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
                                        targets, fallbacks, reply_to,
                                        now + self.config.request_timeout * patience,
-                                       groups=self.quorum.groups(key), patience=patience,
-                                       record_bytes=local_bytes, pr=pr)
+                                       groups=() if guessed else self.quorum.groups(key),
+                                       patience=patience,
+                                       record_bytes=local_bytes, pr=pr,
+                                       guessed=bool(guessed))
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets or self.config.sloppy_quorum:
             # as a target, or as a fallback coordinator: its read counts too
@@ -272,6 +293,8 @@ class GetCoordinator:
             # its own read is what it answers a peer's read with: its hints of the
             # key too (``hinted_reads``; a fallback coordinator's acknowledged write)
             coordination.replies[self.name] = self.replica.served_record(key, local)
+        if guessed:
+            coordination.uncounted = frozenset(targets) | coordination.uncounted
         out: list[Effect] = []
         for target in targets:
             if target not in coordination.sent_to:
@@ -400,6 +423,8 @@ class GetCoordinator:
         self.coordinations.pop(coordination.op_id, None)
         self.lingering.discard(coordination.op_id)
         out: list[Effect] = []
+        if coordination.guessed:
+            return self.ended(now, coordination)
         if coordination.replies and self.config.read_repair:
             replicas = frozenset(coordination.targets).union(*coordination.groups)
             out.extend(self.repairer.repair(coordination.key, coordination.replies, replicas))

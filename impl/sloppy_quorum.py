@@ -70,7 +70,8 @@ class SloppyQuorum:
                  ring: Callable[[], Partitioning],
                  previous: Callable[[], Partitioning | None] = lambda: None,
                  future: Callable[[], Partitioning | None] = lambda: None,
-                 removed: Callable[[str], bool] = lambda node: False) -> None:
+                 removed: Callable[[str], bool] = lambda node: False,
+                 guessed: Callable[[], tuple[str, ...]] = tuple) -> None:
         self.name = name
         self.config = config
         self.detector = detector
@@ -83,6 +84,9 @@ class SloppyQuorum:
         self._future = future
         #: whether a node was force-removed (:meth:`impl.gossip.Gossiper.is_removed`)
         self._removed = removed
+        #: the members a get asks while the serving ring is a guess, none otherwise
+        #: (:meth:`impl.gossip.Gossiper.guessed_members`)
+        self.guessed = guessed
         #: the current ring's preference lists, one per partition
         self._preferences = PreferenceLists()
         #: the same of the ring before the change and of the future ring, while a
