@@ -1,0 +1,66 @@
+"""Tests for behaviours of :mod:`impl.node` that session 51's mutmut run of the file
+(docs/refinement.md, "Mutation score of impl/node.py, continued (session 51)") found
+no test for: each one kills the mutants its docstring names (checked by hand in
+mutmut's copy: ``MUTANT_UNDER_TEST=NAME pytest`` exits 1, and 0 with no mutant named).
+Deterministic: seeded simulated clusters and nodes, injected time.
+"""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+from impl.messages import Gossip
+from impl.restore_guard import generations_to_bytes, parse_generation
+from tests.impl.test_quick_restart_rollback import _stale_root
+from tests.impl.test_wiped_node_reads import _running
+
+
+def test_each_message_of_a_superseded_start_is_counted() -> None:
+    """A ``MerkleExchange`` of n2's start before its restart, delivered to n1 twice
+    after n1 heard the restart's generation: each delivery is dropped as stale
+    (:meth:`Node.receive`, :meth:`impl.restore_guard.RestoreGuard.superseded`) and
+    counted, ``superseded-start-dropped`` 2 (``receive__mutmut_71``: ``= 1``, the
+    count stays 1; tests/impl/test_quick_restart_rollback.py delivers it once)."""
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)) as cluster:
+        cluster.client("n1").put(b"k", b"v1")
+        stale = _stale_root(cluster)
+        cluster.crash("n2")
+        cluster.restart("n2")
+        n1 = cluster.node("n1")
+
+        def heard_restart() -> bool:  # n1 told n2's new start by gossip
+            guards = n1.guard, cluster.node("n2").guard
+            return None not in guards and guards[0].yours("n2") == guards[1].generation
+
+        cluster.run_until(heard_restart, max_time=30)
+        assert n1.guard is not None
+        for _ in range(2):
+            now = cluster.sim.node_now("n1")
+            assert n1.receive(now, "n2", stale) == []
+        assert n1.guard.rolled_back == set()
+        assert n1.stats["superseded-start-dropped"] == 2
+
+
+def test_a_gossip_relaying_its_senders_own_generation_is_not_taken() -> None:
+    """n2's gossip to n1 relays (``Gossip.generations``) a later start of n2 itself
+    than its own ``generation`` says: n1 takes a sender's generation from its
+    ``generation`` only (:meth:`Node._take_relayed`: "Its own is its gossip's
+    ``generation``", not read again from the relay), so n1 still holds the one n2
+    said, counts no ``generation-relayed`` and does not mark n2 relayed-only
+    (``receive__mutmut_153``: ``_take_relayed(None, relayed)``, the sender not left
+    out: taken as a relay of a third node)."""
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)) as cluster:
+        n1, n2 = cluster.node("n1"), cluster.node("n2")
+        assert n1.guard is not None and n2.guard is not None
+        own = n2.guard.generation
+        assert n1.guard.heard["n2"] == own
+        parsed = parse_generation(own)
+        assert parsed is not None
+        later = f"{parsed[0] + 1}.{'0' * len(parsed[1])}"
+        before = n1.stats["generation-relayed"]
+        gossip = Gossip(n2.view.to_bytes(), reply=False, generation=own,
+                        yours=n1.guard.generation,
+                        generations=generations_to_bytes({"n2": later}))
+        n1.receive(cluster.sim.node_now("n1"), "n2", gossip)
+        assert n1.guard.heard["n2"] == own
+        assert "n2" not in n1.guard.relayed_only
+        assert n1.stats["generation-relayed"] == before
