@@ -8,8 +8,10 @@ Deterministic: seeded simulated clusters and nodes, injected time.
 from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
-from impl.messages import Gossip
+from impl.effects import Effect, Send
+from impl.messages import Gossip, SeenDigest
 from impl.restore_guard import generations_to_bytes, parse_generation
+from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
 from tests.impl.test_quick_restart_rollback import _stale_root
 from tests.impl.test_wiped_node_reads import _running
 
@@ -64,3 +66,48 @@ def test_a_gossip_relaying_its_senders_own_generation_is_not_taken() -> None:
         assert n1.guard.heard["n2"] == own
         assert "n2" not in n1.guard.relayed_only
         assert n1.stats["generation-relayed"] == before
+
+
+def test_a_gossip_of_a_start_heard_that_asks_no_reply_is_not_answered() -> None:
+    """In a running cluster (every start heard), a gossip n2 sends n1 with ``reply``
+    false, the views alike, of n2's start n1 heard: n1 answers nothing
+    (:meth:`Node.receive` answers a gossip asking no reply only for a start of its
+    sender not heard before: the shadow round waits for it)
+    (``receive__mutmut_157``: ``new and message.reply or not any(...)``, every such
+    gossip answered by one: two nodes answer each other for ever, and mutmut cut its
+    run as a timeout)."""
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)) as cluster:
+        n1, n2 = cluster.node("n1"), cluster.node("n2")
+        assert n1.guard is not None and n2.guard is not None
+        assert n1.view == n2.view
+        gossip = Gossip(n2.view.to_bytes(), reply=False, generation=n2.guard.generation,
+                        yours=n1.guard.generation)
+        effects = n1.receive(cluster.sim.node_now("n1"), "n2", gossip)
+        assert [e for e in effects if isinstance(e, Send) and e.dest == "n2"] == []
+
+
+def test_a_round_asking_a_peer_again_drops_only_its_gossips_to_that_peer() -> None:
+    """n3 restarted (its startup round waiting for n1 and n2); n1 gossips to it
+    without naming this start, so the round asks n1 again (a Gossip wanting a reply:
+    :meth:`Node._shadow_heard`), and that ask is n1's answer: of the gossip handler's
+    effects (stubbed here: a gossip and a seen digest to n1, a gossip to n2) only the
+    gossip to n1 is dropped (:meth:`Node.receive`, session 37); the seen digest to
+    n1 and the gossip to n2 are sent (``receive__mutmut_202``: ``type(e) is Send or
+    ...``, every Send dropped; ``_201``: ``... or isinstance(e.message, Gossip)``,
+    every gossip and every Send to n1 dropped; both cut as timeouts by mutmut, each
+    a survivor of the shadow round's five test files)."""
+    cluster = _restarted_n3()
+    n3, now = cluster.node("n3"), cluster.now
+    view = n3.view.to_bytes()
+    digest = SeenDigest(b"seen", reply=False)
+
+    def handler(now: float, src: str, message: object) -> list[Effect]:
+        return [Send("n1", Gossip(view, reply=False)), Send("n1", digest),
+                Send("n2", Gossip(view, reply=False))]
+
+    n3._messages[Gossip] = handler
+    effects = n3.receive(now, "n1", Gossip(cluster.node("n1").view.to_bytes(), reply=False))
+    sent = [(e.dest, type(e.message).__name__, getattr(e.message, "reply", None))
+            for e in effects if isinstance(e, Send)]
+    assert sorted(sent) == [("n1", "Gossip", True), ("n1", "SeenDigest", False),
+                            ("n2", "Gossip", False)]
