@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
-from impl.messages import Gossip, SeenDigest
+from impl.messages import Gossip, HintDelivery, SeenDigest
 from impl.restore_guard import generations_to_bytes, parse_generation
 from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
 from tests.impl.test_quick_restart_rollback import _stale_root
@@ -111,3 +111,32 @@ def test_a_round_asking_a_peer_again_drops_only_its_gossips_to_that_peer() -> No
             for e in effects if isinstance(e, Send)]
     assert sorted(sent) == [("n1", "Gossip", True), ("n1", "SeenDigest", False),
                             ("n2", "Gossip", False)]
+
+
+def test_a_hint_delivery_carries_its_senders_generation() -> None:
+    """4 nodes, N = 3, R = W = 2, the restore guard on: a put while a top-N node of
+    the key is down leaves a hint at a fallback; once the node is back, the
+    fallback's hint scan delivers it (a ``HintDelivery`` sent with no gossip beside
+    it), stamped with the fallback's store generation (:meth:`Node._finish`: a
+    message of ``_GENERATION_STAMPED`` whose generation is not the guard's is
+    stamped), so that the receiver's guard can refuse a rolled-back fallback's hints
+    (``_finish__mutmut_1``: ``guard = None``; ``_2``: ``generation = None``: a hint
+    delivered with no generation, which the receiver checks against nothing)."""
+    with _running(SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3)) as cluster:
+        down = cluster.node("n1").preference_list(b"h")[0]
+        coordinator = next(n for n in cluster.node_names if n != down)
+        cluster.crash(down)
+        cluster.client(coordinator).put(b"h", b"v1")
+        cluster.restart(down)
+        found: list[tuple[str, HintDelivery]] = []
+
+        def delivered() -> bool:
+            for sent in cluster.sim.in_flight():
+                if isinstance(sent.message, HintDelivery) and sent.dest == down:
+                    found.append((sent.src, sent.message))
+            return bool(found)
+
+        cluster.run_until(delivered, max_time=60)
+        for src, message in found:
+            guard = cluster.node(src).guard
+            assert guard is not None and message.generation == guard.generation
