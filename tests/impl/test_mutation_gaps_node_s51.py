@@ -11,6 +11,8 @@ from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
 from impl.messages import Gossip, HintDelivery, SeenDigest
 from impl.restore_guard import generations_to_bytes, parse_generation
+from impl.timers import GossipRound
+from tests.impl.test_mutation_gaps_node import _node
 from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
 from tests.impl.test_quick_restart_rollback import _stale_root
 from tests.impl.test_wiped_node_reads import _running
@@ -140,3 +142,22 @@ def test_a_hint_delivery_carries_its_senders_generation() -> None:
         for src, message in found:
             guard = cluster.node(src).guard
             assert guard is not None and message.generation == guard.generation
+
+
+def test_an_input_finished_leaves_no_generation_to_put_back_at_the_next_one() -> None:
+    """After an input's effects are finished (:meth:`Node._finish`: its writes staged,
+    a failure of them is :meth:`Node.persist_failed`'s), the generation it advanced
+    from is forgotten: a later input that advances the generation and is discarded
+    puts back the one it advanced from, not an empty one
+    (``_finish__mutmut_18``: ``_unadvanced = ""``, so the next advance records
+    nothing and its discard sets the store's generation to ""; the same rule after a
+    discard: tests/impl/test_mutation_gaps_node.py,
+    ``test_a_discarded_input_leaves_no_generation_to_put_back_at_the_next_one``)."""
+    node = _node()
+    assert node.guard is not None and node.guard.confirmed
+    node.fire(1.0, GossipRound())  # an input, finished
+    before = node.guard.generation
+    node._advance_generation(2.0)
+    assert node.guard.generation != before
+    node._discard_writes()
+    assert node.guard.generation == before
