@@ -1,0 +1,49 @@
+"""Review of the data probe's guessed serving ring (session 51, review;
+docs/runtime.md, "Review of the data probe's fixes (session 51, review)").
+
+A node whose disk is replaced while a leave moves ranges guesses its serving ring
+(:attr:`impl.gossip.Gossiper.serving_guessed`): a get it coordinates asks every
+member (:meth:`impl.get_coordinator.GetCoordinator.start`), but a *put* it
+coordinated went to the guess's top N and was acknowledged there. With W = 3
+strictly (N = 3) a get at R = 1 through a true owner the put never reached read
+the value before it: 3 nodes, n4 and n5 joined, 40 keys at W = 3, n4 asked to
+leave, n1's disk replaced 2 s into the leave, each key read through n2 and
+rewritten (its context) through n1 at W = 3, then read at R = 1 through n2 and n3:
+seed 3, 6 of 40 keys read the old value on ``s51-probedata`` (and on ``c17119bc``).
+
+Fixed (:meth:`impl.forwarding.Forwarder.route`): while its ring is a guess a node
+forwards a client's put to a member that routes by the view (the up ones first),
+coordinating it itself only when none is believed reachable. Mutant (checked):
+the forward removed (``guessed`` taken as empty in ``route``): this test fails
+(6 keys stale).
+"""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+
+KEYS = [b"k%d" % i for i in range(40)]
+
+
+def test_a_put_through_a_guessed_ring_is_read_by_the_true_owners() -> None:
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, sloppy_quorum=False) as cluster:
+        for joiner in ("n4", "n5"):
+            cluster.join(joiner)
+            cluster.run_until_quiet()
+        client = cluster.client()
+        for key in KEYS:
+            client.put(key, b"v1-" + key, w=3)
+        cluster.run_until_quiet()
+        cluster.run_for(3.0)
+        cluster.leave("n4")
+        cluster.run_for(2.0)
+        cluster.wipe("n1")
+        cluster.run_until(lambda: cluster.node("n1").gossiper.serving_guessed, max_time=5)
+        cluster.run_for(0.5)
+        for key in KEYS:
+            context = client.get(key, r=2, coordinator="n2").context
+            client.put(key, b"v2-" + key, context, w=3, coordinator="n1")
+        assert cluster.node("n1").gossiper.serving_guessed  # still a guess: reached
+        stale = sorted({key for reader in ("n2", "n3") for key in KEYS
+                        if client.get(key, r=1, coordinator=reader).values != [b"v2-" + key]})
+        assert stale == []  # s51-probedata: 6 of 40 keys read v1
