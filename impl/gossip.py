@@ -238,8 +238,8 @@ class Gossiper:
         #: configuration's initial ring (or its backup's) until it took its peers'
         #: view; a view it takes with a change under way moves tokens from owners it
         #: never knew (strategy 3 announces the members' new token sets before the
-        #: handover, a leaving member's with none), so :meth:`_serving` keeps no
-        #: token with its true serving owner. True until it adopts a view with no
+        #: handover, a leaving member's with none), so :meth:`_serving` may give a
+        #: moving token to a node that is not its serving owner. True until it adopts a view with no
         #: change under way, whose ring is exact; meanwhile a get it coordinates
         #: asks every member (:meth:`guessed_members`; session 51's data probe)
         self.serving_guessed = False
