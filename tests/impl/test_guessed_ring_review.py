@@ -15,7 +15,11 @@ Fixed (:meth:`impl.forwarding.Forwarder.route`): while its ring is a guess a nod
 forwards a client's put to a member that routes by the view (the up ones first),
 coordinating it itself only when none is believed reachable. Mutant (checked):
 the forward removed (``guessed`` taken as empty in ``route``): the put test fails
-(6 keys stale).
+(6 keys stale). A put a peer forwards to the guessed node (it is the key's first
+target in the peer's ring) was coordinated by the guess too: seed 4, 2 of the 12
+keys so put read stale. Fixed (:meth:`impl.forwarding.Forwarder.on_grant`: the
+grant given back, ``ForwardDecline``); mutant (checked): the decline removed, the
+forwarded-put test fails (``k35``, ``k37``).
 
 A guessed get that a member up leaves silent (n5 cut off before n1 suspects it)
 fails at the request timeout, as documented, but its 503 named every member's
@@ -28,34 +32,38 @@ from __future__ import annotations
 
 import pytest
 
-from impl.cluster import SimulatedCluster
+from impl.cluster import Client, SimulatedCluster
 from impl.errors import QuorumError
 
 KEYS = [b"k%d" % i for i in range(40)]
 
 
-def _guessed(cluster: SimulatedCluster) -> None:
-    """n4 and n5 joined, every key at W = 3 (``v1-``), n4 asked to leave and n1's disk
-    replaced 2 s later: until 0.5 s after n1's ring became a guess."""
+def _guessed(cluster: SimulatedCluster, keys: list[bytes] = KEYS, *,
+             rebuilding: bool = False) -> Client:
+    """n4 and n5 joined, each of ``keys`` at W = 3 (``v1-``), n4 asked to leave and
+    n1's disk replaced 2 s later: until 0.5 s after n1's ring became a guess (or,
+    ``rebuilding``, n1 began to rebuild). Returns the client that wrote them."""
     for joiner in ("n4", "n5"):
         cluster.join(joiner)
         cluster.run_until_quiet()
     client = cluster.client()
-    for key in KEYS:
+    for key in keys:
         client.put(key, b"v1-" + key, w=3)
     cluster.run_until_quiet()
     cluster.run_for(3.0)
     cluster.leave("n4")
     cluster.run_for(2.0)
     cluster.wipe("n1")
-    cluster.run_until(lambda: cluster.node("n1").gossiper.serving_guessed, max_time=5)
+    n1 = cluster.node("n1")
+    cluster.run_until(lambda: n1.rebuild.active if rebuilding else n1.gossiper.serving_guessed,
+                      max_time=5)
     cluster.run_for(0.5)
+    return client
 
 
 def test_a_put_through_a_guessed_ring_is_read_by_the_true_owners() -> None:
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, sloppy_quorum=False) as cluster:
-        _guessed(cluster)
-        client = cluster.client()
+        client = _guessed(cluster)
         for key in KEYS:
             context = client.get(key, r=2, coordinator="n2").context
             client.put(key, b"v2-" + key, context, w=3, coordinator="n1")
@@ -67,11 +75,34 @@ def test_a_put_through_a_guessed_ring_is_read_by_the_true_owners() -> None:
 
 def test_a_guessed_get_short_of_a_member_says_so() -> None:
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
-        _guessed(cluster)
+        client = _guessed(cluster)
         cluster.partition(["n1", "n2", "n3", "n4"], ["n5"])
         with pytest.raises(QuorumError) as failed:
-            cluster.client().get(KEYS[0], r=1, coordinator="n1")
+            client.get(KEYS[0], r=1, coordinator="n1")
         message = str(failed.value)
         assert "no answer from n5" in message
         assert "serving ring is a guess" in message
         assert "n2 (the coordinator's own read" not in message  # s51-probedata: so named
+
+
+def test_a_put_forwarded_to_a_guessed_ring_is_declined() -> None:
+    """A put a peer forwards to the guessed node (a coordinator outside the key's top
+    N forwards to the first of them) is given back (``ForwardDecline``): the
+    forwarder hands it to the key's next node. s51-probedata coordinated it by the
+    guess: seed 4, 2 of the 12 keys so put read stale at R = 1."""
+    keys = [b"k%d" % i for i in range(60)]
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4, sloppy_quorum=False) as cluster:
+        client = _guessed(cluster, keys, rebuilding=True)
+        forwarded = []
+        for key in keys:
+            for node in ("n2", "n3", "n5"):
+                top = cluster.node(node).quorum.preference_list(key)[:3]
+                if node not in top and top[0] == "n1":
+                    context = client.get(key, r=2, coordinator="n2").context
+                    client.put(key, b"v2-" + key, context, w=3, coordinator=node)
+                    forwarded.append(key)
+                    break
+        assert len(forwarded) >= 5 and cluster.node("n1").gossiper.serving_guessed
+        stale = sorted({key for reader in ("n2", "n3") for key in forwarded
+                        if client.get(key, r=1, coordinator=reader).values != [b"v2-" + key]})
+        assert stale == []
