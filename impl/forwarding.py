@@ -18,6 +18,15 @@ sloppy-quorum fallback. A coordinator ignores a duplicated ``Forward`` (it
 remembers the last ``FORWARD_MEMORY`` it saw) and answers a forwarded request
 through :func:`answer`, which carries a failure as an :class:`~impl.errors.ErrorCode`.
 
+*A guessed ring coordinates no put* (session 51's review). While a node's serving
+ring is a guess (:attr:`impl.gossip.Gossiper.serving_guessed`: a replaced disk that
+took its peers' view mid-change) its top N may be none of a key's true owners: a
+put it coordinated was acknowledged where the owners' gets do not look. So it
+forwards a client's put to another member believed reachable (the ``up`` ones
+first), and gives back the grant of a put forwarded to it (``ForwardDecline``);
+a get it coordinates itself, asking every member
+(:meth:`impl.get_coordinator.GetCoordinator.start`).
+
 *A forwarded put is minted once, and only while its client waits* (session 26).
 A coordinator does not coordinate a forwarded put when its ``Forward`` arrives:
 it asks the forwarder (``ForwardClaim``) and coordinates only on its
