@@ -18,6 +18,15 @@ sloppy-quorum fallback. A coordinator ignores a duplicated ``Forward`` (it
 remembers the last ``FORWARD_MEMORY`` it saw) and answers a forwarded request
 through :func:`answer`, which carries a failure as an :class:`~impl.errors.ErrorCode`.
 
+*A guessed ring coordinates no put* (session 51's review). While a node's serving
+ring is a guess (:attr:`impl.gossip.Gossiper.serving_guessed`: a replaced disk that
+took its peers' view mid-change) its top N may be none of a key's true owners: a
+put it coordinated was acknowledged where the owners' gets do not look. So it
+forwards a client's put to another member believed reachable (the ``up`` ones
+first), and gives back the grant of a put forwarded to it (``ForwardDecline``);
+a get it coordinates itself, asking every member
+(:meth:`impl.get_coordinator.GetCoordinator.start`).
+
 *A forwarded put is minted once, and only while its client waits* (session 26).
 A coordinator does not coordinate a forwarded put when its ``Forward`` arrives:
 it asks the forwarder (``ForwardClaim``) and coordinates only on its
@@ -266,10 +275,23 @@ class Forwarder:
     def route(self, now: float, request: Request, reply_to: ReplyTo) -> list[Effect]:
         """Coordinate ``request`` here if this node is among its targets, else forward."""
         targets = self.quorum.preference_list(request.key)[: self.config.n]
-        if self.name in targets or reply_to.peer:
+        guessed = () if reply_to.peer or isinstance(request, GetRequest) else self.quorum.guessed()
+        if guessed:
+            # this node's serving ring is a guess (:meth:`impl.gossip.Gossiper.
+            # serving_guessed`; a get asks every member instead,
+            # :meth:`impl.get_coordinator.GetCoordinator.start`): a put it coordinated
+            # was acknowledged by the guess's top N, and the key's true owners read
+            # it stale at R = 1 (session 51's review: W = 3 strictly, 6 of 40 keys,
+            # seed 3). A peer that routes by the view coordinates it; with none
+            # believed reachable it is coordinated here, as before.
+            candidates = [n for n in guessed if n != self.name and self.quorum.reachable(n, now)]
+            if not candidates:
+                return self.coordinate(now, request, reply_to)
+        elif self.name in targets or reply_to.peer:
             return self.coordinate(now, request, reply_to)
-        # The reachable targets in order; when none is, probe the first one.
-        candidates = [n for n in targets if self.quorum.reachable(n, now)] or [targets[0]]
+        else:
+            # The reachable targets in order; when none is, probe the first one.
+            candidates = [n for n in targets if self.quorum.reachable(n, now)] or [targets[0]]
         forwarding = Forwarding(next(self.ids), reply_to.request_id, request, candidates[1:],
                                 candidates[0], now + self.timeout)
         self.forwardings[forwarding.op_id] = forwarding
@@ -334,7 +356,10 @@ class Forwarder:
         self._expire_claims(now)
         if not message.granted:
             return []
-        if now - claim.sent > self.config.replica_timeout:
+        if now - claim.sent > self.config.replica_timeout or self.quorum.guessed():
+            # (a guessed ring: the forwarder, which routes by the view, hands it to
+            # the key's next node or coordinates it; :meth:`route`, session 51's
+            # review: forwarded puts a guessed node coordinated, 2 of 12 read stale)
             return [Send(src, messages.ForwardDecline(message.op_id))]
         reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
         return self.coordinate(now, claim.request, reply_to)

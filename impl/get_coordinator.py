@@ -165,7 +165,8 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
     share went to a fallback: ``suspected, not asked: n2``), the nodes whose replies
     counted towards R (``answered: n1, n5 for n2``), those whose replies did not
     (``not counted: n1 (the coordinator's own read, not rebuilt), n4``), and why
-    not. Before session 35 the 503 said only "get reached 2 of R=3 replicas before
+    not (a guessed ring's get, :attr:`GetCoordination.guessed`: that it waits for
+    every member asked). Before session 35 the 503 said only "get reached 2 of R=3 replicas before
     the timeout", naming no node, where a put's 504 named its silent nodes since
     session 32 (:func:`impl.put_coordinator._silent`)."""
     silent: list[str] = []
@@ -187,7 +188,8 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
             answered.append(label)
         elif node in coordination.replies:
             uncounted.append(f"{label} (the coordinator's own read, not rebuilt)"
-                             if node in coordination.uncounted else label)
+                             if node in coordination.uncounted and not coordination.guessed
+                             else label)
         elif node in coordination.used:
             silent.append(label)
         else:  # a target never asked: suspected when the get began
@@ -199,6 +201,12 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
     clauses = [f"{what}{', '.join(nodes)}" for what, nodes in (
         ("no answer from ", silent), ("suspected, not asked: ", skipped),
         ("answered: ", answered), ("not counted: ", uncounted)) if nodes]
+    if coordination.guessed:
+        # (until session 51's review every member's reply was named "the
+        # coordinator's own read, not rebuilt", and the guess not at all)
+        clauses.append("this node's serving ring is a guess (its store replaced while a "
+                       "membership change moves ranges): every member asked, no reply "
+                       "counts until each one answered")
     if outsiders:
         clauses.append(f"{outsiders} empty answer(s) of nodes outside the key's top N "
                        "do not make a not found")

@@ -1394,11 +1394,14 @@ class Gossiper:
     def guessed_members(self) -> tuple[str, ...]:
         """While the serving ring is a guess (:attr:`serving_guessed`), the members a
         get coordinated here asks, since the key's true owners are some of them: the
-        joining, up and leaving ones (those that may hold a range); else none."""
+        joining, up and leaving ones (those that may hold a range), the up ones
+        first (a put is forwarded to the first reachable other one:
+        :meth:`impl.forwarding.Forwarder.route`; a joining one takes no ``Forward``);
+        else none."""
         if not self.serving_guessed:
             return ()
-        return self.view.nodes_with((MemberStatus.JOINING, MemberStatus.UP,
-                                     MemberStatus.LEAVING))
+        return (*self.view.nodes_with((MemberStatus.UP,)),
+                *self.view.nodes_with((MemberStatus.LEAVING, MemberStatus.JOINING)))
 
     def _load_view(self) -> Membership:
         """The persisted membership history merged into the configuration's initial view."""
