@@ -4,12 +4,12 @@ node, and handoff of it stalls), at the *default* limits (the public case raises
 max_value_bytes to 16 MiB): 1 MiB values, max_siblings 25.
 
 3 processes, N=3 R=2 W=2. n3 is SIGKILLed; 30 blind 1 MiB puts go to one key
-(the 26th on refused with a clear 4xx: max_siblings), so n1/n2 hold a record of
-25 MiB and hints for n3. n3 restarts; 15 s for hinted handoff and anti-entropy to
+(those past max_record_bytes, 4 MiB by default, or max_siblings are to be refused
+with a clear 4xx), so n1/n2 hold the largest record a key may have and hints for n3. n3 restarts; 15 s for hinted handoff and anti-entropy to
 move the record to it.
 Right value: every blind put answers 200 or a clear 4xx (413/409/400), never 5xx;
-afterwards 30 small w=3 puts all succeed; a GET r=3 through n3 returns the 25
-siblings; a read-modify-write with that context leaves one value.
+afterwards 30 small w=3 puts all succeed; a GET r=3 through n3 returns as
+many siblings as puts were accepted; a read-modify-write with that context leaves one value.
 
 Run from the project's root: .venv/bin/python probes/22a-sibling-explosion-1mib-node-down.py
 (uses about 0.5 GB of memory for a minute)
