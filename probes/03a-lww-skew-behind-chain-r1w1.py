@@ -15,7 +15,7 @@ Run from the project's root: .venv/bin/python probes/03a-lww-skew-behind-chain-r
 import sys
 
 sys.path.insert(0, ".")
-import impl  # noqa: E402
+import impl
 
 bad = False
 nodes = ["n1", "n2", "n3"]

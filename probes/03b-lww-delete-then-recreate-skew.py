@@ -16,7 +16,7 @@ Run from the project's root: .venv/bin/python probes/03b-lww-delete-then-recreat
 import sys
 
 sys.path.insert(0, ".")
-import impl  # noqa: E402
+import impl
 
 bad = False
 for seed in (1, 2, 3):

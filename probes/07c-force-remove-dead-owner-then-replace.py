@@ -16,7 +16,7 @@ Run from the project's root: .venv/bin/python probes/07c-force-remove-dead-owner
 import sys
 
 sys.path.insert(0, ".")
-import impl  # noqa: E402
+import impl
 
 bad = False
 for clock in ("dvv", "client-vclock"):

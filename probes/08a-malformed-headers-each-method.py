@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes  # noqa: E402
+from _cluster import LocalNodes
 
 
 def raw(port: int, data: bytes) -> bytes:

@@ -14,7 +14,7 @@ Run from the project's root: .venv/bin/python probes/12a-zombie-replica-down-pas
 import sys
 
 sys.path.insert(0, ".")
-import impl  # noqa: E402
+import impl
 
 bad = False
 for clock in ("dvv", "lww", "client-vclock"):

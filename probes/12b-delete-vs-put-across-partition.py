@@ -15,7 +15,7 @@ Run from the project's root: .venv/bin/python probes/12b-delete-vs-put-across-pa
 import sys
 
 sys.path.insert(0, ".")
-import impl  # noqa: E402
+import impl
 
 bad = False
 for clock in ("dvv", "client-vclock"):

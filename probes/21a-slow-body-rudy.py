@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes  # noqa: E402
+from _cluster import LocalNodes
 
 HOLD = 45.0
 
@@ -75,7 +75,7 @@ with LocalNodes(nodes=3) as cluster:
         try:
             assert cluster.values("k") == [b"v"], "a GET"
             assert cluster.put(f"fresh{failures}-{time.time()}", b"w") == 200, "a PUT"
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             failures += 1
             print(f"t={time.time() - t0:4.0f}s a normal request failed: {err!r}")
         time.sleep(1.0)

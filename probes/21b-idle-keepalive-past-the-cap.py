@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes  # noqa: E402
+from _cluster import LocalNodes
 
 HOLD = 45.0
 
@@ -73,7 +73,7 @@ with LocalNodes(nodes=3) as cluster:
             print(f"t=20s: {mid} of the held HTTP connections still open")
         try:
             assert cluster.values("k") == [b"v"]
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             failures += 1
             print(f"t={time.time() - t0:4.0f}s normal GET failed: {err!r}")
         time.sleep(2)

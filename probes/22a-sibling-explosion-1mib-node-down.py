@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes  # noqa: E402
+from _cluster import LocalNodes
 
 with LocalNodes(nodes=3, per_process=True) as cluster:
     cluster.kill("n3")

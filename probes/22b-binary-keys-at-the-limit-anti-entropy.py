@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes  # noqa: E402
+from _cluster import LocalNodes
 
 rnd = random.Random(22)
 raw_keys = [b"\x00" * 1024, b"\xff" * 1024, b"\x80" * 1024, b"\x00", b"\xff", b"\x00" * 1023 + b"\xff"]
