@@ -8,20 +8,23 @@ coordinated by one of the joiners.
 register at w=2 through any node and, after each acknowledged write, reads it
 back at r=1 through n4 then n5 (once they are members); 20 keys written before
 the joins are read through the joiners at r=1 throughout.
+The same again with N=3 R=3 W=1 (a write acknowledged by one replica, every read
+through a joiner at R=3).
 Right value: no read returns anything but the last acknowledged value (no stale
 or empty read), for dvv and lww, seeds 1-3.
 
 Run from the project's root: .venv/bin/python probes/07a-two-joins-n2-r1-read-through-joiner.py
 """
+import itertools
 import sys
 
 sys.path.insert(0, ".")
 import impl
 
 bad = False
-for clock in ("dvv", "lww"):
+for (n, r, w), clock in itertools.product(((2, 1, 2), (3, 3, 1)), ("dvv", "lww")):
     for seed in (1, 2, 3):
-        c = impl.SimulatedCluster(nodes=3, n=2, r=1, w=2, seed=seed, clock=clock)
+        c = impl.SimulatedCluster(nodes=3, n=n, r=r, w=w, seed=seed, clock=clock)
         cl = c.client()
         for i in range(20):
             cl.put(b"old%d" % i, b"o%d" % i)
@@ -35,7 +38,7 @@ for clock in ("dvv", "lww"):
                 c.join("n5")
             try:
                 g = cl.get(b"reg")
-                cl.put(b"reg", b"r%d" % step, context=g.context)
+                cl.put(b"reg", b"r%d" % step, context=g.context, w=w)
                 last = b"r%d" % step
             except impl.DynamoError:
                 pass
@@ -44,7 +47,7 @@ for clock in ("dvv", "lww"):
                     continue
                 for key, want in ((b"reg", last), (b"old%d" % (step % 20), b"o%d" % (step % 20))):
                     try:
-                        got = list(c.client(via).get(key, r=1, coordinator=via).values)
+                        got = list(c.client(via).get(key, r=r, coordinator=via).values)
                     except impl.DynamoError:
                         refused += 1
                         continue          # refused while not ready: allowed
@@ -53,7 +56,7 @@ for clock in ("dvv", "lww"):
                         stale.append((step, via, key, got, want))
             c.run_for(0.5)
         c.run_until_quiet()
-        print(f"{clock} seed {seed}: reads through the joiners answered {answered}, refused {refused}, "
+        print(f"N={n} R={r} W={w} {clock} seed {seed}: reads through the joiners answered {answered}, refused {refused}, "
               f"stale {len(stale)} {stale[:3]}; members {c.sim.members}")
         if stale or not answered:
             bad = True
