@@ -1,7 +1,7 @@
 """Riak kv679 on real processes: a node's data files are deleted while it is down
 (a replaced disk, a restore that failed) and it is restarted empty.
 
-3 processes, N=3 R=2 W=2, for each of dvv, client-vclock and server-vclock.
+3 processes, N=3 R=2 W=2, for each of dvv, client-vclock, server-vclock and lww.
 Through n2 (not n1 as in the public case): v1, then v2 with the context of a
 read. n2 is SIGKILLed, its SQLite files deleted, and it is started again. A new
 client (its own X-Vdynamo-Client) writes v3 blind through n2 (acknowledged), and
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import LocalNodes
 
 bad = False
-for clock in ("dvv", "client-vclock", "server-vclock"):
+for clock in ("dvv", "client-vclock", "server-vclock", "lww"):
     with LocalNodes(nodes=3, per_process=True, extra_cluster=f'clock = "{clock}"') as c:
         def put(value: bytes, client: str, context: str | None = None) -> int:
             headers = {"Content-Type": "application/octet-stream", "X-Vdynamo-Client": client}
