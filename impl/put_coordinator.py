@@ -209,9 +209,10 @@ class PutCoordination:
     #: nothing and the others' acks decide (session 50;
     #: :meth:`PutCoordinator.local_write_failed`, :meth:`PutCoordinator.on_failed`)
     failures: dict[str, str] = field(default_factory=dict)
-    #: the driver reported this put's own write durable (:meth:`PutCoordinator.
-    #: writes_durable`): a later failed write (another input's) leaves its own ack
-    #: (session 51's review)
+    #: the driver reported this put's own write settled (:meth:`PutCoordinator.
+    #: writes_durable`): durable, or failed and already taken back by
+    #: :meth:`PutCoordinator.local_write_failed`; a later failed write (another
+    #: input's) leaves its own ack alone (session 51's review)
     own_durable: bool = False
 
 
