@@ -658,6 +658,12 @@ class Node:
         self.taken_back = frozenset(self.puts.taken_back)
         return effects
 
+    def writes_durable(self) -> None:
+        """The driver performed every write this node staged so far, durably (the
+        puts it coordinates keep their own acks through a later failed write:
+        :meth:`impl.put_coordinator.PutCoordinator.writes_durable`)."""
+        self.puts.writes_durable()
+
     def answers_released(self) -> None:
         """The driver holds none of this node's answers behind a write any more
         (each was performed, or failed through :meth:`persist_failed`): the ended

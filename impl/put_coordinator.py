@@ -209,6 +209,11 @@ class PutCoordination:
     #: nothing and the others' acks decide (session 50;
     #: :meth:`PutCoordinator.local_write_failed`, :meth:`PutCoordinator.on_failed`)
     failures: dict[str, str] = field(default_factory=dict)
+    #: the driver reported this put's own write settled (:meth:`PutCoordinator.
+    #: writes_durable`): durable, or failed and already taken back by
+    #: :meth:`PutCoordinator.local_write_failed`; a later failed write (another
+    #: input's) leaves its own ack alone (session 51's review)
+    own_durable: bool = False
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -854,6 +859,8 @@ class PutCoordinator:
         for op_id, coordination in list(self.coordinations.items()):
             if coordination.replied and answer_id(coordination.reply_to) not in failed_replies:
                 continue  # its answer left before (its own copy was durable then)
+            if coordination.own_durable and not coordination.replied:
+                continue  # its own write was durable before: another write failed
             self._remember_unpersisted(coordination.key, coordination.record)
             counted = self._own_target(coordination)
             if counted is None or coordination.sent_to.get(counted) != self.name:
@@ -886,6 +893,18 @@ class PutCoordinator:
         self.held_ended_bytes += len(coordination.record)
         while self.held_ended_bytes > self.config.max_pending_bytes and len(self.held_ended) > 1:
             self.held_ended_bytes -= len(self.held_ended.pop(next(iter(self.held_ended))).record)
+
+    def writes_durable(self) -> None:
+        """The driver reports every write this node staged so far durable: the own
+        writes of the puts it coordinates now are, so a later failed write (another
+        input's) leaves their own acks (:attr:`PutCoordination.own_durable`). Before
+        (session 51's review), :meth:`local_write_failed` took the own ack of every
+        unanswered put: a node refusing a replica put of one put stopped counting
+        its durable copy of another, which the spec acknowledges (W = 2: waited for
+        a third ack; W = 3: failed 503). A driver that never reports keeps that
+        conservative rule."""
+        for coordination in self.coordinations.values():
+            coordination.own_durable = True
 
     def answers_released(self) -> None:
         """The driver holds no answer of this node behind a write any more (each was

@@ -642,8 +642,10 @@ class NodeServer:
             effects = persist(self.storage, effects,
                               lambda error: self._writes_failed(error, reply_ids(effects)),
                               lambda: self.node.taken_back)
-            if wrote and failures == self.write_failures:
-                self._writes_succeed()
+            if failures == self.write_failures:  # every write performed
+                if wrote:
+                    self._writes_succeed()
+                self.node.writes_durable()
             self.node.answers_released()  # (none waits for a write here)
             for effect in effects:
                 self._perform_one(effect)
@@ -704,6 +706,8 @@ class NodeServer:
                                       lambda: self.node.taken_back)
         elif self.disk_failing is not None:
             self._writes_succeed()
+        if error is None and self.committer.pending == 0:  # every write submitted durable
+            self.node.writes_durable()
         if not self._held:  # no answer waits for a commit any more
             self.node.answers_released()
         for effect in released:

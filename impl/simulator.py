@@ -145,6 +145,8 @@ class NodeLike(Protocol):
 
     def answers_released(self) -> None: ...
 
+    def writes_durable(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class InFlight:
@@ -567,9 +569,16 @@ class Simulator:
             if self._storage is None:
                 raise SimulationError(f"node {name!r} wrote, and the simulator has no storage")
             node = self.nodes[name]
-            effects = persist(self._storage(name), effects, lambda error: node.persist_failed(
-                self.now + self.skew[name], error, reply_ids(effects)),
-                lambda: node.taken_back)
+            failed: list[StorageError] = []
+
+            def on_error(error: StorageError) -> list[Effect]:
+                failed.append(error)
+                return node.persist_failed(self.now + self.skew[name], error,
+                                           reply_ids(effects))
+
+            effects = persist(self._storage(name), effects, on_error, lambda: node.taken_back)
+            if not failed:  # every write performed
+                node.writes_durable()
             node.answers_released()  # (performed below: none waits for a write)
         for effect in effects:
             if type(effect) is Send:

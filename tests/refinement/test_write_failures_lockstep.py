@@ -103,3 +103,28 @@ def test_a_coordinator_counting_a_refusal_as_an_ack_diverges(
     ls.failed_write(_one(ls, ReplicaPut, "n2").id)
     with pytest.raises(Divergence, match="deliver ReplicaPutFailed n2->n1"):
         ls.deliver(_one(ls, ReplicaPutFailed, "n1").id)
+
+
+#: two clients, W = 2: n1 coordinates c1's put while it refuses c2's replica put
+TWO_CLIENTS = Config(name="wf-lockstep-two-clients", w=2, clients=2, write_failures=1)
+
+
+def test_a_refused_replica_write_keeps_the_nodes_durable_coordinations() -> None:
+    """Session 51's review: n1 coordinates c1's put (its own copy written and
+    durable), then refuses the replica put of c2's put (coordinated by n2); n2's ack
+    of c1's put then reaches W = 2 with n1's own copy: the spec acknowledges it.
+    On s51-specdisk the implementation's ``local_write_failed`` took the own ack
+    of every unanswered put n1 coordinated, the durable one too (a failed write
+    of another put, another input), and waited for n3: the ack's delivery diverged
+    (``.clients.c1.acked: spec ["v1"] vs impl []``). Now only a put whose own
+    write was not reported durable (:meth:`impl.node.Node.writes_durable`) loses
+    its own ack."""
+    ls = Lockstep(TWO_CLIENTS)
+    ls.put("c1", "n1", "k")
+    ls.put("c2", "n2", "k")
+    ls.failed_write(next(m.id for m in ls.sim.in_flight() if isinstance(
+        m.message, ReplicaPut) and m.src == "n2" and m.dest == "n1"))
+    ls.deliver(next(m.id for m in ls.sim.in_flight() if isinstance(
+        m.message, ReplicaPut) and m.src == "n1" and m.dest == "n2"))
+    ls.deliver(_one(ls, ReplicaPutAck, "n1").id)
+    assert ls.clients["c1"].acked and all(s.client("c1").acked == (1,) for s in ls.frontier)

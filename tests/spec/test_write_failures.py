@@ -231,3 +231,49 @@ def test_a_replica_put_that_writes_nothing_cannot_be_refused() -> None:
     state = _do(state, AntiEntropy("n1", "n2", "k"))
     refusable = {a.message.dst for a, _ in successors(state) if isinstance(a, FailedWrite)}
     assert refusable == {"n3"}
+
+
+# Session 51's review (docs/spec.md, "Review of the failing disk in the spec (session
+# 51, review)"): mutants of the new spec code that the tests above and the suite's
+# four entries (none with a crash, a restore, a forward or pruning) let survive.
+
+
+def test_a_restore_loses_the_kept_records() -> None:
+    """A restore from a backup is a crash with an older disk: the records kept in
+    memory go with it, as with a crash (mutant: ``_restored`` keeping them: the
+    restored node merges a refused record its disk never had, fails)."""
+    from spec.actions import Backup, Restore
+
+    first = SAME.top_n("k")[0]
+    config = SAME.replace(restores=1)
+    state = _do(initial_state(config), Backup(first))
+    state = _do(state, FailedPut("c1", first, "k"))
+    assert state.unpersisted
+    assert _do(state, Restore(first)).unpersisted == frozenset()
+
+
+def test_no_write_is_refused_at_a_down_receiver() -> None:
+    """A replica put to a down node is lost there (``spec.delivery.deliver``): there is
+    no write to refuse, so no ``FailedWrite`` of it (mutant: the ``dst.up`` check of
+    ``_refused_writes`` dropped: a down node answers replica-put-failed, fails)."""
+    from spec.actions import Crash
+
+    config = STRICT.replace(crashes=1)
+    state = _do(_do(initial_state(config), ClientPut("c1", "n1", "k")), Crash("n2"))
+    refusable = {a.message.dst for a, _ in successors(state) if isinstance(a, FailedWrite)}
+    assert refusable == {"n3"}
+
+
+def test_a_gets_forward_is_no_write_to_refuse() -> None:
+    """A get's ``forward`` writes nothing at its coordinator: no ``FailedWrite`` of it
+    (mutant: every forward refusable: a get's forward spends the budget as a plain
+    delivery, fails); a put's forward is refusable."""
+    from spec.actions import ClientGet
+
+    config = Config(name="wf-any", nodes=("n1", "n2", "n3", "n4"), coordinator="any",
+                    write_failures=1, puts_per_client=0, gets_per_client=1)
+    outside = next(n for n in config.nodes if n not in config.top_n("k"))
+    state = _do(initial_state(config), ClientGet("c1", outside, "k"))
+    assert _message(state, Kind.FORWARD, config.top_n("k")[0])
+    assert not [a for a, _ in successors(state) if isinstance(a, FailedWrite)]
+
