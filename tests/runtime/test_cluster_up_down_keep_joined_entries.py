@@ -65,12 +65,17 @@ def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
         started.append(name)
         return 0  # no process: pid 0 is never ours
 
-    def ports_taken(state: dict[str, Any], names: list[str]) -> list[str]:
+    launch = cluster_cli._launch
+
+    def join_then_launch(*args: Any) -> int:
+        # (between up's read and its locked start: since session 51's service probe
+        # the ports are checked under the lock too, so the join lands before it)
         _join_meanwhile(directory)
-        return []
+        return launch(*args)
 
     monkeypatch.setattr(cluster_cli, "_start", start)
-    monkeypatch.setattr(cluster_cli, "_ports_taken", ports_taken)
+    monkeypatch.setattr(cluster_cli, "_ports_taken", lambda *a: [])
+    monkeypatch.setattr(cluster_cli, "_launch", join_then_launch)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: "n1 did not start")
     monkeypatch.setattr(cluster_cli, "_stop", lambda *a: 0)
     counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
@@ -135,21 +140,25 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
     assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 0
     started: list[str] = []
 
-    def ports_taken(state: dict[str, Any], names: list[str]) -> list[str]:
+    launch = cluster_cli._launch
+
+    def leave_then_launch(*args: Any) -> int:
         # the leave finishes as up is about to start its nodes (since session 50's
-        # review the starts and their write hold the lock: the leave's write waits)
+        # review the starts and their write hold the lock, since session 51's service
+        # probe the ports' check too: the leave's write lands before them)
         with cluster_cli._locked(directory):
             current = cluster_cli.read_state(directory)
             current["nodes"]["n2"]["left"] = True
             cluster_cli._write_state(directory, current)
-        return []
+        return launch(*args)
 
     def start(directory: Path, name: str, *, adopt: bool = False) -> int:
         started.append(name)
         return 4242 if name == "n1" else 4343
 
     monkeypatch.setattr(cluster_cli, "_start", start)
-    monkeypatch.setattr(cluster_cli, "_ports_taken", ports_taken)
+    monkeypatch.setattr(cluster_cli, "_ports_taken", lambda *a: [])
+    monkeypatch.setattr(cluster_cli, "_launch", leave_then_launch)
     assert cluster_cli.main_cluster(["up", "--dir", str(directory)]) == 0
     written = cluster_cli.read_state(directory)["nodes"]
     assert started == ["n1", "n2"]
