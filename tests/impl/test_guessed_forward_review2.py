@@ -39,21 +39,8 @@ def test_an_isolated_guessed_node_answers_its_put_within_the_clients_wait() -> N
 def test_two_guessed_nodes_hand_a_put_and_a_delete_on_to_a_member_of_the_view() -> None:
     keys = KEYS[:20]
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=0, sloppy_quorum=False) as cluster:
-        for joiner in ("n4", "n5"):
-            cluster.join(joiner)
-            cluster.run_until_quiet()
-        client = cluster.client()
-        for key in keys:
-            client.put(key, b"v1-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
-        cluster.leave("n4")
-        cluster.run_for(2.0)
-        cluster.wipe("n1")
-        cluster.wipe("n2")
+        client = _guessed(cluster, keys, wiped=("n1", "n2"))
         n1, n2 = cluster.node("n1"), cluster.node("n2")
-        cluster.run_until(lambda: n1.gossiper.serving_guessed and n2.gossiper.serving_guessed,
-                          max_time=5)
         assert n1.gossiper.guessed_members()[:2] == ("n1", "n2")  # n2: n1's first candidate
 
         def reader(key: bytes) -> str:
