@@ -39,10 +39,11 @@ KEYS = [b"k%d" % i for i in range(40)]
 
 
 def _guessed(cluster: SimulatedCluster, keys: list[bytes] = KEYS, *,
-             rebuilding: bool = False) -> Client:
+             rebuilding: bool = False, wiped: tuple[str, ...] = ("n1",)) -> Client:
     """n4 and n5 joined, each of ``keys`` at W = 3 (``v1-``), n4 asked to leave and
-    n1's disk replaced 2 s later: until 0.5 s after n1's ring became a guess (or,
-    ``rebuilding``, n1 began to rebuild). Returns the client that wrote them."""
+    n1's disk (each of ``wiped``'s) replaced 2 s later: until 0.5 s after their
+    rings became a guess (or, ``rebuilding``, n1 began to rebuild). Returns the
+    client that wrote them."""
     for joiner in ("n4", "n5"):
         cluster.join(joiner)
         cluster.run_until_quiet()
@@ -53,10 +54,11 @@ def _guessed(cluster: SimulatedCluster, keys: list[bytes] = KEYS, *,
     cluster.run_for(3.0)
     cluster.leave("n4")
     cluster.run_for(2.0)
-    cluster.wipe("n1")
+    for name in wiped:
+        cluster.wipe(name)
     n1 = cluster.node("n1")
-    cluster.run_until(lambda: n1.rebuild.active if rebuilding else n1.gossiper.serving_guessed,
-                      max_time=5)
+    cluster.run_until(lambda: n1.rebuild.active if rebuilding else all(
+        cluster.node(name).gossiper.serving_guessed for name in wiped), max_time=5)
     cluster.run_for(0.5)
     return client
 
