@@ -70,6 +70,9 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
         "class (the dict protocol: the pickler then reduces it as usual)",
     ("model_check/refinement.py", "KeyError"): "the lockstep asked for a message id it "
                                                "never saw (a harness bug)",
+    ("model_check/refinement.py", "ValueError"): "the lockstep asked to refuse the write "
+                                                 "of a message that is no ReplicaPut (a "
+                                                 "harness bug)",
     ("model_check/explorer.py", "IndexError"): "the sequence protocol of explored states",
     ("model_check/proofs/edges.py", "ValueError"): "a quantifier or bound variable in "
                                                    "a term of the encoding (quantifier-"
