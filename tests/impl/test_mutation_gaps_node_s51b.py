@@ -10,8 +10,12 @@ from __future__ import annotations
 import pytest
 
 from impl.config import ClusterConfig
+from impl.effects import Send
+from impl.messages import PutRequest, ReplicaPut
 from impl.node import Node
+from impl.staging import persist, reply_ids
 from impl.storage.memory import MemoryStorage
+from tests.impl.test_node_storage_failure import _FailingStorage
 
 
 @pytest.mark.parametrize(("guard", "epochs", "flushes"), [
@@ -35,3 +39,31 @@ def test_a_start_flushes_its_store_once_at_most(guard: bool, epochs: bool,
     assert storage.get_meta("incarnation") == b"1"
     storage.crash()  # what a disk holds after the start: the count, once flushed
     assert storage.get_meta("incarnation") == (b"1" if flushes else None)
+
+
+
+def test_a_full_coordinators_part_skips_a_fallback_suspected_now() -> None:
+    """A coordinator whose own write fails (a full disk; 5 nodes, N = 3, W = 3) hands
+    its part to a fallback reachable at the failure's time: the first fallback down
+    the key's preference list is suspected then (a timeout of the coordinator's
+    failure detector, :meth:`impl.failure_detector.FailureDetector.timed_out`), so
+    the part and its hint go to the second (:meth:`Node.persist_failed`, which asks
+    :meth:`impl.put_coordinator.PutCoordinator.local_write_failed` at ``now``;
+    ``persist_failed__mutmut_9``: ``local_write_failed(None, ...)``, the suspicion
+    compared with None: TypeError; tests/impl/test_coordinator_disk_full.py's
+    fallback case suspects no node and never compares the time)."""
+    storage = _FailingStorage("always")
+    config = ClusterConfig(nodes=("n1", "n2", "n3", "n4", "n5"), n=3, r=2, w=3)
+    node = Node("n1", config, storage, seed=1)
+    persist(storage, node.start(0.0))
+    key = next(key for key in (b"k%d" % i for i in range(100))
+               if node.preference_list(key)[0] == "n1")
+    first, second = node.preference_list(key)[3:5]  # its fallbacks, in order
+    node.detector.timed_out(first, 1.0)
+    storage.failing = True
+    effects = node.client_request(1.0, PutRequest(7, key, b"milk"))
+    rest = persist(storage, effects, lambda error: node.persist_failed(
+        1.0, error, reply_ids(effects)))
+    handed = [(effect.dest, effect.message.hint) for effect in rest
+              if isinstance(effect, Send) and isinstance(effect.message, ReplicaPut)]
+    assert handed == [(second, "n1")], rest
