@@ -11,7 +11,7 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Send
-from impl.messages import PutRequest, ReplicaPut
+from impl.messages import Gossip, PutRequest, ReplicaPut
 from impl.node import Node
 from impl.staging import persist, reply_ids
 from impl.storage.memory import MemoryStorage
@@ -67,3 +67,24 @@ def test_a_full_coordinators_part_skips_a_fallback_suspected_now() -> None:
     handed = [(effect.dest, effect.message.hint) for effect in rest
               if isinstance(effect, Send) and isinstance(effect.message, ReplicaPut)]
     assert handed == [(second, "n1")], rest
+
+
+def test_a_gossip_naming_this_start_sets_nothing_aside() -> None:
+    """A peer's gossip whose ``yours`` names this node's own start (the peer heard
+    this start, no later one) is no rollback (:func:`impl.restore_guard.is_rollback`):
+    the store keeps its generation and sets nothing aside
+    (:meth:`Node._guard_gossip`; ``_guard_gossip__mutmut_2``: ``message.yours or
+    is_rollback(...)``, every gossip naming any start sets the store aside and it
+    takes a new generation; in a cluster each start then renews the other for ever,
+    which mutmut cut as a timeout)."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), n=3, r=2, w=2)
+    node = Node("n1", config, MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.guard is not None
+    own = node.guard.generation
+    peer = f"1.{'a' * 16}"
+    node.receive(1.0, "n2", Gossip(node.gossiper.view.to_bytes(), reply=False,
+                                   generation=peer, yours=own))
+    assert node.guard.generation == own and node.guard.heard["n2"] == peer
+    assert not node.rebuilding
+    assert node.stats["restore-set-aside"] == node.stats["restore-fresh-renewed"] == 0
