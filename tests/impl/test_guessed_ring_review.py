@@ -34,6 +34,7 @@ import pytest
 
 from impl.cluster import Client, SimulatedCluster
 from impl.errors import QuorumError
+from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
 KEYS = [b"k%d" % i for i in range(40)]
 
@@ -44,16 +45,7 @@ def _guessed(cluster: SimulatedCluster, keys: list[bytes] = KEYS, *,
     n1's disk (each of ``wiped``'s) replaced 2 s later: until 0.5 s after their
     rings became a guess (or, ``rebuilding``, n1 began to rebuild). Returns the
     client that wrote them."""
-    for joiner in ("n4", "n5"):
-        cluster.join(joiner)
-        cluster.run_until_quiet()
-    client = cluster.client()
-    for key in keys:
-        client.put(key, b"v1-" + key, w=3)
-    cluster.run_until_quiet()
-    cluster.run_for(3.0)
-    cluster.leave("n4")
-    cluster.run_for(2.0)
+    client = write_then_leave(cluster, keys, "n4", b"v1-")
     for name in wiped:
         cluster.wipe(name)
     n1 = cluster.node("n1")

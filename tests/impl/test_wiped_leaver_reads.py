@@ -24,6 +24,7 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
+from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
 KEYS = [b"k%d" % i for i in range(40)]
 
@@ -32,16 +33,7 @@ def _wrong_reads(seed: int) -> int:
     """Gets at R = 1 through every up node, one key each every 0.7 s for 40 s after
     the leaver's disk was replaced, that miss the key's acknowledged value."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
-        for joiner in ("n4", "n5"):
-            cluster.join(joiner)
-            cluster.run_until_quiet()
-        client = cluster.client()
-        for key in KEYS:
-            client.put(key, b"v-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
-        cluster.leave("n4")
-        cluster.run_for(2.0)
+        client = write_then_leave(cluster, KEYS, "n4")
         cluster.wipe("n4")
         wrong, end = 0, cluster.now + 40.0
         while cluster.now < end:

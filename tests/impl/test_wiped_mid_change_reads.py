@@ -33,9 +33,28 @@ from __future__ import annotations
 
 import pytest
 
-from impl.cluster import SimulatedCluster
+from impl.cluster import Client, SimulatedCluster
 
 KEYS = [b"k%d" % i for i in range(60)]
+
+
+def write_then_leave(cluster: SimulatedCluster, keys: list[bytes], leaver: str,
+                     prefix: bytes = b"v-") -> Client:
+    """The start these tests share (and tests/impl/test_wiped_leaver_reads.py,
+    test_guessed_ring_review.py): n4 and n5 joined, each of ``keys`` written at
+    W = 3 (``prefix`` + key), 3 s more once quiet, then ``leaver`` asked to leave and
+    2 s run. Returns the client that wrote them."""
+    for joiner in ("n4", "n5"):
+        cluster.join(joiner)
+        cluster.run_until_quiet()
+    client = cluster.client()
+    for key in keys:
+        client.put(key, prefix + key, w=3)
+    cluster.run_until_quiet()
+    cluster.run_for(3.0)
+    cluster.leave(leaver)
+    cluster.run_for(2.0)
+    return client
 
 
 def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, bool, int]:
@@ -43,16 +62,7 @@ def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, boo
     a guess then, whether it still is once the cluster is quiet, the read repairs
     n1 sent during those gets)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
-        for joiner in ("n4", "n5"):
-            cluster.join(joiner)
-            cluster.run_until_quiet()
-        client = cluster.client()
-        for key in KEYS:
-            client.put(key, b"v-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
-        cluster.leave(leaver)
-        cluster.run_for(2.0)
+        client = write_then_leave(cluster, KEYS, leaver)
         cluster.wipe("n1")
         cluster.run_for(1.0)
         guessed = cluster.node("n1").gossiper.serving_guessed
