@@ -210,8 +210,28 @@ def read_state(directory: Path) -> dict[str, Any]:
         raise ClusterStateError(f"{path}: not a cluster state file (not a map of nodes, "
                                 "each with integer http and peer ports); it is written "
                                 "by `vdynamo cluster up`: repair or remove it")
+    for name, entry in nodes.items():  # session 52: a pid "abc" showed the node `-`,
+        # a port 99999 `starting` for good, nothing said
+        wrong = _entry_problem(entry)
+        if wrong:
+            raise ClusterStateError(f"{path}: not a cluster state file (node {name}: "
+                                    f"{wrong}); it is written by `vdynamo cluster up`: "
+                                    "repair or remove it")
     result: dict[str, Any] = state
     return result
+
+
+def _entry_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with a node's entry of ``cluster.json`` whose ports are
+    integers (:func:`read_state`): a port outside 1..65535, a ``pid`` neither null
+    nor a positive integer; None if nothing."""
+    for port in ("http", "peer"):
+        if not 1 <= entry[port] <= 65535:
+            return f"{port} port {entry[port]} is not in 1..65535"
+    pid = entry.get("pid")
+    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid < 1):
+        return f"pid {pid!r} is neither null nor a process id"
+    return None
 
 
 def _write_state(directory: Path, state: dict[str, Any]) -> None:
@@ -912,6 +932,7 @@ def _status(args: argparse.Namespace) -> int:
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
     down = len(unready)
+    exited: list[str] = []
     named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
@@ -937,6 +958,9 @@ def _status(args: argparse.Namespace) -> int:
                     "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
+            if not running and (last := _last_line(directory, name)).startswith(
+                    "vdynamo serve:"):  # its last start's refusal (a broken data file)
+                exited.append(f"{name}: its last start exited: {last}")
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`
@@ -948,6 +972,13 @@ def _status(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
+    if exited:  # session 52: a node whose data file was broken showed `down`, no why
+        print("vdynamo cluster status: down:", file=sys.stderr)
+        for line in exited:
+            print(f"  {line}", file=sys.stderr)
+    problem = _file_problem(directory)
+    if problem:  # session 52: only `cluster stop` said so before
+        print(f"vdynamo cluster status: warning: {problem}", file=sys.stderr)
     return 0 if down == 0 else 1
 
 
