@@ -70,7 +70,7 @@ from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
-           "node_running", "read_state"]
+           "node_running", "process_stopped", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 #: the longest node name ``join`` gives a local cluster, and the names it takes: a
@@ -431,6 +431,14 @@ def _silent(pid: int) -> str:
     if fields[0] in ("T", "t"):
         return "stopped"
     return "no answer" if age > _START_TIMEOUT_S else ""
+
+
+def process_stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (state T: SIGSTOP, Ctrl-Z, a debugger), as
+    ``cluster status`` says ``stopped`` (:func:`_silent`); False where ``/proc``
+    cannot tell. ``vdynamo get``, ``put`` and ``delete`` ask such a node last
+    (session 52)."""
+    return _silent(pid) == "stopped"
 
 
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
