@@ -202,19 +202,20 @@ def _request(prog: str, args: argparse.Namespace,
         for base in client.router.seeds[len(nodes) - len(stopped):]:
             client.router.suspect(base)  # the stopped ones: after every other
         try:
-            return call(client)
-        except DynamoError as error:
+            done = call(client)
+        except DynamoError as error:  # it names the nodes tried, and what each did
             print(f"{prog}: {error}", file=sys.stderr)
             return None
-        finally:
-            _name_silent(prog, client, set(stopped), args.timeout)
+        _name_silent(prog, client, set(stopped), args.timeout)
+        return done
 
 
 def _name_silent(prog: str, client: Client, stopped: set[str], timeout: float) -> None:
     """Name on stderr the nodes ``client`` found silent (refused, timed out, no whole
-    answer within ``timeout`` s: :meth:`impl.http_client.Router.suspected`), but the
-    ``stopped`` ones (``host:port``) already named (session 52: before, a command
-    waited 10 s on a hung node and said nothing of it)."""
+    answer within ``timeout`` s: :meth:`impl.http_client.Router.suspected`) on the way
+    to a request's answer, but the ``stopped`` ones (``host:port``) already named
+    (session 52: before, a command waited 10 s on a hung node and said nothing of
+    it). A request that failed names them in its error already."""
     names = {base: name for name, base in client.router.http.items()}
     silent = [(f"{names[base]} ({address})" if base in names else address)
               for base in client.router.suspected()

@@ -40,7 +40,15 @@ def test_a_hung_node_is_asked_last_and_named(tmp_path: Path) -> None:
         fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
                                  "serve", config, "--node", "n0"])
         try:
+            cmdline = Path(f"/proc/{fake.pid}/cmdline")
+            deadline = time.monotonic() + 10  # exec'd (its command line read) first
+            while b"serve" not in cmdline.read_bytes():
+                assert time.monotonic() < deadline, "the stand-in never started"
+                time.sleep(0.01)
             os.kill(fake.pid, signal.SIGSTOP)
+            while Path(f"/proc/{fake.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+                assert time.monotonic() < deadline, "the stand-in never stopped"
+                time.sleep(0.01)
             written = state(directory)
             written["nodes"] = {"n0": {"pid": fake.pid, "http": port, "peer": port},
                                 **written["nodes"]}  # n0 first: asked first before
