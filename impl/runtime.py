@@ -2290,7 +2290,10 @@ class NodeServer:
                 "pending_bytes": self.node.pending_bytes,
                 "admission": {"waiting": len(self.admission.queue),
                               "waited": self.admission.waited,
-                              "expired": self.admission.expired},
+                              "expired": self.admission.expired,
+                              # small writes its lane let pass the gets' records
+                              # (session 52, impl.admission._small_passes)
+                              "small_passed": self.admission.small_passed},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            # the primary quorums' defaults (session 39's review: a
                            # user could not see them; ?pr=/?pw= override them)

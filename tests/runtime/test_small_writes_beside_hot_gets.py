@@ -62,6 +62,8 @@ def test_small_puts_pass_a_get_of_a_record_over_the_limit(tmp_path: Path) -> Non
             status, _, body = await call("PUT", url(n1, "/kv/small?w=3"), b"small")
             assert status == 200, body  # before: 503 "this put's 5 would pass ..."
             assert n1._get_bytes() > LIMITS["max_pending_bytes"]  # the get still ran
+            status, _, shown = await call("GET", url(n1, "/status"))
+            assert shown["admission"]["small_passed"] == 1, shown["admission"]
             status, _, body = await call("PUT", url(n1, "/kv/large"), b"x" * 60_000)
             assert status == 503, body  # waits its turn behind the get's bytes
             await hot
