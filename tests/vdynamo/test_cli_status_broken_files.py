@@ -42,7 +42,7 @@ def _cluster(directory: Path, **entry: object) -> None:
 @pytest.mark.parametrize(("entry", "said"), [
     ({"pid": "abc"}, "node n1: pid 'abc' is neither null nor a process id"),
     ({"pid": True}, "node n1: pid True is neither null nor a process id"),
-    ({"pid": 0}, "node n1: pid 0 is neither null nor a process id"),
+    ({"pid": -1}, "node n1: pid -1 is neither null nor a process id"),
     ({"http": 99999}, "node n1: http port 99999 is not in 1..65535"),
     ({"peer": 0}, "node n1: peer port 0 is not in 1..65535")])
 def test_a_wrong_entry_names_its_node(tmp_path: Path, entry: dict[str, object],
@@ -51,6 +51,17 @@ def test_a_wrong_entry_names_its_node(tmp_path: Path, entry: dict[str, object],
     with pytest.raises(ClusterStateError, match="not a cluster state file") as raised:
         read_state(tmp_path)
     assert said in str(raised.value) and str(tmp_path / "cluster.json") in str(raised.value)
+
+
+def test_a_settings_problem_names_the_file(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that parses but does not load ("[cluster]: section missing") is named
+    too: the check's message names no file."""
+    _cluster(tmp_path)
+    (tmp_path / "cluster.toml").write_text("# no [cluster]\n")
+    assert main_cluster(["status", "--dir", str(tmp_path)]) == 1
+    assert (f"vdynamo cluster status: warning: the cluster file does not load: "
+            f"{tmp_path / 'cluster.toml'}: ") in capsys.readouterr().err
 
 
 def test_status_warns_of_a_cluster_file_that_does_not_load_and_a_start_that_exited(
