@@ -62,6 +62,21 @@ over the limit wait too (its connection's reading paused, in order, until
 permits return), unless the client asked for OverloadedException at STARTUP;
 ``java.util.concurrent.Semaphore(permits, fair=true)`` is the FIFO shape. The
 wait is bounded here because an HTTP client cannot say how long it waits.
+
+The small writes' lane (session 52). A get's record is counted once read, and one
+record the cluster accepts (``max_record_bytes``, 4 MiB by default) is larger than
+the derived ``max_pending_bytes`` (1,398,101 B), so while gets of a hot key of that
+size run the bytes in flight stay over the limit, and every put waited its turn
+and was refused 503 at the end of its wait (session 51's probe 22c: 16 readers of a
+4 MiB key, 3 of 10 small ``w=3`` puts refused; 40 readers, 9 of 10). A *small
+write* (a put or delete of at most :attr:`ByteAdmission.small` bytes:
+``max_pending_bytes // max_pending_requests``, 1,365 B by default) is admitted at
+once when it fits the bytes in flight with the gets' records set aside
+(``held() - get_held() + reserved + size <= limit``, or none held but gets'),
+ahead of those waiting unless a larger write waits (the FIFO that keeps a large
+put from being passed by smaller ones stands). The writes' own bytes stay within
+the limit; the gets' records are bounded as before (a get is admitted while the
+bytes in flight are within it).
 """
 
 from __future__ import annotations
@@ -78,6 +93,8 @@ __all__ = ["ByteAdmission"]
 class _Waiter:
     size: int
     wake: asyncio.Future[None]
+    #: a put or delete (a small one may take the small writes' lane)
+    write: bool = False
 
 
 class ByteAdmission:
@@ -87,10 +104,22 @@ class ByteAdmission:
     order; a get (size 0) passes them while it fits and ``held()`` leaves the
     head room (session 27)."""
 
-    def __init__(self, held: Callable[[], int], limit: int, wait: float) -> None:
+    def __init__(self, held: Callable[[], int], limit: int, wait: float,
+                 get_held: Callable[[], int] | None = None, small: int = 0) -> None:
         self.held = held
         self.limit = limit
         self.wait = wait
+        #: the bytes of ``held()`` that gets' gathered records hold; none: not known,
+        #: no small writes' lane
+        self.get_held = get_held
+        #: a write (put or delete) of at most this many bytes is *small*: it may pass
+        #: the gets' records (:meth:`_small_passes`, session 52); 0 with ``get_held``
+        #: given: only deletes and empty values
+        self.small = small
+        #: how many of those waiting are writes larger than :attr:`small`
+        self.large_writes_waiting = 0
+        #: small writes admitted by their lane though the bytes in flight did not fit
+        self.small_passed = 0
         #: the requests waiting, oldest first
         self.queue: deque[_Waiter] = deque()
         #: how many of them are gets (size 0): :meth:`poke` wakes them when one fits
@@ -137,31 +166,40 @@ class ByteAdmission:
         if change < 0:
             self.poke()
 
-    def admits_now(self, size: int) -> bool:
-        """Whether a request of ``size`` bytes is admitted without waiting: it fits
-        and none waits before it, or it is a get (``size`` 0) that may pass those
-        waiting (:meth:`_get_passes`, session 27: it reserves nothing). A request
-        that cannot wait, a Forward or an ``Expect: 100-continue``, is refused
-        otherwise: a put may not pass those waiting. Reservations past their hold
-        give way to it when none waits (:attr:`give_way`)."""
+    def admits_now(self, size: int, write: bool = False) -> bool:
+        """Whether a request of ``size`` bytes (``write``: a put or delete) is
+        admitted without waiting: it fits and none waits before it, or it is a get
+        (``size`` 0) that may pass those waiting (:meth:`_get_passes`, session 27: it
+        reserves nothing), or a small write that may pass the gets' records
+        (:meth:`_small_passes`, session 52). A request that cannot wait, a Forward
+        or an ``Expect: 100-continue``, is refused otherwise: a put may not pass
+        those waiting. Reservations past their hold give way to it when none waits
+        (:attr:`give_way`)."""
         if self.closed:
             return False
+        if write and self._small_passes(size):
+            if not (not self.queue and self.fits(size)):
+                self.small_passed += 1
+            return True
         if self.queue:
             return size == 0 and self._get_passes()
         if not self.fits(size) and self.give_way is not None:
             self.give_way(size)  # bodies past their hold yield to it as to one waiting
         return self.fits(size)
 
-    async def admit(self, size: int) -> bool:
-        """Wait for the turn of a request of ``size`` bytes: True once admitted (the
-        caller starts it before it awaits anything, so that it is counted before
-        the next is looked at), False if its wait ended first."""
-        if self.admits_now(size):
+    async def admit(self, size: int, write: bool = False) -> bool:
+        """Wait for the turn of a request of ``size`` bytes (``write``: a put or
+        delete): True once admitted (the caller starts it before it awaits
+        anything, so that it is counted before the next is looked at), False if
+        its wait ended first."""
+        if self.admits_now(size, write):
             return True
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(size, loop.create_future())
+        waiter = _Waiter(size, loop.create_future(), write)
         self.queue.append(waiter)
         self.gets_waiting += size == 0
+        large = size > self.small
+        self.large_writes_waiting += large
         deadline = loop.time() + self.wait
         try:
             while self.closed or not self._turn(waiter):
@@ -186,11 +224,15 @@ class ByteAdmission:
         finally:
             self.queue.remove(waiter)
             self.gets_waiting -= size == 0
+            self.large_writes_waiting -= large
             self.poke()
 
     def _turn(self, waiter: _Waiter) -> bool:
         """Whether ``waiter`` is admitted now: it is the head and fits, or is a get
-        (size 0) that may pass those before it (:meth:`_get_passes`)."""
+        (size 0) that may pass those before it (:meth:`_get_passes`), or a small
+        write whose lane is open (:meth:`_small_passes`)."""
+        if waiter.write and self._small_passes(waiter.size):
+            return True
         if self.queue[0] is waiter:
             return self.fits(waiter.size)
         return waiter.size == 0 and self._get_passes()
@@ -205,6 +247,18 @@ class ByteAdmission:
         a loop let 1 of 20 puts of 1 MiB through in 20 s (75 of 75 before gets
         passed)."""
         return self.fits(0) and self.held() + self.queue[0].size <= self.limit
+
+    def _small_passes(self, size: int) -> bool:
+        """Whether a write of ``size`` bytes may be admitted now by the small
+        writes' lane (session 52): it is at most :attr:`small` bytes, no larger
+        write waits, and it fits the bytes in flight with the gets' records set
+        aside (``held() - get_held() + reserved``: 0, or with ``size`` within the
+        limit). The writes' bytes stay within ``limit``; gets of a record larger
+        than the limit no longer make every small put wait and fail 503."""
+        if self.get_held is None or size > self.small or self.large_writes_waiting:
+            return False
+        writes = self.held() - self.get_held() + self.reserved
+        return writes <= 0 or writes + size <= self.limit
 
     def close(self) -> None:
         """Refuse the requests waiting now, and any that comes after (the node stops:
@@ -226,4 +280,9 @@ class ByteAdmission:
         if self.gets_waiting and self._get_passes():
             for waiter in self.queue:
                 if waiter.size == 0 and not waiter.wake.done():
+                    waiter.wake.set_result(None)
+        if not self.large_writes_waiting and self.get_held is not None:
+            for waiter in self.queue:  # small writes behind a large one that left
+                if waiter.write and not waiter.wake.done() and self._small_passes(
+                        waiter.size):
                     waiter.wake.set_result(None)

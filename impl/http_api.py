@@ -1231,7 +1231,7 @@ class HttpApi:
         self.slots.busy(writer)
         refusal: errors.DynamoError | None
         if parse.continue_due:
-            refusal = server.overloaded(size) or server.unavailable()
+            refusal = server.overloaded(size, True) or server.unavailable()
             # a precondition's read only once the node would admit the put
             if refusal is None and (failed := await self._precondition_refusal(parse)):
                 self.slots.waiting(writer)
@@ -1240,9 +1240,9 @@ class HttpApi:
                 parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
                                      problem=failed, routed=True))
                 return False
-            refusal = refusal or server.overloaded(size) or server.unavailable()
+            refusal = refusal or server.overloaded(size, True) or server.unavailable()
         else:
-            refusal = await server.admit(size) or server.unavailable()
+            refusal = await server.admit(size, True) or server.unavailable()
         if refusal is None:
             server.admission.reserve(size)  # no await since its admission
             parse.reserved += size
@@ -1848,8 +1848,10 @@ class HttpApi:
             refusal = server.overloaded() or server.unavailable()  # (_admit_body)
         else:  # read whole, or its reservation's hold lapsed: admitted now, whole
             self._release(request)
-            refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
-                                         else 0) or server.unavailable()
+            write = isinstance(message, PutRequest)
+            refusal = await server.admit(
+                len(message.value) if isinstance(message, PutRequest) else 0,
+                write) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and (

@@ -834,6 +834,13 @@ class Router:
         mark a host down and route around it."""
         self._suspects[base] = self._now() + SUSPECT_S
 
+    def suspected(self) -> list[str]:
+        """The base URLs tried last now (:meth:`suspect`: each did not answer within
+        ``SUSPECT_S`` seconds), in the order they were suspected: what ``vdynamo
+        get``, ``put`` and ``delete`` name after a request (session 52)."""
+        now = self._now()
+        return [base for base, until in self._suspects.items() if until > now]
+
     def several(self) -> bool:
         """Whether more than one node address is known (the seeds and the ring's):
         only then does a node's share of a client's turns apply

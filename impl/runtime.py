@@ -347,8 +347,12 @@ class NodeServer:
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         #: admission by bytes, first come first served (impl.admission; session 24):
         #: a request waits at most the Retry-After it would otherwise be told
-        self.admission = ByteAdmission(lambda: self.node.pending_bytes,
-                                       config.max_pending_bytes, config.retry_after_s)
+        #: small writes pass the gets' records (session 52: a hot key of a record over
+        #: max_pending_bytes made every small put 503 while its gets ran)
+        self.admission = ByteAdmission(
+            lambda: self.node.pending_bytes, config.max_pending_bytes,
+            config.retry_after_s, get_held=self._get_bytes,
+            small=config.max_pending_bytes // config.max_pending_requests)
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
         self._queued_bytes: dict[str, int] = {}
@@ -1995,7 +1999,7 @@ class NodeServer:
         self.metrics.peer_message(message)
         if isinstance(message, Forward):
             overload = self.overloaded(len(message.request.value) if isinstance(
-                message.request, PutRequest) else 0)
+                message.request, PutRequest) else 0, isinstance(message.request, PutRequest))
             if overload is not None:  # refused before the coordinator writes anything
                 kind = "put" if isinstance(message.request, PutRequest) else "get"
                 # the wire code (errors.code_of), which the forwarder reads back as an
@@ -2078,7 +2082,17 @@ class NodeServer:
             f"value or {len(request.key)}-byte key: {', '.join(named)}; nothing was "
             "written (write a smaller value, or raise the limit on every node first)")
 
-    def overloaded(self, put_bytes: int | None = None) -> errors.OverloadedError | None:
+    def _get_bytes(self) -> int:
+        """The bytes of :attr:`impl.node.Node.pending_bytes` that the gets this node
+        coordinates hold (the largest record each gathered, until it answers): the
+        small writes' lane of :class:`impl.admission.ByteAdmission` sets them aside
+        (session 52)."""
+        return sum(coordination.record_bytes
+                   for coordination in self.node.gets.coordinations.values()
+                   if not coordination.replied)
+
+    def overloaded(self, put_bytes: int | None = None,
+                   write: bool = False) -> errors.OverloadedError | None:
         """An OverloadedError if this node has ``max_pending_requests`` requests in
         flight (the client requests it waits on, the operations its core runs that
         have not answered: :attr:`impl.node.Node.pending`; since session 33 not an
@@ -2087,7 +2101,9 @@ class NodeServer:
         known before its record is read; None: no request of a key), if the bytes of
         the requests in flight (:attr:`impl.node.Node.pending_bytes`) and
         ``put_bytes`` would be over ``max_pending_bytes`` (a node with nothing in
-        flight admits any); None if it can take one more.
+        flight admits any); None if it can take one more. ``write``: a put or
+        delete, which at most ``max_pending_bytes // max_pending_requests`` bytes
+        passes the gets' records (session 52, :meth:`_get_bytes`).
 
         Bytes, not only requests (session 23): before, 16 clients putting 1 MiB
         values at ``w=2`` to three nodes were all admitted, the replicas' work
@@ -2118,11 +2134,12 @@ class NodeServer:
                 f"{limit}); nothing was written: retry after {self.config.retry_after_s} s")
         if put_bytes is None:
             return None
-        if self.admission.admits_now(put_bytes):
+        if self.admission.admits_now(put_bytes, write):
             return None
         return self._over_bytes(put_bytes)
 
-    async def admit(self, request_bytes: int) -> errors.DynamoError | None:
+    async def admit(self, request_bytes: int,
+                    write: bool = False) -> errors.DynamoError | None:
         """:meth:`overloaded` for a client's request of a key (``request_bytes``: a
         put's value bytes, 0 for a get) that may wait for its turn: at the bytes'
         limit it waits in the FIFO queue of :class:`impl.admission.ByteAdmission`
@@ -2137,7 +2154,7 @@ class NodeServer:
         refusal = self.overloaded()
         if refusal is not None:
             return refusal
-        if not await self.admission.admit(request_bytes):
+        if not await self.admission.admit(request_bytes, write):
             return self.unavailable() or self._over_bytes(request_bytes)
         # held to max_pending_requests again after a wait: counted only before it
         # (session 24's review), two gets queued behind a put were both admitted
@@ -2273,7 +2290,10 @@ class NodeServer:
                 "pending_bytes": self.node.pending_bytes,
                 "admission": {"waiting": len(self.admission.queue),
                               "waited": self.admission.waited,
-                              "expired": self.admission.expired},
+                              "expired": self.admission.expired,
+                              # small writes its lane let pass the gets' records
+                              # (session 52, impl.admission._small_passes)
+                              "small_passed": self.admission.small_passed},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            # the primary quorums' defaults (session 39's review: a
                            # user could not see them; ?pr=/?pw= override them)

@@ -70,7 +70,7 @@ from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
-           "node_running", "read_state"]
+           "node_running", "process_stopped", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 #: the longest node name ``join`` gives a local cluster, and the names it takes: a
@@ -210,8 +210,28 @@ def read_state(directory: Path) -> dict[str, Any]:
         raise ClusterStateError(f"{path}: not a cluster state file (not a map of nodes, "
                                 "each with integer http and peer ports); it is written "
                                 "by `vdynamo cluster up`: repair or remove it")
+    for name, entry in nodes.items():  # session 52: a pid "abc" showed the node `-`,
+        # a port 99999 `starting` for good, nothing said
+        wrong = _entry_problem(entry)
+        if wrong:
+            raise ClusterStateError(f"{path}: not a cluster state file (node {name}: "
+                                    f"{wrong}); it is written by `vdynamo cluster up`: "
+                                    "repair or remove it")
     result: dict[str, Any] = state
     return result
+
+
+def _entry_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with a node's entry of ``cluster.json`` whose ports are
+    integers (:func:`read_state`): a port outside 1..65535, a ``pid`` neither null
+    nor an integer of 0 (none, as tests' stand-ins write) or more; None if nothing."""
+    for port in ("http", "peer"):
+        if not 1 <= entry[port] <= 65535:
+            return f"{port} port {entry[port]} is not in 1..65535"
+    pid = entry.get("pid")
+    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid < 0):
+        return f"pid {pid!r} is neither null nor a process id"  # (0: none, as null)
+    return None
 
 
 def _write_state(directory: Path, state: dict[str, Any]) -> None:
@@ -411,6 +431,14 @@ def _silent(pid: int) -> str:
     if fields[0] in ("T", "t"):
         return "stopped"
     return "no answer" if age > _START_TIMEOUT_S else ""
+
+
+def process_stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (state T: SIGSTOP, Ctrl-Z, a debugger), as
+    ``cluster status`` says ``stopped`` (:func:`_silent`); False where ``/proc``
+    cannot tell. ``vdynamo get``, ``put`` and ``delete`` ask such a node last
+    (session 52)."""
+    return _silent(pid) == "stopped"
 
 
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -912,6 +940,7 @@ def _status(args: argparse.Namespace) -> int:
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
     down = len(unready)
+    exited: list[str] = []
     named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
@@ -937,6 +966,9 @@ def _status(args: argparse.Namespace) -> int:
                     "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
+            if not running and (last := _last_line(directory, name)).startswith(
+                    "vdynamo serve:"):  # its last start's refusal (a broken data file)
+                exited.append(f"{name}: its last start exited: {last}")
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`
@@ -948,6 +980,13 @@ def _status(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
+    if exited:  # session 52: a node whose data file was broken showed `down`, no why
+        print("vdynamo cluster status: down:", file=sys.stderr)
+        for line in exited:
+            print(f"  {line}", file=sys.stderr)
+    problem = _file_problem(directory)
+    if problem:  # session 52: only `cluster stop` said so before
+        print(f"vdynamo cluster status: warning: {problem}", file=sys.stderr)
     return 0 if down == 0 else 1
 
 
@@ -957,10 +996,14 @@ def _file_problem(directory: Path) -> str | None:
     before stopping a node, not after: the running nodes keep the file they loaded
     and say nothing, and a node stopped then (``cluster stop``, a rolling restart)
     exits at its start (session 51's service probe); None when it loads."""
+    path = directory / "cluster.toml"
     try:
-        load_runtime_config(directory / "cluster.toml")
+        load_runtime_config(path)
     except ConfigError as error:
-        return (f"the cluster file does not load: {error}; the running nodes keep "
+        # the file named (session 52: a check of the settings, "[cluster]: section
+        # missing", named none)
+        said = str(error) if str(path) in str(error) else f"{path}: {error}"
+        return (f"the cluster file does not load: {said}; the running nodes keep "
                 "the file they loaded, and a node started now exits: fix the file first")
     return None
 

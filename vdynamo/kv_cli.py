@@ -44,7 +44,7 @@ from impl.http_client import MAX_STATED_ANSWER_BYTES
 from impl.http_values import QUORUM_NAMES
 from impl.runtime_config import load_runtime_config
 from vdynamo.client import MAX_ANSWER_BYTES, Client, RequestRefusedError, connect
-from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
+from vdynamo.cluster_cli import DEFAULT_DIR, node_running, process_stopped, read_state
 
 __all__ = ["cli_client_id", "main_delete", "main_get", "main_put", "shown"]
 
@@ -83,12 +83,38 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
                         help=f"a local cluster's directory, when no --node is given "
                              f"(default ./{DEFAULT_DIR})")
+    parser.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT_S,
+                        metavar="SECONDS",
+                        help="each node's whole answer within it; a node that does not "
+                             "answer is named and the next one asked (a put or delete "
+                             "already sent is not: its outcome is unknown) "
+                             f"(default {DEFAULT_TIMEOUT_S:g}). With --dir a node whose "
+                             "process is stopped (SIGSTOP) is asked last")
     parser.add_argument("--max-answer-bytes", type=_positive, default=None,
                         help="the largest answer read, in bytes (default: the largest "
                              "the cluster's /status states, at least "
                              f"{MAX_ANSWER_BYTES}, that of a cluster of the default "
                              f"max_frame_bytes, at most {MAX_STATED_ANSWER_BYTES})")
     return parser
+
+
+#: ``--timeout``'s default: a node answers within its ``request_timeout`` (1 s by
+#: default) after waiting its turn at most ``retry_after_s`` (1 s); the library's 10 s
+#: made each command wait 10 s on a node that hung (SIGSTOP) before the next
+#: (session 51's service probe)
+DEFAULT_TIMEOUT_S = 5.0
+
+
+def _timeout(text: str) -> float:
+    """``--timeout``: seconds, a finite number in (0, 3600] (argparse's one-line
+    error otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:  # (NaN fails too)
+        raise argparse.ArgumentTypeError(f"must be seconds in (0, 3600], got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -155,12 +181,48 @@ def _request(prog: str, args: argparse.Namespace,
             print(f"{prog}: no node of the cluster in {args.dir} is running (`vdynamo "
                   f"cluster up --dir {args.dir}` starts it again)", file=sys.stderr)
             return None
-        with connect(nodes, max_answer_bytes=args.max_answer_bytes) as client:
-            client.router.client_id = cli_client_id()  # one name across calls
-            return call(client)
+        stopped = {f"127.0.0.1:{entry['http']}": name for name, entry in known.items()
+                   if not entry.get("left") and node_running(Path(args.dir), entry.get("pid"))
+                   and process_stopped(entry["pid"])}
+        if stopped and len(stopped) == len(nodes):
+            print(f"{prog}: every node of the cluster in {args.dir} that runs is stopped "
+                  f"(SIGSTOP?): {', '.join(sorted(stopped.values()))}; nothing was sent "
+                  f"(`kill -CONT PID` resumes one)", file=sys.stderr)
+            return None
+        for address, name in stopped.items():  # session 52: 10 s on it, nothing said
+            print(f"{prog}: {name} ({address}) is stopped (SIGSTOP?): asked last",
+                  file=sys.stderr)
+        nodes = [node for node in nodes if node not in stopped] + list(stopped)
+        client = connect(nodes, timeout_s=args.timeout, max_answer_bytes=args.max_answer_bytes)
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return None
+    with client:
+        client.router.client_id = cli_client_id()  # one name across calls
+        for base in client.router.seeds[len(nodes) - len(stopped):]:
+            client.router.suspect(base)  # the stopped ones: after every other
+        try:
+            done = call(client)
+        except DynamoError as error:  # it names the nodes tried, and what each did
+            print(f"{prog}: {error}", file=sys.stderr)
+            return None
+        _name_silent(prog, client, set(stopped), args.timeout)
+        return done
+
+
+def _name_silent(prog: str, client: Client, stopped: set[str], timeout: float) -> None:
+    """Name on stderr the nodes ``client`` found silent (refused, timed out, no whole
+    answer within ``timeout`` s: :meth:`impl.http_client.Router.suspected`) on the way
+    to a request's answer, but the ``stopped`` ones (``host:port``) already named
+    (session 52: before, a command waited 10 s on a hung node and said nothing of
+    it). A request that failed names them in its error already."""
+    names = {base: name for name, base in client.router.http.items()}
+    silent = [(f"{names[base]} ({address})" if base in names else address)
+              for base in client.router.suspected()
+              if (address := base.removeprefix("http://")) not in stopped]
+    if silent:
+        print(f"{prog}: no answer within {timeout:g} s from {', '.join(silent)} "
+              "(its connection refused, or no whole answer: a hung node?)", file=sys.stderr)
 
 
 def _no_cluster(directory: Path) -> str:

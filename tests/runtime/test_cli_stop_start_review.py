@@ -29,7 +29,7 @@ import pytest
 
 from tests.runtime import procs
 from tests.runtime.procs import alive, cli, state, wait_until
-from tests.runtime.test_cli_cluster_ready import _stand_in
+from tests.runtime.test_cli_cluster_ready import _stand_in, _stand_in_warning
 from vdynamo import cluster_cli
 
 
@@ -145,7 +145,8 @@ def test_status_waiting_names_an_unready_node_once(tmp_path: Path) -> None:
         status = cli("cluster", "status", "--dir", str(directory), "--wait-ready", "0.2")
     assert status.returncode == 1, status
     assert status.stderr == ("vdynamo cluster status: not ready after 0.2 s:\n"
-                             "  n1: member_status joining\n"), status.stderr
+                             "  n1: member_status joining\n" + _stand_in_warning(directory)
+                             ), status.stderr
 
 
 def test_the_adopt_store_hint_for_another_owner_warns_of_another_clusters_file(

@@ -7,7 +7,9 @@ without processes (the CLI's stop of real processes: tests/runtime/test_cli_stop
 
 Mutants (checked by hand): the comparison against ``max(r, w)`` only (PR ignored):
 the PR case fails; ``fewest >= needed`` as ``>``: the quiet case fails; the fallback
-test without the running nodes (``fallbacks`` always True): the three-node case fails."""
+test without the running nodes (``fallbacks`` always True): the three-node case fails;
+session 52: the fallback test over the running nodes alone (``len(up)``, not those of
+the ring): the outside-the-ring case fails."""
 
 from __future__ import annotations
 
@@ -58,3 +60,16 @@ def test_two_of_five_stopped_leave_some_keys_to_fallbacks() -> None:
 def test_a_primary_quorum_of_n_is_short_at_the_first_stop() -> None:
     warning = _quorum_warning(_status(3, pr=3), ["n2", "n3"], "n1", DIRECTORY)
     assert warning is not None and "than PR=3 (the fewest 2" in warning, warning
+
+
+def test_a_running_node_outside_the_ring_is_no_fallback() -> None:
+    """n4 runs but is not in the stopped node's ring (a join not yet gossiped to it,
+    or a node of another file): it owns no range and is no fallback, so with n1
+    stopped already and n2 stopping the one replica left fails R = W = 2 (session
+    52: the fallback test over the running nodes alone, a mutant that survived
+    session 51's review, said "only through fallback nodes")."""
+    warning = _quorum_warning(_status(3), ["n3", "n4"], "n2", DIRECTORY)
+    assert warning is not None and "fail (503, 504)" in warning, warning
+    assert "fallback" not in warning, warning
+    warning = _quorum_warning(_status(4), ["n3", "n4", "n5"], "n2", DIRECTORY)
+    assert warning is not None and "only through fallback nodes" in warning, warning
