@@ -168,6 +168,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
     SeenDigest,
     Settled,
     delete_request,
@@ -348,7 +349,7 @@ class Lockstep(LockstepState):
         reading = wall * LWW_TICK_S
         self.sim.set_skew(node, reading - self.sim.now)
 
-    def delete(self, client: str, node: str, key: str) -> None:
+    def delete(self, client: str, node: str, key: str, *, refused: bool = False) -> None:
         """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
         context of its last get of ``key``: its next write, a tombstone (spec
         ``ClientDelete``; its put id is the client's next, after its puts).
@@ -358,8 +359,12 @@ class Lockstep(LockstepState):
         the delete and the abstraction of its tombstone, noted by no spec step,
         raised first ("a tombstone no delete of the lockstep wrote"), which read as
         a fault of the abstraction (docs/refinement.md, "Tombstones under a
-        re-issued dot, and walks that reach the exchange (session 47)")."""
-        action = ClientDelete(client, node, key)
+        re-issued dot, and walks that reach the exchange (session 47)").
+        ``refused``: ``node``'s storage refuses every write of the step, its own write
+        of the tombstone (the spec's :class:`~spec.actions.FailedPut` of a delete,
+        session 52)."""
+        action: Action = (FailedPut(client, node, key) if refused
+                          else ClientDelete(client, node, key))
         afters = [after for s in self.frontier for after in apply_actions(s, [action])]
         if not afters or not self.can_delete(client):
             issued = self.clients[client].puts_issued
@@ -373,8 +378,10 @@ class Lockstep(LockstepState):
             self._set_wall_clock(node)
         request = delete_request(self.sim.new_request_id(), key.encode(), context, None,
                                  client, counter)
-        self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
-                     [action], f"delete {client} v{put_id} {key} @{node}")
+        with refusing(self.cluster.storages[node]) if refused else nullcontext():
+            self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
+                         [action], f"{'refused ' if refused else ''}delete {client} "
+                         f"v{put_id} {key} @{node}")
 
     def reap(self, name: str, timer: ReapTombstone) -> None:
         """Node ``name``'s reap timer fires (its grace period passed, or at once with
@@ -1697,12 +1704,17 @@ class Lockstep(LockstepState):
         answers (``spec.step.Edit.purge``). Until session 37 only the operations still
         listed were purged (:meth:`_finish_ops`), so the other copy of a duplicated
         ack of such a put stayed mapped (dvv-prune-retired with ``duplicates = 1``,
-        walk 1961: ``.messages: spec [] vs impl [replica-put-ack n2->n1]``)."""
+        walk 1961: ``.messages: spec [] vs impl [replica-put-ack n2->n1]``); until
+        session 52 a refusal (``ReplicaPutFailed``) too (write-failure-strict, 60
+        edges)."""
         live: dict[str, set[int]] = {}
         for m in self._undelivered():
             msg = m.message
-            if m.id in self.dead or not isinstance(msg, ReplicaGetReply | ReplicaPutAck):
-                continue
+            if m.id in self.dead or not isinstance(
+                    msg, ReplicaGetReply | ReplicaPutAck | ReplicaPutFailed):
+                continue  # (a refusal too since session 52: a FailedPut's put failed by
+                # a timeout with a refusal in flight, .messages: spec [] vs impl
+                # [replica-put-failed n3->n1 #1 k])
             if m.dest not in self.present or not self.up(m.dest):
                 continue
             if m.dest not in live:

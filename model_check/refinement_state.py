@@ -282,6 +282,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # session 34: the spec's count of retired lifetimes kept, not the byte budget
         # (the harness tells each node the retirements it knows: LockstepState._oracle)
         retired_keep=max(config.prune_retired, -1),
+        # session 52: a coordinator's refused own write (the spec's FailedPut) still
+        # sends its ReplicaPuts, as the runtime's group commit does (impl.staging)
+        early_replica_puts=True,
         **_membership_options(config),
     )
     for key in config.keys:
