@@ -1815,7 +1815,7 @@ class Lockstep(LockstepState):
         """None if ``state`` does not match; else the droppable impl messages to lose."""
         spec = project(state)
         if (spec.nodes != impl.nodes or spec.clients != impl.clients
-                or spec.side != impl.side):
+                or spec.side != impl.side or spec.unpersisted != impl.unpersisted):
             return None
         extra = Counter(spec.messages)
         extra.subtract(Counter(impl.messages))

@@ -714,7 +714,8 @@ class TraceValidator(TraceEvents):
                 return False
             impl = released(state, impl)
         spec = project(state)
-        if spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side:
+        if (spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side
+                or spec.unpersisted != impl.unpersisted):  # (session 52)
             return False
         ours = Counter(m for m in spec.messages if self._live(state, m))
         theirs = Counter(m for m in impl.messages

@@ -33,8 +33,10 @@ from impl.put_coordinator import PutCoordinator
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_conformance import clone_outcomes, path_to, reachable_graph
 from model_check.refinement_replay import step_action
+from model_check.refinement_state import project
 from model_check.suite import entry
 from spec.actions import FailedPut, Timeout
+from spec.clocks import values
 from spec.config import Config
 
 #: W = 2 of 3: the refused coordinator's put needs both others
@@ -185,3 +187,68 @@ def test_a_refusal_in_flight_when_a_timeout_fails_the_put_is_dead() -> None:
     step_action(ls, Timeout("n1", 1, "n2"))
     assert not ls.clients["c1"].busy and not ls.clients["c1"].acked
     assert [type(m.message).__name__ for m in ls.sim.in_flight()] == ["ReplicaPutFailed"]
+
+
+# ---------------------------------------------------------------- the kept record
+
+#: two clients' blind puts through n3, the key's first node (write-failure-same-
+#: coordinator's workload, W = 2)
+SAME = entry("write-failure-same-coordinator").config
+
+
+def test_the_kept_record_is_compared_and_merged_at_the_next_mint() -> None:
+    """The abstraction holds the record a coordinator keeps of its refused write
+    (the spec's ``State.unpersisted``, the implementation's ``Node.unpersisted``):
+    after n3 refuses its own write of v1 both sides keep ``n3 k {v1}``; c2's put
+    through n3 merges it first, so v2 is a sibling of v1 (no dot minted again) and
+    nothing is kept any more."""
+    ls = Lockstep(SAME)
+    ls.put("c1", "n3", "k", refused=True)
+    kept = ls.abstract().unpersisted
+    assert [(n, k) for n, k, _ in kept] == [("n3", "k")]
+    assert all(project(s).unpersisted == kept for s in ls.frontier)
+    ls.put("c2", "n3", "k")
+    assert ls.abstract().unpersisted == () and not ls.cluster.node("n3").unpersisted()
+    stored = ls.abstract().nodes[2][1][0]
+    assert values(stored) == (1, 2)
+
+
+def _forgetting_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the coordinator forgets the kept record when the put's coordination
+    ends (answered or failed), before the key's next mint: kv679 through a full
+    disk, the next put through it mints the refused put's dot again."""
+    end = PutCoordinator._end
+
+    def _end(self: PutCoordinator, key: bytes) -> None:
+        self.unpersisted.pop(key, None)
+        end(self, key)
+
+    monkeypatch.setattr(PutCoordinator, "_end", _end)
+
+
+def test_a_coordinator_keeping_no_record_diverges_at_the_refusal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: ``_remember_unpersisted`` a no-op (the implementation before session
+    50's fix, the spec's twin ``failed_write_kept = false``): the refused put itself
+    diverges, ``.unpersisted: spec ["n3 k {v1}"] vs impl []`` (without the record in
+    the abstraction only the next mint through n3 showed it)."""
+    monkeypatch.setattr(PutCoordinator, "_remember_unpersisted",
+                        lambda self, key, record: None)
+    ls = Lockstep(SAME)
+    with pytest.raises(Divergence, match=r"(?s)refused put c1 v1 k @n3.*\.unpersisted"):
+        ls.put("c1", "n3", "k", refused=True)
+
+
+def test_a_coordinator_forgetting_the_record_when_the_put_ends_diverges(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant :func:`_forgetting_at_the_end`: the put acknowledged by n1 and n2 (W =
+    2), the step that ends it diverges: the spec still keeps v1's record for n3's
+    next mint."""
+    _forgetting_at_the_end(monkeypatch)
+    ls = Lockstep(SAME)
+    ls.put("c1", "n3", "k", refused=True)
+    for dest in ("n1", "n2"):
+        _deliver(ls, ReplicaPut, dest)
+    _deliver(ls, ReplicaPutAck, "n3")
+    with pytest.raises(Divergence, match=r"(?s)deliver ReplicaPutAck.*\.unpersisted"):
+        _deliver(ls, ReplicaPutAck, "n3")
