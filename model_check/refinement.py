@@ -1869,29 +1869,37 @@ class Lockstep(LockstepState):
         return "\n".join(lines)
 
 
-class _Refusing:
+#: the engine methods that write (:class:`RefusingEngine` refuses them)
+_ENGINE_WRITES = frozenset({"write", "add_hint", "set_meta", "delete", "delete_hint"})
+
+
+def _refuse(*_: object) -> Any:
+    raise StorageError("database or disk is full")
+
+
+class RefusingEngine:
     """A storage engine whose writes (records, hints, meta entries, deletes) raise the
     engine's ``StorageError("database or disk is full")``, as SQLite's SQLITE_FULL
-    does; every read goes to the engine it wraps (a failing disk, session 51)."""
+    does, whenever ``when()`` holds (default: always); every read, and every write
+    while ``when()`` does not hold, goes to the engine it wraps (a failing disk,
+    session 51; ``when``: trace validation's, session 52)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, when: Callable[[], bool] = lambda: True) -> None:
         self.inner = inner
-
-    def _refuse(self, *_: object) -> Any:
-        raise StorageError("database or disk is full")
-
-    write = add_hint = set_meta = delete = delete_hint = _refuse
+        self.when = when
 
     def __getattr__(self, name: str) -> Any:
+        if name in _ENGINE_WRITES and self.when():
+            return _refuse
         return getattr(self.inner, name)
 
 
 @contextmanager
 def refusing(watched: Any) -> Iterator[None]:
     """While in the block, node storage ``watched`` (a ``WatchedStorage``) refuses every
-    write: its engine wrapped by :class:`_Refusing`, restored after."""
+    write: its engine wrapped by :class:`RefusingEngine`, restored after."""
     inner = watched.inner
-    watched.inner = _Refusing(inner)
+    watched.inner = RefusingEngine(inner)
     try:
         yield
     finally:
