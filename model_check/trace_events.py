@@ -52,7 +52,7 @@ from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
-from model_check.refinement import Divergence, Lockstep
+from model_check.refinement import Divergence, Lockstep, RefusingEngine
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
 from spec import model as spec_model
@@ -64,6 +64,7 @@ from spec.actions import (
     Deliver,
     DiskLoss,
     Drop,
+    FailedPut,
     FailedWrite,
     Heal,
     Partition,
@@ -148,6 +149,8 @@ class TraceEvents(Lockstep):
     #: (coordinator, op id, node) of every refusal delivered (session 52; for
     #: :meth:`_known_gap`'s ``refused-then-acked``)
     refusals_seen: set[tuple[str, int, str]]
+    #: the failing disk's draws (session 52; set by the validator)
+    refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
     #: a rollback of (a disk lost, a store restored; :meth:`_rollback_justified`)
     rolled_back_ever: set[str]
@@ -575,7 +578,14 @@ class TraceEvents(Lockstep):
             self.report.by_key[f"{'get' if is_get else 'put'} {key}"] += 1
         known = set(self._node(node).snapshot().coordinations)
         state.busy = True
-        handle = self.sim.submit(node, request)
+        rate = self.report.swarm.write_failure
+        if is_get or not rate or self.refusal_rng.random() >= rate:
+            handle = self.sim.submit(node, request)
+        else:  # the failing disk refuses the coordinator's own write (session 52)
+            handle, refused = self._submit_refused(node, request)
+            if refused:
+                action = FailedPut(client, node, key)
+                self.report.puts_refused += 1
         self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
                                                            handle)
         snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
@@ -589,6 +599,27 @@ class TraceEvents(Lockstep):
                     self.replies_seen[(node, op_id)] = {node: store}
         self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
                           [action])
+
+    def _submit_refused(self, node: str, request: GetRequest | PutRequest) -> tuple[Any, bool]:
+        """Submit ``request`` to ``node`` with its engine refusing every write of the
+        input (:class:`~model_check.refinement.RefusingEngine`): the spec's
+        ``FailedPut`` if a write was refused (a put the restore guard's shadow round
+        holds writes nothing now: a plain ``ClientPut``, written when replayed)."""
+        watched = self.cluster.storages[node]
+        inner = watched.inner
+        refused: list[bool] = []
+
+        def refusing() -> bool:
+            refused.append(True)
+            return True
+
+        watched.inner = RefusingEngine(inner, refusing)
+        try:
+            handle = self.sim.submit(node, request)
+        finally:
+            if isinstance(watched.inner, RefusingEngine) and watched.inner.inner is inner:
+                watched.inner = inner
+        return handle, bool(refused)
 
     def _change(self) -> None:
         """The membership change of the run: the joining node starts (it joins at its

@@ -193,6 +193,8 @@ class SeedReport:
     #: replica writes the swarm's failing disk refused (session 52), each validated as
     #: the spec's ``FailedWrite``
     writes_refused: int = 0
+    #: client puts whose coordinator's own write it refused (the spec's ``FailedPut``)
+    puts_refused: int = 0
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
@@ -200,8 +202,9 @@ class SeedReport:
             extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
         if self.disks_lost:
             extra += f"{', ' if extra else ''}disks lost {self.disks_lost}"
-        if self.writes_refused:
-            extra += f"{', ' if extra else ''}writes refused {self.writes_refused}"
+        if self.writes_refused or self.puts_refused:
+            extra += (f"{', ' if extra else ''}writes refused {self.writes_refused}, "
+                      f"puts refused {self.puts_refused}")
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"

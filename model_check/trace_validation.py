@@ -158,6 +158,7 @@ from spec.actions import (
     ClientPut,
     Crash,
     Deliver,
+    FailedPut,
     Heal,
     Partition,
     Recover,
@@ -484,7 +485,7 @@ class TraceValidator(TraceEvents):
     def _new_put_payloads(self, options: list[list[Step]]) -> Iterator[tuple[int, Payload]]:
         """The version each put started in this event sends to its replicas (the
         spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
-        if not any(isinstance(a, ClientPut) for o in options for a in o):
+        if not any(isinstance(a, ClientPut | FailedPut) for o in options for a in o):
             return
         for node in self.frontier[0].nodes:
             for coord in node.coord:
@@ -529,7 +530,7 @@ class TraceValidator(TraceEvents):
         first = entries[0] if entries else None
         submitted = self.submitted
         name = (submitted[1][0].node if submitted is not None and submitted[1]
-                and isinstance(submitted[1][0], ClientGet | ClientPut)
+                and isinstance(submitted[1][0], ClientGet | ClientPut | FailedPut)
                 else first[4] if first is not None and first[1] == "deliver"
                 else first[2] if first is not None and first[1] in ("tick", "crash")
                 else None)
