@@ -379,7 +379,9 @@ class SimulatedCluster:
     (:class:`impl.simulator.Faults`); the nemesis starts at once when it is set.
     ``wire``: pass every message through impl.wire. ``log``: record every event
     in ``cluster.sim.log``. ``client_timeout``: virtual seconds a client waits
-    for a reply (default: 5 x the request timeout).
+    for a reply (default: 5 x the request timeout). ``early_replica_puts``: a
+    failed write keeps its input's ReplicaPuts, as the runtime's group commit
+    sends them (:class:`impl.simulator.Simulator`; session 52).
     """
 
     def __init__(
@@ -398,6 +400,7 @@ class SimulatedCluster:
         wire: bool = False,
         log: bool = False,
         client_timeout: float | None = None,
+        early_replica_puts: bool = False,
         **options: Any,
     ) -> None:
         if isinstance(nodes, int):
@@ -441,7 +444,8 @@ class SimulatedCluster:
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
                              on_disk_loss=self._replace_disk,
                              storage=self.storages.__getitem__, wire=wire, log=log,
-                             client_timeout=self.client_timeout)
+                             client_timeout=self.client_timeout,
+                             early_replica_puts=early_replica_puts)
         for name in names:
             self.storages[name] = WatchedStorage(self._open_storage(name))
             self.sim.add_node(name)

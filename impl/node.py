@@ -1089,6 +1089,14 @@ class Node:
         ``coordinations`` of :meth:`snapshot` alone (the rest not copied)."""
         return MappingProxyType(take_coordinations(self))
 
+    def unpersisted(self) -> Mapping[bytes, bytes]:
+        """Key -> the encoded record this node keeps in memory of the puts it
+        coordinated whose own write its disk refused, merged into its copy before the
+        key's next mint (:attr:`impl.put_coordinator.PutCoordinator.unpersisted`;
+        session 50), frozen: what the refinement's abstraction compares with the
+        spec's ``State.unpersisted`` (session 52)."""
+        return MappingProxyType(dict(self.puts.unpersisted))
+
     def preference_list(self, key: bytes) -> tuple[str, ...]:
         """The key's preference list as this node sees the ring (top N first)."""
         return self.quorum.preference_list(key)

@@ -209,6 +209,10 @@ class PutCoordination:
     #: nothing and the others' acks decide (session 50;
     #: :meth:`PutCoordinator.local_write_failed`, :meth:`PutCoordinator.on_failed`)
     failures: dict[str, str] = field(default_factory=dict)
+    #: target -> the node whose write of its part failed last (the target itself, this
+    #: node, or the fallback that held its part: :meth:`PutCoordinator._quorum_lost`
+    #: counts a target failed while that node still holds its part; session 52)
+    failed_at: dict[str, str] = field(default_factory=dict)
     #: the driver reported this put's own write settled (:meth:`PutCoordinator.
     #: writes_durable`): durable, or failed and already taken back by
     #: :meth:`PutCoordinator.local_write_failed`; a later failed write (another
@@ -1009,6 +1013,7 @@ class PutCoordinator:
         that still can waits for the others (a failed target is tried again at
         the next timeout)."""
         coordination.failures[target] = why
+        coordination.failed_at[target] = coordination.sent_to.get(target, target)
         if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is not None:
             if target != self.name:
                 self.quorum.give_up(coordination.sent_to, target, now)
@@ -1033,10 +1038,16 @@ class PutCoordinator:
         """Whether ``coordination`` can no longer reach W (or PW): in some group
         (the targets, or each of a membership change's), fewer targets than W are
         left once those whose write failed and was not handed to a fallback are
-        taken out."""
+        taken out (or were handed to one that refused too: session 52)."""
+        # a target whose part a fallback held and refused, no fallback left, counts
+        # too (session 52's trace validation with a failing disk: before, it was
+        # taken as pending at that fallback, the put waited for its timeout where the
+        # spec fails it, and a retry of another refusing target acknowledged it)
         failed = {target for target in coordination.failures
                   if target not in coordination.acks
-                  and coordination.sent_to.get(target) in (target, self.name)}
+                  and (coordination.sent_to.get(target) in (target, self.name)
+                       or coordination.failed_at.get(target) == coordination.sent_to.get(
+                           target))}
         quorum = max(coordination.w, coordination.pw)
         return any(len([t for t in group if t not in failed]) < quorum
                    for group in coordination.groups or (coordination.targets,))

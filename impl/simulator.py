@@ -258,8 +258,13 @@ class Simulator:
         wire: bool = False,
         log: bool = False,
         client_timeout: float = 5.0,
+        early_replica_puts: bool = False,
     ) -> None:
         self.seed = seed
+        #: a failed write of an input keeps its ReplicaPuts, as if sent before the
+        #: write was tried: the runtime's group commit (session 52; the default, as
+        #: the runtime without a committer: persist, then send; impl.staging)
+        self.early_replica_puts = early_replica_puts
         self.rng = random.Random(seed)
         self._faults = faults if faults is not None else Faults()
         self._plain_network = True
@@ -576,7 +581,8 @@ class Simulator:
                 return node.persist_failed(self.now + self.skew[name], error,
                                            reply_ids(effects))
 
-            effects = persist(self._storage(name), effects, on_error, lambda: node.taken_back)
+            effects = persist(self._storage(name), effects, on_error, lambda: node.taken_back,
+                              early_replica_puts=self.early_replica_puts)
             if not failed:  # every write performed
                 node.writes_durable()
             node.answers_released()  # (performed below: none waits for a write)

@@ -45,7 +45,13 @@ from impl.effects import (
     WriteRecord,
 )
 from impl.errors import StorageError
-from impl.messages import MAX_FAILURE_TEXT, ForwardReply, ReplicaPutAck, ReplicaPutFailed
+from impl.messages import (
+    MAX_FAILURE_TEXT,
+    ForwardReply,
+    ReplicaPut,
+    ReplicaPutAck,
+    ReplicaPutFailed,
+)
 from impl.storage._common import removed_page
 from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
@@ -200,10 +206,12 @@ _WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorag
 
 def persist(storage: Storage, effects: list[Effect],
             on_error: Callable[[StorageError], list[Effect]] | None = None,
-            taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
+            taken_back: Callable[[], frozenset[int]] | None = None, *,
+            early_replica_puts: bool = False) -> list[Effect]:
     """Perform the writes among ``effects`` on ``storage``, in order, and return the
     other effects, in order (see the module docstring for a failing write, and
-    :func:`failed_effects` for ``on_error`` and ``taken_back``; a write
+    :func:`failed_effects` for ``on_error``, ``taken_back`` and
+    ``early_replica_puts``; a write
     that raises MemoryError, SQLite's SQLITE_NOMEM, fails as a StorageError does).
     Raises ValueError if a write follows another effect (the node broke the order)."""
     writes, rest = split(effects)
@@ -221,7 +229,8 @@ def persist(storage: Storage, effects: list[Effect],
             break
     if failed is None:
         return rest
-    return failed_effects(rest, failed, on_error, taken_back)
+    return failed_effects(rest, failed, on_error, taken_back,
+                          early_replica_puts=early_replica_puts)
 
 
 def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
@@ -242,7 +251,8 @@ def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
 
 def failed_effects(rest: list[Effect], failed: StorageError,
                    on_error: Callable[[StorageError], list[Effect]] | None,
-                   taken_back: Callable[[], frozenset[int]] | None = None) -> list[Effect]:
+                   taken_back: Callable[[], frozenset[int]] | None = None, *,
+                   early_replica_puts: bool = False) -> list[Effect]:
     """What may still be performed of ``rest`` after its writes failed: no Send,
     every Reply turned into ``failed`` -- but a get's answer (a Reply with its
     GetResult, a ForwardReply of a get), which reports what the replicas returned
@@ -252,7 +262,15 @@ def failed_effects(rest: list[Effect], failed: StorageError,
     ``on_error`` to a request whose Reply was turned replaces it, and a Reply whose
     request id is among ``taken_back()`` (asked after ``on_error``: the node's
     :attr:`~impl.node.Node.taken_back`) is dropped, the node answering it later (a
-    put whose own copy failed counts it as one failed replica: session 50)."""
+    put whose own copy failed counts it as one failed replica: session 50).
+
+    ``early_replica_puts`` (session 52): a coordinator's ReplicaPuts are kept, in
+    their order, as if sent before the write was tried -- what the runtime's group
+    commit does (:class:`impl.runtime.NodeServer`'s ``early_replica_puts``: they
+    leave while the coordinator's own copy is being committed, so a failed commit
+    cannot hold them back), and what the spec's ``FailedPut`` states (the version
+    is minted and sent as ever; docs/refinement.md, "The failing disk's refinement
+    (session 52)"). A ReplicaPut acknowledges nothing, so keeping it claims no write."""
     again = [effect for effect in on_error(failed) if not isinstance(effect, _WRITES)
              ] if on_error is not None else []
     dropped = {effect.request_id for effect in again if isinstance(effect, Reply)}
@@ -261,7 +279,8 @@ def failed_effects(rest: list[Effect], failed: StorageError,
     kept: list[Effect] = [
         Reply(effect.request_id, error=failed) if isinstance(effect, Reply)
         and not isinstance(effect.result, GetResult) else effect
-        for effect in rest if (not isinstance(effect, Send) or _read_answer(effect))
+        for effect in rest if (not isinstance(effect, Send) or _read_answer(effect)
+                               or (early_replica_puts and isinstance(effect.message, ReplicaPut)))
         and not (isinstance(effect, Reply) and effect.request_id in dropped)]
     # a replica's ack held back becomes its refusal, so the coordinator need not
     # wait for its timeout (session 50)

@@ -168,6 +168,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
     SeenDigest,
     Settled,
     delete_request,
@@ -348,7 +349,7 @@ class Lockstep(LockstepState):
         reading = wall * LWW_TICK_S
         self.sim.set_skew(node, reading - self.sim.now)
 
-    def delete(self, client: str, node: str, key: str) -> None:
+    def delete(self, client: str, node: str, key: str, *, refused: bool = False) -> None:
         """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
         context of its last get of ``key``: its next write, a tombstone (spec
         ``ClientDelete``; its put id is the client's next, after its puts).
@@ -358,8 +359,12 @@ class Lockstep(LockstepState):
         the delete and the abstraction of its tombstone, noted by no spec step,
         raised first ("a tombstone no delete of the lockstep wrote"), which read as
         a fault of the abstraction (docs/refinement.md, "Tombstones under a
-        re-issued dot, and walks that reach the exchange (session 47)")."""
-        action = ClientDelete(client, node, key)
+        re-issued dot, and walks that reach the exchange (session 47)").
+        ``refused``: ``node``'s storage refuses every write of the step, its own write
+        of the tombstone (the spec's :class:`~spec.actions.FailedPut` of a delete,
+        session 52)."""
+        action: Action = (FailedPut(client, node, key) if refused
+                          else ClientDelete(client, node, key))
         afters = [after for s in self.frontier for after in apply_actions(s, [action])]
         if not afters or not self.can_delete(client):
             issued = self.clients[client].puts_issued
@@ -373,8 +378,10 @@ class Lockstep(LockstepState):
             self._set_wall_clock(node)
         request = delete_request(self.sim.new_request_id(), key.encode(), context, None,
                                  client, counter)
-        self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
-                     [action], f"delete {client} v{put_id} {key} @{node}")
+        with refusing(self.cluster.storages[node]) if refused else nullcontext():
+            self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
+                         [action], f"{'refused ' if refused else ''}delete {client} "
+                         f"v{put_id} {key} @{node}")
 
     def reap(self, name: str, timer: ReapTombstone) -> None:
         """Node ``name``'s reap timer fires (its grace period passed, or at once with
@@ -1697,12 +1704,17 @@ class Lockstep(LockstepState):
         answers (``spec.step.Edit.purge``). Until session 37 only the operations still
         listed were purged (:meth:`_finish_ops`), so the other copy of a duplicated
         ack of such a put stayed mapped (dvv-prune-retired with ``duplicates = 1``,
-        walk 1961: ``.messages: spec [] vs impl [replica-put-ack n2->n1]``)."""
+        walk 1961: ``.messages: spec [] vs impl [replica-put-ack n2->n1]``); until
+        session 52 a refusal (``ReplicaPutFailed``) too (write-failure-strict, 60
+        edges)."""
         live: dict[str, set[int]] = {}
         for m in self._undelivered():
             msg = m.message
-            if m.id in self.dead or not isinstance(msg, ReplicaGetReply | ReplicaPutAck):
-                continue
+            if m.id in self.dead or not isinstance(
+                    msg, ReplicaGetReply | ReplicaPutAck | ReplicaPutFailed):
+                continue  # (a refusal too since session 52: a FailedPut's put failed by
+                # a timeout with a refusal in flight, .messages: spec [] vs impl
+                # [replica-put-failed n3->n1 #1 k])
             if m.dest not in self.present or not self.up(m.dest):
                 continue
             if m.dest not in live:
@@ -1803,7 +1815,7 @@ class Lockstep(LockstepState):
         """None if ``state`` does not match; else the droppable impl messages to lose."""
         spec = project(state)
         if (spec.nodes != impl.nodes or spec.clients != impl.clients
-                or spec.side != impl.side):
+                or spec.side != impl.side or spec.unpersisted != impl.unpersisted):
             return None
         extra = Counter(spec.messages)
         extra.subtract(Counter(impl.messages))
@@ -1857,29 +1869,37 @@ class Lockstep(LockstepState):
         return "\n".join(lines)
 
 
-class _Refusing:
+#: the engine methods that write (:class:`RefusingEngine` refuses them)
+_ENGINE_WRITES = frozenset({"write", "add_hint", "set_meta", "delete", "delete_hint"})
+
+
+def _refuse(*_: object) -> Any:
+    raise StorageError("database or disk is full")
+
+
+class RefusingEngine:
     """A storage engine whose writes (records, hints, meta entries, deletes) raise the
     engine's ``StorageError("database or disk is full")``, as SQLite's SQLITE_FULL
-    does; every read goes to the engine it wraps (a failing disk, session 51)."""
+    does, whenever ``when()`` holds (default: always); every read, and every write
+    while ``when()`` does not hold, goes to the engine it wraps (a failing disk,
+    session 51; ``when``: trace validation's, session 52)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, when: Callable[[], bool] = lambda: True) -> None:
         self.inner = inner
-
-    def _refuse(self, *_: object) -> Any:
-        raise StorageError("database or disk is full")
-
-    write = add_hint = set_meta = delete = delete_hint = _refuse
+        self.when = when
 
     def __getattr__(self, name: str) -> Any:
+        if name in _ENGINE_WRITES and self.when():
+            return _refuse
         return getattr(self.inner, name)
 
 
 @contextmanager
 def refusing(watched: Any) -> Iterator[None]:
     """While in the block, node storage ``watched`` (a ``WatchedStorage``) refuses every
-    write: its engine wrapped by :class:`_Refusing`, restored after."""
+    write: its engine wrapped by :class:`RefusingEngine`, restored after."""
     inner = watched.inner
-    watched.inner = _Refusing(inner)
+    watched.inner = RefusingEngine(inner)
     try:
         yield
     finally:

@@ -74,7 +74,6 @@ from model_check.refinement_replay import (
     REAP_NOT_QUIET,
     REAP_NOT_TARGETED,
     REAP_UNDECIDED,
-    REFUSED_PUT,
     NotExpressible,
     step_action,
 )
@@ -168,9 +167,8 @@ UNMAPPED_KINDS = {
     # session 35: the spec's handover before a late re-transfer the implementation
     # forwards first (``Lockstep.handover``, docs/refinement.md "Left open")
     "handover before a re-transfer": "no handover by ",
-    # session 51: a coordinator's own refused write (FailedPut): the simulator's driver
-    # sends nothing of an input whose write failed
-    "refused put": REFUSED_PUT[:40],
+    # (session 51's "refused put", a coordinator's own refused write, is mapped since
+    # session 52: the lockstep's driver sends a put's ReplicaPuts as the runtime does)
 }
 
 

@@ -83,15 +83,7 @@ from spec.errors import InvalidValueError
 from spec.state import Kind
 
 __all__ = ["REAP_NOT_ITS_RECORD", "REAP_NOT_QUIET", "REAP_NOT_TARGETED", "REAP_UNDECIDED",
-           "REFUSED_PUT", "NotExpressible", "replay_trace", "step_action"]
-
-
-REFUSED_PUT = ("the simulator's driver persists an input's writes before its sends, and a "
-               "refused write drops the sends (impl.staging.failed_effects): the "
-               "coordinator's ReplicaPuts do not leave at its refused write, where the "
-               "spec's (and the runtime's, sent before its group commit) do")
-"""Why the spec's :class:`~spec.actions.FailedPut` is not taken on the implementation
-(session 51; docs/spec.md, "A failing disk in the spec (session 51)")."""
+           "NotExpressible", "replay_trace", "step_action"]
 
 
 class NotExpressible(Divergence):
@@ -186,8 +178,11 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
     KeyError / LookupError when the lockstep cannot express it on the implementation."""
     if isinstance(action, ClientPut):
         ls.put(action.client, action.node, action.key)
-    elif isinstance(action, FailedPut):  # session 51: the coordinator's own write refused
-        raise NotExpressible("failed-put", REFUSED_PUT)
+    elif isinstance(action, FailedPut):  # the coordinator's own write refused: session 52
+        if ls.clients[action.client].puts_issued < ls.config.puts_per_client:
+            ls.put(action.client, action.node, action.key, refused=True)
+        else:  # its puts spent: a delete's tombstone refused
+            ls.delete(action.client, action.node, action.key, refused=True)
     elif isinstance(action, FailedWrite):
         if action.message.kind is not Kind.REPLICA_PUT:
             raise NotExpressible("failed-write", "a refused forward is not mapped (the "

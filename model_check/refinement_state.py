@@ -282,6 +282,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # session 34: the spec's count of retired lifetimes kept, not the byte budget
         # (the harness tells each node the retirements it knows: LockstepState._oracle)
         retired_keep=max(config.prune_retired, -1),
+        # session 52: a coordinator's refused own write (the spec's FailedPut) still
+        # sends its ReplicaPuts, as the runtime's group commit does (impl.staging)
+        early_replica_puts=True,
         **_membership_options(config),
     )
     for key in config.keys:
@@ -315,9 +318,15 @@ class Abstract:
     messages: tuple[Message, ...]
     clients: tuple[tuple[tuple[int, ...], tuple[tuple[int, str, tuple[int, ...]], ...]], ...]
     side: frozenset[str]
+    #: (session 52) the records a coordinator keeps of its refused own writes,
+    #: ``(node, key, payload)`` sorted: the spec's ``State.unpersisted``, the
+    #: implementation's :meth:`impl.node.Node.unpersisted` of each up node
+    unpersisted: tuple[tuple[str, str, Payload], ...] = ()
 
     def readable(self, config: Config) -> dict[str, object]:
-        return {
+        kept = ({"unpersisted": [f"{n} {k} {_text(p)}" for n, k, p in self.unpersisted]}
+                if config.write_failures else {})
+        return {**kept,
             "nodes": {
                 name: {"up": up,
                        "store": {k: _text(p) for k, p in zip(config.keys, store, strict=True)},
@@ -366,7 +375,14 @@ def project(state: State) -> Abstract:
         for c in state.clients
     )
     messages = tuple(m for m in state.messages if not is_empty_transfer(m))
-    return Abstract(nodes, tuple(sorted(messages, key=_message_sort)), clients, state.side)
+    return Abstract(nodes, tuple(sorted(messages, key=_message_sort)), clients, state.side,
+                    _kept_sorted(state.unpersisted))
+
+
+def _kept_sorted(kept: Iterable[tuple[str, str, Payload]]
+                 ) -> tuple[tuple[str, str, Payload], ...]:
+    """The refused writes' records kept (``State.unpersisted``), in one order."""
+    return tuple(sorted(kept, key=lambda t: (t[0], t[1], payload_key(t[2]))))
 
 
 def is_empty_transfer(m: Message) -> bool:
@@ -1081,7 +1097,12 @@ class LockstepState:
         clients = tuple((tuple(sorted(c.acked)), tuple(c.gets))
                         for c in (self.clients[n] for n in self.config.client_names))
         side = self._side()
-        return Abstract(tuple(nodes), tuple(sorted(messages, key=_message_sort)), clients, side)
+        kept = _kept_sorted((name, key.decode(), self.abstract_record(record))
+                            for name in self.present if self.up(name)
+                            for key, record in self._node(name).unpersisted().items()
+                            ) if self.config.write_failures else ()
+        return Abstract(tuple(nodes), tuple(sorted(messages, key=_message_sort)), clients, side,
+                        kept)
 
     def _side(self) -> frozenset[str]:
         cut = self.sim.cut_links

@@ -46,12 +46,13 @@ from impl.messages import (
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
+    ReplicaPutFailed,
 )
 from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
-from model_check.refinement import Divergence, Lockstep
+from model_check.refinement import Divergence, Lockstep, RefusingEngine
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
 from spec import model as spec_model
@@ -63,6 +64,8 @@ from spec.actions import (
     Deliver,
     DiskLoss,
     Drop,
+    FailedPut,
+    FailedWrite,
     Heal,
     Partition,
     Recover,
@@ -86,10 +89,12 @@ _KINDS: dict[str, Kind] = {
     "ReplicaGet": Kind.REPLICA_GET, "ReplicaGetReply": Kind.REPLICA_GET_REPLY,
     "ReadRepair": Kind.READ_REPAIR, "HintDelivery": Kind.HINT_DELIVERY,
     "HintAck": Kind.HINT_ACK,
+    "ReplicaPutFailed": Kind.REPLICA_PUT_FAILED,  # session 52: a refused write's answer
 }
 #: the spec kinds of an exchange (a replica get, its reply, a replica put's ack): a
 #: message the spec purges once its coordinator no longer awaits its node
-EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK)
+EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK,
+            Kind.REPLICA_PUT_FAILED)  # (a refusal too: session 52)
 
 #: One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
 Step = Action | tuple[str, Callable[[State], State | None]]
@@ -138,6 +143,14 @@ class TraceEvents(Lockstep):
     latest_start: dict[str, object]
     #: node -> the store generations seen of it, in order (:meth:`note_starts`)
     generations: dict[str, list[str]]
+    #: the nodes whose failing disk refused a write in this event (session 52; set by
+    #: the validator: :meth:`model_check.trace_validation.TraceValidator.refuses`)
+    refused: set[str]
+    #: (coordinator, op id, node) of every refusal delivered (session 52; for
+    #: :meth:`_known_gap`'s ``refused-then-acked``)
+    refusals_seen: set[tuple[str, int, str]]
+    #: the failing disk's draws (session 52; set by the validator)
+    refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
     #: a rollback of (a disk lost, a store restored; :meth:`_rollback_justified`)
     rolled_back_ever: set[str]
@@ -202,6 +215,15 @@ class TraceEvents(Lockstep):
                 f"(generation {sent}), and {m.src} is still in that start "
                 f"({guard.generation}): a fresh message dropped")
 
+    def _refused_then_acked(self, coordinator: str, op_id: int, node: str) -> bool:
+        """Whether ``node`` refused a write of ``coordinator``'s put ``op_id`` before
+        (its refusal delivered) while the spec still coordinates that put (a put the
+        spec failed or acknowledged is no gap: its ack is dead)."""
+        request = self.ops.get((coordinator, op_id))
+        return (coordinator, op_id, node) in self.refusals_seen and request is not None and any(
+            any(c.request == request for c in s.node(coordinator).coord)
+            for s in self.frontier)
+
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
         round that asks again a target the spec's coordinator gave up on (no
@@ -216,6 +238,15 @@ class TraceEvents(Lockstep):
                     "the spec's coordinator counts it (docs/refinement.md, \"Trace "
                     "validation under disk loss (session 34)\")")
         first = entries[0] if entries else None
+        if (first is not None and first[1] == "deliver" and first[5] == "ReplicaPutAck"
+                and self._refused_then_acked(first[4], self.cache[first[2]].message.op_id,
+                                             first[3])):
+            return ("spec gap refused-then-acked (session 52): a replica refused one copy "
+                    "of a put's ReplicaPut and stored another (a duplicate, a retry); the "
+                    "spec's coordinator gave the node up for good at the refusal "
+                    "(spec.coordination.on_replica_put_failed) and still coordinates the "
+                    "put, the implementation counts the later acknowledgement "
+                    "(docs/refinement.md, \"The failing disk's refinement (session 52)\")")
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
         name, op_id = first[2], first[3].op_id
@@ -358,11 +389,36 @@ class TraceEvents(Lockstep):
         if isinstance(m.message, KeyRecords) and kind == "deliver":
             return label, [self._anti_entropy_half(m)], evidence
         abstract = self.abstract_message(m)
+        if (kind == "deliver" and isinstance(m.message, ReplicaPut) and abstract is not None
+                and m.dest in self.refused):
+            # the swarm's failing disk refused its write (session 52): the spec's
+            # FailedWrite; the receiver answers ReplicaPutFailed if awaited
+            self.report.writes_refused += 1
+            return f"{label} (write refused)", [[FailedWrite(abstract)]], evidence
         if abstract is None:
             return label, [[]], evidence
         action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
+        if kind == "deliver" and isinstance(m.message, ReplicaPutFailed):
+            self.refusals_seen.add((m.dest, m.message.op_id, m.src))
+            return label, self._refusal_options(m, action), evidence
         # an answer the spec no longer waits for was purged by the spec: a stutter
         return label, [[action], []] if abstract.kind in EXCHANGE else [[action]], evidence
+
+    def _refusal_options(self, m: InFlight, action: Action) -> list[list[Step]]:
+        """A refusal (``ReplicaPutFailed``) delivered to its coordinator (session 52):
+        the spec's delivery (its part to the next fallback, as the implementation's
+        ``_part_failed``), or a stutter where the spec no longer awaits the node; the
+        implementation keeps a put until all N targets stored it, so its part may go
+        to a fallback after the spec's coordination ended (the acknowledged put): each
+        ReplicaPut it sent then is a ``resend`` (or a ``retry``), as a timer round's."""
+        sent = [x for x in self.sim.in_flight() if x.id not in self.cache
+                and x.src == m.dest and isinstance(x.message, ReplicaPut)]
+        choices: list[list[Step]] = [[]]
+        for x in sent[:3]:
+            choices = [[*c, step] for c in choices
+                       for step in (("resend", trace_spec.resend(self, x)),
+                                    ("retry", trace_spec.retry(self, x)))]
+        return [[action], *choices] if sent else [[action], []]
 
     def _tick(self, name: str, timer: object, evidence: Evidence
               ) -> tuple[str, list[list[Step]], Evidence]:
@@ -522,7 +578,14 @@ class TraceEvents(Lockstep):
             self.report.by_key[f"{'get' if is_get else 'put'} {key}"] += 1
         known = set(self._node(node).snapshot().coordinations)
         state.busy = True
-        handle = self.sim.submit(node, request)
+        rate = self.report.swarm.write_failure
+        if is_get or not rate or self.refusal_rng.random() >= rate:
+            handle = self.sim.submit(node, request)
+        else:  # the failing disk refuses the coordinator's own write (session 52)
+            handle, refused = self._submit_refused(node, request)
+            if refused:
+                action = FailedPut(client, node, key)
+                self.report.puts_refused += 1
         self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
                                                            handle)
         snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
@@ -536,6 +599,27 @@ class TraceEvents(Lockstep):
                     self.replies_seen[(node, op_id)] = {node: store}
         self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
                           [action])
+
+    def _submit_refused(self, node: str, request: GetRequest | PutRequest) -> tuple[Any, bool]:
+        """Submit ``request`` to ``node`` with its engine refusing every write of the
+        input (:class:`~model_check.refinement.RefusingEngine`): the spec's
+        ``FailedPut`` if a write was refused (a put the restore guard's shadow round
+        holds writes nothing now: a plain ``ClientPut``, written when replayed)."""
+        watched = self.cluster.storages[node]
+        inner = watched.inner
+        refused: list[bool] = []
+
+        def refusing() -> bool:
+            refused.append(True)
+            return True
+
+        watched.inner = RefusingEngine(inner, refusing)
+        try:
+            handle = self.sim.submit(node, request)
+        finally:
+            if isinstance(watched.inner, RefusingEngine) and watched.inner.inner is inner:
+                watched.inner = inner
+        return handle, bool(refused)
 
     def _change(self) -> None:
         """The membership change of the run: the joining node starts (it joins at its

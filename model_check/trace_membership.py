@@ -477,7 +477,7 @@ def released(state: State, impl: Abstract) -> Abstract:
         up, store, hints = nodes[i]
         if store[k] != spec_store and not clock_values(spec_store):
             nodes[i] = (up, (*store[:k], spec_store, *store[k + 1:]), hints)
-    return Abstract(tuple(nodes), impl.messages, impl.clients, impl.side)
+    return Abstract(tuple(nodes), impl.messages, impl.clients, impl.side, impl.unpersisted)
 
 
 

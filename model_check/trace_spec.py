@@ -27,6 +27,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedPut,
+    FailedWrite,
     ForceRemove,
     Gossip,
     Handoff,
@@ -82,6 +84,8 @@ _MECHANISM: dict[type, _Mechanism] = {
     ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
     Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
     Crash: faults, DiskLoss: faults, Recover: faults, Partition: faults, Heal: faults,
+    FailedWrite: faults,  # session 52: a replica's refused write
+    FailedPut: client_requests,  # session 52: a coordinator's refused own write
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,

@@ -31,7 +31,8 @@ MAX_DISK_LOSSES = 2
 
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                  membership: str | None = None, handover: str = "pending",
-                 keys: tuple[str, ...] = ("k",), hinted_reads: bool = True) -> Config:
+                 keys: tuple[str, ...] = ("k",), hinted_reads: bool = True,
+                 write_failures: bool = False) -> Config:
     """The spec configuration the trace-validation runs are checked against: four
     nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, the ``keys``
     (one key, ``k``, unless given: :data:`TWO_KEYS` for the two-key runs, whose
@@ -58,14 +59,21 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     the spec's default rule, on which the pinned seeds had been chosen; with it on
     the schedules of most seeds are the same, docs/refinement.md "Trace validation
     with hinted reads by default (session 50)"). ``hinted_reads=False`` validates
-    the rule of hints kept apart."""
+    the rule of hints kept apart.
+
+    ``write_failures`` (session 52): the spec's failing disk, unbounded
+    (``[faults] write_failures``): the runs whose swarm draws refused writes
+    (:attr:`Swarm.write_failure`) validate each as the spec's ``FailedWrite``."""
     name = f"trace-{clock}" if keys == ("k",) else f"trace-{len(keys)}-keys-{clock}"
     base = Config(name=name, nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
                   anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
-                  gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads)
+                  gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads,
+                  write_failures=_UNBOUNDED if write_failures else 0)
+    if write_failures:
+        base = dataclasses.replace(base, name=f"{name}-write-failures")
     if membership is None:
         return base
     if membership not in ("join", "leave"):
@@ -84,7 +92,11 @@ class Swarm:
     or off and draws its rate). Probabilities per message; intervals and clock
     skew in seconds; None: that nemesis fault is off. ``disk_loss``: the
     probability that a crash of the nemesis is a disk loss (session 34; drawn only
-    by ``draw(seed, disk_losses=True)``)."""
+    by ``draw(seed, disk_losses=True)``). ``write_failure``: the probability that a
+    delivered ``ReplicaPut``'s writes are refused by its receiver's disk (session 52;
+    drawn only by ``draw(seed, write_failures=True)``: a failing disk that refuses a
+    replica's or a fallback's write; the validator arms it per event,
+    :class:`model_check.trace_validation.TraceValidator`)."""
 
     loss: float = 0.0
     duplication: float = 0.0
@@ -93,12 +105,16 @@ class Swarm:
     crash_interval: float | None = None
     partition_interval: float | None = None
     disk_loss: float = 0.0
+    write_failure: float = 0.0
 
     @classmethod
-    def draw(cls, seed: int, *, disk_losses: bool = False) -> Swarm:
+    def draw(cls, seed: int, *, disk_losses: bool = False,
+             write_failures: bool = False) -> Swarm:
         """The mix of seed ``seed`` (its own generator, apart from the run's). With
         ``disk_losses`` the disk-loss fault is drawn too (on or off, and its rate),
-        after the others: every other fault of the seed's mix is the same."""
+        after the others: every other fault of the seed's mix is the same; so is
+        ``write_failures`` (session 52), after the disk loss: on in every such seed
+        (its rate drawn), the seeds' other faults as without it."""
         rng = random.Random(f"swarm-{seed}")
 
         def on() -> bool:
@@ -113,6 +129,7 @@ class Swarm:
             partition_interval=round(rng.uniform(2.0, 8.0), 2) if on() else None,
             disk_loss=(round(rng.uniform(0.25, 1.0), 2) if on() else 0.0) if disk_losses
             else 0.0,
+            write_failure=round(rng.uniform(0.05, 0.4), 2) if write_failures else 0.0,
         )
 
     def faults(self) -> Faults:
@@ -130,7 +147,8 @@ class Swarm:
         parts = [f"{name}={value}" for name, value in (
             ("loss", self.loss), ("dup", self.duplication), ("reorder", self.reorder),
             ("skew", self.max_clock_skew), ("crash", self.crash_interval),
-            ("partition", self.partition_interval), ("disk", self.disk_loss)) if value]
+            ("partition", self.partition_interval), ("disk", self.disk_loss),
+            ("refused", self.write_failure)) if value]
         return " ".join(parts) or "no faults"
 
 
@@ -172,6 +190,11 @@ class SeedReport:
     #: ``vdynamo validate --disk-loss``; session 34), and the disk losses the run had
     disk_losses: bool = False
     disks_lost: int = 0
+    #: replica writes the swarm's failing disk refused (session 52), each validated as
+    #: the spec's ``FailedWrite``
+    writes_refused: int = 0
+    #: client puts whose coordinator's own write it refused (the spec's ``FailedPut``)
+    puts_refused: int = 0
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
@@ -179,6 +202,9 @@ class SeedReport:
             extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
         if self.disks_lost:
             extra += f"{', ' if extra else ''}disks lost {self.disks_lost}"
+        if self.writes_refused or self.puts_refused:
+            extra += (f"{', ' if extra else ''}writes refused {self.writes_refused}, "
+                      f"puts refused {self.puts_refused}")
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"
@@ -192,6 +218,10 @@ class SeedReport:
                 f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
 
     def rerun(self) -> str:
+        if self.swarm.write_failure:  # session 52: not a setting of the command
+            return ("python -c 'from model_check.trace_validation import validate_seed; "
+                    f"r = validate_seed({self.seed}, write_failures=True); "
+                    "print(r.line(), r.reason)'")
         if self.setting:  # a membership run: not a setting of the command
             return ("python -c 'from model_check.trace_validation import validate_seed, "
                     f"trace_config; r = validate_seed({self.seed}, config=trace_config("

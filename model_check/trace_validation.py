@@ -112,6 +112,7 @@ the seed, the swarm and the command that reruns it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import time
 from collections import Counter
@@ -126,7 +127,7 @@ from impl.messages import (
 from impl.simulator import InFlight
 from impl.timers import ShadowRound
 from model_check import trace_spec
-from model_check.refinement import Divergence
+from model_check.refinement import Divergence, RefusingEngine
 from model_check.refinement_state import (
     Abstract,
     HarnessRequest,
@@ -157,6 +158,7 @@ from spec.actions import (
     ClientPut,
     Crash,
     Deliver,
+    FailedPut,
     Heal,
     Partition,
     Recover,
@@ -223,6 +225,7 @@ class TraceValidator(TraceEvents):
             hinted_reads=config.hinted_reads,  # session 49: spec.replica.served
             anti_entropy=config.anti_entropy, pr=config.pr, pw=config.pw,
             partitioning="evenly-spaced", faults=swarm.faults(), log=True,
+            early_replica_puts=True,  # the runtime's group commit (session 52)
             # the restore guard on, as in production: its startup shadow round's held
             # inputs are not delivered yet (:meth:`_map`, :meth:`abstract`)
             actor_epochs=False, restore_guard=True, **membership_options(config))
@@ -262,6 +265,11 @@ class TraceValidator(TraceEvents):
         self.latest_start = {}
         self.generations = {}
         self.rolled_back_ever = set()
+        #: the failing disk's draws (session 52; drawn only with Swarm.write_failure,
+        #: so every other run is as before) and the nodes that refused in this event
+        self.refusal_rng = random.Random(f"refusals-{seed}")
+        self.refused: set[str] = set()
+        self.refusals_seen: set[tuple[str, int, str]] = set()
 
     # ------------------------------------------------------------------ running
 
@@ -314,12 +322,46 @@ class TraceValidator(TraceEvents):
             self.guard_before = self.guard_counts()
             self.note_starts()
             mark = len(self.sim.log)
-            if not self.sim.step():
+            armed = self._arm_failing_disks()
+            try:
+                stepped = self.sim.step()
+            finally:
+                _disarm(armed)
+            if not stepped:
                 return
             entries = self.sim.log[mark:]
             self.step(entries)
             if self.sim.now > until:
                 return
+
+    def _arm_failing_disks(self) -> list[tuple[Any, RefusingEngine]]:
+        """The swarm's failing disk (:attr:`Swarm.write_failure`, session 52): with
+        that probability per event, every node's engine is wrapped for the event by
+        a :class:`~model_check.refinement.RefusingEngine`, which refuses (as SQLite's
+        SQLITE_FULL) the writes of a delivered
+        ``ReplicaPut`` at its receiver (no other input's: a refused hint delivery or
+        read repair is a drop the budgets state, a refused anti-entropy half no spec
+        step). Returns the wrappers to take off (:func:`_disarm`)."""
+        self.refused = set()
+        if not self.swarm.write_failure or self.refusal_rng.random() >= self.swarm.write_failure:
+            return []
+        armed = []
+        for name, watched in self.cluster.storages.items():
+            disk = RefusingEngine(watched.inner, functools.partial(self.refuses, name))
+            watched.inner = disk
+            armed.append((watched, disk))
+        return armed
+
+    def refuses(self, name: str) -> bool:
+        """Whether node ``name``'s armed disk refuses a write now: the input being
+        performed is the delivery of a ``ReplicaPut`` to it (the simulator logs the
+        delivery before the node handles it, and its sends after its writes)."""
+        last = self.sim.log[-1] if self.sim.log else None
+        if (last is not None and last[1] == "deliver" and last[4] == name
+                and last[5] == "ReplicaPut"):  # (t, "deliver", id, src, dest, type)
+            self.refused.add(name)
+            return True
+        return False
 
     def _repair_faults(self) -> None:
         """Heal and restart everything (each a validated event)."""
@@ -430,7 +472,7 @@ class TraceValidator(TraceEvents):
         if not any(state.used):
             return state
         edit = Edit(state, self.plan)
-        edit.used = (0, 0, 0, 0, 0)
+        edit.used = tuple(0 for _ in state.used)  # (six counts with write failures)
         return edit.build()
 
     def _note_put_payloads(self, state: State) -> None:
@@ -443,7 +485,7 @@ class TraceValidator(TraceEvents):
     def _new_put_payloads(self, options: list[list[Step]]) -> Iterator[tuple[int, Payload]]:
         """The version each put started in this event sends to its replicas (the
         spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
-        if not any(isinstance(a, ClientPut) for o in options for a in o):
+        if not any(isinstance(a, ClientPut | FailedPut) for o in options for a in o):
             return
         for node in self.frontier[0].nodes:
             for coord in node.coord:
@@ -488,7 +530,7 @@ class TraceValidator(TraceEvents):
         first = entries[0] if entries else None
         submitted = self.submitted
         name = (submitted[1][0].node if submitted is not None and submitted[1]
-                and isinstance(submitted[1][0], ClientGet | ClientPut)
+                and isinstance(submitted[1][0], ClientGet | ClientPut | FailedPut)
                 else first[4] if first is not None and first[1] == "deliver"
                 else first[2] if first is not None and first[1] in ("tick", "crash")
                 else None)
@@ -685,8 +727,8 @@ class TraceValidator(TraceEvents):
         messages.extend(copies)
         edit.messages = messages
         edit.messages_dirty = True
-        d, dup, c, p, loss = state.used
-        edit.used = (d + len(drops), dup + len(copies), c, p, loss)
+        d, dup, c, p, loss, *rest = state.used  # (rest: write failures, session 52)
+        edit.used = (d + len(drops), dup + len(copies), c, p, loss, *rest)
         yield with_idle_clients(edit.build()), len(drops) + len(copies)
 
     def _unreachable(self, m: Message) -> bool:
@@ -714,7 +756,8 @@ class TraceValidator(TraceEvents):
                 return False
             impl = released(state, impl)
         spec = project(state)
-        if spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side:
+        if (spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side
+                or spec.unpersisted != impl.unpersisted):  # (session 52)
             return False
         ours = Counter(m for m in spec.messages if self._live(state, m))
         theirs = Counter(m for m in impl.messages
@@ -829,12 +872,25 @@ def convergence_failure(config: Config, frontier: Sequence[State],
 
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
                   duration_s: float = 12.0, quiet_s: float = 25.0,
-                  disk_losses: bool = False) -> SeedReport:
+                  disk_losses: bool = False, write_failures: bool = False) -> SeedReport:
     """Validate one seed's run (the swarm drawn from the seed unless given; with
-    ``disk_losses`` the swarm draws the nemesis' disk losses too, session 34)."""
-    validator = TraceValidator(config or trace_config(), seed=seed,
-                               swarm=swarm or Swarm.draw(seed, disk_losses=disk_losses),
+    ``disk_losses`` the swarm draws the nemesis' disk losses too, session 34; with
+    ``write_failures`` a failing disk that refuses replica writes, against
+    ``trace_config(write_failures=True)`` unless ``config`` is given, session 52)."""
+    if config is None:
+        config = trace_config(write_failures=write_failures)
+    validator = TraceValidator(config, seed=seed,
+                               swarm=swarm or Swarm.draw(seed, disk_losses=disk_losses,
+                                                         write_failures=write_failures),
                                duration_s=duration_s, quiet_s=quiet_s)
     validator.report.disk_losses = disk_losses
     return validator.run()
+
+
+def _disarm(armed: list[tuple[Any, RefusingEngine]]) -> None:
+    """Take the event's :class:`~model_check.refinement.RefusingEngine` wrappers off (a
+    node whose engine the event replaced, a lost disk, keeps the new one)."""
+    for watched, disk in armed:
+        if watched.inner is disk:
+            watched.inner = disk.inner
 

@@ -155,6 +155,15 @@ class Shape:
     #: ``features.hinted_reads`` (session 49; spec.replica.served): a node answers a
     #: ``replica-get`` with its store and the payloads of the hints it keeps
     hinted_reads: bool = False
+    #: ``faults.write_failures`` (session 52; spec/faults.py): the failing disk's steps
+    #: (``failed-put``, ``failed-write``, a delivered ``replica-put-failed``), and a
+    #: coordinator's kept records of its refused writes (``State.unpersisted``, in
+    #: ``held``) merged by its next put
+    write_failures: bool = False
+    #: the failing disk's broken twin (``features.failed_write_acks``; proofs only, the
+    #: agreement leaves the twin's entry out): a refused replica write counts as one
+    #: of the W acknowledging holders
+    failed_write_acks: bool = False
 
     @property
     def key_epochs(self) -> bool:

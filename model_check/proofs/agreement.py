@@ -290,13 +290,24 @@ def unencoded(config: Any) -> str:
     ``knows`` variables, the ``learn-retirement`` step, the knowledge an anti-entropy
     exchange carries and a disk loss forgets); ``prune_retired`` above 0 since session
     35 (docs/proofs.md, "Pruning with prune_retired > 0"). Kept for a mode the
-    encoding does not state yet: the failing disk (``faults.write_failures``, session
-    51), whose steps (``failed-write``, ``failed-put``, a delivered
-    ``replica-put-failed``) have no family in the encoding (docs/spec.md, "A failing
-    disk in the spec (session 51)")."""
+    encoding does not state yet. The failing disk (``faults.write_failures``, session
+    51) is encoded since session 52 (:func:`model_check.proofs.transition._refusal_steps`:
+    ``failed-put``, ``failed-write``, a delivered ``replica-put-failed``; the kept
+    records in ``held``) on one key of a fixed ring without deletes, pruning or
+    restores (the suite's four entries), and but for its twin ``failed_write_acks``:
+    a refused write acknowledged, which no step of the encoding can state (a put is
+    acknowledged only while W nodes hold it: the twin's acknowledgements are refused,
+    tests/model_check/test_proofs_write_failures.py)."""
     if getattr(config, "write_failures", 0):
-        return ("faults.write_failures: the failing disk's steps (failed-write, failed-put, "
-                "replica-put-failed) are not encoded")
+        if getattr(config, "failed_write_acks", False):
+            return ("features.failed_write_acks: the twin acknowledges a write no node "
+                    "holds; the encoding acknowledges a put only while W nodes hold it")
+        if (len(config.keys) > 1 or config.membership or config.deletes_per_client
+                or getattr(config, "prune_retired", -1) >= 0
+                or getattr(config, "restores", 0)):
+            return ("faults.write_failures with several keys, a membership change, "
+                    "deletes, pruning or restores: not encoded (session 52 encodes one key "
+                    "of a fixed ring)")
     return ""
 
 

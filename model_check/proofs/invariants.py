@@ -27,6 +27,11 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   disk lost: the suite's disk-loss-w1), and the lossy merge of dvv's naive actor
   after amnesia (a re-issued dot makes a replica drop the put: the suite's
   dvv-amnesia-naive-actor).
+- With a failing disk (session 52, ``Shape.write_failures``: the steps
+  ``failed-put``, ``failed-write``, a delivered ``replica-put-failed``), the same
+  strengthened invariant stays inductive: a refused write adds to no store and the
+  acknowledgement rule is unchanged. Twin: the refused write acknowledged as if
+  stored (``Shape.failed_write_acks``, the suite's write-failure-acked).
 - ``no_resurrection_after_reap``: once the tombstone of an acknowledged delete is
   in no store (it was reaped), no version it deleted is left anywhere (a store, a
   message, a hint, a coordination record) for a later get to return: the part of
@@ -68,7 +73,7 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
@@ -102,6 +107,7 @@ __all__ = [
     "BOUNDS",
     "PROOFS",
     "SHAPE",
+    "WRITE_FAILURE_SHAPE",
     "delete_shields",
     "no_resurrection_after_reap",
     "quorum_read_sees_delete",
@@ -194,6 +200,11 @@ def strong_durable_with_losses(x: AbstractState, params: Params) -> Term:
         *[zt.Implies(x.acked[p], holders(x, params, p) >= params.w - x.losses) for p in puts],
         acked_writes_durable(x, params),
     )
+
+
+#: The failing disk's proof (session 52): the disk-loss shape with refused writes.
+WRITE_FAILURE_SHAPE = replace(LOSS_SHAPE, write_failures=True)
+WRITE_FAILURE_BOUNDS = LOSS_BOUNDS + ", any number of refused writes"
 
 
 def _fewer_losses_than_w(params: Params) -> Term:
@@ -406,6 +417,27 @@ PROOFS: tuple[Proof, ...] = (
         "one disk, and that disk lost",
         lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
                            parts=("step",), losses=_w1_one_loss),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_acked_writes_durable_with_write_failures",
+        "With a failing disk (session 52: any number of refused writes, a replica's "
+        "and a coordinator's own, and the records a coordinator keeps of its refused "
+        "writes) and fewer disk losses than W, acked_writes_durable holds in every "
+        "reachable state: the strengthened invariant of the disk-loss proof holds "
+        "initially, is preserved by every step (failed-put, failed-write and a "
+        "delivered replica-put-failed included: a refused write holds nothing, and a "
+        "put is acknowledged only while W minus the losses of nodes hold it, the rule "
+        "the edge agreement checks on write-failure-strict's every edge) and implies "
+        "the property.",
+        WRITE_FAILURE_BOUNDS,
+        lambda: _induction(WRITE_FAILURE_SHAPE, strong_durable_with_losses,
+                           acked_writes_durable, losses=_fewer_losses_than_w),
+        "a refused write acknowledged as if stored (the suite's write-failure-acked, "
+        "features.failed_write_acks): the put is acknowledged with one holder short",
+        lambda: _induction(replace(WRITE_FAILURE_SHAPE, failed_write_acks=True),
+                           strong_durable_with_losses, acked_writes_durable,
+                           parts=("step",)),
         group="invariants",
     ),
     Proof(

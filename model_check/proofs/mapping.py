@@ -37,6 +37,7 @@ __all__ = [
     "faithful",
     "families",
     "hint_payloads",
+    "kept_records",
     "key_epoch_of",
     "lossy_configurations",
     "payload_coverage",
@@ -59,15 +60,20 @@ def faithful(config: Any) -> bool:
     clock or timestamp ignores what the client read), dvv's naive actor after a
     disk loss or a buffered crash, or the actor a restored disk kept (re-issued
     dots), or client clocks when a client may write twice without reading (a blind
-    rewrite), or dvv with the ``"naive"`` pruning twin (``prune_knowledge``, session
-    33: its node prunes its own live entry and re-issues its dots; session 34: with
-    ``"all"`` or ``"own"`` a pruned clock no longer covers every version its history
+    rewrite), or a coordinator that forgets its refused write (``failed_write_kept =
+    false``, session 52: it mints the dot again), or dvv with the ``"naive"`` pruning
+    twin (``prune_knowledge``, session 33: its node prunes its own live entry and
+    re-issues its dots; session 34: with ``"all"`` or ``"own"`` a pruned clock no
+    longer covers every version its history
     holds, so a merge keeps a superseded one -- a false sibling, a deleted value back
     -- but never drops one: the coverage of a merge is the union, checked on every
     edge of the pruning entries; docs/proofs.md, "Retired pruning in the Z3
     encoding")."""
     if config.clock in ("lww", "server-vclock"):
         return False
+    if getattr(config, "write_failures", 0) and not getattr(config, "failed_write_kept",
+                                                             True):
+        return False  # session 52: the twin's coordinator mints a refused put's dot again
     if config.clock == "dvv":
         if getattr(config, "prune_retired", -1) >= 0:
             return str(getattr(config, "prune_knowledge", "all")) != "naive"
@@ -124,6 +130,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         keep=max(0, getattr(config, "prune_retired", -1)),
         per_start=bool(getattr(config, "actor_per_start", False)),
         hinted_reads=bool(getattr(config, "hinted_reads", False)),
+        write_failures=bool(getattr(config, "write_failures", 0)),
     )
 
 
@@ -314,6 +321,9 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
                     alive.update(clocks.values(payload))
         if shape.tracks_live:
             live[index[n]].update(clocks.values(node.store[slot]))
+    for n, of_key, payload in kept_records(state):  # session 52: in memory, as a record
+        if only is None or _belongs(of_key, only):
+            held[index[n]] |= coverage(payload)
         if deletes:
             for hint in node.hints:
                 if only is None or _belongs(hint.key, only):
@@ -374,6 +384,13 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
         _abstract_pruning(state, shape, slot, out)
     return out, tuple(hints)
 
+
+
+def kept_records(state: Any) -> Any:
+    """The records ``(node, key, payload)`` the coordinators of ``state`` keep of their
+    refused writes (``State.unpersisted``, session 52): abstracted into ``held``, as
+    a coordination record's payload is (volatile: a crash loses both)."""
+    return state.unpersisted
 
 
 #: the hint variables counted (a message each), not set
@@ -538,6 +555,8 @@ def put_histories(states: Sequence[Any], shape: Shape,
 
 _DELIVER_FAMILIES = {
     "forward": ("put", "get"),
+    # session 52: a refusal reaches its coordinator (or a down node, lost)
+    "replica-put-failed": ("replica-put-failed", "lost"),
     "replica-put": ("replica-put", "lost"),
     "read-repair": ("read-repair", "lost"),
     "replica-get": ("replica-get", "lost"),
@@ -580,6 +599,10 @@ def families(action: Any) -> tuple[str, ...] | None:
         return ()
     if kind == "restore":
         return ("restore",)  # inexact: the encoding keeps no backup (transition.py)
+    if kind == "failed-put":  # session 52: the coordinator's own write refused
+        return ("failed-put",)
+    if kind == "failed-write":  # a replica's (fallback's) write, or a forward's coordinator's
+        return ("failed-put",) if action.message.kind.value == "forward" else ("failed-write",)
     return None
 
 
@@ -587,7 +610,7 @@ def families(action: Any) -> tuple[str, ...] | None:
 #: Actions whose key is a field of theirs (the others: their message's, their
 #: request's, or none: :func:`action_key`).
 _KEYED = frozenset({"client-put", "client-get", "client-delete", "reap", "handoff",
-                    "anti-entropy", "transfer"})
+                    "anti-entropy", "transfer", "failed-put"})
 #: The families of another key's actions in a projection (:func:`projected_families`);
 #: any other action of another key must leave the projection as it was.
 _OTHER_KEY_FAMILIES = {
@@ -608,7 +631,7 @@ def action_key(action: Any, pre: Any) -> str | None:
     kind = getattr(action, "kind", "")
     if kind in _KEYED:
         return str(action.key)
-    if kind in ("deliver", "drop", "duplicate"):
+    if kind in ("deliver", "drop", "duplicate", "failed-write"):
         return str(action.message.key)
     if kind == "timeout":
         record = find_coordination(pre.node(action.node), action.request)

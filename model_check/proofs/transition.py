@@ -106,6 +106,7 @@ __all__ = [
     "causal_store",
     "current_actor",
     "holders",
+    "kept_and_put",
     "key_quiet",
     "lossy_store",
     "reap_begins_key_epoch",
@@ -348,12 +349,14 @@ def transition(
         return parts, {name for m in nodes for name in row("wmsg", m)}
 
     # a coordinator c performs put p (a client's put or delete, or a forwarded one)
+    refusals = shape.write_failures
     for c in nodes:
         for p in puts:
             # it sends (and keeps in its coordination record) its merged copy, or the
             # new version alone where that lost the merge (lww)
             written = [zt.Or(y.store[c][q], params.hist[p][q]) for q in puts]
             sends, sent = sends_from(written)
+            incoming = kept_and_put(x, y, params, c, p) if refusals else params.hist[p]
             add(
                 f"put {p + 1} at {nm[c]}", "put", False,
                 x.up[c],
@@ -362,7 +365,7 @@ def transition(
                 # the client read every other put of its history
                 *[zt.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
                 y.performed[p],
-                *merge_into(c, params.hist[p]),
+                *merge_into(c, incoming),
                 *[zt.Implies(y.held[c][q], zt.Or(x.held[c][q], written[q])) for q in puts],
                 *sends,
                 *_minted(x, y, params, c, p),
@@ -371,6 +374,8 @@ def transition(
                    else set()),
                 creates=(p, c),
             )
+    if refusals:
+        _refusal_steps(x, y, params, add, sends_from, records)
     for c in nodes:
         # a coordinator begins a get: it reads its own copy (and may answer at once,
         # with read repair)
@@ -903,6 +908,79 @@ def reap_begins_key_epoch(x: AbstractState, y: AbstractState, params: Params, n:
     mentions = zt.Or([zt.And(x.seen[n][q], current_actor(x, params, n, q))
                       for q in range(x.shape.puts)])
     return [y.kepoch[n] == x.kepoch[n] + z3.If(mentions, 1, 0)]
+
+
+def kept_and_put(x: AbstractState, y: AbstractState, params: Params, c: int, p: int
+                 ) -> list[Term]:
+    """What coordinator ``c``'s put ``p`` merges into its copy with a failing disk
+    (session 52): the put's history, and what its copy gains of the records it kept
+    of its refused writes (``held``: ``spec.coordination._with_unpersisted`` merges
+    them before the mint)."""
+    return [zt.Or(params.hist[p][q], zt.And(x.held[c][q], y.store[c][q]))
+            for q in range(x.shape.puts)]
+
+
+def _refusal_steps(x: AbstractState, y: AbstractState, params: Params,
+                   add: Callable[..., None],
+                   sends_from: Callable[[Sequence[Term]], tuple[list[Term], set[str]]],
+                   records: Callable[[int], set[str]]) -> None:
+    """The failing disk's steps (``Shape.write_failures``, session 52; spec/faults.py),
+    all over-approximated, each with the acknowledgement rule (a put is acknowledged
+    only while W nodes hold it: a refused write holds nothing):
+
+    - ``failed-put`` (the spec's ``FailedPut``, and ``FailedWrite`` of a put's
+      ``forward``): coordinator ``c`` performs put ``p`` and its own write is
+      refused: its store is unchanged; it keeps (``held``) and sends its copy merged
+      with its kept records and the new version (``spec.coordination.start``);
+    - ``failed-write`` (``FailedWrite`` of a ``replica-put``): an up replica or
+      fallback ``n`` takes a write in flight to it and stores nothing (nor a hint);
+    - ``replica-put-failed`` (its delivery to the coordinator ``n``): as a timeout of
+      the target, the coordinator's records may shrink (the put failed) and its
+      part may go to a fallback, carrying what it holds."""
+    shape = x.shape
+    nodes, puts, nm = range(len(shape.nodes)), range(shape.puts), shape.nodes
+
+    def row(what: str, n: int) -> set[str]:
+        return {f"{what}[{nm[n]}][{q + 1}]" for q in puts}
+
+    for c in nodes:
+        for p in puts:
+            written = [zt.Or(x.store[c][q], x.held[c][q], params.hist[p][q]) for q in puts]
+            sends, sent = sends_from(written)
+            add(
+                f"failed-put {p + 1} at {nm[c]}", "failed-put", False,
+                x.up[c],
+                zt.Not(x.performed[p]),
+                *[zt.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
+                y.performed[p],
+                *[zt.Implies(y.held[c][q], written[q]) for q in puts],
+                *sends,
+                skip={f"performed[{p + 1}]"} | records(c) | sent,
+            )
+    for n in nodes:
+        # the twin (``Shape.failed_write_acks``): the refusing node's answer counts
+        # as an acknowledgement, so a put may be acknowledged with one holder short
+        lie = ([zt.Implies(zt.And(y.acked[q], zt.Not(x.acked[q])),
+                           zt.And(y.performed[q], x.wmsg[n][q],
+                                  holders(y, params, q) + 1 >= params.w - y.losses))
+                for q in puts] + [zt.Implies(x.acked[q], y.acked[q]) for q in puts]
+               if shape.failed_write_acks else [])
+        add(
+            f"failed-write at {nm[n]}", "failed-write", False,
+            x.up[n],
+            *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+            *lie,
+            skip=row("wmsg", n) | ({f"acked[{q + 1}]" for q in puts} if lie else set()),
+            acknowledges=not lie,
+        )
+        sends, sent = sends_from(x.held[n])
+        add(
+            f"replica-put-failed at {nm[n]}", "replica-put-failed", False,
+            x.up[n],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            *sends,
+            skip=records(n) | sent,
+        )
 
 
 def _minted(x: AbstractState, y: AbstractState, params: Params, c: int, p: int) -> list[Term]:

@@ -171,8 +171,8 @@ UNMAPPED: set[str] = {
     # session 51: the failing disk's broken twins (a refused write acknowledged, a
     # coordinator that forgets its refused write): the implementation has neither
     # (model_check.refinement_state.unmapped_features); write-failure-strict and
-    # write-failure-same-coordinator are mapped, their FailedPut edges unmapped
-    # ("refused put": model_check.refinement_replay.REFUSED_PUT)
+    # write-failure-same-coordinator are mapped, their FailedPut edges too since
+    # session 52 (tests/refinement/test_failed_put_lockstep.py)
     "write-failure-acked", "write-failure-forgotten"}
 #: (sloppy-crash-pr-pw and sloppy-crash-pw, unmapped when session 39 added them, are
 #: mapped since that session's review: cluster_for passes pr and pw, and the spec's

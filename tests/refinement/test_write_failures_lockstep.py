@@ -5,8 +5,8 @@ The spec's :class:`~spec.actions.FailedWrite` of a ``replica-put`` maps to a
 (:meth:`model_check.refinement.Lockstep.failed_write`, :func:`refusing`: the engine
 wrapped, as ``tests/impl/test_coordinator_disk_full.py``'s ``_FullDisk`` does); the
 implementation's ``ReplicaPutFailed`` (wire 45) maps to the spec's
-``replica-put-failed``. The coordinator's own refused write (``FailedPut``) is not
-mapped (:data:`model_check.refinement_replay.REFUSED_PUT`).
+``replica-put-failed``. The coordinator's own refused write (``FailedPut``) is mapped
+since session 52 (tests/refinement/test_failed_put_lockstep.py).
 
 Mutants, each caught: the driver answering a refused write with the ack it held back
 (``impl.staging.failed_effects`` sending ``ReplicaPutAck``); the coordinator counting
@@ -69,8 +69,9 @@ def test_a_put_acknowledged_by_the_others_after_a_refusal() -> None:
 
 
 def _acking(original: Callable[..., Any]) -> Callable[..., Any]:
-    def failed_effects(rest: Any, failed: Any, on_error: Any, taken_back: Any = None) -> Any:
-        kept = original(rest, failed, on_error, taken_back)
+    def failed_effects(rest: Any, failed: Any, on_error: Any, taken_back: Any = None,
+                       **keywords: Any) -> Any:
+        kept = original(rest, failed, on_error, taken_back, **keywords)
         return [type(e)(e.dest, ReplicaPutAck(e.message.op_id, e.message.key, e.message.hint))
                 if isinstance(getattr(e, "message", None), ReplicaPutFailed) else e
                 for e in kept]

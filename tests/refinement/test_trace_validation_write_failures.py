@@ -1,0 +1,126 @@
+"""Trace validation with a failing disk (session 52, issue 12 §3).
+
+``validate_seed(seed, write_failures=True)``: the swarm draws a failing disk
+(``Swarm.write_failure``, on in every such seed, its rate drawn), which refuses the
+writes of a delivered ``ReplicaPut`` at its receiver with that probability per event,
+and a client put's own write at its coordinator with that probability per put
+(:class:`model_check.refinement.RefusingEngine`), against the spec with
+``[faults] write_failures`` unbounded (``trace_config(write_failures=True)``). Each
+refused delivery is the spec's ``FailedWrite``, each refused put its ``FailedPut``;
+the refusal's delivery its
+``replica-put-failed`` (or, the spec's coordination ended, a stutter and the
+implementation's part sent on to a fallback as ``resend``); a later ack of a node
+that refused one copy and stored another is the named spec gap ``refused-then-acked``
+(docs/refinement.md, "The failing disk's refinement (session 52)").
+
+Mutants, each caught: the coordinator's ``_quorum_lost`` not counting a target whose
+fallback refused (the implementation before this session: seed 2 acknowledges, after
+a retry, a put the spec failed); the driver acknowledging a refused write; the
+validator mapping a refused delivery as a plain delivery.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl import staging
+from impl.put_coordinator import PutCoordination, PutCoordinator
+from model_check.trace_swarm import Swarm
+from model_check.trace_validation import TraceValidator, trace_config, validate_seed
+from tests.conftest import PROFILE
+from tests.refinement.test_write_failures_lockstep import _acking
+
+#: seeds of 0-99 that validate with refused replica writes (10 and 8) and refused own
+#: writes of coordinators (3 and 2), with the trace-spec ``resend`` of a part sent on
+#: after the spec's coordination ended
+WRITE_FAILURE_SEEDS = (2, 4)
+#: the seed whose put the implementation acknowledged after the spec failed it, before
+#: ``_quorum_lost`` counted a target whose fallback refused
+QUORUM_SEED = 2
+#: the first seed of 100-399 that stops at the named spec gap refused-then-acked (one
+#: copy of a ReplicaPut refused, another stored and acknowledged while the spec still
+#: coordinates the put; 0-99 have none)
+REFUSED_THEN_ACKED_SEED = 110
+
+
+def test_the_swarm_draws_refusals_only_when_asked() -> None:
+    for seed in range(40):
+        plain, failing = Swarm.draw(seed), Swarm.draw(seed, write_failures=True)
+        assert plain.write_failure == 0.0 and 0.05 <= failing.write_failure <= 0.4
+        assert plain == Swarm(**{**{f: getattr(failing, f) for f in failing.__slots__},
+                                 "write_failure": 0.0})
+
+
+@pytest.mark.parametrize("seed", WRITE_FAILURE_SEEDS)
+def test_write_failure_seeds_validate(seed: int) -> None:
+    report = validate_seed(seed, write_failures=True)
+    why = f"{report.line()}\n{report.rerun()}\n{report.reason}"
+    assert (report.verdict, report.impl_converged, report.spec_converged) == (
+        "ok", True, True), why
+    assert report.writes_refused > 0 and report.puts_refused > 0, why
+    assert report.trace_steps["resend"] > 0, why
+    assert "write_failures=True" in report.rerun()
+
+
+def test_a_refused_copy_acknowledged_later_is_a_named_spec_gap() -> None:
+    report = validate_seed(REFUSED_THEN_ACKED_SEED, write_failures=True)
+    assert report.verdict == "spec-gap" and "refused-then-acked" in report.reason
+
+
+def test_a_quorum_that_ignores_a_fallbacks_refusal_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_quorum_lost`` as before session 52: a target whose part a fallback held and
+    refused is taken as pending there; the put waits, a retry of the refusing primary
+    succeeds and it is acknowledged, where the spec failed it."""
+    def quorum_lost(self: PutCoordinator, coordination: PutCoordination) -> bool:
+        failed = {t for t in coordination.failures if t not in coordination.acks
+                  and coordination.sent_to.get(t) in (t, self.name)}
+        quorum = max(coordination.w, coordination.pw)
+        return any(len([t for t in group if t not in failed]) < quorum
+                   for group in coordination.groups or (coordination.targets,))
+
+    assert QUORUM_SEED in WRITE_FAILURE_SEEDS  # ok with the fix
+    monkeypatch.setattr(PutCoordinator, "_quorum_lost", quorum_lost)
+    report = validate_seed(QUORUM_SEED, write_failures=True)
+    assert report.verdict == "divergence" and "acked" in report.reason, report.reason
+
+
+def test_a_driver_acknowledging_a_refused_write_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging, "failed_effects", _acking(staging.failed_effects))
+    report = validate_seed(WRITE_FAILURE_SEEDS[0], write_failures=True)
+    assert report.verdict == "divergence", report.line()
+
+
+def test_a_refusal_mapped_as_a_delivery_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator's mapping without the refusal (the refusing node not noted):
+    the refused delivery maps to ``Deliver``, whose spec successor stores the write."""
+    def refuses(self: TraceValidator, name: str) -> bool:
+        last = self.sim.log[-1] if self.sim.log else None
+        return (last is not None and last[1] == "deliver" and last[4] == name
+                and last[5] == "ReplicaPut")
+
+    monkeypatch.setattr(TraceValidator, "refuses", refuses)
+    report = validate_seed(WRITE_FAILURE_SEEDS[0], write_failures=True)
+    assert report.verdict == "divergence", report.line()
+
+
+@pytest.mark.skipif(PROFILE != "soak", reason="45 CPU-s: soak only (HYPOTHESIS_PROFILE=soak)")
+def test_a_hundred_write_failure_seeds_validate_or_stop_at_a_named_gap() -> None:
+    """Seeds 0-99 (session 52, this machine: 100 ok; seed 110 stops at the named gap
+    refused-then-acked): none diverges or fails to converge."""
+    for seed in range(100):
+        report = validate_seed(seed, write_failures=True)
+        assert report.verdict in ("ok", "spec-gap"), (report.line(), report.reason)
+
+
+def test_a_driver_dropping_a_refused_puts_sends_is_caught() -> None:
+    """The simulator's old order (a failed write drops the input's sends,
+    ``early_replica_puts`` off): a refused put's ReplicaPuts never leave, where the
+    spec's ``FailedPut`` sends them."""
+    seed = WRITE_FAILURE_SEEDS[0]
+    validator = TraceValidator(trace_config(write_failures=True), seed=seed,
+                               swarm=Swarm.draw(seed, write_failures=True))
+    validator.sim.early_replica_puts = False
+    report = validator.run()
+    assert report.verdict == "divergence" and "refused" in report.reason, report.line()
