@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from impl.admission import ByteAdmission
 from impl.messages import ReplicaGetReply
+from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
 
 #: a hot key of three 60 KB siblings (180 KB), over max_pending_bytes (100 KB)
@@ -40,25 +42,9 @@ def test_small_puts_pass_a_get_of_a_record_over_the_limit(tmp_path: Path) -> Non
     and is refused 503 (the FIFO for large puts stands)."""
     async def scenario() -> None:
         async with cluster(tmp_path, **LIMITS) as servers:
-            n1, n2, n3 = servers
+            n1 = servers[0]
             assert n1.admission.small == 100_000 // 64
-            for i in range(3):
-                status, _, body = await call("PUT", url(n1, "/kv/hot"), bytes([i]) * 60_000,
-                                             {"X-Vdynamo-Client": f"c{i}"})
-                assert status == 200, body
-            for server in (n2, n3):  # their read answers to n1 are lost
-                send = server._send
-
-                def withheld(dest: str, message: object, send=send) -> None:  # type: ignore[no-untyped-def]
-                    if not (dest == "n1" and isinstance(message, ReplicaGetReply)):
-                        send(dest, message)
-                server._send = withheld  # type: ignore[method-assign]
-            n1.admission.wait = 0.3  # shorter than the get's time in flight
-            hot = asyncio.ensure_future(call("GET", url(n1, "/kv/hot?r=3")))
-            deadline = time.monotonic() + 5
-            while n1._get_bytes() <= LIMITS["max_pending_bytes"]:
-                assert time.monotonic() < deadline, "the hot get never read its record"
-                await asyncio.sleep(0.01)
+            hot = await hot_get(servers)
             status, _, body = await call("PUT", url(n1, "/kv/small?w=3"), b"small")
             assert status == 200, body  # before: 503 "this put's 5 would pass ..."
             assert n1._get_bytes() > LIMITS["max_pending_bytes"]  # the get still ran
@@ -71,6 +57,32 @@ def test_small_puts_pass_a_get_of_a_record_over_the_limit(tmp_path: Path) -> Non
             assert status == 200 and body["values"] == ["c21hbGw="], body
 
     run(scenario())
+
+
+async def hot_get(servers: list[NodeServer]) -> asyncio.Future[Any]:
+    """The get of a hot key of three 60 KB siblings written through the first of
+    ``servers`` at ``r=3``, once it holds its 180 KB record there: the others
+    withhold their read answers to it, so the get stays in flight until its
+    timeout; the first's admission waits 0.3 s at most (shorter than that)."""
+    n1, *others = servers
+    for i in range(3):
+        status, _, body = await call("PUT", url(n1, "/kv/hot"), bytes([i]) * 60_000,
+                                     {"X-Vdynamo-Client": f"c{i}"})
+        assert status == 200, body
+    for server in others:  # their read answers to n1 are lost
+        send = server._send
+
+        def withheld(dest: str, message: object, send=send) -> None:  # type: ignore[no-untyped-def]
+            if not (dest == n1.name and isinstance(message, ReplicaGetReply)):
+                send(dest, message)
+        server._send = withheld  # type: ignore[method-assign]
+    n1.admission.wait = 0.3  # shorter than the get's time in flight
+    hot = asyncio.ensure_future(call("GET", url(n1, "/kv/hot?r=3")))
+    deadline = time.monotonic() + 5
+    while n1._get_bytes() <= LIMITS["max_pending_bytes"]:
+        assert time.monotonic() < deadline, "the hot get never read its record"
+        await asyncio.sleep(0.01)
+    return hot
 
 
 def test_the_lane_bounds_the_writes_bytes_and_leaves_gets_out() -> None:
