@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from impl.admission import ByteAdmission
+from impl.admission import ByteAdmission, _Waiter
 from impl.messages import ReplicaGetReply
 from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
@@ -112,3 +112,50 @@ def test_the_lane_bounds_the_writes_bytes_and_leaves_gets_out() -> None:
 
     assert asyncio.run(queued()) == (False, True)  # the large one's wait ended first
     assert admission.large_writes_waiting == 0 and not admission.queue
+
+
+
+class _Counted(ByteAdmission):
+    """A ByteAdmission that counts the turns its waiters check (:meth:`_turn`)."""
+
+    turns = 0
+
+    def _turn(self, waiter: _Waiter) -> bool:
+        self.turns += 1
+        return super()._turn(waiter)
+
+
+def test_a_poke_reads_the_bytes_once_and_wakes_one_small_write() -> None:
+    """ByteAdmission alone (session 52's review): 40 small writes of 10 bytes wait,
+    the writes holding the limit (100) of their own beside 500 bytes of gets'
+    records. A poke (the runtime pokes on every message it handles) reads
+    ``held()`` at most 3 times (before: once per small write waiting, 41). Once the
+    writes' own bytes fall to 0 (each admitted write then holds 10), a poke wakes
+    the first small write that fits, which pokes the next as it leaves the queue: 10
+    are admitted, the other 30 refused at the end of their wait (0.3 s), with at
+    most 15 turns checked (before, every small write was woken on every poke: 40
+    turns at the first). Mutants: the lane's wake reading the bytes per waiter (41
+    reads: fails); no ``break`` after the first woken one (turns: fails); the wake
+    removed (none admitted: fails)."""
+    reads, base = [0], [100]
+
+    def held() -> int:
+        reads[0] += 1
+        return 500 + base[0] + 10 * admission.waited
+
+    admission = _Counted(held, 100, 0.3, get_held=lambda: 500, small=10)
+
+    async def scenario() -> list[bool]:
+        waiting = [asyncio.ensure_future(admission.admit(10, write=True)) for _ in range(40)]
+        await asyncio.sleep(0)
+        assert len(admission.queue) == 40
+        reads[0] = 0
+        admission.poke()
+        assert reads[0] <= 3, reads[0]
+        base[0], admission.turns = 0, 0
+        admission.poke()
+        return await asyncio.gather(*waiting)
+
+    admitted = asyncio.run(scenario())
+    assert admitted.count(True) == 10 and admission.turns <= 15, (admitted, admission.turns)
+    assert not admission.queue
