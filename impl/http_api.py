@@ -2515,8 +2515,9 @@ def _written_at_once(message: GetRequest | PutRequest,
     what it deletes, as Riak's ``riak_kv_delete:delete/8``), not a write with
     ``If-Match`` or ``If-None-Match`` (:meth:`HttpApi._route`). Those read a whole
     record first, a get's bytes; admitted as small writes, six context-less
-    deletes and two conditional puts of a 180 KB key held 1.6 MB of gathered
-    records at a node limited to 100 KB (session 52's review)."""
+    deletes and three conditional puts of a 180 KB key beside one get of it held
+    1,801,170 B of gathered records at a node limited to 100 KB (session 52's
+    review, tests/runtime/test_small_lane_reads_first.py)."""
     return isinstance(message, PutRequest) and conditions is None and not (
         message.delete and not message.context)
 
