@@ -1229,9 +1229,12 @@ class HttpApi:
             return False
         server = self.server
         self.slots.busy(writer)
+        # a write with If-Match or If-None-Match reads its key first: a get, not a
+        # small write the lane may admit (session 52's review, _route)
+        write = not any(name in parse.headers for name in (b"if-match", b"if-none-match"))
         refusal: errors.DynamoError | None
         if parse.continue_due:
-            refusal = server.overloaded(size, True) or server.unavailable()
+            refusal = server.overloaded(size, write) or server.unavailable()
             # a precondition's read only once the node would admit the put
             if refusal is None and (failed := await self._precondition_refusal(parse)):
                 self.slots.waiting(writer)
@@ -1240,9 +1243,9 @@ class HttpApi:
                 parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
                                      problem=failed, routed=True))
                 return False
-            refusal = refusal or server.overloaded(size, True) or server.unavailable()
+            refusal = refusal or server.overloaded(size, write) or server.unavailable()
         else:
-            refusal = await server.admit(size, True) or server.unavailable()
+            refusal = await server.admit(size, write) or server.unavailable()
         if refusal is None:
             server.admission.reserve(size)  # no await since its admission
             parse.reserved += size
@@ -1848,10 +1851,9 @@ class HttpApi:
             refusal = server.overloaded() or server.unavailable()  # (_admit_body)
         else:  # read whole, or its reservation's hold lapsed: admitted now, whole
             self._release(request)
-            write = isinstance(message, PutRequest)
             refusal = await server.admit(
                 len(message.value) if isinstance(message, PutRequest) else 0,
-                write) or server.unavailable()
+                _written_at_once(message, conditions)) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and (
@@ -2503,6 +2505,21 @@ _STATE_CACHING = (("cache-control", "no-store"),)
 #: 200 for 120 s by default) could give a raw client another's JSON envelope as its
 #: value, or any client a value overwritten since
 _GET_CACHING = (("vary", "accept"), *_STATE_CACHING)
+
+
+def _written_at_once(message: GetRequest | PutRequest,
+                     conditions: Preconditions | None) -> bool:
+    """Whether ``message`` is a write that writes without reading its key first,
+    which the small writes' lane of :class:`impl.admission.ByteAdmission` may admit
+    beside the gets' records: not a get, not a delete with no context (it reads
+    what it deletes, as Riak's ``riak_kv_delete:delete/8``), not a write with
+    ``If-Match`` or ``If-None-Match`` (:meth:`HttpApi._route`). Those read a whole
+    record first, a get's bytes; admitted as small writes, six context-less
+    deletes and three conditional puts of a 180 KB key beside one get of it held
+    1,801,170 B of gathered records at a node limited to 100 KB (session 52's
+    review, tests/runtime/test_small_lane_reads_first.py)."""
+    return isinstance(message, PutRequest) and conditions is None and not (
+        message.delete and not message.context)
 
 
 def _precondition_failed(conditions: Preconditions, message: PutRequest,

@@ -175,16 +175,18 @@ def _request(prog: str, args: argparse.Namespace,
                    _no_cluster(Path(args.dir)))
             print(f"{prog}: {why}", file=sys.stderr)
             return None
-        if known and not any(node_running(Path(args.dir), entry.get("pid"))
-                             for entry in known.values() if not entry.get("left")):
+        running = {name for name, entry in known.items()
+                   if not entry.get("left") and node_running(Path(args.dir), entry.get("pid"))}
+        if known and not running:
             # each node's ConnectError listed before session 23's review
             print(f"{prog}: no node of the cluster in {args.dir} is running (`vdynamo "
                   f"cluster up --dir {args.dir}` starts it again)", file=sys.stderr)
             return None
         stopped = {f"127.0.0.1:{entry['http']}": name for name, entry in known.items()
-                   if not entry.get("left") and node_running(Path(args.dir), entry.get("pid"))
-                   and process_stopped(entry["pid"])}
-        if stopped and len(stopped) == len(nodes):
+                   if name in running and process_stopped(entry["pid"])}
+        if stopped and len(stopped) == len(running):
+            # the others down (session 52's review: compared with every node, it waited
+            # --timeout on each stopped one after the down ones refused)
             print(f"{prog}: every node of the cluster in {args.dir} that runs is stopped "
                   f"(SIGSTOP?): {', '.join(sorted(stopped.values()))}; nothing was sent "
                   f"(`kill -CONT PID` resumes one)", file=sys.stderr)

@@ -13,7 +13,9 @@ the directory's file, and a listening socket that never accepts.
 Mutants checked to fail: the stopped node not put last (``process_stopped`` False:
 the get waits 5 s on it, and nothing is named); ``_name_silent`` not called (the
 ``--node`` line missing); ``--timeout`` not passed to ``connect`` (10 s: over the
-bound).
+bound). Session 52's review: every node that runs stopped, the others down, was
+compared with every node (``len(nodes)``), not those running: the get waited 5 s
+on the stopped one; that mutant fails the last part.
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ def test_a_hung_node_is_asked_last_and_named(tmp_path: Path) -> None:
             assert took < 3.0, took
             bad = cli("get", "k", "--node", n1, "--timeout", "0")
             assert bad.returncode == 2 and "must be seconds in (0, 3600]" in bad.stderr
+            # n1 down, n0 stopped: every node that runs is stopped, said at once
+            # (session 52's review: before, 5 s on n0 after n1 refused)
+            assert cli("cluster", "stop", "n1", "--dir", str(directory)).returncode == 0
+            began = time.monotonic()
+            got = cli("get", "k", "--dir", str(directory))
+            took = time.monotonic() - began
+            assert got.returncode == 1 and (
+                "that runs is stopped (SIGSTOP?): n0; nothing was sent" in got.stderr), got
+            assert took < 3.0, took
         finally:
             fake.kill()
             fake.wait()

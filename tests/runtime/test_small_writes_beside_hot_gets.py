@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
-from impl.admission import ByteAdmission
+from impl.admission import ByteAdmission, _Waiter
 from impl.messages import ReplicaGetReply
+from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
 
 #: a hot key of three 60 KB siblings (180 KB), over max_pending_bytes (100 KB)
@@ -40,25 +42,9 @@ def test_small_puts_pass_a_get_of_a_record_over_the_limit(tmp_path: Path) -> Non
     and is refused 503 (the FIFO for large puts stands)."""
     async def scenario() -> None:
         async with cluster(tmp_path, **LIMITS) as servers:
-            n1, n2, n3 = servers
+            n1 = servers[0]
             assert n1.admission.small == 100_000 // 64
-            for i in range(3):
-                status, _, body = await call("PUT", url(n1, "/kv/hot"), bytes([i]) * 60_000,
-                                             {"X-Vdynamo-Client": f"c{i}"})
-                assert status == 200, body
-            for server in (n2, n3):  # their read answers to n1 are lost
-                send = server._send
-
-                def withheld(dest: str, message: object, send=send) -> None:  # type: ignore[no-untyped-def]
-                    if not (dest == "n1" and isinstance(message, ReplicaGetReply)):
-                        send(dest, message)
-                server._send = withheld  # type: ignore[method-assign]
-            n1.admission.wait = 0.3  # shorter than the get's time in flight
-            hot = asyncio.ensure_future(call("GET", url(n1, "/kv/hot?r=3")))
-            deadline = time.monotonic() + 5
-            while n1._get_bytes() <= LIMITS["max_pending_bytes"]:
-                assert time.monotonic() < deadline, "the hot get never read its record"
-                await asyncio.sleep(0.01)
+            hot = await hot_get(servers)
             status, _, body = await call("PUT", url(n1, "/kv/small?w=3"), b"small")
             assert status == 200, body  # before: 503 "this put's 5 would pass ..."
             assert n1._get_bytes() > LIMITS["max_pending_bytes"]  # the get still ran
@@ -71,6 +57,32 @@ def test_small_puts_pass_a_get_of_a_record_over_the_limit(tmp_path: Path) -> Non
             assert status == 200 and body["values"] == ["c21hbGw="], body
 
     run(scenario())
+
+
+async def hot_get(servers: list[NodeServer]) -> asyncio.Future[Any]:
+    """The get of a hot key of three 60 KB siblings written through the first of
+    ``servers`` at ``r=3``, once it holds its 180 KB record there: the others
+    withhold their read answers to it, so the get stays in flight until its
+    timeout; the first's admission waits 0.3 s at most (shorter than that)."""
+    n1, *others = servers
+    for i in range(3):
+        status, _, body = await call("PUT", url(n1, "/kv/hot"), bytes([i]) * 60_000,
+                                     {"X-Vdynamo-Client": f"c{i}"})
+        assert status == 200, body
+    for server in others:  # their read answers to n1 are lost
+        send = server._send
+
+        def withheld(dest: str, message: object, send=send) -> None:  # type: ignore[no-untyped-def]
+            if not (dest == n1.name and isinstance(message, ReplicaGetReply)):
+                send(dest, message)
+        server._send = withheld  # type: ignore[method-assign]
+    n1.admission.wait = 0.3  # shorter than the get's time in flight
+    hot = asyncio.ensure_future(call("GET", url(n1, "/kv/hot?r=3")))
+    deadline = time.monotonic() + 5
+    while n1._get_bytes() <= LIMITS["max_pending_bytes"]:
+        assert time.monotonic() < deadline, "the hot get never read its record"
+        await asyncio.sleep(0.01)
+    return hot
 
 
 def test_the_lane_bounds_the_writes_bytes_and_leaves_gets_out() -> None:
@@ -100,3 +112,50 @@ def test_the_lane_bounds_the_writes_bytes_and_leaves_gets_out() -> None:
 
     assert asyncio.run(queued()) == (False, True)  # the large one's wait ended first
     assert admission.large_writes_waiting == 0 and not admission.queue
+
+
+
+class _Counted(ByteAdmission):
+    """A ByteAdmission that counts the turns its waiters check (:meth:`_turn`)."""
+
+    turns = 0
+
+    def _turn(self, waiter: _Waiter) -> bool:
+        self.turns += 1
+        return super()._turn(waiter)
+
+
+def test_a_poke_reads_the_bytes_once_and_wakes_one_small_write() -> None:
+    """ByteAdmission alone (session 52's review): 40 small writes of 10 bytes wait,
+    the writes holding the limit (100) of their own beside 500 bytes of gets'
+    records. A poke (the runtime pokes on every message it handles) reads
+    ``held()`` at most 3 times (before: once per small write waiting, 41). Once the
+    writes' own bytes fall to 0 (each admitted write then holds 10), a poke wakes
+    the first small write that fits, which pokes the next as it leaves the queue: 10
+    are admitted, the other 30 refused at the end of their wait (0.3 s), with at
+    most 15 turns checked (before, every small write was woken on every poke: 40
+    turns at the first). Mutants: the lane's wake reading the bytes per waiter (41
+    reads: fails); no ``break`` after the first woken one (turns: fails); the wake
+    removed (none admitted: fails)."""
+    reads, base = [0], [100]
+
+    def held() -> int:
+        reads[0] += 1
+        return 500 + base[0] + 10 * admission.waited
+
+    admission = _Counted(held, 100, 0.3, get_held=lambda: 500, small=10)
+
+    async def scenario() -> list[bool]:
+        waiting = [asyncio.ensure_future(admission.admit(10, write=True)) for _ in range(40)]
+        await asyncio.sleep(0)
+        assert len(admission.queue) == 40
+        reads[0] = 0
+        admission.poke()
+        assert reads[0] <= 3, reads[0]
+        base[0], admission.turns = 0, 0
+        admission.poke()
+        return await asyncio.gather(*waiting)
+
+    admitted = asyncio.run(scenario())
+    assert admitted.count(True) == 10 and admission.turns <= 15, (admitted, admission.turns)
+    assert not admission.queue
