@@ -247,6 +247,11 @@ class Gossiper:
         #: with a change under way: the next view it takes decides
         #: (:meth:`distrust_serving`)
         self._unsure = False
+        #: the store was found replaced or set aside (:meth:`distrust_serving`): it
+        #: holds none of what this node was to hand over, so a leave its view shows
+        #: and that this store was not asked for is not resumed from it
+        #: (:meth:`_remove_lost_leaver`)
+        self._store_lost = False
         self.view: Membership = self._load_view()
         #: the view the set of force-removed members was taken of, and that set
         #: (:meth:`is_removed`)
@@ -863,7 +868,12 @@ class Gossiper:
         configuration's ``nodes``: it starts as a new node) finds itself ``leaving`` in
         the merged view: the operator's leave was on the lost disk, and so were the
         copies it was to hand over (the view no longer holds the tokens it held before
-        the claim, so it cannot rebuild them either). It announces itself ``removing``
+        the claim, so it cannot rebuild them either). Likewise, at its ``left``
+        (:meth:`finish_leaving`), an initial node's store found replaced or set aside
+        (:attr:`_store_lost`; a leave this store was not asked for): its transfer from
+        the empty store handed nothing, and it announced ``left`` at once (session 52:
+        seed 5, n2's disk replaced 2 s into its leave, a get at R = 1 not found). It
+        announces itself ``removing``
         (:func:`impl.membership.force_remove`, as an operator would: riak_core's
         ``cluster force-remove`` of a leaving node that cannot hand off): each
         survivor hands the keys of its ranges to their new owners from the surviving
@@ -878,7 +888,7 @@ class Gossiper:
         Returns those pushes, or ``[]`` if it may not: the removal would leave fewer
         than N members (:func:`impl.membership.force_remove` refuses; the leave was not
         claimed then either, nothing moved) or no headroom (:meth:`announced`): then
-        it joins anew, as before."""
+        it joins anew, or leaves, as before."""
         try:
             view = self.announced("removal of this leaver, its store new", partial(
                 membership.force_remove, self.view, self.name, self.config.n))
@@ -892,7 +902,8 @@ class Gossiper:
         self.view, self.known_nodes = view, frozenset(view.nodes)
         self.storage.set_meta("membership", view.to_bytes())
         self.log.append(f"{self.name}: the cluster's view holds this node leaving and its "
-                        "store is new: removed (the other replicas hand its ranges over)")
+                        "store lost what it was to hand over: removed (the other "
+                        "replicas hand its ranges over)")
         return [Send(node, Gossip(view.to_bytes(), reply=False))
                 for node in view.live_nodes if node != self.name]
 
@@ -1359,11 +1370,17 @@ class Gossiper:
         Strategies 1 and 2: not while it would leave fewer than N members, every other
         departure it knows of going too (:meth:`_defers`; it keeps serving, and
         completes once a node joined; session 24: a leave crossing a removal, or
-        another leave, left 2 members of 4 for N = 3)."""
+        another leave, left 2 members of 4 for N = 3). Strategy 3, a store found lost
+        (:attr:`_store_lost`) and not asked to leave itself: removed instead
+        (:meth:`_remove_lost_leaver`), the other replicas hand its ranges over."""
         member = self.view.get(self.name)
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:
             return []  # strategy 3: the claimant has not handed its partitions out yet
+        if self.claims and self._store_lost and not self.leave_requested:
+            removed = self._remove_lost_leaver()  # its store lost what it was to hand
+            if removed:
+                return removed
         if not self.claims and self._defers(self.name):
             return self._gossip_to(self._peer())  # keeps serving; tried each hint scan
         announce: Callable[[], Membership] | None = None
@@ -1450,7 +1467,10 @@ class Gossiper:
         """This node's store was found to be a replaced disk or a restored store set
         aside (:meth:`impl.node.Node._begin_rebuild`): its serving ring is a guess
         (:attr:`serving_guessed`) if its view shows a change under way, and if it
-        has not taken a peer's view yet the next view it takes decides."""
+        has not taken a peer's view yet the next view it takes decides. A leave its
+        view shows is not ended from this store (:attr:`_store_lost`,
+        :meth:`finish_leaving`)."""
+        self._store_lost = True
         if not self.pending:
             return
         if _in_change(self.view):
