@@ -18,19 +18,26 @@ Now (:meth:`impl.gossip.Gossiper._remove_lost_leaver`) such a store announces it
 ``removing``: the survivors hand its ranges to their new owners from the surviving
 replicas, transferring again if they had transferred for the claim already
 (:func:`impl.gossip._removed_after_claim`), and the claimant ends the removal and
-settles it. One whose view says it ``left``, unsettled, settles its leave
-(:meth:`impl.gossip.Gossiper._settle_lost_leave`).
+settles it (the transfer again serves an operator's force-remove of a leaver
+crashed after the claim's transfer too: 1 read wrong on main, seed 2). One whose view
+says it ``left``, unsettled, settles its leave
+(:meth:`impl.gossip.Gossiper._settle_lost_leave`). An initial node's store found
+replaced mid-leave removes itself likewise at its ``left``
+(:attr:`impl.gossip.Gossiper._store_lost`; seed 5 read 1 key wrong on main).
 
 Mutants, each run and seen failing (session 52): ``_remove_lost_leaver`` answering
-``[]`` (joins anew, as before): the reads (1 + 1) and the settling seeds; the
-transfer again of :meth:`impl.gossip.Gossiper._apply` dropped: the leaver down 3 s
-before its new disk (seeds 3 and 6: 1 + 3 wrong reads); ``_settle_lost_leave`` not
-called: seed 9 at 3 s stalls; :meth:`impl.cluster.SimulatedCluster._out` without
-``removed``: every settling seed stalls. The neighbours (a joiner wiped mid-join,
-an initial node wiped mid-leave) read right before and after: the rule applied to a
-``joining`` entry too fails the first (n5 ends removed); the rule applied to a store
-that is not new (``join_pending`` not asked) fails the second (n2 ends removed, not
-``left``). About 6 CPU-s in all (session 52's machine).
+``[]`` (joins anew, as before): the reads (1 + 1), the down leaver, the initial
+leaver and the settling seeds 2 and 4; the transfer again of
+:meth:`impl.gossip.Gossiper._apply` dropped: the leaver down 3 s before its new disk
+(seed 6: 3 wrong reads) and the operator's force-remove (seed 2: 1);
+``_settle_lost_leave`` not called: seed 9 at 3 s stalls;
+:meth:`impl.cluster.SimulatedCluster._out` without ``removed``: seeds 2 and 4 stall;
+``_store_lost`` never set, or ``finish_leaving`` ending the leave anyway: the
+initial leaver (seed 5: 1 wrong read, ``left``). The neighbours: the rule applied to a
+``joining`` entry too fails the wiped joiner (n5 ends removed); the rule applied to a
+store that is not new (``join_pending`` not asked) fails the leaver that kept its
+store (n2 ends removed, not ``left``). All fail on main but those two neighbours, which
+pass there. About 7 CPU-s in all with pytest's start (session 52's machine, shared).
 """
 
 from __future__ import annotations
@@ -93,8 +100,8 @@ def test_a_leaver_with_a_replaced_disk_hands_its_ranges_over() -> None:
 def test_a_leaver_down_after_the_claims_transfer_is_handed_over_by_the_others() -> None:
     """Down 3 s first: the survivors made the claim's transfer, which handed nothing
     of a range they keep (n4 was to); they transfer again once it is removed."""
-    # before the fix: n4 stalled (0 wrong reads); the mutant: 1 and 3 wrong reads
-    assert (_leaver_wiped(3, down=3.0), _leaver_wiped(6, down=3.0)) == (REMOVED, REMOVED)
+    # before the fix: n4 stalled (0 wrong reads); the mutant: 3 wrong reads (seed 3: 1)
+    assert _leaver_wiped(6, down=3.0) == REMOVED
 
 
 def _force_removed_leaver(seed: int) -> int:
@@ -111,17 +118,16 @@ def _force_removed_leaver(seed: int) -> int:
 
 def test_a_leaver_force_removed_after_the_claims_transfer_is_handed_over() -> None:
     """The transfer again serves an operator's removal of a crashed leaver too: on
-    main (and with the transfer again dropped) seeds 2 and 3 read 1 key wrong each."""
-    assert _force_removed_leaver(2) + _force_removed_leaver(3) == 0
+    main (and with the transfer again dropped) seed 2 reads 1 key wrong (3 too)."""
+    assert _force_removed_leaver(2) == 0
 
 
 def test_an_initial_node_wiped_mid_leave_is_removed() -> None:
     """In the configuration's ``nodes``, it finds its store replaced by the shadow
     round (:meth:`impl.node.Node._begin_rebuild`) and removes itself as well; before,
     it resumed its leave from the empty store and left at once (seed 5: 1 read wrong,
-    ``k29`` through n3; seed 1 read right, both ended ``left``)."""
-    assert (_leaver_wiped(1, leaver="n2"), _leaver_wiped(5, leaver="n2")) == (REMOVED,
-                                                                                REMOVED)
+    ``k29`` through n3, and ``left``)."""
+    assert _leaver_wiped(5, leaver="n2") == REMOVED
 
 
 @pytest.mark.parametrize(("seed", "gap"), [(2, 2.0), (4, 2.0), (9, 3.0)])
@@ -175,9 +181,8 @@ def _initial_leaver(cluster: SimulatedCluster) -> None:
     cluster.leave("n2")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_joiner_wiped_mid_join_joins(seed: int) -> None:
-    assert _neighbour(seed, "n5", _joiner_wiped) == (0, True, MemberStatus.UP)
+def test_a_joiner_wiped_mid_join_joins() -> None:
+    assert _neighbour(1, "n5", _joiner_wiped) == (0, True, MemberStatus.UP)
 
 
 
