@@ -772,8 +772,15 @@ class SimulatedCluster:
         the joining node ``joining`` and the key unreadable from then on)."""
         up = [self.node(name) for name in self.sim.nodes]
         return [name for name in sorted(self.left)
-                if name in self.sim.nodes and (not self.node(name).has_left or any(
+                if name in self.sim.nodes and (not self._out(name) or any(
                     name in node.gossiper.settling for node in up))]
+
+    def _out(self, name: str) -> bool:
+        """Whether node ``name`` (up, asked to leave) has left, or was removed: a leaver
+        whose store was new removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`;
+        ``vdynamo serve`` then stops)."""
+        node = self.node(name)
+        return node.has_left or node.removed
 
     def rebuilding(self) -> list[str]:
         """The members that are up and rebuilding a replaced (or restored) store
@@ -847,7 +854,7 @@ class SimulatedCluster:
         its :meth:`restart` or a :meth:`force_remove` (session 48; before, it was named
         nowhere, ``stalled == {}``, and it stayed a down member for no reason given)."""
         now = self.sim.now
-        stalled = {name: sorted(self._settlement_waiting(name) if self.node(name).has_left
+        stalled = {name: sorted(self._settlement_waiting(name) if self._out(name)
                                 else self.node(name).handover_waiting(now))
                    for name in self.leaving()}
         for name in sorted(self.left):

@@ -247,6 +247,11 @@ class Gossiper:
         #: with a change under way: the next view it takes decides
         #: (:meth:`distrust_serving`)
         self._unsure = False
+        #: the store was found replaced or set aside (:meth:`distrust_serving`): it
+        #: holds none of what this node was to hand over, so a leave its view shows
+        #: and that this store was not asked for is not resumed from it
+        #: (:meth:`_remove_lost_leaver`)
+        self._store_lost = False
         self.view: Membership = self._load_view()
         #: the view the set of force-removed members was taken of, and that set
         #: (:meth:`is_removed`)
@@ -338,6 +343,9 @@ class Gossiper:
         #: deleted after it left): join again once a peer's view says it left
         #: (:meth:`on_gossip`); cleared by a leave asked of it
         self.rejoin_if_left = rejoin_if_left and not self.join_pending
+        #: asked to join again (``serve --rejoin``) whatever the store held: a new store
+        #: whose view says it left unsettled settles first (:meth:`_settle_lost_leave`)
+        self._rejoin_asked = rejoin_if_left
         #: gossip rounds a rejoining node spent without an answer (:meth:`on_round`)
         self.rejoin_rounds = 0
         #: called after the routing ring changed
@@ -820,6 +828,13 @@ class Gossiper:
             self._transfer_if_seen()
         self._rejoin_once_left()
         me = self.view.get(self.name)
+        if self.join_pending and self.claims and me is not None:
+            if me.status is MemberStatus.LEAVING:
+                removed = self._remove_lost_leaver()
+                if removed:
+                    return removed
+            elif me.status is MemberStatus.LEFT and not me.settled:
+                self._settle_lost_leave()
         if (self.join_pending and me is not None and (
                 me.status is MemberStatus.UP if self.claims else me.status in membership.ROUTED)):
             # a member that joined has a replaced disk (not in the configuration, its
@@ -831,8 +846,8 @@ class Gossiper:
             # which took its tokens off every serving ring until the claimant gave it
             # partitions again, and the nodes that served its ranges meanwhile held
             # none of them (real processes: 7-18 of 1,200 gets at R = 1 not found in
-            # 5 of 15 runs). A ``leaving`` entry under strategy 3 still joins anew
-            # (its leave was on the lost disk: tests/impl/test_wiped_leaver_reads.py)
+            # 5 of 15 runs). A ``leaving`` entry under strategy 3: its ranges are
+            # handed over by the other replicas (:meth:`_remove_lost_leaver`)
             self.join_pending = False
             self.log.append(f"{self.name}: the cluster's view holds this node "
                             f"({me.status.value}): not joining again")
@@ -847,6 +862,69 @@ class Gossiper:
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
+
+    def _remove_lost_leaver(self) -> list[Effect]:
+        """Strategy 3: this node's new store (it joined, so it is not in the
+        configuration's ``nodes``: it starts as a new node) finds itself ``leaving`` in
+        the merged view: the operator's leave was on the lost disk, and so were the
+        copies it was to hand over (the view no longer holds the tokens it held before
+        the claim, so it cannot rebuild them either). Likewise, at its ``left``
+        (:meth:`finish_leaving`), an initial node's store found replaced or set aside
+        (:attr:`_store_lost`; a leave this store was not asked for): its transfer from
+        the empty store handed nothing, and it announced ``left`` at once (session 52:
+        seed 5, n2's disk replaced 2 s into its leave, a get at R = 1 not found). It
+        announces itself ``removing``
+        (:func:`impl.membership.force_remove`, as an operator would: riak_core's
+        ``cluster force-remove`` of a leaving node that cannot hand off): each
+        survivor hands the keys of its ranges to their new owners from the surviving
+        replicas (a survivor that made its transfer before transfers again,
+        :meth:`_apply`), the claimant takes its tokens off once every one did and
+        announces the settlement (:meth:`_removal_done`, :meth:`settle_if_seen`), and
+        this node serves nothing from then on (:attr:`removed`). It pushes the view to
+        every other live member, since a node removed sends nothing later. Before
+        (session 51's data probe) it announced itself joining anew: its ranges left
+        the serving ring at once, to owners no handover filled, and a get at R = 1
+        through one of them answered not found (tests/impl/test_wiped_leaver_reads.py).
+        Returns those pushes, or ``[]`` if it may not: the removal would leave fewer
+        than N members (:func:`impl.membership.force_remove` refuses; the leave was not
+        claimed then either, nothing moved) or no headroom (:meth:`announced`): then
+        it joins anew, or leaves, as before."""
+        try:
+            view = self.announced("removal of this leaver, its store new", partial(
+                membership.force_remove, self.view, self.name, self.config.n))
+        except InvalidValueError as error:
+            self.log.append(f"{self.name}: leaving in the cluster's view, its store new, "
+                            f"not removed: {error}")
+            return []
+        if view is None:
+            return []
+        self.join_pending = False
+        self.view, self.known_nodes = view, frozenset(view.nodes)
+        self.storage.set_meta("membership", view.to_bytes())
+        self.log.append(f"{self.name}: the cluster's view holds this node leaving and its "
+                        "store lost what it was to hand over: removed (the other "
+                        "replicas hand its ranges over)")
+        return [Send(node, Gossip(view.to_bytes(), reply=False))
+                for node in view.live_nodes if node != self.name]
+
+    def _settle_lost_leave(self) -> None:
+        """Strategy 3: this node's new store (as :meth:`_remove_lost_leaver`) finds itself
+        ``left`` in the merged view, its leave not settled: the handover was done, and
+        only this node can announce the settlement (:meth:`settle`), which its lost
+        store owed. It takes the entry as its own and owes it again: once every member
+        is known to have seen this view it announces it (:meth:`settle_if_seen`), and
+        then joins only if asked to (``serve --rejoin``: :meth:`_rejoin_once_left`), as
+        a restart on its store would (:func:`left_unsettled`). Before (session 52), it
+        joined anew: the leave the operator asked for was undone, the node a member
+        again, and :attr:`impl.cluster.SimulatedCluster.stalled` named it (seed 9, its
+        disk replaced 3 s into the leave, as ``left`` reached one member)."""
+        self.join_pending = False
+        self.rejoin_if_left = self._rejoin_asked
+        self.settling |= {self.name}
+        self.settle_after = self.view.vector()
+        self._persist_settling()
+        self.log.append(f"{self.name}: the cluster's view holds this node left, its "
+                        "leave not settled, and its store is new: settling it")
 
     def _rejoin_once_left(self) -> None:
         """Asked to join again (:attr:`rejoin_if_left`), once this node's view says it
@@ -1292,11 +1370,17 @@ class Gossiper:
         Strategies 1 and 2: not while it would leave fewer than N members, every other
         departure it knows of going too (:meth:`_defers`; it keeps serving, and
         completes once a node joined; session 24: a leave crossing a removal, or
-        another leave, left 2 members of 4 for N = 3)."""
+        another leave, left 2 members of 4 for N = 3). Strategy 3, a store found lost
+        (:attr:`_store_lost`) and not asked to leave itself: removed instead
+        (:meth:`_remove_lost_leaver`), the other replicas hand its ranges over."""
         member = self.view.get(self.name)
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:
             return []  # strategy 3: the claimant has not handed its partitions out yet
+        if self.claims and self._store_lost and not self.leave_requested:
+            removed = self._remove_lost_leaver()  # its store lost what it was to hand
+            if removed:
+                return removed
         if not self.claims and self._defers(self.name):
             return self._gossip_to(self._peer())  # keeps serving; tried each hint scan
         announce: Callable[[], Membership] | None = None
@@ -1383,7 +1467,10 @@ class Gossiper:
         """This node's store was found to be a replaced disk or a restored store set
         aside (:meth:`impl.node.Node._begin_rebuild`): its serving ring is a guess
         (:attr:`serving_guessed`) if its view shows a change under way, and if it
-        has not taken a peer's view yet the next view it takes decides."""
+        has not taken a peer's view yet the next view it takes decides. A leave its
+        view shows is not ended from this store (:attr:`_store_lost`,
+        :meth:`finish_leaving`)."""
+        self._store_lost = True
         if not self.pending:
             return
         if _in_change(self.view):
@@ -1434,6 +1521,7 @@ class Gossiper:
     def _apply(self, view: Membership) -> None:
         """Adopt a new view: persist it; on a ring change hand every key whose top N
         gained a node to that node (as hints), and tell the ring listeners."""
+        before = self.view
         self.view = view
         self.known_nodes = frozenset(view.nodes)
         self.leaving = self.status is MemberStatus.LEAVING
@@ -1468,6 +1556,17 @@ class Gossiper:
                 self.transfer_after = view.vector()
             else:
                 self._rebalance(old_future, future)
+        elif self.pending and self.transfer_after is None and _removed_after_claim(before,
+                                                                                 view):
+            # a leaver removed once its partitions were handed out (its store new,
+            # :meth:`_remove_lost_leaver`, or force-removed): the claim's transfer here
+            # handed nothing of a range this node keeps, the leaver was to hand it;
+            # again from the serving ring, which holds its ranges with it, now that it
+            # counts removed (:meth:`_new_owners`; the claimant waits for it,
+            # :meth:`_removals_handed`)
+            self.transfer_from = old
+            self.storage.set_meta(FROM_META, json.dumps(_ring_json(old.ring)).encode())
+            self.transfer_after = view.vector()
         self._settled(view)
         if new.ring == old.ring and new.strategy is old.strategy:
             self.future = self._same(future)
@@ -1954,6 +2053,17 @@ class Gossiper:
 
 
 _REMOVED = frozenset({MemberStatus.REMOVING, MemberStatus.REMOVED})
+
+
+def _removed_after_claim(before: Membership, view: Membership) -> bool:
+    """Whether a member ``leaving`` with its partitions handed out (no tokens) in
+    ``before`` is ``removing`` in ``view`` (:meth:`Gossiper._apply`)."""
+    for member in view:
+        held = before.get(member.node)
+        if (member.status is MemberStatus.REMOVING and held is not None
+                and held.status is MemberStatus.LEAVING and not held.tokens):
+            return True
+    return False
 
 
 def _in_change(view: Membership) -> bool:

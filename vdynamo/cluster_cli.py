@@ -1787,6 +1787,19 @@ def main_leave(argv: list[str]) -> int:
     while seen not in ("left", "absent", None) and time.monotonic() < deadline:
         time.sleep(0.2)  # the last gossip rounds of its settlement may be in flight
         seen = _members_say(state, name)
+    if seen in ("removing", "removed"):
+        # session 52: its store lost mid-leave (a disk replaced, the node restarted on
+        # the new one), the node removed itself (impl.gossip.Gossiper._remove_lost_leaver)
+        # and stopped: restarting it, as said below, would only stop it again
+        entry.pop("leaving", None)
+        entry["left"] = entry["removed"] = True
+        _write_entries(directory, state, [name])
+        _tell_unmarked(directory, name)
+        print(f"vdynamo leave: {name} was removed (the others see it {seen}): its store "
+              "lost what it was to hand over (a replaced disk?), so it removed itself, and "
+              "the other replicas hand its ranges to their new owners; it is no member "
+              "now", file=sys.stderr)
+        return 1
     if seen not in ("left", "absent"):
         entry["leaving"] = True
         _write_entries(directory, state, [name])

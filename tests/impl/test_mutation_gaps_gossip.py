@@ -860,7 +860,7 @@ def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() 
     config = make_config(4, partitioning="strategy3")
     seed_view = initial_membership(config.initial_partitioning().ring)
     seed_view = seed_view.announce("n5", MemberStatus.JOINING).announce(
-        "n5", MemberStatus.LEFT, ())
+        "n5", MemberStatus.LEFT, (), settled=True)  # (unsettled: it settles first)
     g = gossiper("n5", config=config)
     waits = g.join_pending
     assert waits

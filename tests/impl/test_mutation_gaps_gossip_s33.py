@@ -223,7 +223,8 @@ def test_a_join_refused_at_the_version_bound_is_logged_by_its_name(
     config = make_config(4, partitioning="strategy3")
     seed = initial_membership(config.initial_partitioning().ring)
     seed = Membership.of((*seed.members,
-                          Member("n5", PEER_VERSION_LIMIT - 1, MemberStatus.LEFT)))
+                          Member("n5", PEER_VERSION_LIMIT - 1, MemberStatus.LEFT,
+                                 settled=True)))
     g = gossiper("n5", config=config)
     assert g.join_pending
     assert g.on_gossip("n1", Gossip(seed.to_bytes(), reply=False)) == []

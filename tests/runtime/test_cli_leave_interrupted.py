@@ -113,6 +113,27 @@ def test_a_node_that_dies_mid_leave_is_not_reported_left(
         assert again.returncode == 1 and "n3 left the cluster in" in again.stderr, again
 
 
+def test_a_leaver_that_removed_itself_is_reported_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 52: a leaver whose disk was replaced mid-leave removes itself
+    (``impl.gossip.Gossiper._remove_lost_leaver``) and stops: ``leave`` says so and
+    marks it removed, not "restart it, it resumes its handover" (said before, on real
+    processes: n4 SIGKILLed 2 s into its leave, its data file deleted, started again).
+    Mutant: the branch removed: that advice again, the entry ``leaving``."""
+    monkeypatch.setattr(cluster_cli, "_STOP_TIMEOUT_S", 1.0)
+    directory = tmp_path / "c"
+    with _member({"n1": "up", "n3": "removed"}) as port, \
+            _node(directory / "cluster.toml", 1) as node:
+        _cluster(directory, port, node.pid)
+        removed = cli("leave", "n3", "--dir", str(directory))
+        assert node.wait(timeout=10) == 1
+        assert removed.returncode == 1, removed
+        assert "n3 was removed (the others see it removed)" in removed.stderr, removed
+        assert "cluster up" not in removed.stderr
+        entry = state(directory)["nodes"]["n3"]
+        assert entry["removed"] and entry["left"] and "leaving" not in entry
+
+
 def test_a_clean_leave_is_reported_left(tmp_path: Path) -> None:
     directory = tmp_path / "c"
     with _member({"n1": "up", "n3": "left"}) as port, \
