@@ -87,6 +87,22 @@ from impl.storage.base import Storage
 #: The meta entry of the generations heard of the peers: JSON {name: generation}.
 PEER_GENERATIONS_META = "peer-generations"
 
+#: The meta entry of a fresh store no peer has answered yet: b"1" from its first
+#: start (a replaced disk, a new node: nothing in it, no earlier start) until a peer
+#: names a start of it (its gossip's ``yours``) or tells it of a later start of its
+#: name (the store is then a replaced disk, rebuilding). While it is set, every start
+#: of the store is fresh and counts its generation 1 (:func:`start_generation`'s
+#: ``count``), not its start count: a peer that heard an earlier store of the name
+#: (count 1 at least) takes any start of it for a rollback and tells it. Session 51's
+#: review: a replaced disk crashed before its first start's answer started again
+#: at count 2, later than the old disk's 1 its peers heard, so they took it for a
+#: restart of the old store; it never rebuilt, and its empty copies counted towards
+#: R (3 nodes, 60 keys at W = 3, gets at R = 1 through it: 60 of 60 not found,
+#: ``tests/impl/test_wiped_restarted_at_once.py``). Riak keeps a vnode's id in its
+#: status file and draws a new one when the file is missing
+#: (``riak_kv_vnode_status_mgr``; kv679): an identity is new until it is persisted.
+FRESH_UNCONFIRMED_META = "fresh-unconfirmed"
+
 #: Client requests and peer messages a shadow round keeps at most; beyond, one is
 #: dropped (a client request answered with OverloadedError, a 503), counted as
 #: ``shadow-round-dropped``. Timers are always kept (one per timer value), and an
@@ -165,11 +181,14 @@ def generations_from_bytes(data: bytes) -> dict[str, str]:
 
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
-                     incarnation: int) -> str:
-    """The generation of this start: ``"<incarnation>.<16 hex digits>"``."""
+                     incarnation: int, *, count: int | None = None) -> str:
+    """The generation of this start: ``"<count>.<16 hex digits>"``, the count the
+    ``incarnation`` (the store's start count) unless ``count`` is given (1 for an
+    unconfirmed fresh store: :data:`FRESH_UNCONFIRMED_META`); the token a digest of
+    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``."""
     digest = hashlib.sha256(repr((name, seed, float(now), incarnation)).encode("utf-8")
                             + (storage.get_meta("storage-id") or b"")).hexdigest()[:16]
-    return f"{incarnation}.{digest}"
+    return f"{incarnation if count is None else count}.{digest}"
 
 
 def is_rollback(mine: str, told: str) -> bool:
