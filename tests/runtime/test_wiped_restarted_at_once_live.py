@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 import urllib.request
 from pathlib import Path
 
@@ -34,12 +35,15 @@ def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
     return status
 
 
-def _wait(nodes: ServedNodes, name: str, what: str, done: object) -> dict[str, object]:
+def _wait(nodes: ServedNodes, name: str, what: str,
+          done: Callable[[dict[str, object]], bool]) -> dict[str, object]:
     """``name``'s ``/status`` once ``done(status)`` holds (AssertionError naming
     ``what`` after 10 s)."""
     deadline = time.monotonic() + 10
-    while not done(status := _status(nodes, name)):  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"{name}: {what} not within 10 s: {status}"
+    while not done(status := _status(nodes, name)):
+        assert time.monotonic() < deadline, (
+            f"{name}: {what} not within 10 s: rebuild {status.get('rebuild')}, "
+            f"shadow_round {status.get('shadow_round')}, stats {status.get('stats')}")
         time.sleep(0.05)
     return status
 
