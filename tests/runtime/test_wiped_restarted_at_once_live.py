@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.runtime.procs import ServedNodes
