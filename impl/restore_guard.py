@@ -24,8 +24,8 @@ start (a replaced disk, a new node, and its later starts while it holds nothing
 and no peer named one: :class:`impl.node.Node`'s ``_fresh``,
 :data:`FRESH_UNCONFIRMED_META`) only takes the later generation: nothing in it
 predates its start, and a write acknowledged through it since is kept (session
-15's review); it is then a replaced
-disk, *rebuilding* until anti-entropy rebuilt it (:mod:`impl.rebuild`; a fresh
+15's review); it is then a replaced disk, *rebuilding* until anti-entropy rebuilt
+it (:mod:`impl.rebuild`; a fresh
 member asks every live peer at its start so that it is told within a round
 trip). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
