@@ -320,8 +320,11 @@ class Node:
         marked = storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
         self._fresh = (incarnation == 1 or marked) and len(storage) == 0 and not (
             storage.hints())
-        #: whether the store says so durably (cleared once a peer named a start of it)
-        self._unconfirmed_fresh = self._fresh and config.restore_guard
+        #: whether the store says so durably (cleared once a peer named a start of it;
+        #: not written where no peer can have heard an earlier store of the name: a
+        #: brand-new cluster's first starts, ``announce`` False)
+        self._unconfirmed_fresh = self._fresh and config.restore_guard and (
+            announce or marked)
         if self._unconfirmed_fresh != marked:  # (flushed with it, before it is heard)
             storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
         #: the id this node mints dots under: new at each start (kv679: a restored

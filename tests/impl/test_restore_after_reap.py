@@ -48,17 +48,6 @@ from tests.impl.test_node_driver import make_config
 KEY = b"k"
 
 
-def _heard_by_a_peer(node: Node) -> None:
-    """``node`` (driven by hand, its store fresh) told by n2 that n2 heard its start
-    (a gossip whose ``yours`` names it): its later starts count as a restart's, not
-    a fresh store's (session 52, ``impl.restore_guard.FRESH_UNCONFIRMED_META``)."""
-    assert node.guard is not None
-    persist(node.storage.engine, node.receive(1.5, "n2", Gossip(
-        node.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
-        yours=node.guard.generation)))
-    assert not node._unconfirmed_fresh
-
-
 def _n3_backed_up(seed: int = 1, guard: bool = True
                   ) -> tuple[SimulatedCluster, Client, Storage]:
     """3 nodes, ``PUT k v1``; n3 stopped, its store copied (the backup), started and
@@ -542,7 +531,6 @@ def test_a_generation_advanced_by_an_input_whose_writes_failed_is_durable_before
     config = make_config(3, anti_entropy=False)
     node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
     assert node.guard is not None
-    _heard_by_a_peer(node)
     before = node.guard.generation
     tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
     effects = node.reaper.on_query(2.0, "n2", ReapQuery(
@@ -635,7 +623,6 @@ def test_a_group_commit_failure_reported_after_a_later_input_leaves_the_generati
     engine = MemoryStorage()
     node = Node("n1", config, engine, seed=0, now=1.0)
     assert node.guard is not None
-    _heard_by_a_peer(node)
     tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
     view = node.reaper.members()[1]
     a = node.receive(2.0, "n2", ReapQuery(1, KEY, encode_record(tombstone), view))
@@ -663,7 +650,6 @@ def test_an_input_that_advanced_then_failed_within_the_node_puts_the_generation_
     2 with another token (a rollback: a full rebuild)."""
     config = make_config(3, anti_entropy=False)
     node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
-    _heard_by_a_peer(node)
     engine = node.storage.engine
     original = node.reaper.advance
 

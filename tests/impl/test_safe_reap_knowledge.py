@@ -24,7 +24,6 @@ from impl import DynamoError, SimulatedCluster, reaping
 from impl.gossip import Gossiper
 from impl.membership import MemberStatus
 from impl.node import Node
-from impl.restore_guard import FRESH_UNCONFIRMED_META
 from impl.versions import TOMBSTONE, Record, is_tombstone_only, values
 
 
@@ -155,11 +154,6 @@ def _left_while_a_fallback_has_not_heard(seed: int, f: str | None = None
     f = f or {3: "n3", 7: "n4", 12: "n3"}[seed]  # (the claimant's hand-out: n6 before it)
     assert f in holders
     cluster.partition({"n2"}, {f})
-    # n2, crashed before any peer named its first start, restarts as a restart, not
-    # a fresh store (session 52's FRESH_UNCONFIRMED_META, cleared as a peer's gossip
-    # would): fresh, its start round waits 2 s for f and seeds 1-32 never reach the
-    # hand-on below
-    cluster.storages["n2"].inner.set_meta(FRESH_UNCONFIRMED_META, b"")
     cluster.restart("n2")
     cluster.leave("n2")
     cluster.run_until(lambda: cluster.node("n2").status is MemberStatus.LEFT, max_time=300)

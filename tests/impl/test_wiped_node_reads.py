@@ -179,7 +179,7 @@ def _wiped(seed: int, clock: str = "dvv") -> SimulatedCluster:
     return cluster
 
 
-@pytest.mark.parametrize("seed", [1, 2, 5])
+@pytest.mark.parametrize("seed", [1, 2, 4])
 def test_a_get_through_the_rebuilding_node_does_not_count_its_own_empty_read(
         seed: int) -> None:
     """Through the wiped n1 itself, before it is rebuilt: its own empty copy does
@@ -188,11 +188,7 @@ def test_a_get_through_the_rebuilding_node_does_not_count_its_own_empty_read(
     n2 drops n1's ReplicaGets of the first get, ``rolled-back-peer-dropped``, for
     it has not heard n1's new generation yet, and the get answers 503: the
     window of a gossip round after the wipe, seeds 15, 25 and 28 of 1-30 before
-    the change, seed 3 of 1-30 after; unavailable, never a wrong value. Seed 4
-    was one until session 52: n3, crashed before a peer named its first start,
-    restarts as a fresh store, is told of that start and rebuilds too, silent to
-    n1's ReplicaGets (503; seeds 4, 6, 8, 9, 11, 14 and 15 of 1-15:
-    ``impl.restore_guard.FRESH_UNCONFIRMED_META``).)"""
+    the change, seed 3 of 1-30 after; unavailable, never a wrong value.)"""
     with _wiped(seed) as cluster:
         n1 = cluster.node("n1")
         assert n1.rebuilding and n1.stats["rebuilding"] == 1
@@ -323,10 +319,6 @@ def _restored_reads(seed: int) -> tuple[list[bytes], int]:
     get through n3 reads without their acknowledged value, n1's
     ``restore-set-aside``.)"""
     with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed)) as cluster:
-        # until a peer told n1 it heard its start, an empty backup of its store is
-        # restored as a replaced disk, not set aside (session 52,
-        # impl.restore_guard.FRESH_UNCONFIRMED_META)
-        cluster.run_until(lambda: not cluster.node("n1")._unconfirmed_fresh, max_time=5.0)
         cluster.crash("n1")
         backup = copy.deepcopy(cluster.storages["n1"].inner)
         cluster.restart("n1")

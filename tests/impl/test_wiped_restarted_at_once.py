@@ -136,24 +136,30 @@ def test_a_replaced_disk_restarted_after_one_peer_told_it_rebuilds_again() -> No
 
 
 def test_a_store_a_peer_heard_restarted_empty_is_a_restart() -> None:
-    """The other side: a node that holds nothing (N = 1 of 3 nodes: no key of n1's
-    range was written) restarted once its peers named its start is an ordinary
-    restart (its count above theirs), not told of anything, not rebuilding; and a
-    restart of it before any peer named its start is taken for a replaced disk (a
-    rebuild it did not need: the price of the rule)."""
+    """The other side: a brand-new cluster's node (its first start announces nothing,
+    ``Node(announce=False)``: no peer can have heard an earlier store of its name, so
+    no marker) restarted empty before a peer named its start is an ordinary restart;
+    a replaced disk, told and rebuilt, restarted empty once its peers named its
+    renewed generation, is an ordinary restart too (its count above theirs): neither
+    is told of anything, neither rebuilds."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
         heard = cluster.node("n2").guard
-        assert heard is not None  # until n2 heard n1's start, n1 not told it heard it
+        assert heard is not None
         cluster.run_until(lambda: "n1" in heard.heard, max_time=5.0)
-        assert cluster.node("n1")._unconfirmed_fresh
+        assert not cluster.node("n1")._unconfirmed_fresh  # (n1 not told it was heard)
         cluster.crash("n1")
         cluster.restart("n1")
         cluster.run_for(1.0)
-        assert cluster.node("n1").stats["restore-fresh-renewed"] == 1  # (unneeded)
+        n1 = cluster.node("n1")
+        assert not n1._fresh and n1.stats["restore-fresh-renewed"] == 0
+        assert not n1.rebuilding
+        cluster.wipe("n2")
         cluster.run_for(30.0)
-        assert not cluster.node("n1").rebuilding  # (the rebuild ended)
+        n2 = cluster.node("n2")
+        assert n2.stats["restore-fresh-renewed"] == 1 and not n2.rebuilding
+        assert not n2._unconfirmed_fresh  # a peer named the renewed generation
         cluster.crash("n2")
-        cluster.restart("n2")  # n1 and n3 named n2's first start long ago
+        cluster.restart("n2")
         cluster.run_for(1.0)
         n2 = cluster.node("n2")
         assert not n2._fresh and n2.stats["restore-fresh-renewed"] == 0
@@ -188,7 +194,7 @@ def test_only_a_peer_naming_this_start_confirms_a_fresh_store() -> None:
     from tests.impl.test_node_driver import make_config
 
     storage = MemoryStorage("always")
-    node = Node("n1", make_config(3), storage, seed=1, now=1.0)
+    node = Node("n1", make_config(3), storage, seed=1, now=1.0, announce=True)
     assert node.guard is not None and node._fresh
     view = node.gossiper.view.to_bytes()
     start = node.guard.generation

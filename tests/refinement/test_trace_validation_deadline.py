@@ -33,13 +33,6 @@ from tests.refinement.test_trace_validation_shadow import _drops_held_messages
 #: (seed, keys, held-deadline steps) of the runs the fix turned from a divergence
 #: into ``ok``
 SEEDS = ((679, 1, 3), (774, 1, 2), (679, 2, 1))
-#: the runs that stop, after their deadlines, at the named spec gap
-#: ``rebuild-uncounted-read`` (:mod:`model_check.trace_events`): since session 52
-#: seed 774's n2, crashed before a peer named its first start, restarts as a fresh
-#: store, is told of that start and rebuilds (it did not need to: docs/runtime.md,
-#: "A replaced disk restarted at once (session 52)"), and its own read as a
-#: coordinator is not counted at event 244, after both held deadlines validated
-GAP_AFTER = {(774, 1)}
 
 
 class _Watched(TraceValidator):
@@ -75,18 +68,13 @@ def _run(seed: int, keys: int) -> _Watched:
 @pytest.mark.parametrize(("seed", "keys", "steps"), SEEDS,
                          ids=[f"seed{s}-keys{k}" for s, k, _ in SEEDS])
 def test_a_deadline_over_a_held_message_validates(seed: int, keys: int, steps: int) -> None:
-    """The run is ``ok`` and converges (or stops at the named gap after its deadlines:
-    :data:`GAP_AFTER`); its deadlines over held messages are the
+    """The run is ``ok`` and converges; its deadlines over held messages are the
     trace-spec step ``held-deadline``; the held get is dead in the abstraction
     from its get's deadline until its round replays it."""
     validator = _run(seed, keys)
     report = validator.report
-    if (seed, keys) in GAP_AFTER:
-        assert report.verdict == "spec-gap", report.line()
-        assert "rebuild-uncounted-read" in report.reason, report.reason
-    else:
-        assert report.verdict == "ok", (report.line(), report.reason)
-        assert report.impl_converged and report.spec_converged, report.line()
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert report.impl_converged and report.spec_converged, report.line()
     assert report.trace_steps["held-deadline"] == steps, report.line()
     assert validator.ended_held > 0, "no held get outlived its get: the scenario moved"
 
