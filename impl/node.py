@@ -94,6 +94,7 @@ from impl.reaping import REAP_ATTEMPTS, Reaper
 from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
+    FRESH_UNCONFIRMED_META,
     SHADOW_DEFERRED_LIMIT,
     SHADOW_SHED_BACKLOG,
     RestoreGuard,
@@ -310,6 +311,22 @@ class Node:
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
+        #: a store that held nothing at this start (no earlier start, no version, no
+        #: hint: a replaced disk, a new node) holds no version older than the
+        #: cluster's; told of a later generation, it takes one above and keeps what
+        #: it took since (writes acknowledged through it: session 15's review)
+        #: (a later start too while it holds nothing and no peer named a start of it:
+        #: session 52, :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`)
+        marked = storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+        self._fresh = (incarnation == 1 or marked) and len(storage) == 0 and not (
+            storage.hints())
+        #: whether the store says so durably (cleared once a peer named a start of it;
+        #: not written where no peer can have heard an earlier store of the name: a
+        #: brand-new cluster's first starts, ``announce`` False)
+        self._unconfirmed_fresh = self._fresh and config.restore_guard and (
+            announce or marked)
+        if self._unconfirmed_fresh != marked:  # (flushed with it, before it is heard)
+            storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
@@ -323,14 +340,10 @@ class Node:
         self.heartbeat: membership.Heartbeat = (heartbeat_generation(storage, now), 0)
         self._seed = seed
         kept_bounds = kept_record_bounds(storage, config, 0)  # direct, as the incarnation
-        #: a store that held nothing at this start (no earlier start, no version, no
-        #: hint: a replaced disk, a new node) holds no version older than the
-        #: cluster's; told of a later generation, it takes one above and keeps what
-        #: it took since (writes acknowledged through it: session 15's review)
-        self._fresh = incarnation == 1 and len(storage) == 0 and not storage.hints()
         #: whether a fresh store announces its start (:meth:`_announce_fresh`)
         self._announce = announce
-        generation = start_generation(storage, name, seed, now, incarnation)
+        generation = start_generation(storage, name, seed, now, incarnation,
+                                      count=1 if self._fresh else None)
         if config.restore_guard and not config.actor_epochs:
             storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
@@ -1276,6 +1289,9 @@ class Node:
                 # shadow round waits for, :meth:`_of_this_start`; session 36)
                 self.guard.on_generation(src, message.generation)
             return self._tell_renewed(src)
+        if self._unconfirmed_fresh and same_start(message.yours, self.guard.generation):
+            self._unconfirmed_fresh = False  # src heard this start: a later one counts
+            self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")  # above it (session 52)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []

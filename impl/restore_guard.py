@@ -20,10 +20,12 @@ write acknowledged since the backup, W copies, and nothing of a key reaped since
 anti-entropy and read repair rebuild it, as a replaced disk is rebuilt), takes a
 generation above the one it was told, and a new lifetime actor (it no longer
 holds the counters of its earlier ones: kv679). A store that held nothing at its
-start (a replaced disk, a new node: :class:`impl.node.Node`'s ``_fresh``) only
-takes the later generation: nothing in it predates its start, and a write
-acknowledged through it since is kept (session 15's review); it is then a replaced
-disk, *rebuilding* until anti-entropy rebuilt it (:mod:`impl.rebuild`; a fresh
+start (a replaced disk, a new node, and its later starts while it holds nothing
+and no peer named one: :class:`impl.node.Node`'s ``_fresh``,
+:data:`FRESH_UNCONFIRMED_META`) only takes the later generation: nothing in it
+predates its start, and a write acknowledged through it since is kept (session
+15's review); it is then a replaced disk, *rebuilding* until anti-entropy rebuilt
+it (:mod:`impl.rebuild`; a fresh
 member asks every live peer at its start so that it is told within a round
 trip). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
@@ -86,6 +88,25 @@ from impl.storage.base import Storage
 
 #: The meta entry of the generations heard of the peers: JSON {name: generation}.
 PEER_GENERATIONS_META = "peer-generations"
+
+#: The meta entry of a fresh store no peer has answered yet: b"1" from its first
+#: start (a replaced disk, a new node: nothing in it, no earlier start) until a peer
+#: names a start of it (its gossip's ``yours``: this start's generation, or the one
+#: a set-aside took) or a start finds the store holding something (b"" then). A
+#: start while it is set and the store holds nothing is fresh and counts its
+#: generation 1 (:func:`start_generation`'s ``count``), not its start count: a peer
+#: that heard an earlier store of the name (count 1 at least) takes it for a
+#: rollback and tells it, and it rebuilds (:mod:`impl.rebuild`). Session 51's
+#: review: a replaced disk crashed before its first start's answer started again
+#: at count 2, later than the old disk's 1 its peers heard, so they took it for a
+#: restart of the old store; it never rebuilt, and its empty copies counted towards
+#: R (3 nodes, 60 keys at W = 3, gets at R = 1 through it: 60 of 60 not found,
+#: ``tests/impl/test_wiped_restarted_at_once.py``). A store holding something is
+#: not kept fresh (a restored copy of it would keep its old values when told: the
+#: open case of that file). Riak's vnode keeps its id in a status file and draws a
+#: new one when the file is missing (``riak_kv_vnode_status_mgr``; kv679): what a
+#: store is follows from what it durably says of itself, not from its start count.
+FRESH_UNCONFIRMED_META = "fresh-unconfirmed"
 
 #: Client requests and peer messages a shadow round keeps at most; beyond, one is
 #: dropped (a client request answered with OverloadedError, a 503), counted as
@@ -165,11 +186,14 @@ def generations_from_bytes(data: bytes) -> dict[str, str]:
 
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
-                     incarnation: int) -> str:
-    """The generation of this start: ``"<incarnation>.<16 hex digits>"``."""
+                     incarnation: int, *, count: int | None = None) -> str:
+    """The generation of this start: ``"<count>.<16 hex digits>"``, the count the
+    ``incarnation`` (the store's start count) unless ``count`` is given (1 for an
+    unconfirmed fresh store: :data:`FRESH_UNCONFIRMED_META`); the token a digest of
+    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``."""
     digest = hashlib.sha256(repr((name, seed, float(now), incarnation)).encode("utf-8")
                             + (storage.get_meta("storage-id") or b"")).hexdigest()[:16]
-    return f"{incarnation}.{digest}"
+    return f"{incarnation if count is None else count}.{digest}"
 
 
 def is_rollback(mine: str, told: str) -> bool:

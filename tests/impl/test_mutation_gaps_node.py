@@ -1442,20 +1442,35 @@ def test_the_lifetime_actor_is_new_at_each_start_only_with_actor_per_start(
 
 def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation(
         ) -> None:
-    """``Node``: only a first start of an empty store is fresh (a restarted store
-    holding nothing is not: an earlier start may have been heard of); a start's
-    generation is of its name, seed, time and count
-    (:func:`impl.restore_guard.start_generation`). Mutants: ``or`` for the first
-    ``and`` of ``_fresh``, the generation's name or seed None."""
+    """``Node``: a first start of an empty store is fresh, and so is a later start
+    of it while it holds nothing and no peer named a start of it (session 52,
+    :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`: its generation counts 1, its
+    token of this start's count); once a peer named one, a restarted store holding
+    nothing is not (an earlier start was heard of). A start's generation is of its
+    name, seed, time and count (:func:`impl.restore_guard.start_generation`). A
+    brand-new cluster's store (``announce`` False) writes no marker: its restart is
+    not fresh. Mutants: ``or`` for the first ``and`` of ``_fresh``, the generation's
+    name or seed None, the count not 1 while unconfirmed, the marker kept when a
+    peer named the start, the marker written without ``announce``."""
     config = make_config(3, n=3, r=2, w=2)
+    brand_new = MemoryStorage("always")  # a brand-new cluster's store: no marker
+    assert Node("n1", config, brand_new, seed=4, now=3.0)._fresh
+    assert not Node("n1", config, brand_new, seed=5, now=6.0)._fresh
     storage = MemoryStorage("always")
-    first = Node("n1", config, storage, seed=4, now=3.0)
+    first = Node("n1", config, storage, seed=4, now=3.0, announce=True)
     assert first._fresh and first.guard is not None
     assert first.guard.generation == start_generation(MemoryStorage(), "n1", 4, 3.0, 1)
-    second = Node("n1", config, storage, seed=5, now=6.0)
-    assert not second._fresh and len(storage) == 0
-    assert second.guard is not None
-    assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2)
+    second = Node("n1", config, storage, seed=5, now=6.0, announce=True)
+    assert second._fresh and len(storage) == 0 and second.guard is not None
+    assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2,
+                                                       count=1)
+    persist(storage, second.receive(7.0, "n2", Gossip(
+        second.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
+        yours=second.guard.generation)))  # n2 heard this start
+    third = Node("n1", config, storage, seed=6, now=8.0, announce=True)
+    assert not third._fresh and len(storage) == 0
+    assert third.guard is not None
+    assert third.guard.generation == start_generation(MemoryStorage(), "n1", 6, 8.0, 3)
 
 
 def test_with_the_guard_and_no_actor_epochs_the_start_count_is_durable_at_once() -> None:
