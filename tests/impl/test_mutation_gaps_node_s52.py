@@ -1,0 +1,67 @@
+"""Tests for behaviours of :mod:`impl.node` that session 52's mutmut run of the
+functions earlier runs left (docs/refinement.md, "Mutation score of impl/node.py, the
+last part (session 52)") found no test for: each one kills the mutants its docstring
+names (checked by hand in mutmut's copy: ``MUTANT_UNDER_TEST=NAME pytest`` exits 1,
+and 0 with no mutant named). Deterministic: seeded nodes, injected time.
+"""
+
+from __future__ import annotations
+
+from impl.effects import Send
+from impl.messages import Gossip
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
+from tests.impl.test_node_driver import make_config
+
+
+def test_a_member_the_answers_name_is_asked_at_the_time_it_is_asked() -> None:
+    """A member of the view the shadow round did not ask at its start (n2 here, taken
+    out of the round by hand: a member the restarted node's configured view lacked) is
+    asked when an answer names it, at that time: its ``asked_at`` is the node's time,
+    not the round's start, which :meth:`Node._shadow_ask_again` compares with half a
+    gossip interval (:meth:`Node._shadow_asks_more`;
+    ``_shadow_asks_more__mutmut_11``: ``shadow.ask(more, None)``, ``_13``:
+    ``shadow.ask(more, )``, both the round's start)."""
+    cluster = _restarted_n3()
+    n3 = cluster.node("n3")
+    shadow = n3.shadow
+    assert shadow is not None and set(shadow.asked) == {"n1", "n2"}
+    shadow.asked = ("n1",)
+    shadow.waiting.discard("n2")
+    del shadow.asked_at["n2"]
+    later = shadow.started + 1.5
+    n3._now = later
+    asks = n3._shadow_asks_more()
+    assert [(e.dest, e.message.reply) for e in asks
+            if isinstance(e, Send) and isinstance(e.message, Gossip)] == [("n2", True)]
+    assert shadow.asked_at["n2"] == later
+    assert "n2" in shadow.waiting
+
+
+def test_an_old_owner_is_a_replica_until_its_keys_new_owners_are_handed_them() -> None:
+    """n1 of four nodes (N = 2) in a naive handover after n4's join, the ring of n1-n3
+    as its ``moved_from`` and nothing handed over yet: it is a replica of a key of
+    which it was in the old top N, not of one it was only further down the old ring's
+    preference list (:meth:`Node._replicates`; ``_replicates__mutmut_11``:
+    ``moved_from = None``, no replica of the first; ``_16``: the old list's whole
+    length, ``_17``: the list of position N, both a replica of the second). Before
+    this test only a refinement lockstep of three nodes (tests/refinement/, not in
+    the run's selection), whose old ring had N nodes, asked it."""
+    old = Node("n1", make_config(3, n=2, r=1, w=1), MemoryStorage("always"),
+               seed=1).gossiper.partitioning
+    node = Node("n1", make_config(4, n=2, r=1, w=1), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    gossiper = node.gossiper
+    gossiper.moved_from, gossiper.transferred = old, set()
+    new = gossiper.future
+    keys = [b"k%d" % i for i in range(200)]
+    current = {key: node.quorum.split(key, writing=True)[0] for key in keys}
+    handed = next(key for key in keys if "n1" in old.preference_list(key, 2)
+                  and "n1" not in current[key] and "n4" in new.preference_list(key, 2))
+    further = next(key for key in keys if "n1" not in old.preference_list(key, 2)
+                   and "n1" not in current[key] and "n4" in new.preference_list(key, 2))
+    assert node._replicates(handed)
+    assert not node._replicates(further)
+    gossiper.transferred = {"n4"}  # handed over: no replica of either
+    assert not node._replicates(handed)
