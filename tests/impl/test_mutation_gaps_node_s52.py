@@ -7,10 +7,14 @@ and 0 with no mutant named). Deterministic: seeded nodes, injected time.
 
 from __future__ import annotations
 
+import pytest
+
 from impl.effects import Send
+from impl.errors import PeerDataError
 from impl.messages import Gossip
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
+from impl.versions import encode_retired
 from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
 from tests.impl.test_node_driver import make_config
 
@@ -65,3 +69,30 @@ def test_an_old_owner_is_a_replica_until_its_keys_new_owners_are_handed_them() -
     assert not node._replicates(further)
     gossiper.transferred = {"n4"}  # handed over: no replica of either
     assert not node._replicates(handed)
+
+
+def test_each_gossip_naming_this_nodes_live_actor_retired_is_counted_and_logged_once(
+        ) -> None:
+    """Two gossips' retired actors naming n1's own live actor (a later start of its
+    store retired it: this store is an older copy) count 2 and log one line, naming
+    the actor (:meth:`Node._take_retired`; ``_take_retired__mutmut_9``: ``= 1``;
+    ``_10``: ``-= 1``; ``_13``: ``+= 2``; ``_16``, ``_17``: logged at another count;
+    ``_18``: ``None`` logged). Data that does not parse is the peer's fault, named
+    ``"retired"`` (``_3`` to ``_8``: the case's name changed or dropped, another
+    error). tests/impl/test_dvv_retired_*.py count ``>= 1``."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.retired.enabled
+    told = encode_retired({node.actor: 5})
+    for now in (1.0, 2.0):
+        node._take_retired(now, told)
+    assert node.stats["retired-own-actor-heard"] == 2
+    lines = [line for line in node.log if "peers name this node's live actor" in line]
+    assert lines == [f"1.000 peers name this node's live actor {node.actor} retired by a "
+                     "later start of its store: this store is an older copy (a restored "
+                     "backup with actor_per_start false); its dots may be minted again "
+                     "until the restore guard sets it aside"]
+    with pytest.raises(PeerDataError) as raised:
+        node._take_retired(3.0, b"not a rank line")
+    assert raised.value.what == "retired"
+    assert node.stats["retired-own-actor-heard"] == 2
