@@ -11,7 +11,7 @@ import pytest
 
 from impl.effects import Send
 from impl.errors import PeerDataError
-from impl.messages import Gossip
+from impl.messages import Forward, GetRequest, Gossip, PutRequest
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.versions import encode_retired
@@ -96,3 +96,46 @@ def test_each_gossip_naming_this_nodes_live_actor_retired_is_counted_and_logged_
         node._take_retired(3.0, b"not a rank line")
     assert raised.value.what == "retired"
     assert node.stats["retired-own-actor-heard"] == 2
+
+
+@pytest.mark.parametrize(("fsync", "durable"), [("always", True), ("buffered", False)])
+def test_writes_reported_durable_keep_the_own_acks_of_a_synced_engine_only(
+        fsync: str, durable: bool) -> None:
+    """The driver reports the writes staged so far durable: on an engine that syncs
+    each write (``fsync = "always"``) the puts n1 coordinates keep their own acks
+    through a later failed write (``own_durable``); on a buffered one a failed write
+    may roll back the open batch, so the report is ignored (:meth:`Node.writes_durable`;
+    ``writes_durable__mutmut_1``: ``!=``, the buffered engine's acks kept and the
+    synced one's not; ``_2``, ``_3``: the mode's name changed, never kept).
+    tests/runtime/test_durable_report_*.py, outside the run's selection, drive it
+    through a server."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage(fsync), seed=1)
+    node.start(0.0)
+    node.client_request(1.0, PutRequest(7, b"k", b"v", client_id="c1"))
+    (coordination,) = node.puts.coordinations.values()
+    assert not coordination.own_durable
+    node.writes_durable()
+    assert coordination.own_durable is durable
+
+
+@pytest.mark.parametrize("handover", ["pending", "immediate"])
+def test_each_forward_to_a_node_with_no_status_is_dropped_and_counted(handover: str) -> None:
+    """With pending ownership a node with no status in its own view (n4, not in the
+    configuration's nodes, before it hears the view) knows no serving ring: each
+    ``Forward`` it gets is dropped and counted (``not-member-forward-dropped``: 2 for
+    two); with the immediate handover it coordinates them, and so does a member
+    (:meth:`Node._silent_if_rebuilding`; ``_silent_if_rebuilding__mutmut_5``: ``= 1``).
+    tests/impl/test_joined_node_wiped_reads.py reads the outcome, not the count."""
+    config = make_config(3, n=3, r=2, w=2, join_handover=handover)
+    joiner = Node("n4", config, MemoryStorage("always"), seed=1)
+    joiner.start(0.0)
+    member = Node("n1", config, MemoryStorage("always"), seed=1)
+    member.start(0.0)
+    assert joiner.status is None and member.status is not None
+    for op_id, now in ((1, 1.0), (2, 2.0)):
+        forward = Forward(op_id, GetRequest(8 + op_id, b"k", None, "c1"))
+        taken = joiner.receive(now, "n2", forward)
+        assert (taken == []) is (handover == "pending")
+        assert member.receive(now, "n2", forward) != []
+    assert joiner.stats["not-member-forward-dropped"] == (2 if handover == "pending" else 0)
+    assert member.stats["not-member-forward-dropped"] == 0
