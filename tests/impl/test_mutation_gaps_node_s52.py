@@ -13,7 +13,9 @@ from impl.effects import Send
 from impl.errors import PeerDataError
 from impl.messages import Forward, GetRequest, Gossip, PutRequest
 from impl.node import Node
+from impl.restore_guard import generations_from_bytes
 from impl.storage.memory import MemoryStorage
+from impl.timers import GossipRound
 from impl.versions import encode_retired
 from tests.impl.test_mutation_gaps_node_s50 import _restarted_n3
 from tests.impl.test_node_driver import make_config
@@ -139,3 +141,24 @@ def test_each_forward_to_a_node_with_no_status_is_dropped_and_counted(handover: 
         assert member.receive(now, "n2", forward) != []
     assert joiner.stats["not-member-forward-dropped"] == (2 if handover == "pending" else 0)
     assert member.stats["not-member-forward-dropped"] == 0
+
+
+def test_a_gossip_relays_the_generations_heard_of_the_views_live_members() -> None:
+    """n1 (restore guard on) heard n2's generation: its next gossip to n3 relays it
+    (``generations``), the view's live members being those whose generations a gossip
+    relays, computed once per view (:meth:`Node._live_members`, :meth:`Node._stamp`;
+    ``_live_members__mutmut_1``: ``view = None``, none relayed, ``_2``: ``is``,
+    none, ``_3``: a TypeError). tests/impl/test_restore_relayed_generations.py reads
+    the guard's ``relayed`` alone."""
+    config = make_config(3, n=3, r=2, w=2, restore_guard=True)
+    node = Node("n1", config, MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.guard is not None
+    node.guard.on_generation("n2", "3.ab")
+    assert node._live_members() == node.view.live_nodes == ("n1", "n2", "n3")
+    assert node._live_members() is node._live_members()  # (once per view)
+    gossips = [e.message for e in node.fire(1.0, GossipRound())
+               if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert gossips
+    for gossip in gossips:
+        assert generations_from_bytes(gossip.generations)["n2"] == "3.ab"
