@@ -162,3 +162,23 @@ def test_a_gossip_relays_the_generations_heard_of_the_views_live_members() -> No
     assert gossips
     for gossip in gossips:
         assert generations_from_bytes(gossip.generations)["n2"] == "3.ab"
+
+
+def test_a_gossip_relays_only_third_members_generations_each_counted() -> None:
+    """n2's gossip relays generations of n2 itself, of n1 (the receiver), of n3 and
+    of n9 (no member): n1 takes n3's alone, counted (``generation-relayed``), and a
+    later relay of n3 is taken and counted again (:meth:`Node._take_relayed`;
+    ``_take_relayed__mutmut_9``: ``node == self.name``, the receiver's own taken and
+    n3's not). tests/impl/test_restore_relayed_generations.py, outside the run's
+    selection, drives the relays through clusters."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2, restore_guard=True),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    guard = node.guard
+    assert guard is not None
+    node._take_relayed("n2", {"n2": "5.aa", "n1": "9.zz", "n3": "4.ab", "n9": "3.cc"})
+    assert guard.heard == {"n3": "4.ab"}
+    assert node.stats["generation-relayed"] == 1
+    node._take_relayed("n2", {"n3": "6.ab"})
+    assert guard.heard == {"n3": "6.ab"}
+    assert node.stats["generation-relayed"] == 2
