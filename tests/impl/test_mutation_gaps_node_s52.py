@@ -80,8 +80,9 @@ def test_each_gossip_naming_this_nodes_live_actor_retired_is_counted_and_logged_
     the actor (:meth:`Node._take_retired`; ``_take_retired__mutmut_9``: ``= 1``;
     ``_10``: ``-= 1``; ``_13``: ``+= 2``; ``_16``, ``_17``: logged at another count;
     ``_18``: ``None`` logged). Data that does not parse is the peer's fault, named
-    ``"retired"`` (``_3`` to ``_8``: the case's name changed or dropped, another
-    error). tests/impl/test_dvv_retired_*.py count ``>= 1``."""
+    ``"retired"``, with the parser's message (``_3`` to ``_8``: the case's name
+    changed or dropped, another error; ``_4``: the message ``None``).
+    tests/impl/test_dvv_retired_*.py count ``>= 1``."""
     node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
     node.start(0.0)
     assert node.retired.enabled
@@ -97,6 +98,7 @@ def test_each_gossip_naming_this_nodes_live_actor_retired_is_counted_and_logged_
     with pytest.raises(PeerDataError) as raised:
         node._take_retired(3.0, b"not a rank line")
     assert raised.value.what == "retired"
+    assert str(raised.value) == "retired actors: malformed line 'not a rank line'"
     assert node.stats["retired-own-actor-heard"] == 2
 
 
