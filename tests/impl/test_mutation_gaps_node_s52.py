@@ -13,7 +13,7 @@ from impl.effects import Send
 from impl.errors import PeerDataError
 from impl.messages import Forward, GetRequest, Gossip, PutRequest
 from impl.node import Node
-from impl.restore_guard import generations_from_bytes
+from impl.restore_guard import generations_from_bytes, generations_to_bytes
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
 from impl.versions import encode_retired
@@ -184,3 +184,21 @@ def test_a_gossip_relays_only_third_members_generations_each_counted() -> None:
     node._take_relayed("n2", {"n3": "6.ab"})
     assert guard.heard == {"n3": "6.ab"}
     assert node.stats["generation-relayed"] == 2
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_a_gossips_relayed_generations_are_read_with_the_guard_only(guard: bool) -> None:
+    """n2's gossip relays n3's generation: n1 with the restore guard takes it (through
+    :meth:`Node.receive`); without the guard the field is not read, so bytes that do
+    not parse drop nothing (:meth:`Node._relayed_generations`;
+    ``_relayed_generations__mutmut_1``: ``and``, the bytes parsed without the guard:
+    the gossip dropped; ``_2``: ``is not None``, ``_3``: ``or data``, nothing read
+    with the guard)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2, restore_guard=guard),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    relayed = generations_to_bytes({"n3": "4.ab"}) if guard else b"not generations"
+    node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=True, generations=relayed))
+    assert node.stats["dropped"] == 0
+    if node.guard is not None:
+        assert node.guard.heard.get("n3") == "4.ab"
