@@ -150,7 +150,8 @@ def test_a_gossip_relays_the_generations_heard_of_the_views_live_members() -> No
     (``generations``), the view's live members being those whose generations a gossip
     relays, computed once per view (:meth:`Node._live_members`, :meth:`Node._stamp`;
     ``_live_members__mutmut_1``: ``view = None``, none relayed, ``_2``: ``is``,
-    none, ``_3``: a TypeError). tests/impl/test_restore_relayed_generations.py reads
+    none, ``_3``: a TypeError; ``_stamp__mutmut_13``: the gossip stamped without
+    ``generations``). tests/impl/test_restore_relayed_generations.py reads
     the guard's ``relayed`` alone."""
     config = make_config(3, n=3, r=2, w=2, restore_guard=True)
     node = Node("n1", config, MemoryStorage("always"), seed=1)
@@ -192,8 +193,8 @@ def test_a_gossips_relayed_generations_are_read_with_the_guard_only(guard: bool)
     :meth:`Node.receive`); without the guard the field is not read, so bytes that do
     not parse drop nothing (:meth:`Node._relayed_generations`;
     ``_relayed_generations__mutmut_1``: ``and``, the bytes parsed without the guard:
-    the gossip dropped; ``_2``: ``is not None``, ``_3``: ``or data``, nothing read
-    with the guard)."""
+    the gossip dropped; ``_2``: ``is not None``, ``_3``: ``or data``, ``_4``:
+    ``generations_from_bytes(None)``, nothing read with the guard)."""
     node = Node("n1", make_config(3, n=3, r=2, w=2, restore_guard=guard),
                 MemoryStorage("always"), seed=1)
     node.start(0.0)
