@@ -1000,20 +1000,24 @@ class PutCoordinator:
             return []
         self.stats["replica-put-failed"] += 1
         who = f"{src} for {target}" if message.hint else src
-        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now),
+        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now,
+                                   by=src),
                 *self._check(coordination, now)]
 
     def _part_failed(self, coordination: PutCoordination, target: str, why: str,
-                     now: float) -> list[Effect]:
+                     now: float, *, by: str = "") -> list[Effect]:
         """``target``'s write failed (``why``): it goes to the next fallback with a
         hint when one is left (sloppy quorum); else, an unanswered put that can no
         longer reach W (or PW) without the targets whose writes failed fails now
         with a QuorumError naming them (``replicas_failed``: HTTP 503, Riak's
         ``too_many_fails``; its outcome unknown: others may store it), and one
         that still can waits for the others (a failed target is tried again at
-        the next timeout)."""
+        the next timeout). ``by``: the node that refused (default: this node, whose
+        own write failed)."""
         coordination.failures[target] = why
-        coordination.failed_at[target] = coordination.sent_to.get(target, target)
+        # the refuser, not where the part is now: a target's late refusal once its part
+        # is at a fallback leaves that fallback pending (session 52's review)
+        coordination.failed_at[target] = by or self.name
         if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is not None:
             if target != self.name:
                 self.quorum.give_up(coordination.sent_to, target, now)
