@@ -990,34 +990,34 @@ class PutCoordinator:
         ``replica_timeout`` to resend, and a put that needed it timed out (504)
         naming it but not why. Now its part fails at once (:meth:`_part_failed`).
         A refusal for a put that ended, of another key, of a target acknowledged
-        already, or that counts for no target, is ignored (``late-acks``: it
-        changes nothing a timeout would not)."""
+        already, that counts for no target, or from a node that no longer holds the
+        target's part (a timeout handed it on: the spec's coordinator awaits that
+        node no more; session 52's review: it suspected the fallback holding the
+        part and sent the part on again) is ignored (``late-acks``: it changes
+        nothing a timeout would not)."""
         coordination = self.coordinations.get(message.op_id)
         target = None if coordination is None or coordination.key != message.key else (
             ack_counts(coordination, src, message.hint))
-        if coordination is None or target is None or target in coordination.acks:
+        if (coordination is None or target is None or target in coordination.acks
+                or coordination.sent_to.get(target) != src):
             self.stats["late-acks"] += 1
             return []
         self.stats["replica-put-failed"] += 1
         who = f"{src} for {target}" if message.hint else src
-        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now,
-                                   by=src),
+        return [*self._part_failed(coordination, target, f"{who}: {message.error}", now),
                 *self._check(coordination, now)]
 
     def _part_failed(self, coordination: PutCoordination, target: str, why: str,
-                     now: float, *, by: str = "") -> list[Effect]:
+                     now: float) -> list[Effect]:
         """``target``'s write failed (``why``): it goes to the next fallback with a
         hint when one is left (sloppy quorum); else, an unanswered put that can no
         longer reach W (or PW) without the targets whose writes failed fails now
         with a QuorumError naming them (``replicas_failed``: HTTP 503, Riak's
         ``too_many_fails``; its outcome unknown: others may store it), and one
         that still can waits for the others (a failed target is tried again at
-        the next timeout). ``by``: the node that refused (default: this node, whose
-        own write failed)."""
+        the next timeout)."""
         coordination.failures[target] = why
-        # the refuser, not where the part is now: a target's late refusal once its part
-        # is at a fallback leaves that fallback pending (session 52's review)
-        coordination.failed_at[target] = by or self.name
+        coordination.failed_at[target] = coordination.sent_to.get(target, target)
         if self.quorum.fallback(coordination.fallbacks, coordination.used, now) is not None:
             if target != self.name:
                 self.quorum.give_up(coordination.sent_to, target, now)

@@ -1,23 +1,20 @@
-"""A refusal from a target the coordinator gave up on does not fail the put its
-fallback still holds (session 52's review of ``PutCoordinator._quorum_lost``).
+"""A refusal from a target the coordinator gave up on changes nothing (session 52's
+review of the failing disk's paths of ``impl/put_coordinator.py``).
 
-Session 52 added ``PutCoordination.failed_at`` (docs/refinement.md, "The failing
-disk's refinement (session 52)"): a target counts failed while its part is still at
-"the node whose write of its part failed last". ``_part_failed`` recorded that node
-as the one the part was at *when the refusal was counted*, not the node that
-refused. A target's own refusal counts for it without a hint
-(:func:`impl.put_coordinator.ack_counts`) even after its part went to a fallback, so
-a late refusal from the silent target, arriving once its part is at the fallback,
-named the fallback as the refuser: with no fallback left and W out of reach
-without that target, the put failed at once (QuorumError, 503) while the fallback
-was still to answer. The spec ignores a refusal from a node its coordinator does
-not await (``spec.coordination.on_replica_put_failed``): the put goes on, and the
-fallback's ack makes W. Fix: ``failed_at`` names the node that refused (the
-refusal's sender; the coordinator for its own write).
+A target's own refusal counts for it without a hint
+(:func:`impl.put_coordinator.ack_counts`), even after a timeout handed its part to
+a fallback. ``on_failed`` took such a late refusal as the failure of the part where
+it is now: ``_part_failed`` recorded the fallback in ``failed_at`` (session 52), so
+with no fallback left and W out of reach without that target the put failed at once
+(QuorumError, 503) while the fallback was still to answer (the first test); with a
+fallback left it suspected the fallback holding the part (a healthy node) and sent
+the part on again (the second). The spec ignores a refusal from a node its
+coordinator does not await (``spec.coordination.on_replica_put_failed``): the put
+goes on, and the fallback's ack makes W. Fix: ``on_failed`` ignores a refusal from a
+node that does not hold the target's part now (``late-acks``).
 
-Mutant (the code of 3de69ac1, checked by hand): ``failed_at[target] =
-sent_to.get(target, target)`` in ``_part_failed``: the put fails at the late
-refusal (this test fails). Node alone, deterministic, a few ms.
+Mutant (the code of 3de69ac1, checked by running these tests on it): both tests
+fail. A Node alone, deterministic, a few ms.
 """
 
 from __future__ import annotations
@@ -71,3 +68,33 @@ def test_a_late_refusal_of_a_given_up_target_leaves_its_fallback_pending() -> No
     replies = [effect for effect in answered if isinstance(effect, Reply)]
     assert len(replies) == 1 and replies[0].error is None, answered
     assert not isinstance(replies[0].error, QuorumError)
+
+
+def test_a_late_refusal_neither_suspects_nor_replaces_the_fallback_holding_the_part() -> None:
+    """Five nodes, N = 3, W = 3: the third replica is silent, its part goes to the
+    first fallback at the timeout, then its refusal arrives. The spec ignores it (its
+    coordinator no longer awaits that node). Before this review the implementation
+    took it as the part's failure where it is now: it suspected the first fallback (a
+    healthy node, still to answer: ``give_up`` suspects the node the part was sent
+    to) and sent the part on to the second fallback, a hint the spec never sends.
+    Fix: ``on_failed`` ignores a refusal from a node that does not hold the target's
+    part now (``late-acks``). Mutant (the code before): this test fails."""
+    config = make_config(5, n=3, r=2, w=3, sloppy_quorum=True)
+    storage = MemoryStorage("always")
+    node = Node("n1", config, storage, seed=1)
+    node.start(0.0)
+    key = _key(node)
+    _, second, third, first, _ = node.preference_list(key)
+    effects = persist(storage, node.client_request(0.0, PutRequest(7, key, b"v", b"", None,
+                                                                    "c")))
+    op_id = _sends(effects)[0].message.op_id  # type: ignore[union-attr]
+    node.receive(0.01, second, ReplicaPutAck(op_id, key))
+    timer = next(effect.timer for effect in effects if isinstance(effect, SetTimer)
+                 and isinstance(effect.timer, PutTimeout))
+    assert [send.dest for send in _sends(node.fire(config.replica_timeout, timer))] == [first]
+    late = node.receive(config.replica_timeout + 0.01, third,
+                        ReplicaPutFailed(op_id, key, error="database or disk is full"))
+    assert late == [] and not node.suspects(first)
+    answered = node.receive(config.replica_timeout + 0.02, first,
+                            ReplicaPutAck(op_id, key, hint=third))
+    assert [effect.error for effect in answered if isinstance(effect, Reply)] == [None]
