@@ -381,7 +381,9 @@ class SimulatedCluster:
     in ``cluster.sim.log``. ``client_timeout``: virtual seconds a client waits
     for a reply (default: 5 x the request timeout). ``early_replica_puts``: a
     failed write keeps its input's ReplicaPuts, as the runtime's group commit
-    sends them (:class:`impl.simulator.Simulator`; session 52).
+    sends them (:class:`impl.simulator.Simulator`; session 52; on by default since
+    session 52's review, as the runtime's default engine; False: the runtime
+    without a committer).
     """
 
     def __init__(
@@ -400,7 +402,7 @@ class SimulatedCluster:
         wire: bool = False,
         log: bool = False,
         client_timeout: float | None = None,
-        early_replica_puts: bool = False,
+        early_replica_puts: bool = True,
         **options: Any,
     ) -> None:
         if isinstance(nodes, int):

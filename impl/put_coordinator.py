@@ -990,12 +990,16 @@ class PutCoordinator:
         ``replica_timeout`` to resend, and a put that needed it timed out (504)
         naming it but not why. Now its part fails at once (:meth:`_part_failed`).
         A refusal for a put that ended, of another key, of a target acknowledged
-        already, or that counts for no target, is ignored (``late-acks``: it
-        changes nothing a timeout would not)."""
+        already, that counts for no target, or from a node that no longer holds the
+        target's part (a timeout handed it on: the spec's coordinator awaits that
+        node no more; session 52's review: it suspected the fallback holding the
+        part and sent the part on again) is ignored (``late-acks``: it changes
+        nothing a timeout would not)."""
         coordination = self.coordinations.get(message.op_id)
         target = None if coordination is None or coordination.key != message.key else (
             ack_counts(coordination, src, message.hint))
-        if coordination is None or target is None or target in coordination.acks:
+        if (coordination is None or target is None or target in coordination.acks
+                or coordination.sent_to.get(target) != src):
             self.stats["late-acks"] += 1
             return []
         self.stats["replica-put-failed"] += 1

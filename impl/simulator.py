@@ -258,12 +258,14 @@ class Simulator:
         wire: bool = False,
         log: bool = False,
         client_timeout: float = 5.0,
-        early_replica_puts: bool = False,
+        early_replica_puts: bool = True,
     ) -> None:
         self.seed = seed
         #: a failed write of an input keeps its ReplicaPuts, as if sent before the
-        #: write was tried: the runtime's group commit (session 52; the default, as
-        #: the runtime without a committer: persist, then send; impl.staging)
+        #: write was tried: the runtime's group commit, which a durable SQLite engine
+        #: (``fsync = "always"``, the default) runs, and the spec's ``FailedPut``
+        #: (session 52; the default since session 52's review). False: the runtime
+        #: without a committer (persist, then send; impl.staging)
         self.early_replica_puts = early_replica_puts
         self.rng = random.Random(seed)
         self._faults = faults if faults is not None else Faults()

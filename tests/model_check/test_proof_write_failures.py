@@ -110,3 +110,32 @@ def test_the_inductive_proof_holds_and_its_twin_is_refuted() -> None:
     result = run_proof(proof)
     assert result.outcome.verdict is Verdict.PROVED
     assert result.twin.verdict is Verdict.REFUTED
+
+
+def test_the_refusals_delivered_on_write_failure_strict_agree() -> None:
+    """The first 1,000 states of write-failure-strict's walk (0.3 CPU-s here): its
+    delivered refusals (``replica-put-failed``) and the timeouts after them agree.
+    The two small entries above have no such edge, and CI's sample of the strict
+    entry (500 states) none either: the encoding's ``replica-put-failed`` step made
+    never enabled passed every CI test (session 52's review: this test refuses it at
+    its first such edge; :func:`test_a_refusal_step_never_enabled_is_refused`)."""
+    result = check_graph("write-failure-strict", entry("write-failure-strict").config,
+                         max_states=1000, relations=RELATIONS)
+    assert result.ok, (result.disagreements, result.exact_disagreements)
+    assert result.by_family["replica-put-failed"] > 0 and result.by_family["timeout"] > 0
+
+
+def test_a_refusal_step_never_enabled_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant of the encoding (session 52's review): ``replica-put-failed`` never
+    enabled. The proof and its twin keep their verdicts under it (the step only
+    shrinks records and hands a part on); the strict entry's walk refuses it."""
+    steps = transition._refusal_steps
+
+    def without_refusals(x: Any, y: Any, params: Any, add: Any, *rest: Any) -> None:
+        def adding(name: str, family: str, *args: Any, **kwargs: Any) -> None:
+            if family != "replica-put-failed":
+                add(name, family, *args, **kwargs)
+        steps(x, y, params, adding, *rest)
+
+    monkeypatch.setattr(transition, "_refusal_steps", without_refusals)
+    assert _refused("write-failure-strict", max_states=1000) > 0

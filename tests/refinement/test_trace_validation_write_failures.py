@@ -124,3 +124,18 @@ def test_a_driver_dropping_a_refused_puts_sends_is_caught() -> None:
     validator.sim.early_replica_puts = False
     report = validator.run()
     assert report.verdict == "divergence" and "refused" in report.reason, report.line()
+
+
+def test_a_coordinator_forgetting_its_refused_record_diverges_at_the_refusal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept record is compared at every event (session 52's review): with the
+    coordinator keeping no record of its refused put (``_remember_unpersisted`` a
+    no-op, session 50's bug) seed 4 diverges at that refused put. Mutant of the
+    validator (checked by hand): ``_matches`` without its ``unpersisted`` clause:
+    seed 4 validates (the forgotten record never shows: no later mint of the key
+    through that node), seed 2 diverges only 45 events later; this test fails."""
+    monkeypatch.setattr(PutCoordinator, "_remember_unpersisted",
+                        lambda self, key, record: None)
+    report = validate_seed(WRITE_FAILURE_SEEDS[1], write_failures=True)
+    assert report.verdict == "divergence", report.line()
+    assert "FailedPut" in report.reason, report.reason
