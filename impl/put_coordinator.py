@@ -445,7 +445,7 @@ class PutCoordinator:
             # a put that does not grow a record merges made larger (k partition
             # sides, each within the limit) is accepted, as the 413 of bytes is
             return [answer(reply_to, None, BadRequestError(
-                f"key has more than {self.config.max_siblings} siblings: read and "
+                f"key has more than {self.config.max_siblings} siblings (max_siblings): read and "
                 f"reconcile them first{_hidden_tombstones(record, siblings)}"))]
         encoded = encode_record(record)
         if len(encoded) > self.config.max_record_bytes and not (request.delete or replied):

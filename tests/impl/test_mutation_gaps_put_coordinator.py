@@ -225,7 +225,8 @@ def test_a_put_making_more_than_max_siblings_is_refused_and_stores_nothing() -> 
     record = driver.nodes["n1"].record(KEY)
     reply = driver.put("n1", KEY, b"c")
     assert isinstance(reply.error, BadRequestError)
-    assert str(reply.error) == "key has more than 2 siblings: read and reconcile them first"
+    assert str(reply.error) == (
+        "key has more than 2 siblings (max_siblings): read and reconcile them first")
     assert all(node.record(KEY) == record for node in driver.nodes.values())
     assert driver.nodes["n1"].puts.coordinations == {}
 

@@ -207,9 +207,9 @@ def test_a_put_refused_over_max_siblings_through_a_node_counts_what_it_would_mak
     reply = driver.put("n1", KEY, b"c")
     assert isinstance(reply.error, BadRequestError)
     assert str(reply.error) == (
-        "key has more than 2 siblings: read and reconcile them first (1 of the 3 this "
-        "put would make is a tombstone of a delete, which a get does not show: a put "
-        "with a get's context supersedes them)")
+        "key has more than 2 siblings (max_siblings): read and reconcile them first "
+        "(1 of the 3 this put would make is a tombstone of a delete, which a get does not "
+        "show: a put with a get's context supersedes them)")
 
 
 def test_a_one_value_put_over_max_record_bytes_through_a_node_names_its_bytes() -> None:

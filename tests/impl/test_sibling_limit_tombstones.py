@@ -15,7 +15,7 @@ import pytest
 from impl import SimulatedCluster
 from impl.errors import BadRequestError
 
-MESSAGE = "key has more than 2 siblings: read and reconcile them first"
+MESSAGE = "key has more than 2 siblings (max_siblings): read and reconcile them first"
 
 
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock"])
