@@ -310,7 +310,6 @@ class Node:
                             or left_unsettled(storage, name))
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
-        storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: a store that held nothing at this start (no earlier start, no version, no
         #: hint: a replaced disk, a new node) holds no version older than the
         #: cluster's; told of a later generation, it takes one above and keeps what
@@ -325,8 +324,11 @@ class Node:
         #: brand-new cluster's first starts, ``announce`` False)
         self._unconfirmed_fresh = self._fresh and config.restore_guard and (
             announce or marked)
-        if self._unconfirmed_fresh != marked:  # (flushed with it, before it is heard)
+        if self._unconfirmed_fresh != marked:  # (flushed before it is heard; written
+            # before the count: a process killed between the two left a new store
+            # counting a start, unmarked, not fresh at the next: session 52's review)
             storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
+        storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,

@@ -1,0 +1,86 @@
+"""A replaced disk killed between its first start's two writes (session 52's
+review of the fresh-unconfirmed marker, docs/runtime.md "Review of the
+replaced-disk restart fix (session 52, review)"; case 01's kind).
+
+The fix of session 52 wrote the store's start count (``incarnation``) and then
+the marker (:data:`impl.restore_guard.FRESH_UNCONFIRMED_META`), each its own
+durable write on an ``fsync="always"`` engine. A process killed between the two
+left a store counting 1 start and unmarked: its next start counted 2, was not
+fresh, and its peers, which heard the old disk at 1, took it for a restart (the
+fault the marker was for): 60 of 60 gets at R = 1 through it not found (seed 2).
+The marker is now written before the count: a crash between them leaves a
+marked store with no start counted, whose next start is a first one.
+
+Mutant (checked failing: the review's section): the two writes in their old
+order (the marker after the incarnation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl.node import Node
+from impl.restore_guard import FRESH_UNCONFIRMED_META, parse_generation
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_wiped_restarted_at_once import _written, _wrong_through
+
+
+class _Killed(Exception):
+    """The process killed in the middle of a start."""
+
+
+class _KilledAtSecondWrite:
+    """``inner`` whose second write of the start count or the marker raises (the
+    process killed between them; the first is durable, ``fsync="always"``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writes = 0
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        if name in ("incarnation", FRESH_UNCONFIRMED_META):
+            self.writes += 1
+            if self.writes == 2:
+                raise _Killed(name)
+        self.inner.set_meta(name, value)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_first_start_killed_between_its_writes_is_fresh_at_the_next() -> None:
+    """Hand-driven: a new store's first start killed between the two writes; the
+    next start on the store is fresh and counts its generation 1. Before: not
+    fresh, count 2."""
+    from tests.impl.test_node_driver import make_config
+
+    storage = MemoryStorage("always")
+    with pytest.raises(_Killed):
+        Node("n1", make_config(3), _KilledAtSecondWrite(storage), seed=1, now=1.0,  # type: ignore[arg-type]
+             announce=True)
+    node = Node("n1", make_config(3), storage, seed=2, now=2.0, announce=True)
+    assert node._fresh and node._unconfirmed_fresh
+    assert node.guard is not None
+    assert parse_generation(node.guard.generation) == (1, parse_generation(
+        node.guard.generation)[1])  # type: ignore[index]
+
+
+def test_a_replaced_disk_killed_between_its_writes_rebuilds() -> None:
+    """Seed 2's 60 keys at W = 3; n1's disk replaced and its first start killed
+    between the two writes, restarted 0.5 s later: told, it rebuilds, and no get
+    at R = 1 through it answers not found. Before: 60 of 60."""
+    with _written(2) as cluster:
+        cluster.lose_disk("n1")
+        with pytest.raises(_Killed):
+            Node("n1", cluster.config, _KilledAtSecondWrite(cluster.storages["n1"]),  # type: ignore[arg-type]
+                 seed=99, now=cluster.now, announce=True)
+        cluster.run_for(0.5)
+        cluster.restart("n1")
+        cluster.run_for(1.0)
+        assert _wrong_through(cluster, "n1") == 0
+        assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
