@@ -84,3 +84,27 @@ def test_a_replaced_disk_killed_between_its_writes_rebuilds() -> None:
         cluster.run_for(1.0)
         assert _wrong_through(cluster, "n1") == 0
         assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
+
+
+def test_a_peer_naming_an_earlier_count_of_this_start_confirms_it() -> None:
+    """Hand-driven: a fresh store whose generation advanced within its start
+    (:func:`impl.restore_guard.advance`, as before a reap) is confirmed by a peer's
+    gossip naming this start at its earlier count (the same token: the peer heard
+    this start, so a later one counts above it). Mutant (checked surviving every
+    other test, killed here): the marker cleared only when ``yours`` equals the
+    current generation."""
+    from impl.messages import Gossip
+    from impl.restore_guard import advance
+    from impl.staging import persist
+    from tests.impl.test_node_driver import make_config
+
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3), storage, seed=1, now=1.0, announce=True)
+    assert node.guard is not None and node._unconfirmed_fresh
+    start = node.guard.generation
+    node.guard.generation = advance(start)
+    persist(storage, node.receive(2.0, "n2", Gossip(
+        node.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
+        yours=start)))
+    assert storage.get_meta(FRESH_UNCONFIRMED_META) == b""
+    assert not node._unconfirmed_fresh and node.stats["restore-fresh-renewed"] == 0
