@@ -331,9 +331,13 @@ class Node:
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
+        #: (a fresh later start takes a new one whatever ``actor_per_start``: it may be
+        #: a backup of an earlier start put back, whose live store minted under the
+        #: stored id since, and told, its fresh path keeps it: session 52's review)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
                                     epochs=config.actor_epochs,
-                                    per_start=config.actor_per_start)
+                                    per_start=config.actor_per_start or (
+                                        self._fresh and marked))
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
         #: this start's heartbeat (generation, version): the version counts up to the

@@ -108,3 +108,41 @@ def test_a_peer_naming_an_earlier_count_of_this_start_confirms_it() -> None:
         yours=start)))
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b""
     assert not node._unconfirmed_fresh and node.stats["restore-fresh-renewed"] == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_backup_of_a_fresh_start_put_back_mints_under_a_new_actor(seed: int) -> None:
+    """Case 01's kind with ``actor_per_start = false`` (dvv): n1's disk replaced, its
+    store copied at once (marked, empty); told and rebuilt, n1 takes v1 then v2 of k
+    under its stored actor; the copy put back, n1 restarted (fresh, counts 1, is
+    told), and 0.2 s later v3 put through it without a context. The fresh path keeps
+    the actor; the stored one minted (actor, 1) again, which n2 and n3 had seen: v3,
+    acknowledged, was lost everywhere (``[b'v2']``, seeds 1 and 2; the base of
+    session 52's fix set the copy aside with a new actor). Now a fresh later start
+    takes a new actor. Mutant: ``per_start`` as configured (this test fails)."""
+    import copy
+
+    from impl.cluster import SimulatedCluster
+
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed,
+                          actor_per_start=False) as cluster:
+        cluster.client("n1").put(b"z", b"z")
+        cluster.run_until_quiet()
+        cluster.run_for(3.0)
+        cluster.wipe("n1")
+        backup = copy.deepcopy(cluster.storages["n1"].inner)
+        first = cluster.node("n1").actor
+        cluster.run_for(3.0)
+        client = cluster.client("n1")
+        client.put(b"k", b"v1")
+        client.put(b"k", b"v2", context=client.get(b"k").context)
+        cluster.run_until_quiet()
+        cluster.crash("n1")
+        cluster.storages["n1"].inner = backup
+        cluster.restart("n1")
+        assert cluster.node("n1").actor != first
+        cluster.run_for(0.2)
+        cluster.client("n1").put(b"k", b"v3")
+        cluster.run_until_quiet()
+        assert b"v3" in cluster.client("n2").get(b"k", r=3).values
+        assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
