@@ -146,3 +146,34 @@ def test_a_backup_of_a_fresh_start_put_back_mints_under_a_new_actor(seed: int) -
         cluster.run_until_quiet()
         assert b"v3" in cluster.client("n2").get(b"k", r=3).values
         assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="a replaced disk confirmed by a peer that never heard the old "
+                   "disk counts its restart above it (open)")
+def test_two_replaced_disks_that_confirmed_each_other_then_one_restarted() -> None:
+    """Open (session 52's review): seed 1's 60 keys at W = 3; n3 down, n1's and n2's
+    disks replaced at once: each names the other's start (neither heard an earlier
+    store of the other), so both markers are cleared though the one peer that heard
+    the old disks (n3) has told neither. n1 restarted (count 2, not fresh, above the
+    1 n3 heard), n3 started: nobody tells n1, and its empty copies count towards R:
+    60 of 60 not found through it at R = 1 (seed 3: 26), before session 52's fix
+    and after."""
+    from impl.cluster import SimulatedCluster
+
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
+        client = cluster.client()
+        for key in [b"k%d" % i for i in range(60)]:
+            client.put(key, b"v-" + key, w=3)
+        cluster.run_until_quiet()
+        cluster.run_for(3.0)
+        cluster.crash("n3")
+        cluster.wipe("n1")
+        cluster.wipe("n2")
+        cluster.run_for(3.0)
+        cluster.crash("n1")
+        cluster.run_for(0.5)
+        cluster.restart("n1")
+        cluster.restart("n3")
+        cluster.run_for(1.0)
+        assert _wrong_through(cluster, "n1") == 0
