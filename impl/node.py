@@ -324,6 +324,9 @@ class Node:
         #: brand-new cluster's first starts, ``announce`` False)
         self._unconfirmed_fresh = self._fresh and config.restore_guard and (
             announce or marked)
+        #: the live peers whose gossip named this start while it is unconfirmed, by
+        #: the start's token (:meth:`_guard_gossip`)
+        self._named_by: dict[str, set[str]] = {}
         if self._unconfirmed_fresh != marked:  # (flushed before it is heard; written
             # before the count: a process killed between the two left a new store
             # counting a start, unmarked, not fresh at the next: session 52's review)
@@ -1296,8 +1299,16 @@ class Node:
                 self.guard.on_generation(src, message.generation)
             return self._tell_renewed(src)
         if self._unconfirmed_fresh and same_start(message.yours, self.guard.generation):
-            self._unconfirmed_fresh = False  # src heard this start: a later one counts
-            self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")  # above it (session 52)
+            # src heard this start: a later one counts above what it heard (session
+            # 52); cleared once every live peer did, not the first: a peer that never
+            # heard the old disk (another replaced disk) names it as readily, and a
+            # restart counted above the old disk would never be told (session 52's
+            # review: two replaced disks, 60 of 60 not found)
+            named = self._named_by.setdefault(self.guard.generation.partition(".")[2], set())
+            named.add(src)
+            if named >= set(self.gossiper.view.live_nodes) - {self.name}:
+                self._unconfirmed_fresh = False
+                self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []

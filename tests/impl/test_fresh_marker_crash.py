@@ -1,6 +1,8 @@
-"""A replaced disk killed between its first start's two writes (session 52's
-review of the fresh-unconfirmed marker, docs/runtime.md "Review of the
-replaced-disk restart fix (session 52, review)"; case 01's kind).
+"""Session 52's review of the fresh-unconfirmed marker (docs/runtime.md "Review of
+the replaced-disk restart fix (session 52, review)"; case 01's kind): a replaced
+disk killed between its first start's two writes; a peer naming an earlier count
+of a start; a backup of a fresh start put back with ``actor_per_start = false``
+(a re-used dot); two replaced disks that confirmed each other.
 
 The fix of session 52 wrote the store's start count (``incarnation``) and then
 the marker (:data:`impl.restore_guard.FRESH_UNCONFIRMED_META`), each its own
@@ -103,9 +105,10 @@ def test_a_peer_naming_an_earlier_count_of_this_start_confirms_it() -> None:
     assert node.guard is not None and node._unconfirmed_fresh
     start = node.guard.generation
     node.guard.generation = advance(start)
-    persist(storage, node.receive(2.0, "n2", Gossip(
-        node.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
-        yours=start)))
+    for at, peer in ((2.0, "n2"), (2.1, "n3")):
+        persist(storage, node.receive(at, peer, Gossip(
+            node.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
+            yours=start)))
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b""
     assert not node._unconfirmed_fresh and node.stats["restore-fresh-renewed"] == 0
 
@@ -148,17 +151,15 @@ def test_a_backup_of_a_fresh_start_put_back_mints_under_a_new_actor(seed: int) -
         assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a replaced disk confirmed by a peer that never heard the old "
-                   "disk counts its restart above it (open)")
 def test_two_replaced_disks_that_confirmed_each_other_then_one_restarted() -> None:
-    """Open (session 52's review): seed 1's 60 keys at W = 3; n3 down, n1's and n2's
-    disks replaced at once: each names the other's start (neither heard an earlier
-    store of the other), so both markers are cleared though the one peer that heard
-    the old disks (n3) has told neither. n1 restarted (count 2, not fresh, above the
-    1 n3 heard), n3 started: nobody tells n1, and its empty copies count towards R:
-    60 of 60 not found through it at R = 1 (seed 3: 26), before session 52's fix
-    and after."""
+    """Seed 1's 60 keys at W = 3; n3 down, n1's and n2's disks replaced at once:
+    each names the other's start (neither heard an earlier store of the other).
+    When the first peer naming a start cleared the marker, both were cleared though
+    the one peer that heard the old disks (n3) had told neither; n1 restarted
+    (count 2, not fresh, above the 1 n3 heard), n3 started: nobody told n1, and its
+    empty copies counted towards R: 60 of 60 not found through it at R = 1 (seed 3:
+    26), on ``c9c63725`` and before it. Now the marker is cleared once every live
+    peer named the start. Mutant: cleared at the first (this test fails)."""
     from impl.cluster import SimulatedCluster
 
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
