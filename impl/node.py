@@ -310,7 +310,6 @@ class Node:
                             or left_unsettled(storage, name))
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
-        storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: a store that held nothing at this start (no earlier start, no version, no
         #: hint: a replaced disk, a new node) holds no version older than the
         #: cluster's; told of a later generation, it takes one above and keeps what
@@ -325,13 +324,23 @@ class Node:
         #: brand-new cluster's first starts, ``announce`` False)
         self._unconfirmed_fresh = self._fresh and config.restore_guard and (
             announce or marked)
-        if self._unconfirmed_fresh != marked:  # (flushed with it, before it is heard)
+        #: the live peers whose gossip named this start while it is unconfirmed, by
+        #: the start's token (:meth:`_guard_gossip`)
+        self._named_by: dict[str, set[str]] = {}
+        if self._unconfirmed_fresh != marked:  # (flushed before it is heard; written
+            # before the count: a process killed between the two left a new store
+            # counting a start, unmarked, not fresh at the next: session 52's review)
             storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
+        storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
+        #: (a fresh later start takes a new one whatever ``actor_per_start``: it may be
+        #: a backup of an earlier start put back, whose live store minted under the
+        #: stored id since, and told, its fresh path keeps it: session 52's review)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
                                     epochs=config.actor_epochs,
-                                    per_start=config.actor_per_start)
+                                    per_start=config.actor_per_start or (
+                                        self._fresh and marked))
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
         #: this start's heartbeat (generation, version): the version counts up to the
@@ -1290,8 +1299,16 @@ class Node:
                 self.guard.on_generation(src, message.generation)
             return self._tell_renewed(src)
         if self._unconfirmed_fresh and same_start(message.yours, self.guard.generation):
-            self._unconfirmed_fresh = False  # src heard this start: a later one counts
-            self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")  # above it (session 52)
+            # src heard this start: a later one counts above what it heard (session
+            # 52); cleared once every live peer did, not the first: a peer that never
+            # heard the old disk (another replaced disk) names it as readily, and a
+            # restart counted above the old disk would never be told (session 52's
+            # review: two replaced disks, 60 of 60 not found)
+            named = self._named_by.setdefault(self.guard.generation.partition(".")[2], set())
+            named.add(src)
+            if named >= set(self.gossiper.view.live_nodes) - {self.name}:
+                self._unconfirmed_fresh = False
+                self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []

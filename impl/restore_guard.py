@@ -90,9 +90,12 @@ from impl.storage.base import Storage
 PEER_GENERATIONS_META = "peer-generations"
 
 #: The meta entry of a fresh store no peer has answered yet: b"1" from its first
-#: start (a replaced disk, a new node: nothing in it, no earlier start) until a peer
-#: names a start of it (its gossip's ``yours``: this start's generation, or the one
-#: a set-aside took) or a start finds the store holding something (b"" then). A
+#: start (a replaced disk, a new node: nothing in it, no earlier start) until every
+#: live peer named a start of it (its gossip's ``yours``: this start's generation,
+#: or the one a set-aside took; not the first alone: another replaced disk names it
+#: as readily, session 52's review) or a start finds the store holding something
+#: (b"" then; written before the start count, and a later fresh start takes a new
+#: actor: the same review). A
 #: start while it is set and the store holds nothing is fresh and counts its
 #: generation 1 (:func:`start_generation`'s ``count``), not its start count: a peer
 #: that heard an earlier store of the name (count 1 at least) takes it for a

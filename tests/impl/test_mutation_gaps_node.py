@@ -1464,9 +1464,10 @@ def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation
     assert second._fresh and len(storage) == 0 and second.guard is not None
     assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2,
                                                        count=1)
-    persist(storage, second.receive(7.0, "n2", Gossip(
-        second.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
-        yours=second.guard.generation)))  # n2 heard this start
+    for at, peer in ((7.0, "n2"), (7.1, "n3")):  # every live peer heard this start
+        persist(storage, second.receive(at, peer, Gossip(
+            second.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
+            yours=second.guard.generation)))
     third = Node("n1", config, storage, seed=6, now=8.0, announce=True)
     assert not third._fresh and len(storage) == 0
     assert third.guard is not None

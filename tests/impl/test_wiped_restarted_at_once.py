@@ -132,7 +132,9 @@ def test_a_replaced_disk_restarted_after_one_peer_told_it_rebuilds_again() -> No
         cluster.run_for(1.0)
         assert _wrong_through(cluster, "n1") == 0
         n1 = cluster.node("n1")
-        assert n1.rebuilding and n1.stats["restore-fresh-renewed"] == 0
+        # (since session 52's review its store is still marked, n3 not having named
+        # its renewed start: empty, it is fresh again and told again by n2)
+        assert n1.rebuilding and n1.stats["restore-fresh-renewed"] == 1
 
 
 def test_a_store_a_peer_heard_restarted_empty_is_a_restart() -> None:
@@ -198,9 +200,10 @@ def test_only_a_peer_naming_this_start_confirms_a_fresh_store() -> None:
     assert node.guard is not None and node._fresh
     view = node.gossiper.view.to_bytes()
     start = node.guard.generation
-    for at, yours in ((2.0, ""), (2.1, "0.00000000000000bb"), (2.2, start)):
-        assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
-        persist(storage, node.receive(at, "n2", Gossip(
+    for at, src, yours in ((2.0, "n2", ""), (2.1, "n2", "0.00000000000000bb"),
+                           (2.2, "n2", start), (2.3, "n3", start)):
+        assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"  # (n2 alone: n3 may
+        persist(storage, node.receive(at, src, Gossip(  # have heard the old disk)
             view, reply=False, generation="1.00000000000000aa", yours=yours)))
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"" and node._fresh
     assert node.stats["restore-fresh-renewed"] == 0
