@@ -36,7 +36,6 @@ from impl.connections import fit_descriptors
 from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
-from impl.node import REMOVED_MESSAGE
 from impl.runtime import NodeServer, shared_settings
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
@@ -553,7 +552,8 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick_s)
         if servers and all(server.node.removed for server in servers):
-            log.error("%s", REMOVED_MESSAGE.format(node=", ".join(s.name for s in servers)))
+            for server in servers:
+                log.error("%s", server.node.removed_message())
             return
         state = leave_state(servers)
         if state == "settling":
