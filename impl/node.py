@@ -1148,6 +1148,13 @@ class Node:
         another member): it serves nothing, and ``vdynamo serve`` stops."""
         return self.gossiper.removed
 
+    @property
+    def removed_itself(self) -> bool:
+        """Whether this node, :attr:`removed`, removed itself: asked to leave, it
+        restarted on a store that lost what it was to hand over
+        (:attr:`impl.gossip.Gossiper.removed_itself`)."""
+        return self.gossiper.removed_itself
+
     def removed_message(self) -> str:
         """What this node, :attr:`removed`, answers: :data:`SELF_REMOVED_MESSAGE` if it
         removed itself (:attr:`impl.gossip.Gossiper.removed_itself`), else

@@ -545,8 +545,10 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
     """Return once ``stop`` is set, or once every node of ``servers`` left the ring
     and announced its change's settlement (:func:`leave_state`), ``linger_s``
     seconds later (a few more gossip rounds, so the others learn that it left, not
-    only that it leaves). Looks every ``tick_s`` seconds. (The caller stops the
-    servers.)"""
+    only that it leaves). Also once every node was removed; ``linger_s`` later if
+    one removed itself (:attr:`impl.node.Node.removed_itself`: it answers its
+    peers' gossip meanwhile, in case its removal's push was lost). Looks every
+    ``tick_s`` seconds. (The caller stops the servers.)"""
     waiting = False
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -554,6 +556,11 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
         if servers and all(server.node.removed for server in servers):
             for server in servers:
                 log.error("%s", server.node.removed_message())
+            if any(server.node.removed_itself for server in servers):
+                # its removal's push may have been lost (session 52's review): it
+                # answers its peers' gossip ``linger_s`` more, so they learn it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), linger_s)
             return
         state = leave_state(servers)
         if state == "settling":
