@@ -1223,6 +1223,14 @@ class Gossiper:
         if view is not None:
             self.removal_handed.pop(node, None)
             self._apply(view)
+            if self.pending and node not in self.settling:
+                # this node's serving ring held no token of ``node`` (the view's ring,
+                # its store found lost: a leaver's handed-out partitions are in no
+                # ring), the others' did: they wait for the settlement it owes
+                # (session 52's review: sweep seed 402, n7 removed itself, never settled)
+                self.settling |= {node}
+                self.settle_after = view.vector()
+                self._persist_settling()
 
     def force_remove(self, node: str) -> list[Effect]:
         """An operator on this node force-removes ``node``, a member down for good

@@ -36,6 +36,7 @@ from impl.cluster import SimulatedCluster
 from impl.errors import NodeDownError
 from impl.membership import MemberStatus
 from impl.node import REMOVED_MESSAGE, SELF_REMOVED_MESSAGE
+from tests.impl.sweep_membership_histories import run as run_history
 from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -125,3 +126,18 @@ def test_strategies_1_and_2_lose_a_read_when_a_leavers_disk_is_replaced(
         client = write_then_leave(cluster, KEYS, "n4")
         cluster.wipe("n4")
         assert _wrong_reads(cluster, client) == 0
+
+
+def test_a_removal_the_claimant_s_serving_ring_did_not_show_settles() -> None:
+    """The sweep's history 402 (tests/impl/sweep_membership_histories.py: 7 nodes,
+    crashes, wipes, leaves, removals): n7, joined, asked to leave, crashed,
+    restarted, then its disk replaced, removes itself; the claimant n1, its own
+    store found lost earlier, serves by the view's ring, which holds none of n7's
+    handed-out partitions, so its ``removed`` changed no ring of its own and it never
+    owed the settlement, while the others kept n7 ``settling`` for ever: not quiet
+    within 120 s, ``k5`` unreadable at R = 3 (NodeDownError), on main as well. Now
+    the claimant owes the settlement of a removal it ends
+    (:meth:`impl.gossip.Gossiper._removal_done`). (Mutant, run and seen failing:
+    that step dropped, the row as on main.)"""
+    row = run_history(402, "dvv", True)
+    assert (row["quiet"], row["wrong"], row["thin"]) == (True, [], [])
