@@ -16,7 +16,10 @@ removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`).
   :data:`impl.node.SELF_REMOVED_MESSAGE`.
 - *Not a lost leaver.* A joined leaver that restarts on its own disk mid-leave
   leaves (``left``), not removed.
-- *Strategy 1 (open).* Pinned in a strict xfail.
+- *A removal the claimant's ring did not show.* The sweep's history 402: the
+  claimant, its store found lost earlier, never owed the settlement of a
+  self-removal, and the others waited for it for ever (on main too).
+- *Strategies 1 and 2 (open).* Pinned in a strict xfail.
 
 Mutants, each run and seen failing (session 52's review): the answer of a removed
 node dropped (the push-lost test: n4 ``leaving`` in n1's view, ``stalled`` naming
@@ -24,8 +27,9 @@ n1, n2, n3 and n5); :meth:`impl.cluster.SimulatedCluster._out` by n4's own view
 only (the push-lost test with the answer dropped too: ``stalled == {}``, n4
 ``leaving``; with the answer kept the test passes, so the two fixes are checked
 together and the answer alone below); :meth:`impl.node.Node.removed_message`
-always :data:`impl.node.REMOVED_MESSAGE` (the message test). About 4 CPU-s in
-all (session 52's machine, shared).
+always :data:`impl.node.REMOVED_MESSAGE` (the message test); the claimant's owed
+settlement dropped (:meth:`impl.gossip.Gossiper._removal_done`: history 402 not
+quiet). About 6.5 user-s in all with pytest's start (session 52's machine, shared).
 """
 
 from __future__ import annotations
