@@ -24,9 +24,8 @@ removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`).
 Mutants, each run and seen failing (session 52's review): the answer of a removed
 node dropped (the push-lost test: n4 ``leaving`` in n1's view, ``stalled`` naming
 n1, n2, n3 and n5); :meth:`impl.cluster.SimulatedCluster._out` by n4's own view
-only (the push-lost test with the answer dropped too: ``stalled == {}``, n4
-``leaving``; with the answer kept the test passes, so the two fixes are checked
-together and the answer alone below); :meth:`impl.node.Node.removed_message`
+only (the push-lost test: ``stalled == {}`` while n4 is cut off, n1 holding it
+``leaving``); :meth:`impl.node.Node.removed_message`
 always :data:`impl.node.REMOVED_MESSAGE` (the message test); the claimant's owed
 settlement dropped (:meth:`impl.gossip.Gossiper._removal_done`: history 402 not
 quiet). About 6.5 user-s in all with pytest's start (session 52's machine, shared).
