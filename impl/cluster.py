@@ -778,11 +778,23 @@ class SimulatedCluster:
                     name in node.gossiper.settling for node in up))]
 
     def _out(self, name: str) -> bool:
-        """Whether node ``name`` (up, asked to leave) has left, or was removed: a leaver
-        whose store was new removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`;
-        ``vdynamo serve`` then stops)."""
+        """Whether node ``name`` (up, asked to leave) has left, or was removed and every
+        other up node holds it ``removed`` (or no more): a leaver whose store was new
+        removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`; ``vdynamo
+        serve`` then stops). Session 52's review: its own view alone counted, and a
+        removal whose push was lost (the others holding it ``leaving`` for good) was
+        taken out, ``stalled == {}``."""
         node = self.node(name)
-        return node.has_left or node.removed
+        return node.has_left or (node.removed and not self._removal_waiting(name))
+
+    def _removal_waiting(self, name: str) -> set[str]:
+        """The up nodes but ``name`` whose view holds node ``name`` and not ``removed``."""
+        waiting = set()
+        for up in self.sim.nodes:
+            member = self.node(up).view.get(name) if up != name else None
+            if member is not None and member.status is not MemberStatus.REMOVED:
+                waiting.add(up)
+        return waiting
 
     def rebuilding(self) -> list[str]:
         """The members that are up and rebuilding a replaced (or restored) store
@@ -856,7 +868,8 @@ class SimulatedCluster:
         its :meth:`restart` or a :meth:`force_remove` (session 48; before, it was named
         nowhere, ``stalled == {}``, and it stayed a down member for no reason given)."""
         now = self.sim.now
-        stalled = {name: sorted(self._settlement_waiting(name) if self._out(name)
+        stalled = {name: sorted(self._removal_waiting(name) if self.node(name).removed
+                                else self._settlement_waiting(name) if self._out(name)
                                 else self.node(name).handover_waiting(now))
                    for name in self.leaving()}
         for name in sorted(self.left):

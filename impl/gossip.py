@@ -155,6 +155,11 @@ STRAYS_META = "stray-look"
 #: then the key): a node restarted while such a put was coordinated hands the copy
 #: at its first hint scans (:meth:`Gossiper._hand_outsiders`).
 OUTSIDERS_META = "outsider-keys"
+#: The storage meta entry of a removal this node announced of itself (``b"1"``:
+#: :meth:`Gossiper._remove_lost_leaver`), not an operator's: what its refusals say
+#: (:meth:`impl.node.Node.removed_message`), and it answers a peer's gossip with its
+#: view (:attr:`Gossiper.removed_itself`).
+REMOVED_ITSELF_META = "removed-itself"
 
 
 def retire_if_left(storage: Storage, name: str) -> bool:
@@ -313,6 +318,9 @@ class Gossiper:
         #: the keys this node stored a copy of as a put's coordinator outside their
         #: top N, not handed yet (:data:`OUTSIDERS_META`, :meth:`mark_outsider_copy`)
         self.outsider_keys: set[bytes] = _decode_keys(storage.get_meta(OUTSIDERS_META))
+        #: this node removed itself, its store lost mid-leave (:data:`REMOVED_ITSELF_META`,
+        #: :meth:`_remove_lost_leaver`), rather than an operator removing it
+        self.removed_itself = storage.get_meta(REMOVED_ITSELF_META) == b"1"
         #: whether a put of a key is coordinated here now (wired by the node: its
         #: copy is handed once the last one ends, :meth:`hand_outsider_copy`)
         self.coordinating: Callable[[bytes], bool] = lambda key: False
@@ -901,6 +909,8 @@ class Gossiper:
         self.join_pending = False
         self.view, self.known_nodes = view, frozenset(view.nodes)
         self.storage.set_meta("membership", view.to_bytes())
+        self.removed_itself = True
+        self.storage.set_meta(REMOVED_ITSELF_META, b"1")
         self.log.append(f"{self.name}: the cluster's view holds this node leaving and its "
                         "store lost what it was to hand over: removed (the other "
                         "replicas hand its ranges over)")
@@ -1213,6 +1223,14 @@ class Gossiper:
         if view is not None:
             self.removal_handed.pop(node, None)
             self._apply(view)
+            if self.pending and node not in self.settling:
+                # this node's serving ring held no token of ``node`` (the view's ring,
+                # its store found lost: a leaver's handed-out partitions are in no
+                # ring), the others' did: they wait for the settlement it owes
+                # (session 52's review: sweep seed 402, n7 removed itself, never settled)
+                self.settling |= {node}
+                self.settle_after = view.vector()
+                self._persist_settling()
 
     def force_remove(self, node: str) -> list[Effect]:
         """An operator on this node force-removes ``node``, a member down for good

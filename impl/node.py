@@ -133,7 +133,7 @@ from impl.versions import (
 )
 from spec.ring import Partitioning
 
-__all__ = ["PERIODIC", "REMOVED_MESSAGE", "Node"]
+__all__ = ["PERIODIC", "REMOVED_MESSAGE", "SELF_REMOVED_MESSAGE", "Node"]
 
 #: What a node force-removed from the cluster answers (its client requests, an
 #: operator's request of it; ``{node}``: its name).
@@ -141,6 +141,14 @@ REMOVED_MESSAGE = ("node {node} was force-removed from the cluster (`vdynamo rem
                    "while it was down: its data and view are stale and it serves nothing; "
                    "its ranges belong to other members now. To add the machine again, "
                    "start it under a new name with an empty data file")
+#: What a node answers that removed itself (``{node}``: its name): asked to leave, it
+#: restarted on a store that lost what it was to hand over (session 52:
+#: :meth:`impl.gossip.Gossiper._remove_lost_leaver`); nobody ran ``vdynamo remove``.
+SELF_REMOVED_MESSAGE = ("node {node} removed itself from the cluster: asked to leave, it "
+                        "restarted on a new store (a replaced disk?) that lost what it was "
+                        "to hand over, so the other replicas hand its ranges to their new "
+                        "owners; it serves nothing. To add the machine again, start it "
+                        "under a new name with an empty data file")
 
 #: The periodic timers: type -> (its next round, the ClusterConfig field of its
 #: period). Each handler sets its next round itself; :meth:`Node.fire` sets it when
@@ -709,7 +717,7 @@ class Node:
             return [refuse(request, error)]
         if self.gossiper.removed:
             self.stats["removed-refused"] += 1
-            return [refuse(request, NodeDownError(REMOVED_MESSAGE.format(node=self.name)))]
+            return [refuse(request, NodeDownError(self.removed_message()))]
         if self.shadow is not None:
             return self._defer(now, "client_request", (request,))
         try:
@@ -740,6 +748,11 @@ class Node:
                 gossiper.known(src) or gossip):
             return self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
         if gossiper.removed:
+            if gossiper.removed_itself and isinstance(message, Gossip) and message.reply:
+                # its removal's push may have been lost (session 52's review): a peer
+                # that still holds it leaving learns the removal from the answer
+                return self._finish([Send(src, Gossip(gossiper.view.to_bytes(),
+                                                      reply=False))])
             return []  # force-removed: it serves nothing (its store is stale)
         if gossiper.is_removed(src):
             return self._from_removed(src, message)
@@ -902,7 +915,7 @@ class Node:
         or this node is starting (its shadow round)."""
         self._now = now
         if self.gossiper.removed:
-            raise InvalidValueError(REMOVED_MESSAGE.format(node=self.name))
+            raise InvalidValueError(self.removed_message())
         if self.shadow is not None:
             raise InvalidValueError("force-remove: this node is starting (its shadow "
                                     "round); try again in a few seconds")
@@ -1156,6 +1169,20 @@ class Node:
         """Whether this node was force-removed from the cluster (:meth:`force_remove` on
         another member): it serves nothing, and ``vdynamo serve`` stops."""
         return self.gossiper.removed
+
+    @property
+    def removed_itself(self) -> bool:
+        """Whether this node, :attr:`removed`, removed itself: asked to leave, it
+        restarted on a store that lost what it was to hand over
+        (:attr:`impl.gossip.Gossiper.removed_itself`)."""
+        return self.gossiper.removed_itself
+
+    def removed_message(self) -> str:
+        """What this node, :attr:`removed`, answers: :data:`SELF_REMOVED_MESSAGE` if it
+        removed itself (:attr:`impl.gossip.Gossiper.removed_itself`), else
+        :data:`REMOVED_MESSAGE`."""
+        text = SELF_REMOVED_MESSAGE if self.gossiper.removed_itself else REMOVED_MESSAGE
+        return text.format(node=self.name)
 
     @property
     def rejoining(self) -> bool:

@@ -36,7 +36,6 @@ from impl.connections import fit_descriptors
 from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
-from impl.node import REMOVED_MESSAGE
 from impl.runtime import NodeServer, shared_settings
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
@@ -546,14 +545,22 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
     """Return once ``stop`` is set, or once every node of ``servers`` left the ring
     and announced its change's settlement (:func:`leave_state`), ``linger_s``
     seconds later (a few more gossip rounds, so the others learn that it left, not
-    only that it leaves). Looks every ``tick_s`` seconds. (The caller stops the
-    servers.)"""
+    only that it leaves). Also once every node was removed; ``linger_s`` later if
+    one removed itself (:attr:`impl.node.Node.removed_itself`: it answers its
+    peers' gossip meanwhile, in case its removal's push was lost). Looks every
+    ``tick_s`` seconds. (The caller stops the servers.)"""
     waiting = False
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick_s)
         if servers and all(server.node.removed for server in servers):
-            log.error("%s", REMOVED_MESSAGE.format(node=", ".join(s.name for s in servers)))
+            for server in servers:
+                log.error("%s", server.node.removed_message())
+            if any(server.node.removed_itself for server in servers):
+                # its removal's push may have been lost (session 52's review): it
+                # answers its peers' gossip ``linger_s`` more, so they learn it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), linger_s)
             return
         state = leave_state(servers)
         if state == "settling":

@@ -22,6 +22,7 @@ random draws may move it elsewhere).
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from typing import Any
@@ -88,7 +89,11 @@ def _history(seed: int, *, clock: str = "dvv", observe: Observer | None = None,
         elif roll < 0.17 and (stopped := sorted(
                 n for n in cluster.left - removed  # (a removed one: join raises)
                 if n in cluster.node_names and cluster.is_down(n))):
-            cluster.join(rnd.choice(stopped))
+            name = rnd.choice(stopped)
+            try:
+                cluster.join(name)
+            except impl.SimulationError:  # it removed itself (its store lost mid-leave)
+                removed.add(name)
         elif roll < 0.18:
             cluster.set_skew(rnd.choice(up), rnd.choice([0, 120, -120, 3600, -3600]))
         key = rnd.choice(keys)
@@ -112,7 +117,8 @@ def _history(seed: int, *, clock: str = "dvv", observe: Observer | None = None,
         cluster.run_for(rnd.choice([0.0, 0.05, 0.3, 1.0]))
     for name in [n for n in cluster.node_names if cluster.is_down(n) and n not in removed]:
         if name in cluster.left:
-            cluster.join(name)
+            with contextlib.suppress(impl.SimulationError):  # (removed itself: as above)
+                cluster.join(name)
         else:
             cluster.restart(name)
     return cluster

@@ -38,6 +38,10 @@ class _Node:
     looks: int = 0
     rejoining: bool = False  # (impl.node.Node.rejoining: a node left in an earlier start)
     removed: bool = False  # (impl.node.Node.removed: force-removed by another member)
+    removed_itself: bool = False  # (impl.node.Node.removed_itself)
+
+    def removed_message(self) -> str:
+        return "removed"
 
     @property
     def settling(self) -> bool:
@@ -87,6 +91,28 @@ def test_the_loop_serves_until_stopped_while_a_node_has_not_left() -> None:
         await task
 
     run(scenario(), limit=10.0)
+
+
+@pytest.mark.parametrize("itself", [False, True])
+def test_a_node_that_removed_itself_lingers(itself: bool) -> None:
+    """Session 52's review: a node that removed itself (its store lost mid-leave)
+    answers its peers' gossip ``linger_s`` more before the loop returns, in case its
+    removal's push was lost; one force-removed by another member returns at once.
+    (Mutant, run and seen failing: the linger dropped, the loop returned at once.)"""
+    servers = [_Server(_Node(0, has_left=False, removed=True, removed_itself=itself))]
+
+    async def scenario() -> bool:
+        stop = asyncio.Event()
+        servers_: Any = servers
+        task = asyncio.ensure_future(serve_module.until_stopped(
+            servers_, stop, linger_s=30.0, tick_s=0.001))
+        await asyncio.sleep(0.2)
+        running = not task.done()
+        stop.set()
+        await task
+        return running
+
+    assert run(scenario(), limit=10.0) is itself
 
 
 def test_live_a_node_that_left_stops_only_after_every_member_heard_the_settlement(
