@@ -1,0 +1,74 @@
+"""Where session 52's two data fixes meet (docs/runtime.md, "Review of the
+reviewers' fixes (session 52, review)"): the replaced-disk restart (a fresh store's
+marker, :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`) and the wiped leaver
+(:meth:`impl.gossip.Gossiper._remove_lost_leaver`). 3 nodes, n4 and n5 joined
+(strategy 3), 40 keys at W = 3, a leaver asked to leave and run 2 s
+(:func:`tests.impl.test_wiped_mid_change_reads.write_then_leave`); then its disk
+replaced and its process restarted at once, before any peer answered its first
+start: on its new disk again (wiped twice), or on the same new disk (the second
+start must stay fresh: the marker). Gets at R = 1 through every up node for 40 s
+(:func:`tests.impl.test_wiped_leaver_reads._wrong_reads`), then every key at R = 3
+once quiet.
+
+Session 52's review, seeds 1-3, the second wipe or restart 0.1, 0.5, 1, 3 or 10 s
+after the first, n4 (joined: removes itself) or n2 (initial: removed or left): 0
+wrong reads of 60 configurations, every leave ended, nothing stalled.
+
+Mutants, each run and seen failing (the review's section): a fresh later start
+counting its incarnation (``count=None`` in :class:`impl.node.Node`; the restart
+test); :meth:`impl.gossip.Gossiper._remove_lost_leaver` refusing (``return []``
+first: the wiped-twice test).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.membership import MemberStatus
+from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
+from tests.impl.test_wiped_mid_change_reads import write_then_leave
+
+
+def _ends_well(cluster: SimulatedCluster, client_reads: int) -> None:
+    """No wrong read meanwhile; once quiet, nothing stalled, each key read at R = 3."""
+    assert client_reads == 0
+    cluster.run_until_quiet(max_time=120.0)
+    assert cluster.stalled == {}
+    client = cluster.client()
+    assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_leaver_wiped_twice_at_once_removes_itself(seed: int) -> None:
+    """n4 (joined) wiped 2 s into its leave, wiped again at the same instant: each
+    new store mints under its own actor, and the last removes itself."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
+        client = write_then_leave(cluster, KEYS, "n4")
+        old = cluster.node("n4").actor
+        cluster.wipe("n4")
+        first = cluster.node("n4").actor
+        cluster.wipe("n4")
+        assert len({old, first, cluster.node("n4").actor}) == 3
+        wrong = _wrong_reads(cluster, client)
+        assert "n4" not in cluster.node_names or cluster.node("n4").removed_itself
+        _ends_well(cluster, wrong)
+
+
+@pytest.mark.parametrize(("leaver", "seed"), [("n4", 1), ("n2", 2)])
+def test_a_leaver_wiped_then_restarted_at_once_stays_fresh(leaver: str, seed: int) -> None:
+    """The leaver's disk replaced, its process restarted on the new disk at once: the
+    second start holds nothing and no peer named the first, so it is fresh and
+    counts 1 (told by its peers: its store lost what it was to hand over)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
+        client = write_then_leave(cluster, KEYS, leaver)
+        cluster.wipe(leaver)
+        cluster.crash(leaver)
+        cluster.restart(leaver)
+        node = cluster.node(leaver)
+        assert node._fresh and node._unconfirmed_fresh
+        assert node._started_as.startswith("1.")
+        wrong = _wrong_reads(cluster, client)
+        status = cluster.node("n1").view.get(leaver)
+        assert status is None or status.status in (MemberStatus.LEFT, MemberStatus.REMOVED)
+        _ends_well(cluster, wrong)
