@@ -19,8 +19,9 @@ counting its incarnation (``count=None`` in :class:`impl.node.Node`; the restart
 test); :meth:`impl.gossip.Gossiper._remove_lost_leaver` refusing (``return []``
 first: the wiped-twice test, n4 not removed; 0 wrong reads even so); the
 actor of a fresh later start kept (``or (self._fresh and marked)`` dropped from
-``per_start``: the restart test with ``actor_per_start`` off). The first mutant is caught by the generation's
-count only, not by the reads (0 wrong under it too, n2 seed 2 and n4 seed 1).
+``per_start``: the restart test with ``actor_per_start`` off). The first mutant
+is caught by the generation's count only, not by the reads (0 wrong under it
+too, n2 seed 2 and n4 seed 1).
 """
 
 from __future__ import annotations
