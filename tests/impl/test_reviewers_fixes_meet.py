@@ -30,6 +30,7 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.membership import MemberStatus
+from impl.simulator import SimulationError
 from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -82,3 +83,35 @@ def test_a_leaver_wiped_then_restarted_at_once_stays_fresh(leaver: str, seed: in
         status = cluster.node("n1").view.get(leaver)
         assert status is None or status.status in (MemberStatus.LEFT, MemberStatus.REMOVED)
         _ends_well(cluster, wrong)
+
+
+@pytest.mark.xfail(strict=True, raises=SimulationError, reason="open (session 52's "
+                   "review): a leaver that removed itself keeps hints it never hands off")
+def test_a_lost_leaver_that_took_a_write_alone_then_removed_itself_gets_quiet() -> None:
+    """Open. n4's disk replaced 2 s into its leave while it is cut off from every
+    peer: its shadow round times out unanswered, it takes a put at W = 1 (its own
+    copy and a hint for each owner), crashes and restarts at once, then the partition
+    heals and it removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`).
+    A removed node runs no round of any kind (:meth:`impl.node.Node.on_timer`), so no
+    hint scan: it keeps its hints for good, and since session 52's review it stays up
+    to answer gossip (``vdynamo serve`` stops it ``linger_s`` later), so the cluster
+    is never quiet: "1 deliverable hints" 120 s on (seeds 1-4, with the restart or
+    without: 1 to 3 hints kept). The value itself was on every owner of ``zz`` in
+    each of those 8 runs (read at R = 1 after n4 was crashed once removed): the hints
+    are stale bookkeeping, not the last copy; whether that holds for every schedule
+    is what is open."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
+        write_then_leave(cluster, KEYS, "n4")
+        others = [name for name in cluster.node_names if name != "n4"]
+        cluster.lose_disk("n4")
+        cluster.partition(["n4"], others)
+        cluster.restart("n4")
+        cluster.run_for(8.0)
+        cluster.client("n4").put(b"zz", b"new", w=1)
+        cluster.crash("n4")
+        cluster.restart("n4")
+        cluster.heal()
+        cluster.run_until(lambda: cluster.node("n4").removed, max_time=60.0)
+        assert cluster.node("n4").removed_itself
+        cluster.run_until_quiet(max_time=120.0)  # SimulationError: 1 deliverable hints
+        assert cluster.client("n1").get(b"zz", r=3).values == [b"new"]
