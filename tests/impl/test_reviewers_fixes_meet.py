@@ -115,3 +115,34 @@ def test_a_lost_leaver_that_took_a_write_alone_then_removed_itself_gets_quiet() 
         assert "n4" not in cluster.node_names
         for name in cluster.node_names:
             assert cluster.client(name).get(b"zz", r=1).values == [b"new"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open (session 52's "
+                   "review): a leaver that removes itself drops the writes its new "
+                   "store took since its start")
+def test_a_write_taken_by_a_lost_leaver_alone_survives_its_removal() -> None:
+    """Open: an acknowledged write lost. As above, but once the put (W = 1) is taken
+    n4 reaches n5 only, none of the key's other owners: it learns it is leaving from
+    n5 and removes itself with its hints for the owners undelivered; it is then
+    stopped (``vdynamo serve`` stops it ``linger_s`` later), the partition heals and
+    60 s run. A get at R = 3 through n1 answers not found (seeds 1-3: ``[]``, no
+    remaining node holds the key; 1-3 hints were kept). A fresh store keeps what was
+    acknowledged through it since its start (:mod:`impl.restore_guard`, session 15's
+    review); :meth:`impl.gossip.Gossiper._remove_lost_leaver` removes it before that
+    is handed on, and a removed node hands nothing off (:meth:`impl.node.Node.on_timer`;
+    its peers refuse it: :meth:`impl.node.Node._from_removed`)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
+        write_then_leave(cluster, KEYS, "n4")
+        others = [name for name in cluster.node_names if name != "n4"]
+        cluster.lose_disk("n4")
+        cluster.partition(["n4"], others)
+        cluster.restart("n4")
+        cluster.run_for(8.0)
+        cluster.client("n4").put(b"zz", b"new", w=1)
+        cluster.heal()
+        cluster.partition(["n4", "n5"], [name for name in others if name != "n5"])
+        cluster.run_until(lambda: cluster.node("n4").removed, max_time=60.0)
+        cluster.crash("n4")
+        cluster.heal()
+        cluster.run_for(60.0)
+        assert cluster.client("n1").get(b"zz", r=3).values == [b"new"]
