@@ -43,6 +43,20 @@ def _ends_well(cluster: SimulatedCluster, client_reads: int) -> None:
     assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
 
 
+def _lost_leaver_took_a_write(cluster: SimulatedCluster) -> list[str]:
+    """n4's disk replaced 2 s into its leave while it is cut off from every peer, its
+    shadow round timed out unanswered (8 s), then a put of ``zz`` at W = 1 through
+    it (its own copy and a hint for each owner). Returns the other nodes."""
+    write_then_leave(cluster, KEYS, "n4")
+    others = [name for name in cluster.node_names if name != "n4"]
+    cluster.lose_disk("n4")
+    cluster.partition(["n4"], others)
+    cluster.restart("n4")
+    cluster.run_for(8.0)
+    cluster.client("n4").put(b"zz", b"new", w=1)
+    return others
+
+
 @pytest.mark.parametrize("seed", [1, 3])
 def test_a_leaver_wiped_twice_at_once_removes_itself(seed: int) -> None:
     """n4 (joined) wiped 2 s into its leave, wiped again at the same instant: each
@@ -99,13 +113,7 @@ def test_a_lost_leaver_that_took_a_write_alone_then_removed_itself_gets_quiet() 
     schedules: the node does not hand its hints off before it removes itself).
     (Mutant: the fix undone, SimulationError.)"""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
-        write_then_leave(cluster, KEYS, "n4")
-        others = [name for name in cluster.node_names if name != "n4"]
-        cluster.lose_disk("n4")
-        cluster.partition(["n4"], others)
-        cluster.restart("n4")
-        cluster.run_for(8.0)
-        cluster.client("n4").put(b"zz", b"new", w=1)
+        _lost_leaver_took_a_write(cluster)
         cluster.crash("n4")
         cluster.restart("n4")
         cluster.heal()
@@ -132,13 +140,7 @@ def test_a_write_taken_by_a_lost_leaver_alone_survives_its_removal() -> None:
     is handed on, and a removed node hands nothing off (:meth:`impl.node.Node.on_timer`;
     its peers refuse it: :meth:`impl.node.Node._from_removed`)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
-        write_then_leave(cluster, KEYS, "n4")
-        others = [name for name in cluster.node_names if name != "n4"]
-        cluster.lose_disk("n4")
-        cluster.partition(["n4"], others)
-        cluster.restart("n4")
-        cluster.run_for(8.0)
-        cluster.client("n4").put(b"zz", b"new", w=1)
+        others = _lost_leaver_took_a_write(cluster)
         cluster.heal()
         cluster.partition(["n4", "n5"], [name for name in others if name != "n5"])
         cluster.run_until(lambda: cluster.node("n4").removed, max_time=60.0)
