@@ -747,15 +747,12 @@ class SimulatedCluster:
     def deliverable_hints(self) -> list[tuple[str, Hint]]:
         """``(fallback, hint)`` for every hint an up fallback keeps for an intended node
         that is up: they are still to be handed off (a partition between the two holds
-        them back until it heals). Not a removed fallback's: it runs no hint scan and
-        its peers refuse what it sends (:meth:`impl.node.Node._from_removed`), so they
-        are never handed off; a leaver that removed itself stays up meanwhile (session
-        52's review of the reviewers' fixes: with a hint kept, never quiet)."""
+        them back until it heals)."""
         found: list[tuple[str, Hint]] = []
         if not self.config.hinted_handoff:
             return found  # hints are kept, never handed off: nothing is pending
         for fallback in self.sim.members:
-            if self.sim.is_down(fallback) or self.node(fallback).removed:
+            if self.sim.is_down(fallback):
                 continue
             for hint in self.storages[fallback].hints():
                 if hint.intended in self.sim.nodes:
