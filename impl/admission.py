@@ -182,7 +182,7 @@ class ByteAdmission:
         if self.closed:
             return False
         if write and self._small_passes(size):
-            if not (not self.queue and self.fits(size)):
+            if self.queue or not self.fits(size):
                 self.small_passed += 1
             return True
         if self.queue:

@@ -295,6 +295,15 @@ class ServedNodes:
         """The URL of key ``k`` at ``name``, with ``query`` (e.g. ``?r=3``)."""
         return f"http://127.0.0.1:{self.http[name]}/kv/k{query}"
 
+    def status(self, name: str) -> dict[str, Any]:
+        """``name``'s ``GET /status``, decoded (a JSON object; urllib's errors raised
+        as they come, 5 s timeout)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http[name]}/status",
+                                    timeout=5) as response:
+            status = json.loads(response.read())
+        assert isinstance(status, dict)
+        return status
+
     def wait_rebuilt(self, name: str, limit: float = 60.0) -> None:
         """Wait until ``name``'s ``/status`` says it rebuilds nothing (``rebuild``
         null; AssertionError after ``limit`` seconds): a replaced disk answers no
@@ -303,9 +312,7 @@ class ServedNodes:
         before it counts")."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http[name]}/status",
-                                        timeout=5) as response:
-                status = json.loads(response.read())
+            status = self.status(name)
             # the shadow round first: a fresh store learns it is a replaced disk
             # at its end, and its rebuild was null until then (session 22's review:
             # this returned 0.9 s after a replaced disk's start, its rebuild 128

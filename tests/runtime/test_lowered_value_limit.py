@@ -23,13 +23,6 @@ from tests.runtime.procs import ServedNodes, http_call
 NAMES = ("n1", "n2", "n3")
 
 
-def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
-    status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http[name]}/status")
-    assert status == 200
-    result: dict[str, object] = json.loads(body)
-    return result
-
-
 def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowered(
         tmp_path: Path) -> None:
     lines = ["n = 3", "r = 2", "w = 2", "max_value_bytes = 131072",
@@ -59,7 +52,7 @@ def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowere
         assert deleted[0] == 200, deleted  # before: 503
         assert http_call("GET", nodes.url("n1", "?r=3"))[0] == 404
         for name in NAMES:
-            stats = _status(nodes, name)["stats"]
+            stats = nodes.status(name)["stats"]
             assert isinstance(stats, dict)
             assert stats.get("dropped", 0) == 0, (name, stats)  # before: 36 at n1 in 6 s
 
@@ -88,6 +81,6 @@ def test_siblings_stored_under_a_larger_max_siblings_are_served_after_it_is_lowe
         assert put[0] == 200, put
         assert http_call("GET", nodes.url("n3", "?r=3"))[:3:2] == (200, b"one")
         for name in NAMES:
-            stats = _status(nodes, name)["stats"]
+            stats = nodes.status(name)["stats"]
             assert isinstance(stats, dict)
             assert stats.get("dropped", 0) == 0, (name, stats)

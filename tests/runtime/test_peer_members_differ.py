@@ -18,11 +18,9 @@ refusal, which this test then shows."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from impl.config import ClusterConfig
@@ -30,19 +28,12 @@ from impl.runtime import members_text, shared_settings
 from tests.runtime.procs import ROOT, ServedNodes, free_ports
 
 
-def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{nodes.http[name]}/status",
-                                timeout=5) as answer:
-        status: dict[str, object] = json.loads(answer.read())
-    return status
-
-
 def test_a_node_restarted_with_other_initial_members_is_refused_naming_them(
         tmp_path: Path) -> None:
     with ServedNodes(tmp_path, ("n1", "n2", "n3"), ["gossip_interval = 0.25"]) as nodes:
         nodes.start("n1", "n2", "n3")
         nodes.wait_ready("n1", "n2", "n3")
-        refused_before = _status(nodes, "n1")["refused_peers"]
+        refused_before = nodes.status("n1")["refused_peers"]
         nodes.kill("n2")
         peer, http = free_ports(2, set(nodes.peer.values()) | set(nodes.http.values()))
         edited = nodes.config.read_text().replace(
@@ -63,15 +54,15 @@ def test_a_node_restarted_with_other_initial_members_is_refused_naming_them(
         deadline = time.monotonic() + 15
         log = tmp_path / "n2.log"
         while time.monotonic() < deadline:
-            refused = _status(nodes, "n1")["refused_peers"]
+            refused = nodes.status("n1")["refused_peers"]
             assert isinstance(refused, int) and isinstance(refused_before, int)
             if refused > refused_before and "'n1,n2,n3' at n" in log.read_text():
                 break
             time.sleep(0.1)
         # before: 0 refused, nothing logged, n2 serving a ring of four with n4 "up"
-        assert _status(nodes, "n1")["refused_peers"] != refused_before
+        assert nodes.status("n1")["refused_peers"] != refused_before
         assert "nodes 'n1,n2,n3,n4' here, 'n1,n2,n3' at n" in log.read_text()
-        n1_members = _status(nodes, "n1")["membership"]
+        n1_members = nodes.status("n1")["membership"]
         assert isinstance(n1_members, dict) and sorted(n1_members) == ["n1", "n2", "n3"]
 
 

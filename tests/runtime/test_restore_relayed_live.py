@@ -18,7 +18,6 @@ import base64
 import json
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,15 +28,8 @@ from tests.runtime.procs import FAST_ROUNDS, ServedNodes, http_call
 NAMES = ("n1", "n2", "n3")
 
 
-def _status(nodes: ServedNodes, at: str) -> dict[str, object]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{nodes.http[at]}/status",
-                                timeout=5) as answer:
-        status: dict[str, object] = json.loads(answer.read())
-    return status
-
-
 def _stat(nodes: ServedNodes, at: str, name: str) -> int:
-    stats = _status(nodes, at)["stats"]
+    stats = nodes.status(at)["stats"]
     assert isinstance(stats, dict)
     return int(stats.get(name, 0))
 
@@ -84,7 +76,7 @@ def test_a_backup_put_back_after_both_peers_were_replaced_is_set_aside(
         assert http_call("DELETE", nodes.url("n1", "?w=3"),
                          headers={"X-Vdynamo-Context": context})[0] == 200
         deadline = time.monotonic() + 20
-        while any(_status(nodes, name)["keys"] for name in NAMES):  # reaped everywhere
+        while any(nodes.status(name)["keys"] for name in NAMES):  # reaped everywhere
             assert time.monotonic() < deadline, "the tombstone was not reaped in 20 s"
             time.sleep(0.2)
         _stop(nodes, "n3")

@@ -25,9 +25,7 @@ in-process in CI.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,14 +35,6 @@ from tests.runtime.procs import ServedNodes
 
 NAMES = ("n1", "n2", "n3")
 STARTS = 6
-
-
-def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{nodes.http[name]}/status",
-                                timeout=5) as response:
-        status = json.loads(response.read())
-    assert isinstance(status, dict)
-    return status
 
 
 def _timeouts(directory: Path) -> list[int]:
@@ -60,7 +50,7 @@ def _timeouts(directory: Path) -> list[int]:
                 path.unlink()
             nodes.start("n1")
             deadline = time.monotonic() + 10
-            while (status := _status(nodes, "n1")).get("shadow_round") is not None:
+            while (status := nodes.status("n1")).get("shadow_round") is not None:
                 assert time.monotonic() < deadline, "n1's start round never ended"
                 time.sleep(0.02)
             stats = status["stats"]

@@ -14,9 +14,7 @@ with real processes (a crash within the first round trip is a race).
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,20 +25,12 @@ NAMES = ("n1", "n2", "n3")
 KEYS = 20
 
 
-def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{nodes.http[name]}/status",
-                                timeout=5) as response:
-        status = json.loads(response.read())
-    assert isinstance(status, dict)
-    return status
-
-
 def _wait(nodes: ServedNodes, name: str, what: str,
           done: Callable[[dict[str, object]], bool]) -> dict[str, object]:
     """``name``'s ``/status`` once ``done(status)`` holds (AssertionError naming
     ``what`` after 10 s)."""
     deadline = time.monotonic() + 10
-    while not done(status := _status(nodes, name)):
+    while not done(status := nodes.status(name)):
         assert time.monotonic() < deadline, (
             f"{name}: {what} not within 10 s: rebuild {status.get('rebuild')}, "
             f"shadow_round {status.get('shadow_round')}, stats {status.get('stats')}")
