@@ -1892,8 +1892,12 @@ class HttpApi:
             if not isinstance(read, GetResult) and read[0] != 503:  # its 404 (or 414)
                 return read
         if reply.error is not None:
-            return self._failed(reply.error, unknown=isinstance(message, PutRequest)
-                                and _outcome_unknown(reply.error))
+            failed = self._failed(reply.error, unknown=isinstance(message, PutRequest)
+                                  and _outcome_unknown(reply.error))
+            if failed[0] == 504 and isinstance(message, PutRequest):
+                # its replicas did not answer in time: the small writes' lane shuts
+                server.admission.shut_lane()  # (impl.admission, session 53)
+            return failed
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
             if not reply.result.values and (refused := self._absent_long_key(key)):
