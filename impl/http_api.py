@@ -270,10 +270,23 @@ def http_status(error: errors.DynamoError) -> int:
     return 500
 
 
+#: the limits a TooLargeError (413) may name, most specific first: its body's
+#: ``limit`` is the first its message names (session 53)
+LIMIT_NAMES = ("max_siblings", "max_record_bytes", "max_value_bytes", "max_key_bytes")
+
+
 def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str, str]:
-    """The JSON body of an error; ``unknown``: a replica may hold the write."""
-    return {"error": type(error).__name__, "message": str(error),
+    """The JSON body of an error; ``unknown``: a replica may hold the write. A 413
+    (:class:`errors.TooLargeError`) adds ``limit``, the setting its message names
+    (:data:`LIMIT_NAMES`; read from the message, which crosses a forward whole
+    where an attribute would not: ``impl.errors.error_of``), when it names one."""
+    body = {"error": type(error).__name__, "message": str(error),
             "outcome": "unknown" if unknown else "not-written"}
+    if isinstance(error, errors.TooLargeError):
+        named = [name for name in LIMIT_NAMES if name in body["message"]]
+        if named:
+            body["limit"] = named[0]
+    return body
 
 
 #: (status, a JSON payload or raw bytes (then a content-type among the headers), headers)
@@ -1883,8 +1896,8 @@ class HttpApi:
                     message, request_id=server.next_request_id(), context=read.context)
         self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
-        if (type(reply.error) is errors.BadRequestError and isinstance(message, PutRequest)
-                and message.delete):
+        if (type(reply.error) in (errors.BadRequestError, errors.TooLargeError)
+                and isinstance(message, PutRequest) and message.delete):
             # A delete refused before anything was written (the tombstones of its
             # retries past max_siblings): if nothing is left to delete, it is
             # answered as a delete of a key with no value, 404, nothing written

@@ -217,7 +217,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                       "chunked (send Content-Length: 0 for an empty value)"),
                         "413": _error(f"a value over {config.max_value_bytes} bytes, or "
                                       f"one that would grow the key's record (every "
-                                      f"sibling) over {config.max_record_bytes} bytes, "
+                                      f"sibling) over {config.max_record_bytes} bytes "
+                                      f"or past {config.max_siblings} siblings (the body's "
+                                      "limit names which: max_record_bytes, max_siblings; "
+                                      "400 until session 53), "
                                       "or one that fewer than W of the key's N replicas "
                                       "could store for the max_value_bytes or "
                                       "max_key_bytes they announced, smaller than this "
