@@ -136,7 +136,7 @@ import secrets
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httptools
@@ -1121,6 +1121,10 @@ class HttpApi:
         self._refused_lingering = 0
         #: set when the node stops: no summary timer is armed after
         self.stopped = False
+        #: the conditional writes (If-Match, If-None-Match) of each key in progress
+        #: at this node, one at a time (:meth:`_in_key_turn`, session 53): the lock
+        #: and how many hold or wait for it
+        self._key_turns: dict[bytes, tuple[asyncio.Lock, list[int]]] = {}
         #: the timer that sums up the window's refusals not logged when it ends
         self._refusal_summary: asyncio.TimerHandle | None = None
         #: the nonces of the admin tokens taken in the last ADMIN_TOKEN_WINDOW_S,
@@ -1869,6 +1873,54 @@ class HttpApi:
                 _written_at_once(message, conditions)) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
+        if isinstance(message, PutRequest) and conditions is not None:
+            return await self._in_key_turn(message.key, self._serve(
+                request, key, query, accept, message, conditions))
+        return await self._serve(request, key, query, accept, message, conditions)
+
+    async def _in_key_turn(self, key: bytes,
+                           write: Coroutine[Any, Any, _Answer]) -> _Answer:
+        """Serve the conditional ``write`` of ``key`` (its read, its precondition,
+        its write) once no other conditional write of ``key`` is in progress at
+        this node, waiting at most :meth:`NodeServer.client_wait` for its turn (then
+        503 with Retry-After, nothing written).
+
+        Session 53: the read and the write of a conditional put were not atomic even
+        at one node: two ``If-None-Match: *`` creates of one key through one node
+        both read no value, both were written, both answered 200 (siblings). Taken in
+        turn, the second reads after the first was acknowledged by W replicas, so
+        with R + W > N (and no fallback in the write's quorum) it sees the first and
+        is 412. Across nodes nothing is serialized: Dynamo has no compare-and-set,
+        and two nodes' conditional writes may both be acknowledged (siblings,
+        neither lost), as Riak's. A write without a precondition does not wait."""
+        lock, holders = self._key_turns.setdefault(key, (asyncio.Lock(), [0]))
+        holders[0] += 1
+        try:
+            try:
+                async with asyncio.timeout(self.server.client_wait()):
+                    await lock.acquire()
+            except TimeoutError:
+                write.close()
+                refusal = errors.OverloadedError(
+                    "another conditional write of this key is in progress at this node "
+                    "and did not end in time: nothing was written")
+                return 503, error_body(refusal), [
+                    ("retry-after", str(self.config.retry_after_s))]
+            try:
+                return await write
+            finally:
+                lock.release()
+        finally:
+            holders[0] -= 1
+            if not holders[0]:
+                del self._key_turns[key]
+
+    async def _serve(self, request: _Request, key: bytes, query: dict[str, list[str]],
+                     accept: list[tuple[bytes, bytes, float]] | None,
+                     message: GetRequest | PutRequest,
+                     conditions: Preconditions | None) -> _Answer:
+        """Serve the admitted request ``message`` (:meth:`_route`'s second half)."""
+        server = self.server
         if isinstance(message, PutRequest) and (
                 conditions is not None or (message.delete and not message.context)):
             # a delete with no context reads the key first (with the request's R) and

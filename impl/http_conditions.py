@@ -42,9 +42,12 @@ a write concurrent with it, which the read did not see, stays a sibling (Dynamo
 4.4) instead of being lost. One under ``If-Match: *`` or an ``If-None-Match`` alone
 names no state: it is written as without them (a sibling of what it did not
 read; in lww, which keeps no siblings, with the read's context, so that its stamp
-exceeds the one read). As Riak's, the check is not atomic with the write: two ``If-None-Match:
-*`` creates that race may both be acknowledged (docs.riak.com, HTTP Store
-Object); neither is lost, they are siblings (in lww mode the later stamp wins).
+exceeds the one read). As Riak's, the check is not atomic with the write across
+nodes: two ``If-None-Match: *`` creates that race through two nodes may both be
+acknowledged (docs.riak.com, HTTP Store Object); neither is lost, they are siblings
+(in lww mode the later stamp wins). Through one node the conditional writes of a key
+are taken in turn (``impl.http_api.HttpApi._in_key_turn``, session 53): with R + W > N
+the later one reads the earlier one's acknowledged write.
 """
 
 from __future__ import annotations
