@@ -154,6 +154,7 @@ from impl.http_values import (
     body_digests,
     check_body_digests,
     json_values,
+    last_modified,
     location_header,
     multipart,
     open_value,
@@ -1780,10 +1781,14 @@ class HttpApi:
             # the method; they were ignored, so `If-None-Match: *` (create only
             # if absent) on an existing key was a blind put (session 14's probe B).
             # If-Match and If-None-Match are evaluated since session 49
-            # (impl.http_conditions); these need a modification date the node keeps not
+            # (impl.http_conditions); these need a modification date that orders
+            # writes, which the node keeps not (a value's Last-Modified since session
+            # 53 is the wall clock of the node that took it, never used to order)
             return 501, error_body(errors.BadRequestError(
                 f"{_conditional_names(unevaluated)} on a {method}: the node keeps no "
-                "modification date, so this precondition is not evaluated "
+                "modification date that orders writes (Last-Modified is the wall clock "
+                "of the node that took the write, informational), so this precondition "
+                "is not evaluated "
                 "(docs/runtime.md, 'Conditional requests'); nothing was written. Use "
                 "If-Match or If-None-Match with the ETag a get answered, or write with "
                 "its X-Vdynamo-Context")), []
@@ -2324,7 +2329,9 @@ class HttpApi:
         if method == "PUT":  # its R and PR: its precondition's read (:meth:`_route`)
             _quorum(query, "r", n)
             _quorum(query, "pr", n, low=0)
-            value = seal_value(body, headers.get(b"content-type"))
+            # its write time in the envelope, for a get's Last-Modified (session 53)
+            value = seal_value(body, headers.get(b"content-type"),
+                               int(server.now() * 1000))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter, pw=_quorum(query, "pw", n, low=0))
@@ -2344,8 +2351,10 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 
 
 #: the conditional request headers (RFC 9110 13.1) the node does not evaluate,
-#: lowercased as parsed: they need a modification date, which the node keeps not
-#: (If-Range also a Range, which it serves not). A GET ignores them (RFC 9110
+#: lowercased as parsed: they need a modification date that orders writes, which
+#: the node keeps not (a get's Last-Modified, since session 53, is the wall clock of
+#: the node that took each write: informational; If-Range also a Range, which it
+#: serves not). A GET ignores them (RFC 9110
 #: 13.1.3-13.1.5); a PUT or DELETE is refused 501 (docs/runtime.md, "Conditional
 #: requests"). If-Match and If-None-Match are evaluated (impl.http_conditions)
 _UNEVALUATED = (b"if-modified-since", b"if-unmodified-since", b"if-range")
@@ -2630,6 +2639,8 @@ def _get_answer(key: bytes, result: GetResult,
     tag = None if count == 0 else entity_tags(result)[as_json]
     if tag is not None:
         extra.insert(0, ("etag", tag))
+        if (modified := last_modified(result.values)) is not None:  # session 53
+            extra.insert(1, ("last-modified", modified))
     # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
     # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)
     verdict = (conditions.read_status(tag)

@@ -25,9 +25,14 @@ comparison; ``*``: the key has no value) is 412; then ``If-None-Match`` false
 write. A GET evaluates them on a 200 only: a 300's and a 404's are ignored (RFC
 9110 13.2.1: a server MUST ignore them when the answer without them would not be
 a 2xx; Riak's webmachine answers them there too, a 304 for siblings). The node
-keeps no modification date, so a GET's ``If-Modified-Since`` and
-``If-Unmodified-Since`` are ignored (RFC 9110 13.1.3, 13.1.4: a recipient MUST
-ignore them then), as is ``If-Range`` (13.1.5: no Range is served); a PUT or a
+keeps no modification date that orders writes, so a GET's ``If-Modified-Since``
+and ``If-Unmodified-Since`` are ignored, as is ``If-Range`` (13.1.5: no Range is
+served). Since session 53 a get sends ``Last-Modified``
+(:func:`impl.http_values.last_modified`): the wall clock of the node that took each
+write, in whole seconds, informational. Those clocks are several nodes' and not
+monotonic per key (a value written later through a node whose clock is behind
+has an earlier date), so a 304 on a date could hide a newer value; a full answer
+is always a correct answer to a GET, and the strong ETag is the validator to use; a PUT or a
 DELETE carrying one of those three is refused 501 by :mod:`impl.http_api` (a
 write's precondition the node cannot evaluate is not dropped: session 14's probe B).
 

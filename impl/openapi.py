@@ -141,7 +141,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "412": _error("If-Match or If-None-Match is false on a read of the key "
                               "made first (with R): nothing written"),
                 "501": _error("If-Modified-Since, If-Unmodified-Since or If-Range: the "
-                              "node keeps no modification date, so they are not "
+                              "node keeps no modification date that orders writes "
+                              "(Last-Modified is informational), so they are not "
                               "evaluated; nothing written (use If-Match with an ETag)"),
                 "504": _error("W replicas (PW primaries) did not acknowledge in time: "
                               "outcome unknown")}
