@@ -91,7 +91,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
          "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
          "description": "'*' or ETags a get gave: if the key's state is one of them "
                         "('*': the key has a value), a GET is 304, a write 412"}]
-    located = {**context_header, **etag, "Content-Location": {
+    #: session 53: the latest write time of the values (impl.http_values.last_modified)
+    modified = {"Last-Modified": {
+        "schema": {"type": "string"},
+        "description": "the latest write time of the values (an HTTP-date: the wall clock "
+                       "of the node that took each write, informational, never used to "
+                       "order writes); absent when a value was written before it was kept"}}
+    located = {**context_header, **etag, **modified, "Content-Location": {
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
                        "or multipart answer; a JSON one names it in its body's key); "
