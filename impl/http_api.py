@@ -1900,22 +1900,25 @@ class HttpApi:
         neither lost), as Riak's. A write without a precondition does not wait."""
         lock, holders = self._key_turns.setdefault(key, (asyncio.Lock(), [0]))
         holders[0] += 1
+        started = False
         try:
             try:
                 async with asyncio.timeout(self.server.client_wait()):
                     await lock.acquire()
             except TimeoutError:
-                write.close()
                 refusal = errors.OverloadedError(
                     "another conditional write of this key is in progress at this node "
                     "and did not end in time: nothing was written")
                 return 503, error_body(refusal), [
                     ("retry-after", str(self.config.retry_after_s))]
             try:
+                started = True
                 return await write
             finally:
                 lock.release()
         finally:
+            if not started:  # refused, or its connection closed while it waited
+                write.close()
             holders[0] -= 1
             if not holders[0]:
                 del self._key_turns[key]

@@ -56,3 +56,28 @@ def test_two_creates_of_one_key_through_one_node_one_wins(tmp_path: Path) -> Non
             assert status == 200 and len(read["values"]) == 1, read
             assert not n1.http._key_turns  # nothing left of the turns
     run(scenario())
+
+
+def test_a_conditional_write_whose_turn_does_not_come_is_503_not_written(
+        tmp_path: Path) -> None:
+    """The turn of key ``k`` held (as by a conditional write that does not end) and
+    the node's client wait made 0.2 s: a PUT of ``k`` with ``If-None-Match: *`` is
+    503 with Retry-After, ``not-written``, and ``k`` holds nothing; a PUT without a
+    precondition is not held (200). Mutant: the wait unbounded (no timeout around
+    the lock): the PUT hangs and the test's 60 s limit fails it."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            lock, holders = n1.http._key_turns.setdefault(b"k", (asyncio.Lock(), [0]))
+            holders[0] += 1
+            await lock.acquire()
+            n1.client_wait = lambda: 0.2  # type: ignore[method-assign]
+            status, headers, body = await call("PUT", url(n1, "/kv/k"), b"v",
+                                               {"If-None-Match": "*"})
+            assert status == 503 and body["outcome"] == "not-written", (status, body)
+            assert "retry-after" in headers and "conditional write" in body["message"]
+            assert n1.node.record(b"k") is None
+            status, _, _ = await call("PUT", url(n1, "/kv/j"), b"v")
+            assert status == 200
+            lock.release()
+    run(scenario())
