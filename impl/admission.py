@@ -81,11 +81,25 @@ context, a write with ``If-Match`` or ``If-None-Match``) is admitted as the get 
 starts with, not by the lane (``impl.http_api._written_at_once``; session 52's
 review: admitted as small writes, 6 such deletes and 3 such puts of a 180 KB key
 beside one get of it held 1.8 MB of records at a node limited to 100 KB).
+
+The lane shuts when a write times out (session 53). A small write the lane admits
+is written by its coordinator before any replica answers, so when the replicas are
+saturated (their loops busy with the hot key's records) its acknowledgements come
+after ``request_timeout`` and it is answered 504, outcome unknown, where waiting its
+turn would have refused it 503 with nothing written (session 52's probe 22c, 8 and
+16 readers: 9 of 10 and 6 of 8 small puts 504). The HTTP port reports each write
+answered 504 (:meth:`ByteAdmission.shut_lane`); for ``shut_s`` seconds after it (the
+node's Retry-After, as ``wait``) no small write passes the gets' records: those that do not fit
+wait their turn as before session 52 and are refused 503, not written, at the end of
+their wait. Left open: one write per Retry-After still tries the lane when it opens
+again, and may be answered 504 while the saturation lasts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,8 +123,16 @@ class ByteAdmission:
     head room (session 27)."""
 
     def __init__(self, held: Callable[[], int], limit: int, wait: float,
-                 get_held: Callable[[], int] | None = None, small: int = 0) -> None:
+                 get_held: Callable[[], int] | None = None, small: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.held = held
+        #: seconds, monotonic: when the lane shut by :meth:`shut_lane` opens again
+        self.clock = clock
+        self.lane_shut_until = -math.inf
+        #: seconds a write's timeout shuts the lane for (the node's Retry-After)
+        self.shut_s = wait
+        #: how many times a write's timeout shut the lane (session 53)
+        self.lane_shut = 0
         self.limit = limit
         self.wait = wait
         #: the bytes of ``held()`` that gets' gathered records hold; none: not known,
@@ -259,9 +281,19 @@ class ByteAdmission:
         aside (``held() - get_held() + reserved``: 0, or with ``size`` within the
         limit). The writes' bytes stay within ``limit``; gets of a record larger
         than the limit no longer make every small put wait and fail 503."""
-        if self.get_held is None or size > self.small or self.large_writes_waiting:
+        if (self.get_held is None or size > self.small or self.large_writes_waiting
+                or self.clock() < self.lane_shut_until):
             return False
         return self._lane_fits(self.held() - self.get_held() + self.reserved, size)
+
+    def shut_lane(self) -> None:
+        """A write was answered 504 (its replicas did not acknowledge it in time):
+        shut the small writes' lane for :attr:`shut_s` seconds (the node's
+        Retry-After), so that small writes arriving while the replicas are
+        saturated wait their turn and are refused 503 with nothing written, rather
+        than written by the coordinator and answered 504 (session 53)."""
+        self.lane_shut += 1
+        self.lane_shut_until = self.clock() + self.shut_s
 
     def _lane_fits(self, writes: int, size: int) -> bool:
         """Whether a small write of ``size`` bytes fits beside ``writes`` bytes of
@@ -289,7 +321,8 @@ class ByteAdmission:
             for waiter in self.queue:
                 if waiter.size == 0 and not waiter.wake.done():
                     waiter.wake.set_result(None)
-        if not self.large_writes_waiting and self.get_held is not None:
+        if (not self.large_writes_waiting and self.get_held is not None
+                and self.clock() >= self.lane_shut_until):
             # the first small write waiting whose lane is open (behind a large one that
             # left, or writes' bytes that fell); the bytes read once: per small write
             # waiting before (session 52's review), and poke runs on every message

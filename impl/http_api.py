@@ -136,7 +136,7 @@ import secrets
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httptools
@@ -154,6 +154,7 @@ from impl.http_values import (
     body_digests,
     check_body_digests,
     json_values,
+    last_modified,
     location_header,
     multipart,
     open_value,
@@ -270,10 +271,23 @@ def http_status(error: errors.DynamoError) -> int:
     return 500
 
 
+#: the limits a TooLargeError (413) may name, most specific first: its body's
+#: ``limit`` is the first its message names (session 53)
+LIMIT_NAMES = ("max_siblings", "max_record_bytes", "max_value_bytes", "max_key_bytes")
+
+
 def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str, str]:
-    """The JSON body of an error; ``unknown``: a replica may hold the write."""
-    return {"error": type(error).__name__, "message": str(error),
+    """The JSON body of an error; ``unknown``: a replica may hold the write. A 413
+    (:class:`errors.TooLargeError`) adds ``limit``, the setting its message names
+    (:data:`LIMIT_NAMES`; read from the message, which crosses a forward whole
+    where an attribute would not: ``impl.errors.error_of``), when it names one."""
+    body = {"error": type(error).__name__, "message": str(error),
             "outcome": "unknown" if unknown else "not-written"}
+    if isinstance(error, errors.TooLargeError):
+        named = [name for name in LIMIT_NAMES if name in body["message"]]
+        if named:
+            body["limit"] = named[0]
+    return body
 
 
 #: (status, a JSON payload or raw bytes (then a content-type among the headers), headers)
@@ -1108,6 +1122,10 @@ class HttpApi:
         self._refused_lingering = 0
         #: set when the node stops: no summary timer is armed after
         self.stopped = False
+        #: the conditional writes (If-Match, If-None-Match) of each key in progress
+        #: at this node, one at a time (:meth:`_in_key_turn`, session 53): the lock
+        #: and how many hold or wait for it
+        self._key_turns: dict[bytes, tuple[asyncio.Lock, list[int]]] = {}
         #: the timer that sums up the window's refusals not logged when it ends
         self._refusal_summary: asyncio.TimerHandle | None = None
         #: the nonces of the admin tokens taken in the last ADMIN_TOKEN_WINDOW_S,
@@ -1763,10 +1781,14 @@ class HttpApi:
             # the method; they were ignored, so `If-None-Match: *` (create only
             # if absent) on an existing key was a blind put (session 14's probe B).
             # If-Match and If-None-Match are evaluated since session 49
-            # (impl.http_conditions); these need a modification date the node keeps not
+            # (impl.http_conditions); these need a modification date that orders
+            # writes, which the node keeps not (a value's Last-Modified since session
+            # 53 is the wall clock of the node that took it, never used to order)
             return 501, error_body(errors.BadRequestError(
                 f"{_conditional_names(unevaluated)} on a {method}: the node keeps no "
-                "modification date, so this precondition is not evaluated "
+                "modification date that orders writes (Last-Modified is the wall clock "
+                "of the node that took the write, informational), so this precondition "
+                "is not evaluated "
                 "(docs/runtime.md, 'Conditional requests'); nothing was written. Use "
                 "If-Match or If-None-Match with the ETag a get answered, or write with "
                 "its X-Vdynamo-Context")), []
@@ -1856,6 +1878,57 @@ class HttpApi:
                 _written_at_once(message, conditions)) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
+        if isinstance(message, PutRequest) and conditions is not None:
+            return await self._in_key_turn(message.key, self._serve(
+                request, key, query, accept, message, conditions))
+        return await self._serve(request, key, query, accept, message, conditions)
+
+    async def _in_key_turn(self, key: bytes,
+                           write: Coroutine[Any, Any, _Answer]) -> _Answer:
+        """Serve the conditional ``write`` of ``key`` (its read, its precondition,
+        its write) once no other conditional write of ``key`` is in progress at
+        this node, waiting at most :meth:`NodeServer.client_wait` for its turn (then
+        503 with Retry-After, nothing written).
+
+        Session 53: the read and the write of a conditional put were not atomic even
+        at one node: two ``If-None-Match: *`` creates of one key through one node
+        both read no value, both were written, both answered 200 (siblings). Taken in
+        turn, the second reads after the first was acknowledged by W replicas, so
+        with R + W > N (and no fallback in the write's quorum) it sees the first and
+        is 412. Across nodes nothing is serialized: Dynamo has no compare-and-set,
+        and two nodes' conditional writes may both be acknowledged (siblings,
+        neither lost), as Riak's. A write without a precondition does not wait."""
+        lock, holders = self._key_turns.setdefault(key, (asyncio.Lock(), [0]))
+        holders[0] += 1
+        started = False
+        try:
+            try:
+                async with asyncio.timeout(self.server.client_wait()):
+                    await lock.acquire()
+            except TimeoutError:
+                refusal = errors.OverloadedError(
+                    "another conditional write of this key is in progress at this node "
+                    "and did not end in time: nothing was written")
+                return 503, error_body(refusal), [
+                    ("retry-after", str(self.config.retry_after_s))]
+            try:
+                started = True
+                return await write
+            finally:
+                lock.release()
+        finally:
+            if not started:  # refused, or its connection closed while it waited
+                write.close()
+            holders[0] -= 1
+            if not holders[0]:
+                del self._key_turns[key]
+
+    async def _serve(self, request: _Request, key: bytes, query: dict[str, list[str]],
+                     accept: list[tuple[bytes, bytes, float]] | None,
+                     message: GetRequest | PutRequest,
+                     conditions: Preconditions | None) -> _Answer:
+        """Serve the admitted request ``message`` (:meth:`_route`'s second half)."""
+        server = self.server
         if isinstance(message, PutRequest) and (
                 conditions is not None or (message.delete and not message.context)):
             # a delete with no context reads the key first (with the request's R) and
@@ -1883,8 +1956,8 @@ class HttpApi:
                     message, request_id=server.next_request_id(), context=read.context)
         self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
-        if (type(reply.error) is errors.BadRequestError and isinstance(message, PutRequest)
-                and message.delete):
+        if (type(reply.error) in (errors.BadRequestError, errors.TooLargeError)
+                and isinstance(message, PutRequest) and message.delete):
             # A delete refused before anything was written (the tombstones of its
             # retries past max_siblings): if nothing is left to delete, it is
             # answered as a delete of a key with no value, 404, nothing written
@@ -1892,8 +1965,12 @@ class HttpApi:
             if not isinstance(read, GetResult) and read[0] != 503:  # its 404 (or 414)
                 return read
         if reply.error is not None:
-            return self._failed(reply.error, unknown=isinstance(message, PutRequest)
-                                and _outcome_unknown(reply.error))
+            failed = self._failed(reply.error, unknown=isinstance(message, PutRequest)
+                                  and _outcome_unknown(reply.error))
+            if failed[0] == 504 and isinstance(message, PutRequest):
+                # its replicas did not answer in time: the small writes' lane shuts
+                server.admission.shut_lane()  # (impl.admission, session 53)
+            return failed
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
             if not reply.result.values and (refused := self._absent_long_key(key)):
@@ -2255,7 +2332,9 @@ class HttpApi:
         if method == "PUT":  # its R and PR: its precondition's read (:meth:`_route`)
             _quorum(query, "r", n)
             _quorum(query, "pr", n, low=0)
-            value = seal_value(body, headers.get(b"content-type"))
+            # its write time in the envelope, for a get's Last-Modified (session 53)
+            value = seal_value(body, headers.get(b"content-type"),
+                               int(server.now() * 1000))
             return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter, pw=_quorum(query, "pw", n, low=0))
@@ -2275,8 +2354,10 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 
 
 #: the conditional request headers (RFC 9110 13.1) the node does not evaluate,
-#: lowercased as parsed: they need a modification date, which the node keeps not
-#: (If-Range also a Range, which it serves not). A GET ignores them (RFC 9110
+#: lowercased as parsed: they need a modification date that orders writes, which
+#: the node keeps not (a get's Last-Modified, since session 53, is the wall clock of
+#: the node that took each write: informational; If-Range also a Range, which it
+#: serves not). A GET ignores them (RFC 9110
 #: 13.1.3-13.1.5); a PUT or DELETE is refused 501 (docs/runtime.md, "Conditional
 #: requests"). If-Match and If-None-Match are evaluated (impl.http_conditions)
 _UNEVALUATED = (b"if-modified-since", b"if-unmodified-since", b"if-range")
@@ -2561,6 +2642,8 @@ def _get_answer(key: bytes, result: GetResult,
     tag = None if count == 0 else entity_tags(result)[as_json]
     if tag is not None:
         extra.insert(0, ("etag", tag))
+        if (modified := last_modified(result.values)) is not None:  # session 53
+            extra.insert(1, ("last-modified", modified))
     # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
     # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)
     verdict = (conditions.read_status(tag)

@@ -25,9 +25,14 @@ comparison; ``*``: the key has no value) is 412; then ``If-None-Match`` false
 write. A GET evaluates them on a 200 only: a 300's and a 404's are ignored (RFC
 9110 13.2.1: a server MUST ignore them when the answer without them would not be
 a 2xx; Riak's webmachine answers them there too, a 304 for siblings). The node
-keeps no modification date, so a GET's ``If-Modified-Since`` and
-``If-Unmodified-Since`` are ignored (RFC 9110 13.1.3, 13.1.4: a recipient MUST
-ignore them then), as is ``If-Range`` (13.1.5: no Range is served); a PUT or a
+keeps no modification date that orders writes, so a GET's ``If-Modified-Since``
+and ``If-Unmodified-Since`` are ignored, as is ``If-Range`` (13.1.5: no Range is
+served). Since session 53 a get sends ``Last-Modified``
+(:func:`impl.http_values.last_modified`): the wall clock of the node that took each
+write, in whole seconds, informational. Those clocks are several nodes' and not
+monotonic per key (a value written later through a node whose clock is behind
+has an earlier date), so a 304 on a date could hide a newer value; a full answer
+is always a correct answer to a GET, and the strong ETag is the validator to use; a PUT or a
 DELETE carrying one of those three is refused 501 by :mod:`impl.http_api` (a
 write's precondition the node cannot evaluate is not dropped: session 14's probe B).
 
@@ -42,9 +47,12 @@ a write concurrent with it, which the read did not see, stays a sibling (Dynamo
 4.4) instead of being lost. One under ``If-Match: *`` or an ``If-None-Match`` alone
 names no state: it is written as without them (a sibling of what it did not
 read; in lww, which keeps no siblings, with the read's context, so that its stamp
-exceeds the one read). As Riak's, the check is not atomic with the write: two ``If-None-Match:
-*`` creates that race may both be acknowledged (docs.riak.com, HTTP Store
-Object); neither is lost, they are siblings (in lww mode the later stamp wins).
+exceeds the one read). As Riak's, the check is not atomic with the write across
+nodes: two ``If-None-Match: *`` creates that race through two nodes may both be
+acknowledged (docs.riak.com, HTTP Store Object); neither is lost, they are siblings
+(in lww mode the later stamp wins). Through one node the conditional writes of a key
+are taken in turn (``impl.http_api.HttpApi._in_key_turn``, session 53): with R + W > N
+the later one reads the earlier one's acknowledged write.
 """
 
 from __future__ import annotations

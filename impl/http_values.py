@@ -7,6 +7,17 @@ layer keeps a value's content type *inside* the stored bytes, in a small
 envelope, so that the core is unchanged::
 
     b"\\x00vdy1" || len(content_type) (1 byte) || content_type (ASCII) || body
+    b"\\x00vdy2" || len(content_type) (1 byte) || content_type (ASCII)
+                 || written (8 bytes, big-endian: ms since 1970, UTC) || body
+
+The second form (session 53) also keeps when the value was written: the wall
+clock of the node whose HTTP port took the PUT (``NodeServer.now``), in
+milliseconds. It is metadata for the client (a get's ``Last-Modified``,
+:func:`last_modified`), never used for ordering: the core compares versions by
+their clocks (or lww stamps) and treats these bytes as opaque; only lww's last
+tie-break (equal stamps and coordinators: by value) sees them, as it sees any
+bytes of a value. Every PUT is sealed so since session 53; ``vdy1`` values (older
+writes) read as before, without a date.
 
 Every value written by ``PUT /kv/{key}`` is stored so (a missing Content-Type
 header: ``application/octet-stream``, stored as the empty string); a stored
@@ -40,34 +51,45 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import hashlib
 import re
+import struct
 import urllib.parse
 from collections.abc import Callable
 
 from impl.errors import BadRequestError
 
 __all__ = ["COMPOSITE_TYPES", "DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "LOCATION_CHARS", "MAGIC",
-           "QUORUM_NAMES", "SIBLING_TYPE_FIELD", "accept_ranges", "body_bytes", "body_digests",
-           "check_body_digests", "key_location", "location_header", "multipart", "open_value",
-           "part_fields", "seal_value", "wants_json"]
+           "QUORUM_NAMES", "SIBLING_TYPE_FIELD", "TIMED_MAGIC", "accept_ranges", "body_bytes",
+           "body_digests", "check_body_digests", "key_location", "last_modified",
+           "location_header", "multipart", "open_value", "part_fields", "seal_value",
+           "wants_json", "written_ms"]
 
 MAGIC = b"\x00vdy1"
+#: the envelope that also holds the value's write time (session 53)
+TIMED_MAGIC = b"\x00vdy2"
+_WRITTEN = struct.Struct(">Q")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: the longest content type a value may carry (bytes)
 MAX_CONTENT_TYPE = 255
 
 
-def seal_value(body: bytes, content_type: bytes | None) -> bytes:
-    """The bytes stored for ``body`` of ``content_type`` (a request's header, raw);
-    BadRequestError if the content type is not printable ASCII of at most 255 bytes."""
+def seal_value(body: bytes, content_type: bytes | None, written_ms: int | None = None) -> bytes:
+    """The bytes stored for ``body`` of ``content_type`` (a request's header, raw),
+    with its write time ``written_ms`` (ms since 1970, UTC; None: the ``vdy1``
+    envelope, no time); BadRequestError if the content type is not printable ASCII
+    of at most 255 bytes."""
     kind = (content_type or b"").strip()
     if kind == DEFAULT_CONTENT_TYPE.encode():
         kind = b""
     if len(kind) > MAX_CONTENT_TYPE or any(not 0x20 <= c < 0x7F for c in kind):
         raise BadRequestError(f"Content-Type: must be printable ASCII of at most "
                               f"{MAX_CONTENT_TYPE} bytes, got {kind[:40]!r}")
-    return MAGIC + bytes([len(kind)]) + kind + body
+    if written_ms is None:
+        return MAGIC + bytes([len(kind)]) + kind + body
+    return (TIMED_MAGIC + bytes([len(kind)]) + kind
+            + _WRITTEN.pack(min(max(written_ms, 0), (1 << 64) - 1)) + body)
 
 
 #: the digest algorithms a PUT's integrity fields may name that are checked (RFC 9530
@@ -185,8 +207,23 @@ def check_body_digests(headers: dict[bytes, bytes], body: bytes) -> None:
                 "or the digest is of another value; nothing was written")
 
 
-#: the most bytes the envelope adds to a body (magic, length, content type)
-ENVELOPE_BYTES = len(MAGIC) + 1 + MAX_CONTENT_TYPE
+#: the most bytes the envelope adds to a body (magic, length, content type, time)
+ENVELOPE_BYTES = len(MAGIC) + 1 + MAX_CONTENT_TYPE + _WRITTEN.size
+
+
+def _envelope(stored: bytes) -> tuple[int, int, int | None] | None:
+    """(where the content type starts, where the body starts, the write time in ms
+    or None) of a sealed ``stored`` value; None if it has no whole envelope."""
+    timed = stored.startswith(TIMED_MAGIC)
+    if not (timed or stored.startswith(MAGIC)) or len(stored) <= len(MAGIC):
+        return None
+    start = len(MAGIC) + 1
+    end = start + stored[len(MAGIC)]
+    if not timed:
+        return (start, end, None) if len(stored) >= end else None
+    if len(stored) < end + _WRITTEN.size:
+        return None
+    return start, end + _WRITTEN.size, _WRITTEN.unpack_from(stored, end)[0]
 
 
 def body_bytes(stored: bytes) -> int:
@@ -194,22 +231,38 @@ def body_bytes(stored: bytes) -> int:
     copying it): what ``max_value_bytes`` limits (:func:`impl.forwarding.check_request`,
     :meth:`impl.replica.Replica.decode`), so that an HTTP body of exactly
     the limit is stored as the library's value of that length is."""
-    if stored.startswith(MAGIC) and len(stored) > len(MAGIC):
-        start = len(MAGIC) + 1 + stored[len(MAGIC)]
-        if len(stored) >= start:
-            return len(stored) - start
-    return len(stored)
+    envelope = _envelope(stored)
+    return len(stored) - (0 if envelope is None else envelope[1])
 
 
 def open_value(stored: bytes) -> tuple[str, bytes]:
     """(content type, body) of a stored value (see the module docstring)."""
-    if stored.startswith(MAGIC) and len(stored) > len(MAGIC):
-        length = stored[len(MAGIC)]
-        start = len(MAGIC) + 1
-        if len(stored) >= start + length:
-            kind = stored[start:start + length].decode("ascii", "replace")
-            return kind or DEFAULT_CONTENT_TYPE, stored[start + length:]
-    return DEFAULT_CONTENT_TYPE, stored
+    envelope = _envelope(stored)
+    if envelope is None:
+        return DEFAULT_CONTENT_TYPE, stored
+    start, body = envelope[0], envelope[1]
+    kind = stored[start:start + stored[len(MAGIC)]].decode("ascii", "replace")
+    return kind or DEFAULT_CONTENT_TYPE, stored[body:]
+
+
+def written_ms(stored: bytes) -> int | None:
+    """When a stored value was written (ms since 1970, UTC: the ``vdy2``
+    envelope), or None (an older envelope, or none)."""
+    envelope = _envelope(stored)
+    return None if envelope is None else envelope[2]
+
+
+def last_modified(values: list[bytes]) -> str | None:
+    """The ``Last-Modified`` of a get's answer holding ``values`` (RFC 9110 8.8.2,
+    an IMF-fixdate): the latest write time among them, or None when any lacks one
+    (written before session 53, or not over HTTP: a date older than a value's
+    would be false). Riak sends one per object (``riak_kv_wm_object``, its
+    ``X-Riak-Last-Modified`` metadata); informational, never used to order writes."""
+    times = [written_ms(value) for value in values]
+    if not times or any(time is None for time in times):
+        return None
+    latest = max(time for time in times if time is not None)
+    return email.utils.formatdate(latest // 1000, usegmt=True)
 
 
 #: a media type a MIME parser reads as discrete: ``type/subtype`` from its first byte

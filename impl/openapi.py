@@ -91,7 +91,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
          "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
          "description": "'*' or ETags a get gave: if the key's state is one of them "
                         "('*': the key has a value), a GET is 304, a write 412"}]
-    located = {**context_header, **etag, "Content-Location": {
+    #: session 53: the latest write time of the values (impl.http_values.last_modified)
+    modified = {"Last-Modified": {
+        "schema": {"type": "string"},
+        "description": "the latest write time of the values (an HTTP-date: the wall clock "
+                       "of the node that took each write, informational, never used to "
+                       "order writes); absent when a value was written before it was kept"}}
+    located = {**context_header, **etag, **modified, "Content-Location": {
         "schema": {"type": "string"},
         "description": "/kv/<key>, percent-encoded: the key this answer is for (a raw "
                        "or multipart answer; a JSON one names it in its body's key); "
@@ -141,7 +147,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "412": _error("If-Match or If-None-Match is false on a read of the key "
                               "made first (with R): nothing written"),
                 "501": _error("If-Modified-Since, If-Unmodified-Since or If-Range: the "
-                              "node keeps no modification date, so they are not "
+                              "node keeps no modification date that orders writes "
+                              "(Last-Modified is informational), so they are not "
                               "evaluated; nothing written (use If-Match with an ETag)"),
                 "504": _error("W replicas (PW primaries) did not acknowledge in time: "
                               "outcome unknown")}
@@ -217,7 +224,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                       "chunked (send Content-Length: 0 for an empty value)"),
                         "413": _error(f"a value over {config.max_value_bytes} bytes, or "
                                       f"one that would grow the key's record (every "
-                                      f"sibling) over {config.max_record_bytes} bytes, "
+                                      f"sibling) over {config.max_record_bytes} bytes "
+                                      f"or past {config.max_siblings} siblings (the body's "
+                                      "limit names which: max_record_bytes, max_siblings; "
+                                      "400 until session 53), "
                                       "or one that fewer than W of the key's N replicas "
                                       "could store for the max_value_bytes or "
                                       "max_key_bytes they announced, smaller than this "

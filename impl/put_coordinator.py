@@ -443,8 +443,12 @@ class PutCoordinator:
         if (not replied and siblings > self.config.max_siblings
                 and siblings > sibling_count(stored)):
             # a put that does not grow a record merges made larger (k partition
-            # sides, each within the limit) is accepted, as the 413 of bytes is
-            return [answer(reply_to, None, BadRequestError(
+            # sides, each within the limit) is accepted, as the 413 of bytes is.
+            # A TooLargeError (HTTP 413, as the record's bytes) since session 53:
+            # until then a BadRequestError (400), so a client could not tell the
+            # cap from a malformed request but by the message (Riak enforces
+            # max_siblings and max_object_size at one place, riak_kv_vnode's put)
+            return [answer(reply_to, None, TooLargeError(
                 f"key has more than {self.config.max_siblings} siblings (max_siblings): read and "
                 f"reconcile them first{_hidden_tombstones(record, siblings)}"))]
         encoded = encode_record(record)

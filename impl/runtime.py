@@ -2293,7 +2293,9 @@ class NodeServer:
                               "expired": self.admission.expired,
                               # small writes its lane let pass the gets' records
                               # (session 52, impl.admission._small_passes)
-                              "small_passed": self.admission.small_passed},
+                              "small_passed": self.admission.small_passed,
+                              # writes answered 504 that shut the lane (session 53)
+                              "lane_shut": self.admission.lane_shut},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            # the primary quorums' defaults (session 39's review: a
                            # user could not see them; ?pr=/?pw= override them)

@@ -30,7 +30,8 @@ UNEVALUATED = [("If-Modified-Since", "Tue, 01 Dec 2026 00:00:00 GMT"),
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 def test_a_write_with_a_date_precondition_is_501_naming_the_header_and_writes_nothing(
         tmp_path: Path, method: str) -> None:
-    """The node keeps no modification date: a write's If-Modified-Since,
+    """The node keeps no modification date that orders writes (a get's Last-Modified,
+    since session 53, is informational): a write's If-Modified-Since,
     If-Unmodified-Since or If-Range cannot be evaluated, and is refused rather
     than ignored (session 14's probe B)."""
     async def scenario() -> None:

@@ -50,10 +50,11 @@ def test_a_delete_retried_past_max_siblings_is_answered_404(tmp_path: Path) -> N
                                                        else "BBBB") + raw[-2:]}
             status, _, body = await call("DELETE", url(node, "/kv/k?w=3"), headers=forged)
             assert status == 400 and body["error"] == "BadContextError", body
-            # a refused retry whose read fails (R=3 with a node stopped) keeps its 400
+            # a refused retry whose read fails (R=3 with a node stopped) keeps its
+            # refusal: 413 naming max_siblings (400 until session 53)
             await servers[2].stop()
             status, _, body = await call("DELETE", url(node, "/kv/k?w=2&r=3"), headers=context)
-            assert status == 400 and "siblings" in body["message"], body
+            assert status == 413 and body["limit"] == "max_siblings", body
             # a blind PUT past the limit over tombstones alone is stored, never a
             # PUT's 404 (session 26's review's mutant); before session 31's user
             # probe: 400 "read and reconcile them first" of a key that read as not
@@ -93,7 +94,7 @@ def test_a_refused_delete_of_a_key_holding_values_keeps_its_400(tmp_path: Path) 
             # v1 replaced by a tombstone: v2, v3 and it (3 siblings); again: 4 > 3
             assert (await call("DELETE", url(node, "/kv/k?w=3"), headers=context))[0] == 200
             status, _, body = await call("DELETE", url(node, "/kv/k?w=3"), headers=context)
-            assert status == 400 and "siblings" in body["message"], body
+            assert status == 413 and body["limit"] == "max_siblings", body
             status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
             assert status == 300  # v2 and v3 are still there
     run(scenario())
