@@ -114,6 +114,15 @@ WAIT_READY_S = 30.0
 #: ``cluster up``'s exit status when a node it started answers but is not ready
 #: within ``--wait-ready`` (the nodes are left running)
 UP_NOT_READY = 3
+#: ``cluster status``'s exit status when a file of the cluster is malformed: its
+#: ``cluster.toml`` does not load (a node started now would exit), or its
+#: ``cluster.json`` is not a state file; sysexits.h's ``EX_CONFIG`` ("something was
+#: found in an unconfigured or misconfigured state"). It wins over 1 (a node down),
+#: whose nodes are named on stderr all the same. Before session 53 a cluster file that
+#: does not load was a warning and the status 0 (session 52 left it open: a script's
+#: ``status && stop n1 && start n1`` learned of the file when ``start`` exited 1,
+#: its node stopped)
+STATUS_FILE_BROKEN = 78
 
 def _ephemeral_floor() -> int:
     """The lowest port of the kernel's ephemeral range (Linux's
@@ -924,8 +933,17 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
 
 
 def _status(args: argparse.Namespace) -> int:
+    """``cluster status``: the table of the nodes on stdout; on stderr the nodes not
+    ready (why), those down (why: :func:`_why_down`) and a file of the cluster that is
+    malformed (:func:`_file_problem`); the exit status as its ``--help`` says (0 every
+    node answers and the file loads, 1 a node down or not ready, or no cluster,
+    :data:`STATUS_FILE_BROKEN` a malformed file)."""
     directory: Path = args.dir
-    state = read_state(directory)
+    try:
+        state = read_state(directory)
+    except ClusterStateError as error:  # (1 before session 53, as "no cluster")
+        print(f"vdynamo cluster status: {error}", file=sys.stderr)
+        return STATUS_FILE_BROKEN
     if not state["nodes"]:
         print(f"vdynamo cluster status: no cluster in {directory}", file=sys.stderr)
         return 1
@@ -939,8 +957,8 @@ def _status(args: argparse.Namespace) -> int:
               "ready; nothing was changed", file=sys.stderr)
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
-    down = len(unready)
-    exited: list[str] = []
+    waited = len(unready)
+    down: list[str] = []
     named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
@@ -948,8 +966,10 @@ def _status(args: argparse.Namespace) -> int:
         gone = bool(entry.get("left")) and not running
         if health is None and not gone:
             # a node that left or was removed is not down: before session 22 it
-            # counted as one, so `cluster status` exited 1 after every clean leave
-            down += 1
+            # counted as one, so `cluster status` exited 1 after every clean leave.
+            # Each named with why (session 53: only a node whose last start exited
+            # was, the others left to the table's `down`)
+            down.append(f"{name}: {_why_down(directory, name, entry, running)}")
         if gone:
             what = "removed" if entry.get("removed") else "left"
         elif health and health.get("ready"):
@@ -966,9 +986,6 @@ def _status(args: argparse.Namespace) -> int:
                     "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
-            if not running and (last := _last_line(directory, name)).startswith(
-                    "vdynamo serve:"):  # its last start's refusal (a broken data file)
-                exited.append(f"{name}: its last start exited: {last}")
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`
@@ -980,14 +997,62 @@ def _status(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
-    if exited:  # session 52: a node whose data file was broken showed `down`, no why
+    if down:
         print("vdynamo cluster status: down:", file=sys.stderr)
-        for line in exited:
+        for line in down:
             print(f"  {line}", file=sys.stderr)
     problem = _file_problem(directory)
-    if problem:  # session 52: only `cluster stop` said so before
-        print(f"vdynamo cluster status: warning: {problem}", file=sys.stderr)
-    return 0 if down == 0 else 1
+    if problem:  # session 52: a warning, exit status unchanged; session 53: its own
+        print(f"vdynamo cluster status: {problem}", file=sys.stderr)
+        return STATUS_FILE_BROKEN
+    return 0 if waited == 0 and not down else 1
+
+
+def _why_down(directory: Path, name: str, entry: dict[str, Any], running: bool) -> str:
+    """Why node ``name`` (its ``cluster.json`` ``entry``), which does not answer
+    ``/health``, is down, in a phrase for ``cluster status``'s stderr: its process
+    stopped (SIGSTOP), running but silent, perhaps still starting, its last start's
+    refusal (a broken data file: its log's last ``vdynamo serve:`` line, session 52),
+    or not running, with the command that starts it."""
+    if running:
+        silent = _silent(entry["pid"])
+        if silent == "stopped":
+            return (f"its process (pid {entry['pid']}) is stopped (SIGSTOP?): `kill -CONT "
+                    f"{entry['pid']}` resumes it")
+        if silent:
+            return (f"its process (pid {entry['pid']}) runs but does not answer GET /health "
+                    f"on 127.0.0.1:{entry['http']} (hung?)")
+        return f"its process (pid {entry['pid']}) is starting: it does not answer yet"
+    if (last := _last_line(directory, name)).startswith("vdynamo serve:"):
+        return f"its last start exited: {last}"
+    return f"not running (`vdynamo cluster start {name} --dir {directory}` starts it)"
+
+
+#: a ``ConfigError`` of a setting, as :func:`impl.runtime_config.load_runtime_config`
+#: begins it: ``[cluster] KEY:``, ``[nodes.N] KEY:`` or ``KEY:`` (a key of [cluster])
+_FIELD_ERROR = re.compile(r"(?:\[(?P<section>[^\]\s]+)\] )?(?P<key>[A-Za-z0-9_-]+):")
+
+
+def _field_line(path: Path, message: str) -> int | None:
+    """The line of ``path`` that sets the key a settings error ``message`` names
+    (:data:`_FIELD_ERROR`), in its section (``[cluster]`` when none is named); None
+    when the message names no key or the file does not set it (a key missing)."""
+    match = _FIELD_ERROR.match(message)
+    if match is None:
+        return None
+    section, key = match.group("section") or "cluster", match.group("key")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    inside = False
+    for number, line in enumerate(lines, 1):
+        header = re.fullmatch(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)
+        if header:
+            inside = header.group(1).replace(" ", "") == section
+        elif inside and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
 
 
 def _file_problem(directory: Path) -> str | None:
@@ -1002,7 +1067,11 @@ def _file_problem(directory: Path) -> str | None:
     except ConfigError as error:
         # the file named (session 52: a check of the settings, "[cluster]: section
         # missing", named none)
-        said = str(error) if str(path) in str(error) else f"{path}: {error}"
+        said = str(error)
+        if str(path) not in said:  # a setting's error: the file, and the key's line
+            # (session 53; a TOML error names its line and column already)
+            line = _field_line(path, said)
+            said = f"{path}{'' if line is None else f' line {line}'}: {said}"
         return (f"the cluster file does not load: {said}; the running nodes keep "
                 "the file they loaded, and a node started now exits: fix the file first")
     return None
@@ -1227,9 +1296,12 @@ def main_cluster(argv: list[str]) -> int:
     status = sub.add_parser(
         "status", help="each node's process and health",
         epilog="exit status: 0 every node that has not left (or been removed) answers "
-        "(with --wait-ready: and each running is ready); 1 one does not (each not "
-        "ready named with why), or no cluster in DIR; "
-        f"{INTERRUPTED} interrupted (Ctrl-C) while waiting")
+        "(with --wait-ready: and each running is ready) and cluster.toml loads; 1 one "
+        "does not (each down or not ready named with why on stderr), or no cluster in "
+        f"DIR; 2 bad arguments; {STATUS_FILE_BROKEN} cluster.toml does not load (a node "
+        "started now would exit; the file, the line or setting and the fault named) or "
+        "cluster.json is not a state file, whatever the nodes do (those down named "
+        f"too); {INTERRUPTED} interrupted (Ctrl-C) while waiting")
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")
