@@ -860,6 +860,19 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
                   f"(pid {', '.join(str(held[name]['pid']) for name in meanwhile)}); "
                   "nothing was started", file=sys.stderr)
             return 1
+        # session 53: a `vdynamo leave` that marked the node left since this command
+        # read cluster.json (its process had exited): a start now would only stop again
+        # ("every node here left the ring"), its pid lost to the leave's mark before.
+        # Not started; `up`'s other nodes are
+        if gone := [name for name in started if held.get(name, {}).get("left")]:
+            what = ("nothing was started" if len(gone) == len(started) else "not started")
+            print(f"{said}: {', '.join(gone)}: left the cluster meanwhile (`vdynamo "
+                  f"leave`); {what} (`vdynamo join NODE --dir {directory}` joins a node "
+                  "again)", file=sys.stderr)
+            if len(gone) == len(started):
+                return 1
+            started = [name for name in started if name not in gone]
+            names = [name for name in names if name not in gone]
         # (after that check: the nodes another `up` started meanwhile hold their
         # ports, and were named another process's, session 51's service probe)
         if taken := _ports_taken(state, started):
@@ -1835,8 +1848,7 @@ def main_leave(argv: list[str]) -> int:
                    f"(`vdynamo cluster up --dir {directory}`)")
         else:
             continue
-        entry["leaving"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, None, {"leaving": True})
         print(f"vdynamo leave: {name} is leaving and keeps serving, but {why}; {name} then "
               f"completes its leave and exits: run `vdynamo leave {name} --dir "
               f"{directory}` again to confirm it"
@@ -1853,7 +1865,7 @@ def main_leave(argv: list[str]) -> int:
               f"{_LEAVE_TIMEOUT_S:.0f} s{named}",
               file=sys.stderr)
         return 1
-    entry["pid"] = None
+    watched, entry["pid"] = entry["pid"], None
     seen = _members_say(state, name)
     deadline = time.monotonic() + _STOP_TIMEOUT_S
     while seen not in ("left", "absent", None) and time.monotonic() < deadline:
@@ -1863,9 +1875,7 @@ def main_leave(argv: list[str]) -> int:
         # session 52: its store lost mid-leave (a disk replaced, the node restarted on
         # the new one), the node removed itself (impl.gossip.Gossiper._remove_lost_leaver)
         # and stopped: restarting it, as said below, would only stop it again
-        entry.pop("leaving", None)
-        entry["left"] = entry["removed"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, watched, {"leaving": None, "left": True, "removed": True})
         _tell_unmarked(directory, name)
         print(f"vdynamo leave: {name} was removed (the others see it {seen}): its store "
               "lost what it was to hand over (a replaced disk?), so it removed itself, and "
@@ -1873,20 +1883,44 @@ def main_leave(argv: list[str]) -> int:
               "now", file=sys.stderr)
         return 1
     if seen not in ("left", "absent"):
-        entry["leaving"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, watched, {"leaving": True})
         view = "no other node answers" if seen is None else f"the others see it {seen}"
         print(f"vdynamo leave: {name} exited before it finished leaving ({view}); "
               f"its handover is not complete. Run `vdynamo cluster up --dir {directory}` "
               f"(it restarts {name}, which resumes its handover), then `vdynamo leave "
               f"{name} --dir {directory}` again", file=sys.stderr)
         return 1
-    entry.pop("leaving", None)
-    entry["left"] = True
-    _write_entries(directory, state, [name])
+    _mark_leave(directory, name, watched, {"leaving": None, "left": True})
     print(f"{name} left")
     _tell_unmarked(directory, name)
     return 0
+
+
+def _mark_leave(directory: Path, name: str, watched: int | None,
+                marks: dict[str, bool | None]) -> None:
+    """Write ``vdynamo leave``'s ``marks`` of node ``name`` (``leaving``, ``left``,
+    ``removed``; None: the mark dropped) into ``cluster.json`` under :func:`_locked`,
+    over its entry as it is now, every other field kept; its pid cleared only while the
+    entry still holds ``watched``, the process whose exit the leave saw (None: the node
+    runs on). Session 53: the leave wrote its entry whole as it had read it at its
+    start, so a node that ``cluster start`` (or ``up``) started again between its
+    process's exit and the leave's mark lost its pid: that process ran unknown to
+    ``cluster stop`` and ``down`` (a node restarted to resume an unfinished handover
+    runs until it has left). ``vdynamo remove`` marks its node so too.
+    ClusterStateError as :func:`read_state`."""
+    with _locked(directory):
+        current = read_state(directory)
+        entry = current["nodes"].get(name)
+        if entry is None:  # (removed from the file meanwhile by hand: nothing to mark)
+            return
+        if watched is not None and entry.get("pid") == watched:
+            entry["pid"] = None
+        for key, value in marks.items():
+            if value is None:
+                entry.pop(key, None)
+            else:
+                entry[key] = value
+        _write_state(directory, current)
 
 
 def _not_leaving(directory: Path, state: dict[str, Any], name: str,
@@ -2008,11 +2042,8 @@ def main_remove(argv: list[str]) -> int:
     except OSError as error:
         print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)
         return 1
-    if entry is not None:
-        entry["pid"] = None
-        entry["left"] = True
-        entry["removed"] = True
-        _write_entries(directory, state, [name])
+    if entry is not None:  # (its fields only, a start meanwhile keeping its pid)
+        _mark_leave(directory, name, entry["pid"], {"left": True, "removed": True})
         _tell_unmarked(directory, name)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
           f"surviving replicas; `vdynamo cluster status --dir {directory}` shows it "
