@@ -1659,7 +1659,7 @@ def _join_ended(directory: Path, state: dict[str, Any], name: str, pid: int) -> 
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             return f" (exit status {code})"
-        # 0: stopped gracefully (SIGTERM, SIGINT, SIGHUP since session 50): the ways
+        # 0: stopped gracefully (SIGTERM, SIGINT; SIGHUP sessions 50-52): the ways
         # on as for a kill (session 50's review: a SIGHUP mid-join was "killed by
         # SIGHUP" and the ways on; once graceful, "exit status 0" alone)
         said = " (exit status 0, stopped"
