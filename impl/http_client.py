@@ -29,6 +29,20 @@ node only when its outcome is known:
   may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
   with the fresh context so the retry supersedes what may have been written.
 
+With ``deadline_s`` (session 53; ``vdynamo get/put/delete --timeout``) the call as
+a whole ends by it, and ``timeout_s`` bounds each node's part: a get, a ``/status``
+and a write's probe move to the next node after ``timeout_s``; a write is sent to a
+node only once that node answered within :data:`FRESH_S` seconds or answers
+``GET /health`` within ``timeout_s`` (a probe: a node whose process hangs, SIGSTOP
+or a stuck loop, still has its connections accepted by the kernel, so a write sent
+to it would be received, unanswered, and applied when it resumes: an unknown
+outcome); a probe unanswered moves the write to the next node with nothing of it
+sent; a write sent waits for its answer until the deadline (it is not retried
+elsewhere, so a shorter wait could only turn a known outcome into an unknown one).
+A write not sent by the deadline raises NoNodeError (not written). As the DataStax
+drivers send only to a host their heartbeats hold up and retry a request on the
+next host only when it is idempotent or was not sent.
+
 A node's 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
 request); a 4xx that is not a node's error (HTML, a JSON object without ``error``
 and ``message``: a proxy's or another service's) is no node's refusal: a put's or
@@ -93,11 +107,11 @@ from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteEr
 from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
+__all__ = ["FRESH_S", "IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
            "NODE_IN_FLIGHT", "REASON_CHARS",
            "SUSPECT_S", "UNKNOWN_OUTCOME",
            "AnswerRefusedError", "AsyncClient", "Client", "Fetched", "NoNodeError",
-           "OutcomeUnknownError",
+           "NotSentError", "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "Router",
            "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
@@ -106,6 +120,11 @@ __all__ = ["IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_B
 _MISDIRECTED = 421
 #: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
 SUSPECT_S = 10.0
+#: with a ``deadline_s``, a write is sent without a probe (``GET /health``) to a node
+#: that answered within this many seconds (:meth:`Router.fresh`, session 53)
+FRESH_S = 1.0
+#: the methods of a write: once sent, not retried elsewhere (the module docstring)
+_WRITES = frozenset({"PUT", "DELETE"})
 #: the clock modes whose puts count the client in the key's clock, in which a client
 #: names itself (:meth:`Router.client_header`)
 NAMED_CLOCKS = frozenset({"dvv", "client-vclock"})
@@ -337,7 +356,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
             return timeout
         left = at - time.monotonic()
         if left <= 0:
-            raise error(f"no whole answer within {self._timeout_s} s")
+            bound = getattr(self.deadline, "bound", None) or self._timeout_s
+            raise error(f"no whole answer within {bound} s")
         return left if timeout is None else min(timeout, left)
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -355,6 +375,13 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+class NotSentError(httpx.ConnectTimeout):
+    """A request of a call with a ``deadline_s`` that was not sent: the deadline had
+    passed (session 53). A ConnectTimeout to the plans (nothing sent: a write moves
+    on, and so raises NoNodeError, not written), but its node is not suspected:
+    it was not asked. Never raised to a caller itself."""
 
 
 class RequestRefusedError(LocalError):
@@ -666,6 +693,11 @@ class Router:
         self._learned_at: float | None = None
         #: base URL -> until when it is tried last (:meth:`suspect`)
         self._suspects: dict[str, float] = {}
+        #: base URL -> when it last answered (:meth:`answered`, :meth:`fresh`)
+        self._answered_at: dict[str, float] = {}
+        #: whether a write is sent only to a node :meth:`fresh` or that answers a probe
+        #: first (:func:`_write_plan`; a client with ``deadline_s``, session 53)
+        self.probe_writes = False
         #: this client's name in X-Vdynamo-Client (:meth:`client_header`): an identity
         #: drawn once, as Riak's clients sent X-Riak-ClientId, not a simulated choice
         self.client_id = f"py-{secrets.token_hex(8)}"
@@ -855,6 +887,22 @@ class Router:
     def answered(self, base: str) -> None:
         """The node at ``base`` answered: no longer tried last."""
         self._suspects.pop(base, None)
+        self._answered_at[base] = self._now()
+
+    def fresh(self, base: str) -> bool:
+        """Whether the node at ``base`` answered within :data:`FRESH_S` seconds: a write
+        goes to it without a probe (:attr:`probe_writes`)."""
+        at = self._answered_at.get(base)
+        return at is not None and self._now() - at <= FRESH_S
+
+    def unanswered(self, base: str, answer: httpx.TransportError) -> None:
+        """The node at ``base`` gave no answer (``answer``): relearn the ring and try it
+        last (:meth:`forget`, :meth:`suspect`), unless the request was not sent
+        (:class:`NotSentError`: its call's deadline passed; the node was not asked)."""
+        if isinstance(answer, NotSentError):
+            return
+        self.forget()
+        self.suspect(base)
 
     def candidates(self, key: bytes | str | None) -> list[str]:
         """Base URLs to try in order, each once."""
@@ -1159,7 +1207,8 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
     for base in tried:
         answer = yield "GET", base + "/status", {}
         if not isinstance(answer, httpx.Response):
-            router.suspect(base)
+            if not isinstance(answer, NotSentError):
+                router.suspect(base)
             why.append(f"{base}: {_unanswered(answer)}")
             continue
         router.answered(base)
@@ -1270,8 +1319,7 @@ def get_plan(router: Router, key: bytes | str, r: int | str | None,
             "params": {name: value for name, value in (("r", r), ("pr", pr))
                        if value is not None} or None}))
         if isinstance(answer, httpx.TransportError):
-            router.forget()
-            router.suspect(base)
+            router.unanswered(base, answer)
             why.append(f"{base}: {_unanswered(answer)}")
             continue
         router.answered(base)
@@ -1381,14 +1429,23 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):
+        if router.probe_writes and not router.fresh(base):
+            # session 53: a node that hangs accepts the connection (its kernel does)
+            # and would take the write unanswered: asked whether it answers first
+            probe = yield "GET", base + "/health", {}
+            if isinstance(probe, httpx.TransportError):  # nothing of the write sent
+                router.unanswered(base, probe)
+                why.append(f"{base}: GET /health (asked before the {method}, which "
+                           f"was not sent): {_unanswered(probe)}")
+                continue
+            router.answered(base)
         answer = yield method, base + path, {
             "content": value, "headers": headers,
             "params": {name: value for name, value in (("w", w), ("r", r), ("pw", pw),
                                                        ("pr", pr))
                        if value is not None} or None}
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
-            router.forget()
-            router.suspect(base)
+            router.unanswered(base, answer)
             why.append(f"{base}: {_unanswered(answer)}")
             continue
         if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
@@ -1450,8 +1507,11 @@ def _check_seconds(name: str, value: object) -> None:
                          f"got {value!r:.60}")
 
 
-def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object) -> None:
+def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object,
+                  deadline_s: object = None) -> None:
     _check_seconds("timeout_s", timeout_s)
+    if deadline_s is not None:
+        _check_seconds("deadline_s", deadline_s)
     if max_answer_bytes is not None and (
             isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int)
             or max_answer_bytes < 1):
@@ -1484,6 +1544,22 @@ def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
                        f"{'; '.join(why) or 'no node answered'}")
 
 
+def _bound(method: str, timeout_s: float, deadline_s: float | None,
+           until: float | None) -> float:
+    """The seconds one request (``method``) of a call may take: ``timeout_s``; with a
+    call's deadline (``deadline_s``, due at the monotonic ``until``) what is left of
+    it for a write (PUT, DELETE: once sent it is not retried elsewhere, so it waits
+    as long as the call may), the lesser of the two for any other request (a get, a
+    ``/status``, a write's probe: the next node is asked after it; session 53).
+    Raises :class:`NotSentError` when nothing is left."""
+    if until is None:
+        return timeout_s
+    left = until - time.monotonic()
+    if left <= 0:
+        raise NotSentError(f"not sent: the call's deadline_s of {deadline_s} s passed")
+    return round(left, 3) if method in _WRITES else min(timeout_s, round(left, 3))
+
+
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node; ``resolve``: the sibling-resolution hook; ``refresh_s``: how often the ring
@@ -1510,11 +1586,14 @@ class Client:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int | None = None) -> None:
-        _check_client(resolve, timeout_s, max_answer_bytes)
+                 max_answer_bytes: int | None = None, deadline_s: float | None = None,
+                 ) -> None:
+        _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
+        self.router.probe_writes = deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
+        self._deadline_s = deadline_s
         self._max_answer_bytes = max_answer_bytes
         #: the sockets of every pool, each read and write bounded by its request's
         #: deadline (session 36)
@@ -1558,20 +1637,23 @@ class Client:
 
     def _drive(self, plan: Plan) -> Any:
         _check_open(self._closed)
+        until = None if self._deadline_s is None else time.monotonic() + self._deadline_s
         try:
             method, url, options = next(plan)
             while True:
                 try:
                     answer: httpx.Response | httpx.TransportError = self._request(
-                        method, url, options)
+                        method, url, options, until)
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
         except StopIteration as done:
             return done.value
 
-    def _request(self, method: str, url: str, options: dict[str, Any]) -> httpx.Response:
+    def _request(self, method: str, url: str, options: dict[str, Any],
+                 until: float | None = None) -> httpx.Response:
         """One request to one node, its answer read whole within about ``timeout_s``
+        (with a call's deadline ``until``, monotonic: :func:`_bound`)
         (httpx's timeouts bound each read, not the answer): an answer still arriving
         at the deadline raises httpx.ReadTimeout, a TransportError (no answer). Before
         session 14's probe B a node, or a proxy, sending its answer a byte every half
@@ -1585,11 +1667,13 @@ class Client:
             # before session 32's review; its check in httpx.Client.send is the one
             # that counts (a close between the two), nothing sent either way
             _check_open(self._closed)
-            deadline = time.monotonic() + self._timeout_s
+            bound = _bound(method, self._timeout_s, self._deadline_s, until)
+            deadline = time.monotonic() + bound
             self._deadlines.deadline.at = deadline  # every read and write: its head too
+            self._deadlines.deadline.bound = bound
             limit = self.router.answer_limit(self._max_answer_bytes)
             try:
-                with pool.stream(method, url, **options) as response:
+                with pool.stream(method, url, **options, timeout=bound) as response:
                     _check_head(response, limit)
                     raw: list[bytes] = []
                     if response.is_stream_consumed:  # read already by its transport (a
@@ -1600,7 +1684,7 @@ class Client:
                         size = _take(raw, size, chunk, limit, response.request)
                         if time.monotonic() > deadline:
                             raise httpx.ReadTimeout(
-                                f"no whole answer within {self._timeout_s} s",
+                                f"no whole answer within {bound} s",
                                 request=response.request)
             except RuntimeError:
                 _check_open(self._closed)
@@ -1677,11 +1761,14 @@ class AsyncClient:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int | None = None) -> None:
-        _check_client(resolve, timeout_s, max_answer_bytes)
+                 max_answer_bytes: int | None = None, deadline_s: float | None = None,
+                 ) -> None:
+        _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
+        self.router.probe_writes = deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
+        self._deadline_s = deadline_s
         self._max_answer_bytes = max_answer_bytes
         self._http = httpx.AsyncClient(timeout=timeout_s, headers=_IDENTITY)
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
@@ -1722,18 +1809,22 @@ class AsyncClient:
     async def _drive(self, plan: Plan) -> Any:
         _check_open(self._http.is_closed)
         self._check_loop()
+        until = None if self._deadline_s is None else time.monotonic() + self._deadline_s
         try:
             method, url, options = next(plan)
             while True:
+                bound = self._timeout_s
                 try:  # the whole answer within timeout_s (see Client._request), timed
                     # from its turn (IN_FLIGHT, after its node's: NODE_IN_FLIGHT): a
                     # wait in the client is no node's fault
-                    async with (self._node_share(url), self._turns,
-                                asyncio.timeout(self._timeout_s)):
-                        answer: httpx.Response | httpx.TransportError = (
-                            await self._request(method, url, options))
+                    async with self._node_share(url), self._turns:
+                        bound = _bound(method, self._timeout_s, self._deadline_s, until)
+                        async with asyncio.timeout(bound):
+                            answer: httpx.Response | httpx.TransportError = (
+                                await self._request(method, url,
+                                                    {**options, "timeout": bound}))
                 except TimeoutError:
-                    answer = httpx.ReadTimeout(f"no whole answer within {self._timeout_s} s")
+                    answer = httpx.ReadTimeout(f"no whole answer within {bound} s")
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)

@@ -1909,6 +1909,12 @@ class NodeServer:
                      self.config_path)
         return True
 
+    def reread_file(self) -> bool:
+        """Re-read the cluster file now if it changed since its last read, adopting the
+        peers' addresses it gives (:meth:`_reread`): ``vdynamo serve``'s SIGHUP
+        (:func:`impl.serve.reload_report`, session 53). Whether the read is usable."""
+        return self._reread()
+
     def _reread(self) -> bool:
         """Re-read the cluster file if it changed since the last read, and adopt what
         it now gives the nodes this node knows (:meth:`_adopt_addresses`); whether

@@ -4,7 +4,10 @@ it (:func:`main`).
 
 Run a node with ``vdynamo serve CLUSTER.toml --node n1``, or every node of a
 configuration in one process (a local cluster to try) with ``--all``. SIGTERM or
-SIGINT stops the nodes gracefully, SIGUSR1 makes them leave the ring; a startup
+SIGINT stops the nodes gracefully, SIGUSR1 makes them leave the ring, SIGHUP
+re-reads the cluster file and logs what it found (:func:`reload_report`: the
+peers' addresses taken, the settings that need a restart named, a file that does not
+load said; the nodes serve on, since session 53); a startup
 failure prints one line and exits non-zero (2: the configuration, 1: a port or a
 data file). ``--loop`` chooses the event loop (:func:`event_loop_policy`:
 uvloop when installed). The file's format and the operator's guide:
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import ipaddress
 import json
@@ -70,9 +74,13 @@ STORE_SETTINGS_META = "store-settings"
 #: 404 at R = 1 through n1 (0 of 40 with the settings unchanged)
 RING_SETTINGS = ("partitioning", "tokens_per_node", "partitions", "ring_seed", "nodes")
 #: the signals that stop ``vdynamo serve`` gracefully (requests in flight answered,
-#: storage closed, exit 0): SIGTERM (``cluster down``), SIGINT (Ctrl-C) and SIGHUP
-#: (the terminal hung up; since session 50)
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+#: storage closed, exit 0): SIGTERM (``cluster down``), SIGINT (Ctrl-C). SIGHUP did
+#: from session 50 to 52 (before, its default action killed the process mid-request);
+#: since session 53 it re-reads the cluster file and the nodes serve on
+#: (:func:`reload_report`): what an operator who sends a daemon SIGHUP expects
+#: (nginx, PostgreSQL's ``pg_ctl reload``, Consul, HAProxy reload their files on it;
+#: Riak's Erlang VM ignores it, erts' default since OTP 20), never a lost node
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
@@ -457,6 +465,7 @@ def main(argv: list[str]) -> int:
     except errors.ConfigError as error:  # too few descriptors for the nodes
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
+    loaded = config  # (as the file gives it: what SIGHUP's re-read is compared with)
     config = RuntimeConfig(fitted, config.nodes, config.path, config.storage)
     try:
         policy = event_loop_policy(args.loop)
@@ -470,16 +479,19 @@ def main(argv: list[str]) -> int:
     if policy is not None:
         asyncio.set_event_loop_policy(policy)
     try:
-        return _serve_under(config, names, args)
+        return _serve_under(config, names, args, loaded)
     finally:
         asyncio.set_event_loop_policy(previous)
 
 
-def _serve_under(config: RuntimeConfig, names: list[str], args: argparse.Namespace) -> int:
+def _serve_under(config: RuntimeConfig, names: list[str], args: argparse.Namespace,
+                 loaded: RuntimeConfig | None = None) -> int:
     """``main``'s run of the nodes ``names`` under the current event-loop policy: its
-    exit status (2 a data file of another node or cluster, 1 another refusal)."""
+    exit status (2 a data file of another node or cluster, 1 another refusal).
+    ``loaded``: the file as loaded (SIGHUP compares with it: :func:`reload_report`)."""
     try:
-        asyncio.run(_run(config, names, rejoin=args.rejoin, adopt_store=args.adopt_store))
+        asyncio.run(_run(config, names, rejoin=args.rejoin, adopt_store=args.adopt_store,
+                         loaded=loaded, insecure_dev=args.insecure_dev))
     except errors.ConfigError as error:  # a data file of another node or cluster
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
@@ -493,10 +505,51 @@ def _serve_under(config: RuntimeConfig, names: list[str], args: argparse.Namespa
     return 0
 
 
+def reload_report(loaded: RuntimeConfig, names: Sequence[str],
+                  servers: Sequence[NodeServer], *, insecure_dev: bool = False,
+                  ) -> tuple[int, str]:
+    """What ``vdynamo serve`` does and logs at SIGHUP (session 53): re-read the cluster
+    file ``loaded.path`` (``loaded``: as it was loaded at the start of the nodes
+    ``names``), each of ``servers`` adopting the peers' addresses it gives now
+    (:meth:`impl.runtime.NodeServer.reread_file`, as a peer's hello or a failed dial
+    makes it), and name what else differs from the start: ``[cluster]`` settings (by
+    name, never a value: the secret is one), a served node's own section, ``[storage]``,
+    each taking effect only at that node's next start. A file that does not load is an
+    ERROR naming it and why (a node started now would exit; the running ones keep what
+    they loaded). Returns (the logging level, the line). Nothing is applied but the
+    addresses: the ring, the quorums and the limits are shared settings every node must
+    agree on, changed by a restart of each (docs/runtime.md)."""
+    path = loaded.path
+    if path is None:
+        return logging.WARNING, "SIGHUP: no cluster file to re-read; serving on"
+    try:
+        fresh = load_runtime_config(path, insecure_dev=insecure_dev)
+    except (OSError, errors.ConfigError) as error:
+        return logging.ERROR, (
+            f"SIGHUP: {path} does not load ({error}); serving on with the file as loaded "
+            "at the start, and a node started now would exit: fix the file")
+    for server in servers:
+        server.reread_file()
+    changed = [f"[cluster] {field.name}" for field in dataclasses.fields(loaded.cluster)
+               if getattr(fresh.cluster, field.name) != getattr(loaded.cluster, field.name)]
+    changed += [f"[nodes.{name}]" for name in names
+                if fresh.nodes.get(name) != loaded.nodes.get(name)]
+    if fresh.storage != loaded.storage:
+        changed.append("[storage]")
+    said = (f"{', '.join(changed)} differ from this start's: they take effect at the "
+            "next start of these nodes (`vdynamo cluster stop NODE`, then `cluster start "
+            "NODE`; a shared setting on every node)" if changed else
+            "no setting of these nodes differs from this start's")
+    return logging.WARNING, (f"SIGHUP: re-read {path}: it loads; the peers' addresses "
+                             f"in it are taken; {said}; serving on (SIGTERM stops)")
+
+
 async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
-               adopt_store: bool = False) -> None:
+               adopt_store: bool = False, loaded: RuntimeConfig | None = None,
+               insecure_dev: bool = False) -> None:
     """Serve until one of :data:`STOP_SIGNALS`, then stop gracefully; SIGUSR1: leave
-    the ring."""
+    the ring; SIGHUP: :func:`reload_report` (``loaded``: the file as loaded, before
+    :func:`impl.connections.fit_descriptors`; None: ``config``)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     servers = await serve(config, names, rejoin=rejoin, adopt_store=adopt_store)
@@ -519,14 +572,21 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
                         config.cluster.request_timeout * 2)
         stop.set()
 
-    # SIGHUP too (session 50's service probe): its default action killed the process
-    # at once, the requests in flight dropped unanswered (a put's outcome unknown to
-    # its client) and no line in the log, when the terminal of a `vdynamo serve` run
-    # by hand hung up (an ssh session lost) or an operator sent it as to a daemon
-    # (nginx's reload); a JVM's Cassandra runs its shutdown hooks on it
+    def reload() -> None:
+        level, line = reload_report(loaded or config, names, servers,
+                                    insecure_dev=insecure_dev)
+        log.log(level, "%s: %s", ", ".join(names), line)
+
+    # SIGHUP (session 50's service probe): its default action killed the process at
+    # once, the requests in flight dropped unanswered (a put's outcome unknown to its
+    # client) and no line in the log; sessions 50-52 stopped gracefully on it. Since
+    # session 53 a reload: an operator sends it to a daemon to have its file re-read
+    # (nginx, PostgreSQL, Consul), and a terminal's hang-up no longer stops a node run
+    # by hand (its log lines to the lost terminal fail quietly, as nohup's would)
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stopping, signum)
     loop.add_signal_handler(signal.SIGUSR1, leave)
+    loop.add_signal_handler(signal.SIGHUP, reload)
     await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)
     for server in servers:
         await server.stop(grace_s=config.cluster.request_timeout * 2)
@@ -535,7 +595,7 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     # is ignored until the process exits. asyncio.run closing the loop gave each its
     # default action back, and one arriving while the interpreter exited killed it
     # (exit -1 after a graceful stop; session 50's review)
-    for signum in (*STOP_SIGNALS, signal.SIGUSR1):
+    for signum in (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
 

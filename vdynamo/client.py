@@ -42,7 +42,8 @@ __all__ = ["MAX_ANSWER_BYTES", "AsyncClient", "Client", "Fetched", "NoNodeError"
 
 
 def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
-            timeout_s: float = 10.0, max_answer_bytes: int | None = None) -> Client:
+            timeout_s: float = 10.0, max_answer_bytes: int | None = None,
+            deadline_s: float | None = None) -> Client:
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
     returns them all); ``timeout_s``: per request to one node, its answer whole;
@@ -54,16 +55,21 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
     refused: a get tries another node, a put raises OutcomeUnknownError). A get
     answer naming another key than the one asked (a cache or proxy that mixed up
     keys) is refused too: a get tries another node, and its NoNodeError names both
-    keys. Close it (or use ``with``)."""
+    keys. ``deadline_s`` (session 53; None: none, each node's part bounded by
+    ``timeout_s`` alone): each call ends by it, every node tried, and then a get or a
+    write's probe moves to the next node after ``timeout_s``, a write is sent only to
+    a node that answered within the last second or answers ``GET /health`` first, and
+    a write sent waits for its answer until the deadline (:mod:`impl.http_client`).
+    Close it (or use ``with``)."""
     return Client(nodes, resolve=resolve, timeout_s=timeout_s,
-                  max_answer_bytes=max_answer_bytes)
+                  max_answer_bytes=max_answer_bytes, deadline_s=deadline_s)
 
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
-                  timeout_s: float = 10.0,
-                  max_answer_bytes: int | None = None) -> AsyncClient:
+                  timeout_s: float = 10.0, max_answer_bytes: int | None = None,
+                  deadline_s: float | None = None) -> AsyncClient:
     """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
     one event loop, that of its first request: used in another (a second
     ``asyncio.run``) it raises LocalError, nothing sent."""
     return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s,
-                       max_answer_bytes=max_answer_bytes)
+                       max_answer_bytes=max_answer_bytes, deadline_s=deadline_s)

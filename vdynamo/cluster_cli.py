@@ -114,6 +114,15 @@ WAIT_READY_S = 30.0
 #: ``cluster up``'s exit status when a node it started answers but is not ready
 #: within ``--wait-ready`` (the nodes are left running)
 UP_NOT_READY = 3
+#: ``cluster status``'s exit status when a file of the cluster is malformed: its
+#: ``cluster.toml`` does not load (a node started now would exit), or its
+#: ``cluster.json`` is not a state file; sysexits.h's ``EX_CONFIG`` ("something was
+#: found in an unconfigured or misconfigured state"). It wins over 1 (a node down),
+#: whose nodes are named on stderr all the same. Before session 53 a cluster file that
+#: does not load was a warning and the status 0 (session 52 left it open: a script's
+#: ``status && stop n1 && start n1`` learned of the file when ``start`` exited 1,
+#: its node stopped)
+STATUS_FILE_BROKEN = 78
 
 def _ephemeral_floor() -> int:
     """The lowest port of the kernel's ephemeral range (Linux's
@@ -851,6 +860,19 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
                   f"(pid {', '.join(str(held[name]['pid']) for name in meanwhile)}); "
                   "nothing was started", file=sys.stderr)
             return 1
+        # session 53: a `vdynamo leave` that marked the node left since this command
+        # read cluster.json (its process had exited): a start now would only stop again
+        # ("every node here left the ring"), its pid lost to the leave's mark before.
+        # Not started; `up`'s other nodes are
+        if gone := [name for name in started if held.get(name, {}).get("left")]:
+            what = ("nothing was started" if len(gone) == len(started) else "not started")
+            print(f"{said}: {', '.join(gone)}: left the cluster meanwhile (`vdynamo "
+                  f"leave`); {what} (`vdynamo join NODE --dir {directory}` joins a node "
+                  "again)", file=sys.stderr)
+            if len(gone) == len(started):
+                return 1
+            started = [name for name in started if name not in gone]
+            names = [name for name in names if name not in gone]
         # (after that check: the nodes another `up` started meanwhile hold their
         # ports, and were named another process's, session 51's service probe)
         if taken := _ports_taken(state, started):
@@ -924,8 +946,17 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
 
 
 def _status(args: argparse.Namespace) -> int:
+    """``cluster status``: the table of the nodes on stdout; on stderr the nodes not
+    ready (why), those down (why: :func:`_why_down`) and a file of the cluster that is
+    malformed (:func:`_file_problem`); the exit status as its ``--help`` says (0 every
+    node answers and the file loads, 1 a node down or not ready, or no cluster,
+    :data:`STATUS_FILE_BROKEN` a malformed file)."""
     directory: Path = args.dir
-    state = read_state(directory)
+    try:
+        state = read_state(directory)
+    except ClusterStateError as error:  # (1 before session 53, as "no cluster")
+        print(f"vdynamo cluster status: {error}", file=sys.stderr)
+        return STATUS_FILE_BROKEN
     if not state["nodes"]:
         print(f"vdynamo cluster status: no cluster in {directory}", file=sys.stderr)
         return 1
@@ -939,8 +970,8 @@ def _status(args: argparse.Namespace) -> int:
               "ready; nothing was changed", file=sys.stderr)
         return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
-    down = len(unready)
-    exited: list[str] = []
+    waited = len(unready)
+    down: list[str] = []
     named = {line.split(":", 1)[0] for line in unready}
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
@@ -948,8 +979,10 @@ def _status(args: argparse.Namespace) -> int:
         gone = bool(entry.get("left")) and not running
         if health is None and not gone:
             # a node that left or was removed is not down: before session 22 it
-            # counted as one, so `cluster status` exited 1 after every clean leave
-            down += 1
+            # counted as one, so `cluster status` exited 1 after every clean leave.
+            # Each named with why (session 53: only a node whose last start exited
+            # was, the others left to the table's `down`)
+            down.append(f"{name}: {_why_down(directory, name, entry, running)}")
         if gone:
             what = "removed" if entry.get("removed") else "left"
         elif health and health.get("ready"):
@@ -966,9 +999,6 @@ def _status(args: argparse.Namespace) -> int:
                     "(a `vdynamo serve` by hand?)"))
         else:
             what = (_silent(entry["pid"]) or "starting") if running else "down"
-            if not running and (last := _last_line(directory, name)).startswith(
-                    "vdynamo serve:"):  # its last start's refusal (a broken data file)
-                exited.append(f"{name}: its last start exited: {last}")
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`
@@ -980,14 +1010,62 @@ def _status(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster status: not ready{after}:", file=sys.stderr)
         for line in unready:
             print(f"  {line}", file=sys.stderr)
-    if exited:  # session 52: a node whose data file was broken showed `down`, no why
+    if down:
         print("vdynamo cluster status: down:", file=sys.stderr)
-        for line in exited:
+        for line in down:
             print(f"  {line}", file=sys.stderr)
     problem = _file_problem(directory)
-    if problem:  # session 52: only `cluster stop` said so before
-        print(f"vdynamo cluster status: warning: {problem}", file=sys.stderr)
-    return 0 if down == 0 else 1
+    if problem:  # session 52: a warning, exit status unchanged; session 53: its own
+        print(f"vdynamo cluster status: {problem}", file=sys.stderr)
+        return STATUS_FILE_BROKEN
+    return 0 if waited == 0 and not down else 1
+
+
+def _why_down(directory: Path, name: str, entry: dict[str, Any], running: bool) -> str:
+    """Why node ``name`` (its ``cluster.json`` ``entry``), which does not answer
+    ``/health``, is down, in a phrase for ``cluster status``'s stderr: its process
+    stopped (SIGSTOP), running but silent, perhaps still starting, its last start's
+    refusal (a broken data file: its log's last ``vdynamo serve:`` line, session 52),
+    or not running, with the command that starts it."""
+    if running:
+        silent = _silent(entry["pid"])
+        if silent == "stopped":
+            return (f"its process (pid {entry['pid']}) is stopped (SIGSTOP?): `kill -CONT "
+                    f"{entry['pid']}` resumes it")
+        if silent:
+            return (f"its process (pid {entry['pid']}) runs but does not answer GET /health "
+                    f"on 127.0.0.1:{entry['http']} (hung?)")
+        return f"its process (pid {entry['pid']}) is starting: it does not answer yet"
+    if (last := _last_line(directory, name)).startswith("vdynamo serve:"):
+        return f"its last start exited: {last}"
+    return f"not running (`vdynamo cluster start {name} --dir {directory}` starts it)"
+
+
+#: a ``ConfigError`` of a setting, as :func:`impl.runtime_config.load_runtime_config`
+#: begins it: ``[cluster] KEY:``, ``[nodes.N] KEY:`` or ``KEY:`` (a key of [cluster])
+_FIELD_ERROR = re.compile(r"(?:\[(?P<section>[^\]\s]+)\] )?(?P<key>[A-Za-z0-9_-]+):")
+
+
+def _field_line(path: Path, message: str) -> int | None:
+    """The line of ``path`` that sets the key a settings error ``message`` names
+    (:data:`_FIELD_ERROR`), in its section (``[cluster]`` when none is named); None
+    when the message names no key or the file does not set it (a key missing)."""
+    match = _FIELD_ERROR.match(message)
+    if match is None:
+        return None
+    section, key = match.group("section") or "cluster", match.group("key")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    inside = False
+    for number, line in enumerate(lines, 1):
+        header = re.fullmatch(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)
+        if header:
+            inside = header.group(1).replace(" ", "") == section
+        elif inside and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
 
 
 def _file_problem(directory: Path) -> str | None:
@@ -1002,7 +1080,11 @@ def _file_problem(directory: Path) -> str | None:
     except ConfigError as error:
         # the file named (session 52: a check of the settings, "[cluster]: section
         # missing", named none)
-        said = str(error) if str(path) in str(error) else f"{path}: {error}"
+        said = str(error)
+        if str(path) not in said:  # a setting's error: the file, and the key's line
+            # (session 53; a TOML error names its line and column already)
+            line = _field_line(path, said)
+            said = f"{path}{'' if line is None else f' line {line}'}: {said}"
         return (f"the cluster file does not load: {said}; the running nodes keep "
                 "the file they loaded, and a node started now exits: fix the file first")
     return None
@@ -1227,9 +1309,12 @@ def main_cluster(argv: list[str]) -> int:
     status = sub.add_parser(
         "status", help="each node's process and health",
         epilog="exit status: 0 every node that has not left (or been removed) answers "
-        "(with --wait-ready: and each running is ready); 1 one does not (each not "
-        "ready named with why), or no cluster in DIR; "
-        f"{INTERRUPTED} interrupted (Ctrl-C) while waiting")
+        "(with --wait-ready: and each running is ready) and cluster.toml loads; 1 one "
+        "does not (each down or not ready named with why on stderr), or no cluster in "
+        f"DIR; 2 bad arguments; {STATUS_FILE_BROKEN} cluster.toml does not load (a node "
+        "started now would exit; the file, the line or setting and the fault named) or "
+        "cluster.json is not a state file, whatever the nodes do (those down named "
+        f"too); {INTERRUPTED} interrupted (Ctrl-C) while waiting")
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")
@@ -1574,7 +1659,7 @@ def _join_ended(directory: Path, state: dict[str, Any], name: str, pid: int) -> 
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             return f" (exit status {code})"
-        # 0: stopped gracefully (SIGTERM, SIGINT, SIGHUP since session 50): the ways
+        # 0: stopped gracefully (SIGTERM, SIGINT; SIGHUP sessions 50-52): the ways
         # on as for a kill (session 50's review: a SIGHUP mid-join was "killed by
         # SIGHUP" and the ways on; once graceful, "exit status 0" alone)
         said = " (exit status 0, stopped"
@@ -1763,8 +1848,7 @@ def main_leave(argv: list[str]) -> int:
                    f"(`vdynamo cluster up --dir {directory}`)")
         else:
             continue
-        entry["leaving"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, None, {"leaving": True})
         print(f"vdynamo leave: {name} is leaving and keeps serving, but {why}; {name} then "
               f"completes its leave and exits: run `vdynamo leave {name} --dir "
               f"{directory}` again to confirm it"
@@ -1781,7 +1865,7 @@ def main_leave(argv: list[str]) -> int:
               f"{_LEAVE_TIMEOUT_S:.0f} s{named}",
               file=sys.stderr)
         return 1
-    entry["pid"] = None
+    watched, entry["pid"] = entry["pid"], None
     seen = _members_say(state, name)
     deadline = time.monotonic() + _STOP_TIMEOUT_S
     while seen not in ("left", "absent", None) and time.monotonic() < deadline:
@@ -1791,9 +1875,7 @@ def main_leave(argv: list[str]) -> int:
         # session 52: its store lost mid-leave (a disk replaced, the node restarted on
         # the new one), the node removed itself (impl.gossip.Gossiper._remove_lost_leaver)
         # and stopped: restarting it, as said below, would only stop it again
-        entry.pop("leaving", None)
-        entry["left"] = entry["removed"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, watched, {"leaving": None, "left": True, "removed": True})
         _tell_unmarked(directory, name)
         print(f"vdynamo leave: {name} was removed (the others see it {seen}): its store "
               "lost what it was to hand over (a replaced disk?), so it removed itself, and "
@@ -1801,20 +1883,44 @@ def main_leave(argv: list[str]) -> int:
               "now", file=sys.stderr)
         return 1
     if seen not in ("left", "absent"):
-        entry["leaving"] = True
-        _write_entries(directory, state, [name])
+        _mark_leave(directory, name, watched, {"leaving": True})
         view = "no other node answers" if seen is None else f"the others see it {seen}"
         print(f"vdynamo leave: {name} exited before it finished leaving ({view}); "
               f"its handover is not complete. Run `vdynamo cluster up --dir {directory}` "
               f"(it restarts {name}, which resumes its handover), then `vdynamo leave "
               f"{name} --dir {directory}` again", file=sys.stderr)
         return 1
-    entry.pop("leaving", None)
-    entry["left"] = True
-    _write_entries(directory, state, [name])
+    _mark_leave(directory, name, watched, {"leaving": None, "left": True})
     print(f"{name} left")
     _tell_unmarked(directory, name)
     return 0
+
+
+def _mark_leave(directory: Path, name: str, watched: int | None,
+                marks: dict[str, bool | None]) -> None:
+    """Write ``vdynamo leave``'s ``marks`` of node ``name`` (``leaving``, ``left``,
+    ``removed``; None: the mark dropped) into ``cluster.json`` under :func:`_locked`,
+    over its entry as it is now, every other field kept; its pid cleared only while the
+    entry still holds ``watched``, the process whose exit the leave saw (None: the node
+    runs on). Session 53: the leave wrote its entry whole as it had read it at its
+    start, so a node that ``cluster start`` (or ``up``) started again between its
+    process's exit and the leave's mark lost its pid: that process ran unknown to
+    ``cluster stop`` and ``down`` (a node restarted to resume an unfinished handover
+    runs until it has left). ``vdynamo remove`` marks its node so too.
+    ClusterStateError as :func:`read_state`."""
+    with _locked(directory):
+        current = read_state(directory)
+        entry = current["nodes"].get(name)
+        if entry is None:  # (removed from the file meanwhile by hand: nothing to mark)
+            return
+        if watched is not None and entry.get("pid") == watched:
+            entry["pid"] = None
+        for key, value in marks.items():
+            if value is None:
+                entry.pop(key, None)
+            else:
+                entry[key] = value
+        _write_state(directory, current)
 
 
 def _not_leaving(directory: Path, state: dict[str, Any], name: str,
@@ -1936,11 +2042,8 @@ def main_remove(argv: list[str]) -> int:
     except OSError as error:
         print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)
         return 1
-    if entry is not None:
-        entry["pid"] = None
-        entry["left"] = True
-        entry["removed"] = True
-        _write_entries(directory, state, [name])
+    if entry is not None:  # (its fields only, a start meanwhile keeping its pid)
+        _mark_leave(directory, name, entry["pid"], {"left": True, "removed": True})
         _tell_unmarked(directory, name)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
           f"surviving replicas; `vdynamo cluster status --dir {directory}` shows it "

@@ -85,11 +85,19 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                              f"(default ./{DEFAULT_DIR})")
     parser.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT_S,
                         metavar="SECONDS",
-                        help="each node's whole answer within it; a node that does not "
-                             "answer is named and the next one asked (a put or delete "
-                             "already sent is not: its outcome is unknown) "
-                             f"(default {DEFAULT_TIMEOUT_S:g}). With --dir a node whose "
-                             "process is stopped (SIGSTOP) is asked last")
+                        help="the whole command's answer within it, every node tried "
+                             f"(default {DEFAULT_TIMEOUT_S:g}); a put or delete sent "
+                             "waits for its answer until then (its outcome unknown "
+                             "after). With --dir a node whose process is stopped "
+                             "(SIGSTOP) is asked last")
+    parser.add_argument("--node-timeout", type=_timeout, default=None,
+                        metavar="SECONDS",
+                        help="a node that does not answer within it is named and the "
+                             "next one asked: a get's, a /status's, and the GET /health "
+                             "asked of a node before a put or delete is sent to it (a "
+                             "write is never sent twice) "
+                             f"(default {NODE_TIMEOUT_S:g}, or half of --timeout if less; at "
+                             "most --timeout)")
     parser.add_argument("--max-answer-bytes", type=_positive, default=None,
                         help="the largest answer read, in bytes (default: the largest "
                              "the cluster's /status states, at least "
@@ -103,6 +111,23 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 #: made each command wait 10 s on a node that hung (SIGSTOP) before the next
 #: (session 51's service probe)
 DEFAULT_TIMEOUT_S = 5.0
+#: ``--node-timeout``'s default: a node's part of a command (session 53: before, each
+#: node had the whole ``--timeout``, so a get of a key led by a hung node took 5 s
+#: and more, and a put sent to it answered "outcome unknown" after 5 s; now 2 s on
+#: it, then the next node, the put not sent to it). A node answers within its
+#: ``request_timeout`` (1 s by default) after waiting its turn at most
+#: ``retry_after_s`` (1 s)
+NODE_TIMEOUT_S = 2.0
+
+
+def _node_timeout(args: argparse.Namespace) -> float:
+    """Each node's part of a command (``--node-timeout``, at most ``--timeout``; not
+    given: :data:`NODE_TIMEOUT_S`, or half of ``--timeout`` when that is less, so that
+    a hung first node leaves time for the next)."""
+    given: float | None = args.node_timeout
+    if given is None:
+        return min(NODE_TIMEOUT_S, float(args.timeout) / 2)
+    return min(given, float(args.timeout))
 
 
 def _timeout(text: str) -> float:
@@ -195,7 +220,8 @@ def _request(prog: str, args: argparse.Namespace,
             print(f"{prog}: {name} ({address}) is stopped (SIGSTOP?): asked last",
                   file=sys.stderr)
         nodes = [node for node in nodes if node not in stopped] + list(stopped)
-        client = connect(nodes, timeout_s=args.timeout, max_answer_bytes=args.max_answer_bytes)
+        client = connect(nodes, timeout_s=_node_timeout(args), deadline_s=args.timeout,
+                         max_answer_bytes=args.max_answer_bytes)
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return None
@@ -208,7 +234,7 @@ def _request(prog: str, args: argparse.Namespace,
         except DynamoError as error:  # it names the nodes tried, and what each did
             print(f"{prog}: {error}", file=sys.stderr)
             return None
-        _name_silent(prog, client, set(stopped), args.timeout)
+        _name_silent(prog, client, set(stopped), _node_timeout(args))
         return done
 
 

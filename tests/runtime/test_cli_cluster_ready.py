@@ -160,8 +160,10 @@ _IN_ROUND = {"/health": {"ready": False, "live": True},
 
 
 def _stand_in_warning(directory: Path) -> str:
-    """What ``cluster status`` says of the stand-in ``cluster.toml`` (session 52)."""
-    return (f"vdynamo cluster status: warning: the cluster file does not load: "
+    """What ``cluster status`` says of the stand-in ``cluster.toml`` (session 52; an
+    error, no longer a warning, since session 53: exit status
+    :data:`vdynamo.cluster_cli.STATUS_FILE_BROKEN`)."""
+    return (f"vdynamo cluster status: the cluster file does not load: "
             f"{directory / 'cluster.toml'}: [cluster]: section missing; the running nodes "
             "keep the file they loaded, and a node started now exits: fix the file first\n")
 
@@ -335,7 +337,8 @@ def test_status_names_a_node_that_answers_but_is_not_ready(
     assert shown.stderr == ("vdynamo cluster status: not ready:\n"
                             f"  n1: member_status up; {settings}\n"
                             + _stand_in_warning(directory)), shown.stderr
-    assert shown.returncode == 0, shown
+    # every node answers; the stand-in file does not load (session 53: 0 before)
+    assert shown.returncode == cluster_cli.STATUS_FILE_BROKEN, shown
     assert by_hand.stderr == (
         "vdynamo cluster status: not ready:\n"
         f"  n1: member_status up; {settings}; its process is none `vdynamo cluster` "

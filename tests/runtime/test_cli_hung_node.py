@@ -13,7 +13,8 @@ the directory's file, and a listening socket that never accepts.
 Mutants checked to fail: the stopped node not put last (``process_stopped`` False:
 the get waits 5 s on it, and nothing is named); ``_name_silent`` not called (the
 ``--node`` line missing); ``--timeout`` not passed to ``connect`` (10 s: over the
-bound). Session 52's review: every node that runs stopped, the others down, was
+bound). Session 53: each node's part is ``--node-timeout``, ``--timeout`` the
+whole command's. Session 52's review: every node that runs stopped, the others down, was
 compared with every node (``len(nodes)``), not those running: the get waited 5 s
 on the stopped one; that mutant fails the last part.
 """
@@ -67,7 +68,8 @@ def test_a_hung_node_is_asked_last_and_named(tmp_path: Path) -> None:
             n1 = f"127.0.0.1:{state(directory)['nodes']['n1']['http']}"
             began = time.monotonic()
             got = cli("get", "k", "--node", f"127.0.0.1:{port}", "--node", n1,
-                      "--timeout", "0.5")
+                      "--node-timeout", "0.5")  # (--timeout: the whole command's since
+            # session 53; each node's part is --node-timeout)
             took = time.monotonic() - began
             assert got.returncode == 0 and got.stdout.startswith("v\n"), got
             assert f"vdynamo get: no answer within 0.5 s from 127.0.0.1:{port}" in (

@@ -143,7 +143,8 @@ def test_status_waiting_names_an_unready_node_once(tmp_path: Path) -> None:
         held["nodes"]["n1"]["pid"] = _serve_stand_in(directory, "n1", started)
         (directory / "cluster.json").write_text(json.dumps(held))
         status = cli("cluster", "status", "--dir", str(directory), "--wait-ready", "0.2")
-    assert status.returncode == 1, status
+    # (n1 not ready: 1; the stand-in file that does not load wins since session 53)
+    assert status.returncode == cluster_cli.STATUS_FILE_BROKEN, status
     assert status.stderr == ("vdynamo cluster status: not ready after 0.2 s:\n"
                              "  n1: member_status joining\n" + _stand_in_warning(directory)
                              ), status.stderr

@@ -161,6 +161,8 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
     monkeypatch.setattr(cluster_cli, "_launch", leave_then_launch)
     assert cluster_cli.main_cluster(["up", "--dir", str(directory)]) == 0
     written = cluster_cli.read_state(directory)["nodes"]
-    assert started == ["n1", "n2"]
+    # (session 53: n2, marked left before up's lock, is not started: it would stop
+    # again at once, "every node here left the ring"; before, it was started)
+    assert started == ["n1"]
     assert written["n2"].get("left") is True and written["n1"]["pid"] == 4242
 

@@ -83,7 +83,8 @@ def test_a_joiner_killed_says_so_and_the_ways_on(
 
 def test_a_joiner_stopped_gracefully_says_the_ways_on(monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
-    """A joiner stopped by SIGHUP exits 0 since session 50 (impl.serve.STOP_SIGNALS):
+    """A joiner stopped by SIGHUP exited 0 in sessions 50-52 (impl.serve.STOP_SIGNALS;
+    SIGTERM and SIGINT still do, SIGHUP re-reads the file since session 53):
     it said " (exit status 0)" alone, not that a join again resumes it, as it did
     while SIGHUP killed it (session 50's review). Mutant (checked failing): exit 0
     told as any other status (the tree before)."""

@@ -32,9 +32,10 @@ _SAID = "the write may have been made (outcome unknown): read the key before wri
 @pytest.fixture
 def dying_node() -> Iterator[int]:
     """A loopback port whose 'node' reads each request and closes without an answer
-    (a node killed mid-request), for at most 20 s. Its accept waits 0.1 s at a time,
-    so the teardown's stop is seen at once (session 19: the accept waited out its
-    20 s after the one request, and every test 20 s with it)."""
+    (a node killed mid-request; a GET is answered ``{}``), for at most 20 s. Its
+    accept waits 0.1 s at a time, so the teardown's stop is seen at once (session
+    19: the accept waited out its 20 s after the one request, and every test 20 s
+    with it)."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     stop = threading.Event()
@@ -51,7 +52,11 @@ def dying_node() -> Iterator[int]:
             with conn:
                 conn.settimeout(5.0)
                 with contextlib.suppress(OSError):
-                    conn.recv(65536)
+                    if conn.recv(65536).startswith(b"GET "):  # session 53: the CLI asks
+                        # GET /health of a node before it sends a write there: answered,
+                        # so that the write is sent (and dies)
+                        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json"
+                                     b"\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
