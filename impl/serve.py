@@ -594,10 +594,22 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     # stopped: a signal sent again (a hangup's second SIGHUP, Ctrl-C pressed twice)
     # is ignored until the process exits. asyncio.run closing the loop gave each its
     # default action back, and one arriving while the interpreter exited killed it
-    # (exit -1 after a graceful stop; session 50's review)
-    for signum in (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGHUP):
-        loop.remove_signal_handler(signum)
-        signal.signal(signum, signal.SIG_IGN)
+    # (exit -1 after a graceful stop; session 50's review). Blocked meanwhile:
+    # ``remove_signal_handler`` gives each its default action before ``SIG_IGN`` is
+    # set, and a SIGTERM landing between the two killed the process (exit -15,
+    # session 53: tests/runtime/test_serve_sighup.py's signal every 2 ms under load);
+    # one pending while blocked is discarded when its action becomes SIG_IGN. The
+    # mask is the main thread's: the default executor's threads (a peer address's
+    # getaddrinfo) are joined first, the storage's writer threads stopped with it
+    await loop.shutdown_default_executor()
+    quieted = (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGHUP)
+    signal.pthread_sigmask(signal.SIG_BLOCK, quieted)
+    try:
+        for signum in quieted:
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, quieted)
 
 
 async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
