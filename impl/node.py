@@ -95,15 +95,20 @@ from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
+    OWN_GENERATIONS_META,
+    OWN_TOKEN_META,
     SHADOW_DEFERRED_LIMIT,
     SHADOW_SHED_BACKLOG,
     RestoreGuard,
     ShadowState,
     advance,
+    draw_own_token,
     generations_from_bytes,
     is_rollback,
+    remember_own,
     same_start,
     start_generation,
+    unknown_own,
 )
 from impl.retired import RetiredActors
 from impl.sloppy_quorum import SloppyQuorum
@@ -325,8 +330,15 @@ class Node:
         #: (a later start too while it holds nothing and no peer named a start of it:
         #: session 52, :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`)
         marked = storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
-        self._fresh = (incarnation == 1 or marked) and len(storage) == 0 and not (
-            storage.hints())
+        own = storage.get_meta(OWN_TOKEN_META)
+        empty = len(storage) == 0 and not storage.hints()
+        #: a marked store holding something, all of it written since its empty first
+        #: start (its own token: :data:`impl.restore_guard.OWN_TOKEN_META`; session 53):
+        #: fresh too, so a W = 1 write acknowledged while no peer confirmed it survives
+        #: a restart (told the old disk's start, it keeps what it holds; a copy of it
+        #: put back, told a later start of its own, is set aside: :meth:`_set_aside`)
+        self._own_held = marked and own is not None and not empty
+        self._fresh = ((incarnation == 1 or marked) and empty) or self._own_held
         #: whether the store says so durably (cleared once a peer named a start of it;
         #: not written where no peer can have heard an earlier store of the name: a
         #: brand-new cluster's first starts, ``announce`` False)
@@ -339,6 +351,8 @@ class Node:
             # before the count: a process killed between the two left a new store
             # counting a start, unmarked, not fresh at the next: session 52's review)
             storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
+        if self._unconfirmed_fresh and own is None:  # the lifetime's, before anything taken
+            storage.set_meta(OWN_TOKEN_META, draw_own_token(storage, name, seed, now))
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
@@ -361,6 +375,8 @@ class Node:
         self._announce = announce
         generation = start_generation(storage, name, seed, now, incarnation,
                                       count=1 if self._fresh else None)
+        if self._unconfirmed_fresh:  # (made durable with the count, below)
+            remember_own(storage, generation)
         if config.restore_guard and not config.actor_epochs:
             storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
@@ -1336,6 +1352,7 @@ class Node:
             if named >= set(self.gossiper.view.live_nodes) - {self.name}:
                 self._unconfirmed_fresh = False
                 self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")
+                self.storage.set_meta(OWN_GENERATIONS_META, b"")
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
@@ -1409,6 +1426,7 @@ class Node:
             self._unadvanced = guard.generation
         guard.generation = advance(guard.generation)  # the count up, the token kept
         self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+        self._remember_own()
         self.storage.flush()  # durable before a peer hears it: a restart counts above
         self.stats["generation-advanced"] += 1
         return guard.generation
@@ -1455,17 +1473,21 @@ class Node:
         heard = parse_generation(told)
         assert heard is not None
         self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
-        if self._fresh:  # nothing in it predates this start: nothing to set aside
+        copy = self._own_held and unknown_own(self.storage, told)  # its live store's
+        self._own_held = False
+        if self._fresh and not copy:  # nothing in it predates this lifetime: kept
             incarnation = heard[0] + 1
             self.storage.set_meta("incarnation", str(incarnation).encode())
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
                                                      now, incarnation)
             self._fresh = False
+            self._remember_own()
             self.stats["restore-fresh-renewed"] += 1
             self._log_life(f"{now:.3f} a new store told of a later start ({told}): "
                            f"generation {self.guard.generation}, nothing set aside")
             self._begin_rebuild(now)
             return
+        self._fresh = False
         taken = self.guard.taken
         keys = [key for key, _ in self.storage.scan() if key not in taken]
         for key in keys:
@@ -1481,6 +1503,7 @@ class Node:
                                         epochs=True, per_start=True)
             self.retired.renew(self.actor)  # (the live actor; the one it retired)
         self.guard.generation = generation
+        self._remember_own()
         self.stats["restore-set-aside"] += 1
         self._log_life(f"{now:.3f} store older than a start peers saw ({told}): "
                        f"{len(keys)} keys and {len(hints)} hints set aside, "
@@ -1488,6 +1511,12 @@ class Node:
                        + (f"; {len(taken)} keys first written since the shadow round "
                           "timed out kept" if taken else ""))
         self._begin_rebuild(now)  # as empty as a replaced disk (impl.rebuild)
+
+    def _remember_own(self) -> None:
+        """A generation taken while the store is marked unconfirmed is remembered as
+        its own (:func:`impl.restore_guard.remember_own`), staged before any send."""
+        if self._unconfirmed_fresh and self.guard is not None:
+            remember_own(self.storage, self.guard.generation)
 
     # ------------------------------------------------------------ a replaced disk
 

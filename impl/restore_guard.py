@@ -111,6 +111,30 @@ PEER_GENERATIONS_META = "peer-generations"
 #: store is follows from what it durably says of itself, not from its start count.
 FRESH_UNCONFIRMED_META = "fresh-unconfirmed"
 
+#: The meta entry of the store's *own token* (session 53): 8 hex digits drawn at the
+#: first start that marks it :data:`FRESH_UNCONFIRMED_META` (a replaced disk, a new
+#: node: an empty store), before anything is acknowledged, and never changed after
+#: (a copy of the store carries it). Every generation of such a store begins with it
+#: (:func:`start_generation`), so a store told a generation tells one of its own
+#: lifetime from one of another store of its name (the old disk). A marked store
+#: holding something is fresh at its start (:class:`impl.node.Node`'s
+#: ``_own_held``): everything in it was written since that empty start, by this
+#: lifetime, so nothing in it predates a start its peers heard but its own ones.
+OWN_TOKEN_META = "own-token"
+
+#: The meta entry of the generations the store took while marked
+#: :data:`FRESH_UNCONFIRMED_META` (session 53): JSON {token: the highest count of
+#: it}, at most :data:`OWN_GENERATIONS_LIMIT` tokens, each written before a peer can
+#: hear it (a start's with the count's flush, a renewal's and an advance's staged
+#: before the input's sends); cleared with the marker. A generation of this store's
+#: own token not in it (:func:`unknown_own`) is a later one of the live store, this
+#: one being a copy of it put back: set aside whole.
+OWN_GENERATIONS_META = "own-generations"
+
+#: Tokens :data:`OWN_GENERATIONS_META` keeps at most (the oldest dropped: a peer told
+#: one of them takes the store for a copy and it is set aside, the safe side).
+OWN_GENERATIONS_LIMIT = 64
+
 #: Client requests and peer messages a shadow round keeps at most; beyond, one is
 #: dropped (a client request answered with OverloadedError, a 503), counted as
 #: ``shadow-round-dropped``. Timers are always kept (one per timer value), and an
@@ -193,10 +217,54 @@ def start_generation(storage: Storage, name: str, seed: int, now: float,
     """The generation of this start: ``"<count>.<16 hex digits>"``, the count the
     ``incarnation`` (the store's start count) unless ``count`` is given (1 for an
     unconfirmed fresh store: :data:`FRESH_UNCONFIRMED_META`); the token a digest of
-    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``."""
+    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``, its
+    first 8 digits the store's own token if it has one (:data:`OWN_TOKEN_META`)."""
     digest = hashlib.sha256(repr((name, seed, float(now), incarnation)).encode("utf-8")
-                            + (storage.get_meta("storage-id") or b"")).hexdigest()[:16]
-    return f"{incarnation if count is None else count}.{digest}"
+                            + (storage.get_meta("storage-id") or b"")).hexdigest()
+    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
+    token = own + digest[:8] if len(own) == 8 else digest[:16]
+    return f"{incarnation if count is None else count}.{token}"
+
+
+def draw_own_token(storage: Storage, name: str, seed: int, now: float) -> bytes:
+    """A store's own token (:data:`OWN_TOKEN_META`): 8 hex digits, a digest of
+    ``name``, ``seed``, ``now`` and the store's ``storage-id`` (as the start's token:
+    :func:`start_generation`; a replaced disk's first start draws another)."""
+    return hashlib.sha256(repr(("own", name, seed, float(now))).encode("utf-8")
+                          + (storage.get_meta("storage-id") or b"")).hexdigest()[:8].encode()
+
+
+def own_generations(storage: Storage) -> dict[str, int]:
+    """The store's :data:`OWN_GENERATIONS_META`: token -> the highest count of it."""
+    raw = storage.get_meta(OWN_GENERATIONS_META)
+    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+
+def remember_own(storage: Storage, generation: str) -> None:
+    """Add ``generation`` (this store's, well formed) to :data:`OWN_GENERATIONS_META`
+    (a write of ``storage``: the caller makes it durable before a peer hears it)."""
+    parsed = parse_generation(generation)
+    assert parsed is not None
+    known = own_generations(storage)
+    count, token = parsed
+    known[token] = max(count, known.pop(token, 0))  # (moved last: the newest)
+    while len(known) > OWN_GENERATIONS_LIMIT:
+        del known[next(iter(known))]
+    storage.set_meta(OWN_GENERATIONS_META, json.dumps(known, separators=(",", ":")).encode())
+
+
+def unknown_own(storage: Storage, told: str) -> bool:
+    """Whether ``told`` (a peer's last generation of this store) is of this store's own
+    token (:data:`OWN_TOKEN_META`) but not one it took (:data:`OWN_GENERATIONS_META`:
+    another token, or a higher count of one): a start, renewal or advance of the live
+    store since this copy of it was taken, so this store is a copy put back (a reap
+    may have removed a value it holds: session 52's review). False for a generation of
+    another store (the old disk's) or of a store without an own token."""
+    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
+    parsed = parse_generation(told)
+    if len(own) != 8 or parsed is None or not parsed[1].startswith(own):
+        return False
+    return own_generations(storage).get(parsed[1], 0) < parsed[0]
 
 
 def is_rollback(mine: str, told: str) -> bool:
