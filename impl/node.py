@@ -333,11 +333,14 @@ class Node:
         own = storage.get_meta(OWN_TOKEN_META)
         empty = len(storage) == 0 and not storage.hints()
         #: a marked store holding something, all of it written since its empty first
-        #: start (its own token: :data:`impl.restore_guard.OWN_TOKEN_META`; session 53):
-        #: fresh too, so a W = 1 write acknowledged while no peer confirmed it survives
-        #: a restart (told the old disk's start, it keeps what it holds; a copy of it
-        #: put back, told a later start of its own, is set aside: :meth:`_set_aside`)
-        self._own_held = marked and own is not None and not empty
+        #: start (its own token: :data:`impl.restore_guard.OWN_TOKEN_META`; session 53)
+        #: and never told of a later start (told, it took a count above the one heard
+        #: and rebuilds: a restart counts above it): fresh too, so a W = 1 write
+        #: acknowledged before any peer heard of it survives a restart (told the old
+        #: disk's start it keeps what it holds; a copy of it put back, told a start of
+        #: its own it never took, is set aside: :meth:`_set_aside`)
+        self._own_held = marked and own is not None and not empty and (
+            storage.get_meta(STORE_RENEWED_META) is None)
         self._fresh = ((incarnation == 1 or marked) and empty) or self._own_held
         #: whether the store says so durably (cleared once a peer named a start of it;
         #: not written where no peer can have heard an earlier store of the name: a
@@ -1426,7 +1429,8 @@ class Node:
             self._unadvanced = guard.generation
         guard.generation = advance(guard.generation)  # the count up, the token kept
         self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
-        self._remember_own()
+        if self._unconfirmed_fresh:  # (a peer may tell it to a restart: its own)
+            remember_own(self.storage, guard.generation)
         self.storage.flush()  # durable before a peer hears it: a restart counts above
         self.stats["generation-advanced"] += 1
         return guard.generation
@@ -1481,7 +1485,6 @@ class Node:
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
                                                      now, incarnation)
             self._fresh = False
-            self._remember_own()
             self.stats["restore-fresh-renewed"] += 1
             self._log_life(f"{now:.3f} a new store told of a later start ({told}): "
                            f"generation {self.guard.generation}, nothing set aside")
@@ -1503,7 +1506,6 @@ class Node:
                                         epochs=True, per_start=True)
             self.retired.renew(self.actor)  # (the live actor; the one it retired)
         self.guard.generation = generation
-        self._remember_own()
         self.stats["restore-set-aside"] += 1
         self._log_life(f"{now:.3f} store older than a start peers saw ({told}): "
                        f"{len(keys)} keys and {len(hints)} hints set aside, "
@@ -1511,12 +1513,6 @@ class Node:
                        + (f"; {len(taken)} keys first written since the shadow round "
                           "timed out kept" if taken else ""))
         self._begin_rebuild(now)  # as empty as a replaced disk (impl.rebuild)
-
-    def _remember_own(self) -> None:
-        """A generation taken while the store is marked unconfirmed is remembered as
-        its own (:func:`impl.restore_guard.remember_own`), staged before any send."""
-        if self._unconfirmed_fresh and self.guard is not None:
-            remember_own(self.storage, self.guard.generation)
 
     # ------------------------------------------------------------ a replaced disk
 
