@@ -43,12 +43,15 @@ OLD_DISK = "1.00000000000000aa"  # a start of the old disk of n1, as its peers h
 
 
 def _cut_off_writes(starts: int) -> tuple[SimulatedCluster, list[bytes]]:
-    """3 nodes (seed 1), n3 cut off from both peers, its disk replaced; its start round
-    times out; ``starts`` times: two puts at W = 1 through it, then (all but the
-    last time) a crash and a restart, still cut off. Then healed and quiet. (the
-    cluster, the keys put)."""
+    """3 nodes (seed 1), n3 restarted six times (its peers heard count 7), then cut off
+    from both peers and its disk replaced; its start round times out; ``starts``
+    times: two puts at W = 1 through it, then (all but the last time) a crash and a
+    restart, still cut off. Then healed and quiet. (the cluster, the keys put)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    cluster.run_until_quiet()
+    for _ in range(6):
+        cluster.crash("n3")
+        cluster.restart("n3")
+        cluster.run_until_quiet()
     cluster.partition(["n3"], ["n1", "n2"])
     cluster.wipe("n3")
     cluster.run_for(15)  # its shadow round times out
@@ -75,8 +78,8 @@ def test_a_replaced_disk_restarted_while_cut_off_keeps_the_writes_of_every_start
     """The relayed review's case, restarted once, twice and three times while cut off,
     two W = 1 puts acknowledged at each start: every one is read back at R = 3 after
     the heal, and n3 was told once and kept them (renewed, not set aside). Session
-    52's tree: every put of the earlier starts lost (its later starts not fresh,
-    told, set aside)."""
+    52's tree: every put lost (its later starts not fresh, counting 2 to 4, below
+    the 7 heard: told, set aside)."""
     cluster, keys = _cut_off_writes(starts)
     with cluster:
         reader = cluster.client(coordinator="n1")
@@ -124,11 +127,9 @@ def test_a_store_told_its_own_start_keeps_its_writes_and_a_copy_told_a_later_one
     backup = copy.deepcopy(storage)
     assert first.guard is not None
     start = first.guard.generation
-    own = storage.get_meta(OWN_TOKEN_META)
-    assert own is not None and parse_generation(start)[1].startswith(own.decode())  # type: ignore[index]
 
     second = _timed_out(storage, seed=2, now=10.0)
-    assert second._fresh and second._own_held and second.guard is not None
+    assert second._fresh and second.guard is not None
     assert parse_generation(second.guard.generation)[0] == 1  # type: ignore[index]
     _told(storage, second, 20.0, start)
     assert second.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
@@ -140,9 +141,13 @@ def test_a_store_told_its_own_start_keeps_its_writes_and_a_copy_told_a_later_one
     assert storage.read(b"k") is not None
 
     put_back = _timed_out(backup, seed=4, now=50.0)
-    assert put_back._own_held
+    assert put_back._fresh
     _told(backup, put_back, 60.0, renewed)
     assert put_back.stats["restore-set-aside"] == 1 and backup.read(b"k") is None
+    own = storage.get_meta(OWN_TOKEN_META)  # (every generation of it begins with it)
+    assert own is not None and own == backup.get_meta(OWN_TOKEN_META)
+    assert all(parse_generation(generation)[1].startswith(own.decode())  # type: ignore[index]
+               for generation in (start, renewed))
 
 
 def test_a_store_told_its_own_advanced_start_keeps_its_writes() -> None:
@@ -166,7 +171,7 @@ def test_a_store_told_its_own_advanced_start_keeps_its_writes() -> None:
     persist(storage, node.storage.take())  # type: ignore[arg-type]
     assert parse_generation(advanced)[0] == 2  # type: ignore[index]
     restarted = _timed_out(storage, seed=2, now=10.0)
-    assert restarted._own_held
+    assert restarted._fresh
     _told(storage, restarted, 20.0, advanced)
     assert restarted.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
 
@@ -227,13 +232,14 @@ class _Recording:
 
 def test_no_crash_splits_a_write_from_its_ownership() -> None:
     """A replaced disk's first start, its round timed out, a put at W = 1: the store is
-    killed after each of its writes in turn (every prefix replayed on a new store)
-    and started again. Wherever the value is on disk the restart is fresh holding
-    its own (``_own_held``: the token and the marker are written before the start
-    count's flush, before any input), so there is no state where the value is held
-    and not owned; before the value is written, nothing is held. Session 52's tree:
-    every restart holding the value not fresh. Mutant: the own token not drawn at
-    the start."""
+    killed after each of its writes in turn (every prefix replayed on a new store),
+    started again and told the old disk's start (count 7, as its peers heard it).
+    Wherever the value is on disk the restart is fresh holding its own
+    (``_own_held``: the token and the marker are written before the start count's
+    flush, before any input) and keeps it, so there is no state where the value is
+    held and not owned; before the value is written, nothing is held. Session 52's
+    tree: every restart holding the value not fresh, set aside, the value gone.
+    Mutant: the own token not drawn at the start."""
     recording = _Recording(MemoryStorage("always"))
     node = Node("n1", make_config(3), recording, seed=1, now=1.0,  # type: ignore[arg-type]
                 announce=True)
@@ -247,7 +253,10 @@ def test_no_crash_splits_a_write_from_its_ownership() -> None:
         store = MemoryStorage("always")
         for name, args in recording.log[:cut]:
             getattr(store, name)(*args)
-        restarted = Node("n1", make_config(3), store, seed=2, now=9.0, announce=True)
         held = store.read(b"k") is not None
         assert held == (cut > valued[0])
-        assert restarted._own_held == held and (not held or restarted._fresh)
+        restarted = Node("n1", make_config(3), store, seed=2, now=9.0, announce=True)
+        assert restarted._fresh or not held, cut
+        persist(store, restarted.start(9.0))
+        _told(store, restarted, 9.5, "7.00000000000000aa")
+        assert (store.read(b"k") is not None) == held, cut
