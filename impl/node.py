@@ -95,7 +95,6 @@ from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
-    OWN_GENERATIONS_META,
     OWN_TOKEN_META,
     SHADOW_DEFERRED_LIMIT,
     SHADOW_SHED_BACKLOG,
@@ -378,9 +377,9 @@ class Node:
         self._announce = announce
         generation = start_generation(storage, name, seed, now, incarnation,
                                       count=1 if self._fresh else None)
-        if self._unconfirmed_fresh:  # (made durable with the count, below)
+        if self._unconfirmed_fresh:  # (durable with the count, below)
             remember_own(storage, generation)
-        if config.restore_guard and not config.actor_epochs:
+        if config.restore_guard and (not config.actor_epochs or self._unconfirmed_fresh):
             storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
@@ -1355,7 +1354,6 @@ class Node:
             if named >= set(self.gossiper.view.live_nodes) - {self.name}:
                 self._unconfirmed_fresh = False
                 self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")
-                self.storage.set_meta(OWN_GENERATIONS_META, b"")
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []

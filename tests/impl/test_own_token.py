@@ -260,3 +260,25 @@ def test_no_crash_splits_a_write_from_its_ownership() -> None:
         persist(store, restarted.start(9.0))
         _told(store, restarted, 9.5, "7.00000000000000aa")
         assert (store.read(b"k") is not None) == held, cut
+
+
+def test_a_start_is_remembered_durably_before_a_peer_hears_it() -> None:
+    """A buffered engine (durable at a flush): a replaced disk takes a put at W = 1,
+    flushed; restarted (fresh holding its own), it announces its start, and the
+    process dies before any later flush; restarted again, told that start (a peer
+    that heard no earlier store of the name recorded it), it keeps the write. Mutant:
+    the start's own generation not flushed (``Node.__init__``'s flush only without
+    actor epochs, as before): lost with the crash, the start taken for a copy's, the
+    write set aside."""
+    storage = MemoryStorage("buffered")
+    first = _timed_out(storage, seed=1, now=1.0)
+    persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
+    storage.flush()
+    second = Node("n1", make_config(3), storage, seed=2, now=10.0, announce=True)
+    assert second._fresh and second.guard is not None
+    heard = second.guard.generation  # (its announce carries it: start's Sends)
+    storage.crash()
+    third = _timed_out(storage, seed=3, now=20.0)
+    assert third._fresh
+    _told(storage, third, 30.0, heard)
+    assert third.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
