@@ -16,11 +16,14 @@ start); told the old disk's start, or one of its own it took, it keeps what it
 holds and rebuilds; told a start of its own token it never took (a copy put back
 after the live store went on), it is set aside whole.
 
-Mutants (one at a time, reverted; docs/runtime.md's section gives the figures): the
-fix undone (``_own_held`` always False); ``unknown_own`` always False (a copy
-keeps its values); the start's generation not remembered (``remember_own`` in
-``Node.__init__`` removed); an advance's not remembered (in
-``Node._advance_generation``); the own token not drawn at the start.
+Mutants (one at a time, each on a copy of the tree; docs/runtime.md's section lists
+what each failed), every one killed: the fix undone (``_own_held`` always False);
+``unknown_own`` always False (a copy keeps its values: the reaped k back); the
+generations without the own token's prefix; ``<=`` for ``<`` in ``unknown_own``;
+the start's generation not remembered; an advance's not remembered; the start's
+own generation not flushed (with actor epochs); the own token not drawn at the
+start; a store told once still fresh holding something (``STORE_RENEWED_META``
+ignored).
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ a rollback and tells it, and it rebuilds.
 
 Mutants, each run and seen failing (docs/runtime.md, the section of session 52):
 the fix undone (``impl/`` of ``8b99a572``): every test here but the two that held
-(one peer told it; the open xfail); a fresh later start counting its incarnation
+(one peer told it; the then open xfail, fixed in session 53 by the own token:
+``tests/impl/test_own_token.py``); a fresh later start counting its incarnation
 (``count=None``), the marker never written, or cleared at every start: the reads
 (23 to 60 of 60 not found); ``or`` for the first ``and`` of ``_fresh`` (a store
-holding keys fresh too): the other side's and the one-peer test (the open xfail
-passes); the marker not cleared when a peer names the start: the same and the
+holding keys fresh too): the other side's and the one-peer test (the then open
+xfail passed); the marker not cleared when a peer names the start: the same and the
 hand-driven test; the marker cleared at any gossip, or at any ``yours``: the
 hand-driven test; the marker written without ``announce``: the other side's.
 """
