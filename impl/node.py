@@ -1475,9 +1475,10 @@ class Node:
         heard = parse_generation(told)
         assert heard is not None
         self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
-        copy = self._own_held and unknown_own(self.storage, told)  # its live store's
+        # (a start of its own token it never took: the live store's, this a copy of it)
+        put_back = self._own_held and unknown_own(self.storage, told)
         self._own_held = False
-        if self._fresh and not copy:  # nothing in it predates this lifetime: kept
+        if self._fresh and not put_back:  # nothing in it predates this lifetime: kept
             incarnation = heard[0] + 1
             self.storage.set_meta("incarnation", str(incarnation).encode())
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
