@@ -95,15 +95,19 @@ from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
+    OWN_TOKEN_META,
     SHADOW_DEFERRED_LIMIT,
     SHADOW_SHED_BACKLOG,
     RestoreGuard,
     ShadowState,
     advance,
+    draw_own_token,
     generations_from_bytes,
     is_rollback,
+    remember_own,
     same_start,
     start_generation,
+    unknown_own,
 )
 from impl.retired import RetiredActors
 from impl.sloppy_quorum import SloppyQuorum
@@ -325,8 +329,18 @@ class Node:
         #: (a later start too while it holds nothing and no peer named a start of it:
         #: session 52, :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`)
         marked = storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
-        self._fresh = (incarnation == 1 or marked) and len(storage) == 0 and not (
-            storage.hints())
+        own = storage.get_meta(OWN_TOKEN_META)
+        empty = len(storage) == 0 and not storage.hints()
+        #: a marked store holding something, all of it written since its empty first
+        #: start (its own token: :data:`impl.restore_guard.OWN_TOKEN_META`; session 53)
+        #: and never told of a later start (told, it took a count above the one heard
+        #: and rebuilds: a restart counts above it): fresh too, so a W = 1 write
+        #: acknowledged before any peer heard of it survives a restart (told the old
+        #: disk's start it keeps what it holds; a copy of it put back, told a start of
+        #: its own it never took, is set aside: :meth:`_set_aside`)
+        self._own_held = marked and own is not None and not empty and (
+            storage.get_meta(STORE_RENEWED_META) is None)
+        self._fresh = ((incarnation == 1 or marked) and empty) or self._own_held
         #: whether the store says so durably (cleared once a peer named a start of it;
         #: not written where no peer can have heard an earlier store of the name: a
         #: brand-new cluster's first starts, ``announce`` False)
@@ -339,6 +353,8 @@ class Node:
             # before the count: a process killed between the two left a new store
             # counting a start, unmarked, not fresh at the next: session 52's review)
             storage.set_meta(FRESH_UNCONFIRMED_META, b"1" if self._unconfirmed_fresh else b"")
+        if self._unconfirmed_fresh and own is None:  # the lifetime's, before anything taken
+            storage.set_meta(OWN_TOKEN_META, draw_own_token(storage, name, seed, now))
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
@@ -361,7 +377,9 @@ class Node:
         self._announce = announce
         generation = start_generation(storage, name, seed, now, incarnation,
                                       count=1 if self._fresh else None)
-        if config.restore_guard and not config.actor_epochs:
+        if self._unconfirmed_fresh:  # (durable with the count, below)
+            remember_own(storage, generation)
+        if config.restore_guard and (not config.actor_epochs or self._unconfirmed_fresh):
             storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
@@ -1409,6 +1427,8 @@ class Node:
             self._unadvanced = guard.generation
         guard.generation = advance(guard.generation)  # the count up, the token kept
         self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+        if self._unconfirmed_fresh:  # (a peer may tell it to a restart: its own)
+            remember_own(self.storage, guard.generation)
         self.storage.flush()  # durable before a peer hears it: a restart counts above
         self.stats["generation-advanced"] += 1
         return guard.generation
@@ -1455,7 +1475,10 @@ class Node:
         heard = parse_generation(told)
         assert heard is not None
         self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
-        if self._fresh:  # nothing in it predates this start: nothing to set aside
+        # (a start of its own token it never took: the live store's, this a copy of it)
+        put_back = self._own_held and unknown_own(self.storage, told)
+        self._own_held = False
+        if self._fresh and not put_back:  # nothing in it predates this lifetime: kept
             incarnation = heard[0] + 1
             self.storage.set_meta("incarnation", str(incarnation).encode())
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
@@ -1466,6 +1489,7 @@ class Node:
                            f"generation {self.guard.generation}, nothing set aside")
             self._begin_rebuild(now)
             return
+        self._fresh = False
         taken = self.guard.taken
         keys = [key for key, _ in self.storage.scan() if key not in taken]
         for key in keys:

@@ -22,13 +22,14 @@ generation above the one it was told, and a new lifetime actor (it no longer
 holds the counters of its earlier ones: kv679). A store that held nothing at its
 start (a replaced disk, a new node, and its later starts while it holds nothing
 and no peer named one: :class:`impl.node.Node`'s ``_fresh``,
-:data:`FRESH_UNCONFIRMED_META`) only takes the later generation: nothing in it
-predates its start, and a write acknowledged through it since is kept (session
-15's review); it is then a replaced disk, *rebuilding* until anti-entropy rebuilt
-it (:mod:`impl.rebuild`; a fresh
-member asks every live peer at its start so that it is told within a round
-trip). A peer that hears a rolled-back
-generation of a node takes nothing from it but gossip until it hears a later one.
+:data:`FRESH_UNCONFIRMED_META`; and while it holds only what it took before any
+peer told it, restarted or not: :data:`OWN_TOKEN_META`, session 53) only takes the
+later generation: nothing in it predates its start, and a write acknowledged
+through it since is kept (session 15's review); it is then a replaced disk,
+*rebuilding* until anti-entropy rebuilt it (:mod:`impl.rebuild`; a fresh member
+asks every live peer at its start so that it is told within a round trip). A peer
+that hears a rolled-back generation of a node takes nothing from it but gossip
+until it hears a later one.
 
 *Generations relayed* (session 50; Cassandra's endpoint states, each with its
 generation, reach every node by gossip, ``Gossiper``/``EndpointState``, as the
@@ -94,8 +95,9 @@ PEER_GENERATIONS_META = "peer-generations"
 #: live peer named a start of it (its gossip's ``yours``: this start's generation,
 #: or the one a set-aside took; not the first alone: another replaced disk names it
 #: as readily, session 52's review) or a start finds the store holding something
-#: (b"" then; written before the start count, and a later fresh start takes a new
-#: actor: the same review). A
+#: (b"" then, unless it has its own token and was never told:
+#: :data:`OWN_TOKEN_META`, session 53; written before the start count, and a later
+#: fresh start takes a new actor: the same review). A
 #: start while it is set and the store holds nothing is fresh and counts its
 #: generation 1 (:func:`start_generation`'s ``count``), not its start count: a peer
 #: that heard an earlier store of the name (count 1 at least) takes it for a
@@ -104,12 +106,43 @@ PEER_GENERATIONS_META = "peer-generations"
 #: at count 2, later than the old disk's 1 its peers heard, so they took it for a
 #: restart of the old store; it never rebuilt, and its empty copies counted towards
 #: R (3 nodes, 60 keys at W = 3, gets at R = 1 through it: 60 of 60 not found,
-#: ``tests/impl/test_wiped_restarted_at_once.py``). A store holding something is
-#: not kept fresh (a restored copy of it would keep its old values when told: the
-#: open case of that file). Riak's vnode keeps its id in a status file and draws a
-#: new one when the file is missing (``riak_kv_vnode_status_mgr``; kv679): what a
-#: store is follows from what it durably says of itself, not from its start count.
+#: ``tests/impl/test_wiped_restarted_at_once.py``). A store holding something was
+#: not kept fresh (a restored copy of it would keep its old values when told) until
+#: session 53's own token told such a copy from the live store. Riak's vnode keeps
+#: its id in a status file and draws a new one when the file is missing
+#: (``riak_kv_vnode_status_mgr``; kv679): what a store is follows from what it
+#: durably says of itself, not from its start count.
 FRESH_UNCONFIRMED_META = "fresh-unconfirmed"
+
+#: The meta entry of the store's *own token* (session 53): 8 hex digits drawn at the
+#: first start that marks it :data:`FRESH_UNCONFIRMED_META` (a replaced disk, a new
+#: node: an empty store), flushed with the start count before any input, so before
+#: anything is acknowledged, and never changed after (a copy of the store carries
+#: it). Every generation of such a store begins with it (:func:`start_generation`),
+#: so the store tells a generation of its own lifetime from one of another store of
+#: its name (the old disk). A marked store holding something and never told of a
+#: later start is fresh at its restart (:class:`impl.node.Node`'s ``_own_held``):
+#: everything in it was written since that empty start, so a crash cannot leave a
+#: value held and not owned (the ownership is the store's, durable before the first
+#: value; per-key records would each need their own write). Told a start of the old
+#: disk, or one it took itself, it keeps what it holds (its W = 1 writes: session
+#: 52's open case); told a start of its own token it never took, it is a copy put
+#: back after the live store went on (a reap may have removed a value it holds:
+#: session 52's review), and is set aside whole (:func:`unknown_own`). Riak's vnode
+#: id plays this part for dots (``riak_kv_vnode_status_mgr``, kv679).
+OWN_TOKEN_META = "own-token"
+
+#: The meta entry of the generations the store took while marked
+#: :data:`FRESH_UNCONFIRMED_META` (session 53): JSON {token: the highest count of
+#: it}, at most :data:`OWN_GENERATIONS_LIMIT` tokens, each written before a peer can
+#: hear it (a start's and an advance's with the count's flush); no longer written
+#: once the marker is cleared, nor read (a store no longer marked is never fresh
+#: holding something).
+OWN_GENERATIONS_META = "own-generations"
+
+#: Tokens :data:`OWN_GENERATIONS_META` keeps at most (the oldest dropped: a peer told
+#: one of them takes the store for a copy and it is set aside, the safe side).
+OWN_GENERATIONS_LIMIT = 64
 
 #: Client requests and peer messages a shadow round keeps at most; beyond, one is
 #: dropped (a client request answered with OverloadedError, a 503), counted as
@@ -193,10 +226,54 @@ def start_generation(storage: Storage, name: str, seed: int, now: float,
     """The generation of this start: ``"<count>.<16 hex digits>"``, the count the
     ``incarnation`` (the store's start count) unless ``count`` is given (1 for an
     unconfirmed fresh store: :data:`FRESH_UNCONFIRMED_META`); the token a digest of
-    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``."""
+    ``name``, ``seed``, ``now``, ``incarnation`` and the store's ``storage-id``, its
+    first 8 digits the store's own token if it has one (:data:`OWN_TOKEN_META`)."""
     digest = hashlib.sha256(repr((name, seed, float(now), incarnation)).encode("utf-8")
-                            + (storage.get_meta("storage-id") or b"")).hexdigest()[:16]
-    return f"{incarnation if count is None else count}.{digest}"
+                            + (storage.get_meta("storage-id") or b"")).hexdigest()
+    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
+    token = own + digest[:8] if len(own) == 8 else digest[:16]
+    return f"{incarnation if count is None else count}.{token}"
+
+
+def draw_own_token(storage: Storage, name: str, seed: int, now: float) -> bytes:
+    """A store's own token (:data:`OWN_TOKEN_META`): 8 hex digits, a digest of
+    ``name``, ``seed``, ``now`` and the store's ``storage-id`` (as the start's token:
+    :func:`start_generation`; a replaced disk's first start draws another)."""
+    return hashlib.sha256(repr(("own", name, seed, float(now))).encode("utf-8")
+                          + (storage.get_meta("storage-id") or b"")).hexdigest()[:8].encode()
+
+
+def own_generations(storage: Storage) -> dict[str, int]:
+    """The store's :data:`OWN_GENERATIONS_META`: token -> the highest count of it."""
+    raw = storage.get_meta(OWN_GENERATIONS_META)
+    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+
+def remember_own(storage: Storage, generation: str) -> None:
+    """Add ``generation`` (this store's, well formed) to :data:`OWN_GENERATIONS_META`
+    (a write of ``storage``: the caller makes it durable before a peer hears it)."""
+    parsed = parse_generation(generation)
+    assert parsed is not None
+    known = own_generations(storage)
+    count, token = parsed
+    known[token] = max(count, known.pop(token, 0))  # (moved last: the newest)
+    while len(known) > OWN_GENERATIONS_LIMIT:
+        del known[next(iter(known))]
+    storage.set_meta(OWN_GENERATIONS_META, json.dumps(known, separators=(",", ":")).encode())
+
+
+def unknown_own(storage: Storage, told: str) -> bool:
+    """Whether ``told`` (a peer's last generation of this store) is of this store's own
+    token (:data:`OWN_TOKEN_META`) but not one it took (:data:`OWN_GENERATIONS_META`:
+    another token, or a higher count of one): a start, renewal or advance of the live
+    store since this copy of it was taken, so this store is a copy put back (a reap
+    may have removed a value it holds: session 52's review). False for a generation of
+    another store (the old disk's) or of a store without an own token."""
+    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
+    parsed = parse_generation(told)
+    if len(own) != 8 or parsed is None or not parsed[1].startswith(own):
+        return False
+    return own_generations(storage).get(parsed[1], 0) < parsed[0]
 
 
 def is_rollback(mine: str, told: str) -> bool:

@@ -45,7 +45,7 @@ from impl.node import (
 from impl.positions import position_of
 from impl.reaping import REAP_ATTEMPTS
 from impl.replica import kept_record_bounds
-from impl.restore_guard import start_generation
+from impl.restore_guard import OWN_TOKEN_META, start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
@@ -1459,11 +1459,12 @@ def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation
     storage = MemoryStorage("always")
     first = Node("n1", config, storage, seed=4, now=3.0, announce=True)
     assert first._fresh and first.guard is not None
-    assert first.guard.generation == start_generation(MemoryStorage(), "n1", 4, 3.0, 1)
+    own = MemoryStorage()  # (a marked store's generations begin with its own token:
+    own.set_meta(OWN_TOKEN_META, storage.get_meta(OWN_TOKEN_META) or b"")  # session 53)
+    assert first.guard.generation == start_generation(own, "n1", 4, 3.0, 1)
     second = Node("n1", config, storage, seed=5, now=6.0, announce=True)
     assert second._fresh and len(storage) == 0 and second.guard is not None
-    assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2,
-                                                       count=1)
+    assert second.guard.generation == start_generation(own, "n1", 5, 6.0, 2, count=1)
     for at, peer in ((7.0, "n2"), (7.1, "n3")):  # every live peer heard this start
         persist(storage, second.receive(at, peer, Gossip(
             second.gossiper.view.to_bytes(), reply=False, generation="1.00000000000000aa",
@@ -1471,7 +1472,7 @@ def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation
     third = Node("n1", config, storage, seed=6, now=8.0, announce=True)
     assert not third._fresh and len(storage) == 0
     assert third.guard is not None
-    assert third.guard.generation == start_generation(MemoryStorage(), "n1", 6, 8.0, 3)
+    assert third.guard.generation == start_generation(own, "n1", 6, 8.0, 3)
 
 
 def test_with_the_guard_and_no_actor_epochs_the_start_count_is_durable_at_once() -> None:

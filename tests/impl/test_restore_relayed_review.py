@@ -22,8 +22,9 @@ fresh reviewer, each with the test that failed on s50-restore (82e2971e).
    live members only (those ``Gossip.beats`` carries too), at most the limit.
 
 And a hole found on the way that is not the relay's (the same on session 49's tree),
-pinned as a strict xfail for the guard's owner: a replaced disk restarted while cut
-off from every peer is set aside at the heal with the W = 1 writes it acknowledged.
+pinned as a strict xfail for the guard's owner and fixed in session 53 (the own
+token): a replaced disk restarted while cut off from every peer was set aside at the
+heal with the W = 1 writes it acknowledged.
 
 Mutants (one at a time, reverted; docs/dvv.md's section lists what each fails): the
 ceiling's check removed from ``on_relayed``; ``Node._stamp`` relaying every heard
@@ -35,8 +36,6 @@ test that names it.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Send
@@ -141,9 +140,6 @@ def test_a_node_that_heard_more_names_than_the_limit_is_still_heard() -> None:
     assert len(generations_from_bytes(guard.relayed(many))) == GENERATIONS_LIMIT
 
 
-@pytest.mark.xfail(strict=True, reason="a hole of the guard before the relay (the same on "
-                   "90d3b64a): a replaced disk restarted before any peer told it is no "
-                   "longer fresh, and its set-aside takes its W = 1 writes")
 def test_a_replaced_disk_restarted_while_cut_off_keeps_its_w1_writes() -> None:
     """n3 restarted six times (its peers heard count 7), its disk replaced while it is
     cut off from both peers; five puts at W = 1 through it, acknowledged; n3 crashes
@@ -152,7 +148,10 @@ def test_a_replaced_disk_restarted_while_cut_off_keeps_its_w1_writes() -> None:
     and the set-aside removes all five (the keys taken since the shadow round timed
     out are tracked in memory only: the restart forgot them). Not the relay's: the
     same on session 49's tree and on s50-restore (docs/dvv.md, the review's section).
-    Strict: a fix makes it pass, and the marker must go."""
+    A strict xfail until session 53's own token (docs/runtime.md, "A replaced disk's
+    own writes across its restarts"): n3's store, marked and with its own token, is
+    fresh at its second start holding its five writes, and told 7 (the old disk's)
+    it keeps them."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
     for _ in range(6):
         cluster.crash("n3")

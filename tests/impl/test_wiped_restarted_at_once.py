@@ -18,11 +18,12 @@ a rollback and tells it, and it rebuilds.
 
 Mutants, each run and seen failing (docs/runtime.md, the section of session 52):
 the fix undone (``impl/`` of ``8b99a572``): every test here but the two that held
-(one peer told it; the open xfail); a fresh later start counting its incarnation
+(one peer told it; the then open xfail, fixed in session 53 by the own token:
+``tests/impl/test_own_token.py``); a fresh later start counting its incarnation
 (``count=None``), the marker never written, or cleared at every start: the reads
 (23 to 60 of 60 not found); ``or`` for the first ``and`` of ``_fresh`` (a store
-holding keys fresh too): the other side's and the one-peer test (the open xfail
-passes); the marker not cleared when a peer names the start: the same and the
+holding keys fresh too): the other side's and the one-peer test (the then open
+xfail passed); the marker not cleared when a peer names the start: the same and the
 hand-driven test; the marker cleared at any gossip, or at any ``yours``: the
 hand-driven test; the marker written without ``announce``: the other side's.
 """
@@ -168,18 +169,19 @@ def test_a_store_a_peer_heard_restarted_empty_is_a_restart() -> None:
         assert not n2.rebuilding and n2.stats["restore-set-aside"] == 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a replaced disk that took a write unconfirmed is not "
-                   "fresh at its restart (open)")
 def test_a_replaced_disk_that_took_a_write_unconfirmed_then_restarted_rebuilds() -> None:
-    """Open (session 52): as the timed-out round above, but n1 takes a write (W = 1)
-    while n2 and n3 are down. Its store holds a key at its restart, so it is not
-    fresh (a store holding something may be a restored copy of a later start's:
-    kept fresh, its set-aside would keep an old value), counts its start as any
-    restart, above the old disk's 1, and is never told: 60 of 60 not found through
-    it (seed 2), before the fix and after."""
+    """Open in session 52, fixed in session 53 (the own token: docs/runtime.md, "A
+    replaced disk's own writes across its restarts"): as the timed-out round above,
+    but n1 takes a write (W = 1) while n2 and n3 are down. Its store holds a key at
+    its restart; on session 52's tree it was not fresh, counted its start as any
+    restart, above the old disk's 1, and was never told: 60 of 60 not found through
+    it (seed 2). Now a marked store with its own token is fresh holding its own
+    writes: it counts 1, is told, keeps the write and rebuilds."""
     with _after_a_timed_out_round(write=True) as cluster:
         assert _wrong_through(cluster, "n1") == 0
+        n1 = cluster.node("n1")
+        assert n1.stats["restore-fresh-renewed"] == 1 and n1.rebuilding
+        assert cluster.client("n2").get(b"new", r=3).values == [b"x"]
 
 
 def test_only_a_peer_naming_this_start_confirms_a_fresh_store() -> None:
