@@ -43,6 +43,7 @@ from impl.messages import (
     HintDelivery,
     KeyRecords,
     PutRequest,
+    ReadRepair,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -75,7 +76,7 @@ from spec.clocks import Payload
 from spec.state import Kind, State
 from spec.step import Plan
 
-__all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
+__all__ = ["EXCHANGE", "REFUSED_DELIVERIES", "Evidence", "Step", "TraceEvents"]
 
 #: the restore guard's counts whose change in an event changes its mapping (a peer
 #: message refused, a rebuilding replica's silence, a message of a sender's start
@@ -96,6 +97,16 @@ _KINDS: dict[str, Kind] = {
 EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK,
             Kind.REPLICA_PUT_FAILED)  # (a refusal too: session 52)
 
+#: the deliveries whose writes the swarm's failing disk refuses at their receiver
+#: (:meth:`model_check.trace_validation.TraceValidator.refuses`), by impl message type:
+#: a replica's or fallback's ``ReplicaPut`` (session 52: the spec's ``FailedWrite``);
+#: since session 53 a hint's delivery and a read repair (each the spec's ``Drop``: its
+#: receiver stores nothing and answers nothing), an anti-entropy half (the stutter
+#: ``anti-entropy-refused``) and the ``ForwardGrant`` at which a forwarded put's
+#: coordinator starts it and writes its own copy (the spec's ``FailedWrite`` of the
+#: ``forward``)
+REFUSED_DELIVERIES = frozenset(("ReplicaPut", "HintDelivery", "ReadRepair", "KeyRecords",
+                                "ForwardGrant"))
 #: One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
 Step = Action | tuple[str, Callable[[State], State | None]]
 #: The losses (positive) and copies (negative) the simulator recorded, by
@@ -387,14 +398,28 @@ class TraceEvents(Lockstep):
             if seen is not None:  # the op may have ended in this very event
                 seen[m.src] = self.abstract_record(m.message.record)
         if isinstance(m.message, KeyRecords) and kind == "deliver":
+            if m.dest in self.refused:  # (session 53) no merge, no answer: a stutter
+                self.report.refusals["anti-entropy"] += 1
+                return f"{label} (write refused)", self._refused(
+                    m.dest, [("anti-entropy-refused", trace_spec.unchanged)]), evidence
             return label, [self._anti_entropy_half(m)], evidence
         abstract = self.abstract_message(m)
+        if (kind == "deliver" and isinstance(m.message, HintDelivery | ReadRepair)
+                and abstract is not None and m.dest in self.refused):
+            # (session 53) the receiver's disk refused the merge: it stores nothing and
+            # answers nothing (a hint's ack held back is dropped: impl.staging), the
+            # spec's Drop of the message (spec.faults: "a refused read repair or hint
+            # delivery is not a step of its own"); the hint stays with its holder
+            self.report.refusals["hint" if isinstance(m.message, HintDelivery)
+                                 else "read-repair"] += 1
+            return f"{label} (write refused)", self._refused(m.dest, [Drop(abstract)]), evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaPut) and abstract is not None
                 and m.dest in self.refused):
             # the swarm's failing disk refused its write (session 52): the spec's
             # FailedWrite; the receiver answers ReplicaPutFailed if awaited
             self.report.writes_refused += 1
-            return f"{label} (write refused)", [[FailedWrite(abstract)]], evidence
+            return f"{label} (write refused)", self._refused(m.dest, [FailedWrite(abstract)]), \
+                evidence
         if abstract is None:
             return label, [[]], evidence
         action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
@@ -411,14 +436,32 @@ class TraceEvents(Lockstep):
         implementation keeps a put until all N targets stored it, so its part may go
         to a fallback after the spec's coordination ended (the acknowledged put): each
         ReplicaPut it sent then is a ``resend`` (or a ``retry``), as a timer round's."""
+        choices = self._sent_on(m.dest)
+        return [[action], *choices] if choices != [[]] else [[action], []]
+
+    def _sent_on(self, name: str) -> list[list[Step]]:
+        """Each way to explain the ``ReplicaPut``s coordinator ``name`` sent in this
+        event as parts sent on (each a ``resend`` or a ``retry``, the first three);
+        ``[[]]`` when it sent none."""
         sent = [x for x in self.sim.in_flight() if x.id not in self.cache
-                and x.src == m.dest and isinstance(x.message, ReplicaPut)]
+                and x.src == name and isinstance(x.message, ReplicaPut)]
         choices: list[list[Step]] = [[]]
         for x in sent[:3]:
             choices = [[*c, step] for c in choices
                        for step in (("resend", trace_spec.resend(self, x)),
                                     ("retry", trace_spec.retry(self, x)))]
-        return [[action], *choices] if sent else [[action], []]
+        return choices
+
+    def _refused(self, name: str, base: list[Step]) -> list[list[Step]]:
+        """A delivery whose write ``name``'s disk refused, as ``base`` (session 53):
+        and, when ``name`` sent ``ReplicaPut``s in the event, ``base`` followed by
+        their ``resend``s or ``retry``s: the node's failed commit counts as a failed
+        own write of every put it coordinates whose own copy is not durable
+        (:meth:`impl.put_coordinator.PutCoordinator.local_write_failed`), so a put
+        whose own write a disk had refused before is failed again and its own part,
+        left at the node for want of a fallback then, goes to a fallback now (the
+        spec gave it up at the first refusal: the impl tries again, a ``retry``)."""
+        return [base, *([*base, *c] for c in self._sent_on(name) if c)]
 
     def _tick(self, name: str, timer: object, evidence: Evidence
               ) -> tuple[str, list[list[Step]], Evidence]:

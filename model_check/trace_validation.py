@@ -138,7 +138,13 @@ from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
 )
 from model_check.refinement_state import _message_sort as message_sort
-from model_check.trace_events import EXCHANGE, Evidence, Step, TraceEvents
+from model_check.trace_events import (
+    EXCHANGE,
+    REFUSED_DELIVERIES,
+    Evidence,
+    Step,
+    TraceEvents,
+)
 from model_check.trace_membership import (
     MEMBERSHIP_ACTIONS,
     MembershipView,
@@ -196,11 +202,6 @@ _Candidate = tuple[State, int, tuple[str, ...]]
 #: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
 #: ``("leave", ())``.
 Held = tuple[str, Any]
-
-
-def _unchanged(state: State) -> State:
-    """A trace-spec step that changes nothing (``held-put-lost``)."""
-    return state
 
 
 class TraceValidator(TraceEvents):
@@ -268,6 +269,8 @@ class TraceValidator(TraceEvents):
         #: the failing disk's draws (session 52; drawn only with Swarm.write_failure,
         #: so every other run is as before) and the nodes that refused in this event
         self.refusal_rng = random.Random(f"refusals-{seed}")
+        #: the deliveries whose writes an armed disk refuses (session 53: every kind)
+        self.refused_kinds: frozenset[str] = REFUSED_DELIVERIES
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
 
@@ -354,11 +357,14 @@ class TraceValidator(TraceEvents):
 
     def refuses(self, name: str) -> bool:
         """Whether node ``name``'s armed disk refuses a write now: the input being
-        performed is the delivery of a ``ReplicaPut`` to it (the simulator logs the
-        delivery before the node handles it, and its sends after its writes)."""
+        performed is the delivery to it of a message of :attr:`refused_kinds`
+        (:data:`~model_check.trace_events.REFUSED_DELIVERIES`: a ``ReplicaPut``, and
+        since session 53 a hint's delivery, a read repair, an anti-entropy half and a
+        forwarded put's grant; the simulator logs the delivery before the node
+        handles it, and its sends after its writes)."""
         last = self.sim.log[-1] if self.sim.log else None
         if (last is not None and last[1] == "deliver" and last[4] == name
-                and last[5] == "ReplicaPut"):  # (t, "deliver", id, src, dest, type)
+                and last[5] in self.refused_kinds):  # (t, "deliver", id, src, dest, type)
             self.refused.add(name)
             return True
         return False
@@ -630,7 +636,7 @@ class TraceValidator(TraceEvents):
             client = self.clients[put.client]
             client.puts_issued -= 1
             client.counter -= 1
-            steps.append(("held-put-lost", _unchanged))
+            steps.append(("held-put-lost", trace_spec.unchanged))
         return steps
 
     def _held_record(self, name: str, actions: Sequence[Step]) -> HarnessRequest | None:
