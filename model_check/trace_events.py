@@ -52,7 +52,7 @@ from impl.messages import (
 from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
-from model_check import trace_spec
+from model_check import trace_forwarding, trace_spec
 from model_check.refinement import Divergence, Lockstep, RefusingEngine
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
@@ -73,7 +73,7 @@ from spec.actions import (
     Timeout,
 )
 from spec.clocks import Payload
-from spec.state import Kind, State
+from spec.state import Kind, Message, State
 from spec.step import Plan
 
 __all__ = ["EXCHANGE", "REFUSED_DELIVERIES", "Evidence", "Step", "TraceEvents"]
@@ -107,6 +107,10 @@ EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK,
 #: ``forward``)
 REFUSED_DELIVERIES = frozenset(("ReplicaPut", "HintDelivery", "ReadRepair", "KeyRecords",
                                 "ForwardGrant"))
+#: the share of a run's puts the workload sends to a node outside the key's top N when
+#: the spec lets clients send to any node (``trace_config(write_failures=True)``,
+#: session 53: so that forwards happen, and their coordinators' own writes are refused)
+FORWARD_RATE = 0.25
 #: One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
 Step = Action | tuple[str, Callable[[State], State | None]]
 #: The losses (positive) and copies (negative) the simulator recorded, by
@@ -117,6 +121,24 @@ Evidence = Counter[tuple[Kind, str, str]]
 class TraceEvents(Lockstep):
     """The event -> candidate spec steps mapping of trace validation (see the module
     docstring); :class:`model_check.trace_validation.TraceValidator` runs and matches."""
+
+    maps_forwards = True  # (session 53: :mod:`model_check.trace_forwarding`)
+    #: the forwarded puts (forwarder, op id) whose coordination started (session 53)
+    forward_started: set[tuple[str, int]]
+    #: the coordinations of forwarded puts registered in this event (node, op id)
+    new_ops: list[tuple[str, int]]
+    #: forwarded puts' coordinations not seen acknowledged yet -> their request
+    forward_ops: dict[tuple[str, int], HarnessRequest]
+    #: (forwarder, its op id) of a forwarded put whose coordination started -> its request
+    forward_replies: dict[tuple[str, int], HarnessRequest]
+    #: (forwarder, its op id) -> the request of each put forwarded
+    forward_tokens: dict[tuple[str, int], HarnessRequest]
+    #: (client, put id) of the forwarded puts their coordinator acknowledged
+    forward_acked: set[tuple[str, int]]
+    #: the spec ``forward``s before the event (:func:`model_check.trace_forwarding.forwards`)
+    forwards_before: list[Message]
+    #: the workload's draws of the puts sent to a node outside the key's top N
+    forward_rng: random.Random
 
     report: SeedReport
     #: (coordinator, op id) -> node -> the payload each replica answered the get
@@ -165,6 +187,13 @@ class TraceEvents(Lockstep):
     #: the nodes whose store was seen rolled back: a generation seen after one it is
     #: a rollback of (a disk lost, a store restored; :meth:`_rollback_justified`)
     rolled_back_ever: set[str]
+
+    def abstract_message(self, m: InFlight) -> Message | None:
+        """The lockstep's; a forwarding message maps to nothing (session 53: the spec's
+        ``forward`` is the forwarder's, :func:`model_check.trace_forwarding.forwards`)."""
+        if isinstance(m.message, trace_forwarding.FORWARD_TYPES):
+            return None  # the spec's forward is the forwarder's: trace_forwarding.forwards
+        return super().abstract_message(m)
 
     def guard_counts(self) -> dict[str, tuple[object, tuple[int, ...]]]:
         """Every up node's object and its restore guard's :data:`GUARD_STATS` counts."""
@@ -248,6 +277,9 @@ class TraceEvents(Lockstep):
                     "its own read towards R until every target answered (impl/rebuild.py); "
                     "the spec's coordinator counts it (docs/refinement.md, \"Trace "
                     "validation under disk loss (session 34)\")")
+        forwarding = trace_forwarding.known_gap(self)
+        if forwarding:
+            return forwarding
         first = entries[0] if entries else None
         if (first is not None and first[1] == "deliver" and first[5] == "ReplicaPutAck"
                 and self._refused_then_acked(first[4], self.cache[first[2]].message.op_id,
@@ -397,6 +429,9 @@ class TraceEvents(Lockstep):
             seen = self.replies_seen.get((m.dest, m.message.op_id))
             if seen is not None:  # the op may have ended in this very event
                 seen[m.src] = self.abstract_record(m.message.record)
+        if isinstance(m.message, trace_forwarding.FORWARD_TYPES):
+            return label, (trace_forwarding.forward_step(self, m, self.forwards_before)
+                           if kind == "deliver" else [[]]), evidence
         if isinstance(m.message, KeyRecords) and kind == "deliver":
             if m.dest in self.refused:  # (session 53) no merge, no answer: a stutter
                 self.report.refusals["anti-entropy"] += 1
@@ -604,6 +639,13 @@ class TraceEvents(Lockstep):
             self._schedule_turn(client, 0.5)
             return
         node = self.rng.choice(nodes)
+        if not is_get and self.config.coordinator == "any":
+            # (session 53) some puts go to a node outside the key's top N, which
+            # forwards them (drawn apart: the one-key runs' other draws are unchanged)
+            outside = [n for n in self.config.nodes
+                       if n not in self.config.top_n(key) and self.up(n)]
+            if outside and self.forward_rng.random() < FORWARD_RATE:
+                node = self.forward_rng.choice(outside)
         ci = self.config.client_names.index(client)
         if is_get:
             spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)

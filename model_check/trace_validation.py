@@ -126,7 +126,7 @@ from impl.messages import (
 )
 from impl.simulator import InFlight
 from impl.timers import ShadowRound
-from model_check import trace_spec
+from model_check import trace_forwarding, trace_spec
 from model_check.refinement import Divergence, RefusingEngine
 from model_check.refinement_state import (
     Abstract,
@@ -271,6 +271,15 @@ class TraceValidator(TraceEvents):
         self.refusal_rng = random.Random(f"refusals-{seed}")
         #: the deliveries whose writes an armed disk refuses (session 53: every kind)
         self.refused_kinds: frozenset[str] = REFUSED_DELIVERIES
+        #: forwarded puts (session 53; :mod:`model_check.trace_forwarding`)
+        self.forward_started = set()
+        self.new_ops = []
+        self.forward_ops = {}
+        self.forward_replies = {}
+        self.forward_acked = set()
+        self.forward_tokens = {}
+        self.forwards_before = []
+        self.forward_rng = random.Random(f"forwards-{seed}")
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
 
@@ -411,7 +420,15 @@ class TraceValidator(TraceEvents):
         report = self.report
         report.events += 1
         self.entries = entries
+        forwarding = self.config.coordinator == "any"  # (session 53)
+        if forwarding:
+            self.new_ops = trace_forwarding.note_coordinations(self)
+            trace_forwarding.note_acks(self)
         label, options, evidence = self._map(entries)
+        forwarded = (trace_forwarding.extra_steps(self, self.forwards_before) if forwarding
+                     else [])
+        if forwarded:
+            options = [[*option, *forwarded] for option in options]
         self.steps = report.events
         self._no_internal_errors(f"(event, t={self.sim.now:.4f}) {label}")
         self._client_replies()
@@ -449,6 +466,8 @@ class TraceValidator(TraceEvents):
             raise Divergence(f"event {report.events} (t={self.sim.now:.4f}): {label}",
                              self._divergence_report(options, impl))
         self.views = self.views_now
+        if forwarding:
+            self.forwards_before = trace_forwarding.forwards(self)
         found.sort(key=lambda c: (c[1], len(c[2])))
         best = found[0]
         moved = best[0] not in self.frontier  # a spec step, or a stutter
@@ -671,10 +690,24 @@ class TraceValidator(TraceEvents):
         impl = super().abstract(exclude)
         held = [a for inputs in self.held.values() for kind, m in inputs
                 if kind == "receive" and (a := self.abstract_message(m)) is not None]
-        if not held:
+        if held:
+            impl = dataclasses.replace(impl, messages=tuple(sorted(
+                (*impl.messages, *held), key=message_sort)))
+        if self.config.coordinator != "any":
             return impl
-        return dataclasses.replace(impl, messages=tuple(sorted(
-            (*impl.messages, *held), key=message_sort)))
+        # forwarded puts (session 53): the forwards the forwarders hold, and the puts
+        # their coordinators acknowledged (:mod:`model_check.trace_forwarding`)
+        held_forwards = trace_forwarding.forwards(self)
+        if held_forwards:
+            impl = dataclasses.replace(impl, messages=tuple(sorted(
+                (*impl.messages, *held_forwards), key=message_sort)))
+        if not self.forward_acked:
+            return impl
+        names = self.config.client_names
+        clients = tuple(
+            (tuple(sorted({*acked, *(p for c, p in self.forward_acked if c == name)})), gets)
+            for name, (acked, gets) in zip(names, impl.clients, strict=True))
+        return dataclasses.replace(impl, clients=clients)
 
     # ------------------------------------------------------------------ matching
 
