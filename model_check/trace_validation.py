@@ -56,6 +56,11 @@ What maps to what (:meth:`TraceValidator.step`):
   the loss of whatever they send), which fail the request;
 - a hint scan = one ``Handoff`` per hint it sends (a ``Duplicate`` if a copy of
   that handoff is still in flight);
+- with a failing disk (``validate_seed(write_failures=True)``, sessions 52-53): a
+  refused replica write = ``FailedWrite``, a coordinator's refused own write =
+  ``FailedPut`` (``FailedWrite`` of the forward for a forwarded put), a refused hint
+  delivery or read repair = ``Drop``, a refused anti-entropy half a stutter; the
+  workload forwards some puts (:mod:`model_check.trace_forwarding`);
 - gossip rounds, anti-entropy rounds and Merkle steps = stutters;
 - with a membership change (``trace_config(membership=...)``): the join or leave,
   gossip that teaches a view, range transfers, the handover and the settlement =
@@ -95,6 +100,13 @@ documented as a spec gap in docs/refinement.md:
   half is the spec's store reconcile of the records sent, and the answering side
   must send its merged records back whenever the opener misses some (else a
   divergence: the exchange was one-way);
+- ``anti-entropy-refused`` (session 53): a half whose receiver's disk refused the
+  merge stores nothing and answers nothing: a stutter (the spec's exchange is
+  optional);
+- ``forward-again`` (session 53, :mod:`model_check.trace_forwarding`): a forwarder
+  forwards a put to another node of the key's top N than the first (its failure
+  detector suspects the first, or the first did not answer in time): the spec's
+  ``forward`` re-addressed;
 - ``handoff-again`` (session 31): a hint scan hands a hint off again while its
   acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
   spec's ``Handoff`` waits for it): the delivery is sent again;
@@ -350,10 +362,12 @@ class TraceValidator(TraceEvents):
         """The swarm's failing disk (:attr:`Swarm.write_failure`, session 52): with
         that probability per event, every node's engine is wrapped for the event by
         a :class:`~model_check.refinement.RefusingEngine`, which refuses (as SQLite's
-        SQLITE_FULL) the writes of a delivered
-        ``ReplicaPut`` at its receiver (no other input's: a refused hint delivery or
-        read repair is a drop the budgets state, a refused anti-entropy half no spec
-        step). Returns the wrappers to take off (:func:`_disarm`)."""
+        SQLITE_FULL) the writes of a delivered message of :attr:`refused_kinds` at its
+        receiver (:meth:`refuses`): a ``ReplicaPut`` (the spec's ``FailedWrite``), and
+        since session 53 a hint's delivery and a read repair (the spec's ``Drop``), an
+        anti-entropy half (the stutter ``anti-entropy-refused``) and a forwarded put's
+        ``ForwardGrant`` (``FailedWrite`` of the forward). Returns the wrappers to take
+        off (:func:`_disarm`)."""
         self.refused = set()
         if not self.swarm.write_failure or self.refusal_rng.random() >= self.swarm.write_failure:
             return []
