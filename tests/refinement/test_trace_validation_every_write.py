@@ -21,6 +21,7 @@ a node reading its refused read repair back as stored, the repair counted as don
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -33,7 +34,8 @@ from impl.messages import HintAck, ReadRepair
 from impl.put_coordinator import PutCoordination, PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.staging import StagedStorage
-from model_check.trace_validation import validate_seed
+from model_check.trace_events import TraceEvents
+from model_check.trace_validation import trace_config, validate_seed
 from tests.conftest import PROFILE
 
 #: the seed of 0-99 whose run refuses every kind of write (replica writes 14, puts 3,
@@ -140,6 +142,25 @@ def test_a_forwarded_put_counting_its_refused_own_write_is_caught(
     report = validate_seed(FORWARD_SEED, write_failures=True)
     assert report.verdict == "divergence", report.line()
     assert ".acked: spec [] vs impl" in report.reason, report.reason
+
+
+def test_a_put_failed_again_by_another_inputs_refused_write_is_a_retry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write refused, without forwards (``coordinator = "top-n"``): at seed 4's
+    event 148 n4's disk refuses a hint's delivery, and n4's failed commit fails again
+    put #2, whose own write a disk had refused before (``local_write_failed``): its own
+    part, left at n4 for want of a fallback then, goes to the fallback n3 now. The
+    validator maps it as a ``resend`` / ``retry`` after the refusal's ``Drop``
+    (``TraceEvents._refused``); without that (the mutant of the validator below) the
+    seed diverges there. On the default mix (forwards on) no seed of 0-199 needs it."""
+    config = dataclasses.replace(trace_config(write_failures=True), coordinator="top-n")
+    report = validate_seed(EVERY_KIND_SEED, config=config, write_failures=True)
+    assert report.verdict == "ok" and report.refusals["hint"], report.line()
+    monkeypatch.setattr(TraceEvents, "_refused",
+                        lambda self, name, base: [base])
+    report = validate_seed(EVERY_KIND_SEED, config=config, write_failures=True)
+    assert report.verdict == "divergence", report.line()
+    assert "HintDelivery n3->n4 (write refused)" in report.reason.splitlines()[0]
 
 
 @pytest.mark.skipif(PROFILE != "soak", reason="about 36 CPU-s: soak only (HYPOTHESIS_PROFILE=soak)")
