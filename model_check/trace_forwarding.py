@@ -14,18 +14,19 @@ forwarder (``ForwardReply``), which answers the client. The mapping:
 
 - the spec's ``forward`` (from the forwarder to the node it forwards to now) is in
   flight while the forwarder (up) holds the put (its :class:`impl.forwarding.Forwarding`),
-  its client waits and its coordination has not started (:func:`forwards`): the
-  forwarder sends it again, to the same node or the next, until it is granted, so a
-  message of the handshake lost is no loss of the forward. The delivery or the loss
-  of a ``Forward``, ``ForwardClaim`` or ``ForwardGrant`` is a stutter, but the
-  delivery of the ``ForwardGrant`` that starts the coordination: the spec's ``Deliver``
-  of the forward, or its ``FailedWrite`` when the coordinator's disk refused its own
-  write (:func:`delivered`). The forwarder's crash, or its timeout that answers the
-  client (a granted put whose coordinator is silent), is the spec's ``Drop`` of the
-  forward (:func:`ended_forwards`);
-- the forwarder's timeout or a ``ForwardDecline`` that forwards the put to the next
-  top-N node is the named trace-spec step ``forward-again`` (a spec gap: the spec
-  forwards to the first of the top N alone; :func:`forward_again`);
+  its client waits and its coordination has not started, or while a granting
+  ``ForwardGrant`` of it is in flight (:func:`forwards`): the forwarder sends it again,
+  to the same node or the next, until it is granted, so a message of the handshake
+  lost is no loss of the forward. The delivery or the loss of any forwarding message
+  is a stutter, but the delivery of the ``ForwardGrant`` that starts the coordination:
+  the spec's ``Deliver`` of the forward, or its ``FailedWrite`` when the coordinator's
+  disk refused its own write (:func:`forward_step`). The forwarder's crash, or its
+  timeout that answers the client (a granted put whose coordinator is silent), is the
+  spec's ``Drop`` of the forward (:func:`extra_steps`);
+- a forward to another top-N node than the first (at once, its failure detector
+  suspecting the first; or the forwarder's timeout, or a ``ForwardDecline``, sending it
+  to the next) is the named trace-spec step ``forward-again`` (a spec gap: the spec
+  forwards to the first of the top N alone; :func:`extra_steps`);
 - the coordinator's acknowledgement is the put's as soon as it is given
   (:func:`note_acks`: the spec's client hears the decision at once; the
   implementation's client hears it through the forwarder, and hears a timeout
