@@ -542,9 +542,13 @@ class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
 
+    #: whether the harness maps forwarded requests (``workload.coordinator = "any"``):
+    #: trace validation's does (:mod:`model_check.trace_forwarding`, session 53)
+    maps_forwards = False
+
     def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
                  asks_at_once: bool = True) -> None:
-        if config.coordinator == "any":
+        if config.coordinator == "any" and not self.maps_forwards:
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config

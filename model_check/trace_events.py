@@ -43,6 +43,7 @@ from impl.messages import (
     HintDelivery,
     KeyRecords,
     PutRequest,
+    ReadRepair,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -51,7 +52,7 @@ from impl.messages import (
 from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
-from model_check import trace_spec
+from model_check import trace_forwarding, trace_spec
 from model_check.refinement import Divergence, Lockstep, RefusingEngine
 from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
@@ -72,10 +73,10 @@ from spec.actions import (
     Timeout,
 )
 from spec.clocks import Payload
-from spec.state import Kind, State
+from spec.state import Kind, Message, State
 from spec.step import Plan
 
-__all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
+__all__ = ["EXCHANGE", "REFUSED_DELIVERIES", "Evidence", "Step", "TraceEvents"]
 
 #: the restore guard's counts whose change in an event changes its mapping (a peer
 #: message refused, a rebuilding replica's silence, a message of a sender's start
@@ -96,6 +97,20 @@ _KINDS: dict[str, Kind] = {
 EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK,
             Kind.REPLICA_PUT_FAILED)  # (a refusal too: session 52)
 
+#: the deliveries whose writes the swarm's failing disk refuses at their receiver
+#: (:meth:`model_check.trace_validation.TraceValidator.refuses`), by impl message type:
+#: a replica's or fallback's ``ReplicaPut`` (session 52: the spec's ``FailedWrite``);
+#: since session 53 a hint's delivery and a read repair (each the spec's ``Drop``: its
+#: receiver stores nothing and answers nothing), an anti-entropy half (the stutter
+#: ``anti-entropy-refused``) and the ``ForwardGrant`` at which a forwarded put's
+#: coordinator starts it and writes its own copy (the spec's ``FailedWrite`` of the
+#: ``forward``)
+REFUSED_DELIVERIES = frozenset(("ReplicaPut", "HintDelivery", "ReadRepair", "KeyRecords",
+                                "ForwardGrant"))
+#: the share of a run's puts the workload sends to a node outside the key's top N when
+#: the spec lets clients send to any node (``trace_config(write_failures=True)``,
+#: session 53: so that forwards happen, and their coordinators' own writes are refused)
+FORWARD_RATE = 0.25
 #: One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
 Step = Action | tuple[str, Callable[[State], State | None]]
 #: The losses (positive) and copies (negative) the simulator recorded, by
@@ -106,6 +121,24 @@ Evidence = Counter[tuple[Kind, str, str]]
 class TraceEvents(Lockstep):
     """The event -> candidate spec steps mapping of trace validation (see the module
     docstring); :class:`model_check.trace_validation.TraceValidator` runs and matches."""
+
+    maps_forwards = True  # (session 53: :mod:`model_check.trace_forwarding`)
+    #: the forwarded puts (forwarder, op id) whose coordination started (session 53)
+    forward_started: set[tuple[str, int]]
+    #: the coordinations of forwarded puts registered in this event (node, op id)
+    new_ops: list[tuple[str, int]]
+    #: forwarded puts' coordinations not seen acknowledged yet -> their request
+    forward_ops: dict[tuple[str, int], HarnessRequest]
+    #: (forwarder, its op id) of a forwarded put whose coordination started -> its request
+    forward_replies: dict[tuple[str, int], HarnessRequest]
+    #: (forwarder, its op id) -> the request of each put forwarded
+    forward_tokens: dict[tuple[str, int], HarnessRequest]
+    #: (client, put id) of the forwarded puts their coordinator acknowledged
+    forward_acked: set[tuple[str, int]]
+    #: the spec ``forward``s before the event (:func:`model_check.trace_forwarding.forwards`)
+    forwards_before: list[Message]
+    #: the workload's draws of the puts sent to a node outside the key's top N
+    forward_rng: random.Random
 
     report: SeedReport
     #: (coordinator, op id) -> node -> the payload each replica answered the get
@@ -154,6 +187,13 @@ class TraceEvents(Lockstep):
     #: the nodes whose store was seen rolled back: a generation seen after one it is
     #: a rollback of (a disk lost, a store restored; :meth:`_rollback_justified`)
     rolled_back_ever: set[str]
+
+    def abstract_message(self, m: InFlight) -> Message | None:
+        """The lockstep's; a forwarding message maps to nothing (session 53: the spec's
+        ``forward`` is the forwarder's, :func:`model_check.trace_forwarding.forwards`)."""
+        if isinstance(m.message, trace_forwarding.FORWARD_TYPES):
+            return None  # the spec's forward is the forwarder's: trace_forwarding.forwards
+        return super().abstract_message(m)
 
     def guard_counts(self) -> dict[str, tuple[object, tuple[int, ...]]]:
         """Every up node's object and its restore guard's :data:`GUARD_STATS` counts."""
@@ -237,6 +277,9 @@ class TraceEvents(Lockstep):
                     "its own read towards R until every target answered (impl/rebuild.py); "
                     "the spec's coordinator counts it (docs/refinement.md, \"Trace "
                     "validation under disk loss (session 34)\")")
+        forwarding = trace_forwarding.known_gap(self)
+        if forwarding:
+            return forwarding
         first = entries[0] if entries else None
         if (first is not None and first[1] == "deliver" and first[5] == "ReplicaPutAck"
                 and self._refused_then_acked(first[4], self.cache[first[2]].message.op_id,
@@ -386,15 +429,32 @@ class TraceEvents(Lockstep):
             seen = self.replies_seen.get((m.dest, m.message.op_id))
             if seen is not None:  # the op may have ended in this very event
                 seen[m.src] = self.abstract_record(m.message.record)
+        if isinstance(m.message, trace_forwarding.FORWARD_TYPES):
+            return label, (trace_forwarding.forward_step(self, m, self.forwards_before)
+                           if kind == "deliver" else [[]]), evidence
         if isinstance(m.message, KeyRecords) and kind == "deliver":
+            if m.dest in self.refused:  # (session 53) no merge, no answer: a stutter
+                self.report.refusals["anti-entropy"] += 1
+                return f"{label} (write refused)", self._refused(
+                    m.dest, [("anti-entropy-refused", trace_spec.unchanged)]), evidence
             return label, [self._anti_entropy_half(m)], evidence
         abstract = self.abstract_message(m)
+        if (kind == "deliver" and isinstance(m.message, HintDelivery | ReadRepair)
+                and abstract is not None and m.dest in self.refused):
+            # (session 53) the receiver's disk refused the merge: it stores nothing and
+            # answers nothing (a hint's ack held back is dropped: impl.staging), the
+            # spec's Drop of the message (spec.faults: "a refused read repair or hint
+            # delivery is not a step of its own"); the hint stays with its holder
+            self.report.refusals["hint" if isinstance(m.message, HintDelivery)
+                                 else "read-repair"] += 1
+            return f"{label} (write refused)", self._refused(m.dest, [Drop(abstract)]), evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaPut) and abstract is not None
                 and m.dest in self.refused):
             # the swarm's failing disk refused its write (session 52): the spec's
             # FailedWrite; the receiver answers ReplicaPutFailed if awaited
             self.report.writes_refused += 1
-            return f"{label} (write refused)", [[FailedWrite(abstract)]], evidence
+            return f"{label} (write refused)", self._refused(m.dest, [FailedWrite(abstract)]), \
+                evidence
         if abstract is None:
             return label, [[]], evidence
         action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
@@ -411,14 +471,32 @@ class TraceEvents(Lockstep):
         implementation keeps a put until all N targets stored it, so its part may go
         to a fallback after the spec's coordination ended (the acknowledged put): each
         ReplicaPut it sent then is a ``resend`` (or a ``retry``), as a timer round's."""
+        choices = self._sent_on(m.dest)
+        return [[action], *choices] if choices != [[]] else [[action], []]
+
+    def _sent_on(self, name: str) -> list[list[Step]]:
+        """Each way to explain the ``ReplicaPut``s coordinator ``name`` sent in this
+        event as parts sent on (each a ``resend`` or a ``retry``, the first three);
+        ``[[]]`` when it sent none."""
         sent = [x for x in self.sim.in_flight() if x.id not in self.cache
-                and x.src == m.dest and isinstance(x.message, ReplicaPut)]
+                and x.src == name and isinstance(x.message, ReplicaPut)]
         choices: list[list[Step]] = [[]]
         for x in sent[:3]:
             choices = [[*c, step] for c in choices
                        for step in (("resend", trace_spec.resend(self, x)),
                                     ("retry", trace_spec.retry(self, x)))]
-        return [[action], *choices] if sent else [[action], []]
+        return choices
+
+    def _refused(self, name: str, base: list[Step]) -> list[list[Step]]:
+        """A delivery whose write ``name``'s disk refused, as ``base`` (session 53):
+        and, when ``name`` sent ``ReplicaPut``s in the event, ``base`` followed by
+        their ``resend``s or ``retry``s: the node's failed commit counts as a failed
+        own write of every put it coordinates whose own copy is not durable
+        (:meth:`impl.put_coordinator.PutCoordinator.local_write_failed`), so a put
+        whose own write a disk had refused before is failed again and its own part,
+        left at the node for want of a fallback then, goes to a fallback now (the
+        spec gave it up at the first refusal: the impl tries again, a ``retry``)."""
+        return [base, *([*base, *c] for c in self._sent_on(name) if c)]
 
     def _tick(self, name: str, timer: object, evidence: Evidence
               ) -> tuple[str, list[list[Step]], Evidence]:
@@ -561,6 +639,13 @@ class TraceEvents(Lockstep):
             self._schedule_turn(client, 0.5)
             return
         node = self.rng.choice(nodes)
+        if not is_get and self.config.coordinator == "any":
+            # (session 53) some puts go to a node outside the key's top N, which
+            # forwards them (drawn apart: the one-key runs' other draws are unchanged)
+            outside = [n for n in self.config.nodes
+                       if n not in self.config.top_n(key) and self.up(n)]
+            if outside and self.forward_rng.random() < FORWARD_RATE:
+                node = self.forward_rng.choice(outside)
         ci = self.config.client_names.index(client)
         if is_get:
             spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)

@@ -72,6 +72,7 @@ __all__ = [
     "resend",
     "retry",
     "silent_get",
+    "unchanged",
     "with_idle_clients",
 ]
 
@@ -235,6 +236,14 @@ def cut_between(state: State, a: str, b: str) -> tuple[list[Action], list[Action
         return [cut], [Heal()]
     current = Partition(tuple(n for n in nodes if n in state.side))
     return [Heal(), cut], [Heal(), current]
+
+
+def unchanged(state: State) -> State:
+    """A trace-spec step that changes nothing: ``held-put-lost`` (session 37), and
+    ``anti-entropy-refused`` (session 53: a half of a Merkle exchange whose receiver's
+    disk refused the merge stores nothing and answers nothing; the spec's
+    ``AntiEntropy`` is atomic and optional, so an exchange left undone is no step)."""
+    return state
 
 
 def dropped(message: Message) -> Callable[[State], State | None]:

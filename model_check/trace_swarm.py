@@ -72,6 +72,8 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads,
                   write_failures=_UNBOUNDED if write_failures else 0)
+    if write_failures:  # (session 53) clients send some puts outside the top N: forwards
+        base = dataclasses.replace(base, coordinator="any")
     if write_failures:
         base = dataclasses.replace(base, name=f"{name}-write-failures")
     if membership is None:
@@ -195,6 +197,12 @@ class SeedReport:
     writes_refused: int = 0
     #: client puts whose coordinator's own write it refused (the spec's ``FailedPut``)
     puts_refused: int = 0
+    #: the other writes it refused (session 53), by kind: ``hint`` (a hint's delivery:
+    #: the spec's ``Drop``), ``read-repair`` (``Drop``), ``anti-entropy`` (a half of a
+    #: Merkle exchange: the trace-spec stutter ``anti-entropy-refused``), ``forward``
+    #: (a forwarded put's coordinator's own write: the spec's ``FailedWrite`` of the
+    #: forward)
+    refusals: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
@@ -202,9 +210,11 @@ class SeedReport:
             extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
         if self.disks_lost:
             extra += f"{', ' if extra else ''}disks lost {self.disks_lost}"
-        if self.writes_refused or self.puts_refused:
+        if self.writes_refused or self.puts_refused or self.refusals:
             extra += (f"{', ' if extra else ''}writes refused {self.writes_refused}, "
                       f"puts refused {self.puts_refused}")
+            extra += "".join(f", {kind} refused {count}"
+                             for kind, count in sorted(self.refusals.items()))
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"

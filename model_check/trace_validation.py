@@ -56,6 +56,11 @@ What maps to what (:meth:`TraceValidator.step`):
   the loss of whatever they send), which fail the request;
 - a hint scan = one ``Handoff`` per hint it sends (a ``Duplicate`` if a copy of
   that handoff is still in flight);
+- with a failing disk (``validate_seed(write_failures=True)``, sessions 52-53): a
+  refused replica write = ``FailedWrite``, a coordinator's refused own write =
+  ``FailedPut`` (``FailedWrite`` of the forward for a forwarded put), a refused hint
+  delivery or read repair = ``Drop``, a refused anti-entropy half a stutter; the
+  workload forwards some puts (:mod:`model_check.trace_forwarding`);
 - gossip rounds, anti-entropy rounds and Merkle steps = stutters;
 - with a membership change (``trace_config(membership=...)``): the join or leave,
   gossip that teaches a view, range transfers, the handover and the settlement =
@@ -95,6 +100,13 @@ documented as a spec gap in docs/refinement.md:
   half is the spec's store reconcile of the records sent, and the answering side
   must send its merged records back whenever the opener misses some (else a
   divergence: the exchange was one-way);
+- ``anti-entropy-refused`` (session 53): a half whose receiver's disk refused the
+  merge stores nothing and answers nothing: a stutter (the spec's exchange is
+  optional);
+- ``forward-again`` (session 53, :mod:`model_check.trace_forwarding`): a forwarder
+  forwards a put to another node of the key's top N than the first (its failure
+  detector suspects the first, or the first did not answer in time): the spec's
+  ``forward`` re-addressed;
 - ``handoff-again`` (session 31): a hint scan hands a hint off again while its
   acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
   spec's ``Handoff`` waits for it): the delivery is sent again;
@@ -126,7 +138,7 @@ from impl.messages import (
 )
 from impl.simulator import InFlight
 from impl.timers import ShadowRound
-from model_check import trace_spec
+from model_check import trace_forwarding, trace_spec
 from model_check.refinement import Divergence, RefusingEngine
 from model_check.refinement_state import (
     Abstract,
@@ -138,7 +150,13 @@ from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
 )
 from model_check.refinement_state import _message_sort as message_sort
-from model_check.trace_events import EXCHANGE, Evidence, Step, TraceEvents
+from model_check.trace_events import (
+    EXCHANGE,
+    REFUSED_DELIVERIES,
+    Evidence,
+    Step,
+    TraceEvents,
+)
 from model_check.trace_membership import (
     MEMBERSHIP_ACTIONS,
     MembershipView,
@@ -196,11 +214,6 @@ _Candidate = tuple[State, int, tuple[str, ...]]
 #: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
 #: ``("leave", ())``.
 Held = tuple[str, Any]
-
-
-def _unchanged(state: State) -> State:
-    """A trace-spec step that changes nothing (``held-put-lost``)."""
-    return state
 
 
 class TraceValidator(TraceEvents):
@@ -268,6 +281,17 @@ class TraceValidator(TraceEvents):
         #: the failing disk's draws (session 52; drawn only with Swarm.write_failure,
         #: so every other run is as before) and the nodes that refused in this event
         self.refusal_rng = random.Random(f"refusals-{seed}")
+        #: the deliveries whose writes an armed disk refuses (session 53: every kind)
+        self.refused_kinds: frozenset[str] = REFUSED_DELIVERIES
+        #: forwarded puts (session 53; :mod:`model_check.trace_forwarding`)
+        self.forward_started = set()
+        self.new_ops = []
+        self.forward_ops = {}
+        self.forward_replies = {}
+        self.forward_acked = set()
+        self.forward_tokens = {}
+        self.forwards_before = []
+        self.forward_rng = random.Random(f"forwards-{seed}")
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
 
@@ -338,10 +362,12 @@ class TraceValidator(TraceEvents):
         """The swarm's failing disk (:attr:`Swarm.write_failure`, session 52): with
         that probability per event, every node's engine is wrapped for the event by
         a :class:`~model_check.refinement.RefusingEngine`, which refuses (as SQLite's
-        SQLITE_FULL) the writes of a delivered
-        ``ReplicaPut`` at its receiver (no other input's: a refused hint delivery or
-        read repair is a drop the budgets state, a refused anti-entropy half no spec
-        step). Returns the wrappers to take off (:func:`_disarm`)."""
+        SQLITE_FULL) the writes of a delivered message of :attr:`refused_kinds` at its
+        receiver (:meth:`refuses`): a ``ReplicaPut`` (the spec's ``FailedWrite``), and
+        since session 53 a hint's delivery and a read repair (the spec's ``Drop``), an
+        anti-entropy half (the stutter ``anti-entropy-refused``) and a forwarded put's
+        ``ForwardGrant`` (``FailedWrite`` of the forward). Returns the wrappers to take
+        off (:func:`_disarm`)."""
         self.refused = set()
         if not self.swarm.write_failure or self.refusal_rng.random() >= self.swarm.write_failure:
             return []
@@ -354,11 +380,14 @@ class TraceValidator(TraceEvents):
 
     def refuses(self, name: str) -> bool:
         """Whether node ``name``'s armed disk refuses a write now: the input being
-        performed is the delivery of a ``ReplicaPut`` to it (the simulator logs the
-        delivery before the node handles it, and its sends after its writes)."""
+        performed is the delivery to it of a message of :attr:`refused_kinds`
+        (:data:`~model_check.trace_events.REFUSED_DELIVERIES`: a ``ReplicaPut``, and
+        since session 53 a hint's delivery, a read repair, an anti-entropy half and a
+        forwarded put's grant; the simulator logs the delivery before the node
+        handles it, and its sends after its writes)."""
         last = self.sim.log[-1] if self.sim.log else None
         if (last is not None and last[1] == "deliver" and last[4] == name
-                and last[5] == "ReplicaPut"):  # (t, "deliver", id, src, dest, type)
+                and last[5] in self.refused_kinds):  # (t, "deliver", id, src, dest, type)
             self.refused.add(name)
             return True
         return False
@@ -405,7 +434,15 @@ class TraceValidator(TraceEvents):
         report = self.report
         report.events += 1
         self.entries = entries
+        forwarding = self.config.coordinator == "any"  # (session 53)
+        if forwarding:
+            self.new_ops = trace_forwarding.note_coordinations(self)
+            trace_forwarding.note_acks(self)
         label, options, evidence = self._map(entries)
+        forwarded = (trace_forwarding.extra_steps(self, self.forwards_before) if forwarding
+                     else [])
+        if forwarded:
+            options = [[*option, *forwarded] for option in options]
         self.steps = report.events
         self._no_internal_errors(f"(event, t={self.sim.now:.4f}) {label}")
         self._client_replies()
@@ -443,6 +480,8 @@ class TraceValidator(TraceEvents):
             raise Divergence(f"event {report.events} (t={self.sim.now:.4f}): {label}",
                              self._divergence_report(options, impl))
         self.views = self.views_now
+        if forwarding:
+            self.forwards_before = trace_forwarding.forwards(self)
         found.sort(key=lambda c: (c[1], len(c[2])))
         best = found[0]
         moved = best[0] not in self.frontier  # a spec step, or a stutter
@@ -630,7 +669,7 @@ class TraceValidator(TraceEvents):
             client = self.clients[put.client]
             client.puts_issued -= 1
             client.counter -= 1
-            steps.append(("held-put-lost", _unchanged))
+            steps.append(("held-put-lost", trace_spec.unchanged))
         return steps
 
     def _held_record(self, name: str, actions: Sequence[Step]) -> HarnessRequest | None:
@@ -665,10 +704,24 @@ class TraceValidator(TraceEvents):
         impl = super().abstract(exclude)
         held = [a for inputs in self.held.values() for kind, m in inputs
                 if kind == "receive" and (a := self.abstract_message(m)) is not None]
-        if not held:
+        if held:
+            impl = dataclasses.replace(impl, messages=tuple(sorted(
+                (*impl.messages, *held), key=message_sort)))
+        if self.config.coordinator != "any":
             return impl
-        return dataclasses.replace(impl, messages=tuple(sorted(
-            (*impl.messages, *held), key=message_sort)))
+        # forwarded puts (session 53): the forwards the forwarders hold, and the puts
+        # their coordinators acknowledged (:mod:`model_check.trace_forwarding`)
+        held_forwards = trace_forwarding.forwards(self)
+        if held_forwards:
+            impl = dataclasses.replace(impl, messages=tuple(sorted(
+                (*impl.messages, *held_forwards), key=message_sort)))
+        if not self.forward_acked:
+            return impl
+        names = self.config.client_names
+        clients = tuple(
+            (tuple(sorted({*acked, *(p for c, p in self.forward_acked if c == name)})), gets)
+            for name, (acked, gets) in zip(names, impl.clients, strict=True))
+        return dataclasses.replace(impl, clients=clients)
 
     # ------------------------------------------------------------------ matching
 

@@ -1,5 +1,8 @@
 """Trace validation with a failing disk (session 52, issue 12 §3).
 
+(Session 53 extended the mix to every kind of write and to forwarded puts:
+``test_trace_validation_every_write.py``; the seeds below were chosen again on it.)
+
 ``validate_seed(seed, write_failures=True)``: the swarm draws a failing disk
 (``Swarm.write_failure``, on in every such seed, its rate drawn), which refuses the
 writes of a delivered ``ReplicaPut`` at its receiver with that probability per event,
@@ -30,16 +33,19 @@ from model_check.trace_validation import TraceValidator, trace_config, validate_
 from tests.conftest import PROFILE
 from tests.refinement.test_write_failures_lockstep import _acking
 
-#: seeds of 0-99 that validate with refused replica writes (10 and 8) and refused own
-#: writes of coordinators (3 and 2), with the trace-spec ``resend`` of a part sent on
-#: after the spec's coordination ended
-WRITE_FAILURE_SEEDS = (2, 4)
+#: seeds of 0-99 that validate with refused replica writes and refused own writes of
+#: coordinators, with the trace-spec ``resend`` of a part sent on after the spec's
+#: coordination ended (session 53's mix, which refuses every kind of write and forwards
+#: some puts: 12 and 2, 14 and 3, 6 and 4)
+WRITE_FAILURE_SEEDS = (2, 4, 17)
 #: the seed whose put the implementation acknowledged after the spec failed it, before
-#: ``_quorum_lost`` counted a target whose fallback refused
-QUORUM_SEED = 2
-#: the first seed of 100-399 that stops at the named spec gap refused-then-acked (one
-#: copy of a ReplicaPut refused, another stored and acknowledged while the spec still
-#: coordinates the put; 0-99 have none)
+#: ``_quorum_lost`` counted a target whose fallback refused (2 until session 53's mix
+#: moved every schedule; 17 now: c3's v7 acknowledged, event 57)
+QUORUM_SEED = 17
+#: a seed that stops at the named spec gap refused-then-acked (one copy of a ReplicaPut
+#: refused, another stored and acknowledged while the spec still coordinates the put;
+#: the first of 100-399 on session 52's mix, and still there on session 53's, where 82
+#: and 99 of 0-99 reach it too)
 REFUSED_THEN_ACKED_SEED = 110
 
 
