@@ -271,8 +271,10 @@ def http_status(error: errors.DynamoError) -> int:
     return 500
 
 
-#: the limits a TooLargeError (413) may name, most specific first: its body's
-#: ``limit`` is the first its message names (session 53)
+#: the limits a TooLargeError (413) may name: its body's ``limit`` is the one its
+#: message names first (session 53; by place in the message since its review: a
+#: message naming two, as a put that fewer than W homes could store, names the one
+#: passed first)
 LIMIT_NAMES = ("max_siblings", "max_record_bytes", "max_value_bytes", "max_key_bytes")
 
 
@@ -284,9 +286,10 @@ def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str,
     body = {"error": type(error).__name__, "message": str(error),
             "outcome": "unknown" if unknown else "not-written"}
     if isinstance(error, errors.TooLargeError):
-        named = [name for name in LIMIT_NAMES if name in body["message"]]
+        named = [(at, name) for name in LIMIT_NAMES
+                 if (at := body["message"].find(name)) >= 0]
         if named:
-            body["limit"] = named[0]
+            body["limit"] = min(named)[1]
     return body
 
 
