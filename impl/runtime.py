@@ -2304,7 +2304,10 @@ class NodeServer:
                               # (session 52, impl.admission._small_passes)
                               "small_passed": self.admission.small_passed,
                               # writes answered 504 that shut the lane (session 53)
-                              "lane_shut": self.admission.lane_shut},
+                              "lane_shut": self.admission.lane_shut,
+                              # seconds until it opens again, 0 when open (its
+                              # review: the count alone did not say whether it is)
+                              "lane_shut_s": self.admission.lane_shut_s()},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            # the primary quorums' defaults (session 39's review: a
                            # user could not see them; ?pr=/?pw= override them)
