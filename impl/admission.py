@@ -295,6 +295,13 @@ class ByteAdmission:
         self.lane_shut += 1
         self.lane_shut_until = self.clock() + self.shut_s
 
+    def lane_shut_s(self) -> float:
+        """Seconds (to 0.1 s, rounded up) until the lane :meth:`shut_lane` shut opens
+        again; 0.0 when it is open (``/status``'s ``admission.lane_shut_s``; session
+        53's review: ``lane_shut`` counts the shuts, not whether the lane is shut)."""
+        left = self.lane_shut_until - self.clock()  # -inf: never shut
+        return math.ceil(round(left * 10, 6)) / 10 if left > 0 else 0.0
+
     def _lane_fits(self, writes: int, size: int) -> bool:
         """Whether a small write of ``size`` bytes fits beside ``writes`` bytes of
         writes in flight (those reserved included): none, or within the limit."""

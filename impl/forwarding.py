@@ -160,7 +160,8 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     if len(request.key) > KEY_BYTES_CEILING or (
             len(request.key) > config.max_key_bytes and not _stored_key(config, mode, request)):
         raise TooLargeError(
-            f"key is {len(request.key)} bytes, over the limit of {config.max_key_bytes}")
+            f"key is {len(request.key)} bytes, over the limit of {config.max_key_bytes} "
+            "(max_key_bytes)")
     if isinstance(request, GetRequest):
         if request.r is not None and request.r > config.n:
             raise BadRequestError(f"GetRequest.r: must be in 1..{config.n}, got {request.r}")
@@ -174,7 +175,7 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     # the body, without the HTTP layer's content-type envelope (impl.http_values)
     if (size := body_bytes(request.value)) > config.max_value_bytes:
         raise TooLargeError(f"value is {size} bytes, over the limit of "
-                            f"{config.max_value_bytes}")
+                            f"{config.max_value_bytes} (max_value_bytes)")
     if request.w is not None and request.w > config.n:
         raise BadRequestError(f"PutRequest.w: must be in 1..{config.n}, got {request.w}")
     if request.pw is not None and request.pw > config.n:

@@ -271,8 +271,10 @@ def http_status(error: errors.DynamoError) -> int:
     return 500
 
 
-#: the limits a TooLargeError (413) may name, most specific first: its body's
-#: ``limit`` is the first its message names (session 53)
+#: the limits a TooLargeError (413) may name: its body's ``limit`` is the one its
+#: message names first (session 53; by place in the message since its review: a
+#: message naming two, as a put that fewer than W homes could store, names the one
+#: passed first)
 LIMIT_NAMES = ("max_siblings", "max_record_bytes", "max_value_bytes", "max_key_bytes")
 
 
@@ -284,9 +286,10 @@ def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str,
     body = {"error": type(error).__name__, "message": str(error),
             "outcome": "unknown" if unknown else "not-written"}
     if isinstance(error, errors.TooLargeError):
-        named = [name for name in LIMIT_NAMES if name in body["message"]]
+        named = [(at, name) for name in LIMIT_NAMES
+                 if (at := body["message"].find(name)) >= 0]
         if named:
-            body["limit"] = named[0]
+            body["limit"] = min(named)[1]
     return body
 
 
@@ -861,7 +864,7 @@ class _Parse:
                 (self.parser.get_method(), self.url))
         if length is not None and length > self.limit and self._keeps_body():
             raise _Refusal((413, error_body(errors.TooLargeError(
-                f"value is {length} bytes, over the limit of {self.limit}")), []),
+                f"value is {length} bytes, over the limit of {self.limit} (max_value_bytes)")), []),
                 (self.parser.get_method(), self.url))
         if length is not None and length > self.discard_limit and not self._keeps_body():
             raise self._discarded_too_large(f"{length} bytes")
@@ -944,7 +947,8 @@ class _Parse:
         if self.size - self.chunk_data + size <= self.limit:
             return None
         return _Refusal((413, error_body(errors.TooLargeError(
-            f"value is over the limit of {self.limit} bytes: a chunk of {size} bytes "
+            f"value is over the limit of {self.limit} bytes (max_value_bytes): a chunk "
+            f"of {size} bytes "
             f"announced after {self.size - self.chunk_data} (refused at its size line)")),
             []), (self.parser.get_method(), self.url))
 
@@ -970,7 +974,7 @@ class _Parse:
         self.size += len(body)
         if self.size > self.limit:
             raise _Refusal((413, error_body(errors.TooLargeError(
-                f"value is over the limit of {self.limit} bytes")), []),
+                f"value is over the limit of {self.limit} bytes (max_value_bytes)")), []),
                 (self.parser.get_method(), self.url))
         self.body += body
 
@@ -1747,7 +1751,8 @@ class HttpApi:
         headers = request.headers
         if len(key) > self.config.max_key_bytes and not self._stored_key(method, key, headers):
             return 414, error_body(errors.TooLargeError(
-                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}"
+                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes} "
+                "(max_key_bytes)"
                 + ("" if len(key) > KEY_BYTES_CEILING or method != "PUT" else
                    " (a key stored before max_key_bytes was lowered is read, deleted, "
                    "and written with the context of a read that found a value)"))), []
@@ -1975,7 +1980,8 @@ class HttpApi:
             server.metrics.siblings.observe(len(reply.result.values))
             if not reply.result.values and (refused := self._absent_long_key(key)):
                 return refused
-            return _get_answer(key, reply.result, accept, conditions)
+            return _get_answer(key, reply.result, accept, conditions,
+                               now_ms=int(server.now() * 1000))
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context, "key": base64.b64encode(key).decode()}, [
@@ -2182,7 +2188,7 @@ class HttpApi:
             return None
         return 414, error_body(errors.TooLargeError(
             f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes} "
-            "(no value is stored under it)")), []
+            "(max_key_bytes; no value is stored under it)")), []
 
     def _stored_key(self, method: str, key: bytes, headers: dict[bytes, bytes]) -> bool:
         """Whether a request for a key over ``max_key_bytes`` goes on, as one for a
@@ -2617,7 +2623,8 @@ def _precondition_failed(conditions: Preconditions, message: PutRequest,
 
 def _get_answer(key: bytes, result: GetResult,
                 accept: list[tuple[bytes, bytes, float]] | None,
-                conditions: Preconditions | None = None) -> _Answer:
+                conditions: Preconditions | None = None, *,
+                now_ms: int | None = None) -> _Answer:
     """A get's answer for ``key`` in Riak's convention (impl.http_values): 404 / 200
     raw / 300, or JSON when the request's Accept ranges prefer it (``wants_json``; a
     404 is always JSON). It names its key (session 37): the JSON answer in ``key``
@@ -2632,7 +2639,8 @@ def _get_answer(key: bytes, result: GetResult,
     a body (its ETag, Content-Location, context and caching fields, RFC 9110 15.4.5)
     or a 412; a 300's or a 404's are ignored (RFC 9110 13.2.1: the answer without
     them is no 2xx). Before session 49 no answer had a tag and both fields were
-    ignored."""
+    ignored. ``now_ms``: the node's clock (ms since 1970), which bounds the
+    ``Last-Modified`` (:func:`impl.http_values.last_modified`)."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context), *_GET_CACHING]
     count = len(result.values)
@@ -2642,7 +2650,8 @@ def _get_answer(key: bytes, result: GetResult,
     tag = None if count == 0 else entity_tags(result)[as_json]
     if tag is not None:
         extra.insert(0, ("etag", tag))
-        if (modified := last_modified(result.values)) is not None:  # session 53
+        # session 53; never later than the answer's Date, ``now_ms`` (its review)
+        if (modified := last_modified(result.values, now_ms)) is not None:
             extra.insert(1, ("last-modified", modified))
     # RFC 9110 13.2.1: preconditions are ignored when the answer without them would
     # not be a 2xx: a 300 of siblings, a 404 (session 48's review read it so)

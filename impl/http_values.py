@@ -252,16 +252,24 @@ def written_ms(stored: bytes) -> int | None:
     return None if envelope is None else envelope[2]
 
 
-def last_modified(values: list[bytes]) -> str | None:
+def last_modified(values: list[bytes], now_ms: int | None) -> str | None:
     """The ``Last-Modified`` of a get's answer holding ``values`` (RFC 9110 8.8.2,
     an IMF-fixdate): the latest write time among them, or None when any lacks one
     (written before session 53, or not over HTTP: a date older than a value's
     would be false). Riak sends one per object (``riak_kv_wm_object``, its
-    ``X-Riak-Last-Modified`` metadata); informational, never used to order writes."""
+    ``X-Riak-Last-Modified`` metadata); informational, never used to order writes.
+
+    ``now_ms`` (ms since 1970, UTC): the answering node's clock, the answer's
+    ``Date``; a later time (a value written through a node whose clock is ahead)
+    reads as ``now_ms``: RFC 9110 8.8.2.1, an origin server MUST NOT send a
+    Last-Modified later than its Date, and MUST replace a date in the future with
+    it (session 53's review: an hour ahead of the Date before)."""
     times = [written_ms(value) for value in values]
     if not times or any(time is None for time in times):
         return None
     latest = max(time for time in times if time is not None)
+    if now_ms is not None:
+        latest = min(latest, now_ms)
     return email.utils.formatdate(latest // 1000, usegmt=True)
 
 

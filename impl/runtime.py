@@ -2061,6 +2061,10 @@ class NodeServer:
         # text/plain body every home stores was refused here)
         size = body_bytes(request.value) if size is None else size
         refusing: dict[str, str] = {}
+        #: the limits each refusing home refuses it by: named first in the message,
+        #: so that the 413's ``limit`` is the one passed (impl.http_api.error_body;
+        #: session 53's review: "max_value_bytes" for a key too long)
+        passed: dict[str, list[str]] = {}
         for home in dict.fromkeys(homes + tuple(node for group in groups for node in group)):
             if home == self.name:  # its own checks let the put through (a key stored
                 continue  # before max_key_bytes was lowered too: _stored_key); until
@@ -2070,17 +2074,22 @@ class NodeServer:
             # a limit not named in ``differ`` is the same as this node's
             value_limit = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
             key_limit = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
-            if size > value_limit or len(request.key) > key_limit:
+            passed[home] = [name for name, over in (
+                ("max_value_bytes", size > value_limit),
+                ("max_key_bytes", len(request.key) > key_limit)) if over]
+            if passed[home]:
                 refusing[home] = (f"{home} (max_value_bytes {value_limit}, max_key_bytes "
                                   f"{key_limit})")
         short = [group for group in groups
                  if len(group) - len(refusing.keys() & set(group)) < needed]
         if not short:
             return None
-        named = [text for home, text in refusing.items()
-                 if any(home in group for group in short)]
+        short_homes = [home for home in refusing if any(home in group for group in short)]
+        named = [refusing[home] for home in short_homes]
+        limits = dict.fromkeys(name for home in short_homes for name in passed[home])
         return errors.TooLargeError(
-            f"this put needs W={needed} of the key's {len(short[0])} replicas"
+            f"{' and '.join(limits)}: this put needs W={needed} of the key's "
+            f"{len(short[0])} replicas"
             f"{' (in each quorum group: the membership is changing)' if len(groups) > 1 else ''}"
             f", and {len(named)} of them run smaller [cluster] limits than this node "
             f"(max_value_bytes {self.config.max_value_bytes}, max_key_bytes "
@@ -2301,7 +2310,10 @@ class NodeServer:
                               # (session 52, impl.admission._small_passes)
                               "small_passed": self.admission.small_passed,
                               # writes answered 504 that shut the lane (session 53)
-                              "lane_shut": self.admission.lane_shut},
+                              "lane_shut": self.admission.lane_shut,
+                              # seconds until it opens again, 0 when open (its
+                              # review: the count alone did not say whether it is)
+                              "lane_shut_s": self.admission.lane_shut_s()},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            # the primary quorums' defaults (session 39's review: a
                            # user could not see them; ?pr=/?pw= override them)

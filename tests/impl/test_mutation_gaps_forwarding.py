@@ -153,7 +153,8 @@ def test_a_client_key_of_exactly_max_key_bytes_is_accepted_one_more_refused() ->
         check_request(config, ClockMode.DVV, request)
     with pytest.raises(TooLargeError) as caught:
         check_request(config, ClockMode.DVV, PutRequest(1, b"k" * (limit + 1), b"v"))
-    assert str(caught.value) == f"key is {limit + 1} bytes, over the limit of {limit}"
+    assert str(caught.value) == (f"key is {limit + 1} bytes, over the limit of {limit} "
+                                 "(max_key_bytes)")
 
 
 def test_a_key_over_max_key_bytes_is_read_and_written_only_with_a_context_of_a_version(
@@ -195,7 +196,8 @@ def test_a_value_of_exactly_max_value_bytes_is_accepted_one_more_refused() -> No
     check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * limit))
     with pytest.raises(TooLargeError) as caught:
         check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * (limit + 1)))
-    assert str(caught.value) == f"value is {limit + 1} bytes, over the limit of {limit}"
+    assert str(caught.value) == (f"value is {limit + 1} bytes, over the limit of {limit} "
+                                 "(max_value_bytes)")
 
 
 def test_a_client_vclock_put_without_a_client_id_is_refused_saying_why() -> None:

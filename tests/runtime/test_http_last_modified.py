@@ -43,9 +43,9 @@ def test_the_timed_envelope_reads_back_and_a_value_without_a_time_has_no_date() 
     cut = sealed[:len(TIMED_MAGIC) + 1 + len(b"text/plain") + 7]
     assert open_value(cut) == ("application/octet-stream", cut) and written_ms(cut) is None
     later = seal_value(b"x", None, 1_700_000_005_999)
-    assert last_modified([sealed, later]) == "Tue, 14 Nov 2023 22:13:25 GMT"
-    assert last_modified([sealed, seal_value(b"old", None)]) is None
-    assert last_modified([]) is None
+    assert last_modified([sealed, later], None) == "Tue, 14 Nov 2023 22:13:25 GMT"
+    assert last_modified([sealed, seal_value(b"old", None)], None) is None
+    assert last_modified([], None) is None
 
 
 def test_a_get_sends_the_latest_write_time_and_it_orders_nothing(tmp_path: Path) -> None:

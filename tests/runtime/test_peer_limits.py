@@ -237,7 +237,10 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
     the stored value with its content type; a 1 MiB ``text/plain`` body, which n2
     and n3 (1 MiB) store, was refused 413 through n1 (2 MiB) at W = 2 (the sealed
     value is 1 MiB + 15 bytes). Through n2, whose peer n1 runs the larger limit,
-    nothing is refused for it; a key over the homes' ``max_key_bytes`` is named."""
+    nothing is refused for it; a key over the homes' ``max_key_bytes`` is named, and
+    the 413's ``limit`` is the one passed (session 53's review: ``max_value_bytes``
+    for the key too; mutant checked to fail: ``error_body`` picking by
+    ``LIMIT_NAMES``'s order again)."""
     ports = free_ports(6)
     nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
                                  Address("127.0.0.1", ports[2 * i + 1]),
@@ -261,6 +264,7 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
             status, _, body = await call("PUT", url(n1, "/kv/over"), b"o" * ((1 << 20) + 1),
                                          text)
             assert status == 413 and f"its {(1 << 20) + 1}-byte value" in str(body), body
+            assert body["limit"] == "max_value_bytes", body  # session 53's review
             first = next(key for key in (f"c{i}" for i in range(100))
                          if n1.node.preference_list(key.encode())[0] == "n1")
             async with vdynamo.connect_async([f"http://{n1.http_address}"]) as client:
@@ -275,6 +279,9 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
             status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1500), b"v")
             assert status == 413, (status, body)
             assert f"n2 (max_value_bytes {1 << 20}, max_key_bytes 1024)" in str(body)
+            # the limit the key passed (session 53's review: "max_value_bytes" before,
+            # the first of the two the message named)
+            assert body["limit"] == "max_key_bytes", body
             assert n1.node.record(b"k" * 1500) is None
         finally:
             for server in servers:

@@ -76,6 +76,7 @@ def test_a_put_refused_after_a_timeout_is_503_and_written_nowhere(tmp_path: Path
             assert "retry-after" in headers, headers
             status, _, shown = await call("GET", url(n1, "/status"))
             assert shown["admission"]["lane_shut"] == 1, shown["admission"]
+            assert shown["admission"]["lane_shut_s"] > 0, shown["admission"]  # review
             await hot
             await asyncio.sleep(0.3)  # the ReplicaPuts, had any left, are applied
             for server in servers:
@@ -96,8 +97,11 @@ def test_a_shut_lane_opens_again_after_its_seconds() -> None:
     assert admission.admits_now(5, write=True)
     admission.shut_lane()
     assert not admission.admits_now(5, write=True)
+    assert admission.lane_shut_s() == 2.0  # session 53's review: /status says so
     now[0] = 11.9
     assert not admission.admits_now(5, write=True)
+    assert admission.lane_shut_s() == 0.1
     now[0] = 12.0
     assert admission.admits_now(5, write=True)
+    assert admission.lane_shut_s() == 0.0
     assert admission.lane_shut == 1
