@@ -65,7 +65,7 @@ from typing import Any
 
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
-from impl.runtime_config import load_runtime_config
+from impl.runtime_config import check_start, load_runtime_config
 from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
@@ -1075,8 +1075,15 @@ def _file_problem(directory: Path) -> str | None:
     and say nothing, and a node stopped then (``cluster stop``, a rolling restart)
     exits at its start (session 51's service probe); None when it loads."""
     path = directory / "cluster.toml"
+    what = "does not load"
     try:
-        load_runtime_config(path)
+        config = load_runtime_config(path)
+        # session 53's review: a file that loads but that `vdynamo serve --node NAME`
+        # refuses (a port 0, a data file shared, the peer cap) was no problem here: its
+        # `cluster status` exited 0, and a node stopped then did not start again
+        for name in _startable(directory):
+            what = f"does not start {name}"
+            check_start(config, [name])
     except ConfigError as error:
         # the file named (session 52: a check of the settings, "[cluster]: section
         # missing", named none)
@@ -1085,9 +1092,19 @@ def _file_problem(directory: Path) -> str | None:
             # (session 53; a TOML error names its line and column already)
             line = _field_line(path, said)
             said = f"{path}{'' if line is None else f' line {line}'}: {said}"
-        return (f"the cluster file does not load: {said}; the running nodes keep "
+        return (f"the cluster file {what}: {said}; the running nodes keep "
                 "the file they loaded, and a node started now exits: fix the file first")
     return None
+
+
+def _startable(directory: Path) -> list[str]:
+    """The nodes of ``directory``'s ``cluster.json`` that ``cluster start`` would start
+    (those not marked left or removed); none when it is not a state file (said apart)."""
+    try:
+        nodes = read_state(directory)["nodes"]
+    except ClusterStateError:
+        return []
+    return [name for name, entry in nodes.items() if not entry.get("left")]
 
 
 def _down(args: argparse.Namespace) -> int:
