@@ -54,6 +54,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.error
@@ -471,16 +472,37 @@ def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
 _EXEC_WAIT_S = 5.0
 
 
+@contextlib.contextmanager
+def _hangup_ignored() -> Iterator[None]:
+    """SIGHUP ignored in this process while a node is started, so that the node's
+    process ignores it from its exec on (an ignored signal stays ignored across exec)
+    until ``vdynamo serve`` installs its handler, the re-read (session 53). Session
+    53's review: a SIGHUP in the node's first second or so (Python's start, the
+    imports, the store opened), as a tool that reloads every daemon after editing
+    their files sends it, took the default action: the node killed, nothing logged
+    (``kill -HUP`` 0.8 s after ``cluster start n4``: a zombie, ``n4 exited``). Outside
+    the main thread, where Python cannot set a handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
+
+
 def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False) -> int:
     """Start ``vdynamo serve`` of node ``name`` (``--rejoin``, ``--adopt-store`` when
     asked) in a session of its own, its output appended to its log; its PID, once
     :func:`_runs` knows the process (or it ended)."""
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
-         *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    with _hangup_ignored():  # (the child from its exec on: see there)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
+             *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
     # Until its command line shows (a few ms after Popen returns: 132 of 200 children
     # read an empty /proc/PID/cmdline at once, session 51's machine), the process is
