@@ -28,6 +28,14 @@ import pytest
 from vdynamo import cluster_cli
 
 
+def _ended(pid: int) -> bool:
+    """Whether child ``pid`` ended (reaped here, or already by its Popen's finalizer)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG) != (0, 0)
+    except ChildProcessError:
+        return True
+
+
 def test_a_node_started_survives_a_hangup_at_its_start(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "alive"
@@ -43,15 +51,11 @@ def test_a_node_started_survives_a_hangup_at_its_start(
         assert signal.getsignal(signal.SIGHUP) == before  # this process's, given back
         deadline = time.monotonic() + 10
         while not marker.exists() and time.monotonic() < deadline:
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                break  # (it ended: killed by its SIGHUP)
+            if _ended(pid):
+                break  # (killed by its SIGHUP)
             time.sleep(0.01)
         assert marker.exists(), "the child was killed by a SIGHUP at its start"
     finally:
-        with_pid_gone = False
-        try:
+        if not _ended(pid):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            with_pid_gone = True
-        if not with_pid_gone:
             os.waitpid(pid, 0)
