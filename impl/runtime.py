@@ -65,6 +65,7 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -1909,11 +1910,22 @@ class NodeServer:
                      self.config_path)
         return True
 
-    def reread_file(self) -> bool:
+    def reread_file(self, nodes: Mapping[str, NodeAddresses] | None = None) -> bool:
         """Re-read the cluster file now if it changed since its last read, adopting the
         peers' addresses it gives (:meth:`_reread`): ``vdynamo serve``'s SIGHUP
-        (:func:`impl.serve.reload_report`, session 53). Whether the read is usable."""
-        return self._reread()
+        (:func:`impl.serve.reload_report`, session 53). ``nodes``: the file's sections
+        as the caller just loaded and checked it (with ``vdynamo serve``'s own
+        ``--insecure-dev``), taken as this read (session 53's review). Whether the read
+        is usable."""
+        if nodes is None or self.config_path is None:
+            return self._reread()
+        try:
+            stat = self.config_path.stat()
+            self._config_read = (stat.st_mtime_ns, stat.st_size)
+        except OSError:  # (gone since the caller read it: read again at the next look)
+            self._config_read = None
+        self._take_read(dict(nodes))
+        return bool(self._config_nodes)
 
     def _reread(self) -> bool:
         """Re-read the cluster file if it changed since the last read, and adopt what
@@ -1940,20 +1952,26 @@ class NodeServer:
         if signature != self._config_read:  # a file that fails is read once a change
             self._config_read = signature
             try:
-                self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
+                nodes = dict(load_runtime_config(self.config_path).nodes)
             except (OSError, errors.ConfigError) as error:
                 self._config_nodes = {}
                 log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
                 return False
-            # told from what the file last gave each node, not from its previous read:
-            # a read that failed (the file half written: even write_text truncates
-            # first) or that lacked the node made that read empty or partial, and until
-            # session 30's review the change written after it was never adopted (n2
-            # dialed at its old port for good, w=3 puts 504 17 s on)
-            before = dict(self._file_gave)
-            self._file_gave.update(self._config_nodes)
-            self._adopt_addresses(before)
+            self._take_read(nodes)
         return bool(self._config_nodes)
+
+    def _take_read(self, nodes: dict[str, NodeAddresses]) -> None:
+        """The cluster file's sections ``nodes``, just read: kept, and the addresses
+        that changed adopted (:meth:`_adopt_addresses`)."""
+        self._config_nodes = nodes
+        # told from what the file last gave each node, not from its previous read:
+        # a read that failed (the file half written: even write_text truncates
+        # first) or that lacked the node made that read empty or partial, and until
+        # session 30's review the change written after it was never adopted (n2
+        # dialed at its old port for good, w=3 puts 504 17 s on)
+        before = dict(self._file_gave)
+        self._file_gave.update(nodes)
+        self._adopt_addresses(before)
 
     def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:
         """Re-read the cluster file at ``path`` (None: none) when it changes (:meth:`_reread`);

@@ -411,6 +411,32 @@ def check_fixed_ports(nodes: Mapping[str, NodeAddresses], served: Sequence[str])
                     f"serve --all`)")
 
 
+def check_start(config: RuntimeConfig, served: Sequence[str]) -> None:
+    """ConfigError, as ``vdynamo serve`` refuses to start the nodes ``served`` (one
+    process) of a cluster file that loads (``config``): a node the file does not name,
+    a data file shared or a data path that is a directory (:func:`check_distinct_data`),
+    a port 0 (:func:`check_fixed_ports`), a peer cap below the members that have not
+    left (:func:`impl.config.check_peer_cap`). These depend on the nodes a process
+    serves, so :func:`load_runtime_config` does not make them (a running node re-reads
+    the file). ``vdynamo cluster status`` (each node as ``cluster start`` runs it) and
+    ``vdynamo serve``'s SIGHUP make them too: before session 53's review a file that
+    loaded but that ``vdynamo serve --node n2`` refused (``http = "127.0.0.1:0"``) had
+    ``cluster status`` exit 0 and SIGHUP say the change took effect at the next start;
+    a script's ``status && stop n2 && start n2`` stopped n2 for good."""
+    unknown = [name for name in served if name not in config.nodes]
+    if unknown:
+        raise errors.ConfigError(f"unknown node {unknown[0]!r} (the file names "
+                                 f"{', '.join(sorted(config.nodes))})")
+    # the nodes whose sections say they left (`left = true`), unless served here: no
+    # peer connection of theirs to hold (the cap, the descriptors)
+    left = [name for name, held in config.nodes.items() if held.left and name not in served]
+    check_distinct_data(config.nodes, served)  # the nodes of this process
+    check_fixed_ports(config.nodes, served)  # port 0: only if this process serves all
+    # the nodes that joined (or join) count: the file's [nodes.*] sections, but for
+    # those that left
+    check_peer_cap(config.cluster, config.nodes, left)
+
+
 _NODE_KEYS = {"peer", "http", "data", "left"}
 
 

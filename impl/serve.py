@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from impl import errors
-from impl.config import ClusterConfig, check_peer_cap
+from impl.config import ClusterConfig
 from impl.connections import fit_descriptors
 from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
@@ -46,7 +46,7 @@ from impl.runtime_config import (
     NodeAddresses,
     RuntimeConfig,
     check_distinct_data,
-    check_fixed_ports,
+    check_start,
     exposed_secret,
     load_runtime_config,
 )
@@ -431,24 +431,12 @@ def main(argv: list[str]) -> int:
         print(f"vdynamo serve: --node {twice[0]} given twice: a node runs once (name "
               "each node of this process once)", file=sys.stderr)
         return 2
-    unknown = [n for n in names if n not in config.nodes]
-    if unknown:
-        print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "
-              f"{', '.join(sorted(config.nodes))})", file=sys.stderr)
-        return 2
-    # the nodes whose sections say they left (`left = true`), unless served here: no
-    # peer connection of theirs to hold (the cap, the descriptors)
-    left = [n for n, held in config.nodes.items() if held.left and n not in names]
-    try:
-        check_distinct_data(config.nodes, names)  # the nodes of this process
-        check_fixed_ports(config.nodes, names)  # port 0: only if this process serves all
-        # the nodes that joined (or join) count: the file's [nodes.*] sections (checked
-        # here, not in load_runtime_config: a running node re-reads the file), but
-        # for those that left
-        check_peer_cap(config.cluster, config.nodes, left)
+    try:  # a node the file does not name, a data file shared, a port 0, the peer cap
+        check_start(config, names)
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
+    left = [n for n, held in config.nodes.items() if held.left and n not in names]
     if args.insecure_dev:
         try:  # the flag's only effect on loading: a secret check skipped
             load_runtime_config(args.config, insecure_dev=False)
@@ -522,14 +510,22 @@ def reload_report(loaded: RuntimeConfig, names: Sequence[str],
     path = loaded.path
     if path is None:
         return logging.WARNING, "SIGHUP: no cluster file to re-read; serving on"
+    what = "does not load"
     try:
         fresh = load_runtime_config(path, insecure_dev=insecure_dev)
+        # session 53's review: a file that loads but that `vdynamo serve` refuses for
+        # these nodes (a port 0, a data file shared) was "it loads ... take effect at
+        # the next start", and that start exited
+        what = f"loads but would not start {', '.join(names)}"
+        check_start(fresh, names)
     except (OSError, errors.ConfigError) as error:
         return logging.ERROR, (
-            f"SIGHUP: {path} does not load ({error}); serving on with the file as loaded "
+            f"SIGHUP: {path} {what} ({error}); serving on with the file as loaded "
             "at the start, and a node started now would exit: fix the file")
-    for server in servers:
-        server.reread_file()
+    for server in servers:  # the addresses of the file just read and checked (session
+        # 53's review: each server read it again, without --insecure-dev, and a short
+        # secret's file failed there while this line said the addresses were taken)
+        server.reread_file(fresh.nodes)
     changed = [f"[cluster] {field.name}" for field in dataclasses.fields(loaded.cluster)
                if getattr(fresh.cluster, field.name) != getattr(loaded.cluster, field.name)]
     changed += [f"[nodes.{name}]" for name in names

@@ -54,6 +54,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.error
@@ -65,7 +66,7 @@ from typing import Any
 
 from impl.config import check_peer_cap
 from impl.errors import ConfigError, LocalError
-from impl.runtime_config import load_runtime_config
+from impl.runtime_config import check_start, load_runtime_config
 from spec.ring import Partitioning, Ring, Strategy
 from vdynamo.cli import INTERRUPTED
 
@@ -471,16 +472,37 @@ def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
 _EXEC_WAIT_S = 5.0
 
 
+@contextlib.contextmanager
+def _hangup_ignored() -> Iterator[None]:
+    """SIGHUP ignored in this process while a node is started, so that the node's
+    process ignores it from its exec on (an ignored signal stays ignored across exec)
+    until ``vdynamo serve`` installs its handler, the re-read (session 53). Session
+    53's review: a SIGHUP in the node's first second or so (Python's start, the
+    imports, the store opened), as a tool that reloads every daemon after editing
+    their files sends it, took the default action: the node killed, nothing logged
+    (``kill -HUP`` 0.8 s after ``cluster start n4``: a zombie, ``n4 exited``). Outside
+    the main thread, where Python cannot set a handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
+
+
 def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False) -> int:
     """Start ``vdynamo serve`` of node ``name`` (``--rejoin``, ``--adopt-store`` when
     asked) in a session of its own, its output appended to its log; its PID, once
     :func:`_runs` knows the process (or it ended)."""
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
-         *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    with _hangup_ignored():  # (the child from its exec on: see there)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
+             *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
     # Until its command line shows (a few ms after Popen returns: 132 of 200 children
     # read an empty /proc/PID/cmdline at once, session 51's machine), the process is
@@ -1075,8 +1097,15 @@ def _file_problem(directory: Path) -> str | None:
     and say nothing, and a node stopped then (``cluster stop``, a rolling restart)
     exits at its start (session 51's service probe); None when it loads."""
     path = directory / "cluster.toml"
+    what = "does not load"
     try:
-        load_runtime_config(path)
+        config = load_runtime_config(path)
+        # session 53's review: a file that loads but that `vdynamo serve --node NAME`
+        # refuses (a port 0, a data file shared, the peer cap) was no problem here: its
+        # `cluster status` exited 0, and a node stopped then did not start again
+        for name in _startable(directory):
+            what = f"does not start {name}"
+            check_start(config, [name])
     except ConfigError as error:
         # the file named (session 52: a check of the settings, "[cluster]: section
         # missing", named none)
@@ -1085,9 +1114,19 @@ def _file_problem(directory: Path) -> str | None:
             # (session 53; a TOML error names its line and column already)
             line = _field_line(path, said)
             said = f"{path}{'' if line is None else f' line {line}'}: {said}"
-        return (f"the cluster file does not load: {said}; the running nodes keep "
+        return (f"the cluster file {what}: {said}; the running nodes keep "
                 "the file they loaded, and a node started now exits: fix the file first")
     return None
+
+
+def _startable(directory: Path) -> list[str]:
+    """The nodes of ``directory``'s ``cluster.json`` that ``cluster start`` would start
+    (those not marked left or removed); none when it is not a state file (said apart)."""
+    try:
+        nodes = read_state(directory)["nodes"]
+    except ClusterStateError:
+        return []
+    return [name for name, entry in nodes.items() if not entry.get("left")]
 
 
 def _down(args: argparse.Namespace) -> int:

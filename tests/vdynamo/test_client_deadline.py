@@ -123,3 +123,20 @@ def test_the_bound_of_each_request() -> None:
     assert _bound("GET", 9.0, 5.0, until) <= 5.0
     with pytest.raises(NotSentError):
         _bound("PUT", 2.0, 5.0, time.monotonic() - 0.1)
+
+
+def test_a_remainder_under_half_a_millisecond_is_no_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 53's review: 0.3 ms left of the call's deadline was rounded to a bound of
+    0 s and the request made with it (a write's first byte then refused by the
+    deadline backend, a WriteTimeout: "outcome unknown" for a write never sent). Now
+    not sent (NotSentError, a write then NoNodeError: not written). Fails on
+    39071267 (``_bound`` returns 0.0); mutant checked: the rounding moved back after
+    the check (fails)."""
+    until = 100.0
+    monkeypatch.setattr(time, "monotonic", lambda: until - 0.0003)
+    for method in ("PUT", "DELETE", "GET"):
+        with pytest.raises(NotSentError):
+            _bound(method, 2.0, 5.0, until)
+    monkeypatch.setattr(time, "monotonic", lambda: until - 0.0006)
+    assert _bound("PUT", 2.0, 5.0, until) == 0.001
