@@ -1,0 +1,87 @@
+"""Mutation gaps of session 52's new paths (issue 12; docs/refinement.md, "Mutation
+score of session 52's new paths (session 53)"): the lost leaver that removes itself
+(:meth:`impl.gossip.Gossiper._remove_lost_leaver`), what a self-removed node answers
+(:meth:`impl.node.Node.receive`, :meth:`impl.node.Node.removed_message`) and keeps
+across a restart (:data:`impl.gossip.REMOVED_ITSELF_META`).
+
+The start: 3 nodes, n4 and n5 joined (strategy 3), keys written at W = 3, n4 asked
+to leave, 2 s later its disk replaced
+(:func:`tests.impl.test_wiped_mid_change_reads.write_then_leave`, as
+tests/impl/test_wiped_leaver_review.py). The mutants each test kills are named in
+its docstring; each was run by hand (``MUTANT_UNDER_TEST``) in mutmut's copy and
+seen failing, and a no-such mutant passing (the section above).
+"""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+from impl.effects import Effect, Send
+from impl.gossip import REMOVED_ITSELF_META
+from impl.membership import Membership, MemberStatus
+from impl.messages import Gossip
+from impl.node import SELF_REMOVED_MESSAGE
+from impl.staging import persist
+from tests.impl.test_wiped_leaver_reads import KEYS
+from tests.impl.test_wiped_mid_change_reads import write_then_leave
+
+_REMOVED_LINE = ("n4: the cluster's view holds this node leaving and its store lost "
+                 "what it was to hand over: removed (the other replicas hand its "
+                 "ranges over)")
+
+
+def _sent(effects: list[Effect]) -> list[tuple[str, bytes, bool]]:
+    """The gossip sends among ``effects``: (dest, view, reply) (the node stamps the
+    rest: its generation, beats)."""
+    return [(effect.dest, effect.message.view, effect.message.reply) for effect in effects
+            if isinstance(effect, Send) and isinstance(effect.message, Gossip)]
+
+
+def _wiped_leaver(cluster: SimulatedCluster) -> None:
+    """n4 asked to leave, then its disk replaced; not run after (n4 has heard no
+    peer yet: its new store's first gossip decides)."""
+    write_then_leave(cluster, KEYS[:10], "n4")
+    cluster.wipe("n4")
+
+
+def test_a_lost_leaver_pushes_its_removal_to_every_other_live_member() -> None:
+    """n1's view handed to n4's new store: n4 announces itself ``removing``, stores
+    that view and that it removed itself, logs it, and pushes the view (no answer
+    asked) to n1, n2, n3 and n5, not to itself. Kills ``_remove_lost_leaver``'s
+    pushes mutated (a dest or message of None or left out, the view None or left
+    out, ``reply`` None, left out or True, the push to itself only: 36-45), the
+    stored view's name or bytes (22-27), the stored flag's (30-34) and the log
+    line (35)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        node, storage = cluster.node("n4"), cluster.storages["n4"]
+        effects = persist(storage, node.receive(cluster.now, "n1", Gossip(
+            cluster.node("n1").gossiper.view.to_bytes(), reply=False)))
+        view = node.gossiper.view
+        entry = view.get("n4")
+        assert entry is not None and entry.status is MemberStatus.REMOVING
+        assert _sent(effects) == [(other, view.to_bytes(), False)
+                                  for other in ("n1", "n2", "n3", "n5")]
+        assert Membership.from_bytes(storage.get_meta("membership") or b"") == view
+        assert storage.get_meta(REMOVED_ITSELF_META) == b"1"
+        assert _REMOVED_LINE in list(node.gossiper.log)
+
+
+def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
+    """n4 removed itself, then crashed and restarted on that store: it is removed,
+    removed by itself (the stored flag read back: ``Gossiper.__init__`` 58-61), its
+    refusals say so, and it answers a peer's gossip asking an answer with its view,
+    asking none (``receive`` 38-47), and a gossip asking none with nothing (36,
+    37)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        cluster.run_until(lambda: cluster.node("n4").removed, max_time=30.0)
+        cluster.crash("n4")
+        cluster.run_for(1.0)
+        cluster.restart("n4")
+        node = cluster.node("n4")
+        assert node.removed and node.removed_itself
+        assert node.removed_message() == SELF_REMOVED_MESSAGE.format(node="n4")
+        view = cluster.node("n1").gossiper.view.to_bytes()
+        answer = node.receive(cluster.now, "n1", Gossip(view, reply=True))
+        assert _sent(answer) == [("n1", node.gossiper.view.to_bytes(), False)]
+        assert node.receive(cluster.now, "n2", Gossip(view, reply=False)) == []
