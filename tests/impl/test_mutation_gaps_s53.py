@@ -14,9 +14,11 @@ seen failing, and a no-such mutant passing (the section above).
 
 from __future__ import annotations
 
+import json
+
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
-from impl.gossip import REMOVED_ITSELF_META
+from impl.gossip import FROM_META, REMOVED_ITSELF_META, _ring_json
 from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE
@@ -85,3 +87,25 @@ def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
         answer = node.receive(cluster.now, "n1", Gossip(view, reply=True))
         assert _sent(answer) == [("n1", node.gossiper.view.to_bytes(), False)]
         assert node.receive(cluster.now, "n2", Gossip(view, reply=False)) == []
+
+
+def test_a_survivor_transfers_again_from_its_serving_ring() -> None:
+    """Seed 2: n2 made the claim's transfer (none pending) when n4's removal push
+    reaches it: it transfers again, from the ring it serves (its ``transfer_from``,
+    stored as :data:`impl.gossip.FROM_META` for a restart), once every member saw
+    the removal's view. Kills ``_apply``'s transfer again mutated: the ring None
+    (60), its stored name or bytes None, left out or of None (61-66), the vector
+    None (67)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        leaver = cluster.node("n4")
+        persist(cluster.storages["n4"], leaver.receive(cluster.now, "n1", Gossip(
+            cluster.node("n1").gossiper.view.to_bytes(), reply=False)))
+        gossiper, storage = cluster.node("n2").gossiper, cluster.storages["n2"]
+        assert gossiper.pending and gossiper.transfer_after is None
+        serving = gossiper.partitioning.ring
+        persist(storage, cluster.node("n2").receive(cluster.now, "n4", Gossip(
+            leaver.gossiper.view.to_bytes(), reply=False)))
+        assert gossiper.transfer_from is not None and gossiper.transfer_from.ring == serving
+        assert storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
+        assert gossiper.transfer_after == leaver.gossiper.view.vector()
