@@ -109,3 +109,21 @@ def test_a_survivor_transfers_again_from_its_serving_ring() -> None:
         assert gossiper.transfer_from is not None and gossiper.transfer_from.ring == serving
         assert storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
         assert gossiper.transfer_after == leaver.gossiper.view.vector()
+
+
+def test_a_lost_leaver_asked_to_rejoin_settles_its_leave_then_joins() -> None:
+    """Seed 9: n4's disk replaced 4.5 s into its leave (its ``left`` seen by a
+    member, not settled), then asked to join again (``cluster.join``: ``serve
+    --rejoin`` on the new store): it settles the leave its lost store owed, then
+    joins anew, ``up`` once quiet. Kills the ask forgotten (``Gossiper.__init__``
+    80: ``_rejoin_asked`` None; ``_settle_lost_leave`` 3: ``rejoin_if_left`` None):
+    n4 stays ``left``."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=9) as cluster:
+        write_then_leave(cluster, KEYS[:20], "n4")
+        cluster.run_for(2.5)
+        cluster.lose_disk("n4")
+        cluster.join("n4")
+        cluster.run_until_quiet(max_time=120.0)
+        entry = cluster.node("n1").view.get("n4")
+        assert entry is not None and entry.status is MemberStatus.UP
+        assert cluster.stalled == {}
