@@ -18,11 +18,13 @@ import json
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
-from impl.gossip import FROM_META, REMOVED_ITSELF_META, _ring_json
-from impl.membership import Membership, MemberStatus
+from impl.gossip import FROM_META, REMOVED_ITSELF_META, Gossiper, _ring_json
+from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE
 from impl.staging import persist
+from tests.impl.test_mutation_gaps_gossip import gossiper
+from tests.impl.test_node_driver import make_config
 from tests.impl.test_wiped_leaver_reads import KEYS
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -127,3 +129,42 @@ def test_a_lost_leaver_asked_to_rejoin_settles_its_leave_then_joins() -> None:
         entry = cluster.node("n1").view.get("n4")
         assert entry is not None and entry.status is MemberStatus.UP
         assert cluster.stalled == {}
+
+
+def _new_store_of_n4(*members: Member) -> Gossiper:
+    """n4's gossiper on a new store (not in the configuration's 3 nodes) holding a
+    view of ``members`` (built with Membership.of: no merge)."""
+    g = gossiper("n4", config=make_config(3))
+    g.view = Membership.of(members)
+    return g
+
+
+def test_a_lost_leavers_removal_refused_at_the_version_bound_is_logged_by_its_name() -> None:
+    """n4 ``leaving`` at 2**62 - 1 (a forged view, valid): its removal would reach the
+    bound, so it is not announced: counted, logged by its change's name word for
+    word, nothing sent, n4 not removed. Kills ``_remove_lost_leaver`` 2, 6 and 7
+    (the change named None, ``XX...XX`` or in capitals)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members, Member("n4", PEER_VERSION_LIMIT - 1,
+                                                 MemberStatus.LEAVING, ()))
+    assert g._remove_lost_leaver() == []
+    assert list(g.log) == [
+        "membership change not announced (removal of this leaver, its store new): "
+        f"membership: 'n4' cannot announce a change: version {PEER_VERSION_LIMIT} would "
+        "not be below 2**62 (PEER_VERSION_LIMIT), and every peer refuses a view with it"]
+    assert g.stats["version-headroom"] == 1 and not g.removed_itself
+
+
+def test_a_lost_leavers_removal_below_n_members_is_refused_and_logged() -> None:
+    """n1, n2 and n4 ``leaving`` in the view, N = 3: removing n4 would leave 2
+    members (:func:`impl.membership.force_remove` refuses): nothing sent, n4 not
+    removed, the refusal logged word for word. Kills ``_remove_lost_leaver`` 16 (the
+    line None)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members[:2], Member("n4", 5, MemberStatus.LEAVING, ()))
+    assert g._remove_lost_leaver() == []
+    assert list(g.log) == [
+        "n4: leaving in the cluster's view, its store new, not removed: force-remove: "
+        "removing 'n4' would leave 2 members, fewer than N = 3 replicas per key"]
+    assert not g.removed_itself and g.view.get("n4") == Member("n4", 5,
+                                                              MemberStatus.LEAVING, ())
