@@ -18,7 +18,7 @@ import json
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
-from impl.gossip import FROM_META, REMOVED_ITSELF_META, Gossiper, _ring_json
+from impl.gossip import FROM_META, REMOVED_ITSELF_META, SETTLING_META, Gossiper, _ring_json
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE
@@ -168,3 +168,50 @@ def test_a_lost_leavers_removal_below_n_members_is_refused_and_logged() -> None:
         "removing 'n4' would leave 2 members, fewer than N = 3 replicas per key"]
     assert not g.removed_itself and g.view.get("n4") == Member("n4", 5,
                                                               MemberStatus.LEAVING, ())
+
+
+def test_a_lost_leaver_left_unsettled_owes_the_settlement() -> None:
+    """n4's new store ``left``, unsettled, in the view, and owing n2's settlement
+    already: it owes its own too, after this view (kept in
+    :data:`impl.gossip.SETTLING_META` for a restart), stops its join, keeps the
+    rejoin ask it was started with (none), and logs it word for word. Kills
+    ``_settle_lost_leave`` 4 and 5 (n2's dropped), 6 (``settle_after`` None), 7 (the
+    line None)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members, Member("n4", 9, MemberStatus.LEFT, ()))
+    g.settling = {"n2"}
+    g._settle_lost_leave()
+    assert not g.join_pending and not g.rejoin_if_left
+    assert (g.settling, g.settle_after) == ({"n2", "n4"}, g.view.vector())
+    stored = json.loads(g.storage.get_meta(SETTLING_META) or b"")
+    assert (stored["settling"], stored["after"]) == (["n2", "n4"], g.view.vector())
+    assert list(g.log) == ["n4: the cluster's view holds this node left, its leave not "
+                           "settled, and its store is new: settling it"]
+
+
+def _claimant_ends_removal(join_handover: str) -> Gossiper:
+    """The claimant n1 (3 nodes; n4, whose handed-out partitions are in no ring,
+    ``removing``; owing n2's settlement already) hears every survivor handed n4's
+    ranges over."""
+    c = gossiper("n1", config=make_config(3, join_handover=join_handover))
+    c.view = Membership.of((*c.view.members, Member("n4", 9, MemberStatus.REMOVING, ())))
+    c.settling = {"n2"} if c.pending else set()
+    for src in ("n1", "n2", "n3"):
+        c._removal_done("n4", src)
+    entry = c.view.get("n4")
+    assert entry is not None and entry.status is MemberStatus.REMOVED
+    return c
+
+
+def test_the_claimant_owes_a_removal_its_ring_did_not_show_with_pending_ownership_only(
+        ) -> None:
+    """Its serving ring held no token of n4, so ``removed`` changed none of its rings:
+    under pending ownership it owes the settlement all the same, after that view, as
+    well as n2's (session 52's review, history 402); under immediate handover there
+    is no settlement to owe. Kills ``_removal_done`` 36 (``or``: owed under immediate
+    handover), 38 and 39 (n2's dropped), 40 (``settle_after`` None)."""
+    c = _claimant_ends_removal("pending")
+    assert (c.settling, c.settle_after) == ({"n2", "n4"}, c.view.vector())
+    assert json.loads(c.storage.get_meta(SETTLING_META) or b"")["settling"] == ["n2", "n4"]
+    immediate = _claimant_ends_removal("immediate")
+    assert (immediate.settling, immediate.settle_after) == (set(), None)
