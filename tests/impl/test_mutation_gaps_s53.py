@@ -17,8 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
+from impl.errors import InvalidValueError
 from impl.gossip import FROM_META, REMOVED_ITSELF_META, SETTLING_META, Gossiper, _ring_json
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
@@ -76,7 +79,8 @@ def test_a_lost_leaver_pushes_its_removal_to_every_other_live_member() -> None:
 def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
     """n4 removed itself, then crashed and restarted on that store: it is removed,
     removed by itself (the stored flag read back: ``Gossiper.__init__`` 58-61), its
-    refusals say so, and it answers a peer's gossip asking an answer with its view,
+    refusals say so (an operator's force-remove through it too: ``force_remove`` 2),
+    and it answers a peer's gossip asking an answer with its view,
     asking none (``receive`` 38-47), and a gossip asking none with nothing (36,
     37)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
@@ -88,6 +92,9 @@ def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
         node = cluster.node("n4")
         assert node.removed and node.removed_itself
         assert node.removed_message() == SELF_REMOVED_MESSAGE.format(node="n4")
+        with pytest.raises(InvalidValueError) as raised:
+            node.force_remove(cluster.now, "n2")
+        assert str(raised.value) == SELF_REMOVED_MESSAGE.format(node="n4")
         view = cluster.node("n1").gossiper.view.to_bytes()
         answer = node.receive(cluster.now, "n1", Gossip(view, reply=True))
         assert _sent(answer) == [("n1", node.gossiper.view.to_bytes(), False)]
