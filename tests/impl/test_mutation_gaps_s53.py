@@ -60,7 +60,7 @@ def test_a_lost_leaver_pushes_its_removal_to_every_other_live_member() -> None:
     pushes mutated (a dest or message of None or left out, the view None or left
     out, ``reply`` None, left out or True, the push to itself only: 36-45), the
     stored view's name or bytes (22-27), the stored flag's (30-34) and the log
-    line (35)."""
+    line (35); and ``Gossiper.__init__`` 59 (the flag read from the entry None)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
         _wiped_leaver(cluster)
         node, storage = cluster.node("n4"), cluster.storages["n4"]
@@ -78,7 +78,7 @@ def test_a_lost_leaver_pushes_its_removal_to_every_other_live_member() -> None:
 
 def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
     """n4 removed itself, then crashed and restarted on that store: it is removed,
-    removed by itself (the stored flag read back: ``Gossiper.__init__`` 58-61), its
+    removed by itself (the stored flag read back: ``Gossiper.__init__`` 58, 60, 61), its
     refusals say so (an operator's force-remove through it too: ``force_remove`` 2),
     and it answers a peer's gossip asking an answer with its view,
     asking none (``receive`` 38-47), and a gossip asking none with nothing (36,
@@ -105,9 +105,12 @@ def test_a_survivor_transfers_again_from_its_serving_ring() -> None:
     """Seed 2: n2 made the claim's transfer (none pending) when n4's removal push
     reaches it: it transfers again, from the ring it serves (its ``transfer_from``,
     stored as :data:`impl.gossip.FROM_META` for a restart), once every member saw
-    the removal's view. Kills ``_apply``'s transfer again mutated: the ring None
-    (60), its stored name or bytes None, left out or of None (61-66), the vector
-    None (67)."""
+    the removal's view. (At this seed n2's future ring changes with the removal, so
+    the transfer is ``_apply``'s first branch, not the new one of session 52: the
+    selection's tests reach that one, and kill its 55 and 60-67.) Kills ``_apply``
+    53 and 54 (the new branch taken whatever the node's state: ``or``), which the
+    selection's tests did not reach before this test ran (the screen ran this file
+    first)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
         _wiped_leaver(cluster)
         leaver = cluster.node("n4")
