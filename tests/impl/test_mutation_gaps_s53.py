@@ -259,3 +259,22 @@ def test_a_fresh_store_counts_1_until_it_holds_something() -> None:
     assert third.guard.generation == "3." + _token(storage, 9, 5.0, 3)
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b""
     assert third.actor == second.actor
+
+
+def test_a_leaver_removed_after_the_claim_makes_a_survivor_transfer_again() -> None:
+    """Hand-driven, n2 of 3 nodes (pending ownership, no transfer pending): n4,
+    ``leaving`` with its partitions handed out (no tokens), turns ``removing``; no
+    ring changes, and n2 transfers again from the ring it serves once every member
+    saw that view, that ring stored as :data:`impl.gossip.FROM_META` (what a restart
+    reads back). Kills ``_apply`` 65 (``null`` stored: a restart read it as
+    unreadable, logged, and fell back to the serving ring), and 60-67 with the
+    selection."""
+    g = gossiper("n2", config=make_config(3))
+    members = g.view.members
+    g.view = Membership.of((*members, Member("n4", 9, MemberStatus.LEAVING, ())))
+    serving = g.partitioning.ring
+    removing = Membership.of((*members, Member("n4", 10, MemberStatus.REMOVING, ())))
+    g._apply(removing)
+    assert g.transfer_from is not None and g.transfer_from.ring == serving
+    assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
+    assert g.transfer_after == removing.vector()
