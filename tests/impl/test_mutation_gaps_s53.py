@@ -14,7 +14,6 @@ seen failing, and a no-such mutant passing (the section above).
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -26,7 +25,7 @@ from impl.gossip import FROM_META, REMOVED_ITSELF_META, SETTLING_META, Gossiper,
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE, Node
-from impl.restore_guard import FRESH_UNCONFIRMED_META
+from impl.restore_guard import FRESH_UNCONFIRMED_META, start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
@@ -230,33 +229,42 @@ def test_the_claimant_owes_a_removal_its_ring_did_not_show_with_pending_ownershi
     assert (immediate.settling, immediate.settle_after) == (set(), None)
 
 
-def _token(storage: MemoryStorage, seed: int, now: float, incarnation: int) -> str:
-    """The token of n1's start (:func:`impl.restore_guard.start_generation`)."""
-    return hashlib.sha256(repr(("n1", seed, now, incarnation)).encode("utf-8") + (
-        storage.get_meta("storage-id") or b"")).hexdigest()[:16]
-
-
-def test_a_fresh_store_counts_1_until_it_holds_something() -> None:
-    """Hand-driven, ``actor_per_start`` off: n1's new store starts (fresh, marked,
-    count 1), starts again empty (fresh: count 1 again, the token of its second start,
-    a new actor), then holds a key at its third start (not fresh: count 3, the marker
-    cleared, the second start's actor kept). Kills ``Node.__init__``'s fresh block
-    mutated: the start's name or seed not passed to the token (137, 138), the count
-    never, always or 2 (141, 148-150), the marker kept or not written (75-79, 81), a
-    new actor for a marked store holding something (105)."""
-    storage = MemoryStorage("always")
+def _two_fresh_starts(storage: MemoryStorage) -> tuple[Node, Node]:
+    """n1's new store started twice while empty (``actor_per_start`` off)."""
     config = make_config(3, actor_per_start=False)
-    first = Node("n1", config, storage, seed=7, now=3.0, announce=True)
-    second = Node("n1", config, storage, seed=8, now=4.0, announce=True)
+    return (Node("n1", config, storage, seed=7, now=3.0, announce=True),
+            Node("n1", config, storage, seed=8, now=4.0, announce=True))
+
+
+def test_a_fresh_store_counts_1_at_each_start_while_empty() -> None:
+    """Hand-driven, ``actor_per_start`` off: n1's new store starts (fresh, marked,
+    count 1), then starts again empty (fresh: count 1 again, the token of its second
+    start, a new actor, still marked). Kills ``Node.__init__``'s fresh block mutated:
+    the start's name or seed not passed to the token (137, 138), the count never,
+    always or 2 (141, 148-150)."""
+    storage = MemoryStorage("always")
+    first, second = _two_fresh_starts(storage)
     assert first.guard is not None and second.guard is not None
-    assert first.guard.generation == "1." + _token(storage, 7, 3.0, 1)
-    assert second.guard.generation == "1." + _token(storage, 8, 4.0, 2)
+    assert first.guard.generation == start_generation(storage, "n1", 7, 3.0, 1, count=1)
+    assert second.guard.generation == start_generation(storage, "n1", 8, 4.0, 2, count=1)
     assert second._fresh and second.actor != first.actor
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+
+
+def test_a_marked_store_holding_something_at_its_start_is_not_fresh() -> None:
+    """Then a key written to the store and a third start: not fresh (main at
+    e0ef9711: a store holding something is not kept fresh), count 3, the marker
+    cleared, the second start's actor kept. Kills ``Node.__init__`` 75-79 and 81 (the
+    marker kept or not written), 105 (a new actor for a marked store holding
+    something), 149 (count 1 for every start). (s53-owntoken changes this: a marked
+    store never told keeps its own writes fresh; to be adapted at that merge.)"""
+    storage = MemoryStorage("always")
+    _, second = _two_fresh_starts(storage)
     storage.write(b"k", b"v")
-    third = Node("n1", config, storage, seed=9, now=5.0, announce=True)
+    third = Node("n1", make_config(3, actor_per_start=False), storage, seed=9, now=5.0,
+                 announce=True)
     assert third.guard is not None and not third._fresh
-    assert third.guard.generation == "3." + _token(storage, 9, 5.0, 3)
+    assert third.guard.generation == start_generation(storage, "n1", 9, 5.0, 3)
     assert storage.get_meta(FRESH_UNCONFIRMED_META) == b""
     assert third.actor == second.actor
 
