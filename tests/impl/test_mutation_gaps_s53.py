@@ -21,7 +21,14 @@ import pytest
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send
 from impl.errors import InvalidValueError
-from impl.gossip import FROM_META, REMOVED_ITSELF_META, SETTLING_META, Gossiper, _ring_json
+from impl.gossip import (
+    FROM_META,
+    REMOVED_ITSELF_META,
+    SETTLING_META,
+    Gossiper,
+    _removed_after_claim,
+    _ring_json,
+)
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE, Node
@@ -286,3 +293,23 @@ def test_a_leaver_removed_after_the_claim_makes_a_survivor_transfer_again() -> N
     assert g.transfer_from is not None and g.transfer_from.ring == serving
     assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
     assert g.transfer_after == removing.vector()
+
+
+def test_only_a_handed_out_leaver_turned_removing_counts_removed_after_the_claim() -> None:
+    """:func:`impl.gossip._removed_after_claim` of two views of 3 nodes and n4: n4
+    ``leaving`` without tokens then ``removing``: yes; then ``left`` (its leave
+    ended: no transfer again), or ``removing`` already before, or ``leaving`` with
+    its tokens still (not claimed), or new in the view: no. Kills
+    ``_removed_after_claim`` 5 (``or``: any member ``removing``, or any handed-out
+    leaver whatever it is now, counted), which the selection let survive."""
+    members = gossiper("n1", config=make_config(3)).view.members
+
+    def view(status: MemberStatus, tokens: tuple[int, ...] = ()) -> Membership:
+        return Membership.of((*members, Member("n4", 9, status, tokens)))
+
+    removing = view(MemberStatus.REMOVING)
+    assert _removed_after_claim(view(MemberStatus.LEAVING), removing)
+    assert not _removed_after_claim(view(MemberStatus.LEAVING), view(MemberStatus.LEFT))
+    assert not _removed_after_claim(removing, removing)
+    assert not _removed_after_claim(view(MemberStatus.LEAVING, (7,)), removing)
+    assert not _removed_after_claim(Membership.of(members), removing)
