@@ -1,0 +1,317 @@
+"""Mutation gaps of session 52's new paths (issue 12; docs/refinement.md, "Mutation
+score of session 52's new paths (session 53)"): the lost leaver that removes itself
+(:meth:`impl.gossip.Gossiper._remove_lost_leaver`), what a self-removed node answers
+(:meth:`impl.node.Node.receive`, :meth:`impl.node.Node.removed_message`) and keeps
+across a restart (:data:`impl.gossip.REMOVED_ITSELF_META`).
+
+The start: 3 nodes, n4 and n5 joined (strategy 3), keys written at W = 3, n4 asked
+to leave, 2 s later its disk replaced
+(:func:`tests.impl.test_wiped_mid_change_reads.write_then_leave`, as
+tests/impl/test_wiped_leaver_review.py). The mutants each test kills are named in
+its docstring; each was run by hand (``MUTANT_UNDER_TEST``) in mutmut's copy and
+seen failing, and a no-such mutant passing (the section above).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.effects import Effect, Send
+from impl.errors import InvalidValueError
+from impl.gossip import (
+    FROM_META,
+    REMOVED_ITSELF_META,
+    SETTLING_META,
+    Gossiper,
+    _removed_after_claim,
+    _ring_json,
+)
+from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
+from impl.messages import Gossip
+from impl.node import SELF_REMOVED_MESSAGE, Node
+from impl.restore_guard import FRESH_UNCONFIRMED_META, start_generation
+from impl.staging import persist
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_mutation_gaps_gossip import gossiper
+from tests.impl.test_node_driver import make_config
+from tests.impl.test_wiped_leaver_reads import KEYS
+from tests.impl.test_wiped_mid_change_reads import write_then_leave
+
+_REMOVED_LINE = ("n4: the cluster's view holds this node leaving and its store lost "
+                 "what it was to hand over: removed (the other replicas hand its "
+                 "ranges over)")
+
+
+def _sent(effects: list[Effect]) -> list[tuple[str, bytes, bool]]:
+    """The gossip sends among ``effects``: (dest, view, reply) (the node stamps the
+    rest: its generation, beats)."""
+    return [(effect.dest, effect.message.view, effect.message.reply) for effect in effects
+            if isinstance(effect, Send) and isinstance(effect.message, Gossip)]
+
+
+def _wiped_leaver(cluster: SimulatedCluster) -> None:
+    """n4 asked to leave, then its disk replaced; not run after (n4 has heard no
+    peer yet: its new store's first gossip decides)."""
+    write_then_leave(cluster, KEYS[:10], "n4")
+    cluster.wipe("n4")
+
+
+def test_a_lost_leaver_pushes_its_removal_to_every_other_live_member() -> None:
+    """n1's view handed to n4's new store: n4 announces itself ``removing``, stores
+    that view and that it removed itself, logs it, and pushes the view (no answer
+    asked) to n1, n2, n3 and n5, not to itself. Kills ``_remove_lost_leaver``'s
+    pushes mutated (a dest or message of None or left out, the view None or left
+    out, ``reply`` None, left out or True, the push to itself only: 36-45), the
+    stored view's name or bytes (22-27), the stored flag's (30-34) and the log
+    line (35); and ``Gossiper.__init__`` 59 (the flag read from the entry None)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        node, storage = cluster.node("n4"), cluster.storages["n4"]
+        effects = persist(storage, node.receive(cluster.now, "n1", Gossip(
+            cluster.node("n1").gossiper.view.to_bytes(), reply=False)))
+        view = node.gossiper.view
+        entry = view.get("n4")
+        assert entry is not None and entry.status is MemberStatus.REMOVING
+        assert _sent(effects) == [(other, view.to_bytes(), False)
+                                  for other in ("n1", "n2", "n3", "n5")]
+        assert Membership.from_bytes(storage.get_meta("membership") or b"") == view
+        assert storage.get_meta(REMOVED_ITSELF_META) == b"1"
+        assert _REMOVED_LINE in list(node.gossiper.log)
+
+
+def test_a_self_removed_node_restarted_still_says_it_removed_itself() -> None:
+    """n4 removed itself, then crashed and restarted on that store: it is removed,
+    removed by itself (the stored flag read back: ``Gossiper.__init__`` 58, 60, 61), its
+    refusals say so (an operator's force-remove through it too: ``force_remove`` 2),
+    and it answers a peer's gossip asking an answer with its view,
+    asking none (``receive`` 38-47), and a gossip asking none with nothing (36,
+    37)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        cluster.run_until(lambda: cluster.node("n4").removed, max_time=30.0)
+        cluster.crash("n4")
+        cluster.run_for(1.0)
+        cluster.restart("n4")
+        node = cluster.node("n4")
+        assert node.removed and node.removed_itself
+        assert node.removed_message() == SELF_REMOVED_MESSAGE.format(node="n4")
+        with pytest.raises(InvalidValueError) as raised:
+            node.force_remove(cluster.now, "n2")
+        assert str(raised.value) == SELF_REMOVED_MESSAGE.format(node="n4")
+        view = cluster.node("n1").gossiper.view.to_bytes()
+        answer = node.receive(cluster.now, "n1", Gossip(view, reply=True))
+        assert _sent(answer) == [("n1", node.gossiper.view.to_bytes(), False)]
+        assert node.receive(cluster.now, "n2", Gossip(view, reply=False)) == []
+
+
+def test_a_survivor_transfers_again_from_its_serving_ring() -> None:
+    """Seed 2: n2 made the claim's transfer (none pending) when n4's removal push
+    reaches it: it transfers again, from the ring it serves (its ``transfer_from``,
+    stored as :data:`impl.gossip.FROM_META` for a restart), once every member saw
+    the removal's view. (At this seed n2's future ring changes with the removal, so
+    the transfer is ``_apply``'s first branch, not the new one of session 52: the
+    selection's tests reach that one, and kill its 55 and 60-67.) Kills ``_apply``
+    53 and 54 (the new branch taken whatever the node's state: ``or``), which the
+    selection's tests did not reach before this test ran (the screen ran this file
+    first)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2) as cluster:
+        _wiped_leaver(cluster)
+        leaver = cluster.node("n4")
+        persist(cluster.storages["n4"], leaver.receive(cluster.now, "n1", Gossip(
+            cluster.node("n1").gossiper.view.to_bytes(), reply=False)))
+        gossiper, storage = cluster.node("n2").gossiper, cluster.storages["n2"]
+        assert gossiper.pending and gossiper.transfer_after is None
+        serving = gossiper.partitioning.ring
+        persist(storage, cluster.node("n2").receive(cluster.now, "n4", Gossip(
+            leaver.gossiper.view.to_bytes(), reply=False)))
+        assert gossiper.transfer_from is not None and gossiper.transfer_from.ring == serving
+        assert storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
+        assert gossiper.transfer_after == leaver.gossiper.view.vector()
+
+
+def test_a_lost_leaver_asked_to_rejoin_settles_its_leave_then_joins() -> None:
+    """Seed 9: n4's disk replaced 4.5 s into its leave (its ``left`` seen by a
+    member, not settled), then asked to join again (``cluster.join``: ``serve
+    --rejoin`` on the new store): it settles the leave its lost store owed, then
+    joins anew, ``up`` once quiet. Kills the ask forgotten (``Gossiper.__init__``
+    80: ``_rejoin_asked`` None; ``_settle_lost_leave`` 3: ``rejoin_if_left`` None):
+    n4 stays ``left``."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=9) as cluster:
+        write_then_leave(cluster, KEYS[:20], "n4")
+        cluster.run_for(2.5)
+        cluster.lose_disk("n4")
+        cluster.join("n4")
+        cluster.run_until_quiet(max_time=120.0)
+        entry = cluster.node("n1").view.get("n4")
+        assert entry is not None and entry.status is MemberStatus.UP
+        assert cluster.stalled == {}
+
+
+def _new_store_of_n4(*members: Member) -> Gossiper:
+    """n4's gossiper on a new store (not in the configuration's 3 nodes) holding a
+    view of ``members`` (built with Membership.of: no merge)."""
+    g = gossiper("n4", config=make_config(3))
+    g.view = Membership.of(members)
+    return g
+
+
+def test_a_lost_leavers_removal_refused_at_the_version_bound_is_logged_by_its_name() -> None:
+    """n4 ``leaving`` at 2**62 - 1 (a forged view, valid): its removal would reach the
+    bound, so it is not announced: counted, logged by its change's name word for
+    word, nothing sent, n4 not removed. Kills ``_remove_lost_leaver`` 2, 6 and 7
+    (the change named None, ``XX...XX`` or in capitals)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members, Member("n4", PEER_VERSION_LIMIT - 1,
+                                                 MemberStatus.LEAVING, ()))
+    assert g._remove_lost_leaver() == []
+    assert list(g.log) == [
+        "membership change not announced (removal of this leaver, its store new): "
+        f"membership: 'n4' cannot announce a change: version {PEER_VERSION_LIMIT} would "
+        "not be below 2**62 (PEER_VERSION_LIMIT), and every peer refuses a view with it"]
+    assert g.stats["version-headroom"] == 1 and not g.removed_itself
+
+
+def test_a_lost_leavers_removal_below_n_members_is_refused_and_logged() -> None:
+    """n1, n2 and n4 ``leaving`` in the view, N = 3: removing n4 would leave 2
+    members (:func:`impl.membership.force_remove` refuses): nothing sent, n4 not
+    removed, the refusal logged word for word. Kills ``_remove_lost_leaver`` 16 (the
+    line None)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members[:2], Member("n4", 5, MemberStatus.LEAVING, ()))
+    assert g._remove_lost_leaver() == []
+    assert list(g.log) == [
+        "n4: leaving in the cluster's view, its store new, not removed: force-remove: "
+        "removing 'n4' would leave 2 members, fewer than N = 3 replicas per key"]
+    assert not g.removed_itself and g.view.get("n4") == Member("n4", 5,
+                                                              MemberStatus.LEAVING, ())
+
+
+def test_a_lost_leaver_left_unsettled_owes_the_settlement() -> None:
+    """n4's new store ``left``, unsettled, in the view, and owing n2's settlement
+    already: it owes its own too, after this view (kept in
+    :data:`impl.gossip.SETTLING_META` for a restart), stops its join, keeps the
+    rejoin ask it was started with (none), and logs it word for word. Kills
+    ``_settle_lost_leave`` 4 and 5 (n2's dropped), 6 (``settle_after`` None), 7 (the
+    line None)."""
+    g = gossiper("n4", config=make_config(3))
+    g = _new_store_of_n4(*g.view.members, Member("n4", 9, MemberStatus.LEFT, ()))
+    g.settling = {"n2"}
+    g._settle_lost_leave()
+    assert not g.join_pending and not g.rejoin_if_left
+    assert (g.settling, g.settle_after) == ({"n2", "n4"}, g.view.vector())
+    stored = json.loads(g.storage.get_meta(SETTLING_META) or b"")
+    assert (stored["settling"], stored["after"]) == (["n2", "n4"], g.view.vector())
+    assert list(g.log) == ["n4: the cluster's view holds this node left, its leave not "
+                           "settled, and its store is new: settling it"]
+
+
+def _claimant_ends_removal(join_handover: str) -> Gossiper:
+    """The claimant n1 (3 nodes; n4, whose handed-out partitions are in no ring,
+    ``removing``; owing n2's settlement already) hears every survivor handed n4's
+    ranges over."""
+    c = gossiper("n1", config=make_config(3, join_handover=join_handover))
+    c.view = Membership.of((*c.view.members, Member("n4", 9, MemberStatus.REMOVING, ())))
+    c.settling = {"n2"} if c.pending else set()
+    for src in ("n1", "n2", "n3"):
+        c._removal_done("n4", src)
+    entry = c.view.get("n4")
+    assert entry is not None and entry.status is MemberStatus.REMOVED
+    return c
+
+
+def test_the_claimant_owes_a_removal_its_ring_did_not_show_with_pending_ownership_only(
+        ) -> None:
+    """Its serving ring held no token of n4, so ``removed`` changed none of its rings:
+    under pending ownership it owes the settlement all the same, after that view, as
+    well as n2's (session 52's review, history 402); under immediate handover there
+    is no settlement to owe. Kills ``_removal_done`` 36 (``or``: owed under immediate
+    handover), 38 and 39 (n2's dropped), 40 (``settle_after`` None)."""
+    c = _claimant_ends_removal("pending")
+    assert (c.settling, c.settle_after) == ({"n2", "n4"}, c.view.vector())
+    assert json.loads(c.storage.get_meta(SETTLING_META) or b"")["settling"] == ["n2", "n4"]
+    immediate = _claimant_ends_removal("immediate")
+    assert (immediate.settling, immediate.settle_after) == (set(), None)
+
+
+def _two_fresh_starts(storage: MemoryStorage) -> tuple[Node, Node]:
+    """n1's new store started twice while empty (``actor_per_start`` off)."""
+    config = make_config(3, actor_per_start=False)
+    return (Node("n1", config, storage, seed=7, now=3.0, announce=True),
+            Node("n1", config, storage, seed=8, now=4.0, announce=True))
+
+
+def test_a_fresh_store_counts_1_at_each_start_while_empty() -> None:
+    """Hand-driven, ``actor_per_start`` off: n1's new store starts (fresh, marked,
+    count 1), then starts again empty (fresh: count 1 again, the token of its second
+    start, a new actor, still marked). Kills ``Node.__init__``'s fresh block mutated:
+    the start's name or seed not passed to the token (137, 138), the count never,
+    always or 2 (141, 148-150)."""
+    storage = MemoryStorage("always")
+    first, second = _two_fresh_starts(storage)
+    assert first.guard is not None and second.guard is not None
+    assert first.guard.generation == start_generation(storage, "n1", 7, 3.0, 1, count=1)
+    assert second.guard.generation == start_generation(storage, "n1", 8, 4.0, 2, count=1)
+    assert second._fresh and second.actor != first.actor
+    assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+
+
+def test_a_marked_store_holding_its_own_writes_at_its_start_stays_fresh() -> None:
+    """Then a key written to the store and a third start, never told by a peer: since
+    s53-owntoken the store's own writes keep it fresh (count 1, the marker kept, a
+    new actor: docs/runtime.md, "A replaced disk's own writes across its restarts
+    (session 53)"). Written for main at e0ef9711 (where such a store was not fresh,
+    killing ``Node.__init__`` 75-79, 81, 105 and 149 of that tree) and turned to the
+    merged meaning at the merge: it fails with ``self._own_held`` dropped from
+    ``Node._fresh`` (checked by hand at the merge); the mutmut mutants of the merged
+    ``__init__`` were not run against it."""
+    storage = MemoryStorage("always")
+    _, second = _two_fresh_starts(storage)
+    storage.write(b"k", b"v")
+    third = Node("n1", make_config(3, actor_per_start=False), storage, seed=9, now=5.0,
+                 announce=True)
+    assert third.guard is not None and third._fresh
+    assert third.guard.generation == start_generation(storage, "n1", 9, 5.0, 3, count=1)
+    assert storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+    assert third.actor != second.actor
+
+
+def test_a_leaver_removed_after_the_claim_makes_a_survivor_transfer_again() -> None:
+    """Hand-driven, n2 of 3 nodes (pending ownership, no transfer pending): n4,
+    ``leaving`` with its partitions handed out (no tokens), turns ``removing``; no
+    ring changes, and n2 transfers again from the ring it serves once every member
+    saw that view, that ring stored as :data:`impl.gossip.FROM_META` (what a restart
+    reads back). Kills ``_apply`` 65 (``null`` stored: a restart read it as
+    unreadable, logged, and fell back to the serving ring), and 60-67 with the
+    selection."""
+    g = gossiper("n2", config=make_config(3))
+    members = g.view.members
+    g.view = Membership.of((*members, Member("n4", 9, MemberStatus.LEAVING, ())))
+    serving = g.partitioning.ring
+    removing = Membership.of((*members, Member("n4", 10, MemberStatus.REMOVING, ())))
+    g._apply(removing)
+    assert g.transfer_from is not None and g.transfer_from.ring == serving
+    assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(serving)).encode()
+    assert g.transfer_after == removing.vector()
+
+
+def test_only_a_handed_out_leaver_turned_removing_counts_removed_after_the_claim() -> None:
+    """:func:`impl.gossip._removed_after_claim` of two views of 3 nodes and n4: n4
+    ``leaving`` without tokens then ``removing``: yes; then ``left`` (its leave
+    ended: no transfer again), or ``removing`` already before, or ``leaving`` with
+    its tokens still (not claimed), or new in the view: no. Kills
+    ``_removed_after_claim`` 5 (``or``: any member ``removing``, or any handed-out
+    leaver whatever it is now, counted), which the selection let survive."""
+    members = gossiper("n1", config=make_config(3)).view.members
+
+    def view(status: MemberStatus, tokens: tuple[int, ...] = ()) -> Membership:
+        return Membership.of((*members, Member("n4", 9, status, tokens)))
+
+    removing = view(MemberStatus.REMOVING)
+    assert _removed_after_claim(view(MemberStatus.LEAVING), removing)
+    assert not _removed_after_claim(view(MemberStatus.LEAVING), view(MemberStatus.LEFT))
+    assert not _removed_after_claim(removing, removing)
+    assert not _removed_after_claim(view(MemberStatus.LEAVING, (7,)), removing)
+    assert not _removed_after_claim(Membership.of(members), removing)
