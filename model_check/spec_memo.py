@@ -33,13 +33,6 @@ equal hashes) but computes each distinct step effect once:
   replayed on the current state's messages through a real :class:`~spec.step.Edit`
   (the spec's own code), and that result is cached per (messages tuple,
   position, operations).
-  A delivery whose context is new is looked up once more, without membership, by
-  the nodes it reads (issue 13, session 53: :meth:`MemoSuccessors.delivery_key`):
-  the receiver's and the sender's node, every node's up flag and the rest of the
-  context. A handler reads no other node (a replica's answer reads its
-  coordinator's, :func:`spec.replica.awaited`; a coordinator's targets the up
-  flags); an effect computed there is recorded when it changed no node but those
-  two, and a hit replaces them in the state's own nodes.
 * **Anti-entropy** (:func:`spec.anti_entropy.anti_entropy`) reads the nodes, the
   partition, the put table and the membership, and changes the nodes alone: its
   whole list of steps is cached per those parts. Not with ``prune_knowledge =
@@ -105,7 +98,7 @@ from spec.coordination import client_timeouts, exchanges, time_out, timeouts, ti
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
 from spec.membership import membership_changes, range_steps, removals, view_steps
-from spec.state import Kind, MembershipState, Message, NodeState, State, new_state, nodes_hash
+from spec.state import Kind, MembershipState, Message, NodeState, State, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["LIMIT", "PREDICATE_PARTS", "SCREEN_PARTS", "WITNESS_PARTS", "MemoSuccessors",
@@ -217,13 +210,6 @@ class MemoSuccessors:
         self.steps: dict[tuple[Any, ...], dict[int, Effect]] = {}
         #: effects held in ``steps`` (bounded by ``limit``)
         self.effects = 0
-        #: :meth:`delivery_key` -> a delivery's effect on the nodes it reads: the message,
-        #: the (index, node) of each of its receiver and sender that it changed, the
-        #: successor of the state it was computed on (its parts but the nodes) and the
-        #: message operations (issue 13, session 53)
-        self.deliveries_by_node: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        #: deliveries found in ``deliveries_by_node`` (their step context's table missed)
-        self.node_hits = 0
         #: the message operations, one object per value
         self.operations: dict[tuple[Op, ...], tuple[Op, ...]] = {}
         #: (messages hash, position, id(operations)) -> (operations, messages', hash)
@@ -269,8 +255,7 @@ class MemoSuccessors:
 
     def entries(self) -> int:
         """Entries held in all caches now."""
-        return (self.effects + len(self.deliveries_by_node) + len(self.operations)
-                + len(self.message_parts)
+        return (self.effects + len(self.operations) + len(self.message_parts)
                 + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
                 + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps)
                 + len(self.tombstoned))
@@ -362,64 +347,8 @@ class MemoSuccessors:
                 yield effect[3], self._successor(state, plan, effect, position)
             else:
                 action = new_deliver(m)
-                yield action, self._delivery(state, plan, table, m, action, position)
-
-    def delivery_key(self, state: State, plan: Plan, m: Message) -> tuple[Any, ...]:
-        """The cache key of delivering ``m`` by the nodes it reads (issue 13, session 53):
-        the message, the receiver's and the sender's node (a replica's answer reads
-        whether its coordinator still awaits it, :func:`spec.replica.awaited`), every
-        node's up flag (reachability: :meth:`spec.step.Edit.reachable`), and the rest
-        of the state's :meth:`step_context` (everything but the nodes). No handler of
-        :mod:`spec.delivery` reads another node's store, hints or coordinations (without
-        membership: with it, :meth:`_delivery` does not ask this key)."""
-        nodes, index = state.nodes, plan.index
-        return (m._hash, nodes[index[m.dst]]._hash, nodes[index.get(m.src, index[m.dst])]._hash,
-                tuple([node.up for node in nodes]), self.step_context(state)[1:])
-
-    def _delivery(self, state: State, plan: Plan, table: dict[int, Effect], m: Message,
-                  action: Action, position: int) -> State:
-        """The successor by delivering ``m`` (at ``position``), whose effect the state's
-        context table lacks: from :attr:`deliveries_by_node` (:meth:`delivery_key`: the
-        state's other nodes may differ from those it was computed on), or computed by
-        :meth:`_step` and recorded there when it changed no node but its receiver and
-        its sender. The effect found goes into ``table`` too."""
-        if state.membership is not None:  # a range transfer reads more nodes
-            return self._step(state, plan, table, m._hash, m, action, position, deliver, m,
-                              position)
-        key = self.delivery_key(state, plan, m)
-        local = self.deliveries_by_node.get(key)
-        nodes = state.nodes
-        if local is not None and (local[0] is m or local[0] == m):
-            self.node_hits += 1
-            changed_nodes = list(nodes)
-            for i, node in local[1]:
-                changed_nodes[i] = node
-            after = tuple(changed_nodes)
-            parts = local[2]
-            p = parts._parts
-            changed = new_state(after, (), parts.clients, parts.puts, parts.side, (),
-                                parts.hints_acked, parts.hints_deleted, parts.epochs,
-                                state.config, (nodes_hash(after), 0, p[2], p[3]), None,
-                                parts.key_epochs, None, parts.known, parts.unpersisted)
-            effect: Effect = (changed, local[3], m, action)
-            if table.get(m._hash) is None:
-                self.effects += 1
-            table[m._hash] = effect
-            return self._successor(state, plan, effect, position)
-        successor = self._step(state, plan, table, m._hash, m, action, position, deliver, m,
-                               position)
-        index = plan.index
-        ends = {index[m.dst], index.get(m.src, index[m.dst])}
-        after = successor.nodes
-        cached = table.get(m._hash)  # the effect _step cached (a colliding table's slot)
-        if cached is not None and cached[2] is m and all(
-                after[i] is nodes[i] for i in range(len(nodes)) if i not in ends):
-            if len(self.deliveries_by_node) >= self.limit:
-                self.deliveries_by_node.clear()
-            self.deliveries_by_node[key] = (
-                m, tuple((i, after[i]) for i in sorted(ends) if after[i] is not nodes[i]),
-                successor, cached[1])
-        return successor
+                yield action, self._step(state, plan, table, m._hash, m, action, position,
+                                         deliver, m, position)
 
     def timeouts(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         """:func:`spec.coordination.timeouts`: the enabled coordinator timeouts cached

@@ -31,16 +31,13 @@ from spec import compiled
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def graph_digest(config: Any, model: Any = None, max_states: int | None = None
-                 ) -> dict[str, Any]:
+def graph_digest(config: Any, model: Any = None) -> dict[str, Any]:
     """Breadth-first over the spec's model of ``config`` (symmetry on, as `vdynamo check`):
     the distinct states, transitions, depth, and a digest of every transition in the order
     the spec gives them (the action and the successor) and of each new class's canonical
     form, each by :class:`StableHash` (their field values, not the hashes the successor
     path caches).
-    Run under PYTHONHASHSEED=0, so that it means the same in every process.
-    ``max_states``: stop once more classes than that were found, the result marked
-    ``bounded`` (a mutant's graph may be far larger than the spec's, or infinite)."""
+    Run under PYTHONHASHSEED=0, so that it means the same in every process."""
     from model_check.spec_model import spec_model
 
     model = model or spec_model(config)
@@ -60,9 +57,6 @@ def graph_digest(config: Any, model: Any = None, max_states: int | None = None
                     digest.update(struct.pack("<q", stable(canonical)))
                     seen[canonical] = None
                     following.append(successor)
-                    if max_states is not None and len(seen) > max_states:
-                        return {"states": len(seen), "bounded": True,
-                                "digest": digest.hexdigest()}
         depth += bool(following)
         frontier = following
     return {"states": len(seen), "transitions": transitions, "depth": depth,

@@ -104,7 +104,7 @@ def test_memo_gives_the_spec_graph_with_learnt_knowledge() -> None:
     assert graph_digest(LEARNT, spec_model(LEARNT)) == plain
     mutant = spec_model(LEARNT)
     object.__setattr__(mutant, "memoised_successors", _KeyedWithoutKnown())
-    assert _mutant_digest(LEARNT, mutant) != plain
+    assert graph_digest(LEARNT, mutant) != plain
 
 
 class _KeyedWithoutUnpersisted(MemoSuccessors):
@@ -125,7 +125,7 @@ def test_memo_gives_the_spec_graph_with_refused_writes() -> None:
     plain = _plain_digest(config)
     mutant = spec_model(config)
     object.__setattr__(mutant, "memoised_successors", _KeyedWithoutUnpersisted())
-    assert _mutant_digest(config, mutant) != plain
+    assert graph_digest(config, mutant) != plain
 
 
 def test_memo_replaces_five_mechanisms_of_the_spec() -> None:
@@ -195,55 +195,7 @@ def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str | Config) ->
     plain = _plain_digest(config)  # test_memo_gives_the_spec_graph's, if it ran here
     model = spec_model(config)
     object.__setattr__(model, "memoised_successors", _keyed_without(part)())
-    assert _mutant_digest(config, model) != plain
-
-
-# -- deliveries cached per the nodes they read (issue 13, session 53) -------------------------
-
-#: a put to any node (so forwards), one crash: a coordinator's targets read the other nodes'
-#: up flags, a replica's answer its coordinator's node (68 states)
-ANY_CRASH = Config(name="any-crash", nodes=("a", "b", "c"), n=2, r=1, w=2, coordinator="any",
-                   crashes=1, gets_per_client=0, anti_entropy=False, read_repair=False)
-
-
-def _delivery_keyed_without(part: str) -> MemoSuccessors:
-    """Mutant: :meth:`MemoSuccessors.delivery_key` leaves out ``part``."""
-    position = {"receiver": 1, "sender": 2, "up flags": 3}[part]
-
-    class Mutant(MemoSuccessors):
-        def delivery_key(self, state: spec.State, plan: Plan, m: Any) -> tuple[Any, ...]:
-            key = super().delivery_key(state, plan, m)
-            return key[:position] + key[position + 1 :]
-
-    return Mutant()
-
-
-def test_deliveries_are_found_by_the_nodes_they_read() -> None:
-    """A delivery whose step context (every node) is new is found by the receiver, the
-    sender, the up flags and the rest of the context (session 53), and the graph is the
-    spec's."""
-    entry = _entry("sloppy-no-handoff")
-    memo = MemoSuccessors()
-    assert graph_digest(entry.config, _memo_model(entry, memo)) == _plain_digest(entry.config)
-    assert memo.node_hits > 0 and memo.deliveries_by_node
-
-
-@pytest.mark.parametrize(("part", "config"), [
-    # a forward's coordinator chooses its targets among the reachable nodes
-    pytest.param("up flags", ANY_CRASH, id="up-flags"),
-    # a replica answers only a coordinator that still awaits it (spec.replica.awaited)
-    pytest.param("sender", ANY_CRASH, id="sender"),
-    pytest.param("sender", "sloppy-no-handoff", id="sender-sloppy"),
-    pytest.param("receiver", "strict-weak-quorum", id="receiver"),
-])
-def test_a_delivery_cache_keyed_on_too_little_is_caught(part: str, config: str | Config) -> None:
-    """Session 53: the deliveries cached per the nodes they read, keyed without the up
-    flags of the other nodes, the sender's node or the receiver's: the graph differs."""
-    config = config if isinstance(config, Config) else _entry(config).config
-    assert graph_digest(config, spec_model(config)) == _plain_digest(config)
-    model = spec_model(config)
-    object.__setattr__(model, "memoised_successors", _delivery_keyed_without(part))
-    assert _mutant_digest(config, model) != _plain_digest(config)
+    assert graph_digest(config, model) != plain
 
 
 class _OneSlot(dict[int, Any]):
@@ -276,8 +228,7 @@ def test_a_step_whose_hash_collides_is_compared(name: str) -> None:
     entry = _entry(name)
     memo = _Colliding()
     assert graph_digest(entry.config, _memo_model(entry, memo)) == _plain_digest(entry.config)
-    # a delivery found by the nodes it reads (session 53) fills its context table too
-    assert memo.hits > 0 and memo.misses + memo.node_hits > memo.effects
+    assert memo.hits > 0 and memo.misses > memo.effects
 
 
 # -- the membership steps (issue 13, session 21) ---------------------------------------------
@@ -299,13 +250,6 @@ MEMBERSHIP = [pytest.param(c, id=c.name)
 MEMBERSHIP += [pytest.param(_entry(name).config, id=name, marks=pytest.mark.skipif(
     not SOAK, reason="8,251, 9,161 and 3,009 states (about 3 CPU-s each): soak only"))
     for name in ("delete-join-pending", "delete-join-immediate", "force-remove-w1")]
-
-
-def _mutant_digest(config: Config, model: SpecModel) -> dict[str, Any]:
-    """:func:`graph_digest` of a mutant's model, stopped at four times the spec's states
-    (session 53: a cache keyed on too little may reach far more states than the spec,
-    or without end, once deliveries are cached per the nodes they read)."""
-    return graph_digest(config, model, max_states=4 * _plain_digest(config)["states"])
 
 
 @functools.cache
@@ -352,7 +296,7 @@ def test_a_membership_cache_keyed_on_too_little_is_caught(part: str, config: Con
     plain = _plain_digest(config)
     model = spec_model(config)
     object.__setattr__(model, "memoised_successors", _views_keyed_without(part))
-    assert _mutant_digest(config, model) != plain
+    assert graph_digest(config, model) != plain
 
 
 def test_the_membership_memo_is_bounded() -> None:
