@@ -180,13 +180,6 @@ class _Recorder(Edit):
         return self.build()
 
 
-def coordinated_requests(nodes: tuple[NodeState, ...]) -> frozenset[int]:
-    """The requests that up nodes coordinate: empty exactly when no coordinator timeout
-    can be enabled (:func:`spec.coordination.timeouts`), and a client whose outstanding
-    request is in it is in progress (:func:`spec.coordination.client_timeouts`)."""
-    return frozenset([coord.request for node in nodes if node.up for coord in node.coord])
-
-
 def replay(edit: Edit, ops: list[Op] | tuple[Op, ...], position: int) -> None:
     """Perform recorded message operations on ``edit`` (``position``: the removed
     message's in the edit's source)."""
@@ -223,8 +216,6 @@ class MemoSuccessors:
         self.message_parts: dict[tuple[int, int, int], tuple[Any, ...]] = {}
         #: messages hash -> the exchanges in flight (spec.coordination.exchanges)
         self.in_flight: dict[int, frozenset[tuple[str, str, int]]] = {}
-        #: nodes hash -> the requests its up nodes coordinate (coordinated_requests)
-        self.coordinated: dict[int, frozenset[int]] = {}
         #: (nodes hash, side, exchanges) -> the enabled coordinator timeouts
         self.enabled: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
         #: (nodes hash, puts hash, side, membership) -> the anti-entropy steps: each
@@ -265,9 +256,9 @@ class MemoSuccessors:
     def entries(self) -> int:
         """Entries held in all caches now."""
         return (self.effects + len(self.operations) + len(self.message_parts)
-                + len(self.in_flight) + len(self.coordinated) + len(self.enabled)
-                + len(self.exchanges) + len(self.views) + len(self.keys_in_flight)
-                + len(self.reap_steps) + len(self.tombstoned))
+                + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
+                + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps)
+                + len(self.tombstoned))
 
     # -- steps whose effect is cached ------------------------------------------------
     def step_context(self, state: State) -> tuple[Any, ...]:
@@ -362,17 +353,10 @@ class MemoSuccessors:
     def timeouts(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         """:func:`spec.coordination.timeouts`: the enabled coordinator timeouts cached
         per (nodes, partition, exchanges in flight), each one's effect cached; then
-        the client timeouts (rare) as the spec computes them, asked only when a client
-        waits for a request no up node coordinates (the requests up nodes coordinate
-        cached per nodes hash: :func:`coordinated_requests`; issue 13, session 53)."""
+        the client timeouts (rare) as the spec computes them."""
         nodes = state.nodes
-        parts = state._parts
-        coordinated = self.coordinated.get(parts[0])
-        if coordinated is None:
-            if len(self.coordinated) >= self.limit:
-                self.coordinated.clear()
-            coordinated = self.coordinated[parts[0]] = coordinated_requests(nodes)
-        if coordinated:  # some up node coordinates
+        if any(node.up and node.coord for node in nodes):
+            parts = state._parts
             in_flight = self.in_flight.get(parts[1])
             if in_flight is None:
                 if len(self.in_flight) >= self.limit:
@@ -391,10 +375,7 @@ class MemoSuccessors:
             for action, node, coord, target in enabled:
                 yield action, self._step(state, plan, table, hash(action), action, action, -1,
                                          time_out, node, coord, target)
-        for client in state.clients:  # a client whose request an up node coordinates waits
-            if client.outstanding and client.outstanding not in coordinated:
-                yield from client_timeouts(state, plan)
-                break
+        yield from client_timeouts(state, plan)
 
     # -- a mechanism whose whole list of steps is cached -------------------------------
     def anti_entropy(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:

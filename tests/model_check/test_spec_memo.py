@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from model_check import spec_memo
 from model_check.check import check
 from model_check.properties import PROPERTIES, Expectation, acked_durable_in, acked_writes_durable
 from model_check.refinement_conformance import shortest_tree
@@ -197,32 +196,6 @@ def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str | Config) ->
     model = spec_model(config)
     object.__setattr__(model, "memoised_successors", _keyed_without(part)())
     assert graph_digest(config, model) != plain
-
-
-#: one put, one crash: a client whose coordinator crashed times out (61 states or so)
-CRASH = Config(name="crash-timeout", nodes=("a", "b", "c"), n=2, r=1, w=2, crashes=1,
-               gets_per_client=0, anti_entropy=False, read_repair=False)
-
-
-def test_client_timeouts_are_asked_only_without_an_up_coordinator(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Session 53: the memo asks the spec's client timeouts only when a client waits for
-    a request no up node coordinates (cached per nodes hash); the graph is the spec's.
-    Mutant: the set cached on too little (every set met so far answers for all: once
-    seen coordinated, a request stays so, and the client of a crashed coordinator never
-    times out): the graph differs. (Leaving out the ``up`` test is no mutant: a crash
-    empties the node's coordinations.)"""
-    plain = _plain_digest(CRASH)
-    assert graph_digest(CRASH, spec_model(CRASH)) == plain
-    met: set[int] = set()
-    coordinated = spec_memo.coordinated_requests
-
-    def stale(nodes: tuple[Any, ...]) -> frozenset[int]:
-        met.update(coordinated(nodes))
-        return frozenset(met)
-
-    monkeypatch.setattr(spec_memo, "coordinated_requests", stale)
-    assert graph_digest(CRASH, spec_model(CRASH)) != plain
 
 
 class _OneSlot(dict[int, Any]):
