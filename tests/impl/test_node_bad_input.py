@@ -233,6 +233,9 @@ class FailingStorage:
             raise StorageError("disk full")
         self.inner.write(key, record)
 
+    def __len__(self) -> int:  # (a dunder: not found through __getattr__)
+        return len(self.inner)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
