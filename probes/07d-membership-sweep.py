@@ -11,11 +11,12 @@ from 1..3, then a read of the key at an R drawn from N+1-W..N through a member
 drawn at random (the joiners included, R = 1 through them after W = 3 writes).
 Between steps the cluster runs 0.4 virtual s, so the transfers overlap the writes.
 Right value: every read at R + W > N returns the last acknowledged value (a value
-whose put failed may stand beside it as a sibling; no value the client overwrote or
-deleted); after quiet, every key reads its last value at R = 1 through every member
-and every up node holds the same member statuses (joined `up`, gone absent or
-`left`/`removed`). Reads in the crash kinds are checked only after quiet (sloppy
-quorums: paper 4.6). A read refused (DynamoError) is counted, not a fault.
+whose put failed may stand beside it as a sibling, and a put or delete that failed
+since may have replaced it; no value the client overwrote or deleted); after
+quiet, every key reads its last value at R = 1 through every member and every up
+node holds the same member statuses (joined `up`, gone absent or `left`/`removed`).
+Reads in the crash kinds are checked only after quiet (sloppy quorums: paper 4.6).
+A read refused (DynamoError) is counted, not a fault.
 
 Run from the project's root: .venv/bin/python probes/07d-membership-sweep.py [SEEDS]
 """
@@ -59,6 +60,18 @@ def run(kind: str, seed: int) -> list[str]:
     cl = c.client()
     want: dict[bytes, tuple[bytes | None, int]] = {}   # key -> (last acked value or None, its W)
     loose: dict[bytes, set[bytes]] = {k: set() for k in KEYS}  # values whose put failed
+    # since the last acknowledged write: the values of failed puts (each may have
+    # replaced it: its context covered it), and whether a delete failed (it may have)
+    later: dict[bytes, set[bytes | None]] = {k: set() for k in KEYS}
+
+    def wrong(key: bytes, got: list[bytes]) -> bool:
+        value = want[key][0]
+        if set(got) - {value} - loose[key]:
+            return True   # a value overwritten or deleted came back
+        if value is not None and value not in got:
+            return not (set(got) & later[key] or (None in later[key] and not got))
+        return False
+
     faults: list[str] = []
     reads = refused = 0
     for step in range(40):
@@ -80,15 +93,22 @@ def run(kind: str, seed: int) -> list[str]:
         try:
             g = cl.get(key, r=2)
             if rnd.random() < 0.125 and key in want:
-                cl.delete(key, g.context, w=w)
+                try:
+                    cl.delete(key, g.context, w=w)
+                except impl.DynamoError:
+                    later[key].add(None)
+                    raise
                 want[key] = (None, w)
+                later[key] = set()
             else:
                 v = b"%s-%d" % (key, step)
                 try:
                     cl.put(key, v, context=g.context, w=w)
                     want[key] = (v, w)
+                    later[key] = set()
                 except impl.DynamoError:
                     loose[key].add(v)
+                    later[key].add(v)
                     raise
         except impl.DynamoError:
             pass
@@ -100,8 +120,9 @@ def run(kind: str, seed: int) -> list[str]:
             try:
                 got = c.client(via).get(key, r=r, coordinator=via).values
                 reads += 1
-                if (value is not None and value not in got) or set(got) - {value} - loose[key]:
-                    faults.append(f"step {step} via {via} r={r} (w={w_acked}): {key!r} read {got}, want {value}")
+                if wrong(key, got):
+                    faults.append(f"step {step} via {via} r={r} (w={w_acked}): "
+                                  f"{key!r} read {got}, want {value}")
             except impl.DynamoError:
                 refused += 1
         c.run_for(0.4)
@@ -114,7 +135,7 @@ def run(kind: str, seed: int) -> list[str]:
             except impl.DynamoError as e:
                 faults.append(f"after quiet via {via} r=1: {key!r} refused {e}")
                 continue
-            if (value is not None and value not in got) or set(got) - {value} - loose[key]:
+            if wrong(key, got):
                 faults.append(f"after quiet via {via} r=1: {key!r} read {got}, want {value}")
     views = {}
     for m in members:
