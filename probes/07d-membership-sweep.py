@@ -5,10 +5,11 @@ force-removed then replaced; a node that left re-joining under its name with its
 data (SQLite store) while keys it held were deleted and rewritten; every kind with
 writes at W = 1, 2 and 3 and deletes during the transfer.
 
-5 nodes, N=3, dvv. One sequential client does, each step, for one of 8 keys: a get
-at R = 2, then a put with its context (or, one time in 8, a delete) at a W drawn
-from 1..3, then a read of the key at an R drawn from N+1-W..N through a member
-drawn at random (the joiners included, R = 1 through them after W = 3 writes).
+5 nodes, N=3, dvv (or the CLOCKS given). One sequential client does, each step,
+for one of 8 keys: a get at R = 2, then a put with its context (or, one time in 8,
+a delete) at a W drawn from 1..3, then a read of the key at an R drawn from
+N+1-W..N through a member drawn at random (the joiners included, R = 1 through
+them after W = 3 writes).
 Between steps the cluster runs 0.4 virtual s, so the transfers overlap the writes.
 Right value: every read at R + W > N returns the last acknowledged value (a value
 whose put failed may stand beside it as a sibling, and a put or delete that failed
@@ -18,7 +19,8 @@ node holds the same member statuses (joined `up`, gone absent or `left`/`removed
 Reads in the crash kinds are checked only after quiet (sloppy quorums: paper 4.6).
 A read refused (DynamoError) is counted, not a fault.
 
-Run from the project's root: .venv/bin/python probes/07d-membership-sweep.py [SEEDS]
+Run from the project's root: .venv/bin/python probes/07d-membership-sweep.py [SEEDS [CLOCKS]]
+(SEEDS: seeds 0..SEEDS-1, default 1-3; CLOCKS: comma-separated clock modes, default dvv).
 """
 from __future__ import annotations
 
@@ -51,10 +53,10 @@ def kinds() -> dict[str, dict[int, list[tuple[str, ...]]]]:
 CRASHY = {"join-node-down", "remove-dead-replace"}
 
 
-def run(kind: str, seed: int) -> list[str]:
+def run(kind: str, seed: int, clock: str = "dvv") -> list[str]:
     events = kinds()[kind]
     tmp = tempfile.mkdtemp(prefix="vdynamo-probe-") if kind == "rejoin-old-data" else None
-    c = impl.SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, clock="dvv",
+    c = impl.SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, clock=clock,
                               **({"storage": "sqlite", "storage_dir": tmp} if tmp else {}))
     rnd = random.Random(seed * 1000 + zlib.crc32(kind.encode()) % 1000)
     cl = c.client()
@@ -148,7 +150,8 @@ def run(kind: str, seed: int) -> list[str]:
         bad = {name: s for name, s in v.items() if name in members and s != "up"}
         if bad:
             faults.append(f"{m} sees members not up after quiet: {bad}")
-    print(f"{kind:20} seed {seed}: reads checked {reads}, refused {refused}, faults {len(faults)}"
+    print(f"{kind:20} {clock} seed {seed}: reads checked {reads}, refused {refused}, "
+          f"faults {len(faults)}"
           f"{'' if not faults else ': ' + '; '.join(faults[:3])}; members {members}")
     c.close()
     return faults
@@ -156,10 +159,12 @@ def run(kind: str, seed: int) -> list[str]:
 
 def main() -> None:
     seeds = range(int(sys.argv[1])) if len(sys.argv) > 1 else range(1, 4)
+    clocks = sys.argv[2].split(",") if len(sys.argv) > 2 else ["dvv"]
     bad = 0
-    for kind in kinds():
-        for seed in seeds:
-            bad += bool(run(kind, seed))
+    for clock in clocks:
+        for kind in kinds():
+            for seed in seeds:
+                bad += bool(run(kind, seed, clock))
     print("FAIL" if bad else "PASS")
     sys.exit(1 if bad else 0)
 

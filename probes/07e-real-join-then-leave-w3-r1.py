@@ -91,13 +91,18 @@ def one_round(seed: int) -> list[str]:
         stop = threading.Event()
         want: dict[str, bytes] = {}
         later: dict[str, set[bytes]] = {}
-        counts = {"puts": 0, "put_failed": 0, "reads": 0, "stale": 0, "5xx": 0}
+        counts = {"puts": 0, "put_failed": 0, "reads": 0, "stale": 0, "5xx": 0, "n3 gone": 0}
+        codes: dict[int, int] = {}
         err_since: list[float | None] = [None]
         longest = [0.0]
 
-        def note(code: int) -> None:
+        def note(code: int, node: str) -> None:
+            if code == 0 and node == "n3":
+                counts["n3 gone"] += 1  # its process exited before `leave` returned
+                return
             if code >= 500 or code == 0:
                 counts["5xx"] += 1
+                codes[code] = codes.get(code, 0) + 1
                 err_since[0] = err_since[0] or time.monotonic()
                 longest[0] = max(longest[0], time.monotonic() - err_since[0])
             else:
@@ -109,15 +114,17 @@ def one_round(seed: int) -> list[str]:
                 p = ports(d)
                 members = [m for m in p if m not in gone]
                 key = f"k{step % 6}"
-                code, _, ctx = read(p[rnd.choice(members)], key, 2)
-                note(code)
+                via = rnd.choice(members)
+                code, _, ctx = read(p[via], key, 2)
+                note(code, via)
                 value = b"%s-%d" % (key.encode(), step)
                 hdr = {"Content-Type": "application/octet-stream"}
                 if ctx:
                     hdr["X-Vdynamo-Context"] = ctx
                 if code in (200, 404):
-                    pc, _, _ = call("PUT", p[rnd.choice(members)], f"/kv/{key}?w=3", value, hdr)
-                    note(pc)
+                    via = rnd.choice(members)
+                    pc, _, _ = call("PUT", p[via], f"/kv/{key}?w=3", value, hdr)
+                    note(pc, via)
                     if pc in (200, 204):
                         counts["puts"] += 1
                         want[key], later[key] = value, set()
@@ -163,13 +170,13 @@ def one_round(seed: int) -> list[str]:
         for m in p:
             if m in gone:
                 continue
-            code, _, body = call("GET", p[m], "/status")
+            _, _, body = call("GET", p[m], "/status")
             view = {n: e["status"] for n, e in json.loads(body)["membership"].items()}
             if view.get("n6") != "up" or view.get("n3") not in (None, "left"):
                 faults.append(f"{m}'s view at the end: {view}")
         if longest[0] > 5.0:
             faults.append(f"a run of 5xx lasted {longest[0]:.1f} s")
-        print(f"  round {seed}: {counts}, longest 5xx run {longest[0]:.1f} s, "
+        print(f"  round {seed}: {counts} (by code {codes}), longest 5xx run {longest[0]:.1f} s, "
               f"faults {len(faults)} {faults[:3]}")
     finally:
         with contextlib.suppress(Exception):
