@@ -63,8 +63,8 @@ def call(method: str, port: int, path: str, body: bytes | None = None,
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
-    except OSError:
-        return 0, {}, b""
+    except OSError as err:
+        return 0, {"error": repr(err)[:80]}, b""
 
 
 def read(port: int, key: str, r: int) -> tuple[int, list[bytes], str]:
@@ -89,10 +89,12 @@ def one_round(seed: int) -> list[str]:
         assert up.returncode == 0, up.stderr
         gone: set[str] = set()
         stop = threading.Event()
+        joined = threading.Event()
         want: dict[str, bytes] = {}
         later: dict[str, set[bytes]] = {}
-        counts = {"puts": 0, "put_failed": 0, "reads": 0, "stale": 0, "5xx": 0, "n3 gone": 0}
-        codes: dict[int, int] = {}
+        counts = {"puts": 0, "put_failed": 0, "reads": 0, "stale": 0, "5xx": 0, "n3 gone": 0,
+                  "n6 before join returned": 0}
+        codes: dict[str, int] = {}
         err_since: list[float | None] = [None]
         longest = [0.0]
 
@@ -100,9 +102,12 @@ def one_round(seed: int) -> list[str]:
             if code == 0 and node == "n3":
                 counts["n3 gone"] += 1  # its process exited before `leave` returned
                 return
+            if node == "n6" and not joined.is_set() and (code >= 500 or code == 0):
+                counts["n6 before join returned"] += 1  # listed in cluster.json already
+                return
             if code >= 500 or code == 0:
                 counts["5xx"] += 1
-                codes[code] = codes.get(code, 0) + 1
+                codes[f"{code} at {node}"] = codes.get(f"{code} at {node}", 0) + 1
                 err_since[0] = err_since[0] or time.monotonic()
                 longest[0] = max(longest[0], time.monotonic() - err_since[0])
             else:
@@ -147,6 +152,7 @@ def one_round(seed: int) -> list[str]:
         t.start()
         time.sleep(3)
         j = vd("join", "n6", "--dir", str(d))
+        joined.set()
         print(f"  join n6: exit {j.returncode} {j.stdout.strip()} {j.stderr.strip()[:200]}")
         leave = vd("leave", "n3", "--dir", str(d))
         gone.add("n3")
