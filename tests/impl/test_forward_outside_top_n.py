@@ -9,8 +9,9 @@ acknowledged without that target, and a get at R = 1 through it read the value
 before (probes/07d-membership-sweep.py, kind ``leave-during-join``, seed 3: step 16,
 k0 read ``k0-8`` through n4 after ``k0-16`` was acknowledged at W = 3).
 
-Mutant: :meth:`impl.forwarding.Forwarder._owns` returning True (the node
-coordinates every forwarded put granted it, as before): both tests fail.
+Mutants: :meth:`impl.forwarding.Forwarder._owns` returning True (the node
+coordinates every forwarded put granted it, as before): both tests fail; ``_owns``
+taking the top N + 1 for the owners: the first test fails.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ PROBE = Path(__file__).resolve().parents[2] / "probes" / "07d-membership-sweep.p
 def test_a_put_forwarded_to_a_node_outside_its_top_n_is_given_back_unwritten() -> None:
     node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
     node.start(0.0)
+    # n1 the key's first node after its top N (the off-by-one mutant, top N + 1 taken
+    # for the owners, coordinates it)
     key = next(k for k in (b"k%d" % i for i in range(100))
-               if "n1" not in node.preference_list(k)[:3])
-    forwarder = node.preference_list(key)[3]
+               if node.preference_list(k)[3] == "n1")
+    forwarder = node.preference_list(key)[4]
     claim = node.receive(0.1, forwarder,
                          Forward(9, PutRequest(7, key, b"milk", b"", None, "c1")))
     (send,) = claim
