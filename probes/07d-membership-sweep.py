@@ -19,8 +19,10 @@ node holds the same member statuses (joined `up`, gone absent or `left`/`removed
 Reads in the crash kinds are checked only after quiet (sloppy quorums: paper 4.6).
 A read refused (DynamoError) is counted, not a fault.
 
-Run from the project's root: .venv/bin/python probes/07d-membership-sweep.py [SEEDS [CLOCKS]]
-(SEEDS: seeds 0..SEEDS-1, default 1-3; CLOCKS: comma-separated clock modes, default dvv).
+Run from the project's root:
+    .venv/bin/python probes/07d-membership-sweep.py [SEEDS [CLOCKS [ROUTING]]]
+(SEEDS: seeds 0..SEEDS-1, default 1-3; CLOCKS: comma-separated clock modes, default
+dvv; ROUTING: the writer's, `preference` (default) or `random`: more forwarded puts).
 """
 from __future__ import annotations
 
@@ -53,13 +55,13 @@ def kinds() -> dict[str, dict[int, list[tuple[str, ...]]]]:
 CRASHY = {"join-node-down", "remove-dead-replace"}
 
 
-def run(kind: str, seed: int, clock: str = "dvv") -> list[str]:
+def run(kind: str, seed: int, clock: str = "dvv", routing: str = "preference") -> list[str]:
     events = kinds()[kind]
     tmp = tempfile.mkdtemp(prefix="vdynamo-probe-") if kind == "rejoin-old-data" else None
     c = impl.SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, clock=clock,
                               **({"storage": "sqlite", "storage_dir": tmp} if tmp else {}))
     rnd = random.Random(seed * 1000 + zlib.crc32(kind.encode()) % 1000)
-    cl = c.client()
+    cl = c.client(routing=routing)  # type: ignore[arg-type]
     want: dict[bytes, tuple[bytes | None, int]] = {}   # key -> (last acked value or None, its W)
     loose: dict[bytes, set[bytes]] = {k: set() for k in KEYS}  # values whose put failed
     # since the last acknowledged write: the values of failed puts (each may have
@@ -160,11 +162,12 @@ def run(kind: str, seed: int, clock: str = "dvv") -> list[str]:
 def main() -> None:
     seeds = range(int(sys.argv[1])) if len(sys.argv) > 1 else range(1, 4)
     clocks = sys.argv[2].split(",") if len(sys.argv) > 2 else ["dvv"]
+    routing = sys.argv[3] if len(sys.argv) > 3 else "preference"
     bad = 0
     for clock in clocks:
         for kind in kinds():
             for seed in seeds:
-                bad += bool(run(kind, seed, clock))
+                bad += bool(run(kind, seed, clock, routing))
     print("FAIL" if bad else "PASS")
     sys.exit(1 if bad else 0)
 
