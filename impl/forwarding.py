@@ -362,13 +362,29 @@ class Forwarder:
         self._expire_claims(now)
         if not message.granted:
             return []
-        if now - claim.sent > self.config.replica_timeout or self.quorum.guessed():
+        if (now - claim.sent > self.config.replica_timeout or self.quorum.guessed()
+                or not self._owns(claim.request.key)):
             # (a guessed ring: the forwarder, which routes by the view, hands it to
             # the key's next node or coordinates it; :meth:`route`, session 51's
-            # review: forwarded puts a guessed node coordinated, 2 of 12 read stale)
+            # review: forwarded puts a guessed node coordinated, 2 of 12 read stale.
+            # Not among the key's top N by this node's view: see :meth:`_owns`)
             return [Send(src, messages.ForwardDecline(message.op_id))]
         reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
         return self.coordinate(now, claim.request, reply_to)
+
+    def _owns(self, key: bytes) -> bool:
+        """Whether this node is among ``key``'s top N by its own view (the nodes that
+        coordinate a forwarded put). A forwarder whose view is older sends a put to a
+        node that, by its own, no longer owns the key (a leaver that has handed its
+        ranges over); coordinating it there, outside its targets, it stood in for the
+        last target with its own hinted copy and counted that as the target's ack
+        (:meth:`impl.put_coordinator.PutCoordinator._coordinate`), the target itself
+        up and never sent the write: a put at W = 3 acknowledged without it, and a
+        get at R = 1 through that target read the value before (session 53's
+        membership probe, probes/07d-membership-sweep.py, a join then a leave, seed
+        3). Declined, the forwarder hands it to its next top-N node (the spec
+        coordinates no put outside the top N: :mod:`spec.requests`)."""
+        return self.name in self.quorum.preference_list(key)[: self.config.n]
 
     def on_decline(self, now: float, src: str, message: messages.ForwardDecline) -> list[Effect]:
         """The node granted the put ``op_id`` gives the grant back (it came too
