@@ -103,7 +103,7 @@ import httpcore
 import httpx
 
 from impl.config import DEFAULT_FRAME_BYTES, answer_bytes
-from impl.errors import BadMessageError, InvalidValueError, LocalError, RemoteError
+from impl.errors import BadMessageError, DynamoError, InvalidValueError, LocalError, RemoteError
 from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
@@ -377,11 +377,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class NotSentError(httpx.ConnectTimeout):
+class NotSentError(httpx.ConnectTimeout, DynamoError):
     """A request of a call with a ``deadline_s`` that was not sent: the deadline had
     passed (session 53). A ConnectTimeout to the plans (nothing sent: a write moves
     on, and so raises NoNodeError, not written), but its node is not suspected:
-    it was not asked. Never raised to a caller itself."""
+    it was not asked. Never raised to a caller itself; a DynamoError too, as every
+    exception class of the packages (tests/test_error_hierarchy.py)."""
 
 
 class RequestRefusedError(LocalError):

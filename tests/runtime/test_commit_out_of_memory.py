@@ -42,15 +42,28 @@ def test_a_commit_out_of_memory_fails_that_commit_alone(
             committer: Any = n1.committer
             engine = committer.engine
             short_of_memory_once(monkeypatch, engine, "_commit")
+            write = engine.write
+
+            def write_after_the_failure(key: bytes, record: bytes) -> None:
+                if key == b"k" and engine._commit.calls:  # (the failed commit is over)
+                    rewritten.append(key)
+                write(key, record)
+
+            monkeypatch.setattr(engine, "write", write_after_the_failure)
             first, _, _ = await call("PUT", url(n1, "/kv/k"), b"lost")
             statuses = []
             held = []
             for i in range(3):
                 status, _, _ = await call("PUT", url(n1, f"/kv/k{i}"), b"kept")
                 statuses.append(status)
-                held.append(engine.read(b"k") is not None)  # k0's 200: its commit is over
+                # k0's 200: its commit is over; k held only if written again since
+                # the failure (the put's timer round retries its failed own part, at
+                # replica_timeout: under a load of 10-16 before k0's 200, CI's clone
+                # of session 53), never by the failed transaction committed later
+                held.append(engine.read(b"k") is not None and not rewritten)
             return [first], statuses, engine.read(b"k0") is not None, (held[0], held[-1])
 
+    rewritten: list[bytes] = []
     first, statuses, kept, lost = run(scenario(), 60)
     # the put whose commit failed: n1's copy is one failed replica, n2's and n3's acks
     # meet W = 2 (500, outcome unknown, until session 50)
@@ -98,4 +111,5 @@ def short_of_memory_once(monkeypatch: pytest.MonkeyPatch, owner: Any, method: st
             raise MemoryError
         return work(*args)
 
+    short_of_memory.calls = calls  # type: ignore[attr-defined]  # (read by the test)
     monkeypatch.setattr(owner, method, short_of_memory)
