@@ -1,0 +1,76 @@
+"""Review of the own token (session 53, review; docs/runtime.md, "Review of the own
+token"; case 01's kind: an acknowledged write lost).
+
+Two replaced disks at once while the third replica is down: n1 and n2 (each restarted
+once before, so n3 heard count 2 of each old disk) lose their disks while n3 is down;
+each new store is marked fresh and unconfirmed (n3 never names its start) and takes
+writes through n1; each is restarted once (fresh, holding its own writes: count 1) and
+the other, which heard only its first start (it never heard the old disk), tells it
+that start. On the own token's tree (``dfa50ddb``) that tell renewed the store as a
+peer of the old disk would (count 2, ``store-renewed-at`` set, not fresh any more);
+n3 came back and told each the old disk's count 2, a rollback of the renewal, and
+each set aside what it held: every acknowledged write lost (5 of 5, seeds 3 and 4,
+every clock mode, W = 1 and W = 2). Now a store holding its own writes told a start
+of its own lifetime (:func:`impl.restore_guard.took_own`) counts above it and stays
+what it was (:meth:`impl.node.Node._own_restart`), so the old disk's teller later
+finds it fresh and it keeps its writes.
+
+Mutants (each run on a copy of the tree): ``_own_restart`` never called (the
+renewal as before): both tests here fail (5 of 5 lost), and three of
+``test_own_token.py``; its generation not remembered (``remember_own`` dropped in
+``_own_restart``): survives here (one restart each), killed by
+``test_own_token.py``'s hand-driven test (the next restart, told it, set aside).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+
+
+def _two_replaced_disks(seed: int, clock: str, w: int) -> tuple[SimulatedCluster, list[bytes]]:
+    """3 nodes; n1 and n2 restarted once; n3 down; n1's and n2's disks replaced; five
+    puts at ``w`` through n1; n1, then n2 crashed and restarted; n3 back; quiet.
+    (the cluster, the keys whose puts were acknowledged)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock=clock)
+    for name in ("n1", "n2"):
+        cluster.crash(name)
+        cluster.restart(name)
+        cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.lose_disk("n1")
+    cluster.lose_disk("n2")
+    cluster.restart("n1")
+    cluster.restart("n2")
+    cluster.run_for(15)  # the shadow rounds time out (n3 silent)
+    client = cluster.client("n1")
+    keys = [b"k%d" % i for i in range(5)]
+    for key in keys:
+        client.put(key, b"v-" + key, w=w)
+    cluster.run_for(2)
+    for name in ("n1", "n2"):
+        cluster.crash(name)
+        cluster.restart(name)
+        cluster.run_for(3)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    return cluster, keys
+
+
+@pytest.mark.parametrize(("seed", "clock", "w"), [(3, "dvv", 2), (4, "lww", 1)])
+def test_two_replaced_disks_restarted_keep_their_writes_when_the_old_disks_peer_returns(
+        seed: int, clock: str, w: int) -> None:
+    """Every acknowledged put is read back at R = 3 once quiet; each replaced store
+    was told its own start once (``restore-own-restart``), then the old disk's
+    (renewed, nothing set aside). On ``dfa50ddb``: 5 of 5 lost, each store set aside."""
+    cluster, keys = _two_replaced_disks(seed, clock, w)
+    with cluster:
+        reader = cluster.client("n3")
+        assert [reader.get(key, r=3).values for key in keys] == [
+            [b"v-" + key] for key in keys]
+        for name in ("n1", "n2"):
+            stats = cluster.node(name).stats
+            assert stats["restore-set-aside"] == 0, name
+            assert stats["restore-own-restart"] == 1, name
+            assert stats["restore-fresh-renewed"] == 1, name
