@@ -1449,6 +1449,9 @@ class Node:
         guard = self.guard
         if guard is not None and self.stats["generation-advanced"]:
             self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+            if self._unconfirmed_fresh:  # and remembered as its own (session 53's review:
+                # a restart told it took it for a copy's and set its own writes aside)
+                remember_own(self.storage, guard.generation)
             self.storage.flush()
 
     def _unadvance(self, before: str | None) -> None:

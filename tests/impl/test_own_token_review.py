@@ -27,6 +27,11 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.errors import StorageError
+from impl.messages import PutRequest
+from impl.staging import persist
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_own_token import _timed_out, _told
 
 
 def _two_replaced_disks(seed: int, clock: str, w: int) -> tuple[SimulatedCluster, list[bytes]]:
@@ -74,3 +79,30 @@ def test_two_replaced_disks_restarted_keep_their_writes_when_the_old_disks_peer_
             assert stats["restore-set-aside"] == 0, name
             assert stats["restore-own-restart"] == 1, name
             assert stats["restore-fresh-renewed"] == 1, name
+
+
+def test_an_advance_whose_writes_failed_is_remembered_with_its_count() -> None:
+    """Hand-driven n1 on a replaced disk (its round timed out, a put at W = 1, still
+    marked, confirmed): it advances its generation (as before a reap) and the
+    driver's write of that input fails (a full disk); under group commit a peer may
+    have heard the advanced count already (:meth:`impl.node.Node._restage_generation`
+    stages the count again for that reason). Restarted, told that count, it keeps the
+    write (its own restart). Before: only the count was staged again, not its
+    remembrance (``own-generations``), so the restart took the count for a copy's
+    start and set the write aside. Mutant: ``_restage_generation`` without
+    ``remember_own`` (the same)."""
+    storage = MemoryStorage("always")
+    node = _timed_out(storage, seed=1, now=1.0)
+    persist(storage, node.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
+    assert node._unconfirmed_fresh and node.guard is not None
+    node.guard.unconfirmed.clear()  # (its silent peers gossiped since: confirmed)
+    advanced = node._advance_generation(6.0)
+    node.storage.take()  # the driver's write of them failed: none performed
+    node.persist_failed(6.0, StorageError("disk full"))
+    persist(storage, node.storage.take())  # type: ignore[arg-type]
+    assert storage.get_meta("incarnation") == b"2"
+    restarted = _timed_out(storage, seed=2, now=10.0)
+    assert restarted._fresh
+    _told(storage, restarted, 20.0, advanced)
+    assert restarted.stats["restore-set-aside"] == 0
+    assert restarted.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
