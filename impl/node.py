@@ -100,6 +100,7 @@ from impl.restore_guard import (
     SHADOW_SHED_BACKLOG,
     RestoreGuard,
     ShadowState,
+    above_own,
     advance,
     draw_own_token,
     generations_from_bytes,
@@ -1479,14 +1480,14 @@ class Node:
         heard = parse_generation(told)
         assert heard is not None
         if self._own_held and took_own(self.storage, told):
-            self._own_restart(now, heard[0] + 1, told)
+            self._own_restart(now, above_own(self.storage, heard[0]), told)
             return
         self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
         # (a start of its own token it never took: the live store's, this a copy of it)
         put_back = self._own_held and unknown_own(self.storage, told)
         self._own_held = False
         if self._fresh and not put_back:  # nothing in it predates this lifetime: kept
-            incarnation = heard[0] + 1
+            incarnation = above_own(self.storage, heard[0])  # (above its own too)
             self.storage.set_meta("incarnation", str(incarnation).encode())
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
                                                      now, incarnation)

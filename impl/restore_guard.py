@@ -249,6 +249,15 @@ def own_generations(storage: Storage) -> dict[str, int]:
     return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
+def above_own(storage: Storage, count: int) -> int:
+    """A count above ``count`` and above every generation this store took while marked
+    (:data:`OWN_GENERATIONS_META`): what a store told a start takes (session 53's
+    review: a replaced disk restarted twice, told the old disk's count 1, renewed at 2,
+    was then told its own earlier 2 by a peer that heard it, took that for a later
+    start and set its own writes aside: 2 of 11 acknowledged W = 1 puts lost)."""
+    return max(count, *own_generations(storage).values(), 0) + 1
+
+
 def remember_own(storage: Storage, generation: str) -> None:
     """Add ``generation`` (this store's, well formed) to :data:`OWN_GENERATIONS_META`
     (a write of ``storage``: the caller makes it durable before a peer hears it)."""

@@ -106,3 +106,27 @@ def test_an_advance_whose_writes_failed_is_remembered_with_its_count() -> None:
     _told(storage, restarted, 20.0, advanced)
     assert restarted.stats["restore-set-aside"] == 0
     assert restarted.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
+
+
+def test_a_store_renewed_by_the_old_disks_teller_is_above_its_own_earlier_starts() -> None:
+    """Hand-driven n1 on a replaced disk: a put at W = 1; restarted, told that start
+    (its own restart, count 2); restarted again and told the old disk's start at
+    count 1 (a peer that heard only that): it keeps the write and renews; then told
+    its own count 2 (a peer that heard the first restart): no later start, nothing
+    set aside. Before: the renewal counted 2 (one above the count told), the own 2
+    a rollback of it, the write set aside (found by a random history: 4 nodes, seed
+    16, two of 11 acknowledged W = 1 puts lost in every clock mode). Mutant:
+    ``above_own`` counting above the told count only (the same)."""
+    storage = MemoryStorage("always")
+    first = _timed_out(storage, seed=1, now=1.0)
+    persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
+    assert first.guard is not None
+    second = _timed_out(storage, seed=2, now=10.0)
+    _told(storage, second, 20.0, first.guard.generation)
+    assert second.guard is not None and second.stats["restore-own-restart"] == 1
+    own_restart = second.guard.generation
+    third = _timed_out(storage, seed=3, now=30.0)
+    _told(storage, third, 40.0, "1.00000000000000aa")
+    assert third.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
+    _told(storage, third, 45.0, own_restart)
+    assert third.stats["restore-set-aside"] == 0 and storage.read(b"k") is not None
