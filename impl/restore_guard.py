@@ -135,9 +135,10 @@ OWN_TOKEN_META = "own-token"
 #: The meta entry of the generations the store took while marked
 #: :data:`FRESH_UNCONFIRMED_META` (session 53): JSON {token: the highest count of
 #: it}, at most :data:`OWN_GENERATIONS_LIMIT` tokens, each written before a peer can
-#: hear it (a start's and an advance's with the count's flush); no longer written
-#: once the marker is cleared, nor read (a store no longer marked is never fresh
-#: holding something).
+#: hear it (a start's and an advance's with the count's flush, an own restart's:
+#: :func:`took_own`); no longer written once the marker is cleared (a store no longer
+#: marked is never fresh holding something); a store told a start counts above them
+#: (:func:`above_own`; session 53's review).
 OWN_GENERATIONS_META = "own-generations"
 
 #: Tokens :data:`OWN_GENERATIONS_META` keeps at most (the oldest dropped: a peer told
