@@ -100,6 +100,7 @@ from impl.restore_guard import (
     SHADOW_SHED_BACKLOG,
     RestoreGuard,
     ShadowState,
+    above_own,
     advance,
     draw_own_token,
     generations_from_bytes,
@@ -107,6 +108,7 @@ from impl.restore_guard import (
     remember_own,
     same_start,
     start_generation,
+    took_own,
     unknown_own,
 )
 from impl.retired import RetiredActors
@@ -1448,6 +1450,9 @@ class Node:
         guard = self.guard
         if guard is not None and self.stats["generation-advanced"]:
             self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+            if self._unconfirmed_fresh:  # and remembered as its own (session 53's review:
+                # a restart told it took it for a copy's and set its own writes aside)
+                remember_own(self.storage, guard.generation)
             self.storage.flush()
 
     def _unadvance(self, before: str | None) -> None:
@@ -1474,12 +1479,15 @@ class Node:
         assert self.guard is not None
         heard = parse_generation(told)
         assert heard is not None
+        if self._own_held and took_own(self.storage, told):
+            self._own_restart(now, above_own(self.storage, heard[0]), told)
+            return
         self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
         # (a start of its own token it never took: the live store's, this a copy of it)
         put_back = self._own_held and unknown_own(self.storage, told)
         self._own_held = False
         if self._fresh and not put_back:  # nothing in it predates this lifetime: kept
-            incarnation = heard[0] + 1
+            incarnation = above_own(self.storage, heard[0])  # (above its own too)
             self.storage.set_meta("incarnation", str(incarnation).encode())
             self.guard.generation = start_generation(self.storage, self.name, self._seed,
                                                      now, incarnation)
@@ -1512,6 +1520,28 @@ class Node:
                        + (f"; {len(taken)} keys first written since the shadow round "
                           "timed out kept" if taken else ""))
         self._begin_rebuild(now)  # as empty as a replaced disk (impl.rebuild)
+
+    def _own_restart(self, now: float, incarnation: int, told: str) -> None:
+        """A store holding its own writes (:attr:`_own_held`) told a start of its own
+        lifetime it took (:func:`impl.restore_guard.took_own`): the teller heard
+        nothing of an older store of the name (another replaced disk), so this is a
+        restart of the lifetime, counted 1 (:attr:`_fresh`) as a peer that heard the
+        old disk would tell it. It takes ``incarnation`` (above ``told``), remembered
+        as its own and durable before a peer hears it, and stays what it was: holding
+        its own, not rebuilding (nothing told it is a replaced disk), still kept when a
+        peer that heard the old disk tells it later (session 53's review: renewed
+        here as told the old disk, a later teller of the old disk's count above the
+        renewal set aside what it held: two replaced disks, n3 down, 20 of 20 W = 2
+        writes lost once both restarted and n3 came back)."""
+        assert self.guard is not None
+        self.storage.set_meta("incarnation", str(incarnation).encode())
+        self.guard.generation = start_generation(self.storage, self.name, self._seed, now,
+                                                 incarnation)
+        remember_own(self.storage, self.guard.generation)
+        self.storage.flush()  # durable before a peer hears it: its own, told back later
+        self.stats["restore-own-restart"] += 1
+        self._log_life(f"{now:.3f} a store holding its own writes told a start of its "
+                       f"own ({told}): generation {self.guard.generation}, kept")
 
     # ------------------------------------------------------------ a replaced disk
 

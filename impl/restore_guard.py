@@ -135,9 +135,10 @@ OWN_TOKEN_META = "own-token"
 #: The meta entry of the generations the store took while marked
 #: :data:`FRESH_UNCONFIRMED_META` (session 53): JSON {token: the highest count of
 #: it}, at most :data:`OWN_GENERATIONS_LIMIT` tokens, each written before a peer can
-#: hear it (a start's and an advance's with the count's flush); no longer written
-#: once the marker is cleared, nor read (a store no longer marked is never fresh
-#: holding something).
+#: hear it (a start's and an advance's with the count's flush, an own restart's:
+#: :func:`took_own`); no longer written once the marker is cleared (a store no longer
+#: marked is never fresh holding something); a store told a start counts above them
+#: (:func:`above_own`; session 53's review).
 OWN_GENERATIONS_META = "own-generations"
 
 #: Tokens :data:`OWN_GENERATIONS_META` keeps at most (the oldest dropped: a peer told
@@ -249,6 +250,15 @@ def own_generations(storage: Storage) -> dict[str, int]:
     return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
+def above_own(storage: Storage, count: int) -> int:
+    """A count above ``count`` and above every generation this store took while marked
+    (:data:`OWN_GENERATIONS_META`): what a store told a start takes (session 53's
+    review: a replaced disk restarted twice, told the old disk's count 1, renewed at 2,
+    was then told its own earlier 2 by a peer that heard it, took that for a later
+    start and set its own writes aside: 2 of 11 acknowledged W = 1 puts lost)."""
+    return max(count, *own_generations(storage).values(), 0) + 1
+
+
 def remember_own(storage: Storage, generation: str) -> None:
     """Add ``generation`` (this store's, well formed) to :data:`OWN_GENERATIONS_META`
     (a write of ``storage``: the caller makes it durable before a peer hears it)."""
@@ -262,6 +272,28 @@ def remember_own(storage: Storage, generation: str) -> None:
     storage.set_meta(OWN_GENERATIONS_META, json.dumps(known, separators=(",", ":")).encode())
 
 
+def _of_own_token(storage: Storage, told: str) -> tuple[int, int] | None:
+    """``told``'s count and the highest count of its token this store took
+    (:data:`OWN_GENERATIONS_META`; 0: none), if ``told`` is of this store's own token
+    (:data:`OWN_TOKEN_META`); None otherwise (another store's, malformed, no token)."""
+    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
+    parsed = parse_generation(told)
+    if len(own) != 8 or parsed is None or not parsed[1].startswith(own):
+        return None
+    return parsed[0], own_generations(storage).get(parsed[1], 0)
+
+
+def took_own(storage: Storage, told: str) -> bool:
+    """Whether ``told`` (a peer's last generation of this store) is one this store
+    took itself (its own token's, at a count it reached): the peer heard an earlier
+    start of this lifetime and nothing later (session 53's review: a peer that
+    never heard the old disk, another replaced disk, tells a restart of it its
+    first start). False for another store's (the old disk's), or one
+    :func:`unknown_own`."""
+    counts = _of_own_token(storage, told)
+    return counts is not None and counts[0] <= counts[1]
+
+
 def unknown_own(storage: Storage, told: str) -> bool:
     """Whether ``told`` (a peer's last generation of this store) is of this store's own
     token (:data:`OWN_TOKEN_META`) but not one it took (:data:`OWN_GENERATIONS_META`:
@@ -269,11 +301,8 @@ def unknown_own(storage: Storage, told: str) -> bool:
     store since this copy of it was taken, so this store is a copy put back (a reap
     may have removed a value it holds: session 52's review). False for a generation of
     another store (the old disk's) or of a store without an own token."""
-    own = (storage.get_meta(OWN_TOKEN_META) or b"").decode("ascii", "replace")
-    parsed = parse_generation(told)
-    if len(own) != 8 or parsed is None or not parsed[1].startswith(own):
-        return False
-    return own_generations(storage).get(parsed[1], 0) < parsed[0]
+    counts = _of_own_token(storage, told)
+    return counts is not None and counts[1] < counts[0]
 
 
 def is_rollback(mine: str, told: str) -> bool:

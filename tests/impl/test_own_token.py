@@ -36,7 +36,7 @@ import pytest
 from impl.cluster import SimulatedCluster
 from impl.messages import Gossip, PutRequest, parse_generation
 from impl.node import Node
-from impl.restore_guard import OWN_TOKEN_META, is_rollback
+from impl.restore_guard import OWN_TOKEN_META
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import ShadowRound
@@ -117,12 +117,17 @@ def test_a_store_told_its_own_start_keeps_its_writes_and_a_copy_told_a_later_one
     """Hand-driven n1 on a replaced disk: its start round times out and it takes a put
     at W = 1 (its store copied then: the backup). Restarted, told its first start
     (peers that heard that start, and no older store of the name): it keeps the
-    write and renews. Restarted again: told once, it is not fresh (its count above
-    the renewal's) and holds the write. The copy put back, told the renewal (a start
+    write and counts above it, still holding its own (session 53's review: not
+    renewed, not rebuilding). Restarted again: fresh again, told that count, kept
+    again; then told the old disk's start (count 7, a peer back that heard only
+    that): kept, renewed, rebuilding. The copy put back, told the renewal (a start
     of its own token it never took): set aside, the write gone from it. Mutants:
     ``unknown_own`` always False (the copy keeps it); the start's generation not
     remembered (the live store is set aside); the fix undone (the restart not fresh:
-    count 2, not told)."""
+    count 2, not told); (the review's) ``_own_restart`` not called, the teller of
+    its own start renewing it as before (the old disk's teller sets the write
+    aside); the own restart's generation not remembered (its next restart, told it,
+    is set aside)."""
     storage = MemoryStorage("always")
     first = _timed_out(storage, seed=1, now=1.0)
     persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
@@ -135,13 +140,20 @@ def test_a_store_told_its_own_start_keeps_its_writes_and_a_copy_told_a_later_one
     assert second._fresh and second.guard is not None
     assert parse_generation(second.guard.generation)[0] == 1  # type: ignore[index]
     _told(storage, second, 20.0, start)
-    assert second.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
-    renewed = second.guard.generation
+    assert second.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
+    assert second.stats["restore-fresh-renewed"] == 0 and not second.rebuilding
+    restarted = second.guard.generation
+    assert parse_generation(restarted)[0] == 2  # type: ignore[index]
 
     third = _timed_out(storage, seed=3, now=30.0)
-    assert not third._fresh and third.guard is not None
-    assert not is_rollback(third.guard.generation, renewed)
-    assert storage.read(b"k") is not None
+    assert third._fresh and third.guard is not None
+    _told(storage, third, 40.0, restarted)
+    assert third.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
+    _told(storage, third, 45.0, "7.00000000000000aa")
+    assert third.stats["restore-fresh-renewed"] == 1 and third.stats["restore-set-aside"] == 0
+    assert storage.read(b"k") is not None and third.rebuilding
+    renewed = third.guard.generation
+    assert not third._fresh and parse_generation(renewed)[0] == 8  # type: ignore[index]
 
     put_back = _timed_out(backup, seed=4, now=50.0)
     assert put_back._fresh
@@ -176,7 +188,7 @@ def test_a_store_told_its_own_advanced_start_keeps_its_writes() -> None:
     restarted = _timed_out(storage, seed=2, now=10.0)
     assert restarted._fresh
     _told(storage, restarted, 20.0, advanced)
-    assert restarted.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
+    assert restarted.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
 
 
 def test_a_copy_put_back_after_its_write_was_deleted_and_reaped_is_set_aside() -> None:
@@ -284,4 +296,4 @@ def test_a_start_is_remembered_durably_before_a_peer_hears_it() -> None:
     third = _timed_out(storage, seed=3, now=20.0)
     assert third._fresh
     _told(storage, third, 30.0, heard)
-    assert third.stats["restore-fresh-renewed"] == 1 and storage.read(b"k") is not None
+    assert third.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
