@@ -71,14 +71,16 @@ def test_seed_24_a_replacement_host_a_day_behind_loses_no_acknowledged_write() -
     assert lost == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the documented cost of session 49's rule (docs/dvv.md, 'Review of the clock-ranked "
-    "lifetimes (session 49, review)'): a replaced disk cut off across its first restart "
-    "on a host whose clock is behind the old host's by more than the time between their "
-    "starts retires its first lifetime below the old disk's; nothing raises it once it "
-    "hears them, and the byte budget drops its entries first (eight values back, as "
-    "before session 49)"))
 def test_seed_24_a_replacement_host_a_day_behind_brings_back_no_superseded_value() -> None:
+    """A strict xfail from session 49's review to session 53 (the documented cost of
+    the clock rank: a replaced disk cut off across its first restart on a host a day
+    behind retired its first lifetime below the old disk's; eight values back on
+    e0ef9711, the only bad history of seeds 0-39 at +-1 day). Since session 53's own
+    token the restart keeps the store fresh (count 1, a new actor; its own writes
+    kept: docs/runtime.md, "A replaced disk's own writes across its restarts (session
+    53)"), so no lifetime is retired below the old disk's: 0 of seeds 0-39 at +-1 day
+    bring a value back or lose one (checked at the merge). Fails with ``_own_held``
+    dropped from ``Node._fresh``."""
     _, back, _ = _seed_24(-DAY)
     assert back == []
 
