@@ -14,7 +14,6 @@ Host, ...) keep their 400."""
 from __future__ import annotations
 
 import gzip
-import time
 from pathlib import Path
 
 from impl.http_api import _Parse
@@ -56,28 +55,18 @@ def test_a_repeated_field_is_read_as_one_list(tmp_path: Path) -> None:
 
 
 
-def _parse_times(*heads: bytes) -> list[float]:
-    """The best of seven parses of each GET head carrying ``heads``' field lines
-    (seconds), the heads parsed in turn each round (a load that comes and goes
-    weighs on each alike)."""
-    best = [float("inf")] * len(heads)
-    for _ in range(7):
-        for at, lines in enumerate(heads):
-            parse = _Parse(1 << 20)
-            started = time.perf_counter()
-            parse.feed(b"GET /kv/k HTTP/1.1\r\nHost: x\r\n" + lines + b"\r\n")
-            best[at] = min(best[at], time.perf_counter() - started)
-            assert parse.ready and parse.ready[0].problem is None
-    return best
-
-
 def test_a_field_repeated_thousands_of_times_is_joined_in_linear_time() -> None:
     """6,000 lines ``aaaa: b`` (54 KB, within the head's bound) are kept as a list
     while the head arrives and joined once, at its end, and cost about what 6,000
     distinct fields of the same size cost. Joined at each line until session 23
     (the growing value copied each time), they took 5.3-6.1 times as long (2.3
-    once, at a machine load of 8); timed, so compared with the distinct fields,
-    not with a clock figure, with room for a loaded machine."""
+    once, at a machine load of 8). Until session 53 this test also timed both
+    heads (best of seven) and asked for at most 3x: a loaded clean clone of
+    session 53 measured 14x on the fixed code (0.031 against 0.0022 s), a test that
+    failed on time. Now only the structure is asserted: the value is one line's
+    until the head ends (a join per line shows the growing value at once), and
+    one join at the end. Mutant: a join per line (the rule before session 23): the
+    value after the 6,000 lines is their join, not ``b"b"`` (checked, session 53)."""
     count = 6_000
     repeated = b"aaaa: b\r\n" * count
     distinct = b"".join(b"%04d: b\r\n" % i for i in range(count))
@@ -86,5 +75,7 @@ def test_a_field_repeated_thousands_of_times_is_joined_in_linear_time() -> None:
     assert parse.headers[b"aaaa"] == b"b"  # not joined yet: no copy per line
     parse.feed(b"\r\n")
     assert parse.ready[0].headers[b"aaaa"] == b", ".join([b"b"] * count)
-    same, many = _parse_times(repeated, distinct)
-    assert same < 3 * many + 0.001, (same, many)
+    parse = _Parse(1 << 20)
+    parse.feed(b"GET /kv/k HTTP/1.1\r\nHost: x\r\n" + distinct + b"\r\n")
+    assert parse.ready and parse.ready[0].problem is None
+    assert len(parse.ready[0].headers) >= count  # the distinct fields, each its own
