@@ -30,18 +30,26 @@ answered at the second ack; the 6 keys read not found).
 from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
-from impl.effects import Reply, Send
+from impl.effects import Effect, Reply, Send
 from impl.faults import Faults
-from impl.messages import ForwardClaim, ForwardDecline, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import (
+    Forward,
+    ForwardClaim,
+    ForwardDecline,
+    PutRequest,
+    ReplicaPut,
+    ReplicaPutAck,
+)
 from tests.impl.test_forward_grant import _outsider
 
 
 def test_an_outsider_whose_top_n_all_declined_writes_to_every_target_at_w3() -> None:
     node, key, top = _outsider()
     (send, _timer) = node.client_request(0.0, PutRequest(7, key, b"milk", b"", 3, "c1"))
-    assert isinstance(send, Send) and send.dest == top[0]
+    assert isinstance(send, Send) and isinstance(send.message, Forward)
+    assert send.dest == top[0]
     op_id = send.message.op_id
-    effects: list[object] = []
+    effects: list[Effect] = []
     now = 0.0
     for decliner in top:  # each claims, is granted, gives the grant back
         now += 0.1
