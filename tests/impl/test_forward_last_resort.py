@@ -15,8 +15,8 @@ of the first two targets answered the client ``PutResult`` on main) and in a
 simulated cluster whose messages are reordered past ``replica_timeout`` (grants
 late: declined): seed 0, 17 keys put through n5 at W = 3, each read at R = 1
 through its third owner: 6 read not found on main, 0 with the fix (seeds 0-4: 33
-of 85 acknowledged puts on main, 1 with the fix, a put whose write to that owner
-was reordered and went to a fallback: sloppy quorum, paper 4.6).
+of 85 acknowledged puts on main, 1 with the fix: n5 stood in for that owner, which
+it suspected then, and a fallback for another: sloppy quorum, paper 4.6).
 
 Fixed: the outsider stands in only for a target its failure detector suspects (the
 last such one: the last target when the forwards all timed out, as before); with
