@@ -68,7 +68,7 @@ from __future__ import annotations
 import collections
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from impl import messages
@@ -137,6 +137,10 @@ class Forwarding:
     #: tried and the forwarder does not coordinate it itself
     granted: str = ""
     granted_claim: int = 0  # the claim id granted (a copy of that claim is granted again)
+    #: a guessed ring's other members believed reachable past the first N
+    #: (:meth:`Forwarder.route`): one is tried after each ``ForwardDecline``, an
+    #: answer, so that at most N silent ones are waited for
+    spare: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +293,12 @@ class Forwarder:
             # costs ``timeout`` (session 51's second review: every member tried, an
             # isolated guessed node of five answered its first put after 5.2 s, past
             # the client's 5 s; a larger cluster waits (members - 1) x ``timeout``).
-            candidates = [n for n in guessed if n != self.name
-                          and self.quorum.reachable(n, now)][: self.config.n]
+            # (Those past the first N are tried one per decline: a member that
+            # routes by the view and is not of the key's top N by it declines,
+            # :meth:`_owns`; session 53's review: 7 members, the first N others
+            # declined and the guess coordinated, a W = 3 put read stale at R = 1)
+            others = [n for n in guessed if n != self.name and self.quorum.reachable(n, now)]
+            candidates, spare = others[: self.config.n], others[self.config.n:]
             if not candidates:
                 return self.coordinate(now, request, reply_to)
         elif self.name in targets or reply_to.peer:
@@ -298,8 +306,9 @@ class Forwarder:
         else:
             # The reachable targets in order; when none is, probe the first one.
             candidates = [n for n in targets if self.quorum.reachable(n, now)] or [targets[0]]
+            spare = []
         forwarding = Forwarding(next(self.ids), reply_to.request_id, request, candidates[1:],
-                                candidates[0], now + self.timeout)
+                                candidates[0], now + self.timeout, spare=spare)
         self.forwardings[forwarding.op_id] = forwarding
         return [Send(forwarding.target, Forward(forwarding.op_id, request)),
                 SetTimer(ForwardTimeout(forwarding.op_id), forwarding.deadline)]
@@ -395,6 +404,8 @@ class Forwarder:
         if forwarding is None or forwarding.granted != src:
             return []
         forwarding.granted = ""
+        if forwarding.spare:  # (it answered: the wait for silent ones stays N at most)
+            forwarding.candidates.append(forwarding.spare.pop(0))
         return self._next_target(now, forwarding)
 
     def _expire_claims(self, now: float) -> None:

@@ -286,6 +286,9 @@ def test_a_coordinator_outside_the_top_n_stands_in_for_the_last_target_with_a_hi
     key = next(k for k in (b"k%d" % i for i in range(100))
                if "n1" not in node.preference_list(k)[:3])
     targets = node.preference_list(key)[:3]
+    # the last target suspected (its forward timed out): an outsider stands in only
+    # for a target it suspects (session 53's review, test_forward_last_resort.py)
+    node.set_suspected({targets[2]: 2.0})
     effects = node.puts.start(1.0, PutRequest(7, key, b"milk", b"", None, "c1"), ReplyTo(7))
     (coordination,) = node.puts.coordinations.values()
     assert coordination.sent_to == {targets[0]: targets[0], targets[1]: targets[1],

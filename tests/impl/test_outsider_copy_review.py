@@ -21,7 +21,7 @@ from impl.cluster import SimulatedCluster
 from impl.effects import Send, Write
 from impl.errors import InvalidValueError
 from impl.gossip import OUTSIDERS_META
-from impl.messages import ForwardClaim, ForwardDecline, HintAck, ReplicaPut, ReplicaPutAck
+from impl.messages import HintAck, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.records import decode_record
 from impl.staging import apply_write
@@ -29,7 +29,11 @@ from impl.timers import HintScan
 from impl.versions import live_values
 from tests.conftest import PROFILE
 from tests.impl.test_forward_grant import _forward_put
-from tests.impl.test_outsider_copy import _handed_by_a_declined_claim, outsider_unit_node
+from tests.impl.test_outsider_copy import (
+    _handed_by_a_declined_claim,
+    decline_then_silence,
+    outsider_unit_node,
+)
 
 TOP = ["n1", "n2", "n3"]
 V1 = b"v1"
@@ -217,9 +221,9 @@ def test_an_absent_note_keeps_the_copy_and_loses_nothing(handover: str) -> None:
 @pytest.mark.parametrize("handover", ["pending", "immediate"])
 def test_a_put_ending_during_a_change_keeps_the_note_and_the_copy_until_handed(
         handover: str) -> None:
-    # A unit node n1 outside the key's top N coordinates a put (every owner declined
-    # its forward) that ends while a change is in progress: the key stays noted
-    # (the mutant that clears the note before the change check hands nothing once
+    # A unit node n1 outside the key's top N coordinates a put (two owners declined
+    # its forward, the last was silent) that ends while a change is in progress: the
+    # key stays noted (the mutant that clears the note before the change check hands nothing once
     # the change is over, and with "immediate" the copy stays for good), the put's
     # own hint's ack lets nothing go (the mutant without ``key in outsider_keys``
     # in ``let_go`` dropped it at that first ack under "immediate"), and the first
@@ -235,10 +239,7 @@ def test_a_put_ending_during_a_change_keeps_the_note_and_the_copy_until_handed(
     in_change = [True]
     node.gossiper.changing = lambda: in_change[0]  # type: ignore[method-assign]
     _, op_id = _forward_put(node, key)
-    effects: Sequence[object] = []
-    for i, owner in enumerate(top):
-        run(node.receive(0.1 + i, owner, ForwardClaim(op_id, 1)))
-        effects = run(node.receive(0.5 + i, owner, ForwardDecline(op_id)))
+    effects = decline_then_silence(node, op_id, top, run)
     (coordination,) = node.puts.coordinations.values()
     for send in effects:
         if isinstance(send, Send) and isinstance(send.message, ReplicaPut):
