@@ -315,3 +315,21 @@ def test_only_a_handed_out_leaver_turned_removing_counts_removed_after_the_claim
     assert not _removed_after_claim(removing, removing)
     assert not _removed_after_claim(view(MemberStatus.LEAVING, (7,)), removing)
     assert not _removed_after_claim(Membership.of(members), removing)
+
+
+# --- session 53, s53-mutrest: the mutants s53-mutgossip did not run, and the own token
+# (docs/refinement.md, "Mutation score of the rest and of the own token (session 53)")
+
+
+def test_a_new_store_that_finds_itself_up_unsettled_settles_nothing() -> None:
+    """n4's new store (joining, strategy 3) takes a view holding it ``up``, its join
+    not settled: it stops joining (the view holds it) and owes no settlement of its
+    own (only a ``left`` entry's is owed: :meth:`impl.gossip.Gossiper._settle_lost_leave`).
+    Kills ``on_gossip`` 102 (``left or not settled``: the join's settlement announced
+    by a store that holds nothing of it), which the selection let survive."""
+    g = gossiper("n4", config=make_config(3, partitioning="strategy3"))
+    assert g.join_pending and g.claims
+    view = Membership.of((*g.view.members, Member("n4", 9, MemberStatus.UP, ())))
+    g.on_gossip("n1", Gossip(view.to_bytes(), reply=False))
+    assert not g.join_pending and g.settling == set() and g.settle_after is None
+    assert not any("settling it" in line for line in g.log)
