@@ -37,6 +37,7 @@ from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
 from tests.impl.test_node_driver import make_config
+from tests.impl.test_own_token import _timed_out
 from tests.impl.test_wiped_leaver_reads import KEYS
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -333,3 +334,45 @@ def test_a_new_store_that_finds_itself_up_unsettled_settles_nothing() -> None:
     g.on_gossip("n1", Gossip(view.to_bytes(), reply=False))
     assert not g.join_pending and g.settling == set() and g.settle_after is None
     assert not any("settling it" in line for line in g.log)
+
+
+def _gossip_to(node: Node, storage: MemoryStorage, now: float, src: str, yours: str) -> None:
+    """``src`` (3 nodes) gossips to ``node``, having heard ``yours`` of it last."""
+    persist(storage, node.receive(now, src, Gossip(
+        node.gossiper.view.to_bytes(), reply=False, generation=f"1.{src[1]}000000000000000",
+        yours=yours)))
+
+
+def test_a_new_store_stays_marked_while_its_peers_name_no_start_of_it() -> None:
+    """n1's replaced disk (3 nodes), its round timed out: n2 and n3 gossip to it
+    naming no start of it (``yours`` empty: they heard none): it stays unconfirmed,
+    marked. Kills ``_guard_gossip`` 16 (``or``: every live peer's gossip counted as
+    naming this start), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = _timed_out(storage, seed=1, now=1.0)
+    for i, peer in enumerate(("n2", "n3")):
+        _gossip_to(node, storage, 20.0 + i, peer, "")
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+
+
+def test_a_renewed_new_store_counts_only_the_peers_that_named_its_renewal() -> None:
+    """n1's replaced disk: n2 names its start, then n3 tells it a later start of the
+    name (the old disk's, count 5): it renews (a new token, nothing set aside) and
+    stays marked; n3 names the renewal: n2 named only the start before, so the store
+    is still unconfirmed, marked (the names are kept by the start's token). Kills
+    ``_guard_gossip`` 22 and 28 (one key for every start: n2's name counted for the
+    renewal, the marker cleared), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = _timed_out(storage, seed=1, now=1.0)
+    assert node.guard is not None
+    start = node.guard.generation
+    _gossip_to(node, storage, 20.0, "n2", start)
+    _gossip_to(node, storage, 21.0, "n3", "5.00000000000000aa")
+    assert node.stats["restore-fresh-renewed"] == 1
+    renewed = node.guard.generation
+    assert renewed.partition(".")[2] != start.partition(".")[2]
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+    _gossip_to(node, storage, 22.0, "n3", renewed)
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+    _gossip_to(node, storage, 23.0, "n2", renewed)
+    assert not node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b""
