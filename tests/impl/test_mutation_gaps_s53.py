@@ -376,3 +376,17 @@ def test_a_renewed_new_store_counts_only_the_peers_that_named_its_renewal() -> N
     assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
     _gossip_to(node, storage, 23.0, "n2", renewed)
     assert not node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b""
+
+
+def test_a_restart_holding_something_keeps_its_actor_without_actor_per_start() -> None:
+    """``actor_per_start`` off, a brand-new cluster's n1 (not announcing: not marked)
+    takes a write and starts again: not fresh, it keeps its lifetime actor (only a
+    fresh, marked start takes a new one whatever the setting). Kills ``Node.__init__``
+    129 (``per_start`` not passed: :func:`impl.versions.lifetime_actor`'s default, a
+    new actor at every start), which the selection let survive."""
+    storage = MemoryStorage("always")
+    config = make_config(3, actor_per_start=False)
+    first = Node("n1", config, storage, seed=7, now=3.0, announce=False)
+    storage.write(b"k", b"v")
+    second = Node("n1", config, storage, seed=8, now=4.0, announce=False)
+    assert not second._fresh and second.actor == first.actor
