@@ -32,7 +32,13 @@ from impl.gossip import (
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
 from impl.messages import Gossip
 from impl.node import SELF_REMOVED_MESSAGE, Node
-from impl.restore_guard import FRESH_UNCONFIRMED_META, start_generation
+from impl.restore_guard import (
+    FRESH_UNCONFIRMED_META,
+    OWN_TOKEN_META,
+    remember_own,
+    start_generation,
+    unknown_own,
+)
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
@@ -390,3 +396,30 @@ def test_a_restart_holding_something_keeps_its_actor_without_actor_per_start() -
     storage.write(b"k", b"v")
     second = Node("n1", config, storage, seed=8, now=4.0, announce=False)
     assert not second._fresh and second.actor == first.actor
+
+
+def _own_store(token: bytes) -> MemoryStorage:
+    """A store whose own token (:data:`impl.restore_guard.OWN_TOKEN_META`) is ``token``."""
+    storage = MemoryStorage("always")
+    storage.set_meta(OWN_TOKEN_META, token)
+    return storage
+
+
+def test_unknown_own_tells_only_an_untaken_start_of_its_own_eight_digit_token() -> None:
+    """:func:`impl.restore_guard.unknown_own` by hand: a start of the store's own token
+    it never took (count 1, none remembered) is unknown; one it took is not; a token
+    that is not 8 characters (a foreign or damaged entry) makes none unknown, nor does
+    an unparsable ``told``, and bytes that are not ASCII are read, not raised on. Kills
+    ``unknown_own`` 30 (a token not remembered taken as count 1 known: the live
+    store's fresh start, count 1, not told from a copy's), 16 (``and``: a short token
+    a prefix of ``told`` counted, an unparsable ``told`` raising), 5, 11 and 12 (the
+    ``replace`` error handler dropped or misnamed: a non-ASCII entry raising), which
+    the selection let survive."""
+    storage = _own_store(b"aaaaaaaa")
+    assert unknown_own(storage, "1.aaaaaaaa11111111")
+    remember_own(storage, "1.aaaaaaaa11111111")
+    assert not unknown_own(storage, "1.aaaaaaaa11111111")
+    assert unknown_own(storage, "2.aaaaaaaa11111111")
+    assert not unknown_own(storage, "not a generation")
+    assert not unknown_own(_own_store(b"aaaa"), "5.aaaa000000000000")
+    assert not unknown_own(_own_store(b"\xff" * 8), "5.aaaaaaaa00000000")
