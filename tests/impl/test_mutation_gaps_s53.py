@@ -423,3 +423,21 @@ def test_unknown_own_tells_only_an_untaken_start_of_its_own_eight_digit_token() 
     assert not unknown_own(storage, "not a generation")
     assert not unknown_own(_own_store(b"aaaa"), "5.aaaa000000000000")
     assert not unknown_own(_own_store(b"\xff" * 8), "5.aaaaaaaa00000000")
+
+
+def test_a_store_set_aside_is_set_aside_again_when_told_a_later_start() -> None:
+    """n1 (a brand-new cluster's, not announcing: never marked) takes a write and
+    starts again (not fresh), its round timed out; n2 tells it a later start of the
+    name (count 5): everything set aside; n3 then tells it a later one still (count
+    9): set aside again, not renewed as a fresh store (a set-aside store is not
+    fresh). Kills ``_set_aside`` 55 (``_fresh`` True after a set-aside: the second
+    told start renewed, what the store took since kept), which the selection let
+    survive."""
+    storage = MemoryStorage("always")
+    Node("n1", make_config(3), storage, seed=1, now=1.0, announce=False)
+    storage.write(b"k", b"v")
+    node = _timed_out(storage, seed=2, now=2.0)
+    assert not node._fresh and not node._unconfirmed_fresh
+    _gossip_to(node, storage, 20.0, "n2", "5.00000000000000aa")
+    _gossip_to(node, storage, 21.0, "n3", "9.00000000000000bb")
+    assert (node.stats["restore-set-aside"], node.stats["restore-fresh-renewed"]) == (2, 0)
