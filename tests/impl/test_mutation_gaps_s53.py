@@ -30,11 +30,12 @@ from impl.gossip import (
     _ring_json,
 )
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
-from impl.messages import Gossip
+from impl.messages import Gossip, parse_generation
 from impl.node import SELF_REMOVED_MESSAGE, Node
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
     OWN_TOKEN_META,
+    draw_own_token,
     remember_own,
     start_generation,
     unknown_own,
@@ -441,3 +442,37 @@ def test_a_store_set_aside_is_set_aside_again_when_told_a_later_start() -> None:
     _gossip_to(node, storage, 20.0, "n2", "5.00000000000000aa")
     _gossip_to(node, storage, 21.0, "n3", "9.00000000000000bb")
     assert (node.stats["restore-set-aside"], node.stats["restore-fresh-renewed"]) == (2, 0)
+
+
+def test_a_new_stores_own_token_is_drawn_from_its_name_and_seed() -> None:
+    """n1's new store (announcing) draws its own token at its first start from the
+    start's name, seed and time (:func:`impl.restore_guard.draw_own_token`), and its
+    generation begins with it. Kills ``Node.__init__`` 103 and 104 (the name or the
+    seed not passed to the draw), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3), storage, seed=7, now=3.0, announce=True)
+    own = storage.get_meta(OWN_TOKEN_META)
+    assert own == draw_own_token(storage, "n1", 7, 3.0)
+    assert node.guard is not None and node.guard.generation.partition(".")[2][:8] == own.decode()
+
+
+def test_a_restarts_count_is_flushed_at_its_start_without_actor_epochs() -> None:
+    """``actor_epochs`` off, a buffered store (durable at a flush): n1's restart
+    holding something (not fresh) counts 2, and the store dies before any later
+    flush: the next start counts above it (3), not 2 again (a generation its peers
+    may have heard, so it would not be told a rollback). Kills ``Node.__init__`` 183
+    (the flush only with actor epochs or a marked store), which the selection let
+    survive."""
+    storage = MemoryStorage("buffered")
+    config = make_config(3, actor_epochs=False)
+    Node("n1", config, storage, seed=1, now=1.0, announce=False)
+    storage.write(b"k", b"v")
+    storage.flush()
+    second = Node("n1", config, storage, seed=2, now=2.0, announce=False)
+    assert second.guard is not None and not second._fresh
+    heard = parse_generation(second.guard.generation)
+    storage.crash()
+    third = Node("n1", config, storage, seed=3, now=3.0, announce=False)
+    assert third.guard is not None and heard is not None and heard[0] == 2
+    counted = parse_generation(third.guard.generation)
+    assert counted is not None and counted[0] == 3
