@@ -34,8 +34,10 @@ from impl.messages import Gossip, parse_generation
 from impl.node import SELF_REMOVED_MESSAGE, Node
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
+    OWN_GENERATIONS_LIMIT,
     OWN_TOKEN_META,
     draw_own_token,
+    own_generations,
     remember_own,
     start_generation,
     unknown_own,
@@ -476,3 +478,20 @@ def test_a_restarts_count_is_flushed_at_its_start_without_actor_epochs() -> None
     assert third.guard is not None and heard is not None and heard[0] == 2
     counted = parse_generation(third.guard.generation)
     assert counted is not None and counted[0] == 3
+
+
+def test_remember_own_keeps_the_highest_count_and_moves_a_token_last() -> None:
+    """:func:`impl.restore_guard.remember_own` by hand: a lower count of a token kept
+    keeps the higher; a token remembered again moves last (the newest), so at
+    :data:`impl.restore_guard.OWN_GENERATIONS_LIMIT` tokens the oldest other one is
+    dropped, not it. Kills ``remember_own`` 12 (``pop(None)``: the token left where
+    it was, the higher count lost), which the selection let survive."""
+    storage = MemoryStorage("always")
+    tokens = [f"{i:016x}" for i in range(OWN_GENERATIONS_LIMIT)]
+    for token in tokens:
+        remember_own(storage, f"3.{token}")
+    remember_own(storage, f"1.{tokens[0]}")
+    remember_own(storage, f"4.{'f' * 16}")
+    known = own_generations(storage)
+    assert known[tokens[0]] == 3 and tokens[1] not in known
+    assert list(known)[-2:] == [tokens[0], "f" * 16] and len(known) == OWN_GENERATIONS_LIMIT
