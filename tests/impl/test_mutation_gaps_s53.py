@@ -485,7 +485,8 @@ def test_remember_own_keeps_the_highest_count_and_moves_a_token_last() -> None:
     keeps the higher; a token remembered again moves last (the newest), so at
     :data:`impl.restore_guard.OWN_GENERATIONS_LIMIT` tokens the oldest other one is
     dropped, not it. Kills ``remember_own`` 12 (``pop(None)``: the token left where
-    it was, the higher count lost), which the selection let survive."""
+    it was, the higher count lost), 17 (``>=``: a token fewer kept) and 18 (the
+    drop raising), which the selection let survive."""
     storage = MemoryStorage("always")
     tokens = [f"{i:016x}" for i in range(OWN_GENERATIONS_LIMIT)]
     for token in tokens:
