@@ -485,8 +485,8 @@ def test_remember_own_keeps_the_highest_count_and_moves_a_token_last() -> None:
     keeps the higher; a token remembered again moves last (the newest), so at
     :data:`impl.restore_guard.OWN_GENERATIONS_LIMIT` tokens the oldest other one is
     dropped, not it. Kills ``remember_own`` 12 (``pop(None)``: the token left where
-    it was, the higher count lost), 17 (``>=``: a token fewer kept) and 18 (the
-    drop raising), which the selection let survive."""
+    it was, the higher count lost), 17 (``>=``: a token fewer kept), 18 and 19
+    (the drop raising), which the selection let survive."""
     storage = MemoryStorage("always")
     tokens = [f"{i:016x}" for i in range(OWN_GENERATIONS_LIMIT)]
     for token in tokens:
@@ -496,3 +496,18 @@ def test_remember_own_keeps_the_highest_count_and_moves_a_token_last() -> None:
     known = own_generations(storage)
     assert known[tokens[0]] == 3 and tokens[1] not in known
     assert list(known)[-2:] == [tokens[0], "f" * 16] and len(known) == OWN_GENERATIONS_LIMIT
+
+
+def test_two_new_stores_of_a_name_draw_two_own_tokens() -> None:
+    """n1's disk replaced twice (two new stores, at two starts): each draws its own
+    token (:func:`impl.restore_guard.draw_own_token`, 8 hex digits), and they differ,
+    so the second, told the first's start, does not take it for a start of its own
+    it never took (it would set aside what it took). Kills ``draw_own_token`` 4 (the
+    digest of ``None`` and the store's id: one token for every store without one, as
+    a memory store), which the selection let survive."""
+    first, second = MemoryStorage("always"), MemoryStorage("always")
+    Node("n1", make_config(3), first, seed=1, now=1.0, announce=True)
+    Node("n1", make_config(3), second, seed=2, now=10.0, announce=True)
+    tokens = [storage.get_meta(OWN_TOKEN_META) or b"" for storage in (first, second)]
+    assert all(len(token) == 8 and int(token, 16) >= 0 for token in tokens)
+    assert tokens[0] != tokens[1]
