@@ -504,10 +504,17 @@ def test_two_new_stores_of_a_name_draw_two_own_tokens() -> None:
     so the second, told the first's start, does not take it for a start of its own
     it never took (it would set aside what it took). Kills ``draw_own_token`` 4 (the
     digest of ``None`` and the store's id: one token for every store without one, as
-    a memory store), which the selection let survive."""
+    a memory store) and 12 (the store's id not read: two stores drawn at one start's
+    name, seed and time, ids apart, the same token), which the selection let survive."""
     first, second = MemoryStorage("always"), MemoryStorage("always")
     Node("n1", make_config(3), first, seed=1, now=1.0, announce=True)
     Node("n1", make_config(3), second, seed=2, now=10.0, announce=True)
     tokens = [storage.get_meta(OWN_TOKEN_META) or b"" for storage in (first, second)]
     assert all(len(token) == 8 and int(token, 16) >= 0 for token in tokens)
     assert tokens[0] != tokens[1]
+    drawn = []
+    for storage_id in (b"a", b"b"):
+        storage = MemoryStorage("always")
+        storage.set_meta("storage-id", storage_id)
+        drawn.append(draw_own_token(storage, "n1", 1, 1.0))
+    assert drawn[0] != drawn[1]
