@@ -524,14 +524,16 @@ def test_a_starts_token_is_of_the_stores_id_and_reads_a_damaged_own_token() -> N
     """:func:`impl.restore_guard.start_generation` by hand: two stores apart only in
     their ids give one start two tokens (the id is in the digest); a store whose own
     token entry is not ASCII (damaged) still gets a generation, its token not raised
-    on. Kills ``start_generation`` 11 and 12 (the id's entry misnamed: not read), 18,
-    24 and 25 (the ``replace`` error handler dropped or misnamed), which the
-    selection let survive."""
+    on; a store without an own token gets the digest's 16 digits. Kills
+    ``start_generation`` 11 and 12 (the id's entry misnamed: not read), 18, 24 and 25
+    (the ``replace`` error handler dropped or misnamed), 28 (8 digits of the digest
+    only, with no own token before them), which the selection let survive."""
     tokens = []
     for storage_id in (b"a", b"b"):
         storage = MemoryStorage("always")
         storage.set_meta("storage-id", storage_id)
         tokens.append(start_generation(storage, "n1", 1, 1.0, 1))
     assert tokens[0] != tokens[1]
+    assert all(len(token.partition(".")[2]) == 16 for token in tokens)  # (no own token)
     damaged = _own_store(b"\xff" * 8)
     assert start_generation(damaged, "n1", 1, 1.0, 3).partition(".")[0] == "3"
