@@ -449,13 +449,15 @@ def test_a_store_set_aside_is_set_aside_again_when_told_a_later_start() -> None:
 def test_a_new_stores_own_token_is_drawn_from_its_name_and_seed() -> None:
     """n1's new store (announcing) draws its own token at its first start from the
     start's name, seed and time (:func:`impl.restore_guard.draw_own_token`), and its
-    generation begins with it. Kills ``Node.__init__`` 103 and 104 (the name or the
-    seed not passed to the draw), which the selection let survive."""
+    generation begins with it, 16 digits in all. Kills ``Node.__init__`` 103 and 104
+    (the name or the seed not passed to the draw) and ``start_generation`` 30 (9
+    digits drawn after the own token's 8), which the selection let survive."""
     storage = MemoryStorage("always")
     node = Node("n1", make_config(3), storage, seed=7, now=3.0, announce=True)
     own = storage.get_meta(OWN_TOKEN_META)
     assert own == draw_own_token(storage, "n1", 7, 3.0)
     assert node.guard is not None and node.guard.generation.partition(".")[2][:8] == own.decode()
+    assert len(node.guard.generation.partition(".")[2]) == 16  # (8 of its own, 8 drawn)
 
 
 def test_a_restarts_count_is_flushed_at_its_start_without_actor_epochs() -> None:
