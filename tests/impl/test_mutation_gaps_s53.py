@@ -30,13 +30,23 @@ from impl.gossip import (
     _ring_json,
 )
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
-from impl.messages import Gossip
+from impl.messages import Gossip, parse_generation
 from impl.node import SELF_REMOVED_MESSAGE, Node
-from impl.restore_guard import FRESH_UNCONFIRMED_META, start_generation
+from impl.restore_guard import (
+    FRESH_UNCONFIRMED_META,
+    OWN_GENERATIONS_LIMIT,
+    OWN_TOKEN_META,
+    draw_own_token,
+    own_generations,
+    remember_own,
+    start_generation,
+    unknown_own,
+)
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
 from tests.impl.test_node_driver import make_config
+from tests.impl.test_own_token import _timed_out
 from tests.impl.test_wiped_leaver_reads import KEYS
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -315,3 +325,217 @@ def test_only_a_handed_out_leaver_turned_removing_counts_removed_after_the_claim
     assert not _removed_after_claim(removing, removing)
     assert not _removed_after_claim(view(MemberStatus.LEAVING, (7,)), removing)
     assert not _removed_after_claim(Membership.of(members), removing)
+
+
+# --- session 53, s53-mutrest: the mutants s53-mutgossip did not run, and the own token
+# (docs/refinement.md, "Mutation score of the rest and of the own token (session 53)")
+
+
+def test_a_new_store_that_finds_itself_up_unsettled_settles_nothing() -> None:
+    """n4's new store (joining, strategy 3) takes a view holding it ``up``, its join
+    not settled: it stops joining (the view holds it) and owes no settlement of its
+    own (only a ``left`` entry's is owed: :meth:`impl.gossip.Gossiper._settle_lost_leave`).
+    Kills ``on_gossip`` 102 (``left or not settled``: the join's settlement announced
+    by a store that holds nothing of it), which the selection let survive."""
+    g = gossiper("n4", config=make_config(3, partitioning="strategy3"))
+    assert g.join_pending and g.claims
+    view = Membership.of((*g.view.members, Member("n4", 9, MemberStatus.UP, ())))
+    g.on_gossip("n1", Gossip(view.to_bytes(), reply=False))
+    assert not g.join_pending and g.settling == set() and g.settle_after is None
+    assert not any("settling it" in line for line in g.log)
+
+
+def _gossip_to(node: Node, storage: MemoryStorage, now: float, src: str, yours: str) -> None:
+    """``src`` (3 nodes) gossips to ``node``, having heard ``yours`` of it last."""
+    persist(storage, node.receive(now, src, Gossip(
+        node.gossiper.view.to_bytes(), reply=False, generation=f"1.{src[1]}000000000000000",
+        yours=yours)))
+
+
+def test_a_new_store_stays_marked_while_its_peers_name_no_start_of_it() -> None:
+    """n1's replaced disk (3 nodes), its round timed out: n2 and n3 gossip to it
+    naming no start of it (``yours`` empty: they heard none): it stays unconfirmed,
+    marked. Kills ``_guard_gossip`` 16 (``or``: every live peer's gossip counted as
+    naming this start), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = _timed_out(storage, seed=1, now=1.0)
+    for i, peer in enumerate(("n2", "n3")):
+        _gossip_to(node, storage, 20.0 + i, peer, "")
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+
+
+def test_a_renewed_new_store_counts_only_the_peers_that_named_its_renewal() -> None:
+    """n1's replaced disk: n2 names its start, then n3 tells it a later start of the
+    name (the old disk's, count 5): it renews (a new token, nothing set aside) and
+    stays marked; n3 names the renewal: n2 named only the start before, so the store
+    is still unconfirmed, marked (the names are kept by the start's token). Kills
+    ``_guard_gossip`` 22 and 28 (one key for every start: n2's name counted for the
+    renewal, the marker cleared), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = _timed_out(storage, seed=1, now=1.0)
+    assert node.guard is not None
+    start = node.guard.generation
+    _gossip_to(node, storage, 20.0, "n2", start)
+    _gossip_to(node, storage, 21.0, "n3", "5.00000000000000aa")
+    assert node.stats["restore-fresh-renewed"] == 1
+    renewed = node.guard.generation
+    assert renewed.partition(".")[2] != start.partition(".")[2]
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+    _gossip_to(node, storage, 22.0, "n3", renewed)
+    assert node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b"1"
+    _gossip_to(node, storage, 23.0, "n2", renewed)
+    assert not node._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b""
+
+
+def test_a_restart_holding_something_keeps_its_actor_without_actor_per_start() -> None:
+    """``actor_per_start`` off, a brand-new cluster's n1 (not announcing: not marked)
+    takes a write and starts again: not fresh, it keeps its lifetime actor (only a
+    fresh, marked start takes a new one whatever the setting). Kills ``Node.__init__``
+    129 (``per_start`` not passed: :func:`impl.versions.lifetime_actor`'s default, a
+    new actor at every start), which the selection let survive."""
+    storage = MemoryStorage("always")
+    config = make_config(3, actor_per_start=False)
+    first = Node("n1", config, storage, seed=7, now=3.0, announce=False)
+    storage.write(b"k", b"v")
+    second = Node("n1", config, storage, seed=8, now=4.0, announce=False)
+    assert not second._fresh and second.actor == first.actor
+
+
+def _own_store(token: bytes) -> MemoryStorage:
+    """A store whose own token (:data:`impl.restore_guard.OWN_TOKEN_META`) is ``token``."""
+    storage = MemoryStorage("always")
+    storage.set_meta(OWN_TOKEN_META, token)
+    return storage
+
+
+def test_unknown_own_tells_only_an_untaken_start_of_its_own_eight_digit_token() -> None:
+    """:func:`impl.restore_guard.unknown_own` by hand: a start of the store's own token
+    it never took (count 1, none remembered) is unknown; one it took is not; a token
+    that is not 8 characters (a foreign or damaged entry) makes none unknown, nor does
+    an unparsable ``told``, and bytes that are not ASCII are read, not raised on. Kills
+    ``unknown_own`` 30 (a token not remembered taken as count 1 known: the live
+    store's fresh start, count 1, not told from a copy's), 16 (``and``: a short token
+    a prefix of ``told`` counted, an unparsable ``told`` raising), 5, 11 and 12 (the
+    ``replace`` error handler dropped or misnamed: a non-ASCII entry raising), which
+    the selection let survive."""
+    storage = _own_store(b"aaaaaaaa")
+    assert unknown_own(storage, "1.aaaaaaaa11111111")
+    remember_own(storage, "1.aaaaaaaa11111111")
+    assert not unknown_own(storage, "1.aaaaaaaa11111111")
+    assert unknown_own(storage, "2.aaaaaaaa11111111")
+    assert not unknown_own(storage, "not a generation")
+    assert not unknown_own(_own_store(b"aaaa"), "5.aaaa000000000000")
+    assert not unknown_own(_own_store(b"\xff" * 8), "5.aaaaaaaa00000000")
+
+
+def test_a_store_set_aside_is_set_aside_again_when_told_a_later_start() -> None:
+    """n1 (a brand-new cluster's, not announcing: never marked) takes a write and
+    starts again (not fresh), its round timed out; n2 tells it a later start of the
+    name (count 5): everything set aside; n3 then tells it a later one still (count
+    9): set aside again, not renewed as a fresh store (a set-aside store is not
+    fresh). Kills ``_set_aside`` 55 (``_fresh`` True after a set-aside: the second
+    told start renewed, what the store took since kept), which the selection let
+    survive."""
+    storage = MemoryStorage("always")
+    Node("n1", make_config(3), storage, seed=1, now=1.0, announce=False)
+    storage.write(b"k", b"v")
+    node = _timed_out(storage, seed=2, now=2.0)
+    assert not node._fresh and not node._unconfirmed_fresh
+    _gossip_to(node, storage, 20.0, "n2", "5.00000000000000aa")
+    _gossip_to(node, storage, 21.0, "n3", "9.00000000000000bb")
+    assert (node.stats["restore-set-aside"], node.stats["restore-fresh-renewed"]) == (2, 0)
+
+
+def test_a_new_stores_own_token_is_drawn_from_its_name_and_seed() -> None:
+    """n1's new store (announcing) draws its own token at its first start from the
+    start's name, seed and time (:func:`impl.restore_guard.draw_own_token`), and its
+    generation begins with it, 16 digits in all. Kills ``Node.__init__`` 103 and 104
+    (the name or the seed not passed to the draw) and ``start_generation`` 30 (9
+    digits drawn after the own token's 8), which the selection let survive."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3), storage, seed=7, now=3.0, announce=True)
+    own = storage.get_meta(OWN_TOKEN_META)
+    assert own == draw_own_token(storage, "n1", 7, 3.0)
+    assert node.guard is not None and node.guard.generation.partition(".")[2][:8] == own.decode()
+    assert len(node.guard.generation.partition(".")[2]) == 16  # (8 of its own, 8 drawn)
+
+
+def test_a_restarts_count_is_flushed_at_its_start_without_actor_epochs() -> None:
+    """``actor_epochs`` off, a buffered store (durable at a flush): n1's restart
+    holding something (not fresh) counts 2, and the store dies before any later
+    flush: the next start counts above it (3), not 2 again (a generation its peers
+    may have heard, so it would not be told a rollback). Kills ``Node.__init__`` 183
+    (the flush only with actor epochs or a marked store), which the selection let
+    survive."""
+    storage = MemoryStorage("buffered")
+    config = make_config(3, actor_epochs=False)
+    Node("n1", config, storage, seed=1, now=1.0, announce=False)
+    storage.write(b"k", b"v")
+    storage.flush()
+    second = Node("n1", config, storage, seed=2, now=2.0, announce=False)
+    assert second.guard is not None and not second._fresh
+    heard = parse_generation(second.guard.generation)
+    storage.crash()
+    third = Node("n1", config, storage, seed=3, now=3.0, announce=False)
+    assert third.guard is not None and heard is not None and heard[0] == 2
+    counted = parse_generation(third.guard.generation)
+    assert counted is not None and counted[0] == 3
+
+
+def test_remember_own_keeps_the_highest_count_and_moves_a_token_last() -> None:
+    """:func:`impl.restore_guard.remember_own` by hand: a lower count of a token kept
+    keeps the higher; a token remembered again moves last (the newest), so at
+    :data:`impl.restore_guard.OWN_GENERATIONS_LIMIT` tokens the oldest other one is
+    dropped, not it. Kills ``remember_own`` 12 (``pop(None)``: the token left where
+    it was, the higher count lost), 17 (``>=``: a token fewer kept), 18 and 19
+    (the drop raising), which the selection let survive."""
+    storage = MemoryStorage("always")
+    tokens = [f"{i:016x}" for i in range(OWN_GENERATIONS_LIMIT)]
+    for token in tokens:
+        remember_own(storage, f"3.{token}")
+    remember_own(storage, f"1.{tokens[0]}")
+    remember_own(storage, f"4.{'f' * 16}")
+    known = own_generations(storage)
+    assert known[tokens[0]] == 3 and tokens[1] not in known
+    assert list(known)[-2:] == [tokens[0], "f" * 16] and len(known) == OWN_GENERATIONS_LIMIT
+
+
+def test_two_new_stores_of_a_name_draw_two_own_tokens() -> None:
+    """n1's disk replaced twice (two new stores, at two starts): each draws its own
+    token (:func:`impl.restore_guard.draw_own_token`, 8 hex digits), and they differ,
+    so the second, told the first's start, does not take it for a start of its own
+    it never took (it would set aside what it took). Kills ``draw_own_token`` 4 (the
+    digest of ``None`` and the store's id: one token for every store without one, as
+    a memory store) and 12 (the store's id not read: two stores drawn at one start's
+    name, seed and time, ids apart, the same token), which the selection let survive."""
+    first, second = MemoryStorage("always"), MemoryStorage("always")
+    Node("n1", make_config(3), first, seed=1, now=1.0, announce=True)
+    Node("n1", make_config(3), second, seed=2, now=10.0, announce=True)
+    tokens = [storage.get_meta(OWN_TOKEN_META) or b"" for storage in (first, second)]
+    assert all(len(token) == 8 and int(token, 16) >= 0 for token in tokens)
+    assert tokens[0] != tokens[1]
+    drawn = []
+    for storage_id in (b"a", b"b"):
+        storage = MemoryStorage("always")
+        storage.set_meta("storage-id", storage_id)
+        drawn.append(draw_own_token(storage, "n1", 1, 1.0))
+    assert drawn[0] != drawn[1]
+
+
+def test_a_starts_token_is_of_the_stores_id_and_reads_a_damaged_own_token() -> None:
+    """:func:`impl.restore_guard.start_generation` by hand: two stores apart only in
+    their ids give one start two tokens (the id is in the digest); a store whose own
+    token entry is not ASCII (damaged) still gets a generation, its token not raised
+    on; a store without an own token gets the digest's 16 digits. Kills
+    ``start_generation`` 11 and 12 (the id's entry misnamed: not read), 18, 24 and 25
+    (the ``replace`` error handler dropped or misnamed), 28 (8 digits of the digest
+    only, with no own token before them), which the selection let survive."""
+    tokens = []
+    for storage_id in (b"a", b"b"):
+        storage = MemoryStorage("always")
+        storage.set_meta("storage-id", storage_id)
+        tokens.append(start_generation(storage, "n1", 1, 1.0, 1))
+    assert tokens[0] != tokens[1]
+    assert all(len(token.partition(".")[2]) == 16 for token in tokens)  # (no own token)
+    damaged = _own_store(b"\xff" * 8)
+    assert start_generation(damaged, "n1", 1, 1.0, 3).partition(".")[0] == "3"
