@@ -245,9 +245,17 @@ def draw_own_token(storage: Storage, name: str, seed: int, now: float) -> bytes:
 
 
 def own_generations(storage: Storage) -> dict[str, int]:
-    """The store's :data:`OWN_GENERATIONS_META`: token -> the highest count of it."""
+    """The store's :data:`OWN_GENERATIONS_META`: token -> the highest count of it; {}
+    when the entry is missing or damaged (not a JSON object of counts: the store then
+    knows none of its generations as its own, and a peer's start of its token sets it
+    aside, the safe side, rather than its start failing on its own meta)."""
     raw = storage.get_meta(OWN_GENERATIONS_META)
-    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+    if not raw:
+        return {}
+    try:
+        return {str(k): int(v) for k, v in json.loads(raw).items()}
+    except (ValueError, TypeError, AttributeError):  # (UnicodeDecodeError: a ValueError)
+        return {}
 
 
 def above_own(storage: Storage, count: int) -> int:

@@ -297,3 +297,17 @@ def test_a_start_is_remembered_durably_before_a_peer_hears_it() -> None:
     assert third._fresh
     _told(storage, third, 30.0, heard)
     assert third.stats["restore-own-restart"] == 1 and storage.read(b"k") is not None
+
+
+def test_a_damaged_own_generations_entry_reads_as_none_known() -> None:
+    """A damaged ``own-generations`` entry (not JSON, not an object, a count that is
+    no number) reads as no generation known as the store's own: the store still
+    starts, and a peer's start of its token sets it aside (the safe side), rather
+    than its start raising on its own meta (session 53, the lead's read of the
+    change). Mutant: ``own_generations`` without its ``try``: raises."""
+    from impl.restore_guard import OWN_GENERATIONS_META, own_generations
+
+    for damaged in (b"{", b"[1, 2]", b'{"abcd": "x"}', b"\xff\xfe"):
+        storage = MemoryStorage()
+        storage.set_meta(OWN_GENERATIONS_META, damaged)
+        assert own_generations(storage) == {}
