@@ -563,10 +563,12 @@ def test_an_own_restart_is_counted_so_the_next_start_counts_above_it() -> None:
     """n1's replaced disk takes a put at W = 1, restarts (fresh, holding its own) and is
     told its first start (count 1): an own restart at count 2, its generation the
     start's (:func:`impl.restore_guard.start_generation` of its name, seed and the
-    time it was told), logged, written as the store's count; its peers name the restart (the marker cleared), so its next start, not
-    fresh, counts 3, above the 2 its peers heard (not 2 again). Kills ``_own_restart`` 6 and 7 (the count written under another meta
-    name: the store's count left at 1, the next start at 2), 11 and 12 (the name or
-    the seed not passed: another token), 29 (no line logged), which the selection let survive."""
+    time it was told), logged, written as the store's count; its peers name the
+    restart (the marker cleared), so its next start, not fresh, counts 3, above the 2
+    its peers heard (not 2 again). Kills ``_own_restart`` 6 and 7 (the count written
+    under another meta name: the store's count left at 1, the next start at 2), 11
+    and 12 (the name or the seed not passed: another token) and 29 (no line logged),
+    which the selection let survive."""
     storage = MemoryStorage("always")
     first = _timed_out(storage, seed=1, now=1.0)
     persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
