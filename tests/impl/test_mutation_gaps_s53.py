@@ -560,21 +560,27 @@ def test_above_own_is_the_least_count_above_the_told_and_its_own() -> None:
 
 
 def test_an_own_restart_is_counted_so_the_next_start_counts_above_it() -> None:
-    """n1's replaced disk takes a put at W = 1, restarts (fresh, holding its own) and is
-    told its first start (count 1): an own restart at count 2, its generation the
-    start's (:func:`impl.restore_guard.start_generation` of its name, seed and the
-    time it was told), logged, written as the store's count; its peers name the
-    restart (the marker cleared), so its next start, not fresh, counts 3, above the 2
-    its peers heard (not 2 again). Kills ``_own_restart`` 6 and 7 (the count written
-    under another meta name: the store's count left at 1, the next start at 2), 11
-    and 12 (the name or the seed not passed: another token) and 29 (no line logged),
-    which the selection let survive."""
+    """n1's replaced disk takes a put at W = 1 and restarts twice (fresh, holding its
+    own: count 1 each time, the store's start count 3); told its first start (count
+    1): an own restart at count 2, its generation the start's
+    (:func:`impl.restore_guard.start_generation` of its name, seed and the time it
+    was told), logged, and 2 written as the store's count; its peers name the restart
+    (the marker cleared), so its next start, not fresh, counts 3, one above the own
+    restart. Kills ``_own_restart`` 6 and 7 (the count written under another meta
+    name: the store's count left at 3, the next start at 4: still above every count
+    a peer heard, so this pins the count written, not a lost write), 11 and 12 (the
+    name or the seed not passed: another token), 29 (no line logged) and
+    ``_set_aside`` 12 (``told`` not passed: ``(None)`` logged), which the selection
+    let survive."""
     storage = MemoryStorage("always")
     first = _timed_out(storage, seed=1, now=1.0)
     persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
     assert first.guard is not None
     start = first.guard.generation
+    _timed_out(storage, seed=9, now=8.0)
+    assert storage.get_meta("incarnation") == b"2"
     second = _timed_out(storage, seed=2, now=10.0)
+    assert storage.get_meta("incarnation") == b"3"
     _told(storage, second, 20.0, start)
     assert second.stats["restore-own-restart"] == 1 and second.guard is not None
     assert second.guard.generation == start_generation(storage, "n1", 2, 20.0, 2)
