@@ -30,12 +30,13 @@ from impl.gossip import (
     _ring_json,
 )
 from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus
-from impl.messages import Gossip, parse_generation
+from impl.messages import Gossip, PutRequest, parse_generation
 from impl.node import SELF_REMOVED_MESSAGE, Node
 from impl.restore_guard import (
     FRESH_UNCONFIRMED_META,
     OWN_GENERATIONS_LIMIT,
     OWN_TOKEN_META,
+    above_own,
     draw_own_token,
     own_generations,
     remember_own,
@@ -46,7 +47,7 @@ from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
 from tests.impl.test_node_driver import make_config
-from tests.impl.test_own_token import _timed_out
+from tests.impl.test_own_token import _timed_out, _told
 from tests.impl.test_wiped_leaver_reads import KEYS
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
@@ -539,3 +540,56 @@ def test_a_starts_token_is_of_the_stores_id_and_reads_a_damaged_own_token() -> N
     assert all(len(token.partition(".")[2]) == 16 for token in tokens)  # (no own token)
     damaged = _own_store(b"\xff" * 8)
     assert start_generation(damaged, "n1", 1, 1.0, 3).partition(".")[0] == "3"
+
+
+# --- session 53, s53-mutown: s53-revown's lines (docs/refinement.md, "Mutation score of
+# the own token's review (session 53)")
+
+
+def test_above_own_is_the_least_count_above_the_told_and_its_own() -> None:
+    """:func:`impl.restore_guard.above_own` by hand: the least count above both the
+    told count and every count the store remembers as its own (as ``_set_aside`` took
+    ``heard + 1`` before session 53's review), a told count 0 included (a generation
+    of count 0 parses: :func:`impl.messages.parse_generation`). Kills ``above_own`` 8
+    (``max(..., 1) + 1``: 2 above a told 0, none remembered), which the selection let
+    survive."""
+    storage = MemoryStorage("always")
+    assert (above_own(storage, 0), above_own(storage, 5)) == (1, 6)
+    remember_own(storage, "7.aaaaaaaa11111111")
+    assert (above_own(storage, 0), above_own(storage, 5), above_own(storage, 9)) == (8, 8, 10)
+
+
+def test_an_own_restart_is_counted_so_the_next_start_counts_above_it() -> None:
+    """n1's replaced disk takes a put at W = 1 and restarts twice (fresh, holding its
+    own: count 1 each time, the store's start count 3); told its first start (count
+    1): an own restart at count 2, its generation the start's
+    (:func:`impl.restore_guard.start_generation` of its name, seed and the time it
+    was told), logged, and 2 written as the store's count; its peers name the restart
+    (the marker cleared), so its next start, not fresh, counts 3, one above the own
+    restart. Kills ``_own_restart`` 6 and 7 (the count written under another meta
+    name: the store's count left at 3, the next start at 4: still above every count
+    a peer heard, so this pins the count written, not a lost write), 11 and 12 (the
+    name or the seed not passed: another token), 29 (no line logged) and
+    ``_set_aside`` 12 (``told`` not passed: ``(None)`` logged), which the selection
+    let survive."""
+    storage = MemoryStorage("always")
+    first = _timed_out(storage, seed=1, now=1.0)
+    persist(storage, first.client_request(5.0, PutRequest(1, b"k", b"v", w=1)))
+    assert first.guard is not None
+    start = first.guard.generation
+    _timed_out(storage, seed=9, now=8.0)
+    assert storage.get_meta("incarnation") == b"2"
+    second = _timed_out(storage, seed=2, now=10.0)
+    assert storage.get_meta("incarnation") == b"3"
+    _told(storage, second, 20.0, start)
+    assert second.stats["restore-own-restart"] == 1 and second.guard is not None
+    assert second.guard.generation == start_generation(storage, "n1", 2, 20.0, 2)
+    assert second.log[-1] == (f"20.000 a store holding its own writes told a start of its "
+                              f"own ({start}): generation {second.guard.generation}, kept")
+    assert storage.get_meta("incarnation") == b"2"
+    for i, peer in enumerate(("n2", "n3")):  # (they name the restart: the marker cleared)
+        _gossip_to(second, storage, 25.0 + i, peer, second.guard.generation)
+    assert not second._unconfirmed_fresh and storage.get_meta(FRESH_UNCONFIRMED_META) == b""
+    third = Node("n1", make_config(3), storage, seed=3, now=30.0, announce=True)
+    assert not third._fresh and third.guard is not None
+    assert parse_generation(third.guard.generation)[0] == 3  # type: ignore[index]
