@@ -19,6 +19,9 @@ taking writes while the views change:
   replaced at 3 (no peer of the old disks up: each store marked and holding its own
   writes, the reviewer's two-disk case), n1 (and n2) restarted at 6 (7) (fresh
   holding their own), n3-n5 back at 9, then n6 joins, n4 leaves, or n1 leaves at 10;
+- wiped-pair-restarts-online: as wiped-pair-then-join, n1 restarted three times
+  (5, 6, 7: its count past the old disk's, the own-token review's "left open"), its
+  reads checked at once (not a crash kind: a fault is looked at by hand);
 - wiped-pair-join-cut-off: the same, n6 joining at 5 while n3-n5 are down, n1
   restarted at 8, n3-n5 back at 12;
 - wipe-forward-target: n6 joins at 4, n3's disk replaced at 5, n2 leaves at 6, n3
@@ -77,6 +80,13 @@ def kinds() -> dict[str, dict[int, list[tuple[str, ...]]]]:
                               6: [("crash", "n1"), ("restart", "n1")],
                               9: [("restart", n) for n in ("n3", "n4", "n5")],
                               10: [("leave", "n1")]},
+        "wiped-pair-restarts-online": {2: [("crash", n) for n in ("n3", "n4", "n5")],
+                                       3: [("wipe", "n1"), ("wipe", "n2")],
+                                       5: [("crash", "n1"), ("restart", "n1")],
+                                       6: [("crash", "n1"), ("restart", "n1")],
+                                       7: [("crash", "n1"), ("restart", "n1")],
+                                       9: [("restart", n) for n in ("n3", "n4", "n5")],
+                                       10: [("join", "n6")]},
         "wiped-pair-join-cut-off": {2: [("crash", n) for n in ("n3", "n4", "n5")],
                                     3: [("wipe", "n1"), ("wipe", "n2")], 5: [("join", "n6")],
                                     8: [("crash", "n1"), ("restart", "n1")],
