@@ -20,6 +20,9 @@ the lead (strict xfail).
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -53,3 +56,37 @@ def _stale_reads(seed: int) -> list[bytes]:
                    "to reads: R = 3 made without it (docs/runtime.md, session 53's review)")
 def test_a_w1_put_acknowledged_by_a_rebuilding_node_is_read_at_r3() -> None:
     assert _stale_reads(7) == []
+
+
+PROBE = Path(__file__).resolve().parents[2] / "probes" / "07d-membership-sweep.py"
+
+
+@pytest.mark.xfail(strict=True, reason="two replaced disks, one restarted past the old "
+                   "disk's count, not told yet: their empty copies make R = 2 "
+                   "(docs/runtime.md, session 53's review)")
+def test_two_replaced_disks_just_rejoined_by_their_peers_read_a_w2_write() -> None:
+    """07g's kind ``wiped-pair-restarts-online``, dvv, seed 8, the writer routing at
+    random: n3-n5 down at step 2; n1's and n2's disks replaced at 3 (each marked,
+    holding its own writes); n1 restarted at 5, 6, 7; n3-n5 back at 9, n6 joins at
+    10. ``k1-1`` was acknowledged at W = 2 at step 1; at step 9 (n3-n5 just back) the
+    client's get at R = 2 answered not found (the two replaced stores, not told yet
+    that they are replaced disks, counted), its put of ``k1-9`` at W = 1 with that
+    context stood beside ``k1-1``, and the read at R = 3 gave both: ``k1-1`` back
+    after the client overwrote it. The same on ``e0ef9711`` (before session 53's
+    merges), in dvv, client-vclock and server-vclock (seed 8 of 0-9). The own-token
+    review's "left open" (a count past the old disk's: never told, copies counted
+    towards R before anti-entropy filled them) made concrete."""
+    spec = importlib.util.spec_from_file_location("membership_sweep_rev2", PROBE)
+    assert spec is not None and spec.loader is not None
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    kinds = {"wiped-pair-restarts-online": {
+        2: [("crash", n) for n in ("n3", "n4", "n5")],
+        3: [("wipe", "n1"), ("wipe", "n2")],
+        5: [("crash", "n1"), ("restart", "n1")],
+        6: [("crash", "n1"), ("restart", "n1")],
+        7: [("crash", "n1"), ("restart", "n1")],
+        9: [("restart", n) for n in ("n3", "n4", "n5")],
+        10: [("join", "n6")]}}
+    vars(sweep).update(kinds=lambda: kinds, CRASHY=set())  # reads checked at once
+    assert sweep.run("wiped-pair-restarts-online", 8, "dvv", "random") == []
