@@ -92,6 +92,10 @@ def run(kind: str, seed: int, clock: str = "dvv", routing: str = "preference") -
                 c.force_remove("n1", ev[1])
             elif ev[0] == "quiet":
                 c.run_until_quiet()
+            elif ev[0] == "wipe":
+                c.wipe(ev[1])
+            elif ev[0] == "lose":
+                c.lose_disk(ev[1])
         key = KEYS[step % len(KEYS)]
         w = rnd.randint(1, N)
         try:
