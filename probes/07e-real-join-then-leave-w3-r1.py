@@ -44,6 +44,19 @@ FAST = ["--set", "gossip_interval=0.25", "--set", "hint_scan_interval=0.25",
         "--set", "anti_entropy_interval=0.5"]
 
 
+def tear_down(d: Path, pids: set[int]) -> None:
+    """``cluster down`` of the cluster in ``d``, then SIGKILL to every process it or
+    ``pids`` names that is left, and ``d``'s parent removed (07e's and 07f's end)."""
+    with contextlib.suppress(Exception):
+        pids = pids | {e["pid"] for e in json.loads((d / "cluster.json").read_text())
+                       ["nodes"].values() if e.get("pid")}
+    vd("cluster", "down", "--dir", str(d), timeout=60)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(d.parent, ignore_errors=True)
+
+
 def vd(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*VD, *args], capture_output=True, text=True, timeout=timeout,
                           check=False)
@@ -185,14 +198,7 @@ def one_round(seed: int) -> list[str]:
         print(f"  round {seed}: {counts} (by code {codes}), longest 5xx run {longest[0]:.1f} s, "
               f"faults {len(faults)} {faults[:3]}")
     finally:
-        with contextlib.suppress(Exception):
-            pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())
-                    ["nodes"].values() if e.get("pid")}
-        vd("cluster", "down", "--dir", str(d), timeout=60)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(d.parent, ignore_errors=True)
+        tear_down(d, pids)
     return faults
 
 

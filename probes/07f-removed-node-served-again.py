@@ -20,11 +20,9 @@ hand-started n2 by its pid, then SIGKILL of any pid cluster.json names).
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -132,14 +130,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.kill(by_hand.pid, signal.SIGKILL)
                 by_hand.wait(10)
-        with contextlib.suppress(Exception):
-            pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())
-                    ["nodes"].values() if e.get("pid")}
-        vd("cluster", "down", "--dir", str(d), timeout=60)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(d.parent, ignore_errors=True)
+        p07e.tear_down(d, pids)
     print("FAIL" if faults else "PASS")
     sys.exit(1 if faults else 0)
 

@@ -45,11 +45,9 @@ from tests.impl.test_node_driver import make_config
 OLD_DISK = "1.00000000000000aa"  # a start of the old disk of n1, as its peers heard it
 
 
-def _cut_off_writes(starts: int) -> tuple[SimulatedCluster, list[bytes]]:
+def cut_off_and_wiped() -> SimulatedCluster:
     """3 nodes (seed 1), n3 restarted six times (its peers heard count 7), then cut off
-    from both peers and its disk replaced; its start round times out; ``starts``
-    times: two puts at W = 1 through it, then (all but the last time) a crash and a
-    restart, still cut off. Then healed and quiet. (the cluster, the keys put)."""
+    from both peers and its disk replaced; its start round timed out."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
     for _ in range(6):
         cluster.crash("n3")
@@ -58,6 +56,15 @@ def _cut_off_writes(starts: int) -> tuple[SimulatedCluster, list[bytes]]:
     cluster.partition(["n3"], ["n1", "n2"])
     cluster.wipe("n3")
     cluster.run_for(15)  # its shadow round times out
+    return cluster
+
+
+def _cut_off_writes(starts: int) -> tuple[SimulatedCluster, list[bytes]]:
+    """3 nodes (seed 1), n3 restarted six times (its peers heard count 7), then cut off
+    from both peers and its disk replaced; its start round times out; ``starts``
+    times: two puts at W = 1 through it, then (all but the last time) a crash and a
+    restart, still cut off. Then healed and quiet. (the cluster, the keys put)."""
+    cluster = cut_off_and_wiped()
     keys: list[bytes] = []
     for start in range(starts):
         client = cluster.client(coordinator="n3")

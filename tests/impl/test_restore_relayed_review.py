@@ -48,6 +48,7 @@ from impl.restore_guard import (
     generations_to_bytes,
 )
 from impl.storage.memory import MemoryStorage
+from tests.impl.test_own_token import cut_off_and_wiped
 
 _CEILING = f"{2**62 - 1}.aa"  # the highest count parse_generation accepts
 
@@ -152,14 +153,7 @@ def test_a_replaced_disk_restarted_while_cut_off_keeps_its_w1_writes() -> None:
     own writes across its restarts"): n3's store, marked and with its own token, is
     fresh at its second start holding its five writes, and told 7 (the old disk's)
     it keeps them."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    for _ in range(6):
-        cluster.crash("n3")
-        cluster.restart("n3")
-        cluster.run_until_quiet()
-    cluster.partition(["n3"], ["n1", "n2"])
-    cluster.wipe("n3")
-    cluster.run_for(15)  # its shadow round times out
+    cluster = cut_off_and_wiped()  # (tests/impl/test_own_token.py)
     client = cluster.client(coordinator="n3")
     for i in range(5):
         client.put(b"w%d" % i, b"x%d" % i, w=1)

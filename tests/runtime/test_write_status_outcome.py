@@ -18,15 +18,13 @@ Mutant checked to fail: ``shut_lane`` not called by the HTTP port (the second pu
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 from impl.admission import ByteAdmission
 from impl.messages import ReplicaPutAck
 from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
-from tests.runtime.test_small_writes_beside_hot_gets import LIMITS, hot_get
+from tests.runtime.test_small_writes_beside_hot_gets import LIMITS, hot_get, hot_get_again
 
 
 def _withhold_acks(servers: list[NodeServer]) -> None:
@@ -40,17 +38,6 @@ def _withhold_acks(servers: list[NodeServer]) -> None:
             if not (dest == n1.name and isinstance(message, ReplicaPutAck)):
                 send(dest, message)
         server._send = withheld  # type: ignore[method-assign]
-
-
-async def _hot_again(n1: NodeServer) -> asyncio.Future[Any]:
-    """Another get of the hot key through ``n1`` (its peers withhold their read
-    answers), once it holds its record there."""
-    hot = asyncio.ensure_future(call("GET", url(n1, "/kv/hot?r=3")))
-    deadline = time.monotonic() + 5
-    while n1._get_bytes() <= LIMITS["max_pending_bytes"]:
-        assert time.monotonic() < deadline, "the hot get never read its record"
-        await asyncio.sleep(0.01)
-    return hot
 
 
 def test_a_put_refused_after_a_timeout_is_503_and_written_nowhere(tmp_path: Path) -> None:
@@ -70,7 +57,7 @@ def test_a_put_refused_after_a_timeout_is_503_and_written_nowhere(tmp_path: Path
             status, _, body = await call("GET", url(n1, "/kv/first?r=1"))
             assert status == 200, (status, body)  # the coordinator holds it
             await hot
-            hot = await _hot_again(n1)  # the first ended at its timeout: another
+            hot = await hot_get_again(n1)  # the first ended at its timeout: another
             status, headers, body = await call("PUT", url(n1, "/kv/second?w=3"), b"second")
             assert status == 503 and body["outcome"] == "not-written", (status, body)
             assert "retry-after" in headers, headers
