@@ -80,6 +80,7 @@ from impl.config import (
     merged_record_bytes,
     most_patience,
     replicable_frame_bytes,
+    sibling_bytes,
 )
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
@@ -350,10 +351,13 @@ class NodeServer:
         #: a request waits at most the Retry-After it would otherwise be told
         #: small writes pass the gets' records (session 52: a hot key of a record over
         #: max_pending_bytes made every small put 503 while its gets ran)
+        #: and pass the large writes waiting, within their own budget (session 54)
+        self._sibling_bytes = sibling_bytes(config)
         self.admission = ByteAdmission(
             lambda: self.node.pending_bytes, config.max_pending_bytes,
             config.retry_after_s, get_held=self._get_bytes,
-            small=config.max_pending_bytes // config.max_pending_requests)
+            small=config.max_pending_bytes // config.max_pending_requests,
+            small_held=self._small_write_bytes)
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
         self._queued_bytes: dict[str, int] = {}
@@ -2123,6 +2127,23 @@ class NodeServer:
         return sum(coordination.record_bytes
                    for coordination in self.node.gets.coordinations.values()
                    if not coordination.replied)
+
+    def _small_write_bytes(self) -> int:
+        """The bytes of :attr:`impl.node.Node.pending_bytes` that small writes hold:
+        the records of the puts this node coordinates, unanswered, of at most
+        :attr:`impl.admission.ByteAdmission.small` bytes of value and one sibling's
+        metadata (:func:`impl.config.sibling_bytes`), and the values of at most
+        ``small`` bytes of the puts it forwarded: the small writes' budget of
+        :class:`impl.admission.ByteAdmission` (session 54). A small put whose record
+        holds siblings is larger and counts with the large ones."""
+        small = self.admission.small
+        most = small + self._sibling_bytes
+        held = sum(size for size in map(len, (
+            coordination.record for coordination in self.node.puts.coordinations.values()
+            if not coordination.replied)) if size <= most)
+        return held + sum(size for size in map(len, (
+            forwarding.request.value for forwarding in self.node.forwarder.forwardings.values()
+            if isinstance(forwarding.request, PutRequest))) if size <= small)
 
     def overloaded(self, put_bytes: int | None = None,
                    write: bool = False) -> errors.OverloadedError | None:
