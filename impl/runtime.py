@@ -26,7 +26,10 @@ connection closes, the refusal is logged (address and reason) and counted
 its MAC but does not decode, or a message the core fails on, is dropped alone
 (logged and counted) and the connection goes on: one message's failure never
 takes the frames queued behind it down. Outgoing messages go through one
-bounded queue per peer; a message whose frame would be over ``max_frame_bytes``
+bounded queue per peer, from which its writer sends the small frames queued
+before the large ones (session 54: :meth:`NodeServer._frames_to_write`, the
+kernel's buffers of a peer connection bounded by :data:`PEER_SOCKET_BYTES`); a
+message whose frame would be over ``max_frame_bytes``
 is dropped at the sender (logged and counted); a peer that is down or slow
 loses messages, as the protocol allows. A failed dial is retried after a backoff
 (0.05 s, doubling to 1 s) cut short when the peer's own connection arrives, and a
