@@ -5,11 +5,11 @@ processes").
 Three ``vdynamo serve`` processes on loopback, ``max_pending_bytes`` 150,000 (a
 small write: at most 146 bytes). n2 and n3 are stopped (SIGSTOP: saturated
 replicas, their connections up, nothing read), so a 100 KB put through n1 at W = 2
-stays in flight there until its ``request_timeout`` (1 s, then 504), and a second
+stays in flight there until its ``request_timeout`` (3 s, then 504), and a second
 one waits its turn behind it (its bytes do not fit). A 10-byte put at W = 1
 through n1 then is answered 200 before the first large put is answered: it passes
 the large one waiting, within the small writes' budget. Before, it waited behind
-the large one, which could go only once the first ended (the 504 at 1 s): it was
+the large one, which could go only once the first ended (the 504 at 3 s): it was
 answered after it. The order is causal, not a time bound. Every process is
 continued and killed at the end.
 
@@ -30,7 +30,9 @@ from tests.runtime.procs import ServedNodes, assert_no_internal_errors, http_cal
 
 NAMES = ("n1", "n2", "n3")
 LINES = ["n = 3", "r = 2", "w = 2", "max_value_bytes = 100000", "max_pending_bytes = 150000",
-         "request_timeout = 1.0", "replica_timeout = 0.5"]
+         # 3 s: the small put has about 2.5 s to be answered before the first large
+         # put's 504 on a loaded machine (it takes a few ms unloaded)
+         "request_timeout = 3.0", "replica_timeout = 1.0"]
 
 
 def test_a_small_put_passes_large_puts_waiting_at_saturated_replicas(tmp_path: Path) -> None:
