@@ -7,6 +7,7 @@ Run: ``.venv/bin/python bench/small_puts_beside_large.py`` (about 40 s a run and
     --w 3 --small-every 0.05 --seconds 12       the small puts (100 bytes, through
                                                 n1 at ?w=W, one after another)
     --runs 2                                    rounds; the sides alternate
+    --set 'request_timeout = 10.0'              a [cluster] line (repeatable)
     --base DIR                                  also run the nodes from the tree in
                                                 DIR (e.g. ``git archive BASE | tar -x
                                                 -C DIR``): the side before a change
@@ -58,10 +59,10 @@ NAMES = ("n1", "n2", "n3")
 SMALL = b"s" * 100
 
 
-def _config(directory: Path) -> tuple[Path, dict[str, int]]:
+def _config(directory: Path, settings: Sequence[str]) -> tuple[Path, dict[str, int]]:
     http = {name: free_port() for name in NAMES}
     lines = ["[cluster]", f"nodes = {json.dumps(list(NAMES))}", "n = 3", "r = 2", "w = 2",
-             f'secret = "{os.urandom(24).hex()}"', ""]
+             f'secret = "{os.urandom(24).hex()}"', *settings, ""]
     for name in NAMES:
         lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{free_port()}"',
                   f'http = "127.0.0.1:{http[name]}"',
@@ -87,7 +88,7 @@ def run_side(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix="vdynamo-small-large-"))
     headers = {"Content-Type": "application/octet-stream"}
     try:
-        config, http = _config(directory)
+        config, http = _config(directory, args.set)
         with Processes() as procs:
             # the side's tree first on the path (an editable install names this one)
             started = [procs.start(["env", f"PYTHONPATH={tree}", sys.executable, "-m",
@@ -167,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--base", type=Path, default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="LINE",
+                        help="a [cluster] line, e.g. 'request_timeout = 10.0'")
     args = parser.parse_args(argv)
     sides = ([("base", args.base.resolve())] if args.base else []) + [("this", ROOT)]
     results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in sides}
