@@ -101,8 +101,8 @@ passed by smaller ones; under large puts that keep the bytes in flight at the li
 turn) a 100-byte ``w=3`` put through n1 waited its turn behind each 1 MiB put queued
 there, 0.48 s at the median of its 0.80 s (``bench/small_puts_beside_large.py``),
 near ``request_timeout`` and Retry-After. Now a small write passes the larger
-writes waiting while the small writes' own records in flight (``small_held()``:
-records of at most ``small_record`` bytes) and its size fit :attr:`small_budget`
+writes waiting while the small writes' own records in flight (``small_held()``,
+:meth:`impl.runtime.NodeServer._small_write_bytes`) and its size fit :attr:`small_budget`
 (an eighth of ``limit``), and a large write at the head sets those records aside
 (at most :attr:`small_budget` of them) when it checks whether it fits: the small
 writes cannot keep it waiting (the starvation session 23's review saw) and the
