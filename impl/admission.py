@@ -93,6 +93,22 @@ node's Retry-After, as ``wait``) no small write passes the gets' records: those 
 wait their turn as before session 52 and are refused 503, not written, at the end of
 their wait. Left open: one write per Retry-After still tries the lane when it opens
 again, and may be answered 504 while the saturation lasts.
+
+The small writes pass the large ones waiting (session 54). Until then a small write
+waited behind any larger write waiting, the FIFO that keeps a large put from being
+passed by smaller ones; under large puts that keep the bytes in flight at the limit
+(three ``vdynamo serve`` processes, 16 clients putting 1 MiB values through them in
+turn) a 100-byte ``w=3`` put through n1 waited its turn behind each 1 MiB put queued
+there, 0.48 s at the median of its 0.80 s (``bench/small_puts_beside_large.py``),
+near ``request_timeout`` and Retry-After. Now a small write passes the larger
+writes waiting while the small writes' own records in flight (``small_held()``,
+:meth:`impl.runtime.NodeServer._small_write_bytes`) and its size fit :attr:`small_budget`
+(an eighth of ``limit``), and a large write at the head sets those records aside
+(at most :attr:`small_budget` of them) when it checks whether it fits: the small
+writes cannot keep it waiting (the starvation session 23's review saw) and the
+bytes in flight stay within ``limit + small_budget``. Cassandra 4 separates small
+and large messages the same way, each with its own queue and connection
+(``ConnectionType.SMALL_MESSAGES`` / ``LARGE_MESSAGES``).
 """
 
 from __future__ import annotations
@@ -124,8 +140,15 @@ class ByteAdmission:
 
     def __init__(self, held: Callable[[], int], limit: int, wait: float,
                  get_held: Callable[[], int] | None = None, small: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 small_held: Callable[[], int] | None = None) -> None:
         self.held = held
+        #: the bytes of ``held()`` that small writes' records hold (session 54); none:
+        #: not known, a small write never passes a larger write waiting
+        self.small_held = small_held
+        #: bytes the small writes may hold while larger writes wait (they pass them,
+        #: :meth:`_small_passes`); the head sets as many aside (:meth:`_head_fits`)
+        self.small_budget = limit // 8
         #: seconds, monotonic: when the lane shut by :meth:`shut_lane` opens again
         self.clock = clock
         self.lane_shut_until = -math.inf
@@ -260,8 +283,20 @@ class ByteAdmission:
         if waiter.write and self._small_passes(waiter.size):
             return True
         if self.queue[0] is waiter:
-            return self.fits(waiter.size)
+            return self._head_fits(waiter.size)
         return waiter.size == 0 and self._get_passes()
+
+    def _head_fits(self, size: int) -> bool:
+        """Whether the queue's head, ``size`` bytes, fits now: as :meth:`fits`, with
+        the small writes' records (at most :attr:`small_budget` of them) set aside
+        when they are known (session 54: small writes pass the large ones waiting,
+        and may not keep them waiting in turn)."""
+        if self.fits(size):
+            return True
+        if self.small_held is None:
+            return False
+        aside = min(self.small_held(), self.small_budget)
+        return aside > 0 and self.held() - aside + self.reserved + size <= self.limit
 
     def _get_passes(self) -> bool:
         """Whether a request of size 0 may be admitted before the requests waiting
@@ -276,14 +311,20 @@ class ByteAdmission:
 
     def _small_passes(self, size: int) -> bool:
         """Whether a write of ``size`` bytes may be admitted now by the small
-        writes' lane (session 52): it is at most :attr:`small` bytes, no larger
-        write waits, and it fits the bytes in flight with the gets' records set
-        aside (``held() - get_held() + reserved``: 0, or with ``size`` within the
-        limit). The writes' bytes stay within ``limit``; gets of a record larger
-        than the limit no longer make every small put wait and fail 503."""
-        if (self.get_held is None or size > self.small or self.large_writes_waiting
+        writes' lane (session 52): it is at most :attr:`small` bytes, the lane is
+        not shut (:meth:`shut_lane`), and it fits the bytes in flight with the gets'
+        records set aside (``held() - get_held() + reserved``: 0, or with ``size``
+        within the limit). The writes' bytes stay within ``limit``; gets of a
+        record larger than the limit no longer make every small put wait and fail
+        503. While a larger write waits, a small one passes it if the small writes'
+        records in flight and ``size`` fit :attr:`small_budget` (session 54;
+        before, it waited behind it: never, if ``small_held`` is not known)."""
+        if (self.get_held is None or size > self.small
                 or self.clock() < self.lane_shut_until):
             return False
+        if self.large_writes_waiting:  # passing them: within the small writes' budget
+            return self.small_held is not None and self._lane_fits(
+                self.small_held(), size, self.small_budget)
         return self._lane_fits(self.held() - self.get_held() + self.reserved, size)
 
     def shut_lane(self) -> None:
@@ -302,10 +343,11 @@ class ByteAdmission:
         left = self.lane_shut_until - self.clock()  # -inf: never shut
         return math.ceil(round(left * 10, 6)) / 10 if left > 0 else 0.0
 
-    def _lane_fits(self, writes: int, size: int) -> bool:
+    def _lane_fits(self, writes: int, size: int, room: int | None = None) -> bool:
         """Whether a small write of ``size`` bytes fits beside ``writes`` bytes of
-        writes in flight (those reserved included): none, or within the limit."""
-        return writes <= 0 or writes + size <= self.limit
+        writes in flight (those reserved included): none, or within ``room`` (the
+        limit; the small writes' budget when it passes larger writes waiting)."""
+        return writes <= 0 or writes + size <= (self.limit if room is None else room)
 
     def close(self) -> None:
         """Refuse the requests waiting now, and any that comes after (the node stops:
@@ -322,23 +364,29 @@ class ByteAdmission:
         if not self.queue:
             return
         head = self.queue[0]
-        if not head.wake.done() and self.fits(head.size):
+        if not head.wake.done() and self._head_fits(head.size):
             head.wake.set_result(None)
         if self.gets_waiting and self._get_passes():
             for waiter in self.queue:
                 if waiter.size == 0 and not waiter.wake.done():
                     waiter.wake.set_result(None)
-        if (not self.large_writes_waiting and self.get_held is not None
-                and self.clock() >= self.lane_shut_until):
-            # the first small write waiting whose lane is open (behind a large one that
-            # left, or writes' bytes that fell); the bytes read once: per small write
-            # waiting before (session 52's review), and poke runs on every message
-            # the node handles (impl.runtime.NodeServer._perform), 500 small writes
-            # waiting beside 1,000 requests in flight cost about 20 ms a message. The
-            # one woken pokes again when it leaves the queue: the next one's turn
-            writes = self.held() - self.get_held() + self.reserved
-            for waiter in self.queue:
-                if waiter.write and waiter.size <= self.small and not waiter.wake.done() and (
-                        self._lane_fits(writes, waiter.size)):
-                    waiter.wake.set_result(None)
-                    break
+        if self.get_held is None or self.clock() < self.lane_shut_until:
+            return
+        # the first small write waiting whose lane is open (behind a large one that
+        # left, or writes' bytes that fell); the bytes read once: per small write
+        # waiting before (session 52's review), and poke runs on every message the
+        # node handles (impl.runtime.NodeServer._perform), 500 small writes waiting
+        # beside 1,000 requests in flight cost about 20 ms a message. The one woken
+        # pokes again when it leaves the queue: the next one's turn. With larger
+        # writes waiting, the small writes' budget decides (session 54)
+        if self.large_writes_waiting:
+            if self.small_held is None:
+                return
+            writes, room = self.small_held(), self.small_budget
+        else:
+            writes, room = self.held() - self.get_held() + self.reserved, self.limit
+        for waiter in self.queue:
+            if waiter.write and waiter.size <= self.small and not waiter.wake.done() and (
+                    self._lane_fits(writes, waiter.size, room)):
+                waiter.wake.set_result(None)
+                break
