@@ -225,8 +225,8 @@ class ConnectionSlots:
         nothing never does (session 39's user probe)."""
         for connection in [*self._waiting, *self._introduced, *self._busy]:
             transport = getattr(connection, "transport", None) if abort else None
-            if transport is not None:
-                reset(transport)
+            if transport is not None:  # not reset (:func:`reset`): what the kernel
+                transport.abort()      # holds still reaches a client that reads on
             else:
                 connection.close()
 
@@ -243,7 +243,10 @@ def reset(transport: asyncio.WriteTransport) -> None:
     loopback), and a client that reads again later gets the rest of the answer
     the node gave up on (session 54's new-user probe, probes/21d). A transport
     without a socket (or one that refuses the option, already closed) is aborted
-    as before. Source: socket(7) SO_LINGER; RFC 9293 3.10.4 (ABORT sends RST)."""
+    as before. Used where the node judged the client gone (``HttpApi._drain``); a
+    stopping node's :meth:`ConnectionSlots.close_all` still aborts without it, so
+    a client reading slowly at the stop gets the answer the kernel holds.
+    Source: socket(7) SO_LINGER; RFC 9293 3.10.4 (ABORT sends RST)."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError, ValueError):
