@@ -54,15 +54,19 @@ limit) and otherwise lowers the caps to fit under it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import resource
+import socket
+import struct
 from collections.abc import Callable, Collection
 from typing import Protocol
 
 from impl.config import ClusterConfig, peer_members
 from impl.errors import ConfigError, InvalidValueError
 
-__all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
+__all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors", "reset"]
 
 log = logging.getLogger("vdynamo.runtime")
 
@@ -221,10 +225,33 @@ class ConnectionSlots:
         nothing never does (session 39's user probe)."""
         for connection in [*self._waiting, *self._introduced, *self._busy]:
             transport = getattr(connection, "transport", None) if abort else None
-            if transport is not None:
-                transport.abort()
+            if transport is not None:  # not reset (:func:`reset`): what the kernel
+                transport.abort()      # holds still reaches a client that reads on
             else:
                 connection.close()
+
+
+#: ``SO_LINGER`` on, for 0 s: a close sends a reset and drops the unsent bytes
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+def reset(transport: asyncio.WriteTransport) -> None:
+    """Abort ``transport`` with a reset: ``SO_LINGER`` 0 on its socket, then
+    ``abort()``. An abort alone closes the descriptor, but the kernel keeps
+    sending what it holds and then a FIN: a client that reads nothing leaves the
+    socket an orphan in FIN-WAIT-1 holding its send buffer (about 3.9 MB each on
+    loopback), and a client that reads again later gets the rest of the answer
+    the node gave up on (session 54's new-user probe, probes/21d). A transport
+    without a socket (or one that refuses the option, already closed) is aborted
+    as before. Used where the node judged the client gone (``HttpApi._drain``); a
+    stopping node's :meth:`ConnectionSlots.close_all` still aborts without it, so
+    a client reading slowly at the stop gets the answer the kernel holds.
+    Source: socket(7) SO_LINGER; RFC 9293 3.10.4 (ABORT sends RST)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    transport.abort()
 
 
 def fit_caps(open_files: int, nodes: int, members: int, http: int,

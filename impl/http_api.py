@@ -143,7 +143,7 @@ import httptools
 
 from impl import errors, openapi
 from impl.config import DEFAULT_MIN_BODY_RATE, KEY_BYTES_CEILING
-from impl.connections import ConnectionSlots
+from impl.connections import ConnectionSlots, reset
 from impl.context import context_bytes_bound, decode_context
 from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
@@ -1586,7 +1586,8 @@ class HttpApi:
             self.timeouts += 1
             log.info("%s: closed an HTTP connection: its client read nothing of the "
                      "answer for %.1f s", self.server.name, timeout)
-            transport.abort()  # close() would keep the fd until the buffer is sent
+            reset(transport)  # close() would keep the fd until the buffer is sent,
+            # abort() alone the kernel's orphan (FIN-WAIT-1) until it is
             raise _Closed
 
     async def _read(self, reader: asyncio.StreamReader, timeout: float,

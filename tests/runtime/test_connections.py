@@ -283,6 +283,9 @@ class _Transport:
     def abort(self) -> None:
         self.aborted = True
 
+    def get_extra_info(self, name: str) -> None:
+        return None  # no socket: impl.connections.reset aborts only
+
 
 class _Writer:
     def __init__(self, transport: _Transport, step: int, period: float) -> None:
