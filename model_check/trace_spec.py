@@ -30,6 +30,8 @@ from spec.actions import (
     FailedPut,
     FailedWrite,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
     Gossip,
     Handoff,
     Handover,
@@ -50,7 +52,7 @@ from spec.faults import faults
 from spec.handoff import hinted_handoffs
 from spec.membership import membership_changes, view_of
 from spec.read_repair import repair, repaired_nodes
-from spec.requests import client_requests
+from spec.requests import client_requests, forward_retries
 from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
 
@@ -87,6 +89,7 @@ _MECHANISM: dict[type, _Mechanism] = {
     Crash: faults, DiskLoss: faults, Recover: faults, Partition: faults, Heal: faults,
     FailedWrite: faults,  # session 52: a replica's refused write
     FailedPut: client_requests,  # session 52: a coordinator's refused own write
+    ForwardAgain: forward_retries, ForwardFallback: forward_retries,  # session 54
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,

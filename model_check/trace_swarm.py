@@ -169,6 +169,9 @@ class SeedReport:
     trace_steps: Counter[str] = field(default_factory=Counter)
     #: the spec's membership steps taken, by kind (``join``, ``gossip``, ...)
     membership: Counter[str] = field(default_factory=Counter)
+    #: the spec's forwarder retries taken (session 54), by kind (``forward-again``,
+    #: ``forward-fallback``: :func:`spec.requests.forward_retries`)
+    forwards: Counter[str] = field(default_factory=Counter)
     verdict: str = "ok"
     reason: str = ""
     impl_converged: bool | None = None
@@ -215,6 +218,9 @@ class SeedReport:
                       f"puts refused {self.puts_refused}")
             extra += "".join(f", {kind} refused {count}"
                              for kind, count in sorted(self.refusals.items()))
+        if self.forwards:
+            extra += "".join(f"{', ' if extra or i else ''}spec {kind} {count}"
+                             for i, (kind, count) in enumerate(sorted(self.forwards.items())))
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"

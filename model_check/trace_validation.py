@@ -103,10 +103,10 @@ documented as a spec gap in docs/refinement.md:
 - ``anti-entropy-refused`` (session 53): a half whose receiver's disk refused the
   merge stores nothing and answers nothing: a stutter (the spec's exchange is
   optional);
-- ``forward-again`` (session 53, :mod:`model_check.trace_forwarding`): a forwarder
-  forwards a put to another node of the key's top N than the first (its failure
-  detector suspects the first, or the first did not answer in time): the spec's
-  ``forward`` re-addressed;
+- (``forward-again``, session 53: a forwarder forwarding a put to another node of
+  the key's top N than the first, is the spec's ``ForwardAgain`` since session 54,
+  and the forwarder coordinating it, session 53's spec gap ``forward-elsewhere``,
+  the spec's ``ForwardFallback``: :mod:`model_check.trace_forwarding`;)
 - ``handoff-again`` (session 31): a hint scan hands a hint off again while its
   acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
   spec's ``Handoff`` waits for it): the delivery is sent again;
@@ -177,6 +177,8 @@ from spec.actions import (
     Crash,
     Deliver,
     FailedPut,
+    ForwardAgain,
+    ForwardFallback,
     Heal,
     Partition,
     Recover,
@@ -214,6 +216,10 @@ _Candidate = tuple[State, int, tuple[str, ...]]
 #: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
 #: ``("leave", ())``.
 Held = tuple[str, Any]
+
+
+#: the spec's forwarder retries (session 54), counted apart (SeedReport.forwards)
+FORWARD_RETRIES = (ForwardAgain, ForwardFallback)
 
 
 class TraceValidator(TraceEvents):
@@ -494,8 +500,9 @@ class TraceValidator(TraceEvents):
         for request, payload in self._new_put_payloads(options):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
-        report.trace_steps.update(n for n in best[2] if not n.startswith("+"))
+        report.trace_steps.update(n for n in best[2] if n[0] not in "+=")
         report.membership.update(n[1:] for n in best[2] if n.startswith("+"))
+        report.forwards.update(n[1:] for n in best[2] if n.startswith("="))
         if moved:
             report.spec_steps += 1
         else:
@@ -741,7 +748,9 @@ class TraceValidator(TraceEvents):
                                     names if step[0] in ("handoff", "deadline")
                                     else (*names, step[0])))
                 else:
-                    tag = (f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS) else ()
+                    tag = ((f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS)
+                           else (f"={step.kind}",) if isinstance(step, FORWARD_RETRIES)
+                           else ())
                     nxt.extend((a, hidden, (*names, *tag)) for a in apply_actions(s, [step]))
             states = nxt
         yield from states

@@ -24,6 +24,10 @@ paper, each in its own module, in this (deterministic) order:
    hint naming the intended node; without a fallback, or with a strict quorum,
    the node is given up and the request fails once its quorum is out of
    reach); client timeouts.
+   Then :func:`spec.requests.forward_retries` (4.5, 4.6; session 54, only with
+   ``workload.coordinator = "any"``): a forward whose target cannot answer goes
+   to a later node of the top N, and a put's forward none of whose top N is
+   reachable is coordinated by its forwarder, as a sloppy-quorum fallback.
 4. :func:`spec.handoff.hinted_handoffs` (4.6): a fallback sends a hint to its
    intended node once reachable; the hint is deleted when the acknowledgement
    comes back.
@@ -77,7 +81,7 @@ from spec.handoff import hinted_handoffs
 from spec.learning import retirement_gossip
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
-from spec.requests import client_requests
+from spec.requests import client_requests, forward_retries
 from spec.state import Backups, ClientState, Message, NodeState, State
 from spec.step import Plan, get_id_of, plan_of, put_id_of
 from spec.symmetry import canonicalize as _canonicalize_clients
@@ -117,6 +121,7 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     client_requests,
     deliveries,
     timeouts,
+    forward_retries,
     hinted_handoffs,
     anti_entropy,
     reaps,

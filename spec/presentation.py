@@ -33,6 +33,8 @@ from spec.actions import (
     FailedPut,
     FailedWrite,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
     Gossip,
     Handoff,
     Handover,
@@ -250,6 +252,15 @@ def narrate(before: State, action: Action, after: State) -> str:
         return _narrate_refused(before, action, after)
     if isinstance(action, Duplicate):
         return f"{message_text(action.message)} duplicated (fault)"
+    if isinstance(action, ForwardAgain):
+        m = action.message
+        return (f"{m.src} cannot reach {m.dst}: it forwards request #{m.request} of {m.key} "
+                f"to {action.to} instead")
+    if isinstance(action, ForwardFallback):
+        m = action.message
+        effects = _effects(before, after)
+        return (f"{m.src} reaches no node of {m.key}'s top N: it coordinates request "
+                f"#{m.request} itself, as a fallback" + (f"; {effects}" if effects else ""))
     if isinstance(action, Timeout):
         effects = _effects(before, after)
         return (f"{action.node} times out on {action.target} for request #{action.request}"
