@@ -266,10 +266,12 @@ RETIREMENT_ACTIONS: frozenset[str] = frozenset({"LearnRetirement"})
 WRITE_FAILURE_ACTIONS: frozenset[str] = frozenset({"FailedWrite", "FailedPut"})
 WRITE_FAILURE_KINDS: frozenset[str] = frozenset({"replica-put-failed"})
 
-#: The forwarder's retries (session 54, :func:`spec.requests.forward_retries`): never
+#: The forwarder's retries (session 54, :func:`spec.requests.forward_retries`) and its
+#: copy's hand-off (:func:`spec.handoff.outsider_copies`): never
 #: enabled unless ``workload.coordinator = "any"``; with it, the reduction is off (a
 #: retry's footprint, the forwarder's reachability of the whole top N, is not stated).
-FORWARD_ACTIONS: frozenset[str] = frozenset({"ForwardAgain", "ForwardFallback"})
+FORWARD_ACTIONS: frozenset[str] = frozenset({"ForwardAgain", "ForwardFallback",
+                                             "OutsiderHandoff", "OutsiderLetGo"})
 
 #: The message kinds whose handlers this module knows (:mod:`spec.delivery`).
 KNOWN_KINDS: frozenset[str] = frozenset({

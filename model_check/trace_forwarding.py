@@ -57,14 +57,22 @@ from impl.messages import (
     ForwardReply,
 )
 from impl.simulator import InFlight
-from spec.actions import Deliver, Drop, FailedWrite, ForwardAgain, ForwardFallback
+from spec.actions import (
+    Deliver,
+    Drop,
+    FailedWrite,
+    ForwardAgain,
+    ForwardFallback,
+    OutsiderHandoff,
+    OutsiderLetGo,
+)
 from spec.state import Kind, Message
 
 if TYPE_CHECKING:
     from model_check.trace_events import Step, TraceEvents
 
 __all__ = ["FORWARD_TYPES", "extra_steps", "forward_step", "forwards", "known_gap",
-           "note_acks", "note_coordinations"]
+           "note_acks", "note_coordinations", "outsider_steps"]
 
 #: the implementation's forwarding messages
 FORWARD_TYPES = (Forward, ForwardClaim, ForwardGrant, ForwardDecline, ForwardReply)
@@ -193,6 +201,33 @@ def extra_steps(v: TraceEvents, before: Sequence[Message]) -> list[Step]:
             # a new forward to another node than the first of the top N (its failure
             # detector suspects the first): the spec's forward, sent on
             steps.append(ForwardAgain(dataclasses.replace(f, dst=first), f.dst))
+    return [*steps, *outsider_steps(v)]
+
+
+def outsider_steps(v: TraceEvents) -> list[Step]:
+    """The steps of the copies of nodes outside a key's top N (a forwarder that
+    coordinated a put, :class:`~spec.actions.ForwardFallback`) in this event: a copy
+    handed to the top N as hints (``impl.gossip.Gossiper.hand_outsider_copy``, at the
+    put's end; its ``strays`` entry new or changed) is the spec's
+    :class:`~spec.actions.OutsiderHandoff`; a handed copy deleted (its entry gone,
+    the key no longer stored: ``let_go`` at the last owner's acknowledgement) is
+    :class:`~spec.actions.OutsiderLetGo` (session 54)."""
+    now: dict[tuple[str, str], bytes] = {}
+    for name, node in v.sim.nodes.items():
+        if v.sim.is_down(name):
+            now.update({t: raw for t, raw in v.strays_before.items() if t[0] == name})
+            continue
+        gossiper: Any = getattr(node, "gossiper", None)
+        strays = gossiper.strays if gossiper is not None else {}
+        now.update({(name, key.decode()): held[0] for key, held in strays.items()})
+    steps: list[Step] = []
+    for token, raw in now.items():
+        if v.strays_before.get(token) != raw:
+            steps.append(OutsiderHandoff(*token))
+    for name, key in v.strays_before:
+        if (name, key) not in now and not v.cluster.storages[name].read(key.encode()):
+            steps.append(OutsiderLetGo(name, key))
+    v.strays_before = now
     return steps
 
 

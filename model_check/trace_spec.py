@@ -38,6 +38,8 @@ from spec.actions import (
     Heal,
     Join,
     Leave,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Recover,
     Settle,
@@ -49,7 +51,7 @@ from spec.config import Config
 from spec.coordination import timeouts
 from spec.delivery import deliveries
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.membership import membership_changes, view_of
 from spec.read_repair import repair, repaired_nodes
 from spec.requests import client_requests, forward_retries
@@ -90,6 +92,7 @@ _MECHANISM: dict[type, _Mechanism] = {
     FailedWrite: faults,  # session 52: a replica's refused write
     FailedPut: client_requests,  # session 52: a coordinator's refused own write
     ForwardAgain: forward_retries, ForwardFallback: forward_retries,  # session 54
+    OutsiderHandoff: outsider_copies, OutsiderLetGo: outsider_copies,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,

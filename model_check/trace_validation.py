@@ -180,6 +180,8 @@ from spec.actions import (
     ForwardAgain,
     ForwardFallback,
     Heal,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Recover,
 )
@@ -219,7 +221,7 @@ Held = tuple[str, Any]
 
 
 #: the spec's forwarder retries (session 54), counted apart (SeedReport.forwards)
-FORWARD_RETRIES = (ForwardAgain, ForwardFallback)
+FORWARD_RETRIES = (ForwardAgain, ForwardFallback, OutsiderHandoff, OutsiderLetGo)
 
 
 class TraceValidator(TraceEvents):
@@ -298,6 +300,7 @@ class TraceValidator(TraceEvents):
         self.forward_tokens = {}
         self.forwards_before = []
         self.forward_rng = random.Random(f"forwards-{seed}")
+        self.strays_before = {}
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
 

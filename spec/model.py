@@ -30,7 +30,9 @@ paper, each in its own module, in this (deterministic) order:
    reachable is coordinated by its forwarder, as a sloppy-quorum fallback.
 4. :func:`spec.handoff.hinted_handoffs` (4.6): a fallback sends a hint to its
    intended node once reachable; the hint is deleted when the acknowledgement
-   comes back.
+   comes back. Then :func:`spec.handoff.outsider_copies` (session 54, only with
+   ``workload.coordinator = "any"``): a forwarder that coordinated a put keeps its
+   copy as hints for the top N, and lets it go once their copies cover it.
 5. :func:`spec.anti_entropy.anti_entropy` (4.7): two reachable replicas of a key
    reconcile it in one step.
 6. :func:`spec.deletes.reaps` (Riak's delete_mode): tombstones are reaped when
@@ -77,7 +79,7 @@ from spec.deletes import reaps
 from spec.delivery import deliveries
 from spec.errors import LocalError
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
@@ -123,6 +125,7 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     timeouts,
     forward_retries,
     hinted_handoffs,
+    outsider_copies,
     anti_entropy,
     reaps,
     membership_changes,

@@ -42,6 +42,8 @@ from spec.actions import (
     Join,
     LearnRetirement,
     Leave,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Reap,
     Recover,
@@ -256,6 +258,14 @@ def narrate(before: State, action: Action, after: State) -> str:
         m = action.message
         return (f"{m.src} cannot reach {m.dst}: it forwards request #{m.request} of {m.key} "
                 f"to {action.to} instead")
+    if isinstance(action, OutsiderHandoff):
+        k = config.keys.index(action.key)
+        return (f"{action.node}, outside {action.key}'s top N, keeps its copy "
+                f"{_payload_text(before.node(action.node).store[k])} as hints for "
+                f"{', '.join(config.top_n(action.key))}")
+    if isinstance(action, OutsiderLetGo):
+        return (f"{action.node} lets its copy of {action.key} go (the top N's copies "
+                f"cover it)")
     if isinstance(action, ForwardFallback):
         m = action.message
         effects = _effects(before, after)
