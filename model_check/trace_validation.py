@@ -399,7 +399,24 @@ class TraceValidator(TraceEvents):
                 and last[5] in self.refused_kinds):  # (t, "deliver", id, src, dest, type)
             self.refused.add(name)
             return True
+        if self._replays_a_write(last, name):
+            self.refused.add(name)
+            return True
         return False
+
+    def _replays_a_write(self, last: tuple[Any, ...] | None, name: str) -> bool:
+        """Whether the event is node ``name``'s ``ShadowRound`` tick that replays a held
+        input the failing disk refuses (session 54): a delivery of
+        :attr:`refused_kinds`, or a client's put (the spec's ``FailedPut``). Until
+        session 54 a replayed input was never refused (session 53's "What is left":
+        the tick is no delivery)."""
+        if (last is None or last[1] != "tick" or last[2] != name
+                or not isinstance(last[3], ShadowRound) or not self.held.get(name)):
+            return False
+        kind, what = self.held[name][0]
+        if kind == "receive":
+            return type(what.message).__name__ in self.refused_kinds
+        return kind == "client_request" and isinstance(what[1][0], ClientPut)
 
     def _repair_faults(self) -> None:
         """Heal and restart everything (each a validated event)."""
@@ -621,6 +638,13 @@ class TraceValidator(TraceEvents):
                 label, options, _ = self._tick(name, what, evidence)
             elif kind == "client_request":
                 label, actions = what
+                if name in self.refused and isinstance(actions[0], ClientPut):
+                    # (session 54) the failing disk refused its own write as the round
+                    # replayed it: the spec's FailedPut
+                    put = actions[0]
+                    actions = [FailedPut(put.client, put.node, put.key), *actions[1:]]
+                    label += " (write refused)"
+                    self.report.puts_refused += 1
                 options = [list(actions)]
                 record = self._held_record(name, actions)
                 self._note_ops(name, actions)
