@@ -204,7 +204,8 @@ class SeedReport:
     #: the spec's ``Drop``), ``read-repair`` (``Drop``), ``anti-entropy`` (a half of a
     #: Merkle exchange: the trace-spec stutter ``anti-entropy-refused``), ``forward``
     #: (a forwarded put's coordinator's own write: the spec's ``FailedWrite`` of the
-    #: forward)
+    #: forward); and (session 54) ``replayed``: the inputs among those (or the client
+    #: puts) refused as a shadow round replayed them
     refusals: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:

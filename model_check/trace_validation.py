@@ -400,6 +400,8 @@ class TraceValidator(TraceEvents):
             self.refused.add(name)
             return True
         if self._replays_a_write(last, name):
+            if name not in self.refused:
+                self.report.refusals["replayed"] += 1
             self.refused.add(name)
             return True
         return False
