@@ -159,6 +159,7 @@ from spec.state import ClientState, Coordination, Kind, Message, NodeState, Stat
 from spec.step import Plan, plan_of
 
 __all__ = [
+    "FORWARD_ACTIONS",
     "KNOWN",
     "KNOWN_ACTIONS",
     "KNOWN_KINDS",
@@ -264,6 +265,13 @@ RETIREMENT_ACTIONS: frozenset[str] = frozenset({"LearnRetirement"})
 #: refused write's footprint, and its budget, are not stated).
 WRITE_FAILURE_ACTIONS: frozenset[str] = frozenset({"FailedWrite", "FailedPut"})
 WRITE_FAILURE_KINDS: frozenset[str] = frozenset({"replica-put-failed"})
+
+#: The forwarder's retries (session 54, :func:`spec.requests.forward_retries`) and its
+#: copy's hand-off (:func:`spec.handoff.outsider_copies`): never
+#: enabled unless ``workload.coordinator = "any"``; with it, the reduction is off (a
+#: retry's footprint, the forwarder's reachability of the whole top N, is not stated).
+FORWARD_ACTIONS: frozenset[str] = frozenset({"ForwardAgain", "ForwardFallback",
+                                             "OutsiderHandoff", "OutsiderLetGo"})
 
 #: The message kinds whose handlers this module knows (:mod:`spec.delivery`).
 KNOWN_KINDS: frozenset[str] = frozenset({
@@ -687,7 +695,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
     """Action kinds of :mod:`spec.actions`, and message kinds, this module does not
     know; for a ``config`` without a membership budget, the membership ones (never
     enabled there) are not counted, nor, without a restore budget, backup and
-    restore, nor, without a write-failure budget, the failing disk's."""
+    restore, nor, without a write-failure budget, the failing disk's, nor, unless
+    ``workload.coordinator = "any"``, the forwarder's retries."""
     known, kinds = KNOWN_ACTIONS, KNOWN_KINDS
     if config is not None and not config.membership:
         known, kinds = known | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
@@ -697,6 +706,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
         known = known | RETIREMENT_ACTIONS
     if config is not None and not config.write_failures:
         known, kinds = known | WRITE_FAILURE_ACTIONS, kinds | WRITE_FAILURE_KINDS
+    if config is not None and config.coordinator != "any":
+        known = known | FORWARD_ACTIONS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
         if issubclass(value, Action) and value is not Action and name not in known

@@ -139,6 +139,10 @@ class TraceEvents(Lockstep):
     forwards_before: list[Message]
     #: the workload's draws of the puts sent to a node outside the key's top N
     forward_rng: random.Random
+    #: (node, key) -> the copy an up node outside the key's top N handed to the top N
+    #: as hints, after the last event (its gossiper's ``strays``; session 54:
+    #: :func:`model_check.trace_forwarding.outsider_steps`)
+    strays_before: dict[tuple[str, str], bytes]
 
     report: SeedReport
     #: (coordinator, op id) -> node -> the payload each replica answered the get

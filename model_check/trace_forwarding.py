@@ -25,16 +25,18 @@ forwarder (``ForwardReply``), which answers the client. The mapping:
   spec's ``Drop`` of the forward (:func:`extra_steps`);
 - a forward to another top-N node than the first (at once, its failure detector
   suspecting the first; or the forwarder's timeout, or a ``ForwardDecline``, sending it
-  to the next) is the named trace-spec step ``forward-again`` (a spec gap: the spec
-  forwards to the first of the top N alone; :func:`extra_steps`);
+  to the next) is the spec's :class:`~spec.actions.ForwardAgain`, and a forwarder that
+  coordinates the put itself when no top-N node answered is the spec's
+  :class:`~spec.actions.ForwardFallback` (session 54, :func:`spec.requests.
+  forward_retries`; session 53 named them the trace-spec step ``forward-again`` and the
+  spec gap ``forward-elsewhere``; :func:`extra_steps`);
 - the coordinator's acknowledgement is the put's as soon as it is given
   (:func:`note_acks`: the spec's client hears the decision at once; the
   implementation's client hears it through the forwarder, and hears a timeout
   instead when the ``ForwardReply`` is lost: it knows less, no safety difference);
-- named spec gaps (:func:`known_gap`): ``forward-elsewhere`` (a forwarder that
-  coordinates the put itself, when no top-N node answered: the spec's forwarder never
-  coordinates), ``forward-answer-lost`` (the acknowledgement of a put whose coordination
-  ended in the event it was sent, lost when sent: not seen).
+- a named spec gap (:func:`known_gap`): ``forward-answer-lost`` (the acknowledgement
+  of a put whose coordination ended in the event it was sent, lost when sent: not
+  seen).
 
 Only runs whose spec configuration sends requests to any node (``workload.coordinator
 = "any"``: ``trace_config(write_failures=True)``) see forwards; in every other run the
@@ -44,7 +46,7 @@ workload sends to the key's top N and nothing here acts.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from impl.messages import (
@@ -55,15 +57,22 @@ from impl.messages import (
     ForwardReply,
 )
 from impl.simulator import InFlight
-from spec.actions import Deliver, Drop, FailedWrite
-from spec.state import Kind, Message, State
-from spec.step import Edit, plan_of
+from spec.actions import (
+    Deliver,
+    Drop,
+    FailedWrite,
+    ForwardAgain,
+    ForwardFallback,
+    OutsiderHandoff,
+    OutsiderLetGo,
+)
+from spec.state import Kind, Message
 
 if TYPE_CHECKING:
     from model_check.trace_events import Step, TraceEvents
 
 __all__ = ["FORWARD_TYPES", "extra_steps", "forward_step", "forwards", "known_gap",
-           "note_acks", "note_coordinations"]
+           "note_acks", "note_coordinations", "outsider_steps"]
 
 #: the implementation's forwarding messages
 FORWARD_TYPES = (Forward, ForwardClaim, ForwardGrant, ForwardDecline, ForwardReply)
@@ -161,19 +170,28 @@ def forward_step(v: TraceEvents, m: InFlight, before: Sequence[Message]) -> list
 def extra_steps(v: TraceEvents, before: Sequence[Message]) -> list[Step]:
     """The steps that follow any event's for the forwards it changed: for each forward
     of ``before`` whose forwarder now forwards it to another node (its timeout, a
-    ``ForwardDecline``), the trace-spec step ``forward-again`` (the spec's ``forward``
-    re-addressed: a spec gap, the spec forwards to the first of the top N alone), and so
-    for a new forward to another node than the first (its failure detector suspects
-    the first); for
-    each one no forwarder holds any more and whose coordination did not start (a
-    crashed forwarder, a client answered with a timeout), its ``Drop``."""
+    ``ForwardDecline``), the spec's :class:`~spec.actions.ForwardAgain` (session 54;
+    a trace-spec step ``forward-again`` in session 53), and so for a new forward to
+    another node than the first (its failure detector suspects the first: the spec's
+    forward to the first, then sent on); for each one its forwarder now coordinates
+    itself (no top-N node answered), the spec's
+    :class:`~spec.actions.ForwardFallback` (session 54; the spec gap
+    ``forward-elsewhere`` in session 53); for each one no forwarder holds any more
+    and whose coordination did not start (a crashed forwarder, a client answered with
+    a timeout), its ``Drop``. The spec's two retries are enabled only where the
+    forwarder cannot reach the target (its accurate failure detection); where the
+    implementation's detector suspected a node the spec can reach, or a reachable
+    node declined, the validator runs them inside its hidden faults
+    (:meth:`model_check.trace_validation.TraceValidator._around_beliefs`)."""
     after = {(f.src, f.request): f for f in forwards(v)}
     started = set(v.ops.values())
     steps: list[Step] = []
     for f in before:
         now = after.get((f.src, f.request))
         if now is not None and now.dst != f.dst:
-            steps.append(("forward-again", _readdressed(f, now)))
+            steps.append(ForwardAgain(f, now.dst))
+        elif now is None and _coordinates(v, f.src, f.request):
+            steps.append(ForwardFallback(f))
         elif now is None and f.request not in started:
             steps.append(Drop(f))
     known = {(f.src, f.request) for f in before}
@@ -181,41 +199,48 @@ def extra_steps(v: TraceEvents, before: Sequence[Message]) -> list[Step]:
         first = v.config.top_n(f.key)[0]
         if (src, request) not in known and f.dst != first:
             # a new forward to another node than the first of the top N (its failure
-            # detector suspects the first): the spec's forward, re-addressed
-            steps.append(("forward-again", _readdressed(dataclasses.replace(f, dst=first), f)))
+            # detector suspects the first): the spec's forward, sent on
+            steps.append(ForwardAgain(dataclasses.replace(f, dst=first), f.dst))
+    return [*steps, *outsider_steps(v)]
+
+
+def outsider_steps(v: TraceEvents) -> list[Step]:
+    """The steps of the copies of nodes outside a key's top N (a forwarder that
+    coordinated a put, :class:`~spec.actions.ForwardFallback`) in this event: a copy
+    handed to the top N as hints (``impl.gossip.Gossiper.hand_outsider_copy``, at the
+    put's end; its ``strays`` entry new or changed) is the spec's
+    :class:`~spec.actions.OutsiderHandoff`; a handed copy deleted (its entry gone,
+    the key no longer stored: ``let_go`` at the last owner's acknowledgement) is
+    :class:`~spec.actions.OutsiderLetGo` (session 54)."""
+    now: dict[tuple[str, str], bytes] = {}
+    for name, node in v.sim.nodes.items():
+        if v.sim.is_down(name):
+            now.update({t: raw for t, raw in v.strays_before.items() if t[0] == name})
+            continue
+        gossiper: Any = getattr(node, "gossiper", None)
+        strays = gossiper.strays if gossiper is not None else {}
+        now.update({(name, key.decode()): held[0] for key, held in strays.items()})
+    steps: list[Step] = []
+    for token, raw in now.items():
+        if v.strays_before.get(token) != raw:
+            steps.append(OutsiderHandoff(*token))
+    for name, key in v.strays_before:
+        if (name, key) not in now and not v.cluster.storages[name].read(key.encode()):
+            steps.append(OutsiderLetGo(name, key))
+    v.strays_before = now
     return steps
 
 
-def _readdressed(old: Message, new: Message) -> Callable[[State], State | None]:
-    """``forward-again``: the spec's ``forward`` ``old`` in flight is now ``new`` (the
-    same request, from the same forwarder, to another node of the key's top N)."""
-    def run(state: State) -> State | None:
-        if old not in state.messages:
-            return None
-        plan = plan_of(state.config)
-        if new.dst not in plan.top[new.key]:
-            return None
-        edit = Edit(state, plan)
-        messages = list(state.messages)
-        messages.remove(old)
-        messages.append(new)
-        edit.messages = messages
-        edit.messages_dirty = True
-        return edit.build()
-    return run
+def _coordinates(v: TraceEvents, name: str, request: int) -> bool:
+    """Whether node ``name`` began coordinating the spec's ``request`` in this event
+    (a forwarder that coordinates the put it forwarded)."""
+    return any(op[0] == name and v.ops[op] == request for op in v.new_ops)
 
 
 def known_gap(v: TraceEvents) -> str:
-    """The named forwarding gap an unexplained event is, if any ("" if none)."""
-    for name, op_id in v.new_ops:
-        node: Any = v.sim.nodes[name]
-        coordination = node.puts.coordinations.get(op_id)
-        if coordination is not None and name not in v.config.top_n(coordination.key.decode()):
-            return ("spec gap forward-elsewhere (session 53): no node of the key's top N "
-                    f"answered {name}'s forward and it coordinates the put itself, as a "
-                    "sloppy-quorum fallback (impl.forwarding); the spec's forwarder never "
-                    "coordinates (docs/refinement.md, \"Trace validation refuses every "
-                    "write (session 53)\")")
+    """The named forwarding gap an unexplained event is, if any ("" if none). (Session
+    53's ``forward-elsewhere``, a forwarder that coordinates the put itself, is the
+    spec's :class:`~spec.actions.ForwardFallback` since session 54.)"""
     if any(e[1] == "lose" and e[4] == "ForwardReply" for e in v.entries):
         return ("spec gap forward-answer-lost (session 53): a forwarded put's coordinator "
                 "acknowledged it and ended its coordination in one event, and its "

@@ -30,12 +30,16 @@ from spec.actions import (
     FailedPut,
     FailedWrite,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
     Gossip,
     Handoff,
     Handover,
     Heal,
     Join,
     Leave,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Recover,
     Settle,
@@ -47,10 +51,10 @@ from spec.config import Config
 from spec.coordination import timeouts
 from spec.delivery import deliveries
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.membership import membership_changes, view_of
 from spec.read_repair import repair, repaired_nodes
-from spec.requests import client_requests
+from spec.requests import client_requests, forward_retries
 from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
 
@@ -87,6 +91,8 @@ _MECHANISM: dict[type, _Mechanism] = {
     Crash: faults, DiskLoss: faults, Recover: faults, Partition: faults, Heal: faults,
     FailedWrite: faults,  # session 52: a replica's refused write
     FailedPut: client_requests,  # session 52: a coordinator's refused own write
+    ForwardAgain: forward_retries, ForwardFallback: forward_retries,  # session 54
+    OutsiderHandoff: outsider_copies, OutsiderLetGo: outsider_copies,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,

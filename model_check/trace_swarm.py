@@ -169,6 +169,9 @@ class SeedReport:
     trace_steps: Counter[str] = field(default_factory=Counter)
     #: the spec's membership steps taken, by kind (``join``, ``gossip``, ...)
     membership: Counter[str] = field(default_factory=Counter)
+    #: the spec's forwarder retries taken (session 54), by kind (``forward-again``,
+    #: ``forward-fallback``: :func:`spec.requests.forward_retries`)
+    forwards: Counter[str] = field(default_factory=Counter)
     verdict: str = "ok"
     reason: str = ""
     impl_converged: bool | None = None
@@ -201,7 +204,8 @@ class SeedReport:
     #: the spec's ``Drop``), ``read-repair`` (``Drop``), ``anti-entropy`` (a half of a
     #: Merkle exchange: the trace-spec stutter ``anti-entropy-refused``), ``forward``
     #: (a forwarded put's coordinator's own write: the spec's ``FailedWrite`` of the
-    #: forward)
+    #: forward); and (session 54) ``replayed``: the inputs among those (or the client
+    #: puts) refused as a shadow round replayed them
     refusals: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
@@ -215,6 +219,9 @@ class SeedReport:
                       f"puts refused {self.puts_refused}")
             extra += "".join(f", {kind} refused {count}"
                              for kind, count in sorted(self.refusals.items()))
+        if self.forwards:
+            extra += "".join(f"{', ' if extra or i else ''}spec {kind} {count}"
+                             for i, (kind, count) in enumerate(sorted(self.forwards.items())))
         if len(self.keys) > 1:
             extra += f"{', ' if extra else ''}keys [" + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"

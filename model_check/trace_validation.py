@@ -103,10 +103,10 @@ documented as a spec gap in docs/refinement.md:
 - ``anti-entropy-refused`` (session 53): a half whose receiver's disk refused the
   merge stores nothing and answers nothing: a stutter (the spec's exchange is
   optional);
-- ``forward-again`` (session 53, :mod:`model_check.trace_forwarding`): a forwarder
-  forwards a put to another node of the key's top N than the first (its failure
-  detector suspects the first, or the first did not answer in time): the spec's
-  ``forward`` re-addressed;
+- (``forward-again``, session 53: a forwarder forwarding a put to another node of
+  the key's top N than the first, is the spec's ``ForwardAgain`` since session 54,
+  and the forwarder coordinating it, session 53's spec gap ``forward-elsewhere``,
+  the spec's ``ForwardFallback``: :mod:`model_check.trace_forwarding`;)
 - ``handoff-again`` (session 31): a hint scan hands a hint off again while its
   acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
   spec's ``Handoff`` waits for it): the delivery is sent again;
@@ -177,7 +177,11 @@ from spec.actions import (
     Crash,
     Deliver,
     FailedPut,
+    ForwardAgain,
+    ForwardFallback,
     Heal,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Recover,
 )
@@ -214,6 +218,10 @@ _Candidate = tuple[State, int, tuple[str, ...]]
 #: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
 #: ``("leave", ())``.
 Held = tuple[str, Any]
+
+
+#: the spec's forwarder retries (session 54), counted apart (SeedReport.forwards)
+FORWARD_RETRIES = (ForwardAgain, ForwardFallback, OutsiderHandoff, OutsiderLetGo)
 
 
 class TraceValidator(TraceEvents):
@@ -292,6 +300,7 @@ class TraceValidator(TraceEvents):
         self.forward_tokens = {}
         self.forwards_before = []
         self.forward_rng = random.Random(f"forwards-{seed}")
+        self.strays_before = {}
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
 
@@ -390,7 +399,26 @@ class TraceValidator(TraceEvents):
                 and last[5] in self.refused_kinds):  # (t, "deliver", id, src, dest, type)
             self.refused.add(name)
             return True
+        if self._replays_a_write(last, name):
+            if name not in self.refused:
+                self.report.refusals["replayed"] += 1
+            self.refused.add(name)
+            return True
         return False
+
+    def _replays_a_write(self, last: tuple[Any, ...] | None, name: str) -> bool:
+        """Whether the event is node ``name``'s ``ShadowRound`` tick that replays a held
+        input the failing disk refuses (session 54): a delivery of
+        :attr:`refused_kinds`, or a client's put (the spec's ``FailedPut``). Until
+        session 54 a replayed input was never refused (session 53's "What is left":
+        the tick is no delivery)."""
+        if (last is None or last[1] != "tick" or last[2] != name
+                or not isinstance(last[3], ShadowRound) or not self.held.get(name)):
+            return False
+        kind, what = self.held[name][0]
+        if kind == "receive":
+            return type(what.message).__name__ in self.refused_kinds
+        return kind == "client_request" and isinstance(what[1][0], ClientPut)
 
     def _repair_faults(self) -> None:
         """Heal and restart everything (each a validated event)."""
@@ -494,8 +522,9 @@ class TraceValidator(TraceEvents):
         for request, payload in self._new_put_payloads(options):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
-        report.trace_steps.update(n for n in best[2] if not n.startswith("+"))
+        report.trace_steps.update(n for n in best[2] if n[0] not in "+=")
         report.membership.update(n[1:] for n in best[2] if n.startswith("+"))
+        report.forwards.update(n[1:] for n in best[2] if n.startswith("="))
         if moved:
             report.spec_steps += 1
         else:
@@ -611,6 +640,13 @@ class TraceValidator(TraceEvents):
                 label, options, _ = self._tick(name, what, evidence)
             elif kind == "client_request":
                 label, actions = what
+                if name in self.refused and isinstance(actions[0], ClientPut):
+                    # (session 54) the failing disk refused its own write as the round
+                    # replayed it: the spec's FailedPut
+                    put = actions[0]
+                    actions = [FailedPut(put.client, put.node, put.key), *actions[1:]]
+                    label += " (write refused)"
+                    self.report.puts_refused += 1
                 options = [list(actions)]
                 record = self._held_record(name, actions)
                 self._note_ops(name, actions)
@@ -741,7 +777,9 @@ class TraceValidator(TraceEvents):
                                     names if step[0] in ("handoff", "deadline")
                                     else (*names, step[0])))
                 else:
-                    tag = (f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS) else ()
+                    tag = ((f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS)
+                           else (f"={step.kind}",) if isinstance(step, FORWARD_RETRIES)
+                           else ())
                     nxt.extend((a, hidden, (*names, *tag)) for a in apply_actions(s, [step]))
             states = nxt
         yield from states

@@ -19,7 +19,12 @@ membership change (4.8, 4.9): ``join``, ``leave``, ``force-remove``, ``gossip``,
 disk (session 51, ``faults.write_failures``): ``failed-write`` (a ``replica-put``,
 or a put's ``forward``, arrives and the receiver's disk refuses the write) and
 ``failed-put`` (a client's put to a node that coordinates it, whose own write is
-refused); and
+refused); the forwarder's retries (session 54, 4.5-4.6: ``workload.coordinator =
+"any"``, :func:`spec.requests.forward_retries`): ``forward-again`` (a ``forward``
+whose target cannot answer sent on to a later node of the key's top N) and
+``forward-fallback`` (no node of the top N reachable: the forwarder coordinates the
+put itself), then ``outsider-handoff`` (its copy kept as hints for the top N) and
+``outsider-let-go`` (the copy deleted once the top N's copies cover it); and
 ``learn-retirement`` (session 34: a node learns another's retirement by gossip,
 ``prune_knowledge = "learnt"``: :mod:`spec.learning`).
 
@@ -54,6 +59,8 @@ __all__ = [
     "FailedPut",
     "FailedWrite",
     "ForceRemove",
+    "ForwardAgain",
+    "ForwardFallback",
     "Gossip",
     "Handoff",
     "Handover",
@@ -61,6 +68,8 @@ __all__ = [
     "Join",
     "LearnRetirement",
     "Leave",
+    "OutsiderHandoff",
+    "OutsiderLetGo",
     "Partition",
     "Reap",
     "Recover",
@@ -241,6 +250,71 @@ class FailedWrite(Action):
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardAgain(Action):
+    """``message``, a ``forward`` in flight whose client still waits and whose target
+    cannot answer (down, or cut off from the forwarder: the spec's accurate failure
+    detection, as :class:`Timeout`'s), is sent instead to ``to``, a later node of the
+    key's top N (session 54; paper 4.5: the forwarder sends the request to "the first
+    among the top N nodes", 4.6: operations go to "the first N healthy nodes";
+    impl/forwarding.py ``Forwarder.route`` (a suspected first skipped),
+    ``on_timeout``, ``on_decline``, ``_next_target``)."""
+
+    message: Message
+    to: str
+    kind: ClassVar[str] = "forward-again"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message), "to": self.to}
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardFallback(Action):
+    """``message``, a put's ``forward`` in flight whose client still waits, none of
+    whose key's top N is reachable from its forwarder: the forwarder coordinates the
+    put itself, as a sloppy-quorum fallback (session 54; paper 4.6; impl/forwarding.py
+    ``Forwarder._next_target``: "No node of the top N answers: coordinate here"):
+    :func:`spec.coordination.start` with ``fallback``."""
+
+    message: Message
+    kind: ClassVar[str] = "forward-fallback"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class OutsiderHandoff(Action):
+    """``node``, outside ``key``'s top N, whose store holds a copy of the key (a put it
+    coordinated as a fallback, :class:`ForwardFallback`) and which coordinates no put
+    of the key, keeps its copy as a hint for each node of the top N (replacing the
+    hints for that node its copy covers): hinted handoff then takes it to them
+    (session 54; paper 4.6: a node outside the preference list holds a write as a
+    hint; ``impl.gossip.Gossiper.hand_outsider_copy`` at the put's end)."""
+
+    node: str
+    key: str
+    kind: ClassVar[str] = "outsider-handoff"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class OutsiderLetGo(Action):
+    """``node``, outside ``key``'s top N and coordinating no put of it, deletes its copy
+    of the key, which the copy of every node of the top N covers (session 54;
+    ``impl.gossip.Gossiper.let_go``: the copy goes once every owner acknowledged the
+    hint of it, ``_stray_acknowledged``)."""
+
+    node: str
+    key: str
+    kind: ClassVar[str] = "outsider-let-go"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "key": self.key}
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +616,13 @@ def action_from_json(data: object) -> Action:
         message = message_from_json(data.get("message"))
         return {"deliver": Deliver, "drop": Drop, "duplicate": Duplicate,
                 "failed-write": FailedWrite}[kind](message)
+    if kind == "forward-again":
+        return ForwardAgain(message_from_json(data.get("message")), _str(data, "to"))
+    if kind == "forward-fallback":
+        return ForwardFallback(message_from_json(data.get("message")))
+    if kind in ("outsider-handoff", "outsider-let-go"):
+        outsider = OutsiderHandoff if kind == "outsider-handoff" else OutsiderLetGo
+        return outsider(_str(data, "node"), _str(data, "key"))
     if kind == "timeout":
         return Timeout(_str(data, "node"), _int(data, "request"), _str(data, "target"))
     if kind == "client-timeout":

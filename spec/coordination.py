@@ -70,6 +70,7 @@ from spec.state import (
     State,
     new_client,
     new_coordination,
+    new_hint,
     new_message,
     new_node,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "client_timeouts",
     "enabled_timeouts",
     "exchanges",
+    "fallback_targets",
     "on_replica_get_reply",
     "on_replica_put_ack",
     "on_replica_put_failed",
@@ -119,21 +121,26 @@ def choose_targets(edit: Edit, coordinator: str, key: str) -> tuple[tuple[str, s
 
 
 def start(edit: Edit, node: str, request: int, client: str, key: str,
-          failed: bool = False) -> None:
+          failed: bool = False, fallback: bool = False) -> None:
     """``node`` (in the key's top N) starts coordinating ``request`` of ``client``;
     ``failed`` (a put: ``faults.write_failures``): its disk refuses its own write of
     the new version, minted as ever: its copy stays as it was and is one failed
-    replica (:func:`_own_write_failed`)."""
+    replica (:func:`_own_write_failed`). ``fallback`` (a put, session 54:
+    :class:`~spec.actions.ForwardFallback`): ``node`` is a forwarder outside the top N
+    that coordinates the put itself (:func:`fallback_targets`)."""
     plan = edit.plan
     config = plan.config
     is_put = request <= plan.total_puts
     groups: tuple[tuple[str, ...], ...] = ()
-    if edit.membership is None:
+    stand_in = ""
+    if fallback:
+        targets, stand_in = fallback_targets(edit, node, key)
+    elif edit.membership is None:
         targets = choose_targets(edit, node, key)
     else:  # by the coordinator's view of the ring (spec.membership)
         chosen, groups = request_targets(edit, node, key, is_put)
         targets = tuple((n, "") for n in chosen)
-    sent_to = tuple(sorted({node, *(t for t, _ in targets)}))
+    sent_to = tuple(sorted({node, *(t for t, _ in targets), *((stand_in,) if stand_in else ())}))
     needed = config.pw if is_put else config.pr
     if needed and primaries(plan, key, sent_to) < needed:
         # fewer of the top N reachable than PW (PR): refused, nothing written
@@ -183,6 +190,12 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
         for target, intended in targets:
             edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
                                   intended))
+        if fallback:
+            _fallback_copy(edit, node, key, payload, stand_in)
+            coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)),
+                                     sent_to, (node,) if stand_in else (), (), groups)
+            settle_put(edit, node, coord)
+            return
         if failed and not config.failed_write_acks:
             _own_write_failed(edit, node, new_coordination(
                 request, client, key, True, payload, tuple(sorted((*targets, (node, "")))),
@@ -205,6 +218,40 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
                                  sent_to, (), ((node, own),), groups)
         settle_get(edit, node, coord)
+
+
+def fallback_targets(edit: Edit, node: str, key: str
+                     ) -> tuple[tuple[tuple[str, str], ...], str]:
+    """Whom ``node``, a forwarder outside ``key``'s top N that coordinates a put itself
+    (:class:`~spec.actions.ForwardFallback`), sends it to, and the top-N node it
+    stands in for ("" for none): with a sloppy quorum it keeps the put as a hint for
+    the last top-N node it cannot reach (its own copy one hinted replica, counted
+    towards W, never a primary), and sends it to each other top-N node, reachable or
+    not (it has no better choice: every one of them failed to answer its forward);
+    with a strict quorum to every top-N node. The implementation's
+    ``impl.put_coordinator.PutCoordinator._coordinate`` ("this node stands in, hinted,
+    for the last target its failure detector suspects"; its targets are the key's
+    top N) at a forwarder's ``impl.forwarding.Forwarder._next_target``."""
+    top = edit.plan.top[key]
+    stand_in = ""
+    if edit.plan.config.sloppy_quorum:
+        cut = [n for n in top if not edit.reachable(node, n)]
+        stand_in = cut[-1] if cut else ""
+    return tuple((n, "") for n in top if n != stand_in), stand_in
+
+
+def _fallback_copy(edit: Edit, node: str, key: str, payload: Payload, stand_in: str) -> None:
+    """A fallback coordinator's hinted copy of its put (:func:`fallback_targets`):
+    ``payload`` kept as a hint for ``stand_in`` (nothing without one); its store
+    holds the put already (:func:`start` writes it: the implementation writes its
+    own record even where it is no replica, so that it never mints a dot twice)."""
+    if not stand_in:
+        return
+    n = edit.node(node)
+    hint = new_hint(stand_in, key, payload)
+    if hint not in n.hints:
+        hints = tuple(sorted((*n.hints, hint), key=operator.attrgetter("order")))
+        edit.set_node(node, new_node(n.up, n.store, hints, n.coord))
 
 
 def _with_unpersisted(edit: Edit, node: str, key: str, local: Payload) -> Payload:

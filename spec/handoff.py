@@ -15,6 +15,16 @@ is deleted only after its intended node stored it.
 
 A hint is (re)sent only when no copy of its delivery or acknowledgement is in
 flight (a reduction, see docs/spec.md).
+
+*An outsider's copy* (session 54, :func:`outsider_copies`; only with
+``workload.coordinator = "any"``): a forwarder that coordinated a put itself
+(:class:`~spec.actions.ForwardFallback`) stored it although it is outside the key's
+top N. Once it coordinates no put of the key it keeps its copy as a hint for each
+node of the top N (:class:`~spec.actions.OutsiderHandoff`), handed off as any hint,
+and deletes the copy once the copy of every node of the top N covers it
+(:class:`~spec.actions.OutsiderLetGo`). Paper 4.6 ("the replica ... will have a hint
+in its metadata that suggests which node was the intended recipient"); the
+implementation's ``impl.gossip.Gossiper.hand_outsider_copy`` and ``let_go``.
 """
 
 from __future__ import annotations
@@ -22,11 +32,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from spec import clocks
-from spec.actions import Action, Handoff
+from spec.actions import Action, Handoff, OutsiderHandoff, OutsiderLetGo
 from spec.state import Hint, Kind, Message, NodeState, State, new_hint, new_message, new_node
 from spec.step import Edit, Plan
 
-__all__ = ["handoff_in_flight", "hinted_handoffs", "on_hint_ack", "on_hint_delivery"]
+__all__ = ["handoff_in_flight", "hinted_handoffs", "on_hint_ack", "on_hint_delivery",
+           "outsider_copies"]
 
 
 def hinted_handoffs(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
@@ -80,3 +91,54 @@ def on_hint_ack(edit: Edit, m: Message, dst: NodeState) -> None:
         hints = tuple(h for h in dst.hints if h != hint)
         edit.set_node(m.dst, new_node(dst.up, dst.store, hints, dst.coord))
         edit.hints_deleted = edit.hints_deleted | {(m.dst, m.src, m.key, m.payload)}
+
+
+def outsider_copies(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Every outsider's hand-off of its copy of a key, and its letting the copy go
+    (see the module docstring): for each up node outside a key's top N that stores a
+    copy of the key and coordinates no put of it, an
+    :class:`~spec.actions.OutsiderHandoff` unless it keeps that copy as a hint for
+    every node of the top N already, and an :class:`~spec.actions.OutsiderLetGo`
+    when the copy of every node of the top N covers it. Nothing unless
+    ``workload.coordinator = "any"`` with ``hinted_handoff`` (no node outside the top
+    N stores a copy otherwise)."""
+    config = plan.config
+    if config.coordinator != "any" or not config.hinted_handoff:
+        return
+    empty = clocks.empty(config.clock)
+    for name, node in zip(plan.nodes, state.nodes, strict=True):
+        if not node.up:
+            continue
+        for k, key in enumerate(plan.keys):
+            top = plan.top[key]
+            copy = node.store[k]
+            if (name in top or clocks.payload_equal(copy, empty)
+                    or any(c.is_put and c.key == key for c in node.coord)):
+                continue
+            if not all(new_hint(t, key, copy) in node.hints for t in top):
+                edit = Edit(state, plan)
+                _hand(edit, name, node, key, copy)
+                yield OutsiderHandoff(name, key), edit.build()
+            if all(_covers(config.clock, state.node(t).store[k], copy, state) for t in top):
+                edit = Edit(state, plan)
+                store = (*node.store[:k], empty, *node.store[k + 1:])
+                edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
+                yield OutsiderLetGo(name, key), edit.build()
+
+
+def _hand(edit: Edit, name: str, node: NodeState, key: str, copy: clocks.Payload) -> None:
+    """``node`` (``name``) keeps ``copy`` of ``key`` as a hint for each node of the
+    top N, in place of each hint of the key for that node ``copy`` covers
+    (``impl.gossip.Gossiper._hand``)."""
+    clock = edit.plan.config.clock
+    kept = [h for h in node.hints
+            if not (h.key == key and h.intended in edit.plan.top[key]
+                    and _covers(clock, copy, h.payload, edit.source))]
+    hints = {*kept, *(new_hint(t, key, copy) for t in edit.plan.top[key])}
+    ordered = tuple(sorted(hints, key=lambda h: h.order))
+    edit.set_node(name, new_node(node.up, node.store, ordered, node.coord))
+
+
+def _covers(clock: str, big: clocks.Payload, small: clocks.Payload, state: State) -> bool:
+    """Whether ``big`` covers ``small``: merging ``small`` into it changes nothing."""
+    return clocks.payload_equal(clocks.merge(clock, big, small, state.puts), big)

@@ -24,9 +24,15 @@ paper, each in its own module, in this (deterministic) order:
    hint naming the intended node; without a fallback, or with a strict quorum,
    the node is given up and the request fails once its quorum is out of
    reach); client timeouts.
+   Then :func:`spec.requests.forward_retries` (4.5, 4.6; session 54, only with
+   ``workload.coordinator = "any"``): a forward whose target cannot answer goes
+   to a later node of the top N, and a put's forward none of whose top N is
+   reachable is coordinated by its forwarder, as a sloppy-quorum fallback.
 4. :func:`spec.handoff.hinted_handoffs` (4.6): a fallback sends a hint to its
    intended node once reachable; the hint is deleted when the acknowledgement
-   comes back.
+   comes back. Then :func:`spec.handoff.outsider_copies` (session 54, only with
+   ``workload.coordinator = "any"``): a forwarder that coordinated a put keeps its
+   copy as hints for the top N, and lets it go once their copies cover it.
 5. :func:`spec.anti_entropy.anti_entropy` (4.7): two reachable replicas of a key
    reconcile it in one step.
 6. :func:`spec.deletes.reaps` (Riak's delete_mode): tombstones are reaped when
@@ -73,11 +79,11 @@ from spec.deletes import reaps
 from spec.delivery import deliveries
 from spec.errors import LocalError
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
-from spec.requests import client_requests
+from spec.requests import client_requests, forward_retries
 from spec.state import Backups, ClientState, Message, NodeState, State
 from spec.step import Plan, get_id_of, plan_of, put_id_of
 from spec.symmetry import canonicalize as _canonicalize_clients
@@ -117,7 +123,9 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     client_requests,
     deliveries,
     timeouts,
+    forward_retries,
     hinted_handoffs,
+    outsider_copies,
     anti_entropy,
     reaps,
     membership_changes,

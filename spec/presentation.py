@@ -33,6 +33,8 @@ from spec.actions import (
     FailedPut,
     FailedWrite,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
     Gossip,
     Handoff,
     Handover,
@@ -40,6 +42,8 @@ from spec.actions import (
     Join,
     LearnRetirement,
     Leave,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Reap,
     Recover,
@@ -250,6 +254,23 @@ def narrate(before: State, action: Action, after: State) -> str:
         return _narrate_refused(before, action, after)
     if isinstance(action, Duplicate):
         return f"{message_text(action.message)} duplicated (fault)"
+    if isinstance(action, ForwardAgain):
+        m = action.message
+        return (f"{m.src} cannot reach {m.dst}: it forwards request #{m.request} of {m.key} "
+                f"to {action.to} instead")
+    if isinstance(action, OutsiderHandoff):
+        k = config.keys.index(action.key)
+        return (f"{action.node}, outside {action.key}'s top N, keeps its copy "
+                f"{_payload_text(before.node(action.node).store[k])} as hints for "
+                f"{', '.join(config.top_n(action.key))}")
+    if isinstance(action, OutsiderLetGo):
+        return (f"{action.node} lets its copy of {action.key} go (the top N's copies "
+                f"cover it)")
+    if isinstance(action, ForwardFallback):
+        m = action.message
+        effects = _effects(before, after)
+        return (f"{m.src} reaches no node of {m.key}'s top N: it coordinates request "
+                f"#{m.request} itself, as a fallback" + (f"; {effects}" if effects else ""))
     if isinstance(action, Timeout):
         effects = _effects(before, after)
         return (f"{action.node} times out on {action.target} for request #{action.request}"

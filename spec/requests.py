@@ -18,6 +18,20 @@ entry of the delivery table of :mod:`spec.delivery`), which starts the
 coordination there if the client still waits and the request was not started
 elsewhere.
 
+The forwarder's retries (session 54, :func:`forward_retries`): a forward whose
+target cannot answer (down, or cut off from the forwarder: the spec's accurate
+failure detection, as a coordinator's :class:`~spec.actions.Timeout`) is sent on to
+a later node of the top N (:class:`~spec.actions.ForwardAgain`; 4.6: requests go to
+"the first N healthy nodes"), and a put's forward none of whose top N the forwarder
+can reach is coordinated by the forwarder itself, as a sloppy-quorum fallback
+(:class:`~spec.actions.ForwardFallback`, :func:`spec.coordination.start` with
+``fallback``). The implementation's ``impl.forwarding.Forwarder`` does both (its
+``route`` skips a suspected first node, its ``on_timeout`` and ``on_decline`` try
+the next, its ``_next_target`` coordinates when none is left); until session 54
+trace validation named them a trace-spec step (``forward-again``) and a spec gap
+(``forward-elsewhere``). A forwarded get is not coordinated by its forwarder in the
+spec (the client's request ends by :class:`~spec.actions.ClientTimeout`).
+
 A disk may refuse a write (``faults.write_failures``, session 51): a client's
 put to a node that coordinates it has a twin step, :class:`~spec.actions.FailedPut`,
 in which the coordinator's own write is refused (its copy one failed replica,
@@ -34,20 +48,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from spec.actions import Action, ClientDelete, ClientGet, ClientPut, FailedPut
+from spec.actions import (
+    Action,
+    ClientDelete,
+    ClientGet,
+    ClientPut,
+    FailedPut,
+    ForwardAgain,
+    ForwardFallback,
+)
 from spec.config import Config
 from spec.coordination import start
 from spec.membership import serving_top
 from spec.state import Kind, Message, NodeState, State, new_message
 from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
 
-__all__ = ["client_requests", "forward_starts", "on_forward", "spent_refusal"]
+__all__ = ["client_requests", "forward_retries", "forward_starts", "on_forward",
+           "spent_refusal"]
 
 # Actions are values: one shared object per distinct action.
 _client_put = lru_cache(maxsize=4096)(ClientPut)
 _client_get = lru_cache(maxsize=4096)(ClientGet)
 _client_delete = lru_cache(maxsize=4096)(ClientDelete)
 _failed_put = lru_cache(maxsize=4096)(FailedPut)
+_forward_again = lru_cache(maxsize=4096)(ForwardAgain)
+_forward_fallback = lru_cache(maxsize=4096)(ForwardFallback)
 
 
 def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
@@ -151,3 +176,47 @@ def forward_starts(edit: Edit, m: Message, dst: NodeState) -> bool:
     cl = edit.client(client_of(plan, m.request))
     fresh = m.request > plan.total_puts or edit.puts[m.request - 1] is None
     return cl.outstanding == m.request and find_coordination(dst, m.request) is None and fresh
+
+
+def forward_retries(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """The forwarder's retries (session 54; see the module docstring): for each
+    distinct ``forward`` in flight whose forwarder is up, whose client still waits and
+    whose request no node coordinates yet, and whose target cannot answer (down, or
+    cut off from the forwarder), a :class:`~spec.actions.ForwardAgain` to each later
+    node of the key's top N; for a put's forward none of whose top N the forwarder
+    can reach, a :class:`~spec.actions.ForwardFallback` (the forwarder coordinates
+    it, :func:`spec.coordination.start` with ``fallback``). Nothing unless
+    ``workload.coordinator = "any"`` (no forward is sent otherwise)."""
+    if plan.config.coordinator != "any":
+        return
+    seen: set[Message] = set()
+    for position, m in enumerate(state.messages):
+        if m.kind is not Kind.FORWARD or m in seen:
+            continue
+        seen.add(m)
+        probe = Edit(state, plan)
+        if (not probe.node(m.src).up or probe.reachable(m.src, m.dst)
+                or not _forward_waits(probe, m)):
+            continue
+        top = plan.top[m.key]
+        for to in top[top.index(m.dst) + 1:]:
+            edit = Edit(state, plan)
+            edit.remove_at(position)
+            edit.send(new_message(Kind.FORWARD, m.src, to, m.request, m.key))
+            yield _forward_again(m, to), edit.build()
+        if m.request <= plan.total_puts and not any(probe.reachable(m.src, n) for n in top):
+            edit = Edit(state, plan)
+            edit.remove_at(position)
+            start(edit, m.src, m.request, client_of(plan, m.request), m.key, fallback=True)
+            yield _forward_fallback(m), edit.build()
+
+
+def _forward_waits(edit: Edit, m: Message) -> bool:
+    """Whether the forward ``m``'s client still waits for it and no node coordinates
+    its request (nor did: a put's record is minted once)."""
+    plan = edit.plan
+    if edit.client(client_of(plan, m.request)).outstanding != m.request:
+        return False
+    if m.request <= plan.total_puts and edit.puts[m.request - 1] is not None:
+        return False
+    return all(find_coordination(n, m.request) is None for n in edit.nodes)

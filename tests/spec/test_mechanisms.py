@@ -25,6 +25,8 @@ from spec.actions import (
     Duplicate,
     FailedPut,
     FailedWrite,
+    ForwardAgain,
+    ForwardFallback,
     Gossip,
     Handoff,
     Handover,
@@ -32,6 +34,8 @@ from spec.actions import (
     Join,
     LearnRetirement,
     Leave,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Reap,
     Recover,
@@ -44,11 +48,11 @@ from spec.coordination import timeouts
 from spec.deletes import reaps
 from spec.delivery import HANDLERS, deliveries
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.model import MECHANISMS, initial_state, successors
-from spec.requests import client_requests
+from spec.requests import client_requests, forward_retries
 from spec.state import Coordination, Kind, Message, NodeState, State, new_message
 from spec.step import plan_of
 from spec.symmetry import rename_clients
@@ -60,7 +64,9 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
     client_requests: (ClientPut, ClientGet, ClientDelete, FailedPut),  # session 51
     deliveries: (Deliver,),
     timeouts: (Timeout, ClientTimeout),
+    forward_retries: (ForwardAgain, ForwardFallback),  # session 54
     hinted_handoffs: (Handoff,),
+    outsider_copies: (OutsiderHandoff, OutsiderLetGo),  # session 54
     anti_entropy: (AntiEntropy,),
     reaps: (Reap,),
     membership_changes: (Join, Leave, Gossip, Transfer, Handover, Settle),
@@ -71,8 +77,9 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
 
 
 def test_the_chain_is_the_documented_order_of_mechanisms() -> None:
-    order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, reaps,
-             membership_changes, retirement_gossip, faults)
+    order = (client_requests, deliveries, timeouts, forward_retries, hinted_handoffs,
+             outsider_copies, anti_entropy, reaps, membership_changes, retirement_gossip,
+             faults)
     assert order == MECHANISMS
 
 

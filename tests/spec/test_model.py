@@ -20,8 +20,12 @@ from spec.actions import (
     Deliver,
     Drop,
     Duplicate,
+    ForwardAgain,
+    ForwardFallback,
     Handoff,
     Heal,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Partition,
     Recover,
     Timeout,
@@ -119,19 +123,24 @@ def test_actions_of_random_walks_round_trip_through_json(data: st.DataObject) ->
 def test_every_action_kind_is_reachable_and_round_trips() -> None:
     """A breadth-first search of EVERYTHING meets every kind of action."""
     wanted = {ClientPut, ClientGet, Deliver, Drop, Duplicate, Timeout, ClientTimeout, Handoff,
-              AntiEntropy, Crash, Recover, Partition, Heal}
+              AntiEntropy, Crash, Recover, Partition, Heal,
+              ForwardAgain}  # (session 54)
+    # (ForwardFallback and the outsider's copy lie deeper: found, they are counted,
+    # but the search stops without them; tests/spec/test_forward_retries.py walks to
+    # each)
+    deeper = {ForwardFallback, OutsiderHandoff, OutsiderLetGo}
     seen: dict[type, Action] = {}
     config = EVERYTHING.replace(clients=1)
     queue = deque([initial_state(config)])
     visited = {queue[0]}
-    while queue and len(seen) < len(wanted):
+    while queue and not wanted <= seen.keys():
         state = queue.popleft()
         for action, after in successors(state):
             seen.setdefault(type(action), action)
             if after not in visited and len(visited) < 60_000:
                 visited.add(after)
                 queue.append(after)
-    assert set(seen) == wanted
+    assert wanted <= set(seen) <= wanted | deeper
     for action in seen.values():
         assert action_from_json(json.loads(json.dumps(action.to_json()))) == action
 
