@@ -37,6 +37,8 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from impl.errors import InvalidValueError
+
 __all__ = ["quick_init"]
 
 _T = TypeVar("_T", bound=type)
@@ -62,27 +64,29 @@ def _slot_setter(cls: type, name: str) -> Callable[[object, Any], None]:
                 break
             setter: Callable[[object, Any], None] = descriptor.__set__
             return setter
-    raise TypeError(f"quick_init: {cls.__qualname__}.{name} is not a slot")
+    raise InvalidValueError(f"quick_init: {cls.__qualname__}.{name} is not a slot")
 
 
 def quick_init(cls: _T) -> _T:
     """Give ``cls`` (a frozen dataclass with ``slots=True``) an ``__init__`` that
-    sets its slots directly; returns ``cls``. TypeError for any other class, or for
-    one with an ``InitVar`` (whose ``__post_init__`` takes arguments): left as is
-    would be slower, never wrong, but a decorator that silently did nothing would
-    hide a class losing its slots."""
+    sets its slots directly; returns ``cls``. InvalidValueError (a LocalError and a
+    ValueError) for any other class, for one whose ``__init__`` is its own, or for one
+    with an ``InitVar`` (whose ``__post_init__`` takes arguments): left as it is such a
+    class would be slower, never wrong, but a decorator that silently did nothing
+    would hide a class losing its slots."""
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
-        raise TypeError(f"quick_init: {cls.__qualname__} is not a frozen dataclass "
+        raise InvalidValueError(f"quick_init: {cls.__qualname__} is not a frozen dataclass "
                         "with slots=True")
     original = cls.__dict__.get("__init__")
     if not params.init or getattr(getattr(original, "__code__", None), "co_filename",
                                   None) != "<string>":
-        raise TypeError(f"quick_init: {cls.__qualname__} has no __init__ made by dataclass")
+        raise InvalidValueError(
+            f"quick_init: {cls.__qualname__} has no __init__ made by dataclass")
     all_fields = cls.__dict__["__dataclass_fields__"]
     if any(f._field_type is dataclasses._FIELD_INITVAR  # type: ignore[attr-defined]
            for f in all_fields.values()):
-        raise TypeError(f"quick_init: {cls.__qualname__} has an InitVar")
+        raise InvalidValueError(f"quick_init: {cls.__qualname__} has an InitVar")
     closure: dict[str, Any] = {"_FACTORY": _FACTORY}
     positional: list[str] = []
     keyword: list[str] = []

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from impl import effects, forwarding, messages, records, timers
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.messages import ReplicaPut
 from impl.quick_init import quick_init
 
@@ -168,5 +168,5 @@ def test_what_quick_init_refuses() -> None:
     for cls, why in [(Thawed, "not a frozen dataclass"), (Unslotted, "not a frozen dataclass"),
                      (Own, "no __init__ made by dataclass"), (WithInitVar, "InitVar"),
                      (int, "not a frozen dataclass")]:
-        with pytest.raises(TypeError, match=why):
+        with pytest.raises(InvalidValueError, match=why):
             quick_init(cls)
