@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impl.errors import DynamoError
+from impl.quick_init import quick_init
 from impl.timers import Timer
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GetResult:
     """A get's answer: the causally unrelated values (siblings) and one opaque context."""
@@ -62,6 +64,7 @@ class GetResult:
     context: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PutResult:
     """A put's acknowledgement; ``context`` covers the version just written."""
@@ -69,6 +72,7 @@ class PutResult:
     context: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Send:
     """Send ``message`` to peer ``dest`` (best effort: it may be lost, delayed, duplicated)."""
@@ -77,6 +81,7 @@ class Send:
     message: object
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Answer client request ``request_id``: a result, or an error."""
@@ -86,6 +91,7 @@ class Reply:
     error: DynamoError | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetTimer:
     """Fire ``timer`` at the node's time ``at`` (seconds); replaces its earlier setting."""
@@ -94,6 +100,7 @@ class SetTimer:
     at: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
     """Withdraw ``timer`` (a no-op if it is not set)."""
@@ -101,6 +108,7 @@ class CancelTimer:
     timer: Timer
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class WriteRecord:
     """Store ``record`` as the versions of ``key`` (replacing what was stored)."""
@@ -109,6 +117,7 @@ class WriteRecord:
     record: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DeleteRecord:
     """Remove the versions of ``key`` (a reaped tombstone: docs/impl.md, "Deletes")."""
@@ -116,6 +125,7 @@ class DeleteRecord:
     key: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AddHint:
     """Keep ``record`` of ``key`` in the hint store, for node ``intended`` (the
@@ -126,6 +136,7 @@ class AddHint:
     record: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RemoveHint:
     """Delete hint ``hint_id`` (its intended node acknowledged it, or it moved)."""
@@ -133,6 +144,7 @@ class RemoveHint:
     hint_id: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class WriteMeta:
     """Store the node's own state ``name`` (membership, ...) as ``value``."""
@@ -141,6 +153,7 @@ class WriteMeta:
     value: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SyncStorage:
     """Make every earlier write durable (a buffered engine's flush)."""

@@ -85,6 +85,7 @@ from impl.errors import (
 )
 from impl.http_values import body_bytes
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.quick_init import quick_init
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import ForwardTimeout
 from impl.versions import TOMBSTONE, ClockMode
@@ -108,6 +109,7 @@ Request = GetRequest | PutRequest
 Coordinate = Callable[[float, Request, "ReplyTo"], list[Effect]]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplyTo:
     """Where a coordination's answer goes: a local client (``peer`` empty) or the
@@ -143,6 +145,7 @@ class Forwarding:
     spare: list[str] = field(default_factory=list)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A forwarded put a coordinator asked its forwarder for (``ForwardClaim``) and

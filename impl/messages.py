@@ -50,6 +50,7 @@ from typing import Any, TypeVar
 
 from impl.errors import BadMessageError, BadRequestError
 from impl.held import keep
+from impl.quick_init import quick_init
 
 __all__ = [
     "CLIENT_MESSAGES",
@@ -170,6 +171,7 @@ class _Checker:
 # ---------------------------------------------------------------------------- client
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GetRequest:
     """A client's get: the siblings of ``key`` and one context.
@@ -201,6 +203,7 @@ class GetRequest:
         check.optional_count("pr", self.pr, 0)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PutRequest:
     """A client's put of ``value`` under ``key``.
@@ -274,6 +277,7 @@ CLIENT_MESSAGES: tuple[type, ...] = (GetRequest, PutRequest)
 # ---------------------------------------------------------------------------- peers
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Forward:
     """A client request handed to a key's coordinator by a node not in its top N."""
@@ -291,6 +295,7 @@ class Forward:
             raise BadMessageError("Forward.request: must be a GetRequest or a PutRequest")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForwardClaim:
     """A coordinator's question to the node that forwarded it the put ``op_id``:
@@ -307,6 +312,7 @@ class ForwardClaim:
         check.ident("claim_id", self.claim_id)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForwardGrant:
     """The forwarder's answer to the :class:`ForwardClaim` ``claim_id``: ``granted``
@@ -325,6 +331,7 @@ class ForwardGrant:
         check.flag("granted", self.granted)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForwardDecline:
     """A coordinator's word to the forwarder that granted it the put ``op_id``:
@@ -337,6 +344,7 @@ class ForwardDecline:
         _Checker(self, BadMessageError).ident("op_id", self.op_id)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForwardReply:
     """The coordinator's answer to a :class:`Forward`.
@@ -366,6 +374,7 @@ class ForwardReply:
             raise BadMessageError("ForwardReply.message: must be a str")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplicaPut:
     """The coordinator's write of ``record`` for ``key``; ``hint`` names the
@@ -395,6 +404,7 @@ class ReplicaPut:
         check.data("retired", self.retired)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplicaPutAck:
     """A replica stored a :class:`ReplicaPut` durably (as a hint for ``hint`` if set).
@@ -427,6 +437,7 @@ class ReplicaPutAck:
         check.data("record", self.record)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplicaPutFailed:
     """A replica (or a fallback, for ``hint``) did not store a :class:`ReplicaPut`
@@ -457,6 +468,7 @@ class ReplicaPutFailed:
                 "characters")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplicaGet:
     """The coordinator's read of ``key`` at a replica."""
@@ -473,6 +485,7 @@ class ReplicaGet:
         check.data("key", self.key, non_empty=True)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplicaGetReply:
     """A replica's record for ``key`` (``b""``: it holds none)."""
@@ -492,6 +505,7 @@ class ReplicaGetReply:
         check.data("record", self.record)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReadRepair:
     """The reconciled record of ``key``, sent after a get to a replica that lacked it."""
@@ -510,6 +524,7 @@ class ReadRepair:
             _Checker(self, BadMessageError).data("retired", self.retired)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Settled:
     """``node``'s ring change settled (``join_handover = "pending"``: the spec's
@@ -525,6 +540,7 @@ class Settled:
         check.text("node", self.node, non_empty=True)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HandoffDone:
     """The sender holds no hint for ``joining`` any more: it handed the joining node
@@ -539,6 +555,7 @@ class HandoffDone:
         check.text("joining", self.joining, non_empty=True)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reap:
     """Remove ``key``'s tombstone: the receiver deletes its record of ``key`` only if
@@ -553,6 +570,7 @@ class Reap:
         _check_key_record(self, self.key, self.record)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReapQuery:
     """Before it reaps ``key``'s tombstone ``record`` (encoded), the node deciding
@@ -583,6 +601,7 @@ class ReapQuery:
         check.data("view", self.view, non_empty=True)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReapQueryReply:
     """A member's answer to :class:`ReapQuery` ``query_id`` of ``key``: ``clean``
@@ -606,6 +625,7 @@ class ReapQueryReply:
         check.flag("clean", self.clean)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HintDelivery:
     """Hinted handoff: a fallback delivers the replica it kept for the receiver."""
@@ -636,6 +656,7 @@ class HintDelivery:
         check.data("retired", self.retired)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HintAck:
     """The intended node stored a :class:`HintDelivery` durably."""
@@ -703,6 +724,7 @@ def _check_generation(check: _Checker, name: str, value: object) -> None:
         raise _fail(check.error, check.cls, name, "must be <incarnation>.<token>")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Gossip:
     """A membership view (:meth:`impl.membership.Membership.to_bytes`); ``reply``
@@ -758,6 +780,7 @@ class Gossip:
 MERKLE_STEPS = ("level", "buckets")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MerkleExchange:
     """Anti-entropy: one step of the Merkle diff protocol (:mod:`impl.merkle`) about
@@ -933,6 +956,7 @@ def _check_range(owner: object, lo: object, hi: object) -> None:
         raise _fail(BadMessageError, check.cls, "hi", "key range must have lo < hi")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KeyRecords:
     """Anti-entropy: the records of out-of-sync keys (``b""``: the sender has none).
@@ -972,6 +996,7 @@ class KeyRecords:
         check.flag("reply", self.reply)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SeenDigest:
     """What the sender knows each member has seen of the membership

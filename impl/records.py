@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from impl.errors import BadMessageError, ConfigError
+from impl.quick_init import quick_init
 from spec import dvv
 from spec.dvv import DVVSet, Entry
 from spec.vclock import VClock, reconcile
@@ -62,6 +63,7 @@ _MODE_CODES = {ClockMode.DVV: 1, ClockMode.LWW: 2, ClockMode.SERVER_VCLOCK: 3,
 _CODE_MODES = {code: mode for mode, code in _MODE_CODES.items()}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, order=True)
 class Truncation:
     """The paper's clock truncation (section 4.4) with Riak's age rules
@@ -127,6 +129,7 @@ class Truncation:
         return keep
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Sibling:
     """One version in the vector-clock and lww modes: the value, its clock, and the
@@ -143,6 +146,7 @@ class Sibling:
         return f"Sibling({digest}, {self.clock!r}, {self.stamp!r}, {self.writer!r})"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Record:
     """A key's versions in one clock mode. Use :data:`Record.empty` to start."""

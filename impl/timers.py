@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from impl.quick_init import quick_init
+
 __all__ = [
     "AntiEntropyRound",
     "Flush",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PutTimeout:
     """A put coordination's timer (paper 4.6): resend the silent targets' write to
@@ -48,6 +51,7 @@ class PutTimeout:
     target: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GetTimeout:
     """A get coordination's timer: ask fallbacks for the silent targets, or end the
@@ -58,6 +62,7 @@ class GetTimeout:
     target: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForwardTimeout:
     """A forwarded request's timer: try the next node of the key's top N, or
@@ -66,6 +71,7 @@ class ForwardTimeout:
     op_id: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HintScan:
     """The periodic hint scan (hinted handoff, paper 4.6). ``hints`` (set by a
@@ -75,11 +81,13 @@ class HintScan:
     hints: frozenset[int] | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GossipRound:
     """The periodic membership gossip round (paper 4.8)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AntiEntropyRound:
     """The periodic Merkle anti-entropy round (paper 4.7). ``peer`` (set by a driver
@@ -92,11 +100,13 @@ class AntiEntropyRound:
     key: bytes | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Flush:
     """The periodic flush of a buffered storage engine (``fsync = "buffered"``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReapTombstone:
     """Reap ``key``'s tombstone ``record`` (encoded) at the key's ``targets`` once the
@@ -109,6 +119,7 @@ class ReapTombstone:
     targets: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReapCheck:
     """Read ``key`` from all N of its targets, so that the get's end schedules the
@@ -123,6 +134,7 @@ class ReapCheck:
     attempt: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ShadowRound:
     """The end of a restarted node's startup shadow round (the restore guard,

@@ -753,10 +753,12 @@ def merge(a: Record, b: Record) -> Record:
     review)."""
     if a.mode is not b.mode:
         raise BadMessageError(f"cannot merge a {b.mode.value} record into a {a.mode.value} one")
-    if b.is_empty or a == b:
+    if b.is_empty:
         return a
-    if a.is_empty:
+    if a.is_empty:  # (before ``a == b``, which is false then: merge_all's first step)
         return b
+    if a == b:
+        return a
     if a.mode is ClockMode.DVV:
         return Record(a.mode, dvvset=dvv.sync(a.dvvset, b.dvvset))
     if a.mode is ClockMode.LWW:
