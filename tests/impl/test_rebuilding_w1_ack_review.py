@@ -52,8 +52,6 @@ def _stale_reads(seed: int) -> list[bytes]:
     return stale
 
 
-@pytest.mark.xfail(strict=True, reason="a rebuilding node's W = 1 ack, its copy silent "
-                   "to reads: R = 3 made without it (docs/runtime.md, session 53's review)")
 def test_a_w1_put_acknowledged_by_a_rebuilding_node_is_read_at_r3() -> None:
     assert _stale_reads(7) == []
 
@@ -61,9 +59,6 @@ def test_a_w1_put_acknowledged_by_a_rebuilding_node_is_read_at_r3() -> None:
 PROBE = Path(__file__).resolve().parents[2] / "probes" / "07d-membership-sweep.py"
 
 
-@pytest.mark.xfail(strict=True, reason="two replaced disks, not told yet when their old "
-                   "peers return: their empty copies make R = 2 "
-                   "(docs/runtime.md, session 53's review)")
 def test_two_replaced_disks_just_rejoined_by_their_peers_read_a_w2_write() -> None:
     """07g's kind ``wiped-pair-restarts-online``, dvv, seed 8, the writer routing at
     random: n3-n5 down at step 2; n1's and n2's disks replaced at 3 (each marked,
