@@ -74,6 +74,7 @@ from impl.messages import (
     Forward,
     GetRequest,
     Gossip,
+    HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
@@ -85,6 +86,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    ReplicaPutFailed,
     parse_generation,
     with_generations,
 )
@@ -197,6 +199,11 @@ MAX_GENERATION_DIFFERENCE = 86400 * 365
 #: holds of it up by one, below the next multiple (:meth:`Node._heard_directly`), so
 #: its own next beat counts above every such step
 HEARTBEAT_STRIDE = 1 << 20
+#: What a rebuilding node answers a ``ReplicaPut`` of a key whose range it has not
+#: rebuilt (``ReplicaPutFailed.error``; :meth:`Node._unacked_if_rebuilding`)
+REBUILDING_REFUSAL = ("a replaced disk rebuilding: its copy of this key's range does not "
+                      "count until rebuilt")
+
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
 #: from the rebuild's start until it ends, so that a restart in between (the store
 #: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
@@ -494,7 +501,9 @@ class Node:
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         self._messages[Forward] = self._silent_if_rebuilding(self._messages[Forward])
         self._messages[ReplicaPut] = self._unacked_if_rebuilding(self._messages[ReplicaPut])
-        self.puts.uncounted_own = self._unrebuilt_range
+        self._messages[HintDelivery] = self._unacked_if_rebuilding(
+            self._messages[HintDelivery])
+        self.puts.uncounted_own = lambda key: self.rebuild.active
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
 
@@ -1653,6 +1662,15 @@ class Node:
         return self.rebuild.active and self.rebuild.unrebuilt(
             self.anti_entropy.trees.range_of(position_of(key)))
 
+    def _unrebuilt_mine(self, key: bytes) -> bool:
+        """Whether this node is rebuilding and ``key`` is in a range it replicates and
+        has not rebuilt yet (a key of a range it does not replicate yet, a join's or
+        a leave's handoff, is not: that handoff must end for the ring to change)."""
+        if self.gossiper.pending:  # (a ring change's handoffs must end)
+            return False
+        key_range = self.anti_entropy.trees.range_of(position_of(key))
+        return key_range is not None and self.rebuild.unrebuilt(key_range)
+
     def _unrebuilt_copy(self, key: bytes, record: Record) -> bool:
         """Whether this node's copy of ``key`` (``record``) must not count as a
         replica's answer: while rebuilding, an empty one, or one of a key whose
@@ -1672,7 +1690,8 @@ class Node:
         (a brand-new ``vdynamo serve`` cluster's nodes until their first gossip
         round trips; longer while a member has been down since their start)."""
         if self._unconfirmed_fresh and not self.rebuild.active:
-            return record.is_empty and self.replica.hinted(key) is None
+            return (record.is_empty and self.storage.get_meta(STORE_RENEWED_META) is None
+                    and self.replica.hinted(key) is None)
         if not self.rebuild.active:
             return False
         return record.is_empty or self._unrebuilt_range(key)
@@ -1722,9 +1741,19 @@ class Node:
                                ) -> Callable[[float, str, Any], list[Effect]]:
         """While rebuilding, a ``ReplicaPut`` of a key whose range this node has not
         rebuilt (:meth:`_unrebuilt_range`; not a hint it keeps for another node) is
-        stored and not acknowledged: its copy counts towards W no more than a read
-        counts it towards R (:meth:`_silent_if_rebuilding`), and the coordinator's
-        replica timeout hands its part to a fallback, hinted (session 54).
+        stored and answered ``ReplicaPutFailed`` (:data:`REBUILDING_REFUSAL`), not
+        acknowledged: its copy counts towards W no more than a read counts it
+        towards R (:meth:`_silent_if_rebuilding`), and the coordinator hands its part
+        to a fallback, hinted, at once (or fails the put when W is out of reach
+        without it: :meth:`impl.put_coordinator.PutCoordinator.on_failed`); an answer,
+        not silence, so the coordinator's failure detector does not suspect this
+        node for it (session 54). A ``HintDelivery`` of such a key is stored and not
+        acknowledged (no ``HintAck``): the fallback keeps the hint (it is deleted
+        only on the intended node's ``HintAck``: :mod:`impl.handoff`) and answers
+        reads with it, and delivers it again until the range is rebuilt (handed
+        back at once, the hint a fallback acknowledged for this node left the
+        reads' reach: a W = 2 put acknowledged by n2 and the fallback, n2 crashed,
+        a read at R = 2 through n3 not found).
 
         The quorum argument: a read counts R answers of nodes other than the
         rebuilding one, a write W acknowledgements of nodes other than it (a
@@ -1733,15 +1762,21 @@ class Node:
         write and its ack counted towards W while its copy was silent to reads: a
         put at W = 1 through it, read at once at R = 3 through another owner, not
         found (3 of 12 keys, seed 7: ``tests/impl/test_rebuilding_w1_ack_review.py``).
-        An uncounted ack is counted as ``rebuild-unacked-put``."""
+        Counted as ``rebuild-unacked-put`` and ``rebuild-unacked-hint``."""
         def on_put(now: float, src: str, message: Any) -> list[Effect]:
             effects = handler(now, src, message)
-            if not (self.rebuild.active and isinstance(message, ReplicaPut)
-                    and message.hint in ("", self.name) and self._unrebuilt_range(message.key)):
+            if not (self.rebuild.active and (isinstance(message, ReplicaPut) and message.hint in (
+                    "", self.name) or (isinstance(message, HintDelivery) and self._unrebuilt_mine(
+                        message.key)))):
                 return effects
+            kept = [effect for effect in effects if not (isinstance(effect, Send) and isinstance(
+                effect.message, ReplicaPutAck | HintAck))]
+            if isinstance(message, HintDelivery):
+                self.stats["rebuild-unacked-hint"] += 1
+                return kept
             self.stats["rebuild-unacked-put"] += 1
-            return [effect for effect in effects if not (
-                isinstance(effect, Send) and isinstance(effect.message, ReplicaPutAck))]
+            return [*kept, Send(src, ReplicaPutFailed(
+                message.op_id, message.key, message.hint, REBUILDING_REFUSAL))]
         return on_put
 
     # ------------------------------------------------------------ the shadow round
