@@ -1666,7 +1666,7 @@ class Node:
         """Whether this node is rebuilding and ``key`` is in a range it replicates and
         has not rebuilt yet (a key of a range it does not replicate yet, a join's or
         a leave's handoff, is not: that handoff must end for the ring to change)."""
-        if self.gossiper.pending:  # (a ring change's handoffs must end)
+        if self.gossiper.changing():  # (a ring change's handoffs must end)
             return False
         key_range = self.anti_entropy.trees.range_of(position_of(key))
         return key_range is not None and self.rebuild.unrebuilt(key_range)
