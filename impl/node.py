@@ -199,10 +199,10 @@ MAX_GENERATION_DIFFERENCE = 86400 * 365
 #: holds of it up by one, below the next multiple (:meth:`Node._heard_directly`), so
 #: its own next beat counts above every such step
 HEARTBEAT_STRIDE = 1 << 20
-#: What a rebuilding node answers a ``ReplicaPut`` of a key whose range it has not
-#: rebuilt (``ReplicaPutFailed.error``; :meth:`Node._unacked_if_rebuilding`)
-REBUILDING_REFUSAL = ("a replaced disk rebuilding: its copy of this key's range does not "
-                      "count until rebuilt")
+#: What a rebuilding node answers a ``ReplicaPut`` (``ReplicaPutFailed.error``;
+#: :meth:`Node._unacked_if_rebuilding`)
+REBUILDING_REFUSAL = ("a replaced disk rebuilding: its copies do not count towards W "
+                      "until it is rebuilt")
 
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
 #: from the rebuild's start until it ends, so that a restart in between (the store
@@ -1658,7 +1658,8 @@ class Node:
     def _unrebuilt_range(self, key: bytes) -> bool:
         """Whether this node is rebuilding and has not rebuilt ``key``'s range yet
         (:meth:`impl.rebuild.Rebuild.unrebuilt`): its copy of ``key``, whatever it
-        holds, counts neither towards R nor towards W (session 54)."""
+        holds, does not count towards R (nor, while it rebuilds any range, towards
+        W: :meth:`_unacked_if_rebuilding`)."""
         return self.rebuild.active and self.rebuild.unrebuilt(
             self.anti_entropy.trees.range_of(position_of(key)))
 
@@ -1739,35 +1740,53 @@ class Node:
 
     def _unacked_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
                                ) -> Callable[[float, str, Any], list[Effect]]:
-        """While rebuilding, a ``ReplicaPut`` of a key whose range this node has not
-        rebuilt (:meth:`_unrebuilt_range`; not a hint it keeps for another node) is
-        stored and answered ``ReplicaPutFailed`` (:data:`REBUILDING_REFUSAL`), not
-        acknowledged: its copy counts towards W no more than a read counts it
-        towards R (:meth:`_silent_if_rebuilding`), and the coordinator hands its part
-        to a fallback, hinted, at once (or fails the put when W is out of reach
-        without it: :meth:`impl.put_coordinator.PutCoordinator.on_failed`); an answer,
-        not silence, so the coordinator's failure detector does not suspect this
-        node for it (session 54). A ``HintDelivery`` of such a key is stored and not
-        acknowledged (no ``HintAck``): the fallback keeps the hint (it is deleted
-        only on the intended node's ``HintAck``: :mod:`impl.handoff`) and answers
-        reads with it, and delivers it again until the range is rebuilt (handed
-        back at once, the hint a fallback acknowledged for this node left the
-        reads' reach: a W = 2 put acknowledged by n2 and the fallback, n2 crashed,
-        a read at R = 2 through n3 not found).
+        """While rebuilding, a ``ReplicaPut`` (not a hint it keeps for another node)
+        is stored and answered ``ReplicaPutFailed`` (:data:`REBUILDING_REFUSAL`), not
+        acknowledged, and its own write as a coordinator does not count either
+        (:attr:`impl.put_coordinator.PutCoordinator.uncounted_own`): until the whole
+        store is rebuilt its copies count towards W no more than a read counts its
+        copies of ranges not rebuilt towards R (:meth:`_silent_if_rebuilding`). The
+        coordinator hands the part to a fallback, hinted, at once, or fails the put
+        when W is out of reach without it (``replicas_failed``, 503:
+        :meth:`impl.put_coordinator.PutCoordinator.on_failed`); an answer, not
+        silence, so its failure detector does not suspect this node for it (session
+        54).
 
-        The quorum argument: a read counts R answers of nodes other than the
-        rebuilding one, a write W acknowledgements of nodes other than it (a
-        fallback's for it among them, hinted, answered by that fallback's reads:
-        ``hinted_reads``), R + W > N among the others. Before session 54 its own
-        write and its ack counted towards W while its copy was silent to reads: a
-        put at W = 1 through it, read at once at R = 3 through another owner, not
-        found (3 of 12 keys, seed 7: ``tests/impl/test_rebuilding_w1_ack_review.py``).
-        Counted as ``rebuild-unacked-put`` and ``rebuild-unacked-hint``."""
+        Why the whole store and not the key's range: its silence to reads of the
+        ranges it has not rebuilt makes its peers' failure detectors suspect it,
+        and a peer that suspects it reads a key of a range it has rebuilt through a
+        fallback instead; counted towards W for such a key, its W = 1 write was
+        not read at R = 3 (1 of 12 at seed 4, the ``_stale_reads`` probe of
+        ``tests/impl/test_rebuilding_w1_ack_review.py``; 7 of 240 at seeds 0-19, dvv).
+
+        A ``HintDelivery`` of a key of a range it replicates and has not rebuilt is
+        stored and not acknowledged (no ``HintAck``; outside a ring change, whose
+        handoffs must end for its ranges to move: :meth:`_unrebuilt_mine`): the
+        fallback keeps the hint (deleted only on the intended node's ``HintAck``:
+        :mod:`impl.handoff`), answers reads with it (``hinted_reads``) and delivers
+        it again until the range is rebuilt. Handed back at once, a hint a fallback
+        acknowledged for this node left the reads' reach: two nodes rebuilding,
+        W = 2 acknowledged by the fallbacks standing in for both, a read at R = 2
+        through the third owner not found (1 of 12 keys at seed 0:
+        ``tests/impl/test_rebuilding_acks_agree.py``).
+
+        The quorum argument: a write counts W acknowledgements of nodes other than
+        the rebuilding one (a fallback's for it among them, hinted, which the
+        fallback's reads answer with); a read counts R answers, at most one of
+        them the rebuilding node's (of a range it has rebuilt), so at least R - 1
+        of the others': (R - 1) + W > N - 1, the two meet among the N - 1 others.
+        Before session 54 its own write and its acks counted towards W while its
+        copies were silent to reads: a put at W = 1 through it, read at once at
+        R = 3 through another owner, not found (3 of 12 keys, seed 7: the review's
+        test). Counted as ``rebuild-unacked-put`` and ``rebuild-unacked-hint``."""
         def on_put(now: float, src: str, message: Any) -> list[Effect]:
             effects = handler(now, src, message)
-            if not (self.rebuild.active and (isinstance(message, ReplicaPut) and message.hint in (
-                    "", self.name) or (isinstance(message, HintDelivery) and self._unrebuilt_mine(
-                        message.key)))):
+            if not self.rebuild.active:
+                return effects
+            if isinstance(message, ReplicaPut):
+                if message.hint not in ("", self.name):  # a hint kept for another node
+                    return effects
+            elif not self._unrebuilt_mine(message.key):  # (a HintDelivery)
                 return effects
             kept = [effect for effect in effects if not (isinstance(effect, Send) and isinstance(
                 effect.message, ReplicaPutAck | HintAck))]

@@ -313,9 +313,9 @@ class PutCoordinator:
         #: (:meth:`impl.gossip.Gossiper.mark_outsider_copy`)
         self.storing: Callable[[bytes], None] = lambda key: None
         #: whether this node's own write of a key must not count towards W: a
-        #: rebuilding replaced disk's copy of a key whose range it has not rebuilt,
-        #: which a read does not count either (:meth:`impl.node.Node._unrebuilt_copy`;
-        #: session 54): its part goes to a fallback at once, hinted, if one is left
+        #: rebuilding replaced disk's copy (:meth:`impl.node.Node._unacked_if_rebuilding`;
+        #: session 54): its part fails at once (:meth:`_part_failed`: to a fallback,
+        #: hinted, if one is left; else the put fails if W is out of reach)
         self.uncounted_own: Callable[[bytes], bool] = lambda key: False
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()

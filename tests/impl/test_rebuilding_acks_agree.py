@@ -26,11 +26,13 @@ from tests.impl.test_rebuilding_w1_ack_review import _pair_faults, _stale_reads
                                              (3, "server-vclock"), (6, "lww")])
 def test_w1_puts_through_a_rebuilding_node_are_read_at_r3(seed: int, clock: str) -> None:
     """On the unfixed tree 3, 4, 5 and 4 of 12 keys read without the value just
-    acknowledged (the same counts in every clock mode). Mutants: the coordinator's
-    own write counted (``PutCoordinator.uncounted_own`` never true): 3, 4, 5, 4 of 12
-    stale again; counted once its key's range is rebuilt (not the whole store):
-    1 of 12 stale at seed 4 (readers that suspect the node for its silence about
-    other ranges send its share to a fallback)."""
+    acknowledged (the same counts in every clock mode). Mutants (run, each seen
+    failing): the coordinator's own write counted (``PutCoordinator.uncounted_own``
+    never true): all four stale again (3 of 12 at seed 4); counted once its key's
+    range is rebuilt rather than the whole store (``Node._unrebuilt_range``): 1 of
+    12 stale at seed 4 (a reader that suspects the node for its silence about another
+    range sends its share to a fallback, and the node's own ack of a rebuilt range
+    counted)."""
     assert _stale_reads(seed, clock) == []
 
 
@@ -76,10 +78,11 @@ def test_w2_puts_through_one_of_two_rebuilding_nodes_are_read_at_r2(seed: int,
     """On the unfixed tree 8 and 9 of 12 keys stale (n1 and n2, both rebuilding,
     acknowledged the put; the third owner never got it; R = 2 made by the third
     owner and a fallback). Now W = 2 is made by fallbacks holding hints for n1 and
-    n2, which the read's fallbacks answer with. Mutants: the rebuilding nodes'
-    ``HintAck`` not withheld (each fallback hands its hint back to a silent node at
-    once): 2 and 3 of 12 stale; the replica acks counted (``ReplicaPutFailed`` not
-    sent, the ack kept): 8 and 9 stale as unfixed."""
+    n2, which the read's fallbacks answer with. Mutants (run, each seen failing):
+    the replica acks kept (no ``ReplicaPutFailed``): 2 and 2 of 12 stale; the
+    rebuilding nodes' ``HintAck`` not withheld (each fallback hands its hint back to
+    a silent node at once): 1 of 12 at seed 0; the coordinator's own write counted:
+    2 and 4."""
     stale, checked = _two_rebuilding_w2_reads(seed, clock)
     assert (stale, checked) == (0, 12)
 
@@ -90,7 +93,10 @@ def test_two_marked_replaced_disks_do_not_count_empty_copies(seed: int, clock: s
                                                              restarts: int) -> None:
     """The review's second fault with n1 restarted 0, 1 or 3 times, in other clock
     modes: on the unfixed tree each run's checker finds a fault (a W = 2 write read
-    not found at R = 2 as n3-n5 return, or its overwrite beside it). Mutant: a
-    marked store's empty copy counted again (``Node._unrebuilt_copy``'s marked
-    clause dropped): each fails as unfixed."""
+    not found at R = 2 as n3-n5 return, or its overwrite beside it; seeds 0-19:
+    dvv 6 with no restart, 3, 6, 8, 13, 15 and 17 with one, 8 and 13 with three; the
+    same in client- and server-vclock; lww 6 with none, 3 with one). Mutant (run):
+    a marked store's empty copy counted again (``Node._unrebuilt_copy``'s marked
+    clause dropped): the first three fail (and the review's test); lww seed 3 passes
+    under it (its fault on the unfixed tree is the rebuilding acks')."""
     assert _pair_faults(seed, clock, restarts=restarts) == []

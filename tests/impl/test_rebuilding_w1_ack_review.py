@@ -24,8 +24,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 from impl.cluster import SimulatedCluster
 
 
