@@ -86,7 +86,6 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
-    ReplicaPutFailed,
     parse_generation,
     with_generations,
 )
@@ -199,11 +198,6 @@ MAX_GENERATION_DIFFERENCE = 86400 * 365
 #: holds of it up by one, below the next multiple (:meth:`Node._heard_directly`), so
 #: its own next beat counts above every such step
 HEARTBEAT_STRIDE = 1 << 20
-#: What a rebuilding node answers a ``ReplicaPut`` (``ReplicaPutFailed.error``;
-#: :meth:`Node._unacked_if_rebuilding`)
-REBUILDING_REFUSAL = ("a replaced disk rebuilding: its copies do not count towards W "
-                      "until it is rebuilt")
-
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
 #: from the rebuild's start until it ends, so that a restart in between (the store
 #: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
@@ -1741,16 +1735,17 @@ class Node:
     def _unacked_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
                                ) -> Callable[[float, str, Any], list[Effect]]:
         """While rebuilding, a ``ReplicaPut`` (not a hint it keeps for another node)
-        is stored and answered ``ReplicaPutFailed`` (:data:`REBUILDING_REFUSAL`), not
-        acknowledged, and its own write as a coordinator does not count either
-        (:attr:`impl.put_coordinator.PutCoordinator.uncounted_own`): until the whole
-        store is rebuilt its copies count towards W no more than a read counts its
-        copies of ranges not rebuilt towards R (:meth:`_silent_if_rebuilding`). The
-        coordinator hands the part to a fallback, hinted, at once, or fails the put
-        when W is out of reach without it (``replicas_failed``, 503:
-        :meth:`impl.put_coordinator.PutCoordinator.on_failed`); an answer, not
-        silence, so its failure detector does not suspect this node for it (session
-        54).
+        is stored and not acknowledged, and its own write as a coordinator does not
+        count either (:attr:`impl.put_coordinator.PutCoordinator.uncounted_own`):
+        until the whole store is rebuilt its copies count towards W no more than a
+        read counts its copies of ranges not rebuilt towards R
+        (:meth:`_silent_if_rebuilding`). The coordinator's replica timeout hands the
+        part to a fallback, hinted; its own part goes to one at once, or the put
+        fails when W is out of reach without it (``replicas_failed``, 503:
+        :meth:`impl.put_coordinator.PutCoordinator._part_failed`). (Silence, as to
+        reads: a ``ReplicaPutFailed`` would tell the coordinator at once, but it
+        says the replica kept nothing, which the spec's refinement maps; kept, the
+        copy is one anti-entropy need not send again.)
 
         Why the whole store and not the key's range: its silence to reads of the
         ranges it has not rebuilt makes its peers' failure detectors suspect it,
@@ -1788,14 +1783,10 @@ class Node:
                     return effects
             elif not self._unrebuilt_mine(message.key):  # (a HintDelivery)
                 return effects
-            kept = [effect for effect in effects if not (isinstance(effect, Send) and isinstance(
+            self.stats["rebuild-unacked-hint" if isinstance(message, HintDelivery)
+                       else "rebuild-unacked-put"] += 1
+            return [effect for effect in effects if not (isinstance(effect, Send) and isinstance(
                 effect.message, ReplicaPutAck | HintAck))]
-            if isinstance(message, HintDelivery):
-                self.stats["rebuild-unacked-hint"] += 1
-                return kept
-            self.stats["rebuild-unacked-put"] += 1
-            return [*kept, Send(src, ReplicaPutFailed(
-                message.op_id, message.key, message.hint, REBUILDING_REFUSAL))]
         return on_put
 
     # ------------------------------------------------------------ the shadow round
