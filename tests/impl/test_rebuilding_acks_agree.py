@@ -79,7 +79,8 @@ def test_w2_puts_through_one_of_two_rebuilding_nodes_are_read_at_r2(seed: int,
     acknowledged the put; the third owner never got it; R = 2 made by the third
     owner and a fallback). Now W = 2 is made by fallbacks holding hints for n1 and
     n2, which the read's fallbacks answer with. Mutants (run, each seen failing):
-    the replica acks kept (no ``ReplicaPutFailed``): 2 and 2 of 12 stale; the
+    the replica acks kept (``Node._unacked_if_rebuilding`` passing ``ReplicaPut``
+    through): 2 and 2 of 12 stale; the
     rebuilding nodes' ``HintAck`` not withheld (each fallback hands its hint back to
     a silent node at once): 1 of 12 at seed 0; the coordinator's own write counted:
     2 and 4."""
