@@ -62,16 +62,25 @@ mutant of the kernel (a dropped successor, a changed one) fails the comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any
 
 from model_check.model import JSON
-from model_check.spec_memo import _PURGE, MemoSuccessors, Op, _Recorder, replay
+from model_check.spec_memo import _PURGE, MemoSuccessors, Op, _Recorder, memo_available, replay
 from model_check.spec_model import SpecModel
 from spec import model as _spec
-from spec.actions import (Action, BufferedCrash, Crash, DiskLoss, Drop, Duplicate, Timeout,
-                          action_from_json, new_deliver)
+from spec.actions import (
+    Action,
+    BufferedCrash,
+    Crash,
+    DiskLoss,
+    Drop,
+    Duplicate,
+    Timeout,
+    action_from_json,
+    new_deliver,
+)
 from spec.config import Config
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts_enabled
 from spec.delivery import deliver, deliverable
@@ -102,6 +111,8 @@ Effect = tuple[Action, int, int]
 
 def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
     """Whether the kernel covers ``config`` (and why not): see the module docstring."""
+    if not memo_available():
+        return False, "the compiled spec (spec.compiled): not covered by the kernel"
     if config.clients > 1 and symmetry:
         return False, "two clients or more (symmetry): not covered by the kernel"
     if config.write_failures:
@@ -154,8 +165,11 @@ class Kernel:
         self.decoded: dict[Packed, State] = {}
         self.hits = 0
         self.misses = 0
-        self.others = (client_requests, None, hinted_handoffs, self.memo.anti_entropy,
-                       self.memo.reaps, self.memo.membership_changes, retirement_gossip)
+        #: the mechanisms run on the decoded state after the timeouts (their order
+        #: in :data:`spec.model.MECHANISMS`)
+        self.others: tuple[Callable[[State, Plan], Iterable[tuple[Action, State]]], ...] = (
+            hinted_handoffs, self.memo.anti_entropy, self.memo.reaps,
+            self.memo.membership_changes, retirement_gossip)
 
     # -- encoding -------------------------------------------------------------------
     def context_of(self, s: State) -> int:
@@ -256,7 +270,7 @@ class Kernel:
         state = decode(packed)
         others = self.others
         encode = self.encode
-        for action, successor in others[0](state, plan):
+        for action, successor in client_requests(state, plan):
             yield action, encode(successor)
         # deliveries
         side = self.contexts[c][3]
@@ -278,10 +292,9 @@ class Kernel:
                 yield action, (c2, m2, u)
                 continue
             self.hits += 1
-            m2 = replayed.get((m, position, effect[2]))
-            if m2 is None:
-                m2 = self._replayed(packed, position, effect[2])
-            yield effect[0], (effect[1], m2, u)
+            cached = replayed.get((m, position, effect[2]))
+            yield effect[0], (effect[1], self._replayed(packed, position, effect[2])
+                              if cached is None else cached, u)
         # coordinator timeouts, then the client timeouts
         coordinating = self.coordinating.get(c)
         if coordinating is None:
@@ -305,8 +318,8 @@ class Kernel:
         for action, successor in client_timeouts(state, plan):
             yield action, encode(successor)
         # handoffs, anti-entropy, reaps, membership, retirement gossip
-        for mechanism in others[2:]:
-            for action, successor in mechanism(state, plan):  # type: ignore[misc]
+        for mechanism in others:
+            for action, successor in mechanism(state, plan):
                 yield action, encode(successor)
         # faults: drops and duplicates per (messages, budget), then the node faults
         dropped = self.message_faults.get((m, u))
@@ -407,9 +420,34 @@ class KernelModel:
 
     def lift_step(self, step: Callable[[State, Action, State], bool]
                   ) -> Callable[[Packed, Action, Packed], bool]:
-        """A step predicate of the spec's states, asked of packed states."""
+        """A step predicate of the spec's states, asked of packed states: the state
+        after the step is decoded only if the predicate reads it (most read the action
+        alone: :class:`_Decoded`)."""
         decode = self.decode
-        return lambda before, action, after: step(decode(before), action, decode(after))
+        config = self.config
+
+        def asked(before: Packed, action: Action, after: Packed) -> bool:
+            return step(decode(before), action, _Decoded(decode, after, config))  # type: ignore[arg-type]
+
+        return asked
+
+
+class _Decoded:
+    """A packed state that decodes itself on its first read of a part other than its
+    configuration (a step predicate's state after the step)."""
+
+    __slots__ = ("_decode", "_packed", "_state", "config")
+
+    def __init__(self, decode: Callable[[Packed], State], packed: Packed, config: Config) -> None:
+        self._decode = decode
+        self._packed = packed
+        self._state: State | None = None
+        self.config = config
+
+    def __getattr__(self, name: str) -> Any:
+        if self._state is None:
+            self._state = self._decode(self._packed)
+        return getattr(self._state, name)
 
 
 def kernel_model(config: Config) -> KernelModel:
