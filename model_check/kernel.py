@@ -67,7 +67,15 @@ from operator import attrgetter
 from typing import Any
 
 from model_check.model import JSON
-from model_check.spec_memo import _PURGE, MemoSuccessors, Op, _Recorder, memo_available, replay
+from model_check.spec_memo import (
+    _PURGE,
+    _SEND,
+    MemoSuccessors,
+    Op,
+    _Recorder,
+    memo_available,
+    replay,
+)
 from model_check.spec_model import SpecModel
 from spec import model as _spec
 from spec.actions import (
@@ -160,16 +168,26 @@ class Kernel:
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
         self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
-        #: context id -> whether an up node coordinates (a coordinator timeout may be due)
-        self.coordinating: dict[int, bool] = {}
         self.decoded: dict[Packed, State] = {}
         self.hits = 0
         self.misses = 0
         #: the mechanisms run on the decoded state after the timeouts (their order
         #: in :data:`spec.model.MECHANISMS`)
-        self.others: tuple[Callable[[State, Plan], Iterable[tuple[Action, State]]], ...] = (
-            hinted_handoffs, self.memo.anti_entropy, self.memo.reaps,
-            self.memo.membership_changes, retirement_gossip)
+        self.others: tuple[Callable[[State, Plan], Iterable[tuple[Action, State]]], ...] = ()
+        if self.plan.tombstones and config.delete_mode != "keep":
+            self.others += (self.memo.reaps,)
+        if _spec.initial_state(config).membership is not None:
+            self.others += (self.memo.membership_changes,)
+        self.handoffs = config.hinted_handoff
+        self.anti_entropy = config.anti_entropy
+        self.gossip = config.prune_knowledge == "learnt"
+        #: (context id, budget id) -> the client requests' steps
+        self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: context id -> (an up node coordinates, a client waits)
+        self.waiting: dict[int, tuple[bool, bool]] = {}
+        #: context id -> anti-entropy's steps; retirement gossip's
+        self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
+        self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
 
     # -- encoding -------------------------------------------------------------------
     def context_of(self, s: State) -> int:
@@ -267,72 +285,126 @@ class Kernel:
         c, m, u = packed
         plan = self.plan
         decode = self.decode
-        state = decode(packed)
-        others = self.others
         encode = self.encode
-        for action, successor in client_requests(state, plan):
-            yield action, encode(successor)
+        replayed = self._replayed
+        context = self.contexts[c]
+        # client requests: per (context, budget)
+        requests = self.requests.get((c, u))
+        if requests is None:
+            requests = self.requests[(c, u)] = self._requests(c, u)
+        for action, c2, u2, o in requests:
+            yield action, (c2, replayed(packed, -1, o), u2)
         # deliveries
-        side = self.contexts[c][3]
+        side = context[3]
         positions = self.deliverable.get((m, side))
         if positions is None:
-            positions = self.deliverable[(m, side)] = tuple(deliverable(state))
+            positions = self.deliverable[(m, side)] = tuple(deliverable(decode(packed)))
         table = self.delivered.get(c)
         if table is None:
             table = self.delivered[c] = {}
-        replayed = self.replayed
+        cached_messages = self.replayed
         for position, message in positions:
             effect = table.get(message)
             if effect is None:
                 action = new_deliver(message)
-                c2, o, successor = self._record(state, deliver, position, message, position)
+                c2, o, successor = self._record(decode(packed), deliver, position, message,
+                                                position)
                 table[message] = effect = (action, c2, o)
                 m2 = self.messages_of(successor.messages, successor._parts[1])
-                replayed[(m, position, o)] = m2
+                cached_messages[(m, position, o)] = m2
                 yield action, (c2, m2, u)
                 continue
-            self.hits += 1
-            cached = replayed.get((m, position, effect[2]))
-            yield effect[0], (effect[1], self._replayed(packed, position, effect[2])
+            cached = cached_messages.get((m, position, effect[2]))
+            yield effect[0], (effect[1], replayed(packed, position, effect[2])
                               if cached is None else cached, u)
         # coordinator timeouts, then the client timeouts
-        coordinating = self.coordinating.get(c)
-        if coordinating is None:
-            coordinating = self.coordinating[c] = any(
-                [node.up and node.coord for node in self.contexts[c][0]])
+        waiting = self.waiting.get(c)
+        if waiting is None:
+            waiting = self.waiting[c] = self._waiting(c)
+        coordinating, outstanding = waiting
         if coordinating:
             flying = self.in_flight.get(m)
             if flying is None:
                 flying = self.in_flight[m] = exchanges(self.message_tuples[m][0])
             effects = self.timed_out.get((c, flying))
             if effects is None:
+                state = decode(packed)
                 built = []
                 for node, coord, target in timeouts_enabled(state.nodes, side, flying, plan):
                     c2, o, _ = self._record(state, time_out, -1, node, coord, target)
                     built.append((Timeout(node, coord.request, target), c2, o))
                 effects = self.timed_out[(c, flying)] = tuple(built)
-            else:
-                self.hits += 1
             for action, c2, o in effects:
-                yield action, (c2, self._replayed(packed, -1, o), u)
-        for action, successor in client_timeouts(state, plan):
-            yield action, encode(successor)
-        # handoffs, anti-entropy, reaps, membership, retirement gossip
-        for mechanism in others:
-            for action, successor in mechanism(state, plan):
+                yield action, (c2, replayed(packed, -1, o), u)
+        if outstanding:
+            for action, successor in client_timeouts(decode(packed), plan):
                 yield action, encode(successor)
+        if self.handoffs:
+            for action, successor in hinted_handoffs(decode(packed), plan):
+                yield action, encode(successor)
+        # anti-entropy: per context
+        if self.anti_entropy:
+            exchanged = self.exchanged.get(c)
+            if exchanged is None:
+                exchanged = self.exchanged[c] = self._context_steps(
+                    self.memo.anti_entropy, packed)
+            for action, c2 in exchanged:
+                yield action, (c2, m, u)
+        # reaps and membership changes (they read the messages): on the decoded state
+        for mechanism in self.others:
+            for action, successor in mechanism(decode(packed), plan):
+                yield action, encode(successor)
+        if self.gossip:
+            learnt = self.learnt.get(c)
+            if learnt is None:
+                learnt = self.learnt[c] = self._context_steps(retirement_gossip, packed)
+            for action, c2 in learnt:
+                yield action, (c2, m, u)
         # faults: drops and duplicates per (messages, budget), then the node faults
         dropped = self.message_faults.get((m, u))
         if dropped is None:
-            dropped = self.message_faults[(m, u)] = self._message_faults(state)
+            dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
         down = self.node_faults.get((c, u))
         if down is None:
             down = self.node_faults[(c, u)] = self._node_faults(c, u)
         for action, c2, u2, o in down:
-            yield action, (c2, self._replayed(packed, -1, o), u2)
+            yield action, (c2, replayed(packed, -1, o), u2)
 
+    def _waiting(self, c: int) -> tuple[bool, bool]:
+        """Of context ``c``: whether an up node coordinates (a coordinator timeout may be
+        enabled), whether a client has a request outstanding (a client timeout may be)."""
+        nodes, clients = self.contexts[c][0], self.contexts[c][1]
+        return (any([node.up and bool(node.coord) for node in nodes]),
+                any([bool(client.outstanding) for client in clients]))
+
+    def _requests(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
+        """The client requests of context ``c`` under budget ``u``: the spec's
+        :func:`~spec.requests.client_requests` on the context with no message in flight
+        (a request reads none); each action, next context, budget and its sends."""
+        self.misses += 1
+        out = []
+        for action, successor in client_requests(self.build(c, _EMPTY, _EMPTY_HASH, u),
+                                                 self.plan):
+            sends = tuple([(_SEND, message) for message in successor.messages])
+            out.append((action, self.context_of(successor), self.budget_of(successor.used),
+                        self.operations_of(sends)))
+        return tuple(out)
+
+    def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
+                       packed: Packed) -> tuple[tuple[Action, int], ...]:
+        """The steps of ``mechanism`` (one that reads and changes the context alone:
+        anti-entropy, retirement gossip), computed on ``packed`` decoded: each action
+        and next context."""
+        self.misses += 1
+        state = self.decode(packed)
+        out = []
+        for action, successor in mechanism(state, self.plan):
+            assert successor.messages is state.messages and successor.used is state.used, (
+                f"{mechanism} changed more than the context")
+            out.append((action, self.context_of(successor)))
+        return tuple(out)
     def _message_faults(self, state: State) -> tuple[tuple[Action, int, int], ...]:
         """The drops and duplicates of ``state`` (the first block of the spec's
         :func:`~spec.faults.faults`): each action, messages id and budget id."""
