@@ -40,12 +40,18 @@ from typing import Any
 from model_check.errors import CheckError, UnknownNameError
 from model_check.explorer import Exploration, Progress, explore_model, format_statistics
 from model_check.explorer import Path as Run
-from model_check.kernel import KernelModel, covers
+from model_check.kernel import CONTEXT_WITNESS_PARTS, KernelModel, PackedScreen, covers
 from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.spec_memo import WITNESS_PARTS, PropertyScreen, memo_predicate, memo_predicates
+from model_check.spec_memo import (
+    PREDICATE_PARTS,
+    WITNESS_PARTS,
+    PropertyScreen,
+    memo_predicate,
+    memo_predicates,
+)
 from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -358,15 +364,18 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
     session 54): the properties, memoised as with the spec's model, read each packed
     state decoded (:meth:`~model_check.kernel.KernelModel.lift`)."""
     system = KernelModel(resolved)
-    lift = system.lift
+    lift, by_context = system.lift, system.lift_context
     safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
-    screened = PropertyScreen(safety)
-    screen = (screened.covers, lift(screened)) if screened.covers else None
-    invariants = {name: lift(holds) for name, holds in memo_predicates(safety).items()}
+    screened = PackedScreen(system, safety)
+    screen = (screened.covers, screened) if screened.covers else None
+    # a predicate memoised per parts of the context (spec_memo's tables) is a function
+    # of the context id: asked once per context
+    invariants = {name: by_context(holds) if name in PREDICATE_PARTS else lift(holds)
+                  for name, holds in memo_predicates(safety).items()}
     sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
-    witnesses = {p.name: lift(memo_predicate(p.holds, WITNESS_PARTS[p.name])
-                              if p is PROPERTIES.get(p.name) and p.name in WITNESS_PARTS
-                              else p.holds) for p in sometimes if p.holds}
+    witnesses = {p.name: by_context(memo_predicate(p.holds, CONTEXT_WITNESS_PARTS[p.name]))
+                 if p is PROPERTIES.get(p.name) and p.name in CONTEXT_WITNESS_PARTS
+                 else lift(p.holds) for p in sometimes if p.holds}
 
     def run(target: Callable[[Any], bool] | None, seek: bool) -> Exploring:
         return explore_model(

@@ -70,8 +70,11 @@ from model_check.model import JSON
 from model_check.spec_memo import (
     _PURGE,
     _SEND,
+    LIMIT,
+    WITNESS_PARTS,
     MemoSuccessors,
     Op,
+    PropertyScreen,
     _Recorder,
     memo_available,
     replay,
@@ -99,7 +102,9 @@ from spec.requests import client_requests
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
-__all__ = ["DECODED_LIMIT", "Kernel", "KernelModel", "Packed", "covers", "kernel_model"]
+__all__ = ["CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
+           "PackedScreen", "covers",
+           "kernel_model"]
 
 Packed = tuple[int, int, int]
 """A packed state: (context id, messages id, budget id) of one :class:`Kernel`."""
@@ -109,9 +114,23 @@ DECODED_LIMIT = 1 << 14
 
 _EMPTY: tuple[Message, ...] = ()
 _EMPTY_HASH = messages_hash(_EMPTY)
+_DURABLE = "acked_writes_durable"
 _DOWN = (Crash, BufferedCrash, DiskLoss)
 """The node faults that take a node down through :func:`spec.faults._down` (which
 purges its coordinations' exchanges)."""
+
+CONTEXT_WITNESS_PARTS: dict[str, tuple[str, ...]] = {
+    **WITNESS_PARTS,
+    "siblings_stored": ("nodes",),
+    "fallback_holds_hint": ("nodes",),
+    "hint_handed_off": ("hints_deleted",),
+    "change_completed": ("membership",),
+}
+"""The parts of the context each state witness of :mod:`model_check.properties` reads
+(:data:`~model_check.spec_memo.WITNESS_PARTS` and four that read the nodes, the hint
+records or the membership alone): over packed states each is asked once per context
+id, through :func:`~model_check.spec_memo.memo_predicate` (a part read outside them
+raises)."""
 
 Effect = tuple[Action, int, int]
 """A cached step: its action, the next context id, the message operations' id."""
@@ -184,7 +203,7 @@ class Kernel:
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
-        self.waiting: dict[int, tuple[bool, bool]] = {}
+        self.waiting: dict[int, tuple[bool, bool, bool]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
         self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
         self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
@@ -321,7 +340,7 @@ class Kernel:
         waiting = self.waiting.get(c)
         if waiting is None:
             waiting = self.waiting[c] = self._waiting(c)
-        coordinating, outstanding = waiting
+        coordinating, outstanding, hinting = waiting
         if coordinating:
             flying = self.in_flight.get(m)
             if flying is None:
@@ -339,7 +358,7 @@ class Kernel:
         if outstanding:
             for action, successor in client_timeouts(decode(packed), plan):
                 yield action, encode(successor)
-        if self.handoffs:
+        if hinting:
             for action, successor in hinted_handoffs(decode(packed), plan):
                 yield action, encode(successor)
         # anti-entropy: per context
@@ -372,12 +391,14 @@ class Kernel:
         for action, c2, u2, o in down:
             yield action, (c2, replayed(packed, -1, o), u2)
 
-    def _waiting(self, c: int) -> tuple[bool, bool]:
+    def _waiting(self, c: int) -> tuple[bool, bool, bool]:
         """Of context ``c``: whether an up node coordinates (a coordinator timeout may be
-        enabled), whether a client has a request outstanding (a client timeout may be)."""
+        enabled), whether a client has a request outstanding (a client timeout may be),
+        whether an up node holds a hint with handoffs on (a handoff may be)."""
         nodes, clients = self.contexts[c][0], self.contexts[c][1]
         return (any([node.up and bool(node.coord) for node in nodes]),
-                any([bool(client.outstanding) for client in clients]))
+                any([bool(client.outstanding) for client in clients]),
+                self.handoffs and any([node.up and bool(node.hints) for node in nodes]))
 
     def _requests(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
         """The client requests of context ``c`` under budget ``u``: the spec's
@@ -490,6 +511,25 @@ class KernelModel:
         decode = self.decode
         return lambda packed: predicate(decode(packed))
 
+    def lift_context(self, predicate: Callable[[State], bool]) -> Callable[[Packed], bool]:
+        """``predicate`` (one that reads the context alone: no message in flight, no
+        budget, e.g. :func:`~model_check.spec_memo.memo_predicate` of
+        :data:`~model_check.spec_memo.WITNESS_PARTS`) asked of a packed state, its
+        answer cached per context id (bounded by :data:`~model_check.spec_memo.LIMIT`)."""
+        decode = self.decode
+        cache: dict[int, bool] = {}
+        get = cache.get
+
+        def asked(packed: Packed) -> bool:
+            answer = get(packed[0])
+            if answer is None:
+                if len(cache) >= LIMIT:
+                    cache.clear()
+                answer = cache[packed[0]] = predicate(decode(packed))
+            return answer
+
+        return asked
+
     def lift_step(self, step: Callable[[State, Action, State], bool]
                   ) -> Callable[[Packed, Action, Packed], bool]:
         """A step predicate of the spec's states, asked of packed states: the state
@@ -525,3 +565,49 @@ class _Decoded:
 def kernel_model(config: Config) -> KernelModel:
     """The packed-state model of ``config`` (check :func:`covers` first)."""
     return KernelModel(config)
+
+
+class PackedScreen:
+    """:class:`~model_check.spec_memo.PropertyScreen` over packed states: the
+    properties of :data:`~model_check.spec_memo.SCREEN_PARTS` (they read the context
+    alone) cached per context id; acked_writes_durable per (context id, the put ids
+    in flight, cached per messages id); each answer computed once by the spec's
+    screen on the decoded state. ``covers`` as the screen's."""
+
+    def __init__(self, model: KernelModel, predicates: dict[str, Callable[[State], bool]]
+                 ) -> None:
+        self.decode = model.decode
+        self.group = PropertyScreen({name: holds for name, holds in predicates.items()
+                                     if name != _DURABLE})
+        self.durable = PropertyScreen({name: holds for name, holds in predicates.items()
+                                       if name == _DURABLE})
+        self.covers = self.group.covers | self.durable.covers
+        self.contexts: dict[int, bool] = {}
+        self.flying: dict[int, frozenset[int]] = {}
+        self.verdicts: dict[tuple[int, frozenset[int]], bool] = {}
+        self.messages = model.kernel.message_tuples
+
+    def __call__(self, packed: Packed) -> bool:
+        c, m, _ = packed
+        if self.group.covers:
+            ok = self.contexts.get(c)
+            if ok is None:
+                if len(self.contexts) >= LIMIT:
+                    self.contexts.clear()
+                ok = self.contexts[c] = self.group(self.decode(packed))
+            if not ok:
+                return False
+        if not self.durable.covers:
+            return True
+        flying = self.flying.get(m)
+        if flying is None:
+            if len(self.flying) >= LIMIT:
+                self.flying.clear()
+            flying = self.flying[m] = frozenset(_spec.in_flight_values(self.messages[m][0]))
+        key = (c, flying)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            if len(self.verdicts) >= LIMIT:
+                self.verdicts.clear()
+            verdict = self.verdicts[key] = self.durable(self.decode(packed))
+        return verdict
