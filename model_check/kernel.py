@@ -181,8 +181,12 @@ class Kernel:
         self.replayed: dict[tuple[int, int, int], int] = {}
         #: messages id -> exchanges in flight
         self.in_flight: dict[int, frozenset[tuple[str, str, int]]] = {}
-        #: (context id, exchanges) -> the enabled coordinator timeouts' effects
-        self.timed_out: dict[tuple[int, frozenset[tuple[str, str, int]]], tuple[Effect, ...]] = {}
+        #: (context id, exchanges) -> the enabled coordinator timeouts (each action, node,
+        #: coordination, target)
+        self.timed_out: dict[tuple[int, frozenset[tuple[str, str, int]]],
+                             tuple[tuple[Timeout, str, Any, str], ...]] = {}
+        #: context id -> timeout action -> its effect (next context, operations id)
+        self.timeout_effects: dict[int, dict[Action, tuple[int, int]]] = {}
         #: (messages id, budget id) -> ((action, messages id, budget id), ...)
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
@@ -203,7 +207,7 @@ class Kernel:
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
-        self.waiting: dict[int, tuple[bool, bool, bool]] = {}
+        self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
         self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
         self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
@@ -307,12 +311,17 @@ class Kernel:
         encode = self.encode
         replayed = self._replayed
         context = self.contexts[c]
+        waiting = self.waiting.get(c)
+        if waiting is None:
+            waiting = self.waiting[c] = self._waiting(c)
+        asking, coordinating, outstanding, hinting = waiting
         # client requests: per (context, budget)
-        requests = self.requests.get((c, u))
-        if requests is None:
-            requests = self.requests[(c, u)] = self._requests(c, u)
-        for action, c2, u2, o in requests:
-            yield action, (c2, replayed(packed, -1, o), u2)
+        if asking:
+            requests = self.requests.get((c, u))
+            if requests is None:
+                requests = self.requests[(c, u)] = self._requests(c, u)
+            for action, c2, u2, o in requests:
+                yield action, (c2, replayed(packed, -1, o), u2)
         # deliveries
         side = context[3]
         positions = self.deliverable.get((m, side))
@@ -337,24 +346,26 @@ class Kernel:
             yield effect[0], (effect[1], replayed(packed, position, effect[2])
                               if cached is None else cached, u)
         # coordinator timeouts, then the client timeouts
-        waiting = self.waiting.get(c)
-        if waiting is None:
-            waiting = self.waiting[c] = self._waiting(c)
-        coordinating, outstanding, hinting = waiting
         if coordinating:
             flying = self.in_flight.get(m)
             if flying is None:
                 flying = self.in_flight[m] = exchanges(self.message_tuples[m][0])
-            effects = self.timed_out.get((c, flying))
-            if effects is None:
-                state = decode(packed)
-                built = []
-                for node, coord, target in timeouts_enabled(state.nodes, side, flying, plan):
-                    c2, o, _ = self._record(state, time_out, -1, node, coord, target)
-                    built.append((Timeout(node, coord.request, target), c2, o))
-                effects = self.timed_out[(c, flying)] = tuple(built)
-            for action, c2, o in effects:
-                yield action, (c2, replayed(packed, -1, o), u)
+            enabled = self.timed_out.get((c, flying))
+            if enabled is None:
+                enabled = self.timed_out[(c, flying)] = tuple(
+                    (Timeout(node, coord.request, target), node, coord, target)
+                    for node, coord, target in timeouts_enabled(context[0], side, flying, plan))
+            if enabled:
+                effects = self.timeout_effects.get(c)
+                if effects is None:
+                    effects = self.timeout_effects[c] = {}
+                for timeout, node, coord, target in enabled:
+                    done = effects.get(timeout)
+                    if done is None:
+                        c2, o, _ = self._record(decode(packed), time_out, -1, node, coord,
+                                                target)
+                        done = effects[timeout] = (c2, o)
+                    yield timeout, (done[0], replayed(packed, -1, done[1]), u)
         if outstanding:
             for action, successor in client_timeouts(decode(packed), plan):
                 yield action, encode(successor)
@@ -391,12 +402,20 @@ class Kernel:
         for action, c2, u2, o in down:
             yield action, (c2, replayed(packed, -1, o), u2)
 
-    def _waiting(self, c: int) -> tuple[bool, bool, bool]:
-        """Of context ``c``: whether an up node coordinates (a coordinator timeout may be
+    def _waiting(self, c: int) -> tuple[bool, bool, bool, bool]:
+        """Of context ``c``: whether a client is idle with a put, a delete or a get left
+        (a request may be enabled: :func:`spec.requests.client_requests` skips every
+        other client), whether an up node coordinates (a coordinator timeout may be
         enabled), whether a client has a request outstanding (a client timeout may be),
-        whether an up node holds a hint with handoffs on (a handoff may be)."""
+        whether an up node holds a hint with handoffs on (a handoff may be). Each is
+        necessary for its steps; the spec's own functions then decide."""
         nodes, clients = self.contexts[c][0], self.contexts[c][1]
-        return (any([node.up and bool(node.coord) for node in nodes]),
+        config = self.config
+        return (any([not client.outstanding and (
+                        client.puts_issued < config.writes_per_client
+                        or client.gets_issued < config.gets_per_client)
+                     for client in clients]),
+                any([node.up and bool(node.coord) for node in nodes]),
                 any([bool(client.outstanding) for client in clients]),
                 self.handoffs and any([node.up and bool(node.hints) for node in nodes]))
 
@@ -532,21 +551,22 @@ class KernelModel:
 
     def lift_step(self, step: Callable[[State, Action, State], bool]
                   ) -> Callable[[Packed, Action, Packed], bool]:
-        """A step predicate of the spec's states, asked of packed states: the state
-        after the step is decoded only if the predicate reads it (most read the action
-        alone: :class:`_Decoded`)."""
+        """A step predicate of the spec's states, asked of packed states: each state is
+        decoded only if the predicate reads more of it than its configuration (most read
+        the action alone: :class:`_Decoded`)."""
         decode = self.decode
         config = self.config
 
         def asked(before: Packed, action: Action, after: Packed) -> bool:
-            return step(decode(before), action, _Decoded(decode, after, config))  # type: ignore[arg-type]
+            return step(_Decoded(decode, before, config), action,  # type: ignore[arg-type]
+                        _Decoded(decode, after, config))  # type: ignore[arg-type]
 
         return asked
 
 
 class _Decoded:
     """A packed state that decodes itself on its first read of a part other than its
-    configuration (a step predicate's state after the step)."""
+    configuration (a step predicate's states)."""
 
     __slots__ = ("_decode", "_packed", "_state", "config")
 
