@@ -157,8 +157,13 @@ class Kernel:
     same id for equal parts). Raises ``AssertionError`` if a memoised step reads a
     part outside its key (as :class:`~model_check.spec_memo.MemoSuccessors`)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
         self.config = config
+        self.limit = limit
+        """Cached steps held before the step caches are emptied (the interned parts stay:
+        a packed state must decode); looked at every ``every`` states expanded."""
+        self.every = every
+        self.expanded = 0
         self.plan: Plan = plan_of(config)
         self.memo = MemoSuccessors()
         #: context id -> (nodes, clients, puts, side, hints_acked, hints_deleted, epochs,
@@ -306,6 +311,9 @@ class Kernel:
         """``packed``'s successors, as :func:`spec.model.successors` gives them (the same
         actions, the same states packed, in the same order)."""
         c, m, u = packed
+        self.expanded += 1
+        if not self.expanded % self.every and self.cached() > self.limit:
+            self.flush()
         plan = self.plan
         decode = self.decode
         encode = self.encode
@@ -477,12 +485,28 @@ class Kernel:
             out.append((action, self.context_of(successor), self.budget_of(successor.used), o))
         return tuple(out)
 
+    def _step_caches(self) -> tuple[dict[Any, Any], ...]:
+        return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
+                self.timeout_effects, self.message_faults, self.node_faults, self.requests,
+                self.waiting, self.exchanged, self.learnt, self.decoded)
+
+    def cached(self) -> int:
+        """Entries held in the step caches now (the delivery and timeout tables counted
+        per effect)."""
+        return (sum([len(cache) for cache in self._step_caches()])
+                + sum([len(t) for t in self.delivered.values()])
+                + sum([len(t) for t in self.timeout_effects.values()]))
+
+    def flush(self) -> None:
+        """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
+        parts stay, so every packed state still decodes."""
+        for cache in self._step_caches():
+            cache.clear()
+
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
         return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
-                + len(self.operations) + len(self.deliverable) + len(self.replayed)
-                + sum(len(t) for t in self.delivered.values()) + len(self.in_flight)
-                + len(self.timed_out) + len(self.message_faults) + len(self.node_faults))
+                + len(self.operations) + self.cached())
 
 
 class KernelModel:
