@@ -27,6 +27,12 @@ against every lever but that one, fresh processes alternating, medians of 3: ses
 and 22). ``--section compact`` measures the packed frontier (``check(compact_frontier=True)``,
 model_check/frontier.py) against plain states on strict-dvv and sloppy-crash (or the
 ``--only`` entries): CPU-s, bytes per packed state, peak memory (session 26).
+``--section kernel`` measures check() over the packed states of model_check/kernel.py
+(the default where it covers the configuration) against the spec's states
+(``kernel=False``) on strict-dvv, the sloppy entries and the larger configuration's
+first 200,000 states: CPU-s, states per CPU-second, peak memory, medians of 3
+alternating fresh-process runs (session 54). The table's rows use the default (the
+kernel where it covers the entry).
 It prints figures and never fails on time.
 """
 
@@ -70,7 +76,7 @@ SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
 SECTIONS = ("table", "split", "memo", "membership", "reaps", "compiled", "por", "workers",
-            "simulate", "spin", "symmetry", "against", "compact")
+            "simulate", "spin", "symmetry", "against", "compact", "kernel")
 """The parts of the run (``--section``)."""
 MEMBERSHIP = ("join-immediate", "join-pending", "leave-pending", "delete-leave-pending")
 """The configurations of the membership memo rows (issue 13, session 21): the suite
@@ -86,6 +92,9 @@ SYMMETRY = ("lww-two-clients","dvv-two-clients-drop", "delete-concurrent-put",
             "spec/default.toml@100000")
 """The configurations of the symmetry rows: two-client suite entries, and the project's
 default configuration (too large to explore here) to its first 100,000 states."""
+KERNEL = (*SCALING, "large@200000")
+"""The configurations of the kernel rows (issue 13, session 54): strict-dvv and the sloppy
+entries, and the larger configuration (one client: covered) to its first 200,000 states."""
 POR_DEFAULT = ("spec/default.toml", 6)
 """The project's default configuration in the partial-order reduction rows: too large to
 explore here (issue 13), so both runs stop at this depth (66,107 states, about 12 s of
@@ -167,6 +176,18 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
                 "depth": result.depth, "largest_level": levels[0][0],
                 "packed_bytes": levels[0][1],
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind in ("kernel-on", "kernel-off"):  # name = suite entry, or "large@<max states>"
+        from model_check.suite import entry as suite_entry
+
+        if name.startswith("large@"):
+            config, props, bound = large_config(), None, int(name.split("@")[1])
+        else:
+            config, props, bound = suite_entry(name).config, list(suite_entry(name).expected), None
+        result = check(config, props, max_states=bound, kernel=kind == "kernel-on")
+        return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+                "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
+                "depth": result.depth,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
         return _symmetry_run(name, symmetry, cached=kind == "sym-cached")
@@ -463,6 +484,25 @@ def _memo_rows(timeout: float) -> None:
               f"transitions and verdicts {'same' if same else 'DIFFER'}", flush=True)
 
 
+def _kernel_rows(timeout: float) -> None:
+    """check() over the packed states of model_check/kernel.py against the spec's states
+    (the memoised successors, ``kernel=False``): medians of 3 alternating runs in fresh
+    processes (issue 13, session 54)."""
+    print("\npacked-state kernel (model_check/kernel.py) against the spec's states (check() "
+          "with all of the entry's properties; medians of 3 alternating runs):")
+    for name, runs, cpu, peak in _alternating(("kernel-off", "kernel-on"), KERNEL, timeout, 18):
+        off, on = runs["kernel-off"][0], runs["kernel-on"][0]
+        states = off["distinct_states"]
+        same = (off["verdicts"] == on["verdicts"] and states == on["distinct_states"]
+                and off["transitions"] == on["transitions"] and off["depth"] == on["depth"])
+        print(f"  {name:<18} {states:,} states: {cpu['kernel-off']:.2f} -> "
+              f"{cpu['kernel-on']:.2f} CPU-s ({cpu['kernel-off'] / cpu['kernel-on']:.2f}x), "
+              f"{states / cpu['kernel-off']:,.0f} -> {states / cpu['kernel-on']:,.0f} "
+              f"states/CPU-s; peak {peak['kernel-off'] / 2**20:,.0f} -> "
+              f"{peak['kernel-on'] / 2**20:,.0f} MiB; states, transitions, depth and verdicts "
+              f"{'same' if same else 'DIFFER'}", flush=True)
+
+
 def _compact_rows(names: tuple[str, ...], timeout: float) -> None:
     """check() with the frontier packed from the start (model_check/frontier.py,
     ``--compact-frontier``) against never packed, medians of 3 alternating runs in fresh
@@ -752,6 +792,8 @@ def main(argv: list[str] | None = None) -> int:
         _against_rows(args.against.resolve(), args.timeout)
     if "compact" in sections:
         _compact_rows(tuple(args.only or SCALING[:2]), args.timeout)
+    if "kernel" in sections:
+        _kernel_rows(args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "

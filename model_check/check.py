@@ -40,11 +40,18 @@ from typing import Any
 from model_check.errors import CheckError, UnknownNameError
 from model_check.explorer import Exploration, Progress, explore_model, format_statistics
 from model_check.explorer import Path as Run
+from model_check.kernel import CONTEXT_WITNESS_PARTS, KernelModel, PackedScreen, covers
 from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.spec_memo import WITNESS_PARTS, PropertyScreen, memo_predicate, memo_predicates
+from model_check.spec_memo import (
+    PREDICATE_PARTS,
+    WITNESS_PARTS,
+    PropertyScreen,
+    memo_predicate,
+    memo_predicates,
+)
 from model_check.spec_model import SpecModel, action_kind, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -238,7 +245,8 @@ def check(
     ray: str | None = None,
     por: bool = False,
     compact_frontier: bool | None = None,
-    on_exploration: Callable[[Exploration[State, Action]], None] | None = None,
+    on_exploration: Callable[[Exploration[Any, Action]], None] | None = None,
+    kernel: bool = True,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
@@ -260,7 +268,10 @@ def check(
     exploring. ``on_exploration`` is called with the search's first (the verdicts')
     :class:`~model_check.explorer.Exploration`, before the verdicts are read from it
     (tests/run_cache.py reads a conformance sample from it: its parent links and
-    :meth:`~model_check.explorer.Exploration.edge_at`).
+    :meth:`~model_check.explorer.Exploration.edge_at`). ``kernel`` explores the packed
+    states of :mod:`model_check.kernel` when it covers the configuration (one process,
+    no ``por``, no ``model`` given; :func:`model_check.kernel.covers`): the same states,
+    transitions and verdicts; its states are packed (``decode`` gives the spec's).
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -268,6 +279,10 @@ def check(
         raise CheckError(f"max_states must be >= 1, got {max_states}")
     resolved = resolve_config(config)
     props = resolve_properties(properties)
+    if (kernel and model is None and not por and workers is None and ray is None
+            and covers(resolved, symmetry)[0]):
+        return _check_packed(resolved, props, symmetry, max_depth, max_states, progress,
+                             compact_frontier, on_exploration)
     system = model if model is not None else spec_model(resolved)
     reduction, por_note = None, ""
     if por:
@@ -335,6 +350,74 @@ def check(
     exploration = run(marked(eventually[0]) if eventually else None, True)
     if on_exploration is not None:
         on_exploration(exploration)
+    return _results(resolved, props, symmetry, system, exploration, run, marked, por,
+                    por_note)
+
+
+def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
+                  max_depth: int | None, max_states: int | None,
+                  progress: Callable[[Progress], None] | None,
+                  compact_frontier: bool | None,
+                  on_exploration: Callable[[Exploration[Any, Action]], None] | None,
+                  ) -> CheckResult:
+    """:func:`check` over the packed states of :mod:`model_check.kernel` (issue 13,
+    session 54): the properties, memoised as with the spec's model, read each packed
+    state decoded (:meth:`~model_check.kernel.KernelModel.lift`)."""
+    system = KernelModel(resolved)
+    lift, by_context = system.lift, system.lift_context
+    safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
+    screened = PackedScreen(system, safety)
+    screen = (screened.covers, screened) if screened.covers else None
+    # a predicate memoised per parts of the context (spec_memo's tables) is a function
+    # of the context id: asked once per context
+    invariants = {name: by_context(holds) if name in PREDICATE_PARTS else lift(holds)
+                  for name, holds in memo_predicates(safety).items()}
+    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
+    witnesses = {p.name: by_context(memo_predicate(p.holds, CONTEXT_WITNESS_PARTS[p.name]))
+                 if p is PROPERTIES.get(p.name) and p.name in CONTEXT_WITNESS_PARTS
+                 else lift(p.holds) for p in sometimes if p.holds}
+
+    def run(target: Callable[[Any], bool] | None, seek: bool) -> Exploring:
+        return explore_model(
+            system,
+            invariants,
+            symmetry=symmetry,
+            max_depth=max_depth,
+            max_states=max_states,
+            graph_edges=system.fault_free if target else None,
+            marker=target,
+            witnesses=witnesses if seek else {},
+            step_witnesses={p.name: system.lift_step(p.step) for p in sometimes
+                            if seek and p.step},
+            step_actions={p.name: p.can_hold for p in sometimes
+                          if seek and p.step and p.actions is not None},
+            step_key=SpecModel.step_key,
+            progress=progress,
+            compact_frontier=compact_frontier,
+            frontier_keep=(resolved,),
+            screen=screen,
+            canonical_identity=True,
+        )
+
+    def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:
+        if prop.holds is None:
+            return None
+        return lift(memo_predicates({prop.name: prop.holds})[prop.name])
+
+    eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
+    exploration = run(marked(eventually[0]) if eventually else None, True)
+    if on_exploration is not None:
+        on_exploration(exploration)
+    return _results(resolved, props, symmetry, system, exploration, run, marked, False, "")
+
+
+def _results(resolved: Config, props: list[SpecProperty], symmetry: bool,
+             system: SpecModelValue, exploration: Exploring,
+             run: Callable[[Any, bool], Exploring],
+             marked: Callable[[SpecProperty], Any], por: bool, por_note: str) -> CheckResult:
+    """The verdicts of ``exploration`` (the search's first run; ``run(marker, seek)``
+    searches again for a second eventually-property)."""
+    eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
     verdicts: dict[str, PropertyResult] = {}
     for prop in props:
         if prop.kind is Expectation.ALWAYS:
@@ -429,8 +512,8 @@ def simulate_check(
     )
 
 
-Exploring = Exploration[State, Action]
-SpecModelValue = Model[State, Action]
+Exploring = Exploration[Any, Action]
+SpecModelValue = Model[Any, Action]
 
 
 def _safety_result(prop: SpecProperty, run: Exploring, config: Config,
@@ -466,7 +549,7 @@ def _liveness_result(prop: SpecProperty, run: Exploring, config: Config,
     return PropertyResult(prop.name, verdict, None, prop.kind)
 
 
-def _trace(prop: SpecProperty, path: Run[State, Action], run: Exploring, config: Config,
+def _trace(prop: SpecProperty, path: Run[Any, Action], run: Exploring, config: Config,
            model: SpecModelValue, note: str = "") -> Trace:
     description = prop.description + (f" ({note})" if note else "")
     return Trace(

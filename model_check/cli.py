@@ -7,7 +7,7 @@ Usage::
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
                   [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
                   [--por [--por-savings]] [--compiled] [--soak] [--jobs J]
-                  [--compact-frontier | --no-compact-frontier]
+                  [--compact-frontier | --no-compact-frontier] [--no-kernel]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE` (with
 ``--soak``: :data:`model_check.suite.SOAK_SUITE`, the entries too large for
@@ -66,6 +66,10 @@ start (:mod:`model_check.frontier`: about 40 B a state instead of about 1.3 KB,
 for about 15 us a state), ``--no-compact-frontier`` never; by default a level is
 packed once it queues more than :data:`model_check.explorer.COMPACT_ABOVE` states.
 The states, transitions and verdicts are the same.
+By default a configuration the packed-state kernel covers (:mod:`model_check.kernel`:
+one client, no refused writes, no backups; one process, no ``--por``) is explored over
+its packed states; ``--no-kernel`` explores the spec's states through its memoised
+successors instead. The states, transitions, verdicts and traces are the same.
 """
 
 from __future__ import annotations
@@ -167,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="without CONFIG: check J suite entries at once, each in its own "
                         "process (0: one per CPU; default 1); the table stays in suite order, "
                         "the verdicts and figures are those of one process")
+    parser.add_argument("--no-kernel", action="store_true",
+                        help="explore the spec's states, not the packed states of the "
+                             "kernel (model_check/kernel.py; same states and verdicts)")
     parser.add_argument("--soak", action="store_true",
                         help="without CONFIG: the soak-only suite entries (over 10^6 states, "
                         "minutes each) instead of the default suite")
@@ -332,6 +339,7 @@ def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | N
         ray=args.ray,
         por=args.por,
         compact_frontier=args.compact_frontier,
+        kernel=not args.no_kernel,
     )
     if not args.quiet:
         print(f"{_name(config)}: {result.statistics}"

@@ -1,0 +1,670 @@
+"""A packed-state successor kernel: the spec's states as three small integers.
+
+Theory of operation
+-------------------
+Issue 13's measurements (docs/model-checking.md, sessions 5, 18 and 53) found that a
+search which builds a :class:`~spec.state.State` object per transition cannot reach
+100,000 states per CPU-second here, and that the states are combinations of few
+distinct parts (on ``strict-dvv`` 769 ``nodes`` tuples and 487 ``messages`` tuples
+in 16,132 states). This module makes a state a tuple of three interned ids,
+``(context, messages, budget)``:
+
+* **context**: every part of the state but the messages in flight and the fault
+  budget (the nodes, clients, put table, partition, hint records, actor epochs,
+  membership, key epochs, backups, retirements learnt, refused writes), interned by
+  the hashes of its large parts and the values of its small ones (the trade the
+  memo and the explorer's seen-set already make: a 64-bit hash collision would
+  merge two parts);
+* **messages**: the sorted tuple in flight, interned by its hash;
+* **budget**: the faults used (``State.used``), interned by value.
+
+:meth:`Kernel.successors` computes a packed state's successors in the spec's order
+(:data:`spec.model.MECHANISMS`) over these ids, from tables filled by the spec's
+own functions on a miss:
+
+* **deliveries** (the paper's section 4.5 message handlers, :mod:`spec.delivery`):
+  the deliverable positions are cached per (messages, partition); a delivery's
+  effect per (context, message): the action, the next context and the message
+  operations recorded by :class:`model_check.spec_memo._Recorder` (the handler
+  reads no message in flight and no budget, or the recorder raises); the messages
+  the operations leave are cached per (messages, position, operations);
+* **client requests** (:func:`spec.requests.client_requests`) computed on the
+  context with no message in flight (a request reads none), cached per (context,
+  budget), their sends replayed by :meth:`spec.step.Edit.send`; asked only where a
+  client is idle with a put, a delete or a get left (the spec skips every other);
+* **coordinator timeouts** (:func:`spec.coordination.time_out`): the enabled ones
+  cached per (context, exchanges in flight), each one's effect per (context, action);
+* **drops and duplicates** (the first block of :func:`spec.faults.faults`) cached
+  per (messages, budget): they read and change nothing else;
+* **node faults** (crashes, recoveries, disk losses, partitions, heals: the rest
+  of :func:`spec.faults.faults`) computed by the spec on the context with no
+  message in flight, cached per (context, budget); a node's going down purges its
+  coordinations' exchanges (:func:`spec.faults._down`: ``edit.purge(name,
+  coord.request)`` per coordination), replayed on each state's messages by the
+  spec's :meth:`spec.step.Edit.purge`;
+* **anti-entropy and retirement gossip** (they read and change the context alone,
+  asserted) cached per context;
+* **the other mechanisms** (client timeouts, hinted handoffs, reaps, membership):
+  the state is decoded and they run as :class:`~model_check.spec_memo.MemoSuccessors`
+  runs them, each successor encoded; client timeouts and handoffs only where a client
+  waits or an up node holds a hint, reaps and membership only where the
+  configuration has them.
+
+The step caches are emptied past :attr:`Kernel.limit` entries; the interned parts
+stay (a packed state must decode).
+
+So the spec's handlers run once per distinct (context, message), and a hit is a
+few dictionary lookups on small integers and one tuple, with no object built.
+The properties, the traces and the narration read :meth:`Kernel.decode`'s
+state (cached per packed state, bounded).
+
+Covered (:func:`covers`): one client (no symmetry to canonicalise), no refused
+writes (``faults.write_failures``: their block reads the deliverable messages
+and the receivers) and no backups or restores (their restore purges too). The rest
+falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
+
+Agreement: tests/model_check/test_kernel.py checks, on every covered suite entry
+of the CI profile (every one under soak), that each reachable state's successors
+(actions and decoded states, in order) equal the spec's, that
+:func:`model_check.check.check` gives the same states, transitions, verdicts and
+traces with and without the kernel, and that mutants of the kernel (a dropped
+successor, a crash's purges left out, deliveries keyed by the message alone) fail
+the comparison. A spec mutant that breaks one of the read sets above is hidden from
+a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
+"A packed-state kernel (session 54)").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from operator import attrgetter
+from typing import Any
+
+from model_check.model import JSON
+from model_check.spec_memo import (
+    _PURGE,
+    _SEND,
+    LIMIT,
+    WITNESS_PARTS,
+    MemoSuccessors,
+    Op,
+    PropertyScreen,
+    _Recorder,
+    memo_available,
+    replay,
+)
+from model_check.spec_model import SpecModel
+from spec import model as _spec
+from spec.actions import (
+    Action,
+    BufferedCrash,
+    Crash,
+    DiskLoss,
+    Drop,
+    Duplicate,
+    Timeout,
+    action_from_json,
+    new_deliver,
+)
+from spec.config import Config
+from spec.coordination import client_timeouts, exchanges, time_out, timeouts_enabled
+from spec.delivery import deliver, deliverable
+from spec.faults import faults
+from spec.handoff import hinted_handoffs
+from spec.learning import retirement_gossip
+from spec.requests import client_requests
+from spec.state import Message, State, messages_hash, new_state
+from spec.step import Edit, Plan, plan_of
+
+__all__ = ["CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
+           "PackedScreen", "covers",
+           "kernel_model"]
+
+Packed = tuple[int, int, int]
+"""A packed state: (context id, messages id, budget id) of one :class:`Kernel`."""
+
+DECODED_LIMIT = 1 << 14
+"""Decoded states kept per kernel (the properties of one admitted batch read each)."""
+
+_EMPTY: tuple[Message, ...] = ()
+_EMPTY_HASH = messages_hash(_EMPTY)
+_DURABLE = "acked_writes_durable"
+_DOWN = (Crash, BufferedCrash, DiskLoss)
+"""The node faults that take a node down through :func:`spec.faults._down` (which
+purges its coordinations' exchanges)."""
+
+CONTEXT_WITNESS_PARTS: dict[str, tuple[str, ...]] = {
+    **WITNESS_PARTS,
+    "siblings_stored": ("nodes",),
+    "fallback_holds_hint": ("nodes",),
+    "hint_handed_off": ("hints_deleted",),
+    "change_completed": ("membership",),
+}
+"""The parts of the context each state witness of :mod:`model_check.properties` reads
+(:data:`~model_check.spec_memo.WITNESS_PARTS` and four that read the nodes, the hint
+records or the membership alone): over packed states each is asked once per context
+id, through :func:`~model_check.spec_memo.memo_predicate` (a part read outside them
+raises)."""
+
+Effect = tuple[Action, int, int]
+"""A cached step: its action, the next context id, the message operations' id."""
+
+
+def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
+    """Whether the kernel covers ``config`` (and why not): see the module docstring."""
+    if not memo_available():
+        return False, "the compiled spec (spec.compiled): not covered by the kernel"
+    if config.clients > 1 and symmetry:
+        return False, "two clients or more (symmetry): not covered by the kernel"
+    if config.write_failures:
+        return False, "faults.write_failures: not covered by the kernel"
+    if config.restores:
+        return False, "faults.restores (backups): not covered by the kernel"
+    return True, ""
+
+
+class Kernel:
+    """The packed-state successors of one configuration (module docstring).
+
+    ``successors(packed)`` yields ``(action, packed)`` in the spec's order;
+    ``decode(packed)`` is the spec's state; ``encode(state)`` its packed form (the
+    same id for equal parts). Raises ``AssertionError`` if a memoised step reads a
+    part outside its key (as :class:`~model_check.spec_memo.MemoSuccessors`)."""
+
+    def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
+        self.config = config
+        self.limit = limit
+        """Cached steps held before the step caches are emptied (the interned parts stay:
+        a packed state must decode); looked at every ``every`` states expanded."""
+        self.every = every
+        self.expanded = 0
+        self.plan: Plan = plan_of(config)
+        self.memo = MemoSuccessors()
+        #: context id -> (nodes, clients, puts, side, hints_acked, hints_deleted, epochs,
+        #: membership, key_epochs, backups, known, unpersisted, (hn, hc, hp))
+        self.contexts: list[tuple[Any, ...]] = []
+        self.context_ids: dict[tuple[Any, ...], int] = {}
+        #: messages id -> (messages, hash)
+        self.message_tuples: list[tuple[tuple[Message, ...], int]] = []
+        self.message_ids: dict[int, int] = {}
+        self.budgets: list[tuple[int, ...]] = []
+        self.budget_ids: dict[tuple[int, ...], int] = {}
+        #: one object per distinct message operations
+        self.operations: list[tuple[Op, ...]] = [()]
+        self.operation_ids: dict[tuple[Op, ...], int] = {(): 0}
+        #: (messages id, side) -> ((position, message), ...) deliverable
+        self.deliverable: dict[tuple[int, frozenset[str]], tuple[tuple[int, Message], ...]] = {}
+        #: context id -> message -> effect
+        self.delivered: dict[int, dict[Message, Effect]] = {}
+        #: (messages id, position, operations id) -> messages id
+        self.replayed: dict[tuple[int, int, int], int] = {}
+        #: messages id -> exchanges in flight
+        self.in_flight: dict[int, frozenset[tuple[str, str, int]]] = {}
+        #: (context id, exchanges) -> the enabled coordinator timeouts (each action, node,
+        #: coordination, target)
+        self.timed_out: dict[tuple[int, frozenset[tuple[str, str, int]]],
+                             tuple[tuple[Timeout, str, Any, str], ...]] = {}
+        #: context id -> timeout action -> its effect (next context, operations id)
+        self.timeout_effects: dict[int, dict[Action, tuple[int, int]]] = {}
+        #: (messages id, budget id) -> ((action, messages id, budget id), ...)
+        self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
+        #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
+        self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        self.decoded: dict[Packed, State] = {}
+        self.misses = 0
+        #: the mechanisms run on the decoded state after the timeouts (their order
+        #: in :data:`spec.model.MECHANISMS`)
+        self.others: tuple[Callable[[State, Plan], Iterable[tuple[Action, State]]], ...] = ()
+        if self.plan.tombstones and config.delete_mode != "keep":
+            self.others += (self.memo.reaps,)
+        if _spec.initial_state(config).membership is not None:
+            self.others += (self.memo.membership_changes,)
+        self.handoffs = config.hinted_handoff
+        self.anti_entropy = config.anti_entropy
+        self.gossip = config.prune_knowledge == "learnt"
+        #: (context id, budget id) -> the client requests' steps
+        self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: context id -> (an up node coordinates, a client waits)
+        self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
+        #: context id -> anti-entropy's steps; retirement gossip's
+        self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
+        self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
+
+    # -- encoding -------------------------------------------------------------------
+    def context_of(self, s: State) -> int:
+        """The id of ``s``'s context (every part but the messages and the budget)."""
+        p = s._parts
+        key = (p[0], p[2], p[3], s.side, s.hints_acked, s.hints_deleted, s.epochs,
+               s.membership, s.key_epochs, s.backups, s.known, s.unpersisted)
+        c = self.context_ids.get(key)
+        if c is None:
+            c = self.context_ids[key] = len(self.contexts)
+            self.contexts.append((s.nodes, s.clients, s.puts, s.side, s.hints_acked,
+                                  s.hints_deleted, s.epochs, s.membership, s.key_epochs,
+                                  s.backups, s.known, s.unpersisted, (p[0], p[2], p[3])))
+        return c
+
+    def messages_of(self, messages: tuple[Message, ...], hm: int) -> int:
+        """The id of the messages ``messages`` (their hash ``hm``)."""
+        m = self.message_ids.get(hm)
+        if m is None:
+            m = self.message_ids[hm] = len(self.message_tuples)
+            self.message_tuples.append((messages, hm))
+        return m
+
+    def budget_of(self, used: tuple[int, ...]) -> int:
+        """The id of the fault budget used ``used``."""
+        u = self.budget_ids.get(used)
+        if u is None:
+            u = self.budget_ids[used] = len(self.budgets)
+            self.budgets.append(used)
+        return u
+
+    def operations_of(self, ops: tuple[Op, ...]) -> int:
+        """The id of the message operations ``ops``."""
+        o = self.operation_ids.get(ops)
+        if o is None:
+            o = self.operation_ids[ops] = len(self.operations)
+            self.operations.append(ops)
+        return o
+
+    def encode(self, s: State) -> Packed:
+        """``s`` packed."""
+        return (self.context_of(s), self.messages_of(s.messages, s._parts[1]),
+                self.budget_of(s.used))
+
+    def build(self, c: int, messages: tuple[Message, ...], hm: int, u: int) -> State:
+        """The spec's state of context ``c``, the messages ``messages`` (hash ``hm``) and
+        budget ``u``."""
+        (nodes, clients, puts, side, acked, deleted, epochs, membership, key_epochs,
+         backups, known, unpersisted, (hn, hc, hp)) = self.contexts[c]
+        return new_state(nodes, messages, clients, puts, side, self.budgets[u], acked,
+                         deleted, epochs, self.config, (hn, hm, hc, hp), membership,
+                         key_epochs, backups, known, unpersisted)
+
+    def decode(self, packed: Packed) -> State:
+        """The spec's state packed as ``packed`` (cached: :data:`DECODED_LIMIT`)."""
+        s = self.decoded.get(packed)
+        if s is None:
+            c, m, u = packed
+            messages, hm = self.message_tuples[m]
+            if len(self.decoded) >= DECODED_LIMIT:
+                self.decoded.clear()
+            s = self.decoded[packed] = self.build(c, messages, hm, u)
+        return s
+
+    # -- successors -----------------------------------------------------------------
+    def _replayed(self, packed: Packed, position: int, o: int) -> int:
+        """The messages id ``packed``'s messages leave after operations ``o`` (the
+        removed message's ``position``, or -1), by the spec's :class:`~spec.step.Edit`."""
+        m = packed[1]
+        if o == 0:
+            return m
+        key = (m, position, o)
+        result = self.replayed.get(key)
+        if result is None:
+            edit = Edit(self.decode(packed), self.plan)
+            replay(edit, self.operations[o], position)
+            after = edit.build()
+            result = self.replayed[key] = self.messages_of(after.messages, after._parts[1])
+        return result
+
+    def _record(self, state: State, run: Callable[..., None], position: int,
+                *args: Any) -> tuple[int, int, State]:
+        """Run a step on a recording edit of ``state``: (next context, operations id,
+        the successor)."""
+        self.misses += 1
+        recorder = _Recorder(state, self.plan)
+        run(recorder, *args)
+        o = self.operations_of(tuple(recorder.ops))
+        successor = recorder.successor(position)
+        return self.context_of(successor), o, successor
+
+    def successors(self, packed: Packed) -> Iterator[tuple[Action, Packed]]:
+        """``packed``'s successors, as :func:`spec.model.successors` gives them (the same
+        actions, the same states packed, in the same order)."""
+        c, m, u = packed
+        self.expanded += 1
+        if not self.expanded % self.every and self.cached() > self.limit:
+            self.flush()
+        plan = self.plan
+        decode = self.decode
+        encode = self.encode
+        replayed = self._replayed
+        context = self.contexts[c]
+        waiting = self.waiting.get(c)
+        if waiting is None:
+            waiting = self.waiting[c] = self._waiting(c)
+        asking, coordinating, outstanding, hinting = waiting
+        # client requests: per (context, budget)
+        if asking:
+            requests = self.requests.get((c, u))
+            if requests is None:
+                requests = self.requests[(c, u)] = self._requests(c, u)
+            for action, c2, u2, o in requests:
+                yield action, (c2, replayed(packed, -1, o), u2)
+        # deliveries
+        side = context[3]
+        positions = self.deliverable.get((m, side))
+        if positions is None:
+            positions = self.deliverable[(m, side)] = tuple(deliverable(decode(packed)))
+        table = self.delivered.get(c)
+        if table is None:
+            table = self.delivered[c] = {}
+        cached_messages = self.replayed
+        for position, message in positions:
+            effect = table.get(message)
+            if effect is None:
+                action = new_deliver(message)
+                c2, o, successor = self._record(decode(packed), deliver, position, message,
+                                                position)
+                table[message] = effect = (action, c2, o)
+                m2 = self.messages_of(successor.messages, successor._parts[1])
+                cached_messages[(m, position, o)] = m2
+                yield action, (c2, m2, u)
+                continue
+            cached = cached_messages.get((m, position, effect[2]))
+            yield effect[0], (effect[1], replayed(packed, position, effect[2])
+                              if cached is None else cached, u)
+        # coordinator timeouts, then the client timeouts
+        if coordinating:
+            flying = self.in_flight.get(m)
+            if flying is None:
+                flying = self.in_flight[m] = exchanges(self.message_tuples[m][0])
+            enabled = self.timed_out.get((c, flying))
+            if enabled is None:
+                enabled = self.timed_out[(c, flying)] = tuple(
+                    (Timeout(node, coord.request, target), node, coord, target)
+                    for node, coord, target in timeouts_enabled(context[0], side, flying, plan))
+            if enabled:
+                effects = self.timeout_effects.get(c)
+                if effects is None:
+                    effects = self.timeout_effects[c] = {}
+                for timeout, node, coord, target in enabled:
+                    done = effects.get(timeout)
+                    if done is None:
+                        c2, o, _ = self._record(decode(packed), time_out, -1, node, coord,
+                                                target)
+                        done = effects[timeout] = (c2, o)
+                    yield timeout, (done[0], replayed(packed, -1, done[1]), u)
+        if outstanding:
+            for action, successor in client_timeouts(decode(packed), plan):
+                yield action, encode(successor)
+        if hinting:
+            for action, successor in hinted_handoffs(decode(packed), plan):
+                yield action, encode(successor)
+        # anti-entropy: per context
+        if self.anti_entropy:
+            exchanged = self.exchanged.get(c)
+            if exchanged is None:
+                exchanged = self.exchanged[c] = self._context_steps(
+                    self.memo.anti_entropy, packed)
+            for action, c2 in exchanged:
+                yield action, (c2, m, u)
+        # reaps and membership changes (they read the messages): on the decoded state
+        for mechanism in self.others:
+            for action, successor in mechanism(decode(packed), plan):
+                yield action, encode(successor)
+        if self.gossip:
+            learnt = self.learnt.get(c)
+            if learnt is None:
+                learnt = self.learnt[c] = self._context_steps(retirement_gossip, packed)
+            for action, c2 in learnt:
+                yield action, (c2, m, u)
+        # faults: drops and duplicates per (messages, budget), then the node faults
+        dropped = self.message_faults.get((m, u))
+        if dropped is None:
+            dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
+        for action, m2, u2 in dropped:
+            yield action, (c, m2, u2)
+        down = self.node_faults.get((c, u))
+        if down is None:
+            down = self.node_faults[(c, u)] = self._node_faults(c, u)
+        for action, c2, u2, o in down:
+            yield action, (c2, replayed(packed, -1, o), u2)
+
+    def _waiting(self, c: int) -> tuple[bool, bool, bool, bool]:
+        """Of context ``c``: whether a client is idle with a put, a delete or a get left
+        (a request may be enabled: :func:`spec.requests.client_requests` skips every
+        other client), whether an up node coordinates (a coordinator timeout may be
+        enabled), whether a client has a request outstanding (a client timeout may be),
+        whether an up node holds a hint with handoffs on (a handoff may be). Each is
+        necessary for its steps; the spec's own functions then decide."""
+        nodes, clients = self.contexts[c][0], self.contexts[c][1]
+        config = self.config
+        return (any([not client.outstanding and (
+                        client.puts_issued < config.writes_per_client
+                        or client.gets_issued < config.gets_per_client)
+                     for client in clients]),
+                any([node.up and bool(node.coord) for node in nodes]),
+                any([bool(client.outstanding) for client in clients]),
+                self.handoffs and any([node.up and bool(node.hints) for node in nodes]))
+
+    def _requests(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
+        """The client requests of context ``c`` under budget ``u``: the spec's
+        :func:`~spec.requests.client_requests` on the context with no message in flight
+        (a request reads none); each action, next context, budget and its sends."""
+        self.misses += 1
+        out = []
+        for action, successor in client_requests(self.build(c, _EMPTY, _EMPTY_HASH, u),
+                                                 self.plan):
+            sends = tuple([(_SEND, message) for message in successor.messages])
+            out.append((action, self.context_of(successor), self.budget_of(successor.used),
+                        self.operations_of(sends)))
+        return tuple(out)
+
+    def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
+                       packed: Packed) -> tuple[tuple[Action, int], ...]:
+        """The steps of ``mechanism`` (one that reads and changes the context alone:
+        anti-entropy, retirement gossip), computed on ``packed`` decoded: each action
+        and next context."""
+        self.misses += 1
+        state = self.decode(packed)
+        out = []
+        for action, successor in mechanism(state, self.plan):
+            assert successor.messages is state.messages and successor.used is state.used, (
+                f"{mechanism} changed more than the context")
+            out.append((action, self.context_of(successor)))
+        return tuple(out)
+    def _message_faults(self, state: State) -> tuple[tuple[Action, int, int], ...]:
+        """The drops and duplicates of ``state`` (the first block of the spec's
+        :func:`~spec.faults.faults`): each action, messages id and budget id."""
+        self.misses += 1
+        c = self.context_of(state)
+        out = []
+        for action, successor in faults(state, self.plan):
+            if not isinstance(action, Drop | Duplicate):
+                break
+            assert self.context_of(successor) == c, "a drop or duplicate changed the context"
+            out.append((action, self.messages_of(successor.messages, successor._parts[1]),
+                        self.budget_of(successor.used)))
+        return tuple(out)
+
+    def _node_faults(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
+        """The node faults of context ``c`` under budget ``u`` (the spec's
+        :func:`~spec.faults.faults` on the context with no message in flight): each
+        action, next context, budget and the purges of its node's coordinations."""
+        self.misses += 1
+        state = self.build(c, _EMPTY, _EMPTY_HASH, u)
+        index = self.plan.index
+        out = []
+        for action, successor in faults(state, self.plan):
+            assert not isinstance(action, Drop | Duplicate)
+            o = 0
+            if isinstance(action, _DOWN):
+                node = state.nodes[index[action.node]]
+                o = self.operations_of(tuple([(_PURGE, action.node, coord.request, None)
+                                              for coord in node.coord]))
+            out.append((action, self.context_of(successor), self.budget_of(successor.used), o))
+        return tuple(out)
+
+    def _step_caches(self) -> tuple[dict[Any, Any], ...]:
+        return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
+                self.timeout_effects, self.message_faults, self.node_faults, self.requests,
+                self.waiting, self.exchanged, self.learnt, self.decoded)
+
+    def cached(self) -> int:
+        """Entries held in the step caches now (the delivery and timeout tables counted
+        per effect)."""
+        return (sum([len(cache) for cache in self._step_caches()])
+                + sum([len(t) for t in self.delivered.values()])
+                + sum([len(t) for t in self.timeout_effects.values()]))
+
+    def flush(self) -> None:
+        """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
+        parts stay, so every packed state still decodes."""
+        for cache in self._step_caches():
+            cache.clear()
+
+    def entries(self) -> int:
+        """Entries held in the kernel's tables now (interned parts and cached steps)."""
+        return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
+                + len(self.operations) + self.cached())
+
+
+class KernelModel:
+    """The spec's model (:class:`~model_check.spec_model.SpecModel`'s members) over
+    packed states (:class:`Kernel`): what :func:`model_check.check.check` explores
+    when :func:`covers` says so. Its states are :data:`Packed`; ``decode`` gives the
+    spec's state (the properties read it)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.kernel = Kernel(config)
+        self.successors = self.kernel.successors
+        self.decode = self.kernel.decode
+        self.spec = SpecModel(config, memo=False)
+        """The spec's model: it describes and narrates the decoded states."""
+
+    is_fault = staticmethod(_spec.is_fault)
+    fault_free = staticmethod(attrgetter("fault_free"))
+    """``not is_fault(action)`` in C (as :class:`~model_check.spec_model.SpecModel`'s)."""
+
+    def canonicalize(self, state: Packed) -> Packed:
+        """The identity: the kernel covers no configuration with a symmetry."""
+        return state
+
+    def initial_states(self) -> tuple[Packed]:
+        return (self.kernel.encode(_spec.initial_state(self.config)),)
+
+    def describe(self, state: Packed) -> dict[str, JSON]:
+        return self.spec.describe(self.decode(state))
+
+    def narrate(self, before: Packed, action: Action, after: Packed) -> str:
+        return self.spec.narrate(self.decode(before), action, self.decode(after))
+
+    def narrate_initial(self, state: Packed) -> str:
+        return self.spec.narrate_initial(self.decode(state))
+
+    def action_to_json(self, action: Action) -> dict[str, JSON]:
+        return action.to_json()
+
+    def action_from_json(self, data: Mapping[str, JSON]) -> Action:
+        return action_from_json(dict(data))
+
+    def lift(self, predicate: Callable[[State], bool]) -> Callable[[Packed], bool]:
+        """``predicate`` of the spec's state, asked of a packed state."""
+        decode = self.decode
+        return lambda packed: predicate(decode(packed))
+
+    def lift_context(self, predicate: Callable[[State], bool]) -> Callable[[Packed], bool]:
+        """``predicate`` (one that reads the context alone: no message in flight, no
+        budget, e.g. :func:`~model_check.spec_memo.memo_predicate` of
+        :data:`~model_check.spec_memo.WITNESS_PARTS`) asked of a packed state, its
+        answer cached per context id (bounded by :data:`~model_check.spec_memo.LIMIT`)."""
+        decode = self.decode
+        cache: dict[int, bool] = {}
+        get = cache.get
+
+        def asked(packed: Packed) -> bool:
+            answer = get(packed[0])
+            if answer is None:
+                if len(cache) >= LIMIT:
+                    cache.clear()
+                answer = cache[packed[0]] = predicate(decode(packed))
+            return answer
+
+        return asked
+
+    def lift_step(self, step: Callable[[State, Action, State], bool]
+                  ) -> Callable[[Packed, Action, Packed], bool]:
+        """A step predicate of the spec's states, asked of packed states: each state is
+        decoded only if the predicate reads more of it than its configuration (most read
+        the action alone: :class:`_Decoded`)."""
+        decode = self.decode
+        config = self.config
+
+        def asked(before: Packed, action: Action, after: Packed) -> bool:
+            return step(_Decoded(decode, before, config), action,  # type: ignore[arg-type]
+                        _Decoded(decode, after, config))  # type: ignore[arg-type]
+
+        return asked
+
+
+class _Decoded:
+    """A packed state that decodes itself on its first read of a part other than its
+    configuration (a step predicate's states)."""
+
+    __slots__ = ("_decode", "_packed", "_state", "config")
+
+    def __init__(self, decode: Callable[[Packed], State], packed: Packed, config: Config) -> None:
+        self._decode = decode
+        self._packed = packed
+        self._state: State | None = None
+        self.config = config
+
+    def __getattr__(self, name: str) -> Any:
+        if self._state is None:
+            self._state = self._decode(self._packed)
+        return getattr(self._state, name)
+
+
+def kernel_model(config: Config) -> KernelModel:
+    """The packed-state model of ``config`` (check :func:`covers` first)."""
+    return KernelModel(config)
+
+
+class PackedScreen:
+    """:class:`~model_check.spec_memo.PropertyScreen` over packed states: the
+    properties of :data:`~model_check.spec_memo.SCREEN_PARTS` (they read the context
+    alone) cached per context id; acked_writes_durable per (context id, the put ids
+    in flight, cached per messages id); each answer computed once by the spec's
+    screen on the decoded state. ``covers`` as the screen's."""
+
+    def __init__(self, model: KernelModel, predicates: dict[str, Callable[[State], bool]]
+                 ) -> None:
+        self.decode = model.decode
+        self.group = PropertyScreen({name: holds for name, holds in predicates.items()
+                                     if name != _DURABLE})
+        self.durable = PropertyScreen({name: holds for name, holds in predicates.items()
+                                       if name == _DURABLE})
+        self.covers = self.group.covers | self.durable.covers
+        self.contexts: dict[int, bool] = {}
+        self.flying: dict[int, frozenset[int]] = {}
+        self.verdicts: dict[tuple[int, frozenset[int]], bool] = {}
+        self.messages = model.kernel.message_tuples
+
+    def __call__(self, packed: Packed) -> bool:
+        c, m, _ = packed
+        if self.group.covers:
+            ok = self.contexts.get(c)
+            if ok is None:
+                if len(self.contexts) >= LIMIT:
+                    self.contexts.clear()
+                ok = self.contexts[c] = self.group(self.decode(packed))
+            if not ok:
+                return False
+        if not self.durable.covers:
+            return True
+        flying = self.flying.get(m)
+        if flying is None:
+            if len(self.flying) >= LIMIT:
+                self.flying.clear()
+            flying = self.flying[m] = frozenset(_spec.in_flight_values(self.messages[m][0]))
+        key = (c, flying)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            if len(self.verdicts) >= LIMIT:
+                self.verdicts.clear()
+            verdict = self.verdicts[key] = self.durable(self.decode(packed))
+        return verdict
