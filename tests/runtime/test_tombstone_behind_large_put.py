@@ -1,6 +1,6 @@
-"""A reap does not pass the large frames sent before it on a peer connection
-(session 54's review of small frames first: docs/runtime.md, "Review of small frames
-first (session 54, review)").
+"""A reap does not pass the large frames sent before it (session 54's review of
+small frames first: docs/runtime.md, "Review of small frames first (session 54,
+review)").
 
 Since session 54 a peer writer sends the small frames queued before the large ones
 (``NodeServer._frames_to_write``). The reap of a tombstone (``delete_mode = "safe"``,
@@ -10,22 +10,30 @@ member that answered a reap query "clean" had sent the asker every frame it queu
 before. With small frames first, on a link that reads slowly (a busy or distant
 replica), a large ``ReplicaPut`` of a value the delete covers, queued before the
 tombstone, arrives after the ``Reap`` (key ``k1``: n1 coordinates the put and the
-delete, n3 reaps, then stores the deleted value again), or a member's "clean"
-answer passes its own large ``ReplicaPut`` to the asker (key ``k2``: n3 coordinates
-the put, n1 the delete; n1 reaps on n3's answer, then stores the value). Either
-copy is then read back (a GET at ``r=3`` answers the deleted value: 200, not 404)
-and spread by read repair and anti-entropy: a resurrection.
+delete, n3 reaps, then stores the deleted value again), or a member's answers pass
+its own large ``ReplicaPut`` to the asker (key ``k2``: n3 coordinates the put, n1
+the delete; n1 reaps, then stores the value). A third case is older than session
+54 (key ``k3``: n1 coordinates the put, n2 the delete; the tombstone reaches n3 from
+n2, and n1 answers n2's reap query "clean" while its large put for n3 still waits
+in its queue: n3 reaps, then stores the value). Each copy is then read back (a GET
+at ``r=3`` answers the deleted value: 200, not 404) and spread by read repair and
+anti-entropy: a resurrection.
 
-The links n1 -> n3 and n3 -> n1 read about 2.4 MB/s here (each read of the
-receiving node's stream waits 10 ms and takes at most 24 KB), each behind 10 MB of
+The links n1 -> n3 and n3 -> n1 read about 6 MB/s at most here (each read of the
+receiving node's stream waits 10 ms and takes at most 64 KB), each behind 30 MB of
 large frames queued first (``ReplicaGetReply`` frames of an op no one waits for:
-dropped by the receiver), so that the reap is decided and sent while the large
-puts still wait in their sender's queue. Then the links read at full speed, and
-once every frame is in no node may hold a live version of either key.
+dropped by the receiver), so that the reaps are decided and sent while the large
+puts still wait in their sender's queue; gets through n1 at ``r=3`` meanwhile set
+reaps at n1 (the delete of ``k3`` sets its own at n2). Then the links read at full
+speed, and once every frame is in no node may hold a live version of any key, and
+every tombstone is reaped within 15 s.
 
-Found on main (eba640c8): the GET answered 200 with each deleted value. Mutants
-checked to fail: ``_IN_LINE`` without ``Reap`` (``k1`` read back), without
-``ReapQueryReply`` (``k2`` read back); ``_frames_to_write`` as at eba640c8 (both).
+Found: at eba640c8 (main, session 54 merged) the GET answers 200 for each key; at
+f54652f6 (before session 54) 200 for ``k3`` alone. Mutants checked to fail (see
+the docs section for the figures): ``_keys_of`` returning no key (no small frame
+waits in line: ``k1`` and ``k2`` read back); the reaper's ``busy`` not extended by
+``NodeServer._sending_about`` (``k3``); ``_taken`` not counting a frame out of
+``_keys_in_line`` (the bookkeeping assertion).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
 
 FILLER = b"f" * 1_000_000
+KEYS = ("k1", "k2", "k3")
 
 
 class _SlowLink:
@@ -69,17 +78,18 @@ async def _delete(server: NodeServer, key: str) -> None:
 def test_a_reap_does_not_pass_a_large_put_queued_before_it(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, tombstone_grace_s=0.1) as servers:
-            n1, _, n3 = servers
+            n1, n2, n3 = servers
             links = [_SlowLink(n3, "n1"), _SlowLink(n1, "n3")]
             for index in range(30):
                 n1._send("n3", ReplicaGetReply(10**9 + index, b"filler", FILLER))
                 n3._send("n1", ReplicaGetReply(10**9 + index, b"filler", FILLER))
-            for coordinator, key in ((n1, "k1"), (n3, "k2")):  # W = 2: n2 and itself
+            for coordinator, key in ((n1, "k1"), (n3, "k2"), (n1, "k3")):  # W = 2
                 status, _, _ = await call("PUT", url(coordinator, f"/kv/{key}"),
                                           b"v" * 200_000)
                 assert status == 200, (key, status)
             await _delete(n1, "k1")
             await _delete(n1, "k2")
+            await _delete(n2, "k3")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 30
             while n1._queued_bytes.get("n3") or n3._queued_bytes.get("n1"):
@@ -91,12 +101,17 @@ def test_a_reap_does_not_pass_a_large_put_queued_before_it(tmp_path: Path) -> No
                 link.fast = True
             await asyncio.sleep(0.5)  # what the sockets' buffers held
             read_back = {key: (await call("GET", url(n1, f"/kv/{key}?r=3")))[0]
-                         for key in ("k1", "k2")}
-            assert read_back == {"k1": 404, "k2": 404}, read_back
+                         for key in KEYS}
+            assert read_back == dict.fromkeys(KEYS, 404), read_back
+            for server, peer in ((n1, "n3"), (n3, "n1")):  # nothing left in line
+                assert not server._keys_in_line[peer] and not server._in_line[peer], (
+                    server._keys_in_line[peer], len(server._in_line[peer]))
             deadline = loop.time() + 15
-            while any(server.node.record(key) is not None
-                      for server in servers for key in (b"k1", b"k2")):
-                assert loop.time() < deadline, "the tombstones were never reaped"
-                await asyncio.sleep(0.05)
+            while held := [key for key in KEYS if any(
+                    server.node.record(key.encode()) is not None for server in servers)]:
+                assert loop.time() < deadline, f"{held}: never reaped"
+                for key in held:  # a reap whose rounds ran out is set again by a get
+                    await call("GET", url(n1, f"/kv/{key}?r=3"))
+                await asyncio.sleep(0.2)
 
     run(scenario())
