@@ -345,9 +345,15 @@ class ByteAdmission:
 
     def _lane_fits(self, writes: int, size: int, room: int | None = None) -> bool:
         """Whether a small write of ``size`` bytes fits beside ``writes`` bytes of
-        writes in flight (those reserved included): none, or within ``room`` (the
-        limit; the small writes' budget when it passes larger writes waiting)."""
-        return writes <= 0 or writes + size <= (self.limit if room is None else room)
+        writes in flight (those reserved included): none, or within the limit; or,
+        with ``room`` (the small writes' budget, when it passes larger writes
+        waiting), within ``room`` even beside none. Session 54's review: a small
+        write larger than the budget (``max_pending_requests`` under 8 makes
+        :attr:`small` larger than :attr:`small_budget`) passed beside none, and the
+        bytes in flight went past ``limit + small_budget``."""
+        if room is not None:
+            return writes + size <= room
+        return writes <= 0 or writes + size <= self.limit
 
     def close(self) -> None:
         """Refuse the requests waiting now, and any that comes after (the node stops:

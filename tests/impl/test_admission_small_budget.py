@@ -6,7 +6,9 @@ The bytes in flight are variables of the test.
 Mutants checked to fail: ``_small_passes`` refusing whenever a larger write waits
 (session 52's rule: the first test); ``_head_fits`` without the set-aside (``fits``
 alone: the second); the budget not checked (``small_held() + size`` compared with
-``limit``: the first test's budget case).
+``limit``: the first test's budget case). The third test (session 54's review)
+fails at eba640c8: ``_lane_fits`` let a small write larger than the budget pass
+beside no small write in flight.
 """
 
 from __future__ import annotations
@@ -85,3 +87,28 @@ def test_small_writes_in_flight_do_not_keep_the_large_head_waiting() -> None:
     bytes_.large = 0
     assert not ByteAdmission._head_fits(admission, 751)
     assert ByteAdmission._head_fits(admission, 750)
+
+
+def test_a_small_write_over_the_budget_does_not_pass_a_large_one() -> None:
+    """``max_pending_requests`` 2 (limit 800: a small write is up to 400 bytes, the
+    budget 100): 800 bytes of a large write in flight, a write of 500 waits. A
+    300-byte write does not pass it (before session 54's review it did, with no
+    small write in flight: 1,100 bytes in flight, past ``limit + small_budget``);
+    a 100-byte one does, and none more while it is in flight."""
+    bytes_ = _Bytes(800)
+    admission = ByteAdmission(lambda: bytes_.large + bytes_.small, 800, 5.0,
+                              get_held=lambda: 0, small=400, small_held=lambda: bytes_.small)
+
+    async def scenario() -> None:
+        large = asyncio.ensure_future(admission.admit(500, write=True))
+        await asyncio.sleep(0)
+        assert admission.large_writes_waiting == 1
+        assert not admission.admits_now(300, write=True)
+        assert admission.admits_now(100, write=True)
+        bytes_.small = 100
+        assert not admission.admits_now(1, write=True)
+        assert bytes_.large + bytes_.small <= admission.limit + admission.small_budget
+        admission.close()
+        assert not await large
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
