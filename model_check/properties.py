@@ -74,6 +74,10 @@ from spec.actions import (
     Deliver,
     DiskLoss,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Reap,
     Restore,
     Timeout,
@@ -660,6 +664,30 @@ def acked_after_refused_write(before: State, action: Action, after: State) -> bo
             > sum(len(c.acked) for c in before.clients))
 
 
+def forward_retried(before: State, action: Action, after: State) -> bool:
+    """A forward whose target cannot answer goes on to a later node of the top N
+    (:class:`~spec.actions.ForwardAgain`, session 54)."""
+    return isinstance(action, ForwardAgain)
+
+
+def forwarder_coordinates(before: State, action: Action, after: State) -> bool:
+    """A forwarder that reaches no node of the top N coordinates the put itself
+    (:class:`~spec.actions.ForwardFallback`, session 54)."""
+    return isinstance(action, ForwardFallback)
+
+
+def outsider_hands_off(before: State, action: Action, after: State) -> bool:
+    """A node outside the top N keeps its copy as hints for the top N
+    (:class:`~spec.actions.OutsiderHandoff`, session 54)."""
+    return isinstance(action, OutsiderHandoff)
+
+
+def outsider_lets_go(before: State, action: Action, after: State) -> bool:
+    """A node outside the top N deletes its copy, which the top N's copies cover
+    (:class:`~spec.actions.OutsiderLetGo`, session 54)."""
+    return isinstance(action, OutsiderLetGo)
+
+
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
     return isinstance(action, ClientGet) and action.node in before.config.joining
@@ -926,6 +954,33 @@ SOMETIMES = (
         "is not vacuous: acked_writes_durable rests on the survivors' copies)",
         step=removed_holding_data,
         actions=(ForceRemove,),
+    ),
+    # session 54's review: the forwarder's retries and its copy's hand-off
+    # (workload.coordinator = "any"; spec.requests.forward_retries,
+    # spec.handoff.outsider_copies) are explored
+    Property.sometimes(
+        "forward_retried",
+        "a forward whose target cannot answer goes on to a later node of the top N",
+        step=forward_retried,
+        actions=(ForwardAgain,),
+    ),
+    Property.sometimes(
+        "forwarder_coordinates",
+        "a forwarder that reaches no node of the top N coordinates the put itself",
+        step=forwarder_coordinates,
+        actions=(ForwardFallback,),
+    ),
+    Property.sometimes(
+        "outsider_hands_off",
+        "a node outside the top N keeps its copy of a key as hints for the top N",
+        step=outsider_hands_off,
+        actions=(OutsiderHandoff,),
+    ),
+    Property.sometimes(
+        "outsider_lets_go",
+        "a node outside the top N deletes its copy once the top N's copies cover it",
+        step=outsider_lets_go,
+        actions=(OutsiderLetGo,),
     ),
 )
 
