@@ -664,28 +664,17 @@ def acked_after_refused_write(before: State, action: Action, after: State) -> bo
             > sum(len(c.acked) for c in before.clients))
 
 
-def forward_retried(before: State, action: Action, after: State) -> bool:
-    """A forward whose target cannot answer goes on to a later node of the top N
-    (:class:`~spec.actions.ForwardAgain`, session 54)."""
-    return isinstance(action, ForwardAgain)
+@dataclass(frozen=True, slots=True)
+class _TakenStep:
+    """A step predicate: the step is an action of class ``kind`` (the forwarder's
+    sometimes-properties of session 54's review: each says that its action of
+    :func:`spec.requests.forward_retries` or :func:`spec.handoff.outsider_copies` is
+    explored)."""
 
+    kind: type[Action]
 
-def forwarder_coordinates(before: State, action: Action, after: State) -> bool:
-    """A forwarder that reaches no node of the top N coordinates the put itself
-    (:class:`~spec.actions.ForwardFallback`, session 54)."""
-    return isinstance(action, ForwardFallback)
-
-
-def outsider_hands_off(before: State, action: Action, after: State) -> bool:
-    """A node outside the top N keeps its copy as hints for the top N
-    (:class:`~spec.actions.OutsiderHandoff`, session 54)."""
-    return isinstance(action, OutsiderHandoff)
-
-
-def outsider_lets_go(before: State, action: Action, after: State) -> bool:
-    """A node outside the top N deletes its copy, which the top N's copies cover
-    (:class:`~spec.actions.OutsiderLetGo`, session 54)."""
-    return isinstance(action, OutsiderLetGo)
+    def __call__(self, before: State, action: Action, after: State) -> bool:
+        return isinstance(action, self.kind)
 
 
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
@@ -961,25 +950,25 @@ SOMETIMES = (
     Property.sometimes(
         "forward_retried",
         "a forward whose target cannot answer goes on to a later node of the top N",
-        step=forward_retried,
+        step=_TakenStep(ForwardAgain),
         actions=(ForwardAgain,),
     ),
     Property.sometimes(
         "forwarder_coordinates",
         "a forwarder that reaches no node of the top N coordinates the put itself",
-        step=forwarder_coordinates,
+        step=_TakenStep(ForwardFallback),
         actions=(ForwardFallback,),
     ),
     Property.sometimes(
         "outsider_hands_off",
         "a node outside the top N keeps its copy of a key as hints for the top N",
-        step=outsider_hands_off,
+        step=_TakenStep(OutsiderHandoff),
         actions=(OutsiderHandoff,),
     ),
     Property.sometimes(
         "outsider_lets_go",
         "a node outside the top N deletes its copy once the top N's copies cover it",
-        step=outsider_lets_go,
+        step=_TakenStep(OutsiderLetGo),
         actions=(OutsiderLetGo,),
     ),
 )
