@@ -1062,6 +1062,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "outsider_lets_go": 13},
     ),
     _entry(
+        "forward-pw-partition",
+        "session 54's review: forward-strict-partition with a sloppy quorum and primary "
+        "quorums PR = 1, PW = 2: the forwarder's fallback keeps the put as a hint for the "
+        "last top-N node it cannot reach, one ack and no primary, so a put is "
+        "acknowledged once both top-N nodes stored it: every property holds "
+        "(read_your_writes included)",
+        distinct_states=1_258,
+        transitions=4_267, depth=20,
+        found={**_WRITE_READ, "converged_after_a_write": 3, "read_after_acknowledged_write": 4,
+               "fallback_holds_hint": 3, "hint_handed_off": 7, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2, **_FORWARDS, "outsider_hands_off": 4,
+               "outsider_lets_go": 12},
+    ),
+    _entry(
         "forward-pw-disk-loss",
         "session 54's review: forward-strict-partition with a sloppy quorum, PR = 1, PW = 2 "
         "and a disk loss: the forwarder's fallback keeps the put as a hint for the last "

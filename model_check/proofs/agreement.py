@@ -298,7 +298,7 @@ def unencoded(config: Any) -> str:
     a refused write acknowledged, which no step of the encoding can state (a put is
     acknowledged only while W nodes hold it: the twin's acknowledgements are refused,
     tests/model_check/test_proofs_write_failures.py). Clients that send to any node
-    (``workload.coordinator = "any"``, session 54's review: the suite's two forward
+    (``workload.coordinator = "any"``, session 54's review: the suite's three forward
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
     6,824 after them)."""

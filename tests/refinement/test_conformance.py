@@ -158,7 +158,7 @@ MAPPED = [e.name for e in DEFAULT_SUITE
 #: session 54's review: the entries whose clients send to any node (forwards, the
 #: forwarder's retries and its copy's hand-off): the lockstep maps no forward
 #: (``LockstepState.maps_forwards``; trace validation's harness does)
-FORWARDED = {"forward-strict-partition", "forward-pw-disk-loss"}
+FORWARDED = {"forward-strict-partition", "forward-pw-partition", "forward-pw-disk-loss"}
 #: suite entries whose faults or features the lockstep does not map yet (the
 #: refinement part of the membership issue): named here so the list cannot grow unseen
 UNMAPPED: set[str] = {
