@@ -967,7 +967,7 @@ SOMETIMES = (
     ),
     Property.sometimes(
         "outsider_lets_go",
-        "a node outside the top N deletes its copy once the top N's copies cover it",
+        "a node outside the top N deletes its copy once every top-N node acknowledged it",
         step=_TakenStep(OutsiderLetGo),
         actions=(OutsiderLetGo,),
     ),
