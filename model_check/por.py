@@ -229,6 +229,12 @@ KNOWN: dict[str, Reads] = {
     # a failing disk (session 51: with a write_failures budget the reduction is off;
     # without one never found)
     "acked_after_refused_write": "a step's own footprint",
+    # the forwarder's (session 54's review: with workload.coordinator = "any" the
+    # reduction is off, FORWARD_ACTIONS; without it never found)
+    "forward_retried": "a step's own footprint",
+    "forwarder_coordinates": "a step's own footprint",
+    "outsider_hands_off": "a step's own footprint",
+    "outsider_lets_go": "a step's own footprint",
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in

@@ -74,6 +74,10 @@ from spec.actions import (
     Deliver,
     DiskLoss,
     ForceRemove,
+    ForwardAgain,
+    ForwardFallback,
+    OutsiderHandoff,
+    OutsiderLetGo,
     Reap,
     Restore,
     Timeout,
@@ -660,6 +664,19 @@ def acked_after_refused_write(before: State, action: Action, after: State) -> bo
             > sum(len(c.acked) for c in before.clients))
 
 
+@dataclass(frozen=True, slots=True)
+class _TakenStep:
+    """A step predicate: the step is an action of class ``kind`` (the forwarder's
+    sometimes-properties of session 54's review: each says that its action of
+    :func:`spec.requests.forward_retries` or :func:`spec.handoff.outsider_copies` is
+    explored)."""
+
+    kind: type[Action]
+
+    def __call__(self, before: State, action: Action, after: State) -> bool:
+        return isinstance(action, self.kind)
+
+
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
     return isinstance(action, ClientGet) and action.node in before.config.joining
@@ -926,6 +943,33 @@ SOMETIMES = (
         "is not vacuous: acked_writes_durable rests on the survivors' copies)",
         step=removed_holding_data,
         actions=(ForceRemove,),
+    ),
+    # session 54's review: the forwarder's retries and its copy's hand-off
+    # (workload.coordinator = "any"; spec.requests.forward_retries,
+    # spec.handoff.outsider_copies) are explored
+    Property.sometimes(
+        "forward_retried",
+        "a forward whose target cannot answer goes on to a later node of the top N",
+        step=_TakenStep(ForwardAgain),
+        actions=(ForwardAgain,),
+    ),
+    Property.sometimes(
+        "forwarder_coordinates",
+        "a forwarder that reaches no node of the top N coordinates the put itself",
+        step=_TakenStep(ForwardFallback),
+        actions=(ForwardFallback,),
+    ),
+    Property.sometimes(
+        "outsider_hands_off",
+        "a node outside the top N keeps its copy of a key as hints for the top N",
+        step=_TakenStep(OutsiderHandoff),
+        actions=(OutsiderHandoff,),
+    ),
+    Property.sometimes(
+        "outsider_lets_go",
+        "a node outside the top N deletes its copy once every top-N node acknowledged it",
+        step=_TakenStep(OutsiderLetGo),
+        actions=(OutsiderLetGo,),
     ),
 )
 

@@ -174,6 +174,12 @@ _DELETE_JOIN = {"put_acknowledged": 3, "converged_after_a_write": 3,
                 "write_after_read": 5, "delete_acknowledged": 7, "read_after_delete": 8,
                 "tombstone_reaped": 8}
 
+# The forwarder's entries' common witnesses (session 54's review: workload.coordinator
+# = "any", N = 2 of three nodes, one partition).
+_FORWARDS = {**_WRITE_READ, "converged_after_a_write": 3, "read_after_acknowledged_write": 4,
+             "coordinator_times_out": 3, "anti_entropy_repairs": 2, "forward_retried": 3,
+             "forwarder_coordinates": 3}
+
 # The pruning entries' common witnesses (session 33: N=2, R=1, W=2, one crash).
 _PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
           "read_after_acknowledged_write": 4, "siblings_stored": 3, "get_returns_siblings": 4,
@@ -1041,6 +1047,49 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         transitions=5_231, depth=9,
         found={**_WRITE, "siblings_stored": 2, "anti_entropy_repairs": 2,
                "acked_after_refused_write": 4},
+    ),
+    _entry(
+        "forward-strict-partition",
+        "session 54's review: clients send to any node (workload.coordinator = \"any\"), "
+        "three nodes, N = 2, strict quorum R = 1, W = 2, one partition: a forward whose "
+        "target is cut off goes on to the next top-N node (3 steps), a forwarder that "
+        "reaches neither coordinates the put (3 steps; its own copy no replica), hands "
+        "its copy to the top N as hints (5 steps; so fallback_holds_hint is found under a "
+        "strict quorum) and lets it go once both acknowledged (13 steps): every property "
+        "holds",
+        distinct_states=2_115,
+        transitions=8_177, depth=22,
+        found={**_FORWARDS, "fallback_holds_hint": 5, "hint_handed_off": 9,
+               "outsider_hands_off": 5, "outsider_lets_go": 13},
+    ),
+    _entry(
+        "forward-pw-partition",
+        "session 54's review: forward-strict-partition with a sloppy quorum and primary "
+        "quorums PR = 1, PW = 2: the forwarder's fallback keeps the put as a hint for the "
+        "last top-N node it cannot reach, one ack and no primary, so a put is "
+        "acknowledged once both top-N nodes stored it: every property holds "
+        "(read_your_writes included)",
+        distinct_states=1_258,
+        transitions=4_267, depth=20,
+        found={**_FORWARDS, "fallback_holds_hint": 3, "hint_handed_off": 7,
+               "outsider_hands_off": 4, "outsider_lets_go": 12},
+    ),
+    _entry(
+        "forward-pw-disk-loss",
+        "session 54's review: forward-strict-partition with a sloppy quorum, PR = 1, PW = 2 "
+        "and a disk loss: the forwarder's fallback keeps the put as a hint for the last "
+        "top-N node (one ack, no primary); it lets its copy go once both owners "
+        "acknowledged its hints, even where one lost its disk since (the "
+        "implementation's rule; such let-go steps are in the graph) and the other holds "
+        "the write: acked_writes_durable holds. read_your_writes is violated (6 steps) "
+        "by no forward: an owner that acknowledged the put loses its disk and the get "
+        "reads it alone (R = 1)",
+        {"read_your_writes": 6},
+        distinct_states=15_263,
+        transitions=56_663, depth=24,
+        found={**_FORWARDS, "disk_lost_holding_data": 2, "new_actor_writes": 3,
+               "fallback_holds_hint": 3, "hint_handed_off": 7, "outsider_hands_off": 4,
+               "outsider_lets_go": 12},
     ),
 )
 

@@ -305,9 +305,10 @@ class OutsiderHandoff(Action):
 @dataclass(frozen=True, slots=True)
 class OutsiderLetGo(Action):
     """``node``, outside ``key``'s top N and coordinating no put of it, deletes its copy
-    of the key, which the copy of every node of the top N covers (session 54;
-    ``impl.gossip.Gossiper.let_go``: the copy goes once every owner acknowledged the
-    hint of it, ``_stray_acknowledged``)."""
+    of the key once every node of the top N acknowledged a hint of that copy (session
+    54; ``impl.gossip.Gossiper.let_go``: the copy goes once every owner acknowledged
+    the hint of it, ``_stray_acknowledged``; session 54's review: the acknowledgements,
+    not the owners' copies now, as the implementation)."""
 
     node: str
     key: str

@@ -21,10 +21,13 @@ flight (a reduction, see docs/spec.md).
 (:class:`~spec.actions.ForwardFallback`) stored it although it is outside the key's
 top N. Once it coordinates no put of the key it keeps its copy as a hint for each
 node of the top N (:class:`~spec.actions.OutsiderHandoff`), handed off as any hint,
-and deletes the copy once the copy of every node of the top N covers it
-(:class:`~spec.actions.OutsiderLetGo`). Paper 4.6 ("the replica ... will have a hint
-in its metadata that suggests which node was the intended recipient"); the
-implementation's ``impl.gossip.Gossiper.hand_outsider_copy`` and ``let_go``.
+and deletes the copy once every node of the top N acknowledged a hint of it
+(:class:`~spec.actions.OutsiderLetGo`; the implementation's rule: an owner that
+acknowledged and then lost its disk does not hold the copy back). Only a node that
+coordinated a put of the key does so (a copy a read repair wrote at a fallback stays,
+as in the implementation). Paper 4.6 ("the replica ... will have a hint in its
+metadata that suggests which node was the intended recipient"); the implementation's
+``impl.gossip.Gossiper.hand_outsider_copy`` and ``let_go``.
 """
 
 from __future__ import annotations
@@ -97,9 +100,10 @@ def outsider_copies(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """Every outsider's hand-off of its copy of a key, and its letting the copy go
     (see the module docstring): for each up node outside a key's top N that stores a
     copy of the key and coordinates no put of it, an
-    :class:`~spec.actions.OutsiderHandoff` unless it keeps that copy as a hint for
-    every node of the top N already, and an :class:`~spec.actions.OutsiderLetGo`
-    when the copy of every node of the top N covers it. Nothing unless
+    :class:`~spec.actions.OutsiderHandoff` (if it coordinated a put of the key,
+    :func:`_coordinated`) unless it keeps that copy as a hint for every node of the
+    top N already, and an :class:`~spec.actions.OutsiderLetGo` once every node of the
+    top N acknowledged a hint of that copy (:func:`_acknowledged`). Nothing unless
     ``workload.coordinator = "any"`` with ``hinted_handoff`` (no node outside the top
     N stores a copy otherwise)."""
     config = plan.config
@@ -113,13 +117,14 @@ def outsider_copies(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             top = plan.top[key]
             copy = node.store[k]
             if (name in top or clocks.payload_equal(copy, empty)
-                    or any(c.is_put and c.key == key for c in node.coord)):
+                    or any(c.is_put and c.key == key for c in node.coord)
+                    or not _coordinated(state, name, key)):
                 continue
             if not all(new_hint(t, key, copy) in node.hints for t in top):
                 edit = Edit(state, plan)
                 _hand(edit, name, node, key, copy)
                 yield OutsiderHandoff(name, key), edit.build()
-            if all(_covers(config.clock, state.node(t).store[k], copy, state) for t in top):
+            if all(_acknowledged(state, name, t, key, copy) for t in top):
                 edit = Edit(state, plan)
                 store = (*node.store[:k], empty, *node.store[k + 1:])
                 edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
@@ -137,6 +142,36 @@ def _hand(edit: Edit, name: str, node: NodeState, key: str, copy: clocks.Payload
     hints = {*kept, *(new_hint(t, key, copy) for t in edit.plan.top[key])}
     ordered = tuple(sorted(hints, key=lambda h: h.order))
     edit.set_node(name, new_node(node.up, node.store, ordered, node.coord))
+
+
+def _coordinated(state: State, name: str, key: str) -> bool:
+    """Whether ``name`` coordinated a put of ``key`` (outside its top N: a
+    :class:`~spec.actions.ForwardFallback`). The implementation hands a copy only
+    then (``impl.gossip.Gossiper.mark_outsider_copy`` at
+    ``PutCoordinator._coordinate``, ``hand_outsider_copy`` at the put's end); a copy a
+    read repair wrote at a fallback (``features.read_repair_fallbacks``) is never
+    handed there, and stays (impl/read_repair.py's docstring, session 27). Session
+    54's review: before, the spec handed that copy too (4 nodes, N = 3, one crash:
+    ``OutsiderHandoff`` in 9 steps with no forward coordinated). (Over-approximated:
+    a copy written there again after a let-go is handed again; the implementation
+    forgot the key.)"""
+    return any(record is not None and record.key == key and record.coordinator == name
+               for record in state.puts)
+
+
+def _acknowledged(state: State, name: str, owner: str, key: str,
+                  copy: clocks.Payload) -> bool:
+    """Whether ``owner`` acknowledged a hint of ``key`` holding ``copy`` that ``name``
+    kept for it (the ghost record ``State.hints_deleted``: its fallback deleted it at
+    the acknowledgement). The implementation's rule (``impl.gossip.Gossiper.let_go``,
+    ``_stray_acknowledged``: the copy goes once every owner acknowledged the record
+    it still holds), not whether the owners' copies cover it today: an owner that
+    acknowledged and then lost its disk holds the copy no more, and the outsider,
+    which cannot know, lets it go all the same (session 54's review; before, the spec
+    waited for the owners' copies to cover it, a run the implementation's let-go
+    diverged from)."""
+    return any(record[0] == name and record[1] == owner and record[2] == key
+               and clocks.payload_equal(record[3], copy) for record in state.hints_deleted)
 
 
 def _covers(clock: str, big: clocks.Payload, small: clocks.Payload, state: State) -> bool:

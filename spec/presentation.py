@@ -264,8 +264,8 @@ def narrate(before: State, action: Action, after: State) -> str:
                 f"{_payload_text(before.node(action.node).store[k])} as hints for "
                 f"{', '.join(config.top_n(action.key))}")
     if isinstance(action, OutsiderLetGo):
-        return (f"{action.node} lets its copy of {action.key} go (the top N's copies "
-                f"cover it)")
+        return (f"{action.node} lets its copy of {action.key} go (every node of the top N "
+                f"acknowledged it)")
     if isinstance(action, ForwardFallback):
         m = action.message
         effects = _effects(before, after)

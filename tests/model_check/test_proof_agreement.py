@@ -162,7 +162,10 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     # session 51: the failing disk's entries were not encoded (its steps had no
     # family); since session 52 all but the twin that acknowledges a refused write
     # (tests/model_check/test_proof_write_failures.py)
-    assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == ["write-failure-acked"]
+    # session 54's review: the forward entries (no step family of the forwarder's)
+    assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == [
+        "write-failure-acked", "forward-strict-partition", "forward-pw-partition",
+        "forward-pw-disk-loss"]
     assert "dvv-prune-learnt" in {r.name for r in results}
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {
