@@ -80,10 +80,10 @@ def ready(c: LocalNodes, name: str, timeout: float = 20.0) -> bool:
 def start_one(c: LocalNodes, name: str, *extra: str) -> None:
     """``vdynamo serve --node name`` (with ``extra``), its HTTP port waited for alone
     (``LocalNodes.start`` waits for every node's, and one is down here)."""
-    log = open(c.dir / f"{name}.log", "ab")
-    c.procs[name] = subprocess.Popen(
-        [*vdynamo_command(), "serve", str(c.config), "--node", name, *extra],
-        cwd=c.dir, stdout=log, stderr=log)
+    with open(c.dir / f"{name}.log", "ab") as log:  # the child holds its own copy
+        c.procs[name] = subprocess.Popen(
+            [*vdynamo_command(), "serve", str(c.config), "--node", name, *extra],
+            cwd=c.dir, stdout=log, stderr=log)
     ready(c, name)
 
 
