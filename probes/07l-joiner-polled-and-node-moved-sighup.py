@@ -13,8 +13,8 @@
   n3 3 s later, and each one missing then every second until it is there.
 Right value: poll: every answer n4 gives is the key's value (a 503 is allowed, not
 a 404 nor another value); `join` exits 0. moved: the w=3 puts succeed; n3 holds every key
-(r=1) within 15 s of its start (hinted handoff and the dialer's backoff: the hints
-are held by n1, the other nodes being owners); n1 and n2 still running.
+(r=1) within 15 s of its start (the copies it missed reach it after its start, not
+at once); n1 and n2 still running.
 
 Run from the project's root:
     .venv/bin/python probes/07l-joiner-polled-and-node-moved-sighup.py [poll|moved|same]
