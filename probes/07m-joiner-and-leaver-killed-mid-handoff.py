@@ -15,7 +15,7 @@ whose put failed: nothing older); n5 ready within 60 s of its restart; the secon
 `leave n2` exits 0; at the end every member sees the others `up` and n2 `left`.
 
 Run from the project's root: .venv/bin/python probes/07m-joiner-and-leaver-killed-mid-handoff.py
-Loopback only, about 90 s; every process stopped.
+Loopback only, about 30 s; every process stopped.
 """
 from __future__ import annotations
 
