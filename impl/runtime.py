@@ -85,7 +85,7 @@ from impl.config import (
     replicable_frame_bytes,
     sibling_bytes,
 )
-from impl.connections import ConnectionSlots
+from impl.connections import ConnectionSlots, reset
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, error_body, http_status
 from impl.http_values import body_bytes
@@ -1343,10 +1343,18 @@ class NodeServer:
                 # bounded: with frames still buffered for a peer that reads nothing,
                 # wait_closed never returned, and stop() (which awaits this task)
                 # hung: a SIGTERM left the node running (session 12's second probe)
-                with contextlib.suppress(Exception):
+                try:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
-                writer.transport.abort()  # closed already: nothing happens
+                except TimeoutError:
+                    # still open: the peer read nothing for _CLOSE_WAIT_S. A reset, not
+                    # a plain abort, which left the socket an orphan in FIN-WAIT-1
+                    # holding its send buffer, the abandoned frames delivered when the
+                    # peer resumed (a SIGSTOPped node; session 54's second new-user
+                    # probe, tests/runtime/test_peer_unread_link_reset.py)
+                    reset(writer.transport)
+                except Exception:  # closed, with an error: nothing is left to send
+                    pass
 
     def _announced(self, line: str) -> None:
         """A line of the core's log about the store's life (the shadow round, a

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from impl import wire
 from impl.config import ClusterConfig
 from impl.metrics import ObservedStorage
@@ -178,6 +180,19 @@ async def send_refused_hellos(server: NodeServer, hello: bytes, count: int) -> i
 
 def run(coro: Any, limit: float = 60.0) -> Any:
     return asyncio.run(asyncio.wait_for(coro, limit))
+
+
+def run_on(loop: str, coro: Any, limit: float = 60.0) -> Any:
+    """:func:`run` under ``loop``'s event loop, "uvloop" (what `vdynamo serve` runs:
+    its transports' socket is a PseudoSocket) or "asyncio" (the tests' own
+    clusters); the policy before restored."""
+    policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(policy)
+    try:
+        return run(coro, limit)
+    finally:
+        asyncio.set_event_loop_policy(previous)
 
 
 def url(server: NodeServer, path: str) -> str:

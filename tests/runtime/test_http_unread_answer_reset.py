@@ -20,13 +20,12 @@ import os
 import socket
 
 import pytest
-import uvloop
 
 from impl.config import ClusterConfig
 from impl.http_api import _Closed
 from impl.runtime import NodeServer
 from impl.storage.memory import MemoryStorage
-from tests.runtime.live import run
+from tests.runtime.live import run_on
 
 
 def _read_after_the_abort(sock: socket.socket) -> tuple[int, str]:
@@ -74,15 +73,7 @@ async def _given_up() -> tuple[int, str, int]:
 
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_a_client_that_reads_nothing_is_reset_not_left_an_orphan(loop: str) -> None:
-    # both loops: `vdynamo serve` runs uvloop (its transports' socket is a
-    # PseudoSocket), the tests' own clusters asyncio
-    policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
-    previous = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(policy)
-    try:
-        got, end, timeouts = run(_given_up())
-    finally:
-        asyncio.set_event_loop_policy(previous)
+    got, end, timeouts = run_on(loop, _given_up())
     assert timeouts == 1
     # before: the kernel kept sending the answer's unsent bytes after the abort
     # (got about 2.6 MB and then "eof"); mutant: reset() not called in _drain
