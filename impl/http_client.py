@@ -1615,6 +1615,17 @@ def _bound(method: str, timeout_s: float, deadline_s: float | None,
     return left if method in _WRITES else min(timeout_s, left)
 
 
+def _timeouts(bound: float, timeout_s: float) -> httpx.Timeout:
+    """httpx's timeouts of a request of ``bound`` seconds (:func:`_bound`): its
+    connection made within ``timeout_s`` too, a write's as a get's (nothing of it is
+    sent before: the next node may be asked). Session 54's probe: a write to a node
+    that had answered within :data:`FRESH_S` (so not probed) and then dropped every
+    SYN (a firewall) waited for its connection the whole deadline (10 s), and no time
+    was left for the next node: NoNodeError, not written, where 2 s on it and the
+    next node would have written it."""
+    return httpx.Timeout(bound, connect=min(bound, timeout_s))
+
+
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node (:data:`TIMEOUT_S` by default); ``deadline_s``: each call's whole
@@ -1735,7 +1746,8 @@ class Client:
             self._deadlines.deadline.bound = bound
             limit = self.router.answer_limit(self._max_answer_bytes)
             try:
-                with pool.stream(method, url, **options, timeout=bound) as response:
+                with pool.stream(method, url, **options,
+                                 timeout=_timeouts(bound, self._timeout_s)) as response:
                     _check_head(response, limit)
                     raw: list[bytes] = []
                     if response.is_stream_consumed:  # read already by its transport (a
@@ -1889,7 +1901,8 @@ class AsyncClient:
                         async with asyncio.timeout(bound):
                             answer: httpx.Response | httpx.TransportError = (
                                 await self._request(method, url,
-                                                    {**options, "timeout": bound}))
+                                                    {**options, "timeout": _timeouts(
+                                                        bound, self._timeout_s)}))
                 except TimeoutError:
                     answer = httpx.ReadTimeout(f"no whole answer within {bound} s")
                 except httpx.TransportError as error:

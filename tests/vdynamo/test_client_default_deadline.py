@@ -21,6 +21,7 @@ setting ``ends_at`` (the ``--value-file`` test: the put's bound 4.0 s, not about
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -39,7 +40,7 @@ from impl.http_client import (
     NoNodeError,
     call_deadline,
 )
-from tests.vdynamo.loopback import serving
+from tests.vdynamo.loopback import blackholed, serving
 from vdynamo.kv_cli import main_put
 
 
@@ -144,3 +145,54 @@ def test_put_value_file_ends_by_one_timeout_over_its_two_calls(
     bound = re.search(r"no whole answer within ([0-9.]+) s", err)
     assert bound is None or float(bound[1]) <= TIMEOUT - SLOW_STATUS_S + 0.25, err
     assert took < TIMEOUT + SLOW_STATUS_S / 2, took  # before: about TIMEOUT + SLOW_STATUS_S
+
+
+def _answering_node() -> object:
+    """A loopback 'node' answering ``GET /health`` ``{}`` and a PUT ``{"context":
+    "C"}`` (each request's head and body read first)."""
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        data = b""
+        while not stop.is_set():
+            more = conn.recv(65536)
+            if not more:
+                return
+            data += more
+            while b"\r\n\r\n" in data:
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                size = int(length[1]) if length else 0
+                if len(rest) < size:
+                    break
+                data = rest[size:]
+                body = b'{"context": "C"}' if head.startswith(b"PUT ") else b"{}"
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    return serving(handle)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_write_whose_connection_hangs_moves_on_after_the_nodes_part(kind: str) -> None:
+    """A write to a node that answered just now (so not probed) but whose SYNs are
+    now dropped (a firewall: :func:`tests.vdynamo.loopback.blackholed`) waits for its
+    connection ``timeout_s``, as a get would: nothing of it was sent, and the next node
+    writes it. Before (session 54's probe): the connection was given the whole
+    deadline, and then nothing was left for the next node: NoNodeError, not written.
+    Mutant checked: ``_timeouts`` giving the connection the whole ``bound`` (fails,
+    both kinds)."""
+    with blackholed() as hole, _answering_node() as node:  # type: ignore[attr-defined]
+        def fresh(client: Client | AsyncClient) -> None:
+            client.router._learned_at = client.router._now()  # a ring learned: no /status
+            client.router.answered(f"http://{hole}")  # answered within FRESH_S: no probe
+
+        if kind == "sync":
+            with Client([hole, node], timeout_s=0.5, deadline_s=3.0) as client:
+                fresh(client)
+                context = client.put("k", b"v")
+        else:
+            async def scenario() -> str:
+                async with AsyncClient([hole, node], timeout_s=0.5,
+                                       deadline_s=3.0) as db:
+                    fresh(db)
+                    return await db.put("k", b"v")
+            context = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert context == "C"  # before: NoNodeError (not written) after 3 s
