@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import vdynamo
-from impl.http_client import DEADLINE_S, FRESH_S, Router
+from impl.http_client import DEADLINE_S, FRESH_S, Client, Router
 from tests.runtime.procs import cluster_up, request, state
 
 
@@ -46,7 +46,7 @@ def test_the_defaults_pass_over_a_hung_node_and_never_send_it_a_write(
         led = [key for key in (f"k{i}" for i in range(64))
                if router.candidates(key)[0] == f"http://{n1}"][:3]
         assert len(led) == 3, "too few keys led by n1"
-        calls: list[tuple[str, Callable[[vdynamo.Client, str], Any]]] = [
+        calls: list[tuple[str, Callable[[Client, str], Any]]] = [
             ("put", lambda client, key: client.put(key, b"new")),
             ("get", lambda client, key: client.get(key).values),
             ("delete", lambda client, key: client.delete(key))]
