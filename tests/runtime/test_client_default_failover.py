@@ -14,10 +14,11 @@ first: the get, the put and the delete are answered by n2 after about 2 s on n1.
 Two nodes, N = 2, R = W = 1 (n2 alone serves each key); n1 SIGSTOPped, resumed before
 the cluster is stopped. Each call is the first of its own client to n1 since the stop
 (each client put and read its key through n1 first, then waited ``FRESH_S``: a program
-that does other work between its calls), so none knows n1 hangs. Fails on dbba9e95 (the
-put and the delete: OutcomeUnknownError after 10 s; the get over the time bound) and on
-the mutants: the default deadline None (no probe), ``probe_writes`` left False, the
-default ``timeout_s`` 10 s (each call 10 s on n1, over the bound).
+that does other work between its calls), so none knows n1 hangs. Fails on the mutants
+(``/tmp/s54svclib/mut.sh``, docs/runtime.md): the default deadline None, as before
+session 54 (the put sent to n1: OutcomeUnknownError), ``probe_writes`` left False (the
+same), the default ``timeout_s`` 10 s, as before (the put 10.1 s, over the bound). It
+imports ``DEADLINE_S``, which dbba9e95 has not.
 """
 
 from __future__ import annotations
