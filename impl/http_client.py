@@ -29,8 +29,11 @@ node only when its outcome is known:
   may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
   with the fresh context so the retry supersedes what may have been written.
 
-With ``deadline_s`` (session 53; ``vdynamo get/put/delete --timeout``) the call as
-a whole ends by it, and ``timeout_s`` bounds each node's part: a get, a ``/status``
+With ``deadline_s`` (session 53; ``vdynamo get/put/delete --timeout``; by default
+since session 54: :data:`DEADLINE_S`, 10 s, or twice ``timeout_s`` when that is more,
+and ``timeout_s`` :data:`TIMEOUT_S`, 2 s; ``deadline_s=None``: the behaviour before,
+each node ``timeout_s`` and no probe) the call as a whole ends by it, and
+``timeout_s`` bounds each node's part: a get, a ``/status``
 and a write's probe move to the next node after ``timeout_s``; a write is sent to a
 node only once that node answered within :data:`FRESH_S` seconds or answers
 ``GET /health`` within ``timeout_s`` (a probe: a node whose process hangs, SIGSTOP
@@ -88,6 +91,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import enum
 import ipaddress
 import math
 import secrets
@@ -107,19 +111,59 @@ from impl.errors import BadMessageError, DynamoError, InvalidValueError, LocalEr
 from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["FRESH_S", "IN_FLIGHT", "MAX_ANSWER_BYTES", "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
+__all__ = ["DEADLINE_S", "DEFAULT_DEADLINE", "FRESH_S", "IN_FLIGHT", "MAX_ANSWER_BYTES",
+           "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
            "NODE_IN_FLIGHT", "REASON_CHARS",
-           "SUSPECT_S", "UNKNOWN_OUTCOME",
-           "AnswerRefusedError", "AsyncClient", "Client", "Fetched", "NoNodeError",
+           "SUSPECT_S", "TIMEOUT_S", "UNKNOWN_OUTCOME",
+           "AnswerRefusedError", "AsyncClient", "Client", "Default", "Fetched", "NoNodeError",
            "NotSentError", "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "Router",
-           "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
+           "call_deadline", "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan",
+           "read_get", "read_put",
            "status_plan", "value_bytes"]
 
 #: the status of a request a node of another cluster refused (RFC 9110 15.5.20)
 _MISDIRECTED = 421
 #: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
 SUSPECT_S = 10.0
+#: each node's part of a call (``timeout_s`` of :class:`Client`, :class:`AsyncClient`,
+#: ``vdynamo.connect`` not given; session 54: 10 s before, and no deadline, so a node
+#: that hung held each get 10 s and each write sent to it answered "outcome unknown"
+#: after 10 s): a get, a ``/status`` or a write's probe (``GET /health``) with no whole
+#: answer within it moves to the next node. A node answers within its
+#: ``request_timeout`` (1 s by default) after waiting its turn at most ``retry_after_s``
+#: (1 s); ``vdynamo get --node-timeout``'s default too. The DataStax Java driver's
+#: request timeout is 2 s (``basic.request.timeout``)
+TIMEOUT_S = 2.0
+#: each call's whole time, every node tried (``deadline_s`` not given: this, or twice
+#: ``timeout_s`` when that is more, :func:`call_deadline`; session 54): a write sent
+#: waits for its answer until then, as long as it waited before (the old ``timeout_s``
+#: of 10 s), and its outcome is unknown after
+DEADLINE_S = 10.0
+
+
+class Default(enum.Enum):
+    """A parameter not given (PEP 661's sentinel, as an enum so that mypy narrows it)."""
+
+    DEADLINE = "DEADLINE_S, or twice timeout_s when that is more"
+
+
+#: ``deadline_s`` not given (:func:`call_deadline`)
+DEFAULT_DEADLINE = Default.DEADLINE
+
+
+def call_deadline(timeout_s: float, deadline_s: float | Default | None) -> float | None:
+    """The seconds each call of a client of ``timeout_s`` ends by: ``deadline_s`` as
+    given (None: none, each node's part bounded by ``timeout_s`` alone and no probe
+    before a write, the behaviour before session 54), or, not given
+    (:data:`DEFAULT_DEADLINE`), :data:`DEADLINE_S` or twice ``timeout_s`` when that is
+    more, so that a node that holds a call for its whole part leaves as much to the
+    next (``connect(nodes, timeout_s=30)``, a client of large values: 60 s)."""
+    if deadline_s is DEFAULT_DEADLINE:
+        return max(DEADLINE_S, 2 * timeout_s)
+    return deadline_s
+
+
 #: with a ``deadline_s``, a write is sent without a probe (``GET /health``) to a node
 #: that answered within this many seconds (:meth:`Router.fresh`, session 53)
 FRESH_S = 1.0
@@ -1511,7 +1555,7 @@ def _check_seconds(name: str, value: object) -> None:
 def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object,
                   deadline_s: object = None) -> None:
     _check_seconds("timeout_s", timeout_s)
-    if deadline_s is not None:
+    if deadline_s is not None and deadline_s is not DEFAULT_DEADLINE:
         _check_seconds("deadline_s", deadline_s)
     if max_answer_bytes is not None and (
             isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int)
@@ -1545,6 +1589,13 @@ def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
                        f"{'; '.join(why) or 'no node answered'}")
 
 
+def _until(deadline_s: float | None, ends_at: float | None) -> float | None:
+    """The monotonic time a call begun now ends by: ``deadline_s`` seconds from now, or
+    ``ends_at`` (a client's :attr:`Client.ends_at`) if that is sooner; None: neither."""
+    ends = [] if deadline_s is None else [time.monotonic() + deadline_s]
+    return min([*ends, *([] if ends_at is None else [ends_at])], default=None)
+
+
 def _bound(method: str, timeout_s: float, deadline_s: float | None,
            until: float | None) -> float:
     """The seconds one request (``method``) of a call may take: ``timeout_s``; with a
@@ -1559,18 +1610,32 @@ def _bound(method: str, timeout_s: float, deadline_s: float | None,
     if left <= 0:  # (rounded first, session 53's review: under 0.5 ms left was a bound
         # of 0 s, and a write on the connection its probe left open was refused at its
         # first byte, a WriteTimeout: "outcome unknown" for a write not sent)
-        raise NotSentError(f"not sent: the call's deadline_s of {deadline_s} s passed")
+        raise NotSentError("not sent: the call's deadline" + (
+            "" if deadline_s is None else f"_s of {deadline_s} s") + " passed")
     return left if method in _WRITES else min(timeout_s, left)
+
+
+def _timeouts(bound: float, timeout_s: float) -> httpx.Timeout:
+    """httpx's timeouts of a request of ``bound`` seconds (:func:`_bound`): its
+    connection made within ``timeout_s`` too, a write's as a get's (nothing of it is
+    sent before: the next node may be asked). Session 54's probe: a write to a node
+    that had answered within :data:`FRESH_S` (so not probed) and then dropped every
+    SYN (a firewall) waited for its connection the whole deadline (10 s), and no time
+    was left for the next node: NoNodeError, not written, where 2 s on it and the
+    next node would have written it."""
+    return httpx.Timeout(bound, connect=min(bound, timeout_s))
 
 
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
-    node; ``resolve``: the sibling-resolution hook; ``refresh_s``: how often the ring
-    is relearned; ``max_answer_bytes``: the largest answer read (None: the cluster's,
-    :meth:`Router.answer_limit`). One client may be shared by any number of threads:
-    at most :attr:`IN_FLIGHT` of their requests are in flight at once, the others
-    wait their turn in the client (nothing sent yet, their ``timeout_s`` not
-    started)."""
+    node (:data:`TIMEOUT_S` by default); ``deadline_s``: each call's whole
+    (:func:`call_deadline`: by default :data:`DEADLINE_S` or twice ``timeout_s``; None:
+    none, and no probe before a write); ``resolve``: the sibling-resolution hook;
+    ``refresh_s``: how often the ring is relearned; ``max_answer_bytes``: the largest
+    answer read (None: the cluster's, :meth:`Router.answer_limit`). One client may be
+    shared by any number of threads: at most :attr:`IN_FLIGHT` of their requests are
+    in flight at once, the others wait their turn in the client (nothing sent yet,
+    their ``timeout_s`` not started)."""
 
     #: requests in flight at most over every thread sharing the client. Session 32's
     #: client probe: one client shared by 300 threads, 3 puts each on three nodes,
@@ -1588,15 +1653,20 @@ class Client:
     IN_FLIGHT: ClassVar[int] = IN_FLIGHT  # the module's, shared with AsyncClient
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
-                 timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int | None = None, deadline_s: float | None = None,
-                 ) -> None:
+                 timeout_s: float = TIMEOUT_S, refresh_s: float = 30.0,
+                 max_answer_bytes: int | None = None,
+                 deadline_s: float | Default | None = DEFAULT_DEADLINE) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
-        self.router.probe_writes = deadline_s is not None
+        self._deadline_s = call_deadline(timeout_s, deadline_s)
+        self.router.probe_writes = self._deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
-        self._deadline_s = deadline_s
+        #: a monotonic time every call ends by besides its own deadline (None: none):
+        #: a command of several calls that shares one bound (``vdynamo put
+        #: --value-file``: the ``/status`` read for the value's limit, then the put;
+        #: session 54, each had the whole ``--timeout`` before)
+        self.ends_at: float | None = None
         self._max_answer_bytes = max_answer_bytes
         #: the sockets of every pool, each read and write bounded by its request's
         #: deadline (session 36)
@@ -1640,7 +1710,7 @@ class Client:
 
     def _drive(self, plan: Plan) -> Any:
         _check_open(self._closed)
-        until = None if self._deadline_s is None else time.monotonic() + self._deadline_s
+        until = _until(self._deadline_s, self.ends_at)
         try:
             method, url, options = next(plan)
             while True:
@@ -1676,7 +1746,8 @@ class Client:
             self._deadlines.deadline.bound = bound
             limit = self.router.answer_limit(self._max_answer_bytes)
             try:
-                with pool.stream(method, url, **options, timeout=bound) as response:
+                with pool.stream(method, url, **options,
+                                 timeout=_timeouts(bound, self._timeout_s)) as response:
                     _check_head(response, limit)
                     raw: list[bytes] = []
                     if response.is_stream_consumed:  # read already by its transport (a
@@ -1763,15 +1834,20 @@ class AsyncClient:
     """The asyncio twin of :class:`Client` (the same methods, awaited)."""
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
-                 timeout_s: float = 10.0, refresh_s: float = 30.0,
-                 max_answer_bytes: int | None = None, deadline_s: float | None = None,
-                 ) -> None:
+                 timeout_s: float = TIMEOUT_S, refresh_s: float = 30.0,
+                 max_answer_bytes: int | None = None,
+                 deadline_s: float | Default | None = DEFAULT_DEADLINE) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
-        self.router.probe_writes = deadline_s is not None
+        self._deadline_s = call_deadline(timeout_s, deadline_s)
+        self.router.probe_writes = self._deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
-        self._deadline_s = deadline_s
+        #: a monotonic time every call ends by besides its own deadline (None: none):
+        #: a command of several calls that shares one bound (``vdynamo put
+        #: --value-file``: the ``/status`` read for the value's limit, then the put;
+        #: session 54, each had the whole ``--timeout`` before)
+        self.ends_at: float | None = None
         self._max_answer_bytes = max_answer_bytes
         self._http = httpx.AsyncClient(timeout=timeout_s, headers=_IDENTITY)
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
@@ -1812,7 +1888,7 @@ class AsyncClient:
     async def _drive(self, plan: Plan) -> Any:
         _check_open(self._http.is_closed)
         self._check_loop()
-        until = None if self._deadline_s is None else time.monotonic() + self._deadline_s
+        until = _until(self._deadline_s, self.ends_at)
         try:
             method, url, options = next(plan)
             while True:
@@ -1825,7 +1901,8 @@ class AsyncClient:
                         async with asyncio.timeout(bound):
                             answer: httpx.Response | httpx.TransportError = (
                                 await self._request(method, url,
-                                                    {**options, "timeout": bound}))
+                                                    {**options, "timeout": _timeouts(
+                                                        bound, self._timeout_s)}))
                 except TimeoutError:
                     answer = httpx.ReadTimeout(f"no whole answer within {bound} s")
                 except httpx.TransportError as error:

@@ -27,7 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from impl.http_client import DEADLINE_S as DEADLINE_S
+from impl.http_client import DEFAULT_DEADLINE, Default
 from impl.http_client import MAX_ANSWER_BYTES as MAX_ANSWER_BYTES
+from impl.http_client import TIMEOUT_S as TIMEOUT_S
 from impl.http_client import AsyncClient as AsyncClient
 from impl.http_client import Client as Client
 from impl.http_client import Fetched as Fetched
@@ -36,17 +39,19 @@ from impl.http_client import OutcomeUnknownError as OutcomeUnknownError
 from impl.http_client import RequestRefusedError as RequestRefusedError
 from impl.http_client import Resolver as Resolver
 
-__all__ = ["MAX_ANSWER_BYTES", "AsyncClient", "Client", "Fetched", "NoNodeError",
+__all__ = ["DEADLINE_S", "MAX_ANSWER_BYTES", "TIMEOUT_S", "AsyncClient", "Client", "Fetched",
+           "NoNodeError",
            "OutcomeUnknownError",
            "RequestRefusedError", "Resolver", "connect", "connect_async"]
 
 
 def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
-            timeout_s: float = 10.0, max_answer_bytes: int | None = None,
-            deadline_s: float | None = None) -> Client:
+            timeout_s: float = TIMEOUT_S, max_answer_bytes: int | None = None,
+            deadline_s: float | Default | None = DEFAULT_DEADLINE) -> Client:
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
-    returns them all); ``timeout_s``: per request to one node, its answer whole;
+    returns them all); ``timeout_s``: each node's part of a call, its answer whole
+    (:data:`TIMEOUT_S`, 2 s; 10 s before session 54);
     ``max_answer_bytes``: the largest answer read (None: the largest a node of the
     cluster states in its ``/status``, at least :data:`MAX_ANSWER_BYTES`, 93.3 MiB, that of a
     cluster of the default ``max_frame_bytes``, and at most 4 times that,
@@ -55,19 +60,23 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
     refused: a get tries another node, a put raises OutcomeUnknownError). A get
     answer naming another key than the one asked (a cache or proxy that mixed up
     keys) is refused too: a get tries another node, and its NoNodeError names both
-    keys. ``deadline_s`` (session 53; None: none, each node's part bounded by
-    ``timeout_s`` alone): each call ends by it, every node tried, and then a get or a
-    write's probe moves to the next node after ``timeout_s``, a write is sent only to
-    a node that answered within the last second or answers ``GET /health`` first, and
-    a write sent waits for its answer until the deadline (:mod:`impl.http_client`).
-    Close it (or use ``with``)."""
+    keys. ``deadline_s`` (session 53; not given, since session 54: :data:`DEADLINE_S`,
+    10 s, or twice ``timeout_s`` when that is more): each call ends by it, every node
+    tried; a get or a write's probe moves to the next node after ``timeout_s`` (a
+    connection refused: at once), a write is sent only to a node that answered within
+    the last second or answers ``GET /health`` first (so a write is never sent to a
+    node that hangs, unless it hung within that second), and a write sent waits for
+    its answer until the deadline, then raises OutcomeUnknownError; a write not sent
+    by then raises NoNodeError, not written (:mod:`impl.http_client`). ``None``: no
+    deadline, each node's part bounded by ``timeout_s`` alone and no probe (the
+    behaviour before session 54). Close it (or use ``with``)."""
     return Client(nodes, resolve=resolve, timeout_s=timeout_s,
                   max_answer_bytes=max_answer_bytes, deadline_s=deadline_s)
 
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
-                  timeout_s: float = 10.0, max_answer_bytes: int | None = None,
-                  deadline_s: float | None = None) -> AsyncClient:
+                  timeout_s: float = TIMEOUT_S, max_answer_bytes: int | None = None,
+                  deadline_s: float | Default | None = DEFAULT_DEADLINE) -> AsyncClient:
     """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
     one event loop, that of its first request: used in another (a second
     ``asyncio.run``) it raises LocalError, nothing sent."""

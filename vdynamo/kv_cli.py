@@ -34,6 +34,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -178,7 +179,12 @@ def cli_client_id() -> str:
 
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
-    """``call`` on a client of the nodes of ``args``; None after a one-line error."""
+    """``call`` on a client of the nodes of ``args``; None after a one-line error. Every
+    call ``call`` makes of the client ends by ``--timeout`` from here, together
+    (:attr:`impl.http_client.Client.ends_at`; session 54: ``put --value-file`` makes two,
+    ``/status`` for the value's limit and the put, and each had the whole ``--timeout``,
+    so the command could take twice it)."""
+    began = time.monotonic()
     if getattr(args, "context", None) == "":
         # the library's "pass the context a get returned, or None for a blind put"
         # before session 38's user probe: no option of the command is None
@@ -227,6 +233,7 @@ def _request(prog: str, args: argparse.Namespace,
         return None
     with client:
         client.router.client_id = cli_client_id()  # one name across calls
+        client.ends_at = began + float(args.timeout)
         for base in client.router.seeds[len(nodes) - len(stopped):]:
             client.router.suspect(base)  # the stopped ones: after every other
         try:

@@ -47,3 +47,31 @@ def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterato
             sock.shutdown(socket.SHUT_RDWR)
         thread.join(5)
         sock.close()
+
+
+@contextlib.contextmanager
+def blackholed() -> Iterator[str]:
+    """``host:port`` of a listening socket on 127.0.0.1 that never accepts, its
+    backlog (``listen(0)``) filled, so that a new connection's SYN is dropped and its
+    connect hangs: a node behind a firewall that drops packets (no iptables needed).
+    Every socket closed at the end. Session 54."""
+    listener = socket.socket()
+    held = [listener]
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        address = listener.getsockname()
+        for _ in range(16):
+            filler = socket.socket()
+            held.append(filler)
+            filler.settimeout(0.3)
+            try:
+                filler.connect(address)
+            except OSError:  # its SYN dropped: the backlog is full
+                break
+        else:
+            raise AssertionError("the backlog of a listen(0) socket never filled")
+        yield f"127.0.0.1:{address[1]}"
+    finally:
+        for sock in held:
+            sock.close()

@@ -118,14 +118,21 @@ def _endless(head: bytes) -> Answer:
     return answer
 
 
+#: the clients here have no call deadline (``deadline_s=None``, the default before
+#: session 54): each request is bounded by ``timeout_s``, the bound under test, and a
+#: write is sent with no ``GET /health`` first (these nodes answer every request so)
+_NO_DEADLINE = {"deadline_s": None}
+
+
 def _sync(node: str, op: str, timeout: float = TIMEOUT) -> Any:
-    with Client([node], timeout_s=timeout, max_answer_bytes=LIMIT) as db:
+    with Client([node], timeout_s=timeout, max_answer_bytes=LIMIT, **_NO_DEADLINE) as db:
         return db.get("k") if op == "get" else db.put("k", b"v")
 
 
 def _async(node: str, op: str, timeout: float = TIMEOUT) -> Any:
     async def scenario() -> Any:
-        async with AsyncClient([node], timeout_s=timeout, max_answer_bytes=LIMIT) as db:
+        async with AsyncClient([node], timeout_s=timeout, max_answer_bytes=LIMIT,
+                               **_NO_DEADLINE) as db:
             return await (db.get("k") if op == "get" else db.put("k", b"v"))
     return asyncio.run(asyncio.wait_for(scenario(), 30))
 
@@ -644,7 +651,8 @@ def test_a_put_whose_body_the_node_reads_slowly_is_given_up_at_the_timeout() -> 
 
     def put(node: str) -> None:
         try:
-            with Client([node], timeout_s=1.0, max_answer_bytes=LIMIT) as db:
+            with Client([node], timeout_s=1.0, max_answer_bytes=LIMIT,
+                        **_NO_DEADLINE) as db:
                 db.put("k", b"v" * (48 << 20))
         except Exception as error:  # checked below
             raised.append(error)
