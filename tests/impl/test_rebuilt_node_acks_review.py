@@ -1,0 +1,60 @@
+"""A replaced disk's acks counted again the moment its rebuild ended (session 54's
+review of the rebuilding-ack rule; docs/runtime.md, "Review of the rebuilding-ack
+rule (session 54, review)").
+
+While n1 rebuilds it leaves its peers' reads of ranges it has not rebuilt
+unanswered (:meth:`impl.node.Node._silent_if_rebuilding`), and a peer whose read
+timed out suspects it (:mod:`impl.failure_detector`: avoided for ``retry_after``,
+doubling up to ``max_retry_after``, until heard from) and sends its share of a read
+to a fallback. Session 54 stopped counting n1's acks towards W while it rebuilds for
+that reason, but counted them again as soon as the rebuild ended: a put at W = 1
+through n1 just after, read at once at R = 3 through the key's next owner (which
+still suspected n1, and asked a fallback), was not found. Now its acks stay
+uncounted until no peer can still suspect it for its silence
+(:meth:`impl.node.Node._acks_uncounted`: its last silence plus ``request_timeout``
+plus ``max_retry_after``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+
+
+def _stale_after_the_rebuild(seed: int, clock: str) -> tuple[int, int]:
+    """5 nodes, N = 3, 60 keys written at W = 3; n1's disk replaced with its peers
+    up (rebuilding); for each of up to 30 keys n1 owns first, a put at W = 1 through
+    n1, at once a get at R = 3 through the key's next owner (those of keys of ranges
+    n1 has not rebuilt go unanswered by it). (The keys written once the rebuild had
+    ended that read without the value just acknowledged, those keys.)"""
+    stale = after = 0
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock) as cluster:
+        keys = [b"k%d" % i for i in range(60)]
+        for key in keys:
+            cluster.client().put(key, b"old", w=3)
+        cluster.run_until_quiet()
+        cluster.wipe("n1")
+        cluster.run_for(0.5)
+        n1 = cluster.node("n1")
+        mine = [key for key in keys if n1.preference_list(key)[0] == "n1"][:30]
+        for i, key in enumerate(mine):
+            rebuilt = not n1.rebuild.active
+            cluster.client("n1").put(key, b"v%d" % i, w=1, coordinator="n1")
+            other = n1.preference_list(key)[1]
+            read = cluster.client(other).get(key, r=3, coordinator=other)
+            if rebuilt:
+                after += 1
+                stale += b"v%d" % i not in read.values
+    return stale, after
+
+
+@pytest.mark.parametrize(("seed", "clock"), [(0, "dvv"), (10, "dvv")])
+def test_a_w1_put_just_after_the_rebuild_is_read_at_r3(seed: int, clock: str) -> None:
+    """On ``750c1547`` (main, session 54) 1 key stale at each (of 6 and of 3 written
+    after the rebuild; seeds 0-11, dvv: 3 of 13 at seeds 0, 5 and 10; now 0 of 10).
+    Mutant (run, each seen failing): its acks counted again once the rebuild ended
+    (``Node._acks_uncounted`` is ``rebuild.active``)."""
+    stale, after = _stale_after_the_rebuild(seed, clock)
+    assert after > 0
+    assert stale == 0
