@@ -22,12 +22,15 @@ import pytest
 from impl.cluster import SimulatedCluster
 
 
-def _stale_after_the_rebuild(seed: int, clock: str) -> tuple[int, int]:
+def _stale_after_the_rebuild(seed: int, clock: str, *, delete: bool = False
+                             ) -> tuple[int, int]:
     """5 nodes, N = 3, 60 keys written at W = 3; n1's disk replaced with its peers
     up (rebuilding); for each of up to 30 keys n1 owns first, a put at W = 1 through
-    n1, at once a get at R = 3 through the key's next owner (those of keys of ranges
-    n1 has not rebuilt go unanswered by it). (The keys written once the rebuild had
-    ended that read without the value just acknowledged, those keys.)"""
+    n1 (``delete``: a delete at W = 1 through n1 with the context of a read at R = 2
+    through the key's next owner), at once a get at R = 3 through the key's next
+    owner (those of keys of ranges n1 has not rebuilt go unanswered by it). (The keys
+    written once the rebuild had ended that read without the value just acknowledged
+    (``delete``: with a value), those keys.)"""
     stale = after = 0
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock) as cluster:
         keys = [b"k%d" % i for i in range(60)]
@@ -40,12 +43,16 @@ def _stale_after_the_rebuild(seed: int, clock: str) -> tuple[int, int]:
         mine = [key for key in keys if n1.preference_list(key)[0] == "n1"][:30]
         for i, key in enumerate(mine):
             rebuilt = not n1.rebuild.active
-            cluster.client("n1").put(key, b"v%d" % i, w=1, coordinator="n1")
             other = n1.preference_list(key)[1]
+            if delete:
+                context = cluster.client(other).get(key, r=2, coordinator=other).context
+                cluster.client("n1").delete(key, context, w=1, coordinator="n1")
+            else:
+                cluster.client("n1").put(key, b"v%d" % i, w=1, coordinator="n1")
             read = cluster.client(other).get(key, r=3, coordinator=other)
             if rebuilt:
                 after += 1
-                stale += b"v%d" % i not in read.values
+                stale += bool(read.values) if delete else b"v%d" % i not in read.values
     return stale, after
 
 
@@ -56,5 +63,15 @@ def test_a_w1_put_just_after_the_rebuild_is_read_at_r3(seed: int, clock: str) ->
     Mutant (run, each seen failing): its acks counted again once the rebuild ended
     (``Node._acks_uncounted`` is ``rebuild.active``)."""
     stale, after = _stale_after_the_rebuild(seed, clock)
+    assert after > 0
+    assert stale == 0
+
+
+def test_a_w1_delete_just_after_the_rebuild_is_not_read_back() -> None:
+    """The same with deletes (lww, seed 14): on ``750c1547`` the deleted value read
+    back at R = 3 (1 of 5 deletes after the rebuild; seeds 0-19: 3 of 63 in each of
+    the four clock modes, seeds 10, 14 and 19; now 0 of 61). Mutant (run, seen
+    failing): ``Node._acks_uncounted`` is ``rebuild.active``."""
+    stale, after = _stale_after_the_rebuild(14, "lww", delete=True)
     assert after > 0
     assert stale == 0
