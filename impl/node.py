@@ -1718,11 +1718,25 @@ class Node:
             return False
         return record.is_empty or self._unrebuilt_range(key)
 
-    def _uncounted_read(self, key: bytes, own: Record) -> bool:
-        """Whether this coordinator's own read of ``key`` must not count towards R."""
+    def _uncounted_read(self, key: bytes, own: Record, now: float) -> bool:
+        """Whether this coordinator's own read of ``key`` must not count towards R:
+        its copy is one :meth:`_unrebuilt_copy` leaves silent, or the rebuild has
+        ended but a peer may still suspect this node for its silence
+        (:meth:`_acks_uncounted`): such a peer coordinating a put sent this node's
+        share to a fallback, so its copy may lack an acknowledged write (session
+        54's review: 07g's ``wiped-pair-restarts-online``, dvv, seed 0, step 10: a
+        put at W = 3 through n5, which suspected n1 for its silence while it
+        rebuilt, acknowledged by n5 and two fallbacks; n1, rebuilt a moment before,
+        answered a get at R = 1 with its own empty copy:
+        ``tests/impl/test_rebuilt_node_acks_review.py``). Its answers to its peers'
+        reads still count (a peer that asks it does not suspect it; silent, it
+        would be suspected again)."""
         if self._unrebuilt_copy(key, own):
             self.stats["rebuild-uncounted-read" if self.rebuild.active
                        else "unconfirmed-uncounted-read"] += 1
+            return True
+        if now < self._silent_until:
+            self.stats["rebuild-uncounted-read"] += 1
             return True
         return False
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from tests.impl.test_rebuilding_w1_ack_review import _pair_faults
 
 
 def _stale_after_the_rebuild(seed: int, clock: str, *, delete: bool = False
@@ -75,3 +76,16 @@ def test_a_w1_delete_just_after_the_rebuild_is_not_read_back() -> None:
     stale, after = _stale_after_the_rebuild(14, "lww", delete=True)
     assert after > 0
     assert stale == 0
+
+
+def test_a_just_rebuilt_node_does_not_count_its_own_copy() -> None:
+    """07g's ``wiped-pair-restarts-online`` (dvv, seed 0, the writer routing by
+    preference): at step 9 n3-n5 return and tell n1 it is a replaced disk; n1
+    rebuilds at once, silent to n5's reads meanwhile; at step 10 a put of ``k2`` at
+    W = 3 through n5, which still suspects n1 (and n2, rebuilding), is acknowledged
+    by n5 and fallbacks hinted for n1 and n2; a get at R = 1 through n1, rebuilt a
+    moment before, counted its own empty copy: ``[]``. On ``750c1547`` the same
+    fault (07g ``10 dvv preference``: FAIL on it alone). Now n1's own read does not
+    count until no peer can still suspect it (``Node._uncounted_read``); the get is
+    answered by n5. Mutant (run, seen failing): that clause dropped."""
+    assert _pair_faults(0, "dvv", restarts=3, routing="preference") == []
