@@ -21,9 +21,10 @@ from model_check.check import CheckResult, check
 from model_check.kernel import Kernel, KernelModel, Packed, covers
 from model_check.suite import DEFAULT_SUITE, SuiteEntry
 from spec import model as spec
-from spec.actions import Action
+from spec.actions import Action, Recover
 from spec.config import Config
 from tests.conftest import PROFILE
+from tests.spec.test_forward_retries import CONFIG as FORWARDING
 
 SOAK = PROFILE == "soak"
 CI_MAX_STATES = 3_000
@@ -162,3 +163,38 @@ def test_the_packed_model_describes_the_spec_state() -> None:
     action, after = next(iter(model.successors(packed)))
     assert model.narrate(packed, action, after) == spec.narrate(
         initial, action, model.decode(after))
+
+
+# -- the spec's chain of mechanisms (session 54, review) --------------------------------
+
+def test_the_kernel_gives_the_spec_successors_with_forwards() -> None:
+    """``workload.coordinator = "any"``: the forwarder's retries and the outsider's
+    copies (ForwardAgain, ForwardFallback, OutsiderHandoff, OutsiderLetGo, each taken
+    in this configuration's 985 states) are the spec's, and check() is the same with the
+    kernel and without. Before the review the kernel left these four out (985 -> 351
+    states here; 60,790 -> 22,852 on a 4-node sloppy N=3 put and get with a crash)."""
+    walked, problem = disagreement(Kernel(FORWARDING))
+    assert problem is None, problem
+    assert walked == 985
+    assert _figures(check(FORWARDING)) == _figures(check(FORWARDING, kernel=False))
+
+
+def _stray(state: spec.State, plan: Any) -> Any:
+    """A mechanism the kernel does not know: a self-loop at every quiescent state."""
+    if not state.messages and not any(node.coord for node in state.nodes):
+        yield Recover("n1"), state
+
+
+def test_a_spec_mechanism_the_kernel_does_not_know_sends_check_to_the_spec(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mechanism added to :data:`spec.model.MECHANISMS` (a spec change the kernel has
+    not followed): :func:`covers` refuses every configuration, and check() explores the
+    spec's states, the new mechanism's steps included."""
+    config = _entry("strict-weak-quorum").config
+    before = check(config).transitions
+    monkeypatch.setattr(spec, "MECHANISMS", (*spec.MECHANISMS, _stray))
+    covered, why = covers(config)
+    assert not covered and "_stray" in why
+    after = check(config)
+    assert after.transitions > before
+    assert _figures(after) == _figures(check(config, kernel=False))
