@@ -44,7 +44,10 @@ Keyed = tuple[object, object]
 """A cached step's key in the kernel's tables, and what the key leaves out."""
 
 _REQUEST = ("client requests", lambda p, a: ((p[0], p[2]), p[1]))
-_NODE = ("node faults", lambda p, a: ((p[0], p[2]), p[1]))
+def _node(mechanism: str) -> tuple[str, Callable[[Packed, Any], Keyed]]:
+    return mechanism, lambda p, a: ((p[0], p[2]), p[1])
+
+
 _CONTEXT = lambda p, a: (p[0], (p[1], p[2]))  # noqa: E731
 CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.ClientPut: _REQUEST, act.ClientGet: _REQUEST, act.ClientDelete: _REQUEST,
@@ -52,8 +55,9 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.Timeout: ("coordinator timeouts", lambda p, a: ((p[0], a), (p[1], p[2]))),
     act.Drop: ("drops", lambda p, a: ((p[1], p[2]), p[0])),
     act.Duplicate: ("duplicates", lambda p, a: ((p[1], p[2]), p[0])),
-    act.Crash: _NODE, act.BufferedCrash: _NODE, act.DiskLoss: _NODE, act.Recover: _NODE,
-    act.Partition: _NODE, act.Heal: _NODE,
+    act.Crash: _node("crashes"), act.BufferedCrash: _node("buffered crashes"),
+    act.DiskLoss: _node("disk losses"), act.Recover: _node("recoveries"),
+    act.Partition: _node("partitions"), act.Heal: _node("heals"),
     act.AntiEntropy: ("anti-entropy", _CONTEXT),
     act.LearnRetirement: ("retirement gossip", _CONTEXT),
 }
@@ -98,10 +102,16 @@ def disagreement(kernel: Kernel, max_states: int | None = None,
 
 
 #: configurations walked besides the suite's (name -> configuration, states): no covered
-#: suite entry has a duplicate, and none of CI's takes retirement gossip
+#: suite entry has a duplicate, and none of CI's a partition, a buffered crash or
+#: retirement gossip
 EXTRA: dict[str, tuple[Config, int]] = {
-    "sloppy-no-handoff+duplicate": (_entry("sloppy-no-handoff").config.replace(
-        name="sloppy-no-handoff+duplicate", duplicates=1), 2_310),
+    "sloppy-no-handoff+buffered+duplicate": (_entry("sloppy-no-handoff").config.replace(
+        name="sloppy-no-handoff+buffered+duplicate", storage="buffered", duplicates=1),
+        3_045),
+    "strict-no-anti-entropy+partition+duplicate": (
+        _entry("strict-no-anti-entropy").config.replace(
+            name="strict-no-anti-entropy+partition+duplicate", drops=0, duplicates=1,
+            partitions=1), 905),
     "dvv-prune-learnt-one-put": (_entry("dvv-prune-learnt").config.replace(
         name="dvv-prune-learnt-one-put", puts_per_client=1), 324),
 }
@@ -132,8 +142,9 @@ def test_the_walks_reuse_every_cached_step_across_what_its_key_leaves_out() -> N
     the messages ...) only if some cached step of that mechanism is taken from two
     states that differ in what its key leaves out: on some CI entry, for every
     mechanism of :data:`CACHED`. Before the review no CI entry took retirement gossip
-    (dvv-prune-learnt's 12,296 states are soak-only) and no covered suite entry has a
-    duplicate: :data:`EXTRA` walks two small configurations that do."""
+    (dvv-prune-learnt's 12,296 states are soak-only), none a partition or a buffered
+    crash, and no covered suite entry has a duplicate: :data:`EXTRA` walks three small
+    configurations that do."""
     reused: set[str] = set()
     for name in [e.name for e in ENTRIES] + list(EXTRA):
         for mechanism, keys in _walked(name)[2].items():
