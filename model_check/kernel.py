@@ -74,7 +74,12 @@ traces with and without the kernel, and that mutants of the kernel (a dropped
 successor, a crash's purges left out, deliveries keyed by the message alone) fail
 the comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
-"A packed-state kernel (session 54)").
+"A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
+test also requires that they take every cached step (requests, deliveries, timeouts,
+drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
+that differ in what its key leaves out, walking three small configurations beyond the
+suite's for the duplicates, partitions, buffered crashes and gossip no CI entry has
+(docs/model-checking.md, "Review of the kernel (session 54, review)").
 """
 
 from __future__ import annotations
