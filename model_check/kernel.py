@@ -60,8 +60,9 @@ few dictionary lookups on small integers and one tuple, with no object built.
 The properties, the traces and the narration read :meth:`Kernel.decode`'s
 state (cached per packed state, bounded).
 
-Covered (:func:`covers`): the spec's chain of mechanisms the kernel's (:data:`CHAIN`
-is :data:`spec.model.MECHANISMS`), one client (no symmetry to canonicalise), no refused
+Covered (:func:`covers`): nothing unless the spec's chain of mechanisms is the
+kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then one client (no symmetry
+to canonicalise), no refused
 writes (``faults.write_failures``: their block reads the deliverable messages
 and the receivers) and no backups or restores (their restore purges too). The rest
 falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
