@@ -44,11 +44,13 @@ own functions on a miss:
   spec's :meth:`spec.step.Edit.purge`;
 * **anti-entropy and retirement gossip** (they read and change the context alone,
   asserted) cached per context;
-* **the other mechanisms** (client timeouts, hinted handoffs, reaps, membership):
-  the state is decoded and they run as :class:`~model_check.spec_memo.MemoSuccessors`
-  runs them, each successor encoded; client timeouts and handoffs only where a client
-  waits or an up node holds a hint, reaps and membership only where the
-  configuration has them.
+* **the other mechanisms** (client timeouts, the forwarder's retries, hinted
+  handoffs, the outsider's copies, reaps, membership): the state is decoded and they
+  run as :class:`~model_check.spec_memo.MemoSuccessors` runs them, each successor
+  encoded; client timeouts and handoffs only where a client waits or an up node holds
+  a hint, the forwarder's retries and the outsider's copies only with
+  ``workload.coordinator = "any"``, reaps and membership only where the configuration
+  has them.
 
 The step caches are emptied past :attr:`Kernel.limit` entries; the interned parts
 stay (a packed state must decode).
@@ -58,7 +60,9 @@ few dictionary lookups on small integers and one tuple, with no object built.
 The properties, the traces and the narration read :meth:`Kernel.decode`'s
 state (cached per packed state, bounded).
 
-Covered (:func:`covers`): one client (no symmetry to canonicalise), no refused
+Covered (:func:`covers`): nothing unless the spec's chain of mechanisms is the
+kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then one client (no symmetry
+to canonicalise), no refused
 writes (``faults.write_failures``: their block reads the deliverable messages
 and the receivers), no backups or restores (their restore purges too), and not
 ``coordinator = "any"`` (session 54's ForwardAgain and ForwardFallback read the
@@ -73,7 +77,12 @@ traces with and without the kernel, and that mutants of the kernel (a dropped
 successor, a crash's purges left out, deliveries keyed by the message alone) fail
 the comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
-"A packed-state kernel (session 54)").
+"A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
+test also requires that they take every cached step (requests, deliveries, timeouts,
+drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
+that differ in what its key leaves out, walking three small configurations beyond the
+suite's for the duplicates, partitions, buffered crashes and gossip no CI entry has
+(docs/model-checking.md, "Review of the kernel (session 54, review)").
 """
 
 from __future__ import annotations
@@ -108,17 +117,26 @@ from spec.actions import (
     action_from_json,
     new_deliver,
 )
+from spec.anti_entropy import anti_entropy
 from spec.config import Config
-from spec.coordination import client_timeouts, exchanges, time_out, timeouts_enabled
-from spec.delivery import deliver, deliverable
+from spec.coordination import (
+    client_timeouts,
+    exchanges,
+    time_out,
+    timeouts,
+    timeouts_enabled,
+)
+from spec.deletes import reaps
+from spec.delivery import deliver, deliverable, deliveries
 from spec.faults import faults
-from spec.handoff import hinted_handoffs
+from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
-from spec.requests import client_requests
+from spec.membership import membership_changes
+from spec.requests import client_requests, forward_retries
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
-__all__ = ["CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
+__all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
            "PackedScreen", "covers",
            "kernel_model"]
 
@@ -148,14 +166,33 @@ records or the membership alone): over packed states each is asked once per cont
 id, through :func:`~model_check.spec_memo.memo_predicate` (a part read outside them
 raises)."""
 
+CHAIN: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] = (
+    client_requests, deliveries, timeouts,  # tables over ids (client timeouts: decoded)
+    forward_retries, hinted_handoffs, outsider_copies,  # the decoded state
+    anti_entropy, reaps, membership_changes, retirement_gossip,  # per context; decoded
+    faults)  # per (messages, budget) and per (context, budget)
+"""The spec's mechanisms :meth:`Kernel.successors` reproduces, in the order it yields
+their steps: :func:`covers` refuses every configuration unless this is
+:data:`spec.model.MECHANISMS` itself (the same functions in the same order), so a
+mechanism added to the spec (as session 54's ``forward_retries`` and
+``outsider_copies`` were, after the kernel was written: the kernel then left their
+steps out) sends the search to the spec's states until the kernel reproduces it."""
+
 Effect = tuple[Action, int, int]
 """A cached step: its action, the next context id, the message operations' id."""
 
 
 def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
-    """Whether the kernel covers ``config`` (and why not): see the module docstring."""
+    """Whether the kernel covers ``config`` (and why not): see the module docstring.
+    Nothing is covered while :data:`spec.model.MECHANISMS` is not :data:`CHAIN` (a
+    mechanism the kernel does not reproduce, or another order)."""
     if not memo_available():
         return False, "the compiled spec (spec.compiled): not covered by the kernel"
+    if _spec.MECHANISMS != CHAIN:
+        missing = [m.__name__ for m in _spec.MECHANISMS if m not in CHAIN]
+        return False, (f"the spec's mechanisms are not the kernel's (new to it: "
+                       f"{', '.join(missing) or 'none; another order'}): not covered by the "
+                       f"kernel")
     if config.clients > 1 and symmetry:
         return False, "two clients or more (symmetry): not covered by the kernel"
     if config.write_failures:
@@ -225,6 +262,9 @@ class Kernel:
         if _spec.initial_state(config).membership is not None:
             self.others += (self.memo.membership_changes,)
         self.handoffs = config.hinted_handoff
+        #: the forwarder's retries and the outsider's copies (session 54): on the decoded
+        #: state, only where clients may send to any node (the spec yields none otherwise)
+        self.forwarding = config.coordinator == "any"
         self.anti_entropy = config.anti_entropy
         self.gossip = config.prune_knowledge == "learnt"
         #: (context id, budget id) -> the client requests' steps
@@ -395,8 +435,14 @@ class Kernel:
         if outstanding:
             for action, successor in client_timeouts(decode(packed), plan):
                 yield action, encode(successor)
+        if self.forwarding:
+            for action, successor in forward_retries(decode(packed), plan):
+                yield action, encode(successor)
         if hinting:
             for action, successor in hinted_handoffs(decode(packed), plan):
+                yield action, encode(successor)
+        if self.forwarding:
+            for action, successor in outsider_copies(decode(packed), plan):
                 yield action, encode(successor)
         # anti-entropy: per context
         if self.anti_entropy:
