@@ -64,9 +64,7 @@ Covered (:func:`covers`): nothing unless the spec's chain of mechanisms is the
 kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then one client (no symmetry
 to canonicalise), no refused
 writes (``faults.write_failures``: their block reads the deliverable messages
-and the receivers), no backups or restores (their restore purges too), and not
-``coordinator = "any"`` (session 54's ForwardAgain and ForwardFallback read the
-forward in flight, which the kernel keys by context alone). The rest
+and the receivers) and no backups or restores (their restore purges too). The rest
 falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
 
 Agreement: tests/model_check/test_kernel.py checks, on every covered suite entry
@@ -199,9 +197,6 @@ def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
         return False, "faults.write_failures: not covered by the kernel"
     if config.restores:
         return False, "faults.restores (backups): not covered by the kernel"
-    if config.coordinator == "any":
-        return False, ("coordinator = \"any\" (the forwarder's retries and the outsider's "
-                       "hand-off read the messages in flight): not covered by the kernel")
     return True, ""
 
 
