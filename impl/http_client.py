@@ -1872,6 +1872,24 @@ class Client:
         return result
 
 
+class _Sending:
+    """Whether a request of the async client began to be sent (httpcore's ``trace``
+    extension: its head's sending started). Session 54's review: the async client's
+    whole-request bound (``asyncio.timeout``) that ended a write still connecting (a
+    node behind a firewall that drops SYNs, the call's deadline nearer than
+    ``timeout_s``, so httpx's connect timeout no sooner) was taken for a lost answer:
+    OutcomeUnknownError for a write never sent, where the sync client raised
+    NoNodeError (not written) and tried the next node."""
+
+    def __init__(self) -> None:
+        self.began = False
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: ``event`` names a step (``info`` its details)."""
+        if ".send_request_headers." in event:
+            self.began = True
+
+
 class AsyncClient:
     """The asyncio twin of :class:`Client` (the same methods, awaited)."""
 
@@ -1935,6 +1953,7 @@ class AsyncClient:
             method, url, options = next(plan)
             while True:
                 bound = self._timeout_s
+                sending = _Sending()
                 try:  # the whole answer within timeout_s (see Client._request), timed
                     # from its turn (IN_FLIGHT, after its node's: NODE_IN_FLIGHT): a
                     # wait in the client is no node's fault
@@ -1943,11 +1962,14 @@ class AsyncClient:
                                        self.router.record_s(url))
                         async with asyncio.timeout(bound):
                             answer: httpx.Response | httpx.TransportError = (
-                                await self._request(method, url,
-                                                    {**options, "timeout": _timeouts(
-                                                        bound, self._timeout_s)}))
+                                await self._request(method, url, {
+                                    **options, "extensions": {"trace": sending.trace},
+                                    "timeout": _timeouts(bound, self._timeout_s)}))
                 except TimeoutError:
-                    answer = httpx.ReadTimeout(f"no whole answer within {bound} s")
+                    answer = (httpx.ReadTimeout(f"no whole answer within {bound} s")
+                              if sending.began else
+                              httpx.ConnectTimeout(f"no connection within {bound} s: "
+                                                   "nothing sent"))
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
