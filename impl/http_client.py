@@ -106,14 +106,14 @@ from typing import Any, ClassVar
 import httpcore
 import httpx
 
-from impl.config import DEFAULT_FRAME_BYTES, answer_bytes
+from impl.config import DEFAULT_FRAME_BYTES, RECORD_BYTES_PER_SECOND, answer_bytes
 from impl.errors import BadMessageError, DynamoError, InvalidValueError, LocalError, RemoteError
 from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["DEADLINE_S", "DEFAULT_DEADLINE", "FRESH_S", "IN_FLIGHT", "MAX_ANSWER_BYTES",
            "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
-           "NODE_IN_FLIGHT", "REASON_CHARS",
+           "NODE_IN_FLIGHT", "NODE_TIMEOUT_S", "REASON_CHARS",
            "SUSPECT_S", "TIMEOUT_S", "UNKNOWN_OUTCOME",
            "AnswerRefusedError", "AsyncClient", "Client", "Default", "Fetched", "NoNodeError",
            "NotSentError", "OutcomeUnknownError",
@@ -162,6 +162,11 @@ def call_deadline(timeout_s: float, deadline_s: float | Default | None) -> float
     if deadline_s is DEFAULT_DEADLINE:
         return max(DEADLINE_S, 2 * timeout_s)
     return deadline_s
+
+
+#: a node's default ``request_timeout`` (:class:`impl.config.ClusterConfig`), which
+#: :data:`TIMEOUT_S` was chosen for (:meth:`Router.record_s`)
+NODE_TIMEOUT_S = 1.0
 
 
 #: with a ``deadline_s``, a write is sent without a probe (``GET /health``) to a node
@@ -700,6 +705,8 @@ class _Stated:
 
     answer_bytes: int | None
     names_keys: bool
+    #: its ``limits.max_record_bytes`` (None: not stated), :meth:`Router.record_s`
+    record_bytes: int | None = None
 
 
 class Router:
@@ -763,6 +770,26 @@ class Router:
         return max((stated.answer_bytes for stated in self._stated.values()
                     if stated.answer_bytes is not None), default=None)
 
+    def record_s(self, url: str) -> float:
+        """The seconds a node may take to answer a get of a key (``url`` a key's:
+        ``/kv/``) beyond a node of the default ``request_timeout`` (1 s), which
+        :data:`TIMEOUT_S` was chosen for: a cluster's config check requires a
+        ``request_timeout`` of at least ``max_record_bytes`` at
+        :data:`impl.config.RECORD_BYTES_PER_SECOND` (4 MiB/s; session 12), so a cluster
+        that states a ``max_record_bytes`` of 20 MiB (values of 16 MiB) has nodes that
+        take up to 5 s to gather a record: 4 s. The largest over the nodes whose
+        ``/status`` was read; 0 for any other request (``/status``, ``/health``, a
+        write's) and when none states it. Session 54's review: three such nodes
+        loaded (each run 10% of the time) answered each get of a 16 MiB value in
+        3.3-4.7 s, and the default client left each after 2 s: NoNodeError."""
+        if "/kv/" not in url:
+            return 0.0
+        stated = max((said.record_bytes for said in self._stated.values()
+                      if said.record_bytes is not None), default=None)
+        if stated is None:
+            return 0.0
+        return max(0.0, stated / RECORD_BYTES_PER_SECOND - NODE_TIMEOUT_S)
+
     def names_keys(self, base: str) -> bool | None:
         """Whether the node at ``base`` states in its ``/status`` that it names the key
         of every answer about one (``names_keys``, session 38): True; False (it does
@@ -810,7 +837,8 @@ class Router:
                                         ring["tokens_per_node"], ring["partitions"])
             http = {node: _url(address) for node, address in _mapped(status["http"]).items()
                     if _names_a_host(_listed(address, str))}
-            stated = _Stated(_stated_answer_bytes(status), _stated_names_keys(status))
+            stated = _Stated(_stated_answer_bytes(status), _stated_names_keys(status),
+                             _stated_record_bytes(status))
         except (KeyError, TypeError, ValueError) as error:
             raise BadMessageError(f"/status: not a node's ring, addresses and limits "
                                   f"({type(error).__name__}: {_kept(str(error))})") from None
@@ -975,6 +1003,17 @@ def _stated_answer_bytes(status: dict[str, Any]) -> int | None:
     if isinstance(stated, bool) or not isinstance(stated, int) or stated < 1:
         raise BadMessageError(f"limits.max_answer_bytes: a positive int expected, got "
                               f"{stated!r:.40}")
+    return min(stated, MAX_STATED_ANSWER_BYTES)
+
+
+def _stated_record_bytes(status: dict[str, Any]) -> int | None:
+    """``limits.max_record_bytes`` of a ``/status`` body (None: not stated, or not a
+    positive int: it only lengthens a get's wait, :meth:`Router.record_s`), at most
+    :data:`MAX_STATED_ANSWER_BYTES`."""
+    limits = status.get("limits")
+    stated = limits.get("max_record_bytes") if isinstance(limits, dict) else None
+    if isinstance(stated, bool) or not isinstance(stated, int) or stated < 1:
+        return None
     return min(stated, MAX_STATED_ANSWER_BYTES)
 
 
@@ -1597,13 +1636,15 @@ def _until(deadline_s: float | None, ends_at: float | None) -> float | None:
 
 
 def _bound(method: str, timeout_s: float, deadline_s: float | None,
-           until: float | None) -> float:
+           until: float | None, record_s: float = 0.0) -> float:
     """The seconds one request (``method``) of a call may take: ``timeout_s``; with a
     call's deadline (``deadline_s``, due at the monotonic ``until``) what is left of
     it for a write (PUT, DELETE: once sent it is not retried elsewhere, so it waits
     as long as the call may), the lesser of the two for any other request (a get, a
     ``/status``, a write's probe: the next node is asked after it; session 53).
-    Raises :class:`NotSentError` when nothing is left."""
+    ``record_s``: seconds added to ``timeout_s`` for a get of a key on a cluster of
+    large records (:meth:`Router.record_s`; with a deadline only: without one, the
+    behaviour before session 54). Raises :class:`NotSentError` when nothing is left."""
     if until is None:
         return timeout_s
     left = round(until - time.monotonic(), 3)
@@ -1612,7 +1653,7 @@ def _bound(method: str, timeout_s: float, deadline_s: float | None,
         # first byte, a WriteTimeout: "outcome unknown" for a write not sent)
         raise NotSentError("not sent: the call's deadline" + (
             "" if deadline_s is None else f"_s of {deadline_s} s") + " passed")
-    return left if method in _WRITES else min(timeout_s, left)
+    return left if method in _WRITES else min(timeout_s + record_s, left)
 
 
 def _timeouts(bound: float, timeout_s: float) -> httpx.Timeout:
@@ -1740,7 +1781,8 @@ class Client:
             # before session 32's review; its check in httpx.Client.send is the one
             # that counts (a close between the two), nothing sent either way
             _check_open(self._closed)
-            bound = _bound(method, self._timeout_s, self._deadline_s, until)
+            bound = _bound(method, self._timeout_s, self._deadline_s, until,
+                           self.router.record_s(url))
             deadline = time.monotonic() + bound
             self._deadlines.deadline.at = deadline  # every read and write: its head too
             self._deadlines.deadline.bound = bound
@@ -1830,6 +1872,24 @@ class Client:
         return result
 
 
+class _Sending:
+    """Whether a request of the async client began to be sent (httpcore's ``trace``
+    extension: its head's sending started). Session 54's review: the async client's
+    whole-request bound (``asyncio.timeout``) that ended a write still connecting (a
+    node behind a firewall that drops SYNs, the call's deadline nearer than
+    ``timeout_s``, so httpx's connect timeout no sooner) was taken for a lost answer:
+    OutcomeUnknownError for a write never sent, where the sync client raised
+    NoNodeError (not written) and tried the next node."""
+
+    def __init__(self) -> None:
+        self.began = False
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: ``event`` names a step (``info`` its details)."""
+        if ".send_request_headers." in event:
+            self.began = True
+
+
 class AsyncClient:
     """The asyncio twin of :class:`Client` (the same methods, awaited)."""
 
@@ -1893,18 +1953,23 @@ class AsyncClient:
             method, url, options = next(plan)
             while True:
                 bound = self._timeout_s
+                sending = _Sending()
                 try:  # the whole answer within timeout_s (see Client._request), timed
                     # from its turn (IN_FLIGHT, after its node's: NODE_IN_FLIGHT): a
                     # wait in the client is no node's fault
                     async with self._node_share(url), self._turns:
-                        bound = _bound(method, self._timeout_s, self._deadline_s, until)
+                        bound = _bound(method, self._timeout_s, self._deadline_s, until,
+                                       self.router.record_s(url))
                         async with asyncio.timeout(bound):
                             answer: httpx.Response | httpx.TransportError = (
-                                await self._request(method, url,
-                                                    {**options, "timeout": _timeouts(
-                                                        bound, self._timeout_s)}))
+                                await self._request(method, url, {
+                                    **options, "extensions": {"trace": sending.trace},
+                                    "timeout": _timeouts(bound, self._timeout_s)}))
                 except TimeoutError:
-                    answer = httpx.ReadTimeout(f"no whole answer within {bound} s")
+                    answer = (httpx.ReadTimeout(f"no whole answer within {bound} s")
+                              if sending.began else
+                              httpx.ConnectTimeout(f"no connection within {bound} s: "
+                                                   "nothing sent"))
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
