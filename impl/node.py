@@ -74,6 +74,7 @@ from impl.messages import (
     Forward,
     GetRequest,
     Gossip,
+    HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
@@ -84,6 +85,7 @@ from impl.messages import (
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
+    ReplicaPutAck,
     parse_generation,
     with_generations,
 )
@@ -492,6 +494,10 @@ class Node:
             now, c.key, c.op_id, live=any(map(live_values, c.replies.values())))
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         self._messages[Forward] = self._silent_if_rebuilding(self._messages[Forward])
+        self._messages[ReplicaPut] = self._unacked_if_rebuilding(self._messages[ReplicaPut])
+        self._messages[HintDelivery] = self._unacked_if_rebuilding(
+            self._messages[HintDelivery])
+        self.puts.uncounted_own = lambda key: self.rebuild.active
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
 
@@ -1643,19 +1649,53 @@ class Node:
         if self.rebuild.on_ring_change():
             self._rebuilt()
 
+    def _unrebuilt_range(self, key: bytes) -> bool:
+        """Whether this node is rebuilding and has not rebuilt ``key``'s range yet
+        (:meth:`impl.rebuild.Rebuild.unrebuilt`): its copy of ``key``, whatever it
+        holds, does not count towards R (nor, while it rebuilds any range, towards
+        W: :meth:`_unacked_if_rebuilding`)."""
+        return self.rebuild.active and self.rebuild.unrebuilt(
+            self.anti_entropy.trees.range_of(position_of(key)))
+
+    def _unrebuilt_mine(self, key: bytes) -> bool:
+        """Whether this node is rebuilding and ``key`` is in a range it replicates and
+        has not rebuilt yet (a key of a range it does not replicate yet, a join's or
+        a leave's handoff, is not: that handoff must end for the ring to change)."""
+        if self.gossiper.changing():  # (a ring change's handoffs must end)
+            return False
+        key_range = self.anti_entropy.trees.range_of(position_of(key))
+        return key_range is not None and self.rebuild.unrebuilt(key_range)
+
     def _unrebuilt_copy(self, key: bytes, record: Record) -> bool:
         """Whether this node's copy of ``key`` (``record``) must not count as a
         replica's answer: while rebuilding, an empty one, or one of a key whose
-        range it has not rebuilt yet (:meth:`impl.rebuild.Rebuild.unrebuilt`)."""
+        range it has not rebuilt yet (:meth:`_unrebuilt_range`); while the store is
+        marked unconfirmed (:data:`impl.restore_guard.FRESH_UNCONFIRMED_META`: an
+        empty store that announced, not yet named by every live peer), an empty one
+        holding no hint of the key either.
+
+        The marked store's rule (session 54): such a store may be a replaced disk
+        whose peers that heard the old disk are down, not told yet; its empty copy
+        of a key the old disk acknowledged counted towards R beside another such
+        store's made an R = 2 read of a W = 2 write not found (two replaced disks,
+        their peers just back: ``tests/impl/test_rebuilding_w1_ack_review.py``).
+        A copy it holds is a write it took since its empty start (an ack it gave,
+        counted towards W), counted: its acks and its answers agree. The price: a
+        marked store answers no not-found until every live peer named its start
+        (a brand-new ``vdynamo serve`` cluster's nodes until their first gossip
+        round trips; longer while a member has been down since their start)."""
+        if self._unconfirmed_fresh and not self.rebuild.active:
+            return (record.is_empty and self.storage.get_meta(STORE_RENEWED_META) is None
+                    and self.replica.hinted(key) is None)
         if not self.rebuild.active:
             return False
-        return record.is_empty or self.rebuild.unrebuilt(
-            self.anti_entropy.trees.range_of(position_of(key)))
+        return record.is_empty or self._unrebuilt_range(key)
 
     def _uncounted_read(self, key: bytes, own: Record) -> bool:
         """Whether this coordinator's own read of ``key`` must not count towards R."""
         if self._unrebuilt_copy(key, own):
-            self.stats["rebuild-uncounted-read"] += 1
+            self.stats["rebuild-uncounted-read" if self.rebuild.active
+                       else "unconfirmed-uncounted-read"] += 1
             return True
         return False
 
@@ -1683,12 +1723,71 @@ class Node:
                     and self.status in (None, MemberStatus.JOINING)):
                 self.stats["not-member-forward-dropped"] += 1
                 return []
-            if self.rebuild.active and isinstance(message, ReplicaGet) and (
+            if (self.rebuild.active or self._unconfirmed_fresh) and isinstance(
+                    message, ReplicaGet) and (
                     self._unrebuilt_copy(message.key, self.replica.local_record(message.key))):
-                self.stats["rebuild-silent-get"] += 1
+                self.stats["rebuild-silent-get" if self.rebuild.active
+                           else "unconfirmed-silent-get"] += 1
                 return []
             return handler(now, src, message)
         return on_get
+
+    def _unacked_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
+                               ) -> Callable[[float, str, Any], list[Effect]]:
+        """While rebuilding, a ``ReplicaPut`` (not a hint it keeps for another node)
+        is stored and not acknowledged, and its own write as a coordinator does not
+        count either (:attr:`impl.put_coordinator.PutCoordinator.uncounted_own`):
+        until the whole store is rebuilt its copies count towards W no more than a
+        read counts its copies of ranges not rebuilt towards R
+        (:meth:`_silent_if_rebuilding`). The coordinator's replica timeout hands the
+        part to a fallback, hinted; its own part goes to one at once, or the put
+        fails when W is out of reach without it (``replicas_failed``, 503:
+        :meth:`impl.put_coordinator.PutCoordinator._part_failed`). (Silence, as to
+        reads: a ``ReplicaPutFailed`` would tell the coordinator at once, but it
+        says the replica kept nothing, which the spec's refinement maps; kept, the
+        copy is one anti-entropy need not send again.)
+
+        Why the whole store and not the key's range: its silence to reads of the
+        ranges it has not rebuilt makes its peers' failure detectors suspect it,
+        and a peer that suspects it reads a key of a range it has rebuilt through a
+        fallback instead; counted towards W for such a key, its W = 1 write was
+        not read at R = 3 (1 of 12 at seed 4, the ``_stale_reads`` probe of
+        ``tests/impl/test_rebuilding_w1_ack_review.py``; 7 of 240 at seeds 0-19, dvv).
+
+        A ``HintDelivery`` of a key of a range it replicates and has not rebuilt is
+        stored and not acknowledged (no ``HintAck``; outside a ring change, whose
+        handoffs must end for its ranges to move: :meth:`_unrebuilt_mine`): the
+        fallback keeps the hint (deleted only on the intended node's ``HintAck``:
+        :mod:`impl.handoff`), answers reads with it (``hinted_reads``) and delivers
+        it again until the range is rebuilt. Handed back at once, a hint a fallback
+        acknowledged for this node left the reads' reach: two nodes rebuilding,
+        W = 2 acknowledged by the fallbacks standing in for both, a read at R = 2
+        through the third owner not found (1 of 12 keys at seed 0:
+        ``tests/impl/test_rebuilding_acks_agree.py``).
+
+        The quorum argument: a write counts W acknowledgements of nodes other than
+        the rebuilding one (a fallback's for it among them, hinted, which the
+        fallback's reads answer with); a read counts R answers, at most one of
+        them the rebuilding node's (of a range it has rebuilt), so at least R - 1
+        of the others': (R - 1) + W > N - 1, the two meet among the N - 1 others.
+        Before session 54 its own write and its acks counted towards W while its
+        copies were silent to reads: a put at W = 1 through it, read at once at
+        R = 3 through another owner, not found (3 of 12 keys, seed 7: the review's
+        test). Counted as ``rebuild-unacked-put`` and ``rebuild-unacked-hint``."""
+        def on_put(now: float, src: str, message: Any) -> list[Effect]:
+            effects = handler(now, src, message)
+            if not self.rebuild.active:
+                return effects
+            if isinstance(message, ReplicaPut):
+                if message.hint not in ("", self.name):  # a hint kept for another node
+                    return effects
+            elif not self._unrebuilt_mine(message.key):  # (a HintDelivery)
+                return effects
+            self.stats["rebuild-unacked-hint" if isinstance(message, HintDelivery)
+                       else "rebuild-unacked-put"] += 1
+            return [effect for effect in effects if not (isinstance(effect, Send) and isinstance(
+                effect.message, ReplicaPutAck | HintAck))]
+        return on_put
 
     # ------------------------------------------------------------ the shadow round
 

@@ -312,6 +312,11 @@ class PutCoordinator:
         #: restart before the put ends still hands the copy
         #: (:meth:`impl.gossip.Gossiper.mark_outsider_copy`)
         self.storing: Callable[[bytes], None] = lambda key: None
+        #: whether this node's own write of a key must not count towards W: a
+        #: rebuilding replaced disk's copy (:meth:`impl.node.Node._unacked_if_rebuilding`;
+        #: session 54): its part fails at once (:meth:`_part_failed`: to a fallback,
+        #: hinted, if one is left; else the put fails if W is out of reach)
+        self.uncounted_own: Callable[[bytes], bool] = lambda key: False
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()
         #: seconds the host's wall clock is ahead of this node's clock (``now``),
@@ -527,11 +532,13 @@ class PutCoordinator:
         # mints for the key increasing, so it never reuses a dot.
         self.storing(key)
         self.replica.store(key, encoded)
+        uncounted = self.name in targets and self.uncounted_own(key)
         if self.name in targets:
             coordination.used.add(self.name)
             coordination.sent_to[self.name] = self.name
-            coordination.acks.add(self.name)
-            coordination.primary_acks.add(self.name)
+            if not uncounted:  # (else its part fails: below)
+                coordination.acks.add(self.name)
+                coordination.primary_acks.add(self.name)
         elif self.config.sloppy_quorum and (suspected := [
                 target for target in targets if not self.quorum.reachable(target, now)]):
             # this node stands in, hinted, for the last target its failure detector
@@ -551,6 +558,13 @@ class PutCoordinator:
         for target in targets:
             if target not in coordination.sent_to:
                 out.append(self._send(coordination, target, now, initial=True))
+        if uncounted:  # a rebuilding store's copy, which no read counts (session 54)
+            self.stats["rebuild-uncounted-own-write"] += 1
+            out.extend(self._part_failed(
+                coordination, self.name, f"{self.name} (this node's own write): a "
+                "replaced disk not rebuilt yet, its copy not counted", now))
+            if coordination.op_id not in self.coordinations:  # W out of reach: failed
+                return out
         out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
             at = now + self.config.replica_timeout * patience

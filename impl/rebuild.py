@@ -45,12 +45,16 @@ without the acknowledged versions the replicas not exchanged with yet hold
 replica that missed 20 deletes read 2 to 4 deleted values back with seeds 19, 21
 and 38 of 1-40, the wiped node answering the stale copies n3's anti-entropy had
 just sent it). A key written through the node since is no exception: the write
-made the node's copy hold it, not what was acknowledged before. The silence
-keeps R + W > N among the other replicas: a write the node acknowledged has
-W - 1 other acknowledgements, and R counted answers of the N - 1 others meet
-them.
+made the node's copy hold it, not what was acknowledged before. Until the
+whole store is rebuilt its acknowledgements do not count towards W either (its
+own write as a coordinator, its ``ReplicaPutAck``, its ``HintAck`` of a range
+not rebuilt: :meth:`impl.node.Node._unacked_if_rebuilding`, session 54; before,
+a W = 1 write it acknowledged alone was not read at R = 3 through another
+owner), so R + W > N holds among the other replicas: W acknowledgements of the
+others, and at least R - 1 answers of the others.
 
 Stats: ``rebuilding``, ``rebuild-silent-get``, ``rebuild-uncounted-read``,
+``rebuild-unacked-put``, ``rebuild-unacked-hint``, ``rebuild-uncounted-own-write``,
 ``rebuilt``. Off with the restore guard (``restore_guard = false``): no store is
 ever told it was replaced, so none is ever rebuilding.
 """

@@ -82,7 +82,8 @@ __all__ = ["EXCHANGE", "REFUSED_DELIVERIES", "Evidence", "Step", "TraceEvents"]
 #: message refused, a rebuilding replica's silence, a message of a sender's start
 #: superseded by a later one dropped; :meth:`TraceEvents.guard_acted`)
 GUARD_STATS = ("rolled-back-peer-dropped", "rebuild-silent-get", "superseded-start-dropped",
-               "shadow-round-duplicate-hint", "shadow-round-shed")
+               "shadow-round-duplicate-hint", "shadow-round-shed", "rebuild-unacked-put",
+               "rebuild-unacked-hint")
 
 #: the spec kinds of the impl message types (for the simulator's loss records)
 _KINDS: dict[str, Kind] = {
@@ -275,6 +276,15 @@ class TraceEvents(Lockstep):
         uncounted = sorted(name for name, node in self.sim.nodes.items() if any(
             c.uncounted for c in getattr(getattr(node, "gets", None), "coordinations",
                                          {}).values()))
+        own = sorted(name for name, node in self.sim.nodes.items()
+                     if getattr(node, "stats", {}).get("rebuild-uncounted-own-write", 0))
+        if own:
+            return ("spec gap rebuild-uncounted-own-write (session 54, unmapped): the "
+                    f"rebuilding coordinator {', '.join(own)} stores its own copy of a put "
+                    "and does not count it towards W, its part failed "
+                    "(impl.node.Node._unacked_if_rebuilding); the spec's coordinator "
+                    "counts it (docs/runtime.md, \"A rebuilding disk's acks and reads "
+                    "agree (session 54)\")")
         if uncounted:
             return ("spec gap rebuild-uncounted-read (session 34, unmapped): the restore "
                     f"guard's rebuilding coordinator {', '.join(uncounted)} does not count "
@@ -429,6 +439,19 @@ class TraceEvents(Lockstep):
             if silent is not None:
                 return f"{label} (silent: rebuilding)", [
                     [("rebuild-silent", trace_spec.silent_get(silent))], []], evidence
+        if kind == "deliver" and (
+                (isinstance(m.message, ReplicaPut)
+                 and self.guard_acted(m.dest, "rebuild-unacked-put"))
+                or (isinstance(m.message, HintDelivery)
+                    and self.guard_acted(m.dest, "rebuild-unacked-hint"))):
+            # a rebuilding node stores it and does not acknowledge it (session 54:
+            # impl.node.Node._unacked_if_rebuilding): Deliver, then Drop the ack
+            unacked = self.abstract_message(m)
+            if unacked is not None:
+                reply = (Kind.REPLICA_PUT_ACK if isinstance(m.message, ReplicaPut)
+                         else Kind.HINT_ACK)
+                return f"{label} (unacknowledged: rebuilding)", [
+                    [("rebuild-unacked", trace_spec.silent_get(unacked, reply))]], evidence
         if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
             seen = self.replies_seen.get((m.dest, m.message.op_id))
             if seen is not None:  # the op may have ended in this very event

@@ -264,15 +264,19 @@ def dropped(message: Message) -> Callable[[State], State | None]:
     return run
 
 
-def silent_get(message: Message) -> Callable[[State], State | None]:
+def silent_get(message: Message, reply: Kind = Kind.REPLICA_GET_REPLY
+               ) -> Callable[[State], State | None]:
     """``rebuild-silent`` (session 34): a rebuilding replica does not answer
     ``message``, a replica get of a key it holds nothing of or has not rebuilt
     (:mod:`impl.rebuild`): the spec's ``Deliver`` of it, then the ``Drop`` of the
-    answer it sent."""
+    answer it sent (of kind ``reply``). ``rebuild-unacked`` (session 54): the same
+    of a ``replica-put`` or a ``hint-delivery`` a rebuilding node stores and does
+    not acknowledge (``reply``: its ``replica-put-ack``, its ``hint-ack``;
+    :meth:`impl.node.Node._unacked_if_rebuilding`)."""
     def run(state: State) -> State | None:
         for after in apply_actions(state, [Deliver(message)]):
             sent = Counter(after.messages) - Counter(state.messages)
-            replies = [m for m in sent.elements() if m.kind is Kind.REPLICA_GET_REPLY
+            replies = [m for m in sent.elements() if m.kind is reply
                        and m.src == message.dst and m.dst == message.src]
             if len(replies) != 1:
                 continue

@@ -356,7 +356,7 @@ def test_without_the_rebuild_a_restored_store_set_aside_reads_stale(
 
 def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], SimulatedCluster]:
     """The probe, n1 restarted (not wiped) while it rebuilds (after a put it
-    acknowledged, ``put``: its store no longer empty), then n3: (keys a get
+    stored, ``put``: its store no longer empty), then n3: (keys a get
     through n3 reads without their acknowledged value, the cluster)."""
     cluster = _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed))
     cluster.crash("n3")
@@ -367,10 +367,12 @@ def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], Simu
     cluster.run_for(0.05)
     assert cluster.node("n1").rebuilding
     # the replaced disk's start round waits for n3 (down) until shadow_round_s: a
-    # put at W = 2 through n2 before then would time out (n1 holds its ReplicaPut)
+    # put at W = 2 through n2 before then would time out (n1 holds its ReplicaPut);
+    # after it too since session 54 (n1, rebuilding, stores it and does not count
+    # towards W, n3 down): W = 1, n1 stores it all the same
     cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=5.0)
     if put:
-        cluster.client("n2").put(b"other", b"x")
+        cluster.client("n2").put(b"other", b"x", w=1)
     cluster.run_for(0.5)
     cluster.crash("n1")
     cluster.restart("n1")

@@ -86,7 +86,9 @@ def test_disk_loss_seeds_validate() -> None:
         assert report.disks_lost > 0 and report.impl_converged and report.spec_converged
         assert report.rerun() == f"vdynamo validate --seed {seed} --disk-loss -v"
         steps |= {s for s, count in report.trace_steps.items() if count}
-    assert {"guard-dropped", "rebuild-silent"} <= steps
+    # (rebuild-unacked, session 54: a rebuilding node's unacknowledged ReplicaPut or
+    # HintDelivery; without the step seed 20 diverges at a HintDelivery n3->n1)
+    assert {"guard-dropped", "rebuild-silent", "rebuild-unacked"} <= steps
 
 
 def test_an_uncounted_read_is_a_named_spec_gap() -> None:
