@@ -233,8 +233,10 @@ class GetCoordinator:
         self.lingering = lingering
         #: whether this node's own read (key, its record) must not count towards R:
         #: while its store is being rebuilt, an empty one or one of a range not
-        #: rebuilt yet (:mod:`impl.rebuild`)
-        self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
+        #: rebuilt yet (:mod:`impl.rebuild`), or just rebuilt
+        #: (:meth:`impl.node.Node._uncounted_read`); the key, its record, the time
+        self.uncounted_read: Callable[[bytes, Record, float], bool] = (
+            lambda key, own, now: False)
         #: an internal get (a reap check) of ``key`` that did not hear every target
         #: by its deadline: (now, key, the check's ``ReplyTo.attempt``)
         #: -> effects (the node tries it again later)
@@ -296,7 +298,7 @@ class GetCoordinator:
             coordination.used.add(self.name)
             if self.name in targets:
                 coordination.sent_to[self.name] = self.name
-            if self.uncounted_read(key, local):  # a replaced disk's copy not rebuilt
+            if self.uncounted_read(key, local, now):  # a replaced disk's copy not rebuilt
                 coordination.uncounted = frozenset((self.name,))
             # its own read is what it answers a peer's read with: its hints of the
             # key too (``hinted_reads``; a fallback coordinator's acknowledged write)

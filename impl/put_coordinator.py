@@ -315,8 +315,10 @@ class PutCoordinator:
         #: whether this node's own write of a key must not count towards W: a
         #: rebuilding replaced disk's copy (:meth:`impl.node.Node._unacked_if_rebuilding`;
         #: session 54): its part fails at once (:meth:`_part_failed`: to a fallback,
-        #: hinted, if one is left; else the put fails if W is out of reach)
-        self.uncounted_own: Callable[[bytes], bool] = lambda key: False
+        #: hinted, if one is left; else the put fails if W is out of reach); the key
+        #: and the time (until its peers' suspicion of it has ended:
+        #: :meth:`impl.node.Node._acks_uncounted`)
+        self.uncounted_own: Callable[[bytes, float], bool] = lambda key, now: False
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()
         #: seconds the host's wall clock is ahead of this node's clock (``now``),
@@ -532,7 +534,7 @@ class PutCoordinator:
         # mints for the key increasing, so it never reuses a dot.
         self.storing(key)
         self.replica.store(key, encoded)
-        uncounted = self.name in targets and self.uncounted_own(key)
+        uncounted = self.name in targets and self.uncounted_own(key, now)
         if self.name in targets:
             coordination.used.add(self.name)
             coordination.sent_to[self.name] = self.name
@@ -562,7 +564,7 @@ class PutCoordinator:
             self.stats["rebuild-uncounted-own-write"] += 1
             out.extend(self._part_failed(
                 coordination, self.name, f"{self.name} (this node's own write): a "
-                "replaced disk not rebuilt yet, its copy not counted", now))
+                "replaced disk rebuilding or just rebuilt, its copy not counted", now))
             if coordination.op_id not in self.coordinations:  # W out of reach: failed
                 return out
         out.extend(self._check(coordination, now))

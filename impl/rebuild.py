@@ -51,7 +51,9 @@ own write as a coordinator, its ``ReplicaPutAck``, its ``HintAck`` of a range
 not rebuilt: :meth:`impl.node.Node._unacked_if_rebuilding`, session 54; before,
 a W = 1 write it acknowledged alone was not read at R = 3 through another
 owner), so R + W > N holds among the other replicas: W acknowledgements of the
-others, and at least R - 1 answers of the others.
+others, and at least R - 1 answers of the others. Its silences make peers suspect
+it for a while after the rebuild ends, so its acks and its own reads stay uncounted
+until no peer can (:meth:`impl.node.Node._acks_uncounted`, session 54's review).
 
 Stats: ``rebuilding``, ``rebuild-silent-get``, ``rebuild-uncounted-read``,
 ``rebuild-unacked-put``, ``rebuild-unacked-hint``, ``rebuild-uncounted-own-write``,

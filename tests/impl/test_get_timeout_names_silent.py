@@ -99,7 +99,7 @@ def test_replies_that_do_not_count_are_named_with_why() -> None:
     not rebuilt: nothing counts, and each is named as not counted."""
     node = Node("n1", make_config(5, n=3, r=3, w=2), MemoryStorage("always"), seed=1)
     node.start(0.0)
-    node.gets.uncounted_read = lambda key, own: True  # a replaced disk not rebuilt
+    node.gets.uncounted_read = lambda key, own, now: True  # a replaced disk not rebuilt
     node.client_request(0.0, GetRequest(7, KEY, None, "c1"))
     (op_id,) = node.gets.coordinations
     node.fire(0.3, GetTimeout(op_id))  # n2 and n3 silent: n4 for n2, n5 for n3

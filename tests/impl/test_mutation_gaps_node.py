@@ -1271,11 +1271,11 @@ def test_a_rebuilding_coordinators_own_copy_not_rebuilt_is_not_counted_each_time
     node = _rebuilding_node_holding(KEY)
     own = node.record(KEY)
     assert own is not None
-    assert node._uncounted_read(KEY, own)
+    assert node._uncounted_read(KEY, own, 3.0)
     node.client_request(3.0, GetRequest(8, KEY))  # (the coordinator asks it too)
     assert node.stats["rebuild-uncounted-read"] == 2
     _rebuild_range_of(node, KEY)
-    assert not node._uncounted_read(KEY, own)
+    assert not node._uncounted_read(KEY, own, 3.0)
     assert node.stats["rebuild-uncounted-read"] == 2
 
 

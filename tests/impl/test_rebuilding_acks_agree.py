@@ -14,6 +14,8 @@ are named in its docstring.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -36,12 +38,15 @@ def test_w1_puts_through_a_rebuilding_node_are_read_at_r3(seed: int, clock: str)
     assert _stale_reads(seed, clock) == []
 
 
-def _two_rebuilding_w2_reads(seed: int, clock: str) -> tuple[int, int]:
+def _two_rebuilding_w2_reads(seed: int, clock: str, *,
+                             before: Callable[[SimulatedCluster], None] = lambda cluster: None
+                             ) -> tuple[int, int]:
     """5 nodes, N = 3, anti-entropy every 30 s (the rebuilds outlast the run); n1's
-    and n2's disks replaced together, peers up (both rebuilding); for each of 12 keys
-    both own (neither has rebuilt its range), n1 -> the third owner cut one way, a
-    put at W = 2 through n1, healed, a get at R = 2 at once through the third owner.
-    (Keys read without the value acknowledged, keys checked)."""
+    and n2's disks replaced together, peers up (both rebuilding); ``before(cluster)``
+    (a ring change: ``tests/impl/test_rebuilding_ring_change_review.py``); for each
+    of 12 keys both own (neither has rebuilt its range), n1 -> the third owner cut
+    one way, a put at W = 2 through n1, healed, a get at R = 2 at once through the
+    third owner. (Keys read without the value acknowledged, keys checked)."""
     stale = checked = 0
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock,
                           anti_entropy_interval=30.0) as cluster:
@@ -51,12 +56,13 @@ def _two_rebuilding_w2_reads(seed: int, clock: str) -> tuple[int, int]:
         cluster.wipe("n1")
         cluster.wipe("n2")
         cluster.run_for(0.5)
+        before(cluster)
         n1, n2 = cluster.node("n1"), cluster.node("n2")
         keys = [key for key in (b"k%d" % i for i in range(200))
                 if {"n1", "n2"} <= set(n1.preference_list(key)[:3])]
         for i, key in enumerate(keys[:12]):
-            if not all(node.rebuild.unrebuilt(node.anti_entropy.trees.range_of(
-                    position_of(key))) for node in (n1, n2)):
+            if not all(node.rebuild.active and node.rebuild.unrebuilt(
+                    node.anti_entropy.trees.range_of(position_of(key))) for node in (n1, n2)):
                 continue
             third = next(n for n in n1.preference_list(key)[:3] if n not in ("n1", "n2"))
             cluster.partition_one_way(["n1"], [third])

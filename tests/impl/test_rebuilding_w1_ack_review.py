@@ -76,10 +76,11 @@ def test_two_replaced_disks_just_rejoined_by_their_peers_read_a_w2_write() -> No
     assert _pair_faults(8, "dvv", restarts=3) == []
 
 
-def _pair_faults(seed: int, clock: str, *, restarts: int) -> list[object]:
+def _pair_faults(seed: int, clock: str, *, restarts: int,
+                 routing: str = "random") -> list[object]:
     """07g's ``wiped-pair-restarts-online`` (n1 restarted at steps 5, 6 and 7, the
     first ``restarts`` of them) in 07d's run, reads checked at once, the writer
-    routing at random: the faults its checker found."""
+    routing at random (or by ``routing``): the faults its checker found."""
     spec = importlib.util.spec_from_file_location("membership_sweep_rev2", PROBE)
     assert spec is not None and spec.loader is not None
     sweep = importlib.util.module_from_spec(spec)
@@ -91,5 +92,5 @@ def _pair_faults(seed: int, clock: str, *, restarts: int) -> list[object]:
         9: [("restart", n) for n in ("n3", "n4", "n5")],
         10: [("join", "n6")]}}
     vars(sweep).update(kinds=lambda: kinds, CRASHY=set())  # reads checked at once
-    faults: list[object] = sweep.run("wiped-pair-restarts-online", seed, clock, "random")
+    faults: list[object] = sweep.run("wiped-pair-restarts-online", seed, clock, routing)
     return faults
