@@ -331,7 +331,10 @@ def test_the_naive_actors_diverged_copy_keeps_its_replica_rebuilding() -> None:
     clean. Fallbacks answer reads from their own stores (``hinted_reads=False``).
     History 112 was pinned here until session 54: with the rule n3 withholds the
     ``HintAck`` of ``b-21`` while it rebuilds and every replica ends with ``b-39``
-    (the naive actor's loss of ``b-21``: the previous test)."""
+    (the naive actor's loss of ``b-21``: the previous test). Mutant checked
+    (session 54): ``AntiEntropy._synced`` without its live-session check (any
+    exchange's step completes a pair, as the peer-live rule before session 38
+    let a peer's answer do): the run gets quiet and the test fails."""
     with pytest.raises(SimulationError, match=r"not quiet .* 1 rebuilding"):
         play(142, "dvv", actor_epochs=False, hinted_reads=False)
     assert verdict(play(142, "dvv", hinted_reads=False), "dvv") == []
