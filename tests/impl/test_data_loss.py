@@ -247,8 +247,10 @@ def test_a_late_ack_from_before_a_restore_does_not_count_for_a_new_put(
     coordinates v3 as the first operation of a start with the same count, the
     ReplicaPuts of v3 are lost, and n2's late ack of v2 arrives: it must not count
     for v3. With the op-id base kept per disk (``actor_per_start=False``, the twin
-    that shows the test bites) it does: v3 is acknowledged with W=2 while only n1
-    holds it."""
+    that shows the test bites) it does: v3 is acknowledged while only n1 holds it.
+    v3 is put at W = 1: since session 54 the restored n1 rebuilds and its own write
+    does not count (``PutCoordinator.uncounted_own``), so at W = 2 the late ack alone
+    no longer reached W; at W = 1 it does, and only with the per-disk base."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, actor_per_start=per_start)
     cluster.client("n1").put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -273,7 +275,7 @@ def test_a_late_ack_from_before_a_restore_does_not_count_for_a_new_put(
     cluster.storages["n1"].inner = backup
     cluster.storages["n1"].changes += 1
     cluster.restart("n1")
-    v3 = cluster.client("n1").submit_put(KEY, b"v3")
+    v3 = cluster.client("n1").submit_put(KEY, b"v3", w=1)
     cluster.sim.run_until(lambda: len(_in_flight(cluster, ReplicaPut, src="n1")) == 2,
                           max_time=1.0)
     for message in _in_flight(cluster, ReplicaPut, src="n1"):
