@@ -1,0 +1,151 @@
+"""Mutation gaps of session 54's new lines in ``impl/`` (issue 12; docs/refinement.md,
+"Mutation score of session 54's lines (session 54)"): the admission's small writes'
+budget (:meth:`impl.admission.ByteAdmission._head_fits`, :meth:`~impl.admission.
+ByteAdmission.poke`), a rebuilding node's unacknowledged writes and a marked store's
+silent empty copies (:mod:`impl.node`), and :func:`impl.quick_init.quick_init`.
+
+Each test names the mutmut 3.8.1 mutants it kills (``impl.MODULE.FUNCTION`` number, as
+made in a fresh copy of main at dbba9e95); each was run by hand (``MUTANT_UNDER_TEST``
+in mutmut's copy) and seen failing, and the module's no-such mutant passing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from impl.admission import ByteAdmission
+
+
+class _Clock:
+    """An injected monotonic clock, seconds."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Held:
+    """Bytes in flight: ``large`` of larger writes, ``small`` of small writes' records,
+    ``gets`` of gets' records; an admission over them (limit 800: the small writes'
+    budget 100; a small write is up to 10 bytes)."""
+
+    def __init__(self, large: int = 0, small: int = 0, gets: int = 0) -> None:
+        self.large, self.small, self.gets = large, small, gets
+        self.clock = _Clock()
+
+    def admission(self) -> ByteAdmission:
+        return ByteAdmission(lambda: self.large + self.small + self.gets, 800, 5.0,
+                             get_held=lambda: self.gets, small=10,
+                             small_held=lambda: self.small, clock=self.clock)
+
+
+def _woken(admission: ByteAdmission) -> list[bool]:
+    """Which of the requests waiting (oldest first) :meth:`ByteAdmission.poke` woke:
+    a woken one looks at its turn again when the loop runs next."""
+    return [waiter.wake.done() for waiter in admission.queue]
+
+
+def test_the_head_sets_aside_one_small_byte_and_counts_the_reserved_ones() -> None:
+    """:meth:`ByteAdmission._head_fits`: with 1 byte of small writes in flight, a head
+    that fits only without it fits (``_head_fits`` 12: ``aside > 1``); bytes reserved
+    for puts whose bodies are still read count in flight beside the set-aside
+    (``_head_fits`` 14: ``- reserved``)."""
+    held = _Held(large=100, small=1)
+    admission = held.admission()
+    assert not admission.fits(700)  # 101 + 700 > 800
+    assert admission._head_fits(700)  # the 1 byte set aside: 800
+    held.large, held.small = 45, 50
+    admission.reserve(10)
+    assert not admission._head_fits(750)  # 45 + 10 + 750 = 805 > 800, the 50 aside
+    assert admission._head_fits(745)
+
+
+def test_poke_wakes_the_first_small_write_whose_lane_fits_and_no_other() -> None:
+    """No larger write waiting: two small writes wait (the writes' bytes, the gets'
+    set aside, leave no room for them); a poke wakes neither until the writes' bytes
+    (the reserved ones included) fall, then the first only; the gets' bytes stay set
+    aside. Kills ``poke`` 17 (the writes' bytes unset: a TypeError), 18 (``-
+    reserved``), 19 (``+ get_held``), 20 and 21 (``and``/``or``: a small write woken
+    whether its lane fits or not)."""
+    held = _Held(large=785, gets=300)
+    admission = held.admission()
+    admission.reserve(10)  # 795 of writes in flight
+
+    async def request() -> bool:
+        admitted = await admission.admit(10, write=True)
+        held.large += 10 * admitted  # started: counted before the next is looked at
+        return admitted
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(request())
+        second = asyncio.ensure_future(request())
+        await asyncio.sleep(0)
+        assert len(admission.queue) == 2 and admission.large_writes_waiting == 0
+        admission.poke()
+        assert _woken(admission) == [False, False]  # 795 + 10 > 800
+        held.large = 780  # 790 + 10 fits
+        admission.poke()
+        assert _woken(admission) == [True, False]
+        assert await asyncio.wait_for(first, 1.0)
+        await asyncio.sleep(0.05)
+        admission.poke()
+        assert not second.done() and _woken(admission) == [False]  # 800 + 10 > 800
+        admission.close()
+        assert not await second
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_poke_wakes_a_small_write_behind_a_large_one_within_the_budget_only() -> None:
+    """A larger write waits; a small one behind it waits while the small writes'
+    records in flight and it are over their budget (95 + 10 > 100): a poke leaves it
+    waiting (``poke`` 27, 28, 29, 30: the budget not passed to ``_lane_fits``, or its
+    arguments shifted, compared with the limit) and wakes it when they fall (90)."""
+    held = _Held(large=700, small=95)
+    admission = held.admission()
+
+    async def scenario() -> None:
+        large = asyncio.ensure_future(admission.admit(200, write=True))
+        await asyncio.sleep(0)
+        small = asyncio.ensure_future(admission.admit(10, write=True))
+        await asyncio.sleep(0)
+        assert len(admission.queue) == 2 and admission.large_writes_waiting == 1
+        admission.poke()
+        assert _woken(admission) == [False, False]
+        held.small = 90
+        admission.poke()
+        assert _woken(admission) == [False, True]
+        assert await asyncio.wait_for(small, 1.0)
+        admission.close()
+        assert not await large
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_poke_opens_the_shut_lane_at_its_instant() -> None:
+    """A small write waits behind a larger one while a write's timeout shut the lane
+    (:meth:`ByteAdmission.shut_lane`); a poke at the instant the lane opens again
+    (the clock at ``lane_shut_until``, injected) wakes it, as ``_small_passes`` admits
+    it then (``poke`` 14: ``<=``, the lane still shut at that instant)."""
+    held = _Held(large=700)
+    admission = held.admission()
+
+    async def scenario() -> None:
+        large = asyncio.ensure_future(admission.admit(200, write=True))
+        await asyncio.sleep(0)
+        admission.shut_lane()
+        small = asyncio.ensure_future(admission.admit(10, write=True))
+        await asyncio.sleep(0)
+        admission.poke()
+        assert _woken(admission) == [False, False]
+        held.clock.now = admission.lane_shut_until
+        assert admission._small_passes(10)
+        admission.poke()
+        assert _woken(admission) == [False, True]
+        assert await asyncio.wait_for(small, 1.0)
+        admission.close()
+        assert not await large
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
