@@ -14,6 +14,11 @@ from __future__ import annotations
 import asyncio
 
 from impl.admission import ByteAdmission
+from impl.cluster import SimulatedCluster
+from impl.effects import Send
+from impl.messages import HintAck, HintDelivery
+from impl.node import Node
+from impl.positions import position_of
 
 
 class _Clock:
@@ -149,3 +154,61 @@ def test_poke_opens_the_shut_lane_at_its_instant() -> None:
         assert not await large
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def _hint_acked(node: Node, now: float, key: bytes, record: bytes, hint_id: int) -> bool:
+    """Whether ``node`` answers a fallback's :class:`HintDelivery` of ``key`` with its
+    :class:`HintAck` (the fallback then deletes its hint)."""
+    effects = node.receive(now, "n2", HintDelivery(hint_id, key, record))
+    return Send("n2", HintAck(hint_id)) in effects
+
+
+def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_change(
+        ) -> None:
+    """A rebuilding node (n1's disk replaced, anti-entropy every 30 s: the rebuild
+    outlasts the test) withholds its ``HintAck`` only for a key of a range it
+    replicates and has not rebuilt (:meth:`Node._unrebuilt_mine`): a key of a range
+    it has rebuilt (its exchanges with every peer done, ``Rebuild.synced``) is
+    acknowledged (``_unrebuilt_mine`` 7: ``unrebuilt(None)``, every range counted
+    unrebuilt), so is a key of no range it replicates (5: ``or``), and, once a ring
+    change is under way (n6 joining), every key (1: ``True`` in a change: a join's
+    or a leave's handoff that never ends)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
+                          anti_entropy_interval=30.0) as cluster:
+        for i in range(8):
+            cluster.client().put(b"old%d" % i, b"old", w=3)
+        cluster.run_until_quiet()
+        record = cluster.node("n2").storage.read(b"old0")
+        assert record is not None
+        cluster.wipe("n1")
+        cluster.run_for(0.5)
+        n1 = cluster.node("n1")
+        assert n1.rebuild.active
+
+        def range_of(key: bytes) -> tuple[int, int] | None:
+            return n1.anti_entropy.trees.range_of(position_of(key))
+
+        keys = [b"k%d" % i for i in range(400)]
+        mine = [key for key in keys if range_of(key) is not None]
+        other = next(key for key in keys if range_of(key) is None)
+        pending = {key_range for key_range, _ in n1.rebuild.pending}
+        assert len(pending) >= 2
+        rebuilt = next(iter(pending))
+        for pair in [pair for pair in n1.rebuild.pending if pair[0] == rebuilt]:
+            assert not n1.rebuild.synced(pair)  # its exchanges done: rebuilt
+        assert n1.rebuild.active
+        done = next(key for key in mine if range_of(key) == rebuilt)
+        undone = next(key for key in mine if n1.rebuild.unrebuilt(range_of(key)))
+        now = cluster.now
+        assert not _hint_acked(n1, now, undone, record, 1)  # withheld: not rebuilt
+        assert _hint_acked(n1, now, done, record, 2)
+        assert _hint_acked(n1, now, other, record, 3)
+        cluster.join("n6")
+        for _ in range(100):  # until n1 hears of the join
+            cluster.run_for(0.1)
+            if cluster.node("n1").gossiper.changing():
+                break
+        n1 = cluster.node("n1")
+        assert n1.gossiper.changing() and n1.rebuild.active
+        undone = next(key for key in mine if n1.rebuild.unrebuilt(range_of(key)))
+        assert _hint_acked(n1, cluster.now, undone, record, 4)
