@@ -16,7 +16,7 @@ import asyncio
 from impl.admission import ByteAdmission
 from impl.cluster import SimulatedCluster
 from impl.effects import Send
-from impl.messages import HintAck, HintDelivery
+from impl.messages import HintAck, HintDelivery, ReplicaGet, ReplicaGetReply, ReplicaPut
 from impl.node import Node
 from impl.positions import position_of
 
@@ -212,3 +212,33 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
         assert n1.gossiper.changing() and n1.rebuild.active
         undone = next(key for key in mine if n1.rebuild.unrebuilt(range_of(key)))
         assert _hint_acked(n1, cluster.now, undone, record, 4)
+
+
+def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
+    """n1's and n2's disks replaced while n3-n5 (which heard the old disks) are down:
+    n1 is marked (not confirmed by every live peer) and not told it is a replaced
+    disk, so not rebuilding. Its empty copy of a key is silent to a ``ReplicaGet``;
+    once it keeps a hint of the key (a fallback's ``ReplicaPut`` for n3) it answers
+    (:meth:`Node._unrebuilt_copy`: the hint is a write it took since its empty start;
+    ``_unrebuilt_copy`` 7: ``hinted(None)``, the hint not looked at, silent)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3) as cluster:
+        cluster.client().put(b"old", b"old", w=3)
+        cluster.run_until_quiet()
+        record = cluster.node("n3").storage.read(b"old")
+        assert record is not None
+        for name in ("n3", "n4", "n5"):
+            cluster.crash(name)
+        cluster.wipe("n1")
+        cluster.wipe("n2")
+        cluster.run_for(3.0)
+        n1 = cluster.node("n1")
+        assert n1._unconfirmed_fresh and not n1.rebuild.active
+        key = b"hinted"
+        now = cluster.now
+        assert n1.receive(now, "n2", ReplicaGet(1, key)) == []  # empty, marked: silent
+        assert n1.stats["unconfirmed-silent-get"] == 1
+        n1.receive(now, "n2", ReplicaPut(2, key, record, hint="n3"))
+        assert n1.replica.hinted(key) is not None
+        (answer,) = n1.receive(now, "n2", ReplicaGet(3, key))
+        assert isinstance(answer, Send) and isinstance(answer.message, ReplicaGetReply)
+        assert n1.stats["unconfirmed-silent-get"] == 1
