@@ -16,7 +16,14 @@ import asyncio
 from impl.admission import ByteAdmission
 from impl.cluster import SimulatedCluster
 from impl.effects import Send
-from impl.messages import HintAck, HintDelivery, ReplicaGet, ReplicaGetReply, ReplicaPut
+from impl.messages import (
+    GetRequest,
+    HintAck,
+    HintDelivery,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+)
 from impl.node import Node
 from impl.positions import position_of
 
@@ -220,7 +227,9 @@ def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
     disk, so not rebuilding. Its empty copy of a key is silent to a ``ReplicaGet``;
     once it keeps a hint of the key (a fallback's ``ReplicaPut`` for n3) it answers
     (:meth:`Node._unrebuilt_copy`: the hint is a write it took since its empty start;
-    ``_unrebuilt_copy`` 7: ``hinted(None)``, the hint not looked at, silent)."""
+    ``_unrebuilt_copy`` 7: ``hinted(None)``, the hint not looked at, silent). As a
+    coordinator its own empty copy is uncounted, each read counted once
+    (``unconfirmed-uncounted-read``; ``_uncounted_read`` 5: ``= 1``)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3) as cluster:
         cluster.client().put(b"old", b"old", w=3)
         cluster.run_until_quiet()
@@ -237,6 +246,11 @@ def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
         now = cluster.now
         assert n1.receive(now, "n2", ReplicaGet(1, key)) == []  # empty, marked: silent
         assert n1.stats["unconfirmed-silent-get"] == 1
+        empty = next(k for k in (b"e%d" % i for i in range(100))
+                     if n1.preference_list(k)[0] == "n1")  # (an owner reads its own)
+        for request_id in (1, 2):
+            n1.client_request(now, GetRequest(request_id, empty, r=1))
+        assert n1.stats["unconfirmed-uncounted-read"] == 2
         n1.receive(now, "n2", ReplicaPut(2, key, record, hint="n3"))
         assert n1.replica.hinted(key) is not None
         (answer,) = n1.receive(now, "n2", ReplicaGet(3, key))
