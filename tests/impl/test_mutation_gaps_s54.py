@@ -228,8 +228,9 @@ def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
     once it keeps a hint of the key (a fallback's ``ReplicaPut`` for n3) it answers
     (:meth:`Node._unrebuilt_copy`: the hint is a write it took since its empty start;
     ``_unrebuilt_copy`` 7: ``hinted(None)``, the hint not looked at, silent). As a
-    coordinator its own empty copy is uncounted, each read counted once
-    (``unconfirmed-uncounted-read``; ``_uncounted_read`` 5: ``= 1``)."""
+    coordinator its own empty copy is uncounted; the two are counted once each under
+    their own names (``unconfirmed-silent-get``: ``_silent_if_rebuilding`` 24, 25,
+    26; ``unconfirmed-uncounted-read``: ``_uncounted_read`` 5, 8, 11, 12, 13)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3) as cluster:
         cluster.client().put(b"old", b"old", w=3)
         cluster.run_until_quiet()
@@ -244,15 +245,17 @@ def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
         assert n1._unconfirmed_fresh and not n1.rebuild.active
         key = b"hinted"
         now = cluster.now
-        assert n1.receive(now, "n2", ReplicaGet(1, key)) == []  # empty, marked: silent
-        assert n1.stats["unconfirmed-silent-get"] == 1
+        for op_id in (1, 2):  # empty, marked: silent, each counted
+            assert n1.receive(now, "n2", ReplicaGet(op_id, key)) == []
+        assert n1.stats["unconfirmed-silent-get"] == 2 and not n1.stats["rebuild-silent-get"]
         empty = next(k for k in (b"e%d" % i for i in range(100))
                      if n1.preference_list(k)[0] == "n1")  # (an owner reads its own)
         for request_id in (1, 2):
             n1.client_request(now, GetRequest(request_id, empty, r=1))
         assert n1.stats["unconfirmed-uncounted-read"] == 2
+        assert not n1.stats["rebuild-uncounted-read"]
         n1.receive(now, "n2", ReplicaPut(2, key, record, hint="n3"))
         assert n1.replica.hinted(key) is not None
         (answer,) = n1.receive(now, "n2", ReplicaGet(3, key))
         assert isinstance(answer, Send) and isinstance(answer.message, ReplicaGetReply)
-        assert n1.stats["unconfirmed-silent-get"] == 1
+        assert n1.stats["unconfirmed-silent-get"] == 2
