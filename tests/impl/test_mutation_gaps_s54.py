@@ -179,7 +179,9 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     acknowledged (``_unrebuilt_mine`` 7: ``unrebuilt(None)``, every range counted
     unrebuilt), so is a key of no range it replicates (5: ``or``), and, once a ring
     change is under way (n6 joining), every key (1: ``True`` in a change: a join's
-    or a leave's handoff that never ends)."""
+    or a leave's handoff that never ends). Its silence to a read of the range not
+    rebuilt is counted as ``rebuild-silent-get`` (``_silent_if_rebuilding`` 28, 29:
+    the name misspelt)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
                           anti_entropy_interval=30.0) as cluster:
         for i in range(8):
@@ -207,6 +209,10 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
         done = next(key for key in mine if range_of(key) == rebuilt)
         undone = next(key for key in mine if n1.rebuild.unrebuilt(range_of(key)))
         now = cluster.now
+        silent = n1.stats["rebuild-silent-get"]
+        assert n1.receive(now, "n2", ReplicaGet(9, undone)) == []  # silent to reads
+        assert n1.stats["rebuild-silent-get"] == silent + 1
+        assert not n1.stats["unconfirmed-silent-get"]
         assert not _hint_acked(n1, now, undone, record, 1)  # withheld: not rebuilt
         assert _hint_acked(n1, now, done, record, 2)
         assert _hint_acked(n1, now, other, record, 3)
