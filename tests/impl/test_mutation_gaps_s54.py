@@ -181,7 +181,8 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     change is under way (n6 joining), every key (1: ``True`` in a change: a join's
     or a leave's handoff that never ends). Its silence to a read of the range not
     rebuilt is counted as ``rebuild-silent-get`` (``_silent_if_rebuilding`` 28, 29:
-    the name misspelt)."""
+    the name misspelt); each ``HintDelivery`` and ``ReplicaPut`` left unacknowledged
+    is counted once under its own name (``_unacked_if_rebuilding`` 13, 14, 15, 16)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
                           anti_entropy_interval=30.0) as cluster:
         for i in range(8):
@@ -213,7 +214,13 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
         assert n1.receive(now, "n2", ReplicaGet(9, undone)) == []  # silent to reads
         assert n1.stats["rebuild-silent-get"] == silent + 1
         assert not n1.stats["unconfirmed-silent-get"]
+        unacked = n1.stats["rebuild-unacked-hint"], n1.stats["rebuild-unacked-put"]
         assert not _hint_acked(n1, now, undone, record, 1)  # withheld: not rebuilt
+        for op_id in (5, 6):  # a coordinator's write to it: stored, not acknowledged
+            assert not [effect for effect in n1.receive(now, "n2", ReplicaPut(
+                op_id, undone, record)) if isinstance(effect, Send)]
+        assert (n1.stats["rebuild-unacked-hint"], n1.stats["rebuild-unacked-put"]) == (
+            unacked[0] + 1, unacked[1] + 2)
         assert _hint_acked(n1, now, done, record, 2)
         assert _hint_acked(n1, now, other, record, 3)
         cluster.join("n6")
