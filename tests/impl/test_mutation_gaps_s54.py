@@ -182,7 +182,10 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     or a leave's handoff that never ends). Its silence to a read of the range not
     rebuilt is counted as ``rebuild-silent-get`` (``_silent_if_rebuilding`` 28, 29:
     the name misspelt); each ``HintDelivery`` and ``ReplicaPut`` left unacknowledged
-    is counted once under its own name (``_unacked_if_rebuilding`` 13, 14, 15, 16)."""
+    is counted once under its own name (``_unacked_if_rebuilding`` 13-21), and only
+    its acknowledgement is withheld: what else it sends (the one-way merge's ask,
+    :attr:`impl.replica.Replica.one_way`, stubbed) still goes (23: ``or``, every
+    ``Send`` dropped)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
                           anti_entropy_interval=30.0) as cluster:
         for i in range(8):
@@ -221,6 +224,12 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
                 op_id, undone, record)) if isinstance(effect, Send)]
         assert (n1.stats["rebuild-unacked-hint"], n1.stats["rebuild-unacked-put"]) == (
             unacked[0] + 1, unacked[1] + 2)
+        # what else the put sends is sent (the one-way hook's ask, stubbed here)
+        asked = Send("n3", ReplicaGet(77, undone))
+        one_way, n1.replica.one_way = n1.replica.one_way, lambda *args: [asked]
+        sent = n1.receive(now, "n2", ReplicaPut(7, undone, record))
+        assert [effect for effect in sent if isinstance(effect, Send)] == [asked]
+        n1.replica.one_way = one_way
         assert _hint_acked(n1, now, done, record, 2)
         assert _hint_acked(n1, now, other, record, 3)
         cluster.join("n6")
