@@ -185,7 +185,8 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     is counted once under its own name (``_unacked_if_rebuilding`` 13-21), and only
     its acknowledgement is withheld: what else it sends (the one-way merge's ask,
     :attr:`impl.replica.Replica.one_way`, stubbed) still goes (23: ``or``, every
-    ``Send`` dropped)."""
+    ``Send`` dropped), and the put's handler is given the time (2: ``None``, which
+    only that ask reads)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
                           anti_entropy_interval=30.0) as cluster:
         for i in range(8):
@@ -226,9 +227,12 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
             unacked[0] + 1, unacked[1] + 2)
         # what else the put sends is sent (the one-way hook's ask, stubbed here)
         asked = Send("n3", ReplicaGet(77, undone))
-        one_way, n1.replica.one_way = n1.replica.one_way, lambda *args: [asked]
+        given: list[object] = []
+        one_way = n1.replica.one_way
+        n1.replica.one_way = lambda at, *args: given.append(at) or [asked]  # type: ignore
         sent = n1.receive(now, "n2", ReplicaPut(7, undone, record))
         assert [effect for effect in sent if isinstance(effect, Send)] == [asked]
+        assert given == [now]  # the handler was given the time
         n1.replica.one_way = one_way
         assert _hint_acked(n1, now, done, record, 2)
         assert _hint_acked(n1, now, other, record, 3)
