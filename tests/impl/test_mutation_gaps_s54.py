@@ -12,10 +12,14 @@ in mutmut's copy) and seen failing, and the module's no-such mutant passing.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+
+import pytest
 
 from impl.admission import ByteAdmission
 from impl.cluster import SimulatedCluster
 from impl.effects import Send
+from impl.errors import InvalidValueError
 from impl.messages import (
     GetRequest,
     HintAck,
@@ -26,6 +30,7 @@ from impl.messages import (
 )
 from impl.node import Node
 from impl.positions import position_of
+from impl.quick_init import quick_init
 
 
 class _Clock:
@@ -285,3 +290,27 @@ def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
         (answer,) = n1.receive(now, "n2", ReplicaGet(3, key))
         assert isinstance(answer, Send) and isinstance(answer.message, ReplicaGetReply)
         assert n1.stats["unconfirmed-silent-get"] == 2
+
+
+def test_quick_init_refuses_a_field_that_is_not_a_slot_and_says_what_it_wants() -> None:
+    """A frozen dataclass that declares ``__slots__`` itself (empty) has a field with a
+    default that is a class attribute, not a slot: refused, naming the field
+    (``_slot_setter`` 5: ``return``, no setter, the class's ``__init__`` broken only
+    when called; 7: no message). A class that is not a frozen slotted dataclass is
+    refused with the whole requirement (``quick_init`` 17, 18, 19: its tail
+    misspelt)."""
+    @dataclass(frozen=True)
+    class Declared:
+        __slots__ = ()
+        a: int = 0
+
+    with pytest.raises(InvalidValueError, match=r"Declared\.a is not a slot"):
+        quick_init(Declared)
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        a: int
+
+    with pytest.raises(InvalidValueError,
+                       match=r"Unslotted is not a frozen dataclass with slots=True$"):
+        quick_init(Unslotted)
