@@ -298,7 +298,9 @@ def test_quick_init_refuses_a_field_that_is_not_a_slot_and_says_what_it_wants() 
     (``_slot_setter`` 5: ``return``, no setter, the class's ``__init__`` broken only
     when called; 7: no message). A class that is not a frozen slotted dataclass is
     refused with the whole requirement (``quick_init`` 17, 18, 19: its tail
-    misspelt)."""
+    misspelt); one whose ``__init__`` is its own and no Python function (no
+    ``__code__``) as one whose ``__init__`` is its own (30, 35: the ``getattr``
+    defaults dropped, an AttributeError)."""
     @dataclass(frozen=True)
     class Declared:
         __slots__ = ()
@@ -314,3 +316,11 @@ def test_quick_init_refuses_a_field_that_is_not_a_slot_and_says_what_it_wants() 
     with pytest.raises(InvalidValueError,
                        match=r"Unslotted is not a frozen dataclass with slots=True$"):
         quick_init(Unslotted)
+
+    @dataclass(frozen=True, slots=True)
+    class Builtin:
+        a: int = 0
+        __init__ = object.__init__  # its own, and no code object
+
+    with pytest.raises(InvalidValueError, match="Builtin has no __init__ made by dataclass"):
+        quick_init(Builtin)
