@@ -183,8 +183,10 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     it has rebuilt (its exchanges with every peer done, ``Rebuild.synced``) is
     acknowledged (``_unrebuilt_mine`` 7: ``unrebuilt(None)``, every range counted
     unrebuilt), so is a key of no range it replicates (5: ``or``), and, once a ring
-    change is under way (n6 joining), every key (1: ``True`` in a change: a join's
-    or a leave's handoff that never ends). Its silence to a read of the range not
+    change is under way (n6 joining), a key not rebuilt whose range moves to n6 (1:
+    ``True`` in a change: the join's handoff never ends). (s54-revrebuild, merged
+    after this branch, withholds during a join the acks of keys the node keeps on
+    both rings; a key that moves is acknowledged on either tree.) Its silence to a read of the range not
     rebuilt is counted as ``rebuild-silent-get`` (``_silent_if_rebuilding`` 28, 29:
     the name misspelt); each ``HintDelivery`` and ``ReplicaPut`` left unacknowledged
     is counted once under its own name (``_unacked_if_rebuilding`` 13-21), and only
@@ -247,9 +249,12 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
             if cluster.node("n1").gossiper.changing():
                 break
         n1 = cluster.node("n1")
-        assert n1.gossiper.changing() and n1.rebuild.active
-        undone = next(key for key in mine if n1.rebuild.unrebuilt(range_of(key)))
-        assert _hint_acked(n1, cluster.now, undone, record, 4)
+        gossiper = n1.gossiper
+        assert gossiper.changing() and n1.rebuild.active
+        moving = [key for key in mine if n1.rebuild.unrebuilt(range_of(key))
+                  and "n1" not in gossiper.future.preference_list(key, 3)]
+        assert moving  # (n6 takes over some of n1's keys not rebuilt)
+        assert _hint_acked(n1, cluster.now, moving[0], record, 4)
 
 
 def test_a_marked_store_answers_a_read_of_a_key_it_holds_a_hint_of() -> None:
