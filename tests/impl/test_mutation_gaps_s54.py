@@ -189,9 +189,10 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     both rings; a key that moves is acknowledged on either tree.) Its silences to
     reads of the range not rebuilt are counted, each once, as ``rebuild-silent-get``
     (``_silent_if_rebuilding`` 26, 28, 29: counted under the marked store's name, or
-    misnamed; on main's b1d7e526, where the line is its own, ``= 1``); each ``HintDelivery`` and ``ReplicaPut`` left unacknowledged
-    is counted once under its own name (``_unacked_if_rebuilding`` 13-21), and only
-    its acknowledgement is withheld: what else it sends (the one-way merge's ask,
+    misnamed; on main's b1d7e526, where the line is its own, ``= 1``); each
+    ``HintDelivery`` and ``ReplicaPut`` left unacknowledged is counted once under its
+    own name (``_unacked_if_rebuilding`` 13-21), and only its acknowledgement is
+    withheld: what else it sends (the one-way merge's ask,
     :attr:`impl.replica.Replica.one_way`, stubbed) still goes (23: ``or``, every
     ``Send`` dropped), and the put's handler is given the time (2: ``None``, which
     only that ask reads)."""
