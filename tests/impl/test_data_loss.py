@@ -247,8 +247,10 @@ def test_a_late_ack_from_before_a_restore_does_not_count_for_a_new_put(
     coordinates v3 as the first operation of a start with the same count, the
     ReplicaPuts of v3 are lost, and n2's late ack of v2 arrives: it must not count
     for v3. With the op-id base kept per disk (``actor_per_start=False``, the twin
-    that shows the test bites) it does: v3 is acknowledged with W=2 while only n1
-    holds it."""
+    that shows the test bites) it does: v3 is acknowledged while only n1 holds it.
+    v3 is put at W = 1: since session 54 the restored n1 rebuilds and its own write
+    does not count (``PutCoordinator.uncounted_own``), so at W = 2 the late ack alone
+    no longer reached W; at W = 1 it does, and only with the per-disk base."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, actor_per_start=per_start)
     cluster.client("n1").put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -273,7 +275,7 @@ def test_a_late_ack_from_before_a_restore_does_not_count_for_a_new_put(
     cluster.storages["n1"].inner = backup
     cluster.storages["n1"].changes += 1
     cluster.restart("n1")
-    v3 = cluster.client("n1").submit_put(KEY, b"v3")
+    v3 = cluster.client("n1").submit_put(KEY, b"v3", w=1)
     cluster.sim.run_until(lambda: len(_in_flight(cluster, ReplicaPut, src="n1")) == 2,
                           max_time=1.0)
     for message in _in_flight(cluster, ReplicaPut, src="n1"):
@@ -495,6 +497,19 @@ def test_four_hundred_clients_read_modify_write_one_key() -> None:
     assert counter("client-0000-" + "x" * 200) == 0  # truncated: the oldest went
 
 
+def _rebuilt(cluster: SimulatedCluster, name: str) -> None:
+    """Run until the wiped ``name`` has rebuilt and its acks count again: since
+    session 54 a replaced disk's acks and own write do not count towards W while it
+    rebuilds and for a grace after (``Node._acks_uncounted``), so a put at W = 3
+    through it (N = 3) would fail (503) by design. Mutants re-checked with this wait
+    (s54-fixa): ``context_pairs`` not keeping the entries holding values first fails
+    the dvv test (``[v3, v2, v4]`` read); ``truncate`` a no-op fails the server-vclock
+    test (``[v5, v4, v3]``)."""
+    cluster.run_until_quiet()
+    cluster.run_until(lambda: not cluster.node(name)._acks_uncounted(cluster.sim.now),
+                      max_time=60)
+
+
 def test_server_vclock_truncates_the_actors_of_many_lifetimes() -> None:
     cluster = SimulatedCluster(nodes=3, n=3, r=3, w=3, seed=3, clock="server-vclock",
                                vclock_threshold=2, vclock_max_pairs=3, vclock_young_s=0.0)
@@ -502,6 +517,7 @@ def test_server_vclock_truncates_the_actors_of_many_lifetimes() -> None:
     for index in range(6):
         client.put(KEY, b"v%d" % index, context=client.get(KEY).context)
         cluster.wipe("n1")
+        _rebuilt(cluster, "n1")
     cluster.run_until_quiet()
     assert cluster.client("n2").get(KEY, r=3).values == [b"v5"]
     for record in cluster.replicas(KEY).values():
@@ -534,6 +550,7 @@ def test_a_truncated_dvv_context_still_covers_every_value() -> None:
         client = cluster.client("n1")
         client.put(KEY, b"v%d" % index, context=client.get(KEY).context)
         cluster.wipe("n1")
+        _rebuilt(cluster, "n1")
     cluster.run_until_quiet()
     record = cluster.node("n2").record(KEY)
     assert record is not None and len(record.dvvset.entries) == 5

@@ -36,6 +36,7 @@ from impl import versions
 from impl.cluster import SimulatedCluster
 from impl.errors import BadRequestError, DynamoError, TooLargeError
 from impl.records import decode_record
+from impl.simulator import SimulationError
 from tests.conftest import PROFILE
 from tests.impl.test_dvv_retired_pruning import _restart_and_write
 from tests.impl.test_truncation_dataprobe import end_faults
@@ -305,33 +306,38 @@ def test_a_history_of_crossed_faults_loses_no_write_and_brings_back_no_deleted_v
 
 def test_the_oracle_sees_the_naive_actor_lose_a_write() -> None:
     """The oracle can fail: with ``actor_epochs=False`` (a node mints under its bare
-    name, so a replaced disk re-issues dots: case 01's fault) history 121 (dvv)
-    loses the acknowledged ``a-13``; with the default, the same history loses
-    nothing. (History 112 was the one pinned until session 38; see the next test.)"""
-    assert verdict(play(121, "dvv", actor_epochs=False), "dvv") == [
-        "b'a': acknowledged b'a-13' lost"]
-    assert verdict(play(121, "dvv"), "dvv") == []
+    name, so a replaced disk re-issues dots: case 01's fault) history 112 (dvv, with
+    fallbacks answering reads from their own stores) loses the acknowledged
+    ``b-21`` (n2 and n3 wiped one after the other, then ``b-39`` put through n2);
+    with the default, the same history loses nothing. (History 112 was the one
+    pinned until session 38; history 121, pinned from then to session 54, loses
+    nothing since session 54's rebuilding-ack rule, naive or not; the rule's
+    effect on it was not traced.)"""
+    wrong = verdict(play(112, "dvv", actor_epochs=False, hinted_reads=False), "dvv")
+    assert wrong == ["b'b': acknowledged b'b-21' lost"], wrong
+    assert verdict(play(112, "dvv", hinted_reads=False), "dvv") == []
 
 
 def test_the_naive_actors_diverged_copy_keeps_its_replica_rebuilding() -> None:
-    """History 112 with ``actor_epochs=False``: the wiped n2 re-issues the dot
-    ``n2:4`` for ``b-39``, which n3 holds for ``b-21``, so n3's copy of ``b`` and
-    n2's and n5's never converge (one dot, two values: every merge keeps its own).
-    Until session 38 n3's rebuild ended all the same, through n5's exchanges (a
-    peer's root found differing made its session live at n3, and n5's answer to
-    n3's batch completed the pair, the copies still apart), and the final get at
-    r = 3 lost ``b-39``. Since a rebuilding node completes a pair only in an
-    exchange it opened (:mod:`impl.antientropy`, the duplicated stale root), it
-    completes one only by finding the trees in sync: n2 and n3 stay rebuilding, and
-    the oracle finds ``b`` not readable at r = 3 once quiet; with the default, the
-    same history is clean. Its schedule is that of fallbacks answering reads from
-    their own stores (``hinted_reads=False``, the default until session 49: with
-    hints served the history's gets read otherwise and it takes another path)."""
-    wrong = verdict(play(112, "dvv", actor_epochs=False, hinted_reads=False), "dvv")
-    assert len(wrong) == 1 and wrong[0].startswith(
-        "b'b': not read at r = 3 once quiet (QuorumError: get reached 2 of R=3"), wrong
-    assert "n3 (the coordinator's own read, not rebuilt)" in wrong[0], wrong
-    assert verdict(play(112, "dvv"), "dvv") == []
+    """History 142 with ``actor_epochs=False``: n3, wiped and minting under its bare
+    name, issues the dot ``n3:5`` twice: at the end n2 holds ``b-37`` under it and
+    n3 and n5 hold ``b-39`` (state read when the run stopped, session 54), so n2's
+    copy of ``b`` and n3's and n5's never converge (one dot, two values: every
+    merge keeps its own). Since a rebuilding
+    node completes a pair only in an exchange it opened (:mod:`impl.antientropy`,
+    session 38) it completes one only by finding the trees in sync: n3 stays
+    rebuilding, keeps withholding the hints' acks for its ranges (session 54's
+    rule), and the cluster never gets quiet; with the default, the same history is
+    clean. Fallbacks answer reads from their own stores (``hinted_reads=False``).
+    History 112 was pinned here until session 54: with the rule n3 withholds the
+    ``HintAck`` of ``b-21`` while it rebuilds and every replica ends with ``b-39``
+    (the naive actor's loss of ``b-21``: the previous test). Mutant checked
+    (session 54): ``AntiEntropy._synced`` without its live-session check (any
+    exchange's step completes a pair, as the peer-live rule before session 38
+    let a peer's answer do): the run gets quiet and the test fails."""
+    with pytest.raises(SimulationError, match=r"not quiet .* 1 rebuilding"):
+        play(142, "dvv", actor_epochs=False, hinted_reads=False)
+    assert verdict(play(142, "dvv", hinted_reads=False), "dvv") == []
 
 
 def test_the_oracle_sees_wall_clock_stamps_lose_a_read_then_write() -> None:

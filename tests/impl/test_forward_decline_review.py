@@ -16,7 +16,9 @@ stand-in). Fixed: after each decline (an answer, not a silence) the next reachab
 member is tried (``Forwarding.spare``); at most N silent ones are still waited for.
 
 Mutant (checked): ``on_decline`` not taking a spare member: the test fails
-(the 5 keys read stale).
+(the 5 keys read stale; since session 54, 4: k21, which n1 replicates on the future
+ring, is left out, since n1 rebuilds and its ack no longer counts towards W = 3;
+re-checked by s54-fixa).
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def test_a_guessed_put_no_first_member_owns_is_coordinated_by_an_owner() -> None
         cluster.run_for(0.5)
         first = [node for node in n1.gossiper.guessed_members() if node != "n1"][:3]
         view = cluster.node("n3").quorum.preference_list  # n3's view is not a guess
-        keys = [key for key in KEYS if not set(view(key)[:3]) & {"n1", *first}]
+        future = cluster.node("n3").gossiper.future
+        assert future is not None  # (n4 is leaving)
+        # n1 rebuilds: a key it owns on the future ring cannot reach W = 3 (session 54)
+        keys = [key for key in KEYS if not set(view(key)[:3]) & {"n1", *first}
+                and "n1" not in future.preference_list(key, 3)]
         assert keys  # keys whose owners are none of the members n1 forwards to first
         for key in keys:
             context = client.get(key, r=2, coordinator=view(key)[0]).context
@@ -47,5 +53,6 @@ def test_a_guessed_put_no_first_member_owns_is_coordinated_by_an_owner() -> None
         assert n1.gossiper.serving_guessed  # still a guess: reached
         stale = sorted({key for key in keys for node in view(key)[:3]
                         if client.get(key, r=1, coordinator=node).values != [b"v2-" + key]})
-        # s53-probejoin: [b'k12', b'k14', b'k21', b'k42', b'k43'] (n1 coordinated them by its guess)
+        # s53-probejoin: [b'k12', b'k14', b'k21', b'k42', b'k43'] (n1 coordinated them by its guess;
+        # k21, of n1 on the future ring, is left out since session 54)
         assert stale == []

@@ -26,6 +26,11 @@ fails at the request timeout, as documented, but its 503 named every member's
 reply "the coordinator's own read, not rebuilt" and said nothing of the guess.
 Fixed (``impl.get_coordinator._named``); mutant (checked): the old label back,
 the message test fails.
+
+Session 54 (s54-fixa): n1 rebuilds, and its acks no longer count towards W, so a key
+n1 owns (serving or future ring) is put at W = 2, the others at W = 3 (``_w``). Both
+mutants re-checked on this setup: the forward removed, the put test fails (the same
+6 keys stale); the decline removed, the forwarded-put test fails (``k35``, ``k37``).
 """
 
 from __future__ import annotations
@@ -55,12 +60,22 @@ def _guessed(cluster: SimulatedCluster, keys: list[bytes] = KEYS, *,
     return client
 
 
+def _w(cluster: SimulatedCluster, key: bytes) -> int:
+    """The W of the put of ``key``: 3, or 2 if n1 owns it on n2's serving or future
+    ring. Since session 54 a replaced disk's acks do not count towards W while it
+    rebuilds (docs/runtime.md, "A rebuilding disk's acks and reads agree (session
+    54)"): with N = 3, strict quorum, W = 3 through its ranges fails (503) by design."""
+    gossiper = cluster.node("n2").gossiper
+    rings = [gossiper.partitioning, *([gossiper.future] if gossiper.future else [])]
+    return 2 if any("n1" in ring.preference_list(key, 3) for ring in rings) else 3
+
+
 def test_a_put_through_a_guessed_ring_is_read_by_the_true_owners() -> None:
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, sloppy_quorum=False) as cluster:
         client = _guessed(cluster)
         for key in KEYS:
             context = client.get(key, r=2, coordinator="n2").context
-            client.put(key, b"v2-" + key, context, w=3, coordinator="n1")
+            client.put(key, b"v2-" + key, context, w=_w(cluster, key), coordinator="n1")
         assert cluster.node("n1").gossiper.serving_guessed  # still a guess: reached
         stale = sorted({key for reader in ("n2", "n3") for key in KEYS
                         if client.get(key, r=1, coordinator=reader).values != [b"v2-" + key]})
@@ -93,7 +108,7 @@ def test_a_put_forwarded_to_a_guessed_ring_is_declined() -> None:
                 top = cluster.node(node).quorum.preference_list(key)[:3]
                 if node not in top and top[0] == "n1":
                     context = client.get(key, r=2, coordinator="n2").context
-                    client.put(key, b"v2-" + key, context, w=3, coordinator=node)
+                    client.put(key, b"v2-" + key, context, w=_w(cluster, key), coordinator=node)
                     forwarded.append(key)
                     break
         assert len(forwarded) >= 5 and cluster.node("n1").gossiper.serving_guessed
