@@ -279,13 +279,15 @@ CLEAN = [("dvv", 101), ("client-vclock", 102), ("lww", 103), ("server-vclock", 1
 #: the file's 18 (a five-node cluster quiet for 3,000 simulated seconds). No seeded fault
 #: of the probe's fails it (``actor_epochs=False`` on 101, 102 and 104 and
 #: ``lww_timestamps="wall-clock"`` on 103 all run clean: the oracle's faults are caught
-#: by histories 121 and 106, below; 112's naive actor as a key not read); CI keeps a
+#: by histories 112 and 106, below, since session 54; 142's naive actor as a cluster
+#: never quiet, 112's as a key not read before it); CI keeps a
 #: clean lww history of crossed faults in 106 with the hybrid stamps (disks replaced
 #: one after another, a coordinator's disk lost mid-put, a clock stepped), and lww
 #: nodes down past the grace period in tests/impl/test_reap_missed_tombstone.py.
 #: Session 41: dvv's 101 too (11.5 CPU-s, the file's costliest clean history; its
 #: naive actor runs clean as well): CI's clean dvv histories of crossed faults are
-#: 121's and 112's with the default actors, the controls of the two naive-actor tests
+#: 112's and 142's with the default actors (121's and 112's until session 54), the
+#: controls of the two naive-actor tests
 #: below (docs/model-checking.md, "Where CI's test time goes (session 41)")
 CLEAN_SOAK_ONLY = {("lww", 103), ("dvv", 101)}
 
