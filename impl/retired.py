@@ -227,13 +227,13 @@ class RetiredActors:
         above them once it hears them. A copy of such a store put back after the
         live store went on is set aside whole (:func:`impl.restore_guard.unknown_own`).
         A peer's rank past :data:`impl.versions._RANK_TRUSTED_BELOW` raises nothing."""
-        if not self.enabled or self.storage.get_meta(OWN_TOKEN_META) is None:
-            return {}
         node = self.actor.rpartition("~")[0]
+        mine = {actor: rank for actor, rank in told.items()
+                if actor.rpartition("~")[0] == node and actor != self.actor}
+        if not mine or not self.enabled or self.storage.get_meta(OWN_TOKEN_META) is None:
+            return {}  # (most gossip names no lifetime of this node: no store read)
         store = read_retired(self.storage)
-        earlier = [rank for actor, rank in told.items()
-                   if actor.rpartition("~")[0] == node and actor not in store
-                   and actor != self.actor]
+        earlier = [rank for actor, rank in mine.items() if actor not in store]
         if not store or not earlier or min(store.values()) > max(earlier) or (
                 max(earlier) + len(store) >= _RANK_TRUSTED_BELOW):
             return {}  # (a rank that high is forged or corrupt: not counted, as there)
