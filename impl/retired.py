@@ -52,10 +52,13 @@ from __future__ import annotations
 
 from impl.errors import BadMessageError
 from impl.records import ClockMode, Record
+from impl.restore_guard import OWN_TOKEN_META
 from impl.storage.base import Storage
 from impl.versions import (
+    _RANK_TRUSTED_BELOW,
     RETIRED_KEPT,
     RETIRED_KNOWN_META,
+    RETIRED_META,
     RETIRED_WIRE_LIMIT,
     _entry_lifetime,
     decode_retired,
@@ -198,9 +201,48 @@ class RetiredActors:
         if not self.enabled or not data:
             return False
         told = decode_retired(data)
-        if self.learns and self._add(told):
-            self.storage.set_meta(RETIRED_KNOWN_META, encode_retired(self.known))
+        if self.learns:
+            told = {**told, **self._rank_above(told)}
+            if self._add(told):
+                self.storage.set_meta(RETIRED_KNOWN_META, encode_retired(self.known))
         return self.actor in told
+
+    def _rank_above(self, told: dict[str, int]) -> dict[str, int]:
+        """The lifetimes this store retired, re-ranked above the lifetimes of this
+        node that ``told`` (a peer's retirements, actor -> rank) names and the store
+        never retired (an earlier disk's), if the store is a replaced disk's (it drew
+        its own token, :data:`impl.restore_guard.OWN_TOKEN_META`, at its empty first
+        start) and one of them ranks at or below one of those: actor -> new rank,
+        the store's order kept, written to its ``RETIRED_META`` (ranks only rise; the
+        peers take the higher rank, :meth:`_add`); {} otherwise.
+
+        Session 54 (docs/dvv.md, "Seed 24 a day behind (session 54)"): a replaced
+        disk on a host a day behind, cut off across its first restart, heard no rank
+        of the old disk and retired its first lifetime at its clock, below the old
+        disk's lifetimes; pruning (:func:`impl.versions.prune_retired`, the lowest
+        rank first) dropped that lifetime's entries at n1 and n2 while the cut-off n3
+        held eight values written under it, and they came back at the final merge.
+        Every lifetime a replaced disk's store retired is newer than every lifetime
+        of the disk it replaced (that disk is gone before it starts), so it ranks
+        above them once it hears them. A copy of such a store put back after the
+        live store went on is set aside whole (:func:`impl.restore_guard.unknown_own`).
+        A peer's rank past :data:`impl.versions._RANK_TRUSTED_BELOW` raises nothing."""
+        node = self.actor.rpartition("~")[0]
+        mine = {actor: rank for actor, rank in told.items()
+                if actor.rpartition("~")[0] == node and actor != self.actor}
+        if not mine or not self.enabled or self.storage.get_meta(OWN_TOKEN_META) is None:
+            return {}  # (most gossip names no lifetime of this node: no store read)
+        store = read_retired(self.storage)
+        earlier = [rank for actor, rank in mine.items() if actor not in store]
+        if not store or not earlier or min(store.values()) > max(earlier) or (
+                max(earlier) + len(store) >= _RANK_TRUSTED_BELOW):
+            return {}  # (a rank that high is forged or corrupt: not counted, as there)
+        raised, floor = {}, max(earlier)
+        for actor, rank in sorted(store.items(), key=lambda item: (item[1], item[0])):
+            floor = max(rank, floor + 1)
+            raised[actor] = floor
+        self.storage.set_meta(RETIRED_META, encode_retired(raised))
+        return raised
 
     def to_gossip(self) -> bytes:
         """What this node's gossip tells of retired actors: the newest

@@ -987,7 +987,9 @@ def lifetime_rank(now: float, *floors: int) -> int:
     A replacement host whose clock is behind the old one's ranks its first lifetimes
     below the old disk's again (the cost: superseded values a stale copy brings back,
     never an acknowledged write lost; only value-less entries of retired lifetimes
-    are pruned)."""
+    are pruned) until it hears of the old disk's: then it re-ranks them above
+    (session 54, :meth:`impl.retired.RetiredActors.take`; docs/dvv.md, "Seed 24 a
+    day behind")."""
     clock = now * 1000.0
     millis = int(clock) if 0.0 <= clock < _RANK_TRUSTED_BELOW else 0  # (NaN: False)
     return max(millis, *floors)

@@ -71,14 +71,6 @@ def test_seed_24_a_replacement_host_a_day_behind_loses_no_acknowledged_write() -
     assert lost == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "session 54's rebuilding-ack rule changes the history's outcomes (from step 182 on, n1 "
-    "wiped again and rebuilding, its acks uncounted: the puts through n1 and n2 fail 503 with "
-    "n3 cut off) and the lifetime n1 minted under at 103-127 on the day-behind host, retired "
-    "and ranked lowest, has its value-less entries pruned from n1's and n2's record "
-    "(impl.retired, prune_retired) while the cut-off n3 still holds the eight siblings it "
-    "dotted; at the final merge nothing covers them (with prune_retired a no-op: none back). "
-    "The clock rank's documented cost through another door, not the ack rule's fault"))
 def test_seed_24_a_replacement_host_a_day_behind_brings_back_no_superseded_value() -> None:
     """A strict xfail from session 49's review to session 53 (the documented cost of
     the clock rank: a replaced disk cut off across its first restart on a host a day
@@ -226,3 +218,36 @@ def test_a_replaced_disk_that_heard_ranks_past_the_bound_ranks_above_them() -> N
     replaced.set_meta(RETIRED_KNOWN_META, encode_retired(read_retired(old)))
     lifetime_actor(replaced, "n1", seed=2, now=EPOCH + 11)
     assert read_retired(replaced)[first] > max(read_retired(old).values())
+
+
+def _heard_above(token: bool) -> tuple[dict[str, int], dict[str, int]]:
+    """n1's store (its own token drawn or not) retired two lifetimes a day behind,
+    then a peer tells it of a lifetime of n1 it never retired, ranked at the epoch:
+    (the store's retired ranks before, after)."""
+    from impl.restore_guard import OWN_TOKEN_META
+    from impl.retired import RetiredActors
+
+    storage = MemoryStorage()
+    if token:
+        storage.set_meta(OWN_TOKEN_META, b"0123abcd")
+    actors = [lifetime_actor(storage, "n1", seed=1, now=EPOCH - DAY + step)
+              for step in (0.0, 1.0, 2.0)]
+    before = read_retired(storage)
+    known = RetiredActors(storage, actors[-1], enabled=True)
+    known.take(encode_retired({"n1~0123456789ab": int(EPOCH * 1000)}))
+    return before, read_retired(storage)
+
+
+def test_a_replaced_disks_lifetimes_rank_above_the_old_disks_once_heard() -> None:
+    """Session 54 (docs/dvv.md, "Seed 24 a day behind"): a replaced disk's store (its
+    own token) ranks the lifetimes it retired above the old disk's it hears of, in
+    their order; a store without a token (a restored copy's, the first disk's) keeps
+    its ranks. Fails with the raise dropped (``floor = rank``) and with the token's
+    check inverted or dropped."""
+    before, after = _heard_above(True)
+    assert sorted(before.values()) == [int((EPOCH - DAY) * 1000), int((EPOCH - DAY + 1) * 1000)]
+    ranked = sorted(after, key=after.__getitem__)
+    assert ranked == sorted(before, key=before.__getitem__)
+    assert [after[actor] for actor in ranked] == [int(EPOCH * 1000) + 1, int(EPOCH * 1000) + 2]
+    before, after = _heard_above(False)
+    assert after == before
