@@ -12,28 +12,12 @@ a control key is unchanged and readable afterwards.
 Run from the project's root: .venv/bin/python probes/08b-malformed-request-lines-other-methods.py
 """
 import json
-import socket
 import sys
 from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
-
-
-def raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
+from _cluster import LocalNodes, raw
 
 
 TAIL = b"\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"

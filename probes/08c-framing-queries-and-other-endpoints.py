@@ -18,31 +18,12 @@ be request smuggling).
 Run from the project's root: .venv/bin/python probes/08c-framing-queries-and-other-endpoints.py
 """
 import json
-import socket
 import sys
 from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
-
-
-def raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        try:
-            s.sendall(data)
-        except OSError:
-            pass
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
+from _cluster import LocalNodes, raw
 
 
 H = b"Host: x\r\nConnection: close\r\n"

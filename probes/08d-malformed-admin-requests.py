@@ -15,7 +15,6 @@ Run from the project's root: .venv/bin/python probes/08d-malformed-admin-request
 """
 import json
 import re
-import socket
 import sys
 import time
 import tomllib
@@ -23,22 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
-
-
-def raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
+from _cluster import LocalNodes, raw
 
 
 with LocalNodes(nodes=3, per_process=True) as cluster:
