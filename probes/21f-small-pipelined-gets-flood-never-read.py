@@ -1,25 +1,29 @@
-"""HTTP pipelining as a flood: connections that send small GETs back to back as
-fast as the node takes them and never read an answer (21d pipelines 50 GETs of a
-1 MiB value and stops sending; here the requests never stop, and each answer is
-small, so the node's unsent answers grow by many small writes, and its parser
-always has a next request to serve). `wrk --pipeline` or a broken client library
-does this.
+"""Pipelined small GETs whose answers nobody reads, then silence: 20 connections
+each send 400 `GET /kv/k` at once (a 100-byte value: about 190 KB of answers,
+which fit in the sockets' buffers) and read nothing (21d pipelines 50 GETs of a
+1 MiB value: its answers do not fit, and the node's `_drain` gives up on them; here
+every answer is written, and the node waits for a next request that never comes:
+`wrk --pipeline`, or a client library that sends and crashes before it reads).
 
-3 processes (`serve --node`), defaults. 20 connections to n1 each send
-`GET /kv/k` (a 100-byte value) in 64 KiB batches for 40 s and read nothing; the
-probe notes how many bytes each got in, and when the node closed or reset it.
-Meanwhile a normal client opens a connection every 0.5 s and GETs `k` (10 s
-timeout), and n1's RSS and CPU time are sampled.
+3 processes (`serve --node`), defaults. Meanwhile a normal client opens a
+connection every 0.5 s and GETs `k` (10 s timeout) for 20 s, and n1's RSS and CPU
+time are sampled. Then, past n1's idle timeout (`http_idle_timeout_s`, 30 s after
+its last answer), the probe counts n1's sockets in FIN-WAIT-1 still holding bytes
+to send (`ss`), and each flooder reads what it can (3 s at most).
 
 Right value: every normal GET answered, the slowest within 5 s; n1's RSS grows by
-less than 300 MB; every flooding connection stopped being read or was closed
-(the bytes each got in bounded: under 64 MiB), and n1 still answers at the end.
+less than 300 MB; n1 still answers at the end; and every flooding connection n1
+gave up on was *reset*: no orphan in FIN-WAIT-1 holding its answers, no flooder
+reads them and then a clean end (session 54's rule for `_drain`, probe 21d).
+Before the fix (2db083f0's parent): 20 of 20 orphans in FIN-WAIT-1 holding
+167,077-167,961 bytes each, no flooder reset (each read 8,840-105,292 bytes of the
+abandoned answers in its 3 s, the kernel's zero-window backoff pacing the rest).
 
 Run from the project's root: .venv/bin/python probes/21f-small-pipelined-gets-flood-never-read.py
 """
 import socket
+import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -27,9 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import LocalNodes
 
-RUN = 40.0
+RUN = 20.0
 REQUEST = b"GET /kv/k HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"
-BATCH = REQUEST * (65536 // len(REQUEST))
 problems: list[str] = []
 
 
@@ -45,37 +48,36 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100
 
 
-class Flooder(threading.Thread):
-    def __init__(self, port: int, stop: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.settimeout(1.0)
-        self.stop, self.sent, self.ended, self.t0 = stop, 0, "", time.time()
-
-    def run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                try:
-                    self.sent += self.sock.send(BATCH)
-                except TimeoutError:
-                    continue
-        except OSError as err:
-            self.ended = f"{type(err).__name__} at {time.time() - self.t0:.1f} s"
-        finally:
-            self.sock.close()
+def read_rest(sock: socket.socket) -> tuple[int, str]:
+    """(bytes read in 3 s at most, how the stream ended)."""
+    sock.settimeout(1)
+    got, until = 0, time.time() + 3
+    try:
+        while time.time() < until:
+            data = sock.recv(1 << 20)
+            if not data:
+                return got, "eof"
+            got += len(data)
+        return got, "open"
+    except ConnectionResetError:
+        return got, "reset"
+    except OSError as err:
+        return got, type(err).__name__
+    finally:
+        sock.close()
 
 
 with LocalNodes(nodes=3, per_process=True) as c:
     assert c.put("k", b"v" * 100, query="?w=3") == 200
     pid = c.procs["n1"].pid
     rss0, cpu0 = rss_mb(pid), cpu_s(pid)
-    stop = threading.Event()
-    flooders = [Flooder(c.http["n1"], stop) for _ in range(20)]
-    for f in flooders:
-        f.start()
+    flooders = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", c.http["n1"]))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(REQUEST * 400)
+        flooders.append(s)
     latencies, failures, peak = [], [], rss0
-    windows, mark, mark_cpu = [], time.time(), cpu0
     t0 = time.time()
     while time.time() - t0 < RUN:
         start = time.time()
@@ -87,33 +89,31 @@ with LocalNodes(nodes=3, per_process=True) as c:
         except OSError as err:
             failures.append(f"{time.time() - t0:.1f} s: {err}")
         peak = max(peak, rss_mb(pid))
-        if time.time() - mark >= 5:
-            now_cpu = cpu_s(pid)
-            windows.append(f"{now_cpu - mark_cpu:.1f}")
-            mark, mark_cpu = time.time(), now_cpu
         time.sleep(max(0.0, 0.5 - (time.time() - start)))
-    stop.set()
-    for f in flooders:
-        f.join(5)
-    cpu = cpu_s(pid) - cpu0
     latencies.sort()
-    sent = sorted(f.sent for f in flooders)
     print(f"normal GETs: {len(latencies)} ok, {len(failures)} failed; median "
           f"{latencies[len(latencies) // 2] if latencies else 0:.3f} s, slowest "
           f"{latencies[-1] if latencies else 0:.3f} s", flush=True)
-    print(f"n1 RSS {rss0:.0f} -> peak {peak:.0f} MB; CPU {cpu:.1f} s in {RUN:.0f} s "
-          f"(per 5 s: {', '.join(windows)})", flush=True)
-    print(f"flooders' bytes in: min {sent[0]}, max {sent[-1]}; ended: "
-          f"{[f.ended for f in flooders if f.ended][:5]} ({sum(1 for f in flooders if f.ended)}"
-          f" of 20 closed)", flush=True)
+    print(f"n1 RSS {rss0:.0f} -> peak {peak:.0f} MB; CPU {cpu_s(pid) - cpu0:.1f} s in "
+          f"{RUN:.0f} s", flush=True)
     if failures:
         problems.append(f"{len(failures)} normal GETs failed: {failures[:3]}")
     if latencies and latencies[-1] > 5:
         problems.append(f"a normal GET took {latencies[-1]:.1f} s")
     if peak - rss0 > 300:
         problems.append(f"n1's RSS grew by {peak - rss0:.0f} MB")
-    if sent[-1] > 64 << 20:
-        problems.append(f"a flooder got {sent[-1]} bytes in")
+    time.sleep(max(0.0, 50 - (time.time() - t0)))  # past n1's idle close
+    ss = subprocess.run(["ss", "-tn", "state", "fin-wait-1", f"( sport = :{c.http['n1']} )"],
+                        capture_output=True, text=True).stdout.splitlines()[1:]
+    held = [int(f[1]) for f in (line.split() for line in ss) if len(f) > 1 and f[1].isdigit()]
+    ends = [read_rest(s) for s in flooders]
+    clean = [e for e in ends if e[1] != "reset"]
+    print(f"50 s on: {len(held)} orphans in FIN-WAIT-1 holding {sorted(set(held))[:3]} "
+          f"bytes; flooders' ends {sorted(set(e[1] for e in ends))}, {len(clean)} not reset "
+          f"(read {sorted(set(e[0] for e in clean))[:3]} bytes)", flush=True)
+    if held or clean:
+        problems.append(f"{len(held)} orphans holding answers; {len(clean)} of 20 flooders "
+                        f"not reset ({clean[:2]})")
     if c.values("k") != [b"v" * 100]:
         problems.append("n1 does not answer k at the end")
 

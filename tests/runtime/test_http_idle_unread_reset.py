@@ -95,3 +95,4 @@ def test_an_idle_close_lets_a_slow_reader_have_its_answers(loop: str) -> None:
     got, end, timeouts = run_on(loop, _pipelined(800, 0.015, 0.3))
     assert (end, timeouts) == ("eof", 1), (got, end)
     assert got > 800 * 150
+
