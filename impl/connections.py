@@ -135,6 +135,14 @@ class ConnectionSlots:
             self.evicted += 1
             if self.on_evict is not None:
                 self.on_evict(victim, introduced)
+            transport = getattr(victim, "transport", None)
+            if transport is not None and unsent_bytes(transport):
+                # its client has not taken the answers the kernel holds: reset. Closed
+                # with a FIN, each evicted connection of a client that pipelined and
+                # read nothing stayed an orphan in FIN-WAIT-1 holding them (8 of 8 at
+                # about 168 KB, session 55's third new-user probe), one more at each
+                # connection that evicted another
+                reset(transport)
             victim.close()
         self._waiting[connection] = None
         if host is not None:

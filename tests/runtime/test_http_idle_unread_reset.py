@@ -96,3 +96,38 @@ def test_an_idle_close_lets_a_slow_reader_have_its_answers(loop: str) -> None:
     assert (end, timeouts) == ("eof", 1), (got, end)
     assert got > 800 * 150
 
+
+
+async def _evicted() -> tuple[int, str, int]:
+    """A client with a 4 KiB receive buffer pipelines 1,000 GETs and reads nothing; a
+    second client connects to the node at its cap (``max_http_connections`` 1), which
+    evicts the first: (bytes the first then reads, the end, evictions)."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), http_idle_timeout_s=10.0,
+                           max_http_connections=1)
+    api = NodeServer("n1", config, MemoryStorage(), {}).http
+    server = await asyncio.start_server(api.serve_connection, "127.0.0.1", 0)
+    address = server.sockets[0].getsockname()[:2]
+    client, other = socket.socket(), socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.connect(address)
+        client.sendall(REQUEST * 1000)
+        await asyncio.sleep(0.5)  # every answer written: the connection waits, idle
+        other.connect(address)
+        await asyncio.sleep(0.3)
+        got, end = await asyncio.to_thread(_read_all, client)
+    finally:
+        client.close()
+        other.close()
+        server.close()
+        await server.wait_closed()
+    return got, end, api.slots.evicted
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_client_evicted_at_the_cap_that_read_nothing_is_reset(loop: str) -> None:
+    # before: closed with a FIN, an orphan holding the answers (8 of 8 at ~168 KB in
+    # a scratch run of probe 21f's flood at max_http_connections 8), which the client
+    # then read, and "eof"; mutant: ConnectionSlots.admit's victim closed only
+    got, end, evicted = run_on(loop, _evicted())
+    assert (end, evicted) == ("reset", 1), (got, end, evicted)
