@@ -11,13 +11,19 @@ time are sampled. Then, past n1's idle timeout (`http_idle_timeout_s`, 30 s afte
 its last answer), the probe counts n1's sockets in FIN-WAIT-1 still holding bytes
 to send (`ss`), and each flooder reads what it can (3 s at most).
 
+Then, on a cluster with `max_http_connections = 8`, 8 such connections are evicted
+by 8 new ones (the idle longest goes first at the cap).
+
 Right value: every normal GET answered, the slowest within 5 s; n1's RSS grows by
 less than 300 MB; n1 still answers at the end; and every flooding connection n1
 gave up on was *reset*: no orphan in FIN-WAIT-1 holding its answers, no flooder
-reads them and then a clean end (session 54's rule for `_drain`, probe 21d).
+reads them and then a clean end (session 54's rule for `_drain`, probe 21d); the
+same for the 8 evicted connections.
 Before the fix (2db083f0's parent): 20 of 20 orphans in FIN-WAIT-1 holding
 167,077-167,961 bytes each, no flooder reset (each read 8,840-105,292 bytes of the
-abandoned answers in its 3 s, the kernel's zero-window backoff pacing the rest).
+abandoned answers in its 3 s, the kernel's zero-window backoff pacing the rest);
+and 8 of 8 evicted connections orphans holding 167,961-168,403 bytes (408329e0's
+parent, a scratch run).
 
 Run from the project's root: .venv/bin/python probes/21f-small-pipelined-gets-flood-never-read.py
 """
@@ -46,6 +52,13 @@ def rss_mb(pid: int) -> float:
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100
+
+
+def orphans(port: int) -> list[int]:
+    """The Send-Q of each of the node's sockets on ``port`` in FIN-WAIT-1."""
+    ss = subprocess.run(["ss", "-tn", "state", "fin-wait-1", f"( sport = :{port} )"],
+                        capture_output=True, text=True).stdout.splitlines()[1:]
+    return [int(f[1]) for f in (line.split() for line in ss) if len(f) > 1 and f[1].isdigit()]
 
 
 def read_rest(sock: socket.socket) -> tuple[int, str]:
@@ -103,9 +116,7 @@ with LocalNodes(nodes=3, per_process=True) as c:
     if peak - rss0 > 300:
         problems.append(f"n1's RSS grew by {peak - rss0:.0f} MB")
     time.sleep(max(0.0, 50 - (time.time() - t0)))  # past n1's idle close
-    ss = subprocess.run(["ss", "-tn", "state", "fin-wait-1", f"( sport = :{c.http['n1']} )"],
-                        capture_output=True, text=True).stdout.splitlines()[1:]
-    held = [int(f[1]) for f in (line.split() for line in ss) if len(f) > 1 and f[1].isdigit()]
+    held = orphans(c.http["n1"])
     ends = [read_rest(s) for s in flooders]
     clean = [e for e in ends if e[1] != "reset"]
     print(f"50 s on: {len(held)} orphans in FIN-WAIT-1 holding {sorted(set(held))[:3]} "
@@ -116,6 +127,28 @@ with LocalNodes(nodes=3, per_process=True) as c:
                         f"not reset ({clean[:2]})")
     if c.values("k") != [b"v" * 100]:
         problems.append("n1 does not answer k at the end")
+
+with LocalNodes(nodes=3, per_process=True, extra_cluster="max_http_connections = 8") as c:
+    assert c.put("k", b"v" * 100, query="?w=3") == 200
+    flooders = []
+    for _ in range(8):
+        s = socket.create_connection(("127.0.0.1", c.http["n1"]))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(REQUEST * 400)
+        flooders.append(s)
+    time.sleep(8)  # every answer written: each connection waits, idle
+    newcomers = [socket.create_connection(("127.0.0.1", c.http["n1"])) for _ in range(8)]
+    time.sleep(1)
+    held = orphans(c.http["n1"])
+    ends = [read_rest(s) for s in flooders]
+    clean = [e for e in ends if e[1] != "reset"]
+    print(f"evicted at the cap: {len(held)} orphans holding {sorted(set(held))[:3]} bytes; "
+          f"ends {sorted(set(e[1] for e in ends))}, {len(clean)} not reset", flush=True)
+    if held or clean:
+        problems.append(f"evicted: {len(held)} orphans holding answers; {len(clean)} of 8 "
+                        f"not reset ({clean[:2]})")
+    for s in newcomers:
+        s.close()
 
 if problems:
     print("FAIL:", *problems, sep="\n  ")
