@@ -143,7 +143,7 @@ import httptools
 
 from impl import errors, openapi
 from impl.config import DEFAULT_MIN_BODY_RATE, KEY_BYTES_CEILING
-from impl.connections import ConnectionSlots, reset
+from impl.connections import ConnectionSlots, reset, unsent_bytes
 from impl.context import context_bytes_bound, decode_context
 from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
@@ -1039,6 +1039,22 @@ def _head_without_upgrade(request: _Request, version: str) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
+def _note_unsent(into: list[int], transport: asyncio.BaseTransport) -> None:
+    """Append the bytes ``transport``'s kernel still holds to send (0 if unknown) to
+    ``into`` (:meth:`HttpApi._read_request`'s halfway sample)."""
+    into.append(unsent_bytes(transport) or 0)
+
+
+def _took_nothing(halfway: int, now: int | None, least: float) -> bool:
+    """Whether a client whose connection's kernel held ``halfway`` unsent bytes
+    halfway through an idle wait, and ``now`` at its end (None: not known), took
+    fewer than ``least`` of them (at least one byte, when ``least`` is 0) meanwhile:
+    it reads nothing of its answers (:meth:`HttpApi._read_request`)."""
+    if not halfway or now is None or now <= 0:
+        return False
+    return halfway - now < max(least, 1.0)
+
+
 def _names_a_key(target: bytes) -> bool:
     """Whether a request target's path is under ``/kv/`` (a PUT there stores its body
     as a value). A target that does not split counts as one: its body stays
@@ -1677,11 +1693,31 @@ class HttpApi:
                 timeout = config.http_idle_timeout_s
             if parse.in_body:  # closed without an answer, as a head (_body_timeout)
                 why = _body_timeout(why or f"nothing of it for {max(timeout, 0.0):.1f} s")
+            # the answers the kernel still holds for the client, halfway through the
+            # wait (what its own receive buffer takes in has moved by then)
+            halfway: list[int] = []
+            probe = None
+            if not parse.in_body and unsent_bytes(writer.transport):
+                probe = loop.call_later(max(timeout, 0.0) / 2, _note_unsent, halfway,
+                                        writer.transport)
             try:
                 data = await self._read(reader, max(timeout, 0.0), why, parse.gone)
             except _Closed:  # a timeout: nothing more is read, its reservation goes
                 self._release(parse)
+                if halfway and _took_nothing(halfway[0], unsent_bytes(writer.transport),
+                                             config.http_min_body_rate * timeout / 2):
+                    # its client took its answers slower than http_min_body_rate in the
+                    # wait's second half: reset, as _drain does. Closed with a FIN, the
+                    # socket stayed an orphan in FIN-WAIT-1 holding them (1.3 MB each
+                    # of 20 clients that pipelined small GETs and read nothing, 442
+                    # bytes taken in 15 s), and a client that read again got them all
+                    # and a clean end (session 55's third new-user probe, probes/21f).
+                    # One that reads, however slowly, gets its answers, then the FIN.
+                    reset(writer.transport)
                 raise
+            finally:
+                if probe is not None:
+                    probe.cancel()
             if parse.ready:  # made to give way while it waited (_give_way): its 503
                 return
             if not data:  # closed: between requests, or in the middle of one (a 400:
