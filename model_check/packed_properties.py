@@ -72,8 +72,12 @@ _IN_FLIGHT = _InFlight()
 
 def _flight_view(state: State, parts: tuple[str, ...]) -> State:
     """``state`` with ``parts`` readable and, of its messages, whether one is in flight."""
-    view = _view(state, parts)
-    object.__setattr__(view, "messages", _IN_FLIGHT if state.messages else ())
+    return _with_messages(_view(state, parts), _IN_FLIGHT if state.messages else ())
+
+
+def _with_messages(view: State, messages: object) -> State:
+    """``view`` (a fresh view of :func:`~model_check.spec_memo._view`) with ``messages``."""
+    object.__setattr__(view, "messages", messages)
     return view
 
 
@@ -99,6 +103,10 @@ def flight_predicate(model: KernelModel, holds: Callable[[State], bool],
     decode, tuples = model.decode, model.kernel.message_tuples
     cache: dict[int, bool] = {}
     get = cache.get
+    # on a miss: per the hashes of ``parts`` (fewer than the contexts: 769 nodes tuples
+    # in 1,585 contexts on strict-dvv), with and without a message in flight
+    empty = memo_predicate(lambda view: holds(_with_messages(view, ())), parts)
+    flying = memo_predicate(lambda view: holds(_with_messages(view, _IN_FLIGHT)), parts)
 
     def asked(packed: Packed) -> bool:
         c = packed[0]
@@ -107,7 +115,7 @@ def flight_predicate(model: KernelModel, holds: Callable[[State], bool],
         if answer is None:
             if len(cache) >= LIMIT:
                 cache.clear()
-            answer = cache[key] = bool(holds(_flight_view(decode(packed), parts)))
+            answer = cache[key] = bool((flying if key < 0 else empty)(decode(packed)))
         return answer
 
     return asked
