@@ -30,7 +30,9 @@ at a time.
   them, ``step_witnesses`` (name -> predicate on ``(state, action, successor)``)
   on every transition until one satisfies them; the first (so shallowest) hit is
   recorded. They never stop or extend the search, so they do not change what is
-  explored; a witness not found by a search that was cut short is unknown.
+  explored; a witness not found by a search that was cut short is unknown. A
+  ``witness_group`` answers for several state witnesses in one call per new state
+  (the names that hold there), e.g. cached per a part of the state they all read.
 * Bounds: ``max_depth`` (states deeper are not added) and ``max_states``
   (distinct states). A bound that actually cut something off marks the result
   ``bounded``: nothing can then be said to hold.
