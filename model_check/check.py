@@ -40,9 +40,10 @@ from typing import Any
 from model_check.errors import CheckError, UnknownNameError
 from model_check.explorer import Exploration, Progress, explore_model, format_statistics
 from model_check.explorer import Path as Run
-from model_check.kernel import CONTEXT_WITNESS_PARTS, KernelModel, PackedScreen, covers
+from model_check.kernel import KernelModel, PackedScreen, covers
 from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
+from model_check.packed_properties import FLIGHT_PARTS, PackedWitnesses, flight_predicate, ours
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
 from model_check.spec_memo import (
@@ -302,7 +303,8 @@ def check(
             screen = (screened.covers, screened)
         safety = memo_predicates(safety)
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
-    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
+    # those a witness may exist of in this configuration (Property.possible; session 55)
+    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES and p.possible_in(resolved)]
     # the state witnesses; with the memo, those of WITNESS_PARTS (as properties.py
     # defines them: a mutated or a user's one is asked as given) cached per the parts
     # they read (session 44)
@@ -372,10 +374,13 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
     # of the context id: asked once per context
     invariants = {name: by_context(holds) if name in PREDICATE_PARTS else lift(holds)
                   for name, holds in memo_predicates(safety).items()}
-    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
-    witnesses = {p.name: by_context(memo_predicate(p.holds, CONTEXT_WITNESS_PARTS[p.name]))
-                 if p is PROPERTIES.get(p.name) and p.name in CONTEXT_WITNESS_PARTS
-                 else lift(p.holds) for p in sometimes if p.holds}
+    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES and p.possible_in(resolved)]
+    # the state witnesses that read the context (and whether a message is in flight)
+    # answered at once per context id (model_check.packed_properties; session 55), the
+    # rest asked one by one of the decoded state
+    group = PackedWitnesses(system, {p.name: p.holds for p in sometimes if p.holds})
+    witnesses = {p.name: lift(p.holds) for p in sometimes
+                 if p.holds and p.name not in group.names}
 
     def run(target: Callable[[Any], bool] | None, seek: bool) -> Exploring:
         return explore_model(
@@ -387,6 +392,7 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
             graph_edges=system.fault_free if target else None,
             marker=target,
             witnesses=witnesses if seek else {},
+            witness_group=group if seek and group.names else None,
             step_witnesses={p.name: system.lift_step(p.step) for p in sometimes
                             if seek and p.step},
             step_actions={p.name: p.can_hold for p in sometimes
@@ -402,6 +408,8 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:
         if prop.holds is None:
             return None
+        if prop.name in FLIGHT_PARTS and ours(prop.name, prop.holds):  # per context id
+            return flight_predicate(system, prop.holds, FLIGHT_PARTS[prop.name])
         return lift(memo_predicates({prop.name: prop.holds})[prop.name])
 
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]

@@ -30,7 +30,9 @@ at a time.
   them, ``step_witnesses`` (name -> predicate on ``(state, action, successor)``)
   on every transition until one satisfies them; the first (so shallowest) hit is
   recorded. They never stop or extend the search, so they do not change what is
-  explored; a witness not found by a search that was cut short is unknown.
+  explored; a witness not found by a search that was cut short is unknown. A
+  ``witness_group`` answers for several state witnesses in one call per new state
+  (the names that hold there), e.g. cached per a part of the state they all read.
 * Bounds: ``max_depth`` (states deeper are not added) and ``max_states``
   (distinct states). A bound that actually cut something off marks the result
   ``bounded``: nothing can then be said to hold.
@@ -52,7 +54,15 @@ import resource
 import sys
 import time
 from array import array
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, ParamSpec, Protocol, TextIO, TypeVar
 
@@ -76,6 +86,7 @@ __all__ = [
     "Reducer",
     "Screen",
     "StateGraph",
+    "WitnessGroup",
     "explore",
     "explore_model",
     "format_statistics",
@@ -151,6 +162,23 @@ class Reducer(Protocol[S_contra, A_contra]):
     def ample(self, state: S_contra,
               steps: Sequence[tuple[A_contra, S_contra]]) -> int | Sequence[int] | None:
         """The ordinals in ``steps`` to explore (key step first), or None for all."""
+        ...
+
+
+class WitnessGroup(Protocol[S_contra]):
+    """Several state witnesses asked at once (:func:`explore`'s ``witness_group``; issue
+    13, session 55): ``names``, the witnesses it answers for; called with a state, the
+    names among them that hold there (any collection; names already found are
+    ignored); ``drop(name)`` says a witness was found, so it need not be asked again."""
+
+    names: frozenset[str]
+
+    def __call__(self, state: S_contra, /) -> Collection[str]:
+        """The witnesses of :attr:`names` (not yet dropped) that hold in ``state``."""
+        ...
+
+    def drop(self, name: str, /) -> None:
+        """Stop asking witness ``name`` (found)."""
         ...
 
 
@@ -422,6 +450,7 @@ def explore(
     frontier_codec: FrontierCodec | None = None,
     compact_above: int = 0,
     screen: Screen[S] | None = None,
+    witness_group: WitnessGroup[S] | None = None,
 ) -> Exploration[S, A]:
     """Explore a transition system breadth-first; see the module docstring.
 
@@ -449,6 +478,9 @@ def explore(
     ``names``: ``passes(state)`` True only when each of them holds in ``state``; the
     explorer then asks only the other invariants there, and every pending one where
     it is False (the same violations, at the same first states).
+    ``witness_group`` (a :class:`WitnessGroup`) answers for the state witnesses it
+    names at once, one call per new state while any of them is sought (the same
+    first states as asking each; its names may not be in ``witnesses``).
 
     Raises :class:`~model_check.errors.CheckError` for a bad argument and
     :class:`~model_check.errors.ExplorationError` when the system breaks a rule
@@ -467,6 +499,10 @@ def explore(
     if deadlock and DEADLOCK in checks:
         raise CheckError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
     seeking = dict(witnesses or {})  # state witnesses not yet found
+    grouped = set() if witness_group is None else set(witness_group.names)  # not yet found
+    if grouped & seeking.keys():
+        raise CheckError(f"witnesses and witness_group both name "
+                         f"{sorted(grouped & seeking.keys())}")
     seeking_steps = tuple((step_witnesses or {}).items())  # step witnesses not yet found
     step_kinds = dict(step_actions or {})
     unknown = step_kinds.keys() - dict(seeking_steps).keys()
@@ -522,6 +558,16 @@ def explore(
                     if reached(state):
                         witnessed[name] = first + offset
                         del seeking[name]
+        if grouped and witness_group is not None:
+            for offset, held in enumerate(map(witness_group, states)):
+                if held:
+                    for name in held:
+                        if name in grouped:
+                            witnessed[name] = first + offset
+                            grouped.discard(name)
+                            witness_group.drop(name)
+                    if not grouped:
+                        break
         frontier.add(first, states)
 
     if fingerprint is fast_fingerprint:
@@ -562,16 +608,13 @@ def explore(
         level, frontier = frontier, frontier.empty()
         start = 0
         for chunk in level.chunks(chunk_size):
-            batch_set: set[int] = set()
-            cand_fps: list[int] = []
-            cand_states: list[S] = []
-            cand_parent: list[int] = []
-            cand_ordinal: list[int] = []
+            # the chunk's candidates: fingerprint -> successor, in discovery order, and
+            # each one's parent and ordinal as one int (parent << 16 | ordinal)
+            batch: dict[int, S] = {}
+            cand_link: list[int] = []
             edge_src: list[int] = []
             edge_fps: list[int] = []
-            in_batch, add_to_batch = batch_set.__contains__, batch_set.add
-            add_fp, add_state = cand_fps.append, cand_states.append
-            add_parent, add_ordinal = cand_parent.append, cand_ordinal.append
+            add_link = cand_link.append
             plans = None if reduce is None else _reduce_chunk(
                 chunk, successors, reduce, canon, fingerprint, seen)
             for position, (index, state) in enumerate(chunk):
@@ -598,16 +641,13 @@ def explore(
                                 seeking_steps = tuple(
                                     (n, f) for n, f in seeking_steps if n not in witnessed_steps)
                                 asked_of.clear()
-                    fp = fingerprint(canon(successor) if canon is not None else successor)
+                    fp = fingerprint(successor if canon is None else canon(successor))
                     if graph_edges is not None and graph_edges(action):
                         edge_src.append(index)
                         edge_fps.append(fp)
-                    if not in_batch(fp):
-                        add_to_batch(fp)
-                        add_fp(fp)
-                        add_state(successor)
-                        add_parent(index)
-                        add_ordinal(ordinal)
+                    if fp not in batch:
+                        batch[fp] = successor
+                        add_link(index << 16 | ordinal)
                 if ordinal > MAX_ORDINAL:
                     raise ExplorationError(
                         f"state {index} has {ordinal + 1} successors: at most {MAX_ORDINAL + 1}"
@@ -622,18 +662,19 @@ def explore(
                 if ordinal < 0 and deadlock and DEADLOCK not in violations:
                     violations[DEADLOCK] = index
             # Which candidates are new, in discovery order.
-            fps = as_fingerprints(cand_fps)
+            fps = np.fromiter(batch, dtype=np.int64, count=len(batch))
             new_positions = np.flatnonzero(~seen.contains(fps))
             room = limit - len(arrays.parent)
             if new_positions.size > room:
                 bounded = True
                 new_positions = new_positions[:room]
             first_new = len(arrays.parent)
-            chosen = new_positions.tolist()
+            cand_states = list(batch.values())
+            links = np.fromiter(cand_link, dtype=np.int64, count=len(cand_link))[new_positions]
             admit(
-                [cand_states[p] for p in chosen],
-                np.asarray(cand_parent, dtype=np.uint32)[new_positions],
-                np.asarray(cand_ordinal, dtype=np.uint16)[new_positions],
+                [cand_states[p] for p in new_positions.tolist()],
+                (links >> 16).astype(np.uint32),
+                (links & MAX_ORDINAL).astype(np.uint16),
             )
             new_fps = fps[new_positions]
             seen.add(new_fps, np.arange(first_new, first_new + new_fps.size, dtype=np.uint32))
@@ -741,6 +782,7 @@ def explore_model(
     screen: Screen[S] | None = None,
     fingerprint: Callable[[S], int] | None = None,
     canonical_identity: bool = False,
+    witness_group: WitnessGroup[S] | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on
@@ -760,7 +802,8 @@ def explore_model(
     states, False never; the model's ``config`` attribute, when it has one, is packed
     by reference (the same object comes back). ``screen`` is :func:`explore`'s (the
     one-process search only: the workers ask every invariant), and so are ``step_actions``
-    and ``step_key`` (the workers ask every step witness of every step)."""
+    and ``step_key`` (the workers ask every step witness of every step) and
+    ``witness_group`` (the one-process search only: :class:`CheckError` with workers)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -771,6 +814,8 @@ def explore_model(
             raise CheckError("a parallel search (workers) takes no max_depth or max_states")
         if reduce is not None:
             raise CheckError("a parallel search (workers) takes no partial-order reduction")
+        if witness_group is not None:
+            raise CheckError("a parallel search (workers) takes no witness_group")
         if ray is not None:
             return explore_ray(
                 ray, *common, workers=2 if workers is None else workers,
@@ -793,7 +838,7 @@ def explore_model(
         step_witnesses=step_witnesses, step_actions=step_actions, step_key=step_key,
         progress=progress,
         reduce=reduce, frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE,
-        screen=screen)
+        screen=screen, witness_group=witness_group)
 
 
 class _Queue(Generic[S]):

@@ -83,6 +83,7 @@ from spec.actions import (
     Timeout,
 )
 from spec.clocks import Payload, PutRecord, dominates, values
+from spec.config import Config
 from spec.dvv import DVVSet
 from spec.membership import view_of
 from spec.model import converged, stored_values
@@ -144,12 +145,21 @@ class Property(Generic[S, A]):
     step: Callable[[S, A, S], bool] | None = None
     actions: tuple[type[Any], ...] | None = None
     messages: frozenset[Kind] | None = None
+    possible: Callable[[Any], bool] | None = None
+    """Of a sometimes-property: whether a configuration allows a witness at all, a test
+    of the configuration alone that ``holds`` or ``step`` makes first (False: the
+    predicate is false on every state or step of that configuration); None: any. A
+    check does not ask the property where it is False (session 55: a step witness with
+    no action classes, asked of every transition of every configuration)."""
 
     def __post_init__(self) -> None:
         if self.actions is not None and self.step is None:
             raise CheckError(f"property {self.name!r} names actions but has no step")
         if self.messages is not None and self.actions is None:
             raise CheckError(f"property {self.name!r} names messages but no actions")
+        if self.possible is not None and self.kind is not Expectation.SOMETIMES:
+            raise CheckError(f"property {self.name!r} is not a sometimes-property: it "
+                             "takes no possible")
         if self.kind is Expectation.SOMETIMES:
             if (self.holds is None) == (self.step is None):
                 raise CheckError(f"sometimes-property {self.name!r} needs exactly one of "
@@ -173,11 +183,18 @@ class Property(Generic[S, A]):
     def sometimes(cls, name: str, description: str, holds: Callable[[S], bool] | None = None,
                   step: Callable[[S, A, S], bool] | None = None,
                   actions: tuple[type[Any], ...] | None = None,
-                  messages: frozenset[Kind] | None = None) -> Property[S, A]:
+                  messages: frozenset[Kind] | None = None,
+                  possible: Callable[[Any], bool] | None = None) -> Property[S, A]:
         """A reachability property: some reachable state (``holds``) or step (``step``,
         false on every action not of the classes ``actions``, or carrying no message of
-        the kinds ``messages``, when given)."""
-        return cls(name, Expectation.SOMETIMES, description, holds, step, actions, messages)
+        the kinds ``messages``, when given; false on every state or step of a
+        configuration ``possible`` is false of, when given)."""
+        return cls(name, Expectation.SOMETIMES, description, holds, step, actions, messages,
+                   possible)
+
+    def possible_in(self, config: Any) -> bool:
+        """Whether a witness of this property may exist in ``config`` (:attr:`possible`)."""
+        return self.possible is None or self.possible(config)
 
     def can_hold(self, action: Any) -> bool:
         """Whether :attr:`step` can hold on a step by ``action``: of :attr:`actions`'
@@ -512,8 +529,25 @@ def read_repair_repairs(before: State, action: Action, after: State) -> bool:
     return before.node(name).store != after.node(name).store
 
 
+def _deletes(config: Config) -> bool:
+    """Whether ``config`` has deletes (tombstones: :func:`spec.step.plan_of`)."""
+    return bool(plan_of(config).tombstones)
+
+
+def _prunes_retired(config: Config) -> bool:
+    """Whether ``config`` prunes retired lifetimes' entries (``[features] prune_retired``)."""
+    return config.prune_retired >= 0
+
+
+def _joins(config: Config) -> bool:
+    """Whether ``config`` has a node joining the ring."""
+    return bool(config.joining)
+
+
 def delete_acknowledged(state: State) -> bool:
     """A delete (a tombstone) is acknowledged to its client."""
+    if not _deletes(state.config):
+        return False
     tombstones = plan_of(state.config).tombstones
     return any(p in tombstones for client in state.clients for p in client.acked)
 
@@ -529,7 +563,7 @@ def retired_entry_pruned(before: State, action: Action, after: State) -> bool:
     session 33's review). Nothing else drops an entry from a record it leaves
     non-empty (a merge takes the union; a reap, a disk loss or a key let go empties
     the record), but a restore replaces it: not counted."""
-    if before.config.prune_retired < 0 or isinstance(action, Restore):
+    if not _prunes_retired(before.config) or isinstance(action, Restore):
         return False
     live = dict(zip(before.config.all_nodes, after.epochs, strict=True))
     for b, a in zip(before.nodes, after.nodes, strict=True):
@@ -574,6 +608,8 @@ def reaped_during_get(before: State, action: Action, after: State) -> bool:
 
 def read_after_delete(state: State) -> bool:
     """A get completes that began after its client's delete was acknowledged."""
+    if not _deletes(state.config):
+        return False
     tombstones = plan_of(state.config).tombstones
     return any(d in tombstones for client in state.clients for get in client.gets
                for d in get.acked_before)
@@ -582,9 +618,9 @@ def read_after_delete(state: State) -> bool:
 def put_survives_delete(state: State) -> bool:
     """A get returns a tombstone and a put concurrent with it as siblings (the put
     the delete did not cover is kept)."""
-    tombstones = plan_of(state.config).tombstones
-    if not tombstones:
+    if not _deletes(state.config):
         return False
+    tombstones = plan_of(state.config).tombstones
     for client in state.clients:
         for get in client.gets:
             returned = get.returned
@@ -679,7 +715,8 @@ class _TakenStep:
 
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
-    return isinstance(action, ClientGet) and action.node in before.config.joining
+    return (_joins(before.config) and isinstance(action, ClientGet)
+            and action.node in before.config.joining)
 
 
 ALWAYS: tuple[Property[State, Action], ...] = (
@@ -850,12 +887,14 @@ SOMETIMES = (
         "delete_acknowledged",
         "a delete is acknowledged to its client (no_resurrection is not vacuous)",
         holds=delete_acknowledged,
+        possible=_deletes,
     ),
     Property.sometimes(
         "read_after_delete",
         "a get completes that began after its client's delete was acknowledged "
         "(no_resurrection is not vacuous)",
         holds=read_after_delete,
+        possible=_deletes,
     ),
     Property.sometimes(
         "tombstone_reaped",
@@ -882,11 +921,13 @@ SOMETIMES = (
         "a node's record of a key drops the value-less entry of a retired storage "
         "lifetime ([features] prune_retired is not vacuous)",
         step=retired_entry_pruned,
+        possible=_prunes_retired,
     ),
     Property.sometimes(
         "put_survives_delete",
         "a get returns a put concurrent with a delete as a sibling of its tombstone",
         holds=put_survives_delete,
+        possible=_deletes,
     ),
 )
 
@@ -919,6 +960,7 @@ SOMETIMES = (
         "a client's get is coordinated by a node that joined the ring",
         step=joined_node_coordinates,
         actions=(ClientGet,),
+        possible=_joins,
     ),
     Property.sometimes(
         "late_write_forwarded",

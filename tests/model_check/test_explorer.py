@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model_check.errors import CheckError
-from model_check.explorer import DEADLOCK, ExplorationError, Progress, explore
+from model_check.explorer import DEADLOCK, ExplorationError, Progress, explore, explore_model
 from model_check.fingerprint import SeenSet, stable_fingerprint
 from tests.model_check import toys
 
@@ -302,3 +302,51 @@ def test_a_step_witness_is_asked_only_of_its_action_classes() -> None:
     assert "y_reaches_two" in filtered.witnessed_steps
     with pytest.raises(CheckError, match="names no step witness"):
         explore([(0, 0)], successors, step_witnesses=witnesses, step_actions={"other": bool})
+
+
+class _Group:
+    """A witness group over the grid of ``(x, y)``: x + y == 3, x == 2 and never."""
+
+    def __init__(self) -> None:
+        self.names = frozenset({"sum_three", "x_two", "never"})
+        self.dropped: list[str] = []
+        self.asked = 0
+
+    def __call__(self, state: tuple[int, int]) -> frozenset[str]:
+        self.asked += 1
+        held = {"sum_three"} if sum(state) == 3 else set()
+        return frozenset(held | ({"x_two"} if state[0] == 2 else set()))
+
+    def drop(self, name: str) -> None:
+        self.dropped.append(name)
+
+
+def test_a_witness_group_finds_the_first_states_each_witness_would() -> None:
+    """``witness_group`` (session 55): one call per new state gives the same first
+    state per witness as asking each witness; each found name is dropped once; a name
+    also in ``witnesses`` is refused, and so is a group with workers."""
+
+    def successors(state: tuple[int, int]) -> Any:
+        x, y = state
+        if x < 3:
+            yield "x", (x + 1, y)
+        if y < 3:
+            yield "y", (x, y + 1)
+
+    each = {"sum_three": lambda s: sum(s) == 3, "x_two": lambda s: s[0] == 2,
+            "never": lambda s: False}
+    alone = explore([(0, 0)], successors, witnesses=each, chunk_size=3)
+    group = _Group()
+    grouped = explore([(0, 0)], successors, witness_group=group, chunk_size=3)
+    assert grouped.witnessed == alone.witnessed and set(alone.witnessed) == {"sum_three",
+                                                                             "x_two"}
+    assert sorted(group.dropped) == ["sum_three", "x_two"]
+    assert group.asked == grouped.distinct_states == 16
+    with pytest.raises(CheckError, match="both name"):
+        explore([(0, 0)], successors, witnesses={"x_two": each["x_two"]},
+                witness_group=_Group())
+    model = type("Grid", (), {"initial_states": lambda self: [(0, 0)],
+                              "successors": lambda self, s: successors(s),
+                              "canonicalize": lambda self, s: s})()
+    with pytest.raises(CheckError, match="no witness_group"):
+        explore_model(model, workers=1, witness_group=_Group())
