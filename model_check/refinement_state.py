@@ -545,12 +545,21 @@ class LockstepState:
     #: whether the harness maps forwarded requests (``workload.coordinator = "any"``):
     #: trace validation's does (:mod:`model_check.trace_forwarding`, session 53)
     maps_forwards = False
+    #: whether the harness maps a replaced disk's rebuild (``features.rebuild`` with
+    #: disk losses, session 55: :mod:`spec.rebuild`): trace validation's does (the
+    #: implementation runs with its restore guard there); the lockstep's cluster has
+    #: no restore guard, so no replaced disk of it rebuilds
+    maps_rebuild = False
 
     def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
                  asks_at_once: bool = True) -> None:
         if config.coordinator == "any" and not self.maps_forwards:
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
+        if config.rebuild and config.disk_losses and not self.maps_rebuild:
+            raise ConfigError("the lockstep does not map features.rebuild with disk losses "
+                              "(its cluster has no restore guard: no replaced disk rebuilds; "
+                              "trace validation maps it, session 55)")
         self.config = config
         forget_a_changed_spec()  # (a spec patched since the last run is asked afresh)
         self.mode = ClockMode(config.clock)

@@ -71,7 +71,8 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads,
-                  write_failures=_UNBOUNDED if write_failures else 0)
+                  write_failures=_UNBOUNDED if write_failures else 0,
+                  rebuild=True)  # (session 55: the implementation's rebuild, spec.rebuild)
     if write_failures:  # (session 53) clients send some puts outside the top N: forwards
         base = dataclasses.replace(base, coordinator="any")
     if write_failures:
