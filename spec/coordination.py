@@ -549,7 +549,8 @@ def time_out(edit: Edit, node: str, coord: Coordination, target: str,
     intended = next(h for t, h in coord.awaiting if t == target)
     awaiting = [p for p in coord.awaiting if p[0] != target]
     sent_to = coord.sent_to
-    edit.purge(node, coord.request, target)
+    if not refused:  # (a refusing target's acknowledgement in flight still counts)
+        edit.purge(node, coord.request, target)
     if config.sloppy_quorum:
         for candidate in plan.pref[coord.key][config.n :]:
             if candidate in sent_to or not edit.reachable(node, candidate):
