@@ -452,25 +452,36 @@ class TraceEvents(Lockstep):
                 *([[]] if lost.kind in EXCHANGE else [])], evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaGet)
                 and self.guard_acted(m.dest, "rebuild-silent-get")):
-            # a rebuilding replica's silence (impl/rebuild.py, session 34)
+            # a rebuilding replica's silence (impl/rebuild.py, session 34): since session
+            # 55 the spec's own (spec.rebuild: a key whose exchanges are left); the
+            # trace-spec step ``rebuild-silent`` only for a key whose range the node has
+            # rebuilt, silent for its empty copy while it rebuilds others (a rule the
+            # spec leaves out: its copy counts once the key's exchanges are done)
             silent = self.abstract_message(m)
+            node = self.sim.nodes.get(m.dest)
+            rebuilt_range = (not self.config.rebuild) or (
+                isinstance(node, Node) and not node.rebuild.unrebuilt(
+                    node.anti_entropy.trees.range_of(position_of(m.message.key))))
             if silent is not None:
                 return f"{label} (silent: rebuilding)", [
-                    [Deliver(silent)],  # (session 55: the spec's own silence, spec.rebuild)
-                    [("rebuild-silent", trace_spec.silent_get(silent))], []], evidence
+                    [Deliver(silent)],
+                    *([[("rebuild-silent", trace_spec.silent_get(silent))]]
+                      if rebuilt_range else []), []], evidence
         if kind == "deliver" and (
                 (isinstance(m.message, ReplicaPut)
                  and self.guard_acted(m.dest, "rebuild-unacked-put"))
                 or (isinstance(m.message, HintDelivery)
                     and self.guard_acted(m.dest, "rebuild-unacked-hint"))):
             # a rebuilding node stores it and does not acknowledge it (session 54:
-            # impl.node.Node._unacked_if_rebuilding): Deliver, then Drop the ack
+            # impl.node.Node._unacked_if_rebuilding): since session 55 the spec's own
+            # rule (spec.rebuild), a plain Deliver; the trace-spec step
+            # ``rebuild-unacked`` (Deliver, then Drop the ack) only for a spec without it
             unacked = self.abstract_message(m)
             if unacked is not None:
                 reply = (Kind.REPLICA_PUT_ACK if isinstance(m.message, ReplicaPut)
                          else Kind.HINT_ACK)
-                return f"{label} (unacknowledged: rebuilding)", [
-                    [Deliver(unacked)],  # (session 55: the spec's own rule, spec.rebuild)
+                return f"{label} (unacknowledged: rebuilding)", [[Deliver(unacked)]] if (
+                    self.config.rebuild) else [
                     [("rebuild-unacked", trace_spec.silent_get(unacked, reply))]], evidence
         if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
             seen = self.replies_seen.get((m.dest, m.message.op_id))
