@@ -551,15 +551,20 @@ class LockstepState:
     #: no restore guard, so no replaced disk of it rebuilds
     maps_rebuild = False
 
+    def refuse_rebuild(self) -> None:
+        """Raise ConfigError before a disk loss the harness cannot map: with
+        ``features.rebuild`` (and anti-entropy) the spec's replaced disk rebuilds
+        (:mod:`spec.rebuild`) and the lockstep's does not (:attr:`maps_rebuild`)."""
+        if self.config.rebuild and self.config.anti_entropy and not self.maps_rebuild:
+            raise ConfigError("the lockstep does not map features.rebuild with disk losses "
+                              "(its cluster has no restore guard: no replaced disk rebuilds; "
+                              "trace validation maps it, session 55)")
+
     def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
                  asks_at_once: bool = True) -> None:
         if config.coordinator == "any" and not self.maps_forwards:
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
-        if config.rebuild and config.disk_losses and not self.maps_rebuild:
-            raise ConfigError("the lockstep does not map features.rebuild with disk losses "
-                              "(its cluster has no restore guard: no replaced disk rebuilds; "
-                              "trace validation maps it, session 55)")
         self.config = config
         forget_a_changed_spec()  # (a spec patched since the last run is asked afresh)
         self.mode = ClockMode(config.clock)

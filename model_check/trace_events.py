@@ -463,10 +463,10 @@ class TraceEvents(Lockstep):
                 isinstance(node, Node) and not node.rebuild.unrebuilt(
                     node.anti_entropy.trees.range_of(position_of(m.message.key))))
             if silent is not None:
-                return f"{label} (silent: rebuilding)", [
-                    [Deliver(silent)],
-                    *([[("rebuild-silent", trace_spec.silent_get(silent))]]
-                      if rebuilt_range else []), []], evidence
+                ways: list[list[Step]] = [[Deliver(silent)], []]
+                if rebuilt_range:
+                    ways.insert(1, [("rebuild-silent", trace_spec.silent_get(silent))])
+                return f"{label} (silent: rebuilding)", ways, evidence
         if kind == "deliver" and (
                 (isinstance(m.message, ReplicaPut)
                  and self.guard_acted(m.dest, "rebuild-unacked-put"))

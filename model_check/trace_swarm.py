@@ -84,7 +84,7 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     join = membership == "join"
     return dataclasses.replace(
         base, name=f"trace-{membership}-{handover}-{clock}", sloppy_quorum=False,
-        anti_entropy=False, join_handover=handover,
+        anti_entropy=False, join_handover=handover, rebuild=False,
         nodes=("n1", "n2", "n3") if join else base.nodes,
         joining=("n4",) if join else (), joins=1 if join else 0, leaves=0 if join else 1)
 

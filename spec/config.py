@@ -690,6 +690,11 @@ class Config:
         if self.hinted_reads and not self.sloppy_quorum:
             notes.append("[features] hinted_reads = true has no effect with sloppy_quorum = "
                          "false (no node keeps a hint to serve)")
+        if self.rebuild and not (self.disk_losses and self.anti_entropy and not (
+                self.joins or self.leaves or self.removes)):
+            notes.append("[features] rebuild = true has no effect without disk losses, with "
+                         "anti_entropy = false (the implementation rebuilds nothing then) or "
+                         "with [membership] budgets (spec/rebuild.py)")
         for key in ("failed_write_acks", "failed_write_kept"):
             if getattr(self, key) != (key == "failed_write_kept") and not self.write_failures:
                 notes.append(f"[features] {key} = {str(getattr(self, key)).lower()} has no "

@@ -21,6 +21,7 @@ import pytest
 
 from model_check import refinement_conformance
 from model_check.check import check
+from model_check.refinement import Lockstep
 from model_check.refinement_conformance import (
     MODES,
     UNMAPPED_KINDS,
@@ -210,8 +211,10 @@ DELETE_EDGES_IN_CI = 60
 def test_the_unmapped_entries_are_the_named_ones() -> None:
     assert {e.name for e in DEFAULT_SUITE} - set(MAPPED) == UNMAPPED | FORWARDED | REBUILT
     for name in sorted(REBUILT):
+        lockstep = Lockstep(entry(name).config)
         with pytest.raises(ConfigError, match=r"does not map features\.rebuild"):
-            LockstepState(entry(name).config)
+            lockstep.disk_loss("n1")
+        lockstep.cluster.close()
     for name in sorted(UNMAPPED):
         with pytest.raises(ConfigError, match="does not map"):
             cluster_for(entry(name).config)
