@@ -197,6 +197,8 @@ def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
         return False, "faults.write_failures: not covered by the kernel"
     if config.restores:
         return False, "faults.restores (backups): not covered by the kernel"
+    if config.rebuild and config.disk_losses:  # (session 55: State.rebuilding, not packed)
+        return False, "features.rebuild with disk losses: not covered by the kernel"
     return True, ""
 
 

@@ -245,6 +245,10 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
     "BufferedCrash", "Recover", "Partition", "Heal",
 })
 
+#: The rebuild's end (``features.rebuild``, session 55: :mod:`spec.rebuild`): never
+#: enabled without the feature; with it, the reduction is off (not stated).
+REBUILD_ACTIONS: frozenset[str] = frozenset({"Rebuilt"})
+
 #: The actions and the message kind of membership change (:mod:`spec.membership`):
 #: never enabled in a configuration without a ``[membership]`` budget (the state
 #: has no membership part then), so they do not matter there; with one, the
@@ -714,6 +718,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
         known, kinds = known | WRITE_FAILURE_ACTIONS, kinds | WRITE_FAILURE_KINDS
     if config is not None and config.coordinator != "any":
         known = known | FORWARD_ACTIONS
+    if config is not None and not config.rebuild:  # (session 55: spec.rebuild)
+        known = known | REBUILD_ACTIONS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
         if issubclass(value, Action) and value is not Action and name not in known

@@ -856,7 +856,9 @@ class Lockstep(LockstepState):
     def disk_loss(self, node: str) -> None:
         """``node`` crashes and its disk is replaced (``SimulatedCluster.lose_disk``):
         the spec's ``DiskLoss``; it stays down until :meth:`recover` (``Recover``),
-        when it takes a new actor (actor epochs: the spec's ``node~k``)."""
+        when it takes a new actor (actor epochs: the spec's ``node~k``). Raises
+        ConfigError with ``features.rebuild`` (:meth:`refuse_rebuild`, session 55)."""
+        self.refuse_rebuild()
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         self.cluster.lose_disk(node)
@@ -865,7 +867,8 @@ class Lockstep(LockstepState):
 
     def wipe(self, node: str) -> None:
         """``SimulatedCluster.wipe(node)`` (crash, empty disk, restart) in one step:
-        the spec's ``DiskLoss`` then ``Recover``."""
+        the spec's ``DiskLoss`` then ``Recover`` (ConfigError with ``features.rebuild``)."""
+        self.refuse_rebuild()
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         self.cluster.wipe(node)

@@ -545,6 +545,20 @@ class LockstepState:
     #: whether the harness maps forwarded requests (``workload.coordinator = "any"``):
     #: trace validation's does (:mod:`model_check.trace_forwarding`, session 53)
     maps_forwards = False
+    #: whether the harness maps a replaced disk's rebuild (``features.rebuild`` with
+    #: disk losses, session 55: :mod:`spec.rebuild`): trace validation's does (the
+    #: implementation runs with its restore guard there); the lockstep's cluster has
+    #: no restore guard, so no replaced disk of it rebuilds
+    maps_rebuild = False
+
+    def refuse_rebuild(self) -> None:
+        """Raise ConfigError before a disk loss the harness cannot map: with
+        ``features.rebuild`` (and anti-entropy) the spec's replaced disk rebuilds
+        (:mod:`spec.rebuild`) and the lockstep's does not (:attr:`maps_rebuild`)."""
+        if self.config.rebuild and self.config.anti_entropy and not self.maps_rebuild:
+            raise ConfigError("the lockstep does not map features.rebuild with disk losses "
+                              "(its cluster has no restore guard: no replaced disk rebuilds; "
+                              "trace validation maps it, session 55)")
 
     def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
                  asks_at_once: bool = True) -> None:

@@ -47,7 +47,9 @@ class SpecModel:
     """The memo, its caches and counters (None when off)."""
 
     def __post_init__(self) -> None:
-        memo = MemoSuccessors() if self.memo and memo_available() else None
+        # (session 55) the memo's cached steps do not carry State.rebuilding
+        rebuilds = self.config.rebuild and self.config.disk_losses
+        memo = MemoSuccessors() if self.memo and memo_available() and not rebuilds else None
         object.__setattr__(self, "memoised_successors", memo)
 
     def successors(self, state: State) -> Iterator[tuple[Action, State]]:

@@ -180,6 +180,10 @@ _FORWARDS = {**_WRITE_READ, "converged_after_a_write": 3, "read_after_acknowledg
              "coordinator_times_out": 3, "anti_entropy_repairs": 2, "forward_retried": 3,
              "forwarder_coordinates": 3}
 
+# The disk-loss-read entries' witnesses (session 55: a put, a disk loss, a get).
+_DISK_READ = {**_WRITE_READ, "disk_lost_holding_data": 2, "new_actor_writes": 3,
+              "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2}
+
 # The pruning entries' common witnesses (session 33: N=2, R=1, W=2, one crash).
 _PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
           "read_after_acknowledged_write": 4, "siblings_stored": 3, "get_returns_siblings": 4,
@@ -1000,8 +1004,11 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "implementation's ReplicaPutFailed), so an acknowledged put is stored on W "
         "nodes: every property holds, read_your_writes included; a put acknowledged "
         "after a refusal is reached in 4 steps",
-        distinct_states=9_216,
-        transitions=33_030, depth=11,
+        # session 55: a refusing target's later ack counts (Coordination.refused), so
+        # a target given up at its refusal and one timed out are two states now
+        # (9,216 states and 33,030 transitions before)
+        distinct_states=9_276,
+        transitions=33_186, depth=11,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2, "acked_after_refused_write": 4},
         not_found=("fallback_holds_hint",),
@@ -1090,6 +1097,29 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_FORWARDS, "disk_lost_holding_data": 2, "new_actor_writes": 3,
                "fallback_holds_hint": 3, "hint_handed_off": 7, "outsider_hands_off": 4,
                "outsider_lets_go": 12},
+    ),
+    _entry(
+        "disk-loss-read",
+        "session 55: strict quorum R = W = 2 of N = 3, one put and one get, one disk loss, "
+        "without the rebuild (features.rebuild = false, the default): c1's put through n1 "
+        "is acknowledged by n1 and n2, c1's get through n3 (its copy of the put still in "
+        "flight) asks n1, which lost its disk and recovered empty: n3's and n1's empty "
+        "copies make R = 2 and the get reads nothing (read_your_writes, 8 steps)",
+        {"read_your_writes": 8},
+        distinct_states=10_091,
+        transitions=36_921, depth=10,
+        found=_DISK_READ,
+    ),
+    _entry(
+        "disk-loss-read-rebuild",
+        "session 55: disk-loss-read with the replaced disk's rebuild (features.rebuild, "
+        "spec/rebuild.py: the implementation's impl/rebuild.py): n1 answers no read of the "
+        "key until anti-entropy exchanged it with n2 and n3, acknowledges nothing and "
+        "counts neither its own write nor its own read until its Rebuilt step: every "
+        "property holds, read_your_writes included",
+        distinct_states=33_182,
+        transitions=125_538, depth=14,
+        found=_DISK_READ,
     ),
 )
 

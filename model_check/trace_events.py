@@ -49,6 +49,8 @@ from impl.messages import (
     ReplicaPut,
     ReplicaPutFailed,
 )
+from impl.node import Node
+from impl.positions import position_of
 from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
@@ -124,6 +126,7 @@ class TraceEvents(Lockstep):
     docstring); :class:`model_check.trace_validation.TraceValidator` runs and matches."""
 
     maps_forwards = True  # (session 53: :mod:`model_check.trace_forwarding`)
+    maps_rebuild = True  # (session 55: :meth:`rebuild_steps`, :mod:`spec.rebuild`)
     #: the forwarded puts (forwarder, op id) whose coordination started (session 53)
     forward_started: set[tuple[str, int]]
     #: the coordinations of forwarded puts registered in this event (node, op id)
@@ -184,9 +187,11 @@ class TraceEvents(Lockstep):
     #: the nodes whose failing disk refused a write in this event (session 52; set by
     #: the validator: :meth:`model_check.trace_validation.TraceValidator.refuses`)
     refused: set[str]
-    #: (coordinator, op id, node) of every refusal delivered (session 52; for
-    #: :meth:`_known_gap`'s ``refused-then-acked``)
+    #: (coordinator, op id, node) of every refusal delivered (session 52)
     refusals_seen: set[tuple[str, int, str]]
+    #: the nodes seen rebuilding since their last disk loss (session 55:
+    #: :meth:`rebuild_step`)
+    rebuild_seen: set[str]
     #: the failing disk's draws (session 52; set by the validator)
     refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
@@ -260,50 +265,18 @@ class TraceEvents(Lockstep):
                 f"(generation {sent}), and {m.src} is still in that start "
                 f"({guard.generation}): a fresh message dropped")
 
-    def _refused_then_acked(self, coordinator: str, op_id: int, node: str) -> bool:
-        """Whether ``node`` refused a write of ``coordinator``'s put ``op_id`` before
-        (its refusal delivered) while the spec still coordinates that put (a put the
-        spec failed or acknowledged is no gap: its ack is dead)."""
-        request = self.ops.get((coordinator, op_id))
-        return (coordinator, op_id, node) in self.refusals_seen and request is not None and any(
-            any(c.request == request for c in s.node(coordinator).coord)
-            for s in self.frontier)
-
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
         round that asks again a target the spec's coordinator gave up on (no
-        fallback left: the spec gives up, the impl retries it until the deadline)."""
-        uncounted = sorted(name for name, node in self.sim.nodes.items() if any(
-            c.uncounted for c in getattr(getattr(node, "gets", None), "coordinations",
-                                         {}).values()))
-        own = sorted(name for name, node in self.sim.nodes.items()
-                     if getattr(node, "stats", {}).get("rebuild-uncounted-own-write", 0))
-        if own:
-            return ("spec gap rebuild-uncounted-own-write (session 54, unmapped): the "
-                    f"rebuilding coordinator {', '.join(own)} stores its own copy of a put "
-                    "and does not count it towards W, its part failed "
-                    "(impl.node.Node._unacked_if_rebuilding); the spec's coordinator "
-                    "counts it (docs/runtime.md, \"A rebuilding disk's acks and reads "
-                    "agree (session 54)\")")
-        if uncounted:
-            return ("spec gap rebuild-uncounted-read (session 34, unmapped): the restore "
-                    f"guard's rebuilding coordinator {', '.join(uncounted)} does not count "
-                    "its own read towards R until every target answered (impl/rebuild.py); "
-                    "the spec's coordinator counts it (docs/refinement.md, \"Trace "
-                    "validation under disk loss (session 34)\")")
+        fallback left: the spec gives up, the impl retries it until the deadline).
+        (Session 55: ``rebuild-uncounted-read``, ``rebuild-uncounted-own-write`` and
+        ``refused-then-acked`` are gaps no more: the spec states the rebuild,
+        :mod:`spec.rebuild`, and keeps a refusing target eligible,
+        ``spec.state.Coordination.refused``.)"""
         forwarding = trace_forwarding.known_gap(self)
         if forwarding:
             return forwarding
         first = entries[0] if entries else None
-        if (first is not None and first[1] == "deliver" and first[5] == "ReplicaPutAck"
-                and self._refused_then_acked(first[4], self.cache[first[2]].message.op_id,
-                                             first[3])):
-            return ("spec gap refused-then-acked (session 52): a replica refused one copy "
-                    "of a put's ReplicaPut and stored another (a duplicate, a retry); the "
-                    "spec's coordinator gave the node up for good at the refusal "
-                    "(spec.coordination.on_replica_put_failed) and still coordinates the "
-                    "put, the implementation counts the later acknowledgement "
-                    "(docs/refinement.md, \"The failing disk's refinement (session 52)\")")
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
         name, op_id = first[2], first[3].op_id
@@ -357,6 +330,7 @@ class TraceEvents(Lockstep):
         if kind == "crash":
             self._purge(first[2])
             if any(e[1] == "disk_loss" and e[2] == first[2] for e in entries):
+                self.rebuild_seen.discard(first[2])  # (session 55) its rebuild begins again
                 # the nemesis' disk loss (session 34): the lockstep's mapping of
                 # SimulatedCluster.lose_disk (model_check.refinement.Lockstep.disk_loss)
                 return f"disk loss {first[2]}", [[DiskLoss(first[2])]], evidence
@@ -373,6 +347,50 @@ class TraceEvents(Lockstep):
         if kind == "heal":
             return "heal", [[Heal()], []], evidence
         return f"{kind}", [[]], evidence
+
+    def rebuild_steps(self) -> list[Step]:
+        """The trace-spec steps ``rebuild-progress`` of this event
+        (:func:`model_check.trace_spec.rebuild_progress`, session 55), none where no
+        spec state of the frontier has a node rebuilding: for every up node seen
+        rebuilding since its last disk loss (:attr:`rebuild_seen`), the peers each spec
+        key's range still awaits an exchange with, and whether its acknowledgements
+        count again. A node the spec has rebuilding that the implementation was not
+        seen rebuilding yet and that counts its acknowledgements (a replaced disk not
+        told it is one yet, or never) is either not told yet or never will be: two
+        steps, one that leaves its spec rebuild as it is and one that ends it (the
+        frontier keeps both while both match)."""
+        spec_nodes = {e[0] for state in self.frontier for e in state.rebuilding}
+        if not spec_nodes:
+            return []
+        pending: dict[str, dict[str, frozenset[str]]] = {}
+        counted: set[str] = set()
+        unseen: set[str] = set()
+        for name, node in self.sim.nodes.items():
+            if not isinstance(node, Node) or self.sim.is_down(name) or name not in spec_nodes:
+                continue
+            rebuild = node.rebuild
+            if rebuild.active:
+                self.rebuild_seen.add(name)
+            # (the node's own rule, read as the tests of impl/ read it)
+            uncounted = node._acks_uncounted(self.sim.now)
+            if name not in self.rebuild_seen:
+                if not uncounted:
+                    unseen.add(name)
+                continue
+            trees = node.anti_entropy.trees
+            pending[name] = {key: frozenset(
+                p for r, p in rebuild.pending
+                if rebuild.active and r == trees.range_of(position_of(key.encode())))
+                for key in self.config.keys}
+            if not uncounted:
+                counted.add(name)
+        steps: list[Step] = [("rebuild-progress", trace_spec.rebuild_progress(
+            pending, frozenset(counted)))]
+        if unseen:
+            ended = {**pending, **{name: {} for name in unseen}}
+            steps.append(("rebuild-progress", trace_spec.rebuild_progress(
+                ended, frozenset(counted | unseen))))
+        return steps
 
     def _kind(self, name: str) -> Kind:
         """The spec kind of the impl message type ``name`` (membership: a hint
@@ -434,23 +452,36 @@ class TraceEvents(Lockstep):
                 *([[]] if lost.kind in EXCHANGE else [])], evidence
         if (kind == "deliver" and isinstance(m.message, ReplicaGet)
                 and self.guard_acted(m.dest, "rebuild-silent-get")):
-            # a rebuilding replica's silence (impl/rebuild.py, session 34)
+            # a rebuilding replica's silence (impl/rebuild.py, session 34): since session
+            # 55 the spec's own (spec.rebuild: a key whose exchanges are left); the
+            # trace-spec step ``rebuild-silent`` only for a key whose range the node has
+            # rebuilt, silent for its empty copy while it rebuilds others (a rule the
+            # spec leaves out: its copy counts once the key's exchanges are done)
             silent = self.abstract_message(m)
+            node = self.sim.nodes.get(m.dest)
+            rebuilt_range = (not self.config.rebuild) or (
+                isinstance(node, Node) and not node.rebuild.unrebuilt(
+                    node.anti_entropy.trees.range_of(position_of(m.message.key))))
             if silent is not None:
-                return f"{label} (silent: rebuilding)", [
-                    [("rebuild-silent", trace_spec.silent_get(silent))], []], evidence
+                ways: list[list[Step]] = [[Deliver(silent)], []]
+                if rebuilt_range:
+                    ways.insert(1, [("rebuild-silent", trace_spec.silent_get(silent))])
+                return f"{label} (silent: rebuilding)", ways, evidence
         if kind == "deliver" and (
                 (isinstance(m.message, ReplicaPut)
                  and self.guard_acted(m.dest, "rebuild-unacked-put"))
                 or (isinstance(m.message, HintDelivery)
                     and self.guard_acted(m.dest, "rebuild-unacked-hint"))):
             # a rebuilding node stores it and does not acknowledge it (session 54:
-            # impl.node.Node._unacked_if_rebuilding): Deliver, then Drop the ack
+            # impl.node.Node._unacked_if_rebuilding): since session 55 the spec's own
+            # rule (spec.rebuild), a plain Deliver; the trace-spec step
+            # ``rebuild-unacked`` (Deliver, then Drop the ack) only for a spec without it
             unacked = self.abstract_message(m)
             if unacked is not None:
                 reply = (Kind.REPLICA_PUT_ACK if isinstance(m.message, ReplicaPut)
                          else Kind.HINT_ACK)
-                return f"{label} (unacknowledged: rebuilding)", [
+                return f"{label} (unacknowledged: rebuilding)", [[Deliver(unacked)]] if (
+                    self.config.rebuild) else [
                     [("rebuild-unacked", trace_spec.silent_get(unacked, reply))]], evidence
         if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
             seen = self.replies_seen.get((m.dest, m.message.op_id))

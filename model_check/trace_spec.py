@@ -41,11 +41,13 @@ from spec.actions import (
     OutsiderHandoff,
     OutsiderLetGo,
     Partition,
+    Rebuilt,
     Recover,
     Settle,
     Timeout,
     Transfer,
 )
+from spec.anti_entropy import anti_entropy
 from spec.clocks import Payload
 from spec.config import Config
 from spec.coordination import timeouts
@@ -72,6 +74,7 @@ __all__ = [
     "handoff",
     "handoff_again",
     "late_read_repair",
+    "rebuild_progress",
     "replicas",
     "resend",
     "retry",
@@ -95,6 +98,7 @@ _MECHANISM: dict[type, _Mechanism] = {
     OutsiderHandoff: outsider_copies, OutsiderLetGo: outsider_copies,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     ForceRemove: membership_changes,
+    Rebuilt: anti_entropy,  # session 55: a replaced disk's rebuild ends (spec.rebuild)
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
 }
 #: recent answers of :func:`apply_actions`, for one configuration at a time (a spec
@@ -371,7 +375,9 @@ def retry(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
         awaiting = tuple(sorted((*coord.awaiting, (abstract.dst, abstract.intended))))
         edit.set_coord(abstract.src, new_coordination(
             coord.request, coord.client, coord.key, coord.is_put, coord.payload, awaiting,
-            tuple(sorted({*coord.sent_to, abstract.dst})), coord.acks, coord.replies),
+            tuple(sorted({*coord.sent_to, abstract.dst})), coord.acks, coord.replies,
+            coord.groups, coord.uncounted, tuple(n for n in coord.refused
+                                                 if n != abstract.dst)),
             coord.request)
         return edit.build()
     return run
@@ -418,4 +424,35 @@ def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
             if not back and not lost:
                 return None
         return after
+    return run
+
+
+def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
+                     counted: frozenset[str]) -> Callable[[State], State | None]:
+    """``rebuild-progress`` (session 55): the implementation's rebuild of a replaced
+    disk, in the spec's terms (:mod:`spec.rebuild`). ``pending``: node -> key -> the
+    peers whose exchange of the key's range the node, rebuilding since its disk loss,
+    has still to complete (``impl.rebuild.Rebuild.pending``); each spec exchange
+    ``(node, key, peer)`` no longer pending there is done (its anti-entropy halves
+    were mapped when delivered: ``anti-entropy-half``). ``counted``: the nodes whose
+    acknowledgements count again (``not Node._acks_uncounted(now)``): the spec's
+    :class:`~spec.actions.Rebuilt`, which must be enabled. Changes nothing where the
+    two agree."""
+    def run(state: State) -> State | None:
+        rebuilding = state.rebuilding
+        if not rebuilding:
+            return state
+        done = frozenset(e for e in rebuilding if e[1] and e[0] in pending
+                         and e[2] not in pending[e[0]].get(e[1], frozenset()))
+        if done:
+            edit = Edit(state, plan_of(state.config))
+            edit.rebuilding = rebuilding - done
+            state = edit.build()
+        for node in sorted(counted):
+            if (node, "", "") in state.rebuilding:
+                after = apply_actions(state, [Rebuilt(node)])
+                if not after:
+                    return None
+                state = after[0]
+        return state
     return run

@@ -71,7 +71,8 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads,
-                  write_failures=_UNBOUNDED if write_failures else 0)
+                  write_failures=_UNBOUNDED if write_failures else 0,
+                  rebuild=True)  # (session 55: the implementation's rebuild, spec.rebuild)
     if write_failures:  # (session 53) clients send some puts outside the top N: forwards
         base = dataclasses.replace(base, coordinator="any")
     if write_failures:
@@ -83,7 +84,7 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     join = membership == "join"
     return dataclasses.replace(
         base, name=f"trace-{membership}-{handover}-{clock}", sloppy_quorum=False,
-        anti_entropy=False, join_handover=handover,
+        anti_entropy=False, join_handover=handover, rebuild=False,
         nodes=("n1", "n2", "n3") if join else base.nodes,
         joining=("n4",) if join else (), joins=1 if join else 0, leaves=0 if join else 1)
 

@@ -303,6 +303,7 @@ class TraceValidator(TraceEvents):
         self.strays_before = {}
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
+        self.rebuild_seen: set[str] = set()
 
     # ------------------------------------------------------------------ running
 
@@ -467,6 +468,9 @@ class TraceValidator(TraceEvents):
             self.new_ops = trace_forwarding.note_coordinations(self)
             trace_forwarding.note_acks(self)
         label, options, evidence = self._map(entries)
+        rebuild = self.rebuild_steps()  # (session 55: spec.rebuild)
+        if rebuild:
+            options = [[step, *option] for step in rebuild for option in options]
         forwarded = (trace_forwarding.extra_steps(self, self.forwards_before) if forwarding
                      else [])
         if forwarded:
@@ -773,9 +777,10 @@ class TraceValidator(TraceEvents):
                         extra = 0
                         if step[0] in ("deadline", "held-deadline"):
                             extra = 1
+                        quiet = step[0] in ("handoff", "deadline") or (
+                            step[0] == "rebuild-progress" and after is s)  # (no change)
                         nxt.append((after, hidden + extra,
-                                    names if step[0] in ("handoff", "deadline")
-                                    else (*names, step[0])))
+                                    names if quiet else (*names, step[0])))
                 else:
                     tag = ((f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS)
                            else (f"={step.kind}",) if isinstance(step, FORWARD_RETRIES)
@@ -839,7 +844,8 @@ class TraceValidator(TraceEvents):
         if not node.up:
             return False
         coord = next((c for c in node.coord if c.request == m.request), None)
-        return coord is not None and any(t == other for t, _ in coord.awaiting)
+        return coord is not None and (any(t == other for t, _ in coord.awaiting) or (
+            m.kind is Kind.REPLICA_PUT_ACK and other in coord.refused))  # (session 55)
 
     def _matches(self, state: State, impl: Abstract) -> bool:
         if state.membership is not None:

@@ -72,6 +72,7 @@ __all__ = [
     "OutsiderLetGo",
     "Partition",
     "Reap",
+    "Rebuilt",
     "Recover",
     "Restore",
     "Settle",
@@ -465,6 +466,20 @@ class Recover(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class Rebuilt(Action):
+    """``node``, whose disk was lost, ends its rebuild (``features.rebuild``,
+    :mod:`spec.rebuild`, session 55): its acknowledgements, own writes and own reads
+    count again (not a fault: the implementation's ``Node._acks_uncounted`` turning
+    false, the grace after its last silent read over)."""
+
+    node: str
+    kind: ClassVar[str] = "rebuilt"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
 class Partition(Action):
     """Fault: the network splits into ``side`` and the other nodes."""
 
@@ -641,6 +656,8 @@ def action_from_json(data: object) -> Action:
         return BufferedCrash(_str(data, "node"))
     if kind == "recover":
         return Recover(_str(data, "node"))
+    if kind == "rebuilt":
+        return Rebuilt(_str(data, "node"))
     if kind == "backup":
         return Backup(_str(data, "node"))
     if kind == "restore":

@@ -11,9 +11,12 @@ what they know (:func:`spec.membership.exchanges`, session 24): a node new in th
 top N takes part once it and its peer know the handover. It is enabled only
 between replicas whose copies differ (a reduction: an exchange between equal
 copies changes nothing). The implementation's Merkle exchange refines this step
-(docs/refinement.md). With ``prune_knowledge = "learnt"`` (session 34) the
-exchange also teaches each side the retirements the other knows of the lifetimes
-of the two copies' entries (:func:`spec.learning.exchanged`) before both merge.
+(docs/refinement.md). A replaced disk's exchange still to do
+(``features.rebuild``, :mod:`spec.rebuild`) is enabled between equal copies too,
+and its end, :class:`~spec.actions.Rebuilt`, is generated here. With
+``prune_knowledge = "learnt"`` (session 34) the exchange also teaches each side the
+retirements the other knows of the lifetimes of the two copies' entries
+(:func:`spec.learning.exchanged`) before both merge.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from spec import clocks
 from spec.actions import Action, AntiEntropy
 from spec.learning import exchanged
 from spec.membership import exchange_candidates, exchanges
+from spec.rebuild import pending, rebuilt_steps, synced
 from spec.state import State
 from spec.step import Edit, Plan
 
@@ -54,7 +58,8 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 nb = nodes[index[b]]
                 if not nb.up or (a in side) != (b in side):
                     continue
-                if clocks.payload_equal(na.store[k], nb.store[k]):
+                if clocks.payload_equal(na.store[k], nb.store[k]) and not (
+                        state.rebuilding and pending(state.rebuilding, a, b, key)):
                     continue
                 if membership is not None and not exchanges(plan, membership, a, b, key):
                     continue
@@ -65,4 +70,6 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
                 edit.store(a, key, merged)
                 edit.store(b, key, merged)
+                synced(edit, a, b, key)  # (session 55: spec.rebuild)
                 yield _anti_entropy(a, b, key), edit.build()
+    yield from rebuilt_steps(state, plan)

@@ -140,7 +140,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
                  "restore_actor", "actor_per_start", "client_vclock_entry",
                  "prune_retired", "prune_knowledge", "hinted_reads", "failed_write_acks",
-                 "failed_write_kept"),
+                 "failed_write_kept", "rebuild"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores",
                "write_failures"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
@@ -423,6 +423,15 @@ class Config:
     #: refused put's dot again (the implementation before that fix: kv679 through a
     #: full disk)
     failed_write_kept: bool = True
+    # [features], continued (session 55; spec.rebuild)
+    #: a node whose disk was lost (``faults.disk_losses``) is *rebuilding* once it
+    #: recovers, with anti-entropy on: until an exchange with every other replica of a
+    #: key it replicates it is silent to reads of that key and acknowledges no write or
+    #: hint of it, and until its ``Rebuilt`` step its acknowledgements, its own writes
+    #: and its own reads do not count towards W and R (the implementation's
+    #: ``impl.rebuild``, ``Node._acks_uncounted``: sessions 16-54); False (the default,
+    #: so no state of an earlier configuration changes): its empty copies count at once
+    rebuild: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -435,7 +444,7 @@ class Config:
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                     "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
                     "forgetful_clients", "hinted_reads", "failed_write_acks",
-                    "failed_write_kept"):
+                    "failed_write_kept", "rebuild"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -582,6 +591,8 @@ class Config:
             del out["faults"]["write_failures"]
         if not self.failed_write_acks:
             del out["features"]["failed_write_acks"]
+        if not self.rebuild:  # session 55's key: likewise
+            del out["features"]["rebuild"]
         if self.failed_write_kept:
             del out["features"]["failed_write_kept"]
         return out
@@ -679,6 +690,11 @@ class Config:
         if self.hinted_reads and not self.sloppy_quorum:
             notes.append("[features] hinted_reads = true has no effect with sloppy_quorum = "
                          "false (no node keeps a hint to serve)")
+        if self.rebuild and not (self.disk_losses and self.anti_entropy and not (
+                self.joins or self.leaves or self.removes)):
+            notes.append("[features] rebuild = true has no effect without disk losses, with "
+                         "anti_entropy = false (the implementation rebuilds nothing then) or "
+                         "with [membership] budgets (spec/rebuild.py)")
         for key in ("failed_write_acks", "failed_write_kept"):
             if getattr(self, key) != (key == "failed_write_kept") and not self.write_failures:
                 notes.append(f"[features] {key} = {str(getattr(self, key)).lower()} has no "

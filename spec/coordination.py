@@ -59,6 +59,7 @@ from spec.actions import Action, ClientTimeout, Timeout
 from spec.clocks import Payload, PutRecord
 from spec.membership import request_targets
 from spec.read_repair import repair, repaired_nodes
+from spec.rebuild import uncounted
 from spec.replica import served
 from spec.state import (
     Coordination,
@@ -196,7 +197,9 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
                                      sent_to, (node,) if stand_in else (), (), groups)
             settle_put(edit, node, coord)
             return
-        if failed and not config.failed_write_acks:
+        if (failed and not config.failed_write_acks) or (
+                edit.rebuilding and uncounted(edit.rebuilding, node)):
+            # a refused own write, or a rebuilding node's (stored, not counted: session 55)
             _own_write_failed(edit, node, new_coordination(
                 request, client, key, True, payload, tuple(sorted((*targets, (node, "")))),
                 sent_to, (), (), groups))
@@ -215,8 +218,11 @@ def start(edit: Edit, node: str, request: int, client: str, key: str,
         # membership configurations refuse a sloppy quorum); the implementation's
         # fallback coordinates a get whose forward no top-N node answered
         own = served(edit, node, edit.node(node), key)
+        # a rebuilding coordinator's own read counts once every top-N node answered
+        # (session 55: spec.rebuild; the implementation's GetCoordination.uncounted)
+        mine = (node,) if edit.rebuilding and uncounted(edit.rebuilding, node) else ()
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
-                                 sent_to, (), ((node, own),), groups)
+                                 sent_to, (), ((node, own),), groups, mine)
         settle_get(edit, node, coord)
 
 
@@ -378,11 +384,19 @@ def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
     if coord.groups:
         _settle_joint(edit, node, coord, max(r, pr), tuple(n for n, _ in coord.replies))
         return
-    primary = (_primaries_settle(plan, coord, tuple(n for n, _ in coord.replies), pr)
-               if pr else True)
-    if len(coord.replies) >= r and primary:
+    counted = tuple(n for n, _ in coord.replies)
+    most = len(counted) + len(coord.awaiting)
+    if coord.uncounted:  # (session 55) counted once every top-N node of the key answered
+        top = plan.top[coord.key]
+        if not all(n in counted for n in top):
+            waiting = {t for t, _ in coord.awaiting}
+            if not all(n in counted or n in waiting for n in top):
+                most -= len(coord.uncounted)
+            counted = tuple(n for n in counted if n not in coord.uncounted)
+    primary = _primaries_settle(plan, coord, counted, pr) if pr else True
+    if len(counted) >= r and primary:
         _answer_get(edit, node, coord)
-    elif len(coord.replies) + len(coord.awaiting) < r or primary is False:
+    elif most < r or primary is False:
         _fail(edit, node, coord)
     else:
         edit.set_coord(node, coord, coord.request)
@@ -468,12 +482,21 @@ def _answered(m: Message, dst: NodeState) -> _Answered:
 def on_replica_put_ack(edit: Edit, m: Message, dst: NodeState) -> None:
     """A ``replica-put-ack`` reaches coordinator ``dst``: count it if awaited."""
     coord, awaiting = _answered(m, dst)
+    refused: tuple[str, ...] = ()
     if coord is None:
-        return
+        coord = find_coordination(dst, m.request)
+        if coord is None or m.src not in coord.refused or m.src in coord.acks:
+            return
+        # a target that refused a copy and stored another: counted (session 55; the
+        # implementation's ack_counts counts a target's ack whatever came before)
+        awaiting = coord.awaiting
+        refused = tuple(n for n in coord.refused if n != m.src)
+    else:
+        refused = coord.refused
     acks = tuple(sorted((*coord.acks, m.src)))
     settle_put(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, True,
                                              coord.payload, awaiting, coord.sent_to, acks, (),
-                                             coord.groups))
+                                             coord.groups, (), refused))
 
 
 def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
@@ -484,7 +507,8 @@ def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
     assert m.payload is not None
     replies = tuple(sorted((*coord.replies, (m.src, m.payload)), key=_by_node))
     settle_get(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, False, None,
-                                             awaiting, coord.sent_to, (), replies, coord.groups))
+                                             awaiting, coord.sent_to, (), replies, coord.groups,
+                                             coord.uncounted))
 
 
 def on_replica_put_failed(edit: Edit, m: Message, dst: NodeState) -> None:
@@ -495,13 +519,15 @@ def on_replica_put_failed(edit: Edit, m: Message, dst: NodeState) -> None:
     put FSM counts a vnode's ``{error, ...}`` reply as a failure, never towards W
     (``riak_kv_put_fsm``: ``too_many_fails``); the implementation's
     ``PutCoordinator.on_failed`` (``ReplicaPutFailed``, wire 45), which also tries
-    the failed target again at its next timeout (a retry the spec leaves out: a
-    retried write is one more put of the same version, which delivery already
-    covers)."""
+    the failed target again at its next timeout and counts its later
+    acknowledgement: since session 55 the spec keeps the target eligible too
+    (``Coordination.refused``: its acknowledgement of another copy, a duplicate,
+    counts, :func:`on_replica_put_ack`; the retry itself is one more put of the same
+    version, which delivery already covers)."""
     coord = find_coordination(dst, m.request)
     if coord is None or not any(t == m.src for t, _ in coord.awaiting):
         return
-    time_out(edit, m.dst, coord, m.src)
+    time_out(edit, m.dst, coord, m.src, refused=True)
 
 
 _Answered = tuple[Coordination | None, tuple[tuple[str, str], ...]]
@@ -512,15 +538,19 @@ def _by_node(reply: tuple[str, Payload]) -> str:
     return reply[0]
 
 
-def time_out(edit: Edit, node: str, coord: Coordination, target: str) -> None:
+def time_out(edit: Edit, node: str, coord: Coordination, target: str,
+             refused: bool = False) -> None:
     """``node`` gives up waiting on ``target`` for ``coord``'s request; with a sloppy
-    quorum it sends to the next fallback not tried yet, hinted for the intended node."""
+    quorum it sends to the next fallback not tried yet, hinted for the intended node.
+    ``refused`` (a put's ``replica-put-failed``, session 55): ``target``'s later
+    acknowledgement still counts (``Coordination.refused``)."""
     plan = edit.plan
     config = plan.config
     intended = next(h for t, h in coord.awaiting if t == target)
     awaiting = [p for p in coord.awaiting if p[0] != target]
     sent_to = coord.sent_to
-    edit.purge(node, coord.request, target)
+    if not refused:  # (a refusing target's acknowledgement in flight still counts)
+        edit.purge(node, coord.request, target)
     if config.sloppy_quorum:
         for candidate in plan.pref[coord.key][config.n :]:
             if candidate in sent_to or not edit.reachable(node, candidate):
@@ -536,9 +566,11 @@ def time_out(edit: Edit, node: str, coord: Coordination, target: str) -> None:
                 awaiting.append((candidate, ""))
             sent_to = tuple(sorted((*sent_to, candidate)))
             break
+    kept = (tuple(sorted({*coord.refused, target})) if refused and target != node
+            else coord.refused)
     new = new_coordination(coord.request, coord.client, coord.key, coord.is_put, coord.payload,
                            tuple(sorted(awaiting)), sent_to, coord.acks, coord.replies,
-                           coord.groups)
+                           coord.groups, coord.uncounted, kept)
     if coord.is_put:
         settle_put(edit, node, new)
     else:

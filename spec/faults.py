@@ -97,6 +97,7 @@ from spec.actions import (
 )
 from spec.delivery import deliverable
 from spec.membership import is_removed, knows
+from spec.rebuild import begin, restart
 from spec.replica import on_replica_put, refuse_replica_put
 from spec.requests import forward_starts, on_forward, spent_refusal
 from spec.retired import forget
@@ -145,6 +146,7 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
             edit = _down(state, plan, node_name, node, lose=False, new_lifetime=per_start)
+            restart(edit, node_name)  # (session 55: a rebuild left begins again)
             edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)
             yield _crash(node_name), edit.build()
             if buffered:
@@ -157,6 +159,7 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             yield _recover(node_name), edit.build()
         if node.up and losses < config.disk_losses:
             edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
+            begin(edit, node_name)  # (session 55: features.rebuild)
             edit.used = (drops, duplicates, crashes, partitions, losses + 1, *rest)
             yield _disk_loss(node_name), edit.build()
     side = state.side

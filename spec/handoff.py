@@ -36,6 +36,7 @@ from collections.abc import Iterator
 
 from spec import clocks
 from spec.actions import Action, Handoff, OutsiderHandoff, OutsiderLetGo
+from spec.rebuild import unrebuilt
 from spec.state import Hint, Kind, Message, NodeState, State, new_hint, new_message, new_node
 from spec.step import Edit, Plan
 
@@ -79,9 +80,13 @@ def handoff_in_flight(state: State, fallback: str, hint: Hint) -> bool:
 
 
 def on_hint_delivery(edit: Edit, m: Message, dst: NodeState) -> None:
-    """A ``hint-delivery`` reaches its intended node ``dst``: store it, acknowledge."""
+    """A ``hint-delivery`` reaches its intended node ``dst``: store it, acknowledge
+    (not while ``dst`` rebuilds ``m.key``: :func:`spec.rebuild.unrebuilt`; the fallback
+    keeps the hint)."""
     assert m.payload is not None
     edit.store(m.dst, m.key, m.payload)
+    if edit.rebuilding and unrebuilt(edit.rebuilding, m.dst, m.key):
+        return
     edit.hints_acked = edit.hints_acked | {(m.src, m.dst, m.key, m.payload)}
     edit.send(new_message(Kind.HINT_ACK, m.dst, m.src, 0, m.key, m.payload, m.dst))
 

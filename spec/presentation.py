@@ -46,6 +46,7 @@ from spec.actions import (
     OutsiderLetGo,
     Partition,
     Reap,
+    Rebuilt,
     Recover,
     Restore,
     Settle,
@@ -299,6 +300,9 @@ def narrate(before: State, action: Action, after: State) -> str:
                 f"(fault); its actor is now {after.actor(action.node)}")
     if isinstance(action, Recover):
         return f"{action.node} recovers"
+    if isinstance(action, Rebuilt):
+        return (f"{action.node} ends its rebuild: its acknowledgements and its own reads "
+                f"count again")
     if isinstance(action, Backup):
         return f"{action.node}'s disk is backed up (store, hints, actor and counters)"
     if isinstance(action, Restore):

@@ -25,6 +25,7 @@ import operator
 
 from spec import clocks
 from spec.clocks import Payload
+from spec.rebuild import uncounted, unrebuilt
 from spec.state import Kind, Message, NodeState, new_hint, new_message, new_node
 from spec.step import Edit, find_coordination
 
@@ -32,7 +33,8 @@ __all__ = ["awaited", "on_replica_get", "on_replica_put", "refuse_replica_put", 
 
 
 def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
-    """A ``replica-put`` reaches ``dst``: store it (or keep it as a hint), then ack."""
+    """A ``replica-put`` reaches ``dst``: store it (or keep it as a hint), then ack
+    (not a put of its own while ``dst`` rebuilds: :func:`spec.rebuild.uncounted`)."""
     assert m.payload is not None
     if m.intended:
         hint = new_hint(m.intended, m.key, m.payload)
@@ -41,6 +43,9 @@ def on_replica_put(edit: Edit, m: Message, dst: NodeState) -> None:
             edit.set_node(m.dst, new_node(dst.up, dst.store, hints, dst.coord))
     else:
         edit.store(m.dst, m.key, m.payload)
+    if edit.rebuilding and (not m.intended or m.intended == m.dst) and uncounted(
+            edit.rebuilding, m.dst):
+        return  # stored, not acknowledged (session 55)
     if awaited(edit, m):
         edit.send(new_message(Kind.REPLICA_PUT_ACK, m.dst, m.src, m.request, m.key))
 
@@ -60,7 +65,9 @@ def refuse_replica_put(edit: Edit, m: Message) -> None:
 
 def on_replica_get(edit: Edit, m: Message, dst: NodeState) -> None:
     """A ``replica-get`` reaches ``dst``: it replies with what it serves of the key
-    (:func:`served`)."""
+    (:func:`served`); nothing while it rebuilds the key (:func:`spec.rebuild.unrebuilt`)."""
+    if edit.rebuilding and unrebuilt(edit.rebuilding, m.dst, m.key):
+        return
     if awaited(edit, m):
         payload = served(edit, m.dst, dst, m.key)
         edit.send(new_message(Kind.REPLICA_GET_REPLY, m.dst, m.src, m.request, m.key, payload))
@@ -91,7 +98,8 @@ def awaited(edit: Edit, m: Message) -> bool:
     if not coordinator.up:
         return False
     coord = find_coordination(coordinator, m.request)
-    return coord is not None and any(t == m.dst for t, _ in coord.awaiting)
+    return coord is not None and (any(t == m.dst for t, _ in coord.awaiting)
+                                  or m.dst in coord.refused)
 
 
 _hint_order = operator.attrgetter("order")

@@ -48,7 +48,12 @@ with its parent, so a cached hash is computed once per new part):
   own write its disk refused (``spec.coordination.start``), merged into its copy
   before its next mint of the key, so it never mints a refused put's dot again;
   volatile (a crash loses them), forgotten by a reap of the key at the node (the
-  implementation's ``PutCoordinator.unpersisted``; session 51).
+  implementation's ``PutCoordinator.unpersisted``; session 51);
+* ``rebuilding`` (only with ``features.rebuild``; empty otherwise): a node whose
+  disk was lost is rebuilding (:mod:`spec.rebuild`, session 55): ``(node, key,
+  peer)`` for each exchange of a key it replicates with another replica still to
+  do, and ``(node, "", "")`` while its acknowledgements, own writes and own reads
+  do not count (from the disk loss to its ``Rebuilt`` step).
 
 The configuration rides along in ``config``, excluded from equality and hash.
 Canonical form: whatever has no order is sorted (messages, hints, coordinator
@@ -214,7 +219,8 @@ class Hint:
 
 @dataclass(frozen=True, slots=True)
 @cached_hash(lambda c: _coordination_hash(c.request, c.client, c.key, c.is_put, c.payload,
-                                          c.awaiting, c.sent_to, c.acks, c.replies, c.groups))
+                                          c.awaiting, c.sent_to, c.acks, c.replies, c.groups,
+                                          c.uncounted, c.refused))
 class Coordination:
     """A request a node coordinates (volatile: lost on a crash); paper 4.5-4.6.
 
@@ -241,6 +247,12 @@ class Coordination:
     acks: tuple[str, ...] = ()
     replies: tuple[tuple[str, Payload], ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
+    #: get: the replies that do not count towards R until every top-N node of the key
+    #: answered (a rebuilding coordinator's own read: :mod:`spec.rebuild`; session 55)
+    uncounted: tuple[str, ...] = ()
+    #: put: the targets whose ``replica-put-failed`` arrived, no longer awaited, whose
+    #: later acknowledgement still counts (the implementation retries them; session 55)
+    refused: tuple[str, ...] = ()
     _hash: int = _hash_field()
 
 
@@ -384,6 +396,8 @@ def _state_hash(s: State) -> int:
         h = hash((h, 1, s.known))
     if s.unpersisted:
         h = hash((h, 2, s.unpersisted))
+    if s.rebuilding:
+        h = hash((h, 3, s.rebuilding))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -418,6 +432,10 @@ class State:
     #: the records a coordinator keeps in memory of the puts whose own write its disk
     #: refused, ``(node, key, payload)`` (module docstring; ``faults.write_failures``)
     unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()
+    #: the rebuild of the nodes whose disk was lost, ``(node, key, peer)``: the
+    #: exchanges still to do, and ``(node, "", "")``, the node's acknowledgements,
+    #: own writes and own reads not counted yet (module docstring; ``features.rebuild``)
+    rebuilding: frozenset[tuple[str, str, str]] = frozenset()
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -466,10 +484,12 @@ def _coordination_hash(request: int, client: str, key: str, is_put: bool,
                        payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
                        sent_to: tuple[str, ...], acks: tuple[str, ...],
                        replies: tuple[tuple[str, Payload], ...],
-                       groups: tuple[tuple[str, ...], ...]) -> int:
-    return hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
-                 awaiting, sent_to, acks,
-                 tuple([(n, payload_hash(p)) for n, p in replies]) if replies else (), groups))
+                       groups: tuple[tuple[str, ...], ...], uncounted: tuple[str, ...] = (),
+                       refused: tuple[str, ...] = ()) -> int:
+    h = hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
+              awaiting, sent_to, acks,
+              tuple([(n, payload_hash(p)) for n, p in replies]) if replies else (), groups))
+    return h if not uncounted and not refused else hash((h, uncounted, refused))
 def _client_hash(puts_issued: int, gets_issued: int, outstanding: int, counter: int,
                  last_get: LastGet | None, acked: tuple[int, ...],
                  gets: tuple[GetRecord, ...]) -> int:
@@ -525,9 +545,9 @@ def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
 (_h_intended, _h_key, _h_payload, _h_hash) = _setters(
     Hint, "intended", "key", "payload", "_hash")
 (_co_request, _co_client, _co_key, _co_is_put, _co_payload, _co_awaiting, _co_sent_to,
- _co_acks, _co_replies, _co_groups, _co_hash) = _setters(
+ _co_acks, _co_replies, _co_groups, _co_uncounted, _co_refused, _co_hash) = _setters(
     Coordination, "request", "client", "key", "is_put", "payload", "awaiting", "sent_to",
-    "acks", "replies", "groups", "_hash")
+    "acks", "replies", "groups", "uncounted", "refused", "_hash")
 (_cl_puts_issued, _cl_gets_issued, _cl_outstanding, _cl_counter, _cl_last_get, _cl_acked,
  _cl_gets, _cl_hash) = _setters(
     ClientState, "puts_issued", "gets_issued", "outstanding", "counter", "last_get",
@@ -587,7 +607,9 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
                      payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
                      sent_to: tuple[str, ...], acks: tuple[str, ...] = (),
                      replies: tuple[tuple[str, Payload], ...] = (),
-                     groups: tuple[tuple[str, ...], ...] = ()) -> Coordination:
+                     groups: tuple[tuple[str, ...], ...] = (),
+                     uncounted: tuple[str, ...] = (),
+                     refused: tuple[str, ...] = ()) -> Coordination:
     """``Coordination(...)``, trusted."""
     c = _new(Coordination)
     _co_request(c, request)
@@ -600,8 +622,10 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
     _co_acks(c, acks)
     _co_replies(c, replies)
     _co_groups(c, groups)
+    _co_uncounted(c, uncounted)
+    _co_refused(c, refused)
     _co_hash(c, _coordination_hash(request, client, key, is_put, payload, awaiting, sent_to,
-                                     acks, replies, groups))
+                                     acks, replies, groups, uncounted, refused))
     return c
 
 
@@ -659,6 +683,7 @@ class _StateBuilder:
         "messages",
         "nodes",
         "puts",
+        "rebuilding",
         "side",
         "unpersisted",
         "used",
@@ -680,6 +705,7 @@ class _StateBuilder:
     backups: Backups | None
     known: frozenset[tuple[str, str, int]]
     unpersisted: frozenset[tuple[str, str, Payload]]
+    rebuilding: frozenset[tuple[str, str, str]]
 
 
 assert sorted(_StateBuilder.__slots__) == sorted(State.__slots__)
@@ -695,7 +721,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
               backups: Backups | None = None,
               known: frozenset[tuple[str, str, int]] = frozenset(),
-              unpersisted: frozenset[tuple[str, str, Payload]] = frozenset()) -> State:
+              unpersisted: frozenset[tuple[str, str, Payload]] = frozenset(),
+              rebuilding: frozenset[tuple[str, str, str]] = frozenset()) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``).
     Built as a :class:`_StateBuilder`, then made a :class:`State`."""
     if parts is None:
@@ -718,6 +745,7 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     s.backups = backups
     s.known = known
     s.unpersisted = unpersisted
+    s.rebuilding = rebuilding
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
@@ -727,6 +755,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
         h = hash((h, 1, known))
     if unpersisted:
         h = hash((h, 2, unpersisted))
+    if rebuilding:
+        h = hash((h, 3, rebuilding))
     s._hash = h if membership is None else hash((h, membership._hash))
     s.__class__ = State  # type: ignore[assignment]
     return s  # type: ignore[return-value]

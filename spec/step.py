@@ -212,7 +212,8 @@ class Edit:
 
     __slots__ = ("backups", "clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
                  "key_epochs", "known", "membership", "messages", "messages_dirty", "nodes",
-                 "nodes_dirty", "plan", "puts", "sent", "side", "source", "unpersisted", "used")
+                 "nodes_dirty", "plan", "puts", "rebuilding", "sent", "side", "source",
+                 "unpersisted", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
         self.source = state
@@ -234,6 +235,7 @@ class Edit:
         self.backups = state.backups
         self.known = state.known
         self.unpersisted = state.unpersisted
+        self.rebuilding = state.rebuilding
         self.sent = False
 
     # nodes
@@ -394,6 +396,7 @@ class Edit:
             self.backups,
             self.known,
             self.unpersisted,
+            self.rebuilding,
         )
 
 

@@ -394,7 +394,7 @@ class _Renaming:
                 rq[c.request], nm[c.client], c.key, c.is_put,
                 None if c.payload is None else payload(c.payload), c.awaiting,
                 c.sent_to, c.acks, tuple([(n, payload(p)) for n, p in c.replies]),
-                c.groups,
+                c.groups, c.uncounted, c.refused,
             )
             for c in node.coord
         ]

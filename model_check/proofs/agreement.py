@@ -302,6 +302,10 @@ def unencoded(config: Any) -> str:
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
     6,824 after them)."""
+    if getattr(config, "rebuild", False) and getattr(config, "disk_losses", 0):
+        return ("features.rebuild with disk losses: a replaced disk's rebuild (session 55, "
+                "spec/rebuild.py: its silences, its uncounted acknowledgements and reads, "
+                "the Rebuilt step) has no step of the encoding")
     if getattr(config, "coordinator", "top-n") == "any":
         return ('workload.coordinator = "any": the forwarder\'s retries and its copy\'s '
                 "hand-off (session 54: forward-again, forward-fallback, outsider-handoff, "

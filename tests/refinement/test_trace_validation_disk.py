@@ -2,10 +2,16 @@
 node's disk (``Faults.disk_loss``, drawn per seed by ``Swarm.draw(seed,
 disk_losses=True)``), the run records it (``disk_loss``) and the validator maps it
 to the spec's ``DiskLoss`` (``trace_config`` allows disk losses); the restore
-guard's refusal of a replaced disk's messages and a rebuilding replica's silence
-are the trace-spec steps ``guard-dropped`` and ``rebuild-silent``; a rebuilding
-coordinator's uncounted read is a named spec gap (docs/refinement.md, "Trace
-validation under disk loss (session 34)").
+guard's refusal of a replaced disk's messages is the trace-spec step
+``guard-dropped`` (docs/refinement.md, "Trace validation under disk loss (session
+34)"). Since session 55 the spec states the rebuild (``features.rebuild``,
+:mod:`spec.rebuild`: silent to reads of a key whose exchanges are left, its
+acknowledgements, own writes and own reads uncounted until its ``Rebuilt``), so a
+rebuilding replica's silence and unacknowledged writes are the spec's own
+deliveries and a rebuilding coordinator's uncounted read, session 34's named gap
+``rebuild-uncounted-read``, validates; the implementation's progress is the
+trace-spec step ``rebuild-progress`` (docs/refinement.md, "The rebuild in the spec
+(session 55)").
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from unittest import mock
 
 import pytest
 
+import spec.faults as spec_faults
 from impl.cluster import SimulatedCluster
 from impl.errors import ConfigError
 from impl.faults import Faults
@@ -36,9 +43,9 @@ from model_check.trace_validation import TraceValidator, trace_config, validate_
 #: 199 and 203 of 0-399 show one; with hinted reads on, 199 alone of 0-227
 #: validates with one, 203 still stopping at its spec gap)
 DISK_SEEDS = (7, 12, 20, 199, 227)
-#: the one disk-loss seed of 0-399 that stops at a spec gap: a rebuilding
-#: coordinator's own read not counted towards R (110 of 0-199 until session 35's
-#: in-sync anti-entropy answer moved the schedule)
+#: the one disk-loss seed of 0-399 that stopped at a spec gap until session 55: a
+#: rebuilding coordinator's own read not counted towards R (110 of 0-199 until session
+#: 35's in-sync anti-entropy answer moved the schedule)
 UNCOUNTED_SEED = 203
 #: a fallback's replaced disk numbered its hints from 1 again (the engines until
 #: session 34's hintid; :func:`replaced_disks_reuse_hint_ids` brings it back): n3's
@@ -86,15 +93,29 @@ def test_disk_loss_seeds_validate() -> None:
         assert report.disks_lost > 0 and report.impl_converged and report.spec_converged
         assert report.rerun() == f"vdynamo validate --seed {seed} --disk-loss -v"
         steps |= {s for s, count in report.trace_steps.items() if count}
-    # (rebuild-unacked, session 54: a rebuilding node's unacknowledged ReplicaPut or
-    # HintDelivery; without the step seed 20 diverges at a HintDelivery n3->n1)
-    assert {"guard-dropped", "rebuild-silent", "rebuild-unacked"} <= steps
+    # (session 55: rebuild-progress, the spec's exchanges of the rebuild done and its
+    # Rebuilt, in 20, 199 and 227; session 54's rebuild-unacked and session 34's
+    # rebuild-silent are the spec's own deliveries now)
+    assert {"guard-dropped", "rebuild-progress"} <= steps
 
 
-def test_an_uncounted_read_is_a_named_spec_gap() -> None:
+def test_an_uncounted_read_validates_and_needs_the_spec_s_rebuild() -> None:
+    """Session 34's named spec gap ``rebuild-uncounted-read`` (seed 203: n4, rebuilding,
+    coordinates a get and does not count its own read) validates since session 55.
+    Mutant: the spec's rebuild removed (``spec.faults.begin`` a no-op: a disk loss
+    begins no rebuild): 203 diverges where the implementation's get waits for a
+    second reply (event 117), and seed 20 where its rebuilding n1 stores a hint and
+    does not acknowledge it (event 199): no trace-spec step stands in for the rule."""
     report = validate_seed(UNCOUNTED_SEED, disk_losses=True)
-    assert report.verdict == "spec-gap"
-    assert "rebuild-uncounted-read" in report.reason
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert report.trace_steps["rebuild-progress"] > 0
+    with mock.patch.object(spec_faults, "begin", lambda edit, node: None):
+        uncounted = validate_seed(UNCOUNTED_SEED, disk_losses=True)
+        unacked = validate_seed(20, disk_losses=True)
+    assert uncounted.verdict == "divergence", uncounted.line()
+    assert "deliver ReplicaGetReply n2->n4" in uncounted.reason.splitlines()[0]
+    assert unacked.verdict == "divergence", unacked.line()
+    assert "HintDelivery n3->n1 (unacknowledged: rebuilding)" in unacked.reason.splitlines()[0]
 
 
 @contextlib.contextmanager

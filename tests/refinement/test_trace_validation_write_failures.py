@@ -13,8 +13,11 @@ refused delivery is the spec's ``FailedWrite``, each refused put its ``FailedPut
 the refusal's delivery its
 ``replica-put-failed`` (or, the spec's coordination ended, a stutter and the
 implementation's part sent on to a fallback as ``resend``); a later ack of a node
-that refused one copy and stored another is the named spec gap ``refused-then-acked``
-(docs/refinement.md, "The failing disk's refinement (session 52)").
+that refused one copy and stored another was the named spec gap ``refused-then-acked``
+(docs/refinement.md, "The failing disk's refinement (session 52)") until session 55:
+the spec's coordinator keeps a refusing target eligible, its later ack counting
+(``spec.state.Coordination.refused``; docs/refinement.md, "The rebuild in the spec
+(session 55)").
 
 Mutants, each caught: the coordinator's ``_quorum_lost`` not counting a target whose
 fallback refused (the implementation before this session: seed 2 acknowledges, after
@@ -24,12 +27,17 @@ validator mapping a refused delivery as a plain delivery.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
+import spec.coordination as spec_coordination
 from impl import staging
 from impl.put_coordinator import PutCoordination, PutCoordinator
 from model_check.trace_swarm import Swarm
 from model_check.trace_validation import TraceValidator, trace_config, validate_seed
+from spec.state import Coordination
+from spec.step import Edit
 from tests.conftest import PROFILE
 from tests.refinement.test_write_failures_lockstep import _acking
 
@@ -42,10 +50,10 @@ WRITE_FAILURE_SEEDS = (2, 4, 17)
 #: ``_quorum_lost`` counted a target whose fallback refused (2 until session 53's mix
 #: moved every schedule; 17 now: c3's v7 acknowledged, event 57)
 QUORUM_SEED = 17
-#: a seed that stops at the named spec gap refused-then-acked (one copy of a ReplicaPut
-#: refused, another stored and acknowledged while the spec still coordinates the put;
-#: the first of 100-399 on session 52's mix, and still there on session 53's, where 82
-#: and 99 of 0-99 reach it too)
+#: a seed whose replica refused one copy of a ReplicaPut and stored and acknowledged
+#: another while the spec still coordinates the put (the named spec gap
+#: refused-then-acked until session 55; the first of 100-399 on session 52's mix, and
+#: still there on session 53's, where 82 and 99 of 0-99 reach it too)
 REFUSED_THEN_ACKED_SEED = 110
 
 
@@ -68,9 +76,24 @@ def test_write_failure_seeds_validate(seed: int) -> None:
     assert "write_failures=True" in report.rerun()
 
 
-def test_a_refused_copy_acknowledged_later_is_a_named_spec_gap() -> None:
+def test_a_refused_copy_acknowledged_later_counts() -> None:
+    """Session 55: the spec keeps the refusing target eligible (its ack of the other copy
+    counts: ``Coordination.refused``), so seed 110 validates. Mutant: the spec's
+    coordinator giving the target up for good at the refusal (``time_out`` with
+    ``refused`` ignored, the rule before session 55): the seed diverges at that ack
+    (event 188, ``deliver ReplicaPutAck n4->n2``), no longer a named gap."""
     report = validate_seed(REFUSED_THEN_ACKED_SEED, write_failures=True)
-    assert report.verdict == "spec-gap" and "refused-then-acked" in report.reason
+    assert report.verdict == "ok", (report.line(), report.reason)
+    original = spec_coordination.time_out
+
+    def gives_up(edit: Edit, node: str, coord: Coordination, target: str,
+                 refused: bool = False) -> None:
+        original(edit, node, coord, target)
+
+    with mock.patch.object(spec_coordination, "time_out", gives_up):
+        report = validate_seed(REFUSED_THEN_ACKED_SEED, write_failures=True)
+    assert report.verdict == "divergence", report.line()
+    assert "deliver ReplicaPutAck" in report.reason
 
 
 def test_a_quorum_that_ignores_a_fallbacks_refusal_is_caught(
@@ -113,8 +136,8 @@ def test_a_refusal_mapped_as_a_delivery_is_caught(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.skipif(PROFILE != "soak", reason="45 CPU-s: soak only (HYPOTHESIS_PROFILE=soak)")
 def test_a_hundred_write_failure_seeds_validate_or_stop_at_a_named_gap() -> None:
-    """Seeds 0-99 (session 52, this machine: 100 ok; seed 110 stops at the named gap
-    refused-then-acked): none diverges or fails to converge."""
+    """Seeds 0-99 (session 52, this machine: 100 ok; seed 110 stopped at the named gap
+    refused-then-acked until session 55): none diverges or fails to converge."""
     for seed in range(100):
         report = validate_seed(seed, write_failures=True)
         assert report.verdict in ("ok", "spec-gap"), (report.line(), report.reason)
