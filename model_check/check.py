@@ -396,7 +396,7 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
             compact_frontier=compact_frontier,
             frontier_keep=(resolved,),
             screen=screen,
-            canonical_identity=True,
+            canonical_identity=resolved.clients < 2,  # else the kernel's canonical packing
         )
 
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:

@@ -92,6 +92,7 @@ from typing import Any
 from model_check.model import JSON
 from model_check.spec_memo import (
     _PURGE,
+    _REMOVE,
     _SEND,
     LIMIT,
     WITNESS_PARTS,
@@ -111,6 +112,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedWrite,
+    Restore,
     Timeout,
     action_from_json,
     new_deliver,
@@ -130,7 +133,7 @@ from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
-from spec.requests import client_requests, forward_retries
+from spec.requests import client_requests, forward_retries, spent_refusal
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
@@ -145,11 +148,13 @@ DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
 
 _EMPTY: tuple[Message, ...] = ()
+_UNKNOWN: Any = object()
+"""A table's miss, told apart from a cached None."""
 _EMPTY_HASH = messages_hash(_EMPTY)
 _DURABLE = "acked_writes_durable"
-_DOWN = (Crash, BufferedCrash, DiskLoss)
-"""The node faults that take a node down through :func:`spec.faults._down` (which
-purges its coordinations' exchanges)."""
+_DOWN = (Crash, BufferedCrash, DiskLoss, Restore)
+"""The node faults that take a node down (:func:`spec.faults._down`, and a restore's
+``_restored``), each purging its coordinations' exchanges."""
 
 CONTEXT_WITNESS_PARTS: dict[str, tuple[str, ...]] = {
     **WITNESS_PARTS,
@@ -183,7 +188,10 @@ Effect = tuple[Action, int, int]
 def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
     """Whether the kernel covers ``config`` (and why not): see the module docstring.
     Nothing is covered while :data:`spec.model.MECHANISMS` is not :data:`CHAIN` (a
-    mechanism the kernel does not reproduce, or another order)."""
+    mechanism the kernel does not reproduce, or another order), or without the compiled
+    spec; every configuration otherwise (session 55: two clients or more with symmetry,
+    ``faults.write_failures`` and ``faults.restores`` too). ``symmetry`` is accepted for
+    the callers' sake: it changes nothing since session 55."""
     if not memo_available():
         return False, "the compiled spec (spec.compiled): not covered by the kernel"
     if _spec.MECHANISMS != CHAIN:
@@ -191,12 +199,6 @@ def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
         return False, (f"the spec's mechanisms are not the kernel's (new to it: "
                        f"{', '.join(missing) or 'none; another order'}): not covered by the "
                        f"kernel")
-    if config.clients > 1 and symmetry:
-        return False, "two clients or more (symmetry): not covered by the kernel"
-    if config.write_failures:
-        return False, "faults.write_failures: not covered by the kernel"
-    if config.restores:
-        return False, "faults.restores (backups): not covered by the kernel"
     return True, ""
 
 
@@ -247,6 +249,14 @@ class Kernel:
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
         self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: the refusals budgeted (faults.write_failures), and per context each message's
+        #: refused write (its action, next context and operations id), or None
+        self.refusing = config.write_failures
+        self.refused: dict[int, dict[Message, Effect | None]] = {}
+        #: budget id -> the budget id with one more write refused
+        self.spent: dict[int, int] = {}
+        #: packed state -> its symmetry representative's packing (two clients or more)
+        self.canonical: dict[Packed, Packed] = {}
         self.decoded: dict[Packed, State] = {}
         self.misses = 0
         #: the mechanisms run on the decoded state after the timeouts (their order
@@ -332,6 +342,20 @@ class Kernel:
                 self.decoded.clear()
             s = self.decoded[packed] = self.build(c, messages, hm, u)
         return s
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        """The packing of the symmetry representative of ``packed``'s state: the spec's
+        own :func:`spec.model.canonicalize` (client symmetry, :mod:`spec.symmetry`) of
+        the decoded state, encoded; ``packed`` itself when the representative is the
+        state. Cached per packed state (exact: a packed state is one state; emptied
+        with the step caches)."""
+        hit = self.canonical.get(packed)
+        if hit is None:
+            state = self.decode(packed)
+            representative = _spec.canonicalize(state)
+            hit = packed if representative is state else self.encode(representative)
+            self.canonical[packed] = hit
+        return hit
 
     # -- successors -----------------------------------------------------------------
     def _replayed(self, packed: Packed, position: int, o: int) -> int:
@@ -463,6 +487,22 @@ class Kernel:
             dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
+        # refused writes (faults.write_failures): per (context, message), between the
+        # drops and the node faults (the spec's order)
+        if self.refusing and self.budgets[u][5] < self.refusing:
+            table = self.refused.get(c)
+            if table is None:
+                table = self.refused[c] = {}
+            spent = self.spent.get(u)
+            if spent is None:
+                spent = self.spent[u] = self.budget_of(spent_refusal(self.budgets[u]))
+            for position, message in positions:
+                refusal = table.get(message, _UNKNOWN)
+                if refusal is _UNKNOWN:
+                    refusal = table[message] = self._refusal(c, message, u)
+                if refusal is not None:
+                    yield refusal[0], (refusal[1], replayed(packed, position, refusal[2]),
+                                       spent)
         down = self.node_faults.get((c, u))
         if down is None:
             down = self.node_faults[(c, u)] = self._node_faults(c, u)
@@ -526,6 +566,22 @@ class Kernel:
                         self.budget_of(successor.used)))
         return tuple(out)
 
+    def _refusal(self, c: int, message: Message, u: int) -> Effect | None:
+        """The refused write of ``message`` in context ``c`` (budget ``u``, one refusal
+        left), or None: the spec's :func:`~spec.faults.faults` on the context with
+        ``message`` alone in flight, its :class:`~spec.actions.FailedWrite` of it (the
+        delivery removes the message; its sends replayed on each state's messages)."""
+        self.misses += 1
+        alone = (message,)
+        state = self.build(c, alone, messages_hash(alone), u)
+        for action, successor in faults(state, self.plan):
+            if isinstance(action, FailedWrite):
+                assert successor.used == spent_refusal(state.used)
+                sends = tuple([(_SEND, sent) for sent in successor.messages])
+                return action, self.context_of(successor), self.operations_of(
+                    ((_REMOVE,), *sends))
+        return None
+
     def _node_faults(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
         """The node faults of context ``c`` under budget ``u`` (the spec's
         :func:`~spec.faults.faults` on the context with no message in flight): each
@@ -547,14 +603,16 @@ class Kernel:
     def _step_caches(self) -> tuple[dict[Any, Any], ...]:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
-                self.waiting, self.exchanged, self.learnt, self.decoded)
+                self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
+                self.canonical, self.decoded)
 
     def cached(self) -> int:
         """Entries held in the step caches now (the delivery and timeout tables counted
         per effect)."""
         return (sum([len(cache) for cache in self._step_caches()])
                 + sum([len(t) for t in self.delivered.values()])
-                + sum([len(t) for t in self.timeout_effects.values()]))
+                + sum([len(t) for t in self.timeout_effects.values()])
+                + sum([len(t) for t in self.refused.values()]))
 
     def flush(self) -> None:
         """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
@@ -579,6 +637,8 @@ class KernelModel:
         self.kernel = Kernel(config)
         self.successors = self.kernel.successors
         self.decode = self.kernel.decode
+        if config.clients > 1:
+            self.canonicalize = self.kernel.canonicalize  # type: ignore[method-assign]
         self.spec = SpecModel(config, memo=False)
         """The spec's model: it describes and narrates the decoded states."""
 
@@ -587,7 +647,8 @@ class KernelModel:
     """``not is_fault(action)`` in C (as :class:`~model_check.spec_model.SpecModel`'s)."""
 
     def canonicalize(self, state: Packed) -> Packed:
-        """The identity: the kernel covers no configuration with a symmetry."""
+        """The identity with one client; with two or more
+        :meth:`Kernel.canonicalize` (set in ``__init__``)."""
         return state
 
     def initial_states(self) -> tuple[Packed]:
