@@ -61,11 +61,26 @@ The properties, the traces and the narration read :meth:`Kernel.decode`'s
 state (cached per packed state, bounded).
 
 Covered (:func:`covers`): nothing unless the spec's chain of mechanisms is the
-kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then one client (no symmetry
-to canonicalise), no refused
-writes (``faults.write_failures``: their block reads the deliverable messages
-and the receivers) and no backups or restores (their restore purges too). The rest
-falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
+kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configuration
+(session 55; before it, one client, no refused writes and no restores):
+
+* **two clients or more with client symmetry**: :meth:`Kernel.canonicalize` is the
+  packing of the spec's own representative (:func:`spec.model.canonicalize` of the
+  decoded state, :mod:`spec.symmetry`), cached per packed state (a packed state is one
+  state: exact; the representative's choice reads the budget too, through the state's
+  hash); the explorer keeps the concrete successors and fingerprints their
+  representatives, as with the spec's states, so the traces are the same;
+* **refused writes** (``faults.write_failures``, :class:`~spec.actions.FailedWrite`,
+  between the drops and the node faults as in :func:`spec.faults.faults`): per (context,
+  message) among the deliverable ones, computed by the spec's ``faults`` on the context
+  with that message alone in flight (the refusal removes it and sends; its sends are
+  replayed on each state's messages), asked only while a refusal is left in the budget,
+  the budget spent by :func:`spec.requests.spent_refusal` (a refused client put,
+  :class:`~spec.actions.FailedPut`, is a client request: per (context, budget));
+* **backups and restores** (``faults.restores``): node faults per (context, budget); a
+  restore takes its node down and purges its coordinations' exchanges as a crash does.
+
+The rest falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
 
 Agreement: tests/model_check/test_kernel.py checks, on every covered suite entry
 of the CI profile (every one under soak), that each reachable state's successors
@@ -490,16 +505,16 @@ class Kernel:
         # refused writes (faults.write_failures): per (context, message), between the
         # drops and the node faults (the spec's order)
         if self.refusing and self.budgets[u][5] < self.refusing:
-            table = self.refused.get(c)
-            if table is None:
-                table = self.refused[c] = {}
+            refusals = self.refused.get(c)
+            if refusals is None:
+                refusals = self.refused[c] = {}
             spent = self.spent.get(u)
             if spent is None:
                 spent = self.spent[u] = self.budget_of(spent_refusal(self.budgets[u]))
             for position, message in positions:
-                refusal = table.get(message, _UNKNOWN)
+                refusal = refusals.get(message, _UNKNOWN)
                 if refusal is _UNKNOWN:
-                    refusal = table[message] = self._refusal(c, message, u)
+                    refusal = refusals[message] = self._refusal(c, message, u)
                 if refusal is not None:
                     yield refusal[0], (refusal[1], replayed(packed, position, refusal[2]),
                                        spent)
@@ -637,19 +652,16 @@ class KernelModel:
         self.kernel = Kernel(config)
         self.successors = self.kernel.successors
         self.decode = self.kernel.decode
-        if config.clients > 1:
-            self.canonicalize = self.kernel.canonicalize  # type: ignore[method-assign]
+        self.canonicalize: Callable[[Packed], Packed] = (
+            self.kernel.canonicalize if config.clients > 1 else _identity)
+        """The packing of a state's symmetry representative (:meth:`Kernel.canonicalize`;
+        the identity with one client)."""
         self.spec = SpecModel(config, memo=False)
         """The spec's model: it describes and narrates the decoded states."""
 
     is_fault = staticmethod(_spec.is_fault)
     fault_free = staticmethod(attrgetter("fault_free"))
     """``not is_fault(action)`` in C (as :class:`~model_check.spec_model.SpecModel`'s)."""
-
-    def canonicalize(self, state: Packed) -> Packed:
-        """The identity with one client; with two or more
-        :meth:`Kernel.canonicalize` (set in ``__init__``)."""
-        return state
 
     def initial_states(self) -> tuple[Packed]:
         return (self.kernel.encode(_spec.initial_state(self.config)),)
@@ -724,6 +736,10 @@ class _Decoded:
         if self._state is None:
             self._state = self._decode(self._packed)
         return getattr(self._state, name)
+
+
+def _identity(packed: Packed) -> Packed:
+    return packed
 
 
 def kernel_model(config: Config) -> KernelModel:
