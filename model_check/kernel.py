@@ -100,10 +100,11 @@ suite's for the duplicates, partitions, buffered crashes and gossip no CI entry 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
+from model_check.explorer import Reducer
 from model_check.model import JSON
 from model_check.spec_memo import (
     _PURGE,
@@ -153,7 +154,7 @@ from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
-           "PackedScreen", "covers",
+           "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
 Packed = tuple[int, int, int]
@@ -736,6 +737,28 @@ class _Decoded:
         if self._state is None:
             self._state = self._decode(self._packed)
         return getattr(self._state, name)
+
+
+class PackedReduction:
+    """A partial-order reduction of the spec's states (:mod:`model_check.por`'s
+    :class:`~model_check.por.SpecReduction`, a
+    :class:`~model_check.explorer.Reducer`) asked of packed states: ``applies`` reads
+    the messages id (a message in flight, as the spec's), ``ample`` the state and its
+    successors decoded, so the same persistent sets are chosen as over the spec's
+    states (session 55)."""
+
+    def __init__(self, reduction: Reducer[State, Action], model: KernelModel) -> None:
+        self.reduction = reduction
+        self.decode = model.decode
+        self.messages = model.kernel.message_tuples
+
+    def applies(self, packed: Packed) -> bool:
+        return bool(self.messages[packed[1]][0])
+
+    def ample(self, packed: Packed, steps: Sequence[tuple[Action, Packed]]
+              ) -> int | Sequence[int] | None:
+        decode = self.decode
+        return self.reduction.ample(decode(packed), [(a, decode(s)) for a, s in steps])
 
 
 def _identity(packed: Packed) -> Packed:
