@@ -86,9 +86,12 @@ Agreement: tests/model_check/test_kernel.py checks, on every covered suite entry
 of the CI profile (every one under soak), that each reachable state's successors
 (actions and decoded states, in order) equal the spec's, that
 :func:`model_check.check.check` gives the same states, transitions, verdicts and
-traces with and without the kernel, and that mutants of the kernel (a dropped
-successor, a crash's purges left out, deliveries keyed by the message alone) fail
-the comparison. A spec mutant that breaks one of the read sets above is hidden from
+traces with and without the kernel (with ``por`` too), and that mutants of the kernel
+(a dropped successor, a crash's purges left out, deliveries keyed by the message alone;
+since session 55 no symmetry, a canonical packing keyed without the budget, refused
+writes keyed by the message alone or not spending the budget, a restore's purges left
+out, a packed reduction that never reduces or reads the steps reversed) fail the
+comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
 "A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
