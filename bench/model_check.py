@@ -30,7 +30,8 @@ model_check/frontier.py) against plain states on strict-dvv and sloppy-crash (or
 ``--section kernel`` measures check() over the packed states of model_check/kernel.py
 (the default where it covers the configuration) against the spec's states
 (``kernel=False``) on strict-dvv, the sloppy entries and the larger configuration's
-first 200,000 states: CPU-s, states per CPU-second, peak memory, medians of 3
+first 200,000 states (since session 55 also two-client entries, refused writes and
+spec/default.toml's first 200,000 states): CPU-s, states per CPU-second, peak memory, medians of 3
 alternating fresh-process runs (session 54). The table's rows use the default (the
 kernel where it covers the entry).
 It prints figures and never fails on time.
@@ -92,9 +93,13 @@ SYMMETRY = ("lww-two-clients","dvv-two-clients-drop", "delete-concurrent-put",
             "spec/default.toml@100000")
 """The configurations of the symmetry rows: two-client suite entries, and the project's
 default configuration (too large to explore here) to its first 100,000 states."""
-KERNEL = (*SCALING, "large@200000")
+KERNEL = (*SCALING, "large@200000", "dvv-two-clients-drop", "delete-concurrent-put",
+          "write-failure-acked", "spec/default.toml@200000")
 """The configurations of the kernel rows (issue 13, session 54): strict-dvv and the sloppy
-entries, and the larger configuration (one client: covered) to its first 200,000 states."""
+entries, and the larger configuration (one client: covered) to its first 200,000 states;
+since session 55 two-client entries with symmetry (dvv-two-clients-drop,
+delete-concurrent-put), refused writes (write-failure-acked) and the project's default
+configuration (two clients, a drop and a crash) to its first 200,000 states."""
 POR_DEFAULT = ("spec/default.toml", 6)
 """The project's default configuration in the partial-order reduction rows: too large to
 explore here (issue 13), so both runs stop at this depth (66,107 states, about 12 s of
@@ -182,6 +187,11 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
 
         if name.startswith("large@"):
             config, props, bound = large_config(), None, int(name.split("@")[1])
+        elif "@" in name:  # "<toml>@<max states>"
+            from spec.config import load_config
+
+            path, limit = name.split("@")
+            config, props, bound = load_config(path), None, int(limit)
         else:
             config, props, bound = suite_entry(name).config, list(suite_entry(name).expected), None
         result = check(config, props, max_states=bound, kernel=kind == "kernel-on")
@@ -490,12 +500,12 @@ def _kernel_rows(timeout: float) -> None:
     processes (issue 13, session 54)."""
     print("\npacked-state kernel (model_check/kernel.py) against the spec's states (check() "
           "with all of the entry's properties; medians of 3 alternating runs):")
-    for name, runs, cpu, peak in _alternating(("kernel-off", "kernel-on"), KERNEL, timeout, 18):
+    for name, runs, cpu, peak in _alternating(("kernel-off", "kernel-on"), KERNEL, timeout, 24):
         off, on = runs["kernel-off"][0], runs["kernel-on"][0]
         states = off["distinct_states"]
         same = (off["verdicts"] == on["verdicts"] and states == on["distinct_states"]
                 and off["transitions"] == on["transitions"] and off["depth"] == on["depth"])
-        print(f"  {name:<18} {states:,} states: {cpu['kernel-off']:.2f} -> "
+        print(f"  {name:<24} {states:,} states: {cpu['kernel-off']:.2f} -> "
               f"{cpu['kernel-on']:.2f} CPU-s ({cpu['kernel-off'] / cpu['kernel-on']:.2f}x), "
               f"{states / cpu['kernel-off']:,.0f} -> {states / cpu['kernel-on']:,.0f} "
               f"states/CPU-s; peak {peak['kernel-off'] / 2**20:,.0f} -> "

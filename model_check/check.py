@@ -40,7 +40,12 @@ from typing import Any
 from model_check.errors import CheckError, UnknownNameError
 from model_check.explorer import Exploration, Progress, explore_model, format_statistics
 from model_check.explorer import Path as Run
-from model_check.kernel import KernelModel, PackedScreen, covers
+from model_check.kernel import (
+    KernelModel,
+    PackedReduction,
+    PackedScreen,
+    covers,
+)
 from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.packed_properties import FLIGHT_PARTS, PackedWitnesses, flight_predicate, ours
@@ -271,8 +276,9 @@ def check(
     (tests/run_cache.py reads a conformance sample from it: its parent links and
     :meth:`~model_check.explorer.Exploration.edge_at`). ``kernel`` explores the packed
     states of :mod:`model_check.kernel` when it covers the configuration (one process,
-    no ``por``, no ``model`` given; :func:`model_check.kernel.covers`): the same states,
-    transitions and verdicts; its states are packed (``decode`` gives the spec's).
+    no ``model`` given; :func:`model_check.kernel.covers`; with ``por`` since session
+    55): the same states, transitions and verdicts; its states are packed (``decode``
+    gives the spec's).
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -280,10 +286,10 @@ def check(
         raise CheckError(f"max_states must be >= 1, got {max_states}")
     resolved = resolve_config(config)
     props = resolve_properties(properties)
-    if (kernel and model is None and not por and workers is None and ray is None
+    if (kernel and model is None and workers is None and ray is None
             and covers(resolved, symmetry)[0]):
         return _check_packed(resolved, props, symmetry, max_depth, max_states, progress,
-                             compact_frontier, on_exploration)
+                             compact_frontier, on_exploration, por)
     system = model if model is not None else spec_model(resolved)
     reduction, por_note = None, ""
     if por:
@@ -361,11 +367,18 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
                   progress: Callable[[Progress], None] | None,
                   compact_frontier: bool | None,
                   on_exploration: Callable[[Exploration[Any, Action]], None] | None,
-                  ) -> CheckResult:
+                  por: bool = False) -> CheckResult:
     """:func:`check` over the packed states of :mod:`model_check.kernel` (issue 13,
     session 54): the properties, memoised as with the spec's model, read each packed
-    state decoded (:meth:`~model_check.kernel.KernelModel.lift`)."""
+    state decoded (:meth:`~model_check.kernel.KernelModel.lift`); ``por``: the spec's
+    reduction asked of the decoded states (:class:`~model_check.kernel.PackedReduction`,
+    session 55)."""
     system = KernelModel(resolved)
+    reduction, por_note = None, ""
+    if por:
+        spec_reduced, por_note = spec_reduction(resolved, props)
+        if spec_reduced is not None:
+            reduction = PackedReduction(spec_reduced, system)
     lift, by_context = system.lift, system.lift_context
     safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
     screened = PackedScreen(system, safety)
@@ -401,8 +414,9 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
             progress=progress,
             compact_frontier=compact_frontier,
             frontier_keep=(resolved,),
+            reduce=reduction,
             screen=screen,
-            canonical_identity=True,
+            canonical_identity=resolved.clients < 2,  # else the kernel's canonical packing
         )
 
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:
@@ -416,7 +430,8 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
     exploration = run(marked(eventually[0]) if eventually else None, True)
     if on_exploration is not None:
         on_exploration(exploration)
-    return _results(resolved, props, symmetry, system, exploration, run, marked, False, "")
+    return _results(resolved, props, symmetry, system, exploration, run, marked, por,
+                    por_note)
 
 
 def _results(resolved: Config, props: list[SpecProperty], symmetry: bool,

@@ -61,19 +61,37 @@ The properties, the traces and the narration read :meth:`Kernel.decode`'s
 state (cached per packed state, bounded).
 
 Covered (:func:`covers`): nothing unless the spec's chain of mechanisms is the
-kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then one client (no symmetry
-to canonicalise), no refused
-writes (``faults.write_failures``: their block reads the deliverable messages
-and the receivers) and no backups or restores (their restore purges too). The rest
-falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
+kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configuration
+(session 55; before it, one client, no refused writes and no restores):
+
+* **two clients or more with client symmetry**: :meth:`Kernel.canonicalize` is the
+  packing of the spec's own representative (:func:`spec.model.canonicalize` of the
+  decoded state, :mod:`spec.symmetry`), cached per packed state (a packed state is one
+  state: exact; the representative's choice reads the budget too, through the state's
+  hash); the explorer keeps the concrete successors and fingerprints their
+  representatives, as with the spec's states, so the traces are the same;
+* **refused writes** (``faults.write_failures``, :class:`~spec.actions.FailedWrite`,
+  between the drops and the node faults as in :func:`spec.faults.faults`): per (context,
+  message) among the deliverable ones, computed by the spec's ``faults`` on the context
+  with that message alone in flight (the refusal removes it and sends; its sends are
+  replayed on each state's messages), asked only while a refusal is left in the budget,
+  the budget spent by :func:`spec.requests.spent_refusal` (a refused client put,
+  :class:`~spec.actions.FailedPut`, is a client request: per (context, budget));
+* **backups and restores** (``faults.restores``): node faults per (context, budget); a
+  restore takes its node down and purges its coordinations' exchanges as a crash does.
+
+The rest falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
 
 Agreement: tests/model_check/test_kernel.py checks, on every covered suite entry
 of the CI profile (every one under soak), that each reachable state's successors
 (actions and decoded states, in order) equal the spec's, that
 :func:`model_check.check.check` gives the same states, transitions, verdicts and
-traces with and without the kernel, and that mutants of the kernel (a dropped
-successor, a crash's purges left out, deliveries keyed by the message alone) fail
-the comparison. A spec mutant that breaks one of the read sets above is hidden from
+traces with and without the kernel (with ``por`` too), and that mutants of the kernel
+(a dropped successor, a crash's purges left out, deliveries keyed by the message alone;
+since session 55 no symmetry, a canonical packing keyed without the budget, refused
+writes keyed by the message alone or not spending the budget, a restore's purges left
+out, a packed reduction that never reduces or reads the steps reversed) fail the
+comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
 "A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
@@ -85,13 +103,15 @@ suite's for the duplicates, partitions, buffered crashes and gossip no CI entry 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
+from model_check.explorer import Reducer
 from model_check.model import JSON
 from model_check.spec_memo import (
     _PURGE,
+    _REMOVE,
     _SEND,
     LIMIT,
     WITNESS_PARTS,
@@ -111,6 +131,8 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    FailedWrite,
+    Restore,
     Timeout,
     action_from_json,
     new_deliver,
@@ -130,12 +152,12 @@ from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
-from spec.requests import client_requests, forward_retries
+from spec.requests import client_requests, forward_retries, spent_refusal
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
-           "PackedScreen", "covers",
+           "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
 Packed = tuple[int, int, int]
@@ -145,11 +167,13 @@ DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
 
 _EMPTY: tuple[Message, ...] = ()
+_UNKNOWN: Any = object()
+"""A table's miss, told apart from a cached None."""
 _EMPTY_HASH = messages_hash(_EMPTY)
 _DURABLE = "acked_writes_durable"
-_DOWN = (Crash, BufferedCrash, DiskLoss)
-"""The node faults that take a node down through :func:`spec.faults._down` (which
-purges its coordinations' exchanges)."""
+_DOWN = (Crash, BufferedCrash, DiskLoss, Restore)
+"""The node faults that take a node down (:func:`spec.faults._down`, and a restore's
+``_restored``), each purging its coordinations' exchanges."""
 
 CONTEXT_WITNESS_PARTS: dict[str, tuple[str, ...]] = {
     **WITNESS_PARTS,
@@ -183,7 +207,10 @@ Effect = tuple[Action, int, int]
 def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
     """Whether the kernel covers ``config`` (and why not): see the module docstring.
     Nothing is covered while :data:`spec.model.MECHANISMS` is not :data:`CHAIN` (a
-    mechanism the kernel does not reproduce, or another order)."""
+    mechanism the kernel does not reproduce, or another order), or without the compiled
+    spec; every configuration otherwise (session 55: two clients or more with symmetry,
+    ``faults.write_failures`` and ``faults.restores`` too). ``symmetry`` is accepted for
+    the callers' sake: it changes nothing since session 55."""
     if not memo_available():
         return False, "the compiled spec (spec.compiled): not covered by the kernel"
     if _spec.MECHANISMS != CHAIN:
@@ -191,12 +218,6 @@ def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
         return False, (f"the spec's mechanisms are not the kernel's (new to it: "
                        f"{', '.join(missing) or 'none; another order'}): not covered by the "
                        f"kernel")
-    if config.clients > 1 and symmetry:
-        return False, "two clients or more (symmetry): not covered by the kernel"
-    if config.write_failures:
-        return False, "faults.write_failures: not covered by the kernel"
-    if config.restores:
-        return False, "faults.restores (backups): not covered by the kernel"
     if config.rebuild and config.disk_losses:  # (session 55: State.rebuilding, not packed)
         return False, "features.rebuild with disk losses: not covered by the kernel"
     return True, ""
@@ -249,6 +270,14 @@ class Kernel:
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
         self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: the refusals budgeted (faults.write_failures), and per context each message's
+        #: refused write (its action, next context and operations id), or None
+        self.refusing = config.write_failures
+        self.refused: dict[int, dict[Message, Effect | None]] = {}
+        #: budget id -> the budget id with one more write refused
+        self.spent: dict[int, int] = {}
+        #: packed state -> its symmetry representative's packing (two clients or more)
+        self.canonical: dict[Packed, Packed] = {}
         self.decoded: dict[Packed, State] = {}
         self.misses = 0
         #: the mechanisms run on the decoded state after the timeouts (their order
@@ -334,6 +363,20 @@ class Kernel:
                 self.decoded.clear()
             s = self.decoded[packed] = self.build(c, messages, hm, u)
         return s
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        """The packing of the symmetry representative of ``packed``'s state: the spec's
+        own :func:`spec.model.canonicalize` (client symmetry, :mod:`spec.symmetry`) of
+        the decoded state, encoded; ``packed`` itself when the representative is the
+        state. Cached per packed state (exact: a packed state is one state; emptied
+        with the step caches)."""
+        hit = self.canonical.get(packed)
+        if hit is None:
+            state = self.decode(packed)
+            representative = _spec.canonicalize(state)
+            hit = packed if representative is state else self.encode(representative)
+            self.canonical[packed] = hit
+        return hit
 
     # -- successors -----------------------------------------------------------------
     def _replayed(self, packed: Packed, position: int, o: int) -> int:
@@ -465,6 +508,22 @@ class Kernel:
             dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
+        # refused writes (faults.write_failures): per (context, message), between the
+        # drops and the node faults (the spec's order)
+        if self.refusing and self.budgets[u][5] < self.refusing:
+            refusals = self.refused.get(c)
+            if refusals is None:
+                refusals = self.refused[c] = {}
+            spent = self.spent.get(u)
+            if spent is None:
+                spent = self.spent[u] = self.budget_of(spent_refusal(self.budgets[u]))
+            for position, message in positions:
+                refusal = refusals.get(message, _UNKNOWN)
+                if refusal is _UNKNOWN:
+                    refusal = refusals[message] = self._refusal(c, message, u)
+                if refusal is not None:
+                    yield refusal[0], (refusal[1], replayed(packed, position, refusal[2]),
+                                       spent)
         down = self.node_faults.get((c, u))
         if down is None:
             down = self.node_faults[(c, u)] = self._node_faults(c, u)
@@ -528,6 +587,22 @@ class Kernel:
                         self.budget_of(successor.used)))
         return tuple(out)
 
+    def _refusal(self, c: int, message: Message, u: int) -> Effect | None:
+        """The refused write of ``message`` in context ``c`` (budget ``u``, one refusal
+        left), or None: the spec's :func:`~spec.faults.faults` on the context with
+        ``message`` alone in flight, its :class:`~spec.actions.FailedWrite` of it (the
+        delivery removes the message; its sends replayed on each state's messages)."""
+        self.misses += 1
+        alone = (message,)
+        state = self.build(c, alone, messages_hash(alone), u)
+        for action, successor in faults(state, self.plan):
+            if isinstance(action, FailedWrite):
+                assert successor.used == spent_refusal(state.used)
+                sends = tuple([(_SEND, sent) for sent in successor.messages])
+                return action, self.context_of(successor), self.operations_of(
+                    ((_REMOVE,), *sends))
+        return None
+
     def _node_faults(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
         """The node faults of context ``c`` under budget ``u`` (the spec's
         :func:`~spec.faults.faults` on the context with no message in flight): each
@@ -549,14 +624,16 @@ class Kernel:
     def _step_caches(self) -> tuple[dict[Any, Any], ...]:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
-                self.waiting, self.exchanged, self.learnt, self.decoded)
+                self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
+                self.canonical, self.decoded)
 
     def cached(self) -> int:
         """Entries held in the step caches now (the delivery and timeout tables counted
         per effect)."""
         return (sum([len(cache) for cache in self._step_caches()])
                 + sum([len(t) for t in self.delivered.values()])
-                + sum([len(t) for t in self.timeout_effects.values()]))
+                + sum([len(t) for t in self.timeout_effects.values()])
+                + sum([len(t) for t in self.refused.values()]))
 
     def flush(self) -> None:
         """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
@@ -581,16 +658,16 @@ class KernelModel:
         self.kernel = Kernel(config)
         self.successors = self.kernel.successors
         self.decode = self.kernel.decode
+        self.canonicalize: Callable[[Packed], Packed] = (
+            self.kernel.canonicalize if config.clients > 1 else _identity)
+        """The packing of a state's symmetry representative (:meth:`Kernel.canonicalize`;
+        the identity with one client)."""
         self.spec = SpecModel(config, memo=False)
         """The spec's model: it describes and narrates the decoded states."""
 
     is_fault = staticmethod(_spec.is_fault)
     fault_free = staticmethod(attrgetter("fault_free"))
     """``not is_fault(action)`` in C (as :class:`~model_check.spec_model.SpecModel`'s)."""
-
-    def canonicalize(self, state: Packed) -> Packed:
-        """The identity: the kernel covers no configuration with a symmetry."""
-        return state
 
     def initial_states(self) -> tuple[Packed]:
         return (self.kernel.encode(_spec.initial_state(self.config)),)
@@ -665,6 +742,32 @@ class _Decoded:
         if self._state is None:
             self._state = self._decode(self._packed)
         return getattr(self._state, name)
+
+
+class PackedReduction:
+    """A partial-order reduction of the spec's states (:mod:`model_check.por`'s
+    :class:`~model_check.por.SpecReduction`, a
+    :class:`~model_check.explorer.Reducer`) asked of packed states: ``applies`` reads
+    the messages id (a message in flight, as the spec's), ``ample`` the state and its
+    successors decoded, so the same persistent sets are chosen as over the spec's
+    states (session 55)."""
+
+    def __init__(self, reduction: Reducer[State, Action], model: KernelModel) -> None:
+        self.reduction = reduction
+        self.decode = model.decode
+        self.messages = model.kernel.message_tuples
+
+    def applies(self, packed: Packed) -> bool:
+        return bool(self.messages[packed[1]][0])
+
+    def ample(self, packed: Packed, steps: Sequence[tuple[Action, Packed]]
+              ) -> int | Sequence[int] | None:
+        decode = self.decode
+        return self.reduction.ample(decode(packed), [(a, decode(s)) for a, s in steps])
+
+
+def _identity(packed: Packed) -> Packed:
+    return packed
 
 
 def kernel_model(config: Config) -> KernelModel:

@@ -7,11 +7,13 @@ In CI on the covered suite entries of at most :data:`CI_MAX_STATES` states; unde
 soak profile (``HYPOTHESIS_PROFILE=soak``) on every covered entry. ``check()`` gives
 the same states, transitions, depth, verdicts and traces with the kernel and without.
 Three mutants of the kernel (a dropped successor, a crash's purges left out, the
-deliveries' effects keyed by the message alone) each fail the comparison.
+deliveries' effects keyed by the message alone) each fail the comparison; and five of
+session 55's cover (two clients with symmetry, refused writes, restores).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
 from collections.abc import Callable
 from functools import cache
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 
 from model_check.check import CheckResult, check
-from model_check.kernel import Kernel, KernelModel, Packed, covers
+from model_check.kernel import Kernel, KernelModel, Packed, PackedReduction, covers
 from model_check.suite import DEFAULT_SUITE, SuiteEntry
 from spec import actions as act
 from spec import model as spec
@@ -29,6 +31,8 @@ from spec.config import Config
 from tests.conftest import PROFILE
 from tests.spec.test_forward_retries import CONFIG as FORWARDING
 
+check_module = importlib.import_module("model_check.check")  # the module (the package
+# exports its function check under the same name)
 SOAK = PROFILE == "soak"
 CI_MAX_STATES = 3_000
 COVERED = [e for e in DEFAULT_SUITE if covers(e.config)[0]]
@@ -58,6 +62,8 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.Crash: _node("crashes"), act.BufferedCrash: _node("buffered crashes"),
     act.DiskLoss: _node("disk losses"), act.Recover: _node("recoveries"),
     act.Partition: _node("partitions"), act.Heal: _node("heals"),
+    act.Backup: _node("backups"), act.Restore: _node("restores"),
+    act.FailedWrite: ("refused writes", lambda p, a: ((p[0], a.message), (p[1], p[2]))),
     act.AntiEntropy: ("anti-entropy", _CONTEXT),
     act.LearnRetirement: ("retirement gossip", _CONTEXT),
 }
@@ -70,12 +76,15 @@ and the part the key leaves out (what the kernel assumes the step does not read:
 def disagreement(kernel: Kernel, max_states: int | None = None,
                  reuse: dict[str, dict[object, set[object]]] | None = None
                  ) -> tuple[int, str | None]:
-    """Walk the kernel's reachable packed states breadth-first (at most ``max_states``):
-    the states walked, and the first state whose successors differ from the spec's
-    (described), or None. ``reuse`` collects, per mechanism of :data:`CACHED`, each
-    step's key and the parts it leaves out, of every state walked."""
+    """Walk the kernel's reachable packed states breadth-first (at most ``max_states``;
+    with two clients or more one per symmetry class, as the explorer: the kernel's
+    canonical packing must decode to the spec's representative): the states walked, and
+    the first state whose successors differ from the spec's (described), or None.
+    ``reuse`` collects, per mechanism of :data:`CACHED`, each step's key and the parts it
+    leaves out, of every state walked."""
     start = kernel.encode(spec.initial_state(kernel.config))
-    seen = {start}
+    symmetric = kernel.config.clients > 1
+    seen = {kernel.canonicalize(start) if symmetric else start}
     queue = deque([start])
     while queue and (max_states is None or len(seen) < max_states):
         packed = queue.popleft()
@@ -95,8 +104,13 @@ def disagreement(kernel: Kernel, max_states: int | None = None,
                 return len(seen), f"{action} leads elsewhere from {packed}"
             if kernel.encode(successor) != mine:
                 return len(seen), f"{action}'s successor packs differently from {packed}"
-            if mine not in seen:
-                seen.add(mine)
+            canonical = mine
+            if symmetric:  # two clients: the spec's representative, packed (session 55)
+                canonical = kernel.canonicalize(mine)
+                if kernel.decode(canonical) != spec.canonicalize(successor):
+                    return len(seen), f"{action}'s successor canonicalises elsewhere"
+            if canonical not in seen:
+                seen.add(canonical)
                 queue.append(mine)
     return len(seen), None
 
@@ -168,30 +182,40 @@ def _figures(result: CheckResult) -> tuple[Any, ...]:
              for r in result.results])
 
 
-@pytest.mark.parametrize("name", ["strict-weak-quorum", "sloppy-no-handoff", "disk-loss-w2"])
+@pytest.mark.parametrize("name", ["strict-weak-quorum", "sloppy-no-handoff", "disk-loss-w2",
+                                  "lww-two-clients", "write-failure-forgotten",
+                                  "dvv-restore-kept-actor"])
 def test_check_is_the_same_with_the_kernel(name: str) -> None:
     """The same states, transitions, levels, verdicts and traces: strict-weak-quorum
     violates read_your_writes and sloppy-no-handoff convergence (their counterexamples
-    are compared too), disk-loss-w2 holds."""
+    are compared too), disk-loss-w2 holds; since session 55 two clients with symmetry
+    (lww-two-clients: acked_writes_durable violated), two clients and a refused write
+    (write-failure-forgotten) and a restore (dvv-restore-kept-actor), each with
+    counterexamples, explored over packed states."""
     config = _entry(name).config
+    assert isinstance(_first_state(config), tuple)  # packed
     with_kernel, without = check(config), check(config, kernel=False)
     assert _figures(with_kernel) == _figures(without)
     violated = [r.property for r in with_kernel.results if r.verdict == "violated"]
     assert violated == [n for n, v in _entry(name).expected.items() if v == "violated"]
 
 
-def test_uncovered_configurations_fall_back() -> None:
-    """Two clients (symmetry) or refused writes: check() explores the spec's states."""
-    for name in ("lww-two-clients", "write-failure-strict"):
-        config = _entry(name).config
-        assert not covers(config)[0]
-        assert isinstance(_first_state(config), spec.State)
-    assert isinstance(_first_state(_entry("strict-weak-quorum").config), tuple)  # packed
+def test_every_suite_entry_is_covered() -> None:
+    """Session 55: two clients with symmetry, refused writes and restores are covered;
+    only a spec whose mechanisms are not the kernel's (the test at the end) or the
+    compiled spec falls back, and (s55-specrebuild) the spec's rebuild with disk losses
+    (``State.rebuilding`` is not packed): disk-loss-read-rebuild alone. Without symmetry
+    check() explores the spec's states only when asked (``kernel=False``)."""
+    refused = {e.name for e in DEFAULT_SUITE} - {e.name for e in COVERED}
+    assert refused == {"disk-loss-read-rebuild"}
+    assert covers(_entry("disk-loss-read-rebuild").config)[1].startswith("features.rebuild")
+    assert isinstance(_first_state(_entry("lww-two-clients").config, kernel=False), spec.State)
 
 
-def _first_state(config: Config) -> object:
+def _first_state(config: Config, kernel: bool = True) -> object:
     seen: list[object] = []
-    check(config, max_states=50, on_exploration=lambda e: seen.append(e.path_to(0).states[0]))
+    check(config, max_states=50, on_exploration=lambda e: seen.append(e.path_to(0).states[0]),
+          kernel=kernel)
     return seen[0]
 
 
@@ -213,7 +237,8 @@ class _Unpurged(Kernel):
 
 
 class _SharedTable(dict[int, Any]):
-    """One delivery table for every context: an effect keyed by the message alone."""
+    """One table for every context (of deliveries, of refused writes): an effect keyed
+    by the message alone."""
 
     def get(self, key: int, default: Any = None) -> Any:
         return super().get(0, default)
@@ -235,6 +260,53 @@ def test_a_mutant_kernel_fails_the_comparison(mutant: Any) -> None:
     whose successors differ from the spec's (the crash's purges, on the 12 CI entries
     without a crash or with a disk loss never taken mid-exchange, are not seen)."""
     _, problem = disagreement(mutant(_entry("sloppy-no-handoff").config))
+    assert problem is not None
+
+
+class _Asymmetric(Kernel):
+    """Two clients: each packed state is its own representative (no symmetry)."""
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        return packed
+
+
+class _BudgetBlindCanonical(Kernel):
+    """The canonical packing cached per (context, messages): the budget left out."""
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        hit = super().canonicalize((packed[0], packed[1], 0))
+        return hit[0], hit[1], packed[2]
+
+
+def _refusal_blind(config: Config) -> Kernel:
+    kernel = Kernel(config)
+    kernel.refused = _SharedTable()  # refused writes keyed by the message alone
+    return kernel
+
+
+class _Unspent(Kernel):
+    """A refused write that does not spend the budget."""
+
+    def successors(self, packed: Packed) -> Any:
+        for action, after in super().successors(packed):
+            yield action, (after if not isinstance(action, act.FailedWrite)
+                           else (after[0], after[1], packed[2]))
+
+
+@pytest.mark.parametrize(("mutant", "name"), [
+    (_Asymmetric, "write-failure-same-coordinator"),
+    (_BudgetBlindCanonical, "write-failure-same-coordinator"),
+    (_refusal_blind, "write-failure-same-coordinator"),
+    (_Unspent, "write-failure-same-coordinator"),
+    (_Unpurged, "dvv-restore-kept-actor")],
+    ids=["asymmetric", "budget-blind-canonical", "refusal-blind", "unspent", "restore-unpurged"])
+def test_a_session_55_mutant_fails_the_comparison(mutant: Any, name: str) -> None:
+    """Session 55's cover, each broken: the symmetry left out, or its canonical packing
+    cached without the budget; a refused write keyed by the message alone, or not
+    spending the budget (write-failure-same-coordinator: two clients, one refusal, 968
+    states); a restore that keeps its coordinations' messages (dvv-restore-kept-actor).
+    Each walk finds a state whose successors, or their representative, differ."""
+    _, problem = disagreement(mutant(_entry(name).config))
     assert problem is not None
 
 
@@ -284,3 +356,48 @@ def test_a_spec_mechanism_the_kernel_does_not_know_sends_check_to_the_spec(
     after = check(config)
     assert after.transitions > before
     assert _figures(after) == _figures(check(config, kernel=False))
+
+
+# -- partial-order reduction over packed states (session 55) ----------------------------
+
+@pytest.mark.parametrize("name", ["sloppy-no-handoff", "dvv-context-collapses"])
+def test_por_is_the_same_with_the_kernel(name: str) -> None:
+    """``check(..., por=True)`` over packed states (:class:`PackedReduction`: the spec's
+    reduction asked of the decoded states): the same states, transitions, levels,
+    reduced states, verdicts and traces as over the spec's states (sloppy-no-handoff:
+    480 of 504 states, convergence violated; dvv-context-collapses: 543 of 630)."""
+    config = _entry(name).config
+    with_kernel = check(config, por=True)
+    without = check(config, por=True, kernel=False)
+    assert with_kernel.reduced_states > 0
+    assert with_kernel.distinct_states < _entry(name).distinct_states  # type: ignore[operator]
+    assert _reduced(with_kernel) == _reduced(without)
+
+
+def _reduced(result: CheckResult) -> tuple[Any, ...]:
+    return (*_figures(result), result.reduced_states)
+
+
+class _NeverReducing(PackedReduction):
+    """Reduces no state."""
+
+    def applies(self, packed: Packed) -> bool:
+        return False
+
+
+class _Reversed(PackedReduction):
+    """Asks the spec's reduction with the steps in reverse (its ordinals then name other
+    steps)."""
+
+    def ample(self, packed: Packed, steps: Any) -> Any:
+        return super().ample(packed, list(reversed(steps)))
+
+
+@pytest.mark.parametrize("mutant", [_NeverReducing, _Reversed], ids=["never", "reversed"])
+def test_a_mutant_packed_reduction_differs(mutant: Any, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    config = _entry("sloppy-no-handoff").config
+    without = check(config, por=True, kernel=False)
+    monkeypatch.setattr(check_module, "PackedReduction", mutant)
+    mutated = check(config, por=True)
+    assert _reduced(mutated) != _reduced(without)
