@@ -104,3 +104,33 @@ def test_a_removal_ends_and_the_hints_for_a_rebuilding_node_stay_at_their_fallba
     stale, checked, quiet = _w2_reads_during_a_removal(seed, clock)
     assert (stale, quiet) == ([], True)
     assert checked >= 12
+
+
+def test_a_withheld_hint_is_sent_again_less_and_less_often() -> None:
+    """Hole 3: a rebuilding node withholds the ack of a hint of a range it has not
+    rebuilt; the fallback sent it again each ``request_timeout`` (1 s) for the
+    whole rebuild (200 hints of 1 KB, a 108 s rebuild: 14,132 deliveries, 14.7 MB;
+    2,455 and 2.6 MB now). Now each delivery unanswered doubles the wait, up to
+    the failure detector's ``max_retry_after`` (8 s):
+    :meth:`impl.handoff.HintedHandoff._unanswered`. 5 keys put at W = 2 just after
+    n1's disk is replaced (the hints kept for it withheld), 20 s run: on
+    ``baec5eed`` 49 deliveries withheld (about once a second each), now 16 (the
+    first, then after 1, 2, 4 and 8 s). Mutant (run, seen failing): the wait not
+    doubled (``_unanswered`` a no-op): 49."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=0, anti_entropy_interval=30.0) as cluster:
+        for i in range(20):
+            cluster.client().put(b"old%d" % i, b"old", w=3)
+        cluster.run_until_quiet()
+        cluster.wipe("n1")
+        cluster.run_for(0.5)
+        n1 = cluster.node("n1")
+        keys = [key for key in (b"k%d" % i for i in range(40))
+                if "n1" in n1.preference_list(key)[:3]][:5]
+        for key in keys:
+            cluster.client("n2").put(key, b"v", w=2)
+        cluster.run_for(20.0)
+        assert n1.rebuild.active
+        assert n1.stats["rebuild-unacked-hint"] <= 20
+        waits = [wait for name in cluster.node_names
+                 for wait in cluster.node(name).handoff.retry_after.values()]
+        assert waits and max(waits) == 8.0
