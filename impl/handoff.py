@@ -9,13 +9,11 @@ Theory of operation
   ``hint_scan_interval`` seconds) sends each hint whose intended node the failure
   detector believes reachable (``HintDelivery``), at most
   ``MAX_HINTS_IN_FLIGHT`` awaiting an ack, resending one unanswered for
-  ``request_timeout`` seconds, twice as long at each delivery unanswered again,
-  up to the failure detector's ``max_retry_after`` (session 55); a hint for a
-  node that left the ring is re-addressed to the key's current top N; a leaving
-  node whose store is empty announces that it left
-  (:meth:`impl.gossip.Gossiper.finish_leaving`), and the node whose change every
-  member has seen the handover of announces that it settled
-  (:meth:`impl.gossip.Gossiper.settle_if_seen`);
+  ``request_timeout`` seconds; a hint for a node that left the ring is
+  re-addressed to the key's current top N; a leaving node whose store is empty
+  announces that it left (:meth:`impl.gossip.Gossiper.finish_leaving`), and the
+  node whose change every member has seen the handover of announces that it
+  settled (:meth:`impl.gossip.Gossiper.settle_if_seen`);
 - the intended node merges a ``HintDelivery`` into its own versions and acks it
   (``HintAck``);
 - a hint is deleted **only** when the ack comes from its intended node.
@@ -63,11 +61,6 @@ class HintedHandoff:
         self.let_go: Callable[[bytes], None] = replica.reap
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
-        #: hint id -> how long its delivery waits for an ack before it is sent again,
-        #: once a delivery went unanswered: ``request_timeout``, doubled at each
-        #: delivery unanswered up to the failure detector's ``max_retry_after``
-        #: (:meth:`_unanswered`; session 55)
-        self.retry_after: dict[int, float] = {}
         #: the id of the last hint the last scan visited (None: begin at the first)
         self._cursor: int | None = None
 
@@ -114,14 +107,10 @@ class HintedHandoff:
             # than now, by a clock since stepped back (the simulator's set_skew; the
             # runtime's clock is monotonic): it waited out the step's length before
             # (session 22's data probe)
-            if now - sent_at >= self.retry_after.get(hint_id, retry) or sent_at > now:
+            if now - sent_at >= retry or sent_at > now:
                 del self.in_flight[hint_id]
-                self._unanswered(hint_id)
         if pending_for:
             self._scan_page(now, pending_for, timer.hints, out)
-        if len(self.retry_after) > 2 * MAX_HINTS_IN_FLIGHT:  # (bounded: a hint deleted
-            for hint_id in self.retry_after.keys() - self.in_flight.keys():  # elsewhere)
-                del self.retry_after[hint_id]
         return out
 
     def _scan_page(self, now: float, pending_for: set[str], given: frozenset[int] | None,
@@ -173,8 +162,7 @@ class HintedHandoff:
                 sent = self.in_flight.get(hint_id)
                 if intended not in reachable:
                     reachable[intended] = self.quorum.reachable(intended, now)
-                if (sent is not None and now - sent < self.retry_after.get(hint_id, retry)
-                        ) or not reachable[intended]:
+                if (sent is not None and now - sent < retry) or not reachable[intended]:
                     after = hint_id
                     continue
                 if len(self.in_flight) >= MAX_HINTS_IN_FLIGHT and sent is None:
@@ -225,19 +213,6 @@ class HintedHandoff:
                 self.let_go(held.key)  # a key range handed over: the old copy goes
         return []
 
-    def _unanswered(self, hint_id: int) -> None:
-        """A delivery of hint ``hint_id`` went unanswered: the next waits twice as
-        long, up to the failure detector's ``max_retry_after`` (8 s by default). A
-        rebuilding node stores a hint of a range it has not rebuilt and withholds
-        its ack (:meth:`impl.node.Node._unrebuilt_mine`) until the range is rebuilt:
-        resent each ``request_timeout``, each such hint crossed the network and was
-        merged again about once a second for the whole rebuild (session 55: 200
-        hints of 1 KB, a 108 s rebuild, 14,132 deliveries, 14.7 MB)."""
-        wait = self.retry_after.get(hint_id, self.config.request_timeout)
-        self.retry_after[hint_id] = min(2 * wait, max(
-            self.quorum.detector.max_retry_after, self.config.request_timeout))
-
     def remove(self, hint_id: int) -> None:
         self.hints.remove(hint_id)
         self.in_flight.pop(hint_id, None)
-        self.retry_after.pop(hint_id, None)
