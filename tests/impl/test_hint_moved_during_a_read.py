@@ -14,8 +14,9 @@ the write's W = 2: the quorums intersect, and the read still misses the value, w
 moved from n4 to n5 between the two answers. Not the rebuilding rule (no rebuilding
 node's ack is involved: the hint is for n5; session 54 saw it with every hint ack
 withheld too): the coordinator's own copy is read once, at the start. A candidate
-fix (not made): the coordinator merges its own copy again when it answers. Pinned as a strict xfail (a schedule change,
-such as a simulator change drawing its randomness differently, may move it).
+fix (not made): the coordinator merges its own copy again when it answers. Pinned
+as a strict xfail (a schedule change, such as a simulator change drawing its
+randomness differently, may move it).
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ def test_a_removal_ends_and_the_hints_for_a_rebuilding_node_stay_at_their_fallba
     order and the one holding the hint answered late, as in session 54's
     leftovers; ``k110`` at seed 1: n2 no longer owns it once the removal ended, a
     hint it acknowledged as a handoff, read right). Mutants (run, each seen failing):
-    session 54's clause restored: handed again (``k56``; ``k59``); the removal waiting for every hint for a new owner of the removed node's ranges as before
+    session 54's clause restored: handed again (``k56``; ``k59``); the removal
+    waiting for every hint for a new owner of the removed node's ranges as before
     (``_hint_ids_for`` for ``_hint_ids_moving``): not quiet within 300 s (the
     rebuilding nodes withhold hints the removal waits for; the rebuild waits for
     the removal: its pairs with n5); the hint ack withheld only for a range whose
