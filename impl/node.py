@@ -1668,28 +1668,28 @@ class Node:
         has not rebuilt yet (a key of a range it does not replicate yet, a join's or
         a leave's handoff, is not: that handoff must end for the ring to change).
 
-        During a join (:meth:`impl.gossip.Gossiper.changing`, no member leaving or
-        being removed) only a key this node replicates on both the serving ring and
-        the future one counts: a hint a put's fallback kept for it, which the join
-        does not move (session 54's review: acknowledged whenever a change was in
-        progress, such a hint left the reads' reach as it did outside one: two nodes
-        rebuilding, a join under way, a W = 2 put made by the fallbacks for both,
-        read not found at R = 2 through the third owner:
-        ``tests/impl/test_rebuilding_ring_change_review.py``). A key whose range
-        moves to or from this node is acknowledged: that handoff must end for the
-        ranges to move. During a leave or a removal every hint is acknowledged as
-        before: the change waits for every hint kept for a new owner
-        (:meth:`impl.gossip.Gossiper._removal_hints_out`), and this node's rebuild
-        may wait for the change (withheld, the sweep's history 402 never settled:
-        ``tests/impl/test_wiped_leaver_review.py``); the hole stays open there."""
+        During a ring change (:meth:`impl.gossip.Gossiper.changing`: a join, a leave
+        or a removal) only a key this node replicates on both the serving ring and
+        the future one counts: a hint a put's fallback kept for it, which the change
+        does not move. A key whose range moves to or from this node is
+        acknowledged: that handoff must end for the ranges to move. Session 54's
+        review: acknowledged whenever a change was in progress, such a hint left the
+        reads' reach as it did outside one (two nodes rebuilding, a join under way, a
+        W = 2 put made by the fallbacks for both, read not found at R = 2 through the
+        third owner: ``tests/impl/test_rebuilding_ring_change_review.py``). Session
+        55: the same loss while a member was leaving or being removed, where every
+        hint was acknowledged (``tests/impl/test_rebuilding_leave_removal.py``);
+        withheld there, a removal waited for every hint kept for a new owner of the
+        removed node's ranges and the rebuild for the removal (its pairs with the
+        removed node: the sweep's history 402 never settled); a removal now waits
+        only for the hints that move a key to its new owner
+        (:meth:`impl.gossip.Gossiper._hint_ids_moving`)."""
         key_range = self.anti_entropy.trees.range_of(position_of(key))
         if key_range is None or not self.rebuild.unrebuilt(key_range):
             return False
         gossiper, n = self.gossiper, self.config.n
         if not gossiper.changing():
             return True
-        if gossiper.view.nodes_with((MemberStatus.LEAVING, MemberStatus.REMOVING)):
-            return False  # (a leave's or a removal's handoff must end)
         return (self.name in gossiper.partitioning.preference_list(key, n)
                 and self.name in gossiper.future.preference_list(key, n))
 
@@ -1813,8 +1813,9 @@ class Node:
         ``tests/impl/test_rebuilding_w1_ack_review.py``; 7 of 240 at seeds 0-19, dvv).
 
         A ``HintDelivery`` of a key of a range it replicates and has not rebuilt is
-        stored and not acknowledged (no ``HintAck``; outside a ring change, whose
-        handoffs must end for its ranges to move: :meth:`_unrebuilt_mine`): the
+        stored and not acknowledged (no ``HintAck``; during a ring change only for a
+        key it owns on both rings, whose handoffs must end for its ranges to move:
+        :meth:`_unrebuilt_mine`): the
         fallback keeps the hint (deleted only on the intended node's ``HintAck``:
         :mod:`impl.handoff`), answers reads with it (``hinted_reads``) and delivers
         it again until the range is rebuilt. Handed back at once, a hint a fallback

@@ -1332,6 +1332,15 @@ def test_a_removal_handover_refused_at_the_version_bound_is_logged_by_its_name(
     _refused_once(g, caplog, "n4", "removal handover")
 
 
+def moving_to(node: str, g: Gossiper, *, moves: bool) -> bytes:
+    """A key the removal moves to ``node`` (in its top N on the future ring, not on
+    the serving one), or (``moves`` false) one ``node`` owns on both rings."""
+    n = g.config.n
+    return next(key for key in (b"k%d" % i for i in range(1000))
+                if node in g.future.preference_list(key, n)
+                and (node in g.partitioning.preference_list(key, n)) is not moves)
+
+
 def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> None:
     """``_removal_hints_out__mutmut_2`` (the new owners of None: none): n5 is
     force-removed and its ranges go to n1, n2 and n6; with no hint kept for n5 but
@@ -1340,7 +1349,7 @@ def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> Non
     g = gossiper("n1", config=make_config(6))
     g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
     assert "n6" in g._removal_new_owners("n5")
-    g.hints.add("n6", b"k", R1)
+    g.hints.add("n6", moving_to("n6", g, moves=True), R1)  # (session 55: a key it gains)
     assert not g._removal_hints_out("n5", g.hints.pending_for())
     for hint_id, _, _ in g.hints.heads(None, 10):
         g.hints.remove(hint_id)
@@ -1373,7 +1382,7 @@ def test_a_hint_made_after_the_second_mark_is_not_waited_for_even_at_0() -> None
     g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
     assert g._removal_hints_out("n5", {"n5"})
     assert g.removal_marks == {"n5": (2, frozenset())}
-    g.hints.add("n6", b"k", R1)
+    g.hints.add("n6", moving_to("n6", g, moves=True), R1)  # (session 55: a key it gains)
     assert g._removal_hints_out("n5", {"n6"})
 
 

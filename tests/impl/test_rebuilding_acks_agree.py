@@ -14,7 +14,8 @@ are named in its docstring.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -48,34 +49,65 @@ def _two_rebuilding_w2_reads(seed: int, clock: str, *,
     one way, a put at W = 2 through n1, healed, a get at R = 2 at once through the
     third owner. (Keys read without the value acknowledged, keys checked)."""
     stale = checked = 0
-    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock,
+    with two_wiped(seed, clock) as cluster:
+        before(cluster)
+        for i, key in enumerate(unrebuilt_by_both(cluster, 12)):
+            third = next(n for n in cluster.node("n1").preference_list(key)[:3]
+                         if n not in ("n1", "n2"))
+            read = put_cut_then_read(cluster, key, b"v%d" % i, third)
+            checked += read is not None
+            stale += read is False
+    return stale, checked
+
+
+@contextlib.contextmanager
+def two_wiped(seed: int, clock: str, *, nodes: int = 5,
+              before_wipe: Callable[[SimulatedCluster], None] = lambda cluster: None
+              ) -> Iterator[SimulatedCluster]:
+    """``nodes`` nodes, N = 3, R = W = 2, anti-entropy every 30 s (the rebuilds
+    outlast a test); 16 keys put at W = 3, quiet; ``before_wipe(cluster)``; n1's and
+    n2's disks replaced together, 0.5 s run (told: both rebuilding)."""
+    with SimulatedCluster(nodes=nodes, n=3, r=2, w=2, seed=seed, clock=clock,
                           anti_entropy_interval=30.0) as cluster:
         for i in range(16):
             cluster.client().put(b"old%d" % i, b"old", w=3)
         cluster.run_until_quiet()
+        before_wipe(cluster)
         cluster.wipe("n1")
         cluster.wipe("n2")
         cluster.run_for(0.5)
-        before(cluster)
-        n1, n2 = cluster.node("n1"), cluster.node("n2")
-        keys = [key for key in (b"k%d" % i for i in range(200))
-                if {"n1", "n2"} <= set(n1.preference_list(key)[:3])]
-        for i, key in enumerate(keys[:12]):
-            if not all(node.rebuild.active and node.rebuild.unrebuilt(
-                    node.anti_entropy.trees.range_of(position_of(key))) for node in (n1, n2)):
-                continue
-            third = next(n for n in n1.preference_list(key)[:3] if n not in ("n1", "n2"))
-            cluster.partition_one_way(["n1"], [third])
-            try:
-                cluster.client("n1").put(key, b"v%d" % i, w=2, coordinator="n1")
-            except DynamoError:
-                cluster.heal()
-                continue
-            cluster.heal()
-            checked += 1
-            if b"v%d" % i not in cluster.client(third).get(key, r=2, coordinator=third).values:
-                stale += 1
-    return stale, checked
+        yield cluster
+
+
+def unrebuilt_by_both(cluster: SimulatedCluster, count: int) -> list[bytes]:
+    """Of the first ``count`` keys ``k0``, ``k1``, ... n1 and n2 both own (n1's
+    preference list), those neither has rebuilt the range of (both rebuilding)."""
+    n1, n2 = cluster.node("n1"), cluster.node("n2")
+    keys = [key for key in (b"k%d" % i for i in range(200))
+            if {"n1", "n2"} <= set(n1.preference_list(key)[:3])]
+    return [key for key in keys[:count] if all(node.rebuild.active and node.rebuild.unrebuilt(
+        node.anti_entropy.trees.range_of(position_of(key))) for node in (n1, n2))]
+
+
+def put_cut_then_read(cluster: SimulatedCluster, key: bytes, value: bytes, third: str, *,
+                      unavailable_read: bool | None = None) -> bool | None:
+    """n1 -> ``third`` cut one way, ``key`` put at W = 2 through n1, healed, read at
+    R = 2 at once through ``third``: whether ``value`` was read (None: the put
+    failed). A read that fails (DynamoError) raises, or gives ``unavailable_read``
+    when that is not None."""
+    cluster.partition_one_way(["n1"], [third])
+    try:
+        cluster.client("n1").put(key, value, w=2, coordinator="n1")
+    except DynamoError:
+        return None
+    finally:
+        cluster.heal()
+    try:
+        return value in cluster.client(third).get(key, r=2, coordinator=third).values
+    except DynamoError:
+        if unavailable_read is None:
+            raise
+        return unavailable_read
 
 
 @pytest.mark.parametrize(("seed", "clock"), [(0, "dvv"), (3, "client-vclock")])
