@@ -1,0 +1,148 @@
+"""Mutation gaps of session 54's rebuilding-ack lines left open (issue 12 §5;
+docs/refinement.md, "Mutation score (session 55)"): the window after a rebuild in which
+a replaced disk's own reads and acknowledgements stay uncounted
+(:meth:`impl.node.Node._uncounted_read`, :meth:`impl.node.Node._acks_uncounted`, the
+put coordinator's :attr:`impl.put_coordinator.PutCoordinator.uncounted_own`) and a
+rebuilding node's hint acknowledgements during a leave
+(:meth:`impl.node.Node._unrebuilt_mine`), and the small writes' bytes of
+:meth:`impl.runtime.NodeServer._small_write_bytes`.
+
+Each test names the mutmut 3.8.1 mutants it kills (``impl.MODULE.FUNCTION`` number, as
+made in a fresh copy of main at baec5eed); each was run by hand (``MUTANT_UNDER_TEST``
+in mutmut's copy) and seen failing, and the module's no-such mutant passing.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from impl.cluster import SimulatedCluster
+from impl.effects import Reply, SetTimer
+from impl.errors import QuorumError
+from impl.membership import MemberStatus
+from impl.messages import GetRequest, PutRequest
+from impl.node import Node
+from impl.positions import position_of
+from impl.runtime import NodeServer
+from tests.impl.test_mutation_gaps_s54 import _hint_acked, n1_rebuilding
+
+
+def _owned_first(node: Node, count: int) -> list[bytes]:
+    """``count`` keys of which ``node`` is the first owner (it reads its own copy)."""
+    keys = (b"own%d" % i for i in range(1000))
+    return [key for key in keys if node.preference_list(key)[0] == node.name][:count]
+
+
+def test_the_window_after_a_silent_read_ends_at_its_instant() -> None:
+    """After its rebuild a replaced disk's own reads and writes stay uncounted while a
+    peer may still suspect it for a silence (:attr:`Node._silent_until`, set by a
+    silent read to its time plus ``request_timeout`` plus ``max_retry_after``; set
+    directly here, on a node that is not rebuilding; 3 nodes, N = 3: no fallback).
+    The window is half-open, as a suspicion is
+    (:meth:`impl.failure_detector.FailureDetector.is_suspected`: ``now <
+    suspected_until``): at its last instant n1 counts neither its reads nor its writes
+    (each counted once: ``rebuild-uncounted-read``, ``rebuild-uncounted-own-write``),
+    at its end both count again: a W = 1 put through it is answered at once
+    (``_uncounted_read`` 15 and ``_acks_uncounted`` 2: ``<=``; ``_uncounted_read``
+    16-20 and ``PutCoordinator._coordinate`` 367-371: the counts ``= 1``, ``-= 1``,
+    misnamed, ``+= 2``; ``_coordinate`` 322, 323, 324, 326-328: ``uncounted`` ``None``,
+    ``or``, ``not in``, the time not passed; 332: the own ack counted only when
+    uncounted)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5) as cluster:
+        n1 = cluster.node("n1")
+        first, second, third = _owned_first(n1, 3)
+        now = cluster.now
+        end = now + 4.0
+        n1._silent_until = end
+        assert n1._acks_uncounted(end - 0.5) and not n1._acks_uncounted(end)
+        reads, writes = n1.stats["rebuild-uncounted-read"], n1.stats[
+            "rebuild-uncounted-own-write"]
+        n1.client_request(now, GetRequest(1, first, r=1))
+        n1.client_request(end - 0.5, GetRequest(2, second, r=1))
+        for request_id, key in ((3, first), (4, second)):
+            effects = n1.client_request(end - 0.5, PutRequest(request_id, key, b"v", w=1))
+            assert not [effect for effect in effects if isinstance(effect, Reply)]
+        assert n1.stats["rebuild-uncounted-read"] == reads + 2
+        assert n1.stats["rebuild-uncounted-own-write"] == writes + 2
+        assert not n1.stats["unconfirmed-uncounted-read"]
+        n1.client_request(end, GetRequest(5, third, r=1))
+        effects = n1.client_request(end, PutRequest(6, third, b"v", w=1))
+        (reply,) = [effect for effect in effects if isinstance(effect, Reply)]
+        assert reply.request_id == 6 and reply.error is None
+        assert n1.stats["rebuild-uncounted-read"] == reads + 2
+        assert n1.stats["rebuild-uncounted-own-write"] == writes + 2
+
+
+def test_an_uncounted_own_write_fails_a_put_that_needs_it_at_once() -> None:
+    """In the window (as above; 3 nodes, no fallback to take n1's part) a W = 3 put
+    through n1 cannot reach W without n1's own write: it fails at once with a
+    ``QuorumError`` naming why (``replicas_failed``), and no timer is set for it
+    (``PutCoordinator._coordinate`` 372-382: the failure's effects dropped, its
+    arguments ``None`` or left out, its reason misspelt; 383: ``in``, the put's round
+    carried on after it failed)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5) as cluster:
+        n1 = cluster.node("n1")
+        (key,) = _owned_first(n1, 1)
+        n1._silent_until = cluster.now + 4.0
+        effects = n1.client_request(cluster.now, PutRequest(1, key, b"v", w=3))
+        (reply,) = [effect for effect in effects if isinstance(effect, Reply)]
+        assert isinstance(reply.error, QuorumError) and reply.error.replicas_failed
+        assert ("n1 (this node's own write): a replaced disk rebuilding or just rebuilt, "
+                "its copy not counted") in str(reply.error)
+        assert not [effect for effect in effects if isinstance(effect, SetTimer)]
+        assert n1.stats["rebuild-uncounted-own-write"] == 1
+
+
+def test_a_rebuilding_node_acks_a_hint_of_a_range_not_rebuilt_during_a_leave() -> None:
+    """n1's disk replaced (anti-entropy every 30 s: the rebuild outlasts the test): a
+    hint of a key of a range it replicates and has not rebuilt is withheld; once n5
+    leaves (n1 has heard it: n5 ``LEAVING``, its ranges claimed by the others), the
+    same is acknowledged, as the leave waits for every hint kept for a new owner
+    (:meth:`Node._unrebuilt_mine`'s docstring; ``_unrebuilt_mine`` 13: ``True``,
+    withheld during a leave too)."""
+    with n1_rebuilding(1) as (cluster, record):
+        n1 = cluster.node("n1")
+
+        def undone(node: Node) -> list[bytes]:
+            trees = node.anti_entropy.trees
+            return [key for key in (b"k%d" % i for i in range(400))
+                    if (key_range := trees.range_of(position_of(key))) is not None
+                    and node.rebuild.unrebuilt(key_range)]
+
+        assert not _hint_acked(n1, cluster.now, undone(n1)[0], record, 1)
+        cluster.leave("n5")
+        for _ in range(200):  # until n1 hears of the leave and its claimed ranges
+            cluster.run_for(0.1)
+            gossiper = cluster.node("n1").gossiper
+            if gossiper.changing() and gossiper.view.nodes_with((MemberStatus.LEAVING,)):
+                break
+        n1 = cluster.node("n1")
+        assert n1.gossiper.changing() and n1.rebuild.active
+        assert _hint_acked(n1, cluster.now, undone(n1)[0], record, 2)
+
+
+def test_the_small_writes_bytes_are_the_small_unanswered_puts_and_forwarded_values() -> None:
+    """:meth:`impl.runtime.NodeServer._small_write_bytes` (the small writes' budget of
+    :class:`impl.admission.ByteAdmission`, session 54), called on a stand-in server
+    (small writes up to 10 bytes, 20 bytes of one sibling's metadata): the records of
+    the unanswered puts this node coordinates of at most 30 bytes (30 counted, 31 not:
+    ``_small_write_bytes`` 3, ``most`` ``small - ...``; 11, ``<``; an answered one not:
+    10, ``if coordination.replied``), plus the values of at most 10 bytes of the puts it
+    forwards (10 counted, 11 not, a forwarded get not: 18, ``<``; 12, ``held - ...``);
+    the others (1, 2, 4-9, 13-17: ``None`` where a value or a function goes) raise."""
+    def coordination(size: int, replied: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(record=b"r" * size, replied=replied)
+
+    def forwarding(request: GetRequest | PutRequest) -> SimpleNamespace:
+        return SimpleNamespace(request=request)
+
+    puts = {1: coordination(30), 2: coordination(31), 3: coordination(5),
+            4: coordination(7, replied=True)}
+    forwardings = {1: forwarding(PutRequest(1, b"k", b"v" * 10)),
+                   2: forwarding(PutRequest(2, b"k", b"v" * 11)),
+                   3: forwarding(GetRequest(3, b"k"))}
+    server = SimpleNamespace(
+        admission=SimpleNamespace(small=10), _sibling_bytes=20,
+        node=SimpleNamespace(puts=SimpleNamespace(coordinations=puts),
+                             forwarder=SimpleNamespace(forwardings=forwardings)))
+    assert NodeServer._small_write_bytes(server) == 30 + 5 + 10  # type: ignore[arg-type]
