@@ -5,7 +5,8 @@ a replaced disk's own reads and acknowledgements stay uncounted
 put coordinator's :attr:`impl.put_coordinator.PutCoordinator.uncounted_own`) and a
 rebuilding node's hint acknowledgements during a leave
 (:meth:`impl.node.Node._unrebuilt_mine`), and the small writes' bytes of
-:meth:`impl.runtime.NodeServer._small_write_bytes`.
+:meth:`impl.runtime.NodeServer._small_write_bytes`, and a replaced disk's retired
+lifetimes ranked above the old disk's (:meth:`impl.retired.RetiredActors._rank_above`).
 
 Each test names the mutmut 3.8.1 mutants it kills (``impl.MODULE.FUNCTION`` number, as
 made in a fresh copy of main at baec5eed); each was run by hand (``MUTANT_UNDER_TEST``
@@ -23,7 +24,18 @@ from impl.membership import MemberStatus
 from impl.messages import GetRequest, PutRequest
 from impl.node import Node
 from impl.positions import position_of
+from impl.restore_guard import OWN_TOKEN_META
+from impl.retired import RetiredActors
 from impl.runtime import NodeServer
+from impl.storage.memory import MemoryStorage
+from impl.versions import (
+    _RANK_TRUSTED_BELOW,
+    RETIRED_KNOWN_META,
+    RETIRED_META,
+    decode_retired,
+    encode_retired,
+    read_retired,
+)
 from tests.impl.test_mutation_gaps_s54 import _hint_acked, n1_rebuilding
 
 
@@ -146,3 +158,43 @@ def test_the_small_writes_bytes_are_the_small_unanswered_puts_and_forwarded_valu
         node=SimpleNamespace(puts=SimpleNamespace(coordinations=puts),
                              forwarder=SimpleNamespace(forwardings=forwardings)))
     assert NodeServer._small_write_bytes(server) == 30 + 5 + 10  # type: ignore[arg-type]
+
+
+_NODE = "n~1"  # a node name may hold the actor's separator (impl.config.check_node_name)
+_OLD, _LATER, _NOW = (f"{_NODE}~{digit * 12}" for digit in "abc")
+
+
+def _replaced(retired: dict[str, int]) -> tuple[MemoryStorage, RetiredActors]:
+    """A replaced disk's store of node ``n~1`` (its own token drawn) that retired
+    ``retired`` (actor -> rank), and its knowledge (current lifetime ``_NOW``)."""
+    storage = MemoryStorage()
+    storage.set_meta(OWN_TOKEN_META, b"0123abcd")
+    storage.set_meta(RETIRED_META, encode_retired(retired))
+    return storage, RetiredActors(storage, _NOW, enabled=True)
+
+
+def test_a_replaced_disk_ranks_its_lifetimes_just_above_the_old_disk_s_in_rank_order(
+        ) -> None:
+    """:meth:`impl.retired.RetiredActors._rank_above` (session 54) on a store of a node
+    whose name holds ``~``: told (gossip) of a lifetime of its node it never retired
+    at rank 10, of another node's at 50 and of its own current one at 99, its two
+    retired lifetimes (ranks 5, then 10) become 11 and 12, in their rank order, one
+    above the other, stored and known (``_rank_above`` 3, 9: ``partition``, the node
+    ``n``; 7, 12, 13: another node's or its own current lifetime counted; 40, 41, 42:
+    sorted by actor, ``None`` keys, ``item[2]``; 49, 50: ``floor - 1``, ``+ 2``;
+    ``take`` 7-14: the raise or the knowledge not kept). A rank tied with the old
+    disk's is raised too (30: ``>=``); one the bound forbids is not (32, 34: ``-``,
+    ``>``: ranks past :data:`impl.versions._RANK_TRUSTED_BELOW`)."""
+    storage, actors = _replaced({_OLD: 10, _LATER: 5})
+    earlier, other = f"{_NODE}~{'0' * 12}", f"n2~{'d' * 12}"
+    assert actors.take(encode_retired({earlier: 10, other: 50, _NOW: 99}))
+    assert read_retired(storage) == {_LATER: 11, _OLD: 12}
+    assert decode_retired(storage.get_meta(RETIRED_KNOWN_META) or b"") == {
+        earlier: 10, other: 50, _LATER: 11, _OLD: 12}
+    storage, actors = _replaced({_OLD: 10})
+    assert not actors.take(encode_retired({earlier: 10}))
+    assert read_retired(storage) == {_OLD: 11}
+    bound = _RANK_TRUSTED_BELOW - 1  # (10 + 1 would reach the bound)
+    storage, actors = _replaced({_OLD: 10})
+    actors.take(encode_retired({earlier: bound}))
+    assert read_retired(storage) == {_OLD: 10}
