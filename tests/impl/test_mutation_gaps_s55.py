@@ -18,16 +18,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from impl.cluster import SimulatedCluster
-from impl.effects import Reply, SetTimer
+from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import QuorumError
 from impl.membership import MemberStatus
-from impl.messages import GetRequest, PutRequest
+from impl.messages import GetRequest, PutRequest, ReplicaPut
 from impl.node import Node
 from impl.positions import position_of
 from impl.restore_guard import OWN_TOKEN_META
 from impl.retired import RetiredActors
 from impl.runtime import NodeServer
 from impl.storage.memory import MemoryStorage
+from impl.timers import PutTimeout
 from impl.versions import (
     _RANK_TRUSTED_BELOW,
     RETIRED_KNOWN_META,
@@ -103,6 +104,48 @@ def test_an_uncounted_own_write_fails_a_put_that_needs_it_at_once() -> None:
                 "its copy not counted") in str(reply.error)
         assert not [effect for effect in effects if isinstance(effect, SetTimer)]
         assert n1.stats["rebuild-uncounted-own-write"] == 1
+
+
+def _timed_out(node: Node, effects: list[Effect]) -> Reply:
+    """Fire ``node``'s put timers (none of its sends delivered) until it answers."""
+    for _ in range(50):
+        replies = [effect for effect in effects if isinstance(effect, Reply)]
+        if replies:
+            return replies[0]
+        (timer,) = [effect for effect in effects if isinstance(effect, SetTimer)
+                    and isinstance(effect.timer, PutTimeout)]
+        effects = node.fire(timer.at, timer.timer)
+    raise AssertionError("no answer")
+
+
+def test_a_counted_own_write_is_not_silent_and_an_uncounted_one_goes_to_a_fallback(
+        ) -> None:
+    """Outside the window (3 nodes) a W = 3 put through n1 whose other targets never
+    answer fails at its deadline naming them silent, not n1, whose own write counted
+    (``PutCoordinator._coordinate`` 333: ``acks.add(None)``). In the window (5 nodes)
+    a W = 1 put's own part goes at once, with a hint for n1, to the key's first
+    fallback n1 does not suspect, and the put's timer is set (376: ``_part_failed``
+    given no time, which only the suspicion's test reads; 383: ``in``, the put left
+    with no timer)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5) as cluster:
+        n1 = cluster.node("n1")
+        (key,) = _owned_first(n1, 1)
+        reply = _timed_out(n1, n1.client_request(cluster.now, PutRequest(1, key, b"v", w=3)))
+        assert isinstance(reply.error, QuorumError)
+        others = ", ".join(n1.preference_list(key)[1:])
+        assert str(reply.error).endswith(f"reached 1 of W=3 replicas before the timeout "
+                                         f"(no acknowledgement from {others})")
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=5) as cluster:
+        n1 = cluster.node("n1")
+        (key,) = _owned_first(n1, 1)
+        suspected, fallback = n1.preference_list(key)[3:5]
+        n1.detector.timed_out(suspected, cluster.now)  # (a read of it timed out)
+        n1._silent_until = cluster.now + 4.0
+        effects = n1.client_request(cluster.now, PutRequest(1, key, b"v", w=1))
+        assert [effect.message.hint for effect in effects if isinstance(effect, Send)
+                and effect.dest == fallback and isinstance(effect.message, ReplicaPut)] == ["n1"]
+        assert [effect.timer for effect in effects if isinstance(effect, SetTimer)] == [
+            PutTimeout(n1.puts.coordinations[next(iter(n1.puts.coordinations))].op_id)]
 
 
 def test_a_rebuilding_node_acks_a_hint_of_a_range_not_rebuilt_during_a_leave() -> None:
