@@ -207,11 +207,14 @@ _NODE = "n~1"  # a node name may hold the actor's separator (impl.config.check_n
 _OLD, _LATER, _NOW = (f"{_NODE}~{digit * 12}" for digit in "abc")
 
 
-def _replaced(retired: dict[str, int]) -> tuple[MemoryStorage, RetiredActors]:
-    """A replaced disk's store of node ``n~1`` (its own token drawn) that retired
-    ``retired`` (actor -> rank), and its knowledge (current lifetime ``_NOW``)."""
+def _replaced(retired: dict[str, int], *, token: bool = True
+              ) -> tuple[MemoryStorage, RetiredActors]:
+    """A replaced disk's store of node ``n~1`` (its own token drawn; ``token`` false:
+    the first disk's, none) that retired ``retired`` (actor -> rank), and its
+    knowledge (current lifetime ``_NOW``)."""
     storage = MemoryStorage()
-    storage.set_meta(OWN_TOKEN_META, b"0123abcd")
+    if token:
+        storage.set_meta(OWN_TOKEN_META, b"0123abcd")
     storage.set_meta(RETIRED_META, encode_retired(retired))
     return storage, RetiredActors(storage, _NOW, enabled=True)
 
@@ -227,7 +230,9 @@ def test_a_replaced_disk_ranks_its_lifetimes_just_above_the_old_disk_s_in_rank_o
     sorted by actor, ``None`` keys, ``item[2]``; 49, 50: ``floor - 1``, ``+ 2``;
     ``take`` 7-14: the raise or the knowledge not kept). A rank tied with the old
     disk's is raised too (30: ``>=``); one the bound forbids is not (32, 34: ``-``,
-    ``>``: ranks past :data:`impl.versions._RANK_TRUSTED_BELOW`)."""
+    ``>``: ranks past :data:`impl.versions._RANK_TRUSTED_BELOW`). Told only of its own
+    retired lifetimes (its gossip back) nothing changes (25, 26: ``max`` of none, a
+    ValueError), nor in a store that drew no token (14: the token not looked at)."""
     storage, actors = _replaced({_OLD: 10, _LATER: 5})
     earlier, other = f"{_NODE}~{'0' * 12}", f"n2~{'d' * 12}"
     assert actors.take(encode_retired({earlier: 10, other: 50, _NOW: 99}))
@@ -237,6 +242,12 @@ def test_a_replaced_disk_ranks_its_lifetimes_just_above_the_old_disk_s_in_rank_o
     storage, actors = _replaced({_OLD: 10})
     assert not actors.take(encode_retired({earlier: 10}))
     assert read_retired(storage) == {_OLD: 11}
+    storage, actors = _replaced({_OLD: 10, _LATER: 12})
+    actors.take(encode_retired({_OLD: 10, _LATER: 12}))  # its own, gossiped back
+    assert read_retired(storage) == {_OLD: 10, _LATER: 12}
+    storage, actors = _replaced({_OLD: 10}, token=False)
+    actors.take(encode_retired({earlier: 10}))
+    assert read_retired(storage) == {_OLD: 10}
     bound = _RANK_TRUSTED_BELOW - 1  # (10 + 1 would reach the bound)
     storage, actors = _replaced({_OLD: 10})
     actors.take(encode_retired({earlier: bound}))
