@@ -5,8 +5,9 @@ a replaced disk's own reads and acknowledgements stay uncounted
 put coordinator's :attr:`impl.put_coordinator.PutCoordinator.uncounted_own`) and a
 rebuilding node's hint acknowledgements during a leave
 (:meth:`impl.node.Node._unrebuilt_mine`), and the small writes' bytes of
-:meth:`impl.runtime.NodeServer._small_write_bytes`, and a replaced disk's retired
-lifetimes ranked above the old disk's (:meth:`impl.retired.RetiredActors._rank_above`).
+:meth:`impl.runtime.NodeServer._small_write_bytes`, a replaced disk's retired
+lifetimes ranked above the old disk's (:meth:`impl.retired.RetiredActors._rank_above`),
+and the hint store's change hook (:attr:`impl.hints.HintStore.changed`).
 
 Each test names the mutmut 3.8.1 mutants it kills (``impl.MODULE.FUNCTION`` number, as
 made in a fresh copy of main at baec5eed); each was run by hand (``MUTANT_UNDER_TEST``
@@ -15,15 +16,18 @@ in mutmut's copy) and seen failing, and the module's no-such mutant passing.
 
 from __future__ import annotations
 
+import collections
 from types import SimpleNamespace
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import QuorumError
+from impl.hints import HintStore
 from impl.membership import MemberStatus
 from impl.messages import GetRequest, PutRequest, ReplicaPut
 from impl.node import Node
 from impl.positions import position_of
+from impl.replica import HINTED_CACHE_FROM, Replica
 from impl.restore_guard import OWN_TOKEN_META
 from impl.retired import RetiredActors
 from impl.runtime import NodeServer
@@ -33,11 +37,15 @@ from impl.versions import (
     _RANK_TRUSTED_BELOW,
     RETIRED_KNOWN_META,
     RETIRED_META,
+    ClockMode,
     decode_retired,
     encode_retired,
+    live_values,
     read_retired,
 )
+from tests.impl.test_hinted_read_review import _blind_put
 from tests.impl.test_mutation_gaps_s54 import _hint_acked, n1_rebuilding
+from tests.impl.test_node_driver import make_config
 
 
 def _owned_first(node: Node, count: int) -> list[bytes]:
@@ -252,3 +260,27 @@ def test_a_replaced_disk_ranks_its_lifetimes_just_above_the_old_disk_s_in_rank_o
     storage, actors = _replaced({_OLD: 10})
     actors.take(encode_retired({earlier: bound}))
     assert read_retired(storage) == {_OLD: 10}
+
+
+def test_a_hint_added_or_removed_changes_its_own_key_s_kept_merge_only() -> None:
+    """:attr:`impl.hints.HintStore.changed` (added after session 46's run of
+    ``impl/hints.py``), as :class:`impl.replica.Replica` uses it: two keys held
+    ``HINTED_CACHE_FROM`` times each, both merges kept; a hint added to one is merged
+    into its kept merge, the other's kept (``HintStore.add`` 27: ``changed(None,
+    ...)``, every merge dropped; 28: ``changed(key, None)``, the key's dropped); a hint
+    of it removed drops its merge only (``remove`` 22: ``changed(None, None)``). The
+    answers would be the same (a merge dropped is made again at the next read): what
+    the kept merges spare is the merge of every hint per read (session 49's review)."""
+    storage = MemoryStorage("always")
+    hints = HintStore(storage, collections.Counter())
+    replica = Replica("n4", make_config(5), storage, hints, lambda node: True)
+    for key in (b"a", b"b"):
+        for step in range(HINTED_CACHE_FROM):
+            hints.add("n2", key, _blind_put(ClockMode.DVV, key, f"c{step}", float(step)))
+        assert replica.hinted(key) is not None
+    assert set(replica._hinted) == {b"a", b"b"}
+    hints.add("n3", b"a", _blind_put(ClockMode.DVV, b"new", "n5", 99.0))
+    assert set(replica._hinted) == {b"a", b"b"}
+    assert b"new" in live_values(replica._hinted[b"a"])
+    hints.remove(storage.hints_of(b"a")[0].hint_id)
+    assert set(replica._hinted) == {b"b"}
