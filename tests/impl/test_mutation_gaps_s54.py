@@ -12,6 +12,8 @@ in mutmut's copy) and seen failing, and the module's no-such mutant passing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -168,6 +170,24 @@ def test_poke_opens_the_shut_lane_at_its_instant() -> None:
     asyncio.run(asyncio.wait_for(scenario(), 10))
 
 
+@contextlib.contextmanager
+def n1_rebuilding(keys: int) -> Iterator[tuple[SimulatedCluster, bytes]]:
+    """5 nodes, N = 3, R = W = 2, ``keys`` keys written at W = 3, then n1's disk
+    replaced: the cluster 0.5 s later, n1 rebuilding (anti-entropy every 30 s: the
+    rebuild outlasts a test), and n2's record of the first key (``old0``)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
+                          anti_entropy_interval=30.0) as cluster:
+        for i in range(keys):
+            cluster.client().put(b"old%d" % i, b"old", w=3)
+        cluster.run_until_quiet()
+        record = cluster.node("n2").storage.read(b"old0")
+        assert record is not None
+        cluster.wipe("n1")
+        cluster.run_for(0.5)
+        assert cluster.node("n1").rebuild.active
+        yield cluster, record
+
+
 def _hint_acked(node: Node, now: float, key: bytes, record: bytes, hint_id: int) -> bool:
     """Whether ``node`` answers a fallback's :class:`HintDelivery` of ``key`` with its
     :class:`HintAck` (the fallback then deletes its hint)."""
@@ -196,17 +216,8 @@ def test_a_rebuilding_node_acks_hints_of_ranges_rebuilt_or_not_its_own_and_in_a_
     :attr:`impl.replica.Replica.one_way`, stubbed) still goes (23: ``or``, every
     ``Send`` dropped), and the put's handler is given the time (2: ``None``, which
     only that ask reads)."""
-    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3,
-                          anti_entropy_interval=30.0) as cluster:
-        for i in range(8):
-            cluster.client().put(b"old%d" % i, b"old", w=3)
-        cluster.run_until_quiet()
-        record = cluster.node("n2").storage.read(b"old0")
-        assert record is not None
-        cluster.wipe("n1")
-        cluster.run_for(0.5)
+    with n1_rebuilding(8) as (cluster, record):
         n1 = cluster.node("n1")
-        assert n1.rebuild.active
 
         def range_of(key: bytes) -> tuple[int, int] | None:
             return n1.anti_entropy.trees.range_of(position_of(key))
