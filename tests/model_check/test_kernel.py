@@ -26,6 +26,7 @@ from spec import actions as act
 from spec import model as spec
 from spec.actions import Action
 from spec.config import Config
+from spec.errors import ConfigError
 from tests.conftest import PROFILE
 from tests.spec.test_forward_retries import CONFIG as FORWARDING
 
@@ -178,6 +179,17 @@ def test_check_is_the_same_with_the_kernel(name: str) -> None:
     assert _figures(with_kernel) == _figures(without)
     violated = [r.property for r in with_kernel.results if r.verdict == "violated"]
     assert violated == [n for n, v in _entry(name).expected.items() if v == "violated"]
+
+
+def test_a_kernel_of_the_rebuild_is_refused() -> None:
+    """Session 55's review: ``State.rebuilding`` is not packed, so a kernel built for a
+    configuration with the rebuild (without :func:`covers`, which refuses it) raises
+    (mutant: the guard in ``Kernel.__init__`` removed: it builds one)."""
+    config = _entry("disk-loss-read-rebuild").config
+    assert not covers(config)[0]
+    with pytest.raises(ConfigError, match="features.rebuild"):
+        Kernel(config)
+    assert isinstance(_first_state(config), spec.State)  # check() explores the spec's
 
 
 def test_uncovered_configurations_fall_back() -> None:
