@@ -117,7 +117,6 @@ from spec.actions import (
 )
 from spec.anti_entropy import anti_entropy
 from spec.config import Config
-from spec.errors import ConfigError
 from spec.coordination import (
     client_timeouts,
     exchanges,
@@ -127,6 +126,7 @@ from spec.coordination import (
 )
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
+from spec.errors import ConfigError
 from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip

@@ -187,7 +187,7 @@ def test_a_kernel_of_the_rebuild_is_refused() -> None:
     (mutant: the guard in ``Kernel.__init__`` removed: it builds one)."""
     config = _entry("disk-loss-read-rebuild").config
     assert not covers(config)[0]
-    with pytest.raises(ConfigError, match="features.rebuild"):
+    with pytest.raises(ConfigError, match=r"features\.rebuild"):
         Kernel(config)
     assert isinstance(_first_state(config), spec.State)  # check() explores the spec's
 
