@@ -269,3 +269,14 @@ def test_a_rebuild_that_never_begins_or_ends_early_is_caught() -> None:
         report = validate_seed(199, disk_losses=True)
     assert report.verdict == "divergence", report.line()
     assert "deliver HintDelivery n3->n4" in report.reason.splitlines()[0]
+
+
+def test_a_rebuilding_coordinator_counting_its_own_read_is_caught() -> None:
+    """Session 55's review: the implementation mutant that counts a rebuilding
+    coordinator's own read (``Node._uncounted_read`` false) diverges on
+    :data:`UNCOUNTED_SEED` (event 117, where the get would answer at once); it is the
+    only seed of 0-299 that exercises the rule (every other validates with it)."""
+    with mock.patch.object(Node, "_uncounted_read", lambda self, key, own, now: False):
+        report = validate_seed(UNCOUNTED_SEED, disk_losses=True)
+    assert report.verdict == "divergence", report.line()
+    assert "deliver ReplicaGetReply n2->n4" in report.reason.splitlines()[0]
