@@ -148,6 +148,7 @@ from spec.coordination import (
 )
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
+from spec.errors import ConfigError
 from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
@@ -228,10 +229,16 @@ class Kernel:
 
     ``successors(packed)`` yields ``(action, packed)`` in the spec's order;
     ``decode(packed)`` is the spec's state; ``encode(state)`` its packed form (the
-    same id for equal parts). Raises ``AssertionError`` if a memoised step reads a
-    part outside its key (as :class:`~model_check.spec_memo.MemoSuccessors`)."""
+    same id for equal parts). Raises ConfigError for ``features.rebuild`` with disk
+    losses (``State.rebuilding`` is not packed: session 55's review) and
+    ``AssertionError`` if a memoised step reads a part outside its key (as
+    :class:`~model_check.spec_memo.MemoSuccessors`)."""
 
     def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
+        if config.rebuild and config.disk_losses:
+            # (session 55's review) State.rebuilding is not packed: a kernel built
+            # directly, without :func:`covers`, would drop it silently
+            raise ConfigError("features.rebuild with disk losses: not covered by the kernel")
         self.config = config
         self.limit = limit
         """Cached steps held before the step caches are emptied (the interned parts stay:

@@ -184,6 +184,11 @@ _FORWARDS = {**_WRITE_READ, "converged_after_a_write": 3, "read_after_acknowledg
 _DISK_READ = {**_WRITE_READ, "disk_lost_holding_data": 2, "new_actor_writes": 3,
               "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2}
 
+# The rebuild's one-put entries' witnesses (session 55's review: a put, a disk loss).
+_REBUILD_PUT = {"put_acknowledged": 3, "disk_lost_holding_data": 2, "new_actor_writes": 3,
+                "coordinator_times_out": 3, "anti_entropy_repairs": 2,
+                "converged_after_a_write": 4}
+
 # The pruning entries' common witnesses (session 33: N=2, R=1, W=2, one crash).
 _PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
           "read_after_acknowledged_write": 4, "siblings_stored": 3, "get_returns_siblings": 4,
@@ -1120,6 +1125,27 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=33_182,
         transitions=125_538, depth=14,
         found=_DISK_READ,
+    ),
+    _entry(
+        "disk-loss-rebuild-crash",
+        "session 55's review: the rebuild under a crash (one put, no get): a crash of the "
+        "replaced disk with exchanges left begins them all again, one with none left drops "
+        "its mark (spec.rebuild.restart); no other entry reaches those rules (a mutant of "
+        "either changes these figures): every property holds",
+        distinct_states=14_309,
+        transitions=54_093, depth=11,
+        found=_REBUILD_PUT,
+    ),
+    _entry(
+        "disk-loss-rebuild-sloppy",
+        "session 55's review: the rebuild with a sloppy quorum (N = 3 of 4, one put, no "
+        "get): a hint delivered to a node rebuilding its key is stored and not "
+        "acknowledged, a fallback's disk loss (its mark, no exchange) ends at its Rebuilt; "
+        "no other entry reaches those rules (a mutant of either changes these figures): "
+        "every property holds",
+        distinct_states=4_969,
+        transitions=19_974, depth=14,
+        found={**_REBUILD_PUT, "fallback_holds_hint": 3, "hint_handed_off": 9},
     ),
 )
 

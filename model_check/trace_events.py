@@ -192,6 +192,12 @@ class TraceEvents(Lockstep):
     #: the nodes seen rebuilding since their last disk loss (session 55:
     #: :meth:`rebuild_step`)
     rebuild_seen: set[str]
+    #: each node's rebuild pairs (range, peer) still to do at the last event (session
+    #: 55's review: :meth:`rebuild_steps`)
+    rebuild_pending: dict[str, set[tuple[tuple[int, int], str]]]
+    #: each node's pairs its rebuild dropped at an event that was no anti-entropy
+    #: message from that peer to it: not done for the spec (session 55's review)
+    rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]]
     #: the failing disk's draws (session 52; set by the validator)
     refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
@@ -331,6 +337,8 @@ class TraceEvents(Lockstep):
             self._purge(first[2])
             if any(e[1] == "disk_loss" and e[2] == first[2] for e in entries):
                 self.rebuild_seen.discard(first[2])  # (session 55) its rebuild begins again
+                self.rebuild_pending.pop(first[2], None)
+                self.rebuild_unexplained.pop(first[2], None)
                 # the nemesis' disk loss (session 34): the lockstep's mapping of
                 # SimulatedCluster.lose_disk (model_check.refinement.Lockstep.disk_loss)
                 return f"disk loss {first[2]}", [[DiskLoss(first[2])]], evidence
@@ -358,19 +366,62 @@ class TraceEvents(Lockstep):
         seen rebuilding yet and that counts its acknowledgements (a replaced disk not
         told it is one yet, or never) is either not told yet or never will be: two
         steps, one that leaves its spec rebuild as it is and one that ends it (the
-        frontier keeps both while both match)."""
+        frontier keeps both while both match).
+
+        Session 55's review: a pair the node's rebuild drops is done for the spec only
+        if this event delivered to the node an anti-entropy message of that peer
+        (``MerkleExchange``, ``KeyRecords``: the only steps that complete an exchange
+        at a node, :attr:`impl.antientropy.AntiEntropy.synced`); one dropped otherwise
+        stays to do (:attr:`rebuild_unexplained`), so a rebuild that ends without its
+        exchanges diverges (it was taken from the node's own ``Rebuild.pending``).
+        A node is seen rebuilding once it is told it is a replaced disk (a
+        ``restore-fresh-renewed`` or ``restore-set-aside`` since its disk loss: each
+        begins its rebuild, :meth:`impl.node.Node._begin_rebuild`) or rebuilds; from
+        then on a spec state whose rebuild of it was ended by the second step (for a
+        node not told, perhaps never) is no match, and every pair of
+        ``Node._rebuild_pairs`` not pending then was dropped in that event. Before,
+        the second step's states lived on after the node was told, and an
+        implementation that never rebuilds validated every disk seed of 0-199."""
         spec_nodes = {e[0] for state in self.frontier for e in state.rebuilding}
+        senders: dict[str, set[str]] = {}
+        for entry in self.entries:
+            if entry[1] == "deliver" and entry[5] in ("MerkleExchange", "KeyRecords"):
+                senders.setdefault(entry[4], set()).add(entry[3])
+        for name, node in self.sim.nodes.items():
+            if not isinstance(node, Node) or name not in self.rebuild_seen:
+                continue
+            now = set(node.rebuild.pending) if node.rebuild.active else set()
+            before = self.rebuild_pending.get(name)
+            unexplained = self.rebuild_unexplained.setdefault(name, set())
+            unexplained -= now  # (begun again at a restart: tracked again)
+            if before is not None:
+                unexplained |= {pair for pair in before - now
+                                if pair[1] not in senders.get(name, set())}
+            self.rebuild_pending[name] = now
         if not spec_nodes:
             return []
         pending: dict[str, dict[str, frozenset[str]]] = {}
         counted: set[str] = set()
         unseen: set[str] = set()
+        began: set[str] = set()
         for name, node in self.sim.nodes.items():
             if not isinstance(node, Node) or self.sim.is_down(name) or name not in spec_nodes:
                 continue
             rebuild = node.rebuild
-            if rebuild.active:
+            # told it is a replaced disk (each begins its rebuild: Node._begin_rebuild)
+            told = node.stats.get("restore-fresh-renewed", 0) or node.stats.get(
+                "restore-set-aside", 0)
+            if (rebuild.active or told) and name not in self.rebuild_seen:
                 self.rebuild_seen.add(name)
+                began.add(name)
+                # every pair is to do at the start: one not pending now was dropped in
+                # this event, explained only by an exchange's message (session 55's
+                # review: a told node that does not rebuild diverges)
+                now = set(rebuild.pending) if rebuild.active else set()
+                self.rebuild_unexplained[name] = {
+                    pair for pair in node._rebuild_pairs() - now
+                    if pair[1] not in senders.get(name, set())}
+                self.rebuild_pending[name] = now
             # (the node's own rule, read as the tests of impl/ read it)
             uncounted = node._acks_uncounted(self.sim.now)
             if name not in self.rebuild_seen:
@@ -378,18 +429,18 @@ class TraceEvents(Lockstep):
                     unseen.add(name)
                 continue
             trees = node.anti_entropy.trees
+            left = self.rebuild_pending[name] | self.rebuild_unexplained.get(name, set())
             pending[name] = {key: frozenset(
-                p for r, p in rebuild.pending
-                if rebuild.active and r == trees.range_of(position_of(key.encode())))
+                p for r, p in left if r == trees.range_of(position_of(key.encode())))
                 for key in self.config.keys}
             if not uncounted:
                 counted.add(name)
         steps: list[Step] = [("rebuild-progress", trace_spec.rebuild_progress(
-            pending, frozenset(counted)))]
+            pending, frozenset(counted), frozenset(began)))]
         if unseen:
             ended = {**pending, **{name: {} for name in unseen}}
             steps.append(("rebuild-progress", trace_spec.rebuild_progress(
-                ended, frozenset(counted | unseen))))
+                ended, frozenset(counted | unseen), frozenset(began))))
         return steps
 
     def _kind(self, name: str) -> Kind:

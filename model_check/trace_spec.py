@@ -428,7 +428,8 @@ def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
 
 
 def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
-                     counted: frozenset[str]) -> Callable[[State], State | None]:
+                     counted: frozenset[str], began: frozenset[str] = frozenset()
+                     ) -> Callable[[State], State | None]:
     """``rebuild-progress`` (session 55): the implementation's rebuild of a replaced
     disk, in the spec's terms (:mod:`spec.rebuild`). ``pending``: node -> key -> the
     peers whose exchange of the key's range the node, rebuilding since its disk loss,
@@ -437,9 +438,13 @@ def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
     were mapped when delivered: ``anti-entropy-half``). ``counted``: the nodes whose
     acknowledgements count again (``not Node._acks_uncounted(now)``): the spec's
     :class:`~spec.actions.Rebuilt`, which must be enabled. Changes nothing where the
-    two agree."""
+    two agree. ``began``: the nodes first seen rebuilding since their disk loss in
+    this event; a spec state whose rebuild of one was ended (the step for a replaced
+    disk not told it is one, perhaps never) is no match (session 55's review)."""
     def run(state: State) -> State | None:
         rebuilding = state.rebuilding
+        if began and any(not any(e[0] == node for e in rebuilding) for node in began):
+            return None
         if not rebuilding:
             return state
         done = frozenset(e for e in rebuilding if e[1] and e[0] in pending

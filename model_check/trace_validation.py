@@ -304,6 +304,8 @@ class TraceValidator(TraceEvents):
         self.refused: set[str] = set()
         self.refusals_seen: set[tuple[str, int, str]] = set()
         self.rebuild_seen: set[str] = set()
+        self.rebuild_pending: dict[str, set[tuple[tuple[int, int], str]]] = {}
+        self.rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]] = {}
 
     # ------------------------------------------------------------------ running
 

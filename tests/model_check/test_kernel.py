@@ -28,6 +28,7 @@ from spec import actions as act
 from spec import model as spec
 from spec.actions import Action
 from spec.config import Config
+from spec.errors import ConfigError
 from tests.conftest import PROFILE
 from tests.spec.test_forward_retries import CONFIG as FORWARDING
 
@@ -204,12 +205,26 @@ def test_every_suite_entry_is_covered() -> None:
     """Session 55: two clients with symmetry, refused writes and restores are covered;
     only a spec whose mechanisms are not the kernel's (the test at the end) or the
     compiled spec falls back, and (s55-specrebuild) the spec's rebuild with disk losses
-    (``State.rebuilding`` is not packed): disk-loss-read-rebuild alone. Without symmetry
+    (``State.rebuilding`` is not packed): the three rebuild entries. Without symmetry
     check() explores the spec's states only when asked (``kernel=False``)."""
     refused = {e.name for e in DEFAULT_SUITE} - {e.name for e in COVERED}
-    assert refused == {"disk-loss-read-rebuild"}
-    assert covers(_entry("disk-loss-read-rebuild").config)[1].startswith("features.rebuild")
+    assert refused == {"disk-loss-read-rebuild", "disk-loss-rebuild-crash",
+                       "disk-loss-rebuild-sloppy"}
+    for name in refused:
+        assert covers(_entry(name).config)[1].startswith("features.rebuild")
     assert isinstance(_first_state(_entry("lww-two-clients").config, kernel=False), spec.State)
+    assert isinstance(_first_state(_entry("strict-weak-quorum").config), tuple)  # packed
+
+
+def test_a_kernel_of_the_rebuild_is_refused() -> None:
+    """Session 55's review: ``State.rebuilding`` is not packed, so a kernel built for a
+    configuration with the rebuild (without :func:`covers`, which refuses it) raises
+    (mutant: the guard in ``Kernel.__init__`` removed: it builds one)."""
+    config = _entry("disk-loss-read-rebuild").config
+    assert not covers(config)[0]
+    with pytest.raises(ConfigError, match=r"features\.rebuild"):
+        Kernel(config)
+    assert isinstance(_first_state(config), spec.State)  # check() explores the spec's
 
 
 def _first_state(config: Config, kernel: bool = True) -> object:

@@ -233,3 +233,50 @@ def test_a_replaced_disks_reused_hint_id_is_a_new_hint() -> None:
     assert mutant.verdict == "divergence", mutant.line()
     assert "deliver HintDelivery n3->n4" in mutant.reason
     assert "hint-ack n4->n3 #0 k {v4} intended=n4" in mutant.reason
+
+
+def test_a_rebuild_that_never_begins_or_ends_early_is_caught() -> None:
+    """Session 55's review: trace validation read the end of the rebuild off the
+    node's own ``Rebuild.pending``, and ended the spec's rebuild of a replaced disk
+    not seen rebuilding (never told it is one) even once it was told: an
+    implementation whose replaced disk never rebuilds (``Rebuild.begin`` inactive),
+    and one whose rebuild ends at its first completed exchange, validated all 44
+    seeds of 0-199 that lose a disk. Now a pair dropped at an event that is no
+    anti-entropy message of that peer stays to do for the spec, and a told node's
+    ended spec rebuild is no match: seed 199 (validates, in :data:`DISK_SEEDS`)
+    diverges under both (37 and 38 of the 44)."""
+    from impl.rebuild import Rebuild
+
+    def never(self: Rebuild, *, hold: bool = False) -> bool:
+        self.active = False
+        self._pending(set())
+        return False
+
+    original = Rebuild.synced
+
+    def first(self: Rebuild, pair: Any) -> bool:
+        if self.active and pair in self.pending and len(self.pending) > 1:
+            self._pending(set())
+            self.active = False
+            return True
+        return original(self, pair)
+
+    with mock.patch.object(Rebuild, "begin", never):
+        report = validate_seed(199, disk_losses=True)
+    assert report.verdict == "divergence", report.line()
+    assert "deliver Gossip n3->n4" in report.reason.splitlines()[0]
+    with mock.patch.object(Rebuild, "synced", first):
+        report = validate_seed(199, disk_losses=True)
+    assert report.verdict == "divergence", report.line()
+    assert "deliver HintDelivery n3->n4" in report.reason.splitlines()[0]
+
+
+def test_a_rebuilding_coordinator_counting_its_own_read_is_caught() -> None:
+    """Session 55's review: the implementation mutant that counts a rebuilding
+    coordinator's own read (``Node._uncounted_read`` false) diverges on
+    :data:`UNCOUNTED_SEED` (event 117, where the get would answer at once); it is the
+    only seed of 0-299 that exercises the rule (every other validates with it)."""
+    with mock.patch.object(Node, "_uncounted_read", lambda self, key, own, now: False):
+        report = validate_seed(UNCOUNTED_SEED, disk_losses=True)
+    assert report.verdict == "divergence", report.line()
+    assert "deliver ReplicaGetReply n2->n4" in report.reason.splitlines()[0]
