@@ -72,7 +72,7 @@ kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configurat
   representatives, as with the spec's states, so the traces are the same;
 * **refused writes** (``faults.write_failures``, :class:`~spec.actions.FailedWrite`,
   between the drops and the node faults as in :func:`spec.faults.faults`): per (context,
-  message) among the deliverable ones, computed by the spec's ``faults`` on the context
+  budget, message) among the deliverable ones, computed by the spec's ``faults`` on the context
   with that message alone in flight (the refusal removes it and sends; its sends are
   replayed on each state's messages), asked only while a refusal is left in the budget,
   the budget spent by :func:`spec.requests.spent_refusal` (a refused client put,
@@ -270,10 +270,12 @@ class Kernel:
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
         self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
-        #: the refusals budgeted (faults.write_failures), and per context each message's
-        #: refused write (its action, next context and operations id), or None
+        #: the refusals budgeted (faults.write_failures), and per (context, budget) each
+        #: message's refused write (its action, next context and operations id), or None
+        #: (per budget too since session 55's review: a refusal keyed by the context
+        #: alone hid a spec whose refusal reads the budget beyond the refusals left)
         self.refusing = config.write_failures
-        self.refused: dict[int, dict[Message, Effect | None]] = {}
+        self.refused: dict[tuple[int, int], dict[Message, Effect | None]] = {}
         #: budget id -> the budget id with one more write refused
         self.spent: dict[int, int] = {}
         #: packed state -> its symmetry representative's packing (two clients or more)
@@ -509,12 +511,12 @@ class Kernel:
             dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
-        # refused writes (faults.write_failures): per (context, message), between the
+        # refused writes (faults.write_failures): per (context, budget, message), between the
         # drops and the node faults (the spec's order)
         if self.refusing and self.budgets[u][5] < self.refusing:
-            refusals = self.refused.get(c)
+            refusals = self.refused.get((c, u))
             if refusals is None:
-                refusals = self.refused[c] = {}
+                refusals = self.refused[(c, u)] = {}
             spent = self.spent.get(u)
             if spent is None:
                 spent = self.spent[u] = self.budget_of(spent_refusal(self.budgets[u]))
