@@ -93,7 +93,15 @@ writes keyed by the message alone or not spending the budget, a restore's purges
 out, a packed reduction that never reduces or reads the steps reversed) fail the
 comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
-"A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
+"A packed-state kernel (session 54)"). Since session 55's review a miss of the client
+requests, the node faults or a refused write (computed without the state's other messages)
+is compared with the spec's step of the state itself (:meth:`Kernel._confirm`): a spec
+step that reads the messages in flight raises there, where the read changes that state's
+steps; the deliveries' and timeouts' recording edit raises on any read of the messages or
+the budget; the keys of the drops and duplicates (the messages and the budget) and of
+anti-entropy and retirement gossip (the context) are still taken on trust, computed on the
+state itself at a miss (docs/model-checking.md, "Review of the kernel's coverage (session
+55, review)"). The walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
 drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
 that differ in what its key leaves out, walking three small configurations beyond the
