@@ -156,7 +156,7 @@ from spec.coordination import (
 )
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
-from spec.faults import faults
+from spec.faults import _refused_writes, faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
@@ -532,8 +532,8 @@ class Kernel:
                 refusal = refusals.get(message, _UNKNOWN)
                 if refusal is _UNKNOWN:
                     refusal = refusals[message] = self._refusal(c, message, u)
-                    self._confirm(packed, [
-                        (a, s) for a, s in faults(decode(packed), plan)
+                    self._confirm(packed, [  # the spec's refusals alone (faults' block)
+                        (a, s) for a, s in _refused_writes(decode(packed), plan)
                         if isinstance(a, FailedWrite) and a.message == message],
                         () if refusal is None else ((refusal[0], refusal[1], spent,
                                                      refusal[2]),), position)
