@@ -558,7 +558,10 @@ class Kernel:
         that reads the messages in flight (a spec change, e.g. a client request that
         looks at them) is refused loudly rather than replayed, wrong, on the other states
         of its key (session 55's review: such a spec mutant was hidden). A miss only:
-        a hit costs nothing more; the step is asked of the spec once more per miss."""
+        a hit costs nothing more; the step is asked of the spec once more per miss, unless
+        ``packed`` holds no other message than those the step was computed with."""
+        if len(self.message_tuples[packed[1]][0]) == (position >= 0):
+            return  # computed on this very state
         ours = [(a, c2, self._replayed(packed, position, o), u2) for a, c2, u2, o in cached]
         theirs = [(a, self.context_of(s), self.messages_of(s.messages, s._parts[1]),
                    self.budget_of(s.used)) for a, s in steps]
