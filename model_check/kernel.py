@@ -72,7 +72,7 @@ kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configurat
   representatives, as with the spec's states, so the traces are the same;
 * **refused writes** (``faults.write_failures``, :class:`~spec.actions.FailedWrite`,
   between the drops and the node faults as in :func:`spec.faults.faults`): per (context,
-  message) among the deliverable ones, computed by the spec's ``faults`` on the context
+  budget, message) among the deliverable ones, computed by the spec's ``faults`` on the context
   with that message alone in flight (the refusal removes it and sends; its sends are
   replayed on each state's messages), asked only while a refusal is left in the budget,
   the budget spent by :func:`spec.requests.spent_refusal` (a refused client put,
@@ -93,7 +93,15 @@ writes keyed by the message alone or not spending the budget, a restore's purges
 out, a packed reduction that never reduces or reads the steps reversed) fail the
 comparison. A spec mutant that breaks one of the read sets above is hidden from
 a check with the kernel: run it with ``check(..., kernel=False)`` (docs/model-checking.md,
-"A packed-state kernel (session 54)"). The walks are what sees such a mutant, so the
+"A packed-state kernel (session 54)"). Since session 55's review a miss of the client
+requests, the node faults or a refused write (computed without the state's other messages)
+is compared with the spec's step of the state itself (:meth:`Kernel._confirm`): a spec
+step that reads the messages in flight raises there, where the read changes that state's
+steps; the deliveries' and timeouts' recording edit raises on any read of the messages or
+the budget; the keys of the drops and duplicates (the messages and the budget) and of
+anti-entropy and retirement gossip (the context) are still taken on trust, computed on the
+state itself at a miss (docs/model-checking.md, "Review of the kernel's coverage (session
+55, review)"). The walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
 drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
 that differ in what its key leaves out, walking three small configurations beyond the
@@ -149,7 +157,7 @@ from spec.coordination import (
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
 from spec.errors import ConfigError
-from spec.faults import faults
+from spec.faults import _refused_writes, faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
@@ -277,10 +285,12 @@ class Kernel:
         self.message_faults: dict[tuple[int, int], tuple[tuple[Action, int, int], ...]] = {}
         #: (context id, budget id) -> ((action, context id, budget id, operations id), ...)
         self.node_faults: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
-        #: the refusals budgeted (faults.write_failures), and per context each message's
-        #: refused write (its action, next context and operations id), or None
+        #: the refusals budgeted (faults.write_failures), and per (context, budget) each
+        #: message's refused write (its action, next context and operations id), or None
+        #: (per budget too since session 55's review: a refusal keyed by the context
+        #: alone hid a spec whose refusal reads the budget beyond the refusals left)
         self.refusing = config.write_failures
-        self.refused: dict[int, dict[Message, Effect | None]] = {}
+        self.refused: dict[tuple[int, int], dict[Message, Effect | None]] = {}
         #: budget id -> the budget id with one more write refused
         self.spent: dict[int, int] = {}
         #: packed state -> its symmetry representative's packing (two clients or more)
@@ -433,6 +443,7 @@ class Kernel:
             requests = self.requests.get((c, u))
             if requests is None:
                 requests = self.requests[(c, u)] = self._requests(c, u)
+                self._confirm(packed, client_requests(decode(packed), plan), requests)
             for action, c2, u2, o in requests:
                 yield action, (c2, replayed(packed, -1, o), u2)
         # deliveries
@@ -515,12 +526,12 @@ class Kernel:
             dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
-        # refused writes (faults.write_failures): per (context, message), between the
+        # refused writes (faults.write_failures): per (context, budget, message), between the
         # drops and the node faults (the spec's order)
         if self.refusing and self.budgets[u][5] < self.refusing:
-            refusals = self.refused.get(c)
+            refusals = self.refused.get((c, u))
             if refusals is None:
-                refusals = self.refused[c] = {}
+                refusals = self.refused[(c, u)] = {}
             spent = self.spent.get(u)
             if spent is None:
                 spent = self.spent[u] = self.budget_of(spent_refusal(self.budgets[u]))
@@ -528,14 +539,43 @@ class Kernel:
                 refusal = refusals.get(message, _UNKNOWN)
                 if refusal is _UNKNOWN:
                     refusal = refusals[message] = self._refusal(c, message, u)
+                    self._confirm(packed, [  # the spec's refusals alone (faults' block)
+                        (a, s) for a, s in _refused_writes(decode(packed), plan)
+                        if isinstance(a, FailedWrite) and a.message == message],
+                        () if refusal is None else ((refusal[0], refusal[1], spent,
+                                                     refusal[2]),), position)
                 if refusal is not None:
                     yield refusal[0], (refusal[1], replayed(packed, position, refusal[2]),
                                        spent)
         down = self.node_faults.get((c, u))
         if down is None:
             down = self.node_faults[(c, u)] = self._node_faults(c, u)
+            self._confirm(packed, [(a, s) for a, s in faults(decode(packed), plan)
+                                   if not isinstance(a, Drop | Duplicate | FailedWrite)], down)
         for action, c2, u2, o in down:
             yield action, (c2, replayed(packed, -1, o), u2)
+
+    def _confirm(self, packed: Packed, steps: Iterable[tuple[Action, State]],
+                 cached: Iterable[tuple[Action, int, int, int]], position: int = -1) -> None:
+        """On a miss of a table whose steps were computed on the context with no message
+        in flight (client requests, node faults) or with one (a refused write): the steps
+        just cached (each action, next context, budget and message operations), replayed
+        on ``packed``'s own messages (``position``: the removed message's), are the
+        spec's ``steps`` of ``packed`` itself. Raises ``AssertionError`` if not: a step
+        that reads the messages in flight (a spec change, e.g. a client request that
+        looks at them) is refused loudly rather than replayed, wrong, on the other states
+        of its key (session 55's review: such a spec mutant was hidden). A miss only:
+        a hit costs nothing more; the step is asked of the spec once more per miss, unless
+        ``packed`` holds no other message than those the step was computed with."""
+        if len(self.message_tuples[packed[1]][0]) == (position >= 0):
+            return  # computed on this very state
+        ours = [(a, c2, self._replayed(packed, position, o), u2) for a, c2, u2, o in cached]
+        theirs = [(a, self.context_of(s), self.messages_of(s.messages, s._parts[1]),
+                   self.budget_of(s.used)) for a, s in steps]
+        assert ours == theirs, (
+            f"a step cached without the messages in flight reads them: at {packed} the "
+            f"kernel's {[a for a, *_ in ours]} against the spec's {[a for a, *_ in theirs]} "
+            f"(or their successors): check this spec with kernel=False / --no-kernel")
 
     def _waiting(self, c: int) -> tuple[bool, bool, bool, bool]:
         """Of context ``c``: whether a client is idle with a put, a delete or a get left

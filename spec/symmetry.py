@@ -245,6 +245,7 @@ class _Renaming:
             backups=self._backups(state.backups),
             known=state.known,
             unpersisted=self._unpersisted(state.unpersisted),
+            rebuilding=state.rebuilding,  # nodes and keys only: nothing to rename
         )
 
     def _state_memoised(self, state: State) -> State:
@@ -263,7 +264,7 @@ class _Renaming:
                          self._records_memoised(state.hints_deleted), state.epochs,
                          state.config, (hn, hm, hc, hp), state.membership, state.key_epochs,
                          self._backups(state.backups), state.known,
-                         self._unpersisted(state.unpersisted))
+                         self._unpersisted(state.unpersisted), state.rebuilding)
 
     def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
                rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:

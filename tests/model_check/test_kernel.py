@@ -64,7 +64,7 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.DiskLoss: _node("disk losses"), act.Recover: _node("recoveries"),
     act.Partition: _node("partitions"), act.Heal: _node("heals"),
     act.Backup: _node("backups"), act.Restore: _node("restores"),
-    act.FailedWrite: ("refused writes", lambda p, a: ((p[0], a.message), (p[1], p[2]))),
+    act.FailedWrite: ("refused writes", lambda p, a: ((p[0], p[2], a.message), p[1])),
     act.AntiEntropy: ("anti-entropy", _CONTEXT),
     act.LearnRetirement: ("retirement gossip", _CONTEXT),
 }
@@ -90,7 +90,10 @@ def disagreement(kernel: Kernel, max_states: int | None = None,
     while queue and (max_states is None or len(seen) < max_states):
         packed = queue.popleft()
         state = kernel.decode(packed)
-        ours: list[tuple[Action, Packed]] = list(kernel.successors(packed))
+        try:
+            ours: list[tuple[Action, Packed]] = list(kernel.successors(packed))
+        except AssertionError as refused:  # the kernel's own checks (e.g. _confirm)
+            return len(seen), f"the kernel refused {packed}: {refused}"
         theirs = list(spec.successors(state))
         if [a for a, _ in ours] != [a for a, _ in theirs]:
             return len(seen), f"actions differ at {packed}: {ours} != {theirs}"
@@ -416,3 +419,61 @@ def test_a_mutant_packed_reduction_differs(mutant: Any, monkeypatch: pytest.Monk
     monkeypatch.setattr(check_module, "PackedReduction", mutant)
     mutated = check(config, por=True)
     assert _reduced(mutated) != _reduced(without)
+
+
+# -- spec mutants the kernel's keys assume away (session 55's review) ---------------------
+
+def _refusal_before_a_drop(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A spec mutant: a disk refuses a write only while no drop was spent (a refused
+    write that reads the budget beyond the refusals left)."""
+    return lambda state, plan: original(state, plan) if state.used[0] == 0 else iter(())
+
+
+def _refusal_when_idle(original: Callable[..., bool]) -> Callable[..., bool]:
+    """A spec mutant: a client's put is refused (FailedPut) only with no message in
+    flight (a client request that reads the messages)."""
+    return lambda state, config: original(state, config) and not state.messages
+
+
+def _down_loses_its_mail(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A spec mutant: a node going down also loses every message addressed to it (a
+    node fault that reads the messages beyond its coordinations' exchanges)."""
+
+    def down(state: spec.State, plan: Any, name: str, *rest: Any, **named: Any) -> Any:
+        edit = original(state, plan, name, *rest, **named)
+        kept = [m for m in edit.messages if m.dst != name]
+        if len(kept) != len(edit.messages):
+            edit.messages, edit.messages_dirty = kept, True
+        return edit
+
+    return down
+
+
+@pytest.mark.parametrize(("module", "name", "mutant", "entry"), [
+    ("spec.requests", "_refusals_left", _refusal_when_idle, "write-failure-same-coordinator"),
+    ("spec.faults", "_down", _down_loses_its_mail, "sloppy-no-handoff"),
+    ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict")],
+    ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget"])
+def test_a_spec_step_that_reads_the_messages_is_refused(
+        module: str, name: str, mutant: Any, entry: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel computes client requests and node faults on the context with no
+    message in flight and replays them on every state of the key (a refused write
+    with its message alone). A spec whose step reads the messages (two mutants here)
+    explored the wrong graph without a word before session 55's review (check() with
+    the kernel: other states and transitions than ``kernel=False``); now the miss
+    compares the step with the spec's on the state itself (``Kernel._confirm``) and
+    raises. Fails on the kernel without ``_confirm`` (the figures differ, no raise). A
+    refused write read the budget unseen too (keyed by the context alone: 9,276 states
+    against the spec's 9,114 on write-failure-strict): keyed by the budget since, the
+    same figures (fails on the kernel keyed by the context alone)."""
+    owner = importlib.import_module(module)
+    monkeypatch.setattr(owner, name, mutant(getattr(owner, name)))
+    config = _entry(entry).config
+    without = check(config, kernel=False)
+    try:
+        with_kernel = check(config)
+    except AssertionError as refused:
+        assert "reads them" in str(refused)
+        return
+    assert _figures(with_kernel) == _figures(without)
