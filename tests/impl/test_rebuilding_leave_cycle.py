@@ -72,8 +72,6 @@ def _quiet(cluster: SimulatedCluster) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="session 55's review: the leave waits for a "
-                   "withheld hint, the rebuild for the removal, the removal for the leave")
 @pytest.mark.parametrize(("seed", "clock"), [(0, "dvv")])
 def test_a_fallback_leaving_while_a_replica_is_removed_ends(seed: int, clock: str) -> None:
     """On ``3651b659`` (s55-holes merged; main) n5 (the leaver) stays ``leaving``, n3
