@@ -118,8 +118,10 @@ class HintedHandoff:
             # (session 22's data probe)
             if now - sent_at >= retry or sent_at > now:
                 del self.in_flight[hint_id]
-                if self.gossiper.status is MemberStatus.LEAVING:
-                    self.unanswered.add(hint_id)  # (withheld, or lost: handed over)
+                intended = self.hints.intended(hint_id)
+                if self.gossiper.status is MemberStatus.LEAVING and intended is not None:
+                    self.unanswered.add(hint_id)  # (withheld, or lost: :meth:`_hand_over`)
+                    self.quorum.suspect(intended, now)  # (until heard from again)
         if pending_for:
             self._scan_page(now, pending_for, timer.hints, out)
         return out
@@ -170,14 +172,15 @@ class HintedHandoff:
                 if given is not None and hint_id not in given:
                     after = hint_id
                     continue
-                if (hint_id in self.unanswered and given is None
+                if intended not in reachable:
+                    reachable[intended] = self.quorum.reachable(intended, now)
+                if (hint_id in self.unanswered and given is None and reachable[intended]
+                        and self._heard_since_suspected(intended)
                         and self.gossiper.status is MemberStatus.LEAVING):
                     self._hand_over(now, hint_id, intended, key, out)
                     after = hint_id
                     continue
                 sent = self.in_flight.get(hint_id)
-                if intended not in reachable:
-                    reachable[intended] = self.quorum.reachable(intended, now)
                 if (sent is not None and now - sent < retry) or not reachable[intended]:
                     after = hint_id
                     continue
@@ -211,7 +214,9 @@ class HintedHandoff:
 
     def _hand_over(self, now: float, hint_id: int, intended: str, key: bytes,
                    out: list[Effect]) -> None:
-        """A leaving node hands a hint whose delivery went unanswered to the first of
+        """A leaving node hands a hint whose delivery went unanswered (which made it
+        suspect the intended node) and whose intended node it heard from since (it
+        is up, and withholds the ack: a rebuilding node's rule), to the first of
         the key's fallbacks that stays (``UP``, reachable, neither this node nor the
         intended one), as a ``ReplicaPut`` with ``hint`` the intended node, resent
         after ``request_timeout`` unanswered; that fallback's ``ReplicaPutAck``
@@ -225,7 +230,10 @@ class HintedHandoff:
         hint stays held by a live fallback, which answers reads with it and
         delivers it once the range is rebuilt, so the write stays in the reads'
         reach (the hole acknowledging it would reopen:
-        ``tests/impl/test_rebuilding_leave_removal.py``)."""
+        ``tests/impl/test_rebuilding_leave_removal.py``). A hint for a node not
+        heard from since is not handed over: the leave waits for it as before (handed
+        to a fallback the reader could not hear, a hinted read missed it:
+        ``tests/impl/test_hinted_read_membership.py``, leave)."""
         handing = self.handing.get(hint_id)
         if self.ids is None or (handing is not None and 0 <= now - handing[2]
                                 < self.config.request_timeout):
@@ -242,6 +250,12 @@ class HintedHandoff:
         self.handing[hint_id] = (op_id, target, now)
         out.append(Send(target, ReplicaPut(op_id, key, held.record, hint=intended,
                                            retired=self.replica.carried_raw(held.record))))
+
+    def _heard_since_suspected(self, node: str) -> bool:
+        """Whether a message from ``node`` arrived since the failure detector last
+        suspected it (its count of timeouts cleared: it is up, and withheld an ack)."""
+        record = self.quorum.detector.record(node)
+        return record is not None and record.timeouts == 0
 
     def handover_of(self, src: str, message: ReplicaPutAck) -> int | None:
         """The hint ``message`` acknowledges the hand-over of (:meth:`_hand_over`:
