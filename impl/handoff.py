@@ -177,9 +177,7 @@ class HintedHandoff:
                 if (hint_id in self.unanswered and given is None and reachable[intended]
                         and self._heard_since_suspected(intended)
                         and self.gossiper.status is MemberStatus.LEAVING):
-                    self._hand_over(now, hint_id, intended, key, out)
-                    after = hint_id
-                    continue
+                    self._hand_over(now, hint_id, intended, key, out)  # (and delivered)
                 sent = self.in_flight.get(hint_id)
                 if (sent is not None and now - sent < retry) or not reachable[intended]:
                     after = hint_id
