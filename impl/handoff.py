@@ -16,13 +16,15 @@ Theory of operation
   settled (:meth:`impl.gossip.Gossiper.settle_if_seen`);
 - the intended node merges a ``HintDelivery`` into its own versions and acks it
   (``HintAck``);
-- a hint is deleted **only** when the ack comes from its intended node.
+- a hint is deleted **only** when the ack comes from its intended node, or, on a
+  leaving node, when a fallback that stays acknowledged keeping it for that node
+  (:meth:`HintedHandoff._hand_over`: the hint is never held by no live node).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from impl.config import ClusterConfig
@@ -30,7 +32,7 @@ from impl.effects import Effect, Send, SetTimer
 from impl.gossip import Gossiper
 from impl.hints import HintStore
 from impl.membership import MemberStatus
-from impl.messages import HintAck, HintDelivery
+from impl.messages import HintAck, HintDelivery, ReplicaPut, ReplicaPutAck
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import HintScan
@@ -63,6 +65,13 @@ class HintedHandoff:
         self.in_flight: dict[int, float] = {}
         #: the id of the last hint the last scan visited (None: begin at the first)
         self._cursor: int | None = None
+        #: the node's op ids (set by :class:`impl.node.Node`; None: no hand-over)
+        self.ids: Iterator[int] | None = None
+        #: a leaving node's hints whose delivery went unanswered (:meth:`_hand_over`)
+        self.unanswered: set[int] = set()
+        #: hint id -> (op id, the fallback that stays it was handed to, when): a
+        #: hand-over awaiting that fallback's ``ReplicaPutAck``
+        self.handing: dict[int, tuple[int, str, float]] = {}
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -109,6 +118,10 @@ class HintedHandoff:
             # (session 22's data probe)
             if now - sent_at >= retry or sent_at > now:
                 del self.in_flight[hint_id]
+                intended = self.hints.intended(hint_id)
+                if self.gossiper.status is MemberStatus.LEAVING and intended is not None:
+                    self.unanswered.add(hint_id)  # (withheld, or lost: :meth:`_hand_over`)
+                    self.quorum.suspect(intended, now)  # (until heard from again)
         if pending_for:
             self._scan_page(now, pending_for, timer.hints, out)
         return out
@@ -159,9 +172,13 @@ class HintedHandoff:
                 if given is not None and hint_id not in given:
                     after = hint_id
                     continue
-                sent = self.in_flight.get(hint_id)
                 if intended not in reachable:
                     reachable[intended] = self.quorum.reachable(intended, now)
+                if (hint_id in self.unanswered and given is None and reachable[intended]
+                        and self._heard_since_suspected(intended)
+                        and self.gossiper.status is MemberStatus.LEAVING):
+                    self._hand_over(now, hint_id, intended, key, out)  # (and delivered)
+                sent = self.in_flight.get(hint_id)
                 if (sent is not None and now - sent < retry) or not reachable[intended]:
                     after = hint_id
                     continue
@@ -193,6 +210,68 @@ class HintedHandoff:
                 self.hints.add(target, key, record)
         self.remove(hint_id)
 
+    def _hand_over(self, now: float, hint_id: int, intended: str, key: bytes,
+                   out: list[Effect]) -> None:
+        """A leaving node hands a hint whose delivery went unanswered (which made it
+        suspect the intended node) and whose intended node it heard from since (it
+        is up, and withholds the ack: a rebuilding node's rule), to the first of
+        the key's fallbacks that stays (``UP``, reachable, neither this node nor the
+        intended one), as a ``ReplicaPut`` with ``hint`` the intended node, resent
+        after ``request_timeout`` unanswered; that fallback's ``ReplicaPutAck``
+        deletes the hint here (:meth:`on_handover_ack`); with none, the hint waits.
+
+        Why (session 55, ``s55-cycle``): a rebuilding node withholds the ``HintAck``
+        of a key it replicates on both rings (:meth:`impl.node.Node._unrebuilt_mine`)
+        and a leaving node announces ``left`` only once it holds no hint; the
+        rebuild waited for a removal that strategy 3's claimant claimed only after
+        the leave: none ended (``tests/impl/test_rebuilding_leave_cycle.py``). The
+        hint stays held by a live fallback, which answers reads with it and
+        delivers it once the range is rebuilt, so the write stays in the reads'
+        reach (the hole acknowledging it would reopen:
+        ``tests/impl/test_rebuilding_leave_removal.py``). A hint for a node not
+        heard from since is not handed over: the leave waits for it as before (handed
+        to a fallback the reader could not hear, a hinted read missed it:
+        ``tests/impl/test_hinted_read_membership.py``, leave)."""
+        handing = self.handing.get(hint_id)
+        if self.ids is None or (handing is not None and 0 <= now - handing[2]
+                                < self.config.request_timeout):
+            return
+        staying = set(self.gossiper.view.nodes_with((MemberStatus.UP,)))
+        _, fallbacks = self.quorum.split(key)
+        target = next((node for node in fallbacks if node in staying
+                       and node not in (self.name, intended)
+                       and self.quorum.reachable(node, now)), None)
+        held = self.hints.get(hint_id)
+        if target is None or held is None:
+            return
+        op_id = next(self.ids)
+        self.handing[hint_id] = (op_id, target, now)
+        out.append(Send(target, ReplicaPut(op_id, key, held.record, hint=intended,
+                                           retired=self.replica.carried_raw(held.record))))
+
+    def _heard_since_suspected(self, node: str) -> bool:
+        """Whether a message from ``node`` arrived since the failure detector last
+        suspected it (its count of timeouts cleared: it is up, and withheld an ack)."""
+        record = self.quorum.detector.record(node)
+        return record is not None and record.timeouts == 0
+
+    def handover_of(self, src: str, message: ReplicaPutAck) -> int | None:
+        """The hint ``message`` acknowledges the hand-over of (:meth:`_hand_over`:
+        its op id, from the fallback it was sent to, for its key and intended node),
+        or None (the ack of a put this node coordinates)."""
+        for hint_id, (op_id, target, _) in self.handing.items():
+            if op_id == message.op_id and target == src:
+                held = self.hints.get(hint_id)
+                if (held is not None and held.key == message.key
+                        and self.hints.intended(hint_id) == message.hint):
+                    return hint_id
+        return None
+
+    def on_handover_ack(self, hint_id: int) -> list[Effect]:
+        """A fallback that stays keeps the hint: this leaving node's copy goes."""
+        self.remove(hint_id)
+        return []
+
     def on_delivery(self, src: str, message: HintDelivery, now: float = 0.0) -> list[Effect]:
         """The intended node merges a delivered hint into its versions and acks it (in
         dvv, a merge that keeps entries a pruning upstream dropped sends the merged
@@ -216,3 +295,5 @@ class HintedHandoff:
     def remove(self, hint_id: int) -> None:
         self.hints.remove(hint_id)
         self.in_flight.pop(hint_id, None)
+        self.unanswered.discard(hint_id)
+        self.handing.pop(hint_id, None)

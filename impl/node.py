@@ -482,6 +482,8 @@ class Node:
             self._messages.update(mechanism.handlers())
             self._timers.update(mechanism.timers())
         self._messages[HintDelivery] = self._refuse_if_left(self._messages[HintDelivery])
+        self.handoff.ids = ids
+        self._messages[ReplicaPutAck] = self._handover_acks(self._messages[ReplicaPutAck])
         self._timers[ReapCheck] = self._reap_check
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
@@ -1662,6 +1664,18 @@ class Node:
         W: :meth:`_unacked_if_rebuilding`)."""
         return self.rebuild.active and self.rebuild.unrebuilt(
             self.anti_entropy.trees.range_of(position_of(key)))
+
+    def _handover_acks(self, handler: Callable[[float, str, Any], list[Effect]]
+                       ) -> Callable[[float, str, Any], list[Effect]]:
+        """A ``ReplicaPutAck`` of a leaving node's hint hand-over goes to the hinted
+        handoff (:meth:`impl.handoff.HintedHandoff.handover_of`), any other to
+        ``handler`` (the put coordinator's)."""
+        def on_ack(now: float, src: str, message: Any) -> list[Effect]:
+            hint_id = self.handoff.handover_of(src, message)
+            if hint_id is None:
+                return handler(now, src, message)
+            return self.handoff.on_handover_ack(hint_id)
+        return on_ack
 
     def _unrebuilt_mine(self, key: bytes) -> bool:
         """Whether this node is rebuilding and ``key`` is in a range it replicates and
