@@ -31,7 +31,6 @@ from impl.errors import DynamoError
 from impl.simulator import SimulationError
 from tests.impl.test_rebuilding_acks_agree import two_wiped, unrebuilt_by_both
 
-
 Watch = Callable[[SimulatedCluster, str, set[tuple[bytes, str]]], None]
 
 
