@@ -23,7 +23,6 @@ Run from the project's root:
     .venv/bin/python probes/22g-internal-names-and-limit-values-through-a-forwarder.py
 """
 import json
-import socket
 import sys
 import time
 import urllib.request
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
+from _cluster import LocalNodes, raw
 
 LIMIT = 65536
 KEYS = ["versions", "hints", "meta", "engine", "storage-id", "sqlite_master",
@@ -46,18 +45,7 @@ def chunked_put(port: int, key: str, value: bytes, pieces: int = 7) -> bytes:
                     for i in range(0, len(value), size)) + b"0\r\n\r\n"
     head = (f"PUT /kv/{key} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
             "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n").encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
-        s.sendall(head + body)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out.split(b"\r\n", 1)[0]
+    return raw(port, head + body, timeout=15).split(b"\r\n", 1)[0]
 
 
 with LocalNodes(nodes=5, per_process=True, extra_cluster=f"max_value_bytes = {LIMIT}") as c:

@@ -117,11 +117,12 @@ def test_a_seeded_run_does_what_it_did(case: tuple[str, int, str, bool, bool]) -
 
 
 def test_the_context_tag_is_hmac_sha256() -> None:
-    """:func:`impl.context._tag` (SHA-256 states of the last secret's pads, copied
+    """:func:`impl.context._tag` (the last secret's keyed :class:`hmac.HMAC`, copied
     per tag) gives :func:`hmac.digest`'s tag, secrets of every length about the
-    64-byte block included, alternating between secrets. Mutants killed: a secret
-    over 64 bytes not hashed first; the cached states kept when the secret changes;
-    the outer pad made with the inner one's constant."""
+    64-byte block included, alternating between secrets. Mutants killed: the cached
+    HMAC kept when the secret changes (the session-55 hand-rolled pads' three mutants,
+    a long secret not hashed, the stale states, the outer pad's constant, before the
+    review replaced them by :meth:`hmac.HMAC.copy`)."""
     rng = random.Random(55)
     secrets: list[bytes] = [b"", b"s", bytes(range(63)), bytes(range(64)), bytes(range(65)),
                rng.randbytes(200), bytearray(b"not bytes")]  # type: ignore[list-item]
