@@ -57,6 +57,7 @@ __all__ = [
     "KEY_BYTES_CEILING",
     "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
+    "RECORD_BYTES_CAP",
     "RECORD_BYTES_PER_SECOND",
     "VALUE_BYTES_CEILING",
     "VCLOCK_TRUNCATIONS",
@@ -71,6 +72,7 @@ __all__ = [
     "merged_record_bytes",
     "most_patience",
     "peer_members",
+    "record_bytes_in",
     "record_patience",
     "replicable_frame_bytes",
     "sibling_bytes",
@@ -186,6 +188,18 @@ KEY_RECORDS_BYTES = 8 << 20
 #: load 10 (docs/runtime.md, "Record size"); a record the cluster accepts is
 #: replicated within the timeout unless the machine is loaded beyond that.
 RECORD_BYTES_PER_SECOND = 4 << 20
+#: the most :func:`record_bytes_in` gives (2**62 B: no record comes near it)
+RECORD_BYTES_CAP = 1 << 62
+
+
+def record_bytes_in(seconds: float) -> int:
+    """The bytes of record a cluster replicates within ``seconds`` (a finite float
+    > 0: ``request_timeout``) at :data:`RECORD_BYTES_PER_SECOND`, at most
+    :data:`RECORD_BYTES_CAP`. Before session 56's probe 56a the product was
+    converted by int() alone: ``request_timeout = 1e308`` in a cluster file made it
+    infinite, and ``vdynamo serve`` died with an OverflowError traceback instead of
+    the file's bound error ("over the ceiling of 300")."""
+    return int(min(seconds * RECORD_BYTES_PER_SECOND, RECORD_BYTES_CAP))
 #: ``max_record_bytes`` when it is not given, unless ``request_timeout`` allows
 #: less (:meth:`ClusterConfig.record_limit_for`)
 DEFAULT_RECORD_BYTES = 4 << 20
@@ -824,7 +838,7 @@ class ClusterConfig:
         over what the timeout allows, :meth:`_check_record_limit` refuses the
         configuration naming ``max_value_bytes``). Before this, a configuration
         with ``request_timeout`` under 1 s and the default limits was refused."""
-        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
+        in_time = record_bytes_in(self.request_timeout)
         return max(min(DEFAULT_RECORD_BYTES, in_time), self._one_value_record())
 
     def _check_record_limit(self) -> None:
@@ -834,7 +848,7 @@ class ClusterConfig:
         cluster accepts times out: a 504 for a put merely because its record is
         large; session 12's probe). ConfigError names the fields."""
         one_value = self._one_value_record()
-        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
+        in_time = record_bytes_in(self.request_timeout)
         if one_value > in_time:
             raise ConfigError(
                 f"max_value_bytes, request_timeout: a record holding one value of "
@@ -882,7 +896,7 @@ class ClusterConfig:
         (503, retry-safe) rather than all timing out together (504, outcome
         unknown; session 22's service probe, docs/runtime.md "Service probe
         (session 23)")."""
-        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND) // self.n
+        in_time = record_bytes_in(self.request_timeout) // self.n
         return max(in_time, self._one_value_record())
 
     # ------------------------------------------------------------------ derived

@@ -112,7 +112,7 @@ from impl.http_values import QUORUM_NAMES, key_location
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["DEADLINE_S", "DEFAULT_DEADLINE", "FRESH_S", "IN_FLIGHT", "MAX_ANSWER_BYTES",
-           "MAX_KEY_PATH", "MAX_STATED_ANSWER_BYTES",
+           "MAX_KEY_PATH", "MAX_SECONDS", "MAX_STATED_ANSWER_BYTES",
            "NODE_IN_FLIGHT", "NODE_TIMEOUT_S", "REASON_CHARS",
            "SUSPECT_S", "TIMEOUT_S", "UNKNOWN_OUTCOME",
            "AnswerRefusedError", "AsyncClient", "Client", "Default", "Fetched", "NoNodeError",
@@ -140,6 +140,10 @@ TIMEOUT_S = 2.0
 #: waits for its answer until then, as long as it waited before (the old ``timeout_s``
 #: of 10 s), and its outcome is unknown after
 DEADLINE_S = 10.0
+#: the longest ``timeout_s``, ``deadline_s`` or ``refresh_s`` a client takes (a
+#: day; the CLI's --timeout takes at most an hour): a larger one is refused
+#: (LocalError) rather than raising OverflowError from the sockets (session 56)
+MAX_SECONDS = 86400.0
 
 
 class Default(enum.Enum):
@@ -1581,14 +1585,17 @@ def _write_answer(answer: httpx.Response, method: str, key: bytes | str,
 
 def _check_seconds(name: str, value: object) -> None:
     """Raise LocalError naming ``name`` unless ``value`` is a positive finite number
-    of seconds. Before session 15's probe B, ``connect(nodes, timeout_s=-1)`` (or
-    NaN, or infinity) was taken and each request then raised httpx's bare
-    ValueError or an OverflowError, and ``timeout_s=0`` made every put fail as
-    NoNodeError "ConnectError" although every node was up."""
+    of seconds, at most :data:`MAX_SECONDS` (a day). Before session 15's probe B,
+    ``connect(nodes, timeout_s=-1)`` (or NaN, or infinity) was taken and each
+    request then raised httpx's bare ValueError or an OverflowError, and
+    ``timeout_s=0`` made every put fail as NoNodeError "ConnectError" although every
+    node was up. Before session 56's probe 56b a finite but huge one (``timeout_s=
+    1e308``) was taken and each get raised a bare OverflowError ("timestamp out of
+    range for platform time_t") from the socket's timeout."""
     if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or value <= 0):
+            or not math.isfinite(value) or not 0 < value <= MAX_SECONDS):
         raise LocalError(f"connect: {name} must be a positive finite number of seconds, "
-                         f"got {value!r:.60}")
+                         f"at most {MAX_SECONDS:g} (a day), got {value!r:.60}")
 
 
 def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object,

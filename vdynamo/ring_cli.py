@@ -12,7 +12,13 @@ import json
 
 from spec.partitioning import DEFAULT_TOKENS, compare, format_table
 
-__all__ = ["main"]
+__all__ = ["RING_TOKENS_MAX", "main"]
+
+#: the most tokens (S x the largest T) and strategy-2 partitions (Q) one comparison
+#: builds: 4,096 nodes x 256 tokens (2**20) took 31 CPU-s and 830 MB for one trial
+#: (session 56), and `--nodes 99999999` or `--partitions 99999999999` ran until the
+#: machine's memory ran out rather than saying the options were too large
+RING_TOKENS_MAX = 1 << 18
 
 
 def _positive_list(text: str) -> list[int]:
@@ -62,6 +68,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.n > args.nodes:
         parser.error(f"--n {args.n} exceeds --nodes {args.nodes}")
+    if args.nodes * max(args.tokens) > RING_TOKENS_MAX:
+        parser.error(f"--nodes {args.nodes} x the largest of --tokens ({max(args.tokens)}) "
+                     f"is {args.nodes * max(args.tokens)} tokens, over {RING_TOKENS_MAX} (its "
+                     "memory and time grow with it: 2**20 tokens took 830 MB and 31 s a trial)")
+    if args.partitions is not None and args.partitions > RING_TOKENS_MAX:
+        parser.error(f"--partitions {args.partitions}: at most {RING_TOKENS_MAX}")
     rows = compare(args.nodes, args.n, args.tokens, args.seed, args.trials, args.partitions)
     if args.json:
         print(json.dumps({

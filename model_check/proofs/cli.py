@@ -74,17 +74,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the longest ``--timeout`` (a day; Z3's timeout is an unsigned 32-bit count of
+#: milliseconds, about 49.7 days)
+MAX_TIMEOUT_S = 86400.0
+
+
 def _seconds(text: str) -> float:
-    """``--timeout``: a finite number of seconds of at least a millisecond (Z3 takes
-    whole milliseconds, and 0 means none: `--timeout 0`, `-1` and `nan` were taken,
-    `nan` and `inf` then crashed converting to milliseconds; session 30)."""
+    """``--timeout``: a finite number of seconds of at least a millisecond and at most
+    :data:`MAX_TIMEOUT_S` (Z3 takes whole milliseconds, and 0 means none: `--timeout
+    0`, `-1` and `nan` were taken, `nan` and `inf` then crashed converting to
+    milliseconds; session 30; `1e308` was taken and crashed with OverflowError
+    converting to milliseconds until session 56's red team)."""
     try:
         seconds = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(seconds) or seconds < 0.001:
+    if not math.isfinite(seconds) or not 0.001 <= seconds <= MAX_TIMEOUT_S:
         raise argparse.ArgumentTypeError(
-            f"expected a finite number of seconds >= 0.001, got {text!r}")
+            f"expected a finite number of seconds in [0.001, {MAX_TIMEOUT_S:g}], got {text!r}")
     return seconds
 
 

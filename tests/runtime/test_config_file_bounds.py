@@ -53,6 +53,11 @@ REFUSED = [
     ("gossip_interval", 1e-9), ("gossip_interval", 0.01), ("gossip_interval", 61),
     ("shadow_round_s", 1e9), ("shadow_round_s", 0.05), ("shadow_round_s", 61),
     ("request_timeout", 1e300), ("request_timeout", 301),
+    # session 56's probe 56a: 1e308 x RECORD_BYTES_PER_SECOND is infinite; before
+    # impl.config.record_bytes_in, ClusterConfig raised OverflowError (a traceback of
+    # `vdynamo serve`) before the bound was checked. Mutant: the int() of the product
+    # back in _derived_record_limit: this case fails with OverflowError
+    ("request_timeout", 1e308),
     ("replica_timeout", 1e-9), ("replica_timeout", 0.005),
     ("suspicion_timeout", 1e-9), ("suspicion_timeout", 3601),
     ("hint_scan_interval", 1e-9), ("hint_scan_interval", 3601),

@@ -56,7 +56,7 @@ def test_the_defaults_are_a_call_deadline_and_a_nodes_part() -> None:
     assert (given._deadline_s, given.router.probe_writes) == (3.0, True)
     old = vdynamo.connect(["127.0.0.1:1"], timeout_s=10.0, deadline_s=None)
     assert (old._deadline_s, old.router.probe_writes) == (None, False)  # as before
-    for bad in (0, -1.0, float("nan"), "5"):
+    for bad in (0, -1.0, float("nan"), "5", 1e308):  # 1e308: over MAX_SECONDS (session 56)
         with pytest.raises(LocalError, match="deadline_s must be a positive"):
             Client(["127.0.0.1:1"], deadline_s=bad)  # type: ignore[arg-type]
 

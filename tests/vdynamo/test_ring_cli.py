@@ -36,7 +36,12 @@ def test_vdynamo_ring_command_line() -> None:
 
 @pytest.mark.parametrize(
     "argv", [["--n", "0"], ["--tokens", "0,1"], ["--tokens", "x"], ["--nodes", "2", "--n", "3"],
-             ["--tokens", "1,1"], ["--tokens", "2,8,2"]]  # a repeat: the same row twice
+             ["--tokens", "1,1"], ["--tokens", "2,8,2"],  # a repeat: the same row twice
+             # session 56's red team: each ran until memory ran out (mutant: the
+             # RING_TOKENS_MAX checks dropped: these 3 cases run for minutes; seen
+             # with --nodes 99999999 killed at 60 s)
+             ["--nodes", "99999999"], ["--nodes", "1025", "--tokens", "256"],
+             ["--partitions", "99999999999"]]
 )
 def test_vdynamo_ring_refuses_bad_options(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:

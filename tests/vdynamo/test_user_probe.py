@@ -77,12 +77,14 @@ def test_an_impl_replay_of_a_step_naming_an_unknown_member_is_refused(
     assert "REFUSED at step 2" in out and f"names {named}, which the trace's configuration" in out
 
 
-@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "0.0001", "soon"])
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "0.0001", "soon", "1e308", "86401"])
 def test_prove_refuses_a_timeout_that_is_not_a_positive_finite_number(
     timeout: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # nan and inf were tracebacks (converting to Z3's milliseconds); 0 and -1 were taken
-    # (Z3 reads 0 as no timeout at all)
+    # (Z3 reads 0 as no timeout at all); 1e308 an OverflowError traceback until session
+    # 56's red team (mutant: the MAX_TIMEOUT_S bound dropped: 1e308 fails OverflowError,
+    # 86401 DID NOT RAISE)
     with pytest.raises(SystemExit) as stop:
         main(["prove", "vclock_descends_reflexive", "--no-agreement", "--timeout", timeout])
     assert stop.value.code == 2
