@@ -235,6 +235,13 @@ KNOWN: dict[str, Reads] = {
     "forwarder_coordinates": "a step's own footprint",
     "outsider_hands_off": "a step's own footprint",
     "outsider_lets_go": "a step's own footprint",
+    # session 56 (model_check.rebuild_witnesses): the rebuild's never found without
+    # features.rebuild (with it the reduction is off, REBUILD_ACTIONS); the refusing
+    # target's with a write_failures budget only (the reduction off)
+    "rebuilding_put_unacked": "a step's own footprint",
+    "rebuilding_own_write_uncounted": "a step's own footprint",
+    "rebuilding_read_fails": "a step's own footprint",
+    "refused_target_acks_again": "a step's own footprint",
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in

@@ -66,11 +66,20 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from model_check.errors import CheckError
+from model_check.rebuild_witnesses import (
+    rebuilding_own_write_uncounted,
+    rebuilding_put_unacked,
+    rebuilding_read_fails,
+    rebuilds,
+    refused_target_acks_again,
+    refuses_copies,
+)
 from spec.actions import (
     Action,
     AntiEntropy,
     BufferedCrash,
     ClientGet,
+    ClientPut,
     Deliver,
     DiskLoss,
     ForceRemove,
@@ -1012,6 +1021,48 @@ SOMETIMES = (
         "a node outside the top N deletes its copy once every top-N node acknowledged it",
         step=_TakenStep(OutsiderLetGo),
         actions=(OutsiderLetGo,),
+    ),
+)
+
+# session 56: the rebuild's and the refusing target's rules reached
+# (model_check.rebuild_witnesses: each a verdict a spec mutant of its rule changes)
+SOMETIMES = (
+    *SOMETIMES,
+    Property.sometimes(
+        "rebuilding_put_unacked",
+        "a replica whose disk was lost, not rebuilt yet, stores a put's copy its "
+        "coordinator awaits and does not acknowledge it (features.rebuild)",
+        step=rebuilding_put_unacked,
+        actions=(Deliver,),
+        messages=frozenset({Kind.REPLICA_PUT}),
+        possible=rebuilds,
+    ),
+    Property.sometimes(
+        "rebuilding_own_write_uncounted",
+        "a put reaches a coordinator whose disk was lost, not rebuilt yet: it stores its "
+        "own write and does not count it towards W (features.rebuild)",
+        step=rebuilding_own_write_uncounted,
+        actions=(ClientPut,),
+        possible=rebuilds,
+    ),
+    Property.sometimes(
+        "rebuilding_read_fails",
+        "a get whose coordinator's own read does not count (its disk was lost, not "
+        "rebuilt yet) fails once R is out of reach without it, rather than waiting for "
+        "ever (features.rebuild)",
+        step=rebuilding_read_fails,
+        actions=(Deliver, Timeout),
+        possible=rebuilds,
+    ),
+    Property.sometimes(
+        "refused_target_acks_again",
+        "a target whose refusal of a put's copy its coordinator took stores another copy "
+        "(a duplicate) and acknowledges it, which then counts (write_failures with "
+        "duplicates)",
+        step=refused_target_acks_again,
+        actions=(Deliver,),
+        messages=frozenset({Kind.REPLICA_PUT}),
+        possible=refuses_copies,
     ),
 )
 

@@ -184,10 +184,15 @@ _FORWARDS = {**_WRITE_READ, "converged_after_a_write": 3, "read_after_acknowledg
 _DISK_READ = {**_WRITE_READ, "disk_lost_holding_data": 2, "new_actor_writes": 3,
               "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2}
 
+# The rebuild's rules reached (session 56: a rebuilding replica's ack and its own
+# write as a coordinator not counted; model_check.rebuild_witnesses), in every entry
+# with the rebuild: the only verdicts a spec mutant of those two rules changes.
+_REBUILD_RULES = {"rebuilding_put_unacked": 4, "rebuilding_own_write_uncounted": 3}
+
 # The rebuild's one-put entries' witnesses (session 55's review: a put, a disk loss).
 _REBUILD_PUT = {"put_acknowledged": 3, "disk_lost_holding_data": 2, "new_actor_writes": 3,
                 "coordinator_times_out": 3, "anti_entropy_repairs": 2,
-                "converged_after_a_write": 4}
+                "converged_after_a_write": 4, **_REBUILD_RULES}
 
 # The pruning entries' common witnesses (session 33: N=2, R=1, W=2, one crash).
 _PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
@@ -1124,7 +1129,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "property holds, read_your_writes included",
         distinct_states=33_182,
         transitions=125_538, depth=14,
-        found=_DISK_READ,
+        found={**_DISK_READ, **_REBUILD_RULES},
     ),
     _entry(
         "disk-loss-rebuild-crash",
@@ -1146,6 +1151,34 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=4_969,
         transitions=19_974, depth=14,
         found={**_REBUILD_PUT, "fallback_holds_hint": 3, "hint_handed_off": 9},
+    ),
+    _entry(
+        "disk-loss-rebuild-drop",
+        "session 56: the rebuild with a drop, every request through the first node of the "
+        "key's top N (workload.coordinator = \"first\"), one put and one get: a get "
+        "through the rebuilding node does not count its own read until every replica "
+        "answered, so with another replica's answer lost it fails once R is out of reach "
+        "without that read rather than waiting for ever (rebuilding_read_fails, 5 steps: "
+        "the only verdict a mutant of settle_get's reduction of the most it can count "
+        "changes): every property holds",
+        distinct_states=14_109,
+        transitions=59_546, depth=14,
+        found={**_DISK_READ, **_REBUILD_RULES, "rebuilding_read_fails": 5},
+    ),
+    _entry(
+        "write-failure-duplicate",
+        "session 56: write-failure-strict with one duplicated message and one refused "
+        "write (no drop): a target that refused one copy of a put's replica-put stores "
+        "the other and acknowledges it to the coordinator that keeps it eligible "
+        "(Coordination.refused: the implementation retries a refusing target and counts "
+        "its ack), in 5 steps (refused_target_acks_again: the only verdict a mutant that "
+        "gives the refusing target up, or has the replica not answer it, changes): every "
+        "property holds",
+        distinct_states=6_114,
+        transitions=22_590, depth=11,
+        found={**_WRITE_READ, "read_repair_repairs": 7, "anti_entropy_repairs": 2,
+               "acked_after_refused_write": 4, "refused_target_acks_again": 5},
+        not_found=("fallback_holds_hint",),
     ),
 )
 

@@ -283,6 +283,12 @@ class TraceEvents(Lockstep):
         if forwarding:
             return forwarding
         first = entries[0] if entries else None
+        if first is not None and first[1] == "deliver" and first[5] == "ReplicaGetReply":
+            m = self.sim_message(first[2])
+            node = self.sim.nodes.get(first[4])
+            if m is not None and node is not None:  # (session 56: the rebuild mix)
+                return trace_spec.own_read_gap(node, m.message.key, self.sim.now,
+                                               self.frontier, first[4])
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
         name, op_id = first[2], first[3].op_id
@@ -729,6 +735,12 @@ class TraceEvents(Lockstep):
 
     # ------------------------------------------------------------------ workload
 
+    def entry_node(self, nodes: list[str], node: str) -> str:
+        """The node a client's request goes to, ``node`` (drawn of ``nodes``) unless a
+        mix steers it (:meth:`model_check.trace_validation.TraceValidator.entry_node`,
+        session 56)."""
+        return node
+
     def _schedule_turn(self, client: str, delay: float) -> None:
         self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
 
@@ -747,7 +759,7 @@ class TraceEvents(Lockstep):
         if not nodes:
             self._schedule_turn(client, 0.5)
             return
-        node = self.rng.choice(nodes)
+        node = self.entry_node(nodes, self.rng.choice(nodes))
         if not is_get and self.config.coordinator == "any":
             # (session 53) some puts go to a node outside the key's top N, which
             # forwards them (drawn apart: the one-key runs' other draws are unchanged)

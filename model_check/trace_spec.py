@@ -56,6 +56,8 @@ from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.membership import membership_changes, view_of
 from spec.read_repair import repair, repaired_nodes
+from spec.rebuild import uncounted as rebuild_uncounted
+from spec.rebuild import unrebuilt as rebuild_unrebuilt
 from spec.requests import client_requests, forward_retries
 from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
@@ -74,6 +76,7 @@ __all__ = [
     "handoff",
     "handoff_again",
     "late_read_repair",
+    "own_read_gap",
     "rebuild_progress",
     "replicas",
     "resend",
@@ -461,3 +464,31 @@ def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
                 state = after[0]
         return state
     return run
+
+
+def own_read_gap(node: object, key: bytes, now: float, frontier: Sequence[State],
+                 name: str) -> str:
+    """The named spec gap ``rebuild-own-read-counted`` (session 56), or "": the
+    implementation's rebuilding node ``node`` (``name``) counts its own read of
+    ``key`` at ``now`` (its range rebuilt, its copy not empty, no silent read in the
+    last ``request_timeout + max_retry_after``: ``Node._uncounted_read`` false) while
+    it still rebuilds other ranges, where every spec state of ``frontier`` keeps the
+    node's mark with no exchange of the key left (the spec leaves its own reads
+    uncounted until ``Rebuilt``: docs/refinement.md, "The rebuild in the spec (session
+    55)", item 1's "Left out", met by the rebuild mix, session 56)."""
+    rebuild = getattr(node, "rebuild", None)
+    if rebuild is None or not rebuild.active or now < getattr(node, "_silent_until", 0.0):
+        return ""
+    record = node.replica.local_record(key)  # type: ignore[attr-defined]
+    if node._unrebuilt_copy(key, record):  # type: ignore[attr-defined]
+        return ""
+    text = key.decode()
+    if not frontier or not all(
+            rebuild_uncounted(s.rebuilding, name) and not rebuild_unrebuilt(
+                s.rebuilding, name, text) for s in frontier):
+        return ""
+    return (f"spec gap rebuild-own-read-counted: {name} counts its own read of {text!r} "
+            "(its range rebuilt, no silent read in the grace) while it rebuilds other "
+            "ranges; the spec's mark leaves its own reads uncounted until Rebuilt "
+            "(docs/refinement.md, session 55's 'Left out')")
+

@@ -17,7 +17,7 @@ from impl.faults import Delay, Faults
 from spec.config import Config
 from spec.errors import ConfigError
 
-__all__ = ["MAX_DISK_LOSSES", "TWO_KEYS", "SeedReport", "Swarm", "trace_config"]
+__all__ = ["MAX_DISK_LOSSES", "REBUILD_STATS", "TWO_KEYS", "SeedReport", "Swarm", "trace_config"]
 
 #: an unbounded fault budget (the impl's faults are drawn by the simulator)
 _UNBOUNDED = 10**6
@@ -27,6 +27,11 @@ _UNBOUNDED = 10**6
 TWO_KEYS = ("k", "j")
 #: the most disk losses of one run (:attr:`Swarm.disk_loss`, session 34)
 MAX_DISK_LOSSES = 2
+#: the implementation's counts of its rebuild rules acting (``impl.node.Node.stats``,
+#: session 56): its own read and its own write uncounted, a replica get unanswered, a
+#: replica put and a hint delivery stored and not acknowledged
+REBUILD_STATS = ("rebuild-uncounted-read", "rebuild-uncounted-own-write",
+                 "rebuild-silent-get", "rebuild-unacked-put", "rebuild-unacked-hint")
 
 
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
@@ -109,21 +114,32 @@ class Swarm:
     partition_interval: float | None = None
     disk_loss: float = 0.0
     write_failure: float = 0.0
+    #: the rebuild mix (session 56; ``draw(seed, rebuilds=True)``): the virtual second
+    #: of the run's scripted disk loss of a node of the key's top N (None: none), its
+    #: downtime in seconds, and the probability that a client's request goes to a node
+    #: that rebuilds (``Node._acks_uncounted``) when one is among its entry nodes
+    rebuild_at: float | None = None
+    rebuild_down: float = 0.0
+    to_rebuilding: float = 0.0
 
     @classmethod
     def draw(cls, seed: int, *, disk_losses: bool = False,
-             write_failures: bool = False) -> Swarm:
+             write_failures: bool = False, rebuilds: bool = False) -> Swarm:
         """The mix of seed ``seed`` (its own generator, apart from the run's). With
         ``disk_losses`` the disk-loss fault is drawn too (on or off, and its rate),
         after the others: every other fault of the seed's mix is the same; so is
         ``write_failures`` (session 52), after the disk loss: on in every such seed
-        (its rate drawn), the seeds' other faults as without it."""
+        (its rate drawn), the seeds' other faults as without it. ``rebuilds``
+        (session 56), drawn last: one scripted disk loss early in the run (at 0.3-1.5
+        s, down 0.2-0.8 s) and the clients' requests sent to the rebuilding node with
+        a drawn probability (0.4-0.9), so that it coordinates gets and puts and its
+        peers send it theirs while it rebuilds (:attr:`rebuild_at`)."""
         rng = random.Random(f"swarm-{seed}")
 
         def on() -> bool:
             return rng.random() < 0.5
 
-        return cls(
+        mix = cls(
             loss=round(rng.uniform(0.01, 0.08), 3) if on() else 0.0,
             duplication=round(rng.uniform(0.01, 0.05), 3) if on() else 0.0,
             reorder=round(rng.uniform(0.02, 0.1), 3) if on() else 0.0,
@@ -134,6 +150,12 @@ class Swarm:
             else 0.0,
             write_failure=round(rng.uniform(0.05, 0.4), 2) if write_failures else 0.0,
         )
+        if not rebuilds:
+            return mix
+        return dataclasses.replace(
+            mix, rebuild_at=round(rng.uniform(0.3, 1.5), 2),
+            rebuild_down=round(rng.uniform(0.2, 0.8), 2),
+            to_rebuilding=round(rng.uniform(0.4, 0.9), 2))
 
     def faults(self) -> Faults:
         """The simulator's fault settings for this mix (one node down at a time,
@@ -151,7 +173,8 @@ class Swarm:
             ("loss", self.loss), ("dup", self.duplication), ("reorder", self.reorder),
             ("skew", self.max_clock_skew), ("crash", self.crash_interval),
             ("partition", self.partition_interval), ("disk", self.disk_loss),
-            ("refused", self.write_failure)) if value]
+            ("refused", self.write_failure), ("rebuild-at", self.rebuild_at),
+            ("down", self.rebuild_down), ("to-rebuilding", self.to_rebuilding)) if value]
         return " ".join(parts) or "no faults"
 
 
@@ -208,6 +231,9 @@ class SeedReport:
     #: forward); and (session 54) ``replayed``: the inputs among those (or the client
     #: puts) refused as a shadow round replayed them
     refusals: Counter[str] = field(default_factory=Counter)
+    #: the implementation's rebuild rules that acted (session 56), by its nodes' stats
+    #: (:data:`REBUILD_STATS`), summed over every node object of the run
+    rebuild_rules: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
@@ -220,6 +246,9 @@ class SeedReport:
                       f"puts refused {self.puts_refused}")
             extra += "".join(f", {kind} refused {count}"
                              for kind, count in sorted(self.refusals.items()))
+        if self.rebuild_rules:
+            extra += f"{', ' if extra else ''}rules [" + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.rebuild_rules.items())) + "]"
         if self.forwards:
             extra += "".join(f"{', ' if extra or i else ''}spec {kind} {count}"
                              for i, (kind, count) in enumerate(sorted(self.forwards.items())))
@@ -236,6 +265,10 @@ class SeedReport:
                 f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
 
     def rerun(self) -> str:
+        if self.swarm.rebuild_at is not None:  # session 56: not a setting of the command
+            return ("python -c 'from model_check.trace_validation import validate_seed; "
+                    f"r = validate_seed({self.seed}, rebuilds=True); "
+                    "print(r.line(), r.reason)'")
         if self.swarm.write_failure:  # session 52: not a setting of the command
             return ("python -c 'from model_check.trace_validation import validate_seed; "
                     f"r = validate_seed({self.seed}, write_failures=True); "

@@ -168,7 +168,7 @@ from model_check.trace_membership import (
     views_match,
 )
 from model_check.trace_spec import apply_actions, with_idle_clients
-from model_check.trace_swarm import SeedReport, Swarm, trace_config
+from model_check.trace_swarm import REBUILD_STATS, SeedReport, Swarm, trace_config
 from spec import model as spec_model
 from spec.actions import (
     Action,
@@ -306,6 +306,41 @@ class TraceValidator(TraceEvents):
         self.rebuild_seen: set[str] = set()
         self.rebuild_pending: dict[str, set[tuple[tuple[int, int], str]]] = {}
         self.rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]] = {}
+        #: every node object of the run, by id (:data:`REBUILD_STATS`, session 56)
+        self.nodes_seen: dict[int, object] = {}
+        #: the rebuild mix's draws (session 56: its victim and its requests' entry
+        #: nodes; drawn only with :attr:`Swarm.rebuild_at`, so every other run is as
+        #: before)
+        self.rebuild_rng = random.Random(f"rebuild-{seed}")
+
+    def _lose_a_disk(self) -> None:
+        """The rebuild mix's disk loss (session 56, :attr:`Swarm.rebuild_at`): an up
+        node of the first key's top N loses its disk (the nemesis' way,
+        :meth:`impl.simulator.Simulator.lose_disk`: the spec's ``DiskLoss``) and
+        restarts :attr:`Swarm.rebuild_down` seconds later, empty: it rebuilds."""
+        up = [n for n in self.config.top_n(self.config.keys[0]) if self.up(n)]
+        if not up:
+            return
+        victim = self.rebuild_rng.choice(up)
+        self.sim.lose_disk(victim)
+
+        def restart() -> None:
+            if self.sim.is_down(victim):
+                self.sim.restart(victim)
+        self.sim.schedule(self.sim.now + self.swarm.rebuild_down, restart)
+
+    def entry_node(self, nodes: list[str], node: str) -> str:
+        """The node a client's request goes to (:meth:`TraceEvents._turn` drew ``node``
+        of ``nodes``): with the rebuild mix (session 56), a rebuilding one of ``nodes``
+        (``Node._acks_uncounted``: rebuilding, or in its grace) with probability
+        :attr:`Swarm.to_rebuilding`."""
+        if not self.swarm.to_rebuilding:
+            return node
+        rebuilding = [n for n in nodes
+                      if self._node(n)._acks_uncounted(self.sim.now)]
+        if rebuilding and self.rebuild_rng.random() < self.swarm.to_rebuilding:
+            return self.rebuild_rng.choice(rebuilding)
+        return node
 
     # ------------------------------------------------------------------ running
 
@@ -321,6 +356,8 @@ class TraceValidator(TraceEvents):
                 self._schedule_turn(client, self.rng.uniform(0.0, 0.5))
             if self.config.membership:
                 self.sim.schedule(self.rng.uniform(*CHANGE_AT_S), self._change)
+            if self.swarm.rebuild_at is not None:  # (session 56: the rebuild mix)
+                self.sim.schedule(self.swarm.rebuild_at, self._lose_a_disk)
             self._run_until(self.duration_s)
             self.workload_open = False
             self.sim.stop_nemesis()  # and no more loss, duplication or reordering
@@ -348,6 +385,9 @@ class TraceValidator(TraceEvents):
             report.verdict = "divergence"
             report.reason = str(divergence)
         report.disks_lost = self.sim.stats["disk_losses"]
+        for node in self.nodes_seen.values():
+            stats = getattr(node, "stats", {})
+            report.rebuild_rules.update({s: stats[s] for s in REBUILD_STATS if stats.get(s)})
         report.wall_s = time.perf_counter() - started
         report.virtual_s = self.sim.now
         return report
@@ -356,6 +396,8 @@ class TraceValidator(TraceEvents):
         while True:
             self.cache = {m.id: m for m in self.sim.in_flight()}
             self.guard_before = self.guard_counts()
+            for node, _ in self.guard_before.values():  # (their stats: REBUILD_STATS)
+                self.nodes_seen.setdefault(id(node), node)
             self.note_starts()
             mark = len(self.sim.log)
             armed = self._arm_failing_disks()
@@ -971,16 +1013,20 @@ def convergence_failure(config: Config, frontier: Sequence[State],
 
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
                   duration_s: float = 12.0, quiet_s: float = 25.0,
-                  disk_losses: bool = False, write_failures: bool = False) -> SeedReport:
+                  disk_losses: bool = False, write_failures: bool = False,
+                  rebuilds: bool = False) -> SeedReport:
     """Validate one seed's run (the swarm drawn from the seed unless given; with
     ``disk_losses`` the swarm draws the nemesis' disk losses too, session 34; with
     ``write_failures`` a failing disk that refuses replica writes, against
-    ``trace_config(write_failures=True)`` unless ``config`` is given, session 52)."""
+    ``trace_config(write_failures=True)`` unless ``config`` is given, session 52; with
+    ``rebuilds`` the rebuild mix, session 56: a scripted disk loss early in the run and
+    requests sent to the rebuilding node, :attr:`Swarm.rebuild_at`)."""
     if config is None:
         config = trace_config(write_failures=write_failures)
     validator = TraceValidator(config, seed=seed,
                                swarm=swarm or Swarm.draw(seed, disk_losses=disk_losses,
-                                                         write_failures=write_failures),
+                                                         write_failures=write_failures,
+                                                         rebuilds=rebuilds),
                                duration_s=duration_s, quiet_s=quiet_s)
     validator.report.disk_losses = disk_losses
     return validator.run()

@@ -166,7 +166,8 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == [
         "write-failure-acked", "forward-strict-partition", "forward-pw-partition",
         "forward-pw-disk-loss", "disk-loss-read-rebuild",  # (session 55: the rebuild)
-        "disk-loss-rebuild-crash", "disk-loss-rebuild-sloppy"]  # (session 55's review)
+        "disk-loss-rebuild-crash", "disk-loss-rebuild-sloppy",  # (session 55's review)
+        "disk-loss-rebuild-drop"]  # (session 56)
     assert "dvv-prune-learnt" in {r.name for r in results}
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {

@@ -160,7 +160,8 @@ MAPPED = [e.name for e in DEFAULT_SUITE
 #: session 55: the entries with a replaced disk's rebuild (features.rebuild): the
 #: lockstep's cluster has no restore guard (``LockstepState.maps_rebuild``; trace
 #: validation maps the rebuild)
-REBUILT = {"disk-loss-read-rebuild", "disk-loss-rebuild-crash", "disk-loss-rebuild-sloppy"}
+REBUILT = {"disk-loss-read-rebuild", "disk-loss-rebuild-crash", "disk-loss-rebuild-sloppy",
+           "disk-loss-rebuild-drop"}  # (session 56)
 #: session 54's review: the entries whose clients send to any node (forwards, the
 #: forwarder's retries and its copy's hand-off): the lockstep maps no forward
 #: (``LockstepState.maps_forwards``; trace validation's harness does)
