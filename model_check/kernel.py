@@ -11,7 +11,8 @@ in 16,132 states). This module makes a state a tuple of three interned ids,
 
 * **context**: every part of the state but the messages in flight and the fault
   budget (the nodes, clients, put table, partition, hint records, actor epochs,
-  membership, key epochs, backups, retirements learnt, refused writes), interned by
+  membership, key epochs, backups, retirements learnt, refused writes, and since
+  session 56 the replaced disks' rebuild ``State.rebuilding``), interned by
   the hashes of its large parts and the values of its small ones (the trade the
   memo and the explorer's seen-set already make: a 64-bit hash collision would
   merge two parts);
@@ -78,7 +79,15 @@ kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configurat
   the budget spent by :func:`spec.requests.spent_refusal` (a refused client put,
   :class:`~spec.actions.FailedPut`, is a client request: per (context, budget));
 * **backups and restores** (``faults.restores``): node faults per (context, budget); a
-  restore takes its node down and purges its coordinations' exchanges as a crash does.
+  restore takes its node down and purges its coordinations' exchanges as a crash does;
+* **a replaced disk's rebuild** (``features.rebuild`` with disk losses, session 55's
+  :mod:`spec.rebuild`; session 56): ``State.rebuilding`` is a part of the context, so
+  every step cached per context (a delivery that a rebuilding replica answers or not,
+  a request whose coordinator's own write is not counted, a disk loss or a crash that
+  begins a rebuild again, an exchange that completes a pair, ``Rebuilt``) reads it in
+  its key; anti-entropy (with ``Rebuilt``) and reaps are the spec's own then, cached
+  per context, not the memo's (:class:`~model_check.spec_memo.MemoSuccessors` keys
+  them without it and builds their successors without it).
 
 The rest falls back to the spec's model (:func:`model_check.spec_model.spec_model`).
 
@@ -156,7 +165,6 @@ from spec.coordination import (
 )
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
-from spec.errors import ConfigError
 from spec.faults import _refused_writes, faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
@@ -227,8 +235,6 @@ def covers(config: Config, symmetry: bool = True) -> tuple[bool, str]:
         return False, (f"the spec's mechanisms are not the kernel's (new to it: "
                        f"{', '.join(missing) or 'none; another order'}): not covered by the "
                        f"kernel")
-    if config.rebuild and config.disk_losses:  # (session 55: State.rebuilding, not packed)
-        return False, "features.rebuild with disk losses: not covered by the kernel"
     return True, ""
 
 
@@ -237,16 +243,10 @@ class Kernel:
 
     ``successors(packed)`` yields ``(action, packed)`` in the spec's order;
     ``decode(packed)`` is the spec's state; ``encode(state)`` its packed form (the
-    same id for equal parts). Raises ConfigError for ``features.rebuild`` with disk
-    losses (``State.rebuilding`` is not packed: session 55's review) and
-    ``AssertionError`` if a memoised step reads a part outside its key (as
-    :class:`~model_check.spec_memo.MemoSuccessors`)."""
+    same id for equal parts). Raises ``AssertionError`` if a memoised step reads a part
+    outside its key (as :class:`~model_check.spec_memo.MemoSuccessors`)."""
 
     def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
-        if config.rebuild and config.disk_losses:
-            # (session 55's review) State.rebuilding is not packed: a kernel built
-            # directly, without :func:`covers`, would drop it silently
-            raise ConfigError("features.rebuild with disk losses: not covered by the kernel")
         self.config = config
         self.limit = limit
         """Cached steps held before the step caches are emptied (the interned parts stay:
@@ -256,7 +256,7 @@ class Kernel:
         self.plan: Plan = plan_of(config)
         self.memo = MemoSuccessors()
         #: context id -> (nodes, clients, puts, side, hints_acked, hints_deleted, epochs,
-        #: membership, key_epochs, backups, known, unpersisted, (hn, hc, hp))
+        #: membership, key_epochs, backups, known, unpersisted, (hn, hc, hp), rebuilding)
         self.contexts: list[tuple[Any, ...]] = []
         self.context_ids: dict[tuple[Any, ...], int] = {}
         #: messages id -> (messages, hash)
@@ -300,8 +300,13 @@ class Kernel:
         #: the mechanisms run on the decoded state after the timeouts (their order
         #: in :data:`spec.model.MECHANISMS`)
         self.others: tuple[Callable[[State, Plan], Iterable[tuple[Action, State]]], ...] = ()
+        #: a replaced disk's rebuild (session 56): State.rebuilding is in the context,
+        #: and the memo's anti-entropy and reaps (keyed without it, their successors
+        #: built without it: spec_memo._with_nodes) give way to the spec's own, cached
+        #: per context here
+        rebuilds = config.rebuild and config.disk_losses > 0
         if self.plan.tombstones and config.delete_mode != "keep":
-            self.others += (self.memo.reaps,)
+            self.others += (reaps if rebuilds else self.memo.reaps,)
         if _spec.initial_state(config).membership is not None:
             self.others += (self.memo.membership_changes,)
         self.handoffs = config.hinted_handoff
@@ -309,6 +314,8 @@ class Kernel:
         #: state, only where clients may send to any node (the spec yields none otherwise)
         self.forwarding = config.coordinator == "any"
         self.anti_entropy = config.anti_entropy
+        self.exchange: Callable[[State, Plan], Iterable[tuple[Action, State]]] = (
+            anti_entropy if rebuilds else self.memo.anti_entropy)
         self.gossip = config.prune_knowledge == "learnt"
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
@@ -323,13 +330,14 @@ class Kernel:
         """The id of ``s``'s context (every part but the messages and the budget)."""
         p = s._parts
         key = (p[0], p[2], p[3], s.side, s.hints_acked, s.hints_deleted, s.epochs,
-               s.membership, s.key_epochs, s.backups, s.known, s.unpersisted)
+               s.membership, s.key_epochs, s.backups, s.known, s.unpersisted, s.rebuilding)
         c = self.context_ids.get(key)
         if c is None:
             c = self.context_ids[key] = len(self.contexts)
             self.contexts.append((s.nodes, s.clients, s.puts, s.side, s.hints_acked,
                                   s.hints_deleted, s.epochs, s.membership, s.key_epochs,
-                                  s.backups, s.known, s.unpersisted, (p[0], p[2], p[3])))
+                                  s.backups, s.known, s.unpersisted, (p[0], p[2], p[3]),
+                                  s.rebuilding))
         return c
 
     def messages_of(self, messages: tuple[Message, ...], hm: int) -> int:
@@ -365,10 +373,10 @@ class Kernel:
         """The spec's state of context ``c``, the messages ``messages`` (hash ``hm``) and
         budget ``u``."""
         (nodes, clients, puts, side, acked, deleted, epochs, membership, key_epochs,
-         backups, known, unpersisted, (hn, hc, hp)) = self.contexts[c]
+         backups, known, unpersisted, (hn, hc, hp), rebuilding) = self.contexts[c]
         return new_state(nodes, messages, clients, puts, side, self.budgets[u], acked,
                          deleted, epochs, self.config, (hn, hm, hc, hp), membership,
-                         key_epochs, backups, known, unpersisted)
+                         key_epochs, backups, known, unpersisted, rebuilding)
 
     def decode(self, packed: Packed) -> State:
         """The spec's state packed as ``packed`` (cached: :data:`DECODED_LIMIT`)."""
@@ -506,8 +514,7 @@ class Kernel:
         if self.anti_entropy:
             exchanged = self.exchanged.get(c)
             if exchanged is None:
-                exchanged = self.exchanged[c] = self._context_steps(
-                    self.memo.anti_entropy, packed)
+                exchanged = self.exchanged[c] = self._context_steps(self.exchange, packed)
             for action, c2 in exchanged:
                 yield action, (c2, m, u)
         # reaps and membership changes (they read the messages): on the decoded state

@@ -175,6 +175,7 @@ from impl.messages import (
 )
 from impl.messages import Gossip as GossipMessage
 from impl.messages import Reap as ReapMessage
+from impl.positions import position_of
 from impl.simulator import InFlight, Pending
 from impl.snapshot import CoordinationSnapshot
 from impl.timers import (
@@ -185,6 +186,7 @@ from impl.timers import (
     HintScan,
     PutTimeout,
     ReapTombstone,
+    ShadowRound,
 )
 from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
@@ -197,6 +199,7 @@ from model_check.refinement_ask import (
     round_allowed,
 )
 from model_check.refinement_state import (
+    INFINITY,
     Abstract,
     AnswerSent,
     AskSent,
@@ -239,6 +242,7 @@ from spec.actions import (
     Leave,
     Partition,
     Reap,
+    Rebuilt,
     Recover,
     Restore,
     Settle,
@@ -249,6 +253,7 @@ from spec.actions import Backup as BackupAction
 from spec.clocks import Payload
 from spec.errors import DynamoError, InvalidValueError
 from spec.learning import exchanged
+from spec.rebuild import pending
 from spec.state import Kind, Message, State
 from spec.vclock import VClock
 
@@ -263,6 +268,9 @@ __all__ = [
 ]
 
 FRONTIER_LIMIT = 64
+SHADOW_FIRINGS = 64
+"""``ShadowRound`` firings :meth:`Lockstep.recover` takes at most to end a restarted
+node's shadow round (one per input it deferred, and the one that ends it)."""
 #: the timer rounds :meth:`Lockstep.retries_lost` fires at most before a request's
 #: deadline (the lockstep's cluster: ``request_timeout`` 10 x ``replica_timeout``,
 #: about 10 rounds); more is a retry schedule without end, a divergence
@@ -838,6 +846,8 @@ class Lockstep(LockstepState):
         raise KeyError(f"no message {message_id} in flight")
 
     def crash(self, node: str) -> None:
+        """``node`` crashes (its disk kept): the spec's ``Crash``."""
+        self._keys_rebuilt(node)
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         if self.config.storage == "buffered" and self.up(node):
@@ -847,18 +857,103 @@ class Lockstep(LockstepState):
         self._settle(f"crash {node}", [Crash(node)], before)
 
     def recover(self, node: str) -> None:
+        """``node`` restarts: the spec's ``Recover``. With the restore guard (the spec's
+        rebuild, session 56) its startup shadow round is settled within the step
+        (:meth:`_shadow_round`)."""
         before = {x.id for x in self.sim.in_flight()}
         self.sim.restart(node)
+        if self._node(node).shadow is not None:
+            self._shadow_round(node, before)
         self._settle(f"recover {node}", [Recover(node)], before)
+        self._keys_rebuilt(node)  # (session 56: a node that replicates no key: none to do)
+
+    def _shadow_round(self, node: str, before: set[int]) -> None:
+        """The shadow round of restarted ``node`` (``impl.node.Node.start``: it gossips
+        with every live peer before it serves; a peer that heard an earlier start of its
+        store tells it, and a fresh store so told is a replaced disk, rebuilding:
+        ``Node._set_aside``): every gossip between ``node`` and an up peer it can reach
+        is delivered until none is left (the told store's own gossip of its new start
+        too), then its ``ShadowRound`` timer fires until the round is over (a peer down
+        or cut off never answers: the round times out, as it would). Each gossip's id
+        joins ``before`` (none is the spec's: a stutter)."""
+        while gossip := [m for m in self.sim.in_flight() if m.id not in before
+                         and isinstance(m.message, GossipMessage) and node in (m.src, m.dest)
+                         and self.up(m.dest) and self.reachable(m.src, m.dest)]:
+            before.add(gossip[0].id)
+            self.sim.deliver(gossip[0].id)
+        for _ in range(SHADOW_FIRINGS):
+            if self._node(node).shadow is None:
+                break
+            self._fire(node, ShadowRound())
+        before.update(m.id for m in self.sim.in_flight() if isinstance(m.message, GossipMessage))
+        replaced = self._node(node)
+        if replaced.rebuilding:
+            # the grace after the rebuild (Node._acks_uncounted: its acks and own reads
+            # uncounted until no peer may suspect it for a silence) lasts until the
+            # spec's Rebuilt, which ends it (:meth:`rebuilt`): the spec's mark
+            replaced._silent_until = INFINITY
+
+    def rebuilt(self, node: str) -> None:
+        """The spec's ``Rebuilt(node)`` (:mod:`spec.rebuild`, session 56): ``node``'s
+        acknowledgements, own writes and own reads count again. The implementation's
+        rebuild ends once anti-entropy completed an exchange with every other replica of
+        every range the node replicates (``impl.rebuild.Rebuild.pending``), and its
+        acknowledgements count a grace after its last silent read
+        (``Node._acks_uncounted``): the spec has neither the ranges that hold no key
+        (the harness marks their exchanges done: :meth:`_keyless_rebuilt`) nor time
+        (the harness ends the grace, ``Node._silent_until``). A range that holds a key
+        and is not rebuilt yet, where the spec's exchanges of the key are all done, is a
+        divergence."""
+        before = {x.id for x in self.sim.in_flight()}
+        label = f"rebuilt {node}"
+        if self.up(node):
+            self._keyless_rebuilt(node)
+            replaced = self._node(node)
+            if replaced.rebuilding:
+                raise self._failed_step(label, f"{node} still rebuilds "
+                                        f"{sorted(replaced.rebuild.pending)}")
+            replaced._silent_until = -INFINITY  # the grace: time the spec does not model
+        self._settle(label, [Rebuilt(node)], before)
+
+    def _keys_rebuilt(self, node: str) -> None:
+        """Where up ``node`` rebuilds and the spec's rebuild of it has no exchange left
+        on any frontier state, its keyless ranges' pairs are marked done
+        (:meth:`_keyless_rebuilt`), so its rebuild ends with the spec's exchanges: the
+        grace (:meth:`_shadow_round`) keeps its acknowledgements and own reads uncounted
+        until the spec's ``Rebuilt``. The implementation is silent to a read of a key it
+        holds no record of while any range is left (``Node._silent_if_rebuilding``),
+        where the spec answers once the key's exchanges are done (session 55's gap,
+        met by the conformance with the keyless ranges left: 4 of 300 edges of
+        disk-loss-read-rebuild; still met with two keys, one rebuilt, the other not)."""
+        if self.up(node) and self._node(node).rebuilding and not any(
+                e[0] == node and e[1] for state in self.frontier for e in state.rebuilding):
+            self._keyless_rebuilt(node)
+
+    def _keyless_rebuilt(self, node: str) -> None:
+        """The pairs (range, peer) of ``node``'s rebuild whose range holds none of the
+        configuration's keys marked done (``Node._rebuild_synced``): the spec's rebuild
+        is per key, so it has no exchange of such a range to map."""
+        replaced = self._node(node)
+        keyed = {self._range_of(node, key) for key in self.config.keys}
+        for pair in sorted(replaced.rebuild.pending):
+            if pair[0] not in keyed:
+                replaced._rebuild_synced(*pair)
+        # the end of the rebuild, a staged write (impl.staging), persisted as an input's
+        # would be (before, a crash right after lost it: the rebuild began again)
+        self.sim.perform(node, replaced._finish([]))
+
+    def _range_of(self, node: str, key: str) -> tuple[int, int] | None:
+        """The key range holding ``key`` in ``node``'s Merkle trees."""
+        return self._node(node).anti_entropy.trees.range_of(position_of(key.encode()))
 
     # -- issue 10's faults: the disk lost, buffered writes lost
 
     def disk_loss(self, node: str) -> None:
         """``node`` crashes and its disk is replaced (``SimulatedCluster.lose_disk``):
         the spec's ``DiskLoss``; it stays down until :meth:`recover` (``Recover``),
-        when it takes a new actor (actor epochs: the spec's ``node~k``). Raises
-        ConfigError with ``features.rebuild`` (:meth:`refuse_rebuild`, session 55)."""
-        self.refuse_rebuild()
+        when it takes a new actor (actor epochs: the spec's ``node~k``). With
+        ``features.rebuild`` its restart is told it is a replaced disk, and rebuilds
+        (:meth:`recover`; session 56, before which this raised ConfigError)."""
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         self.cluster.lose_disk(node)
@@ -867,11 +962,12 @@ class Lockstep(LockstepState):
 
     def wipe(self, node: str) -> None:
         """``SimulatedCluster.wipe(node)`` (crash, empty disk, restart) in one step:
-        the spec's ``DiskLoss`` then ``Recover`` (ConfigError with ``features.rebuild``)."""
-        self.refuse_rebuild()
+        the spec's ``DiskLoss`` then ``Recover``."""
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         self.cluster.wipe(node)
+        if self._node(node).shadow is not None:  # (session 56: the restore guard's)
+            self._shadow_round(node, before)
         self.flushed.discard(node)
         self._settle(f"wipe {node}", [DiskLoss(node), Recover(node)], before)
 
@@ -1525,7 +1621,10 @@ class Lockstep(LockstepState):
         label = f"anti-entropy {a} <-> {b} on {key}"
         top = self.exchange_candidates(key)
         first, second = (a, b) if top.index(a) < top.index(b) else (b, a)
-        enabled = spec_before[0] != spec_before[1]
+        # (session 56) enabled between equal copies too while the spec's rebuild has
+        # the exchange to do (spec.rebuild.pending: it completes the pair)
+        enabled = spec_before[0] != spec_before[1] or any(
+            pending(state.rebuilding, a, b, key) for state in self.frontier)
         # what the spec's exchange leaves the two replicas: the union in both, or with
         # [features] prune_retired the union each pruned by what its node knows (with
         # prune_knowledge "own" the two may differ: session 34)
@@ -1535,6 +1634,7 @@ class Lockstep(LockstepState):
         if self.config.prune_knowledge == "learnt":  # the spec teaches, then merges
             self.teaching = exchanged(self.frontier[0].known, a, b, spec_before,
                                       self.config.all_nodes, self.frontier[0].epochs)
+        rebuild = any(pending(state.rebuilding, a, b, key) for state in self.frontier)
         try:
             for x, y in self.openers(a, b, key):
                 self._exchange(x, y, key)
@@ -1551,10 +1651,19 @@ class Lockstep(LockstepState):
                         f"{after[1]}; the spec: "
                         f"{' or '.join(f'{p}, {q}' for p, q in union)}"
                         f"\nsteps so far: " + "; ".join(self.history))
+            # (session 56) the spec's exchange completes a rebuild's pair; the
+            # implementation's only in an exchange the replaced disk opened that found
+            # the trees in sync or merged the peer's whole answer: where the two ways
+            # left its pair to do, it opens once more (the copies equal now: a stutter)
+            for x, y in ((a, b), (b, a)) if rebuild else ():
+                if self.up(x) and (self._range_of(x, key), y) in self._node(x).rebuild.pending:
+                    self._exchange(x, y, key)
         finally:
             self.teaching = None
         actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []
         self._settle(label, actions, before)
+        for x in (a, b) if rebuild else ():
+            self._keys_rebuilt(x)  # (session 56)
 
     def learn_retirement(self, action: LearnRetirement) -> None:
         """The spec's ``LearnRetirement`` (``prune_knowledge = "learnt"``): node

@@ -72,6 +72,7 @@ from spec.actions import (
     Leave,
     Partition,
     Reap,
+    Rebuilt,
     Recover,
     Restore,
     Settle,
@@ -313,6 +314,8 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         ls.settle(action.node)
     elif isinstance(action, LearnRetirement):
         ls.learn_retirement(action)
+    elif isinstance(action, Rebuilt):  # (session 56)
+        ls.rebuilt(action.node)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
     return None

@@ -92,7 +92,7 @@ from impl.node import Node
 from impl.simulator import InFlight, Pending
 from impl.snapshot import CoordinationSnapshot
 from impl.storage.base import Hint
-from impl.timers import ReapTombstone, Timer
+from impl.timers import GossipRound, ReapTombstone, Timer
 from impl.versions import (
     ACTOR_META,
     LWW_TICK_S,
@@ -141,6 +141,7 @@ from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
 
 __all__ = [
+    "INTRODUCTIONS",
     "Abstract",
     "AnswerSent",
     "AskSent",
@@ -155,6 +156,7 @@ __all__ = [
     "is_empty_transfer",
     "project",
     "put_id_of_value",
+    "rebuilds",
     "spec_converges_from",
     "spec_steps",
     "value_of",
@@ -235,12 +237,30 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
+    if rebuilds(config) and (config.restores or config.storage == "buffered"):
+        unmapped.append("features.rebuild with restores or buffered storage (the spec keeps "
+                        "a restored or buffered-crashed store's copies counted; the "
+                        "implementation sets a restored store aside and rebuilds it: "
+                        "spec/rebuild.py, not stated)")
     if config.write_failures and (config.failed_write_acks or not config.failed_write_kept):
         unmapped.append("features.failed_write_acks or failed_write_kept = false (the broken "
                         "twins of the failing disk: the implementation counts a refused "
                         "write as a failure and keeps a coordinator's refused record, so "
                         "the twins have no implementation to compare; session 51)")
     return tuple(unmapped)
+
+
+INTRODUCTIONS = 20
+"""Gossip rounds :meth:`LockstepState.introduce` takes at most."""
+
+
+def rebuilds(config: Config) -> bool:
+    """Whether the spec's replaced disk rebuilds in ``config`` (``features.rebuild`` with
+    disk losses and anti-entropy, no membership change: :func:`spec.rebuild.rebuilds`):
+    the lockstep runs the implementation with its restore guard then, the part of it that
+    tells a replaced disk it is one (session 56; :meth:`LockstepState.introduce`)."""
+    return bool(config.rebuild and config.disk_losses and config.anti_entropy
+                and spec_model.initial_state(config).membership is None)
 
 
 def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> SimulatedCluster:
@@ -272,7 +292,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # keeps the node's lifetime actor unless features.actor_per_start, the
         # implementation's rule of that name (docs/refinement.md, "Restore from a backup")
         actor_epochs=config.actor_epochs, actor_per_start=config.actor_per_start,
-        restore_guard=False,  # the spec's Restore has no guard (docs/runtime.md)
+        # the spec's Restore has no guard (docs/runtime.md); with the spec's rebuild
+        # (session 56) the guard is what tells a replaced disk it is one
+        restore_guard=rebuilds(config),
         lww_timestamps=config.lww_timestamps,
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",
@@ -545,21 +567,6 @@ class LockstepState:
     #: whether the harness maps forwarded requests (``workload.coordinator = "any"``):
     #: trace validation's does (:mod:`model_check.trace_forwarding`, session 53)
     maps_forwards = False
-    #: whether the harness maps a replaced disk's rebuild (``features.rebuild`` with
-    #: disk losses, session 55: :mod:`spec.rebuild`): trace validation's does (the
-    #: implementation runs with its restore guard there); the lockstep's cluster has
-    #: no restore guard, so no replaced disk of it rebuilds
-    maps_rebuild = False
-
-    def refuse_rebuild(self) -> None:
-        """Raise ConfigError before a disk loss the harness cannot map: with
-        ``features.rebuild`` (and anti-entropy) the spec's replaced disk rebuilds
-        (:mod:`spec.rebuild`) and the lockstep's does not (:attr:`maps_rebuild`)."""
-        if self.config.rebuild and self.config.anti_entropy and not self.maps_rebuild:
-            raise ConfigError("the lockstep does not map features.rebuild with disk losses "
-                              "(its cluster has no restore guard: no replaced disk rebuilds; "
-                              "trace validation maps it, session 55)")
-
     def __init__(self, config: Config, *, seed: int = 0, traces: bool = False,
                  asks_at_once: bool = True) -> None:
         if config.coordinator == "any" and not self.maps_forwards:
@@ -639,6 +646,31 @@ class LockstepState:
         #: maps it to spec steps)
         self.answers_sent: dict[int, AnswerSent] = {}
         self._note_actors()
+        if self.cluster.config.restore_guard:  # (session 56: the spec's rebuild)
+            self.introduce()
+
+    def introduce(self) -> None:
+        """Before the first step, with the restore guard (the spec's rebuild:
+        :func:`rebuilds`): a gossip round at every node, every gossip delivered, until
+        each node has heard every other's store start (at most :data:`INTRODUCTIONS`
+        rounds, else AssertionError). A replaced disk is told it is one only by a peer
+        that heard its store's start (:mod:`impl.rebuild`, ``Node._set_aside``), and
+        the lockstep's cluster gossips only when told (session 56: without this no peer
+        had heard n1's start when its disk was lost, and it counted its own write).
+        No replica, hint or request moves: a stutter before the spec's initial state."""
+        names = self.config.nodes
+        for _ in range(INTRODUCTIONS):
+            heard = [self._node(name).guard for name in names]
+            if all(guard is not None and set(guard.heard) >= set(names) - {name}
+                   for name, guard in zip(names, heard, strict=True)):
+                return
+            for name in names:
+                self._fire(name, GossipRound())
+            while gossip := [m.id for m in self.sim.in_flight()
+                             if isinstance(m.message, GossipMessage)]:
+                self.sim.deliver(gossip[0])
+        raise AssertionError(f"{INTRODUCTIONS} gossip rounds did not tell every node of "
+                             f"{', '.join(names)} every other's store start")
 
     @property
     def state(self) -> State:

@@ -126,7 +126,6 @@ class TraceEvents(Lockstep):
     docstring); :class:`model_check.trace_validation.TraceValidator` runs and matches."""
 
     maps_forwards = True  # (session 53: :mod:`model_check.trace_forwarding`)
-    maps_rebuild = True  # (session 55: :meth:`rebuild_steps`, :mod:`spec.rebuild`)
     #: the forwarded puts (forwarder, op id) whose coordination started (session 53)
     forward_started: set[tuple[str, int]]
     #: the coordinations of forwarded puts registered in this event (node, op id)

@@ -1,0 +1,165 @@
+"""Conformance of the replaced disk's rebuild (session 56): the spec's rebuild
+(``features.rebuild``, spec/rebuild.py, session 55) replayed edge by edge on the
+implementation (``impl/rebuild.py``) through the lockstep.
+
+Before session 56 the lockstep refused a disk loss with ``features.rebuild`` (its cluster
+ran without the restore guard, so no replaced disk of it ever rebuilt). Now, for these
+configurations (:func:`model_check.refinement_state.rebuilds`), it runs the
+implementation with its restore guard and maps:
+
+* the start: every node gossips until each has heard every other's store start
+  (:meth:`~model_check.refinement_state.LockstepState.introduce`: a replaced disk is
+  told it is one only by a peer that heard its store's start);
+* ``Recover``: the restarted node's shadow round settled within the step
+  (``Lockstep._shadow_round``); a replaced disk so told rebuilds, its grace kept until
+  the spec's ``Rebuilt``;
+* ``AntiEntropy``: enabled between equal copies while the spec's pair is to do, the
+  replaced disk opening once more where the two ways left its pair to do; the pairs of
+  ranges holding no key marked done once the spec's exchanges are (the spec's rebuild is
+  per key);
+* ``Rebuilt``: the implementation's rebuild must be over; the grace ends.
+
+Figures, seed 0, 300 edges of each entry's shortest paths (replay mode; docs/refinement.md,
+"The rebuild in the conformance replay (session 56)"): disk-loss-rebuild-sloppy and
+disk-loss-read-rebuild 300 of 300 agreed, disk-loss-rebuild-crash 299 (the one divergence:
+:func:`test_a_restarted_empty_replaced_disk_is_told_again`). CI checks 60 edges of each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl.node import Node
+from model_check.refinement import Lockstep
+from model_check.refinement_conformance import check_edge, conformance
+from model_check.suite import entry
+from spec.actions import (
+    AntiEntropy,
+    ClientGet,
+    ClientPut,
+    Crash,
+    Deliver,
+    DiskLoss,
+    Rebuilt,
+    Recover,
+)
+from spec.model import initial_state, successors
+from spec.state import Kind
+
+EDGES_IN_CI = 60
+"""Edges sampled of each rebuild entry in CI (about 1-2 CPU-s each)."""
+
+AGREEING = ("disk-loss-rebuild-sloppy", "disk-loss-read-rebuild", "disk-loss-rebuild-crash")
+
+
+@pytest.mark.parametrize("name", AGREEING)
+def test_the_rebuild_entries_edges_agree(name: str) -> None:
+    """A seeded sample of each rebuild entry's edges replays on the implementation, each
+    reaching the spec's successor; ``Rebuilt`` among them (and the disk loss, the
+    recovery, anti-entropy)."""
+    report = conformance(entry(name).config, limit=EDGES_IN_CI, seed=0, mode="replay",
+                         shortest_only=True)
+    assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
+    assert report.outcomes["agreed"] == report.checked == EDGES_IN_CI
+    assert report.by_action["anti-entropy agreed"] > 0 and report.by_action["deliver agreed"] > 0
+
+
+def _path(name: str, *wanted: Any) -> list[Any]:
+    """The spec's actions ``wanted`` from the initial state of suite entry ``name`` (each
+    must be enabled in turn)."""
+    state = initial_state(entry(name).config)
+    for action in wanted:
+        state = dict(successors(state))[action]
+    return list(wanted)
+
+
+def _end_of_rebuild(name: str) -> tuple[list[Any], Any]:
+    """A path on which n1 lost its disk, recovered and exchanged k with n2 and n3 (its
+    rebuild done), then the spec's ``Rebuilt(n1)``."""
+    path = _path(name, DiskLoss("n1"), Recover("n1"), AntiEntropy("n1", "n2", "k"),
+                 AntiEntropy("n3", "n1", "k"))
+    return path, Rebuilt("n1")
+
+
+def _target(name: str, path: list[Any], action: Any) -> Any:
+    state = initial_state(entry(name).config)
+    for step in [*path, action]:
+        state = dict(successors(state))[step]
+    return state
+
+
+def test_a_put_through_a_rebuilding_node_is_mapped() -> None:
+    """n1, its disk replaced, coordinates a put: its own write is stored and not counted
+    (the implementation's ``rebuild-uncounted-own-write``), its part hinted to the next
+    fallback, as the spec's. Before session 56's ``introduce`` no peer had heard n1's
+    store start, so n1 was never told it was a replaced disk and counted its own write
+    (diverged: the spec's three replica-puts against the implementation's two)."""
+    name = "disk-loss-rebuild-sloppy"
+    path = _path(name, DiskLoss("n1"), Recover("n1"))
+    action = ClientPut("c1", "n1", "k")
+    assert check_edge(entry(name).config, path, action, _target(name, path, action)) == "agreed"
+
+
+def test_the_end_of_the_rebuild_is_mapped() -> None:
+    """``Rebuilt(n1)`` after its two exchanges agrees: the implementation's rebuild is
+    over (its keyless ranges marked done with the spec's last exchange) and its grace
+    ends."""
+    name = "disk-loss-read-rebuild"
+    path, action = _end_of_rebuild(name)
+    assert check_edge(entry(name).config, path, action, _target(name, path, action)) == "agreed"
+
+
+def _answers_while_rebuilding(self: Node, handler: Any) -> Any:
+    """An implementation mutant: a rebuilding node answers every read (no silence)."""
+    return handler
+
+
+def _silent_read() -> tuple[str, list[Any], Any]:
+    """A path on which n1 lost its disk and recovered (rebuilding, k not rebuilt), and
+    a get through n3 asked it: the spec's n1 stays silent (``spec.replica``)."""
+    name = "disk-loss-read-rebuild"
+    path = _path(name, DiskLoss("n1"), Recover("n1"), ClientGet("c1", "n3", "k"))
+    state = _target(name, path[:-1], path[-1])
+    ask = next(a for a, _ in successors(state) if isinstance(a, Deliver)
+               and a.message.kind == Kind.REPLICA_GET and a.message.dst == "n1")
+    return name, path, ask
+
+
+@pytest.mark.parametrize(("owner", "attribute", "mutant", "edge"), [
+    (Node, "_silent_if_rebuilding", _answers_while_rebuilding, _silent_read),
+    (Lockstep, "_keyless_rebuilt", lambda self, node: None,
+     lambda: ("disk-loss-read-rebuild", *_end_of_rebuild("disk-loss-read-rebuild")))],
+    ids=["answers-while-rebuilding", "keyless-ranges-left"])
+def test_a_rebuild_mutant_diverges(owner: Any, attribute: str, mutant: Any, edge: Any,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each edge agrees as is and diverges under its mutant: the implementation's
+    rebuilding node answering a read of a key it has not rebuilt
+    (``Node._silent_if_rebuilding`` a no-op: the spec's n1 is silent), and the harness
+    leaving the ranges that hold no key to rebuild (the implementation's rebuild never
+    ends: ``Rebuilt`` diverges, "n1 still rebuilds"). Both also fail
+    :func:`test_the_rebuild_entries_edges_agree`'s sample of disk-loss-read-rebuild."""
+    name, path, action = edge()
+    target = _target(name, path, action)
+    assert check_edge(entry(name).config, path, action, target) == "agreed"
+    monkeypatch.setattr(owner, attribute, mutant)
+    assert check_edge(entry(name).config, path, action, target).startswith("diverged")
+
+
+def test_a_restarted_empty_replaced_disk_is_told_again() -> None:
+    """The one divergence of disk-loss-rebuild-crash's 300 sampled edges (seed 0): n2's
+    disk replaced, rebuilt by its two exchanges (its store still empty), crashes and
+    restarts; its store holds nothing and starts at generation 1 again (the renewal's
+    incarnation not kept across the lockstep's crash: not investigated further), so the
+    implementation takes it for a fresh store (``Node._fresh``), a peer tells it of its
+    renewed start, and it rebuilds again under a new actor (``n2~2``),
+    where the spec's crash of a rebuilt node drops its mark and keeps its lifetime
+    (``n2~1``): the put through it then mints under another actor. A strict pin: a fix
+    of either side (or of the harness) fails here; docs/refinement.md says more."""
+    name = "disk-loss-rebuild-crash"
+    path = _path(name, DiskLoss("n2"), Recover("n2"), AntiEntropy("n3", "n2", "k"),
+                 AntiEntropy("n1", "n2", "k"), Crash("n2"), Recover("n2"))
+    action = ClientPut("c1", "n2", "k")
+    outcome = check_edge(entry(name).config, path, action, _target(name, path, action))
+    assert outcome.startswith("diverged: step 7: put c1 v1 k @n2"), outcome
