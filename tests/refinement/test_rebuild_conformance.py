@@ -51,7 +51,8 @@ from spec.state import Kind
 EDGES_IN_CI = 60
 """Edges sampled of each rebuild entry in CI (about 1-2 CPU-s each)."""
 
-AGREEING = ("disk-loss-rebuild-sloppy", "disk-loss-read-rebuild", "disk-loss-rebuild-crash")
+AGREEING = ("disk-loss-rebuild-sloppy", "disk-loss-read-rebuild", "disk-loss-rebuild-crash",
+            "disk-loss-rebuild-drop")  # the last: s56-rebuildspec's entry (200 of 200 agreed)
 
 
 @pytest.mark.parametrize("name", AGREEING)
