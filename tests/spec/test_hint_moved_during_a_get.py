@@ -1,5 +1,5 @@
-"""The spec allows the implementation's hole 4 (session 55; fixed in the
-implementation in session 56: ``tests/impl/test_hint_moved_during_a_read.py``): the
+"""The spec allows the implementation's hole 4 (session 55; still open in the
+implementation: ``tests/impl/test_hint_moved_during_a_read.py``, strict xfails): the
 spec's get coordinator reads its own copy once, when the get starts
 (:func:`spec.coordination.start`), and answers with the replies it gathered
 (:func:`spec.coordination._answer_get`), so a hint handed to it between its own
@@ -14,8 +14,10 @@ timeout; n3 hands its hint to n2 (delivered, acknowledged); n3 answers empty. W 
 sloppy-crash-hinted-reads (one crash, no drops) expects ``read_your_writes``
 violated already, by a shorter crash schedule; no entry has hinted reads with drops.
 
-A gap pinned, not a rule: a spec fix (the coordinator merging its own copy again as
-it answers) makes the first test fail (mutant run: ``_answer_get`` adding
+A gap pinned, not a rule (session 56 fixed it in the implementation alone, commit
+``442dd0bf``, and the implementation no longer refined the spec: reverted): a spec
+fix (the coordinator merging its own copy again as it answers) makes the first
+test fail (mutant run: ``_answer_get`` adding
 ``(node, served(edit, node, edit.node(node), coord.key))`` to the replies: the get
 returns the put, ``read_your_writes`` holds); the second test shows the hand-over is
 what makes the miss (without it n3 answers with its hint).
