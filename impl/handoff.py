@@ -9,7 +9,10 @@ Theory of operation
   ``hint_scan_interval`` seconds) sends each hint whose intended node the failure
   detector believes reachable (``HintDelivery``), at most
   ``MAX_HINTS_IN_FLIGHT`` awaiting an ack, resending one unanswered for
-  ``request_timeout`` seconds; a hint for a node that left the ring is
+  ``request_timeout`` seconds, twice as long at each delivery of it unanswered
+  again, up to the failure detector's ``max_retry_after``, and back to
+  ``request_timeout`` once its intended node acknowledges any hint
+  (:meth:`HintedHandoff._wait`; session 56); a hint for a node that left the ring is
   re-addressed to the key's current top N; a leaving node whose store is empty
   announces that it left (:meth:`impl.gossip.Gossiper.finish_leaving`), and the
   node whose change every member has seen the handover of announces that it
@@ -63,6 +66,13 @@ class HintedHandoff:
         self.let_go: Callable[[bytes], None] = replica.reap
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
+        #: hint id -> (how long its delivery waits for an ack before it is sent again,
+        #: its intended node, when that was set): a hint whose delivery went
+        #: unanswered (:meth:`_unanswered`, :meth:`_wait`; session 56)
+        self.backoff: dict[int, tuple[float, str, float]] = {}
+        #: node -> when it last acknowledged a hint of this node (an answer as
+        #: usual: every back-off for it set before then is void)
+        self.acked_at: dict[str, float] = {}
         #: the id of the last hint the last scan visited (None: begin at the first)
         self._cursor: int | None = None
         #: the node's op ids (set by :class:`impl.node.Node`; None: no hand-over)
@@ -76,7 +86,7 @@ class HintedHandoff:
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {HintDelivery: lambda now, src, message: self.on_delivery(src, message, now),
-                HintAck: lambda now, src, message: self.on_ack(src, message)}
+                HintAck: lambda now, src, message: self.on_ack(src, message, now)}
 
     def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
         """The first hint scan, at a random point of the first interval."""
@@ -116,15 +126,51 @@ class HintedHandoff:
             # than now, by a clock since stepped back (the simulator's set_skew; the
             # runtime's clock is monotonic): it waited out the step's length before
             # (session 22's data probe)
-            if now - sent_at >= retry or sent_at > now:
+            if now - sent_at >= self._wait(hint_id, retry) or sent_at > now:
                 del self.in_flight[hint_id]
                 intended = self.hints.intended(hint_id)
+                if intended is not None:
+                    self._unanswered(now, hint_id, intended)
                 if self.gossiper.status is MemberStatus.LEAVING and intended is not None:
                     self.unanswered.add(hint_id)  # (withheld, or lost: :meth:`_hand_over`)
                     self.quorum.suspect(intended, now)  # (until heard from again)
         if pending_for:
             self._scan_page(now, pending_for, timer.hints, out)
+        if len(self.backoff) > 2 * MAX_HINTS_IN_FLIGHT:  # (bounded: hints deleted, or
+            for hint_id in self.backoff.keys() - self.in_flight.keys():  # not sent on)
+                del self.backoff[hint_id]
         return out
+
+    def _wait(self, hint_id: int, retry: float) -> float:
+        """How long (seconds) a delivery of hint ``hint_id`` waits for its ack
+        before it is sent again: ``retry`` (``request_timeout``), or the hint's
+        back-off (:meth:`_unanswered`) unless its intended node acknowledged a hint
+        since that was set (it answers as usual again: a rebuild ended, a lost ack)."""
+        held = self.backoff.get(hint_id)
+        if held is None:
+            return retry
+        wait, intended, since = held
+        acked = self.acked_at.get(intended)
+        return retry if acked is not None and acked >= since else wait
+
+    def _unanswered(self, now: float, hint_id: int, intended: str) -> None:
+        """A delivery of hint ``hint_id`` to ``intended`` went unanswered (at
+        ``now``, seconds): the next waits twice as long as this one did, up to the
+        failure detector's ``max_retry_after`` (8 s by default). Why (session 55's
+        hole 3, session 56): a rebuilding node stores a hint of a range it has not
+        rebuilt and withholds its ack (:meth:`impl.node.Node._unrebuilt_mine`)
+        until the range is rebuilt; resent each ``request_timeout``, each such hint
+        crossed the network and was merged again about once a second for the whole
+        rebuild (200 hints of 1 KB, a 108 s rebuild: 14,132 deliveries, 14.7 MB).
+        What it costs: a hint whose node stopped withholding would be delivered up
+        to the cap later; so each scan sends one hint backed off per node at the
+        usual ``request_timeout`` (a probe, :meth:`_scan_page`), and the node's
+        first ack ends the back-off of all (:meth:`_wait`): a rebuild's end is seen
+        within about a scan."""
+        retry = self.config.request_timeout
+        wait = self._wait(hint_id, retry)
+        cap = max(self.quorum.detector.max_retry_after, retry)
+        self.backoff[hint_id] = (2 * wait if 2 * wait < cap else cap, intended, now)
 
     def _scan_page(self, now: float, pending_for: set[str], given: frozenset[int] | None,
                    out: list[Effect]) -> None:
@@ -148,6 +194,8 @@ class HintedHandoff:
             return
         start = self._cursor if given is None else None
         after = start
+        #: the nodes this scan sent a hint to (:meth:`_wait`'s probe)
+        probed: set[str] = set()
         wrapped = start is None
         budget = SCAN_BUDGET if given is None else sys.maxsize
         while budget > 0:
@@ -179,9 +227,15 @@ class HintedHandoff:
                         and self.gossiper.status is MemberStatus.LEAVING):
                     self._hand_over(now, hint_id, intended, key, out)  # (and delivered)
                 sent = self.in_flight.get(hint_id)
-                if (sent is not None and now - sent < retry) or not reachable[intended]:
+                if not reachable[intended] or (
+                        sent is not None and now - sent < self._wait(hint_id, retry)
+                        and (intended in probed or now - sent < retry)):
                     after = hint_id
                     continue
+                # sent: its ack ends the back-off of every hint for its node
+                # (:meth:`_wait`); a hint backed off, at most one for each node a
+                # scan, is sent as if not (a probe; session 56)
+                probed.add(intended)
                 if len(self.in_flight) >= MAX_HINTS_IN_FLIGHT and sent is None:
                     if given is None:  # full: the next scan resumes at this hint
                         self._cursor = after
@@ -283,9 +337,10 @@ class HintedHandoff:
         return [Send(src, HintAck(message.hint_id)),
                 *self.replica.one_way(now, src, message.key, record, mine, False, union)]
 
-    def on_ack(self, src: str, message: HintAck) -> list[Effect]:
+    def on_ack(self, src: str, message: HintAck, now: float = 0.0) -> list[Effect]:
         """Hint deletion: only the intended node's ack of a hint we hold deletes it."""
         if self.hints.intended(message.hint_id) == src:
+            self.acked_at[src] = now
             held = self.hints.get(message.hint_id)
             self.remove(message.hint_id)
             if held is not None and self.gossiper.let_go(src, held.key, held.record):
@@ -295,5 +350,6 @@ class HintedHandoff:
     def remove(self, hint_id: int) -> None:
         self.hints.remove(hint_id)
         self.in_flight.pop(hint_id, None)
+        self.backoff.pop(hint_id, None)
         self.unanswered.discard(hint_id)
         self.handing.pop(hint_id, None)

@@ -47,10 +47,12 @@ def test_a_hint_for_a_rebuilding_node_stays_at_its_fallback_during_a_leave(
     55's start) 2, 1 and 2 of 5 keys stale (the same counts in the four clocks;
     seeds 0-9: 1, 4, 5, 7, 8 and 9 stale, 9 of 58 keys). Mutant (run, seen failing):
     session 54's leave/removal clause restored (``_unrebuilt_mine`` false while a
-    member is leaving or being removed): the same three."""
+    member is leaving or being removed): the same three. Session 56's hint back-off
+    moved (8, lww) to 4 keys checked (5 before: one put failed); the mutant, run
+    again: 1 stale in each of the three."""
     stale, checked = _two_rebuilding_w2_reads(seed, clock, before=_n5_leaving)
     assert stale == 0
-    assert checked >= 5
+    assert checked >= 4
 
 
 def _n5_crashed(cluster: SimulatedCluster) -> None:
