@@ -301,6 +301,14 @@ class _BudgetBlindCanonical(Kernel):
         return hit[0], hit[1], packed[2]
 
 
+def _tried(kernel: Kernel, c: int) -> tuple[Any, ...]:
+    """Context ``c``'s candidate renamings, as :meth:`Kernel.canonicalize` keeps them."""
+    tried = kernel.symmetric.get(c)
+    if tried is None:
+        tried = kernel.symmetric[c] = kernel._candidates(c)
+    return tried
+
+
 class _ChoicePerContext(Kernel):
     """Where the clients' signatures tie, the renaming chosen once per context id (the
     cached permutation keyed by too little: the choice reads the messages and the
@@ -312,9 +320,7 @@ class _ChoicePerContext(Kernel):
 
     def canonicalize(self, packed: Packed) -> Packed:
         c, m, u = packed
-        tried = self.symmetric.get(c)
-        if tried is None:
-            tried = self.symmetric[c] = self._candidates(c)
+        tried = _tried(self, c)
         if len(tried) < 2:
             return super().canonicalize(packed)
         if c not in self.chosen:
@@ -330,9 +336,7 @@ class _FirstCandidate(Kernel):
 
     def canonicalize(self, packed: Packed) -> Packed:
         c, m, u = packed
-        tried = self.symmetric.get(c)
-        if tried is None:
-            tried = self.symmetric[c] = self._candidates(c)
+        tried = _tried(self, c)
         if len(tried) < 2:
             return super().canonicalize(packed)
         return packed if tried[0] is None else self._renamed(tried[0], c, m, u)
@@ -343,10 +347,7 @@ class _OneRenamingIgnored(Kernel):
     its own representative."""
 
     def canonicalize(self, packed: Packed) -> Packed:
-        tried = self.symmetric.get(packed[0])
-        if tried is None:
-            tried = self.symmetric[packed[0]] = self._candidates(packed[0])
-        return packed if len(tried) == 1 else super().canonicalize(packed)
+        return packed if len(_tried(self, packed[0])) == 1 else super().canonicalize(packed)
 
 
 class _FreshIds(Kernel):
