@@ -414,7 +414,11 @@ class Kernel:
         if len(tried) == 1:
             only = tried[0]
             assert only is not None  # (the identity alone is ())
-            return self._renamed(only, c, m, u)
+            c2 = only.contexts.get(c)
+            m2 = only.messages.get(m)
+            if c2 is None or m2 is None:
+                return self._renamed(only, c, m, u)
+            return c2, m2, u
         hit = self.canonical.get(packed)
         if hit is None:
             decode = self.decode
