@@ -51,6 +51,12 @@ only time), and at most ``_MEMO_CONFIGS`` configurations are cached at once.
 ``canonicalize(state, cached=False)`` renames every part afresh (the trusted
 constructors and the per-payload memo only): ``tests/spec/test_symmetry.py``
 compares the two; ``bench/model_check.py --section symmetry`` times them.
+
+The packed-state kernel (``model_check/kernel.py``, session 56) computes the same
+representative over its interned ids from the pieces :func:`canonicalize` is made
+of, public for it: :func:`candidates` (the renamings to try, per clients tuple),
+:func:`renamed` and :func:`renamed_messages` (a state's or its messages' renaming,
+through these caches) and :func:`preferred` (the choice among the candidates).
 """
 
 from __future__ import annotations
