@@ -421,13 +421,14 @@ class Kernel:
             return c2, m2, u
         hit = self.canonical.get(packed)
         if hit is None:
-            decode = self.decode
+            build, messages = self.build, self.message_tuples
             best = best_state = None
             for renaming in tried:
                 candidate = packed if renaming is None else self._renamed(renaming, c, m, u)
                 if candidate == best:
                     continue  # the same state (a symmetric one): not preferred
-                state = decode(candidate)
+                # built, not decoded: the decoded states' cache is the properties'
+                state = build(candidate[0], *messages[candidate[1]], u)
                 if best_state is None or preferred(state, best_state):
                     best, best_state = candidate, state
             assert best is not None
