@@ -70,7 +70,7 @@ kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configurat
   renamings (:func:`spec.symmetry.candidates`) per context id, each renaming's context
   and messages per id (by the spec's :func:`~spec.symmetry.renamed` and
   :func:`~spec.symmetry.renamed_messages`), and where the clients' signatures tie the
-  spec's choice (:func:`~spec.symmetry.preferred`) of the candidates decoded, cached per
+  spec's choice (:func:`~spec.symmetry.preferred`) of the candidates built, cached per
   packed state (a packed state is one state: exact; the choice reads the budget too,
   through the state's hash); the explorer keeps the concrete successors and
   fingerprints their representatives, as with the spec's states, so the traces are the
@@ -402,7 +402,7 @@ class Kernel:
         budget as it is (nothing in it names a client). ``packed`` itself when the
         identity is the only candidate; the one renaming's packing when there is one
         other; among two or more (the clients' signatures tie) the spec's choice,
-        :func:`spec.symmetry.preferred` of the candidates decoded, cached per packed state
+        :func:`spec.symmetry.preferred` of the candidates built, cached per packed state
         (a packed state is one state: exact; the choice reads the budget too, through the
         state's hash). Raises nothing; every table is emptied with the step caches."""
         c, m, u = packed
