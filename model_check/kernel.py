@@ -66,11 +66,16 @@ kernel's (:data:`spec.model.MECHANISMS` is :data:`CHAIN`); then every configurat
 (session 55; before it, one client, no refused writes and no restores):
 
 * **two clients or more with client symmetry**: :meth:`Kernel.canonicalize` is the
-  packing of the spec's own representative (:func:`spec.model.canonicalize` of the
-  decoded state, :mod:`spec.symmetry`), cached per packed state (a packed state is one
-  state: exact; the representative's choice reads the budget too, through the state's
-  hash); the explorer keeps the concrete successors and fingerprints their
-  representatives, as with the spec's states, so the traces are the same;
+  packing of the spec's own representative (:func:`spec.model.canonicalize`,
+  :mod:`spec.symmetry`), computed from the ids since session 56: the spec's candidate
+  renamings (:func:`spec.symmetry.candidates`) per context id, each renaming's context
+  and messages per id (by the spec's :func:`~spec.symmetry.renamed` and
+  :func:`~spec.symmetry.renamed_messages`), and where the clients' signatures tie the
+  spec's choice (:func:`~spec.symmetry.preferred`) of the candidates built, cached per
+  packed state (a packed state is one state: exact; the choice reads the budget too,
+  through the state's hash); the explorer keeps the concrete successors and
+  fingerprints their representatives, as with the spec's states, so the traces are the
+  same;
 * **refused writes** (``faults.write_failures``, :class:`~spec.actions.FailedWrite`,
   between the drops and the node faults as in :func:`spec.faults.faults`): per (context,
   budget, message) among the deliverable ones, computed by the spec's ``faults`` on the context
@@ -172,6 +177,7 @@ from spec.membership import membership_changes
 from spec.requests import client_requests, forward_retries, spent_refusal
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
+from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
            "PackedReduction", "PackedScreen", "covers",
@@ -293,8 +299,13 @@ class Kernel:
         self.refused: dict[tuple[int, int], dict[Message, Effect | None]] = {}
         #: budget id -> the budget id with one more write refused
         self.spent: dict[int, int] = {}
-        #: packed state -> its symmetry representative's packing (two clients or more)
+        #: packed state -> its symmetry representative's packing, where its clients'
+        #: signatures tie (two clients or more; :meth:`canonicalize`)
         self.canonical: dict[Packed, Packed] = {}
+        #: context id -> its clients' candidate renamings (:meth:`_candidates`)
+        self.symmetric: dict[int, tuple[_Renaming | None, ...]] = {}
+        #: permutation -> its renaming's tables
+        self.renamings: dict[tuple[int, ...], _Renaming] = {}
         self.decoded: dict[Packed, State] = {}
         self.misses = 0
         #: the mechanisms run on the decoded state after the timeouts (their order
@@ -390,18 +401,77 @@ class Kernel:
         return s
 
     def canonicalize(self, packed: Packed) -> Packed:
-        """The packing of the symmetry representative of ``packed``'s state: the spec's
-        own :func:`spec.model.canonicalize` (client symmetry, :mod:`spec.symmetry`) of
-        the decoded state, encoded; ``packed`` itself when the representative is the
-        state. Cached per packed state (exact: a packed state is one state; emptied
-        with the step caches)."""
+        """The packing of the symmetry representative of ``packed``'s state
+        (:func:`spec.model.canonicalize`: client symmetry, :mod:`spec.symmetry`), from
+        the ids (session 56): the spec's candidate renamings
+        (:func:`spec.symmetry.candidates`) per context id; each renaming of a context and
+        of a messages tuple per (renaming, id), by the spec's own renaming
+        (:func:`spec.symmetry.renamed`, :func:`~spec.symmetry.renamed_messages`), the
+        budget as it is (nothing in it names a client). ``packed`` itself when the
+        identity is the only candidate; the one renaming's packing when there is one
+        other; among two or more (the clients' signatures tie) the spec's choice,
+        :func:`spec.symmetry.preferred` of the candidates built, cached per packed state
+        (a packed state is one state: exact; the choice reads the budget too, through the
+        state's hash). Raises nothing; every table is emptied with the step caches."""
+        c, m, u = packed
+        tried = self.symmetric.get(c)
+        if tried is None:
+            tried = self.symmetric[c] = self._candidates(c)
+        if not tried:
+            return packed  # the clients' signatures are distinct and in order
+        if len(tried) == 1:
+            only = tried[0]
+            assert only is not None  # (the identity alone is ())
+            c2 = only.contexts.get(c)
+            m2 = only.messages.get(m)
+            if c2 is None or m2 is None:
+                return self._renamed(only, c, m, u)
+            return c2, m2, u
         hit = self.canonical.get(packed)
         if hit is None:
-            state = self.decode(packed)
-            representative = _spec.canonicalize(state)
-            hit = packed if representative is state else self.encode(representative)
-            self.canonical[packed] = hit
+            build, messages = self.build, self.message_tuples
+            best = best_state = None
+            for renaming in tried:
+                candidate = packed if renaming is None else self._renamed(renaming, c, m, u)
+                if candidate == best:
+                    continue  # the same state (a symmetric one): not preferred
+                # built, not decoded: the decoded states' cache is the properties'
+                state = build(candidate[0], *messages[candidate[1]], u)
+                if best_state is None or preferred(state, best_state):
+                    best, best_state = candidate, state
+            assert best is not None
+            hit = self.canonical[packed] = best
         return hit
+
+    def _candidates(self, c: int) -> tuple[_Renaming | None, ...]:
+        """The candidate renamings of context ``c``'s clients, each as its
+        :class:`_Renaming` (None: the identity); () when the identity is the only one."""
+        perms = candidates(self.contexts[c][1])
+        if perms is None:
+            return ()
+        out: list[_Renaming | None] = []
+        for perm in perms:
+            if perm is None:
+                out.append(None)
+                continue
+            renaming = self.renamings.get(perm)
+            if renaming is None:
+                renaming = self.renamings[perm] = _Renaming(perm)
+            out.append(renaming)
+        return tuple(out)
+
+    def _renamed(self, renaming: _Renaming, c: int, m: int, u: int) -> Packed:
+        """``(c, m, u)`` renamed by ``renaming`` (its context and messages ids remembered
+        per id; the budget names no client)."""
+        c2 = renaming.contexts.get(c)
+        if c2 is None:
+            state = self.build(c, _EMPTY, _EMPTY_HASH, u)
+            c2 = renaming.contexts[c] = self.context_of(renamed(state, renaming.perm))
+        m2 = renaming.messages.get(m)
+        if m2 is None:
+            messages = renamed_messages(self.config, renaming.perm, self.message_tuples[m][0])
+            m2 = renaming.messages[m] = self.messages_of(messages, messages_hash(messages))
+        return c2, m2, u
 
     # -- successors -----------------------------------------------------------------
     def _replayed(self, packed: Packed, position: int, o: int) -> int:
@@ -679,7 +749,7 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.canonical, self.decoded)
+                self.canonical, self.symmetric, self.renamings, self.decoded)
 
     def cached(self) -> int:
         """Entries held in the step caches now (the delivery and timeout tables counted
@@ -687,7 +757,8 @@ class Kernel:
         return (sum([len(cache) for cache in self._step_caches()])
                 + sum([len(t) for t in self.delivered.values()])
                 + sum([len(t) for t in self.timeout_effects.values()])
-                + sum([len(t) for t in self.refused.values()]))
+                + sum([len(t) for t in self.refused.values()])
+                + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
 
     def flush(self) -> None:
         """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
@@ -699,6 +770,18 @@ class Kernel:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
         return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
                 + len(self.operations) + self.cached())
+
+
+class _Renaming:
+    """One client renaming's tables (:meth:`Kernel.canonicalize`): ``perm`` (client ``i``
+    -> client ``perm[i]``), and each context id and messages id renamed by it."""
+
+    __slots__ = ("contexts", "messages", "perm")
+
+    def __init__(self, perm: tuple[int, ...]) -> None:
+        self.perm = perm
+        self.contexts: dict[int, int] = {}
+        self.messages: dict[int, int] = {}
 
 
 class KernelModel:

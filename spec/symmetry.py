@@ -51,6 +51,12 @@ only time), and at most ``_MEMO_CONFIGS`` configurations are cached at once.
 ``canonicalize(state, cached=False)`` renames every part afresh (the trusted
 constructors and the per-payload memo only): ``tests/spec/test_symmetry.py``
 compares the two; ``bench/model_check.py --section symmetry`` times them.
+
+The packed-state kernel (``model_check/kernel.py``, session 56) computes the same
+representative over its interned ids from the pieces :func:`canonicalize` is made
+of, public for it: :func:`candidates` (the renamings to try, per clients tuple),
+:func:`renamed` and :func:`renamed_messages` (a state's or its messages' renaming,
+through these caches) and :func:`preferred` (the choice among the candidates).
 """
 
 from __future__ import annotations
@@ -89,7 +95,13 @@ from spec.state import (
 )
 from spec.vclock import VClock
 
-__all__ = ["canonicalize", "clear_caches", "rename_clients"]
+__all__ = ["Candidates", "candidates", "canonicalize", "clear_caches", "preferred",
+           "rename_clients", "renamed", "renamed_messages"]
+
+Candidates = tuple[tuple[int, ...] | None, ...] | None
+"""The renamings :func:`canonicalize` tries for one clients tuple (:func:`candidates`):
+each ``perm`` (client ``i`` -> client ``perm[i]``), the identity as None; None when the
+identity is the only one."""
 
 
 def canonicalize(state: State, *, cached: bool = True) -> State:
@@ -128,15 +140,51 @@ def canonicalize(state: State, *, cached: bool = True) -> State:
         hit = memo.older.get(state._hash)
     if hit is not None:
         return hit
-    best = state
-    best_key = 0
-    for number, perm in enumerate(perms):
+    best: State | None = None
+    for perm in perms:
         candidate = state if perm is None else memo.renaming(perm).state(state)
-        key = candidate._hash
-        if number == 0 or key < best_key or (key == best_key and repr(candidate) < repr(best)):
-            best, best_key = candidate, key
+        if best is None or preferred(candidate, best):
+            best = candidate
+    assert best is not None
     memo.remember(state, best)
     return best
+
+
+def candidates(clients: Sequence[ClientState]) -> Candidates:
+    """The renamings :func:`canonicalize` tries, in its order, for a state whose clients
+    are ``clients``: the clients ordered by :func:`_signature` (what renaming cannot
+    change), every order of those whose signatures tie; each a ``perm`` (client ``i`` ->
+    client ``perm[i]``, the identity as None). None when the identity is the only one:
+    such a state is its own representative. Computed once per distinct signatures.
+
+    The representative is the first candidate renaming (:func:`renamed`) that no other
+    is :func:`preferred` to: what ``model_check.kernel.Kernel.canonicalize`` computes
+    over interned ids (session 56)."""
+    return _candidates(tuple(map(_signature, clients)))
+
+
+def preferred(candidate: State, best: State) -> bool:
+    """Whether :func:`canonicalize` prefers ``candidate`` to ``best`` (two renamings of
+    one state): a smaller state hash, ties broken by ``repr`` (equal states: False)."""
+    key, best_key = candidate._hash, best._hash
+    return key < best_key or (key == best_key and repr(candidate) < repr(best))
+
+
+def renamed(state: State, perm: tuple[int, ...]) -> State:
+    """``state`` with client ``i`` renamed to client ``perm[i]``, as :func:`canonicalize`
+    renames it: through its caches (see "Caching" in the module docstring) and the
+    trusted constructors; equal to ``rename_clients(state, perm)``
+    (``tests/spec/test_symmetry.py``). ``perm`` must be a permutation of the clients
+    (not checked: a KeyError or IndexError otherwise)."""
+    return _memo(state.config).renaming(perm).state(state)
+
+
+def renamed_messages(config: Config, perm: tuple[int, ...],
+                     messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """``messages`` (a state's messages in flight, of ``config``) with client ``i``
+    renamed to client ``perm[i]``, in the state's order: the ``messages`` of
+    :func:`renamed` of a state holding them (each message renamed once per value)."""
+    return _memo(config).renaming(perm).messages(messages)
 
 
 def _canonical_uncached(state: State) -> State:
@@ -231,7 +279,7 @@ class _Renaming:
             return self._state_memoised(state)
         return self.build.state(
             self._nodes(state.nodes),
-            self._messages(state.messages),
+            self.messages(state.messages),
             self._clients(state.clients),
             self._puts(state.puts),
             state.side,
@@ -254,7 +302,7 @@ class _Renaming:
         one table each; not compared: the seen-set's trade), with their hashes."""
         hn, hm, hc, hp = state._parts
         nodes, hn = self._whole(self._by_nodes, hn, state.nodes, self._nodes, nodes_hash)
-        messages, hm = self._whole(self._by_messages, hm, state.messages, self._messages,
+        messages, hm = self._whole(self._by_messages, hm, state.messages, self.messages,
                                    messages_hash)
         clients, hc = self._whole(self._by_clients, hc, state.clients, self._clients,
                                   clients_hash)
@@ -307,10 +355,10 @@ class _Renaming:
     def _nodes(self, nodes: tuple[NodeState, ...]) -> tuple[NodeState, ...]:
         return tuple([self._part(node, self._node) for node in nodes])
 
-    def _messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
-        renamed = [self._part(m, self._message) for m in messages]
-        renamed.sort(key=_message_order)
-        return tuple(renamed)
+    def messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        out = [self._part(m, self._message) for m in messages]
+        out.sort(key=_message_order)
+        return tuple(out)
 
     def _clients(self, clients: tuple[ClientState, ...]) -> tuple[ClientState, ...]:
         out: list[ClientState | None] = [None] * len(clients)

@@ -7,9 +7,11 @@ In CI on the covered suite entries of at most :data:`CI_MAX_STATES` states; unde
 soak profile (``HYPOTHESIS_PROFILE=soak``) on every covered entry. ``check()`` gives
 the same states, transitions, depth, verdicts and traces with the kernel and without.
 Three mutants of the kernel (a dropped successor, a crash's purges left out, the
-deliveries' effects keyed by the message alone) each fail the comparison; and five of
-session 55's cover (two clients with symmetry, refused writes, restores); and four of
-session 56's (a replaced disk's rebuild, ``State.rebuilding``, packed in the context).
+deliveries' effects keyed by the message alone) each fail the comparison; five of
+session 55's cover (two clients with symmetry, refused writes, restores); four of
+session 56's rebuild (a replaced disk's ``State.rebuilding`` packed in the context); and
+four of session 56's canonical packing from the ids (with two clients each walked
+successor's canonical packing must be the kernel's encoding of the spec's representative).
 """
 
 from __future__ import annotations
@@ -118,8 +120,11 @@ def disagreement(kernel: Kernel, max_states: int | None = None,
             canonical = mine
             if symmetric:  # two clients: the spec's representative, packed (session 55)
                 canonical = kernel.canonicalize(mine)
-                if kernel.decode(canonical) != spec.canonicalize(successor):
+                representative = spec.canonicalize(successor)
+                if kernel.decode(canonical) != representative:
                     return len(seen), f"{action}'s successor canonicalises elsewhere"
+                if canonical != kernel.encode(representative):  # (session 56: from ids)
+                    return len(seen), f"{action}'s successor's representative packs apart"
             if canonical not in seen:
                 seen.add(canonical)
                 queue.append(mine)
@@ -308,6 +313,65 @@ class _BudgetBlindCanonical(Kernel):
         return hit[0], hit[1], packed[2]
 
 
+def _tried(kernel: Kernel, c: int) -> tuple[Any, ...]:
+    """Context ``c``'s candidate renamings, as :meth:`Kernel.canonicalize` keeps them."""
+    tried = kernel.symmetric.get(c)
+    if tried is None:
+        tried = kernel.symmetric[c] = kernel._candidates(c)
+    return tried
+
+
+class _ChoicePerContext(Kernel):
+    """Where the clients' signatures tie, the renaming chosen once per context id (the
+    cached permutation keyed by too little: the choice reads the messages and the
+    budget, through the state's hash)."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.chosen: dict[int, Any] = {}
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        c, m, u = packed
+        tried = _tried(self, c)
+        if len(tried) < 2:
+            return super().canonicalize(packed)
+        if c not in self.chosen:
+            best = super().canonicalize(packed)
+            self.chosen[c] = next(r for r in tried if best == (
+                packed if r is None else self._renamed(r, c, m, u)))
+        renaming = self.chosen[c]
+        return packed if renaming is None else self._renamed(renaming, c, m, u)
+
+
+class _FirstCandidate(Kernel):
+    """Where the clients' signatures tie, the first candidate taken (no choice)."""
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        c, m, u = packed
+        tried = _tried(self, c)
+        if len(tried) < 2:
+            return super().canonicalize(packed)
+        return packed if tried[0] is None else self._renamed(tried[0], c, m, u)
+
+
+class _OneRenamingIgnored(Kernel):
+    """A state with one candidate renaming (distinct signatures out of order) taken as
+    its own representative."""
+
+    def canonicalize(self, packed: Packed) -> Packed:
+        return packed if len(_tried(self, packed[0])) == 1 else super().canonicalize(packed)
+
+
+class _FreshIds(Kernel):
+    """A renamed state's context given a fresh id each time (not interned): it decodes
+    to the spec's representative but packs apart from it."""
+
+    def _renamed(self, renaming: Any, c: int, m: int, u: int) -> Packed:
+        c2, m2, u2 = super()._renamed(renaming, c, m, u)
+        self.contexts.append(self.contexts[c2])
+        return len(self.contexts) - 1, m2, u2
+
+
 def _refusal_blind(config: Config) -> Kernel:
     kernel = Kernel(config)
     kernel.refused = _SharedTable()  # refused writes keyed by the message alone
@@ -338,6 +402,37 @@ def test_a_session_55_mutant_fails_the_comparison(mutant: Any, name: str) -> Non
     Each walk finds a state whose successors, or their representative, differ."""
     _, problem = disagreement(mutant(_entry(name).config))
     assert problem is not None
+
+
+@pytest.mark.parametrize(("mutant", "found"), [
+    (_ChoicePerContext, "canonicalises elsewhere"),
+    (_FirstCandidate, "canonicalises elsewhere"),
+    (_OneRenamingIgnored, "canonicalises elsewhere"),
+    (_FreshIds, "representative packs apart")],
+    ids=["choice-per-context", "first-candidate", "one-renaming-ignored", "fresh-ids"])
+def test_a_session_56_mutant_fails_the_comparison(mutant: Any, found: str) -> None:
+    """Session 56's canonical packing from the ids, each broken: where the clients'
+    signatures tie, the renaming chosen once per context id (keyed by too little) or the
+    first candidate taken; a single candidate renaming taken as the identity; a renamed
+    context not interned. On lww-two-clients (1,402 states) each walk finds a successor
+    whose canonical packing is not the spec's representative (the first three), or
+    decodes to it under other ids (the last: the explorer's seen-set would count it
+    twice)."""
+    _, problem = disagreement(mutant(_entry("lww-two-clients").config))
+    assert problem is not None and found in problem, problem
+
+
+def test_the_walks_take_every_path_of_the_canonical_packing() -> None:
+    """The walk of lww-two-clients meets contexts with no renaming to try, with one, and
+    with two (the clients' signatures tie), and packed states whose representative is
+    a renaming of them and states that are their own: so the comparison in
+    :func:`disagreement` covers each of :meth:`Kernel.canonicalize`'s paths."""
+    kernel = Kernel(_entry("lww-two-clients").config)
+    states, problem = disagreement(kernel)
+    assert problem is None and states == 1_402
+    assert {len(tried) for tried in kernel.symmetric.values()} == {0, 1, 2}
+    assert any(packed != best for packed, best in kernel.canonical.items())
+    assert any(packed == best for packed, best in kernel.canonical.items())
 
 
 def test_the_packed_model_describes_the_spec_state() -> None:
