@@ -58,10 +58,10 @@ def _leaver(fallbacks: tuple[str, ...], statuses: dict[str, MemberStatus],
             suspicion: float = 100.0, status: MemberStatus = LEAVING
             ) -> tuple[HintedHandoff, int, FailureDetector]:
     """n1 (``status``, leaving by default) holding a hint of KEY for n2 (up); the
-    key's fallbacks ``fallbacks`` (its top N n2, n3, n4), other nodes' statuses
-    ``statuses``; the detector suspects a node for ``suspicion`` seconds after a
-    timeout; request_timeout 1 s. Returns the mechanism, the hint's id and the
-    detector."""
+    key's fallbacks ``fallbacks`` (its top N n2, n3, n4; any other key's: n8),
+    other nodes' statuses ``statuses``; the detector suspects a node for
+    ``suspicion`` seconds after a timeout; request_timeout 1 s. Returns the
+    mechanism, the hint's id and the detector."""
     storage = MemoryStorage("always")
     hints = HintStore(storage, collections.Counter())
     hints.add("n2", KEY, RECORD)
@@ -69,7 +69,8 @@ def _leaver(fallbacks: tuple[str, ...], statuses: dict[str, MemberStatus],
     detector = FailureDetector(retry_after=suspicion, max_retry_after=suspicion,
                                phi_threshold=None)
     quorum: Any = SimpleNamespace(
-        detector=detector, split=lambda key: (("n2", "n3", "n4"), fallbacks),
+        detector=detector,
+        split=lambda key: (("n2", "n3", "n4"), fallbacks if key == KEY else ("n8",)),
         reachable=lambda node, now: node == "n1" or detector.is_available(node, now),
         suspect=lambda node, now: detector.timed_out(node, now))
     gossiper: Any = SimpleNamespace(
@@ -106,7 +107,8 @@ def _handed(at: float) -> tuple[HintedHandoff, int, list[Effect]]:
 
 
 def test_a_hand_over_goes_to_the_first_fallback_that_stays_and_is_reachable() -> None:
-    """``_hand_over__mutmut_22`` (``node in staying or ...``: the intended n2 taken),
+    """``_hand_over__mutmut_16`` (the fallbacks of the key None: n8 taken),
+    ``_22`` (``node in staying or ...``: the intended n2 taken),
     ``_25`` (reachable asked of None: the suspected n6 taken), ``_26`` (asked at no
     time: a TypeError at the suspected n6): the ReplicaPut goes to n7, past the
     intended node, a leaving fallback and a suspected one, with ``hint`` n2 and
@@ -149,8 +151,13 @@ def test_an_unanswered_delivery_is_handed_over_once_its_node_is_heard_from() -> 
     sent at 0 s is unanswered at 1 s (n2 suspected, the hint noted); at 2 s n2 is
     reachable again but not heard from: the delivery is resent, no hand-over; heard
     from at 2.5 s, a driver's scan at 2.6 s resends the delivery alone, the periodic
-    one then hands the hint to n7 (the delivery in flight); n7's ack of that op, key
-    and intended node deletes the leaver's copy and its notes, no other ack does."""
+    one then hands the hint to n7 (the delivery in flight), and not again 0.1 s
+    later; n7's ack of that op, key and intended node deletes the leaver's copy and
+    its notes, no other ack does. Mutants, each run and failing: ``on_scan__mutmut_29``
+    to ``_38`` (the unanswered delivery's node not suspected, or the hint not noted,
+    or both done by a node not leaving), ``_scan_page__mutmut_75`` to ``_92`` (the
+    hand-over's condition or its call changed; ``_83``, the call at no time, fails
+    at the second scan)."""
     handoff, hint_id, detector = _leaver(("n5", "n7", "n8"), STATUSES, suspicion=0.5)
     assert _sent(handoff.on_scan(0.0, HintScan())) == [("n2", "HintDelivery", hint_id)]
     assert _sent(handoff.on_scan(1.0, HintScan())) == []
@@ -161,6 +168,7 @@ def test_an_unanswered_delivery_is_handed_over_once_its_node_is_heard_from() -> 
     given = HintScan(hints=frozenset({hint_id}))
     assert _sent(handoff.on_scan(2.6, given)) == [("n2", "HintDelivery", hint_id)]
     assert _sent(handoff.on_scan(2.6, HintScan())) == [("n7", "ReplicaPut", 7)]
+    assert _sent(handoff.on_scan(2.7, HintScan())) == []  # (within request_timeout)
     for src, ack in (("n8", ReplicaPutAck(7, KEY, hint="n2")),
                      ("n7", ReplicaPutAck(6, KEY, hint="n2")),
                      ("n7", ReplicaPutAck(7, b"other", hint="n2")),
