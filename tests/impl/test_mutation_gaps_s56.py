@@ -55,12 +55,13 @@ class _View:
 
 
 def _leaver(fallbacks: tuple[str, ...], statuses: dict[str, MemberStatus],
-            suspicion: float = 100.0, status: MemberStatus = LEAVING
+            suspicion: float = 100.0, status: MemberStatus = LEAVING, ids: bool = True
             ) -> tuple[HintedHandoff, int, FailureDetector]:
     """n1 (``status``, leaving by default) holding a hint of KEY for n2 (up); the
     key's fallbacks ``fallbacks`` (its top N n2, n3, n4; any other key's: n8),
     other nodes' statuses ``statuses``; the detector suspects a node for
-    ``suspicion`` seconds after a timeout; request_timeout 1 s. Returns the
+    ``suspicion`` seconds after a timeout; request_timeout 1 s; op ids from 7 (none
+    unless ``ids``: the mechanism as built). Returns the
     mechanism, the hint's id and the detector."""
     storage = MemoryStorage("always")
     hints = HintStore(storage, collections.Counter())
@@ -82,7 +83,8 @@ def _leaver(fallbacks: tuple[str, ...], statuses: dict[str, MemberStatus],
                                    else b"?")
     config: Any = SimpleNamespace(request_timeout=1.0, hinted_handoff=True, n=3)
     handoff = HintedHandoff("n1", config, hints, replica, quorum, gossiper)
-    handoff.ids = itertools.count(7)
+    if ids:
+        handoff.ids = itertools.count(7)
     return handoff, hint.hint_id, detector
 
 
@@ -189,3 +191,13 @@ def test_a_node_not_leaving_neither_notes_nor_suspects_an_unanswered_delivery() 
         assert _sent(handoff.on_scan(now, HintScan())) == [("n2", "HintDelivery", hint_id)]
     assert handoff.unanswered == set() and detector.record("n2") is None
     assert handoff.handing == {}
+
+
+def test_a_mechanism_given_no_op_ids_hands_nothing_over() -> None:
+    """``__init____mutmut_10`` (``ids = ""`` by default: ``next("")`` raised a
+    TypeError): a mechanism built without the node's op ids (``ids`` None, as the
+    attribute says: no hand-over) sends nothing and notes nothing."""
+    handoff, hint_id, _ = _leaver(FALLBACKS, STATUSES, ids=False)
+    out: list[Effect] = []
+    handoff._hand_over(2.0, hint_id, "n2", KEY, out)
+    assert out == [] and handoff.handing == {}
