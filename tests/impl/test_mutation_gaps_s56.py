@@ -22,14 +22,17 @@ import itertools
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from impl.effects import Effect, Send
 from impl.failure_detector import FailureDetector
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.membership import MemberStatus
-from impl.messages import ReplicaPut, ReplicaPutAck
+from impl.messages import HintAck, HintDelivery, KeyRecords, ReplicaPut, ReplicaPutAck
 from impl.storage.memory import MemoryStorage
 from impl.timers import HintScan
+from tests.impl.test_node_driver import Driver, make_config, ok_put
 
 KEY = b"k"
 RECORD = b"record"
@@ -201,3 +204,32 @@ def test_a_mechanism_given_no_op_ids_hands_nothing_over() -> None:
     out: list[Effect] = []
     handoff._hand_over(2.0, hint_id, "n2", KEY, out)
     assert out == [] and handoff.handing == {}
+
+
+def test_a_hint_delivered_by_a_fallback_asks_the_first_replica_not_the_fallback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``on_delivery__mutmut_34`` (the one-way ask told its sender holds the copy,
+    ``holder=True``, as a coordinator's ReplicaPut does): five nodes (N = 3, dvv), v0
+    written at the first of the key's top N alone, v1 at the third alone; the
+    third's record delivered to the first as a hint by the fourth node (a fallback,
+    the usual sender), the merge made to keep a pruned entry (``kept_pruned`` true:
+    the retirement setting itself is ``test_dvv_retired_one_way.py``'s). The ask
+    goes to the second, the first reachable replica of the key; the mutant asked the
+    fallback, which does not keep the key once its hint is delivered.
+    (``test_mutation_gaps_handoff_s46.py``'s sender is the third, among the top N,
+    asked first either way.)"""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, clock="dvv", anti_entropy=False,
+                                      read_repair=False))
+    first, second, third, fallback = driver.nodes["n1"].preference_list(KEY)[:4]
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put(first, KEY, b"v0"))
+    ok_put(driver.put(third, KEY, b"v1"))
+    driver.drop_filter = None
+    record = driver.storages[third].read(KEY)
+    assert record is not None
+    node = driver.nodes[first]
+    monkeypatch.setattr(node.replica, "kept_pruned", lambda merged, theirs: True)
+    effects = node.receive(driver.now, fallback, HintDelivery(7, KEY, record))
+    assert Send(fallback, HintAck(7)) in effects
+    assert [e.dest for e in effects if isinstance(e, Send)
+            and isinstance(e.message, KeyRecords)] == [second]
