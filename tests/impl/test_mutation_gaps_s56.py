@@ -32,6 +32,7 @@ from impl.membership import MemberStatus
 from impl.messages import HintAck, HintDelivery, KeyRecords, ReplicaPut, ReplicaPutAck
 from impl.storage.memory import MemoryStorage
 from impl.timers import HintScan
+from tests.impl.test_mutation_gaps_handoff_s46 import _delivered_at
 from tests.impl.test_node_driver import Driver, make_config, ok_put
 
 KEY = b"k"
@@ -233,3 +234,14 @@ def test_a_hint_delivered_by_a_fallback_asks_the_first_replica_not_the_fallback(
     assert Send(fallback, HintAck(7)) in effects
     assert [e.dest for e in effects if isinstance(e, Send)
             and isinstance(e.message, KeyRecords)] == [second]
+
+
+def test_every_held_ask_of_a_key_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AntiEntropy.ask_pruned__mutmut_12`` (``one-way-pruned-asks-held = 1``, found
+    by session 56's run of ``impl/antientropy.py``: the session 46 test holds one
+    ask only): deliveries of a key's hints at 0, 0.3, 0.6 and 1 request timeouts,
+    each merge keeping a pruned entry: the middle two are held, both counted."""
+    node, asked = _delivered_at(monkeypatch, (0.0, 0.3, 0.6, 1.0))
+    assert len(asked) == 2
+    assert node.stats["one-way-pruned-asks"] == 2
+    assert node.stats["one-way-pruned-asks-held"] == 2
