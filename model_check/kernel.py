@@ -52,8 +52,11 @@ own functions on a miss:
   ``workload.coordinator = "any"``, reaps and membership only where the configuration
   has them.
 
-The step caches are emptied past :attr:`Kernel.limit` entries; the interned parts
-stay (a packed state must decode).
+The step caches are emptied past :attr:`Kernel.limit` entries (:data:`STEP_LIMIT`); the
+interned parts stay (a packed state must decode). The symmetry representatives, one per
+packed state met, are bounded apart (:data:`CANONICAL_LIMIT`): counted with the step
+caches they emptied them every 30,000 states or so on a two-client search of millions
+(session 56, "A configuration of 10^7 states").
 
 So the spec's handlers run once per distinct (context, message), and a hit is a
 few dictionary lookups on small integers and one tuple, with no object built.
@@ -165,8 +168,8 @@ from spec.requests import client_requests, forward_retries, spent_refusal
 from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 
-__all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
-           "PackedReduction", "PackedScreen", "covers",
+__all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "STEP_LIMIT",
+           "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
 Packed = tuple[int, int, int]
@@ -174,6 +177,20 @@ Packed = tuple[int, int, int]
 
 DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
+
+STEP_LIMIT = 1 << 20
+"""The step caches' entries kept per kernel before they are emptied (:attr:`Kernel.limit`;
+the memo's :data:`~model_check.spec_memo.LIMIT` until session 56). Session 56, on the
+first 10^6 states of sloppy-two-keys-drop-crash (two clients, 479,444 states expanded):
+with the memo's 2^18, counting the representatives too, 13 flushes and 1,065,650 misses
+in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
+(:data:`CANONICAL_LIMIT`), 1 flush and 732,467 misses in 71.6 CPU-s, peak 965 MiB
+(single runs side by side, load 13-20). The states, transitions and verdicts are the
+same either way (the caches are exact)."""
+
+CANONICAL_LIMIT = 1 << 18
+"""Symmetry representatives kept per kernel (:meth:`Kernel.canonicalize`, one per packed
+state met: they churn), emptied alone at this size, not with the step caches."""
 
 _EMPTY: tuple[Message, ...] = ()
 _UNKNOWN: Any = object()
@@ -242,7 +259,7 @@ class Kernel:
     ``AssertionError`` if a memoised step reads a part outside its key (as
     :class:`~model_check.spec_memo.MemoSuccessors`)."""
 
-    def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
+    def __init__(self, config: Config, limit: int = STEP_LIMIT, every: int = 4096) -> None:
         if config.rebuild and config.disk_losses:
             # (session 55's review) State.rebuilding is not packed: a kernel built
             # directly, without :func:`covers`, would drop it silently
@@ -385,10 +402,12 @@ class Kernel:
         """The packing of the symmetry representative of ``packed``'s state: the spec's
         own :func:`spec.model.canonicalize` (client symmetry, :mod:`spec.symmetry`) of
         the decoded state, encoded; ``packed`` itself when the representative is the
-        state. Cached per packed state (exact: a packed state is one state; emptied
-        with the step caches)."""
+        state. Cached per packed state (exact: a packed state is one state; emptied at
+        :data:`CANONICAL_LIMIT` entries, and with the step caches)."""
         hit = self.canonical.get(packed)
         if hit is None:
+            if len(self.canonical) >= CANONICAL_LIMIT:
+                self.canonical.clear()
             state = self.decode(packed)
             representative = _spec.canonicalize(state)
             hit = packed if representative is state else self.encode(representative)
@@ -672,11 +691,11 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.canonical, self.decoded)
+                self.decoded)
 
     def cached(self) -> int:
         """Entries held in the step caches now (the delivery and timeout tables counted
-        per effect)."""
+        per effect; not the representatives: :data:`CANONICAL_LIMIT`)."""
         return (sum([len(cache) for cache in self._step_caches()])
                 + sum([len(t) for t in self.delivered.values()])
                 + sum([len(t) for t in self.timeout_effects.values()])
@@ -687,6 +706,7 @@ class Kernel:
         parts stay, so every packed state still decodes."""
         for cache in self._step_caches():
             cache.clear()
+        self.canonical.clear()
 
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
