@@ -34,11 +34,11 @@ first 200,000 states (since session 55 also two-client entries, refused writes a
 spec/default.toml's first 200,000 states): CPU-s, states per CPU-second, peak memory, medians of 3
 alternating fresh-process runs (session 54). The table's rows use the default (the
 kernel where it covers the entry). ``--section big`` (only when named: projected 15-20
-CPU-minutes and several GB) checks :data:`BIG` exhaustively in a fresh process, kernel on, every property of its
-configuration file (issue 13's "a configuration of at least 10^7 states (two clients, two
-keys, two faults) in under 10 minutes"): states, transitions, depth, verdicts, CPU-s, wall,
-peak memory, and "met" or "not met" with the cause (:func:`big_verdict`; session 56). Its
-``--timeout`` defaults to :data:`BIG_TIMEOUT`.
+CPU-minutes and several GB) checks :data:`BIG` exhaustively in a fresh process, kernel
+on, every property of its configuration file (issue 13's "a configuration of at least
+10^7 states (two clients, two keys, two faults) in under 10 minutes"): states,
+transitions, depth, verdicts, CPU-s, wall, peak memory, and "met" or "not met" with the
+cause (:func:`big_verdict`; session 56). Its ``--timeout`` defaults to :data:`BIG_TIMEOUT`.
 It prints figures and never fails on time.
 """
 
