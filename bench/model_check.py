@@ -33,7 +33,12 @@ model_check/frontier.py) against plain states on strict-dvv and sloppy-crash (or
 first 200,000 states (since session 55 also two-client entries, refused writes and
 spec/default.toml's first 200,000 states): CPU-s, states per CPU-second, peak memory, medians of 3
 alternating fresh-process runs (session 54). The table's rows use the default (the
-kernel where it covers the entry).
+kernel where it covers the entry). ``--section big`` (only when named: projected 15-20
+CPU-minutes and several GB) checks :data:`BIG` exhaustively in a fresh process, kernel
+on, every property of its configuration file (issue 13's "a configuration of at least
+10^7 states (two clients, two keys, two faults) in under 10 minutes"): states,
+transitions, depth, verdicts, CPU-s, wall, peak memory, and "met" or "not met" with the
+cause (:func:`big_verdict`; session 56). Its ``--timeout`` defaults to :data:`BIG_TIMEOUT`.
 It prints figures and never fails on time.
 """
 
@@ -47,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,8 +83,21 @@ SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
 SECTIONS = ("table", "split", "memo", "membership", "reaps", "compiled", "por", "workers",
-            "simulate", "spin", "symmetry", "against", "compact", "kernel")
-"""The parts of the run (``--section``)."""
+            "simulate", "spin", "symmetry", "against", "compact", "kernel", "big")
+"""The parts of the run (``--section``; ``against`` and ``big`` only when named)."""
+BIG = "sloppy-two-keys-drop-partition"
+"""The configuration of ``--section big`` (model_check/configs/, session 56): sloppy quorum
+on four nodes, two clients, two keys, one drop and one partition (about 10^7 states
+projected from its first levels; sloppy-two-keys-drop-crash, a crash for the partition,
+about 7 million)."""
+BIG_STATES = 10_000_000
+BIG_CPU_SECONDS = 600.0
+"""Issue 13's goal for ``--section big``: at least this many distinct states, exhaustively,
+in under this many CPU-seconds of one process (one core: the machine is shared, so the
+wall time is printed but not judged)."""
+BIG_TIMEOUT = 6 * 3600.0
+"""``--section big``'s wall-clock allowance when ``--timeout`` is not given (a loaded
+machine gives the run a fraction of a core)."""
 MEMBERSHIP = ("join-immediate", "join-pending", "leave-pending", "delete-leave-pending")
 """The configurations of the membership memo rows (issue 13, session 21): the suite
 entries of a membership change whose searches are about 30 CPU-s of CI."""
@@ -199,6 +218,8 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
                 "depth": result.depth,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind == "big":  # name = a configuration of model_check/configs, or "<name>@<max states>"
+        return _big_run(name)
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
         return _symmetry_run(name, symmetry, cached=kind == "sym-cached")
     if kind == "spec-path":  # name = suite entry; the pure or the compiled spec (the env)
@@ -249,6 +270,104 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
             "seen_bytes": result.seen_bytes,
             "peak_memory": peak_memory_bytes(),
             "verdicts": {r.property: str(r.verdict) for r in result.results}}
+
+
+def _big_run(name: str) -> dict[str, Any]:
+    """``--section big``'s one run, in this process: check() of the configuration file
+    ``model_check/configs/<name>.toml`` (``name@S``: at most S states), every property,
+    the kernel on where it covers it. Its figures, the wall and CPU seconds of check(),
+    the peak resident memory, and the level sizes."""
+    from model_check.check import check
+    from model_check.explorer import peak_memory_bytes
+    from model_check.kernel import covers
+    from model_check.suite import CONFIG_DIR
+    from spec.config import load_config
+
+    path, _, bound = name.partition("@")
+    config = load_config(CONFIG_DIR / f"{path}.toml")
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = check(config, max_states=int(bound) if bound else None)
+    return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+            "depth": result.depth, "levels": list(result.levels),
+            "cpu_seconds": time.process_time() - cpu, "seconds": time.perf_counter() - wall,
+            "peak_memory": peak_memory_bytes(), "seen_bytes": result.seen_bytes,
+            "kernel": covers(config)[0], "bounded": result.bounded,
+            "verdicts": {r.property: str(r.verdict) for r in result.results},
+            "lengths": {r.property: r.counterexample_length if r.counterexample_length
+                        is not None else r.witness_length for r in result.results}}
+
+
+def big_verdict(figures: dict[str, Any] | None, states: int = BIG_STATES,
+                cpu_seconds: float = BIG_CPU_SECONDS) -> str:
+    """Issue 13's "a configuration of at least ``states`` states in under ``cpu_seconds``"
+    judged on ``--section big``'s figures (:func:`_big_run`'s; ``None`` or an ``error``:
+    the run failed): "met" or "not met (<cause>)". Judged on the CPU seconds of the one
+    process (the wall time of a shared machine is the load's), on an exhaustive search
+    only (a bounded one says nothing of the space's size)."""
+    if figures is None or "error" in figures:
+        why = "no figures" if figures is None else figures["error"]
+        return f"not met (the run did not finish: {why})"
+    found, spent = figures["distinct_states"], figures["cpu_seconds"]
+    if figures.get("bounded"):
+        return f"not met (a bounded search: {found:,} states, not the whole space)"
+    if found < states:
+        return f"not met (the configuration has {found:,} states, fewer than {states:,})"
+    if spent >= cpu_seconds:
+        needed = states / cpu_seconds
+        return (f"not met ({spent:,.0f} CPU-s: {found / spent:,.0f} states/CPU-s where "
+                f"{found:,} states in {cpu_seconds:,.0f} s need {found / cpu_seconds:,.0f}; "
+                f"{needed:,.0f} for {states:,})")
+    return f"met ({found:,} states in {spent:,.0f} CPU-s)"
+
+
+def _big_pinned(name: str, run: dict[str, Any]) -> str:
+    """Whether ``run`` (:func:`_big_run`'s figures) has the states, transitions, depth,
+    verdicts and lengths that the suite entry ``name`` pins (if there is one)."""
+    from model_check.errors import CheckError
+    from model_check.suite import entry
+
+    if run.get("bounded"):
+        return "a bounded search: not compared"
+    try:
+        pinned = entry(name)
+    except CheckError:
+        return f"no suite entry {name!r}"
+    off = pinned.figure_mismatches(types.SimpleNamespace(**{
+        f: run[f] for f in ("distinct_states", "transitions", "depth")}))
+    for prop, expected in pinned.expected.items():
+        length = pinned.pinned_length(prop)
+        if run["verdicts"].get(prop) != expected or length not in (None, run["lengths"][prop]):
+            off.append(f"{prop}: {run['verdicts'].get(prop)} ({run['lengths'].get(prop)}), "
+                       f"the suite pins {expected} ({length})")
+    return "states, transitions, depth, verdicts and lengths as pinned" if not off else (
+        "NOT as pinned: " + "; ".join(off))
+
+
+def _big_rows(timeout: float, name: str = BIG) -> None:
+    """``--section big``: :data:`BIG` checked exhaustively in a fresh process (issue 13,
+    session 56): its figures and :func:`big_verdict`'s line."""
+    print(f"\na configuration of 10^7 states: {name} (model_check/configs), exhaustive, every "
+          f"property, one process (allowed {timeout:,.0f} s of wall):", flush=True)
+    load = os.getloadavg()[0]
+    run = _measure("big", name, True, timeout)
+    if run is not None and "error" not in run:
+        verdicts = run["verdicts"]
+        failed = sorted(p for p, v in verdicts.items() if v == "violated")
+        held = sum(v == "holds" for v in verdicts.values())
+        found = sum(v == "found" for v in verdicts.values())
+        print(f"  {run['distinct_states']:,} states, {run['transitions']:,} transitions, depth "
+              f"{run['depth']}; {run['cpu_seconds']:,.1f} CPU-s "
+              f"({run['distinct_states'] / run['cpu_seconds']:,.0f} states/CPU-s), "
+              f"{run['seconds']:,.0f} s wall (load average {load:.1f} at the start, "
+              f"{os.getloadavg()[0]:.1f} at the end); peak {run['peak_memory'] / 2**20:,.0f} "
+              f"MiB; kernel {'on' if run['kernel'] else 'OFF'}", flush=True)
+        print(f"  levels: {', '.join(f'{n:,}' for n in run['levels'])}")
+        print(f"  verdicts: {held} hold, violated: {', '.join(failed) or 'none'}; "
+              f"{found} sometimes-properties found: "
+              + ", ".join(f"{p} ({run['lengths'][p]})" for p, v in verdicts.items()
+                          if v == "found"), flush=True)
+        print(f"  against the suite: {_big_pinned(name, run)}", flush=True)
+    print(f"  10^7 states in under 10 minutes: {big_verdict(run)}", flush=True)
 
 
 def _split(name: str) -> dict[str, Any]:
@@ -732,14 +851,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="measure only this suite entry in the table (repeatable; "
                         "'large': the large configuration, left out otherwise)")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds allowed for each run (default 1800)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds allowed for each run (default 1800; --section big: "
+                        f"{BIG_TIMEOUT:.0f})")
     parser.add_argument("--section", action="append", choices=SECTIONS,
                         help="run only this part (repeatable; default: all)")
+    parser.add_argument("--big", default=BIG, metavar="NAME[@S]",
+                        help=f"--section big's configuration (model_check/configs/NAME.toml; "
+                        f"@S: at most S states; default {BIG})")
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="another checkout for --section against (e.g. the commit before)")
     args = parser.parse_args(argv)
     sections = set(args.section or SECTIONS)
+    if not args.section:
+        sections.discard("big")  # projected 15-20 CPU-minutes: only when named
+    big_timeout = BIG_TIMEOUT if args.timeout is None else args.timeout
+    if args.timeout is None:
+        args.timeout = 1800.0
     if not args.against:
         if args.section and "against" in sections:
             parser.error("--section against needs --against DIR")
@@ -804,6 +932,8 @@ def main(argv: list[str] | None = None) -> int:
         _compact_rows(tuple(args.only or SCALING[:2]), args.timeout)
     if "kernel" in sections:
         _kernel_rows(args.timeout)
+    if "big" in sections:
+        _big_rows(big_timeout, args.big)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "

@@ -53,8 +53,13 @@ own functions on a miss:
   ``workload.coordinator = "any"``, reaps and membership only where the configuration
   has them.
 
-The step caches are emptied past :attr:`Kernel.limit` entries; the interned parts
-stay (a packed state must decode).
+The step caches are emptied past :attr:`Kernel.limit` entries (:data:`STEP_LIMIT`); the
+interned parts stay (a packed state must decode). The symmetry representatives chosen
+among tied candidates, one per such packed state, are bounded apart
+(:data:`CANONICAL_LIMIT`): counted with the step caches (when the kernel kept one per
+packed state met, before s56-symcand's ids) they emptied them every 30,000 states or so
+on a two-client search of millions (session 56, "A configuration of 10^7 states"); the
+renamings' per-id tables are counted with the step caches.
 
 So the spec's handlers run once per distinct (context, message), and a hit is a
 few dictionary lookups on small integers and one tuple, with no object built.
@@ -179,8 +184,8 @@ from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
-__all__ = ["CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "Kernel", "KernelModel", "Packed",
-           "PackedReduction", "PackedScreen", "covers",
+__all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "STEP_LIMIT",
+           "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
 Packed = tuple[int, int, int]
@@ -188,6 +193,21 @@ Packed = tuple[int, int, int]
 
 DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
+
+STEP_LIMIT = 1 << 20
+"""The step caches' entries kept per kernel before they are emptied (:attr:`Kernel.limit`;
+the memo's :data:`~model_check.spec_memo.LIMIT` until session 56). Session 56, on the
+first 10^6 states of sloppy-two-keys-drop-crash (two clients, 479,444 states expanded):
+with the memo's 2^18, counting the representatives too, 13 flushes and 1,065,650 misses
+in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
+(:data:`CANONICAL_LIMIT`), 1 flush and 732,467 misses in 71.6 CPU-s, peak 965 MiB
+(single runs side by side, load 13-20). The states, transitions and verdicts are the
+same either way (the caches are exact)."""
+
+CANONICAL_LIMIT = 1 << 18
+"""Symmetry representatives kept per kernel (:meth:`Kernel.canonicalize`, one per packed
+state whose clients' signatures tie: they churn), emptied alone at this size, not
+counted with the step caches (and emptied with them too, by :meth:`Kernel.flush`)."""
 
 _EMPTY: tuple[Message, ...] = ()
 _UNKNOWN: Any = object()
@@ -252,7 +272,7 @@ class Kernel:
     same id for equal parts). Raises ``AssertionError`` if a memoised step reads a part
     outside its key (as :class:`~model_check.spec_memo.MemoSuccessors`)."""
 
-    def __init__(self, config: Config, limit: int = LIMIT, every: int = 4096) -> None:
+    def __init__(self, config: Config, limit: int = STEP_LIMIT, every: int = 4096) -> None:
         self.config = config
         self.limit = limit
         """Cached steps held before the step caches are emptied (the interned parts stay:
@@ -412,7 +432,8 @@ class Kernel:
         other; among two or more (the clients' signatures tie) the spec's choice,
         :func:`spec.symmetry.preferred` of the candidates built, cached per packed state
         (a packed state is one state: exact; the choice reads the budget too, through the
-        state's hash). Raises nothing; every table is emptied with the step caches."""
+        state's hash), that cache bounded apart from the step caches (emptied alone at
+        :data:`CANONICAL_LIMIT` entries, and with them: s56-big). Raises nothing."""
         c, m, u = packed
         tried = self.symmetric.get(c)
         if tried is None:
@@ -440,6 +461,8 @@ class Kernel:
                 if best_state is None or preferred(state, best_state):
                     best, best_state = candidate, state
             assert best is not None
+            if len(self.canonical) >= CANONICAL_LIMIT:
+                self.canonical.clear()
             hit = self.canonical[packed] = best
         return hit
 
@@ -749,11 +772,11 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.canonical, self.symmetric, self.renamings, self.decoded)
+                self.symmetric, self.renamings, self.decoded)
 
     def cached(self) -> int:
         """Entries held in the step caches now (the delivery and timeout tables counted
-        per effect)."""
+        per effect; not the representatives: :data:`CANONICAL_LIMIT`)."""
         return (sum([len(cache) for cache in self._step_caches()])
                 + sum([len(t) for t in self.delivered.values()])
                 + sum([len(t) for t in self.timeout_effects.values()])
@@ -765,6 +788,7 @@ class Kernel:
         parts stay, so every packed state still decodes."""
         for cache in self._step_caches():
             cache.clear()
+        self.canonical.clear()
 
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
