@@ -150,6 +150,9 @@ class TraceEvents(Lockstep):
     report: SeedReport
     #: (coordinator, op id) -> node -> the payload each replica answered the get
     replies_seen: dict[tuple[str, int], dict[str, Payload]]
+    #: (coordinator, op id) -> the coordinator's copy of the key as its get answered
+    #: (session 56: ``GetCoordinator._read_own_again`` merges it into its own reply)
+    own_again: dict[tuple[str, int], Payload]
     #: (coordinator, op id) -> whether the get answered its client
     gets_live: dict[tuple[str, int], bool]
     #: the client request submitted in this event: its label and spec actions
@@ -698,15 +701,30 @@ class TraceEvents(Lockstep):
                 continue
             op = self._coordination(name, op_id)
             if op is not None:
+                if op.replied and not replied:
+                    self._note_own_again(name, op_id)
                 self.gets_live[(name, op_id)] = op.replied
                 continue
             del self.gets_live[(name, op_id)]
+            answered = replied or self._answered(name, op_id)
+            if answered and not replied:  # answered and ended in this very event
+                self._note_own_again(name, op_id)
             replies = self.replies_seen.pop((name, op_id), {})
+            again = self.own_again.pop((name, op_id), None)
             key = self.get_keys.pop((name, op_id), self.config.keys[0])
-            if replied or self._answered(name, op_id):
+            if answered:
                 out.append(("late-read-repair", trace_spec.late_read_repair(
-                    self, name, key, replies)))
+                    self, name, key, replies, again)))
         return out
+
+    def _note_own_again(self, name: str, op_id: int) -> None:
+        """The coordinator ``name``'s copy of the get's key as the get ``op_id``
+        answered (its store after the answering event), which its own reply merged
+        (``GetCoordinator._read_own_again``, session 56)."""
+        key = self.get_keys.get((name, op_id))
+        if key is not None and name in self.replies_seen.get((name, op_id), {}):
+            self.own_again[(name, op_id)] = self.abstract_record(
+                self.cluster.storages[name].read(key.encode()))
 
     def _answered(self, name: str, op_id: int) -> bool:
         request = self.ops.get((name, op_id))
