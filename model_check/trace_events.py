@@ -698,17 +698,16 @@ class TraceEvents(Lockstep):
             if self.sim.is_down(name):
                 del self.gets_live[(name, op_id)]
                 self.get_keys.pop((name, op_id), None)
+                self.own_again.pop((name, op_id), None)
                 continue
             op = self._coordination(name, op_id)
             if op is not None:
-                if op.replied and not replied:
+                if not op.replied:
                     self._note_own_again(name, op_id)
                 self.gets_live[(name, op_id)] = op.replied
                 continue
             del self.gets_live[(name, op_id)]
             answered = replied or self._answered(name, op_id)
-            if answered and not replied:  # answered and ended in this very event
-                self._note_own_again(name, op_id)
             replies = self.replies_seen.pop((name, op_id), {})
             again = self.own_again.pop((name, op_id), None)
             key = self.get_keys.pop((name, op_id), self.config.keys[0])
@@ -718,9 +717,11 @@ class TraceEvents(Lockstep):
         return out
 
     def _note_own_again(self, name: str, op_id: int) -> None:
-        """The coordinator ``name``'s copy of the get's key as the get ``op_id``
-        answered (its store after the answering event), which its own reply merged
-        (``GetCoordinator._read_own_again``, session 56)."""
+        """The coordinator ``name``'s copy of the get's key now, while the get
+        ``op_id`` has not answered: after the event before the one it answers in, the
+        copy its own reply merged as it answered (``GetCoordinator._read_own_again``,
+        session 56; not the copy after the answering event, which a read repair in
+        place may have changed)."""
         key = self.get_keys.get((name, op_id))
         if key is not None and name in self.replies_seen.get((name, op_id), {}):
             self.own_again[(name, op_id)] = self.abstract_record(
