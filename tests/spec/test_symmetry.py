@@ -42,9 +42,9 @@ transitions compared; session 20: 1.8 CPU-s for the five, 7.3 with the soak's
 limits); 600 of delete-concurrent-put since session 56 (its get reads the
 coordinator's copy again as it answers: 500 states compared 830 transitions, under
 the test's 1,000; 600 compare 1,494). Each of the three broken variants of
-:data:`MUTANTS` disagrees on 272 to 1,622 of the transitions of each entry's first 500 states (the fewest: the
-memo keeping the state, on delete-concurrent-put), so each is still caught on
-every entry in CI, as under the soak profile."""
+:data:`MUTANTS` disagrees on 272 to 1,622 of the transitions of each entry's first
+500 states (the fewest: the memo keeping the state, on delete-concurrent-put), so
+each is still caught on every entry in CI, as under the soak profile."""
 
 
 @pytest.fixture(autouse=True)
