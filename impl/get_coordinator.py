@@ -49,7 +49,7 @@ from impl.reaping import Reaper, all_targets_hold
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum, shortfall
 from impl.timers import GetTimeout
-from impl.versions import ClockMode, Record, context_pairs, live_values, values
+from impl.versions import ClockMode, Record, context_pairs, live_values, merge, values
 
 __all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "primary_replies",
            "read_quorum_reached", "record_bytes"]
@@ -405,6 +405,8 @@ class GetCoordinator:
         answers = not coordination.replied and read_quorum_reached(coordination)
         if answers:
             coordination.replied = True
+            if self.name in coordination.replies:
+                self._read_own_again(coordination)
             merged = reconciled(coordination.replies)
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
@@ -419,6 +421,30 @@ class GetCoordinator:
             out.extend(self.lingering.add(now, coordination.op_id, coordination.record_bytes,
                                           self.end_early))
         return out
+
+    def _read_own_again(self, coordination: GetCoordination) -> None:
+        """Merge this node's own record of the key, read again as it answers, into
+        its read taken at the start: what reached its store (or its hints) while
+        the get waited for its peers counts too. Session 55's hole 4
+        (tests/impl/test_hint_moved_during_a_read.py): the coordinator counted
+        its empty copy at once; a fallback asked later had meanwhile handed its
+        hint of the acknowledged write to this very node (acknowledged, deleted)
+        and answered empty; R met W at the fallback and the read missed the value,
+        which had moved between the two answers. Read again, the merge holds it.
+        The merge with the first read (not the fresh read alone) keeps what a reap
+        removed meanwhile: a reply is never taken back. Costs one local read per
+        answered get whose own read was taken (the decode cache makes an unchanged
+        record the same object: no merge)."""
+        first = coordination.replies[self.name]
+        fresh = self.replica.served_record(coordination.key,
+                                           self.replica.local_record(coordination.key))
+        if fresh is first or fresh == first:
+            return
+        again = self.replica.prune(merge(first, fresh))
+        coordination.replies[self.name] = again
+        size = record_bytes(again)
+        if size > coordination.record_bytes:
+            coordination.record_bytes = size
 
     def end_early(self, now: float, op_id: int) -> list[Effect]:
         """End the answered get ``op_id`` before its deadline (more coordinations

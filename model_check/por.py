@@ -495,6 +495,11 @@ def _activities(state: State, plan: Plan, mutant: str,
                 cone[("store", node, key)] = store
                 cone.setdefault(("up", node), False)
         elif not coord.is_put:
+            # its answer reads the coordinator's copy again (session 56:
+            # spec.coordination._read_own_again); with hinted_reads its hints of the
+            # key too, but a coordinator of a reducible configuration is in the key's
+            # top N and holds none (hints go to pref[key][n:]; coordinator = "any"
+            # turns the reduction off)
             cone.setdefault(("store", coordinator, key), False)
 
     # requests in progress

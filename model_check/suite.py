@@ -284,8 +284,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "sloppy-partition",
         "as sloppy-crash with one partition instead of a crash",
         {"read_your_writes": 7},
-        distinct_states=30_016,
-        transitions=115_009, depth=14,
+        distinct_states=30_013,
+        transitions=115_024, depth=14,
         found=_SLOPPY_CRASH,
     ),
     _entry(
@@ -634,8 +634,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(reaped_during_get)",
         # 12,837 states and 41,424 transitions before session 39 (a get in progress
         # held every reap of its key off; read repair wrote tombstones into empty copies)
-        distinct_states=14_151,
-        transitions=47_259, depth=17,
+        distinct_states=14_130,
+        transitions=47_217, depth=17,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12,
                "reaped_during_get": 13},
@@ -647,8 +647,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "nothing deleted comes back; convergence fails on the lost message alone (no "
         "anti-entropy, no get left to repair it)",
         {"convergence": 8},
-        distinct_states=57_281,  # 52,757 (200,622 transitions) before session 39
-        transitions=222_882, depth=18,
+        distinct_states=57_239,  # 52,757 (200,622 transitions) before session 39
+        transitions=222_798, depth=18,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "coordinator_times_out": 3, "delete_acknowledged": 9, "read_after_delete": 12,
                "tombstone_reaped": 12, "reaped_during_get": 13},
@@ -664,8 +664,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         # ghost fix (a delete takes over the tombstones it drops: more states told
         # apart by the histories; the same verdicts), 15,865 (34,808 transitions)
         # before session 39's reaps past gets and read repair
-        distinct_states=16_339,
-        transitions=36_808, depth=25,
+        distinct_states=19_799,
+        transitions=47_744, depth=26,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "siblings_stored": 2,
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
@@ -682,10 +682,10 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         # (150,882 transitions, siblings_stored in 18) before session 39: a reap
         # passes the get that read n3 before the first delete reached it, the get
         # answers not found with no context and the retry's tombstone is a sibling
-        distinct_states=38_925,
-        transitions=141_165, depth=23,
+        distinct_states=38_484,
+        transitions=140_301, depth=23,
         found={"put_acknowledged": 3, "read_after_acknowledged_write": 6,
-               "siblings_stored": 17, "read_after_read": 9, "write_after_read": 7,
+               "siblings_stored": 18, "read_after_read": 9, "write_after_read": 7,
                "new_actor_writes": 16, "read_repair_repairs": 7,
                "converged_after_a_write": 4, "delete_acknowledged": 9,
                "read_after_delete": 12, "tombstone_reaped": 12, "reaped_during_get": 13},
@@ -699,8 +699,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "coordinator crashed is read by one quorum and not the next (monotonic_reads), "
         "and the crashed coordinator's copies are never repaired (convergence)",
         {"monotonic_reads": 10, "convergence": 7},
-        distinct_states=190_421,  # 177,893 (665,108 transitions) before session 39
-        transitions=725_366, depth=19,
+        distinct_states=190_283,  # 177,893 (665,108 transitions) before session 39
+        transitions=725_006, depth=19,
         found={**_WRITE_READ, "read_after_read": 9, "write_after_read": 7,
                "coordinator_times_out": 3, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 11},
@@ -788,8 +788,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "replica owns; safe reaping drops it as a step of its own once a replica's "
         "tombstones dominate it (before, it refused every reap of the key for ever): "
         "every property holds",
-        distinct_states=13_212,  # 13,016 (32,860 transitions) before session 39
-        transitions=33_770, depth=24,
+        distinct_states=13_210,  # 13,016 (32,860 transitions) before session 39
+        transitions=33_768, depth=24,
         found={**_FALLBACK_READ, "outside_copy_dropped": 13, "reaped_during_get": 11},
     ),
     _entry(
@@ -799,8 +799,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "implementation's default): the get while n1 is down reads the fallback n2 and "
         "leaves it as it is, so no copy outside the top N comes about and no reap has one "
         "to drop: every property holds",
-        distinct_states=8_104,  # 7,638 (17,252 transitions) before session 39
-        transitions=18_922, depth=22,
+        distinct_states=8_102,  # 7,638 (17,252 transitions) before session 39
+        transitions=18_920, depth=22,
         found={**_FALLBACK_READ, "reaped_during_get": 11},
         not_found=("outside_copy_dropped",),
     ),
@@ -814,8 +814,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(no_resurrection violated); the implementation pins the same fault "
         "(tests/impl/test_restore_after_reap.py, a strict xfail)",
         {"no_resurrection": 16},
-        distinct_states=3_217,  # 2,833 (5,352 transitions) before session 39
-        transitions=6_973, depth=21,
+        distinct_states=3_218,  # 2,833 (5,352 transitions) before session 39
+        transitions=6_976, depth=23,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "read_after_read": 9,
                "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
@@ -828,8 +828,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with delete_mode = \"keep\" (docs/runtime.md, 'Back up'): tombstones "
         "are never reaped, so the restored v1 meets a tombstone that dominates it in "
         "every get (R = N) and in anti-entropy: every property holds",
-        distinct_states=1_539,  # 1,540 (2,612 transitions) before session 39
-        transitions=2_608, depth=16,
+        distinct_states=1_545,  # 1,540 (2,612 transitions) before session 39
+        transitions=2_617, depth=16,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "read_after_read": 9,
                "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
@@ -847,8 +847,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "and, without anti-entropy, its copy on n4 never converges with theirs "
         "(convergence violated)",
         {"read_your_writes": 8, "convergence": 4},
-        distinct_states=31_447,  # 31,428 before the late re-transfer (session 35)
-        transitions=167_449, depth=18,
+        distinct_states=31_479,  # 31,428 before the late re-transfer (session 35)
+        transitions=167_555, depth=18,
         found={**_WRITE_READ, "read_repair_repairs": 7, "coordinator_times_out": 4,
                "range_transferred": 5, "change_completed": 5, "joined_node_coordinates": 2},
         # (one put: no write reaches the old owner after its transfer)
@@ -1017,8 +1017,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         # session 55: a refusing target's later ack counts (Coordination.refused), so
         # a target given up at its refusal and one timed out are two states now
         # (9,216 states and 33,030 transitions before)
-        distinct_states=9_276,
-        transitions=33_186, depth=11,
+        distinct_states=9_294,
+        transitions=33_246, depth=11,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2, "acked_after_refused_write": 4},
         not_found=("fallback_holds_hint",),
@@ -1032,8 +1032,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "and acknowledges, and a get through n2 reads n2 and n3, neither holding it "
         "(read_your_writes, 6 steps)",
         {"acked_writes_durable": 4, "read_your_writes": 6},
-        distinct_states=11_481,
-        transitions=46_299, depth=10,
+        distinct_states=11_493,
+        transitions=46_341, depth=10,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2, "acked_after_refused_write": 3},
         not_found=("fallback_holds_hint",),
@@ -1116,8 +1116,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "flight) asks n1, which lost its disk and recovered empty: n3's and n1's empty "
         "copies make R = 2 and the get reads nothing (read_your_writes, 8 steps)",
         {"read_your_writes": 8},
-        distinct_states=10_091,
-        transitions=36_921, depth=10,
+        distinct_states=10_097,
+        transitions=36_945, depth=10,
         found=_DISK_READ,
     ),
     _entry(
@@ -1127,8 +1127,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "key until anti-entropy exchanged it with n2 and n3, acknowledges nothing and "
         "counts neither its own write nor its own read until its Rebuilt step: every "
         "property holds, read_your_writes included",
-        distinct_states=33_182,
-        transitions=125_538, depth=14,
+        distinct_states=33_260,
+        transitions=125_859, depth=14,
         found={**_DISK_READ, **_REBUILD_RULES},
     ),
     _entry(
@@ -1161,8 +1161,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "without that read rather than waiting for ever (rebuilding_read_fails, 5 steps: "
         "the only verdict a mutant of settle_get's reduction of the most it can count "
         "changes): every property holds",
-        distinct_states=14_109,
-        transitions=59_546, depth=14,
+        distinct_states=14_147,
+        transitions=59_750, depth=14,
         found={**_DISK_READ, **_REBUILD_RULES, "rebuilding_read_fails": 5},
     ),
     _entry(

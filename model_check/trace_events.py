@@ -150,6 +150,9 @@ class TraceEvents(Lockstep):
     report: SeedReport
     #: (coordinator, op id) -> node -> the payload each replica answered the get
     replies_seen: dict[tuple[str, int], dict[str, Payload]]
+    #: (coordinator, op id) -> the coordinator's copy of the key as its get answered
+    #: (session 56: ``GetCoordinator._read_own_again`` merges it into its own reply)
+    own_again: dict[tuple[str, int], Payload]
     #: (coordinator, op id) -> whether the get answered its client
     gets_live: dict[tuple[str, int], bool]
     #: the client request submitted in this event: its label and spec actions
@@ -695,18 +698,34 @@ class TraceEvents(Lockstep):
             if self.sim.is_down(name):
                 del self.gets_live[(name, op_id)]
                 self.get_keys.pop((name, op_id), None)
+                self.own_again.pop((name, op_id), None)
                 continue
             op = self._coordination(name, op_id)
             if op is not None:
+                if not op.replied:
+                    self._note_own_again(name, op_id)
                 self.gets_live[(name, op_id)] = op.replied
                 continue
             del self.gets_live[(name, op_id)]
+            answered = replied or self._answered(name, op_id)
             replies = self.replies_seen.pop((name, op_id), {})
+            again = self.own_again.pop((name, op_id), None)
             key = self.get_keys.pop((name, op_id), self.config.keys[0])
-            if replied or self._answered(name, op_id):
+            if answered:
                 out.append(("late-read-repair", trace_spec.late_read_repair(
-                    self, name, key, replies)))
+                    self, name, key, replies, again)))
         return out
+
+    def _note_own_again(self, name: str, op_id: int) -> None:
+        """The coordinator ``name``'s copy of the get's key now, while the get
+        ``op_id`` has not answered: after the event before the one it answers in, the
+        copy its own reply merged as it answered (``GetCoordinator._read_own_again``,
+        session 56; not the copy after the answering event, which a read repair in
+        place may have changed)."""
+        key = self.get_keys.get((name, op_id))
+        if key is not None and name in self.replies_seen.get((name, op_id), {}):
+            self.own_again[(name, op_id)] = self.abstract_record(
+                self.cluster.storages[name].read(key.encode()))
 
     def _answered(self, name: str, op_id: int) -> bool:
         request = self.ops.get((name, op_id))

@@ -386,20 +386,25 @@ def retry(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     return run
 
 
-def late_read_repair(v: TraceEvents, name: str, key: str,
-                      replies: dict[str, Payload]) -> Callable[[State], State | None]:
+def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Payload],
+                     again: Payload | None = None) -> Callable[[State], State | None]:
     """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
     impl's get received, when it ends (without ``read_repair_fallbacks``, only to
     the key's top N by ``name``'s view: the quorum groups of a change are not
-    known here)."""
+    known here). ``again``: the coordinator's copy as the get answered, merged into
+    its own reply as the implementation's ``GetCoordinator._read_own_again`` does
+    (session 56)."""
     def run(state: State) -> State | None:
         if not replies or not state.node(name).up:
             return state
+        seen = dict(replies)
+        if again is not None and name in seen:
+            seen[name] = clocks.merge(v.config.clock, seen[name], again, state.puts)
         result = clocks.empty(v.config.clock)
-        for payload in replies.values():
+        for payload in seen.values():
             result = clocks.merge(v.config.clock, result, payload, state.puts)
         edit = Edit(state, v.plan)
-        repair(edit, name, key, tuple(sorted(replies.items())), result,
+        repair(edit, name, key, tuple(sorted(seen.items())), result,
                repaired_nodes(edit, name, key, ()))
         return edit.build()
     return run

@@ -266,6 +266,7 @@ class TraceValidator(TraceEvents):
                                    + (f", keys={config.keys!r}" if len(config.keys) > 1
                                       else ""))
         self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
+        self.own_again: dict[tuple[str, int], Payload] = {}
         self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
         self.get_keys: dict[tuple[str, int], str] = {}  # (node, op) -> its key
         self.submitted: tuple[str, list[Action]] | None = None

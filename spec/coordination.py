@@ -403,10 +403,11 @@ def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
 
 
 def _answer_get(edit: Edit, node: str, coord: Coordination) -> None:
-    """The get has its quorum: answer the client, then read repair."""
+    """The get has its quorum: answer the client, then read repair. Its own
+    reply is read again first (:func:`_read_own_again`)."""
     config = edit.plan.config
-    result, returned, last_get = _get_result(config.clock, coord.key, coord.replies,
-                                             edit.puts)
+    replies = _read_own_again(edit, node, coord)
+    result, returned, last_get = _get_result(config.clock, coord.key, replies, edit.puts)
     cl = edit.client(coord.client)
     record_get = GetRecord(coord.request, coord.key, cl.acked, returned)
     edit.set_client(
@@ -415,8 +416,46 @@ def _answer_get(edit: Edit, node: str, coord: Coordination) -> None:
     )
     edit.set_coord(node, None, coord.request)
     if config.read_repair:
-        repair(edit, node, coord.key, coord.replies, result,
+        repair(edit, node, coord.key, replies, result,
                repaired_nodes(edit, node, coord.key, coord.groups))
+
+
+def _read_own_again(edit: Edit, node: str, coord: Coordination
+                    ) -> tuple[tuple[str, Payload], ...]:
+    """``coord``'s replies with the coordinator ``node``'s own reply (taken when the get began,
+    :func:`start`) merged with what ``node`` serves now (:func:`spec.replica.served`:
+    its copy, and its hints of the key with ``hinted_reads``), then pruned as ``node``
+    writes (``prune_retired``); the replies themselves when that changes nothing or
+    ``node`` gave no reply of its own.
+
+    Session 56's hole 4 (``docs/runtime.md``; ``tests/spec/
+    test_hint_moved_during_a_get.py``): read once, at the start, the coordinator
+    missed a write handed to it while it waited for its peers -- a fallback that
+    held the write as a hint delivered it to the coordinator (acknowledged, deleted)
+    and then answered the read empty, so R met W at the fallback and the get still
+    returned nothing (``read_your_writes`` failed in 14 steps). The paper's get path
+    (section 4.5: the coordinator "requests all existing versions of data for that
+    key from the N highest-ranked reachable nodes" and returns what it gathered;
+    section 5: a read is served by the coordinator's local copy too) does not say
+    *when* the coordinator's own copy is read; reading it as it answers closes the
+    gap. The merge with the first read (not the fresh read alone) keeps what a
+    reap removed meanwhile: a reply is never taken back. As the implementation's
+    ``impl.get_coordinator.GetCoordinator._read_own_again``."""
+    replies = coord.replies
+    for i, (src, first) in enumerate(replies):
+        if src != node:
+            continue
+        fresh = served(edit, node, edit.node(node), coord.key)
+        if fresh is first or clocks.payload_equal(fresh, first):
+            return replies
+        config = edit.plan.config
+        again = clocks.merge(config.clock, first, fresh, edit.puts)
+        if config.prune_retired >= 0:
+            again = edit.pruned(node, again)
+        if clocks.payload_equal(again, first):
+            return replies
+        return (*replies[:i], (node, again), *replies[i + 1:])
+    return replies
 
 
 def _settle_joint(edit: Edit, node: str, coord: Coordination, quorum: int,

@@ -52,7 +52,13 @@ Assumptions (the shape's, :data:`~model_check.proofs.invariants.DELETE_SHAPE`): 
 fixed ring of 3 nodes, every node a replica (N = 3), 2 puts of which which is a
 delete is symbolic, faithful clocks. The replies are the stores of one state:
 a get's replies taken at different times are argued, not encoded (docs/proofs.md,
-"The get's answer encoded (session 28)").
+"The get's answer encoded (session 28)"). Since session 56 the coordinator's own
+reply is its first read merged with its copy read again as it answers
+(``spec.coordination._read_own_again``): the agreement test
+(tests/model_check/test_get_answer.py, ``_answering``) gives that merged copy as the
+coordinator's store, and the transition relation's ``replica-get-reply`` step lets
+the answer's repairs carry the coordinator's served copy
+(:mod:`model_check.proofs.transition`).
 """
 
 from __future__ import annotations

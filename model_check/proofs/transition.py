@@ -420,8 +420,10 @@ def transition(
                 skip=row("rmsg", c),
             )
         # a coordinator receives a reply (and may answer, repair its own copy in
-        # place, and send read repairs)
-        replies = [zt.Or(x.held[n][q], x.rmsg[n][q]) for q in puts]
+        # place, and send read repairs); answering, it reads its own copy again (with
+        # hinted_reads merged with its hints), merged into its first read (session 56:
+        # spec.coordination._read_own_again): its answer and repairs may carry that too
+        replies = [zt.Or(x.held[n][q], x.rmsg[n][q], served[q]) for q in puts]
         sends, sent = sends_from(replies)
         add(
             f"replica-get-reply at {nm[n]}", "replica-get-reply", False,

@@ -13,19 +13,12 @@ acknowledged, n4 deleted it) and answers empty. R = 2 met {n5, n4}, and n4 was i
 the write's W = 2: the quorums intersect, and the read still misses the value, which
 moved from n4 to n5 between the two answers. Not the rebuilding rule (no rebuilding
 node's ack is involved: the hint is for n5; session 54 saw it with every hint ack
-withheld too): the coordinator's own copy is read once, at the start.
-
-Session 56 (docs/runtime.md, "The rebuilding node's holes 3 and 4 (session 56)"): the
-candidate fix (the coordinator merges its own copy, read again as it answers, into
-its first read: commit ``442dd0bf``, ``GetCoordinator._read_own_again``) passes these
-tests in each clock and cleared every stale key of ``_two_rebuilding_w2_reads``'
-seeds 0-29 (4 clocks, n6 joining or not), but the implementation then no longer
-refines the spec: the spec's coordinator reads its own copy once too
-(``tests/spec/test_hint_moved_during_a_get.py``: the spec allows the same miss), and
-about 40 tests of ``tests/refinement`` failed (lockstep, conformance, trace
-validation: a get answered with a copy the spec's get had not read). Reverted;
-both tests stay strict xfails until the spec's get reads its coordinator's copy
-again as it answers too.
+withheld too): the coordinator's own copy was read once, at the start. Fixed in session 56:
+``GetCoordinator._read_own_again`` merges the coordinator's own copy, read again
+as it answers, into its first read. The spec allows the same miss
+(``tests/spec/test_hint_moved_during_a_get.py``). Seeds 0-9 of
+``_two_rebuilding_w2_reads``, each of 4 clocks, with n6 joining or not: 1 of 120
+(108 with n6) stale in each before (seed 7), 0 after (docs/runtime.md, session 56).
 """
 
 from __future__ import annotations
@@ -48,11 +41,9 @@ def _n6_joining(cluster: SimulatedCluster) -> None:
     cluster.run_for(1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="hole 4 (session 55): a hint handed to its node "
-                   "during a read, after the coordinator read its own copy, is missed")
 def test_a_hint_handed_over_during_a_read_is_not_missed() -> None:
-    """On ``baec5eed`` and now: 1 of 12 keys stale (``k2``; seeds 0-9, dvv: only 7;
-    0 with commit ``442dd0bf``'s fix)."""
+    """On ``baec5eed`` and until session 56: 1 of 12 keys stale (``k2``; seeds 0-9,
+    dvv: only 7); 0 since (was a strict xfail)."""
     assert _two_rebuilding_w2_reads(7, "dvv", before=_n6_joining) == (0, 12)
 
 
@@ -127,20 +118,19 @@ def _reaped_during_a_read(clock: str) -> list[bytes]:
     return _read_with_f_late(driver, nodes, lambda: driver.nodes[b].replica.reap(KEY))
 
 
-@pytest.mark.xfail(strict=True, reason="hole 4: the coordinator's own copy is read once")
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
 def test_a_hint_handed_to_the_coordinator_while_it_waits_is_read(clock: str) -> None:
     """W = {a, f}, R = {b, f}: they meet at f, which handed the write on to b (the
-    get's coordinator) between b's own read and f's answer. The get should return
-    ``v1``; it returns ``[]`` in each clock (b counted the empty copy it read at the
-    start): a strict xfail; with commit ``442dd0bf``'s fix it passes. Without the
-    hand-over (f answers with its hint) ``v1`` either way: the scenario, not the
-    merge of replies, is what the fix reads. A copy that goes during the read (b's
-    own, reaped) is not taken back: ``v1``. With the fix, mutants (run, seen
-    failing): ``GetCoordinator._read_own_again`` not called (``[] == [b'v1']``, 4
-    clocks; and the seed-7 test above, ``(1, 12)``); called only when the clock is
-    not dvv (dvv fails, and the seed-7 test); the fresh read replacing the first
-    one instead of merged with it (the reap: ``[]``, 4 clocks)."""
+    get's coordinator) between b's own read and f's answer. The get returns ``v1``;
+    on the tree before session 56 ``[]`` in each clock (b counted the empty copy it
+    read at the start). Without the hand-over (f answers with its hint) ``v1``
+    either way: the scenario, not the merge of replies, is what the fix reads. A
+    copy that goes during the read (b's own, reaped) is not taken back: ``v1``.
+    Mutants (run, seen failing): ``GetCoordinator._read_own_again`` not called
+    (``[] == [b'v1']``, 4 clocks; and the seed-7 test above, ``(1, 12)``); called
+    only when the clock is not dvv (dvv fails, and the seed-7 test); the fresh
+    read replacing the first one instead of merged with it (the reap: ``[]``, 4
+    clocks)."""
     assert _handed_during_a_read(clock) == ([b"v1"], False)
     assert _handed_during_a_read(clock, hand_over=False) == ([b"v1"], True)
     assert _reaped_during_a_read(clock) == [b"v1"]

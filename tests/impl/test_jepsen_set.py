@@ -119,10 +119,13 @@ class SetReport:
 
 
 def run_set_workload(seed: int, *, clients: int = 4, adds: int = 10, think: float = 0.5,
-                     faults: Faults = NEMESIS, **cluster_options: Any) -> SetReport:
-    """Run the workload on a 5-node cluster seeded ``seed``; report what was lost."""
+                     faults: Faults = NEMESIS, routing: Any = "preference",
+                     **cluster_options: Any) -> SetReport:
+    """Run the workload on a 5-node cluster seeded ``seed``; report what was lost.
+    ``routing``: the clients' (``SimulatedCluster.client``)."""
     cluster = SimulatedCluster(nodes=5, seed=seed, faults=faults, **cluster_options)
-    adders = [Adder(i, cluster, cluster.client(), adds, think) for i in range(clients)]
+    adders = [Adder(i, cluster, cluster.client(routing=routing), adds, think)
+              for i in range(clients)]
     for adder in adders:
         adder.start()
 
@@ -186,13 +189,28 @@ def lossy_seeds(seeds: range, **options: Any) -> list[SetReport]:
     return []
 
 
+#: The known-lossy clocks' searches route each request to a random up node (session 56).
+#: With the default routing every client's request goes to the cart's first
+#: preference node and an add's put starts there as its get answers (no client
+#: latency), so the coordinator serialises the read-modify-writes; what these two
+#: searches caught was a coordinator's get missing a put it had just written (its
+#: own copy read once, at the get's start: hole 4, tests/impl/
+#: test_hint_moved_during_a_read.py). Since the get reads its own copy again as it
+#: answers, seeds 0-39 of each (and 8 clients, think 0.01 s, seeds 0-9) lose
+#: nothing that way; with random routing two coordinators (or a forward's hop)
+#: interleave the adds: lww loses some on seeds 0-3, server-vclock on 1-3, dvv on
+#: none of 0-4.
+LOSSY_ROUTING = "random"
+
+
 def test_last_writer_wins_loses_concurrent_adds() -> None:
-    caught = lossy_seeds(range(5), clock="lww", faults=Faults())
+    caught = lossy_seeds(range(5), clock="lww", faults=Faults(), routing=LOSSY_ROUTING)
     assert caught, "the set workload did not catch lww losing concurrent adds"
 
 
 def test_server_side_vector_clocks_lose_concurrent_adds() -> None:
-    caught = lossy_seeds(range(5), clock="server-vclock", faults=Faults())
+    caught = lossy_seeds(range(5), clock="server-vclock", faults=Faults(),
+                         routing=LOSSY_ROUTING)
     assert caught, "the set workload did not catch server-vclock ordering concurrent adds"
 
 

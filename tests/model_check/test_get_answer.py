@@ -203,9 +203,11 @@ def _graph(config: Any) -> Iterator[tuple[Any, list[tuple[Any, Any]]]]:
 
 def _answering(pre: Any, action: Any, post: Any) -> tuple[list[tuple[str, Any]], Any] | None:
     """(the get's replies, its GetRecord) where ``action`` answers a get (a client's
-    gets grow): the reply that completes the record's replies, or, at R = 1, the
-    coordinator's own copy read as it begins (``spec.coordination.start``); else
-    None."""
+    gets grow): the reply that completes the record's replies, the coordinator's own
+    reply merged with its copy read again as it answers (session 56:
+    ``spec.coordination._read_own_again``; the delete entries have no hinted reads),
+    or, at R = 1, the coordinator's own copy read as it begins
+    (``spec.coordination.start``); else None."""
     grown = [after for before, after in zip(pre.clients, post.clients, strict=True)
              if len(after.gets) > len(before.gets)]
     if not grown:
@@ -215,7 +217,9 @@ def _answering(pre: Any, action: Any, post: Any) -> tuple[list[tuple[str, Any]],
     if m is not None and m.kind is Kind.REPLICA_GET_REPLY:
         node = pre.nodes[pre.config.all_nodes.index(m.dst)]
         coord = next(c for c in node.coord if c.request == m.request)
-        return [*coord.replies, (m.src, m.payload)], client.gets[-1]
+        again = [(n, clocks.merge(pre.config.clock, p, node.store[0], pre.puts)
+                  if n == m.dst else p) for n, p in coord.replies]
+        return [*again, (m.src, m.payload)], client.gets[-1]
     coordinator = m.dst if m is not None else action.node  # a forward, or a client's get
     store = pre.nodes[pre.config.all_nodes.index(coordinator)].store[0]
     return [(coordinator, store)], client.gets[-1]

@@ -280,8 +280,9 @@ def test_late_read_repair_of_the_first_key_diverges(monkeypatch: pytest.MonkeyPa
 
     assert clean_report(83, _two_keys()).verdict == "ok"
     original = trace_spec.late_read_repair
-    monkeypatch.setattr(trace_spec, "late_read_repair", lambda v, name, key, replies: original(
-        v, name, v.config.keys[0], replies))
+    monkeypatch.setattr(trace_spec, "late_read_repair",
+                        lambda v, name, key, replies, again=None: original(
+                            v, name, v.config.keys[0], replies, again))
     report = validate_seed(83, config=_two_keys())
     assert report.verdict == "divergence", report.line()
 

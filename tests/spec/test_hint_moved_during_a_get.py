@@ -1,36 +1,39 @@
-"""The spec allows the implementation's hole 4 (session 55; still open in the
-implementation: ``tests/impl/test_hint_moved_during_a_read.py``, strict xfails): the
-spec's get coordinator reads its own copy once, when the get starts
-(:func:`spec.coordination.start`), and answers with the replies it gathered
-(:func:`spec.coordination._answer_get`), so a hint handed to it between its own
-read and a fallback's answer is missed. The schedule (sloppy-crash-hinted-reads
-with no crash and two drops; ``k``'s top N is n1, n2, n4, its fallback n3): a put
-through n1 whose replica put to n2 is dropped, n3 keeping n2's share as a hint,
-acknowledged by n1 and n3 (n4's replica put still in flight); a get through n2
-(its own empty copy counted), whose replica get to n1 is dropped, n3 asked on the
-timeout; n3 hands its hint to n2 (delivered, acknowledged); n3 answers empty. W =
-{n1, n3} and R = {n2, n3} meet at n3, and the get returns nothing:
-``read_your_writes`` fails in 14 steps. No suite entry shows it:
-sloppy-crash-hinted-reads (one crash, no drops) expects ``read_your_writes``
-violated already, by a shorter crash schedule; no entry has hinted reads with drops.
+"""The spec's get reads its coordinator's own copy again as it answers (session 56:
+:func:`spec.coordination._read_own_again`), so a hint handed to the coordinator
+during the read is not missed: hole 4 closed in the spec and the implementation
+together (``tests/impl/test_hint_moved_during_a_read.py``). The schedule
+(sloppy-crash-hinted-reads with no crash and two drops; ``k``'s top N is n1, n2,
+n4, its fallback n3): a put through n1 whose replica put to n2 is dropped, n3
+keeping n2's share as a hint, acknowledged by n1 and n3 (n4's replica put still in
+flight); a get through n2 (its own empty copy counted), whose replica get to n1 is
+dropped, n3 asked on the timeout; n3 hands its hint to n2 (delivered,
+acknowledged); n3 answers empty. W = {n1, n3} and R = {n2, n3} meet at n3, and the
+write moved from n3 to n2 between n2's first read and n3's answer: the get returns
+the put.
 
-A gap pinned, not a rule (session 56 fixed it in the implementation alone, commit
-``442dd0bf``, and the implementation no longer refined the spec: reverted): a spec
-fix (the coordinator merging its own copy again as it answers) makes the first
-test fail (mutant run: ``_answer_get`` adding
-``(node, served(edit, node, edit.node(node), coord.key))`` to the replies: the get
-returns the put, ``read_your_writes`` holds); the second test shows the hand-over is
-what makes the miss (without it n3 answers with its hint).
+Mutant (the rule before session 56, kept as :func:`_read_once`, run by the third
+test): the coordinator's own copy read once, when the get starts
+(:func:`spec.coordination.start`), ``_read_own_again`` returning the replies
+unchanged: the get returns nothing and ``read_your_writes`` fails in 14 steps
+(the first test then fails: ``[((1,), ())] == [((1,), (1,))]``). No suite entry
+showed it: sloppy-crash-hinted-reads (one crash, no drops) expects
+``read_your_writes`` violated already, by a shorter crash schedule; no entry has
+hinted reads with drops. The second test shows the hand-over is what made the
+miss (without it n3 answers with its hint).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from model_check.properties import read_your_writes
 from model_check.spec_model import spec_model
 from model_check.suite import entry
-from spec.state import State
+from spec import coordination
+from spec.state import Coordination, State
+from spec.step import Edit
 
 #: (action, node or message fields) matched against the enabled steps' JSON, in order
 _PUT: tuple[dict[str, Any], ...] = (
@@ -71,14 +74,28 @@ def _run(steps: tuple[dict[str, Any], ...]) -> State:
     return state
 
 
-def test_the_spec_s_get_misses_a_hint_handed_to_its_coordinator() -> None:
+def test_the_spec_s_get_reads_a_hint_handed_to_its_coordinator() -> None:
     state = _run(_PUT + _HAND_OVER + _ANSWER)
     assert state.clients[0].acked == (1,)
-    assert [(get.acked_before, get.returned) for get in state.clients[0].gets] == [((1,), ())]
-    assert not read_your_writes(state)
+    assert [(get.acked_before, get.returned) for get in state.clients[0].gets] == [((1,), (1,))]
+    assert read_your_writes(state)
 
 
 def test_without_the_hand_over_the_fallback_answers_with_its_hint() -> None:
     state = _run(_PUT + _ANSWER)
     assert [(get.acked_before, get.returned) for get in state.clients[0].gets] == [((1,), (1,))]
     assert read_your_writes(state)
+
+
+def _read_once(edit: Edit, node: str, coord: Coordination) -> tuple[tuple[str, Any], ...]:
+    """The rule before session 56: the coordinator's first read only."""
+    return coord.replies
+
+
+def test_the_rule_before_session_56_missed_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mutant of the module docstring, pinned: the old rule's 14-step
+    ``read_your_writes`` violation."""
+    monkeypatch.setattr(coordination, "_read_own_again", _read_once)
+    state = _run(_PUT + _HAND_OVER + _ANSWER)
+    assert [(get.acked_before, get.returned) for get in state.clients[0].gets] == [((1,), ())]
+    assert not read_your_writes(state)

@@ -36,13 +36,15 @@ AGREEMENT_IN_SOAK = (
 soak profile."""
 
 AGREEMENT = AGREEMENT_IN_SOAK if PROFILE == "soak" else tuple(
-    (name, 500) for name, _ in AGREEMENT_IN_SOAK)
+    (name, 600 if name == "delete-concurrent-put" else 500) for name, _ in AGREEMENT_IN_SOAK)
 """What the agreement test expands: in CI 500 states of each entry (1,224 to 2,574
 transitions compared; session 20: 1.8 CPU-s for the five, 7.3 with the soak's
-limits). Each of the three broken variants of :data:`MUTANTS` disagrees on 272
-to 1,622 of the transitions of each entry's first 500 states (the fewest: the
-memo keeping the state, on delete-concurrent-put), so each is still caught on
-every entry in CI, as under the soak profile."""
+limits); 600 of delete-concurrent-put since session 56 (its get reads the
+coordinator's copy again as it answers: 500 states compared 830 transitions, under
+the test's 1,000; 600 compare 1,494). Each of the three broken variants of
+:data:`MUTANTS` disagrees on 272 to 1,622 of the transitions of each entry's first
+500 states (the fewest: the memo keeping the state, on delete-concurrent-put), so
+each is still caught on every entry in CI, as under the soak profile."""
 
 
 @pytest.fixture(autouse=True)
