@@ -134,3 +134,38 @@ def test_a_hint_handed_to_the_coordinator_while_it_waits_is_read(clock: str) -> 
     assert _handed_during_a_read(clock) == ([b"v1"], False)
     assert _handed_during_a_read(clock, hand_over=False) == ([b"v1"], True)
     assert _reaped_during_a_read(clock) == [b"v1"]
+
+
+def _hinted_to_the_coordinator_during_a_read(clock: str) -> list[bytes]:
+    """``v1`` put at W = 1 through a, every replica put of it lost (only a holds
+    it; retries lost too); a get through b (:func:`_read_with_f_late`: a's and c's answers lost, f's
+    late) during which a hinted replica put of a's record (for c) reaches b, as a
+    sloppy put reaches a fallback that coordinates a forwarded get; f answers empty:
+    the values the get returns."""
+    driver = Driver.start(make_config(5, clock=clock))
+    nodes = a, b, c, *_ = driver.nodes["n1"].preference_list(KEY)[:5]
+    driver.drop_filter = lambda src, dest, message: (
+        isinstance(message, ReplicaPut) and message.op_id != 77)
+    ok_put(driver.put(a, KEY, b"v1", w=1))
+    raw = driver.storages[a].read(KEY)
+    assert raw is not None
+
+    def hint_reaches_b() -> None:
+        driver.inflight.append((a, b, ReplicaPut(77, KEY, raw, hint=c)))
+        driver.deliver_all()
+        assert driver.storages[b].read(KEY) is None  # kept as a hint, not in its store
+
+    return _read_with_f_late(driver, nodes, hint_reaches_b)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "lww"])
+def test_the_coordinator_s_read_again_includes_its_hints(clock: str) -> None:
+    """The re-read is of what the coordinator serves (``Replica.served_record``: its
+    record and its hints of the key), as the spec's ``_read_own_again`` reads
+    ``spec.replica.served``: a hint of ``k`` that reaches b while its get waits is
+    in the answer (``[b'v1']``). Review of session 56 (s56-revhole4): the mutant
+    re-reading ``Replica.local_record`` only (the hints left out) passed every test of
+    this file, tests/spec/test_hint_moved_during_a_get.py and
+    tests/model_check/test_get_answer.py; here it fails (``[] == [b'v1']``, both
+    clocks)."""
+    assert _hinted_to_the_coordinator_during_a_read(clock) == [b"v1"]
