@@ -77,7 +77,8 @@ def _read_with_f_late(driver: Driver, nodes: tuple[str, str, str, str, str],
     return ok_get(driver.replies[99]).values
 
 
-def _handed_during_a_read(clock: str, *, hand_over: bool = True) -> tuple[list[bytes], bool]:
+def _handed_during_a_read(clock: str, *, hand_over: bool = True,
+                          hinted_reads: bool = True) -> tuple[list[bytes], bool]:
     """The spec's schedule of the same miss (docs/runtime.md, session 56), on the
     implementation with the node driver: 5 nodes, N = 3, R = W = 2, ``k``'s top N
     a, b, c, fallbacks f, g. A put through a whose replica puts to b and c are lost:
@@ -85,8 +86,9 @@ def _handed_during_a_read(clock: str, *, hand_over: bool = True) -> tuple[list[b
     delivery held back (g's for good). A get through b (:func:`_read_with_f_late`)
     during which (``hand_over``) f hands its hint to b (the driver's scan of that
     hint: delivered, acknowledged, deleted) before f answers (empty). (The get's
-    values, whether f still held a hint for b as it answered.)"""
-    driver = Driver.start(make_config(5, clock=clock))
+    values, whether f still held a hint for b as it answered.) ``hinted_reads``: the
+    nodes' ``ClusterConfig.hinted_reads``."""
+    driver = Driver.start(make_config(5, clock=clock, hinted_reads=hinted_reads))
     nodes = a, b, c, f, g = driver.nodes["n1"].preference_list(KEY)[:5]
     driver.drop_filter = lambda src, dest, message: (
         (isinstance(message, ReplicaPut) and src == a and dest in (b, c))
@@ -169,3 +171,14 @@ def test_the_coordinator_s_read_again_includes_its_hints(clock: str) -> None:
     tests/model_check/test_get_answer.py; here it fails (``[] == [b'v1']``, both
     clocks)."""
     assert _hinted_to_the_coordinator_during_a_read(clock) == [b"v1"]
+
+
+def test_without_hinted_reads_the_coordinator_reads_its_copy_again_too() -> None:
+    """With ``hinted_reads`` off (f answers its own record only, never its hints) the
+    hand-over of f's hint to b during b's get is read all the same: b's copy, read
+    again as it answers, holds ``v1``. Review of session 56 (s56-revhole4): the mutant
+    reading its own copy again only when ``config.hinted_reads`` is on passed every
+    test of this file, tests/spec/test_hint_moved_during_a_get.py and
+    tests/model_check/test_get_answer.py (they all read hints); here it fails
+    (``([], False) == ([b'v1'], False)``)."""
+    assert _handed_during_a_read("dvv", hinted_reads=False) == ([b"v1"], False)
