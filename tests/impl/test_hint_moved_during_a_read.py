@@ -29,7 +29,9 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.messages import GetRequest, HintDelivery, ReplicaGet, ReplicaPut
+from impl.records import Record
 from impl.timers import HintScan
+from impl.versions import live_values
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 from tests.impl.test_rebuilding_acks_agree import _two_rebuilding_w2_reads
 
@@ -77,8 +79,9 @@ def _read_with_f_late(driver: Driver, nodes: tuple[str, str, str, str, str],
     return ok_get(driver.replies[99]).values
 
 
-def _handed_during_a_read(clock: str, *, hand_over: bool = True,
-                          hinted_reads: bool = True) -> tuple[list[bytes], bool]:
+def _handed_during_a_read(clock: str, *, hand_over: bool = True, hinted_reads: bool = True,
+                          then: Callable[[Driver, str], None] | None = None,
+                          ) -> tuple[list[bytes], bool]:
     """The spec's schedule of the same miss (docs/runtime.md, session 56), on the
     implementation with the node driver: 5 nodes, N = 3, R = W = 2, ``k``'s top N
     a, b, c, fallbacks f, g. A put through a whose replica puts to b and c are lost:
@@ -87,7 +90,7 @@ def _handed_during_a_read(clock: str, *, hand_over: bool = True,
     during which (``hand_over``) f hands its hint to b (the driver's scan of that
     hint: delivered, acknowledged, deleted) before f answers (empty). (The get's
     values, whether f still held a hint for b as it answered.) ``hinted_reads``: the
-    nodes' ``ClusterConfig.hinted_reads``."""
+    nodes' ``ClusterConfig.hinted_reads``; ``then(driver, b)`` runs after the hand-over."""
     driver = Driver.start(make_config(5, clock=clock, hinted_reads=hinted_reads))
     nodes = a, b, c, f, g = driver.nodes["n1"].preference_list(KEY)[:5]
     driver.drop_filter = lambda src, dest, message: (
@@ -106,6 +109,8 @@ def _handed_during_a_read(clock: str, *, hand_over: bool = True,
             driver.handle(f, driver.nodes[f].fire(driver.now, HintScan(hint_ids)))
             driver.deliver_all()
         kept.append(any(hint.intended == b for hint in driver.storages[f].hints()))
+        if then is not None:
+            then(driver, b)
 
     return _read_with_f_late(driver, nodes, hand_it_over), kept[0]
 
@@ -182,3 +187,29 @@ def test_without_hinted_reads_the_coordinator_reads_its_copy_again_too() -> None
     tests/model_check/test_get_answer.py (they all read hints); here it fails
     (``([], False) == ([b'v1'], False)``)."""
     assert _handed_during_a_read("dvv", hinted_reads=False) == ([b"v1"], False)
+
+
+def test_the_coordinator_s_read_again_is_pruned_as_it_writes() -> None:
+    """The merge of the first read and the read again goes through the coordinator's
+    ``Replica.prune`` (the retired lifetimes' entries it drops on every write; the
+    spec's ``edit.pruned`` with ``prune_retired``): in the hand-over schedule a spy
+    around b's prune, set once f's hint is in b's store, sees the record holding
+    ``v1`` pruned before b answers. Review of session 56 (s56-revhole4): the mutant
+    merging without the prune passed this file, tests/impl/test_dvv_retired_*.py,
+    test_mutation_gaps_get_coordinator_s47 and trace validation (the prune only
+    bites past a byte budget of retired entries); here it fails (``pruned`` empty: no
+    prune between the hand-over and the answer)."""
+    pruned: list[list[bytes]] = []
+
+    def spy_on_prune(driver: Driver, b: str) -> None:
+        replica = driver.nodes[b].replica
+        prune = replica.prune
+
+        def spy(record: Record) -> Record:
+            pruned.append(live_values(record))
+            return prune(record)
+
+        replica.prune = spy
+
+    assert _handed_during_a_read("dvv", then=spy_on_prune) == ([b"v1"], False)
+    assert pruned and pruned[0] == [b"v1"]
