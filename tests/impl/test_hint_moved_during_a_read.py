@@ -29,7 +29,9 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.messages import GetRequest, HintDelivery, ReplicaGet, ReplicaPut
+from impl.records import Record
 from impl.timers import HintScan
+from impl.versions import live_values
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 from tests.impl.test_rebuilding_acks_agree import _two_rebuilding_w2_reads
 
@@ -77,7 +79,9 @@ def _read_with_f_late(driver: Driver, nodes: tuple[str, str, str, str, str],
     return ok_get(driver.replies[99]).values
 
 
-def _handed_during_a_read(clock: str, *, hand_over: bool = True) -> tuple[list[bytes], bool]:
+def _handed_during_a_read(clock: str, *, hand_over: bool = True, hinted_reads: bool = True,
+                          then: Callable[[Driver, str], None] | None = None,
+                          ) -> tuple[list[bytes], bool]:
     """The spec's schedule of the same miss (docs/runtime.md, session 56), on the
     implementation with the node driver: 5 nodes, N = 3, R = W = 2, ``k``'s top N
     a, b, c, fallbacks f, g. A put through a whose replica puts to b and c are lost:
@@ -85,8 +89,9 @@ def _handed_during_a_read(clock: str, *, hand_over: bool = True) -> tuple[list[b
     delivery held back (g's for good). A get through b (:func:`_read_with_f_late`)
     during which (``hand_over``) f hands its hint to b (the driver's scan of that
     hint: delivered, acknowledged, deleted) before f answers (empty). (The get's
-    values, whether f still held a hint for b as it answered.)"""
-    driver = Driver.start(make_config(5, clock=clock))
+    values, whether f still held a hint for b as it answered.) ``hinted_reads``: the
+    nodes' ``ClusterConfig.hinted_reads``; ``then(driver, b)`` runs after the hand-over."""
+    driver = Driver.start(make_config(5, clock=clock, hinted_reads=hinted_reads))
     nodes = a, b, c, f, g = driver.nodes["n1"].preference_list(KEY)[:5]
     driver.drop_filter = lambda src, dest, message: (
         (isinstance(message, ReplicaPut) and src == a and dest in (b, c))
@@ -104,6 +109,8 @@ def _handed_during_a_read(clock: str, *, hand_over: bool = True) -> tuple[list[b
             driver.handle(f, driver.nodes[f].fire(driver.now, HintScan(hint_ids)))
             driver.deliver_all()
         kept.append(any(hint.intended == b for hint in driver.storages[f].hints()))
+        if then is not None:
+            then(driver, b)
 
     return _read_with_f_late(driver, nodes, hand_it_over), kept[0]
 
@@ -134,3 +141,75 @@ def test_a_hint_handed_to_the_coordinator_while_it_waits_is_read(clock: str) -> 
     assert _handed_during_a_read(clock) == ([b"v1"], False)
     assert _handed_during_a_read(clock, hand_over=False) == ([b"v1"], True)
     assert _reaped_during_a_read(clock) == [b"v1"]
+
+
+def _hinted_to_the_coordinator_during_a_read(clock: str) -> list[bytes]:
+    """``v1`` put at W = 1 through a, every replica put of it lost (only a holds
+    it; retries lost too); a get through b (:func:`_read_with_f_late`: a's and c's answers lost, f's
+    late) during which a hinted replica put of a's record (for c) reaches b, as a
+    sloppy put reaches a fallback that coordinates a forwarded get; f answers empty:
+    the values the get returns."""
+    driver = Driver.start(make_config(5, clock=clock))
+    nodes = a, b, c, *_ = driver.nodes["n1"].preference_list(KEY)[:5]
+    driver.drop_filter = lambda src, dest, message: (
+        isinstance(message, ReplicaPut) and message.op_id != 77)
+    ok_put(driver.put(a, KEY, b"v1", w=1))
+    raw = driver.storages[a].read(KEY)
+    assert raw is not None
+
+    def hint_reaches_b() -> None:
+        driver.inflight.append((a, b, ReplicaPut(77, KEY, raw, hint=c)))
+        driver.deliver_all()
+        assert driver.storages[b].read(KEY) is None  # kept as a hint, not in its store
+
+    return _read_with_f_late(driver, nodes, hint_reaches_b)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "lww"])
+def test_the_coordinator_s_read_again_includes_its_hints(clock: str) -> None:
+    """The re-read is of what the coordinator serves (``Replica.served_record``: its
+    record and its hints of the key), as the spec's ``_read_own_again`` reads
+    ``spec.replica.served``: a hint of ``k`` that reaches b while its get waits is
+    in the answer (``[b'v1']``). Review of session 56 (s56-revhole4): the mutant
+    re-reading ``Replica.local_record`` only (the hints left out) passed every test of
+    this file, tests/spec/test_hint_moved_during_a_get.py and
+    tests/model_check/test_get_answer.py; here it fails (``[] == [b'v1']``, both
+    clocks)."""
+    assert _hinted_to_the_coordinator_during_a_read(clock) == [b"v1"]
+
+
+def test_without_hinted_reads_the_coordinator_reads_its_copy_again_too() -> None:
+    """With ``hinted_reads`` off (f answers its own record only, never its hints) the
+    hand-over of f's hint to b during b's get is read all the same: b's copy, read
+    again as it answers, holds ``v1``. Review of session 56 (s56-revhole4): the mutant
+    reading its own copy again only when ``config.hinted_reads`` is on passed every
+    test of this file, tests/spec/test_hint_moved_during_a_get.py and
+    tests/model_check/test_get_answer.py (they all read hints); here it fails
+    (``([], False) == ([b'v1'], False)``)."""
+    assert _handed_during_a_read("dvv", hinted_reads=False) == ([b"v1"], False)
+
+
+def test_the_coordinator_s_read_again_is_pruned_as_it_writes() -> None:
+    """The merge of the first read and the read again goes through the coordinator's
+    ``Replica.prune`` (the retired lifetimes' entries it drops on every write; the
+    spec's ``edit.pruned`` with ``prune_retired``): in the hand-over schedule a spy
+    around b's prune, set once f's hint is in b's store, sees the record holding
+    ``v1`` pruned before b answers. Review of session 56 (s56-revhole4): the mutant
+    merging without the prune passed this file, tests/impl/test_dvv_retired_*.py,
+    test_mutation_gaps_get_coordinator_s47 and trace validation (the prune only
+    bites past a byte budget of retired entries); here it fails (``pruned`` empty: no
+    prune between the hand-over and the answer)."""
+    pruned: list[list[bytes]] = []
+
+    def spy_on_prune(driver: Driver, b: str) -> None:
+        replica = driver.nodes[b].replica
+        prune = replica.prune
+
+        def spy(record: Record) -> Record:
+            pruned.append(live_values(record))
+            return prune(record)
+
+        replica.prune = spy
+
+    assert _handed_during_a_read("dvv", then=spy_on_prune) == ([b"v1"], False)
+    assert pruned and pruned[0] == [b"v1"]
