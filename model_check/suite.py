@@ -1220,6 +1220,18 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
                "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
     ),
     _entry(
+        "sloppy-two-keys-drop-partition",
+        "session 56, issue 13's configuration of 10^7 states: sloppy quorum on four nodes, "
+        "two clients, two keys, one put each, one message "
+        "drop and one partition (12,599,073 states, 1,639 CPU-s of check() with the "
+        "packed-state kernel, peak 4,968 MiB: not in 10 minutes; bench/model_check.py "
+        "--section big): every property holds",
+        distinct_states=12_599_073,
+        transitions=78_304_915, depth=22,
+        found={**_WRITE, "siblings_stored": 2, "fallback_holds_hint": 3,
+               "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
+    ),
+    _entry(
         "delete-safe-sloppy-crash",
         "safe reaping, sloppy quorum on four nodes, one crash (2.1 million states, "
         "about 330 s; session 8's outside-copy drop added 180 states and 876 "
