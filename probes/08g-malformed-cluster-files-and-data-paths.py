@@ -23,22 +23,15 @@ Run from the project's root: .venv/bin/python probes/08g-malformed-cluster-files
 """
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from _cluster import cluster_file, free_port, vdynamo_command
+from _cluster import Checks, cluster_file, free_port, vdynamo_command
 
-bad: list[str] = []
-
-
-def check(what: str, ok: bool, seen: object = "") -> None:
-    if not ok:
-        print(f"FAIL {what}: {str(seen)[:300]}")
-        bad.append(what)
+check = Checks()
 
 
 
@@ -220,7 +213,4 @@ def data_paths() -> None:
 
 structural()
 data_paths()
-if bad:
-    print(f"FAIL: {len(bad)} checks failed")
-    sys.exit(1)
-print("PASS")
+check.finish()

@@ -29,19 +29,12 @@ Run from the project's root: .venv/bin/python probes/20f-member-restarted-with-a
 """
 import re
 import secrets
-import sys
 import time
 
 import vdynamo
-from _cluster import LocalNodes
+from _cluster import Checks, LocalNodes
 
-bad: list[str] = []
-
-
-def check(what: str, ok: bool, seen: object = "") -> None:
-    print(f"{'ok  ' if ok else 'FAIL'} {what}: {str(seen)[:200]}")
-    if not ok:
-        bad.append(what)
+check = Checks(verbose=True)
 
 
 with LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "dvv"') as c:
@@ -115,7 +108,4 @@ with LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "dvv"') as c:
     for n in c.names:
         got = {k: sorted(c.values(k, node=n, query="?r=3")) for k in want}
         check(f"every acknowledged write at r=3 through {n}", got == want, got)
-if bad:
-    print(f"FAIL: {len(bad)} checks failed")
-    sys.exit(1)
-print("PASS")
+check.finish()

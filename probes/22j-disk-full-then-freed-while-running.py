@@ -25,19 +25,12 @@ Run from the project's root: .venv/bin/python probes/22j-disk-full-then-freed-wh
 import glob
 import os
 import resource
-import sys
 import time
 from collections import Counter
 
-from _cluster import LocalNodes
+from _cluster import Checks, LocalNodes
 
-bad: list[str] = []
-
-
-def check(what: str, ok: bool, seen: object = "") -> None:
-    if not ok:
-        print(f"FAIL {what}: {str(seen)[:300]}")
-        bad.append(what)
+check = Checks()
 
 
 with LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "dvv"') as cluster:
@@ -97,14 +90,10 @@ with LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "dvv"') as clu
     check("every w=1 put acknowledged through full n2 is kept", not lost1, lost1)
     cluster.kill("n1")
     cluster.kill("n3")
-    missing = [key for key in [*acked3, *(f"k{i}" for i in range(5))]
-               if cluster.request("GET", key, node="n2", query="?r=1")[0] != 200]
+    missing = cluster.missing_alone("n2", [*acked3, *(f"k{i}" for i in range(5))])
     print(f"{len(acked3)} w=3 puts acknowledged; missing on n2 alone after its restart: {missing}")
     check("every acknowledged w=3 put is on n2", not missing, missing)
     got = cluster.values("hot", node="n2", query="?r=1"), cluster.values("gone", node="n2",
                                                                          query="?r=1")
     check("n2 alone: hot [h2], gone nothing", got == ([b"h2"], []) or hot != 200, got)
-if bad:
-    print(f"FAIL: {len(bad)} checks failed")
-    sys.exit(1)
-print("PASS")
+check.finish()

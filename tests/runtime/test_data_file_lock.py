@@ -66,7 +66,36 @@ def test_vdynamo_serve_exits_1_naming_the_held_file(
     try:
         assert main([str(config), "--all"]) == 1
     finally:
-        os.close(held)
+        for fd in held:
+            os.close(fd)
     err = capsys.readouterr().err
     assert "n1.sqlite: this data file is in use by another process" in err, err
-    assert not (tmp_path / "n1.sqlite").exists()  # not even opened
+    # not even opened: the file the holder's lock created (session 57) is still empty
+    assert (tmp_path / "n1.sqlite").stat().st_size == 0
+
+
+def test_a_twin_is_refused_though_the_lock_file_was_removed(tmp_path: Path) -> None:
+    """Session 57's red team (probes/01h): ``n1.sqlite.lock`` removed while n1 runs
+    (a clean-up of "stale lock files"); a twin n1 (other ports, the same data file)
+    must still be refused, writing nothing. Before: the twin locked a new lock file
+    and served on n1's file (the probe's w=1 put through it 200). Mutant: the flock of
+    the data file itself left out of ``lock_data_file`` (the lock file alone): this
+    test fails, ``DID NOT RAISE``."""
+    async def scenario() -> None:
+        config = runtime_config(tmp_path)
+        running = await serve(config, ["n1"])
+        try:
+            before = _meta(tmp_path / "n1.sqlite")
+            (tmp_path / "n1.sqlite.lock").unlink()
+            twin = dataclasses.replace(config, nodes={**config.nodes, "n1": dataclasses.replace(
+                config.nodes["n1"], peer=Address("127.0.0.1", 0), http=Address("127.0.0.1", 0))})
+            with pytest.raises(errors.StorageError, match="in use by another process"):
+                await serve(twin, ["n1"])
+            assert _meta(tmp_path / "n1.sqlite") == before
+        finally:
+            for server in running:
+                await server.stop()
+        for server in await serve(config, ["n1"]):  # both released by the stop
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
