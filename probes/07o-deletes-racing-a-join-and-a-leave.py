@@ -18,7 +18,8 @@ r=3 and at r=1 through every member: each key whose delete was acknowledged read
 nothing, each acknowledged update [v2]; a key whose call failed reads its old or
 its new value, nothing else.
 
-Run from the project's root: .venv/bin/python probes/07o-deletes-racing-a-join-and-a-leave.py
+Run from the project's root: .venv/bin/python probes/07o-deletes-racing-a-join-and-a-leave.py [CLOCK]
+(CLOCK: dvv by default, lww, server-vclock, client-vclock)
 Loopback only, about 2 minutes; every process stopped (`cluster down`, then SIGKILL).
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ walk = import_module("07e-real-join-then-leave-w3-r1")
 vd, ports, read, tear_down, FAST = walk.vd, walk.ports, walk.read, walk.tear_down, walk.FAST
 import vdynamo  # noqa: E402
 
+CLOCK = sys.argv[1] if len(sys.argv) > 1 else "dvv"
 DELETED = [f"d{i}" for i in range(60)]
 UPDATED = [f"u{i}" for i in range(60)]
 faults: list[str] = []
@@ -47,7 +49,7 @@ def main() -> None:
     pids: set[int] = set()
     try:
         up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", "--n", "3", "--r", "2",
-                "--w", "2", *FAST, "--set", "tombstone_grace_s=0.5")
+                "--w", "2", *FAST, "--set", "tombstone_grace_s=0.5", "--set", f'clock="{CLOCK}"')
         assert up.returncode == 0, up.stderr
         pids |= {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()}
         p = ports(d)
