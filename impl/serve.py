@@ -260,7 +260,8 @@ def lock_data_file(path: Path) -> tuple[int, int]:
     twin itself. Until session 57's red team (probes/01h) the lock file alone held
     it: once ``n2.sqlite.lock`` was removed while n2 ran (a clean-up of "stale lock
     files"), a second process locked a new lock file, and the twin served (a w=1 put
-    through it 200) on the running n2's data file. PostgreSQL refuses a data
+    through it 200) on the running n2's data file; a twin whose data path was a
+    symlink to it locked a lock file of its own, nothing removed. PostgreSQL refuses a data
     directory whose ``postmaster.pid`` names a live process; Kafka locks each log
     directory's ``.lock``, etcd its WAL files."""
     held: list[int] = []

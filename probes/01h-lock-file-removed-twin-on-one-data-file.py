@@ -11,9 +11,10 @@ Real processes (`serve --node`), 3 nodes, N=3 R=2 W=2, dvv. 10 keys at w=3; n2's
 lock file removed; (a) `serve --node n2` again from the same file (its ports in
 use); (b) a twin: a copy of the cluster file beside it (the same data file by
 default) whose n2 has other ports, started, and if it runs, a put of `twin`
-through it at w=1; then 20 read-modify-writes of `hot` through the original n2
+through it at w=1; (c) a twin whose data path is a symlink to n2's file (its
+lock file another); then 20 read-modify-writes of `hot` through the original n2
 at w=2, the original n2 SIGKILLed and restarted, 5 more.
-Right value: neither second process runs (each exits non-zero naming the data
+Right value: none of the three second processes runs (each exits non-zero naming the data
 file in use); the original n2 answers throughout; `hot` at r=3 through every node
 is exactly its last acknowledged value; every key [its value]; n2's store opens.
 
@@ -68,6 +69,24 @@ with LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "dvv"') as c:
         c.http["twin"] = twin_http
         code = c.put("twin", b"t", node="twin", query="?w=1")
         print(f"    the twin answered a w=1 put: {code}")
+    # (c) a twin whose data path is a symlink to n2's file (its own lock file)
+    (c.dir / "alias.sqlite").symlink_to(c.dir / "n2.sqlite")
+    alias_file = c.dir / "alias.toml"
+    alias_peer, alias_http = free_port(), free_port()  # its own ports: not (b)'s
+    alias_file.write_text(twin_text.replace(
+        f'peer = "127.0.0.1:{twin_peer}"\nhttp = "127.0.0.1:{twin_http}"',
+        f'peer = "127.0.0.1:{alias_peer}"\nhttp = "127.0.0.1:{alias_http}"\n'
+        f'data = "{c.dir / "alias.sqlite"}"'))
+    alias_file.chmod(0o600)
+    aliased = c.start_node("n2", config=alias_file, wait=False)
+    c.procs["n2"] = original
+    time.sleep(6)
+    said = log.read_text(errors="replace").strip().splitlines()
+    check("(c) a twin n2 on a symlink to the data file exits", aliased.poll() not in (None, 0),
+          (aliased.poll(), said[-1:]))
+    if aliased.poll() is None:
+        aliased.terminate()
+        aliased.wait(20)
     last = b"h0"
     for i in range(1, 21):
         _, ctx = c.read("hot", node="n2", query="?r=2")
