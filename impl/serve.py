@@ -240,54 +240,66 @@ def _record(storage: Storage, entry: str, mine: dict[str, str],
         storage.flush()
 
 
-def lock_data_file(path: Path) -> int:
+def lock_data_file(path: Path) -> tuple[int, int]:
     """Hold the data file ``path`` for this process: an exclusive ``flock`` on
-    ``<path>.lock`` (created, mode 0600), returned as its open descriptor; closing it,
-    or the process's end (SIGKILL too), releases it. A lock file, not the database:
-    SQLite's own POSIX locks on a file are dropped when any descriptor of it closes.
+    ``<path>.lock`` (created, mode 0600), then one on the data file itself (created
+    empty, mode 0600, where it does not exist: SQLite takes an empty file as a new
+    database); their open descriptors are returned (lock file, data file); closing
+    them, or the process's end (SIGKILL too), releases both. ``flock`` locks are apart
+    from SQLite's own POSIX locks, which are dropped when any descriptor of the file
+    closes: the data file's is closed only after the engine (:class:`_HeldStorage`).
 
     Raises :class:`errors.StorageError` naming the file when another process (or
-    another open of it in this one) holds it, OSError when it cannot be created.
+    another open of it in this one) holds either, OSError when one cannot be created.
     Until session 29's review nothing kept two processes off one file: a second
     ``vdynamo serve --node n2`` of the same cluster file rewrote the running n2's
     actor, incarnation and heartbeat generation before its ports (in use) stopped it,
     and a twin n2 beside it (a copy of the cluster file in the same directory with
     other ports: the same default file) stored its puts in the running n2's file,
     which served them and spread them by read repair, though the peers refused the
-    twin itself. PostgreSQL refuses a data directory whose ``postmaster.pid`` names a
-    live process; Kafka locks each log directory's ``.lock``, etcd its WAL files."""
-    lock = Path(f"{path}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    twin itself. Until session 57's red team (probes/01h) the lock file alone held
+    it: once ``n2.sqlite.lock`` was removed while n2 ran (a clean-up of "stale lock
+    files"), a second process locked a new lock file, and the twin served (a w=1 put
+    through it 200) on the running n2's data file; a twin whose data path was a
+    symlink to it locked a lock file of its own, nothing removed. PostgreSQL refuses a data
+    directory whose ``postmaster.pid`` names a live process; Kafka locks each log
+    directory's ``.lock``, etcd its WAL files."""
+    held: list[int] = []
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise errors.StorageError(
-            f"{path}: this data file is in use by another process ({lock} is locked): "
-            "is this node already running (a second `vdynamo serve` of it, or a copy of "
-            "the cluster file naming the same data file)?") from None
+        for target in (Path(f"{path}.lock"), path):
+            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            held.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise errors.StorageError(
+                    f"{path}: this data file is in use by another process ({target} is "
+                    "locked): is this node already running (a second `vdynamo serve` of "
+                    "it, or a copy of the cluster file naming the same data file)?") from None
     except BaseException:
-        os.close(fd)
+        for fd in held:
+            os.close(fd)
         raise
-    return fd
+    return held[0], held[1]
 
 
 class _HeldStorage(SqliteStorage):
     """A :class:`SqliteStorage` on a data file this process holds (:func:`lock_data_file`'s
-    descriptor ``lock``), released when the engine is closed (by the node's stop,
-    through its group commit)."""
+    descriptors ``locks``), released when the engine is closed (by the node's stop,
+    through its group commit): after it, so SQLite's POSIX locks outlive its use."""
 
-    def __init__(self, path: Path, fsync: FsyncPolicy, *, batch: int, lock: int) -> None:
-        self._lock: int | None = lock
+    def __init__(self, path: Path, fsync: FsyncPolicy, *, batch: int,
+                 locks: tuple[int, ...]) -> None:
+        self._locks = locks
         super().__init__(path, fsync, batch=batch)
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            if self._lock is not None:
-                os.close(self._lock)
-                self._lock = None
+            locks, self._locks = self._locks, ()
+            for fd in locks:
+                os.close(fd)
 
 
 async def serve(
@@ -310,12 +322,13 @@ async def serve(
         addresses.data.parent.mkdir(parents=True, exist_ok=True)
         engine: _HeldStorage | None = None
         try:
-            lock = lock_data_file(addresses.data)
+            locks = lock_data_file(addresses.data)
             try:
                 engine = _HeldStorage(addresses.data, config.storage.fsync,
-                                      batch=config.storage.batch, lock=lock)
+                                      batch=config.storage.batch, locks=locks)
             except BaseException:
-                os.close(lock)
+                for fd in locks:
+                    os.close(fd)
                 raise
             storage = ObservedStorage(engine)
             check_store_identity(storage, addresses.data, name, config.cluster.name,

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from _cluster import LocalNodes, vdynamo_command
+from _cluster import LocalNodes
 
 bad: list[str] = []
 
@@ -57,17 +57,7 @@ def damage(path: str, kind: str) -> None:
 def serve_n2(cluster: LocalNodes) -> tuple[subprocess.Popen[bytes], str]:
     log_path = cluster.dir / "n2.log"
     start = log_path.stat().st_size
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([*vdynamo_command(), "serve", str(cluster.config), "--node", "n2"],
-                                cwd=cluster.dir, stdout=log, stderr=log)
-    cluster.procs["n2"] = proc
-    deadline = time.time() + 20
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            cluster.wait_ready(timeout=0.5)
-            break
-        except SystemExit:
-            pass
+    proc = cluster.start_node("n2")
     return proc, log_path.read_bytes()[start:].decode(errors="replace")
 
 

@@ -13,7 +13,6 @@ Skipped (exit 0, says so) where libfaketime is not installed.
 
 Run from the project's root: .venv/bin/python probes/03d-lww-real-skew-faketime.py
 """
-import os
 import shutil
 import sys
 import time
@@ -21,27 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
+from _cluster import FAKETIME_LIB, LocalNodes, faketime_env
 
-LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-if not LIB.exists():
+if FAKETIME_LIB is None:
     print("SKIP: libfaketime not installed")
     sys.exit(0)
 
 c = LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "lww"')
-c.wait_ready = lambda timeout=30.0: None  # type: ignore[method-assign]  # start all, then wait
 try:
-    for name, offset in (("n1", "+3600"), ("n2", None), ("n3", "-3600")):
-        saved = dict(os.environ)
-        if offset:
-            os.environ.update(LD_PRELOAD=str(LIB), FAKETIME=offset,
-                              FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_NO_CACHE="1")
-        try:
-            c.start(name)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    LocalNodes.wait_ready(c)
+    for name, offset in (("n1", "+3600"), ("n2", None), ("n3", "-3600")):  # start all, then wait
+        c.start_node(name, faketime_env(offset) if offset else None, wait=False)
+    c.wait_ready()
     time.sleep(2.0)
 
     def put(node: str, value: bytes, ctx: str | None, client: str) -> int:

@@ -21,7 +21,6 @@ Skipped (exit 0, says so) where libfaketime is not installed.
 
 Run from the project's root: .venv/bin/python probes/03f-lww-clock-stepped-while-running.py [--naive]
 """
-import os
 import shutil
 import sys
 import time
@@ -29,10 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
+from _cluster import FAKETIME_LIB, LocalNodes, faketime_env
 
-LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-if not LIB.exists():
+if FAKETIME_LIB is None:
     print("SKIP: libfaketime not installed")
     sys.exit(0)
 
@@ -41,20 +39,11 @@ c = LocalNodes(nodes=3, per_process=True, extra_cluster='clock = "lww"' + (
     '\nlww_timestamps = "wall-clock"' if NAIVE else ""))
 offset = c.dir / "n1.faketime"
 offset.write_text("+0\n")
-c.wait_ready = lambda timeout=30.0: None  # type: ignore[method-assign]
 try:
     import vdynamo
     for name in c.names:
-        saved = dict(os.environ)
-        if name == "n1":
-            os.environ.update(LD_PRELOAD=str(LIB), FAKETIME_TIMESTAMP_FILE=str(offset),
-                              FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_CACHE_DURATION="1")
-        try:
-            c.start(name)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    LocalNodes.wait_ready(c)
+        c.start_node(name, faketime_env(file=offset) if name == "n1" else None, wait=False)
+    c.wait_ready()
     time.sleep(2.0)
     at = {n: f"127.0.0.1:{c.http[n]}" for n in c.names}
 

@@ -19,15 +19,13 @@ is not installed.
 Run from the project's root: .venv/bin/python probes/03g-node-clock-at-the-epochs-edges.py
 """
 import glob
-import os
 import sys
 import time
 from pathlib import Path
 
-from _cluster import LocalNodes
+from _cluster import FAKETIME_LIB, LocalNodes, faketime_env
 
-LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-if not LIB.exists():
+if FAKETIME_LIB is None:
     print("SKIP: libfaketime not installed")
     sys.exit(0)
 bad: list[str] = []
@@ -44,19 +42,10 @@ for clock in ("lww", "dvv"):
         run = f"{clock} {when[1:11]}"
         cluster = LocalNodes(nodes=3, per_process=True,  # 5 s: a loaded machine's 504s
                              extra_cluster=f'clock = "{clock}"\nrequest_timeout = 5')
-        cluster.wait_ready = lambda timeout=30.0: None  # type: ignore[method-assign]
         try:
             for name in cluster.names:
-                saved = dict(os.environ)
-                if name == "n1":
-                    os.environ.update(LD_PRELOAD=str(LIB), FAKETIME=when,
-                                      FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_NO_CACHE="1")
-                try:
-                    cluster.start(name)
-                finally:
-                    os.environ.clear()
-                    os.environ.update(saved)
-            LocalNodes.wait_ready(cluster)
+                cluster.start_node(name, faketime_env(when) if name == "n1" else None, wait=False)
+            cluster.wait_ready()
             time.sleep(2)
             check(f"{run}: v1 through n1", cluster.put("k", b"v1", node="n1") == 200)
             status, headers, _ = cluster.request("GET", "k", node="n1", query="?r=3",

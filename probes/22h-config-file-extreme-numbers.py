@@ -20,13 +20,12 @@ caps the product; tests/runtime/test_config_file_bounds.py pins the 1e308 case.
 
 Run from the project's root: .venv/bin/python probes/22h-config-file-extreme-numbers.py
 """
-import secrets
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _cluster import LocalNodes, vdynamo_command
+from _cluster import LocalNodes, cluster_file, vdynamo_command
 
 SECONDS = ["request_timeout", "replica_timeout", "suspicion_timeout", "gossip_interval",
            "hint_scan_interval", "anti_entropy_interval", "flush_interval", "phi_threshold",
@@ -47,22 +46,13 @@ def check(what: str, ok: bool, seen: object = "") -> None:
         bad.append(what)
 
 
-def cluster_file(directory: Path, setting: str) -> Path:
-    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', "n = 3", "r = 2", "w = 2",
-             f'secret = "{secrets.token_hex(24)}"']
-    lines = [line for line in lines if not line.startswith(setting.split(" =")[0] + " =")]
-    lines += [setting, ""]
-    for name in ("n1", "n2", "n3"):
-        lines += [f"[nodes.{name}]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]
-    path = directory / "cluster.toml"
-    path.write_text("\n".join(lines))
-    path.chmod(0o600)
-    return path
+def setting_file(directory: Path, setting: str) -> Path:
+    return cluster_file(directory, ["n1", "n2", "n3"], setting)
 
 
 def refused(setting: str) -> None:
     with tempfile.TemporaryDirectory(prefix="vdynamo-probe-") as directory:
-        path = cluster_file(Path(directory), setting)
+        path = setting_file(Path(directory), setting)
         proc = subprocess.Popen([*vdynamo_command(), "serve", str(path), "--all"],
                                 cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:

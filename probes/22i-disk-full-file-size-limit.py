@@ -20,12 +20,11 @@ Run from the project's root: .venv/bin/python probes/22i-disk-full-file-size-lim
 import glob
 import os
 import resource
-import subprocess
 import sys
 import time
 from collections import Counter
 
-from _cluster import LocalNodes, vdynamo_command
+from _cluster import LocalNodes
 
 bad: list[str] = []
 
@@ -45,10 +44,7 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    with open(cluster.dir / "n2.log", "ab") as log:
-        n2 = subprocess.Popen([*vdynamo_command(), "serve", str(cluster.config), "--node", "n2"],
-                              cwd=cluster.dir, stdout=log, stderr=log, preexec_fn=limited)
-    cluster.procs["n2"] = n2
+    n2 = cluster.start_node("n2", preexec_fn=limited)
     cluster.wait_ready()
     time.sleep(2)
     lines_before = len((cluster.dir / "n2.log").read_text(errors="replace").splitlines())
@@ -79,8 +75,7 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
     time.sleep(2)
     cluster.kill("n1")
     cluster.kill("n3")
-    missing = [key for key in [*acked3, *(f"k{i}" for i in range(5))]
-               if cluster.request("GET", key, node="n2", query="?r=1")[0] != 200]
+    missing = cluster.missing_alone("n2", [*acked3, *(f"k{i}" for i in range(5))])
     print(f"{len(acked3)} w=3 puts acknowledged; missing on n2 alone after its restart: {missing}")
     check("every acknowledged w=3 put is on n2", not missing, missing)
 if bad:

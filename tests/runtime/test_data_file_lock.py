@@ -66,7 +66,45 @@ def test_vdynamo_serve_exits_1_naming_the_held_file(
     try:
         assert main([str(config), "--all"]) == 1
     finally:
-        os.close(held)
+        for fd in held:
+            os.close(fd)
     err = capsys.readouterr().err
     assert "n1.sqlite: this data file is in use by another process" in err, err
-    assert not (tmp_path / "n1.sqlite").exists()  # not even opened
+    # not even opened: the file the holder's lock created (session 57) is still empty
+    assert (tmp_path / "n1.sqlite").stat().st_size == 0
+
+
+@pytest.mark.parametrize("alias", ["lock file removed", "symlink"])
+def test_a_twin_is_refused_though_the_lock_file_misses_it(tmp_path: Path, alias: str) -> None:
+    """Session 57's red team (probes/01h): a twin n1 (other ports) on a running n1's
+    data file must be refused, writing nothing, also when the lock file does not see
+    it: ``n1.sqlite.lock`` removed while n1 runs (a clean-up of "stale lock files"),
+    or the twin's data path a symlink to the file (its lock file another,
+    ``alias.sqlite.lock``). Before: the twin locked a lock file of its own and served
+    on n1's file (the probe's w=1 put through it 200). Mutant: the flock of the data
+    file itself left out of ``lock_data_file`` (the lock file alone): both cases
+    fail, ``DID NOT RAISE``."""
+    async def scenario() -> None:
+        config = runtime_config(tmp_path)
+        running = await serve(config, ["n1"])
+        try:
+            before = _meta(tmp_path / "n1.sqlite")
+            data = tmp_path / "n1.sqlite"
+            if alias == "symlink":
+                data = tmp_path / "alias.sqlite"
+                data.symlink_to(tmp_path / "n1.sqlite")
+            else:
+                (tmp_path / "n1.sqlite.lock").unlink()
+            twin = dataclasses.replace(config, nodes={**config.nodes, "n1": dataclasses.replace(
+                config.nodes["n1"], peer=Address("127.0.0.1", 0), http=Address("127.0.0.1", 0),
+                data=data)})
+            with pytest.raises(errors.StorageError, match="in use by another process"):
+                await serve(twin, ["n1"])
+            assert _meta(tmp_path / "n1.sqlite") == before
+        finally:
+            for server in running:
+                await server.stop()
+        for server in await serve(config, ["n1"]):  # both released by the stop
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
