@@ -244,8 +244,11 @@ class GroupCommit:
         """Whether an answer held when ``upto`` was the last submit waits for one of
         ``among`` (by default the submits not settled) other than ``skip``: the
         submits up to ``upto`` but those it need not wait for."""
-        return any(at <= upto and at not in skip
-                   for at in (self._pending if among is None else among))
+        if among is None:
+            among = self._pending
+            if not skip:  # (the common case: a prefix, as before session 57)
+                return min(among, default=upto + 1) <= upto
+        return any(at <= upto and at not in skip for at in among)
 
     def _batch(self) -> list[tuple[int, list[Write]]]:
         """The queued submits the next commit takes, taken from the queue: every one,
