@@ -2541,7 +2541,8 @@ class NodeServer:
                     for peer, differ in sorted(self.peer_limits_differ.items())},
                 "withheld_records": self.withheld_records,
                 "group_commit": None if self.committer is None else {
-                    "commits": self.committer.commits, "writes": self.committer.writes},
+                    "commits": self.committer.commits, "writes": self.committer.writes,
+                    "reordered": self.committer.reordered},
                 "overloaded_requests": self.overloaded_requests,
                 "rebuild": None if not self.node.rebuilding else {
                     "pending": len(self.node.rebuild.pending),
