@@ -31,7 +31,9 @@ node only when its outcome is known:
 
 With ``deadline_s`` (session 53; ``vdynamo get/put/delete --timeout``; by default
 since session 54: :data:`DEADLINE_S`, 10 s, or twice ``timeout_s`` when that is more,
-and ``timeout_s`` :data:`TIMEOUT_S`, 2 s; ``deadline_s=None``: the behaviour before,
+grown since session 57 by twice :meth:`Router.call_record_s` for a large value or a
+cluster of large records, and ``timeout_s`` :data:`TIMEOUT_S`, 2 s;
+``deadline_s=None``: the behaviour before,
 each node ``timeout_s`` and no probe) the call as a whole ends by it, and
 ``timeout_s`` bounds each node's part: a get, a ``/status``
 and a write's probe move to the next node after ``timeout_s``; a write is sent to a
