@@ -68,8 +68,8 @@ from typing import Protocol
 from impl.config import ClusterConfig, peer_members
 from impl.errors import ConfigError, InvalidValueError
 
-__all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors", "reset",
-           "unsent_bytes"]
+__all__ = ["Closable", "ConnectionSlots", "acked_bytes", "fit_caps", "fit_descriptors",
+           "reset", "unsent_bytes"]
 
 log = logging.getLogger("vdynamo.runtime")
 
@@ -281,6 +281,32 @@ def unsent_bytes(transport: asyncio.BaseTransport) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return int(struct.unpack("i", held)[0])
+
+
+#: ``struct tcp_info``'s ``tcpi_bytes_acked`` (``linux/tcp.h``, Linux 4.1+): a u64 at
+#: this offset, after 8 bytes of u8 fields, 24 u32 and two u64 (the pacing rates)
+_TCPI_BYTES_ACKED = 120
+
+
+def acked_bytes(transport: asyncio.BaseTransport) -> int | None:
+    """How many bytes of what ``transport``'s socket sent its peer's TCP acknowledged
+    so far (``TCP_INFO``'s ``tcpi_bytes_acked``, tcp(7); it grows only as the peer's
+    receive buffer takes them, so not while a client that reads nothing has a full
+    one, even as the node's kernel takes more into its send queue); None where that
+    cannot be told (no socket, no ``TCP_INFO``, a kernel before 4.1, a closed
+    descriptor). One system call. :meth:`impl.http_api.HttpApi._stalled`
+    (session 57)."""
+    sock = transport.get_extra_info("socket")
+    option = getattr(socket, "TCP_INFO", None)
+    if sock is None or option is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, option, _TCPI_BYTES_ACKED + 8)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if len(info) < _TCPI_BYTES_ACKED + 8:
+        return None
+    return int(struct.unpack_from("=Q", info, _TCPI_BYTES_ACKED)[0])
 
 
 def fit_caps(open_files: int, nodes: int, members: int, http: int,

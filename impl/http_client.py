@@ -31,7 +31,9 @@ node only when its outcome is known:
 
 With ``deadline_s`` (session 53; ``vdynamo get/put/delete --timeout``; by default
 since session 54: :data:`DEADLINE_S`, 10 s, or twice ``timeout_s`` when that is more,
-and ``timeout_s`` :data:`TIMEOUT_S`, 2 s; ``deadline_s=None``: the behaviour before,
+grown since session 57 by twice :meth:`Router.call_record_s` for a large value or a
+cluster of large records, and ``timeout_s`` :data:`TIMEOUT_S`, 2 s;
+``deadline_s=None``: the behaviour before,
 each node ``timeout_s`` and no probe) the call as a whole ends by it, and
 ``timeout_s`` bounds each node's part: a get, a ``/status``
 and a write's probe move to the next node after ``timeout_s``; a write is sent to a
@@ -793,6 +795,28 @@ class Router:
         if stated is None:
             return 0.0
         return max(0.0, stated / RECORD_BYTES_PER_SECOND - NODE_TIMEOUT_S)
+
+    def call_record_s(self, value_bytes: int = 0) -> float:
+        """The seconds one node's part of a call about a key may take beyond a node of
+        the default ``request_timeout`` (:data:`NODE_TIMEOUT_S`), as a node's patience
+        grows with the record (:func:`impl.config.record_patience`: ``request_timeout``
+        x ``record_bytes / max_record_bytes``, at least ``max_record_bytes`` at
+        :data:`impl.config.RECORD_BYTES_PER_SECOND`): the larger of the cluster's
+        stated ``max_record_bytes`` (:meth:`record_s`) and the call's own
+        ``value_bytes`` (a put's value, 0 for any other call) at that rate, beyond
+        :data:`NODE_TIMEOUT_S`, plus the value's own sending at that rate. A client's
+        default deadline (:func:`call_deadline`) adds it twice (:meth:`Client._until`;
+        session 57: before, a put of a 16 MiB value to a cluster of 20 MiB records
+        had the 10 s of a 100-byte one, while its coordinator may wait 5 s for its
+        replicas after the value's 4 s upload). 0.0 for no value on a cluster that
+        states no bound over a default node's."""
+        if value_bytes < 0:
+            raise LocalError(f"call_record_s: value_bytes must be >= 0, got {value_bytes}")
+        stated = max((said.record_bytes for said in self._stated.values()
+                      if said.record_bytes is not None), default=0)
+        record = max(stated, value_bytes)
+        return (max(0.0, record / RECORD_BYTES_PER_SECOND - NODE_TIMEOUT_S)
+                + value_bytes / RECORD_BYTES_PER_SECOND)
 
     def names_keys(self, base: str) -> bool | None:
         """Whether the node at ``base`` states in its ``/status`` that it names the key
@@ -1640,10 +1664,13 @@ def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
                        f"{'; '.join(why) or 'no node answered'}")
 
 
-def _until(deadline_s: float | None, ends_at: float | None) -> float | None:
-    """The monotonic time a call begun now ends by: ``deadline_s`` seconds from now, or
-    ``ends_at`` (a client's :attr:`Client.ends_at`) if that is sooner; None: neither."""
-    ends = [] if deadline_s is None else [time.monotonic() + deadline_s]
+def _until(deadline_s: float | None, ends_at: float | None,
+           started: float | None = None) -> float | None:
+    """The monotonic time a call begun at ``started`` (None: now) ends by:
+    ``deadline_s`` seconds from then, or ``ends_at`` (a client's
+    :attr:`Client.ends_at`) if that is sooner; None: neither."""
+    begun = time.monotonic() if started is None else started
+    ends = [] if deadline_s is None else [begun + deadline_s]
     return min([*ends, *([] if ends_at is None else [ends_at])], default=None)
 
 
@@ -1679,6 +1706,16 @@ def _timeouts(bound: float, timeout_s: float) -> httpx.Timeout:
     return httpx.Timeout(bound, connect=min(bound, timeout_s))
 
 
+def _value_size(value: object) -> int:
+    """A put's value's bytes for its deadline (:meth:`Router.call_record_s`); 0 for
+    what :func:`value_bytes` refuses (``put_plan`` raises, naming the type)."""
+    if isinstance(value, memoryview):
+        return value.nbytes
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    return len(value.encode(errors="replace")) if isinstance(value, str) else 0
+
+
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node (:data:`TIMEOUT_S` by default); ``deadline_s``: each call's whole
@@ -1712,6 +1749,9 @@ class Client:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
         self._deadline_s = call_deadline(timeout_s, deadline_s)
+        #: the deadline is the default one: it grows with a call's record
+        #: (:meth:`Router.call_record_s`, session 57)
+        self._default_deadline = deadline_s is DEFAULT_DEADLINE
         self.router.probe_writes = self._deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
@@ -1761,15 +1801,27 @@ class Client:
                 origin, threading.BoundedSemaphore(NODE_IN_FLIGHT))
             return pool, turns
 
-    def _drive(self, plan: Plan) -> Any:
+    def _until(self, started: float, value_bytes: int) -> float | None:
+        """The monotonic time a call begun at ``started`` ends by: its deadline
+        (:func:`_until`), the default one grown by twice the call's record seconds
+        (:meth:`Router.call_record_s`: each of the two nodes' parts it leaves room
+        for, as a get's node part grows by :meth:`Router.record_s`), taken again
+        before each request (a ``/status`` learned during the call states the
+        cluster's record bound)."""
+        deadline = self._deadline_s
+        if deadline is not None and self._default_deadline:
+            deadline += 2 * self.router.call_record_s(value_bytes)
+        return _until(deadline, self.ends_at, started)
+
+    def _drive(self, plan: Plan, value_bytes: int = 0) -> Any:
         _check_open(self._closed)
-        until = _until(self._deadline_s, self.ends_at)
+        started = time.monotonic()
         try:
             method, url, options = next(plan)
             while True:
                 try:
                     answer: httpx.Response | httpx.TransportError = self._request(
-                        method, url, options, until)
+                        method, url, options, self._until(started, value_bytes))
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
@@ -1863,7 +1915,7 @@ class Client:
         (0..N; Riak's pw: short of it the put is OutcomeUnknownError, or refused
         before writing when its coordinator believes fewer up); None: the cluster's."""
         result: str = self._drive(put_plan(self.router, key, value, context, content_type, w,
-                                           pw))
+                                           pw), _value_size(value))
         return result
 
     def delete(self, key: bytes | str, *, context: str | None = None,
@@ -1912,6 +1964,9 @@ class AsyncClient:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
         self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
         self._deadline_s = call_deadline(timeout_s, deadline_s)
+        #: the deadline is the default one: it grows with a call's record
+        #: (:meth:`Router.call_record_s`, session 57)
+        self._default_deadline = deadline_s is DEFAULT_DEADLINE
         self.router.probe_writes = self._deadline_s is not None
         self.resolve = resolve
         self._timeout_s = timeout_s
@@ -1957,13 +2012,21 @@ class AsyncClient:
                 "client per loop (async with vdynamo.connect_async(...) inside the "
                 "coroutine asyncio.run runs); nothing was sent")
 
-    async def _drive(self, plan: Plan) -> Any:
+    def _until(self, started: float, value_bytes: int) -> float | None:
+        """See :meth:`Client._until`."""
+        deadline = self._deadline_s
+        if deadline is not None and self._default_deadline:
+            deadline += 2 * self.router.call_record_s(value_bytes)
+        return _until(deadline, self.ends_at, started)
+
+    async def _drive(self, plan: Plan, value_bytes: int = 0) -> Any:
         _check_open(self._http.is_closed)
         self._check_loop()
-        until = _until(self._deadline_s, self.ends_at)
+        started = time.monotonic()
         try:
             method, url, options = next(plan)
             while True:
+                until = self._until(started, value_bytes)
                 bound = self._timeout_s
                 sending = _Sending()
                 try:  # the whole answer within timeout_s (see Client._request), timed
@@ -2038,7 +2101,8 @@ class AsyncClient:
                   pw: int | str | None = None) -> str:
         """See :meth:`Client.put`."""
         result: str = await self._drive(
-            put_plan(self.router, key, value, context, content_type, w, pw))
+            put_plan(self.router, key, value, context, content_type, w, pw),
+            _value_size(value))
         return result
 
     async def delete(self, key: bytes | str, *, context: str | None = None,

@@ -365,8 +365,13 @@ class NodeServer:
         #: send a coordinator's ReplicaPuts while its own copy is being committed
         #: (docs/runtime.md, "Group commit"); its Reply still waits for that commit
         self.early_replica_puts = early_replica_puts and self.committer is not None
-        #: Sends and Replies waiting for a commit: (the submit they follow, effect)
-        self._held: collections.deque[tuple[int, Effect]] = collections.deque()
+        #: Sends and Replies waiting for a commit, in order: (the last submit when it
+        #: was held, the large submits about other keys it need not wait for, effect)
+        #: (:meth:`_hold`, :meth:`_durable`; session 57: before, each waited for every
+        #: submit before it, a prefix)
+        self._held: list[tuple[int, frozenset[int], Effect]] = []
+        #: the key of each client request waiting for its Reply (:meth:`request`)
+        self._request_keys: dict[int, bytes] = {}
         self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.now(),
                          rejoin=rejoin, announce=announce, announced=self._announced)
@@ -713,11 +718,30 @@ class NodeServer:
                     and isinstance(effect.message, ReplicaPut)) and not (
                     isinstance(effect, Send) and isinstance(effect.message, _HANDED_ON)
                     ) and not (relayed and isinstance(effect, Reply)):
-                self._held.append((committer.submitted, effect))
-            else:
-                self._perform_one(effect)
+                skip = self._skippable(committer, effect)
+                if committer.waits_for(committer.submitted, skip):
+                    self._held.append((committer.submitted, skip, effect))
+                    continue
+            self._perform_one(effect)
         if not self._held:  # no answer waits for a commit
             self.node.answers_released()
+
+    def _skippable(self, committer: GroupCommit, effect: Effect) -> frozenset[int]:
+        """The submits not settled that ``effect``, held, need not wait for: the large
+        ones about other keys (:meth:`GroupCommit.skippable`), when ``effect`` is
+        about one key alone (a Send of a message about a key, a Reply to a client
+        request of a key); none for any other effect (gossip, anti-entropy, a
+        force-remove's Reply...), which waits for every submit before it, as every
+        held effect did before session 57. An answer about a key counts only that
+        key's writes (its own copy, its record read through the overlay), which stay
+        in their submit order (impl.storage.group_commit), so it goes out once they
+        are durable, not after a large write of another key submitted before it."""
+        keys: tuple[bytes, ...] | None = None
+        if isinstance(effect, Send) and isinstance(effect.message, _ABOUT_A_KEY):
+            keys = (effect.message.key,)
+        elif isinstance(effect, Reply) and effect.request_id in self._request_keys:
+            keys = (self._request_keys[effect.request_id],)
+        return frozenset() if keys is None else committer.skippable(keys)
 
     def _durable_soon(self, sequence: int, error: errors.StorageError | None) -> None:
         """The writer thread's report (impl.storage.group_commit): to the loop."""
@@ -725,32 +749,44 @@ class NodeServer:
             self.loop.call_soon_threadsafe(self._durable, sequence, error)
 
     def _durable(self, sequence: int, error: errors.StorageError | None) -> None:
-        """Every submit up to ``sequence`` is durable (or failed with ``error``):
-        perform what waited for it, in order; on a failure every effect held,
-        whichever submit it waits for, fails with it (Sends dropped, Replies the
-        error)."""
-        assert self.committer is not None
+        """The commit reported as ``sequence`` is durable (or failed with ``error``):
+        perform, in order, what no longer waits for a submit not settled; on a
+        failure every effect held that waits for one of the commit's submits fails
+        with it (Sends dropped, Replies the error)."""
+        committer = self.committer
+        assert committer is not None
         if self._stopped:  # the writer's last report, after stop: nothing may leave now
             return
-        self.committer.settle(sequence)
+        done = committer.settle(sequence)
         released: list[Effect] = []
-        while self._held and (error is not None or self._held[0][0] <= sequence):
-            # a failed commit fails every effect held now, those held behind later
-            # submits too: each was computed after this commit's writes were staged
-            # and may count them (a put's Reply that counts its coordinator's copy,
-            # W reached while a later input's commit was queued; an acknowledgement
-            # of a duplicate ReplicaPut read from the overlay). Before session 32's
-            # review such a Reply went out 200 when the later commit succeeded.
-            released.append(self._held.popleft()[1])
+        failing: list[Effect] = []
+        kept: list[tuple[int, frozenset[int], Effect]] = []
+        for held in self._held:
+            # a failed commit fails every effect held that waits for it, those held
+            # behind later submits too: each was computed after this commit's
+            # writes were staged and may count them (a put's Reply that counts its
+            # coordinator's copy, W reached while a later input's commit was queued;
+            # an acknowledgement of a duplicate ReplicaPut read from the overlay).
+            # Before session 32's review such a Reply went out 200 when the later
+            # commit succeeded. An effect about other keys than a large submit's
+            # does not wait for it (session 57), nor fail with it.
+            upto, skip, effect = held
+            if error is not None and committer.waits_for(upto, skip, done):
+                failing.append(effect)
+            elif not committer.waits_for(upto, skip):
+                released.append(effect)
+            else:
+                kept.append(held)
+        self._held = kept
         if error is not None:
             self._commit_failures.error(f"a group commit failed: {error}")
-            failed = reply_ids(released)
-            released = failed_effects(released, error,
+            failed = reply_ids(failing)
+            released = failed_effects(failing, error,
                                       lambda e: self._writes_failed(e, failed),
-                                      lambda: self.node.taken_back)
+                                      lambda: self.node.taken_back) + released
         elif self.disk_failing is not None:
             self._writes_succeed()
-        if error is None and self.committer.pending == 0:  # every write submitted durable
+        if error is None and committer.pending == 0:  # every write submitted durable
             self.node.writes_durable()
         if not self._held:  # no answer waits for a commit any more
             self.node.answers_released()
@@ -2505,7 +2541,8 @@ class NodeServer:
                     for peer, differ in sorted(self.peer_limits_differ.items())},
                 "withheld_records": self.withheld_records,
                 "group_commit": None if self.committer is None else {
-                    "commits": self.committer.commits, "writes": self.committer.writes},
+                    "commits": self.committer.commits, "writes": self.committer.writes,
+                    "reordered": self.committer.reordered},
                 "overloaded_requests": self.overloaded_requests,
                 "rebuild": None if not self.node.rebuilding else {
                     "pending": len(self.node.rebuild.pending),
@@ -2548,6 +2585,7 @@ class NodeServer:
         """Hand a client request to the core and wait for its reply."""
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting[request.request_id] = future
+        self._request_keys[request.request_id] = request.key
         wait = self.client_wait()  # before the input: it may end the round
         self._perform(self.node.client_request(self.input_now(), request))
         # a timer on the future, not asyncio.wait_for (a waiter and callbacks more)
@@ -2557,6 +2595,7 @@ class NodeServer:
         finally:
             timer.cancel()
             self._waiting.pop(request.request_id, None)
+            self._request_keys.pop(request.request_id, None)
 
     def client_wait(self) -> float:
         """Seconds a client request arriving now waits for its reply before it is

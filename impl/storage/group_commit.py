@@ -47,6 +47,29 @@ actor id), before any input.
 Only for ``fsync="always"``: a buffered engine does not fsync its commits, so
 the runtime writes to it on the loop, as before (:func:`impl.staging.persist`).
 
+Small writes before large ones (session 57). A submit is *large*
+(:data:`LARGE_SUBMIT_BYTES` of records or more, and nothing but records and hints
+of keys: no meta, no hint removal, no sync) is committed after the small submits
+queued behind it, at most once: when a commit starts and the queue holds a large
+submit not yet passed, the batch is only the submits after it that write records
+and hints of other keys (none of the large one's, none of a submit left behind
+before them); the others stay queued, in their order, for the next commit, which
+takes them whatever they are. So a small write waits for the commit running and
+its own, not also for the large write queued before it (before, the batch held
+both: its ack waited for the large write's statements, WAL pages and fsync). Why
+it is safe: every batch is one SQLite transaction, and a transaction's COMMIT
+makes durable exactly its own statements (SQLite's WAL appends a committed
+transaction's pages as one unit; a reader or a recovery sees whole transactions
+in commit order), so a batch that commits first is durable alone; the submits
+reordered write disjoint keys (a record, and a hint of a key, is all a write of
+a key touches), so no later value of a key is overwritten by an earlier one;
+writes of the same key keep their submit order (a submit that writes a key a
+submit left behind writes is left behind too). What the node's answers wait
+for is then a set, not a prefix: :meth:`settle` returns the sequences a report
+made durable, :meth:`waits_for` tells the runtime whether an answer still waits,
+and :meth:`skippable` which large submits an answer about other keys need not
+wait for (:class:`impl.runtime.NodeServer`'s ``_held``).
+
 A failed batch (:class:`~impl.errors.StorageError` from a write or the commit)
 is rolled back whole; ``on_durable`` receives the error, and every input of the
 batch is failed by the caller (its held messages dropped, its replies turned
@@ -57,10 +80,10 @@ overlay: later reads see what the engine holds.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from impl.effects import DeleteRecord, RemoveHint, Write, WriteMeta, WriteRecord
+from impl.effects import AddHint, DeleteRecord, RemoveHint, Write, WriteMeta, WriteRecord
 from impl.errors import StorageError
 from impl.staging import apply_write, overlay_scan
 from impl.storage._common import removed_page
@@ -68,7 +91,15 @@ from impl.storage.base import FsyncPolicy, Hint, HintHead, Storage
 from impl.storage.sqlite import SqliteStorage
 from impl.versions import ACTOR_META
 
-__all__ = ["GroupCommit"]
+__all__ = ["LARGE_SUBMIT_BYTES", "GroupCommit"]
+
+#: a submit of at least this many bytes of records (values with their metadata) is
+#: large: committed after the small submits queued behind it (the module docstring;
+#: session 57). The runtime's large frame (``impl.runtime.LARGE_FRAME_BYTES``, which
+#: small frames pass in a peer's queue) is the same size.
+LARGE_SUBMIT_BYTES = 64 << 10
+#: the writes a large submit may hold: of a key's record or hints only
+_KEY_WRITES = (WriteRecord, DeleteRecord, AddHint)
 
 #: ``on_durable(sequence, error)``: every submit up to ``sequence`` is committed
 #: (``error`` None) or failed with ``error``; called on the writer thread.
@@ -109,13 +140,22 @@ class GroupCommit:
         self._records: dict[bytes, tuple[int, bytes | None]] = {}
         self._meta: dict[str, tuple[int, bytes]] = {}
         self._removed: dict[int, int] = {}
-        #: the sequence of the last submit, and of the last one settled (durable)
+        #: the sequence of the last submit
         self.submitted = 0
-        self.durable = 0
-        #: commits performed and writes they held (for tests and benchmarks)
+        #: sequence -> the keys its writes touch, or None when it is not made of key
+        #: writes alone (:data:`_KEY_WRITES`), and whether it is large: every submit
+        #: not yet settled (queued, or in the commit running)
+        self._pending: dict[int, tuple[frozenset[bytes] | None, bool]] = {}
+        #: large submits already left behind once (the next commit takes them)
+        self._passed: set[int] = set()
+        #: the last sequence of each commit running or reported -> its sequences
+        self._batches: dict[int, frozenset[int]] = {}
+        #: commits performed and writes they held (for tests and benchmarks);
+        #: ``reordered``: small submits committed before a large one queued earlier
         self.commits = 0
         self.writes = 0
-        self._queue: list[list[Write]] = []
+        self.reordered = 0
+        self._queue: list[tuple[int, list[Write]]] = []
         self._closing = False
         self._writer: ThreadPoolExecutor | None = None
         self._running: Future[None] | None = None
@@ -135,6 +175,8 @@ class GroupCommit:
             raise StorageError(f"the storage engine is not running ({str(self.engine.path)!r})")
         self.submitted += 1
         sequence = self.submitted
+        keys: set[bytes] | None = set()
+        size = 0
         for write in writes:
             if isinstance(write, WriteRecord):
                 self._records[write.key] = (sequence, write.record)
@@ -144,46 +186,113 @@ class GroupCommit:
                 self._meta[write.name] = (sequence, write.value)
             elif isinstance(write, RemoveHint):
                 self._removed[write.hint_id] = sequence
-        self._queue.append(writes)
+            if keys is not None and isinstance(write, _KEY_WRITES):
+                keys.add(write.key)
+                size += len(write.record) if isinstance(write, WriteRecord | AddHint) else 0
+            else:
+                keys = None
+        self._pending[sequence] = (None if keys is None else frozenset(keys),
+                                   keys is not None and size >= LARGE_SUBMIT_BYTES)
+        self._queue.append((sequence, writes))
         if self._running is None:
             self._commit_queued()
         return sequence
 
-    def settle(self, sequence: int) -> None:
-        """Every submit up to ``sequence`` is done (committed or failed): drop its
-        overlay entries, and start the next commit if writes are queued. Call it
-        from the thread that submits."""
-        self.durable = max(self.durable, sequence)
-        if self._running is not None and sequence >= self._running_sequence:
+    def settle(self, sequence: int) -> frozenset[int]:
+        """The commit reported as ``sequence`` (``on_durable``'s) is done (committed
+        or failed): drop its submits' overlay entries, and start the next commit if
+        writes are queued; returns its submits' sequences (none for a ``sequence``
+        no commit waits to be settled as: settled already). Call it from the thread
+        that submits."""
+        done = self._batches.pop(sequence, None)
+        if done is None:
+            return frozenset()
+        if self._running is not None and sequence == self._running_sequence:
             self._running = None  # its thread only returns now: the engine is free
+        for at in done:
+            self._pending.pop(at, None)
+            self._passed.discard(at)
+        pending = self._pending
         self._records = {key: entry for key, entry in self._records.items()
-                         if entry[0] > sequence}
-        self._meta = {name: entry for name, entry in self._meta.items() if entry[0] > sequence}
-        self._removed = {hint_id: at for hint_id, at in self._removed.items() if at > sequence}
+                         if entry[0] in pending}
+        self._meta = {name: entry for name, entry in self._meta.items() if entry[0] in pending}
+        self._removed = {hint_id: at for hint_id, at in self._removed.items() if at in pending}
         if self._queue and self._running is None and not self._closing:
             self._commit_queued()
+        return done
 
     @property
     def pending(self) -> int:
         """Submits not yet settled."""
-        return self.submitted - self.durable
+        return len(self._pending)
+
+    @property
+    def durable(self) -> int:
+        """The largest sequence up to which every submit is settled (committed or
+        failed): a later one may be settled too (small submits before large ones)."""
+        return min(self._pending, default=self.submitted + 1) - 1
+
+    def skippable(self, keys: tuple[bytes, ...]) -> frozenset[int]:
+        """The large submits not settled that write none of ``keys``: an answer about
+        ``keys`` alone (a ReplicaPutAck, a put's or a get's Reply) need not wait for
+        them (:meth:`waits_for`; the runtime's ``_held``)."""
+        return frozenset(at for at, (touched, large) in self._pending.items()
+                         if large and touched is not None and touched.isdisjoint(keys))
+
+    def waits_for(self, upto: int, skip: frozenset[int],
+                  among: Iterable[int] | None = None) -> bool:
+        """Whether an answer held when ``upto`` was the last submit waits for one of
+        ``among`` (by default the submits not settled) other than ``skip``: the
+        submits up to ``upto`` but those it need not wait for."""
+        if among is None:
+            among = self._pending
+            if not skip:  # (the common case: a prefix, as before session 57)
+                return min(among, default=upto + 1) <= upto
+        return any(at <= upto and at not in skip for at in among)
+
+    def _batch(self) -> list[tuple[int, list[Write]]]:
+        """The queued submits the next commit takes, taken from the queue: every one,
+        or, when a large submit not passed before is queued, the later submits of
+        key writes alone that write none of the keys of a submit left behind (the
+        module docstring; the large one is passed once)."""
+        queue, pending = self._queue, self._pending
+        taken: list[tuple[int, list[Write]]] = []
+        left: list[tuple[int, list[Write]]] = []
+        behind: set[bytes] = set()
+        for at, writes in queue:
+            keys, large = pending[at]
+            if (large and at not in self._passed) or (left and (
+                    keys is None or large or not behind.isdisjoint(keys))):
+                left.append((at, writes))
+                behind |= keys or set()
+            else:
+                taken.append((at, writes))
+        passing = sum(1 for at, _ in taken if left and at > left[0][0])
+        if not passing:  # no small submit passes a large one: one commit, as before
+            self._queue = []
+            return queue
+        self._passed.update(at for at, _ in left)
+        self.reordered += passing
+        self._queue = left
+        return taken
 
     def _commit_queued(self) -> None:
         """Perform the queued writes as one open transaction, here; COMMIT on the writer."""
         assert self._writer is not None
-        batch, self._queue = self._queue, []
-        sequence = self.submitted
+        batch = self._batch()
+        sequence = max(at for at, _ in batch)
+        self._batches[sequence] = frozenset(at for at, _ in batch)
         error: StorageError | None = None
         self.engine.begin_batch()
         try:
-            for writes in batch:
+            for _, writes in batch:
                 for write in writes:
                     apply_write(self.target, write)
         except Exception as failure:  # StorageError, sqlite3 or a bug: the batch fails
             self.engine.abort_batch()
             error = (failure if isinstance(failure, StorageError) else
                      StorageError(f"group commit on {str(self.engine.path)!r}: {failure!r}"))
-        self.writes += sum(len(writes) for writes in batch)
+        self.writes += sum(len(writes) for _, writes in batch)
         self._running_sequence = sequence
         self._running = self._writer.submit(self._commit, sequence, error)
 
@@ -273,7 +382,7 @@ class GroupCommit:
             self._writer.shutdown(wait=True)
         if self._queue:  # queued behind the last commit: made durable, not reported
             with contextlib.suppress(StorageError), self.engine.transaction():
-                for writes in self._queue:
+                for _, writes in self._queue:
                     for write in writes:
                         apply_write(self.target, write)
             self._queue = []

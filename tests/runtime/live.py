@@ -23,6 +23,7 @@ import uvloop
 
 from impl import wire
 from impl.config import ClusterConfig
+from impl.http_api import HttpApi
 from impl.metrics import ObservedStorage
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
@@ -35,6 +36,7 @@ from impl.peer_auth import (
 )
 from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
+from impl.storage.memory import MemoryStorage
 from impl.storage.sqlite import SqliteStorage
 
 NAMES = ("n1", "n2", "n3")
@@ -317,6 +319,32 @@ async def closed_by_node(reader: asyncio.StreamReader, timeout: float = 5.0) -> 
 
 def frame(message: object) -> bytes:
     return wire.encode(message)
+
+
+@contextlib.asynccontextmanager
+async def drained_client(idle_s: float) -> AsyncIterator[
+        tuple[HttpApi, socket.socket, asyncio.StreamWriter]]:
+    """A lone node's :class:`HttpApi` (``http_idle_timeout_s`` ``idle_s``, no cluster),
+    a loopback client with a 4 KiB receive buffer, and the writer of its connection
+    at a server of this loop, to send answers through ``api._send``; the client and
+    the server closed at the end."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), http_idle_timeout_s=idle_s)
+    api = NodeServer("n1", config, MemoryStorage(), {}).http
+    accepted: asyncio.Future[asyncio.StreamWriter] = asyncio.get_running_loop().create_future()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set_result(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.connect(server.sockets[0].getsockname()[:2])
+        yield api, client, await accepted
+    finally:
+        client.close()
+        server.close()
+        await server.wait_closed()
 
 
 def pipelined_gets(address: Address | None, count: int) -> socket.socket:

@@ -21,11 +21,8 @@ import socket
 
 import pytest
 
-from impl.config import ClusterConfig
 from impl.http_api import _Closed
-from impl.runtime import NodeServer
-from impl.storage.memory import MemoryStorage
-from tests.runtime.live import run_on
+from tests.runtime.live import drained_client, run_on
 
 
 def _read_after_the_abort(sock: socket.socket) -> tuple[int, str]:
@@ -47,27 +44,11 @@ def _read_after_the_abort(sock: socket.socket) -> tuple[int, str]:
 async def _given_up() -> tuple[int, str, int]:
     """A 4 MiB answer to a client that reads nothing until the node's drain gave up
     (``http_idle_timeout_s`` 0.3 s): (bytes read afterwards, the end, timeouts)."""
-    config = ClusterConfig(nodes=("n1", "n2", "n3"), http_idle_timeout_s=0.3)
-    api = NodeServer("n1", config, MemoryStorage(), {}).http
-    accepted: asyncio.Future[asyncio.StreamWriter] = asyncio.get_running_loop().create_future()
-
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.set_result(writer)
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    client = socket.socket()
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    try:
-        client.connect(server.sockets[0].getsockname()[:2])
-        writer = await accepted
+    async with drained_client(0.3) as (api, client, writer):
         with contextlib.suppress(_Closed):
             await api._send(writer, [os.urandom(4 << 20)])
         await asyncio.sleep(0.2)  # the reset (or the orphan's bytes) reach the client
         got, end = await asyncio.to_thread(_read_after_the_abort, client)
-    finally:
-        client.close()
-        server.close()
-        await server.wait_closed()
     return got, end, api.timeouts
 
 
