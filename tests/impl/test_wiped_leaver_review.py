@@ -229,8 +229,8 @@ def test_a_rebuilding_leaver_down_or_restarted_still_hands_its_ranges_over(
     in memory only (:data:`impl.gossip.FROM_META` not written): 3 of 36 read wrong
     (strategy 1 seed 6 at 2 s, 1; strategy 2 seed 5 at 2 s, 2; seed 6 at 1 s, 1),
     run and seen failing here. ``_rebuild_first`` answering False fails all four
-    (the first two: 1 wrong read each; the last two: no transfer waits once
-    rebuilt)."""
+    (the first two: 1 wrong read each; the last two: the rebuild never ends, n4
+    having left first, its rebuild still active: SimulationError)."""
 
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, partitioning=partitioning
                           ) as cluster:
