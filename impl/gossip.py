@@ -1030,7 +1030,9 @@ class Gossiper:
         riak_core's handoff of an empty vnode would hand nothing), and is then made
         from the serving ring, which holds this node's tokens until it has left
         (:data:`FROM_META` persisted, so a restart in between transfers from it
-        too). Its ``left`` waits for that transfer's hints
+        too), not from the ring the new store started with, which does not (a
+        leave asked of this store, :attr:`leave_requested`, keeps its own ring).
+        Its ``left`` waits for that transfer's hints
         (:meth:`impl.handoff.HintedHandoff.on_scan`). Before (session 28's rule:
         the new store takes the ``leaving`` entry as its own), it handed nothing
         and left, and a get at R = 1 through a new owner answered not found (seed
@@ -1038,7 +1040,9 @@ class Gossiper:
         removes such a leaver instead (:meth:`_remove_lost_leaver`)."""
         if self.claims or not self._store_lost or not self.leaving:
             return False
-        if self.transfer_from is not self.partitioning:
+        if not self.leave_requested and self.transfer_from is not self.partitioning:
+            # (a leave this store resumes: it set its transfer's ring before it knew
+            # the cluster's; one asked of this store set it from the cluster's view)
             self.transfer_from = self.partitioning  # (its tokens, on the serving ring)
             self.storage.set_meta(FROM_META, json.dumps(
                 _ring_json(self.partitioning.ring)).encode())
