@@ -324,6 +324,10 @@ class Gossiper:
         #: whether a put of a key is coordinated here now (wired by the node: its
         #: copy is handed once the last one ends, :meth:`hand_outsider_copy`)
         self.coordinating: Callable[[bytes], bool] = lambda key: False
+        #: whether this node's store is rebuilding (wired by the node:
+        #: :attr:`impl.rebuild.Rebuild.active`): a lost leaver's transfer waits for
+        #: it (:meth:`_rebuild_first`)
+        self.rebuilding: Callable[[], bool] = lambda: False
         #: a store that lost what it wrote (a replaced disk, a restored store set
         #: aside: :meth:`must_hear_all`): the members it has heard a gossip from since;
         #: as the claimant it claims nothing until every live member is among them
@@ -848,8 +852,9 @@ class Gossiper:
                 removed = self._remove_lost_leaver()
                 if removed:
                     return removed
-            elif me.status is MemberStatus.LEFT and not me.settled:
-                self._settle_lost_leave()
+        if (self.join_pending and me is not None and me.status is MemberStatus.LEFT
+                and not me.settled):
+            self._settle_lost_leave()  # (every strategy: session 57)
         if (self.join_pending and me is not None and (
                 me.status is MemberStatus.UP if self.claims else me.status in membership.ROUTED)):
             # a member that joined has a replaced disk (not in the configuration, its
@@ -925,7 +930,7 @@ class Gossiper:
                 for node in view.live_nodes if node != self.name]
 
     def _settle_lost_leave(self) -> None:
-        """Strategy 3: this node's new store (as :meth:`_remove_lost_leaver`) finds itself
+        """This node's new store (as :meth:`_remove_lost_leaver`) finds itself
         ``left`` in the merged view, its leave not settled: the handover was done, and
         only this node can announce the settlement (:meth:`settle`), which its lost
         store owed. It takes the entry as its own and owes it again: once every member
@@ -934,7 +939,10 @@ class Gossiper:
         a restart on its store would (:func:`left_unsettled`). Before (session 52), it
         joined anew: the leave the operator asked for was undone, the node a member
         again, and :attr:`impl.cluster.SimulatedCluster.stalled` named it (seed 9, its
-        disk replaced 3 s into the leave, as ``left`` reached one member)."""
+        disk replaced 3 s into the leave, as ``left`` reached one member). Strategies
+        1 and 2 likewise since session 57 (before, n4 wiped 3 s into its leave as n1
+        heard its ``left``: it joined anew, ``up`` and named in ``stalled``; strategy
+        1, seeds 2 and 3, strategy 2, seed 1, of seeds 1-8)."""
         self.join_pending = False
         self.rejoin_if_left = self._rejoin_asked
         self.settling |= {self.name}
@@ -1003,10 +1011,42 @@ class Gossiper:
         the old ring writes to this old owner after the transfer."""
         if self.transfer_after is None or not self._all_seen(self.transfer_after):
             return
+        if self._rebuild_first():
+            return
         assert self.transfer_from is not None
         old, self.transfer_from, self.transfer_after = self.transfer_from, None, None
         self.storage.set_meta(HANDED_META, self._ring_id())
         self._rebalance(old, self.future)
+
+    def _rebuild_first(self) -> bool:
+        """Strategies 1 and 2: whether this leaving node's store, found replaced or set
+        aside (:attr:`_store_lost`), must be rebuilt before its transfer. Only the
+        node that leaves a key's top N hands the key to its new owner
+        (:meth:`_new_owners`: the other replicas stay and hand nothing), and this
+        store holds none of what the lost one was to hand; so its transfer waits
+        until the rebuild (:mod:`impl.rebuild`) has filled every range it
+        replicates from the other replicas (Cassandra's ``replace_address``: a
+        replaced node streams its ranges from the other replicas before it serves;
+        riak_core's handoff of an empty vnode would hand nothing), and is then made
+        from the serving ring, which holds this node's tokens until it has left
+        (:data:`FROM_META` persisted, so a restart in between transfers from it
+        too), not from the ring the new store started with, which does not (a
+        leave asked of this store, :attr:`leave_requested`, keeps its own ring).
+        Its ``left`` waits for that transfer's hints
+        (:meth:`impl.handoff.HintedHandoff.on_scan`). Before (session 28's rule:
+        the new store takes the ``leaving`` entry as its own), it handed nothing
+        and left, and a get at R = 1 through a new owner answered not found (seed
+        3: 1 of about 230, ``tests/impl/test_wiped_leaver_review.py``). Strategy 3
+        removes such a leaver instead (:meth:`_remove_lost_leaver`)."""
+        if self.claims or not self._store_lost or not self.leaving:
+            return False
+        if not self.leave_requested and self.transfer_from is not self.partitioning:
+            # (a leave this store resumes: it set its transfer's ring before it knew
+            # the cluster's; one asked of this store set it from the cluster's view)
+            self.transfer_from = self.partitioning  # (its tokens, on the serving ring)
+            self.storage.set_meta(FROM_META, json.dumps(
+                _ring_json(self.partitioning.ring)).encode())
+        return self.rebuilding()
 
     def _ring_id(self) -> bytes:
         """An identity of the future ring (the tokens of the members on it)."""

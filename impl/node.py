@@ -490,6 +490,7 @@ class Node:
         self.anti_entropy.synced.append(self._rebuild_synced)
         self.anti_entropy.pending = lambda: self.rebuild.pending
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
+        self.gossiper.rebuilding = lambda: self.rebuild.active
         self.gets.uncounted_read = self._uncounted_read
         self.gets.internal_failed = self._reap_check_failed
         self.gets.ended = lambda now, c: self.reaper.get_ended(

@@ -19,7 +19,8 @@ removes itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`).
 - *A removal the claimant's ring did not show.* The sweep's history 402: the
   claimant, its store found lost earlier, never owed the settlement of a
   self-removal, and the others waited for it for ever (on main too).
-- *Strategies 1 and 2 (open).* Pinned in a strict xfail.
+- *Strategies 1 and 2 (open).* Pinned in a strict xfail; fixed in session 57
+  (:meth:`impl.gossip.Gossiper._rebuild_first`).
 
 Mutants, each run and seen failing (session 52's review): the answer of a removed
 node dropped (the push-lost test: n4 ``leaving`` in n1's view, ``stalled`` naming
@@ -33,12 +34,15 @@ quiet). About 6.5 user-s in all with pytest's start (session 52's machine, share
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import NodeDownError
 from impl.membership import MemberStatus
 from impl.node import REMOVED_MESSAGE, SELF_REMOVED_MESSAGE
+from tests.conftest import PROFILE
 from tests.impl.sweep_membership_histories import run as run_history
 from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
@@ -112,23 +116,130 @@ def test_a_leaver_restarted_on_its_own_disk_leaves(seed: int) -> None:
         assert (_status(cluster, "n4"), cluster.stalled) == (MemberStatus.LEFT, {})
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 52): under strategies 1 and 2 a "
-                   "joined leaver's new store resumes the leave from the empty store")
-@pytest.mark.parametrize("partitioning", ["strategy1", "strategy2"])
-def test_strategies_1_and_2_lose_a_read_when_a_leavers_disk_is_replaced(
-        partitioning: str) -> None:
-    """Strategies 1 and 2 take a ``leaving`` entry as their own (session 28's rule)
-    and resume the leave from the new store, which hands nothing; its ranges go to
-    owners no handover filled. n4's disk replaced 2 s into its leave, seed 3: 1 get
-    at R = 1 of about 230 not found (each), the leave then ends ``left``. Session
-    52's review, n4 wiped 0.3, 1, 2 or 3 s into its leave, seeds 3 and 4: strategy 1,
-    3 wrong reads of 8 configurations; strategy 2, 1 of 8. (The removal of strategy 3
-    for every strategy was tried by s52-wipeleaver: 0 wrong, but it never settled.)"""
-    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, partitioning=partitioning
+def _strategy_leaver_wiped(partitioning: str, seed: int, gap: float
+                           ) -> tuple[int, bool, bool, MemberStatus | None]:
+    """n4 (joined) asked to leave under ``partitioning`` and its disk replaced ``gap``
+    s later: the gets at R = 1 that missed an acknowledged write
+    (:func:`tests.impl.test_wiped_leaver_reads._wrong_reads`), and once quiet
+    whether every key reads its value at R = 3, whether nothing is
+    :attr:`~impl.cluster.SimulatedCluster.stalled`, and n4's status in n1's view."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, partitioning=partitioning
                           ) as cluster:
-        client = write_then_leave(cluster, KEYS, "n4")
+        client = write_then_leave(cluster, KEYS, "n4", gap=gap)
         cluster.wipe("n4")
-        assert _wrong_reads(cluster, client) == 0
+        wrong = _wrong_reads(cluster, client)
+        cluster.run_until_quiet(max_time=120.0)
+        every = all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
+        return wrong, every, cluster.stalled == {}, _status(cluster, "n4")
+
+
+#: (partitioning, seed, wipe time in s), each failing before the fix or on a mutant
+#: (the test's docstring)
+LOST_LEAVER_CI = [("strategy1", 3, 2.0), ("strategy1", 1, 1.0), ("strategy1", 3, 3.0),
+                  ("strategy2", 3, 1.0), ("strategy2", 8, 1.0), ("strategy2", 1, 0.3)]
+#: seeds 1-8 x 0.3, 1, 2, 3 s x both strategies (64 runs, about 20 CPU-s)
+LOST_LEAVER_SOAK = [(partitioning, seed, gap) for partitioning in ("strategy1", "strategy2")
+                    for seed in range(1, 9) for gap in (0.3, 1.0, 2.0, 3.0)]
+
+
+@pytest.mark.parametrize(("partitioning", "seed", "gap"),
+                         LOST_LEAVER_SOAK if PROFILE == "soak" else LOST_LEAVER_CI)
+def test_strategies_1_and_2_rebuild_a_leaver_whose_disk_is_replaced_before_its_transfer(
+        partitioning: str, seed: int, gap: float) -> None:
+    """Strategies 1 and 2 take a ``leaving`` entry as their own (session 28's rule)
+    and resume the leave from the new store; only the leaver hands a key to its new
+    owner (the other replicas stay in its top N), so its transfer, from the empty
+    store and from the ring it started with (which does not hold n4's tokens),
+    handed nothing, it left, and its ranges went to owners no handover filled.
+    Before (session 52's review, pinned as a strict xfail until session 57): n4's
+    disk replaced 2 s into its leave, seed 3: 1 get at R = 1 of about 230 not
+    found (each strategy); seeds 1-8 x 0.3, 1, 2, 3 s: strategy 1, 3 wrong reads
+    (seed 3 at 1 and 2 s, seed 4 at 2 s), strategy 2, 2 (seed 3 at 2 s, seed 8 at
+    1 s); and at 3 s, when ``left`` had just reached n1, the new store joined anew
+    (``up``, named in ``stalled``: strategy 1, seeds 2 and 3; strategy 2, seed 1).
+    Now its transfer waits until the rebuild has filled its ranges from the other
+    replicas, and goes from the serving ring
+    (:meth:`impl.gossip.Gossiper._rebuild_first`), and a ``left`` unsettled is
+    settled (:meth:`impl.gossip.Gossiper._settle_lost_leave`, as strategy 3): 0
+    wrong of the 64, every key at R = 3 once quiet, n4 ``left``, nothing stalled.
+    CI runs :data:`LOST_LEAVER_CI`; ``HYPOTHESIS_PROFILE=soak``
+    :data:`LOST_LEAVER_SOAK`.
+
+    Mutants, run and seen failing on the CI cases (session 57): ``_rebuild_first``
+    answering False (the fix removed): strategy 1 seed 3 at 2 s and strategy 2
+    seed 8 at 1 s, 1 wrong read each; its guard inverted (``not
+    self.rebuilding()``: the transfer made at once from the empty store, the
+    rebuild's records handed on as they arrive, :meth:`impl.gossip.Gossiper.on_write`,
+    ``left`` not waiting for it): strategy 2 seed 3 at 1 s, 1 wrong, and seed 1 at
+    0.3 s stalled ``leaving`` (rebuilt before its transfer, which then never ran);
+    the transfer waiting but from the ring it started with, not the serving ring:
+    strategy 1 seed 1 at 1 s, 2 wrong, strategy 2 seed 8 at 1 s, 1;
+    ``_settle_lost_leave`` for strategy 3 only (as before): strategy 1 seed 3 at
+    3 s, n4 ``up`` and stalled."""
+    assert _strategy_leaver_wiped(partitioning, seed, gap) == (0, True, True,
+                                                                 MemberStatus.LEFT)
+
+
+def _down_then_new_disk(cluster: SimulatedCluster) -> None:
+    """n4 crashed with its disk lost, down 3 s (the others transfer meanwhile), then
+    started on the new disk."""
+    cluster.lose_disk("n4")
+    cluster.run_for(3.0)
+    cluster.sim.restart("n4")
+
+
+def _restarted_mid_rebuild(cluster: SimulatedCluster) -> None:
+    """n4's disk replaced, and 1 s later its process restarted on the new store."""
+    cluster.wipe("n4")
+    cluster.run_for(1.0)
+    cluster.crash("n4")
+    cluster.run_for(0.5)
+    cluster.restart("n4")
+
+
+def _restarted_once_rebuilt(cluster: SimulatedCluster) -> None:
+    """n4's disk replaced; the moment its rebuild ends (its transfer still waiting for
+    the next gossip) its process crashes, and restarts 0.5 s later on the rebuilt
+    store, no longer found lost: the transfer it redoes goes from the ring persisted
+    (:data:`impl.gossip.FROM_META`)."""
+    cluster.wipe("n4")
+    node = cluster.node("n4")
+    cluster.run_until(lambda: node.rebuild.active, max_time=10.0)
+    cluster.run_until(lambda: not node.rebuild.active, max_time=30.0)
+    assert node.gossiper.transfer_after is not None  # (the transfer waits)
+    cluster.crash("n4")
+    cluster.run_for(0.5)
+    cluster.restart("n4")
+
+
+@pytest.mark.parametrize(("fault", "partitioning", "seed", "gap"), [
+    (_down_then_new_disk, "strategy1", 5, 1.0),
+    (_restarted_mid_rebuild, "strategy1", 4, 2.0),
+    (_restarted_once_rebuilt, "strategy1", 6, 2.0),
+    (_restarted_once_rebuilt, "strategy2", 5, 2.0)])
+def test_a_rebuilding_leaver_down_or_restarted_still_hands_its_ranges_over(
+        fault: Callable[[SimulatedCluster], None], partitioning: str, seed: int,
+        gap: float) -> None:
+    """Neighbours of the test above (n4 asked to leave, ``gap`` s run, then
+    ``fault``). Seeds 1-6 x 0.3, 1, 2, 3 s x both strategies, before the fix (session
+    57): down 3 s before its new disk, 7 wrong reads and 6 stalled (n4 ``up``) of 48;
+    restarted 1 s into its rebuild, 5 wrong and 3 stalled; now 0 and 0 each.
+    Restarted once rebuilt (seeds 1-6 x 0.3, 1, 2 s, 36 runs): 0 wrong; the
+    mutant that keeps the serving ring of :meth:`impl.gossip.Gossiper._rebuild_first`
+    in memory only (:data:`impl.gossip.FROM_META` not written): 3 of 36 read wrong
+    (strategy 1 seed 6 at 2 s, 1; strategy 2 seed 5 at 2 s, 2; seed 6 at 1 s, 1),
+    run and seen failing here. ``_rebuild_first`` answering False fails all four
+    (the first two: 1 wrong read each; the last two: the rebuild never ends, n4
+    having left first, its rebuild still active: SimulationError)."""
+
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, partitioning=partitioning
+                          ) as cluster:
+        client = write_then_leave(cluster, KEYS, "n4", gap=gap)
+        fault(cluster)
+        wrong = _wrong_reads(cluster, client)
+        cluster.run_until_quiet(max_time=120.0)
+        assert (wrong, cluster.stalled, _status(cluster, "n4")) == (0, {}, MemberStatus.LEFT)
+        assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
 
 
 def test_a_removal_the_claimant_s_serving_ring_did_not_show_settles() -> None:

@@ -39,11 +39,11 @@ KEYS = [b"k%d" % i for i in range(60)]
 
 
 def write_then_leave(cluster: SimulatedCluster, keys: list[bytes], leaver: str,
-                     prefix: bytes = b"v-") -> Client:
+                     prefix: bytes = b"v-", gap: float = 2.0) -> Client:
     """The start these tests share (and tests/impl/test_wiped_leaver_reads.py,
     test_guessed_ring_review.py): n4 and n5 joined, each of ``keys`` written at
     W = 3 (``prefix`` + key), 3 s more once quiet, then ``leaver`` asked to leave and
-    2 s run. Returns the client that wrote them."""
+    ``gap`` s run. Returns the client that wrote them."""
     for joiner in ("n4", "n5"):
         cluster.join(joiner)
         cluster.run_until_quiet()
@@ -53,7 +53,7 @@ def write_then_leave(cluster: SimulatedCluster, keys: list[bytes], leaver: str,
     cluster.run_until_quiet()
     cluster.run_for(3.0)
     cluster.leave(leaver)
-    cluster.run_for(2.0)
+    cluster.run_for(gap)
     return client
 
 
