@@ -4,30 +4,18 @@ running (process groups stopped by TERM, then KILL)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench import ROOT, load_bench
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_cluster", ROOT / "bench" / "cluster.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_cluster"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_bench("cluster")
 
 # recorded from `wrk -t2 -c32 -d3s -s bench/wrk/vdynamo.lua URL -- get 100 10 g 1`
 WRK_OUTPUT = """\
