@@ -39,7 +39,7 @@ from typing import Any
 
 from model_check.proofs.abstraction import Shape
 from model_check.proofs.edges import NOT_ENCODED, OUTSIDE, STUTTER, EdgeCheck, Relations
-from model_check.proofs.mapping import faithful, families
+from model_check.proofs.mapping import faithful, families, rebuilds
 from model_check.proofs.transition import causal_store, lossy_store
 
 __all__ = [
@@ -302,10 +302,10 @@ def unencoded(config: Any) -> str:
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
     6,824 after them)."""
-    if getattr(config, "rebuild", False) and getattr(config, "disk_losses", 0):
-        return ("features.rebuild with disk losses: a replaced disk's rebuild (session 55, "
-                "spec/rebuild.py: its silences, its uncounted acknowledgements and reads, "
-                "the Rebuilt step) has no step of the encoding")
+    if rebuilds(config) and (len(config.keys) > 1 or getattr(config, "prune_retired", -1) >= 0):
+        return ("features.rebuild with several keys or pruning: the rebuild is encoded for "
+                "one key without pruning (session 57: in a projection a crash's restart and "
+                "the Rebuilt step depend on the other keys' exchanges)")
     if getattr(config, "coordinator", "top-n") == "any":
         return ('workload.coordinator = "any": the forwarder\'s retries and its copy\'s '
                 "hand-off (session 54: forward-again, forward-fallback, outsider-handoff, "

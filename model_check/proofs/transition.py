@@ -121,6 +121,7 @@ EXACT_FAMILIES = frozenset({
     "handoff", "hint-deliver", "hint-ack", "hint lost", "hint-ack lost", "drop hint",
     "drop hint-ack", "duplicate hint", "duplicate hint-ack", "crash", "buffered-crash",
     "disk-loss", "recover", "anti-entropy", "heal", "learn-retirement",
+    "rebuilt",  # session 57
 })
 
 
@@ -412,10 +413,13 @@ def transition(
         served = [zt.Or(x.store[n][q], *[zt.And(x.hint[t], params.cov[t[2]][q])
                                          for t in x.hint if t[0] == n])
                   if shape.hinted_reads else x.store[n][q] for q in puts]
+        # a node rebuilding the key answers no replica-get of it (session 57:
+        # spec.rebuild.unrebuilt; the delivery is then a stutter of the abstraction)
+        silent = [zt.Not(x.unrebuilt(n))] if shape.rebuild else []
         for c in nodes:
             add(
                 f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
-                x.up[n],
+                x.up[n], *silent,
                 *[y.rmsg[c][q] == zt.Or(x.rmsg[c][q], served[q]) for q in puts],
                 skip=row("rmsg", c),
             )
@@ -555,6 +559,13 @@ def transition(
                     *[f for n in nodes if n != m for f in kept(n)],
                     skip=store_names | live_names | actor_names(m), states_prune=True,
                 )
+    # the nodes whose rebuild waits for exchanges of the key (session 57)
+    rebuilders = {n for n, _ in x.todo}
+
+    def exchange_names(*among: int) -> set[str]:
+        """The ``todo`` variables of the pairs of ``among`` (session 57)."""
+        return {f"todo[{nm[n]}][{nm[m]}]" for n, m in x.todo if n in among and m in among}
+
     if shape.partitions:
         add("partition", "partition", False, *[zt.Not(s) for s in x.side],
             skip={f"side[{nm[n]}]" for n in nodes})
@@ -574,13 +585,19 @@ def transition(
                 if shape.prune:
                     _pruned_anti_entropy(x, y, params, a, b, add)
                     continue
+                # with the rebuild (session 57: spec.rebuild.pending, synced) also
+                # between equal copies while the pair's exchange is to do, and it is
+                # done after
+                pair = [x.todo[e] for e in ((a, b), (b, a)) if e in x.todo]
+                done = [zt.Not(y.todo[e]) for e in ((a, b), (b, a)) if e in y.todo]
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
                     *current, x.up[a], x.up[b], x.side[a] == x.side[b],
-                    *[zt.Or([x.store[a][q] != x.store[b][q] for q in puts])],
+                    zt.Or([x.store[a][q] != x.store[b][q] for q in puts] + pair),
                     *merge_into(a, x.store[b]),
                     *merge_into(b, x.store[a]),
-                    skip=row("store", a) | row("store", b),
+                    *done,
+                    skip=row("store", a) | row("store", b) | exchange_names(a, b),
                 )
     for t in x.hint:
         h, i, _ = t
@@ -593,11 +610,13 @@ def transition(
                 x.hmsg[t] == 0, x.hack[t] == 0, y.hmsg[t] == 1,
                 skip={f"hmsg[{key}]"}, about=key,
             )
-        # the intended node receives the hint: stores it, records, acknowledges
+        # the intended node receives the hint: stores it, records, acknowledges (not
+        # while it rebuilds the key, session 57: spec.rebuild.unrebuilt, below)
+        rebuilt = [zt.Not(x.unrebuilt(i))] if i in rebuilders else []
         add(
             f"hint-deliver {key}", "hint-deliver", True,
             x.hmsg[t] > 0,
-            x.up[i],
+            x.up[i], *rebuilt,
             y.hmsg[t] == x.hmsg[t] - 1,
             *merge_into(i, params.cov[t[2]]),
             y.rec_acked[t],
@@ -605,6 +624,18 @@ def transition(
             skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]"} | row("store", i),
             about=key,
         )
+        if i in rebuilders:
+            # ... while it rebuilds the key: stores it, neither records nor
+            # acknowledges it (the fallback keeps its hint: spec.handoff.on_hint_delivery)
+            add(
+                f"hint-deliver unacked {key}", "hint-deliver", True,
+                x.hmsg[t] > 0,
+                x.up[i], x.unrebuilt(i),
+                y.hmsg[t] == x.hmsg[t] - 1,
+                *merge_into(i, params.cov[t[2]]),
+                skip={f"hmsg[{key}]"} | row("store", i),
+                about=key,
+            )
         # the acknowledgement reaches the fallback: the hint is deleted
         add(
             f"hint-ack {key}", "hint-ack", True,
@@ -643,9 +674,20 @@ def transition(
         per_start = later if shape.per_start else []
         # the twin of session 37: the wiped node keeps its lifetime (the naive actor)
         wiped = [] if shape.loss_actor == "kept" else later
+        # the rebuild (session 57: spec.rebuild.restart and begin): a crash with an
+        # exchange left begins them all again (mark kept), one with none left drops the
+        # mark; a disk loss sets the mark and every exchange of the key it replicates
+        restart, begin, rebuild_names = [], [], set()
+        if shape.rebuild:
+            mine = [(e, flag) for e, flag in x.todo.items() if e[0] == n]
+            left = zt.Or([flag for _, flag in mine]) if mine else z3.BoolVal(False)
+            restart = [y.mark[n] == left, *[y.todo[e] == left for e, _ in mine]]
+            begin = [y.mark[n], *[y.todo[e] for e, _ in mine]]
+            rebuild_names = {f"mark[{name}]"} | {f"todo[{name}][{nm[e[1]]}]" for e, _ in mine}
         add(f"crash {name}", "crash", True, x.up[n], zt.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
-            skip={f"up[{name}]", "crashes"} | volatile
+            *restart,
+            skip={f"up[{name}]", "crashes"} | volatile | rebuild_names
             | (lifetime if shape.per_start else set()))
         # ... and with a disk loss or a buffered crash, its store and hint store
         empty = [zt.Not(y.store[n][q]) for q in puts]
@@ -661,7 +703,8 @@ def transition(
                 *later, skip={f"up[{name}]", "crashes"} | volatile | durable | lifetime)
         add(f"disk-loss {name}", "disk-loss", True, x.up[n], zt.Not(y.up[n]),
             x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *wiped,
-            skip={f"up[{name}]", "losses"} | volatile | durable
+            *begin,
+            skip={f"up[{name}]", "losses"} | volatile | durable | rebuild_names
             | (lifetime if wiped else set()))
         if shape.restores and x.restores is not None and y.restores is not None \
                 and params.max_restores is not None:
@@ -676,6 +719,11 @@ def transition(
         add(f"recover {name}", "recover", True, zt.Not(x.up[n]), y.up[n],
             *([] if x.ring is None else [not_removed(x.ring, n)]),  # a removed node: never
             skip={f"up[{name}]"})
+        if shape.rebuild:
+            # the rebuild ends (session 57: spec.rebuild.rebuilt_steps): an up node whose
+            # mark is set and that has no exchange left drops its mark
+            add(f"rebuilt {name}", "rebuilt", True, x.up[n], x.mark[n],
+                zt.Not(x.unrebuilt(n)), zt.Not(y.mark[n]), skip={f"mark[{name}]"})
     if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
         learn_steps(x, y, params, add)
     if shape.other_keys:
