@@ -72,6 +72,7 @@ class GraphAgreement:
     not_encoded: Counter[str] = field(default_factory=Counter)  # action kind -> edges
     outside: int = 0
     by_family: Counter[str] = field(default_factory=Counter)  # step family -> edges
+    by_step: Counter[str] = field(default_factory=Counter)  # step name -> edges (session 57)
     disagreements: list[str] = field(default_factory=list)  # forward, first few
     causal_refusals: int = 0  # lossy configurations: edges the causal rule refuses
     exact_states: int = 0  # states checked backward
@@ -221,6 +222,7 @@ def _check_state(check: EdgeCheck, causal: EdgeCheck | None, state: Any,
                 result.disagreements.append(f"{action}")
         else:
             result.by_family[check.steps_family(verdict)] += 1
+            result.by_step[verdict] += 1
             if refused is not None and refused[j] is None:
                 result.causal_refusals += 1
     if not backward:

@@ -49,6 +49,14 @@ mints under its coordinator's :func:`current_actor`), and a write may lose the
 coverage of a put a performed delete covers (a dropped tombstone's retired entry
 pruned; docs/proofs.md, "Pruning, deletes and disk loss (session 37)").
 
+With the rebuild of a lost disk (``Shape.rebuild``, session 57; spec/rebuild.py), a
+disk loss sets the node's ``mark`` and ``todo`` exchanges, a crash begins them again or
+drops the mark, anti-entropy is enabled between equal copies while their exchange is
+to do and does it, the exact ``rebuilt`` step drops a mark with no exchange left, a
+hint delivered to a node rebuilding the key is stored unacknowledged (the exact
+``hint-deliver unacked``) and such a node answers no ``replica-get``: the rules of
+:mod:`model_check.proofs.rebuild`.
+
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
 over-approximated families that touch nothing of this key but what the keys share
@@ -87,6 +95,7 @@ from itertools import combinations
 import z3
 
 from model_check.errors import ProofInputError
+from model_check.proofs import rebuild as rb
 from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term, deleted
 from model_check.proofs.framework import count_true
@@ -414,8 +423,9 @@ def transition(
                                          for t in x.hint if t[0] == n])
                   if shape.hinted_reads else x.store[n][q] for q in puts]
         # a node rebuilding the key answers no replica-get of it (session 57:
-        # spec.rebuild.unrebuilt; the delivery is then a stutter of the abstraction)
-        silent = [zt.Not(x.unrebuilt(n))] if shape.rebuild else []
+        # spec.rebuild.unrebuilt; the delivery is then a stutter of the abstraction;
+        # model_check.proofs.rebuild)
+        silent = [rb.answers_reads(x, n)] if shape.rebuild else []
         for c in nodes:
             add(
                 f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
@@ -559,7 +569,8 @@ def transition(
                     *[f for n in nodes if n != m for f in kept(n)],
                     skip=store_names | live_names | actor_names(m), states_prune=True,
                 )
-    # the nodes whose rebuild waits for exchanges of the key (session 57)
+    # the nodes whose rebuild waits for exchanges of the key (session 57:
+    # model_check.proofs.rebuild)
     rebuilders = {n for n, _ in x.todo}
 
     def exchange_names(*among: int) -> set[str]:
@@ -588,7 +599,7 @@ def transition(
                 # with the rebuild (session 57: spec.rebuild.pending, synced) also
                 # between equal copies while the pair's exchange is to do, and it is
                 # done after
-                pair = [x.todo[e] for e in ((a, b), (b, a)) if e in x.todo]
+                pair = rb.exchange_due(x, a, b)
                 done = [zt.Not(y.todo[e]) for e in ((a, b), (b, a)) if e in y.todo]
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
@@ -612,11 +623,11 @@ def transition(
             )
         # the intended node receives the hint: stores it, records, acknowledges (not
         # while it rebuilds the key, session 57: spec.rebuild.unrebuilt, below)
-        rebuilt = [zt.Not(x.unrebuilt(i))] if i in rebuilders else []
+        acks = [rb.acknowledges_hint(x, i)] if i in rebuilders else []
         add(
             f"hint-deliver {key}", "hint-deliver", True,
             x.hmsg[t] > 0,
-            x.up[i], *rebuilt,
+            x.up[i], *acks,
             y.hmsg[t] == x.hmsg[t] - 1,
             *merge_into(i, params.cov[t[2]]),
             y.rec_acked[t],
@@ -630,7 +641,7 @@ def transition(
             add(
                 f"hint-deliver unacked {key}", "hint-deliver", True,
                 x.hmsg[t] > 0,
-                x.up[i], x.unrebuilt(i),
+                x.up[i], zt.Not(rb.acknowledges_hint(x, i)),
                 y.hmsg[t] == x.hmsg[t] - 1,
                 *merge_into(i, params.cov[t[2]]),
                 skip={f"hmsg[{key}]"} | row("store", i),
@@ -677,13 +688,12 @@ def transition(
         # the rebuild (session 57: spec.rebuild.restart and begin): a crash with an
         # exchange left begins them all again (mark kept), one with none left drops the
         # mark; a disk loss sets the mark and every exchange of the key it replicates
-        restart, begin, rebuild_names = [], [], set()
+        restart: list[Term] = []
+        begin: list[Term] = []
+        rebuild_names: set[str] = set()
         if shape.rebuild:
-            mine = [(e, flag) for e, flag in x.todo.items() if e[0] == n]
-            left = zt.Or([flag for _, flag in mine]) if mine else z3.BoolVal(False)
-            restart = [y.mark[n] == left, *[y.todo[e] == left for e, _ in mine]]
-            begin = [y.mark[n], *[y.todo[e] for e, _ in mine]]
-            rebuild_names = {f"mark[{name}]"} | {f"todo[{name}][{nm[e[1]]}]" for e, _ in mine}
+            restart, rebuild_names = rb.restarted(x, y, n)
+            begin, _ = rb.begun(x, y, n)
         add(f"crash {name}", "crash", True, x.up[n], zt.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
             *restart,
@@ -723,7 +733,7 @@ def transition(
             # the rebuild ends (session 57: spec.rebuild.rebuilt_steps): an up node whose
             # mark is set and that has no exchange left drops its mark
             add(f"rebuilt {name}", "rebuilt", True, x.up[n], x.mark[n],
-                zt.Not(x.unrebuilt(n)), zt.Not(y.mark[n]), skip={f"mark[{name}]"})
+                rb.rebuild_over(x, n), zt.Not(y.mark[n]), skip={f"mark[{name}]"})
     if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
         learn_steps(x, y, params, add)
     if shape.other_keys:
