@@ -22,14 +22,20 @@ docs/proofs.md, "The rebuild in the Z3 encoding (session 57)"."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import z3
 
+from model_check import properties
+from model_check.proofs import abstraction as enc
+from model_check.proofs import invariants
 from model_check.proofs import rebuild as rb
 from model_check.proofs.agreement import check_graph, unencoded
 from model_check.proofs.edges import EdgeCheck
+from model_check.proofs.framework import Verdict, decide
+from model_check.proofs.transition import lossy_store
 from model_check.suite import entry
 from spec import clocks
 from spec.delivery import deliver
@@ -205,3 +211,55 @@ def test_a_node_rebuilding_the_key_answers_no_read(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(rb, "answers_reads", lambda x, n: z3.BoolVal(True))
     mutant = EdgeCheck(config)
     assert mutant.step_holds(step, pre, answered) is True
+
+
+@pytest.mark.parametrize(("statement", "twin"), [
+    # the suite's dvv-amnesia entries: causal merges after the loss (actor epochs); the
+    # naive actor's lossy merge drops the put
+    (lambda: invariants._induction(invariants.REBUILD_SHAPE,
+                                   invariants.strong_durable_with_losses,
+                                   enc.acked_writes_durable, parts=("step",),
+                                   losses=invariants._w2_one_loss),
+     lambda: invariants._induction(invariants.REBUILD_SHAPE,
+                                   invariants.strong_durable_with_losses,
+                                   enc.acked_writes_durable, lossy_store, parts=("step",),
+                                   losses=invariants._w2_one_loss)),
+    # the failing disk's (session 52) and its twin, a refused write acknowledged
+    (lambda: invariants._induction(replace(invariants.WRITE_FAILURE_SHAPE, rebuild=True),
+                                   invariants.strong_durable_with_losses,
+                                   enc.acked_writes_durable,
+                                   losses=invariants._fewer_losses_than_w),
+     lambda: invariants._induction(replace(invariants.WRITE_FAILURE_SHAPE, rebuild=True,
+                                           failed_write_acks=True),
+                                   invariants.strong_durable_with_losses,
+                                   enc.acked_writes_durable, parts=("step",))),
+    # the delete shields with disk loss, and the read of R + W > N only
+    (lambda: invariants._induction(replace(invariants.DELETE_SHAPE, rebuild=True),
+                                   invariants.strong_delete_shields,
+                                   invariants.quorum_read_sees_delete,
+                                   losses=invariants._fewer_losses_than_w),
+     lambda: invariants._read_without_losses(replace(invariants.DELETE_SHAPE, rebuild=True))),
+], ids=["actor-epochs", "write-failures", "delete-shields-with-disk-loss"])
+def test_the_disk_loss_proofs_hold_with_the_rebuild(statement: Any, twin: Any) -> None:
+    """The disk-loss proofs of model_check/proofs/invariants.py other than
+    ``inductive_acked_writes_durable_with_rebuild`` (registered: test_proofs.py) on
+    their shapes with the rebuild encoded: each statement proved, each twin refuted
+    (its broken variant), as without the rebuild."""
+    assert decide(statement()).verdict is Verdict.PROVED
+    assert decide(twin()).verdict is Verdict.REFUTED
+
+
+def test_the_rebuild_proof_invariant_holds_on_every_reachable_state() -> None:
+    """``strong_durable_with_losses`` (the invariant of
+    ``inductive_acked_writes_durable_with_rebuild``) holds on every reachable state of
+    disk-loss-rebuild-crash (it is not stronger than the spec), and
+    acked_writes_durable agrees with the checker's."""
+    config = entry("disk-loss-rebuild-crash").config
+    check = EdgeCheck(config, relations=RELATIONS)
+    states = 0
+    for state in reachable(config):
+        states += 1
+        assert check.holds(invariants.strong_durable_with_losses, state)
+        assert check.holds(enc.acked_writes_durable, state) is (
+            properties.acked_writes_durable(state))
+    assert states == entry("disk-loss-rebuild-crash").distinct_states
