@@ -303,7 +303,12 @@ def unencoded(config: Any) -> str:
     (``workload.coordinator = "any"``, session 54's review: the suite's three forward
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
-    6,824 after them)."""
+    6,824 after them). The rebuild of a lost disk (``features.rebuild``, session 55)
+    is encoded since session 57 (:mod:`model_check.proofs.rebuild`) for one key
+    without pruning (the suite's four entries); with several keys a projection cannot
+    tell whether a crash begins the exchanges again or drops the mark, nor whether
+    ``Rebuilt`` is enabled, and with pruning its exchange between equal copies is not
+    stated (:func:`model_check.proofs.transition._pruned_anti_entropy`)."""
     if rebuilds(config) and (len(config.keys) > 1 or getattr(config, "prune_retired", -1) >= 0):
         return ("features.rebuild with several keys or pruning: the rebuild is encoded for "
                 "one key without pruning (session 57: in a projection a crash's restart and "
