@@ -330,13 +330,13 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
                     alive.update(clocks.values(payload))
         if shape.tracks_live:
             live[index[n]].update(clocks.values(node.store[slot]))
-    for n, of_key, payload in kept_records(state):  # session 52: in memory, as a record
-        if only is None or _belongs(of_key, only):
-            held[index[n]] |= coverage(payload)
-        if deletes:
+        if deletes:  # (session 57: back in the node's loop, where session 52 took it from)
             for hint in node.hints:
                 if only is None or _belongs(hint.key, only):
                     alive.update(clocks.values(hint.payload))
+    for n, of_key, payload in kept_records(state):  # session 52: in memory, as a record
+        if only is None or _belongs(of_key, only):
+            held[index[n]] |= coverage(payload)
     messages = (state.messages if only is None
                 else tuple(m for m in state.messages if _belongs(m.key, only)))
     for m in messages:
