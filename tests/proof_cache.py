@@ -53,6 +53,7 @@ ENCODING = (
     "model_check.proofs.framework",
     "model_check.proofs.learning",
     "model_check.proofs.membership",
+    "model_check.proofs.rebuild",  # (session 57)
     "model_check.proofs.terms",  # (the connectives every relation is built of)
     "model_check.proofs.transition",
 )

@@ -41,6 +41,11 @@ properties talk about:
   key of a configuration with several, :func:`model_check.proofs.mapping.abstract_state`),
   ``elsewhere[p]``: put ``p`` was performed on another key (its put id is spent;
   nothing of this key's holds it). The fault budgets are shared by the keys.
+- with the rebuild of a lost disk (``Shape.rebuild``, session 57: spec/rebuild.py,
+  ``State.rebuilding``), ``mark[n]`` (node ``n``'s acknowledgements, own writes and
+  own reads are not counted: its ``(n, "", "")``) and, for two distinct nodes ``n``,
+  ``m`` of the key's top N, ``todo[n][m]``: the anti-entropy exchange of the key
+  between them that ``n``'s rebuild waits for is still to do (``(n, key, m)``).
 
 The parameters (fixed unknowns) are each hint payload's coverage, each put's true
 history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
@@ -164,6 +169,10 @@ class Shape:
     #: agreement leaves the twin's entry out): a refused replica write counts as one
     #: of the W acknowledging holders
     failed_write_acks: bool = False
+    #: ``features.rebuild`` with disk losses and anti-entropy on a fixed ring (session
+    #: 57; spec/rebuild.py): the ``mark`` and ``todo`` variables and the ``rebuilt``
+    #: step (:func:`model_check.proofs.transition.transition`)
+    rebuild: bool = False
 
     @property
     def key_epochs(self) -> bool:
@@ -176,6 +185,14 @@ class Shape:
         """Are the values of each store (``live``) kept: with deletes (no
         resurrection) or with pruning (a prune keeps the entries holding values)."""
         return self.deletes or bool(self.prune)
+
+    @property
+    def exchanges(self) -> list[tuple[int, int]]:
+        """With the rebuild: the (rebuilding node, peer) index pairs of distinct nodes
+        of the key's top N (the ``todo`` variables; empty without the rebuild)."""
+        if not self.rebuild:
+            return []
+        return [(n, m) for n in self.top for m in self.top if n != m]
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -224,6 +241,18 @@ class AbstractState:
     knows: tuple[tuple[Term, ...], ...] = ()
     #: with pruning and reaping (session 37): [node] its key epoch of the key
     kepoch: tuple[Term, ...] = ()
+    #: with the rebuild (session 57): [node] its acknowledgements, own writes and own
+    #: reads are not counted (``(n, "", "")`` in ``State.rebuilding``)
+    mark: tuple[Term, ...] = ()
+    #: with the rebuild: (node, peer) of the key's top N -> the exchange of the key
+    #: between them is still to do for ``node``'s rebuild (``(n, key, m)``)
+    todo: dict[tuple[int, int], Term] = field(default_factory=dict)
+
+    def unrebuilt(self, n: int) -> Term:
+        """Node ``n`` has an exchange of the key left (spec.rebuild.unrebuilt): silent
+        to its reads, no hint of it acknowledged (false without the rebuild)."""
+        left = [flag for (m, _), flag in self.todo.items() if m == n]
+        return zt.Or(left) if left else z3.BoolVal(False)
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -284,6 +313,8 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         table("seen") if shape.prune else (),
         table("knows") if shape.prune == "learnt" else (),
         tuple(i(f"kepoch[{n}]") for n in nodes) if shape.key_epochs else (),
+        tuple(b(f"mark[{n}]") for n in nodes) if shape.rebuild else (),
+        {(n, m): b(f"todo[{nodes[n]}][{nodes[m]}]") for n, m in shape.exchanges},
     )
 
 
@@ -458,6 +489,8 @@ def initial(x: AbstractState, params: Params) -> Term:
           for row in table for f in row],
         *x.alive,
         *x.elsewhere,
+        *x.mark,
+        *x.todo.values(),
         *x.hint.values(),
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
@@ -492,6 +525,11 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
         parts.append(f"lifetimes {{{', '.join(later)}}}")
     if (losses := int_of(m, x.losses)) > 0:
         parts.append(f"{losses} disk loss(es)")
+    for n in k if x.mark else ():
+        left = [nm[p] for (r, p), flag in x.todo.items() if r == n and bool_of(m, flag)]
+        if bool_of(m, x.mark[n]) or left:
+            parts.append(f"{nm[n]} rebuilding" + (f" (exchanges left with {{{', '.join(left)}}})"
+                                                  if left else ""))
     for p in range(shape.puts):
         facts = []
         if bool_of(m, x.performed[p]):

@@ -39,7 +39,7 @@ from typing import Any
 
 from model_check.proofs.abstraction import Shape
 from model_check.proofs.edges import NOT_ENCODED, OUTSIDE, STUTTER, EdgeCheck, Relations
-from model_check.proofs.mapping import faithful, families
+from model_check.proofs.mapping import faithful, families, rebuilds
 from model_check.proofs.transition import causal_store, lossy_store
 
 __all__ = [
@@ -72,6 +72,7 @@ class GraphAgreement:
     not_encoded: Counter[str] = field(default_factory=Counter)  # action kind -> edges
     outside: int = 0
     by_family: Counter[str] = field(default_factory=Counter)  # step family -> edges
+    by_step: Counter[str] = field(default_factory=Counter)  # step name -> edges (session 57)
     disagreements: list[str] = field(default_factory=list)  # forward, first few
     causal_refusals: int = 0  # lossy configurations: edges the causal rule refuses
     exact_states: int = 0  # states checked backward
@@ -221,6 +222,7 @@ def _check_state(check: EdgeCheck, causal: EdgeCheck | None, state: Any,
                 result.disagreements.append(f"{action}")
         else:
             result.by_family[check.steps_family(verdict)] += 1
+            result.by_step[verdict] += 1
             if refused is not None and refused[j] is None:
                 result.causal_refusals += 1
     if not backward:
@@ -301,11 +303,16 @@ def unencoded(config: Any) -> str:
     (``workload.coordinator = "any"``, session 54's review: the suite's three forward
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
-    6,824 after them)."""
-    if getattr(config, "rebuild", False) and getattr(config, "disk_losses", 0):
-        return ("features.rebuild with disk losses: a replaced disk's rebuild (session 55, "
-                "spec/rebuild.py: its silences, its uncounted acknowledgements and reads, "
-                "the Rebuilt step) has no step of the encoding")
+    6,824 after them). The rebuild of a lost disk (``features.rebuild``, session 55)
+    is encoded since session 57 (:mod:`model_check.proofs.rebuild`) for one key
+    without pruning (the suite's four entries); with several keys a projection cannot
+    tell whether a crash begins the exchanges again or drops the mark, nor whether
+    ``Rebuilt`` is enabled, and with pruning its exchange between equal copies is not
+    stated (:func:`model_check.proofs.transition._pruned_anti_entropy`)."""
+    if rebuilds(config) and (len(config.keys) > 1 or getattr(config, "prune_retired", -1) >= 0):
+        return ("features.rebuild with several keys or pruning: the rebuild is encoded for "
+                "one key without pruning (session 57: in a projection a crash's restart and "
+                "the Rebuilt step depend on the other keys' exchanges)")
     if getattr(config, "coordinator", "top-n") == "any":
         return ('workload.coordinator = "any": the forwarder\'s retries and its copy\'s '
                 "hand-off (session 54: forward-again, forward-fallback, outsider-handoff, "

@@ -27,6 +27,14 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   disk lost: the suite's disk-loss-w1), and the lossy merge of dvv's naive actor
   after amnesia (a re-issued dot makes a replica drop the put: the suite's
   dvv-amnesia-naive-actor).
+- With the rebuild of a lost disk (session 57, ``Shape.rebuild``:
+  :mod:`model_check.proofs.rebuild`), the same strengthened invariant stays inductive
+  on the disk-loss shape (strict quorum, no hint): the rebuild's steps move no version
+  but as before and the acknowledgement rule is unchanged. Twin: ``W = 1`` with one
+  disk loss, as without the rebuild. (The unacknowledged hint delivery is checked by
+  the edge agreement alone: on a sloppy shape with a hint payload this invariant is
+  not inductive, with or without the rebuild: Z3's counterexample counts a hint whose
+  intended node gained the put as no holder.)
 - With a failing disk (session 52, ``Shape.write_failures``: the steps
   ``failed-put``, ``failed-write``, a delivered ``replica-put-failed``), the same
   strengthened invariant stays inductive: a refused write adds to no store and the
@@ -106,6 +114,7 @@ from model_check.proofs.transition import (
 __all__ = [
     "BOUNDS",
     "PROOFS",
+    "REBUILD_SHAPE",
     "SHAPE",
     "WRITE_FAILURE_SHAPE",
     "delete_shields",
@@ -202,6 +211,11 @@ def strong_durable_with_losses(x: AbstractState, params: Params) -> Term:
     )
 
 
+#: The rebuild's (session 57): the disk-loss shape with the replaced disk's rebuild
+#: (model_check/proofs/rebuild.py: the marks, the exchanges to do, ``rebuilt``).
+REBUILD_SHAPE = replace(LOSS_SHAPE, rebuild=True)
+REBUILD_BOUNDS = LOSS_BOUNDS + ", the rebuild of a lost disk"
+
 #: The failing disk's proof (session 52): the disk-loss shape with refused writes.
 WRITE_FAILURE_SHAPE = replace(LOSS_SHAPE, write_failures=True)
 WRITE_FAILURE_BOUNDS = LOSS_BOUNDS + ", any number of refused writes"
@@ -213,6 +227,16 @@ def _fewer_losses_than_w(params: Params) -> Term:
 
 def _w1_one_loss(params: Params) -> Term:
     return zt.And(params.w == 1, params.max_losses == 1)
+
+
+def _durable_with_losses(shape: Shape, twin: bool = False) -> Iterator[Query]:
+    """acked_writes_durable by ``strong_durable_with_losses`` on ``shape`` with fewer
+    disk losses than W; ``twin``: the step alone, W = 1 with one disk loss."""
+    if twin:
+        return _induction(shape, strong_durable_with_losses, acked_writes_durable,
+                          parts=("step",), losses=_w1_one_loss)
+    return _induction(shape, strong_durable_with_losses, acked_writes_durable,
+                      losses=_fewer_losses_than_w)
 
 
 def _w2_one_loss(params: Params) -> Term:
@@ -411,12 +435,29 @@ PROOFS: tuple[Proof, ...] = (
         "every step (disk loss included: it empties one store and counts one loss), and "
         "implies the property. W = 2 with one disk loss is the suite's disk-loss-w2.",
         LOSS_BOUNDS,
-        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
-                           losses=_fewer_losses_than_w),
+        lambda: _durable_with_losses(LOSS_SHAPE),
         "W = 1 with one disk loss (the suite's disk-loss-w1): the put acknowledged on "
         "one disk, and that disk lost",
-        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
-                           parts=("step",), losses=_w1_one_loss),
+        lambda: _durable_with_losses(LOSS_SHAPE, twin=True),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_acked_writes_durable_with_rebuild",
+        "With the rebuild of a lost disk (session 57, features.rebuild: a replaced disk "
+        "answers no read of a key and acknowledges no hint of it until anti-entropy "
+        "exchanged it with every other replica, a crash begins its exchanges again, "
+        "Rebuilt ends it) and fewer disk losses than W, acked_writes_durable holds in "
+        "every reachable state: the disk-loss proof's strengthened invariant holds "
+        "initially, is preserved by every step (the rebuild's included: a disk loss, a "
+        "crash, an exchange or Rebuilt changes no version's place but as before, and the "
+        "acknowledgement rule is unchanged, the rebuild only acknowledging less) and "
+        "implies the property (the suite's disk-loss-rebuild-crash, "
+        "disk-loss-read-rebuild; strict quorum, no hint).",
+        REBUILD_BOUNDS,
+        lambda: _durable_with_losses(REBUILD_SHAPE),
+        "W = 1 with one disk loss: the rebuild does not bring back a put acknowledged on "
+        "the one disk lost",
+        lambda: _durable_with_losses(REBUILD_SHAPE, twin=True),
         group="invariants",
     ),
     Proof(

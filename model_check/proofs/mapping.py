@@ -44,6 +44,7 @@ __all__ = [
     "projected_families",
     "put_dots",
     "put_histories",
+    "rebuilds",
     "shape_of",
     "with_hints",
 ]
@@ -131,7 +132,15 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         per_start=bool(getattr(config, "actor_per_start", False)),
         hinted_reads=bool(getattr(config, "hinted_reads", False)),
         write_failures=bool(getattr(config, "write_failures", 0)),
+        rebuild=rebuilds(config),
     )
+
+
+def rebuilds(config: Any) -> bool:
+    """Does the configuration rebuild a lost disk (session 57; spec.rebuild.rebuilds:
+    ``features.rebuild`` and anti-entropy on a fixed ring), with a disk to lose?"""
+    return bool(getattr(config, "rebuild", False) and config.anti_entropy
+                and config.disk_losses and not config.membership)
 
 
 def _prune_of(config: Any) -> str:
@@ -321,13 +330,13 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
                     alive.update(clocks.values(payload))
         if shape.tracks_live:
             live[index[n]].update(clocks.values(node.store[slot]))
-    for n, of_key, payload in kept_records(state):  # session 52: in memory, as a record
-        if only is None or _belongs(of_key, only):
-            held[index[n]] |= coverage(payload)
-        if deletes:
+        if deletes:  # (session 57: back in the node's loop, where session 52 took it from)
             for hint in node.hints:
                 if only is None or _belongs(hint.key, only):
                     alive.update(clocks.values(hint.payload))
+    for n, of_key, payload in kept_records(state):  # session 52: in memory, as a record
+        if only is None or _belongs(of_key, only):
+            held[index[n]] |= coverage(payload)
     messages = (state.messages if only is None
                 else tuple(m for m in state.messages if _belongs(m.key, only)))
     for m in messages:
@@ -382,7 +391,21 @@ def abstract_parts(state: Any, shape: Shape, key: str | None = None) -> Abstract
         out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
     if shape.prune:
         _abstract_pruning(state, shape, slot, out)
+    if shape.rebuild:
+        _abstract_rebuild(state, shape, keys[slot], out)
     return out, tuple(hints)
+
+
+def _abstract_rebuild(state: Any, shape: Shape, key: str, out: dict[str, Any]) -> None:
+    """``mark[n]`` and ``todo[n][m]`` (session 57) from ``State.rebuilding``: node
+    ``n``'s mark ``(n, "", "")`` and its exchange of ``key`` with ``m`` still to do
+    ``(n, key, m)`` (spec/rebuild.py)."""
+    rebuilding = state.rebuilding
+    nodes = shape.nodes
+    for name in nodes:
+        out[f"mark[{name}]"] = (name, "", "") in rebuilding
+    for n, m in shape.exchanges:
+        out[f"todo[{nodes[n]}][{nodes[m]}]"] = (nodes[n], key, nodes[m]) in rebuilding
 
 
 
@@ -575,6 +598,7 @@ _OWN_FAMILY = frozenset({
     "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
     "force-remove",  # session 24
     "learn-retirement",  # session 36: model_check.proofs.learning
+    "rebuilt",  # session 57: spec.rebuild.rebuilt_steps
 })
 
 

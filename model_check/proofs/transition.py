@@ -49,6 +49,14 @@ mints under its coordinator's :func:`current_actor`), and a write may lose the
 coverage of a put a performed delete covers (a dropped tombstone's retired entry
 pruned; docs/proofs.md, "Pruning, deletes and disk loss (session 37)").
 
+With the rebuild of a lost disk (``Shape.rebuild``, session 57; spec/rebuild.py), a
+disk loss sets the node's ``mark`` and ``todo`` exchanges, a crash begins them again or
+drops the mark, anti-entropy is enabled between equal copies while their exchange is
+to do and does it, the exact ``rebuilt`` step drops a mark with no exchange left, a
+hint delivered to a node rebuilding the key is stored unacknowledged (the exact
+``hint-deliver unacked``) and such a node answers no ``replica-get``: the rules of
+:mod:`model_check.proofs.rebuild`.
+
 In the projection onto one key of a configuration with several
 (``Shape.other_keys``, session 32), another key's actions are three more
 over-approximated families that touch nothing of this key but what the keys share
@@ -87,6 +95,7 @@ from itertools import combinations
 import z3
 
 from model_check.errors import ProofInputError
+from model_check.proofs import rebuild as rb
 from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Params, Term, deleted
 from model_check.proofs.framework import count_true
@@ -121,6 +130,7 @@ EXACT_FAMILIES = frozenset({
     "handoff", "hint-deliver", "hint-ack", "hint lost", "hint-ack lost", "drop hint",
     "drop hint-ack", "duplicate hint", "duplicate hint-ack", "crash", "buffered-crash",
     "disk-loss", "recover", "anti-entropy", "heal", "learn-retirement",
+    "rebuilt",  # session 57
 })
 
 
@@ -412,10 +422,14 @@ def transition(
         served = [zt.Or(x.store[n][q], *[zt.And(x.hint[t], params.cov[t[2]][q])
                                          for t in x.hint if t[0] == n])
                   if shape.hinted_reads else x.store[n][q] for q in puts]
+        # a node rebuilding the key answers no replica-get of it (session 57:
+        # spec.rebuild.unrebuilt; the delivery is then a stutter of the abstraction;
+        # model_check.proofs.rebuild)
+        silent = [rb.answers_reads(x, n)] if shape.rebuild else []
         for c in nodes:
             add(
                 f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
-                x.up[n],
+                x.up[n], *silent,
                 *[y.rmsg[c][q] == zt.Or(x.rmsg[c][q], served[q]) for q in puts],
                 skip=row("rmsg", c),
             )
@@ -555,6 +569,14 @@ def transition(
                     *[f for n in nodes if n != m for f in kept(n)],
                     skip=store_names | live_names | actor_names(m), states_prune=True,
                 )
+    # the nodes whose rebuild waits for exchanges of the key (session 57:
+    # model_check.proofs.rebuild)
+    rebuilders = {n for n, _ in x.todo}
+
+    def exchange_names(*among: int) -> set[str]:
+        """The ``todo`` variables of the pairs of ``among`` (session 57)."""
+        return {f"todo[{nm[n]}][{nm[m]}]" for n, m in x.todo if n in among and m in among}
+
     if shape.partitions:
         add("partition", "partition", False, *[zt.Not(s) for s in x.side],
             skip={f"side[{nm[n]}]" for n in nodes})
@@ -574,13 +596,19 @@ def transition(
                 if shape.prune:
                     _pruned_anti_entropy(x, y, params, a, b, add)
                     continue
+                # with the rebuild (session 57: spec.rebuild.pending, synced) also
+                # between equal copies while the pair's exchange is to do, and it is
+                # done after
+                pair = rb.exchange_due(x, a, b)
+                done = [zt.Not(y.todo[e]) for e in ((a, b), (b, a)) if e in y.todo]
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
                     *current, x.up[a], x.up[b], x.side[a] == x.side[b],
-                    *[zt.Or([x.store[a][q] != x.store[b][q] for q in puts])],
+                    zt.Or([x.store[a][q] != x.store[b][q] for q in puts] + pair),
                     *merge_into(a, x.store[b]),
                     *merge_into(b, x.store[a]),
-                    skip=row("store", a) | row("store", b),
+                    *done,
+                    skip=row("store", a) | row("store", b) | exchange_names(a, b),
                 )
     for t in x.hint:
         h, i, _ = t
@@ -593,11 +621,13 @@ def transition(
                 x.hmsg[t] == 0, x.hack[t] == 0, y.hmsg[t] == 1,
                 skip={f"hmsg[{key}]"}, about=key,
             )
-        # the intended node receives the hint: stores it, records, acknowledges
+        # the intended node receives the hint: stores it, records, acknowledges (not
+        # while it rebuilds the key, session 57: spec.rebuild.unrebuilt, below)
+        acks = [rb.acknowledges_hint(x, i)] if i in rebuilders else []
         add(
             f"hint-deliver {key}", "hint-deliver", True,
             x.hmsg[t] > 0,
-            x.up[i],
+            x.up[i], *acks,
             y.hmsg[t] == x.hmsg[t] - 1,
             *merge_into(i, params.cov[t[2]]),
             y.rec_acked[t],
@@ -605,6 +635,18 @@ def transition(
             skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]"} | row("store", i),
             about=key,
         )
+        if i in rebuilders:
+            # ... while it rebuilds the key: stores it, neither records nor
+            # acknowledges it (the fallback keeps its hint: spec.handoff.on_hint_delivery)
+            add(
+                f"hint-deliver unacked {key}", "hint-deliver", True,
+                x.hmsg[t] > 0,
+                x.up[i], zt.Not(rb.acknowledges_hint(x, i)),
+                y.hmsg[t] == x.hmsg[t] - 1,
+                *merge_into(i, params.cov[t[2]]),
+                skip={f"hmsg[{key}]"} | row("store", i),
+                about=key,
+            )
         # the acknowledgement reaches the fallback: the hint is deleted
         add(
             f"hint-ack {key}", "hint-ack", True,
@@ -643,9 +685,19 @@ def transition(
         per_start = later if shape.per_start else []
         # the twin of session 37: the wiped node keeps its lifetime (the naive actor)
         wiped = [] if shape.loss_actor == "kept" else later
+        # the rebuild (session 57: spec.rebuild.restart and begin): a crash with an
+        # exchange left begins them all again (mark kept), one with none left drops the
+        # mark; a disk loss sets the mark and every exchange of the key it replicates
+        restart: list[Term] = []
+        begin: list[Term] = []
+        rebuild_names: set[str] = set()
+        if shape.rebuild:
+            restart, rebuild_names = rb.restarted(x, y, n)
+            begin, _ = rb.begun(x, y, n)
         add(f"crash {name}", "crash", True, x.up[n], zt.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
-            skip={f"up[{name}]", "crashes"} | volatile
+            *restart,
+            skip={f"up[{name}]", "crashes"} | volatile | rebuild_names
             | (lifetime if shape.per_start else set()))
         # ... and with a disk loss or a buffered crash, its store and hint store
         empty = [zt.Not(y.store[n][q]) for q in puts]
@@ -661,7 +713,8 @@ def transition(
                 *later, skip={f"up[{name}]", "crashes"} | volatile | durable | lifetime)
         add(f"disk-loss {name}", "disk-loss", True, x.up[n], zt.Not(y.up[n]),
             x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty, *wiped,
-            skip={f"up[{name}]", "losses"} | volatile | durable
+            *begin,
+            skip={f"up[{name}]", "losses"} | volatile | durable | rebuild_names
             | (lifetime if wiped else set()))
         if shape.restores and x.restores is not None and y.restores is not None \
                 and params.max_restores is not None:
@@ -676,6 +729,11 @@ def transition(
         add(f"recover {name}", "recover", True, zt.Not(x.up[n]), y.up[n],
             *([] if x.ring is None else [not_removed(x.ring, n)]),  # a removed node: never
             skip={f"up[{name}]"})
+        if shape.rebuild:
+            # the rebuild ends (session 57: spec.rebuild.rebuilt_steps): an up node whose
+            # mark is set and that has no exchange left drops its mark
+            add(f"rebuilt {name}", "rebuilt", True, x.up[n], x.mark[n],
+                rb.rebuild_over(x, n), zt.Not(y.mark[n]), skip={f"mark[{name}]"})
     if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
         learn_steps(x, y, params, add)
     if shape.other_keys:

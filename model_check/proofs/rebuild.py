@@ -1,0 +1,96 @@
+"""A replaced disk's rebuild in the Z3 encoding (session 57; spec/rebuild.py,
+docs/proofs.md "The rebuild in the Z3 encoding (session 57)").
+
+Theory of operation
+-------------------
+With ``features.rebuild`` (and anti-entropy, on a fixed ring) the spec keeps, as
+state, ``State.rebuilding``: per node whose disk was lost its *mark* ``(n, "", "")``
+(its acknowledgements, own writes and own reads are not counted) and the
+anti-entropy exchanges its rebuild still waits for, ``(n, key, m)`` for every key
+it replicates and every other replica ``m`` of it. The encoding (one key) keeps
+them as ``mark[n]`` and ``todo[n][m]`` (:class:`~model_check.proofs.abstraction.
+AbstractState`, ``Shape.rebuild``), and the steps of
+:func:`model_check.proofs.transition.transition` read and write them through the
+functions here, each one rule of spec/rebuild.py (one function each, so that a test
+can break it: tests/model_check/test_proof_rebuild.py):
+
+- :func:`begun` (``spec.rebuild.begin``): a disk loss sets the node's mark and
+  every exchange of the key it replicates (exact);
+- :func:`restarted` (``spec.rebuild.restart``): a crash with an exchange left
+  begins them all again, keeping the mark; one with none left drops the mark (exact);
+- :func:`exchange_due` (``spec.rebuild.pending``): anti-entropy between two
+  replicas is enabled between equal copies too while their exchange is to do, and
+  the exchange is done after it (``spec.rebuild.synced``; exact);
+- :func:`rebuild_over` (``spec.rebuild.rebuilt_steps``): the exact ``rebuilt`` step
+  of an up, marked node is enabled once no exchange of the key is left;
+- :func:`acknowledges_hint` (``spec.handoff.on_hint_delivery``): a hint delivered to
+  its intended node while that node rebuilds the key is stored, not recorded nor
+  acknowledged (the exact ``hint-deliver unacked`` step; the fallback keeps its hint);
+- :func:`answers_reads` (``spec.replica.on_replica_get``): a node rebuilding the key
+  answers no ``replica-get`` of it (the delivery is a stutter of the abstraction).
+
+Over-approximated, as before the rebuild was encoded (the spec only counts less):
+a marked node's ``replica-put`` acknowledgement withheld, its own write as a
+coordinator not counted, its own read not counted until every replica answered
+(``Coordination.uncounted``). The abstraction keeps no acknowledgement in flight nor
+which replies a get counts: the inexact steps' acknowledgement rule (a put is
+acknowledged only while ``W`` minus the disk losses of nodes hold it) and the get's
+over-approximation allow what the spec does and more.
+"""
+
+from __future__ import annotations
+
+import z3
+
+from model_check.proofs import terms as zt
+from model_check.proofs.abstraction import AbstractState, Term
+
+__all__ = ["acknowledges_hint", "answers_reads", "begun", "exchange_due", "rebuild_over",
+           "restarted"]
+
+
+def _mine(x: AbstractState, n: int) -> list[tuple[tuple[int, int], Term]]:
+    return [(e, flag) for e, flag in x.todo.items() if e[0] == n]
+
+
+def begun(x: AbstractState, y: AbstractState, n: int) -> tuple[list[Term], set[str]]:
+    """A disk loss of node ``n``: its mark and every exchange of the key it replicates
+    set (the formulas on ``y``, and the names of the variables they change)."""
+    mine = _mine(x, n)
+    return [y.mark[n], *[y.todo[e] for e, _ in mine]], _names(x, n, mine)
+
+
+def restarted(x: AbstractState, y: AbstractState, n: int) -> tuple[list[Term], set[str]]:
+    """A crash of node ``n``: with an exchange left, all of them again and the mark
+    kept; with none, the mark dropped (the formulas, and the names they change)."""
+    mine = _mine(x, n)
+    left = zt.Or([flag for _, flag in mine]) if mine else z3.BoolVal(False)
+    return [y.mark[n] == left, *[y.todo[e] == left for e, _ in mine]], _names(x, n, mine)
+
+
+def _names(x: AbstractState, n: int, mine: list[tuple[tuple[int, int], Term]]) -> set[str]:
+    nm = x.shape.nodes
+    return {f"mark[{nm[n]}]"} | {f"todo[{nm[n]}][{nm[e[1]]}]" for e, _ in mine}
+
+
+def exchange_due(x: AbstractState, a: int, b: int) -> list[Term]:
+    """The exchanges between ``a`` and ``b`` still to do (either way): anti-entropy
+    between them is enabled while one is, even between equal copies."""
+    return [x.todo[e] for e in ((a, b), (b, a)) if e in x.todo]
+
+
+def rebuild_over(x: AbstractState, n: int) -> Term:
+    """Node ``n`` has no exchange of the key left: its ``rebuilt`` step may drop its
+    mark."""
+    return zt.Not(x.unrebuilt(n))
+
+
+def acknowledges_hint(x: AbstractState, i: int) -> Term:
+    """A hint delivered to its intended node ``i`` is recorded and acknowledged: ``i``
+    does not rebuild the key."""
+    return zt.Not(x.unrebuilt(i))
+
+
+def answers_reads(x: AbstractState, n: int) -> Term:
+    """Node ``n`` answers a ``replica-get`` of the key: it does not rebuild it."""
+    return zt.Not(x.unrebuilt(n))
