@@ -1,0 +1,47 @@
+"""Session 57's review of the wiped-leaver fixes (docs/runtime.md, "Review of session
+57's service and data changes"): two leavers whose disks are replaced together.
+
+Strategy 3: n4 and n5 asked to leave, both wiped 1 s later; each new store removes
+itself (:meth:`impl.gossip.Gossiper._remove_lost_leaver`), but
+:meth:`impl.cluster.SimulatedCluster._removal_waiting` counted the other removed
+leaver (up in the simulator, deaf to every input: it never learns the first one's
+removal) as a node still to hear it, so ``stalled`` named each for the other for
+ever (seeds 1-4 at 1 and 2 s, 8 of 8; on the code before session 57 too), and
+``run_until_quiet`` never took them out. ``vdynamo serve`` stops a node that
+removed itself, so only the simulator's account was wrong.
+
+Mutant, run and seen failing: the removed nodes' skip in ``_removal_waiting``
+dropped (the fix reverted): ``stalled == {"n4": ["n5"], "n5": ["n4"]}``.
+"""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+from impl.membership import MemberStatus
+from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
+
+
+def test_two_leavers_wiped_together_under_strategy_3_are_both_taken_out() -> None:
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, partitioning="strategy3"
+                          ) as cluster:
+        for joiner in ("n4", "n5"):
+            cluster.join(joiner)
+            cluster.run_until_quiet()
+        client = cluster.client()
+        for key in KEYS:
+            client.put(key, b"v-" + key, w=3)
+        cluster.run_until_quiet()
+        cluster.run_for(3.0)
+        cluster.leave("n4")
+        cluster.leave("n5")
+        cluster.run_for(1.0)
+        cluster.wipe("n4")
+        cluster.wipe("n5")
+        assert _wrong_reads(cluster, client) == 0
+        cluster.run_until_quiet(max_time=120.0)
+        view = cluster.node("n1").view
+        assert cluster.stalled == {}
+        statuses = [view.get(name) for name in ("n4", "n5")]
+        assert [None if m is None else m.status for m in statuses] == [
+            MemberStatus.REMOVED] * 2
+        assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
