@@ -59,7 +59,10 @@ def test_a_non_leaver_wiped_during_a_wiped_leavers_removal_under_strategy_3() ->
     n4 asked to leave, wiped 1 s later (it removes itself), and n2 wiped 0.5 s after
     it. Seed 2: after 120 s n4 is ``removing`` in every node's view, n2 rebuilding
     with 28 exchanges pending (with n1 and n5, both up), 2 hints deliverable, never
-    quiet. Strategies 1 and 2 (n4 ``left``) and strategy 3 without n2's wipe pass.
+    quiet: n1 and n3 each keep a hint for the rebuilding n2 and so never report
+    n4's handover to the claimant (``Gossiper._removal_hints_out``), and n2's
+    rebuild does not end (why was not traced). Strategies 1 and 2 (n4 ``left``)
+    and strategy 3 without n2's wipe pass.
     Passes when fixed: then drop the mark."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
