@@ -788,9 +788,15 @@ class SimulatedCluster:
         return node.has_left or (node.removed and not self._removal_waiting(name))
 
     def _removal_waiting(self, name: str) -> set[str]:
-        """The up nodes but ``name`` whose view holds node ``name`` and not ``removed``."""
+        """The up nodes but ``name`` whose view holds node ``name`` and not ``removed``,
+        but a node removed itself: it drops every input, so it never learns another's
+        removal, and ``vdynamo serve`` stops it (session 57's review: two leavers
+        wiped together under strategy 3 each waited for the other, ``stalled`` naming
+        both for ever)."""
         waiting = set()
         for up in self.sim.nodes:
+            if up != name and self.node(up).removed:
+                continue
             member = self.node(up).view.get(name) if up != name else None
             if member is not None and member.status is not MemberStatus.REMOVED:
                 waiting.add(up)

@@ -264,7 +264,9 @@ class GroupCommit:
             if (large and at not in self._passed) or (left and (
                     keys is None or large or not behind.isdisjoint(keys))):
                 left.append((at, writes))
-                behind |= keys or set()
+                # every key it writes, a submit of meta writes too (its keys None:
+                # session 57's review, a later put of a key passed the reap before it)
+                behind.update(write.key for write in writes if isinstance(write, _KEY_WRITES))
             else:
                 taken.append((at, writes))
         passing = sum(1 for at, _ in taken if left and at > left[0][0])
