@@ -342,9 +342,14 @@ class Node:
         #: acknowledged before any peer heard of it survives a restart (told the old
         #: disk's start it keeps what it holds; a copy of it put back, told a start of
         #: its own it never took, is set aside: :meth:`_set_aside`)
-        self._own_held = marked and own is not None and not empty and (
-            storage.get_meta(STORE_RENEWED_META) is None)
-        self._fresh = ((incarnation == 1 or marked) and empty) or self._own_held
+        renewed = storage.get_meta(STORE_RENEWED_META) is not None
+        self._own_held = marked and own is not None and not empty and not renewed
+        #: (an empty marked store told once is no fresh store either: it took a count
+        #: above the one it was told, durably with ``renewed``, so its restart counts
+        #: above that and keeps its lifetime actor and its rebuild's end, as the spec's
+        #: crash keeps the lifetime, spec/rebuild.py; session 57: counted 1 again, it
+        #: was told again, took a new actor and rebuilt a second time)
+        self._fresh = ((incarnation == 1 or marked) and empty and not renewed) or self._own_held
         #: whether the store says so durably (cleared once a peer named a start of it;
         #: not written where no peer can have heard an earlier store of the name: a
         #: brand-new cluster's first starts, ``announce`` False)
