@@ -200,9 +200,15 @@ def test_a_repeated_dot_is_repaired_as_the_implementation_does(
     assert "ReplicaGetReply n4->n1" in report.reason.splitlines()[0]
 
 
-@pytest.mark.skipif(not SOAK, reason="soak profile only: 100 seeds, about 30 CPU-s")
-def test_the_soak_seeds_validate_but_for_the_named_gap() -> None:
-    """Seeds 0-99 (session 56: 95 ok and 5 at the named gap; session 57: 100 ok)."""
-    verdicts = {seed: validate_seed(seed, rebuilds=True).verdict for seed in range(100)}
-    assert {v for v in verdicts.values()} <= {"ok", "spec-gap"}, verdicts
-    assert sum(v == "ok" for v in verdicts.values()) >= 90
+@pytest.mark.skipif(not SOAK, reason="soak profile only: 1,000 seeds, about 360 CPU-s")
+def test_the_soak_seeds_validate() -> None:
+    """Seeds 0-999 of the rebuild mix, every one ``ok`` (session 56: 0-99 gave 95 ok
+    and 5 at the named gap ``rebuild-own-read-counted``, 100-199 93 ok, 2 at the gap
+    and 5 divergences; session 57: 0-299 all ok, 109 CPU-s; docs/refinement.md, "The
+    rebuild's gaps closed (session 57)")."""
+    bad = {}
+    for seed in range(1000):
+        report = validate_seed(seed, rebuilds=True)
+        if report.verdict != "ok":
+            bad[seed] = f"{report.line()}\n{report.reason[:400]}"
+    assert not bad, "\n\n".join(bad.values())
