@@ -200,6 +200,17 @@ class TraceEvents(Lockstep):
     #: each node's pairs its rebuild dropped at an event that was no anti-entropy
     #: message from that peer to it: not done for the spec (session 55's review)
     rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]]
+    #: each node's (node object's id, its ``rebuilding`` stat) at the last event: a
+    #: change with the rebuild active is a rebuild begun in this event (session 57:
+    #: :meth:`rebuild_steps`' ``rebuild-again``)
+    rebuild_begun: dict[str, tuple[int, int]]
+    #: the nodes some frontier state had rebuilding (an entry of theirs in
+    #: ``State.rebuilding``) since their last disk loss (session 57: ``rebuild-again``
+    #: begins again only a rebuild the spec's own rule began)
+    rebuild_marked: set[str]
+    #: the nodes whose last crash came while some frontier state had their mark and no
+    #: exchange of theirs left (session 57: ``spec.rebuild.restart`` dropped the mark)
+    rebuild_dropped: set[str]
     #: the failing disk's draws (session 52; set by the validator)
     refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
@@ -285,12 +296,9 @@ class TraceEvents(Lockstep):
         if forwarding:
             return forwarding
         first = entries[0] if entries else None
-        if first is not None and first[1] == "deliver" and first[5] == "ReplicaGetReply":
-            m = self.sim_message(first[2])
-            node = self.sim.nodes.get(first[4])
-            if m is not None and node is not None:  # (session 56: the rebuild mix)
-                return trace_spec.own_read_gap(node, m.message.key, self.sim.now,
-                                               self.frontier, first[4])
+        # (session 57: session 56's ``rebuild-own-read-counted`` is a gap no more: the
+        # implementation leaves a rebuilding coordinator's own read uncounted until its
+        # acknowledgements count again, the spec's mark, ``Node._uncounted_read``)
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
         name, op_id = first[2], first[3].op_id
@@ -343,7 +351,9 @@ class TraceEvents(Lockstep):
             return self._tick(first[2], first[3], evidence)
         if kind == "crash":
             self._purge(first[2])
+            self._note_rebuild_crash(first[2])
             if any(e[1] == "disk_loss" and e[2] == first[2] for e in entries):
+                self.rebuild_marked.discard(first[2])  # (session 57)
                 self.rebuild_seen.discard(first[2])  # (session 55) its rebuild begins again
                 self.rebuild_pending.pop(first[2], None)
                 self.rebuild_unexplained.pop(first[2], None)
@@ -391,6 +401,7 @@ class TraceEvents(Lockstep):
         the second step's states lived on after the node was told, and an
         implementation that never rebuilds validated every disk seed of 0-199."""
         spec_nodes = {e[0] for state in self.frontier for e in state.rebuilding}
+        again = self._rebuilds_begun()
         senders: dict[str, set[str]] = {}
         for entry in self.entries:
             if entry[1] == "deliver" and entry[5] in ("MerkleExchange", "KeyRecords"):
@@ -406,8 +417,11 @@ class TraceEvents(Lockstep):
                 unexplained |= {pair for pair in before - now
                                 if pair[1] not in senders.get(name, set())}
             self.rebuild_pending[name] = now
-        if not spec_nodes:
+        unmarked = frozenset(name for name in again if any(
+            not any(e[0] == name for e in state.rebuilding) for state in self.frontier))
+        if not spec_nodes and not unmarked:
             return []
+        spec_nodes |= unmarked
         pending: dict[str, dict[str, frozenset[str]]] = {}
         counted: set[str] = set()
         unseen: set[str] = set()
@@ -449,7 +463,50 @@ class TraceEvents(Lockstep):
             ended = {**pending, **{name: {} for name in unseen}}
             steps.append(("rebuild-progress", trace_spec.rebuild_progress(
                 ended, frozenset(counted | unseen), frozenset(began))))
+        if unmarked:  # (session 57) a rebuild the spec's state has no entry of
+            steps.append(("rebuild-again", trace_spec.rebuild_progress(
+                pending, frozenset(counted), frozenset(began), unmarked)))
         return steps
+
+    def _rebuilds_begun(self) -> frozenset[str]:
+        """The up nodes whose implementation began a rebuild in this event that the
+        trace-spec step ``rebuild-again`` may begin in the spec (session 57): a node
+        object whose ``rebuilding`` stat (counted by
+        :meth:`impl.node.Node._begin_rebuild` when it activates one) changed since the
+        last event, or a new node object (a restart) that counts one, its rebuild
+        active now; and only where the spec's own rule had acted: a node told (the
+        same object) that some frontier state had rebuilding since its disk loss
+        (:attr:`rebuild_marked`: told late, the "never told" branch's state left), or
+        a restarted one whose crash dropped the spec's mark with no exchange left
+        (:attr:`rebuild_dropped`). So a spec that begins no rebuild at a disk loss, or
+        drops the mark at a crash with exchanges left, is not validated by this step
+        (test_trace_validation_disk's mutant of ``spec.faults.begin``)."""
+        out: set[str] = set()
+        for name, node in self.sim.nodes.items():
+            if not isinstance(node, Node) or self.sim.is_down(name):
+                continue
+            now = (id(node), node.stats.get("rebuilding", 0))
+            before = self.rebuild_begun.get(name)
+            if before != now and now[1] and node.rebuild.active:
+                restarted = before is None or before[0] != now[0]
+                if name in (self.rebuild_dropped if restarted else self.rebuild_marked):
+                    out.add(name)
+            self.rebuild_begun[name] = now
+        return frozenset(out)
+
+    def _note_rebuild_crash(self, name: str) -> None:
+        """``name`` crashes: whether some frontier state had its mark with no exchange
+        of it left (the spec's crash drops the mark: :attr:`rebuild_dropped`)."""
+        if any((name, "", "") in state.rebuilding
+               and not any(e[0] == name and e[1] for e in state.rebuilding)
+               for state in self.frontier):
+            self.rebuild_dropped.add(name)
+        else:
+            self.rebuild_dropped.discard(name)
+
+    def note_rebuild_marks(self) -> None:
+        """After an event: the nodes the frontier has rebuilding (:attr:`rebuild_marked`)."""
+        self.rebuild_marked.update(e[0] for state in self.frontier for e in state.rebuilding)
 
     def _kind(self, name: str) -> Kind:
         """The spec kind of the impl message type ``name`` (membership: a hint

@@ -48,7 +48,7 @@ from spec.actions import (
     Transfer,
 )
 from spec.anti_entropy import anti_entropy
-from spec.clocks import Payload
+from spec.clocks import Payload, PutRecord
 from spec.config import Config
 from spec.coordination import timeouts
 from spec.delivery import deliveries
@@ -56,8 +56,7 @@ from spec.faults import faults
 from spec.handoff import hinted_handoffs, outsider_copies
 from spec.membership import membership_changes, view_of
 from spec.read_repair import repair, repaired_nodes
-from spec.rebuild import uncounted as rebuild_uncounted
-from spec.rebuild import unrebuilt as rebuild_unrebuilt
+from spec.rebuild import begin as rebuild_begin
 from spec.requests import client_requests, forward_retries
 from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
@@ -76,13 +75,13 @@ __all__ = [
     "handoff",
     "handoff_again",
     "late_read_repair",
-    "own_read_gap",
     "rebuild_progress",
     "replicas",
     "resend",
     "retry",
     "silent_get",
     "unchanged",
+    "unmerged",
     "with_idle_clients",
 ]
 
@@ -393,21 +392,44 @@ def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Pay
     the key's top N by ``name``'s view: the quorum groups of a change are not
     known here). ``again``: the coordinator's copy as the get answered, merged into
     its own reply as the implementation's ``GetCoordinator._read_own_again`` does
-    (session 56)."""
+    (session 56).
+
+    A reply that differs from the merge but that the merge adds nothing to (merged
+    into it, it is unchanged) is not repaired: the implementation's staleness test
+    (``impl.read_repair.read_repair_targets``: ``merge(record, merged) != record``)
+    where the spec's is ``payload != result``. The two differ only for two records
+    holding one dot with different values, which a replaced disk minting under its
+    bare name again makes (``actor_epochs = false``, the trace configuration's: kv679);
+    the DVV sync of two equal dots keeps one side's value, so either copy "holds" the
+    merge (session 57: seed 147 of the rebuild mix, ``n1:3`` minted for v2 by the old
+    disk and for v8 by the new one; the spec repaired n2 and n4 with ``{v8}``, the
+    implementation nothing)."""
+    mode = v.config.clock
+
     def run(state: State) -> State | None:
         if not replies or not state.node(name).up:
             return state
         seen = dict(replies)
         if again is not None and name in seen:
-            seen[name] = clocks.merge(v.config.clock, seen[name], again, state.puts)
-        result = clocks.empty(v.config.clock)
+            seen[name] = clocks.merge(mode, seen[name], again, state.puts)
+        result = clocks.empty(mode)
         for payload in seen.values():
-            result = clocks.merge(v.config.clock, result, payload, state.puts)
+            result = clocks.merge(mode, result, payload, state.puts)
+        stale = unmerged(mode, seen, result, state.puts)
         edit = Edit(state, v.plan)
-        repair(edit, name, key, tuple(sorted(seen.items())), result,
-               repaired_nodes(edit, name, key, ()))
+        repair(edit, name, key, stale, result, repaired_nodes(edit, name, key, ()))
         return edit.build()
     return run
+
+
+def unmerged(mode: str, seen: dict[str, Payload], result: Payload,
+             puts: Sequence[PutRecord | None]) -> tuple[tuple[str, Payload], ...]:
+    """The replies of ``seen`` (node -> payload) that merging ``result`` into changes,
+    sorted by node: the ones the implementation read-repairs
+    (:func:`late_read_repair`; session 57)."""
+    return tuple((node, payload) for node, payload in sorted(seen.items())
+                 if not clocks.payload_equal(clocks.merge(mode, payload, result, puts),
+                                             payload))
 
 
 def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
@@ -436,7 +458,8 @@ def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
 
 
 def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
-                     counted: frozenset[str], began: frozenset[str] = frozenset()
+                     counted: frozenset[str], began: frozenset[str] = frozenset(),
+                     again: frozenset[str] = frozenset()
                      ) -> Callable[[State], State | None]:
     """``rebuild-progress`` (session 55): the implementation's rebuild of a replaced
     disk, in the spec's terms (:mod:`spec.rebuild`). ``pending``: node -> key -> the
@@ -448,9 +471,34 @@ def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
     :class:`~spec.actions.Rebuilt`, which must be enabled. Changes nothing where the
     two agree. ``began``: the nodes first seen rebuilding since their disk loss in
     this event; a spec state whose rebuild of one was ended (the step for a replaced
-    disk not told it is one, perhaps never) is no match (session 55's review)."""
+    disk not told it is one, perhaps never) is no match (session 55's review).
+
+    ``again`` (session 57, the trace-spec step ``rebuild-again``): the nodes whose
+    implementation began a rebuild in this event (:meth:`impl.node.Node._begin_rebuild`
+    activated one) where the spec state has no entry of theirs left, neither mark nor
+    exchange: the spec's :func:`spec.rebuild.begin` (the disk loss's rule: every
+    exchange of every key it replicates to do, and the mark) is applied to them first.
+    The spec begins a rebuild at the disk loss alone (and again at a crash with
+    exchanges left); the implementation also begins one when it is told it is a
+    replaced disk after its shadow round timed out and it served (seeds 105, 183, 186 of
+    the rebuild mix: the frontier's one state left was the "never told" branch's), and
+    at the restart of a store whose rebuild had not ended while the spec's exchanges of
+    every key were done (``spec.rebuild.restart`` drops the mark: seed 187, a range
+    holding no key left). Begun again, the spec's node only withholds more (silent
+    reads, uncounted acknowledgements and own reads), so no behaviour the mark forbids
+    is validated: docs/refinement.md, "The rebuild's gaps closed (session 57)". A
+    node in ``again`` whose spec state keeps an entry is left as it is (its rebuild
+    there is the same one or was begun again by the spec itself)."""
     def run(state: State) -> State | None:
         rebuilding = state.rebuilding
+        fresh = [node for node in sorted(again)
+                 if not any(e[0] == node for e in rebuilding)]
+        if fresh:
+            edit = Edit(state, plan_of(state.config))
+            for node in fresh:
+                rebuild_begin(edit, node)
+            state = edit.build()
+            rebuilding = state.rebuilding
         if began and any(not any(e[0] == node for e in rebuilding) for node in began):
             return None
         if not rebuilding:
@@ -469,31 +517,3 @@ def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
                 state = after[0]
         return state
     return run
-
-
-def own_read_gap(node: object, key: bytes, now: float, frontier: Sequence[State],
-                 name: str) -> str:
-    """The named spec gap ``rebuild-own-read-counted`` (session 56), or "": the
-    implementation's rebuilding node ``node`` (``name``) counts its own read of
-    ``key`` at ``now`` (its range rebuilt, its copy not empty, no silent read in the
-    last ``request_timeout + max_retry_after``: ``Node._uncounted_read`` false) while
-    it still rebuilds other ranges, where every spec state of ``frontier`` keeps the
-    node's mark with no exchange of the key left (the spec leaves its own reads
-    uncounted until ``Rebuilt``: docs/refinement.md, "The rebuild in the spec (session
-    55)", item 1's "Left out", met by the rebuild mix, session 56)."""
-    rebuild = getattr(node, "rebuild", None)
-    if rebuild is None or not rebuild.active or now < getattr(node, "_silent_until", 0.0):
-        return ""
-    record = node.replica.local_record(key)  # type: ignore[attr-defined]
-    if node._unrebuilt_copy(key, record):  # type: ignore[attr-defined]
-        return ""
-    text = key.decode()
-    if not frontier or not all(
-            rebuild_uncounted(s.rebuilding, name) and not rebuild_unrebuilt(
-                s.rebuilding, name, text) for s in frontier):
-        return ""
-    return (f"spec gap rebuild-own-read-counted: {name} counts its own read of {text!r} "
-            "(its range rebuilt, no silent read in the grace) while it rebuilds other "
-            "ranges; the spec's mark leaves its own reads uncounted until Rebuilt "
-            "(docs/refinement.md, session 55's 'Left out')")
-

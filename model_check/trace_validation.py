@@ -50,7 +50,11 @@ What maps to what (:meth:`TraceValidator.step`):
   message of its sender's start a later start superseded, session 37) and a
   rebuilding replica's silence = the trace-spec steps ``guard-dropped`` and
   ``rebuild-silent`` (:func:`model_check.trace_spec.dropped`, ``silent_get``); a
-  rebuilding coordinator's uncounted read is a spec gap;
+  replaced disk's rebuild = the trace-spec step ``rebuild-progress`` (the spec's
+  exchanges done and ``Rebuilt``), and a rebuild the implementation begins where the
+  spec state has none of the node (told late, or restarted with a range holding no
+  key left) = ``rebuild-again`` (:func:`model_check.trace_spec.rebuild_progress`,
+  session 57);
 - a coordinator's timer round = a ``Timeout`` of each target it hands to a
   fallback; its deadline = the spec's timeouts of every node still awaited (and
   the loss of whatever they send), which fail the request;
@@ -307,6 +311,9 @@ class TraceValidator(TraceEvents):
         self.rebuild_seen: set[str] = set()
         self.rebuild_pending: dict[str, set[tuple[tuple[int, int], str]]] = {}
         self.rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]] = {}
+        self.rebuild_begun: dict[str, tuple[int, int]] = {}
+        self.rebuild_marked: set[str] = set()
+        self.rebuild_dropped: set[str] = set()
         #: every node object of the run, by id (:data:`REBUILD_STATS`, session 56)
         self.nodes_seen: dict[int, object] = {}
         #: the rebuild mix's draws (session 56: its victim and its requests' entry
@@ -568,6 +575,7 @@ class TraceValidator(TraceEvents):
             if state not in frontier:
                 frontier.append(state)
         self.frontier = frontier[:FRONTIER_LIMIT]
+        self.note_rebuild_marks()  # (session 57)
         for request, payload in self._new_put_payloads(options):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]

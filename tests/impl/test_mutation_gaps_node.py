@@ -1266,8 +1266,12 @@ def test_a_rebuilding_coordinators_own_copy_not_rebuilt_is_not_counted_each_time
     """``_uncounted_read`` (the get coordinator's ``uncounted_read``): while rebuilding,
     this node's own copy of a key whose range is not rebuilt does not count towards
     R, counted ``rebuild-uncounted-read`` at each read; once its range is rebuilt it
-    counts, nothing counted. Mutants: the key or the record None or left out, the
-    answers swapped, the count set to 1, counted down, by 2 or under another name."""
+    still does not count while other ranges are left (session 57: the spec's mark,
+    until ``Rebuilt``), counted; once the whole rebuild ended it counts, nothing
+    counted. Mutants: the key or the record None or left out, the answers swapped, the
+    count set to 1, counted down, by 2 or under another name; session 57's: the rule
+    before it (a rebuilt range's copy counted at once: ``_acks_uncounted`` replaced by
+    the grace alone, ``now < _silent_until``) fails at the third read."""
     node = _rebuilding_node_holding(KEY)
     own = node.record(KEY)
     assert own is not None
@@ -1275,8 +1279,14 @@ def test_a_rebuilding_coordinators_own_copy_not_rebuilt_is_not_counted_each_time
     node.client_request(3.0, GetRequest(8, KEY))  # (the coordinator asks it too)
     assert node.stats["rebuild-uncounted-read"] == 2
     _rebuild_range_of(node, KEY)
+    assert node.rebuilding  # (other ranges left)
+    assert node._uncounted_read(KEY, own, 3.0)
+    assert node.stats["rebuild-uncounted-read"] == 3
+    for pair_range, peer in sorted(node.rebuild.pending):
+        node._rebuild_synced(pair_range, peer)
+    assert not node.rebuilding
     assert not node._uncounted_read(KEY, own, 3.0)
-    assert node.stats["rebuild-uncounted-read"] == 2
+    assert node.stats["rebuild-uncounted-read"] == 3
 
 
 def test_a_rebuild_ends_once_each_pair_of_each_range_synced() -> None:

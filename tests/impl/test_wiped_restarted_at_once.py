@@ -120,12 +120,22 @@ def test_a_replaced_disk_restarted_after_one_peer_told_it_rebuilds_again() -> No
     disk's start: it rebuilds (no longer fresh); crashed then, restarted with n3
     reachable, it rebuilds again (:data:`impl.node.REBUILDING_META`): a start count
     above what n2 and n3 heard, and nobody tells it anything. 0 wrong before the
-    fix too (session 17's restart while rebuilding): the neighbour that held."""
+    fix too (session 17's restart while rebuilding): the neighbour that held.
+
+    Session 57: it keeps its lifetime actor and is told nothing again (its renewal,
+    ``store-renewed-at``, is durable: no longer fresh at the restart). Between session
+    52's review and session 57 its store, still marked (n3 had not named its renewed
+    start) and empty, was fresh again: counted 1, told again by n2 and renewed a second
+    time (the mutant: ``renewed`` dropped from ``Node._fresh``; this test then fails
+    at ``restore-fresh-renewed``, 1). Its restart counts one above its renewal."""
     with _written(2) as cluster:
         cluster.partition(["n1", "n2"], ["n3"])
         cluster.wipe("n1")
         cluster.run_for(0.5)
         assert cluster.node("n1").stats["restore-fresh-renewed"] == 1
+        guard = cluster.node("n1").guard
+        assert guard is not None
+        renewal = int(guard.generation.partition(".")[0])
         cluster.crash("n1")
         cluster.heal()
         cluster.run_for(0.5)
@@ -133,9 +143,10 @@ def test_a_replaced_disk_restarted_after_one_peer_told_it_rebuilds_again() -> No
         cluster.run_for(1.0)
         assert _wrong_through(cluster, "n1") == 0
         n1 = cluster.node("n1")
-        # (since session 52's review its store is still marked, n3 not having named
-        # its renewed start: empty, it is fresh again and told again by n2)
-        assert n1.rebuilding and n1.stats["restore-fresh-renewed"] == 1
+        # (its rebuild begun again from REBUILDING_META, its count above its renewal's)
+        assert n1.rebuilding and n1.stats["restore-fresh-renewed"] == 0
+        assert n1.guard is not None
+        assert int(n1.guard.generation.partition(".")[0]) == renewal + 1
 
 
 def test_a_store_a_peer_heard_restarted_empty_is_a_restart() -> None:
