@@ -13,9 +13,11 @@
    spec (spec/delivery.py).
    Reduced against the spec: no clocks (one version), no anti-entropy, no read repair,
    the coordinator's own write and read are local (as in the spec), messages are
-   per-node flags (not a bag), the put's replicas are chosen at its start (before any
-   fault, so with SLOPPY its hint branch is not reached: there is no retry to a
-   fallback on a timeout, as the spec has), the get's at its start.
+   per-node flags (not a bag), the put's coordinator is n0 (the spec's client may use
+   any up node of the top N), its replicas and fallback are chosen at its start and the
+   get's at its start (no retry to a fallback on a timeout, as the spec has). Session
+   57: the put is a step, so a fault may come before it (it was made in init, before
+   any fault, and the hint and handoff lines were never reached).
    One atomic step per action, as the spec's explorer. SLOPPY lets the put go to the
    fallback n3 with a hint when a replica is not reachable, and the get ask n3 instead
    of a replica it cannot reach (the sloppy questions: violated). */
@@ -48,7 +50,7 @@ byte store[NODES];      /* 1: holds the put */
 bool up[NODES];
 bool rput[NODES]; bool rack[NODES]; bool rget[NODES]; bool rrep[NODES]; byte repval[NODES];
 byte hint;              /* the node a hint on n3 is for (0: none) */
-byte acks; bool acked; bool putdone;
+bool putstarted; byte acks; bool acked; bool putdone;
 byte gc; byte replies; byte result; bool getstarted; bool getdone;
 byte crashes = CRASHES; byte drops = DROPS;
 #if PARTITIONS > 0
@@ -59,16 +61,16 @@ byte partitions = PARTITIONS; bool parted;
 init {
   byte i;
   for (i : 0 .. NODES-1) { up[i] = 1 }
-  atomic {  /* the client's put at n0: local write, ReplicaPut to n1 n2 */
-    store[0] = 1; acks = 1;
-#ifdef SLOPPY
-    if :: REACH(0, 1) -> rput[1] = 1 :: else -> rput[3] = 1; hint = 1 fi;
-    if :: REACH(0, 2) -> rput[2] = 1 :: else -> rput[3] = 1; hint = 2 fi;
-#else
-    rput[1] = 1; rput[2] = 1;
-#endif
-  }
   do
+  :: atomic { !putstarted && up[0] ->   /* the client's put at n0: local write, ReplicaPut to n1 n2 */
+       putstarted = 1; store[0] = 1; acks = 1;
+#ifdef SLOPPY
+       if :: REACH(0, 1) -> rput[1] = 1 :: else -> rput[3] = 1; hint = 1 fi;
+       if :: REACH(0, 2) -> rput[2] = 1 :: else -> rput[3] = 1; hint = 2 fi
+#else
+       rput[1] = 1; rput[2] = 1
+#endif
+     }
   :: atomic { rput[1] && REACH(0, 1) -> rput[1] = 0; store[1] = 1; rack[1] = 1 }
   :: atomic { rput[2] && REACH(0, 2) -> rput[2] = 0; store[2] = 1; rack[2] = 1 }
 #if NODES > 3
@@ -79,7 +81,7 @@ init {
 #if NODES > 3
   :: atomic { rack[3] && REACH(3, 0) && !putdone -> rack[3] = 0; acks++; if :: acks >= W -> acked = 1; putdone = 1 :: else -> skip fi }
 #endif
-  :: atomic { !putdone -> putdone = 1 }   /* the coordinator times the put out */
+  :: atomic { putstarted && !putdone -> putdone = 1 }   /* the coordinator times the put out */
   :: atomic { putdone && !getstarted ->   /* the get at an up top-N node gc: local read, ReplicaGet to the two others */
        if :: up[0] -> gc = 0 :: up[1] -> gc = 1 :: up[2] -> gc = 2 fi;
        getstarted = 1; replies = 1; result = store[gc];
