@@ -15,13 +15,15 @@ ratio), partial-order reduction (``--por`` off and on: the states with and witho
 the reduction factor, CPU seconds, verdicts), the worker scaling (``--workers`` 1
 and 2, with the workers' seen-set bytes per state) and the swarm simulator's steps
 per CPU-second on strict-dvv and the sloppy configurations, and the SPIN comparison
-on the reference questions (``bench/promela/strict.pml``: needs ``spin`` and
-``gcc``, from Debian: ``apt-get install spin gcc``), and the symmetry reduction on
-two-client configurations (``--section symmetry``: off, on with the uncached and the
-cached canonical form of ``spec/symmetry.py``, medians and ratios). ``--section against
---against DIR`` compares this tree's check() with another checkout's (``DIR``: e.g.
-``git archive <commit> | tar -x -C DIR``), in fresh processes alternating between the
-two, on strict-dvv and the sloppy configurations: medians and the ratio (session 18).
+on the reference questions (``bench/promela/strict.pml``, with each question's nodes
+and faults as macros, :data:`QUESTIONS`: needs ``spin`` and ``gcc``, from Debian:
+``apt-get install spin gcc``; with and without the packed-state kernel), and the
+symmetry reduction on two-client configurations (``--section symmetry``: off, on with
+the uncached and the cached canonical form of ``spec/symmetry.py``, medians and
+ratios). ``--section against --against DIR`` compares this tree's check() with
+another checkout's (``DIR``: e.g. ``git archive <commit> | tar -x -C DIR``), in fresh
+processes alternating between the two, on strict-dvv and the sloppy configurations:
+medians and the ratio (session 18).
 ``--section membership`` and ``--section reaps`` measure one memo lever each (every lever
 against every lever but that one, fresh processes alternating, medians of 3: sessions 21
 and 22). ``--section compact`` measures the packed frontier (``check(compact_frontier=True)``,
@@ -248,10 +250,12 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
         return {"steps": result.transitions, "seconds": result.seconds,
                 "cpu_seconds": time.process_time() - started,
                 "violated": result.violated}
-    if kind == "question":  # read_your_writes alone on a suite entry: time to verdict
+    if kind in ("question", "question-no-kernel"):  # read_your_writes alone on a suite
+        # entry: time to verdict, with the packed-state kernel (the default) or without
         from model_check.suite import entry as suite_entry
 
-        result = check(suite_entry(name).config, properties=["read_your_writes"])
+        result = check(suite_entry(name).config, properties=["read_your_writes"],
+                       kernel=kind == "question")
         return {"distinct_states": result.distinct_states, "seconds": result.seconds,
                 "cpu_seconds": time.process_time() - started,
                 "verdict": str(result.verdict("read_your_writes"))}
@@ -720,6 +724,7 @@ def _split_rows(timeout: float) -> None:
 def _measure(kind: str, name: str, symmetry: bool, timeout: float,
              env: dict[str, str] | None = None) -> dict[str, Any] | None:
     command = [sys.executable, __file__, "--one", kind, name, "1" if symmetry else "0"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               check=False, cwd=ROOT,
@@ -729,78 +734,146 @@ def _measure(kind: str, name: str, symmetry: bool, timeout: float,
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         return {"error": f"failed (exit {done.returncode})"}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # the whole fresh process's CPU: the interpreter's start, the imports and the run
+    figures.setdefault("process_cpu_seconds", after.ru_utime + after.ru_stime
+                       - before.ru_utime - before.ru_stime)
     return figures
 
 
-QUESTIONS = (("strict", "strict-dvv", ""), ("sloppy", "sloppy-crash", "-DSLOPPY"))
-"""(Promela question, suite entry, spin flag): bench/promela/strict.pml, plain and sloppy."""
+QUESTIONS = (
+    ("strict", "strict-dvv", ("-DNODES=3", "-DCRASHES=1", "-DDROPS=1")),
+    ("sloppy", "sloppy-crash", ("-DSLOPPY", "-DNODES=4", "-DCRASHES=1", "-DDROPS=0")),
+    ("sloppy-partition", "sloppy-partition",
+     ("-DSLOPPY", "-DNODES=4", "-DCRASHES=0", "-DDROPS=0", "-DPARTITIONS=1")),
+)
+"""(question, suite entry, spin's flags): the reference questions of issue 13 and the
+Promela model's macros that ask each suite entry's question of bench/promela/strict.pml
+(its nodes and fault budgets; N=3 R=W=2 in all). Session 57: the strict question had 4
+nodes (strict-dvv has 3) and the sloppy one a drop (sloppy-crash has none); the
+partition question is new."""
+SPIN_ROUNDS = 3
+"""Alternating rounds of ``--section spin`` (each: every measurement once, fresh
+processes); the figures are medians."""
 
 
-def _spin(flag: str, full: bool, timeout: float) -> dict[str, Any]:
-    """spin -a, gcc and pan on bench/promela/strict.pml in a scratch folder: wall and CPU
-    seconds end to end (compile included), states stored, whether an assertion failed."""
+def _spin(flags: tuple[str, ...], full: bool, timeout: float) -> dict[str, Any]:
+    """spin -a, gcc and pan on bench/promela/strict.pml (``flags``: its macros) in a
+    scratch folder: wall seconds and CPU seconds end to end (compile included), the CPU
+    seconds of ``spin -a``, of gcc and of pan, pan's own elapsed time, states stored,
+    and whether an assertion failed. ``full``: pan -c0 (the whole space, past every
+    violation). Raises RuntimeError naming the command that failed."""
     import re
     import shutil
     import tempfile
 
     model = ROOT / "bench" / "promela" / "strict.pml"
+    steps: list[float] = []
     with tempfile.TemporaryDirectory(prefix="vdynamo-spin-") as scratch:
         shutil.copy(model, scratch)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        commands = [["spin", *([flag] if flag else []), "-a", "strict.pml"],
+        commands = [["spin", *flags, "-a", "strict.pml"],
                     ["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"],
                     ["./pan", "-m100000", *(["-c0"] if full else [])]]
         output = ""
         for command in commands:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run(command, cwd=scratch, capture_output=True, text=True,
                                   timeout=timeout, check=False)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            steps.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            if done.returncode != 0 and command[0] != "./pan":
+                raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}): "
+                                   f"{(done.stderr or done.stdout).strip()[:300]}")
             output = done.stdout
         wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     stored = re.search(r"(\d+) states, stored", output)
     errors = re.search(r"errors: (\d+)", output)
     search = re.search(r"elapsed time ([0-9.e+-]+) seconds", output)
+    if not stored or not errors:
+        raise RuntimeError(f"pan's output has no states or errors line: {output[-300:]!r}")
     return {"seconds": wall, "search_seconds": float(search.group(1)) if search else 0.0,
-            "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-            "states": int(stored.group(1)) if stored else 0,
-            "verdict": "violated" if errors and int(errors.group(1)) else "holds"}
+            "cpu_seconds": sum(steps), "spin_cpu": steps[0], "gcc_cpu": steps[1],
+            "pan_cpu": steps[2], "states": int(stored.group(1)),
+            "verdict": "violated" if int(errors.group(1)) else "holds"}
+
+
+def _median(runs: list[dict[str, Any]], field: str) -> float:
+    return float(statistics.median(r[field] for r in runs))
 
 
 def _spin_comparison(timeout: float) -> None:
-    """Time to verdict of read_your_writes: our checker against SPIN on the Promela model."""
+    """Time to the verdict of read_your_writes, and the whole space: our checker (the
+    packed-state kernel, the default, and without it) against SPIN on the Promela model
+    of each reference question (:data:`QUESTIONS`), medians of :data:`SPIN_ROUNDS`
+    alternating rounds of fresh processes."""
     import shutil
 
-    print("\nSPIN comparison (read_your_writes; bench/promela/strict.pml, plain and -DSLOPPY):")
+    print(f"\nSPIN comparison (read_your_writes; bench/promela/strict.pml, each question's "
+          f"nodes and faults as spin -D macros; medians of {SPIN_ROUNDS} alternating rounds "
+          "of fresh processes, CPU-s):")
     if not shutil.which("spin") or not shutil.which("gcc"):
         print("  spin or gcc not found: apt-get update && apt-get install spin gcc "
               "(Debian: spin 6.5.2); skipped")
         return
-    for question, name, flag in QUESTIONS:
-        ours = _measure("question", name, True, timeout)
-        theirs = _spin(flag, False, timeout)
-        full = _spin(flag, True, timeout)
-        if ours is None or "error" in ours:
-            print(f"  {question}: ours {ours and ours.get('error')}")
+    ours_kinds = ("question", "question-no-kernel", "kernel-on", "kernel-off")
+    for question, name, flags in QUESTIONS:
+        ours: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ours_kinds}
+        theirs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+        try:
+            for _ in range(SPIN_ROUNDS):
+                for kind in ours_kinds:
+                    run = _measure(kind, name, True, timeout)
+                    if run is None or "error" in run:
+                        raise RuntimeError(f"ours ({kind}): {run and run.get('error')}")
+                    ours[kind].append(run)
+                for full in (False, True):
+                    theirs[full].append(_spin(flags, full, timeout))
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            print(f"  {question}: {error}", flush=True)
             continue
-        print(f"  {question:<7} ours ({name}): {ours['verdict']}, {ours['distinct_states']:,} "
-              f"states, {ours['seconds']:.2f} s wall, {ours['cpu_seconds']:.2f} CPU-s "
-              f"({ours['distinct_states'] / ours['cpu_seconds']:,.0f} states/CPU-s)")
-        print(f"  {'':<7} SPIN: {theirs['verdict']}, {theirs['states']:,} states, "
-              f"{theirs['seconds']:.2f} s wall, {theirs['cpu_seconds']:.2f} CPU-s end to end "
-              f"(compile included); full space (-c0): {full['states']:,} states, "
-              f"{full['cpu_seconds']:.2f} CPU-s end to end, pan's search "
-              f"{full['search_seconds']:.2f} s"
-              + (f" ({full['states'] / full['search_seconds']:,.0f} states/s)"
-                 if full["search_seconds"] else ""))
-        print(f"  {'':<7} ratio (SPIN / ours, CPU-s to verdict): "
-              f"{theirs['cpu_seconds'] / ours['cpu_seconds']:.2f}", flush=True)
-    print("  ours: CPU-s of check() after the imports (an interpreter start and the imports "
-          "add about 0.5 s); SPIN: spin -a, gcc -O2 and pan, the C compile dominating. State "
-          "counts differ by granularity: the Promela model is a reduced question (one "
-          "version, no clocks, anti-entropy or read repair, flags instead of a message bag), "
-          "and SPIN stops at its first violation at some depth, ours at the shallowest.")
+        verdict, whole = ours["question"][0], ours["kernel-on"][0]
+        check_cpu = {kind: _median(ours[kind], "cpu_seconds") for kind in ours_kinds}
+        process_cpu = {kind: _median(ours[kind], "process_cpu_seconds") for kind in ours_kinds}
+        to_verdict, space = theirs[False], theirs[True]
+        spin_cpu, full_cpu = _median(to_verdict, "cpu_seconds"), _median(space, "cpu_seconds")
+        pan_cpu = _median(space, "pan_cpu")
+        compile_cpu = _median(space, "spin_cpu") + _median(space, "gcc_cpu")
+        print(f"  {question} ({name}; spin {' '.join(flags)})")
+        print(f"    ours, to the verdict: {verdict['verdict']}, {verdict['distinct_states']:,} "
+              f"states; check() {check_cpu['question']:.2f} CPU-s with the kernel "
+              f"({verdict['distinct_states'] / check_cpu['question']:,.0f} states/CPU-s), "
+              f"{check_cpu['question-no-kernel']:.2f} without; the whole process "
+              f"(interpreter, imports, check) {process_cpu['question']:.2f} / "
+              f"{process_cpu['question-no-kernel']:.2f}")
+        print(f"    ours, the whole check (every property of the entry, liveness included): "
+              f"{whole['distinct_states']:,} states; check() {check_cpu['kernel-on']:.2f} "
+              f"CPU-s with the kernel ({whole['distinct_states'] / check_cpu['kernel-on']:,.0f}"
+              f" states/CPU-s), {check_cpu['kernel-off']:.2f} without; the whole process "
+              f"{process_cpu['kernel-on']:.2f} / {process_cpu['kernel-off']:.2f}")
+        print(f"    SPIN, to the verdict: {to_verdict[0]['verdict']}, "
+              f"{to_verdict[0]['states']:,} states, {spin_cpu:.2f} CPU-s end to end; the "
+              f"whole space (-c0): {space[0]['states']:,} states, {full_cpu:.2f} CPU-s end "
+              f"to end, of which spin -a and gcc -O2 {compile_cpu:.2f}, pan {pan_cpu:.3f} ("
+              + (f"{space[0]['states'] / pan_cpu:,.0f} states/CPU-s)" if pan_cpu > 0
+                 else "under the clock's tick)"))
+        print(f"    ratio (SPIN / ours, CPU-s): to the verdict "
+              f"{spin_cpu / check_cpu['question']:.2f}"
+              f" (without the kernel {spin_cpu / check_cpu['question-no-kernel']:.2f}; whole "
+              f"processes {spin_cpu / process_cpu['question']:.2f}); SPIN's whole space "
+              f"against our whole check {full_cpu / check_cpu['kernel-on']:.2f} (without the "
+              f"kernel {full_cpu / check_cpu['kernel-off']:.2f}; whole processes "
+              f"{full_cpu / process_cpu['kernel-on']:.2f})", flush=True)
+    print("  ours: check()'s CPU-s in a fresh process, and that process's whole CPU-s (the "
+          "interpreter's start and the imports included); SPIN: spin -a, gcc -O2 and pan, "
+          "the C compile dominating. State counts differ by step granularity and by model: "
+          "the Promela model is a reduced question (one version, no clocks, anti-entropy, "
+          "read repair or fallback retries; messages as per-node flags, not a bag; each "
+          "action one atomic step, as the spec's), so SPIN stores more states per question "
+          "than the spec has on strict-dvv and fewer on the sloppy ones; SPIN's depth-first "
+          "search stops at its first violation at some depth, ours at the shallowest (to "
+          "the verdict); the whole check also checks every other property of the entry.")
 
 
 def table_jobs(only: list[str] | None, skip_large: bool) -> list[tuple[str, str, str]]:

@@ -136,6 +136,7 @@ from typing import Any
 
 from model_check.explorer import Reducer
 from model_check.model import JSON
+from model_check.por import reducible
 from model_check.spec_memo import (
     _PURGE,
     _REMOVE,
@@ -908,10 +909,11 @@ class _Decoded:
 class PackedReduction:
     """A partial-order reduction of the spec's states (:mod:`model_check.por`'s
     :class:`~model_check.por.SpecReduction`, a
-    :class:`~model_check.explorer.Reducer`) asked of packed states: ``applies`` reads
-    the messages id (a message in flight, as the spec's), ``ample`` the state and its
-    successors decoded, so the same persistent sets are chosen as over the spec's
-    states (session 55)."""
+    :class:`~model_check.explorer.Reducer`) asked of packed states: ``applies`` is
+    :func:`model_check.por.reducible`, the spec's own rule, of the messages tuple that
+    the messages id names (no state decoded; session 57: one rule, not a restatement),
+    ``ample`` the state and its successors decoded, so the same persistent sets are
+    chosen as over the spec's states (session 55)."""
 
     def __init__(self, reduction: Reducer[State, Action], model: KernelModel) -> None:
         self.reduction = reduction
@@ -919,7 +921,7 @@ class PackedReduction:
         self.messages = model.kernel.message_tuples
 
     def applies(self, packed: Packed) -> bool:
-        return bool(self.messages[packed[1]][0])
+        return reducible(self.messages[packed[1]][0])
 
     def ample(self, packed: Packed, steps: Sequence[tuple[Action, Packed]]
               ) -> int | Sequence[int] | None:

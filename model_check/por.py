@@ -165,6 +165,7 @@ __all__ = [
     "KNOWN_KINDS",
     "MUTANTS",
     "SpecReduction",
+    "reducible",
     "spec_reduction",
     "unknown_actions",
 ]
@@ -315,6 +316,17 @@ Cone = dict[tuple[object, ...], bool]
 ActivityId = tuple[object, ...]
 
 
+def reducible(messages: Sequence[Message]) -> bool:
+    """Whether a state whose in-flight messages are ``messages`` (the state's
+    ``messages`` tuple, its only input) may be reduced at all: a key step is a
+    delivery, so only a state with a message in flight has one. The one rule of
+    :meth:`SpecReduction.applies` and of the packed states'
+    :class:`~model_check.kernel.PackedReduction` (which reads the same tuple through
+    the messages id, without decoding the state; session 57). A mutant of it is seen
+    by tests/model_check/test_por.py::test_the_reducible_rule_is_shared."""
+    return bool(messages)
+
+
 @dataclass(frozen=True, slots=True)
 class SpecReduction:
     """Stubborn sets over the spec's activities (see the module docstring), for one
@@ -327,9 +339,9 @@ class SpecReduction:
     mutant: str = ""
 
     def applies(self, state: State) -> bool:
-        """A key step is a delivery: only a state with a message in flight may be
-        reduced (asked before the successors are built)."""
-        return bool(state.messages)
+        """:func:`reducible` of the state's messages in flight (asked before the
+        successors are built)."""
+        return reducible(state.messages)
 
     def ample(self, state: State, steps: Sequence[tuple[Action, State]]) -> list[int] | None:
         """The ordinals of the smallest stubborn set found (key step first), or None."""

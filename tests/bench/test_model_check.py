@@ -7,6 +7,7 @@ session 56) on figures given, without a run."""
 
 from __future__ import annotations
 
+import re
 import runpy
 from pathlib import Path
 
@@ -56,3 +57,43 @@ def test_big_is_met_only_by_an_exhaustive_run_of_enough_states_in_under_600_cpu_
     assert big_verdict({"error": "timeout after 21600 s"}) == (
         "not met (the run did not finish: timeout after 21600 s)")
     assert big_verdict(None) == "not met (the run did not finish: no figures)"
+
+
+QUESTIONS = BENCH["QUESTIONS"]
+
+
+def _macros(flags: tuple[str, ...]) -> dict[str, str]:
+    """spin's ``-DNAME[=VALUE]`` flags as a mapping (a bare name: ``"1"``)."""
+    return dict([*f[2:].split("=", 1), "1"][:2] for f in flags)
+
+
+def _question_of(flags: tuple[str, ...]) -> dict[str, object]:
+    """What bench/promela/strict.pml asks with these macros: its defaults, then the flags."""
+    text = (ROOT / "bench" / "promela" / "strict.pml").read_text()
+    asked: dict[str, object] = {"N": 3, "R": int(text.split("#define R ")[1].split()[0]),
+                                "W": int(text.split("#define W ")[1].split()[0])}
+    defaults = dict(re.findall(r"#ifndef (\w+)\n#define \1 (\w+)", text))
+    macros = {**defaults, **_macros(flags)}
+    for macro in ("NODES", "CRASHES", "DROPS", "PARTITIONS"):
+        assert macro in defaults, macro  # a default the flags may override
+        asked[macro] = int(macros[macro])
+    asked["SLOPPY"] = "SLOPPY" in macros
+    return asked
+
+
+@pytest.mark.parametrize(("question", "name", "flags"), QUESTIONS, ids=[q[0] for q in QUESTIONS])
+def test_each_promela_question_is_its_suite_entrys(question: str, name: str,
+                                                   flags: tuple[str, ...]) -> None:
+    """Session 57: the SPIN comparison's Promela model asks each reference question with
+    the suite entry's nodes, N/R/W, quorum and fault budgets (issue 13: "a Promela model
+    of the same question"). Mutants seen failing (session 57): the model before it,
+    its default ``NODES 4`` (strict: 4 nodes where strict-dvv has 3), and sloppy without
+    ``-DDROPS=0`` (the default drop, which sloppy-crash does not have)."""
+    from model_check.suite import entry
+
+    config = entry(name).config
+    assert _question_of(flags) == {
+        "N": config.n, "R": config.r, "W": config.w, "NODES": len(config.nodes),
+        "CRASHES": config.crashes, "DROPS": config.drops, "PARTITIONS": config.partitions,
+        "SLOPPY": config.sloppy_quorum}
+    assert config.duplicates == 0 and config.clients == 1  # the model has neither

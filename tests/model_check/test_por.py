@@ -416,3 +416,42 @@ def test_cli_reports_the_reduction_factor(name: str, without: int, tmp_path: Any
     assert "POR:" in err and "verdicts identical" in err
     assert main([toml, "--por", "--workers", "2"]) == EXIT_USAGE
     assert main([toml, "--por-savings"]) == EXIT_USAGE
+
+
+@pytest.mark.parametrize("name", ["sloppy-no-handoff", "dvv-context-collapses"])
+def test_the_reducible_rule_is_shared(name: str) -> None:
+    """Session 57 (issue 13's read-through): :func:`por.reducible` is the one rule of
+    :meth:`por.SpecReduction.applies` and of the packed states'
+    :class:`~model_check.kernel.PackedReduction` (no restatement). On every reachable
+    packed state of the entry (504 and 630 states, no partition: a message in flight is
+    always deliverable), both answer alike, and a state may be reduced exactly where a
+    delivery, the only kind of key step, is enabled.
+
+    Mutants seen failing here (session 57), each in the shared rule itself:
+    ``return len(messages) > 1`` (a state with one message in flight and its delivery
+    enabled is never reduced) and ``return True`` (the initial state, no message in
+    flight, would be asked for a stubborn set); and in PackedReduction alone,
+    ``applies`` restated as ``len(self.messages[packed[1]][0]) > 1`` (the two sides
+    disagree)."""
+    from model_check.kernel import KernelModel, PackedReduction
+
+    config = entry(name).config
+    spec_side, why = por.spec_reduction(config, [])
+    assert spec_side is not None, why
+    model = KernelModel(config)
+    packed_side = PackedReduction(spec_side, model)
+    frontier = list(model.initial_states())
+    seen = set(frontier)
+    reducible_states = 0
+    while frontier:
+        packed = frontier.pop()
+        state = model.decode(packed)
+        delivery = any(isinstance(a, Deliver) for a, _ in successors(state))
+        assert spec_side.applies(state) == packed_side.applies(packed) == delivery, state
+        reducible_states += delivery
+        for _, after in model.successors(packed):
+            if after not in seen:
+                seen.add(after)
+                frontier.append(after)
+    assert len(seen) == entry(name).distinct_states
+    assert 0 < reducible_states < len(seen)
