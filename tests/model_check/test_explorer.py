@@ -225,6 +225,28 @@ def test_seen_set_is_a_set(values: list[int], probes: list[int]) -> None:
     assert indices == [values.index(v) if v in set(values) else -1 for v in everything]
 
 
+def test_seen_set_answers_a_large_batch_in_the_callers_order() -> None:
+    """A batch of at least ``SORT_QUERIES`` fingerprints is searched sorted (session 57):
+    its answers come back in the batch's own order, repeats included. Mutants, each
+    failing here (run by hand, reverted): ``contains`` returning its answers in sorted
+    order (the membership assertion fails), ``lookup`` likewise (the index assertion
+    fails)."""
+    from model_check.fingerprint import SORT_QUERIES
+
+    rng = np.random.default_rng(57)
+    values = rng.integers(-(2**63), 2**63 - 1, size=6000, dtype=np.int64)
+    seen = SeenSet(with_index=True)
+    for offset in range(0, 6000, 1500):  # four tiers merged as the explorer adds them
+        seen.add(values[offset:offset + 1500],
+                 np.arange(offset, offset + 1500, dtype=np.uint32))
+    probes = np.concatenate([values[rng.integers(0, 6000, 1500)],
+                             rng.integers(-(2**63), 2**63 - 1, size=1500, dtype=np.int64)])
+    assert probes.size >= SORT_QUERIES
+    where = {int(v): i for i, v in enumerate(values.tolist())}
+    assert seen.contains(probes).tolist() == [int(v) in where for v in probes.tolist()]
+    assert seen.lookup(probes).tolist() == [where.get(int(v), -1) for v in probes.tolist()]
+
+
 def test_stable_fingerprint_is_the_same_in_every_process() -> None:
     state = (("A", 1), frozenset({"x"}), "put-1")
     code = (
