@@ -118,9 +118,11 @@ is compared with the spec's step of the state itself (:meth:`Kernel._confirm`): 
 step that reads the messages in flight raises there, where the read changes that state's
 steps; the deliveries' and timeouts' recording edit raises on any read of the messages or
 the budget; the keys of the drops and duplicates (the messages and the budget) and of
-anti-entropy and retirement gossip (the context) are still taken on trust, computed on the
-state itself at a miss (docs/model-checking.md, "Review of the kernel's coverage (session
-55, review)"). The walks are what sees such a mutant, so the
+anti-entropy and retirement gossip (the context) are still taken on trust at check time,
+computed on the state itself at a miss (docs/model-checking.md, "Review of the kernel's
+coverage (session 55, review)"), and checked by tests/model_check/test_kernel_read_sets.py
+since session 57 (each run on views of sampled states that hide every other part). The
+walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
 drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
 that differ in what its key leaves out, walking three small configurations beyond the
