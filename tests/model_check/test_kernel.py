@@ -719,3 +719,34 @@ def test_a_search_that_makes_cycles_is_seen(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(Kernel, "decode", cyclic)
     assert _cyclic_garbage_of_a_search("strict-dvv") > 0
+
+
+def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
+    """Session 57: :meth:`Kernel.flush` keeps the :data:`~model_check.kernel.GENERATIONAL`
+    tables one generation back. On sloppy-crash's first 300 states (breadth-first)
+    expanded again after one flush the kernel asks the spec nothing more (every step from
+    the older generation, taken back); after two more flushes with nothing asked between
+    them it asks again; ``cached()`` counts both generations; and the successors are the same
+    each time. Mutant, run by hand and restored: ``flush`` emptying every table as before
+    session 57 (the misses rise after the first flush)."""
+    kernel = Kernel(_entry("sloppy-crash").config)
+    first = kernel.encode(spec.initial_state(kernel.config))
+    order, seen = [first], {first}
+    for packed in order:
+        if len(order) >= 300:
+            break
+        for _, successor in kernel.successors(packed):
+            if successor not in seen:
+                seen.add(successor)
+                order.append(successor)
+    expanded = order[:order.index(packed) + 1]
+    walked = [list(kernel.successors(p)) for p in expanded]
+    held, misses = kernel.cached(), kernel.misses
+    kernel.flush()
+    assert kernel.cached() <= held
+    assert [list(kernel.successors(p)) for p in expanded] == walked
+    assert kernel.misses == misses
+    kernel.flush()
+    kernel.flush()
+    assert [list(kernel.successors(p)) for p in expanded] == walked
+    assert kernel.misses > misses
