@@ -33,14 +33,18 @@ model_check/frontier.py) against plain states on strict-dvv and sloppy-crash (or
 (the default where it covers the configuration) against the spec's states
 (``kernel=False``) on strict-dvv, the sloppy entries and the larger configuration's
 first 200,000 states (since session 55 also two-client entries, refused writes and
-spec/default.toml's first 200,000 states): CPU-s, states per CPU-second, peak memory, medians of 3
-alternating fresh-process runs (session 54). The table's rows use the default (the
-kernel where it covers the entry). ``--section big`` (only when named: projected 15-20
-CPU-minutes and several GB) checks :data:`BIG` exhaustively in a fresh process, kernel
-on, every property of its configuration file (issue 13's "a configuration of at least
-10^7 states (two clients, two keys, two faults) in under 10 minutes"): states,
-transitions, depth, verdicts, CPU-s, wall, peak memory, and "met" or "not met" with the
-cause (:func:`big_verdict`; session 56). Its ``--timeout`` defaults to :data:`BIG_TIMEOUT`.
+spec/default.toml's first 200,000 states): CPU-s, states per CPU-second, peak memory,
+medians of 3 alternating fresh-process runs (session 54); then (session 57) the kernel
+alone on :data:`KERNEL_SCALE`, the first 10^6 states of ``--section big``'s
+configuration: CPU-s, states per CPU-second overall and over the second half, the cyclic
+collector's CPU-s, the kernel's misses a state and flushes, peak memory, medians of 3
+fresh processes. The table's rows use the default (the kernel where it covers the
+entry). ``--section big`` (only when named: projected 15-20 CPU-minutes and several GB)
+checks :data:`BIG` exhaustively in a fresh process, kernel on, every property of its
+configuration file (issue 13's "a configuration of at least 10^7 states (two clients,
+two keys, two faults) in under 10 minutes"): states, transitions, depth, verdicts,
+CPU-s, wall, peak memory, and "met" or "not met" with the cause (:func:`big_verdict`;
+session 56). Its ``--timeout`` defaults to :data:`BIG_TIMEOUT`.
 It prints figures and never fails on time.
 """
 
@@ -121,6 +125,10 @@ entries, and the larger configuration (one client: covered) to its first 200,000
 since session 55 two-client entries with symmetry (dvv-two-clients-drop,
 delete-concurrent-put), refused writes (write-failure-acked) and the project's default
 configuration (two clients, a drop and a crash) to its first 200,000 states."""
+KERNEL_SCALE = ("sloppy-two-keys-drop-partition@1000000",)
+"""The kernel's scale rows (session 57): the 10^7-state configuration of ``--section big``
+(model_check/configs/) to its first 10^6 states, kernel on only (the spec's states would
+take several times as long)."""
 POR_DEFAULT = ("spec/default.toml", 6)
 """The project's default configuration in the partial-order reduction rows: too large to
 explore here (issue 13), so both runs stop at this depth (66,107 states, about 12 s of
@@ -222,6 +230,8 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "big":  # name = a configuration of model_check/configs, or "<name>@<max states>"
         return _big_run(name)
+    if kind == "kernel-scale":  # name = "<a configuration of model_check/configs>@<max states>"
+        return _kernel_scale_run(name)
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
         return _symmetry_run(name, symmetry, cached=kind == "sym-cached")
     if kind == "spec-path":  # name = suite entry; the pure or the compiled spec (the env)
@@ -299,6 +309,63 @@ def _big_run(name: str) -> dict[str, Any]:
             "verdicts": {r.property: str(r.verdict) for r in result.results},
             "lengths": {r.property: r.counterexample_length if r.counterexample_length
                         is not None else r.witness_length for r in result.results}}
+
+
+def _kernel_scale_run(name: str) -> dict[str, Any]:
+    """One run of ``--section kernel``'s scale rows, in this process: check() of
+    ``model_check/configs/<config>.toml`` to ``name``'s state bound (``<config>@<S>``), every
+    property, the kernel on: CPU-s, peak memory, the CPU-s of the second half of the
+    states alone (from the progress samples), the cyclic collector's CPU-s (``gc.callbacks``),
+    the kernel's misses and cache flushes (session 57)."""
+    import gc
+
+    from model_check import kernel as kernel_module
+    from model_check.check import check
+    from model_check.explorer import Progress, peak_memory_bytes
+    from model_check.suite import CONFIG_DIR
+    from spec.config import load_config
+
+    path, _, bound = name.partition("@")
+    config = load_config(CONFIG_DIR / f"{path}.toml")
+    collected, flushes, kernels = [0.0, 0.0], [0], []
+    samples: list[tuple[int, float]] = []
+
+    def timed(phase: str, _: dict[str, Any]) -> None:
+        if phase == "start":
+            collected[1] = time.process_time()
+        else:
+            collected[0] += time.process_time() - collected[1]
+
+    flush, made = kernel_module.Kernel.flush, kernel_module.Kernel.__init__
+
+    def counted(kernel: Any) -> None:
+        flushes[0] += 1
+        flush(kernel)
+
+    def kept(kernel: Any, *args: Any, **kwargs: Any) -> None:
+        made(kernel, *args, **kwargs)
+        kernels.append(kernel)
+
+    kernel_module.Kernel.flush = counted  # type: ignore[method-assign,assignment]
+    kernel_module.Kernel.__init__ = kept  # type: ignore[method-assign,assignment]
+    gc.callbacks.append(timed)
+    started = time.process_time()
+
+    def sampled(sample: Progress) -> None:
+        samples.append((sample.distinct_states, time.process_time() - started))
+
+    result = check(config, max_states=int(bound), progress=sampled)
+    cpu = time.process_time() - started
+    gc.callbacks.remove(timed)
+    half = result.distinct_states // 2
+    before = max([(n, t) for n, t in samples if n <= half], default=(0, 0.0))
+    return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+            "cpu_seconds": cpu, "peak_memory": peak_memory_bytes(), "depth": result.depth,
+            "second_half": ((result.distinct_states - before[0]) / (cpu - before[1])
+                            if cpu > before[1] else 0.0),
+            "gc_seconds": collected[0], "misses": kernels[0].misses if kernels else 0,
+            "flushes": flushes[0],
+            "verdicts": {r.property: str(r.verdict) for r in result.results}}
 
 
 def big_verdict(figures: dict[str, Any] | None, states: int = BIG_STATES,
@@ -634,6 +701,29 @@ def _kernel_rows(timeout: float) -> None:
               f"states/CPU-s; peak {peak['kernel-off'] / 2**20:,.0f} -> "
               f"{peak['kernel-on'] / 2**20:,.0f} MiB; states, transitions, depth and verdicts "
               f"{'same' if same else 'DIFFER'}", flush=True)
+
+
+def _kernel_scale_rows(timeout: float) -> None:
+    """The kernel on a two-client search of millions of states (:data:`KERNEL_SCALE`): a
+    run in a fresh process, 3 times; medians (session 57)."""
+    print("\nthe kernel at scale (check() with every property; medians of 3 fresh "
+          "processes):")
+    for name in KERNEL_SCALE:
+        runs = [run for run in (_measure("kernel-scale", name, True, timeout)
+                                for _ in range(3)) if run is not None and "error" not in run]
+        if not runs:
+            print(f"  {name} failed", flush=True)
+            continue
+        states = runs[0]["distinct_states"]
+        cpu = statistics.median(r["cpu_seconds"] for r in runs)
+        print(f"  {name}: {states:,} states, {runs[0]['transitions']:,} transitions: "
+              f"{cpu:.1f} CPU-s, {states / cpu:,.0f} states/CPU-s (the second half of the "
+              f"states {statistics.median(r['second_half'] for r in runs):,.0f}); the cyclic "
+              f"collector {statistics.median(r['gc_seconds'] for r in runs):.1f} CPU-s; "
+              f"{statistics.median(r['misses'] for r in runs) / states:.2f} kernel misses a "
+              f"state, {statistics.median(r['flushes'] for r in runs):.0f} flushes; peak "
+              f"{statistics.median(r['peak_memory'] for r in runs) / 2**20:,.0f} MiB",
+              flush=True)
 
 
 def _compact_rows(names: tuple[str, ...], timeout: float) -> None:
@@ -1005,6 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
         _compact_rows(tuple(args.only or SCALING[:2]), args.timeout)
     if "kernel" in sections:
         _kernel_rows(args.timeout)
+        _kernel_scale_rows(args.timeout)
     if "big" in sections:
         _big_rows(big_timeout, args.big)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "

@@ -38,7 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from model_check.errors import CheckError, UnknownNameError
-from model_check.explorer import Exploration, Progress, explore_model, format_statistics
+from model_check.explorer import (
+    Exploration,
+    Progress,
+    explore_model,
+    format_statistics,
+    quiet_gc,
+)
 from model_check.explorer import Path as Run
 from model_check.kernel import (
     KernelModel,
@@ -396,28 +402,29 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
                  if p.holds and p.name not in group.names}
 
     def run(target: Callable[[Any], bool] | None, seek: bool) -> Exploring:
-        return explore_model(
-            system,
-            invariants,
-            symmetry=symmetry,
-            max_depth=max_depth,
-            max_states=max_states,
-            graph_edges=system.fault_free if target else None,
-            marker=target,
-            witnesses=witnesses if seek else {},
-            witness_group=group if seek and group.names else None,
-            step_witnesses={p.name: system.lift_step(p.step) for p in sometimes
-                            if seek and p.step},
-            step_actions={p.name: p.can_hold for p in sometimes
-                          if seek and p.step and p.actions is not None},
-            step_key=SpecModel.step_key,
-            progress=progress,
-            compact_frontier=compact_frontier,
-            frontier_keep=(resolved,),
-            reduce=reduction,
-            screen=screen,
-            canonical_identity=resolved.clients < 2,  # else the kernel's canonical packing
-        )
+        with quiet_gc():  # a kernel search makes no cyclic garbage (session 57)
+            return explore_model(
+                system,
+                invariants,
+                symmetry=symmetry,
+                max_depth=max_depth,
+                max_states=max_states,
+                graph_edges=system.fault_free if target else None,
+                marker=target,
+                witnesses=witnesses if seek else {},
+                witness_group=group if seek and group.names else None,
+                step_witnesses={p.name: system.lift_step(p.step) for p in sometimes
+                                if seek and p.step},
+                step_actions={p.name: p.can_hold for p in sometimes
+                              if seek and p.step and p.actions is not None},
+                step_key=SpecModel.step_key,
+                progress=progress,
+                compact_frontier=compact_frontier,
+                frontier_keep=(resolved,),
+                reduce=reduction,
+                screen=screen,
+                canonical_identity=resolved.clients < 2,  # else the kernel's canonical packing
+            )
 
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:
         if prop.holds is None:

@@ -11,8 +11,9 @@ state indices that the liveness check needs to name edge targets). A Python
 Membership is tested a batch at a time: the explorer expands a chunk of the
 frontier, collects the fingerprints of the successors in a Python list, and
 asks :meth:`SeenSet.contains` about all of them at once (``np.searchsorted``
-per sorted tier). New fingerprints become a small tier, merged with larger
-ones (``np.insert``, a linear merge) as it grows, log-structured. All of it is
+per sorted tier, the batch sorted first when large: :data:`SORT_QUERIES`). New
+fingerprints become a small tier, merged with larger ones (``np.insert``, a linear
+merge) as it grows, log-structured. All of it is
 vectorised, so the per-state cost in Python is one ``hash()`` and a few list
 appends.
 
@@ -57,7 +58,8 @@ import numpy.typing as npt
 
 from model_check.errors import CheckError
 
-__all__ = ["FP_DTYPE", "INDEX_DTYPE", "SeenSet", "fast_fingerprint", "stable_fingerprint"]
+__all__ = ["FP_DTYPE", "INDEX_DTYPE", "SORT_QUERIES", "SeenSet", "fast_fingerprint",
+           "stable_fingerprint"]
 
 FP_DTYPE = np.int64
 INDEX_DTYPE = np.uint32
@@ -75,6 +77,20 @@ def stable_fingerprint(state: object) -> int:
     """A process-independent 64-bit fingerprint: BLAKE2b-64 of ``repr(state)``."""
     digest = hashlib.blake2b(repr(state).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+SORT_QUERIES = 1024
+"""A membership test or lookup of at least this many fingerprints searches them in
+sorted order (session 57): numpy's ``searchsorted`` then walks each tier forwards, so
+on a set of millions the probes hit the cache. On random fingerprints, per query:
+0.71 -> 0.30 us at 10^6 in the set, 3.6 -> 1.2 us at 1.2 x 10^7 (12,000 queries a
+batch, as the explorer's chunks ask); a batch of 200 gains nothing, so it is not
+sorted. The answers are the same, in the caller's order."""
+
+
+def _order(fps: Fingerprints) -> npt.NDArray[np.intp] | None:
+    """The order that sorts ``fps``, or None for a batch searched as it comes."""
+    return np.argsort(fps) if fps.size >= SORT_QUERIES else None
 
 
 def as_fingerprints(values: list[int]) -> Fingerprints:
@@ -114,13 +130,20 @@ class SeenSet:
         return len(self._fps)
 
     def contains(self, fps: Fingerprints) -> npt.NDArray[np.bool_]:
-        """A boolean array: which of ``fps`` are in the set."""
+        """A boolean array: which of ``fps`` are in the set. A batch of at least
+        :data:`SORT_QUERIES` is searched in sorted order (module docstring)."""
+        order = _order(fps)
+        queries = fps if order is None else fps[order]
         found = np.zeros(fps.shape, dtype=np.bool_)
         for tier in self._fps:
-            pos = np.searchsorted(tier, fps)
+            pos = np.searchsorted(tier, queries)
             pos[pos == tier.size] = 0
-            found |= tier[pos] == fps
-        return found
+            found |= tier[pos] == queries
+        if order is None:
+            return found
+        out = np.empty_like(found)
+        out[order] = found
+        return out
 
     def add(self, fps: Fingerprints, indices: Indices | None = None) -> None:
         """Add distinct fingerprints not yet in the set (with their state indices)."""
@@ -157,13 +180,19 @@ class SeenSet:
         """The state index of each fingerprint, or -1 where it is not in the set."""
         if not self.with_index:
             raise CheckError("this SeenSet keeps no state indices (with_index=False)")
+        order = _order(fps)
+        queries = fps if order is None else fps[order]
         out = np.full(fps.shape, -1, dtype=np.int64)
         for tier, index in zip(self._fps, self._index, strict=True):
-            pos = np.searchsorted(tier, fps)
+            pos = np.searchsorted(tier, queries)
             pos[pos == tier.size] = 0
-            found = tier[pos] == fps
+            found = tier[pos] == queries
             out[found] = index[pos[found]]
-        return out
+        if order is None:
+            return out
+        unsorted = np.empty_like(out)
+        unsorted[order] = out
+        return unsorted
 
     def __contains__(self, fp: Any) -> bool:
         return bool(self.contains(np.asarray([fp], dtype=FP_DTYPE))[0])

@@ -53,7 +53,8 @@ own functions on a miss:
   ``workload.coordinator = "any"``, reaps and membership only where the configuration
   has them.
 
-The step caches are emptied past :attr:`Kernel.limit` entries (:data:`STEP_LIMIT`); the
+The step caches are emptied past :attr:`Kernel.limit` entries (:data:`STEP_LIMIT`), the
+most used of them kept one generation back (:data:`GENERATIONAL`, session 57); the
 interned parts stay (a packed state must decode). The symmetry representatives chosen
 among tied candidates, one per such packed state, are bounded apart
 (:data:`CANONICAL_LIMIT`): counted with the step caches (when the kernel kept one per
@@ -118,9 +119,11 @@ is compared with the spec's step of the state itself (:meth:`Kernel._confirm`): 
 step that reads the messages in flight raises there, where the read changes that state's
 steps; the deliveries' and timeouts' recording edit raises on any read of the messages or
 the budget; the keys of the drops and duplicates (the messages and the budget) and of
-anti-entropy and retirement gossip (the context) are still taken on trust, computed on the
-state itself at a miss (docs/model-checking.md, "Review of the kernel's coverage (session
-55, review)"). The walks are what sees such a mutant, so the
+anti-entropy and retirement gossip (the context) are still taken on trust at check time,
+computed on the state itself at a miss (docs/model-checking.md, "Review of the kernel's
+coverage (session 55, review)"), and checked by tests/model_check/test_kernel_read_sets.py
+since session 57 (each run on views of sampled states that hide every other part). The
+walks are what sees such a mutant, so the
 test also requires that they take every cached step (requests, deliveries, timeouts,
 drops, duplicates, each node fault, anti-entropy, retirement gossip) from two states
 that differ in what its key leaves out, walking three small configurations beyond the
@@ -185,7 +188,8 @@ from spec.state import Message, State, messages_hash, new_state
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
-__all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "STEP_LIMIT",
+__all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
+           "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -204,6 +208,20 @@ in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
 (:data:`CANONICAL_LIMIT`), 1 flush and 732,467 misses in 71.6 CPU-s, peak 965 MiB
 (single runs side by side, load 13-20). The states, transitions and verdicts are the
 same either way (the caches are exact)."""
+
+GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
+                "message_faults", "node_faults")
+"""The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
+deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
+steps (per context), the client requests and the node faults (per context and budget),
+the drops and duplicates (per messages and budget).
+A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
+empty; a miss looks there before it asks the spec, and takes the entry back. Both
+generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
+was in use since the last flush survives the next one. On the first 10^6 states of
+model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
+cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
+against 936 MiB peak, single runs)."""
 
 CANONICAL_LIMIT = 1 << 18
 """Symmetry representatives kept per kernel (:meth:`Kernel.canonicalize`, one per packed
@@ -356,6 +374,8 @@ class Kernel:
         #: context id -> anti-entropy's steps; retirement gossip's
         self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
         self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
+        #: the previous generation of each :data:`GENERATIONAL` table (:meth:`flush`)
+        self.older: dict[str, dict[Any, Any]] = {name: {} for name in GENERATIONAL}
 
     # -- encoding -------------------------------------------------------------------
     def context_of(self, s: State) -> int:
@@ -544,8 +564,11 @@ class Kernel:
         if asking:
             requests = self.requests.get((c, u))
             if requests is None:
-                requests = self.requests[(c, u)] = self._requests(c, u)
-                self._confirm(packed, client_requests(decode(packed), plan), requests)
+                requests = self.older["requests"].pop((c, u), None)
+                if requests is None:
+                    requests = self._requests(c, u)
+                    self._confirm(packed, client_requests(decode(packed), plan), requests)
+                self.requests[(c, u)] = requests
             for action, c2, u2, o in requests:
                 yield action, (c2, replayed(packed, -1, o), u2)
         # deliveries
@@ -555,7 +578,7 @@ class Kernel:
             positions = self.deliverable[(m, side)] = tuple(deliverable(decode(packed)))
         table = self.delivered.get(c)
         if table is None:
-            table = self.delivered[c] = {}
+            table = self.delivered[c] = self.older["delivered"].pop(c, None) or {}
         cached_messages = self.replayed
         for position, message in positions:
             effect = table.get(message)
@@ -584,7 +607,8 @@ class Kernel:
             if enabled:
                 effects = self.timeout_effects.get(c)
                 if effects is None:
-                    effects = self.timeout_effects[c] = {}
+                    effects = self.timeout_effects[c] = (
+                        self.older["timeout_effects"].pop(c, None) or {})
                 for timeout, node, coord, target in enabled:
                     done = effects.get(timeout)
                     if done is None:
@@ -608,7 +632,10 @@ class Kernel:
         if self.anti_entropy:
             exchanged = self.exchanged.get(c)
             if exchanged is None:
-                exchanged = self.exchanged[c] = self._context_steps(self.exchange, packed)
+                exchanged = self.older["exchanged"].pop(c, None)
+                if exchanged is None:
+                    exchanged = self._context_steps(self.exchange, packed)
+                self.exchanged[c] = exchanged
             for action, c2 in exchanged:
                 yield action, (c2, m, u)
         # reaps and membership changes (they read the messages): on the decoded state
@@ -618,13 +645,19 @@ class Kernel:
         if self.gossip:
             learnt = self.learnt.get(c)
             if learnt is None:
-                learnt = self.learnt[c] = self._context_steps(retirement_gossip, packed)
+                learnt = self.older["learnt"].pop(c, None)
+                if learnt is None:
+                    learnt = self._context_steps(retirement_gossip, packed)
+                self.learnt[c] = learnt
             for action, c2 in learnt:
                 yield action, (c2, m, u)
         # faults: drops and duplicates per (messages, budget), then the node faults
         dropped = self.message_faults.get((m, u))
         if dropped is None:
-            dropped = self.message_faults[(m, u)] = self._message_faults(decode(packed))
+            dropped = self.older["message_faults"].pop((m, u), None)
+            if dropped is None:
+                dropped = self._message_faults(decode(packed))
+            self.message_faults[(m, u)] = dropped
         for action, m2, u2 in dropped:
             yield action, (c, m2, u2)
         # refused writes (faults.write_failures): per (context, budget, message), between the
@@ -650,9 +683,13 @@ class Kernel:
                                        spent)
         down = self.node_faults.get((c, u))
         if down is None:
-            down = self.node_faults[(c, u)] = self._node_faults(c, u)
-            self._confirm(packed, [(a, s) for a, s in faults(decode(packed), plan)
-                                   if not isinstance(a, Drop | Duplicate | FailedWrite)], down)
+            down = self.older["node_faults"].pop((c, u), None)
+            if down is None:
+                down = self._node_faults(c, u)
+                self._confirm(packed, [(a, s) for a, s in faults(decode(packed), plan)
+                                       if not isinstance(a, Drop | Duplicate | FailedWrite)],
+                              down)
+            self.node_faults[(c, u)] = down
         for action, c2, u2, o in down:
             yield action, (c2, replayed(packed, -1, o), u2)
 
@@ -776,17 +813,27 @@ class Kernel:
                 self.symmetric, self.renamings, self.decoded)
 
     def cached(self) -> int:
-        """Entries held in the step caches now (the delivery and timeout tables counted
-        per effect; not the representatives: :data:`CANONICAL_LIMIT`)."""
+        """Entries held in the step caches now, both generations of the
+        :data:`GENERATIONAL` ones (the delivery and timeout tables counted per effect;
+        not the representatives: :data:`CANONICAL_LIMIT`)."""
+        older = self.older
         return (sum([len(cache) for cache in self._step_caches()])
+                + sum([len(cache) for cache in older.values()])
                 + sum([len(t) for t in self.delivered.values()])
+                + sum([len(t) for t in older["delivered"].values()])
                 + sum([len(t) for t in self.timeout_effects.values()])
+                + sum([len(t) for t in older["timeout_effects"].values()])
                 + sum([len(t) for t in self.refused.values()])
                 + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
 
     def flush(self) -> None:
-        """Empty the step caches (a bound on their memory: :attr:`limit`); the interned
-        parts stay, so every packed state still decodes."""
+        """Empty the step caches (a bound on their memory: :attr:`limit`), the
+        :data:`GENERATIONAL` ones kept one generation back in :attr:`older` (the
+        generation there dropped); the interned parts stay, so every packed state still
+        decodes."""
+        for name in GENERATIONAL:
+            self.older[name] = getattr(self, name)
+            setattr(self, name, {})
         for cache in self._step_caches():
             cache.clear()
         self.canonical.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import subprocess
@@ -223,6 +224,68 @@ def test_seen_set_is_a_set(values: list[int], probes: list[int]) -> None:
     assert found == [v in set(values) for v in everything]
     indices = seen.lookup(np.asarray(everything, dtype=np.int64)).tolist()
     assert indices == [values.index(v) if v in set(values) else -1 for v in everything]
+
+
+def test_seen_set_answers_a_large_batch_in_the_callers_order() -> None:
+    """A batch of at least ``SORT_QUERIES`` fingerprints is searched sorted (session 57):
+    its answers come back in the batch's own order, repeats included. Mutants, each
+    failing here (run by hand, reverted): ``contains`` returning its answers in sorted
+    order (the membership assertion fails), ``lookup`` likewise (the index assertion
+    fails)."""
+    from model_check.fingerprint import SORT_QUERIES
+
+    rng = np.random.default_rng(57)
+    values = rng.integers(-(2**63), 2**63 - 1, size=6000, dtype=np.int64)
+    seen = SeenSet(with_index=True)
+    for offset in range(0, 6000, 1500):  # four tiers merged as the explorer adds them
+        seen.add(values[offset:offset + 1500],
+                 np.arange(offset, offset + 1500, dtype=np.uint32))
+    probes = np.concatenate([values[rng.integers(0, 6000, 1500)],
+                             rng.integers(-(2**63), 2**63 - 1, size=1500, dtype=np.int64)])
+    assert probes.size >= SORT_QUERIES
+    where = {int(v): i for i, v in enumerate(values.tolist())}
+    assert seen.contains(probes).tolist() == [int(v) in where for v in probes.tolist()]
+    assert seen.lookup(probes).tolist() == [where.get(int(v), -1) for v in probes.tolist()]
+
+
+def test_quiet_gc_turns_the_collector_off_and_promotes_a_large_block(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`model_check.explorer.quiet_gc` (session 57): the collector off in the block
+    and as it was after (on, or off; after an exception too); a block that allocated more
+    than ``PROMOTE_ABOVE`` tracked objects leaves them in the oldest generation, a smaller
+    one leaves them young. Mutants, each failing here (run by hand, reverted): the
+    collector not turned back on (the first assertion after the block), the promotion
+    left out (the large block's objects still young), the promotion made for every block
+    (the small block's objects in the oldest generation)."""
+    from model_check import explorer as explorer_module
+
+    monkeypatch.setattr(explorer_module, "PROMOTE_ABOVE", 2_000)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with explorer_module.quiet_gc():
+            assert not gc.isenabled()
+            large = [[] for _ in range(5_000)]
+        assert gc.isenabled()
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert all(id(o) in oldest for o in large)
+        gc.collect()
+        with explorer_module.quiet_gc():
+            small = [[] for _ in range(100)]
+        young = {id(o) for o in gc.get_objects(generation=0)}
+        assert all(id(o) in young for o in small)
+        with pytest.raises(ZeroDivisionError), explorer_module.quiet_gc():
+            _ = 1 // 0
+        assert gc.isenabled()
+        gc.disable()
+        with explorer_module.quiet_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
 
 
 def test_stable_fingerprint_is_the_same_in_every_process() -> None:

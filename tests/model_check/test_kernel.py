@@ -16,6 +16,7 @@ successor's canonical packing must be the kernel's encoding of the spec's repres
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections import deque
 from collections.abc import Callable
@@ -677,3 +678,75 @@ def test_a_rebuild_packing_mutant_fails_the_comparison(mutant: Any, name: str) -
     differ from the spec's."""
     _, problem = disagreement(mutant(_entry(name).config))
     assert problem is not None
+
+
+def _cyclic_garbage_of_a_search(name: str) -> int:
+    """Objects the collector finds unreachable right after ``check()``'s kernel search of
+    entry ``name`` (the collector off during it, the search's own objects still alive)."""
+    chosen = _entry(name)
+    check(chosen.config, list(chosen.expected), max_states=200)  # lazy imports, caches
+    found: list[int] = []
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        check(chosen.config, list(chosen.expected),
+              on_exploration=lambda _: found.append(gc.collect()))
+    finally:
+        if was:
+            gc.enable()
+    return found[0]
+
+
+@pytest.mark.parametrize("name", ["strict-dvv", "lww-two-clients", "write-failure-acked"])
+def test_a_kernel_search_makes_no_cyclic_garbage(name: str) -> None:
+    """``check()`` runs a kernel search with the cyclic collector off
+    (:func:`model_check.explorer.quiet_gc`, session 57): sound only while the search makes
+    no cyclic garbage, which would otherwise pile up until a full collection. One client,
+    two clients with symmetry, refused writes."""
+    assert _cyclic_garbage_of_a_search(name) == 0
+
+
+def test_a_search_that_makes_cycles_is_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mutant: a kernel whose every decode leaves a cycle behind (a list that holds
+    itself) is caught by :func:`_cyclic_garbage_of_a_search`."""
+    decode = Kernel.decode
+
+    def cyclic(self: Kernel, packed: Packed) -> Any:
+        loop: list[Any] = []
+        loop.append(loop)
+        return decode(self, packed)
+
+    monkeypatch.setattr(Kernel, "decode", cyclic)
+    assert _cyclic_garbage_of_a_search("strict-dvv") > 0
+
+
+def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
+    """Session 57: :meth:`Kernel.flush` keeps the :data:`~model_check.kernel.GENERATIONAL`
+    tables one generation back. On sloppy-crash's first 300 states (breadth-first)
+    expanded again after one flush the kernel asks the spec nothing more (every step from
+    the older generation, taken back); after two more flushes with nothing asked between
+    them it asks again; ``cached()`` counts both generations; and the successors are the same
+    each time. Mutant, run by hand and restored: ``flush`` emptying every table as before
+    session 57 (the misses rise after the first flush)."""
+    kernel = Kernel(_entry("sloppy-crash").config)
+    first = kernel.encode(spec.initial_state(kernel.config))
+    order, seen = [first], {first}
+    for packed in order:
+        if len(order) >= 300:
+            break
+        for _, successor in kernel.successors(packed):
+            if successor not in seen:
+                seen.add(successor)
+                order.append(successor)
+    expanded = order[:order.index(packed) + 1]
+    walked = [list(kernel.successors(p)) for p in expanded]
+    held, misses = kernel.cached(), kernel.misses
+    kernel.flush()
+    assert kernel.cached() <= held
+    assert [list(kernel.successors(p)) for p in expanded] == walked
+    assert kernel.misses == misses
+    kernel.flush()
+    kernel.flush()
+    assert [list(kernel.successors(p)) for p in expanded] == walked
+    assert kernel.misses > misses
