@@ -15,10 +15,19 @@ one durable copy survives somewhere); every acknowledged w=3 small put is on n1
 itself (n2 and n3 stopped, r=1 through n1); every acknowledged large put reads its
 value at r=3. Three rounds.
 
+Then three rounds alone: n2 and n3 SIGSTOPped, so n1's own write is the only
+acknowledgement a w=1 put can have; 4 threads put 1 MiB values (w=1) through n1,
+the main thread 100-byte values (w=1), and n1 is SIGKILLed right after the K-th
+small 200 (K random, 3..15). Right value: n1 restarted alone (n2 and n3 killed)
+holds every acknowledged small put (r=1). Shown to fail: `NodeServer._skippable`
+returning every pending submit (an ack sent before its own write's commit):
+FAIL in the rounds alone (see docs/runtime.md, "Red team 6").
+
 Run from the project's root: .venv/bin/python probes/01j-small-acks-beside-large-puts-kill9.py
 """
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -86,6 +95,49 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
               missing)
         print(f"round {rnd_no}: small acked {len(small_acked)} ({len(w3)} at w=3), "
               f"large acked {len(large_copy)}; lost {len(lost)}, {len(lost_big)}, {len(missing)}")
+        cluster.stop()
+        cluster.start()
+    for rnd_no in range(3, 6):
+        stop = threading.Event()
+        for name in ("n2", "n3"):
+            os.kill(cluster.procs[name].pid, signal.SIGSTOP)
+
+        def alone(t: int) -> None:
+            i = 0
+            while not stop.is_set():
+                try:
+                    cluster.request("PUT", f"big-{rnd_no}-{t}-{i}", os.urandom(1 << 20),
+                                    query="?w=1", timeout=10,
+                                    headers={"Content-Type": "application/octet-stream"})
+                except OSError:
+                    return
+                i += 1
+
+        threads = [threading.Thread(target=alone, args=(t,), daemon=True) for t in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        acked: dict[str, bytes] = {}
+        target = rnd.randint(3, 15)
+        i = 0
+        while len(acked) < target and i < 200:
+            key, value = f"alone-{rnd_no}-{i}", os.urandom(50).hex().encode()
+            if cluster.put(key, value, query="?w=1") == 200:
+                acked[key] = value
+            i += 1
+        cluster.kill("n1")
+        stop.set()
+        for t in threads:
+            t.join(15)
+        for name in ("n2", "n3"):
+            os.kill(cluster.procs[name].pid, signal.SIGCONT)
+            cluster.kill(name)
+        cluster.start_node("n1")
+        time.sleep(2.5)  # its shadow round, peers down
+        missing = cluster.missing_alone("n1", list(acked))
+        print(f"round {rnd_no} (n1 alone): small acked {len(acked)}; lost {len(missing)}")
+        check(f"round {rnd_no}: {len(acked)} acknowledged w=1 small puts on n1 alone", not missing,
+              missing)
         cluster.stop()
         cluster.start()
 check.finish()
