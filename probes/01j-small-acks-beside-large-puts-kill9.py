@@ -29,39 +29,19 @@ import os
 import random
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, flood
 
 check = Checks()
 rnd = random.Random(57)
 with LocalNodes(nodes=3, per_process=True) as cluster:
     for rnd_no in range(3):
-        stop = threading.Event()
         large_acked: dict[str, bytes] = {}
-        lock = threading.Lock()
-
-        def large(t: int) -> None:
-            i = 0
-            while not stop.is_set():
-                key, value = f"big-{rnd_no}-{t}-{i}", os.urandom(1 << 20)
-                try:
-                    status = cluster.request("PUT", key, value, query="?w=2", timeout=10,
-                                             headers={"Content-Type": "application/octet-stream"})[0]
-                except OSError:
-                    return
-                if status == 200 and not stop.is_set():
-                    with lock:
-                        large_acked[key] = value
-                i += 1
-
-        threads = [threading.Thread(target=large, args=(t,), daemon=True) for t in range(4)]
-        for t in threads:
-            t.start()
+        end_flood = flood(cluster, f"big-{rnd_no}", "?w=2", acked=large_acked)
         time.sleep(0.5)
         small_acked: dict[str, tuple[bytes, int]] = {}
         target = rnd.randint(5, 25)
@@ -75,11 +55,8 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
             i += 1
         for name in ("n1", "n2", "n3"):
             cluster.kill(name)
-        stop.set()
-        for t in threads:
-            t.join(15)
-        with lock:
-            large_copy = dict(large_acked)
+        end_flood()
+        large_copy = dict(large_acked)
         cluster.start()
         time.sleep(1.0)
         lost = [k for k, (v, _) in small_acked.items() if v not in cluster.values(k, query="?r=3")]
@@ -98,24 +75,9 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
         cluster.stop()
         cluster.start()
     for rnd_no in range(3, 6):
-        stop = threading.Event()
         for name in ("n2", "n3"):
             os.kill(cluster.procs[name].pid, signal.SIGSTOP)
-
-        def alone(t: int) -> None:
-            i = 0
-            while not stop.is_set():
-                try:
-                    cluster.request("PUT", f"big-{rnd_no}-{t}-{i}", os.urandom(1 << 20),
-                                    query="?w=1", timeout=10,
-                                    headers={"Content-Type": "application/octet-stream"})
-                except OSError:
-                    return
-                i += 1
-
-        threads = [threading.Thread(target=alone, args=(t,), daemon=True) for t in range(4)]
-        for t in threads:
-            t.start()
+        end_flood = flood(cluster, f"big-{rnd_no}", "?w=1")
         time.sleep(0.5)
         acked: dict[str, bytes] = {}
         target = rnd.randint(3, 15)
@@ -126,9 +88,7 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
                 acked[key] = value
             i += 1
         cluster.kill("n1")
-        stop.set()
-        for t in threads:
-            t.join(15)
+        end_flood()
         for name in ("n2", "n3"):
             os.kill(cluster.procs[name].pid, signal.SIGCONT)
             cluster.kill(name)

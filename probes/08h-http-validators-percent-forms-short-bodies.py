@@ -22,7 +22,6 @@ Real processes (`vdynamo serve --all`), 3 nodes, defaults. Right values:
 
 Run from the project's root: .venv/bin/python probes/08h-http-validators-percent-forms-short-bodies.py
 """
-import socket
 import sys
 from pathlib import Path
 
@@ -43,22 +42,6 @@ def status_of(answer: bytes) -> int:
 def statuses(answer: bytes) -> list[int]:
     return [int(line.split(b" ", 2)[1]) for line in answer.split(b"\r\n")
             if line.startswith(b"HTTP/1.1 ")]
-
-
-def half_closed(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
 
 
 with LocalNodes(nodes=3) as c:
@@ -100,7 +83,7 @@ with LocalNodes(nodes=3) as c:
         check(f"nothing stored under {probe_key}", c.values(probe_key, query="?r=3") == [],
               c.values(probe_key))
     # 4. short body, client side shut
-    out = half_closed(port, b"PUT /kv/short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+    out = raw(port, half_close=True, data=b"PUT /kv/short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
                       b"Content-Type: application/octet-stream\r\n\r\n" + b"s" * 40)
     check("short body then SHUT_WR: no 200", status_of(out) != 200, out[:120])
     check("short not written", c.values("short", query="?r=3") == [], c.values("short"))

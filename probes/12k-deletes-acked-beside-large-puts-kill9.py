@@ -29,13 +29,12 @@ import os
 import random
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, flood
 
 check = Checks()
 rnd = random.Random(1257)
@@ -44,25 +43,10 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
     for rnd_no in range(6):
         lone = rnd_no >= 3
         w_all = "?w=1" if lone else "?w=3"
-        stop = threading.Event()
         if lone:
             for name in ("n2", "n3"):
                 os.kill(cluster.procs[name].pid, signal.SIGSTOP)
-
-        def large(t: int) -> None:
-            i = 0
-            while not stop.is_set():
-                try:
-                    cluster.request("PUT", f"big-{rnd_no}-{t}-{i}", os.urandom(1 << 20),
-                                    query="?w=1" if lone else "?w=2", timeout=10,
-                                    headers=octet)
-                except OSError:
-                    return
-                i += 1
-
-        threads = [threading.Thread(target=large, args=(t,), daemon=True) for t in range(4)]
-        for t in threads:
-            t.start()
+        end_flood = flood(cluster, f"big-{rnd_no}", "?w=1" if lone else "?w=2")
         time.sleep(0.5)
         target, steps = rnd.randint(4, 30) if lone else rnd.randint(10, 60), 0
         state: dict[str, list[bytes] | None] = {}  # None: deleted
@@ -91,9 +75,7 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
             if lone and name != "n1":
                 os.kill(cluster.procs[name].pid, signal.SIGCONT)
             cluster.kill(name)
-        stop.set()
-        for t in threads:
-            t.join(15)
+        end_flood()
         if lone:
             cluster.start_node("n1")
             time.sleep(2.5)  # its shadow round, peers down
