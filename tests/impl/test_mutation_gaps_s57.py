@@ -6,7 +6,10 @@ mutants it kills (mutmut 3.8.1's numbering on the source of this session)."""
 
 from __future__ import annotations
 
-from impl import context
+import pytest
+
+from impl import context, versions
+from impl.storage.memory import MemoryStorage
 
 
 def test_the_keyed_hmac_is_kept_while_the_secret_stays() -> None:
@@ -25,3 +28,20 @@ def test_the_keyed_hmac_is_kept_while_the_secret_stays() -> None:
     assert context._keyed[0] is kept
     context._tag(b"another secret", b"k", b"body")
     assert context._keyed[0] is not kept and context._keyed[0][0] == b"another secret"
+
+
+@pytest.mark.parametrize(("stored", "rank"), [
+    (None, 0), (b"12a", 0), (b"7001", 7001),
+    (b"1" + b"0" * 18, 10 ** 18), (b"%d" % (2 ** 62 - 1), 2 ** 62 - 1),
+    (b"%d" % 2 ** 62, 0), (b"9" * 19, 0)])
+def test_the_stored_rank_is_trusted_below_two_to_the_62(stored: bytes | None,
+                                                        rank: int) -> None:
+    """``_stored_rank__mutmut_11`` (``len(raw) < 19``: a 19-digit rank, 10**18 and up,
+    read as none though below the bound), ``_16`` (``rank <= 2**62``: the bound itself
+    trusted), ``_17`` (an untrusted rank read as 1, not none): ``RANK_META`` read
+    alone (the lifetime tests start from small ranks, and a count of 1 or more hides
+    the 1)."""
+    storage = MemoryStorage("always")
+    if stored is not None:
+        storage.set_meta(versions.RANK_META, stored)
+    assert versions._stored_rank(storage) == rank
