@@ -45,3 +45,28 @@ def test_the_stored_rank_is_trusted_below_two_to_the_62(stored: bytes | None,
     if stored is not None:
         storage.set_meta(versions.RANK_META, stored)
     assert versions._stored_rank(storage) == rank
+
+
+def test_a_start_ranks_its_lifetime_at_least_at_its_start_count() -> None:
+    """``lifetime_actor__mutmut_115`` (the start count left out of the new rank's
+    floors): a store that counted 5 starts and keeps no actor (nothing to retire),
+    started with its clock at 0, ranks the sixth lifetime 6, not 1."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.LIFETIMES_META, b"5")
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"6"
+
+
+def test_a_start_ranks_its_lifetime_above_the_rank_it_retired_at() -> None:
+    """``lifetime_actor__mutmut_116`` (``retired_at + 1`` left out of the floors): the
+    store's last start minted, at rank 7001 (its clock then), an actor of another
+    node's name (a store copied from n9: not n1's to retire, so no retirement of n1
+    carries the rank); started again with its clock at 0, its new lifetime ranks
+    7002, above the last, not 2 (its start count)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.LIFETIMES_META, b"1")
+    storage.set_meta(versions.MINTED_META, b"n9~0123456789ab")
+    storage.set_meta(versions.RANK_META, b"7001")
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"7002"
+    assert versions.read_retired(storage) == {}
