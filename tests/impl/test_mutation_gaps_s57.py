@@ -9,6 +9,10 @@ from __future__ import annotations
 import pytest
 
 from impl import context, versions
+from impl.effects import Reply
+from impl.errors import QuorumError
+from impl.forwarding import ReplyTo
+from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.storage.memory import MemoryStorage
 
 
@@ -58,7 +62,8 @@ def test_a_start_ranks_its_lifetime_at_least_at_its_start_count() -> None:
 
 
 def test_a_start_ranks_its_lifetime_above_the_rank_it_retired_at() -> None:
-    """``lifetime_actor__mutmut_116`` (``retired_at + 1`` left out of the floors): the
+    """``lifetime_actor__mutmut_116``, ``_118`` (``retired_at + 1`` left out of the
+    floors, or ``retired_at - 1``): the
     store's last start minted, at rank 7001 (its clock then), an actor of another
     node's name (a store copied from n9: not n1's to retire, so no retirement of n1
     carries the rank); started again with its clock at 0, its new lifetime ranks
@@ -70,3 +75,37 @@ def test_a_start_ranks_its_lifetime_above_the_rank_it_retired_at() -> None:
     versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
     assert storage.get_meta(versions.RANK_META) == b"7002"
     assert versions.read_retired(storage) == {}
+
+
+def test_a_start_ranks_its_lifetime_above_every_one_of_its_node_it_heard_of() -> None:
+    """``lifetime_actor__mutmut_117``, ``_120`` (the highest rank the store heard of
+    for its node left out of the floors, or less one): a store that keeps no actor
+    (nothing retired, so its count is not raised) but heard of a lifetime of n1 at
+    rank 9000, started with its clock at 0, ranks its lifetime 9001, not 1 or 8999."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META,
+                     versions.encode_retired({"n1~0123456789ab": 9000}))
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"9001"
+
+
+def test_a_put_that_cannot_reach_its_quorum_says_so_word_for_word() -> None:
+    """``_quorum_failed__mutmut_2``, ``_3``, ``_4``, ``_7`` (the letter, the acks, W or
+    the noun None): the 503 of a put whose failed writes leave W (and PW) out of
+    reach (session 50), built alone: a put and a delete, W = 2 of one ack, PW = 2 of
+    one primary, n2's write failed. (Its cluster tests match the clause of the
+    failures, not the count's words.)"""
+    coordination = PutCoordination(1, b"k", b"record", b"", 2, ("n1", "n2", "n3"), ("n4",),
+                                   ReplyTo(5), 10.0, acks={"n1"}, pw=2, primary_acks={"n1"},
+                                   failures={"n2": "n2: disk full"})
+    effect = _quorum_failed(coordination)
+    assert isinstance(effect, Reply) and isinstance(effect.error, QuorumError)
+    assert str(effect.error) == (
+        "put reached 1 of W=2 replicas and 1 of PW=2 primaries (n1) and cannot reach the "
+        "quorum; failed: n2: disk full (the other replicas may store it: outcome unknown)")
+    assert (effect.error.needed, effect.error.got, effect.error.replicas_failed) == (2, 1, True)
+    coordination.pw, coordination.tombstone = 0, b"tombstone"
+    effect = _quorum_failed(coordination)
+    assert isinstance(effect, Reply) and str(effect.error) == (
+        "delete reached 1 of W=2 replicas and cannot reach the quorum; failed: n2: disk "
+        "full (the other replicas may store it: outcome unknown)")
