@@ -12,8 +12,10 @@ from impl import context, versions
 from impl.effects import Reply
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
+from impl.get_coordinator import GetCoordination
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.storage.memory import MemoryStorage
+from tests.impl.test_node_driver import Driver, make_config
 
 
 def test_the_keyed_hmac_is_kept_while_the_secret_stays() -> None:
@@ -109,3 +111,19 @@ def test_a_put_that_cannot_reach_its_quorum_says_so_word_for_word() -> None:
     assert isinstance(effect, Reply) and str(effect.error) == (
         "delete reached 1 of W=2 replicas and cannot reach the quorum; failed: n2: disk "
         "full (the other replicas may store it: outcome unknown)")
+
+
+def test_a_guessed_gets_end_is_told_at_its_time() -> None:
+    """``GetCoordinator._finish__mutmut_6`` (a guessed ring's get, session 51, ended
+    with ``ended(None, ...)``): the end hook (the reaper's ``get_ended``, which
+    answers the reap queries held for the get at that time) is called with the
+    time the get ends, as for a get of a known ring, and nothing else is done (no
+    read repair, no reap)."""
+    driver = Driver.start(make_config(3))
+    gets = driver.nodes["n1"].gets
+    told: list[tuple[float, int]] = []
+    gets.ended = lambda now, coordination: told.append((now, coordination.op_id)) or []
+    coordination = GetCoordination(7, b"k", 1, ("n1", "n2", "n3"), (), ReplyTo(1), 10.0,
+                                   guessed=True)
+    assert gets._finish(coordination, 3.5) == []
+    assert told == [(3.5, 7)]
