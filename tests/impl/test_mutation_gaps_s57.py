@@ -127,3 +127,15 @@ def test_a_guessed_gets_end_is_told_at_its_time() -> None:
                                    guessed=True)
     assert gets._finish(coordination, 3.5) == []
     assert told == [(3.5, 7)]
+
+
+def test_the_highest_own_rank_reads_more_retirements_than_a_gossip_carries() -> None:
+    """``_highest_own_rank__mutmut_9`` (the store's entries decoded under the wire's
+    limit, :data:`~impl.versions.RETIRED_WIRE_LIMIT` lines, not 2**20): a store that
+    heard of one line more than a gossip may carry reads them all (the mutant: a
+    BadMessageError, so none, and rank 0)."""
+    count = versions.RETIRED_WIRE_LIMIT + 1
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META, versions.encode_retired(
+        {f"n1~{i:012x}": i for i in range(1, count + 1)}))
+    assert versions._highest_own_rank(storage, "n1") == count
