@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from impl import context, versions
-from impl.effects import Reply
+from impl.effects import Reply, Send
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination
+from impl.messages import PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_node_driver import Driver, make_config
@@ -139,3 +140,34 @@ def test_the_highest_own_rank_reads_more_retirements_than_a_gossip_carries() -> 
     storage.set_meta(versions.RETIRED_KNOWN_META, versions.encode_retired(
         {f"n1~{i:012x}": i for i in range(1, count + 1)}))
     assert versions._highest_own_rank(storage, "n1") == count
+
+
+def test_a_refused_replica_put_goes_to_the_fallback_and_late_refusals_are_counted() -> None:
+    """``PutCoordinator.on_failed__mutmut_4``, ``_6``, ``_17`` (a refusal of no put in
+    progress read as one: an AttributeError), ``_23``, ``_28`` (``late-acks``,
+    ``replica-put-failed`` set to 1, not counted), ``_11`` (the hint not passed to
+    ``ack_counts``: a fallback's refusal ignored), ``_34`` (the fallback's refusal
+    named without the target it stood in for): four nodes, N = 3, W = 3, no replica
+    put delivered; a refusal of an unknown put; the second target's refusal (its
+    part sent on to the fallback, with a hint); that target's refusal again (late);
+    the fallback's refusal: no fallback left, the put fails naming the last
+    refusal of the target's part."""
+    driver = Driver.start(make_config(4, n=3, r=1, w=3))
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    first, second, _, fallback = driver.nodes["n1"].preference_list(b"k")[:4]
+    node = driver.nodes[first]
+    assert node.receive(driver.now, second, ReplicaPutFailed(999, b"k", error="x")) == []
+    driver.request(first, PutRequest(1, b"k", b"v", b"", 3, "c1"))
+    driver.deliver_all()
+    (op_id,) = node.puts.coordinations
+    out = node.receive(driver.now, second, ReplicaPutFailed(op_id, b"k", error="disk full"))
+    assert [(e.dest, e.message.hint) for e in out if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)] == [(fallback, second)]
+    assert node.receive(driver.now, second, ReplicaPutFailed(op_id, b"k", error="again")) == []
+    assert (node.stats["late-acks"], node.stats["replica-put-failed"]) == (2, 1)
+    out = node.receive(driver.now, fallback,
+                       ReplicaPutFailed(op_id, b"k", hint=second, error="disk full"))
+    assert node.stats["replica-put-failed"] == 2
+    (reply,) = [e for e in out if isinstance(e, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert f"quorum; failed: {fallback} for {second}: disk full (the" in str(reply.error)
