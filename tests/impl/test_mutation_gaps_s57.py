@@ -171,3 +171,16 @@ def test_a_refused_replica_put_goes_to_the_fallback_and_late_refusals_are_counte
     (reply,) = [e for e in out if isinstance(e, Reply)]
     assert isinstance(reply.error, QuorumError)
     assert f"quorum; failed: {fallback} for {second}: disk full (the" in str(reply.error)
+
+
+def test_the_highest_own_rank_is_of_the_nodes_own_prefix_trusted_below_two_to_the_62(
+        ) -> None:
+    """``_highest_own_rank__mutmut_19`` (``partition("~")``: a node name holding a
+    ``~`` cut at its first one, so node ``a~b``'s lifetimes read as node ``a``'s),
+    ``_23`` (``rank <= 2**62``: the bound itself trusted)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META, versions.encode_retired(
+        {"a~b~0123456789ab": 7, "a~0123456789ab": 5, "n1~0123456789ab": 2 ** 62}))
+    assert versions._highest_own_rank(storage, "a~b") == 7
+    assert versions._highest_own_rank(storage, "a") == 5
+    assert versions._highest_own_rank(storage, "n1") == 0
