@@ -6,16 +6,19 @@ mutants it kills (mutmut 3.8.1's numbering on the source of this session)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from impl import context, versions
-from impl.effects import Reply, Send
+from impl.effects import CancelTimer, Reply, Send
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.storage.memory import MemoryStorage
+from impl.timers import PutTimeout
 from tests.impl.test_node_driver import Driver, make_config
 
 
@@ -184,3 +187,42 @@ def test_the_highest_own_rank_is_of_the_nodes_own_prefix_trusted_below_two_to_th
     assert versions._highest_own_rank(storage, "a~b") == 7
     assert versions._highest_own_rank(storage, "a") == 5
     assert versions._highest_own_rank(storage, "n1") == 0
+
+
+def _ended_early_hints(suspected: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """Six nodes, N = 3, W = 1; the key's third target suspected by the coordinator
+    (the first target) before the put (its share sent to the first fallback,
+    hinted), and, if ``suspected`` is 2, the second fallback too; no replica put
+    delivered; the put (answered at once) ended early. Returns the hinted replica
+    puts sent, (node, intended), and the preference list."""
+    driver = Driver.start(make_config(6, n=3, r=1, w=1))
+    preference = list(driver.nodes["n1"].preference_list(b"k"))
+    first, _, third, fallback, passed, _ = preference
+    node = driver.nodes[first]
+    node.set_suspected({third: math.inf, **({passed: math.inf} if suspected == 2 else {})})
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    driver.request(first, PutRequest(1, b"k", b"v", b"", 1, "c1"))
+    driver.deliver_all()
+    assert 1 in driver.replies
+    (op_id,) = node.puts.coordinations
+    assert node.puts.coordinations[op_id].sent_to[third] == fallback
+    out = node.puts.end_early(driver.now + 0.01, op_id)
+    assert out[-1] == CancelTimer(PutTimeout(op_id))
+    return [(e.dest, e.message.hint) for e in out if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)], preference
+
+
+def test_a_put_ended_early_hints_only_its_silent_targets_sent_the_write_themselves(
+        ) -> None:
+    """``PutCoordinator._hint_silent__mutmut_2`` to ``_8``, ``_11``, ``_17``, ``_20``,
+    ``_26`` (the skip's clauses inverted or joined otherwise, ``break`` for
+    ``continue``, the times or the effect None, ``initial=True``): a put ended early
+    (the lingering table's bound, session 33's review) hints only the second
+    target's share, to the next fallback left: not the coordinator's (acked), nor
+    the suspected third target's (at a fallback already: ``_2``, ``_3`` hinted it
+    again); with the second fallback suspected too, to the third (``_11``, ``_20``
+    lost the time the suspicion is read at)."""
+    hints, (_, second, _, _, passed, last) = _ended_early_hints(1)
+    assert hints == [(passed, second)]
+    hints, _ = _ended_early_hints(2)
+    assert hints == [(last, second)]
