@@ -96,25 +96,27 @@ def test_a_start_ranks_its_lifetime_above_every_one_of_its_node_it_heard_of() ->
 
 
 def test_a_put_that_cannot_reach_its_quorum_says_so_word_for_word() -> None:
-    """``_quorum_failed__mutmut_2``, ``_3``, ``_4``, ``_7`` (the letter, the acks, W or
-    the noun None): the 503 of a put whose failed writes leave W (and PW) out of
-    reach (session 50), built alone: a put and a delete, W = 2 of one ack, PW = 2 of
-    one primary, n2's write failed. (Its cluster tests match the clause of the
-    failures, not the count's words.)"""
+    """The 20 survivors of ``_quorum_failed``'s mutants ``_2`` to ``_41`` (the letter,
+    the acks, W or the noun None; the words changed) and ``_failures__mutmut_7``
+    (``"XX; XX"`` between the failures): the 503 of a put whose failed writes leave
+    W (and PW) out of reach (session 50), built alone: a put and a delete, W = 2 of
+    one ack, PW = 2 of one primary, n2's and n3's writes failed. (Its cluster tests
+    match the clause of the failures, not the count's words.)"""
     coordination = PutCoordination(1, b"k", b"record", b"", 2, ("n1", "n2", "n3"), ("n4",),
                                    ReplyTo(5), 10.0, acks={"n1"}, pw=2, primary_acks={"n1"},
-                                   failures={"n2": "n2: disk full"})
+                                   failures={"n2": "n2: disk full", "n3": "n3: disk full"})
     effect = _quorum_failed(coordination)
     assert isinstance(effect, Reply) and isinstance(effect.error, QuorumError)
     assert str(effect.error) == (
         "put reached 1 of W=2 replicas and 1 of PW=2 primaries (n1) and cannot reach the "
-        "quorum; failed: n2: disk full (the other replicas may store it: outcome unknown)")
+        "quorum; failed: n2: disk full; n3: disk full (the other replicas may store it: "
+        "outcome unknown)")
     assert (effect.error.needed, effect.error.got, effect.error.replicas_failed) == (2, 1, True)
     coordination.pw, coordination.tombstone = 0, b"tombstone"
     effect = _quorum_failed(coordination)
     assert isinstance(effect, Reply) and str(effect.error) == (
         "delete reached 1 of W=2 replicas and cannot reach the quorum; failed: n2: disk "
-        "full (the other replicas may store it: outcome unknown)")
+        "full; n3: disk full (the other replicas may store it: outcome unknown)")
 
 
 def test_a_guessed_gets_end_is_told_at_its_time() -> None:
