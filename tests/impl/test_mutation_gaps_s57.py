@@ -17,8 +17,10 @@ from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
+from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
+from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
 
 
@@ -228,3 +230,30 @@ def test_a_put_ended_early_hints_only_its_silent_targets_sent_the_write_themselv
     assert hints == [(passed, second)]
     hints, _ = _ended_early_hints(2)
     assert hints == [(last, second)]
+
+
+def test_a_merge_under_a_policy_keeps_the_higher_floor() -> None:
+    """``merge__mutmut_38``, ``_40`` (the merged record's client floor left out, or
+    kept only ``if policy and False``: 0): two concurrent client-vclock copies under
+    a truncation policy, floors 3 and 5, merge to floor 5 either way round (the
+    counter below which a client's pairs were cut stays known: session 16's
+    review's floor)."""
+    policy = Truncation(threshold=3, max_pairs=4, young_s=0.0, old_s=86400.0)
+    mode = ClockMode.CLIENT_VCLOCK
+    a = Record(mode, (Sibling(b"a", VClock((("alice", 4),))),), truncation=policy,
+               floor=3)
+    b = Record(mode, (Sibling(b"b", VClock((("bob", 6),))),), truncation=policy,
+               floor=5)
+    assert versions.merge(a, b).floor == versions.merge(b, a).floor == 5
+
+
+def test_a_lifetime_rank_of_a_clock_out_of_range_is_its_floors_alone() -> None:
+    """``lifetime_rank__mutmut_10`` (``clock <= 2**62`` ms: the bound itself taken),
+    ``_11`` (an untrusted clock read as 1 ms, not 0): a negative, not finite or too
+    large ``now`` ranks by the floors alone (here 0, or 7)."""
+    bound = 2.0 ** 62 / 1000.0
+    assert bound * 1000.0 == 2.0 ** 62
+    assert [versions.lifetime_rank(now, 0) for now in (-1.0, math.nan, math.inf, bound)] == [
+        0, 0, 0, 0]
+    assert versions.lifetime_rank(bound, 7) == 7
+    assert versions.lifetime_rank(1.5, 0) == 1500
