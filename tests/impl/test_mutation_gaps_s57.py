@@ -14,7 +14,7 @@ from impl import context, versions
 from impl.effects import CancelTimer, Reply, Send
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
-from impl.get_coordinator import GetCoordination
+from impl.get_coordinator import GetCoordination, _named
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.records import ClockMode, Record, Sibling, Truncation
@@ -257,3 +257,15 @@ def test_a_lifetime_rank_of_a_clock_out_of_range_is_its_floors_alone() -> None:
         0, 0, 0, 0]
     assert versions.lifetime_rank(bound, 7) == 7
     assert versions.lifetime_rank(1.5, 0) == 1500
+
+
+def test_a_guessed_gets_failure_names_the_guess_word_for_word() -> None:
+    """``_named__mutmut_69`` (the guess's clause ``"XX...XX"``: the cluster test,
+    ``test_guessed_ring_review.py``, matches its middle only): a guessed ring's get
+    that no member answered names them and the guess."""
+    coordination = GetCoordination(7, b"k", 1, ("n1", "n2", "n3"), (), ReplyTo(1), 10.0,
+                                   used={"n1", "n2", "n3"}, guessed=True)
+    assert _named(coordination, set()) == [
+        "no answer from n1, n2, n3",
+        "this node's serving ring is a guess (its store replaced while a membership change "
+        "moves ranges): every member asked, no reply counts until each one answered"]
