@@ -15,7 +15,7 @@ from impl.effects import CancelTimer, Reply, Send
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, _named
-from impl.messages import PutRequest, ReplicaPut, ReplicaPutFailed
+from impl.messages import GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
@@ -269,3 +269,29 @@ def test_a_guessed_gets_failure_names_the_guess_word_for_word() -> None:
         "no answer from n1, n2, n3",
         "this node's serving ring is a guess (its store replaced while a membership change "
         "moves ranges): every member asked, no reply counts until each one answered"]
+
+
+def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_targets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GetCoordinator.start__mutmut_9`` (``reachable(None, now)``: every member of
+    the guess asked, a suspected one too) and ``_5`` (the guess taken for a reap
+    check too, ``internal and False``): four nodes, N = 3, n1's serving ring a guess
+    of all four (``quorum.guessed`` stubbed; session 51's data probe), n1 suspecting
+    one of the key's top N. A client's get asks the three others up, every reply uncounted until
+    all answered; a reap check (internal) asks the key's top N, as on a known ring."""
+    driver = Driver.start(make_config(4, n=3, r=1, w=1))
+    node = driver.nodes["n1"]
+    members = ("n1", "n2", "n3", "n4")
+    monkeypatch.setattr(node.gets.quorum, "guessed", lambda: members)
+    top = tuple(node.gets.quorum.split(b"k")[0])
+    suspected = next(name for name in top if name != "n1")  # (the members up then differ from it)
+    node.set_suspected({suspected: math.inf})
+    out = node.gets.start(driver.now, GetRequest(1, b"k", 1, "c1"), ReplyTo(1))
+    (coordination,) = node.gets.coordinations.values()
+    up = tuple(name for name in members if name != suspected)
+    assert coordination.guessed and coordination.targets == up
+    assert sorted(e.dest for e in out if isinstance(e, Send)) == [n for n in up if n != "n1"]
+    node.gets.coordinations.clear()
+    node.gets.start(driver.now, GetRequest(2, b"k", 1, "c1"), ReplyTo(0, internal=True))
+    (check,) = node.gets.coordinations.values()
+    assert not check.guessed and check.targets == top
