@@ -273,12 +273,13 @@ def test_a_guessed_gets_failure_names_the_guess_word_for_word() -> None:
 
 def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_targets(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``GetCoordinator.start__mutmut_9`` (``reachable(None, now)``: every member of
-    the guess asked, a suspected one too) and ``_5`` (the guess taken for a reap
-    check too, ``internal and False``): four nodes, N = 3, n1's serving ring a guess
-    of all four (``quorum.guessed`` stubbed; session 51's data probe), n1 suspecting
-    one of the key's top N. A client's get asks the three others up, every reply uncounted until
-    all answered; a reap check (internal) asks the key's top N, as on a known ring."""
+    """``GetCoordinator.start__mutmut_9``, ``_10`` (``reachable(None, now)``,
+    ``reachable(node, None)``: every member of the guess asked, a suspected one too)
+    and ``_5`` (the guess taken for a reap check too, ``internal and False``): four
+    nodes, N = 3, n1's serving ring a guess of all four (``quorum.guessed`` stubbed;
+    session 51's data probe), n1 suspecting one of the key's top N. A client's get
+    asks the members up, every reply uncounted until all answered; a reap check
+    (internal) asks the key's top N, as on a known ring."""
     driver = Driver.start(make_config(4, n=3, r=1, w=1))
     node = driver.nodes["n1"]
     members = ("n1", "n2", "n3", "n4")
