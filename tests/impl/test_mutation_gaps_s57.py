@@ -275,7 +275,8 @@ def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_
         monkeypatch: pytest.MonkeyPatch) -> None:
     """``GetCoordinator.start__mutmut_9``, ``_10`` (``reachable(None, now)``,
     ``reachable(node, None)``: every member of the guess asked, a suspected one too)
-    and ``_5`` (the guess taken for a reap check too, ``internal and False``): four
+    ``_73`` (a change's groups kept for a guessed get, ``guessed and False``) and
+    ``_5`` (the guess taken for a reap check too, ``internal and False``): four
     nodes, N = 3, n1's serving ring a guess of all four (``quorum.guessed`` stubbed;
     session 51's data probe), n1 suspecting one of the key's top N. A client's get
     asks the members up, every reply uncounted until all answered; a reap check
@@ -284,15 +285,17 @@ def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_
     node = driver.nodes["n1"]
     members = ("n1", "n2", "n3", "n4")
     monkeypatch.setattr(node.gets.quorum, "guessed", lambda: members)
+    change = (("n1", "n2", "n3"), ("n2", "n3", "n4"))  # (a change's groups: unread)
+    monkeypatch.setattr(node.gets.quorum, "groups", lambda key, **_: change)
     top = tuple(node.gets.quorum.split(b"k")[0])
     suspected = next(name for name in top if name != "n1")  # (the members up then differ from it)
     node.set_suspected({suspected: math.inf})
     out = node.gets.start(driver.now, GetRequest(1, b"k", 1, "c1"), ReplyTo(1))
     (coordination,) = node.gets.coordinations.values()
     up = tuple(name for name in members if name != suspected)
-    assert coordination.guessed and coordination.targets == up
+    assert coordination.guessed and coordination.targets == up and coordination.groups == ()
     assert sorted(e.dest for e in out if isinstance(e, Send)) == [n for n in up if n != "n1"]
     node.gets.coordinations.clear()
     node.gets.start(driver.now, GetRequest(2, b"k", 1, "c1"), ReplyTo(0, internal=True))
     (check,) = node.gets.coordinations.values()
-    assert not check.guessed and check.targets == top
+    assert not check.guessed and check.targets == top and check.groups == change
