@@ -11,7 +11,7 @@ import math
 import pytest
 
 from impl import context, versions
-from impl.effects import CancelTimer, Reply, Send
+from impl.effects import CancelTimer, Reply, Send, SetTimer
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, _named
@@ -19,7 +19,7 @@ from impl.messages import GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, _quorum_failed
 from impl.records import ClockMode, Record, Sibling, Truncation
 from impl.storage.memory import MemoryStorage
-from impl.timers import PutTimeout
+from impl.timers import GetTimeout, PutTimeout
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
 
@@ -275,7 +275,8 @@ def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_
         monkeypatch: pytest.MonkeyPatch) -> None:
     """``GetCoordinator.start__mutmut_9``, ``_10`` (``reachable(None, now)``,
     ``reachable(node, None)``: every member of the guess asked, a suspected one too)
-    ``_73`` (a change's groups kept for a guessed get, ``guessed and False``) and
+    ``_73`` (a change's groups kept for a guessed get, ``guessed and False``), ``_116``
+    (the timer set only for a get that ended at once: a timeout of the run) and
     ``_5`` (the guess taken for a reap check too, ``internal and False``): four
     nodes, N = 3, n1's serving ring a guess of all four (``quorum.guessed`` stubbed;
     session 51's data probe), n1 suspecting one of the key's top N. A client's get
@@ -295,6 +296,8 @@ def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_
     up = tuple(name for name in members if name != suspected)
     assert coordination.guessed and coordination.targets == up and coordination.groups == ()
     assert sorted(e.dest for e in out if isinstance(e, Send)) == [n for n in up if n != "n1"]
+    assert [e.timer for e in out if isinstance(e, SetTimer)] == [
+        GetTimeout(coordination.op_id)]  # (waiting: ``_116`` set none)
     node.gets.coordinations.clear()
     node.gets.start(driver.now, GetRequest(2, b"k", 1, "c1"), ReplyTo(0, internal=True))
     (check,) = node.gets.coordinations.values()
