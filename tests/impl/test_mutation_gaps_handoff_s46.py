@@ -92,6 +92,23 @@ def test_a_hint_for_a_node_that_left_goes_to_the_serving_rings_top_n() -> None:
     assert _retargeted("n6", removed=False) == ["n2", "n3", "n5"]
 
 
+def diverged_copy() -> tuple[Driver, tuple[str, ...], bytes]:
+    """Five nodes (N = 3, r = w = 1, dvv; anti-entropy and read repair off), the
+    replica puts dropped: v0 written at the first of KEY's preference list alone, v1
+    at the third alone (two concurrent copies). Returns the driver, KEY's preference
+    list and the third's record (shared with ``test_mutation_gaps_s56.py``)."""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, clock="dvv", anti_entropy=False,
+                                      read_repair=False))
+    preference = driver.nodes["n1"].preference_list(KEY)
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put(preference[0], KEY, b"v0"))
+    ok_put(driver.put(preference[2], KEY, b"v1"))
+    driver.drop_filter = None
+    record = driver.storages[preference[2]].read(KEY)
+    assert record is not None
+    return driver, preference, record
+
+
 def _asks(monkeypatch: pytest.MonkeyPatch, prune_to_theirs: bool
           ) -> tuple[tuple[str, str, str], list[tuple[str, list[bytes]]]]:
     """Five nodes (N = 3, dvv); v0 written at the first of the key's top N alone, v1 at
@@ -100,16 +117,9 @@ def _asks(monkeypatch: pytest.MonkeyPatch, prune_to_theirs: bool
     retirement setting itself is ``test_dvv_retired_one_way.py``'s) and, with
     ``prune_to_theirs``, its pruning to drop its own v0. Returns the top N and the
     one-way asks sent: (peer, the values of the record sent)."""
-    driver = Driver.start(make_config(5, n=3, r=1, w=1, clock="dvv", anti_entropy=False,
-                                      read_repair=False))
-    top = driver.nodes["n1"].preference_list(KEY)[:3]
+    driver, preference, record = diverged_copy()
+    top = preference[:3]
     first, _, third = top
-    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
-    ok_put(driver.put(first, KEY, b"v0"))
-    ok_put(driver.put(third, KEY, b"v1"))
-    driver.drop_filter = None
-    record = driver.storages[third].read(KEY)
-    assert record is not None
     node = driver.nodes[first]
     theirs = node.replica.parse(record)
     monkeypatch.setattr(node.replica, "kept_pruned", lambda merged, theirs: True)

@@ -32,8 +32,7 @@ from impl.membership import MemberStatus
 from impl.messages import HintAck, HintDelivery, KeyRecords, ReplicaPut, ReplicaPutAck
 from impl.storage.memory import MemoryStorage
 from impl.timers import HintScan
-from tests.impl.test_mutation_gaps_handoff_s46 import _delivered_at
-from tests.impl.test_node_driver import Driver, make_config, ok_put
+from tests.impl.test_mutation_gaps_handoff_s46 import _delivered_at, diverged_copy
 
 KEY = b"k"
 RECORD = b"record"
@@ -219,15 +218,8 @@ def test_a_hint_delivered_by_a_fallback_asks_the_first_replica_not_the_fallback(
     fallback, which does not keep the key once its hint is delivered.
     (``test_mutation_gaps_handoff_s46.py``'s sender is the third, among the top N,
     asked first either way.)"""
-    driver = Driver.start(make_config(5, n=3, r=1, w=1, clock="dvv", anti_entropy=False,
-                                      read_repair=False))
-    first, second, third, fallback = driver.nodes["n1"].preference_list(KEY)[:4]
-    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
-    ok_put(driver.put(first, KEY, b"v0"))
-    ok_put(driver.put(third, KEY, b"v1"))
-    driver.drop_filter = None
-    record = driver.storages[third].read(KEY)
-    assert record is not None
+    driver, preference, record = diverged_copy()
+    first, second, _, fallback = preference[:4]
     node = driver.nodes[first]
     monkeypatch.setattr(node.replica, "kept_pruned", lambda merged, theirs: True)
     effects = node.receive(driver.now, fallback, HintDelivery(7, KEY, record))

@@ -1,0 +1,304 @@
+"""Behaviours session 57's mutation runs of ``impl/context.py``,
+``impl/get_coordinator.py``, ``impl/versions.py`` and ``impl/put_coordinator.py``
+found no test pinned (issue 12, section 5; docs/refinement.md, "Mutation rows:
+context, get/put coordinators, versions (session 57)"). Each test names the mutmut
+mutants it kills (mutmut 3.8.1's numbering on the source of this session)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from impl import context, versions
+from impl.effects import CancelTimer, Reply, Send, SetTimer
+from impl.errors import QuorumError
+from impl.forwarding import ReplyTo
+from impl.get_coordinator import GetCoordination, _named
+from impl.messages import GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
+from impl.put_coordinator import PutCoordination, _quorum_failed
+from impl.records import ClockMode, Record, Sibling, Truncation
+from impl.storage.memory import MemoryStorage
+from impl.timers import GetTimeout, PutTimeout
+from spec.vclock import VClock
+from tests.impl.test_node_driver import Driver, make_config
+
+
+def test_the_keyed_hmac_is_kept_while_the_secret_stays() -> None:
+    """``_tag__mutmut_1``, ``_2`` (``keyed = None``, ``if _keyed and False``: the kept
+    HMAC never read, each tag keyed anew; the same tags, so
+    ``test_the_context_tag_is_hmac_sha256`` passes, but the session-55 saving, 1.3
+    against 1.9 us a tag, is gone): two tags under one secret copy the same kept
+    HMAC; another secret replaces it. ``_3`` (``if _keyed or True``: ``_keyed[0]``
+    of the empty list, an IndexError at a process's first tag; mutmut's forked child
+    inherits a filled cache, so no test saw it): the first tag with nothing kept."""
+    context._keyed.clear()
+    context._tag(b"s57 secret", b"k", b"body")
+    kept = context._keyed[0]
+    assert context._tag(b"s57 secret", b"k2", b"other") == context._tag(b"s57 secret", b"k2",
+                                                                       b"other")
+    assert context._keyed[0] is kept
+    context._tag(b"another secret", b"k", b"body")
+    assert context._keyed[0] is not kept and context._keyed[0][0] == b"another secret"
+
+
+@pytest.mark.parametrize(("stored", "rank"), [
+    (None, 0), (b"12a", 0), (b"7001", 7001),
+    (b"1" + b"0" * 18, 10 ** 18), (b"%d" % (2 ** 62 - 1), 2 ** 62 - 1),
+    (b"%d" % 2 ** 62, 0), (b"9" * 19, 0)])
+def test_the_stored_rank_is_trusted_below_two_to_the_62(stored: bytes | None,
+                                                        rank: int) -> None:
+    """``_stored_rank__mutmut_11`` (``len(raw) < 19``: a 19-digit rank, 10**18 and up,
+    read as none though below the bound), ``_16`` (``rank <= 2**62``: the bound itself
+    trusted), ``_17`` (an untrusted rank read as 1, not none): ``RANK_META`` read
+    alone (the lifetime tests start from small ranks, and a count of 1 or more hides
+    the 1)."""
+    storage = MemoryStorage("always")
+    if stored is not None:
+        storage.set_meta(versions.RANK_META, stored)
+    assert versions._stored_rank(storage) == rank
+
+
+def test_a_start_ranks_its_lifetime_at_least_at_its_start_count() -> None:
+    """``lifetime_actor__mutmut_115`` (the start count left out of the new rank's
+    floors): a store that counted 5 starts and keeps no actor (nothing to retire),
+    started with its clock at 0, ranks the sixth lifetime 6, not 1."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.LIFETIMES_META, b"5")
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"6"
+
+
+def test_a_start_ranks_its_lifetime_above_the_rank_it_retired_at() -> None:
+    """``lifetime_actor__mutmut_116``, ``_118`` (``retired_at + 1`` left out of the
+    floors, or ``retired_at - 1``): the
+    store's last start minted, at rank 7001 (its clock then), an actor of another
+    node's name (a store copied from n9: not n1's to retire, so no retirement of n1
+    carries the rank); started again with its clock at 0, its new lifetime ranks
+    7002, above the last, not 2 (its start count)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.LIFETIMES_META, b"1")
+    storage.set_meta(versions.MINTED_META, b"n9~0123456789ab")
+    storage.set_meta(versions.RANK_META, b"7001")
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"7002"
+    assert versions.read_retired(storage) == {}
+
+
+def test_a_start_ranks_its_lifetime_above_every_one_of_its_node_it_heard_of() -> None:
+    """``lifetime_actor__mutmut_117``, ``_120`` (the highest rank the store heard of
+    for its node left out of the floors, or less one): a store that keeps no actor
+    (nothing retired, so its count is not raised) but heard of a lifetime of n1 at
+    rank 9000, started with its clock at 0, ranks its lifetime 9001, not 1 or 8999."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META,
+                     versions.encode_retired({"n1~0123456789ab": 9000}))
+    versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    assert storage.get_meta(versions.RANK_META) == b"9001"
+
+
+def test_a_put_that_cannot_reach_its_quorum_says_so_word_for_word() -> None:
+    """The 20 survivors of ``_quorum_failed``'s mutants ``_2`` to ``_41`` (the letter,
+    the acks, W or the noun None; the words changed) and ``_failures__mutmut_7``
+    (``"XX; XX"`` between the failures): the 503 of a put whose failed writes leave
+    W (and PW) out of reach (session 50), built alone: a put and a delete, W = 2 of
+    one ack, PW = 2 of one primary, n2's and n3's writes failed. (Its cluster tests
+    match the clause of the failures, not the count's words.)"""
+    coordination = PutCoordination(1, b"k", b"record", b"", 2, ("n1", "n2", "n3"), ("n4",),
+                                   ReplyTo(5), 10.0, acks={"n1"}, pw=2, primary_acks={"n1"},
+                                   failures={"n2": "n2: disk full", "n3": "n3: disk full"})
+    effect = _quorum_failed(coordination)
+    assert isinstance(effect, Reply) and isinstance(effect.error, QuorumError)
+    assert str(effect.error) == (
+        "put reached 1 of W=2 replicas and 1 of PW=2 primaries (n1) and cannot reach the "
+        "quorum; failed: n2: disk full; n3: disk full (the other replicas may store it: "
+        "outcome unknown)")
+    assert (effect.error.needed, effect.error.got, effect.error.replicas_failed) == (2, 1, True)
+    coordination.pw, coordination.tombstone = 0, b"tombstone"
+    effect = _quorum_failed(coordination)
+    assert isinstance(effect, Reply) and str(effect.error) == (
+        "delete reached 1 of W=2 replicas and cannot reach the quorum; failed: n2: disk "
+        "full; n3: disk full (the other replicas may store it: outcome unknown)")
+
+
+def test_a_guessed_gets_end_is_told_at_its_time() -> None:
+    """``GetCoordinator._finish__mutmut_6`` (a guessed ring's get, session 51, ended
+    with ``ended(None, ...)``): the end hook (the reaper's ``get_ended``, which
+    answers the reap queries held for the get at that time) is called with the
+    time the get ends, as for a get of a known ring, and nothing else is done (no
+    read repair, no reap)."""
+    driver = Driver.start(make_config(3))
+    gets = driver.nodes["n1"].gets
+    told: list[tuple[float, int]] = []
+    gets.ended = lambda now, coordination: told.append((now, coordination.op_id)) or []
+    coordination = GetCoordination(7, b"k", 1, ("n1", "n2", "n3"), (), ReplyTo(1), 10.0,
+                                   guessed=True)
+    assert gets._finish(coordination, 3.5) == []
+    assert told == [(3.5, 7)]
+
+
+def test_the_highest_own_rank_reads_more_retirements_than_a_gossip_carries() -> None:
+    """``_highest_own_rank__mutmut_9`` (the store's entries decoded under the wire's
+    limit, :data:`~impl.versions.RETIRED_WIRE_LIMIT` lines, not 2**20): a store that
+    heard of one line more than a gossip may carry reads them all (the mutant: a
+    BadMessageError, so none, and rank 0)."""
+    count = versions.RETIRED_WIRE_LIMIT + 1
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META, versions.encode_retired(
+        {f"n1~{i:012x}": i for i in range(1, count + 1)}))
+    assert versions._highest_own_rank(storage, "n1") == count
+
+
+def test_a_refused_replica_put_goes_to_the_fallback_and_late_refusals_are_counted() -> None:
+    """``PutCoordinator.on_failed__mutmut_4``, ``_6``, ``_17`` (a refusal of no put in
+    progress read as one: an AttributeError), ``_23``, ``_28`` (``late-acks``,
+    ``replica-put-failed`` set to 1, not counted), ``_11`` (the hint not passed to
+    ``ack_counts``: a fallback's refusal ignored), ``_34`` (the fallback's refusal
+    named without the target it stood in for): four nodes, N = 3, W = 3, no replica
+    put delivered; a refusal of an unknown put; the second target's refusal (its
+    part sent on to the fallback, with a hint); that target's refusal again (late);
+    the fallback's refusal: no fallback left, the put fails naming the last
+    refusal of the target's part."""
+    driver = Driver.start(make_config(4, n=3, r=1, w=3))
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    first, second, _, fallback = driver.nodes["n1"].preference_list(b"k")[:4]
+    node = driver.nodes[first]
+    assert node.receive(driver.now, second, ReplicaPutFailed(999, b"k", error="x")) == []
+    driver.request(first, PutRequest(1, b"k", b"v", b"", 3, "c1"))
+    driver.deliver_all()
+    (op_id,) = node.puts.coordinations
+    out = node.receive(driver.now, second, ReplicaPutFailed(op_id, b"k", error="disk full"))
+    assert [(e.dest, e.message.hint) for e in out if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)] == [(fallback, second)]
+    assert node.receive(driver.now, second, ReplicaPutFailed(op_id, b"k", error="again")) == []
+    assert (node.stats["late-acks"], node.stats["replica-put-failed"]) == (2, 1)
+    out = node.receive(driver.now, fallback,
+                       ReplicaPutFailed(op_id, b"k", hint=second, error="disk full"))
+    assert node.stats["replica-put-failed"] == 2
+    (reply,) = [e for e in out if isinstance(e, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert f"quorum; failed: {fallback} for {second}: disk full (the" in str(reply.error)
+
+
+def test_the_highest_own_rank_is_of_the_nodes_own_prefix_trusted_below_two_to_the_62(
+        ) -> None:
+    """``_highest_own_rank__mutmut_19`` (``partition("~")``: a node name holding a
+    ``~`` cut at its first one, so node ``a~b``'s lifetimes read as node ``a``'s),
+    ``_23`` (``rank <= 2**62``: the bound itself trusted)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(versions.RETIRED_KNOWN_META, versions.encode_retired(
+        {"a~b~0123456789ab": 7, "a~0123456789ab": 5, "n1~0123456789ab": 2 ** 62}))
+    assert versions._highest_own_rank(storage, "a~b") == 7
+    assert versions._highest_own_rank(storage, "a") == 5
+    assert versions._highest_own_rank(storage, "n1") == 0
+
+
+def _ended_early_hints(suspected: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """Six nodes, N = 3, W = 1; the key's third target suspected by the coordinator
+    (the first target) before the put (its share sent to the first fallback,
+    hinted), and, if ``suspected`` is 2, the second fallback too; no replica put
+    delivered; the put (answered at once) ended early. Returns the hinted replica
+    puts sent, (node, intended), and the preference list."""
+    driver = Driver.start(make_config(6, n=3, r=1, w=1))
+    preference = list(driver.nodes["n1"].preference_list(b"k"))
+    first, _, third, fallback, passed, _ = preference
+    node = driver.nodes[first]
+    node.set_suspected({third: math.inf, **({passed: math.inf} if suspected == 2 else {})})
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    driver.request(first, PutRequest(1, b"k", b"v", b"", 1, "c1"))
+    driver.deliver_all()
+    assert 1 in driver.replies
+    (op_id,) = node.puts.coordinations
+    assert node.puts.coordinations[op_id].sent_to[third] == fallback
+    out = node.puts.end_early(driver.now + 0.01, op_id)
+    assert out[-1] == CancelTimer(PutTimeout(op_id))
+    return [(e.dest, e.message.hint) for e in out if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)], preference
+
+
+def test_a_put_ended_early_hints_only_its_silent_targets_sent_the_write_themselves(
+        ) -> None:
+    """``PutCoordinator._hint_silent__mutmut_2`` to ``_8``, ``_11``, ``_17``, ``_20``,
+    ``_26`` (the skip's clauses inverted or joined otherwise, ``break`` for
+    ``continue``, the times or the effect None, ``initial=True``): a put ended early
+    (the lingering table's bound, session 33's review) hints only the second
+    target's share, to the next fallback left: not the coordinator's (acked), nor
+    the suspected third target's (at a fallback already: ``_2``, ``_3`` hinted it
+    again); with the second fallback suspected too, to the third (``_11``, ``_20``
+    lost the time the suspicion is read at)."""
+    hints, (_, second, _, _, passed, last) = _ended_early_hints(1)
+    assert hints == [(passed, second)]
+    hints, _ = _ended_early_hints(2)
+    assert hints == [(last, second)]
+
+
+def test_a_merge_under_a_policy_keeps_the_higher_floor() -> None:
+    """``merge__mutmut_38``, ``_40`` (the merged record's client floor left out, or
+    kept only ``if policy and False``: 0): two concurrent client-vclock copies under
+    a truncation policy, floors 3 and 5, merge to floor 5 either way round (the
+    counter below which a client's pairs were cut stays known: session 16's
+    review's floor)."""
+    policy = Truncation(threshold=3, max_pairs=4, young_s=0.0, old_s=86400.0)
+    mode = ClockMode.CLIENT_VCLOCK
+    a = Record(mode, (Sibling(b"a", VClock((("alice", 4),))),), truncation=policy,
+               floor=3)
+    b = Record(mode, (Sibling(b"b", VClock((("bob", 6),))),), truncation=policy,
+               floor=5)
+    assert versions.merge(a, b).floor == versions.merge(b, a).floor == 5
+
+
+def test_a_lifetime_rank_of_a_clock_out_of_range_is_its_floors_alone() -> None:
+    """``lifetime_rank__mutmut_10`` (``clock <= 2**62`` ms: the bound itself taken),
+    ``_11`` (an untrusted clock read as 1 ms, not 0): a negative, not finite or too
+    large ``now`` ranks by the floors alone (here 0, or 7)."""
+    bound = 2.0 ** 62 / 1000.0
+    assert bound * 1000.0 == 2.0 ** 62
+    assert [versions.lifetime_rank(now, 0) for now in (-1.0, math.nan, math.inf, bound)] == [
+        0, 0, 0, 0]
+    assert versions.lifetime_rank(bound, 7) == 7
+    assert versions.lifetime_rank(1.5, 0) == 1500
+
+
+def test_a_guessed_gets_failure_names_the_guess_word_for_word() -> None:
+    """``_named__mutmut_69`` (the guess's clause ``"XX...XX"``: the cluster test,
+    ``test_guessed_ring_review.py``, matches its middle only): a guessed ring's get
+    that no member answered names them and the guess."""
+    coordination = GetCoordination(7, b"k", 1, ("n1", "n2", "n3"), (), ReplyTo(1), 10.0,
+                                   used={"n1", "n2", "n3"}, guessed=True)
+    assert _named(coordination, set()) == [
+        "no answer from n1, n2, n3",
+        "this node's serving ring is a guess (its store replaced while a membership change "
+        "moves ranges): every member asked, no reply counts until each one answered"]
+
+
+def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_targets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GetCoordinator.start__mutmut_9``, ``_10`` (``reachable(None, now)``,
+    ``reachable(node, None)``: every member of the guess asked, a suspected one too)
+    ``_73`` (a change's groups kept for a guessed get, ``guessed and False``), ``_116``
+    (the timer set only for a get that ended at once: a timeout of the run) and
+    ``_5`` (the guess taken for a reap check too, ``internal and False``): four
+    nodes, N = 3, n1's serving ring a guess of all four (``quorum.guessed`` stubbed;
+    session 51's data probe), n1 suspecting one of the key's top N. A client's get
+    asks the members up, every reply uncounted until all answered; a reap check
+    (internal) asks the key's top N, as on a known ring."""
+    driver = Driver.start(make_config(4, n=3, r=1, w=1))
+    node = driver.nodes["n1"]
+    members = ("n1", "n2", "n3", "n4")
+    monkeypatch.setattr(node.gets.quorum, "guessed", lambda: members)
+    change = (("n1", "n2", "n3"), ("n2", "n3", "n4"))  # (a change's groups: unread)
+    monkeypatch.setattr(node.gets.quorum, "groups", lambda key, **_: change)
+    top = tuple(node.gets.quorum.split(b"k")[0])
+    suspected = next(name for name in top if name != "n1")  # (the members up then differ from it)
+    node.set_suspected({suspected: math.inf})
+    out = node.gets.start(driver.now, GetRequest(1, b"k", 1, "c1"), ReplyTo(1))
+    (coordination,) = node.gets.coordinations.values()
+    up = tuple(name for name in members if name != suspected)
+    assert coordination.guessed and coordination.targets == up and coordination.groups == ()
+    assert sorted(e.dest for e in out if isinstance(e, Send)) == [n for n in up if n != "n1"]
+    assert [e.timer for e in out if isinstance(e, SetTimer)] == [
+        GetTimeout(coordination.op_id)]  # (waiting: ``_116`` set none)
+    node.gets.coordinations.clear()
+    node.gets.start(driver.now, GetRequest(2, b"k", 1, "c1"), ReplyTo(0, internal=True))
+    (check,) = node.gets.coordinations.values()
+    assert not check.guessed and check.targets == top and check.groups == change
