@@ -240,10 +240,10 @@ class GetCoordinator:
         #: (:meth:`impl.node.Node._uncounted_read`); the key, its record, the time
         self.uncounted_read: Callable[[bytes, Record, float], bool] = (
             lambda key, own, now: False)
-        #: why this node's own read did not count and when it counts again, in a
-        #: phrase for a failed get's message, at its deadline (the time)
-        #: (:meth:`impl.node.Node.own_read_uncounted_why`; session 57)
-        self.uncounted_why: Callable[[float], str] = lambda now: "not rebuilt"
+        #: why this node's own read of a key did not count and when it counts
+        #: again, in a phrase for a failed get's message, at its deadline (the key,
+        #: the time; :meth:`impl.node.Node.own_read_uncounted_why`; session 57)
+        self.uncounted_why: Callable[[bytes, float], str] = lambda key, now: "not rebuilt"
         #: an internal get (a reap check) of ``key`` that did not hear every target
         #: by its deadline: (now, key, the check's ``ReplyTo.attempt``)
         #: -> effects (the node tries it again later)
@@ -396,7 +396,7 @@ class GetCoordinator:
         """:attr:`uncounted_why` at ``now`` when this node's own read was uncounted
         (a guessed ring's get names its own reason), else the default phrase."""
         if self.name in coordination.uncounted and not coordination.guessed:
-            return self.uncounted_why(now)
+            return self.uncounted_why(coordination.key, now)
         return "not rebuilt"
 
     def _send(self, coordination: GetCoordination, target: str, now: float, *,

@@ -1832,30 +1832,30 @@ class Node:
             return None
         return self._silent_until - now
 
-    def own_read_uncounted_why(self, now: float) -> str:
-        """Why this coordinator's own read does not count towards R at ``now``
-        (:meth:`_uncounted_read`), and when it counts again, in a phrase for a get's
-        503 (:attr:`impl.get_coordinator.GetCoordinator.uncounted_why`): rebuilding
-        (the exchanges pending; counted at most ``request_timeout +
+    def own_read_uncounted_why(self, key: bytes, now: float) -> str:
+        """Why this coordinator's own read of ``key`` does not count towards R at
+        ``now`` (:meth:`_uncounted_read`), and when it counts again, in a phrase for
+        a get's 503 (:attr:`impl.get_coordinator.GetCoordinator.uncounted_why`):
+        rebuilding (the exchanges pending; counted at most ``request_timeout +
         max_retry_after`` seconds after the rebuild ends), just rebuilt (the
-        seconds of :meth:`rebuild_grace`), an empty copy of a store not every live
+        seconds of :meth:`rebuild_grace`), an empty copy in a store not every live
         peer has named yet (:data:`impl.restore_guard.FRESH_UNCONFIRMED_META`), or,
         each of those over by ``now`` (the 503 comes at the get's deadline, its
-        own read was judged at its start), counted again now."""
+        own read was judged at its start), counted now."""
         if self.rebuild.active:
             return (f"not rebuilt, {len(self.rebuild.pending)} exchanges pending: its own "
                     "reads count again at most "
                     f"{self.config.request_timeout + self.detector.max_retry_after:.1f} s "
                     "after they end")
         why: list[str] = []
+        if self._unrebuilt_copy(key, self.replica.local_record(key)):  # (unconfirmed)
+            why.append("an empty copy in a store not every live peer has named yet: "
+                       "counted once they have")
         left = self.rebuild_grace(now)
         if left is not None:
-            why.append(f"just rebuilt: its own reads count again in {left:.1f} s, "
-                       "see rebuild_grace in /status")
-        if self._unconfirmed_fresh:
-            why.append("an empty store not every live peer has named yet: its empty "
-                       "copies count once they have")
-        return " and ".join(why) or "uncounted at the get's start: its own reads count now"
+            why.insert(0, f"just rebuilt: its own reads count again in {left:.1f} s")
+            why.append("see rebuild_grace in /status")
+        return ", ".join(why) or "uncounted at the get's start: its own reads count now"
 
     def _unacked_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
                                ) -> Callable[[float, str, Any], list[Effect]]:
