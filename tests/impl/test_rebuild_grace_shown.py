@@ -31,9 +31,11 @@ def test_a_get_in_the_grace_says_when_the_own_reads_count_again(seed: int) -> No
     of the grace (6.5 s at seed 0, 5.5 s at seed 1), which
     :meth:`impl.node.Node.rebuild_grace` also gives; past them the same get
     through n1 alone reads the value. Mutants (each run, seen failing, reverted):
-    ``Node.rebuild_grace`` always None (the grace not shown: the phrase said
-    "uncounted at the get's start: its own reads count now", no match);
-    ``_named``'s phrase the fixed "not rebuilt" (no match)."""
+    ``Node.rebuild_grace`` always None (the grace not shown: ``assert None is not
+    None`` at both seeds); ``own_read_uncounted_why`` without its grace clause
+    (the phrase "uncounted at the get's start: its own reads count now", no match);
+    ``_named``'s phrase the fixed "not rebuilt" (``... own read, not rebuilt))``,
+    no match)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed) as cluster:
         keys = [b"k%d" % i for i in range(20)]
         for key in keys:
