@@ -157,14 +157,17 @@ def read_quorum_reached(coordination: GetCoordination) -> bool:
             and len(primary_replies(coordination, counted)) >= coordination.pr)
 
 
-def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
+def _named(coordination: GetCoordination, counted: set[str],
+           own_why: str = "not rebuilt") -> list[str]:
     """The clauses of a failed get's message that name its nodes, in the order of
     the preference list (each fallback after the target it was asked for, ``n4 for
     n2``): the nodes asked that did not answer (``no answer from n3, n4 for n3``),
     the targets suspected when the get began and never asked themselves (their
     share went to a fallback: ``suspected, not asked: n2``), the nodes whose replies
     counted towards R (``answered: n1, n5 for n2``), those whose replies did not
-    (``not counted: n1 (the coordinator's own read, not rebuilt), n4``), and why
+    (``not counted: n1 (the coordinator's own read, not rebuilt), n4``; the
+    phrase after "own read" is ``own_why``: since session 57 when its own reads
+    count again, :meth:`impl.node.Node.own_read_uncounted_why`), and why
     not (a guessed ring's get, :attr:`GetCoordination.guessed`: that it waits for
     every member asked). Before session 35 the 503 said only "get reached 2 of R=3 replicas before
     the timeout", naming no node, where a put's 504 named its silent nodes since
@@ -187,7 +190,7 @@ def _named(coordination: GetCoordination, counted: set[str]) -> list[str]:
         if node in counted:
             answered.append(label)
         elif node in coordination.replies:
-            uncounted.append(f"{label} (the coordinator's own read, not rebuilt)"
+            uncounted.append(f"{label} (the coordinator's own read, {own_why})"
                              if node in coordination.uncounted and not coordination.guessed
                              else label)
         elif node in coordination.used:
@@ -237,6 +240,10 @@ class GetCoordinator:
         #: (:meth:`impl.node.Node._uncounted_read`); the key, its record, the time
         self.uncounted_read: Callable[[bytes, Record, float], bool] = (
             lambda key, own, now: False)
+        #: why this node's own read of a key did not count and when it counts
+        #: again, in a phrase for a failed get's message, at its deadline (the key,
+        #: the time; :meth:`impl.node.Node.own_read_uncounted_why`; session 57)
+        self.uncounted_why: Callable[[bytes, float], str] = lambda key, now: "not rebuilt"
         #: an internal get (a reap check) of ``key`` that did not hear every target
         #: by its deadline: (now, key, the check's ``ReplyTo.attempt``)
         #: -> effects (the node tries it again later)
@@ -370,9 +377,9 @@ class GetCoordinator:
             what, needed, got = shortfall("R", len(counted), coordination.r,
                                           primary_replies(coordination, counted),
                                           coordination.pr, "replicas")
+            named = _named(coordination, counted, self._own_why(coordination, now))
             return [answer(coordination.reply_to, None, QuorumError(
-                f"get reached {what} before the timeout"
-                f" ({'; '.join(_named(coordination, counted))})",
+                f"get reached {what} before the timeout ({'; '.join(named)})",
                 needed=needed, got=got)), *ended]
         out: list[Effect] = []
         for target in coordination.targets:
@@ -384,6 +391,13 @@ class GetCoordinator:
         out.append(SetTimer(timer, min(now + self.config.replica_timeout
                                        * coordination.patience, coordination.deadline)))
         return out
+
+    def _own_why(self, coordination: GetCoordination, now: float) -> str:
+        """:attr:`uncounted_why` at ``now`` when this node's own read was uncounted
+        (a guessed ring's get names its own reason), else the default phrase."""
+        if self.name in coordination.uncounted and not coordination.guessed:
+            return self.uncounted_why(coordination.key, now)
+        return "not rebuilt"
 
     def _send(self, coordination: GetCoordination, target: str, now: float, *,
               initial: bool) -> Effect:

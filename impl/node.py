@@ -512,6 +512,7 @@ class Node:
         #: (:meth:`_acks_uncounted`; session 54's review)
         self._silent_until = -math.inf
         self.puts.uncounted_own = lambda key, now: self._acks_uncounted(now)
+        self.gets.uncounted_why = self.own_read_uncounted_why
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
 
@@ -1816,6 +1817,45 @@ class Node:
         puts through it go to a fallback (hinted) for ``request_timeout +
         max_retry_after`` seconds after its last silent read (9 s by default)."""
         return self.rebuild.active or now < self._silent_until
+
+    def rebuild_grace(self, now: float) -> float | None:
+        """The seconds (> 0) until this node's own reads and acknowledgements count
+        again after its rebuild ended, or None: while it rebuilds (``rebuild`` in
+        ``/status`` says so) and once they count. They stay uncounted for
+        ``request_timeout + max_retry_after`` seconds (9 s by default) after its
+        last read it left unanswered while rebuilding (:meth:`_acks_uncounted`: a
+        peer may still suspect it and read through a fallback). ``rebuild_grace``
+        in ``/status`` (session 57: red team 6 read a 503 ``not counted: n3 (the
+        coordinator's own read, not rebuilt)`` at R = 1 while ``/status`` showed
+        ``rebuild`` null, and nothing an operator sees said why)."""
+        if self.rebuild.active or now >= self._silent_until:
+            return None
+        return self._silent_until - now
+
+    def own_read_uncounted_why(self, key: bytes, now: float) -> str:
+        """Why this coordinator's own read of ``key`` does not count towards R at
+        ``now`` (:meth:`_uncounted_read`), and when it counts again, in a phrase for
+        a get's 503 (:attr:`impl.get_coordinator.GetCoordinator.uncounted_why`):
+        rebuilding (the exchanges pending; counted at most ``request_timeout +
+        max_retry_after`` seconds after the rebuild ends), just rebuilt (the
+        seconds of :meth:`rebuild_grace`), an empty copy in a store not every live
+        peer has named yet (:data:`impl.restore_guard.FRESH_UNCONFIRMED_META`), or,
+        each of those over by ``now`` (the 503 comes at the get's deadline, its
+        own read was judged at its start), counted now."""
+        if self.rebuild.active:
+            return (f"not rebuilt, {len(self.rebuild.pending)} exchanges pending: its own "
+                    "reads count again at most "
+                    f"{self.config.request_timeout + self.detector.max_retry_after:.1f} s "
+                    "after they end")
+        why: list[str] = []
+        if self._unrebuilt_copy(key, self.replica.local_record(key)):  # (unconfirmed)
+            why.append("an empty copy in a store not every live peer has named yet: "
+                       "counted once they have")
+        left = self.rebuild_grace(now)
+        if left is not None:
+            why.insert(0, f"just rebuilt: its own reads count again in {left:.1f} s")
+            why.append("see rebuild_grace in /status")
+        return ", ".join(why) or "uncounted at the get's start: its own reads count now"
 
     def _unacked_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
                                ) -> Callable[[float, str, Any], list[Effect]]:

@@ -64,6 +64,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import socket
@@ -2548,6 +2549,8 @@ class NodeServer:
                     "pending": len(self.node.rebuild.pending),
                     "done": len(self.node.rebuild.done),
                     "waiting_for": sorted({peer for _, peer in self.node.rebuild.pending})},
+                # rebuilt, its own reads and acks not counted yet (session 57)
+                "rebuild_grace": self.rebuild_grace(),
                 "shadow_round": None if shadow is None else {
                     "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
                     "over": shadow.over},
@@ -2557,6 +2560,24 @@ class NodeServer:
                     "http_timeouts": self.http.timeouts, "http_malformed": self.http.malformed,
                     "peer": len(self._peer_slots), "peer_evicted": self._peer_slots.evicted,
                     "peer_refused": self._peer_slots.refused}}
+
+    def rebuild_grace(self) -> dict[str, float] | None:
+        """``rebuild_grace`` of ``/status``: null, or once this node's rebuild ended
+        while its own reads (a get it coordinates) and its acknowledgements still do
+        not count towards R and W (:meth:`impl.node.Node.rebuild_grace`: a peer may
+        still suspect it for a read it left unanswered while rebuilding):
+        ``counted_in_s``, the seconds until they count again (rounded up to 0.1 s),
+        and ``grace_s``, the longest such window (``request_timeout +
+        max_retry_after``, 9 s by default). A field of its own, not a state of
+        ``rebuild``: ``rebuild`` null is what waits for a rebuilt node look for
+        (``vdynamo cluster``, the tests' and probes' waits), and the node is ready
+        meanwhile (session 57: red team 6's get at R = 1 through n3 alone answered
+        503, its own read not counted, with ``rebuild`` null and nothing saying why)."""
+        left = self.node.rebuild_grace(self.now())
+        if left is None:
+            return None
+        return {"counted_in_s": math.ceil(left * 10) / 10,
+                "grace_s": self.config.request_timeout + self.node.detector.max_retry_after}
 
     def limits(self) -> dict[str, int]:
         """``limits`` of ``/status``: the record limits a client meets (bytes, but

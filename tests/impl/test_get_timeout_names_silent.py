@@ -107,6 +107,7 @@ def test_replies_that_do_not_count_are_named_with_why() -> None:
     node.receive(0.4, "n5", ReplicaGetReply(op_id, KEY))
     assert str(_failed(node, op_id)) == (
         "get reached 0 of R=3 replicas before the timeout (no answer from n2, n3; "
-        "not counted: n1 (the coordinator's own read, not rebuilt), n4 for n2, "
+        "not counted: n1 (the coordinator's own read, uncounted at the get's start: its "
+        "own reads count now), n4 for n2, "
         "n5 for n3; 2 empty answer(s) of nodes outside the key's top N do not make "
         "a not found)")

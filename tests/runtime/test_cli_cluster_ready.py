@@ -130,12 +130,14 @@ def test_the_wait_ends_once_a_node_exited_naming_its_last_log_line(tmp_path: Pat
 
 @contextlib.contextmanager
 def _stand_in(bodies: dict[str, dict[str, object]]) -> Iterator[int]:
-    """A stand-in node's HTTP port: ``GET PATH`` answers ``bodies[PATH]`` as JSON."""
+    """A stand-in node's HTTP port: ``GET PATH`` answers ``bodies[PATH]`` as JSON, 404
+    a path not given (since session 57 ``cluster status`` reads a ready node's
+    ``/status`` too)."""
 
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            payload = json.dumps(bodies[self.path]).encode()
-            self.send_response(200)
+            payload = json.dumps(bodies.get(self.path, {})).encode()
+            self.send_response(200 if self.path in bodies else 404)
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -344,3 +346,34 @@ def test_status_names_a_node_that_answers_but_is_not_ready(
         f"  n1: member_status up; {settings}; its process is none `vdynamo cluster` "
         f"started in {directory} (a `vdynamo serve` by hand?)\n"
         + _stand_in_warning(directory)), by_hand.stderr
+
+
+def test_status_names_a_ready_node_in_its_rebuild_grace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ready node whose ``/status`` ``rebuild_grace`` is set (session 57: rebuilt,
+    its own reads and acks not counted for a few seconds more) is named on stderr
+    with the seconds; a ready node without it (null) is not; the exit status is
+    what it would be without (the node is ready). Red team 6 read a 503 through
+    such a node alone while everything said rebuilt and ready. Mutants (each run,
+    seen failing, reverted): ``_rebuild_grace`` always None (the stderr without the
+    lines); the ``counted_in_s`` check dropped, so null's ``None`` formatted
+    (TypeError out of ``cluster status``)."""
+    ready = {"ready": True, "live": True, "member_status": "up"}
+    with _stand_in({"/health": ready, "/status": {"rebuild_grace": {
+            "counted_in_s": 4.2, "grace_s": 9.0}}}) as graced, _stand_in(
+            {"/health": ready, "/status": {"rebuild_grace": None}}) as plain:
+        directory = tmp_path / "c"
+        _stand_in_cluster(directory, monkeypatch, {
+            "n1": {"pid": os.getpid(), "http": graced, "peer": procs.free_port()},
+            "n2": {"pid": os.getpid(), "http": plain, "peer": procs.free_port()}})
+        monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: True)
+        shown = cli("cluster", "status", "--dir", str(directory))
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
+    assert rows["n1"][2] == "ready" and rows["n2"][2] == "ready", shown.stdout
+    assert shown.stderr == (
+        "vdynamo cluster status: just rebuilt, their own reads and acks not counted yet "
+        "(rebuild_grace in /status):\n"
+        "  n1: counted again in 4.2 s; until then a get it coordinates does not count "
+        "its own copy towards R, nor a put its own write towards W\n"
+        + _stand_in_warning(directory)), shown.stderr
+    assert shown.returncode == cluster_cli.STATUS_FILE_BROKEN, shown  # (the stand-in file)

@@ -4,8 +4,10 @@ impl.node.Node.start, docs/runtime.md, "A restored store after a reap")."""
 from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
+from impl.config import ClusterConfig
 from impl.membership import MemberStatus
 from impl.runtime import NodeServer
+from impl.storage.base import Storage
 from tests.runtime.live import run
 
 
@@ -33,18 +35,24 @@ def test_status_reports_the_shadow_round_while_it_is_on() -> None:
     run(scenario())
 
 
+def crashed_n1_store() -> tuple[ClusterConfig, Storage]:
+    """The configuration and n1's store of a quiet 3-node simulated cluster, n1
+    crashed (for a NodeServer of n1 to take it over)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.run_until_quiet()
+    cluster.crash("n1")
+    return cluster.config, cluster.storages["n1"].inner
+
+
 def test_status_reports_a_rebuild_and_ready_is_false_meanwhile() -> None:
     """A NodeServer whose node rebuilds a replaced disk (:mod:`impl.rebuild`, begun
     as on ``restore-fresh-renewed``): ``/status`` ``rebuild`` gives the exchanges
     pending and done, ``/health`` ``ready`` is false; once rebuilt, ``null`` and
     ready. Mutants: ``ready`` ignoring the rebuild; the field left out (KeyError)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
-    cluster.run_until_quiet()
-    cluster.crash("n1")
-    storage = cluster.storages["n1"].inner
+    config, storage = crashed_n1_store()
 
     async def scenario() -> None:
-        server = NodeServer("n1", cluster.config, storage, {})
+        server = NodeServer("n1", config, storage, {})
         assert server.status()["rebuild"] is None
         node = server.node
         node._begin_rebuild(server.now())
