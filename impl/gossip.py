@@ -1466,6 +1466,8 @@ class Gossiper:
                 return removed
         if not self.claims and self._defers(self.name):
             return self._gossip_to(self._peer())  # keeps serving; tried each hint scan
+        if self._transfer_missed():
+            return self._gossip_to(self._peer())  # its transfer first (then rebuilt)
         announce: Callable[[], Membership] | None = None
         if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:
             announce = partial(self.view.announce, self.name, status=MemberStatus.LEFT)
@@ -1475,6 +1477,30 @@ class Gossiper:
         if view is not None:
             self._apply(view)
         return self._gossip_to(self._peer())
+
+    def _transfer_missed(self) -> bool:
+        """Strategies 1 and 2: whether this leaving node's store, found lost
+        (:attr:`_store_lost`), was about to announce ``left`` without having made
+        its transfer (:data:`HANDED_META` not this future ring's); if so the transfer
+        is set to wait (:meth:`_transfer_if_seen`, which waits for the rebuild,
+        :meth:`_rebuild_first`) and True is returned. A new store sets its transfer
+        in :meth:`_apply` only when the cluster's future ring differs from the one
+        it started with (the configuration's); with the configured members the only
+        ones to stay (two joined nodes leaving together, both wiped), it does not,
+        no transfer waited, the hint scan found nothing pending and the node
+        announced ``left`` at once: the hints the lost store still held went with it
+        and were made by no one (strategy 2, seed 3, 2 s: a get at R = 1 through
+        n1 answered not found for ``k11``, whose hint to n1 was on n4's lost disk;
+        ``tests/impl/test_wiped_leavers_review57.py``)."""
+        if (self.claims or not self._store_lost or self.transfer_after is not None
+                or self.storage.get_meta(HANDED_META) == self._ring_id()):
+            return False
+        self.transfer_from = self.partitioning  # (its tokens, on the serving ring)
+        self.storage.set_meta(FROM_META, json.dumps(
+            _ring_json(self.partitioning.ring)).encode())
+        self.transfer_after = self.view.vector()
+        self._transfer_if_seen()
+        return True
 
     def _members_ring(self) -> Partitioning | None:
         """The ring of the members' tokens in this node's view, in the configured

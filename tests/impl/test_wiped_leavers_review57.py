@@ -51,19 +51,28 @@ def test_two_leavers_wiped_together_under_strategy_3_are_both_taken_out() -> Non
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "strategy 3: a leaver wiped, then a non-leaver wiped 0.5 s later: the leaver's "
-    "self-removal stays `removing` in every view and the wiped non-leaver's rebuild "
-    "never ends (seeds 2 and 4 of 1-4; on the code before session 57 too)"))
+    "strategy 3: a leaver wiped, then a non-leaver wiped 0.5 s later: a cycle (the "
+    "wiped n2 serves a guessed ring, the future one, so it withholds the HintAck of a "
+    "key the removal moves to it, the survivors wait for that ack, and n2's rebuild "
+    "pairs are of ranges the survivors hold no tree of; docs/runtime.md, \"Two wiped "
+    "leavers (session 57)\"); seeds 2 and 4 of 1-4, also before session 57"))
 def test_a_non_leaver_wiped_during_a_wiped_leavers_removal_under_strategy_3() -> None:
-    """Open (docs/runtime.md, "Review of session 57's service and data changes"):
-    n4 asked to leave, wiped 1 s later (it removes itself), and n2 wiped 0.5 s after
-    it. Seed 2: after 120 s n4 is ``removing`` in every node's view, n2 rebuilding
-    with 28 exchanges pending (with n1 and n5, both up), 2 hints deliverable, never
-    quiet: n1 and n3 each keep a hint for the rebuilding n2 and so never report
-    n4's handover to the claimant (``Gossiper._removal_hints_out``), and n2's
-    rebuild does not end (why was not traced). Strategies 1 and 2 (n4 ``left``)
-    and strategy 3 without n2's wipe pass.
-    Passes when fixed: then drop the mark."""
+    """Open (docs/runtime.md, "Two wiped leavers (session 57)", where the cycle is
+    traced): n4 asked to leave, wiped 1 s later (it removes itself), and n2 wiped
+    0.5 s after it. Seed 2: n4 stays ``removing`` in every view. (1) n2's new store
+    serves a guessed ring (:attr:`impl.gossip.Gossiper.serving_guessed`), the
+    future one, n4's partitions already given out, while n1, n3 and n5 serve the
+    ring before (their kept serving ring) until the removal is handed over. (2) The
+    survivors hand n4's ranges over; ``k24`` (n4, n3, n1 -> n2, n3, n5) is hinted
+    to n2 by n1 (and n3), and a survivor reports the handover only once such a
+    hint is acknowledged (:meth:`impl.gossip.Gossiper._removal_hints_out`). (3)
+    n2, rebuilding, withholds that ``HintAck``: on its guessed ring ``k24`` is its
+    own on both rings, so it looks like a put's fallback hint
+    (:meth:`impl.node.Node._unrebuilt_mine`). (4) n2's rebuild waits for
+    exchanges of (range, peer) pairs of its guessed ring (28 left: n3 13, n5 10,
+    n1 5), ranges the peer does not replicate on its ring, so it holds no tree
+    of them and ignores the step (``anti-entropy-unknown-range``). Each waits for
+    the next: never quiet in 120 s. Passes when fixed: then drop the mark."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
         client = write_then_leave(cluster, KEYS, "n4", gap=1.0)
@@ -75,9 +84,12 @@ def test_a_non_leaver_wiped_during_a_wiped_leavers_removal_under_strategy_3() ->
         assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
 
 
-def _two_leavers_wiped(partitioning: str, seed: int, gap: float) -> int:
+def _two_leavers_wiped(partitioning: str, seed: int, gap: float
+                       ) -> tuple[int, bool, list[MemberStatus | None]]:
     """n4 and n5 asked to leave together, both wiped ``gap`` s later: the wrong gets
-    at R = 1 (:func:`tests.impl.test_wiped_leaver_reads._wrong_reads`)."""
+    at R = 1 (:func:`tests.impl.test_wiped_leaver_reads._wrong_reads`), whether the
+    cluster then went quiet with nothing stalled and every key at R = 3, and n4's
+    and n5's statuses in n1's view."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, partitioning=partitioning
                           ) as cluster:
         for joiner in ("n4", "n5"):
@@ -93,18 +105,26 @@ def _two_leavers_wiped(partitioning: str, seed: int, gap: float) -> int:
         cluster.run_for(gap)
         cluster.wipe("n4")
         cluster.wipe("n5")
-        return _wrong_reads(cluster, client)
+        wrong = _wrong_reads(cluster, client)
+        cluster.run_until_quiet(max_time=120.0)
+        whole = cluster.stalled == {} and all(
+            client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
+        view = cluster.node("n1").view
+        return wrong, whole, [None if (m := view.get(name)) is None else m.status
+                              for name in ("n4", "n5")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "strategy 2, two leavers wiped together 2 s into their leaves, seed 3: 1 get at "
-    "R = 1 of about 230 misses an acknowledged write (on the code before session 57 "
-    "too); either leaver wiped alone: 0"))
 def test_two_leavers_wiped_together_under_strategy_2_read_every_write() -> None:
-    """Open (docs/runtime.md, "Review of session 57's service and data changes"):
-    session 57's ``_rebuild_first`` makes each wiped leaver rebuild before its
-    transfer; with both wiped, strategy 2, seed 3 at 2 s, one read through a new
-    owner still answers not found (the other 39 runs of strategies 1 and 2, seeds
-    1-4 at 1 and 2 s, seeds 5-8 at 1, 2 and 3 s: 0; in all 40 both leave, nothing
-    stalled, every key at R = 3 once quiet). Passes when fixed: then drop the mark."""
-    assert _two_leavers_wiped("strategy2", 3, 2.0) == 0
+    """Session 57's review pinned this as a strict xfail; fixed by s57-leavers2
+    (docs/runtime.md, "Two wiped leavers (session 57)"). Strategy 2, seed 3, n4 and
+    n5 wiped 2 s into their leaves: n4's lost disk still held the transfer's hint
+    of ``k11`` for n1. The new stores' first views gave no ring change (the future
+    ring, n1-n3, was the configuration's ring they started with), so
+    :meth:`impl.gossip.Gossiper._apply` set no transfer, the hint scan found
+    nothing pending and each announced ``left`` at once, while rebuilding; the
+    hint was made by no one and a get at R = 1 through n1 answered not found (1 of
+    about 230). Now such a store's ``left`` waits for its transfer
+    (:meth:`impl.gossip.Gossiper._transfer_missed`), made once it is rebuilt.
+    Mutant, run and seen failing: ``_transfer_missed`` answering False (the fix
+    reverted): 1 wrong read."""
+    assert _two_leavers_wiped("strategy2", 3, 2.0) == (0, True, [MemberStatus.LEFT] * 2)
