@@ -12,12 +12,12 @@ import pytest
 
 from impl import context, versions
 from impl.effects import CancelTimer, Reply, Send, SetTimer
-from impl.errors import QuorumError
+from impl.errors import QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, _named
 from impl.messages import GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
-from impl.put_coordinator import PutCoordination, _quorum_failed
-from impl.records import ClockMode, Record, Sibling, Truncation
+from impl.put_coordinator import PutCoordination, PutCoordinator, _quorum_failed
+from impl.records import ClockMode, Record, Sibling, Truncation, encode_record
 from impl.storage.memory import MemoryStorage
 from impl.timers import GetTimeout, PutTimeout
 from spec.vclock import VClock
@@ -302,3 +302,76 @@ def test_a_guessed_get_asks_the_members_believed_reachable_and_a_reap_check_the_
     node.gets.start(driver.now, GetRequest(2, b"k", 1, "c1"), ReplyTo(0, internal=True))
     (check,) = node.gets.coordinations.values()
     assert not check.guessed and check.targets == top and check.groups == change
+
+
+def _bookkeeping(pending: int) -> tuple[PutCoordinator, bytes]:
+    """A 3-node cluster's n1 coordinator (``max_pending_bytes`` = ``pending``) and an
+    encoded empty record of its mode (the bookkeeping below counts bytes only)."""
+    driver = Driver.start(make_config(3, max_value_bytes=1, max_pending_bytes=pending))
+    puts = driver.nodes["n1"].puts
+    return puts, encode_record(Record(puts.mode))
+
+
+def _ended(op_id: int, record: bytes) -> PutCoordination:
+    """An answered put of key ``k<op_id>`` whose targets n2, n3, n4 all acked (the
+    coordinator not among them: its failed write names no own copy)."""
+    return PutCoordination(op_id, b"k%d" % op_id, record, b"", 2, ("n2", "n3", "n4"), (),
+                           ReplyTo(op_id), 10.0, acks={"n2", "n3", "n4"}, replied=True)
+
+
+def test_the_ended_puts_held_count_their_bytes_and_keep_the_newest_within_the_bound() -> None:
+    """``PutCoordinator.held_ended`` (session 50: the answered puts whose answer waits
+    for their own write) and its byte count, which the s57-mutrest selection reached
+    only through whole clusters, counted alone: ``_keep_ended__mutmut_3``, ``_4``,
+    ``_10`` (an answer kept again not taken out first: its bytes counted twice),
+    ``_7``, ``_8``, ``_11``, ``_14``, ``_15`` (the count set, added to, off by one,
+    or lowered), ``_16`` (``or``: all but one let go at once), ``_17`` (``>=``: a
+    count at the bound let go), ``_18`` (``>= 1``: the last one let go too), ``_19``
+    (``> 2``: two kept over the bound); ``answers_released__mutmut_2`` (the count
+    left at 1); ``local_write_failed__mutmut_3`` (``|``: a failed answer held by no
+    ended put popped, a KeyError; the others handed on too), ``_6``, ``_7`` (the
+    count of the ones left set to the failed one's, or raised)."""
+    puts, record = _bookkeeping(0)
+    size = len(record)
+    puts.config = make_config(3, max_value_bytes=1, max_pending_bytes=3 * size)
+    for op_id in (1, 2, 3):
+        puts._keep_ended(_ended(op_id, record))
+    assert (list(puts.held_ended), puts.held_ended_bytes) == (
+        [("", 1), ("", 2), ("", 3)], 3 * size)
+    puts._keep_ended(_ended(2, record))  # the same answer kept again: counted once
+    assert (list(puts.held_ended), puts.held_ended_bytes) == (
+        [("", 1), ("", 3), ("", 2)], 3 * size)
+    puts._keep_ended(_ended(4, record))  # over the bound: the oldest let go
+    assert (list(puts.held_ended), puts.held_ended_bytes) == (
+        [("", 3), ("", 2), ("", 4)], 3 * size)
+    puts.local_write_failed(1.0, StorageError("disk full"),
+                            frozenset({("", 3), ("", 99)}))
+    assert (list(puts.held_ended), puts.held_ended_bytes) == ([("", 2), ("", 4)], 2 * size)
+    puts.answers_released()
+    assert (puts.held_ended, puts.held_ended_bytes) == ({}, 0)
+    puts.config = make_config(3, max_value_bytes=1, max_pending_bytes=size - 1)
+    puts._keep_ended(_ended(5, record))
+    puts._keep_ended(_ended(6, record))  # a lone one over the bound stays
+    assert (list(puts.held_ended), puts.held_ended_bytes) == ([("", 6)], size)
+
+
+def test_the_unpersisted_records_count_their_bytes_and_keep_the_newest_within_the_bound(
+        ) -> None:
+    """``PutCoordinator.unpersisted`` (session 50: a put's record whose own write
+    failed, kept for the key's next mint) and its byte count, alone:
+    ``_remember_unpersisted__mutmut_1``, ``_2`` (a key remembered again not taken out
+    first: counted twice), ``_6``, ``_7`` (its old bytes set or added), ``_17``,
+    ``_18`` (the count set to the last record, or lowered), ``_19`` (``or``: all
+    but one forgotten at once), ``_20`` (``>=``: a count at the bound forgotten)."""
+    puts, record = _bookkeeping(0)
+    size = len(record)
+    puts.config = make_config(3, max_value_bytes=1, max_pending_bytes=2 * size)
+    puts._remember_unpersisted(b"a", record)
+    puts._remember_unpersisted(b"a", record)  # merged with the one kept: counted once
+    assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"a"], size)
+    puts._remember_unpersisted(b"b", record)
+    assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"a", b"b"], 2 * size)
+    assert puts.stats["unpersisted-forgotten"] == 0
+    puts._remember_unpersisted(b"c", record)
+    assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"b", b"c"], 2 * size)
+    assert puts.stats["unpersisted-forgotten"] == 1
