@@ -11,7 +11,7 @@ import math
 import pytest
 
 from impl import context, versions
-from impl.effects import CancelTimer, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.errors import QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, _named
@@ -375,3 +375,90 @@ def test_the_unpersisted_records_count_their_bytes_and_keep_the_newest_within_th
     puts._remember_unpersisted(b"c", record)
     assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"b", b"c"], 2 * size)
     assert puts.stats["unpersisted-forgotten"] == 1
+
+
+def _own_failed(deadline: float, fallbacks: tuple[str, ...]
+                ) -> tuple[PutCoordinator, PutCoordination, list[Effect]]:
+    """n1 of six nodes coordinated an answered put (op 7, N = W = 3, PW = 2, patience
+    2) whose targets n1, n2, n3 all acked; n4 is suspected at 1.0; its own write then
+    fails at 1.0 (the answer was held behind it): ``local_write_failed``'s effects."""
+    puts, record = _bookkeeping(0)
+    puts.quorum.suspect("n4", 1.0)
+    targets = ("n1", "n2", "n3")
+    ended = PutCoordination(7, b"k", record, b"ctx", 3, targets, fallbacks, ReplyTo(7),
+                            deadline, sent_to={t: t for t in targets}, acks=set(targets),
+                            used=set(targets), replied=True, pw=2,
+                            primary_acks=set(targets), patience=2.0)
+    puts._keep_ended(ended)
+    return puts, ended, puts.local_write_failed(1.0, StorageError("disk full"),
+                                                frozenset({("", 7)}))
+
+
+def test_an_ended_put_whose_own_write_failed_goes_on_at_a_fallback_with_its_timer() -> None:
+    """``_ended_write_failed`` (session 51's review) going on: n1's part sent to n5 (n4
+    suspected) with a hint, the put back among the coordinations, unanswered, its
+    answer left to later, a timer at ``now + replica_timeout * patience``. Kills
+    ``_ended_write_failed__mutmut_19`` (n1's primary ack kept), ``_32`` (``>`` PW: 2
+    primaries left of PW = 2 failed), ``_35``, ``_48`` (the fallback asked at time
+    None: a TypeError on suspected n4), ``_40`` (``replied = None``), ``_47`` (the
+    failure's text None), ``_57``, ``_58``, ``_61``, ``_66``, ``_67`` (the timer:
+    None, no time, op None, ``now -``, ``/ patience``)."""
+    puts, ended, effects = _own_failed(1000.0, ("n4", "n5"))
+    timeout = puts.config.replica_timeout
+    assert effects == [Send("n5", ReplicaPut(7, b"k", ended.record, hint="n1")),
+                       SetTimer(PutTimeout(7), 1.0 + timeout * 2.0)]
+    assert puts.coordinations == {7: ended} and ended.replied is False
+    assert puts.taken_back == {7}
+    assert (ended.acks, ended.primary_acks) == ({"n2", "n3"}, {"n2", "n3"})
+    assert ended.failures == {"n1": "n1 (this node's own write): disk full"}
+    assert (ended.failed_at, ended.sent_to["n1"]) == ({"n1": "n1"}, "n5")
+
+
+@pytest.mark.parametrize(("deadline", "fallbacks"), [(1.0, ("n4", "n5")), (1000.0, ())])
+def test_an_ended_put_whose_own_write_failed_at_its_deadline_or_with_no_fallback_fails(
+        deadline: float, fallbacks: tuple[str, ...]) -> None:
+    """At its deadline (``now`` equal to it) with a fallback left, and before it with
+    none: a QuorumError (``replicas_failed``) naming the own write, nothing sent.
+    Kills ``_ended_write_failed__mutmut_27``, ``_28`` (the clauses joined by ``or``:
+    the deadline passed, a fallback left), ``_30`` (``<=`` the deadline), ``_29``
+    (``now < deadline or ...``: no fallback, and the put went on)."""
+    puts, ended, effects = _own_failed(deadline, fallbacks)
+    assert len(effects) == 1 and isinstance(effects[0], Reply), effects
+    error = effects[0].error
+    assert isinstance(error, QuorumError) and error.replicas_failed, effects
+    assert "n1 (this node's own write): disk full" in str(error)
+    assert puts.coordinations == {} and ended.failures.keys() == {"n1"}
+
+
+def test_refused_parts_go_to_the_next_fallback_until_the_quorum_is_lost() -> None:
+    """An unanswered put (op 8, W = 2 of n1, n2, n3; n3's part at fallback n4; n1
+    acked; n5 suspected) refused three times: by n2 (its part to n6, n2 suspected,
+    ``failed_at`` n2), by n4 for n3 (no fallback left, W still reachable: nothing),
+    by n6 for n2 (n2 and n3 lost: a QuorumError, the timer cancelled). Kills
+    ``_part_failed__mutmut_2``, ``_3`` (``failed_at`` None, or the target for n4),
+    ``_9``, ``_23`` (the fallback asked at time None: a TypeError on suspected n5),
+    ``_14``, ``_16`` (n2 not suspected), ``_36``, ``_37`` (``replied`` None or
+    False once failed); ``_quorum_lost__mutmut_2`` (``or``: every refused target
+    not acked counted lost, n2 though at n6: lost at n4's refusal),
+    ``_4`` (``and``: a part refused at a
+    fallback not counted), ``_6``, ``_8`` (``not in``, ``!=``: n2, handed to n6,
+    counted lost at once), ``_7``, ``_9`` (``failed_at.get(None)``,
+    ``sent_to.get(None)``: n3 refused at n4 not counted)."""
+    puts, record = _bookkeeping(0)
+    puts.config = make_config(6)
+    puts.quorum.suspect("n5", 1.0)
+    coordination = PutCoordination(
+        8, b"k", record, b"ctx", 2, ("n1", "n2", "n3"), ("n4", "n5", "n6"), ReplyTo(8),
+        1000.0, sent_to={"n1": "n1", "n2": "n2", "n3": "n4"}, hints_sent={"n4": "n3"},
+        acks={"n1"}, used={"n1", "n2", "n3", "n4"}, primary_acks={"n1"})
+    puts.coordinations[8] = coordination
+    effects = puts.on_failed(1.0, "n2", ReplicaPutFailed(8, b"k", error="disk full"))
+    assert effects == [Send("n6", ReplicaPut(8, b"k", record, hint="n2"))]
+    assert coordination.failed_at == {"n2": "n2"} and not puts.quorum.reachable("n2", 1.0)
+    assert puts.on_failed(1.0, "n4", ReplicaPutFailed(8, b"k", error="full",
+                                                      hint="n3")) == []
+    assert coordination.failed_at == {"n2": "n2", "n3": "n4"}
+    effects = puts.on_failed(1.0, "n6", ReplicaPutFailed(8, b"k", error="full", hint="n2"))
+    assert effects[0] == CancelTimer(PutTimeout(8)) and len(effects) == 2
+    assert isinstance(effects[1], Reply) and isinstance(effects[1].error, QuorumError)
+    assert puts.coordinations == {} and coordination.replied is True
