@@ -19,7 +19,7 @@ from impl.messages import GetRequest, PutRequest, ReplicaPut, ReplicaPutFailed
 from impl.put_coordinator import PutCoordination, PutCoordinator, _quorum_failed
 from impl.records import ClockMode, Record, Sibling, Truncation, encode_record
 from impl.storage.memory import MemoryStorage
-from impl.timers import GetTimeout, PutTimeout
+from impl.timers import GetTimeout, PutTimeout, ReapTombstone
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
 
@@ -462,3 +462,116 @@ def test_refused_parts_go_to_the_next_fallback_until_the_quorum_is_lost() -> Non
     assert effects[0] == CancelTimer(PutTimeout(8)) and len(effects) == 2
     assert isinstance(effects[1], Reply) and isinstance(effects[1].error, QuorumError)
     assert puts.coordinations == {} and coordination.replied is True
+
+
+def _going_on(op_id: int, record: bytes, w: int, acks: set[str], *, replied: bool = False,
+              tombstone: bytes = b"") -> PutCoordination:
+    """A put of ``k<op_id>`` in progress at n1 (targets n1, n2, n3, each sent its own
+    write; fallbacks n4, n5), ``acks`` acknowledged."""
+    targets = ("n1", "n2", "n3")
+    return PutCoordination(op_id, b"k%d" % op_id, record, b"ctx", w, targets, ("n4", "n5"),
+                           ReplyTo(op_id), 1000.0, sent_to={t: t for t in targets},
+                           used=set(targets), acks=set(acks), primary_acks=set(acks),
+                           replied=replied, tombstone=tombstone)
+
+
+def test_a_failed_own_write_takes_back_only_the_unanswered_and_the_named_answers() -> None:
+    """``local_write_failed`` over four puts at n1 (n4 suspected): op 3 answered before
+    (not among the failed answers: its own ack stays), op 4 whose own part an earlier
+    failure handed to n5 (skipped), op 1 answered (its answer failed) whose other
+    acks still reach W = 1 (answered again, its part to n5, nothing taken back), op 2
+    likewise short of W = 2 (its request id left to a later answer). Kills
+    ``local_write_failed__mutmut_18`` (``in``: op 3's ack taken), ``_19``, ``_32``
+    (``break``: ops 1 and 2 left), ``_39`` (the fallback asked at time None: a
+    TypeError on suspected n4), ``_48`` (``or``: op 2's id dropped), ``_49``, ``_50``
+    (op 1's id kept: answered twice)."""
+    puts, record = _bookkeeping(0)
+    puts.config = make_config(5)
+    puts.quorum.suspect("n4", 1.0)
+    first = _going_on(3, record, 1, {"n1", "n2"}, replied=True)
+    handed = _going_on(4, record, 2, {"n2"})
+    handed.sent_to["n1"], handed.hints_sent["n5"] = "n5", "n1"
+    again, short = _going_on(1, record, 1, {"n1", "n2"}, replied=True), _going_on(
+        2, record, 2, {"n1", "n2"}, replied=True)
+    for coordination in (first, handed, again, short):
+        puts.coordinations[coordination.op_id] = coordination
+    effects = puts.local_write_failed(1.0, StorageError("disk full"),
+                                      frozenset({("", 1), ("", 2)}))
+    assert first.acks == {"n1", "n2"} and handed.acks == {"n2"}
+    assert [e for e in effects if isinstance(e, Send)] == [
+        Send("n5", ReplicaPut(1, b"k1", record, hint="n1")),
+        Send("n5", ReplicaPut(2, b"k2", record, hint="n1"))]
+    assert [e.request_id for e in effects if isinstance(e, Reply)] == [1]
+    assert (again.replied, short.replied, puts.taken_back) == (True, False, {2})
+
+
+def test_a_delete_answered_is_reaped_at_once_and_lingers_until_every_ack() -> None:
+    """``_check`` of a delete (``delete_mode = "immediate"``) reaching W = 1: answered,
+    its tombstone reaped at the targets at once, lingering; every ack in: it ends and
+    no longer lingers. Kills ``_check__mutmut_17``, ``_18``, ``_19`` (the reap's key,
+    tombstone or targets None), ``_59`` (``not in``: an answered put in progress not
+    lingering), ``_30`` (``discard(None)``: an ended put still lingering)."""
+    driver = Driver.start(make_config(3, delete_mode="immediate"))
+    puts = driver.nodes["n1"].puts
+    record = encode_record(Record(puts.mode))
+    delete = _going_on(9, record, 1, {"n1"}, tombstone=record)
+    puts.coordinations[9] = delete
+    effects = puts._check(delete, 2.0)
+    assert SetTimer(ReapTombstone(b"k9", record, ("n1", "n2", "n3")), 2.0) in effects
+    assert delete.replied and 9 in puts.lingering
+    delete.acks |= {"n2", "n3"}
+    puts._check(delete, 3.0)
+    assert 9 not in puts.coordinations and 9 not in puts.lingering
+
+
+@pytest.mark.parametrize("own_failed", [False, True])
+def test_an_answered_put_past_the_lingering_limit_hints_its_silent_targets_at_once(
+        own_failed: bool) -> None:
+    """With no room to linger (``limit`` 0), a put answered (by ``_check``, or again
+    by ``local_write_failed``) ends early at once: its silent target n3 (n2 too, by
+    the own-write-failed path, its part at n5) hinted to the next fallback not
+    suspected at ``now`` (n4 suspected). Kills ``_check__mutmut_61`` (lingering at
+    time None), ``_64`` (no way to end it early: a TypeError), and
+    ``local_write_failed__mutmut_45`` (``_check`` at time None): the suspected n4
+    compared with None, a TypeError."""
+    puts, record = _bookkeeping(0)
+    puts.config = make_config(5)
+    puts.quorum.suspect("n4", 1.0)
+    puts.lingering.limit = 0
+    put = _going_on(6, record, 1, {"n1", "n2"}, replied=own_failed)
+    puts.coordinations[6] = put
+    effects = (puts.local_write_failed(1.0, StorageError("disk full"), frozenset({("", 6)}))
+               if own_failed else puts._check(put, 1.0))
+    assert [e.request_id for e in effects if isinstance(e, Reply)] == [6]
+    sends = [(e.dest, e.message.hint) for e in effects if isinstance(e, Send)
+             and isinstance(e.message, ReplicaPut)]
+    assert sends == ([("n5", "n1")] if own_failed else [("n5", "n3")])
+    assert 6 not in puts.coordinations and CancelTimer(PutTimeout(6)) in effects
+
+
+def test_a_timeout_sends_the_coordinators_failed_part_to_a_fallback_not_suspected() -> None:
+    """``on_timeout`` of a put whose own write failed (n1 not acked, its part at
+    itself; n4 suspected; n2 acked): n1's part goes to n5, silent n3's to n3 again
+    (no fallback left). Kills
+    ``on_timeout__mutmut_39`` (the fallback for n1 asked at time None: a TypeError
+    on suspected n4), ``_43`` (``is not None``: n1's part skipped while n5 is left)."""
+    puts, record = _bookkeeping(0)
+    puts.config = make_config(5)
+    puts.quorum.suspect("n4", 1.0)
+    put = _going_on(5, record, 2, {"n2"})
+    puts.coordinations[5] = put
+    effects = puts.on_timeout(1.0, PutTimeout(5))
+    assert [(e.dest, e.message.hint) for e in effects if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)] == [("n5", "n1"), ("n3", "")]
+
+
+def test_a_part_refused_at_its_fallback_then_resent_to_its_target_counts_lost() -> None:
+    """``_quorum_lost__mutmut_5`` (``sent_to.get(None)``: only the ``failed_at`` clause
+    left): n2's part refused at fallback n4 with none left, then resent to n2 itself
+    (a timeout, no fallback), and n3's write failed at n3: W = 2 cannot be reached
+    (only n1 left); the mutant counted n2 pending (failed at n4, now at n2)."""
+    puts, record = _bookkeeping(0)
+    put = _going_on(10, record, 2, {"n1"})
+    put.failures = {"n2": "n4 for n2: full", "n3": "n3: full"}
+    put.failed_at = {"n2": "n4", "n3": "n3"}
+    assert puts._quorum_lost(put)
