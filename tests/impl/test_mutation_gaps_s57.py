@@ -575,3 +575,16 @@ def test_a_part_refused_at_its_fallback_then_resent_to_its_target_counts_lost() 
     put.failures = {"n2": "n4 for n2: full", "n3": "n3: full"}
     put.failed_at = {"n2": "n4", "n3": "n3"}
     assert puts._quorum_lost(put)
+
+
+def test_a_put_of_a_key_remembered_unpersisted_takes_it_out_of_the_count() -> None:
+    """``_coordinate__mutmut_20``, ``_21`` (the count set to, or raised by, the record
+    taken out): a put through n1 of a key whose record n1 remembered unpersisted (its
+    own write failed, session 50) merges that record first and takes its bytes off
+    the count."""
+    node = Driver.start(make_config(3)).nodes["n1"]
+    puts, record = node.puts, encode_record(Record(node.puts.mode))
+    puts._remember_unpersisted(b"u", record)
+    assert puts.unpersisted_bytes == len(record)
+    node.client_request(2.0, PutRequest(2, b"u", b"v2", client_id="bob"))
+    assert (puts.unpersisted, puts.unpersisted_bytes) == ({}, 0)
