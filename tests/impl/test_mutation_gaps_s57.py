@@ -588,3 +588,15 @@ def test_a_put_of_a_key_remembered_unpersisted_takes_it_out_of_the_count() -> No
     assert puts.unpersisted_bytes == len(record)
     node.client_request(2.0, PutRequest(2, b"u", b"v2", client_id="bob"))
     assert (puts.unpersisted, puts.unpersisted_bytes) == ({}, 0)
+
+
+def test_a_reap_forgets_the_unpersisted_record_of_its_key_and_a_write_does_not() -> None:
+    """``_written__mutmut_2`` (``if encoded``: a write forgot it, a reap did not),
+    ``_4``, ``_5`` (the count set to, or raised by, the record forgotten): the replica
+    write listener of session 50's review, called alone."""
+    puts, record = _bookkeeping(0)
+    puts._remember_unpersisted(b"a", record)
+    puts._written(b"a", record)  # a write of the key: the record stays
+    assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"a"], len(record))
+    puts._written(b"a", b"")  # a reap of the key: forgotten
+    assert (puts.unpersisted, puts.unpersisted_bytes) == ({}, 0)
