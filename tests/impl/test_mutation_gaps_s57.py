@@ -330,7 +330,8 @@ def test_the_ended_puts_held_count_their_bytes_and_keep_the_newest_within_the_bo
     (``> 2``: two kept over the bound); ``answers_released__mutmut_2`` (the count
     left at 1); ``local_write_failed__mutmut_3`` (``|``: a failed answer held by no
     ended put popped, a KeyError; the others handed on too), ``_6``, ``_7`` (the
-    count of the ones left set to the failed one's, or raised)."""
+    count of the ones left set to the failed one's, or raised); ``__init____mutmut_29``
+    (the count starting at 1)."""
     puts, record = _bookkeeping(0)
     size = len(record)
     puts.config = make_config(3, max_value_bytes=1, max_pending_bytes=3 * size)
@@ -362,7 +363,8 @@ def test_the_unpersisted_records_count_their_bytes_and_keep_the_newest_within_th
     ``_remember_unpersisted__mutmut_1``, ``_2`` (a key remembered again not taken out
     first: counted twice), ``_6``, ``_7`` (its old bytes set or added), ``_17``,
     ``_18`` (the count set to the last record, or lowered), ``_19`` (``or``: all
-    but one forgotten at once), ``_20`` (``>=``: a count at the bound forgotten)."""
+    but one forgotten at once), ``_20`` (``>=``: a count at the bound forgotten);
+    ``__init____mutmut_26`` (the count starting at 1)."""
     puts, record = _bookkeeping(0)
     size = len(record)
     puts.config = make_config(3, max_value_bytes=1, max_pending_bytes=2 * size)
