@@ -602,3 +602,18 @@ def test_a_reap_forgets_the_unpersisted_record_of_its_key_and_a_write_does_not()
     assert (list(puts.unpersisted), puts.unpersisted_bytes) == ([b"a"], len(record))
     puts._written(b"a", b"")  # a reap of the key: forgotten
     assert (puts.unpersisted, puts.unpersisted_bytes) == ({}, 0)
+
+
+def test_a_round_minted_again_keeps_its_deadline() -> None:
+    """``_coordinate__mutmut_205`` (``remints == 0 or not replied``: a round minted
+    again, unanswered, had its deadline moved to ``now + request_timeout * patience``):
+    ``_coordinate`` called alone at 5.0 with a deadline of 5.5, as a first round (the
+    deadline raised to 5.0 + ``request_timeout``) and as a round minted once (kept)."""
+    puts = Driver.start(make_config(3)).nodes["n1"].puts
+    patient = 5.0 + puts.config.request_timeout
+    for remints, deadline in ((0, patient), (1, 5.5)):
+        puts.coordinations.clear()
+        puts._coordinate(5.0, PutRequest(remints + 1, b"r", b"v", client_id="alice"),
+                         ReplyTo(remints + 1), 5.5, remints)
+        (coordination,) = puts.coordinations.values()
+        assert coordination.deadline == deadline, remints
