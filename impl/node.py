@@ -512,6 +512,7 @@ class Node:
         #: (:meth:`_acks_uncounted`; session 54's review)
         self._silent_until = -math.inf
         self.puts.uncounted_own = lambda key, now: self._acks_uncounted(now)
+        self.puts.uncounted_when = self.own_write_uncounted_when
         self.gets.uncounted_why = self.own_read_uncounted_why
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
@@ -1831,6 +1832,24 @@ class Node:
         if self.rebuild.active or now >= self._silent_until:
             return None
         return self._silent_until - now
+
+    def own_write_uncounted_when(self, now: float) -> str:
+        """When this coordinator's own write counts towards W again, in a phrase for a
+        put's 503 (:attr:`impl.put_coordinator.PutCoordinator.uncounted_when`), or ""
+        once it counts: while it rebuilds, at most ``request_timeout +
+        max_retry_after`` seconds after the rebuild's exchanges end; in the grace
+        after it, the seconds of :meth:`rebuild_grace` (session 57: the get's 503
+        said so, the put's did not)."""
+        if self.rebuild.active:
+            return (f"{len(self.rebuild.pending)} exchanges pending: its own writes count "
+                    "again at most "
+                    f"{self.config.request_timeout + self.detector.max_retry_after:.1f} s "
+                    "after they end")
+        left = self.rebuild_grace(now)
+        if left is None:
+            return ""
+        return (f"just rebuilt: its own writes count again in {left:.1f} s, "
+                "see rebuild_grace in /status")
 
     def own_read_uncounted_why(self, key: bytes, now: float) -> str:
         """Why this coordinator's own read of ``key`` does not count towards R at

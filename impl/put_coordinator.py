@@ -319,6 +319,10 @@ class PutCoordinator:
         #: and the time (until its peers' suspicion of it has ended:
         #: :meth:`impl.node.Node._acks_uncounted`)
         self.uncounted_own: Callable[[bytes, float], bool] = lambda key, now: False
+        #: when this node's own write counts again, a phrase for the put's 503 ("" when
+        #: unknown): :meth:`impl.node.Node.own_write_uncounted_when` (session 57, as
+        #: the get's :attr:`impl.get_coordinator.GetCoordinator.uncounted_why`)
+        self.uncounted_when: Callable[[float], str] = lambda now: ""
         #: the request ids :meth:`local_write_failed` last left to a later answer
         self.taken_back: set[int] = set()
         #: seconds the host's wall clock is ahead of this node's clock (``now``),
@@ -562,9 +566,11 @@ class PutCoordinator:
                 out.append(self._send(coordination, target, now, initial=True))
         if uncounted:  # a rebuilding store's copy, which no read counts (session 54)
             self.stats["rebuild-uncounted-own-write"] += 1
+            when = self.uncounted_when(now)
             out.extend(self._part_failed(
                 coordination, self.name, f"{self.name} (this node's own write): a "
-                "replaced disk rebuilding or just rebuilt, its copy not counted", now))
+                "replaced disk rebuilding or just rebuilt, its copy not counted"
+                + (f" ({when})" if when else ""), now))
             if coordination.op_id not in self.coordinations:  # W out of reach: failed
                 return out
         out.extend(self._check(coordination, now))
