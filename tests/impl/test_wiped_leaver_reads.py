@@ -152,18 +152,26 @@ def test_the_leave_of_a_leaver_with_a_replaced_disk_ends(seed: int, gap: float) 
         assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
 
 
+def joined_and_written(cluster: SimulatedCluster, joiners: tuple[str, ...]) -> Client:
+    """``joiners`` joined one after the other (each to quiet), every key of
+    :data:`KEYS` put at W = 3 as ``v-KEY``, then quiet and 3 s more; the client."""
+    for joiner in joiners:
+        cluster.join(joiner)
+        cluster.run_until_quiet()
+    client = cluster.client()
+    for key in KEYS:
+        client.put(key, b"v-" + key, w=3)
+    cluster.run_until_quiet()
+    cluster.run_for(3.0)
+    return client
+
+
 def _neighbour(seed: int, faulted: str, fault: Callable[[SimulatedCluster], None]
                ) -> tuple[int, bool, MemberStatus | None]:
     """n4 joined, the keys at W = 3, then ``fault``: the wrong reads after it, whether
     nothing stalled once quiet, and ``faulted``'s status in n1's view then."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed) as cluster:
-        cluster.join("n4")
-        cluster.run_until_quiet()
-        client = cluster.client()
-        for key in KEYS:
-            client.put(key, b"v-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
+        client = joined_and_written(cluster, ("n4",))
         fault(cluster)
         wrong = _wrong_reads(cluster, client)
         cluster.run_until_quiet(max_time=120.0)

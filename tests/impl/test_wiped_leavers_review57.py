@@ -20,21 +20,14 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.membership import MemberStatus
-from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads
+from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads, joined_and_written
 from tests.impl.test_wiped_mid_change_reads import write_then_leave
 
 
 def test_two_leavers_wiped_together_under_strategy_3_are_both_taken_out() -> None:
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, partitioning="strategy3"
                           ) as cluster:
-        for joiner in ("n4", "n5"):
-            cluster.join(joiner)
-            cluster.run_until_quiet()
-        client = cluster.client()
-        for key in KEYS:
-            client.put(key, b"v-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
+        client = joined_and_written(cluster, ("n4", "n5"))
         cluster.leave("n4")
         cluster.leave("n5")
         cluster.run_for(1.0)
@@ -92,14 +85,7 @@ def _two_leavers_wiped(partitioning: str, seed: int, gap: float
     and n5's statuses in n1's view."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, partitioning=partitioning
                           ) as cluster:
-        for joiner in ("n4", "n5"):
-            cluster.join(joiner)
-            cluster.run_until_quiet()
-        client = cluster.client()
-        for key in KEYS:
-            client.put(key, b"v-" + key, w=3)
-        cluster.run_until_quiet()
-        cluster.run_for(3.0)
+        client = joined_and_written(cluster, ("n4", "n5"))
         cluster.leave("n4")
         cluster.leave("n5")
         cluster.run_for(gap)

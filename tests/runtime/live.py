@@ -180,6 +180,16 @@ async def send_refused_hellos(server: NodeServer, hello: bytes, count: int) -> i
     return server.refused_peers
 
 
+async def until(condition: Callable[[], Any], what: str, limit: float = 5.0) -> None:
+    """Poll ``condition`` every 10 ms until it is true; AssertionError naming ``what``
+    after ``limit`` seconds."""
+    for _ in range(int(limit / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not seen within {limit:g} s: {what}")
+
+
 def run(coro: Any, limit: float = 60.0) -> Any:
     return asyncio.run(asyncio.wait_for(coro, limit))
 

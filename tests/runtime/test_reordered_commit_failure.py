@@ -28,7 +28,7 @@ import pytest
 
 from impl import errors
 from impl.effects import WriteRecord
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, until, url
 
 BIG = b"b" * 100_000
 
@@ -75,13 +75,6 @@ def test_a_failed_small_commit_that_passed_a_large_one_fails_it_alone(
             monkeypatch.setattr(committer, "submit", noting)
             monkeypatch.setattr(committer, "_commit", gating)
             monkeypatch.setattr(engine, "commit_batch", full)
-
-            async def until(condition: Any, what: str) -> None:
-                for _ in range(500):
-                    if condition():
-                        return
-                    await asyncio.sleep(0.01)
-                raise AssertionError(f"not seen within 5 s: {what}")
 
             big1 = asyncio.ensure_future(call("PUT", url(n1, "/kv/big1"), BIG))
             await until(lambda: b"big1" in gated, "big1's commit held")

@@ -30,7 +30,7 @@ import pytest
 
 from impl import errors
 from impl.effects import Reply, WriteRecord
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, until, url
 
 BIG = b"b" * 100_000
 
@@ -65,13 +65,6 @@ def test_a_small_put_is_answered_before_a_large_commit_queued_earlier(
 
             monkeypatch.setattr(committer, "submit", noting)
             monkeypatch.setattr(committer, "_commit", gating)
-
-            async def until(condition: Any, what: str) -> None:
-                for _ in range(500):
-                    if condition():
-                        return
-                    await asyncio.sleep(0.01)
-                raise AssertionError(f"not seen within 5 s: {what}")
 
             big1 = asyncio.ensure_future(call("PUT", url(n1, "/kv/big1"), BIG))
             await until(lambda: b"big1" in gated, "big1's commit held")
