@@ -107,6 +107,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from model_check.explorer import GC_THRESHOLD
+from vdynamo.cluster_cli import PORT_RANGE_VARIABLE, _port_range
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
@@ -148,6 +149,28 @@ def pytest_configure(config: pytest.Config) -> None:
         gc.set_threshold(*GC_THRESHOLD)
     _child_bytecode_cache()
     _temp_root_in_memory(config)
+    _port_slice_per_worker()
+
+
+def _port_slice_per_worker() -> None:
+    """Each xdist worker picks its nodes' ports from a slice of its own
+    (``VDYNAMO_PORT_RANGE``, read by ``vdynamo.cluster_cli._free_ports``, inherited by
+    the ``vdynamo`` processes a test starts). From one shared range a worker could
+    pick the port of another worker's node while that node was down for a restart,
+    and the restart failed "address already in use" (session 57's CI run:
+    tests/runtime/test_lowered_value_limit.py, n3 on 127.0.0.1:22174). Nothing is
+    set outside xdist, when the variable is already set, or when the range is
+    unknown."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if not worker.startswith("gw") or count < 1 or os.environ.get(PORT_RANGE_VARIABLE):
+        return
+    low, high = _port_range()
+    width = (high - low) // count
+    if width < 2_000:
+        return
+    start = low + int(worker[2:]) % count * width
+    os.environ[PORT_RANGE_VARIABLE] = f"{start}-{start + width}"
 
 
 def _child_bytecode_cache() -> None:

@@ -134,6 +134,35 @@ def _ephemeral_floor() -> int:
         return 0
 
 
+#: the environment variable that narrows :func:`_free_ports`'s range: ``LOW-HIGH``
+#: (ports LOW up to HIGH, HIGH excluded), e.g. one slice for each of several test
+#: processes that start clusters side by side on one host
+PORT_RANGE_VARIABLE = "VDYNAMO_PORT_RANGE"
+
+
+def _port_range() -> tuple[int, int]:
+    """The range ``(low, high)`` :func:`_free_ports` picks from: 10000 up to the
+    kernel's ephemeral range (:func:`_ephemeral_floor`), or the slice
+    ``VDYNAMO_PORT_RANGE`` names. Two processes picking from one range could pick
+    the port of the other's stopped node: session 57's CI run, xdist worker gw2's
+    n3 of tests/runtime/test_lowered_value_limit.py, killed and restarted, failed
+    "address already in use" on 127.0.0.1:22174 (another worker's cluster had
+    picked it in the second n3 was down). The test session gives each xdist
+    worker a slice of its own (tests/conftest.py). ValueError naming the variable
+    if it is not two ports ``LOW-HIGH`` with LOW < HIGH <= 65536."""
+    text = os.environ.get(PORT_RANGE_VARIABLE)
+    if not text:
+        return 10_000, _ephemeral_floor()
+    try:
+        low, high = (int(part) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"{PORT_RANGE_VARIABLE}={text!r}: not LOW-HIGH "
+                         f"(two port numbers, e.g. 10000-20000)") from None
+    if not 1 <= low < high <= 65_536:
+        raise ValueError(f"{PORT_RANGE_VARIABLE}={text!r}: needs 1 <= LOW < HIGH <= 65536")
+    return low, high
+
+
 def _free_ports(count: int, taken: Collection[int]) -> list[int]:
     """``count`` distinct free loopback ports, none in ``taken`` (the ports the
     cluster's file already gives, a stopped or left node's included), all held
@@ -147,8 +176,9 @@ def _free_ports(count: int, taken: Collection[int]) -> list[int]:
     found nothing): a port from the ephemeral range could be taken, while its node
     was down, as the source port of any outgoing connection, and the node's restart
     then failed "address already in use" (session 24's clean clone:
-    tests/runtime/test_client_counter_reap.py, n1 restarted on 127.0.0.1:34005)."""
-    floor = _ephemeral_floor()
+    tests/runtime/test_client_counter_reap.py, n1 restarted on 127.0.0.1:34005).
+    ``VDYNAMO_PORT_RANGE`` narrows the range (:func:`_port_range`; its ValueError)."""
+    low, floor = _port_range()
     pick = random.SystemRandom()
     held: list[socket.socket] = []
     ports: list[int] = []
@@ -157,10 +187,10 @@ def _free_ports(count: int, taken: Collection[int]) -> list[int]:
         while len(ports) < count:
             sock = socket.socket()
             held.append(sock)
-            if floor > 11_000 and tries < 200:
+            if floor > low + 1_000 and tries < 200:
                 tries += 1
                 try:
-                    sock.bind(("127.0.0.1", pick.randrange(10_000, floor)))
+                    sock.bind(("127.0.0.1", pick.randrange(low, floor)))
                 except OSError:
                     continue
             else:
@@ -766,6 +796,11 @@ def _up(args: argparse.Namespace) -> int:
                 setattr(args, key, default)
         if (problem := _bad_counts(args)) is not None:
             print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+            return 2
+        try:
+            _port_range()
+        except ValueError as error:
+            print(f"vdynamo cluster up: {error}; nothing was written", file=sys.stderr)
             return 2
         checked = _settings(args.set)
         if isinstance(checked, str):
@@ -1483,6 +1518,12 @@ def main_join(argv: list[str]) -> int:
               "digit (each is a TOML key and a directory name); nothing was written",
               file=sys.stderr)
         return 1
+    if entry is None:
+        try:
+            _port_range()
+        except ValueError as error:
+            print(f"vdynamo join: {error}; nothing was written", file=sys.stderr)
+            return 2
     with _locked(directory):  # (session 47's review: two joins at once kept one entry)
         try:  # read again: another join or leave may have written it since
             state = read_state(directory)

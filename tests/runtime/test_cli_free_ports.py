@@ -46,6 +46,7 @@ def _kernel(monkeypatch: pytest.MonkeyPatch, ports: list[int]) -> None:
     monkeypatch.setattr(socket, "socket", _Socket)
     # the kernel's own pick (the fallback of session 24's pick below its range)
     monkeypatch.setattr(cluster_cli, "_ephemeral_floor", lambda: 0)
+    monkeypatch.delenv(cluster_cli.PORT_RANGE_VARIABLE, raising=False)  # (an xdist slice)
 
 
 def test_ports_are_distinct_and_skip_the_files_ports(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +77,7 @@ def test_every_node_of_cluster_up_gets_ports_of_its_own(
     _Socket.open_ports = set()
     monkeypatch.setattr(socket, "socket", _Reusing)
     monkeypatch.setattr(cluster_cli, "_ephemeral_floor", lambda: 0)
+    monkeypatch.delenv(cluster_cli.PORT_RANGE_VARIABLE, raising=False)
     state: dict[str, Any] = {"nodes": {}}
     cluster_cli._write_config(tmp_path, ["n1", "n2", "n3", "n4"], 3, 2, 2, state, [])
     given = [entry[key] for entry in state["nodes"].values() for key in ("peer", "http")]
@@ -94,3 +96,43 @@ def test_ports_are_picked_below_the_kernels_ephemeral_range() -> None:
     ports = cluster_cli._free_ports(40, set())
     assert len(set(ports)) == 40
     assert all(10_000 <= port < floor for port in ports), ports
+
+
+def test_the_port_range_variable_narrows_the_pick(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``VDYNAMO_PORT_RANGE`` (session 58): every port picked lies in its slice."""
+    monkeypatch.setenv(cluster_cli.PORT_RANGE_VARIABLE, "20000-21500")
+    ports = cluster_cli._free_ports(40, set())
+    assert len(set(ports)) == 40
+    assert all(20_000 <= port < 21_500 for port in ports), ports
+
+
+@pytest.mark.parametrize("text", ["20000", "a-b", "21500-20000", "0-100", "1-70000"])
+def test_a_bad_port_range_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+                                             capsys: pytest.CaptureFixture[str],
+                                             text: str) -> None:
+    monkeypatch.setenv(cluster_cli.PORT_RANGE_VARIABLE, text)
+    with pytest.raises(ValueError, match=f"VDYNAMO_PORT_RANGE={text!r}"):
+        cluster_cli._port_range()
+    directory = tmp_path / "c"
+    assert cluster_cli.main_cluster(["up", "--dir", str(directory), "--nodes", "3"]) == 2
+    assert f"VDYNAMO_PORT_RANGE={text!r}" in capsys.readouterr().err
+    assert not directory.exists()  # nothing written
+
+
+def test_each_xdist_worker_picks_from_a_slice_of_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 57's CI run: a node of one xdist worker, down for a restart, found its
+    port taken by another worker's cluster. tests/conftest.py gives each worker a
+    disjoint slice of the range."""
+    import tests.conftest as conftest
+
+    monkeypatch.setattr(cluster_cli, "_ephemeral_floor", lambda: 32_768)
+    slices = []
+    for index in range(3):
+        monkeypatch.delenv(cluster_cli.PORT_RANGE_VARIABLE, raising=False)
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{index}")
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
+        conftest._port_slice_per_worker()
+        slices.append(range(*cluster_cli._port_range()))
+    assert [(s.start, s.stop) for s in slices] == [(10_000, 17_589), (17_589, 25_178),
+                                                   (25_178, 32_767)]
