@@ -1685,7 +1685,7 @@ class Node:
             return self.handoff.on_handover_ack(hint_id)
         return on_ack
 
-    def _unrebuilt_mine(self, key: bytes) -> bool:
+    def _unrebuilt_mine(self, key: bytes, moves: bool = False) -> bool:
         """Whether this node is rebuilding and ``key`` is in a range it replicates and
         has not rebuilt yet (a key of a range it does not replicate yet, a join's or
         a leave's handoff, is not: that handoff must end for the ring to change).
@@ -1712,6 +1712,8 @@ class Node:
         gossiper, n = self.gossiper, self.config.n
         if not gossiper.changing():
             return True
+        if gossiper.serving_guessed and moves:
+            return False  # its sender's rings move the key here (see above)
         return (self.name in gossiper.partitioning.preference_list(key, n)
                 and self.name in gossiper.future.preference_list(key, n))
 
@@ -1926,7 +1928,7 @@ class Node:
             if isinstance(message, ReplicaPut):
                 if message.hint not in ("", self.name):  # a hint kept for another node
                     return effects
-            elif not self._unrebuilt_mine(message.key):  # (a HintDelivery)
+            elif not self._unrebuilt_mine(message.key, message.moves):  # (a HintDelivery)
                 return effects
             self.stats["rebuild-unacked-hint" if isinstance(message, HintDelivery)
                        else "rebuild-unacked-put"] += 1
