@@ -1705,7 +1705,18 @@ class Node:
         removed node's ranges and the rebuild for the removal (its pairs with the
         removed node: the sweep's history 402 never settled); a removal now waits
         only for the hints that move a key to its new owner
-        (:meth:`impl.gossip.Gossiper._hint_ids_moving`)."""
+        (:meth:`impl.gossip.Gossiper._hint_ids_moving`).
+
+        A node whose serving ring is a guess (a replaced disk that took its peers'
+        view mid-change: :attr:`impl.gossip.Gossiper.serving_guessed`) cannot tell
+        the two apart: under strategy 3 its guess is the future ring, so every key it
+        replicates is its own on "both rings". It takes the sender's word instead
+        (``moves``: ``HintDelivery.moves``, the sender's rings move the key here,
+        :meth:`impl.gossip.Gossiper.moves_to`). Session 58: withheld, a removal
+        waited for the hint, and this node's rebuild, whose exchanges were of ranges
+        of its guessed ring, for the removal: never quiet
+        (``tests/impl/test_wiped_leavers_review57.py``,
+        ``tests/impl/test_wiped_during_removal.py``)."""
         key_range = self.anti_entropy.trees.range_of(position_of(key))
         if key_range is None or not self.rebuild.unrebuilt(key_range):
             return False
@@ -1713,7 +1724,7 @@ class Node:
         if not gossiper.changing():
             return True
         if gossiper.serving_guessed and moves:
-            return False  # its sender's rings move the key here (see above)
+            return False  # its sender's rings move the key here (a handoff)
         return (self.name in gossiper.partitioning.preference_list(key, n)
                 and self.name in gossiper.future.preference_list(key, n))
 
