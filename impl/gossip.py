@@ -1235,16 +1235,25 @@ class Gossiper:
 
     def _hint_ids_moving(self, owners: set[str]) -> frozenset[int]:
         """The ids of the kept hints meant for one of ``owners`` (the new owners of
-        a removed node's ranges) that move a key to it: its key's top N on the future
-        ring holds it, the serving ring's does not (every head read, in pages)."""
+        a removed node's ranges) that move a key to it (:meth:`moves_to`; every
+        head read, in pages)."""
         ids: set[int] = set()
-        after, n = None, self.config.n
+        after = None
         while page := self.hints.heads(after, 4096):
             ids.update(hint_id for hint_id, intended, key in page if intended in owners
-                       and intended in self.future.preference_list(key, n)
-                       and intended not in self.partitioning.preference_list(key, n))
+                       and self.moves_to(intended, key))
             after = page[-1][0]
         return frozenset(ids)
+
+    def moves_to(self, node: str, key: bytes) -> bool:
+        """Whether this node's rings move ``key`` to ``node``: the key's top N on the
+        future ring holds ``node``, on the serving ring does not (False while no
+        range moves). Carried by a hint's delivery (``HintDelivery.moves``): a
+        rebuilding receiver whose serving ring is a guess acknowledges a hint that
+        moves its key (:meth:`impl.node.Node._unrebuilt_mine`; session 58)."""
+        future, serving, n = self.future, self.partitioning, self.config.n
+        return (future is not serving and node in future.preference_list(key, n)
+                and node not in serving.preference_list(key, n))
 
     def _any_kept(self, ids: frozenset[int]) -> bool:
         """Whether one of the hints ``ids`` is still kept (the heads read in id order,

@@ -244,7 +244,8 @@ class HintedHandoff:
                 if held is not None:
                     self.in_flight[hint_id] = now
                     out.append(Send(intended, HintDelivery(
-                        hint_id, key, held.record, retired=self.replica.carried_raw(held.record))))
+                        hint_id, key, held.record, retired=self.replica.carried_raw(held.record),
+                        moves=self.gossiper.moves_to(intended, key))))
                 after = hint_id
         if given is None:
             self._cursor = after

@@ -641,12 +641,19 @@ class HintDelivery:
     #: (:func:`impl.versions.encode_retired`; b"": none), taken by the receiver before
     #: it merges so that it prunes the same entries (:mod:`impl.retired`; session 33)
     retired: bytes = b""
+    #: the sender's rings move the key to the receiver: the key's top N on the
+    #: sender's future ring holds the receiver, on its serving ring does not (a
+    #: join's, a leave's or a removal's handoff, not a put's fallback's hint;
+    #: :meth:`impl.gossip.Gossiper.moves_to`). A rebuilding receiver whose own
+    #: serving ring is a guess acknowledges such a hint
+    #: (:meth:`impl.node.Node._unrebuilt_mine`; session 58)
+    moves: bool = False
 
     def __post_init__(self) -> None:
         if ((type(self.hint_id) is int and 0 <= self.hint_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
                 (type(self.record) is bytes and self.record) and self.generation == ""
-                and type(self.retired) is bytes):
+                and type(self.retired) is bytes and type(self.moves) is bool):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         _check_generation(check, "generation", self.generation)
@@ -654,6 +661,7 @@ class HintDelivery:
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)
         check.data("retired", self.retired)
+        check.flag("moves", self.moves)
 
 
 @quick_init

@@ -1685,7 +1685,7 @@ class Node:
             return self.handoff.on_handover_ack(hint_id)
         return on_ack
 
-    def _unrebuilt_mine(self, key: bytes) -> bool:
+    def _unrebuilt_mine(self, key: bytes, moves: bool = False) -> bool:
         """Whether this node is rebuilding and ``key`` is in a range it replicates and
         has not rebuilt yet (a key of a range it does not replicate yet, a join's or
         a leave's handoff, is not: that handoff must end for the ring to change).
@@ -1705,13 +1705,26 @@ class Node:
         removed node's ranges and the rebuild for the removal (its pairs with the
         removed node: the sweep's history 402 never settled); a removal now waits
         only for the hints that move a key to its new owner
-        (:meth:`impl.gossip.Gossiper._hint_ids_moving`)."""
+        (:meth:`impl.gossip.Gossiper._hint_ids_moving`).
+
+        A node whose serving ring is a guess (a replaced disk that took its peers'
+        view mid-change: :attr:`impl.gossip.Gossiper.serving_guessed`) cannot tell
+        the two apart: under strategy 3 its guess is the future ring, so every key it
+        replicates is its own on "both rings". It takes the sender's word instead
+        (``moves``: ``HintDelivery.moves``, the sender's rings move the key here,
+        :meth:`impl.gossip.Gossiper.moves_to`). Session 58: withheld, a removal
+        waited for the hint, and this node's rebuild, whose exchanges were of ranges
+        of its guessed ring, for the removal: never quiet
+        (``tests/impl/test_wiped_leavers_review57.py``,
+        ``tests/impl/test_wiped_during_removal.py``)."""
         key_range = self.anti_entropy.trees.range_of(position_of(key))
         if key_range is None or not self.rebuild.unrebuilt(key_range):
             return False
         gossiper, n = self.gossiper, self.config.n
         if not gossiper.changing():
             return True
+        if gossiper.serving_guessed and moves:
+            return False  # its sender's rings move the key here (a handoff)
         return (self.name in gossiper.partitioning.preference_list(key, n)
                 and self.name in gossiper.future.preference_list(key, n))
 
@@ -1926,7 +1939,7 @@ class Node:
             if isinstance(message, ReplicaPut):
                 if message.hint not in ("", self.name):  # a hint kept for another node
                     return effects
-            elif not self._unrebuilt_mine(message.key):  # (a HintDelivery)
+            elif not self._unrebuilt_mine(message.key, message.moves):  # (a HintDelivery)
                 return effects
             self.stats["rebuild-unacked-hint" if isinstance(message, HintDelivery)
                        else "rebuild-unacked-put"] += 1

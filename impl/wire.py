@@ -10,13 +10,14 @@ All integers are big-endian. The payload is the message's fields in declaration
 order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
 counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 ``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
-position, 17 bytes), ``tail``, ``tailblob`` and ``tailopt`` (a u64, a blob and an
-``opt`` only a message's last fields may be, each left out when empty, None for
-``tailopt``, and no later one is written, so that a frame without them, of a node
-of an earlier version, is read as empty and one whose such fields are empty is read
-by such a node: ``Gossip.floor``, ``Gossip.beats``, ``Gossip.retired``,
-``Gossip.generations`` (session 50), the
-``retired`` of the messages that carry records, the client requests' ``pr`` and
+position, 17 bytes), ``tail``, ``tailblob``, ``tailopt`` and ``tailbool`` (a u64, a
+blob, an ``opt`` and a ``bool`` only a message's last fields may be, each left out
+when empty, None for ``tailopt``, False for ``tailbool``, and no later one is
+written, so that a frame without them, of a node of an earlier version, is read as
+empty and one whose such fields are empty is read by such a node: ``Gossip.floor``,
+``Gossip.beats``, ``Gossip.retired``, ``Gossip.generations`` (session 50), the
+``retired`` of the messages that carry records, ``HintDelivery.moves`` (session
+58), the client requests' ``pr`` and
 ``pw`` of session 39: a node of an earlier version refuses a request that sets
 one, rather than serving it without), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
@@ -91,7 +92,8 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     15: (ReplicaGetReply, (("op_id", "u64"), ("key", "blob"), ("record", "blob"))),
     16: (ReadRepair, (("key", "blob"), ("record", "blob"), ("retired", "tailblob"))),
     17: (HintDelivery, (("hint_id", "u64"), ("key", "blob"), ("record", "blob"),
-                       ("generation", "str"), ("retired", "tailblob"))),
+                       ("generation", "str"), ("retired", "tailblob"),
+                       ("moves", "tailbool"))),
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
                   ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"),
@@ -172,7 +174,7 @@ def _put_field(out: list[bytes], kind: str, value: Any) -> None:
 #: None) and no later one is written: a frame of a node of an earlier version,
 #: without them, reads as empty, and such a node reads a frame whose such fields are
 #: all empty
-_TAILS = frozenset({"tail", "tailblob", "tailopt"})
+_TAILS = frozenset({"tail", "tailblob", "tailopt", "tailbool"})
 #: the message codes whose schema ends in such fields
 _TAIL_CODES = frozenset(code for code, (_, schema) in _SCHEMAS.items()
                         if any(kind in _TAILS for _, kind in schema))
@@ -204,6 +206,9 @@ def _put_fields(out: list[bytes], code: int, message: object) -> None:
         elif kind == "tailopt":
             if i <= last:
                 _put_field(out, "opt", value)
+        elif kind == "tailbool":
+            if i <= last:
+                _put_field(out, "bool", value)
         else:
             _put_field(out, kind, value)
 
@@ -286,6 +291,8 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
         return b"" if reader.offset == len(reader.data) else reader.take(reader.unpack(_U32))
     if kind == "tailopt":
         return None if reader.offset == len(reader.data) else _get_field(reader, "opt", field)
+    if kind == "tailbool":
+        return False if reader.offset == len(reader.data) else _get_field(reader, "bool", field)
     if kind == "pos":
         return int.from_bytes(reader.take(17), "big")
     if kind == "blobs":

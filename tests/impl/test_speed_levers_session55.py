@@ -96,13 +96,16 @@ def run_digest(clock: str, seed: int, faults: Faults, *, log: bool = True,
 
 
 #: (clock mode, seed, faults, logged, wire) -> (digest, effects): pinned on main
-#: ``baec5eed`` (session 55's base).
+#: ``baec5eed`` (session 55's base). Re-pinned in session 58 (s58-data): a
+#: ``HintDelivery``'s repr now shows its ``moves`` field (False in every run here: no
+#: ring change); with that field left out of the repr the four moved digests are
+#: the old ones, so the runs do what they did.
 PINNED = {
     ("dvv", 1, "none", True, False): ("6e5538c7e7aeb0b5", 11777),
-    ("dvv", 2, "faulty", False, False): ("48f260959e13f0f9", 11896),
-    ("server-vclock", 2, "faulty", True, False): ("c17b9352d38f9339", 12134),
-    ("client-vclock", 3, "light", False, True): ("284dff208e16c88d", 11641),
-    ("lww", 2, "faulty", False, False): ("9f80de293297e189", 12131),
+    ("dvv", 2, "faulty", False, False): ("f7db9023991ab823", 11896),
+    ("server-vclock", 2, "faulty", True, False): ("45525092a797db18", 12134),
+    ("client-vclock", 3, "light", False, True): ("effa16e364cdf1c5", 11641),
+    ("lww", 2, "faulty", False, False): ("2699b2c7c4a7b167", 12131),
 }
 
 _FAULTS = {"none": Faults(), "faulty": _FAULTY, "light": _LIGHT}

@@ -16,8 +16,6 @@ dropped (the fix reverted): ``stalled == {"n4": ["n5"], "n5": ["n4"]}``.
 
 from __future__ import annotations
 
-import pytest
-
 from impl.cluster import SimulatedCluster
 from impl.membership import MemberStatus
 from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads, joined_and_written
@@ -43,29 +41,30 @@ def test_two_leavers_wiped_together_under_strategy_3_are_both_taken_out() -> Non
         assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "strategy 3: a leaver wiped, then a non-leaver wiped 0.5 s later: a cycle (the "
-    "wiped n2 serves a guessed ring, the future one, so it withholds the HintAck of a "
-    "key the removal moves to it, the survivors wait for that ack, and n2's rebuild "
-    "pairs are of ranges the survivors hold no tree of; docs/runtime.md, \"Two wiped "
-    "leavers (session 57)\"); seeds 2 and 4 of 1-4, also before session 57"))
 def test_a_non_leaver_wiped_during_a_wiped_leavers_removal_under_strategy_3() -> None:
-    """Open (docs/runtime.md, "Two wiped leavers (session 57)", where the cycle is
-    traced): n4 asked to leave, wiped 1 s later (it removes itself), and n2 wiped
-    0.5 s after it. Seed 2: n4 stays ``removing`` in every view. (1) n2's new store
+    """Session 57's review pinned this as a strict xfail; fixed in session 58
+    (docs/runtime.md, "Two wiped leavers (session 57)" traces the cycle, "Wiped
+    during a removal (session 58)" the fix). n4 asked to leave, wiped 1 s later (it
+    removes itself), and n2 wiped 0.5 s after it. Seed 2: n4 stayed ``removing``
+    in every view, never quiet in 120 s, a cycle of four waits: (1) n2's new store
     serves a guessed ring (:attr:`impl.gossip.Gossiper.serving_guessed`), the
-    future one, n4's partitions already given out, while n1, n3 and n5 serve the
-    ring before (their kept serving ring) until the removal is handed over. (2) The
-    survivors hand n4's ranges over; ``k24`` (n4, n3, n1 -> n2, n3, n5) is hinted
-    to n2 by n1 (and n3), and a survivor reports the handover only once such a
-    hint is acknowledged (:meth:`impl.gossip.Gossiper._removal_hints_out`). (3)
-    n2, rebuilding, withholds that ``HintAck``: on its guessed ring ``k24`` is its
-    own on both rings, so it looks like a put's fallback hint
-    (:meth:`impl.node.Node._unrebuilt_mine`). (4) n2's rebuild waits for
-    exchanges of (range, peer) pairs of its guessed ring (28 left: n3 13, n5 10,
-    n1 5), ranges the peer does not replicate on its ring, so it holds no tree
-    of them and ignores the step (``anti-entropy-unknown-range``). Each waits for
-    the next: never quiet in 120 s. Passes when fixed: then drop the mark."""
+    future one, while n1, n3 and n5 serve the ring before until the removal is
+    handed over; (2) ``k24`` (n4, n3, n1 -> n2, n3, n5) is hinted to n2 by n1 and
+    n3, and a survivor reports the handover only once such a hint is acknowledged
+    (:meth:`impl.gossip.Gossiper._removal_hints_out`); (3) n2, rebuilding,
+    withheld that ``HintAck``: on its guessed ring ``k24`` is its own on both
+    rings, as a put's fallback hint is (:meth:`impl.node.Node._unrebuilt_mine`);
+    (4) n2's rebuild waited for exchanges of ranges of its guessed ring, which the
+    peers do not replicate on theirs (``anti-entropy-unknown-range``). Now a
+    hint's delivery carries whether the sender's rings move its key to the
+    receiver (``HintDelivery.moves``, :meth:`impl.gossip.Gossiper.moves_to`), and
+    a node whose serving ring is a guess acknowledges such a hint: n4 is
+    ``removed`` everywhere 5.7 s after n2's wipe, n2 rebuilt 1 s later.
+
+    Mutants, each run and seen failing (not quiet in 120 s, SimulationError:
+    "1 nodes still leaving, 2 rebuilding"): the sender's ``moves`` left False
+    (:meth:`impl.handoff.HintedHandoff._scan_page`); the receiver not reading it
+    (``_unrebuilt_mine``'s guessed clause dropped)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
         client = write_then_leave(cluster, KEYS, "n4", gap=1.0)

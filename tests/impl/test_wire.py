@@ -56,6 +56,8 @@ SAMPLES: list[object] = [
     ReplicaGetReply(14, b"k", b""),
     ReadRepair(b"k", b"rec"),
     HintDelivery(15, b"k", b"rec"),
+    HintDelivery(15, b"k", b"rec", moves=True),  # (session 58: the retired blob empty)
+    HintDelivery(15, b"k", b"rec", generation="3.ab", retired=b"1 n1", moves=True),
     HintAck(16),
     Gossip(b'{"format":"x"}', reply=False),
     Gossip(b'{"format":"x"}', generation="3.ab", yours="2.cd",  # (session 50: relayed)
@@ -91,6 +93,23 @@ def test_a_gossip_relaying_generations_is_read_by_a_node_of_before_as_one_withou
     assert frame[10:].startswith(before[10:])  # (past the header: its length differs)
     assert wire.decode(before) == Gossip(b"v", generation="3.ab", retired=b"1 n1")
     assert wire.decode(frame).generations == b"x"
+
+
+def test_a_hint_delivery_s_moves_is_a_tail_a_node_of_before_reads_as_without() -> None:
+    """Session 58's ``HintDelivery.moves`` (a ``tailbool``, the last field): a frame
+    of a node of before (without it) reads as False, one whose ``moves`` is False is
+    the frame of before (it ends with ``retired``), and a byte other than 0 or 1 is
+    refused by name. Mutants, each run and seen failing: ``tailbool`` written when
+    False (the frame ends with a 0 byte); an absent ``tailbool`` read as True (the
+    old frame moves)."""
+    old = wire.encode(HintDelivery(15, b"k", b"rec", retired=b"1 n1"))
+    assert old.endswith(struct.pack(">I", 4) + b"1 n1")  # (the field of before, last)
+    assert wire.decode(old) == HintDelivery(15, b"k", b"rec", retired=b"1 n1", moves=False)
+    frame = wire.encode(HintDelivery(15, b"k", b"rec", moves=True))
+    assert frame[-1:] == b"\x01"
+    bad = frame[:-1] + b"\x02"
+    with pytest.raises(BadMessageError, match=r"HintDelivery\.moves: a bool must be 0 or 1"):
+        wire.decode(bad)
 
 
 def test_every_message_type_has_a_sample() -> None:
