@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, each_clock
 
 base = import_module("01d-amnesia-restored-backup-and-cloned-store")
 FAST, stop, ready, put, rmw = base.FAST, base.stop, base.ready, base.put, base.rmw
@@ -125,12 +125,5 @@ def run(clock: str, checks: Checks) -> None:
         checks(f"{clock}: n2's file passes integrity_check", integrity == ["ok"], integrity)
 
 
-def main() -> None:
-    checks = Checks()
-    for clock in sys.argv[1:] or ("dvv",):
-        run(clock, checks)
-    checks.finish()
-
-
 if __name__ == "__main__":
-    main()
+    each_clock(run)

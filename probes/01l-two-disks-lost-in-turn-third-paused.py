@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, each_clock
 
 FAST = "gossip_interval = 0.25\nhint_scan_interval = 0.25\nanti_entropy_interval = 0.5"
 
@@ -119,12 +119,5 @@ def run(clock: str, checks: Checks) -> None:
                dict(final))
 
 
-def main() -> None:
-    checks = Checks()
-    for clock in sys.argv[1:] or ("dvv",):
-        run(clock, checks)
-    checks.finish()
-
-
 if __name__ == "__main__":
-    main()
+    each_clock(run)

@@ -44,11 +44,8 @@ VD, vd, ports, call, read, tear_down, FAST = (base.VD, base.vd, base.ports, base
                                               base.read, base.tear_down, base.FAST)
 from _cluster import Checks  # noqa: E402
 
-KEYS = [f"k{i}" for i in range(24)]
-
-
-def want(i: int) -> list[bytes]:
-    return [] if i < 8 else [b"v2"] if i < 16 else [b"v1"]
+rejoin = import_module("07n-rejoin-same-name-old-data-after-reaps")
+KEYS, want = rejoin.KEYS, rejoin.want
 
 
 def wrong_reads(p: dict[str, int], nodes: tuple[str, ...], what: str) -> list[str]:
@@ -63,24 +60,12 @@ def main() -> None:
     pids: set[int] = set()
     by_hand: list[subprocess.Popen[bytes]] = []
     try:
-        up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", "--n", "3", "--r", "2",
-                "--w", "2", *FAST, "--set", "tombstone_grace_s=0.5")
-        assert up.returncode == 0, up.stderr
-        pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()}
-        p = ports(d)
+        pids, p, codes = rejoin.up_and_written(d)
         octet = {"Content-Type": "application/octet-stream"}
-        codes = [call("PUT", p["n1"], f"/kv/{k}?w=3", b"v1", octet)[0] for k in KEYS]
         for k in KEYS:
             read(p["n1"], k, 3)
         left = vd("leave", "n3", "--dir", str(d))
-        for i, k in enumerate(KEYS[:16]):
-            _, _, ctx = read(p["n1"], k, 2)
-            headers = {"X-Vdynamo-Context": ctx} if ctx else {}
-            if i < 8:
-                codes.append(call("DELETE", p["n1"], f"/kv/{k}?w=3", None, headers)[0])
-                read(p["n2"], k, 3)
-            else:
-                codes.append(call("PUT", p["n1"], f"/kv/{k}?w=3", b"v2", octet | headers)[0])
+        codes += rejoin.delete_and_rewrite(p)
         time.sleep(3.0)
         print(f"leave n3: exit {left.returncode}; puts and deletes {sorted(set(codes))}")
         wrong: list[str] = []

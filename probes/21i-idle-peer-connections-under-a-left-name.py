@@ -34,7 +34,7 @@ sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 base = import_module("07e-real-join-then-leave-w3-r1")
 vd, ports, call, tear_down, FAST = base.vd, base.ports, base.call, base.tear_down, base.FAST
-from _cluster import Checks  # noqa: E402
+from _cluster import Checks, closed_by_node, recv_exact  # noqa: E402
 
 from impl.peer_auth import (  # noqa: E402
     HELLO_HEAD_BYTES,
@@ -46,16 +46,6 @@ from impl.peer_auth import (  # noqa: E402
 )
 
 
-def exactly(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
 def hello(port: int, secret: bytes, name: str, target: str,
           info: HelloInfo) -> tuple[socket.socket, bytes, bool]:
     """A connection that sent ``name``'s hello; (socket, the acceptor's info, whether
@@ -63,26 +53,16 @@ def hello(port: int, secret: bytes, name: str, target: str,
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     dialer = Dialer(secret, name, target, info)
     sock.sendall(dialer.hello())
-    length, info_length = parse_hello_head(exactly(sock, HELLO_HEAD_BYTES))
-    peer = exactly(sock, length)
-    peer_info = exactly(sock, info_length)
-    nonce, proof = exactly(sock, NONCE_BYTES), exactly(sock, TAG_BYTES)
+    length, info_length = parse_hello_head(recv_exact(sock, HELLO_HEAD_BYTES))
+    peer = recv_exact(sock, length)
+    peer_info = recv_exact(sock, info_length)
+    nonce, proof = recv_exact(sock, NONCE_BYTES), recv_exact(sock, TAG_BYTES)
     try:
         mine, _, _ = dialer.on_challenge(peer, peer_info, nonce, proof)
     except Exception:
         return sock, peer_info, False
     sock.sendall(mine)
     return sock, peer_info, True
-
-
-def closed(sock: socket.socket) -> bool:
-    sock.setblocking(False)
-    try:
-        return sock.recv(1) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def main() -> None:
@@ -120,7 +100,7 @@ def main() -> None:
             codes[call("PUT", p["n1"], f"/kv/during{int(time.monotonic() * 10)}?w=3", b"v",
                        octet)[0]] += 1
             time.sleep(0.5)
-        still = sum(not closed(sock) for sock in held)
+        still = sum(not closed_by_node(sock) for sock in held)
         view = json.loads(call("GET", p["n1"], "/status")[2])["membership"].get("n4", {})
         print(f"puts before {Counter(before)}; leave n4 exit {left.returncode}; hellos as the "
               f"left n4 (proof sent: True) {dict(verified)}")
