@@ -8,21 +8,25 @@ File", 1.4 "mispairing a database file and its journal"), so the store is neithe
 backup nor the last state but pages of both: Riak's "restored a vnode from backup and
 kept the old journal" and Cassandra's "restored sstables with the newer commitlog".
 
-Real processes (`serve --node`), 3 nodes, N=3 R=2 W=2, dvv (or the clocks given).
-10 keys v1 at w=3; n2 stopped (SIGTERM: a clean file) and `n2.sqlite` copied (the
-backup); n2 started; 30 keys `x*` of 4 KiB at w=3 (pages of the records' table and
-its index); n2 restarted (SIGTERM: its log checkpointed into the file, so the log
-that follows starts *after* the backup's state, and file + log are a mispair);
-read-modify-writes of `hot` through n2 (h1..h5,
-its counter moves on) and of k0..k9 to v2 through n1 at w=3; n2 SIGKILLed (the log
-is kept, not checkpointed); `n2.sqlite` alone replaced by the backup; n2 started.
-Then through n2: a blind put of `new` at w=1, and a read-modify-write of `hot` (h6).
+Real processes (`serve --node`), 3 nodes, N=3 R=2 W=2, dvv (or the clocks given),
+fast gossip, anti-entropy every 60 s (so that n2's own copy is read before an
+exchange mends it). 10 keys v1 at w=3; n2 stopped (SIGTERM: a clean file) and
+`n2.sqlite` copied (the backup); n2 started; 30 keys `x*` of 4 KiB at w=3 (pages of
+the records' table and its index); n2 restarted (SIGTERM: its log checkpointed into
+the file, so the log that follows starts *after* the backup's state, and file + log
+are a mispair); read-modify-writes of `hot` through n2 (h1..h5) and of k0..k9 to v2
+through n1 at w=3; n2 SIGKILLed (the log is kept, not checkpointed); `n2.sqlite`
+alone replaced by the backup; n2 started, waited ready; n1 and n3 SIGSTOPped and
+every key read at r=1 through n2 alone (what it holds), n1 and n3 SIGCONTed. Then
+through n2: a blind put of `new` at w=1, and a read-modify-write of `hot` (h6).
 
 Right value: either n2 refuses to start naming its data file (exit != 0, a line
-that names `n2.sqlite`), or it serves and nothing acknowledged is lost: after 6 s
-of anti-entropy every key at r=3 through n1 and n3 (and through n2) reads its last
-value ([v2], `hot` [h6], `new` [new], `x*` their value), and `PRAGMA
-integrity_check` of n2's file (once stopped) says ok.
+that names `n2.sqlite`), or it serves and nothing acknowledged is lost: n2 alone
+answers no key it acknowledged at w=3 not found (a 503 is right: it cannot know);
+6 s later every key at r=3 through n1, n3 and n2 reads its last value ([v2], `hot`
+[h6], `new` [new], `x*` their value); `PRAGMA integrity_check` of n2's file (once
+stopped) says ok. `KEEP=DIR` copies the mispaired files (before n2's start) and the
+cluster's directory (at the end) into DIR.
 
 Run from the project's root: .venv/bin/python probes/01k-backup-restored-beside-a-newer-wal.py [CLOCK ...]
 Loopback only, about 30 s a clock mode; every process stopped.
