@@ -11,7 +11,8 @@ TCP_USER_TIMEOUT bounds unacknowledged data by the keepalive's 25 s
 (:func:`impl.runtime._keep_alive`; Cassandra's ``internode_tcp_user_timeout``).
 
 The scenario runs in a network namespace of its own (``unshare --net``, or
-``unshare -rn`` as a user; skipped where neither works or ``ip`` is missing): its own
+``unshare -rn`` as a user; skipped where neither works, or ``ip`` cannot add a rule
+on a flow's ports there): its own
 loopback, so that the cut touches no other process. There, the three nodes of
 :func:`tests.runtime.live.cluster` with ``PEER_KEEPALIVE = (1, 1, 2)`` (4 s) put at
 w=3 through each node (every flow up); both flows between n1 and n2 are dropped
@@ -42,9 +43,13 @@ def _namespace() -> list[str] | None:
     """The ``unshare`` command that makes a network namespace here, or None."""
     if not shutil.which("unshare") or not shutil.which("ip"):
         return None
+    # every step the scenario takes: the loopback up, a rule on a flow's ports
+    # (iproute2 and Linux 4.17 or later), a blackhole route
+    steps = ("ip link set lo up && ip rule add pref 10 ipproto tcp sport 1 dport 2 "
+             "table 100 && ip route add blackhole default table 100")
     for command in (["unshare", "--net"], ["unshare", "-rn"]):
-        probe = subprocess.run([*command, "ip", "link", "set", "lo", "up"],
-                               capture_output=True, check=False)
+        probe = subprocess.run([*command, "sh", "-c", steps], capture_output=True,
+                               check=False)
         if probe.returncode == 0:
             return command
     return None
