@@ -70,8 +70,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             out = ""
         waited = round(time.time() - waited, 1)
-        os.kill(n2, signal.SIGCONT)
         p = ports(d)
+        code, _, body = call("GET", p["n4"], "/status")
+        waits = json.loads(body).get("handover_waiting") if code == 200 else code
+        os.kill(n2, signal.SIGCONT)
         pids |= {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()
                  if e.get("pid")}
         codes: dict[str, int] = {}
@@ -106,6 +108,7 @@ def main() -> None:
                  for code, vals, _ in [read(p[node], k, 1)] if vals != [b"v2"]]
         print(f"3 s later, r=1 via every member: {len(later)} wrong {later[:4]}")
         checks("v1 puts 200", set(first) == {200}, first)
+        print(f"n4's /status handover_waiting before n2 resumed: {waits}")
         print(f"n4 member_status up {done} s after the join began (n2 resumed at 30 s)")
         checks("join exits 0, or non-zero naming the paused n2", join.returncode == 0 or (
             "n2" in out and waited >= 30), out[-300:])
