@@ -239,6 +239,16 @@ _CLOSE_WAIT_S = 1.0
 #: listener keeps connections alive likewise (30 s); Cassandra bounds its
 #: internode connections with ``internode_tcp_user_timeout`` (30 s)
 PEER_KEEPALIVE = (10, 5, 3)
+#: TCP_USER_TIMEOUT on every peer connection (:func:`_keep_alive`), milliseconds: how
+#: long data this node wrote may stay unacknowledged before the kernel resets the
+#: connection; the keepalive's own bound, idle + interval x probes (25 s), taken at
+#: each call from :data:`PEER_KEEPALIVE`. Keepalive probes only an *idle*
+#: connection: a dialed one always has frames in flight (gossip, puts), so a flow
+#: that a firewall or NAT forgot and black-holes (no reset; new flows pass) kept its
+#: frames retransmitted unanswered for Linux's ``tcp_retries2`` (about 15 minutes):
+#: red team 7's probe 21h (session 58) saw every w=3 put between the two nodes 504
+#: for the whole 60 s it ran. Cassandra's ``internode_tcp_user_timeout`` (30 s,
+#: CASSANDRA-14358) bounds it the same way.
 #: Refused peers logged per window of _REFUSAL_WINDOW_S seconds (each one is counted in
 #: ``refused_peers``; those over it are summed up in one line when the window ends),
 #: and the characters of a refusal's reason logged: a client with no secret sending
@@ -2766,8 +2776,10 @@ def _bound_socket_buffer(writer: asyncio.StreamWriter, option: int) -> None:
 def _keep_alive(writer: asyncio.StreamWriter) -> None:
     """Turn TCP keepalive on for a peer connection (:data:`PEER_KEEPALIVE`: idle
     seconds, interval, probes; the three TCP_KEEP* options where the platform has
-    them, SO_KEEPALIVE alone elsewhere). A socket that refuses an option keeps
-    the platform's default for it."""
+    them, SO_KEEPALIVE alone elsewhere) and bound its unacknowledged data by the
+    same 25 s (TCP_USER_TIMEOUT, milliseconds, where the platform has it: Linux;
+    session 58). A socket that refuses an option keeps the platform's default for
+    it."""
     sock = writer.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
@@ -2775,7 +2787,8 @@ def _keep_alive(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval),
-                            ("TCP_KEEPCNT", probes)):
+                            ("TCP_KEEPCNT", probes),
+                            ("TCP_USER_TIMEOUT", (idle + interval * probes) * 1000)):
             option = getattr(socket, name, None)
             if option is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)

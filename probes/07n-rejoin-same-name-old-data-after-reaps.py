@@ -45,29 +45,46 @@ def check(d: Path, nodes: list[str], r: int, what: str) -> list[str]:
     return wrong
 
 
+def up_and_written(d: Path) -> tuple[set[int], dict[str, int], list[int]]:
+    """`vdynamo cluster up` of 4 nodes in ``d`` (N=3 R=2 W=2, fast rounds,
+    tombstone_grace_s = 0.5) and every key v1 at w=3 through n1: (the processes,
+    the HTTP ports, the puts' codes) (07n, 20h)."""
+    up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", "--n", "3", "--r", "2",
+            "--w", "2", *FAST, "--set", "tombstone_grace_s=0.5")
+    assert up.returncode == 0, up.stderr
+    pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()}
+    p = ports(d)
+    octet = {"Content-Type": "application/octet-stream"}
+    return pids, p, [call("PUT", p["n1"], f"/kv/{k}?w=3", b"v1", octet)[0] for k in KEYS]
+
+
+def delete_and_rewrite(p: dict[str, int]) -> list[int]:
+    """Keys 0-7 read at r=2 and deleted with that context at w=3 through n1 (each then
+    read at r=3 through n2: the reap's check), keys 8-15 written v2 with their
+    context at w=3: the answers' codes (07n, 20h)."""
+    codes = []
+    for i, k in enumerate(KEYS[:16]):
+        _, _, ctx = read(p["n1"], k, 2)
+        headers = {"X-Vdynamo-Context": ctx} if ctx else {}
+        if i < 8:
+            codes.append(call("DELETE", p["n1"], f"/kv/{k}?w=3", None, headers)[0])
+            read(p["n2"], k, 3)
+        else:
+            codes.append(call("PUT", p["n1"], f"/kv/{k}?w=3", b"v2",
+                              {"Content-Type": "application/octet-stream", **headers})[0])
+    return codes
+
+
 def main() -> None:
     d = Path(tempfile.mkdtemp(prefix="vdynamo-probe07n-")) / "c"
     wrong: list[str] = []
     pids: set[int] = set()
     try:
-        up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", "--n", "3", "--r", "2",
-                "--w", "2", *FAST, "--set", "tombstone_grace_s=0.5")
-        assert up.returncode == 0, up.stderr
-        pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()}
-        p = ports(d)
-        octet = {"Content-Type": "application/octet-stream"}
-        codes = [call("PUT", p["n1"], f"/kv/{k}?w=3", b"v1", octet)[0] for k in KEYS]
+        pids, p, codes = up_and_written(d)
         time.sleep(1.0)
         left = vd("leave", "n3", "--dir", str(d))
         print(f"  leave n3: exit {left.returncode} {left.stdout.strip()[:80]}")
-        for i, k in enumerate(KEYS[:16]):
-            _, _, ctx = read(p["n1"], k, 2)
-            headers = {"X-Vdynamo-Context": ctx} if ctx else {}
-            if i < 8:
-                codes.append(call("DELETE", p["n1"], f"/kv/{k}?w=3", None, headers)[0])
-                read(p["n2"], k, 3)
-            else:
-                codes.append(call("PUT", p["n1"], f"/kv/{k}?w=3", b"v2", octet | headers)[0])
+        codes += delete_and_rewrite(p)
         time.sleep(3.0)
         held = {n: json.loads(call("GET", p[n], "/status")[2])["keys"]
                 for n in ("n1", "n2", "n4")}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import LocalNodes
+from _cluster import LocalNodes, recv_exact
 
 
 def forged_record() -> bytes:
@@ -33,16 +33,6 @@ def forged_record() -> bytes:
                        VClock.of({"n1": 10**6, "n2": 10**6, "n3": 10**6}),
                        b"FORGED", coordinator="n1", client_id="x", now=0.0)
     return encode_record(record)
-
-
-def recv_exact(s: socket.socket, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            raise ConnectionError("closed")
-        out += chunk
-    return out
 
 
 CONTROL_SECRET: bytes | None = None   # set by --control: the cluster's own secret
