@@ -2378,6 +2378,15 @@ class HttpApi:
         server = self.server
         named = headers.get(b"x-vdynamo-client")
         client = _client_of(named) if named is not None else SHARED_CLIENT_ID
+        if self.config.clock == "dvv":
+            # In dvv a client's name places a put's dot alone (spec.dvv.dot_actor), and a
+            # named pair holding an unread value sent the put to the server's actor,
+            # whose dot no context names: one named client's chain after its own three
+            # blind puts, or three chains of one library client on one key, made a
+            # sibling per put until 413 (session 58's red team 8). Every HTTP write is
+            # the shared id, whose puts take fresh pairs there (session 48); the name
+            # (checked above) matters to the client-vclock mode's clock alone
+            client = SHARED_CLIENT_ID
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),

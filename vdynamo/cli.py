@@ -8,10 +8,12 @@ named after a colon: ``module:function``).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: the exit status of a command interrupted (Ctrl-C): 128 + SIGINT, as a shell reports a
 #: command the signal ended (``cluster up`` and ``status`` while they wait, too)
@@ -42,6 +44,48 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class OutputError(Exception):
+    """Writing the standard output failed for another reason than its reader going
+    away (a full disk, an I/O error, a closed descriptor): ``error`` is the OSError."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _CheckedOutput:
+    """The standard output ``stream`` (None: its descriptor was closed, ``>&-``) whose
+    write and flush errors are raised as :class:`OutputError`, a closed pipe's
+    BrokenPipeError as itself. Session 58's red team 8: ``vdynamo get k >
+    /dev/full`` (a full disk) printed an ``OSError: [Errno 28]`` traceback, and
+    ``vdynamo get k >&-`` exited 0 with the value written nowhere."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _checked(self, method: str, *args: Any) -> Any:
+        if self._stream is None:
+            raise OutputError(OSError(errno.EBADF, "the standard output is closed"))
+        try:
+            return getattr(self._stream, method)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(error) from None
+
+    def write(self, text: str) -> int:
+        """Write ``text``: the count written; OutputError if it cannot be."""
+        written: int = self._checked("write", text)
+        return written
+
+    def flush(self) -> None:
+        """Flush the stream; OutputError if it cannot be."""
+        self._checked("flush")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _usage() -> str:
     lines = ["usage: vdynamo COMMAND [ARGS...]", "", "commands:"]
     for name, (_, help_text) in SUBCOMMANDS.items():
@@ -67,18 +111,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vdynamo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
+    stdout = sys.stdout
+    sys.stdout = _CheckedOutput(stdout)
     try:
         entry = getattr(importlib.import_module(module_name), function or "main")
         result = entry(rest)
+        sys.stdout.flush()  # here, not at the interpreter's exit: its error is caught
     except BrokenPipeError:  # the reader went away (`vdynamo show | head`): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         return 0
+    except OutputError as failed:
+        # one line, as every error of a command (a traceback before session 58)
+        answered = (f": the {name} was made before its answer was printed"
+                    if name in ("put", "delete") else "")
+        print(f"vdynamo {name}: cannot write to the standard output "
+              f"({failed.error.strerror or failed.error}){answered}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         # Ctrl-C: one line and the shell's status for SIGINT; before session 48 a
         # KeyboardInterrupt traceback from wherever it struck (an import, the explorer,
         # `vdynamo ring`), unless the command caught it itself (`cluster up`'s wait)
         print(f"vdynamo {name}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        sys.stdout = stdout
     return int(result)
 
 
