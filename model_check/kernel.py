@@ -38,7 +38,10 @@ own functions on a miss:
   budget), their sends replayed by :meth:`spec.step.Edit.send`; asked only where a
   client is idle with a put, a delete or a get left (the spec skips every other);
 * **coordinator timeouts** (:func:`spec.coordination.time_out`): the enabled ones
-  cached per (context, exchanges in flight), each one's effect per (context, action);
+  cached per (context, exchanges in flight), each one's effect per (context, action),
+  and since session 58 on a miss there by what it read as a delivery is (the
+  coordinator's node always among the nodes read: the coordination record passed to
+  the spec is its);
 * **drops and duplicates** (the first block of :func:`spec.faults.faults`) cached
   per (messages, budget): they read and change nothing else;
 * **node faults** (crashes, recoveries, disk losses, partitions, heals: the rest
@@ -564,17 +567,6 @@ class Kernel:
             result = self.replayed[key] = self.messages_of(after.messages, after._parts[1])
         return result
 
-    def _record(self, state: State, run: Callable[..., None], position: int,
-                *args: Any) -> tuple[int, int, State]:
-        """Run a step on a recording edit of ``state``: (next context, operations id,
-        the successor)."""
-        self.misses += 1
-        recorder = _Recorder(state, self.plan)
-        run(recorder, *args)
-        o = self.operations_of(tuple(recorder.ops))
-        successor = recorder.successor(position)
-        return self.context_of(successor), o, successor
-
     def _tail(self, c: int) -> int:
         """The id of context ``c``'s parts but the nodes (interned for good: a key of
         :attr:`reached` names it)."""
@@ -602,27 +594,36 @@ class Kernel:
 
     def _delivered(self, packed: Packed, position: int, message: Message) -> Effect:
         """The effect of delivering ``message`` (at ``position``) in ``packed``, on a miss
-        of the per-(context, message) table (session 58): looked up by what the handler
-        read, every part of the context but the nodes (:meth:`_tail`) and, of the nodes,
-        those it read (whole: by their hashes; through :meth:`spec.step.Edit.reachable`
-        alone: their up flags), as the read sets met for (tail, message) name them
-        (:attr:`read_sets`); else the spec's :func:`~spec.delivery.deliver` on a
-        :class:`_NodeRecorder` (a read of the messages or the budget raises, as the
-        memo's recorder), which notes those reads. A hit applies the nodes written to
-        this context's nodes and takes the rest of the next context from the recorded
-        one. Exact: a handler given equal parts and equal nodes where it reads them
-        makes the same reads and the same writes (the 64-bit hashes of the nodes are
-        the trade the contexts' interning already makes)."""
+        of the per-(context, message) table (session 58): :meth:`_by_reads` of the spec's
+        :func:`~spec.delivery.deliver`."""
+        return self._by_reads(packed, message, (), deliver, position, message, position)
+
+    def _by_reads(self, packed: Packed, step: Any, held: tuple[int, ...],
+                  run: Callable[..., None], position: int, *args: Any) -> Effect:
+        """The effect of ``step`` (a message delivered at ``position``, or a coordinator
+        timeout: position -1) in ``packed``, on a miss of its per-context table (session
+        58): looked up by what the step read, every part of the context but the nodes
+        (:meth:`_tail`) and, of the nodes, those it read (whole: by their hashes; through
+        :meth:`spec.step.Edit.reachable` alone: their up flags) and those in ``held``
+        (the nodes its arguments were taken from: a timeout's coordinator), as the read
+        sets met for (tail, step) name them (:attr:`read_sets`); else ``run(recorder,
+        *args)`` on a :class:`_NodeRecorder` (a read of the messages or the budget raises,
+        as the memo's recorder), which notes those reads. A hit applies the nodes written
+        to this context's nodes and takes the rest of the next context from the recorded
+        one. Exact: a step given equal parts and equal nodes where it reads them makes
+        the same reads and the same writes (the 64-bit hashes of the nodes are the trade
+        the contexts' interning already makes). Returns (action, next context id,
+        operations id)."""
         c = packed[0]
         t = self._tail(c)
         nodes = self.contexts[c][0]
-        sets = self.read_sets.get((t, message))
+        sets = self.read_sets.get((t, step))
         if sets is None:
-            sets = self.read_sets[(t, message)] = self.older["read_sets"].pop((t, message), [])
+            sets = self.read_sets[(t, step)] = self.older["read_sets"].pop((t, step), [])
         reached = self.reached
         reading = self._reading
         for whole, ups in sets:
-            key = (t, message, whole, ups, reading(nodes, whole, ups))
+            key = (t, step, whole, ups, reading(nodes, whole, ups))
             hit = reached.get(key)
             if hit is None:
                 hit = self.older["reached"].pop(key, None)
@@ -634,20 +635,22 @@ class Kernel:
             return action, self._context_after(c, written, after), o
         self.misses += 1
         recorder = _NodeRecorder(self.decode(packed), self.plan)
-        deliver(recorder, message, position)
+        tracked = recorder.tracked
+        tracked.read.update(held)
+        run(recorder, *args)
         o = self.operations_of(tuple(recorder.ops))
         successor = recorder.successor(position)
         c2 = self.context_of(successor)
-        self.replayed[(packed[1], position, o)] = self.messages_of(successor.messages,
-                                                                   successor._parts[1])
-        tracked = recorder.tracked
+        if position >= 0:
+            self.replayed[(packed[1], position, o)] = self.messages_of(successor.messages,
+                                                                       successor._parts[1])
         whole = tuple(sorted(tracked.read))
         ups = tuple(sorted(tracked.ups - tracked.read))
         if (whole, ups) not in sets:
             sets.append((whole, ups))
-        action = new_deliver(message)
+        action = new_deliver(step) if position >= 0 else step
         ctx = self.contexts[c2]
-        reached[(t, message, whole, ups, reading(nodes, whole, ups))] = (
+        reached[(t, step, whole, ups, reading(nodes, whole, ups))] = (
             action, tuple(sorted(tracked.written.items())), (self._tail_key(ctx), ctx), o)
         return action, c2, o
 
@@ -731,11 +734,12 @@ class Kernel:
                 if effects is None:
                     effects = self.timeout_effects[c] = (
                         self.older["timeout_effects"].pop(c, None) or {})
+                index = plan.index
                 for timeout, node, coord, target in enabled:
                     done = effects.get(timeout)
                     if done is None:
-                        c2, o, _ = self._record(decode(packed), time_out, -1, node, coord,
-                                                target)
+                        _, c2, o = self._by_reads(packed, timeout, (index[node],), time_out,
+                                                  -1, node, coord, target)
                         done = effects[timeout] = (c2, o)
                     yield timeout, (done[0], replayed(packed, -1, done[1]), u)
         if outstanding:
