@@ -1,16 +1,18 @@
 """The kernel's deliveries and timeouts looked up by what they read (session 58).
 
 On a miss of the per-(context, message) table, :meth:`model_check.kernel.Kernel._delivered`
-(and of the per-(context, action) table of the coordinator timeouts) looks the effect up by every part of the context but the nodes and, of the nodes, those
-the handler read (whole, or their up flags through ``Edit.reachable``), as its
-:class:`~model_check.kernel._NodeRecorder` noted them on an earlier miss. These tests walk
-every reachable state of small configurations and compare each state's successors with
-the spec's (:func:`tests.model_check.test_kernel.disagreement`: the uncached truth),
-require that the walks take the read-keyed path (hits, read sets with up flags, several
-read sets for one message), and show four mutants of the key failing the comparison.
-The kernel's other walks (tests/model_check/test_kernel.py, every covered CI entry of at
-most 3,000 states and the three rebuild entries) and ``make check``'s pinned figures run
-the same path.
+(and of the per-(context, action) table of the coordinator timeouts) looks the effect
+up by every part of the context but the nodes and, of the nodes, those the step read
+(whole, or their up flags through ``Edit.reachable``), as its
+:class:`~model_check.kernel._NodeRecorder` noted them on an earlier miss. These tests
+walk every reachable state of small configurations and compare each state's successors
+with the spec's (:func:`tests.model_check.test_kernel.disagreement`: the uncached
+truth), require that the walks take the read-keyed path (hits, read sets with up flags,
+several read sets for one step), and show five mutants of the key failing the
+comparison; and that a tied state's representative shared with its candidates is the
+spec's (a mutant failing). The kernel's other walks (tests/model_check/test_kernel.py,
+every covered CI entry of at most 3,000 states and the three rebuild entries) and
+``make check``'s pinned figures run the same paths.
 """
 
 from __future__ import annotations
@@ -123,9 +125,9 @@ class _TailKept(Kernel):
 def test_a_mutant_of_the_read_key_fails_the_comparison(mutant: Any, name: str) -> None:
     """Each mutant's walk meets a state whose successors differ from the spec's. (Not
     caught, measured: the up flags ignored on the partition configuration and
-    strict-weak-quorum, whose steps read none; the put table or the hint records left out of the tail on
-    sloppy-no-handoff, the partition configuration and strict-weak-quorum, where a change
-    of them comes with a change of the nodes or the clients read.)"""
+    strict-weak-quorum, whose steps read none; the put table or the hint records left out
+    of the tail on sloppy-no-handoff, the partition configuration and strict-weak-quorum,
+    where a change of them comes with a change of the nodes or the clients read.)"""
     _, problem = disagreement(mutant(_config(name), every=1 << 30), max_states=2_500)
     assert problem is not None
 
