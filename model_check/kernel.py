@@ -473,9 +473,7 @@ class Kernel:
         other; among two or more (the clients' signatures tie) the spec's choice,
         :func:`spec.symmetry.preferred` of the candidates built, cached per packed state
         (a packed state is one state: exact; the choice reads the budget too, through the
-        state's hash; since session 58 each candidate's entry is set too: a candidate is
-        a renaming of the state, whose candidates are the same states, so the same choice),
-        that cache bounded apart from the step caches (emptied alone at
+        state's hash), that cache bounded apart from the step caches (emptied alone at
         :data:`CANONICAL_LIMIT` entries, and with them: s56-big). Raises nothing."""
         c, m, u = packed
         tried = self.symmetric.get(c)
@@ -495,10 +493,8 @@ class Kernel:
         if hit is None:
             build, messages = self.build, self.message_tuples
             best = best_state = None
-            orbit = []
             for renaming in tried:
                 candidate = packed if renaming is None else self._renamed(renaming, c, m, u)
-                orbit.append(candidate)
                 if candidate == best:
                     continue  # the same state (a symmetric one): not preferred
                 # built, not decoded: the decoded states' cache is the properties'
@@ -506,20 +502,10 @@ class Kernel:
                 if best_state is None or preferred(state, best_state):
                     best, best_state = candidate, state
             assert best is not None
-            if len(self.canonical) + len(orbit) > CANONICAL_LIMIT:
+            if len(self.canonical) >= CANONICAL_LIMIT:
                 self.canonical.clear()
-            self._share(packed, orbit, best)
-            hit = best
+            hit = self.canonical[packed] = best
         return hit
-
-    def _share(self, packed: Packed, orbit: list[Packed], best: Packed) -> None:
-        """Remember ``best`` as the representative of ``packed`` and of each of its
-        candidates ``orbit`` (session 58: renamings of one state have the same candidate
-        states, so the same choice)."""
-        canonical = self.canonical
-        for candidate in orbit:
-            canonical[candidate] = best
-        canonical[packed] = best
 
     def _candidates(self, c: int) -> tuple[_Renaming | None, ...]:
         """The candidate renamings of context ``c``'s clients, each as its

@@ -9,8 +9,7 @@ walk every reachable state of small configurations and compare each state's succ
 with the spec's (:func:`tests.model_check.test_kernel.disagreement`: the uncached
 truth), require that the walks take the read-keyed path (hits, read sets with up flags,
 several read sets for one step), and show five mutants of the key failing the
-comparison; and that a tied state's representative shared with its candidates is the
-spec's (a mutant failing). The kernel's other walks (tests/model_check/test_kernel.py,
+comparison. The kernel's other walks (tests/model_check/test_kernel.py,
 every covered CI entry of at most 3,000 states and the three rebuild entries) and
 ``make check``'s pinned figures run the same paths.
 """
@@ -162,46 +161,3 @@ def test_the_recorder_refuses_an_untracked_read_of_the_nodes() -> None:
     assert recorder.nodes[-1] is state.nodes[-1]
     assert recorder.tracked.read == {len(state.nodes) - 1}
 
-
-class _OrbitOwn(Kernel):
-    """Session 58's shared representatives wrong: each other candidate of a tied state
-    remembered as its own representative."""
-
-    def _share(self, packed: Any, orbit: list[Any], best: Any) -> None:
-        for candidate in orbit:
-            self.canonical[candidate] = candidate
-        self.canonical[packed] = best
-
-
-def test_a_tied_states_candidates_share_its_representative() -> None:
-    """Session 58: :meth:`Kernel.canonicalize` remembers a tied state's representative
-    for each of its candidates too (each a renaming of it, with the same candidates). On
-    lww-two-clients (1,402 classes) the walk's canonical packings are the spec's
-    representatives, and some are answered from another state's shared entry (the state
-    itself never chosen for); the mutant that remembers each other candidate as its own
-    representative fails the walk. Mutant run by hand and restored: ``_share`` that
-    remembers the state's own entry alone (as before session 58): nothing answered."""
-    config = _entry("lww-two-clients").config
-    kernel = Kernel(config)
-    chosen: set[Any] = set()
-    shared: set[Any] = set()
-    answered = []
-    share, canonicalize = kernel._share, kernel.canonicalize
-
-    def counted(packed: Any, orbit: list[Any], best: Any) -> None:
-        chosen.add(packed)
-        shared.update(orbit)
-        share(packed, orbit, best)
-
-    def asked(packed: Any) -> Any:
-        representative = canonicalize(packed)
-        if packed in shared and packed not in chosen:  # (after: not chosen for itself)
-            answered.append(packed)
-        return representative
-
-    kernel._share = counted  # type: ignore[method-assign]
-    kernel.canonicalize = asked  # type: ignore[method-assign]
-    walked, problem = disagreement(kernel)
-    assert (walked, problem) == (1_402, None)
-    assert answered
-    assert disagreement(_OrbitOwn(config))[1] is not None
