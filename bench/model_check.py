@@ -316,7 +316,8 @@ def _kernel_scale_run(name: str) -> dict[str, Any]:
     ``model_check/configs/<config>.toml`` to ``name``'s state bound (``<config>@<S>``), every
     property, the kernel on: CPU-s, peak memory, the CPU-s of the second half of the
     states alone (from the progress samples), the cyclic collector's CPU-s (``gc.callbacks``),
-    the kernel's misses and cache flushes (session 57)."""
+    the kernel's misses and cache flushes (session 57), and the misses of its
+    per-context tables answered by what the step read (``read_hits``, session 58)."""
     import gc
 
     from model_check import kernel as kernel_module
@@ -364,6 +365,7 @@ def _kernel_scale_run(name: str) -> dict[str, Any]:
             "second_half": ((result.distinct_states - before[0]) / (cpu - before[1])
                             if cpu > before[1] else 0.0),
             "gc_seconds": collected[0], "misses": kernels[0].misses if kernels else 0,
+            "read_hits": getattr(kernels[0], "narrow_hits", 0) if kernels else 0,
             "flushes": flushes[0],
             "verdicts": {r.property: str(r.verdict) for r in result.results}}
 
@@ -721,7 +723,9 @@ def _kernel_scale_rows(timeout: float) -> None:
               f"states {statistics.median(r['second_half'] for r in runs):,.0f}); the cyclic "
               f"collector {statistics.median(r['gc_seconds'] for r in runs):.1f} CPU-s; "
               f"{statistics.median(r['misses'] for r in runs) / states:.2f} kernel misses a "
-              f"state, {statistics.median(r['flushes'] for r in runs):.0f} flushes; peak "
+              f"state (and {statistics.median(r.get('read_hits', 0) for r in runs) / states:.2f}"
+              f" answered by what the step read: session 58), "
+              f"{statistics.median(r['flushes'] for r in runs):.0f} flushes; peak "
               f"{statistics.median(r['peak_memory'] for r in runs) / 2**20:,.0f} MiB",
               flush=True)
 

@@ -28,13 +28,20 @@ own functions on a miss:
   effect per (context, message): the action, the next context and the message
   operations recorded by :class:`model_check.spec_memo._Recorder` (the handler
   reads no message in flight and no budget, or the recorder raises); the messages
-  the operations leave are cached per (messages, position, operations);
+  the operations leave are cached per (messages, position, operations); since session
+  58 a miss there is looked up by what the handler read (:meth:`Kernel._delivered`):
+  every part of the context but the nodes, and of the nodes those it read, whole (their
+  hashes) or through :meth:`spec.step.Edit.reachable` (their up flags), as a
+  :class:`_NodeRecorder` noted them on the miss that ran the spec's handler;
 * **client requests** (:func:`spec.requests.client_requests`) computed on the
   context with no message in flight (a request reads none), cached per (context,
   budget), their sends replayed by :meth:`spec.step.Edit.send`; asked only where a
   client is idle with a put, a delete or a get left (the spec skips every other);
 * **coordinator timeouts** (:func:`spec.coordination.time_out`): the enabled ones
-  cached per (context, exchanges in flight), each one's effect per (context, action);
+  cached per (context, exchanges in flight), each one's effect per (context, action),
+  and since session 58 on a miss there by what it read as a delivery is (the
+  coordinator's node always among the nodes read: the coordination record passed to
+  the spec is its);
 * **drops and duplicates** (the first block of :func:`spec.faults.faults`) cached
   per (messages, budget): they read and change nothing else;
 * **node faults** (crashes, recoveries, disk losses, partitions, heals: the rest
@@ -184,7 +191,7 @@ from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.requests import client_requests, forward_retries, spent_refusal
-from spec.state import Message, State, messages_hash, new_state
+from spec.state import Message, NodeState, State, messages_hash, new_state, nodes_hash
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
@@ -210,7 +217,7 @@ in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
 same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
-                "message_faults", "node_faults")
+                "message_faults", "node_faults", "read_sets", "reached")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -316,6 +323,19 @@ class Kernel:
         self.deliverable: dict[tuple[int, frozenset[str]], tuple[tuple[int, Message], ...]] = {}
         #: context id -> message -> effect
         self.delivered: dict[int, dict[Message, Effect]] = {}
+        #: (session 58) a delivery's effect by what its handler read
+        #: (:meth:`_delivered`): context id -> the id of every part of it but the nodes
+        #: (:meth:`_tail`); (tail id, message) -> the node read sets met (each the
+        #: indices read whole, and those whose up flag alone was read); (tail id,
+        #: message, read set, what was read) -> (action, the nodes written, the next
+        #: context's parts but the nodes, the operations id)
+        self.tail_of: dict[int, int] = {}
+        self.tails: dict[tuple[Any, ...], int] = {}
+        self.read_sets: dict[tuple[int, Message],
+                             list[tuple[tuple[int, ...], tuple[int, ...]]]] = {}
+        self.reached: dict[tuple[Any, ...], tuple[Action, tuple[tuple[int, NodeState], ...],
+                                                  tuple[Any, ...], int]] = {}
+        self.narrow_hits = 0
         #: (messages id, position, operations id) -> messages id
         self.replayed: dict[tuple[int, int, int], int] = {}
         #: messages id -> exchanges in flight
@@ -533,16 +553,114 @@ class Kernel:
             result = self.replayed[key] = self.messages_of(after.messages, after._parts[1])
         return result
 
-    def _record(self, state: State, run: Callable[..., None], position: int,
-                *args: Any) -> tuple[int, int, State]:
-        """Run a step on a recording edit of ``state``: (next context, operations id,
-        the successor)."""
+    def _tail(self, c: int) -> int:
+        """The id of context ``c``'s parts but the nodes (interned for good: a key of
+        :attr:`reached` names it)."""
+        t = self.tail_of.get(c)
+        if t is None:
+            key = self._tail_key(self.contexts[c])
+            t = self.tails.get(key)
+            if t is None:
+                t = self.tails[key] = len(self.tails)
+            self.tail_of[c] = t
+        return t
+
+    @staticmethod
+    def _tail_key(ctx: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The parts of context tuple ``ctx`` but the nodes, as :meth:`context_of` keys
+        them (its key less the nodes' hash)."""
+        return (*ctx[12][1:], *ctx[3:12], ctx[13])
+
+    @staticmethod
+    def _reading(nodes: tuple[NodeState, ...], whole: tuple[int, ...], ups: tuple[int, ...]
+                 ) -> tuple[Any, ...]:
+        """What a delivery of read set ``(whole, ups)`` read of ``nodes``: the hashes of
+        the nodes read whole, the up flags of the others."""
+        return (tuple([nodes[i]._hash for i in whole]), tuple([nodes[i].up for i in ups]))
+
+    def _delivered(self, packed: Packed, position: int, message: Message) -> Effect:
+        """The effect of delivering ``message`` (at ``position``) in ``packed``, on a miss
+        of the per-(context, message) table (session 58): :meth:`_by_reads` of the spec's
+        :func:`~spec.delivery.deliver`."""
+        return self._by_reads(packed, message, (), deliver, position, message, position)
+
+    def _by_reads(self, packed: Packed, step: Any, held: tuple[int, ...],
+                  run: Callable[..., None], position: int, *args: Any) -> Effect:
+        """The effect of ``step`` (a message delivered at ``position``, or a coordinator
+        timeout: position -1) in ``packed``, on a miss of its per-context table (session
+        58): looked up by what the step read, every part of the context but the nodes
+        (:meth:`_tail`) and, of the nodes, those it read (whole: by their hashes; through
+        :meth:`spec.step.Edit.reachable` alone: their up flags) and those in ``held``
+        (the nodes its arguments were taken from: a timeout's coordinator), as the read
+        sets met for (tail, step) name them (:attr:`read_sets`); else ``run(recorder,
+        *args)`` on a :class:`_NodeRecorder` (a read of the messages or the budget raises,
+        as the memo's recorder), which notes those reads. A hit applies the nodes written
+        to this context's nodes and takes the rest of the next context from the recorded
+        one. Exact: a step given equal parts and equal nodes where it reads them makes
+        the same reads and the same writes (the 64-bit hashes of the nodes are the trade
+        the contexts' interning already makes). Returns (action, next context id,
+        operations id)."""
+        c = packed[0]
+        t = self._tail(c)
+        nodes = self.contexts[c][0]
+        sets = self.read_sets.get((t, step))
+        if sets is None:
+            sets = self.read_sets[(t, step)] = self.older["read_sets"].pop((t, step), [])
+        reached = self.reached
+        reading = self._reading
+        for whole, ups in sets:
+            key = (t, step, whole, ups, reading(nodes, whole, ups))
+            hit = reached.get(key)
+            if hit is None:
+                hit = self.older["reached"].pop(key, None)
+                if hit is None:
+                    continue
+                reached[key] = hit
+            self.narrow_hits += 1
+            action, written, after, o = hit
+            return action, self._context_after(c, written, after), o
         self.misses += 1
-        recorder = _Recorder(state, self.plan)
+        recorder = _NodeRecorder(self.decode(packed), self.plan)
+        tracked = recorder.tracked
+        tracked.read.update(held)
         run(recorder, *args)
         o = self.operations_of(tuple(recorder.ops))
         successor = recorder.successor(position)
-        return self.context_of(successor), o, successor
+        c2 = self.context_of(successor)
+        if position >= 0:
+            self.replayed[(packed[1], position, o)] = self.messages_of(successor.messages,
+                                                                       successor._parts[1])
+        whole = tuple(sorted(tracked.read))
+        ups = tuple(sorted(tracked.ups - tracked.read))
+        if (whole, ups) not in sets:
+            sets.append((whole, ups))
+        action = new_deliver(step) if position >= 0 else step
+        ctx = self.contexts[c2]
+        reached[(t, step, whole, ups, reading(nodes, whole, ups))] = (
+            action, tuple(sorted(tracked.written.items())), (self._tail_key(ctx), ctx), o)
+        return action, c2, o
+
+    def _context_after(self, c: int, written: tuple[tuple[int, NodeState], ...],
+                       after: tuple[tuple[Any, ...], tuple[Any, ...]]) -> int:
+        """The id of context ``c`` with the nodes ``written`` replaced and every other
+        part as in ``after`` (the key's tail and the parts of a recorded next context)."""
+        ctx = self.contexts[c]
+        nodes = ctx[0]
+        if written:
+            changed = list(nodes)
+            for i, node in written:
+                changed[i] = node
+            nodes = tuple(changed)
+            hn = nodes_hash(nodes)
+        else:
+            hn = ctx[12][0]
+        tail, parts = after
+        key = (hn, *tail)
+        c2 = self.context_ids.get(key)
+        if c2 is None:
+            c2 = self.context_ids[key] = len(self.contexts)
+            self.contexts.append((nodes, *parts[1:12], (hn, *parts[12][1:]), parts[13]))
+        return c2
 
     def successors(self, packed: Packed) -> Iterator[tuple[Action, Packed]]:
         """``packed``'s successors, as :func:`spec.model.successors` gives them (the same
@@ -583,14 +701,7 @@ class Kernel:
         for position, message in positions:
             effect = table.get(message)
             if effect is None:
-                action = new_deliver(message)
-                c2, o, successor = self._record(decode(packed), deliver, position, message,
-                                                position)
-                table[message] = effect = (action, c2, o)
-                m2 = self.messages_of(successor.messages, successor._parts[1])
-                cached_messages[(m, position, o)] = m2
-                yield action, (c2, m2, u)
-                continue
+                effect = table[message] = self._delivered(packed, position, message)
             cached = cached_messages.get((m, position, effect[2]))
             yield effect[0], (effect[1], replayed(packed, position, effect[2])
                               if cached is None else cached, u)
@@ -609,11 +720,12 @@ class Kernel:
                 if effects is None:
                     effects = self.timeout_effects[c] = (
                         self.older["timeout_effects"].pop(c, None) or {})
+                index = plan.index
                 for timeout, node, coord, target in enabled:
                     done = effects.get(timeout)
                     if done is None:
-                        c2, o, _ = self._record(decode(packed), time_out, -1, node, coord,
-                                                target)
+                        _, c2, o = self._by_reads(packed, timeout, (index[node],), time_out,
+                                                  -1, node, coord, target)
                         done = effects[timeout] = (c2, o)
                     yield timeout, (done[0], replayed(packed, -1, done[1]), u)
         if outstanding:
@@ -810,20 +922,20 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.symmetric, self.renamings, self.decoded)
+                self.symmetric, self.renamings, self.decoded, self.tail_of, self.read_sets,
+                self.reached)
 
     def cached(self) -> int:
         """Entries held in the step caches now, both generations of the
         :data:`GENERATIONAL` ones (the delivery and timeout tables counted per effect;
         not the representatives: :data:`CANONICAL_LIMIT`)."""
         older = self.older
-        return (sum([len(cache) for cache in self._step_caches()])
-                + sum([len(cache) for cache in older.values()])
-                + sum([len(t) for t in self.delivered.values()])
-                + sum([len(t) for t in older["delivered"].values()])
-                + sum([len(t) for t in self.timeout_effects.values()])
-                + sum([len(t) for t in older["timeout_effects"].values()])
-                + sum([len(t) for t in self.refused.values()])
+        return (sum(map(len, self._step_caches())) + sum(map(len, older.values()))
+                + sum(map(len, self.delivered.values()))
+                + sum(map(len, older["delivered"].values()))
+                + sum(map(len, self.timeout_effects.values()))
+                + sum(map(len, older["timeout_effects"].values()))
+                + sum(map(len, self.refused.values()))
                 + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
 
     def flush(self) -> None:
@@ -841,7 +953,90 @@ class Kernel:
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
         return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
-                + len(self.operations) + self.cached())
+                + len(self.operations) + len(self.tails) + self.cached())
+
+
+class _UpOnly:
+    """A node as :meth:`spec.step.Edit.reachable` reads it in a :class:`_NodeRecorder`:
+    its up flag alone (any other read raises ``AttributeError``: the read set would be
+    wrong)."""
+
+    __slots__ = ("up",)
+
+    def __init__(self, up: bool) -> None:
+        self.up = up
+
+
+class _ReadNodes:
+    """The nodes of a :class:`_NodeRecorder`: the source's, with the nodes written since;
+    notes each node read (``read``: indices read whole before being written; ``ups``:
+    those whose up flag alone was read, inside ``reachable``)."""
+
+    __slots__ = ("nodes", "read", "upping", "ups", "written")
+
+    def __init__(self, nodes: tuple[NodeState, ...]) -> None:
+        self.nodes = nodes
+        self.read: set[int] = set()
+        self.ups: set[int] = set()
+        self.upping = False
+        self.written: dict[int, NodeState] = {}
+
+    def __getitem__(self, i: int) -> Any:
+        assert i.__class__ is int, f"the nodes read by {i!r}: not tracked"
+        if i < 0:
+            i += len(self.nodes)
+        node = self.written.get(i)
+        if node is not None:
+            return node
+        node = self.nodes[i]
+        if self.upping and i not in self.read:
+            self.ups.add(i)
+            return _UpOnly(node.up)
+        self.read.add(i)
+        return node
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self[i] for i in range(len(self.nodes))])
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+class _NodeRecorder(_Recorder):
+    """The memo's recording edit (:class:`~model_check.spec_memo._Recorder`) that also
+    notes which nodes a step reads (:class:`_ReadNodes`; :meth:`spec.step.Edit.reachable`
+    run as the spec's with the nodes giving their up flags alone) and keeps the nodes it
+    writes apart until :meth:`successor` (session 58: :meth:`Kernel._delivered`)."""
+
+    __slots__ = ("tracked",)
+
+    def __init__(self, state: State, plan: Plan) -> None:
+        super().__init__(state, plan)
+        self.tracked = _ReadNodes(state.nodes)
+        self.nodes = self.tracked  # type: ignore[assignment]
+
+    def set_node(self, name: str, node: NodeState) -> None:
+        self.tracked.written[self.plan.index[name]] = node
+
+    def reachable(self, a: str, b: str) -> bool:
+        tracked = self.tracked
+        tracked.upping = True
+        try:
+            return Edit.reachable(self, a, b)
+        finally:
+            tracked.upping = False
+
+    def successor(self, position: int) -> State:
+        written = self.tracked.written
+        if written:
+            changed = list(self.source.nodes)
+            for i, node in written.items():
+                changed[i] = node
+            self.nodes = changed
+            self.nodes_dirty = True
+        else:
+            self.nodes = self.source.nodes
+        return super().successor(position)
 
 
 class _Renaming:
