@@ -14,7 +14,7 @@ from impl import errors
 from impl.config import ClusterConfig
 from impl.runtime_config import Address, NodeAddresses, RuntimeConfig
 from impl.serve import serve
-from tests.runtime.live import SECRET, call, run, url
+from tests.runtime.live import SECRET, call, run, settled, url
 
 
 @pytest.mark.parametrize("text", ["127.0.0.1:²", "²", "127.0.0.1:\u0663", "\u0663\u0663",
@@ -53,6 +53,7 @@ def test_a_cluster_on_ipv6_loopback_serves_puts_and_gets(tmp_path: Path) -> None
     async def scenario() -> None:
         servers = await serve(config, names)
         try:
+            await settled(servers)  # past the start's shadow rounds (session 58)
             status, _, _ = await call("PUT", url(servers[0], "/kv/k?w=3"), b"v")
             assert status == 200
             status, _, body = await call("GET", url(servers[2], "/kv/k?r=3"))

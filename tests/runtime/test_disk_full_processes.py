@@ -21,14 +21,13 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.runtime.procs import assert_no_internal_errors, http_call
+from tests.runtime.procs import assert_no_internal_errors, free_ports, http_call
 
 LIMIT = 600_000  # bytes: n1's files may grow to this (its start writes about 100 KB)
 VALUE = b"x" * 100_000
@@ -37,13 +36,6 @@ VALUE = b"x" * 100_000
 def _limited() -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, resource.RLIM_INFINITY))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _json(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[str, Any]]:
@@ -61,12 +53,18 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 def test_a_node_whose_disk_is_full_counts_its_copy_failed_and_says_so(
         tmp_path: Path) -> None:
     names = ["n1", "n2", "n3"]
-    http = {name: _free_port() for name in names}
+    # free_ports, not six kernel picks (port 0): those came one at a time (two could
+    # be the same port) and from the kernel's ephemeral range, where any outgoing
+    # connection on the machine may take one as its source port between the pick
+    # and the node's bind (session 58; the kind of session 24's and 57's failures)
+    ports = free_ports(2 * len(names))
+    http = dict(zip(names, ports[::2], strict=True))
+    peer = dict(zip(names, ports[1::2], strict=True))
     lines = ["[cluster]", f"nodes = {json.dumps(names)}", "n = 3", "r = 2", "w = 2",
              'secret = "a test secret of 24 bytes"', ""]
     for name in names:
         (tmp_path / name).mkdir()
-        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{_free_port()}"',
+        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{peer[name]}"',
                   f'http = "127.0.0.1:{http[name]}"',
                   f'data = "{tmp_path / name / "data.sqlite"}"', ""]
     config = tmp_path / "cluster.toml"
