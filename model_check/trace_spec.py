@@ -76,6 +76,7 @@ __all__ = [
     "handoff_again",
     "late_read_repair",
     "rebuild_progress",
+    "reconciled",
     "replicas",
     "resend",
     "retry",
@@ -403,7 +404,13 @@ def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Pay
     the DVV sync of two equal dots keeps one side's value, so either copy "holds" the
     merge (session 57: seed 147 of the rebuild mix, ``n1:3`` minted for v2 by the old
     disk and for v8 by the new one; the spec repaired n2 and n4 with ``{v8}``, the
-    implementation nothing)."""
+    implementation nothing).
+
+    The merge folds the replies in the order of the nodes' names, as the spec's get
+    (``spec.coordination._get_result``) and since session 58 the implementation's
+    (``impl.read_repair.reconciled``); in the order of arrival (the coordinator's own
+    first), the repair of a repeated dot differs: rebuild seed 811 diverges at event
+    212, the get's deadline (``tick n4 GetTimeout``)."""
     mode = v.config.clock
 
     def run(state: State) -> State | None:
@@ -412,14 +419,24 @@ def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Pay
         seen = dict(replies)
         if again is not None and name in seen:
             seen[name] = clocks.merge(mode, seen[name], again, state.puts)
-        result = clocks.empty(mode)
-        for payload in seen.values():
-            result = clocks.merge(mode, result, payload, state.puts)
+        result = reconciled(mode, seen, state.puts)
         stale = unmerged(mode, seen, result, state.puts)
         edit = Edit(state, v.plan)
         repair(edit, name, key, stale, result, repaired_nodes(edit, name, key, ()))
         return edit.build()
     return run
+
+
+def reconciled(mode: str, seen: dict[str, Payload],
+               puts: Sequence[PutRecord | None]) -> Payload:
+    """The merge of the replies of ``seen`` (node -> payload), folded in the order of
+    the nodes' names: the spec's get (``spec.coordination._get_result``) and the
+    implementation's (``impl.read_repair.reconciled``, session 58); the order
+    matters only to a dot minted twice (:func:`late_read_repair`)."""
+    result = clocks.empty(mode)
+    for node in sorted(seen):
+        result = clocks.merge(mode, result, seen[node], puts)
+    return result
 
 
 def unmerged(mode: str, seen: dict[str, Payload], result: Payload,
