@@ -75,6 +75,7 @@ __all__ = [
     "handoff",
     "handoff_again",
     "late_read_repair",
+    "new_lifetime",
     "rebuild_progress",
     "reconciled",
     "replicas",
@@ -471,6 +472,38 @@ def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
             if not back and not lost:
                 return None
         return after
+    return run
+
+
+def new_lifetime(node: str, lifetime: int) -> Callable[[State], State | None]:
+    """``new-lifetime`` (session 58, with ``actor_epochs``): ``node``'s restart began a
+    new storage lifetime, its next dots minted under a new actor: the spec's own
+    lifetime step (``spec.faults._down`` with ``new_lifetime``, the crash of a
+    buffered node or under ``actor_per_start``) taken at the recovery (the node was
+    down since its crash: it minted nothing in between). Offered only where the
+    implementation's node took a new actor at that restart
+    (:meth:`model_check.trace_events.TraceEvents._new_actor_at_restart`): a replaced
+    disk restarted before a peer named its renewed start takes one whatever
+    ``actor_per_start`` (``impl.node.Node.__init__``: ``per_start = ... or
+    (self._fresh and marked)``, session 52's review), where the spec's crash keeps
+    the lifetime under ``actor_per_start = false`` (rebuild seeds 474 and 747 with
+    epochs: docs/refinement.md, "Trace validation, the repeated dot (session
+    58)"). ``lifetime``: the new actor's place among the node's lifetimes (0 its
+    first), the spec's lifetime number it must reach: a state already there (a disk
+    loss began it: the first restart of a replaced disk) is left as it is, one a
+    lifetime short takes the step, any other is no match."""
+    def run(state: State) -> State | None:
+        plan = plan_of(state.config)
+        i = plan.index[node]
+        if not state.config.actor_epochs or state.epochs[i] not in (lifetime, lifetime - 1):
+            return None
+        if state.epochs[i] == lifetime:
+            return state
+        edit = Edit(state, plan)
+        edit.epochs = (*edit.epochs[:i], edit.epochs[i] + 1, *edit.epochs[i + 1:])
+        if edit.key_epochs:  # the new lifetime's actor is new for every key
+            edit.key_epochs = frozenset(e for e in edit.key_epochs if e[0] != node)
+        return edit.build()
     return run
 
 

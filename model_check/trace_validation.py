@@ -119,6 +119,10 @@ documented as a spec gap in docs/refinement.md:
   exchange is in flight, the impl's deadline does not): that target times out
   inside a hidden cut (:func:`model_check.trace_spec.deadline`); the held get is
   dead from then on, the held put writes when the round replays it.
+- ``new-lifetime`` (session 58, with ``actor_epochs``): a restart at which the
+  implementation's node took a new actor (a replaced disk restarted before it was
+  told) begins the spec's next lifetime of the node
+  (:func:`model_check.trace_spec.new_lifetime`).
 
 A step no spec step, hidden step or trace-spec step explains is a
 :class:`~model_check.refinement.Divergence`; the seed's report names the event,

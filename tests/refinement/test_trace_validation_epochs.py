@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from model_check.trace_events import TraceEvents
 from model_check.trace_validation import TraceValidator, validate_seed
 
 #: rebuild-mix seeds: 811 diverged under ``actor_epochs = false`` until session 58 (a
@@ -35,3 +36,34 @@ def test_the_rebuild_mix_validates_with_actor_epochs(monkeypatch: pytest.MonkeyP
     report = validate_seed(25, rebuilds=True, actor_epochs=True)
     assert report.verdict == "divergence", report.line()
     assert "put c1 #1 @n2" in report.reason.splitlines()[0]
+
+
+@pytest.mark.parametrize("mutant", ["no-step", "every-restart"])
+def test_a_replaced_disk_restarted_before_it_was_told_begins_a_new_lifetime(
+        mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rebuild seeds 474 and 747 validate with actor epochs through the trace-spec
+    step ``new-lifetime`` (:func:`model_check.trace_spec.new_lifetime`). A replaced
+    disk restarted before a peer named its renewed start takes a new actor at that
+    restart (``impl.node.Node.__init__``: ``per_start = ... or (self._fresh and
+    marked)``), where the spec's crash keeps the lifetime under ``actor_per_start =
+    false``. The step is offered only at a restart where the implementation's node
+    took a new actor (``TraceEvents._new_actor_at_restart``). The mutants:
+    ``no-step`` (never offered, the validator before it): 747 diverges at event 242,
+    ``put c1 #3 @n2`` (the implementation mints ``n2~2:1``, the spec ``n2~1:1``; 474
+    at event 405); ``every-restart`` (the guard dropped, offered at every restart):
+    474 diverges at event 76, ``put c2 #5 @n2``, after a plain restart of n2 that
+    kept its actor (the spec, one lifetime ahead, mints ``n2~1``)."""
+    if mutant == "no-step":
+        for seed in (474, 747):
+            report = validate_seed(seed, rebuilds=True, actor_epochs=True)
+            assert report.verdict == "ok", report.line()
+            assert report.trace_steps["new-lifetime"] >= 1, report.line()
+        monkeypatch.setattr(TraceEvents, "_new_actor_at_restart", lambda self, name: False)
+        seed, where = 747, "put c1 #3 @n2"
+    else:
+        monkeypatch.setattr(TraceEvents, "_new_actor_at_restart",
+                            lambda self, name: bool(self.config.actor_epochs))
+        seed, where = 474, "put c2 #5 @n2"
+    report = validate_seed(seed, rebuilds=True, actor_epochs=True)
+    assert report.verdict == "divergence", report.line()
+    assert where in report.reason.splitlines()[0]
