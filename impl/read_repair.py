@@ -41,9 +41,22 @@ __all__ = ["ReadRepairer", "read_repair_targets", "reconciled"]
 
 
 def reconciled(replies: Mapping[str, Record]) -> Record:
-    """The reconciled record of a get's ``replies`` (node -> record)."""
+    """The reconciled record of a get's ``replies`` (node -> record), merged in the
+    order of the nodes' names, whatever order the replies arrived in (the spec's:
+    ``spec.coordination`` keeps a get's replies sorted by node and folds them in that
+    order, ``_get_result``). :func:`impl.versions.merge` commutes, so the order
+    changes nothing, except for two records holding one dot with different values,
+    which a node minting under its bare name again after losing its disk makes
+    (``actor_epochs = False``, Riak's kv679): the DVV sync keeps one side's value
+    for the dot, which one depending on the order. Folded in the order of arrival
+    (the coordinator's own read first; until session 58), a get's answer depended
+    on the network's timing, the same replies answering one value or the other:
+    trace validation's rebuild mix, seeds 786 and 811 (docs/refinement.md, "Trace
+    validation, the repeated dot (session 58)"). Raises AssertionError for no
+    replies (a get always has its coordinator's or one peer's)."""
     merged: Record | None = None
-    for record in replies.values():
+    for node in sorted(replies):
+        record = replies[node]
         merged = record if merged is None else merge(merged, record)
     assert merged is not None
     return merged

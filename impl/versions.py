@@ -744,7 +744,10 @@ def replicated_part(before: Record, after: Record) -> Record:
 
 
 def merge(a: Record, b: Record) -> Record:
-    """Combine two replicas' records of one key (commutative, idempotent). In the
+    """Combine two replicas' records of one key (commutative, idempotent; in dvv not
+    commutative for two records holding one dot with different values, which only a
+    dot minted twice makes, ``actor_epochs = False``: :func:`impl.read_repair.
+    reconciled` folds a get's replies in a fixed order for that reason). In the
     vector-clock modes under a policy the result is truncated (:func:`truncate`)
     keeping the own pairs of both records' versions, those the merge reconciles
     away too, as :func:`apply_put` keeps those of the versions a put supersedes:

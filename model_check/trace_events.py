@@ -54,6 +54,7 @@ from impl.positions import position_of
 from impl.restore_guard import is_rollback, same_start
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
+from impl.versions import ACTOR_META
 from model_check import trace_forwarding, trace_spec
 from model_check.refinement import Divergence, Lockstep, RefusingEngine
 from model_check.refinement_state import HarnessRequest, value_of
@@ -364,6 +365,10 @@ class TraceEvents(Lockstep):
         if kind == "start":
             if first[3] == 0 and first[2] in self.config.joining:  # a new node starts
                 return f"start {first[2]}", [[]], evidence
+            if self._new_actor_at_restart(first[2]):  # (session 58)
+                return f"restart {first[2]} (a new actor)", [[
+                    Recover(first[2]), ("new-lifetime", trace_spec.new_lifetime(
+                        first[2], len(self.lifetimes[first[2]])))]], evidence
             return f"restart {first[2]}", [[Recover(first[2])]], evidence
         if kind == "partition":
             groups = first[2]
@@ -732,6 +737,15 @@ class TraceEvents(Lockstep):
                 options.append([])
             return label, options, evidence
         return label, [[]], evidence
+
+    def _new_actor_at_restart(self, name: str) -> bool:
+        """Whether node ``name``, restarted in this event, mints under an actor none of
+        its earlier lifetimes had (with ``actor_epochs`` only: the trace-spec step
+        ``new-lifetime``, :func:`model_check.trace_spec.new_lifetime`; session 58)."""
+        if not self.config.actor_epochs:
+            return False
+        kept = self.cluster.storages[name].get_meta(ACTOR_META)
+        return kept is not None and kept.decode("utf-8") not in self.lifetimes[name]
 
     def _held_messages(self) -> list[InFlight]:
         """The peer messages the restarted nodes' shadow rounds hold, in order."""

@@ -75,7 +75,9 @@ __all__ = [
     "handoff",
     "handoff_again",
     "late_read_repair",
+    "new_lifetime",
     "rebuild_progress",
+    "reconciled",
     "replicas",
     "resend",
     "retry",
@@ -403,7 +405,13 @@ def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Pay
     the DVV sync of two equal dots keeps one side's value, so either copy "holds" the
     merge (session 57: seed 147 of the rebuild mix, ``n1:3`` minted for v2 by the old
     disk and for v8 by the new one; the spec repaired n2 and n4 with ``{v8}``, the
-    implementation nothing)."""
+    implementation nothing).
+
+    The merge folds the replies in the order of the nodes' names, as the spec's get
+    (``spec.coordination._get_result``) and since session 58 the implementation's
+    (``impl.read_repair.reconciled``); in the order of arrival (the coordinator's own
+    first), the repair of a repeated dot differs: rebuild seed 811 diverges at event
+    212, the get's deadline (``tick n4 GetTimeout``)."""
     mode = v.config.clock
 
     def run(state: State) -> State | None:
@@ -412,14 +420,24 @@ def late_read_repair(v: TraceEvents, name: str, key: str, replies: dict[str, Pay
         seen = dict(replies)
         if again is not None and name in seen:
             seen[name] = clocks.merge(mode, seen[name], again, state.puts)
-        result = clocks.empty(mode)
-        for payload in seen.values():
-            result = clocks.merge(mode, result, payload, state.puts)
+        result = reconciled(mode, seen, state.puts)
         stale = unmerged(mode, seen, result, state.puts)
         edit = Edit(state, v.plan)
         repair(edit, name, key, stale, result, repaired_nodes(edit, name, key, ()))
         return edit.build()
     return run
+
+
+def reconciled(mode: str, seen: dict[str, Payload],
+               puts: Sequence[PutRecord | None]) -> Payload:
+    """The merge of the replies of ``seen`` (node -> payload), folded in the order of
+    the nodes' names: the spec's get (``spec.coordination._get_result``) and the
+    implementation's (``impl.read_repair.reconciled``, session 58); the order
+    matters only to a dot minted twice (:func:`late_read_repair`)."""
+    result = clocks.empty(mode)
+    for node in sorted(seen):
+        result = clocks.merge(mode, result, seen[node], puts)
+    return result
 
 
 def unmerged(mode: str, seen: dict[str, Payload], result: Payload,
@@ -454,6 +472,38 @@ def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
             if not back and not lost:
                 return None
         return after
+    return run
+
+
+def new_lifetime(node: str, lifetime: int) -> Callable[[State], State | None]:
+    """``new-lifetime`` (session 58, with ``actor_epochs``): ``node``'s restart began a
+    new storage lifetime, its next dots minted under a new actor: the spec's own
+    lifetime step (``spec.faults._down`` with ``new_lifetime``, the crash of a
+    buffered node or under ``actor_per_start``) taken at the recovery (the node was
+    down since its crash: it minted nothing in between). Offered only where the
+    implementation's node took a new actor at that restart
+    (:meth:`model_check.trace_events.TraceEvents._new_actor_at_restart`): a replaced
+    disk restarted before a peer named its renewed start takes one whatever
+    ``actor_per_start`` (``impl.node.Node.__init__``: ``per_start = ... or
+    (self._fresh and marked)``, session 52's review), where the spec's crash keeps
+    the lifetime under ``actor_per_start = false`` (rebuild seeds 474 and 747 with
+    epochs: docs/refinement.md, "Trace validation, the repeated dot (session
+    58)"). ``lifetime``: the new actor's place among the node's lifetimes (0 its
+    first), the spec's lifetime number it must reach: a state already there (a disk
+    loss began it: the first restart of a replaced disk) is left as it is, one a
+    lifetime short takes the step, any other is no match."""
+    def run(state: State) -> State | None:
+        plan = plan_of(state.config)
+        i = plan.index[node]
+        if not state.config.actor_epochs or state.epochs[i] not in (lifetime, lifetime - 1):
+            return None
+        if state.epochs[i] == lifetime:
+            return state
+        edit = Edit(state, plan)
+        edit.epochs = (*edit.epochs[:i], edit.epochs[i] + 1, *edit.epochs[i + 1:])
+        if edit.key_epochs:  # the new lifetime's actor is new for every key
+            edit.key_epochs = frozenset(e for e in edit.key_epochs if e[0] != node)
+        return edit.build()
     return run
 
 

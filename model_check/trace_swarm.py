@@ -37,7 +37,7 @@ REBUILD_STATS = ("rebuild-uncounted-read", "rebuild-uncounted-own-write",
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
                  membership: str | None = None, handover: str = "pending",
                  keys: tuple[str, ...] = ("k",), hinted_reads: bool = True,
-                 write_failures: bool = False) -> Config:
+                 write_failures: bool = False, actor_epochs: bool = False) -> Config:
     """The spec configuration the trace-validation runs are checked against: four
     nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, the ``keys``
     (one key, ``k``, unless given: :data:`TWO_KEYS` for the two-key runs, whose
@@ -55,7 +55,10 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     The spec allows disk losses (``[faults] disk_losses`` unbounded, session 34):
     the nemesis' disk losses (:attr:`Swarm.disk_loss`) are its ``DiskLoss``; with
     ``actor_epochs = false`` (the implementation's too) a replaced disk mints under
-    the node's bare name again, in both.
+    the node's bare name again, in both. ``actor_epochs=True`` (session 58): every
+    storage lifetime mints under an actor of its own, in both (the implementation's
+    default; ``actor_per_start = false`` in both, the spec's ``Recover`` keeping the
+    lifetime, as the lockstep's), so no dot repeats.
 
     ``hinted_reads`` (session 49): a fallback answers a replica get with its copy
     merged with its hints of the key, in both (``features.hinted_reads``,
@@ -72,7 +75,7 @@ def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
     name = f"trace-{clock}" if keys == ("k",) else f"trace-{len(keys)}-keys-{clock}"
     base = Config(name=name, nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
-                  anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
+                  anti_entropy=True, actor_epochs=actor_epochs, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   disk_losses=_UNBOUNDED, keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n", hinted_reads=hinted_reads,

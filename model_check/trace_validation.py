@@ -119,6 +119,10 @@ documented as a spec gap in docs/refinement.md:
   exchange is in flight, the impl's deadline does not): that target times out
   inside a hidden cut (:func:`model_check.trace_spec.deadline`); the held get is
   dead from then on, the held put writes when the round replays it.
+- ``new-lifetime`` (session 58, with ``actor_epochs``): a restart at which the
+  implementation's node took a new actor (a replaced disk restarted before it was
+  told) begins the spec's next lifetime of the node
+  (:func:`model_check.trace_spec.new_lifetime`).
 
 A step no spec step, hidden step or trace-spec step explains is a
 :class:`~model_check.refinement.Divergence`; the seed's report names the event,
@@ -253,8 +257,14 @@ class TraceValidator(TraceEvents):
             early_replica_puts=True,  # the runtime's group commit (session 52)
             # the restore guard on, as in production: its startup shadow round's held
             # inputs are not delivered yet (:meth:`_map`, :meth:`abstract`)
-            actor_epochs=False, restore_guard=True, **membership_options(config))
+            # (session 58) with actor epochs the spec's actor_per_start (false: a
+            # restart keeps its lifetime, the spec's Recover); without, the
+            # implementation's default, which draws op ids per start (the runs as before)
+            actor_epochs=config.actor_epochs,
+            actor_per_start=config.actor_per_start or not config.actor_epochs,
+            restore_guard=True, **membership_options(config))
         self.sim = self.cluster.sim
+        self._name_actors_afresh()
         for key in config.keys:
             pref = tuple(self.cluster.node(config.nodes[0]).preference_list(key.encode()))
             if pref != config.preference_list(key):
@@ -320,6 +330,17 @@ class TraceValidator(TraceEvents):
         #: nodes; drawn only with :attr:`Swarm.rebuild_at`, so every other run is as
         #: before)
         self.rebuild_rng = random.Random(f"rebuild-{seed}")
+
+    def _name_actors_afresh(self) -> None:
+        """Name the actors of this run's cluster, its nodes' first lifetimes the
+        spec's ``n1``..``n4``. The lockstep's constructor named those of its own
+        cluster, which this one replaced; with ``actor_epochs`` each actor of this
+        one was then a second lifetime (``n2~1`` for the spec's ``n2``) and every
+        seed's first put diverged (session 34's trial: 32 of 60 seeds, "the actor
+        abstraction not mapped"; found in session 58)."""
+        self.lifetimes = {name: [] for name in self.config.all_nodes}
+        self.actor_names = {}
+        self._note_actors()
 
     def _lose_a_disk(self) -> None:
         """The rebuild mix's disk loss (session 56, :attr:`Swarm.rebuild_at`): an up
@@ -1023,15 +1044,17 @@ def convergence_failure(config: Config, frontier: Sequence[State],
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
                   duration_s: float = 12.0, quiet_s: float = 25.0,
                   disk_losses: bool = False, write_failures: bool = False,
-                  rebuilds: bool = False) -> SeedReport:
+                  rebuilds: bool = False, actor_epochs: bool = False) -> SeedReport:
     """Validate one seed's run (the swarm drawn from the seed unless given; with
     ``disk_losses`` the swarm draws the nemesis' disk losses too, session 34; with
     ``write_failures`` a failing disk that refuses replica writes, against
     ``trace_config(write_failures=True)`` unless ``config`` is given, session 52; with
     ``rebuilds`` the rebuild mix, session 56: a scripted disk loss early in the run and
-    requests sent to the rebuilding node, :attr:`Swarm.rebuild_at`)."""
+    requests sent to the rebuilding node, :attr:`Swarm.rebuild_at`; with
+    ``actor_epochs`` against ``trace_config(actor_epochs=True)`` unless ``config`` is
+    given: every storage lifetime mints under an actor of its own, session 58)."""
     if config is None:
-        config = trace_config(write_failures=write_failures)
+        config = trace_config(write_failures=write_failures, actor_epochs=actor_epochs)
     validator = TraceValidator(config, seed=seed,
                                swarm=swarm or Swarm.draw(seed, disk_losses=disk_losses,
                                                          write_failures=write_failures,
