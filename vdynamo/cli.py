@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from spec.errors import LocalError
+
 #: the exit status of a command interrupted (Ctrl-C): 128 + SIGINT, as a shell reports a
 #: command the signal ended (``cluster up`` and ``status`` while they wait, too)
 INTERRUPTED = 130
@@ -44,7 +46,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class OutputError(Exception):
+class OutputError(LocalError):
     """Writing the standard output failed for another reason than its reader going
     away (a full disk, an I/O error, a closed descriptor): ``error`` is the OSError."""
 

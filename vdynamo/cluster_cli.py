@@ -148,18 +148,18 @@ def _port_range() -> tuple[int, int]:
     n3 of tests/runtime/test_lowered_value_limit.py, killed and restarted, failed
     "address already in use" on 127.0.0.1:22174 (another worker's cluster had
     picked it in the second n3 was down). The test session gives each xdist
-    worker a slice of its own (tests/conftest.py). ValueError naming the variable
-    if it is not two ports ``LOW-HIGH`` with LOW < HIGH <= 65536."""
+    worker a slice of its own (tests/conftest.py). ConfigError naming the variable
+    (a ValueError) if it is not two ports ``LOW-HIGH`` with LOW < HIGH <= 65536."""
     text = os.environ.get(PORT_RANGE_VARIABLE)
     if not text:
         return 10_000, _ephemeral_floor()
     try:
         low, high = (int(part) for part in text.split("-"))
     except ValueError:
-        raise ValueError(f"{PORT_RANGE_VARIABLE}={text!r}: not LOW-HIGH "
+        raise ConfigError(f"{PORT_RANGE_VARIABLE}={text!r}: not LOW-HIGH "
                          f"(two port numbers, e.g. 10000-20000)") from None
     if not 1 <= low < high <= 65_536:
-        raise ValueError(f"{PORT_RANGE_VARIABLE}={text!r}: needs 1 <= LOW < HIGH <= 65536")
+        raise ConfigError(f"{PORT_RANGE_VARIABLE}={text!r}: needs 1 <= LOW < HIGH <= 65536")
     return low, high
 
 
@@ -177,7 +177,7 @@ def _free_ports(count: int, taken: Collection[int]) -> list[int]:
     was down, as the source port of any outgoing connection, and the node's restart
     then failed "address already in use" (session 24's clean clone:
     tests/runtime/test_client_counter_reap.py, n1 restarted on 127.0.0.1:34005).
-    ``VDYNAMO_PORT_RANGE`` narrows the range (:func:`_port_range`; its ValueError)."""
+    ``VDYNAMO_PORT_RANGE`` narrows the range (:func:`_port_range`; its ConfigError)."""
     low, floor = _port_range()
     pick = random.SystemRandom()
     held: list[socket.socket] = []
@@ -799,7 +799,7 @@ def _up(args: argparse.Namespace) -> int:
             return 2
         try:
             _port_range()
-        except ValueError as error:
+        except ConfigError as error:
             print(f"vdynamo cluster up: {error}; nothing was written", file=sys.stderr)
             return 2
         checked = _settings(args.set)
@@ -1521,7 +1521,7 @@ def main_join(argv: list[str]) -> int:
     if entry is None:
         try:
             _port_range()
-        except ValueError as error:
+        except ConfigError as error:
             print(f"vdynamo join: {error}; nothing was written", file=sys.stderr)
             return 2
     with _locked(directory):  # (session 47's review: two joins at once kept one entry)

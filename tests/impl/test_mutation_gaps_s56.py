@@ -80,7 +80,8 @@ def _leaver(fallbacks: tuple[str, ...], statuses: dict[str, MemberStatus],
     gossiper: Any = SimpleNamespace(
         status=status, view=_View({"n1": status, "n2": UP, **statuses}),
         settle_if_seen=lambda: [], scanned=lambda pending: [],
-        handoffs_done=lambda pending: [], transfer_after=0.0)
+        handoffs_done=lambda pending: [], transfer_after=0.0,
+        moves_to=lambda node, key: False)
     replica: Any = SimpleNamespace(reap=lambda key: None,
                                    carried_raw=lambda *raws: b"tail" if raws == (RECORD,)
                                    else b"?")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from impl.errors import ConfigError
 from impl.runtime_config import load_runtime_config
 from vdynamo import cluster_cli
 
@@ -111,7 +112,7 @@ def test_a_bad_port_range_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, tm
                                              capsys: pytest.CaptureFixture[str],
                                              text: str) -> None:
     monkeypatch.setenv(cluster_cli.PORT_RANGE_VARIABLE, text)
-    with pytest.raises(ValueError, match=f"VDYNAMO_PORT_RANGE={text!r}"):
+    with pytest.raises(ConfigError, match=f"VDYNAMO_PORT_RANGE={text!r}"):
         cluster_cli._port_range()
     directory = tmp_path / "c"
     assert cluster_cli.main_cluster(["up", "--dir", str(directory), "--nodes", "3"]) == 2
