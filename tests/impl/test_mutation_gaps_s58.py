@@ -7,6 +7,8 @@ session) and how each failed, run in mutmut's copy (``MUTANT_UNDER_TEST``)."""
 from __future__ import annotations
 
 from impl import versions
+from impl.forwarding import ReplyTo
+from impl.get_coordinator import GetCoordination, _named
 from impl.messages import HintDelivery, ReplicaPut
 from impl.records import ClockMode, Record, Sibling
 from impl.timers import HintScan
@@ -84,3 +86,18 @@ def test_a_hint_the_coordinator_held_as_its_get_began_is_not_taken_back() -> Non
         assert driver.storages[b].read(KEY) is None
 
     assert _read_with_f_late(driver, (a, b, c, f, g), hand_it_to_h) == [b"v1"]
+
+
+def test_a_failed_gets_uncounted_own_read_is_named_not_rebuilt_by_default() -> None:
+    """``_named__mutmut_1``, ``_2`` (the default ``own_why`` ``"XXnot rebuiltXX"``,
+    ``"NOT REBUILT"``): the phrase its docstring gives, ``n1 (the coordinator's own
+    read, not rebuilt)``, when no reason is passed (``on_timeout`` passes
+    ``GetCoordinator._own_why``'s; the tests of the reasons passed kept passing);
+    a reason passed replaces it."""
+    coordination = GetCoordination(7, b"k", 2, ("n1", "n2", "n3"), (), ReplyTo(1), 10.0,
+                                   used={"n1", "n2", "n3"}, uncounted=frozenset({"n1"}))
+    coordination.replies["n1"] = Record.empty(ClockMode.DVV)
+    assert _named(coordination, set()) == [
+        "no answer from n2, n3", "not counted: n1 (the coordinator's own read, not rebuilt)"]
+    assert _named(coordination, set(), "just rebuilt")[1] == (
+        "not counted: n1 (the coordinator's own read, just rebuilt)")
