@@ -7,9 +7,11 @@ session) and how each failed, run in mutmut's copy (``MUTANT_UNDER_TEST``)."""
 from __future__ import annotations
 
 from impl import versions
+from impl.effects import Reply
+from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, _named
-from impl.messages import HintDelivery, ReplicaPut
+from impl.messages import HintDelivery, PutRequest, ReplicaPut
 from impl.records import ClockMode, Record, Sibling
 from impl.timers import HintScan
 from spec.vclock import VClock
@@ -101,3 +103,37 @@ def test_a_failed_gets_uncounted_own_read_is_named_not_rebuilt_by_default() -> N
         "no answer from n2, n3", "not counted: n1 (the coordinator's own read, not rebuilt)"]
     assert _named(coordination, set(), "just rebuilt")[1] == (
         "not counted: n1 (the coordinator's own read, just rebuilt)")
+
+
+def test_an_uncounted_own_write_with_no_phrase_adds_no_parentheses() -> None:
+    """``PutCoordinator._coordinate__mutmut_385``, ``_386`` (``if when or True``, ``else
+    "XXXX"``: an empty ``uncounted_when`` phrase printed as `` ()`` or ``XXXX``): n1 of
+    3 nodes, its own write uncounted (the hook forced) and ``Node``'s phrase empty (not
+    rebuilding, no grace), fails a put at W = 3 at once, "its copy not counted"
+    followed by nothing but the 503's own ending, as before session 57;
+    ``test_rebuild_grace_put_message.py`` checks only a phrase present (under both
+    mutants the strings differ). ``_378`` (the failed part handed on at time None):
+    with 5 nodes the own part goes to the first fallback (a timeout of it long past,
+    so the failure detector reads the time), which acknowledges, and the put at W = 3
+    succeeds (under the mutant a TypeError: ``None < suspected_until``)."""
+    driver = Driver.start(make_config(3))
+    n1 = driver.nodes["n1"]
+    n1.puts.uncounted_own = lambda key, now: True
+    key = next(k for k in (b"own%d" % i for i in range(1000))
+               if n1.preference_list(k)[0] == "n1")
+    (reply,) = [effect for effect in n1.client_request(driver.now, PutRequest(1, key, b"v", w=3))
+                if isinstance(effect, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert str(reply.error) == (
+        "put reached 0 of W=3 replicas and cannot reach the quorum; failed: n1 (this "
+        "node's own write): a replaced disk rebuilding or just rebuilt, its copy not "
+        "counted (the other replicas may store it: outcome unknown)")
+    driver = Driver.start(make_config(5))
+    n1 = driver.nodes["n1"]
+    n1.puts.uncounted_own = lambda key, now: True
+    key = next(k for k in (b"own%d" % i for i in range(1000))
+               if n1.preference_list(k)[0] == "n1")
+    fallback = n1.preference_list(key)[3]
+    n1.quorum.suspect(fallback, driver.now - 1000.0)  # a timeout long past: available
+    ok_put(driver.put("n1", key, b"v", w=3))
+    assert driver.storages[fallback].hints()
