@@ -239,16 +239,17 @@ _CLOSE_WAIT_S = 1.0
 #: listener keeps connections alive likewise (30 s); Cassandra bounds its
 #: internode connections with ``internode_tcp_user_timeout`` (30 s)
 PEER_KEEPALIVE = (10, 5, 3)
-#: TCP_USER_TIMEOUT on every peer connection (:func:`_keep_alive`), milliseconds: how
-#: long data this node wrote may stay unacknowledged before the kernel resets the
-#: connection; the keepalive's own bound, idle + interval x probes (25 s), taken at
-#: each call from :data:`PEER_KEEPALIVE`. Keepalive probes only an *idle*
-#: connection: a dialed one always has frames in flight (gossip, puts), so a flow
-#: that a firewall or NAT forgot and black-holes (no reset; new flows pass) kept its
-#: frames retransmitted unanswered for Linux's ``tcp_retries2`` (about 15 minutes):
-#: red team 7's probe 21h (session 58) saw every w=3 put between the two nodes 504
-#: for the whole 60 s it ran. Cassandra's ``internode_tcp_user_timeout`` (30 s,
-#: CASSANDRA-14358) bounds it the same way.
+# TCP_USER_TIMEOUT on every peer connection (:func:`_keep_alive`), milliseconds: how
+# long data this node wrote may stay unacknowledged before the kernel resets the
+# connection; the keepalive's own bound, idle + interval x probes (25 s), taken at
+# each call from :data:`PEER_KEEPALIVE`. Keepalive probes only an *idle*
+# connection: a dialed one always has frames in flight (gossip, puts), so a flow
+# that a firewall or NAT forgot and black-holes (no reset; new flows pass) kept its
+# frames retransmitted unanswered for Linux's ``tcp_retries2`` (about 15 minutes):
+# red team 7's probe 21h (session 58) saw every w=3 put between the two nodes 504
+# for the whole 60 s it ran. Cassandra's ``internode_tcp_user_timeout`` (30 s,
+# CASSANDRA-14358) bounds it the same way.
+
 #: Refused peers logged per window of _REFUSAL_WINDOW_S seconds (each one is counted in
 #: ``refused_peers``; those over it are summed up in one line when the window ends),
 #: and the characters of a refusal's reason logged: a client with no secret sending
