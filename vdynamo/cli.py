@@ -114,11 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
     stdout = sys.stdout
-    sys.stdout = _CheckedOutput(stdout)
+    if name != "serve":  # a node's lines are notes: a server with no output still serves
+        sys.stdout = _CheckedOutput(stdout)
     try:
         entry = getattr(importlib.import_module(module_name), function or "main")
         result = entry(rest)
-        sys.stdout.flush()  # here, not at the interpreter's exit: its error is caught
+        if sys.stdout is not None:  # (None: serve's closed standard output)
+            sys.stdout.flush()  # here, not at the interpreter's exit: its error is caught
     except BrokenPipeError:  # the reader went away (`vdynamo show | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         return 0

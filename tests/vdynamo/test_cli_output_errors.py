@@ -75,3 +75,27 @@ def test_a_reader_that_went_away_is_still_exit_0() -> None:
         proc.stdout.close()  # the reader gone before the table is printed
         err = proc.stderr.read()
         assert proc.wait(60) == 0 and b"Traceback" not in err, err
+
+
+def test_a_node_serves_with_its_standard_output_closed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vdynamo serve`` keeps the standard output as it is (the lead's read-through of
+    session 58): a node's lines are notes, and a node started with ``>&-`` (a
+    daemon's closed descriptors) served before the check above; it must not stop
+    at its first note. Mutant: the check for ``serve`` too: the stand-in node sees
+    the checked stream, and its note raises."""
+    from vdynamo import cli
+
+    seen: list[object] = []
+
+    def node(argv: list[str]) -> int:
+        seen.append(sys.stdout)
+        print("n1: peers on ..., HTTP on ...")  # dropped, as Python drops it for None
+        return 0
+
+    monkeypatch.setitem(sys.modules, "stand_in_node", type(sys)("stand_in_node"))
+    sys.modules["stand_in_node"].main = node  # type: ignore[attr-defined]
+    monkeypatch.setitem(cli.SUBCOMMANDS, "serve", ("stand_in_node", "a stand-in"))
+    monkeypatch.setattr(sys, "stdout", None)
+    assert cli.main(["serve"]) == 0
+    assert seen == [None]
