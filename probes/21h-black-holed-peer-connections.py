@@ -28,7 +28,6 @@ Loopback only (its own namespace), about 75 s; every process stopped.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, flows_between
 
 MARK = "VDYNAMO_PROBE_21H_NETNS"
 
@@ -56,22 +55,6 @@ def in_namespace() -> None:
         sys.exit(0)
     env = {**os.environ, MARK: "1"}
     os.execvpe("unshare", ["unshare", "--net", "--", sys.executable, *sys.argv], env)
-
-
-def flows_between(one: int, other: int) -> list[tuple[int, int]]:
-    """(port, port) of every established TCP flow from process ``one`` to process
-    ``other`` (each flow once: the local end ``one``'s socket)."""
-    out = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True,
-                         text=True, check=True).stdout
-    owner: dict[int, int] = {}
-    ends: list[tuple[int, int]] = []
-    for line in out.splitlines():
-        found = re.search(r":(\d+)\s+\S+:(\d+)\s+users:.*pid=(\d+),", line)
-        if found:
-            local, remote, pid = map(int, found.groups())
-            owner[local] = pid
-            ends.append((local, remote))
-    return [(a, b) for a, b in ends if owner.get(a) == one and owner.get(b) == other]
 
 
 def drop(pairs: list[tuple[int, int]]) -> None:

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,27 +37,15 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, flows_between
 
 OCTET = {"Content-Type": "application/octet-stream"}
 
 
 def flows(one: int, other: int) -> set[tuple[int, int]]:
-    """(local port, remote port) of the established TCP flows from process ``one``
-    to process ``other`` (empty without ``ss``)."""
-    if not shutil.which("ss"):
-        return set()
-    out = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True,
-                         text=True, check=False).stdout
-    owner: dict[int, int] = {}
-    ends: list[tuple[int, int]] = []
-    for line in out.splitlines():
-        found = re.search(r":(\d+)\s+\S+:(\d+)\s+users:.*pid=(\d+),", line)
-        if found:
-            local, remote, pid = map(int, found.groups())
-            owner[local] = pid
-            ends.append((local, remote))
-    return {(a, b) for a, b in ends if owner.get(a) == one and owner.get(b) == other}
+    """The established TCP flows from process ``one`` to process ``other``
+    (:func:`_cluster.flows_between`), as a set."""
+    return set(flows_between(one, other))
 
 
 def hints_pending(c: LocalNodes, node: str) -> int:

@@ -26,7 +26,7 @@ from impl.effects import Send
 from impl.errors import DynamoError
 from impl.messages import HintAck, HintDelivery
 from tests.impl.test_wiped_leaver_reads import KEYS
-from tests.impl.test_wiped_mid_change_reads import write_then_leave
+from tests.impl.test_wiped_mid_change_reads import wiped_leaver_then_n2, write_then_leave
 
 
 def test_the_hint_scan_flags_no_fallback_hint_of_a_key_owned_on_both_rings() -> None:
@@ -44,10 +44,7 @@ def test_the_hint_scan_flags_no_fallback_hint_of_a_key_owned_on_both_rings() -> 
     and ``test_wire.py``."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
-        client = write_then_leave(cluster, KEYS, "n4", gap=1.0)
-        cluster.wipe("n4")
-        cluster.run_for(0.5)
-        cluster.wipe("n2")
+        client = wiped_leaver_then_n2(cluster, KEYS)
         delivered: dict[tuple[str, int], bytes] = {}  # (fallback, hint id) -> key
         both: set[bytes] = set()
         moving: set[bytes] = set()

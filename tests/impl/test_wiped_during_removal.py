@@ -19,7 +19,7 @@ from impl.cluster import SimulatedCluster
 from impl.effects import Send
 from impl.messages import HintAck, HintDelivery
 from tests.impl.test_wiped_leaver_reads import KEYS
-from tests.impl.test_wiped_mid_change_reads import write_then_leave
+from tests.impl.test_wiped_mid_change_reads import wiped_leaver_then_n2
 
 
 def test_a_guessed_rebuilding_node_acks_the_hints_that_move_their_key_and_no_other() -> None:
@@ -40,10 +40,7 @@ def test_a_guessed_rebuilding_node_acks_the_hints_that_move_their_key_and_no_oth
     ``moves_to`` not asking the serving ring (the 10 flagged too)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
-        write_then_leave(cluster, KEYS, "n4", gap=1.0)
-        cluster.wipe("n4")
-        cluster.run_for(0.5)
-        cluster.wipe("n2")
+        wiped_leaver_then_n2(cluster, KEYS)
         cluster.run_for(1.0)
         n1, n2 = cluster.node("n1"), cluster.node("n2")
         assert n2.gossiper.serving_guessed and n2.rebuild.active

@@ -19,7 +19,7 @@ from __future__ import annotations
 from impl.cluster import SimulatedCluster
 from impl.membership import MemberStatus
 from tests.impl.test_wiped_leaver_reads import KEYS, _wrong_reads, joined_and_written
-from tests.impl.test_wiped_mid_change_reads import write_then_leave
+from tests.impl.test_wiped_mid_change_reads import wiped_leaver_then_n2
 
 
 def test_two_leavers_wiped_together_under_strategy_3_are_both_taken_out() -> None:
@@ -67,10 +67,7 @@ def test_a_non_leaver_wiped_during_a_wiped_leavers_removal_under_strategy_3() ->
     (``_unrebuilt_mine``'s guessed clause dropped)."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, partitioning="strategy3"
                           ) as cluster:
-        client = write_then_leave(cluster, KEYS, "n4", gap=1.0)
-        cluster.wipe("n4")
-        cluster.run_for(0.5)
-        cluster.wipe("n2")
+        client = wiped_leaver_then_n2(cluster, KEYS)
         cluster.run_until_quiet(max_time=120.0)
         assert cluster.stalled == {}
         assert all(client.get(key, r=3).values == [b"v-" + key] for key in KEYS)

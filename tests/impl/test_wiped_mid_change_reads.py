@@ -57,6 +57,17 @@ def write_then_leave(cluster: SimulatedCluster, keys: list[bytes], leaver: str,
     return client
 
 
+def wiped_leaver_then_n2(cluster: SimulatedCluster, keys: list[bytes]) -> Client:
+    """Session 57's strategy-3 scenario (test_wiped_leavers_review57.py,
+    test_wiped_during_removal.py, test_hint_moves_review58.py): :func:`write_then_leave`
+    with n4 leaving (1 s), n4 wiped, 0.5 s later n2 wiped. Returns the writing client."""
+    client = write_then_leave(cluster, keys, "n4", gap=1.0)
+    cluster.wipe("n4")
+    cluster.run_for(0.5)
+    cluster.wipe("n2")
+    return client
+
+
 def _reads_through_wiped(leaver: str, seed: int) -> tuple[list[bytes], bool, bool, int]:
     """(keys a get at R = 1 through the wiped n1 misses, whether n1's serving ring was
     a guess then, whether it still is once the cluster is quiet, the read repairs
