@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sys
 import time
 import urllib.request
@@ -110,8 +109,7 @@ def main() -> None:
         checks("every acked read-then-write read right after", not wrong, wrong[:4])
         checks("every acked read-then-write read at the end", not end, end[:4])
     finally:
-        c.stop()
-        shutil.rmtree(c.dir, ignore_errors=True)
+        c.__exit__()  # every process stopped, the directory removed
     checks.finish()
 
 

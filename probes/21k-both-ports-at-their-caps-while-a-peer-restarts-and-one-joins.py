@@ -26,7 +26,6 @@ Loopback only, about 60 s; every process stopped, every socket closed.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -129,8 +128,7 @@ def main() -> None:
         stop.set()
         for s in idle:
             s.close()
-        c.stop()
-        shutil.rmtree(c.dir, ignore_errors=True)
+        c.__exit__()  # every process stopped, the directory removed
     checks.finish()
 
 
