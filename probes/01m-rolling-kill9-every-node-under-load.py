@@ -25,29 +25,13 @@ Loopback only, about 60-90 s; every process stopped.
 """
 from __future__ import annotations
 
-import json
 import random
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 
 from _cluster import Checks, LocalNodes
-
-
-def ready(c: LocalNodes, name: str, timeout: float = 30.0) -> float | None:
-    start = time.time()
-    while time.time() - start < timeout:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{c.http[name]}/health",
-                                        timeout=2) as resp:
-                if json.loads(resp.read()).get("ready"):
-                    return round(time.time() - start, 1)
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return None
 
 
 def main() -> None:
@@ -102,7 +86,7 @@ def main() -> None:
                 c.kill(name)
                 time.sleep(1)
                 c.start_node(name)
-                readies.append((name, ready(c, name)))
+                readies.append((name, c.ready_within(name)))
                 time.sleep(2)
                 with lock:
                     snapshot = dict(acked)
