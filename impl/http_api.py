@@ -1161,6 +1161,9 @@ class HttpApi:
         #: with their stamps (:meth:`_admin_refusal`: each token is taken once);
         #: None until the first admin request reads them from the store
         self._admin_nonces: dict[str, float] | None = None
+        #: the latest stamp of an admin token's nonce forgotten (0: none; kept in the
+        #: ``admin-nonces`` entry as its ``forgot STAMP`` line)
+        self._admin_horizon = 0.0
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -2234,19 +2237,31 @@ class HttpApi:
                     f"of the tokens taken before, so it takes none stamped within "
                     f"{ADMIN_TOKEN_WINDOW_S:.0f} s after (a replay could be one); make one "
                     f"for another member, or again in {safe + 1 - now:.0f} s")
-        taken = {seen: at for seen, at in self._taken_nonces().items()
-                 if now - at <= ADMIN_TOKEN_WINDOW_S}
+        known = self._taken_nonces()
+        taken = {seen: at for seen, at in known.items() if now - at <= ADMIN_TOKEN_WINDOW_S}
+        # the latest stamp of a nonce forgotten: one stamped at or before it may be a
+        # replay, however the clock moved since (red team 9, session 59: forgotten
+        # while this node's clock was ahead, a captured token's stamp was inside the
+        # window again once the clock was set right, and it removed a node: 200)
+        forgot = max([self._admin_horizon, *(at for seen, at in known.items()
+                                             if seen not in taken)])
         if nonce in taken:
             return "admin token already used (a replay): make a new one for each request"
+        if stamp <= forgot:
+            return (f"admin token stamped {stamp}, not after {forgot:.0f}: this node forgot "
+                    f"the tokens it took stamped up to {forgot:.0f} (its clock was ahead "
+                    "of this token's stamp by over the window then), so a replay could be "
+                    "one; make a new one")
         taken[nonce] = float(stamp)
-        self._admin_nonces = taken
+        self._admin_nonces, self._admin_horizon = taken, forgot
         # kept in the store before the request is acted on, as Kerberos keeps its
         # replay cache on disk (RFC 4120 3.2.3): kept in memory until session 19's
         # review, a token the member had taken was taken again once it restarted
         # within the window (a captured request refused 409 while its node was up
         # removed it, down since, after the member's restart: 200)
         self.server.storage.set_meta(ADMIN_NONCES_META, "\n".join(
-            f"{seen} {at:.0f}" for seen, at in taken.items()).encode())
+            [*(f"{seen} {at:.0f}" for seen, at in taken.items()),
+             *([f"{_FORGOT} {forgot:.0f}"] if forgot else [])]).encode())
         return None
 
     def _taken_nonces(self) -> dict[str, float]:
@@ -2260,6 +2275,8 @@ class HttpApi:
                 seen, _, at = line.partition(" ")
                 if _HEX_NONCE.fullmatch(seen.encode()) and at.isdigit():
                     self._admin_nonces[seen] = float(at)
+                elif seen == _FORGOT and at.isdigit():  # (:meth:`_admin_refusal`)
+                    self._admin_horizon = float(at)
         return self._admin_nonces
 
     def _absent_long_key(self, key: bytes) -> _Answer | None:
@@ -2514,8 +2531,10 @@ def admin_token(secret: bytes, cluster: str) -> str:
 ADMIN_TOKEN_WINDOW_S = 300.0
 
 #: the store's meta entry of the admin tokens' nonces taken within the window
-#: (one ``NONCE STAMP`` line each; :meth:`HttpApi._admin_refusal`)
+#: (one ``NONCE STAMP`` line each; :meth:`HttpApi._admin_refusal`), and since red team
+#: 9 (session 59) a line ``forgot STAMP``: the latest stamp of a nonce forgotten
 ADMIN_NONCES_META = "admin-nonces"
+_FORGOT = "forgot"
 
 _HEX_NONCE = re.compile(rb"[0-9a-f]{32}")
 _HEX_TAG = re.compile(rb"[0-9a-f]{64}")

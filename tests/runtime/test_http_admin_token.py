@@ -253,3 +253,44 @@ def test_a_token_taken_before_the_members_disk_was_replaced_is_refused(
                 if server._servers and server._servers[0].is_serving():
                     await server.stop()
     run(scenario())
+
+
+def test_a_token_forgotten_while_the_members_clock_was_ahead_is_refused_after(
+        tmp_path: Path) -> None:
+    """A member forgets a nonce once its stamp is over :data:`ADMIN_TOKEN_WINDOW_S`
+    behind the member's clock; a clock that was ahead (a host started with its clock
+    10 minutes fast: the node's clock is its monotonic clock plus the offset taken at
+    its start) and is then set right brings that stamp back inside the window. So the
+    member refuses every token stamped at or before the latest stamp it forgot (RFC
+    4120 3.2.3's rule for a server that lost track of authenticators, as for a
+    replaced disk above), kept in the store beside the nonces so a restart keeps it.
+    Red team 9 (session 59), probes/20k: a captured ``vdynamo remove n4`` request
+    (409, n4 up) replayed after n1 ran 600 s ahead, took a token stamped by that clock
+    (the operator on its host) and was set right and restarted, with n4 down since:
+    200 ``{"removed": "n4"}``. Mutants: the forgotten stamps not refused (the rule
+    before): fails at the first replay, ``(409, False) == (401, True)`` (past the
+    token check); the ``forgot`` line not read back at a start: fails at the replay
+    after the restart, 409 "this node is starting" (past the token check)."""
+    async def scenario() -> None:
+        config, servers, seen = await _cluster_that_took_a_token(tmp_path)
+        try:
+            member = servers[0]
+            member.clock_offset += 2 * ADMIN_TOKEN_WINDOW_S  # its clock ahead
+            ahead = _token(skew=2 * ADMIN_TOKEN_WINDOW_S)  # made on its host
+            answer = parse_response(await raw(member.http_address, _admin_request(ahead)))
+            assert answer[0] == 409, answer  # taken (n3 up): seen's nonce forgotten
+            member.clock_offset -= 2 * ADMIN_TOKEN_WINDOW_S  # set right
+            answer = parse_response(await raw(member.http_address, _admin_request(seen)))
+            assert (answer[0], "forgot" in answer[2]["message"]) == (401, True), answer
+            later = _token(skew=2)  # (a token of the forgotten one's second cannot be told)
+            answer = parse_response(await raw(member.http_address, _admin_request(later)))
+            assert answer[0] == 409, answer  # a fresh token is taken
+            await servers[0].stop()
+            servers[0] = (await serve(config, ["n1"]))[0]
+            answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
+            assert (answer[0], "forgot" in answer[2]["message"]) == (401, True), answer
+        finally:
+            for server in servers:
+                if server._servers and server._servers[0].is_serving():
+                    await server.stop()
+    run(scenario())

@@ -1,0 +1,117 @@
+"""lww with a node whose clock is *frozen* (03a-03i skew clocks, step them, put them
+at the epoch's edges; none stops one): a VM restored from a snapshot with its
+clock source stuck, a container whose libfaketime was left in (Cassandra's "all
+writes from one coordinator got the same timestamp" reports, CASSANDRA-4131's
+family). Every put that node coordinates reads the same instant, so only the hybrid
+rule's tick (one above the context's or the stored stamp) orders them. Here the
+frozen node is a *joiner* (it holds no copy of the keys until its handover) and a
+replica's disk is replaced while the client works: two faults at once.
+
+4 processes (`serve --node`), lww, N=3 R=2 W=2; n4's clock frozen 10 minutes behind
+(libfaketime, a fixed time, monotonic clock left alone); n1-n3 the initial members,
+n4 in the file as a node that joins (a section, not in `nodes`). 8 keys v0 at w=3
+through n1; n4 started (it joins through its seeds), waited for until its
+`member_status` is up (60 s at most). A sequential client, 6 rounds: for each key a GET at r=2 through a random
+node and a PUT of the next value with that context at w=2 through n4 half the time,
+a random member otherwise; after each acknowledged PUT the key at r=2 through a
+random node. In round 3 n2 is SIGKILLed, its files removed and started again.
+
+Right value: each acknowledged PUT reads [its value] at r=2 right after and at the
+end (every node, 3 s after the last): a read-then-write is causally after what it
+read, whatever the coordinator's clock says (case 03's rule).
+
+Run from the project's root: .venv/bin/python probes/03j-lww-frozen-clock-joiner-and-wiped-replica.py [SEED]
+Loopback only, needs libfaketime; about 60 s; every process stopped.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+import urllib.request
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from _cluster import FAKETIME_LIB, Checks, LocalNodes, cluster_file, faketime_env
+
+KEYS = [f"k{i}" for i in range(8)]
+
+
+def status(c: LocalNodes, name: str) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{c.http[name]}/status", timeout=5) as r:
+            return dict(json.loads(r.read()))
+    except OSError:
+        return {}
+
+
+def main() -> None:
+    if FAKETIME_LIB is None:
+        raise SystemExit("SKIP: libfaketime is not installed")
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    rng = random.Random(seed)
+    checks = Checks()
+    c = LocalNodes(nodes=4, per_process=True)
+    c.names = ["n1", "n2", "n3"]
+    c.config = cluster_file(c.dir, ["n1", "n2", "n3"], 'clock = "lww"\ngossip_interval = 0.25\n'
+                            'anti_entropy_interval = 0.5\nhint_scan_interval = 0.25',
+                            c.peer, c.http)
+    with open(c.config, "a") as f:  # n4: a section, not an initial member: it joins
+        f.write(f'[nodes.n4]\npeer = "127.0.0.1:{c.peer["n4"]}"\n'
+                f'http = "127.0.0.1:{c.http["n4"]}"\n')
+    frozen = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        for name in c.names:
+            c.start_node(name)
+        for k in KEYS:
+            checks(f"{k} v0", c.put(k, b"v0", query="?w=3") == 200)
+        c.start_node("n4", env=faketime_env(frozen))
+        c.names = ["n1", "n2", "n3", "n4"]
+        joined = None
+        for _ in range(120):
+            if status(c, "n4").get("member_status") == "up":
+                joined = True
+                break
+            time.sleep(0.5)
+        acked: dict[str, bytes] = {}
+        codes: Counter[int] = Counter()
+        wrong: list[str] = []
+        for rnd in range(6):
+            if rnd == 3:
+                c.kill("n2")
+                for f in c.dir.glob("n2.sqlite*"):
+                    f.unlink()
+                c.start_node("n2")
+            for k in KEYS:
+                try:
+                    _, ctx = c.read(k, node=rng.choice(c.names), query="?r=2")
+                except RuntimeError:
+                    codes[-1] += 1
+                    continue
+                coord = "n4" if rng.random() < 0.5 else rng.choice(c.names[:3])
+                value = b"%s-r%d-%s" % (k.encode(), rnd, coord.encode())
+                code = c.put(k, value, node=coord, context=ctx, query="?w=2")
+                codes[code] += 1
+                if code == 200:
+                    acked[k] = value
+                    via = rng.choice(c.names)
+                    got = c.values(k, node=via, query="?r=2")
+                    if got != [value]:
+                        wrong.append(f"round {rnd} {k} by {coord} read via {via}: {got}")
+        time.sleep(3)
+        end = [f"{k} via {n}: {got}" for k, v in acked.items() for n in c.names
+               if (got := c.values(k, node=n, query="?r=2")) != [v]]
+        print(f"seed {seed}: n4 frozen at {frozen} UTC, joined {joined}; puts {dict(codes)}")
+        print(f"wrong right after the ack: {len(wrong)} {wrong[:4]}")
+        print(f"wrong at the end: {len(end)} {end[:4]}")
+        checks("n4 joined", joined is True)
+        checks("every acked read-then-write read right after", not wrong, wrong[:4])
+        checks("every acked read-then-write read at the end", not end, end[:4])
+    finally:
+        c.__exit__()  # every process stopped, the directory removed
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
