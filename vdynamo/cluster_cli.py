@@ -481,13 +481,22 @@ def process_stopped(pid: int) -> bool:
     return _silent(pid) == "stopped"
 
 
+#: the opener of every request the local cluster's commands make of their own nodes
+#: (loopback): direct, never through a proxy the environment names (``http_proxy``,
+#: ``ALL_PROXY``...), as Go's net/http never proxies loopback (etcdctl). Session 59's
+#: red team (probe 23h): ``urllib.request.urlopen`` took them from the environment, so
+#: with ``http_proxy`` set to a proxy that cannot reach this host's loopback
+#: ``cluster up`` stopped its nodes after 30 s ("n1 not ready"), ``cluster status``
+#: called every node hung, and ``remove`` sent its admin token to the proxy
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The JSON object a node on loopback ``port`` answers to ``GET path`` (``/health``,
-    ``/status``) within ``timeout`` seconds; None if it does not answer, or not with a
-    JSON object."""
+    ``/status``) within ``timeout`` seconds, asked directly (:data:`_DIRECT`: no proxy
+    of the environment); None if it does not answer, or not with a JSON object."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
-                                    timeout=timeout) as answer:
+        with _DIRECT.open(f"http://127.0.0.1:{port}{path}", timeout=timeout) as answer:
             body = json.loads(answer.read())
     except (OSError, ValueError):
         return None
@@ -2144,7 +2153,7 @@ def main_remove(argv: list[str]) -> int:
         f"{urllib.parse.quote(name, safe='')}", data=b"",
         method="POST", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=10.0) as answer:
+        with _DIRECT.open(request, timeout=10.0) as answer:  # no proxy: the token
             answer.read()
     except urllib.error.HTTPError as error:
         try:
