@@ -27,10 +27,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.vdynamo.loopback import serving
+from vdynamo import kv_cli
 
 _HEALTH = json.dumps({"node": "n1", "ready": True}).encode()
 
@@ -80,3 +82,32 @@ def test_a_nodes_answer_is_asked_directly_not_through_the_environments_proxy(
     assert json.loads(done.stdout) == [{"node": "n1", "ready": True}] * 2
     assert proxy_heads == []
     assert len(node_heads) == 2 and node_heads[0].startswith(b"GET /health HTTP/1.1")
+
+
+def test_the_kv_commands_ask_the_nodes_of_dir_directly(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``vdynamo get k --dir D`` with ``HTTP_PROXY`` naming a proxy that answers 502
+    to everything: the node of ``D`` is asked directly (NO_PROXY names 127.0.0.1 while
+    the command runs: :func:`vdynamo.kv_cli._asked_directly`) and ``NO_PROXY`` is as
+    it was afterwards. Before: through the proxy, "no node could serve it".
+    Mutant (session 59): ``_asked_directly(False)`` in ``_request``: exit 1 with
+    "no node could serve it", the proxy's heads not empty."""
+    node_heads: list[bytes] = []
+    proxy_heads: list[bytes] = []
+    answer = json.dumps({"values": [], "context": "Y3R4"}).encode()
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    monkeypatch.setattr(kv_cli, "node_running", lambda directory, pid: True)
+    monkeypatch.setattr(kv_cli, "process_stopped", lambda pid: False)
+    with serving(_answering(answer, node_heads)) as node, \
+            serving(_answering(b"{}", proxy_heads, b"502 Bad Gateway")) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
+        (tmp_path / "cluster.json").write_text(json.dumps(
+            {"nodes": {"n1": {"pid": 1, "peer": 1, "http": int(node.rsplit(":", 1)[1])}}}))
+        status = kv_cli.main_get(["k", "--dir", str(tmp_path), "--timeout", "10"])
+    out = capsys.readouterr()
+    assert status == 1 and "context: Y3R4" in out.out, out.err  # (no value: exit 1)
+    assert proxy_heads == [] and node_heads
+    assert os.environ["NO_PROXY"] == "example.com" and "no_proxy" not in os.environ
