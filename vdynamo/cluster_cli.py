@@ -412,16 +412,30 @@ def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
 _PROC_SELF = Path("/proc/self")
 
 
+def _cmdline(pid: int | None) -> list[bytes] | None:
+    """The arguments process ``pid`` runs with (``/proc/PID/cmdline``); None for no
+    pid, a process gone, or no ``/proc``."""
+    if not pid:
+        return None
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+
+
 def _ours(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` runs ``vdynamo serve`` on this directory's file."""
-    if not pid:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
+    cmdline = _cmdline(pid)
     config = str((directory / "cluster.toml").resolve()).encode()
-    return b"serve" in cmdline and config in cmdline
+    return cmdline is not None and b"serve" in cmdline and config in cmdline
+
+
+def _serves_elsewhere(directory: Path, pid: int | None) -> bool:
+    """Whether ``pid`` runs ``vdynamo serve`` on another file than this directory's
+    ``cluster.toml`` (a copy of a running cluster's directory records the other's
+    pids: ``cluster status``, session 59); False where ``/proc`` cannot tell."""
+    cmdline = _cmdline(pid)
+    return cmdline is not None and b"serve" in cmdline and not _ours(directory, pid)
 
 
 def _runs(directory: Path, pid: int | None, node: str) -> bool:
@@ -430,11 +444,8 @@ def _runs(directory: Path, pid: int | None, node: str) -> bool:
     ``cluster stop n2`` whose recorded PID was stale and reused by n3's process (a
     ``vdynamo serve`` of the same file) sent n3 SIGTERM, and ``cluster start n2``
     said n2 was running."""
-    if not _ours(directory, pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+    cmdline = _cmdline(pid)
+    if cmdline is None or not _ours(directory, pid):
         return False
     name = node.encode()
     return f"--node={node}".encode() in cmdline or any(
@@ -1044,6 +1055,19 @@ def _status(args: argparse.Namespace) -> int:
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
         gone = bool(entry.get("left")) and not running
+        # its recorded process serves another directory's cluster file: this
+        # directory is a copy of a running cluster's (its ports and pids are the
+        # other's). Counted down (session 59's red team, probe 23j: it read `ready`,
+        # exit 0, while `vdynamo get --dir` said no node of the cluster ran and
+        # `cluster down` stopped nothing); a `vdynamo serve` by hand (the recorded
+        # process gone) stays as it was (session 50)
+        foreign = bool(health) and not running and not gone and _serves_elsewhere(
+            directory, entry["pid"])
+        if foreign:
+            down.append(f"{name}: its port {entry['http']} answers, but its recorded "
+                        f"process {entry['pid']} serves another directory's cluster file "
+                        f"({directory} a copy of a running cluster's?); `vdynamo "
+                        "get/put/delete --dir` do not use it")
         if health is None and not gone:
             # a node that left or was removed is not down: before session 22 it
             # counted as one, so `cluster status` exited 1 after every clean leave.
@@ -1052,6 +1076,8 @@ def _status(args: argparse.Namespace) -> int:
             down.append(f"{name}: {_why_down(directory, name, entry, running)}")
         if gone:
             what = "removed" if entry.get("removed") else "left"
+        elif foreign:
+            what = "foreign"
         elif health and health.get("ready"):
             what = "ready"
             if (grace := _rebuild_grace(entry["http"])) is not None:
