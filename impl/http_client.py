@@ -324,16 +324,29 @@ _CLIENT_ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
-def _environment_named() -> str:
-    """The variables of :data:`_CLIENT_ENVIRONMENT` set in this process, each with its
-    value (a proxy's user and password left out), for an error's text."""
+def _environment_named(variables: Sequence[str] = _CLIENT_ENVIRONMENT) -> str:
+    """The ``variables`` (either case) set in this process, each with its value (a
+    proxy's user and password left out), for an error's text; "" if none is."""
     named = []
-    for upper in _CLIENT_ENVIRONMENT:
+    for upper in variables:
         for name in (upper, upper.lower()):
-            if name in os.environ:
+            if os.environ.get(name):
                 value = re.sub(r"//[^/@]*@", "//", os.environ[name])
                 named.append(f"{name}={value!r}")
-    return ", ".join(named) or "none of " + ", ".join(_CLIENT_ENVIRONMENT)
+    return ", ".join(named)
+
+
+def _proxy_said() -> str:
+    """What a NoNodeError adds when the environment names a proxy (not ``NO_PROXY=*``):
+    that requests went through it, so a "Connection refused" may be the proxy's.
+    Session 59's red team (probe 23h): with ``HTTP_PROXY`` naming a proxy that was
+    down, every node read "ConnectError: Connection refused" while each ran."""
+    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
+    proxies = _environment_named([name.upper() for name in _PROXY_VARIABLES])
+    if not proxies or "*" in (part.strip() for part in no_proxy.split(",")):
+        return ""
+    return (f" (the environment names a proxy: {proxies}; a node not listed in NO_PROXY "
+            "was asked through it, so an error above may be the proxy's)")
 
 
 def _check_proxy_ports() -> None:
@@ -366,7 +379,8 @@ def _made_from_environment(make: Callable[[], _Made]) -> _Made:
         return make()
     except (ImportError, ValueError, OSError, httpx.InvalidURL) as error:
         raise LocalError(
-            f"no HTTP client can be made in this environment ({_environment_named()}): "
+            "no HTTP client can be made in this environment "
+            f"({_environment_named() or 'none of ' + ', '.join(_CLIENT_ENVIRONMENT)}): "
             f"{type(error).__name__}: {error}; unset or mend the variable (NO_PROXY "
             "lists hosts reached directly); nothing was sent") from None
 
@@ -1724,7 +1738,7 @@ def _unanswered(error: httpx.TransportError) -> str:
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
     return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
-                       f"{'; '.join(why) or 'no node answered'}")
+                       f"{'; '.join(why) or 'no node answered'}{_proxy_said()}")
 
 
 def _until(deadline_s: float | None, ends_at: float | None,

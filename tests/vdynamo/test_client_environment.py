@@ -16,7 +16,8 @@ Mutants (session 59): ``_made_from_environment`` calling ``make()`` alone (no
 ValueError, FileNotFoundError, SSLError; the sync port case a NoNodeError, the async
 one an ExceptionGroup), and the CLI test with a traceback (SystemExit not raised,
 ImportError); ``_check_proxy_ports`` returning at once: the two port cases fail
-(NoNodeError "ConnectError", ExceptionGroup).
+(NoNodeError "ConnectError", ExceptionGroup). A NoNodeError met through a proxy
+says the proxy was in the way (:func:`impl.http_client._proxy_said`).
 
 Nothing listens at the node's address (nothing is to be sent); no process started.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import socket
 from pathlib import Path
 
 import pytest
@@ -95,8 +97,30 @@ def test_no_proxy_star_keeps_a_bad_proxy_port_unread(monkeypatch: pytest.MonkeyP
     get fails only because nothing listens at the node)."""
     _environment(monkeypatch, tmp_path, "a proxy's port over 65535")
     monkeypatch.setenv("NO_PROXY", "*")
-    with pytest.raises(NoNodeError, match="ConnectError"):
+    with pytest.raises(NoNodeError, match="ConnectError") as raised:
         _sync_get()
+    assert "names a proxy" not in str(raised.value)
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_node_unserved_through_a_proxy_says_the_proxy_was_in_the_way(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: str) -> None:
+    """``HTTP_PROXY`` naming a port where nothing listens (a proxy down): the
+    NoNodeError says the environment names a proxy and that the error may be the
+    proxy's (before: "ConnectError: Connection refused" for the node alone, which a
+    user then looked for on a node that ran). Mutant (session 59): ``_proxy_said``
+    returning "": both cases fail."""
+    _environment(monkeypatch, tmp_path, "an ftp proxy")
+    monkeypatch.delenv("http_proxy")
+    with socket.socket() as closed:  # a port nothing listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:secret@127.0.0.1:{port}")
+    with pytest.raises(NoNodeError) as raised:
+        CLIENTS[client]()
+    said = str(raised.value)
+    assert f"the environment names a proxy: HTTP_PROXY='http://127.0.0.1:{port}'" in said
+    assert "secret" not in said
 
 
 def test_the_cli_says_it_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
