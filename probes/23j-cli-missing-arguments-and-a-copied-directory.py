@@ -12,7 +12,8 @@ cluster files; nobody left the required arguments out or copied a directory.
    `show` / `check` of a missing file, unknown options, `--dir` of a missing
    directory...) exits 1 or 2 within 60 s (0 for `--version` and `help`), with no
    Python traceback, and the last line on stderr starting with `vdynamo` (or the
-   usage for `vdynamo` alone);
+   usage for `vdynamo` alone); `put` / `delete --context` given the whole line `get`
+   printed (``context: AgE...``) exit 1 naming the prefix, nothing sent;
 2. the copy D2 of the running D: `get` / `put` / `delete --dir D2` exit 1 ("no node
    of the cluster in D2 is running"); `cluster status --dir D2` exits 1 naming the
    nodes as another directory's (not `ready`, exit 0); `cluster stop n1 --dir D2`
@@ -23,7 +24,10 @@ cluster files; nobody left the required arguments out or copied a directory.
 Found (session 59, red team 10): step 2's `cluster status --dir D2` printed the three
 nodes `ready`, exit 0 (with pid `-`), while `get --dir D2` said no node ran. Fixed in
 vdynamo/cluster_cli.py (``_serves_elsewhere``: such a node reads `foreign`, exit 1);
-tests/vdynamo/test_cli_status_foreign.py. Step 1: PASS before and after.
+tests/vdynamo/test_cli_status_foreign.py. Step 1: PASS before and after but for
+the pasted context line (sent, refused "X-Vdynamo-Context: not valid base64", the
+prefix not named; vdynamo/kv_cli.py ``_CONTEXT_LINE``,
+tests/vdynamo/test_cli_context_line.py).
 
 Run from the project's root: .venv/bin/python probes/23j-cli-missing-arguments-and-a-copied-directory.py
 """
@@ -81,6 +85,15 @@ try:
                    or (args == ["bogus"] and "vdynamo COMMAND --help" in last)))
         check(f"vdynamo {' '.join(args)}: exit 1/2, one line, no traceback", ok,
               f"exit {done.returncode}: {last[:200]}")
+    line = vd("get", "k", "--dir", D).stdout.strip().splitlines()[-1]  # "context: ..."
+    for command in ("put", "delete"):
+        pasted = vd(command, "k", *(["w"] if command == "put" else []), "--context", line,
+                    "--dir", D)
+        check(f"{command} --context '<the line get printed>': exit 1 naming the prefix",
+              pasted.returncode == 1 and "give what follows it" in pasted.stderr,
+              pasted.stderr[-200:])
+    kept = vd("get", "k", "--dir", D)
+    check("k still reads v", kept.stdout.startswith("v\n"), kept.stdout[-200:])
     for args in (["--version"], ["help"]):
         done = vd(*args)
         check(f"vdynamo {' '.join(args)}: exit 0", done.returncode == 0, done.stderr[-200:])

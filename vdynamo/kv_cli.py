@@ -180,6 +180,10 @@ def cli_client_id() -> str:
     return "cli-" + hashlib.sha256(who).hexdigest()[:16]
 
 
+#: what ``get``, ``put`` and ``delete`` print before a context (one line)
+_CONTEXT_LINE = "context: "
+
+
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error. Every
@@ -195,6 +199,15 @@ def _request(prog: str, args: argparse.Namespace,
                    "a delete that reads the key first and deletes what it read")
         print(f"{prog}: --context: empty (an unset variable?): give the context a get "
               f"printed, or leave --context out for {without}; nothing was sent",
+              file=sys.stderr)
+        return None
+    given = getattr(args, "context", None)
+    if isinstance(given, str) and given.startswith(_CONTEXT_LINE):
+        # the whole line `get` prints copied (session 59's red team, probe 23j: sent,
+        # and refused "X-Vdynamo-Context: not valid base64", the prefix not named)
+        print(f"{prog}: --context: {given[:40]!r}... starts with the {_CONTEXT_LINE!r} "
+              f"that `vdynamo get` prints before the context: give what follows it "
+              f"(--context {given[len(_CONTEXT_LINE):][:20]}...); nothing was sent",
               file=sys.stderr)
         return None
     try:  # a damaged cluster.json: one line (ClusterStateError), not a traceback
@@ -383,7 +396,7 @@ def main_get(argv: list[str]) -> int:
             print(shown(value))
         if not got.values:
             print("(no value)", file=sys.stderr)
-        print(f"context: {got.context}")
+        print(f"{_CONTEXT_LINE}{got.context}")
     return 0 if got.values else 1
 
 
@@ -426,7 +439,7 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
             source[0].close()
     if context is None:
         return 1
-    print(f"context: {context}")
+    print(f"{_CONTEXT_LINE}{context}")
     return 0
 
 
@@ -538,5 +551,5 @@ def main_delete(argv: list[str]) -> int:
     if not deleted:  # said so, as `get` says "(no value)"; before session 15's probe B
         # the output was that of a delete that wrote its tombstone
         print("(no value: nothing deleted)", file=sys.stderr)
-    print(f"context: {context}")
+    print(f"{_CONTEXT_LINE}{context}")
     return 0
