@@ -96,6 +96,8 @@ import contextlib
 import enum
 import ipaddress
 import math
+import os
+import re
 import secrets
 import socket
 import threading
@@ -103,7 +105,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpcore
 import httpx
@@ -124,6 +126,8 @@ __all__ = ["DEADLINE_S", "DEFAULT_DEADLINE", "FRESH_S", "IN_FLIGHT", "MAX_ANSWER
            "read_get", "read_put",
            "status_plan", "value_bytes"]
 
+#: what :func:`_made_from_environment` makes (an httpx client)
+_Made = TypeVar("_Made")
 #: the status of a request a node of another cluster refused (RFC 9110 15.5.20)
 _MISDIRECTED = 421
 #: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
@@ -311,6 +315,74 @@ def _take(raw: list[bytes], size: int, chunk: bytes, limit: int,
                                  request=request, limit=limit)
     raw.append(chunk)
     return size
+
+
+#: the environment variables httpx reads when it makes a client (its ``trust_env``):
+#: the proxies (either case) and the CA bundle (:func:`_made_from_environment`)
+_CLIENT_ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+                       "SSL_CERT_FILE", "SSL_CERT_DIR")
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _environment_named(variables: Sequence[str] = _CLIENT_ENVIRONMENT) -> str:
+    """The ``variables`` (either case) set in this process, each with its value (a
+    proxy's user and password left out), for an error's text; "" if none is."""
+    named = []
+    for upper in variables:
+        for name in (upper, upper.lower()):
+            if os.environ.get(name):
+                value = re.sub(r"//[^/@]*@", "//", os.environ[name])
+                named.append(f"{name}={value!r}")
+    return ", ".join(named)
+
+
+def _proxy_said() -> str:
+    """What a NoNodeError adds when the environment names a proxy (not ``NO_PROXY=*``):
+    that requests went through it, so a "Connection refused" may be the proxy's.
+    Session 59's red team (probe 23h): with ``HTTP_PROXY`` naming a proxy that was
+    down, every node read "ConnectError: Connection refused" while each ran."""
+    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
+    proxies = _environment_named([name.upper() for name in _PROXY_VARIABLES])
+    if not proxies or "*" in (part.strip() for part in no_proxy.split(",")):
+        return ""
+    return (f" (the environment names a proxy: {proxies}; a node not listed in NO_PROXY "
+            "was asked through it, so an error above may be the proxy's)")
+
+
+def _check_proxy_ports() -> None:
+    """Raise ValueError for a proxy variable whose port is not in 0..65535, as httpx
+    would use it (a value without a scheme is ``http://`` and that value), unless
+    ``NO_PROXY`` is ``*``: httpx's async client let the OverflowError of such a port
+    out of a get as an ExceptionGroup (session 59's red team, probe 23h)."""
+    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
+    if "*" in (part.strip() for part in no_proxy.split(",")):
+        return
+    for lower in _PROXY_VARIABLES:
+        for name in (lower.upper(), lower):
+            value = os.environ.get(name, "")
+            if value:
+                _ = urllib.parse.urlsplit(value if "://" in value else f"http://{value}").port
+
+
+def _made_from_environment(make: Callable[[], _Made]) -> _Made:
+    """``make()`` (an httpx client, which reads the proxies and the CA bundle of the
+    environment), or LocalError naming those variables and what httpx said, nothing
+    sent. Session 59's red team (probe 23h): a proxy httpx cannot use (``ALL_PROXY=
+    socks5://...`` without the socksio package, ``http_proxy=ftp://...``, a value that
+    is no URL, a port over 65535) and a CA bundle that is not there
+    (``SSL_CERT_FILE``: a conda environment's, moved) raised a bare ImportError,
+    ValueError, httpx.InvalidURL, FileNotFoundError, ssl.SSLError or ExceptionGroup out
+    of the first call, and ``vdynamo get`` / ``put`` / ``delete`` printed their
+    traceback."""
+    try:
+        _check_proxy_ports()
+        return make()
+    except (ImportError, ValueError, OSError, httpx.InvalidURL) as error:
+        raise LocalError(
+            "no HTTP client can be made in this environment "
+            f"({_environment_named() or 'none of ' + ', '.join(_CLIENT_ENVIRONMENT)}): "
+            f"{type(error).__name__}: {error}; unset or mend the variable (NO_PROXY "
+            "lists hosts reached directly); nothing was sent") from None
 
 
 def _time_sockets(pool: httpx.Client, backend: httpcore.NetworkBackend) -> None:
@@ -1666,7 +1738,7 @@ def _unanswered(error: httpx.TransportError) -> str:
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
     return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
-                       f"{'; '.join(why) or 'no node answered'}")
+                       f"{'; '.join(why) or 'no node answered'}{_proxy_said()}")
 
 
 def _until(deadline_s: float | None, ends_at: float | None,
@@ -1791,10 +1863,10 @@ class Client:
             _check_open(self._closed)
             pool = self._pools.get(origin)
             if pool is None:
-                pool = httpx.Client(
+                pool = _made_from_environment(lambda: httpx.Client(
                     timeout=self._timeout_s, headers=_IDENTITY,
                     limits=httpx.Limits(max_connections=self.IN_FLIGHT,
-                                        max_keepalive_connections=self.IN_FLIGHT))
+                                        max_keepalive_connections=self.IN_FLIGHT)))
                 try:  # every socket of the pool, a proxy's too, bounded by its
                     # request's deadline (_DeadlineBackend)
                     _time_sockets(pool, self._deadlines)
@@ -1981,7 +2053,8 @@ class AsyncClient:
         #: session 54, each had the whole ``--timeout`` before)
         self.ends_at: float | None = None
         self._max_answer_bytes = max_answer_bytes
-        self._http = httpx.AsyncClient(timeout=timeout_s, headers=_IDENTITY)
+        self._http = _made_from_environment(
+            lambda: httpx.AsyncClient(timeout=timeout_s, headers=_IDENTITY))
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
         #: the turns of :data:`IN_FLIGHT` requests: a request waiting for one is sent
         #: nothing yet, and its ``timeout_s`` has not started

@@ -412,16 +412,30 @@ def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
 _PROC_SELF = Path("/proc/self")
 
 
+def _cmdline(pid: int | None) -> list[bytes] | None:
+    """The arguments process ``pid`` runs with (``/proc/PID/cmdline``); None for no
+    pid, a process gone, or no ``/proc``."""
+    if not pid:
+        return None
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+
+
 def _ours(directory: Path, pid: int | None) -> bool:
     """Whether ``pid`` runs ``vdynamo serve`` on this directory's file."""
-    if not pid:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
+    cmdline = _cmdline(pid)
     config = str((directory / "cluster.toml").resolve()).encode()
-    return b"serve" in cmdline and config in cmdline
+    return cmdline is not None and b"serve" in cmdline and config in cmdline
+
+
+def _serves_elsewhere(directory: Path, pid: int | None) -> bool:
+    """Whether ``pid`` runs ``vdynamo serve`` on another file than this directory's
+    ``cluster.toml`` (a copy of a running cluster's directory records the other's
+    pids: ``cluster status``, session 59); False where ``/proc`` cannot tell."""
+    cmdline = _cmdline(pid)
+    return cmdline is not None and b"serve" in cmdline and not _ours(directory, pid)
 
 
 def _runs(directory: Path, pid: int | None, node: str) -> bool:
@@ -430,11 +444,8 @@ def _runs(directory: Path, pid: int | None, node: str) -> bool:
     ``cluster stop n2`` whose recorded PID was stale and reused by n3's process (a
     ``vdynamo serve`` of the same file) sent n3 SIGTERM, and ``cluster start n2``
     said n2 was running."""
-    if not _ours(directory, pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+    cmdline = _cmdline(pid)
+    if cmdline is None or not _ours(directory, pid):
         return False
     name = node.encode()
     return f"--node={node}".encode() in cmdline or any(
@@ -481,13 +492,22 @@ def process_stopped(pid: int) -> bool:
     return _silent(pid) == "stopped"
 
 
+#: the opener of every request the local cluster's commands make of their own nodes
+#: (loopback): direct, never through a proxy the environment names (``http_proxy``,
+#: ``ALL_PROXY``...), as Go's net/http never proxies loopback (etcdctl). Session 59's
+#: red team (probe 23h): ``urllib.request.urlopen`` took them from the environment, so
+#: with ``http_proxy`` set to a proxy that cannot reach this host's loopback
+#: ``cluster up`` stopped its nodes after 30 s ("n1 not ready"), ``cluster status``
+#: called every node hung, and ``remove`` sent its admin token to the proxy
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The JSON object a node on loopback ``port`` answers to ``GET path`` (``/health``,
-    ``/status``) within ``timeout`` seconds; None if it does not answer, or not with a
-    JSON object."""
+    ``/status``) within ``timeout`` seconds, asked directly (:data:`_DIRECT`: no proxy
+    of the environment); None if it does not answer, or not with a JSON object."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
-                                    timeout=timeout) as answer:
+        with _DIRECT.open(f"http://127.0.0.1:{port}{path}", timeout=timeout) as answer:
             body = json.loads(answer.read())
     except (OSError, ValueError):
         return None
@@ -1035,6 +1055,19 @@ def _status(args: argparse.Namespace) -> int:
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
         gone = bool(entry.get("left")) and not running
+        # its recorded process serves another directory's cluster file: this
+        # directory is a copy of a running cluster's (its ports and pids are the
+        # other's). Counted down (session 59's red team, probe 23j: it read `ready`,
+        # exit 0, while `vdynamo get --dir` said no node of the cluster ran and
+        # `cluster down` stopped nothing); a `vdynamo serve` by hand (the recorded
+        # process gone) stays as it was (session 50)
+        foreign = bool(health) and not running and not gone and _serves_elsewhere(
+            directory, entry["pid"])
+        if foreign:
+            down.append(f"{name}: its port {entry['http']} answers, but its recorded "
+                        f"process {entry['pid']} serves another directory's cluster file "
+                        f"({directory} a copy of a running cluster's?); `vdynamo "
+                        "get/put/delete --dir` do not use it")
         if health is None and not gone:
             # a node that left or was removed is not down: before session 22 it
             # counted as one, so `cluster status` exited 1 after every clean leave.
@@ -1043,6 +1076,8 @@ def _status(args: argparse.Namespace) -> int:
             down.append(f"{name}: {_why_down(directory, name, entry, running)}")
         if gone:
             what = "removed" if entry.get("removed") else "left"
+        elif foreign:
+            what = "foreign"
         elif health and health.get("ready"):
             what = "ready"
             if (grace := _rebuild_grace(entry["http"])) is not None:
@@ -2144,7 +2179,7 @@ def main_remove(argv: list[str]) -> int:
         f"{urllib.parse.quote(name, safe='')}", data=b"",
         method="POST", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=10.0) as answer:
+        with _DIRECT.open(request, timeout=10.0) as answer:  # no proxy: the token
             answer.read()
     except urllib.error.HTTPError as error:
         try:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import getpass
 import hashlib
 import json
@@ -35,7 +36,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -179,6 +180,10 @@ def cli_client_id() -> str:
     return "cli-" + hashlib.sha256(who).hexdigest()[:16]
 
 
+#: what ``get``, ``put`` and ``delete`` print before a context (one line)
+_CONTEXT_LINE = "context: "
+
+
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error. Every
@@ -194,6 +199,15 @@ def _request(prog: str, args: argparse.Namespace,
                    "a delete that reads the key first and deletes what it read")
         print(f"{prog}: --context: empty (an unset variable?): give the context a get "
               f"printed, or leave --context out for {without}; nothing was sent",
+              file=sys.stderr)
+        return None
+    given = getattr(args, "context", None)
+    if isinstance(given, str) and given.startswith(_CONTEXT_LINE):
+        # the whole line `get` prints copied (session 59's red team, probe 23j: sent,
+        # and refused "X-Vdynamo-Context: not valid base64", the prefix not named)
+        print(f"{prog}: --context: {given[:40]!r}... starts with the {_CONTEXT_LINE!r} "
+              f"that `vdynamo get` prints before the context: give what follows it "
+              f"(--context {given[len(_CONTEXT_LINE):][:20]}...); nothing was sent",
               file=sys.stderr)
         return None
     try:  # a damaged cluster.json: one line (ClusterStateError), not a traceback
@@ -233,7 +247,7 @@ def _request(prog: str, args: argparse.Namespace,
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return None
-    with client:
+    with client, _asked_directly(not args.node):
         client.router.client_id = cli_client_id()  # one name across calls
         client.ends_at = began + float(args.timeout)
         for base in client.router.seeds[len(nodes) - len(stopped):]:
@@ -245,6 +259,38 @@ def _request(prog: str, args: argparse.Namespace,
             return None
         _name_silent(prog, client, set(stopped), _node_timeout(args))
         return done
+
+
+#: the names of the variable that lists the hosts asked without a proxy
+_NO_PROXY = ("no_proxy", "NO_PROXY")
+
+
+@contextlib.contextmanager
+def _asked_directly(local: bool) -> Iterator[None]:
+    """While it is entered, with ``local`` (the nodes of ``--dir``: this host's own
+    processes on 127.0.0.1), ``NO_PROXY`` and ``no_proxy`` of this process also name
+    127.0.0.1, so that httpx asks them directly whatever proxy the environment names
+    (as :data:`vdynamo.cluster_cli._DIRECT` does; Go's net/http never proxies
+    loopback); both put back after. Session 59's red team (probe 23h): with
+    ``http_proxy`` naming a proxy that cannot reach this host's loopback, ``vdynamo put
+    cart milk --dir D`` failed naming each node "ConnectError: Connection refused" (the
+    proxy's refusal) while every node ran. ``--node`` addresses keep the environment's
+    proxy (the library's rule, session 36)."""
+    if not local:
+        yield
+        return
+    kept = {name: os.environ.get(name) for name in _NO_PROXY}
+    hosts = [host for value in kept.values() if value for host in value.split(",")]
+    for name in _NO_PROXY:
+        os.environ[name] = ",".join(dict.fromkeys([*hosts, "127.0.0.1"]))
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _name_silent(prog: str, client: Client, stopped: set[str], timeout: float) -> None:
@@ -350,7 +396,7 @@ def main_get(argv: list[str]) -> int:
             print(shown(value))
         if not got.values:
             print("(no value)", file=sys.stderr)
-        print(f"context: {got.context}")
+        print(f"{_CONTEXT_LINE}{got.context}")
     return 0 if got.values else 1
 
 
@@ -393,7 +439,7 @@ def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:
             source[0].close()
     if context is None:
         return 1
-    print(f"context: {context}")
+    print(f"{_CONTEXT_LINE}{context}")
     return 0
 
 
@@ -505,5 +551,5 @@ def main_delete(argv: list[str]) -> int:
     if not deleted:  # said so, as `get` says "(no value)"; before session 15's probe B
         # the output was that of a delete that wrote its tombstone
         print("(no value: nothing deleted)", file=sys.stderr)
-    print(f"context: {context}")
+    print(f"{_CONTEXT_LINE}{context}")
     return 0
