@@ -77,7 +77,7 @@ import random
 import resource
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -94,6 +94,13 @@ from impl.storage._common import (
     scan_segments,
 )
 from impl.storage.base import FsyncPolicy, Hint, HintHead
+from impl.storage.wal_pairing import (
+    WAL_HEADER_BYTES,
+    check_log_pairing,
+    draw_log_token,
+    identity,
+    read_marks,
+)
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage", "first_epoch"]
@@ -131,6 +138,13 @@ _SEQUENCE_BITS = 32
 _MAX_EPOCH = (1 << (63 - _SEQUENCE_BITS)) - 1
 #: the files of a database in WAL mode, by the suffix SQLite gives each
 _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+#: the log's size in bytes past which a commit checkpoints it (the engine owns the
+#: checkpoints: :mod:`impl.storage.wal_pairing`); SQLite's own default is 1000 pages
+_CHECKPOINT_BYTES = 1000 * 4096 + WAL_HEADER_BYTES
+#: how long a checkpoint waits for readers of the log (ms; then it copies what it can)
+_CHECKPOINT_WAIT_MS = 100
+#: SQLite's busy timeout otherwise (ms; Python's ``sqlite3.connect`` default, 5 s)
+_BUSY_MS = 5000
 
 
 def first_epoch(storage_id: bytes) -> int:
@@ -215,6 +229,14 @@ class SqliteStorage:
         self._count = 0
         self._epoch = 0
         self._sequence = 0
+        self._wal = f"{self.path}-wal"
+        #: the log's size at which a commit checkpoints it (:meth:`_checkpoint`)
+        self._checkpoint_at = _CHECKPOINT_BYTES
+        #: checkpoints that copied every frame of the log, and those that could not
+        #: (a reader held an older snapshot; or an error, in ``checkpoint_errors``)
+        self.checkpoints = 0
+        self.checkpoints_partial = 0
+        self.checkpoint_errors = 0
         #: number of commits that made buffered changes durable (for tests and benchmarks)
         self.flushes = 0
         if storage_id is not None and not isinstance(storage_id, bytes):
@@ -229,6 +251,7 @@ class SqliteStorage:
     # ------------------------------------------------------------------ opening
 
     def _open(self) -> None:
+        check_log_pairing(self.path)  # before SQLite reads the file through its log
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -238,6 +261,7 @@ class SqliteStorage:
             if mode != "wal":
                 raise StorageError(
                     f"SQLite database {str(self.path)!r} cannot use WAL mode (got {mode!r})")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the engine's own: _checkpoint
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StorageError(
@@ -274,7 +298,12 @@ class SqliteStorage:
             conn.execute(
                 "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
+            _seal(conn)
             conn.execute("COMMIT")  # durable (synchronous=FULL): ids never repeat
+            try:  # the log in use starts on this file (else it goes on: sealed)
+                self._checkpoint(conn, sealed=True)
+            except sqlite3.Error:  # (a full disk: the open stands, as before)
+                self.checkpoint_errors += 1
             count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
             if self.fsync == "buffered":
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -461,10 +490,11 @@ class SqliteStorage:
     # ------------------------------------------------------------------ durability
 
     def flush(self) -> None:
-        """Commit buffered changes and checkpoint the log (a no-op with ``fsync="always"``)."""
+        """Commit buffered changes and checkpoint the log (a no-op with ``fsync="always"``).
+        Raises StorageError naming the file if either fails."""
         conn = self._connection()
-        if self.fsync == "buffered" and self._commit(conn):
-            self._query(conn, "PRAGMA wal_checkpoint(PASSIVE)", ())
+        if self.fsync == "buffered":
+            self._commit(conn, checkpoint=True)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -604,7 +634,11 @@ class SqliteStorage:
             if self._pending >= self.batch:
                 self._commit(conn)
 
-    def _commit(self, conn: sqlite3.Connection) -> bool:
+    def _commit(self, conn: sqlite3.Connection, *, checkpoint: bool = False) -> bool:
+        """Commit the open transaction (False: none was open). Then checkpoint the log
+        if ``checkpoint`` (raising StorageError if that fails), or if the log grew past
+        the checkpoint's size while the engine is open (a failure is counted in
+        :attr:`checkpoint_errors` and tried again later: the commit stands)."""
         if not conn.in_transaction:
             return False
         try:
@@ -614,6 +648,47 @@ class SqliteStorage:
         if self._pending:
             self.flushes += 1
         self._pending = 0
+        if checkpoint:
+            try:
+                self._checkpoint(conn)
+            except sqlite3.Error as exc:
+                raise _failed("SQLite could not checkpoint", self.path, exc) from exc
+        elif self._conn is not None and self._log_bytes() >= self._checkpoint_at:
+            try:
+                self._checkpoint(conn)
+            except sqlite3.Error:
+                self.checkpoint_errors += 1
+                self._checkpoint_at = self._log_bytes() + _CHECKPOINT_BYTES
+        return True
+
+    def _log_bytes(self) -> int:
+        """The size of the write-ahead log in bytes (0: none)."""
+        try:
+            return os.stat(self._wal).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _checkpoint(self, conn: sqlite3.Connection, *, sealed: bool = False) -> bool:
+        """Checkpoint the log the engine's way (:mod:`impl.storage.wal_pairing`): seal it
+        (unless ``sealed``: the last commit did), copy it into the file
+        (``wal_checkpoint(TRUNCATE)``, waiting at most :data:`_CHECKPOINT_WAIT_MS` for
+        readers), and when every frame was copied start a new log on the file (its base:
+        the file's identity, a new token, no seals), which SQLite restarts from its
+        first frame. Returns whether every frame was copied; raises sqlite3.Error."""
+        if not sealed:
+            _in_transaction(conn, _seal)
+        conn.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+        try:
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        if frames != copied:  # a reader's older snapshot: the next seal tries again
+            self.checkpoints_partial += 1
+            self._checkpoint_at = self._log_bytes() + _CHECKPOINT_BYTES
+            return False
+        _in_transaction(conn, _new_log)
+        self.checkpoints += 1
+        self._checkpoint_at = _CHECKPOINT_BYTES
         return True
 
     def _draw_epoch(self, conn: sqlite3.Connection, previous: int) -> int:
@@ -656,3 +731,40 @@ class SqliteStorage:
     def __repr__(self) -> str:
         return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "
                 f"pending={self._pending})")
+
+
+def _set_marks(conn: sqlite3.Connection, marks: dict[str, int]) -> None:
+    """Write the write-ahead log marks ``marks`` (name -> value) in the open transaction."""
+    conn.executemany("INSERT INTO engine (name, value) VALUES (?, ?) "
+                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                     sorted(marks.items()))
+
+
+def _seal(conn: sqlite3.Connection) -> None:
+    """Seal the log in use (:mod:`impl.storage.wal_pairing`), in the open transaction:
+    one more seal of its token (a token drawn first for a log that has none)."""
+    _, log, seals = read_marks(conn)
+    if not log:
+        log, seals = draw_log_token(), 0
+    _set_marks(conn, {"wal-log": log, "wal-seals": seals + 1})
+
+
+def _new_log(conn: sqlite3.Connection) -> None:
+    """Start a new log on the file (every frame of the old one copied into it), in the
+    open transaction: its base the file's identity, a new token, no seals."""
+    _set_marks(conn, {"wal-base": identity(read_marks(conn)), "wal-log": draw_log_token(),
+                      "wal-seals": 0})
+
+
+def _in_transaction(conn: sqlite3.Connection, change: Callable[[sqlite3.Connection], None],
+                    ) -> None:
+    """``change`` made and committed in a transaction of its own (rolled back if it fails)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        change(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
