@@ -238,6 +238,40 @@ def test_a_copy_taken_during_a_partial_checkpoint_is_refused_beside_a_later_log(
         SqliteStorage(tmp_path / "later.sqlite")
 
 
+def test_a_copy_taken_mid_log_beside_the_logs_continuation_reads_every_write(
+        tmp_path: Path) -> None:
+    """The engine owns its checkpoints: a log grown past SQLite's autocheckpoint (1000
+    pages) while a reader held an old snapshot, the main file alone copied then (its
+    identity the log's base), the reader gone, two more writes, a crash, the copy put
+    back. The log was never restarted but by the engine, so it still holds every
+    frame since its base: the open keeps every write. Mutant (``wal_autocheckpoint``
+    left at 1000): SQLite copied the whole log at the first commit after the reader
+    left and restarted it at the second, outside the engine, so the copy met a log
+    that builds on a later file and passed as its base: keys read None."""
+    path = tmp_path / "n.sqlite"
+    store = SqliteStorage(path)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM versions").fetchone()
+    written: dict[bytes, bytes] = {}
+    while Path(f"{path}-wal").stat().st_size < 1100 * 4120:
+        written[b"y%d" % len(written)] = bytes([65 + len(written) % 26]) * 4096
+        store.write(b"y%d" % (len(written) - 1), written[b"y%d" % (len(written) - 1)])
+    assert store.checkpoints_partial >= 1  # the engine's own, held back by the reader
+    shutil.copy2(path, tmp_path / "copy.sqlite")
+    reader.close()
+    store.write(b"after", b"1")
+    store.write(b"after", b"2")
+    copy_files(path, tmp_path / "crash.sqlite")
+    store.close()
+    shutil.copy2(tmp_path / "copy.sqlite", tmp_path / "crash.sqlite")
+    crashed = SqliteStorage(tmp_path / "crash.sqlite")  # or refused: either is right
+    assert crashed.read(b"after") == b"2"
+    assert {k: crashed.read(k) for k in written} == written
+    crashed.close()
+    assert integrity(tmp_path / "crash.sqlite") == ["ok"]
+
+
 def test_files_of_an_earlier_session_with_their_log_open(tmp_path: Path) -> None:
     """A file whose log holds no marks (written before session 59: SQLite's own
     checkpoints) opens with its log, and its first marked log does not refuse it
