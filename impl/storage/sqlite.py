@@ -36,6 +36,18 @@ Durability (the fsync trade)
     that :meth:`~SqliteStorage.flush` also checkpoints the log (an fsync), so
     what was flushed survives a power loss too. Many writes share one fsync.
 
+Checkpoints (session 59): the engine owns them (``wal_autocheckpoint = 0``). A
+commit that leaves the log past :data:`_CHECKPOINT_BYTES` (about SQLite's default,
+1000 pages), a buffered :meth:`~SqliteStorage.flush` and every open seal the log,
+copy it into the file (``wal_checkpoint(RESTART)``) and, when every frame was
+copied, start a new log whose first transaction names the file state it builds on
+(SQLite writes it from the log file's start, and cuts the file back to
+``journal_size_limit``, :data:`_CHECKPOINT_BYTES`: the file is reused, not grown
+again, which ``TRUNCATE`` cost, 7 us a commit on tmpfs). An open first refuses a
+file put back beside a log it does not belong with (a backup restored beside the
+crashed process's newer ``-wal``), before SQLite applies the log
+(:mod:`impl.storage.wal_pairing`, probe 01k).
+
 Hint ids are ``epoch << 32 | sequence``, and every open takes an epoch of its own,
 recorded durably (the ``epoch`` row) before the first hint: an id is not reused, not
 even for a hint that a crash lost before it was committed, so a stale
@@ -138,9 +150,15 @@ _SEQUENCE_BITS = 32
 _MAX_EPOCH = (1 << (63 - _SEQUENCE_BITS)) - 1
 #: the files of a database in WAL mode, by the suffix SQLite gives each
 _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
-#: the log's size in bytes past which a commit checkpoints it (the engine owns the
-#: checkpoints: :mod:`impl.storage.wal_pairing`); SQLite's own default is 1000 pages
+#: the log file's size in bytes past which a commit checkpoints it (the engine owns
+#: the checkpoints: :mod:`impl.storage.wal_pairing`; SQLite's own default is 1000
+#: pages), and the size SQLite cuts it back to when a new log starts
+#: (``journal_size_limit``), so that a commit past it has written that much since
 _CHECKPOINT_BYTES = 1000 * 4096 + WAL_HEADER_BYTES
+#: a commit looks at the log's size once the changes since the last look wrote about
+#: this much (a page and its record each: a ``stat`` a commit cost 4 us in 40)
+_LOOK_BYTES = 64 * 1024
+_PAGE_BYTES = 4096
 #: how long a checkpoint waits for readers of the log (ms; then it copies what it can)
 _CHECKPOINT_WAIT_MS = 100
 #: SQLite's busy timeout otherwise (ms; Python's ``sqlite3.connect`` default, 5 s)
@@ -231,7 +249,9 @@ class SqliteStorage:
         self._sequence = 0
         self._wal = f"{self.path}-wal"
         #: the log's size at which a commit checkpoints it (:meth:`_checkpoint`)
-        self._checkpoint_at = _CHECKPOINT_BYTES
+        self._checkpoint_at = _CHECKPOINT_BYTES + 1
+        #: about the bytes the changes since the last look at it wrote (:meth:`_commit`)
+        self._logged = 0
         #: checkpoints that copied every frame of the log, and those that could not
         #: (a reader held an older snapshot; or an error, in ``checkpoint_errors``)
         self.checkpoints = 0
@@ -262,6 +282,7 @@ class SqliteStorage:
                 raise StorageError(
                     f"SQLite database {str(self.path)!r} cannot use WAL mode (got {mode!r})")
             conn.execute("PRAGMA wal_autocheckpoint=0")  # the engine's own: _checkpoint
+            conn.execute(f"PRAGMA journal_size_limit={_CHECKPOINT_BYTES}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StorageError(
@@ -333,7 +354,7 @@ class SqliteStorage:
         check_key(key)
         check_record(record)
         pos = position_bytes(key_position(key))
-        with self._mutation() as conn:
+        with self._mutation(len(record)) as conn:
             updated = conn.execute("UPDATE versions SET record = ? WHERE pos = ? AND key = ?",
                                    (record, pos, key)).rowcount
             if not updated:
@@ -399,7 +420,7 @@ class SqliteStorage:
         if self._sequence + 1 >= 1 << _SEQUENCE_BITS:
             self._bump_epoch()
         hint_id = (self._epoch << _SEQUENCE_BITS) | (self._sequence + 1)
-        with self._mutation() as conn:
+        with self._mutation(len(record)) as conn:
             conn.execute("INSERT INTO hints (hint_id, intended, key, record) VALUES (?, ?, ?, ?)",
                          (hint_id, intended, key, record))
         self._sequence += 1
@@ -612,8 +633,9 @@ class SqliteStorage:
             raise _failed("SQLite error on", self.path, exc) from exc
 
     @contextmanager
-    def _mutation(self) -> Iterator[sqlite3.Connection]:
-        """One change: its own durable transaction ("always"), or part of the batch."""
+    def _mutation(self, size: int = 0) -> Iterator[sqlite3.Connection]:
+        """One change: its own durable transaction ("always"), or part of the batch;
+        ``size``: the bytes of its record (for :meth:`_commit`'s look at the log)."""
         conn = self._connection()
         try:
             if not conn.in_transaction:
@@ -626,6 +648,7 @@ class SqliteStorage:
                 self._pending = 0
                 self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
             raise _failed("SQLite error on", self.path, exc) from exc
+        self._logged += size + _PAGE_BYTES
         if self.fsync == "always":
             if not self._batching:
                 self._commit(conn)
@@ -653,7 +676,10 @@ class SqliteStorage:
                 self._checkpoint(conn)
             except sqlite3.Error as exc:
                 raise _failed("SQLite could not checkpoint", self.path, exc) from exc
-        elif self._conn is not None and self._log_bytes() >= self._checkpoint_at:
+        elif self._logged >= _LOOK_BYTES and self._conn is not None:
+            self._logged = 0
+            if self._log_bytes() < self._checkpoint_at:
+                return True
             try:
                 self._checkpoint(conn)
             except sqlite3.Error:
@@ -671,7 +697,7 @@ class SqliteStorage:
     def _checkpoint(self, conn: sqlite3.Connection, *, sealed: bool = False) -> bool:
         """Checkpoint the log the engine's way (:mod:`impl.storage.wal_pairing`): seal it
         (unless ``sealed``: the last commit did), copy it into the file
-        (``wal_checkpoint(TRUNCATE)``, waiting at most :data:`_CHECKPOINT_WAIT_MS` for
+        (``wal_checkpoint(RESTART)``, waiting at most :data:`_CHECKPOINT_WAIT_MS` for
         readers), and when every frame was copied start a new log on the file (its base:
         the file's identity, a new token, no seals), which SQLite restarts from its
         first frame. Returns whether every frame was copied; raises sqlite3.Error."""
@@ -679,7 +705,7 @@ class SqliteStorage:
             _in_transaction(conn, _seal)
         conn.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
         try:
-            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         finally:
             conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         if frames != copied:  # a reader's older snapshot: the next seal tries again
@@ -688,7 +714,7 @@ class SqliteStorage:
             return False
         _in_transaction(conn, _new_log)
         self.checkpoints += 1
-        self._checkpoint_at = _CHECKPOINT_BYTES
+        self._checkpoint_at = _CHECKPOINT_BYTES + 1
         return True
 
     def _draw_epoch(self, conn: sqlite3.Connection, previous: int) -> int:

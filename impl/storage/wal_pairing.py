@@ -30,7 +30,7 @@ wal-seals`` when it holds a seal of its log, else its ``wal-base``: the main fil
 read alone holds every page as of the frame that wrote its identity (and perhaps
 pages of later frames). The engine
 owns every checkpoint (``wal_autocheckpoint = 0``; :class:`~impl.storage.sqlite.
-SqliteStorage`'s ``_checkpoint``: seal, ``wal_checkpoint(TRUNCATE)``, and when every
+SqliteStorage`'s ``_checkpoint``: seal, ``wal_checkpoint(RESTART)``, and when every
 frame was copied, a new log: base, a new token, no seals); SQLite's own checkpoint
 when the last connection closes removes the log, and the next open seals and
 checkpoints before it writes anything else.
