@@ -272,6 +272,23 @@ def test_a_copy_taken_mid_log_beside_the_logs_continuation_reads_every_write(
     assert integrity(tmp_path / "crash.sqlite") == ["ok"]
 
 
+def test_the_engine_checkpoints_its_log_and_reuses_the_file(tmp_path: Path) -> None:
+    """With SQLite's autocheckpoint off the engine must checkpoint itself: 2,000 writes
+    of 4 KiB (about 7,000 pages of log: a record, its overflow page, the index) keep
+    the log file under 5 MB (``journal_size_limit``, 4 MB, and a commit's worth), one
+    checkpoint per 4 MB of log (9 in session 59). Mutants: the commit's look at the
+    log's size removed (the log file past 5 MB at the 291st write, no checkpoint but
+    the open's); no ``journal_size_limit`` (the file never cut back, so every look
+    past 4 MB checkpoints: 221 checkpoints)."""
+    path = tmp_path / "n.sqlite"
+    store = SqliteStorage(path)
+    for i in range(2000):
+        store.write(b"z%d" % i, bytes([65 + i % 26]) * 4096)
+        assert Path(f"{path}-wal").stat().st_size < 5_000_000, (i, store.checkpoints)
+    assert 4 <= store.checkpoints <= 15 and store.checkpoints_partial == 0
+    store.close()
+
+
 def test_files_of_an_earlier_session_with_their_log_open(tmp_path: Path) -> None:
     """A file whose log holds no marks (written before session 59: SQLite's own
     checkpoints) opens with its log, and its first marked log does not refuse it
