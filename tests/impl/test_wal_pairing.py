@@ -21,7 +21,12 @@ Mutants run (session 59), each failing here and passing when reverted:
   opens the mix (the copy's identity is its old log's base, which the later log's
   base repeats), and the unit test of ``identity`` fails;
 - no seal before the checkpoint (``_checkpoint`` without ``_seal``): the same test
-  opens the mix (the new log's base names a file state the copy shares).
+  opens the mix (the new log's base names a file state the copy shares);
+- the main file's marks read through the engine table's index (no ``NOT INDEXED``):
+  the same test opens the mix (the copy, read alone, is "malformed" there: its
+  index and table pages are of two states, so nothing was compared);
+- ``wal_autocheckpoint`` left at 1000, no size look, no ``journal_size_limit``: see
+  the last two tests' docstrings.
 """
 
 from __future__ import annotations
