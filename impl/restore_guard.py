@@ -68,6 +68,15 @@ written since the timeout that the store did not hold (:meth:`RestoreGuard.on_wr
 nothing in them predates the start), so a W = 1 write acknowledged through a
 cut-off restored node survives; a write of a key the store held goes with it.
 
+*A file mispaired with its log* (session 59) never reaches the guard: SQLite lays a
+write-ahead log over whatever file sits beside it, so a backup put back beside the
+crashed process's newer ``-wal`` would open as a mix whose meta (the start count,
+the generations) is the log's, current, and nothing here would tell it was behind
+(probe 01k). The storage engine refuses such a pair at its open, before SQLite
+reads through the log (:mod:`impl.storage.wal_pairing`); the operator's way out,
+moving the ``-wal`` and ``-shm`` away, starts the node on the backup alone, a
+restored store this guard sets aside.
+
 Cassandra's gossip generation (a start time in seconds) tells peers a node
 restarted; it cannot tell a restored store, whose documentation forbids restoring
 a backup older than ``gc_grace_seconds`` instead. Riak's answer to the same

@@ -33,8 +33,20 @@ Durability (the fsync trade)
     changes, with ``synchronous=NORMAL``. A process crash loses exactly the
     changes since the last commit. A commit is not itself fsynced (WAL +
     NORMAL): an OS crash or power loss can also lose recent commits, except
-    that :meth:`~SqliteStorage.flush` also checkpoints the log (an fsync), so
-    what was flushed survives a power loss too. Many writes share one fsync.
+    that :meth:`~SqliteStorage.flush` also fsyncs the log, so what was flushed
+    survives a power loss too. Many writes share one fsync.
+
+Checkpoints (session 59): the engine owns them (``wal_autocheckpoint = 0``). A
+commit that leaves the log past :data:`_CHECKPOINT_BYTES` (about SQLite's default,
+1000 pages) and every open seal the log,
+copy it into the file (``wal_checkpoint(RESTART)``) and, when every frame was
+copied, start a new log whose first transaction names the file state it builds on
+(SQLite writes it from the log file's start, and cuts the file back to
+``journal_size_limit``, :data:`_CHECKPOINT_BYTES`: the file is reused, not grown
+again, which ``TRUNCATE`` cost, 7 us a commit on tmpfs). An open first refuses a
+file put back beside a log it does not belong with (a backup restored beside the
+crashed process's newer ``-wal``), before SQLite applies the log
+(:mod:`impl.storage.wal_pairing`, probe 01k).
 
 Hint ids are ``epoch << 32 | sequence``, and every open takes an epoch of its own,
 recorded durably (the ``epoch`` row) before the first hint: an id is not reused, not
@@ -77,7 +89,7 @@ import random
 import resource
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -94,6 +106,13 @@ from impl.storage._common import (
     scan_segments,
 )
 from impl.storage.base import FsyncPolicy, Hint, HintHead
+from impl.storage.wal_pairing import (
+    WAL_HEADER_BYTES,
+    check_log_pairing,
+    draw_log_token,
+    identity,
+    read_marks,
+)
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage", "first_epoch"]
@@ -131,6 +150,19 @@ _SEQUENCE_BITS = 32
 _MAX_EPOCH = (1 << (63 - _SEQUENCE_BITS)) - 1
 #: the files of a database in WAL mode, by the suffix SQLite gives each
 _FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+#: the log file's size in bytes past which a commit checkpoints it (the engine owns
+#: the checkpoints: :mod:`impl.storage.wal_pairing`; SQLite's own default is 1000
+#: pages), and the size SQLite cuts it back to when a new log starts
+#: (``journal_size_limit``), so that a commit past it has written that much since
+_CHECKPOINT_BYTES = 1000 * 4096 + WAL_HEADER_BYTES
+#: a commit looks at the log's size once the changes since the last look wrote about
+#: this much (a page and its record each: a ``stat`` a commit cost 4 us in 40)
+_LOOK_BYTES = 64 * 1024
+_PAGE_BYTES = 4096
+#: how long a checkpoint waits for readers of the log (ms; then it copies what it can)
+_CHECKPOINT_WAIT_MS = 100
+#: SQLite's busy timeout otherwise (ms; Python's ``sqlite3.connect`` default, 5 s)
+_BUSY_MS = 5000
 
 
 def first_epoch(storage_id: bytes) -> int:
@@ -215,6 +247,16 @@ class SqliteStorage:
         self._count = 0
         self._epoch = 0
         self._sequence = 0
+        self._wal = f"{self.path}-wal"
+        #: the log's size at which a commit checkpoints it (:meth:`_checkpoint`)
+        self._checkpoint_at = _CHECKPOINT_BYTES + 1
+        #: about the bytes the changes since the last look at it wrote (:meth:`_commit`)
+        self._logged = 0
+        #: checkpoints that copied every frame of the log, and those that could not
+        #: (a reader held an older snapshot; or an error, in ``checkpoint_errors``)
+        self.checkpoints = 0
+        self.checkpoints_partial = 0
+        self.checkpoint_errors = 0
         #: number of commits that made buffered changes durable (for tests and benchmarks)
         self.flushes = 0
         if storage_id is not None and not isinstance(storage_id, bytes):
@@ -229,6 +271,7 @@ class SqliteStorage:
     # ------------------------------------------------------------------ opening
 
     def _open(self) -> None:
+        check_log_pairing(self.path)  # before SQLite reads the file through its log
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -238,6 +281,8 @@ class SqliteStorage:
             if mode != "wal":
                 raise StorageError(
                     f"SQLite database {str(self.path)!r} cannot use WAL mode (got {mode!r})")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the engine's own: _checkpoint
+            conn.execute(f"PRAGMA journal_size_limit={_CHECKPOINT_BYTES}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StorageError(
@@ -274,7 +319,12 @@ class SqliteStorage:
             conn.execute(
                 "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
+            _seal(conn)
             conn.execute("COMMIT")  # durable (synchronous=FULL): ids never repeat
+            try:  # the log in use starts on this file (else it goes on: sealed)
+                self._checkpoint(conn, sealed=True)
+            except sqlite3.Error:  # (a full disk: the open stands, as before)
+                self.checkpoint_errors += 1
             count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
             if self.fsync == "buffered":
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -304,7 +354,7 @@ class SqliteStorage:
         check_key(key)
         check_record(record)
         pos = position_bytes(key_position(key))
-        with self._mutation() as conn:
+        with self._mutation(len(record)) as conn:
             updated = conn.execute("UPDATE versions SET record = ? WHERE pos = ? AND key = ?",
                                    (record, pos, key)).rowcount
             if not updated:
@@ -370,7 +420,7 @@ class SqliteStorage:
         if self._sequence + 1 >= 1 << _SEQUENCE_BITS:
             self._bump_epoch()
         hint_id = (self._epoch << _SEQUENCE_BITS) | (self._sequence + 1)
-        with self._mutation() as conn:
+        with self._mutation(len(record)) as conn:
             conn.execute("INSERT INTO hints (hint_id, intended, key, record) VALUES (?, ?, ?, ?)",
                          (hint_id, intended, key, record))
         self._sequence += 1
@@ -461,10 +511,24 @@ class SqliteStorage:
     # ------------------------------------------------------------------ durability
 
     def flush(self) -> None:
-        """Commit buffered changes and checkpoint the log (a no-op with ``fsync="always"``)."""
+        """Commit buffered changes and fsync the log (a no-op with ``fsync="always"``), so
+        that what was flushed survives a power loss too. Raises StorageError naming
+        the file if either fails. (Until session 59 the fsync was a checkpoint's; the
+        engine's checkpoints seal the log, :mod:`impl.storage.wal_pairing`, two more
+        commits: a flush every 100 writes cost x1.25.)"""
         conn = self._connection()
         if self.fsync == "buffered" and self._commit(conn):
-            self._query(conn, "PRAGMA wal_checkpoint(PASSIVE)", ())
+            try:
+                fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fdatasync(fd)  # (SQLite locks the file and -shm, never the log)
+                finally:
+                    os.close(fd)
+            except FileNotFoundError:
+                return  # no log: nothing was written to one
+            except OSError as exc:
+                raise StorageError(f"cannot fsync the write-ahead log of "
+                                   f"{str(self.path)!r}: {exc}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -582,8 +646,9 @@ class SqliteStorage:
             raise _failed("SQLite error on", self.path, exc) from exc
 
     @contextmanager
-    def _mutation(self) -> Iterator[sqlite3.Connection]:
-        """One change: its own durable transaction ("always"), or part of the batch."""
+    def _mutation(self, size: int = 0) -> Iterator[sqlite3.Connection]:
+        """One change: its own durable transaction ("always"), or part of the batch;
+        ``size``: the bytes of its record (for :meth:`_commit`'s look at the log)."""
         conn = self._connection()
         try:
             if not conn.in_transaction:
@@ -596,6 +661,7 @@ class SqliteStorage:
                 self._pending = 0
                 self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
             raise _failed("SQLite error on", self.path, exc) from exc
+        self._logged += size + _PAGE_BYTES
         if self.fsync == "always":
             if not self._batching:
                 self._commit(conn)
@@ -605,6 +671,9 @@ class SqliteStorage:
                 self._commit(conn)
 
     def _commit(self, conn: sqlite3.Connection) -> bool:
+        """Commit the open transaction (False: none was open). Then checkpoint the log
+        if it grew past the checkpoint's size while the engine is open (a failure is
+        counted in :attr:`checkpoint_errors` and tried again later: the commit stands)."""
         if not conn.in_transaction:
             return False
         try:
@@ -614,6 +683,45 @@ class SqliteStorage:
         if self._pending:
             self.flushes += 1
         self._pending = 0
+        if self._logged >= _LOOK_BYTES and self._conn is not None:
+            self._logged = 0
+            if self._log_bytes() < self._checkpoint_at:
+                return True
+            try:
+                self._checkpoint(conn)
+            except sqlite3.Error:
+                self.checkpoint_errors += 1
+                self._checkpoint_at = self._log_bytes() + _CHECKPOINT_BYTES
+        return True
+
+    def _log_bytes(self) -> int:
+        """The size of the write-ahead log in bytes (0: none)."""
+        try:
+            return os.stat(self._wal).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _checkpoint(self, conn: sqlite3.Connection, *, sealed: bool = False) -> bool:
+        """Checkpoint the log the engine's way (:mod:`impl.storage.wal_pairing`): seal it
+        (unless ``sealed``: the last commit did), copy it into the file
+        (``wal_checkpoint(RESTART)``, waiting at most :data:`_CHECKPOINT_WAIT_MS` for
+        readers), and when every frame was copied start a new log on the file (its base:
+        the file's identity, a new token, no seals), which SQLite restarts from its
+        first frame. Returns whether every frame was copied; raises sqlite3.Error."""
+        if not sealed:
+            _in_transaction(conn, _seal)
+        conn.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+        try:
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        if frames != copied:  # a reader's older snapshot: the next seal tries again
+            self.checkpoints_partial += 1
+            self._checkpoint_at = self._log_bytes() + _CHECKPOINT_BYTES
+            return False
+        _in_transaction(conn, _new_log)
+        self.checkpoints += 1
+        self._checkpoint_at = _CHECKPOINT_BYTES + 1
         return True
 
     def _draw_epoch(self, conn: sqlite3.Connection, previous: int) -> int:
@@ -656,3 +764,40 @@ class SqliteStorage:
     def __repr__(self) -> str:
         return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "
                 f"pending={self._pending})")
+
+
+def _set_marks(conn: sqlite3.Connection, marks: dict[str, int]) -> None:
+    """Write the write-ahead log marks ``marks`` (name -> value) in the open transaction."""
+    conn.executemany("INSERT INTO engine (name, value) VALUES (?, ?) "
+                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                     sorted(marks.items()))
+
+
+def _seal(conn: sqlite3.Connection) -> None:
+    """Seal the log in use (:mod:`impl.storage.wal_pairing`), in the open transaction:
+    one more seal of its token (a token drawn first for a log that has none)."""
+    _, log, seals = read_marks(conn)
+    if not log:
+        log, seals = draw_log_token(), 0
+    _set_marks(conn, {"wal-log": log, "wal-seals": seals + 1})
+
+
+def _new_log(conn: sqlite3.Connection) -> None:
+    """Start a new log on the file (every frame of the old one copied into it), in the
+    open transaction: its base the file's identity, a new token, no seals."""
+    _set_marks(conn, {"wal-base": identity(read_marks(conn)), "wal-log": draw_log_token(),
+                      "wal-seals": 0})
+
+
+def _in_transaction(conn: sqlite3.Connection, change: Callable[[sqlite3.Connection], None],
+                    ) -> None:
+    """``change`` made and committed in a transaction of its own (rolled back if it fails)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        change(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
