@@ -336,17 +336,42 @@ def _environment_named(variables: Sequence[str] = _CLIENT_ENVIRONMENT) -> str:
     return ", ".join(named)
 
 
-def _proxy_said() -> str:
-    """What a NoNodeError adds when the environment names a proxy (not ``NO_PROXY=*``):
-    that requests went through it, so a "Connection refused" may be the proxy's.
-    Session 59's red team (probe 23h): with ``HTTP_PROXY`` naming a proxy that was
-    down, every node read "ConnectError: Connection refused" while each ran."""
-    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
+def _proxied(url: str) -> bool:
+    """Whether a client made from this environment sends a request for ``url`` (a
+    node's base, ``http://host:port``) through a proxy: httpx's own rule (its
+    ``get_environment_proxies``, the lowercase variable before the uppercase as
+    ``urllib.request.getproxies``; ``NO_PROXY``; the most specific pattern first).
+    True where httpx has no such helpers (another version: said, as before)."""
+    try:
+        from httpx._utils import URLPattern, get_environment_proxies
+    except ImportError:  # pragma: no cover (httpx 0.27-0.29 have both)
+        return True
+    try:
+        target = httpx.URL(url)
+        mounts = sorted((URLPattern(pattern), proxy)
+                        for pattern, proxy in get_environment_proxies().items())
+    except (ValueError, httpx.InvalidURL):
+        return True
+    return next((proxy is not None for pattern, proxy in mounts
+                 if pattern.matches(target)), False)
+
+
+def _proxy_said(tried: Sequence[str]) -> str:
+    """What a NoNodeError adds when a node of ``tried`` (base URLs) was asked through
+    a proxy the environment names (:func:`_proxied`): that it was, so a "Connection
+    refused" may be the proxy's. Session 59's red team (probe 23h): with
+    ``HTTP_PROXY`` naming a proxy that was down, every node read "ConnectError:
+    Connection refused" while each ran. Its review (session 59): said of nodes no
+    proxy was asked for too (``vdynamo get --dir`` asks its loopback nodes directly;
+    ``HTTPS_PROXY`` alone is not used for a node's ``http://``), so a user chased a
+    proxy that was not in the way; now only of those httpx sends through one."""
+    proxied = [base for base in tried if _proxied(base)]
     proxies = _environment_named([name.upper() for name in _PROXY_VARIABLES])
-    if not proxies or "*" in (part.strip() for part in no_proxy.split(",")):
+    if not proxied or not proxies:
         return ""
-    return (f" (the environment names a proxy: {proxies}; a node not listed in NO_PROXY "
-            "was asked through it, so an error above may be the proxy's)")
+    return (f" (the environment names a proxy: {proxies}; {', '.join(proxied)} "
+            f"{'was' if len(proxied) == 1 else 'were'} asked through it, so an error "
+            "above may be the proxy's)")
 
 
 def _check_proxy_ports() -> None:
@@ -1737,8 +1762,9 @@ def _unanswered(error: httpx.TransportError) -> str:
 
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
-    return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
-                       f"{'; '.join(why) or 'no node answered'}{_proxy_said()}")
+    bases = list(tried)
+    return NoNodeError(f"{what}: no node could serve it (tried {', '.join(bases)}): "
+                       f"{'; '.join(why) or 'no node answered'}{_proxy_said(bases)}")
 
 
 def _until(deadline_s: float | None, ends_at: float | None,
