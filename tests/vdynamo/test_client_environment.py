@@ -179,3 +179,51 @@ def test_a_proxy_is_named_only_when_a_node_was_asked_through_it(
     assert ("names a proxy" in str(raised.value)) == said, str(raised.value)
     if said:
         assert f"http://{NODE} was asked through it" in str(raised.value)
+
+
+#: case -> the variables set (``{node}``: the fake node, which answers a proxy's
+#: absolute-form request as its own: a proxy that works)
+UNUSED_BAD_PORTS = {
+    "https_proxy with a port over 65535 (a node is http://)": {
+        "https_proxy": "http://127.0.0.1:99999"},
+    "http_proxy with a port over 65535, NO_PROXY naming the node": {
+        "http_proxy": "http://127.0.0.1:99999", "NO_PROXY": "127.0.0.1"},
+    "HTTP_PROXY with a port over 65535, http_proxy over it": {
+        "HTTP_PROXY": "http://127.0.0.1:99999", "http_proxy": "http://{node}"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSED_BAD_PORTS))
+def test_a_bad_proxy_port_no_request_uses_is_not_refused(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """The review of red team 10 (session 59): ``_check_proxy_ports`` read every
+    proxy variable, either case, so a sync client (``vdynamo get --dir``, whose
+    loopback nodes are asked directly) was refused "no HTTP client can be made" for a
+    proxy no request of it used, as httpx reads them: ``https_proxy`` for an
+    ``http://`` node, one ``NO_PROXY`` bypasses, an uppercase one the lowercase
+    overrides; each worked before the red team's fix. Now only the proxy of the
+    pool's origin is checked (the async client, one pool for every node: every proxy
+    httpx would use). Fails before for all three (LocalError). Mutants (session 59):
+    the origin not passed (every proxy httpx would use checked): the first two fail
+    (https_proxy, NO_PROXY); each variable of either case checked (the rule before,
+    the lowercase precedence lost): the three fail, and
+    ``test_no_proxy_star_keeps_a_bad_proxy_port_unread``."""
+    from tests.vdynamo.loopback import serving
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    answer = b'{"values": [], "context": "Y3R4"}'
+
+    def handle(conn: socket.socket, stop: object) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data and (more := conn.recv(65536)):
+            data += more
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+                         len(answer), answer))
+    with serving(handle) as node:
+        for name, value in UNUSED_BAD_PORTS[case].items():
+            monkeypatch.setenv(name, value.format(node=node))
+        with Client([node], timeout_s=5.0, deadline_s=10.0) as db:
+            got = db.get("k")
+    assert got.values == [] and got.context == "Y3R4"
