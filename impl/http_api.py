@@ -2248,10 +2248,16 @@ class HttpApi:
         if nonce in taken:
             return "admin token already used (a replay): make a new one for each request"
         if stamp <= forgot:
+            # a horizon ahead of this clock (tokens of a host as far ahead, forgotten
+            # before the clocks were set right): a new token is refused too until the
+            # clock passes it, so the line says when (review of red team 9, session
+            # 59: "make a new one", refused again for up to the window)
+            when = (f"make one for another member, or again in {forgot + 1 - now:.0f} s"
+                    if forgot >= now else "make a new one")
             return (f"admin token stamped {stamp}, not after {forgot:.0f}: this node forgot "
                     f"the tokens it took stamped up to {forgot:.0f} (its clock was ahead "
-                    "of this token's stamp by over the window then), so a replay could be "
-                    "one; make a new one")
+                    f"of this token's stamp by over the window then), so a replay could be "
+                    f"one; {when}")
         taken[nonce] = float(stamp)
         self._admin_nonces, self._admin_horizon = taken, forgot
         # kept in the store before the request is acted on, as Kerberos keeps its

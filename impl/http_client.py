@@ -336,35 +336,72 @@ def _environment_named(variables: Sequence[str] = _CLIENT_ENVIRONMENT) -> str:
     return ", ".join(named)
 
 
-def _proxy_said() -> str:
-    """What a NoNodeError adds when the environment names a proxy (not ``NO_PROXY=*``):
-    that requests went through it, so a "Connection refused" may be the proxy's.
-    Session 59's red team (probe 23h): with ``HTTP_PROXY`` naming a proxy that was
-    down, every node read "ConnectError: Connection refused" while each ran."""
-    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
+def _environment_proxies() -> list[tuple[Any, str | None]]:
+    """The proxies a client made from this environment uses, as httpx reads them (its
+    ``get_environment_proxies``: the lowercase variable before the uppercase, as
+    ``urllib.request.getproxies``; a value without a scheme ``http://``; ``NO_PROXY``,
+    ``*`` none at all): (URL pattern, proxy URL or None for direct), the most specific
+    first, as httpx tries them. [] where httpx has no such helpers (another version)."""
+    try:
+        from httpx._utils import URLPattern, get_environment_proxies
+    except ImportError:  # pragma: no cover (httpx 0.27-0.29 have both)
+        return []
+    return sorted((URLPattern(pattern), proxy)
+                  for pattern, proxy in get_environment_proxies().items())
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy (its URL) a client made from this environment sends a request for
+    ``url`` (a node's base, ``http://host:port``) through; None: directly
+    (:func:`_environment_proxies`)."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    return next((proxy for pattern, proxy in _environment_proxies()
+                 if pattern.matches(target)), None)
+
+
+def _proxied(url: str) -> bool:
+    """Whether a request for ``url`` goes through a proxy (:func:`_proxy_for`)."""
+    return _proxy_for(url) is not None
+
+
+def _proxy_said(tried: Sequence[str]) -> str:
+    """What a NoNodeError adds when a node of ``tried`` (base URLs) was asked through
+    a proxy the environment names (:func:`_proxied`): that it was, so a "Connection
+    refused" may be the proxy's. Session 59's red team (probe 23h): with
+    ``HTTP_PROXY`` naming a proxy that was down, every node read "ConnectError:
+    Connection refused" while each ran. Its review (session 59): said of nodes no
+    proxy was asked for too (``vdynamo get --dir`` asks its loopback nodes directly;
+    ``HTTPS_PROXY`` alone is not used for a node's ``http://``), so a user chased a
+    proxy that was not in the way; now only of those httpx sends through one."""
+    proxied = [base for base in tried if _proxied(base)]
     proxies = _environment_named([name.upper() for name in _PROXY_VARIABLES])
-    if not proxies or "*" in (part.strip() for part in no_proxy.split(",")):
+    if not proxied or not proxies:
         return ""
-    return (f" (the environment names a proxy: {proxies}; a node not listed in NO_PROXY "
-            "was asked through it, so an error above may be the proxy's)")
+    return (f" (the environment names a proxy: {proxies}; {', '.join(proxied)} "
+            f"{'was' if len(proxied) == 1 else 'were'} asked through it, so an error "
+            "above may be the proxy's)")
 
 
-def _check_proxy_ports() -> None:
-    """Raise ValueError for a proxy variable whose port is not in 0..65535, as httpx
-    would use it (a value without a scheme is ``http://`` and that value), unless
-    ``NO_PROXY`` is ``*``: httpx's async client let the OverflowError of such a port
-    out of a get as an ExceptionGroup (session 59's red team, probe 23h)."""
-    no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))
-    if "*" in (part.strip() for part in no_proxy.split(",")):
-        return
-    for lower in _PROXY_VARIABLES:
-        for name in (lower.upper(), lower):
-            value = os.environ.get(name, "")
-            if value:
-                _ = urllib.parse.urlsplit(value if "://" in value else f"http://{value}").port
+def _check_proxy_ports(origin: str | None) -> None:
+    """Raise ValueError for the port, not in 0..65535, of a proxy httpx would use
+    (:func:`_environment_proxies`): for requests to ``origin`` (``scheme://host:port``;
+    a sync client's pool is one origin's), or with None for any (the async client's
+    one pool): httpx's async client let the OverflowError of such a port out of a get
+    as an ExceptionGroup (session 59's red team, probe 23h). Its review (session 59):
+    every variable was read, either case, so ``vdynamo get --dir`` (its loopback nodes
+    asked directly) was refused for an ``https_proxy`` no request used, or an
+    ``HTTP_PROXY`` that ``http_proxy`` overrides: both worked before."""
+    proxies = ([_proxy_for(origin)] if origin is not None
+               else [proxy for _, proxy in _environment_proxies()])
+    for proxy in proxies:
+        if proxy is not None:
+            _ = urllib.parse.urlsplit(proxy).port
 
 
-def _made_from_environment(make: Callable[[], _Made]) -> _Made:
+def _made_from_environment(make: Callable[[], _Made], origin: str | None = None) -> _Made:
     """``make()`` (an httpx client, which reads the proxies and the CA bundle of the
     environment), or LocalError naming those variables and what httpx said, nothing
     sent. Session 59's red team (probe 23h): a proxy httpx cannot use (``ALL_PROXY=
@@ -373,9 +410,9 @@ def _made_from_environment(make: Callable[[], _Made]) -> _Made:
     (``SSL_CERT_FILE``: a conda environment's, moved) raised a bare ImportError,
     ValueError, httpx.InvalidURL, FileNotFoundError, ssl.SSLError or ExceptionGroup out
     of the first call, and ``vdynamo get`` / ``put`` / ``delete`` printed their
-    traceback."""
+    traceback. ``origin``: the one origin the client will ask (None: any)."""
     try:
-        _check_proxy_ports()
+        _check_proxy_ports(origin)
         return make()
     except (ImportError, ValueError, OSError, httpx.InvalidURL) as error:
         raise LocalError(
@@ -1737,8 +1774,9 @@ def _unanswered(error: httpx.TransportError) -> str:
 
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
-    return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
-                       f"{'; '.join(why) or 'no node answered'}{_proxy_said()}")
+    bases = list(tried)
+    return NoNodeError(f"{what}: no node could serve it (tried {', '.join(bases)}): "
+                       f"{'; '.join(why) or 'no node answered'}{_proxy_said(bases)}")
 
 
 def _until(deadline_s: float | None, ends_at: float | None,
@@ -1866,7 +1904,7 @@ class Client:
                 pool = _made_from_environment(lambda: httpx.Client(
                     timeout=self._timeout_s, headers=_IDENTITY,
                     limits=httpx.Limits(max_connections=self.IN_FLIGHT,
-                                        max_keepalive_connections=self.IN_FLIGHT)))
+                                        max_keepalive_connections=self.IN_FLIGHT)), origin)
                 try:  # every socket of the pool, a proxy's too, bounded by its
                     # request's deadline (_DeadlineBackend)
                     _time_sockets(pool, self._deadlines)

@@ -438,6 +438,21 @@ def _serves_elsewhere(directory: Path, pid: int | None) -> bool:
     return cmdline is not None and b"serve" in cmdline and not _ours(directory, pid)
 
 
+def _elsewhere(directory: Path, pid: int | None) -> str:
+    """Which file the ``vdynamo serve`` process ``pid`` serves (:func:`_serves_elsewhere`)
+    and what that says of ``directory``: a copy of that cluster's directory if the file
+    is there, moved (or deleted) while its nodes ran if it is gone. The review of red
+    team 10 (session 59): every such directory was called "a copy", also one moved
+    with ``mv``, whose nodes `cluster down` could only stop once it was moved back."""
+    cmdline = _cmdline(pid) or []
+    served = next((cmdline[at + 1] for at, part in enumerate(cmdline[:-1])
+                   if part == b"serve"), b"?").decode(errors="replace")
+    if Path(served).exists():
+        return f"{served} ({directory} a copy of that cluster's directory?)"
+    return (f"{served}, which is gone ({directory} moved while its nodes ran? move it "
+            f"back to stop them with `vdynamo cluster down`)")
+
+
 def _runs(directory: Path, pid: int | None, node: str) -> bool:
     """Whether ``pid`` runs ``vdynamo serve`` of node ``node`` on this directory's file
     (:func:`_ours`, its command line naming ``--node NODE``). Session 50's review:
@@ -1065,9 +1080,9 @@ def _status(args: argparse.Namespace) -> int:
             directory, entry["pid"])
         if foreign:
             down.append(f"{name}: its port {entry['http']} answers, but its recorded "
-                        f"process {entry['pid']} serves another directory's cluster file "
-                        f"({directory} a copy of a running cluster's?); `vdynamo "
-                        "get/put/delete --dir` do not use it")
+                        f"process {entry['pid']} serves another directory's cluster file: "
+                        f"{_elsewhere(directory, entry['pid'])}; `vdynamo get/put/delete "
+                        "--dir` do not use it")
         if health is None and not gone:
             # a node that left or was removed is not down: before session 22 it
             # counted as one, so `cluster status` exited 1 after every clean leave.
@@ -1231,8 +1246,19 @@ def _down(args: argparse.Namespace) -> int:
         print(f"vdynamo cluster down: no cluster in {directory}: nothing stopped",
               file=sys.stderr)
         return 1
-    pids = {name: entry["pid"] for name, entry in state["nodes"].items()}
+    # the pid of a node whose recorded process serves another directory's file is
+    # kept (the review of red team 10, session 59: cleared, a directory moved with
+    # `mv` while its nodes ran lost the only record of them: moved back, `cluster
+    # down` stopped 0 nodes and they ran on, unknown)
+    foreign = {name: entry["pid"] for name, entry in state["nodes"].items()
+               if _serves_elsewhere(directory, entry["pid"])}
+    pids = {name: entry["pid"] for name, entry in state["nodes"].items()
+            if name not in foreign}
     stopped = _stop(directory, state, list(state["nodes"]))
+    for name, pid in foreign.items():
+        print(f"vdynamo cluster down: {name}: not stopped: its recorded process {pid} "
+              f"serves another directory's cluster file: {_elsewhere(directory, pid)}",
+              file=sys.stderr)
     # only the pids of the nodes it stopped, over what the file holds now (session 48:
     # written whole, a node that `vdynamo join` added while the others were stopped
     # lost its entry, its process left running and unknown to the next `down`; its

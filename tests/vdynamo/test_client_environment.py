@@ -132,3 +132,98 @@ def test_the_cli_says_it_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     err = capsys.readouterr().err
     assert err.startswith("vdynamo get: no HTTP client can be made in this environment")
     assert "SSL_CERT_FILE='/nonexistent/ca.pem'" in err and err.count("\n") == 1
+
+
+#: case -> (the variables set, whether the NoNodeError of a node on 127.0.0.1 whose
+#: port is closed says a proxy was in the way); ``{proxy}``: a port nothing listens on
+PROXY_SAID = {
+    "HTTPS_PROXY alone (a node is http://)": ({"HTTPS_PROXY": "http://{proxy}"}, False),
+    "http_proxy, NO_PROXY naming the node's host": (
+        {"http_proxy": "http://{proxy}", "NO_PROXY": "localhost,127.0.0.1"}, False),
+    "http_proxy, no_proxy naming another host": (
+        {"http_proxy": "http://{proxy}", "no_proxy": "localhost,.corp"}, True),
+    "ALL_PROXY, NO_PROXY naming the node's host:port": (
+        {"ALL_PROXY": "http://{proxy}", "NO_PROXY": "http://127.0.0.1:1"}, False),
+    "HTTP_PROXY without a scheme": ({"HTTP_PROXY": "{proxy}"}, True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROXY_SAID))
+def test_a_proxy_is_named_only_when_a_node_was_asked_through_it(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """The review of red team 10 (session 59): ``_proxy_said`` named the proxy
+    whenever the environment named one (not ``NO_PROXY=*``), also for a node that
+    ``NO_PROXY`` lists (``vdynamo get --dir`` lists 127.0.0.1 for its nodes) and
+    with ``HTTPS_PROXY`` alone (never used for a node's ``http://``): "an error above
+    may be the proxy's" sent a user to a proxy that was not in the way. Now only
+    when httpx's own rule sends the node's request through one
+    (:func:`impl.http_client._proxied`); fails before for all five (the three
+    False cases said the proxy). Mutants (session 59): every node tried taken as
+    proxied: the three False cases fail ("names a proxy" said), and
+    ``test_no_proxy_star_keeps_a_bad_proxy_port_unread``; ``_proxied`` returning
+    False: the two True cases fail, and both of
+    ``test_a_node_unserved_through_a_proxy_says_the_proxy_was_in_the_way``; the
+    patterns not sorted (the first that matches wins: ``http://`` before
+    ``all://127.0.0.1``): the two NO_PROXY cases fail."""
+    variables, said = PROXY_SAID[case]
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with socket.socket() as closed:  # a port nothing listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"127.0.0.1:{closed.getsockname()[1]}"
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.format(proxy=proxy))
+    with pytest.raises(NoNodeError) as raised:
+        _sync_get()
+    assert ("names a proxy" in str(raised.value)) == said, str(raised.value)
+    if said:
+        assert f"http://{NODE} was asked through it" in str(raised.value)
+
+
+#: case -> the variables set (``{node}``: the fake node, which answers a proxy's
+#: absolute-form request as its own: a proxy that works)
+UNUSED_BAD_PORTS = {
+    "https_proxy with a port over 65535 (a node is http://)": {
+        "https_proxy": "http://127.0.0.1:99999"},
+    "http_proxy with a port over 65535, NO_PROXY naming the node": {
+        "http_proxy": "http://127.0.0.1:99999", "NO_PROXY": "127.0.0.1"},
+    "HTTP_PROXY with a port over 65535, http_proxy over it": {
+        "HTTP_PROXY": "http://127.0.0.1:99999", "http_proxy": "http://{node}"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSED_BAD_PORTS))
+def test_a_bad_proxy_port_no_request_uses_is_not_refused(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """The review of red team 10 (session 59): ``_check_proxy_ports`` read every
+    proxy variable, either case, so a sync client (``vdynamo get --dir``, whose
+    loopback nodes are asked directly) was refused "no HTTP client can be made" for a
+    proxy no request of it used, as httpx reads them: ``https_proxy`` for an
+    ``http://`` node, one ``NO_PROXY`` bypasses, an uppercase one the lowercase
+    overrides; each worked before the red team's fix. Now only the proxy of the
+    pool's origin is checked (the async client, one pool for every node: every proxy
+    httpx would use). Fails before for all three (LocalError). Mutants (session 59):
+    the origin not passed (every proxy httpx would use checked): the first two fail
+    (https_proxy, NO_PROXY); each variable of either case checked (the rule before,
+    the lowercase precedence lost): the three fail, and
+    ``test_no_proxy_star_keeps_a_bad_proxy_port_unread``."""
+    from tests.vdynamo.loopback import serving
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    answer = b'{"values": [], "context": "Y3R4"}'
+
+    def handle(conn: socket.socket, stop: object) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data and (more := conn.recv(65536)):
+            data += more
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+                         len(answer), answer))
+    with serving(handle) as node:
+        for name, value in UNUSED_BAD_PORTS[case].items():
+            monkeypatch.setenv(name, value.format(node=node))
+        with Client([node], timeout_s=5.0, deadline_s=10.0) as db:
+            got = db.get("k")
+    assert got.values == [] and got.context == "Y3R4"

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,17 +38,26 @@ from vdynamo import kv_cli
 _HEALTH = json.dumps({"node": "n1", "ready": True}).encode()
 
 
+def _request_read(conn: socket.socket, heads: list[bytes]) -> tuple[bytes, bytes] | None:
+    """(heads, what came after them) of a request read from ``conn``, its heads kept
+    in ``heads``; None if the connection closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = conn.recv(65536)
+        if not more:
+            return None
+        data += more
+    head, _, rest = data.partition(b"\r\n\r\n")
+    heads.append(head)
+    return head, rest
+
+
 def _answering(body: bytes, heads: list[bytes],
                status: bytes = b"200 OK") -> Callable[[socket.socket, threading.Event], None]:
     """A handler answering every request ``status`` with ``body``, its heads kept."""
     def handle(conn: socket.socket, stop: threading.Event) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            more = conn.recv(65536)
-            if not more:
-                return
-            data += more
-        heads.append(data.partition(b"\r\n\r\n")[0])
+        if _request_read(conn, heads) is None:
+            return
         conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
                      b"Content-Length: " + str(len(body)).encode() + b"\r\n"
                      b"Connection: close\r\n\r\n" + body)
@@ -111,3 +121,87 @@ def test_the_kv_commands_ask_the_nodes_of_dir_directly(
     assert status == 1 and "context: Y3R4" in out.out, out.err  # (no value: exit 1)
     assert proxy_heads == [] and node_heads
     assert os.environ["NO_PROXY"] == "example.com" and "no_proxy" not in os.environ
+
+
+def test_remove_posts_its_admin_token_directly(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``vdynamo remove n3`` with ``http_proxy`` naming a proxy: the member on
+    loopback gets the POST with its admin token, the proxy nothing (the review of red
+    team 10, session 59: the tests above ask ``_answer`` and ``_health`` only).
+    urllib's default opener is reset, so a ``urlopen`` would read the environment
+    set here. Mutant (session 59): ``main_remove`` through
+    ``urllib.request.urlopen`` again: exit 1 "n1 refused: Bad Gateway", the token in
+    the proxy's heads."""
+    from vdynamo import cluster_cli
+
+    node_heads: list[bytes] = []
+    proxy_heads: list[bytes] = []
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    cluster = type("Cluster", (), {"secret": b"s" * 32, "name": "blue"})
+    monkeypatch.setattr("impl.runtime_config.load_runtime_config",
+                        lambda path: type("Config", (), {"cluster": cluster}))
+    monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: pid == 1)
+    urllib.request.install_opener(None)  # (urlopen: a new opener, from the environment)
+    try:
+        with serving(_answering(json.dumps({"removed": "n3"}).encode(), node_heads)) as node, \
+                serving(_answering(b"{}", proxy_heads, b"502 Bad Gateway")) as proxy:
+            monkeypatch.setenv("http_proxy", f"http://{proxy}")
+            state = {"nodes": {"n1": {"pid": 1, "peer": 1, "http": int(node.rsplit(":", 1)[1])},
+                               "n3": {"pid": None, "peer": 3, "http": 3}}}
+            monkeypatch.setattr(cluster_cli, "_one_node", lambda prog, argv, running: (
+                tmp_path, state, "n3", None))
+            status = cluster_cli.main_remove(["n3", "--dir", str(tmp_path)])
+    finally:
+        urllib.request.install_opener(None)
+    assert status == 0
+    assert proxy_heads == []
+    assert len(node_heads) == 1 and node_heads[0].startswith(
+        b"POST /admin/force-remove?node=n3 HTTP/1.1") and b"Bearer " in node_heads[0]
+
+
+def _forwarding(heads: list[bytes]) -> Callable[[socket.socket, threading.Event], None]:
+    """A working forward proxy (RFC 9112 3.2.2's absolute form, one request a
+    connection): each request's heads kept, the request sent on to its origin on
+    loopback, the origin's answer relayed."""
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        if (read := _request_read(conn, heads)) is None:
+            return
+        head, body = read
+        line, *fields = head.split(b"\r\n")
+        method, target, _ = line.split(b" ")
+        origin, _, path = target.removeprefix(b"http://").partition(b"/")
+        host, _, port = origin.partition(b":")
+        kept = [field for field in fields
+                if not field.lower().startswith((b"connection:", b"proxy-"))]
+        with socket.create_connection((host.decode(), int(port)), timeout=10) as up:
+            up.sendall(b"%s /%s HTTP/1.1\r\n%s\r\nConnection: close\r\n\r\n%s" % (
+                method, path, b"\r\n".join(kept), body))
+            while chunk := up.recv(65536):
+                conn.sendall(chunk)
+    return handle
+
+
+def test_the_kv_commands_send_node_addresses_through_a_working_proxy(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``vdynamo get k --node N`` with ``HTTP_PROXY`` naming a proxy that works: the
+    request goes through it (session 36's rule: ``--node`` addresses keep the
+    environment's proxy, which may be the only way to them) and the answer is the
+    node's; ``NO_PROXY`` is left as the user set it. The review of red team 10
+    (session 59). Mutant: ``_asked_directly(True)`` in ``_request`` (``--node``
+    asked directly too): the proxy's heads empty."""
+    node_heads: list[bytes] = []
+    proxy_heads: list[bytes] = []
+    answer = json.dumps({"values": [], "context": "Y3R4"}).encode()
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    with serving(_answering(answer, node_heads)) as node, \
+            serving(_forwarding(proxy_heads)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
+        status = kv_cli.main_get(["k", "--node", node, "--timeout", "10"])
+    out = capsys.readouterr()
+    assert status == 1 and "context: Y3R4" in out.out, out.err  # (no value: exit 1)
+    assert proxy_heads and proxy_heads[0].startswith(f"GET http://{node}/".encode())
+    assert len(node_heads) == len(proxy_heads)
+    assert os.environ["NO_PROXY"] == "example.com"
