@@ -327,3 +327,40 @@ def test_identity_and_belongs() -> None:
     assert not belongs((7, token, 4), view)  # a seal the log never made
     assert not belongs((7, token + 1, 1), view) and not belongs((8, 0, 0), view)
     assert belongs((0, 0, 0), (0, 0, 0)) and belongs((0, 0, 0), (0, token, 2))
+
+
+def test_a_backup_taken_before_a_clean_close_is_refused_beside_the_next_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: the file alone copied mid-log (its identity the log's
+    base), 30 writes, a clean close (SQLite's own checkpoint copies the log and
+    removes it), the next open stopped between its seal and its checkpoint (the
+    files copied there: a crash's state), the copy put back beside that log:
+    refused. Before the fix (the close did not seal the log nor start a new one) the
+    closed file kept the copy's identity, the next log's base, and the open served
+    the mix: 0 of the 30 x keys read back. Mutant (``close`` without its
+    ``_checkpoint``): the same mix opens."""
+    path, crash = tmp_path / "n.sqlite", tmp_path / "crash.sqlite"
+    store = SqliteStorage(path)
+    store.write(b"a", b"1")
+    shutil.copy2(path, tmp_path / "backup.sqlite")
+    for key, value in XS.items():
+        store.write(key, value)
+    store.close()
+    real = SqliteStorage._checkpoint
+
+    def copy_then_checkpoint(self: SqliteStorage, conn: sqlite3.Connection, *,
+                             sealed: bool = False) -> bool:
+        if not crash.exists():
+            copy_files(path, crash)
+        return real(self, conn, sealed=sealed)
+
+    monkeypatch.setattr(SqliteStorage, "_checkpoint", copy_then_checkpoint)
+    SqliteStorage(path).close()
+    monkeypatch.undo()
+    copy_files(crash, tmp_path / "own.sqlite")
+    kept = SqliteStorage(tmp_path / "own.sqlite")  # the crash's own files: every write
+    assert {k: kept.read(k) for k in XS} == XS
+    kept.close()
+    shutil.copy2(tmp_path / "backup.sqlite", crash)
+    with pytest.raises(StorageError, match="does not belong"):
+        SqliteStorage(crash)
