@@ -31,6 +31,7 @@ Mutants run (session 59), each failing here and passing when reverted:
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -364,3 +365,33 @@ def test_a_backup_taken_before_a_clean_close_is_refused_beside_the_next_log(
     shutil.copy2(tmp_path / "backup.sqlite", crash)
     with pytest.raises(StorageError, match="does not belong"):
         SqliteStorage(crash)
+
+
+def test_a_flush_after_the_batchs_own_commit_fsyncs_the_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: ``buffered`` with ``batch=3``, three writes (the batch
+    commits them, not fsynced: ``synchronous=NORMAL``), then ``flush()``: the log is
+    fsynced once, so the three survive a power loss. Before the fix the flush found
+    nothing pending and fsynced nothing (0 calls; a process kill cannot show it: the
+    page cache keeps what was written). Mutant (``flush`` ignoring ``_unsynced``):
+    0 calls here. A second flush with nothing new fsyncs nothing."""
+    store = SqliteStorage(tmp_path / "n.sqlite", "buffered", batch=3)
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def record(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", record)
+    for key in KEYS[:3]:
+        store.write(key, b"v")
+    assert store.pending == 0  # the batch's own commit
+    store.flush()
+    assert len(synced) == 1
+    store.flush()
+    assert len(synced) == 1
+    store.write(b"k9", b"v")
+    store.flush()
+    assert len(synced) == 2
+    store.close()
