@@ -186,6 +186,21 @@ def test_a_crash_after_partial_checkpoints_keeps_its_log(tmp_path: Path) -> None
     assert integrity(tmp_path / "crash.sqlite") == ["ok"]
 
 
+def checkpoint_without_a_new_log(store: SqliteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``store``'s checkpoint run with its new log's commit failing (a full disk): the
+    log copied whole, its seal too, no new log; then a write ``b`` = 1."""
+
+    def full_disk(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_engine, "_new_log", full_disk)
+    assert store._conn is not None
+    with pytest.raises(sqlite3.OperationalError):
+        store._checkpoint(store._conn)
+    monkeypatch.undo()
+    store.write(b"b", b"1")
+
+
 def test_a_crash_after_a_complete_checkpoint_without_a_new_log_keeps_its_log(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint that copied every frame (its seal too) but could not restart the
@@ -206,16 +221,8 @@ def test_a_crash_after_a_complete_checkpoint_without_a_new_log_keeps_its_log(
             reader.execute("BEGIN")
             reader.execute("SELECT COUNT(*) FROM versions").fetchone()
 
-    def full_disk(conn: sqlite3.Connection) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
     monkeypatch.setattr(sqlite_engine, "_in_transaction", seal_then_read)
-    monkeypatch.setattr(sqlite_engine, "_new_log", full_disk)
-    assert store._conn is not None
-    with pytest.raises(sqlite3.OperationalError):
-        store._checkpoint(store._conn)
-    monkeypatch.undo()
-    store.write(b"b", b"1")
+    checkpoint_without_a_new_log(store, monkeypatch)
     copy_files(path, tmp_path / "crash.sqlite")
     reader.close()
     store.close()
@@ -395,3 +402,26 @@ def test_a_flush_after_the_batchs_own_commit_fsyncs_the_log(
     store.flush()
     assert len(synced) == 2
     store.close()
+
+
+def test_a_crash_with_the_file_at_an_earlier_seal_of_its_log_keeps_its_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: a complete checkpoint whose new log could not start (a
+    full disk: the file holds the log's first seal), a write, a second seal whose
+    checkpoint a kill stopped (the files copied right after the seal): the file's
+    identity is the log's seal 1, the log's last is 2. The open keeps every write.
+    Mutant (``belongs`` accepting the log's last seal only): refused, a normal crash."""
+    path, crash = tmp_path / "n.sqlite", tmp_path / "crash.sqlite"
+    store = SqliteStorage(path)
+    store.write(b"a", b"1")
+    checkpoint_without_a_new_log(store, monkeypatch)
+    assert store._conn is not None
+    sqlite_engine._in_transaction(store._conn, sqlite_engine._seal)
+    copy_files(path, crash)
+    store.close()
+    with sqlite3.connect(f"file:{crash}?immutable=1", uri=True) as conn:
+        main = sqlite_engine.read_marks(conn)
+    assert main[2] == 1  # the file at the log's first seal (its log has two)
+    crashed = SqliteStorage(crash)
+    assert [crashed.read(k) for k in (b"a", b"b")] == [b"1", b"1"]
+    crashed.close()
