@@ -425,3 +425,35 @@ def test_a_crash_with_the_file_at_an_earlier_seal_of_its_log_keeps_its_log(
     crashed = SqliteStorage(crash)
     assert [crashed.read(k) for k in (b"a", b"b")] == [b"1", b"1"]
     crashed.close()
+
+
+def test_an_older_log_beside_a_newer_file_is_refused_and_nothing_changed(
+        tmp_path: Path) -> None:
+    """Session 59's review (the reverse mispair): the ``-wal`` and ``-shm`` of a copy
+    taken right after a complete checkpoint (the log's one frame records a file of
+    about 20 pages) put beside a later crash's data file (over 300 pages). Read
+    through that log the file is "malformed", so nothing could be compared; before
+    the fix the check let it through, the engine's open failed ("database disk image
+    is malformed"), and the close of its connection checkpointed the old log into
+    the file: cut to the old size, the log removed, the writes since gone. Now
+    refused, both files byte for byte unchanged. Mutant (``check_log_pairing``
+    passing an unreadable view, as before): the file is cut."""
+    path, old = tmp_path / "n.sqlite", tmp_path / "old.sqlite"
+    store = SqliteStorage(path)
+    for i in range(20):
+        store.write(b"a%d" % i, b"a" * 3000)
+    assert store._conn is not None and store._checkpoint(store._conn)
+    copy_files(path, old)  # the log: the new log's first frame alone
+    for i in range(300):
+        store.write(b"b%d" % i, b"b" * 3000)
+    assert store._checkpoint(store._conn)
+    store.write(b"c", b"1")
+    crash = tmp_path / "crash.sqlite"
+    copy_files(path, crash)
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        shutil.copy2(f"{old}{suffix}", f"{crash}{suffix}")
+    before = contents(crash)
+    with pytest.raises(StorageError, match="cannot be read through the write-ahead log"):
+        SqliteStorage(crash)
+    assert contents(crash) == before
