@@ -89,6 +89,7 @@ import random
 import resource
 import shutil
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -332,10 +333,10 @@ class SqliteStorage:
             if self.fsync == "buffered":
                 conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            conn.close()
+            _close_keeping_log(conn, self.path)
             raise _failed("cannot open SQLite database", self.path, exc) from exc
         except StorageError:
-            conn.close()
+            _close_keeping_log(conn, self.path)
             raise
         self._conn = conn
         self._epoch, self._sequence = epoch, 0
@@ -786,6 +787,26 @@ class SqliteStorage:
     def __repr__(self) -> str:
         return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "
                 f"pending={self._pending})")
+
+
+def _close_keeping_log(conn: sqlite3.Connection, path: Path) -> None:
+    """Close ``conn`` (an open that failed) without SQLite's checkpoint at the close of
+    the last connection, which would lay the log over the file and remove it: a
+    read-only connection that has read the file holds it open meanwhile, and a
+    read-only connection's own close never checkpoints (sqlite.org, "Write-Ahead
+    Logging" 4; session 59's review: an open that failed on a file read through a
+    mispaired log as "malformed" cut the file from 8,323,072 to 245,760 bytes at its
+    close). If the guard cannot read the file, a plain close."""
+    guard = None
+    with suppress(sqlite3.Error):
+        guard = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro",
+                                uri=True, isolation_level=None)
+        guard.execute("PRAGMA schema_version").fetchone()
+    try:
+        conn.close()
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 def _set_marks(conn: sqlite3.Connection, marks: dict[str, int]) -> None:

@@ -427,17 +427,10 @@ def test_a_crash_with_the_file_at_an_earlier_seal_of_its_log_keeps_its_log(
     crashed.close()
 
 
-def test_an_older_log_beside_a_newer_file_is_refused_and_nothing_changed(
-        tmp_path: Path) -> None:
-    """Session 59's review (the reverse mispair): the ``-wal`` and ``-shm`` of a copy
-    taken right after a complete checkpoint (the log's one frame records a file of
-    about 20 pages) put beside a later crash's data file (over 300 pages). Read
-    through that log the file is "malformed", so nothing could be compared; before
-    the fix the check let it through, the engine's open failed ("database disk image
-    is malformed"), and the close of its connection checkpointed the old log into
-    the file: cut to the old size, the log removed, the writes since gone. Now
-    refused, both files byte for byte unchanged. Mutant (``check_log_pairing``
-    passing an unreadable view, as before): the file is cut."""
+def older_log_beside_newer_file(tmp_path: Path) -> Path:
+    """A later crash's data file with the ``-wal`` and ``-shm`` of a copy taken right
+    after an earlier complete checkpoint (the log's one frame records a file of about
+    20 pages; the file is over 300). Returns the data file's path."""
     path, old = tmp_path / "n.sqlite", tmp_path / "old.sqlite"
     store = SqliteStorage(path)
     for i in range(20):
@@ -453,7 +446,39 @@ def test_an_older_log_beside_a_newer_file_is_refused_and_nothing_changed(
     store.close()
     for suffix in ("-wal", "-shm"):
         shutil.copy2(f"{old}{suffix}", f"{crash}{suffix}")
+    return crash
+
+
+def test_an_older_log_beside_a_newer_file_is_refused_and_nothing_changed(
+        tmp_path: Path) -> None:
+    """Session 59's review (the reverse mispair): the ``-wal`` and ``-shm`` of a copy
+    taken right after a complete checkpoint (the log's one frame records a file of
+    about 20 pages) put beside a later crash's data file (over 300 pages). Read
+    through that log the file is "malformed", so nothing could be compared; before
+    the fix the check let it through, the engine's open failed ("database disk image
+    is malformed"), and the close of its connection checkpointed the old log into
+    the file: cut to the old size, the log removed, the writes since gone. Now
+    refused, both files byte for byte unchanged. Mutant (``check_log_pairing``
+    passing an unreadable view, as before): StorageError "malformed" (the next test:
+    the failed open changes nothing either)."""
+    crash = older_log_beside_newer_file(tmp_path)
     before = contents(crash)
     with pytest.raises(StorageError, match="cannot be read through the write-ahead log"):
+        SqliteStorage(crash)
+    assert contents(crash) == before
+
+
+def test_an_open_that_fails_changes_neither_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: the previous test's pair with the pairing check removed,
+    so the engine's open itself fails ("database disk image is malformed"): the
+    close of its connection does not checkpoint (a read-only connection holds the
+    file meanwhile), both files byte for byte unchanged. Before (``conn.close()``
+    alone), SQLite's close checkpoint laid the old log over the file, cut it from
+    over 300 pages to about 20 and removed the log (the mutant: the same)."""
+    crash = older_log_beside_newer_file(tmp_path)
+    before = contents(crash)
+    monkeypatch.setattr(sqlite_engine, "check_log_pairing", lambda path: None)
+    with pytest.raises(StorageError, match="malformed"):
         SqliteStorage(crash)
     assert contents(crash) == before
