@@ -46,7 +46,9 @@ copied, start a new log whose first transaction names the file state it builds o
 again, which ``TRUNCATE`` cost, 7 us a commit on tmpfs). An open first refuses a
 file put back beside a log it does not belong with (a backup restored beside the
 crashed process's newer ``-wal``), before SQLite applies the log
-(:mod:`impl.storage.wal_pairing`, probe 01k).
+(:mod:`impl.storage.wal_pairing`, probe 01k). A clean close checkpoints the engine's
+way before SQLite's own close checkpoint (:meth:`SqliteStorage.close`; session 59's
+review), and an open that fails closes without one (``_close_keeping_log``).
 
 Hint ids are ``epoch << 32 | sequence``, and every open takes an epoch of its own,
 recorded durably (the ``epoch`` row) before the first hint: an id is not reused, not

@@ -33,7 +33,11 @@ owns every checkpoint (``wal_autocheckpoint = 0``; :class:`~impl.storage.sqlite.
 SqliteStorage`'s ``_checkpoint``: seal, ``wal_checkpoint(RESTART)``, and when every
 frame was copied, a new log: base, a new token, no seals); SQLite's own checkpoint
 when the last connection closes removes the log, and the next open seals and
-checkpoints before it writes anything else.
+checkpoints before it writes anything else. A clean close first checkpoints the
+engine's way (session 59's review: else the closed file kept the identity its log
+began on, though the close had copied that log into it, and a copy taken mid-log
+passed beside the next log), and an open that fails closes without SQLite's
+checkpoint (:func:`impl.storage.sqlite._close_keeping_log`).
 
 *The check* (:func:`check_log_pairing`, before the engine's connection opens the
 file: reading through SQLite applies the log, and closing the last writing
