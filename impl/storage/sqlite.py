@@ -46,7 +46,9 @@ copied, start a new log whose first transaction names the file state it builds o
 again, which ``TRUNCATE`` cost, 7 us a commit on tmpfs). An open first refuses a
 file put back beside a log it does not belong with (a backup restored beside the
 crashed process's newer ``-wal``), before SQLite applies the log
-(:mod:`impl.storage.wal_pairing`, probe 01k).
+(:mod:`impl.storage.wal_pairing`, probe 01k). A clean close checkpoints the engine's
+way before SQLite's own close checkpoint (:meth:`SqliteStorage.close`; session 59's
+review), and an open that fails closes without one (``_close_keeping_log``).
 
 Hint ids are ``epoch << 32 | sequence``, and every open takes an epoch of its own,
 recorded durably (the ``epoch`` row) before the first hint: an id is not reused, not
@@ -89,6 +91,7 @@ import random
 import resource
 import shutil
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -259,6 +262,9 @@ class SqliteStorage:
         self.checkpoint_errors = 0
         #: number of commits that made buffered changes durable (for tests and benchmarks)
         self.flushes = 0
+        #: a buffered commit since the last fsync of the log: :meth:`flush` fsyncs it
+        #: even when nothing is pending (the batch's own commit came first)
+        self._unsynced = False
         if storage_id is not None and not isinstance(storage_id, bytes):
             raise InvalidValueError(f"storage_id must be bytes, got {type(storage_id).__name__}")
         self._storage_id = storage_id
@@ -329,10 +335,10 @@ class SqliteStorage:
             if self.fsync == "buffered":
                 conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            conn.close()
+            _close_keeping_log(conn, self.path)
             raise _failed("cannot open SQLite database", self.path, exc) from exc
         except StorageError:
-            conn.close()
+            _close_keeping_log(conn, self.path)
             raise
         self._conn = conn
         self._epoch, self._sequence = epoch, 0
@@ -512,12 +518,16 @@ class SqliteStorage:
 
     def flush(self) -> None:
         """Commit buffered changes and fsync the log (a no-op with ``fsync="always"``), so
-        that what was flushed survives a power loss too. Raises StorageError naming
-        the file if either fails. (Until session 59 the fsync was a checkpoint's; the
+        that what was flushed survives a power loss too -- every commit since the last
+        flush, the batch's automatic ones included (until session 59's review a flush
+        with nothing pending fsynced nothing: a write committed by the batch, then a
+        flush, was not durable; ``node.py`` flushes a generation "durable before a
+        peer hears it"). Raises StorageError naming the file if either fails. (Until
+        session 59 the fsync was a checkpoint's; the
         engine's checkpoints seal the log, :mod:`impl.storage.wal_pairing`, two more
         commits: a flush every 100 writes cost x1.25.)"""
         conn = self._connection()
-        if self.fsync == "buffered" and self._commit(conn):
+        if self.fsync == "buffered" and (self._commit(conn) or self._unsynced):
             try:
                 fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
                 try:
@@ -525,10 +535,11 @@ class SqliteStorage:
                 finally:
                     os.close(fd)
             except FileNotFoundError:
-                return  # no log: nothing was written to one
+                pass  # no log: nothing was written to one
             except OSError as exc:
                 raise StorageError(f"cannot fsync the write-ahead log of "
                                    f"{str(self.path)!r}: {exc}") from exc
+            self._unsynced = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -596,7 +607,16 @@ class SqliteStorage:
         self._reader = reader
 
     def close(self) -> None:
-        """Commit what is buffered and close; every later call raises StorageError."""
+        """Commit what is buffered and close; every later call raises StorageError.
+
+        The log is checkpointed the engine's way first (sealed, copied, a new log
+        begun: :meth:`_checkpoint`), so that the file SQLite's own checkpoint at the
+        close leaves has an identity of its own (:mod:`impl.storage.wal_pairing`).
+        Until session 59's review the close let SQLite copy an unsealed log: the
+        closed file kept the identity of the file that log began on, which the next
+        log took as its base, so a copy taken mid-log, put back beside that next
+        log, was served as a mix (``tests/impl/test_wal_pairing.py``). A failure
+        there is counted in :attr:`checkpoint_errors` and the close goes on."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -605,6 +625,10 @@ class SqliteStorage:
         conn, self._conn = self._conn, None
         try:
             self._commit(conn)
+            try:
+                self._checkpoint(conn)
+            except sqlite3.Error:
+                self.checkpoint_errors += 1
         finally:
             conn.close()
 
@@ -683,6 +707,7 @@ class SqliteStorage:
         if self._pending:
             self.flushes += 1
         self._pending = 0
+        self._unsynced = self.fsync == "buffered"
         if self._logged >= _LOOK_BYTES and self._conn is not None:
             self._logged = 0
             if self._log_bytes() < self._checkpoint_at:
@@ -764,6 +789,26 @@ class SqliteStorage:
     def __repr__(self) -> str:
         return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "
                 f"pending={self._pending})")
+
+
+def _close_keeping_log(conn: sqlite3.Connection, path: Path) -> None:
+    """Close ``conn`` (an open that failed) without SQLite's checkpoint at the close of
+    the last connection, which would lay the log over the file and remove it: a
+    read-only connection that has read the file holds it open meanwhile, and a
+    read-only connection's own close never checkpoints (sqlite.org, "Write-Ahead
+    Logging" 4; session 59's review: an open that failed on a file read through a
+    mispaired log as "malformed" cut the file from 8,323,072 to 245,760 bytes at its
+    close). If the guard cannot read the file, a plain close."""
+    guard = None
+    with suppress(sqlite3.Error):
+        guard = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro",
+                                uri=True, isolation_level=None)
+        guard.execute("PRAGMA schema_version").fetchone()
+    try:
+        conn.close()
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 def _set_marks(conn: sqlite3.Connection, marks: dict[str, int]) -> None:

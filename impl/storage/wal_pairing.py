@@ -33,7 +33,11 @@ owns every checkpoint (``wal_autocheckpoint = 0``; :class:`~impl.storage.sqlite.
 SqliteStorage`'s ``_checkpoint``: seal, ``wal_checkpoint(RESTART)``, and when every
 frame was copied, a new log: base, a new token, no seals); SQLite's own checkpoint
 when the last connection closes removes the log, and the next open seals and
-checkpoints before it writes anything else.
+checkpoints before it writes anything else. A clean close first checkpoints the
+engine's way (session 59's review: else the closed file kept the identity its log
+began on, though the close had copied that log into it, and a copy taken mid-log
+passed beside the next log), and an open that fails closes without SQLite's
+checkpoint (:func:`impl.storage.sqlite._close_keeping_log`).
 
 *The check* (:func:`check_log_pairing`, before the engine's connection opens the
 file: reading through SQLite applies the log, and closing the last writing
@@ -125,20 +129,25 @@ def read_marks(conn: sqlite3.Connection) -> Marks:
     return base, log, seals
 
 
-def _read(path: Path, mode: str) -> Marks | None:
+#: SQLite's names of the errors that say the pages read do not make a database (and
+#: their extended names, ``SQLITE_CORRUPT_INDEX``...)
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _read(path: Path, mode: str) -> Marks | sqlite3.Error:
     """The marks of ``path`` opened with the URI parameter ``mode`` (``immutable=1``:
     the main file alone; ``mode=ro``: through its log, read-only, which never
-    checkpoints nor removes the log at its close), or None when SQLite cannot read
-    them (a damaged file: the engine's open says what is wrong)."""
+    checkpoints nor removes the log at its close), or the error SQLite raised when
+    it cannot read them."""
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?{mode}"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.Error:
-        return None
+    except sqlite3.Error as exc:
+        return exc
     try:
         return read_marks(conn)
-    except sqlite3.Error:
-        return None
+    except sqlite3.Error as exc:
+        return exc
     finally:
         conn.close()
 
@@ -148,9 +157,13 @@ def check_log_pairing(path: Path) -> None:
     not belong with (module docstring): raises :class:`~impl.errors.StorageError`
     naming the file, the log and the way out. Nothing is written or removed (a
     read-only open may create the ``-shm`` index, which SQLite rebuilds from the log).
-    No log, a log without frames, an empty or missing main file, or a file SQLite
-    cannot read: nothing to compare, no error (the engine's open reports a damaged
-    file)."""
+    No log, a log without frames, an empty or missing main file, or a main file
+    SQLite cannot read alone (a checkpoint's partial copy can leave it so): nothing
+    to compare, no error. A file SQLite reads *through the log* as damaged
+    (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``) is refused too: a normal crash's pair
+    reads whole, and the engine's open, failing on it, would close its connection,
+    whose checkpoint lays the log over the file and removes the log (session 59's
+    review: an older log beside a newer file cut the file to the log's size)."""
     wal = Path(f"{path}-wal")
     try:
         wal_bytes = wal.stat().st_size
@@ -160,9 +173,21 @@ def check_log_pairing(path: Path) -> None:
     if wal_bytes <= WAL_HEADER_BYTES or main_bytes == 0:
         return
     main, view = _read(path, "immutable=1"), _read(path, "mode=ro")
-    if main is None or view is None or belongs(main, view):
-        return
     shm = f"{path.name}-shm"
+    if isinstance(view, sqlite3.Error):
+        if not str(getattr(view, "sqlite_errorname", "")).startswith(_DAMAGED):
+            return  # (not a damaged read: the engine's open says what is wrong)
+        raise StorageError(
+            f"SQLite database {str(path)!r} cannot be read through the write-ahead log "
+            f"beside it ({wal.name}, {wal_bytes} bytes: {view}): the log was written "
+            f"on another state of the file (an older log put back beside a newer "
+            f"file?), or one of them is damaged, and opening them would checkpoint "
+            f"the log over the file and remove it. Nothing was changed. Either put "
+            f"back {path.name} with the {wal.name} and {shm} of the same copy, or move "
+            f"{wal.name} and {shm} away to start on {path.name} alone. docs/storage.md, "
+            f"\"A data file mispaired with its log\"")
+    if isinstance(main, sqlite3.Error) or belongs(main, view):
+        return
     raise StorageError(
         f"SQLite database {str(path)!r} does not belong with the write-ahead log beside "
         f"it ({wal.name}, {wal_bytes} bytes): the log was written on another state of "

@@ -31,6 +31,7 @@ Mutants run (session 59), each failing here and passing when reverted:
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -185,6 +186,21 @@ def test_a_crash_after_partial_checkpoints_keeps_its_log(tmp_path: Path) -> None
     assert integrity(tmp_path / "crash.sqlite") == ["ok"]
 
 
+def checkpoint_without_a_new_log(store: SqliteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``store``'s checkpoint run with its new log's commit failing (a full disk): the
+    log copied whole, its seal too, no new log; then a write ``b`` = 1."""
+
+    def full_disk(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_engine, "_new_log", full_disk)
+    assert store._conn is not None
+    with pytest.raises(sqlite3.OperationalError):
+        store._checkpoint(store._conn)
+    monkeypatch.undo()
+    store.write(b"b", b"1")
+
+
 def test_a_crash_after_a_complete_checkpoint_without_a_new_log_keeps_its_log(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint that copied every frame (its seal too) but could not restart the
@@ -205,16 +221,8 @@ def test_a_crash_after_a_complete_checkpoint_without_a_new_log_keeps_its_log(
             reader.execute("BEGIN")
             reader.execute("SELECT COUNT(*) FROM versions").fetchone()
 
-    def full_disk(conn: sqlite3.Connection) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
     monkeypatch.setattr(sqlite_engine, "_in_transaction", seal_then_read)
-    monkeypatch.setattr(sqlite_engine, "_new_log", full_disk)
-    assert store._conn is not None
-    with pytest.raises(sqlite3.OperationalError):
-        store._checkpoint(store._conn)
-    monkeypatch.undo()
-    store.write(b"b", b"1")
+    checkpoint_without_a_new_log(store, monkeypatch)
     copy_files(path, tmp_path / "crash.sqlite")
     reader.close()
     store.close()
@@ -327,3 +335,150 @@ def test_identity_and_belongs() -> None:
     assert not belongs((7, token, 4), view)  # a seal the log never made
     assert not belongs((7, token + 1, 1), view) and not belongs((8, 0, 0), view)
     assert belongs((0, 0, 0), (0, 0, 0)) and belongs((0, 0, 0), (0, token, 2))
+
+
+def test_a_backup_taken_before_a_clean_close_is_refused_beside_the_next_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: the file alone copied mid-log (its identity the log's
+    base), 30 writes, a clean close (SQLite's own checkpoint copies the log and
+    removes it), the next open stopped between its seal and its checkpoint (the
+    files copied there: a crash's state), the copy put back beside that log:
+    refused. Before the fix (the close did not seal the log nor start a new one) the
+    closed file kept the copy's identity, the next log's base, and the open served
+    the mix: 0 of the 30 x keys read back. Mutant (``close`` without its
+    ``_checkpoint``): the same mix opens."""
+    path, crash = tmp_path / "n.sqlite", tmp_path / "crash.sqlite"
+    store = SqliteStorage(path)
+    store.write(b"a", b"1")
+    shutil.copy2(path, tmp_path / "backup.sqlite")
+    for key, value in XS.items():
+        store.write(key, value)
+    store.close()
+    real = SqliteStorage._checkpoint
+
+    def copy_then_checkpoint(self: SqliteStorage, conn: sqlite3.Connection, *,
+                             sealed: bool = False) -> bool:
+        if not crash.exists():
+            copy_files(path, crash)
+        return real(self, conn, sealed=sealed)
+
+    monkeypatch.setattr(SqliteStorage, "_checkpoint", copy_then_checkpoint)
+    SqliteStorage(path).close()
+    monkeypatch.undo()
+    copy_files(crash, tmp_path / "own.sqlite")
+    kept = SqliteStorage(tmp_path / "own.sqlite")  # the crash's own files: every write
+    assert {k: kept.read(k) for k in XS} == XS
+    kept.close()
+    shutil.copy2(tmp_path / "backup.sqlite", crash)
+    with pytest.raises(StorageError, match="does not belong"):
+        SqliteStorage(crash)
+
+
+def test_a_flush_after_the_batchs_own_commit_fsyncs_the_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: ``buffered`` with ``batch=3``, three writes (the batch
+    commits them, not fsynced: ``synchronous=NORMAL``), then ``flush()``: the log is
+    fsynced once, so the three survive a power loss. Before the fix the flush found
+    nothing pending and fsynced nothing (0 calls; a process kill cannot show it: the
+    page cache keeps what was written). Mutant (``flush`` ignoring ``_unsynced``):
+    0 calls here. A second flush with nothing new fsyncs nothing."""
+    store = SqliteStorage(tmp_path / "n.sqlite", "buffered", batch=3)
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def record(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", record)
+    for key in KEYS[:3]:
+        store.write(key, b"v")
+    assert store.pending == 0  # the batch's own commit
+    store.flush()
+    assert len(synced) == 1
+    store.flush()
+    assert len(synced) == 1
+    store.write(b"k9", b"v")
+    store.flush()
+    assert len(synced) == 2
+    store.close()
+
+
+def test_a_crash_with_the_file_at_an_earlier_seal_of_its_log_keeps_its_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: a complete checkpoint whose new log could not start (a
+    full disk: the file holds the log's first seal), a write, a second seal whose
+    checkpoint a kill stopped (the files copied right after the seal): the file's
+    identity is the log's seal 1, the log's last is 2. The open keeps every write.
+    Mutant (``belongs`` accepting the log's last seal only): refused, a normal crash."""
+    path, crash = tmp_path / "n.sqlite", tmp_path / "crash.sqlite"
+    store = SqliteStorage(path)
+    store.write(b"a", b"1")
+    checkpoint_without_a_new_log(store, monkeypatch)
+    assert store._conn is not None
+    sqlite_engine._in_transaction(store._conn, sqlite_engine._seal)
+    copy_files(path, crash)
+    store.close()
+    with sqlite3.connect(f"file:{crash}?immutable=1", uri=True) as conn:
+        main = sqlite_engine.read_marks(conn)
+    assert main[2] == 1  # the file at the log's first seal (its log has two)
+    crashed = SqliteStorage(crash)
+    assert [crashed.read(k) for k in (b"a", b"b")] == [b"1", b"1"]
+    crashed.close()
+
+
+def older_log_beside_newer_file(tmp_path: Path) -> Path:
+    """A later crash's data file with the ``-wal`` and ``-shm`` of a copy taken right
+    after an earlier complete checkpoint (the log's one frame records a file of about
+    20 pages; the file is over 300). Returns the data file's path."""
+    path, old = tmp_path / "n.sqlite", tmp_path / "old.sqlite"
+    store = SqliteStorage(path)
+    for i in range(20):
+        store.write(b"a%d" % i, b"a" * 3000)
+    assert store._conn is not None and store._checkpoint(store._conn)
+    copy_files(path, old)  # the log: the new log's first frame alone
+    for i in range(300):
+        store.write(b"b%d" % i, b"b" * 3000)
+    assert store._checkpoint(store._conn)
+    store.write(b"c", b"1")
+    crash = tmp_path / "crash.sqlite"
+    copy_files(path, crash)
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        shutil.copy2(f"{old}{suffix}", f"{crash}{suffix}")
+    return crash
+
+
+def test_an_older_log_beside_a_newer_file_is_refused_and_nothing_changed(
+        tmp_path: Path) -> None:
+    """Session 59's review (the reverse mispair): the ``-wal`` and ``-shm`` of a copy
+    taken right after a complete checkpoint (the log's one frame records a file of
+    about 20 pages) put beside a later crash's data file (over 300 pages). Read
+    through that log the file is "malformed", so nothing could be compared; before
+    the fix the check let it through, the engine's open failed ("database disk image
+    is malformed"), and the close of its connection checkpointed the old log into
+    the file: cut to the old size, the log removed, the writes since gone. Now
+    refused, both files byte for byte unchanged. Mutant (``check_log_pairing``
+    passing an unreadable view, as before): StorageError "malformed" (the next test:
+    the failed open changes nothing either)."""
+    crash = older_log_beside_newer_file(tmp_path)
+    before = contents(crash)
+    with pytest.raises(StorageError, match="cannot be read through the write-ahead log"):
+        SqliteStorage(crash)
+    assert contents(crash) == before
+
+
+def test_an_open_that_fails_changes_neither_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: the previous test's pair with the pairing check removed,
+    so the engine's open itself fails ("database disk image is malformed"): the
+    close of its connection does not checkpoint (a read-only connection holds the
+    file meanwhile), both files byte for byte unchanged. Before (``conn.close()``
+    alone), SQLite's close checkpoint laid the old log over the file, cut it from
+    over 300 pages to about 20 and removed the log (the mutant: the same)."""
+    crash = older_log_beside_newer_file(tmp_path)
+    before = contents(crash)
+    monkeypatch.setattr(sqlite_engine, "check_log_pairing", lambda path: None)
+    with pytest.raises(StorageError, match="malformed"):
+        SqliteStorage(crash)
+    assert contents(crash) == before
