@@ -412,12 +412,27 @@ def _without_covered(record: Record) -> Record:
     client-vclock the counters the dropped siblings' pairs held, where no kept clock
     holds them as high, raise ``record.floor`` (session 31's review: a copy that
     forgot them let its node mint such a dot again, which a stale copy of a dropped
-    sibling then covered)."""
+    sibling then covered).
+
+    A sibling of the same own entry at a higher counter covers it too in
+    client-vclock (session 59): the entry's counters are minted in causal order
+    (:func:`_client_pair_entry`), so the later version saw it. Before, only a
+    sibling of another own pair could, and a tombstone (which keeps every pair)
+    written by the same client through the same coordinator as the key's later
+    versions stayed beside them for good once their clocks lost a pair it held: a
+    hidden sibling per round of a delete / re-create loop beside a blind writer,
+    the record and each put's CPU growing until ``max_siblings`` refused the
+    client's put (session 58's red team 8, probe 05j)."""
     siblings = record.siblings
     owns = [own_pair(s.clock) for s in siblings]
+    client = record.mode is ClockMode.CLIENT_VCLOCK
+    # A sibling whose own pair is the same entry covers the dot only in client-vclock
+    # and only above its counter (a later dot of the entry, minted by a put whose
+    # context covered this one: session 59); at the same counter it is a copy of
+    # the same version, cut apart (neither may make the other go).
     gone = {i for i, s in enumerate(siblings) if (node := _dot(s.clock)) is not None and any(
-        j != i and owns[j] != node
-        and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        j != i and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        and (owns[j] != node or (client and t.clock.counter(node) > s.clock.counter(node)))
         for j, t in enumerate(siblings))}
     if not gone:
         return record
