@@ -160,6 +160,12 @@ class Record:
     #: clocks (0: none), which a client's next counter exceeds
     #: (:func:`impl.versions.apply_put`); kept only with a ``truncation`` policy
     floor: int = 0
+    #: client-vclock: the pairs truncation cut from the record's clocks, each at the
+    #: highest counter cut (sorted by node, at most
+    #: :func:`impl.versions.dropped_bytes_kept`): every version whose own pair (its dot)
+    #: is one of them at that counter or below is in the record's causal past, and
+    #: goes when it meets it (session 59); kept only with a ``truncation`` policy
+    dropped: tuple[tuple[str, int], ...] = ()
 
     @staticmethod
     def empty(mode: ClockMode) -> Record:
@@ -222,11 +228,16 @@ def encode_record(record: Record) -> bytes:
         if policy is None or record.mode is ClockMode.LWW:
             out.append(b"\x00")
         else:
-            out.append(b"\x02" if record.floor else b"\x01")
+            out.append(b"\x03" if record.dropped else b"\x02" if record.floor else b"\x01")
             out.append(_POLICY.pack(policy.threshold, policy.max_pairs, policy.young_s,
                                     policy.old_s))
-            if record.floor:
+            if record.floor or record.dropped:
                 out.append(_U64.pack(record.floor))
+            if record.dropped:
+                out.append(_U32.pack(len(record.dropped)))
+                for node, counter in record.dropped:
+                    _put_str(out, node)
+                    out.append(_U64.pack(counter))
     return b"".join(out)
 
 
@@ -289,6 +300,20 @@ class _Reader:
         return count
 
 
+def _check_dropped(dropped: list[tuple[str, int]], floor: int) -> None:
+    """A record's dropped pairs are canonical: at least one, sorted by node, each
+    node once, each counter in [1, floor] (a cut raises the floor to the highest
+    counter it drops)."""
+    if not dropped:
+        raise BadMessageError("record flags dropped pairs and holds none")
+    nodes = [node for node, _ in dropped]
+    if nodes != sorted(set(nodes)):
+        raise BadMessageError("record's dropped pairs are not sorted by node, each once")
+    if any(not 1 <= counter <= floor for _, counter in dropped):
+        raise BadMessageError(f"record holds a dropped pair's counter outside [1, {floor}] "
+                              f"(its floor)")
+
+
 def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
     """Parse a record; ``mode`` (if given) must match. Raises :class:`BadMessageError`
     naming the problem for anything malformed or non-canonical."""
@@ -338,16 +363,22 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                 raise BadMessageError("record siblings are not a canonical antichain")
             policy = None
             floor = 0
+            dropped: list[tuple[str, int]] = []
             flag = reader.take(1)
-            if flag in (b"\x01", b"\x02") and found is not ClockMode.LWW:
+            if flag in (b"\x01", b"\x02", b"\x03") and found is not ClockMode.LWW:
                 policy = Truncation(*_POLICY.unpack(reader.take(_POLICY.size)))
-                if flag == b"\x02":
+                if flag != b"\x01":
                     floor = reader.u64()
                     if not floor:
                         raise BadMessageError("record has a truncation floor of 0")
+                if flag == b"\x03":
+                    dropped = [(reader.text(), reader.u64())
+                               for _ in range(reader.count("dropped pairs"))]
+                    _check_dropped(dropped, floor)
             elif flag != b"\x00":
                 raise BadMessageError("record has a bad truncation flag")
-            record = Record(found, tuple(siblings), truncation=policy, floor=floor)
+            record = Record(found, tuple(siblings), truncation=policy, floor=floor,
+                            dropped=tuple(dropped))
     except BadMessageError:
         raise
     except ValueError as error:
