@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 import math
 import struct
 from dataclasses import dataclass
@@ -236,7 +237,9 @@ def encode_record(record: Record) -> bytes:
             if record.dropped:
                 out.append(_U32.pack(len(record.dropped)))
                 for node, counter in record.dropped:
-                    _put_str(out, node)
+                    data = node.encode("utf-8")
+                    out.append(_U16.pack(len(data)))
+                    out.append(data)
                     out.append(_U64.pack(counter))
     return b"".join(out)
 
@@ -290,6 +293,27 @@ class _Reader:
         except UnicodeDecodeError:
             raise BadMessageError("record holds a name that is not UTF-8") from None
 
+    def pairs(self, count: int) -> list[tuple[str, int]]:
+        """``count`` (name, u64) pairs, read in one loop (a record's dropped pairs,
+        hundreds of them: :meth:`text` and :meth:`u64` a pair took twice as long)."""
+        data, offset, size = self.data, self.offset, len(self.data)
+        out: list[tuple[str, int]] = []
+        try:
+            for _ in range(count):
+                (length,) = _U16.unpack_from(data, offset)
+                end = offset + 2 + length
+                if end + 8 > size:
+                    raise BadMessageError("record is truncated")
+                out.append((data[offset + 2:end].decode("utf-8"),
+                            _U64.unpack_from(data, end)[0]))
+                offset = end + 8
+        except struct.error:
+            raise BadMessageError("record is truncated") from None
+        except UnicodeDecodeError:
+            raise BadMessageError("record holds a name that is not UTF-8") from None
+        self.offset = offset
+        return out
+
     def blob(self) -> bytes:
         return self.take(self._number(_U32))
 
@@ -306,10 +330,9 @@ def _check_dropped(dropped: list[tuple[str, int]], floor: int) -> None:
     counter it drops)."""
     if not dropped:
         raise BadMessageError("record flags dropped pairs and holds none")
-    nodes = [node for node, _ in dropped]
-    if nodes != sorted(set(nodes)):
+    if any(a[0] >= b[0] for a, b in itertools.pairwise(dropped)):
         raise BadMessageError("record's dropped pairs are not sorted by node, each once")
-    if any(not 1 <= counter <= floor for _, counter in dropped):
+    if not 1 <= min(c for _, c in dropped) <= max(c for _, c in dropped) <= floor:
         raise BadMessageError(f"record holds a dropped pair's counter outside [1, {floor}] "
                               f"(its floor)")
 
@@ -372,8 +395,7 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                     if not floor:
                         raise BadMessageError("record has a truncation floor of 0")
                 if flag == b"\x03":
-                    dropped = [(reader.text(), reader.u64())
-                               for _ in range(reader.count("dropped pairs"))]
+                    dropped = reader.pairs(reader.count("dropped pairs"))
                     _check_dropped(dropped, floor)
             elif flag != b"\x00":
                 raise BadMessageError("record has a bad truncation flag")

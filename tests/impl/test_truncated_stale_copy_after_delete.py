@@ -22,9 +22,10 @@ write acknowledged by replicas that missed the truncation (a partition). dvv (th
 default) does not truncate and reads ``[]``.
 
 Fix (session 59): a client-vclock record under a truncation policy keeps the pairs its
-cuts dropped, each at the highest counter dropped (``Record.dropped``, at most the
-bytes the record limits reserve for its siblings' clocks and they leave,
-``versions.dropped_bytes_kept``, the lowest counters going first past it), merges take their
+cuts dropped, each at the highest counter dropped (``Record.dropped``, at most
+``DROPPED_PER_PAIR`` x ``max_pairs`` of them, 200 by default, and the bytes the record
+limits reserve for its siblings' clocks and they leave, ``versions.dropped_bytes_kept``;
+the lowest counters go first past either), merges take their
 union, and ``versions.truncate`` drops a sibling whose own pair (its dot) is one of
 them at that counter or below: an ancestor of a version the record held. ``d0``'s dot
 ``c1: 1`` and the hint's ``c151`` are among the tombstone's record's dropped pairs, so
@@ -121,27 +122,31 @@ def test_merges_keep_the_union_of_the_dropped_pairs_and_their_bytes_round_trip()
         decode_record(encode_record(above))
 
 
+def _bounded(names: list[str], siblings: tuple[Sibling, ...]) -> set[str]:
+    """The names of the dropped pairs ``truncate`` keeps of ``names`` (counters 1, 1,
+    2, 2, ... in their order) beside ``siblings``."""
+    many = tuple((name, 1 + i // 2) for i, name in enumerate(names))
+    record = Record(MODE, siblings, truncation=ROOMY, floor=many[-1][1], dropped=many)
+    return {name for name, _ in versions.truncate(record).dropped}
+
+
 def test_the_dropped_pairs_are_bounded_the_lowest_counters_going_first() -> None:
-    """The dropped pairs take at most what the siblings' clocks leave of a context
-    of ``max_pairs`` pairs of the longest ids each (8,260 B for ROOMY's 8; the
-    tombstone's two pairs take 4 + 2 x 19 = 42): past it the lowest counters go
-    (ties by node), the floor still holding them; ``e0000`` .. ``e0002`` (counters
-    1, 1, 2) of ``budget // 15 + 3`` pairs of 15 bytes each. With a second sibling
-    the budget doubles less that sibling's clock, and all are kept. Mutant: the
-    budget not applied (``_within_budget`` returning the record) -> all kept in the
-    first case."""
+    """At most ``DROPPED_PER_PAIR`` x ``max_pairs`` dropped pairs (32 for ROOMY's 8),
+    and at most the bytes the siblings' clocks leave of a context of ``max_pairs``
+    pairs of the longest ids each (8,260 B for ROOMY; the tombstone's two pairs take
+    4 + 2 x 19 = 42): past either the lowest counters go, ties by node (the floor
+    still holds them). 35 short names: 32 kept, ``e00`` .. ``e02`` gone. 30 names of
+    300 characters (310 B a pair): 26 kept, the four lowest gone; beside a second
+    sibling the bytes double less its clock and all 30 are kept. Mutant: the bound
+    not applied (``_within_budget`` returning the record) -> all kept in the first
+    two cases."""
     deleted = _deleted()
-    budget = versions.dropped_bytes_kept(deleted)
-    assert budget == 8260 - 42
-    many = [(f"e{i:04d}", 1 + i // 2) for i in range(budget // 15 + 3)]
-    floor = max(counter for _, counter in many)
-    record = Record(MODE, deleted.siblings, truncation=ROOMY, floor=floor,
-                    dropped=tuple(many))
-    kept = versions.truncate(record).dropped
-    assert 4 + 15 * len(kept) <= budget < 4 + 15 * (len(kept) + 1)
-    assert {node for node, _ in many} - {node for node, _ in kept} == {
-        "e0000", "e0001", "e0002"}
+    assert versions.dropped_bytes_kept(deleted) == 8260 - 42
+    assert versions.DROPPED_PER_PAIR * ROOMY.max_pairs == 32
+    short = [f"e{i:02d}" for i in range(35)]
+    assert set(short) - _bounded(short, deleted.siblings) == {"e00", "e01", "e02"}
+    long = [f"{i:02d}" + "x" * 298 for i in range(30)]
+    assert (8260 - 42 - 4) // 310 == 26
+    assert set(long) - _bounded(long, deleted.siblings) == set(long[:4])
     live = Sibling(b"x", VClock.of({"c": 1}, {"c": 6.0}), 6.0, "n")
-    two = Record(MODE, (*deleted.siblings, live), truncation=ROOMY, floor=floor,
-                 dropped=tuple(many))
-    assert versions.truncate(two).dropped == tuple(many)
+    assert _bounded(long, (*deleted.siblings, live)) == set(long)
