@@ -27,6 +27,7 @@ peer or a damaged disk never become a record that encodes differently.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import itertools
 import math
@@ -324,6 +325,21 @@ class _Reader:
         return count
 
 
+@functools.lru_cache(maxsize=256)
+def _dropped_of(block: bytes, floor: int) -> tuple[tuple[str, int], ...]:
+    """The dropped pairs a record's last ``block`` of bytes holds (a u32 count, then
+    the pairs), checked (:func:`_check_dropped`). Cached: a node decodes a key's
+    record at every access, and its dropped pairs (up to 200) are most of the work
+    while they change only at a truncation (session 59: 400 distinct writers of one
+    key, 2.2 -> 1.7 CPU-s on the simulator). Raises :class:`BadMessageError`."""
+    reader = _Reader(block)
+    dropped = reader.pairs(reader.count("dropped pairs"))
+    if reader.offset != len(block):
+        raise BadMessageError("record has trailing bytes")
+    _check_dropped(dropped, floor)
+    return tuple(dropped)
+
+
 def _check_dropped(dropped: list[tuple[str, int]], floor: int) -> None:
     """A record's dropped pairs are canonical: at least one, sorted by node, each
     node once, each counter in [1, floor] (a cut raises the floor to the highest
@@ -386,7 +402,7 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                 raise BadMessageError("record siblings are not a canonical antichain")
             policy = None
             floor = 0
-            dropped: list[tuple[str, int]] = []
+            dropped: tuple[tuple[str, int], ...] = ()
             flag = reader.take(1)
             if flag in (b"\x01", b"\x02", b"\x03") and found is not ClockMode.LWW:
                 policy = Truncation(*_POLICY.unpack(reader.take(_POLICY.size)))
@@ -394,13 +410,13 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                     floor = reader.u64()
                     if not floor:
                         raise BadMessageError("record has a truncation floor of 0")
-                if flag == b"\x03":
-                    dropped = reader.pairs(reader.count("dropped pairs"))
-                    _check_dropped(dropped, floor)
+                if flag == b"\x03":  # the record's last field: its bytes to the end
+                    dropped = _dropped_of(data[reader.offset:], floor)
+                    reader.offset = len(data)
             elif flag != b"\x00":
                 raise BadMessageError("record has a bad truncation flag")
             record = Record(found, tuple(siblings), truncation=policy, floor=floor,
-                            dropped=tuple(dropped))
+                            dropped=dropped)
     except BadMessageError:
         raise
     except ValueError as error:
