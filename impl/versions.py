@@ -69,7 +69,12 @@ policy a sibling whose own pair (its *dot*) another sibling's clock covers is
 superseded by it, whatever other pairs truncation took from that clock; contexts
 past ``max_pairs`` keep the siblings' own pairs first; and a tombstone's pairs are
 all kept (session 31: a read-modify-write of siblings whose clocks no context can
-hold whole, and a deleted value brought back alone by a stale copy).
+hold whole, and a deleted value brought back alone by a stale copy). In
+client-vclock a sibling of the same own entry at a higher counter covers a dot too,
+and a record keeps the pairs its cuts dropped (``Record.dropped``, at most
+:func:`dropped_bytes_kept`): a sibling whose dot is one of them goes (session 59: hidden
+tombstones past truncation, and a stale copy of a deleted value brought back by a
+replica that missed more than ``max_pairs`` writers).
 With ``per_put`` (``vclock_truncation = "put"``: the paper's rule, and the
 spec's) only a put's new clock is truncated, at its coordinator
 (:func:`truncate_new_clock`), and merges never truncate: a descendant whose clock
@@ -90,6 +95,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping
 
+from impl.context import context_bytes_bound
 from impl.errors import BadMessageError, BadRequestError, ConfigError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.storage.base import Storage
@@ -99,6 +105,7 @@ from spec.vclock import VClock, client_entry, entry_actor, reconcile
 __all__ = [
     "ACTOR_META",
     "CLIENT_FLOOR_META",
+    "DROPPED_PER_PAIR",
     "LWW_ACTOR",
     "LWW_FLOORS_META",
     "LWW_OFFSET",
@@ -126,6 +133,7 @@ __all__ = [
     "decode_record",
     "decode_retired",
     "dot_actor",
+    "dropped_bytes_kept",
     "encode_record",
     "encode_retired",
     "is_lifetime_actor",
@@ -383,6 +391,88 @@ def _cut(siblings: Iterable[Sibling], kept: set[str]) -> list[Sibling]:
             for s in siblings]
 
 
+def _clock_bytes(clock: VClock) -> int:
+    """The bytes of ``clock`` in a record's encoding (:func:`encode_record`)."""
+    return 4 + sum(18 + len(node.encode("utf-8")) for node in clock.entries)
+
+
+def dropped_bytes_kept(record: Record) -> int:
+    """The most bytes a client-vclock record's dropped pairs (``Record.dropped``,
+    session 59) may take in its encoding: what its siblings' clocks leave of the
+    bytes the record limits reserve for them, a context of ``max_pairs`` pairs of
+    the longest ids each (:func:`impl.context.context_bytes_bound`, within
+    ``max_context_bytes``: :func:`impl.config.sibling_bytes`), so that a record
+    with its dropped pairs is never over a bound a record without them could reach
+    (no configuration's limit changes). 0 without a policy. With ids of 20 to 30
+    bytes and the default 50 pairs, about 1,200 to 1,600 pairs beside one sibling:
+    :data:`DROPPED_PER_PAIR` (200 pairs) binds first."""
+    policy = record.truncation
+    if policy is None:
+        return 0
+    reserved = context_bytes_bound(policy.max_pairs)
+    return max(0, sum(reserved - _clock_bytes(s.clock) for s in record.siblings))
+
+
+def _add_dropped(dropped: tuple[tuple[str, int], ...],
+                 pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """``dropped`` with ``pairs`` added, each node at its highest counter; sorted by
+    node (:func:`_within_budget` bounds them)."""
+    held = dict(dropped)
+    for node, counter in pairs:
+        if counter > held.get(node, 0):
+            held[node] = counter
+    if len(held) == len(dropped) and all(held[n] == c for n, c in dropped):
+        return dropped
+    return tuple(sorted(held.items()))
+
+
+#: A client-vclock record keeps at most this many dropped pairs per pair of its
+#: policy's ``max_pairs`` (``Record.dropped``; 200 for the default 50): the writers
+#: whose stale copies still go once past the clocks' window. Each costs its bytes
+#: in every decode of the record: with none kept a key of 400 distinct
+#: read-modify-writers took 0.87 CPU-s on the simulator, with 350 2.2 (session 59).
+DROPPED_PER_PAIR = 4
+
+
+def _within_budget(record: Record) -> Record:
+    """``record`` with its dropped pairs within :func:`dropped_bytes_kept` and
+    :data:`DROPPED_PER_PAIR` x ``max_pairs`` of them: past either the lowest
+    counters go, ties by node (the floor still holds them: a version of theirs may
+    then come back as a false sibling, as before session 59)."""
+    if not record.dropped or record.truncation is None:
+        return record
+    most = DROPPED_PER_PAIR * record.truncation.max_pairs
+    size = 4 + sum(10 + len(node.encode("utf-8")) for node, _ in record.dropped)
+    budget = dropped_bytes_kept(record)
+    if size <= budget and len(record.dropped) <= most:
+        return record
+    held = dict(record.dropped)
+    for node, _ in sorted(record.dropped, key=lambda pair: (pair[1], pair[0])):
+        if size <= budget and len(held) <= most:
+            break
+        size -= 10 + len(node.encode("utf-8"))
+        del held[node]
+    return Record(record.mode, record.siblings, truncation=record.truncation,
+                  floor=record.floor, dropped=tuple(sorted(held.items())))
+
+
+def _without_dropped(record: Record) -> Record:
+    """``record`` (client-vclock) less every sibling whose own pair (its dot) is one
+    of ``record.dropped`` at that counter or below: an ancestor of a version the
+    record held, whose clock truncation cut of that pair (session 59: a stale copy
+    of a deleted value, written by one of more writers than ``vclock_max_pairs``,
+    came back beside the tombstone)."""
+    if not record.dropped:
+        return record
+    cut = dict(record.dropped)
+    kept = tuple(s for s in record.siblings
+                 if (node := _dot(s.clock)) is None or s.clock.counter(node) > cut.get(node, 0))
+    if len(kept) == len(record.siblings):
+        return record
+    return Record(record.mode, kept, truncation=record.truncation, floor=record.floor,
+                  dropped=record.dropped)
+
+
 def _covers(clock: VClock, node: str, counter: int, mode: ClockMode) -> bool:
     """Whether ``clock`` holds the dot (``node``, ``counter``): in client-vclock at
     ``counter`` or above (an entry's counters are minted in causal order, each put
@@ -412,12 +502,27 @@ def _without_covered(record: Record) -> Record:
     client-vclock the counters the dropped siblings' pairs held, where no kept clock
     holds them as high, raise ``record.floor`` (session 31's review: a copy that
     forgot them let its node mint such a dot again, which a stale copy of a dropped
-    sibling then covered)."""
+    sibling then covered).
+
+    A sibling of the same own entry at a higher counter covers it too in
+    client-vclock (session 59): the entry's counters are minted in causal order
+    (:func:`_client_pair_entry`), so the later version saw it. Before, only a
+    sibling of another own pair could, and a tombstone (which keeps every pair)
+    written by the same client through the same coordinator as the key's later
+    versions stayed beside them for good once their clocks lost a pair it held: a
+    hidden sibling per round of a delete / re-create loop beside a blind writer,
+    the record and each put's CPU growing until ``max_siblings`` refused the
+    client's put (session 58's red team 8, probe 05j)."""
     siblings = record.siblings
     owns = [own_pair(s.clock) for s in siblings]
+    client = record.mode is ClockMode.CLIENT_VCLOCK
+    # A sibling whose own pair is the same entry covers the dot only in client-vclock
+    # and only above its counter (a later dot of the entry, minted by a put whose
+    # context covered this one: session 59); at the same counter it is a copy of
+    # the same version, cut apart (neither may make the other go).
     gone = {i for i, s in enumerate(siblings) if (node := _dot(s.clock)) is not None and any(
-        j != i and owns[j] != node
-        and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        j != i and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        and (owns[j] != node or (client and t.clock.counter(node) > s.clock.counter(node)))
         for j, t in enumerate(siblings))}
     if not gone:
         return record
@@ -430,8 +535,11 @@ def _without_covered(record: Record) -> Record:
         # copy of a dropped sibling covered the new version's dot (an acknowledged
         # write lost; the histories' seed 56).
         held = _join(Record(record.mode, kept))
-        floor = max([floor, *(c for i in gone for n, c in siblings[i].clock.pairs
-                              if held.counter(n) < c)])
+        lost = [(n, c) for i in gone for n, c in siblings[i].clock.pairs
+                if held.counter(n) < c]
+        floor = max([floor, *(c for _, c in lost)])
+        return Record(record.mode, kept, truncation=record.truncation, floor=floor,
+                      dropped=_add_dropped(record.dropped, lost) if record.truncation else ())
     return Record(record.mode, kept, truncation=record.truncation, floor=floor)
 
 
@@ -485,14 +593,18 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     lost its own pair in the next pass and a replica holding it kept it) and the
     context pairs it could not date, :func:`merge` the own pairs of both records'
     versions, so a replica drops the same pairs as the coordinator did."""
-    policy = record.truncation
-    if policy is None or record.mode not in _VCLOCK_MODES:
+    if record.truncation is None or record.mode not in _VCLOCK_MODES:
         return record
-    protected = set(keep)
+    return _within_budget(_truncated(record, record.truncation, set(keep)))
+
+
+def _truncated(record: Record, policy: Truncation, protected: set[str]) -> Record:
+    """:func:`truncate`'s cut of ``record`` under ``policy`` (its dropped pairs not
+    yet bounded), keeping the nodes of ``protected``."""
     # once: a cut only removes pairs, so it never makes a clock cover a dot; the
     # floor after it (it may raise it: session 31's review)
-    record = _without_covered(record)
-    floor = record.floor
+    record = _without_covered(_without_dropped(record))
+    floor, dropped = record.floor, record.dropped
     while True:
         join = _join(record)
         count = policy.pairs_to_keep(join)
@@ -519,9 +631,11 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
         if join.entries.keys() <= kept:
             return record
         if record.mode is ClockMode.CLIENT_VCLOCK:  # raised to the highest counter dropped
-            floor = max([floor, *(c for n, c in join.pairs if n not in kept)])
+            cut = [(n, c) for n, c in join.pairs if n not in kept]
+            floor = max([floor, *(c for _, c in cut)])
+            dropped = _add_dropped(dropped, cut)
         record = Record(record.mode, reconcile(_cut(record.siblings, kept)),
-                        truncation=policy, floor=floor)
+                        truncation=policy, floor=floor, dropped=dropped)
         # again until nothing goes (a fixpoint, so replicas agree byte for byte): a
         # stale ancestor that went no longer keeps its own pair, and the smaller
         # join may be truncated further
@@ -721,7 +835,8 @@ def apply_put(
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),
                            truncation=policy,
-                           floor=max(record.floor, counter_floor) if policy else 0),
+                           floor=max(record.floor, counter_floor) if policy else 0,
+                           dropped=record.dropped if policy else ()),
                     keep=keep)
 
 
@@ -769,7 +884,8 @@ def merge(a: Record, b: Record) -> Record:
     policy = _policy(a.truncation, b.truncation)
     return truncate(Record(a.mode, reconcile((*a.siblings, *b.siblings)),
                            truncation=policy,
-                           floor=max(a.floor, b.floor) if policy else 0),
+                           floor=max(a.floor, b.floor) if policy else 0,
+                           dropped=_add_dropped(a.dropped, b.dropped) if policy else ()),
                     keep={own_pair(s.clock) or "" for s in (*a.siblings, *b.siblings)})
 
 

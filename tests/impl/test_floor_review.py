@@ -227,7 +227,7 @@ def test_replicas_whose_floors_differ_converge(monkeypatch: pytest.MonkeyPatch,
         # and raises its own floor: n3's record as before is rebuilt with floor 0
         assert [r.floor for r in records] == [5, 5, 5]
         assert records[0].siblings == records[2].siblings
-        records[2] = dataclasses.replace(records[2], floor=0)
+        records[2] = dataclasses.replace(records[2], floor=0, dropped=())
     monkeypatch.undo()
     with _truncating_cluster(anti_entropy=repair == "anti-entropy",
                              read_repair=repair == "read-repair") as cluster:

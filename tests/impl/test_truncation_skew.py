@@ -21,6 +21,7 @@ and a context pair with no stored time as young (``impl.versions.apply_put``).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -457,7 +458,10 @@ def test_client_vclock_truncation_keeps_the_highest_dropped_counter_as_the_floor
     assert minted.clock.counter("n1 alice") == 6 and z.floor == 5  # a put keeps it
     assert not VClock.of({"n1 alice": 5}).descends(minted.clock)
     assert decode_record(encode_record(after)) == after
-    assert encode_record(after)[-33:-32] == b"\x02"  # the flag, the policy, the floor
+    # the flag, the policy, the floor, the dropped pair (session 59: flag 3)
+    assert after.dropped == (("n1 alice", 5),)
+    assert encode_record(after)[-33 - 22:-32 - 22] == b"\x03"  # (22: 4 + 2 + 8 + 8)
+    assert encode_record(dataclasses.replace(after, dropped=()))[-33:-32] == b"\x02"
     assert encode_record(before)[-25:-24] == b"\x01"
     assert merge(before, after).floor == 5 and merge(after, before).floor == 5
     carol = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"C", coordinator="n3",
@@ -470,7 +474,7 @@ def test_a_floor_of_zero_is_refused_and_server_vclock_keeps_none() -> None:
     """Flag 2 with a floor of 0 is not canonical; server-vclock records keep no
     floor (its own pair's truncation begins a key epoch instead)."""
     _, after = _forgetful_records()
-    raw = encode_record(after)
+    raw = encode_record(dataclasses.replace(after, dropped=()))
     with pytest.raises(BadMessageError, match="floor of 0"):
         decode_record(raw[:-8] + bytes(8))
     policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
@@ -518,12 +522,16 @@ def test_a_stamp_years_ahead_erases_no_unresolved_sibling_and_clocks_stay_bounde
 
 def test_the_cost_a_replica_cut_off_through_a_long_chain_brings_back_a_false_sibling(
         ) -> None:
-    """Truncation's cost since session 30, pinned: n3 cut off after v2 while 32
+    """Truncation's cost from session 30 to 58: n3 cut off after v2 while 32
     read-modify-writes of distinct clients run, the last 12 two days on, so the
-    chain's clock dropped v2's own pair by age. Healed, n3's v2 cannot be told from
+    chain's clock dropped v2's own pair by age. Healed, n3's v2 could not be told from
     a write concurrent with the chain (its own pair is in no other clock), so it
-    is kept as a false sibling (``[v2, v34]``; before, ``[v34]``, and a truly
-    concurrent X lost alike); the next read-modify-write resolves it."""
+    was kept as a false sibling (``[v2, v34]``; before session 30, ``[v34]``, and a
+    truly concurrent X lost alike). Since session 59 the chain's records keep the
+    pairs their cuts dropped (``Record.dropped``), v2's own pair among them, and v2
+    goes: ``[v34]`` (a truly concurrent X is kept: its own pair was never cut,
+    ``test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old``); the next
+    read-modify-write answers its value alone."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock") as cluster:
         def rmw(node: str, i: int) -> None:
             client = cluster.client(node, client_id=f"c{i}")
@@ -541,7 +549,7 @@ def test_the_cost_a_replica_cut_off_through_a_long_chain_brings_back_a_false_sib
             rmw("n2", i)
         cluster.heal()
         cluster.run_until_quiet()
-        assert sorted(cluster.client("n1").get(KEY, r=3).values) == [b"v2", b"v34"]
+        assert sorted(cluster.client("n1").get(KEY, r=3).values) == [b"v34"]
         rmw("n1", 35)
         cluster.run_until_quiet()
         assert cluster.client("n2").get(KEY, r=3).values == [b"v35"]
