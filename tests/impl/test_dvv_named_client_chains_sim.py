@@ -16,10 +16,11 @@ id ``impl.versions.SHARED_CLIENT_ID`` alone), in the spec's put
 and the HTTP API passes the client's name again (session 58's ``_request_of``
 override, every dvv write the shared id, is gone).
 
-Mutant: ``spec.dvv.dot_actor``'s loop returning ``actor`` past an unread value of
-the pair (the rule before, for every client): both tests fail, refused at chained
-put 22 ("more than 25 siblings"), the named and the shared id's alike (session 58
-saw this test's named cases as strict xfails, refused there)."""
+Mutants of ``spec.dvv.dot_actor``'s loop (session 59): returning ``actor`` past an
+unread value of the pair unless the client is ``http`` (the rule before, session
+48's ``shared``): the named tests fail ("more than 25 siblings", as session 58's
+strict xfails), the shared id's pass; returning ``actor`` for every client: all
+four fail."""
 
 from __future__ import annotations
 
