@@ -65,7 +65,8 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
     PUT  /kv/<key>[?w=W][&pw=PW] -> 200 {"context": base64, "key": base64}
          body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
          context (no header: a new concurrent write; an empty one: 400); X-Vdynamo-Client and
-         X-Vdynamo-Client-Counter (the client-vclock mode)
+         X-Vdynamo-Client-Counter (the client-vclock mode; in dvv the client's name
+         places the pair a put's dot may take, spec.dvv.dot_actor)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
     DELETE /kv/<key>[?w=W][&r=R][&pw=PW][&pr=PR]
@@ -2400,16 +2401,10 @@ class HttpApi:
                     headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
         server = self.server
         named = headers.get(b"x-vdynamo-client")
+        # In dvv a client's name places a put's dot alone (spec.dvv.dot_actor): past an
+        # unread value of its pair a fresh pair, whatever the name (session 59; from
+        # session 58's red team 8 to then every dvv write here was the shared id)
         client = _client_of(named) if named is not None else SHARED_CLIENT_ID
-        if self.config.clock == "dvv":
-            # In dvv a client's name places a put's dot alone (spec.dvv.dot_actor), and a
-            # named pair holding an unread value sent the put to the server's actor,
-            # whose dot no context names: one named client's chain after its own three
-            # blind puts, or three chains of one library client on one key, made a
-            # sibling per put until 413 (session 58's red team 8). Every HTTP write is
-            # the shared id, whose puts take fresh pairs there (session 48); the name
-            # (checked above) matters to the client-vclock mode's clock alone
-            client = SHARED_CLIENT_ID
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),

@@ -1050,12 +1050,12 @@ class Router:
         them back as false siblings, a deleted value too; named, its puts share one
         pair per coordinator (tests/runtime/test_client_vclock_sequential_client.py).
         One client's blind puts stay siblings (tests/runtime/test_client_name_by_mode.py).
-        server-vclock and lww put no client in a clock: not sent. Since session 58 a
-        node takes every dvv write over HTTP as the shared id (whose puts take fresh
-        pairs since session 48): the name's pair sent one client's chain past its own
-        three blind puts, or three chains of one client, to the server's actor, a
-        sibling per put until 413 (tests/runtime/test_dvv_named_client_chains.py);
-        in dvv the name is still sent, and counts for nothing there."""
+        server-vclock and lww put no client in a clock: not sent. In dvv the name's
+        pair past its own unread value takes a fresh pair (``spec.dvv.dot_actor``,
+        session 59): before, it sent one client's chain past its own three blind
+        puts, or three chains of one client, to the server's actor, a sibling per put
+        until 413 (tests/runtime/test_dvv_named_client_chains.py), and from session
+        58 to 59 a node took every dvv write over HTTP as the shared id instead."""
         return ({"X-Vdynamo-Client": self.client_id}
                 if self.clock in NAMED_CLOCKS else {})
 

@@ -10,9 +10,9 @@ needs. The record is what the storage engine keeps (as the bytes of
 - ``dvv`` (default): a :class:`spec.dvv.DVVSet` of byte values. A put is
   ``dvv.update(dvv.new(context, value), stored, id)``: ``id`` (the coordinator's
   actor, or the pair (actor, client) past a value of the actor the context does
-  not cover: :func:`spec.dvv.dot_actor`) is the new value's dot; every stored
-  value whose dot the context covers is overwritten; the others stay as siblings.
-  Replicas merge with ``dvv.sync``.
+  not cover, or a fresh pair past one of that too: :func:`spec.dvv.dot_actor`) is
+  the new value's dot; every stored value whose dot the context covers is
+  overwritten; the others stay as siblings. Replicas merge with ``dvv.sync``.
 - ``server-vclock``: one vector clock per sibling. A put's clock is the
   context's clock with the coordinator's entry set to one more than the highest
   counter of that entry stored for the key. Two concurrent writes through the
@@ -279,9 +279,9 @@ def _prune_keeping(clock: VClock, own: set[str], max_pairs: int) -> VClock:
 
 
 #: The client id of every HTTP write that names no client (no X-Vdynamo-Client):
-#: an id many programs share, so a dvv put past unread values of the server's and
-#: of this id's pair takes a fresh pair (``spec.dvv.dot_actor``'s ``shared``;
-#: session 48).
+#: an id many programs share; a dvv put past unread values of the server's and of
+#: this id's pair takes a fresh pair (``spec.dvv.dot_actor``; session 48, for every
+#: client since session 59).
 SHARED_CLIENT_ID = "http"
 
 
@@ -289,13 +289,12 @@ def dot_actor(record: Record, context: VClock, actor: str, client_id: str) -> st
     """The id a dvv put of ``client_id`` with ``context``, coordinated under ``actor``
     over the stored ``record``, mints its dot under (:func:`spec.dvv.dot_actor`:
     ``actor``, or the pair ``"<actor> <client_id>"`` past a value of ``actor`` the
-    context does not cover, or for :data:`SHARED_CLIENT_ID` a fresh pair
-    ``"<actor>/<k> <client_id>"`` past one of the pair too); ``actor`` in the other
-    modes. What :func:`apply_put` mints under, and the ``actor`` of
+    context does not cover, or a fresh pair ``"<actor>/<k> <client_id>"`` past one
+    of the pair too, any client since session 59); ``actor`` in the other modes.
+    What :func:`apply_put` mints under, and the ``actor`` of
     :func:`written_context_pairs`."""
     if record.mode is ClockMode.DVV:
-        return dvv.dot_actor(record.dvvset, context, actor, client_id,
-                             shared=client_id == SHARED_CLIENT_ID)
+        return dvv.dot_actor(record.dvvset, context, actor, client_id)
     return actor
 
 
@@ -758,9 +757,9 @@ def apply_put(
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
         # the actor, or the pair (actor, client) past a value of the actor the
-        # context does not cover (spec.dvv.dot_actor; session 29; a fresh pair for
-        # the shared id past one of the pair too, session 48): the context the put
-        # answers can then cover its new dot (written_context_pairs)
+        # context does not cover (spec.dvv.dot_actor; session 29; a fresh pair past
+        # one of the pair too, session 48, every client since session 59): the put's
+        # answered context can then cover its new dot (written_context_pairs)
         actor = dot_actor(record, context, actor, client_id)
         updated = dvv.update(fresh, record.dvvset, actor)
         if value == TOMBSTONE:

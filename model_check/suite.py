@@ -155,6 +155,14 @@ _WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
 # Two clients' puts under a drop, kept as siblings (the two-client entries that keep them).
 _TWO_WRITERS_DROP = {**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
                      "anti_entropy_repairs": 2}
+# The kv679 entries (session 59: three puts and a get): a write, a read after it and a
+# write with its context, siblings (the re-issued dot), and a disk lost holding data.
+_KV679 = {**_WRITE_READ, "write_after_read": 7, "siblings_stored": 4,
+          "disk_lost_holding_data": 2}
+# The restore entries' (two nodes, R = 1): the same with a restore behind.
+_RESTORE_READ = {"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
+                 "read_after_acknowledged_write": 4, "write_after_read": 5,
+                 "restored_behind": 3}
 # A put at W = 1 (acknowledged at once) on two nodes (the forgetful-client entries).
 _WRITE1 = {"put_acknowledged": 1, "converged_after_a_write": 2}
 # The sloppy-crash entries' witnesses (sloppy-partition's and session 39's primary
@@ -463,43 +471,48 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
         "dvv-amnesia-naive-actor",
         "key amnesia (Riak's kv679): after a disk loss the key's coordinator mints under its "
-        "bare name again and re-issues the dots (n3, 1), (n3, 2) (the second for the "
-        "fourth put: the third goes under the pair (n3, c1) since session 29); a replica "
-        "that holds the acknowledged v1 under the old (n3, 1) takes the new (n3, 2) as its "
-        "successor and drops v1, the last copy (the coordinator's went with its disk)",
-        {"acked_writes_durable": 14, "convergence": 10},
-        distinct_states=39_636,  # 6,911 with three puts before session 29
-        transitions=225_472, depth=20,
-        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
+        "bare name again and re-issues the dot (n3, 1) for v2, which n1 acknowledges "
+        "holding v1 under it; the client's get through n3 reads n1's v1 for that dot, and "
+        "v3, put with its context, is minted under (n3, 2) and overwrites v2, "
+        "acknowledged, on n3, its only copy (v3's history holds v1, not v2). "
+        "Three puts and a get since session 59 (four blind puts before: the fourth reached "
+        "(n3, 2) past the pair (n3, c1); it takes a fresh pair now, spec.dvv.dot_actor); "
+        "read_your_writes: the get after the disk loss (disk-loss-read's kind)",
+        {"acked_writes_durable": 14, "read_your_writes": 8, "convergence": 8},
+        distinct_states=86_800,  # 39,636 with four blind puts before session 59
+        transitions=464_634, depth=19,
+        found=_KV679,
         not_found=("new_actor_writes",),
     ),
     _entry(
         "dvv-amnesia-actor-epochs",
         "the same with an actor per storage lifetime (the default): the node's new dots are "
-        "(n3~1, k), which no replica has seen; nothing is lost",
-        distinct_states=54_929,  # 9,877 with three puts before session 29
-        transitions=314_984, depth=19,
-        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
-               "new_actor_writes": 3},
+        "(n3~1, k), which no replica has seen; nothing is lost (read_your_writes: the get "
+        "after the disk loss, as in the naive twin; not the actor's)",
+        {"read_your_writes": 8},
+        distinct_states=117_529,  # 54,929 with four blind puts before session 59
+        transitions=622_151, depth=19,
+        found={**_KV679, "new_actor_writes": 3},
     ),
     _entry(
         "dvv-buffered-crash-naive-actor",
         "the same amnesia from a buffered storage engine: a crash loses the writes not yet "
-        "flushed, and the naive actor re-issues a dot (four puts since session 29)",
-        {"acked_writes_durable": 14, "convergence": 10},
-        distinct_states=45_973,  # 8,640 with three puts before session 29
-        transitions=259_998, depth=20,
-        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
+        "flushed, and the naive actor re-issues a dot (three puts and a get since session "
+        "59, four blind puts before)",
+        {"acked_writes_durable": 14, "read_your_writes": 8, "convergence": 8},
+        distinct_states=101_449,  # 45,973 with four blind puts before session 59
+        transitions=543_004, depth=19,
+        found=_KV679,
         not_found=("new_actor_writes",),
     ),
     _entry(
         "dvv-buffered-crash-actor-epochs",
         "the same with actor epochs: every restart of a buffered node mints under a new "
-        "actor; nothing is lost",
-        distinct_states=61_266,  # 11,606 with three puts before session 29
-        transitions=349_510, depth=19,
-        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
-               "new_actor_writes": 3},
+        "actor; nothing is lost (read_your_writes: the get after the crash's loss)",
+        {"read_your_writes": 8},
+        distinct_states=132_178,  # 61,266 with four blind puts before session 59
+        transitions=700_521, depth=19,
+        found={**_KV679, "new_actor_writes": 3},
     ),
     _entry(
         "dvv-restore-kept-actor",
@@ -507,25 +520,26 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "false): n1's disk is backed up empty, v1 is acknowledged under the dot (n1, 1) on "
         "n1 and n2, n1's disk is restored from the backup; with the counters of the "
         "backup's time n1 mints (n1, 1) again for v2 (n2 keeps v1 for it: v2's ack is "
-        "empty), v3 under the pair (n1, c1) (session 29) and (n1, 2) for v4, which n2 "
-        "takes as v1's successor: v1, acknowledged, is gone (docs/impl.md, 'Operation "
-        "ids after a restored backup')",
-        {"acked_writes_durable": 14, "convergence": 10},
-        distinct_states=1_373,  # 685 with three puts before session 29
-        transitions=2_469, depth=16,
-        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
-               "restored_behind": 3},
+        "empty), the client's get through n1 (R = 1) reads v2, and v3, put with that "
+        "context, is minted under (n1, 2), which n2 takes as v1's successor: v1, "
+        "acknowledged, is gone (docs/impl.md, 'Operation ids after a restored backup'). "
+        "Three puts and a get since session 59 (four blind puts before)",
+        {"acked_writes_durable": 12, "read_your_writes": 7, "convergence": 8},
+        distinct_states=2_674,  # 1,373 with four blind puts before session 59
+        transitions=4_759, depth=15,
+        found=_RESTORE_READ,
         not_found=("new_actor_writes",),
     ),
     _entry(
         "dvv-restore-new-actor",
         "the same with a new actor for the restored disk (restore_actor = \"new\", the "
         "implementation's actor_per_start = true, its default): n1 mints under n1~1 after "
-        "the restore, dots no replica has seen; nothing is lost",
-        distinct_states=1_430,  # 722 with three puts before session 29
-        transitions=2_535, depth=16,
-        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
-               "restored_behind": 3, "new_actor_writes": 4},
+        "the restore, dots no replica has seen; nothing is lost (read_your_writes: the get "
+        "of the restored disk, R = 1, reads it behind)",
+        {"read_your_writes": 7},
+        distinct_states=2_817,  # 1,430 with four blind puts before session 59
+        transitions=4_914, depth=15,
+        found={**_RESTORE_READ, "new_actor_writes": 4},
     ),
     _entry(
         "lww-skew-wall-clock",

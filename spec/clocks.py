@@ -60,7 +60,8 @@ The modes:
 ``dvv``
     A DVVSet per key: ``update(new(context, put_id), local, id)``, ``id`` the
     coordinator's actor or, past a value of it the context does not cover, the
-    pair (actor, client) (:func:`spec.dvv.dot_actor`); the coordinator replicates
+    pair (actor, client), or past one of that too a fresh pair (session 59, every
+    client) (:func:`spec.dvv.dot_actor`); the coordinator replicates
     its whole updated DVVSet and replicas ``sync``.
     For the properties, the put's *ghost clock* is its context plus its dot.
 

@@ -608,19 +608,16 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
 MAX_PAIRS_PER_ACTOR = 8
 
 
-def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *,
-              shared: bool = False) -> str:
+def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -> str:
     """The id under which a put of ``client`` with the context ``vector``, coordinated
     by the server ``actor`` over its ``clock``, makes its event (``update``'s
     ``server_id``): ``actor``, unless ``actor``'s entry holds a value whose dot
     ``vector`` does not cover (a put through this server that the client did not
     read, which the put leaves a sibling); then the pair ``"<actor> <client>"``
     (:func:`spec.vclock.client_entry`) if its own entry holds no such value, else
-    ``actor`` all the same (an empty ``client``: ``actor``). ``shared``: ``client``
-    is an id several writers share (the implementation's unnamed HTTP writers,
-    ``impl.versions.SHARED_CLIENT_ID``): past an unread value of the pair too, the
-    first fresh pair ``"<actor>/<k> <client>"`` (k = 1, 2, ...) that holds none, as
-    the client-vclock mode's put does (:func:`spec.clocks.put`), not ``actor``.
+    the first fresh pair ``"<actor>/<k> <client>"`` (k = 1, 2, ...) that holds none,
+    as the client-vclock mode's put does (:func:`spec.clocks.put`); an empty
+    ``client``: ``actor``.
 
     Why (a deviation from the reference, whose ids are servers alone; session 29):
     a DVVSet entry holds the values of its *last* events, so the new dot
@@ -634,19 +631,20 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     other values are the client's own earlier writes through this server, which
     its context covers, so the context plus the new dot is a version vector.
 
-    The fresh pairs (session 48): writers that share one client id (every HTTP
-    request that names no client is ``http``) each past a value of the others
-    through one server found the pair holding one of those values too, and took
-    ``actor``: a raw HTTP client chaining its puts' contexts after two such writers
-    made one sibling per put and was refused at the 24th ("more than 25 siblings",
-    the key stuck: case 05's kind). A fresh pair's entry holds only events the
-    put's context covers, so its dot is again the head of an entry the context
-    plus the dot names, and the chain's next put, whose context names that dot,
-    finds the same fresh pair free: ``[a, b, c29]`` after 30 chained puts. Only for
-    a shared id: one named writer's pair holds an unread value only after its own
-    blind puts, and the spec's clients are named, so the model checker's entries
-    keep their rule (with fresh pairs for every client the kv679 entries' four
-    blind puts no longer reach the re-issued dot; docs/dvv.md, "Fresh pairs").
+    The fresh pairs (session 48 for the shared id of unnamed HTTP writers, session
+    59 for every client): a put past an unread value of its own pair too (its
+    client's own blind puts, or another writer under the same id) took ``actor``
+    before, whose dot no context names without the unread value below it, so it
+    answered its context alone and a chain continuing from its puts' contexts made
+    one sibling per put until "more than 25 siblings" (the key stuck: case 05's
+    kind; session 58's red team 8: one named client's three blind puts, then 30
+    chained). A fresh pair's entry holds only events the put's context covers, so
+    its dot is again the head of an entry the context plus the dot names, and the
+    chain's next put, whose context names that dot, finds the same fresh pair
+    free: ``[b0, b1, c29]`` after 3 blind and 30 chained puts. Session 48 kept it to
+    the shared id because the model checker's kv679 entries reached their re-issued
+    dot through four blind puts; since session 59 they reach it through a read
+    (docs/dvv.md, "Fresh pairs for every client (session 59)").
 
     Bounded: a key's record holds at most :data:`MAX_PAIRS_PER_ACTOR` pairs (fresh
     ones included) of one server actor; past them a new pair's put takes the first
@@ -675,8 +673,6 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str, *
     fresh = 0
     pair = client_entry(client, actor)
     while unread(pair):  # a put of this client through this server it did not read
-        if not shared:
-            return actor
         fresh += 1
         pair = client_entry(client, actor, fresh)
     if pair not in ids and sum(

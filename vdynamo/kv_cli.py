@@ -168,10 +168,9 @@ def cli_client_id() -> str:
     back (tests/runtime/test_cli_client_vclock_chain.py). Sharing a name is safe:
     a coordinator holding a value of the pair that a put's context does not cover
     takes a fresh entry of the pair (:func:`impl.versions.apply_put`), so the
-    calls' blind puts stay siblings. In dvv the name counts for nothing since
-    session 58 (every HTTP write there is :data:`impl.versions.SHARED_CLIENT_ID`,
-    whose puts take fresh pairs alike). Without a user name (no ``USER``, ``LOGNAME``
-    and no password entry) the numeric uid stands for it."""
+    calls' blind puts stay siblings. In dvv the same (``spec.dvv.dot_actor``'s fresh
+    pairs, for every client since session 59). Without a user name (no ``USER``,
+    ``LOGNAME`` and no password entry) the numeric uid stands for it."""
     try:
         user = getpass.getuser()
     except (OSError, KeyError):  # no name for the uid (a container's bare uid)

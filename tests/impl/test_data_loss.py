@@ -171,10 +171,14 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
     older backup (kv679 by a rollback, not an empty disk): v1 through n1, n1 backed
     up; v2 through n1 with v1's context; n1 crashes and its backup is put back (it
     holds v1 and n1's actor and counters of that time); restarted, n1 coordinates
-    two blind puts, v3 and v4, acknowledged (v3 is minted under the pair (n1's
-    actor, c2), past v1, which it did not read: spec.dvv.dot_actor, session 29;
-    v4, past v1 and v3, under n1's actor). The memory engine is backed up with a
-    deep copy, the SQLite one by copying its files while the node is down."""
+    v3, blind, and v4 with the context of v1 alone (a read before v2's put),
+    acknowledged (v3 is minted under the pair (n1's actor, c2), past v1, which it
+    did not read: spec.dvv.dot_actor, session 29; v4, whose context covers n1's
+    entry, under n1's actor). Before session 59 v4 was a second blind put, past v1
+    and v3, and took n1's actor; since then such a put takes a fresh pair
+    (``"n1/1 c2"``), so v4 reaches n1's actor through a context, as the spec's
+    kv679 entries do through a get. The memory engine is backed up with a deep
+    copy, the SQLite one by copying its files while the node is down."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
                           storage_dir=tmp_path / "data",
                           actor_per_start=actor_per_start, restore_guard=guard) as cluster:
@@ -188,7 +192,8 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
             cluster.crash("n1")
             _back_up_sqlite(cluster, "n1", backup_dir)
             cluster.restart("n1")
-        first.put(KEY, b"v2", context=first.get(KEY).context)
+        seen_v1 = first.get(KEY).context
+        first.put(KEY, b"v2", context=seen_v1)
         cluster.run_until_quiet()
         assert all(values(record) == [b"v2"] for record in cluster.replicas(KEY).values()
                    if record is not None)
@@ -203,7 +208,7 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
         assert restored is not None and values(restored) == [b"v1"], "the backup holds v1"
         second = cluster.client("n1", client_id="c2")
         second.put(KEY, b"v3")  # acknowledged
-        second.put(KEY, b"v4")  # acknowledged
+        second.put(KEY, b"v4", context=seen_v1)  # acknowledged: a context of v1 alone
         cluster.run_until_quiet()
         return sorted(cluster.client("n2").get(KEY, r=3).values)
 

@@ -1,35 +1,32 @@
-"""Session 58's review of red team 8's dvv change: red team 8's scenario (one
-*named* client's three blind puts of a key, then puts each with the context the
-previous put answered; three interleaved chains of one client) on the seeded
-simulator, whose clients (:meth:`impl.cluster.SimulatedCluster.client`) pass
-their ids to the coordinator directly, not through the HTTP API that red team 8's
-fix (``HttpApi._request_of``: every dvv write over HTTP is
-:data:`impl.versions.SHARED_CLIENT_ID`) changed.
+"""Session 58's review of red team 8's dvv change, fixed at the root in session 59:
+red team 8's scenario (one *named* client's three blind puts of a key, then puts
+each with the context the previous put answered; three interleaved chains of one
+client) on the seeded simulator, whose clients
+(:meth:`impl.cluster.SimulatedCluster.client`) pass their ids to the coordinator
+directly, not through the HTTP API.
 
-The fault's cause is the dot's place (``spec.dvv.dot_actor`` without ``shared``):
-the third blind put finds the server's entry and the client's pair each holding a
-value it did not read, takes the server's actor, and answers its context alone (the
-empty context: a blind put), so every chained put is blind again, one sibling each
-until "more than 25 siblings". On the simulator, 1 node or 3 (N=3, R=W=2, through
-n1 or routed): refused at chained put 22 and at round 12 of the three chains, as
-over HTTP before red team 8's fix. The spec's put (``spec.clocks.put``) has the
-same rule, and the lockstep refinement follows it: a root fix (fresh pairs for
-every client, ``shared`` for all) changes the model checker's kv679 verdicts
-(docs/dvv.md, "Fresh pairs"; docs/runtime.md, "Review of red team 8's dvv change
-(session 58)"), so it is pinned open here as a strict xfail; the shared id's
-chains pass (what HTTP does now).
+The fault's cause was the dot's place (``spec.dvv.dot_actor`` before session 59):
+the third blind put found the server's entry and the client's pair each holding a
+value it did not read, took the server's actor, and answered its context alone (the
+empty context: a blind put), so every chained put was blind again, one sibling each
+until "more than 25 siblings". Since session 59 such a put takes a fresh pair
+``"<actor>/<k> <client>"`` whatever the client (the rule session 48 gave the shared
+id ``impl.versions.SHARED_CLIENT_ID`` alone), in the spec's put
+(``spec.clocks.put``) and the implementation's (``impl.versions.dot_actor``) alike,
+and the HTTP API passes the client's name again (session 58's ``_request_of``
+override, every dvv write the shared id, is gone).
 
-Mutant: ``impl.versions.dot_actor`` and ``spec.clocks.put`` passing ``shared=True``
-for every client (the root fix): the xfail passes (strict: the test fails), the
-shared tests still pass; ``impl.versions.dot_actor`` alone changed:
-``test_lockstep.py::test_implementation_refines_the_spec[strict-dvv]`` diverges."""
+Mutants of ``spec.dvv.dot_actor``'s loop (session 59): returning ``actor`` past an
+unread value of the pair unless the client is ``http`` (the rule before, session
+48's ``shared``): the named tests fail ("more than 25 siblings", as session 58's
+strict xfails), the shared id's pass; returning ``actor`` for every client: all
+four fail."""
 
 from __future__ import annotations
 
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.errors import DynamoError
 from impl.versions import SHARED_CLIENT_ID
 
 
@@ -60,19 +57,15 @@ RIGHT = ([b"b0", b"b1", b"c29"], [b"0-19", b"1-19", b"2-19"])
 @pytest.mark.parametrize(("nodes", "coordinator"), [(1, "n1"), (3, None)])
 def test_the_shared_ids_chains_supersede_themselves(nodes: int,
                                                     coordinator: str | None) -> None:
-    """What every dvv write over HTTP is since red team 8 (``SHARED_CLIENT_ID``):
-    fresh pairs past the pair's unread value, each chain's answered context names
-    its put."""
+    """The id of every HTTP write that names no client (``SHARED_CLIENT_ID``): fresh
+    pairs past the pair's unread value, each chain's answered context names its
+    put."""
     assert _chains(SHARED_CLIENT_ID, nodes, coordinator) == RIGHT
 
 
-@pytest.mark.xfail(raises=DynamoError, strict=True,
-                   reason="open: spec.dvv.dot_actor's rule for named clients (a put past "
-                   "its own pair's unread value takes the server's actor); refused at "
-                   "chained put 22 ('more than 25 siblings')")
 @pytest.mark.parametrize(("nodes", "coordinator"), [(1, "n1"), (3, None)])
 def test_a_named_clients_chains_on_the_simulator(nodes: int,
                                                  coordinator: str | None) -> None:
     """The simulator's named client (``c1``-style ids, or any ``client_id``): the
-    right values are those of the shared id; today refused at chained put 22."""
+    same values as the shared id's (refused at chained put 22 before session 59)."""
     assert _chains("shop-7", nodes, coordinator) == RIGHT

@@ -101,8 +101,10 @@ def test_a_record_holding_a_value_over_the_limit_is_taken_from_a_peer() -> None:
 
 def _siblings(count: int, value: bytes = b"") -> bytes:
     record = Record.empty(ClockMode.DVV)
-    for _ in range(count):  # blind puts: each one a sibling
-        record = apply_put(record, VClock(), value, coordinator="n2", client_id="c1", now=0.0)
+    # blind puts of no client: each one a sibling in the actor's entry (a named
+    # client's mint under fresh pairs since session 59, an entry each, up to 8)
+    for _ in range(count):
+        record = apply_put(record, VClock(), value, coordinator="n2", client_id="", now=0.0)
     return encode_record(record)
 
 

@@ -230,14 +230,15 @@ def test_the_rule_before_keeps_a_sibling_per_chained_put(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant: every dot minted under the coordinator's actor (the reference's
     ``update(..., server_id)``, the rule before session 29): all 12 values."""
-    monkeypatch.setattr(dvv, "dot_actor", lambda clock, vector, actor, client, shared=False: actor)
+    monkeypatch.setattr(dvv, "dot_actor", lambda clock, vector, actor, client: actor)
     assert _chain() == sorted([b"old", *(b"v%d" % i for i in range(11))])
 
 
 def test_dvv_a_put_past_an_unread_value_answers_its_pair_dot() -> None:
     """The rule's cases: past a value of the actor the context does not cover, the
     pair's entry; past one of the pair too (another process under the same client
-    id), the actor and the context alone (a false sibling, never a lost write)."""
+    id, or the client's own blind put), a fresh pair (session 59; the actor and the
+    context alone before: a false sibling, never a lost write)."""
     empty = Record.empty(ClockMode.DVV)
     old = apply_put(empty, VClock(), b"old", coordinator="n1", client_id="c0", now=0.0)
     assert dvv.ids(old.dvvset) == ("n1",)  # nothing unread: the actor
@@ -248,9 +249,9 @@ def test_dvv_a_put_past_an_unread_value_answers_its_pair_dot() -> None:
                                  now=1.0) == (("n1 alice", 1),)
     # a second blind put under the same id: n1's and the pair's entries both unread
     again = apply_put(blind, VClock(), b"w0", coordinator="n1", client_id="alice", now=2.0)
-    assert dot_actor(blind, VClock(), "n1", "alice") == "n1"
+    assert dot_actor(blind, VClock(), "n1", "alice") == "n1/1 alice"
     assert sorted(values(again)) == [b"old", b"v0", b"w0"]
-    assert written_context_pairs(again, VClock(), b"w0", actor="n1", writer="n1",
-                                 now=2.0) == ()
+    assert written_context_pairs(again, VClock(), b"w0", actor="n1/1 alice", writer="n1",
+                                 now=2.0) == (("n1/1 alice", 1),)
     # no client id (an internal put): the actor, as the reference
     assert dot_actor(old, VClock(), "n1", "") == "n1"

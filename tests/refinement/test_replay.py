@@ -151,20 +151,23 @@ def _held_anywhere(ls: Lockstep, value: bytes) -> bool:
     return any(holds(getattr(m.message, "record", None)) for m in ls.in_flight())
 
 
-@pytest.mark.parametrize(("stem", "setting"), [
-    ("dvv-amnesia-naive-actor.acked_writes_durable", {"actor_epochs": False}),
-    ("disk-loss-w1.acked_writes_durable", {"w": 1}),
+@pytest.mark.parametrize(("stem", "setting", "lost"), [
+    # v2 since session 59 (three puts and a get: v3, minted under the re-issued
+    # (n3, 2) with the context of a get that read v1 for (n3, 1), overwrites v2 on
+    # n3, its only copy); v1 with four blind puts before
+    ("dvv-amnesia-naive-actor.acked_writes_durable", {"actor_epochs": False}, 2),
+    ("disk-loss-w1.acked_writes_durable", {"w": 1}, 1),
 ])
 def test_an_acknowledged_write_is_lost_on_the_implementation(
-        stem: str, setting: dict[str, object]) -> None:
+        stem: str, setting: dict[str, object], lost: int) -> None:
     """The data-loss counterexamples replayed in the matching implementation setting
     (the naive actor + disk loss; W = 1 + disk loss): the implementation acknowledged
-    v1 and then no store, hint or message in flight holds it."""
+    put ``lost`` and then no store, hint or message in flight holds it."""
     ls, _ = _replayed_lockstep(stem)
     for field_name, value in setting.items():
         assert getattr(ls.cluster.config, field_name) == value
-    assert 1 in ls.clients["c1"].acked
-    assert not _held_anywhere(ls, value_of(1))
+    assert lost in ls.clients["c1"].acked
+    assert not _held_anywhere(ls, value_of(lost))
     ls.cluster.close()
 
 

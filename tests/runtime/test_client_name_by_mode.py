@@ -20,9 +20,10 @@ contexts over siblings it never read supersedes its own puts
 - The clock is learned from a node's ``/status``: a client whose first node does
   not answer learns it from the next one, and names itself all the same. Mutants
   checked: no name sent, or the clock never learned -> ``[a, b, c0, c1, c2]`` (in
-  dvv, until session 58). Since session 58 a node takes every dvv write as the
-  shared id (tests/runtime/test_dvv_named_client_chains.py), so in dvv the name no
-  longer shows: the test runs in client-vclock, where the name is the clock's
+  dvv, until session 58). From session 58 to 59 a node took every dvv write as the
+  shared id, and since session 59 every client's put past its pair's unread value
+  takes a fresh pair (tests/runtime/test_dvv_named_client_chains.py), so in dvv the
+  name no longer shows: the test runs in client-vclock, where the name is the clock's
   entry, and checks that the chain's contexts do not grow. Mutants (session 58):
   no name sent, or the clock never learned -> contexts of 92, 160, 224, ...
   characters (a fresh client a put), where named they stay at one size.

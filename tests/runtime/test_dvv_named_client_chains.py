@@ -14,12 +14,15 @@ without the unread values below it, so the put answered its context alone
 with the previous put's context: each chained put a new sibling, the 23rd
 refused (413, "more than 25 siblings"), 25 values where ``[b0, b1, c<last>]`` is
 right; three interleaved chains of one client refused at round 12. Unnamed HTTP
-writers (the shared id ``http``) had taken fresh pairs since session 48; now the
-HTTP API takes every dvv write as that shared id (the name matters to the
-client-vclock mode alone: its clock's entry), so a named writer's chains take
-fresh pairs too. Mutant: ``HttpApi._request_of`` passing the header's name in dvv
-(the rule before): both tests fail, 413 at the library's chained put 22 (its
-interleaved chains, run alone: round 12) and at the raw writer's put ``c23``.
+writers (the shared id ``http``) had taken fresh pairs since session 48; session
+58 made the HTTP API take every dvv write as that shared id, and session 59 gave
+every client fresh pairs (``spec.dvv.dot_actor``, the spec and the
+implementation alike) and removed that override: the name reaches the
+coordinator again. Mutants: ``HttpApi._request_of`` passing the header's name in
+dvv with session 58's ``dot_actor`` (session 58); ``dot_actor`` returning the
+actor past the pair's unread value unless the client is ``http`` (session 59):
+both tests fail, 413 at the library's chained put 22 (its interleaved chains, run
+alone: round 12) and at the raw writer's put ``c23``.
 (``vdynamo put`` names every run of it alike, so the CLI's third blind put of a
 key began the same: the probe's CLI chain read 15 values before, 3 after.)
 

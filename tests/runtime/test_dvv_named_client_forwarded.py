@@ -1,14 +1,16 @@
 """A named raw writer's chain in dvv through a node that is *not* the key's replica
 (session 58's review of red team 8's change): the node forwards the put to a
-coordinator (impl/forwarding.py), and the request it forwards was made by
-``HttpApi._request_of`` with the shared client id already, so the coordinator
-places the dot as for any unnamed HTTP write (fresh pairs, session 48) and the
-chain after the writer's three blind puts supersedes itself: ``[a, b, c29]``.
+coordinator (impl/forwarding.py) with the writer's name (``HttpApi._request_of``;
+from session 58 to 59 the shared client id instead), and the coordinator places
+the dot by ``spec.dvv.dot_actor``'s fresh pairs (every client's since session 59)
+so the chain after the writer's three blind puts supersedes itself: ``[a, b, c29]``.
 
 Two nodes on loopback, N = 1, every PUT sent to n1; the four keys are all n2's on
 this ring (n1's ``/status`` counts 0 keys, n2's 4: every put was forwarded).
-Mutant: ``_request_of`` passing the header's name in dvv (the rule before red team
-8's fix): the forwarded chain is refused (413, "more than 25 siblings") at ``c23``.
+Mutants: ``_request_of`` passing the header's name in dvv with session 58's
+``dot_actor`` (session 58); ``dot_actor`` returning the actor past the pair's unread
+value unless the client is ``http`` (session 59): the forwarded chain is refused
+(413, "more than 25 siblings") at ``c23``.
 About 6 s; every process stopped."""
 
 from __future__ import annotations
