@@ -196,7 +196,7 @@ from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
-           "STEP_LIMIT",
+           "LOOK_SPAN", "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -229,6 +229,10 @@ was in use since the last flush survives the next one. On the first 10^6 states 
 model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
 cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
 against 936 MiB peak, single runs)."""
+
+LOOK_SPAN = 16
+"""At most this many times :attr:`Kernel.every` states expanded between two looks at the
+step caches' size (:meth:`Kernel._look`, session 59)."""
 
 CANONICAL_LIMIT = 1 << 18
 """Symmetry representatives kept per kernel (:meth:`Kernel.canonicalize`, one per packed
@@ -305,6 +309,11 @@ class Kernel:
         a packed state must decode); looked at every ``every`` states expanded."""
         self.every = every
         self.expanded = 0
+        #: the states expanded at which :attr:`limit` is next looked at, and the entries
+        #: held and states expanded at the last look (:meth:`_look`, session 59)
+        self.next_look = every
+        self.last_look: tuple[int, int] | None = None
+        self.looks = 0
         self.plan: Plan = plan_of(config)
         self.memo = MemoSuccessors()
         #: context id -> (nodes, clients, puts, side, hints_acked, hints_deleted, epochs,
@@ -667,8 +676,8 @@ class Kernel:
         actions, the same states packed, in the same order)."""
         c, m, u = packed
         self.expanded += 1
-        if not self.expanded % self.every and self.cached() > self.limit:
-            self.flush()
+        if self.expanded >= self.next_look:
+            self._look()
         plan = self.plan
         decode = self.decode
         encode = self.encode
@@ -937,6 +946,33 @@ class Kernel:
                 + sum(map(len, older["timeout_effects"].values()))
                 + sum(map(len, self.refused.values()))
                 + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
+
+    def _look(self) -> None:
+        """Empty the step caches if they hold more than :attr:`limit` entries
+        (:meth:`flush`), and choose when to look next (session 59): :meth:`cached` walks
+        every per-context table (1-2 x 10^5 of them at 2^20 entries: 4.4% of a search's
+        CPU at 1.1-1.6 x 10^6 states when it ran every :attr:`every` states), so the next
+        look comes when, at the growth per state expanded since the last look, half of
+        the room left would be filled: at least :attr:`every` states on, at most
+        :data:`LOOK_SPAN` times that; :attr:`every` states after a flush (the growth
+        unknown). The bound is kept as before unless the growth more than doubles
+        between two looks."""
+        self.looks += 1
+        held, expanded, every = self.cached(), self.expanded, self.every
+        if held > self.limit:
+            self.flush()
+            self.last_look = None
+            self.next_look = expanded + every
+            return
+        gap = every
+        if self.last_look is not None:
+            before, at = self.last_look
+            growth = (held - before) / max(1, expanded - at)
+            room = (self.limit - held) / 2
+            gap = (every * LOOK_SPAN if growth * every * LOOK_SPAN <= room
+                   else max(every, int(room / growth)))
+        self.last_look = (held, expanded)
+        self.next_look = expanded + gap
 
     def flush(self) -> None:
         """Empty the step caches (a bound on their memory: :attr:`limit`), the

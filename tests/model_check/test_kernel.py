@@ -750,3 +750,26 @@ def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
     kernel.flush()
     assert [list(kernel.successors(p)) for p in expanded] == walked
     assert kernel.misses > misses
+
+
+def test_the_caches_size_is_looked_at_by_its_growth_and_the_bound_kept() -> None:
+    """Session 59 (``Kernel._look``): the step caches' size (``cached()``, a walk of every
+    per-context table) is looked at when, at the growth since the last look, half of the
+    room left to :attr:`Kernel.limit` would be filled, not every ``every`` states. On
+    strict-dvv's 16,132 states with a bound of 4,000 and ``every`` 8: 348 looks (2,016
+    before), 37 flushes, at most 4,114 entries held (the bound exceeded by what 8 states
+    add, as before). Mutants, each run by hand and restored: the look every ``every``
+    states (the old schedule: 2,016 looks), and the longest gap always, the room left
+    ignored (4,821 entries held: 20% over the bound)."""
+    kernel = Kernel(_entry("strict-dvv").config, limit=4_000, every=8)
+    start = kernel.encode(spec.initial_state(kernel.config))
+    seen, queue, held = {start}, deque([start]), 0
+    while queue:
+        for _, successor in kernel.successors(queue.popleft()):
+            if successor not in seen:
+                seen.add(successor)
+                queue.append(successor)
+        held = max(held, kernel.cached())
+    assert len(seen) == kernel.expanded == 16_132
+    assert held <= 4_400
+    assert kernel.looks <= kernel.expanded // 8 // 3
