@@ -217,11 +217,16 @@ in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
 same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
-                "message_faults", "node_faults", "read_sets", "reached")
+                "message_faults", "node_faults", "read_sets", "reached",
+                "deliverable", "replayed", "in_flight", "timed_out")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
-the drops and duplicates (per messages and budget).
+the drops and duplicates (per messages and budget); since session 59 also the
+deliverable positions (per messages and partition), the messages an operation leaves (per
+messages, position and operations), the exchanges in flight (per messages) and the
+coordinator timeouts enabled (per context and exchanges), and the renamings' tables
+(:meth:`_Renaming.age`), whose misses decode or build a state.
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -538,12 +543,19 @@ class Kernel:
         per id; the budget names no client)."""
         c2 = renaming.contexts.get(c)
         if c2 is None:
-            state = self.build(c, _EMPTY, _EMPTY_HASH, u)
-            c2 = renaming.contexts[c] = self.context_of(renamed(state, renaming.perm))
+            c2 = renaming.older_contexts.pop(c, None)
+            if c2 is None:
+                state = self.build(c, _EMPTY, _EMPTY_HASH, u)
+                c2 = self.context_of(renamed(state, renaming.perm))
+            renaming.contexts[c] = c2
         m2 = renaming.messages.get(m)
         if m2 is None:
-            messages = renamed_messages(self.config, renaming.perm, self.message_tuples[m][0])
-            m2 = renaming.messages[m] = self.messages_of(messages, messages_hash(messages))
+            m2 = renaming.older_messages.pop(m, None)
+            if m2 is None:
+                messages = renamed_messages(self.config, renaming.perm,
+                                            self.message_tuples[m][0])
+                m2 = self.messages_of(messages, messages_hash(messages))
+            renaming.messages[m] = m2
         return c2, m2, u
 
     # -- successors -----------------------------------------------------------------
@@ -556,10 +568,13 @@ class Kernel:
         key = (m, position, o)
         result = self.replayed.get(key)
         if result is None:
-            edit = Edit(self.decode(packed), self.plan)
-            replay(edit, self.operations[o], position)
-            after = edit.build()
-            result = self.replayed[key] = self.messages_of(after.messages, after._parts[1])
+            result = self.older["replayed"].pop(key, None)
+            if result is None:
+                edit = Edit(self.decode(packed), self.plan)
+                replay(edit, self.operations[o], position)
+                after = edit.build()
+                result = self.messages_of(after.messages, after._parts[1])
+            self.replayed[key] = result
         return result
 
     def _tail(self, c: int) -> int:
@@ -702,7 +717,10 @@ class Kernel:
         side = context[3]
         positions = self.deliverable.get((m, side))
         if positions is None:
-            positions = self.deliverable[(m, side)] = tuple(deliverable(decode(packed)))
+            positions = self.older["deliverable"].pop((m, side), None)
+            if positions is None:
+                positions = tuple(deliverable(decode(packed)))
+            self.deliverable[(m, side)] = positions
         table = self.delivered.get(c)
         if table is None:
             table = self.delivered[c] = self.older["delivered"].pop(c, None) or {}
@@ -718,12 +736,19 @@ class Kernel:
         if coordinating:
             flying = self.in_flight.get(m)
             if flying is None:
-                flying = self.in_flight[m] = exchanges(self.message_tuples[m][0])
+                flying = self.older["in_flight"].pop(m, None)
+                if flying is None:
+                    flying = exchanges(self.message_tuples[m][0])
+                self.in_flight[m] = flying
             enabled = self.timed_out.get((c, flying))
             if enabled is None:
-                enabled = self.timed_out[(c, flying)] = tuple(
-                    (Timeout(node, coord.request, target), node, coord, target)
-                    for node, coord, target in timeouts_enabled(context[0], side, flying, plan))
+                enabled = self.older["timed_out"].pop((c, flying), None)
+                if enabled is None:
+                    enabled = tuple(
+                        (Timeout(node, coord.request, target), node, coord, target)
+                        for node, coord, target in timeouts_enabled(context[0], side, flying,
+                                                                     plan))
+                self.timed_out[(c, flying)] = enabled
             if enabled:
                 effects = self.timeout_effects.get(c)
                 if effects is None:
@@ -931,7 +956,7 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.symmetric, self.renamings, self.decoded, self.tail_of, self.read_sets,
+                self.symmetric, self.decoded, self.tail_of, self.read_sets,
                 self.reached)
 
     def cached(self) -> int:
@@ -945,7 +970,8 @@ class Kernel:
                 + sum(map(len, self.timeout_effects.values()))
                 + sum(map(len, older["timeout_effects"].values()))
                 + sum(map(len, self.refused.values()))
-                + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
+                + sum([len(r.contexts) + len(r.messages) + len(r.older_contexts)
+                       + len(r.older_messages) for r in self.renamings.values()]))
 
     def _look(self) -> None:
         """Empty the step caches if they hold more than :attr:`limit` entries
@@ -984,6 +1010,8 @@ class Kernel:
             setattr(self, name, {})
         for cache in self._step_caches():
             cache.clear()
+        for renaming in self.renamings.values():  # (few: one per client permutation)
+            renaming.age()
         self.canonical.clear()
 
     def entries(self) -> int:
@@ -1079,12 +1107,22 @@ class _Renaming:
     """One client renaming's tables (:meth:`Kernel.canonicalize`): ``perm`` (client ``i``
     -> client ``perm[i]``), and each context id and messages id renamed by it."""
 
-    __slots__ = ("contexts", "messages", "perm")
+    __slots__ = ("contexts", "messages", "older_contexts", "older_messages", "perm")
 
     def __init__(self, perm: tuple[int, ...]) -> None:
         self.perm = perm
         self.contexts: dict[int, int] = {}
         self.messages: dict[int, int] = {}
+        #: the previous generation of each table (:meth:`age`, session 59)
+        self.older_contexts: dict[int, int] = {}
+        self.older_messages: dict[int, int] = {}
+
+    def age(self) -> None:
+        """Move the tables one generation back (dropping the generation there), as
+        :meth:`Kernel.flush` does with :data:`GENERATIONAL`'s tables: a miss looks there
+        before it builds a state and renames it (session 59)."""
+        self.older_contexts, self.contexts = self.contexts, {}
+        self.older_messages, self.messages = self.messages, {}
 
 
 class KernelModel:
