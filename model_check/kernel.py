@@ -196,7 +196,7 @@ from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
-           "LOOK_SPAN", "STEP_LIMIT",
+           "HASH_CHECKS", "LOOK_SPAN", "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -234,6 +234,10 @@ was in use since the last flush survives the next one. On the first 10^6 states 
 model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
 cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
 against 936 MiB peak, single runs)."""
+
+HASH_CHECKS = 64
+"""The first answers of :meth:`Kernel._state_hash` compared with the built state's hash in
+each kernel (session 59)."""
 
 LOOK_SPAN = 16
 """At most this many times :attr:`Kernel.every` states expanded between two looks at the
@@ -375,6 +379,8 @@ class Kernel:
         #: packed state -> its symmetry representative's packing, where its clients'
         #: signatures tie (two clients or more; :meth:`canonicalize`)
         self.canonical: dict[Packed, Packed] = {}
+        #: the answers of :meth:`_state_hash` still to be compared with the spec's
+        self.hash_checks = HASH_CHECKS
         #: context id -> its clients' candidate renamings (:meth:`_candidates`)
         self.symmetric: dict[int, tuple[_Renaming | None, ...]] = {}
         #: permutation -> its renaming's tables
@@ -505,21 +511,62 @@ class Kernel:
             return c2, m2, u
         hit = self.canonical.get(packed)
         if hit is None:
-            build, messages = self.build, self.message_tuples
-            best = best_state = None
+            state_hash = self._state_hash
+            best: Packed | None = None
+            lowest = 0
             for renaming in tried:
                 candidate = packed if renaming is None else self._renamed(renaming, c, m, u)
                 if candidate == best:
                     continue  # the same state (a symmetric one): not preferred
-                # built, not decoded: the decoded states' cache is the properties'
-                state = build(candidate[0], *messages[candidate[1]], u)
-                if best_state is None or preferred(state, best_state):
-                    best, best_state = candidate, state
+                # the spec's preference (spec.symmetry.preferred): the smaller state hash,
+                # computed from the ids (session 59: the states were built for it); ties
+                # broken by the spec on the states built
+                h = state_hash(candidate)
+                if best is None or h < lowest:
+                    best, lowest = candidate, h
+                elif h == lowest and preferred(self._built(candidate), self._built(best)):
+                    best = candidate
             assert best is not None
             if len(self.canonical) >= CANONICAL_LIMIT:
                 self.canonical.clear()
             hit = self.canonical[packed] = best
         return hit
+
+    def _state_hash(self, packed: Packed) -> int:
+        """The hash of ``packed``'s state (``State._hash``), computed from its context's
+        part hashes, its messages' hash and its budget as :func:`spec.state.new_state`
+        computes it, without building the state (session 59: :meth:`canonicalize`'s
+        tied candidates). The first :data:`HASH_CHECKS` answers of each kernel are
+        compared with the built state's (``AssertionError`` if they differ: the spec's
+        hash changed; tests/model_check/test_kernel.py compares every tied state's)."""
+        c, m, u = packed
+        (_, _, _, side, acked, deleted, epochs, membership, key_epochs, backups, known,
+         unpersisted, (hn, hc, hp), rebuilding) = self.contexts[c]
+        h = hash(((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u], acked,
+                  deleted, epochs))
+        if key_epochs:
+            h = hash((h, key_epochs))
+        if backups is not None:
+            h = hash((h, backups._hash))
+        if known:
+            h = hash((h, 1, known))
+        if unpersisted:
+            h = hash((h, 2, unpersisted))
+        if rebuilding:
+            h = hash((h, 3, rebuilding))
+        if membership is not None:
+            h = hash((h, membership._hash))
+        if self.hash_checks:
+            self.hash_checks -= 1
+            assert h == self._built(packed)._hash, (
+                f"the kernel's state hash of {packed} is not the spec's (spec.state."
+                f"new_state's hash changed?): check with kernel=False / --no-kernel")
+        return h
+
+    def _built(self, packed: Packed) -> State:
+        """``packed``'s state built (not decoded: the decoded states' cache is the
+        properties')."""
+        return self.build(packed[0], *self.message_tuples[packed[1]], packed[2])
 
     def _candidates(self, c: int) -> tuple[_Renaming | None, ...]:
         """The candidate renamings of context ``c``'s clients, each as its
