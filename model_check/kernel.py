@@ -206,9 +206,14 @@ Packed = tuple[int, int, int]
 DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
 
-STEP_LIMIT = 1 << 20
+STEP_LIMIT = 1 << 21
 """The step caches' entries kept per kernel before they are emptied (:attr:`Kernel.limit`;
-the memo's :data:`~model_check.spec_memo.LIMIT` until session 56). Session 56, on the
+the memo's :data:`~model_check.spec_memo.LIMIT` until session 56, 2^20 until session 59).
+Session 59, on the first 10^6 states of model_check/configs/sloppy-two-keys-drop-partition.toml
+with every property (two rounds side by side): 2^20 52.86 and 55.08 CPU-s, 3 flushes,
+418,847 misses, peak 979-982 MiB; 2^21 48.10 and 50.35 CPU-s (1.09-1.10x), no flush,
+351,650 misses, peak 1,149-1,164 MiB (the machine has 24 GB; the 12.6 x 10^6-state
+search peaked at 4,968 MiB with 2^20). Session 56, on the
 first 10^6 states of sloppy-two-keys-drop-crash (two clients, 479,444 states expanded):
 with the memo's 2^18, counting the representatives too, 13 flushes and 1,065,650 misses
 in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
