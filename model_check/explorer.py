@@ -713,7 +713,13 @@ def explore(
             new_fps = fps[new_positions]
             seen.add(new_fps, np.arange(first_new, first_new + new_fps.size, dtype=np.uint32))
             if with_graph and edge_fps:
-                targets = seen.lookup(as_fingerprints(edge_fps))
+                # every edge's target is one of the chunk's candidates (``fps``, distinct):
+                # those are looked up in the seen-set's tiers, the edges in them (session
+                # 59: an edge per fault-free transition, 2-3 per distinct candidate)
+                order = np.argsort(fps)
+                ranked = fps[order]
+                targets = seen.lookup(ranked)[np.searchsorted(ranked,
+                                                              as_fingerprints(edge_fps))]
                 sources = np.asarray(edge_src, dtype=np.uint32)
                 kept = targets >= 0
                 if not kept.all():

@@ -196,7 +196,7 @@ from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
-           "STEP_LIMIT",
+           "HASH_CHECKS", "LOOK_SPAN", "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -206,9 +206,14 @@ Packed = tuple[int, int, int]
 DECODED_LIMIT = 1 << 14
 """Decoded states kept per kernel (the properties of one admitted batch read each)."""
 
-STEP_LIMIT = 1 << 20
+STEP_LIMIT = 1 << 21
 """The step caches' entries kept per kernel before they are emptied (:attr:`Kernel.limit`;
-the memo's :data:`~model_check.spec_memo.LIMIT` until session 56). Session 56, on the
+the memo's :data:`~model_check.spec_memo.LIMIT` until session 56, 2^20 until session 59).
+Session 59, on the first 10^6 states of model_check/configs/sloppy-two-keys-drop-partition.toml
+with every property (two rounds side by side): 2^20 52.86 and 55.08 CPU-s, 3 flushes,
+418,847 misses, peak 979-982 MiB; 2^21 48.10 and 50.35 CPU-s (1.09-1.10x), no flush,
+351,650 misses, peak 1,149-1,164 MiB (the machine has 24 GB; the 12.6 x 10^6-state
+search peaked at 4,968 MiB with 2^20). Session 56, on the
 first 10^6 states of sloppy-two-keys-drop-crash (two clients, 479,444 states expanded):
 with the memo's 2^18, counting the representatives too, 13 flushes and 1,065,650 misses
 in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
@@ -217,11 +222,16 @@ in 85.9 CPU-s, peak 797 MiB; with 2^20 and the representatives apart
 same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
-                "message_faults", "node_faults", "read_sets", "reached")
+                "message_faults", "node_faults", "read_sets", "reached",
+                "deliverable", "replayed", "in_flight", "timed_out")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
-the drops and duplicates (per messages and budget).
+the drops and duplicates (per messages and budget); since session 59 also the
+deliverable positions (per messages and partition), the messages an operation leaves (per
+messages, position and operations), the exchanges in flight (per messages) and the
+coordinator timeouts enabled (per context and exchanges), and the renamings' tables
+(:meth:`_Renaming.age`), whose misses decode or build a state.
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -229,6 +239,14 @@ was in use since the last flush survives the next one. On the first 10^6 states 
 model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
 cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
 against 936 MiB peak, single runs)."""
+
+HASH_CHECKS = 64
+"""The first answers of :meth:`Kernel._state_hash` compared with the built state's hash in
+each kernel (session 59)."""
+
+LOOK_SPAN = 16
+"""At most this many times :attr:`Kernel.every` states expanded between two looks at the
+step caches' size (:meth:`Kernel._look`, session 59)."""
 
 CANONICAL_LIMIT = 1 << 18
 """Symmetry representatives kept per kernel (:meth:`Kernel.canonicalize`, one per packed
@@ -305,6 +323,11 @@ class Kernel:
         a packed state must decode); looked at every ``every`` states expanded."""
         self.every = every
         self.expanded = 0
+        #: the states expanded at which :attr:`limit` is next looked at, and the entries
+        #: held and states expanded at the last look (:meth:`_look`, session 59)
+        self.next_look = every
+        self.last_look: tuple[int, int] | None = None
+        self.looks = 0
         self.plan: Plan = plan_of(config)
         self.memo = MemoSuccessors()
         #: context id -> (nodes, clients, puts, side, hints_acked, hints_deleted, epochs,
@@ -361,6 +384,8 @@ class Kernel:
         #: packed state -> its symmetry representative's packing, where its clients'
         #: signatures tie (two clients or more; :meth:`canonicalize`)
         self.canonical: dict[Packed, Packed] = {}
+        #: the answers of :meth:`_state_hash` still to be compared with the spec's
+        self.hash_checks = HASH_CHECKS
         #: context id -> its clients' candidate renamings (:meth:`_candidates`)
         self.symmetric: dict[int, tuple[_Renaming | None, ...]] = {}
         #: permutation -> its renaming's tables
@@ -491,21 +516,62 @@ class Kernel:
             return c2, m2, u
         hit = self.canonical.get(packed)
         if hit is None:
-            build, messages = self.build, self.message_tuples
-            best = best_state = None
+            state_hash = self._state_hash
+            best: Packed | None = None
+            lowest = 0
             for renaming in tried:
                 candidate = packed if renaming is None else self._renamed(renaming, c, m, u)
                 if candidate == best:
                     continue  # the same state (a symmetric one): not preferred
-                # built, not decoded: the decoded states' cache is the properties'
-                state = build(candidate[0], *messages[candidate[1]], u)
-                if best_state is None or preferred(state, best_state):
-                    best, best_state = candidate, state
+                # the spec's preference (spec.symmetry.preferred): the smaller state hash,
+                # computed from the ids (session 59: the states were built for it); ties
+                # broken by the spec on the states built
+                h = state_hash(candidate)
+                if best is None or h < lowest:
+                    best, lowest = candidate, h
+                elif h == lowest and preferred(self._built(candidate), self._built(best)):
+                    best = candidate
             assert best is not None
             if len(self.canonical) >= CANONICAL_LIMIT:
                 self.canonical.clear()
             hit = self.canonical[packed] = best
         return hit
+
+    def _state_hash(self, packed: Packed) -> int:
+        """The hash of ``packed``'s state (``State._hash``), computed from its context's
+        part hashes, its messages' hash and its budget as :func:`spec.state.new_state`
+        computes it, without building the state (session 59: :meth:`canonicalize`'s
+        tied candidates). The first :data:`HASH_CHECKS` answers of each kernel are
+        compared with the built state's (``AssertionError`` if they differ: the spec's
+        hash changed; tests/model_check/test_kernel.py compares every tied state's)."""
+        c, m, u = packed
+        (_, _, _, side, acked, deleted, epochs, membership, key_epochs, backups, known,
+         unpersisted, (hn, hc, hp), rebuilding) = self.contexts[c]
+        h = hash(((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u], acked,
+                  deleted, epochs))
+        if key_epochs:
+            h = hash((h, key_epochs))
+        if backups is not None:
+            h = hash((h, backups._hash))
+        if known:
+            h = hash((h, 1, known))
+        if unpersisted:
+            h = hash((h, 2, unpersisted))
+        if rebuilding:
+            h = hash((h, 3, rebuilding))
+        if membership is not None:
+            h = hash((h, membership._hash))
+        if self.hash_checks:
+            self.hash_checks -= 1
+            assert h == self._built(packed)._hash, (
+                f"the kernel's state hash of {packed} is not the spec's (spec.state."
+                f"new_state's hash changed?): check with kernel=False / --no-kernel")
+        return h
+
+    def _built(self, packed: Packed) -> State:
+        """``packed``'s state built (not decoded: the decoded states' cache is the
+        properties')."""
+        return self.build(packed[0], *self.message_tuples[packed[1]], packed[2])
 
     def _candidates(self, c: int) -> tuple[_Renaming | None, ...]:
         """The candidate renamings of context ``c``'s clients, each as its
@@ -529,12 +595,19 @@ class Kernel:
         per id; the budget names no client)."""
         c2 = renaming.contexts.get(c)
         if c2 is None:
-            state = self.build(c, _EMPTY, _EMPTY_HASH, u)
-            c2 = renaming.contexts[c] = self.context_of(renamed(state, renaming.perm))
+            c2 = renaming.older_contexts.pop(c, None)
+            if c2 is None:
+                state = self.build(c, _EMPTY, _EMPTY_HASH, u)
+                c2 = self.context_of(renamed(state, renaming.perm))
+            renaming.contexts[c] = c2
         m2 = renaming.messages.get(m)
         if m2 is None:
-            messages = renamed_messages(self.config, renaming.perm, self.message_tuples[m][0])
-            m2 = renaming.messages[m] = self.messages_of(messages, messages_hash(messages))
+            m2 = renaming.older_messages.pop(m, None)
+            if m2 is None:
+                messages = renamed_messages(self.config, renaming.perm,
+                                            self.message_tuples[m][0])
+                m2 = self.messages_of(messages, messages_hash(messages))
+            renaming.messages[m] = m2
         return c2, m2, u
 
     # -- successors -----------------------------------------------------------------
@@ -547,10 +620,13 @@ class Kernel:
         key = (m, position, o)
         result = self.replayed.get(key)
         if result is None:
-            edit = Edit(self.decode(packed), self.plan)
-            replay(edit, self.operations[o], position)
-            after = edit.build()
-            result = self.replayed[key] = self.messages_of(after.messages, after._parts[1])
+            result = self.older["replayed"].pop(key, None)
+            if result is None:
+                edit = Edit(self.decode(packed), self.plan)
+                replay(edit, self.operations[o], position)
+                after = edit.build()
+                result = self.messages_of(after.messages, after._parts[1])
+            self.replayed[key] = result
         return result
 
     def _tail(self, c: int) -> int:
@@ -667,8 +743,8 @@ class Kernel:
         actions, the same states packed, in the same order)."""
         c, m, u = packed
         self.expanded += 1
-        if not self.expanded % self.every and self.cached() > self.limit:
-            self.flush()
+        if self.expanded >= self.next_look:
+            self._look()
         plan = self.plan
         decode = self.decode
         encode = self.encode
@@ -693,7 +769,10 @@ class Kernel:
         side = context[3]
         positions = self.deliverable.get((m, side))
         if positions is None:
-            positions = self.deliverable[(m, side)] = tuple(deliverable(decode(packed)))
+            positions = self.older["deliverable"].pop((m, side), None)
+            if positions is None:
+                positions = tuple(deliverable(decode(packed)))
+            self.deliverable[(m, side)] = positions
         table = self.delivered.get(c)
         if table is None:
             table = self.delivered[c] = self.older["delivered"].pop(c, None) or {}
@@ -709,12 +788,19 @@ class Kernel:
         if coordinating:
             flying = self.in_flight.get(m)
             if flying is None:
-                flying = self.in_flight[m] = exchanges(self.message_tuples[m][0])
+                flying = self.older["in_flight"].pop(m, None)
+                if flying is None:
+                    flying = exchanges(self.message_tuples[m][0])
+                self.in_flight[m] = flying
             enabled = self.timed_out.get((c, flying))
             if enabled is None:
-                enabled = self.timed_out[(c, flying)] = tuple(
-                    (Timeout(node, coord.request, target), node, coord, target)
-                    for node, coord, target in timeouts_enabled(context[0], side, flying, plan))
+                enabled = self.older["timed_out"].pop((c, flying), None)
+                if enabled is None:
+                    enabled = tuple(
+                        (Timeout(node, coord.request, target), node, coord, target)
+                        for node, coord, target in timeouts_enabled(context[0], side, flying,
+                                                                     plan))
+                self.timed_out[(c, flying)] = enabled
             if enabled:
                 effects = self.timeout_effects.get(c)
                 if effects is None:
@@ -922,7 +1008,7 @@ class Kernel:
         return (self.deliverable, self.delivered, self.replayed, self.in_flight, self.timed_out,
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
-                self.symmetric, self.renamings, self.decoded, self.tail_of, self.read_sets,
+                self.symmetric, self.decoded, self.tail_of, self.read_sets,
                 self.reached)
 
     def cached(self) -> int:
@@ -936,7 +1022,35 @@ class Kernel:
                 + sum(map(len, self.timeout_effects.values()))
                 + sum(map(len, older["timeout_effects"].values()))
                 + sum(map(len, self.refused.values()))
-                + sum([len(r.contexts) + len(r.messages) for r in self.renamings.values()]))
+                + sum([len(r.contexts) + len(r.messages) + len(r.older_contexts)
+                       + len(r.older_messages) for r in self.renamings.values()]))
+
+    def _look(self) -> None:
+        """Empty the step caches if they hold more than :attr:`limit` entries
+        (:meth:`flush`), and choose when to look next (session 59): :meth:`cached` walks
+        every per-context table (1-2 x 10^5 of them at 2^20 entries: 4.4% of a search's
+        CPU at 1.1-1.6 x 10^6 states when it ran every :attr:`every` states), so the next
+        look comes when, at the growth per state expanded since the last look, half of
+        the room left would be filled: at least :attr:`every` states on, at most
+        :data:`LOOK_SPAN` times that; :attr:`every` states after a flush (the growth
+        unknown). The bound is kept as before unless the growth more than doubles
+        between two looks."""
+        self.looks += 1
+        held, expanded, every = self.cached(), self.expanded, self.every
+        if held > self.limit:
+            self.flush()
+            self.last_look = None
+            self.next_look = expanded + every
+            return
+        gap = every
+        if self.last_look is not None:
+            before, at = self.last_look
+            growth = (held - before) / max(1, expanded - at)
+            room = (self.limit - held) / 2
+            gap = (every * LOOK_SPAN if growth * every * LOOK_SPAN <= room
+                   else max(every, int(room / growth)))
+        self.last_look = (held, expanded)
+        self.next_look = expanded + gap
 
     def flush(self) -> None:
         """Empty the step caches (a bound on their memory: :attr:`limit`), the
@@ -948,6 +1062,8 @@ class Kernel:
             setattr(self, name, {})
         for cache in self._step_caches():
             cache.clear()
+        for renaming in self.renamings.values():  # (few: one per client permutation)
+            renaming.age()
         self.canonical.clear()
 
     def entries(self) -> int:
@@ -1043,12 +1159,22 @@ class _Renaming:
     """One client renaming's tables (:meth:`Kernel.canonicalize`): ``perm`` (client ``i``
     -> client ``perm[i]``), and each context id and messages id renamed by it."""
 
-    __slots__ = ("contexts", "messages", "perm")
+    __slots__ = ("contexts", "messages", "older_contexts", "older_messages", "perm")
 
     def __init__(self, perm: tuple[int, ...]) -> None:
         self.perm = perm
         self.contexts: dict[int, int] = {}
         self.messages: dict[int, int] = {}
+        #: the previous generation of each table (:meth:`age`, session 59)
+        self.older_contexts: dict[int, int] = {}
+        self.older_messages: dict[int, int] = {}
+
+    def age(self) -> None:
+        """Move the tables one generation back (dropping the generation there), as
+        :meth:`Kernel.flush` does with :data:`GENERATIONAL`'s tables: a miss looks there
+        before it builds a state and renames it (session 59)."""
+        self.older_contexts, self.contexts = self.contexts, {}
+        self.older_messages, self.messages = self.messages, {}
 
 
 class KernelModel:

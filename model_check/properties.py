@@ -553,6 +553,23 @@ def _joins(config: Config) -> bool:
     return bool(config.joining)
 
 
+def _changes_ring(config: Config) -> bool:
+    """Whether ``config`` may change the ring (a join, a leave or a force-remove budget):
+    else ``State.membership`` is None in every state (:func:`spec.membership.
+    initial_membership`; no mechanism sets it), and a step witness that needs it cannot
+    hold (session 59: ``anti_entropy_with_new_owner`` was asked of every anti-entropy
+    step of model_check/configs/sloppy-two-keys-drop-partition.toml, 12.6 x 10^6 states)."""
+    return config.membership
+
+
+def _refuses_writes(config: Config) -> bool:
+    """Whether ``config`` budgets refused writes (``faults.write_failures``): else the
+    fault budget ``State.used`` has five entries (:func:`spec.model.initial_state`) and
+    no refusal is ever spent (session 59: ``acked_after_refused_write`` was asked of every
+    delivered ``replica-put-ack`` of the configuration above)."""
+    return config.write_failures > 0
+
+
 def delete_acknowledged(state: State) -> bool:
     """A delete (a tombstone) is acknowledged to its client."""
     if not _deletes(state.config):
@@ -963,6 +980,7 @@ SOMETIMES = (
         "membership change is not vacuous)",
         step=anti_entropy_with_new_owner,
         actions=(AntiEntropy,),
+        possible=_changes_ring,
     ),
     Property.sometimes(
         "joined_node_coordinates",
@@ -987,6 +1005,7 @@ SOMETIMES = (
         step=acked_after_refused_write,
         actions=(Deliver,),
         messages=frozenset({Kind.REPLICA_PUT_ACK}),
+        possible=_refuses_writes,
     ),
     Property.sometimes(
         "removed_holding_data",

@@ -721,6 +721,23 @@ def test_a_search_that_makes_cycles_is_seen(monkeypatch: pytest.MonkeyPatch) -> 
     assert _cyclic_garbage_of_a_search("strict-dvv") > 0
 
 
+def _expanded_to(kernel: Kernel, size: int, canonical: Callable[[Packed], Packed]
+                 ) -> list[Packed]:
+    """The states expanded, breadth-first from the initial state (each successor as
+    ``canonical`` gives it), until ``size`` states are met."""
+    first = kernel.encode(spec.initial_state(kernel.config))
+    order, seen = [first], {first}
+    for packed in order:
+        if len(order) >= size:
+            break
+        for _, successor in kernel.successors(packed):
+            successor = canonical(successor)
+            if successor not in seen:
+                seen.add(successor)
+                order.append(successor)
+    return order[:order.index(packed) + 1]
+
+
 def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
     """Session 57: :meth:`Kernel.flush` keeps the :data:`~model_check.kernel.GENERATIONAL`
     tables one generation back. On sloppy-crash's first 300 states (breadth-first)
@@ -730,16 +747,7 @@ def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
     each time. Mutant, run by hand and restored: ``flush`` emptying every table as before
     session 57 (the misses rise after the first flush)."""
     kernel = Kernel(_entry("sloppy-crash").config)
-    first = kernel.encode(spec.initial_state(kernel.config))
-    order, seen = [first], {first}
-    for packed in order:
-        if len(order) >= 300:
-            break
-        for _, successor in kernel.successors(packed):
-            if successor not in seen:
-                seen.add(successor)
-                order.append(successor)
-    expanded = order[:order.index(packed) + 1]
+    expanded = _expanded_to(kernel, 300, lambda packed: packed)
     walked = [list(kernel.successors(p)) for p in expanded]
     held, misses = kernel.cached(), kernel.misses
     kernel.flush()
@@ -750,3 +758,108 @@ def test_a_flush_keeps_the_last_generation_of_the_step_caches() -> None:
     kernel.flush()
     assert [list(kernel.successors(p)) for p in expanded] == walked
     assert kernel.misses > misses
+
+
+def test_the_caches_size_is_looked_at_by_its_growth_and_the_bound_kept() -> None:
+    """Session 59 (``Kernel._look``): the step caches' size (``cached()``, a walk of every
+    per-context table) is looked at when, at the growth since the last look, half of the
+    room left to :attr:`Kernel.limit` would be filled, not every ``every`` states. On
+    strict-dvv's 16,132 states with a bound of 4,000 and ``every`` 8: 348 looks (2,016
+    before), 37 flushes, at most 4,114 entries held (the bound exceeded by what 8 states
+    add, as before). Mutants, each run by hand and restored: the look every ``every``
+    states (the old schedule: 2,016 looks), and the longest gap always, the room left
+    ignored (4,821 entries held: 20% over the bound)."""
+    kernel = Kernel(_entry("strict-dvv").config, limit=4_000, every=8)
+    start = kernel.encode(spec.initial_state(kernel.config))
+    seen, queue, held = {start}, deque([start]), 0
+    while queue:
+        for _, successor in kernel.successors(queue.popleft()):
+            if successor not in seen:
+                seen.add(successor)
+                queue.append(successor)
+        held = max(held, kernel.cached())
+    assert len(seen) == kernel.expanded == 16_132
+    assert held <= 4_400
+    assert kernel.looks <= kernel.expanded // 8 // 3
+
+
+def test_a_flush_keeps_the_last_generation_of_the_positions_messages_and_renamings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59: the deliverable positions, the messages an operation leaves, the
+    exchanges in flight, the timeouts enabled and the renamings' tables are kept one
+    generation back too. On lww-two-clients' first 300 classes (breadth-first, each
+    successor canonicalised) walked again after one flush, none of the spec's functions
+    behind them is called (``deliverable``, ``replay``, ``exchanges``,
+    ``timeouts_enabled``, ``renamed``, ``renamed_messages``); after two more flushes they
+    are; the successors and representatives are the same each time. Mutants, each run by
+    hand and restored: ``_replayed`` not looking in the older generation (``replay``
+    called 226 times after the first flush), the renamings' ``age`` emptying both
+    generations (``renamed`` and ``renamed_messages`` called 136 and 117 times)."""
+    calls: dict[str, int] = {}
+    for name in ("deliverable", "replay", "exchanges", "timeouts_enabled", "renamed",
+                 "renamed_messages"):
+        function = getattr(kernel_module, name)
+
+        def counted(*args: Any, __name: str = name, __function: Any = function) -> Any:
+            calls[__name] = calls.get(__name, 0) + 1
+            return __function(*args)
+
+        monkeypatch.setattr(kernel_module, name, counted)
+    kernel = Kernel(_entry("lww-two-clients").config)
+    expanded = _expanded_to(kernel, 300, kernel.canonicalize)
+
+    def walk() -> list[Any]:
+        return [[(action, successor, kernel.canonicalize(successor))
+                 for action, successor in kernel.successors(p)] for p in expanded]
+
+    walked = walk()
+    assert set(calls) == {"deliverable", "replay", "exchanges", "timeouts_enabled",
+                          "renamed", "renamed_messages"}
+    calls.clear()
+    kernel.flush()
+    assert walk() == walked
+    assert calls == {}
+    kernel.flush()
+    kernel.flush()
+    assert walk() == walked
+    assert set(calls) == {"deliverable", "replay", "exchanges", "timeouts_enabled",
+                          "renamed", "renamed_messages"}
+
+
+#: entries whose first 800 states hold every optional part of a state's hash (session 59)
+HASHED_PARTS = {"lww-two-clients": "two clients (the tied candidates)",
+                "dvv-restore-new-actor": "backups", "delete-join-pending": "membership, key epochs",
+                "dvv-prune-learnt": "known", "write-failure-same-coordinator": "unpersisted",
+                "disk-loss-rebuild-drop": "rebuilding"}
+
+
+@pytest.mark.parametrize("name", sorted(HASHED_PARTS))
+def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
+    """Session 59: ``Kernel._state_hash`` (the hash :meth:`Kernel.canonicalize` compares
+    tied candidates by, computed from the ids) is the built state's ``_hash`` on the first
+    800 states (breadth-first) of entries that between them hold every optional part of
+    the hash (:data:`HASHED_PARTS`), each part non-empty in some state; and the canonical
+    packings of lww-two-clients' tied states are the spec's representatives. Mutants, each
+    run by hand and restored: the budget left out of the hash (every entry fails), the
+    rebuilding left out (disk-loss-rebuild-drop fails), the backups' left out
+    (dvv-restore-new-actor fails), and the larger hash preferred (the representatives of
+    lww-two-clients and write-failure-same-coordinator differ)."""
+    kernel = Kernel(_entry(name).config)
+    kernel.hash_checks = 0  # (the run-time comparison: this test compares every state)
+    states = _expanded_to(kernel, 800, lambda packed: packed)
+    parts = set()
+    for packed in states:
+        assert kernel._state_hash(packed) == kernel._built(packed)._hash, packed
+        context = kernel.contexts[packed[0]]
+        parts |= {part for part, held in (("membership", context[7] is not None),
+                                          ("key epochs", context[8]),
+                                          ("backups", context[9] is not None),
+                                          ("known", context[10]), ("unpersisted", context[11]),
+                                          ("rebuilding", context[13])) if held}
+    assert set(HASHED_PARTS[name].split(", ")) <= parts | {"two clients (the tied candidates)"}
+    if kernel.config.clients > 1:
+        tied = [p for p in states if len(kernel._candidates(p[0])) > 1]
+        assert tied
+        for packed in tied:
+            assert kernel.decode(kernel.canonicalize(packed)) == spec.canonicalize(
+                kernel.decode(packed))

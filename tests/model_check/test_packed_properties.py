@@ -146,7 +146,12 @@ def test_only_sometimes_properties_are_gated_and_each_is_false_where_ruled_out()
                                        # session 56 (model_check.rebuild_witnesses)
                                        "rebuilding_put_unacked",
                                        "rebuilding_own_write_uncounted",
-                                       "rebuilding_read_fails", "refused_target_acks_again"}
+                                       "rebuilding_read_fails", "refused_target_acks_again",
+                                       # session 59: the big configuration's never-found
+                                       # step witnesses (docs/model-checking.md, "The
+                                       # kernel at scale (session 59)")
+                                       "anti_entropy_with_new_owner",
+                                       "acked_after_refused_write"}
     assert all(p.kind is Expectation.SOMETIMES for p in GATED)
     config = _config("strict-weak-quorum")  # no delete, no pruning, no join
     assert not any(p.possible_in(config) for p in GATED)
@@ -161,6 +166,7 @@ def test_only_sometimes_properties_are_gated_and_each_is_false_where_ruled_out()
     ("delete-join-pending", False, 1_500),  # a join: joined_node_coordinates
     ("disk-loss-rebuild-drop", False, 1_500),  # session 56: the rebuild's (no kernel)
     ("write-failure-duplicate", True, 1_500),  # session 56: refused_target_acks_again
+    ("join-anti-entropy", True, None),  # session 59: anti_entropy_with_new_owner
 ])
 def test_gated_properties_give_the_same_check(name: str, kernel: bool,
                                               max_states: int | None) -> None:
@@ -182,7 +188,8 @@ GATED_FOUND = {
     "delete-join-pending": {"joined_node_coordinates"},
     "disk-loss-rebuild-drop": {"rebuilding_put_unacked", "rebuilding_own_write_uncounted",
                                "rebuilding_read_fails"},
-    "write-failure-duplicate": {"refused_target_acks_again"},
+    "write-failure-duplicate": {"refused_target_acks_again", "acked_after_refused_write"},
+    "join-anti-entropy": {"anti_entropy_with_new_owner"},
 }
 
 
