@@ -656,8 +656,8 @@ class SignalActions:
         reader.setblocking(False)
         writer.setblocking(False)
         previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        if previous != -1:  # the loop's own (uvloop's): kept
-            signal.set_wakeup_fd(previous)
+        if previous != -1:  # the loop's own (uvloop's): kept, as uvloop set it
+            signal.set_wakeup_fd(previous, warn_on_full_buffer=False)
             reader.close()
             writer.close()
         else:
