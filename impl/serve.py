@@ -25,13 +25,15 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import ipaddress
 import json
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from impl import errors
@@ -54,8 +56,8 @@ from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = ["RING_SETTINGS", "STOP_SIGNALS", "STORE_IDENTITY_META", "STORE_SETTINGS_META",
-           "check_store_identity", "check_store_settings", "event_loop_policy", "leave_state",
-           "lock_data_file", "main", "serve", "until_stopped"]
+           "SignalActions", "check_store_identity", "check_store_settings", "event_loop_policy",
+           "leave_state", "lock_data_file", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
 log = logging.getLogger("vdynamo.runtime")
@@ -592,33 +594,86 @@ async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
     # session 53 a reload: an operator sends it to a daemon to have its file re-read
     # (nginx, PostgreSQL, Consul), and a terminal's hang-up no longer stops a node run
     # by hand (its log lines to the lost terminal fail quietly, as nohup's would)
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stopping, signum)
-    loop.add_signal_handler(signal.SIGUSR1, leave)
-    loop.add_signal_handler(signal.SIGHUP, reload)
-    await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)
-    for server in servers:
-        await server.stop(grace_s=config.cluster.request_timeout * 2)
-        log.info("%s: stopped", server.name)
-    # stopped: a signal sent again (a hangup's second SIGHUP, Ctrl-C pressed twice)
-    # is ignored until the process exits. asyncio.run closing the loop gave each its
-    # default action back, and one arriving while the interpreter exited killed it
-    # (exit -1 after a graceful stop; session 50's review). Blocked meanwhile:
-    # ``remove_signal_handler`` gives each its default action before ``SIG_IGN`` is
-    # set, and a SIGTERM landing between the two killed the process (exit -15,
-    # session 53: tests/runtime/test_serve_sighup.py's signal every 2 ms under load);
-    # one pending while blocked is discarded when its action becomes SIG_IGN. The
-    # mask is the main thread's: the default executor's threads (a peer address's
-    # getaddrinfo) are joined first, the storage's writer threads stopped with it
-    await loop.shutdown_default_executor()
-    quieted = (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGHUP)
-    signal.pthread_sigmask(signal.SIG_BLOCK, quieted)
-    try:
-        for signum in quieted:
-            loop.remove_signal_handler(signum)
+    actions: dict[signal.Signals, Callable[[], None]] = {
+        **{signum: functools.partial(stopping, signum) for signum in STOP_SIGNALS},
+        signal.SIGUSR1: leave, signal.SIGHUP: reload}
+    with SignalActions(loop, actions):  # then ignored until the process exits
+        await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)
+        for server in servers:
+            await server.stop(grace_s=config.cluster.request_timeout * 2)
+            log.info("%s: stopped", server.name)
+
+
+class SignalActions:
+    """In a ``with``: each signal of ``actions`` (a signal -> a callable of no
+    argument) runs its callable on ``loop`` (uvloop's or asyncio's), called soon
+    (:meth:`~asyncio.loop.call_soon_threadsafe`) by a Python signal handler; at the
+    ``with``'s end (a return or an exception) each signal is ignored (``SIG_IGN``)
+    until the process exits: a second SIGTERM, Ctrl-C pressed twice, a hangup's
+    second SIGHUP while ``vdynamo serve`` exits do nothing, never their default
+    action (session 50's review: exit -1 after a graceful stop). Enter it in the
+    main thread (Python sets signal handlers there only: ValueError elsewhere).
+
+    Not ``loop.add_signal_handler``: its ``remove_signal_handler``, which the loop's
+    close calls if nothing did before, gives the signal its default action, and the
+    exit had a moment where SIGHUP or SIGTERM killed the process (exit -1 or -15).
+    Session 53 blocked the signals in the main thread across that moment
+    (``pthread_sigmask``), but a mask is one thread's: uvloop's libuv keeps its
+    thread pool (four ``libuv-worker`` threads, every signal unblocked) for the
+    process's life, and the kernel gave a signal sent to the process to one of them,
+    which took the default action (session 58's CI run: exit -1 in
+    tests/runtime/test_serve_sighup.py; with 50 ms between the removal and
+    ``SIG_IGN``, 3 exits -15 of 3 under uvloop, 0 of 3 under asyncio's loop, which
+    has no such thread: session 59). Here the handler is replaced by ``SIG_IGN``
+    directly: no moment of the default action at all.
+
+    A signal's arrival wakes the loop through Python's wakeup fd
+    (:func:`signal.set_wakeup_fd`): uvloop sets its own while it runs; for a loop
+    that set none (asyncio's, whose ``add_signal_handler`` set it) one is made here,
+    or a signal arriving just before the loop's ``epoll_wait`` would be seen at the
+    loop's next timer only."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 actions: Mapping[signal.Signals, Callable[[], None]]) -> None:
+        self.loop = loop
+        self.actions = dict(actions)
+        self._wakeup: tuple[socket.socket, socket.socket] | None = None
+
+    def _caught(self, signum: int, frame: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nothing to run
+            self.loop.call_soon_threadsafe(self.actions[signal.Signals(signum)])
+
+    def _drain(self) -> None:
+        assert self._wakeup is not None
+        with contextlib.suppress(OSError):  # (BlockingIOError: drained)
+            while self._wakeup[0].recv(4096):
+                pass
+
+    def __enter__(self) -> SignalActions:
+        for signum in self.actions:
+            signal.signal(signum, self._caught)
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        if previous != -1:  # the loop's own (uvloop's): kept, as uvloop set it
+            signal.set_wakeup_fd(previous, warn_on_full_buffer=False)
+            reader.close()
+            writer.close()
+        else:
+            self._wakeup = (reader, writer)
+            self.loop.add_reader(reader.fileno(), self._drain)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum in self.actions:
             signal.signal(signum, signal.SIG_IGN)
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, quieted)
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(-1)
+            self.loop.remove_reader(self._wakeup[0].fileno())
+            for end in self._wakeup:
+                end.close()
+            self._wakeup = None
 
 
 async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,

@@ -41,6 +41,7 @@ def test_a_raw_hash_in_the_target_is_400_and_writes_nothing(tmp_path: Path,
             assert "'#'" in body["message"] and "%23" in body["message"]
             for key, values in (("a", [b"before"]), ("a%23b", [])):
                 status, _, got = await call("GET", url(node, f"/kv/{key}?r=3"))
+                assert "values" in got, (key, status, got)  # (session 59: a bare KeyError)
                 assert [base64.b64decode(v) for v in got["values"]] == values, key
     run(scenario())
 

@@ -62,13 +62,14 @@ _CLIENTS = 4
 _FRAMES = 10
 
 
-def _unread_get(port: int, accept: str) -> socket.socket:
-    """A connection that sends one GET of ``big`` and reads nothing (a 4 KiB receive
-    buffer: the kernel cannot take the whole answer)."""
+def _unread_get(port: int, accept: str, target: str = "/kv/big") -> socket.socket:
+    """A connection that sends one GET of ``target`` (the key ``big``) and reads
+    nothing (a 4 KiB receive buffer: the kernel cannot take the whole answer)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n" % accept.encode())
+    sock.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n"
+                 % (target.encode(), accept.encode()))
     return sock
 
 
@@ -141,10 +142,10 @@ async def _held(tmp_path: Path, accept: str) -> tuple[int, int]:
         return held, answers - in_kernel
 
 
-def _put(port: int, value: bytes) -> int:
+def _put(port: int, value: bytes, target: str = "/kv/big") -> int:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-                     b"Connection: close\r\n\r\n%s" % (len(value), value))
+        sock.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n%s" % (target.encode(), len(value), value))
         out = b""
         while chunk := sock.recv(65536):
             out += chunk
@@ -185,18 +186,39 @@ def test_an_unread_answer_holds_only_its_unsent_rest(tmp_path: Path, loop: str,
 async def _leave_mid_answer(tmp_path: Path) -> tuple[int, int]:
     """(HTTP connections left, timeouts counted) after ``_CLIENTS`` clients left
     GETs of a record of three 1,000,000 B siblings after 100 KB of each answer,
-    closing with a reset (SO_LINGER 0) or with unread bytes (the kernel resets)."""
+    closing with a reset (SO_LINGER 0) or with unread bytes (the kernel resets).
+
+    The puts write at W = 1 and the GETs read at R = 1: n1's own replica (every node
+    holds the key, N = 3), which the three puts through n1 made three siblings. At
+    the default W = R = 2 each waited for a peer's reply (a GET's: 3 MB) through the
+    loop the three nodes and the test share, and under load (session 59's CI-style
+    rounds; three copies at once beside the other helpers: 5 of 12 runs failed) a
+    GET answered 503 "get reached 1 of R=2" at the 5 s ``request_timeout`` (the
+    answers' first bytes came 0.1-6.3 s after the ask), then a put 504; the test
+    then waited on a connection kept open for 30 s and ran into its 60 s limit, a
+    CancelledError naming neither. An answer that is not the siblings' 300 now fails
+    at once, naming it. After: 9 of 9 runs three at a time (load 15-18).
+
+    Mutant (checked failing after the change, session 59): a client's reset seen
+    by ``HttpApi._drain`` counted as an idle timeout (``except ConnectionError:
+    break``): ``(0, 4) == (0, 0)`` under both loops."""
     async with cluster(tmp_path, request_timeout=5.0) as servers:
         node = servers[0]
         assert node.http_address is not None
         port = node.http_address.port
         for _ in range(_SIBLINGS):
-            assert await asyncio.to_thread(_put, port, os.urandom(_VALUE)) == 200
+            assert await asyncio.to_thread(_put, port, os.urandom(_VALUE),
+                                           "/kv/big?w=1") == 200
         for n in range(_CLIENTS):
-            sock = await asyncio.to_thread(_unread_get, port, "application/json")
-            got = 0
+            sock = await asyncio.to_thread(_unread_get, port, "application/json",
+                                           "/kv/big?r=1")
+            first = await asyncio.to_thread(sock.recv, 8192)
+            assert first.startswith(b"HTTP/1.1 300 "), first[:300]
+            got = len(first)
             while got < 100_000:
-                got += len(await asyncio.to_thread(sock.recv, 8192))
+                chunk = await asyncio.to_thread(sock.recv, 8192)
+                assert chunk, f"the node closed the answer after {got} bytes"
+                got += len(chunk)
             if n % 2 == 0:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()

@@ -106,7 +106,10 @@ def test_a_signal_sent_while_the_node_exits_does_not_kill_it(tmp_path: Path) -> 
     and SIGTERM every 2 ms until it exits: exit 0.
 
     Mutants (checked failing, session 50's review): the signals not ignored at the
-    end of ``impl.serve._run`` (the tree before): exit -1."""
+    end of ``impl.serve._run`` (the tree before): exit -1. Session 58's CI run: exit
+    -1 once more, a signal taken by one of uvloop's ``libuv-worker`` threads while
+    the loop's handler was removed; the cause and its deterministic tests:
+    tests/runtime/test_serve_signal_exit.py (session 59)."""
     with ServedNodes(tmp_path, ("n1",), ["n = 1", "r = 1", "w = 1"]) as nodes:
         nodes.start("n1")
         nodes.wait_ready("n1")
