@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
 from spec.dvv import MAX_PAIRS_PER_ACTOR
@@ -127,3 +129,34 @@ def test_a_random_named_workload_loses_nothing_and_stays_bounded() -> None:
         lost, most = _workload(seed, 160)
         assert lost == [], (seed, lost)
         assert most <= 1 + MAX_PAIRS_PER_ACTOR, (seed, most)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "past MAX_PAIRS_PER_ACTOR (8) a blind put takes the server's actor and answers its "
+    "context alone, so a chain from it is blind again: a sibling per put until 'more "
+    "than 25 siblings' (not small to fix: every chain head needs an entry of its own)"))
+def test_four_named_clients_blind_puts_then_chains_past_the_bound() -> None:
+    """Four named clients through one coordinator (the key's first node, as the
+    partition-aware client routes it), each three blind puts and then 15 puts each
+    with the context its previous put answered, interleaved. Right: every put
+    acknowledged, the key ``[b<i>-0, b<i>-1, c<i>-14]`` per client (12 values).
+
+    Seen (session 59's review): the fourth client's puts pass the bound (client 0
+    takes the actor and 2 pairs, clients 1-3 3 pairs each: 11 > 8), its third blind
+    put falls back to the actor, and its chain is refused from round 13, 25
+    values. Two or three clients: 6 and 9 values, right. With every client named
+    ``http`` (session 58's HTTP, every dvv write the shared id) the same 25; with
+    the rule before session 59 (named clients never a fresh pair) two clients
+    already stuck (25 values, 11 refusals)."""
+    cluster = SimulatedCluster(3, n=3, r=2, w=2, seed=3, clock="dvv")
+    clients = [cluster.client(client_id=f"cart-{i}") for i in range(4)]
+    contexts = [b""] * len(clients)
+    for i, client in enumerate(clients):
+        for v in range(3):
+            contexts[i] = client.put(b"k", b"b%d-%d" % (i, v)).context
+    for r in range(15):
+        for i, client in enumerate(clients):
+            contexts[i] = client.put(b"k", b"c%d-%d" % (i, r), contexts[i]).context
+    assert sorted(cluster.client(client_id="z").get(b"k").values) == sorted(
+        b"%s%d-%d" % (p, i, v) for i in range(4)
+        for p, v in ((b"b", 0), (b"b", 1), (b"c", 14)))
