@@ -138,3 +138,29 @@ def test_the_bound_keeps_the_highest_counters_ties_by_node(
     expected = sorted(held.items(), key=lambda p: (p[1], p[0]))[-most:]
     assert kept.dropped == tuple(sorted(expected))
     assert _bounded(kept)
+
+
+def test_server_vclock_a_later_counter_of_the_same_coordinator_is_no_cover() -> None:
+    """Fix 1 (a sibling of the same own entry at a higher counter covers a dot) is
+    client-vclock's only: in server-vclock a blind put through coordinator ``a``
+    counts ``a`` above the stored sibling it never saw. S = {x: 1, a: 1} (a put
+    through ``x``, then one through ``a`` that read it) and a blind V = {a: 2}
+    through ``a`` beside it are concurrent (S holds ``x``), and both stay under a
+    truncation policy that cuts nothing. Mutants (session 59's review): the
+    same-entry cover without its ``client and`` alone is equivalent (``_covers``
+    matches a server-vclock dot exactly, so a higher counter never covers), and so
+    is ``_covers`` counting ``>=`` in every mode alone (the other-own-pair rule
+    stands); the two together -> ``[V]`` alone, S an acknowledged write lost, which
+    tests/impl/test_truncation_review.py, test_versions.py and
+    test_truncation_skew.py did not see (the first alone ran them: all passed)."""
+    mode = ClockMode.SERVER_VCLOCK
+    wide = Truncation(threshold=10, max_pairs=50, young_s=20.0, old_s=86400.0)
+    record = apply_put(Record.empty(mode), VClock(), b"s0", coordinator="x",
+                       client_id="c", now=1.0, truncation=wide)
+    record = apply_put(record, context_clock(record), b"S", coordinator="a",
+                       client_id="c", now=2.0, truncation=wide)
+    assert [dict(s.clock.pairs) for s in record.siblings] == [{"x": 1, "a": 1}]
+    both = apply_put(record, VClock(), b"V", coordinator="a", client_id="d", now=3.0,
+                     truncation=wide)
+    assert sorted(s.value for s in both.siblings) == [b"S", b"V"]
+    assert sorted(s.value for s in merge(both, record).siblings) == [b"S", b"V"]
