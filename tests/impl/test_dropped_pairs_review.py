@@ -125,8 +125,8 @@ def test_the_bound_keeps_the_highest_counters_ties_by_node(
         pairs: list[tuple[str, int]]) -> None:
     """``_within_budget`` of up to 40 drawn pairs beside one small sibling (TIGHT:
     at most 8 kept): it keeps exactly the 8 highest by (counter, node), each node
-    at its highest counter (mutants: sorting by node first -> keeps low counters;
-    dropping the highest first -> fails)."""
+    at its highest counter (mutant: the cut sorting by node first -> keeps low
+    counters)."""
     held: dict[str, int] = {}
     for node, counter in pairs:
         held[node] = max(held.get(node, 0), counter)
