@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.effects import GetResult
 from impl.errors import BadRequestError, DynamoError
 from tests.conftest import PROFILE
 
@@ -76,6 +77,64 @@ def end_faults(cluster: SimulatedCluster, down: Iterable[str]) -> None:
     cluster.run_until_quiet()
 
 
+def history_cluster(seed: int, rnd: random.Random, mode: str, max_siblings: int,
+                    policy: dict[str, Any] | None) -> SimulatedCluster:
+    """A history's cluster: five nodes, n=3, r=w=2, a ``delete_mode`` drawn from
+    ``rnd``, the truncation options ``policy`` (default :data:`TIGHT`), and half the
+    time one node's clock skewed."""
+    cluster = SimulatedCluster(nodes=NODES, n=3, r=2, w=2, seed=seed, clock=mode,
+                               max_siblings=max_siblings,
+                               delete_mode=rnd.choice(["safe", "immediate", "keep"]),
+                               **(TIGHT if policy is None else policy))
+    if rnd.random() < 0.5:
+        cluster.set_skew(rnd.choice(NODES), rnd.choice([120.0, -120.0, 1e5, -1e5]))
+    return cluster
+
+
+def fault(cluster: SimulatedCluster, rnd: random.Random, roll: float, down: set[str],
+          cut: bool, *, quiet_wipe: bool = False) -> bool:
+    """A history's step of ``roll`` in [0.72, 1): a crash (into ``down``), a
+    restart, a partition, a heal, a wipe (with ``quiet_wipe``, of a quiet cluster
+    and not while cut: else a wiped disk may hold the only copy of an acknowledged
+    write, a loss the oracle counts), or time passing. Returns whether the cluster
+    is cut now."""
+    if roll < 0.78 and not down and not cut:
+        down.add(crashed := rnd.choice(NODES))
+        cluster.crash(crashed)
+    elif roll < 0.82 and down:
+        cluster.restart(down.pop())
+    elif roll < 0.86 and not cut and not down:
+        side = set(rnd.sample(NODES, 2))
+        cluster.partition(side, set(NODES) - side)
+        return True
+    elif roll < 0.90 and cut:
+        cluster.heal()
+        return False
+    elif roll < 0.92 and not down and not (quiet_wipe and cut):
+        if quiet_wipe:
+            cluster.run_until_quiet()
+        cluster.wipe(rnd.choice(NODES))
+    else:
+        cluster.run_for(rnd.choice([1.0, 5.0, 130.0]))
+    return cut
+
+
+def judge(cluster: SimulatedCluster, key: bytes, acked: dict[bytes, list[bytes]],
+          superseded: dict[bytes, set[bytes]], deleted: dict[bytes, set[bytes]],
+          out: Outcome) -> GetResult:
+    """The oracle's read of ``key`` at r=3 (returned): the acknowledged writes not
+    superseded it lacks go to ``out.lost``, the deleted values it holds to
+    ``out.back`` (with whether a live write stands beside them)."""
+    final = cluster.client("n1", client_id="final").get(key, r=3)
+    held = set(final.values)
+    lost = [v for v in acked[key] if v not in superseded[key] and v not in held]
+    if lost:
+        out.lost[key] = lost
+    if held & deleted[key]:
+        out.back[key] = (sorted(held & deleted[key]), bool(held - superseded[key]))
+    return final
+
+
 def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
          policy: dict[str, Any] | None = None) -> Outcome:
     """The history of ``seed`` (about 1 s of CPU): ``steps`` random operations, then
@@ -86,11 +145,7 @@ def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
     superseded: dict[bytes, set[bytes]] = defaultdict(set)
     deleted: dict[bytes, set[bytes]] = defaultdict(set)
     out = Outcome()
-    with SimulatedCluster(nodes=NODES, n=3, r=2, w=2, seed=seed, clock=mode, max_siblings=2,
-                          delete_mode=rnd.choice(["safe", "immediate", "keep"]),
-                          **(TIGHT if policy is None else policy)) as cluster:
-        if rnd.random() < 0.5:
-            cluster.set_skew(rnd.choice(NODES), rnd.choice([120.0, -120.0, 1e5, -1e5]))
+    with history_cluster(seed, rnd, mode, 2, policy) as cluster:
         down: set[str] = set()
         cut = False
         for i in range(steps):
@@ -122,35 +177,15 @@ def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
                         client.delete(key, read.context, w=2)
                 elif roll < 0.72:
                     client.get(key, r=rnd.choice([2, 3]))
-                elif roll < 0.78 and not down and not cut:
-                    down.add(crashed := rnd.choice(NODES))
-                    cluster.crash(crashed)
-                elif roll < 0.82 and down:
-                    cluster.restart(down.pop())
-                elif roll < 0.86 and not cut and not down:
-                    side = set(rnd.sample(NODES, 2))
-                    cluster.partition(side, set(NODES) - side)
-                    cut = True
-                elif roll < 0.90 and cut:
-                    cluster.heal()
-                    cut = False
-                elif roll < 0.92 and not down:
-                    cluster.wipe(rnd.choice(NODES))
                 else:
-                    cluster.run_for(rnd.choice([1.0, 5.0, 130.0]))
+                    cut = fault(cluster, rnd, roll, down, cut)
             except BadRequestError as error:
                 out.refused.append(f"{key!r} step {i}: {error}")
             except DynamoError:
                 pass
         end_faults(cluster, down)
         for key in KEYS:
-            final = cluster.client("n1", client_id="final").get(key, r=3)
-            held = set(final.values)
-            lost = [v for v in acked[key] if v not in superseded[key] and v not in held]
-            if lost:
-                out.lost[key] = lost
-            if held & deleted[key]:
-                out.back[key] = (sorted(held & deleted[key]), bool(held - superseded[key]))
+            final = judge(cluster, key, acked, superseded, deleted, out)
             context = final.context
             for attempt in range(3 if final.values else 0):
                 cluster.client("n2", client_id=f"resolver{attempt}").put(key, b"R", context)
