@@ -1574,6 +1574,17 @@ class Node:
         rebuilt do not count towards R."""
         return self.rebuild.active
 
+    @property
+    def unconfirmed(self) -> bool:
+        """Whether this node started on a fresh store that not every live peer has
+        named yet (``_unconfirmed_fresh``: :mod:`impl.restore_guard`): until then it
+        answers no ``ReplicaGet`` of a key it holds no copy of (``unconfirmed-silent-get``
+        in ``/status``' stats), so a read at R = N through the cluster waits on it and
+        under load times out with 503 (session 59's CI-style rounds: the first GET at
+        r=3 after a process cluster reported every node ready); ``fresh_unconfirmed``
+        in ``/status``."""
+        return self._unconfirmed_fresh
+
     def _announce_fresh(self, peers: list[str]) -> list[Effect]:
         """A fresh store (:attr:`_fresh`) gossips with every live peer at its start,
         as its shadow round (:meth:`start`: its inputs wait for the answers, at most

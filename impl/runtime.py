@@ -2584,6 +2584,9 @@ class NodeServer:
                     "waiting_for": sorted({peer for _, peer in self.node.rebuild.pending})},
                 # rebuilt, its own reads and acks not counted yet (session 57)
                 "rebuild_grace": self.rebuild_grace(),
+                # (session 59: a fresh store not every live peer has named yet answers
+                # no replica read of a key it holds no copy of: impl.node.Node.unconfirmed)
+                "fresh_unconfirmed": self.node.unconfirmed,
                 "shadow_round": None if shadow is None else {
                     "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
                     "over": shadow.over},
