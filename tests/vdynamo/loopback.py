@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 
@@ -14,8 +15,14 @@ from collections.abc import Callable, Iterator
 def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
     """``host:port`` of a server on 127.0.0.1 calling ``handle(connection, stop)``
     for each connection it accepts (``stop`` is set at the end: a handler that loops
-    should return then); each connection is closed when its handler returns."""
+    should return then); each connection is closed when its handler returns. The
+    handlers are joined at the end (5 s in all), so what a handler records is there
+    when the ``with`` ends (session 59: test_client_default_deadline's
+    ``test_put_value_file_ends_by_one_timeout_over_its_two_calls`` read its ``puts``
+    empty under load, its handler not yet run past its last recv; with 0.3 s slept
+    before that handler's append it failed 3 of 3 before the join, passed after)."""
     stop = threading.Event()
+    handlers: list[threading.Thread] = []
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
@@ -33,7 +40,9 @@ def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterato
                 continue
             except OSError:
                 return
-            threading.Thread(target=run, args=(conn,), daemon=True).start()
+            handler = threading.Thread(target=run, args=(conn,), daemon=True)
+            handlers.append(handler)
+            handler.start()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -47,6 +56,9 @@ def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterato
             sock.shutdown(socket.SHUT_RDWR)
         thread.join(5)
         sock.close()
+        deadline = time.monotonic() + 5
+        for handler in handlers:
+            handler.join(max(0.0, deadline - time.monotonic()))
 
 
 @contextlib.contextmanager
