@@ -103,6 +103,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -1831,6 +1832,21 @@ def _value_size(value: object) -> int:
     return len(value.encode(errors="replace")) if isinstance(value, str) else 0
 
 
+#: every blocking client made in this process, each made anew in a child that
+#: ``fork`` makes (:func:`_forked_clients`)
+_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _forked_clients() -> None:
+    """In the child of a ``fork``: each client forgets its parent's connections
+    (:meth:`Client.forked`). Registered with :func:`os.register_at_fork`."""
+    for client in list(_CLIENTS):
+        client.forked()
+
+
+os.register_at_fork(after_in_child=_forked_clients)
+
+
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node (:data:`TIMEOUT_S` by default); ``deadline_s``: each call's whole
@@ -1887,6 +1903,26 @@ class Client:
         self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
         #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node
         self._node_turns: dict[str, threading.BoundedSemaphore] = {}
+        _CLIENTS.add(self)
+
+    def forked(self) -> None:
+        """Called in the child of a ``fork`` (:func:`_forked_clients`): the pools of the
+        parent's kept-alive connections are dropped unused (their sockets stay the
+        parent's: closing a copy sends nothing) and the locks and turns made anew (a
+        parent's thread may have held one at the fork), so the child opens its own
+        connections; its client name is drawn anew (another process, another client).
+        Before session 60's red team a client made before a fork (gunicorn
+        ``--preload``, a prefork worker, ``multiprocessing`` with the ``fork`` start
+        method) sent the parent's and the children's requests on the same TCP
+        connections: answers crossed (OutcomeUnknownError, "an answer for the key
+        ..."), and a put's body was another process's request, stored and
+        acknowledged (probes/23k-library-client-shared-across-fork.py: ``c1-0`` held
+        ``GET /kv/k4 HTTP/1.1 ...``). redis-py's pools check ``os.getpid()`` so."""
+        self._pools = {}
+        self._pools_lock = threading.Lock()
+        self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
+        self._node_turns = {}
+        self.router.client_id = f"py-{secrets.token_hex(8)}"
 
     def _pool(self, url: str) -> tuple[httpx.Client, threading.BoundedSemaphore]:
         """The connection pool of ``url``'s node and the turns of its share
