@@ -1832,9 +1832,9 @@ def _value_size(value: object) -> int:
     return len(value.encode(errors="replace")) if isinstance(value, str) else 0
 
 
-#: every blocking client made in this process, each made anew in a child that
-#: ``fork`` makes (:func:`_forked_clients`)
-_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+#: every client made in this process (blocking and asyncio), each made anew in a
+#: child that ``fork`` makes (:func:`_forked_clients`)
+_CLIENTS: weakref.WeakSet[Client | AsyncClient] = weakref.WeakSet()
 
 
 def _forked_clients() -> None:
@@ -2136,6 +2136,23 @@ class AsyncClient:
         #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node, taken
         #: before one of :attr:`_turns` (session 33)
         self._node_turns: dict[str, asyncio.Semaphore] = {}
+        _CLIENTS.add(self)
+
+    def forked(self) -> None:
+        """Called in the child of a ``fork`` (:func:`_forked_clients`): as
+        :meth:`Client.forked`, and the child's first request's event loop is the
+        client's (the parent's loop does not run there): before session 60's red team
+        a client the parent had used (``asyncio.run`` at import, then gunicorn's
+        ``--preload`` fork) refused every call in the child ("used in another event
+        loop"), and a child forked inside the running loop sent on the parent's
+        connections."""
+        if not self._http.is_closed:  # (a closed client stays closed)
+            self._http = _made_from_environment(
+                lambda: httpx.AsyncClient(timeout=self._timeout_s, headers=_IDENTITY))
+        self._loop = None
+        self._turns = asyncio.Semaphore(IN_FLIGHT)
+        self._node_turns = {}
+        self.router.client_id = f"py-{secrets.token_hex(8)}"
 
     def _node_share(self, url: str) -> contextlib.AbstractAsyncContextManager[Any]:
         """The turns of ``url``'s node (:data:`NODE_IN_FLIGHT`, made at its first

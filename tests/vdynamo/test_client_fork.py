@@ -8,8 +8,9 @@ connection: answers crossed, and a put's body was another process's request, sto
 and acknowledged (probes/23k-library-client-shared-across-fork.py on three ``vdynamo
 serve`` processes: ``c1-0`` held ``GET /kv/k4 HTTP/1.1 ...``, 14 calls failed).
 :meth:`impl.http_client.Client.forked` now runs in every child
-(``os.register_at_fork``). Mutants, each run and reverted: the registration removed
-(``_forked_clients`` not called): both tests fail (the child's put came on the
+(``os.register_at_fork``), and so does :meth:`impl.http_client.AsyncClient.forked`.
+Mutants, each run and reverted: the registration removed
+(``_forked_clients`` not called): the three tests fail (the child's put came on the
 parent's connection, port equal; the child stuck on the lock the parent held, killed
 after 10 s); ``forked`` not drawing a new name: the first test fails on the name.
 A fake node (keep-alive ``http.server``, no ``/status``) records each request's
@@ -18,6 +19,7 @@ connection; each child ends with ``os._exit`` and is waited for (killed past 10 
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import os
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
-from impl.http_client import Client
+from impl.http_client import AsyncClient, Client
 
 
 class _Node(http.server.BaseHTTPRequestHandler):
@@ -73,17 +75,19 @@ def _node() -> Iterator[str]:
         thread.join(5)
 
 
-def _in_child(work: Client, call: str) -> tuple[int, str]:
-    """Fork; the child runs ``call`` on ``work`` (a put of ``/kv/child``) and writes
-    its client name; the parent waits at most 10 s (then kills it). (exit status,
-    what the child wrote)."""
+def _in_child(work: Client | AsyncClient, call: str) -> tuple[int, str]:
+    """Fork; the child runs ``call`` on ``work`` (a put of ``/kv/child``; with an
+    AsyncClient in a new ``asyncio.run``) and writes its client name; the parent waits
+    at most 10 s (then kills it). (exit status, what the child wrote)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never back into pytest
         status = 1
         try:
             os.close(read_end)
-            if call == "put":
+            if isinstance(work, AsyncClient):
+                asyncio.run(work.put("child", b"from the child"))
+            elif call == "put":
                 work.put("child", b"from the child")
             os.write(write_end, work.router.client_id.encode())
             status = 0
@@ -125,3 +129,23 @@ def test_a_lock_held_at_the_fork_does_not_hold_the_child() -> None:
             status, _ = _in_child(db, "put")
         assert status == 0
         assert _Node.seen["/kv/child"][1] == b"from the child"
+
+
+def test_an_async_client_used_by_the_parent_serves_a_forked_childs_loop() -> None:
+    """The parent's ``asyncio.run`` used the client (its loop, its connections); the
+    child's own ``asyncio.run`` puts through it on a connection of its own. Mutant,
+    ``AsyncClient`` not in ``_CLIENTS``: the child's put raises LocalError "used in
+    another event loop", exit 1."""
+    with _node() as address:
+        db = AsyncClient([address], deadline_s=None)
+
+        async def parent(what: str) -> None:
+            await db.put(what, b"from the parent")
+
+        asyncio.run(parent("parent"))
+        status, name = _in_child(db, "put")
+        asyncio.run(db.aclose())
+        assert status == 0
+        assert _Node.seen["/kv/child"][1] == b"from the child"
+        assert _Node.seen["/kv/child"][0] != _Node.seen["/kv/parent"][0]
+        assert name and name != db.router.client_id
