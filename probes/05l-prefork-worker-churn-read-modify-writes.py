@@ -21,7 +21,8 @@ context stays bounded (client-vclock: at most ``vclock_max_pairs`` = 50 pairs, a
 Seen (session 60, after the fork fix): PASS; context 60 characters after the 80 in dvv,
 480 after the concurrent run; 3,028 in client-vclock (its 50 pairs) after both.
 
-Run from the project's root: .venv/bin/python probes/05l-prefork-worker-churn-read-modify-writes.py [MODE...]
+Run from the project's root:
+    .venv/bin/python probes/05l-prefork-worker-churn-read-modify-writes.py [MODE...]
 """
 import os
 import sys
