@@ -1428,9 +1428,17 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
 
 
 def _status_of(router: Router, node: str | None = None) -> Plan:
-    """(the base URL that answered, its ``/status``): see :func:`status_plan`."""
+    """(the base URL that answered, its ``/status``): see :func:`status_plan`. Before
+    the client has learned its cluster (:attr:`Router.cluster_id`), a node whose
+    ``/status`` says it is not ``ready`` is passed over for a later one that is (and
+    taken if none is): its identity would be pinned for good. Session 60's red team:
+    with the seeds ``[n3, n1, n2]`` and n3 restarted with another secret (its peers
+    refuse it; its ``/status`` says ``ready: false`` and why), the client learned
+    n3's cluster and then refused n1 and n2 as "a node of another cluster": 10 of 10
+    puts NoNodeError while a quorum served (``[n1, n2, n3]``: 10 of 10 right)."""
     tried = [_seed_url(node)] if node else router.candidates(None)
     why: list[str] = []
+    unready: tuple[str, dict[str, Any]] | None = None
     for base in tried:
         answer = yield "GET", base + "/status", {}
         if not isinstance(answer, httpx.Response):
@@ -1447,9 +1455,15 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
             if node is None and router.other_cluster(body):  # the ring of another
                 why.append(f"{base}: a node of another cluster")  # cluster: not learned
                 continue
+            if node is None and router.cluster_id is None and body.get("ready") is False:
+                unready = unready or (base, body)
+                why.append(f"{base}: not ready")
+                continue
             return base, body
         why.append(f"{base}: HTTP {answer.status_code}"
                    f"{'' if isinstance(body, dict) else ', not a JSON object'}")
+    if unready is not None:
+        return unready
     raise _unserved("status", tried, why)
 
 
