@@ -2150,6 +2150,10 @@ class AsyncClient:
         #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node, taken
         #: before one of :attr:`_turns` (session 33)
         self._node_turns: dict[str, asyncio.Semaphore] = {}
+        #: made in a forked child: its connection pool is made anew at its first call
+        #: (:meth:`forked`; not in the fork's handler, which also runs before a
+        #: ``subprocess`` with ``preexec_fn`` execs)
+        self._renew = False
         _CLIENTS.add(self)
 
     def forked(self) -> None:
@@ -2160,9 +2164,7 @@ class AsyncClient:
         ``--preload`` fork) refused every call in the child ("used in another event
         loop"), and a child forked inside the running loop sent on the parent's
         connections."""
-        if not self._http.is_closed:  # (a closed client stays closed)
-            self._http = _made_from_environment(
-                lambda: httpx.AsyncClient(timeout=self._timeout_s, headers=_IDENTITY))
+        self._renew = not self._http.is_closed  # (a closed client stays closed)
         self._loop = None
         self._turns = asyncio.Semaphore(IN_FLIGHT)
         self._node_turns = {}
@@ -2203,6 +2205,7 @@ class AsyncClient:
         return _until(deadline, self.ends_at, started)
 
     async def _drive(self, plan: Plan, value_bytes: int = 0) -> Any:
+        self._renewed()
         _check_open(self._http.is_closed)
         self._check_loop()
         started = time.monotonic()
@@ -2253,11 +2256,20 @@ class AsyncClient:
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)
 
+    def _renewed(self) -> None:
+        """In a forked child (:meth:`forked`), before the first use: a pool of its own
+        (the parent's is dropped unused)."""
+        if self._renew:
+            self._renew = False
+            self._http = _made_from_environment(
+                lambda: httpx.AsyncClient(timeout=self._timeout_s, headers=_IDENTITY))
+
     async def aclose(self) -> None:
         """Close the pooled connections. In another loop than its first request's
         (see :meth:`_check_loop`) they cannot be closed from here (httpx raised
         ``RuntimeError: Event loop is closed``): they are dropped, their sockets
         closed with that loop's transports."""
+        self._renewed()
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             return
         await self._http.aclose()

@@ -133,9 +133,12 @@ def test_a_lock_held_at_the_fork_does_not_hold_the_child() -> None:
 
 def test_an_async_client_used_by_the_parent_serves_a_forked_childs_loop() -> None:
     """The parent's ``asyncio.run`` used the client (its loop, its connections); the
-    child's own ``asyncio.run`` puts through it on a connection of its own. Mutant,
+    child's own ``asyncio.run`` puts through it on a connection of its own. Mutants,
     ``AsyncClient`` not in ``_CLIENTS``: the child's put raises LocalError "used in
-    another event loop", exit 1."""
+    another event loop", exit 1; ``_renewed`` not called by ``_drive`` (the parent's
+    pool used in the child): exit 1 too. The pool is made at the child's first call,
+    not in the fork's handler, which also runs before a ``subprocess`` with
+    ``preexec_fn`` execs."""
     with _node() as address:
         db = AsyncClient([address], deadline_s=None)
 
