@@ -173,9 +173,22 @@ from impl.versions import SHARED_CLIENT_ID
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
-__all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
-           "MIN_BODY_BYTES_PER_S", "QUORUM_NAMES", "HttpApi", "admin_authorization", "admin_token",
-           "cluster_hmac", "cluster_id", "context_allowance", "error_body", "http_status"]
+__all__ = [
+    "ADMIN_FORCE_REMOVE",
+    "ADMIN_TOKEN_WINDOW_S",
+    "MAX_HEADER_BYTES",
+    "MIN_BODY_BYTES_PER_S",
+    "QUORUM_NAMES",
+    "HttpApi",
+    "admin_authorization",
+    "admin_token",
+    "anonymous_prefix",
+    "cluster_hmac",
+    "cluster_id",
+    "context_allowance",
+    "error_body",
+    "http_status",
+]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -1116,6 +1129,21 @@ def context_allowance(max_context_bytes: int) -> int:
     return 4 * -(-max_context_bytes // 3)
 
 
+def anonymous_prefix(name: str, token: str) -> str:
+    """``http.<name>.<token>``: the client id of an anonymous client-vclock write
+    without its request number (``.<rid>``, at most 19 digits), so at most
+    ``MAX_NAME - 20`` characters: a node name too long for that is given as the
+    first 16 hex digits of its SHA-256 (``http.#<digest>.<token>``). Before session
+    60's red team the whole name was used, and on a node whose name (at most 255
+    characters, :func:`impl.config.check_node_name`) had 218 or more, every write
+    without X-Vdynamo-Client (curl) was refused 400 naming the internal field
+    ``PutRequest.client_id``."""
+    prefix = f"http.{name}.{token}"
+    if len(prefix) <= MAX_NAME - 20:
+        return prefix
+    return f"http.#{hashlib.sha256(name.encode()).hexdigest()[:16]}.{token}"
+
+
 def _headers_too_large() -> _Answer:
     return _malformed(f"headers over {MAX_HEADER_BYTES} bytes", 431)
 
@@ -1128,7 +1156,7 @@ class HttpApi:
         self.config = server.config
         #: a token drawn at each start: the anonymous writers' client ids of this
         #: start (:meth:`_request_of`) differ from every earlier start's
-        self._anonymous = secrets.token_hex(6)
+        self._anonymous = anonymous_prefix(server.name, secrets.token_hex(6))
         self.slots = ConnectionSlots(self.config.max_http_connections)
         #: the reservations past their hold, oldest first: they give way to a
         #: request waiting its turn (:meth:`_give_way`)
@@ -2435,7 +2463,7 @@ class HttpApi:
             # superseding) another anonymous writer's; before, every such write was
             # the one client "http", and two concurrent blind puts of two programs
             # kept only the later by the nodes' clocks (session 13's review)
-            client, counter = f"http.{server.name}.{self._anonymous}.{rid}", 0
+            client, counter = f"{self._anonymous}.{rid}", 0
         else:
             # A named client that sends no counter: the node's clock in microseconds
             # stands for it, so that in client-vclock it still mints a counter above

@@ -103,6 +103,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -1427,9 +1428,17 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
 
 
 def _status_of(router: Router, node: str | None = None) -> Plan:
-    """(the base URL that answered, its ``/status``): see :func:`status_plan`."""
+    """(the base URL that answered, its ``/status``): see :func:`status_plan`. Before
+    the client has learned its cluster (:attr:`Router.cluster_id`), a node whose
+    ``/status`` says it is not ``ready`` is passed over for a later one that is (and
+    taken if none is): its identity would be pinned for good. Session 60's red team:
+    with the seeds ``[n3, n1, n2]`` and n3 restarted with another secret (its peers
+    refuse it; its ``/status`` says ``ready: false`` and why), the client learned
+    n3's cluster and then refused n1 and n2 as "a node of another cluster": 10 of 10
+    puts NoNodeError while a quorum served (``[n1, n2, n3]``: 10 of 10 right)."""
     tried = [_seed_url(node)] if node else router.candidates(None)
     why: list[str] = []
+    unready: tuple[str, dict[str, Any]] | None = None
     for base in tried:
         answer = yield "GET", base + "/status", {}
         if not isinstance(answer, httpx.Response):
@@ -1446,9 +1455,15 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
             if node is None and router.other_cluster(body):  # the ring of another
                 why.append(f"{base}: a node of another cluster")  # cluster: not learned
                 continue
+            if node is None and router.cluster_id is None and body.get("ready") is False:
+                unready = unready or (base, body)
+                why.append(f"{base}: not ready")
+                continue
             return base, body
         why.append(f"{base}: HTTP {answer.status_code}"
                    f"{'' if isinstance(body, dict) else ', not a JSON object'}")
+    if unready is not None:
+        return unready
     raise _unserved("status", tried, why)
 
 
@@ -1831,6 +1846,21 @@ def _value_size(value: object) -> int:
     return len(value.encode(errors="replace")) if isinstance(value, str) else 0
 
 
+#: every client made in this process (blocking and asyncio), each made anew in a
+#: child that ``fork`` makes (:func:`_forked_clients`)
+_CLIENTS: weakref.WeakSet[Client | AsyncClient] = weakref.WeakSet()
+
+
+def _forked_clients() -> None:
+    """In the child of a ``fork``: each client forgets its parent's connections
+    (:meth:`Client.forked`). Registered with :func:`os.register_at_fork`."""
+    for client in list(_CLIENTS):
+        client.forked()
+
+
+os.register_at_fork(after_in_child=_forked_clients)
+
+
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node (:data:`TIMEOUT_S` by default); ``deadline_s``: each call's whole
@@ -1887,6 +1917,26 @@ class Client:
         self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
         #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node
         self._node_turns: dict[str, threading.BoundedSemaphore] = {}
+        _CLIENTS.add(self)
+
+    def forked(self) -> None:
+        """Called in the child of a ``fork`` (:func:`_forked_clients`): the pools of the
+        parent's kept-alive connections are dropped unused (their sockets stay the
+        parent's: closing a copy sends nothing) and the locks and turns made anew (a
+        parent's thread may have held one at the fork), so the child opens its own
+        connections; its client name is drawn anew (another process, another client).
+        Before session 60's red team a client made before a fork (gunicorn
+        ``--preload``, a prefork worker, ``multiprocessing`` with the ``fork`` start
+        method) sent the parent's and the children's requests on the same TCP
+        connections: answers crossed (OutcomeUnknownError, "an answer for the key
+        ..."), and a put's body was another process's request, stored and
+        acknowledged (probes/23k-library-client-shared-across-fork.py: ``c1-0`` held
+        ``GET /kv/k4 HTTP/1.1 ...``). redis-py's pools check ``os.getpid()`` so."""
+        self._pools = {}
+        self._pools_lock = threading.Lock()
+        self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
+        self._node_turns = {}
+        self.router.client_id = f"py-{secrets.token_hex(8)}"
 
     def _pool(self, url: str) -> tuple[httpx.Client, threading.BoundedSemaphore]:
         """The connection pool of ``url``'s node and the turns of its share
@@ -2100,6 +2150,25 @@ class AsyncClient:
         #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node, taken
         #: before one of :attr:`_turns` (session 33)
         self._node_turns: dict[str, asyncio.Semaphore] = {}
+        #: made in a forked child: its connection pool is made anew at its first call
+        #: (:meth:`forked`; not in the fork's handler, which also runs before a
+        #: ``subprocess`` with ``preexec_fn`` execs)
+        self._renew = False
+        _CLIENTS.add(self)
+
+    def forked(self) -> None:
+        """Called in the child of a ``fork`` (:func:`_forked_clients`): as
+        :meth:`Client.forked`, and the child's first request's event loop is the
+        client's (the parent's loop does not run there): before session 60's red team
+        a client the parent had used (``asyncio.run`` at import, then gunicorn's
+        ``--preload`` fork) refused every call in the child ("used in another event
+        loop"), and a child forked inside the running loop sent on the parent's
+        connections."""
+        self._renew = not self._http.is_closed  # (a closed client stays closed)
+        self._loop = None
+        self._turns = asyncio.Semaphore(IN_FLIGHT)
+        self._node_turns = {}
+        self.router.client_id = f"py-{secrets.token_hex(8)}"
 
     def _node_share(self, url: str) -> contextlib.AbstractAsyncContextManager[Any]:
         """The turns of ``url``'s node (:data:`NODE_IN_FLIGHT`, made at its first
@@ -2136,6 +2205,7 @@ class AsyncClient:
         return _until(deadline, self.ends_at, started)
 
     async def _drive(self, plan: Plan, value_bytes: int = 0) -> Any:
+        self._renewed()
         _check_open(self._http.is_closed)
         self._check_loop()
         started = time.monotonic()
@@ -2186,11 +2256,20 @@ class AsyncClient:
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)
 
+    def _renewed(self) -> None:
+        """In a forked child (:meth:`forked`), before the first use: a pool of its own
+        (the parent's is dropped unused)."""
+        if self._renew:
+            self._renew = False
+            self._http = _made_from_environment(
+                lambda: httpx.AsyncClient(timeout=self._timeout_s, headers=_IDENTITY))
+
     async def aclose(self) -> None:
         """Close the pooled connections. In another loop than its first request's
         (see :meth:`_check_loop`) they cannot be closed from here (httpx raised
         ``RuntimeError: Event loop is closed``): they are dropped, their sockets
         closed with that loop's transports."""
+        self._renewed()
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             return
         await self._http.aclose()

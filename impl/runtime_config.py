@@ -644,7 +644,17 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
         data = nodes[name].data
         if data is None:
             continue
-        if served is not None and data.is_dir():  # session 51's service probe: told
+        try:
+            is_dir = served is not None and data.is_dir()
+        except OSError as error:  # session 60's red team: a node name of 249 characters
+            # made its default file's name over the file system's 255 bytes, and
+            # `vdynamo serve` died with an ENAMETOOLONG traceback
+            raise errors.ConfigError(
+                f"[nodes.{name}] data: cannot use {str(data)[:300]}: "
+                f"{error.strerror or error}; give the node's data file a shorter path "
+                f"(`data = \"...\"`; the default is <node name>.sqlite beside the "
+                f"cluster file)") from None
+        if is_dir:  # session 51's service probe: told
             # "cannot open SQLite database ...: unable to open database file"
             raise errors.ConfigError(
                 f"[nodes.{name}] data: {data} is a directory; give the path of the "

@@ -8,6 +8,7 @@ named after a colon: ``module:function``).
 
 from __future__ import annotations
 
+import codecs
 import errno
 import importlib
 import os
@@ -46,6 +47,21 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler ``vdynamo-escape``: each character the standard
+    output's encoding cannot hold written as ``\\uNNNN`` (``\\UNNNNNNNN`` above
+    U+FFFF), :func:`vdynamo.kv_cli.shown`'s spelling of a character, which escapes
+    every backslash, so a line still reads back to its bytes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start:error.end]
+    return "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+                   for c in text), error.end
+
+
+codecs.register_error("vdynamo-escape", _escape_unencodable)
+
+
 class OutputError(LocalError):
     """Writing the standard output failed for another reason than its reader going
     away (a full disk, an I/O error, a closed descriptor): ``error`` is the OSError."""
@@ -76,8 +92,17 @@ class _CheckedOutput:
             raise OutputError(error) from None
 
     def write(self, text: str) -> int:
-        """Write ``text``: the count written; OutputError if it cannot be."""
-        written: int = self._checked("write", text)
+        """Write ``text``: the count written; OutputError if it cannot be. A
+        character the stream's encoding cannot hold is written escaped
+        (:func:`_escape_unencodable`): before session 60's red team ``vdynamo get`` of a
+        value ``naïve`` under ``PYTHONIOENCODING=ascii``, or a C locale Python does not
+        coerce to UTF-8, died with a ``UnicodeEncodeError`` traceback, exit 1."""
+        try:
+            written: int = self._checked("write", text)
+        except UnicodeEncodeError:  # (raised before anything of ``text`` is written)
+            encoding = getattr(self._stream, "encoding", None) or "ascii"
+            written = self._checked("write", text.encode(encoding, "vdynamo-escape")
+                                    .decode(encoding))
         return written
 
     def flush(self) -> None:
