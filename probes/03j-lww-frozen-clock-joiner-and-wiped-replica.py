@@ -25,25 +25,15 @@ Loopback only, needs libfaketime; about 60 s; every process stopped.
 """
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from _cluster import FAKETIME_LIB, Checks, LocalNodes, cluster_file, faketime_env
+from _cluster import FAKETIME_LIB, Checks, faketime_env, with_joiner
 
 KEYS = [f"k{i}" for i in range(8)]
-
-
-def status(c: LocalNodes, name: str) -> dict[str, object]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{c.http[name]}/status", timeout=5) as r:
-            return dict(json.loads(r.read()))
-    except OSError:
-        return {}
 
 
 def main() -> None:
@@ -52,14 +42,8 @@ def main() -> None:
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     rng = random.Random(seed)
     checks = Checks()
-    c = LocalNodes(nodes=4, per_process=True)
-    c.names = ["n1", "n2", "n3"]
-    c.config = cluster_file(c.dir, ["n1", "n2", "n3"], 'clock = "lww"\ngossip_interval = 0.25\n'
-                            'anti_entropy_interval = 0.5\nhint_scan_interval = 0.25',
-                            c.peer, c.http)
-    with open(c.config, "a") as f:  # n4: a section, not an initial member: it joins
-        f.write(f'[nodes.n4]\npeer = "127.0.0.1:{c.peer["n4"]}"\n'
-                f'http = "127.0.0.1:{c.http["n4"]}"\n')
+    c = with_joiner('clock = "lww"\ngossip_interval = 0.25\n'  # n4 joins
+                    'anti_entropy_interval = 0.5\nhint_scan_interval = 0.25')
     frozen = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
     try:
         for name in c.names:
@@ -70,7 +54,7 @@ def main() -> None:
         c.names = ["n1", "n2", "n3", "n4"]
         joined = None
         for _ in range(120):
-            if status(c, "n4").get("member_status") == "up":
+            if c.status("n4").get("member_status") == "up":
                 joined = True
                 break
             time.sleep(0.5)
