@@ -2174,6 +2174,19 @@ class HttpApi:
         (it could reach the cluster only once that node was fixed and restarted)."""
         if (down := self.server.unavailable()) is not None:
             return 503, error_body(down), [("retry-after", str(self.config.retry_after_s))]
+        if not any(peer != self.server.name for peer in self.server.node.last_heard):
+            # a store put back from a backup forgot the nonces it took since, and only
+            # a peer can tell it its store is behind (it then refuses the window's
+            # tokens: STORE_RENEWED_META). Red team 11 (session 60), probes/20o: a
+            # member restored from a backup with every peer down took a token it had
+            # taken after the backup again and removed n4: 200. Refused as a start's
+            # shadow round is (409, nothing changed; Node.force_remove)
+            return 409, {"error": "Refused", "message": (
+                f"force-remove: node {self.server.name} has heard from no other member "
+                "since it started, so it cannot know whether its store is current (one "
+                "put back from a backup forgot the admin tokens it took since: a replay "
+                "could be one); nothing was changed: try again with a new token once a "
+                "peer is up, or ask another member"), "outcome": "not-written"}, []
         try:
             await self.server.force_remove(node)
         except InvalidValueError as error:
