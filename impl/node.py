@@ -492,6 +492,11 @@ class Node:
         self._timers[ReapCheck] = self._reap_check
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
+        #: whether an exchange of the rebuild completed since the last time every
+        #: write this node staged was durable (:meth:`writes_durable`): its merges may
+        #: be among writes that fail, so such a failure rebuilds again
+        #: (:meth:`persist_failed`; red team 11, session 60)
+        self._rebuild_undurable = False
         self.anti_entropy.synced.append(self._rebuild_synced)
         self.anti_entropy.pending = lambda: self.rebuild.pending
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
@@ -726,6 +731,16 @@ class Node:
         self._restage_generation()
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
+        if self.rebuild.active or self._rebuild_undurable:
+            # the records an exchange of the rebuild merged may be among the writes
+            # lost, and the exchange counted its range rebuilt: every exchange to do
+            # again. Red team 11 (session 60), probes/01p: a replaced disk that
+            # filled while it rebuilt answered 404 at r=1 for acknowledged keys of a
+            # range its failed merges had "rebuilt"
+            self._rebuild_undurable = False
+            self._log_life(f"{now:.3f} its writes failed while it rebuilt: every "
+                           "exchange of the rebuild to do again")
+            self._begin_rebuild(now, again=True)
         effects = self.puts.local_write_failed(now, error, failed_replies)
         self.taken_back = frozenset(self.puts.taken_back)
         return effects
@@ -737,9 +752,11 @@ class Node:
         buffered engine (``fsync="buffered"``): a write performed is one change of
         its open batch, which a later failed write may roll back whole (SQLite's
         SQLITE_FULL; session 51's second review: reported durable, the put whose
-        own copy the rollback took kept its own ack, 200 at W = 2 with one copy)."""
+        own copy the rollback took kept its own ack, 200 at W = 2 with one copy),
+        and so are the rebuild's exchanges (:meth:`persist_failed`)."""
         if self.storage.fsync == "always":
             self.puts.writes_durable()
+            self._rebuild_undurable = False
 
     def answers_released(self) -> None:
         """The driver holds none of this node's answers behind a write any more
@@ -1669,6 +1686,8 @@ class Node:
                        f"with every replica of every range since the disk was replaced")
 
     def _rebuild_synced(self, pair_range: tuple[int, int], peer: str) -> None:
+        if self.rebuild.active:
+            self._rebuild_undurable = True
         if self.rebuild.synced((pair_range, peer)):
             self._rebuilt()
 

@@ -23,7 +23,6 @@ Loopback only, about 45 s; every process stopped.
 """
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections import Counter
@@ -45,12 +44,8 @@ def main() -> None:
     try:
         for name in c.names:
             c.start_node(name)
-        old = {f"k{i}": os.urandom(16384) for i in range(40)}
-        first = Counter(c.put(k, v, query="?w=3") for k, v in old.items())
-        checks("40 puts at w=3", set(first) == {200}, first)
-        c.kill("n2")
-        for f in c.dir.glob("n2.sqlite*"):
-            f.unlink()
+        old = c.put_random(40, 16384, checks)
+        c.wipe("n2")
         log = c.dir / "n2.log"
         lines_before = len(log.read_bytes().splitlines()) if log.exists() else 0
         n2 = c.start_node("n2", preexec_fn=limited)

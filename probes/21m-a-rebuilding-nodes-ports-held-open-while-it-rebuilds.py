@@ -24,7 +24,6 @@ Loopback only, about 60 s; every process stopped, every socket closed.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 
@@ -43,12 +42,8 @@ def main() -> None:
     try:
         for name in c.names:
             c.start_node(name)
-        old = {f"k{i}": os.urandom(8192) for i in range(60)}
-        first = Counter(c.put(k, v, query="?w=3") for k, v in old.items())
-        checks("60 puts at w=3", set(first) == {200}, first)
-        c.kill("n2")
-        for f in c.dir.glob("n2.sqlite*"):
-            f.unlink()
+        old = c.put_random(60, 8192, checks)
+        c.wipe("n2")
         ends = [hold_open(c.peer[n], HALF_HELLO, 12) for n in c.names]
         ends.append(hold_open(c.http["n2"], HALF_HEAD, 24))
         time.sleep(1)
