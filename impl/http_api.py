@@ -175,6 +175,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_FORCE_REMOVE",
+    "ADMIN_RENEWAL_PASSED_META",
     "ADMIN_TOKEN_WINDOW_S",
     "MAX_HEADER_BYTES",
     "MIN_BODY_BYTES_PER_S",
@@ -1193,6 +1194,10 @@ class HttpApi:
         #: the latest stamp of an admin token's nonce forgotten (0: none; kept in the
         #: ``admin-nonces`` entry as its ``forgot STAMP`` line)
         self._admin_horizon = 0.0
+        #: this start's time, by this node's clock: a store renewed before it, whose
+        #: window had not passed while a start ran (:data:`ADMIN_RENEWAL_PASSED_META`),
+        #: takes no token stamped up to it plus the window (:meth:`_renewal_bound`)
+        self.started_at = server.now()
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -2197,6 +2202,19 @@ class HttpApi:
         (it could reach the cluster only once that node was fixed and restarted)."""
         if (down := self.server.unavailable()) is not None:
             return 503, error_body(down), [("retry-after", str(self.config.retry_after_s))]
+        if not any(peer != self.server.name for peer in self.server.node.last_heard):
+            # a store put back from a backup forgot the nonces it took since, and only
+            # a peer can tell it its store is behind (it then refuses the window's
+            # tokens: STORE_RENEWED_META). Red team 11 (session 60), probes/20o: a
+            # member restored from a backup with every peer down took a token it had
+            # taken after the backup again and removed n4: 200. Refused as a start's
+            # shadow round is (409, nothing changed; Node.force_remove)
+            return 409, {"error": "Refused", "message": (
+                f"force-remove: node {self.server.name} has heard from no other member "
+                "since it started, so it cannot know whether its store is current (one "
+                "put back from a backup forgot the admin tokens it took since: a replay "
+                "could be one); nothing was changed: try again with a new token once a "
+                "peer is up, or ask another member"), "outcome": "not-written"}, []
         try:
             await self.server.force_remove(node)
         except InvalidValueError as error:
@@ -2252,7 +2270,7 @@ class HttpApi:
                     "new one; check the clocks if this persists)")
         renewed = self.server.storage.get_meta(STORE_RENEWED_META)
         if renewed is not None and renewed.isdigit() and (
-                stamp <= (safe := int(renewed) + ADMIN_TOKEN_WINDOW_S)):
+                stamp <= (safe := self._renewal_bound(renewed, now))):
             # RFC 4120 3.2.3: a server that lost track of the authenticators it
             # took refuses those that may be among them until the skew window
             # has passed. A replaced disk (or a store set aside) lost the nonces
@@ -2261,9 +2279,13 @@ class HttpApi:
             # past the check until session 20's service probe). The bound is
             # inclusive: renewed at T, the old store took stamps up to T + window,
             # int(T) + window among them (taken again until session 21's review)
+            restarted = (f" (and it restarted at {int(self.started_at)}, before "
+                         f"{ADMIN_TOKEN_WINDOW_S:.0f} s had run since: its clock may have "
+                         f"been set between)" if safe > int(renewed) + ADMIN_TOKEN_WINDOW_S
+                         else "")
             return (f"admin token stamped {stamp}, not after {safe:.0f}: this node's store "
-                    f"was replaced (or set aside) at {int(renewed)} and lost the record "
-                    f"of the tokens taken before, so it takes none stamped within "
+                    f"was replaced (or set aside) at {int(renewed)}{restarted} and lost the "
+                    f"record of the tokens taken before, so it takes none stamped within "
                     f"{ADMIN_TOKEN_WINDOW_S:.0f} s after (a replay could be one); make one "
                     f"for another member, or again in {safe + 1 - now:.0f} s")
         known = self._taken_nonces()
@@ -2298,6 +2320,41 @@ class HttpApi:
             [*(f"{seen} {at:.0f}" for seen, at in taken.items()),
              *([f"{_FORGOT} {forgot:.0f}"] if forgot else [])]).encode())
         return None
+
+    def _renewal_bound(self, renewed: bytes, now: float) -> float:
+        """The latest stamp a member whose store was renewed at ``renewed``
+        (:data:`impl.node.STORE_RENEWED_META`, its clock's decimal seconds then)
+        refuses at ``now`` (its clock): the renewal plus :data:`ADMIN_TOKEN_WINDOW_S`,
+        and, until a start of this node has run the window after the renewal
+        (:data:`ADMIN_RENEWAL_PASSED_META`, written here and at a stop:
+        :meth:`note_renewal_passed`), this start's time plus the window.
+
+        The renewal's time is read from the clock of the host the new disk started
+        on. One behind (a spare not yet synced) and set right before a restart made
+        the window end before the real time of the replacement, so a token the old
+        disk took shortly before it failed was taken again (red team 9, session 59,
+        probes/20l: 200 ``{"removed": "n4"}``). A node's clock moves with the
+        monotonic clock within a start, so only the time one start ran can be
+        trusted to have passed: a clock set between two starts reads like time the
+        node was down. A start that ran the window after the renewal (the old
+        disk's tokens then past the window of any clock that did not move within
+        it) records so, and later starts keep the renewal's bound alone (RFC 4120
+        3.2.3, as for the renewal itself)."""
+        bound = int(renewed)
+        if self.server.storage.get_meta(ADMIN_RENEWAL_PASSED_META) != renewed:
+            bound = max(bound, int(self.started_at))
+            if now > bound + ADMIN_TOKEN_WINDOW_S:  # this start ran the window
+                self.server.storage.set_meta(ADMIN_RENEWAL_PASSED_META, renewed)
+        return bound + ADMIN_TOKEN_WINDOW_S
+
+    def note_renewal_passed(self) -> None:
+        """At a stop: record that this start ran :data:`ADMIN_TOKEN_WINDOW_S` past
+        the store's renewal, if it did (:meth:`_renewal_bound`), so the next start
+        takes tokens at once; a start killed first records nothing (its next start
+        waits the window again: it refuses more, never less)."""
+        renewed = self.server.storage.get_meta(STORE_RENEWED_META)
+        if renewed is not None and renewed.isdigit():
+            self._renewal_bound(renewed, self.server.now())
 
     def _taken_nonces(self) -> dict[str, float]:
         """The nonces of the admin tokens this node took (with their stamps), as
@@ -2564,6 +2621,10 @@ ADMIN_TOKEN_WINDOW_S = 300.0
 #: 9 (session 59) a line ``forgot STAMP``: the latest stamp of a nonce forgotten
 ADMIN_NONCES_META = "admin-nonces"
 _FORGOT = "forgot"
+#: the store's meta entry naming the renewal (``store-renewed-at``'s value) that a
+#: start of this node ran :data:`ADMIN_TOKEN_WINDOW_S` past, by its clock within that
+#: start (:meth:`HttpApi._renewal_bound`; red team 11, session 60)
+ADMIN_RENEWAL_PASSED_META = "admin-renewal-passed"
 
 _HEX_NONCE = re.compile(rb"[0-9a-f]{32}")
 _HEX_TAG = re.compile(rb"[0-9a-f]{64}")

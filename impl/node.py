@@ -492,6 +492,14 @@ class Node:
         self._timers[ReapCheck] = self._reap_check
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
+        #: whether an exchange of the rebuild completed since the last time every
+        #: write this node staged was durable (:meth:`writes_durable`): its merges may
+        #: be among writes that fail, so such a failure rebuilds again
+        #: (:meth:`persist_failed`; red team 11, session 60)
+        self._rebuild_undurable = False
+        #: whether a failed write began the rebuild again since the writes were last
+        #: all durable (its line is logged once per such spell, not at each failure)
+        self._rebuild_redone = False
         self.anti_entropy.synced.append(self._rebuild_synced)
         self.anti_entropy.pending = lambda: self.rebuild.pending
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
@@ -726,6 +734,19 @@ class Node:
         self._restage_generation()
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
+        if self._rebuild_undurable:
+            # the records an exchange of the rebuild merged may be among the writes
+            # lost, and the exchange counted its range rebuilt: every exchange to do
+            # again. Red team 11 (session 60), probes/01p: a replaced disk that
+            # filled while it rebuilt answered 404 at r=1 for acknowledged keys of a
+            # range its failed merges had "rebuilt"
+            self._rebuild_undurable = False
+            if not self._rebuild_redone:
+                self._log_life(f"{now:.3f} its writes failed while it rebuilt: every "
+                               "exchange of the rebuild to do again (until its writes "
+                               "succeed, each failure after an exchange)")
+            self._rebuild_redone = True
+            self._begin_rebuild(now, again=True, quiet=True)
         effects = self.puts.local_write_failed(now, error, failed_replies)
         self.taken_back = frozenset(self.puts.taken_back)
         return effects
@@ -737,9 +758,11 @@ class Node:
         buffered engine (``fsync="buffered"``): a write performed is one change of
         its open batch, which a later failed write may roll back whole (SQLite's
         SQLITE_FULL; session 51's second review: reported durable, the put whose
-        own copy the rollback took kept its own ack, 200 at W = 2 with one copy)."""
+        own copy the rollback took kept its own ack, 200 at W = 2 with one copy),
+        and so are the rebuild's exchanges (:meth:`persist_failed`)."""
         if self.storage.fsync == "always":
             self.puts.writes_durable()
+            self._rebuild_undurable = self._rebuild_redone = False
 
     def answers_released(self) -> None:
         """The driver holds none of this node's answers behind a write any more
@@ -1634,10 +1657,11 @@ class Node:
         return {((lo, hi), peer) for lo, hi in self.gossiper.my_ranges()
                 for peer in partitioning.range_owners(lo, n) if peer != self.name}
 
-    def _begin_rebuild(self, now: float, *, again: bool = False) -> None:
+    def _begin_rebuild(self, now: float, *, again: bool = False, quiet: bool = False) -> None:
         """The store is a replaced disk of a known member: rebuilding from now on,
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
-        rebuild had not ended, every exchange to do again)."""
+        rebuild had not ended, every exchange to do again; ``quiet``: no line in
+        :attr:`log`, the caller's says why)."""
         self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
         self.gossiper.distrust_serving()  # a ring change may have passed it by (session 51)
         # only exchanges begun from now count (session 36): a step of one begun
@@ -1650,6 +1674,8 @@ class Node:
             return
         self.storage.set_meta(REBUILDING_META, b"1")
         self.stats["rebuilding"] += 1
+        if quiet:
+            return
         self._log_life(f"{now:.3f} rebuilding a replaced disk"
                        + (" (restarted before it was rebuilt)" if again else "")
                        + ": its empty copies do not "
@@ -1669,6 +1695,8 @@ class Node:
                        f"with every replica of every range since the disk was replaced")
 
     def _rebuild_synced(self, pair_range: tuple[int, int], peer: str) -> None:
+        if self.rebuild.active:
+            self._rebuild_undurable = True
         if self.rebuild.synced((pair_range, peer)):
             self._rebuilt()
 

@@ -658,6 +658,8 @@ class NodeServer:
         # it armed the timer again: a line a window after stop() returned)
         self._summarize_refusals()
         self.http.summarize_refusals()
+        with contextlib.suppress(Exception):  # (a failed write: it waits again, no less)
+            self.http.note_renewal_passed()
         self._commit_failures.close()
         self._memory_failures.close()
         for server in self._servers:

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -89,6 +90,27 @@ def read(port: int, key: str, r: int) -> tuple[int, list[bytes], str]:
         return code, [], ""
     data = json.loads(body)
     return code, [base64.b64decode(v) for v in data["values"]], data.get("context", "")
+
+
+def cluster_up(probe: str, *args: str) -> tuple[Path, dict[str, dict[str, int]], set[int],
+                                                dict[str, int]]:
+    """``vdynamo cluster up --dir D ARGS --set (fast rounds)`` in a new temporary
+    directory named for ``probe`` (``07r``): D, cluster.json's nodes, their pids and
+    HTTP ports (07q, 07r, 07s, 07t, 20m and later probes' set-up; the caller ends
+    with :func:`tear_down`). An AssertionError with its stderr if it fails."""
+    d = Path(tempfile.mkdtemp(prefix=f"vdynamo-probe{probe}-")) / "c"
+    up = vd("cluster", "up", "--dir", str(d), *args, *FAST)
+    if up.returncode != 0:
+        tear_down(d, set())
+        raise AssertionError(up.stderr)
+    nodes = json.loads((d / "cluster.json").read_text())["nodes"]
+    return d, nodes, {e["pid"] for e in nodes.values() if e.get("pid")}, ports(d)
+
+
+def secret_and_name(d: Path) -> tuple[bytes, str]:
+    """The ``[cluster] secret`` and ``name`` of the cluster file in ``d`` (07t, 20m)."""
+    cluster = tomllib.loads((d / "cluster.toml").read_text())["cluster"]
+    return cluster["secret"].encode(), cluster.get("name", "vdynamo")
 
 
 def one_round(seed: int) -> list[str]:

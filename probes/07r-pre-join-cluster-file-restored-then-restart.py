@@ -28,7 +28,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from importlib import import_module
@@ -36,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 base = import_module("07e-real-join-then-leave-w3-r1")
-vd, ports, call, read, tear_down, FAST = (base.vd, base.ports, base.call, base.read,
-                                          base.tear_down, base.FAST)
+vd, cluster_up, call, read, tear_down = (base.vd, base.cluster_up, base.call, base.read,
+                                          base.tear_down)
 from _cluster import Checks  # noqa: E402
 
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -45,16 +44,13 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 def main() -> None:
     checks = Checks()
-    d = Path(tempfile.mkdtemp(prefix="vdynamo-probe07r-")) / "c"
-    pids: set[int] = set()
+    d, _, pids, _ = cluster_up("07r", "--nodes", "3")
     try:
-        up = vd("cluster", "up", "--dir", str(d), "--nodes", "3", *FAST)
-        assert up.returncode == 0, up.stderr
         old = (d / "cluster.toml").read_text()
         join = vd("join", "n4", "--dir", str(d))
         nodes = json.loads((d / "cluster.json").read_text())["nodes"]
-        pids = {e["pid"] for e in nodes.values() if e.get("pid")}
-        p = ports(d)
+        pids |= {e["pid"] for e in nodes.values() if e.get("pid")}
+        p = base.ports(d)
         first = {f"a{i}": call("PUT", p["n2"], f"/kv/a{i}?w=3", b"a%d" % i, OCTET)[0]
                  for i in range(30)}
         (d / "cluster.toml").write_text(old)

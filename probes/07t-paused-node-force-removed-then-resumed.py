@@ -28,9 +28,7 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
-import tomllib
 from collections import Counter
 from importlib import import_module
 from pathlib import Path
@@ -38,8 +36,7 @@ from pathlib import Path
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 base = import_module("07e-real-join-then-leave-w3-r1")
-vd, ports, call, read, tear_down, FAST = (base.vd, base.ports, base.call, base.read,
-                                          base.tear_down, base.FAST)
+cluster_up, call, read, tear_down = base.cluster_up, base.call, base.read, base.tear_down
 from _cluster import Checks  # noqa: E402
 
 from impl.http_api import ADMIN_FORCE_REMOVE, admin_authorization  # noqa: E402
@@ -49,20 +46,12 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 def main() -> None:
     checks = Checks()
-    d = Path(tempfile.mkdtemp(prefix="vdynamo-probe07t-")) / "c"
-    pids: set[int] = set()
-    n3 = 0
+    d, nodes, pids, p = cluster_up("07t", "--nodes", "4")
+    n3 = nodes["n3"]["pid"]
     try:
-        up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", *FAST)
-        assert up.returncode == 0, up.stderr
-        nodes = json.loads((d / "cluster.json").read_text())["nodes"]
-        pids = {e["pid"] for e in nodes.values()}
-        n3 = nodes["n3"]["pid"]
-        p = ports(d)
         keys = [f"k{i}" for i in range(16)]
         first = Counter(call("PUT", p["n1"], f"/kv/{k}?w=3", b"v1", OCTET)[0] for k in keys)
-        toml = tomllib.loads((d / "cluster.toml").read_text())
-        secret, name = toml["cluster"]["secret"].encode(), toml["cluster"].get("name", "vdynamo")
+        secret, name = base.secret_and_name(d)
         os.kill(n3, signal.SIGSTOP)
         time.sleep(15)
         removal = None

@@ -36,7 +36,7 @@ STEP = base.STEP
 
 
 def replaced_behind(c: LocalNodes, offset: Path, checks: Checks,
-                    token: Callable[[str, int], str]) -> None:
+                    token: Callable[[str, int], str], seen: str) -> None:
     offset.write_text(f"-{STEP}\n")
     c.kill("n1")
     for f in c.dir.glob("n1.sqlite*"):

@@ -31,9 +31,7 @@ import json
 import secrets
 import socket
 import sys
-import tempfile
 import time
-import tomllib
 from collections import Counter
 from importlib import import_module
 from pathlib import Path
@@ -41,8 +39,7 @@ from pathlib import Path
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 base = import_module("07e-real-join-then-leave-w3-r1")
-vd, ports, call, read, tear_down, FAST = (base.vd, base.ports, base.call, base.read,
-                                          base.tear_down, base.FAST)
+vd, ports, call, read, tear_down = base.vd, base.ports, base.call, base.read, base.tear_down
 insider = import_module("20j-authenticated-insider-fuzzed-frames")
 from _cluster import Checks  # noqa: E402
 
@@ -80,18 +77,13 @@ def forward_put(port: int, secret: bytes, cluster: str, key: bytes, value: bytes
 
 def main() -> None:
     checks = Checks()
-    d = Path(tempfile.mkdtemp(prefix="vdynamo-probe20m-")) / "c"
-    pids: set[int] = set()
+    d, _, pids, p = base.cluster_up("20m", "--nodes", "4")
     try:
-        up = vd("cluster", "up", "--dir", str(d), "--nodes", "4", *FAST)
-        assert up.returncode == 0, up.stderr
-        pids = {e["pid"] for e in json.loads((d / "cluster.json").read_text())["nodes"].values()}
-        p = ports(d)
         first = Counter(call("PUT", p["n1"], f"/kv/k{i}?w=3", b"v1", OCTET)[0] for i in range(10))
         _, _, old_ctx = read(p["n1"], "k1", 2)
         left = vd("leave", "n4", "--dir", str(d))
-        toml = tomllib.loads((d / "cluster.toml").read_text())
-        old, cluster = toml["cluster"]["secret"], toml["cluster"].get("name", "vdynamo")
+        secret, cluster = base.secret_and_name(d)
+        old = secret.decode()
         peer = json.loads((d / "cluster.json").read_text())["nodes"]["n1"]["peer"]
         before = forward_put(int(peer), old.encode(), cluster, b"k0", b"before")
         time.sleep(1)

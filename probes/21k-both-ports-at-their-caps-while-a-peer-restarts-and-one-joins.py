@@ -25,35 +25,20 @@ Loopback only, about 60 s; every process stopped, every socket closed.
 """
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-import urllib.request
 from collections import Counter
 
-from _cluster import Checks, LocalNodes, cluster_file
+from _cluster import Checks, with_joiner
 
 SETTINGS = ('clock = "dvv"\nmax_http_connections = 24\nmax_peer_connections = 8\n'
             'gossip_interval = 0.25\nanti_entropy_interval = 0.5\nhint_scan_interval = 0.25')
 
 
-def status(c: LocalNodes, name: str) -> dict[str, object]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{c.http[name]}/status", timeout=5) as r:
-            return dict(json.loads(r.read()))
-    except OSError:
-        return {}
-
-
 def main() -> None:
     checks = Checks()
-    c = LocalNodes(nodes=4, per_process=True)
-    c.names = ["n1", "n2", "n3"]
-    c.config = cluster_file(c.dir, c.names, SETTINGS, c.peer, c.http)
-    with open(c.config, "a") as f:
-        f.write(f'[nodes.n4]\npeer = "127.0.0.1:{c.peer["n4"]}"\n'
-                f'http = "127.0.0.1:{c.http["n4"]}"\n')
+    c = with_joiner(SETTINGS)
     stop = threading.Event()
     idle: list[socket.socket] = []
     lock = threading.Lock()
@@ -100,14 +85,14 @@ def main() -> None:
             except OSError:
                 code = 0
             codes.append((round(time.monotonic() - n2_at, 1), code))
-            if joined is None and status(c, "n4").get("member_status") == "up":
+            if joined is None and c.status("n4").get("member_status") == "up":
                 joined = round(time.monotonic() - n2_at, 1)
             time.sleep(0.3)
         stop.set()
         for _ in range(60):
             if joined is not None:
                 break
-            if status(c, "n4").get("member_status") == "up":
+            if c.status("n4").get("member_status") == "up":
                 joined = round(time.monotonic() - n2_at, 1)
             time.sleep(0.5)
         late = [(t, code) for t, code in codes if t > 15 and code != 200]

@@ -180,10 +180,11 @@ async def _cluster_that_took_a_token(
 
 
 async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
-                           tmp_path: Path) -> NodeServer:
+                           tmp_path: Path, *, skew: float = 0.0) -> NodeServer:
     """Stop n1 (``servers[0]``), delete its store (a new disk) and start it again at
     its addresses, in its place in ``servers``, until its peers told it it is a
-    replaced disk (its start's shadow round over); the new n1."""
+    replaced disk (its start's shadow round over); the new n1, its clock ``skew``
+    seconds off from its start on (a host whose clock is wrong)."""
     old = servers[0]
     assert old.peer_address is not None and old.http_address is not None
     again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(
@@ -192,6 +193,8 @@ async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
     for path in tmp_path.glob("n1.sqlite*"):  # a new disk
         path.unlink()
     servers[0] = (await serve(again, ["n1"]))[0]  # at its addresses: its peers
+    servers[0].clock_offset += skew
+    servers[0].http.started_at += skew
     await settled(servers)  # tell it it is a replaced disk
     return servers[0]
 
