@@ -13,7 +13,10 @@ entries (``sibling_bound``, ``no_false_concurrency``: docs/spec.md, "Clients tha
 chain a put's context (session 60)"); these witnesses say the entries reach the case.
 
 Each is asked only in the configurations its ``possible`` test allows
-(:func:`chains`, :func:`chains_dvv`), so no verdict of an earlier entry moves.
+(:func:`chains`, :func:`chains_dvv`), so no verdict of an earlier entry moves, and is
+false in every other configuration (a gate must rule out only what cannot hold:
+``tests/model_check/test_packed_properties.py``; a get's context reaches both cases
+too, a read-back of the client's own write and the kv679 entries' fresh pairs).
 Raises nothing.
 """
 
@@ -41,8 +44,11 @@ def chains_dvv(config: Config) -> bool:
 
 
 def write_after_own_write(state: State) -> bool:
-    """A put's true history holds an earlier put of its own client (a write carried
-    the context its client's put was answered with, or a get's that returned it)."""
+    """With ``workload.chain_puts``: a put's true history holds an earlier put of its
+    own client (a write carried the context its client's put was answered with, or a
+    get's that returned it)."""
+    if not chains(state.config):
+        return False
     puts = state.puts
     for record in puts:
         if record is None or len(record.history) < 2:
@@ -56,7 +62,10 @@ def write_after_own_write(state: State) -> bool:
 
 def fresh_pair_minted(state: State) -> bool:
     """A dvv put was minted under a fresh pair ``"<actor>/<k> <client>"`` (its pair
-    ``"<actor> <client>"`` held a value the put's context missed)."""
+    ``"<actor> <client>"`` held a value the put's context missed), with
+    ``workload.chain_puts``."""
+    if not chains_dvv(state.config):
+        return False
     for record in state.puts:
         if record is None or " " not in record.dot[0]:
             continue
