@@ -202,6 +202,8 @@ KNOWN: dict[str, Reads] = {
     "get_returns_siblings": "ghost, monotone",
     "write_after_read": "ghost, monotone",
     "new_actor_writes": "ghost, monotone",
+    "write_after_own_write": "ghost, monotone",  # session 60: the put table alone
+    "fresh_pair_minted": "ghost, monotone",  # session 60: the put table alone
     "clock_truncated": "ghost, monotone",
     "fallback_holds_hint": "stores",
     "hint_handed_off": "ghost, monotone",

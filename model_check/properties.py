@@ -65,6 +65,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from model_check.chain_witnesses import (
+    chains,
+    chains_dvv,
+    fresh_pair_minted,
+    write_after_own_write,
+)
 from model_check.errors import CheckError
 from model_check.rebuild_witnesses import (
     rebuilding_own_write_uncounted,
@@ -1082,6 +1088,25 @@ SOMETIMES = (
         actions=(Deliver,),
         messages=frozenset({Kind.REPLICA_PUT}),
         possible=refuses_copies,
+    ),
+)
+
+# session 60: clients that chain a put's answered context (model_check.chain_witnesses)
+SOMETIMES = (
+    *SOMETIMES,
+    Property.sometimes(
+        "write_after_own_write",
+        "a client's write carries a context that covers its own earlier put "
+        "(workload.chain_puts: the context its acknowledgement answered)",
+        holds=write_after_own_write,
+        possible=chains,
+    ),
+    Property.sometimes(
+        "fresh_pair_minted",
+        "a dvv put past an unread value of its client's pair mints under a fresh pair "
+        "(spec.dvv.dot_actor; workload.chain_puts)",
+        holds=fresh_pair_minted,
+        possible=chains_dvv,
     ),
 )
 

@@ -1852,6 +1852,11 @@ class Lockstep(LockstepState):
                     # (spec.coordination._acknowledge): it forgets its counter and its
                     # last get, no input of a node (session 24)
                     client.counter, client.last_get = 0, None
+                elif self.config.chain_puts:
+                    # the spec's chaining client (workload.chain_puts, session 60:
+                    # spec.coordination.answered) writes next with the context its
+                    # put was answered with: the implementation's PutResult.context
+                    client.last_get = (record.key, result.context)
             else:
                 assert isinstance(result, GetResult)
                 returned = tuple(sorted(put_id_of_value(v) for v in result.values))

@@ -657,6 +657,8 @@ WITNESS_PARTS: dict[str, tuple[str, ...]] = {
     "write_after_read": ("puts",),
     "new_actor_writes": ("puts",),
     "clock_truncated": ("puts",),
+    "write_after_own_write": ("puts",),  # session 60 (model_check.chain_witnesses)
+    "fresh_pair_minted": ("puts",),
 }
 """The parts of the state each state witness (a sometimes-property's ``holds``) of
 :mod:`model_check.properties` reads, for those that read the clients or the put table

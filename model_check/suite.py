@@ -542,6 +542,35 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_RESTORE_READ, "new_actor_writes": 4},
     ),
     _entry(
+        "dvv-chain-fresh-pair",
+        "clients that chain a put's answered context (session 60, workload.chain_puts): "
+        "with n2 down the client's first two puts fail and stay in n1's copy unread, v1 "
+        "under (n1, 1) and v2 under the pair (n1 c1, 1); v3 (n2 back) mints under the "
+        "fresh pair (n1/1 c1, 1) and is answered {n1/1 c1: 1}; v4, put with that "
+        "context, supersedes it: three siblings for three concurrent writes. The rule "
+        "before session 59 (v3 under (n1, 2), beside v1, answered its context alone) "
+        "breaks sibling_bound (8 steps) and no_false_concurrency (11): docs/spec.md, "
+        "'Clients that chain a put's context (session 60)'",
+        distinct_states=1_312, transitions=2_555, depth=15,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3,
+               "read_after_acknowledged_write": 4, "siblings_stored": 3,
+               "get_returns_siblings": 4, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2, "write_after_own_write": 4,
+               "fresh_pair_minted": 4},
+    ),
+    _entry(
+        "dvv-chain-two-clients",
+        "the same with two clients of three chained puts each (no get): a fresh pair "
+        "after one client's failed put past the other's unread value, and the chained "
+        "put after it supersedes it; client symmetry renames the pair ids of the "
+        "answered contexts. The rule before session 59 breaks sibling_bound (8 steps)",
+        distinct_states=14_223, transitions=42_337, depth=20,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 2,
+               "coordinator_times_out": 3, "anti_entropy_repairs": 2,
+               "write_after_own_write": 4, "fresh_pair_minted": 4},
+        not_found=("read_after_acknowledged_write",),
+    ),
+    _entry(
         "lww-skew-wall-clock",
         "lww stamped with the coordinator's wall clock, n1 two ticks ahead: a client reads "
         "v1 (written through n1) and writes v2 with that context through n2; v2 is "

@@ -86,6 +86,7 @@ __all__ = [
     "Context",
     "Payload",
     "PutRecord",
+    "answered_context",
     "context_json",
     "context_of",
     "dominates",
@@ -379,6 +380,45 @@ def put(
     table[put_id - 1] = record
     new = _reconcile(mode, (*local, put_id), table)
     return new, (put_id,), clock, (0, ""), client_counter, ("", 0)
+
+
+def answered_context(mode: str, record: PutRecord, payload: Payload) -> Context:
+    """The context a put's acknowledgement answers its client (``workload.chain_puts``,
+    session 60): what the client brought and the version it wrote, never a sibling
+    the coordinator held that the client did not read -- the implementation's
+    ``impl.versions.written_context_pairs`` (``PutResult.context``, the HTTP PUT's
+    ``{"context"}``; Riak's ``return_body``), written again here so that the lockstep
+    compares the two. ``record`` is the put's :class:`PutRecord`, ``payload`` what its
+    coordinator wrote (dvv: the updated DVVSet). Shapes as a get's context
+    (:func:`context_of`):
+
+    - dvv: the put's context (``record.clock``) with the entry of the id it minted
+      under (``record.dot[0]``: :func:`spec.dvv.dot_actor`) at that entry's counter,
+      unless the entry holds another value with a dot above the context's counter
+      (a value the client did not read): a version vector cannot cover the new dot
+      without covering it, so the context alone (the client's next put is then a
+      sibling of its own write: a false sibling);
+    - vector-clock modes: the new version's clock (never dominated where it is
+      written: its counter of the entry it incremented is above every stored one);
+    - lww: the new version's stamp (hybrid stamps win at their coordinator; a
+      ``"wall-clock"`` put that lost answers the winner's stamp in the
+      implementation, a context no wall-clock put reads).
+    """
+    if mode == "lww":
+        return record.stamp
+    if mode != "dvv":
+        return record.clock
+    assert isinstance(payload, DVVSet)
+    pairs = dict(record.clock.pairs)
+    actor = record.dot[0]
+    for entry in payload.entries:
+        if entry.id != actor or not entry.values:
+            continue
+        seen = pairs.get(actor, 0)
+        unseen = any(entry.counter - j > seen for j in range(1, len(entry.values)))
+        if not unseen and entry.counter > seen:
+            pairs[actor] = entry.counter
+    return tuple(sorted((i, c) for i, c in pairs.items() if c))
 
 
 def truncate(clock: VClock, threshold: int, newest: str) -> VClock:

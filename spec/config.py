@@ -54,6 +54,8 @@ The TOML layout (every key optional; the defaults are those of
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
                 deletes_per_client = 0   # deletes, each after the client's puts
                 forgetful_clients = false  # true: a client restarts after each acked put
+                chain_puts = false       # true: a put's next put carries the context
+                                         # its acknowledgement answered (session 60)
     [membership] joining = []           # nodes outside the initial ring that may join
                 joins = 0  leaves = 0    # budgets: membership changes per run
                 removes = 0              # force-removes of a node down for good
@@ -144,7 +146,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores",
                "write_failures"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
-                 "read_modify_write", "deletes_per_client", "forgetful_clients"),
+                 "read_modify_write", "deletes_per_client", "forgetful_clients",
+                 "chain_puts"),
     "membership": ("joining", "joins", "leaves", "removes"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
@@ -432,6 +435,13 @@ class Config:
     #: ``impl.rebuild``, ``Node._acks_uncounted``: sessions 16-54); False (the default,
     #: so no state of an earlier configuration changes): its empty copies count at once
     rebuild: bool = False
+    # [workload], continued (session 60; spec.coordination._acknowledge)
+    #: a put's acknowledgement answers the context of the version it wrote (the
+    #: implementation's ``PutResult.context``, the HTTP PUT's answered context,
+    #: Riak's ``return_body``), and the client's next write of the key carries it, as
+    #: a later get's context would; False: a write carries its last get's context
+    #: alone (the spec's clients before session 60)
+    chain_puts: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -444,7 +454,7 @@ class Config:
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
                     "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
                     "forgetful_clients", "hinted_reads", "failed_write_acks",
-                    "failed_write_kept", "rebuild"):
+                    "failed_write_kept", "rebuild", "chain_puts"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -484,6 +494,12 @@ class Config:
                 '[features] restore_actor = "new" needs [features] actor_epochs = true '
                 '(without epochs every actor is the bare name): set actor_epochs = true '
                 'or restore_actor = "kept"'
+            )
+        if self.chain_puts and self.forgetful_clients:
+            raise ConfigError(
+                "[workload] chain_puts = true contradicts [workload] forgetful_clients = "
+                "true (a forgetful client restarts as its put is acknowledged and forgets "
+                "the context the acknowledgement answered)"
             )
         _check_pruning(self)
         object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
@@ -582,6 +598,8 @@ class Config:
             del out["features"]["client_vclock_entry"]
         if not self.forgetful_clients:
             del out["workload"]["forgetful_clients"]
+        if not self.chain_puts:  # session 60's key: likewise
+            del out["workload"]["chain_puts"]
         if self.prune_retired < 0 and self.prune_knowledge == "all":  # session 33's keys
             del out["features"]["prune_retired"]
             del out["features"]["prune_knowledge"]

@@ -79,6 +79,7 @@ from spec.step import Edit, Plan, find_coordination, with_client
 
 __all__ = [
     "absorbed",
+    "answered",
     "choose_targets",
     "client_timeouts",
     "enabled_timeouts",
@@ -358,15 +359,35 @@ def settle_put(edit: Edit, node: str, coord: Coordination) -> None:
 
 def _acknowledge(edit: Edit, node: str, coord: Coordination) -> None:
     """The put has its quorum: acknowledge it to the client (a forgetful client then
-    restarts: it forgets its counter and its last get)."""
+    restarts: it forgets its counter and its last get; with ``workload.chain_puts``
+    the acknowledgement answers a context, :func:`answered`, which the client's next
+    write of the key carries)."""
     cl = edit.client(coord.client)
     acked = tuple(sorted((*cl.acked, coord.request)))
-    if edit.plan.config.forgetful_clients:
+    config = edit.plan.config
+    if config.forgetful_clients:
         edit.set_client(coord.client, new_client(cl.puts_issued, cl.gets_issued, 0, 0, None,
                                                  acked, cl.gets))
+    elif config.chain_puts:
+        edit.set_client(coord.client, with_client(cl, outstanding=0, acked=acked,
+                                                  last_get=answered(edit, coord)))
     else:
         edit.set_client(coord.client, with_client(cl, outstanding=0, acked=acked))
     edit.set_coord(node, None, coord.request)
+
+
+def answered(edit: Edit, coord: Coordination) -> LastGet:
+    """What the acknowledgement of ``coord``'s put gives its client (session 60,
+    ``workload.chain_puts``): the context it answers (:func:`spec.clocks.
+    answered_context`), and (ghost) the put's true history: the client's next write
+    of the key descends from the write it was told about, as from a version a get
+    returned. No siblings: a put answers one version. The implementation's harness
+    keeps ``PutResult.context`` as the context of its client's next write
+    (``model_check.refinement``)."""
+    record = edit.puts[coord.request - 1]
+    assert record is not None and coord.payload is not None
+    context = clocks.answered_context(edit.plan.config.clock, record, coord.payload)
+    return LastGet(coord.key, context, record.history, ())
 
 
 def _fail(edit: Edit, node: str, coord: Coordination) -> None:

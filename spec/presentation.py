@@ -13,6 +13,7 @@ named by the shared vocabulary (:data:`MESSAGE_NAMES`: ``ReplicaPut``,
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from spec import clocks
@@ -55,9 +56,10 @@ from spec.actions import (
     message_json,
 )
 from spec.clocks import Payload
+from spec.config import Config
 from spec.dvv import DVVSet
 from spec.membership import announcer, knows
-from spec.state import Kind, Message, State, actor_id
+from spec.state import ClientState, Kind, Message, State, actor_id
 from spec.step import plan_of, put_id_of
 
 #: a log entry as a gossip step tells it ("remove n1" read as an order: session 23's review)
@@ -211,7 +213,8 @@ def narrate(before: State, action: Action, after: State) -> str:
             put_id = put_id_of(config, ci, before.clients[ci].puts_issued)
             record = after.puts[put_id - 1]
             clock = f" clock {record.clock.to_json()}" if record and record.clock else ""
-            acked = " (acknowledged at once)" if put_id in cl.acked else ""
+            acked = (f" (acknowledged at once{_answered_text(config, cl)})"
+                     if put_id in cl.acked else "")
             stored = ""
             if record is not None:
                 k = config.keys.index(action.key)
@@ -410,7 +413,7 @@ def _effects(before: State, after: State, incoming: Payload | None = None) -> st
                        for h in gone)
     for name, cb, ca in zip(config.client_names, before.clients, after.clients, strict=True):
         if len(ca.acked) > len(cb.acked):
-            out.append(f"{name}'s put v{cb.outstanding} acknowledged")
+            out.append(f"{name}'s put v{cb.outstanding} acknowledged{_answered_text(config, ca)}")
         elif len(ca.gets) > len(cb.gets):
             returned = ", ".join(f"v{v}" for v in ca.gets[-1].returned)
             out.append(f"{name}'s get returns {{{returned}}}")
@@ -419,6 +422,15 @@ def _effects(before: State, after: State, incoming: Payload | None = None) -> st
     sent = [m for m in after.messages if m not in before.messages]
     out.extend(f"sends {message_text(m)}" for m in sent)
     return "; ".join(out)
+
+
+def _answered_text(config: Config, client: ClientState) -> str:
+    """``", answering context [...]"``: the context an acknowledged put answers its
+    client with ``workload.chain_puts`` (session 60; the client's next write carries
+    it); "" without."""
+    if not config.chain_puts or client.last_get is None:
+        return ""
+    return f", answering context {json.dumps(clocks.context_json(client.last_get.context))}"
 
 
 def payload_text(payload: Payload) -> str:

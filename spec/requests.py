@@ -4,7 +4,9 @@ Theory of operation
 -------------------
 The paper's interface is ``get(key)`` and ``put(key, context, object)`` (4.1). A
 client with no request outstanding and budget left sends a put (its own value,
-with the context of its last get of the key) or a get of a key to a node it may
+with the context of its last get of the key, or with ``workload.chain_puts`` of its
+last get or acknowledged put of it, whichever came later: session 60,
+:func:`spec.coordination.answered`) or a get of a key to a node it may
 use (``workload.coordinator``: any node, one of the key's top N, or the first of
 them) (:func:`client_requests`); once its puts are spent, its writes are deletes
 (``workload.deletes_per_client``): a put of a tombstone (:mod:`spec.deletes`).

@@ -151,7 +151,9 @@ def test_only_sometimes_properties_are_gated_and_each_is_false_where_ruled_out()
                                        # step witnesses (docs/model-checking.md, "The
                                        # kernel at scale (session 59)")
                                        "anti_entropy_with_new_owner",
-                                       "acked_after_refused_write"}
+                                       "acked_after_refused_write",
+                                       # session 60 (model_check.chain_witnesses)
+                                       "write_after_own_write", "fresh_pair_minted"}
     assert all(p.kind is Expectation.SOMETIMES for p in GATED)
     config = _config("strict-weak-quorum")  # no delete, no pruning, no join
     assert not any(p.possible_in(config) for p in GATED)
@@ -167,6 +169,7 @@ def test_only_sometimes_properties_are_gated_and_each_is_false_where_ruled_out()
     ("disk-loss-rebuild-drop", False, 1_500),  # session 56: the rebuild's (no kernel)
     ("write-failure-duplicate", True, 1_500),  # session 56: refused_target_acks_again
     ("join-anti-entropy", True, None),  # session 59: anti_entropy_with_new_owner
+    ("dvv-chain-fresh-pair", True, None),  # session 60: the chaining witnesses
 ])
 def test_gated_properties_give_the_same_check(name: str, kernel: bool,
                                               max_states: int | None) -> None:
@@ -190,6 +193,7 @@ GATED_FOUND = {
                                "rebuilding_read_fails"},
     "write-failure-duplicate": {"refused_target_acks_again", "acked_after_refused_write"},
     "join-anti-entropy": {"anti_entropy_with_new_owner"},
+    "dvv-chain-fresh-pair": {"write_after_own_write", "fresh_pair_minted"},
 }
 
 

@@ -113,7 +113,10 @@ EVERY_IN_CI = {"delete-safe": 3}
 
 
 @pytest.mark.parametrize("name", ["strict-weak-quorum", "disk-loss-w2", "disk-loss-w1",
-                                  "dvv-same-coordinator", "delete-safe"])
+                                  "dvv-same-coordinator", "delete-safe",
+                                  # session 60: acknowledgements that answer a context
+                                  # (workload.chain_puts), 2,555 edges
+                                  "dvv-chain-fresh-pair"])
 def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
     """Every edge of the whole reachable graph, both directions (in CI, delete-safe's
     every third state: :data:`EVERY_IN_CI`)."""

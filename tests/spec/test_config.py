@@ -175,3 +175,23 @@ def test_replace_validates_again() -> None:
         config.replace(r=9)
     with pytest.raises(ConfigError, match="unknown configuration key"):
         config.replace(bogus=1)
+
+
+def test_chain_puts_is_checked_written_when_set_and_refused_with_forgetful_clients() -> None:
+    """Session 60's ``[workload] chain_puts``: a boolean, left out of the JSON and TOML
+    when false (a trace's configuration stays as it was), round-tripped when true, and
+    refused beside ``forgetful_clients`` (a client that forgets at each acknowledgement
+    cannot chain what it answered). Mutants: the refusal removed (``Config`` accepts
+    both: the second ``raises`` fails); the key left out of ``to_sections`` when true
+    (the round trip loses it)."""
+    with pytest.raises(ConfigError, match=r"\[workload\] chain_puts must be true or false"):
+        Config(chain_puts=1)
+    with pytest.raises(ConfigError, match=r"chain_puts = true contradicts \[workload\] "
+                                          r"forgetful_clients"):
+        Config(chain_puts=True, forgetful_clients=True)
+    plain = Config()
+    assert "chain_puts" not in plain.to_json()["workload"]
+    chained = plain.replace(chain_puts=True)
+    assert chained.to_json()["workload"]["chain_puts"] is True
+    assert Config.from_toml(chained.to_toml()) == chained
+    assert _toml("[workload]\nchain_puts = true\n").chain_puts
