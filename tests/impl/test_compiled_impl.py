@@ -8,14 +8,19 @@ why, where there is none or it is stale. CI builds nothing, so there it is skipp
 build and the two digest runs (about 17 CPU-s each) would take too much of the
 10-minute budget.
 
-Mutant killed (docs/simulator.md, "A compiled node core (session 60)"): a compiled
-copy of a changed module (``impl/versions.py``'s ``merge`` keeping the older of two
-equal versions' siblings; built with `vdynamo compile --impl` into another folder from
-a tree carrying the change, its stamp then rewritten to this tree's digests so that
-:func:`impl.compiled.status` accepts it): the agreement test fails on the digests'
-lines. The stale-build tests kill :func:`impl.compiled.status` without its comparison
-of the sources (the stale build used) and :func:`impl.compiled.activate` that puts the
-folder on the path whatever the status (a missing build "used").
+Mutants killed (docs/simulator.md, "A compiled node core (session 60)"): a compiled
+copy of a changed module (``impl/versions.py``'s lww ``merge`` keeping the older
+version, ``min`` for ``max``; built with :func:`vdynamo.compile_cli.build_impl` into
+another folder from a tree carrying the change, its stamp then rewritten to this tree's
+digests so that :func:`impl.compiled.status` accepts it, and the test run with
+``VDYNAMO_COMPILED_IMPL_DIR`` naming it): the agreement test fails at the first lww
+line (``lww 1 6435f79a018d0f55 24817`` for ``lww 1 ce23b70d7d1e505a 23912``). It first
+passed that mutant: ``_run`` dropped ``VDYNAMO_COMPILED_IMPL_DIR`` from the child's
+environment, so the child ran the default build; fixed. :func:`impl.compiled.status`
+without its comparison of the sources (``if changed:`` made ``if False:``): the stale
+test fails (the child imports the stale build's empty ``.so`` and exits 1);
+:func:`impl.compiled.activate` that ignores the status: both stale-build tests fail
+(``['True', 'True']``: the missing folder "used").
 """
 
 from __future__ import annotations
@@ -34,8 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in (compiled.ENV, "VDYNAMO_COMPILED_IMPL_DIR")}
+    clean = {k: v for k, v in os.environ.items() if k != compiled.ENV}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=300, check=False)
 
@@ -62,7 +66,7 @@ def test_the_compiled_core_gives_the_pure_digests() -> None:
         pytest.skip(f"compiled node core not usable: {why}")
     lines, state = _digests({compiled.ENV: "1"})
     assert state == "ACTIVE True ", state  # the build ran, not the pure fallback
-    pure, state = _digests({})
+    pure, state = _digests({})  # (the build's folder passed on: the pure one is asked)
     assert state.startswith("ACTIVE False"), state
     assert len(pure) == 17
     assert lines == pure
