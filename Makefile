@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PKGS   := spec impl model_check vdynamo
 
-.PHONY: check test lint typecheck imports pytest bench venv clean compiled compiled-impl
+.PHONY: check test lint typecheck imports pytest bench venv clean compiled
 
 venv: $(STAMP)
 
@@ -39,12 +39,6 @@ test: lint typecheck imports pytest
 # only while spec/*.py are the sources it was built from (spec/compiled.py).
 compiled: $(STAMP)
 	$(BIN)/vdynamo compile
-
-# The opt-in compiled node core (session 60; mypyc, gcc, python3-dev): impl.compiled.MODULES
-# built into build/compiled-impl/, never into impl/; used only with VDYNAMO_COMPILED_IMPL=1
-# (bench/sim.py --compiled) and only while impl/ and spec/ are the sources it was built from.
-compiled-impl: $(STAMP)
-	$(BIN)/vdynamo compile --impl
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PKGS) tests bench

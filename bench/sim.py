@@ -36,9 +36,6 @@ source file and the hottest functions (where the node core spends its time).
 pattern as a partition-aware put (the coordinator sends to the 2 other replicas
 of N=3, answers the client on the first acknowledgement; 4 events per
 operation), driving nodes that do no work: the most this simulator could run.
-``--compiled`` runs the node core's compiled build (``make compiled-impl``;
-:mod:`impl.compiled`, session 60) and exits 1 saying why when it cannot be used
-(none built, or built from other sources); the header line says which core ran.
 ``--tuned-gc`` runs the loads and gets under the cyclic garbage collector's
 thresholds of a model-checking search (:func:`model_check.explorer.tuned_gc`):
 the caller's choice for a long simulation, not something the simulator does
@@ -57,7 +54,6 @@ import contextlib
 import cProfile
 import gc
 import io
-import os
 import pstats
 import statistics
 import sys
@@ -70,10 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-if "--compiled" in sys.argv[1:]:  # before impl is imported: impl/__init__.py reads it
-    os.environ["VDYNAMO_COMPILED_IMPL"] = "1"  # impl.compiled.ENV (session 60)
-
-from impl import Pending, SimulatedCluster, compiled  # noqa: E402
+from impl import Pending, SimulatedCluster  # noqa: E402
 from impl.cluster import Routing  # noqa: E402
 from impl.effects import Effect, Reply, Send  # noqa: E402
 from impl.simulator import Simulator  # noqa: E402
@@ -345,14 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="load and get under model_check.explorer.tuned_gc")
     parser.add_argument("--ceiling", action="store_true",
                         help="also measure the simulator alone (nodes that do no work)")
-    parser.add_argument("--compiled", action="store_true",
-                        help="run the compiled node core (make compiled-impl; "
-                             "impl.compiled), exit 1 if it cannot be used")
     args = parser.parse_args(argv)
-    if args.compiled and not compiled.ACTIVE:
-        why = compiled.NOTE or "not active (give --compiled on the command line)"
-        print(f"bench/sim.py --compiled: {why}", file=sys.stderr)
-        return 1
     names = [name.strip() for name in args.rows.split(",") if name.strip()]
     unknown = [name for name in names if name not in ROWS]
     if unknown or not names or args.repeat < 1:
@@ -376,9 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
           f"outstanding; Python {sys.version.split()[0]}; calibration: 10M-addition loop "
           f"{calibrate():.2f} s")
-    print("node core: " + (f"compiled (mypyc, {len(compiled.MODULES)} modules of "
-                           f"impl.compiled.MODULES; {compiled.build_dir()})"
-                           if compiled.ACTIVE else "pure Python"))
     header = (f"{'engine':<11} {'keys':>8} {'put/s':>7} {'get/s':>7} {'all/s':>7} "
               f"{'cpu put/s':>9} {'cpu get/s':>9} {'cpu all/s':>9} {'ev/put':>6} {'ev/get':>6} "
               f"{'B/replica':>9} {'B/key':>7}")

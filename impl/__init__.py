@@ -11,22 +11,12 @@ The library surface::
     # real nodes on loopback, in this process (HTTP; impl.http_client)
     async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster:
         await cluster.client().put("cart", b"milk")
-
-``VDYNAMO_COMPILED_IMPL=1`` runs the modules of :data:`impl.compiled.MODULES` from a
-mypyc build made by ``make compiled-impl``, only if it was built from these very
-sources (:mod:`impl.compiled`); otherwise, and by default, the pure-Python modules.
 """
 
 from __future__ import annotations
 
 import importlib
-import os as _os
 from typing import TYPE_CHECKING
-
-if _os.environ.get("VDYNAMO_COMPILED_IMPL") == "1":  # impl.compiled.ENV (session 60)
-    from impl import compiled as _compiled
-
-    _compiled.activate()
 
 if TYPE_CHECKING:
     from impl.cluster import Client as Client

@@ -32,7 +32,6 @@ __all__ = [
     "QuorumError",
     "RemoteError",
     "RequestTimeoutError",
-    "SimulationError",
     "StorageError",
     "TooLargeError",
     "UnknownNodeError",
@@ -55,15 +54,6 @@ class TooLargeError(BadRequestError):
 
 class BadContextError(BadRequestError):
     """A put's context is not one this cluster issued (tampered, truncated, foreign)."""
-
-
-class SimulationError(LocalError, RuntimeError):
-    """The simulation was driven wrongly (unknown message id or node, a step on a
-    node that is down) or did not reach the asked-for condition in its bounds.
-    A :class:`~impl.errors.LocalError` (the package's one hierarchy), and still a
-    ``RuntimeError``. Defined here, not in :mod:`impl.simulator` (which re-exports it),
-    since session 60: mypyc compiles that module (:mod:`impl.compiled`) and cannot make
-    a native class of two built-in exception bases."""
 
 
 class BadMessageError(RemoteError, ValueError):

@@ -88,9 +88,9 @@ from impl.errors import (
     BadMessageError,
     ConfigError,
     DynamoError,
+    LocalError,
     NodeDownError,
     RequestTimeoutError,
-    SimulationError,
     StorageError,
 )
 from impl.faults import _UNIFORM  # (impl.faults' Distribution.UNIFORM, a module constant)
@@ -123,6 +123,13 @@ __all__ = [
 ]
 
 
+class SimulationError(LocalError, RuntimeError):
+    """The simulation was driven wrongly (unknown message id or node, a step on a
+    node that is down) or did not reach the asked-for condition in its bounds.
+    A :class:`~impl.errors.LocalError` (the package's one hierarchy), and still a
+    ``RuntimeError``."""
+
+
 class NodeLike(Protocol):
     """What the simulator drives: the sans-IO core's surface (impl.node.Node)."""
 
@@ -139,11 +146,8 @@ class NodeLike(Protocol):
 
     def leave(self, now: float) -> list[Effect]: ...
 
-    # The default is frozenset(), not ``...``: mypyc (impl.compiled) compiles this
-    # protocol's methods and checks a default against its type when the class is made.
     def persist_failed(self, now: float, error: StorageError,
-                       failed_replies: frozenset[tuple[str, int]] = frozenset(),
-                       ) -> list[Effect]: ...
+                       failed_replies: frozenset[tuple[str, int]] = ...) -> list[Effect]: ...
 
     @property
     def taken_back(self) -> frozenset[int]: ...

@@ -4,8 +4,6 @@ Usage::
 
     vdynamo compile            # build build/compiled/ from spec/*.py as they are now
     vdynamo compile --status   # say whether VDYNAMO_COMPILED=1 would use the build
-    vdynamo compile --impl     # the node core (session 60): build/compiled-impl/
-    vdynamo compile --impl --status  # whether VDYNAMO_COMPILED_IMPL=1 would use it
 
 It copies ``spec/*.py`` into ``build/compiled/src/``, compiles the modules of
 :data:`spec.compiled.MODULES` there with mypyc (part of mypy, a test
@@ -17,12 +15,6 @@ the build is used only under ``VDYNAMO_COMPILED=1`` (or ``vdynamo check
 --compiled``) and only while the sources are those it was built from
 (:mod:`spec.compiled`). Exit status: 0 built (or ``--status``: usable), 1 not
 (the reason on stderr), 2 usage error.
-
-``--impl`` does the same for the node core (:mod:`impl.compiled`, session 60): it
-copies ``impl/**/*.py`` and ``spec/*.py`` into ``build/compiled-impl/src/``, compiles
-:data:`impl.compiled.MODULES`, and puts the extension modules in
-``build/compiled-impl/impl/``; ``VDYNAMO_COMPILED_IMPL=1`` uses them while the sources
-are those it was built from.
 """
 
 from __future__ import annotations
@@ -38,11 +30,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from impl import compiled as impl_compiled
 from spec import compiled
 from spec.errors import DynamoError
 
-__all__ = ["build", "build_impl", "main", "missing_toolchain"]
+__all__ = ["build", "main", "missing_toolchain"]
 
 _SETUP = """\
 from mypyc.build import mypycify
@@ -74,61 +65,38 @@ def build(folder: Path | None = None) -> Path:
 
     Raises DynamoError naming the cause when the toolchain is missing or mypyc
     fails (its output's tail in the message)."""
-    folder = folder or compiled.build_dir()
-    sources = sorted(compiled.SPEC_DIR.glob("*.py"))
-    return _build(folder, "spec", compiled.MODULES, compiled.SPEC_DIR.parent, sources)
-
-
-def build_impl(folder: Path | None = None) -> Path:
-    """Compile :data:`impl.compiled.MODULES` (the node core, session 60) into ``folder``
-    (default :func:`impl.compiled.build_dir`) and write its stamp; returns the folder.
-    The copy it compiles holds ``impl/**/*.py`` and ``spec/*.py`` (mypyc type-checks the
-    whole program); the stamp names every one of them.
-
-    Raises DynamoError as :func:`build` does."""
-    folder = folder or impl_compiled.build_dir()
-    root = impl_compiled.IMPL_DIR.parent
-    sources = sorted([*impl_compiled.IMPL_DIR.rglob("*.py"),
-                      *impl_compiled.SPEC_DIR.glob("*.py")])
-    return _build(folder, "impl", impl_compiled.MODULES, root, sources)
-
-
-def _build(folder: Path, package: str, modules: Sequence[str], root: Path,
-           paths: Sequence[Path]) -> Path:
     why = missing_toolchain()
     if why:
         raise DynamoError(why)
-    for part in ("src", package, "lib", "stamp.json"):
+    folder = folder or compiled.build_dir()
+    for part in ("src", "spec", "lib", "stamp.json"):
         target = folder / part
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
     work = folder / "src"
-    sources: dict[str, str] = {}
-    for path in paths:
-        name = path.relative_to(root)
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, work / name)
-        key = path.name if package == "spec" else name.as_posix()
-        sources[key] = hashlib.sha256((work / name).read_bytes()).hexdigest()
+    (work / "spec").mkdir(parents=True)
+    for path in sorted(compiled.SPEC_DIR.glob("*.py")):
+        shutil.copyfile(path, work / "spec" / path.name)
+    sources = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+               for path in sorted((work / "spec").glob("*.py"))}
     (work / "setup_compiled.py").write_text(
-        _SETUP.format(paths=[f"{package}/{m}.py" for m in modules]))
+        _SETUP.format(paths=[f"spec/{m}.py" for m in compiled.MODULES]))
     done = subprocess.run([sys.executable, "setup_compiled.py"], cwd=work, capture_output=True,
                           text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
         raise DynamoError(f"mypyc failed (exit {done.returncode}):\n{tail}")
+    (folder / "spec").mkdir()
     (folder / "lib").mkdir()
-    for module in modules:
-        for built in (work / package).glob(f"{module}.*.so"):
-            target = folder / package / built.relative_to(work / package)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            built.rename(target)
+    for module in compiled.MODULES:
+        for built in (work / "spec").glob(f"{module}.*.so"):
+            built.rename(folder / "spec" / built.name)
     for shared in work.glob("*__mypyc.*.so"):
         shared.rename(folder / "lib" / shared.name)
     (folder / "stamp.json").write_text(json.dumps(
-        {"python": sys.implementation.cache_tag, "modules": list(modules),
+        {"python": sys.implementation.cache_tag, "modules": list(compiled.MODULES),
          "sources": sources}, indent=1) + "\n")
     return folder
 
@@ -137,30 +105,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vdynamo compile", description=__doc__.splitlines()[0])
     parser.add_argument("--status", action="store_true",
                         help="say whether VDYNAMO_COMPILED=1 would use the build, build nothing")
-    parser.add_argument("--impl", action="store_true",
-                        help="the node core instead (impl.compiled.MODULES; "
-                             "VDYNAMO_COMPILED_IMPL=1 uses it)")
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as stop:
         return int(stop.code or 0)
-    what, module = ("node core", impl_compiled) if args.impl else ("spec", compiled)
     if args.status:
-        usable, why = module.status()
-        print(f"compiled {what}: usable ({module.build_dir()}, modules: "
-              f"{', '.join(module.MODULES)})" if usable else
-              f"compiled {what}: not usable: {why}")
+        usable, why = compiled.status()
+        print(f"compiled spec: usable ({compiled.build_dir()}, modules: "
+              f"{', '.join(compiled.MODULES)})" if usable else f"compiled spec: not usable: {why}")
         return 0 if usable else 1
     started = time.perf_counter()
     try:
-        folder = build_impl() if args.impl else build()
+        folder = build()
     except DynamoError as error:
-        print(f"vdynamo compile: {error}; the pure-Python {what} stays in use", file=sys.stderr)
+        print(f"vdynamo compile: {error}; the pure-Python spec stays in use", file=sys.stderr)
         return 1
-    use = (f"{module.ENV}=1 (bench/sim.py --compiled)" if args.impl
-           else f"{module.ENV}=1 or `vdynamo check --compiled`")
-    print(f"compiled {len(module.MODULES)} {what} modules into {folder} in "
-          f"{time.perf_counter() - started:.0f} s; use them with {use}")
+    print(f"compiled {len(compiled.MODULES)} spec modules into {folder} in "
+          f"{time.perf_counter() - started:.0f} s; use them with VDYNAMO_COMPILED=1 or "
+          "`vdynamo check --compiled`")
     return 0
 
 
