@@ -133,6 +133,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from model_check.errors import CheckError
+from model_check.rebuild_witnesses import rebuilds
 from spec import actions as spec_actions
 from spec.actions import (
     Action,
@@ -256,7 +257,10 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
 })
 
 #: The rebuild's end (``features.rebuild``, session 55: :mod:`spec.rebuild`): never
-#: enabled without the feature; with it, the reduction is off (not stated).
+#: enabled without the feature, a disk-loss budget, anti-entropy and a fixed ring
+#: (:func:`model_check.rebuild_witnesses.rebuilds`; session 60: the feature is on by
+#: default, so without a disk to lose the reduction stays on); with them, the
+#: reduction is off (not stated).
 REBUILD_ACTIONS: frozenset[str] = frozenset({"Rebuilt"})
 
 #: The actions and the message kind of membership change (:mod:`spec.membership`):
@@ -744,7 +748,8 @@ def unknown_actions(config: Config | None = None) -> list[str]:
         known, kinds = known | WRITE_FAILURE_ACTIONS, kinds | WRITE_FAILURE_KINDS
     if config is not None and config.coordinator != "any":
         known = known | FORWARD_ACTIONS
-    if config is not None and not config.rebuild:  # (session 55: spec.rebuild)
+    if config is not None and not rebuilds(config):  # (session 55: spec.rebuild; session
+        # 60: a disk-loss budget too, the feature being on by default)
         known = known | REBUILD_ACTIONS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)

@@ -453,20 +453,22 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "disk-loss-w1",
         "W = 1 and one disk loss: the put is acknowledged on the coordinator's copy alone, "
         "its replica puts are dropped in flight and the coordinator loses its disk: the "
-        "acknowledged write is gone (issue 10: durability that can fail)",
+        "acknowledged write is gone (issue 10: durability that can fail; the rebuild, on "
+        "by default since session 60, cannot bring back a write no other disk holds)",
         {"acked_writes_durable": 4},
-        distinct_states=607,
-        transitions=2_064, depth=8,
+        distinct_states=2_269,  # 607 without the rebuild (before session 60)
+        transitions=8_418, depth=10,
         found={"put_acknowledged": 1, "converged_after_a_write": 3,
-               "disk_lost_holding_data": 2},
+               "disk_lost_holding_data": 2, "rebuilding_own_write_uncounted": 3},
     ),
     _entry(
         "disk-loss-w2",
         "the same with W = 2: the put is on two disks before it is acknowledged, and one "
-        "disk loss cannot lose it",
-        distinct_states=1_909,
-        transitions=7_239, depth=9,
-        found={**_WRITE, "disk_lost_holding_data": 2, "new_actor_writes": 3},
+        "disk loss cannot lose it (with the rebuild, on by default since session 60)",
+        distinct_states=5_224,  # 1,909 without the rebuild (before session 60)
+        transitions=20_505, depth=11,
+        found={**_WRITE, "disk_lost_holding_data": 2, "new_actor_writes": 3,
+               **_REBUILD_RULES},
     ),
     _entry(
         "dvv-amnesia-naive-actor",
@@ -476,23 +478,33 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "v3, put with its context, is minted under (n3, 2) and overwrites v2, "
         "acknowledged, on n3, its only copy (v3's history holds v1, not v2). "
         "Three puts and a get since session 59 (four blind puts before: the fourth reached "
-        "(n3, 2) past the pair (n3, c1); it takes a fresh pair now, spec.dvv.dot_actor); "
-        "read_your_writes: the get after the disk loss (disk-loss-read's kind)",
-        {"acked_writes_durable": 14, "read_your_writes": 8, "convergence": 8},
-        distinct_states=86_800,  # 39,636 with four blind puts before session 59
-        transitions=464_634, depth=19,
-        found=_KV679,
+        "(n3, 2) past the pair (n3, c1); it takes a fresh pair now, spec.dvv.dot_actor). "
+        "Session 60: with the rebuild (on by default) n3 answers no read until it "
+        "exchanged with n1 and n2 and counts nothing until its Rebuilt step, and the "
+        "amnesia survives it (the rebuilt n3 still re-issues (n3, 1)): acked_writes_durable "
+        "in 17 steps (14 without the rebuild), read_your_writes in 14 (8 without: the get "
+        "after the disk loss, disk-loss-read's kind, is gone; a get of a re-issued dot "
+        "now), convergence in 8 (8)",
+        {"acked_writes_durable": 17, "read_your_writes": 14, "convergence": 8},
+        # 86,800 without the rebuild (before session 60); 39,636 with four blind puts
+        # before session 59
+        distinct_states=252_024,
+        transitions=1_304_866, depth=24,
+        found={**_KV679, **_REBUILD_RULES},
         not_found=("new_actor_writes",),
     ),
     _entry(
         "dvv-amnesia-actor-epochs",
         "the same with an actor per storage lifetime (the default): the node's new dots are "
-        "(n3~1, k), which no replica has seen; nothing is lost (read_your_writes: the get "
-        "after the disk loss, as in the naive twin; not the actor's)",
-        {"read_your_writes": 8},
-        distinct_states=117_529,  # 54,929 with four blind puts before session 59
-        transitions=622_151, depth=19,
-        found={**_KV679, "new_actor_writes": 3},
+        "(n3~1, k), which no replica has seen; nothing is lost. Session 60: with the "
+        "rebuild (on by default) every property holds; without it read_your_writes was "
+        "violated in 8 steps (the get after the disk loss, disk-loss-read's kind, not the "
+        "actor's)",
+        # 117,529 without the rebuild (before session 60); 54,929 with four blind puts
+        # before session 59
+        distinct_states=266_103,
+        transitions=1_350_516, depth=24,
+        found={**_KV679, "new_actor_writes": 3, **_REBUILD_RULES},
     ),
     _entry(
         "dvv-buffered-crash-naive-actor",
@@ -1141,20 +1153,24 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "top-N node (one ack, no primary); it lets its copy go once both owners "
         "acknowledged its hints, even where one lost its disk since (the "
         "implementation's rule; such let-go steps are in the graph) and the other holds "
-        "the write: acked_writes_durable holds. read_your_writes is violated (6 steps) "
-        "by no forward: an owner that acknowledged the put loses its disk and the get "
-        "reads it alone (R = 1)",
-        {"read_your_writes": 6},
-        distinct_states=15_263,
-        transitions=56_663, depth=24,
+        "the write: acked_writes_durable holds. Session 60: with the rebuild (on by "
+        "default) every property holds; without it read_your_writes was violated in 6 "
+        "steps by no forward (an owner that acknowledged the put lost its disk and the "
+        "get read it alone, R = 1); a rebuilding owner now answers no read of the key "
+        "and a get through it fails once R is out of reach (rebuilding_read_fails)",
+        distinct_states=41_389,  # 15,263 without the rebuild (before session 60)
+        transitions=164_516, depth=26,
         found={**_FORWARDS, "disk_lost_holding_data": 2, "new_actor_writes": 3,
                "fallback_holds_hint": 3, "hint_handed_off": 7, "outsider_hands_off": 4,
-               "outsider_lets_go": 12},
+               "outsider_lets_go": 12, "rebuilding_put_unacked": 4,
+               "rebuilding_read_fails": 5},
     ),
     _entry(
         "disk-loss-read",
         "session 55: strict quorum R = W = 2 of N = 3, one put and one get, one disk loss, "
-        "without the rebuild (features.rebuild = false, the default): c1's put through n1 "
+        "without the rebuild (features.rebuild = false: set in its TOML since session 60 "
+        "made the rebuild the default; the broken twin of disk-loss-read-rebuild): c1's "
+        "put through n1 "
         "is acknowledged by n1 and n2, c1's get through n3 (its copy of the put still in "
         "flight) asks n1, which lost its disk and recovered empty: n3's and n1's empty "
         "copies make R = 2 and the get reads nothing (read_your_writes, 8 steps)",

@@ -455,3 +455,21 @@ def test_the_reducible_rule_is_shared(name: str) -> None:
                 frontier.append(after)
     assert len(seen) == entry(name).distinct_states
     assert 0 < reducible_states < len(seen)
+
+
+def test_por_is_off_only_where_a_rebuild_can_end() -> None:
+    """Session 60: ``features.rebuild`` is on by default, and its ``Rebuilt`` step (whose
+    footprint the reduction does not state) is enabled only with a disk to lose,
+    anti-entropy and a fixed ring (:func:`model_check.rebuild_witnesses.rebuilds`).
+    Mutant: session 55's test of the flag alone (``not config.rebuild``): the reduction
+    is off for every configuration (the default's first assertion fails; before this
+    test, ``test_por_reduces_suite_entries`` and 17 others of this module and
+    test_kernel.py failed under it)."""
+    config = entry("strict-dvv").config
+    assert config.rebuild and not config.disk_losses
+    on, why = por.spec_reduction(config, [])
+    assert on is not None and why == ""
+    off, why = por.spec_reduction(config.replace(disk_losses=1), [])
+    assert off is None and "Rebuilt" in why
+    again, why = por.spec_reduction(config.replace(disk_losses=1, rebuild=False), [])
+    assert again is not None and why == ""

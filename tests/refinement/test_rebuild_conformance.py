@@ -53,7 +53,9 @@ EDGES_IN_CI = 60
 """Edges sampled of each rebuild entry in CI (about 1-2 CPU-s each)."""
 
 AGREEING = ("disk-loss-rebuild-sloppy", "disk-loss-read-rebuild", "disk-loss-rebuild-crash",
-            "disk-loss-rebuild-drop")  # the last: s56-rebuildspec's entry (200 of 200 agreed)
+            "disk-loss-rebuild-drop",  # the last: s56-rebuildspec's entry (200 of 200 agreed)
+            # session 60: the rebuild on by default (60 of 60 each, 0.9 and 1.2 CPU-s)
+            "disk-loss-w1", "disk-loss-w2")
 
 
 @pytest.mark.parametrize("name", AGREEING)

@@ -50,9 +50,13 @@ from tests.conftest import PROFILE
 from tests.refinement.configs import DATA_LOSS_CONFIGS
 from tests.refinement.machine import check_progress
 
+#: the naive-actor entry without the rebuild (session 60: the rebuild is on by default
+#: since; these scripts step the spec's rule before it, a replaced disk counted at once)
+NAIVE_NO_REBUILD = DATA_LOSS_CONFIGS["dvv-amnesia-naive-actor"].replace(rebuild=False)
+
 #: the entry with its four blind puts before session 59 (three puts and a get since),
 #: the workload these scripts were written on
-NAIVE = dataclasses.replace(DATA_LOSS_CONFIGS["dvv-amnesia-naive-actor"], puts_per_client=4,
+NAIVE = dataclasses.replace(NAIVE_NO_REBUILD, puts_per_client=4,
                             gets_per_client=0)
 #: a naive actor with deletes: n3 coordinates, one disk loss, one put and one delete
 CONFIGS = {mode: dataclasses.replace(NAIVE, name=f"dvv-amnesia-naive-actor-delete-{mode}",

@@ -68,7 +68,9 @@ def test_a_new_lifetime_after_a_kept_restore_is_named_as_the_spec_names_it() -> 
     """Backup, disk loss (n1~1), restore with the actor kept (back to n1), disk loss
     again: the implementation's third actor is the spec's n1~2, and a put through it
     agrees (the spec's lifetimes are never reused, as the implementation's ids)."""
-    config = entry(KEPT).config.replace(disk_losses=2)
+    # (session 60: without the rebuild, on by default since, which the lockstep does not
+    # map with restores: model_check.refinement_state)
+    config = entry(KEPT).config.replace(disk_losses=2, rebuild=False)
     ls = Lockstep(config)
     ls.backup("n1")
     ls.disk_loss("n1")

@@ -223,3 +223,27 @@ def test_a_refusing_target_s_later_acknowledgement_counts() -> None:
     assert second.client("c1").acked == ()
     second = _do(second, Deliver(_message(second, Kind.REPLICA_PUT_ACK, "n2", "n1")))
     assert second.client("c1").acked == (1,)
+
+
+def test_the_rebuild_is_on_by_default_as_in_the_implementation() -> None:
+    """Session 60 (issue 12): the implementation always rebuilds a replaced disk
+    (``impl/rebuild.py``), so ``features.rebuild`` is true by default; ``rebuild =
+    false`` (the suite's broken twin disk-loss-read) is the key written to TOML and
+    JSON, and the key noted as having no effect without a disk to lose. Mutants, each
+    seen failing: the default ``False`` (the first assertion; make check's
+    disk-loss-w1 found 607 states, not 2,269); ``to_sections`` dropping the key when
+    false, as before (``rebuild = false`` is not written and reads back true); the
+    note on ``rebuild = true`` as before (the default configuration has a note)."""
+    plain = Config(name="plain", disk_losses=1, puts_per_client=1, gets_per_client=1)
+    assert plain.rebuild
+    assert _put_acked_then_n1_lost(plain).rebuilding == frozenset(
+        {("n1", "k", "n2"), ("n1", "k", "n3"), ("n1", "", "")})
+    assert "rebuild" not in plain.to_json()["features"]
+    off = plain.replace(rebuild=False)
+    assert off.to_json()["features"]["rebuild"] is False
+    assert Config.from_json(off.to_json()) == off
+    assert Config.from_toml(off.to_toml()) == off
+    assert Config().inert_settings() == ()
+    assert off.inert_settings() == ()
+    assert any("rebuild = false has no effect without disk losses" in note
+               for note in Config(rebuild=False).inert_settings())
