@@ -1619,12 +1619,17 @@ class Node:
         3 of 3 runs; 503 under load). The rule of what confirms is unchanged (every
         live peer named this start: :meth:`_guard_gossip`); only the asking is
         prompt (docs/runtime.md, "A brand-new cluster's first start (session 60)").
-        Only an ``up`` member asks (its reads are what the silence holds back; a
-        leaver's or a joiner's gossip is left as it was)."""
+        Only an ``up`` member asks, neither rebuilding nor renewed (a store told it is
+        a replaced disk: :meth:`_set_aside`): the silence it ends is that of
+        :meth:`_unrebuilt_copy` for a store no peer has told anything, and every
+        other gossip is left as it was (a leaver's, a joiner's, a replaced disk's:
+        session 60's first cut asked there too, and moved the seeded history that
+        ``tests/impl/test_data_loss_probe.py`` pins)."""
         shadow = self.shadow
         if (shadow is not None and not shadow.over) or self.status is not MemberStatus.UP or (
-                src not in self._live_members()) or (
-                now - self._name_asked.get(src, -math.inf) < self.config.gossip_interval / 2):
+                self.rebuild.active or src not in self._live_members()) or (
+                now - self._name_asked.get(src, -math.inf) < self.config.gossip_interval / 2
+                ) or self.storage.get_meta(STORE_RENEWED_META) is not None:
             return effects
         self._name_asked[src] = now
         self.stats["unconfirmed-asked"] += 1
