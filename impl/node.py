@@ -358,6 +358,9 @@ class Node:
         #: the live peers whose gossip named this start while it is unconfirmed, by
         #: the start's token (:meth:`_guard_gossip`)
         self._named_by: dict[str, set[str]] = {}
+        #: peer -> when this unconfirmed store last asked it to name its start after
+        #: its shadow round (:meth:`_ask_to_name`; session 60)
+        self._name_asked: dict[str, float] = {}
         if self._unconfirmed_fresh != marked:  # (flushed before it is heard; written
             # before the count: a process killed between the two left a new store
             # counting a start, unmarked, not fresh at the next: session 52's review)
@@ -885,6 +888,8 @@ class Node:
                     # src may have heard a later start of this store since (session 36)
                     self.stats["shadow-stale-gossip"] += 1
                 heard = self._shadow_heard(now, src, answers)
+                if self._unconfirmed_fresh and not answers:
+                    effects = self._ask_to_name(now, src, effects)
                 if any(type(e) is Send and e.dest == src and isinstance(e.message, Gossip)
                        and e.message.reply for e in heard):
                     # this round asks src again: that ask is src's answer (session 37)
@@ -1607,6 +1612,57 @@ class Node:
         r=3 after a process cluster reported every node ready); ``fresh_unconfirmed``
         in ``/status``."""
         return self._unconfirmed_fresh
+
+    @property
+    def unnamed_by(self) -> tuple[str, ...]:
+        """The live peers (sorted names) that have not named this start while the
+        store is unconfirmed (:attr:`unconfirmed`; empty once confirmed, or without
+        the guard): whom its silence waits for (``fresh_unconfirmed_waiting`` in
+        ``/status``; session 60: a peer that cannot reach this node is named here,
+        and is why a read at R = N through it waits)."""
+        guard = self.guard
+        if not self._unconfirmed_fresh or guard is None:
+            return ()
+        named = self._named_by.get(guard.generation.partition(".")[2], set())
+        return tuple(sorted(set(self._live_members()) - named - {self.name}))
+
+    def _ask_to_name(self, now: float, src: str, effects: list[Effect]) -> list[Effect]:
+        """A gossip from ``src`` that does not name this start reached a fresh store
+        still unconfirmed (:attr:`unconfirmed`) past its shadow round: ``effects``
+        (the gossip's own) with a gossip to ``src`` that asks for an answer (``reply``;
+        stamped with this start, which ``src`` then answers as the first gossip of a
+        start it had not heard of, naming it: :meth:`receive`), at most once per half
+        a gossip interval per peer, counted ``unconfirmed-asked``. An answer already
+        among ``effects`` is made the ask; else one is added. The shadow round asks
+        back the same way (:meth:`_shadow_heard`) while it lasts; after it (timed out
+        on a peer not up yet) the store waited for each peer's own next gossip to it,
+        at random: session 59's process clusters started one node after another
+        showed every ``/health`` ready with two stores still unconfirmed, and a GET
+        at r=3 of an absent key waited on 2-3 ``unconfirmed-silent-get`` (0.7-0.9 s,
+        3 of 3 runs; 503 under load). The rule of what confirms is unchanged (every
+        live peer named this start: :meth:`_guard_gossip`); only the asking is
+        prompt (docs/runtime.md, "A brand-new cluster's first start (session 60)").
+        Only an ``up`` member asks, neither rebuilding nor renewed (a store told it is
+        a replaced disk: :meth:`_set_aside`): the silence it ends is that of
+        :meth:`_unrebuilt_copy` for a store no peer has told anything, and every
+        other gossip is left as it was (a leaver's, a joiner's, a replaced disk's:
+        session 60's first cut asked there too, and moved the seeded history that
+        ``tests/impl/test_data_loss_probe.py`` pins)."""
+        shadow = self.shadow
+        if (shadow is not None and not shadow.over) or self.status is not MemberStatus.UP or (
+                self.rebuild.active or src not in self._live_members()) or (
+                now - self._name_asked.get(src, -math.inf) < self.config.gossip_interval / 2
+                ) or self.storage.get_meta(STORE_RENEWED_META) is not None:
+            return effects
+        self._name_asked[src] = now
+        self.stats["unconfirmed-asked"] += 1
+        for index, effect in enumerate(effects):
+            if type(effect) is Send and effect.dest == src and isinstance(effect.message, Gossip):
+                if not effect.message.reply:
+                    effects = [*effects]
+                    effects[index] = Send(src, dataclasses.replace(effect.message, reply=True))
+                return effects
+        return [*effects, Send(src, Gossip(self.gossiper.view.to_bytes(), reply=True))]
 
     def _announce_fresh(self, peers: list[str]) -> list[Effect]:
         """A fresh store (:attr:`_fresh`) gossips with every live peer at its start,

@@ -2589,6 +2589,8 @@ class NodeServer:
                 # (session 59: a fresh store not every live peer has named yet answers
                 # no replica read of a key it holds no copy of: impl.node.Node.unconfirmed)
                 "fresh_unconfirmed": self.node.unconfirmed,
+                # the live peers it waits for to name its start (session 60)
+                "fresh_unconfirmed_waiting": list(self.node.unnamed_by),
                 "shadow_round": None if shadow is None else {
                     "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
                     "over": shadow.over},
