@@ -8,6 +8,10 @@ node's own reads and acks stay uncounted for ``request_timeout + max_retry_after
 (9 s) after its last read it left unanswered while rebuilding
 (:meth:`impl.node.Node._acks_uncounted`), and nothing said so. Now the phrase after
 "own read" is :meth:`impl.node.Node.own_read_uncounted_why`'s.
+
+The unconfirmed store's own reason (an empty copy in a store not every live peer has
+named) is checked in ``tests/impl/test_marked_store_own_copy.py`` since session 60: its
+scenario was that file's, to the wipe (the two tests are folded into one there).
 """
 
 from __future__ import annotations
@@ -63,28 +67,3 @@ def test_a_get_in_the_grace_says_when_the_own_reads_count_again(seed: int) -> No
         assert cluster.client("n1", attempts=1).get(mine[0], r=1,
                                                     coordinator="n1").values == [b"v"]
 
-
-def test_a_get_through_an_unconfirmed_store_names_that_reason() -> None:
-    """dvv, seed 0: n3-n5 crashed, n1 and n2 wiped: n1's store is marked (not every
-    live peer named its start, :data:`impl.restore_guard.FRESH_UNCONFIRMED_META`),
-    not rebuilding, so its empty copy does not count; the 503 says that, not "not
-    rebuilt" (what it said, for this too, before session 57). Mutant (run, seen
-    failing, reverted): ``own_read_uncounted_why`` without its unconfirmed clause
-    (the phrase "uncounted at the get's start: its own reads count now")."""
-    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=0, clock="dvv") as cluster:
-        key = next(key for key in (b"k%d" % i for i in range(100)) if set(
-            cluster.node("n1").preference_list(key)[:3]) == {"n1", "n2", "n3"})
-        cluster.client().put(key, b"v1", w=3)
-        cluster.run_until_quiet()
-        for name in ("n3", "n4", "n5"):
-            cluster.crash(name)
-        cluster.run_for(2.0)
-        cluster.wipe("n1")
-        cluster.wipe("n2")
-        cluster.run_for(2.0)
-        n1 = cluster.node("n1")
-        assert n1._unconfirmed_fresh and not n1.rebuild.active
-        with pytest.raises(QuorumError, match=re.escape(
-                "not counted: n1 (the coordinator's own read, an empty copy in a store not "
-                "every live peer has named yet: counted once they have))")):
-            cluster.client("n1", attempts=1).get(key, r=1, coordinator="n1")
