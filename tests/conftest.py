@@ -155,9 +155,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _rewritten_once(config: pytest.Config) -> None:
     """In the xdist controller, before its workers start: the test modules' assertion
-    rewriting done once for them all (tests/rewrite_cache.py; on a clean tree each
-    worker rewrote every module, 10-11 of its 15 CPU-s of collection, session 60). Not
-    done without xdist workers, in a
+    rewriting done once for them all (tests/rewrite_cache.py; under
+    ``PYTHONDONTWRITEBYTECODE`` each worker rewrote every module again, 10-11 of its
+    15 CPU-s of collection, session 60). Not done without xdist workers, in a
     worker, under another assertion mode or the assertion-pass hook (whose rewritten
     code differs), or when ``VDYNAMO_TEST_REWRITE_CACHE=off`` (a measurement's
     "before")."""

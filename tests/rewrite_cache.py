@@ -2,13 +2,12 @@
 
 pytest rewrites the ``assert`` statements of every test module it imports and keeps
 the rewritten code in a pyc of its own (``__pycache__/NAME.cpython-311-pytest-9.2.0.pyc``,
-hash-checked against the source; the xdist workers keep them under the
-``PYTHONPYCACHEPREFIX`` tests/conftest.py gives them). On a clean tree (CI's clone)
-every worker parsed, rewrote and compiled all ~710 test modules itself, at once, none
-reading another's: 10-11 of a worker's 15 CPU-s of collection (session 60: ``pytest
---collect-only tests`` under cProfile, ``_rewrite_test`` 245 of 345 s profiled;
-``make test`` runs 3 workers; a clean tree at ``-n 3``: 15.3-15.5 CPU-s a worker, 47.2
-in all, against 5.9-6.1 and 33.9 with this module).
+hash-checked against the source) -- unless ``sys.dont_write_bytecode`` is set, which
+``PYTHONDONTWRITEBYTECODE=1`` does (this project's test machine sets it; the Makefile's
+``compileall`` comment). Then nothing is written, and every xdist worker parsed,
+rewrote and compiled all ~730 test modules again at each run: 10-11 of a worker's 15
+CPU-s of collection (session 60: ``pytest --collect-only tests`` under cProfile,
+``_rewrite_test`` 245 of 345 s profiled; ``make test`` runs 3 workers).
 
 :func:`precompile` (called by tests/conftest.py in the xdist controller, before the
 workers start) writes the pycs pytest itself would write -- pytest's own
