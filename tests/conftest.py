@@ -150,27 +150,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _child_bytecode_cache()
     _temp_root_in_memory(config)
     _port_slice_per_worker()
-    _rewritten_once(config)
-
-
-def _rewritten_once(config: pytest.Config) -> None:
-    """In the xdist controller, before its workers start: the test modules' assertion
-    rewriting done once for them all (tests/rewrite_cache.py; under
-    ``PYTHONDONTWRITEBYTECODE`` each worker rewrote every module again, 10-11 of its
-    15 CPU-s of collection, session 60). Not done without xdist workers, in a
-    worker, under another assertion mode or the assertion-pass hook (whose rewritten
-    code differs), or when ``VDYNAMO_TEST_REWRITE_CACHE=off`` (a measurement's
-    "before")."""
-    if (getattr(config, "workerinput", None) is not None
-            or not getattr(config.option, "numprocesses", None)
-            or config.getoption("assertmode") != "rewrite"
-            or config.getini("enable_assertion_pass_hook")
-            or os.environ.get("VDYNAMO_TEST_REWRITE_CACHE") == "off"):
-        return
-    from tests.rewrite_cache import precompile
-
-    here = config.invocation_params.dir
-    precompile([str(here / arg) for arg in config.args])
 
 
 def _port_slice_per_worker() -> None:
