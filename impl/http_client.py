@@ -845,10 +845,10 @@ class Router:
         self._now = now
         self.partitioning: Partitioning | None = None
         self.http: dict[str, str] = {}
-        #: the ``cluster_id`` of the first ``/status`` learned (None: none yet, or a
-        #: node of before session 29): sent in X-Vdynamo-Cluster with every request, so
-        #: a node of another cluster refuses it (421); ``/status`` of such a node is
-        #: not learned (:func:`status_plan`)
+        #: the ``cluster_id`` of the first ``/status`` learned from a node not saying
+        #: ``ready: false`` (None: none yet, or a node of before session 29): sent in
+        #: X-Vdynamo-Cluster with every request, so a node of another cluster refuses
+        #: it (421); ``/status`` of such a node is not learned (:func:`status_plan`)
         self.cluster_id: str | None = None
         #: the bound the client was given (None: the cluster's, :meth:`answer_limit`)
         self.given_answer_bytes = max_answer_bytes
@@ -995,7 +995,12 @@ class Router:
                           and all(other == node for other, there in http.items()
                                   if there == url)},
                        **({base: name} if base is not None else {})}
-        if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
+        # an unready node's identity is not pinned (session 60's review): the seeds
+        # [n3, n1, n2] of a starting cluster, n3 on another secret, all unready: the
+        # fall-back of _status_of took n3's, and its pinned identity then refused n1
+        # and n2 for good once they were ready
+        if (self.cluster_id is None and isinstance(status.get("cluster_id"), str)
+                and status.get("ready") is not False):
             self.cluster_id = status["cluster_id"]
         config = status.get("config")
         if isinstance(config, dict) and isinstance(config.get("clock"), str):
@@ -1431,7 +1436,8 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
     """(the base URL that answered, its ``/status``): see :func:`status_plan`. Before
     the client has learned its cluster (:attr:`Router.cluster_id`), a node whose
     ``/status`` says it is not ``ready`` is passed over for a later one that is (and
-    taken if none is): its identity would be pinned for good. Session 60's red team:
+    taken if none is, its ring used but its identity not pinned: :meth:`Router.learn`):
+    its identity would be pinned for good. Session 60's red team:
     with the seeds ``[n3, n1, n2]`` and n3 restarted with another secret (its peers
     refuse it; its ``/status`` says ``ready: false`` and why), the client learned
     n3's cluster and then refused n1 and n2 as "a node of another cluster": 10 of 10
@@ -1858,7 +1864,9 @@ def _forked_clients() -> None:
         client.forked()
 
 
-os.register_at_fork(after_in_child=_forked_clients)
+if hasattr(os, "register_at_fork"):  # not on Windows (no fork there): session 60's
+    # review, there `import vdynamo` raised AttributeError
+    os.register_at_fork(after_in_child=_forked_clients)
 
 
 class Client:

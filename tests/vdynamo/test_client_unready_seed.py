@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from impl.http_client import Router, status_plan
+from spec.ring import Ring, Strategy
 from tests.runtime.procs import ROOT, ServedNodes
 from vdynamo import connect
 
@@ -86,3 +87,38 @@ def test_a_client_led_by_a_node_of_another_secret_serves_through_the_others(
             for i in range(3):
                 db.put(f"k{i}", b"v")
                 assert db.get(f"k{i}").values == [b"v"]
+
+
+def _ring_status(cluster_id: str, ready: bool) -> dict[str, object]:
+    ring = Ring.evenly_spaced(["n1", "n2", "n3"])
+    return {"cluster_id": cluster_id, "ready": ready,
+            "ring": {"strategy": Strategy.RANDOM_TOKENS.value, "tokens_per_node": 1,
+                     "partitions": None,
+                     "tokens": {n: [str(t) for t in ring.tokens_of(n)] for n in ring.nodes}},
+            "http": {f"n{i}": f"10.0.0.{i}:{i}" for i in (1, 2, 3)}}
+
+
+def test_a_cluster_starting_behind_an_unready_stranger_is_learned_once_ready() -> None:
+    """Session 60's review of the red team: the seeds ``[n3, n1, n2]``, n3 on another
+    secret (cluster ``B``), the whole cluster starting (every node in its shadow round:
+    none ready). The fall-back took n3's ``/status``, and learning it pinned ``B`` for
+    good: once n1 and n2 were ready the next refresh refused both as "a node of another
+    cluster" and took n3 again (the red team's fault, in a cluster's first seconds).
+    Now an unready node's ring is used but its identity not pinned
+    (:meth:`impl.http_client.Router.learn`), and the next refresh pins the ready
+    nodes' ``A``. Mutant, ``learn`` pinning an unready node's ``cluster_id``: this test
+    fails (``B`` pinned, n3's body taken again)."""
+    router = Router(["10.0.0.3:3", "10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0)
+    first = _status(router, _ring_status("B", False), _ring_status("A", False),
+                    _ring_status("A", False))
+    assert first["cluster_id"] == "B"  # none ready: the first answer is taken
+    router.learn(first, "http://10.0.0.3:3")
+    assert router.cluster_id is None and router.cluster_header() == {}
+    router.forget()  # a refresh, once n1 and n2 are ready
+    plan = status_plan(router)
+    assert next(plan)[1] == "http://10.0.0.3:3/status"
+    assert plan.send(httpx.Response(200, json=_ring_status("B", False)))[1].endswith(":1/status")
+    with pytest.raises(StopIteration) as done:
+        plan.send(httpx.Response(200, json=_ring_status("A", True)))
+    router.learn(done.value.value, "http://10.0.0.1:1")
+    assert router.cluster_id == "A"
