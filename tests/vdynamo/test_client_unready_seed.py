@@ -89,36 +89,58 @@ def test_a_client_led_by_a_node_of_another_secret_serves_through_the_others(
                 assert db.get(f"k{i}").values == [b"v"]
 
 
-def _ring_status(cluster_id: str, ready: bool) -> dict[str, object]:
+
+def _ring_status(cluster_id: str, ready: bool, reached_by: list[str]) -> dict[str, object]:
     ring = Ring.evenly_spaced(["n1", "n2", "n3"])
-    return {"cluster_id": cluster_id, "ready": ready,
+    return {"cluster_id": cluster_id, "ready": ready, "reached_by": reached_by,
             "ring": {"strategy": Strategy.RANDOM_TOKENS.value, "tokens_per_node": 1,
                      "partitions": None,
                      "tokens": {n: [str(t) for t in ring.tokens_of(n)] for n in ring.nodes}},
             "http": {f"n{i}": f"10.0.0.{i}:{i}" for i in (1, 2, 3)}}
 
 
-def test_a_cluster_starting_behind_an_unready_stranger_is_learned_once_ready() -> None:
-    """Session 60's review of the red team: the seeds ``[n3, n1, n2]``, n3 on another
-    secret (cluster ``B``), the whole cluster starting (every node in its shadow round:
-    none ready). The fall-back took n3's ``/status``, and learning it pinned ``B`` for
-    good: once n1 and n2 were ready the next refresh refused both as "a node of another
-    cluster" and took n3 again (the red team's fault, in a cluster's first seconds).
-    Now an unready node's ring is used but its identity not pinned
-    (:meth:`impl.http_client.Router.learn`), and the next refresh pins the ready
-    nodes' ``A``. Mutant, ``learn`` pinning an unready node's ``cluster_id``: this test
-    fails (``B`` pinned, n3's body taken again)."""
+def test_a_cluster_starting_behind_a_stranger_is_learned_once_its_members_meet() -> None:
+    """Session 60's review of the red team (probes/23o-library-seeds-led-by-a-stranger-
+    while-the-cluster-starts.py): the seeds ``[n3, n1, n2]``, n3 on another secret
+    (cluster ``B``), the three started together. n3, past its shadow round while n1
+    and n2 were not yet listening, said ``ready: true`` for 4 s (a peer down leaves a
+    node ready) and the client learned it and pinned ``B`` for good: once n1 and n2
+    were ready every call was NoNodeError "a node of another cluster" (0 of 44 calls
+    in 20 s); its ``ready: false`` alone (the fall-back when no seed is ready) pinned
+    it so too. Now an identity is pinned only from a node a majority of its members
+    reached (``reached_by``; :func:`impl.http_client._vouched`): n3's ring is used
+    meanwhile, and the next refresh pins n1's ``A``. Mutants: ``_vouched`` true
+    whatever the peers (only ``ready`` read): fails (``B`` pinned at the first learn);
+    ``learn`` pinning whatever the body: fails so too."""
     router = Router(["10.0.0.3:3", "10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0)
-    first = _status(router, _ring_status("B", False), _ring_status("A", False),
-                    _ring_status("A", False))
-    assert first["cluster_id"] == "B"  # none ready: the first answer is taken
-    router.learn(first, "http://10.0.0.3:3")
-    assert router.cluster_id is None and router.cluster_header() == {}
-    router.forget()  # a refresh, once n1 and n2 are ready
     plan = status_plan(router)
     assert next(plan)[1] == "http://10.0.0.3:3/status"
-    assert plan.send(httpx.Response(200, json=_ring_status("B", False)))[1].endswith(":1/status")
+    refused = httpx.ConnectError("refused")
+    assert plan.send(httpx.Response(200, json=_ring_status("B", True, [])))[1].endswith(":1/status")
+    assert plan.send(refused)[1].endswith(":2/status")
     with pytest.raises(StopIteration) as done:
-        plan.send(httpx.Response(200, json=_ring_status("A", True)))
+        plan.send(refused)
+    first = done.value.value
+    assert first["cluster_id"] == "B"  # no other answer: n3's ring is taken
+    router.learn(first, "http://10.0.0.3:3")
+    assert router.cluster_id is None and router.cluster_header() == {}
+    router.forget()  # a refresh, once n1 and n2 are up and met
+    plan = status_plan(router)
+    assert next(plan)[1] == "http://10.0.0.3:3/status"
+    answer = httpx.Response(200, json=_ring_status("B", False, []))
+    assert plan.send(answer)[1].endswith(":1/status")
+    with pytest.raises(StopIteration) as done:
+        plan.send(httpx.Response(200, json=_ring_status("A", True, ["n2"])))
     router.learn(done.value.value, "http://10.0.0.1:1")
     assert router.cluster_id == "A"
+
+
+def test_an_unready_or_unvouched_node_is_not_pinned() -> None:
+    """Each body :meth:`impl.http_client.Router.learn` pins an identity from, or not."""
+    for ready, reached, pinned in ((False, ["n1", "n2"], False), (True, [], False),
+                                   (True, ["n1"], True), (True, ["n3"], False)):
+        router = Router(["10.0.0.3:3"], now=lambda: 0.0)
+        status = _ring_status("B", ready, reached)
+        status["node"] = "n3"
+        router.learn(status)
+        assert (router.cluster_id == "B") is pinned, (ready, reached)
