@@ -1439,7 +1439,7 @@ def _vouched(status: dict[str, Any]) -> bool:
     round, said ``ready: true`` for 4 s while n1 and n2 were not yet up (a peer down
     leaves a node ready), the client pinned n3's identity and every call after n1 and
     n2 were ready was NoNodeError "a node of another cluster", for good
-    (probes/23o-library-seeds-led-by-a-stranger-while-the-cluster-starts.py: 0 of 44
+    (probes/23o-library-seeds-led-by-a-stranger-while-the-cluster-starts.py: 0 of 41-46
     calls in 20 s). No peer with another secret passes a node's hello."""
     if status.get("ready") is False:
         return False
