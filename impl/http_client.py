@@ -845,10 +845,11 @@ class Router:
         self._now = now
         self.partitioning: Partitioning | None = None
         self.http: dict[str, str] = {}
-        #: the ``cluster_id`` of the first ``/status`` learned (None: none yet, or a
-        #: node of before session 29): sent in X-Vdynamo-Cluster with every request, so
-        #: a node of another cluster refuses it (421); ``/status`` of such a node is
-        #: not learned (:func:`status_plan`)
+        #: the ``cluster_id`` of the first ``/status`` learned whose node a majority
+        #: of its members vouch for (:func:`_vouched`; None: none yet, or a node of
+        #: before session 29): sent in
+        #: X-Vdynamo-Cluster with every request, so a node of another cluster refuses
+        #: it (421); ``/status`` of such a node is not learned (:func:`status_plan`)
         self.cluster_id: str | None = None
         #: the bound the client was given (None: the cluster's, :meth:`answer_limit`)
         self.given_answer_bytes = max_answer_bytes
@@ -995,7 +996,8 @@ class Router:
                           and all(other == node for other, there in http.items()
                                   if there == url)},
                        **({base: name} if base is not None else {})}
-        if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
+        if (self.cluster_id is None and isinstance(status.get("cluster_id"), str)
+                and _vouched(status)):
             self.cluster_id = status["cluster_id"]
         config = status.get("config")
         if isinstance(config, dict) and isinstance(config.get("clock"), str):
@@ -1427,11 +1429,36 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
     return body
 
 
+def _vouched(status: dict[str, Any]) -> bool:
+    """Whether the ``cluster_id`` of a ``/status`` body may be pinned
+    (:attr:`Router.cluster_id`): its node does not say ``ready: false`` and, with
+    itself, the peers that connected to it with the cluster's secret (``reached_by``)
+    are a majority of its ring's members (a body without them, a node of before
+    session 33: yes). Session 60's review of red team 12: the seeds ``[n3, n1, n2]``
+    with n3 on another secret, the three started together: n3, past its shadow
+    round, said ``ready: true`` for 4 s while n1 and n2 were not yet up (a peer down
+    leaves a node ready), the client pinned n3's identity and every call after n1 and
+    n2 were ready was NoNodeError "a node of another cluster", for good
+    (probes/23o-library-seeds-led-by-a-stranger-while-the-cluster-starts.py: 0 of 41-46
+    calls in 20 s). No peer with another secret passes a node's hello."""
+    if status.get("ready") is False:
+        return False
+    reached, ring = status.get("reached_by"), status.get("ring")
+    tokens = ring.get("tokens") if isinstance(ring, dict) else None
+    if not isinstance(reached, list) or not isinstance(tokens, dict):
+        return True
+    peers = {name for name in reached if isinstance(name, str)} & set(tokens)
+    peers.discard(status.get("node"))
+    return 2 * (len(peers) + 1) > len(tokens)
+
+
 def _status_of(router: Router, node: str | None = None) -> Plan:
     """(the base URL that answered, its ``/status``): see :func:`status_plan`. Before
     the client has learned its cluster (:attr:`Router.cluster_id`), a node whose
-    ``/status`` says it is not ``ready`` is passed over for a later one that is (and
-    taken if none is): its identity would be pinned for good. Session 60's red team:
+    ``/status`` says it is not ``ready``, or that a majority of its members does not
+    vouch for (:func:`_vouched`, session 60's review), is passed over for a later one
+    that is (and taken if none is, its ring used but its identity not pinned:
+    :meth:`Router.learn`): its identity would be pinned for good. Session 60's red team:
     with the seeds ``[n3, n1, n2]`` and n3 restarted with another secret (its peers
     refuse it; its ``/status`` says ``ready: false`` and why), the client learned
     n3's cluster and then refused n1 and n2 as "a node of another cluster": 10 of 10
@@ -1455,9 +1482,10 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
             if node is None and router.other_cluster(body):  # the ring of another
                 why.append(f"{base}: a node of another cluster")  # cluster: not learned
                 continue
-            if node is None and router.cluster_id is None and body.get("ready") is False:
+            if node is None and router.cluster_id is None and not _vouched(body):
                 unready = unready or (base, body)
-                why.append(f"{base}: not ready")
+                why.append(f"{base}: not ready, or not reached by a majority of its "
+                           "members")
                 continue
             return base, body
         why.append(f"{base}: HTTP {answer.status_code}"
@@ -1858,7 +1886,9 @@ def _forked_clients() -> None:
         client.forked()
 
 
-os.register_at_fork(after_in_child=_forked_clients)
+if hasattr(os, "register_at_fork"):  # not on Windows (no fork there): session 60's
+    # review, there `import vdynamo` raised AttributeError
+    os.register_at_fork(after_in_child=_forked_clients)
 
 
 class Client:

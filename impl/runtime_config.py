@@ -37,9 +37,11 @@ Re-exported by :mod:`impl.runtime`, where these names lived first.
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import ipaddress
 import math
+import os
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -646,6 +648,8 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
             continue
         try:
             is_dir = served is not None and data.is_dir()
+            if served is not None:
+                _check_room_beside(data)
         except OSError as error:  # session 60's red team: a node name of 249 characters
             # made its default file's name over the file system's 255 bytes, and
             # `vdynamo serve` died with an ENAMETOOLONG traceback
@@ -667,6 +671,30 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
                     f"[nodes.{name}] data: {data} is also the data file of "
                     f"[nodes.{other}]; every node needs a file of its own")
         others.append(name)
+
+
+#: the longest suffix added to a data file's name for a file beside it: SQLite's
+#: ``-wal``, ``-shm``, ``-journal`` (:mod:`impl.storage.sqlite`) and ``serve``'s
+#: ``.lock`` (:mod:`impl.serve`)
+_LONGEST_SIBLING_SUFFIX = "-journal"
+
+
+def _check_room_beside(data: Path) -> None:
+    """OSError ENAMETOOLONG when the name of a file beside the data file ``data``
+    (:data:`_LONGEST_SIBLING_SUFFIX`) is over its file system's limit on a name
+    (``PC_NAME_MAX``; 255 bytes where it cannot be asked). Session 60's review: a
+    node name of 244-248 characters passed the red team's check (``<name>.sqlite``
+    fits) and ``vdynamo serve`` exited 1 with "File name too long:
+    <name>.sqlite.lock", naming no key."""
+    try:
+        most = os.pathconf(data.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no such directory yet; Windows
+        most = 255
+    size = len(os.fsencode(data.name + _LONGEST_SIBLING_SUFFIX))
+    if size > most:
+        raise OSError(errno.ENAMETOOLONG,
+                      f"File name too long: its {_LONGEST_SIBLING_SUFFIX} file beside it "
+                      f"would be named with {size} bytes, over the file system's {most}")
 
 
 def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses], path: Path) -> None:

@@ -64,3 +64,26 @@ def test_the_anonymous_prefix_leaves_room_for_a_request_number() -> None:
     longest = [anonymous_prefix(c * 255, "0123456789ab") for c in "ab"]
     assert all(len(p) + 1 + 19 <= MAX_NAME for p in longest)
     assert longest[0] != longest[1]
+
+
+def test_serve_refuses_a_data_file_name_without_room_for_sqlites_files(
+        tmp_path: Path) -> None:
+    """Session 60's review of the red team: a name of 244 to 248 characters makes
+    ``<name>.sqlite`` fit in 255 bytes, so the red team's check passed it, but not the
+    files beside it (``.sqlite.lock``, ``-wal``, ``-shm``, ``-journal``: up to 8 bytes
+    more): ``vdynamo serve`` exited 1 with "File name too long: <name>.sqlite.lock",
+    no key named, no way out said. Now the longest sibling's name is checked
+    (:func:`impl.runtime_config.check_distinct_data`): exit 2, the red team's line.
+    Mutant, that check removed: this test fails (exit 1)."""
+    name = "a" * 245
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([
+        "[cluster]", f'nodes = ["{name}"]', "n = 1", "r = 1", "w = 1",
+        'secret = "0123456789abcdef0123456789abcdef"', "",
+        f"[nodes.{name}]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]))
+    path.chmod(0o600)
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"vdynamo serve: [nodes.{name}] data: cannot use ")
+    assert "-journal" in done.stderr and done.stderr.count("\n") == 1
+    assert not list(tmp_path.glob("*.sqlite*"))

@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from impl.http_client import Router, status_plan
+from spec.ring import Ring, Strategy
 from tests.runtime.procs import ROOT, ServedNodes
 from vdynamo import connect
 
@@ -86,3 +87,60 @@ def test_a_client_led_by_a_node_of_another_secret_serves_through_the_others(
             for i in range(3):
                 db.put(f"k{i}", b"v")
                 assert db.get(f"k{i}").values == [b"v"]
+
+
+
+def _ring_status(cluster_id: str, ready: bool, reached_by: list[str]) -> dict[str, object]:
+    ring = Ring.evenly_spaced(["n1", "n2", "n3"])
+    return {"cluster_id": cluster_id, "ready": ready, "reached_by": reached_by,
+            "ring": {"strategy": Strategy.RANDOM_TOKENS.value, "tokens_per_node": 1,
+                     "partitions": None,
+                     "tokens": {n: [str(t) for t in ring.tokens_of(n)] for n in ring.nodes}},
+            "http": {f"n{i}": f"10.0.0.{i}:{i}" for i in (1, 2, 3)}}
+
+
+def test_a_cluster_starting_behind_a_stranger_is_learned_once_its_members_meet() -> None:
+    """Session 60's review of the red team (probes/23o-library-seeds-led-by-a-stranger-
+    while-the-cluster-starts.py): the seeds ``[n3, n1, n2]``, n3 on another secret
+    (cluster ``B``), the three started together. n3, past its shadow round while n1
+    and n2 were not yet listening, said ``ready: true`` for 4 s (a peer down leaves a
+    node ready) and the client learned it and pinned ``B`` for good: once n1 and n2
+    were ready every call was NoNodeError "a node of another cluster" (0 of 41-46
+    calls in 20 s); its ``ready: false`` alone (the fall-back when no seed is ready) pinned
+    it so too. Now an identity is pinned only from a node a majority of its members
+    reached (``reached_by``; :func:`impl.http_client._vouched`): n3's ring is used
+    meanwhile, and the next refresh pins n1's ``A``. Mutants: ``_vouched`` true
+    whatever the peers (only ``ready`` read): fails (``B`` pinned at the first learn);
+    ``learn`` pinning whatever the body: fails so too."""
+    router = Router(["10.0.0.3:3", "10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0)
+    plan = status_plan(router)
+    assert next(plan)[1] == "http://10.0.0.3:3/status"
+    refused = httpx.ConnectError("refused")
+    assert plan.send(httpx.Response(200, json=_ring_status("B", True, [])))[1].endswith(":1/status")
+    assert plan.send(refused)[1].endswith(":2/status")
+    with pytest.raises(StopIteration) as done:
+        plan.send(refused)
+    first = done.value.value
+    assert first["cluster_id"] == "B"  # no other answer: n3's ring is taken
+    router.learn(first, "http://10.0.0.3:3")
+    assert router.cluster_id is None and router.cluster_header() == {}
+    router.forget()  # a refresh, once n1 and n2 are up and met
+    plan = status_plan(router)
+    assert next(plan)[1] == "http://10.0.0.3:3/status"
+    answer = httpx.Response(200, json=_ring_status("B", False, []))
+    assert plan.send(answer)[1].endswith(":1/status")
+    with pytest.raises(StopIteration) as done:
+        plan.send(httpx.Response(200, json=_ring_status("A", True, ["n2"])))
+    router.learn(done.value.value, "http://10.0.0.1:1")
+    assert router.cluster_id == "A"
+
+
+def test_an_unready_or_unvouched_node_is_not_pinned() -> None:
+    """Each body :meth:`impl.http_client.Router.learn` pins an identity from, or not."""
+    for ready, reached, pinned in ((False, ["n1", "n2"], False), (True, [], False),
+                                   (True, ["n1"], True), (True, ["n3"], False)):
+        router = Router(["10.0.0.3:3"], now=lambda: 0.0)
+        status = _ring_status("B", ready, reached)
+        status["node"] = "n3"
+        router.learn(status)
+        assert (router.cluster_id == "B") is pinned, (ready, reached)
