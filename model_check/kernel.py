@@ -191,12 +191,12 @@ from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.requests import client_requests, forward_retries, spent_refusal
-from spec.state import Message, NodeState, State, messages_hash, new_state, nodes_hash
+from spec.state import Message, NodeState, State, messages_hash, new_state, nodes_hash, state_hash
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
-           "HASH_CHECKS", "LOOK_SPAN", "STEP_LIMIT",
+           "LOOK_SPAN", "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -239,10 +239,6 @@ was in use since the last flush survives the next one. On the first 10^6 states 
 model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
 cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
 against 936 MiB peak, single runs)."""
-
-HASH_CHECKS = 64
-"""The first answers of :meth:`Kernel._state_hash` compared with the built state's hash in
-each kernel (session 59)."""
 
 LOOK_SPAN = 16
 """At most this many times :attr:`Kernel.every` states expanded between two looks at the
@@ -384,8 +380,6 @@ class Kernel:
         #: packed state -> its symmetry representative's packing, where its clients'
         #: signatures tie (two clients or more; :meth:`canonicalize`)
         self.canonical: dict[Packed, Packed] = {}
-        #: the answers of :meth:`_state_hash` still to be compared with the spec's
-        self.hash_checks = HASH_CHECKS
         #: context id -> its clients' candidate renamings (:meth:`_candidates`)
         self.symmetric: dict[int, tuple[_Renaming | None, ...]] = {}
         #: permutation -> its renaming's tables
@@ -538,35 +532,17 @@ class Kernel:
         return hit
 
     def _state_hash(self, packed: Packed) -> int:
-        """The hash of ``packed``'s state (``State._hash``), computed from its context's
-        part hashes, its messages' hash and its budget as :func:`spec.state.new_state`
-        computes it, without building the state (session 59: :meth:`canonicalize`'s
-        tied candidates). The first :data:`HASH_CHECKS` answers of each kernel are
-        compared with the built state's (``AssertionError`` if they differ: the spec's
-        hash changed; tests/model_check/test_kernel.py compares every tied state's)."""
+        """The hash of ``packed``'s state (``State._hash``): :func:`spec.state.state_hash`
+        of its context's part hashes, its messages' hash and its budget, without building
+        the state (:meth:`canonicalize`'s tied candidates; session 59, one formula with
+        the spec's since session 60: tests/model_check/test_kernel.py and
+        tests/spec/test_state_hash.py compare it with the built states')."""
         c, m, u = packed
         (_, _, _, side, acked, deleted, epochs, membership, key_epochs, backups, known,
          unpersisted, (hn, hc, hp), rebuilding) = self.contexts[c]
-        h = hash(((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u], acked,
-                  deleted, epochs))
-        if key_epochs:
-            h = hash((h, key_epochs))
-        if backups is not None:
-            h = hash((h, backups._hash))
-        if known:
-            h = hash((h, 1, known))
-        if unpersisted:
-            h = hash((h, 2, unpersisted))
-        if rebuilding:
-            h = hash((h, 3, rebuilding))
-        if membership is not None:
-            h = hash((h, membership._hash))
-        if self.hash_checks:
-            self.hash_checks -= 1
-            assert h == self._built(packed)._hash, (
-                f"the kernel's state hash of {packed} is not the spec's (spec.state."
-                f"new_state's hash changed?): check with kernel=False / --no-kernel")
-        return h
+        return state_hash((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u],
+                          acked, deleted, epochs, membership, key_epochs, backups, known,
+                          unpersisted, rebuilding)
 
     def _built(self, packed: Packed) -> State:
         """``packed``'s state built (not decoded: the decoded states' cache is the
