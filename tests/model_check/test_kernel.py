@@ -890,11 +890,11 @@ def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
                 kernel.decode(packed))
 
 
-class _ForwardBlind(dict[int, frozenset[int]]):
+class _ForwardBlind(Kernel):
     """The forwards' requests of every messages id: none (the client timeouts keyed by
     the context alone)."""
 
-    def get(self, key: int, default: Any = None) -> Any:
+    def _forwarded(self, m: int) -> frozenset[int]:
         return frozenset()
 
 
@@ -912,9 +912,7 @@ def test_the_client_timeouts_are_cached_per_context_and_forwards() -> None:
         walked, problem = disagreement(kernel)
         assert problem is None and walked == states, problem
         assert 0 < len(kernel.gave_up) < states
-    blind = Kernel(FORWARDING)
-    blind.forwarded = _ForwardBlind()
-    _, problem = disagreement(blind)
+    _, problem = disagreement(_ForwardBlind(FORWARDING))
     assert problem is not None
 
 
