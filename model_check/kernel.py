@@ -52,11 +52,19 @@ own functions on a miss:
   spec's :meth:`spec.step.Edit.purge`;
 * **anti-entropy and retirement gossip** (they read and change the context alone,
   asserted) cached per context;
-* **the other mechanisms** (client timeouts, the forwarder's retries, hinted
-  handoffs, the outsider's copies, reaps, membership): the state is decoded and they
-  run as :class:`~model_check.spec_memo.MemoSuccessors` runs them, each successor
-  encoded; client timeouts and handoffs only where a client waits or an up node holds
-  a hint, the forwarder's retries and the outsider's copies only with
+* **client timeouts** (session 60; only where a client waits) cached per (context, the
+  requests of the forwards in flight), computed by the spec on the context with those
+  forwards alone in flight (a client gives up unless an up coordinator or a forward
+  works on its request; it changes the clients alone, asserted);
+* **hinted handoffs** (session 60; only where an up node holds a hint) cached per
+  (context, the hint deliveries and acknowledgements in flight), computed by the spec
+  on the context with those messages alone in flight (a handoff is skipped while its
+  delivery or acknowledgement is in flight; it sends one message, replayed on each
+  state's messages, and changes nothing else, asserted);
+* **the other mechanisms** (the forwarder's retries, the outsider's copies, reaps,
+  membership): the state is decoded and they run as
+  :class:`~model_check.spec_memo.MemoSuccessors` runs them, each successor encoded;
+  the forwarder's retries and the outsider's copies only with
   ``workload.coordinator = "any"``, reaps and membership only where the configuration
   has them.
 
@@ -191,12 +199,21 @@ from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.requests import client_requests, forward_retries, spent_refusal
-from spec.state import Message, NodeState, State, messages_hash, new_state, nodes_hash
+from spec.state import (
+    Kind,
+    Message,
+    NodeState,
+    State,
+    messages_hash,
+    new_state,
+    nodes_hash,
+    state_hash,
+)
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
 __all__ = ["CANONICAL_LIMIT", "CHAIN", "CONTEXT_WITNESS_PARTS", "DECODED_LIMIT", "GENERATIONAL",
-           "HASH_CHECKS", "LOOK_SPAN", "STEP_LIMIT",
+           "LOOK_SPAN", "STEP_LIMIT",
            "Kernel", "KernelModel", "Packed", "PackedReduction", "PackedScreen", "covers",
            "kernel_model"]
 
@@ -223,7 +240,8 @@ same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
                 "message_faults", "node_faults", "read_sets", "reached",
-                "deliverable", "replayed", "in_flight", "timed_out")
+                "deliverable", "replayed", "in_flight", "timed_out", "gave_up", "handed",
+                "waiting")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -231,7 +249,10 @@ the drops and duplicates (per messages and budget); since session 59 also the
 deliverable positions (per messages and partition), the messages an operation leaves (per
 messages, position and operations), the exchanges in flight (per messages) and the
 coordinator timeouts enabled (per context and exchanges), and the renamings' tables
-(:meth:`_Renaming.age`), whose misses decode or build a state.
+(:meth:`_Renaming.age`), whose misses decode or build a state; since session 60 the
+client timeouts (per context and the forwards' requests in flight) and the handoffs (per
+context and the hint messages in flight), and the per-context entries that hold those
+with none in flight.
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -239,10 +260,6 @@ was in use since the last flush survives the next one. On the first 10^6 states 
 model_check/configs/sloppy-two-keys-drop-partition.toml (two flushes), emptying every
 cache made 789,061 misses, 660,078 with no bound at all (47.7 against 51.8 CPU-s, 1,075
 against 936 MiB peak, single runs)."""
-
-HASH_CHECKS = 64
-"""The first answers of :meth:`Kernel._state_hash` compared with the built state's hash in
-each kernel (session 59)."""
 
 LOOK_SPAN = 16
 """At most this many times :attr:`Kernel.every` states expanded between two looks at the
@@ -259,6 +276,9 @@ _UNKNOWN: Any = object()
 _EMPTY_HASH = messages_hash(_EMPTY)
 _DURABLE = "acked_writes_durable"
 _DOWN = (Crash, BufferedCrash, DiskLoss, Restore)
+_FORWARD = Kind.FORWARD
+_HINT_DELIVERY = Kind.HINT_DELIVERY
+_HINT_ACK = Kind.HINT_ACK
 """The node faults that take a node down (:func:`spec.faults._down`, and a restore's
 ``_restored``), each purging its coordinations' exchanges."""
 
@@ -336,6 +356,11 @@ class Kernel:
         self.context_ids: dict[tuple[Any, ...], int] = {}
         #: messages id -> (messages, hash)
         self.message_tuples: list[tuple[tuple[Message, ...], int]] = []
+        #: per messages id, computed at its first use and kept with it (session 60): the
+        #: requests of its forwards (:meth:`_forwarded`); its hint deliveries and
+        #: acknowledgements, their id and themselves (:meth:`_hint_messages`)
+        self.forwards: list[frozenset[int] | None] = []
+        self.hint_messages: list[tuple[int, tuple[Message, ...]] | None] = []
         self.message_ids: dict[int, int] = {}
         self.budgets: list[tuple[int, ...]] = []
         self.budget_ids: dict[tuple[int, ...], int] = {}
@@ -384,8 +409,6 @@ class Kernel:
         #: packed state -> its symmetry representative's packing, where its clients'
         #: signatures tie (two clients or more; :meth:`canonicalize`)
         self.canonical: dict[Packed, Packed] = {}
-        #: the answers of :meth:`_state_hash` still to be compared with the spec's
-        self.hash_checks = HASH_CHECKS
         #: context id -> its clients' candidate renamings (:meth:`_candidates`)
         self.symmetric: dict[int, tuple[_Renaming | None, ...]] = {}
         #: permutation -> its renaming's tables
@@ -414,8 +437,19 @@ class Kernel:
         self.gossip = config.prune_knowledge == "learnt"
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: (context id, the requests of the forwards in flight) -> the client timeouts'
+        #: steps (session 60: :meth:`_gave_up`)
+        self.gave_up: dict[tuple[int, frozenset[int]], tuple[tuple[Action, int], ...]] = {}
+        #: the hint deliveries and acknowledgements of a messages id, interned
+        self.handing_ids: dict[tuple[Message, ...], int] = {}
+        #: (context id, the id of the hint messages in flight) -> the handoffs' steps
+        #: (session 60: :meth:`_handed`)
+        self.handed: dict[tuple[int, int], tuple[tuple[Action, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
-        self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
+        #: and, computed at first use, the client timeouts' steps with no forward in
+        #: flight and the handoffs' with no hint message in flight (session 60: in the
+        #: context's entry, so the common case adds no entry to the step caches)
+        self.waiting: dict[int, list[Any]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
         self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
         self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
@@ -443,6 +477,8 @@ class Kernel:
         if m is None:
             m = self.message_ids[hm] = len(self.message_tuples)
             self.message_tuples.append((messages, hm))
+            self.forwards.append(None)
+            self.hint_messages.append(None)
         return m
 
     def budget_of(self, used: tuple[int, ...]) -> int:
@@ -538,35 +574,17 @@ class Kernel:
         return hit
 
     def _state_hash(self, packed: Packed) -> int:
-        """The hash of ``packed``'s state (``State._hash``), computed from its context's
-        part hashes, its messages' hash and its budget as :func:`spec.state.new_state`
-        computes it, without building the state (session 59: :meth:`canonicalize`'s
-        tied candidates). The first :data:`HASH_CHECKS` answers of each kernel are
-        compared with the built state's (``AssertionError`` if they differ: the spec's
-        hash changed; tests/model_check/test_kernel.py compares every tied state's)."""
+        """The hash of ``packed``'s state (``State._hash``): :func:`spec.state.state_hash`
+        of its context's part hashes, its messages' hash and its budget, without building
+        the state (:meth:`canonicalize`'s tied candidates; session 59, one formula with
+        the spec's since session 60: tests/model_check/test_kernel.py and
+        tests/spec/test_state_hash.py compare it with the built states')."""
         c, m, u = packed
         (_, _, _, side, acked, deleted, epochs, membership, key_epochs, backups, known,
          unpersisted, (hn, hc, hp), rebuilding) = self.contexts[c]
-        h = hash(((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u], acked,
-                  deleted, epochs))
-        if key_epochs:
-            h = hash((h, key_epochs))
-        if backups is not None:
-            h = hash((h, backups._hash))
-        if known:
-            h = hash((h, 1, known))
-        if unpersisted:
-            h = hash((h, 2, unpersisted))
-        if rebuilding:
-            h = hash((h, 3, rebuilding))
-        if membership is not None:
-            h = hash((h, membership._hash))
-        if self.hash_checks:
-            self.hash_checks -= 1
-            assert h == self._built(packed)._hash, (
-                f"the kernel's state hash of {packed} is not the spec's (spec.state."
-                f"new_state's hash changed?): check with kernel=False / --no-kernel")
-        return h
+        return state_hash((hn, self.message_tuples[m][1], hc, hp), side, self.budgets[u],
+                          acked, deleted, epochs, membership, key_epochs, backups, known,
+                          unpersisted, rebuilding)
 
     def _built(self, packed: Packed) -> State:
         """``packed``'s state built (not decoded: the decoded states' cache is the
@@ -752,8 +770,11 @@ class Kernel:
         context = self.contexts[c]
         waiting = self.waiting.get(c)
         if waiting is None:
-            waiting = self.waiting[c] = self._waiting(c)
-        asking, coordinating, outstanding, hinting = waiting
+            waiting = self.older["waiting"].pop(c, None)
+            if waiting is None:
+                waiting = self._waiting(c)
+            self.waiting[c] = waiting
+        asking, coordinating, outstanding, hinting, quiet_timeouts, quiet_handoffs = waiting
         # client requests: per (context, budget)
         if asking:
             requests = self.requests.get((c, u))
@@ -814,15 +835,43 @@ class Kernel:
                                                   -1, node, coord, target)
                         done = effects[timeout] = (c2, o)
                     yield timeout, (done[0], replayed(packed, -1, done[1]), u)
-        if outstanding:
-            for action, successor in client_timeouts(decode(packed), plan):
-                yield action, encode(successor)
+        if outstanding:  # per (context, the forwards in flight): session 60
+            forwarded = self.forwards[m]
+            if forwarded is None:
+                forwarded = self.forwards[m] = self._forwarded(m)
+            if not forwarded:
+                gave_up = quiet_timeouts
+                if gave_up is None:
+                    gave_up = waiting[4] = self._gave_up(packed, forwarded)
+            else:
+                gave_up = self.gave_up.get((c, forwarded))
+                if gave_up is None:
+                    gave_up = self.older["gave_up"].pop((c, forwarded), None)
+                    if gave_up is None:
+                        gave_up = self._gave_up(packed, forwarded)
+                    self.gave_up[(c, forwarded)] = gave_up
+            for action, c2 in gave_up:
+                yield action, (c2, m, u)
         if self.forwarding:
             for action, successor in forward_retries(decode(packed), plan):
                 yield action, encode(successor)
-        if hinting:
-            for action, successor in hinted_handoffs(decode(packed), plan):
-                yield action, encode(successor)
+        if hinting:  # per (context, the hint messages in flight): session 60
+            handing = self.hint_messages[m]
+            if handing is None:
+                handing = self.hint_messages[m] = self._hint_messages(m)
+            if not handing[1]:
+                handed = quiet_handoffs
+                if handed is None:
+                    handed = waiting[5] = self._handed(packed, handing[1])
+            else:
+                handed = self.handed.get((c, handing[0]))
+                if handed is None:
+                    handed = self.older["handed"].pop((c, handing[0]), None)
+                    if handed is None:
+                        handed = self._handed(packed, handing[1])
+                    self.handed[(c, handing[0])] = handed
+            for action, o in handed:
+                yield action, (c, replayed(packed, -1, o), u)
         if self.forwarding:
             for action, successor in outsider_copies(decode(packed), plan):
                 yield action, encode(successor)
@@ -892,7 +941,8 @@ class Kernel:
             yield action, (c2, replayed(packed, -1, o), u2)
 
     def _confirm(self, packed: Packed, steps: Iterable[tuple[Action, State]],
-                 cached: Iterable[tuple[Action, int, int, int]], position: int = -1) -> None:
+                 cached: Iterable[tuple[Action, int, int, int]], position: int = -1,
+                 kept: int = -1) -> None:
         """On a miss of a table whose steps were computed on the context with no message
         in flight (client requests, node faults) or with one (a refused write): the steps
         just cached (each action, next context, budget and message operations), replayed
@@ -902,8 +952,10 @@ class Kernel:
         looks at them) is refused loudly rather than replayed, wrong, on the other states
         of its key (session 55's review: such a spec mutant was hidden). A miss only:
         a hit costs nothing more; the step is asked of the spec once more per miss, unless
-        ``packed`` holds no other message than those the step was computed with."""
-        if len(self.message_tuples[packed[1]][0]) == (position >= 0):
+        ``packed`` holds no other message than those the step was computed with
+        (``kept``: the steps were computed with that many of the state's messages, the
+        client timeouts' forwards or the handoffs' hint messages, session 60)."""
+        if len(self.message_tuples[packed[1]][0]) == (kept if kept >= 0 else position >= 0):
             return  # computed on this very state
         ours = [(a, c2, self._replayed(packed, position, o), u2) for a, c2, u2, o in cached]
         theirs = [(a, self.context_of(s), self.messages_of(s.messages, s._parts[1]),
@@ -913,22 +965,25 @@ class Kernel:
             f"kernel's {[a for a, *_ in ours]} against the spec's {[a for a, *_ in theirs]} "
             f"(or their successors): check this spec with kernel=False / --no-kernel")
 
-    def _waiting(self, c: int) -> tuple[bool, bool, bool, bool]:
+    def _waiting(self, c: int) -> list[Any]:
         """Of context ``c``: whether a client is idle with a put, a delete or a get left
         (a request may be enabled: :func:`spec.requests.client_requests` skips every
         other client), whether an up node coordinates (a coordinator timeout may be
         enabled), whether a client has a request outstanding (a client timeout may be),
         whether an up node holds a hint with handoffs on (a handoff may be). Each is
-        necessary for its steps; the spec's own functions then decide."""
+        necessary for its steps; the spec's own functions then decide. Then two slots
+        filled at first use (None until then): the client timeouts with no forward in
+        flight, the handoffs with no hint message in flight (session 60)."""
         nodes, clients = self.contexts[c][0], self.contexts[c][1]
         config = self.config
-        return (any([not client.outstanding and (
+        return [any([not client.outstanding and (
                         client.puts_issued < config.writes_per_client
                         or client.gets_issued < config.gets_per_client)
                      for client in clients]),
                 any([node.up and bool(node.coord) for node in nodes]),
                 any([bool(client.outstanding) for client in clients]),
-                self.handoffs and any([node.up and bool(node.hints) for node in nodes]))
+                self.handoffs and any([node.up and bool(node.hints) for node in nodes]),
+                None, None]
 
     def _requests(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
         """The client requests of context ``c`` under budget ``u``: the spec's
@@ -941,6 +996,65 @@ class Kernel:
             sends = tuple([(_SEND, message) for message in successor.messages])
             out.append((action, self.context_of(successor), self.budget_of(successor.used),
                         self.operations_of(sends)))
+        return tuple(out)
+
+    def _gave_up(self, packed: Packed, forwarded: frozenset[int]
+                 ) -> tuple[tuple[Action, int], ...]:
+        """The client timeouts of ``packed`` (session 60): the spec's
+        :func:`~spec.coordination.client_timeouts` on its context with its forwards alone
+        in flight (a client timeout reads of the messages only whether a forward of its
+        request is in flight, and changes the clients alone); each action and next
+        context. Cached per (context, the forwards' requests ``forwarded``) by
+        :meth:`successors`, each miss confirmed on the state itself (:meth:`_confirm`)."""
+        self.misses += 1
+        c, m, u = packed
+        forwards = tuple([x for x in self.message_tuples[m][0] if x.kind is _FORWARD])
+        state = self.build(c, forwards, messages_hash(forwards), u)
+        out = []
+        for action, successor in client_timeouts(state, self.plan):
+            assert successor.messages is state.messages and successor.used is state.used, (
+                "a client timeout changed more than the context")
+            out.append((action, self.context_of(successor)))
+        self._confirm(packed, client_timeouts(self.decode(packed), self.plan),
+                      [(action, c2, u, 0) for action, c2 in out], kept=len(forwards))
+        return tuple(out)
+
+    def _forwarded(self, m: int) -> frozenset[int]:
+        """The requests of the forwards among messages ``m``."""
+        return frozenset([x.request for x in self.message_tuples[m][0] if x.kind is _FORWARD])
+
+    def _hint_messages(self, m: int) -> tuple[int, tuple[Message, ...]]:
+        """The hint deliveries and acknowledgements among messages ``m`` (in their
+        order), interned: their id and themselves."""
+        hints = tuple([x for x in self.message_tuples[m][0]
+                       if x.kind is _HINT_DELIVERY or x.kind is _HINT_ACK])
+        h = self.handing_ids.get(hints)
+        if h is None:
+            h = self.handing_ids[hints] = len(self.handing_ids)
+        return h, hints
+
+    def _handed(self, packed: Packed, hints: tuple[Message, ...]
+                ) -> tuple[tuple[Action, int], ...]:
+        """The hinted handoffs of ``packed`` (session 60): the spec's
+        :func:`~spec.handoff.hinted_handoffs` on its context with ``hints`` (its hint
+        deliveries and acknowledgements) alone in flight (a handoff reads of the
+        messages only whether its delivery or acknowledgement is in flight, sends one
+        message and changes nothing else, asserted); each action and its sends'
+        operations id. Cached per (context, ``hints``) by :meth:`successors`, each miss
+        confirmed on the state itself (:meth:`_confirm`)."""
+        self.misses += 1
+        c, _, u = packed
+        state = self.build(c, hints, messages_hash(hints), u)
+        out = []
+        for action, successor in hinted_handoffs(state, self.plan):
+            assert self.context_of(successor) == c and successor.used is state.used, (
+                "a handoff changed more than the messages")
+            sent = list(successor.messages)
+            for kept in hints:
+                sent.remove(kept)
+            out.append((action, self.operations_of(tuple([(_SEND, x) for x in sent]))))
+        self._confirm(packed, hinted_handoffs(self.decode(packed), self.plan),
+                      [(action, c, u, o) for action, o in out], kept=len(hints))
         return tuple(out)
 
     def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
@@ -1009,7 +1123,7 @@ class Kernel:
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
                 self.symmetric, self.decoded, self.tail_of, self.read_sets,
-                self.reached)
+                self.reached, self.gave_up, self.handed)
 
     def cached(self) -> int:
         """Entries held in the step caches now, both generations of the
@@ -1069,7 +1183,7 @@ class Kernel:
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
         return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
-                + len(self.operations) + len(self.tails) + self.cached())
+                + len(self.operations) + len(self.tails) + len(self.handing_ids) + self.cached())
 
 
 class _UpOnly:

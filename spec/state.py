@@ -105,6 +105,7 @@ __all__ = [
     "new_state",
     "nodes_hash",
     "puts_hash",
+    "state_hash",
 ]
 
 _new = object.__new__
@@ -383,22 +384,13 @@ class Backups:
 
 
 def _state_hash(s: State) -> int:
-    """Set the state's part hashes ``_parts`` and return its hash (see :func:`new_state`)."""
+    """Set the state's part hashes ``_parts`` and return its hash (:func:`state_hash`)."""
     parts = (nodes_hash(s.nodes), messages_hash(s.messages), clients_hash(s.clients),
              puts_hash(s.puts))
     _set(s, "_parts", parts)
-    h = hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
-    if s.key_epochs:
-        h = hash((h, s.key_epochs))
-    if s.backups is not None:
-        h = hash((h, s.backups._hash))
-    if s.known:
-        h = hash((h, 1, s.known))
-    if s.unpersisted:
-        h = hash((h, 2, s.unpersisted))
-    if s.rebuilding:
-        h = hash((h, 3, s.rebuilding))
-    return h if s.membership is None else hash((h, s.membership._hash))
+    return state_hash(parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs,
+                      s.membership, s.key_epochs, s.backups, s.known, s.unpersisted,
+                      s.rebuilding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +494,37 @@ def _node_hash(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
                coord: tuple[Coordination, ...]) -> int:
     return hash((up, tuple(map(payload_hash, store)), tuple(map(_hash_of, hints)),
                  tuple(map(_hash_of, coord))))
+
+
+def state_hash(parts: tuple[int, int, int, int], side: frozenset[str], used: tuple[int, ...],
+               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
+               epochs: tuple[int, ...], membership: MembershipState | None = None,
+               key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
+               backups: Backups | None = None,
+               known: frozenset[tuple[str, str, int]] = frozenset(),
+               unpersisted: frozenset[tuple[str, str, Payload]] = frozenset(),
+               rebuilding: frozenset[tuple[str, str, str]] = frozenset()) -> int:
+    """The hash of a :class:`State` (an ``int``): the one formula every state's ``_hash``
+    is, whether built by the class (``@cached_hash``) or by :func:`new_state`, and what
+    model_check/kernel.py computes for a packed state without building it (session 60,
+    issue 13). ``parts``: the hashes of the state's nodes, messages, clients and puts
+    (:func:`nodes_hash`, :func:`messages_hash`, :func:`clients_hash`, :func:`puts_hash`,
+    in that order: ``State._parts``); the other arguments are the state's fields of the
+    same names. An optional part adds to the hash only when present (non-empty, or not
+    None), so the states of configurations without it hash as before it existed. Raises
+    nothing (every argument is hashable)."""
+    h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
+    if key_epochs:
+        h = hash((h, key_epochs))
+    if backups is not None:
+        h = hash((h, backups._hash))
+    if known:
+        h = hash((h, 1, known))
+    if unpersisted:
+        h = hash((h, 2, unpersisted))
+    if rebuilding:
+        h = hash((h, 3, rebuilding))
+    return h if membership is None else hash((h, membership._hash))
 
 
 def nodes_hash(nodes: tuple[NodeState, ...]) -> int:
@@ -746,17 +769,7 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     s.known = known
     s.unpersisted = unpersisted
     s.rebuilding = rebuilding
-    h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
-    if key_epochs:
-        h = hash((h, key_epochs))
-    if backups is not None:
-        h = hash((h, backups._hash))
-    if known:
-        h = hash((h, 1, known))
-    if unpersisted:
-        h = hash((h, 2, unpersisted))
-    if rebuilding:
-        h = hash((h, 3, rebuilding))
-    s._hash = h if membership is None else hash((h, membership._hash))
+    s._hash = state_hash(parts, side, used, hints_acked, hints_deleted, epochs, membership,
+                         key_epochs, backups, known, unpersisted, rebuilding)
     s.__class__ = State  # type: ignore[assignment]
     return s  # type: ignore[return-value]

@@ -78,6 +78,10 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.FailedWrite: ("refused writes", lambda p, a: ((p[0], p[2], a.message), p[1])),
     act.AntiEntropy: ("anti-entropy", _CONTEXT), act.Rebuilt: ("anti-entropy", _CONTEXT),
     act.LearnRetirement: ("retirement gossip", _CONTEXT),
+    # session 60: per (context, the forwards' requests in flight); outside a forwarding
+    # configuration no forward is in flight, so the key is the context's
+    act.ClientTimeout: ("client timeouts", _CONTEXT),
+    act.Handoff: ("hinted handoffs", _CONTEXT),  # session 60: and the hint messages
 }
 """Per action class of a step the kernel caches: its mechanism, and of a packed state
 ``(context, messages, budget)`` and the action the step's key in the kernel's tables
@@ -587,11 +591,28 @@ def _down_loses_its_mail(original: Callable[..., Any]) -> Callable[..., Any]:
     return down
 
 
+def _waits_for_any_message(original: Callable[..., bool]) -> Callable[..., bool]:
+    """A spec mutant: a client does not give up while any message of its request is in
+    flight (a client timeout that reads more of the messages than its forwards)."""
+    return lambda state, request: original(state, request) or any(
+        m.request == request for m in state.messages)
+
+
+def _hands_off_when_quiet(original: Callable[..., bool]) -> Callable[..., bool]:
+    """A spec mutant: a fallback hands a hint off only when no message to or from it is
+    in flight (a handoff that reads more of the messages than its hint's)."""
+    return lambda state, fallback, hint: original(state, fallback, hint) or any(
+        fallback in (m.src, m.dst) for m in state.messages)
+
+
 @pytest.mark.parametrize(("module", "name", "mutant", "entry"), [
     ("spec.requests", "_refusals_left", _refusal_when_idle, "write-failure-same-coordinator"),
     ("spec.faults", "_down", _down_loses_its_mail, "sloppy-no-handoff"),
-    ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict")],
-    ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget"])
+    ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict"),
+    ("spec.coordination", "_in_progress", _waits_for_any_message, "sloppy-no-handoff"),
+    ("spec.handoff", "handoff_in_flight", _hands_off_when_quiet, "forward-pw-partition")],
+    ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget",
+         "client-timeout-reads-messages", "handoff-reads-messages"])
 def test_a_spec_step_that_reads_the_messages_is_refused(
         module: str, name: str, mutant: Any, entry: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -604,7 +625,12 @@ def test_a_spec_step_that_reads_the_messages_is_refused(
     raises. Fails on the kernel without ``_confirm`` (the figures differ, no raise). A
     refused write read the budget unseen too (keyed by the context alone: 9,276 states
     against the spec's 9,114 on write-failure-strict): keyed by the budget since, the
-    same figures (fails on the kernel keyed by the context alone)."""
+    same figures (fails on the kernel keyed by the context alone). Session 60: the client
+    timeouts, computed on the context with its forwards alone in flight, the same
+    (fails on the kernel without the ``_confirm`` of :meth:`Kernel._gave_up`'s miss:
+    the figures differ, no raise); and the hinted handoffs, computed on the context with
+    its hint deliveries and acknowledgements alone in flight (fails on the kernel without
+    the ``_confirm`` of :meth:`Kernel._handed`'s miss)."""
     owner = importlib.import_module(module)
     monkeypatch.setattr(owner, name, mutant(getattr(owner, name)))
     config = _entry(entry).config
@@ -845,7 +871,6 @@ def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
     (dvv-restore-new-actor fails), and the larger hash preferred (the representatives of
     lww-two-clients and write-failure-same-coordinator differ)."""
     kernel = Kernel(_entry(name).config)
-    kernel.hash_checks = 0  # (the run-time comparison: this test compares every state)
     states = _expanded_to(kernel, 800, lambda packed: packed)
     parts = set()
     for packed in states:
@@ -863,3 +888,74 @@ def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
         for packed in tied:
             assert kernel.decode(kernel.canonicalize(packed)) == spec.canonicalize(
                 kernel.decode(packed))
+
+
+class _Counting(Kernel):
+    """The kernel, its misses of the client timeouts and the handoffs counted."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.counted = {"_gave_up": 0, "_handed": 0}
+
+    def _gave_up(self, packed: Packed, forwarded: frozenset[int]) -> Any:
+        self.counted["_gave_up"] += 1
+        return super()._gave_up(packed, forwarded)
+
+    def _handed(self, packed: Packed, hints: Any) -> Any:
+        self.counted["_handed"] += 1
+        return super()._handed(packed, hints)
+
+
+class _ForwardBlind(Kernel):
+    """The forwards' requests of every messages id: none (the client timeouts keyed by
+    the context alone)."""
+
+    def _forwarded(self, m: int) -> frozenset[int]:
+        return frozenset()
+
+
+def test_the_client_timeouts_are_cached_per_context_and_forwards() -> None:
+    """Session 60: a client timeout's step is cached per (context, the requests of the
+    forwards in flight) (in the context's ``Kernel.waiting`` entry when none is in flight,
+    else ``Kernel.gave_up``) and computed on the context with those
+    forwards alone (:meth:`Kernel._gave_up`). On the forwarding configuration (849
+    states, forwards in flight) and sloppy-no-handoff (504) the walks give the spec's
+    successors with fewer client-timeout misses than states; the mutant keyed by the
+    context alone (:class:`_ForwardBlind`) fails the forwarding walk (the kernel's
+    ``_confirm`` refuses a miss, or a cached step is taken where a forward is in
+    flight)."""
+    for config, states in ((FORWARDING, 849), (_entry("sloppy-no-handoff").config, 504)):
+        kernel = _Counting(config)
+        walked, problem = disagreement(kernel)
+        assert problem is None and walked == states, problem
+        assert 0 < kernel.counted["_gave_up"] < states
+    _, problem = disagreement(_ForwardBlind(FORWARDING))
+    assert problem is not None
+
+
+def _hint_blind(config: Config) -> Kernel:
+    """The handoffs keyed by the context alone (no hint message in flight, for every
+    messages id)."""
+    kernel = Kernel(config)
+    kernel._hint_messages = lambda m: (0, ())  # type: ignore[method-assign]
+    return kernel
+
+
+def test_the_handoffs_are_cached_per_context_and_hint_messages() -> None:
+    """Session 60: a hinted handoff's step is cached per (context, the hint deliveries
+    and acknowledgements in flight) (in the context's ``Kernel.waiting`` entry when none
+    is in flight, else ``Kernel.handed``), computed on the context with
+    those messages alone (:meth:`Kernel._handed`). On forward-pw-partition (1,258
+    states, 452 handoff entries) and forward-strict-partition (2,115, 631) the walks give
+    the spec's successors; the mutant keyed by the context alone (:func:`_hint_blind`)
+    fails the first (the kernel's ``_confirm`` refuses a miss, or a cached handoff is
+    taken while its delivery is in flight); so does the mutant, run by hand and
+    restored, whose key leaves the acknowledgements out (``_hint_messages`` keeping the
+    deliveries alone)."""
+    for name, states in (("forward-pw-partition", 1258), ("forward-strict-partition", 2115)):
+        kernel = _Counting(_entry(name).config)
+        walked, problem = disagreement(kernel)
+        assert problem is None and walked == states, problem
+        assert 0 < kernel.counted["_handed"] < states
+    _, problem = disagreement(_hint_blind(_entry("forward-pw-partition").config))
+    assert problem is not None
