@@ -240,8 +240,7 @@ same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
                 "message_faults", "node_faults", "read_sets", "reached",
-                "deliverable", "replayed", "in_flight", "timed_out", "gave_up", "handed",
-                "waiting")
+                "deliverable", "replayed", "in_flight", "timed_out", "gave_up", "handed")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -251,8 +250,7 @@ messages, position and operations), the exchanges in flight (per messages) and t
 coordinator timeouts enabled (per context and exchanges), and the renamings' tables
 (:meth:`_Renaming.age`), whose misses decode or build a state; since session 60 the
 client timeouts (per context and the forwards' requests in flight) and the handoffs (per
-context and the hint messages in flight), and the per-context entries that hold those
-with none in flight.
+context and the hint messages in flight).
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -446,10 +444,7 @@ class Kernel:
         #: (session 60: :meth:`_handed`)
         self.handed: dict[tuple[int, int], tuple[tuple[Action, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
-        #: and, computed at first use, the client timeouts' steps with no forward in
-        #: flight and the handoffs' with no hint message in flight (session 60: in the
-        #: context's entry, so the common case adds no entry to the step caches)
-        self.waiting: dict[int, list[Any]] = {}
+        self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
         self.exchanged: dict[int, tuple[tuple[Action, int], ...]] = {}
         self.learnt: dict[int, tuple[tuple[Action, int], ...]] = {}
@@ -770,11 +765,8 @@ class Kernel:
         context = self.contexts[c]
         waiting = self.waiting.get(c)
         if waiting is None:
-            waiting = self.older["waiting"].pop(c, None)
-            if waiting is None:
-                waiting = self._waiting(c)
-            self.waiting[c] = waiting
-        asking, coordinating, outstanding, hinting, quiet_timeouts, quiet_handoffs = waiting
+            waiting = self.waiting[c] = self._waiting(c)
+        asking, coordinating, outstanding, hinting = waiting
         # client requests: per (context, budget)
         if asking:
             requests = self.requests.get((c, u))
@@ -839,17 +831,15 @@ class Kernel:
             forwarded = self.forwards[m]
             if forwarded is None:
                 forwarded = self.forwards[m] = self._forwarded(m)
-            if not forwarded:
-                gave_up = quiet_timeouts
+            gave_up = self.gave_up.get((c, forwarded))
+            if gave_up is None:
+                gave_up = self.older["gave_up"].pop((c, forwarded), None)
                 if gave_up is None:
-                    gave_up = waiting[4] = self._gave_up(packed, forwarded)
-            else:
-                gave_up = self.gave_up.get((c, forwarded))
-                if gave_up is None:
-                    gave_up = self.older["gave_up"].pop((c, forwarded), None)
-                    if gave_up is None:
-                        gave_up = self._gave_up(packed, forwarded)
-                    self.gave_up[(c, forwarded)] = gave_up
+                    gave_up = self._gave_up(packed)
+                    self._confirm(packed, client_timeouts(decode(packed), plan),
+                                  [(action, c2, u, 0) for action, c2 in gave_up],
+                                  kept=len(forwarded))
+                self.gave_up[(c, forwarded)] = gave_up
             for action, c2 in gave_up:
                 yield action, (c2, m, u)
         if self.forwarding:
@@ -859,17 +849,15 @@ class Kernel:
             handing = self.hint_messages[m]
             if handing is None:
                 handing = self.hint_messages[m] = self._hint_messages(m)
-            if not handing[1]:
-                handed = quiet_handoffs
+            handed = self.handed.get((c, handing[0]))
+            if handed is None:
+                handed = self.older["handed"].pop((c, handing[0]), None)
                 if handed is None:
-                    handed = waiting[5] = self._handed(packed, handing[1])
-            else:
-                handed = self.handed.get((c, handing[0]))
-                if handed is None:
-                    handed = self.older["handed"].pop((c, handing[0]), None)
-                    if handed is None:
-                        handed = self._handed(packed, handing[1])
-                    self.handed[(c, handing[0])] = handed
+                    handed = self._handed(packed, handing[1])
+                    self._confirm(packed, hinted_handoffs(decode(packed), plan),
+                                  [(action, c, u, o) for action, o in handed],
+                                  kept=len(handing[1]))
+                self.handed[(c, handing[0])] = handed
             for action, o in handed:
                 yield action, (c, replayed(packed, -1, o), u)
         if self.forwarding:
@@ -965,25 +953,22 @@ class Kernel:
             f"kernel's {[a for a, *_ in ours]} against the spec's {[a for a, *_ in theirs]} "
             f"(or their successors): check this spec with kernel=False / --no-kernel")
 
-    def _waiting(self, c: int) -> list[Any]:
+    def _waiting(self, c: int) -> tuple[bool, bool, bool, bool]:
         """Of context ``c``: whether a client is idle with a put, a delete or a get left
         (a request may be enabled: :func:`spec.requests.client_requests` skips every
         other client), whether an up node coordinates (a coordinator timeout may be
         enabled), whether a client has a request outstanding (a client timeout may be),
         whether an up node holds a hint with handoffs on (a handoff may be). Each is
-        necessary for its steps; the spec's own functions then decide. Then two slots
-        filled at first use (None until then): the client timeouts with no forward in
-        flight, the handoffs with no hint message in flight (session 60)."""
+        necessary for its steps; the spec's own functions then decide."""
         nodes, clients = self.contexts[c][0], self.contexts[c][1]
         config = self.config
-        return [any([not client.outstanding and (
+        return (any([not client.outstanding and (
                         client.puts_issued < config.writes_per_client
                         or client.gets_issued < config.gets_per_client)
                      for client in clients]),
                 any([node.up and bool(node.coord) for node in nodes]),
                 any([bool(client.outstanding) for client in clients]),
-                self.handoffs and any([node.up and bool(node.hints) for node in nodes]),
-                None, None]
+                self.handoffs and any([node.up and bool(node.hints) for node in nodes]))
 
     def _requests(self, c: int, u: int) -> tuple[tuple[Action, int, int, int], ...]:
         """The client requests of context ``c`` under budget ``u``: the spec's
@@ -998,14 +983,13 @@ class Kernel:
                         self.operations_of(sends)))
         return tuple(out)
 
-    def _gave_up(self, packed: Packed, forwarded: frozenset[int]
-                 ) -> tuple[tuple[Action, int], ...]:
+    def _gave_up(self, packed: Packed) -> tuple[tuple[Action, int], ...]:
         """The client timeouts of ``packed`` (session 60): the spec's
         :func:`~spec.coordination.client_timeouts` on its context with its forwards alone
         in flight (a client timeout reads of the messages only whether a forward of its
         request is in flight, and changes the clients alone); each action and next
-        context. Cached per (context, the forwards' requests ``forwarded``) by
-        :meth:`successors`, each miss confirmed on the state itself (:meth:`_confirm`)."""
+        context. Cached per (context, the forwards' requests) by :meth:`successors`, each
+        miss confirmed on the state itself (:meth:`_confirm`)."""
         self.misses += 1
         c, m, u = packed
         forwards = tuple([x for x in self.message_tuples[m][0] if x.kind is _FORWARD])
@@ -1015,8 +999,6 @@ class Kernel:
             assert successor.messages is state.messages and successor.used is state.used, (
                 "a client timeout changed more than the context")
             out.append((action, self.context_of(successor)))
-        self._confirm(packed, client_timeouts(self.decode(packed), self.plan),
-                      [(action, c2, u, 0) for action, c2 in out], kept=len(forwards))
         return tuple(out)
 
     def _forwarded(self, m: int) -> frozenset[int]:
@@ -1053,8 +1035,6 @@ class Kernel:
             for kept in hints:
                 sent.remove(kept)
             out.append((action, self.operations_of(tuple([(_SEND, x) for x in sent]))))
-        self._confirm(packed, hinted_handoffs(self.decode(packed), self.plan),
-                      [(action, c, u, o) for action, o in out], kept=len(hints))
         return tuple(out)
 
     def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
