@@ -240,7 +240,8 @@ same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
                 "message_faults", "node_faults", "read_sets", "reached",
-                "deliverable", "replayed", "in_flight", "timed_out", "gave_up", "handed")
+                "deliverable", "replayed", "in_flight", "timed_out", "forwarded", "gave_up",
+                "handing", "handed")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -249,8 +250,9 @@ deliverable positions (per messages and partition), the messages an operation le
 messages, position and operations), the exchanges in flight (per messages) and the
 coordinator timeouts enabled (per context and exchanges), and the renamings' tables
 (:meth:`_Renaming.age`), whose misses decode or build a state; since session 60 the
-client timeouts (per context and the forwards' requests in flight) and the handoffs (per
-context and the hint messages in flight).
+forwards' requests in flight (per messages) and the client timeouts (per context and
+those requests), the hint deliveries and acknowledgements in flight (per messages) and
+the handoffs (per context and those messages).
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -354,11 +356,6 @@ class Kernel:
         self.context_ids: dict[tuple[Any, ...], int] = {}
         #: messages id -> (messages, hash)
         self.message_tuples: list[tuple[tuple[Message, ...], int]] = []
-        #: per messages id, computed at its first use and kept with it (session 60): the
-        #: requests of its forwards (:meth:`_forwarded`); its hint deliveries and
-        #: acknowledgements, their id and themselves (:meth:`_hint_messages`)
-        self.forwards: list[frozenset[int] | None] = []
-        self.hint_messages: list[tuple[int, tuple[Message, ...]] | None] = []
         self.message_ids: dict[int, int] = {}
         self.budgets: list[tuple[int, ...]] = []
         self.budget_ids: dict[tuple[int, ...], int] = {}
@@ -435,10 +432,14 @@ class Kernel:
         self.gossip = config.prune_knowledge == "learnt"
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
+        #: messages id -> the requests of the forwards in flight (session 60)
+        self.forwarded: dict[int, frozenset[int]] = {}
         #: (context id, the requests of the forwards in flight) -> the client timeouts'
         #: steps (session 60: :meth:`_gave_up`)
         self.gave_up: dict[tuple[int, frozenset[int]], tuple[tuple[Action, int], ...]] = {}
-        #: the hint deliveries and acknowledgements of a messages id, interned
+        #: messages id -> the hint deliveries and acknowledgements in flight, interned
+        #: (their id, themselves) (session 60)
+        self.handing: dict[int, tuple[int, tuple[Message, ...]]] = {}
         self.handing_ids: dict[tuple[Message, ...], int] = {}
         #: (context id, the id of the hint messages in flight) -> the handoffs' steps
         #: (session 60: :meth:`_handed`)
@@ -472,8 +473,6 @@ class Kernel:
         if m is None:
             m = self.message_ids[hm] = len(self.message_tuples)
             self.message_tuples.append((messages, hm))
-            self.forwards.append(None)
-            self.hint_messages.append(None)
         return m
 
     def budget_of(self, used: tuple[int, ...]) -> int:
@@ -828,9 +827,13 @@ class Kernel:
                         done = effects[timeout] = (c2, o)
                     yield timeout, (done[0], replayed(packed, -1, done[1]), u)
         if outstanding:  # per (context, the forwards in flight): session 60
-            forwarded = self.forwards[m]
+            forwarded = self.forwarded.get(m)
             if forwarded is None:
-                forwarded = self.forwards[m] = self._forwarded(m)
+                forwarded = self.older["forwarded"].pop(m, None)
+                if forwarded is None:
+                    forwarded = frozenset([x.request for x in self.message_tuples[m][0]
+                                           if x.kind is _FORWARD])
+                self.forwarded[m] = forwarded
             gave_up = self.gave_up.get((c, forwarded))
             if gave_up is None:
                 gave_up = self.older["gave_up"].pop((c, forwarded), None)
@@ -846,9 +849,12 @@ class Kernel:
             for action, successor in forward_retries(decode(packed), plan):
                 yield action, encode(successor)
         if hinting:  # per (context, the hint messages in flight): session 60
-            handing = self.hint_messages[m]
+            handing = self.handing.get(m)
             if handing is None:
-                handing = self.hint_messages[m] = self._hint_messages(m)
+                handing = self.older["handing"].pop(m, None)
+                if handing is None:
+                    handing = self._hint_messages(m)
+                self.handing[m] = handing
             handed = self.handed.get((c, handing[0]))
             if handed is None:
                 handed = self.older["handed"].pop((c, handing[0]), None)
@@ -1001,10 +1007,6 @@ class Kernel:
             out.append((action, self.context_of(successor)))
         return tuple(out)
 
-    def _forwarded(self, m: int) -> frozenset[int]:
-        """The requests of the forwards among messages ``m``."""
-        return frozenset([x.request for x in self.message_tuples[m][0] if x.kind is _FORWARD])
-
     def _hint_messages(self, m: int) -> tuple[int, tuple[Message, ...]]:
         """The hint deliveries and acknowledgements among messages ``m`` (in their
         order), interned: their id and themselves."""
@@ -1103,7 +1105,7 @@ class Kernel:
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
                 self.symmetric, self.decoded, self.tail_of, self.read_sets,
-                self.reached, self.gave_up, self.handed)
+                self.reached, self.forwarded, self.gave_up, self.handing, self.handed)
 
     def cached(self) -> int:
         """Entries held in the step caches now, both generations of the

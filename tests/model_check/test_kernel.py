@@ -890,11 +890,11 @@ def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
                 kernel.decode(packed))
 
 
-class _ForwardBlind(Kernel):
+class _ForwardBlind(dict[int, frozenset[int]]):
     """The forwards' requests of every messages id: none (the client timeouts keyed by
     the context alone)."""
 
-    def _forwarded(self, m: int) -> frozenset[int]:
+    def get(self, key: int, default: Any = None) -> Any:
         return frozenset()
 
 
@@ -912,7 +912,9 @@ def test_the_client_timeouts_are_cached_per_context_and_forwards() -> None:
         walked, problem = disagreement(kernel)
         assert problem is None and walked == states, problem
         assert 0 < len(kernel.gave_up) < states
-    _, problem = disagreement(_ForwardBlind(FORWARDING))
+    blind = Kernel(FORWARDING)
+    blind.forwarded = _ForwardBlind()
+    _, problem = disagreement(blind)
     assert problem is not None
 
 
