@@ -52,19 +52,11 @@ own functions on a miss:
   spec's :meth:`spec.step.Edit.purge`;
 * **anti-entropy and retirement gossip** (they read and change the context alone,
   asserted) cached per context;
-* **client timeouts** (session 60; only where a client waits) cached per (context, the
-  requests of the forwards in flight), computed by the spec on the context with those
-  forwards alone in flight (a client gives up unless an up coordinator or a forward
-  works on its request; it changes the clients alone, asserted);
-* **hinted handoffs** (session 60; only where an up node holds a hint) cached per
-  (context, the hint deliveries and acknowledgements in flight), computed by the spec
-  on the context with those messages alone in flight (a handoff is skipped while its
-  delivery or acknowledgement is in flight; it sends one message, replayed on each
-  state's messages, and changes nothing else, asserted);
-* **the other mechanisms** (the forwarder's retries, the outsider's copies, reaps,
-  membership): the state is decoded and they run as
-  :class:`~model_check.spec_memo.MemoSuccessors` runs them, each successor encoded;
-  the forwarder's retries and the outsider's copies only with
+* **the other mechanisms** (client timeouts, the forwarder's retries, hinted
+  handoffs, the outsider's copies, reaps, membership): the state is decoded and they
+  run as :class:`~model_check.spec_memo.MemoSuccessors` runs them, each successor
+  encoded; client timeouts and handoffs only where a client waits or an up node holds
+  a hint, the forwarder's retries and the outsider's copies only with
   ``workload.coordinator = "any"``, reaps and membership only where the configuration
   has them.
 
@@ -240,8 +232,7 @@ same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
                 "message_faults", "node_faults", "read_sets", "reached",
-                "deliverable", "replayed", "in_flight", "timed_out", "forwarded", "gave_up",
-                "handing", "handed")
+                "deliverable", "replayed", "in_flight", "timed_out", "forwarded", "gave_up")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -251,8 +242,7 @@ messages, position and operations), the exchanges in flight (per messages) and t
 coordinator timeouts enabled (per context and exchanges), and the renamings' tables
 (:meth:`_Renaming.age`), whose misses decode or build a state; since session 60 the
 forwards' requests in flight (per messages) and the client timeouts (per context and
-those requests), the hint deliveries and acknowledgements in flight (per messages) and
-the handoffs (per context and those messages).
+those requests).
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -277,8 +267,6 @@ _EMPTY_HASH = messages_hash(_EMPTY)
 _DURABLE = "acked_writes_durable"
 _DOWN = (Crash, BufferedCrash, DiskLoss, Restore)
 _FORWARD = Kind.FORWARD
-_HINT_DELIVERY = Kind.HINT_DELIVERY
-_HINT_ACK = Kind.HINT_ACK
 """The node faults that take a node down (:func:`spec.faults._down`, and a restore's
 ``_restored``), each purging its coordinations' exchanges."""
 
@@ -437,13 +425,6 @@ class Kernel:
         #: (context id, the requests of the forwards in flight) -> the client timeouts'
         #: steps (session 60: :meth:`_gave_up`)
         self.gave_up: dict[tuple[int, frozenset[int]], tuple[tuple[Action, int], ...]] = {}
-        #: messages id -> the hint deliveries and acknowledgements in flight, interned
-        #: (their id, themselves) (session 60)
-        self.handing: dict[int, tuple[int, tuple[Message, ...]]] = {}
-        self.handing_ids: dict[tuple[Message, ...], int] = {}
-        #: (context id, the id of the hint messages in flight) -> the handoffs' steps
-        #: (session 60: :meth:`_handed`)
-        self.handed: dict[tuple[int, int], tuple[tuple[Action, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
         self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
@@ -841,31 +822,16 @@ class Kernel:
                     gave_up = self._gave_up(packed)
                     self._confirm(packed, client_timeouts(decode(packed), plan),
                                   [(action, c2, u, 0) for action, c2 in gave_up],
-                                  kept=len(forwarded))
+                                  alone=True)
                 self.gave_up[(c, forwarded)] = gave_up
             for action, c2 in gave_up:
                 yield action, (c2, m, u)
         if self.forwarding:
             for action, successor in forward_retries(decode(packed), plan):
                 yield action, encode(successor)
-        if hinting:  # per (context, the hint messages in flight): session 60
-            handing = self.handing.get(m)
-            if handing is None:
-                handing = self.older["handing"].pop(m, None)
-                if handing is None:
-                    handing = self._hint_messages(m)
-                self.handing[m] = handing
-            handed = self.handed.get((c, handing[0]))
-            if handed is None:
-                handed = self.older["handed"].pop((c, handing[0]), None)
-                if handed is None:
-                    handed = self._handed(packed, handing[1])
-                    self._confirm(packed, hinted_handoffs(decode(packed), plan),
-                                  [(action, c, u, o) for action, o in handed],
-                                  kept=len(handing[1]))
-                self.handed[(c, handing[0])] = handed
-            for action, o in handed:
-                yield action, (c, replayed(packed, -1, o), u)
+        if hinting:
+            for action, successor in hinted_handoffs(decode(packed), plan):
+                yield action, encode(successor)
         if self.forwarding:
             for action, successor in outsider_copies(decode(packed), plan):
                 yield action, encode(successor)
@@ -936,7 +902,7 @@ class Kernel:
 
     def _confirm(self, packed: Packed, steps: Iterable[tuple[Action, State]],
                  cached: Iterable[tuple[Action, int, int, int]], position: int = -1,
-                 kept: int = -1) -> None:
+                 alone: bool = False) -> None:
         """On a miss of a table whose steps were computed on the context with no message
         in flight (client requests, node faults) or with one (a refused write): the steps
         just cached (each action, next context, budget and message operations), replayed
@@ -947,9 +913,13 @@ class Kernel:
         of its key (session 55's review: such a spec mutant was hidden). A miss only:
         a hit costs nothing more; the step is asked of the spec once more per miss, unless
         ``packed`` holds no other message than those the step was computed with
-        (``kept``: the steps were computed with that many of the state's messages, the
-        client timeouts' forwards or the handoffs' hint messages, session 60)."""
-        if len(self.message_tuples[packed[1]][0]) == (kept if kept >= 0 else position >= 0):
+        (``alone``: the steps were computed with the forwards in flight alone, the client
+        timeouts' :meth:`_gave_up`)."""
+        messages = self.message_tuples[packed[1]][0]
+        if alone:
+            if all([x.kind is _FORWARD for x in messages]):
+                return  # computed on this very state
+        elif len(messages) == (position >= 0):
             return  # computed on this very state
         ours = [(a, c2, self._replayed(packed, position, o), u2) for a, c2, u2, o in cached]
         theirs = [(a, self.context_of(s), self.messages_of(s.messages, s._parts[1]),
@@ -1005,38 +975,6 @@ class Kernel:
             assert successor.messages is state.messages and successor.used is state.used, (
                 "a client timeout changed more than the context")
             out.append((action, self.context_of(successor)))
-        return tuple(out)
-
-    def _hint_messages(self, m: int) -> tuple[int, tuple[Message, ...]]:
-        """The hint deliveries and acknowledgements among messages ``m`` (in their
-        order), interned: their id and themselves."""
-        hints = tuple([x for x in self.message_tuples[m][0]
-                       if x.kind is _HINT_DELIVERY or x.kind is _HINT_ACK])
-        h = self.handing_ids.get(hints)
-        if h is None:
-            h = self.handing_ids[hints] = len(self.handing_ids)
-        return h, hints
-
-    def _handed(self, packed: Packed, hints: tuple[Message, ...]
-                ) -> tuple[tuple[Action, int], ...]:
-        """The hinted handoffs of ``packed`` (session 60): the spec's
-        :func:`~spec.handoff.hinted_handoffs` on its context with ``hints`` (its hint
-        deliveries and acknowledgements) alone in flight (a handoff reads of the
-        messages only whether its delivery or acknowledgement is in flight, sends one
-        message and changes nothing else, asserted); each action and its sends'
-        operations id. Cached per (context, ``hints``) by :meth:`successors`, each miss
-        confirmed on the state itself (:meth:`_confirm`)."""
-        self.misses += 1
-        c, _, u = packed
-        state = self.build(c, hints, messages_hash(hints), u)
-        out = []
-        for action, successor in hinted_handoffs(state, self.plan):
-            assert self.context_of(successor) == c and successor.used is state.used, (
-                "a handoff changed more than the messages")
-            sent = list(successor.messages)
-            for kept in hints:
-                sent.remove(kept)
-            out.append((action, self.operations_of(tuple([(_SEND, x) for x in sent]))))
         return tuple(out)
 
     def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
@@ -1105,7 +1043,7 @@ class Kernel:
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
                 self.symmetric, self.decoded, self.tail_of, self.read_sets,
-                self.reached, self.forwarded, self.gave_up, self.handing, self.handed)
+                self.reached, self.forwarded, self.gave_up)
 
     def cached(self) -> int:
         """Entries held in the step caches now, both generations of the
@@ -1165,7 +1103,7 @@ class Kernel:
     def entries(self) -> int:
         """Entries held in the kernel's tables now (interned parts and cached steps)."""
         return (len(self.contexts) + len(self.message_tuples) + len(self.budgets)
-                + len(self.operations) + len(self.tails) + len(self.handing_ids) + self.cached())
+                + len(self.operations) + len(self.tails) + self.cached())
 
 
 class _UpOnly:

@@ -81,7 +81,6 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     # session 60: per (context, the forwards' requests in flight); outside a forwarding
     # configuration no forward is in flight, so the key is the context's
     act.ClientTimeout: ("client timeouts", _CONTEXT),
-    act.Handoff: ("hinted handoffs", _CONTEXT),  # session 60: and the hint messages
 }
 """Per action class of a step the kernel caches: its mechanism, and of a packed state
 ``(context, messages, budget)`` and the action the step's key in the kernel's tables
@@ -598,21 +597,13 @@ def _waits_for_any_message(original: Callable[..., bool]) -> Callable[..., bool]
         m.request == request for m in state.messages)
 
 
-def _hands_off_when_quiet(original: Callable[..., bool]) -> Callable[..., bool]:
-    """A spec mutant: a fallback hands a hint off only when no message to or from it is
-    in flight (a handoff that reads more of the messages than its hint's)."""
-    return lambda state, fallback, hint: original(state, fallback, hint) or any(
-        fallback in (m.src, m.dst) for m in state.messages)
-
-
 @pytest.mark.parametrize(("module", "name", "mutant", "entry"), [
     ("spec.requests", "_refusals_left", _refusal_when_idle, "write-failure-same-coordinator"),
     ("spec.faults", "_down", _down_loses_its_mail, "sloppy-no-handoff"),
     ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict"),
-    ("spec.coordination", "_in_progress", _waits_for_any_message, "sloppy-no-handoff"),
-    ("spec.handoff", "handoff_in_flight", _hands_off_when_quiet, "forward-pw-partition")],
+    ("spec.coordination", "_in_progress", _waits_for_any_message, "sloppy-no-handoff")],
     ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget",
-         "client-timeout-reads-messages", "handoff-reads-messages"])
+         "client-timeout-reads-messages"])
 def test_a_spec_step_that_reads_the_messages_is_refused(
         module: str, name: str, mutant: Any, entry: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -628,9 +619,7 @@ def test_a_spec_step_that_reads_the_messages_is_refused(
     same figures (fails on the kernel keyed by the context alone). Session 60: the client
     timeouts, computed on the context with its forwards alone in flight, the same
     (fails on the kernel without the ``_confirm`` of :meth:`Kernel._gave_up`'s miss:
-    the figures differ, no raise); and the hinted handoffs, computed on the context with
-    its hint deliveries and acknowledgements alone in flight (fails on the kernel without
-    the ``_confirm`` of :meth:`Kernel._handed`'s miss)."""
+    the figures differ, no raise)."""
     owner = importlib.import_module(module)
     monkeypatch.setattr(owner, name, mutant(getattr(owner, name)))
     config = _entry(entry).config
@@ -915,31 +904,4 @@ def test_the_client_timeouts_are_cached_per_context_and_forwards() -> None:
     blind = Kernel(FORWARDING)
     blind.forwarded = _ForwardBlind()
     _, problem = disagreement(blind)
-    assert problem is not None
-
-
-def _hint_blind(config: Config) -> Kernel:
-    """The handoffs keyed by the context alone (no hint message in flight, for every
-    messages id)."""
-    kernel = Kernel(config)
-    kernel._hint_messages = lambda m: (0, ())  # type: ignore[method-assign]
-    return kernel
-
-
-def test_the_handoffs_are_cached_per_context_and_hint_messages() -> None:
-    """Session 60: a hinted handoff's step is cached per (context, the hint deliveries
-    and acknowledgements in flight) (``Kernel.handed``), computed on the context with
-    those messages alone (:meth:`Kernel._handed`). On forward-pw-partition (1,258
-    states, 452 handoff entries) and forward-strict-partition (2,115, 631) the walks give
-    the spec's successors; the mutant keyed by the context alone (:func:`_hint_blind`)
-    fails the first (the kernel's ``_confirm`` refuses a miss, or a cached handoff is
-    taken while its delivery is in flight); so does the mutant, run by hand and
-    restored, whose key leaves the acknowledgements out (``_hint_messages`` keeping the
-    deliveries alone)."""
-    for name, states in (("forward-pw-partition", 1258), ("forward-strict-partition", 2115)):
-        kernel = Kernel(_entry(name).config)
-        walked, problem = disagreement(kernel)
-        assert problem is None and walked == states, problem
-        assert 0 < len(kernel.handed) < states
-    _, problem = disagreement(_hint_blind(_entry("forward-pw-partition").config))
     assert problem is not None
