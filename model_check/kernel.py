@@ -191,16 +191,7 @@ from spec.handoff import hinted_handoffs, outsider_copies
 from spec.learning import retirement_gossip
 from spec.membership import membership_changes
 from spec.requests import client_requests, forward_retries, spent_refusal
-from spec.state import (
-    Kind,
-    Message,
-    NodeState,
-    State,
-    messages_hash,
-    new_state,
-    nodes_hash,
-    state_hash,
-)
+from spec.state import Message, NodeState, State, messages_hash, new_state, nodes_hash, state_hash
 from spec.step import Edit, Plan, plan_of
 from spec.symmetry import candidates, preferred, renamed, renamed_messages
 
@@ -232,7 +223,7 @@ same either way (the caches are exact)."""
 
 GENERATIONAL = ("delivered", "timeout_effects", "exchanged", "learnt", "requests",
                 "message_faults", "node_faults", "read_sets", "reached",
-                "deliverable", "replayed", "in_flight", "timed_out", "forwarded", "gave_up")
+                "deliverable", "replayed", "in_flight", "timed_out")
 """The step caches kept one generation back by :meth:`Kernel.flush` (session 57): the
 deliveries' and the coordinator timeouts' effects, anti-entropy's and retirement gossip's
 steps (per context), the client requests and the node faults (per context and budget),
@@ -240,9 +231,7 @@ the drops and duplicates (per messages and budget); since session 59 also the
 deliverable positions (per messages and partition), the messages an operation leaves (per
 messages, position and operations), the exchanges in flight (per messages) and the
 coordinator timeouts enabled (per context and exchanges), and the renamings' tables
-(:meth:`_Renaming.age`), whose misses decode or build a state; since session 60 the
-forwards' requests in flight (per messages) and the client timeouts (per context and
-those requests).
+(:meth:`_Renaming.age`), whose misses decode or build a state.
 A flush moves each to :attr:`Kernel.older` (dropping the generation there) and starts it
 empty; a miss looks there before it asks the spec, and takes the entry back. Both
 generations count towards :attr:`Kernel.limit`, so the bound on memory is the same; what
@@ -266,7 +255,6 @@ _UNKNOWN: Any = object()
 _EMPTY_HASH = messages_hash(_EMPTY)
 _DURABLE = "acked_writes_durable"
 _DOWN = (Crash, BufferedCrash, DiskLoss, Restore)
-_FORWARD = Kind.FORWARD
 """The node faults that take a node down (:func:`spec.faults._down`, and a restore's
 ``_restored``), each purging its coordinations' exchanges."""
 
@@ -420,11 +408,6 @@ class Kernel:
         self.gossip = config.prune_knowledge == "learnt"
         #: (context id, budget id) -> the client requests' steps
         self.requests: dict[tuple[int, int], tuple[tuple[Action, int, int, int], ...]] = {}
-        #: messages id -> the requests of the forwards in flight (session 60)
-        self.forwarded: dict[int, frozenset[int]] = {}
-        #: (context id, the requests of the forwards in flight) -> the client timeouts'
-        #: steps (session 60: :meth:`_gave_up`)
-        self.gave_up: dict[tuple[int, frozenset[int]], tuple[tuple[Action, int], ...]] = {}
         #: context id -> (an up node coordinates, a client waits)
         self.waiting: dict[int, tuple[bool, bool, bool, bool]] = {}
         #: context id -> anti-entropy's steps; retirement gossip's
@@ -807,25 +790,9 @@ class Kernel:
                                                   -1, node, coord, target)
                         done = effects[timeout] = (c2, o)
                     yield timeout, (done[0], replayed(packed, -1, done[1]), u)
-        if outstanding:  # per (context, the forwards in flight): session 60
-            forwarded = self.forwarded.get(m)
-            if forwarded is None:
-                forwarded = self.older["forwarded"].pop(m, None)
-                if forwarded is None:
-                    forwarded = frozenset([x.request for x in self.message_tuples[m][0]
-                                           if x.kind is _FORWARD])
-                self.forwarded[m] = forwarded
-            gave_up = self.gave_up.get((c, forwarded))
-            if gave_up is None:
-                gave_up = self.older["gave_up"].pop((c, forwarded), None)
-                if gave_up is None:
-                    gave_up = self._gave_up(packed)
-                    self._confirm(packed, client_timeouts(decode(packed), plan),
-                                  [(action, c2, u, 0) for action, c2 in gave_up],
-                                  alone=True)
-                self.gave_up[(c, forwarded)] = gave_up
-            for action, c2 in gave_up:
-                yield action, (c2, m, u)
+        if outstanding:
+            for action, successor in client_timeouts(decode(packed), plan):
+                yield action, encode(successor)
         if self.forwarding:
             for action, successor in forward_retries(decode(packed), plan):
                 yield action, encode(successor)
@@ -901,8 +868,7 @@ class Kernel:
             yield action, (c2, replayed(packed, -1, o), u2)
 
     def _confirm(self, packed: Packed, steps: Iterable[tuple[Action, State]],
-                 cached: Iterable[tuple[Action, int, int, int]], position: int = -1,
-                 alone: bool = False) -> None:
+                 cached: Iterable[tuple[Action, int, int, int]], position: int = -1) -> None:
         """On a miss of a table whose steps were computed on the context with no message
         in flight (client requests, node faults) or with one (a refused write): the steps
         just cached (each action, next context, budget and message operations), replayed
@@ -912,14 +878,8 @@ class Kernel:
         looks at them) is refused loudly rather than replayed, wrong, on the other states
         of its key (session 55's review: such a spec mutant was hidden). A miss only:
         a hit costs nothing more; the step is asked of the spec once more per miss, unless
-        ``packed`` holds no other message than those the step was computed with
-        (``alone``: the steps were computed with the forwards in flight alone, the client
-        timeouts' :meth:`_gave_up`)."""
-        messages = self.message_tuples[packed[1]][0]
-        if alone:
-            if all([x.kind is _FORWARD for x in messages]):
-                return  # computed on this very state
-        elif len(messages) == (position >= 0):
+        ``packed`` holds no other message than those the step was computed with."""
+        if len(self.message_tuples[packed[1]][0]) == (position >= 0):
             return  # computed on this very state
         ours = [(a, c2, self._replayed(packed, position, o), u2) for a, c2, u2, o in cached]
         theirs = [(a, self.context_of(s), self.messages_of(s.messages, s._parts[1]),
@@ -957,24 +917,6 @@ class Kernel:
             sends = tuple([(_SEND, message) for message in successor.messages])
             out.append((action, self.context_of(successor), self.budget_of(successor.used),
                         self.operations_of(sends)))
-        return tuple(out)
-
-    def _gave_up(self, packed: Packed) -> tuple[tuple[Action, int], ...]:
-        """The client timeouts of ``packed`` (session 60): the spec's
-        :func:`~spec.coordination.client_timeouts` on its context with its forwards alone
-        in flight (a client timeout reads of the messages only whether a forward of its
-        request is in flight, and changes the clients alone); each action and next
-        context. Cached per (context, the forwards' requests) by :meth:`successors`, each
-        miss confirmed on the state itself (:meth:`_confirm`)."""
-        self.misses += 1
-        c, m, u = packed
-        forwards = tuple([x for x in self.message_tuples[m][0] if x.kind is _FORWARD])
-        state = self.build(c, forwards, messages_hash(forwards), u)
-        out = []
-        for action, successor in client_timeouts(state, self.plan):
-            assert successor.messages is state.messages and successor.used is state.used, (
-                "a client timeout changed more than the context")
-            out.append((action, self.context_of(successor)))
         return tuple(out)
 
     def _context_steps(self, mechanism: Callable[[State, Plan], Iterable[tuple[Action, State]]],
@@ -1043,7 +985,7 @@ class Kernel:
                 self.timeout_effects, self.message_faults, self.node_faults, self.requests,
                 self.waiting, self.exchanged, self.learnt, self.refused, self.spent,
                 self.symmetric, self.decoded, self.tail_of, self.read_sets,
-                self.reached, self.forwarded, self.gave_up)
+                self.reached)
 
     def cached(self) -> int:
         """Entries held in the step caches now, both generations of the

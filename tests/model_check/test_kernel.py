@@ -78,9 +78,6 @@ CACHED: dict[type[Action], tuple[str, Callable[[Packed, Any], Keyed]]] = {
     act.FailedWrite: ("refused writes", lambda p, a: ((p[0], p[2], a.message), p[1])),
     act.AntiEntropy: ("anti-entropy", _CONTEXT), act.Rebuilt: ("anti-entropy", _CONTEXT),
     act.LearnRetirement: ("retirement gossip", _CONTEXT),
-    # session 60: per (context, the forwards' requests in flight); outside a forwarding
-    # configuration no forward is in flight, so the key is the context's
-    act.ClientTimeout: ("client timeouts", _CONTEXT),
 }
 """Per action class of a step the kernel caches: its mechanism, and of a packed state
 ``(context, messages, budget)`` and the action the step's key in the kernel's tables
@@ -590,20 +587,11 @@ def _down_loses_its_mail(original: Callable[..., Any]) -> Callable[..., Any]:
     return down
 
 
-def _waits_for_any_message(original: Callable[..., bool]) -> Callable[..., bool]:
-    """A spec mutant: a client does not give up while any message of its request is in
-    flight (a client timeout that reads more of the messages than its forwards)."""
-    return lambda state, request: original(state, request) or any(
-        m.request == request for m in state.messages)
-
-
 @pytest.mark.parametrize(("module", "name", "mutant", "entry"), [
     ("spec.requests", "_refusals_left", _refusal_when_idle, "write-failure-same-coordinator"),
     ("spec.faults", "_down", _down_loses_its_mail, "sloppy-no-handoff"),
-    ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict"),
-    ("spec.coordination", "_in_progress", _waits_for_any_message, "sloppy-no-handoff")],
-    ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget",
-         "client-timeout-reads-messages"])
+    ("spec.faults", "_refused_writes", _refusal_before_a_drop, "write-failure-strict")],
+    ids=["request-reads-messages", "crash-reads-messages", "refusal-reads-budget"])
 def test_a_spec_step_that_reads_the_messages_is_refused(
         module: str, name: str, mutant: Any, entry: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -616,10 +604,7 @@ def test_a_spec_step_that_reads_the_messages_is_refused(
     raises. Fails on the kernel without ``_confirm`` (the figures differ, no raise). A
     refused write read the budget unseen too (keyed by the context alone: 9,276 states
     against the spec's 9,114 on write-failure-strict): keyed by the budget since, the
-    same figures (fails on the kernel keyed by the context alone). Session 60: the client
-    timeouts, computed on the context with its forwards alone in flight, the same
-    (fails on the kernel without the ``_confirm`` of :meth:`Kernel._gave_up`'s miss:
-    the figures differ, no raise)."""
+    same figures (fails on the kernel keyed by the context alone)."""
     owner = importlib.import_module(module)
     monkeypatch.setattr(owner, name, mutant(getattr(owner, name)))
     config = _entry(entry).config
@@ -877,31 +862,3 @@ def test_the_kernels_state_hash_is_the_spec_states(name: str) -> None:
         for packed in tied:
             assert kernel.decode(kernel.canonicalize(packed)) == spec.canonicalize(
                 kernel.decode(packed))
-
-
-class _ForwardBlind(dict[int, frozenset[int]]):
-    """The forwards' requests of every messages id: none (the client timeouts keyed by
-    the context alone)."""
-
-    def get(self, key: int, default: Any = None) -> Any:
-        return frozenset()
-
-
-def test_the_client_timeouts_are_cached_per_context_and_forwards() -> None:
-    """Session 60: a client timeout's step is cached per (context, the requests of the
-    forwards in flight) (``Kernel.gave_up``) and computed on the context with those
-    forwards alone (:meth:`Kernel._gave_up`). On the forwarding configuration (849
-    states, forwards in flight) and sloppy-no-handoff (504) the walks give the spec's
-    successors with fewer client-timeout misses than states; the mutant keyed by the
-    context alone (:class:`_ForwardBlind`) fails the forwarding walk (the kernel's
-    ``_confirm`` refuses a miss, or a cached step is taken where a forward is in
-    flight)."""
-    for config, states in ((FORWARDING, 849), (_entry("sloppy-no-handoff").config, 504)):
-        kernel = Kernel(config)
-        walked, problem = disagreement(kernel)
-        assert problem is None and walked == states, problem
-        assert 0 < len(kernel.gave_up) < states
-    blind = Kernel(FORWARDING)
-    blind.forwarded = _ForwardBlind()
-    _, problem = disagreement(blind)
-    assert problem is not None
