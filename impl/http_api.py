@@ -2230,7 +2230,7 @@ class HttpApi:
                 f"since it started at {int(self.started_at)}, so it cannot know whether "
                 "its store is current (one put back from a backup forgot the admin "
                 "tokens it took since: a replay could be one), and it takes no token "
-                f"stamped {stamp}, not after {safe} (its start plus the "
+                f"stamped {stamp}, not after {safe:.0f} (its start plus the "
                 f"{ADMIN_TOKEN_WINDOW_S:.0f} s window); nothing was changed: make a new "
                 f"token {_again_in(safe + 1 - self.server.now())}, or once a peer is up, "
                 "or ask another member"), "outcome": "not-written"}, []

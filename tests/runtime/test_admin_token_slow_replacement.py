@@ -29,6 +29,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from impl import runtime
 from impl.http_api import ADMIN_RENEWAL_PASSED_META, ADMIN_TOKEN_WINDOW_S
 from impl.node import STORE_RENEWED_META
 from impl.runtime import NodeAddresses, NodeServer, RuntimeConfig
@@ -38,6 +41,7 @@ from tests.runtime.test_http_admin_token import (
     _admin_request,
     _cluster_that_took_a_token,
     _token,
+    renewed_n1,
     replace_n1s_disk,
 )
 
@@ -203,4 +207,27 @@ def test_a_lone_survivor_removes_its_dead_peers_with_a_token_made_after_its_star
             for server in servers:
                 if server._servers and server._servers[0].is_serving():
                     await server.stop()
+    run(scenario())
+
+
+def test_a_start_records_the_window_run_without_a_stop_or_a_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n1's disk replaced (a renewal); its start runs the window (its clock moved
+    301 s within it), no admin request, no stop: the start records the renewal
+    passed all the same (``NodeServer._note_renewal``, checked here every 0.05 s),
+    so a start ended by SIGKILL leaves it, and the next start takes tokens at once.
+
+    Review of red team 11 (session 60): recorded only at an admin request or a
+    stop, a node only ever SIGKILLed (a crash, a supervisor's kill -9) refused
+    every token for the first 300 s of every start. Mutant: the check never armed
+    at the start: ``AssertionError: never recorded`` after 5 s."""
+    monkeypatch.setattr(runtime, "RENEWAL_NOTE_S", 0.05)
+
+    async def scenario() -> None:
+        async with renewed_n1(tmp_path) as (member, renewed):
+            await asyncio.sleep(0.2)
+            assert member.storage.get_meta(ADMIN_RENEWAL_PASSED_META) is None  # not yet
+            member.clock_offset += ADMIN_TOKEN_WINDOW_S + 1  # this start ran the window
+            await _until(lambda: member.storage.get_meta(ADMIN_RENEWAL_PASSED_META)
+                         == renewed, "never recorded", limit=5.0)
     run(scenario())
