@@ -355,6 +355,13 @@ class _Removal(NamedTuple):
     and answers once durable (:meth:`HttpApi._remove`)."""
 
     node: str
+    stamp: int  # its admin token's (HttpApi._remove)
+
+
+def _again_in(wait: float) -> str:
+    """When a refused request can be made again: ``wait`` seconds from now (none or
+    less: now), as its refusal says it."""
+    return f"again in {wait:.0f} s" if wait >= 0.5 else "now"
 
 
 class _Prepared(NamedTuple):
@@ -1981,7 +1988,7 @@ class HttpApi:
         server = self.server
         prepared = self._prepare(request)
         if isinstance(prepared, _Removal):
-            return await self._remove(prepared.node)
+            return await self._remove(prepared.node, prepared.stamp)
         if not isinstance(prepared, _Prepared):
             return prepared
         key, query, accept, message, conditions = prepared
@@ -2184,9 +2191,10 @@ class HttpApi:
         if len(names) != 1 or not names[0]:
             return 400, {"error": "BadRequest", "message": "force-remove: give the node "
                          "to remove once: ?node=NAME", "outcome": "not-written"}, []
-        return _Removal(names[0])
+        token = headers[b"authorization"].partition(b" ")[2].lstrip(b" ")
+        return _Removal(names[0], int(token.partition(b".")[0]))  # (verified above)
 
-    async def _remove(self, node: str) -> _Answer:
+    async def _remove(self, node: str, stamp: int) -> _Answer:
         """Force-remove ``node`` (an authorized :class:`_Removal`): 200 ``{"removed":
         NODE}`` once the removal is durable (since session 32: before, the 200 came
         before its commit, and a node killed at once came back without it,
@@ -2199,22 +2207,33 @@ class HttpApi:
         changed, when this node serves nothing (:meth:`NodeServer.unavailable`: its
         peers refuse its settings, it is stopping, it has not joined): session 32's
         review: a removal asked of a node its peers refused was taken and answered 200
-        (it could reach the cluster only once that node was fixed and restarted)."""
+        (it could reach the cluster only once that node was fixed and restarted).
+        409 too for a token (its ``stamp``) that is not stamped after this start plus
+        :data:`ADMIN_TOKEN_WINDOW_S` while this node has heard from no other member
+        since its start (red team 11 and its review, session 60)."""
         if (down := self.server.unavailable()) is not None:
             return 503, error_body(down), [("retry-after", str(self.config.retry_after_s))]
-        if not any(peer != self.server.name for peer in self.server.node.last_heard):
+        if not any(peer != self.server.name for peer in self.server.node.last_heard) and (
+                stamp <= (safe := int(self.started_at) + ADMIN_TOKEN_WINDOW_S)):
             # a store put back from a backup forgot the nonces it took since, and only
             # a peer can tell it its store is behind (it then refuses the window's
             # tokens: STORE_RENEWED_META). Red team 11 (session 60), probes/20o: a
             # member restored from a backup with every peer down took a token it had
-            # taken after the backup again and removed n4: 200. Refused as a start's
-            # shadow round is (409, nothing changed; Node.force_remove)
+            # taken after the backup again and removed n4: 200. Any token the store
+            # took before it was put back is stamped before this start plus the
+            # window (the skew a token's stamp is allowed), as for a renewal
+            # (_renewal_bound). Refusing every force-remove while alone (red team
+            # 11's rule) left a lone survivor of a disaster, restarted, unable to
+            # remove its dead peers for ever (review, probes/20p: 409 after 300 s)
             return 409, {"error": "Refused", "message": (
                 f"force-remove: node {self.server.name} has heard from no other member "
-                "since it started, so it cannot know whether its store is current (one "
-                "put back from a backup forgot the admin tokens it took since: a replay "
-                "could be one); nothing was changed: try again with a new token once a "
-                "peer is up, or ask another member"), "outcome": "not-written"}, []
+                f"since it started at {int(self.started_at)}, so it cannot know whether "
+                "its store is current (one put back from a backup forgot the admin "
+                "tokens it took since: a replay could be one), and it takes no token "
+                f"stamped {stamp}, not after {safe:.0f} (its start plus the "
+                f"{ADMIN_TOKEN_WINDOW_S:.0f} s window); nothing was changed: make a new "
+                f"token {_again_in(safe + 1 - self.server.now())}, or once a peer is up, "
+                "or ask another member"), "outcome": "not-written"}, []
         try:
             await self.server.force_remove(node)
         except InvalidValueError as error:

@@ -123,6 +123,23 @@ class Rebuild:
         self.active = False
         return True
 
+    def keep(self, pairs: set[Pair]) -> bool:
+        """A rebuild just begun again (:meth:`begin`) counts ``pairs`` done: their
+        exchanges completed and their merges are known durable (a failed write
+        lost only those after: :meth:`impl.node.Node.persist_failed`). Whether that
+        ended it. Review of red team 11 (session 60): every exchange was done again
+        at each failure, so a disk failing more often than a whole rebuild takes
+        kept the node rebuilding for ever."""
+        left = self.pending - pairs
+        if not self.active or left == self.pending:
+            return False
+        self.done |= pairs
+        self._pending(left)
+        if left:
+            return False
+        self.active = False
+        return True
+
     def on_ring_change(self) -> bool:
         """The ring changed: the pairs still to do are the new ring's less those
         done. Whether that ended the rebuild."""

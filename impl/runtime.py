@@ -151,6 +151,7 @@ __all__ = [
     "COMPARED_LIMITS",
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
+    "RENEWAL_NOTE_S",
     "SHARED_SETTINGS",
     "Address",
     "NodeAddresses",
@@ -256,6 +257,10 @@ PEER_KEEPALIVE = (10, 5, 3)
 #: hellos that name a 65,000-byte node wrote 74.5 MB of log in 10 s, one line per
 #: hello (session 13's probe B): a disk filled by a peer that knows nothing.
 _REFUSALS_LOGGED = 10
+#: seconds between two checks of whether this start ran the admin tokens' window past
+#: its store's renewal (:meth:`NodeServer._note_renewal`): a start killed at most this
+#: long after the window ended recorded it
+RENEWAL_NOTE_S = 30.0
 _REFUSAL_WINDOW_S = 10.0
 _REFUSAL_CHARS = 300
 #: hosts named in the summary line of the refusals not logged (the rest summed up)
@@ -385,6 +390,8 @@ class NodeServer:
         #: the key of each client request waiting for its Reply (:meth:`request`)
         self._request_keys: dict[int, bytes] = {}
         self._stopped = False
+        #: the next :meth:`_note_renewal` (armed at :meth:`start`, cancelled at stop)
+        self._renewal_note: asyncio.TimerHandle | None = None
         self.node = Node(name, config, storage, seed=seed, now=self.now(),
                          rejoin=rejoin, announce=announce, announced=self._announced)
         # a reap query about a key is answered "not clean" while a large frame about
@@ -589,6 +596,21 @@ class NodeServer:
         if self.committer is not None:
             self.committer.start()
         self._perform(self.node.start(self.now()))
+        self._renewal_note = self.loop.call_later(RENEWAL_NOTE_S, self._note_renewal)
+
+    def _note_renewal(self) -> None:
+        """Every :data:`RENEWAL_NOTE_S` seconds while it runs: record that this start
+        ran the admin tokens' window past its store's renewal once it did
+        (:meth:`impl.http_api.HttpApi.note_renewal_passed`). Recorded only at the
+        next admin request or at a stop before (red team 11, session 60), a start
+        ended by SIGKILL (a crash, a supervisor's kill -9) recorded nothing however
+        long it ran, and each next start refused every admin token for its first
+        300 s again (review of red team 11, session 60)."""
+        if self._stopped:
+            return
+        with contextlib.suppress(Exception):  # (a failed write: tried again, as at a stop)
+            self.http.note_renewal_passed()
+        self._renewal_note = self.loop.call_later(RENEWAL_NOTE_S, self._note_renewal)
 
     async def _listen(self, handler: Any, address: Address, key: str) -> asyncio.Server:
         """A server on ``address``, the node's ``key`` address; an OSError whose text
@@ -621,6 +643,8 @@ class NodeServer:
                     f"node {self.name} is shutting down")))
         await asyncio.sleep(0)  # let the HTTP handlers write those answers
         self._stopped = self.http.stopped = True  # the writer's later reports send nothing
+        if self._renewal_note is not None:
+            self._renewal_note.cancel()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

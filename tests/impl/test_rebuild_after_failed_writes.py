@@ -21,6 +21,7 @@ from impl.node import Node
 from impl.positions import position_of
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
+from impl.timers import Flush
 
 KEY = b"cart"
 
@@ -94,3 +95,60 @@ def test_its_line_is_logged_once_while_the_writes_keep_failing() -> None:
     _sync(node, sorted(node.rebuild.pending)[:1])
     node.persist_failed(3.0, StorageError("disk full"))
     assert sum(said in line for line in node.log) == 2
+
+
+def test_on_a_buffered_engine_a_flush_performed_makes_the_rebuild_durable() -> None:
+    """``fsync = "buffered"``: ``writes_durable`` is ignored (a performed write is one
+    change of an open batch), so the flag set by the rebuild's exchanges was never
+    cleared: a write failing at any later time, the rebuild long ended and flushed,
+    began the whole rebuild again (review of red team 11, session 60). Now a flush
+    of the ``Flush`` timer, performed (``writes_durable`` after it), makes the
+    exchanges before it durable; one after it still counts. Mutant: the flag not
+    moved at the ``Flush`` timer (the rule before): ``{every pair} == {the last}``
+    (the flushed exchanges done again too); nor cleared by ``writes_durable``: the
+    same; ``persist_failed`` blind to the exchanges of a flush still pending (the
+    ``_rebuild_flushing`` check dropped): ``set() == {...}`` (the rebuild left
+    ended though its last merges' commit failed). Only the exchange after the
+    flush is done again (``test_a_disk_failing_now_and_then_still_ends_the_rebuild``)."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), n=3, r=2, w=2)
+    storage = MemoryStorage("buffered")
+    node = Node("n1", config, storage, seed=1)
+    persist(storage, node.start(0.0))
+    node._begin_rebuild(1.0)
+    pairs = sorted(node.rebuild.pending)
+    _sync(node, pairs[:-1])
+    persist(storage, node.fire(2.0, Flush()))  # the flush staged, then performed
+    node.writes_durable()
+    _sync(node, pairs[-1:])  # the last exchange: after the flush, not yet durable
+    assert not node.rebuild.active
+    node.persist_failed(3.0, StorageError("disk full"))
+    assert node.rebuild.pending == set(pairs[-1:])  # its merges may be lost: again
+    _sync(node, pairs[-1:])
+    persist(storage, node.fire(3.5, Flush()))  # a flush staged, its commit pending
+    node.persist_failed(3.6, StorageError("disk full"))  # and that commit failed
+    assert node.rebuild.pending == set(pairs[-1:])
+    _sync(node, sorted(node.rebuild.pending))
+    persist(storage, node.fire(4.0, Flush()))
+    node.writes_durable()
+    node.persist_failed(5.0, StorageError("disk full"))
+    assert node.rebuild.active is False
+
+
+def test_a_disk_failing_now_and_then_still_ends_the_rebuild() -> None:
+    """Between each two exchanges a write fails, after one more exchange (a disk
+    failing more often than a whole rebuild takes): the exchanges whose merges were
+    durable stay done, so the rebuild ends once each pair's last exchange was
+    durable. Review of red team 11 (session 60): every failure put every pair back,
+    and the rebuild never ended (the node silent for keys it lacks and its acks
+    uncounted for as long as the disk failed so). Mutant: ``Rebuild.keep`` a no-op
+    (every pair done again): ``True is False``."""
+    node = _rebuilding()
+    pairs = sorted(node.rebuild.pending)
+    for pair in pairs:
+        _sync(node, [pair])
+        node.writes_durable()
+        if node.rebuild.active:
+            _sync(node, sorted(node.rebuild.pending)[:1])
+            node.persist_failed(2.0, StorageError("disk full"))
+            assert len(node.rebuild.pending) > 0
+    assert node.rebuild.active is False

@@ -16,13 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from impl.http_api import ADMIN_TOKEN_WINDOW_S, admin_authorization
-from impl.node import STORE_RENEWED_META
 from tests.runtime.live import SECRET, parse_response, raw, run
-from tests.runtime.test_http_admin_token import (
-    _admin_request,
-    _cluster_that_took_a_token,
-    replace_n1s_disk,
-)
+from tests.runtime.test_http_admin_token import _admin_request, renewed_n1
 
 
 def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
@@ -31,11 +26,7 @@ def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
     a token stamped R + 300 is refused (before: 409, taken: n3 up), one stamped
     R + 301 taken (409)."""
     async def scenario() -> None:
-        config, servers, _ = await _cluster_that_took_a_token(tmp_path)
-        try:
-            member = await replace_n1s_disk(config, servers, tmp_path)
-            renewed = member.storage.get_meta(STORE_RENEWED_META)
-            assert renewed is not None
+        async with renewed_n1(tmp_path) as (member, renewed):
             at = int(renewed)
             member.clock_offset += at + 1.5 - member.now()
             window = int(ADMIN_TOKEN_WINDOW_S)
@@ -44,8 +35,4 @@ def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
                                             stamp=stamp)
                 answer = parse_response(await raw(member.http_address, _admin_request(token)))
                 assert (stamp - at, answer[0]) == (stamp - at, status), answer
-        finally:
-            for server in servers:
-                if server._servers and server._servers[0].is_serving():
-                    await server.stop()
     run(scenario())

@@ -29,6 +29,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from impl import runtime
 from impl.http_api import ADMIN_RENEWAL_PASSED_META, ADMIN_TOKEN_WINDOW_S
 from impl.node import STORE_RENEWED_META
 from impl.runtime import NodeAddresses, NodeServer, RuntimeConfig
@@ -38,6 +41,7 @@ from tests.runtime.test_http_admin_token import (
     _admin_request,
     _cluster_that_took_a_token,
     _token,
+    renewed_n1,
     replace_n1s_disk,
 )
 
@@ -162,4 +166,68 @@ def test_a_member_restored_from_a_backup_with_its_peers_down_takes_no_token(
             for server in servers:
                 if server._servers and server._servers[0].is_serving():
                     await server.stop()
+    run(scenario())
+
+
+def test_a_lone_survivor_removes_its_dead_peers_with_a_token_made_after_its_start(
+        tmp_path: Path) -> None:
+    """N = 2 of 3; n2 and n3 stopped for good, n1 restarted alone (a disaster's
+    survivor: it hears from no peer again). A token stamped now is 409 naming its
+    start, the bound and when to come back; once this start has run the window
+    (its clock moved 301 s within it), a token made on its clock removes n3 (200).
+
+    Review of red team 11 (session 60), probes/20p: 20o's rule refused every
+    force-remove while the member had heard from no peer, so a lone survivor could
+    never shrink the cluster (409 300 s after its start, and for ever). Mutants:
+    20o's rule as it was (the stamp ignored): ``(409, False) == (200, True)`` at the
+    end; the bound without the window (``stamp <= started_at``): the first token
+    removed n3, ``(200, False) == (409, True)``; 20o's replay itself is refused by
+    the rule (``test_a_member_restored_from_a_backup_with_its_peers_down_takes_no_token``;
+    the rule dropped: ``(409, False) == (409, True)``)."""
+    async def scenario() -> None:
+        config = runtime_config(tmp_path, name="blue", n=2, r=1, w=1)
+        servers = await serve(config, NAMES)
+        try:
+            await settled(servers)
+            pinned = _pinned(config, servers)
+            for server in servers:
+                await server.stop()
+            servers[0] = member = (await serve(pinned, ["n1"]))[0]
+            await settled(servers[:1])
+            answer = parse_response(await raw(member.http_address, _admin_request(_token())))
+            message = answer[2].get("message", "")
+            assert (answer[0], "heard from no other member" in message
+                    and f"not after {int(member.http.started_at + ADMIN_TOKEN_WINDOW_S)}"
+                    in message and "again in" in message) == (409, True), answer
+            member.clock_offset += ADMIN_TOKEN_WINDOW_S + 1  # this start ran the window
+            made = _token(skew=member.now() - time.time())  # on the member's clock
+            answer = parse_response(await raw(member.http_address, _admin_request(made)))
+            assert (answer[0], answer[2].get("removed") == "n3") == (200, True), answer
+        finally:
+            for server in servers:
+                if server._servers and server._servers[0].is_serving():
+                    await server.stop()
+    run(scenario())
+
+
+def test_a_start_records_the_window_run_without_a_stop_or_a_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n1's disk replaced (a renewal); its start runs the window (its clock moved
+    301 s within it), no admin request, no stop: the start records the renewal
+    passed all the same (``NodeServer._note_renewal``, checked here every 0.05 s),
+    so a start ended by SIGKILL leaves it, and the next start takes tokens at once.
+
+    Review of red team 11 (session 60): recorded only at an admin request or a
+    stop, a node only ever SIGKILLed (a crash, a supervisor's kill -9) refused
+    every token for the first 300 s of every start. Mutant: the check never armed
+    at the start: ``AssertionError: never recorded`` after 5 s."""
+    monkeypatch.setattr(runtime, "RENEWAL_NOTE_S", 0.05)
+
+    async def scenario() -> None:
+        async with renewed_n1(tmp_path) as (member, renewed):
+            await asyncio.sleep(0.2)
+            assert member.storage.get_meta(ADMIN_RENEWAL_PASSED_META) is None  # not yet
+            member.clock_offset += ADMIN_TOKEN_WINDOW_S + 1  # this start ran the window
+            await _until(lambda: member.storage.get_meta(ADMIN_RENEWAL_PASSED_META)
+                         == renewed, "never recorded", limit=5.0)
     run(scenario())

@@ -18,11 +18,14 @@ again at any time, by any member, for any node."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from impl.http_api import ADMIN_FORCE_REMOVE, ADMIN_TOKEN_WINDOW_S, admin_authorization, admin_token
+from impl.node import STORE_RENEWED_META
 from impl.runtime import NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
 from tests.runtime.live import (
@@ -197,6 +200,23 @@ async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
     servers[0].http.started_at += skew
     await settled(servers)  # tell it it is a replaced disk
     return servers[0]
+
+
+@contextlib.asynccontextmanager
+async def renewed_n1(tmp_path: Path) -> AsyncIterator[tuple[NodeServer, bytes]]:
+    """Cluster blue, n1's token taken (:func:`_cluster_that_took_a_token`), then its
+    disk replaced (:func:`replace_n1s_disk`): the new n1 and its
+    ``store-renewed-at``; every node still serving stopped at the end."""
+    config, servers, _ = await _cluster_that_took_a_token(tmp_path)
+    try:
+        member = await replace_n1s_disk(config, servers, tmp_path)
+        renewed = member.storage.get_meta(STORE_RENEWED_META)
+        assert renewed is not None
+        yield member, renewed
+    finally:
+        for server in servers:
+            if server._servers and server._servers[0].is_serving():
+                await server.stop()
 
 
 def _admin_request(token: str, node: str = "n3") -> bytes:
