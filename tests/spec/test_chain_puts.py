@@ -11,7 +11,10 @@ Mutants (each seen failing the test named, then reverted):
 - ``spec.symmetry`` renaming a client's context without its pair ids (``self.context``
   in ``_Renaming._client`` replaced by the context as it is):
   ``test_client_symmetry_renames_the_pairs_of_answered_contexts`` (a representative's
-  client holds the other client's pair).
+  client holds the other client's pair);
+- every acknowledgement answering an empty context (session 60's review):
+  ``test_write_after_own_write_needs_the_answered_context`` (the witness was found
+  under it, reading the ghost history alone).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Any
 
 import pytest
 
+import spec.clocks
 import spec.symmetry as symmetry
+from model_check.check import check
 from model_check.suite import entry
 from spec import dvv
 from spec.clocks import PutRecord, answered_context
@@ -133,3 +138,19 @@ def test_client_symmetry_renames_the_pairs_of_answered_contexts(
     symmetry.clear_caches()
     assert named > 100
     assert (wrong > 0) is broken
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_write_after_own_write_needs_the_answered_context(
+        broken: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``write_after_own_write`` (model_check.chain_witnesses) is found in dvv-chain-two-
+    clients (no gets: a client's context comes from its puts' answers) only where the
+    chained put's context covers the client's earlier put. Mutant (session 60's review):
+    every acknowledgement answering an empty context (``spec.clocks.answered_context``
+    -> ``()``); with the witness reading the ghost history alone it was still found at
+    depth 4 (vacuous), now not found (sibling_bound is violated there, depth 4)."""
+    if broken:
+        monkeypatch.setattr(spec.clocks, "answered_context", lambda mode, record, payload: ())
+    result = check(entry(TWO).config, ["write_after_own_write"])
+    verdicts = {p.property: p.verdict.value for p in result.results}
+    assert verdicts == {"write_after_own_write": "not found" if broken else "found"}
