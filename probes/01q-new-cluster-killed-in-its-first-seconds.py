@@ -21,10 +21,12 @@ once the other named it), killed after 3 s, then all three started: both are tol
 their own earlier start and rebuild every time (``restore-fresh-renewed``), not by
 the timing's luck.
 
+``stranger`` (run alone): the review's own case, n3 on another secret (:func:`stranger`).
+
 Run from the project's root:
-    .venv/bin/python probes/01q-new-cluster-killed-in-its-first-seconds.py [quick|pair]
-Loopback only, about 2 min (``quick``: 2 variants; ``pair``: the last two only);
-every process stopped.
+    .venv/bin/python probes/01q-new-cluster-killed-in-its-first-seconds.py [quick|pair|stranger]
+Loopback only, about 2 min (``quick``: 2 variants; ``pair``: the last two only;
+``stranger``: 45 s); every process stopped.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes
+from _cluster import Checks, LocalNodes, cluster_file
 
 NAMES = ("n1", "n2", "n3")
 
@@ -108,9 +110,67 @@ def variant(checks: Checks, kill_at: float, who: tuple[str, ...], write: bool,
         c.stop()
 
 
+def puts_for(c: LocalNodes, seconds: float, start: int) -> tuple[dict[int, int], float | None]:
+    """Puts at w=2 through n1 and n2 in turn for ``seconds``: (statuses, the seconds
+    until the first 200 or None)."""
+    began, codes, first, i = time.monotonic(), {}, None, start
+    while time.monotonic() - began < seconds:
+        try:
+            code = c.request("PUT", f"s{i}", b"v", node=("n1", "n2")[i % 2], query="?w=2",
+                             timeout=5, headers={"Content-Type": "application/octet-stream"})[0]
+        except OSError:
+            code = 0
+        codes[code] = codes.get(code, 0) + 1
+        if code == 200 and first is None:
+            first = time.monotonic() - began
+        i += 1
+        time.sleep(0.2)
+    return codes, first
+
+
+def stranger(checks: Checks) -> None:
+    """The review's case: n3 on another secret (a stranger to n1 and n2), n1 and n2
+    killed 3 s after their first start and started again: both rebuild, and the rebuild
+    waits for an exchange with n3, which never comes (as for any replaced disk whose
+    peer is down for good): 20 s of puts at w=2 fail. n3 restarted with the cluster's
+    file (the operator's fix): the rebuilds end and puts succeed."""
+    c = LocalNodes(nodes=3, per_process=True)
+    other = c.dir / "other"
+    other.mkdir()
+    wrong = cluster_file(other, c.names, peer=c.peer, http=c.http)
+    try:
+        c.start_node("n1")
+        c.start_node("n2")
+        c.start_node("n3", config=wrong)
+        time.sleep(3.0)
+        c.kill("n1")
+        c.kill("n2")
+        c.start_node("n1")
+        c.start_node("n2")
+        codes, first = puts_for(c, 20, 0)
+        pending = {n: (c.status(n).get("rebuild") or {}) for n in ("n1", "n2")}
+        print(f"n3 a stranger: puts in 20 s after the restart {codes}, first 200 at {first}; "
+              f"rebuild {pending}")
+        checks("n3 a stranger: n1 or n2 still rebuilding after 20 s",
+               any(pending.values()), pending)
+        c.kill("n3")
+        c.start_node("n3")
+        codes, first = puts_for(c, 20, 1000)
+        rebuilding = [n for n in NAMES if c.status(n).get("rebuild")]
+        print(f"n3 fixed: puts {codes}, first 200 after {first} s; still rebuilding {rebuilding}")
+        checks("n3 fixed: a put acknowledged within 20 s", first is not None, codes)
+        checks("n3 fixed: every rebuild ended", not rebuilding, rebuilding)
+    finally:
+        c.stop()
+
+
 def main() -> None:
     checks = Checks()
     quick = sys.argv[1:] == ["quick"]
+    if sys.argv[1:] == ["stranger"]:
+        stranger(checks)
+        checks.finish()
+        return
     if sys.argv[1:] == ["pair"]:
         for write in (False, True):
             variant(checks, 3.0, ("n1", "n2"), write, first=("n1", "n2"))
