@@ -16,11 +16,16 @@ renewed every time, and until one rebuild ends a put at W = 2 has one counted ac
 rebuilding too, and with n3), puts succeed within seconds, and every acknowledged
 put is read back at R = 2 through each node.
 
-Mutant, run and seen failing: a rebuilding node answers no anti-entropy step (a
-``MerkleExchange`` handler returning ``[]`` while ``rebuild.active``: the tempting
-"silent while rebuilding" taken one message further): n1's and n2's rebuilds wait
-for each other for good, no put at W = 2 succeeds (``first put after None s``, 504s
-only) and the test fails at its first assertion.
+Mutants, each run and seen failing:
+
+- a rebuilding node answers no anti-entropy step (a ``MerkleExchange`` handler
+  returning ``[]`` while ``rebuild.active``: "silent while rebuilding" taken one
+  message further): n1's and n2's rebuilds wait for each other for good, and the
+  test fails at its first assertion (``no put acknowledged in 20 s: {504: 18}``);
+- the empty store told its own earlier start restarted as its lifetime, not
+  rebuilt (``(self._own_held or self._fresh) and took_own(...)`` in
+  ``Node._set_aside``: not provably safe, an empty copy put back is told the same;
+  docs): fails at the renewal pin (``{'n1': 0, 'n2': 0, 'n3': 0}``).
 """
 
 from __future__ import annotations
