@@ -502,8 +502,13 @@ class SimulatedCluster:
         self._rejoining.discard(name)
         announce = name not in self._brand_new
         self._brand_new.discard(name)
-        return Node(name, self.config, self.storages[name], seed=seed, now=now,
+        node = Node(name, self.config, self.storages[name], seed=seed, now=now,
                     rejoin=rejoin, announce=announce)
+        # the cluster file's nodes (as ``vdynamo serve`` gives them): every member
+        # added and not taken out (session 60's review: a replaced disk's view lacks
+        # the members that joined since)
+        node.file_members = frozenset(n for n in self.storages if n not in self.left)
+        return node
 
     def _on_crash(self, name: str) -> None:
         watched = self.storages[name]

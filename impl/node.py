@@ -361,6 +361,11 @@ class Node:
         #: peer -> when this unconfirmed store last asked it to name its start after
         #: its shadow round (:meth:`_ask_to_name`; session 60)
         self._name_asked: dict[str, float] = {}
+        #: the members the driver knows of beside the view (``vdynamo serve``: the
+        #: cluster file's nodes that have not left; the simulator: its members): an
+        #: unconfirmed fresh store also waits for each one its view never heard of
+        #: to name its start (:meth:`_to_name`; session 60's review)
+        self.file_members: frozenset[str] = frozenset()
         if self._unconfirmed_fresh != marked:  # (flushed before it is heard; written
             # before the count: a process killed between the two left a new store
             # counting a start, unmarked, not fresh at the next: session 52's review)
@@ -1434,7 +1439,7 @@ class Node:
             # review: two replaced disks, 60 of 60 not found)
             named = self._named_by.setdefault(self.guard.generation.partition(".")[2], set())
             named.add(src)
-            if named >= set(self.gossiper.view.live_nodes) - {self.name}:
+            if named >= self._to_name():
                 self._unconfirmed_fresh = False
                 self.storage.set_meta(FRESH_UNCONFIRMED_META, b"")
         if message.generation and self.guard.on_generation(src, message.generation):
@@ -1655,7 +1660,21 @@ class Node:
         if not self._unconfirmed_fresh or guard is None:
             return ()
         named = self._named_by.get(guard.generation.partition(".")[2], set())
-        return tuple(sorted(set(self._live_members()) - named - {self.name}))
+        return tuple(sorted(self._to_name() - named))
+
+    def _to_name(self) -> set[str]:
+        """The peers that must each name this start before an unconfirmed fresh store
+        is confirmed (:meth:`_guard_gossip`): the view's live members, and the
+        driver's members the view never heard of (:attr:`file_members`). A replaced
+        disk starts from the configured view, which lacks the members that joined
+        since; session 60's review: 3 initial members and 2 joined, the joined two
+        down, the 3 disks replaced in turn: each was named by the other two, none
+        heard of the joined ones, and gets at R = 2 answered 84 of 84 keys they hold
+        not found (3 seeds; the rule as it is: unavailable until they are back, then
+        told and rebuilt). A member the view knows is judged by the view (one that
+        left is not waited for)."""
+        unknown = self.file_members - self.gossiper.known_nodes
+        return {*self._live_members(), *unknown} - {self.name}
 
     def _ask_to_name(self, now: float, src: str, effects: list[Effect]) -> list[Effect]:
         """A gossip from ``src`` that does not name this start reached a fresh store

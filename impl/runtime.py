@@ -2186,6 +2186,7 @@ class NodeServer:
         """The cluster file's sections ``nodes``, just read: kept, and the addresses
         that changed adopted (:meth:`_adopt_addresses`)."""
         self._config_nodes = nodes
+        self._file_members()
         # told from what the file last gave each node, not from its previous read:
         # a read that failed (the file half written: even write_text truncates
         # first) or that lacked the node made that read empty or partial, and until
@@ -2203,6 +2204,14 @@ class NodeServer:
         self.config_path = path
         self._config_nodes = dict(nodes)
         self._file_gave = dict(nodes)
+        self._file_members()
+
+    def _file_members(self) -> None:
+        """Give the node the cluster file's nodes that have not left
+        (:attr:`impl.node.Node.file_members`: an unconfirmed fresh store waits for
+        those its view never heard of too; session 60's review)."""
+        self.node.file_members = frozenset(
+            name for name, held in self._config_nodes.items() if not held.left)
 
     def _adopt_addresses(self, before: dict[str, NodeAddresses]) -> None:
         """Take the peer and HTTP addresses the cluster file, just re-read, gives each

@@ -32,7 +32,9 @@ import contextlib
 from pathlib import Path
 
 from impl.cluster import SimulatedCluster
+from impl.effects import Send
 from impl.errors import DynamoError
+from impl.messages import Gossip
 from tests.runtime.procs import ServedNodes, assert_no_internal_errors
 from tests.runtime.procs import http_call as _call
 
@@ -62,6 +64,17 @@ def test_nodes_started_in_turn_answer_the_first_read_at_r_n_without_silence(
 KEYS = [b"k%d" % i for i in range(20)]
 
 
+def replace_two_disks(cluster: SimulatedCluster) -> None:
+    """n3 and n2 stopped, n1's disk replaced (its shadow round times out), then
+    n2's: two replaced disks, each named by the other, waiting for n3 (down)."""
+    cluster.crash("n3")
+    cluster.crash("n2")
+    cluster.wipe("n1")
+    cluster.run_for(3.0)
+    cluster.wipe("n2")
+    cluster.run_for(3.0)
+
+
 def test_two_replaced_disks_stay_silent_while_the_node_that_remembers_is_down() -> None:
     """Simulated, 3 nodes, 20 keys at W = 3; n3 and n2 stopped, n1's disk replaced
     (its round times out), then n2's: n2's announce reaches n1, which asks n2 to name
@@ -75,12 +88,7 @@ def test_two_replaced_disks_stay_silent_while_the_node_that_remembers_is_down() 
             client.put(key, b"v-" + key, w=3)
         cluster.run_until_quiet()
         cluster.run_for(3.0)
-        cluster.crash("n3")
-        cluster.crash("n2")
-        cluster.wipe("n1")
-        cluster.run_for(3.0)
-        cluster.wipe("n2")
-        cluster.run_for(3.0)
+        replace_two_disks(cluster)
         n1, n2 = cluster.node("n1"), cluster.node("n2")
         assert (n1.unconfirmed, n1.unnamed_by) == (True, ("n3",))
         assert (n2.unconfirmed, n2.unnamed_by) == (True, ("n3",))
@@ -99,3 +107,36 @@ def test_two_replaced_disks_stay_silent_while_the_node_that_remembers_is_down() 
         assert [cluster.node(name).stats["restore-fresh-renewed"] for name in ("n1", "n2")
                 ] == [1, 1]  # told by n3: replaced disks, rebuilt from it
         assert wrong() == 0
+
+
+def test_an_unconfirmed_store_asks_a_peer_at_most_once_per_half_gossip_interval() -> None:
+    """n1 and n2 replaced in turn, n3 down: n1 stays unconfirmed (waiting for n3).
+    Gossips of n2 not naming n1 at t, t + gi/4 and t + gi/2: the first and the
+    third are made asks (``reply``, counted ``unconfirmed-asked``), the second not;
+    an answer already made is turned into the ask, not doubled (session 60's review,
+    docs/runtime.md "A brand-new cluster's first start reviewed (session 60)"). The
+    ask is made only on a gossip of a peer that did not name the start, so it is
+    bounded by those too; the limit keeps a peer whose every gossip fails to name
+    it (its answers lost) from drawing an ask per gossip.
+
+    Mutants, run and seen failing: the limit left out (the ``_name_asked`` test in
+    ``_ask_to_name`` made False): ``[True, True, True]``; the answer already made
+    not turned into the ask (a second gossip appended): ``assert 2 == 1``."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3) as cluster:
+        cluster.run_until_quiet()
+        replace_two_disks(cluster)
+        n1 = cluster.node("n1")
+        assert (n1.unconfirmed, n1.unnamed_by, n1.rebuilding) == (True, ("n3",), False)
+        interval = float(n1.config.gossip_interval)
+        now = cluster.now + interval  # (past any ask of the schedule itself)
+        answer = Send("n2", Gossip(n1.view.to_bytes(), reply=False))
+        before = n1.stats["unconfirmed-asked"]
+        asked = []
+        for at in (now, now + interval / 4, now + interval / 2):
+            effects = n1._ask_to_name(at, "n2", [answer])
+            sends = [e for e in effects if isinstance(e, Send) and e.dest == "n2"]
+            assert len(sends) == 1, effects  # the answer made the ask, never a second one
+            assert isinstance(sends[0].message, Gossip)
+            asked.append(sends[0].message.reply)
+        assert asked == [True, False, True]
+        assert n1.stats["unconfirmed-asked"] - before == 2

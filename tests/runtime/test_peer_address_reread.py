@@ -142,3 +142,30 @@ def test_a_port_zero_or_this_nodes_own_address_in_the_file_is_not_taken(
         return [_at(server, name) for name in ("n1", "n2", "n3")]
 
     assert asyncio.run(scenario()) == [(7101, 7102), (7103, 7104), (7105, 7106)]
+
+
+def test_the_files_nodes_not_left_are_the_members_a_fresh_store_waits_for(
+        tmp_path: Path) -> None:
+    """Session 60's review (docs/runtime.md "A brand-new cluster's first start
+    reviewed (session 60)"): the cluster file's nodes that have not left are given to
+    the node (:attr:`impl.node.Node.file_members`) at its start and at each re-read,
+    so a replaced disk's unconfirmed store waits for a joined member its configured
+    view never heard of (n4 here; n5's section says it left). Mutants, each run and
+    seen failing: ``watch_file`` not giving them (``frozenset()`` != the four);
+    ``_take_read`` not giving them (n6 missing after the re-read)."""
+    path = tmp_path / "cluster.toml"
+    _write(path, {**PORTS, "n4": (7107, 7108), "n5": (7109, 7110)})
+    with path.open("a") as file:
+        file.write("left = true\n")  # (n5's section is the last)
+
+    async def scenario() -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        server = _server(path)
+        first = (server.node.file_members, server.node.unnamed_by)
+        _write(path, {**PORTS, "n4": (7107, 7108), "n6": (7111, 7112)})
+        assert server._reread()
+        return (*first, server.node.file_members)
+
+    members, waiting, reread = asyncio.run(scenario())
+    assert members == {"n1", "n2", "n3", "n4"}
+    assert waiting == ("n2", "n3", "n4")  # (a fresh store: every live member, and n4)
+    assert reread == {"n1", "n2", "n3", "n4", "n6"}
