@@ -1502,6 +1502,20 @@ class Lockstep(LockstepState):
                                     f"{hint.intended} after its delivery (it never ends)")
         self._settle(label, [], before, gap=late_release(key, src))
 
+    def deliver_late_ack(self, message_id: int) -> None:
+        """A range transfer's acknowledgement sent after the change's handover
+        (:meth:`~model_check.refinement_state.LockstepState.late_acks`) is delivered:
+        a stutter (no spec message; the abstraction hides hints under membership), so
+        a receiver whose state it changes where the spec's does not is a
+        :class:`Divergence` (session 60)."""
+        m = self._find(message_id)
+        if not any(x.id == message_id for x in self.late_acks()):
+            raise InvalidValueError(f"message {message_id} is no late transfer ack")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self.sim.deliver(message_id)
+        self._settle(f"deliver late HintAck {m.src}->{m.dest}", [], before)
+
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
         ownership, enabled once every member knows the handover): given every
@@ -1719,10 +1733,11 @@ class Lockstep(LockstepState):
         anti-entropy exchange for every pair of replicas whose versions differ
         (anti-entropy on) where the spec's exchange moves something
         (:meth:`~model_check.refinement_state.LockstepState.exchange_moves`: not
-        where the copies differ in a re-issued dot alone), then the naive
-        handover's hand-ons (:meth:`hand_on`) and, last, the deadline of a request
-        the spec fails by timeouts the implementation's retries do not map
-        (:meth:`deadline`), until none is left.
+        where the copies differ in a re-issued dot alone), then the transfer
+        acknowledgements sent after the change completed (:meth:`deliver_late_ack`,
+        session 60), the naive handover's hand-ons (:meth:`hand_on`) and, last, the
+        deadline of a request the spec fails by timeouts the implementation's retries
+        do not map (:meth:`deadline`), until none is left.
         Returns the steps taken; raises :class:`Divergence` as any step does, and
         RuntimeError if ``limit`` steps do not reach quiescence."""
         taken = 0
@@ -1762,6 +1777,10 @@ class Lockstep(LockstepState):
             stale = [*self.stale_gossip(), *self.stale_asks(), *self.stale_answers()]
             if stale:
                 self.drop(stale[0].id)
+                continue
+            late = self.late_acks()
+            if late:
+                self.deliver_late_ack(late[0].id)
                 continue
             hand_on = [(src, hint.hint_id) for src, hint, why in self.hand_on_hints()
                        if not why]

@@ -1660,9 +1660,7 @@ class LockstepState:
         spec keeps such a write at the old owner, the naive rule's stranded write,
         docs/refinement.md)."""
         state = self.frontier[0]
-        ms = state.membership
-        final = "settled" if self.config.join_handover == "pending" else "handed"
-        if ms is None or not ms.log or ms.log[-1][0] != final:
+        if not self._change_complete():
             return []
         acked = {(m.dest, m.message.hint_id) for m in self.sim.in_flight()
                  if isinstance(m.message, HintAck)}
@@ -1684,6 +1682,29 @@ class LockstepState:
                     why = f"{src}'s hand-on of {key} to {hint.intended} cannot be completed"
                 out.append((src, hint, why))
         return out
+
+    def _change_complete(self) -> bool:
+        """Whether the spec's log ends with the latest change complete: its handover
+        (naive) or its settlement (pending ownership)."""
+        ms = self.frontier[0].membership
+        final = "settled" if self.config.join_handover == "pending" else "handed"
+        return ms is not None and bool(ms.log) and ms.log[-1][0] == final
+
+    def late_acks(self) -> list[InFlight]:
+        """The range-transfer acknowledgements in flight once the latest change is
+        complete (the spec's log ends with its handover, naive, or its settlement,
+        pending) whose receiver is up and reachable: :meth:`deliverable` holds a
+        transfer's ``HintAck`` until the handover, which delivers those in flight
+        then; one sent after it (a second copy of a late re-transfer delivered
+        after the handover: leave-pending, ``puts_per_client = 2``, seed 7, session
+        60) waited for ever, and quiescence ended with it in flight (the
+        implementation "not converged" where the spec was).
+        :meth:`~model_check.refinement.Lockstep.deliver_late_ack` delivers one, a
+        stutter."""
+        if not self._change_complete():
+            return []
+        return [m for m in self.sim.in_flight() if isinstance(m.message, HintAck)
+                and not m.blocked and self.up(m.dest) and self.reachable(m.src, m.dest)]
 
     def stale_transfers(self) -> list[str]:
         """The range-transfer hints an old owner keeps for a spec transfer that arrived
