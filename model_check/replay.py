@@ -35,6 +35,7 @@ from model_check.errors import TraceError
 from model_check.explorer import explore
 from model_check.model import Model
 from model_check.properties import PROPERTIES, Expectation, Property
+from model_check.rebuild_witnesses import rebuilds
 from model_check.reports import ReplayReport, ReplayStep, WitnessReport
 from model_check.spec_model import spec_model
 from model_check.trace import Trace
@@ -43,8 +44,8 @@ from spec.config import Config, ConfigError
 from spec.errors import InvalidValueError
 from spec.state import State
 
-__all__ = ["LIVENESS_SEARCH_LIMIT", "check_fields", "config_from_trace", "replay_on_spec",
-           "where_it_broke"]
+__all__ = ["LIVENESS_SEARCH_LIMIT", "check_fields", "config_from_trace", "rebuild_default_note",
+           "replay_on_spec", "where_it_broke"]
 
 LIVENESS_SEARCH_LIMIT = 500_000
 """At most this many fault-free states are searched for a converged one after a replay."""
@@ -65,6 +66,34 @@ def config_from_trace(trace: Trace) -> Config:
         return Config.from_json(dict(trace.config))
     except (ConfigError, TypeError, ValueError, KeyError) as error:
         raise TraceError(f"the trace's configuration is not valid: {error}") from error
+
+
+def rebuild_default_note(trace: Trace) -> str:
+    """The note for a refused replay whose trace may predate the rebuild's default.
+
+    Session 60 made ``[features] rebuild`` true by default and ``Config.to_sections``
+    omits the key when true, so a trace written before session 60 (recorded without the
+    rebuild) and one written since (with it) both lack the key, and both load with the
+    rebuild on. Where that matters (a disk-loss budget, anti-entropy, a fixed ring:
+    :func:`model_check.rebuild_witnesses.rebuilds`) a refused replay may be an old trace
+    replayed under the new rule; the note says so and how to replay it as recorded.
+    Returns ``""`` where the key is written or the rebuild cannot happen (a trace whose
+    configuration is not valid: ``config_from_trace`` refuses it with its own reason).
+    """
+    features = trace.config.get("features")
+    if isinstance(features, Mapping) and "rebuild" in features:
+        return ""
+    try:
+        config = config_from_trace(trace)
+    except TraceError:
+        return ""
+    if not rebuilds(config):
+        return ""
+    return ("the trace's configuration has no [features] rebuild key, which since "
+            "session 60 means rebuild = true (a replaced disk rebuilds before it counts "
+            "or answers reads); a trace written before session 60 was recorded without "
+            "the rebuild: add \"rebuild\": false to its \"features\" to replay it as "
+            "recorded")
 
 
 def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport:

@@ -101,6 +101,7 @@ class ReplayReport:
             "broke_at": self.broke_at,
             "refused_at": self.refused_at,
             "reason": self.reason,
+            "notes": list(self.notes),
             "steps": [
                 {"number": s.number, "action": dict(s.action), "narration": s.narration}
                 for s in self.steps

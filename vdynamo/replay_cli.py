@@ -26,13 +26,14 @@ trace was refused (a step did not replay, or the property did not break);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from model_check.errors import TraceError
-from model_check.replay import replay_on_spec
+from model_check.replay import rebuild_default_note, replay_on_spec
 from model_check.reports import EXIT_USAGE, ReplayReport
 from model_check.trace import Trace
 
@@ -43,15 +44,21 @@ def replay(trace: Trace, on: str = "spec") -> ReplayReport:
     """Replay ``trace`` on the backend ``on`` (``"spec"`` or ``"impl"``).
 
     Raises :class:`model_check.errors.TraceError` for an unknown backend; a trace
-    that does not replay is not an error (the report says where and why).
+    that does not replay is not an error (the report says where and why). A refused
+    trace without a ``rebuild`` key whose configuration can rebuild a lost disk gets
+    :func:`model_check.replay.rebuild_default_note` among its notes (session 60: it
+    may have been recorded before the rebuild became the default).
     """
     if on == "spec":
-        return replay_on_spec(trace)
-    if on == "impl":
+        report = replay_on_spec(trace)
+    elif on == "impl":
         from model_check.refinement_replay import replay_trace
 
-        return replay_trace(trace)
-    raise TraceError(f"no replay backend {on!r}: choose spec or impl")
+        report = replay_trace(trace)
+    else:
+        raise TraceError(f"no replay backend {on!r}: choose spec or impl")
+    note = "" if report.replayed else rebuild_default_note(trace)
+    return dataclasses.replace(report, notes=(*report.notes, note)) if note else report
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -473,3 +473,12 @@ def test_por_is_off_only_where_a_rebuild_can_end() -> None:
     assert off is None and "Rebuilt" in why
     again, why = por.spec_reduction(config.replace(disk_losses=1, rebuild=False), [])
     assert again is not None and why == ""
+    # session 60's review: the other two conditions of ``rebuilds`` (mutants, each seen
+    # passing the assertions above and failing these: ``rebuilds`` without
+    # ``config.anti_entropy``, the reduction off without anti-entropy; without ``not
+    # config.membership``, Rebuilt named among a membership entry's unknown actions)
+    quiet, why = por.spec_reduction(config.replace(disk_losses=1, anti_entropy=False), [])
+    assert quiet is not None and why == ""
+    ring = entry("join-anti-entropy").config.replace(disk_losses=1)
+    none, why = por.spec_reduction(ring, [])
+    assert none is None and "Join" in why and "Rebuilt" not in why

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from model_check.check import check
-from model_check.replay import replay_on_spec
+from model_check.replay import rebuild_default_note, replay_on_spec
 from model_check.reports import ReplayReport, ReplayStep
+from model_check.suite import entry
 from model_check.trace import Trace
 from tests.model_check.test_check import NO_REPAIR, TINY_LWW
-from vdynamo.replay_cli import main
+from vdynamo.replay_cli import main, replay
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +129,39 @@ def test_one_step_is_told_in_the_singular() -> None:
     report = ReplayReport("spec", "p", (ReplayStep(1, {}, "c1 put v1 of k to n1"),), True,
                           broke_at=1, reason="r")
     assert report.render().splitlines()[-1] == "Replayed 1 step: p is violated (step 1)."
+
+
+def test_a_refused_trace_that_may_predate_the_rebuild_default_says_so(
+        lww_trace: Trace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 60 made ``[features] rebuild`` true by default and writes no key when
+    true, so a disk-loss trace written before session 60 (recorded without the rebuild)
+    loads with it on. disk-loss-read's counterexample (``rebuild = false``, 8 steps)
+    with its key removed stands for such a trace: the spec refuses it at step 7 (n1,
+    rebuilding, no longer answers the get; ``--on impl`` refuses it at step 8) and the
+    command names the key and the fix; with ``"rebuild": false`` kept it replays, with
+    no note. Mutants, each seen failing: the note left out of
+    ``vdynamo.replay_cli.replay`` (the note's assertion); :func:`rebuild_default_note`
+    ignoring the key (``said``'s assertion) or whether the configuration rebuilds at
+    all (``lww_trace``'s); ``notes`` left out of the report's JSON (KeyError)."""
+    recorded = check(entry("disk-loss-read").config, properties=["read_your_writes"]).result(
+        "read_your_writes").trace
+    assert recorded is not None and recorded.config["features"]["rebuild"] is False
+    config = json.loads(json.dumps(recorded.config))
+    del config["features"]["rebuild"]
+    old = dataclasses.replace(recorded, config=config)
+    path = old.save(tmp_path / "old.json")
+    assert main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED at step 7" in out
+    assert ('note: the trace\'s configuration has no [features] rebuild key, which since '
+            'session 60 means rebuild = true') in out
+    assert 'add "rebuild": false to its "features"' in out
+    assert main([str(path), "--json"]) == 1
+    assert "rebuild key" in json.loads(capsys.readouterr().out)["notes"][0]
+    assert rebuild_default_note(old) != ""
+    kept = replay(recorded)
+    assert kept.ok and kept.notes == () and rebuild_default_note(recorded) == ""
+    said = dataclasses.replace(old, config={**config, "features": {
+        **config["features"], "rebuild": True}})
+    assert rebuild_default_note(said) == ""  # the key written: nothing to guess
+    assert rebuild_default_note(lww_trace) == ""  # no disk to lose: the key is inert

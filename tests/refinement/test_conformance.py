@@ -164,7 +164,8 @@ MAPPED = [e.name for e in DEFAULT_SUITE
 REBUILT = {"disk-loss-read-rebuild", "disk-loss-rebuild-crash", "disk-loss-rebuild-sloppy",
            "disk-loss-rebuild-drop",  # (session 56)
            # session 60: the rebuild on by default; the first two sampled there too, the
-           # amnesia pair (252,024 and 266,103 states) not in CI
+           # amnesia pair (252,024 and 266,103 states) from seeded walks there (its
+           # review: test_the_amnesia_pair_s_walked_edges_agree)
            "disk-loss-w1", "disk-loss-w2", "dvv-amnesia-naive-actor",
            "dvv-amnesia-actor-epochs"}
 #: session 54's review: the entries whose clients send to any node (forwards, the
