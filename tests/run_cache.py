@@ -88,7 +88,8 @@ SAMPLED_UNREDUCED = frozenset({
     "lww-two-clients", "lww-two-clients-drop", "server-vclock-two-clients-drop",
     "client-vclock-two-clients-drop", "dvv-two-keys-drop", "dvv-two-clients-drop",
     "client-vclock-truncated", "client-vclock-untruncated", "delete-concurrent-put",
-    "write-failure-same-coordinator"})  # session 51
+    "write-failure-same-coordinator",  # session 51
+    "dvv-chain-two-clients"})  # session 60 (s60-chain)
 
 
 @dataclass(frozen=True, slots=True)
