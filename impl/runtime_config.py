@@ -37,7 +37,6 @@ Re-exported by :mod:`impl.runtime`, where these names lived first.
 from __future__ import annotations
 
 import difflib
-import errno
 import hashlib
 import ipaddress
 import math
@@ -648,16 +647,17 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
             continue
         try:
             is_dir = served is not None and data.is_dir()
-            if served is not None:
-                _check_room_beside(data)
+            problem = _room_beside(data) if served is not None else None
         except OSError as error:  # session 60's red team: a node name of 249 characters
             # made its default file's name over the file system's 255 bytes, and
             # `vdynamo serve` died with an ENAMETOOLONG traceback
+            problem = str(error.strerror or error)
+        if problem is not None:
             raise errors.ConfigError(
                 f"[nodes.{name}] data: cannot use {str(data)[:300]}: "
-                f"{error.strerror or error}; give the node's data file a shorter path "
+                f"{problem}; give the node's data file a shorter path "
                 f"(`data = \"...\"`; the default is <node name>.sqlite beside the "
-                f"cluster file)") from None
+                f"cluster file)")
         if is_dir:  # session 51's service probe: told
             # "cannot open SQLite database ...: unable to open database file"
             raise errors.ConfigError(
@@ -679,22 +679,22 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
 _LONGEST_SIBLING_SUFFIX = "-journal"
 
 
-def _check_room_beside(data: Path) -> None:
-    """OSError ENAMETOOLONG when the name of a file beside the data file ``data``
-    (:data:`_LONGEST_SIBLING_SUFFIX`) is over its file system's limit on a name
-    (``PC_NAME_MAX``; 255 bytes where it cannot be asked). Session 60's review: a
-    node name of 244-248 characters passed the red team's check (``<name>.sqlite``
-    fits) and ``vdynamo serve`` exited 1 with "File name too long:
-    <name>.sqlite.lock", naming no key."""
+def _room_beside(data: Path) -> str | None:
+    """Why a file beside the data file ``data`` (:data:`_LONGEST_SIBLING_SUFFIX`)
+    could not be made, its name over its file system's limit on a name
+    (``PC_NAME_MAX``; 255 bytes where it cannot be asked); None: it could. Session
+    60's review: a node name of 244-248 characters passed the red team's check
+    (``<name>.sqlite`` fits) and ``vdynamo serve`` exited 1 with "File name too
+    long: <name>.sqlite.lock", naming no key."""
     try:
         most = os.pathconf(data.parent, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):  # no such directory yet; Windows
         most = 255
     size = len(os.fsencode(data.name + _LONGEST_SIBLING_SUFFIX))
     if size > most:
-        raise OSError(errno.ENAMETOOLONG,
-                      f"File name too long: its {_LONGEST_SIBLING_SUFFIX} file beside it "
-                      f"would be named with {size} bytes, over the file system's {most}")
+        return (f"File name too long: its {_LONGEST_SIBLING_SUFFIX} file beside it "
+                f"would be named with {size} bytes, over the file system's {most}")
+    return None
 
 
 def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses], path: Path) -> None:
