@@ -1239,6 +1239,22 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "acked_after_refused_write": 4, "refused_target_acks_again": 5},
         not_found=("fallback_holds_hint",),
     ),
+    _entry(
+        "dvv-chain-forward",
+        "session 61: dvv-chain-fresh-pair's chaining client on three nodes, each put sent "
+        "to any node (workload.coordinator = \"any\": a put sent to n2, outside k's top "
+        "N, is forwarded to n3), one crash, four puts: a forwarded put's acknowledgement "
+        "answers its client as a direct one does and the next put, forwarded or not, "
+        "carries that context. The rule before session 59 breaks sibling_bound (8 steps; "
+        "12 with every put through the forwarder n2, tests/spec/test_chain_forward.py): "
+        "docs/spec.md, 'Chained forwarded puts and retried puts (session 61)'",
+        distinct_states=5_747, transitions=11_870, depth=14,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 3,
+               "write_after_read": 4, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2, "forward_retried": 3,
+               "write_after_own_write": 4, "fresh_pair_minted": 4},
+        not_found=("read_after_acknowledged_write", "forwarder_coordinates"),
+    ),
 )
 
 

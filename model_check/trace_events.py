@@ -834,7 +834,9 @@ class TraceEvents(Lockstep):
         self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
 
     def _turn(self, client: str) -> None:
-        """The client's next request (get, then put with the get's context)."""
+        """The client's next request (get, then put with the get's context; with
+        ``workload.chain_puts`` its puts follow in a row, each with the context the last
+        was answered, session 61)."""
         state = self.clients[client]
         is_get = self.turns.get(client, "get") == "get"
         if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
@@ -868,7 +870,9 @@ class TraceEvents(Lockstep):
             request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
                                  context, None, client, counter)
             action = ClientPut(client, node, key)
-        self.turns[client] = "put" if is_get else "get"
+        # (session 61) a chaining client (workload.chain_puts) puts again after a put,
+        # with the context that put was answered: get, then its puts in a row
+        self.turns[client] = "put" if is_get or self.config.chain_puts else "get"
         if len(keys) > 1:
             self.report.by_key[f"{'get' if is_get else 'put'} {key}"] += 1
         known = set(self._node(node).snapshot().coordinations)

@@ -36,7 +36,9 @@ forwarder (``ForwardReply``), which answers the client. The mapping:
   instead when the ``ForwardReply`` is lost: it knows less, no safety difference);
 - a named spec gap (:func:`known_gap`): ``forward-answer-lost`` (the acknowledgement
   of a put whose coordination ended in the event it was sent, lost when sent: not
-  seen).
+  seen), and with ``workload.chain_puts`` ``chained-answer-unheard`` (session 61: a
+  forwarded put acknowledged whose client heard an error keeps its older context,
+  where the spec's client chains the answer; not knowing less is then observable).
 
 Only runs whose spec configuration sends requests to any node (``workload.coordinator
 = "any"``: ``trace_config(write_failures=True)``) see forwards; in every other run the
@@ -246,4 +248,16 @@ def known_gap(v: TraceEvents) -> str:
                 "acknowledged it and ended its coordination in one event, and its "
                 "ForwardReply was lost when sent: the acknowledgement is not seen "
                 "(docs/refinement.md, \"Trace validation refuses every write (session 53)\")")
+    unheard = sorted(f"{r.client}'s v{r.spec_id}" for r in v.requests.values()
+                     if v.config.chain_puts and r.is_put and r.done
+                     and r.handle.error is not None
+                     and (r.client, r.spec_id) in v.forward_acked)
+    if unheard:
+        return ("spec gap chained-answer-unheard (session 61): a forwarded put its "
+                f"coordinator acknowledged ({', '.join(unheard)}) was answered to its "
+                "client with an error (its ForwardReply lost, or the forwarder's timeout "
+                "first), so the chaining client (workload.chain_puts) kept its older "
+                "context, where the spec's client hears every acknowledgement and chains "
+                "its answer (docs/spec.md, \"Chained forwarded puts and retried puts "
+                "(session 61)\")")
     return ""

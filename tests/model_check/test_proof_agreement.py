@@ -169,7 +169,7 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     # session 57: the rebuild entries are encoded (tests/model_check/test_proof_rebuild.py)
     assert [e.name for e in DEFAULT_SUITE if unencoded(e.config)] == [
         "write-failure-acked", "forward-strict-partition", "forward-pw-partition",
-        "forward-pw-disk-loss"]
+        "forward-pw-disk-loss", "dvv-chain-forward"]  # (session 61: forwards too)
     assert "dvv-prune-learnt" in {r.name for r in results}
     assert {e.name for e in DEFAULT_SUITE if len(e.config.keys) != 1} == {"dvv-two-keys-drop"}
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {

@@ -171,7 +171,10 @@ REBUILT = {"disk-loss-read-rebuild", "disk-loss-rebuild-crash", "disk-loss-rebui
 #: session 54's review: the entries whose clients send to any node (forwards, the
 #: forwarder's retries and its copy's hand-off): the lockstep maps no forward
 #: (``LockstepState.maps_forwards``; trace validation's harness does)
-FORWARDED = {"forward-strict-partition", "forward-pw-partition", "forward-pw-disk-loss"}
+FORWARDED = {"forward-strict-partition", "forward-pw-partition", "forward-pw-disk-loss",
+             # session 61: chained forwarded puts, on the implementation by trace
+             # validation (tests/refinement/test_chain_puts_forward.py)
+             "dvv-chain-forward"}
 #: suite entries whose faults or features the lockstep does not map yet (the
 #: refinement part of the membership issue): named here so the list cannot grow unseen
 UNMAPPED: set[str] = {

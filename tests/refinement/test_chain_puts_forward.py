@@ -1,0 +1,130 @@
+"""Chained forwarded puts on the implementation (session 61, issue 12): trace
+validation (:mod:`model_check.trace_validation`, whose harness maps forwarding,
+:mod:`model_check.trace_forwarding`) with ``workload.chain_puts``.
+
+The lockstep (``test_chain_puts_lockstep.py``, ``test_chain_puts_modes.py``) maps no
+forwarding (``LockstepState.maps_forwards``), so no test drove the implementation's
+forward path with a chained context. Trace validation's workload with
+``trace_config(write_failures=True)`` sends some puts to a node outside the key's top
+N, which forwards them (``impl.forwarding``: the coordinator answers the forwarder
+with a ``ForwardReply`` carrying ``PutResult.context``, the forwarder the client);
+with ``chain_puts`` each client reads once, then puts its values in a row, each with
+the context its last put was answered (``TraceEvents._turn``; the harness's client
+keeps ``PutResult.context``, ``Lockstep._collect_replies``; the spec's,
+:func:`spec.coordination.answered`). Rerun a seed with
+``validate_seed(seed, config=chained(), write_failures=True)``.
+
+Mutants (each run by its test, and seen to fail the fixed code's assertion):
+
+- the coordinator answering a forwarded put with no context (``impl.put_coordinator.
+  answer``'s ``ForwardReply`` without ``context``): seed 0 diverges at ``event 67
+  (t=0.9691): put c3 #8 @n4``, the put that carries it (its version lands beside the
+  write its client was told about); 23 of seeds 0-29 diverge (16 without it too);
+- the forwarder relaying an empty ``PutResult.context`` to its client
+  (``Forwarder.on_forward_reply``): the same event;
+- the workload not chaining (``TraceEvents._turn`` alternating get and put, as before
+  session 61): the context-dropping mutant then validates on seed 0 (every put
+  carries a get's context), so ``test_a_forward_answer_without_its_context_diverges``
+  fails.
+
+A gap this found, named ``chained-answer-unheard`` (``trace_forwarding.known_gap``:
+the seed stops with the verdict ``spec-gap``, never ``ok``) and pinned by
+``test_an_acknowledged_put_the_client_did_not_hear``: the spec's client hears every
+acknowledgement at once (trace_forwarding: "it knows less, no safety difference"), but
+a chaining client whose forwarded put was acknowledged and who heard an error (the
+forwarder's ``ForwardReply`` lost, its timeout answering ``RequestTimeoutError``) keeps
+its older context, so its next put is a sibling of its own acknowledged write where
+the spec's supersedes it. Seeds 16, 59 and 72 of 0-79 stop there; 77 diverges at a
+``ReplicaPutAck`` (c2's v6 acknowledged by the implementation, not by the spec, n1's
+copy of it unpersisted), not analysed. Mutant: ``known_gap`` without the gap's clause
+(seed 16 is then a ``divergence``). docs/spec.md, "Chained forwarded puts and retried
+puts (session 61)".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import impl.put_coordinator
+from impl import forwarding
+from impl.effects import PutResult, Reply, Send
+from impl.messages import ForwardReply
+from model_check.trace_swarm import trace_config
+from model_check.trace_validation import validate_seed
+from spec.config import Config
+
+#: seeds whose chained runs validate: 0, a forwarded put's answer chained (the
+#: mutants diverge there); 19, a forwarder coordinates a put itself, hands its copy
+#: on and lets it go (76 of seeds 0-79 validate chained)
+SEEDS = (0, 19)
+#: the seed the mutants run on, and the event where they diverge
+MUTANT_SEED = 0
+DIVERGES_AT = "event 67 (t=0.9691): put c3 #8 @n4"
+
+
+def chained() -> Config:
+    """trace_config(write_failures=True) (forwards) with ``chain_puts``."""
+    config = trace_config(write_failures=True)
+    return config.replace(name=f"{config.name}-chain", chain_puts=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_chained_forwarded_puts_validate(seed: int) -> None:
+    report = validate_seed(seed, config=chained(), write_failures=True)
+    assert (report.verdict, report.impl_converged, report.spec_converged) == (
+        "ok", True, True), f"{report.line()}\n{report.reason}"
+
+
+def _answer_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coordinator's ``ForwardReply`` of a put without its context."""
+    original = impl.put_coordinator.answer
+
+    def answer(reply_to: Any, result: Any, error: Any, *, kind: str = "get") -> Any:
+        effect = original(reply_to, result, error, kind=kind)
+        if (isinstance(effect, Send) and isinstance(effect.message, ForwardReply)
+                and effect.message.kind == "put" and not effect.message.error):
+            return Send(effect.dest, ForwardReply(effect.message.op_id, "put"))
+        return effect
+
+    monkeypatch.setattr(impl.put_coordinator, "answer", answer)
+
+
+def _relay_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder relaying an empty ``PutResult.context`` to its client."""
+    original = forwarding.Forwarder.on_forward_reply
+
+    def relay(self: forwarding.Forwarder, src: str, message: ForwardReply) -> list[Any]:
+        return [Reply(e.request_id, PutResult(b""), e.error)
+                if isinstance(e, Reply) and isinstance(e.result, PutResult) else e
+                for e in original(self, src, message)]
+
+    monkeypatch.setattr(forwarding.Forwarder, "on_forward_reply", relay)
+
+
+@pytest.mark.parametrize("mutant", ["coordinator", "forwarder"])
+def test_a_forward_answer_without_its_context_diverges(
+        mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (_answer_without_context if mutant == "coordinator" else _relay_without_context)(
+        monkeypatch)
+    report = validate_seed(MUTANT_SEED, config=chained(), write_failures=True)
+    assert report.verdict == "divergence", report.line()
+    assert report.reason.splitlines()[0] == DIVERGES_AT, report.reason
+
+
+def test_an_acknowledged_put_the_client_did_not_hear() -> None:
+    """The gap (module docstring), seed 16: c2's put v5, forwarded, is acknowledged
+    by its coordinator (the spec's client chains its answer) but c2 hears a timeout
+    and keeps its older context; its next put, v6 through n4, keeps v5 as a sibling
+    on the implementation and supersedes it in the spec. Unchained, the seed
+    validates. When the spec models the answer unheard, this test fails: re-pin it."""
+    report = validate_seed(16, config=chained(), write_failures=True)
+    assert report.verdict == "spec-gap", report.line()
+    lines = report.reason.splitlines()
+    assert lines[0] == "event 152 (t=2.6267): put c2 #6 @n4", report.reason
+    assert lines[1].startswith("spec gap chained-answer-unheard (session 61): a "
+                               "forwarded put its coordinator acknowledged (c2's v5)"), lines[1]
+    assert ('.nodes.n4.store.k: spec "{v8, v6, v3}" vs impl "{v8, v5, v3, v6}"'
+            in report.reason), report.reason
+    assert validate_seed(16, write_failures=True).verdict == "ok"
