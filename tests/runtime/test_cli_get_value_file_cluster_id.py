@@ -50,12 +50,13 @@ def _cluster_id(directory: Path) -> str:
 
 def test_get_value_file_writes_the_exact_bytes_and_refuses_siblings_by_count(
         clusters: tuple[Path, Path], tmp_path: Path) -> None:
-    """Mutants: ``_write_got`` writing ``values[0]`` whatever the count (siblings not
-    refused): failed at "2 siblings" (exit 0, OUT written); ``--sibling`` taken from
-    the node's order, not by bytes (``values[N-1]``): failed at ``b"\\x00first"``
-    (the node answers its siblings newest first here); ``_out_problem`` returning
-    None: the missing directory failed at the one-line error (a traceback after
-    the get, FileNotFoundError from mkstemp)."""
+    """Mutants (session 61): ``_write_got`` without the siblings' refusal (the
+    first written whatever the count): failed at "has 2 siblings" (exit 0, OUT
+    overwritten); ``--sibling`` taken in the node's order, not by bytes
+    (``values[N-1]``): failed at ``b"\\x00first"`` (``b"zlast"``, put first);
+    ``_out_problem`` returning None (no check before the get): failed at "no
+    directory" (the get made, then "cannot write it (No such file or directory);
+    the value was read, not written")."""
     a, _ = clusters
     where = ("--dir", str(a))
     value = bytes(range(256)) * 4  # every byte, none of it a line of text
@@ -67,7 +68,8 @@ def test_get_value_file_writes_the_exact_bytes_and_refuses_siblings_by_count(
     assert got.stdout.startswith("context: ")  # the context, as ever
 
     # siblings: refused, their count named, the file untouched
-    for blind in ("\x00first", "zlast"):  # two blind puts: two siblings
+    for blind in ("zlast", "\x00first"):  # two blind puts: two siblings, the node
+        # answering them in the order they were put
         assert cli("put", "pair", blind, *where).returncode == 0
     out = tmp_path / "pair.bin"
     out.write_bytes(b"old")
@@ -105,10 +107,13 @@ def test_a_named_cluster_refuses_a_node_of_another_and_never_writes_to_it(
     """Seeds ``[B, A]`` of two healthy clusters: by default the client keeps to B,
     the first that answers (unchanged); with ``--cluster-id`` of A the put goes to
     A, and with B alone it is refused naming both ids, B's store untouched.
-    Mutants: ``Router.other_cluster`` ignoring ``given_cluster_id`` (the id learned
-    only): failed at ``"B's"`` stored in A? no: the put with seeds [B, A] went to B
-    (A's get exit 1); ``misdirected`` naming neither id ("a node of another
-    cluster" alone, before): failed at the message naming both ids."""
+    Mutants (session 61): the id given not pinned at the start (``Router.cluster_id``
+    None until learned, so no X-Vdynamo-Cluster sent): failed at the put of
+    "stray" to B alone, exit 0, written in B; ``misdirected`` naming neither id ("a
+    node of another cluster" alone, before): failed at the message naming both.
+    ``other_cluster`` ignoring ``given_cluster_id`` passes here (B states its id,
+    and the pinned id refuses it): tests/vdynamo/test_client_other_cluster.py's
+    node stating none catches it."""
     a, b = clusters
     ids = _cluster_id(a), _cluster_id(b)
     assert ids[0] != ids[1]
