@@ -833,7 +833,8 @@ class Router:
 
     def __init__(self, seeds: Sequence[str], refresh_s: float = 30.0,
                  now: Callable[[], float] = time.monotonic, *,
-                 max_answer_bytes: int | None = None) -> None:
+                 max_answer_bytes: int | None = None, cluster_id: str | None = None) -> None:
+        given_id = _checked_cluster_id(cluster_id)
         if isinstance(seeds, str | bytes):  # each character was taken for a node
             raise LocalError(f"connect: give a list of node addresses, e.g. "
                              f"[{seeds!r:.60}], not one str")
@@ -849,8 +850,15 @@ class Router:
         #: of its members vouch for (:func:`_vouched`; None: none yet, or a node of
         #: before session 29): sent in
         #: X-Vdynamo-Cluster with every request, so a node of another cluster refuses
-        #: it (421); ``/status`` of such a node is not learned (:func:`status_plan`)
-        self.cluster_id: str | None = None
+        #: it (421); ``/status`` of such a node is not learned (:func:`status_plan`).
+        #: The ``cluster_id`` given (:attr:`given_cluster_id`) from the start
+        self.cluster_id: str | None = given_id
+        #: the ``cluster_id`` the client was given (``Client(seeds, cluster_id=...)``,
+        #: ``vdynamo get --cluster-id``; session 61), lower case; None: the first
+        #: vouched one learned is pinned (the default). Given, a node whose ``/status``
+        #: states another, or none, is refused (:meth:`other_cluster`) and every
+        #: request names it in X-Vdynamo-Cluster (a node of another cluster: 421)
+        self.given_cluster_id = given_id
         #: the bound the client was given (None: the cluster's, :meth:`answer_limit`)
         self.given_answer_bytes = max_answer_bytes
         #: node name -> what its own ``/status`` states (:class:`_Stated`), for every
@@ -1064,9 +1072,30 @@ class Router:
 
     def other_cluster(self, status: dict[str, Any]) -> bool:
         """Whether ``status`` (a ``/status`` body) is of a node of another cluster than
-        the one learned (a node of before session 29, without ``cluster_id``: no)."""
+        the one learned (a node of before session 29, without ``cluster_id``: no), or
+        than the one given (:attr:`given_cluster_id`; one stating none: yes, it
+        cannot show it is of the cluster named)."""
         theirs = status.get("cluster_id")
+        if self.given_cluster_id is not None:
+            return not (isinstance(theirs, str) and theirs.lower() == self.given_cluster_id)
         return self.cluster_id is not None and theirs is not None and theirs != self.cluster_id
+
+    def ours(self) -> str:
+        """The cluster the client keeps to, as a refusal names it: ``the cluster_id
+        given, X`` or ``the cluster_id learned, X`` (none yet: ``none learned``)."""
+        if self.given_cluster_id is not None:
+            return f"the cluster_id given, {self.given_cluster_id}"
+        return (f"the cluster_id learned, {self.cluster_id}" if self.cluster_id
+                else "none learned")
+
+    def misdirected(self, base: str, theirs: object) -> str:
+        """Why the node at ``base`` was passed over: a node of another cluster, naming
+        its ``cluster_id`` (``theirs``: its ``/status``'s, or the one its 421 names;
+        None: it states none) and :meth:`ours` (session 61: "a node of another
+        cluster" alone before, neither id named)."""
+        its = (f"its cluster_id {theirs}" if isinstance(theirs, str) and theirs
+               else "it states no cluster_id")
+        return f"{base}: a node of another cluster ({its}, not {self.ours()})"
 
     def forget(self) -> None:
         """Relearn the ring before the next request (a node did not answer)."""
@@ -1429,6 +1458,33 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
     return body
 
 
+#: a cluster_id as a node's 421 names its own (:meth:`impl.http_api.HttpApi._misdirected`)
+_NAMED_ID = re.compile(r"cluster_id ([0-9a-f]{32})")
+#: what a ``cluster_id`` is: 32 hex digits (:func:`impl.http_api.cluster_id`)
+_ID_FORM = re.compile(r"[0-9A-Fa-f]{32}")
+
+
+def _refusing_id(answer: httpx.Response) -> str | None:
+    """The ``cluster_id`` a node's 421 (``answer``) names as its own in its message
+    (None: none named, not the API's error)."""
+    message = _json(answer).get("message")
+    found = _NAMED_ID.search(message) if isinstance(message, str) else None
+    return found.group(1) if found else None
+
+
+def _checked_cluster_id(given: object) -> str | None:
+    """``cluster_id`` as given to a client (None: none), lower case; LocalError naming
+    it unless it is 32 hex digits, a node's ``/status`` ``cluster_id``
+    (:func:`impl.http_api.cluster_id`), not a cluster's name (session 61)."""
+    if given is None:
+        return None
+    if not isinstance(given, str) or not _ID_FORM.fullmatch(given):
+        raise LocalError(f"connect: cluster_id {given!r:.60} is not a cluster_id: it takes "
+                         "the 32 hex digits of a node's /status cluster_id (`curl "
+                         "HOST:PORT/status`), not a cluster's name; nothing was sent")
+    return given.lower()
+
+
 def _vouched(status: dict[str, Any]) -> bool:
     """Whether the ``cluster_id`` of a ``/status`` body may be pinned
     (:attr:`Router.cluster_id`): its node does not say ``ready: false`` and, with
@@ -1480,7 +1536,8 @@ def _status_of(router: Router, node: str | None = None) -> Plan:
             body = None
         if answer.status_code == 200 and isinstance(body, dict):
             if node is None and router.other_cluster(body):  # the ring of another
-                why.append(f"{base}: a node of another cluster")  # cluster: not learned
+                # cluster: not learned
+                why.append(router.misdirected(base, body.get("cluster_id")))
                 continue
             if node is None and router.cluster_id is None and not _vouched(body):
                 unready = unready or (base, body)
@@ -1604,7 +1661,8 @@ def get_plan(router: Router, key: bytes | str, r: int | str | None,
             continue
         if got is None:
             status = answer.status_code
-            why.append(f"{base}: a node of another cluster" if status == _MISDIRECTED
+            why.append(router.misdirected(base, _refusing_id(answer))
+                       if status == _MISDIRECTED
                        else f"{base}: HTTP {status} {_not_a_nodes_error(_json(answer), answer)}"
                        if 400 <= status < 500 else f"{base}: {_said(answer)}"
                        f"{' (not an answer of the API)' if status < 500 else ''}")
@@ -1736,8 +1794,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
         if written is not None:
             return written
-        why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                   _MISDIRECTED else f"{base}: {_said(answer)} (not written)")
+        why.append(router.misdirected(base, _refusing_id(answer)) if answer.status_code
+                   == _MISDIRECTED else f"{base}: {_said(answer)} (not written)")
     raise _unserved(what, router.candidates(key), why)
 
 
@@ -1897,7 +1955,9 @@ class Client:
     (:func:`call_deadline`: by default :data:`DEADLINE_S` or twice ``timeout_s``; None:
     none, and no probe before a write); ``resolve``: the sibling-resolution hook;
     ``refresh_s``: how often the ring is relearned; ``max_answer_bytes``: the largest
-    answer read (None: the cluster's, :meth:`Router.answer_limit`). One client may be
+    answer read (None: the cluster's, :meth:`Router.answer_limit`); ``cluster_id``: the
+    cluster meant (:attr:`Router.given_cluster_id`; None: the first vouched one
+    learned). One client may be
     shared by any number of threads: at most :attr:`IN_FLIGHT` of their requests are
     in flight at once, the others wait their turn in the client (nothing sent yet,
     their ``timeout_s`` not started)."""
@@ -1920,9 +1980,11 @@ class Client:
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = TIMEOUT_S, refresh_s: float = 30.0,
                  max_answer_bytes: int | None = None,
-                 deadline_s: float | Default | None = DEFAULT_DEADLINE) -> None:
+                 deadline_s: float | Default | None = DEFAULT_DEADLINE,
+                 cluster_id: str | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
-        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
+        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes,
+                             cluster_id=cluster_id)
         self._deadline_s = call_deadline(timeout_s, deadline_s)
         #: the deadline is the default one: it grows with a call's record
         #: (:meth:`Router.call_record_s`, session 57)
@@ -2155,9 +2217,11 @@ class AsyncClient:
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = TIMEOUT_S, refresh_s: float = 30.0,
                  max_answer_bytes: int | None = None,
-                 deadline_s: float | Default | None = DEFAULT_DEADLINE) -> None:
+                 deadline_s: float | Default | None = DEFAULT_DEADLINE,
+                 cluster_id: str | None = None) -> None:
         _check_client(resolve, timeout_s, max_answer_bytes, deadline_s)
-        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes)
+        self.router = Router(seeds, refresh_s, max_answer_bytes=max_answer_bytes,
+                             cluster_id=cluster_id)
         self._deadline_s = call_deadline(timeout_s, deadline_s)
         #: the deadline is the default one: it grows with a call's record
         #: (:meth:`Router.call_record_s`, session 57)

@@ -47,7 +47,8 @@ __all__ = ["DEADLINE_S", "MAX_ANSWER_BYTES", "TIMEOUT_S", "AsyncClient", "Client
 
 def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
             timeout_s: float = TIMEOUT_S, max_answer_bytes: int | None = None,
-            deadline_s: float | Default | None = DEFAULT_DEADLINE) -> Client:
+            deadline_s: float | Default | None = DEFAULT_DEADLINE,
+            cluster_id: str | None = None) -> Client:
     """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
     ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
     returns them all); ``timeout_s``: each node's part of a call, its answer whole
@@ -69,16 +70,25 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
     its answer until the deadline, then raises OutcomeUnknownError; a write not sent
     by then raises NoNodeError, not written (:mod:`impl.http_client`). ``None``: no
     deadline, each node's part bounded by ``timeout_s`` alone and no probe (the
-    behaviour before session 54). Close it (or use ``with``)."""
+    behaviour before session 54). ``cluster_id`` (session 61): the cluster meant, the
+    32 hex digits of its nodes' ``/status`` ``cluster_id``; a node of another cluster
+    (or one stating none) is then never learned from nor written to, and a call that
+    finds no node of it raises NoNodeError naming both ids. None (the default): the
+    first ``cluster_id`` a majority of its node's members vouch for is kept, so seeds
+    of two healthy clusters keep to whichever answers first. Not 32 hex digits:
+    LocalError naming it. Close it (or use ``with``)."""
     return Client(nodes, resolve=resolve, timeout_s=timeout_s,
-                  max_answer_bytes=max_answer_bytes, deadline_s=deadline_s)
+                  max_answer_bytes=max_answer_bytes, deadline_s=deadline_s,
+                  cluster_id=cluster_id)
 
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
                   timeout_s: float = TIMEOUT_S, max_answer_bytes: int | None = None,
-                  deadline_s: float | Default | None = DEFAULT_DEADLINE) -> AsyncClient:
+                  deadline_s: float | Default | None = DEFAULT_DEADLINE,
+                  cluster_id: str | None = None) -> AsyncClient:
     """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
     one event loop, that of its first request: used in another (a second
     ``asyncio.run``) it raises LocalError, nothing sent."""
     return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s,
-                       max_answer_bytes=max_answer_bytes, deadline_s=deadline_s)
+                       max_answer_bytes=max_answer_bytes, deadline_s=deadline_s,
+                       cluster_id=cluster_id)

@@ -6,7 +6,10 @@ The nodes are ``--node host:port`` (repeatable), else those of the local
 cluster in ``--dir`` (default ``./vdynamo-cluster``, see ``vdynamo cluster up``).
 ``get`` prints each sibling (one line each, escaped: :func:`shown`; ``--json``: one
 JSON object with the values base64) and then ``context: C``; it exits 1 when the
-key has no value.
+key has no value. ``get KEY --value-file OUT`` (``-o``; session 61) writes the one
+value's exact bytes to the file OUT instead (siblings: refused naming their count,
+unless ``--sibling N``: :func:`_write_got`). ``--cluster-id ID`` names the cluster
+meant: a node of another is refused, nothing sent to it (session 61).
 ``put`` and ``delete`` print the new context (a delete writes a tombstone: a
 later ``get`` prints no value and this context; without ``--context`` the
 node reads the key first and deletes what it read, as Riak does: a key with no
@@ -35,6 +38,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,7 +71,9 @@ _PW_HELP = ("primary write quorum for this request, 0..N: how many of the "
 _EPILOGS = {
     "vdynamo get": "exit status: 0 a value read (siblings: one line each); 1 no value (the "
                    "key absent or deleted: its context is printed still), or an error (one "
-                   "line); 2 bad arguments. Example: vdynamo get cart --dir mycluster",
+                   "line), or with --value-file siblings and no --sibling (their count "
+                   "named, nothing written); 2 bad arguments. Examples: vdynamo get cart "
+                   "--dir mycluster; vdynamo get photo -o photo.jpg --dir mycluster",
     "vdynamo put": "exit status: 0 written (the new context printed); 1 an error (one line: "
                    "nothing sent, refused, or the outcome unknown); 2 bad arguments. "
                    "Example: vdynamo put cart milk --context CONTEXT --dir mycluster",
@@ -100,6 +106,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                              "write is never sent twice) "
                              f"(default {NODE_TIMEOUT_S:g}, or half of --timeout if less; at "
                              "most --timeout)")
+    parser.add_argument("--cluster-id", type=_cluster_id, default=None, metavar="ID",
+                        help="the cluster meant: the 32 hex digits of its nodes' /status "
+                             "cluster_id; a node of another cluster is refused, nothing "
+                             "sent to it (default: the first cluster that answers)")
     parser.add_argument("--max-answer-bytes", type=_positive, default=None,
                         help="the largest answer read, in bytes (default: the largest "
                              "the cluster's /status states, at least "
@@ -142,6 +152,16 @@ def _timeout(text: str) -> float:
     if not 0 < value <= 3600:  # (NaN fails too)
         raise argparse.ArgumentTypeError(f"must be seconds in (0, 3600], got {text!r}")
     return value
+
+
+def _cluster_id(text: str) -> str:
+    """``--cluster-id``: 32 hex digits, lower case (argparse's one-line error
+    otherwise, naming what a cluster_id is; session 61)."""
+    if len(text) != 32 or any(char not in "0123456789abcdefABCDEF" for char in text):
+        raise argparse.ArgumentTypeError(
+            f"not a cluster_id: {text[:60]!r}: give the 32 hex digits of a node's /status "
+            "cluster_id (`curl HOST:PORT/status`), not the cluster's name")
+    return text.lower()
 
 
 def _positive(text: str) -> int:
@@ -242,7 +262,8 @@ def _request(prog: str, args: argparse.Namespace,
                   file=sys.stderr)
         nodes = [node for node in nodes if node not in stopped] + list(stopped)
         client = connect(nodes, timeout_s=_node_timeout(args), deadline_s=args.timeout,
-                         max_answer_bytes=args.max_answer_bytes)
+                         max_answer_bytes=args.max_answer_bytes,
+                         cluster_id=args.cluster_id)
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return None
@@ -377,16 +398,38 @@ def _quorum(text: str) -> int | str:
 
 
 def main_get(argv: list[str]) -> int:
-    """``vdynamo get KEY [--r R] [--pr PR] [--json]``."""
+    """``vdynamo get KEY [--r R] [--pr PR] [--json | -o OUT [--sibling N]]``.
+    ``--value-file OUT`` (``-o``; session 61, the twin of ``put --value-file``):
+    :func:`_write_got`."""
     parser = _parser("vdynamo get")
     parser.add_argument("--r", type=_quorum, help=_R_HELP)
     parser.add_argument("--pr", type=_quorum, help=_PR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("-o", "--value-file", metavar="OUT", default=None,
+                        help="write the value's exact bytes to the file OUT ('-': the "
+                             "standard output, the context then on stderr) instead of "
+                             "printing it escaped; written only when the key has one "
+                             "value (siblings: refused, their count named, unless "
+                             "--sibling N)")
+    parser.add_argument("--sibling", type=_positive, metavar="N", default=None,
+                        help="with --value-file: write the Nth of the siblings, 1.., "
+                             "ordered by their bytes (the same N whichever node answers)")
     args = parser.parse_args(argv)
+    if args.value_file is not None and args.json:
+        parser.error("--json and --value-file: give one (--json has every sibling's "
+                     "bytes in base64)")
+    if args.sibling is not None and args.value_file is None:
+        parser.error("--sibling N: only with --value-file OUT (it picks the value written)")
+    if args.value_file is not None and (wrong := _out_problem(args.value_file)):
+        print(f"vdynamo get: --value-file {args.value_file}: {wrong}; nothing was read",
+              file=sys.stderr)
+        return 1
     got = _request("vdynamo get", args, lambda client: client.get(
         os.fsencode(args.key), r=args.r, pr=args.pr))
     if got is None:
         return 1
+    if args.value_file is not None:
+        return _write_got(args.key, got.values, got.context, args.value_file, args.sibling)
     if args.json:
         print(json.dumps({"values": [base64.b64encode(v).decode() for v in got.values],
                           "content_types": got.content_types, "context": got.context}))
@@ -397,6 +440,102 @@ def main_get(argv: list[str]) -> int:
             print("(no value)", file=sys.stderr)
         print(f"{_CONTEXT_LINE}{got.context}")
     return 0 if got.values else 1
+
+
+def _out_problem(path: str) -> str | None:
+    """Why ``get --value-file`` cannot write the file ``path`` (checked before the get
+    is sent): its directory missing, not a directory or not writable, or ``path`` a
+    directory; None when it can (``-``: the standard output)."""
+    if path == "-":
+        return None
+    out = Path(path)
+    parent = out.parent
+    if out.is_dir():
+        return "is a directory (give a file's path)"
+    if not parent.is_dir():
+        return (f"no directory {str(parent)!r}" if not parent.exists() else
+                f"{str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK) and not (
+            out.exists() and os.access(out, os.W_OK)):
+        return f"cannot write in the directory {str(parent)!r} (permission denied)"
+    return None
+
+
+def _write_got(key: str, values: list[bytes], context: str, path: str,
+               sibling: int | None) -> int:
+    """``vdynamo get KEY --value-file PATH [--sibling N]`` after the get: the one
+    value's exact bytes written to the file ``path`` (``-``: the standard output),
+    then ``context: C`` printed (on stderr for ``-``, the output being the value's);
+    exit status 0. With no value: ``(no value)``, the context, 1, the file untouched.
+    With siblings and no ``sibling``: one line naming their count and the ways out
+    (``--sibling N``, or ``--json`` to read them all and a put of their merge with the
+    context printed), the context, 1, nothing written; as Riak's HTTP API answers
+    ``300 Multiple Choices`` listing the siblings' vtags and serves one only when
+    asked for one (``?vtag=``). ``sibling`` N: the Nth of the siblings ordered by
+    their bytes (the order the answering node gives may differ between reads),
+    over their count: refused so. The file is written whole (a temporary file in its
+    directory renamed over it, so a failed write leaves the old file), but a path
+    that is not a regular file (``/dev/stdout``, a pipe) is written in place; an
+    OSError is one line, exit 1."""
+    context_out = sys.stderr if path == "-" else sys.stdout
+    if not values:
+        print("(no value): nothing written", file=sys.stderr)
+        print(f"{_CONTEXT_LINE}{context}", file=context_out)
+        return 1
+    if sibling is None and len(values) > 1:
+        print(f"vdynamo get: {key!r} has {len(values)} siblings and --value-file writes "
+              f"one value: give --sibling 1..{len(values)} (ordered by their bytes), or "
+              "read them all with --json and put their merge with --context (below); "
+              "nothing was written", file=sys.stderr)
+        print(f"{_CONTEXT_LINE}{context}", file=context_out)
+        return 1
+    if sibling is not None and sibling > len(values):
+        print(f"vdynamo get: --sibling {sibling}: {key!r} has {len(values)} "
+              f"value{'s' if len(values) > 1 else ''}; nothing was written", file=sys.stderr)
+        print(f"{_CONTEXT_LINE}{context}", file=context_out)
+        return 1
+    value = sorted(values)[(sibling or 1) - 1]
+    try:
+        _write_file(path, value)
+    except OSError as error:
+        print(f"vdynamo get: --value-file {path}: cannot write it "
+              f"({error.strerror or error}); the value was read, not written",
+              file=sys.stderr)
+        return 1
+    print(f"{_CONTEXT_LINE}{context}", file=context_out)
+    return 0
+
+
+def _write_file(path: str, value: bytes) -> None:
+    """``value`` into the file ``path`` (``-``: the standard output's bytes): whole,
+    through a temporary file renamed over it, unless ``path`` names something other
+    than a regular file (a device, a pipe: written in place). OSError as writing."""
+    if path == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(value)
+        sys.stdout.buffer.flush()
+        return
+    out = Path(path)
+    if out.exists() and not out.is_file():
+        with open(out, "wb") as stream:
+            stream.write(value)
+        return
+    if out.exists():
+        mode = out.stat().st_mode & 0o7777  # an existing file keeps its mode
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # as open() would create it (mkstemp's is 0600)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(value)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def main_put(argv: list[str], stdin: BinaryIO | None = None) -> int:

@@ -81,7 +81,10 @@ def test_two_replaced_disks_stay_silent_while_the_node_that_remembers_is_down() 
     it (``unconfirmed-asked``); each is named by the other, not by n3. Both stay
     unconfirmed, waiting for n3 (``unnamed_by``), and no get at R = 2 through n1
     answers without the key's value (unavailable is never wrong); n3 back, they are
-    told, rebuild, and every get answers the value."""
+    told, rebuild, and every get answers the value. Session 61's mutant, a bound on
+    the wait (``Node._to_name`` without the members this node holds ``down``): fails
+    at ``(False, ())``, and its gets at R = 2 answer 20 of 20 keys not found (seeds
+    1-3; docs/runtime.md, "Service gaps closed (session 61)")."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3) as cluster:
         client = cluster.client()
         for key in KEYS:

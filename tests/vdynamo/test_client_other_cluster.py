@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from impl.errors import LocalError
 from impl.http_api import cluster_id
 from impl.http_client import AsyncClient, NoNodeError, Router, get_plan, put_plan, status_plan
 from tests.runtime.live import SECRET, call, cluster, run, url
@@ -106,3 +107,33 @@ def test_a_status_without_cluster_id_is_learned_by_a_client_that_knows_one() -> 
     assert old.value.value == {"ring": "of an old node"}
     fresh = Router(["10.0.0.1:1"], now=lambda: 0.0)
     assert not fresh.other_cluster({"cluster_id": "B"}) and fresh.cluster_header() == {}
+
+
+def test_a_cluster_id_given_refuses_a_node_stating_another_or_none() -> None:
+    """Session 61: ``Router(seeds, cluster_id=...)`` keeps to the cluster named from
+    the start: a ``/status`` of another id, or stating none (a node that cannot show
+    it is of the cluster named), is passed over naming both; a malformed id is
+    refused before anything is sent. Mutant: ``other_cluster`` ignoring
+    ``given_cluster_id`` (the learned id's rule: a node stating none is taken):
+    failed at the body without ``cluster_id``, returned."""
+    given = "AB" * 16
+    with pytest.raises(LocalError, match="'vdynamo' is not a cluster_id"):
+        Router(["10.0.0.1:1"], cluster_id="vdynamo")
+    router = Router(["10.0.0.1:1", "10.0.0.2:2", "10.0.0.3:3"], now=lambda: 0.0,
+                    cluster_id=given)
+    assert router.cluster_id == router.given_cluster_id == given.lower()
+    plan = status_plan(router)
+    next(plan)
+    plan.send(httpx.Response(200, json={"cluster_id": "cd" * 16}))
+    plan.send(httpx.Response(200, json={"node": "old"}))  # states none: refused too
+    with pytest.raises(NoNodeError) as refused:
+        plan.send(httpx.Response(200, json={"cluster_id": "cd" * 16}))
+    assert f"its cluster_id {'cd' * 16}, not the cluster_id given, {'ab' * 16}" in str(
+        refused.value)
+    assert "10.0.0.2:2: a node of another cluster (it states no cluster_id" in str(
+        refused.value)
+    plan = status_plan(router)
+    next(plan)
+    with pytest.raises(StopIteration) as taken:  # the id given, in upper case: taken
+        plan.send(httpx.Response(200, json={"cluster_id": given, "ready": False}))
+    assert taken.value.value["cluster_id"] == given

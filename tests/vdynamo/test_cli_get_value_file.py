@@ -1,0 +1,62 @@
+"""``vdynamo get --value-file`` after the get (:func:`vdynamo.kv_cli._write_got`), no
+cluster: the standard output's bytes for ``-``, the file's mode, a write that fails
+(session 61; the command over real processes:
+tests/runtime/test_cli_get_value_file_cluster_id.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from impl.http_client import AsyncClient
+from vdynamo.kv_cli import _write_got
+
+
+def test_dash_writes_the_bytes_to_stdout_and_the_context_to_stderr(
+        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """Mutant: the context printed on stdout for ``-`` too: failed, the output is not
+    the value's bytes alone."""
+    assert _write_got("k", [b"\xff\x00v\n"], "CTX", "-", None) == 0
+    out, err = capsysbinary.readouterr()
+    assert out == b"\xff\x00v\n" and err == b"context: CTX\n"
+
+
+def test_a_new_file_takes_the_umask_and_an_old_one_keeps_its_mode(tmp_path: Path) -> None:
+    """The file is written whole (a temporary file renamed over it). Mutant: without
+    the ``fchmod`` the new file kept mkstemp's 0600 (``0o600 != 0o644``)."""
+    kept = os.umask(0o022)
+    try:
+        assert _write_got("k", [b"new"], "C", str(tmp_path / "new.bin"), None) == 0
+        old = tmp_path / "old.bin"
+        old.write_bytes(b"old")
+        old.chmod(0o640)
+        assert _write_got("k", [b"b", b"a"], "C", str(old), 2) == 0
+    finally:
+        os.umask(kept)
+    assert stat.S_IMODE((tmp_path / "new.bin").stat().st_mode) == 0o644
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640 and old.read_bytes() == b"b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.bin", "old.bin"]  # no
+    # temporary file left
+
+
+def test_a_write_that_fails_is_one_line(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A path under a regular file (its directory gone between the check and the
+    write, say): one line, exit 1. Mutant: no OSError caught: NotADirectoryError
+    raised out of the command."""
+    (tmp_path / "file").write_bytes(b"")
+    assert _write_got("k", [b"v"], "C", str(tmp_path / "file" / "out"), None) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vdynamo get: --value-file {tmp_path / 'file' / 'out'}: cannot "
+                          "write it (Not a directory); the value was read, not written")
+
+
+def test_the_async_client_takes_the_cluster_id_too() -> None:
+    """Mutant: AsyncClient not passing ``cluster_id`` to its Router: None."""
+    db = AsyncClient(["10.0.0.1:1"], cluster_id="AB" * 16)
+    assert db.router.given_cluster_id == db.router.cluster_id == "ab" * 16
+    asyncio.run(db.aclose())
