@@ -14,7 +14,7 @@ n5; each acknowledged v2 read at r=2 through n5, n1, n2, n4 at once; then
 through every live node.
 
 Right value: `join` exits 0, or non-zero naming n3 (and then n5 serves nothing
-it does not hold); no read through n5 answers 404 or [v1]-less-than-acknowledged
+it does not hold); no read through n5 answers 404 or anything but [v1]
 for a key written at w=3; every acknowledged v2 reads [v2] at r=2 everywhere, at
 once and after the removal of n3.
 
