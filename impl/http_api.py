@@ -2276,12 +2276,15 @@ class HttpApi:
                     "made by vdynamo remove, impl.http_api.admin_authorization")
         stamp, nonce, tag = int(parts[0]), parts[1].decode(), parts[2]
         config = self.config
+        address = self.server.own_peer_address()
         expected = admin_authorization(config.secret, config.name, node=node,
-                                       member=self.server.name, stamp=stamp, nonce=nonce)
+                                       member=self.server.name, address=address,
+                                       stamp=stamp, nonce=nonce)
         if not hmac.compare_digest(expected.rpartition(".")[2].encode(), tag):
             return (f"admin token does not verify: made with another secret or cluster "
                     f"name, or for another node than {node[:80]!r} or another member "
-                    f"than {self.server.name}")
+                    f"than {self.server.name} at peer address {address[:80]} (a member "
+                    "of another cluster made from a copy of this cluster file?)")
         now = self.server.now()
         if abs(now - stamp) > ADMIN_TOKEN_WINDOW_S:
             return (f"admin token made {now - stamp:+.0f} s from this node's clock: a "
@@ -2650,20 +2653,27 @@ _HEX_TAG = re.compile(rb"[0-9a-f]{64}")
 
 
 def admin_authorization(secret: bytes, cluster: str, *, node: str, member: str,
-                        stamp: int, nonce: str | None = None) -> str:
+                        address: str, stamp: int, nonce: str | None = None) -> str:
     """The bearer token of one ``POST /admin/force-remove?node=NODE`` sent to the
-    member named ``member`` of the cluster named ``cluster``, made at ``stamp``
-    (Unix seconds, the sender's clock): ``STAMP.NONCE.TAG``, NONCE 32 hex digits
-    (fresh, ``secrets.token_hex(16)``, unless given), TAG HMAC-SHA256 under the
-    key :func:`admin_token` of ``force-remove``, NODE, MEMBER, STAMP and NONCE
-    (NUL-separated), 64 hex digits. The member takes it once, within
-    :data:`ADMIN_TOKEN_WINDOW_S` of its clock (:meth:`HttpApi._admin_refusal`), so
-    a token seen on the wire cannot be replayed, sent to another member, or used
-    for another node (as HTTP Digest's nonces and AWS Signature V4's signed dates
-    bound a request; session 19's service probe)."""
+    member named ``member``, whose peer address is ``address`` (``host:port`` as
+    the cluster file's ``[nodes.MEMBER] peer`` gives it, ``str`` of
+    :class:`impl.runtime_config.Address`), of the cluster named ``cluster``, made
+    at ``stamp`` (Unix seconds, the sender's clock): ``STAMP.NONCE.TAG``, NONCE 32
+    hex digits (fresh, ``secrets.token_hex(16)``, unless given), TAG HMAC-SHA256
+    under the key :func:`admin_token` of ``force-remove``, NODE, MEMBER, ADDRESS,
+    STAMP and NONCE (NUL-separated), 64 hex digits. The member takes it once,
+    within :data:`ADMIN_TOKEN_WINDOW_S` of its clock (:meth:`HttpApi._admin_refusal`),
+    so a token seen on the wire cannot be replayed, sent to another member, or
+    used for another node (as HTTP Digest's nonces and AWS Signature V4's signed
+    dates bound a request; session 19's service probe), nor sent to the member of
+    that name of another cluster made from a copy of the same cluster file (the
+    secret and name kept, the addresses changed: a member's peer address is its
+    own in the cluster; AWS Signature V4 signs the Host for the same reason; red
+    team 13, session 61, probe 20q: such a replay removed staging's n4)."""
     nonce = secrets.token_hex(16) if nonce is None else nonce
     signed = b"\x00".join((b"force-remove", node.encode("utf-8", "replace"),
-                           member.encode("utf-8"), str(stamp).encode(), nonce.encode()))
+                           member.encode("utf-8"), address.encode("utf-8"),
+                           str(stamp).encode(), nonce.encode()))
     tag = hmac.new(bytes.fromhex(admin_token(secret, cluster)), signed,
                    hashlib.sha256).hexdigest()
     return f"{stamp}.{nonce}.{tag}"

@@ -2196,6 +2196,17 @@ class NodeServer:
         self._file_gave.update(nodes)
         self._adopt_addresses(before)
 
+    def own_peer_address(self) -> str:
+        """This node's peer address as the cluster file last gave it (``[nodes.NAME]
+        peer``, ``host:port`` as :class:`Address` spells it; a port 0 there stays 0),
+        else the one bound, else ``""``: what an admin token for this member signs
+        (:func:`impl.http_api.admin_authorization`; red team 13, session 61)."""
+        given = self._file_gave.get(self.name)
+        if given is not None:
+            return str(given.peer)
+        bound = self.peers.get(self.name)
+        return "" if bound is None else str(bound)
+
     def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:
         """Re-read the cluster file at ``path`` (None: none) when it changes (:meth:`_reread`);
         ``nodes``: the addresses it gave every node when this node started, from which

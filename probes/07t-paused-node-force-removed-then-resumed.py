@@ -57,6 +57,7 @@ def main() -> None:
         removal = None
         for _ in range(20):
             token = admin_authorization(secret, name, node="n3", member="n1",
+                                        address=f"127.0.0.1:{nodes['n1']['peer']}",
                                         stamp=int(time.time()))
             removal = call("POST", p["n1"], f"{ADMIN_FORCE_REMOVE}?node=n3", b"",
                            {"Authorization": f"Bearer {token}"})

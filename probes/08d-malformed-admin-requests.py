@@ -35,6 +35,7 @@ with LocalNodes(nodes=3, per_process=True) as cluster:
 
     def token(node: str = "n3", member: str = "n1", stamp: int = now, nonce: str | None = None) -> str:
         return admin_authorization(secret, DEFAULT_CLUSTER_NAME, node=node, member=member,
+                                   address=f"127.0.0.1:{cluster.peer[member]}",
                                    stamp=stamp, nonce=nonce)
 
     good = token()

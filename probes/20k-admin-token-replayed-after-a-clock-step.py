@@ -92,7 +92,8 @@ def replayed(between: Callable[[LocalNodes, Path, Checks, Callable[[str, int], s
         secret, cluster = secret_and_name(c)
 
         def token(node: str, stamp: int) -> str:
-            return admin_authorization(secret, cluster, node=node, member="n1", stamp=stamp)
+            return admin_authorization(secret, cluster, node=node, member="n1",
+                                       address=f"127.0.0.1:{c.peer['n1']}", stamp=stamp)
 
         seen = token("n4", int(time.time()))
         first = admin(c, "n4", seen)

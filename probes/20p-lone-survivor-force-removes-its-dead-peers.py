@@ -66,7 +66,7 @@ def main() -> None:
 
         def token(node: str, stamp: float) -> str:
             return admin_authorization(secret, cluster, node=node, member="n1",
-                                       stamp=int(stamp))
+                                       address=f"127.0.0.1:{c.peer['n1']}", stamp=int(stamp))
 
         first = admin(c, "n4", token("n4", time.time()))
         print(f"(1) n2-n4 dead, n1 restarted alone; a token for n4 stamped now: {first}")

@@ -2184,7 +2184,7 @@ def main_remove(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     try:
-        cluster = load_runtime_config(directory / "cluster.toml").cluster
+        runtime = load_runtime_config(directory / "cluster.toml")
     except ConfigError as error:
         print(f"vdynamo remove: {error}", file=sys.stderr)
         return 1
@@ -2194,7 +2194,11 @@ def main_remove(argv: list[str]) -> int:
         print(f"vdynamo remove: no other member is running in {directory}", file=sys.stderr)
         return 1
     other, held = members[0]
+    cluster, listed = runtime.cluster, runtime.nodes.get(other)
+    # the member's peer address signed (red team 13, session 61: a token bound to it
+    # is refused by the member of that name of a cluster copied from this file)
     token = admin_authorization(cluster.secret, cluster.name, node=name, member=other,
+                                address=str(listed.peer) if listed else "",
                                 stamp=int(time.time()))
     request = urllib.request.Request(
         # the name percent-encoded whole: sent raw until session 20's service probe,

@@ -43,6 +43,9 @@ class _Member:
     def now(self) -> float:
         return self.clock
 
+    def own_peer_address(self) -> str:
+        return "127.0.0.1:0"
+
     def start(self) -> HttpApi:
         """A fresh HttpApi of this member (a restart: it reads the store again)."""
         api = HttpApi.__new__(HttpApi)
@@ -55,7 +58,7 @@ class _Member:
 
 def _token(stamp: float) -> bytes:
     return b"Bearer " + admin_authorization(SECRET, "blue", node="n3", member="n1",
-                                            stamp=int(stamp)).encode()
+                                            address="127.0.0.1:0", stamp=int(stamp)).encode()
 
 
 def _entry(member: _Member) -> list[str]:

@@ -32,6 +32,7 @@ def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
             window = int(ADMIN_TOKEN_WINDOW_S)
             for stamp, status in ((at + window, 401), (at + window + 1, 409)):
                 token = admin_authorization(SECRET, "blue", node="n3", member="n1",
+                                            address=member.own_peer_address(),
                                             stamp=stamp)
                 answer = parse_response(await raw(member.http_address, _admin_request(token)))
                 assert (stamp - at, answer[0]) == (stamp - at, status), answer

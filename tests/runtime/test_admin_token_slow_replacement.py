@@ -41,6 +41,7 @@ from tests.runtime.test_http_admin_token import (
     _admin_request,
     _cluster_that_took_a_token,
     _token,
+    filed_as,
     renewed_n1,
     replace_n1s_disk,
 )
@@ -56,7 +57,7 @@ async def _restart_n1(config: RuntimeConfig, servers: list[NodeServer]) -> NodeS
     again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(
         old.peer_address, old.http_address, config.nodes["n1"].data)})
     await old.stop()
-    servers[0] = (await serve(again, ["n1"]))[0]
+    servers[0] = filed_as((await serve(again, ["n1"]))[0], config)
     return servers[0]
 
 
@@ -139,7 +140,7 @@ def test_a_member_restored_from_a_backup_with_its_peers_down_takes_no_token(
             backup.mkdir()
             for path in tmp_path.glob("n1.sqlite*"):
                 shutil.copy2(path, backup / path.name)
-            servers[0] = (await serve(pinned, ["n1"]))[0]
+            servers[0] = filed_as((await serve(pinned, ["n1"]))[0], config)
             await settled(servers)
             seen = _token()
             answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
@@ -150,7 +151,7 @@ def test_a_member_restored_from_a_backup_with_its_peers_down_takes_no_token(
                 path.unlink()
             for path in backup.iterdir():
                 shutil.copy2(path, tmp_path / path.name)
-            servers[0] = (await serve(pinned, ["n1"]))[0]
+            servers[0] = filed_as((await serve(pinned, ["n1"]))[0], config)
             await settled(servers[:1])
             answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
             message = answer[2].get("message", "")
@@ -192,7 +193,7 @@ def test_a_lone_survivor_removes_its_dead_peers_with_a_token_made_after_its_star
             pinned = _pinned(config, servers)
             for server in servers:
                 await server.stop()
-            servers[0] = member = (await serve(pinned, ["n1"]))[0]
+            servers[0] = member = filed_as((await serve(pinned, ["n1"]))[0], config)
             await settled(servers[:1])
             answer = parse_response(await raw(member.http_address, _admin_request(_token())))
             message = answer[2].get("message", "")

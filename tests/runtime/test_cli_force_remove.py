@@ -64,12 +64,14 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
         with vdynamo.connect([http(directory, "n1")]) as db:
             for key in keys:
                 db.put(key, f"v-{key}".encode())
-        settings = load_runtime_config(directory / "cluster.toml").cluster
+        read = load_runtime_config(directory / "cluster.toml")
+        settings, peer_n1 = read.cluster, str(read.nodes["n1"].peer)
         assert (settings.gossip_interval, settings.suspicion_timeout) == (GOSSIP_S, SUSPICION_S)
 
         def token(node: str) -> str:  # one request's (session 19's service probe)
             return admin_authorization(settings.secret, settings.name, node=node,
-                                       member="n1", stamp=int(time.time()))
+                                       member="n1", address=peer_n1,
+                                       stamp=int(time.time()))
         os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
 
         refused = cli("remove", "n2", "--dir", str(directory))

@@ -106,8 +106,8 @@ def test_a_force_remove_whose_commit_fails_answers_an_unknown_outcome(
     async def scenario() -> None:
         async with _n3_down(tmp_path) as servers:
             fail["on"] = True
-            token = admin_authorization(SECRET, DEFAULT_CLUSTER_NAME, node="n3",
-                                        member="n1", stamp=int(time.time()))
+            token = admin_authorization(SECRET, DEFAULT_CLUSTER_NAME, node="n3", member="n1",
+                                        address="127.0.0.1:0", stamp=int(time.time()))
             status, _, body = parse_response(await raw(servers[0].http_address,
                                                        _admin_request(token)))
             assert (status, body["outcome"]) == (500, "unknown"), body  # before: not-written
@@ -131,8 +131,8 @@ def test_a_node_its_peers_refuse_takes_no_force_remove(tmp_path: Path) -> None:
         async with _n3_down(tmp_path) as servers:
             servers[0].settings_on_record = False  # a new store no peer accepted
             servers[0].settings_refused = {"n2": "'n2' runs other [cluster] settings ..."}
-            token = admin_authorization(SECRET, DEFAULT_CLUSTER_NAME, node="n3",
-                                        member="n1", stamp=int(time.time()))
+            token = admin_authorization(SECRET, DEFAULT_CLUSTER_NAME, node="n3", member="n1",
+                                        address="127.0.0.1:0", stamp=int(time.time()))
             status, _, body = parse_response(await raw(servers[0].http_address,
                                                        _admin_request(token)))
             assert status == 503 and "runs other [cluster] settings" in body["message"], body

@@ -41,9 +41,11 @@ from tests.runtime.live import (
 
 
 def _token(cluster_name: str = "blue", node: str = "n3", member: str = "n1",
-           skew: float = 0.0) -> str:
+           skew: float = 0.0, address: str = "127.0.0.1:0") -> str:
+    # (the tests' cluster files give every node port 0: the address the token signs;
+    # a member restarted by replace_n1s_disk is given its bound ports)
     return admin_authorization(SECRET, cluster_name, node=node, member=member,
-                               stamp=int(time.time() + skew))
+                               address=address, stamp=int(time.time() + skew))
 
 
 def test_the_token_is_bound_to_the_cluster_name_and_its_scheme_is_case_insensitive(
@@ -182,6 +184,15 @@ async def _cluster_that_took_a_token(
     return config, servers, seen
 
 
+def filed_as(server: NodeServer, config: RuntimeConfig) -> NodeServer:
+    """``server`` told its cluster file gives the addresses of ``config`` (these tests'
+    files: port 0), as at its first start, though it was started again pinned to the
+    ports it had bound: the peer address an admin token signs stays that of the file
+    (:meth:`impl.runtime.NodeServer.own_peer_address`; red team 13, session 61)."""
+    server.watch_file(None, dict(config.nodes))
+    return server
+
+
 async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
                            tmp_path: Path, *, skew: float = 0.0) -> NodeServer:
     """Stop n1 (``servers[0]``), delete its store (a new disk) and start it again at
@@ -195,7 +206,7 @@ async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
     await old.stop()
     for path in tmp_path.glob("n1.sqlite*"):  # a new disk
         path.unlink()
-    servers[0] = (await serve(again, ["n1"]))[0]  # at its addresses: its peers
+    servers[0] = filed_as((await serve(again, ["n1"]))[0], config)  # at its addresses
     servers[0].clock_offset += skew
     servers[0].http.started_at += skew
     await settled(servers)  # tell it it is a replaced disk

@@ -140,7 +140,7 @@ def test_remove_posts_its_admin_token_directly(
         monkeypatch.delenv(name, raising=False)
     cluster = type("Cluster", (), {"secret": b"s" * 32, "name": "blue"})
     monkeypatch.setattr("impl.runtime_config.load_runtime_config",
-                        lambda path: type("Config", (), {"cluster": cluster}))
+                        lambda path: type("Config", (), {"cluster": cluster, "nodes": {}}))
     monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: pid == 1)
     urllib.request.install_opener(None)  # (urlopen: a new opener, from the environment)
     try:
