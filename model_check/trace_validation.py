@@ -323,7 +323,6 @@ class TraceValidator(TraceEvents):
         self.rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]] = {}
         self.rebuild_begun: dict[str, tuple[int, int]] = {}
         self.rebuild_marked: set[str] = set()
-        self.rebuild_dropped: set[str] = set()
         #: every node object of the run, by id (:data:`REBUILD_STATS`, session 56)
         self.nodes_seen: dict[int, object] = {}
         #: the rebuild mix's draws (session 56: its victim and its requests' entry
