@@ -44,7 +44,9 @@ What maps to what (:meth:`TraceValidator.step`):
   that loss or copy (so a message the implementation failed to send is never
   explained away as lost);
 - crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
-  ``Heal`` (one-way partitions have no spec counterpart and are not drawn); the
+  ``Heal`` (a crash is either outcome, ``Crash(n)`` or ``Crash(n, again=True)``,
+  session 61: ``spec.rebuild.restarts``; one-way partitions have no spec
+  counterpart and are not drawn); the
   nemesis' disk loss (``validate_seed(disk_losses=True)``, session 34) =
   ``DiskLoss``; the restore guard's refusal of a replaced disk's message (or of a
   message of its sender's start a later start superseded, session 37) and a
