@@ -209,9 +209,6 @@ class TraceEvents(Lockstep):
     #: ``State.rebuilding``) since their last disk loss (session 57: ``rebuild-again``
     #: begins again only a rebuild the spec's own rule began)
     rebuild_marked: set[str]
-    #: the nodes whose last crash came while some frontier state had their mark and no
-    #: exchange of theirs left (session 57: ``spec.rebuild.restart`` dropped the mark)
-    rebuild_dropped: set[str]
     #: the failing disk's draws (session 52; set by the validator)
     refusal_rng: random.Random
     #: the nodes whose store was seen rolled back: a generation seen after one it is
@@ -352,7 +349,6 @@ class TraceEvents(Lockstep):
             return self._tick(first[2], first[3], evidence)
         if kind == "crash":
             self._purge(first[2])
-            self._note_rebuild_crash(first[2])
             if any(e[1] == "disk_loss" and e[2] == first[2] for e in entries):
                 self.rebuild_marked.discard(first[2])  # (session 57)
                 self.rebuild_seen.discard(first[2])  # (session 55) its rebuild begins again
@@ -361,7 +357,9 @@ class TraceEvents(Lockstep):
                 # the nemesis' disk loss (session 34): the lockstep's mapping of
                 # SimulatedCluster.lose_disk (model_check.refinement.Lockstep.disk_loss)
                 return f"disk loss {first[2]}", [[DiskLoss(first[2])]], evidence
-            return f"crash {first[2]}", [[Crash(first[2])]], evidence
+            # (session 61) with the mark set and no exchange left, either outcome of
+            # the spec's crash (spec.rebuild.restarts): the rebuild over, or begun again
+            return f"crash {first[2]}", [[Crash(first[2])], [Crash(first[2], True)]], evidence
         if kind == "start":
             if first[3] == 0 and first[2] in self.config.joining:  # a new node starts
                 return f"start {first[2]}", [[]], evidence
@@ -478,14 +476,15 @@ class TraceEvents(Lockstep):
         trace-spec step ``rebuild-again`` may begin in the spec (session 57): a node
         object whose ``rebuilding`` stat (counted by
         :meth:`impl.node.Node._begin_rebuild` when it activates one) changed since the
-        last event, or a new node object (a restart) that counts one, its rebuild
-        active now; and only where the spec's own rule had acted: a node told (the
-        same object) that some frontier state had rebuilding since its disk loss
-        (:attr:`rebuild_marked`: told late, the "never told" branch's state left), or
-        a restarted one whose crash dropped the spec's mark with no exchange left
-        (:attr:`rebuild_dropped`). So a spec that begins no rebuild at a disk loss, or
-        drops the mark at a crash with exchanges left, is not validated by this step
-        (test_trace_validation_disk's mutant of ``spec.faults.begin``)."""
+        last event, its rebuild active now, and only where the spec's own rule had
+        acted: a node told (the same object) that some frontier state had rebuilding
+        since its disk loss (:attr:`rebuild_marked`: told late, the "never told"
+        branch's state left). So a spec that begins no rebuild at a disk loss is not
+        validated by this step (test_trace_validation_disk's mutant of
+        ``spec.faults.begin``). A restarted node (a new node object) is never in it
+        (session 61): its rebuild begun again is the spec's own ``Crash(node,
+        again=True)`` (:func:`spec.rebuild.restarts`), before session 61 this
+        step's (seed 187)."""
         out: set[str] = set()
         for name, node in self.sim.nodes.items():
             if not isinstance(node, Node) or self.sim.is_down(name):
@@ -494,20 +493,10 @@ class TraceEvents(Lockstep):
             before = self.rebuild_begun.get(name)
             if before != now and now[1] and node.rebuild.active:
                 restarted = before is None or before[0] != now[0]
-                if name in (self.rebuild_dropped if restarted else self.rebuild_marked):
+                if not restarted and name in self.rebuild_marked:
                     out.add(name)
             self.rebuild_begun[name] = now
         return frozenset(out)
-
-    def _note_rebuild_crash(self, name: str) -> None:
-        """``name`` crashes: whether some frontier state had its mark with no exchange
-        of it left (the spec's crash drops the mark: :attr:`rebuild_dropped`)."""
-        if any((name, "", "") in state.rebuilding
-               and not any(e[0] == name and e[1] for e in state.rebuilding)
-               for state in self.frontier):
-            self.rebuild_dropped.add(name)
-        else:
-            self.rebuild_dropped.discard(name)
 
     def note_rebuild_marks(self) -> None:
         """After an event: the nodes the frontier has rebuilding (:attr:`rebuild_marked`)."""

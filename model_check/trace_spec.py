@@ -529,12 +529,14 @@ def rebuild_progress(pending: dict[str, dict[str, frozenset[str]]],
     exchange: the spec's :func:`spec.rebuild.begin` (the disk loss's rule: every
     exchange of every key it replicates to do, and the mark) is applied to them first.
     The spec begins a rebuild at the disk loss alone (and again at a crash with
-    exchanges left); the implementation also begins one when it is told it is a
-    replaced disk after its shadow round timed out and it served (seeds 105, 183, 186 of
-    the rebuild mix: the frontier's one state left was the "never told" branch's), and
-    at the restart of a store whose rebuild had not ended while the spec's exchanges of
-    every key were done (``spec.rebuild.restart`` drops the mark: seed 187, a range
-    holding no key left). Begun again, the spec's node only withholds more (silent
+    exchanges left, or, ``Crash(n, again=True)``, with none left: session 61); the
+    implementation also begins one when it is told it is a replaced disk after its
+    shadow round timed out and it served (seeds 105, 183, 186 of the rebuild mix: the
+    frontier's one state left was the "never told" branch's). Until session 61 this
+    step also began the rebuild of a store restarted while the spec's exchanges of
+    every key were done (seed 187, a range holding no key left): the spec's second
+    crash outcome now, and :meth:`TraceEvents._rebuilds_begun` gives no restarted
+    node. Begun again, the spec's node only withholds more (silent
     reads, uncounted acknowledgements and own reads), so no behaviour the mark forbids
     is validated: docs/refinement.md, "The rebuild's gaps closed (session 57)". A
     node in ``again`` whose spec state keeps an entry is left as it is (its rebuild

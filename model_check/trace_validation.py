@@ -44,7 +44,9 @@ What maps to what (:meth:`TraceValidator.step`):
   that loss or copy (so a message the implementation failed to send is never
   explained away as lost);
 - crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
-  ``Heal`` (one-way partitions have no spec counterpart and are not drawn); the
+  ``Heal`` (a crash is either outcome, ``Crash(n)`` or ``Crash(n, again=True)``,
+  session 61: ``spec.rebuild.restarts``; one-way partitions have no spec
+  counterpart and are not drawn); the
   nemesis' disk loss (``validate_seed(disk_losses=True)``, session 34) =
   ``DiskLoss``; the restore guard's refusal of a replaced disk's message (or of a
   message of its sender's start a later start superseded, session 37) and a
@@ -323,7 +325,6 @@ class TraceValidator(TraceEvents):
         self.rebuild_unexplained: dict[str, set[tuple[tuple[int, int], str]]] = {}
         self.rebuild_begun: dict[str, tuple[int, int]] = {}
         self.rebuild_marked: set[str] = set()
-        self.rebuild_dropped: set[str] = set()
         #: every node object of the run, by id (:data:`REBUILD_STATS`, session 56)
         self.nodes_seen: dict[int, object] = {}
         #: the rebuild mix's draws (session 56: its victim and its requests' entry

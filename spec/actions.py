@@ -390,13 +390,23 @@ class AntiEntropy(Action):
 
 @dataclass(frozen=True, slots=True)
 class Crash(Action):
-    """Fault: ``node`` crashes (stores survive; its coordinator state is lost)."""
+    """Fault: ``node`` crashes (stores survive; its coordinator state is lost).
+
+    ``again`` (session 61, ``features.rebuild``): the crash of a node whose rebuild
+    mark is set and has no exchange left, in the outcome that keeps the mark and
+    begins every exchange again (the implementation's rebuild is per range: a range
+    holding no key may be left at the crash, and its restart begins the rebuild
+    again; :func:`spec.rebuild.restart`). ``again = False`` is the other outcome (the
+    rebuild over, its grace in memory: the mark dropped), and every other crash."""
 
     node: str
+    again: bool = False
     kind: ClassVar[str] = "crash"
     fault_free: ClassVar[bool] = False
 
     def to_json(self) -> dict[str, Any]:
+        if self.again:
+            return {"action": self.kind, "node": self.node, "again": True}
         return {"action": self.kind, "node": self.node}
 
 
@@ -649,7 +659,10 @@ def action_from_json(data: object) -> Action:
     if kind == "anti-entropy":
         return AntiEntropy(_str(data, "a"), _str(data, "b"), _str(data, "key"))
     if kind == "crash":
-        return Crash(_str(data, "node"))
+        again = data.get("again", False)
+        if not isinstance(again, bool):
+            raise InvalidValueError(f"field 'again' must be true or false, got {again!r}")
+        return Crash(_str(data, "node"), again)
     if kind == "disk-loss":
         return DiskLoss(_str(data, "node"))
     if kind == "buffered-crash":

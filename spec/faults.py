@@ -97,7 +97,7 @@ from spec.actions import (
 )
 from spec.delivery import deliverable
 from spec.membership import is_removed, knows
-from spec.rebuild import begin, restart
+from spec.rebuild import begin, restart, restarts
 from spec.replica import on_replica_put, refuse_replica_put
 from spec.requests import forward_starts, on_forward, spent_refusal
 from spec.retired import forget
@@ -145,10 +145,12 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     removes = config.removes  # a force-removed node never recovers (spec.membership)
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
-            edit = _down(state, plan, node_name, node, lose=False, new_lifetime=per_start)
-            restart(edit, node_name)  # (session 55: a rebuild left begins again)
-            edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)
-            yield _crash(node_name), edit.build()
+            for again in restarts(state.rebuilding, node_name):  # (session 61)
+                edit = _down(state, plan, node_name, node, lose=False,
+                             new_lifetime=per_start)
+                restart(edit, node_name, again)  # (session 55: a rebuild left begins again)
+                edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)
+                yield _crash(node_name, again), edit.build()
             if buffered:
                 edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
                 edit.used = (drops, duplicates, crashes + 1, partitions, losses, *rest)

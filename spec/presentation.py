@@ -294,6 +294,9 @@ def narrate(before: State, action: Action, after: State) -> str:
         return (f"anti-entropy {action.a} <-> {action.b} on {action.key}: both hold "
                 f"{_payload_text(merged)}{pruned}")
     if isinstance(action, Crash):
+        if action.again:  # (session 61: a range holding no key left at the crash)
+            return (f"{action.node} crashes (fault); its rebuild, every key's exchange "
+                    "done, begins again at its restart")
         return f"{action.node} crashes (fault)"
     if isinstance(action, DiskLoss):
         return (f"{action.node} crashes and loses its disk: store, hints and counters "

@@ -18,7 +18,8 @@ membership change: configurations with one keep the old rule):
   and ``(node, "", "")`` (its *mark*: acknowledgements, own writes and own reads
   not counted); a crash while exchanges are left begins them all again (the
   implementation's restart of a store whose rebuild had not ended); a crash with
-  none left drops the mark (the grace is in memory);
+  none left either drops the mark (the grace is in memory) or (session 61,
+  ``Crash.again``: a range holding no key left) keeps it and begins them all again;
 * an anti-entropy exchange of ``key`` between ``node`` and ``peer``
   (:func:`spec.anti_entropy.anti_entropy`, enabled while the exchange is to do even
   between equal copies: the implementation's exchange that finds the trees in sync
@@ -51,8 +52,8 @@ from spec.actions import Action, Rebuilt
 from spec.state import State
 from spec.step import Edit, Plan
 
-__all__ = ["begin", "pending", "rebuilds", "rebuilt_steps", "restart", "synced",
-           "uncounted", "unrebuilt"]
+__all__ = ["begin", "pending", "rebuilds", "rebuilt_steps", "restart", "restarts",
+           "synced", "uncounted", "unrebuilt"]
 
 #: a node's mark in ``State.rebuilding``: its acknowledgements are not counted
 MARK = ("", "")
@@ -77,15 +78,31 @@ def begin(edit: Edit, node: str) -> None:
     edit.rebuilding = kept | pairs | {(node, *MARK)}
 
 
-def restart(edit: Edit, node: str) -> None:
+def restart(edit: Edit, node: str, again: bool = False) -> None:
     """``node`` crashed (its disk kept): a rebuild with exchanges left begins them all
-    again; with none left its mark (the grace, in memory) is dropped."""
+    again; with none left its mark (the grace, in memory) is dropped, or, ``again``
+    (session 61: :func:`restarts`), kept and every exchange begun again."""
     if not edit.rebuilding or not any(e[0] == node for e in edit.rebuilding):
         return
-    if any(e[0] == node and e[1] for e in edit.rebuilding):
+    if again or any(e[0] == node and e[1] for e in edit.rebuilding):
         begin(edit, node)
     else:
         edit.rebuilding = frozenset(e for e in edit.rebuilding if e[0] != node)
+
+
+def restarts(rebuilding: frozenset[tuple[str, str, str]], node: str) -> tuple[bool, ...]:
+    """The outcomes of a crash of ``node`` for its rebuild (``again`` of
+    :class:`~spec.actions.Crash`): ``(False, True)`` where its mark is set and no
+    exchange is left, else ``(False,)``. Session 61: the implementation's rebuild is
+    per range (``impl/rebuild.py``), the spec's per key, so with every key's exchange
+    done a range holding no key may still be left, and the implementation's restart
+    then begins the rebuild again (seed 187 of the trace validation's rebuild mix);
+    or the rebuild was over and its grace, in memory, is lost (the mark dropped)."""
+    if not rebuilding or (node, *MARK) not in rebuilding:
+        return (False,)
+    if any(e[0] == node and e[1] for e in rebuilding):
+        return (False,)
+    return (False, True)
 
 
 def synced(edit: Edit, a: str, b: str, key: str) -> None:

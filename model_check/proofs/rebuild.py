@@ -18,6 +18,8 @@ can break it: tests/model_check/test_proof_rebuild.py):
   every exchange of the key it replicates (exact);
 - :func:`restarted` (``spec.rebuild.restart``): a crash with an exchange left
   begins them all again, keeping the mark; one with none left drops the mark (exact);
+- :func:`restarted_again` (session 61, ``Crash.again``): a crash of a marked node
+  with none left that keeps the mark and begins them all again (exact);
 - :func:`exchange_due` (``spec.rebuild.pending``): anti-entropy between two
   replicas is enabled between equal copies too while their exchange is to do, and
   the exchange is done after it (``spec.rebuild.synced``; exact);
@@ -46,7 +48,7 @@ from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Term
 
 __all__ = ["acknowledges_hint", "answers_reads", "begun", "exchange_due", "rebuild_over",
-           "restarted"]
+           "restarted", "restarted_again"]
 
 
 def _mine(x: AbstractState, n: int) -> list[tuple[tuple[int, int], Term]]:
@@ -66,6 +68,18 @@ def restarted(x: AbstractState, y: AbstractState, n: int) -> tuple[list[Term], s
     mine = _mine(x, n)
     left = zt.Or([flag for _, flag in mine]) if mine else z3.BoolVal(False)
     return [y.mark[n] == left, *[y.todo[e] == left for e, _ in mine]], _names(x, n, mine)
+
+
+def restarted_again(x: AbstractState, y: AbstractState, n: int
+                    ) -> tuple[list[Term], set[str]]:
+    """A crash of node ``n`` whose mark is set and no exchange left, in the outcome
+    that keeps the mark and begins every exchange again (session 61:
+    ``Crash.again``, :func:`spec.rebuild.restarts`; the formulas, and the names they
+    change)."""
+    mine = _mine(x, n)
+    none_left = [zt.Not(flag) for _, flag in mine]
+    return ([x.mark[n], *none_left, y.mark[n], *[y.todo[e] for e, _ in mine]],
+            _names(x, n, mine))
 
 
 def _names(x: AbstractState, n: int, mine: list[tuple[tuple[int, int], Term]]) -> set[str]:

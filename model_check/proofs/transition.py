@@ -699,6 +699,13 @@ def transition(
             *restart,
             skip={f"up[{name}]", "crashes"} | volatile | rebuild_names
             | (lifetime if shape.per_start else set()))
+        if shape.rebuild:  # (session 61: Crash.again, a range holding no key left)
+            again, _ = rb.restarted_again(x, y, n)
+            add(f"crash {name} again", "crash", True, x.up[n], zt.Not(y.up[n]),
+                x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
+                *per_start, *again,
+                skip={f"up[{name}]", "crashes"} | volatile | rebuild_names
+                | (lifetime if shape.per_start else set()))
         # ... and with a disk loss or a buffered crash, its store and hint store
         empty = [zt.Not(y.store[n][q]) for q in puts]
         empty += [zt.Not(y.hint[t]) for t in x.hint if t[0] == n]

@@ -15,7 +15,9 @@ this file in CI's configuration (session 57), and the tests that failed:
   is a stutter of the abstraction: no edge walk can refuse the looser step);
 - M4 ``exchange_due`` empty (no exchange between equal copies): all four (forward);
 - M5 ``restarted`` always dropping the mark: the crash entry's walk (both ways);
-- M6 ``begun`` setting the mark alone: all four (both ways).
+- M6 ``begun`` setting the mark alone: all four (both ways);
+- M7 (session 61) ``restarted_again`` never enabled (the encoding without
+  ``Crash.again``): the crash entry's walk forward, and its test below.
 
 docs/proofs.md, "The rebuild in the Z3 encoding (session 57)"."""
 
@@ -88,6 +90,9 @@ def test_every_edge_of_the_rebuild_entries_agrees(name: str) -> None:
         assert _steps(result, "hint-deliver n") > 0
     if name == "disk-loss-rebuild-crash":
         assert result.by_family["crash"] > 0
+        # session 61: Crash.again (306 of the whole graph's 5,739 crash edges; 17 in
+        # CI's walk)
+        assert sum(n for step, n in result.by_step.items() if step.endswith(" again")) > 0
 
 
 def test_a_hint_acknowledged_while_rebuilding_is_refused(monkeypatch: pytest.MonkeyPatch
@@ -152,6 +157,24 @@ def test_a_crash_with_exchanges_left_begins_them_again(monkeypatch: pytest.Monke
         result = check_graph("crash-drops-the-rebuild", config, backward=False)
     assert result.forward_failures > 0
     assert any("Crash" in text or "crash" in text for text in result.disagreements)
+
+
+def test_a_crash_with_none_left_may_begin_them_again(monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    """Mutant M7 (session 61): the encoding without ``Crash.again`` (the step
+    ``crash n again`` never enabled). Refused forward on disk-loss-rebuild-crash: the
+    spec's crash of a marked node with no exchange left may keep its mark and begin
+    them all again (``spec.rebuild.restarts``; 306 of the entry's edges)."""
+    def never(x: Any, y: Any, n: int) -> tuple[list[Any], set[str]]:
+        _, names = rb.restarted(x, y, n)
+        return [z3.BoolVal(False)], names
+
+    monkeypatch.setattr(rb, "restarted_again", never)
+    config = entry("disk-loss-rebuild-crash").config
+    with stopping_at_a_refusal(lambda r: r.forward_failures > 0):
+        result = check_graph("crash-never-begins-again", config, backward=False)
+    assert result.forward_failures > 0
+    assert any("again" in text for text in result.disagreements)
 
 
 def test_a_disk_loss_begins_every_exchange(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -237,3 +237,26 @@ def test_a_put_given_up_on_a_rebuilding_replica_agrees(
         assert outcomes == {"agreed": TIMEOUTS_IN_CI}
     else:
         assert outcomes["diverged"] > 0, outcomes
+
+
+def test_a_crash_that_begins_the_rebuild_again_is_not_mapped() -> None:
+    """Session 61: the spec's second crash outcome (``Crash(n2, again=True)``: mark
+    kept, every exchange to do again) is an edge the lockstep does not take. It marks a
+    rebuild's keyless ranges done with the keys' last exchange (``_keys_rebuilt``), so
+    the implementation's rebuild is over at this crash and its restart begins none
+    again (``REBUILD_OVER``; the outcome is the implementation's in trace validation,
+    seed 187). The mapped outcome, ``Crash(n2)``, agrees. Mutant: the replay taking
+    the ``again`` crash as a plain one (the ``REBUILD_OVER`` refusal removed): the
+    edge reports ``agreed`` and this test fails. It would pass unseen otherwise: the
+    compared projection (``refinement_state.project``) holds no ``State.rebuilding``,
+    and the edge, the recovery after it and a put through n2 after that all report
+    ``agreed`` under that mutant, so the refusal is what keeps the edge honest."""
+    name = "disk-loss-rebuild-crash"
+    path = _path(name, DiskLoss("n2"), Recover("n2"), AntiEntropy("n3", "n2", "k"),
+                 AntiEntropy("n1", "n2", "k"))
+    again = Crash("n2", True)
+    outcome = check_edge(entry(name).config, path, again, _target(name, path, again))
+    assert outcome.startswith("unmapped: crash: the lockstep ended"), outcome
+    plain = Crash("n2")
+    assert check_edge(entry(name).config, path, plain, _target(name, path, plain)) == "agreed"
+

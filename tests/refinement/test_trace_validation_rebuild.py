@@ -144,9 +144,12 @@ def test_a_rebuilt_ranges_own_read_is_uncounted_until_the_rebuild_ends(
 
 #: the seeds whose implementation begins a rebuild the spec's state has no entry of
 #: (session 57's trace-spec step ``rebuild-again``): told late (its shadow round timed
-#: out, served, then told after a heal: 183) and restarted with a range holding no key
-#: left (the spec's crash dropped the mark once the key's exchanges were done: 187)
-AGAIN_SEEDS = (183, 187)
+#: out, served, then told after a heal: 183). Seed 187 (restarted with a range holding
+#: no key left) is the spec's own ``Crash(node, again=True)`` since session 61
+AGAIN_SEEDS = (183,)
+#: the seed whose restart begins again a rebuild whose keys' exchanges were all done
+#: (a range holding no key left at the crash: session 61's ``spec.rebuild.restarts``)
+RESTART_AGAIN_SEED = 187
 
 
 @pytest.mark.parametrize("seed", AGAIN_SEEDS)
@@ -155,26 +158,50 @@ def test_a_rebuild_begun_where_the_spec_has_none_is_begun_again(
     """Each validates with ``rebuild-again`` (the spec's ``spec.rebuild.begin`` applied
     to the node as its implementation begins the rebuild) and diverges without it
     (``TraceEvents._rebuilds_begun`` returning nothing: session 56's validator; 183 at
-    event 215, ``put c2 #6 @n2``, 187 at event 231, ``deliver HintDelivery n3->n2
-    (unacknowledged: rebuilding)``)."""
+    event 215, ``put c2 #6 @n2``)."""
     report = validate_seed(seed, rebuilds=True)
     assert report.verdict == "ok", report.line() + "\n" + report.reason
+    assert "rebuild-again" in report.line()
     monkeypatch.setattr(TraceEvents, "_rebuilds_begun", lambda self: frozenset())
     assert validate_seed(seed, rebuilds=True).verdict == "divergence"
 
 
+def test_a_restart_that_begins_the_rebuild_again_is_the_spec_s_crash(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 61: seed 187's n2 crashes with its spec rebuild's exchanges all done and
+    a range holding no key left; its restart begins the rebuild again. It validates
+    through the spec's second crash outcome (``Crash(n2, again=True)``,
+    ``spec.rebuild.restarts``) with no ``rebuild-again`` step, and with the bridge
+    gone (``TraceEvents._rebuilds_begun`` returning nothing). Mutant: the spec without
+    the second outcome (``restarts`` giving ``(False,)`` only: the spec before session
+    61) diverges at event 231, ``deliver HintDelivery n3->n2 (unacknowledged:
+    rebuilding)``, with the bridge kept: ``rebuild-again`` refuses the crash case (a
+    restarted node object is never begun again by it)."""
+    report = validate_seed(RESTART_AGAIN_SEED, rebuilds=True)
+    assert report.verdict == "ok", report.line() + "\n" + report.reason
+    assert "rebuild-again" not in report.line()
+    with monkeypatch.context() as m:
+        m.setattr(TraceEvents, "_rebuilds_begun", lambda self: frozenset())
+        assert validate_seed(RESTART_AGAIN_SEED, rebuilds=True).verdict == "ok"
+    monkeypatch.setattr(spec_faults, "restarts", lambda rebuilding, node: (False,))
+    report = validate_seed(RESTART_AGAIN_SEED, rebuilds=True)
+    assert report.verdict == "divergence", report.line()
+    assert "event 231" in report.reason and "HintDelivery n3->n2" in report.reason
+
+
 def test_rebuild_again_does_not_stand_in_for_the_spec_s_restart(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``rebuild-again`` begins again only a rebuild whose mark the spec's crash dropped
-    with no exchange left (or one the "never told" branch ended): the spec mutant whose
-    crash drops the mark with exchanges left too (``spec.faults.restart``) still
-    diverges on seed 18 at event 343, a replayed ``HintDelivery n3->n4``
-    unacknowledged (and on 3 of 0-39). With ``TraceEvents.rebuild_dropped`` not kept
-    (every restarted node's rebuild begun again: the validator's mutant) seed 18
-    validates under the spec mutant and this test fails. The spec mutant that begins
-    no rebuild at a disk loss is test_trace_validation_disk's (seeds 203 and 20
-    diverge; they validate if ``rebuild_marked`` is not kept)."""
-    def drops(edit: Any, node: str) -> None:
+    """``rebuild-again`` begins again only a rebuild of a node told late, never one at
+    a restart (session 61: that is the spec's ``Crash(node, again=True)``): the spec
+    mutant whose crash drops the mark with exchanges left too
+    (``spec.faults.restart``) diverges on seed 18 at event 343, a replayed
+    ``HintDelivery n3->n4`` unacknowledged (and on 3 of 0-39). With the bridge's
+    session-57 restart case back (every restarted node's rebuild begun again: the
+    validator's mutant) seed 18 validates under the spec mutant and this test fails.
+    The spec mutant that begins no rebuild at a disk loss is
+    test_trace_validation_disk's (seeds 203 and 20 diverge; they validate if
+    ``rebuild_marked`` is not kept)."""
+    def drops(edit: Any, node: str, again: bool = False) -> None:
         edit.rebuilding = frozenset(e for e in edit.rebuilding if e[0] != node)
     assert validate_seed(18, rebuilds=True).verdict == "ok"
     monkeypatch.setattr(spec_faults, "restart", drops)
