@@ -689,6 +689,16 @@ def _seed_url(seed: str) -> str:
         raise LocalError(f"node address {seed!r}: a port alone; give host:port (e.g. "
                          f"127.0.0.1:{text})")
     url = _url(text)
+    authority = urllib.parse.urlsplit(url).netloc
+    if "@" in authority:
+        # Session 61's probe 23q: ``http://alice:s3cret@h:p`` was taken, its
+        # password sent to the seed alone (the nodes' addresses from /status carry
+        # none, and the HTTP API has no login) and printed in every NoNodeError
+        # ("tried http://alice:s3cret@h:p"), so into the application's logs
+        shown = url.replace(authority, "***@" + authority.rpartition("@")[2], 1)
+        raise LocalError(f"node address {shown!r}: a user name or password (user@) is "
+                         "not taken: the HTTP API has no login and requests go to the "
+                         "addresses the nodes state; give host:port")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
