@@ -24,7 +24,8 @@ an async ``__call__``) at connect; ``get_plan`` closes a returned coroutine;
 tests/vdynamo/test_client_values.py::test_an_async_resolve_hook_is_refused_at_connect.
 
 Run from the project's root:
-    .venv/bin/python -W error::RuntimeWarning probes/23p-library-resolve-hooks-async-and-lopsided-siblings.py
+    .venv/bin/python -W error::RuntimeWarning \
+        probes/23p-library-resolve-hooks-async-and-lopsided-siblings.py
 """
 import asyncio
 import sys
