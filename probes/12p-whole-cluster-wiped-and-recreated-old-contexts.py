@@ -13,7 +13,8 @@ wipe, the paper's same-coordinator loss, documented: run with ``server-vclock`` 
 prints that FAIL, seen the same without the wipe). Before the wipe: ``k``
 read-modify-written 30 times through the old library client ``a`` (its context
 C30, counters near 30), ``d`` written 30 times (context D). The wipe; the cluster
-started again. Then: a new client ``b`` writes ``k`` = ``fresh`` and ``d`` = ``keep`` (blind, new cluster);
+started again. Then: a new client ``b`` writes ``k`` = ``fresh`` and ``d`` =
+``keep`` (blind, new cluster);
 ``a`` (the same object, never closed) puts ``k`` = ``stale`` with C30, and deletes
 ``d`` with D; the CLI puts ``k2`` ... (``k2`` = ``fresh2`` by b, then the CLI's put
 of ``old2`` with a context of the old k2).
