@@ -94,6 +94,7 @@ import asyncio
 import base64
 import contextlib
 import enum
+import inspect
 import ipaddress
 import math
 import os
@@ -688,6 +689,16 @@ def _seed_url(seed: str) -> str:
         raise LocalError(f"node address {seed!r}: a port alone; give host:port (e.g. "
                          f"127.0.0.1:{text})")
     url = _url(text)
+    authority = urllib.parse.urlsplit(url).netloc
+    if "@" in authority:
+        # Session 61's probe 23q: ``http://alice:s3cret@h:p`` was taken, its
+        # password sent to the seed alone (the nodes' addresses from /status carry
+        # none, and the HTTP API has no login) and printed in every NoNodeError
+        # ("tried http://alice:s3cret@h:p"), so into the application's logs
+        shown = url.replace(authority, "***@" + authority.rpartition("@")[2], 1)
+        raise LocalError(f"node address {shown!r}: a user name or password (user@) is "
+                         "not taken: the HTTP API has no login and requests go to the "
+                         "addresses the nodes state; give host:port")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
@@ -1668,16 +1679,18 @@ def get_plan(router: Router, key: bytes | str, r: int | str | None,
                        f"{' (not an answer of the API)' if status < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
-            merged = resolve(got.values)
+            merged: object = resolve(got.values)  # (what a hook returns, unchecked)
+            if inspect.iscoroutine(merged):  # a def returning a coroutine: not awaited
+                merged.close()  # (no "never awaited" warning beside the error below)
             if not isinstance(merged, bytes | bytearray | memoryview | str):
                 raise InvalidValueError(  # before: None written as b"" over every sibling
                     f"get {key!r}: the resolve hook returned {type(merged).__name__} "
                     f"{merged!r:.60}, not the merged value (bytes); nothing was written")
-            merged = value_bytes(merged)  # returned as written: bytes (a str was returned
+            value = value_bytes(merged)  # returned as written: bytes (a str was returned
             # itself, a memoryview too, until session 15's review)
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
             try:
-                context = yield from put_plan(router, key, merged, got.context, kind, None)
+                context = yield from put_plan(router, key, value, got.context, kind, None)
             except (NoNodeError, RequestRefusedError) as error:  # OutcomeUnknownError too
                 # The read succeeded: the merge is the answer, with the read's context
                 # (before session 30's probe the get raised the write-back's error,
@@ -1688,9 +1701,9 @@ def get_plan(router: Router, key: bytes | str, r: int | str | None,
                 # raised RequestRefusedError, "fix the request", at a valid get):
                 # the caller did not ask for that write; its own put of the merge
                 # gets the refusal, raised there.
-                return Fetched([merged], got.content_types[:1], got.context,
+                return Fetched([value], got.content_types[:1], got.context,
                                write_back_error=f"{type(error).__name__}: {error}")
-            return Fetched([merged], got.content_types[:1], context)
+            return Fetched([value], got.content_types[:1], context)
         return got
     raise _unserved(f"get {key!r}", router.candidates(key), why)
 
@@ -1855,6 +1868,15 @@ def _check_client(resolve: object, timeout_s: object, max_answer_bytes: object,
     if resolve is not None and not callable(resolve):
         raise LocalError(f"connect: resolve must be a function of the siblings (a list "
                          f"of bytes) to the merged value, got {type(resolve).__name__}")
+    if resolve is not None and (inspect.iscoroutinefunction(resolve)  # an object's
+                                or inspect.iscoroutinefunction(type(resolve).__call__)):
+        # session 61's probe 23p: an ``async def`` merge (natural beside
+        # connect_async) was taken, and every get that found siblings raised
+        # InvalidValueError "returned coroutine", its coroutine never awaited
+        raise LocalError(f"connect: resolve must be a plain function of the siblings "
+                         f"returning the merged value (bytes), not a coroutine function "
+                         f"({getattr(resolve, '__name__', type(resolve).__name__)}): the "
+                         f"hook runs inside the get, not awaited; merge in a def")
 
 
 def _check_open(closed: bool) -> None:

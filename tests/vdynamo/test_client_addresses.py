@@ -91,3 +91,19 @@ def test_a_blank_inside_an_address_is_told_so(seed: str) -> None:
     four cases fail."""
     with pytest.raises(LocalError, match=r": a blank inside it; give host:port$"):
         vdynamo.connect([seed])
+
+
+@pytest.mark.parametrize("seed", ["http://alice:s3cret@127.0.0.1:8098",
+                                  "alice:s3cret@127.0.0.1:8098", "https://s3cret@[::1]:8098",
+                                  "http://@127.0.0.1:8098"])
+def test_a_user_and_password_in_an_address_is_refused_unprinted(seed: str) -> None:
+    """Session 61's probe 23q: ``http://alice:s3cret@h:p`` was taken, the password
+    sent to that seed alone (requests then go to the addresses /status states,
+    which carry none; the HTTP API has no login) and printed in every later error
+    ("no node could serve it (tried http://alice:s3cret@h:p)"), so in an
+    application's logs. Mutant: the ``"@" in authority`` check removed: the four
+    cases fail (DID NOT RAISE); the message echoing ``seed`` instead of ``shown``:
+    the first three fail on ``s3cret`` in it."""
+    with pytest.raises(LocalError, match=r"user name or password \(user@\) is not taken") as got:
+        vdynamo.connect([seed])
+    assert "s3cret" not in str(got.value) and "alice" not in str(got.value)

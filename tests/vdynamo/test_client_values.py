@@ -139,6 +139,34 @@ def test_one_address_as_a_str_and_a_resolve_that_is_not_a_function_are_refused()
         vdynamo.connect(["127.0.0.1:8001"], resolve=3)  # type: ignore[arg-type]
 
 
+class _AsyncMerge:
+    async def __call__(self, values: list[bytes]) -> bytes:
+        return b"+".join(values)
+
+
+async def _async_merge(values: list[bytes]) -> bytes:
+    return b"+".join(values)
+
+
+@pytest.mark.parametrize("resolve", [_async_merge, _AsyncMerge()], ids=["def", "object"])
+def test_an_async_resolve_hook_is_refused_at_connect(resolve: Any) -> None:
+    """An ``async def`` merge (natural beside ``connect_async``, session 61's probe
+    23p): before, both clients took it, and every later get that found siblings
+    raised InvalidValueError "the resolve hook returned coroutine", its coroutine
+    never awaited (a RuntimeWarning), the siblings left: the mistake surfaced at the
+    first concurrent write in production, not at connect. Mutant: the
+    ``iscoroutinefunction`` check dropped from ``_check_client``: both cases fail
+    (DID NOT RAISE); only its ``type(resolve).__call__`` half dropped: ``object``
+    fails. A plain callable object is still taken."""
+    import vdynamo
+    from impl.errors import LocalError
+
+    for connect in (vdynamo.connect, vdynamo.connect_async):
+        with pytest.raises(LocalError, match="not a coroutine function"):
+            connect(["127.0.0.1:8001"], resolve=resolve)
+    vdynamo.connect(["127.0.0.1:8001"], resolve=lambda values: b"".join(values)).close()
+
+
 def test_the_cli_says_when_a_delete_found_no_value() -> None:
     """``vdynamo delete KEY`` of a key with no value printed a context and exited 0,
     exactly as a delete that wrote its tombstone does (the node answers 404,
