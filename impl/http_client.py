@@ -689,7 +689,10 @@ def _seed_url(seed: str) -> str:
         raise LocalError(f"node address {seed!r}: a port alone; give host:port (e.g. "
                          f"127.0.0.1:{text})")
     url = _url(text)
-    authority = urllib.parse.urlsplit(url).netloc
+    try:
+        authority = urllib.parse.urlsplit(url).netloc
+    except ValueError:  # ``[::1``: "Invalid IPv6 URL"; httpx names it below
+        authority = url.partition("://")[2].partition("/")[0]
     if "@" in authority:
         # Session 61's probe 23q: ``http://alice:s3cret@h:p`` was taken, its
         # password sent to the seed alone (the nodes' addresses from /status carry
