@@ -59,7 +59,7 @@ from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -71,16 +71,31 @@ from model_check.explorer import (
     Exploration,
     Progress,
     StateGraph,
+    WitnessGroup,
     peak_memory_bytes,
 )
 from model_check.fingerprint import SeenSet, fast_fingerprint
 
-__all__ = ["RUNS", "WorkerReport", "coordinate", "explore_parallel"]
+__all__ = ["RUNS", "Transport", "WorkerReport", "coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
 
 _ROOT = -1  # the parent of an initial state (hash() is never -1)
+
+
+class Transport(Protocol):
+    """How the new states cross from the worker that generated them to their owner, when
+    a state means something in one process only (the kernel's packed ids:
+    :class:`model_check.kernel.PackedTransport`, session 61). Each worker holds its own
+    (forked) copy."""
+
+    def export(self, owner: int, states: list[tuple[int, Any]]) -> Any:
+        """``states`` (``(fp, state)`` pairs, in order) for worker ``owner``: picklable."""
+
+    def adopt(self, sender: int, shipped: Any) -> list[tuple[int, Any]]:
+        """What worker ``sender`` exported for this worker, as this worker's states (the
+        same pairs, in order)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,12 @@ class _Worker:
                  step_witnesses: Mapping[str, Callable[[Any, Any, Any], bool]],
                  graph_edges: Callable[[Any], bool] | None,
                  marker: Callable[[Any], bool] | None,
-                 fingerprint: Callable[[Any], int]) -> None:
+                 fingerprint: Callable[[Any], int],
+                 transport: Transport | None = None,
+                 screen: tuple[frozenset[str], Callable[[Any], bool]] | None = None,
+                 step_actions: Mapping[str, Callable[[Any], bool]] | None = None,
+                 step_key: Callable[[Any], object] = type,
+                 witness_group: WitnessGroup[Any] | None = None) -> None:
         self.number = number
         self.workers = workers
         self.successors = successors
@@ -121,6 +141,17 @@ class _Worker:
         self.graph_edges = graph_edges
         self.marker = marker
         self.fingerprint = fingerprint
+        self.transport = transport
+        self.screen = screen
+        self.step_actions = dict(step_actions or {})
+        self.step_key = step_key
+        #: the step witnesses still sought that can hold on an action of each step key
+        #: (:func:`~model_check.explorer.explore`'s ``step_actions``; session 61)
+        self.asked_of: dict[object, tuple[tuple[str, Callable[[Any, Any, Any], bool]], ...]] = {}
+        self.group = witness_group
+        self.grouped = set() if witness_group is None else set(witness_group.names)
+        """The state witnesses the group answers for, not yet found here."""
+        """:func:`~model_check.explorer.explore`'s sound fast path for some invariants."""
         self.seen = SeenSet(with_index=True)
         """The owned partition: fingerprint -> local number (0, 1, ...)."""
         self.parents: array[int] = array("q")
@@ -155,10 +186,18 @@ class _Worker:
             for ordinal, (action, successor) in enumerate(self.successors(state)):
                 transitions += 1
                 if self.seeking_steps:
-                    for name, step in list(self.seeking_steps.items()):
-                        if step(state, action, successor):
+                    kind = self.step_key(action)
+                    asked = self.asked_of.get(kind)
+                    if asked is None:
+                        kinds = self.step_actions
+                        asked = self.asked_of[kind] = tuple(
+                            (n, f) for n, f in self.seeking_steps.items()
+                            if n not in kinds or kinds[n](action))
+                    for name, step in asked:
+                        if name in self.seeking_steps and step(state, action, successor):
                             steps_found[name] = (source, ordinal)
                             del self.seeking_steps[name]
+                            self.asked_of.clear()
                 fp = fingerprint(canon(successor) if canon is not None else successor)
                 if edges is not None and self.graph_edges is not None \
                         and self.graph_edges(action):
@@ -200,6 +239,10 @@ class _Worker:
         self.candidates = []
         self.kept = outboxes[self.number]
         outboxes[self.number] = []
+        if self.transport is not None:  # this worker's packed ids mean nothing elsewhere
+            export = self.transport.export
+            return [box if owner == self.number else export(owner, box)
+                    for owner, box in enumerate(outboxes)]
         return outboxes
 
     def receive(self, incoming: list[list[tuple[int, Any]]]
@@ -210,19 +253,35 @@ class _Worker:
         witnessed: dict[str, int] = {}
         frontier: list[tuple[int, Any]] = []
         for sender, states in enumerate(incoming):
-            frontier += self.kept if sender == self.number else states
+            if sender == self.number:
+                frontier += self.kept
+            elif self.transport is not None:
+                frontier += self.transport.adopt(sender, states)
+            else:
+                frontier += states
         self.kept = []
+        screen = self.screen
         for fp, state in frontier:
             if self.marker is not None and self.marker(state):
                 self.marked.append(fp)
-            for name, holds in list(self.pending.items()):
-                if not holds(state):
-                    violated[name] = fp
-                    del self.pending[name]
+            if self.pending:
+                asked = list(self.pending.items())
+                if screen is not None and screen[1](state):  # as explore's screen
+                    asked = [(name, holds) for name, holds in asked if name not in screen[0]]
+                for name, holds in asked:
+                    if not holds(state):
+                        violated[name] = fp
+                        del self.pending[name]
             for name, reached in list(self.seeking.items()):
                 if reached(state):
                     witnessed[name] = fp
                     del self.seeking[name]
+            if self.grouped and self.group is not None:
+                for name in self.group(state):
+                    if name in self.grouped:
+                        witnessed[name] = fp
+                        self.grouped.discard(name)
+                        self.group.drop(name)
         self.frontier = frontier
         self.levels.append(len(frontier))
         return len(frontier), violated, witnessed
@@ -304,10 +363,20 @@ def explore_parallel(
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
     fingerprint: Callable[[S], int] = fast_fingerprint,
+    transport: Transport | None = None,
+    screen: tuple[frozenset[str], Callable[[S], bool]] | None = None,
+    step_actions: Mapping[str, Callable[[A], bool]] | None = None,
+    step_key: Callable[[A], object] = type,
+    witness_group: WitnessGroup[S] | None = None,
 ) -> Exploration[S, A]:
     """Explore like :func:`model_check.explorer.explore` (same arguments, no bounds) with
     ``workers`` forked processes owning a partition of the seen-set each; see the module
-    docstring. Raises :class:`~model_check.errors.CheckError` for ``workers < 1``."""
+    docstring. ``fingerprint`` must agree across the workers (the kernel's: its state
+    hash, not its packed ids); ``transport`` (a :class:`Transport`) carries the new states
+    to their owners when the states are one process's ids; ``screen``,
+    ``step_actions``, ``step_key`` and ``witness_group`` are
+    :func:`~model_check.explorer.explore`'s (session 61). Raises
+    :class:`~model_check.errors.CheckError` for ``workers < 1``."""
     if workers < 1:
         raise CheckError(f"workers must be >= 1, got {workers}")
     checks = dict(invariants or {})
@@ -317,7 +386,8 @@ def explore_parallel(
     for number in range(workers):
         worker = _Worker(number, workers, successors, canonicalize, checks,
                          dict(witnesses or {}), dict(step_witnesses or {}), graph_edges,
-                         marker, fingerprint)
+                         marker, fingerprint, transport, screen, step_actions, step_key,
+                         witness_group)
         mine, theirs = context.Pipe()
         process = context.Process(target=worker.serve, args=(theirs,), daemon=True)
         process.start()
@@ -484,6 +554,7 @@ def coordinate(
         witnessed_steps={name: (index_of(fp), o)
                          for name, (fp, o) in witnessed_steps_fp.items()},
         reduced_states=0,
+        levels=[int(size) for size in np.sum([d[9] for d in dumps], axis=0) if size],
         _initial=initial,
         _successors=successors,
         _parent=parent,
