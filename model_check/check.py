@@ -282,10 +282,10 @@ def check(
     :class:`~model_check.explorer.Exploration`, before the verdicts are read from it
     (tests/run_cache.py reads a conformance sample from it: its parent links and
     :meth:`~model_check.explorer.Exploration.edge_at`). ``kernel`` explores the packed
-    states of :mod:`model_check.kernel` when it covers the configuration (one process,
-    no ``model`` given; :func:`model_check.kernel.covers`; with ``por`` since session
-    55): the same states, transitions and verdicts; its states are packed (``decode``
-    gives the spec's).
+    states of :mod:`model_check.kernel` when it covers the configuration (no ``model``
+    given, no ``ray``; with ``workers`` since session 61, each worker its own kernel;
+    :func:`model_check.kernel.covers`; with ``por`` since session 55): the same states,
+    transitions and verdicts; its states are packed (``decode`` gives the spec's).
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
