@@ -28,6 +28,18 @@ search goes level by level, synchronously:
    the seen-set is, and every worker expands about ``1/workers`` of the states
    (:data:`RUNS` says how many each did).
 
+With the packed-state kernel (:mod:`model_check.kernel`; session 61) each forked worker
+expands packed states with its own copy of the coordinator's
+:class:`~model_check.kernel.Kernel`, whose ids diverge from the first new part: the
+fingerprint is the state hash computed from the ids
+(:meth:`~model_check.kernel.PackedTransport.fingerprint`, the one formula
+:func:`spec.state.state_hash`), never ``hash`` of the ids, and step 3 hands the new
+states over through a :class:`Transport` (:class:`~model_check.kernel.PackedTransport`:
+the ids, and each part the first time it crosses to that owner, which interns it and
+keeps the sender's id -> its own). The invariants' screen, the step witnesses' gate by
+action (``step_actions``) and the witness group are :func:`~model_check.explorer.
+explore`'s.
+
 A worker's part of the seen-set costs 22 bytes a state: 8 for the fingerprint
 and 4 for its local number in the sorted tiers of a ``SeenSet``, 8 for the
 parent's fingerprint, 2 for the ordinal (a ``dict`` of tuples cost about 120).
