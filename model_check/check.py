@@ -434,6 +434,7 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
                 workers=workers,
                 fingerprint=transport.fingerprint if transport is not None else None,
                 transport=transport,
+                partition=transport.partition if transport is not None else None,
             )
 
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:

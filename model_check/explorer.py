@@ -826,6 +826,7 @@ def explore_model(
     canonical_identity: bool = False,
     witness_group: WitnessGroup[S] | None = None,
     transport: Transport | None = None,
+    partition: Callable[[S], int] | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on
@@ -850,7 +851,8 @@ def explore_model(
     With ``workers``, a ``fingerprint`` given is the workers' too, and ``transport``
     (:class:`model_check.parallel.Transport`) carries a state to
     its owner when the model's states mean something in one process only (the kernel's
-    packed ids; session 61)."""
+    packed ids; session 61), and ``partition`` says which worker owns a state
+    (:func:`~model_check.parallel.explore_parallel`'s)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -879,7 +881,7 @@ def explore_model(
             step_witnesses=step_witnesses, progress=progress,
             fingerprint=fast_fingerprint if fingerprint is None else fingerprint,
             transport=transport, screen=screen, step_actions=step_actions,
-            step_key=step_key, witness_group=witness_group)
+            step_key=step_key, witness_group=witness_group, partition=partition)
     # objects the states share, packed by reference (the spec's config: check passes it)
     codec = None if compact_frontier is False else FrontierCodec(keep=tuple(frontier_keep))
     if canonical_identity:  # nothing to permute: skip the call

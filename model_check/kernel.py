@@ -1346,11 +1346,24 @@ class PackedTransport:
         self.sent: dict[int, tuple[set[int], set[int], set[int]]] = {}
         #: per sender, its ids -> this kernel's (context, messages, budget)
         self.aliases: dict[int, tuple[dict[int, int], dict[int, int], dict[int, int]]] = {}
+        #: context id -> :meth:`partition`'s hash
+        self.owners: dict[int, int] = {}
 
     def fingerprint(self, packed: Packed) -> int:
         """The hash of ``packed``'s state (``hash(kernel.decode(packed))``, without
         building it): the same in every process forked with one hash secret."""
         return self.kernel._state_hash(packed)
+
+    def partition(self, packed: Packed) -> int:
+        """Which worker owns ``packed`` (modulo their number): the hash of its context's
+        nodes, clients and puts hashes, the same in every worker, so the states of a
+        context are expanded by one worker and the steps cached per context are computed
+        by it alone (the fingerprint's owner spread them over every worker)."""
+        c = packed[0]
+        owner = self.owners.get(c)
+        if owner is None:
+            owner = self.owners[c] = hash(self.kernel.contexts[c][12])
+        return owner
 
     def export(self, owner: int, states: list[tuple[int, Packed]]) -> tuple[Any, ...]:
         """``states`` for worker ``owner``: ``(rows, contexts, messages, budgets)``, the

@@ -142,7 +142,8 @@ class _Worker:
                  screen: tuple[frozenset[str], Callable[[Any], bool]] | None = None,
                  step_actions: Mapping[str, Callable[[Any], bool]] | None = None,
                  step_key: Callable[[Any], object] = type,
-                 witness_group: WitnessGroup[Any] | None = None) -> None:
+                 witness_group: WitnessGroup[Any] | None = None,
+                 partition: Callable[[Any], int] | None = None) -> None:
         self.number = number
         self.workers = workers
         self.successors = successors
@@ -161,6 +162,9 @@ class _Worker:
         #: (:func:`~model_check.explorer.explore`'s ``step_actions``; session 61)
         self.asked_of: dict[object, tuple[tuple[str, Callable[[Any, Any, Any], bool]], ...]] = {}
         self.group = witness_group
+        self.partition = partition
+        """The owner of a (canonical) state is ``partition(state) % workers``; None: its
+        fingerprint's."""
         self.grouped = set() if witness_group is None else set(witness_group.names)
         """The state witnesses the group answers for, not yet found here."""
         """:func:`~model_check.explorer.explore`'s sound fast path for some invariants."""
@@ -171,7 +175,8 @@ class _Worker:
         self.ordinals: array[int] = array("H")
         """Per local number: which successor of the parent (or which initial state)."""
         self.frontier: list[tuple[int, Any]] = []
-        self.candidates: list[tuple[int, Any]] = []
+        self.candidates: list[tuple[int, int, Any]] = []
+        """This level's new successors generated here: (fingerprint, owner, state)."""
         self.kept: list[tuple[int, Any]] = []
         """Accepted states this worker generated and owns, until :meth:`receive`."""
         self.expanded = 0
@@ -191,7 +196,8 @@ class _Worker:
         steps_found: dict[str, tuple[int, int]] = {}
         canon, fingerprint, workers = self.canon, self.fingerprint, self.workers
         local: set[int] = set()
-        candidates: list[tuple[int, Any]] = []
+        candidates: list[tuple[int, int, Any]] = []
+        partition = self.partition
         edges = self.edges if self.graph_edges is not None else None
         self.expanded += len(self.frontier)
         for source, state in self.frontier:
@@ -210,15 +216,17 @@ class _Worker:
                             steps_found[name] = (source, ordinal)
                             del self.seeking_steps[name]
                             self.asked_of.clear()
-                fp = fingerprint(canon(successor) if canon is not None else successor)
+                canonical = canon(successor) if canon is not None else successor
+                fp = fingerprint(canonical)
                 if edges is not None and self.graph_edges is not None \
                         and self.graph_edges(action):
                     edges.append(source)
                     edges.append(fp)
                 if fp not in local:
                     local.add(fp)
-                    candidates.append((fp, successor))
-                    outboxes[fp % workers] += (fp, source, ordinal)
+                    owner = (fp if partition is None else partition(canonical)) % workers
+                    candidates.append((fp, owner, successor))
+                    outboxes[owner] += (fp, source, ordinal)
         self.frontier = []
         self.candidates = candidates
         return [_offer(box) for box in outboxes], transitions, steps_found
@@ -244,10 +252,9 @@ class _Worker:
         others, one list per owner (empty for this worker), to be sent to their owners."""
         wanted = set(accepted.tolist())
         outboxes: list[list[tuple[int, Any]]] = [[] for _ in range(self.workers)]
-        workers = self.workers
-        for fp, state in self.candidates:
+        for fp, owner, state in self.candidates:
             if fp in wanted:
-                outboxes[fp % workers].append((fp, state))
+                outboxes[owner].append((fp, state))
         self.candidates = []
         self.kept = outboxes[self.number]
         outboxes[self.number] = []
@@ -344,9 +351,11 @@ class _Worker:
         outboxes: list[list[int]] = [[] for _ in range(self.workers)]
         self.candidates = []
         for ordinal, state in enumerate(initial):
-            fp = self.fingerprint(self.canon(state) if self.canon is not None else state)
-            self.candidates.append((fp, state))
-            outboxes[fp % self.workers] += (fp, _ROOT, ordinal)
+            canonical = self.canon(state) if self.canon is not None else state
+            fp = self.fingerprint(canonical)
+            owner = (fp if self.partition is None else self.partition(canonical)) % self.workers
+            self.candidates.append((fp, owner, state))
+            outboxes[owner] += (fp, _ROOT, ordinal)
         return [_offer(box) for box in outboxes]
 
 
@@ -380,6 +389,7 @@ def explore_parallel(
     step_actions: Mapping[str, Callable[[A], bool]] | None = None,
     step_key: Callable[[A], object] = type,
     witness_group: WitnessGroup[S] | None = None,
+    partition: Callable[[S], int] | None = None,
 ) -> Exploration[S, A]:
     """Explore like :func:`model_check.explorer.explore` (same arguments, no bounds) with
     ``workers`` forked processes owning a partition of the seen-set each; see the module
@@ -387,7 +397,9 @@ def explore_parallel(
     hash, not its packed ids); ``transport`` (a :class:`Transport`) carries the new states
     to their owners when the states are one process's ids; ``screen``,
     ``step_actions``, ``step_key`` and ``witness_group`` are
-    :func:`~model_check.explorer.explore`'s (session 61). Raises
+    :func:`~model_check.explorer.explore`'s; ``partition`` (a function of a canonical
+    state, the same in every worker) says its owner, ``partition(state) % workers``
+    (None: the fingerprint's; session 61). Raises
     :class:`~model_check.errors.CheckError` for ``workers < 1``."""
     if workers < 1:
         raise CheckError(f"workers must be >= 1, got {workers}")
@@ -399,7 +411,7 @@ def explore_parallel(
         worker = _Worker(number, workers, successors, canonicalize, checks,
                          dict(witnesses or {}), dict(step_witnesses or {}), graph_edges,
                          marker, fingerprint, transport, screen, step_actions, step_key,
-                         witness_group)
+                         witness_group, partition)
         mine, theirs = context.Pipe()
         process = context.Process(target=worker.serve, args=(theirs,), daemon=True)
         process.start()
