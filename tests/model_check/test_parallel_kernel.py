@@ -16,8 +16,10 @@ entries; the levels of worker 0 alone, not summed: strict-weak-quorum's levels (
 97, 172, 102) against (1, 6, 27, 82, 207, 339, 219); the owner chosen by the local
 context id (:meth:`~model_check.kernel.PackedTransport.partition` returning ``c``, not a
 hash of the context's parts): strict-weak-quorum 881 -> 1,206, lww-two-clients-drop 6,190
--> 8,937 distinct states (one state owned by two workers). See docs/model-checking.md,
-"Parallel workers with the kernel (session 61)".
+-> 8,937 distinct states (one state owned by two workers); the invariant screen
+inverted in a worker (the covered invariants skipped where the screen fails) and the step
+witnesses' gate by action inverted: strict-weak-quorum's verdicts differ. See
+docs/model-checking.md, "Parallel workers with the kernel (session 61)".
 """
 
 from __future__ import annotations
