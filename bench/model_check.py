@@ -13,7 +13,8 @@ successor generation. Then the compiled spec against the pure one (``make
 compiled``: states per CPU-second of check() and of the successors alone, and the
 ratio), partial-order reduction (``--por`` off and on: the states with and without,
 the reduction factor, CPU seconds, verdicts), the worker scaling (``--workers`` 1
-and 2, with the workers' seen-set bytes per state) and the swarm simulator's steps
+and 2, the kernel's workers and the spec's (session 61), with the workers' seen-set bytes
+per state) and the swarm simulator's steps
 per CPU-second on strict-dvv and the sloppy configurations, and the SPIN comparison
 on the reference questions (``bench/promela/strict.pml``, with each question's nodes
 and faults as macros, :data:`QUESTIONS`: needs ``spin`` and ``gcc``, from Debian:
@@ -155,13 +156,15 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {}}
     from model_check.check import check
 
-    if kind == "workers":  # name = "<suite entry>:<workers>"; CPU includes the workers'
+    if kind == "workers":  # name = "<suite entry>:<workers>[:spec]"; CPU includes the
+        # workers'; ":spec": the workers expand the spec's states, not the kernel's
         from model_check.parallel import RUNS
         from model_check.suite import entry as suite_entry
 
-        entry_name, workers = name.rsplit(":", 1)
+        entry_name, workers, *spec = name.split(":")
         wall = time.perf_counter()
-        result = check(suite_entry(entry_name).config, workers=int(workers))
+        result = check(suite_entry(entry_name).config, workers=int(workers),
+                       kernel=not spec)
         wall = time.perf_counter() - wall
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         # Per worker, summed over the check's explorations (one per liveness property).
@@ -1191,40 +1194,47 @@ def _por_rows(timeout: float) -> None:
 
 
 def _scaling_rows(timeout: float) -> None:
-    print("\nworker scaling (vdynamo check --workers N; all properties; medians of 3 "
+    print("\nworker scaling (vdynamo check --workers N, the kernel's workers and "
+          "--no-kernel's; all properties; medians of 3 "
           "alternating runs; wall: the whole check; CPU: the coordinator's and each "
           "worker's process; expanded: the states each worker expanded; B/state: the "
           "workers' seen-set partitions and parent links):")
+    # session 61: the workers expand the kernel's packed states ("kernel") beside the
+    # spec's ("spec", the rows before it)
+    variants = ("1", "2", "1:spec", "2:spec")
     for name in SCALING:
-        runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
-        errors: dict[int, str] = {}
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+        errors: dict[str, str] = {}
         for _ in range(3):
-            for n in runs:
-                run = _measure("workers", f"{name}:{n}", True, timeout)
+            for v in runs:
+                run = _measure("workers", f"{name}:{v}", True, timeout)
                 if run is None or "error" in run:
-                    errors[n] = str(run and run.get("error"))
+                    errors[v] = str(run and run.get("error"))
                 else:
-                    runs[n].append(run)
+                    runs[v].append(run)
         cells = []
-        walls: dict[int, float] = {}
-        for n, done in runs.items():
+        walls: dict[str, float] = {}
+        for v, done in runs.items():
+            n, label = int(v[0]), "spec" if v.endswith("spec") else "kernel"
             if not done:
-                cells.append(f"{n} worker(s): {errors.get(n)}")
+                cells.append(f"{n} worker(s) {label}: {errors.get(v)}")
                 continue
-            walls[n] = statistics.median(r["seconds"] for r in done)
+            walls[v] = statistics.median(r["seconds"] for r in done)
             per_worker = ", ".join(
                 f"{statistics.median(r['workers'][w][0] for r in done):.2f}"
                 for w in range(n))
             expanded = ", ".join(f"{e:,}" for _, e in done[0]["workers"])
-            cells.append(f"{n} worker(s) {done[0]['distinct_states']:,} states, "
-                         f"{walls[n]:.2f} s wall, CPU-s coordinator "
+            cells.append(f"{n} worker(s) {label} {done[0]['distinct_states']:,} states, "
+                         f"{walls[v]:.2f} s wall, CPU-s coordinator "
                          f"{statistics.median(r['coordinator_cpu_seconds'] for r in done):.2f}"
                          f" + workers ({per_worker}), expanded ({expanded}), "
                          f"{done[0]['seen_bytes'] / done[0]['distinct_states']:.1f} B/state")
-        if runs[1] and runs[2]:
-            same = runs[1][0]["verdicts"] == runs[2][0]["verdicts"]
-            cells.append(f"speed-up (wall) {walls[1] / walls[2]:.2f}x, verdicts "
-                         f"{'same' if same else 'DIFFER'}")
+        if len(walls) == len(variants):
+            same = len({str(runs[v][0]["verdicts"]) for v in variants}) == 1
+            cells.append(f"speed-up (wall) kernel {walls['1'] / walls['2']:.2f}x, spec "
+                         f"{walls['1:spec'] / walls['2:spec']:.2f}x, 2 kernel workers "
+                         f"against 2 spec workers {walls['2:spec'] / walls['2']:.2f}x; "
+                         f"verdicts {'same' if same else 'DIFFER'}")
         print(f"  {name:<18} " + "; ".join(cells), flush=True)
 
 

@@ -50,6 +50,7 @@ from model_check.kernel import (
     KernelModel,
     PackedReduction,
     PackedScreen,
+    PackedTransport,
     covers,
 )
 from model_check.liveness import check_eventually_reachable
@@ -281,10 +282,10 @@ def check(
     :class:`~model_check.explorer.Exploration`, before the verdicts are read from it
     (tests/run_cache.py reads a conformance sample from it: its parent links and
     :meth:`~model_check.explorer.Exploration.edge_at`). ``kernel`` explores the packed
-    states of :mod:`model_check.kernel` when it covers the configuration (one process,
-    no ``model`` given; :func:`model_check.kernel.covers`; with ``por`` since session
-    55): the same states, transitions and verdicts; its states are packed (``decode``
-    gives the spec's).
+    states of :mod:`model_check.kernel` when it covers the configuration (no ``model``
+    given, no ``ray``; with ``workers`` since session 61, each worker its own kernel;
+    :func:`model_check.kernel.covers`; with ``por`` since session 55): the same states,
+    transitions and verdicts; its states are packed (``decode`` gives the spec's).
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -292,10 +293,12 @@ def check(
         raise CheckError(f"max_states must be >= 1, got {max_states}")
     resolved = resolve_config(config)
     props = resolve_properties(properties)
-    if (kernel and model is None and workers is None and ray is None
-            and covers(resolved, symmetry)[0]):
+    if kernel and model is None and ray is None and covers(resolved, symmetry)[0]:
+        if por and workers is not None:
+            raise CheckError("partial-order reduction (por) runs in one process: "
+                             "no workers or ray")
         return _check_packed(resolved, props, symmetry, max_depth, max_states, progress,
-                             compact_frontier, on_exploration, por)
+                             compact_frontier, on_exploration, por, workers)
     system = model if model is not None else spec_model(resolved)
     reduction, por_note = None, ""
     if por:
@@ -373,12 +376,15 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
                   progress: Callable[[Progress], None] | None,
                   compact_frontier: bool | None,
                   on_exploration: Callable[[Exploration[Any, Action]], None] | None,
-                  por: bool = False) -> CheckResult:
+                  por: bool = False, workers: int | None = None) -> CheckResult:
     """:func:`check` over the packed states of :mod:`model_check.kernel` (issue 13,
     session 54): the properties, memoised as with the spec's model, read each packed
     state decoded (:meth:`~model_check.kernel.KernelModel.lift`); ``por``: the spec's
     reduction asked of the decoded states (:class:`~model_check.kernel.PackedReduction`,
-    session 55)."""
+    session 55). ``workers``: the parallel search (:mod:`model_check.parallel`), each
+    worker with its own (forked) kernel, the states fingerprinted by their state hash and
+    carried to their owners by a :class:`~model_check.kernel.PackedTransport` (session
+    61)."""
     system = KernelModel(resolved)
     reduction, por_note = None, ""
     if por:
@@ -400,6 +406,7 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
     group = PackedWitnesses(system, {p.name: p.holds for p in sometimes if p.holds})
     witnesses = {p.name: lift(p.holds) for p in sometimes
                  if p.holds and p.name not in group.names}
+    transport = PackedTransport(system.kernel) if workers is not None else None
 
     def run(target: Callable[[Any], bool] | None, seek: bool) -> Exploring:
         with quiet_gc():  # a kernel search makes no cyclic garbage (session 57)
@@ -424,6 +431,10 @@ def _check_packed(resolved: Config, props: list[SpecProperty], symmetry: bool,
                 reduce=reduction,
                 screen=screen,
                 canonical_identity=resolved.clients < 2,  # else the kernel's canonical packing
+                workers=workers,
+                fingerprint=transport.fingerprint if transport is not None else None,
+                transport=transport,
+                partition=transport.partition if transport is not None else None,
             )
 
     def marked(prop: SpecProperty) -> Callable[[Any], bool] | None:

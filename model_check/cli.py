@@ -67,8 +67,9 @@ for about 15 us a state), ``--no-compact-frontier`` never; by default a level is
 packed once it queues more than :data:`model_check.explorer.COMPACT_ABOVE` states.
 The states, transitions and verdicts are the same.
 By default a configuration the packed-state kernel covers (:mod:`model_check.kernel`:
-one client, no refused writes, no backups; one process, no ``--por``) is explored over
-its packed states; ``--no-kernel`` explores the spec's states through its memoised
+every one while the spec's mechanisms are the kernel's; not with ``--ray``) is explored
+over its packed states (with ``--workers`` since session 61: each worker its own
+kernel); ``--no-kernel`` explores the spec's states through its memoised
 successors instead. The states, transitions, verdicts and traces are the same.
 """
 

@@ -75,6 +75,7 @@ from model_check.frontier import FrontierCodec
 
 if TYPE_CHECKING:
     from model_check.model import TransitionSystem
+    from model_check.parallel import Transport
 
 __all__ = [
     "COMPACT_ABOVE",
@@ -331,7 +332,8 @@ class Exploration(Generic[S, A]):
     one-process search without ``reduce``; empty otherwise)."""
     levels: list[int] = field(default_factory=list)
     """The distinct states of each breadth-first level, depth 0 first (the one-process
-    search; empty otherwise; a level cut short by a bound counts what it admitted)."""
+    search, and since session 61 the workers' (:mod:`model_check.parallel`); empty
+    otherwise; a level cut short by a bound counts what it admitted)."""
     packed_bytes: int = 0
     """The bytes of the largest level's packed states (:mod:`model_check.frontier`; 0:
     none packed)."""
@@ -823,6 +825,8 @@ def explore_model(
     fingerprint: Callable[[S], int] | None = None,
     canonical_identity: bool = False,
     witness_group: WitnessGroup[S] | None = None,
+    transport: Transport | None = None,
+    partition: Callable[[S], int] | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on
@@ -841,9 +845,14 @@ def explore_model(
     the first, None (the default) once a level queues more than :data:`COMPACT_ABOVE`
     states, False never; the model's ``config`` attribute, when it has one, is packed
     by reference (the same object comes back). ``screen`` is :func:`explore`'s (the
-    one-process search only: the workers ask every invariant), and so are ``step_actions``
-    and ``step_key`` (the workers ask every step witness of every step) and
-    ``witness_group`` (the one-process search only: :class:`CheckError` with workers)."""
+    workers' too since session 61), and so are ``step_actions``
+    and ``step_key`` (the workers' too since session 61) and
+    ``witness_group`` (the workers' too since session 61; not Ray's: :class:`CheckError`).
+    With ``workers``, a ``fingerprint`` given is the workers' too, and ``transport``
+    (:class:`model_check.parallel.Transport`) carries a state to
+    its owner when the model's states mean something in one process only (the kernel's
+    packed ids; session 61), and ``partition`` says which worker owns a state
+    (:func:`~model_check.parallel.explore_parallel`'s)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -854,8 +863,11 @@ def explore_model(
             raise CheckError("a parallel search (workers) takes no max_depth or max_states")
         if reduce is not None:
             raise CheckError("a parallel search (workers) takes no partial-order reduction")
-        if witness_group is not None:
-            raise CheckError("a parallel search (workers) takes no witness_group")
+        if ray is not None and witness_group is not None:
+            raise CheckError("a Ray search takes no witness_group")
+        if ray is not None and transport is not None:
+            raise CheckError("a Ray search takes no transport (its workers fingerprint "
+                             "the spec's states)")
         if ray is not None:
             return explore_ray(
                 ray, *common, workers=2 if workers is None else workers,
@@ -866,7 +878,10 @@ def explore_model(
             *common, workers=1 if workers is None else workers, graph_edges=graph_edges,
             marker=marker,
             stop_when_violated=stop_when_violated, witnesses=witnesses,
-            step_witnesses=step_witnesses, progress=progress)
+            step_witnesses=step_witnesses, progress=progress,
+            fingerprint=fast_fingerprint if fingerprint is None else fingerprint,
+            transport=transport, screen=screen, step_actions=step_actions,
+            step_key=step_key, witness_group=witness_group, partition=partition)
     # objects the states share, packed by reference (the spec's config: check passes it)
     codec = None if compact_frontier is False else FrontierCodec(keep=tuple(frontier_keep))
     if canonical_identity:  # nothing to permute: skip the call

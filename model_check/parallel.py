@@ -28,6 +28,18 @@ search goes level by level, synchronously:
    the seen-set is, and every worker expands about ``1/workers`` of the states
    (:data:`RUNS` says how many each did).
 
+With the packed-state kernel (:mod:`model_check.kernel`; session 61) each forked worker
+expands packed states with its own copy of the coordinator's
+:class:`~model_check.kernel.Kernel`, whose ids diverge from the first new part: the
+fingerprint is the state hash computed from the ids
+(:meth:`~model_check.kernel.PackedTransport.fingerprint`, the one formula
+:func:`spec.state.state_hash`), never ``hash`` of the ids, and step 3 hands the new
+states over through a :class:`Transport` (:class:`~model_check.kernel.PackedTransport`:
+the ids, and each part the first time it crosses to that owner, which interns it and
+keeps the sender's id -> its own). The invariants' screen, the step witnesses' gate by
+action (``step_actions``) and the witness group are :func:`~model_check.explorer.
+explore`'s.
+
 A worker's part of the seen-set costs 22 bytes a state: 8 for the fingerprint
 and 4 for its local number in the sorted tiers of a ``SeenSet``, 8 for the
 parent's fingerprint, 2 for the ordinal (a ``dict`` of tuples cost about 120).
@@ -59,7 +71,7 @@ from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -71,16 +83,31 @@ from model_check.explorer import (
     Exploration,
     Progress,
     StateGraph,
+    WitnessGroup,
     peak_memory_bytes,
 )
 from model_check.fingerprint import SeenSet, fast_fingerprint
 
-__all__ = ["RUNS", "WorkerReport", "coordinate", "explore_parallel"]
+__all__ = ["RUNS", "Transport", "WorkerReport", "coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
 
 _ROOT = -1  # the parent of an initial state (hash() is never -1)
+
+
+class Transport(Protocol):
+    """How the new states cross from the worker that generated them to their owner, when
+    a state means something in one process only (the kernel's packed ids:
+    :class:`model_check.kernel.PackedTransport`, session 61). Each worker holds its own
+    (forked) copy."""
+
+    def export(self, owner: int, states: list[tuple[int, Any]]) -> Any:
+        """``states`` (``(fp, state)`` pairs, in order) for worker ``owner``: picklable."""
+
+    def adopt(self, sender: int, shipped: Any) -> list[tuple[int, Any]]:
+        """What worker ``sender`` exported for this worker, as this worker's states (the
+        same pairs, in order)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +137,13 @@ class _Worker:
                  step_witnesses: Mapping[str, Callable[[Any, Any, Any], bool]],
                  graph_edges: Callable[[Any], bool] | None,
                  marker: Callable[[Any], bool] | None,
-                 fingerprint: Callable[[Any], int]) -> None:
+                 fingerprint: Callable[[Any], int],
+                 transport: Transport | None = None,
+                 screen: tuple[frozenset[str], Callable[[Any], bool]] | None = None,
+                 step_actions: Mapping[str, Callable[[Any], bool]] | None = None,
+                 step_key: Callable[[Any], object] = type,
+                 witness_group: WitnessGroup[Any] | None = None,
+                 partition: Callable[[Any], int] | None = None) -> None:
         self.number = number
         self.workers = workers
         self.successors = successors
@@ -121,6 +154,20 @@ class _Worker:
         self.graph_edges = graph_edges
         self.marker = marker
         self.fingerprint = fingerprint
+        self.transport = transport
+        self.screen = screen
+        self.step_actions = dict(step_actions or {})
+        self.step_key = step_key
+        #: the step witnesses still sought that can hold on an action of each step key
+        #: (:func:`~model_check.explorer.explore`'s ``step_actions``; session 61)
+        self.asked_of: dict[object, tuple[tuple[str, Callable[[Any, Any, Any], bool]], ...]] = {}
+        self.group = witness_group
+        self.partition = partition
+        """The owner of a (canonical) state is ``partition(state) % workers``; None: its
+        fingerprint's."""
+        self.grouped = set() if witness_group is None else set(witness_group.names)
+        """The state witnesses the group answers for, not yet found here."""
+        """:func:`~model_check.explorer.explore`'s sound fast path for some invariants."""
         self.seen = SeenSet(with_index=True)
         """The owned partition: fingerprint -> local number (0, 1, ...)."""
         self.parents: array[int] = array("q")
@@ -128,7 +175,8 @@ class _Worker:
         self.ordinals: array[int] = array("H")
         """Per local number: which successor of the parent (or which initial state)."""
         self.frontier: list[tuple[int, Any]] = []
-        self.candidates: list[tuple[int, Any]] = []
+        self.candidates: list[tuple[int, int, Any]] = []
+        """This level's new successors generated here: (fingerprint, owner, state)."""
         self.kept: list[tuple[int, Any]] = []
         """Accepted states this worker generated and owns, until :meth:`receive`."""
         self.expanded = 0
@@ -148,26 +196,37 @@ class _Worker:
         steps_found: dict[str, tuple[int, int]] = {}
         canon, fingerprint, workers = self.canon, self.fingerprint, self.workers
         local: set[int] = set()
-        candidates: list[tuple[int, Any]] = []
+        candidates: list[tuple[int, int, Any]] = []
+        partition = self.partition
         edges = self.edges if self.graph_edges is not None else None
         self.expanded += len(self.frontier)
         for source, state in self.frontier:
             for ordinal, (action, successor) in enumerate(self.successors(state)):
                 transitions += 1
                 if self.seeking_steps:
-                    for name, step in list(self.seeking_steps.items()):
-                        if step(state, action, successor):
+                    kind = self.step_key(action)
+                    asked = self.asked_of.get(kind)
+                    if asked is None:
+                        kinds = self.step_actions
+                        asked = self.asked_of[kind] = tuple(
+                            (n, f) for n, f in self.seeking_steps.items()
+                            if n not in kinds or kinds[n](action))
+                    for name, step in asked:
+                        if name in self.seeking_steps and step(state, action, successor):
                             steps_found[name] = (source, ordinal)
                             del self.seeking_steps[name]
-                fp = fingerprint(canon(successor) if canon is not None else successor)
+                            self.asked_of.clear()
+                canonical = canon(successor) if canon is not None else successor
+                fp = fingerprint(canonical)
                 if edges is not None and self.graph_edges is not None \
                         and self.graph_edges(action):
                     edges.append(source)
                     edges.append(fp)
                 if fp not in local:
                     local.add(fp)
-                    candidates.append((fp, successor))
-                    outboxes[fp % workers] += (fp, source, ordinal)
+                    owner = (fp if partition is None else partition(canonical)) % workers
+                    candidates.append((fp, owner, successor))
+                    outboxes[owner] += (fp, source, ordinal)
         self.frontier = []
         self.candidates = candidates
         return [_offer(box) for box in outboxes], transitions, steps_found
@@ -193,13 +252,16 @@ class _Worker:
         others, one list per owner (empty for this worker), to be sent to their owners."""
         wanted = set(accepted.tolist())
         outboxes: list[list[tuple[int, Any]]] = [[] for _ in range(self.workers)]
-        workers = self.workers
-        for fp, state in self.candidates:
+        for fp, owner, state in self.candidates:
             if fp in wanted:
-                outboxes[fp % workers].append((fp, state))
+                outboxes[owner].append((fp, state))
         self.candidates = []
         self.kept = outboxes[self.number]
         outboxes[self.number] = []
+        if self.transport is not None:  # this worker's packed ids mean nothing elsewhere
+            export = self.transport.export
+            return [box if owner == self.number else export(owner, box)
+                    for owner, box in enumerate(outboxes)]
         return outboxes
 
     def receive(self, incoming: list[list[tuple[int, Any]]]
@@ -210,19 +272,35 @@ class _Worker:
         witnessed: dict[str, int] = {}
         frontier: list[tuple[int, Any]] = []
         for sender, states in enumerate(incoming):
-            frontier += self.kept if sender == self.number else states
+            if sender == self.number:
+                frontier += self.kept
+            elif self.transport is not None:
+                frontier += self.transport.adopt(sender, states)
+            else:
+                frontier += states
         self.kept = []
+        screen = self.screen
         for fp, state in frontier:
             if self.marker is not None and self.marker(state):
                 self.marked.append(fp)
-            for name, holds in list(self.pending.items()):
-                if not holds(state):
-                    violated[name] = fp
-                    del self.pending[name]
+            if self.pending:
+                asked = list(self.pending.items())
+                if screen is not None and screen[1](state):  # as explore's screen
+                    asked = [(name, holds) for name, holds in asked if name not in screen[0]]
+                for name, holds in asked:
+                    if not holds(state):
+                        violated[name] = fp
+                        del self.pending[name]
             for name, reached in list(self.seeking.items()):
                 if reached(state):
                     witnessed[name] = fp
                     del self.seeking[name]
+            if self.grouped and self.group is not None:
+                for name in self.group(state):
+                    if name in self.grouped:
+                        witnessed[name] = fp
+                        self.grouped.discard(name)
+                        self.group.drop(name)
         self.frontier = frontier
         self.levels.append(len(frontier))
         return len(frontier), violated, witnessed
@@ -273,9 +351,11 @@ class _Worker:
         outboxes: list[list[int]] = [[] for _ in range(self.workers)]
         self.candidates = []
         for ordinal, state in enumerate(initial):
-            fp = self.fingerprint(self.canon(state) if self.canon is not None else state)
-            self.candidates.append((fp, state))
-            outboxes[fp % self.workers] += (fp, _ROOT, ordinal)
+            canonical = self.canon(state) if self.canon is not None else state
+            fp = self.fingerprint(canonical)
+            owner = (fp if self.partition is None else self.partition(canonical)) % self.workers
+            self.candidates.append((fp, owner, state))
+            outboxes[owner] += (fp, _ROOT, ordinal)
         return [_offer(box) for box in outboxes]
 
 
@@ -304,10 +384,23 @@ def explore_parallel(
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
     fingerprint: Callable[[S], int] = fast_fingerprint,
+    transport: Transport | None = None,
+    screen: tuple[frozenset[str], Callable[[S], bool]] | None = None,
+    step_actions: Mapping[str, Callable[[A], bool]] | None = None,
+    step_key: Callable[[A], object] = type,
+    witness_group: WitnessGroup[S] | None = None,
+    partition: Callable[[S], int] | None = None,
 ) -> Exploration[S, A]:
     """Explore like :func:`model_check.explorer.explore` (same arguments, no bounds) with
     ``workers`` forked processes owning a partition of the seen-set each; see the module
-    docstring. Raises :class:`~model_check.errors.CheckError` for ``workers < 1``."""
+    docstring. ``fingerprint`` must agree across the workers (the kernel's: its state
+    hash, not its packed ids); ``transport`` (a :class:`Transport`) carries the new states
+    to their owners when the states are one process's ids; ``screen``,
+    ``step_actions``, ``step_key`` and ``witness_group`` are
+    :func:`~model_check.explorer.explore`'s; ``partition`` (a function of a canonical
+    state, the same in every worker) says its owner, ``partition(state) % workers``
+    (None: the fingerprint's; session 61). Raises
+    :class:`~model_check.errors.CheckError` for ``workers < 1``."""
     if workers < 1:
         raise CheckError(f"workers must be >= 1, got {workers}")
     checks = dict(invariants or {})
@@ -317,7 +410,8 @@ def explore_parallel(
     for number in range(workers):
         worker = _Worker(number, workers, successors, canonicalize, checks,
                          dict(witnesses or {}), dict(step_witnesses or {}), graph_edges,
-                         marker, fingerprint)
+                         marker, fingerprint, transport, screen, step_actions, step_key,
+                         witness_group, partition)
         mine, theirs = context.Pipe()
         process = context.Process(target=worker.serve, args=(theirs,), daemon=True)
         process.start()
@@ -484,6 +578,7 @@ def coordinate(
         witnessed_steps={name: (index_of(fp), o)
                          for name, (fp, o) in witnessed_steps_fp.items()},
         reduced_states=0,
+        levels=[int(size) for size in np.sum([d[9] for d in dumps], axis=0) if size],
         _initial=initial,
         _successors=successors,
         _parent=parent,

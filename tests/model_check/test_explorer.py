@@ -396,7 +396,7 @@ class _Group:
 def test_a_witness_group_finds_the_first_states_each_witness_would() -> None:
     """``witness_group`` (session 55): one call per new state gives the same first
     state per witness as asking each witness; each found name is dropped once; a name
-    also in ``witnesses`` is refused, and so is a group with workers."""
+    also in ``witnesses`` is refused, and so is a group with Ray's workers."""
 
     def successors(state: tuple[int, int]) -> Any:
         x, y = state
@@ -420,5 +420,11 @@ def test_a_witness_group_finds_the_first_states_each_witness_would() -> None:
     model = type("Grid", (), {"initial_states": lambda self: [(0, 0)],
                               "successors": lambda self, s: successors(s),
                               "canonicalize": lambda self, s: s})()
+    # since session 61 the forked workers take the group (its first states at the same
+    # depths; mutant: a worker that never asks the group finds neither name); Ray's not
+    depths = {n: len(alone.path_to(i).actions) for n, i in alone.witnessed.items()}
+    parallel = explore_model(model, workers=2, witness_group=_Group())
+    assert {n: len(parallel.path_to(i).actions) for n, i in parallel.witnessed.items()} \
+        == depths
     with pytest.raises(CheckError, match="no witness_group"):
-        explore_model(model, workers=1, witness_group=_Group())
+        explore_model(model, ray="local", witness_group=_Group())
