@@ -158,7 +158,7 @@ __all__ = [
     "project",
     "put_id_of_value",
     "rebuilds",
-    "restarts_before_a_restore",
+    "set_aside_possible",
     "spec_converges_from",
     "spec_steps",
     "value_of",
@@ -239,17 +239,12 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "(RetiredActors.prune passes its live actor as live, and a "
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
-    if rebuilds(config) and config.storage == "buffered":
-        unmapped.append("features.rebuild with buffered storage (the spec keeps a "
-                        "buffered-crashed store's copies counted: spec/rebuild.py, not "
-                        "stated)")
-    if guarded(config) and config.restores and restarts_before_a_restore(config):
-        unmapped.append("features.rebuild with restores and a restart a backup may "
-                        "predate (crashes, disk losses, buffered storage or a second "
-                        "restore: the implementation's restore guard sets a store "
+    if rebuilds(config) and (config.restores or config.storage == "buffered"):
+        unmapped.append("features.rebuild with disk losses and restores or buffered "
+                        "storage (the spec keeps a restored or buffered-crashed store's "
+                        "copies counted; the implementation's restore guard sets a store "
                         "restored behind a start its peers heard aside, emptied under a "
-                        "new actor, and rebuilds it; the spec's Restore keeps the "
-                        "backup's copies counted: spec/rebuild.py, not stated; "
+                        "new actor, and rebuilds it: spec/rebuild.py, not stated; "
                         "docs/refinement.md, \"Restores with the rebuild in the lockstep "
                         "(session 61)\")")
     if config.write_failures and (config.failed_write_acks or not config.failed_write_kept):
@@ -279,24 +274,26 @@ def guarded(config: Config) -> bool:
     where the spec rebuilds (:func:`rebuilds`), and, since session 61, where a node is
     restored from a backup with ``features.rebuild`` on, anti-entropy and no membership
     change (the implementation's restore as it ships; before, the lockstep compared the
-    spec's restore with an implementation whose guard was off). The guard sets a restored
-    store aside only when a peer heard a later start of the node than its backup's
-    (``Node._set_aside``); :func:`restarts_before_a_restore` names the configurations
-    where one may, which are not mapped."""
+    spec's restore with an implementation whose guard was off), unless the guard may
+    set the restored store aside there (:func:`set_aside_possible`): the spec does not
+    state that, and those configurations run with the guard off, as before."""
     return rebuilds(config) or bool(
         config.rebuild and config.restores and config.anti_entropy
-        and spec_model.initial_state(config).membership is None)
+        and spec_model.initial_state(config).membership is None
+        and not set_aside_possible(config))
 
 
-def restarts_before_a_restore(config: Config) -> bool:
-    """Whether a node of ``config`` may restart between its backup and its restore (a
-    crash, a buffered crash, a disk loss, or the recovery after an earlier restore):
-    then its peers may have heard a start later than the backup's, and the
-    implementation's restore guard sets the restored store aside
-    (:func:`guarded`). Without any, the backup's start is the one the peers heard,
-    the restored store's next start counts above it, and nothing is set aside."""
+def set_aside_possible(config: Config) -> bool:
+    """Whether the implementation's restore guard may set a restored store of
+    ``config`` aside (``Node._set_aside``): its peers may have heard a later generation
+    of the node than its backup's, from a restart between the two (a crash, a buffered
+    crash, a disk loss, the recovery after an earlier restore) or from a reap it took
+    part in (``impl.restore_guard.advance``: delete_mode "safe" or "immediate" with
+    deletes). Without any, the backup's start is the one the peers heard, the restored
+    store's next start counts above it, and nothing is set aside."""
     return bool(config.crashes or config.disk_losses or config.restores > 1
-                or config.storage == "buffered")
+                or config.storage == "buffered"
+                or (config.deletes_per_client and config.delete_mode != "keep"))
 
 
 def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> SimulatedCluster:
