@@ -229,8 +229,9 @@ def test_a_restore_behind_a_start_its_peers_heard_is_set_aside_and_not_mapped(
     (``Node._set_aside``: emptied, a new generation, under ``actor_epochs`` a new
     actor, rebuilding: its acknowledgements uncounted); the spec's ``Restore`` keeps
     the backup's copies counted and marks nothing. The next put diverges at the named
-    step: the rebuilding n1's write is not acknowledged (new actor), or mints with the
-    counters set aside (kept actor). Forced through ``unmapped_features``."""
+    step: n2 stores n1's write and sends no acknowledgement where the spec's does (new
+    actor), or n1 mints with the counters set aside (kept actor). Forced through
+    ``unmapped_features``."""
     config = entry(name).config.replace(crashes=1, disk_losses=1)
     assert unmapped_features(config) and guarded(config)
     monkeypatch.setattr(model_check.refinement_state, "unmapped_features",
