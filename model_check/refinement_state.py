@@ -153,10 +153,12 @@ __all__ = [
     "cluster_for",
     "difference",
     "forget_a_changed_spec",
+    "guarded",
     "is_empty_transfer",
     "project",
     "put_id_of_value",
     "rebuilds",
+    "set_aside_possible",
     "spec_converges_from",
     "spec_steps",
     "value_of",
@@ -238,10 +240,13 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
                         "retirement naming it is never taken), so the twin has no "
                         "implementation to compare; session 34, docs/refinement.md)")
     if rebuilds(config) and (config.restores or config.storage == "buffered"):
-        unmapped.append("features.rebuild with restores or buffered storage (the spec keeps "
-                        "a restored or buffered-crashed store's copies counted; the "
-                        "implementation sets a restored store aside and rebuilds it: "
-                        "spec/rebuild.py, not stated)")
+        unmapped.append("features.rebuild with disk losses and restores or buffered "
+                        "storage (the spec keeps a restored or buffered-crashed store's "
+                        "copies counted; the implementation's restore guard sets a store "
+                        "restored behind a start its peers heard aside, emptied under a "
+                        "new actor, and rebuilds it: spec/rebuild.py, not stated; "
+                        "docs/refinement.md, \"Restores with the rebuild in the lockstep "
+                        "(session 61)\")")
     if config.write_failures and (config.failed_write_acks or not config.failed_write_kept):
         unmapped.append("features.failed_write_acks or failed_write_kept = false (the broken "
                         "twins of the failing disk: the implementation counts a refused "
@@ -261,6 +266,34 @@ def rebuilds(config: Config) -> bool:
     tells a replaced disk it is one (session 56; :meth:`LockstepState.introduce`)."""
     return bool(config.rebuild and config.disk_losses and config.anti_entropy
                 and spec_model.initial_state(config).membership is None)
+
+
+def guarded(config: Config) -> bool:
+    """Whether the lockstep runs the implementation with its restore guard
+    (``restore_guard``, :mod:`impl.restore_guard`, on by default in the implementation):
+    where the spec rebuilds (:func:`rebuilds`), and, since session 61, where a node is
+    restored from a backup with ``features.rebuild`` on, anti-entropy and no membership
+    change (the implementation's restore as it ships; before, the lockstep compared the
+    spec's restore with an implementation whose guard was off), unless the guard may
+    set the restored store aside there (:func:`set_aside_possible`): the spec does not
+    state that, and those configurations run with the guard off, as before."""
+    return rebuilds(config) or bool(
+        config.rebuild and config.restores and config.anti_entropy
+        and spec_model.initial_state(config).membership is None
+        and not set_aside_possible(config))
+
+
+def set_aside_possible(config: Config) -> bool:
+    """Whether the implementation's restore guard may set a restored store of
+    ``config`` aside (``Node._set_aside``): its peers may have heard a later generation
+    of the node than its backup's, from a restart between the two (a crash, a buffered
+    crash, a disk loss, the recovery after an earlier restore) or from a reap it took
+    part in (``impl.restore_guard.advance``: delete_mode "safe" or "immediate" with
+    deletes). Without any, the backup's start is the one the peers heard, the restored
+    store's next start counts above it, and nothing is set aside."""
+    return bool(config.crashes or config.disk_losses or config.restores > 1
+                or config.storage == "buffered"
+                or (config.deletes_per_client and config.delete_mode != "keep"))
 
 
 def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> SimulatedCluster:
@@ -293,8 +326,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # implementation's rule of that name (docs/refinement.md, "Restore from a backup")
         actor_epochs=config.actor_epochs, actor_per_start=config.actor_per_start,
         # the spec's Restore has no guard (docs/runtime.md); with the spec's rebuild
-        # (session 56) the guard is what tells a replaced disk it is one
-        restore_guard=rebuilds(config),
+        # (session 56) the guard is what tells a replaced disk it is one; with restores
+        # and the rebuild (session 61) it runs as the implementation ships it
+        restore_guard=guarded(config),
         lww_timestamps=config.lww_timestamps,
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",

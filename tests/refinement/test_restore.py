@@ -21,7 +21,12 @@ from model_check.check import check
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_conformance import _in_shard, conformance, reachable_graph
 from model_check.refinement_replay import replay_trace
-from model_check.refinement_state import cluster_for, unmapped_features
+from model_check.refinement_state import (
+    cluster_for,
+    guarded,
+    set_aside_possible,
+    unmapped_features,
+)
 from model_check.suite import entry
 from spec.clocks import values
 from spec.config import Config
@@ -69,7 +74,9 @@ def test_a_new_lifetime_after_a_kept_restore_is_named_as_the_spec_names_it() -> 
     again: the implementation's third actor is the spec's n1~2, and a put through it
     agrees (the spec's lifetimes are never reused, as the implementation's ids)."""
     # (session 60: without the rebuild, on by default since, which the lockstep does not
-    # map with restores: model_check.refinement_state)
+    # map with restores and disk losses: a restore behind the disk loss's start is set
+    # aside by the implementation's restore guard, which the spec does not state;
+    # test_a_restore_behind_a_start_its_peers_heard_is_set_aside_and_not_mapped)
     config = entry(KEPT).config.replace(disk_losses=2, rebuild=False)
     ls = Lockstep(config)
     ls.backup("n1")
@@ -164,6 +171,7 @@ def test_a_second_restore_puts_the_backup_back_again() -> None:
     put the backup's copy itself in place, so that the node's later writes changed
     the backup, survived every test with one restore)."""
     config = entry(NEW).config.replace(name="restore-twice", restores=2)
+    assert not guarded(config)  # (session 61: the second restore may be set aside)
     ls = Lockstep(config)
     ls.backup("n1")
     ls.restore("n1")
@@ -173,3 +181,75 @@ def test_a_second_restore_puts_the_backup_back_again() -> None:
     assert ls.clients["c1"].acked
     ls.restore("n1")  # the spec's second Restore: n1 empty again; a divergence else
     assert ls.frontier and all(values(s.node("n1").store[0]) == () for s in ls.frontier)
+
+
+RESTORE_ENTRIES = (KEPT, NEW, "delete-restore-keep")
+
+
+def test_the_restore_entries_run_the_implementation_s_restore_guard() -> None:
+    """Session 61: with the rebuild on (their own config) the lockstep runs the
+    implementation's restore guard as it ships (``restore_guard``), so the spec's restore
+    is compared with the implementation's guarded one; every edge of the CI shard agrees
+    (:func:`test_every_edge_of_the_restore_entries_agrees`). Where the guard may set a
+    restored store aside (a restart, a reap: ``set_aside_possible``), which the spec does
+    not state, the lockstep runs it off as before (delete-restore-after-reap: its
+    resurrection is the unguarded restore's), or, with disk losses, does not map.
+    Mutants: ``cluster_for`` with session 60's ``restore_guard=rebuilds(config)`` (the
+    guard off without disk losses) fails the first loop's assertion; ``set_aside_possible``
+    without its reap term fails the reaping entry's, and the implementation's replay of
+    delete-restore-after-reap's trace is refused at step 14, ``recover n2`` (the guard
+    sets the restored n2 aside: tests/refinement/test_replay.py)."""
+    for name in RESTORE_ENTRIES:
+        config = entry(name).config
+        assert config.rebuild and guarded(config) and not set_aside_possible(config)
+        assert cluster_for(config).config.restore_guard, name
+    assert not cluster_for(entry(NEW).config.replace(rebuild=False)).config.restore_guard
+    reaping = entry("delete-restore-after-reap").config
+    assert set_aside_possible(reaping) and not cluster_for(reaping).config.restore_guard
+    for change in ({"crashes": 1}, {"restores": 2}):
+        config = entry(NEW).config.replace(**change)
+        assert set_aside_possible(config) and not cluster_for(config).config.restore_guard
+    assert any("restore guard" in u
+               for u in unmapped_features(entry(NEW).config.replace(disk_losses=1)))
+
+
+@pytest.mark.parametrize(("name", "step", "difference"), [
+    (NEW, "step 10: deliver ReplicaPut n1->n2",
+     'spec ["replica-put-ack n2->n1 #2 k"] vs impl []'),
+    (KEPT, "step 9: put c1 v2 k @n1",
+     'spec ["replica-put n1->n2 #2 k {v2}"] vs impl ["replica-put n1->n2 #1 k {v2}"]'),
+])
+def test_a_restore_behind_a_start_its_peers_heard_is_set_aside_and_not_mapped(
+        name: str, step: str, difference: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real divergence behind the unmapped rule and :func:`set_aside_possible`
+    (session 61; the spec is the side that does not state it, spec/rebuild.py "Not
+    stated"), the guard on (a disk loss in the budget, unused): backup, crash, recover
+    (a start n2 hears), v1 acknowledged, restore, recover. The implementation's guard
+    finds the restored store behind the start n2 heard and sets it aside
+    (``Node._set_aside``: emptied, a new generation, under ``actor_epochs`` a new
+    actor, rebuilding: its acknowledgements uncounted); the spec's ``Restore`` keeps
+    the backup's copies counted and marks nothing. The next put diverges at the named
+    step: n2 stores n1's write and sends no acknowledgement where the spec's does (new
+    actor), or n1 mints with the counters set aside (kept actor). Forced through
+    ``unmapped_features``."""
+    config = entry(name).config.replace(crashes=1, disk_losses=1)
+    assert unmapped_features(config) and guarded(config)
+    monkeypatch.setattr(model_check.refinement_state, "unmapped_features",
+                        lambda *args, **kwargs: ())
+    ls = Lockstep(config)
+    ls.backup("n1")
+    ls.crash("n1")
+    ls.recover("n1")
+    ls.put("c1", "n1", "k")
+    ls.quiesce()
+    assert ls.clients["c1"].acked
+    ls.restore("n1")
+    ls.recover("n1")
+    node = ls.cluster.node("n1")
+    assert node.stats["restore-set-aside"] == 1 and node.rebuilding
+    assert not any(state.rebuilding for state in ls.frontier)
+    with pytest.raises(Divergence) as raised:
+        ls.put("c1", "n1", "k")
+        ls.quiesce()
+    text = str(raised.value)
+    assert text.startswith(step) and difference in text, text[:300]
