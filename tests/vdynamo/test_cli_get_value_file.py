@@ -60,3 +60,45 @@ def test_the_async_client_takes_the_cluster_id_too() -> None:
     db = AsyncClient(["10.0.0.1:1"], cluster_id="AB" * 16)
     assert db.router.given_cluster_id == db.router.cluster_id == "ab" * 16
     asyncio.run(db.aclose())
+
+
+def test_a_symbolic_link_is_written_through_and_a_read_only_file_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Review of session 61's service gaps: ``-o LINK`` writes the link's target, as
+    the shell's ``>`` and ``curl -o`` do, the link kept; an existing file this user may
+    not write is refused (exit 1, one line, the file as it was), as ``>`` refuses it.
+    Mutants, each failing here: the path not resolved (``Path(path)``, the code before:
+    the link replaced by a regular file, its target still ``old``); the ``os.access``
+    check dropped (the read-only file replaced by the rename, exit 0)."""
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "t.jpg"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.jpg"
+    link.symlink_to(target)
+    assert _write_got("k", [b"new"], "C", str(link), None) == 0
+    assert (link.is_symlink(), target.read_bytes()) == (True, b"new")
+    frozen = tmp_path / "ro.txt"
+    frozen.write_bytes(b"keep")
+    frozen.chmod(0o444)  # (this suite may run as root, whom access() lets write: asked)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: (
+        False if Path(p) == frozen and mode & os.W_OK else real_access(p, mode)))
+    capsys.readouterr()
+    assert _write_got("k", [b"new"], "C", str(frozen), None) == 1
+    err = capsys.readouterr().err
+    assert "read-only" in err and err.count("\n") == 1, err
+    assert frozen.read_bytes() == b"keep"
+
+
+def test_sibling_zero_is_refused_naming_a_sibling(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--sibling 0`` is argparse's exit 2 naming the sibling (it said "a positive
+    number of bytes" before the review of session 61's service gaps; mutant: the
+    ``_positive`` type back)."""
+    from vdynamo.kv_cli import main_get
+    with pytest.raises(SystemExit) as stopped:
+        main_get(["k", "-o", "x", "--sibling", "0", "--node", "127.0.0.1:1"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "the Nth sibling" in err and "number of bytes" not in err, err
