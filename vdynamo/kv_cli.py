@@ -459,7 +459,9 @@ def _out_problem(path: str) -> str | None:
     directory; None when it can (``-``: the standard output)."""
     if path == "-":
         return None
-    out = Path(os.path.realpath(path))  # (a symbolic link: its target's, :func:`_write_file`)
+    out = Path(path)
+    if out.is_file():  # (a symbolic link to a file: its target's, :func:`_write_file`)
+        out = Path(os.path.realpath(path))
     parent = out.parent
     if out.is_dir():
         return "is a directory (give a file's path)"
@@ -530,11 +532,13 @@ def _write_file(path: str, value: bytes) -> None:
     # do (the review of session 61's service gaps: the link itself was replaced by a
     # regular file, its target left as it was); a file this user may not write refused
     # as `>` refuses it (it was replaced by the rename: the directory was writable)
-    out = Path(os.path.realpath(path))
-    if out.exists() and not out.is_file():
-        with open(out, "wb") as stream:
+    out = Path(path)
+    if out.exists() and not out.is_file():  # (by the path given: /dev/stdout's target
+        with open(out, "wb") as stream:     # is a /proc link naming "pipe:[N]")
             stream.write(value)
         return
+    if out.is_file():
+        out = Path(os.path.realpath(path))
     if out.exists() and not os.access(out, os.W_OK):
         raise PermissionError(errno.EACCES, "the file is read-only for this user")
     if out.exists():

@@ -102,3 +102,17 @@ def test_sibling_zero_is_refused_naming_a_sibling(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "the Nth sibling" in err and "number of bytes" not in err, err
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_a_pipe_named_through_proc_is_written_in_place(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` with the output a pipe: written in place. Mutant: the path
+    resolved before that test (``os.path.realpath`` first, as the symbolic link's fix
+    was at first): ``/proc/PID/fd/pipe:[N]``, no such file, exit 1."""
+    read, write = os.pipe()
+    try:
+        assert _write_got("k", [b"v\n"], "C", f"/proc/self/fd/{write}", None) == 0
+        assert os.read(read, 10) == b"v\n"
+    finally:
+        os.close(read)
+        os.close(write)
