@@ -541,6 +541,14 @@ def _write_file(path: str, value: bytes) -> None:
         out = Path(os.path.realpath(path))
     if out.exists() and not os.access(out, os.W_OK):
         raise PermissionError(errno.EACCES, "the file is read-only for this user")
+    if out.exists() and not os.access(out.parent, os.W_OK | os.X_OK):
+        # a file this user may write in a directory it may not: written in place, as
+        # `>` does (:func:`_out_problem` lets it through; the temporary file's
+        # mkstemp failed, after the get, until the review of session 61's service gaps)
+        with open(out, "r+b") as stream:
+            stream.write(value)
+            stream.truncate()
+        return
     if out.exists():
         mode = out.stat().st_mode & 0o7777  # an existing file keeps its mode
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,27 @@ def test_a_pipe_named_through_proc_is_written_in_place(tmp_path: Path) -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_writable_file_in_a_directory_this_user_may_not_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_out_problem`` lets a writable file in an unwritable directory through (as
+    ``>`` writes it); it is written in place, truncated to the value. Simulated (the
+    suite may run as root): ``os.access`` denies the directory and ``mkstemp`` there
+    fails as the kernel would. Mutant: the in-place branch dropped: exit 1 "cannot
+    write it (Permission denied)" after the get, the file as it was."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    out = locked / "v.bin"
+    out.write_bytes(b"a longer old value")
+    real_access, real_mkstemp = os.access, tempfile.mkstemp
+    monkeypatch.setattr(os, "access", lambda p, mode: (
+        False if Path(p) == locked and mode & os.W_OK else real_access(p, mode)))
+
+    def mkstemp(*args: object, dir: str | Path | None = None, **kw: object) -> object:
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, dir=dir, **kw)  # type: ignore[call-overload]
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert _write_got("k", [b"new"], "C", str(out), None) == 0
+    assert out.read_bytes() == b"new"
