@@ -324,15 +324,18 @@ def _unspecified(host: str) -> bool:
             return False
 
 
-def peer_address_aliases(bound: Address, hostname: str) -> list[str]:
+def peer_address_aliases(bound: Address, hostname: str, arrived: str = "") -> list[str]:
     """The spellings (``host:port``, ``str`` of :class:`Address`) of the socket a
     node's peer port is bound to, ``bound`` (its host as the cluster file gives it,
     its port the one bound), on the machine named ``hostname``
     (``socket.gethostname()``): ``bound`` itself; for ``127.0.0.1`` or ``localhost``
     both of them; for ``::1`` ``[::1]`` and ``localhost``; for an unspecified host
     (every interface: ``0.0.0.0``, ``::``, ``0``) the unspecified and loopback
-    spellings and ``hostname``. Another loopback address (``127.0.0.2``) or a LAN
-    address names itself only: two nodes on one host may bind one port there and on
+    spellings, ``hostname``, and ``arrived``, the local address an admin request
+    came in at (an address of this host, so of that socket; an IPv4-mapped one as
+    IPv4 too: a LAN address an operator's file names a container's node by).
+    Another loopback address (``127.0.0.2``) or a LAN address names itself only
+    (``arrived`` not added): two nodes on one host may bind one port there and on
     ``127.0.0.1``. What an admin token for the node may sign
     (:meth:`NodeServer.own_peer_addresses`; review of red team 13, session 61)."""
     port, host = bound.port, bound.host
@@ -341,7 +344,11 @@ def peer_address_aliases(bound: Address, hostname: str) -> list[str]:
     elif host == "::1":
         hosts = [host, "localhost"]
     elif _unspecified(host):
-        hosts = [host, "0.0.0.0", "::", *_LOOPBACK_NAMES, "::1", hostname]
+        hosts = [host, "0.0.0.0", "::", *_LOOPBACK_NAMES, "::1", hostname, arrived]
+        with contextlib.suppress(ValueError):
+            mapped = ipaddress.ip_address(arrived)
+            if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped:
+                hosts.append(str(mapped.ipv4_mapped))
     else:
         hosts = [host]
     return list(dict.fromkeys(str(Address(h, port)) for h in hosts if h))
@@ -2248,7 +2255,7 @@ class NodeServer:
         bound = self.peers.get(self.name)
         return "" if bound is None else str(bound)
 
-    def own_peer_addresses(self) -> list[str]:
+    def own_peer_addresses(self, arrived: str = "") -> list[str]:
         """Every spelling of this node's peer address an admin token for it may sign
         (:meth:`impl.http_api.HttpApi._admin_refusal`), :meth:`own_peer_address` first:
         the address bound (a port 0 in the file: the port bound) and the names of
@@ -2259,11 +2266,12 @@ class NodeServer:
         does), making the token by hand as docs/runtime.md says, was refused 401 ("does
         not verify") by a member that took it before the fix; a twin cluster's member
         still refuses it (its socket is another: another port on this host, another
-        host)."""
+        host). ``arrived``: the local address the admin request came in at, which a
+        peer port bound to every interface is reachable at too."""
         first = self.own_peer_address()
         bound = self.peer_address or self.peers.get(self.name)
         spellings = [first] + ([] if bound is None else peer_address_aliases(
-            bound, socket.gethostname()))
+            bound, socket.gethostname(), arrived))
         return list(dict.fromkeys(spellings))
 
     def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:

@@ -46,7 +46,7 @@ class _Member:
     def own_peer_address(self) -> str:
         return "127.0.0.1:0"
 
-    def own_peer_addresses(self) -> list[str]:
+    def own_peer_addresses(self, arrived: str = "") -> list[str]:
         return [self.own_peer_address()]
 
     def start(self) -> HttpApi:

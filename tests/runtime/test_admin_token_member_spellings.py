@@ -21,6 +21,9 @@ Mutants (run, then reverted):
   unit test fails at 127.0.0.2 (a twin bound there would take the token).
 - ``_unspecified`` dropped (0.0.0.0 names itself only): the unit test fails at
   0.0.0.0.
+- the address a request came in at added for every bind (not only a wildcard one):
+  the unit test fails at 127.0.0.2 (a member bound at 127.0.0.2:P would take a
+  token for a twin's 10.1.2.3:P or 127.0.0.1:P).
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ def test_the_spellings_of_a_socket() -> None:
     assert "127.0.0.1:7001" in of("0") and "127.0.0.1:7001" in of("::")
     for alone in ("127.0.0.2", "10.0.0.1", "n1.example"):  # another socket each
         assert of(alone) == [f"{alone}:7001"], alone
+    # the local address an admin request came in at: for a wildcard bind only
+    assert "10.1.2.3:7001" in peer_address_aliases(Address("0.0.0.0", 7001), "box",
+                                                   "10.1.2.3")
+    assert "10.1.2.3:7001" in peer_address_aliases(Address("::", 7001), "box",
+                                                   "::ffff:10.1.2.3")
+    for bound in ("127.0.0.2", "10.0.0.1"):  # a twin may hold 10.1.2.3:7001
+        assert "10.1.2.3:7001" not in peer_address_aliases(Address(bound, 7001), "box",
+                                                           "10.1.2.3"), bound
 
 
 def test_a_token_for_another_spelling_of_the_members_socket_is_taken(tmp_path: Path) -> None:
@@ -72,4 +83,26 @@ def test_a_token_for_another_spelling_of_the_members_socket_is_taken(tmp_path: P
                              f"localhost:{port}": 409, f"127.0.0.2:{port}": 401,
                              f"127.0.0.1:{port + 1}": 401}, answers
             assert "at peer address 127.0.0.1:0" in answers[f"127.0.0.2:{port}"][1]
+    run(scenario())
+
+
+def test_the_address_a_request_came_in_at_reaches_the_check(tmp_path: Path) -> None:
+    """The HTTP connection's local host is passed to ``own_peer_addresses`` (over
+    loopback: 127.0.0.1; these tests bind no wildcard). Mutant: ``_route`` called
+    without it (``arrived`` ""): ``[''] != ['127.0.0.1']``."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            seen: list[str] = []
+            given = n1.own_peer_addresses
+
+            def recording(arrived: str = "") -> list[str]:
+                seen.append(arrived)
+                return given(arrived)
+            n1.own_peer_addresses = recording  # type: ignore[method-assign]
+            token = admin_authorization(SECRET, n1.config.name, node="n3", member="n1",
+                                        address=n1.own_peer_address(),
+                                        stamp=int(time.time()))
+            answer = parse_response(await raw(n1.http_address, _admin_request(token)))
+            assert (answer[0], seen) == (409, ["127.0.0.1"]), (answer, seen)
     run(scenario())
