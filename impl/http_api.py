@@ -1244,7 +1244,8 @@ class HttpApi:
                     self.malformed += 1
                 close = problem is not None or request.close
                 try:
-                    status, payload, extra = problem or await self._route(request)
+                    status, payload, extra = problem or await self._route(
+                        request, _local_host(writer))
                 except Exception as error:  # a bug of ours: answer 500, never a drop
                     status, payload, extra = self._internal_error(request, error)
                     close = True
@@ -1827,7 +1828,7 @@ class HttpApi:
             # oldest (impl.connections; session 19's service probe)
             self.slots.active(writer)
 
-    def _prepare(self, request: _Request) -> _Answer | _Prepared | _Removal:
+    def _prepare(self, request: _Request, arrived: str = "") -> _Answer | _Prepared | _Removal:
         """What ``request`` asks, checked: the answer to give at once (a refusal, or a
         read-only resource's), or the message to run. Reads nothing of the body but
         the value it wraps, so a PUT's head is checked with an empty one before its
@@ -1852,7 +1853,7 @@ class HttpApi:
         if method == "GET" and path in _READ_ONLY:
             return self._read_only(path, request.headers)
         if path == ADMIN_FORCE_REMOVE:
-            return self._force_remove(method, query, request.headers)
+            return self._force_remove(method, query, request.headers, arrived)
         if not path.startswith("/kv/"):
             if path in _READ_ONLY:
                 return _not_allowed(method, path, "GET, HEAD")
@@ -1984,9 +1985,11 @@ class HttpApi:
             return None
         return answer
 
-    async def _route(self, request: _Request) -> _Answer:
+    async def _route(self, request: _Request, arrived: str = "") -> _Answer:
+        """Answer ``request``, which came in at this node's local address ``arrived``
+        (the host of the connection's ``sockname``; "": not known)."""
         server = self.server
-        prepared = self._prepare(request)
+        prepared = self._prepare(request, arrived)
         if isinstance(prepared, _Removal):
             return await self._remove(prepared.node, prepared.stamp)
         if not isinstance(prepared, _Prepared):
@@ -2166,7 +2169,7 @@ class HttpApi:
         return status, error_body(error, unknown=unknown), extra
 
     def _force_remove(self, method: str, query: dict[str, list[str]],
-                      headers: dict[bytes, bytes]) -> _Answer | _Removal:
+                      headers: dict[bytes, bytes], arrived: str = "") -> _Answer | _Removal:
         """``POST /admin/force-remove?node=NAME`` with ``Authorization: Bearer TOKEN``
         (:func:`admin_token` of the cluster secret): this node force-removes ``NAME``,
         a member down for good (:meth:`impl.runtime.NodeServer.force_remove`; riak_core's
@@ -2184,7 +2187,7 @@ class HttpApi:
                          "outcome": "not-written"}, []
         names = query.get("node", [])
         refusal = self._admin_refusal(headers.get(b"authorization", b""),
-                                      names[0] if len(names) == 1 else "")
+                                      names[0] if len(names) == 1 else "", arrived)
         if refusal is not None:
             return 401, {"error": "Unauthorized", "message": refusal,
                          "outcome": "not-written"}, [("www-authenticate", "Bearer")]
@@ -2248,7 +2251,8 @@ class HttpApi:
             return http_status(error), body, []
         return 200, {"removed": node}, []
 
-    def _admin_refusal(self, authorization: bytes, node: str) -> str | None:
+    def _admin_refusal(self, authorization: bytes, node: str,
+                       arrived: str = "") -> str | None:
         """Why an admin request's ``Authorization`` does not let it remove ``node``
         through this member (None: it does): not ``Bearer STAMP.NONCE.TAG``; a tag
         that is not :func:`admin_authorization`'s for this cluster, ``node`` and this
@@ -2276,11 +2280,14 @@ class HttpApi:
                     "made by vdynamo remove, impl.http_api.admin_authorization")
         stamp, nonce, tag = int(parts[0]), parts[1].decode(), parts[2]
         config = self.config
-        address = self.server.own_peer_address()
-        expected = admin_authorization(config.secret, config.name, node=node,
-                                       member=self.server.name, address=address,
-                                       stamp=stamp, nonce=nonce)
-        if not hmac.compare_digest(expected.rpartition(".")[2].encode(), tag):
+        # any spelling of this member's own peer socket (the review of red team 13:
+        # an operator's copy of the file may spell it otherwise than the member's)
+        addresses = self.server.own_peer_addresses(arrived)
+        address = addresses[0] if addresses else ""
+        if not any(hmac.compare_digest(admin_authorization(
+                config.secret, config.name, node=node, member=self.server.name,
+                address=spelled, stamp=stamp, nonce=nonce).rpartition(".")[2].encode(), tag)
+                for spelled in addresses or [""]):
             return (f"admin token does not verify: made with another secret or cluster "
                     f"name, or for another node than {node[:80]!r} or another member "
                     f"than {self.server.name} at peer address {address[:80]} (a member "
@@ -2650,6 +2657,13 @@ ADMIN_RENEWAL_PASSED_META = "admin-renewal-passed"
 
 _HEX_NONCE = re.compile(rb"[0-9a-f]{32}")
 _HEX_TAG = re.compile(rb"[0-9a-f]{64}")
+
+
+def _local_host(writer: asyncio.StreamWriter) -> str:
+    """The host of this end of ``writer``'s connection (its ``sockname``: the local
+    address a client reached this node at), "" when unknown (not a socket)."""
+    name = writer.get_extra_info("sockname")
+    return str(name[0]) if isinstance(name, tuple) and name else ""
 
 
 def admin_authorization(secret: bytes, cluster: str, *, node: str, member: str,

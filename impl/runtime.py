@@ -62,6 +62,7 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import math
@@ -304,6 +305,53 @@ LARGE_FRAME_BYTES = 64 << 10
 #: where none passes. Linux autotunes them up to 4 MiB (sent) and 32 MiB (received)
 #: here: megabytes of large frames before any small frame (session 54).
 PEER_SOCKET_BYTES = 256 << 10
+
+
+#: the spellings of this host's loopback interface that name one socket bound to
+#: 127.0.0.1 or localhost (:func:`peer_address_aliases`)
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def _unspecified(host: str) -> bool:
+    """Whether ``host`` binds every interface (``0.0.0.0``, ``::``, and inet_aton's
+    spellings ``0``, ``0.0``, ``0x0``: :func:`impl.http_client._names_a_host`)."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        try:
+            return socket.inet_aton(host) == bytes(4)
+        except OSError:  # a host name
+            return False
+
+
+def peer_address_aliases(bound: Address, hostname: str, arrived: str = "") -> list[str]:
+    """The spellings (``host:port``, ``str`` of :class:`Address`) of the socket a
+    node's peer port is bound to, ``bound`` (its host as the cluster file gives it,
+    its port the one bound), on the machine named ``hostname``
+    (``socket.gethostname()``): ``bound`` itself; for ``127.0.0.1`` or ``localhost``
+    both of them; for ``::1`` ``[::1]`` and ``localhost``; for an unspecified host
+    (every interface: ``0.0.0.0``, ``::``, ``0``) the unspecified and loopback
+    spellings, ``hostname``, and ``arrived``, the local address an admin request
+    came in at (an address of this host, so of that socket; an IPv4-mapped one as
+    IPv4 too: a LAN address an operator's file names a container's node by).
+    Another loopback address (``127.0.0.2``) or a LAN address names itself only
+    (``arrived`` not added): two nodes on one host may bind one port there and on
+    ``127.0.0.1``. What an admin token for the node may sign
+    (:meth:`NodeServer.own_peer_addresses`; review of red team 13, session 61)."""
+    port, host = bound.port, bound.host
+    if host in _LOOPBACK_NAMES:
+        hosts = [host, *_LOOPBACK_NAMES]
+    elif host == "::1":
+        hosts = [host, "localhost"]
+    elif _unspecified(host):
+        hosts = [host, "0.0.0.0", "::", *_LOOPBACK_NAMES, "::1", hostname, arrived]
+        with contextlib.suppress(ValueError):
+            mapped = ipaddress.ip_address(arrived)
+            if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped:
+                hosts.append(str(mapped.ipv4_mapped))
+    else:
+        hosts = [host]
+    return list(dict.fromkeys(str(Address(h, port)) for h in hosts if h))
 
 
 def shared_settings(config: ClusterConfig) -> tuple[tuple[str, str], ...]:
@@ -2206,6 +2254,25 @@ class NodeServer:
             return str(given.peer)
         bound = self.peers.get(self.name)
         return "" if bound is None else str(bound)
+
+    def own_peer_addresses(self, arrived: str = "") -> list[str]:
+        """Every spelling of this node's peer address an admin token for it may sign
+        (:meth:`impl.http_api.HttpApi._admin_refusal`), :meth:`own_peer_address` first:
+        the address bound (a port 0 in the file: the port bound) and the names of
+        that same socket, :func:`peer_address_aliases`. Review of red team 13 (session
+        61): the token signed only this node's own file's spelling, so an operator
+        whose copy of the cluster file spells it another way (``127.0.0.1:P`` where
+        the member's own copy binds ``localhost:P`` or ``0.0.0.0:P``, as a container
+        does), making the token by hand as docs/runtime.md says, was refused 401 ("does
+        not verify") by a member that took it before the fix; a twin cluster's member
+        still refuses it (its socket is another: another port on this host, another
+        host). ``arrived``: the local address the admin request came in at, which a
+        peer port bound to every interface is reachable at too."""
+        first = self.own_peer_address()
+        bound = self.peer_address or self.peers.get(self.name)
+        spellings = [first] + ([] if bound is None else peer_address_aliases(
+            bound, socket.gethostname(), arrived))
+        return list(dict.fromkeys(spellings))
 
     def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:
         """Re-read the cluster file at ``path`` (None: none) when it changes (:meth:`_reread`);

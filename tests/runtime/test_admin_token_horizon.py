@@ -46,6 +46,9 @@ class _Member:
     def own_peer_address(self) -> str:
         return "127.0.0.1:0"
 
+    def own_peer_addresses(self, arrived: str = "") -> list[str]:
+        return [self.own_peer_address()]
+
     def start(self) -> HttpApi:
         """A fresh HttpApi of this member (a restart: it reads the store again)."""
         api = HttpApi.__new__(HttpApi)
