@@ -175,6 +175,7 @@ from impl.messages import (
 )
 from impl.messages import Gossip as GossipMessage
 from impl.messages import Reap as ReapMessage
+from impl.node import REBUILDING_META
 from impl.positions import position_of
 from impl.simulator import InFlight, Pending
 from impl.snapshot import CoordinationSnapshot
@@ -211,6 +212,7 @@ from model_check.refinement_state import (
     is_empty_transfer,
     project,
     put_id_of_value,
+    rebuilds,
     spec_steps,
     value_of,
     with_idle_clients,
@@ -845,16 +847,66 @@ class Lockstep(LockstepState):
                 return m
         raise KeyError(f"no message {message_id} in flight")
 
-    def crash(self, node: str) -> None:
-        """``node`` crashes (its disk kept): the spec's ``Crash``."""
-        self._keys_rebuilt(node)
+    def crash(self, node: str, again: bool = False) -> None:
+        """``node`` crashes (its disk kept): the spec's ``Crash``; ``again``, the spec's
+        ``Crash(node, again=True)`` (session 61, :func:`spec.rebuild.restarts`: its
+        rebuild's exchanges of every key done, a range holding no key left, so its
+        restart begins the rebuild again: :meth:`_keyless_left`). Then its durable
+        rebuild state is compared (:meth:`_rebuild_compared`)."""
+        if again:
+            self._keyless_left(node)
+        else:
+            self._keys_rebuilt(node)
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
         if self.config.storage == "buffered" and self.up(node):
             self._fire(node, Flush())  # a plain crash loses nothing: the flush came first
             self.flushed.add(node)
         self.sim.crash(node)
-        self._settle(f"crash {node}", [Crash(node)], before)
+        label = f"crash {node}" + (" again" if again else "")
+        self._settle(label, [Crash(node, again)], before)
+        self._rebuild_compared(node, label, self.cluster.storages[node].get_meta(
+            REBUILDING_META) == b"1")
+
+    def _keyless_left(self, node: str) -> None:
+        """Before the spec's ``Crash(node, again=True)``: the implementation's state
+        in which its rebuild has a range holding no key left (the lockstep marks such
+        ranges done with the keys' last exchange, :meth:`_keys_rebuilt`, a timing of
+        its own choosing): the rebuild begun again (durably, ``REBUILDING_META``) and
+        every pair of a range holding a key done. InvalidValueError (the replay's
+        ``unmapped``) unless ``node`` is up and replicates a range holding no key
+        (else its rebuild is over with the keys' exchanges: no restart begins it again)."""
+        replaced = self._node(node)
+        keyed = {self._range_of(node, key) for key in self.config.keys}
+        if not self.up(node) or all(pair[0] in keyed for pair in replaced._rebuild_pairs()):
+            raise InvalidValueError(f"{node} (up: {self.up(node)}) replicates no range "
+                                    "holding no key: its rebuild cannot be left")
+        replaced._begin_rebuild(self.sim.now, again=True, quiet=True)
+        for pair in sorted(replaced.rebuild.pending):
+            if pair[0] in keyed:
+                replaced._rebuild_synced(*pair)
+        self.sim.perform(node, replaced._finish([]))  # the staged meta, persisted
+
+    def _rebuild_compared(self, node: str, label: str, held: bool) -> None:
+        """After ``node``'s crash or recovery (session 61's review): keep the frontier
+        states whose rebuild mark of ``node`` is ``held``, the implementation's (after
+        a crash, whether its store holds its rebuild durably, ``REBUILDING_META``, so
+        that its restart begins it again; after a recovery, whether it rebuilds); none
+        is a divergence. The compared projection
+        (:func:`model_check.refinement_state.project`) holds no ``State.rebuilding``
+        (trace validation's grace is timed), so without this the spec's two crash
+        outcomes were one state to the lockstep."""
+        if not rebuilds(self.config):
+            return
+        kept = [s for s in self.frontier if ((node, "", "") in s.rebuilding) == held]
+        if not kept:
+            self.failed = True
+            raise Divergence(f"step {self.steps}: {label}",
+                             f"{node}'s rebuild {'is kept' if held else 'is over'} on the "
+                             f"implementation, the spec {'drops' if held else 'keeps'} "
+                             "its mark"
+                             "\nsteps so far: " + "; ".join(self.history))
+        self.frontier = kept
 
     def recover(self, node: str) -> None:
         """``node`` restarts: the spec's ``Recover``. With the restore guard (the spec's
@@ -865,6 +917,7 @@ class Lockstep(LockstepState):
         if self._node(node).shadow is not None:
             self._shadow_round(node, before)
         self._settle(f"recover {node}", [Recover(node)], before)
+        self._rebuild_compared(node, f"recover {node}", self._node(node).rebuilding)
         self._keys_rebuilt(node)  # (session 56: a node that replicates no key: none to do)
 
     def _shadow_round(self, node: str, before: set[int]) -> None:

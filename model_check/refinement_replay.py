@@ -84,7 +84,6 @@ from spec.errors import InvalidValueError
 from spec.state import Kind
 
 __all__ = ["REAP_NOT_ITS_RECORD", "REAP_NOT_QUIET", "REAP_NOT_TARGETED", "REAP_UNDECIDED",
-           "REBUILD_OVER",
            "NotExpressible", "replay_trace", "step_action"]
 
 
@@ -99,16 +98,6 @@ class NotExpressible(Divergence):
     of an empty range transfer: the implementation sends nothing for it)."""
 
 
-#: why the lockstep cannot take a spec ``Crash(node, again=True)`` (session 61,
-#: ``spec.rebuild.restarts``): it marks a rebuild's ranges that hold no key done with
-#: the keys' last exchange (``Lockstep._keys_rebuilt``: the implementation is silent to
-#: a read of a key it holds no record of while any range is left, where the spec
-#: answers), so at a crash whose spec rebuild has no exchange left its
-#: implementation's rebuild is over and its restart begins none again; that outcome is
-#: the implementation's in trace validation (seed 187 of the rebuild mix)
-REBUILD_OVER = ("the lockstep ended the rebuild's keyless ranges with its keys' last "
-                "exchange: the implementation's rebuild is over, its restart begins "
-                "none again")
 #: why the lockstep cannot take a spec ``Reap`` on the implementation (the text of its
 #: :class:`NotExpressible`, after ``reap: ``), one kind each (session 46,
 #: docs/refinement.md, "The delete entries' unmapped reaps, one by one"): no up node
@@ -253,9 +242,7 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
                              f"{json.dumps(action.to_json()['message'])} in flight")
         {Deliver: ls.deliver, Drop: ls.drop, Duplicate: ls.duplicate}[type(action)](match.id)
     elif isinstance(action, Crash):
-        if action.again:
-            raise NotExpressible("crash", REBUILD_OVER)
-        ls.crash(action.node)
+        ls.crash(action.node, action.again)  # (session 61's review: again mapped)
     elif isinstance(action, Recover):
         ls.recover(action.node)
     elif isinstance(action, DiskLoss):

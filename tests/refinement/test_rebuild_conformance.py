@@ -239,24 +239,50 @@ def test_a_put_given_up_on_a_rebuilding_replica_agrees(
         assert outcomes["diverged"] > 0, outcomes
 
 
-def test_a_crash_that_begins_the_rebuild_again_is_not_mapped() -> None:
-    """Session 61: the spec's second crash outcome (``Crash(n2, again=True)``: mark
-    kept, every exchange to do again) is an edge the lockstep does not take. It marks a
-    rebuild's keyless ranges done with the keys' last exchange (``_keys_rebuilt``), so
-    the implementation's rebuild is over at this crash and its restart begins none
-    again (``REBUILD_OVER``; the outcome is the implementation's in trace validation,
-    seed 187). The mapped outcome, ``Crash(n2)``, agrees. Mutant: the replay taking
-    the ``again`` crash as a plain one (the ``REBUILD_OVER`` refusal removed): the
-    edge reports ``agreed`` and this test fails. It would pass unseen otherwise: the
-    compared projection (``refinement_state.project``) holds no ``State.rebuilding``,
-    and the edge, the recovery after it and a put through n2 after that all report
-    ``agreed`` under that mutant, so the refusal is what keeps the edge honest."""
+def test_a_crash_that_begins_the_rebuild_again_is_compared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 61's review: the spec's second crash outcome (``Crash(n2, again=True)``:
+    mark kept, every exchange to do again) is mapped and compared, no longer refused
+    as unmapped (``REBUILD_OVER``). The lockstep marks a rebuild's keyless ranges done
+    with the keys' last exchange (``_keys_rebuilt``); for this outcome it leaves one
+    (``Lockstep._keyless_left``: the rebuild begun again, every keyed range done), so
+    n2's store holds its rebuild durably and its restart begins it again. After a crash
+    the lockstep keeps the frontier states whose mark of the node is its store's
+    durable rebuild flag, after a recovery those whose mark is whether it rebuilds
+    (``Lockstep._rebuild_compared``; the compared projection has no
+    ``State.rebuilding``). Mutants, each failing this test: the ``again`` crash mapped
+    as a plain one (``_keyless_left`` doing nothing) diverges at the crash (``n2's
+    rebuild is over on the implementation``); with ``_rebuild_compared`` gone as well
+    the same wrong mapping reports ``agreed``; the implementation whose finished
+    rebuild stays durable (``Node._rebuilt`` not clearing ``REBUILDING_META``)
+    diverges at the plain crash (``is kept``); the one whose restart never begins its
+    rebuild again (``Node._begin_rebuild(again=True)`` skipped at a restart) diverges at
+    the recovery after the ``again`` crash."""
     name = "disk-loss-rebuild-crash"
+    config = entry(name).config
     path = _path(name, DiskLoss("n2"), Recover("n2"), AntiEntropy("n3", "n2", "k"),
                  AntiEntropy("n1", "n2", "k"))
-    again = Crash("n2", True)
-    outcome = check_edge(entry(name).config, path, again, _target(name, path, again))
-    assert outcome.startswith("unmapped: crash: the lockstep ended"), outcome
-    plain = Crash("n2")
-    assert check_edge(entry(name).config, path, plain, _target(name, path, plain)) == "agreed"
+    again, plain, recover = Crash("n2", True), Crash("n2"), Recover("n2")
+    assert check_edge(config, path, again, _target(name, path, again)) == "agreed"
+    assert check_edge(config, path, plain, _target(name, path, plain)) == "agreed"
+    for crash in (again, plain):  # and the recovery after each: rebuilding, or not
+        after = [*path, crash]
+        assert check_edge(config, after, recover, _target(name, after, recover)) == "agreed"
+    with monkeypatch.context() as m:
+        m.setattr(Lockstep, "_keyless_left", lambda self, node: None)
+        outcome = check_edge(config, path, again, _target(name, path, again))
+        assert outcome.startswith("diverged") and "n2's rebuild is over" in outcome, outcome
+    with monkeypatch.context() as m:
+        m.setattr(Node, "_rebuilt", lambda self: None)
+        outcome = check_edge(config, path, plain, _target(name, path, plain))
+        assert outcome.startswith("diverged") and "n2's rebuild is kept" in outcome, outcome
+    begin = Node._begin_rebuild
 
+    def not_at_restart(self: Node, now: float, *, again: bool = False,
+                       quiet: bool = False) -> None:
+        if not again or quiet:
+            begin(self, now, again=again, quiet=quiet)
+    monkeypatch.setattr(Node, "_begin_rebuild", not_at_restart)
+    after = [*path, again]
+    outcome = check_edge(config, after, recover, _target(name, after, recover))
+    assert outcome.startswith("diverged: step 6: recover n2"), outcome

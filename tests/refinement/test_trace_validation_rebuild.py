@@ -209,6 +209,55 @@ def test_rebuild_again_does_not_stand_in_for_the_spec_s_restart(
     assert report.verdict == "divergence", report.line()
 
 
+def _forgets_its_rebuild_at_restart() -> Any:
+    """The implementation mutant whose restart never begins its rebuild again
+    (``Node.__init__``'s ``_begin_rebuild(now, again=True)`` skipped): a rebuild with
+    ranges left dropped at a crash."""
+    begin = Node._begin_rebuild
+
+    def skipped(self: Node, now: float, *, again: bool = False, quiet: bool = False) -> None:
+        if not again or quiet:
+            begin(self, now, again=again, quiet=quiet)
+    return mock.patch.object(Node, "_begin_rebuild", skipped)
+
+
+def _keeps_its_rebuild_durable() -> Any:
+    """The implementation mutant whose finished rebuild stays durable (``Node._rebuilt``
+    not clearing ``REBUILDING_META``): every restart after it begins the rebuild again,
+    where the spec's mark was dropped by ``Rebuilt``."""
+    def rebuilt(self: Node) -> None:
+        self.stats["rebuilt"] += 1
+    return mock.patch.object(Node, "_rebuilt", rebuilt)
+
+
+#: (mutant, the first seed of 0-199 whose run catches it, where it diverges)
+RESTART_MUTANTS = (
+    (_forgets_its_rebuild_at_restart, 18, "event 270 (t=4.6284): restart n4"),
+    (_keeps_its_rebuild_durable, 14,
+     "event 233 (t=3.1284): deliver HintDelivery n3->n1 (unacknowledged: rebuilding)"),
+)
+
+
+@pytest.mark.parametrize(("mutant", "seed", "where"), RESTART_MUTANTS,
+                         ids=["forgets", "keeps-durable"])
+def test_the_restart_s_rebuild_is_pinned_on_both_sides(mutant: Any, seed: int,
+                                                       where: str) -> None:
+    """Session 61's review: the crash's second outcome (``Crash(n, again=True)``) lets
+    the spec accept either restart where every key's exchange is done, so an
+    implementation that gets its restart wrong is seen only where the outcomes differ.
+    Neither mutant diverges on :data:`CI_SEEDS`, 183 or 187 (seeds 0-9 pass under
+    both). Forgetting the rebuild at a restart diverges on 11 of seeds 0-199 (a crash
+    with a key's exchange left: 18 first, at its ``restart n4``); keeping a finished
+    rebuild durable on 7 of 0-199 (a crash after the spec's ``Rebuilt``: 14 first, n1
+    not acknowledging a hint the spec's unmarked n1 does). Each seed validates with
+    the implementation as it is."""
+    assert validate_seed(seed, rebuilds=True).verdict == "ok"
+    with mutant():
+        report = validate_seed(seed, rebuilds=True)
+    assert report.verdict == "divergence", report.line()
+    assert report.reason.splitlines()[0] == where, report.reason
+
+
 def test_a_repeated_dot_is_repaired_as_the_implementation_does(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Seed 147 validates: the rebuilding coordinator n1 reads ``{v2}`` from n2 and n4

@@ -16,6 +16,7 @@ import dataclasses
 
 import pytest
 
+from model_check.properties import acked_writes_durable, read_your_writes
 from spec.actions import (
     Action,
     AntiEntropy,
@@ -220,6 +221,40 @@ def test_a_crash_with_no_exchange_left_may_begin_the_rebuild_again() -> None:
     assert action_from_json(Crash("n1").to_json()) == Crash("n1")
     with pytest.raises(InvalidValueError, match="'again'"):
         action_from_json({"action": "crash", "node": "n1", "again": "yes"})
+
+
+def test_a_read_after_the_rebuild_begun_again_waits_for_every_replica() -> None:
+    """Session 61's review: the crash's second outcome on a path with a read of an
+    acknowledged write (the only suite entry that reaches it, disk-loss-rebuild-crash,
+    has no get; with one get its graph has 912 states after a ``Crash(n, again=True)``
+    where a completed get follows an acknowledged put, read_your_writes and
+    acked_writes_durable hold in all: docs/refinement.md, session 61's review). c1's put
+    is acknowledged, n1 loses its disk, rebuilds k with n2 and n3, crashes with no
+    exchange left and recovers. Begun again, n1 is silent to n3's replica get and its
+    own read waits for both others; after the plain crash it answers and its own read
+    counts at once. Mutants: the ``again`` outcome keeping the mark without the
+    exchanges (``spec.rebuild.restart`` not calling ``begin``): n1 answers n3, fails;
+    ``restarts`` giving ``(False,)`` only: ``Crash(n1, again=True)`` not enabled."""
+    config = dataclasses.replace(REBUILD, crashes=1)
+    rebuilt = _put_acked_then_n1_lost(config)
+    rebuilt = _do(_do(rebuilt, AntiEntropy("n1", "n2", "k")), AntiEntropy("n3", "n1", "k"))
+    outcomes = {again: _do(_do(rebuilt, Crash("n1", again)), Recover("n1"))
+                for again in (False, True)}
+    for again, state in outcomes.items():
+        asked = _do(_do(state, ClientGet("c1", "n3", "k")), Deliver(
+            _message(_do(state, ClientGet("c1", "n3", "k")), Kind.REPLICA_GET, "n3", "n1")))
+        answered = [m for m in asked.messages if m.kind is Kind.REPLICA_GET_REPLY]
+        assert bool(answered) is not again, again
+        own = _do(state, ClientGet("c1", "n1", "k"))
+        assert own.node("n1").coord[0].uncounted == (("n1",) if again else ())
+        own = _do(own, Deliver(_message(own, Kind.REPLICA_GET, "n1", "n2")))
+        own = _do(own, Deliver(_message(own, Kind.REPLICA_GET_REPLY, "n2", "n1")))
+        assert bool(own.client("c1").outstanding) is again
+        if again:
+            own = _do(own, Deliver(_message(own, Kind.REPLICA_GET, "n1", "n3")))
+            own = _do(own, Deliver(_message(own, Kind.REPLICA_GET_REPLY, "n3", "n1")))
+        assert own.client("c1").gets[-1].returned == (1,)
+        assert read_your_writes(own) and acked_writes_durable(own)
 
 
 def _refused_put() -> tuple[State, Message]:
