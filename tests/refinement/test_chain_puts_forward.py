@@ -34,11 +34,26 @@ acknowledgement at once (trace_forwarding: "it knows less, no safety difference"
 a chaining client whose forwarded put was acknowledged and who heard an error (the
 forwarder's ``ForwardReply`` lost, its timeout answering ``RequestTimeoutError``) keeps
 its older context, so its next put is a sibling of its own acknowledged write where
-the spec's supersedes it. Seeds 16, 59 and 72 of 0-79 stop there; 77 diverges at a
-``ReplicaPutAck`` (c2's v6 acknowledged by the implementation, not by the spec, n1's
-copy of it unpersisted), not analysed. Mutant: ``known_gap`` without the gap's clause
-(seed 16 is then a ``divergence``). docs/spec.md, "Chained forwarded puts and retried
-puts (session 61)".
+the spec's supersedes it. Seeds 16, 59 and 72 of 0-79 stop there. Mutant:
+``known_gap`` without the gap's clause (seed 16 is then a ``divergence``).
+docs/spec.md, "Chained forwarded puts and retried puts (session 61)".
+
+Seed 77 (session 61, s61-unheard; ``test_a_put_the_spec_failed_at_once_validates``)
+diverged at ``event 189 (t=3.0400): deliver ReplicaPutAck n2->n1``: the
+implementation acknowledged c2's v6, the spec had failed it. A fault of the trace
+mapping: v6, forwarded by n3 to n1, whose disk refused its own write (the spec's
+``FailedWrite`` of the forward), went to n3 and to n2 (the fallback for n4, down),
+cut off from n1 by a partition n1's failure detector had not noticed. The spec's
+coordinator, whose view is accurate, sends to n3 alone and fails the put at once (0
+acks and 1 awaited < W = 2); the implementation's keeps it, retries n2 and is
+acknowledged after the heal. Both maps matched the event (the abstraction compares no
+coordination and no client's outstanding request), and the validator, which tried the
+step inside a hidden ``Heal`` .. ``Partition`` (a cut not noticed yet) only when
+nothing matched, kept the failing one. Now it also tries it when every matched state
+ended a put coordination the implementation began in the event and still keeps
+(``TraceValidator._ended_early``), and prefers the states that still coordinate the
+implementation's live puts when the frontier is cut (``trace_validation._ended``).
+Mutants: either change removed, seed 77 diverges at that event again.
 """
 
 from __future__ import annotations
@@ -51,6 +66,7 @@ import impl.put_coordinator
 from impl import forwarding
 from impl.effects import PutResult, Reply, Send
 from impl.messages import ForwardReply
+from model_check import trace_validation
 from model_check.trace_swarm import trace_config
 from model_check.trace_validation import validate_seed
 from spec.config import Config
@@ -128,3 +144,31 @@ def test_an_acknowledged_put_the_client_did_not_hear() -> None:
     assert ('.nodes.n4.store.k: spec "{v8, v6, v3}" vs impl "{v8, v5, v3, v6}"'
             in report.reason), report.reason
     assert validate_seed(16, write_failures=True).verdict == "ok"
+
+
+#: seed 77's divergence before session 61's fix of the mapping (module docstring)
+SEED_77_DIVERGED_AT = "event 189 (t=3.0400): deliver ReplicaPutAck n2->n1"
+
+
+@pytest.mark.parametrize("mutant", ["", "no-retry-in-a-hidden-cut", "no-preference"])
+def test_a_put_the_spec_failed_at_once_validates(mutant: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed 77 (module docstring): a forwarded put whose coordinator's own write was
+    refused and whose other fallback was cut off unnoticed is failed at once by the
+    spec's coordinator and kept by the implementation's, acknowledged after the heal.
+    The seed validates; each mutant (the hidden cut not tried when a direct map
+    matched, ``TraceValidator._ended_early``; the frontier not preferring the states
+    that still coordinate the implementation's live puts, ``_ended``) diverges where
+    the seed did before the fix."""
+    if mutant == "no-retry-in-a-hidden-cut":
+        monkeypatch.setattr(trace_validation.TraceValidator, "_ended_early",
+                            lambda self, found, new: False)
+    elif mutant == "no-preference":
+        monkeypatch.setattr(trace_validation, "_ended", lambda state, live: 0)
+    report = validate_seed(77, config=chained(), write_failures=True)
+    if not mutant:
+        assert (report.verdict, report.impl_converged, report.spec_converged) == (
+            "ok", True, True), f"{report.line()}\n{report.reason}"
+    else:
+        assert report.verdict == "divergence", report.line()
+        assert report.reason.splitlines()[0] == SEED_77_DIVERGED_AT, report.reason
