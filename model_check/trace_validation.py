@@ -192,6 +192,7 @@ from spec.actions import (
     OutsiderLetGo,
     Partition,
     Recover,
+    Unheard,
 )
 from spec.clocks import Payload
 from spec.config import Config
@@ -312,6 +313,7 @@ class TraceValidator(TraceEvents):
         self.forward_ops = {}
         self.forward_replies = {}
         self.forward_acked = set()
+        self.heard_error_first = set()
         self.forward_tokens = {}
         self.forwards_before = []
         self.forward_rng = random.Random(f"forwards-{seed}")
@@ -551,7 +553,10 @@ class TraceValidator(TraceEvents):
             options = [[*option, *forwarded] for option in options]
         self.steps = report.events
         self._no_internal_errors(f"(event, t={self.sim.now:.4f}) {label}")
-        self._client_replies()
+        errored = self._client_replies()
+        if errored:  # (session 61) an acknowledged put its chaining client did not hear
+            unheard = [Unheard(client) for client in errored]
+            options = [*([*option, *unheard] for option in options), *options]
         ended = self._ended_gets()
         if ended:
             options = [[*option, *ended] for option in options]

@@ -617,6 +617,10 @@ def families(action: Any) -> tuple[str, ...] | None:
         return (f"{kind} {hint}",) if hint else (kind,)
     if kind in _OWN_FAMILY:
         return (kind,)
+    if kind == "unheard":
+        # session 61: a chaining client keeps its older context; the encoding keeps no
+        # client context (a put's clock is any the encoding allows), so a stutter
+        return ()
     if kind == "backup":
         # a copy of a disk into a slot the encoding does not keep: a stutter, and
         # no family explains an edge whose abstraction changes
