@@ -153,6 +153,7 @@ from spec.actions import (
     Partition,
     Recover,
     Timeout,
+    Unheard,
 )
 from spec.clocks import dominates, values
 from spec.config import Config
@@ -254,6 +255,7 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
     "ClientPut", "ClientGet", "ClientDelete", "Reap", "Deliver", "Drop", "Duplicate",
     "Timeout", "ClientTimeout", "Handoff", "AntiEntropy", "Crash", "DiskLoss",
     "BufferedCrash", "Recover", "Partition", "Heal",
+    "Unheard",  # session 61: the client's own activity (its last get alone)
 })
 
 #: The rebuild's end (``features.rebuild``, session 55: :mod:`spec.rebuild`): never
@@ -382,8 +384,10 @@ def _owner(state: State, action: Action, live: dict[int, str | None]) -> Activit
     if cls is Deliver or cls is Drop or cls is Duplicate:
         assert isinstance(action, Deliver | Drop | Duplicate)
         return _message_owner(action.message, live)
-    if cls is ClientPut or cls is ClientGet or cls is ClientDelete:
-        assert isinstance(action, ClientPut | ClientGet | ClientDelete)
+    if cls is ClientPut or cls is ClientGet or cls is ClientDelete or cls is Unheard:
+        # (session 61) Unheard: an idle client with a write left (the client's cone,
+        # :func:`_has_budget`) changes its own last get, which its next request reads
+        assert isinstance(action, ClientPut | ClientGet | ClientDelete | Unheard)
         return ("client", action.client)
     if cls is Timeout:
         assert isinstance(action, Timeout)

@@ -250,6 +250,7 @@ from spec.actions import (
     Settle,
     Timeout,
     Transfer,
+    Unheard,
 )
 from spec.actions import Backup as BackupAction
 from spec.clocks import Payload
@@ -438,12 +439,27 @@ class Lockstep(LockstepState):
         self._submit(node, request, HarnessRequest(client, get_id, key, False, _dummy()),
                      [ClientGet(client, node, key)], f"get {client} #{get_id} {key} @{node}")
 
+    def unheard(self, client: str) -> None:
+        """``client``, idle after its put's acknowledgement, does not hear it (the
+        spec's :class:`~spec.actions.Unheard`, session 61): it keeps the last get it
+        held before (the library's ``OutcomeUnknownError``, the forwarder's timeout:
+        no input of a node). Raises NotExpressible when it has no such answer."""
+        from model_check.refinement_replay import NotExpressible
+
+        state = self.clients[client]
+        if not state.unheard or state.busy:
+            raise NotExpressible("unheard", f"{client} holds no answer it may not hear")
+        state.last_get, state.unheard = state.unheard[0], ()
+        self._settle(f"unheard {client}", [Unheard(client)],
+                     {m.id for m in self.sim.in_flight()})
+
     def _submit(self, node: str, request: GetRequest | PutRequest, record: HarnessRequest,
                 actions: list[Action], label: str) -> None:
         self._oracle()
         before = {m.id for m in self.sim.in_flight()}
         known_puts, known_gets = self._op_ids(node)
         self.clients[record.client].busy = True
+        self.clients[record.client].unheard = ()  # (session 61) its answer heard for good
         record.handle = self.sim.submit(node, request)
         self.requests[request.request_id] = record
         puts, gets = self._op_ids(node)
@@ -1927,7 +1943,10 @@ class Lockstep(LockstepState):
                 elif self.config.chain_puts:
                     # the spec's chaining client (workload.chain_puts, session 60:
                     # spec.coordination.answered) writes next with the context its
-                    # put was answered with: the implementation's PutResult.context
+                    # put was answered with: the implementation's PutResult.context;
+                    # with a write left it may not hear it (session 61: unheard)
+                    if client.puts_issued < self.config.writes_per_client:
+                        client.unheard = (client.last_get,)
                     client.last_get = (record.key, result.context)
             else:
                 assert isinstance(result, GetResult)

@@ -78,6 +78,7 @@ from spec.actions import (
     Settle,
     Timeout,
     Transfer,
+    Unheard,
 )
 from spec.config import Config
 from spec.errors import InvalidValueError
@@ -296,6 +297,8 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         ls.handoff(action)
     elif isinstance(action, ClientTimeout):
         return None
+    elif isinstance(action, Unheard):  # (session 61)
+        ls.unheard(action.client)
     elif isinstance(action, AntiEntropy):
         ls.anti_entropy_pair(action.a, action.b, action.key)
     elif isinstance(action, Join):

@@ -467,6 +467,10 @@ class HarnessClient:
     acked: list[int] = field(default_factory=list)
     gets: list[tuple[int, str, tuple[int, ...]]] = field(default_factory=list)
     last_get: tuple[str, bytes] | None = None
+    #: (session 61, ``workload.chain_puts``) ``()``, or after an acknowledged put's
+    #: answer, with a write left, a 1-tuple of the last get it replaced: the spec's
+    #: ``LastGet.before``, put back by :meth:`model_check.refinement.Lockstep.unheard`
+    unheard: tuple[tuple[str, bytes] | None, ...] = ()
     #: the client-vclock counter the client sends: its writes so far, or since its
     #: last restart with ``workload.forgetful_clients`` (session 24)
     counter: int = 0

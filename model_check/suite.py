@@ -563,7 +563,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "before session 59 (v3 under (n1, 2), beside v1, answered its context alone) "
         "breaks sibling_bound (8 steps) and no_false_concurrency (11): docs/spec.md, "
         "'Clients that chain a put's context (session 60)'",
-        distinct_states=1_312, transitions=2_555, depth=15,
+        distinct_states=3_360, transitions=6_528, depth=18,  # 1,312 before session 61's
+        # unheard acknowledgement (spec.actions.Unheard)
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 4, "siblings_stored": 3,
                "get_returns_siblings": 4, "coordinator_times_out": 3,
@@ -576,7 +577,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "after one client's failed put past the other's unread value, and the chained "
         "put after it supersedes it; client symmetry renames the pair ids of the "
         "answered contexts. The rule before session 59 breaks sibling_bound (8 steps)",
-        distinct_states=14_223, transitions=42_337, depth=20,
+        distinct_states=67_497, transitions=200_244, depth=24,  # 14,223 before session
+        # 61's unheard acknowledgement (spec.actions.Unheard)
         found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 2,
                "coordinator_times_out": 3, "anti_entropy_repairs": 2,
                "write_after_own_write": 4, "fresh_pair_minted": 4},
@@ -1253,7 +1255,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "carries that context. The rule before session 59 breaks sibling_bound (8 steps; "
         "12 with every put through the forwarder n2, tests/spec/test_chain_forward.py): "
         "docs/spec.md, 'Chained forwarded puts and retried puts (session 61)'",
-        distinct_states=5_747, transitions=11_870, depth=14,
+        distinct_states=17_471, transitions=35_920, depth=17,  # 5,747 before the
+        # unheard acknowledgement (s61-unheard, spec.actions.Unheard)
         found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 3,
                "write_after_read": 4, "coordinator_times_out": 3,
                "anti_entropy_repairs": 2, "forward_retried": 3,

@@ -139,6 +139,10 @@ class TraceEvents(Lockstep):
     forward_tokens: dict[tuple[str, int], HarnessRequest]
     #: (client, put id) of the forwarded puts their coordinator acknowledged
     forward_acked: set[tuple[str, int]]
+    #: (client, put id) of the chained puts (``workload.chain_puts``) answered with an
+    #: error that no coordinator had acknowledged yet (session 61: a later
+    #: acknowledgement is the gap ``chained-answer-unheard``)
+    heard_error_first: set[tuple[str, int]]
     #: the spec ``forward``s before the event (:func:`model_check.trace_forwarding.forwards`)
     forwards_before: list[Message]
     #: the workload's draws of the puts sent to a node outside the key's top N
@@ -928,10 +932,22 @@ class TraceEvents(Lockstep):
         self.cluster.leave(name)
         self.submitted = (f"leave {name}", [])
 
-    def _client_replies(self) -> None:
+    def _client_replies(self) -> list[str]:
+        """Collect the replies of this event and schedule each answered client's next
+        turn. Returns, with ``workload.chain_puts``, the clients a put of which was
+        answered with an error in this event (session 61: where the spec acknowledged
+        it, the client did not hear the acknowledgement, the spec's
+        :class:`~spec.actions.Unheard`)."""
         waiting = {rid for rid, r in self.requests.items() if not r.done}
         self._collect_replies()
+        errored: list[str] = []
         for rid in sorted(waiting):
             record = self.requests[rid]
             if record.done:
                 self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))
+                if (self.config.chain_puts and record.is_put
+                        and record.handle.error is not None):
+                    errored.append(record.client)
+                    if (record.client, record.spec_id) not in self.forward_acked:
+                        self.heard_error_first.add((record.client, record.spec_id))
+        return errored

@@ -33,12 +33,15 @@ forwarder (``ForwardReply``), which answers the client. The mapping:
 - the coordinator's acknowledgement is the put's as soon as it is given
   (:func:`note_acks`: the spec's client hears the decision at once; the
   implementation's client hears it through the forwarder, and hears a timeout
-  instead when the ``ForwardReply`` is lost: it knows less, no safety difference);
+  instead when the ``ForwardReply`` is lost: with ``workload.chain_puts`` the spec's
+  :class:`~spec.actions.Unheard` then, session 61, the chaining client keeping its
+  older context);
 - a named spec gap (:func:`known_gap`): ``forward-answer-lost`` (the acknowledgement
   of a put whose coordination ended in the event it was sent, lost when sent: not
   seen), and with ``workload.chain_puts`` ``chained-answer-unheard`` (session 61: a
-  forwarded put acknowledged whose client heard an error keeps its older context,
-  where the spec's client chains the answer; not knowing less is then observable).
+  forwarded put answered to its client with an error before its coordinator
+  acknowledged it; an acknowledgement answered with an error after it is the spec's
+  :class:`~spec.actions.Unheard`, the client keeping its older context).
 
 Only runs whose spec configuration sends requests to any node (``workload.coordinator
 = "any"``: ``trace_config(write_failures=True)``) see forwards; in every other run the
@@ -248,16 +251,13 @@ def known_gap(v: TraceEvents) -> str:
                 "acknowledged it and ended its coordination in one event, and its "
                 "ForwardReply was lost when sent: the acknowledgement is not seen "
                 "(docs/refinement.md, \"Trace validation refuses every write (session 53)\")")
-    unheard = sorted(f"{r.client}'s v{r.spec_id}" for r in v.requests.values()
-                     if v.config.chain_puts and r.is_put and r.done
-                     and r.handle.error is not None
-                     and (r.client, r.spec_id) in v.forward_acked)
+    unheard = sorted(f"{client}'s v{put}" for client, put in v.heard_error_first
+                     if (client, put) in v.forward_acked)
     if unheard:
-        return ("spec gap chained-answer-unheard (session 61): a forwarded put its "
-                f"coordinator acknowledged ({', '.join(unheard)}) was answered to its "
-                "client with an error (its ForwardReply lost, or the forwarder's timeout "
-                "first), so the chaining client (workload.chain_puts) kept its older "
-                "context, where the spec's client hears every acknowledgement and chains "
-                "its answer (docs/spec.md, \"Chained forwarded puts and retried puts "
-                "(session 61)\")")
+        return ("spec gap chained-answer-unheard (session 61): a forwarded put answered "
+                f"to its chaining client with an error ({', '.join(unheard)}: the "
+                "forwarder's timeout first) was acknowledged by its coordinator after "
+                "that, while the spec's client still waited on it (the spec's client "
+                "misses an acknowledgement only once it is given: spec.actions.Unheard; "
+                "docs/spec.md, \"The unheard acknowledgement (session 61)\")")
     return ""

@@ -46,6 +46,7 @@ from spec.actions import (
     Settle,
     Timeout,
     Transfer,
+    Unheard,
 )
 from spec.anti_entropy import anti_entropy
 from spec.clocks import Payload, PutRecord
@@ -98,6 +99,7 @@ _MECHANISM: dict[type, _Mechanism] = {
     Crash: faults, DiskLoss: faults, Recover: faults, Partition: faults, Heal: faults,
     FailedWrite: faults,  # session 52: a replica's refused write
     FailedPut: client_requests,  # session 52: a coordinator's refused own write
+    Unheard: client_requests,  # session 61: a chaining client's answer not heard
     ForwardAgain: forward_retries, ForwardFallback: forward_retries,  # session 54
     OutsiderHandoff: outsider_copies, OutsiderLetGo: outsider_copies,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,

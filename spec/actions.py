@@ -10,7 +10,8 @@ reads it back. Messages travel inside ``deliver``, ``drop`` and ``duplicate`` as
 The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``client-delete`` and ``reap`` (deletes with tombstones: Riak's delete_mode),
 ``deliver`` (4.5, 4.6), ``timeout`` (4.5, 4.6: the sloppy quorum),
-``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
+``client-timeout``, ``unheard`` (session 61: a chaining client that did not hear its
+put's acknowledgement), ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
 ``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
 ``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
 that loses its durable state, or its unflushed writes: Riak's kv679); and
@@ -78,6 +79,7 @@ __all__ = [
     "Settle",
     "Timeout",
     "Transfer",
+    "Unheard",
     "action_from_json",
     "message_from_json",
     "message_json",
@@ -355,6 +357,20 @@ class ClientTimeout(Action):
 
     client: str
     kind: ClassVar[str] = "client-timeout"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client}
+
+
+@dataclass(frozen=True, slots=True)
+class Unheard(Action):
+    """``client`` (``workload.chain_puts``), idle after its put was acknowledged, did
+    not hear the acknowledgement (its answer lost, or its own timeout first): it keeps
+    the context it held before the put (session 61; :func:`spec.requests.unheard`)."""
+
+    client: str
+    kind: ClassVar[str] = "unheard"
+    fault_free: ClassVar[bool] = False
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.kind, "client": self.client}
@@ -653,6 +669,8 @@ def action_from_json(data: object) -> Action:
         return Timeout(_str(data, "node"), _int(data, "request"), _str(data, "target"))
     if kind == "client-timeout":
         return ClientTimeout(_str(data, "client"))
+    if kind == "unheard":
+        return Unheard(_str(data, "client"))
     if kind == "handoff":
         return Handoff(_str(data, "node"), _str(data, "intended"), _str(data, "key"),
                        payload_from_json(data.get("payload")))

@@ -49,6 +49,7 @@ table in :mod:`spec.delivery`).
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Iterator
 from functools import lru_cache
@@ -361,7 +362,8 @@ def _acknowledge(edit: Edit, node: str, coord: Coordination) -> None:
     """The put has its quorum: acknowledge it to the client (a forgetful client then
     restarts: it forgets its counter and its last get; with ``workload.chain_puts``
     the acknowledgement answers a context, :func:`answered`, which the client's next
-    write of the key carries)."""
+    write of the key carries; with a write left the client may not hear it, session
+    61: the answer keeps what the client held before, :class:`spec.actions.Unheard`)."""
     cl = edit.client(coord.client)
     acked = tuple(sorted((*cl.acked, coord.request)))
     config = edit.plan.config
@@ -369,11 +371,22 @@ def _acknowledge(edit: Edit, node: str, coord: Coordination) -> None:
         edit.set_client(coord.client, new_client(cl.puts_issued, cl.gets_issued, 0, 0, None,
                                                  acked, cl.gets))
     elif config.chain_puts:
+        answer = answered(edit, coord)
+        if cl.puts_issued < config.writes_per_client:  # (session 61) it may not hear it
+            answer = dataclasses.replace(answer, before=(_heard(cl.last_get),))
         edit.set_client(coord.client, with_client(cl, outstanding=0, acked=acked,
-                                                  last_get=answered(edit, coord)))
+                                                  last_get=answer))
     else:
         edit.set_client(coord.client, with_client(cl, outstanding=0, acked=acked))
     edit.set_coord(node, None, coord.request)
+
+
+def _heard(last: LastGet | None) -> LastGet | None:
+    """``last`` without its ``before`` (:attr:`spec.state.LastGet.before`): an answer
+    the client's next request carried is heard for good."""
+    if last is None or not last.before:
+        return last
+    return dataclasses.replace(last, before=())
 
 
 def answered(edit: Edit, coord: Coordination) -> LastGet:

@@ -111,7 +111,8 @@ __all__ = [
 ]
 
 #: The fault actions, in spec/actions.py's order: the classes whose ``fault_free`` is
-#: False (drop, duplicate, crash, disk loss, buffered crash, restore, partition). Derived
+#: False (drop, duplicate, crash, disk loss, buffered crash, restore, partition; the
+#: failing disk's; since session 61 ``unheard``, an answer lost to its client). Derived
 #: from that class attribute, its one source (session 41; before, this tuple was written
 #: out beside the attributes and a test kept the two in step).
 FAULTS: tuple[type[Action], ...] = tuple(
@@ -166,9 +167,9 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
 
 
 def is_fault(action: Action) -> bool:
-    """Drop, duplicate, crash, partition, disk loss, buffered crash and restore are
-    faults; recover, heal and backup are not (the action class's ``fault_free``,
-    :data:`FAULTS`)."""
+    """Drop, duplicate, crash, partition, disk loss, buffered crash, restore and (session
+    61) an unheard acknowledgement are faults; recover, heal and backup are not (the
+    action class's ``fault_free``, :data:`FAULTS`)."""
     return not action.fault_free
 
 

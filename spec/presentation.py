@@ -53,6 +53,7 @@ from spec.actions import (
     Settle,
     Timeout,
     Transfer,
+    Unheard,
     message_json,
 )
 from spec.clocks import Payload
@@ -281,6 +282,12 @@ def narrate(before: State, action: Action, after: State) -> str:
                 + (f"; {effects}" if effects else ""))
     if isinstance(action, ClientTimeout):
         return f"{action.client} gives up on its request"
+    if isinstance(action, Unheard):  # (session 61)
+        last = after.client(action.client).last_get
+        held = ("no context" if last is None
+                else f"the context of {last.key} it held before ({last.context})")
+        return (f"{action.client} does not hear its put's acknowledgement (answer lost, "
+                f"or its own timeout first): it keeps {held}")
     if isinstance(action, Handoff):
         return (f"{action.node} hands off its hint {_payload_text(action.payload)} "
                 f"of {action.key} to {action.intended}")

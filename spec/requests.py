@@ -42,11 +42,14 @@ in which the coordinator's own write is refused (its copy one failed replica,
 
 Client replies are direct (not messages): a request ends when its coordinator
 decides; a client whose coordinator crashed times out
-(:func:`spec.coordination.timeouts`).
+(:func:`spec.coordination.timeouts`). A chaining client (``workload.chain_puts``)
+with a write left may not hear its put's acknowledgement (session 61,
+:func:`unheard`): it keeps the context it held before the put.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -58,15 +61,16 @@ from spec.actions import (
     FailedPut,
     ForwardAgain,
     ForwardFallback,
+    Unheard,
 )
 from spec.config import Config
 from spec.coordination import start
 from spec.membership import serving_top
-from spec.state import Kind, Message, NodeState, State, new_message
+from spec.state import Kind, Message, NodeState, State, new_client, new_message
 from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
 
 __all__ = ["client_requests", "forward_retries", "forward_starts", "on_forward",
-           "spent_refusal"]
+           "spent_refusal", "unheard"]
 
 # Actions are values: one shared object per distinct action.
 _client_put = lru_cache(maxsize=4096)(ClientPut)
@@ -75,6 +79,7 @@ _client_delete = lru_cache(maxsize=4096)(ClientDelete)
 _failed_put = lru_cache(maxsize=4096)(FailedPut)
 _forward_again = lru_cache(maxsize=4096)(ForwardAgain)
 _forward_fallback = lru_cache(maxsize=4096)(ForwardFallback)
+_unheard = lru_cache(maxsize=4096)(Unheard)
 
 
 def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
@@ -85,6 +90,8 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     for ci, cl in enumerate(state.clients):
         if cl.outstanding:
             continue
+        if cl.last_get is not None and cl.last_get.before:  # (session 61)
+            yield _unheard(plan.clients[ci]), unheard(state, plan, ci)
         # puts_issued counts every write: the puts, then the deletes (a tombstone put)
         can_put = cl.puts_issued < config.writes_per_client
         write = _client_put if cl.puts_issued < config.puts_per_client else _client_delete
@@ -131,6 +138,26 @@ def _refusals_left(state: State, config: Config) -> bool:
     return len(state.used) > 5 and state.used[5] < config.write_failures
 
 
+def unheard(state: State, plan: Plan, ci: int) -> State:
+    """The ``ci``-th client, idle with an acknowledged put's answer it may not have
+    heard (``workload.chain_puts``: :attr:`spec.state.LastGet.before`), does not
+    hear it (:class:`~spec.actions.Unheard`, session 61): it keeps what it held
+    before the put (its last get or answer, or nothing), so its next write carries
+    that older context and is a sibling of its own acknowledged write. The put stays
+    acknowledged (the ghost ``acked``: its coordinator acknowledged it). The
+    implementation's paths: a forwarded put whose ``ForwardReply`` is lost, or whose
+    forwarder's timeout answers the client before it arrives
+    (``impl.forwarding.Forwarder``: ``RequestTimeoutError``), and the library's
+    client whose HTTP answer is lost (``OutcomeUnknownError``, the caller keeps its
+    context: docs/spec.md, "The unheard acknowledgement (session 61)")."""
+    cl = state.clients[ci]
+    assert cl.last_get is not None and cl.last_get.before
+    edit = Edit(state, plan)
+    edit.set_client_at(ci, new_client(cl.puts_issued, cl.gets_issued, cl.outstanding,
+                                      cl.counter, cl.last_get.before[0], cl.acked, cl.gets))
+    return edit.build()
+
+
 def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: bool,
              failed: bool = False) -> State:
     """The ``ci``-th client sends its next put (get) of ``key`` to ``node``; ``failed``
@@ -139,6 +166,9 @@ def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: boo
     config = plan.config
     cl = state.clients[ci]
     name = plan.clients[ci]
+    if cl.last_get is not None and cl.last_get.before:  # heard for good (session 61)
+        cl = new_client(cl.puts_issued, cl.gets_issued, cl.outstanding, cl.counter,
+                        dataclasses.replace(cl.last_get, before=()), cl.acked, cl.gets)
     if is_put:
         request = put_id_of(config, ci, cl.puts_issued)
         issued = with_client(cl, puts_issued=cl.puts_issued + 1, outstanding=request)

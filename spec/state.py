@@ -272,15 +272,20 @@ class NodeState:
 
 
 @dataclass(frozen=True, slots=True)
-@cached_hash(lambda g: hash((g.key, g.context, g.history, g.siblings)))
+@cached_hash(lambda g: hash((g.key, g.context, g.history, g.siblings, g.before)))
 class LastGet:
     """What a client's last get gave it: the context a later put of the key carries,
-    and (ghost) the put ids in the true histories of what it read."""
+    and (ghost) the put ids in the true histories of what it read. ``before`` (session
+    61, ``workload.chain_puts``): ``()``, or for an acknowledged put's answer the
+    client may still not hear (:class:`spec.actions.Unheard`) a 1-tuple of what it
+    held before that put (its last get or answer, ``None`` for none), kept until its
+    next request."""
 
     key: str
     context: Context
     history: frozenset[int]
     siblings: tuple[int, ...]
+    before: tuple[LastGet | None, ...] = ()
     _hash: int = _hash_field()
 
 

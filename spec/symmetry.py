@@ -462,14 +462,19 @@ class _Renaming:
             cl.gets_issued,
             rq[cl.outstanding],
             cl.counter,
-            None if last is None else LastGet(
-                last.key, self.context(last.context), frozenset([rq[v] for v in last.history]),
-                ids(last.siblings),
-            ),
+            self._last(last),
             ids(cl.acked),
             tuple([GetRecord(rq[g.request], g.key, ids(g.acked_before), ids(g.returned))
                    for g in cl.gets]),
         )
+
+    def _last(self, last: LastGet | None) -> LastGet | None:
+        if last is None:
+            return None
+        rq = self.rq
+        return LastGet(last.key, self.context(last.context),
+                       frozenset([rq[v] for v in last.history]), self.ids(last.siblings),
+                       tuple([self._last(b) for b in last.before]))
 
     def _put(self, record: PutRecord) -> PutRecord:
         rq = self.rq

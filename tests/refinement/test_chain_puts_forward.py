@@ -27,18 +27,39 @@ Mutants (each run by its test, and seen to fail the fixed code's assertion):
   carries a get's context), so ``test_a_forward_answer_without_its_context_diverges``
   fails.
 
-A gap this found, named ``chained-answer-unheard`` (``trace_forwarding.known_gap``:
-the seed stops with the verdict ``spec-gap``, never ``ok``) and pinned by
-``test_an_acknowledged_put_the_client_did_not_hear``: the spec's client hears every
+A gap this found (s61-chainfwd), closed by s61-unheard: the spec's client heard every
 acknowledgement at once (trace_forwarding: "it knows less, no safety difference"), but
 a chaining client whose forwarded put was acknowledged and who heard an error (the
 forwarder's ``ForwardReply`` lost, its timeout answering ``RequestTimeoutError``) keeps
 its older context, so its next put is a sibling of its own acknowledged write where
-the spec's supersedes it. Seeds 16, 59 and 72 of 0-79 stop there; 77 diverges at a
-``ReplicaPutAck`` (c2's v6 acknowledged by the implementation, not by the spec, n1's
-copy of it unpersisted), not analysed. Mutant: ``known_gap`` without the gap's clause
-(seed 16 is then a ``divergence``). docs/spec.md, "Chained forwarded puts and retried
-puts (session 61)".
+the spec's superseded it. Seeds 16, 59 and 72 of 0-79 stopped there (the verdict
+``spec-gap``, ``chained-answer-unheard``). The spec's client may now not hear an
+acknowledgement (:class:`spec.actions.Unheard`, offered by the validator where a
+chained put is answered with an error) and the three seeds validate
+(``test_an_acknowledged_put_the_client_did_not_hear``); mutants: the spec without the
+rule, or the validator not offering it, seed 16 diverges at its next put
+(``test_without_the_unheard_answer_seed_16_diverges``). The name
+``chained-answer-unheard`` is kept for what the rule does not cover: an error heard
+before the coordinator's acknowledgement (the forwarder's timeout first, the spec's
+client still waiting; no seed of 0-79). docs/spec.md, "The unheard acknowledgement
+(session 61)".
+
+Seed 77 (session 61, s61-unheard; ``test_a_put_the_spec_failed_at_once_validates``)
+diverged at ``event 189 (t=3.0400): deliver ReplicaPutAck n2->n1``: the
+implementation acknowledged c2's v6, the spec had failed it. A fault of the trace
+mapping: v6, forwarded by n3 to n1, whose disk refused its own write (the spec's
+``FailedWrite`` of the forward), went to n3 and to n2 (the fallback for n4, down),
+cut off from n1 by a partition n1's failure detector had not noticed. The spec's
+coordinator, whose view is accurate, sends to n3 alone and fails the put at once (0
+acks and 1 awaited < W = 2); the implementation's keeps it, retries n2 and is
+acknowledged after the heal. Both maps matched the event (the abstraction compares no
+coordination and no client's outstanding request), and the validator, which tried the
+step inside a hidden ``Heal`` .. ``Partition`` (a cut not noticed yet) only when
+nothing matched, kept the failing one. Now it also tries it when every matched state
+ended a put coordination the implementation began in the event and still keeps
+(``TraceValidator._ended_early``), and prefers the states that still coordinate the
+implementation's live puts when the frontier is cut (``trace_validation._ended``).
+Mutants: either change removed, seed 77 diverges at that event again.
 """
 
 from __future__ import annotations
@@ -51,8 +72,12 @@ import impl.put_coordinator
 from impl import forwarding
 from impl.effects import PutResult, Reply, Send
 from impl.messages import ForwardReply
+from model_check import trace_spec, trace_validation
+from model_check.trace_events import TraceEvents
 from model_check.trace_swarm import trace_config
 from model_check.trace_validation import validate_seed
+from spec import requests
+from spec.actions import Unheard
 from spec.config import Config
 
 #: seeds whose chained runs validate: 0, a forwarded put's answer chained (the
@@ -113,18 +138,85 @@ def test_a_forward_answer_without_its_context_diverges(
     assert report.reason.splitlines()[0] == DIVERGES_AT, report.reason
 
 
-def test_an_acknowledged_put_the_client_did_not_hear() -> None:
-    """The gap (module docstring), seed 16: c2's put v5, forwarded, is acknowledged
-    by its coordinator (the spec's client chains its answer) but c2 hears a timeout
-    and keeps its older context; its next put, v6 through n4, keeps v5 as a sibling
-    on the implementation and supersedes it in the spec. Unchained, the seed
-    validates. When the spec models the answer unheard, this test fails: re-pin it."""
-    report = validate_seed(16, config=chained(), write_failures=True)
-    assert report.verdict == "spec-gap", report.line()
+#: the seeds of 0-79 whose chaining client did not hear an acknowledged forwarded put
+#: (each a spec gap before session 61's :class:`spec.actions.Unheard`)
+UNHEARD_SEEDS = (16, 59, 72)
+#: where seed 16 diverges without the rule
+UNHEARD_DIVERGES_AT = "event 152 (t=2.6267): put c2 #6 @n4"
+
+
+@pytest.mark.parametrize("seed", UNHEARD_SEEDS)
+def test_an_acknowledged_put_the_client_did_not_hear(seed: int) -> None:
+    """The gap of s61-chainfwd (module docstring), closed: seed 16's c2 put v5,
+    forwarded, is acknowledged by its coordinator, its ``ForwardReply`` is lost and the
+    forwarder's timeout answers c2 ``RequestTimeoutError``; the spec's c2 then does not
+    hear the acknowledgement (:class:`spec.actions.Unheard`, offered where a chained
+    put is answered with an error) and keeps its older context, so its next put, v6
+    through n4, keeps v5 as a sibling in both. Seeds 59 and 72 likewise."""
+    report = validate_seed(seed, config=chained(), write_failures=True)
+    assert (report.verdict, report.impl_converged, report.spec_converged) == (
+        "ok", True, True), f"{report.line()}\n{report.reason}"
+
+
+@pytest.mark.parametrize("mutant", ["spec", "validator"])
+def test_without_the_unheard_answer_seed_16_diverges(
+        mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutants: the spec without the rule (``spec.requests.client_requests`` yielding
+    no ``Unheard``, so its client always hears: trace_spec's mechanism table asks it),
+    or the validator not offering the step (``TraceEvents._client_replies`` reporting no
+    errored put): seed 16 diverges at c2's next put, v5 a sibling of v6 on the
+    implementation and superseded in the spec, and is no named gap (the error came
+    after the acknowledgement)."""
+    if mutant == "spec":
+        original = requests.client_requests
+
+        def without(state: Any, plan: Any) -> Any:
+            return ((a, s) for a, s in original(state, plan) if not isinstance(a, Unheard))
+
+        monkeypatch.setitem(trace_spec._MECHANISM, Unheard, without)
+    else:
+        collect = TraceEvents._client_replies
+
+        def none_errored(self: TraceEvents) -> list[str]:
+            collect(self)
+            return []
+
+        monkeypatch.setattr(TraceEvents, "_client_replies", none_errored)
+    trace_spec.forget()
+    try:
+        report = validate_seed(16, config=chained(), write_failures=True)
+    finally:
+        trace_spec.forget()
+    assert report.verdict == "divergence", report.line()
     lines = report.reason.splitlines()
-    assert lines[0] == "event 152 (t=2.6267): put c2 #6 @n4", report.reason
-    assert lines[1].startswith("spec gap chained-answer-unheard (session 61): a "
-                               "forwarded put its coordinator acknowledged (c2's v5)"), lines[1]
+    assert lines[0] == UNHEARD_DIVERGES_AT, report.reason
     assert ('.nodes.n4.store.k: spec "{v8, v6, v3}" vs impl "{v8, v5, v3, v6}"'
             in report.reason), report.reason
-    assert validate_seed(16, write_failures=True).verdict == "ok"
+
+
+#: seed 77's divergence before session 61's fix of the mapping (module docstring)
+SEED_77_DIVERGED_AT = "event 189 (t=3.0400): deliver ReplicaPutAck n2->n1"
+
+
+@pytest.mark.parametrize("mutant", ["", "no-retry-in-a-hidden-cut", "no-preference"])
+def test_a_put_the_spec_failed_at_once_validates(mutant: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed 77 (module docstring): a forwarded put whose coordinator's own write was
+    refused and whose other fallback was cut off unnoticed is failed at once by the
+    spec's coordinator and kept by the implementation's, acknowledged after the heal.
+    The seed validates; each mutant (the hidden cut not tried when a direct map
+    matched, ``TraceValidator._ended_early``; the frontier not preferring the states
+    that still coordinate the implementation's live puts, ``_ended``) diverges where
+    the seed did before the fix."""
+    if mutant == "no-retry-in-a-hidden-cut":
+        monkeypatch.setattr(trace_validation.TraceValidator, "_ended_early",
+                            lambda self, found, new: False)
+    elif mutant == "no-preference":
+        monkeypatch.setattr(trace_validation, "_ended", lambda state, live: 0)
+    report = validate_seed(77, config=chained(), write_failures=True)
+    if not mutant:
+        assert (report.verdict, report.impl_converged, report.spec_converged) == (
+            "ok", True, True), f"{report.line()}\n{report.reason}"
+    else:
+        assert report.verdict == "divergence", report.line()
+        assert report.reason.splitlines()[0] == SEED_77_DIVERGED_AT, report.reason
