@@ -45,7 +45,10 @@ properties talk about:
   ``State.rebuilding``), ``mark[n]`` (node ``n``'s acknowledgements, own writes and
   own reads are not counted: its ``(n, "", "")``) and, for two distinct nodes ``n``,
   ``m`` of the key's top N, ``todo[n][m]``: the anti-entropy exchange of the key
-  between them that ``n``'s rebuild waits for is still to do (``(n, key, m)``).
+  between them that ``n``'s rebuild waits for is still to do (``(n, key, m)``);
+  in a projection onto one key of several (session 61, ``Shape.other_pairs``),
+  ``others[n]`` for each node ``n`` replicating another key: an exchange of another
+  key is left for ``n``'s rebuild (``(n, j, m)``, ``j`` not the key).
 
 The parameters (fixed unknowns) are each hint payload's coverage, each put's true
 history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
@@ -173,6 +176,20 @@ class Shape:
     #: 57; spec/rebuild.py): the ``mark`` and ``todo`` variables and the ``rebuilt``
     #: step (:func:`model_check.proofs.transition.transition`)
     rebuild: bool = False
+    #: with the rebuild in a projection onto one key of several (session 61;
+    #: :mod:`model_check.proofs.rebuild`): the pairs ``(a, b)``, ``a < b`` (indexes),
+    #: of distinct nodes of another key's top N, whose exchanges of that key a rebuild
+    #: waits for (the ``others`` variables of :attr:`other_rebuilds`, the ``exchange
+    #: elsewhere`` steps)
+    other_pairs: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def other_rebuilds(self) -> tuple[int, ...]:
+        """With the rebuild in a projection (session 61): the nodes a disk loss gives an
+        exchange of another key (those of :attr:`other_pairs`), in index order."""
+        if not self.rebuild:
+            return ()
+        return tuple(sorted({n for pair in self.other_pairs for n in pair}))
 
     @property
     def key_epochs(self) -> bool:
@@ -247,6 +264,10 @@ class AbstractState:
     #: with the rebuild: (node, peer) of the key's top N -> the exchange of the key
     #: between them is still to do for ``node``'s rebuild (``(n, key, m)``)
     todo: dict[tuple[int, int], Term] = field(default_factory=dict)
+    #: with the rebuild in a projection onto one key (session 61): node -> an exchange
+    #: of another key is left for its rebuild (only the nodes of
+    #: ``Shape.other_rebuilds``)
+    others: dict[int, Term] = field(default_factory=dict)
 
     def unrebuilt(self, n: int) -> Term:
         """Node ``n`` has an exchange of the key left (spec.rebuild.unrebuilt): silent
@@ -315,6 +336,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         tuple(i(f"kepoch[{n}]") for n in nodes) if shape.key_epochs else (),
         tuple(b(f"mark[{n}]") for n in nodes) if shape.rebuild else (),
         {(n, m): b(f"todo[{nodes[n]}][{nodes[m]}]") for n, m in shape.exchanges},
+        {n: b(f"others[{nodes[n]}]") for n in shape.other_rebuilds},
     )
 
 
@@ -491,6 +513,7 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.elsewhere,
         *x.mark,
         *x.todo.values(),
+        *x.others.values(),
         *x.hint.values(),
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
@@ -527,9 +550,11 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
         parts.append(f"{losses} disk loss(es)")
     for n in k if x.mark else ():
         left = [nm[p] for (r, p), flag in x.todo.items() if r == n and bool_of(m, flag)]
-        if bool_of(m, x.mark[n]) or left:
+        elsewhere = n in x.others and bool_of(m, x.others[n])
+        if bool_of(m, x.mark[n]) or left or elsewhere:
             parts.append(f"{nm[n]} rebuilding" + (f" (exchanges left with {{{', '.join(left)}}})"
-                                                  if left else ""))
+                                                  if left else "")
+                         + (" (another key's exchanges left)" if elsewhere else ""))
     for p in range(shape.puts):
         facts = []
         if bool_of(m, x.performed[p]):

@@ -304,15 +304,16 @@ def unencoded(config: Any) -> str:
     entries) are not encoded: no step family states the forwarder's retries (on
     forward-strict-partition's first 2,000 states the walk met 20 such edges and
     6,824 after them). The rebuild of a lost disk (``features.rebuild``, session 55)
-    is encoded since session 57 (:mod:`model_check.proofs.rebuild`) for one key
-    without pruning (the suite's four entries); with several keys a projection cannot
-    tell whether a crash begins the exchanges again or drops the mark, nor whether
-    ``Rebuilt`` is enabled, and with pruning its exchange between equal copies is not
-    stated (:func:`model_check.proofs.transition._pruned_anti_entropy`)."""
-    if rebuilds(config) and (len(config.keys) > 1 or getattr(config, "prune_retired", -1) >= 0):
-        return ("features.rebuild with several keys or pruning: the rebuild is encoded for "
-                "one key without pruning (session 57: in a projection a crash's restart and "
-                "the Rebuilt step depend on the other keys' exchanges)")
+    is encoded since session 57 (:mod:`model_check.proofs.rebuild`) without pruning
+    (the suite's four entries), with several keys since session 61 (a projection
+    keeps, per node, whether another key's exchange is left: ``others``, on which a
+    crash's restart and the ``Rebuilt`` step depend); with pruning its exchange
+    between equal copies is not stated
+    (:func:`model_check.proofs.transition._pruned_anti_entropy`)."""
+    if rebuilds(config) and getattr(config, "prune_retired", -1) >= 0:
+        return ("features.rebuild with pruning: the rebuild is encoded without pruning "
+                "(session 57: the pruned anti-entropy does not state the exchange between "
+                "equal copies a rebuild waits for)")
     if getattr(config, "coordinator", "top-n") == "any":
         return ('workload.coordinator = "any": the forwarder\'s retries and its copy\'s '
                 "hand-off (session 54: forward-again, forward-fallback, outsider-handoff, "

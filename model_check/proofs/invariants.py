@@ -114,6 +114,7 @@ from model_check.proofs.transition import (
 __all__ = [
     "BOUNDS",
     "PROOFS",
+    "REBUILD_KEYS_SHAPE",
     "REBUILD_SHAPE",
     "SHAPE",
     "WRITE_FAILURE_SHAPE",
@@ -216,6 +217,15 @@ def strong_durable_with_losses(x: AbstractState, params: Params) -> Term:
 REBUILD_SHAPE = replace(LOSS_SHAPE, rebuild=True)
 REBUILD_BOUNDS = LOSS_BOUNDS + ", the rebuild of a lost disk"
 
+#: The rebuild with several keys (session 61): the rebuild's shape projected onto one
+#: key of several, each pair of its nodes also replicating another key (the ``others``
+#: variables, the ``put elsewhere``, ``drop elsewhere``, ``duplicate elsewhere`` and
+#: ``exchange elsewhere`` steps; model_check/proofs/rebuild.py).
+REBUILD_KEYS_SHAPE = replace(REBUILD_SHAPE, other_keys=True,
+                             other_pairs=((0, 1), (0, 2), (1, 2)))
+REBUILD_KEYS_BOUNDS = (REBUILD_BOUNDS.replace("one key", "one key's projection")
+                       + ", every node also replicating another key")
+
 #: The failing disk's proof (session 52): the disk-loss shape with refused writes.
 WRITE_FAILURE_SHAPE = replace(LOSS_SHAPE, write_failures=True)
 WRITE_FAILURE_BOUNDS = LOSS_BOUNDS + ", any number of refused writes"
@@ -237,6 +247,14 @@ def _durable_with_losses(shape: Shape, twin: bool = False) -> Iterator[Query]:
                           parts=("step",), losses=_w1_one_loss)
     return _induction(shape, strong_durable_with_losses, acked_writes_durable,
                       losses=_fewer_losses_than_w)
+
+
+def _losses_proof(name: str, statement: str, bounds: str, shape: Shape, twin_statement: str
+                  ) -> Proof:
+    """A proof of acked_writes_durable with fewer disk losses than W on ``shape``
+    (:func:`_durable_with_losses`), its twin W = 1 with one loss."""
+    return Proof(name, statement, bounds, lambda: _durable_with_losses(shape), twin_statement,
+                 lambda: _durable_with_losses(shape, twin=True), group="invariants")
 
 
 def _w2_one_loss(params: Params) -> Term:
@@ -427,7 +445,7 @@ PROOFS: tuple[Proof, ...] = (
                            parts=("step",)),
         group="invariants",
     ),
-    Proof(
+    _losses_proof(
         "inductive_acked_writes_durable_with_disk_loss",
         "With disk losses (fewer than W of them), acked_writes_durable holds in every "
         "reachable state: strengthened by 'an acknowledged put is held by at least W "
@@ -435,13 +453,11 @@ PROOFS: tuple[Proof, ...] = (
         "every step (disk loss included: it empties one store and counts one loss), and "
         "implies the property. W = 2 with one disk loss is the suite's disk-loss-w2.",
         LOSS_BOUNDS,
-        lambda: _durable_with_losses(LOSS_SHAPE),
+        LOSS_SHAPE,
         "W = 1 with one disk loss (the suite's disk-loss-w1): the put acknowledged on "
         "one disk, and that disk lost",
-        lambda: _durable_with_losses(LOSS_SHAPE, twin=True),
-        group="invariants",
     ),
-    Proof(
+    _losses_proof(
         "inductive_acked_writes_durable_with_rebuild",
         "With the rebuild of a lost disk (session 57, features.rebuild: a replaced disk "
         "answers no read of a key and acknowledges no hint of it until anti-entropy "
@@ -454,11 +470,24 @@ PROOFS: tuple[Proof, ...] = (
         "implies the property (the suite's disk-loss-rebuild-crash, "
         "disk-loss-read-rebuild; strict quorum, no hint).",
         REBUILD_BOUNDS,
-        lambda: _durable_with_losses(REBUILD_SHAPE),
+        REBUILD_SHAPE,
         "W = 1 with one disk loss: the rebuild does not bring back a put acknowledged on "
         "the one disk lost",
-        lambda: _durable_with_losses(REBUILD_SHAPE, twin=True),
-        group="invariants",
+    ),
+    _losses_proof(
+        "inductive_acked_writes_durable_with_rebuild_keys",
+        "The rebuild with several keys (session 61): on the projection of a state onto "
+        "one key, with per node whether another key's exchange is left (a crash with one "
+        "left begins every exchange again, Rebuilt waits for them, another key's "
+        "anti-entropy may end them), the strengthened invariant of "
+        "inductive_acked_writes_durable_with_rebuild holds initially, is preserved by "
+        "every step (another key's steps included) and implies acked_writes_durable, "
+        "with fewer disk losses than W: within the bounds it holds for each key of a run "
+        "of several.",
+        REBUILD_KEYS_BOUNDS,
+        REBUILD_KEYS_SHAPE,
+        "W = 1 with one disk loss: no rebuild of any key brings back a put acknowledged "
+        "on the one disk lost",
     ),
     Proof(
         "inductive_acked_writes_durable_with_write_failures",

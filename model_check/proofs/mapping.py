@@ -133,7 +133,17 @@ def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> S
         hinted_reads=bool(getattr(config, "hinted_reads", False)),
         write_failures=bool(getattr(config, "write_failures", 0)),
         rebuild=rebuilds(config),
+        other_pairs=_other_pairs(plan, key) if several and rebuilds(config) else (),
     )
+
+
+def _other_pairs(plan: Any, key: str) -> tuple[tuple[int, int], ...]:
+    """``Shape.other_pairs`` (session 61): the index pairs ``(a, b)``, ``a < b``, of
+    distinct nodes of the top N of a key other than ``key``."""
+    pairs = {tuple(sorted((plan.index[a], plan.index[b])))
+             for other in plan.keys if other != key
+             for a in plan.top[other] for b in plan.top[other] if a != b}
+    return tuple(sorted((a, b) for a, b in pairs))
 
 
 def rebuilds(config: Any) -> bool:
@@ -406,6 +416,9 @@ def _abstract_rebuild(state: Any, shape: Shape, key: str, out: dict[str, Any]) -
         out[f"mark[{name}]"] = (name, "", "") in rebuilding
     for n, m in shape.exchanges:
         out[f"todo[{nodes[n]}][{nodes[m]}]"] = (nodes[n], key, nodes[m]) in rebuilding
+    for n in shape.other_rebuilds:  # session 61: another key's exchange left
+        out[f"others[{nodes[n]}]"] = any(e[0] == nodes[n] and e[1] not in ("", key)
+                                         for e in rebuilding)
 
 
 
@@ -648,6 +661,9 @@ _OTHER_KEY_FAMILIES = {
     "client-delete": ("put elsewhere",),
     "drop": ("drop elsewhere",),
     "duplicate": ("duplicate elsewhere",),
+    # session 61: with the rebuild, another key's exchange a rebuild waits for
+    # (model_check.proofs.rebuild.exchanged_elsewhere); without, a stutter
+    "anti-entropy": ("exchange elsewhere",),
 }
 
 
@@ -674,8 +690,9 @@ def projected_families(action: Any, pre: Any, key: str | None) -> tuple[str, ...
     key, :func:`families` itself): an action of that key or of no key keeps its
     families; another key's is ``put elsewhere`` (a client's put or delete of it, and
     the delivered forward that starts one: its put id is spent), ``drop elsewhere``,
-    ``duplicate elsewhere`` (the shared budgets), and nothing else (it must leave the
-    projection as it was: a stutter)."""
+    ``duplicate elsewhere`` (the shared budgets), ``exchange elsewhere`` (its
+    anti-entropy, which may end a rebuild's wait for it: session 61), and nothing
+    else (it must leave the projection as it was: a stutter)."""
     if key is None:
         return families(action)
     of = action_key(action, pre)

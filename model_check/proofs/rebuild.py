@@ -31,6 +31,27 @@ can break it: tests/model_check/test_proof_rebuild.py):
 - :func:`answers_reads` (``spec.replica.on_replica_get``): a node rebuilding the key
   answers no ``replica-get`` of it (the delivery is a stutter of the abstraction).
 
+With several keys (session 61: docs/proofs.md "The rebuild with several keys in Z3
+(session 61)") the state is the projection onto one key (``Shape.other_keys``), and
+what its rebuild rules read of the other keys is one boolean per node replicating
+another key, ``others[n]`` (``Shape.other_pairs``): an exchange of another key is left
+for ``n``'s rebuild. The spec's rules are per node over every key, so each one of the
+functions above has a variant reading it, exact like it (a function of one key's
+shape delegates to the one-key rule):
+
+- :func:`begun_keys`: a disk loss also sets ``others[n]`` (the node replicates
+  another key);
+- :func:`restarted_keys`: a crash with an exchange of any key left begins every
+  exchange again, ``others[n]`` included; with none left drops the mark;
+- :func:`restarted_again_keys`: ``Crash.again`` only with none left of any key;
+- :func:`others_done`: ``rebuilt`` also needs no other key's exchange left;
+- :func:`exchanged_elsewhere`: another key's anti-entropy exchange between ``a`` and
+  ``b`` (a new family, ``exchange elsewhere``) may leave ``others[a]``,
+  ``others[b]`` unset. **Over-approximated** (checked forward only): the projection
+  forgets which of another key's exchanges are left, so the step may clear a flag
+  while another exchange of it is still to do, or keep one the spec's exchange
+  cleared.
+
 Over-approximated, as before the rebuild was encoded (the spec only counts less):
 a marked node's ``replica-put`` acknowledgement withheld, its own write as a
 coordinator not counted, its own read not counted until every replica answered
@@ -47,8 +68,9 @@ import z3
 from model_check.proofs import terms as zt
 from model_check.proofs.abstraction import AbstractState, Term
 
-__all__ = ["acknowledges_hint", "answers_reads", "begun", "exchange_due", "rebuild_over",
-           "restarted", "restarted_again"]
+__all__ = ["acknowledges_hint", "answers_reads", "begun", "begun_keys", "exchange_due",
+           "exchanged_elsewhere", "others_done", "rebuild_over", "restarted",
+           "restarted_again", "restarted_again_keys", "restarted_keys"]
 
 
 def _mine(x: AbstractState, n: int) -> list[tuple[tuple[int, int], Term]]:
@@ -108,3 +130,65 @@ def acknowledges_hint(x: AbstractState, i: int) -> Term:
 def answers_reads(x: AbstractState, n: int) -> Term:
     """Node ``n`` answers a ``replica-get`` of the key: it does not rebuild it."""
     return zt.Not(x.unrebuilt(n))
+
+
+# -- several keys: the projection's ``others`` (session 61) --------------------------------------
+
+
+def _other(x: AbstractState, n: int) -> str:
+    return f"others[{x.shape.nodes[n]}]"
+
+
+def begun_keys(x: AbstractState, y: AbstractState, n: int) -> tuple[list[Term], set[str]]:
+    """:func:`begun` in a projection onto one key of several: the disk loss of ``n``
+    also begins its exchanges of the other keys it replicates (``others[n]`` set;
+    ``spec.rebuild.begin`` takes every key of the node's)."""
+    formulas, names = begun(x, y, n)
+    if n not in x.others:
+        return formulas, names
+    return [*formulas, y.others[n]], names | {_other(x, n)}
+
+
+def restarted_keys(x: AbstractState, y: AbstractState, n: int
+                   ) -> tuple[list[Term], set[str]]:
+    """:func:`restarted` in a projection onto one key of several: an exchange of any
+    key left (of this key's, or ``others[n]``) begins every one again, the other
+    keys' included, keeping the mark; none of any key left drops the mark
+    (``spec.rebuild.restart`` asks of every key)."""
+    if n not in x.others:
+        return restarted(x, y, n)
+    mine = _mine(x, n)
+    left = zt.Or([flag for _, flag in mine] + [x.others[n]])
+    return ([y.mark[n] == left, *[y.todo[e] == left for e, _ in mine],
+             y.others[n] == left], _names(x, n, mine) | {_other(x, n)})
+
+
+def restarted_again_keys(x: AbstractState, y: AbstractState, n: int
+                         ) -> tuple[list[Term], set[str]]:
+    """:func:`restarted_again` in a projection onto one key of several: only with no
+    exchange of another key left either (``spec.rebuild.restarts``), and the other
+    keys' exchanges begun again too."""
+    formulas, names = restarted_again(x, y, n)
+    if n not in x.others:
+        return formulas, names
+    return ([*formulas, zt.Not(x.others[n]), y.others[n]], names | {_other(x, n)})
+
+
+def others_done(x: AbstractState, n: int) -> Term:
+    """Node ``n`` has no exchange of another key left (true in a shape of one key):
+    with :func:`rebuild_over`, its ``rebuilt`` step is enabled
+    (``spec.rebuild.rebuilt_steps`` asks of every key)."""
+    return zt.Not(x.others[n]) if n in x.others else z3.BoolVal(True)
+
+
+def exchanged_elsewhere(x: AbstractState, y: AbstractState, a: int, b: int
+                        ) -> tuple[list[Term], set[str]]:
+    """Another key's anti-entropy exchange between ``a`` and ``b`` (up, on one side
+    of any partition, as ``spec.anti_entropy`` asks) in the projection: each of
+    ``others[a]``, ``others[b]`` kept or unset (``spec.rebuild.synced`` removes that
+    key's pair; whether others are left the projection does not know: an
+    over-approximation), nothing else of this key's changed."""
+    flags = [n for n in (a, b) if n in x.others]
+    return ([x.up[a], x.up[b], x.side[a] == x.side[b],
+             *[zt.Implies(y.others[n], x.others[n]) for n in flags]],
+            {_other(x, n) for n in flags})

@@ -691,16 +691,16 @@ def transition(
         restart: list[Term] = []
         begin: list[Term] = []
         rebuild_names: set[str] = set()
-        if shape.rebuild:
-            restart, rebuild_names = rb.restarted(x, y, n)
-            begin, _ = rb.begun(x, y, n)
+        if shape.rebuild:  # (session 61: the ``_keys`` rules read other keys' ``others``)
+            restart, rebuild_names = rb.restarted_keys(x, y, n)
+            begin, _ = rb.begun_keys(x, y, n)
         add(f"crash {name}", "crash", True, x.up[n], zt.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *per_start,
             *restart,
             skip={f"up[{name}]", "crashes"} | volatile | rebuild_names
             | (lifetime if shape.per_start else set()))
         if shape.rebuild:  # (session 61: Crash.again, a range holding no key left)
-            again, _ = rb.restarted_again(x, y, n)
+            again, _ = rb.restarted_again_keys(x, y, n)
             add(f"crash {name} again", "crash", True, x.up[n], zt.Not(y.up[n]),
                 x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
                 *per_start, *again,
@@ -740,7 +740,8 @@ def transition(
             # the rebuild ends (session 57: spec.rebuild.rebuilt_steps): an up node whose
             # mark is set and that has no exchange left drops its mark
             add(f"rebuilt {name}", "rebuilt", True, x.up[n], x.mark[n],
-                rb.rebuild_over(x, n), zt.Not(y.mark[n]), skip={f"mark[{name}]"})
+                rb.rebuild_over(x, n), rb.others_done(x, n), zt.Not(y.mark[n]),
+                skip={f"mark[{name}]"})
     if x.knows:  # the learnt knowledge (session 36): model_check.proofs.learning
         learn_steps(x, y, params, add)
     if shape.other_keys:
@@ -770,6 +771,12 @@ def _other_key_steps(x: AbstractState, y: AbstractState, params: Params,
     add("duplicate elsewhere", "duplicate elsewhere", False,
         x.duplicates < params.max_duplicates, y.duplicates == x.duplicates + 1,
         skip={"duplicates"}, acknowledges=False)
+    # session 61: another key's exchange may end a rebuild's wait for that key
+    # (model_check.proofs.rebuild.exchanged_elsewhere; over-approximated)
+    for a, b in x.shape.other_pairs if x.others else ():
+        formulas, names = rb.exchanged_elsewhere(x, y, a, b)
+        add(f"exchange elsewhere {x.shape.nodes[a]} {x.shape.nodes[b]}", "exchange elsewhere",
+            False, *formulas, skip=names, acknowledges=False)
 
 
 # -- pruning the entries of retired lifetimes (session 34; spec/retired.py) --------------------
@@ -1135,7 +1142,8 @@ _EMPTYING = frozenset({"disk-loss", "buffered-crash"})
 #: Step families that move no live version (their steps keep ``live`` and ``alive``).
 _LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
                           "duplicate hint-ack", "partition", "learn-retirement",
-                          "put elsewhere", "drop elsewhere", "duplicate elsewhere"})
+                          "put elsewhere", "drop elsewhere", "duplicate elsewhere",
+                          "exchange elsewhere"})
 
 
 def holders(x: AbstractState, params: Params, p: int) -> Term:
