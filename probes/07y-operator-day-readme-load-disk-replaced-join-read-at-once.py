@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks  # noqa: E402
-from _day import Day, Load, judge, vd  # noqa: E402
+from _cluster import Checks
+from _day import Day, Load, judge, vd
 
 
 def main() -> None:

@@ -106,10 +106,10 @@ def load(seeds: list[str], me: str, stop: Path, out: Path, seed: int, shared: bo
     n = 0
     with open(out, "a") as log:
         while not stop.exists():
-            key = b"cart" if shared and rnd.random() < 0.2 else rnd.choice(own)
+            key = b"cart" if shared and (not own or rnd.random() < 0.2) else rnd.choice(own)
             try:
                 got = db.get(key)
-            except Exception:  # noqa: BLE001 - a failed read: try again
+            except Exception:
                 time.sleep(0.05)
                 continue
             n += 1
@@ -121,11 +121,11 @@ def load(seeds: list[str], me: str, stop: Path, out: Path, seed: int, shared: bo
                 else:
                     db.delete(key, context=got.context)
                 outcome, why = "ok", ""
-            except Exception as error:  # noqa: BLE001 - an unknown outcome
+            except Exception as error:
                 outcome, why = "unknown", f"{type(error).__name__}: {error}"[:200]
             log.write(json.dumps({
                 "key": key.decode(), "op": op, "value": value.decode() if op == "put" else None,
-                "outcome": outcome, "why": why,
+                "outcome": outcome, "why": why, "ctx": len(got.context),
                 "read": [base64.b64encode(v).decode() for v in got.values]}) + "\n")
             log.flush()
 
@@ -208,6 +208,7 @@ def judge(where: Path, seeds: list[str], r: int = 3, tries: int = 3,
 
     log = events(where)
     counts: Counter[str] = Counter(f"{e['op']} {e['outcome']}" for e in log)
+    counts["largest context B"] = max((int(str(e.get("ctx", 0))) for e in log), default=0)
     written: dict[str, set[str]] = {}
     acked: dict[str, set[str]] = {}
     superseded: dict[str, set[str]] = {}
@@ -234,7 +235,7 @@ def judge(where: Path, seeds: list[str], r: int = 3, tries: int = 3,
                 raw = raw_get(via, key, r) if via else db.get(key.encode(), r=r).values
                 got = [v.decode(errors="replace") for v in raw]
                 break
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 why = f"{type(error).__name__}: {error}"[:160]
                 time.sleep(1)
         if got is None:
