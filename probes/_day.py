@@ -256,3 +256,37 @@ def judge(where: Path, seeds: list[str], r: int = 3, tries: int = 3,
 if __name__ == "__main__" and sys.argv[1:2] == ["load"]:
     seeds_, me_, stop_, out_, seed_, kw_ = sys.argv[2:8]
     load(json.loads(seeds_), me_, Path(stop_), Path(out_), int(seed_), **json.loads(kw_))
+
+
+def selftest() -> int:
+    """The oracle shown to fail (``python probes/_day.py selftest``): on a real
+    cluster, a log claiming an acknowledged put never sent (a lost write) and an
+    acknowledged put whose read saw ``v1``, never sent either (``v1`` then read
+    again: a superseded value back) must give two faults; the true log none."""
+    import vdynamo
+
+    day = Day("day-selftest")
+    try:
+        where = day.root / "logs"
+        where.mkdir()
+        db = vdynamo.connect(day.seeds())
+        db.put(b"a", b"v1")
+        v1 = base64.b64encode(b"v1").decode()
+        true = [{"key": "a", "op": "put", "value": "v1", "outcome": "ok", "read": []}]
+        (where / "log-true.jsonl").write_text("\n".join(json.dumps(e) for e in true))
+        clean, _ = judge(where, day.seeds())
+        lies = [{"key": "b", "op": "put", "value": "lost", "outcome": "ok", "read": []},
+                {"key": "a", "op": "put", "value": "v2", "outcome": "ok", "read": [v1]}]
+        (where / "log-lies.jsonl").write_text("\n".join(json.dumps(e) for e in lies))
+        faults, _ = judge(where, day.seeds())
+        print(f"true log: {clean}\nlog with a lost and a superseded value: {faults}")
+        ok = not clean and len(faults) == 2 and "lost ['lost']" in faults[1] \
+            and "superseded or unknown ['v1']" in faults[0]
+        print("PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    finally:
+        day.tear_down()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["selftest"]:
+    raise SystemExit(selftest())
