@@ -180,7 +180,7 @@ def events(where: Path) -> list[dict[str, object]]:
 
 
 def raw_get(port: int, key: str, r: int) -> list[bytes]:
-    """GET /kv/KEY?r=R at 127.0.0.1:``port`` (JSON): its values; 404: none;
+    """GET /kv/KEY?r=R at 127.0.0.1:``port`` (JSON): its values (300: the siblings); 404: none;
     another status: RuntimeError naming it and the body."""
     import urllib.error
     import urllib.request
@@ -192,6 +192,8 @@ def raw_get(port: int, key: str, r: int) -> list[bytes]:
     except urllib.error.HTTPError as err:
         if err.code == 404:
             return []
+        if err.code == 300:  # siblings, JSON asked
+            return [base64.b64decode(v) for v in json.loads(err.read())["values"]]
         raise RuntimeError(f"{err.code} {err.read()[:200]!r}") from None
 
 
