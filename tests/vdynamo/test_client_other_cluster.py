@@ -72,9 +72,15 @@ def test_a_node_of_another_cluster_refuses_421_and_the_client_stays_with_its_own
                 await db.put("cart", b"A's cart")
                 assert (await db.get("cart")).values == [b"A's cart"]
                 assert db.router.cluster_id == cluster_id(SECRET, "vdynamo")
-            # A stopped: only B answers (before: B's cart, and cart2 stored in B)
-            with pytest.raises(NoNodeError, match="a node of another cluster"):
+            # A stopped: only B answers (before: B's cart, and cart2 stored in B);
+            # red team 15: the refusal says what to do if A's secret was rotated
+            # into B's (every node restarted with it): connect again
+            with pytest.raises(NoNodeError, match="a node of another cluster") as refused:
                 await db.get("cart")
+            assert "changed on purpose, connect again" in str(refused.value)
+            again = AsyncClient(seeds, timeout_s=2)  # connected again: B's cluster
+            assert (await again.get("cart")).values == [b"B's cart"]
+            await again.aclose()
             with pytest.raises(NoNodeError, match="a node of another cluster"):
                 await db.put("cart2", b"meant for A")
             with pytest.raises(NoNodeError, match="a node of another cluster"):
