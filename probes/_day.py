@@ -50,14 +50,14 @@ def vd(*args: str, timeout: float = 180.0, env: dict[str, str] | None = None,
 
 class Day:
     """A cluster directory D (a new temporary one) made by ``vdynamo cluster up
-    --nodes 5 --dir D`` plus ``args``; every pid ever seen in cluster.json is
+    --nodes 5 --dir D`` (``nodes``) plus ``args``; every pid ever seen in cluster.json is
     remembered and SIGKILLed at :meth:`tear_down` after ``cluster down``."""
 
-    def __init__(self, probe: str, *args: str) -> None:
+    def __init__(self, probe: str, *args: str, nodes: int = 5) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"vdynamo-probe{probe}-"))
         self.dir = self.root / "D"
         self.pids: set[int] = set()
-        self.up = vd("cluster", "up", "--nodes", "5", "--dir", str(self.dir), *args)
+        self.up = vd("cluster", "up", "--nodes", str(nodes), "--dir", str(self.dir), *args)
         self.note_pids()
 
     def nodes(self) -> dict[str, dict[str, object]]:
@@ -194,18 +194,19 @@ def raw_get(port: int, key: str, r: int) -> list[bytes]:
             return []
         if err.code == 300:  # siblings, JSON asked
             return [base64.b64decode(v) for v in json.loads(err.read())["values"]]
-        raise RuntimeError(f"{err.code} {err.read()[:200]!r}") from None
+        raise RuntimeError(f"{err.code} {err.read()[:600]!r}") from None
 
 
 def judge(where: Path, seeds: list[str], r: int = 3, tries: int = 3,
           extra: dict[str, list[str]] | None = None,
-          via: int | None = None) -> tuple[list[str], Counter[str]]:
+          via: int | None = None,
+          only: set[str] | None = None) -> tuple[list[str], Counter[str]]:
     """Every key the logs name read at ``r`` through a client of ``seeds`` (each key
     up to ``tries`` times on an error); the faults (key, what was read, what was
     required or forbidden) and counts of the outcomes. ``extra``: key -> values
     acknowledged outside the loaders' logs (a CLI put), each required unless read
     by a logged acknowledged operation. ``via``: read by raw HTTP at that port
-    only (a node's own answer, no failover)."""
+    only (a node's own answer, no failover). ``only``: these keys alone."""
     import vdynamo
 
     log = events(where)
@@ -230,6 +231,8 @@ def judge(where: Path, seeds: list[str], r: int = 3, tries: int = 3,
     faults: list[str] = []
     db = vdynamo.connect(seeds)
     for key in sorted(written.keys() | superseded.keys()):
+        if only is not None and key not in only:
+            continue
         got: list[str] | None = None
         why = ""
         for _ in range(tries):
