@@ -1106,10 +1106,16 @@ class Router:
         """Why the node at ``base`` was passed over: a node of another cluster, naming
         its ``cluster_id`` (``theirs``: its ``/status``'s, or the one its 421 names;
         None: it states none) and :meth:`ours` (session 61: "a node of another
-        cluster" alone before, neither id named)."""
+        cluster" alone before, neither id named), and what to do when the cluster's
+        id changed on purpose (red team 15: after the secret's rotation, every call
+        of a long-lived client failed for good naming the ids alone)."""
         its = (f"its cluster_id {theirs}" if isinstance(theirs, str) and theirs
                else "it states no cluster_id")
-        return f"{base}: a node of another cluster ({its}, not {self.ours()})"
+        todo = ("give the new cluster_id (connect's cluster_id=, the CLI's --cluster-id)"
+                if self.given_cluster_id
+                else "connect again: a client keeps to the cluster it learned first")
+        return (f"{base}: a node of another cluster ({its}, not {self.ours()}; if this "
+                f"cluster's [cluster] secret or name was changed on purpose, {todo})")
 
     def forget(self) -> None:
         """Relearn the ring before the next request (a node did not answer)."""

@@ -557,10 +557,14 @@ def _hangup_ignored() -> Iterator[None]:
         signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
 
 
-def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False) -> int:
+def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False,
+           entry: dict[str, Any] | None = None) -> int:
     """Start ``vdynamo serve`` of node ``name`` (``--rejoin``, ``--adopt-store`` when
     asked) in a session of its own, its output appended to its log; its PID, once
-    :func:`_runs` knows the process (or it ended)."""
+    :func:`_runs` knows the process (or it ended). The PID is set in ``entry`` (the
+    node's ``cluster.json`` entry) as soon as the process exists: red team 15, an
+    error or Ctrl-C in the wait below left the node running, recorded nowhere, and
+    `cluster down` did not stop it."""
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
     with _hangup_ignored():  # (the child from its exec on: see there)
@@ -569,6 +573,8 @@ def _start(directory: Path, name: str, *, rejoin: bool = False, adopt: bool = Fa
              *(["--rejoin"] if rejoin else []), *(["--adopt-store"] if adopt else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
+    if entry is not None:
+        entry["pid"] = process.pid
     # Until its command line shows (a few ms after Popen returns: 132 of 200 children
     # read an empty /proc/PID/cmdline at once, session 51's machine), the process is
     # not :func:`_ours`: a second `cluster up` at once took the node for stopped and
@@ -975,7 +981,8 @@ def _launch(args: argparse.Namespace, state: dict[str, Any], names: list[str],
         try:
             for name in started:
                 (directory / name).mkdir(exist_ok=True)
-                state["nodes"][name]["pid"] = _start(directory, name, adopt=args.adopt_store)
+                state["nodes"][name]["pid"] = _start(directory, name, adopt=args.adopt_store,
+                                                     entry=state["nodes"][name])
         finally:  # (interrupted meanwhile: the nodes started so far are recorded, for
             # `down`) only its own nodes' entries (session 48: written whole, a `vdynamo
             # join` meanwhile lost its node's entry, as two joins did before session
@@ -1617,8 +1624,10 @@ def main_join(argv: list[str]) -> int:
             entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
         left = bool(entry.pop("left", None))  # it left: it joins again (serve --rejoin)
         (directory / name).mkdir(exist_ok=True)
-        entry["pid"] = _start(directory, name, rejoin=left)
-        _write_state(directory, state)
+        try:
+            entry["pid"] = _start(directory, name, rejoin=left, entry=entry)
+        finally:  # (interrupted in the wait: the node started is recorded, for `down`)
+            _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:
         print(f"vdynamo join: {problem}{_join_waits(directory, state, name, entry)}",

@@ -182,7 +182,7 @@ def _stand_in_cluster(directory: Path, monkeypatch: pytest.MonkeyPatch,
     started: list[str] = []
 
     def start(_directory: Path, name: str, *, rejoin: bool = False, adopt: bool = False,
-              ) -> int:
+              entry: Any = None) -> int:
         started.append(name)
         return os.getpid()
 

@@ -82,7 +82,7 @@ def test_a_stale_pid_reused_by_another_nodes_process_is_not_that_node(
         launched: list[str] = []
         monkeypatch.setattr(cluster_cli, "_ports_taken", lambda state, names: [])
         monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, *, rejoin=False,
-                            adopt=False: launched.append(name) or 0)
+                            adopt=False, entry=None: launched.append(name) or 0)
         start = cli("cluster", "start", "n2", "--dir", str(directory), "--wait-ready", "0")
         assert "already running" not in start.stderr, start
         assert launched == ["n2"], start
@@ -105,7 +105,7 @@ def test_two_starts_of_one_node_at_once_start_it_once_and_record_it(
         _cluster(directory, {"n1": {"pid": None, "http": procs.free_port(), "peer": 1},
                              "n2": {"pid": None, "http": http, "peer": 2}})
         monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, *, rejoin=False,
-                            adopt=False: _serve_stand_in(directory, name, started))
+                            adopt=False, entry=None: _serve_stand_in(directory, name, started))
         other: list[Any] = []
 
         ports_of_the_file = cluster_cli._ports_of_the_file
@@ -165,7 +165,7 @@ def test_the_adopt_store_hint_for_another_owner_warns_of_another_clusters_file(
                "--adopt-store")
     monkeypatch.setattr(cluster_cli, "_ports_taken", lambda state, names: [])
     monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, *, rejoin=False,
-                        adopt=False: 0)
+                        adopt=False, entry=None: 0)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *args, **kwargs: refused)
     up = cli("cluster", "up", "--dir", str(directory))
     assert up.returncode == 1, up

@@ -61,7 +61,7 @@ def test_cluster_up_keeps_a_node_joined_while_it_started_its_own(
     directory = tmp_path / "c"
     started: list[str] = []
 
-    def start(directory: Path, name: str, *, adopt: bool = False) -> int:
+    def start(directory: Path, name: str, *, adopt: bool = False, entry: Any = None) -> int:
         started.append(name)
         return 0  # no process: pid 0 is never ours
 
@@ -134,7 +134,7 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
     ``_write_entries`` wrote up's copy of the entries whole: the mark was gone."""
     directory = tmp_path / "c"
     counts = ["--nodes", "2", "--n", "1", "--r", "1", "--w", "1"]
-    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, adopt=False: 0)
+    monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, adopt=False, entry=None: 0)
     monkeypatch.setattr(cluster_cli, "_wait_started", lambda *a, **k: None)
     monkeypatch.setattr(cluster_cli, "_wait_ready", lambda *a, **k: [])
     assert cluster_cli.main_cluster(["up", "--dir", str(directory), *counts]) == 0
@@ -152,7 +152,7 @@ def test_cluster_up_keeps_a_leave_that_finished_while_it_started_the_nodes(
             cluster_cli._write_state(directory, current)
         return launch(*args)
 
-    def start(directory: Path, name: str, *, adopt: bool = False) -> int:
+    def start(directory: Path, name: str, *, adopt: bool = False, entry: Any = None) -> int:
         started.append(name)
         return 4242 if name == "n1" else 4343
 

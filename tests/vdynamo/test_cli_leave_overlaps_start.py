@@ -111,7 +111,7 @@ def test_a_start_refuses_a_node_that_left_since_it_read_the_state(
     _cluster(tmp_path, 0)
     calls: list[str] = []
     monkeypatch.setattr(cluster_cli, "_start", lambda directory, name, *, rejoin=False,
-                        adopt=False: calls.append(name) or 1)
+                        adopt=False, entry=None: calls.append(name) or 1)
     ports_of_the_file = cluster_cli._ports_of_the_file
 
     def leave_meanwhile(directory: Path, state: dict[str, Any]) -> None:

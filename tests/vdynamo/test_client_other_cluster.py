@@ -72,9 +72,15 @@ def test_a_node_of_another_cluster_refuses_421_and_the_client_stays_with_its_own
                 await db.put("cart", b"A's cart")
                 assert (await db.get("cart")).values == [b"A's cart"]
                 assert db.router.cluster_id == cluster_id(SECRET, "vdynamo")
-            # A stopped: only B answers (before: B's cart, and cart2 stored in B)
-            with pytest.raises(NoNodeError, match="a node of another cluster"):
+            # A stopped: only B answers (before: B's cart, and cart2 stored in B);
+            # red team 15: the refusal says what to do if A's secret was rotated
+            # into B's (every node restarted with it): connect again
+            with pytest.raises(NoNodeError, match="a node of another cluster") as refused:
                 await db.get("cart")
+            assert "changed on purpose, connect again" in str(refused.value)
+            again = AsyncClient(seeds, timeout_s=2)  # connected again: B's cluster
+            assert (await again.get("cart")).values == [b"B's cart"]
+            await again.aclose()
             with pytest.raises(NoNodeError, match="a node of another cluster"):
                 await db.put("cart2", b"meant for A")
             with pytest.raises(NoNodeError, match="a node of another cluster"):
@@ -137,3 +143,23 @@ def test_a_cluster_id_given_refuses_a_node_stating_another_or_none() -> None:
     with pytest.raises(StopIteration) as taken:  # the id given, in upper case: taken
         plan.send(httpx.Response(200, json={"cluster_id": given, "ready": False}))
     assert taken.value.value["cluster_id"] == given
+
+
+def test_a_cluster_whose_secret_was_rotated_is_refused_saying_to_connect_again() -> None:
+    """Red team 15 (probes/12r): the secret rotated as the docs say (every node
+    stopped, a new ``[cluster] secret``, ``cluster up --adopt-store``) changes the
+    cluster's ``cluster_id``, and a long-lived client keeps to the one it learned:
+    every call then failed for good with NoNodeError naming the two ids alone. The
+    refusal now says what to do: connect again (an id learned), or give the new
+    ``cluster_id`` (an id given). Mutants, run and reverted: the message of
+    before (no ``todo`` clause): the learned case fails (regex did not match); the
+    given-id branch's test made ``False``: the given case fails on its regex."""
+    with_id = r"give the new cluster_id \(connect's cluster_id=, the CLI's --cluster-id\)"
+    for given, todo in ((None, "connect again"), ("ab" * 16, with_id)):
+        router = Router(["10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0, cluster_id=given)
+        router.cluster_id = given or "ab" * 16  # learned before the rotation
+        plan = status_plan(router)
+        next(plan)
+        plan.send(httpx.Response(200, json={"cluster_id": "cd" * 16}))
+        with pytest.raises(NoNodeError, match=f"changed on purpose, {todo}"):
+            plan.send(httpx.Response(200, json={"cluster_id": "cd" * 16}))
