@@ -16,7 +16,7 @@ comes back under the new one.
 Right value: in 4, n3 holds every acknowledged write of its keys (or what
 superseded it), no superseded value; in 5 the same for every key.
 
-Run from the project's root: .venv/bin/python probes/20r-secret-rotated-while-a-member-is-down-with-hints-pending.py
+Run from the project's root: .venv/bin/python probes/20s-secret-rotated-while-a-member-is-down-with-hints-pending.py
 Loopback only, about 70 s; every process stopped.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     import vdynamo
 
     checks = Checks()
-    day = Day("20r", nodes=4)
+    day = Day("20s", nodes=4)
     try:
         checks("cluster up --nodes 4 exits 0", day.up.returncode == 0, day.up.stderr[-300:])
         d, where = str(day.dir), day.root
