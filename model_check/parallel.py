@@ -400,7 +400,10 @@ def explore_parallel(
     :func:`~model_check.explorer.explore`'s; ``partition`` (a function of a canonical
     state, the same in every worker) says its owner, ``partition(state) % workers``
     (None: the fingerprint's; session 61). Raises
-    :class:`~model_check.errors.CheckError` for ``workers < 1``."""
+    :class:`~model_check.errors.CheckError` for ``workers < 1``, and, with a
+    ``partition``, when two workers own distinct states of one fingerprint (a hash
+    collision: one process, or the fingerprint's owner, keeps one state of a fingerprint;
+    two owners keep both and the parent links, by fingerprint, could not say which)."""
     if workers < 1:
         raise CheckError(f"workers must be >= 1, got {workers}")
     checks = dict(invariants or {})
@@ -528,6 +531,11 @@ def coordinate(
     fps = np.concatenate([d[0] for d in dumps])[by_level]
     order = np.argsort(fps, kind="stable")
     ordered = fps[order]
+    twins = ordered[1:][ordered[1:] == ordered[:-1]]
+    if twins.size:  # only with a partition: an owner keeps one state of a fingerprint
+        raise CheckError(f"{twins.size} fingerprint(s) owned by two workers, e.g. "
+                         f"{int(twins[0]):#x}: distinct states of one 64-bit hash (a "
+                         "collision; its traces would be ambiguous): check in one process")
 
     def number(wanted: Fingerprints) -> npt.NDArray[np.int64]:
         """The state index of each fingerprint, -1 where none has it."""
