@@ -22,8 +22,6 @@ Run from the project's root: .venv/bin/python probes/05o-generic-http-clients-rm
 """
 from __future__ import annotations
 
-import base64
-import json
 import sys
 import threading
 import time
@@ -34,19 +32,11 @@ import httpx
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes  # noqa: E402
+from _cluster import Checks, LocalNodes, items  # noqa: E402
+from _cluster import json_values as decode  # noqa: E402
 
 WRITERS, SECONDS = 50, 12.0
 check = Checks()
-
-
-def items(values: list[bytes]) -> set[bytes]:
-    return {item for value in values for item in value.split(b",") if item}
-
-
-def decode(body: bytes) -> tuple[list[bytes], str | None]:
-    data = json.loads(body)
-    return [base64.b64decode(v) for v in data["values"]], data.get("context")
 
 
 for mode in sys.argv[1:] or ["dvv", "client-vclock"]:
