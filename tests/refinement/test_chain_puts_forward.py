@@ -117,16 +117,22 @@ def _answer_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(impl.put_coordinator, "answer", answer)
 
 
-def _relay_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The forwarder relaying an empty ``PutResult.context`` to its client."""
+def _relay_put_success_as(monkeypatch: pytest.MonkeyPatch, answer: Reply) -> None:
+    """The forwarder relaying ``answer`` (its request id replaced) for every
+    successful put answer it relays to its client."""
     original = forwarding.Forwarder.on_forward_reply
 
     def relay(self: forwarding.Forwarder, src: str, message: ForwardReply) -> list[Any]:
-        return [Reply(e.request_id, PutResult(b""), e.error)
+        return [Reply(e.request_id, answer.result, answer.error)
                 if isinstance(e, Reply) and isinstance(e.result, PutResult) else e
                 for e in original(self, src, message)]
 
     monkeypatch.setattr(forwarding.Forwarder, "on_forward_reply", relay)
+
+
+def _relay_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder relaying an empty ``PutResult.context`` to its client."""
+    _relay_put_success_as(monkeypatch, Reply(0, PutResult(b"")))
 
 
 @pytest.mark.parametrize("mutant", ["coordinator", "forwarder"])
@@ -239,14 +245,7 @@ def _forwarded_answers(seed: int) -> tuple[str, int, int]:
 
 def _forwarder_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """The forwarder answering every acknowledged put ``RequestTimeoutError``."""
-    original = forwarding.Forwarder.on_forward_reply
-
-    def relay(self: forwarding.Forwarder, src: str, message: ForwardReply) -> list[Any]:
-        return [Reply(e.request_id, None, RequestTimeoutError("mutant"))
-                if isinstance(e, Reply) and isinstance(e.result, PutResult) else e
-                for e in original(self, src, message)]
-
-    monkeypatch.setattr(forwarding.Forwarder, "on_forward_reply", relay)
+    _relay_put_success_as(monkeypatch, Reply(0, error=RequestTimeoutError("mutant")))
 
 
 @pytest.mark.parametrize("mutant", ["", "forwarder-times-out"])
