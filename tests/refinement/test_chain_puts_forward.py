@@ -71,10 +71,11 @@ import pytest
 import impl.put_coordinator
 from impl import forwarding
 from impl.effects import PutResult, Reply, Send
+from impl.errors import RequestTimeoutError
 from impl.messages import ForwardReply
 from model_check import trace_spec, trace_validation
 from model_check.trace_events import TraceEvents
-from model_check.trace_swarm import trace_config
+from model_check.trace_swarm import Swarm, trace_config
 from model_check.trace_validation import validate_seed
 from spec import requests
 from spec.actions import Unheard
@@ -116,16 +117,22 @@ def _answer_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(impl.put_coordinator, "answer", answer)
 
 
-def _relay_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The forwarder relaying an empty ``PutResult.context`` to its client."""
+def _relay_put_success_as(monkeypatch: pytest.MonkeyPatch, answer: Reply) -> None:
+    """The forwarder relaying ``answer`` (its request id replaced) for every
+    successful put answer it relays to its client."""
     original = forwarding.Forwarder.on_forward_reply
 
     def relay(self: forwarding.Forwarder, src: str, message: ForwardReply) -> list[Any]:
-        return [Reply(e.request_id, PutResult(b""), e.error)
+        return [Reply(e.request_id, answer.result, answer.error)
                 if isinstance(e, Reply) and isinstance(e.result, PutResult) else e
                 for e in original(self, src, message)]
 
     monkeypatch.setattr(forwarding.Forwarder, "on_forward_reply", relay)
+
+
+def _relay_without_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder relaying an empty ``PutResult.context`` to its client."""
+    _relay_put_success_as(monkeypatch, Reply(0, PutResult(b"")))
 
 
 @pytest.mark.parametrize("mutant", ["coordinator", "forwarder"])
@@ -220,3 +227,42 @@ def test_a_put_the_spec_failed_at_once_validates(mutant: str,
     else:
         assert report.verdict == "divergence", report.line()
         assert report.reason.splitlines()[0] == SEED_77_DIVERGED_AT, report.reason
+
+
+def _forwarded_answers(seed: int) -> tuple[str, int, int]:
+    """Seed ``seed``'s chained run: its verdict, and how many of its forwarded puts
+    that a coordinator acknowledged (``TraceEvents.forward_acked``) were answered to
+    their client with success, and with an error."""
+    validator = trace_validation.TraceValidator(
+        chained(), seed=seed, swarm=Swarm.draw(seed, write_failures=True),
+        duration_s=12.0, quiet_s=25.0)
+    report = validator.run()
+    puts = {(r.client, r.spec_id): r for r in validator.requests.values() if r.is_put}
+    answered = [puts[p] for p in validator.forward_acked if p in puts and puts[p].done]
+    heard = sum(1 for r in answered if r.handle.error is None)
+    return report.verdict, heard, len(answered) - heard
+
+
+def _forwarder_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder answering every acknowledged put ``RequestTimeoutError``."""
+    _relay_put_success_as(monkeypatch, Reply(0, error=RequestTimeoutError("mutant")))
+
+
+@pytest.mark.parametrize("mutant", ["", "forwarder-times-out"])
+def test_a_chained_forwarded_acknowledgement_is_heard(
+        mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 61's review (s61-reviewunheard): :class:`spec.actions.Unheard` lets
+    the spec's chaining client miss any acknowledgement, and the validator offers it
+    wherever a chained put is answered with an error, so a forwarder that answers
+    every acknowledged put ``RequestTimeoutError`` (the mutant) validates: seeds 0-39
+    of the chained mix 40 ok (before the rule, seed 0's acknowledged forwards were the
+    gap ``chained-answer-unheard`` and ``test_chained_forwarded_puts_validate``
+    failed). The witness that keeps it caught: seed 0's three forwarded puts the
+    coordinator acknowledged are all heard (a success relayed to the client, whose
+    next put chains it); under the mutant seed 0 still validates, its three heard
+    none."""
+    if mutant:
+        _forwarder_times_out(monkeypatch)
+    verdict, heard, errored = _forwarded_answers(MUTANT_SEED)
+    assert verdict == "ok"
+    assert (heard, errored) == ((0, 3) if mutant else (3, 0))

@@ -17,6 +17,7 @@ import pytest
 import spec.symmetry as symmetry
 from model_check.check import check
 from model_check.suite import entry
+from spec.actions import Unheard
 from spec.config import Config
 from spec.dvv import DVVSet
 from spec.model import initial_state, successors
@@ -275,3 +276,42 @@ def _states(config: Config, limit: int) -> Iterator[State]:
             if after not in seen:
                 seen.add(after)
                 queue.append(after)
+
+
+def _unheard_shape(state: State) -> list[tuple[object, ...]]:
+    """Each client's :attr:`spec.state.LastGet.before` (session 61), up to renaming:
+    whether it has one, and of the context it keeps its key and sizes."""
+    shapes: list[tuple[object, ...]] = []
+    for cl in state.clients:
+        before = () if cl.last_get is None else cl.last_get.before
+        kept = before[0] if before else None
+        shapes.append((len(before), None if kept is None else (
+            kept.key, len(kept.history), len(kept.siblings), kept.context is None)))
+    return sorted(shapes, key=repr)
+
+
+def test_the_representative_keeps_the_unheard_answer() -> None:
+    """s61-reviewunheard: a chaining client's answer it may not hear keeps what it held
+    before the put (``LastGet.before``, :class:`spec.actions.Unheard`); both renamings
+    keep it, renamed, so ``Unheard`` commutes with the renaming. The first 3,000 states
+    of dvv-chain-two-clients (about 1 CPU-s). Mutants of ``spec.symmetry._Renaming.
+    _last``: dropping ``before`` (``()``): the representative of the first state with
+    one has none (``[(0, None), (0, None)] == [(0, None), (1, None)]``); keeping it
+    unrenamed (``last.before``): the representatives' ``Unheard`` successors differ
+    (a client restoring the other client's request ids)."""
+    config = entry("dvv-chain-two-clients").config
+    with_before = 0
+    for state in _states(config, 3_000):
+        shape = _unheard_shape(state)
+        if any(length for length, _ in shape):
+            with_before += 1
+            assert _unheard_shape(canonicalize(state)) == shape
+            assert _unheard_shape(canonicalize(state, cached=False)) == shape
+            assert _unheard_after(canonicalize(state)) == _unheard_after(state)
+    assert with_before > 100
+
+
+def _unheard_after(state: State) -> set[State]:
+    """The representatives of ``state``'s :class:`~spec.actions.Unheard` successors."""
+    return {canonicalize(after) for action, after in successors(state)
+            if isinstance(action, Unheard)}

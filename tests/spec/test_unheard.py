@@ -25,9 +25,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from model_check.properties import read_your_writes
 from model_check.suite import entry
 from spec import requests
 from spec.actions import Action, Unheard, action_from_json
+from spec.config import Config
 from spec.model import initial_state
 from spec.state import State
 from tests.spec.test_learnt import _graph as _edges  # every edge, breadth first
@@ -110,3 +112,43 @@ def test_a_put_beside_its_own_acknowledged_write_is_reachable(
     assert reached is rule
     if not rule:
         assert len(states | {initial_state(entry(NAME).config)}) == 1_312
+
+
+def _reads_after_unheard(config: Config) -> tuple[int, int]:
+    """How many states of ``config``'s graph, reached through an :class:`Unheard` step,
+    hold a finished get of that client whose ``acked_before`` has the put the client did
+    not hear (the get began after it: the step needs ``before``, which every request
+    clears), and how many of those fail read_your_writes."""
+    successors_of: dict[State, list[State]] = {}
+    starts: list[tuple[State, int, str]] = []
+    for before, action, after in _edges(config):
+        successors_of.setdefault(before, []).append(after)
+        if isinstance(action, Unheard):
+            starts.append((after, max(before.client(action.client).acked), action.client))
+    found: set[State] = set()
+    for first, put, client in starts:
+        seen, stack = {first}, [first]
+        while stack:
+            state = stack.pop()
+            if any(put in g.acked_before and g.returned
+                   for g in state.client(client).gets):
+                found.add(state)
+            for after in successors_of.get(state, ()):
+                if after not in seen:
+                    seen.add(after)
+                    stack.append(after)
+    return len(found), sum(1 for state in found if not read_your_writes(state))
+
+
+def test_read_your_writes_binds_an_unheard_write() -> None:
+    """s61-reviewunheard: the client that did not hear its put's acknowledgement keeps
+    it in the ghost ``acked`` (the put was acknowledged), so a get it begins later must
+    still return it (read_your_writes is not made vacuous by the rule, only stricter
+    than what the client knows: the library's ``OutcomeUnknownError`` promises only
+    "the write may have been made", docs/runtime.md). dvv-chain-fresh-pair: 1,174
+    states hold such a get, each returning the write. Mutant: ``spec.requests.unheard``
+    also dropping the put from ``acked`` (the client "forgets" it was written): no get
+    is bound by it (``0 > 0`` below), read_your_writes then checks nothing there."""
+    bound, broken = _reads_after_unheard(entry(NAME).config)
+    assert bound > 0
+    assert broken == 0
