@@ -299,3 +299,64 @@ def test_another_keys_exchange_keeps_this_keys_data(monkeypatch: pytest.MonkeyPa
     outcome = decide(proof.check())
     assert outcome.verdict is Verdict.REFUTED
     assert "step: exchange elsewhere" in (outcome.counterexample or "")
+
+
+def _exchange_elsewhere_bound() -> list[str]:
+    """What is wrong with the ``exchange elsewhere`` steps of
+    :data:`~model_check.proofs.invariants.REBUILD_KEYS_SHAPE`'s relation against their
+    stated bound (one per pair of ``Shape.other_pairs``; changing only ``others`` of
+    the pair's nodes; no flag set; each able to clear a flag), as messages."""
+    from model_check.proofs.abstraction import new_states
+    from model_check.proofs.transition import relation, transition
+
+    shape = invariants.REBUILD_KEYS_SHAPE
+    x, y, params = new_states(shape)
+    every = transition(x, y, params)
+    selector = z3.Int("step")
+    taken = relation(x, y, every, selector)  # with each step's frame
+    steps = [(k, s) for k, s in enumerate(every) if s.family == "exchange elsewhere"]
+    wrong = [] if len(steps) == len(shape.other_pairs) else [f"{len(steps)} steps"]
+    for (k, step), (a, b) in zip(steps, shape.other_pairs, strict=False):
+        this = [params.wellformed(), taken, selector == k]
+        pair = {f"others[{shape.nodes[n]}]" for n in (a, b)}
+        if not step.changes <= pair:
+            wrong.append(f"{step.name} changes {sorted(step.changes - pair)}")
+        for n in (a, b):
+            sets = z3.Solver()
+            sets.add(*this, y.others[n], z3.Not(x.others[n]))
+            if sets.check() != z3.unsat:
+                wrong.append(f"{step.name} may set others[{shape.nodes[n]}]")
+            clears = z3.Solver()
+            clears.add(*this, x.others[n], z3.Not(y.others[n]))
+            if clears.check() != z3.sat:
+                wrong.append(f"{step.name} never clears others[{shape.nodes[n]}]")
+    return wrong
+
+
+def test_another_keys_exchange_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The over-approximated ``exchange elsewhere`` (checked forward only by the edge
+    walks) is bounded by its relation: it changes only ``others`` of its two nodes,
+    never sets one, and can clear each (so it is the step K5's walk needs). The bound
+    is what the edge walks and the proofs cannot see: the mutants below (``rb.
+    exchanged_elsewhere`` replaced) each break it; a flag set on an unmarked node is
+    also refused by :func:`test_every_exchange_left_is_of_a_marked_node`, on a marked
+    node by nothing else."""
+    assert _exchange_elsewhere_bound() == []
+    original = rb.exchanged_elsewhere
+
+    def sets_a_flag(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return [f for f in formulas if not z3.is_implies(f)], names
+
+    def frees_a_store(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return formulas, names | {f"store[{x.shape.nodes[a]}][1]"}
+
+    def keeps(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        return original(x, y, a, b)[0], set()
+
+    for mutant, says in ((sets_a_flag, "may set"), (frees_a_store, "changes ['store"),
+                         (keeps, "never clears")):
+        with monkeypatch.context() as m:
+            m.setattr(rb, "exchanged_elsewhere", mutant)
+            assert any(says in text for text in _exchange_elsewhere_bound()), says
