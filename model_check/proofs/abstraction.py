@@ -551,10 +551,12 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
     for n in k if x.mark else ():
         left = [nm[p] for (r, p), flag in x.todo.items() if r == n and bool_of(m, flag)]
         elsewhere = n in x.others and bool_of(m, x.others[n])
-        if bool_of(m, x.mark[n]) or left or elsewhere:
+        marked = bool_of(m, x.mark[n])
+        if marked or left or elsewhere:
             parts.append(f"{nm[n]} rebuilding" + (f" (exchanges left with {{{', '.join(left)}}})"
                                                   if left else "")
-                         + (" (another key's exchanges left)" if elsewhere else ""))
+                         + (" (another key's exchanges left)" if elsewhere else "")
+                         + ("" if marked else " (not marked)"))
     for p in range(shape.puts):
         facts = []
         if bool_of(m, x.performed[p]):

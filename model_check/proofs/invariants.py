@@ -121,6 +121,8 @@ __all__ = [
     "delete_shields",
     "no_resurrection_after_reap",
     "quorum_read_sees_delete",
+    "rebuild_marked",
+    "rebuild_marks_every_exchange",
     "strong_delete_shields",
     "strong_durable_with_losses",
     "strong_no_resurrection",
@@ -225,6 +227,32 @@ REBUILD_KEYS_SHAPE = replace(REBUILD_SHAPE, other_keys=True,
                              other_pairs=((0, 1), (0, 2), (1, 2)))
 REBUILD_KEYS_BOUNDS = (REBUILD_BOUNDS.replace("one key", "one key's projection")
                        + ", every node also replicating another key")
+
+def rebuild_marked(x: AbstractState, params: Params) -> Term:
+    """Every exchange left for a node's rebuild, of the key (``todo[n][m]``) or of
+    another key (``others[n]``), is of a marked node (``mark[n]``: its
+    acknowledgements, own writes and own reads not counted): ``State.rebuilding``
+    holds ``(n, j, m)`` only with ``(n, "", "")`` (spec/rebuild.py: ``begin`` sets
+    both, ``restart`` keeps or drops both, ``synced`` removes exchanges only,
+    ``Rebuilt`` needs none left). Session 61's review: the one statement of the
+    encoding that reads ``others`` (``inductive_acked_writes_durable_with_rebuild_keys``
+    is proved with any of the rules reading it broken)."""
+    del params
+    return zt.And(*[zt.Implies(flag, x.mark[e[0]]) for e, flag in x.todo.items()],
+                  *[zt.Implies(flag, x.mark[n]) for n, flag in x.others.items()])
+
+
+def rebuild_marks_every_exchange(shape: Shape = REBUILD_KEYS_SHAPE) -> Iterator[Query]:
+    """The three questions of induction for :func:`rebuild_marked` on ``shape`` (by
+    default :data:`REBUILD_KEYS_SHAPE`: a projection onto one key of several, every
+    node also replicating another key), any number of disk losses (session 61's
+    review, docs/proofs.md "The rebuild with several keys reviewed (session 61)"):
+    PROVED with the encoding's rules; REFUTED with ``rebuilt`` ignoring ``others``
+    (``rebuild.others_done`` true), a crash dropping the mark while ``others`` is
+    set, or an ``exchange elsewhere`` that may set a flag of an unmarked node."""
+    return _induction(shape, rebuild_marked, rebuild_marked,
+                      losses=lambda params: params.max_losses >= 0)
+
 
 #: The failing disk's proof (session 52): the disk-loss shape with refused writes.
 WRITE_FAILURE_SHAPE = replace(LOSS_SHAPE, write_failures=True)

@@ -184,3 +184,179 @@ def test_the_rebuild_proof_holds_per_key() -> None:
     refuted = decide(proof.twin())
     assert refuted.verdict is Verdict.REFUTED
     assert "another key's exchanges left" in (refuted.counterexample or "")
+
+
+# -- session 61's review (docs/proofs.md "The rebuild with several keys reviewed") ----------
+
+
+def test_others_is_read_exactly_from_the_rebuild_state() -> None:
+    """Every reachable state of :data:`TWO_KEYS` (2,640), per key: ``others[n]`` is
+    whether ``spec.rebuild.unrebuilt`` holds for ``n`` and some other key, there is such
+    a variable exactly for the nodes replicating another key, and no node without one
+    (n1 in k's projection, n2 in j's) has another key's exchange left. Met: a node
+    marked with no other key, and a state right after ``Crash.again`` with
+    ``others`` set.
+
+    Mutants (each edited in model_check/proofs/mapping.py, reverted): the abstraction
+    counting the mark as another key's exchange (``e[1] != key``): fails here
+    (``others[n3]`` set with only its mark left), and the every-edge test (``Rebuilt``,
+    ``Crash`` forward); ``_other_pairs`` taking the key's own top N too (``other !=
+    key`` dropped): fails here (an ``others`` variable for n1), and the every-edge
+    test (``DiskLoss`` of n1 both ways)."""
+    from model_check.proofs.mapping import abstract_parts
+    from spec import model
+    from spec.actions import Crash
+    from spec.rebuild import unrebuilt
+
+    shapes = {key: shape_of(TWO_KEYS, key=key) for key in TWO_KEYS.keys}
+    initial = model.initial_state(TWO_KEYS)
+    seen, frontier = {model.canonicalize(initial)}, [initial]
+    met = {"alone marked": 0, "after again": 0}
+    while frontier:
+        state = frontier.pop()
+        for action, after in model.successors(state):
+            again = isinstance(action, Crash) and action.again
+            for key, shape in shapes.items():
+                values, _ = abstract_parts(after, shape, key)
+                nodes, others = shape.nodes, [j for j in TWO_KEYS.keys if j != key]
+                replicas = {n for j in others for n in TWO_KEYS_TOP[j]}
+                assert {nodes[n] for n in shape.other_rebuilds} == replicas
+                for name in nodes:
+                    left = any(unrebuilt(after.rebuilding, name, j) for j in others)
+                    assert values.get(f"others[{name}]", False) == left, (key, name, action)
+                    assert f"others[{name}]" in values or not left
+                    if name not in replicas and values[f"mark[{name}]"]:
+                        met["alone marked"] += 1
+                    if again and action.node == name and left:
+                        met["after again"] += 1
+            canonical = model.canonicalize(after)
+            if canonical not in seen:
+                seen.add(canonical)
+                frontier.append(after)
+    assert len(seen) == 2_640 and all(met.values()), met
+
+
+#: the top N of each key of :data:`TWO_KEYS` (spec.ring's preference lists)
+TWO_KEYS_TOP = {"k": ("n3", "n1"), "j": ("n2", "n3")}
+
+
+def _marks(monkeypatch: pytest.MonkeyPatch, name: str, mutant: Callable[..., Any]) -> str:
+    """:func:`~model_check.proofs.invariants.rebuild_marks_every_exchange` with
+    ``rb.<name>`` replaced by ``mutant``: refuted, its counterexample."""
+    monkeypatch.setattr(rb, name, mutant)
+    outcome = decide(invariants.rebuild_marks_every_exchange())
+    assert outcome.verdict is Verdict.REFUTED, (name, outcome.verdict)
+    return outcome.counterexample or ""
+
+
+def test_every_exchange_left_is_of_a_marked_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``inductive_acked_writes_durable_with_rebuild_keys`` is proved with any rule
+    reading ``others`` broken (K1-K5 and an ``exchange elsewhere`` setting a flag, each
+    run against it: PROVED), since durability does not read the marks.
+    :func:`~model_check.proofs.invariants.rebuild_marked` (an exchange left, of the key
+    or another, only for a marked node) does: proved on
+    :data:`~model_check.proofs.invariants.REBUILD_KEYS_SHAPE` (and the one-key
+    ``REBUILD_SHAPE``), refuted with K1 (``rebuilt`` while ``others`` is set), a crash
+    reading this key's exchanges only (K2, ``others`` kept or free: the mark dropped
+    under it) and ``exchange elsewhere`` setting a flag. Not by K3, K4, K5 (each only
+    sets or keeps flags of a marked node: the edge walks above refuse them)."""
+    assert decide(invariants.rebuild_marks_every_exchange()).verdict is Verdict.PROVED
+    assert decide(invariants.rebuild_marks_every_exchange(invariants.REBUILD_SHAPE)
+                  ).verdict is Verdict.PROVED
+    with monkeypatch.context() as m:
+        text = _marks(m, "others_done", lambda x, n: z3.BoolVal(True))
+        assert "step: rebuilt" in text and "(not marked)" in text
+    with monkeypatch.context() as m:
+        text = _marks(m, "restarted_keys", rb.restarted)
+        assert "step: crash" in text and "(not marked)" in text
+    original = rb.exchanged_elsewhere
+
+    def sets_a_flag(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return [f for f in formulas if not z3.is_implies(f)], names
+
+    with monkeypatch.context() as m:
+        text = _marks(m, "exchanged_elsewhere", sets_a_flag)
+        assert "step: exchange elsewhere" in text and "(not marked)" in text
+
+
+def test_another_keys_exchange_keeps_this_keys_data(monkeypatch: pytest.MonkeyPatch
+                                                    ) -> None:
+    """The over-approximated ``exchange elsewhere`` is bounded by the durability proof
+    on the data side: one that may change a store of this key (``store[B][1]`` among
+    the names it changes) makes ``inductive_acked_writes_durable_with_rebuild_keys``
+    refuted at that step (an acknowledged put losing a holder)."""
+    original = rb.exchanged_elsewhere
+
+    def frees_a_store(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return formulas, names | {f"store[{x.shape.nodes[a]}][1]",
+                                  f"store[{x.shape.nodes[b]}][1]"}
+
+    monkeypatch.setattr(rb, "exchanged_elsewhere", frees_a_store)
+    proof = next(p for p in invariants.PROOFS
+                 if p.name == "inductive_acked_writes_durable_with_rebuild_keys")
+    outcome = decide(proof.check())
+    assert outcome.verdict is Verdict.REFUTED
+    assert "step: exchange elsewhere" in (outcome.counterexample or "")
+
+
+def _exchange_elsewhere_bound() -> list[str]:
+    """What is wrong with the ``exchange elsewhere`` steps of
+    :data:`~model_check.proofs.invariants.REBUILD_KEYS_SHAPE`'s relation against their
+    stated bound (one per pair of ``Shape.other_pairs``; changing only ``others`` of
+    the pair's nodes; no flag set; each able to clear a flag), as messages."""
+    from model_check.proofs.abstraction import new_states
+    from model_check.proofs.transition import relation, transition
+
+    shape = invariants.REBUILD_KEYS_SHAPE
+    x, y, params = new_states(shape)
+    every = transition(x, y, params)
+    selector = z3.Int("step")
+    taken = relation(x, y, every, selector)  # with each step's frame
+    steps = [(k, s) for k, s in enumerate(every) if s.family == "exchange elsewhere"]
+    wrong = [] if len(steps) == len(shape.other_pairs) else [f"{len(steps)} steps"]
+    for (k, step), (a, b) in zip(steps, shape.other_pairs, strict=False):
+        this = [params.wellformed(), taken, selector == k]
+        pair = {f"others[{shape.nodes[n]}]" for n in (a, b)}
+        if not step.changes <= pair:
+            wrong.append(f"{step.name} changes {sorted(step.changes - pair)}")
+        for n in (a, b):
+            sets = z3.Solver()
+            sets.add(*this, y.others[n], z3.Not(x.others[n]))
+            if sets.check() != z3.unsat:
+                wrong.append(f"{step.name} may set others[{shape.nodes[n]}]")
+            clears = z3.Solver()
+            clears.add(*this, x.others[n], z3.Not(y.others[n]))
+            if clears.check() != z3.sat:
+                wrong.append(f"{step.name} never clears others[{shape.nodes[n]}]")
+    return wrong
+
+
+def test_another_keys_exchange_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The over-approximated ``exchange elsewhere`` (checked forward only by the edge
+    walks) is bounded by its relation: it changes only ``others`` of its two nodes,
+    never sets one, and can clear each (so it is the step K5's walk needs). The bound
+    is what the edge walks and the proofs cannot see: the mutants below (``rb.
+    exchanged_elsewhere`` replaced) each break it; a flag set on an unmarked node is
+    also refused by :func:`test_every_exchange_left_is_of_a_marked_node`, on a marked
+    node by nothing else."""
+    assert _exchange_elsewhere_bound() == []
+    original = rb.exchanged_elsewhere
+
+    def sets_a_flag(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return [f for f in formulas if not z3.is_implies(f)], names
+
+    def frees_a_store(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        formulas, names = original(x, y, a, b)
+        return formulas, names | {f"store[{x.shape.nodes[a]}][1]"}
+
+    def keeps(x: Any, y: Any, a: int, b: int) -> tuple[list[Any], set[str]]:
+        return original(x, y, a, b)[0], set()
+
+    for mutant, says in ((sets_a_flag, "may set"), (frees_a_store, "changes ['store"),
+                         (keeps, "never clears")):
+        with monkeypatch.context() as m:
+            m.setattr(rb, "exchanged_elsewhere", mutant)
+            assert any(says in text for text in _exchange_elsewhere_bound()), says
