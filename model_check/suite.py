@@ -211,6 +211,11 @@ _PRUNE = {"put_acknowledged": 3, "converged_after_a_write": 3,
           # violations it causes showed it)
           "retired_entry_pruned": 6}
 
+# The two-key disk-loss entries' witnesses (session 61: N = 2, R = 1, a put and a get).
+_DISK_READ_TWO_KEYS = {**_DISK_READ, "converged_after_a_write": 3,
+                       "read_after_acknowledged_write": 4}
+del _DISK_READ_TWO_KEYS["read_repair_repairs"]  # with the rebuild only
+
 
 DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
@@ -1262,6 +1267,31 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "anti_entropy_repairs": 2, "forward_retried": 3,
                "write_after_own_write": 4, "fresh_pair_minted": 4},
         not_found=("read_after_acknowledged_write", "forwarder_coordinates"),
+    ),
+    _entry(
+        "disk-loss-read-rebuild-two-keys",
+        "session 61: the rebuild with two keys (tests/model_check/"
+        "test_proof_rebuild_keys.py's TWO_KEYS_READ): three nodes, N = 2 (k on n3, n1; j "
+        "on n2, n3: n3 replicates both), R = 1, W = 2, one put and one get, one crash and "
+        "one disk loss: a replaced disk rebuilds every key it replicates, a crash with "
+        "another key's exchange left begins them all again and Rebuilt asks of every key: "
+        "every property holds, read_your_writes included (docs/proofs.md, 'The rebuild "
+        "with two keys in the suite (session 61)')",
+        distinct_states=15_684, transitions=49_486, depth=12,
+        found={**_DISK_READ_TWO_KEYS, "read_repair_repairs": 7,
+               "rebuilding_put_unacked": 4, "rebuilding_read_fails": 5},
+        not_found=("fallback_holds_hint",),
+    ),
+    _entry(
+        "disk-loss-read-two-keys",
+        "session 61: disk-loss-read-rebuild-two-keys without the rebuild (features.rebuild "
+        "= false; its broken twin, as disk-loss-read is disk-loss-read-rebuild's): c1's "
+        "put of k through n1 is acknowledged by n1 and n3, n1 loses its disk, recovers "
+        "empty and answers c1's get through it alone (R = 1): read_your_writes is "
+        "violated in 6 steps",
+        {"read_your_writes": 6},
+        distinct_states=4_687, transitions=13_811, depth=9,
+        found=_DISK_READ_TWO_KEYS,
     ),
 )
 

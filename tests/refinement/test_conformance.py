@@ -167,7 +167,10 @@ REBUILT = {"disk-loss-read-rebuild", "disk-loss-rebuild-crash", "disk-loss-rebui
            # amnesia pair (252,024 and 266,103 states) from seeded walks there (its
            # review: test_the_amnesia_pair_s_walked_edges_agree)
            "disk-loss-w1", "disk-loss-w2", "dvv-amnesia-naive-actor",
-           "dvv-amnesia-actor-epochs"}
+           "dvv-amnesia-actor-epochs",
+           # session 61: the rebuild with two keys, sampled there (its twin without the
+           # rebuild, disk-loss-read-two-keys, is MAPPED)
+           "disk-loss-read-rebuild-two-keys"}
 #: session 54's review: the entries whose clients send to any node (forwards, the
 #: forwarder's retries and its copy's hand-off): the lockstep maps no forward
 #: (``LockstepState.maps_forwards``; trace validation's harness does)
