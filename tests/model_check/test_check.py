@@ -92,7 +92,8 @@ def test_the_models_edge_filter_and_fingerprint_are_the_specs() -> None:
     assert len(classes) >= 27
     faults = {actions.Drop, actions.Duplicate, actions.Crash, actions.Partition,
               actions.DiskLoss, actions.BufferedCrash, actions.Restore,
-              actions.FailedWrite, actions.FailedPut}  # session 51: a failing disk
+              actions.FailedWrite, actions.FailedPut,  # session 51: a failing disk
+              actions.Unheard}  # session 61: an acknowledgement the client did not hear
     assert {cls for cls in classes if not cls.fault_free} == faults == set(model.FAULTS)
     assert len(model.FAULTS) == len(faults)
     spec = SpecModel(NO_REPAIR)
