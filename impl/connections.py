@@ -134,7 +134,7 @@ class ConnectionSlots:
         cap close a waiting one first (:meth:`_victim`). False (and counted) if
         every admitted connection is busy."""
         if len(self) >= self.limit:
-            found = self._victim()
+            found = self._victim(host)
             if found is None:  # every connection busy, or kept alive a moment ago
                 self.refused += 1
                 return False
@@ -159,7 +159,7 @@ class ConnectionSlots:
         self._count(connection, 1)
         return True
 
-    def _victim(self) -> tuple[Closable, bool] | None:
+    def _victim(self, newcomer: str | None = None) -> tuple[Closable, bool] | None:
         """(the waiting connection to evict, whether it was introduced): the oldest
         connection not introduced, of the hosts with the most waiting connections
         among those; only when every waiting connection is introduced, the oldest
@@ -173,24 +173,46 @@ class ConnectionSlots:
         A connection :meth:`kept` alive less than ``keep_s`` ago is skipped (its
         client may be sending its next request: session 61's red team, probe 08r)
         unless its client has not read its answers (:func:`unsent_bytes`: it is not
-        about to send anything; tests/runtime/test_http_idle_unread_reset.py);
-        None when nothing can be evicted."""
+        about to send anything; tests/runtime/test_http_idle_unread_reset.py),
+        or the ``newcomer``'s host holds fewer waiting connections than its host
+        (:meth:`_claims`: session 61's review). None when nothing can be evicted."""
         now = self.clock() if self._kept else 0.0
         for tier in (self._waiting, self._introduced):
-            if tier and not self._hosts and not self._kept:  # no hosts told (the HTTP
-                return next(iter(tier)), tier is self._introduced  # port): the oldest
+            if tier and not self._hosts and not self._kept:  # no hosts told: the oldest
+                return next(iter(tier)), tier is self._introduced
             victim, most = None, 0
+            top = max(self._waiting_per_host.values(), default=1)
             for connection in tier:  # oldest first: the first of the most wins
-                if now - self._kept.get(connection, -self.keep_s) < self.keep_s and not (
-                        _unread(connection)):
-                    continue
                 host = self._hosts.get(connection)
                 count = 1 if host is None else self._waiting_per_host.get(host, 1)
-                if count > most:
-                    victim, most = connection, count
+                if count <= most or (self._kept and self._spared(connection, newcomer, now)):
+                    continue
+                victim, most = connection, count
+                if most >= top:  # none later can hold more
+                    break
             if victim is not None:
                 return victim, tier is self._introduced
         return None
+
+    def _spared(self, connection: Closable, newcomer: str | None, now: float) -> bool:
+        """Whether ``connection`` (waiting) is not to be evicted now (:meth:`_victim`)."""
+        if now - self._kept.get(connection, -self.keep_s) >= self.keep_s:
+            return False
+        return not self._claims(newcomer, connection) and not _unread(connection)
+
+    def _claims(self, newcomer: str | None, connection: Closable) -> bool:
+        """Whether a newcomer from host ``newcomer`` may evict ``connection`` though it
+        was kept alive a moment ago: both hosts told and ``connection``'s holds more
+        waiting connections than the newcomer's. A client's pool is not cut by its
+        own newcomers (probes/08r), but a peer address cannot hold the port by
+        keeping its connections answered: before session 61's review one GET a
+        second on each of 32 connections from one address (each kept alive, never
+        evictable) refused every other client a 503 for as long as it went on
+        (tests/runtime/test_http_kept_alive_lockout.py)."""
+        host = self._hosts.get(connection)
+        if newcomer is None or host is None or host == newcomer:
+            return False
+        return self._waiting_per_host.get(host, 0) > self._waiting_per_host.get(newcomer, 0)
 
     def _count(self, connection: Closable, change: int) -> None:
         host = self._hosts.get(connection)

@@ -1217,7 +1217,9 @@ class HttpApi:
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
         """Serve one client connection until it closes, errs or times out."""
-        if not self.slots.admit(writer):
+        peer = writer.get_extra_info("peername")  # its address: a host cannot hold
+        # the port by keeping its connections answered (ConnectionSlots._claims)
+        if not self.slots.admit(writer, peer[0] if isinstance(peer, tuple) else None):
             await self._refuse(reader, writer)
             return
         config = self.config  # the largest context the cluster issues (at most
