@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import Checks  # noqa: E402
-from _day import Day, Load, judge, vd  # noqa: E402
+from _day import Day, Load, vd  # noqa: E402
 
 
 def main() -> None:
@@ -43,10 +43,7 @@ def main() -> None:
         d, where = str(day.dir), day.root
 
         def step(name: str) -> None:
-            faults, counts = judge(where, day.seeds())
-            print(f"{name}: {dict(counts)}")
-            checks(f"{name}: every acknowledged write read, nothing superseded", not faults,
-                   faults[:3])
+            day.judged(checks, name)
 
         for cut in (1, 2):
             load = Load(where, day.seeds())

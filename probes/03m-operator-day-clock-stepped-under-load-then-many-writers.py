@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import FAKETIME_LIB, Checks, faketime_env
-from _day import Day, Load, judge, vd
+from _day import Day, Load, vd
 
 
 def run(mode: str, checks: Checks) -> None:
@@ -42,10 +42,7 @@ def run(mode: str, checks: Checks) -> None:
         d, where, shared = str(day.dir), day.root, mode != "lww"
 
         def step(name: str) -> None:
-            faults, counts = judge(where, day.seeds())
-            print(f"{mode} {name}: {dict(counts)}")
-            checks(f"{mode} {name}: every acknowledged write read, nothing superseded",
-                   not faults, faults[:3])
+            day.judged(checks, f"{mode} {name}")
 
         load = Load(where, day.seeds(), shared=shared)
         time.sleep(8)

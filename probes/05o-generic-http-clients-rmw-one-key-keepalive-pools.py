@@ -32,7 +32,7 @@ import httpx
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes, items  # noqa: E402
+from _cluster import Checks, LocalNodes, items, run_for  # noqa: E402
 from _cluster import json_values as decode  # noqa: E402
 
 WRITERS, SECONDS = 50, 12.0
@@ -93,15 +93,8 @@ for mode in sys.argv[1:] or ["dvv", "client-vclock"]:
             finally:
                 client.close()
 
-        threads = [threading.Thread(target=worker, args=(t,)) for t in range(WRITERS)]
         start = time.monotonic()
-        for thread in threads:
-            thread.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for thread in threads:
-            thread.join(60)
-        check(f"{mode}: every worker stopped", not any(t.is_alive() for t in threads))
+        check(f"{mode}: every worker stopped", run_for(worker, WRITERS, SECONDS, stop))
         took = time.monotonic() - start
         status, _, body = c.request("GET", "hot", query="?r=3",
                                     headers={"Accept": "application/json"})

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import Checks
-from _day import Day, Load, judge, vd
+from _day import Day, Load, vd
 
 
 def main() -> None:
@@ -54,10 +54,7 @@ def main() -> None:
         where = day.root
 
         def step(name: str, **kw: object) -> None:
-            faults, counts = judge(where, day.seeds(), extra=extra, **kw)  # type: ignore[arg-type]
-            print(f"{name}: {dict(counts)}")
-            checks(f"{name}: every acknowledged write read, nothing superseded", not faults,
-                   faults[:3])
+            day.judged(checks, name, extra=extra, **kw)
 
         load = Load(where, day.seeds())
         time.sleep(12)

@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes  # noqa: E402
+from _cluster import Checks, LocalNodes, run_for  # noqa: E402
 
 WORKERS, SECONDS = 16, 10.0
 check = Checks()
@@ -84,14 +84,7 @@ with LocalNodes(nodes=3) as c:
                                                     "retry-after" not in answer.headers):
                         odd.append(f"w{t}: {answer.status_code} {answer.content[:150]!r}")
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    time.sleep(SECONDS)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
-    check("every worker ended", not any(t.is_alive() for t in threads))
+    check("every worker ended", run_for(worker, WORKERS, SECONDS, stop))
     final = c.values("counter", query="?r=3")
     twice = [n for n, k in Counter(numbers).items() if k > 1]
     print(f"answers {dict(statuses)}; final {final}; 200s {len(numbers)}")

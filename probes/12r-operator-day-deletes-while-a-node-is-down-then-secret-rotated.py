@@ -48,10 +48,7 @@ def main() -> None:
         d, where = str(day.dir), day.root
 
         def step(name: str) -> None:
-            faults, counts = judge(where, day.seeds())
-            print(f"{name}: {dict(counts)}")
-            checks(f"{name}: every acknowledged write read, nothing superseded", not faults,
-                   faults[:3])
+            day.judged(checks, name)
 
         load = Load(where, day.seeds(), deletes=0.4)
         time.sleep(6)

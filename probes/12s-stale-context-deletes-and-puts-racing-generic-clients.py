@@ -23,14 +23,13 @@ import json
 import random
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import Checks, LocalNodes  # noqa: E402
+from _cluster import Checks, LocalNodes, run_for  # noqa: E402
 
 WRITERS, SECONDS = 30, 10.0
 check = Checks()
@@ -97,14 +96,7 @@ for mode in sys.argv[1:] or ["dvv", "client-vclock"]:
                                 409, 412, 503, 504):
                             odd.append(f"w{t}: {answer.status_code} {answer.content[:150]!r}")
 
-        threads = [threading.Thread(target=worker, args=(t,)) for t in range(WRITERS)]
-        for thread in threads:
-            thread.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for thread in threads:
-            thread.join(60)
-        check(f"{mode}: every worker stopped", not any(t.is_alive() for t in threads))
+        check(f"{mode}: every worker stopped", run_for(worker, WRITERS, SECONDS, stop))
         with requests.Session() as s:
             status, final, _ = read(s, c.url("hot", query="?r=3"))
         must = acked - covered

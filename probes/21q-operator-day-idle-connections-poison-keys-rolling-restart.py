@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cluster import Checks, hold_open  # noqa: E402
-from _day import Day, Load, events, judge, vd  # noqa: E402
+from _day import Day, Load, events, vd  # noqa: E402
 
 
 def main() -> None:
@@ -46,10 +46,7 @@ def main() -> None:
         d, where = str(day.dir), day.root
 
         def step(name: str) -> None:
-            faults, counts = judge(where, day.seeds(), extra=extra)
-            print(f"{name}: {dict(counts)}")
-            checks(f"{name}: every acknowledged write read, nothing superseded", not faults,
-                   faults[:3])
+            day.judged(checks, name, extra=extra)
 
         load = Load(where, day.seeds())
         time.sleep(5)

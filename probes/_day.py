@@ -33,6 +33,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,6 +77,16 @@ class Day:
 
     def seeds(self) -> list[str]:
         return [self.http(n) for n in self.nodes()]
+
+    def judged(self, checks: Any, name: str, **kw: Any) -> None:
+        """After the step ``name``: every key the logs name judged (:func:`judge`, its
+        keywords ``kw``) through this cluster's seeds, printed, and checked (``checks``:
+        probes/_cluster.py's ``Checks``) to have lost no acknowledged write and brought
+        back nothing superseded."""
+        faults, counts = judge(self.root, self.seeds(), **kw)
+        print(f"{name}: {dict(counts)}")
+        checks(f"{name}: every acknowledged write read, nothing superseded", not faults,
+               faults[:3])
 
     def tear_down(self) -> None:
         self.note_pids()

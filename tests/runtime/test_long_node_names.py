@@ -18,6 +18,7 @@ a traceback); ``anonymous_prefix`` returning the whole-name prefix always: the s
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from impl.http_api import anonymous_prefix
@@ -25,15 +26,20 @@ from impl.messages import MAX_NAME
 from tests.runtime.procs import ServedNodes, http_call, vdynamo
 
 
-def test_serve_refuses_a_default_data_file_name_too_long_in_one_line(tmp_path: Path) -> None:
-    name = "a" * 250
-    path = tmp_path / "cluster.toml"
+def _serve_one(directory: Path, name: str) -> subprocess.CompletedProcess[str]:
+    """``vdynamo serve --all`` of a one-node cluster file naming ``name``."""
+    path = directory / "cluster.toml"
     path.write_text("\n".join([
         "[cluster]", f'nodes = ["{name}"]', "n = 1", "r = 1", "w = 1",
         'secret = "0123456789abcdef0123456789abcdef"', "",
         f"[nodes.{name}]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]))
     path.chmod(0o600)
-    done = vdynamo("serve", str(path), "--all", timeout=30)
+    return vdynamo("serve", str(path), "--all", timeout=30)
+
+
+def test_serve_refuses_a_default_data_file_name_too_long_in_one_line(tmp_path: Path) -> None:
+    name = "a" * 250
+    done = _serve_one(tmp_path, name)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"vdynamo serve: [nodes.{name}] data: cannot use ")
@@ -76,13 +82,7 @@ def test_serve_refuses_a_data_file_name_without_room_for_sqlites_files(
     (:func:`impl.runtime_config.check_distinct_data`): exit 2, the red team's line.
     Mutant, that check removed: this test fails (exit 1)."""
     name = "a" * 245
-    path = tmp_path / "cluster.toml"
-    path.write_text("\n".join([
-        "[cluster]", f'nodes = ["{name}"]', "n = 1", "r = 1", "w = 1",
-        'secret = "0123456789abcdef0123456789abcdef"', "",
-        f"[nodes.{name}]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]))
-    path.chmod(0o600)
-    done = vdynamo("serve", str(path), "--all", timeout=30)
+    done = _serve_one(tmp_path, name)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"vdynamo serve: [nodes.{name}] data: cannot use ")
     assert "-journal" in done.stderr and done.stderr.count("\n") == 1

@@ -34,6 +34,7 @@ from spec.presentation import narrate
 from spec.state import State
 from spec.symmetry import canonicalize
 from spec.vclock import VClock
+from tests.spec.first_states import first_states
 
 CHAIN = "dvv-chain-fresh-pair"
 TWO = "dvv-chain-two-clients"
@@ -117,24 +118,14 @@ def test_client_symmetry_renames_the_pairs_of_answered_contexts(
     if broken:
         monkeypatch.setattr(symmetry._Renaming, "context", lambda self, c: c)
     symmetry.clear_caches()
-    config = entry(TWO).config
-    first = initial_state(config)
-    seen, level, named, wrong = {first}, [first], 0, 0
-    while level and len(seen) < 2_000:
-        following = []
-        for state in level:
-            for _, after in successors(state):
-                if after in seen:
-                    continue
-                seen.add(after)
-                following.append(after)
-                assert _own_pairs_only(after)
-                if any(c.last_get is not None and any(" " in i for i, _ in c.last_get.context)
-                       for c in after.clients):
-                    named += 1
-                    wrong += not (_own_pairs_only(canonicalize(after))
-                                  and _own_pairs_only(canonicalize(after, cached=False)))
-        level = following
+    named = wrong = 0
+    for state in first_states(entry(TWO).config, 2_000):
+        assert _own_pairs_only(state)
+        if any(c.last_get is not None and any(" " in i for i, _ in c.last_get.context)
+               for c in state.clients):
+            named += 1
+            wrong += not (_own_pairs_only(canonicalize(state))
+                          and _own_pairs_only(canonicalize(state, cached=False)))
     symmetry.clear_caches()
     assert named > 100
     assert (wrong > 0) is broken

@@ -24,6 +24,7 @@ from spec.model import initial_state, successors
 from spec.state import ClientState, State
 from spec.symmetry import canonicalize
 from tests.conftest import PROFILE
+from tests.spec.first_states import first_states
 
 AGREEMENT_IN_SOAK = (
     ("lww-two-clients", None),
@@ -254,28 +255,13 @@ def test_the_representative_keeps_the_rebuild() -> None:
     config = entry("disk-loss-read-rebuild").config.replace(
         name="disk-loss-read-rebuild-two-clients", clients=2, gets_per_client=0)
     rebuilding = 0
-    for state in _states(config, 300):
+    for state in first_states(config, 300):
         if state.rebuilding:
             rebuilding += 1
             assert canonicalize(state).rebuilding == state.rebuilding
             assert canonicalize(state, cached=False).rebuilding == state.rebuilding
             assert symmetry.rename_clients(state, (1, 0)).rebuilding == state.rebuilding
     assert rebuilding > 0
-
-
-def _states(config: Config, limit: int) -> Iterator[State]:
-    """The first ``limit`` states of ``config``, breadth-first, without symmetry."""
-    first = initial_state(config)
-    seen = {first}
-    queue = [first]
-    for state in queue:
-        yield state
-        if len(seen) >= limit:
-            continue
-        for _, after in successors(state):
-            if after not in seen:
-                seen.add(after)
-                queue.append(after)
 
 
 def _unheard_shape(state: State) -> list[tuple[object, ...]]:
@@ -301,7 +287,7 @@ def test_the_representative_keeps_the_unheard_answer() -> None:
     (a client restoring the other client's request ids)."""
     config = entry("dvv-chain-two-clients").config
     with_before = 0
-    for state in _states(config, 3_000):
+    for state in first_states(config, 3_000):
         shape = _unheard_shape(state)
         if any(length for length, _ in shape):
             with_before += 1
